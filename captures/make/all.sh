@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# all.sh: regenerate every capture in captures/ (runs install-lab.sh first).
+# Usage: captures/make/all.sh [NAME...]   (default: every capture script, in order)
+# Each script writes captures/<name>.pcap or .pcapng and then cross-checks it
+# against captures/<name>.expect.json with check-expect.py; a regenerated capture
+# can differ in details that depend on the machine (ephemeral ports, uids in
+# listings), in which case the check prints what to update.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+SCRIPTS=(
+    passive-ok epsv-upload active-port eprt-ipv6 login-retry auth-tls multi-session
+    mid-session ftp-port-2121
+    passive-refused passive-dropped nat-server-private nat-client-active ascii-binary
+    aborted-download epsv-refused-fallback epsv-all-port port-third-host idle-timeout-421
+    healthy-active-eprt healthy-epsv-list
+)
+[ $# -gt 0 ] && SCRIPTS=("$@")
+
+./install-lab.sh >/dev/null
+failed=()
+for s in "${SCRIPTS[@]}"; do
+    echo "=== $s"
+    if ! "./$s.sh"; then
+        failed+=("$s")
+    fi
+done
+du -sh .. | sed 's/^/captures folder: /'
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "FAILED: ${failed[*]}" >&2
+    exit 1
+fi
+echo "all captures made"

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""check-expect.py CAPTURE EXPECT.json: cross-check an expectation file against a capture.
+
+This is an independent check made with tshark (not with ftpscope): it reassembles
+each FTP control connection (TCP streams to the server ports named in the
+expectation file), parses the commands and replies itself (a multi-line reply
+counts once), and compares them with the expectation file's sessions; for each
+data channel it finds the TCP stream to/from the announced endpoint and compares
+the payload byte count and the outcome. It prints differences and exits 1 if any.
+
+check-expect.py --dump CAPTURE [PORT]: print the commands, reply codes and
+data-channel announcements of every control connection to PORT (default 21).
+"""
+import json
+import re
+import subprocess
+import sys
+from collections import OrderedDict
+
+
+def tshark(args):
+    return subprocess.run(["tshark"] + args, check=True, capture_output=True, text=True).stdout
+
+
+def endpoint(ip, port):
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def load_streams(cap):
+    """tcp.stream -> dict(first client/server endpoints, packet info)."""
+    out = tshark(["-r", cap, "-Y", "tcp", "-T", "fields", "-E", "separator=\t",
+                  "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport",
+                  "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "tcp.flags.syn",
+                  "-e", "tcp.flags.ack", "-e", "tcp.flags.reset", "-e", "tcp.len",
+                  "-e", "tcp.analysis.retransmission"])
+    streams = OrderedDict()
+    for line in out.splitlines():
+        f = line.split("\t")
+        st = int(f[0])
+        src = endpoint(f[1] or f[2], f[3])
+        dst = endpoint(f[4] or f[5], f[6])
+        s = streams.setdefault(st, {"pkts": []})
+        s["pkts"].append({"src": src, "dst": dst, "syn": f[7] in ("1", "True"),
+                          "ack": f[8] in ("1", "True"), "rst": f[9] in ("1", "True"),
+                          "len": int(f[10] or 0), "retrans": bool(f[11])})
+    return streams
+
+
+def follow(cap, stream, decode_args):
+    """Return (first_endpoint, [(direction, bytes)]) for a TCP stream, reassembled."""
+    out = tshark(["-r", cap] + decode_args + ["-q", "-z", f"follow,tcp,raw,{stream}"])
+    node0 = None
+    chunks = []
+    for line in out.splitlines():
+        m = re.match(r"Node 0: (.*)$", line)
+        if m:
+            node0 = m.group(1).strip()
+            continue
+        if re.fullmatch(r"\t?[0-9a-fA-F]+", line):
+            direction = 1 if line.startswith("\t") else 0
+            chunks.append((direction, bytes.fromhex(line.strip())))
+    return node0, chunks
+
+
+def parse_control(chunks, server_is_node):
+    cli = b"".join(d for n, d in chunks if n != server_is_node)
+    srv = b"".join(d for n, d in chunks if n == server_is_node)
+    commands, users, announced = [], [], []
+    for line in cli.split(b"\r\n"):
+        line = line.lstrip(b"\xff\xf4\xf2")  # Telnet IP/Synch before ABOR
+        if not line:
+            continue
+        m = re.match(rb"([A-Za-z]{3,4})(?: (.*))?$", line)
+        if not m:
+            break  # TLS or garbage: stop
+        verb = m.group(1).decode().upper()
+        commands.append(verb)
+        arg = (m.group(2) or b"").decode(errors="replace")
+        if verb == "USER":
+            users.append(arg)
+        if verb == "PORT":
+            n = [int(x) for x in re.findall(r"\d+", arg)]
+            if len(n) == 6:
+                announced.append(("PORT", "%d.%d.%d.%d:%d" % (n[0], n[1], n[2], n[3], n[4] * 256 + n[5])))
+        if verb == "EPRT" and len(arg) > 1:
+            parts = arg.split(arg[0])
+            if len(parts) >= 4:
+                announced.append(("EPRT", endpoint(parts[2], parts[3])))
+    codes, texts = [], []
+    lines = srv.split(b"\r\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = re.match(rb"(\d{3})([ -])(.*)", line)
+        if not m:
+            i += 1
+            if line and not codes:
+                continue
+            if line and codes:
+                break  # TLS after 234
+            continue
+        code = int(m.group(1))
+        text = [m.group(3)]
+        if m.group(2) == b"-":
+            i += 1
+            while i < len(lines) and not re.match(rb"%d " % code, lines[i]):
+                text.append(lines[i])
+                i += 1
+        if code == 227:
+            n = re.search(rb"(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)", m.group(3))
+            if n:
+                n = [int(x) for x in n.groups()]
+                announced.append(("PASV", "%d.%d.%d.%d:%d" % (n[0], n[1], n[2], n[3], n[4] * 256 + n[5])))
+        if code == 229:
+            n = re.search(rb"\((.)\1\1(\d+)\1\)", m.group(3))
+            if n:
+                announced.append(("EPSV", int(n.group(2))))
+        codes.append(code)
+        texts.append(b"\n".join(text).decode(errors="replace"))
+        i += 1
+        if code == 234:
+            break
+    return commands, codes, texts, users, announced
+
+
+def dump(cap, port):
+    """Print what the capture shows, per control connection (for writing/checking by hand)."""
+    decode = [] if port == 21 else ["-d", f"tcp.port=={port},ftp"]
+    for st, s in load_streams(cap).items():
+        p = s["pkts"][0]
+        if not (p["dst"].endswith(f":{port}") or p["src"].endswith(f":{port}")):
+            continue
+        node0, chunks = follow(cap, st, decode)
+        srv_ep = p["dst"] if p["dst"].endswith(f":{port}") else p["src"]
+        commands, codes, texts, users, announced = parse_control(chunks, 0 if node0 == srv_ep else 1)
+        print(f"stream {st}: {node0}")
+        print("  commands:", json.dumps(commands))
+        print("  reply_codes:", json.dumps(codes))
+        print("  announced:", announced)
+
+
+def main():
+    if sys.argv[1] == "--dump":
+        dump(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 21)
+        return
+    cap, exp_path = sys.argv[1], sys.argv[2]
+    exp = json.load(open(exp_path))
+    problems = []
+    ports = sorted({int(s["server"].rsplit(":", 1)[1]) for s in exp["sessions"]})
+    decode = []
+    for p in ports:
+        if p != 21:
+            decode += ["-d", f"tcp.port=={p},ftp"]
+    streams = load_streams(cap)
+    servers = {s["server"] for s in exp["sessions"]}
+    control = []
+    for st, s in streams.items():
+        for p in s["pkts"]:
+            if p["dst"] in servers:
+                control.append((st, p["src"], p["dst"]))
+                break
+            if p["src"] in servers:
+                control.append((st, p["dst"], p["src"]))
+                break
+    if len(control) != len(exp["sessions"]):
+        problems.append(f"{len(control)} control connections in capture, {len(exp['sessions'])} sessions expected")
+    for idx, (sess, ctl) in enumerate(zip(exp["sessions"], control)):
+        st, cli_ep, srv_ep = ctl
+        tag = f"session {idx}"
+        cli_ip = cli_ep.rsplit(":", 1)[0].strip("[]")
+        if sess["client"] != cli_ip:
+            problems.append(f"{tag}: client {cli_ip} != {sess['client']}")
+        if sess["server"] != srv_ep:
+            problems.append(f"{tag}: server {srv_ep} != {sess['server']}")
+        node0, chunks = follow(cap, st, decode)
+        server_node = 0 if node0 and node0 == srv_ep else 1
+        commands, codes, texts, users, announced = parse_control(chunks, server_node)
+        srv_ip = srv_ep.rsplit(":", 1)[0].strip("[]")
+        announced = [(v, endpoint(srv_ip, a) if v == "EPSV" else a) for v, a in announced]
+        ann_pos = 0
+        tls = 234 in codes
+        if tls:
+            # Only the cleartext part: commands up to and including AUTH that got 234.
+            # curl sends AUTH SSL (refused) then AUTH TLS; keep through the last cleartext AUTH
+            last_auth = max(i for i, c in enumerate(commands) if c == "AUTH")
+            commands = commands[: last_auth + 1]
+        if commands != sess["commands"]:
+            problems.append(f"{tag}: commands\n   capture: {commands}\n   expected: {sess['commands']}")
+        if codes != sess["reply_codes"]:
+            problems.append(f"{tag}: reply codes\n   capture: {codes}\n   expected: {sess['reply_codes']}")
+        if tls != sess["tls"]:
+            problems.append(f"{tag}: tls {tls} != {sess['tls']}")
+        user = users[0] if users else None
+        if user != sess["user"]:
+            problems.append(f"{tag}: user {user!r} != {sess['user']!r}")
+        login = "ok" if 230 in codes else ("failed" if 530 in codes and users else "none")
+        if sess["mid_session"]:
+            login = sess["login"]  # cannot be seen
+        if login != sess["login"]:
+            problems.append(f"{tag}: login {login} != {sess['login']}")
+        # Data channels.
+        for dc in sess["data_channels"]:
+            ann = dc["announced"]
+            if ann is None:
+                continue
+            ann_ip, ann_port = ann.rsplit(":", 1)
+            ann_ip = ann_ip.strip("[]")
+            found = [t for t, s in streams.items() if t != st and any(p["dst"] == ann for p in s["pkts"] if p["syn"] and not p["ack"])]
+            while ann_pos < len(announced) and announced[ann_pos] != (dc["via"], ann):
+                ann_pos += 1
+            if ann_pos >= len(announced):
+                problems.append(f"{tag}: {dc['via']} announcement {ann} not found (in order) among {announced}")
+            else:
+                ann_pos += 1
+            if not found:
+                if dc["outcome"] != "not-attempted":
+                    problems.append(f"{tag}: no connection to {ann} found (expected {dc['outcome']})")
+                continue
+            # The first stream to that endpoint not yet matched to an earlier channel.
+            t = found[0]
+            pk = streams[t]["pkts"]
+            nbytes = sum(p["len"] for p in pk if not p["retrans"])
+            syns = sum(1 for p in pk if p["syn"] and not p["ack"])
+            synack = any(p["syn"] and p["ack"] for p in pk)
+            rst = any(p["rst"] for p in pk)
+            if not synack and rst:
+                outcome = "refused"
+            elif not synack:
+                outcome = "unanswered"
+            else:
+                outcome = "completed"
+            if dc["outcome"] in ("completed", "refused", "unanswered") and outcome != dc["outcome"]:
+                problems.append(f"{tag}: data {ann}: outcome {outcome} != {dc['outcome']}")
+            if dc["outcome"] == "completed" and nbytes != dc["bytes"]:
+                problems.append(f"{tag}: data {ann}: {nbytes} payload bytes != {dc['bytes']} (stream {t})")
+            print(f"  data {dc['command']} {ann}: stream {t}, {nbytes} bytes, {syns} SYN, outcome {outcome}")
+            del streams[t]
+        print(f"{tag}: {srv_ep} <- {cli_ep}: {len(commands)} commands, {len(codes)} replies")
+    for p in problems:
+        print("MISMATCH:", p)
+    if not problems:
+        print("OK: capture matches", exp_path)
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+//! Capture sources: reading pcap/pcapng files and decoding link, IP and TCP headers.
+//!
+//! * [`reader`]: a pure-Rust streaming reader for pcap (micro/nanosecond, both byte
+//!   orders) and pcapng (several sections and interfaces, per-interface time
+//!   resolution and link type). Every length is validated before it is used.
+//! * [`decode`]: link layers (Ethernet with VLAN tags, Linux cooked v1/v2, BSD
+//!   loopback, raw IP) to IPv4/IPv6 to a TCP [`decode::Segment`].
+//! * [`frag`]: bounded IPv4/IPv6 fragment reassembly.
+
+pub mod decode;
+pub mod frag;
+pub mod reader;
+
+pub use reader::{CaptureError, CaptureReader, Packet};

@@ -1,0 +1,566 @@
+//! Streaming pcap / pcapng reader.
+//!
+//! Contract: [`CaptureReader::next_packet`] never panics on any input. Every block
+//! and record length is checked against the format's rules and against
+//! [`MAX_RECORD`] before a buffer is sized from it; a file that ends inside a
+//! record is reported as [`CaptureError::Truncated`] with the offset, after all
+//! complete packets before it were returned.
+
+use std::io::{self, Read};
+
+use crate::time::Ts;
+
+/// Largest record (pcap caplen or pcapng block) we accept: 16 MiB.
+pub const MAX_RECORD: usize = 16 << 20;
+
+/// Link-layer header types we know (values from the tcpdump LINKTYPE registry).
+pub mod linktype {
+    pub const NULL: u32 = 0;
+    pub const ETHERNET: u32 = 1;
+    pub const RAW_OLD: u32 = 12;
+    pub const RAW_OLD2: u32 = 14;
+    pub const LOOP: u32 = 108;
+    pub const RAW: u32 = 101;
+    pub const LINUX_SLL: u32 = 113;
+    pub const IPV4: u32 = 228;
+    pub const IPV6: u32 = 229;
+    pub const LINUX_SLL2: u32 = 276;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("not a pcap or pcapng file (first bytes {magic:02x?})")]
+    NotACapture { magic: Vec<u8> },
+    #[error("capture is truncated at byte {offset}: {what}")]
+    Truncated { offset: u64, what: &'static str },
+    #[error("corrupt capture at byte {offset}: {what}")]
+    Corrupt { offset: u64, what: String },
+    #[error("read error at byte {offset}")]
+    Io {
+        offset: u64,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// One captured packet. `data` borrows the reader's buffer until the next call.
+#[derive(Debug)]
+pub struct Packet<'a> {
+    /// 1-based frame number, as Wireshark counts.
+    pub frame: u64,
+    pub ts: Ts,
+    pub linktype: u32,
+    /// Length of the packet on the wire (may exceed `data.len()` when the snaplen cut it).
+    pub orig_len: u32,
+    pub data: &'a [u8],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Pcap,
+    PcapNg,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Interface {
+    linktype: u32,
+    /// Units per second of the timestamps (10^6 by default).
+    units_per_sec: u64,
+    /// Seconds added to every timestamp (if_tsoffset).
+    offset_secs: i64,
+}
+
+/// A streaming reader over any `Read`.
+pub struct CaptureReader<R: Read> {
+    input: R,
+    format: Format,
+    big_endian: bool,
+    /// pcap: nanosecond timestamps.
+    nanos: bool,
+    pcap_linktype: u32,
+    interfaces: Vec<Interface>,
+    buf: Vec<u8>,
+    offset: u64,
+    frame: u64,
+    done: bool,
+    /// Blocks skipped because we do not use them (statistics, name resolution, ...).
+    pub skipped_blocks: u64,
+}
+
+fn u16_at(b: &[u8], big: bool) -> u16 {
+    let a = [b[0], b[1]];
+    if big { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) }
+}
+
+fn u32_at(b: &[u8], big: bool) -> u32 {
+    let a = [b[0], b[1], b[2], b[3]];
+    if big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+}
+
+/// Read exactly `n` bytes, or report how far we got.
+fn fill<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+impl<R: Read> CaptureReader<R> {
+    /// Read the file header and get ready to return packets.
+    pub fn new(mut input: R) -> Result<Self, CaptureError> {
+        let mut head = [0u8; 24];
+        let got = fill(&mut input, &mut head).map_err(|source| CaptureError::Io { offset: 0, source })?;
+        if got == 0 {
+            return Err(CaptureError::Empty);
+        }
+        if got < 4 {
+            return Err(CaptureError::NotACapture { magic: head[..got].to_vec() });
+        }
+        let magic = [head[0], head[1], head[2], head[3]];
+        let mut r = CaptureReader {
+            input,
+            format: Format::Pcap,
+            big_endian: false,
+            nanos: false,
+            pcap_linktype: 0,
+            interfaces: Vec::new(),
+            buf: Vec::with_capacity(1 << 16),
+            offset: 0,
+            frame: 0,
+            done: false,
+            skipped_blocks: 0,
+        };
+        match magic {
+            [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => {
+                if got < 24 {
+                    return Err(CaptureError::Truncated { offset: got as u64, what: "inside the pcap file header" });
+                }
+                r.big_endian = magic[0] == 0xa1;
+                r.nanos = matches!(magic, [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d]);
+                let major = u16_at(&head[4..], r.big_endian);
+                if major != 2 {
+                    return Err(CaptureError::Corrupt { offset: 4, what: format!("unsupported pcap version {major}") });
+                }
+                // The upper bits of the link-type field may carry FCS information.
+                r.pcap_linktype = u32_at(&head[20..], r.big_endian) & 0x0fff_ffff;
+                r.offset = 24;
+                Ok(r)
+            }
+            [0x0a, 0x0d, 0x0d, 0x0a] => {
+                r.format = Format::PcapNg;
+                // Put the bytes we read back in front: the SHB is parsed by the block loop.
+                r.buf.extend_from_slice(&head[..got]);
+                r.read_shb_from_prefix()?;
+                Ok(r)
+            }
+            _ => Err(CaptureError::NotACapture { magic: head[..got.min(8)].to_vec() }),
+        }
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Bytes consumed so far (for progress reporting).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    fn io_err(&self, source: io::Error) -> CaptureError {
+        CaptureError::Io { offset: self.offset, source }
+    }
+
+    /// The section header block, whose first 24 bytes (or fewer) are in `self.buf`.
+    fn read_shb_from_prefix(&mut self) -> Result<(), CaptureError> {
+        let have = self.buf.len();
+        if have < 12 {
+            return Err(CaptureError::Truncated { offset: have as u64, what: "inside the pcapng section header" });
+        }
+        let bom = [self.buf[8], self.buf[9], self.buf[10], self.buf[11]];
+        let big = match bom {
+            [0x1a, 0x2b, 0x3c, 0x4d] => true,
+            [0x4d, 0x3c, 0x2b, 0x1a] => false,
+            _ => {
+                return Err(CaptureError::Corrupt { offset: 8, what: "bad pcapng byte-order magic".into() });
+            }
+        };
+        let len = u32_at(&self.buf[4..], big) as usize;
+        self.check_block_len(len, 28)?;
+        self.big_endian = big;
+        self.interfaces.clear();
+        let start = self.buf.len();
+        self.buf.resize(len, 0);
+        let got = fill(&mut self.input, &mut self.buf[start..]).map_err(|e| self.io_err(e))?;
+        if start + got < len {
+            return Err(CaptureError::Truncated { offset: (start + got) as u64, what: "inside the pcapng section header" });
+        }
+        self.check_trailer(len)?;
+        self.offset += len as u64;
+        Ok(())
+    }
+
+    fn check_block_len(&self, len: usize, min: usize) -> Result<(), CaptureError> {
+        if len < min || len % 4 != 0 || len > MAX_RECORD {
+            return Err(CaptureError::Corrupt {
+                offset: self.offset + 4,
+                what: format!("pcapng block length {len} is invalid (minimum {min}, multiple of 4, at most {MAX_RECORD})"),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_trailer(&self, len: usize) -> Result<(), CaptureError> {
+        let trailer = u32_at(&self.buf[len - 4..], self.big_endian) as usize;
+        if trailer != len {
+            return Err(CaptureError::Corrupt {
+                offset: self.offset + len as u64 - 4,
+                what: format!("pcapng block length mismatch: header says {len}, trailer says {trailer}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Next packet, `Ok(None)` at the clean end of the file.
+    pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        let res = match self.format {
+            Format::Pcap => self.next_pcap(),
+            Format::PcapNg => self.next_pcapng(),
+        };
+        match res {
+            Ok(Some(meta)) => {
+                self.frame += 1;
+                let (start, len, ts, linktype, orig_len) = meta;
+                Ok(Some(Packet { frame: self.frame, ts, linktype, orig_len, data: &self.buf[start..start + len] }))
+            }
+            Ok(None) => {
+                self.done = true;
+                Ok(None)
+            }
+            Err(e) => {
+                self.done = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// Returns (start, len, ts, linktype, orig_len) of the packet inside `self.buf`.
+    fn next_pcap(&mut self) -> Result<Option<(usize, usize, Ts, u32, u32)>, CaptureError> {
+        let mut hdr = [0u8; 16];
+        let got = fill(&mut self.input, &mut hdr).map_err(|e| self.io_err(e))?;
+        if got == 0 {
+            return Ok(None);
+        }
+        if got < 16 {
+            return Err(CaptureError::Truncated { offset: self.offset + got as u64, what: "inside a packet record header" });
+        }
+        let big = self.big_endian;
+        let secs = u32_at(&hdr[0..], big) as i64;
+        let frac = u32_at(&hdr[4..], big) as i64;
+        let caplen = u32_at(&hdr[8..], big) as usize;
+        let orig_len = u32_at(&hdr[12..], big);
+        if caplen > MAX_RECORD {
+            return Err(CaptureError::Corrupt {
+                offset: self.offset + 8,
+                what: format!("packet record claims {caplen} captured bytes (limit {MAX_RECORD})"),
+            });
+        }
+        self.buf.resize(caplen, 0);
+        let got = fill(&mut self.input, &mut self.buf[..caplen]).map_err(|e| self.io_err(e))?;
+        if got < caplen {
+            return Err(CaptureError::Truncated {
+                offset: self.offset + 16 + got as u64,
+                what: "inside a packet (the file ends before the captured length)",
+            });
+        }
+        self.offset += 16 + caplen as u64;
+        let nanos = if self.nanos { frac } else { frac * 1000 };
+        let ts = Ts::from_secs_nanos(secs, nanos);
+        Ok(Some((0, caplen, ts, self.pcap_linktype, orig_len.max(caplen as u32))))
+    }
+
+    fn next_pcapng(&mut self) -> Result<Option<(usize, usize, Ts, u32, u32)>, CaptureError> {
+        loop {
+            let mut hdr = [0u8; 8];
+            let got = fill(&mut self.input, &mut hdr).map_err(|e| self.io_err(e))?;
+            if got == 0 {
+                return Ok(None);
+            }
+            if got < 8 {
+                return Err(CaptureError::Truncated { offset: self.offset + got as u64, what: "inside a pcapng block header" });
+            }
+            if hdr[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
+                // A new section: byte order may change.
+                self.buf.clear();
+                self.buf.extend_from_slice(&hdr);
+                let mut more = [0u8; 4];
+                let g = fill(&mut self.input, &mut more).map_err(|e| self.io_err(e))?;
+                self.buf.extend_from_slice(&more[..g]);
+                let base = self.offset;
+                self.offset = 0;
+                let r = self.read_shb_from_prefix();
+                self.offset += base;
+                r?;
+                continue;
+            }
+            let big = self.big_endian;
+            let btype = u32_at(&hdr[0..], big);
+            let len = u32_at(&hdr[4..], big) as usize;
+            self.check_block_len(len, 12)?;
+            self.buf.clear();
+            self.buf.extend_from_slice(&hdr);
+            self.buf.resize(len, 0);
+            let got = fill(&mut self.input, &mut self.buf[8..]).map_err(|e| self.io_err(e))?;
+            if 8 + got < len {
+                return Err(CaptureError::Truncated { offset: self.offset + 8 + got as u64, what: "inside a pcapng block" });
+            }
+            self.check_trailer(len)?;
+            let block_off = self.offset;
+            self.offset += len as u64;
+            let body_end = len - 4;
+            match btype {
+                1 => self.parse_idb(block_off, body_end)?,
+                6 => {
+                    // Enhanced Packet Block.
+                    if body_end < 28 {
+                        return Err(CaptureError::Corrupt { offset: block_off, what: "enhanced packet block too short".into() });
+                    }
+                    let b = &self.buf;
+                    let if_id = u32_at(&b[8..], big) as usize;
+                    let ts_hi = u32_at(&b[12..], big) as u64;
+                    let ts_lo = u32_at(&b[16..], big) as u64;
+                    let caplen = u32_at(&b[20..], big) as usize;
+                    let orig = u32_at(&b[24..], big);
+                    if caplen > body_end - 28 {
+                        return Err(CaptureError::Corrupt {
+                            offset: block_off + 20,
+                            what: format!("packet claims {caplen} captured bytes but its block holds {}", body_end - 28),
+                        });
+                    }
+                    let iface = *self.interfaces.get(if_id).ok_or_else(|| CaptureError::Corrupt {
+                        offset: block_off + 8,
+                        what: format!("packet refers to interface {if_id}, which was not described"),
+                    })?;
+                    let ts = iface_ts(iface, (ts_hi << 32) | ts_lo);
+                    return Ok(Some((28, caplen, ts, iface.linktype, orig.max(caplen as u32))));
+                }
+                3 => {
+                    // Simple Packet Block: interface 0, no timestamp.
+                    if body_end < 12 {
+                        return Err(CaptureError::Corrupt { offset: block_off, what: "simple packet block too short".into() });
+                    }
+                    let orig = u32_at(&self.buf[8..], big);
+                    let caplen = (orig as usize).min(body_end - 12);
+                    let iface = *self.interfaces.first().ok_or_else(|| CaptureError::Corrupt {
+                        offset: block_off,
+                        what: "simple packet block before any interface description".into(),
+                    })?;
+                    return Ok(Some((12, caplen, Ts(0), iface.linktype, orig.max(caplen as u32))));
+                }
+                2 => {
+                    // Obsolete Packet Block: like an EPB with a 16-bit interface id.
+                    if body_end < 28 {
+                        return Err(CaptureError::Corrupt { offset: block_off, what: "packet block too short".into() });
+                    }
+                    let b = &self.buf;
+                    let if_id = u16_at(&b[8..], big) as usize;
+                    let ts_hi = u32_at(&b[12..], big) as u64;
+                    let ts_lo = u32_at(&b[16..], big) as u64;
+                    let caplen = u32_at(&b[20..], big) as usize;
+                    let orig = u32_at(&b[24..], big);
+                    if caplen > body_end - 28 {
+                        return Err(CaptureError::Corrupt { offset: block_off + 20, what: "packet longer than its block".into() });
+                    }
+                    let iface = *self.interfaces.get(if_id).ok_or_else(|| CaptureError::Corrupt {
+                        offset: block_off + 8,
+                        what: format!("packet refers to interface {if_id}, which was not described"),
+                    })?;
+                    let ts = iface_ts(iface, (ts_hi << 32) | ts_lo);
+                    return Ok(Some((28, caplen, ts, iface.linktype, orig.max(caplen as u32))));
+                }
+                _ => {
+                    self.skipped_blocks += 1;
+                }
+            }
+        }
+    }
+
+    fn parse_idb(&mut self, block_off: u64, body_end: usize) -> Result<(), CaptureError> {
+        if body_end < 16 {
+            return Err(CaptureError::Corrupt { offset: block_off, what: "interface description block too short".into() });
+        }
+        let big = self.big_endian;
+        let linktype = u16_at(&self.buf[8..], big) as u32;
+        let mut iface = Interface { linktype, units_per_sec: 1_000_000, offset_secs: 0 };
+        // Options: code u16, length u16, value padded to 4.
+        let mut p = 16;
+        while p + 4 <= body_end {
+            let code = u16_at(&self.buf[p..], big);
+            let olen = u16_at(&self.buf[p + 2..], big) as usize;
+            let vstart = p + 4;
+            if code == 0 || vstart + olen > body_end {
+                break;
+            }
+            let v = &self.buf[vstart..vstart + olen];
+            match (code, olen) {
+                (9, 1) => {
+                    let r = v[0];
+                    let exp = (r & 0x7f) as u32;
+                    iface.units_per_sec = if r & 0x80 != 0 {
+                        2u64.checked_pow(exp).unwrap_or(0)
+                    } else {
+                        10u64.checked_pow(exp).unwrap_or(0)
+                    };
+                    if iface.units_per_sec == 0 {
+                        return Err(CaptureError::Corrupt { offset: block_off + vstart as u64, what: format!("unusable if_tsresol {r:#x}") });
+                    }
+                }
+                (14, 8) => {
+                    let hi = u32_at(v, big) as u64;
+                    let lo = u32_at(&v[4..], big) as u64;
+                    let raw = if big { (hi << 32) | lo } else { (lo << 32) | hi };
+                    iface.offset_secs = raw as i64;
+                }
+                _ => {}
+            }
+            p = vstart + olen.div_ceil(4) * 4;
+        }
+        if self.interfaces.len() >= 65_536 {
+            return Err(CaptureError::Corrupt { offset: block_off, what: "more than 65536 interfaces".into() });
+        }
+        self.interfaces.push(iface);
+        Ok(())
+    }
+}
+
+fn iface_ts(iface: Interface, raw: u64) -> Ts {
+    let ups = iface.units_per_sec;
+    let secs = (raw / ups) as i64;
+    let rem = raw % ups;
+    let nanos = ((rem as u128 * 1_000_000_000u128) / ups as u128) as i64;
+    Ts::from_secs_nanos(secs.saturating_add(iface.offset_secs), nanos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcap_file(big: bool, nanos: bool, linktype: u32, packets: &[(u32, u32, &[u8])]) -> Vec<u8> {
+        let mut v = Vec::new();
+        let magic: u32 = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
+        let w32 = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&if big { x.to_be_bytes() } else { x.to_le_bytes() });
+        let w16 = |v: &mut Vec<u8>, x: u16| v.extend_from_slice(&if big { x.to_be_bytes() } else { x.to_le_bytes() });
+        w32(&mut v, magic);
+        w16(&mut v, 2);
+        w16(&mut v, 4);
+        w32(&mut v, 0);
+        w32(&mut v, 0);
+        w32(&mut v, 65535);
+        w32(&mut v, linktype);
+        for (s, f, d) in packets {
+            w32(&mut v, *s);
+            w32(&mut v, *f);
+            w32(&mut v, d.len() as u32);
+            w32(&mut v, d.len() as u32 + 10);
+            v.extend_from_slice(d);
+        }
+        v
+    }
+
+    #[test]
+    fn pcap_all_variants() {
+        for big in [false, true] {
+            for nanos in [false, true] {
+                let f = pcap_file(big, nanos, 1, &[(10, 5, b"abc"), (11, 0, b"")]);
+                let mut r = CaptureReader::new(&f[..]).unwrap();
+                let p = r.next_packet().unwrap().unwrap();
+                assert_eq!(p.data, b"abc");
+                assert_eq!(p.frame, 1);
+                assert_eq!(p.orig_len, 13);
+                assert_eq!(p.ts, Ts(10_000_000_000 + if nanos { 5 } else { 5000 }));
+                assert_eq!(r.next_packet().unwrap().unwrap().frame, 2);
+                assert!(r.next_packet().unwrap().is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_and_garbage() {
+        let f = pcap_file(false, false, 1, &[(1, 0, b"hello")]);
+        let mut r = CaptureReader::new(&f[..f.len() - 2]).unwrap();
+        assert!(matches!(r.next_packet(), Err(CaptureError::Truncated { .. })));
+        assert!(r.next_packet().unwrap().is_none());
+        assert!(matches!(CaptureReader::new(&b""[..]), Err(CaptureError::Empty)));
+        assert!(matches!(CaptureReader::new(&b"GET / HTTP/1.1\r\n"[..]), Err(CaptureError::NotACapture { .. })));
+        assert!(matches!(CaptureReader::new(&f[..10]), Err(CaptureError::Truncated { .. })));
+        // Giant caplen.
+        let mut g = pcap_file(false, false, 1, &[]);
+        g.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0]);
+        let mut r = CaptureReader::new(&g[..]).unwrap();
+        assert!(matches!(r.next_packet(), Err(CaptureError::Corrupt { .. })));
+    }
+
+    fn block(t: u32, body: &[u8]) -> Vec<u8> {
+        let len = 12 + body.len().div_ceil(4) * 4;
+        let mut v = Vec::new();
+        v.extend_from_slice(&t.to_le_bytes());
+        v.extend_from_slice(&(len as u32).to_le_bytes());
+        v.extend_from_slice(body);
+        v.resize(len - 4, 0);
+        v.extend_from_slice(&(len as u32).to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn pcapng_interfaces_and_resolution() {
+        let mut f = Vec::new();
+        let mut shb = Vec::new();
+        shb.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
+        shb.extend_from_slice(&1u16.to_le_bytes());
+        shb.extend_from_slice(&0u16.to_le_bytes());
+        shb.extend_from_slice(&u64::MAX.to_le_bytes());
+        f.extend(block(0x0a0d_0d0a, &shb));
+        // Interface 0: Ethernet, default microseconds.
+        let mut idb0 = vec![1, 0, 0, 0];
+        idb0.extend_from_slice(&0u32.to_le_bytes());
+        f.extend(block(1, &idb0));
+        // Interface 1: raw IP, nanoseconds (if_tsresol = 9).
+        let mut idb1 = vec![101, 0, 0, 0];
+        idb1.extend_from_slice(&0u32.to_le_bytes());
+        idb1.extend_from_slice(&[9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0]);
+        f.extend(block(1, &idb1));
+        for (iface, ts) in [(0u32, 2_000_001u64), (1, 3_000_000_005)] {
+            let mut epb = Vec::new();
+            epb.extend_from_slice(&iface.to_le_bytes());
+            epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+            epb.extend_from_slice(&(ts as u32).to_le_bytes());
+            epb.extend_from_slice(&3u32.to_le_bytes());
+            epb.extend_from_slice(&3u32.to_le_bytes());
+            epb.extend_from_slice(b"xyz");
+            f.extend(block(6, &epb));
+        }
+        let mut r = CaptureReader::new(&f[..]).unwrap();
+        let p = r.next_packet().unwrap().unwrap();
+        assert_eq!((p.linktype, p.ts, p.data), (1, Ts(2_000_001_000), &b"xyz"[..]));
+        let p = r.next_packet().unwrap().unwrap();
+        assert_eq!((p.linktype, p.ts), (101, Ts(3_000_000_005)));
+        assert!(r.next_packet().unwrap().is_none());
+        // Bad trailer.
+        let mut bad = f.clone();
+        let n = bad.len();
+        bad[n - 1] = 0x7f;
+        let mut r = CaptureReader::new(&bad[..]).unwrap();
+        r.next_packet().unwrap();
+        assert!(matches!(r.next_packet(), Err(CaptureError::Corrupt { .. })));
+    }
+}

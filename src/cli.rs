@@ -1,0 +1,68 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "ftpscope", version, about = "Rebuild FTP sessions from captures, explain every command and reply, follow data connections, and say what went wrong.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+    /// A capture to open (same as `report CAPTURE` when the output is not a terminal).
+    pub capture: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Common {
+    /// Language of the explanations.
+    #[arg(long, value_enum, default_value_t = LangArg::En, global = true)]
+    pub lang: LangArg,
+    /// Show PASS arguments instead of masking them as ****.
+    #[arg(long, global = true)]
+    pub show_passwords: bool,
+    /// Treat this TCP port as an FTP control port too (repeatable; 21 always is).
+    #[arg(long = "ftp-port", value_name = "PORT", global = true)]
+    pub ftp_ports: Vec<u16>,
+    /// Do not look for FTP on other ports by content.
+    #[arg(long, global = true)]
+    pub no_detect: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Print every FTP session of a capture: diagnosis, transcript, data connections.
+    Report {
+        capture: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Leave out the explanation under each command and reply.
+        #[arg(long)]
+        no_explain: bool,
+    },
+    /// Print only the findings; exit 1 when one is an error.
+    Diagnose {
+        capture: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Explain a reply code, a reply line or a command: `explain 530`, `explain "227 ..."`, `explain EPRT`.
+    Explain {
+        #[arg(required = true)]
+        input: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    En,
+    Zh,
+}

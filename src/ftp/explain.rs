@@ -1,0 +1,292 @@
+//! Explanations in context: the catalog's text, made specific by what the reply
+//! says (a 227's address decoded) and which command it answers (530 after PASS).
+
+use std::net::IpAddr;
+
+use super::address;
+use super::catalog::{self, Lang};
+
+/// What we know around a reply.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Context<'a> {
+    /// The command the reply answers.
+    pub verb: Option<&'a str>,
+    pub arg: &'a [u8],
+    /// The server's control address (for 229).
+    pub server_ip: Option<IpAddr>,
+}
+
+fn pick(lang: Lang, en: String, zh: String) -> String {
+    match lang {
+        Lang::En => en,
+        Lang::Zh => zh,
+    }
+}
+
+fn base_reply(code: u16, lang: Lang) -> String {
+    match catalog::reply(code) {
+        Some(e) => e.text(lang).to_string(),
+        None => catalog::reply_class(code, lang),
+    }
+}
+
+/// `(N bytes)` in a 150 reply, as vsftpd, ProFTPD and others write it.
+pub fn bytes_in_150(text: &[u8]) -> Option<u64> {
+    let s = String::from_utf8_lossy(text);
+    let i = s.rfind(" bytes")?;
+    let head = &s[..i];
+    let start = head.rfind(|c: char| !c.is_ascii_digit()).map_or(0, |p| p + 1);
+    head[start..].parse().ok()
+}
+
+/// The number of a `213 N` reply to SIZE.
+pub fn size_in_213(text: &[u8]) -> Option<u64> {
+    let s = String::from_utf8_lossy(text);
+    s.trim().split_whitespace().next()?.parse().ok()
+}
+
+/// The quoted path of a 257 reply (`"` doubled inside, RFC 959 appendix II).
+pub fn path_in_257(text: &[u8]) -> Option<Vec<u8>> {
+    let start = text.iter().position(|&b| b == b'"')? + 1;
+    let mut out = Vec::new();
+    let mut i = start;
+    while i < text.len() {
+        if text[i] == b'"' {
+            if text.get(i + 1) == Some(&b'"') {
+                out.push(b'"');
+                i += 2;
+                continue;
+            }
+            return Some(out);
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+    None
+}
+
+/// Explain a reply (its code and first-line text) in context.
+pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
+    let verb = ctx.verb.unwrap_or("");
+    let arg = String::from_utf8_lossy(ctx.arg);
+    match (code, verb) {
+        (227, _) => match address::parse_227(text) {
+            Some(a) => {
+                let (p1, p2) = (a.port() >> 8, a.port() & 0xff);
+                pick(
+                    lang,
+                    format!("Passive mode: the server listens for the data connection on {a} (port {p1}*256+{p2} = {}).", a.port()),
+                    format!("被动模式：服务器在 {a} 上等待数据连接（端口 {p1}*256+{p2} = {}）。", a.port()),
+                )
+            }
+            None => pick(
+                lang,
+                "Passive mode, but the address in the reply cannot be read: the client cannot know where to connect.".into(),
+                "被动模式，但回复中的地址无法解析：客户端不知道该连接到哪里。".into(),
+            ),
+        },
+        (229, _) => match address::parse_229(text) {
+            Some(p) => {
+                let on = ctx.server_ip.map(|ip| format!(" ({ip})")).unwrap_or_default();
+                pick(
+                    lang,
+                    format!("Extended passive mode: the server listens for the data connection on port {p} of the address the client already uses for control{on}."),
+                    format!("扩展被动模式：服务器在控制连接所用地址{on}的端口 {p} 上等待数据连接。"),
+                )
+            }
+            None => pick(lang, "Extended passive mode, but the port in the reply cannot be read.".into(), "扩展被动模式，但回复中的端口无法解析。".into()),
+        },
+        (228, _) => match address::parse_228(text) {
+            Some(a) => pick(lang, format!("Long passive mode: the server listens for the data connection on {a}."), format!("长被动模式：服务器在 {a} 上等待数据连接。")),
+            None => base_reply(code, lang),
+        },
+        (150 | 125, _) => {
+            let base = base_reply(code, lang);
+            match bytes_in_150(text) {
+                Some(n) => pick(lang, format!("{base} The server announces {n} bytes."), format!("{base} 服务器声明大小为 {n} 字节。")),
+                None => base,
+            }
+        }
+        (213, "SIZE") => match size_in_213(text) {
+            Some(n) => pick(lang, format!("The file \"{arg}\" is {n} bytes long (in the current TYPE)."), format!("文件 \"{arg}\" 大小为 {n} 字节（按当前传输类型计算）。")),
+            None => base_reply(code, lang),
+        },
+        (213, "MDTM") => {
+            let t = String::from_utf8_lossy(text);
+            let t = t.trim();
+            if t.len() >= 14 && t[..14].bytes().all(|b| b.is_ascii_digit()) {
+                let f = format!("{}-{}-{} {}:{}:{} UTC", &t[0..4], &t[4..6], &t[6..8], &t[8..10], &t[10..12], &t[12..14]);
+                pick(lang, format!("\"{arg}\" was last modified {f}."), format!("\"{arg}\" 的最后修改时间为 {f}。"))
+            } else {
+                base_reply(code, lang)
+            }
+        }
+        (257, "MKD" | "XMKD") => match path_in_257(text) {
+            Some(p) => pick(lang, format!("Directory \"{}\" created.", String::from_utf8_lossy(&p)), format!("已创建目录 \"{}\"。", String::from_utf8_lossy(&p))),
+            None => base_reply(code, lang),
+        },
+        (257, _) => match path_in_257(text) {
+            Some(p) => pick(lang, format!("The current directory is \"{}\".", String::from_utf8_lossy(&p)), format!("当前目录为 \"{}\"。", String::from_utf8_lossy(&p))),
+            None => base_reply(code, lang),
+        },
+        (530, "PASS" | "USER" | "ACCT") => pick(
+            lang,
+            "Login refused: wrong user name or password (or this user may not log in here).".into(),
+            "登录被拒绝：用户名或密码错误（或该用户不允许在此登录）。".into(),
+        ),
+        (530, v) if !v.is_empty() => pick(lang, format!("Not logged in: {v} needs a successful login first."), format!("未登录：{v} 需要先成功登录。")),
+        (230, _) => pick(lang, "Login accepted: the user is logged in.".into(), "登录成功：用户已登录。".into()),
+        (331, "USER") => pick(lang, format!("User name \"{arg}\" accepted; the server now wants the password (PASS)."), format!("用户名 \"{arg}\" 已接受，服务器需要密码（PASS）。")),
+        (200, "PORT" | "EPRT" | "LPRT") => {
+            let a = match verb {
+                "PORT" => address::parse_port_arg(ctx.arg).map(|a| a.to_string()),
+                "EPRT" => address::parse_eprt(ctx.arg).map(|a| a.to_string()),
+                _ => address::parse_lprt(ctx.arg).map(|a| a.to_string()),
+            };
+            match a {
+                Some(a) => pick(lang, format!("Active mode accepted: the server will connect to the client at {a} for the next transfer."), format!("主动模式已接受：下一次传输时服务器将连接客户端 {a}。")),
+                None => base_reply(code, lang),
+            }
+        }
+        (200, "TYPE") => pick(lang, format!("Transfer type set to {arg}."), format!("传输类型已设为 {arg}。")),
+        (500 | 501 | 502 | 504, v) if v == "PORT" || v == "EPRT" => pick(
+            lang,
+            format!("The server refused the active-mode address: {}", base_reply(code, Lang::En)),
+            format!("服务器拒绝了主动模式地址：{}", base_reply(code, Lang::Zh)),
+        ),
+        (500 | 502, v) if !v.is_empty() => pick(
+            lang,
+            format!("The server does not understand or does not implement {v}. {}", base_reply(code, Lang::En)),
+            format!("服务器不理解或未实现 {v}。{}", base_reply(code, Lang::Zh)),
+        ),
+        (350, "REST") => pick(lang, format!("Restart position {arg} accepted: the next RETR/STOR starts there."), format!("已接受断点位置 {arg}：下一次 RETR/STOR 从这里开始。")),
+        (350, "RNFR") => pick(lang, format!("\"{arg}\" exists; send RNTO with the new name."), format!("\"{arg}\" 存在，请发送 RNTO 指定新名称。")),
+        (234, _) => pick(
+            lang,
+            "TLS accepted: the TLS handshake starts now and the rest of the control connection is encrypted.".into(),
+            "已接受 TLS：现在开始 TLS 握手，此后的控制连接全部加密。".into(),
+        ),
+        (226 | 250, v) if matches!(v, "RETR" | "STOR" | "STOU" | "APPE" | "LIST" | "NLST" | "MLSD") => pick(
+            lang,
+            format!("{v} finished: the server says the transfer completed and closed the data connection (or kept it, per mode)."),
+            format!("{v} 完成：服务器报告传输完成。"),
+        ),
+        (421, _) => {
+            let t = String::from_utf8_lossy(text).to_ascii_lowercase();
+            let why_en = if t.contains("timeout") || t.contains("idle") {
+                " It names an idle timeout."
+            } else if t.contains("too many") || t.contains("maximum") {
+                " It names too many connections."
+            } else {
+                ""
+            };
+            let why_zh = if !why_en.is_empty() && why_en.contains("idle") {
+                "（原因：空闲超时。）"
+            } else if !why_en.is_empty() {
+                "（原因：连接数过多。）"
+            } else {
+                ""
+            };
+            pick(lang, format!("{}{why_en}", base_reply(code, Lang::En)), format!("{}{why_zh}", base_reply(code, Lang::Zh)))
+        }
+        _ => base_reply(code, lang),
+    }
+}
+
+/// Explain a command with its argument.
+pub fn command(verb: &str, arg: &[u8], lang: Lang) -> String {
+    let a = String::from_utf8_lossy(arg);
+    match verb {
+        "PORT" => {
+            if let Some(x) = address::parse_port_arg(arg) {
+                return pick(lang, format!("Active mode: the client listens on {x} and asks the server to connect there."), format!("主动模式：客户端在 {x} 上监听，请服务器连接过来。"));
+            }
+        }
+        "EPRT" | "LPRT" => {
+            let x = if verb == "EPRT" { address::parse_eprt(arg) } else { address::parse_lprt(arg) };
+            if let Some(x) = x {
+                return pick(lang, format!("Active mode: the client listens on {x} and asks the server to connect there."), format!("主动模式：客户端在 {x} 上监听，请服务器连接过来。"));
+            }
+        }
+        "SITE" => {
+            let sub = a.split_whitespace().next().unwrap_or("");
+            if let Some((en, zh)) = catalog::site_command(sub) {
+                return pick(lang, format!("SITE {}: {en}", sub.to_ascii_uppercase()), format!("SITE {}：{zh}", sub.to_ascii_uppercase()));
+            }
+            return pick(lang, format!("Site-specific command SITE {sub}: its meaning depends on the server."), format!("站点特定命令 SITE {sub}：含义取决于服务器。"));
+        }
+        _ => {}
+    }
+    match catalog::command(verb) {
+        Some(e) => e.text(lang).to_string(),
+        None => pick(lang, format!("{verb}: not a command the catalog knows (a private extension or garbage)."), format!("{verb}：未知命令（私有扩展或无效输入）。")),
+    }
+}
+
+/// What `ftpscope explain INPUT` prints: a code, a reply line, or a command.
+pub fn input(s: &str, lang: Lang) -> String {
+    let t = s.trim();
+    let b = t.as_bytes();
+    if b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit) && (b.len() == 3 || b[3] == b' ' || b[3] == b'-') {
+        let code: u16 = t[..3].parse().unwrap_or(0);
+        let text = if b.len() > 4 { &b[4..] } else { &[][..] };
+        let ctx = Context::default();
+        let mut out = format!("{code}: {}", reply(code, text, &ctx, lang));
+        if catalog::reply(code).is_some() && !matches!(code, 227 | 229 | 228) || b.len() <= 4 {
+            // Keep the class meaning too, it helps with unlisted variants.
+            out.push_str(&format!("\n  ({})", catalog::reply_class(code, lang)));
+        }
+        return out;
+    }
+    let (verb, arg) = match t.split_once(' ') {
+        Some((v, a)) => (v, a),
+        None => (t, ""),
+    };
+    let v = verb.to_ascii_uppercase();
+    let mut out = format!("{v}: {}", command(&v, arg.as_bytes(), lang));
+    if let Some(e) = catalog::command(&v) {
+        out.push_str(&format!("\n  syntax: {}   ({})", e.syntax, e.spec));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classic_227_is_decoded() {
+        let s = reply(227, b"Entering Passive Mode (60,165,133,154,13,31)", &Context::default(), Lang::En);
+        assert!(s.contains("60.165.133.154:3359"), "{s}");
+        assert!(s.contains("13*256+31"), "{s}");
+        let z = reply(227, b"Entering Passive Mode (60,165,133,154,13,31)", &Context::default(), Lang::Zh);
+        assert!(z.contains("被动模式") && z.contains("3359"), "{z}");
+    }
+
+    #[test]
+    fn context_changes_meaning() {
+        let ctx = Context { verb: Some("PASS"), ..Default::default() };
+        assert!(reply(530, b"Login incorrect.", &ctx, Lang::En).contains("wrong user name or password"));
+        let ctx = Context { verb: Some("LIST"), ..Default::default() };
+        assert!(reply(530, b"Please login", &ctx, Lang::En).contains("Not logged in"));
+        assert!(reply(425, b"", &Context::default(), Lang::En).to_lowercase().contains("data connection"));
+        let ctx = Context { verb: Some("SIZE"), arg: b"a.bin", ..Default::default() };
+        assert!(reply(213, b"1048576", &ctx, Lang::En).contains("1048576 bytes"));
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(bytes_in_150(b"Opening BINARY mode data connection for a.bin (204800 bytes)."), Some(204800));
+        assert_eq!(bytes_in_150(b"Here comes the directory listing."), None);
+        assert_eq!(path_in_257(b"\"/home/a \"\"q\"\"\" is the current directory"), Some(b"/home/a \"q\"".to_vec()));
+    }
+
+    #[test]
+    fn explain_input_forms() {
+        assert!(input("530", Lang::En).starts_with("530:"));
+        assert!(input("EPRT", Lang::En).contains("RFC 2428"));
+        assert!(input("227 Entering Passive Mode (60,165,133,154,13,31)", Lang::En).contains("3359"));
+        assert!(input("FOOBAR", Lang::En).contains("not a command"));
+        assert!(input("site chmod 644 x", Lang::En).contains("SITE CHMOD"));
+    }
+}

@@ -1,0 +1,34 @@
+//! ftpscope: rebuild FTP sessions from packet captures, explain them, and say what went wrong.
+//!
+//! The crate is layered so that dependencies only point down the stack:
+//!
+//! ```text
+//!  sources            engine                                   model        views
+//!  capture::reader -> capture::decode -> tcp (flows, reassembly) -> session::Tracker -> model::* -> report::{text,json}
+//!                                                 (ConnEvent)         diagnose (findings)
+//! ```
+//!
+//! * [`ftp`]: pure protocol knowledge: command and reply parsing, data-channel
+//!   address formats, the catalog of explanations (English and Chinese). No I/O.
+//! * [`capture`]: pcap/pcapng reading and link/IP/TCP decoding, IPv4/IPv6 fragment reassembly.
+//! * [`tcp`]: the flow table and per-direction stream reassembly; emits [`tcp::ConnEvent`]s.
+//! * [`session`]: the FTP session tracker: connection events in, [`model`] out.
+//! * [`diagnose`]: rules that read the model and produce findings.
+//! * [`report`]: text and JSON views of the model.
+//! * [`engine`]: glue that runs a capture file through the whole stack.
+//!
+//! Invariants kept throughout: no `unsafe`; nothing reads the clock (time comes with
+//! each packet); data-channel payload is counted, never stored; every buffer that
+//! grows with input is bounded.
+#![forbid(unsafe_code)]
+
+pub mod capture;
+pub mod diagnose;
+pub mod engine;
+pub mod ftp;
+pub mod model;
+pub mod report;
+pub mod session;
+pub mod tcp;
+pub mod text;
+pub mod time;

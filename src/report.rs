@@ -1,0 +1,22 @@
+//! Views of the model for files and pipes: a text report and newline-delimited JSON.
+
+pub mod json;
+pub mod text;
+
+use crate::ftp::catalog::Lang;
+
+/// What the views show.
+#[derive(Clone, Copy, Debug)]
+pub struct ViewOptions {
+    pub lang: Lang,
+    /// Show the explanation under each reply.
+    pub explain: bool,
+}
+
+impl Default for ViewOptions {
+    fn default() -> Self {
+        ViewOptions { lang: Lang::En, explain: true }
+    }
+}
+
+pub mod diagnose_view;

@@ -1,0 +1,273 @@
+//! The text report: a diagnosis section, then every session with its transcript
+//! and data connections. Every byte from the wire goes through
+//! [`crate::text::escape`].
+
+use std::io::{self, Write};
+
+use super::ViewOptions;
+use crate::ftp::catalog::Lang;
+use crate::model::{Capture, DataChannel, Finding, Session, Severity};
+use crate::text::{escape, escape_str};
+use crate::time::{human_bytes, human_duration};
+
+fn tr(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Zh => zh,
+    }
+}
+
+fn sev_mark(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "ERROR",
+        Severity::Warning => "WARN ",
+        Severity::Info => "info ",
+    }
+}
+
+/// One line describing a data connection.
+pub fn channel_line(d: &DataChannel) -> String {
+    let ann = d.announced.map_or("?".to_string(), |a| a.to_string());
+    let mut s = format!("{} {} {}", d.via, ann, d.outcome.as_str());
+    if let Some(c) = &d.command {
+        s.push_str(&format!(" for {}", c));
+        if let Some(a) = &d.arg {
+            if !a.is_empty() {
+                s.push_str(&format!(" {}", escape(&a.0)));
+            }
+        }
+    }
+    if d.bytes > 0 || d.outcome.as_str() == "completed" {
+        s.push_str(&format!(", {} ({} B)", human_bytes(d.bytes), d.bytes));
+        if let Some(dir) = d.direction {
+            s.push_str(&format!(" {dir}"));
+        }
+    }
+    if let (Some(a), Some(b)) = (d.first_byte, d.last_byte) {
+        s.push_str(&format!(" in {}", human_duration(a.secs_until(b))));
+    }
+    if let Some(t) = d.throughput {
+        s.push_str(&format!(", {}/s", human_bytes(t as u64)));
+    }
+    if d.syns > 1 {
+        s.push_str(&format!(", {} SYNs", d.syns));
+    }
+    if let (Some(c), Some(l)) = (d.connector, d.listener) {
+        s.push_str(&format!(" [{c} -> {l}"));
+        if let Some(m) = d.match_kind {
+            let m = match m {
+                crate::model::MatchKind::Exact => "as announced",
+                crate::model::MatchKind::ServerControlAddress => "matched on the server's control address",
+                crate::model::MatchKind::ClientControlAddress => "matched on the client's control address",
+                crate::model::MatchKind::PortOnly => "matched by port only",
+            };
+            s.push_str(&format!(", {m}"));
+        }
+        s.push(']');
+    }
+    s
+}
+
+pub fn write_finding(out: &mut dyn Write, f: &Finding, indent: &str) -> io::Result<()> {
+    writeln!(out, "{indent}{} {}: {}", sev_mark(f.severity), f.id, escape_str(&f.summary))?;
+    for e in &f.evidence {
+        let at = match (e.frame, e.ts) {
+            (Some(fr), Some(ts)) if fr > 0 => format!("frame {fr}, {}: ", ts.clock()),
+            (_, Some(ts)) => format!("{}: ", ts.clock()),
+            _ => String::new(),
+        };
+        writeln!(out, "{indent}      evidence: {at}{}", escape_str(&e.what))?;
+    }
+    if !f.remedy.is_empty() {
+        writeln!(out, "{indent}      fix: {}", escape_str(&f.remedy))?;
+    }
+    Ok(())
+}
+
+/// The whole report.
+pub fn write(out: &mut dyn Write, capture: &Capture, name: &str, opts: ViewOptions) -> io::Result<()> {
+    let lang = opts.lang;
+    let st = &capture.stats;
+    let chans: usize = capture.sessions.iter().map(|s| s.data_channels.len()).sum();
+    let findings: usize = capture.sessions.iter().map(|s| s.findings.len()).sum::<usize>() + capture.findings.len();
+    writeln!(out, "ftpscope report: {}", escape_str(name))?;
+    writeln!(
+        out,
+        "  {} packets, {} TCP connections, {} FTP session{}, {} data channel{}, {} finding{}",
+        st.packets,
+        st.tcp_connections,
+        capture.sessions.len(),
+        if capture.sessions.len() == 1 { "" } else { "s" },
+        chans,
+        if chans == 1 { "" } else { "s" },
+        findings,
+        if findings == 1 { "" } else { "s" }
+    )?;
+    if let (Some(a), Some(b)) = (st.first, st.last) {
+        writeln!(out, "  from {} to {} ({})", a.rfc3339(), b.rfc3339(), human_duration(a.secs_until(b)))?;
+    }
+    if let Some(e) = &st.read_error {
+        writeln!(out, "  WARNING: the capture file is damaged: {e}; everything before that point was analysed")?;
+    }
+    if st.truncated_packets > 0 {
+        writeln!(out, "  note: {} packets were cut by the capture's snaplen", st.truncated_packets)?;
+    }
+    if st.malformed > 0 || st.unsupported_link > 0 {
+        writeln!(out, "  note: {} malformed packets, {} packets of an unsupported link type", st.malformed, st.unsupported_link)?;
+    }
+    if capture.sessions.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", tr(lang, "No FTP session found in this capture (looked at port 21, the --ftp-port ports, and for FTP greetings/commands on any port).", "此抓包中未发现 FTP 会话（已检查 21 端口、--ftp-port 指定的端口，以及任意端口上的 FTP 问候/命令）。"))?;
+        return Ok(());
+    }
+    // Diagnosis first: it is why people open a capture.
+    writeln!(out)?;
+    writeln!(out, "{}", tr(lang, "Diagnosis", "诊断"))?;
+    if findings == 0 {
+        writeln!(out, "  {}", tr(lang, "no problem found", "未发现问题"))?;
+    }
+    for f in &capture.findings {
+        write_finding(out, f, "  ")?;
+    }
+    for s in &capture.sessions {
+        for f in &s.findings {
+            write!(out, "  [session {}] ", s.id)?;
+            write_finding(out, f, "")?;
+        }
+    }
+    for s in &capture.sessions {
+        writeln!(out)?;
+        write_session(out, s, opts)?;
+    }
+    Ok(())
+}
+
+pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io::Result<()> {
+    let lang = opts.lang;
+    writeln!(
+        out,
+        "{} {}  {} -> {}  {}  {}",
+        tr(lang, "Session", "会话"),
+        s.id,
+        s.client,
+        s.server,
+        s.start.rfc3339(),
+        human_duration(s.duration)
+    )?;
+    let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
+    let login = match s.login {
+        crate::model::Login::Ok => "ok",
+        crate::model::Login::Failed => "failed",
+        crate::model::Login::None => "none",
+    };
+    write!(out, "  user {user}, login {login}, TYPE {} MODE {} STRU {}", escape_str(&s.type_), escape_str(&s.mode), escape_str(&s.stru))?;
+    if let Some(c) = &s.cwd {
+        write!(out, ", cwd {}", escape(&c.0))?;
+    }
+    writeln!(out, ", closed: {}", s.closed)?;
+    if s.tls {
+        writeln!(
+            out,
+            "  TLS: the control connection is encrypted after AUTH ({} B from the client, {} B from the server not decoded)",
+            s.encrypted_bytes[0], s.encrypted_bytes[1]
+        )?;
+    }
+    if s.capture.mid_session {
+        writeln!(out, "  {}", tr(lang, "capture starts mid-session: the connection's beginning is not in the capture", "抓包从会话中途开始：连接开头不在抓包中"))?;
+    }
+    if let Some(sys) = &s.server_system {
+        writeln!(out, "  server system: {}", escape(&sys.0))?;
+    }
+    for f in &s.findings {
+        write_finding(out, f, "  ")?;
+    }
+    writeln!(out, "  {}", tr(lang, "Transcript", "会话记录"))?;
+    for ex in &s.exchanges {
+        if let Some(c) = &ex.command {
+            let mut line = format!("    {}  C> {}", c.ts.clock(), escape_str(&c.verb));
+            if !c.arg.is_empty() {
+                line.push(' ');
+                line.push_str(&escape(&c.arg.0));
+            }
+            if c.telnet_interrupt {
+                line.push_str("   [after Telnet IP/Synch]");
+            }
+            if c.unknown {
+                line.push_str("   [unknown command]");
+            }
+            writeln!(out, "{line}")?;
+            if opts.explain {
+                writeln!(out, "                    {}", crate::ftp::explain::command(&c.verb, &c.arg.0, lang))?;
+            }
+            for n in &c.notes {
+                writeln!(out, "                    note: {}", escape_str(n))?;
+            }
+        }
+        for r in &ex.replies {
+            let rt = r.response_time.map(|t| format!("   (+{})", human_duration(t))).unwrap_or_default();
+            let n = r.lines.len();
+            for (i, l) in r.lines.iter().enumerate() {
+                let prefix = if i == 0 { format!("    {}  S< ", r.ts.clock()) } else { "                  ".to_string() };
+                let suffix = if i + 1 == n { rt.as_str() } else { "" };
+                writeln!(out, "{prefix}{}{suffix}", escape(&l.0))?;
+            }
+            if opts.explain {
+                writeln!(out, "                    = {}", escape_str(&r.explanation))?;
+            }
+            for n in &r.notes {
+                writeln!(out, "                    note: {}", escape_str(n))?;
+            }
+        }
+        if let Some(ci) = ex.data_channel {
+            if let Some(d) = s.data_channels.get(ci) {
+                writeln!(out, "                    data: {}", channel_line(d))?;
+            }
+        }
+    }
+    if !s.data_channels.is_empty() {
+        writeln!(out, "  {}", tr(lang, "Data connections", "数据连接"))?;
+        for (i, d) in s.data_channels.iter().enumerate() {
+            writeln!(out, "    #{} {}", i + 1, channel_line(d))?;
+            let mut t = Vec::new();
+            if let Some(x) = d.setup_time {
+                t.push(format!("announce->SYN {}", human_duration(x)));
+            }
+            if let Some(x) = d.wait_first_byte {
+                t.push(format!("150->first byte {}", human_duration(x)));
+            }
+            if let Some(x) = d.completion_lag {
+                t.push(format!("last byte->226 {}", human_duration(x)));
+            }
+            if let Some(n) = d.expected_size {
+                t.push(format!("announced size {n} B"));
+            }
+            if let Some(e) = &d.ended_by {
+                t.push(format!("ended by {e}"));
+            }
+            if !t.is_empty() {
+                writeln!(out, "       {}", t.join(", "))?;
+            }
+            for n in &d.notes {
+                writeln!(out, "       note: {}", escape_str(n))?;
+            }
+        }
+    }
+    let lim = &s.capture;
+    if lim.gaps > 0 || lim.cut_bytes != [0, 0] {
+        writeln!(
+            out,
+            "  capture: {} gaps ({} B from the client, {} B from the server missing), {} B cut by snaplen",
+            lim.gaps,
+            lim.gap_bytes[0],
+            lim.gap_bytes[1],
+            lim.cut_bytes[0] + lim.cut_bytes[1]
+        )?;
+    }
+    if !s.anomalies.is_empty() {
+        writeln!(out, "  {}", tr(lang, "Anomalies", "异常"))?;
+        for a in &s.anomalies {
+            writeln!(out, "    - {}", escape_str(a))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,942 @@
+//! The FTP session tracker: connection events in, [`model`](crate::model) out.
+//!
+//! The tracker implements [`ConnSink`]: whatever produces connection events (the
+//! TCP reassembler reading a capture, or the proxy) drives it the same way. It
+//! decides for each new connection whether it is an FTP control connection (a
+//! configured port, or content: a `220` greeting, a `USER`/`AUTH` command), a data
+//! connection announced by PASV/EPSV/PORT/EPRT/LPRT/LPSV, or something else.
+//!
+//! Control connections are parsed line by line; commands and replies are paired
+//! (pipelined commands wait in a queue, 1xx replies keep a command open). Data
+//! connections are only counted. Nothing here reads the clock.
+//!
+//! Bounds: at most [`MAX_EXCHANGES`] exchanges and [`MAX_ANOMALIES`] anomaly notes per
+//! session (the rest are counted), line and reply sizes as in [`crate::ftp`].
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+
+use rustc_hash::FxHashMap;
+
+use crate::ftp::catalog::{self, Lang};
+use crate::ftp::line::{LineFlags, LineSplitter};
+use crate::ftp::reply::{ParsedReply, ReplyItem, ReplyParser};
+use crate::ftp::{address, command, explain};
+use crate::model::{
+    Bytes, CaptureLimits, Command, DataChannel, DataMode, Exchange, Login, MatchKind, Outcome, Reply, Session,
+};
+use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta, Mode};
+
+pub const MAX_EXCHANGES: usize = 200_000;
+pub const MAX_ANOMALIES: usize = 100;
+/// Data-channel announcements waiting for a connection, per session.
+pub const MAX_PENDING_CHANNELS: usize = 16;
+
+/// How the tracker behaves.
+#[derive(Clone, Debug)]
+pub struct TrackerConfig {
+    /// Ports treated as FTP control ports.
+    pub ftp_ports: Vec<u16>,
+    /// Also find FTP on other ports by content.
+    pub detect_by_content: bool,
+    /// Keep PASS arguments (otherwise they are replaced by `****` on arrival).
+    pub show_passwords: bool,
+    pub lang: Lang,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig { ftp_ports: vec![21], detect_by_content: true, show_passwords: false, lang: Lang::En }
+    }
+}
+
+/// Ports of other line protocols whose greetings look like FTP's.
+const NOT_FTP_PORTS: [u16; 6] = [25, 110, 119, 143, 465, 587];
+
+#[derive(Debug)]
+enum Role {
+    Control { session: usize, client_is_initiator: bool },
+    Data { session: usize, channel: usize, client_is_initiator: bool },
+    /// Not yet known: the first bytes decide.
+    Sniff { info: ConnInfo },
+    Other,
+}
+
+/// Facts gathered about a data connection while it runs; the outcome is decided at the end.
+#[derive(Debug, Default, Clone)]
+struct DataFacts {
+    attempted: bool,
+    established: bool,
+    refused: bool,
+    reset_by: Option<&'static str>,
+    fins: u8,
+    aborted_by_client: bool,
+    rejected: bool,
+    gaps: u64,
+}
+
+/// Per-session working state that is not part of the model.
+#[derive(Debug)]
+struct SessionState {
+    s: Session,
+    lines: [LineSplitter; 2],
+    replies: ReplyParser,
+    /// Exchanges waiting for their final reply, oldest first.
+    pending: VecDeque<usize>,
+    seen_reply: bool,
+    /// Bytes after AUTH/234 are TLS.
+    encrypted: bool,
+    /// After a gap, the next line is only trusted if it looks like a line start.
+    resync: [bool; 2],
+    facts: Vec<DataFacts>,
+    /// SIZE replies: file name -> size.
+    sizes: Vec<(Vec<u8>, u64)>,
+    /// Exchanges dropped because of MAX_EXCHANGES.
+    dropped_exchanges: u64,
+    dropped_anomalies: u64,
+    /// A multi-line reply is being received; the time its first line arrived.
+    reply_started: Option<Meta>,
+    control_conn: ConnId,
+    ended: bool,
+}
+
+/// The tracker.
+pub struct Tracker {
+    cfg: TrackerConfig,
+    conns: FxHashMap<ConnId, Role>,
+    sessions: Vec<SessionState>,
+    /// Announced data endpoints by port: (session, channel), newest last.
+    expect: FxHashMap<u16, Vec<(usize, usize)>>,
+}
+
+fn client_dir(client_is_initiator: bool) -> Dir {
+    if client_is_initiator { Dir::FromInitiator } else { Dir::FromResponder }
+}
+
+fn looks_like_reply_start(b: &[u8]) -> bool {
+    b.len() >= 4 && (b'1'..=b'6').contains(&b[0]) && b[1].is_ascii_digit() && b[2].is_ascii_digit() && (b[3] == b' ' || b[3] == b'-')
+}
+
+fn looks_like_command(b: &[u8]) -> bool {
+    let end = b.iter().position(|&c| c == b' ' || c == b'\r' || c == b'\n').unwrap_or(b.len());
+    end >= 3 && end <= 4 && b[..end].iter().all(u8::is_ascii_alphabetic) && catalog::command(&String::from_utf8_lossy(&b[..end])).is_some()
+}
+
+fn is_greeting(b: &[u8]) -> bool {
+    (b.starts_with(b"220") || b.starts_with(b"120")) && matches!(b.get(3), Some(b' ') | Some(b'-')) && {
+        let head = String::from_utf8_lossy(&b[..b.len().min(200)]).to_ascii_uppercase();
+        !head.contains("SMTP") && !head.contains("NNTP")
+    }
+}
+
+fn is_client_hello(b: &[u8]) -> bool {
+    let up = |n: usize| b.len() >= n && b[..n].eq_ignore_ascii_case(&b"USER "[..n.min(5)]);
+    up(5) || (b.len() >= 5 && b[..5].eq_ignore_ascii_case(b"AUTH "))
+}
+
+fn tls_record(b: &[u8]) -> bool {
+    b.len() >= 3 && b[0] == 0x16 && b[1] == 0x03
+}
+
+impl Tracker {
+    pub fn new(cfg: TrackerConfig) -> Self {
+        Tracker { cfg, conns: FxHashMap::default(), sessions: Vec::new(), expect: FxHashMap::default() }
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// A read-only look at the sessions so far (for live views).
+    pub fn sessions(&self) -> impl Iterator<Item = &Session> {
+        self.sessions.iter().map(|s| &s.s)
+    }
+
+    fn new_session(&mut self, meta: Meta, conn: ConnId, client: SocketAddr, server: SocketAddr, handshake: bool, by: &'static str) -> usize {
+        let id = self.sessions.len();
+        let s = Session {
+            id: id + 1,
+            client,
+            server,
+            start: meta.ts,
+            end: meta.ts,
+            duration: 0.0,
+            start_frame: meta.frame,
+            user: None,
+            login: Login::None,
+            tls: false,
+            encrypted_bytes: [0, 0],
+            type_: "A".into(),
+            mode: "S".into(),
+            stru: "F".into(),
+            cwd: None,
+            client_software: None,
+            server_system: None,
+            closed: "open".into(),
+            exchanges: Vec::new(),
+            data_channels: Vec::new(),
+            findings: Vec::new(),
+            capture: CaptureLimits { mid_session: !handshake, ..Default::default() },
+            anomalies: Vec::new(),
+            detected_by: by,
+        };
+        self.sessions.push(SessionState {
+            s,
+            lines: [LineSplitter::new(), LineSplitter::new()],
+            replies: ReplyParser::new(),
+            pending: VecDeque::new(),
+            seen_reply: false,
+            encrypted: false,
+            resync: [false, false],
+            facts: Vec::new(),
+            sizes: Vec::new(),
+            dropped_exchanges: 0,
+            dropped_anomalies: 0,
+            reply_started: None,
+            control_conn: conn,
+            ended: false,
+        });
+        id
+    }
+
+    /// Find the announcement a new connection answers.
+    fn match_data(&self, info: &ConnInfo) -> Option<(usize, usize, MatchKind, bool)> {
+        let list = self.expect.get(&info.responder.port())?;
+        for &(si, ci) in list.iter().rev() {
+            let st = &self.sessions[si];
+            let ch = &st.s.data_channels[ci];
+            if st.facts[ci].attempted && st.facts[ci].established {
+                continue;
+            }
+            let (client, server) = (st.s.client.ip(), st.s.server.ip());
+            let resp = info.responder.ip();
+            let init = info.initiator.ip();
+            let exact = ch.announced == Some(info.responder);
+            let kind = match ch.mode {
+                DataMode::Passive => {
+                    if exact {
+                        Some(MatchKind::Exact)
+                    } else if resp == server && init == client {
+                        Some(MatchKind::ServerControlAddress)
+                    } else if init == client || resp == server {
+                        Some(MatchKind::PortOnly)
+                    } else {
+                        None
+                    }
+                }
+                DataMode::Active => {
+                    if exact {
+                        Some(MatchKind::Exact)
+                    } else if resp == client && init == server {
+                        Some(MatchKind::ClientControlAddress)
+                    } else if init == server || resp == client {
+                        Some(MatchKind::PortOnly)
+                    } else {
+                        None
+                    }
+                }
+            };
+            if let Some(k) = kind {
+                // Who is the client on the data connection: the connector in passive mode.
+                let client_is_initiator = ch.mode == DataMode::Passive;
+                return Some((si, ci, k, client_is_initiator));
+            }
+        }
+        None
+    }
+
+    fn anomaly(st: &mut SessionState, text: String) {
+        if st.s.anomalies.len() < MAX_ANOMALIES {
+            st.s.anomalies.push(text);
+        } else {
+            st.dropped_anomalies += 1;
+        }
+    }
+
+    fn on_control_bytes(&mut self, si: usize, meta: Meta, from_client: bool, bytes: &[u8]) {
+        let lang = self.cfg.lang;
+        let show_pw = self.cfg.show_passwords;
+        let d = if from_client { 0 } else { 1 };
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let st = &mut self.sessions[si];
+            st.s.end = st.s.end.max(meta.ts);
+            if st.encrypted {
+                st.s.encrypted_bytes[d] += rest.len() as u64;
+                return;
+            }
+            // Implicit TLS (FTPS on 990) or TLS started without us seeing the 234.
+            if !st.lines[d].pending() && tls_record(rest) && (st.s.tls || st.s.exchanges.is_empty()) {
+                st.encrypted = true;
+                st.s.tls = true;
+                Self::anomaly(st, "TLS records on the control connection: the session is encrypted from here on".into());
+                continue;
+            }
+            let mut lines: Vec<(Vec<u8>, LineFlags)> = Vec::new();
+            let mut switch = false;
+            let used = {
+                let encrypted_next = |line: &[u8]| -> bool {
+                    // A 234 reply to AUTH switches both directions to TLS after this line.
+                    !from_client && line.starts_with(b"234") && matches!(line.get(3), Some(b' ') | None)
+                };
+                st.lines[d].feed_until(rest, |l, f| {
+                    lines.push((l.to_vec(), f));
+                    if encrypted_next(l) {
+                        switch = true;
+                        false
+                    } else {
+                        true
+                    }
+                })
+            };
+            rest = &rest[used..];
+            for (l, f) in lines {
+                if from_client {
+                    self.on_command_line(si, meta, &l, f, show_pw, lang);
+                } else {
+                    self.on_reply_line(si, meta, &l, f, lang);
+                }
+            }
+            if switch {
+                let st = &mut self.sessions[si];
+                let auth_ok = st.s.exchanges.iter().rev().find_map(|e| e.command.as_ref()).is_some_and(|c| c.verb == "AUTH");
+                if auth_ok {
+                    st.encrypted = true;
+                    st.s.tls = true;
+                    // Anything the client already sent after AUTH is TLS too.
+                    if st.lines[0].pending() {
+                        st.lines[0].finish();
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_command_line(&mut self, si: usize, meta: Meta, line: &[u8], f: LineFlags, show_pw: bool, lang: Lang) {
+        let st = &mut self.sessions[si];
+        if st.resync[0] {
+            st.resync[0] = false;
+            if !looks_like_command(line) {
+                Self::anomaly(st, format!("client line after a capture gap dropped (partial): {}", crate::text::escape(&line[..line.len().min(80)])));
+                return;
+            }
+        }
+        if line.is_empty() && !f.telnet_ip && !f.telnet_synch {
+            Self::anomaly(st, format!("empty command line (frame {})", meta.frame));
+            return;
+        }
+        let pc = command::parse(line);
+        let mut notes = Vec::new();
+        if f.overflow > 0 {
+            notes.push(format!("line was {} bytes long; cut to {}", line.len() + f.overflow, line.len()));
+        }
+        if f.unterminated {
+            notes.push("line never ended (no CR LF before the stream broke or ended)".into());
+        }
+        if f.bare_lf {
+            notes.push("line ended with LF only (no CR)".into());
+        }
+        let unknown = catalog::command(&pc.verb).is_none();
+        let arg = if pc.verb == "PASS" && !show_pw && !pc.arg.is_empty() { b"****".to_vec() } else { pc.arg.clone() };
+        let cmd = Command {
+            verb: pc.verb.clone(),
+            arg: Bytes(arg),
+            ts: meta.ts,
+            frame: meta.frame,
+            telnet_interrupt: f.telnet_ip || f.telnet_synch,
+            unknown,
+            notes,
+        };
+        let verb = pc.verb.clone();
+        if st.s.exchanges.len() >= MAX_EXCHANGES {
+            st.dropped_exchanges += 1;
+            return;
+        }
+        let ei = st.s.exchanges.len();
+        st.s.exchanges.push(Exchange { command: Some(cmd), replies: Vec::new(), data_channel: None });
+        st.pending.push_back(ei);
+        let _ = lang;
+        match verb.as_str() {
+            "USER" => st.s.user = Some(Bytes(pc.arg.clone())),
+            "CLNT" => st.s.client_software = Some(Bytes(pc.arg.clone())),
+            "PORT" | "EPRT" | "LPRT" => {
+                let a = match verb.as_str() {
+                    "PORT" => address::parse_port_arg(&pc.arg).map(SocketAddr::V4),
+                    "EPRT" => address::parse_eprt(&pc.arg),
+                    _ => address::parse_lprt(&pc.arg),
+                };
+                match a {
+                    Some(a) => self.announce(si, meta, ei, &verb, DataMode::Active, a),
+                    None => {
+                        let st = &mut self.sessions[si];
+                        Self::anomaly(st, format!("{verb} argument cannot be parsed: {}", crate::text::escape(&pc.arg[..pc.arg.len().min(80)])));
+                    }
+                }
+            }
+            "ABOR" => {
+                // The transfer in progress (if any) is being aborted by the client.
+                let st = &mut self.sessions[si];
+                if let Some(ci) = st.s.exchanges.iter().rev().find_map(|e| e.data_channel) {
+                    st.facts[ci].aborted_by_client = true;
+                }
+            }
+            v if command::is_transfer(v) => self.link_transfer(si, ei),
+            _ => {}
+        }
+    }
+
+    /// Tie a transfer command to the newest announcement that no command used yet.
+    fn link_transfer(&mut self, si: usize, ei: usize) {
+        let st = &mut self.sessions[si];
+        let cand = st.s.data_channels.iter().enumerate().rev().find(|(ci, c)| c.command.is_none() && c.announce_exchange < ei && !st.facts[*ci].rejected).map(|(ci, _)| ci);
+        if let Some(ci) = cand {
+            let (verb, arg) = {
+                let c = st.s.exchanges[ei].command.as_ref().map(|c| (c.verb.clone(), c.arg.clone())).unwrap_or_default();
+                c
+            };
+            let ch = &mut st.s.data_channels[ci];
+            ch.command = Some(verb.clone());
+            ch.arg = Some(arg.clone());
+            ch.command_exchange = Some(ei);
+            ch.direction = Some(if command::server_sends(&verb) { "download" } else { "upload" });
+            ch.transfer_type = Some(st.s.type_.clone());
+            if verb == "RETR" {
+                if let Some((_, n)) = st.sizes.iter().rev().find(|(name, _)| *name == arg.0) {
+                    ch.expected_size = Some(*n);
+                }
+            }
+            st.s.exchanges[ei].data_channel = Some(ci);
+        }
+    }
+
+    fn announce(&mut self, si: usize, meta: Meta, ei: usize, via: &str, mode: DataMode, addr: SocketAddr) {
+        let st = &mut self.sessions[si];
+        let ci = st.s.data_channels.len();
+        st.s.data_channels.push(DataChannel {
+            via: via.to_string(),
+            mode,
+            announced: Some(addr),
+            announce_exchange: ei,
+            announced_at: meta.ts,
+            announced_frame: meta.frame,
+            command: None,
+            arg: None,
+            command_exchange: None,
+            outcome: Outcome::NotAttempted,
+            connector: None,
+            listener: None,
+            match_kind: None,
+            syns: 0,
+            start: None,
+            end: None,
+            frame_syn: None,
+            frame_answer: None,
+            bytes_to_server: 0,
+            bytes_to_client: 0,
+            bytes: 0,
+            direction: None,
+            first_byte: None,
+            last_byte: None,
+            setup_time: None,
+            wait_first_byte: None,
+            completion_lag: None,
+            throughput: None,
+            ended_by: None,
+            notes: Vec::new(),
+            conn: None,
+            expected_size: None,
+            transfer_type: None,
+        });
+        st.facts.push(DataFacts::default());
+        // A transfer command pipelined before the announcement arrived.
+        if let Some(te) = (ei + 1..st.s.exchanges.len()).find(|&x| st.s.exchanges[x].data_channel.is_none() && st.s.exchanges[x].verb().is_some_and(command::is_transfer)) {
+            self.link_transfer(si, te);
+        }
+        let list = self.expect.entry(addr.port()).or_default();
+        list.push((si, ci));
+        if list.len() > 64 {
+            list.remove(0);
+        }
+        // Bound the announcements a session keeps waiting.
+        let waiting: Vec<u16> = self.sessions[si].s.data_channels.iter().rev().skip(MAX_PENDING_CHANNELS).filter_map(|c| c.announced.map(|a| a.port())).collect();
+        for p in waiting {
+            if let Some(l) = self.expect.get_mut(&p) {
+                l.retain(|&(s, c)| !(s == si && c + MAX_PENDING_CHANNELS < ci + 1));
+            }
+        }
+    }
+
+    fn on_reply_line(&mut self, si: usize, meta: Meta, line: &[u8], f: LineFlags, lang: Lang) {
+        let st = &mut self.sessions[si];
+        if st.resync[1] {
+            st.resync[1] = false;
+            if !st.replies.in_multiline() && !looks_like_reply_start(line) && !(line.len() == 3 && line.iter().all(u8::is_ascii_digit)) {
+                Self::anomaly(st, format!("server line after a capture gap dropped (partial): {}", crate::text::escape(&line[..line.len().min(80)])));
+                return;
+            }
+        }
+        let item = st.replies.line(line, f);
+        match item {
+            None => {}
+            Some(ReplyItem::Started(_)) => st.reply_started = Some(meta),
+            Some(ReplyItem::Garbage(g)) => {
+                Self::anomaly(st, format!("frame {}: server sent a line that is not a reply: {}", meta.frame, crate::text::escape(&g[..g.len().min(120)])));
+            }
+            Some(ReplyItem::Reply(r)) => {
+                let first = st.reply_started.take().unwrap_or(meta);
+                self.on_reply(si, first, r, lang);
+            }
+        }
+    }
+
+    fn on_reply(&mut self, si: usize, meta: Meta, r: ParsedReply, lang: Lang) {
+        let server_ip = self.sessions[si].s.server.ip();
+        let st = &mut self.sessions[si];
+        let first_reply = !st.seen_reply;
+        st.seen_reply = true;
+        let greeting = first_reply && matches!(r.code, 120 | 220);
+        let ei = if greeting || st.pending.is_empty() {
+            if st.s.exchanges.len() >= MAX_EXCHANGES {
+                st.dropped_exchanges += 1;
+                return;
+            }
+            st.s.exchanges.push(Exchange { command: None, replies: Vec::new(), data_channel: None });
+            st.s.exchanges.len() - 1
+        } else {
+            let front = st.pending[0];
+            if r.code >= 200 {
+                st.pending.pop_front();
+            }
+            front
+        };
+        let text = r.text();
+        let (verb, arg, cmd_ts) = match &st.s.exchanges[ei].command {
+            Some(c) => (Some(c.verb.clone()), c.arg.0.clone(), Some(c.ts)),
+            None => (None, Vec::new(), None),
+        };
+        let ctx = explain::Context { verb: verb.as_deref(), arg: &arg, server_ip: Some(server_ip) };
+        let explanation = explain::reply(r.code, &text, &ctx, lang);
+        let mut notes = Vec::new();
+        if let Some(c) = r.flags.end_code_differs {
+            notes.push(format!("multi-line reply began with {} but ended with {c}", r.code));
+        }
+        if r.flags.missing_space {
+            notes.push("no space after the reply code".into());
+        }
+        if r.flags.unterminated {
+            notes.push("multi-line reply never ended".into());
+        }
+        if r.flags.dropped_lines > 0 {
+            notes.push(format!("{} more lines not kept", r.flags.dropped_lines));
+        }
+        if r.flags.long_line {
+            notes.push("a line was longer than 8 KiB and was cut".into());
+        }
+        let prior_replies = st.s.exchanges[ei].replies.len();
+        let reply = Reply {
+            code: r.code,
+            text: Bytes(text.clone()),
+            lines: r.lines.iter().map(|l| Bytes(l.clone())).collect(),
+            ts: meta.ts,
+            frame: meta.frame,
+            response_time: if prior_replies == 0 { cmd_ts.map(|t| t.secs_until(meta.ts)) } else { None },
+            explanation,
+            multiline: r.flags.multiline,
+            notes,
+        };
+        st.s.exchanges[ei].replies.push(reply);
+        self.apply_reply(si, meta, ei, verb.as_deref(), &arg, r.code, &text);
+    }
+
+    /// What a reply changes in the session state.
+    fn apply_reply(&mut self, si: usize, meta: Meta, ei: usize, verb: Option<&str>, arg: &[u8], code: u16, text: &[u8]) {
+        let server = self.sessions[si].s.server;
+        let st = &mut self.sessions[si];
+        match (code, verb) {
+            (230 | 232, _) => st.s.login = Login::Ok,
+            (530, Some("USER" | "PASS" | "ACCT")) if st.s.login != Login::Ok => st.s.login = Login::Failed,
+            (200, Some("TYPE")) => {
+                let t = String::from_utf8_lossy(arg).trim().to_ascii_uppercase();
+                if !t.is_empty() {
+                    st.s.type_ = t;
+                }
+            }
+            (200, Some("MODE")) => st.s.mode = String::from_utf8_lossy(arg).trim().to_ascii_uppercase(),
+            (200, Some("STRU")) => st.s.stru = String::from_utf8_lossy(arg).trim().to_ascii_uppercase(),
+            (215, Some("SYST")) => st.s.server_system = Some(Bytes(text.to_vec())),
+            (257, Some("PWD" | "XPWD")) => {
+                if let Some(p) = explain::path_in_257(text) {
+                    st.s.cwd = Some(Bytes(p));
+                }
+            }
+            (250 | 200, Some("CWD" | "XCWD")) => {
+                let a = arg.to_vec();
+                st.s.cwd = if a.first() == Some(&b'/') {
+                    Some(Bytes(a))
+                } else {
+                    st.s.cwd.as_ref().map(|c| {
+                        let mut p = c.0.clone();
+                        if p.last() != Some(&b'/') {
+                            p.push(b'/');
+                        }
+                        p.extend_from_slice(&a);
+                        Bytes(p)
+                    })
+                };
+            }
+            (250 | 200, Some("CDUP" | "XCUP")) => {
+                if let Some(c) = &mut st.s.cwd {
+                    let p = &mut c.0;
+                    while p.len() > 1 && p.last() == Some(&b'/') {
+                        p.pop();
+                    }
+                    match p.iter().rposition(|&b| b == b'/') {
+                        Some(0) | None => *p = b"/".to_vec(),
+                        Some(i) => p.truncate(i),
+                    }
+                }
+            }
+            (213, Some("SIZE")) => {
+                if let Some(n) = explain::size_in_213(text) {
+                    st.sizes.push((arg.to_vec(), n));
+                    if st.sizes.len() > 64 {
+                        st.sizes.remove(0);
+                    }
+                }
+            }
+            (221, Some("QUIT")) => st.s.closed = "quit".into(),
+            (227, _) => match address::parse_227(text) {
+                Some(a) => self.announce(si, meta, ei, "PASV", DataMode::Passive, SocketAddr::V4(a)),
+                None => Self::anomaly(st, format!("frame {}: 227 reply without a readable address", meta.frame)),
+            },
+            (229, _) => match address::parse_229(text) {
+                Some(p) => self.announce(si, meta, ei, "EPSV", DataMode::Passive, SocketAddr::new(server.ip(), p)),
+                None => Self::anomaly(st, format!("frame {}: 229 reply without a readable port", meta.frame)),
+            },
+            (228, _) => match address::parse_228(text) {
+                Some(a) => self.announce(si, meta, ei, "LPSV", DataMode::Passive, a),
+                None => Self::anomaly(st, format!("frame {}: 228 reply without a readable address", meta.frame)),
+            },
+            (c, Some("PORT" | "EPRT" | "LPRT")) if c >= 400 => {
+                // The server refused the address: no connection is due.
+                if let Some(ci) = st.s.data_channels.iter().rposition(|d| d.announce_exchange == ei) {
+                    st.facts[ci].rejected = true;
+                }
+            }
+            (150 | 125, Some(v)) if command::is_transfer(v) => {
+                if let (Some(n), Some(ci)) = (explain::bytes_in_150(text), st.s.exchanges[ei].data_channel) {
+                    st.s.data_channels[ci].expected_size = Some(n);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn promote(&mut self, meta: Meta, info: ConnInfo, client_is_initiator: bool) -> usize {
+        let (client, server) = if client_is_initiator { (info.initiator, info.responder) } else { (info.responder, info.initiator) };
+        let si = self.new_session(meta, info.id, client, server, info.handshake_seen, "content");
+        self.conns.insert(info.id, Role::Control { session: si, client_is_initiator });
+        si
+    }
+
+    /// Call at the end of input: closes open lines and replies, decides outcomes.
+    pub fn finish(mut self) -> Vec<Session> {
+        let lang = self.cfg.lang;
+        let show = self.cfg.show_passwords;
+        for si in 0..self.sessions.len() {
+            let end = self.sessions[si].s.end;
+            let meta = Meta { ts: end, frame: 0 };
+            self.close_lines(si, meta, show, lang);
+            self.finalize(si);
+        }
+        self.sessions.into_iter().map(|s| s.s).collect()
+    }
+
+    fn close_lines(&mut self, si: usize, meta: Meta, show: bool, lang: Lang) {
+        let st = &mut self.sessions[si];
+        if st.ended {
+            return;
+        }
+        st.ended = true;
+        if st.encrypted {
+            return;
+        }
+        if let Some((l, f)) = st.lines[0].finish() {
+            self.on_command_line(si, meta, &l, f, show, lang);
+        }
+        let st = &mut self.sessions[si];
+        if let Some((l, f)) = st.lines[1].finish() {
+            self.on_reply_line(si, meta, &l, f, lang);
+        }
+        let st = &mut self.sessions[si];
+        if let Some(r) = st.replies.finish() {
+            let m = st.reply_started.take().unwrap_or(meta);
+            self.on_reply(si, m, r, lang);
+        }
+    }
+
+    fn finalize(&mut self, si: usize) {
+        let st = &mut self.sessions[si];
+        let s = &mut st.s;
+        if st.dropped_exchanges > 0 {
+            s.anomalies.push(format!("{} exchanges beyond the limit of {MAX_EXCHANGES} were not kept", st.dropped_exchanges));
+        }
+        if st.dropped_anomalies > 0 {
+            s.anomalies.push(format!("{} more anomalies not listed", st.dropped_anomalies));
+        }
+        for (ci, ch) in s.data_channels.iter_mut().enumerate() {
+            let f = &st.facts[ci];
+            let final_code = ch.command_exchange.and_then(|e| s.exchanges.get(e)).and_then(|e| e.final_reply()).map(|r| r.code);
+            let aborted = f.aborted_by_client || matches!(final_code, Some(426 | 451));
+            ch.outcome = if f.rejected && !f.attempted {
+                Outcome::Rejected
+            } else if !f.attempted {
+                if ch.command.is_none() { Outcome::Unused } else { Outcome::NotAttempted }
+            } else if f.refused {
+                Outcome::Refused
+            } else if !f.established && ch.bytes == 0 {
+                Outcome::Unanswered
+            } else if aborted {
+                Outcome::Aborted
+            } else if f.reset_by.is_some() {
+                Outcome::Reset
+            } else if f.fins > 0 {
+                Outcome::Completed
+            } else {
+                Outcome::Open
+            };
+            ch.ended_by = if let Some(r) = f.reset_by {
+                Some(r.to_string())
+            } else if f.fins > 0 {
+                Some("fin".into())
+            } else {
+                None
+            };
+            if f.gaps > 0 {
+                ch.notes.push(format!("{} bytes of this connection are missing from the capture", f.gaps));
+            }
+            ch.bytes = ch.bytes_to_client + ch.bytes_to_server;
+            if let (Some(a), Some(b)) = (ch.first_byte, ch.last_byte) {
+                let secs = a.secs_until(b);
+                if secs > 0.0 {
+                    ch.throughput = Some(ch.bytes as f64 / secs);
+                }
+            }
+            if let Some(start) = ch.start {
+                ch.setup_time = Some(ch.announced_at.secs_until(start)).filter(|t| *t >= 0.0);
+            }
+            if let Some(ei) = ch.command_exchange {
+                if let Some(ex) = s.exchanges.get(ei) {
+                    if let (Some(p), Some(fb)) = (ex.replies.iter().find(|r| r.code < 200), ch.first_byte) {
+                        ch.wait_first_byte = Some(p.ts.secs_until(fb));
+                    }
+                    if let (Some(fr), Some(lb)) = (ex.final_reply(), ch.last_byte) {
+                        ch.completion_lag = Some(lb.secs_until(fr.ts));
+                    }
+                }
+            }
+            if let Some(e) = ch.end {
+                s.end = s.end.max(e);
+            }
+        }
+        s.duration = s.start.secs_until(s.end);
+    }
+}
+
+impl ConnSink for Tracker {
+    fn open(&mut self, meta: Meta, info: &ConnInfo) -> Mode {
+        // Announced data connections first: they may use any port, 21 included.
+        if let Some((si, ci, kind, client_is_initiator)) = self.match_data(info) {
+            let st = &mut self.sessions[si];
+            let f = &mut st.facts[ci];
+            let ch = &mut st.s.data_channels[ci];
+            if f.attempted {
+                ch.notes.push(format!("another connection attempt at frame {}", meta.frame));
+            }
+            f.attempted = true;
+            f.refused = false;
+            ch.match_kind = Some(kind);
+            ch.connector = Some(info.initiator);
+            ch.listener = Some(info.responder);
+            ch.start = Some(meta.ts);
+            ch.end = Some(meta.ts);
+            ch.frame_syn = Some(meta.frame);
+            ch.syns = u32::from(info.handshake_seen);
+            ch.conn = Some(info.id);
+            if !info.handshake_seen {
+                f.established = true;
+                ch.notes.push("connection already open when the capture started".into());
+            }
+            self.conns.insert(info.id, Role::Data { session: si, channel: ci, client_is_initiator });
+            return Mode::Count;
+        }
+        let rp = info.responder.port();
+        let ip = info.initiator.port();
+        if self.cfg.ftp_ports.contains(&rp) {
+            let si = self.new_session(meta, info.id, info.initiator, info.responder, info.handshake_seen, "port");
+            self.conns.insert(info.id, Role::Control { session: si, client_is_initiator: true });
+            return Mode::Stream;
+        }
+        if !info.handshake_seen && self.cfg.ftp_ports.contains(&ip) {
+            // Mid-stream with our port guess backwards.
+            let si = self.new_session(meta, info.id, info.responder, info.initiator, false, "port");
+            self.conns.insert(info.id, Role::Control { session: si, client_is_initiator: false });
+            return Mode::Stream;
+        }
+        if self.cfg.detect_by_content && !NOT_FTP_PORTS.contains(&rp) {
+            self.conns.insert(info.id, Role::Sniff { info: *info });
+            return Mode::Stream;
+        }
+        self.conns.insert(info.id, Role::Other);
+        Mode::Ignore
+    }
+
+    fn event(&mut self, meta: Meta, conn: ConnId, ev: ConnEvent<'_>) -> Option<Mode> {
+        let role = self.conns.get(&conn)?;
+        match role {
+            Role::Other => None,
+            Role::Sniff { info } => {
+                let info = *info;
+                let ConnEvent::Data { dir, bytes } = ev else {
+                    if matches!(ev, ConnEvent::Fin { .. } | ConnEvent::Reset { .. } | ConnEvent::Refused) {
+                        self.conns.insert(conn, Role::Other);
+                        return Some(Mode::Ignore);
+                    }
+                    return None;
+                };
+                let (is_server, is_client) = (is_greeting(bytes), is_client_hello(bytes));
+                let client_is_initiator = match (dir, is_server, is_client) {
+                    (Dir::FromResponder, true, _) | (Dir::FromInitiator, _, true) => Some(true),
+                    (Dir::FromInitiator, true, _) | (Dir::FromResponder, _, true) if !info.handshake_seen => Some(false),
+                    _ => None,
+                };
+                match client_is_initiator {
+                    Some(cii) => {
+                        let si = self.promote(meta, info, cii);
+                        let from_client = (dir == Dir::FromInitiator) == cii;
+                        self.on_control_bytes(si, meta, from_client, bytes);
+                        None
+                    }
+                    None => {
+                        self.conns.insert(conn, Role::Other);
+                        Some(Mode::Ignore)
+                    }
+                }
+            }
+            Role::Control { session, client_is_initiator } => {
+                let (si, cii) = (*session, *client_is_initiator);
+                let cd = client_dir(cii);
+                match ev {
+                    ConnEvent::Data { dir, bytes } => {
+                        let from_client = dir == cd;
+                        let st = &mut self.sessions[si];
+                        st.s.capture.packets[usize::from(!from_client)] += 1;
+                        self.on_control_bytes(si, meta, from_client, bytes);
+                    }
+                    ConnEvent::Gap { dir, len } | ConnEvent::Cut { dir, len } => {
+                        let is_cut = matches!(ev, ConnEvent::Cut { .. });
+                        let from_client = dir == cd;
+                        let d = usize::from(!from_client);
+                        let st = &mut self.sessions[si];
+                        if is_cut {
+                            st.s.capture.cut_bytes[d] += len;
+                        } else {
+                            st.s.capture.gap_bytes[d] += len;
+                            st.s.capture.gaps += 1;
+                        }
+                        if st.encrypted {
+                            st.s.encrypted_bytes[d] += len;
+                            return None;
+                        }
+                        let who = if from_client { "client" } else { "server" };
+                        let what = if is_cut { "cut by the capture's snaplen" } else { "missing from the capture" };
+                        Self::anomaly(st, format!("frame {}: {len} bytes from the {who} {what}; decoding resumes at the next line", meta.frame));
+                        if let Some((l, _)) = st.lines[d].break_line() {
+                            if !l.is_empty() {
+                                Self::anomaly(st, format!("partial {who} line before the hole: {}", crate::text::escape(&l[..l.len().min(80)])));
+                            }
+                        }
+                        st.resync[d] = true;
+                    }
+                    ConnEvent::Fin { dir } => {
+                        let st = &mut self.sessions[si];
+                        st.s.end = st.s.end.max(meta.ts);
+                        if st.s.closed == "open" {
+                            st.s.closed = if dir == cd { "fin-by-client".into() } else { "fin-by-server".into() };
+                        }
+                    }
+                    ConnEvent::Reset { dir } => {
+                        let st = &mut self.sessions[si];
+                        st.s.end = st.s.end.max(meta.ts);
+                        if st.s.closed == "open" || st.s.closed.starts_with("fin") {
+                            st.s.closed = if dir == cd { "rst-by-client".into() } else { "rst-by-server".into() };
+                        }
+                    }
+                    ConnEvent::Refused => {
+                        let st = &mut self.sessions[si];
+                        st.s.closed = "refused".into();
+                    }
+                    ConnEvent::SynRetry | ConnEvent::Accepted | ConnEvent::Count { .. } => {}
+                }
+                None
+            }
+            Role::Data { session, channel, client_is_initiator } => {
+                let (si, ci, cii) = (*session, *channel, *client_is_initiator);
+                let cd = client_dir(cii);
+                let st = &mut self.sessions[si];
+                let f = &mut st.facts[ci];
+                let ch = &mut st.s.data_channels[ci];
+                ch.end = Some(meta.ts);
+                match ev {
+                    ConnEvent::SynRetry => ch.syns += 1,
+                    ConnEvent::Accepted => {
+                        f.established = true;
+                        ch.frame_answer = Some(meta.frame);
+                    }
+                    ConnEvent::Refused => {
+                        f.refused = true;
+                        ch.frame_answer = Some(meta.frame);
+                    }
+                    ConnEvent::Count { dir, len } | ConnEvent::Gap { dir, len } | ConnEvent::Cut { dir, len } => {
+                        if dir == cd {
+                            ch.bytes_to_server += len;
+                        } else {
+                            ch.bytes_to_client += len;
+                        }
+                        ch.bytes += len;
+                        ch.first_byte.get_or_insert(meta.ts);
+                        ch.last_byte = Some(meta.ts);
+                        if matches!(ev, ConnEvent::Gap { .. }) {
+                            f.gaps += len;
+                        }
+                        f.established = true;
+                    }
+                    ConnEvent::Data { dir, bytes } => {
+                        let len = bytes.len() as u64;
+                        if dir == cd {
+                            ch.bytes_to_server += len;
+                        } else {
+                            ch.bytes_to_client += len;
+                        }
+                        ch.bytes += len;
+                        ch.first_byte.get_or_insert(meta.ts);
+                        ch.last_byte = Some(meta.ts);
+                    }
+                    ConnEvent::Fin { .. } => f.fins += 1,
+                    ConnEvent::Reset { dir } => {
+                        f.reset_by = Some(if dir == cd { "rst-from-client" } else { "rst-from-server" });
+                    }
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Is `ip` one of the session's two control addresses?
+pub fn is_peer(s: &Session, ip: IpAddr) -> bool {
+    s.client.ip() == ip || s.server.ip() == ip
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,509 @@
+//! TCP flow table and per-direction stream reassembly.
+//!
+//! Every TCP connection in a capture gets a [`ConnId`] and a [`Mode`] chosen by the
+//! consumer (the session tracker) when the connection first appears:
+//!
+//! * [`Mode::Stream`]: the bytes of each direction are delivered in order, once,
+//!   as [`ConnEvent::Data`]. Retransmissions and overlaps are trimmed; segments that
+//!   arrive early wait in a bounded out-of-order list ([`MAX_OOO_SEGMENTS`],
+//!   [`MAX_OOO_BYTES`] per direction). A hole is given up on, and reported as
+//!   [`ConnEvent::Gap`], when the peer acknowledges past it (the receiver got bytes
+//!   the capture missed), when the out-of-order list is full, or at the end.
+//!   Bytes the snaplen cut off are reported as [`ConnEvent::Cut`], never delivered.
+//! * [`Mode::Count`]: payload is only counted ([`ConnEvent::Count`]), by sequence
+//!   space covered, so memory does not depend on the transfer size.
+//! * [`Mode::Ignore`]: nothing but the connection-level events.
+//!
+//! Sequence numbers are unwrapped to 64-bit offsets relative to the first byte of
+//! each direction, by signed distance from the next expected byte, so streams of
+//! more than 4 GiB and sequence wrap-around are handled.
+//!
+//! The same [`ConnEvent`]s are what the proxy emits, so one tracker serves both.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::capture::decode::{ACK, FIN, RST, SYN, Segment};
+use crate::time::Ts;
+
+pub const MAX_OOO_SEGMENTS: usize = 256;
+pub const MAX_OOO_BYTES: usize = 512 * 1024;
+/// Connections tracked at once; beyond it the oldest closed ones are swept first.
+pub const MAX_CONNS: usize = 1 << 20;
+
+pub type ConnId = u64;
+
+/// Direction of bytes on a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dir {
+    /// From the side that opened the connection (sent the SYN).
+    FromInitiator,
+    /// From the side that accepted it.
+    FromResponder,
+}
+
+impl Dir {
+    pub fn idx(self) -> usize {
+        match self {
+            Dir::FromInitiator => 0,
+            Dir::FromResponder => 1,
+        }
+    }
+    pub fn other(self) -> Dir {
+        match self {
+            Dir::FromInitiator => Dir::FromResponder,
+            Dir::FromResponder => Dir::FromInitiator,
+        }
+    }
+}
+
+/// Where an event happened: the time, and the frame number in the capture (0 when
+/// the source is not a capture file).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Meta {
+    pub ts: Ts,
+    pub frame: u64,
+}
+
+/// A connection as first seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnInfo {
+    pub id: ConnId,
+    pub initiator: SocketAddr,
+    pub responder: SocketAddr,
+    /// The opening SYN (or SYN-ACK) was seen; when false the roles are a guess
+    /// (the endpoint with the higher port is taken as the initiator).
+    pub handshake_seen: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Stream,
+    Count,
+    Ignore,
+}
+
+/// What happened on a connection.
+#[derive(Debug)]
+pub enum ConnEvent<'a> {
+    /// The initiator sent its SYN again (no answer yet).
+    SynRetry,
+    /// The responder accepted (SYN-ACK).
+    Accepted,
+    /// The responder answered the SYN with RST.
+    Refused,
+    /// In-order bytes (Stream mode).
+    Data { dir: Dir, bytes: &'a [u8] },
+    /// New payload bytes (Count mode).
+    Count { dir: Dir, len: u64 },
+    /// Bytes that were on the wire but are not in the capture.
+    Gap { dir: Dir, len: u64 },
+    /// Bytes the capture's snaplen cut off.
+    Cut { dir: Dir, len: u64 },
+    /// Orderly end of one direction.
+    Fin { dir: Dir },
+    /// RST from one side.
+    Reset { dir: Dir },
+}
+
+/// The consumer of connection events.
+pub trait ConnSink {
+    /// A new connection appeared: choose how its payload is handled.
+    fn open(&mut self, meta: Meta, info: &ConnInfo) -> Mode;
+    /// An event on a connection; return a new mode to switch (e.g. Stream -> Count).
+    fn event(&mut self, meta: Meta, conn: ConnId, ev: ConnEvent<'_>) -> Option<Mode>;
+}
+
+#[derive(Debug, Default)]
+struct Half {
+    /// Sequence number of relative offset `next`.
+    next_seq: u32,
+    /// Relative offset of the next byte expected.
+    next: u64,
+    known: bool,
+    /// Highest relative end seen (Count mode).
+    max_end: u64,
+    ooo: BTreeMap<u64, Vec<u8>>,
+    ooo_bytes: usize,
+    fin_at: Option<u64>,
+    fin_done: bool,
+}
+
+impl Half {
+    fn start(&mut self, first_seq: u32) {
+        self.next_seq = first_seq;
+        self.next = 0;
+        self.known = true;
+    }
+    /// Relative offset of `seq`.
+    fn rel(&self, seq: u32) -> i64 {
+        self.next as i64 + seq.wrapping_sub(self.next_seq) as i32 as i64
+    }
+    fn advance_to(&mut self, rel: u64) {
+        let d = rel.saturating_sub(self.next);
+        self.next_seq = self.next_seq.wrapping_add(d as u32);
+        self.next = rel;
+    }
+}
+
+#[derive(Debug)]
+struct Conn {
+    info: ConnInfo,
+    mode: Mode,
+    halves: [Half; 2],
+    isn: Option<u32>,
+    accepted: bool,
+    reset: bool,
+    last: Ts,
+}
+
+impl Conn {
+    fn closed(&self) -> bool {
+        self.reset || (self.halves[0].fin_done && self.halves[1].fin_done)
+    }
+}
+
+/// Counters for the capture-level summary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TcpStats {
+    pub segments: u64,
+    pub connections: u64,
+    pub retransmitted_segments: u64,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+}
+
+/// The flow table.
+#[derive(Default)]
+pub struct FlowTable {
+    conns: FxHashMap<(SocketAddr, SocketAddr), Conn>,
+    next_id: ConnId,
+    pub stats: TcpStats,
+}
+
+fn key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+impl FlowTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.conns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conns.is_empty()
+    }
+
+    /// Feed one segment.
+    pub fn segment<S: ConnSink>(&mut self, meta: Meta, seg: &Segment<'_>, sink: &mut S) {
+        self.stats.segments += 1;
+        let k = key(seg.src, seg.dst);
+        let syn = seg.has(SYN);
+        let ack = seg.has(ACK);
+        // A new SYN on a finished connection starts a new one.
+        let restart = syn && !ack && self.conns.get(&k).is_some_and(|c| c.closed() && c.isn != Some(seg.seq));
+        if restart {
+            self.conns.remove(&k);
+        }
+        if !self.conns.contains_key(&k) {
+            if seg.has(RST) && seg.payload.is_empty() && seg.wire_len == 0 {
+                // A lone RST for a connection we never saw: nothing to track.
+                return;
+            }
+            if self.conns.len() >= MAX_CONNS {
+                self.sweep();
+            }
+            let (initiator, responder, handshake_seen) = if syn && !ack {
+                (seg.src, seg.dst, true)
+            } else if syn && ack {
+                (seg.dst, seg.src, true)
+            } else if seg.src.port() > seg.dst.port() {
+                (seg.src, seg.dst, false)
+            } else if seg.src.port() < seg.dst.port() {
+                (seg.dst, seg.src, false)
+            } else {
+                (seg.src, seg.dst, false)
+            };
+            self.next_id += 1;
+            self.stats.connections += 1;
+            let info = ConnInfo { id: self.next_id, initiator, responder, handshake_seen };
+            let mode = sink.open(meta, &info);
+            let mut c = Conn { info, mode, halves: [Half::default(), Half::default()], isn: None, accepted: false, reset: false, last: meta.ts };
+            if syn && !ack {
+                c.isn = Some(seg.seq);
+            }
+            self.conns.insert(k, c);
+        }
+        let Some(c) = self.conns.get_mut(&k) else { return };
+        c.last = meta.ts;
+        let dir = if seg.src == c.info.initiator { Dir::FromInitiator } else { Dir::FromResponder };
+        let mut stats = self.stats;
+        process(c, meta, dir, seg, sink, &mut stats);
+        self.stats = stats;
+    }
+
+    /// Remove closed connections (their model lives on in the sink).
+    fn sweep(&mut self) {
+        self.conns.retain(|_, c| !c.closed());
+        if self.conns.len() >= MAX_CONNS {
+            // Still full: drop the least recently active half.
+            let mut times: Vec<Ts> = self.conns.values().map(|c| c.last).collect();
+            times.sort_unstable();
+            let cut = times[times.len() / 2];
+            self.conns.retain(|_, c| c.last > cut);
+        }
+    }
+
+    /// End of input: give up on every hole and deliver what is buffered.
+    pub fn finish<S: ConnSink>(&mut self, meta: Meta, sink: &mut S) {
+        let mut ids: Vec<(ConnId, (SocketAddr, SocketAddr))> = self.conns.iter().map(|(k, c)| (c.info.id, *k)).collect();
+        ids.sort_unstable();
+        for (_, k) in ids {
+            if let Some(c) = self.conns.get_mut(&k) {
+                for dir in [Dir::FromInitiator, Dir::FromResponder] {
+                    let mut stats = self.stats;
+                    flush(c, meta, dir, u64::MAX, sink, &mut stats);
+                    self.stats = stats;
+                }
+            }
+        }
+        self.conns.clear();
+    }
+}
+
+fn process<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, seg: &Segment<'_>, sink: &mut S, stats: &mut TcpStats) {
+    let syn = seg.has(SYN);
+    let ackf = seg.has(ACK);
+    let i = dir.idx();
+    if syn {
+        if dir == Dir::FromInitiator && !ackf {
+            if c.halves[i].known {
+                if !c.accepted {
+                    emit(c, sink, meta, ConnEvent::SynRetry);
+                }
+            } else {
+                c.halves[i].start(seg.seq.wrapping_add(1));
+            }
+        } else if dir == Dir::FromResponder && ackf {
+            if !c.halves[i].known {
+                c.halves[i].start(seg.seq.wrapping_add(1));
+            }
+            if !c.accepted {
+                c.accepted = true;
+                emit(c, sink, meta, ConnEvent::Accepted);
+            }
+        } else if !c.halves[i].known {
+            c.halves[i].start(seg.seq.wrapping_add(1));
+        }
+    }
+    if seg.has(RST) {
+        if !c.reset {
+            c.reset = true;
+            // Hand over what is buffered before the reset.
+            flush(c, meta, Dir::FromInitiator, u64::MAX, sink, stats);
+            flush(c, meta, Dir::FromResponder, u64::MAX, sink, stats);
+            if dir == Dir::FromResponder && !c.accepted && c.info.handshake_seen && !c.halves[1].known {
+                emit(c, sink, meta, ConnEvent::Refused);
+            } else {
+                emit(c, sink, meta, ConnEvent::Reset { dir });
+            }
+        }
+        return;
+    }
+    // Mid-stream: the first segment we see of this direction sets its origin.
+    if !c.halves[i].known && (seg.wire_len > 0 || seg.has(FIN)) {
+        c.halves[i].start(seg.seq);
+    }
+    // Any data or ACK from the responder after a SYN means it accepted.
+    if dir == Dir::FromResponder && !c.accepted && !syn && c.halves[i].known && c.info.handshake_seen {
+        c.accepted = true;
+        emit(c, sink, meta, ConnEvent::Accepted);
+    }
+    if seg.wire_len > 0 && c.halves[i].known {
+        let seq = if syn { seg.seq.wrapping_add(1) } else { seg.seq };
+        data(c, meta, dir, seq, seg.payload, seg.wire_len as u64, sink, stats);
+    }
+    if seg.has(FIN) && c.halves[i].known {
+        let seq = if syn { seg.seq.wrapping_add(1) } else { seg.seq };
+        let at = c.halves[i].rel(seq) + seg.wire_len as i64;
+        if at >= 0 && c.halves[i].fin_at.is_none() {
+            c.halves[i].fin_at = Some(at as u64);
+        }
+        check_fin(c, meta, dir, sink);
+    }
+    // The peer's ACK tells us what the other direction delivered.
+    if ackf {
+        let o = dir.other().idx();
+        if c.halves[o].known && c.mode == Mode::Stream {
+            let mut acked = c.halves[o].rel(seg.ack);
+            if let Some(f) = c.halves[o].fin_at {
+                acked = acked.min(f as i64);
+            }
+            if acked > c.halves[o].next as i64 {
+                flush(c, meta, dir.other(), acked as u64, sink, stats);
+            }
+        }
+    }
+}
+
+fn emit<S: ConnSink>(c: &mut Conn, sink: &mut S, meta: Meta, ev: ConnEvent<'_>) {
+    if let Some(m) = sink.event(meta, c.info.id, ev) {
+        c.mode = m;
+        if m != Mode::Stream {
+            for h in &mut c.halves {
+                h.ooo.clear();
+                h.ooo_bytes = 0;
+                h.max_end = h.max_end.max(h.next);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn data<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, seq: u32, present: &[u8], wire: u64, sink: &mut S, stats: &mut TcpStats) {
+    let i = dir.idx();
+    let start = c.halves[i].rel(seq);
+    let end = start + wire as i64;
+    match c.mode {
+        Mode::Ignore => {}
+        Mode::Count => {
+            let h = &mut c.halves[i];
+            if end > h.max_end as i64 {
+                // Sequence space covered, holes included: what the peers moved.
+                let from = h.max_end;
+                let len = end as u64 - from;
+                h.max_end = end as u64;
+                if (end as u64) > h.next {
+                    h.advance_to(end as u64);
+                }
+                emit(c, sink, meta, ConnEvent::Count { dir, len });
+            } else {
+                stats.retransmitted_segments += 1;
+            }
+        }
+        Mode::Stream => {
+            let next = c.halves[i].next as i64;
+            if end <= next {
+                stats.retransmitted_segments += 1;
+                return;
+            }
+            if start > next {
+                // Early: keep it (bounded), the hole may still be filled.
+                let h = &mut c.halves[i];
+                let keep = present.len().min(wire as usize);
+                if h.ooo.len() >= MAX_OOO_SEGMENTS || h.ooo_bytes + keep > MAX_OOO_BYTES {
+                    let first = *h.ooo.keys().next().unwrap_or(&(start as u64));
+                    flush(c, meta, dir, first.min(start as u64), sink, stats);
+                    // After giving up the hole, this segment may now be in order.
+                    return data(c, meta, dir, seq, present, wire, sink, stats);
+                }
+                let mut v = present.to_vec();
+                if (wire as usize) > present.len() {
+                    // Remember the cut part by length only: store a marker segment.
+                    v.truncate(present.len());
+                }
+                let prev = h.ooo.insert(start as u64, v);
+                h.ooo_bytes += keep;
+                if let Some(p) = prev {
+                    h.ooo_bytes -= p.len();
+                }
+                return;
+            }
+            // In order, perhaps overlapping what we already have.
+            let skip = (next - start) as usize;
+            let body = if skip < present.len() { &present[skip..] } else { &[][..] };
+            let new_end = end as u64;
+            let cut = (end - next) as u64 - body.len() as u64;
+            c.halves[i].advance_to(new_end);
+            if !body.is_empty() {
+                emit(c, sink, meta, ConnEvent::Data { dir, bytes: body });
+            }
+            if cut > 0 {
+                emit(c, sink, meta, ConnEvent::Cut { dir, len: cut });
+            }
+            drain(c, meta, dir, sink, stats);
+            check_fin(c, meta, dir, sink);
+        }
+    }
+}
+
+/// Deliver buffered segments that are now in order.
+fn drain<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, sink: &mut S, _stats: &mut TcpStats) {
+    let i = dir.idx();
+    loop {
+        if c.mode != Mode::Stream {
+            return;
+        }
+        let h = &mut c.halves[i];
+        let Some((&start, _)) = h.ooo.iter().next() else { return };
+        if start > h.next {
+            return;
+        }
+        let seg = h.ooo.remove(&start).unwrap_or_default();
+        h.ooo_bytes -= seg.len();
+        let end = start + seg.len() as u64;
+        if end <= h.next {
+            continue;
+        }
+        let skip = (h.next - start) as usize;
+        h.advance_to(end);
+        let body = seg[skip..].to_vec();
+        emit(c, sink, meta, ConnEvent::Data { dir, bytes: &body });
+    }
+}
+
+/// Give up on everything before `upto` (relative offset): report the holes as gaps
+/// and deliver the buffered segments in between.
+fn flush<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, upto: u64, sink: &mut S, stats: &mut TcpStats) {
+    let i = dir.idx();
+    if !c.halves[i].known || c.mode != Mode::Stream {
+        return;
+    }
+    loop {
+        drain(c, meta, dir, sink, stats);
+        if c.mode != Mode::Stream {
+            return;
+        }
+        let h = &mut c.halves[i];
+        let target = match h.ooo.keys().next() {
+            Some(&s) if s <= upto => s,
+            _ if upto != u64::MAX && upto > h.next => upto,
+            _ => break,
+        };
+        let len = target - h.next;
+        if len == 0 {
+            break;
+        }
+        h.advance_to(target);
+        stats.gaps += 1;
+        stats.gap_bytes += len;
+        emit(c, sink, meta, ConnEvent::Gap { dir, len });
+    }
+    check_fin(c, meta, dir, sink);
+}
+
+fn check_fin<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, sink: &mut S) {
+    let h = &mut c.halves[dir.idx()];
+    if h.fin_done {
+        return;
+    }
+    if let Some(f) = h.fin_at {
+        let reached = match c.mode {
+            Mode::Stream => h.next >= f,
+            _ => true,
+        };
+        if reached {
+            h.fin_done = true;
+            emit(c, sink, meta, ConnEvent::Fin { dir });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,188 @@
+use std::net::SocketAddr;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::capture::decode::{ACK, FIN, PSH, RST, SYN, Segment};
+
+#[derive(Default)]
+struct Rec {
+    mode: Option<Mode>,
+    data: [Vec<u8>; 2],
+    counted: [u64; 2],
+    gaps: [u64; 2],
+    cuts: [u64; 2],
+    events: Vec<String>,
+}
+
+impl ConnSink for Rec {
+    fn open(&mut self, _m: Meta, info: &ConnInfo) -> Mode {
+        self.events.push(format!("open {} hs={}", info.responder, info.handshake_seen));
+        self.mode.unwrap_or(Mode::Stream)
+    }
+    fn event(&mut self, _m: Meta, _c: ConnId, ev: ConnEvent<'_>) -> Option<Mode> {
+        match ev {
+            ConnEvent::Data { dir, bytes } => self.data[dir.idx()].extend_from_slice(bytes),
+            ConnEvent::Count { dir, len } => self.counted[dir.idx()] += len,
+            ConnEvent::Gap { dir, len } => {
+                self.gaps[dir.idx()] += len;
+                self.events.push(format!("gap {len}"));
+            }
+            ConnEvent::Cut { dir, len } => self.cuts[dir.idx()] += len,
+            other => self.events.push(format!("{other:?}")),
+        }
+        None
+    }
+}
+
+fn a() -> SocketAddr {
+    "10.0.0.1:40000".parse().unwrap()
+}
+fn b() -> SocketAddr {
+    "10.0.0.2:21".parse().unwrap()
+}
+
+fn seg<'x>(src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: u8, payload: &'x [u8]) -> Segment<'x> {
+    Segment { src, dst, seq, ack, flags, urgent: 0, payload, wire_len: payload.len() as u32 }
+}
+
+fn m() -> Meta {
+    Meta::default()
+}
+
+#[test]
+fn handshake_data_fin() {
+    let mut t = FlowTable::new();
+    let mut r = Rec::default();
+    t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
+    t.segment(m(), &seg(b(), a(), 500, 101, SYN | ACK, b""), &mut r);
+    t.segment(m(), &seg(b(), a(), 501, 101, ACK | PSH, b"220 hi\r\n"), &mut r);
+    t.segment(m(), &seg(a(), b(), 101, 509, ACK | PSH, b"USER x\r\n"), &mut r);
+    t.segment(m(), &seg(a(), b(), 109, 509, ACK | FIN, b""), &mut r);
+    assert_eq!(r.data[0], b"USER x\r\n");
+    assert_eq!(r.data[1], b"220 hi\r\n");
+    assert!(r.events.iter().any(|e| e == "Accepted"));
+    assert!(r.events.iter().any(|e| e.contains("Fin")));
+}
+
+#[test]
+fn refused_and_retried_syn() {
+    let mut t = FlowTable::new();
+    let mut r = Rec::default();
+    t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
+    t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
+    t.segment(m(), &seg(b(), a(), 0, 101, RST | ACK, b""), &mut r);
+    assert_eq!(r.events[1..], ["SynRetry".to_string(), "Refused".to_string()]);
+}
+
+#[test]
+fn ack_past_a_hole_reports_gap_and_resumes() {
+    let mut t = FlowTable::new();
+    let mut r = Rec::default();
+    t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
+    t.segment(m(), &seg(b(), a(), 500, 101, SYN | ACK, b""), &mut r);
+    t.segment(m(), &seg(a(), b(), 101, 501, ACK, b"AAAA"), &mut r);
+    // 105..109 missing
+    t.segment(m(), &seg(a(), b(), 109, 501, ACK, b"CCCC"), &mut r);
+    assert_eq!(r.data[0], b"AAAA");
+    t.segment(m(), &seg(b(), a(), 501, 113, ACK, b""), &mut r);
+    assert_eq!(r.data[0], b"AAAACCCC");
+    assert_eq!(r.gaps[0], 4);
+}
+
+#[test]
+fn snaplen_cut_is_reported_not_delivered() {
+    let mut t = FlowTable::new();
+    let mut r = Rec::default();
+    t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
+    let mut s = seg(a(), b(), 101, 0, ACK, b"USER");
+    s.wire_len = 10;
+    t.segment(m(), &s, &mut r);
+    t.segment(m(), &seg(a(), b(), 111, 0, ACK, b"PWD\r\n"), &mut r);
+    assert_eq!(r.data[0], b"USERPWD\r\n");
+    assert_eq!(r.cuts[0], 6);
+}
+
+#[test]
+fn count_mode_counts_sequence_space_once() {
+    let mut t = FlowTable::new();
+    let mut r = Rec { mode: Some(Mode::Count), ..Default::default() };
+    t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
+    t.segment(m(), &seg(a(), b(), 101, 0, ACK, &[0; 1000]), &mut r);
+    t.segment(m(), &seg(a(), b(), 2101, 0, ACK, &[0; 1000]), &mut r);
+    t.segment(m(), &seg(a(), b(), 1101, 0, ACK, &[0; 1000]), &mut r);
+    t.segment(m(), &seg(a(), b(), 101, 0, ACK, &[0; 1000]), &mut r);
+    assert_eq!(r.counted[0], 3000);
+    assert!(r.data[0].is_empty());
+}
+
+#[test]
+fn midstream_guesses_roles_by_port() {
+    let mut t = FlowTable::new();
+    let mut r = Rec::default();
+    t.segment(m(), &seg(b(), a(), 7000, 0, ACK, b"230 ok\r\n"), &mut r);
+    assert_eq!(r.events[0], "open 10.0.0.2:21 hs=false");
+    assert_eq!(r.data[1], b"230 ok\r\n");
+}
+
+/// Split `stream` into segments, shuffle, duplicate and overlap them: the
+/// delivered stream must equal the original, whatever the order and the ISN.
+fn check_permutation(stream: &[u8], cuts: &[usize], order: &[usize], dups: &[usize], isn: u32) {
+    let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
+    bounds.push(0);
+    bounds.push(stream.len());
+    bounds.sort_unstable();
+    bounds.dedup();
+    let mut pieces: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+    // Overlapping retransmissions: a piece spanning two neighbours.
+    let base = pieces.len();
+    for d in dups {
+        if base > 1 {
+            let i = d % (base - 1);
+            pieces.push((pieces[i].0, pieces[i + 1].1));
+        }
+    }
+    let n = pieces.len();
+    let mut idx: Vec<usize> = (0..n).collect();
+    for (i, o) in order.iter().enumerate() {
+        if n > 0 {
+            idx.swap(i % n, o % n);
+        }
+    }
+    let mut t = FlowTable::new();
+    let mut r = Rec::default();
+    t.segment(m(), &seg(a(), b(), isn, 0, SYN, b""), &mut r);
+    for i in idx {
+        let (s, e) = pieces[i];
+        let seq = isn.wrapping_add(1).wrapping_add(s as u32);
+        t.segment(m(), &seg(a(), b(), seq, 0, PSH, &stream[s..e]), &mut r);
+    }
+    t.finish(m(), &mut r);
+    assert_eq!(r.data[0], stream);
+    assert_eq!(r.gaps[0], 0);
+}
+
+proptest! {
+    #[test]
+    fn any_permutation_reassembles(
+        stream in proptest::collection::vec(any::<u8>(), 0..3000),
+        cuts in proptest::collection::vec(any::<usize>(), 0..40),
+        order in proptest::collection::vec(any::<usize>(), 0..40),
+        dups in proptest::collection::vec(any::<usize>(), 0..5),
+        isn in prop_oneof![any::<u32>(), Just(u32::MAX - 10), Just(u32::MAX)],
+    ) {
+        check_permutation(&stream, &cuts, &order, &dups, isn);
+    }
+}
+
+#[test]
+fn fin_after_wrap() {
+    check_permutation(&[7u8; 100], &[30, 60], &[2, 0], &[], u32::MAX - 40);
+    let mut t = FlowTable::new();
+    let mut r = Rec::default();
+    t.segment(m(), &seg(a(), b(), u32::MAX - 1, 0, SYN, b""), &mut r);
+    t.segment(m(), &seg(a(), b(), u32::MAX, 0, 0, b"ab"), &mut r);
+    t.segment(m(), &seg(a(), b(), 1, 0, FIN, b"cd"), &mut r);
+    assert_eq!(r.data[0], b"abcd");
+    assert!(r.events.iter().any(|e| e.contains("Fin")));
+}
