@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "ftpscope", version, about = "Rebuild FTP sessions from captures, explain every command and reply, follow data connections, and say what went wrong.")]
+#[command(
+    name = "ftpscope",
+    version,
+    about = "Rebuild FTP sessions from captures, explain every command and reply, follow data connections, and say what went wrong."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Cmd>,

@@ -5,9 +5,9 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
+use crate::capture::CaptureError;
 use crate::capture::decode::{Decoded, Decoder};
 use crate::capture::reader::CaptureReader;
-use crate::capture::CaptureError;
 use crate::diagnose;
 use crate::model::{Capture, CaptureStats};
 use crate::session::{Tracker, TrackerConfig};
@@ -30,14 +30,21 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
 /// Analyse a capture file.
 pub fn analyze_file(path: &Path, cfg: TrackerConfig) -> Result<Capture, EngineError> {
-    let f = File::open(path).map_err(|source| EngineError::Open { path: path.display().to_string(), source })?;
+    let f = File::open(path).map_err(|source| EngineError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
     analyze_reader(BufReader::with_capacity(1 << 20, f), cfg, None)
 }
 
 /// Analyse a capture from any reader. A read error after the header (a truncated
 /// or corrupt tail) does not lose what came before: it is kept in
 /// `stats.read_error` and the sessions so far are returned.
-pub fn analyze_reader<R: Read>(input: R, cfg: TrackerConfig, mut progress: Option<Progress<'_>>) -> Result<Capture, EngineError> {
+pub fn analyze_reader<R: Read>(
+    input: R,
+    cfg: TrackerConfig,
+    mut progress: Option<Progress<'_>>,
+) -> Result<Capture, EngineError> {
     let mut reader = CaptureReader::new(input)?;
     let mut decoder = Decoder::default();
     let mut flows = FlowTable::new();
@@ -60,7 +67,10 @@ pub fn analyze_reader<R: Read>(input: R, cfg: TrackerConfig, mut progress: Optio
         }
         stats.first.get_or_insert(pkt.ts);
         stats.last = Some(pkt.ts);
-        let meta = Meta { ts: pkt.ts, frame: pkt.frame };
+        let meta = Meta {
+            ts: pkt.ts,
+            frame: pkt.frame,
+        };
         last = meta;
         match decoder.decode(pkt.linktype, pkt.data, pkt.ts) {
             Decoded::Tcp(seg) => flows.segment(meta, &seg, &mut tracker),
@@ -81,7 +91,11 @@ pub fn analyze_reader<R: Read>(input: R, cfg: TrackerConfig, mut progress: Optio
     stats.fragments_reassembled = decoder.frags.reassembled;
     stats.fragments_dropped = decoder.frags.dropped + decoder.frags.pending() as u64;
     let sessions = tracker.finish();
-    let mut capture = Capture { sessions, stats, findings: Vec::new() };
+    let mut capture = Capture {
+        sessions,
+        stats,
+        findings: Vec::new(),
+    };
     diagnose::run(&mut capture);
     Ok(capture)
 }

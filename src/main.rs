@@ -25,11 +25,17 @@ fn lang(c: &Common) -> Lang {
 fn tracker_config(c: &Common) -> TrackerConfig {
     let mut ports = vec![21];
     ports.extend(c.ftp_ports.iter().copied().filter(|p| *p != 21));
-    TrackerConfig { ftp_ports: ports, detect_by_content: !c.no_detect, show_passwords: c.show_passwords, lang: lang(c) }
+    TrackerConfig {
+        ftp_ports: ports,
+        detect_by_content: !c.no_detect,
+        show_passwords: c.show_passwords,
+        lang: lang(c),
+    }
 }
 
 fn analyze(path: &Path, c: &Common) -> anyhow::Result<Capture> {
-    ftpscope::engine::analyze_file(path, tracker_config(c)).with_context(|| format!("cannot analyse {}", path.display()))
+    ftpscope::engine::analyze_file(path, tracker_config(c))
+        .with_context(|| format!("cannot analyse {}", path.display()))
 }
 
 /// Exit codes: 0 fine, 1 an error-level finding (diagnose), 2 usage or input error.
@@ -38,18 +44,42 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut out = io::BufWriter::new(stdout.lock());
     let c = cli.common.clone();
     let code = match cli.command {
-        Some(Cmd::Report { capture, format, no_explain }) => {
+        Some(Cmd::Report {
+            capture,
+            format,
+            no_explain,
+        }) => {
             let cap = analyze(&capture, &c)?;
             match format {
-                Format::Text => report::text::write(&mut out, &cap, &capture.display().to_string(), ViewOptions { lang: lang(&c), explain: !no_explain })?,
+                Format::Text => report::text::write(
+                    &mut out,
+                    &cap,
+                    &capture.display().to_string(),
+                    ViewOptions {
+                        lang: lang(&c),
+                        explain: !no_explain,
+                    },
+                )?,
                 Format::Json => report::json::write(&mut out, &cap)?,
             }
             0
         }
         Some(Cmd::Diagnose { capture, format }) => {
             let cap = analyze(&capture, &c)?;
-            report::diagnose_view::write(&mut out, &cap, &capture.display().to_string(), format == Format::Json, lang(&c))?;
-            let worst = cap.sessions.iter().flat_map(|s| s.findings.iter()).chain(cap.findings.iter()).map(|f| f.severity).max();
+            report::diagnose_view::write(
+                &mut out,
+                &cap,
+                &capture.display().to_string(),
+                format == Format::Json,
+                lang(&c),
+            )?;
+            let worst = cap
+                .sessions
+                .iter()
+                .flat_map(|s| s.findings.iter())
+                .chain(cap.findings.iter())
+                .map(|f| f.severity)
+                .max();
             u8::from(worst == Some(Severity::Error))
         }
         Some(Cmd::Explain { input }) => {
@@ -60,7 +90,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         None => match cli.capture {
             Some(capture) => {
                 let cap = analyze(&capture, &c)?;
-                report::text::write(&mut out, &cap, &capture.display().to_string(), ViewOptions { lang: lang(&c), explain: true })?;
+                report::text::write(
+                    &mut out,
+                    &cap,
+                    &capture.display().to_string(),
+                    ViewOptions {
+                        lang: lang(&c),
+                        explain: true,
+                    },
+                )?;
                 0
             }
             None => {
@@ -75,7 +113,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn main() -> ExitCode {

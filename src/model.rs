@@ -353,7 +353,10 @@ pub struct Session {
 
 impl Session {
     pub fn command_count(&self) -> usize {
-        self.exchanges.iter().filter(|e| e.command.is_some()).count()
+        self.exchanges
+            .iter()
+            .filter(|e| e.command.is_some())
+            .count()
     }
     pub fn data_bytes(&self) -> u64 {
         self.data_channels.iter().map(|d| d.bytes).sum()

@@ -15,7 +15,10 @@ pub struct ViewOptions {
 
 impl Default for ViewOptions {
     fn default() -> Self {
-        ViewOptions { lang: Lang::En, explain: true }
+        ViewOptions {
+            lang: Lang::En,
+            explain: true,
+        }
     }
 }
 

@@ -23,7 +23,8 @@ use crate::ftp::line::{LineFlags, LineSplitter};
 use crate::ftp::reply::{ParsedReply, ReplyItem, ReplyParser};
 use crate::ftp::{address, command, explain};
 use crate::model::{
-    Bytes, CaptureLimits, Command, DataChannel, DataMode, Exchange, Login, MatchKind, Outcome, Reply, Session,
+    Bytes, CaptureLimits, Command, DataChannel, DataMode, Exchange, Login, MatchKind, Outcome,
+    Reply, Session,
 };
 use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta, Mode};
 
@@ -46,7 +47,12 @@ pub struct TrackerConfig {
 
 impl Default for TrackerConfig {
     fn default() -> Self {
-        TrackerConfig { ftp_ports: vec![21], detect_by_content: true, show_passwords: false, lang: Lang::En }
+        TrackerConfig {
+            ftp_ports: vec![21],
+            detect_by_content: true,
+            show_passwords: false,
+            lang: Lang::En,
+        }
     }
 }
 
@@ -55,10 +61,19 @@ const NOT_FTP_PORTS: [u16; 6] = [25, 110, 119, 143, 465, 587];
 
 #[derive(Debug)]
 enum Role {
-    Control { session: usize, client_is_initiator: bool },
-    Data { session: usize, channel: usize, client_is_initiator: bool },
+    Control {
+        session: usize,
+        client_is_initiator: bool,
+    },
+    Data {
+        session: usize,
+        channel: usize,
+        client_is_initiator: bool,
+    },
     /// Not yet known: the first bytes decide.
-    Sniff { info: ConnInfo },
+    Sniff {
+        info: ConnInfo,
+    },
     Other,
 }
 
@@ -110,23 +125,39 @@ pub struct Tracker {
 }
 
 fn client_dir(client_is_initiator: bool) -> Dir {
-    if client_is_initiator { Dir::FromInitiator } else { Dir::FromResponder }
+    if client_is_initiator {
+        Dir::FromInitiator
+    } else {
+        Dir::FromResponder
+    }
 }
 
 fn looks_like_reply_start(b: &[u8]) -> bool {
-    b.len() >= 4 && (b'1'..=b'6').contains(&b[0]) && b[1].is_ascii_digit() && b[2].is_ascii_digit() && (b[3] == b' ' || b[3] == b'-')
+    b.len() >= 4
+        && (b'1'..=b'6').contains(&b[0])
+        && b[1].is_ascii_digit()
+        && b[2].is_ascii_digit()
+        && (b[3] == b' ' || b[3] == b'-')
 }
 
 fn looks_like_command(b: &[u8]) -> bool {
-    let end = b.iter().position(|&c| c == b' ' || c == b'\r' || c == b'\n').unwrap_or(b.len());
-    end >= 3 && end <= 4 && b[..end].iter().all(u8::is_ascii_alphabetic) && catalog::command(&String::from_utf8_lossy(&b[..end])).is_some()
+    let end = b
+        .iter()
+        .position(|&c| c == b' ' || c == b'\r' || c == b'\n')
+        .unwrap_or(b.len());
+    end >= 3
+        && end <= 4
+        && b[..end].iter().all(u8::is_ascii_alphabetic)
+        && catalog::command(&String::from_utf8_lossy(&b[..end])).is_some()
 }
 
 fn is_greeting(b: &[u8]) -> bool {
-    (b.starts_with(b"220") || b.starts_with(b"120")) && matches!(b.get(3), Some(b' ') | Some(b'-')) && {
-        let head = String::from_utf8_lossy(&b[..b.len().min(200)]).to_ascii_uppercase();
-        !head.contains("SMTP") && !head.contains("NNTP")
-    }
+    (b.starts_with(b"220") || b.starts_with(b"120"))
+        && matches!(b.get(3), Some(b' ') | Some(b'-'))
+        && {
+            let head = String::from_utf8_lossy(&b[..b.len().min(200)]).to_ascii_uppercase();
+            !head.contains("SMTP") && !head.contains("NNTP")
+        }
 }
 
 fn is_client_hello(b: &[u8]) -> bool {
@@ -140,7 +171,12 @@ fn tls_record(b: &[u8]) -> bool {
 
 impl Tracker {
     pub fn new(cfg: TrackerConfig) -> Self {
-        Tracker { cfg, conns: FxHashMap::default(), sessions: Vec::new(), expect: FxHashMap::default() }
+        Tracker {
+            cfg,
+            conns: FxHashMap::default(),
+            sessions: Vec::new(),
+            expect: FxHashMap::default(),
+        }
     }
 
     pub fn session_count(&self) -> usize {
@@ -152,7 +188,15 @@ impl Tracker {
         self.sessions.iter().map(|s| &s.s)
     }
 
-    fn new_session(&mut self, meta: Meta, conn: ConnId, client: SocketAddr, server: SocketAddr, handshake: bool, by: &'static str) -> usize {
+    fn new_session(
+        &mut self,
+        meta: Meta,
+        conn: ConnId,
+        client: SocketAddr,
+        server: SocketAddr,
+        handshake: bool,
+        by: &'static str,
+    ) -> usize {
         let id = self.sessions.len();
         let s = Session {
             id: id + 1,
@@ -176,7 +220,10 @@ impl Tracker {
             exchanges: Vec::new(),
             data_channels: Vec::new(),
             findings: Vec::new(),
-            capture: CaptureLimits { mid_session: !handshake, ..Default::default() },
+            capture: CaptureLimits {
+                mid_session: !handshake,
+                ..Default::default()
+            },
             anomalies: Vec::new(),
             detected_by: by,
         };
@@ -266,10 +313,15 @@ impl Tracker {
                 return;
             }
             // Implicit TLS (FTPS on 990) or TLS started without us seeing the 234.
-            if !st.lines[d].pending() && tls_record(rest) && (st.s.tls || st.s.exchanges.is_empty()) {
+            if !st.lines[d].pending() && tls_record(rest) && (st.s.tls || st.s.exchanges.is_empty())
+            {
                 st.encrypted = true;
                 st.s.tls = true;
-                Self::anomaly(st, "TLS records on the control connection: the session is encrypted from here on".into());
+                Self::anomaly(
+                    st,
+                    "TLS records on the control connection: the session is encrypted from here on"
+                        .into(),
+                );
                 continue;
             }
             let mut lines: Vec<(Vec<u8>, LineFlags)> = Vec::new();
@@ -277,7 +329,9 @@ impl Tracker {
             let used = {
                 let encrypted_next = |line: &[u8]| -> bool {
                     // A 234 reply to AUTH switches both directions to TLS after this line.
-                    !from_client && line.starts_with(b"234") && matches!(line.get(3), Some(b' ') | None)
+                    !from_client
+                        && line.starts_with(b"234")
+                        && matches!(line.get(3), Some(b' ') | None)
                 };
                 st.lines[d].feed_until(rest, |l, f| {
                     lines.push((l.to_vec(), f));
@@ -299,7 +353,12 @@ impl Tracker {
             }
             if switch {
                 let st = &mut self.sessions[si];
-                let auth_ok = st.s.exchanges.iter().rev().find_map(|e| e.command.as_ref()).is_some_and(|c| c.verb == "AUTH");
+                let auth_ok =
+                    st.s.exchanges
+                        .iter()
+                        .rev()
+                        .find_map(|e| e.command.as_ref())
+                        .is_some_and(|c| c.verb == "AUTH");
                 if auth_ok {
                     st.encrypted = true;
                     st.s.tls = true;
@@ -312,12 +371,26 @@ impl Tracker {
         }
     }
 
-    fn on_command_line(&mut self, si: usize, meta: Meta, line: &[u8], f: LineFlags, show_pw: bool, lang: Lang) {
+    fn on_command_line(
+        &mut self,
+        si: usize,
+        meta: Meta,
+        line: &[u8],
+        f: LineFlags,
+        show_pw: bool,
+        lang: Lang,
+    ) {
         let st = &mut self.sessions[si];
         if st.resync[0] {
             st.resync[0] = false;
             if !looks_like_command(line) {
-                Self::anomaly(st, format!("client line after a capture gap dropped (partial): {}", crate::text::escape(&line[..line.len().min(80)])));
+                Self::anomaly(
+                    st,
+                    format!(
+                        "client line after a capture gap dropped (partial): {}",
+                        crate::text::escape(&line[..line.len().min(80)])
+                    ),
+                );
                 return;
             }
         }
@@ -328,7 +401,11 @@ impl Tracker {
         let pc = command::parse(line);
         let mut notes = Vec::new();
         if f.overflow > 0 {
-            notes.push(format!("line was {} bytes long; cut to {}", line.len() + f.overflow, line.len()));
+            notes.push(format!(
+                "line was {} bytes long; cut to {}",
+                line.len() + f.overflow,
+                line.len()
+            ));
         }
         if f.unterminated {
             notes.push("line never ended (no CR LF before the stream broke or ended)".into());
@@ -337,7 +414,11 @@ impl Tracker {
             notes.push("line ended with LF only (no CR)".into());
         }
         let unknown = catalog::command(&pc.verb).is_none();
-        let arg = if pc.verb == "PASS" && !show_pw && !pc.arg.is_empty() { b"****".to_vec() } else { pc.arg.clone() };
+        let arg = if pc.verb == "PASS" && !show_pw && !pc.arg.is_empty() {
+            b"****".to_vec()
+        } else {
+            pc.arg.clone()
+        };
         let cmd = Command {
             verb: pc.verb.clone(),
             arg: Bytes(arg),
@@ -353,7 +434,11 @@ impl Tracker {
             return;
         }
         let ei = st.s.exchanges.len();
-        st.s.exchanges.push(Exchange { command: Some(cmd), replies: Vec::new(), data_channel: None });
+        st.s.exchanges.push(Exchange {
+            command: Some(cmd),
+            replies: Vec::new(),
+            data_channel: None,
+        });
         st.pending.push_back(ei);
         let _ = lang;
         match verb.as_str() {
@@ -369,7 +454,13 @@ impl Tracker {
                     Some(a) => self.announce(si, meta, ei, &verb, DataMode::Active, a),
                     None => {
                         let st = &mut self.sessions[si];
-                        Self::anomaly(st, format!("{verb} argument cannot be parsed: {}", crate::text::escape(&pc.arg[..pc.arg.len().min(80)])));
+                        Self::anomaly(
+                            st,
+                            format!(
+                                "{verb} argument cannot be parsed: {}",
+                                crate::text::escape(&pc.arg[..pc.arg.len().min(80)])
+                            ),
+                        );
                     }
                 }
             }
@@ -388,17 +479,33 @@ impl Tracker {
     /// Tie a transfer command to the newest announcement that no command used yet.
     fn link_transfer(&mut self, si: usize, ei: usize) {
         let st = &mut self.sessions[si];
-        let cand = st.s.data_channels.iter().enumerate().rev().find(|(ci, c)| c.command.is_none() && c.announce_exchange < ei && !st.facts[*ci].rejected).map(|(ci, _)| ci);
+        let cand =
+            st.s.data_channels
+                .iter()
+                .enumerate()
+                .rev()
+                .find(|(ci, c)| {
+                    c.command.is_none() && c.announce_exchange < ei && !st.facts[*ci].rejected
+                })
+                .map(|(ci, _)| ci);
         if let Some(ci) = cand {
             let (verb, arg) = {
-                let c = st.s.exchanges[ei].command.as_ref().map(|c| (c.verb.clone(), c.arg.clone())).unwrap_or_default();
+                let c = st.s.exchanges[ei]
+                    .command
+                    .as_ref()
+                    .map(|c| (c.verb.clone(), c.arg.clone()))
+                    .unwrap_or_default();
                 c
             };
             let ch = &mut st.s.data_channels[ci];
             ch.command = Some(verb.clone());
             ch.arg = Some(arg.clone());
             ch.command_exchange = Some(ei);
-            ch.direction = Some(if command::server_sends(&verb) { "download" } else { "upload" });
+            ch.direction = Some(if command::server_sends(&verb) {
+                "download"
+            } else {
+                "upload"
+            });
             ch.transfer_type = Some(st.s.type_.clone());
             if verb == "RETR" {
                 if let Some((_, n)) = st.sizes.iter().rev().find(|(name, _)| *name == arg.0) {
@@ -409,7 +516,15 @@ impl Tracker {
         }
     }
 
-    fn announce(&mut self, si: usize, meta: Meta, ei: usize, via: &str, mode: DataMode, addr: SocketAddr) {
+    fn announce(
+        &mut self,
+        si: usize,
+        meta: Meta,
+        ei: usize,
+        via: &str,
+        mode: DataMode,
+        addr: SocketAddr,
+    ) {
         let st = &mut self.sessions[si];
         let ci = st.s.data_channels.len();
         st.s.data_channels.push(DataChannel {
@@ -449,7 +564,10 @@ impl Tracker {
         });
         st.facts.push(DataFacts::default());
         // A transfer command pipelined before the announcement arrived.
-        if let Some(te) = (ei + 1..st.s.exchanges.len()).find(|&x| st.s.exchanges[x].data_channel.is_none() && st.s.exchanges[x].verb().is_some_and(command::is_transfer)) {
+        if let Some(te) = (ei + 1..st.s.exchanges.len()).find(|&x| {
+            st.s.exchanges[x].data_channel.is_none()
+                && st.s.exchanges[x].verb().is_some_and(command::is_transfer)
+        }) {
             self.link_transfer(si, te);
         }
         let list = self.expect.entry(addr.port()).or_default();
@@ -458,7 +576,14 @@ impl Tracker {
             list.remove(0);
         }
         // Bound the announcements a session keeps waiting.
-        let waiting: Vec<u16> = self.sessions[si].s.data_channels.iter().rev().skip(MAX_PENDING_CHANNELS).filter_map(|c| c.announced.map(|a| a.port())).collect();
+        let waiting: Vec<u16> = self.sessions[si]
+            .s
+            .data_channels
+            .iter()
+            .rev()
+            .skip(MAX_PENDING_CHANNELS)
+            .filter_map(|c| c.announced.map(|a| a.port()))
+            .collect();
         for p in waiting {
             if let Some(l) = self.expect.get_mut(&p) {
                 l.retain(|&(s, c)| !(s == si && c + MAX_PENDING_CHANNELS < ci + 1));
@@ -470,8 +595,17 @@ impl Tracker {
         let st = &mut self.sessions[si];
         if st.resync[1] {
             st.resync[1] = false;
-            if !st.replies.in_multiline() && !looks_like_reply_start(line) && !(line.len() == 3 && line.iter().all(u8::is_ascii_digit)) {
-                Self::anomaly(st, format!("server line after a capture gap dropped (partial): {}", crate::text::escape(&line[..line.len().min(80)])));
+            if !st.replies.in_multiline()
+                && !looks_like_reply_start(line)
+                && !(line.len() == 3 && line.iter().all(u8::is_ascii_digit))
+            {
+                Self::anomaly(
+                    st,
+                    format!(
+                        "server line after a capture gap dropped (partial): {}",
+                        crate::text::escape(&line[..line.len().min(80)])
+                    ),
+                );
                 return;
             }
         }
@@ -480,7 +614,14 @@ impl Tracker {
             None => {}
             Some(ReplyItem::Started(_)) => st.reply_started = Some(meta),
             Some(ReplyItem::Garbage(g)) => {
-                Self::anomaly(st, format!("frame {}: server sent a line that is not a reply: {}", meta.frame, crate::text::escape(&g[..g.len().min(120)])));
+                Self::anomaly(
+                    st,
+                    format!(
+                        "frame {}: server sent a line that is not a reply: {}",
+                        meta.frame,
+                        crate::text::escape(&g[..g.len().min(120)])
+                    ),
+                );
             }
             Some(ReplyItem::Reply(r)) => {
                 let first = st.reply_started.take().unwrap_or(meta);
@@ -500,7 +641,11 @@ impl Tracker {
                 st.dropped_exchanges += 1;
                 return;
             }
-            st.s.exchanges.push(Exchange { command: None, replies: Vec::new(), data_channel: None });
+            st.s.exchanges.push(Exchange {
+                command: None,
+                replies: Vec::new(),
+                data_channel: None,
+            });
             st.s.exchanges.len() - 1
         } else {
             let front = st.pending[0];
@@ -514,11 +659,18 @@ impl Tracker {
             Some(c) => (Some(c.verb.clone()), c.arg.0.clone(), Some(c.ts)),
             None => (None, Vec::new(), None),
         };
-        let ctx = explain::Context { verb: verb.as_deref(), arg: &arg, server_ip: Some(server_ip) };
+        let ctx = explain::Context {
+            verb: verb.as_deref(),
+            arg: &arg,
+            server_ip: Some(server_ip),
+        };
         let explanation = explain::reply(r.code, &text, &ctx, lang);
         let mut notes = Vec::new();
         if let Some(c) = r.flags.end_code_differs {
-            notes.push(format!("multi-line reply began with {} but ended with {c}", r.code));
+            notes.push(format!(
+                "multi-line reply began with {} but ended with {c}",
+                r.code
+            ));
         }
         if r.flags.missing_space {
             notes.push("no space after the reply code".into());
@@ -539,7 +691,11 @@ impl Tracker {
             lines: r.lines.iter().map(|l| Bytes(l.clone())).collect(),
             ts: meta.ts,
             frame: meta.frame,
-            response_time: if prior_replies == 0 { cmd_ts.map(|t| t.secs_until(meta.ts)) } else { None },
+            response_time: if prior_replies == 0 {
+                cmd_ts.map(|t| t.secs_until(meta.ts))
+            } else {
+                None
+            },
             explanation,
             multiline: r.flags.multiline,
             notes,
@@ -549,20 +705,35 @@ impl Tracker {
     }
 
     /// What a reply changes in the session state.
-    fn apply_reply(&mut self, si: usize, meta: Meta, ei: usize, verb: Option<&str>, arg: &[u8], code: u16, text: &[u8]) {
+    fn apply_reply(
+        &mut self,
+        si: usize,
+        meta: Meta,
+        ei: usize,
+        verb: Option<&str>,
+        arg: &[u8],
+        code: u16,
+        text: &[u8],
+    ) {
         let server = self.sessions[si].s.server;
         let st = &mut self.sessions[si];
         match (code, verb) {
             (230 | 232, _) => st.s.login = Login::Ok,
-            (530, Some("USER" | "PASS" | "ACCT")) if st.s.login != Login::Ok => st.s.login = Login::Failed,
+            (530, Some("USER" | "PASS" | "ACCT")) if st.s.login != Login::Ok => {
+                st.s.login = Login::Failed
+            }
             (200, Some("TYPE")) => {
                 let t = String::from_utf8_lossy(arg).trim().to_ascii_uppercase();
                 if !t.is_empty() {
                     st.s.type_ = t;
                 }
             }
-            (200, Some("MODE")) => st.s.mode = String::from_utf8_lossy(arg).trim().to_ascii_uppercase(),
-            (200, Some("STRU")) => st.s.stru = String::from_utf8_lossy(arg).trim().to_ascii_uppercase(),
+            (200, Some("MODE")) => {
+                st.s.mode = String::from_utf8_lossy(arg).trim().to_ascii_uppercase()
+            }
+            (200, Some("STRU")) => {
+                st.s.stru = String::from_utf8_lossy(arg).trim().to_ascii_uppercase()
+            }
             (215, Some("SYST")) => st.s.server_system = Some(Bytes(text.to_vec())),
             (257, Some("PWD" | "XPWD")) => {
                 if let Some(p) = explain::path_in_257(text) {
@@ -606,25 +777,49 @@ impl Tracker {
             }
             (221, Some("QUIT")) => st.s.closed = "quit".into(),
             (227, _) => match address::parse_227(text) {
-                Some(a) => self.announce(si, meta, ei, "PASV", DataMode::Passive, SocketAddr::V4(a)),
-                None => Self::anomaly(st, format!("frame {}: 227 reply without a readable address", meta.frame)),
+                Some(a) => {
+                    self.announce(si, meta, ei, "PASV", DataMode::Passive, SocketAddr::V4(a))
+                }
+                None => Self::anomaly(
+                    st,
+                    format!("frame {}: 227 reply without a readable address", meta.frame),
+                ),
             },
             (229, _) => match address::parse_229(text) {
-                Some(p) => self.announce(si, meta, ei, "EPSV", DataMode::Passive, SocketAddr::new(server.ip(), p)),
-                None => Self::anomaly(st, format!("frame {}: 229 reply without a readable port", meta.frame)),
+                Some(p) => self.announce(
+                    si,
+                    meta,
+                    ei,
+                    "EPSV",
+                    DataMode::Passive,
+                    SocketAddr::new(server.ip(), p),
+                ),
+                None => Self::anomaly(
+                    st,
+                    format!("frame {}: 229 reply without a readable port", meta.frame),
+                ),
             },
             (228, _) => match address::parse_228(text) {
                 Some(a) => self.announce(si, meta, ei, "LPSV", DataMode::Passive, a),
-                None => Self::anomaly(st, format!("frame {}: 228 reply without a readable address", meta.frame)),
+                None => Self::anomaly(
+                    st,
+                    format!("frame {}: 228 reply without a readable address", meta.frame),
+                ),
             },
             (c, Some("PORT" | "EPRT" | "LPRT")) if c >= 400 => {
                 // The server refused the address: no connection is due.
-                if let Some(ci) = st.s.data_channels.iter().rposition(|d| d.announce_exchange == ei) {
+                if let Some(ci) =
+                    st.s.data_channels
+                        .iter()
+                        .rposition(|d| d.announce_exchange == ei)
+                {
                     st.facts[ci].rejected = true;
                 }
             }
             (150 | 125, Some(v)) if command::is_transfer(v) => {
-                if let (Some(n), Some(ci)) = (explain::bytes_in_150(text), st.s.exchanges[ei].data_channel) {
+                if let (Some(n), Some(ci)) =
+                    (explain::bytes_in_150(text), st.s.exchanges[ei].data_channel)
+                {
                     st.s.data_channels[ci].expected_size = Some(n);
                 }
             }
@@ -633,9 +828,26 @@ impl Tracker {
     }
 
     fn promote(&mut self, meta: Meta, info: ConnInfo, client_is_initiator: bool) -> usize {
-        let (client, server) = if client_is_initiator { (info.initiator, info.responder) } else { (info.responder, info.initiator) };
-        let si = self.new_session(meta, info.id, client, server, info.handshake_seen, "content");
-        self.conns.insert(info.id, Role::Control { session: si, client_is_initiator });
+        let (client, server) = if client_is_initiator {
+            (info.initiator, info.responder)
+        } else {
+            (info.responder, info.initiator)
+        };
+        let si = self.new_session(
+            meta,
+            info.id,
+            client,
+            server,
+            info.handshake_seen,
+            "content",
+        );
+        self.conns.insert(
+            info.id,
+            Role::Control {
+                session: si,
+                client_is_initiator,
+            },
+        );
         si
     }
 
@@ -679,19 +891,33 @@ impl Tracker {
         let st = &mut self.sessions[si];
         let s = &mut st.s;
         if st.dropped_exchanges > 0 {
-            s.anomalies.push(format!("{} exchanges beyond the limit of {MAX_EXCHANGES} were not kept", st.dropped_exchanges));
+            s.anomalies.push(format!(
+                "{} exchanges beyond the limit of {MAX_EXCHANGES} were not kept",
+                st.dropped_exchanges
+            ));
         }
         if st.dropped_anomalies > 0 {
-            s.anomalies.push(format!("{} more anomalies not listed", st.dropped_anomalies));
+            s.anomalies.push(format!(
+                "{} more anomalies not listed",
+                st.dropped_anomalies
+            ));
         }
         for (ci, ch) in s.data_channels.iter_mut().enumerate() {
             let f = &st.facts[ci];
-            let final_code = ch.command_exchange.and_then(|e| s.exchanges.get(e)).and_then(|e| e.final_reply()).map(|r| r.code);
+            let final_code = ch
+                .command_exchange
+                .and_then(|e| s.exchanges.get(e))
+                .and_then(|e| e.final_reply())
+                .map(|r| r.code);
             let aborted = f.aborted_by_client || matches!(final_code, Some(426 | 451));
             ch.outcome = if f.rejected && !f.attempted {
                 Outcome::Rejected
             } else if !f.attempted {
-                if ch.command.is_none() { Outcome::Unused } else { Outcome::NotAttempted }
+                if ch.command.is_none() {
+                    Outcome::Unused
+                } else {
+                    Outcome::NotAttempted
+                }
             } else if f.refused {
                 Outcome::Refused
             } else if !f.established && ch.bytes == 0 {
@@ -713,7 +939,10 @@ impl Tracker {
                 None
             };
             if f.gaps > 0 {
-                ch.notes.push(format!("{} bytes of this connection are missing from the capture", f.gaps));
+                ch.notes.push(format!(
+                    "{} bytes of this connection are missing from the capture",
+                    f.gaps
+                ));
             }
             ch.bytes = ch.bytes_to_client + ch.bytes_to_server;
             if let (Some(a), Some(b)) = (ch.first_byte, ch.last_byte) {
@@ -727,7 +956,9 @@ impl Tracker {
             }
             if let Some(ei) = ch.command_exchange {
                 if let Some(ex) = s.exchanges.get(ei) {
-                    if let (Some(p), Some(fb)) = (ex.replies.iter().find(|r| r.code < 200), ch.first_byte) {
+                    if let (Some(p), Some(fb)) =
+                        (ex.replies.iter().find(|r| r.code < 200), ch.first_byte)
+                    {
                         ch.wait_first_byte = Some(p.ts.secs_until(fb));
                     }
                     if let (Some(fr), Some(lb)) = (ex.final_reply(), ch.last_byte) {
@@ -751,7 +982,10 @@ impl ConnSink for Tracker {
             let f = &mut st.facts[ci];
             let ch = &mut st.s.data_channels[ci];
             if f.attempted {
-                ch.notes.push(format!("another connection attempt at frame {}", meta.frame));
+                ch.notes.push(format!(
+                    "another connection attempt at frame {}",
+                    meta.frame
+                ));
             }
             f.attempted = true;
             f.refused = false;
@@ -765,22 +999,49 @@ impl ConnSink for Tracker {
             ch.conn = Some(info.id);
             if !info.handshake_seen {
                 f.established = true;
-                ch.notes.push("connection already open when the capture started".into());
+                ch.notes
+                    .push("connection already open when the capture started".into());
             }
-            self.conns.insert(info.id, Role::Data { session: si, channel: ci, client_is_initiator });
+            self.conns.insert(
+                info.id,
+                Role::Data {
+                    session: si,
+                    channel: ci,
+                    client_is_initiator,
+                },
+            );
             return Mode::Count;
         }
         let rp = info.responder.port();
         let ip = info.initiator.port();
         if self.cfg.ftp_ports.contains(&rp) {
-            let si = self.new_session(meta, info.id, info.initiator, info.responder, info.handshake_seen, "port");
-            self.conns.insert(info.id, Role::Control { session: si, client_is_initiator: true });
+            let si = self.new_session(
+                meta,
+                info.id,
+                info.initiator,
+                info.responder,
+                info.handshake_seen,
+                "port",
+            );
+            self.conns.insert(
+                info.id,
+                Role::Control {
+                    session: si,
+                    client_is_initiator: true,
+                },
+            );
             return Mode::Stream;
         }
         if !info.handshake_seen && self.cfg.ftp_ports.contains(&ip) {
             // Mid-stream with our port guess backwards.
             let si = self.new_session(meta, info.id, info.responder, info.initiator, false, "port");
-            self.conns.insert(info.id, Role::Control { session: si, client_is_initiator: false });
+            self.conns.insert(
+                info.id,
+                Role::Control {
+                    session: si,
+                    client_is_initiator: false,
+                },
+            );
             return Mode::Stream;
         }
         if self.cfg.detect_by_content && !NOT_FTP_PORTS.contains(&rp) {
@@ -798,7 +1059,10 @@ impl ConnSink for Tracker {
             Role::Sniff { info } => {
                 let info = *info;
                 let ConnEvent::Data { dir, bytes } = ev else {
-                    if matches!(ev, ConnEvent::Fin { .. } | ConnEvent::Reset { .. } | ConnEvent::Refused) {
+                    if matches!(
+                        ev,
+                        ConnEvent::Fin { .. } | ConnEvent::Reset { .. } | ConnEvent::Refused
+                    ) {
                         self.conns.insert(conn, Role::Other);
                         return Some(Mode::Ignore);
                     }
@@ -807,7 +1071,11 @@ impl ConnSink for Tracker {
                 let (is_server, is_client) = (is_greeting(bytes), is_client_hello(bytes));
                 let client_is_initiator = match (dir, is_server, is_client) {
                     (Dir::FromResponder, true, _) | (Dir::FromInitiator, _, true) => Some(true),
-                    (Dir::FromInitiator, true, _) | (Dir::FromResponder, _, true) if !info.handshake_seen => Some(false),
+                    (Dir::FromInitiator, true, _) | (Dir::FromResponder, _, true)
+                        if !info.handshake_seen =>
+                    {
+                        Some(false)
+                    }
                     _ => None,
                 };
                 match client_is_initiator {
@@ -823,7 +1091,10 @@ impl ConnSink for Tracker {
                     }
                 }
             }
-            Role::Control { session, client_is_initiator } => {
+            Role::Control {
+                session,
+                client_is_initiator,
+            } => {
                 let (si, cii) = (*session, *client_is_initiator);
                 let cd = client_dir(cii);
                 match ev {
@@ -849,11 +1120,27 @@ impl ConnSink for Tracker {
                             return None;
                         }
                         let who = if from_client { "client" } else { "server" };
-                        let what = if is_cut { "cut by the capture's snaplen" } else { "missing from the capture" };
-                        Self::anomaly(st, format!("frame {}: {len} bytes from the {who} {what}; decoding resumes at the next line", meta.frame));
+                        let what = if is_cut {
+                            "cut by the capture's snaplen"
+                        } else {
+                            "missing from the capture"
+                        };
+                        Self::anomaly(
+                            st,
+                            format!(
+                                "frame {}: {len} bytes from the {who} {what}; decoding resumes at the next line",
+                                meta.frame
+                            ),
+                        );
                         if let Some((l, _)) = st.lines[d].break_line() {
                             if !l.is_empty() {
-                                Self::anomaly(st, format!("partial {who} line before the hole: {}", crate::text::escape(&l[..l.len().min(80)])));
+                                Self::anomaly(
+                                    st,
+                                    format!(
+                                        "partial {who} line before the hole: {}",
+                                        crate::text::escape(&l[..l.len().min(80)])
+                                    ),
+                                );
                             }
                         }
                         st.resync[d] = true;
@@ -862,14 +1149,22 @@ impl ConnSink for Tracker {
                         let st = &mut self.sessions[si];
                         st.s.end = st.s.end.max(meta.ts);
                         if st.s.closed == "open" {
-                            st.s.closed = if dir == cd { "fin-by-client".into() } else { "fin-by-server".into() };
+                            st.s.closed = if dir == cd {
+                                "fin-by-client".into()
+                            } else {
+                                "fin-by-server".into()
+                            };
                         }
                     }
                     ConnEvent::Reset { dir } => {
                         let st = &mut self.sessions[si];
                         st.s.end = st.s.end.max(meta.ts);
                         if st.s.closed == "open" || st.s.closed.starts_with("fin") {
-                            st.s.closed = if dir == cd { "rst-by-client".into() } else { "rst-by-server".into() };
+                            st.s.closed = if dir == cd {
+                                "rst-by-client".into()
+                            } else {
+                                "rst-by-server".into()
+                            };
                         }
                     }
                     ConnEvent::Refused => {
@@ -880,7 +1175,11 @@ impl ConnSink for Tracker {
                 }
                 None
             }
-            Role::Data { session, channel, client_is_initiator } => {
+            Role::Data {
+                session,
+                channel,
+                client_is_initiator,
+            } => {
                 let (si, ci, cii) = (*session, *channel, *client_is_initiator);
                 let cd = client_dir(cii);
                 let st = &mut self.sessions[si];
@@ -897,7 +1196,9 @@ impl ConnSink for Tracker {
                         f.refused = true;
                         ch.frame_answer = Some(meta.frame);
                     }
-                    ConnEvent::Count { dir, len } | ConnEvent::Gap { dir, len } | ConnEvent::Cut { dir, len } => {
+                    ConnEvent::Count { dir, len }
+                    | ConnEvent::Gap { dir, len }
+                    | ConnEvent::Cut { dir, len } => {
                         if dir == cd {
                             ch.bytes_to_server += len;
                         } else {
@@ -924,7 +1225,11 @@ impl ConnSink for Tracker {
                     }
                     ConnEvent::Fin { .. } => f.fins += 1,
                     ConnEvent::Reset { dir } => {
-                        f.reset_by = Some(if dir == cd { "rst-from-client" } else { "rst-from-server" });
+                        f.reset_by = Some(if dir == cd {
+                            "rst-from-client"
+                        } else {
+                            "rst-from-server"
+                        });
                     }
                 }
                 None

@@ -207,7 +207,12 @@ impl FlowTable {
         let syn = seg.has(SYN);
         let ack = seg.has(ACK);
         // A new SYN on a finished connection starts a new one.
-        let restart = syn && !ack && self.conns.get(&k).is_some_and(|c| c.closed() && c.isn != Some(seg.seq));
+        let restart = syn
+            && !ack
+            && self
+                .conns
+                .get(&k)
+                .is_some_and(|c| c.closed() && c.isn != Some(seg.seq));
         if restart {
             self.conns.remove(&k);
         }
@@ -232,17 +237,36 @@ impl FlowTable {
             };
             self.next_id += 1;
             self.stats.connections += 1;
-            let info = ConnInfo { id: self.next_id, initiator, responder, handshake_seen };
+            let info = ConnInfo {
+                id: self.next_id,
+                initiator,
+                responder,
+                handshake_seen,
+            };
             let mode = sink.open(meta, &info);
-            let mut c = Conn { info, mode, halves: [Half::default(), Half::default()], isn: None, accepted: false, reset: false, last: meta.ts };
+            let mut c = Conn {
+                info,
+                mode,
+                halves: [Half::default(), Half::default()],
+                isn: None,
+                accepted: false,
+                reset: false,
+                last: meta.ts,
+            };
             if syn && !ack {
                 c.isn = Some(seg.seq);
             }
             self.conns.insert(k, c);
         }
-        let Some(c) = self.conns.get_mut(&k) else { return };
+        let Some(c) = self.conns.get_mut(&k) else {
+            return;
+        };
         c.last = meta.ts;
-        let dir = if seg.src == c.info.initiator { Dir::FromInitiator } else { Dir::FromResponder };
+        let dir = if seg.src == c.info.initiator {
+            Dir::FromInitiator
+        } else {
+            Dir::FromResponder
+        };
         let mut stats = self.stats;
         process(c, meta, dir, seg, sink, &mut stats);
         self.stats = stats;
@@ -262,7 +286,8 @@ impl FlowTable {
 
     /// End of input: give up on every hole and deliver what is buffered.
     pub fn finish<S: ConnSink>(&mut self, meta: Meta, sink: &mut S) {
-        let mut ids: Vec<(ConnId, (SocketAddr, SocketAddr))> = self.conns.iter().map(|(k, c)| (c.info.id, *k)).collect();
+        let mut ids: Vec<(ConnId, (SocketAddr, SocketAddr))> =
+            self.conns.iter().map(|(k, c)| (c.info.id, *k)).collect();
         ids.sort_unstable();
         for (_, k) in ids {
             if let Some(c) = self.conns.get_mut(&k) {
@@ -277,7 +302,14 @@ impl FlowTable {
     }
 }
 
-fn process<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, seg: &Segment<'_>, sink: &mut S, stats: &mut TcpStats) {
+fn process<S: ConnSink>(
+    c: &mut Conn,
+    meta: Meta,
+    dir: Dir,
+    seg: &Segment<'_>,
+    sink: &mut S,
+    stats: &mut TcpStats,
+) {
     let syn = seg.has(SYN);
     let ackf = seg.has(ACK);
     let i = dir.idx();
@@ -308,7 +340,11 @@ fn process<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, seg: &Segment<'_>, s
             // Hand over what is buffered before the reset.
             flush(c, meta, Dir::FromInitiator, u64::MAX, sink, stats);
             flush(c, meta, Dir::FromResponder, u64::MAX, sink, stats);
-            if dir == Dir::FromResponder && !c.accepted && c.info.handshake_seen && !c.halves[1].known {
+            if dir == Dir::FromResponder
+                && !c.accepted
+                && c.info.handshake_seen
+                && !c.halves[1].known
+            {
                 emit(c, sink, meta, ConnEvent::Refused);
             } else {
                 emit(c, sink, meta, ConnEvent::Reset { dir });
@@ -321,16 +357,38 @@ fn process<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, seg: &Segment<'_>, s
         c.halves[i].start(seg.seq);
     }
     // Any data or ACK from the responder after a SYN means it accepted.
-    if dir == Dir::FromResponder && !c.accepted && !syn && c.halves[i].known && c.info.handshake_seen {
+    if dir == Dir::FromResponder
+        && !c.accepted
+        && !syn
+        && c.halves[i].known
+        && c.info.handshake_seen
+    {
         c.accepted = true;
         emit(c, sink, meta, ConnEvent::Accepted);
     }
     if seg.wire_len > 0 && c.halves[i].known {
-        let seq = if syn { seg.seq.wrapping_add(1) } else { seg.seq };
-        data(c, meta, dir, seq, seg.payload, seg.wire_len as u64, sink, stats);
+        let seq = if syn {
+            seg.seq.wrapping_add(1)
+        } else {
+            seg.seq
+        };
+        data(
+            c,
+            meta,
+            dir,
+            seq,
+            seg.payload,
+            seg.wire_len as u64,
+            sink,
+            stats,
+        );
     }
     if seg.has(FIN) && c.halves[i].known {
-        let seq = if syn { seg.seq.wrapping_add(1) } else { seg.seq };
+        let seq = if syn {
+            seg.seq.wrapping_add(1)
+        } else {
+            seg.seq
+        };
         let at = c.halves[i].rel(seq) + seg.wire_len as i64;
         if at >= 0 && c.halves[i].fin_at.is_none() {
             c.halves[i].fin_at = Some(at as u64);
@@ -366,7 +424,16 @@ fn emit<S: ConnSink>(c: &mut Conn, sink: &mut S, meta: Meta, ev: ConnEvent<'_>) 
 }
 
 #[allow(clippy::too_many_arguments)]
-fn data<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, seq: u32, present: &[u8], wire: u64, sink: &mut S, stats: &mut TcpStats) {
+fn data<S: ConnSink>(
+    c: &mut Conn,
+    meta: Meta,
+    dir: Dir,
+    seq: u32,
+    present: &[u8],
+    wire: u64,
+    sink: &mut S,
+    stats: &mut TcpStats,
+) {
     let i = dir.idx();
     let start = c.halves[i].rel(seq);
     let end = start + wire as i64;
@@ -417,7 +484,11 @@ fn data<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, seq: u32, present: &[u8
             }
             // In order, perhaps overlapping what we already have.
             let skip = (next - start) as usize;
-            let body = if skip < present.len() { &present[skip..] } else { &[][..] };
+            let body = if skip < present.len() {
+                &present[skip..]
+            } else {
+                &[][..]
+            };
             let new_end = end as u64;
             let cut = (end - next) as u64 - body.len() as u64;
             c.halves[i].advance_to(new_end);
@@ -441,7 +512,9 @@ fn drain<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, sink: &mut S, _stats: 
             return;
         }
         let h = &mut c.halves[i];
-        let Some((&start, _)) = h.ooo.iter().next() else { return };
+        let Some((&start, _)) = h.ooo.iter().next() else {
+            return;
+        };
         if start > h.next {
             return;
         }
@@ -460,7 +533,14 @@ fn drain<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, sink: &mut S, _stats: 
 
 /// Give up on everything before `upto` (relative offset): report the holes as gaps
 /// and deliver the buffered segments in between.
-fn flush<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, upto: u64, sink: &mut S, stats: &mut TcpStats) {
+fn flush<S: ConnSink>(
+    c: &mut Conn,
+    meta: Meta,
+    dir: Dir,
+    upto: u64,
+    sink: &mut S,
+    stats: &mut TcpStats,
+) {
     let i = dir.idx();
     if !c.halves[i].known || c.mode != Mode::Stream {
         return;

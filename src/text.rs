@@ -44,7 +44,10 @@ fn push_char(out: &mut String, c: char) {
             }
         }
         // Bidirectional overrides and zero-width format characters can disguise text.
-        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}' => {
+        '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{feff}' => {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
         }
         c => out.push(c),
@@ -73,7 +76,10 @@ mod tests {
     fn escapes_terminal_controls() {
         assert_eq!(escape(b"ok\x1b[2J\x07"), "ok\\x1b[2J\\x07");
         assert_eq!(escape(b"a\r\nb\tc"), "a\\r\\nb\\tc");
-        assert_eq!(escape("caf\u{e9} \u{202e}x".as_bytes()), "caf\u{e9} \\u{202e}x");
+        assert_eq!(
+            escape("caf\u{e9} \u{202e}x".as_bytes()),
+            "caf\u{e9} \\u{202e}x"
+        );
         assert_eq!(escape(b"\xff\xfeabc"), "\\xff\\xfeabc");
         assert_eq!(escape("\u{9b}".as_bytes()), "\\x9b");
     }

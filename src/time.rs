@@ -116,7 +116,10 @@ mod tests {
         // 2000-02-29T12:34:56.789012Z
         let t = Ts::from_secs_nanos(951_827_696, 789_012_000);
         assert_eq!(t.rfc3339(), "2000-02-29T12:34:56.789012Z");
-        assert_eq!(Ts::from_secs_nanos(-1, 0).rfc3339(), "1969-12-31T23:59:59.000000Z");
+        assert_eq!(
+            Ts::from_secs_nanos(-1, 0).rfc3339(),
+            "1969-12-31T23:59:59.000000Z"
+        );
     }
 
     #[test]

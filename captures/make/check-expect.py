@@ -231,7 +231,7 @@ def main():
                 outcome = "completed"
             if dc["outcome"] in ("completed", "refused", "unanswered") and outcome != dc["outcome"]:
                 problems.append(f"{tag}: data {ann}: outcome {outcome} != {dc['outcome']}")
-            if dc["outcome"] == "completed" and nbytes != dc["bytes"]:
+            if dc["outcome"] in ("completed", "aborted", "reset") and nbytes != dc["bytes"]:
                 problems.append(f"{tag}: data {ann}: {nbytes} payload bytes != {dc['bytes']} (stream {t})")
             print(f"  data {dc['command']} {ann}: stream {t}, {nbytes} bytes, {syns} SYN, outcome {outcome}")
             del streams[t]

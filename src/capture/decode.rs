@@ -103,51 +103,78 @@ impl Decoder {
                 }
                 let be = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
                 let le = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
-                let fam = if link == linktype::LOOP { ipv4_or_6(be) } else { ipv4_or_6(le).or_else(|| ipv4_or_6(be)) };
+                let fam = if link == linktype::LOOP {
+                    ipv4_or_6(be)
+                } else {
+                    ipv4_or_6(le).or_else(|| ipv4_or_6(be))
+                };
                 match fam {
                     Some(et) => LaxSlicedPacket::from_ether_type(et, &data[4..]),
                     None => return Decoded::NotTcp,
                 }
             }
-            linktype::RAW | linktype::RAW_OLD | linktype::RAW_OLD2 | linktype::IPV4 | linktype::IPV6 => {
-                match LaxSlicedPacket::from_ip(data) {
-                    Ok(s) => s,
-                    Err(_) => return Decoded::Malformed("IP header invalid or cut short"),
-                }
-            }
+            linktype::RAW
+            | linktype::RAW_OLD
+            | linktype::RAW_OLD2
+            | linktype::IPV4
+            | linktype::IPV6 => match LaxSlicedPacket::from_ip(data) {
+                Ok(s) => s,
+                Err(_) => return Decoded::Malformed("IP header invalid or cut short"),
+            },
             other => return Decoded::UnsupportedLink(other),
         };
         let net = match &sliced.net {
             Some(n) => n,
             None => {
-                return if sliced.stop_err.is_some() { Decoded::Malformed("IP header invalid or cut short") } else { Decoded::NotTcp };
+                return if sliced.stop_err.is_some() {
+                    Decoded::Malformed("IP header invalid or cut short")
+                } else {
+                    Decoded::NotTcp
+                };
             }
         };
         let (src, dst, declared, frag) = match net {
             LaxNetSlice::Ipv4(v4) => {
                 let h = v4.header();
-                let hdr_len = h.ihl() as usize * 4 + v4.extensions().auth.map_or(0, |a| a.slice().len());
+                let hdr_len =
+                    h.ihl() as usize * 4 + v4.extensions().auth.map_or(0, |a| a.slice().len());
                 let declared = (h.total_len() as usize).saturating_sub(hdr_len);
                 let frag = if v4.is_payload_fragmented() {
                     Some((
-                        FragKey { src: IpAddr::V4(h.source_addr()), dst: IpAddr::V4(h.destination_addr()), id: h.identification() as u32, proto: v4.payload().ip_number.0 },
+                        FragKey {
+                            src: IpAddr::V4(h.source_addr()),
+                            dst: IpAddr::V4(h.destination_addr()),
+                            id: h.identification() as u32,
+                            proto: v4.payload().ip_number.0,
+                        },
                         h.fragments_offset().value() as usize * 8,
                         h.more_fragments(),
                     ))
                 } else {
                     None
                 };
-                (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()), declared, frag)
+                (
+                    IpAddr::V4(h.source_addr()),
+                    IpAddr::V4(h.destination_addr()),
+                    declared,
+                    frag,
+                )
             }
             LaxNetSlice::Ipv6(v6) => {
                 let h = v6.header();
-                let declared = (h.payload_length() as usize).saturating_sub(v6.extensions().slice().len());
+                let declared =
+                    (h.payload_length() as usize).saturating_sub(v6.extensions().slice().len());
                 let mut frag = None;
                 if v6.is_payload_fragmented() {
                     for ext in v6.extensions().clone() {
                         if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext {
                             frag = Some((
-                                FragKey { src: IpAddr::V6(h.source_addr()), dst: IpAddr::V6(h.destination_addr()), id: f.identification(), proto: v6.payload().ip_number.0 },
+                                FragKey {
+                                    src: IpAddr::V6(h.source_addr()),
+                                    dst: IpAddr::V6(h.destination_addr()),
+                                    id: f.identification(),
+                                    proto: v6.payload().ip_number.0,
+                                },
                                 f.fragment_offset().value() as usize * 8,
                                 f.more_fragments(),
                             ));
@@ -157,7 +184,12 @@ impl Decoder {
                         return Decoded::Malformed("IPv6 fragment without a fragment header");
                     }
                 }
-                (IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()), declared, frag)
+                (
+                    IpAddr::V6(h.source_addr()),
+                    IpAddr::V6(h.destination_addr()),
+                    declared,
+                    frag,
+                )
             }
             LaxNetSlice::Arp(_) => return Decoded::NotTcp,
         };
@@ -184,7 +216,11 @@ impl Decoder {
         if payload.ip_number.0 != 6 {
             return Decoded::NotTcp;
         }
-        let declared = if payload.incomplete { declared.max(payload.payload.len()) } else { payload.payload.len() };
+        let declared = if payload.incomplete {
+            declared.max(payload.payload.len())
+        } else {
+            payload.payload.len()
+        };
         parse_tcp(src, dst, payload.payload, declared)
     }
 }
@@ -209,8 +245,20 @@ pub fn parse_tcp<'a>(src: IpAddr, dst: IpAddr, bytes: &'a [u8], declared: usize)
     let flags = bytes[13];
     let urgent = u16::from_be_bytes([bytes[18], bytes[19]]);
     let payload = &bytes[off..];
-    let wire_len = declared.saturating_sub(off).max(payload.len()).min(u32::MAX as usize) as u32;
-    Decoded::Tcp(Segment { src: SocketAddr::new(src, sport), dst: SocketAddr::new(dst, dport), seq, ack, flags, urgent, payload, wire_len })
+    let wire_len = declared
+        .saturating_sub(off)
+        .max(payload.len())
+        .min(u32::MAX as usize) as u32;
+    Decoded::Tcp(Segment {
+        src: SocketAddr::new(src, sport),
+        dst: SocketAddr::new(dst, dport),
+        seq,
+        ack,
+        flags,
+        urgent,
+        payload,
+        wire_len,
+    })
 }
 
 #[cfg(test)]
@@ -221,9 +269,30 @@ mod tests {
     fn ipv4_tcp(payload: &[u8]) -> Vec<u8> {
         let total = 20 + 20 + payload.len();
         let mut p = vec![
-            0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            1,
+            0x40,
+            0,
+            64,
+            6,
+            0,
+            0,
+            10,
+            0,
+            0,
+            1,
+            10,
+            0,
+            0,
+            2,
         ];
-        p.extend_from_slice(&[0x04, 0x00, 0x00, 0x15, 0, 0, 0, 100, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+        p.extend_from_slice(&[
+            0x04, 0x00, 0x00, 0x15, 0, 0, 0, 100, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0,
+        ]);
         p.extend_from_slice(payload);
         p
     }
@@ -245,7 +314,14 @@ mod tests {
         let mut lo = 2u32.to_be_bytes().to_vec();
         lo.extend_from_slice(&ip);
         let mut d = Decoder::default();
-        for (lt, bytes) in [(1, &eth), (113, &sll), (276, &sll2), (0, &null), (108, &lo), (101, &ip)] {
+        for (lt, bytes) in [
+            (1, &eth),
+            (113, &sll),
+            (276, &sll2),
+            (0, &null),
+            (108, &lo),
+            (101, &ip),
+        ] {
             match d.decode(lt, bytes, Ts(0)) {
                 Decoded::Tcp(s) => {
                     assert_eq!(s.payload, b"USER a\r\n", "link type {lt}");
@@ -255,7 +331,10 @@ mod tests {
                 other => panic!("link type {lt}: {other:?}"),
             }
         }
-        assert!(matches!(d.decode(999, &ip, Ts(0)), Decoded::UnsupportedLink(999)));
+        assert!(matches!(
+            d.decode(999, &ip, Ts(0)),
+            Decoded::UnsupportedLink(999)
+        ));
     }
 
     #[test]
@@ -270,7 +349,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(d.decode(101, &ip[..30], Ts(0)), Decoded::Malformed(_)));
+        assert!(matches!(
+            d.decode(101, &ip[..30], Ts(0)),
+            Decoded::Malformed(_)
+        ));
     }
 
     #[test]
@@ -280,7 +362,28 @@ mod tests {
         let mk = |off: usize, more: bool, part: &[u8]| {
             let total = 20 + part.len();
             let fo = (off / 8) as u16 | if more { 0x2000 } else { 0 };
-            let mut p = vec![0x45, 0, (total >> 8) as u8, total as u8, 0x12, 0x34, (fo >> 8) as u8, fo as u8, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+            let mut p = vec![
+                0x45,
+                0,
+                (total >> 8) as u8,
+                total as u8,
+                0x12,
+                0x34,
+                (fo >> 8) as u8,
+                fo as u8,
+                64,
+                6,
+                0,
+                0,
+                10,
+                0,
+                0,
+                1,
+                10,
+                0,
+                0,
+                2,
+            ];
             p.extend_from_slice(part);
             p
         };

@@ -43,7 +43,14 @@ pub struct FragPool {
 
 impl FragPool {
     /// Add a fragment; returns the whole payload when the datagram is complete.
-    pub fn insert(&mut self, key: FragKey, offset: usize, more: bool, data: &[u8], ts: Ts) -> Option<Vec<u8>> {
+    pub fn insert(
+        &mut self,
+        key: FragKey,
+        offset: usize,
+        more: bool,
+        data: &[u8],
+        ts: Ts,
+    ) -> Option<Vec<u8>> {
         self.expire(ts);
         let end = offset + data.len();
         if end > MAX_DATAGRAM {
@@ -51,7 +58,9 @@ impl FragPool {
             self.dropped += 1;
             return None;
         }
-        if !self.pending.contains_key(&key) && (self.pending.len() >= MAX_PENDING || self.bytes + data.len() > MAX_BYTES) {
+        if !self.pending.contains_key(&key)
+            && (self.pending.len() >= MAX_PENDING || self.bytes + data.len() > MAX_BYTES)
+        {
             self.dropped += 1;
             return None;
         }
@@ -60,7 +69,12 @@ impl FragPool {
             self.dropped += 1;
             return None;
         }
-        let p = self.pending.entry(key).or_insert_with(|| Pending { pieces: Vec::new(), total: None, first: ts, bytes: 0 });
+        let p = self.pending.entry(key).or_insert_with(|| Pending {
+            pieces: Vec::new(),
+            total: None,
+            first: ts,
+            bytes: 0,
+        });
         if !more {
             if p.total.is_some_and(|t| t != end) {
                 self.drop_key(&key);

@@ -91,12 +91,20 @@ pub struct CaptureReader<R: Read> {
 
 fn u16_at(b: &[u8], big: bool) -> u16 {
     let a = [b[0], b[1]];
-    if big { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) }
+    if big {
+        u16::from_be_bytes(a)
+    } else {
+        u16::from_le_bytes(a)
+    }
 }
 
 fn u32_at(b: &[u8], big: bool) -> u32 {
     let a = [b[0], b[1], b[2], b[3]];
-    if big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+    if big {
+        u32::from_be_bytes(a)
+    } else {
+        u32::from_le_bytes(a)
+    }
 }
 
 /// Read exactly `n` bytes, or report how far we got.
@@ -117,12 +125,15 @@ impl<R: Read> CaptureReader<R> {
     /// Read the file header and get ready to return packets.
     pub fn new(mut input: R) -> Result<Self, CaptureError> {
         let mut head = [0u8; 24];
-        let got = fill(&mut input, &mut head).map_err(|source| CaptureError::Io { offset: 0, source })?;
+        let got =
+            fill(&mut input, &mut head).map_err(|source| CaptureError::Io { offset: 0, source })?;
         if got == 0 {
             return Err(CaptureError::Empty);
         }
         if got < 4 {
-            return Err(CaptureError::NotACapture { magic: head[..got].to_vec() });
+            return Err(CaptureError::NotACapture {
+                magic: head[..got].to_vec(),
+            });
         }
         let magic = [head[0], head[1], head[2], head[3]];
         let mut r = CaptureReader {
@@ -139,15 +150,24 @@ impl<R: Read> CaptureReader<R> {
             skipped_blocks: 0,
         };
         match magic {
-            [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => {
+            [0xd4, 0xc3, 0xb2, 0xa1]
+            | [0x4d, 0x3c, 0xb2, 0xa1]
+            | [0xa1, 0xb2, 0xc3, 0xd4]
+            | [0xa1, 0xb2, 0x3c, 0x4d] => {
                 if got < 24 {
-                    return Err(CaptureError::Truncated { offset: got as u64, what: "inside the pcap file header" });
+                    return Err(CaptureError::Truncated {
+                        offset: got as u64,
+                        what: "inside the pcap file header",
+                    });
                 }
                 r.big_endian = magic[0] == 0xa1;
                 r.nanos = matches!(magic, [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d]);
                 let major = u16_at(&head[4..], r.big_endian);
                 if major != 2 {
-                    return Err(CaptureError::Corrupt { offset: 4, what: format!("unsupported pcap version {major}") });
+                    return Err(CaptureError::Corrupt {
+                        offset: 4,
+                        what: format!("unsupported pcap version {major}"),
+                    });
                 }
                 // The upper bits of the link-type field may carry FCS information.
                 r.pcap_linktype = u32_at(&head[20..], r.big_endian) & 0x0fff_ffff;
@@ -161,7 +181,9 @@ impl<R: Read> CaptureReader<R> {
                 r.read_shb_from_prefix()?;
                 Ok(r)
             }
-            _ => Err(CaptureError::NotACapture { magic: head[..got.min(8)].to_vec() }),
+            _ => Err(CaptureError::NotACapture {
+                magic: head[..got.min(8)].to_vec(),
+            }),
         }
     }
 
@@ -175,21 +197,30 @@ impl<R: Read> CaptureReader<R> {
     }
 
     fn io_err(&self, source: io::Error) -> CaptureError {
-        CaptureError::Io { offset: self.offset, source }
+        CaptureError::Io {
+            offset: self.offset,
+            source,
+        }
     }
 
     /// The section header block, whose first 24 bytes (or fewer) are in `self.buf`.
     fn read_shb_from_prefix(&mut self) -> Result<(), CaptureError> {
         let have = self.buf.len();
         if have < 12 {
-            return Err(CaptureError::Truncated { offset: have as u64, what: "inside the pcapng section header" });
+            return Err(CaptureError::Truncated {
+                offset: have as u64,
+                what: "inside the pcapng section header",
+            });
         }
         let bom = [self.buf[8], self.buf[9], self.buf[10], self.buf[11]];
         let big = match bom {
             [0x1a, 0x2b, 0x3c, 0x4d] => true,
             [0x4d, 0x3c, 0x2b, 0x1a] => false,
             _ => {
-                return Err(CaptureError::Corrupt { offset: 8, what: "bad pcapng byte-order magic".into() });
+                return Err(CaptureError::Corrupt {
+                    offset: 8,
+                    what: "bad pcapng byte-order magic".into(),
+                });
             }
         };
         let len = u32_at(&self.buf[4..], big) as usize;
@@ -200,7 +231,10 @@ impl<R: Read> CaptureReader<R> {
         self.buf.resize(len, 0);
         let got = fill(&mut self.input, &mut self.buf[start..]).map_err(|e| self.io_err(e))?;
         if start + got < len {
-            return Err(CaptureError::Truncated { offset: (start + got) as u64, what: "inside the pcapng section header" });
+            return Err(CaptureError::Truncated {
+                offset: (start + got) as u64,
+                what: "inside the pcapng section header",
+            });
         }
         self.check_trailer(len)?;
         self.offset += len as u64;
@@ -211,7 +245,9 @@ impl<R: Read> CaptureReader<R> {
         if len < min || len % 4 != 0 || len > MAX_RECORD {
             return Err(CaptureError::Corrupt {
                 offset: self.offset + 4,
-                what: format!("pcapng block length {len} is invalid (minimum {min}, multiple of 4, at most {MAX_RECORD})"),
+                what: format!(
+                    "pcapng block length {len} is invalid (minimum {min}, multiple of 4, at most {MAX_RECORD})"
+                ),
             });
         }
         Ok(())
@@ -222,7 +258,9 @@ impl<R: Read> CaptureReader<R> {
         if trailer != len {
             return Err(CaptureError::Corrupt {
                 offset: self.offset + len as u64 - 4,
-                what: format!("pcapng block length mismatch: header says {len}, trailer says {trailer}"),
+                what: format!(
+                    "pcapng block length mismatch: header says {len}, trailer says {trailer}"
+                ),
             });
         }
         Ok(())
@@ -241,7 +279,13 @@ impl<R: Read> CaptureReader<R> {
             Ok(Some(meta)) => {
                 self.frame += 1;
                 let (start, len, ts, linktype, orig_len) = meta;
-                Ok(Some(Packet { frame: self.frame, ts, linktype, orig_len, data: &self.buf[start..start + len] }))
+                Ok(Some(Packet {
+                    frame: self.frame,
+                    ts,
+                    linktype,
+                    orig_len,
+                    data: &self.buf[start..start + len],
+                }))
             }
             Ok(None) => {
                 self.done = true;
@@ -262,7 +306,10 @@ impl<R: Read> CaptureReader<R> {
             return Ok(None);
         }
         if got < 16 {
-            return Err(CaptureError::Truncated { offset: self.offset + got as u64, what: "inside a packet record header" });
+            return Err(CaptureError::Truncated {
+                offset: self.offset + got as u64,
+                what: "inside a packet record header",
+            });
         }
         let big = self.big_endian;
         let secs = u32_at(&hdr[0..], big) as i64;
@@ -286,7 +333,13 @@ impl<R: Read> CaptureReader<R> {
         self.offset += 16 + caplen as u64;
         let nanos = if self.nanos { frac } else { frac * 1000 };
         let ts = Ts::from_secs_nanos(secs, nanos);
-        Ok(Some((0, caplen, ts, self.pcap_linktype, orig_len.max(caplen as u32))))
+        Ok(Some((
+            0,
+            caplen,
+            ts,
+            self.pcap_linktype,
+            orig_len.max(caplen as u32),
+        )))
     }
 
     fn next_pcapng(&mut self) -> Result<Option<(usize, usize, Ts, u32, u32)>, CaptureError> {
@@ -297,7 +350,10 @@ impl<R: Read> CaptureReader<R> {
                 return Ok(None);
             }
             if got < 8 {
-                return Err(CaptureError::Truncated { offset: self.offset + got as u64, what: "inside a pcapng block header" });
+                return Err(CaptureError::Truncated {
+                    offset: self.offset + got as u64,
+                    what: "inside a pcapng block header",
+                });
             }
             if hdr[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
                 // A new section: byte order may change.
@@ -322,7 +378,10 @@ impl<R: Read> CaptureReader<R> {
             self.buf.resize(len, 0);
             let got = fill(&mut self.input, &mut self.buf[8..]).map_err(|e| self.io_err(e))?;
             if 8 + got < len {
-                return Err(CaptureError::Truncated { offset: self.offset + 8 + got as u64, what: "inside a pcapng block" });
+                return Err(CaptureError::Truncated {
+                    offset: self.offset + 8 + got as u64,
+                    what: "inside a pcapng block",
+                });
             }
             self.check_trailer(len)?;
             let block_off = self.offset;
@@ -333,7 +392,10 @@ impl<R: Read> CaptureReader<R> {
                 6 => {
                     // Enhanced Packet Block.
                     if body_end < 28 {
-                        return Err(CaptureError::Corrupt { offset: block_off, what: "enhanced packet block too short".into() });
+                        return Err(CaptureError::Corrupt {
+                            offset: block_off,
+                            what: "enhanced packet block too short".into(),
+                        });
                     }
                     let b = &self.buf;
                     let if_id = u32_at(&b[8..], big) as usize;
@@ -344,33 +406,63 @@ impl<R: Read> CaptureReader<R> {
                     if caplen > body_end - 28 {
                         return Err(CaptureError::Corrupt {
                             offset: block_off + 20,
-                            what: format!("packet claims {caplen} captured bytes but its block holds {}", body_end - 28),
+                            what: format!(
+                                "packet claims {caplen} captured bytes but its block holds {}",
+                                body_end - 28
+                            ),
                         });
                     }
-                    let iface = *self.interfaces.get(if_id).ok_or_else(|| CaptureError::Corrupt {
-                        offset: block_off + 8,
-                        what: format!("packet refers to interface {if_id}, which was not described"),
-                    })?;
+                    let iface =
+                        *self
+                            .interfaces
+                            .get(if_id)
+                            .ok_or_else(|| CaptureError::Corrupt {
+                                offset: block_off + 8,
+                                what: format!(
+                                    "packet refers to interface {if_id}, which was not described"
+                                ),
+                            })?;
                     let ts = iface_ts(iface, (ts_hi << 32) | ts_lo);
-                    return Ok(Some((28, caplen, ts, iface.linktype, orig.max(caplen as u32))));
+                    return Ok(Some((
+                        28,
+                        caplen,
+                        ts,
+                        iface.linktype,
+                        orig.max(caplen as u32),
+                    )));
                 }
                 3 => {
                     // Simple Packet Block: interface 0, no timestamp.
                     if body_end < 12 {
-                        return Err(CaptureError::Corrupt { offset: block_off, what: "simple packet block too short".into() });
+                        return Err(CaptureError::Corrupt {
+                            offset: block_off,
+                            what: "simple packet block too short".into(),
+                        });
                     }
                     let orig = u32_at(&self.buf[8..], big);
                     let caplen = (orig as usize).min(body_end - 12);
-                    let iface = *self.interfaces.first().ok_or_else(|| CaptureError::Corrupt {
-                        offset: block_off,
-                        what: "simple packet block before any interface description".into(),
-                    })?;
-                    return Ok(Some((12, caplen, Ts(0), iface.linktype, orig.max(caplen as u32))));
+                    let iface = *self
+                        .interfaces
+                        .first()
+                        .ok_or_else(|| CaptureError::Corrupt {
+                            offset: block_off,
+                            what: "simple packet block before any interface description".into(),
+                        })?;
+                    return Ok(Some((
+                        12,
+                        caplen,
+                        Ts(0),
+                        iface.linktype,
+                        orig.max(caplen as u32),
+                    )));
                 }
                 2 => {
                     // Obsolete Packet Block: like an EPB with a 16-bit interface id.
                     if body_end < 28 {
-                        return Err(CaptureError::Corrupt { offset: block_off, what: "packet block too short".into() });
+                        return Err(CaptureError::Corrupt {
+                            offset: block_off,
+                            what: "packet block too short".into(),
+                        });
                     }
                     let b = &self.buf;
                     let if_id = u16_at(&b[8..], big) as usize;
@@ -379,14 +471,29 @@ impl<R: Read> CaptureReader<R> {
                     let caplen = u32_at(&b[20..], big) as usize;
                     let orig = u32_at(&b[24..], big);
                     if caplen > body_end - 28 {
-                        return Err(CaptureError::Corrupt { offset: block_off + 20, what: "packet longer than its block".into() });
+                        return Err(CaptureError::Corrupt {
+                            offset: block_off + 20,
+                            what: "packet longer than its block".into(),
+                        });
                     }
-                    let iface = *self.interfaces.get(if_id).ok_or_else(|| CaptureError::Corrupt {
-                        offset: block_off + 8,
-                        what: format!("packet refers to interface {if_id}, which was not described"),
-                    })?;
+                    let iface =
+                        *self
+                            .interfaces
+                            .get(if_id)
+                            .ok_or_else(|| CaptureError::Corrupt {
+                                offset: block_off + 8,
+                                what: format!(
+                                    "packet refers to interface {if_id}, which was not described"
+                                ),
+                            })?;
                     let ts = iface_ts(iface, (ts_hi << 32) | ts_lo);
-                    return Ok(Some((28, caplen, ts, iface.linktype, orig.max(caplen as u32))));
+                    return Ok(Some((
+                        28,
+                        caplen,
+                        ts,
+                        iface.linktype,
+                        orig.max(caplen as u32),
+                    )));
                 }
                 _ => {
                     self.skipped_blocks += 1;
@@ -397,11 +504,18 @@ impl<R: Read> CaptureReader<R> {
 
     fn parse_idb(&mut self, block_off: u64, body_end: usize) -> Result<(), CaptureError> {
         if body_end < 16 {
-            return Err(CaptureError::Corrupt { offset: block_off, what: "interface description block too short".into() });
+            return Err(CaptureError::Corrupt {
+                offset: block_off,
+                what: "interface description block too short".into(),
+            });
         }
         let big = self.big_endian;
         let linktype = u16_at(&self.buf[8..], big) as u32;
-        let mut iface = Interface { linktype, units_per_sec: 1_000_000, offset_secs: 0 };
+        let mut iface = Interface {
+            linktype,
+            units_per_sec: 1_000_000,
+            offset_secs: 0,
+        };
         // Options: code u16, length u16, value padded to 4.
         let mut p = 16;
         while p + 4 <= body_end {
@@ -422,13 +536,20 @@ impl<R: Read> CaptureReader<R> {
                         10u64.checked_pow(exp).unwrap_or(0)
                     };
                     if iface.units_per_sec == 0 {
-                        return Err(CaptureError::Corrupt { offset: block_off + vstart as u64, what: format!("unusable if_tsresol {r:#x}") });
+                        return Err(CaptureError::Corrupt {
+                            offset: block_off + vstart as u64,
+                            what: format!("unusable if_tsresol {r:#x}"),
+                        });
                     }
                 }
                 (14, 8) => {
                     let hi = u32_at(v, big) as u64;
                     let lo = u32_at(&v[4..], big) as u64;
-                    let raw = if big { (hi << 32) | lo } else { (lo << 32) | hi };
+                    let raw = if big {
+                        (hi << 32) | lo
+                    } else {
+                        (lo << 32) | hi
+                    };
                     iface.offset_secs = raw as i64;
                 }
                 _ => {}
@@ -436,7 +557,10 @@ impl<R: Read> CaptureReader<R> {
             p = vstart + olen.div_ceil(4) * 4;
         }
         if self.interfaces.len() >= 65_536 {
-            return Err(CaptureError::Corrupt { offset: block_off, what: "more than 65536 interfaces".into() });
+            return Err(CaptureError::Corrupt {
+                offset: block_off,
+                what: "more than 65536 interfaces".into(),
+            });
         }
         self.interfaces.push(iface);
         Ok(())
@@ -458,8 +582,20 @@ mod tests {
     fn pcap_file(big: bool, nanos: bool, linktype: u32, packets: &[(u32, u32, &[u8])]) -> Vec<u8> {
         let mut v = Vec::new();
         let magic: u32 = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
-        let w32 = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&if big { x.to_be_bytes() } else { x.to_le_bytes() });
-        let w16 = |v: &mut Vec<u8>, x: u16| v.extend_from_slice(&if big { x.to_be_bytes() } else { x.to_le_bytes() });
+        let w32 = |v: &mut Vec<u8>, x: u32| {
+            v.extend_from_slice(&if big {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            })
+        };
+        let w16 = |v: &mut Vec<u8>, x: u16| {
+            v.extend_from_slice(&if big {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            })
+        };
         w32(&mut v, magic);
         w16(&mut v, 2);
         w16(&mut v, 4);
@@ -498,11 +634,23 @@ mod tests {
     fn truncated_and_garbage() {
         let f = pcap_file(false, false, 1, &[(1, 0, b"hello")]);
         let mut r = CaptureReader::new(&f[..f.len() - 2]).unwrap();
-        assert!(matches!(r.next_packet(), Err(CaptureError::Truncated { .. })));
+        assert!(matches!(
+            r.next_packet(),
+            Err(CaptureError::Truncated { .. })
+        ));
         assert!(r.next_packet().unwrap().is_none());
-        assert!(matches!(CaptureReader::new(&b""[..]), Err(CaptureError::Empty)));
-        assert!(matches!(CaptureReader::new(&b"GET / HTTP/1.1\r\n"[..]), Err(CaptureError::NotACapture { .. })));
-        assert!(matches!(CaptureReader::new(&f[..10]), Err(CaptureError::Truncated { .. })));
+        assert!(matches!(
+            CaptureReader::new(&b""[..]),
+            Err(CaptureError::Empty)
+        ));
+        assert!(matches!(
+            CaptureReader::new(&b"GET / HTTP/1.1\r\n"[..]),
+            Err(CaptureError::NotACapture { .. })
+        ));
+        assert!(matches!(
+            CaptureReader::new(&f[..10]),
+            Err(CaptureError::Truncated { .. })
+        ));
         // Giant caplen.
         let mut g = pcap_file(false, false, 1, &[]);
         g.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0]);
@@ -551,7 +699,10 @@ mod tests {
         }
         let mut r = CaptureReader::new(&f[..]).unwrap();
         let p = r.next_packet().unwrap().unwrap();
-        assert_eq!((p.linktype, p.ts, p.data), (1, Ts(2_000_001_000), &b"xyz"[..]));
+        assert_eq!(
+            (p.linktype, p.ts, p.data),
+            (1, Ts(2_000_001_000), &b"xyz"[..])
+        );
         let p = r.next_packet().unwrap().unwrap();
         assert_eq!((p.linktype, p.ts), (101, Ts(3_000_000_005)));
         assert!(r.next_packet().unwrap().is_none());

@@ -12,8 +12,14 @@ fn num(s: &[u8]) -> Option<u32> {
 }
 
 fn trim(s: &[u8]) -> &[u8] {
-    let a = s.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(s.len());
-    let e = s.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(a, |i| i + 1);
+    let a = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let e = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(a, |i| i + 1);
     &s[a..e.max(a)]
 }
 
@@ -28,7 +34,10 @@ pub fn parse_port_arg(arg: &[u8]) -> Option<SocketAddrV4> {
         let v = num(trim(p))?;
         n[i] = u8::try_from(v).ok()?;
     }
-    Some(SocketAddrV4::new(Ipv4Addr::new(n[0], n[1], n[2], n[3]), u16::from(n[4]) * 256 + u16::from(n[5])))
+    Some(SocketAddrV4::new(
+        Ipv4Addr::new(n[0], n[1], n[2], n[3]),
+        u16::from(n[4]) * 256 + u16::from(n[5]),
+    ))
 }
 
 /// The six numbers of a 227 reply, wherever they stand in the text (servers vary:
@@ -37,7 +46,10 @@ pub fn parse_227(text: &[u8]) -> Option<SocketAddrV4> {
     let mut i = 0;
     while i < text.len() {
         if text[i].is_ascii_digit() && (i == 0 || !text[i - 1].is_ascii_digit()) {
-            let end = text[i..].iter().position(|b| !(b.is_ascii_digit() || *b == b',' || *b == b' ')).map_or(text.len(), |p| i + p);
+            let end = text[i..]
+                .iter()
+                .position(|b| !(b.is_ascii_digit() || *b == b',' || *b == b' '))
+                .map_or(text.len(), |p| i + p);
             let cand = trim(&text[i..end]);
             let cand = cand.strip_suffix(b",").unwrap_or(cand);
             if let Some(a) = parse_port_arg(cand) {
@@ -92,7 +104,10 @@ pub fn parse_229(text: &[u8]) -> Option<u16> {
 
 /// LPRT argument / 228 reply body: `af,hal,h1,...,pal,p1,p2` (RFC 1639).
 pub fn parse_lprt(arg: &[u8]) -> Option<SocketAddr> {
-    let nums: Option<Vec<u8>> = trim(arg).split(|&b| b == b',').map(|p| num(trim(p)).and_then(|v| u8::try_from(v).ok())).collect();
+    let nums: Option<Vec<u8>> = trim(arg)
+        .split(|&b| b == b',')
+        .map(|p| num(trim(p)).and_then(|v| u8::try_from(v).ok()))
+        .collect();
     let n = nums?;
     let (&af, rest) = n.split_first()?;
     let (&hal, rest) = rest.split_first()?;
@@ -128,7 +143,15 @@ pub fn parse_228(text: &[u8]) -> Option<SocketAddr> {
 
 pub fn format_port_arg(a: SocketAddrV4) -> String {
     let o = a.ip().octets();
-    format!("{},{},{},{},{},{}", o[0], o[1], o[2], o[3], a.port() >> 8, a.port() & 0xff)
+    format!(
+        "{},{},{},{},{},{}",
+        o[0],
+        o[1],
+        o[2],
+        o[3],
+        a.port() >> 8,
+        a.port() & 0xff
+    )
 }
 
 pub fn format_227(a: SocketAddrV4) -> String {
@@ -166,11 +189,20 @@ pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v) => {
             let o = v.octets();
-            v.is_private() || v.is_loopback() || v.is_link_local() || v.is_unspecified() || (o[0] == 100 && (64..128).contains(&o[1]))
+            v.is_private()
+                || v.is_loopback()
+                || v.is_link_local()
+                || v.is_unspecified()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
         }
         IpAddr::V6(v) => {
             let s = v.segments();
-            v.is_loopback() || v.is_unspecified() || (s[0] & 0xfe00) == 0xfc00 || (s[0] & 0xffc0) == 0xfe80 || v.to_ipv4_mapped().is_some_and(|m| is_private(IpAddr::V4(m)))
+            v.is_loopback()
+                || v.is_unspecified()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || v.to_ipv4_mapped()
+                    .is_some_and(|m| is_private(IpAddr::V4(m)))
         }
     }
 }
@@ -184,7 +216,12 @@ mod tests {
     fn the_classic_227() {
         let a = parse_227(b"Entering Passive Mode (60,165,133,154,13,31)").unwrap();
         assert_eq!(a.to_string(), "60.165.133.154:3359");
-        assert_eq!(parse_227(b"Entering Passive Mode 10,0,0,5,195,80").unwrap().port(), 50000);
+        assert_eq!(
+            parse_227(b"Entering Passive Mode 10,0,0,5,195,80")
+                .unwrap()
+                .port(),
+            50000
+        );
         assert_eq!(parse_227(b"=127,0,0,1,4,1").unwrap().port(), 1025);
         assert!(parse_227(b"Entering Passive Mode (300,1,1,1,1,1)").is_none());
         assert!(parse_227(b"Entering Passive Mode").is_none());
@@ -192,25 +229,64 @@ mod tests {
 
     #[test]
     fn port_eprt_229_lprt() {
-        assert_eq!(parse_port_arg(b"10,1,0,2,200,10").unwrap().to_string(), "10.1.0.2:51210");
+        assert_eq!(
+            parse_port_arg(b"10,1,0,2,200,10").unwrap().to_string(),
+            "10.1.0.2:51210"
+        );
         assert!(parse_port_arg(b"114,115").is_none());
-        assert_eq!(parse_eprt(b"|2|2001:db8::2|5282|").unwrap().to_string(), "[2001:db8::2]:5282");
-        assert_eq!(parse_eprt(b"!1!10.0.0.1!21!").unwrap().to_string(), "10.0.0.1:21");
+        assert_eq!(
+            parse_eprt(b"|2|2001:db8::2|5282|").unwrap().to_string(),
+            "[2001:db8::2]:5282"
+        );
+        assert_eq!(
+            parse_eprt(b"!1!10.0.0.1!21!").unwrap().to_string(),
+            "10.0.0.1:21"
+        );
         assert!(parse_eprt(b"|3|x|1|").is_none());
         assert!(parse_eprt(b"|1|10.0.0.1|99999|").is_none());
-        assert_eq!(parse_229(b"Entering Extended Passive Mode (|||6446|)"), Some(6446));
-        assert_eq!(parse_229(b"Entering Extended Passive Mode (!!!6446!)"), Some(6446));
+        assert_eq!(
+            parse_229(b"Entering Extended Passive Mode (|||6446|)"),
+            Some(6446)
+        );
+        assert_eq!(
+            parse_229(b"Entering Extended Passive Mode (!!!6446!)"),
+            Some(6446)
+        );
         assert_eq!(parse_229(b"(|||0|)"), None);
-        assert_eq!(parse_lprt(b"4,4,10,0,0,1,2,4,1").unwrap().to_string(), "10.0.0.1:1025");
-        assert_eq!(parse_228(b"Entering Long Passive Mode (6,16,32,1,13,184,0,0,0,0,0,0,0,0,0,0,0,1,2,0,21)").unwrap().to_string(), "[2001:db8::1]:21");
+        assert_eq!(
+            parse_lprt(b"4,4,10,0,0,1,2,4,1").unwrap().to_string(),
+            "10.0.0.1:1025"
+        );
+        assert_eq!(
+            parse_228(
+                b"Entering Long Passive Mode (6,16,32,1,13,184,0,0,0,0,0,0,0,0,0,0,0,1,2,0,21)"
+            )
+            .unwrap()
+            .to_string(),
+            "[2001:db8::1]:21"
+        );
     }
 
     #[test]
     fn private_ranges() {
-        for p in ["10.0.0.5", "172.16.1.1", "192.168.0.1", "100.64.0.1", "127.0.0.1", "0.0.0.0", "fd00::1", "fe80::1"] {
+        for p in [
+            "10.0.0.5",
+            "172.16.1.1",
+            "192.168.0.1",
+            "100.64.0.1",
+            "127.0.0.1",
+            "0.0.0.0",
+            "fd00::1",
+            "fe80::1",
+        ] {
             assert!(is_private(p.parse().unwrap()), "{p}");
         }
-        for p in ["203.0.113.7", "60.165.133.154", "2001:db8::1", "100.128.0.1"] {
+        for p in [
+            "203.0.113.7",
+            "60.165.133.154",
+            "2001:db8::1",
+            "100.128.0.1",
+        ] {
             assert!(!is_private(p.parse().unwrap()), "{p}");
         }
     }

@@ -24,12 +24,19 @@ pub fn parse(line: &[u8]) -> ParsedCommand {
     if v.len() > MAX_VERB {
         verb.push('…');
     }
-    ParsedCommand { verb, arg: a.to_vec(), odd_verb }
+    ParsedCommand {
+        verb,
+        arg: a.to_vec(),
+        odd_verb,
+    }
 }
 
 /// Verbs that open a data transfer.
 pub fn is_transfer(verb: &str) -> bool {
-    matches!(verb, "RETR" | "STOR" | "STOU" | "APPE" | "LIST" | "NLST" | "MLSD")
+    matches!(
+        verb,
+        "RETR" | "STOR" | "STOU" | "APPE" | "LIST" | "NLST" | "MLSD"
+    )
 }
 
 /// Direction of the bytes of a transfer command: true when the server sends.
@@ -44,7 +51,10 @@ mod tests {
     #[test]
     fn parse_forms() {
         let c = parse(b"retr my file.txt");
-        assert_eq!((c.verb.as_str(), &c.arg[..], c.odd_verb), ("RETR", &b"my file.txt"[..], false));
+        assert_eq!(
+            (c.verb.as_str(), &c.arg[..], c.odd_verb),
+            ("RETR", &b"my file.txt"[..], false)
+        );
         let c = parse(b"PASV");
         assert!(c.arg.is_empty());
         let c = parse(b"TYPEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE I");

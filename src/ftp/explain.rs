@@ -35,7 +35,9 @@ pub fn bytes_in_150(text: &[u8]) -> Option<u64> {
     let s = String::from_utf8_lossy(text);
     let i = s.rfind(" bytes")?;
     let head = &s[..i];
-    let start = head.rfind(|c: char| !c.is_ascii_digit()).map_or(0, |p| p + 1);
+    let start = head
+        .rfind(|c: char| !c.is_ascii_digit())
+        .map_or(0, |p| p + 1);
     head[start..].parse().ok()
 }
 
@@ -199,27 +201,55 @@ pub fn command(verb: &str, arg: &[u8], lang: Lang) -> String {
     match verb {
         "PORT" => {
             if let Some(x) = address::parse_port_arg(arg) {
-                return pick(lang, format!("Active mode: the client listens on {x} and asks the server to connect there."), format!("主动模式：客户端在 {x} 上监听，请服务器连接过来。"));
+                return pick(
+                    lang,
+                    format!(
+                        "Active mode: the client listens on {x} and asks the server to connect there."
+                    ),
+                    format!("主动模式：客户端在 {x} 上监听，请服务器连接过来。"),
+                );
             }
         }
         "EPRT" | "LPRT" => {
-            let x = if verb == "EPRT" { address::parse_eprt(arg) } else { address::parse_lprt(arg) };
+            let x = if verb == "EPRT" {
+                address::parse_eprt(arg)
+            } else {
+                address::parse_lprt(arg)
+            };
             if let Some(x) = x {
-                return pick(lang, format!("Active mode: the client listens on {x} and asks the server to connect there."), format!("主动模式：客户端在 {x} 上监听，请服务器连接过来。"));
+                return pick(
+                    lang,
+                    format!(
+                        "Active mode: the client listens on {x} and asks the server to connect there."
+                    ),
+                    format!("主动模式：客户端在 {x} 上监听，请服务器连接过来。"),
+                );
             }
         }
         "SITE" => {
             let sub = a.split_whitespace().next().unwrap_or("");
             if let Some((en, zh)) = catalog::site_command(sub) {
-                return pick(lang, format!("SITE {}: {en}", sub.to_ascii_uppercase()), format!("SITE {}：{zh}", sub.to_ascii_uppercase()));
+                return pick(
+                    lang,
+                    format!("SITE {}: {en}", sub.to_ascii_uppercase()),
+                    format!("SITE {}：{zh}", sub.to_ascii_uppercase()),
+                );
             }
-            return pick(lang, format!("Site-specific command SITE {sub}: its meaning depends on the server."), format!("站点特定命令 SITE {sub}：含义取决于服务器。"));
+            return pick(
+                lang,
+                format!("Site-specific command SITE {sub}: its meaning depends on the server."),
+                format!("站点特定命令 SITE {sub}：含义取决于服务器。"),
+            );
         }
         _ => {}
     }
     match catalog::command(verb) {
         Some(e) => e.text(lang).to_string(),
-        None => pick(lang, format!("{verb}: not a command the catalog knows (a private extension or garbage)."), format!("{verb}：未知命令（私有扩展或无效输入）。")),
+        None => pick(
+            lang,
+            format!("{verb}: not a command the catalog knows (a private extension or garbage)."),
+            format!("{verb}：未知命令（私有扩展或无效输入）。"),
+        ),
     }
 }
 
@@ -227,7 +257,10 @@ pub fn command(verb: &str, arg: &[u8], lang: Lang) -> String {
 pub fn input(s: &str, lang: Lang) -> String {
     let t = s.trim();
     let b = t.as_bytes();
-    if b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit) && (b.len() == 3 || b[3] == b' ' || b[3] == b'-') {
+    if b.len() >= 3
+        && b[..3].iter().all(u8::is_ascii_digit)
+        && (b.len() == 3 || b[3] == b' ' || b[3] == b'-')
+    {
         let code: u16 = t[..3].parse().unwrap_or(0);
         let text = if b.len() > 4 { &b[4..] } else { &[][..] };
         let ctx = Context::default();
@@ -256,36 +289,70 @@ mod tests {
 
     #[test]
     fn classic_227_is_decoded() {
-        let s = reply(227, b"Entering Passive Mode (60,165,133,154,13,31)", &Context::default(), Lang::En);
+        let s = reply(
+            227,
+            b"Entering Passive Mode (60,165,133,154,13,31)",
+            &Context::default(),
+            Lang::En,
+        );
         assert!(s.contains("60.165.133.154:3359"), "{s}");
         assert!(s.contains("13*256+31"), "{s}");
-        let z = reply(227, b"Entering Passive Mode (60,165,133,154,13,31)", &Context::default(), Lang::Zh);
+        let z = reply(
+            227,
+            b"Entering Passive Mode (60,165,133,154,13,31)",
+            &Context::default(),
+            Lang::Zh,
+        );
         assert!(z.contains("被动模式") && z.contains("3359"), "{z}");
     }
 
     #[test]
     fn context_changes_meaning() {
-        let ctx = Context { verb: Some("PASS"), ..Default::default() };
-        assert!(reply(530, b"Login incorrect.", &ctx, Lang::En).contains("wrong user name or password"));
-        let ctx = Context { verb: Some("LIST"), ..Default::default() };
+        let ctx = Context {
+            verb: Some("PASS"),
+            ..Default::default()
+        };
+        assert!(
+            reply(530, b"Login incorrect.", &ctx, Lang::En).contains("wrong user name or password")
+        );
+        let ctx = Context {
+            verb: Some("LIST"),
+            ..Default::default()
+        };
         assert!(reply(530, b"Please login", &ctx, Lang::En).contains("Not logged in"));
-        assert!(reply(425, b"", &Context::default(), Lang::En).to_lowercase().contains("data connection"));
-        let ctx = Context { verb: Some("SIZE"), arg: b"a.bin", ..Default::default() };
+        assert!(
+            reply(425, b"", &Context::default(), Lang::En)
+                .to_lowercase()
+                .contains("data connection")
+        );
+        let ctx = Context {
+            verb: Some("SIZE"),
+            arg: b"a.bin",
+            ..Default::default()
+        };
         assert!(reply(213, b"1048576", &ctx, Lang::En).contains("1048576 bytes"));
     }
 
     #[test]
     fn helpers() {
-        assert_eq!(bytes_in_150(b"Opening BINARY mode data connection for a.bin (204800 bytes)."), Some(204800));
+        assert_eq!(
+            bytes_in_150(b"Opening BINARY mode data connection for a.bin (204800 bytes)."),
+            Some(204800)
+        );
         assert_eq!(bytes_in_150(b"Here comes the directory listing."), None);
-        assert_eq!(path_in_257(b"\"/home/a \"\"q\"\"\" is the current directory"), Some(b"/home/a \"q\"".to_vec()));
+        assert_eq!(
+            path_in_257(b"\"/home/a \"\"q\"\"\" is the current directory"),
+            Some(b"/home/a \"q\"".to_vec())
+        );
     }
 
     #[test]
     fn explain_input_forms() {
         assert!(input("530", Lang::En).starts_with("530:"));
         assert!(input("EPRT", Lang::En).contains("RFC 2428"));
-        assert!(input("227 Entering Passive Mode (60,165,133,154,13,31)", Lang::En).contains("3359"));
+        assert!(
+            input("227 Entering Passive Mode (60,165,133,154,13,31)", Lang::En).contains("3359")
+        );
         assert!(input("FOOBAR", Lang::En).contains("not a command"));
         assert!(input("site chmod 644 x", Lang::En).contains("SITE CHMOD"));
     }

@@ -64,7 +64,12 @@ impl Default for LineSplitter {
 
 impl LineSplitter {
     pub fn new() -> Self {
-        LineSplitter { buf: Vec::new(), flags: LineFlags::default(), tn: Tn::Data, consumed: 0 }
+        LineSplitter {
+            buf: Vec::new(),
+            flags: LineFlags::default(),
+            tn: Tn::Data,
+            consumed: 0,
+        }
     }
 
     /// True when part of a line is waiting for its end.
@@ -83,7 +88,11 @@ impl LineSplitter {
     /// Like [`feed`](Self::feed), but `on_line` may return false to stop right after
     /// that line (for example when the line switches the channel to TLS). Returns the
     /// number of bytes consumed.
-    pub fn feed_until(&mut self, bytes: &[u8], mut on_line: impl FnMut(&[u8], LineFlags) -> bool) -> usize {
+    pub fn feed_until(
+        &mut self,
+        bytes: &[u8],
+        mut on_line: impl FnMut(&[u8], LineFlags) -> bool,
+    ) -> usize {
         for (i, &b) in bytes.iter().enumerate() {
             match self.tn {
                 Tn::Data => {
@@ -190,7 +199,12 @@ mod tests {
 
     #[test]
     fn telnet_ip_synch_before_abor() {
-        let out = lines(&[&[IAC, IP, IAC], &[DM], b"ABOR\r\n", &[IAC, IAC, b'x', b'\n', IAC, WILL, 1, b'y', b'\n']]);
+        let out = lines(&[
+            &[IAC, IP, IAC],
+            &[DM],
+            b"ABOR\r\n",
+            &[IAC, IAC, b'x', b'\n', IAC, WILL, 1, b'y', b'\n'],
+        ]);
         assert_eq!(out[0].0, b"ABOR");
         assert!(out[0].1.telnet_ip && out[0].1.telnet_synch);
         assert_eq!(out[1].0, vec![IAC, b'x']);

@@ -52,10 +52,15 @@ impl ParsedReply {
             if i > 0 {
                 out.push(b'\n');
             }
-            let strip = (i == 0 || i == n - 1) && l.len() >= 3 && l[..3].iter().all(u8::is_ascii_digit);
+            let strip =
+                (i == 0 || i == n - 1) && l.len() >= 3 && l[..3].iter().all(u8::is_ascii_digit);
             if strip {
                 let rest = &l[3..];
-                let rest = if matches!(rest.first(), Some(b' ') | Some(b'-')) { &rest[1..] } else { rest };
+                let rest = if matches!(rest.first(), Some(b' ') | Some(b'-')) {
+                    &rest[1..]
+                } else {
+                    rest
+                };
                 out.extend_from_slice(rest);
             } else {
                 out.extend_from_slice(l);
@@ -82,8 +87,12 @@ pub enum ReplyItem {
 }
 
 fn code_of(line: &[u8]) -> Option<u16> {
-    if line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit) && (b'1'..=b'6').contains(&line[0]) {
-        let c = (line[0] - b'0') as u16 * 100 + (line[1] - b'0') as u16 * 10 + (line[2] - b'0') as u16;
+    if line.len() >= 3
+        && line[..3].iter().all(u8::is_ascii_digit)
+        && (b'1'..=b'6').contains(&line[0])
+    {
+        let c =
+            (line[0] - b'0') as u16 * 100 + (line[1] - b'0') as u16 * 10 + (line[2] - b'0') as u16;
         Some(c)
     } else {
         None
@@ -144,17 +153,33 @@ impl ReplyParser {
         let Some(code) = code_of(line) else {
             return Some(ReplyItem::Garbage(line.to_vec()));
         };
-        let mut flags = ReplyFlags { long_line: lf.overflow > 0, bare_lf: lf.bare_lf, ..Default::default() };
+        let mut flags = ReplyFlags {
+            long_line: lf.overflow > 0,
+            bare_lf: lf.bare_lf,
+            ..Default::default()
+        };
         match line.get(3) {
             Some(b'-') => {
                 flags.multiline = true;
-                self.open = Some(ParsedReply { code, lines: vec![line.to_vec()], flags });
+                self.open = Some(ParsedReply {
+                    code,
+                    lines: vec![line.to_vec()],
+                    flags,
+                });
                 Some(ReplyItem::Started(code))
             }
-            Some(b' ') | None => Some(ReplyItem::Reply(ParsedReply { code, lines: vec![line.to_vec()], flags })),
+            Some(b' ') | None => Some(ReplyItem::Reply(ParsedReply {
+                code,
+                lines: vec![line.to_vec()],
+                flags,
+            })),
             Some(_) => {
                 flags.missing_space = true;
-                Some(ReplyItem::Reply(ParsedReply { code, lines: vec![line.to_vec()], flags }))
+                Some(ReplyItem::Reply(ParsedReply {
+                    code,
+                    lines: vec![line.to_vec()],
+                    flags,
+                }))
             }
         }
     }
@@ -203,19 +228,34 @@ mod tests {
     #[test]
     fn rfc959_multiline_and_variants() {
         let items = parse_all(STREAM, 4096);
-        let codes: Vec<u16> = items.iter().map(|i| if let ReplyItem::Reply(r) = i { r.code } else { 0 }).collect();
+        let codes: Vec<u16> = items
+            .iter()
+            .map(|i| {
+                if let ReplyItem::Reply(r) = i {
+                    r.code
+                } else {
+                    0
+                }
+            })
+            .collect();
         assert_eq!(codes, vec![220, 331, 211, 230, 214]);
-        let ReplyItem::Reply(r) = &items[0] else { panic!() };
+        let ReplyItem::Reply(r) = &items[0] else {
+            panic!()
+        };
         assert_eq!(r.lines.len(), 4);
         assert_eq!(r.text(), b"Welcome\n220-to the\n 123 inner\nserver");
-        let ReplyItem::Reply(r) = &items[3] else { panic!() };
+        let ReplyItem::Reply(r) = &items[3] else {
+            panic!()
+        };
         assert!(r.flags.missing_space);
     }
 
     #[test]
     fn different_end_code_is_flagged() {
         let items = parse_all(b"211-Status\r\n stuff\r\n214 done\r\n200 ok\r\n", 7);
-        let ReplyItem::Reply(r) = &items[0] else { panic!() };
+        let ReplyItem::Reply(r) = &items[0] else {
+            panic!()
+        };
         assert_eq!(r.flags.end_code_differs, Some(214));
         assert_eq!(items.len(), 2);
     }
@@ -227,7 +267,9 @@ mod tests {
             s.extend_from_slice(b" more\r\n");
         }
         let items = parse_all(&s, 1000);
-        let ReplyItem::Reply(r) = &items[0] else { panic!() };
+        let ReplyItem::Reply(r) = &items[0] else {
+            panic!()
+        };
         assert!(r.flags.unterminated);
         assert_eq!(r.lines.len(), MAX_REPLY_LINES);
         assert_eq!(r.flags.dropped_lines, 51);

@@ -5,7 +5,13 @@ use std::io::{self, Write};
 use crate::ftp::catalog::Lang;
 use crate::model::Capture;
 
-pub fn write(out: &mut dyn Write, capture: &Capture, name: &str, json: bool, _lang: Lang) -> io::Result<()> {
+pub fn write(
+    out: &mut dyn Write,
+    capture: &Capture,
+    name: &str,
+    json: bool,
+    _lang: Lang,
+) -> io::Result<()> {
     if json {
         for s in &capture.sessions {
             let v = serde_json::json!({
@@ -29,13 +35,24 @@ pub fn write(out: &mut dyn Write, capture: &Capture, name: &str, json: bool, _la
             continue;
         }
         any = true;
-        writeln!(out, "session {}  {} -> {}  {}", s.id, s.client, s.server, s.start.rfc3339())?;
+        writeln!(
+            out,
+            "session {}  {} -> {}  {}",
+            s.id,
+            s.client,
+            s.server,
+            s.start.rfc3339()
+        )?;
         for f in &s.findings {
             super::text::write_finding(out, f, "  ")?;
         }
     }
     if !any {
-        writeln!(out, "  no problem found in {} session(s)", capture.sessions.len())?;
+        writeln!(
+            out,
+            "  no problem found in {} session(s)",
+            capture.sessions.len()
+        )?;
     }
     Ok(())
 }

@@ -57,8 +57,12 @@ pub fn channel_line(d: &DataChannel) -> String {
         if let Some(m) = d.match_kind {
             let m = match m {
                 crate::model::MatchKind::Exact => "as announced",
-                crate::model::MatchKind::ServerControlAddress => "matched on the server's control address",
-                crate::model::MatchKind::ClientControlAddress => "matched on the client's control address",
+                crate::model::MatchKind::ServerControlAddress => {
+                    "matched on the server's control address"
+                }
+                crate::model::MatchKind::ClientControlAddress => {
+                    "matched on the client's control address"
+                }
                 crate::model::MatchKind::PortOnly => "matched by port only",
             };
             s.push_str(&format!(", {m}"));
@@ -69,7 +73,13 @@ pub fn channel_line(d: &DataChannel) -> String {
 }
 
 pub fn write_finding(out: &mut dyn Write, f: &Finding, indent: &str) -> io::Result<()> {
-    writeln!(out, "{indent}{} {}: {}", sev_mark(f.severity), f.id, escape_str(&f.summary))?;
+    writeln!(
+        out,
+        "{indent}{} {}: {}",
+        sev_mark(f.severity),
+        f.id,
+        escape_str(&f.summary)
+    )?;
     for e in &f.evidence {
         let at = match (e.frame, e.ts) {
             (Some(fr), Some(ts)) if fr > 0 => format!("frame {fr}, {}: ", ts.clock()),
@@ -85,11 +95,21 @@ pub fn write_finding(out: &mut dyn Write, f: &Finding, indent: &str) -> io::Resu
 }
 
 /// The whole report.
-pub fn write(out: &mut dyn Write, capture: &Capture, name: &str, opts: ViewOptions) -> io::Result<()> {
+pub fn write(
+    out: &mut dyn Write,
+    capture: &Capture,
+    name: &str,
+    opts: ViewOptions,
+) -> io::Result<()> {
     let lang = opts.lang;
     let st = &capture.stats;
     let chans: usize = capture.sessions.iter().map(|s| s.data_channels.len()).sum();
-    let findings: usize = capture.sessions.iter().map(|s| s.findings.len()).sum::<usize>() + capture.findings.len();
+    let findings: usize = capture
+        .sessions
+        .iter()
+        .map(|s| s.findings.len())
+        .sum::<usize>()
+        + capture.findings.len();
     writeln!(out, "ftpscope report: {}", escape_str(name))?;
     writeln!(
         out,
@@ -104,20 +124,45 @@ pub fn write(out: &mut dyn Write, capture: &Capture, name: &str, opts: ViewOptio
         if findings == 1 { "" } else { "s" }
     )?;
     if let (Some(a), Some(b)) = (st.first, st.last) {
-        writeln!(out, "  from {} to {} ({})", a.rfc3339(), b.rfc3339(), human_duration(a.secs_until(b)))?;
+        writeln!(
+            out,
+            "  from {} to {} ({})",
+            a.rfc3339(),
+            b.rfc3339(),
+            human_duration(a.secs_until(b))
+        )?;
     }
     if let Some(e) = &st.read_error {
-        writeln!(out, "  WARNING: the capture file is damaged: {e}; everything before that point was analysed")?;
+        writeln!(
+            out,
+            "  WARNING: the capture file is damaged: {e}; everything before that point was analysed"
+        )?;
     }
     if st.truncated_packets > 0 {
-        writeln!(out, "  note: {} packets were cut by the capture's snaplen", st.truncated_packets)?;
+        writeln!(
+            out,
+            "  note: {} packets were cut by the capture's snaplen",
+            st.truncated_packets
+        )?;
     }
     if st.malformed > 0 || st.unsupported_link > 0 {
-        writeln!(out, "  note: {} malformed packets, {} packets of an unsupported link type", st.malformed, st.unsupported_link)?;
+        writeln!(
+            out,
+            "  note: {} malformed packets, {} packets of an unsupported link type",
+            st.malformed, st.unsupported_link
+        )?;
     }
     if capture.sessions.is_empty() {
         writeln!(out)?;
-        writeln!(out, "{}", tr(lang, "No FTP session found in this capture (looked at port 21, the --ftp-port ports, and for FTP greetings/commands on any port).", "此抓包中未发现 FTP 会话（已检查 21 端口、--ftp-port 指定的端口，以及任意端口上的 FTP 问候/命令）。"))?;
+        writeln!(
+            out,
+            "{}",
+            tr(
+                lang,
+                "No FTP session found in this capture (looked at port 21, the --ftp-port ports, and for FTP greetings/commands on any port).",
+                "此抓包中未发现 FTP 会话（已检查 21 端口、--ftp-port 指定的端口，以及任意端口上的 FTP 问候/命令）。"
+            )
+        )?;
         return Ok(());
     }
     // Diagnosis first: it is why people open a capture.
@@ -160,7 +205,13 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
         crate::model::Login::Failed => "failed",
         crate::model::Login::None => "none",
     };
-    write!(out, "  user {user}, login {login}, TYPE {} MODE {} STRU {}", escape_str(&s.type_), escape_str(&s.mode), escape_str(&s.stru))?;
+    write!(
+        out,
+        "  user {user}, login {login}, TYPE {} MODE {} STRU {}",
+        escape_str(&s.type_),
+        escape_str(&s.mode),
+        escape_str(&s.stru)
+    )?;
     if let Some(c) = &s.cwd {
         write!(out, ", cwd {}", escape(&c.0))?;
     }
@@ -173,7 +224,15 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
         )?;
     }
     if s.capture.mid_session {
-        writeln!(out, "  {}", tr(lang, "capture starts mid-session: the connection's beginning is not in the capture", "抓包从会话中途开始：连接开头不在抓包中"))?;
+        writeln!(
+            out,
+            "  {}",
+            tr(
+                lang,
+                "capture starts mid-session: the connection's beginning is not in the capture",
+                "抓包从会话中途开始：连接开头不在抓包中"
+            )
+        )?;
     }
     if let Some(sys) = &s.server_system {
         writeln!(out, "  server system: {}", escape(&sys.0))?;
@@ -197,17 +256,28 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
             }
             writeln!(out, "{line}")?;
             if opts.explain {
-                writeln!(out, "                    {}", crate::ftp::explain::command(&c.verb, &c.arg.0, lang))?;
+                writeln!(
+                    out,
+                    "                    {}",
+                    crate::ftp::explain::command(&c.verb, &c.arg.0, lang)
+                )?;
             }
             for n in &c.notes {
                 writeln!(out, "                    note: {}", escape_str(n))?;
             }
         }
         for r in &ex.replies {
-            let rt = r.response_time.map(|t| format!("   (+{})", human_duration(t))).unwrap_or_default();
+            let rt = r
+                .response_time
+                .map(|t| format!("   (+{})", human_duration(t)))
+                .unwrap_or_default();
             let n = r.lines.len();
             for (i, l) in r.lines.iter().enumerate() {
-                let prefix = if i == 0 { format!("    {}  S< ", r.ts.clock()) } else { "                  ".to_string() };
+                let prefix = if i == 0 {
+                    format!("    {}  S< ", r.ts.clock())
+                } else {
+                    "                  ".to_string()
+                };
                 let suffix = if i + 1 == n { rt.as_str() } else { "" };
                 writeln!(out, "{prefix}{}{suffix}", escape(&l.0))?;
             }

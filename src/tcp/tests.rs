@@ -17,7 +17,10 @@ struct Rec {
 
 impl ConnSink for Rec {
     fn open(&mut self, _m: Meta, info: &ConnInfo) -> Mode {
-        self.events.push(format!("open {} hs={}", info.responder, info.handshake_seen));
+        self.events.push(format!(
+            "open {} hs={}",
+            info.responder, info.handshake_seen
+        ));
         self.mode.unwrap_or(Mode::Stream)
     }
     fn event(&mut self, _m: Meta, _c: ConnId, ev: ConnEvent<'_>) -> Option<Mode> {
@@ -42,8 +45,24 @@ fn b() -> SocketAddr {
     "10.0.0.2:21".parse().unwrap()
 }
 
-fn seg<'x>(src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: u8, payload: &'x [u8]) -> Segment<'x> {
-    Segment { src, dst, seq, ack, flags, urgent: 0, payload, wire_len: payload.len() as u32 }
+fn seg<'x>(
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &'x [u8],
+) -> Segment<'x> {
+    Segment {
+        src,
+        dst,
+        seq,
+        ack,
+        flags,
+        urgent: 0,
+        payload,
+        wire_len: payload.len() as u32,
+    }
 }
 
 fn m() -> Meta {
@@ -56,8 +75,16 @@ fn handshake_data_fin() {
     let mut r = Rec::default();
     t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
     t.segment(m(), &seg(b(), a(), 500, 101, SYN | ACK, b""), &mut r);
-    t.segment(m(), &seg(b(), a(), 501, 101, ACK | PSH, b"220 hi\r\n"), &mut r);
-    t.segment(m(), &seg(a(), b(), 101, 509, ACK | PSH, b"USER x\r\n"), &mut r);
+    t.segment(
+        m(),
+        &seg(b(), a(), 501, 101, ACK | PSH, b"220 hi\r\n"),
+        &mut r,
+    );
+    t.segment(
+        m(),
+        &seg(a(), b(), 101, 509, ACK | PSH, b"USER x\r\n"),
+        &mut r,
+    );
     t.segment(m(), &seg(a(), b(), 109, 509, ACK | FIN, b""), &mut r);
     assert_eq!(r.data[0], b"USER x\r\n");
     assert_eq!(r.data[1], b"220 hi\r\n");
@@ -72,7 +99,10 @@ fn refused_and_retried_syn() {
     t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
     t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
     t.segment(m(), &seg(b(), a(), 0, 101, RST | ACK, b""), &mut r);
-    assert_eq!(r.events[1..], ["SynRetry".to_string(), "Refused".to_string()]);
+    assert_eq!(
+        r.events[1..],
+        ["SynRetry".to_string(), "Refused".to_string()]
+    );
 }
 
 #[test]
@@ -106,7 +136,10 @@ fn snaplen_cut_is_reported_not_delivered() {
 #[test]
 fn count_mode_counts_sequence_space_once() {
     let mut t = FlowTable::new();
-    let mut r = Rec { mode: Some(Mode::Count), ..Default::default() };
+    let mut r = Rec {
+        mode: Some(Mode::Count),
+        ..Default::default()
+    };
     t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
     t.segment(m(), &seg(a(), b(), 101, 0, ACK, &[0; 1000]), &mut r);
     t.segment(m(), &seg(a(), b(), 2101, 0, ACK, &[0; 1000]), &mut r);

@@ -1,0 +1,307 @@
+//! Every capture in captures/ against the expectation file written beside it by the
+//! script that made it (captures/make/*.sh). The expectation describes the scenario
+//! (what the client sent, the file sizes, what must go wrong), not ftpscope's output.
+
+use std::path::{Path, PathBuf};
+
+use ftpscope::model::{Capture, Session};
+use ftpscope::session::TrackerConfig;
+use serde_json::Value;
+
+fn captures() -> Vec<(PathBuf, PathBuf)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(&dir).expect("captures/ exists") {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if let Some(stem) = name.strip_suffix(".expect.json") {
+            let pcap = ["pcap", "pcapng"]
+                .iter()
+                .map(|x| dir.join(format!("{stem}.{x}")))
+                .find(|c| c.exists());
+            let pcap = pcap.unwrap_or_else(|| panic!("no capture for {name}"));
+            v.push((pcap, p));
+        }
+    }
+    v.sort();
+    assert!(
+        v.len() >= 8,
+        "expected the committed captures, found {}",
+        v.len()
+    );
+    v
+}
+
+fn cfg_for(expect: &Value) -> TrackerConfig {
+    let mut cfg = TrackerConfig::default();
+    if let Some(ports) = expect.get("ftp_ports").and_then(Value::as_array) {
+        cfg.ftp_ports
+            .extend(ports.iter().filter_map(Value::as_u64).map(|p| p as u16));
+    }
+    cfg
+}
+
+fn str_or_null(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+fn check_session(name: &str, i: usize, s: &Session, e: &Value, errors: &mut Vec<String>) {
+    let mut err = |what: String| errors.push(format!("{name} session {}: {what}", i + 1));
+    if let Some(c) = e["client"].as_str() {
+        if s.client.ip().to_string() != c {
+            err(format!("client {} != {c}", s.client.ip()));
+        }
+    }
+    if let Some(sv) = e["server"].as_str() {
+        if s.server.to_string() != sv {
+            err(format!("server {} != {sv}", s.server));
+        }
+    }
+    if e.get("user").is_some() {
+        let want = str_or_null(&e["user"]);
+        let got = s.user.as_ref().map(|u| u.lossy());
+        if got != want {
+            err(format!("user {got:?} != {want:?}"));
+        }
+    }
+    if let Some(l) = e["login"].as_str() {
+        let got = serde_json::to_value(s.login).unwrap();
+        if got != l {
+            err(format!("login {got} != {l}"));
+        }
+    }
+    if let Some(t) = e["tls"].as_bool() {
+        if s.tls != t {
+            err(format!("tls {} != {t}", s.tls));
+        }
+    }
+    if let Some(m) = e["mid_session"].as_bool() {
+        if s.capture.mid_session != m {
+            err(format!("mid_session {} != {m}", s.capture.mid_session));
+        }
+    }
+    if let Some(cmds) = e["commands"].as_array() {
+        let want: Vec<String> = cmds
+            .iter()
+            .filter_map(|c| c.as_str().map(str::to_string))
+            .collect();
+        let got: Vec<String> = s
+            .exchanges
+            .iter()
+            .filter_map(|x| x.command.as_ref().map(|c| c.verb.clone()))
+            .collect();
+        if got != want {
+            err(format!("commands\n   got  {got:?}\n   want {want:?}"));
+        }
+    }
+    if let Some(codes) = e["reply_codes"].as_array() {
+        let want: Vec<u64> = codes.iter().filter_map(Value::as_u64).collect();
+        let got: Vec<u64> = s
+            .exchanges
+            .iter()
+            .flat_map(|x| x.replies.iter().map(|r| r.code as u64))
+            .collect();
+        if got != want {
+            err(format!("reply codes\n   got  {got:?}\n   want {want:?}"));
+        }
+    }
+    if let Some(chans) = e["data_channels"].as_array() {
+        // The expectation lists channels a transfer command used or a peer tried to connect to.
+        let used: Vec<_> = s
+            .data_channels
+            .iter()
+            .filter(|d| {
+                d.command.is_some() || !matches!(d.outcome, ftpscope::model::Outcome::Unused)
+            })
+            .collect();
+        if used.len() != chans.len() {
+            err(format!(
+                "{} data channels used by a command, expected {}: {:?}",
+                used.len(),
+                chans.len(),
+                used.iter()
+                    .map(|d| ftpscope::report::text::channel_line(d))
+                    .collect::<Vec<_>>()
+            ));
+            return;
+        }
+        for (j, (d, w)) in used.iter().zip(chans).enumerate() {
+            let mut cerr = |what: String| {
+                errors.push(format!(
+                    "{name} session {} channel {}: {what}",
+                    i + 1,
+                    j + 1
+                ))
+            };
+            if let Some(v) = w["via"].as_str() {
+                if d.via != v {
+                    cerr(format!("via {} != {v}", d.via));
+                }
+            }
+            if let Some(m) = w["mode"].as_str() {
+                let got = serde_json::to_value(d.mode).unwrap();
+                if got != m {
+                    cerr(format!("mode {got} != {m}"));
+                }
+            }
+            if let Some(a) = w["announced"].as_str() {
+                let got = d.announced.map(|x| x.to_string()).unwrap_or_default();
+                if got != a {
+                    cerr(format!("announced {got} != {a}"));
+                }
+            }
+            if let Some(c) = w["command"].as_str() {
+                if d.command.as_deref() != Some(c) {
+                    cerr(format!("command {:?} != {c}", d.command));
+                }
+            }
+            if let Some(o) = w["outcome"].as_str() {
+                if d.outcome.as_str() != o {
+                    cerr(format!("outcome {} != {o}", d.outcome.as_str()));
+                }
+            }
+            if let Some(b) = w["bytes"].as_u64() {
+                if d.bytes != b {
+                    cerr(format!("bytes {} != {b}", d.bytes));
+                }
+            }
+        }
+    }
+}
+
+fn check_findings(name: &str, cap: &Capture, e: &Value, errors: &mut Vec<String>) {
+    let all: Vec<_> = cap
+        .sessions
+        .iter()
+        .flat_map(|s| s.findings.iter())
+        .chain(cap.findings.iter())
+        .collect();
+    let want = e["findings"].as_array().cloned().unwrap_or_default();
+    for w in &want {
+        let id = w["id"].as_str().unwrap_or("");
+        let Some(f) = all.iter().find(|f| f.id == id) else {
+            errors.push(format!(
+                "{name}: finding {id} not reported (got {:?})",
+                all.iter().map(|f| f.id).collect::<Vec<_>>()
+            ));
+            continue;
+        };
+        if let Some(sev) = w["severity"].as_str() {
+            if f.severity.as_str() != sev {
+                errors.push(format!(
+                    "{name}: finding {id} severity {} != {sev}",
+                    f.severity.as_str()
+                ));
+            }
+        }
+        let text = format!(
+            "{} {} {}",
+            f.summary,
+            f.remedy,
+            f.evidence
+                .iter()
+                .map(|x| x.what.clone())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        for needle in w["evidence_contains"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let n = needle.as_str().unwrap_or("");
+            if !text.contains(n) {
+                errors.push(format!(
+                    "{name}: finding {id} does not mention {n:?}: {text}"
+                ));
+            }
+        }
+    }
+    // Healthy captures (and scenarios) must not raise errors the expectation does not list.
+    for f in &all {
+        if f.severity == ftpscope::model::Severity::Error && !want.iter().any(|w| w["id"] == f.id) {
+            errors.push(format!(
+                "{name}: unexpected error finding {}: {}",
+                f.id, f.summary
+            ));
+        }
+    }
+}
+
+#[test]
+fn every_capture_matches_its_expectation() {
+    let mut errors = Vec::new();
+    for (pcap, exp) in captures() {
+        let name = pcap.file_name().unwrap().to_string_lossy().to_string();
+        let e: Value = serde_json::from_str(&std::fs::read_to_string(&exp).unwrap())
+            .unwrap_or_else(|x| panic!("{}: {x}", exp.display()));
+        let cap = ftpscope::engine::analyze_file(&pcap, cfg_for(&e))
+            .unwrap_or_else(|x| panic!("{name}: {x}"));
+        let want = e["sessions"].as_array().cloned().unwrap_or_default();
+        if cap.sessions.len() != want.len() {
+            errors.push(format!(
+                "{name}: {} sessions, expected {}",
+                cap.sessions.len(),
+                want.len()
+            ));
+            continue;
+        }
+        for (i, (s, w)) in cap.sessions.iter().zip(&want).enumerate() {
+            check_session(&name, i, s, w, &mut errors);
+        }
+        check_findings(&name, &cap, &e, &mut errors);
+    }
+    assert!(
+        errors.is_empty(),
+        "{} mismatches:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn passwords_are_masked_in_every_output() {
+    for (pcap, _) in captures() {
+        let cap = ftpscope::engine::analyze_file(&pcap, TrackerConfig::default()).unwrap();
+        let mut text = Vec::new();
+        ftpscope::report::text::write(&mut text, &cap, "x", Default::default()).unwrap();
+        let mut json = Vec::new();
+        ftpscope::report::json::write(&mut json, &cap).unwrap();
+        for out in [
+            String::from_utf8_lossy(&text),
+            String::from_utf8_lossy(&json),
+        ] {
+            assert!(
+                !out.contains("s3cret-pass"),
+                "{}: password leaked",
+                pcap.display()
+            );
+        }
+        for s in &cap.sessions {
+            for x in &s.exchanges {
+                if let Some(c) = &x.command {
+                    if c.verb == "PASS" && !c.arg.is_empty() {
+                        assert_eq!(c.arg.0, b"****");
+                    }
+                }
+            }
+        }
+    }
+    // And shown when asked for.
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/passive-ok.pcapng");
+    let cap = ftpscope::engine::analyze_file(
+        &p,
+        TrackerConfig {
+            show_passwords: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let pass = cap.sessions[0]
+        .exchanges
+        .iter()
+        .filter_map(|x| x.command.as_ref())
+        .find(|c| c.verb == "PASS")
+        .unwrap();
+    assert_ne!(pass.arg.0, b"****");
+}
