@@ -10,9 +10,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::ftp::address::is_private;
 use crate::model::{
-    Capture, DataChannel, DataMode, Evidence, Exchange, Finding, Login, MatchKind, Outcome,
+    DataChannel, DataMode, Evidence, Exchange, Finding, Login, MatchKind, Outcome,
     Session, Severity,
 };
+use crate::session::FailedLogin;
 use crate::text::escape;
 use crate::time::Ts;
 
@@ -120,18 +121,20 @@ fn port_range_hint(port: u16) -> String {
     )
 }
 
-/// Run every rule over the capture.
-pub fn run(capture: &mut Capture) {
-    for s in &mut capture.sessions {
-        let mut f = Vec::new();
-        data_rules(s, &mut f);
-        login_rule(s, &mut f);
-        control_rules(s, &mut f);
-        capture_rules(s, &mut f);
-        f.sort_by(|a, b| b.severity.cmp(&a.severity));
-        s.findings = f;
-    }
-    guessing_rule(capture);
+/// Run every per-session rule (the tracker calls this when a session ends).
+pub fn session(s: &mut Session) {
+    let mut f = Vec::new();
+    data_rules(s, &mut f);
+    login_rule(s, &mut f);
+    control_rules(s, &mut f);
+    capture_rules(s, &mut f);
+    f.sort_by(|a, b| b.severity.cmp(&a.severity));
+    s.findings = f;
+}
+
+/// Capture-wide rules, from what the tracker kept about ended sessions.
+pub fn capture(failed: &[FailedLogin]) -> Vec<Finding> {
+    guessing_rule(failed)
 }
 
 fn data_rules(s: &Session, out: &mut Vec<Finding>) {
@@ -709,17 +712,9 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
 }
 
 /// Many failed logins from one client address in a short time: password guessing.
-fn guessing_rule(capture: &mut Capture) {
-    let mut fails: Vec<(IpAddr, Ts, usize)> = Vec::new();
-    for s in &capture.sessions {
-        for x in &s.exchanges {
-            if matches!(x.verb(), Some("PASS" | "USER")) {
-                if let Some(r) = x.final_reply().filter(|r| r.code == 530) {
-                    fails.push((s.client.ip(), r.ts, s.id));
-                }
-            }
-        }
-    }
+fn guessing_rule(failed: &[FailedLogin]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut fails: Vec<(IpAddr, Ts, usize)> = failed.iter().map(|f| (f.client, f.ts, f.session)).collect();
     fails.sort_by_key(|(ip, ts, _)| (*ip, *ts));
     let mut i = 0;
     while i < fails.len() {
@@ -745,7 +740,7 @@ fn guessing_rule(capture: &mut Capture) {
             let w = &group[best.0..best.1];
             let secs = w[0].1.secs_until(w[n - 1].1);
             let sessions: std::collections::BTreeSet<usize> = w.iter().map(|f| f.2).collect();
-            capture.findings.push(Finding {
+            out.push(Finding {
                 id: "login-failed",
                 severity: Severity::Warning,
                 summary: format!("{n} failed logins from {ip} within {secs:.0} s across {} session(s): likely password guessing", sessions.len()),
@@ -758,4 +753,5 @@ fn guessing_rule(capture: &mut Capture) {
         }
         i = j;
     }
+    out
 }

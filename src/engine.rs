@@ -1,5 +1,6 @@
 //! The pipeline for capture files: reader -> decoder -> flow table -> tracker ->
-//! diagnosis. One pass, constant memory apart from the model itself.
+//! diagnosis. One pass; memory holds open connections and open sessions only,
+//! when sessions are taken as they end ([`stream_reader`]).
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -9,7 +10,7 @@ use crate::capture::CaptureError;
 use crate::capture::decode::{Decoded, Decoder};
 use crate::capture::reader::CaptureReader;
 use crate::diagnose;
-use crate::model::{Capture, CaptureStats};
+use crate::model::{Capture, CaptureStats, Finding, Session};
 use crate::session::{Tracker, TrackerConfig};
 use crate::tcp::{FlowTable, Meta};
 
@@ -28,23 +29,39 @@ pub enum EngineError {
 /// Progress callback: bytes read so far, and packets.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
-/// Analyse a capture file.
+fn open(path: &Path) -> Result<BufReader<File>, EngineError> {
+    let f = File::open(path).map_err(|source| EngineError::Open { path: path.display().to_string(), source })?;
+    Ok(BufReader::with_capacity(1 << 20, f))
+}
+
+/// Analyse a capture file and return the whole model.
 pub fn analyze_file(path: &Path, cfg: TrackerConfig) -> Result<Capture, EngineError> {
-    let f = File::open(path).map_err(|source| EngineError::Open {
-        path: path.display().to_string(),
-        source,
-    })?;
-    analyze_reader(BufReader::with_capacity(1 << 20, f), cfg, None)
+    analyze_reader(open(path)?, cfg, None)
+}
+
+/// Analyse a capture file, handing each session over as it ends.
+pub fn stream_file(path: &Path, cfg: TrackerConfig, on_session: &mut dyn FnMut(Session)) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
+    stream_reader(open(path)?, cfg, None, on_session)
 }
 
 /// Analyse a capture from any reader. A read error after the header (a truncated
 /// or corrupt tail) does not lose what came before: it is kept in
 /// `stats.read_error` and the sessions so far are returned.
-pub fn analyze_reader<R: Read>(
+pub fn analyze_reader<R: Read>(input: R, cfg: TrackerConfig, progress: Option<Progress<'_>>) -> Result<Capture, EngineError> {
+    let mut sessions = Vec::new();
+    let (stats, findings) = stream_reader(input, cfg, progress, &mut |s| sessions.push(s))?;
+    sessions.sort_by_key(|s| s.id);
+    Ok(Capture { sessions, stats, findings })
+}
+
+/// Analyse a capture and hand each session to `on_session` as soon as it ends
+/// (diagnosed). Returns the capture statistics and the capture-wide findings.
+pub fn stream_reader<R: Read>(
     input: R,
     cfg: TrackerConfig,
     mut progress: Option<Progress<'_>>,
-) -> Result<Capture, EngineError> {
+    on_session: &mut dyn FnMut(Session),
+) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
     let mut reader = CaptureReader::new(input)?;
     let mut decoder = Decoder::default();
     let mut flows = FlowTable::new();
@@ -67,13 +84,17 @@ pub fn analyze_reader<R: Read>(
         }
         stats.first.get_or_insert(pkt.ts);
         stats.last = Some(pkt.ts);
-        let meta = Meta {
-            ts: pkt.ts,
-            frame: pkt.frame,
-        };
+        let meta = Meta { ts: pkt.ts, frame: pkt.frame };
         last = meta;
         match decoder.decode(pkt.linktype, pkt.data, pkt.ts) {
-            Decoded::Tcp(seg) => flows.segment(meta, &seg, &mut tracker),
+            Decoded::Tcp(seg) => {
+                flows.segment(meta, &seg, &mut tracker);
+                if tracker.has_finished() {
+                    for s in tracker.take_finished() {
+                        on_session(s);
+                    }
+                }
+            }
             Decoded::FragmentHeld => {}
             Decoded::NotTcp => stats.not_tcp += 1,
             Decoded::UnsupportedLink(_) => stats.unsupported_link += 1,
@@ -86,16 +107,14 @@ pub fn analyze_reader<R: Read>(
         }
     }
     flows.finish(last, &mut tracker);
+    tracker.finish();
+    for s in tracker.take_finished() {
+        on_session(s);
+    }
     stats.tcp_segments = flows.stats.segments;
     stats.tcp_connections = flows.stats.connections;
     stats.fragments_reassembled = decoder.frags.reassembled;
     stats.fragments_dropped = decoder.frags.dropped + decoder.frags.pending() as u64;
-    let sessions = tracker.finish();
-    let mut capture = Capture {
-        sessions,
-        stats,
-        findings: Vec::new(),
-    };
-    diagnose::run(&mut capture);
-    Ok(capture)
+    let failed: Vec<_> = tracker.failed_logins.iter().copied().collect();
+    Ok((stats, diagnose::capture(&failed)))
 }

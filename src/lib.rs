@@ -32,3 +32,4 @@ pub mod session;
 pub mod tcp;
 pub mod text;
 pub mod time;
+pub mod tui;

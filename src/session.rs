@@ -111,15 +111,63 @@ struct SessionState {
     dropped_anomalies: u64,
     /// A multi-line reply is being received; the time its first line arrived.
     reply_started: Option<Meta>,
+    #[allow(dead_code, reason = "kept for live views that map a session to its connection")]
     control_conn: ConnId,
     ended: bool,
+    /// The control connection ended (FIN both ways, RST).
+    control_closed: bool,
+    /// Data connections of this session still open.
+    open_data: usize,
 }
+
+/// Sessions by index; finished ones are taken out, so memory holds open sessions only.
+#[derive(Default)]
+struct Sessions {
+    map: FxHashMap<usize, SessionState>,
+    next: usize,
+}
+
+impl Sessions {
+    fn contains(&self, i: usize) -> bool {
+        self.map.contains_key(&i)
+    }
+}
+
+impl std::ops::Index<usize> for Sessions {
+    type Output = SessionState;
+    fn index(&self, i: usize) -> &SessionState {
+        // Invariant: callers reach a session through a role or an expectation, both
+        // removed when the session is emitted.
+        self.map.get(&i).expect("session index refers to a live session")
+    }
+}
+
+impl std::ops::IndexMut<usize> for Sessions {
+    fn index_mut(&mut self, i: usize) -> &mut SessionState {
+        self.map.get_mut(&i).expect("session index refers to a live session")
+    }
+}
+
+/// One failed login, kept for the capture-wide password-guessing rule.
+#[derive(Clone, Copy, Debug)]
+pub struct FailedLogin {
+    pub client: IpAddr,
+    pub ts: crate::time::Ts,
+    pub session: usize,
+}
+
+/// Failed logins kept at most (the oldest are dropped; the rule needs recent ones).
+pub const MAX_FAILED_LOGINS: usize = 100_000;
 
 /// The tracker.
 pub struct Tracker {
     cfg: TrackerConfig,
     conns: FxHashMap<ConnId, Role>,
-    sessions: Vec<SessionState>,
+    sessions: Sessions,
+    /// Sessions finished and diagnosed, waiting to be taken by [`Tracker::take_finished`].
+    finished: Vec<Session>,
+    /// Failed logins seen so far (for the capture-wide rule).
+    pub failed_logins: VecDeque<FailedLogin>,
     /// Announced data endpoints by port: (session, channel), newest last.
     expect: FxHashMap<u16, Vec<(usize, usize)>>,
 }
@@ -174,18 +222,35 @@ impl Tracker {
         Tracker {
             cfg,
             conns: FxHashMap::default(),
-            sessions: Vec::new(),
+            sessions: Sessions::default(),
+            finished: Vec::new(),
+            failed_logins: VecDeque::new(),
             expect: FxHashMap::default(),
         }
     }
 
+    /// Sessions still open.
+    pub fn open_sessions(&self) -> usize {
+        self.sessions.map.len()
+    }
+
+    /// Sessions created so far.
     pub fn session_count(&self) -> usize {
-        self.sessions.len()
+        self.sessions.next
+    }
+
+    /// Sessions that ended since the last call, diagnosed, in the order they ended.
+    pub fn take_finished(&mut self) -> Vec<Session> {
+        std::mem::take(&mut self.finished)
+    }
+
+    pub fn has_finished(&self) -> bool {
+        !self.finished.is_empty()
     }
 
     /// A read-only look at the sessions so far (for live views).
     pub fn sessions(&self) -> impl Iterator<Item = &Session> {
-        self.sessions.iter().map(|s| &s.s)
+        self.sessions.map.values().map(|s| &s.s)
     }
 
     fn new_session(
@@ -197,7 +262,8 @@ impl Tracker {
         handshake: bool,
         by: &'static str,
     ) -> usize {
-        let id = self.sessions.len();
+        let id = self.sessions.next;
+        self.sessions.next += 1;
         let s = Session {
             id: id + 1,
             client,
@@ -227,7 +293,7 @@ impl Tracker {
             anomalies: Vec::new(),
             detected_by: by,
         };
-        self.sessions.push(SessionState {
+        self.sessions.map.insert(id, SessionState {
             s,
             lines: [LineSplitter::new(), LineSplitter::new()],
             replies: ReplyParser::new(),
@@ -242,6 +308,8 @@ impl Tracker {
             reply_started: None,
             control_conn: conn,
             ended: false,
+            control_closed: false,
+            open_data: 0,
         });
         id
     }
@@ -852,16 +920,61 @@ impl Tracker {
     }
 
     /// Call at the end of input: closes open lines and replies, decides outcomes.
-    pub fn finish(mut self) -> Vec<Session> {
+    pub fn finish(&mut self) {
+        let mut open: Vec<usize> = self.sessions.map.keys().copied().collect();
+        open.sort_unstable();
+        for si in open {
+            self.emit(si);
+        }
+    }
+
+    /// Close, finalize and diagnose a session, and queue it for the caller.
+    fn emit(&mut self, si: usize) {
+        if !self.sessions.contains(si) {
+            return;
+        }
         let lang = self.cfg.lang;
         let show = self.cfg.show_passwords;
-        for si in 0..self.sessions.len() {
-            let end = self.sessions[si].s.end;
-            let meta = Meta { ts: end, frame: 0 };
-            self.close_lines(si, meta, show, lang);
-            self.finalize(si);
+        let end = self.sessions[si].s.end;
+        let meta = Meta { ts: end, frame: 0 };
+        self.close_lines(si, meta, show, lang);
+        self.finalize(si);
+        let Some(st) = self.sessions.map.remove(&si) else { return };
+        // Forget its pending announcements and roles.
+        for ch in &st.s.data_channels {
+            if let Some(a) = ch.announced {
+                if let Some(l) = self.expect.get_mut(&a.port()) {
+                    l.retain(|&(s, _)| s != si);
+                    if l.is_empty() {
+                        self.expect.remove(&a.port());
+                    }
+                }
+            }
         }
-        self.sessions.into_iter().map(|s| s.s).collect()
+        self.conns.retain(|_, r| !matches!(r, Role::Control { session, .. } | Role::Data { session, .. } if *session == si));
+        let mut s = st.s;
+        for x in &s.exchanges {
+            if matches!(x.verb(), Some("PASS" | "USER" | "ACCT")) {
+                if let Some(r) = x.final_reply().filter(|r| r.code == 530) {
+                    if self.failed_logins.len() >= MAX_FAILED_LOGINS {
+                        self.failed_logins.pop_front();
+                    }
+                    self.failed_logins.push_back(FailedLogin { client: s.client.ip(), ts: r.ts, session: s.id });
+                }
+            }
+        }
+        crate::diagnose::session(&mut s);
+        self.finished.push(s);
+    }
+
+    /// A session may end once its control connection closed and no data connection is open.
+    fn maybe_emit(&mut self, si: usize) {
+        if self.sessions.contains(si) {
+            let st = &self.sessions[si];
+            if st.control_closed && st.open_data == 0 {
+                self.emit(si);
+            }
+        }
     }
 
     fn close_lines(&mut self, si: usize, meta: Meta, show: bool, lang: Lang) {
@@ -975,6 +1088,25 @@ impl Tracker {
 }
 
 impl ConnSink for Tracker {
+    fn closed(&mut self, _meta: Meta, conn: ConnId) {
+        match self.conns.remove(&conn) {
+            Some(Role::Control { session, .. }) => {
+                if self.sessions.contains(session) {
+                    self.sessions[session].control_closed = true;
+                    self.maybe_emit(session);
+                }
+            }
+            Some(Role::Data { session, .. }) => {
+                if self.sessions.contains(session) {
+                    let st = &mut self.sessions[session];
+                    st.open_data = st.open_data.saturating_sub(1);
+                    self.maybe_emit(session);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn open(&mut self, meta: Meta, info: &ConnInfo) -> Mode {
         // Announced data connections first: they may use any port, 21 included.
         if let Some((si, ci, kind, client_is_initiator)) = self.match_data(info) {
@@ -989,6 +1121,7 @@ impl ConnSink for Tracker {
             }
             f.attempted = true;
             f.refused = false;
+            st.open_data += 1;
             ch.match_kind = Some(kind);
             ch.connector = Some(info.initiator);
             ch.listener = Some(info.responder);
@@ -1096,6 +1229,9 @@ impl ConnSink for Tracker {
                 client_is_initiator,
             } => {
                 let (si, cii) = (*session, *client_is_initiator);
+                if !self.sessions.contains(si) {
+                    return None;
+                }
                 let cd = client_dir(cii);
                 match ev {
                     ConnEvent::Data { dir, bytes } => {
@@ -1181,6 +1317,9 @@ impl ConnSink for Tracker {
                 client_is_initiator,
             } => {
                 let (si, ci, cii) = (*session, *channel, *client_is_initiator);
+                if !self.sessions.contains(si) {
+                    return None;
+                }
                 let cd = client_dir(cii);
                 let st = &mut self.sessions[si];
                 let f = &mut st.facts[ci];

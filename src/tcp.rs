@@ -114,6 +114,9 @@ pub trait ConnSink {
     fn open(&mut self, meta: Meta, info: &ConnInfo) -> Mode;
     /// An event on a connection; return a new mode to switch (e.g. Stream -> Count).
     fn event(&mut self, meta: Meta, conn: ConnId, ev: ConnEvent<'_>) -> Option<Mode>;
+    /// The connection is over (both FINs delivered, a RST, or the end of input); no
+    /// more events come for it.
+    fn closed(&mut self, _meta: Meta, _conn: ConnId) {}
 }
 
 #[derive(Debug, Default)]
@@ -217,12 +220,13 @@ impl FlowTable {
             self.conns.remove(&k);
         }
         if !self.conns.contains_key(&k) {
-            if seg.has(RST) && seg.payload.is_empty() && seg.wire_len == 0 {
-                // A lone RST for a connection we never saw: nothing to track.
+            if !syn && seg.wire_len == 0 {
+                // A lone ACK, FIN or RST for a connection we never saw (or one already
+                // closed and forgotten): nothing to track.
                 return;
             }
             if self.conns.len() >= MAX_CONNS {
-                self.sweep();
+                self.sweep(meta, sink);
             }
             let (initiator, responder, handshake_seen) = if syn && !ack {
                 (seg.src, seg.dst, true)
@@ -270,17 +274,31 @@ impl FlowTable {
         let mut stats = self.stats;
         process(c, meta, dir, seg, sink, &mut stats);
         self.stats = stats;
+        if c.closed() {
+            // Both FINs delivered, or a RST: the connection is over. Forget it now, so
+            // memory holds open connections only; stray packets after this are ignored.
+            let id = c.info.id;
+            self.conns.remove(&k);
+            sink.closed(meta, id);
+        }
     }
 
     /// Remove closed connections (their model lives on in the sink).
-    fn sweep(&mut self) {
-        self.conns.retain(|_, c| !c.closed());
-        if self.conns.len() >= MAX_CONNS {
-            // Still full: drop the least recently active half.
-            let mut times: Vec<Ts> = self.conns.values().map(|c| c.last).collect();
-            times.sort_unstable();
-            let cut = times[times.len() / 2];
-            self.conns.retain(|_, c| c.last > cut);
+    /// The table is full: forget the least recently active half.
+    fn sweep<S: ConnSink>(&mut self, meta: Meta, sink: &mut S) {
+        let mut times: Vec<Ts> = self.conns.values().map(|c| c.last).collect();
+        times.sort_unstable();
+        let cut = times[times.len() / 2];
+        let mut gone = Vec::new();
+        self.conns.retain(|_, c| {
+            let keep = c.last > cut;
+            if !keep {
+                gone.push(c.info.id);
+            }
+            keep
+        });
+        for id in gone {
+            sink.closed(meta, id);
         }
     }
 
@@ -296,6 +314,7 @@ impl FlowTable {
                     flush(c, meta, dir, u64::MAX, sink, &mut stats);
                     self.stats = stats;
                 }
+                sink.closed(meta, c.info.id);
             }
         }
         self.conns.clear();

@@ -111,7 +111,7 @@ fn check_session(name: &str, i: usize, s: &Session, e: &Value, errors: &mut Vec<
             .data_channels
             .iter()
             .filter(|d| {
-                d.command.is_some() || !matches!(d.outcome, ftpscope::model::Outcome::Unused)
+                !matches!(d.outcome, ftpscope::model::Outcome::Unused | ftpscope::model::Outcome::Rejected)
             })
             .collect();
         if used.len() != chans.len() {
@@ -179,42 +179,19 @@ fn check_findings(name: &str, cap: &Capture, e: &Value, errors: &mut Vec<String>
     let want = e["findings"].as_array().cloned().unwrap_or_default();
     for w in &want {
         let id = w["id"].as_str().unwrap_or("");
-        let Some(f) = all.iter().find(|f| f.id == id) else {
-            errors.push(format!(
-                "{name}: finding {id} not reported (got {:?})",
-                all.iter().map(|f| f.id).collect::<Vec<_>>()
-            ));
+        let sev = w["severity"].as_str();
+        let needles: Vec<String> = w["evidence_contains"].as_array().cloned().unwrap_or_default().iter().filter_map(|n| n.as_str().map(str::to_string)).collect();
+        let text = |f: &ftpscope::model::Finding| format!("{} {} {}", f.summary, f.remedy, f.evidence.iter().map(|x| x.what.clone()).collect::<Vec<_>>().join(" "));
+        let candidates: Vec<_> = all.iter().filter(|f| f.id == id).collect();
+        if candidates.is_empty() {
+            errors.push(format!("{name}: finding {id} not reported (got {:?})", all.iter().map(|f| f.id).collect::<Vec<_>>()));
             continue;
-        };
-        if let Some(sev) = w["severity"].as_str() {
-            if f.severity.as_str() != sev {
-                errors.push(format!(
-                    "{name}: finding {id} severity {} != {sev}",
-                    f.severity.as_str()
-                ));
-            }
         }
-        let text = format!(
-            "{} {} {}",
-            f.summary,
-            f.remedy,
-            f.evidence
-                .iter()
-                .map(|x| x.what.clone())
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        for needle in w["evidence_contains"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-        {
-            let n = needle.as_str().unwrap_or("");
-            if !text.contains(n) {
-                errors.push(format!(
-                    "{name}: finding {id} does not mention {n:?}: {text}"
-                ));
-            }
+        // Several findings may share an id (one per session or channel): one must match in full.
+        let ok = candidates.iter().any(|f| sev.is_none_or(|s| f.severity.as_str() == s) && needles.iter().all(|n| text(f).contains(n.as_str())));
+        if !ok {
+            let got: Vec<String> = candidates.iter().map(|f| format!("[{}] {}", f.severity.as_str(), text(f))).collect();
+            errors.push(format!("{name}: no {id} finding with severity {sev:?} mentioning {needles:?}; got:\n   {}", got.join("\n   ")));
         }
     }
     // Healthy captures (and scenarios) must not raise errors the expectation does not list.

@@ -139,13 +139,46 @@ def dump(cap, port):
         print("  announced:", announced)
 
 
+def check_shape(exp):
+    """The expectation file's shape (see captures/README.md)."""
+    bad = []
+    top = ["about", "made_by", "server_software", "client_software", "sessions", "findings"]
+    if list(exp) != top:
+        bad.append(f"top-level keys {list(exp)} != {top}")
+    skeys = ["client", "server", "user", "login", "tls", "mid_session", "commands", "reply_codes", "data_channels"]
+    dkeys = ["via", "mode", "announced", "command", "arg", "outcome", "bytes"]
+    for i, s in enumerate(exp.get("sessions", [])):
+        if list(s) != skeys:
+            bad.append(f"session {i}: keys {list(s)} != {skeys}")
+        if s.get("login") not in ("ok", "failed", "none"):
+            bad.append(f"session {i}: login {s.get('login')!r}")
+        if not all(isinstance(c, str) and c == c.upper() for c in s.get("commands", [])):
+            bad.append(f"session {i}: commands must be uppercase strings")
+        if not all(isinstance(c, int) and 100 <= c <= 599 for c in s.get("reply_codes", [])):
+            bad.append(f"session {i}: reply_codes must be integers 100-599")
+        for j, d in enumerate(s.get("data_channels", [])):
+            if list(d) != dkeys:
+                bad.append(f"session {i} data {j}: keys {list(d)} != {dkeys}")
+            mode = {"PASV": "passive", "EPSV": "passive", "PORT": "active", "EPRT": "active"}.get(d.get("via"))
+            if mode is None or d.get("mode") != mode:
+                bad.append(f"session {i} data {j}: via/mode {d.get('via')}/{d.get('mode')}")
+            if d.get("outcome") not in ("completed", "refused", "unanswered", "not-attempted", "reset", "aborted"):
+                bad.append(f"session {i} data {j}: outcome {d.get('outcome')!r}")
+            if not isinstance(d.get("bytes"), int):
+                bad.append(f"session {i} data {j}: bytes must be an integer")
+    for k, f in enumerate(exp.get("findings", [])):
+        if list(f) != ["id", "severity", "evidence_contains"] or f["severity"] not in ("error", "warning", "info"):
+            bad.append(f"finding {k}: {f}")
+    return bad
+
+
 def main():
     if sys.argv[1] == "--dump":
         dump(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 21)
         return
     cap, exp_path = sys.argv[1], sys.argv[2]
     exp = json.load(open(exp_path))
-    problems = []
+    problems = check_shape(exp)
     ports = sorted({int(s["server"].rsplit(":", 1)[1]) for s in exp["sessions"]})
     decode = []
     for p in ports:

@@ -316,8 +316,9 @@ capture_save() {
 
 # ftp_summary FILE: print the FTP commands and reply codes tshark sees (a cross-check).
 ftp_summary() {
+    [ -n "${VERBOSE:-}" ] || return 0
     tshark -r "$1" -Y "ftp.request.command or ftp.response.code" -T fields -e ip.src -e ipv6.src -e tcp.srcport -e ftp.request.command \
-        -e ftp.request.arg -e ftp.response.code -e ftp.response.arg 2>/dev/null | cut -c1-150
+        -e ftp.request.arg -e ftp.response.code -e ftp.response.arg 2>/dev/null | cut -c1-150 >&2
 }
 
 # check_expect: compare captures/NAME.expect.json with the capture (if present).
@@ -327,8 +328,11 @@ check_expect() {
         [ -f "$f" ] && break
     done
     if [ -f "$CAPTURES_DIR/$name.expect.json" ]; then
-        "$PYTHON" "$MAKE_DIR/check-expect.py" "$f" "$CAPTURES_DIR/$name.expect.json" ||
-            log "WARNING: capture differs from $name.expect.json (see above); update the expectation file"
+        "$PYTHON" "$MAKE_DIR/check-expect.py" "$f" "$CAPTURES_DIR/$name.expect.json" >&2 ||
+            die "$(basename "$f") differs from $name.expect.json (see above): check the capture, then update the expectation file"
+    else
+        log "no $name.expect.json yet; what the capture shows:"
+        "$PYTHON" "$MAKE_DIR/check-expect.py" --dump "$f" "${CHECK_PORT:-21}" >&2
     fi
 }
 

@@ -1,0 +1,134 @@
+//! Cross-check with an independent implementation: the command and reply sequence
+//! ftpscope rebuilds from each committed capture must be the one tshark
+//! (Wireshark's dissector) extracts from the same file.
+//!
+//! Frame by frame: every command tshark sees is a command of ours in that frame; every
+//! reply code tshark sees starts one of our replies in that frame, or is the last
+//! line of a multi-line reply of ours with that code (tshark reports a code on each
+//! frame whose first line starts with one). Every reply of ours must be seen by tshark.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use ftpscope::session::TrackerConfig;
+
+#[derive(Debug, Default)]
+struct Frame {
+    commands: Vec<String>,
+    codes: Vec<u16>,
+}
+
+fn tshark_frames(pcap: &std::path::Path, ports: &[u16]) -> BTreeMap<u64, Frame> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(pcap);
+    for p in ports {
+        cmd.arg("-d").arg(format!("tcp.port=={p},ftp"));
+    }
+    cmd.args(["-Y", "ftp", "-T", "fields", "-E", "separator=\t", "-e", "frame.number", "-e", "ftp.request.command", "-e", "ftp.response.code"]);
+    let out = cmd.output().expect("tshark runs");
+    assert!(out.status.success(), "tshark failed on {}: {}", pcap.display(), String::from_utf8_lossy(&out.stderr));
+    let mut frames = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut parts = line.split('\t');
+        let n: u64 = parts.next().unwrap_or("").parse().unwrap_or(0);
+        let cmds = parts.next().unwrap_or("");
+        let codes = parts.next().unwrap_or("");
+        let f: &mut Frame = frames.entry(n).or_default();
+        // tshark keeps Telnet IAC bytes in the verb (IAC IP / DM before ABOR) and
+        // decodes TLS records after AUTH as "commands": keep the letters, drop the rest.
+        f.commands.extend(
+            cmds.split(',')
+                .map(|s| s.chars().filter(char::is_ascii_alphabetic).collect::<String>().to_ascii_uppercase())
+                .filter(|s| (3..=4).contains(&s.len())),
+        );
+        f.codes.extend(codes.split(',').filter_map(|s| s.parse::<u16>().ok()));
+    }
+    frames
+}
+
+#[test]
+fn command_and_reply_sequences_match_tshark() {
+    if !common::require_tool("tshark", "command_and_reply_sequences_match_tshark") {
+        return;
+    }
+    let mut errors = Vec::new();
+    let mut checked = 0;
+    for pcap in common::committed_captures() {
+        let name = pcap.file_name().unwrap().to_string_lossy().to_string();
+        let mut ports: Vec<u16> = vec![];
+        if let Some(e) = common::expectation_for(&pcap) {
+            if let Some(p) = e["ftp_ports"].as_array() {
+                ports.extend(p.iter().filter_map(|x| x.as_u64()).map(|x| x as u16));
+            }
+            for s in e["sessions"].as_array().cloned().unwrap_or_default() {
+                if let Some(port) = s["server"].as_str().and_then(|x| x.rsplit(':').next()).and_then(|x| x.parse::<u16>().ok()) {
+                    if port != 21 && !ports.contains(&port) {
+                        ports.push(port);
+                    }
+                }
+            }
+        }
+        let cfg = TrackerConfig { ftp_ports: [21].iter().chain(ports.iter()).copied().collect(), ..Default::default() };
+        let cap = ftpscope::engine::analyze_file(&pcap, cfg).unwrap();
+        let ts = tshark_frames(&pcap, &ports);
+        // Ours, by frame.
+        let mut our_cmds: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        let mut our_starts: BTreeMap<u64, Vec<u16>> = BTreeMap::new();
+        let mut multi: Vec<(u64, u16, u64)> = Vec::new(); // (first frame, code, next reply's frame)
+        for s in &cap.sessions {
+            let mut replies: Vec<(u64, u16, bool)> = Vec::new();
+            for x in &s.exchanges {
+                if let Some(c) = &x.command {
+                    our_cmds.entry(c.frame).or_default().push(c.verb.clone());
+                }
+                for r in &x.replies {
+                    replies.push((r.frame, r.code, r.multiline));
+                }
+            }
+            replies.sort();
+            for (i, (f, c, m)) in replies.iter().enumerate() {
+                our_starts.entry(*f).or_default().push(*c);
+                if *m {
+                    multi.push((*f, *c, replies.get(i + 1).map_or(u64::MAX, |r| r.0)));
+                }
+            }
+        }
+        // tshark -> ours.
+        for (frame, f) in &ts {
+            for c in &f.commands {
+                if !our_cmds.get(frame).is_some_and(|v| v.contains(c)) {
+                    errors.push(format!("{name}: tshark sees command {c} in frame {frame}, ftpscope does not ({:?})", our_cmds.get(frame)));
+                }
+            }
+            for code in &f.codes {
+                let starts = our_starts.get(frame).is_some_and(|v| v.contains(code));
+                let continues = multi.iter().any(|(first, c, next)| c == code && first <= frame && frame <= next);
+                if !starts && !continues {
+                    errors.push(format!("{name}: tshark sees reply {code} in frame {frame}, ftpscope has no such reply there"));
+                }
+            }
+        }
+        // ours -> tshark.
+        for (frame, cmds) in &our_cmds {
+            let theirs = ts.get(frame).map(|f| f.commands.clone()).unwrap_or_default();
+            for c in cmds {
+                if !theirs.contains(c) {
+                    errors.push(format!("{name}: ftpscope has command {c} in frame {frame}, tshark does not ({theirs:?})"));
+                }
+            }
+        }
+        for (frame, codes) in &our_starts {
+            let theirs = ts.get(frame).map(|f| f.codes.clone()).unwrap_or_default();
+            for c in codes {
+                if !theirs.contains(c) {
+                    errors.push(format!("{name}: ftpscope has reply {c} starting in frame {frame}, tshark does not ({theirs:?})"));
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} captures checked");
+    assert!(errors.is_empty(), "{} differences with tshark:\n{}", errors.len(), errors.join("\n"));
+}
