@@ -593,7 +593,9 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                 });
             }
         }
-        if let Some(cd) = code.filter(|c| matches!(c, 500 | 502 | 504)) {
+        // 501 to a bare EPSV/EPRT/LPSV/LPRT is how ProFTPD says "not allowed here".
+        let setup = matches!(c.verb.as_str(), "EPSV" | "EPRT" | "LPSV" | "LPRT");
+        if let Some(cd) = code.filter(|cd| matches!(cd, 500 | 502 | 504) || (*cd == 501 && setup)) {
             if c.unknown && c.verb.len() > 4 {
                 continue;
             }

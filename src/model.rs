@@ -94,6 +94,7 @@ pub struct Command {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Reply {
+    /// The reply code; 0 when the server's line had no valid code (an invalid reply).
     pub code: u16,
     /// Whole reply text (multi-line replies joined with `\n`, codes of first and last line removed).
     pub text: Bytes,
@@ -126,7 +127,7 @@ pub struct Exchange {
 impl Exchange {
     /// The final (non-1xx) reply.
     pub fn final_reply(&self) -> Option<&Reply> {
-        self.replies.iter().rev().find(|r| r.code >= 200)
+        self.replies.iter().rev().find(|r| r.code >= 200 || r.code == 0)
     }
     pub fn verb(&self) -> Option<&str> {
         self.command.as_ref().map(|c| c.verb.as_str())

@@ -32,6 +32,8 @@ pub const MAX_EXCHANGES: usize = 200_000;
 pub const MAX_ANOMALIES: usize = 100;
 /// Data-channel announcements waiting for a connection, per session.
 pub const MAX_PENDING_CHANNELS: usize = 16;
+/// Unreadable announcements waiting for a connection, in all.
+pub const MAX_WILD: usize = 1024;
 
 /// How the tracker behaves.
 #[derive(Clone, Debug)]
@@ -116,6 +118,8 @@ struct SessionState {
     ended: bool,
     /// The control connection ended (FIN both ways, RST).
     control_closed: bool,
+    /// Bytes were lost since the pending queue was last empty: pair replies by plausibility.
+    after_gap: bool,
     /// Data connections of this session still open.
     open_data: usize,
 }
@@ -168,6 +172,8 @@ pub struct Tracker {
     finished: Vec<Session>,
     /// Failed logins seen so far (for the capture-wide rule).
     pub failed_logins: VecDeque<FailedLogin>,
+    /// Announcements whose address could not be read: (session, channel).
+    wild: Vec<(usize, usize)>,
     /// Announced data endpoints by port: (session, channel), newest last.
     expect: FxHashMap<u16, Vec<(usize, usize)>>,
 }
@@ -225,6 +231,7 @@ impl Tracker {
             sessions: Sessions::default(),
             finished: Vec::new(),
             failed_logins: VecDeque::new(),
+            wild: Vec::new(),
             expect: FxHashMap::default(),
         }
     }
@@ -309,13 +316,35 @@ impl Tracker {
             control_conn: conn,
             ended: false,
             control_closed: false,
+            after_gap: false,
             open_data: 0,
         });
         id
     }
 
     /// Find the announcement a new connection answers.
-    fn match_data(&self, info: &ConnInfo) -> Option<(usize, usize, MatchKind, bool)> {
+    fn match_data(&mut self, info: &ConnInfo) -> Option<(usize, usize, MatchKind, bool)> {
+        if let Some(m) = self.match_exact(info) {
+            return Some(m);
+        }
+        // An unreadable announcement: the two control peers, in the right direction.
+        let pos = self.wild.iter().rposition(|&(si, ci)| {
+            let Some(st) = self.sessions.map.get(&si) else { return false };
+            if st.facts.get(ci).is_none_or(|f| f.attempted) {
+                return false;
+            }
+            let (c, s) = (st.s.client.ip(), st.s.server.ip());
+            match st.s.data_channels[ci].mode {
+                DataMode::Passive => info.initiator.ip() == c && info.responder.ip() == s && info.responder != st.s.server,
+                DataMode::Active => info.initiator.ip() == s && info.responder.ip() == c,
+            }
+        })?;
+        let (si, ci) = self.wild.remove(pos);
+        let passive = self.sessions[si].s.data_channels[ci].mode == DataMode::Passive;
+        Some((si, ci, MatchKind::PortOnly, passive))
+    }
+
+    fn match_exact(&self, info: &ConnInfo) -> Option<(usize, usize, MatchKind, bool)> {
         let list = self.expect.get(&info.responder.port())?;
         for &(si, ci) in list.iter().rev() {
             let st = &self.sessions[si];
@@ -476,7 +505,7 @@ impl Tracker {
             ));
         }
         if f.unterminated {
-            notes.push("line never ended (no CR LF before the stream broke or ended)".into());
+            notes.push("line cut short in the capture (snaplen, gap or end of capture): the rest is unknown".into());
         }
         if f.bare_lf {
             notes.push("line ended with LF only (no CR)".into());
@@ -519,7 +548,7 @@ impl Tracker {
                     _ => address::parse_lprt(&pc.arg),
                 };
                 match a {
-                    Some(a) => self.announce(si, meta, ei, &verb, DataMode::Active, a),
+                    Some(a) => self.announce(si, meta, ei, &verb, DataMode::Active, Some(a)),
                     None => {
                         let st = &mut self.sessions[si];
                         Self::anomaly(
@@ -591,14 +620,14 @@ impl Tracker {
         ei: usize,
         via: &str,
         mode: DataMode,
-        addr: SocketAddr,
+        addr: Option<SocketAddr>,
     ) {
         let st = &mut self.sessions[si];
         let ci = st.s.data_channels.len();
         st.s.data_channels.push(DataChannel {
             via: via.to_string(),
             mode,
-            announced: Some(addr),
+            announced: addr,
             announce_exchange: ei,
             announced_at: meta.ts,
             announced_frame: meta.frame,
@@ -638,6 +667,15 @@ impl Tracker {
         }) {
             self.link_transfer(si, te);
         }
+        let Some(addr) = addr else {
+            // Unreadable announcement (cut, garbled): the next connection between the
+            // two control peers in the right direction is taken as its connection.
+            self.wild.push((si, ci));
+            if self.wild.len() > MAX_WILD {
+                self.wild.remove(0);
+            }
+            return;
+        };
         let list = self.expect.entry(addr.port()).or_default();
         list.push((si, ci));
         if list.len() > 64 {
@@ -660,6 +698,14 @@ impl Tracker {
     }
 
     fn on_reply_line(&mut self, si: usize, meta: Meta, line: &[u8], f: LineFlags, lang: Lang) {
+        let st = &mut self.sessions[si];
+        if st.resync[1] && st.replies.in_multiline() && looks_like_reply_start(line) {
+            // The end of the open multi-line reply was lost; this line starts another.
+            if let Some(r) = st.replies.finish() {
+                let m = st.reply_started.take().unwrap_or(meta);
+                self.on_reply(si, m, r, lang);
+            }
+        }
         let st = &mut self.sessions[si];
         if st.resync[1] {
             st.resync[1] = false;
@@ -690,6 +736,25 @@ impl Tracker {
                         crate::text::escape(&g[..g.len().min(120)])
                     ),
                 );
+                // A command is waiting: this line is the server's (invalid) answer to it.
+                if let Some(ei) = st.pending.pop_front() {
+                    let lang_text = match lang {
+                        Lang::En => "Not a valid reply: an FTP reply starts with a three-digit code; the client cannot tell what the server meant.",
+                        Lang::Zh => "无效的应答：FTP 应答应以三位数字代码开头，客户端无法判断服务器的意思。",
+                    };
+                    let cmd_ts = st.s.exchanges[ei].command.as_ref().map(|c| c.ts);
+                    st.s.exchanges[ei].replies.push(Reply {
+                        code: 0,
+                        text: Bytes(g.clone()),
+                        lines: vec![Bytes(g)],
+                        ts: meta.ts,
+                        frame: meta.frame,
+                        response_time: cmd_ts.map(|t| t.secs_until(meta.ts)),
+                        explanation: lang_text.into(),
+                        multiline: false,
+                        notes: vec!["invalid reply: no reply code".into()],
+                    });
+                }
             }
             Some(ReplyItem::Reply(r)) => {
                 let first = st.reply_started.take().unwrap_or(meta);
@@ -709,16 +774,55 @@ impl Tracker {
                 st.dropped_exchanges += 1;
                 return;
             }
-            st.s.exchanges.push(Exchange {
-                command: None,
-                replies: Vec::new(),
-                data_channel: None,
-            });
-            st.s.exchanges.len() - 1
+            // A greeting whose end arrived late (a multi-line greeting cut by the
+            // capture) still goes before the commands that followed it.
+            let pos = if greeting {
+                st.s.exchanges.iter().position(|x| x.command.as_ref().is_some_and(|c| c.ts > meta.ts)).unwrap_or(st.s.exchanges.len())
+            } else {
+                st.s.exchanges.len()
+            };
+            st.s.exchanges.insert(pos, Exchange { command: None, replies: Vec::new(), data_channel: None });
+            if pos + 1 < st.s.exchanges.len() {
+                for p in st.pending.iter_mut() {
+                    if *p >= pos {
+                        *p += 1;
+                    }
+                }
+                for d in &mut st.s.data_channels {
+                    if d.announce_exchange >= pos {
+                        d.announce_exchange += 1;
+                    }
+                    if let Some(c) = d.command_exchange.as_mut() {
+                        if *c >= pos {
+                            *c += 1;
+                        }
+                    }
+                }
+            }
+            pos
         } else {
+            // After a capture gap a reply may be missing: skip commands this reply
+            // cannot answer when the next one can (RFC 959 §5.4).
+            if st.after_gap {
+                while st.pending.len() >= 2 {
+                    let v0 = st.s.exchanges[st.pending[0]].verb().unwrap_or("").to_string();
+                    let v1 = st.s.exchanges[st.pending[1]].verb().unwrap_or("").to_string();
+                    if !plausible(&v0, r.code) && plausible(&v1, r.code) {
+                        let lost = st.pending.pop_front().unwrap_or_default();
+                        if let Some(c) = st.s.exchanges[lost].command.as_mut() {
+                            c.notes.push("no reply in the capture (lost in a gap)".into());
+                        }
+                    } else {
+                        break;
+                    }
+                }
+            }
             let front = st.pending[0];
             if r.code >= 200 {
                 st.pending.pop_front();
+            }
+            if st.pending.is_empty() {
+                st.after_gap = false;
             }
             front
         };
@@ -743,7 +847,10 @@ impl Tracker {
         if r.flags.missing_space {
             notes.push("no space after the reply code".into());
         }
-        if r.flags.unterminated {
+        if r.flags.cut {
+            notes.push("cut short in the capture (snaplen or gap): the rest of the reply is unknown".into());
+        }
+        if r.flags.unterminated && !r.flags.cut {
             notes.push("multi-line reply never ended".into());
         }
         if r.flags.dropped_lines > 0 {
@@ -845,13 +952,21 @@ impl Tracker {
             }
             (221, Some("QUIT")) => st.s.closed = "quit".into(),
             (227, _) => match address::parse_227(text) {
-                Some(a) => {
-                    self.announce(si, meta, ei, "PASV", DataMode::Passive, SocketAddr::V4(a))
-                }
-                None => Self::anomaly(
-                    st,
-                    format!("frame {}: 227 reply without a readable address", meta.frame),
+                Some(a) => self.announce(
+                    si,
+                    meta,
+                    ei,
+                    "PASV",
+                    DataMode::Passive,
+                    Some(SocketAddr::V4(a)),
                 ),
+                None => {
+                    Self::anomaly(
+                        st,
+                        format!("frame {}: 227 reply without a readable address", meta.frame),
+                    );
+                    self.announce(si, meta, ei, "PASV", DataMode::Passive, None);
+                }
             },
             (229, _) => match address::parse_229(text) {
                 Some(p) => self.announce(
@@ -860,19 +975,25 @@ impl Tracker {
                     ei,
                     "EPSV",
                     DataMode::Passive,
-                    SocketAddr::new(server.ip(), p),
+                    Some(SocketAddr::new(server.ip(), p)),
                 ),
-                None => Self::anomaly(
-                    st,
-                    format!("frame {}: 229 reply without a readable port", meta.frame),
-                ),
+                None => {
+                    Self::anomaly(
+                        st,
+                        format!("frame {}: 229 reply without a readable port", meta.frame),
+                    );
+                    self.announce(si, meta, ei, "EPSV", DataMode::Passive, None);
+                }
             },
             (228, _) => match address::parse_228(text) {
-                Some(a) => self.announce(si, meta, ei, "LPSV", DataMode::Passive, a),
-                None => Self::anomaly(
-                    st,
-                    format!("frame {}: 228 reply without a readable address", meta.frame),
-                ),
+                Some(a) => self.announce(si, meta, ei, "LPSV", DataMode::Passive, Some(a)),
+                None => {
+                    Self::anomaly(
+                        st,
+                        format!("frame {}: 228 reply without a readable address", meta.frame),
+                    );
+                    self.announce(si, meta, ei, "LPSV", DataMode::Passive, None);
+                }
             },
             (c, Some("PORT" | "EPRT" | "LPRT")) if c >= 400 => {
                 // The server refused the address: no connection is due.
@@ -951,6 +1072,7 @@ impl Tracker {
                 }
             }
         }
+        self.wild.retain(|&(s, _)| s != si);
         self.conns.retain(|_, r| !matches!(r, Role::Control { session, .. } | Role::Data { session, .. } if *session == si));
         let mut s = st.s;
         for x in &s.exchanges {
@@ -1022,7 +1144,7 @@ impl Tracker {
                 .and_then(|e| s.exchanges.get(e))
                 .and_then(|e| e.final_reply())
                 .map(|r| r.code);
-            let aborted = f.aborted_by_client || matches!(final_code, Some(426 | 451));
+            let server_aborted = matches!(final_code, Some(426 | 451));
             ch.outcome = if f.rejected && !f.attempted {
                 Outcome::Rejected
             } else if !f.attempted {
@@ -1035,10 +1157,12 @@ impl Tracker {
                 Outcome::Refused
             } else if !f.established && ch.bytes == 0 {
                 Outcome::Unanswered
-            } else if aborted {
+            } else if f.aborted_by_client {
                 Outcome::Aborted
             } else if f.reset_by.is_some() {
                 Outcome::Reset
+            } else if server_aborted {
+                Outcome::Aborted
             } else if f.fins > 0 {
                 Outcome::Completed
             } else {
@@ -1130,6 +1254,11 @@ impl ConnSink for Tracker {
             ch.frame_syn = Some(meta.frame);
             ch.syns = u32::from(info.handshake_seen);
             ch.conn = Some(info.id);
+            if ch.announced.is_none() {
+                // The announcement was unreadable: the connection tells where it was.
+                ch.announced = Some(info.responder);
+                ch.notes.push("announced address not readable in the capture; taken from the connection".into());
+            }
             if !info.handshake_seen {
                 f.established = true;
                 ch.notes
@@ -1268,18 +1397,23 @@ impl ConnSink for Tracker {
                                 meta.frame
                             ),
                         );
-                        if let Some((l, _)) = st.lines[d].break_line() {
+                        st.after_gap = true;
+                        let partial = st.lines[d].break_line();
+                        // The start of the line is known, its end is not: keep it as a
+                        // line marked cut (the verb or code is usually intact).
+                        if let Some((l, f)) = partial {
                             if !l.is_empty() {
-                                Self::anomaly(
-                                    st,
-                                    format!(
-                                        "partial {who} line before the hole: {}",
-                                        crate::text::escape(&l[..l.len().min(80)])
-                                    ),
-                                );
+                                let lang = self.cfg.lang;
+                                let show = self.cfg.show_passwords;
+                                if from_client {
+                                    self.on_command_line(si, meta, &l, f, show, lang);
+                                } else {
+                                    self.on_reply_line(si, meta, &l, f, lang);
+                                }
                             }
                         }
-                        st.resync[d] = true;
+                        // Bytes are missing before whatever comes next.
+                        self.sessions[si].resync[d] = true;
                     }
                     ConnEvent::Fin { dir } => {
                         let st = &mut self.sessions[si];
@@ -1375,6 +1509,43 @@ impl ConnSink for Tracker {
             }
         }
     }
+}
+
+/// Can `code` be a reply to `verb`? From RFC 959 §5.4 and the extensions' RFCs.
+/// Error codes (4yz, 5yz) fit any command; unknown verbs accept anything.
+pub fn plausible(verb: &str, code: u16) -> bool {
+    if code >= 400 || code < 200 {
+        return true;
+    }
+    let ok: &[u16] = match verb {
+        "USER" => &[230, 232, 331, 332, 336],
+        "PASS" => &[230, 202, 332],
+        "ACCT" => &[230, 202],
+        "CWD" | "XCWD" | "SMNT" => &[250],
+        "CDUP" | "XCUP" => &[200, 250],
+        "REIN" => &[220],
+        "QUIT" => &[221],
+        "PORT" | "EPRT" | "LPRT" | "TYPE" | "MODE" | "STRU" | "NOOP" | "PBSZ" | "PROT" | "CCC" | "OPTS" | "LANG" | "HOST" | "CLNT" => &[200, 202, 220, 230],
+        "PASV" => &[227],
+        "EPSV" => &[229, 200],
+        "LPSV" => &[228],
+        "ALLO" => &[200, 202],
+        "REST" | "RNFR" => &[350],
+        "RETR" | "STOR" | "STOU" | "APPE" | "LIST" | "NLST" | "MLSD" => &[226, 250],
+        "RNTO" | "DELE" | "RMD" | "XRMD" => &[250],
+        "MKD" | "XMKD" | "PWD" | "XPWD" => &[257],
+        "SYST" => &[215],
+        "STAT" => &[211, 212, 213],
+        "HELP" => &[211, 214],
+        "SIZE" | "MDTM" => &[213],
+        "FEAT" => &[211],
+        "MLST" => &[250],
+        "AUTH" | "ADAT" => &[234, 334, 235, 335],
+        "ABOR" => &[225, 226],
+        "SITE" => &[200, 202, 214, 250],
+        _ => return true,
+    };
+    ok.contains(&code)
 }
 
 /// Is `ip` one of the session's two control addresses?

@@ -14,6 +14,8 @@ SCRIPTS=(
     passive-refused passive-dropped nat-server-private nat-client-active ascii-binary
     aborted-download epsv-refused-fallback epsv-all-port port-third-host idle-timeout-421
     healthy-active-eprt healthy-epsv-list
+    passive-not-attempted transfer-reset command-unsupported-nofallback capture-truncated
+    capture-gap capture-one-sided bruteforce-local healthy-lftp-mirror
 )
 [ $# -gt 0 ] && SCRIPTS=("$@")
 

@@ -322,7 +322,10 @@ impl<R: Read> CaptureReader<R> {
                 what: format!("packet record claims {caplen} captured bytes (limit {MAX_RECORD})"),
             });
         }
-        self.buf.resize(caplen, 0);
+        // Grow only: zeroing the buffer for every packet costs more than reading it.
+        if self.buf.len() < caplen {
+            self.buf.resize(caplen, 0);
+        }
         let got = fill(&mut self.input, &mut self.buf[..caplen]).map_err(|e| self.io_err(e))?;
         if got < caplen {
             return Err(CaptureError::Truncated {

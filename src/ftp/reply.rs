@@ -32,6 +32,8 @@ pub struct ReplyFlags {
     pub long_line: bool,
     /// A line ended with a bare LF.
     pub bare_lf: bool,
+    /// A line was cut short (capture gap, snaplen, end of capture): its end is unknown.
+    pub cut: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,6 +122,7 @@ impl ReplyParser {
             let note = |f: &mut ReplyFlags| {
                 f.long_line |= lf.overflow > 0;
                 f.bare_lf |= lf.bare_lf;
+                f.cut |= lf.unterminated;
             };
             note(&mut open.flags);
             let ends = match code_of(line) {
@@ -156,6 +159,7 @@ impl ReplyParser {
         let mut flags = ReplyFlags {
             long_line: lf.overflow > 0,
             bare_lf: lf.bare_lf,
+            cut: lf.unterminated,
             ..Default::default()
         };
         match line.get(3) {

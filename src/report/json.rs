@@ -2,12 +2,23 @@
 
 use std::io::{self, Write};
 
-use crate::model::{Bytes, Capture};
+use crate::model::{Bytes, Capture, Session};
 
 /// Write every session as one JSON line.
 pub fn write(out: &mut dyn Write, capture: &Capture) -> io::Result<()> {
     for s in &capture.sessions {
-        serde_json::to_writer(&mut *out, s).map_err(io::Error::other)?;
+        write_session(out, s)?;
+    }
+    Ok(())
+}
+
+/// One session as one JSON line.
+pub fn write_session(out: &mut dyn Write, s: &Session) -> io::Result<()> {
+    {
+        serde_json::to_writer(&mut *out, s).map_err(|e| match e.io_error_kind() {
+            Some(kind) => io::Error::new(kind, e),
+            None => io::Error::other(e),
+        })?;
         out.write_all(b"\n")?;
     }
     Ok(())

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::ViewOptions;
 use crate::ftp::catalog::Lang;
-use crate::model::{Capture, DataChannel, Finding, Session, Severity};
+use crate::model::{Capture, CaptureStats, DataChannel, Finding, Session, Severity};
 use crate::text::{escape, escape_str};
 use crate::time::{human_bytes, human_duration};
 
@@ -95,64 +95,71 @@ pub fn write_finding(out: &mut dyn Write, f: &Finding, indent: &str) -> io::Resu
 }
 
 /// The whole report.
-pub fn write(
-    out: &mut dyn Write,
-    capture: &Capture,
-    name: &str,
-    opts: ViewOptions,
-) -> io::Result<()> {
+/// What the head of the report needs: totals and every finding with its session.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub sessions: usize,
+    pub data_channels: usize,
+    /// (session id, finding), in session order.
+    pub findings: Vec<(usize, Finding)>,
+    /// Capture-wide findings.
+    pub capture_findings: Vec<Finding>,
+}
+
+impl Summary {
+    /// Account for one session (call in session order).
+    pub fn add(&mut self, s: &Session) {
+        self.sessions += 1;
+        self.data_channels += s.data_channels.len();
+        self.findings.extend(s.findings.iter().map(|f| (s.id, f.clone())));
+    }
+}
+
+/// The whole report from a model held in memory.
+pub fn write(out: &mut dyn Write, capture: &Capture, name: &str, opts: ViewOptions) -> io::Result<()> {
+    let mut sum = Summary { capture_findings: capture.findings.clone(), ..Default::default() };
+    for s in &capture.sessions {
+        sum.add(s);
+    }
+    write_head(out, &capture.stats, &sum, name, opts)?;
+    for s in &capture.sessions {
+        writeln!(out)?;
+        write_session(out, s, opts)?;
+    }
+    Ok(())
+}
+
+/// The head of the report: totals, capture notes and the diagnosis section.
+pub fn write_head(out: &mut dyn Write, st: &CaptureStats, sum: &Summary, name: &str, opts: ViewOptions) -> io::Result<()> {
     let lang = opts.lang;
-    let st = &capture.stats;
-    let chans: usize = capture.sessions.iter().map(|s| s.data_channels.len()).sum();
-    let findings: usize = capture
-        .sessions
-        .iter()
-        .map(|s| s.findings.len())
-        .sum::<usize>()
-        + capture.findings.len();
+    let chans = sum.data_channels;
+    let findings = sum.findings.len() + sum.capture_findings.len();
     writeln!(out, "ftpscope report: {}", escape_str(name))?;
     writeln!(
         out,
         "  {} packets, {} TCP connections, {} FTP session{}, {} data channel{}, {} finding{}",
         st.packets,
         st.tcp_connections,
-        capture.sessions.len(),
-        if capture.sessions.len() == 1 { "" } else { "s" },
+        sum.sessions,
+        if sum.sessions == 1 { "" } else { "s" },
         chans,
         if chans == 1 { "" } else { "s" },
         findings,
         if findings == 1 { "" } else { "s" }
     )?;
     if let (Some(a), Some(b)) = (st.first, st.last) {
-        writeln!(
-            out,
-            "  from {} to {} ({})",
-            a.rfc3339(),
-            b.rfc3339(),
-            human_duration(a.secs_until(b))
-        )?;
+        writeln!(out, "  from {} to {} ({})", a.rfc3339(), b.rfc3339(), human_duration(a.secs_until(b)))?;
     }
     if let Some(e) = &st.read_error {
-        writeln!(
-            out,
-            "  WARNING: the capture file is damaged: {e}; everything before that point was analysed"
-        )?;
+        writeln!(out, "  WARNING: the capture file is damaged: {e}; everything before that point was analysed")?;
     }
     if st.truncated_packets > 0 {
-        writeln!(
-            out,
-            "  note: {} packets were cut by the capture's snaplen",
-            st.truncated_packets
-        )?;
+        writeln!(out, "  note: {} packets were cut by the capture's snaplen", st.truncated_packets)?;
     }
     if st.malformed > 0 || st.unsupported_link > 0 {
-        writeln!(
-            out,
-            "  note: {} malformed packets, {} packets of an unsupported link type",
-            st.malformed, st.unsupported_link
-        )?;
+        writeln!(out, "  note: {} malformed packets, {} packets of an unsupported link type", st.malformed, st.unsupported_link)?;
     }
-    if capture.sessions.is_empty() {
+    if sum.sessions == 0 {
         writeln!(out)?;
         writeln!(
             out,
@@ -171,18 +178,12 @@ pub fn write(
     if findings == 0 {
         writeln!(out, "  {}", tr(lang, "no problem found", "未发现问题"))?;
     }
-    for f in &capture.findings {
+    for f in &sum.capture_findings {
         write_finding(out, f, "  ")?;
     }
-    for s in &capture.sessions {
-        for f in &s.findings {
-            write!(out, "  [session {}] ", s.id)?;
-            write_finding(out, f, "")?;
-        }
-    }
-    for s in &capture.sessions {
-        writeln!(out)?;
-        write_session(out, s, opts)?;
+    for (id, f) in &sum.findings {
+        write!(out, "  [session {id}] ")?;
+        write_finding(out, f, "")?;
     }
     Ok(())
 }
@@ -237,8 +238,9 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
     if let Some(sys) = &s.server_system {
         writeln!(out, "  server system: {}", escape(&sys.0))?;
     }
+    // Evidence and remedies are in the diagnosis section; here one line each.
     for f in &s.findings {
-        write_finding(out, f, "  ")?;
+        writeln!(out, "  {} {}: {}", sev_mark(f.severity), f.id, escape_str(&f.summary))?;
     }
     writeln!(out, "  {}", tr(lang, "Transcript", "会话记录"))?;
     for ex in &s.exchanges {

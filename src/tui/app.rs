@@ -1,0 +1,1553 @@
+//! The UI state and the one function that changes it.
+//!
+//! [`App`] holds a snapshot of the model and everything the user chose: view,
+//! selection, scroll, filter, search, sort, follow mode. [`update`] applies an
+//! [`Action`] (a key's [`Cmd`], typed text, the mouse, a resize, a new snapshot);
+//! nothing else writes to an `App`. Rendering only reads it.
+//!
+//! Everything that grows with the capture (the filtered and sorted list of
+//! sessions, the data-connection rows, the grouped findings, the wrapped rows of
+//! the open session) is computed here when its inputs change, never per frame,
+//! so that drawing costs the same for ten sessions and for a hundred thousand.
+//!
+//! Side effects (writing a file, switching mouse capture) are queued as
+//! [`Effect`]s for the event loop, which keeps `update` free of I/O and testable
+//! without a terminal.
+
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use ratatui::crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+
+use super::filter::{self, Filter};
+use super::keymap::{self, Cmd, Ctx};
+use super::layout::{self, Regions};
+use super::lines::{self, Rows};
+use super::theme::Theme;
+use crate::ftp::catalog::Lang;
+use crate::model::{Capture, Finding, Session, Severity};
+use crate::report::ViewOptions;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Sessions,
+    Data,
+    Findings,
+    /// One session: findings pane and transcript.
+    Session,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Findings,
+    Transcript,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    Time,
+    Bytes,
+    Findings,
+}
+
+impl SortKey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Time => "time",
+            SortKey::Bytes => "bytes",
+            SortKey::Findings => "findings",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MouseKind {
+    ScrollUp,
+    ScrollDown,
+    Click,
+}
+
+/// Everything that can change the state.
+#[derive(Clone, Debug)]
+pub enum Action {
+    Cmd(Cmd),
+    /// A character typed into the open prompt.
+    Input(char),
+    Backspace,
+    Resize(u16, u16),
+    Mouse {
+        kind: MouseKind,
+        column: u16,
+        row: u16,
+    },
+    /// A new model from a live source.
+    Snapshot(Box<Capture>),
+    /// The live source's status line.
+    Status(String),
+    /// Reading a file: bytes read so far and packets.
+    Progress {
+        bytes: u64,
+        packets: u64,
+    },
+    /// The file has been analysed.
+    Loaded(Box<Capture>),
+}
+
+/// Work for the event loop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Write the session with this index to the current directory.
+    Write { session: usize, json: bool },
+    /// Turn mouse capture on or off.
+    Mouse(bool),
+}
+
+/// A selection in a list and the first row shown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub sel: usize,
+    pub offset: usize,
+}
+
+impl Cursor {
+    /// Keep `sel` inside the list and on screen, and no blank space at the bottom.
+    pub fn clamp(&mut self, len: usize, height: usize) {
+        let h = height.max(1);
+        if len == 0 {
+            *self = Cursor::default();
+            return;
+        }
+        self.sel = self.sel.min(len - 1);
+        if self.sel < self.offset {
+            self.offset = self.sel;
+        }
+        if self.sel >= self.offset + h {
+            self.offset = self.sel + 1 - h;
+        }
+        self.offset = self.offset.min(len.saturating_sub(h));
+    }
+
+    pub fn by(&mut self, delta: isize, len: usize, height: usize) {
+        self.sel = self.sel.saturating_add_signed(delta);
+        self.clamp(len, height);
+    }
+
+    /// Go to a row; if it is off screen, show it a third of the way down.
+    pub fn jump(&mut self, sel: usize, len: usize, height: usize) {
+        if sel < self.offset || sel >= self.offset + height.max(1) {
+            self.offset = sel.saturating_sub(height / 3);
+        }
+        self.sel = sel;
+        self.clamp(len, height);
+    }
+
+    pub fn bottom(&mut self, len: usize, height: usize) {
+        self.sel = len.saturating_sub(1);
+        self.clamp(len, height);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    Filter,
+    Search,
+}
+
+#[derive(Clone, Debug)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub text: String,
+    /// What was in force when the prompt opened (Esc goes back to it).
+    pub saved: String,
+    /// Search: the cursor row when the prompt opened.
+    pub origin: usize,
+    pub error: Option<String>,
+}
+
+/// A row of the findings view: a group per finding id, then its findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FindingRow {
+    Group {
+        id: &'static str,
+        severity: Severity,
+        count: usize,
+    },
+    /// `session: None` is a capture-wide finding.
+    Item {
+        session: Option<usize>,
+        finding: usize,
+    },
+}
+
+/// The open session.
+#[derive(Clone, Debug)]
+pub struct Detail {
+    /// Index in `capture.sessions` and the session's id (stable across snapshots).
+    pub index: usize,
+    pub id: usize,
+    pub focus: Pane,
+    pub transcript: Rows,
+    pub cursor: Cursor,
+    pub findings: Rows,
+    pub fcursor: Cursor,
+    /// The finding `n`/`N` last went to.
+    pub current_finding: Option<usize>,
+    /// Live: keep the cursor on the newest line.
+    pub follow: bool,
+    /// What the rows were built for: width, explanations, session fingerprint.
+    built: (usize, bool, u64),
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Loading {
+    pub bytes: u64,
+    pub total: u64,
+    pub packets: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Totals {
+    pub sessions: usize,
+    pub channels: usize,
+    pub findings: usize,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+/// How an [`App`] starts.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub lang: Lang,
+    /// A live source: follow mode on, `F` freezes.
+    pub live: bool,
+    pub theme: Theme,
+    /// Show explanations under commands and replies.
+    pub explain: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            lang: Lang::En,
+            live: false,
+            theme: Theme::from_env(),
+            explain: true,
+        }
+    }
+}
+
+/// The whole UI state. Read it through its methods; change it with [`update`].
+pub struct App {
+    pub(crate) capture: Capture,
+    pub(crate) name: String,
+    pub(crate) lang: Lang,
+    pub(crate) theme: Theme,
+    pub(crate) live: bool,
+    pub(crate) live_status: String,
+    pub(crate) frozen: bool,
+    pub(crate) loading: Option<Loading>,
+    pub(crate) view: View,
+    /// Where Esc goes from the session view.
+    pub(crate) back: View,
+    pub(crate) size: (u16, u16),
+    pub(crate) sort: SortKey,
+    pub(crate) filter: Filter,
+    pub(crate) filter_text: String,
+    pub(crate) prompt: Option<Prompt>,
+    /// Transcript search, lower case.
+    pub(crate) search: String,
+    /// Indexes into `capture.sessions`, filtered and sorted.
+    pub(crate) session_rows: Vec<usize>,
+    pub(crate) sessions: Cursor,
+    /// (session index, channel index), filtered sessions in time order.
+    pub(crate) data_rows: Vec<(usize, usize)>,
+    pub(crate) data: Cursor,
+    pub(crate) finding_rows: Vec<FindingRow>,
+    pub(crate) findings: Cursor,
+    pub(crate) detail: Option<Detail>,
+    pub(crate) explain: bool,
+    /// Help overlay open, with its scroll offset.
+    pub(crate) help: Option<usize>,
+    pub(crate) mouse: bool,
+    /// Live: the lists keep the newest row selected.
+    pub(crate) follow: bool,
+    /// One-line message for the status row, and whether it is an error.
+    pub(crate) message: Option<(bool, String)>,
+    pub(crate) quit: bool,
+    pub(crate) effects: Vec<Effect>,
+    pub(crate) totals: Totals,
+}
+
+impl App {
+    /// An app showing an analysed capture.
+    pub fn new(capture: Capture, name: impl Into<String>, opts: Options) -> App {
+        let mut app = App::loading(name, 0, opts);
+        app.loading = None;
+        app.set_capture(capture);
+        app
+    }
+
+    /// An app waiting for a file of `total` bytes to be analysed.
+    pub fn loading(name: impl Into<String>, total: u64, opts: Options) -> App {
+        App {
+            capture: Capture::default(),
+            name: name.into(),
+            lang: opts.lang,
+            theme: opts.theme,
+            live: opts.live,
+            live_status: String::new(),
+            frozen: false,
+            loading: Some(Loading {
+                total,
+                ..Loading::default()
+            }),
+            view: View::Sessions,
+            back: View::Sessions,
+            size: (80, 24),
+            sort: SortKey::Time,
+            filter: Filter::default(),
+            filter_text: String::new(),
+            prompt: None,
+            search: String::new(),
+            session_rows: Vec::new(),
+            sessions: Cursor::default(),
+            data_rows: Vec::new(),
+            data: Cursor::default(),
+            finding_rows: Vec::new(),
+            findings: Cursor::default(),
+            detail: None,
+            explain: opts.explain,
+            help: None,
+            mouse: true,
+            follow: opts.live,
+            message: None,
+            quit: false,
+            effects: Vec::new(),
+            totals: Totals::default(),
+        }
+    }
+
+    pub fn capture(&self) -> &Capture {
+        &self.capture
+    }
+    pub fn view(&self) -> View {
+        self.view
+    }
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+    pub fn mouse_captured(&self) -> bool {
+        self.mouse
+    }
+    pub fn frozen(&self) -> bool {
+        self.frozen
+    }
+    pub fn sort(&self) -> SortKey {
+        self.sort
+    }
+    pub fn filter_text(&self) -> &str {
+        &self.filter_text
+    }
+    pub fn search_text(&self) -> &str {
+        &self.search
+    }
+    pub fn prompt(&self) -> Option<&Prompt> {
+        self.prompt.as_ref()
+    }
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_ref().map(|(_, m)| m.as_str())
+    }
+    pub fn help_open(&self) -> bool {
+        self.help.is_some()
+    }
+    pub fn explanations(&self) -> bool {
+        self.explain
+    }
+    pub fn detail(&self) -> Option<&Detail> {
+        self.detail.as_ref()
+    }
+    /// Sessions the list shows, in its order.
+    pub fn listed_sessions(&self) -> impl Iterator<Item = &Session> {
+        self.session_rows.iter().map(|&i| &self.capture.sessions[i])
+    }
+    pub fn data_rows(&self) -> &[(usize, usize)] {
+        &self.data_rows
+    }
+    pub fn finding_rows(&self) -> &[FindingRow] {
+        &self.finding_rows
+    }
+    /// The selected row of the current list view (or the cursor of the open session's focused pane).
+    pub fn selected_row(&self) -> usize {
+        match self.view {
+            View::Sessions => self.sessions.sel,
+            View::Data => self.data.sel,
+            View::Findings => self.findings.sel,
+            View::Session => self.detail.as_ref().map_or(0, |d| match d.focus {
+                Pane::Findings => d.fcursor.sel,
+                Pane::Transcript => d.cursor.sel,
+            }),
+        }
+    }
+    /// Live follow mode of what is shown: the open session's, or the lists'.
+    pub fn following(&self) -> bool {
+        match (&self.detail, self.view) {
+            (Some(d), View::Session) => d.follow,
+            _ => self.follow,
+        }
+    }
+    /// The exchange under the transcript cursor of the open session.
+    pub fn cursor_exchange(&self) -> Option<usize> {
+        let d = self.detail.as_ref()?;
+        d.transcript.item_at(d.cursor.sel)
+    }
+    /// The session the current view points at (what `w` writes).
+    pub fn selected_session(&self) -> Option<&Session> {
+        self.selected_session_index()
+            .and_then(|i| self.capture.sessions.get(i))
+    }
+    /// Take the queued effects (the event loop performs them).
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    pub(crate) fn finding(&self, session: Option<usize>, fi: usize) -> Option<&Finding> {
+        match session {
+            Some(si) => self.capture.sessions.get(si)?.findings.get(fi),
+            None => self.capture.findings.get(fi),
+        }
+    }
+
+    pub(crate) fn finding_count_shown(&self) -> usize {
+        self.finding_rows
+            .iter()
+            .filter(|r| matches!(r, FindingRow::Item { .. }))
+            .count()
+    }
+
+    pub(crate) fn regions(&self) -> Regions {
+        layout::regions(self, Rect::new(0, 0, self.size.0, self.size.1))
+    }
+
+    fn list_height(&self) -> usize {
+        usize::from(self.regions().list_rows.height)
+    }
+
+    fn pane_heights(&self) -> (usize, usize) {
+        let r = self.regions();
+        (
+            usize::from(layout::inner(r.transcript).height),
+            r.findings
+                .map_or(0, |f| usize::from(layout::inner(f).height)),
+        )
+    }
+
+    fn selected_session_index(&self) -> Option<usize> {
+        match self.view {
+            View::Sessions => self.session_rows.get(self.sessions.sel).copied(),
+            View::Data => self.data_rows.get(self.data.sel).map(|r| r.0),
+            View::Findings => self.finding_rows[self.findings.sel.min(self.finding_rows.len())..]
+                .iter()
+                .find_map(|r| match r {
+                    FindingRow::Item { session, .. } => Some(*session),
+                    FindingRow::Group { .. } => None,
+                })
+                .flatten(),
+            View::Session => self.detail.as_ref().map(|d| d.index),
+        }
+    }
+
+    fn ctx(&self) -> Ctx {
+        if self.view == View::Session {
+            Ctx::Session
+        } else {
+            Ctx::List
+        }
+    }
+
+    fn say(&mut self, m: impl Into<String>) {
+        self.message = Some((false, m.into()));
+    }
+
+    fn warn(&mut self, m: impl Into<String>) {
+        self.message = Some((true, m.into()));
+    }
+
+    /// Replace the model, keeping selections on the same sessions.
+    fn set_capture(&mut self, capture: Capture) {
+        let keep_detail = self.detail.as_ref().map(|d| d.id);
+        self.capture = capture;
+        let mut t = Totals {
+            sessions: self.capture.sessions.len(),
+            findings: self.capture.findings.len(),
+            ..Totals::default()
+        };
+        for f in self
+            .capture
+            .sessions
+            .iter()
+            .flat_map(|s| &s.findings)
+            .chain(&self.capture.findings)
+        {
+            match f.severity {
+                Severity::Error => t.errors += 1,
+                Severity::Warning => t.warnings += 1,
+                Severity::Info => {}
+            }
+        }
+        for s in &self.capture.sessions {
+            t.findings += s.findings.len();
+            t.channels += s.data_channels.len();
+        }
+        self.totals = t;
+        if let Some(id) = keep_detail {
+            match self.capture.sessions.iter().position(|s| s.id == id) {
+                Some(i) => {
+                    if let Some(d) = &mut self.detail {
+                        d.index = i;
+                    }
+                }
+                None => {
+                    self.detail = None;
+                    if self.view == View::Session {
+                        self.view = self.back;
+                    }
+                }
+            }
+        }
+        self.recompute();
+        self.rebuild_detail();
+    }
+
+    fn session_id(&self, i: usize) -> usize {
+        self.capture.sessions[i].id
+    }
+
+    /// Recompute the list rows from the model, the filter and the sort order.
+    fn recompute(&mut self) {
+        let keep_s = self.session_rows.get(self.sessions.sel).map(|&i| self.session_id(i));
+        let keep_d = self
+            .data_rows
+            .get(self.data.sel)
+            .map(|&(si, ci)| (self.session_id(si), ci));
+        let keep_f = self.finding_rows.get(self.findings.sel).map(|r| match *r {
+            FindingRow::Group { id, .. } => (None, Some(id), 0),
+            FindingRow::Item { session, finding } => {
+                (session.map(|si| self.session_id(si)), None, finding)
+            }
+        });
+        let sessions = &self.capture.sessions;
+
+        let mut time_rows: Vec<usize> = (0..sessions.len())
+            .filter(|&i| self.filter.matches(&sessions[i]))
+            .collect();
+        time_rows.sort_by_key(|&i| (sessions[i].start, sessions[i].id));
+
+        self.data_rows = time_rows
+            .iter()
+            .flat_map(|&si| (0..sessions[si].data_channels.len()).map(move |ci| (si, ci)))
+            .collect();
+
+        let mut groups: BTreeMap<&'static str, (Severity, Vec<(Option<usize>, usize)>)> =
+            BTreeMap::new();
+        let mut add = |f: &Finding, at: (Option<usize>, usize)| {
+            let g = groups.entry(f.id).or_insert((f.severity, Vec::new()));
+            g.0 = g.0.max(f.severity);
+            g.1.push(at);
+        };
+        if self.filter.is_empty() {
+            for (fi, f) in self.capture.findings.iter().enumerate() {
+                add(f, (None, fi));
+            }
+        }
+        for &si in &time_rows {
+            for (fi, f) in sessions[si].findings.iter().enumerate() {
+                add(f, (Some(si), fi));
+            }
+        }
+        let mut groups: Vec<_> = groups.into_iter().collect();
+        groups.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+        self.finding_rows.clear();
+        for (id, (severity, items)) in groups {
+            self.finding_rows.push(FindingRow::Group {
+                id,
+                severity,
+                count: items.len(),
+            });
+            self.finding_rows
+                .extend(items.into_iter().map(|(session, finding)| FindingRow::Item {
+                    session,
+                    finding,
+                }));
+        }
+
+        let mut rows = time_rows;
+        match self.sort {
+            SortKey::Time => {}
+            SortKey::Bytes => rows.sort_by_cached_key(|&i| std::cmp::Reverse(sessions[i].data_bytes())),
+            SortKey::Findings => rows.sort_by_cached_key(|&i| {
+                let s = &sessions[i];
+                std::cmp::Reverse((s.worst(), s.findings.len()))
+            }),
+        }
+        self.session_rows = rows;
+
+        // Keep the selection on the same things.
+        if let Some(id) = keep_s {
+            if let Some(p) = self.session_rows.iter().position(|&i| self.session_id(i) == id) {
+                self.sessions.sel = p;
+            }
+        }
+        if let Some(k) = keep_d {
+            if let Some(p) = self
+                .data_rows
+                .iter()
+                .position(|&(si, ci)| (self.session_id(si), ci) == k)
+            {
+                self.data.sel = p;
+            }
+        }
+        if let Some((sid, gid, fi)) = keep_f {
+            if let Some(p) = self.finding_rows.iter().position(|r| match *r {
+                FindingRow::Group { id, .. } => gid == Some(id),
+                FindingRow::Item { session, finding } => {
+                    gid.is_none() && finding == fi && session.map(|si| self.session_id(si)) == sid
+                }
+            }) {
+                self.findings.sel = p;
+            }
+        }
+        if self.live && self.follow {
+            self.sessions.sel = self.session_rows.len().saturating_sub(1);
+            self.data.sel = self.data_rows.len().saturating_sub(1);
+        }
+        self.clamp_lists();
+    }
+
+    fn clamp_lists(&mut self) {
+        let h = self.list_height();
+        self.sessions.clamp(self.session_rows.len(), h);
+        self.data.clamp(self.data_rows.len(), h);
+        self.findings.clamp(self.finding_rows.len(), h);
+    }
+
+    /// Rebuild the open session's rows if the width, the explanation toggle or
+    /// the session itself changed; keep the cursor on the same exchange.
+    fn rebuild_detail(&mut self) {
+        let Some(d) = &self.detail else { return };
+        let s = &self.capture.sessions[d.index];
+        let key = (pane_width_of(self), self.explain, fingerprint(s));
+        if d.built == key {
+            self.clamp_detail();
+            return;
+        }
+        let at = d.transcript.item_at(d.cursor.sel).map(|ex| {
+            let start = d.transcript.item_start[ex];
+            (ex, d.cursor.sel - start)
+        });
+        let fat = d.findings.item_at(d.fcursor.sel);
+        let transcript = lines::transcript(s, key.0, self.explain, self.lang);
+        let findings = lines::findings(&s.findings, key.0);
+        let Some(d) = &mut self.detail else { return };
+        d.transcript = transcript;
+        d.findings = findings;
+        d.built = key;
+        if let Some((ex, delta)) = at {
+            if let Some(&start) = d.transcript.item_start.get(ex) {
+                let end = d
+                    .transcript
+                    .item_start
+                    .get(ex + 1)
+                    .copied()
+                    .unwrap_or(d.transcript.len());
+                d.cursor.sel = (start + delta).min(end.saturating_sub(1));
+            }
+        }
+        if let Some(fi) = fat {
+            if let Some(&start) = d.findings.item_start.get(fi) {
+                d.fcursor.sel = start;
+            }
+        }
+        if d.findings.is_empty() {
+            d.focus = Pane::Transcript;
+        }
+        self.clamp_detail();
+    }
+
+    fn clamp_detail(&mut self) {
+        let (th, fh) = self.pane_heights();
+        if let Some(d) = &mut self.detail {
+            if d.follow {
+                d.cursor.bottom(d.transcript.len(), th);
+            }
+            d.cursor.clamp(d.transcript.len(), th);
+            d.fcursor.clamp(d.findings.len(), fh);
+        }
+    }
+
+    /// Open session `si`, with the cursor on an exchange and/or a finding.
+    fn open_session(&mut self, si: usize, exchange: Option<usize>, finding: Option<usize>) {
+        let Some(s) = self.capture.sessions.get(si) else {
+            return;
+        };
+        let w = pane_width_of(self);
+        let d = Detail {
+            index: si,
+            id: s.id,
+            focus: Pane::Transcript,
+            transcript: lines::transcript(s, w, self.explain, self.lang),
+            cursor: Cursor::default(),
+            findings: lines::findings(&s.findings, w),
+            fcursor: Cursor::default(),
+            current_finding: finding,
+            follow: false,
+            built: (w, self.explain, fingerprint(s)),
+        };
+        if self.view != View::Session {
+            self.back = self.view;
+        }
+        self.view = View::Session;
+        self.detail = Some(d);
+        self.search.clear();
+        let (th, fh) = self.pane_heights();
+        let live = self.live;
+        let Some(d) = &mut self.detail else { return };
+        if let Some(fi) = finding {
+            if let Some(&r) = d.findings.item_start.get(fi) {
+                d.fcursor.jump(r, d.findings.len(), fh);
+                d.focus = Pane::Findings;
+            }
+        }
+        match exchange.and_then(|ex| d.transcript.item_start.get(ex)) {
+            Some(&r) => d.cursor.jump(r, d.transcript.len(), th),
+            None if live => {
+                d.follow = true;
+                d.cursor.bottom(d.transcript.len(), th);
+            }
+            None => {}
+        }
+    }
+}
+
+fn pane_width_of(app: &App) -> usize {
+    layout::pane_width(app.size.0)
+}
+
+/// Changes when anything the transcript or findings pane shows changes.
+fn fingerprint(s: &Session) -> u64 {
+    let mut h = DefaultHasher::new();
+    s.exchanges.len().hash(&mut h);
+    for e in &s.exchanges {
+        (e.replies.len(), e.data_channel, e.command.is_some()).hash(&mut h);
+    }
+    for d in &s.data_channels {
+        (d.outcome as u8, d.bytes, d.syns, d.command_exchange, d.end).hash(&mut h);
+    }
+    for f in &s.findings {
+        (f.id, f.evidence.len(), &f.summary).hash(&mut h);
+    }
+    (s.anomalies.len(), s.tls, s.encrypted_bytes).hash(&mut h);
+    h.finish()
+}
+
+/// The first exchange a finding's evidence cites.
+pub fn evidence_exchange(f: &Finding) -> Option<usize> {
+    f.evidence.iter().find_map(|e| e.exchange)
+}
+
+/// Map a terminal event to an action, given the state (prompt, help, view).
+pub fn event_action(app: &App, ev: &Event) -> Option<Action> {
+    match ev {
+        Event::Key(k) if k.kind != KeyEventKind::Release => key_action(app, *k),
+        Event::Mouse(MouseEvent {
+            kind, column, row, ..
+        }) => {
+            let kind = match kind {
+                MouseEventKind::ScrollUp => MouseKind::ScrollUp,
+                MouseEventKind::ScrollDown => MouseKind::ScrollDown,
+                MouseEventKind::Down(MouseButton::Left) => MouseKind::Click,
+                _ => return None,
+            };
+            Some(Action::Mouse {
+                kind,
+                column: *column,
+                row: *row,
+            })
+        }
+        Event::Resize(w, h) => Some(Action::Resize(*w, *h)),
+        _ => None,
+    }
+}
+
+/// Map a key to an action: Ctrl-C always quits; the help overlay and the prompts
+/// take their keys first; everything else goes through the key table.
+pub fn key_action(app: &App, k: KeyEvent) -> Option<Action> {
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('C')) {
+        return Some(Action::Cmd(Cmd::Quit));
+    }
+    if app.help.is_some() {
+        let cmd = match k.code {
+            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => Cmd::Help,
+            _ => keymap::lookup(Ctx::Global, k)
+                .filter(|c| matches!(c, Cmd::Up | Cmd::Down | Cmd::PageUp | Cmd::PageDown | Cmd::Top | Cmd::Bottom))?,
+        };
+        return Some(Action::Cmd(cmd));
+    }
+    if let Some(p) = &app.prompt {
+        return match k.code {
+            KeyCode::Enter => Some(Action::Cmd(Cmd::Open)),
+            KeyCode::Esc => Some(Action::Cmd(Cmd::Back)),
+            KeyCode::Backspace => Some(Action::Backspace),
+            KeyCode::Up if p.kind == PromptKind::Search => Some(Action::Cmd(Cmd::PrevMatch)),
+            KeyCode::Down if p.kind == PromptKind::Search => Some(Action::Cmd(Cmd::NextMatch)),
+            KeyCode::Char(c) if !ctrl && !k.modifiers.contains(KeyModifiers::ALT) => {
+                Some(Action::Input(c))
+            }
+            _ => None,
+        };
+    }
+    keymap::lookup(app.ctx(), k).map(Action::Cmd)
+}
+
+/// Handle a terminal event: map it and apply it. Returns whether anything happened.
+pub fn handle_event(app: &mut App, ev: &Event) -> bool {
+    match event_action(app, ev) {
+        Some(a) => {
+            update(app, a);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The one place the state changes.
+pub fn update(app: &mut App, action: Action) {
+    match action {
+        Action::Cmd(c) => {
+            app.message = None;
+            command(app, c);
+        }
+        Action::Input(c) => {
+            app.message = None;
+            if let Some(p) = &mut app.prompt {
+                if !c.is_control() {
+                    p.text.push(c);
+                }
+                prompt_changed(app);
+            }
+        }
+        Action::Backspace => {
+            app.message = None;
+            if let Some(p) = &mut app.prompt {
+                p.text.pop();
+                prompt_changed(app);
+            }
+        }
+        Action::Resize(w, h) => {
+            app.size = (w, h);
+            app.clamp_lists();
+            app.rebuild_detail();
+        }
+        Action::Mouse { kind, column, row } => {
+            app.message = None;
+            mouse(app, kind, column, row);
+        }
+        Action::Snapshot(c) => {
+            if !app.frozen {
+                app.set_capture(*c);
+            }
+        }
+        Action::Status(s) => app.live_status = s,
+        Action::Progress { bytes, packets } => {
+            if let Some(l) = &mut app.loading {
+                l.bytes = bytes;
+                l.packets = packets;
+            }
+        }
+        Action::Loaded(c) => {
+            app.loading = None;
+            app.set_capture(*c);
+        }
+    }
+}
+
+fn command(app: &mut App, c: Cmd) {
+    if let Some(off) = app.help {
+        let inner = layout::inner(layout::help_rect(Rect::new(0, 0, app.size.0, app.size.1)));
+        let total = keymap::help_rows(usize::from(inner.width)).len();
+        let page = usize::from(inner.height).max(1);
+        let max = total.saturating_sub(page);
+        app.help = match c {
+            Cmd::Help => None,
+            Cmd::Up => Some(off.saturating_sub(1)),
+            Cmd::Down => Some((off + 1).min(max)),
+            Cmd::PageUp => Some(off.saturating_sub(page)),
+            Cmd::PageDown => Some((off + page).min(max)),
+            Cmd::Top => Some(0),
+            Cmd::Bottom => Some(max),
+            Cmd::Quit => {
+                app.quit = true;
+                None
+            }
+            _ => Some(off),
+        };
+        return;
+    }
+    if app.prompt.is_some() {
+        match c {
+            Cmd::Open => prompt_accept(app),
+            Cmd::Back => prompt_cancel(app),
+            Cmd::NextMatch => search_step(app, true),
+            Cmd::PrevMatch => search_step(app, false),
+            Cmd::Quit => app.quit = true,
+            _ => {}
+        }
+        return;
+    }
+    if app.loading.is_some() && !matches!(c, Cmd::Quit | Cmd::Help) {
+        return;
+    }
+    match c {
+        Cmd::Quit => app.quit = true,
+        Cmd::Help => app.help = Some(0),
+        Cmd::Up => move_by(app, -1),
+        Cmd::Down => move_by(app, 1),
+        Cmd::PageUp => move_page(app, false),
+        Cmd::PageDown => move_page(app, true),
+        Cmd::Top => move_end(app, false),
+        Cmd::Bottom => move_end(app, true),
+        Cmd::Open => open(app),
+        Cmd::Back => back(app),
+        Cmd::NextPane => switch_pane(app, true),
+        Cmd::PrevPane => switch_pane(app, false),
+        Cmd::ShowSessions => app.view = View::Sessions,
+        Cmd::ShowData => app.view = View::Data,
+        Cmd::ShowFindings => app.view = View::Findings,
+        Cmd::Sort => {
+            app.sort = match app.sort {
+                SortKey::Time => SortKey::Bytes,
+                SortKey::Bytes => SortKey::Findings,
+                SortKey::Findings => SortKey::Time,
+            };
+            app.recompute();
+            let s = format!("sessions sorted by {}", app.sort.as_str());
+            app.say(s);
+        }
+        Cmd::Filter => {
+            if app.view != View::Session {
+                app.prompt = Some(Prompt {
+                    kind: PromptKind::Filter,
+                    text: app.filter_text.clone(),
+                    saved: app.filter_text.clone(),
+                    origin: 0,
+                    error: None,
+                });
+            }
+        }
+        Cmd::Search => {
+            if let Some(d) = &mut app.detail {
+                if app.view == View::Session {
+                    d.focus = Pane::Transcript;
+                    app.prompt = Some(Prompt {
+                        kind: PromptKind::Search,
+                        text: app.search.clone(),
+                        saved: app.search.clone(),
+                        origin: d.cursor.sel,
+                        error: None,
+                    });
+                }
+            }
+        }
+        Cmd::NextMatch => search_step(app, true),
+        Cmd::PrevMatch => search_step(app, false),
+        Cmd::Explain => {
+            app.explain = !app.explain;
+            app.rebuild_detail();
+            let m = if app.explain {
+                "explanations shown"
+            } else {
+                "explanations hidden"
+            };
+            app.say(m);
+        }
+        Cmd::NextFinding => next_finding(app, true),
+        Cmd::PrevFinding => next_finding(app, false),
+        Cmd::WriteText | Cmd::WriteJson => match app.selected_session_index() {
+            Some(session) => app.effects.push(Effect::Write {
+                session,
+                json: c == Cmd::WriteJson,
+            }),
+            None => app.warn("no session selected"),
+        },
+        Cmd::ToggleMouse => {
+            app.mouse = !app.mouse;
+            app.effects.push(Effect::Mouse(app.mouse));
+            let m = if app.mouse {
+                "mouse on: wheel scrolls, click selects"
+            } else {
+                "mouse off: the terminal selects text"
+            };
+            app.say(m);
+        }
+        Cmd::Freeze => {
+            if app.live {
+                app.frozen = !app.frozen;
+                let m = if app.frozen {
+                    "frozen: F resumes live updates"
+                } else {
+                    "live updates resumed"
+                };
+                app.say(m);
+            } else {
+                app.say("F freezes live updates; a capture file does not change");
+            }
+        }
+    }
+}
+
+/// The focused list or pane: its cursor, its length, its height.
+fn focused(app: &mut App) -> Option<(&mut Cursor, usize, usize)> {
+    let h = app.list_height();
+    let (th, fh) = app.pane_heights();
+    match app.view {
+        View::Sessions => Some((&mut app.sessions, app.session_rows.len(), h)),
+        View::Data => Some((&mut app.data, app.data_rows.len(), h)),
+        View::Findings => Some((&mut app.findings, app.finding_rows.len(), h)),
+        View::Session => {
+            let d = app.detail.as_mut()?;
+            Some(match d.focus {
+                Pane::Findings => (&mut d.fcursor, d.findings.len(), fh),
+                Pane::Transcript => (&mut d.cursor, d.transcript.len(), th),
+            })
+        }
+    }
+}
+
+/// The user moved away from the newest line: stop following (or, `true`, resume).
+fn set_follow(app: &mut App, on: bool) {
+    match (app.view, &mut app.detail) {
+        (View::Session, Some(d)) => {
+            if d.focus == Pane::Transcript {
+                d.follow = on && app.live;
+            }
+        }
+        _ => app.follow = on && app.live,
+    }
+}
+
+fn move_by(app: &mut App, delta: isize) {
+    if let Some((c, len, h)) = focused(app) {
+        c.by(delta, len, h);
+        let at_end = c.sel + 1 >= len;
+        // Moving down onto the last line does not start following; only G/End does.
+        if delta < 0 || !at_end {
+            set_follow(app, false);
+        }
+        update_current_finding(app);
+    }
+}
+
+fn update_current_finding(app: &mut App) {
+    if let (View::Session, Some(d)) = (app.view, &mut app.detail) {
+        if d.focus == Pane::Findings {
+            d.current_finding = d.findings.item_at(d.fcursor.sel);
+        }
+    }
+}
+
+fn move_page(app: &mut App, down: bool) {
+    if let Some((c, len, h)) = focused(app) {
+        let step = isize::try_from(h.saturating_sub(1).max(1)).unwrap_or(1);
+        c.offset = if down {
+            c.offset.saturating_add(step.unsigned_abs())
+        } else {
+            c.offset.saturating_sub(step.unsigned_abs())
+        };
+        c.by(if down { step } else { -step }, len, h);
+        set_follow(app, false);
+        update_current_finding(app);
+    }
+}
+
+fn move_end(app: &mut App, bottom: bool) {
+    if let Some((c, len, h)) = focused(app) {
+        if bottom {
+            c.bottom(len, h);
+        } else {
+            c.sel = 0;
+            c.clamp(len, h);
+        }
+        set_follow(app, bottom);
+        update_current_finding(app);
+    }
+}
+
+fn open(app: &mut App) {
+    match app.view {
+        View::Sessions => {
+            if let Some(&si) = app.session_rows.get(app.sessions.sel) {
+                app.open_session(si, None, None);
+            }
+        }
+        View::Data => {
+            if let Some(&(si, ci)) = app.data_rows.get(app.data.sel) {
+                let d = &app.capture.sessions[si].data_channels[ci];
+                let ex = d.command_exchange.unwrap_or(d.announce_exchange);
+                app.open_session(si, Some(ex), None);
+            }
+        }
+        View::Findings => {
+            let item = app.finding_rows[app.findings.sel.min(app.finding_rows.len())..]
+                .iter()
+                .find_map(|r| match *r {
+                    FindingRow::Item { session, finding } => Some((session, finding)),
+                    FindingRow::Group { .. } => None,
+                });
+            match item {
+                Some((Some(si), fi)) => {
+                    let ex = app.capture.sessions[si]
+                        .findings
+                        .get(fi)
+                        .and_then(evidence_exchange);
+                    app.open_session(si, ex, Some(fi));
+                }
+                Some((None, _)) => app.say("a capture-wide finding: it belongs to no session"),
+                None => {}
+            }
+        }
+        View::Session => {
+            let (th, _) = app.pane_heights();
+            let Some(d) = &mut app.detail else { return };
+            if d.focus != Pane::Findings {
+                return;
+            }
+            let Some(fi) = d.findings.item_at(d.fcursor.sel) else {
+                return;
+            };
+            d.current_finding = Some(fi);
+            let ex = app.capture.sessions[d.index]
+                .findings
+                .get(fi)
+                .and_then(evidence_exchange);
+            match ex.and_then(|ex| d.transcript.item_start.get(ex)) {
+                Some(&r) => {
+                    d.cursor.jump(r, d.transcript.len(), th);
+                    d.follow = false;
+                    d.focus = Pane::Transcript;
+                }
+                None => app.say("this finding cites no exchange"),
+            }
+        }
+    }
+}
+
+fn back(app: &mut App) {
+    if app.view == View::Session {
+        if !app.search.is_empty() {
+            app.search.clear();
+            app.say("search cleared");
+            return;
+        }
+        app.view = app.back;
+        app.detail = None;
+        app.clamp_lists();
+    } else if !app.filter_text.is_empty() {
+        app.filter_text.clear();
+        app.filter = Filter::default();
+        app.recompute();
+        app.say("filter cleared");
+    }
+}
+
+fn switch_pane(app: &mut App, forward: bool) {
+    if app.view == View::Session {
+        if let Some(d) = &mut app.detail {
+            if !d.findings.is_empty() {
+                d.focus = match d.focus {
+                    Pane::Findings => Pane::Transcript,
+                    Pane::Transcript => Pane::Findings,
+                };
+            }
+        }
+        return;
+    }
+    const ORDER: [View; 3] = [View::Sessions, View::Data, View::Findings];
+    let i = ORDER.iter().position(|v| *v == app.view).unwrap_or(0);
+    let n = if forward { i + 1 } else { i + ORDER.len() - 1 };
+    app.view = ORDER[n % ORDER.len()];
+}
+
+fn next_finding(app: &mut App, forward: bool) {
+    match app.view {
+        View::Session => {
+            let (th, fh) = app.pane_heights();
+            let Some(d) = &mut app.detail else { return };
+            let s = &app.capture.sessions[d.index];
+            let n = s.findings.len();
+            if n == 0 {
+                app.say("no finding in this session");
+                return;
+            }
+            let next = match (d.current_finding, forward) {
+                (None, true) => 0,
+                (None, false) => n - 1,
+                (Some(i), true) => (i + 1) % n,
+                (Some(i), false) => (i + n - 1) % n,
+            };
+            d.current_finding = Some(next);
+            if let Some(&r) = d.findings.item_start.get(next) {
+                d.fcursor.jump(r, d.findings.len(), fh);
+            }
+            let f = &s.findings[next];
+            let msg = match evidence_exchange(f).and_then(|ex| d.transcript.item_start.get(ex)) {
+                Some(&r) => {
+                    d.cursor.jump(r, d.transcript.len(), th);
+                    d.follow = false;
+                    format!("finding {}/{n}: {}", next + 1, f.id)
+                }
+                None => format!("finding {}/{n}: {} (cites no exchange)", next + 1, f.id),
+            };
+            app.say(msg);
+        }
+        View::Sessions | View::Data | View::Findings => {
+            let has = |app: &App, row: usize| -> bool {
+                match app.view {
+                    View::Sessions => !app.capture.sessions[app.session_rows[row]].findings.is_empty(),
+                    View::Data => !app.capture.sessions[app.data_rows[row].0].findings.is_empty(),
+                    _ => matches!(app.finding_rows[row], FindingRow::Item { .. }),
+                }
+            };
+            let len = match app.view {
+                View::Sessions => app.session_rows.len(),
+                View::Data => app.data_rows.len(),
+                _ => app.finding_rows.len(),
+            };
+            if len == 0 {
+                return;
+            }
+            let cur = app.selected_row();
+            let found = (1..=len)
+                .map(|k| {
+                    if forward {
+                        (cur + k) % len
+                    } else {
+                        (cur + len - k % len) % len
+                    }
+                })
+                .find(|&r| has(app, r));
+            match found {
+                Some(r) => {
+                    let h = app.list_height();
+                    if let Some((c, len, _)) = focused(app) {
+                        c.jump(r, len, h);
+                    }
+                    set_follow(app, false);
+                }
+                None => app.say("no finding"),
+            }
+        }
+    }
+}
+
+fn search_step(app: &mut App, forward: bool) {
+    let (th, _) = app.pane_heights();
+    let query = app.search.clone();
+    let Some(d) = &mut app.detail else { return };
+    if app.view != View::Session {
+        return;
+    }
+    if query.is_empty() {
+        app.say("no search: press / to search the transcript");
+        return;
+    }
+    let cur = d.transcript.rows.get(d.cursor.sel).map_or(0, |r| r.logical);
+    let matches: Vec<usize> = d
+        .transcript
+        .logical
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, t))| t.contains(&query))
+        .map(|(li, _)| li)
+        .collect();
+    if matches.is_empty() {
+        let m = format!("no match for \"{}\"", crate::text::escape_str(&query));
+        app.warn(m);
+        return;
+    }
+    let pick = if forward {
+        matches.iter().position(|&li| li > cur).unwrap_or(0)
+    } else {
+        matches
+            .iter()
+            .rposition(|&li| li < cur)
+            .unwrap_or(matches.len() - 1)
+    };
+    let row = d.transcript.logical[matches[pick]].0;
+    d.cursor.jump(row, d.transcript.len(), th);
+    d.follow = false;
+    d.focus = Pane::Transcript;
+    let m = format!("match {}/{}", pick + 1, matches.len());
+    app.say(m);
+}
+
+fn prompt_changed(app: &mut App) {
+    let Some(p) = &mut app.prompt else { return };
+    match p.kind {
+        PromptKind::Filter => match filter::parse(&p.text) {
+            Ok(f) => {
+                p.error = None;
+                app.filter_text = p.text.clone();
+                app.filter = f;
+                app.recompute();
+            }
+            Err(e) => p.error = Some(e),
+        },
+        PromptKind::Search => {
+            app.search = p.text.to_lowercase();
+            let origin = p.origin;
+            let (th, _) = app.pane_heights();
+            let Some(d) = &mut app.detail else { return };
+            let from = d.transcript.rows.get(origin).map_or(0, |r| r.logical);
+            let hit = {
+                let q = &app.search;
+                let first_after = d
+                    .transcript
+                    .logical
+                    .iter()
+                    .skip(from)
+                    .find(|(_, t)| t.contains(q.as_str()));
+                first_after
+                    .or_else(|| d.transcript.logical.iter().find(|(_, t)| t.contains(q.as_str())))
+                    .map(|(r, _)| *r)
+            };
+            let err = match (hit, app.search.is_empty()) {
+                (_, true) => {
+                    d.cursor.jump(origin, d.transcript.len(), th);
+                    None
+                }
+                (Some(r), false) => {
+                    d.cursor.jump(r, d.transcript.len(), th);
+                    d.follow = false;
+                    None
+                }
+                (None, false) => Some("no match".to_string()),
+            };
+            if let Some(p) = &mut app.prompt {
+                p.error = err;
+            }
+        }
+    }
+}
+
+fn prompt_accept(app: &mut App) {
+    let Some(p) = &app.prompt else { return };
+    if p.kind == PromptKind::Filter && p.error.is_some() {
+        return;
+    }
+    let kind = p.kind;
+    app.prompt = None;
+    if kind == PromptKind::Filter {
+        let m = if app.filter_text.is_empty() {
+            "no filter".to_string()
+        } else {
+            format!(
+                "{} of {} sessions match",
+                app.session_rows.len(),
+                app.capture.sessions.len()
+            )
+        };
+        app.say(m);
+    }
+}
+
+fn prompt_cancel(app: &mut App) {
+    let Some(p) = app.prompt.take() else { return };
+    match p.kind {
+        PromptKind::Filter => {
+            app.filter = filter::parse(&p.saved).unwrap_or_default();
+            app.filter_text = p.saved;
+            app.recompute();
+        }
+        PromptKind::Search => {
+            app.search = p.saved;
+            let (th, _) = app.pane_heights();
+            if let Some(d) = &mut app.detail {
+                d.cursor.jump(p.origin, d.transcript.len(), th);
+            }
+        }
+    }
+}
+
+fn mouse(app: &mut App, kind: MouseKind, column: u16, row: u16) {
+    let r = app.regions();
+    if r.too_small || app.loading.is_some() || app.help.is_some() || app.prompt.is_some() {
+        return;
+    }
+    let pos = Position::new(column, row);
+    let delta: isize = match kind {
+        MouseKind::ScrollUp => -3,
+        MouseKind::ScrollDown => 3,
+        MouseKind::Click => 0,
+    };
+    if kind == MouseKind::Click && r.tabs.contains(pos) {
+        if let Some(v) = layout::tab_at(app, column) {
+            app.view = v;
+        }
+        return;
+    }
+    if app.view == View::Session {
+        let in_findings = r.findings.is_some_and(|f| f.contains(pos));
+        let in_transcript = r.transcript.contains(pos);
+        if !in_findings && !in_transcript {
+            return;
+        }
+        let (th, fh) = app.pane_heights();
+        let Some(d) = &mut app.detail else { return };
+        d.focus = if in_findings {
+            Pane::Findings
+        } else {
+            Pane::Transcript
+        };
+        let inner = layout::inner(if in_findings {
+            r.findings.unwrap_or_default()
+        } else {
+            r.transcript
+        });
+        let (c, len, h) = if in_findings {
+            (&mut d.fcursor, d.findings.len(), fh)
+        } else {
+            (&mut d.cursor, d.transcript.len(), th)
+        };
+        if kind == MouseKind::Click {
+            if !inner.contains(pos) {
+                return;
+            }
+            let target = c.offset + usize::from(row - inner.y);
+            if target < len {
+                c.sel = target;
+                c.clamp(len, h);
+            }
+        } else {
+            c.by(delta, len, h);
+        }
+        set_follow(app, false);
+        update_current_finding(app);
+        return;
+    }
+    if !r.list_rows.contains(pos) && kind == MouseKind::Click {
+        return;
+    }
+    let Some((c, len, h)) = focused(app) else {
+        return;
+    };
+    if kind == MouseKind::Click {
+        let target = c.offset + usize::from(row - r.list_rows.y);
+        if target >= len {
+            return;
+        }
+        let again = target == c.sel;
+        c.sel = target;
+        c.clamp(len, h);
+        set_follow(app, false);
+        if again {
+            open(app);
+        }
+    } else {
+        c.by(delta, len, h);
+        set_follow(app, false);
+    }
+}
+
+/// Write a session to a new file in `dir` (`ftpscope-session-ID.txt`, or
+/// `-2`, `-3`, ... when that exists): the text report's session section, or JSON.
+pub fn write_session(s: &Session, json: bool, dir: &Path, lang: Lang) -> io::Result<PathBuf> {
+    let ext = if json { "json" } else { "txt" };
+    for n in 1..1000 {
+        let name = if n == 1 {
+            format!("ftpscope-session-{}.{ext}", s.id)
+        } else {
+            format!("ftpscope-session-{}-{n}.{ext}", s.id)
+        };
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => {
+                let mut out = io::BufWriter::new(f);
+                if json {
+                    serde_json::to_writer_pretty(&mut out, s)?;
+                    writeln!(out)?;
+                } else {
+                    crate::report::text::write_session(
+                        &mut out,
+                        s,
+                        ViewOptions {
+                            lang,
+                            explain: true,
+                        },
+                    )?;
+                }
+                out.flush()?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "too many ftpscope-session files here",
+    ))
+}
+
+/// Perform a queued effect that does not need the terminal (writing a file), and
+/// say what happened in the status row.
+pub fn perform(app: &mut App, effect: &Effect, dir: &Path) {
+    if let Effect::Write { session, json } = *effect {
+        let Some(s) = app.capture.sessions.get(session) else {
+            return;
+        };
+        match write_session(s, json, dir, app.lang) {
+            Ok(p) => {
+                let m = format!("wrote {}", crate::text::escape_str(&p.display().to_string()));
+                app.say(m);
+            }
+            Err(e) => {
+                let m = format!("cannot write the session: {e}");
+                app.warn(m);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_stays_on_screen() {
+        let mut c = Cursor::default();
+        c.by(15, 100, 10);
+        assert_eq!((c.sel, c.offset), (15, 6));
+        c.by(-20, 100, 10);
+        assert_eq!((c.sel, c.offset), (0, 0));
+        c.bottom(100, 10);
+        assert_eq!((c.sel, c.offset), (99, 90));
+        c.jump(40, 100, 9);
+        assert_eq!((c.sel, c.offset), (40, 37));
+        c.clamp(5, 10);
+        assert_eq!((c.sel, c.offset), (4, 0));
+        c.clamp(0, 10);
+        assert_eq!(c, Cursor::default());
+    }
+}

@@ -1,0 +1,436 @@
+//! The rows of the session view: the transcript and the findings pane.
+//!
+//! A session is turned into rows once (when it is opened, when the width or the
+//! explanation toggle changes, or when a live snapshot changed it), wrapped to the
+//! pane's width, so drawing is a slice of rows: its cost depends on the pane's
+//! height only. Each row remembers the exchange (transcript) or the finding
+//! (findings pane) it belongs to, which is what the cursor, `n`/`N` and the mouse
+//! need.
+//!
+//! Invariant: every string taken from the model goes through
+//! [`crate::text::escape`] or [`crate::text::escape_str`] here, so a row never
+//! holds a control character.
+
+use ratatui::text::Span;
+
+use crate::ftp::catalog::Lang;
+use crate::ftp::explain;
+use crate::model::{Finding, Outcome, Session, Severity};
+use crate::report::text::channel_line;
+use crate::text::{escape, escape_str};
+use crate::time::human_duration;
+
+/// What a piece of a row is; the theme turns it into a style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Plain,
+    Time,
+    /// `C>` and the verb.
+    Client,
+    /// `S<`.
+    Server,
+    /// A reply code, coloured by its class.
+    Code(u16),
+    Explain,
+    Note,
+    /// A data connection line, coloured by its outcome.
+    Data(Outcome),
+    Severity(Severity),
+    FindingId,
+    Evidence,
+    Remedy,
+    Dim,
+}
+
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub spans: Vec<(Role, String)>,
+    /// Transcript: the exchange; findings pane: the finding index.
+    pub item: Option<usize>,
+    /// Index of the logical line this row is part of.
+    pub logical: usize,
+}
+
+/// Wrapped rows plus their logical lines (lower-cased text, for search).
+#[derive(Clone, Debug, Default)]
+pub struct Rows {
+    pub rows: Vec<Row>,
+    /// For each logical line: its first row and its text in lower case.
+    pub logical: Vec<(usize, String)>,
+    /// For each item (exchange or finding): its first row.
+    pub item_start: Vec<usize>,
+}
+
+impl Rows {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn push(&mut self, spans: Vec<(Role, String)>, indent: usize, width: usize, item: Option<usize>) {
+        let logical = self.logical.len();
+        let text: String = spans.iter().map(|(_, s)| s.as_str()).collect();
+        self.logical.push((self.rows.len(), text.to_lowercase()));
+        for spans in wrap(&spans, width, indent) {
+            self.rows.push(Row {
+                spans,
+                item,
+                logical,
+            });
+        }
+    }
+
+    /// The item of a row, for rows before the first item: none.
+    pub fn item_at(&self, row: usize) -> Option<usize> {
+        self.rows.get(row).and_then(|r| r.item)
+    }
+
+    /// Logical lines whose text contains `query` (lower case), as first rows.
+    pub fn matches<'a>(&'a self, query: &'a str) -> impl Iterator<Item = usize> + 'a {
+        self.logical
+            .iter()
+            .filter(move |(_, t)| !query.is_empty() && t.contains(query))
+            .map(|(r, _)| *r)
+    }
+}
+
+/// Display width of a character (as the terminal will draw it).
+pub fn char_width(c: char) -> usize {
+    let mut b = [0u8; 4];
+    Span::raw(&*c.encode_utf8(&mut b)).width()
+}
+
+/// Display width of a string.
+pub fn str_width(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+/// Word-wrap styled text to `width` columns; continuation rows are indented by
+/// `indent` columns. Words longer than a row are cut. Always at least one row.
+pub fn wrap(spans: &[(Role, String)], width: usize, indent: usize) -> Vec<Vec<(Role, String)>> {
+    let width = width.max(1);
+    let indent = if indent + 8 > width { 0 } else { indent };
+    let chars: Vec<(char, Role, usize)> = spans
+        .iter()
+        .flat_map(|(r, s)| s.chars().map(move |c| (c, *r, char_width(c))))
+        .collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut first = true;
+    loop {
+        let avail = if first { width } else { width - indent };
+        let mut col = 0;
+        let mut j = i;
+        let mut brk = None;
+        while j < chars.len() {
+            let w = chars[j].2;
+            if col + w > avail {
+                break;
+            }
+            col += w;
+            if chars[j].0 == ' ' {
+                brk = Some(j + 1);
+            }
+            j += 1;
+        }
+        // On the first row, do not break inside the prefix (time, C>, S<).
+        let min_break = i + if first { indent } else { 0 };
+        let end = if j >= chars.len() || (chars[j].0 == ' ' && j > min_break) {
+            j
+        } else if let Some(b) = brk.filter(|b| *b > min_break) {
+            b
+        } else if j == i {
+            i + 1
+        } else {
+            j
+        };
+        let mut row: Vec<(Role, String)> = Vec::new();
+        if !first && indent > 0 {
+            row.push((Role::Plain, " ".repeat(indent)));
+        }
+        let mut stop = end;
+        if end < chars.len() {
+            while stop > i && chars[stop - 1].0 == ' ' {
+                stop -= 1;
+            }
+        }
+        for &(c, r, _) in &chars[i..stop] {
+            match row.last_mut() {
+                Some((lr, s)) if *lr == r => s.push(c),
+                _ => row.push((r, c.to_string())),
+            }
+        }
+        out.push(row);
+        i = end;
+        if i >= chars.len() {
+            break;
+        }
+        while i < chars.len() && chars[i].0 == ' ' {
+            i += 1;
+        }
+        if i >= chars.len() {
+            break;
+        }
+        first = false;
+    }
+    out
+}
+
+/// Columns taken by `HH:MM:SS.mmm C> `.
+pub const PREFIX: usize = 16;
+
+fn pad() -> (Role, String) {
+    (Role::Plain, " ".repeat(PREFIX))
+}
+
+/// The transcript of a session: commands, replies (code coloured), explanations
+/// when `explain`, each data connection under the exchange that used it (or, if
+/// none did, the one that announced it), then the session's anomalies.
+pub fn transcript(s: &Session, width: usize, explain: bool, lang: Lang) -> Rows {
+    let mut rows = Rows::default();
+    // Channels no transfer command used are shown under their announcement.
+    let mut unused: Vec<Vec<usize>> = vec![Vec::new(); s.exchanges.len()];
+    for (ci, d) in s.data_channels.iter().enumerate() {
+        if d.command_exchange.is_none() {
+            if let Some(v) = unused.get_mut(d.announce_exchange) {
+                v.push(ci);
+            }
+        }
+    }
+    for (ei, ex) in s.exchanges.iter().enumerate() {
+        rows.item_start.push(rows.rows.len());
+        let item = Some(ei);
+        if let Some(c) = &ex.command {
+            let mut sp = vec![
+                (Role::Time, format!("{} ", c.ts.clock())),
+                (Role::Client, format!("C> {}", escape_str(&c.verb))),
+            ];
+            if !c.arg.is_empty() {
+                sp.push((Role::Plain, format!(" {}", escape(&c.arg.0))));
+            }
+            if c.telnet_interrupt {
+                sp.push((Role::Note, "  [after Telnet IP/Synch]".into()));
+            }
+            if c.unknown {
+                sp.push((Role::Note, "  [unknown command]".into()));
+            }
+            rows.push(sp, PREFIX, width, item);
+            if explain {
+                let text = explain::command(&c.verb, &c.arg.0, lang);
+                rows.push(
+                    vec![pad(), (Role::Explain, escape_str(&text))],
+                    PREFIX,
+                    width,
+                    item,
+                );
+            }
+            for n in &c.notes {
+                rows.push(
+                    vec![pad(), (Role::Note, format!("note: {}", escape_str(n)))],
+                    PREFIX,
+                    width,
+                    item,
+                );
+            }
+        }
+        for r in &ex.replies {
+            let lines: Vec<String> = if r.lines.is_empty() {
+                vec![format!("{} {}", r.code, escape(&r.text.0))]
+            } else {
+                r.lines.iter().map(|l| escape(&l.0)).collect()
+            };
+            let n = lines.len();
+            for (i, l) in lines.into_iter().enumerate() {
+                let mut sp = if i == 0 {
+                    vec![
+                        (Role::Time, format!("{} ", r.ts.clock())),
+                        (Role::Server, "S< ".to_string()),
+                    ]
+                } else {
+                    vec![pad()]
+                };
+                let digits = l.len() >= 3 && l.as_bytes()[..3].iter().all(u8::is_ascii_digit);
+                if digits {
+                    sp.push((Role::Code(r.code), l[..3].to_string()));
+                    sp.push((Role::Plain, l[3..].to_string()));
+                } else {
+                    sp.push((Role::Plain, l));
+                }
+                if i + 1 == n {
+                    if let Some(t) = r.response_time {
+                        sp.push((Role::Dim, format!("  (+{})", human_duration(t))));
+                    }
+                }
+                rows.push(sp, PREFIX, width, item);
+            }
+            if explain && !r.explanation.is_empty() {
+                rows.push(
+                    vec![
+                        pad(),
+                        (Role::Explain, format!("= {}", escape_str(&r.explanation))),
+                    ],
+                    PREFIX,
+                    width,
+                    item,
+                );
+            }
+            for n in &r.notes {
+                rows.push(
+                    vec![pad(), (Role::Note, format!("note: {}", escape_str(n)))],
+                    PREFIX,
+                    width,
+                    item,
+                );
+            }
+        }
+        let chans = ex.data_channel.into_iter().chain(unused[ei].iter().copied());
+        for ci in chans {
+            if let Some(d) = s.data_channels.get(ci) {
+                rows.push(
+                    vec![
+                        pad(),
+                        (Role::Data(d.outcome), format!("data #{}: ", ci + 1)),
+                        (Role::Plain, escape_str(&channel_line(d))),
+                    ],
+                    PREFIX + 9,
+                    width,
+                    item,
+                );
+            }
+        }
+    }
+    if s.exchanges.is_empty() {
+        rows.push(
+            vec![(Role::Dim, "(no command or reply in this session)".into())],
+            0,
+            width,
+            None,
+        );
+    }
+    if s.tls {
+        rows.push(
+            vec![(
+                Role::Note,
+                format!(
+                    "TLS: the control connection is encrypted after AUTH ({} B from the client, {} B from the server not decoded)",
+                    s.encrypted_bytes[0], s.encrypted_bytes[1]
+                ),
+            )],
+            5,
+            width,
+            None,
+        );
+    }
+    for a in &s.anomalies {
+        rows.push(
+            vec![(Role::Note, format!("anomaly: {}", escape_str(a)))],
+            9,
+            width,
+            None,
+        );
+    }
+    rows
+}
+
+pub fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "ERROR",
+        Severity::Warning => "WARN",
+        Severity::Info => "info",
+    }
+}
+
+/// The findings pane: per finding its summary, evidence (frame, time) and remedy.
+pub fn findings(fs: &[Finding], width: usize) -> Rows {
+    let mut rows = Rows::default();
+    for (fi, f) in fs.iter().enumerate() {
+        rows.item_start.push(rows.rows.len());
+        let item = Some(fi);
+        rows.push(
+            vec![
+                (Role::Severity(f.severity), severity_label(f.severity).to_string()),
+                (Role::Plain, " ".into()),
+                (Role::FindingId, escape_str(f.id)),
+                (Role::Plain, format!(": {}", escape_str(&f.summary))),
+            ],
+            4,
+            width,
+            item,
+        );
+        for e in &f.evidence {
+            let mut at = String::new();
+            if let Some(fr) = e.frame {
+                at.push_str(&format!("frame {fr} "));
+            }
+            if let Some(ts) = e.ts {
+                at.push_str(&format!("{} ", ts.clock()));
+            }
+            rows.push(
+                vec![
+                    (Role::Plain, "    ".into()),
+                    (Role::Evidence, at),
+                    (Role::Plain, escape_str(&e.what)),
+                ],
+                6,
+                width,
+                item,
+            );
+        }
+        if !f.remedy.is_empty() {
+            rows.push(
+                vec![
+                    (Role::Remedy, "    fix: ".into()),
+                    (Role::Plain, escape_str(&f.remedy)),
+                ],
+                9,
+                width,
+                item,
+            );
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(rows: &[Vec<(Role, String)>]) -> Vec<String> {
+        rows.iter()
+            .map(|r| r.iter().map(|(_, s)| s.as_str()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn wraps_on_spaces_with_hanging_indent() {
+        let spans = vec![
+            (Role::Time, "12:00:00.000 ".to_string()),
+            (Role::Plain, "aaa bbb ccc ddd eee".to_string()),
+        ];
+        let rows = wrap(&spans, 24, 13);
+        assert_eq!(
+            text(&rows),
+            vec![
+                "12:00:00.000 aaa bbb ccc",
+                "             ddd eee"
+            ]
+        );
+        // Roles are kept across the split.
+        assert_eq!(rows[0][0].0, Role::Time);
+    }
+
+    #[test]
+    fn cuts_long_words_and_keeps_empty_lines() {
+        assert_eq!(text(&wrap(&[(Role::Plain, "abcdefghij".into())], 4, 0)), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(text(&wrap(&[], 10, 0)), vec![""]);
+    }
+
+    #[test]
+    fn wide_characters_count_twice() {
+        let rows = wrap(&[(Role::Plain, "中文中文中文".into())], 8, 0);
+        assert_eq!(text(&rows), vec!["中文中文", "中文"]);
+    }
+}

@@ -1,0 +1,861 @@
+//! Drawing. One function per region; each reads the [`App`] and mutates nothing.
+//!
+//! Cost: every function draws only the rows that fit on the screen, from rows
+//! `update` already prepared (sorted list indexes, wrapped transcript rows), so a
+//! frame costs the same whatever the size of the capture.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph};
+
+use super::app::{App, FindingRow, Loading, Pane, PromptKind, View};
+use super::keymap::{self, Cmd, Ctx};
+use super::layout::{self, Regions};
+use super::lines::{Role, Row, char_width, severity_label, str_width};
+use super::theme::Theme;
+use crate::model::{Login, Session, Severity};
+use crate::text::{escape, escape_str};
+use crate::time::{human_bytes, human_duration};
+
+/// Draw the whole screen.
+///
+/// ```text
+///  ftpscope  capture.pcap  3 sessions, 2 data, 1 finding (1 error)   LIVE status
+///   1 Sessions (3)   2 Data (2)   3 Findings (1)   Session 7      sort  filter
+/// +--------------------------------------------------------------------------+
+/// | list views: a column header, then one row per visible item                |
+/// |                                                                          |
+/// | session view:  Session 7  client -> server  status  user                 |
+/// |                start  duration  TYPE/MODE/STRU  cwd  closed ...          |
+/// |                +- Findings (n) --------------------------------------+   |
+/// |                | ERROR id: summary / evidence / fix    (up to 40%)   |   |
+/// |                +- Transcript --------------------------------------+   |
+/// |                | 12:00:00.000 C> RETR f / S< 150 ... / data #1: ... |   |
+/// +--------------------------------------------------------------------------+
+///  hints from the key table, a message, or the filter/search prompt
+/// ```
+/// The help overlay, when open, is drawn over the middle of everything.
+pub fn render(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let r = layout::regions(app, area);
+    if r.too_small {
+        let p = Paragraph::new(format!(
+            "terminal too small: {}x{}, need {}x{}",
+            area.width,
+            area.height,
+            layout::MIN_WIDTH,
+            layout::MIN_HEIGHT
+        ));
+        frame.render_widget(p, area);
+        return;
+    }
+    title(frame, r.title, app);
+    tabs(frame, r.tabs, app);
+    if let Some(l) = app.loading {
+        loading(frame, r.body, app, l);
+    } else {
+        match app.view {
+            View::Sessions => sessions(frame, &r, app),
+            View::Data => data(frame, &r, app),
+            View::Findings => findings_view(frame, &r, app),
+            View::Session => session(frame, &r, app),
+        }
+    }
+    status(frame, r.status, app);
+    if let Some(off) = app.help {
+        help(frame, area, app, off);
+    }
+}
+
+/// Cut `s` to `w` columns (marking the cut with `~`) and pad it to exactly `w`.
+pub fn fit(s: &str, w: usize, right: bool) -> String {
+    let width = str_width(s);
+    if width <= w {
+        let pad = " ".repeat(w - width);
+        return if right {
+            format!("{pad}{s}")
+        } else {
+            format!("{s}{pad}")
+        };
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = char_width(c);
+        if used + cw + 1 > w {
+            break;
+        }
+        out.push(c);
+        used += cw;
+    }
+    if w > 0 {
+        out.push('~');
+        used += 1;
+    }
+    out.push_str(&" ".repeat(w.saturating_sub(used)));
+    out
+}
+
+fn line_at(frame: &mut Frame, area: Rect, y: u16, line: Line<'_>, row_style: Option<Style>) {
+    let rect = Rect::new(area.x, y, area.width, 1);
+    frame.render_widget(line, rect);
+    if let Some(s) = row_style {
+        frame.buffer_mut().set_style(rect, s);
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn title(frame: &mut Frame, area: Rect, app: &App) {
+    let t = app.theme;
+    let tot = app.totals;
+    let mut spans = vec![
+        Span::styled(" ftpscope ", t.title()),
+        Span::raw(format!(" {}  ", escape_str(&app.name))),
+    ];
+    if app.loading.is_none() {
+        spans.push(Span::raw(format!(
+            "{}, {} data, {}",
+            plural(tot.sessions, "session", "sessions"),
+            tot.channels,
+            plural(tot.findings, "finding", "findings"),
+        )));
+        if tot.errors > 0 {
+            spans.push(Span::styled(
+                format!(" ({})", plural(tot.errors, "error", "errors")),
+                t.severity(Some(Severity::Error)),
+            ));
+        } else if tot.warnings > 0 {
+            spans.push(Span::styled(
+                format!(" ({})", plural(tot.warnings, "warning", "warnings")),
+                t.severity(Some(Severity::Warning)),
+            ));
+        }
+    }
+    frame.render_widget(Line::from(spans), area);
+    if app.live {
+        let mut right = vec![Span::styled(" LIVE ", t.tab_active())];
+        if !app.live_status.is_empty() {
+            right.push(Span::raw(format!(" {}", escape_str(&app.live_status))));
+        }
+        let mode = if app.frozen {
+            Span::styled("  FROZEN (F resumes) ", t.severity(Some(Severity::Warning)))
+        } else if app.following() {
+            Span::styled("  following ", t.dim())
+        } else {
+            Span::styled("  scrolled (End follows) ", t.severity(Some(Severity::Warning)))
+        };
+        right.push(mode);
+        let line = Line::from(right);
+        let w = u16::try_from(line.width()).unwrap_or(u16::MAX).min(area.width);
+        let rect = Rect::new(area.x + area.width - w, area.y, w, 1);
+        frame.render_widget(Clear, rect);
+        frame.render_widget(line.alignment(Alignment::Right), rect);
+    }
+}
+
+fn tabs(frame: &mut Frame, area: Rect, app: &App) {
+    let t = app.theme;
+    let mut spans = Vec::new();
+    for (i, (v, label)) in layout::tabs(app).into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" "));
+        }
+        let style = if v == app.view {
+            t.tab_active()
+        } else {
+            t.dim()
+        };
+        spans.push(Span::styled(label, style));
+    }
+    frame.render_widget(Line::from(spans), area);
+    if app.view != View::Session && app.loading.is_none() {
+        // "filter: TEXT  sort: KEY", the filter text cut to what is free.
+        let labels: usize = layout::tabs(app).iter().map(|(_, l)| str_width(l) + 1).sum();
+        let free = usize::from(area.width).saturating_sub(labels + 1);
+        let sort = format!("sort: {} ", app.sort.as_str());
+        let mut right = vec![Span::raw(sort.clone())];
+        let room = free.saturating_sub(str_width(&sort) + 2 + "filter: ".len());
+        if !app.filter_text.is_empty() && room >= 4 {
+            let text = escape_str(&app.filter_text);
+            let text = fit(&text, str_width(&text).min(room), false);
+            right.insert(0, Span::styled(format!("filter: {text}  "), t.bold()));
+        }
+        let line = Line::from(right);
+        let w = line.width();
+        if w <= free {
+            let w = u16::try_from(w).unwrap_or(u16::MAX);
+            let rect = Rect::new(area.x + area.width - w, area.y, w, 1);
+            frame.render_widget(line, rect);
+        }
+    }
+}
+
+fn loading(frame: &mut Frame, body: Rect, app: &App, l: Loading) {
+    let t = app.theme;
+    let ratio = if l.total > 0 {
+        (l.bytes as f64 / l.total as f64).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let label = format!(
+        "{} of {}, {} packets",
+        human_bytes(l.bytes),
+        human_bytes(l.total),
+        l.packets
+    );
+    let y = body.y + body.height / 2;
+    let text = Rect::new(body.x + 2, y.saturating_sub(2), body.width.saturating_sub(4), 1);
+    frame.render_widget(Line::from(format!("Analysing {} ...", escape_str(&app.name))), text);
+    let g = Gauge::default()
+        .ratio(ratio)
+        .label(label)
+        .gauge_style(if t.color {
+            Style::new().fg(ratatui::style::Color::Cyan)
+        } else {
+            Style::new()
+        });
+    let bar = Rect::new(body.x + 2, y, body.width.saturating_sub(4), 1);
+    frame.render_widget(g, bar);
+}
+
+/// A column of a list view. Columns are dropped, lowest priority first, until
+/// the rest fit; the flexible one takes what is left.
+struct Col {
+    title: &'static str,
+    width: usize,
+    prio: u8,
+    right: bool,
+    flex: bool,
+}
+
+const fn col(title: &'static str, width: usize, prio: u8, right: bool, flex: bool) -> Col {
+    Col {
+        title,
+        width,
+        prio,
+        right,
+        flex,
+    }
+}
+
+/// Chosen columns in display order, with their widths.
+fn choose(cols: &[Col], avail: usize) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..cols.len()).collect();
+    order.sort_by_key(|&i| cols[i].prio);
+    let mut chosen = Vec::new();
+    let mut used = 0;
+    for i in order {
+        let need = cols[i].width + usize::from(!chosen.is_empty());
+        if used + need <= avail {
+            used += need;
+            chosen.push(i);
+        }
+    }
+    chosen.sort_unstable();
+    let mut out: Vec<(usize, usize)> = chosen.iter().map(|&i| (i, cols[i].width)).collect();
+    // What is left is shared by the flexible columns (the last one gets the rest).
+    let flex = out.iter().filter(|(i, _)| cols[*i].flex).count();
+    let mut left = avail - used;
+    let mut seen = 0;
+    for (i, w) in &mut out {
+        if cols[*i].flex {
+            seen += 1;
+            let share = if seen == flex { left } else { left / flex };
+            *w += share;
+            left -= share;
+        }
+    }
+    out
+}
+
+/// Draw a list view: header, then the visible rows; `cell` gives a row's cells
+/// (text and style) for all columns.
+fn list(
+    frame: &mut Frame,
+    r: &Regions,
+    app: &App,
+    cols: &[Col],
+    len: usize,
+    cursor: super::app::Cursor,
+    empty: &str,
+    cell: &dyn Fn(usize) -> Vec<(String, Style)>,
+) {
+    let t = app.theme;
+    let chosen = choose(cols, usize::from(r.list_header.width));
+    let header: Vec<Span> = chosen
+        .iter()
+        .enumerate()
+        .flat_map(|(k, &(i, w))| {
+            let sep = (k > 0).then(|| Span::raw(" "));
+            sep.into_iter()
+                .chain(std::iter::once(Span::raw(fit(cols[i].title, w, cols[i].right))))
+        })
+        .collect();
+    line_at(frame, r.list_header, r.list_header.y, Line::from(header), Some(t.header()));
+    if len == 0 {
+        let msg = Line::styled(format!("  {empty}"), t.dim());
+        line_at(frame, r.list_rows, r.list_rows.y, msg, None);
+        return;
+    }
+    let h = usize::from(r.list_rows.height);
+    for (k, row) in (cursor.offset..len.min(cursor.offset + h)).enumerate() {
+        let cells = cell(row);
+        let spans: Vec<Span> = chosen
+            .iter()
+            .enumerate()
+            .flat_map(|(n, &(i, w))| {
+                let sep = (n > 0).then(|| Span::raw(" "));
+                let (text, style) = cells.get(i).cloned().unwrap_or_default();
+                sep.into_iter()
+                    .chain(std::iter::once(Span::styled(fit(&text, w, cols[i].right), style)))
+            })
+            .collect();
+        let y = r.list_rows.y + u16::try_from(k).unwrap_or(0);
+        let style = (row == cursor.sel).then(|| t.selected());
+        line_at(frame, r.list_rows, y, Line::from(spans), style);
+    }
+}
+
+fn status_mark(s: &Session) -> &'static str {
+    match s.worst() {
+        Some(Severity::Error) => "ERR",
+        Some(Severity::Warning) => "WARN",
+        Some(Severity::Info) => "info",
+        None => "ok",
+    }
+}
+
+fn login_text(l: Login) -> &'static str {
+    match l {
+        Login::Ok => "ok",
+        Login::Failed => "failed",
+        Login::None => "none",
+    }
+}
+
+/// Start as `MM-DD HH:MM:SS` (the title and the session view give the year).
+fn short_start(s: &Session) -> String {
+    let t = s.start.rfc3339();
+    t.get(5..19).unwrap_or(&t).replace('T', " ")
+}
+
+fn addr_width<'a>(addrs: impl Iterator<Item = &'a str>) -> usize {
+    addrs.map(str_width).max().unwrap_or(0).clamp(15, 47)
+}
+
+fn sessions(frame: &mut Frame, r: &Regions, app: &App) {
+    let t = app.theme;
+    let h = usize::from(r.list_rows.height);
+    let visible = app.sessions.offset..app.session_rows.len().min(app.sessions.offset + h);
+    let texts: Vec<(String, String)> = app.session_rows[visible.clone()]
+        .iter()
+        .map(|&i| {
+            let s = &app.capture.sessions[i];
+            (s.client.to_string(), s.server.to_string())
+        })
+        .collect();
+    let id_width = app.session_rows[visible]
+        .iter()
+        .map(|&i| app.capture.sessions[i].id.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let cw = addr_width(texts.iter().map(|x| x.0.as_str()).chain(["Client"]));
+    let sw = addr_width(texts.iter().map(|x| x.1.as_str()).chain(["Server"]));
+    let cols = [
+        col("St", 4, 0, false, false),
+        col("#", id_width, 1, true, false),
+        col("Client", cw, 2, false, false),
+        col("Server", sw, 3, false, false),
+        col("User", 10, 4, false, true),
+        col("Start", 14, 8, false, false),
+        col("Duration", 9, 7, true, false),
+        col("Cmds", 5, 5, true, false),
+        col("Xfers", 5, 9, true, false),
+        col("Bytes", 10, 6, true, false),
+        col("Findings", 20, 10, false, true),
+    ];
+    let cell = |row: usize| {
+        let s = &app.capture.sessions[app.session_rows[row]];
+        let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
+        let user = match s.login {
+            Login::Failed => format!("{user} (failed)"),
+            _ => user,
+        };
+        let mut ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
+        ids.dedup();
+        vec![
+            (status_mark(s).to_string(), t.severity(s.worst())),
+            (s.id.to_string(), Style::new()),
+            (s.client.to_string(), Style::new()),
+            (s.server.to_string(), Style::new()),
+            (user, Style::new()),
+            (short_start(s), t.dim()),
+            (human_duration(s.duration), Style::new()),
+            (s.command_count().to_string(), Style::new()),
+            (s.data_channels.len().to_string(), Style::new()),
+            (human_bytes(s.data_bytes()), Style::new()),
+            (escape_str(&ids.join(", ")), t.severity(s.worst())),
+        ]
+    };
+    let empty = if app.filter_text.is_empty() {
+        "no FTP session in this capture"
+    } else {
+        "no session matches the filter (Esc clears it)"
+    };
+    list(
+        frame,
+        r,
+        app,
+        &cols,
+        app.session_rows.len(),
+        app.sessions,
+        empty,
+        &cell,
+    );
+}
+
+fn data(frame: &mut Frame, r: &Regions, app: &App) {
+    let t = app.theme;
+    let h = usize::from(r.list_rows.height);
+    let visible = app.data.offset..app.data_rows.len().min(app.data.offset + h);
+    let chan = |&(si, ci): &(usize, usize)| &app.capture.sessions[si].data_channels[ci];
+    let ann: Vec<String> = app.data_rows[visible.clone()]
+        .iter()
+        .map(|k| chan(k).announced.map_or("?".into(), |a| a.to_string()))
+        .collect();
+    let conns: Vec<String> = app.data_rows[visible]
+        .iter()
+        .map(|k| {
+            let d = chan(k);
+            match (d.connector, d.listener) {
+                (Some(c), Some(l)) => format!("{c} -> {l}"),
+                _ => "-".into(),
+            }
+        })
+        .collect();
+    let aw = addr_width(ann.iter().map(String::as_str).chain(["Announced"]));
+    let conw = conns.iter().map(|s| str_width(s)).max().unwrap_or(0).clamp(10, 95);
+    let cols = [
+        col("Outcome", 13, 0, false, false),
+        col("Sess", 5, 1, true, false),
+        col("Via", 4, 2, false, false),
+        col("Mode", 7, 8, false, false),
+        col("Announced", aw, 3, false, false),
+        col("Command", 14, 4, false, true),
+        col("Bytes", 10, 5, true, false),
+        col("Time", 9, 7, true, false),
+        col("SYNs", 4, 10, true, false),
+        col("Setup", 9, 11, true, false),
+        col("Connection", conw, 9, false, false),
+    ];
+    let cell = |row: usize| {
+        let (si, ci) = app.data_rows[row];
+        let s = &app.capture.sessions[si];
+        let d = &s.data_channels[ci];
+        let mut cmd = d.command.as_deref().map_or("-".to_string(), escape_str);
+        if let Some(a) = d.arg.as_ref().filter(|a| !a.is_empty()) {
+            cmd.push(' ');
+            cmd.push_str(&escape(&a.0));
+        }
+        let dur = match (d.first_byte, d.last_byte) {
+            (Some(a), Some(b)) => human_duration(a.secs_until(b)),
+            _ => "-".into(),
+        };
+        let conn = match (d.connector, d.listener) {
+            (Some(c), Some(l)) => format!("{c} -> {l}"),
+            _ => "-".into(),
+        };
+        vec![
+            (d.outcome.as_str().to_string(), t.outcome(d.outcome)),
+            (s.id.to_string(), Style::new()),
+            (escape_str(&d.via), Style::new()),
+            (
+                match d.mode {
+                    crate::model::DataMode::Active => "active",
+                    crate::model::DataMode::Passive => "passive",
+                }
+                .to_string(),
+                Style::new(),
+            ),
+            (d.announced.map_or("?".into(), |a| a.to_string()), Style::new()),
+            (cmd, Style::new()),
+            (human_bytes(d.bytes), Style::new()),
+            (dur, Style::new()),
+            (d.syns.to_string(), Style::new()),
+            (d.setup_time.map_or("-".into(), human_duration), Style::new()),
+            (conn, t.dim()),
+        ]
+    };
+    list(
+        frame,
+        r,
+        app,
+        &cols,
+        app.data_rows.len(),
+        app.data,
+        "no data connection",
+        &cell,
+    );
+}
+
+fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
+    let t = app.theme;
+    let head = Line::from(" Findings by id, most severe first (Enter opens the session at its evidence)");
+    line_at(frame, r.list_header, r.list_header.y, head, Some(t.header()));
+    if app.finding_rows.is_empty() {
+        let msg = if app.filter_text.is_empty() {
+            "  no finding: nothing went wrong that ftpscope can see"
+        } else {
+            "  no finding in the sessions that match the filter"
+        };
+        line_at(frame, r.list_rows, r.list_rows.y, Line::styled(msg, t.dim()), None);
+        return;
+    }
+    let h = usize::from(r.list_rows.height);
+    let c = app.findings;
+    for (k, row) in (c.offset..app.finding_rows.len().min(c.offset + h)).enumerate() {
+        let line = match app.finding_rows[row] {
+            FindingRow::Group {
+                id,
+                severity,
+                count,
+            } => Line::from(vec![
+                Span::styled(format!("{:<5}", severity_label(severity)), t.severity(Some(severity))),
+                Span::raw(" "),
+                Span::styled(escape_str(id), t.bold()),
+                Span::styled(format!("  ({})", plural(count, "finding", "findings")), t.dim()),
+            ]),
+            FindingRow::Item { session, finding } => {
+                let Some(f) = app.finding(session, finding) else {
+                    continue;
+                };
+                let who = match session.and_then(|si| app.capture.sessions.get(si)) {
+                    Some(s) => format!("session {} {} -> {}", s.id, s.client, s.server),
+                    None => "capture".to_string(),
+                };
+                Line::from(vec![
+                    Span::raw("  "),
+                    Span::styled(
+                        format!("{:<5}", severity_label(f.severity)),
+                        t.severity(Some(f.severity)),
+                    ),
+                    Span::raw(format!(" {who}  ")),
+                    Span::raw(escape_str(&f.summary)),
+                ])
+            }
+        };
+        let y = r.list_rows.y + u16::try_from(k).unwrap_or(0);
+        line_at(frame, r.list_rows, y, line, (row == c.sel).then(|| t.selected()));
+    }
+}
+
+fn session(frame: &mut Frame, r: &Regions, app: &App) {
+    let Some(d) = &app.detail else { return };
+    let Some(s) = app.capture.sessions.get(d.index) else {
+        return;
+    };
+    let t = app.theme;
+    let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
+    let first = Line::from(vec![
+        Span::styled(format!(" Session {} ", s.id), t.bold()),
+        Span::raw(format!(" {} -> {}  ", s.client, s.server)),
+        Span::styled(status_mark(s), t.severity(s.worst())),
+        Span::raw(format!("  user {user} (login {})", login_text(s.login))),
+    ]);
+    line_at(frame, r.header, r.header.y, first, None);
+    let mut info = format!(
+        " {}  {}  TYPE {} MODE {} STRU {}",
+        s.start.rfc3339(),
+        human_duration(s.duration),
+        escape_str(&s.type_),
+        escape_str(&s.mode),
+        escape_str(&s.stru)
+    );
+    if let Some(c) = &s.cwd {
+        info.push_str(&format!("  cwd {}", escape(&c.0)));
+    }
+    info.push_str(&format!(
+        "  closed {}  {}, {} ({})",
+        escape_str(&s.closed),
+        plural(s.command_count(), "command", "commands"),
+        plural(s.data_channels.len(), "data connection", "data connections"),
+        human_bytes(s.data_bytes())
+    ));
+    if s.tls {
+        info.push_str("  TLS");
+    }
+    if s.capture.mid_session {
+        info.push_str("  starts mid-session");
+    }
+    if let Some(sys) = &s.server_system {
+        info.push_str(&format!("  server {}", escape(&sys.0)));
+    }
+    line_at(frame, r.header, r.header.y + 1, Line::styled(info, t.dim()), None);
+
+    if let Some(area) = r.findings {
+        let title = format!(" Findings ({}) ", s.findings.len());
+        pane(
+            frame,
+            area,
+            app,
+            &title,
+            &d.findings.rows,
+            d.fcursor,
+            d.focus == Pane::Findings,
+            "",
+        );
+    }
+    let mut title = String::from(" Transcript ");
+    if app.explain {
+        title.push_str("(e hides explanations) ");
+    } else {
+        title.push_str("(e shows explanations) ");
+    }
+    title.push_str(&format!("line {}", position(d.cursor.sel, d.transcript.len())));
+    title.push(' ');
+    if !app.search.is_empty() {
+        title.push_str(&format!(" /{} ", escape_str(&app.search)));
+    }
+    if app.live {
+        title.push_str(if d.follow { " following " } else { " scrolled " });
+    }
+    pane(
+        frame,
+        r.transcript,
+        app,
+        &title,
+        &d.transcript.rows,
+        d.cursor,
+        d.focus == Pane::Transcript,
+        &app.search,
+    );
+}
+
+fn position(sel: usize, len: usize) -> String {
+    if len == 0 {
+        String::new()
+    } else {
+        format!("{}/{}", sel + 1, len)
+    }
+}
+
+/// A bordered pane of wrapped rows with a cursor row.
+#[allow(clippy::too_many_arguments)]
+fn pane(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    title: &str,
+    rows: &[Row],
+    cursor: super::app::Cursor,
+    focused: bool,
+    query: &str,
+) {
+    let t = app.theme;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border(focused))
+        .title(Span::styled(title.to_string(), t.border(focused)));
+    let inner = layout::inner(area);
+    frame.render_widget(block, area);
+    let h = usize::from(inner.height);
+    for (k, i) in (cursor.offset..rows.len().min(cursor.offset + h)).enumerate() {
+        let line = row_line(&rows[i], t, query);
+        let y = inner.y + u16::try_from(k).unwrap_or(0);
+        let style = (i == cursor.sel).then(|| {
+            if focused {
+                t.selected()
+            } else {
+                t.selected_unfocused()
+            }
+        });
+        line_at(frame, inner, y, line, style);
+    }
+}
+
+/// A row's spans, styled, with search matches marked.
+fn row_line(row: &Row, t: Theme, query: &str) -> Line<'static> {
+    let styled = |r: Role, s: &str| Span::styled(s.to_string(), t.role(r));
+    if query.is_empty() {
+        return Line::from(row.spans.iter().map(|(r, s)| styled(*r, s)).collect::<Vec<_>>());
+    }
+    let text: String = row.spans.iter().map(|(_, s)| s.as_str()).collect();
+    let lower = text.to_ascii_lowercase();
+    let q = query.to_ascii_lowercase();
+    let mut hits = Vec::new();
+    let mut from = 0;
+    while let Some(p) = lower[from..].find(&q) {
+        hits.push((from + p, from + p + q.len()));
+        from += p + q.len().max(1);
+    }
+    if hits.is_empty() {
+        return Line::from(row.spans.iter().map(|(r, s)| styled(*r, s)).collect::<Vec<_>>());
+    }
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for (r, s) in &row.spans {
+        let (start, end) = (pos, pos + s.len());
+        let mut at = start;
+        while at < end {
+            let hit = hits.iter().find(|(a, b)| *b > at && *a < end);
+            match hit {
+                Some(&(a, b)) if a <= at => {
+                    let stop = b.min(end);
+                    out.push(Span::styled(text[at..stop].to_string(), t.role(*r).patch(t.search_match())));
+                    at = stop;
+                }
+                Some(&(a, _)) => {
+                    out.push(styled(*r, &text[at..a]));
+                    at = a;
+                }
+                None => {
+                    out.push(styled(*r, &text[at..end]));
+                    at = end;
+                }
+            }
+        }
+        pos = end;
+    }
+    Line::from(out)
+}
+
+fn hint(ctx: Ctx, cmd: Cmd, what: &str) -> Option<String> {
+    keymap::first_key(ctx, cmd).map(|k| format!("{k} {what}"))
+}
+
+fn status(frame: &mut Frame, area: Rect, app: &App) {
+    let t = app.theme;
+    if let Some(p) = &app.prompt {
+        let label = match p.kind {
+            PromptKind::Filter => "filter: ",
+            PromptKind::Search => "search: ",
+        };
+        let text = escape_str(&p.text);
+        let mut spans = vec![Span::styled(label, t.bold()), Span::raw(text.clone())];
+        if let Some(e) = &p.error {
+            spans.push(Span::styled(format!("   {}", escape_str(e)), t.error_text()));
+        } else {
+            let h = match p.kind {
+                PromptKind::Filter => "   Enter keeps, Esc cancels, ? help lists the words",
+                PromptKind::Search => "   Enter keeps, Esc cancels, Up/Down: matches",
+            };
+            spans.push(Span::styled(h, t.dim()));
+        }
+        frame.render_widget(Line::from(spans), area);
+        let x = area.x + u16::try_from(str_width(label) + str_width(&text)).unwrap_or(0);
+        frame.set_cursor_position((x.min(area.x + area.width.saturating_sub(1)), area.y));
+        return;
+    }
+    if let Some((err, m)) = &app.message {
+        let style = if *err { t.error_text() } else { t.bold() };
+        frame.render_widget(Line::styled(format!(" {}", escape_str(m)), style), area);
+        return;
+    }
+    let ctx = if app.view == View::Session {
+        Ctx::Session
+    } else {
+        Ctx::List
+    };
+    let hints: Vec<String> = if app.loading.is_some() {
+        vec![hint(ctx, Cmd::Quit, "quit")]
+    } else if app.view == View::Session {
+        vec![
+            hint(ctx, Cmd::Back, "back"),
+            hint(ctx, Cmd::NextPane, "pane"),
+            hint(ctx, Cmd::NextFinding, "next finding"),
+            hint(ctx, Cmd::Search, "search"),
+            hint(ctx, Cmd::Explain, "explain"),
+            hint(ctx, Cmd::WriteText, "write"),
+            hint(ctx, Cmd::Help, "help"),
+            hint(ctx, Cmd::Quit, "quit"),
+        ]
+    } else {
+        vec![
+            hint(ctx, Cmd::Open, "open"),
+            hint(ctx, Cmd::NextPane, "view"),
+            hint(ctx, Cmd::Filter, "filter"),
+            hint(ctx, Cmd::Sort, "sort"),
+            hint(ctx, Cmd::NextFinding, "next finding"),
+            hint(ctx, Cmd::Help, "help"),
+            hint(ctx, Cmd::Quit, "quit"),
+        ]
+    }
+    .into_iter()
+    .flatten()
+    .collect();
+    frame.render_widget(Line::styled(format!(" {}", hints.join("  ")), t.dim()), area);
+}
+
+fn help(frame: &mut Frame, area: Rect, app: &App, offset: usize) {
+    let t = app.theme;
+    let rect = layout::help_rect(area);
+    frame.render_widget(Clear, rect);
+    let inner = layout::inner(rect);
+    let lines = keymap::help_rows(usize::from(inner.width));
+    let more = lines.len() > offset + usize::from(inner.height);
+    let title = if more {
+        " Keys (Esc closes, Down scrolls) "
+    } else {
+        " Keys (Esc closes) "
+    };
+    frame.render_widget(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(t.border(true))
+            .title(title),
+        rect,
+    );
+    for (k, (heading, text)) in lines
+        .iter()
+        .skip(offset)
+        .take(usize::from(inner.height))
+        .enumerate()
+    {
+        let style = if *heading { t.header() } else { Style::new() };
+        let y = inner.y + u16::try_from(k).unwrap_or(0);
+        line_at(frame, inner, y, Line::styled(text.clone(), style), None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_cuts_and_pads() {
+        assert_eq!(fit("abc", 5, false), "abc  ");
+        assert_eq!(fit("abc", 5, true), "  abc");
+        assert_eq!(fit("abcdef", 4, false), "abc~");
+        assert_eq!(fit("中文中文", 5, false), "中文~ ");
+    }
+
+    #[test]
+    fn columns_drop_by_priority() {
+        let cols = [
+            col("a", 10, 0, false, false),
+            col("b", 10, 2, false, true),
+            col("c", 10, 1, false, false),
+        ];
+        assert_eq!(choose(&cols, 21), vec![(0, 10), (2, 10)]);
+        assert_eq!(choose(&cols, 40), vec![(0, 10), (1, 18), (2, 10)]);
+        let two = [col("a", 4, 0, false, true), col("b", 4, 1, false, true)];
+        assert_eq!(choose(&two, 20), vec![(0, 9), (1, 10)]);
+    }
+
+    #[test]
+    fn search_marks_split_spans() {
+        let row = Row {
+            spans: vec![(Role::Time, "ab".into()), (Role::Plain, "cde".into())],
+            item: None,
+            logical: 0,
+        };
+        let l = row_line(&row, Theme::no_color(), "bcd");
+        let parts: Vec<&str> = l.spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(parts, vec!["a", "b", "cd", "e"]);
+    }
+}

@@ -1,0 +1,560 @@
+//! Key-driven tests of the TUI state, without a terminal: key events go through
+//! the key table and `update` exactly as in the event loop.
+
+use std::path::Path;
+
+use ftpscope::model::{Capture, Evidence, Finding, Severity};
+use ftpscope::session::TrackerConfig;
+use ftpscope::tui::app::{Action, App, Effect, FindingRow, MouseKind, Options, SortKey, View};
+use ftpscope::tui::theme::Theme;
+use ftpscope::tui::{handle_event, update};
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+
+fn load(name: &str) -> Capture {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name);
+    ftpscope::engine::analyze_file(&path, TrackerConfig::default())
+        .unwrap_or_else(|e| panic!("analyse {name}: {e}"))
+}
+
+fn exchange_of(c: &Capture, session: usize, verb: &str) -> usize {
+    c.sessions[session]
+        .exchanges
+        .iter()
+        .position(|e| e.verb() == Some(verb))
+        .unwrap_or_else(|| panic!("no {verb} in session {session}"))
+}
+
+fn finding(id: &'static str, severity: Severity, exchange: Option<usize>) -> Finding {
+    Finding {
+        id,
+        severity,
+        summary: format!("{id} summary"),
+        evidence: vec![Evidence {
+            what: "evidence".into(),
+            ts: None,
+            frame: None,
+            exchange,
+        }],
+        remedy: "remedy".into(),
+    }
+}
+
+/// The first three sessions of multi-session (two Python ftplib sessions, PASV
+/// then EPSV; one lftp session with EPSV), with fixed findings: session 2 has
+/// an error at its EPSV, session 3 a warning at AUTH and an info at LIST.
+fn multi() -> Capture {
+    let mut c = load("multi-session.pcap");
+    c.sessions.truncate(3);
+    c.findings.clear();
+    for s in &mut c.sessions {
+        s.findings.clear();
+    }
+    let epsv = exchange_of(&c, 1, "EPSV");
+    c.sessions[1]
+        .findings
+        .push(finding("passive-data-refused", Severity::Error, Some(epsv)));
+    let auth = exchange_of(&c, 2, "AUTH");
+    let list = exchange_of(&c, 2, "LIST");
+    c.sessions[2]
+        .findings
+        .push(finding("command-unsupported", Severity::Warning, Some(auth)));
+    c.sessions[2]
+        .findings
+        .push(finding("transfer-slow", Severity::Info, Some(list)));
+    c
+}
+
+fn opts(live: bool) -> Options {
+    Options {
+        theme: Theme::no_color(),
+        live,
+        ..Options::default()
+    }
+}
+
+fn new_app(c: Capture) -> App {
+    let mut a = App::new(c, "test.pcap", opts(false));
+    update(&mut a, Action::Resize(80, 24));
+    a
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    handle_event(app, &Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn keys(app: &mut App, s: &str) {
+    for c in s.chars() {
+        let m = if c.is_ascii_uppercase() {
+            KeyModifiers::SHIFT
+        } else {
+            KeyModifiers::NONE
+        };
+        handle_event(app, &Event::Key(KeyEvent::new(KeyCode::Char(c), m)));
+    }
+}
+
+fn selected_id(app: &App) -> usize {
+    app.selected_session().expect("a selected session").id
+}
+
+fn listed_ids(app: &App) -> Vec<usize> {
+    app.listed_sessions().map(|s| s.id).collect()
+}
+
+#[test]
+fn list_navigation() {
+    let mut a = new_app(multi());
+    assert_eq!(a.view(), View::Sessions);
+    assert_eq!(selected_id(&a), 1);
+    keys(&mut a, "j");
+    assert_eq!(selected_id(&a), 2);
+    press(&mut a, KeyCode::Down);
+    press(&mut a, KeyCode::Down);
+    assert_eq!(selected_id(&a), 3, "stops at the last row");
+    keys(&mut a, "g");
+    assert_eq!(selected_id(&a), 1);
+    keys(&mut a, "G");
+    assert_eq!(selected_id(&a), 3);
+    press(&mut a, KeyCode::Home);
+    assert_eq!(selected_id(&a), 1);
+    press(&mut a, KeyCode::PageDown);
+    assert_eq!(selected_id(&a), 3);
+    press(&mut a, KeyCode::PageUp);
+    assert_eq!(selected_id(&a), 1);
+    keys(&mut a, "k");
+    assert_eq!(selected_id(&a), 1, "stops at the first row");
+}
+
+#[test]
+fn tab_cycles_views_and_enter_esc_open_and_close() {
+    let mut a = new_app(multi());
+    press(&mut a, KeyCode::Tab);
+    assert_eq!(a.view(), View::Data);
+    press(&mut a, KeyCode::Tab);
+    assert_eq!(a.view(), View::Findings);
+    press(&mut a, KeyCode::Tab);
+    assert_eq!(a.view(), View::Sessions);
+    press(&mut a, KeyCode::BackTab);
+    assert_eq!(a.view(), View::Findings);
+    keys(&mut a, "1");
+    assert_eq!(a.view(), View::Sessions);
+
+    keys(&mut a, "j");
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.view(), View::Session);
+    assert_eq!(a.detail().unwrap().id, 2);
+    // Tab now switches panes (session 2 has a finding).
+    let before = a.detail().unwrap().focus;
+    press(&mut a, KeyCode::Tab);
+    assert_ne!(a.detail().unwrap().focus, before);
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(a.view(), View::Sessions);
+    assert_eq!(selected_id(&a), 2, "back where we were");
+}
+
+#[test]
+fn data_view_enter_opens_the_session_at_the_transfer() {
+    let mut a = new_app(multi());
+    keys(&mut a, "2");
+    assert_eq!(a.data_rows().len(), 3);
+    keys(&mut a, "jj");
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.detail().unwrap().id, 3);
+    let ex = a.cursor_exchange().unwrap();
+    assert_eq!(a.capture().sessions[2].exchanges[ex].verb(), Some("LIST"));
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(a.view(), View::Data);
+}
+
+#[test]
+fn findings_view_groups_by_id_most_severe_first() {
+    let mut a = new_app(multi());
+    keys(&mut a, "3");
+    let groups: Vec<(&str, Severity)> = a
+        .finding_rows()
+        .iter()
+        .filter_map(|r| match r {
+            FindingRow::Group { id, severity, .. } => Some((*id, *severity)),
+            FindingRow::Item { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            ("passive-data-refused", Severity::Error),
+            ("command-unsupported", Severity::Warning),
+            ("transfer-slow", Severity::Info),
+        ]
+    );
+    // Enter on a group opens its first finding's session at the evidence.
+    keys(&mut a, "jj");
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.detail().unwrap().id, 3);
+    let ex = a.cursor_exchange().unwrap();
+    assert_eq!(a.capture().sessions[2].exchanges[ex].verb(), Some("AUTH"));
+}
+
+#[test]
+fn next_finding_jumps_to_the_cited_exchange() {
+    let mut a = new_app(multi());
+    keys(&mut a, "n");
+    assert_eq!(selected_id(&a), 2, "n in the list: next session with a finding");
+    keys(&mut a, "n");
+    assert_eq!(selected_id(&a), 3);
+    keys(&mut a, "N");
+    assert_eq!(selected_id(&a), 2);
+    keys(&mut a, "j");
+    press(&mut a, KeyCode::Enter);
+    let verb = |a: &App| {
+        let ex = a.cursor_exchange().unwrap();
+        a.capture().sessions[2].exchanges[ex]
+            .verb()
+            .map(str::to_string)
+    };
+    keys(&mut a, "n");
+    assert_eq!(verb(&a).as_deref(), Some("AUTH"));
+    assert!(a.message().unwrap().contains("finding 1/2"));
+    keys(&mut a, "n");
+    assert_eq!(verb(&a).as_deref(), Some("LIST"));
+    keys(&mut a, "n");
+    assert_eq!(verb(&a).as_deref(), Some("AUTH"), "wraps around");
+    keys(&mut a, "N");
+    assert_eq!(verb(&a).as_deref(), Some("LIST"));
+}
+
+#[test]
+fn filter_expressions() {
+    let mut a = new_app(multi());
+    let filter = |a: &mut App, text: &str| {
+        keys(a, "f");
+        // Clear what is there.
+        for _ in 0..a.filter_text().len() {
+            press(a, KeyCode::Backspace);
+        }
+        keys(a, text);
+        press(a, KeyCode::Enter);
+        listed_ids(a)
+    };
+    assert_eq!(filter(&mut a, "finding:passive-data-refused"), vec![2]);
+    assert_eq!(filter(&mut a, "host:10.1.0.3"), vec![3]);
+    assert_eq!(filter(&mut a, "!host:10.1.0.3"), vec![1, 2]);
+    assert_eq!(filter(&mut a, "user:FTPUSER"), vec![1, 2, 3]);
+    assert_eq!(filter(&mut a, "user:anonymous"), Vec::<usize>::new());
+    assert_eq!(filter(&mut a, "code:230"), vec![1, 2, 3]);
+    assert_eq!(filter(&mut a, "code:5xx"), vec![3]);
+    assert_eq!(filter(&mut a, "mode:active"), Vec::<usize>::new());
+    assert_eq!(filter(&mut a, "mode:passive status:ok"), vec![1]);
+    assert_eq!(filter(&mut a, "lftp"), vec![3], "free text finds CLNT's argument");
+    // Filters apply to the data and findings views too.
+    assert_eq!(a.data_rows().len(), 1);
+    // Esc in the list clears the filter.
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(listed_ids(&a), vec![1, 2, 3]);
+    assert_eq!(a.filter_text(), "");
+}
+
+#[test]
+fn filter_prompt_errors_and_cancel() {
+    let mut a = new_app(multi());
+    keys(&mut a, "/host:10.1.0.3");
+    assert!(a.prompt().is_some());
+    assert_eq!(listed_ids(&a), vec![3], "the list follows the typing");
+    press(&mut a, KeyCode::Enter);
+    keys(&mut a, "f code:zz");
+    assert!(a.prompt().unwrap().error.as_deref().unwrap().contains("code:zz"));
+    // While a word is wrong, the last filter that parsed stays in force
+    // ("host:10.1.0.3 code:" did not parse; "host:10.1.0.3 code" did).
+    assert_eq!(a.filter_text(), "host:10.1.0.3 code");
+    press(&mut a, KeyCode::Enter);
+    assert!(a.prompt().is_some(), "Enter does not accept a bad filter");
+    press(&mut a, KeyCode::Esc);
+    assert!(a.prompt().is_none());
+    assert_eq!(a.filter_text(), "host:10.1.0.3", "Esc restores the filter");
+    // q in a prompt is text, not quit.
+    keys(&mut a, "fq");
+    assert!(!a.should_quit());
+    press(&mut a, KeyCode::Esc);
+    keys(&mut a, "q");
+    assert!(a.should_quit());
+}
+
+#[test]
+fn sort_cycles() {
+    let mut c = multi();
+    c.sessions[0].data_channels[0].bytes = 10;
+    c.sessions[2].data_channels[0].bytes = 1_000_000;
+    let mut a = new_app(c);
+    assert_eq!(listed_ids(&a), vec![1, 2, 3]);
+    keys(&mut a, "s");
+    assert_eq!(a.sort(), SortKey::Bytes);
+    assert_eq!(listed_ids(&a), vec![3, 2, 1]);
+    keys(&mut a, "s");
+    assert_eq!(a.sort(), SortKey::Findings);
+    assert_eq!(listed_ids(&a), vec![2, 3, 1]);
+    keys(&mut a, "s");
+    assert_eq!(a.sort(), SortKey::Time);
+}
+
+#[test]
+fn search_in_the_transcript() {
+    let mut a = new_app(multi());
+    keys(&mut a, "jj");
+    press(&mut a, KeyCode::Enter);
+    let verb = |a: &App| {
+        let ex = a.cursor_exchange().unwrap();
+        a.capture().sessions[2].exchanges[ex]
+            .verb()
+            .map(str::to_string)
+    };
+    // The lower-cased text of the logical line under the cursor.
+    let line = |a: &App| {
+        let d = a.detail().unwrap();
+        let li = d.transcript.rows[d.cursor.sel].logical;
+        d.transcript.logical[li].1.clone()
+    };
+    keys(&mut a, "/lftp");
+    assert_eq!(verb(&a).as_deref(), Some("CLNT"), "incremental: {}", line(&a));
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.search_text(), "lftp");
+    assert!(a.prompt().is_none());
+
+    // Replace the query; matches are case-insensitive.
+    keys(&mut a, "/");
+    for _ in 0..4 {
+        press(&mut a, KeyCode::Backspace);
+    }
+    keys(&mut a, "TYPE");
+    press(&mut a, KeyCode::Enter);
+    assert!(line(&a).contains("type"), "{}", line(&a));
+    let total = a
+        .detail()
+        .unwrap()
+        .transcript
+        .logical
+        .iter()
+        .filter(|(_, t)| t.contains("type"))
+        .count();
+    assert!(total >= 2, "the test needs two matches");
+    let first = a.detail().unwrap().cursor.sel;
+    keys(&mut a, "]");
+    let second = a.detail().unwrap().cursor.sel;
+    assert!(second > first);
+    assert!(line(&a).contains("type"));
+    assert!(a.message().unwrap().ends_with(&format!("/{total}")), "{:?}", a.message());
+    keys(&mut a, "[");
+    assert_eq!(a.detail().unwrap().cursor.sel, first);
+    // Up/Down in the prompt step through matches too.
+    keys(&mut a, "/");
+    press(&mut a, KeyCode::Down);
+    assert_eq!(a.detail().unwrap().cursor.sel, second);
+    press(&mut a, KeyCode::Up);
+    assert_eq!(a.detail().unwrap().cursor.sel, first);
+    press(&mut a, KeyCode::Enter);
+
+    // Esc in the prompt puts the cursor and the search back.
+    keys(&mut a, "/");
+    keys(&mut a, "zzz-nothing");
+    assert_eq!(a.prompt().unwrap().error.as_deref(), Some("no match"));
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(a.search_text(), "type");
+    assert_eq!(a.detail().unwrap().cursor.sel, first);
+    // Esc clears the search, then goes back.
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(a.search_text(), "");
+    assert_eq!(a.view(), View::Session);
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(a.view(), View::Sessions);
+}
+
+#[test]
+fn explanations_toggle() {
+    let mut a = new_app(multi());
+    press(&mut a, KeyCode::Enter);
+    let with = a.detail().unwrap().transcript.len();
+    keys(&mut a, "jjj");
+    let ex = a.cursor_exchange();
+    keys(&mut a, "e");
+    assert!(!a.explanations());
+    assert!(a.detail().unwrap().transcript.len() < with);
+    assert_eq!(a.cursor_exchange(), ex, "the cursor stays on its exchange");
+    keys(&mut a, "e");
+    assert_eq!(a.detail().unwrap().transcript.len(), with);
+}
+
+#[test]
+fn write_session_as_text_and_json() {
+    let mut a = new_app(multi());
+    keys(&mut a, "jw");
+    keys(&mut a, "W");
+    let effects = a.take_effects();
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Write {
+                session: 1,
+                json: false
+            },
+            Effect::Write {
+                session: 1,
+                json: true
+            }
+        ]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for e in &effects {
+        ftpscope::tui::app::perform(&mut a, e, dir.path());
+    }
+    assert!(a.message().unwrap().contains("ftpscope-session-2.json"));
+    let text = std::fs::read_to_string(dir.path().join("ftpscope-session-2.txt")).unwrap();
+    assert!(text.starts_with("Session 2"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("ftpscope-session-2.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["id"], 2);
+    // A second write does not overwrite.
+    ftpscope::tui::app::perform(&mut a, &effects[0], dir.path());
+    assert!(dir.path().join("ftpscope-session-2-2.txt").exists());
+}
+
+#[test]
+fn mouse_wheel_click_and_toggle() {
+    let mut a = new_app(multi());
+    // Rows: title, tabs, list header, then sessions from row 3.
+    update(
+        &mut a,
+        Action::Mouse {
+            kind: MouseKind::Click,
+            column: 10,
+            row: 4,
+        },
+    );
+    assert_eq!(selected_id(&a), 2);
+    update(
+        &mut a,
+        Action::Mouse {
+            kind: MouseKind::ScrollDown,
+            column: 10,
+            row: 4,
+        },
+    );
+    assert_eq!(selected_id(&a), 3);
+    // Clicking the selected row opens it.
+    update(
+        &mut a,
+        Action::Mouse {
+            kind: MouseKind::Click,
+            column: 10,
+            row: 5,
+        },
+    );
+    assert_eq!(a.view(), View::Session);
+    // Click a tab.
+    update(
+        &mut a,
+        Action::Mouse {
+            kind: MouseKind::Click,
+            column: 20,
+            row: 1,
+        },
+    );
+    assert_eq!(a.view(), View::Data);
+    keys(&mut a, "m");
+    assert!(!a.mouse_captured());
+    assert_eq!(a.take_effects(), vec![Effect::Mouse(false)]);
+}
+
+#[test]
+fn ctrl_c_quits_even_in_a_prompt_and_help() {
+    let mut a = new_app(multi());
+    keys(&mut a, "?");
+    assert!(a.help_open());
+    keys(&mut a, "j");
+    assert!(a.help_open(), "keys scroll the help");
+    press(&mut a, KeyCode::Esc);
+    assert!(!a.help_open());
+    keys(&mut a, "f");
+    handle_event(
+        &mut a,
+        &Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    assert!(a.should_quit());
+}
+
+fn grow(c: &Capture, n: usize) -> Capture {
+    let mut out = c.clone();
+    out.sessions.truncate(n);
+    out
+}
+
+#[test]
+fn live_follow_freeze_and_resume() {
+    let full = multi();
+    let mut a = App::new(grow(&full, 1), "live", opts(true));
+    update(&mut a, Action::Resize(80, 24));
+    assert!(a.following());
+    update(&mut a, Action::Snapshot(Box::new(grow(&full, 2))));
+    assert_eq!(selected_id(&a), 2, "follows the newest session");
+    keys(&mut a, "k");
+    assert!(!a.following(), "scrolling away stops following");
+    update(&mut a, Action::Snapshot(Box::new(grow(&full, 3))));
+    assert_eq!(selected_id(&a), 1, "the selection stays put");
+    keys(&mut a, "G");
+    assert!(a.following());
+    assert_eq!(selected_id(&a), 3);
+
+    // Freeze: snapshots are ignored until F again.
+    let mut fewer = grow(&full, 3);
+    let first = fewer.sessions[2].exchanges[0].clone();
+    fewer.sessions[2].exchanges.push(first);
+    keys(&mut a, "F");
+    assert!(a.frozen());
+    update(&mut a, Action::Snapshot(Box::new(fewer.clone())));
+    assert_eq!(a.capture().sessions[2].exchanges.len(), full.sessions[2].exchanges.len());
+    keys(&mut a, "F");
+    update(&mut a, Action::Snapshot(Box::new(fewer.clone())));
+    assert_eq!(a.capture().sessions[2].exchanges.len(), full.sessions[2].exchanges.len() + 1);
+
+    // The transcript follows its newest line while live.
+    press(&mut a, KeyCode::Enter);
+    let d = a.detail().unwrap();
+    assert!(d.follow);
+    assert_eq!(d.cursor.sel, d.transcript.len() - 1);
+    let mut more = fewer.clone();
+    let second = more.sessions[2].exchanges[1].clone();
+    for _ in 0..30 {
+        more.sessions[2].exchanges.push(second.clone());
+    }
+    update(&mut a, Action::Snapshot(Box::new(more.clone())));
+    let d = a.detail().unwrap();
+    assert_eq!(d.cursor.sel, d.transcript.len() - 1, "new lines are followed");
+    keys(&mut a, "kk");
+    let at = a.detail().unwrap().cursor.sel;
+    more.sessions[2].exchanges.push(second);
+    update(&mut a, Action::Snapshot(Box::new(more.clone())));
+    assert_eq!(a.detail().unwrap().cursor.sel, at, "scrolled away: stays");
+    assert!(!a.following());
+    press(&mut a, KeyCode::End);
+    let d = a.detail().unwrap();
+    assert!(d.follow);
+    assert_eq!(d.cursor.sel, d.transcript.len() - 1);
+}
+
+#[test]
+fn loading_then_loaded() {
+    let mut a = App::loading("f.pcap", 1000, opts(false));
+    assert!(a.is_loading());
+    keys(&mut a, "j");
+    update(
+        &mut a,
+        Action::Progress {
+            bytes: 500,
+            packets: 10,
+        },
+    );
+    update(&mut a, Action::Loaded(Box::new(multi())));
+    assert!(!a.is_loading());
+    assert_eq!(listed_ids(&a), vec![1, 2, 3]);
+}

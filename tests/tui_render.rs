@@ -1,0 +1,332 @@
+//! Rendering tests: every view drawn into ratatui's `TestBackend` from real
+//! captures, at 80x24 and 160x48, compared with reviewed insta snapshots.
+//!
+//! The findings are replaced by fixed ones made here, so these snapshots change
+//! when the TUI or the tracker's output changes, not when a diagnosis rule's
+//! wording does (the diagnosis has its own golden tests).
+
+use std::path::Path;
+
+use ftpscope::model::{Capture, Evidence, Finding, Severity};
+use ftpscope::session::TrackerConfig;
+use ftpscope::tui::app::{Action, App, Options};
+use ftpscope::tui::keymap::Cmd;
+use ftpscope::tui::theme::Theme;
+use ftpscope::tui::{render, update};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn load(name: &str) -> Capture {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name);
+    ftpscope::engine::analyze_file(&path, TrackerConfig::default())
+        .unwrap_or_else(|e| panic!("analyse {name}: {e}"))
+}
+
+fn exchange_of(c: &Capture, session: usize, verb: &str) -> usize {
+    c.sessions[session]
+        .exchanges
+        .iter()
+        .position(|e| e.verb() == Some(verb))
+        .unwrap_or_else(|| panic!("no {verb} in session {session}"))
+}
+
+fn finding(id: &'static str, severity: Severity, summary: &str, exchange: usize) -> Finding {
+    Finding {
+        id,
+        severity,
+        summary: summary.into(),
+        evidence: vec![
+            Evidence {
+                what: "client sent the command".into(),
+                ts: None,
+                frame: Some(17),
+                exchange: Some(exchange),
+            },
+            Evidence {
+                what: "nothing answered".into(),
+                ts: None,
+                frame: None,
+                exchange: None,
+            },
+        ],
+        remedy: "Open the passive port range in the server's firewall; until then active mode may work if the client accepts connections.".into(),
+    }
+}
+
+/// passive-refused with one fixed finding citing the PASV exchange.
+fn passive_refused() -> Capture {
+    let mut c = load("passive-refused.pcap");
+    c.findings.clear();
+    for s in &mut c.sessions {
+        s.findings.clear();
+    }
+    let ex = exchange_of(&c, 0, "PASV");
+    c.sessions[0].findings.push(finding(
+        "passive-data-refused",
+        Severity::Error,
+        "the data connection to the announced port was refused with RST",
+        ex,
+    ));
+    c
+}
+
+/// multi-session with fixed findings on sessions 2 and 3.
+fn multi_session() -> Capture {
+    let mut c = load("multi-session.pcap");
+    c.findings.clear();
+    for s in &mut c.sessions {
+        s.findings.clear();
+    }
+    let ex = exchange_of(&c, 1, "EPSV");
+    c.sessions[1].findings.push(finding(
+        "passive-data-refused",
+        Severity::Error,
+        "refused",
+        ex,
+    ));
+    let ex = exchange_of(&c, 2, "AUTH");
+    c.sessions[2].findings.push(finding(
+        "command-unsupported",
+        Severity::Warning,
+        "the server answered 500 to AUTH",
+        ex,
+    ));
+    c.sessions[2].findings.push(finding(
+        "passive-data-refused",
+        Severity::Warning,
+        "a second one",
+        ex,
+    ));
+    c
+}
+
+fn app(c: Capture, name: &str) -> App {
+    App::new(
+        c,
+        name,
+        Options {
+            theme: Theme::no_color(),
+            ..Options::default()
+        },
+    )
+}
+
+fn draw(app: &mut App, (w, h): (u16, u16)) -> Terminal<TestBackend> {
+    update(app, Action::Resize(w, h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    t.draw(|f| render(f, app)).expect("draw");
+    t
+}
+
+fn cmd(app: &mut App, c: Cmd) {
+    update(app, Action::Cmd(c));
+}
+
+fn snap(name: &str, app: &mut App) {
+    for size in SIZES {
+        let t = draw(app, size);
+        insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), t.backend());
+    }
+}
+
+#[test]
+fn sessions_view() {
+    let mut a = app(multi_session(), "captures/multi-session.pcap");
+    snap("sessions", &mut a);
+}
+
+#[test]
+fn sessions_view_filtered_and_sorted() {
+    let mut a = app(multi_session(), "captures/multi-session.pcap");
+    cmd(&mut a, Cmd::Filter);
+    for c in "status:warning".chars() {
+        update(&mut a, Action::Input(c));
+    }
+    cmd(&mut a, Cmd::Open);
+    cmd(&mut a, Cmd::Sort);
+    snap("sessions_filtered", &mut a);
+}
+
+#[test]
+fn session_view_with_finding() {
+    let mut a = app(passive_refused(), "captures/passive-refused.pcap");
+    cmd(&mut a, Cmd::Open);
+    snap("session", &mut a);
+}
+
+#[test]
+fn session_view_after_next_finding_without_explanations() {
+    let mut a = app(passive_refused(), "captures/passive-refused.pcap");
+    cmd(&mut a, Cmd::Open);
+    cmd(&mut a, Cmd::Explain);
+    cmd(&mut a, Cmd::NextFinding);
+    snap("session_next_finding", &mut a);
+}
+
+#[test]
+fn session_view_search_prompt() {
+    let mut a = app(multi_session(), "captures/multi-session.pcap");
+    cmd(&mut a, Cmd::Open);
+    cmd(&mut a, Cmd::Search);
+    for c in "list".chars() {
+        update(&mut a, Action::Input(c));
+    }
+    snap("session_search", &mut a);
+}
+
+#[test]
+fn data_view() {
+    let mut a = app(multi_session(), "captures/multi-session.pcap");
+    cmd(&mut a, Cmd::ShowData);
+    snap("data", &mut a);
+}
+
+#[test]
+fn findings_view() {
+    let mut a = app(multi_session(), "captures/multi-session.pcap");
+    cmd(&mut a, Cmd::ShowFindings);
+    snap("findings", &mut a);
+}
+
+#[test]
+fn help_overlay() {
+    let mut a = app(multi_session(), "captures/multi-session.pcap");
+    cmd(&mut a, Cmd::Help);
+    snap("help", &mut a);
+}
+
+#[test]
+fn loading_gauge() {
+    let mut a = App::loading(
+        "captures/big.pcap",
+        4 << 20,
+        Options {
+            theme: Theme::no_color(),
+            ..Options::default()
+        },
+    );
+    update(
+        &mut a,
+        Action::Progress {
+            bytes: 1 << 20,
+            packets: 4096,
+        },
+    );
+    snap("loading", &mut a);
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let mut a = app(multi_session(), "captures/multi-session.pcap");
+    let t = draw(&mut a, (30, 8));
+    let text = t.backend().to_string();
+    assert!(text.contains("terminal too small"), "{text}");
+}
+
+/// Every cell of the buffer, as text.
+fn cells(t: &Terminal<TestBackend>) -> String {
+    t.backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect()
+}
+
+#[test]
+fn wire_controls_are_shown_escaped() {
+    let mut c = passive_refused();
+    let hostile = b"220 hi\x1b[2J\x07 \xe2\x80\xae evil".to_vec();
+    {
+        let s = &mut c.sessions[0];
+        let r = &mut s.exchanges[0].replies[0];
+        r.lines = vec![ftpscope::model::Bytes(hostile.clone())];
+        r.text = ftpscope::model::Bytes(hostile[4..].to_vec());
+        r.explanation = "greeting \u{1b}]0;title\u{7}".into();
+        s.user = Some(ftpscope::model::Bytes(b"u\x1b[31mser".to_vec()));
+        let ex = exchange_of(&c, 0, "PWD");
+        let cmd = c.sessions[0].exchanges[ex].command.as_mut().unwrap();
+        cmd.arg = ftpscope::model::Bytes(b"\x9b6n\xe2\x81\xa6x".to_vec());
+        c.sessions[0].findings[0].summary = "bad \u{202e} summary \u{1b}[2J".into();
+        c.sessions[0].anomalies.push("garbage \u{0}\u{8} line".into());
+    }
+    let mut a = app(c, "captures/\u{1b}[2Jname.pcap");
+    let check = |t: &Terminal<TestBackend>| {
+        let text = cells(t);
+        for ch in text.chars() {
+            assert!(
+                !ch.is_control()
+                    && !matches!(ch, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'),
+                "raw control or bidi character {:?} reached the terminal buffer",
+                ch
+            );
+        }
+        text
+    };
+    let t = draw(&mut a, (160, 48));
+    let text = check(&t);
+    assert!(text.contains(r"u\x1b[31mser"), "user escaped in the list:\n{text}");
+    cmd(&mut a, Cmd::Open);
+    let t = draw(&mut a, (160, 48));
+    let text = check(&t);
+    assert!(text.contains(r"220 hi\x1b[2J\x07 \u{202e} evil"), "{text}");
+    assert!(text.contains(r"\u{202e} summary \x1b[2J"));
+    assert!(text.contains(r"\x9b6n\u{2066}x"));
+    assert!(text.contains(r"user u\x1b[31mser"));
+    assert!(text.contains(r"garbage \x00\x08 line"));
+    for view in [Cmd::ShowSessions, Cmd::ShowData, Cmd::ShowFindings] {
+        cmd(&mut a, view);
+        check(&draw(&mut a, (80, 24)));
+    }
+}
+
+#[test]
+fn no_color_means_no_colour_and_reply_classes_are_coloured_otherwise() {
+    let mut a = app(passive_refused(), "x.pcap");
+    cmd(&mut a, Cmd::Open);
+    let t = draw(&mut a, (160, 48));
+    assert!(
+        t.backend()
+            .buffer()
+            .content()
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+        "NO_COLOR theme used a colour"
+    );
+
+    let mut a = App::new(
+        passive_refused(),
+        "x.pcap",
+        Options {
+            theme: Theme { color: true },
+            ..Options::default()
+        },
+    );
+    cmd(&mut a, Cmd::Open);
+    let t = draw(&mut a, (160, 48));
+    let buf = t.backend().buffer();
+    // Find "230" (2xx green) and "227" after "S< ".
+    let text = cells(&t);
+    let colour_of = |needle: &str| {
+        let at = text.find(needle).unwrap_or_else(|| panic!("{needle} not shown"));
+        let idx = text[..at].chars().count() + 3;
+        buf.content()[idx].fg
+    };
+    assert_eq!(colour_of("S< 230"), Color::Green);
+    assert_eq!(colour_of("S< 331"), Color::Blue);
+    assert_eq!(colour_of("S< 220"), Color::Green);
+    // Only the 16 basic colours are used.
+    for c in buf.content() {
+        for col in [c.fg, c.bg] {
+            assert!(
+                !matches!(col, Color::Rgb(..) | Color::Indexed(_)),
+                "colour outside the 16 basic ones: {col:?}"
+            );
+        }
+    }
+}
