@@ -2,7 +2,7 @@
 
 mod cli;
 
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -11,7 +11,7 @@ use clap::Parser;
 
 use cli::{Cli, Cmd, Common, Format, LangArg};
 use ftpscope::ftp::catalog::Lang;
-use ftpscope::model::{Capture, Severity};
+use ftpscope::model::{Capture, CaptureStats, Finding, Session, Severity};
 use ftpscope::report::{self, ViewOptions};
 use ftpscope::session::TrackerConfig;
 
@@ -25,61 +25,88 @@ fn lang(c: &Common) -> Lang {
 fn tracker_config(c: &Common) -> TrackerConfig {
     let mut ports = vec![21];
     ports.extend(c.ftp_ports.iter().copied().filter(|p| *p != 21));
-    TrackerConfig {
-        ftp_ports: ports,
-        detect_by_content: !c.no_detect,
-        show_passwords: c.show_passwords,
-        lang: lang(c),
-    }
+    TrackerConfig { ftp_ports: ports, detect_by_content: !c.no_detect, show_passwords: c.show_passwords, lang: lang(c) }
 }
 
 fn analyze(path: &Path, c: &Common) -> anyhow::Result<Capture> {
-    ftpscope::engine::analyze_file(path, tracker_config(c))
-        .with_context(|| format!("cannot analyse {}", path.display()))
+    ftpscope::engine::analyze_file(path, tracker_config(c)).with_context(|| format!("cannot analyse {}", path.display()))
+}
+
+/// Run the engine on this thread and hand sessions, as they end, to `consume` on a
+/// writer thread (bounded queue: the engine waits when the writer is far behind), so
+/// serialising does not slow the engine and memory does not grow with the number of
+/// sessions.
+fn pipelined<F>(capture: &Path, cfg: TrackerConfig, consume: F) -> anyhow::Result<(CaptureStats, Vec<Finding>)>
+where
+    F: FnOnce(std::sync::mpsc::Receiver<Session>) -> io::Result<()> + Send,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel(256);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || consume(rx));
+        let res = ftpscope::engine::stream_file(capture, cfg, &mut |s| {
+            // A send error means the writer stopped (a closed pipe, say): its error is
+            // reported below.
+            let _ = tx.send(s);
+        });
+        drop(tx);
+        let wres = writer.join().map_err(|_| anyhow::anyhow!("the output thread panicked"))?;
+        let out = res.with_context(|| format!("cannot analyse {}", capture.display()))?;
+        wres?;
+        Ok(out)
+    })
+}
+
+/// The text report with constant memory: sessions are rendered to a temporary file as
+/// they end, then the head and the diagnosis are printed, then the sessions.
+fn text_report(out: &mut dyn Write, capture: &Path, c: &Common, opts: ViewOptions) -> anyhow::Result<()> {
+    let tmp = tempfile::tempfile().context("cannot create a temporary file")?;
+    let body_file = tmp.try_clone()?;
+    let (tx_sum, rx_sum) = std::sync::mpsc::channel();
+    let (stats, cap_findings) = pipelined(capture, tracker_config(c), move |rx| {
+        let mut body = io::BufWriter::with_capacity(1 << 16, body_file);
+        let mut sum = report::text::Summary::default();
+        for s in rx {
+            sum.add(&s);
+            writeln!(body)?;
+            report::text::write_session(&mut body, &s, opts)?;
+        }
+        body.flush()?;
+        let _ = tx_sum.send(sum);
+        Ok(())
+    })?;
+    let mut sum = rx_sum.recv().context("the report writer stopped")?;
+    sum.capture_findings = cap_findings;
+    report::text::write_head(out, &stats, &sum, &capture.display().to_string(), opts)?;
+    let mut f = tmp;
+    f.rewind()?;
+    io::copy(&mut f, out)?;
+    Ok(())
 }
 
 /// Exit codes: 0 fine, 1 an error-level finding (diagnose), 2 usage or input error.
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    // Not locked: report writers run on their own thread.
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout());
     let c = cli.common.clone();
     let code = match cli.command {
-        Some(Cmd::Report {
-            capture,
-            format,
-            no_explain,
-        }) => {
-            let cap = analyze(&capture, &c)?;
-            match format {
-                Format::Text => report::text::write(
-                    &mut out,
-                    &cap,
-                    &capture.display().to_string(),
-                    ViewOptions {
-                        lang: lang(&c),
-                        explain: !no_explain,
-                    },
-                )?,
-                Format::Json => report::json::write(&mut out, &cap)?,
-            }
+        Some(Cmd::Report { capture, format: Format::Json, .. }) => {
+            pipelined(&capture, tracker_config(&c), |rx| {
+                let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
+                for s in rx {
+                    report::json::write_session(&mut w, &s)?;
+                }
+                w.flush()
+            })?;
+            0
+        }
+        Some(Cmd::Report { capture, no_explain, .. }) => {
+            text_report(&mut out, &capture, &c, ViewOptions { lang: lang(&c), explain: !no_explain })?;
             0
         }
         Some(Cmd::Diagnose { capture, format }) => {
             let cap = analyze(&capture, &c)?;
-            report::diagnose_view::write(
-                &mut out,
-                &cap,
-                &capture.display().to_string(),
-                format == Format::Json,
-                lang(&c),
-            )?;
-            let worst = cap
-                .sessions
-                .iter()
-                .flat_map(|s| s.findings.iter())
-                .chain(cap.findings.iter())
-                .map(|f| f.severity)
-                .max();
+            report::diagnose_view::write(&mut out, &cap, &capture.display().to_string(), format == Format::Json, lang(&c))?;
+            let worst = cap.sessions.iter().flat_map(|s| s.findings.iter()).chain(cap.findings.iter()).map(|f| f.severity).max();
             u8::from(worst == Some(Severity::Error))
         }
         Some(Cmd::Explain { input }) => {
@@ -89,16 +116,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         None => match cli.capture {
             Some(capture) => {
-                let cap = analyze(&capture, &c)?;
-                report::text::write(
-                    &mut out,
-                    &cap,
-                    &capture.display().to_string(),
-                    ViewOptions {
-                        lang: lang(&c),
-                        explain: true,
-                    },
-                )?;
+                text_report(&mut out, &capture, &c, ViewOptions { lang: lang(&c), explain: true })?;
                 0
             }
             None => {
@@ -113,10 +131,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
+    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
 }
 
 fn main() -> ExitCode {
