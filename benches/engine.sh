@@ -12,7 +12,7 @@ data=target/bench-data
 mkdir -p "$data"
 cargo build --release --quiet --bin ftpscope --example gen_bench_capture
 gen=target/release/examples/gen_bench_capture
-bin=target/release/ftpscope
+bin=${FTPSCOPE_BIN:-target/release/ftpscope}
 
 if [ ! -s "$data/big.pcap" ]; then $gen big "$data/big.pcap" > "$data/big.packets"; fi
 if [ ! -s "$data/many.pcap" ]; then $gen many "$data/many.pcap" 20000 > "$data/many.packets"; fi
@@ -35,10 +35,12 @@ measure() { # label, file, packets, command...
 }
 
 echo "capture sizes: big $(stat -c %s $data/big.pcap) bytes, $(cat $data/big.packets) packets; many $(stat -c %s $data/many.pcap) bytes, $(cat $data/many.packets) packets"
-echo "machine: $(nproc) cores; ftpscope is single-threaded"
+echo "machine: $(nproc) cores; load: $(cut -d" " -f1-3 /proc/loadavg); the engine runs on one thread, the report writer on a second"
 measure "ftpscope json   big (large transfers)" "$data/big.pcap" "$(cat $data/big.packets)" $bin report --format json "$data/big.pcap"
 ours_big=$(cat "$data/last.secs")
+measure "ftpscope diagnose big (large transfers)" "$data/big.pcap" "$(cat $data/big.packets)" $bin diagnose "$data/big.pcap"
 measure "ftpscope text   big (large transfers)" "$data/big.pcap" "$(cat $data/big.packets)" $bin report "$data/big.pcap"
+measure "ftpscope diagnose many (20k sessions)" "$data/many.pcap" "$(cat $data/many.packets)" $bin diagnose "$data/many.pcap"
 measure "ftpscope json   many (20k sessions)" "$data/many.pcap" "$(cat $data/many.packets)" $bin report --format json "$data/many.pcap"
 ours_many=$(cat "$data/last.secs")
 measure "ftpscope text   many (20k sessions)" "$data/many.pcap" "$(cat $data/many.packets)" $bin report "$data/many.pcap"

@@ -28,8 +28,15 @@ fn tracker_config(c: &Common) -> TrackerConfig {
     TrackerConfig { ftp_ports: ports, detect_by_content: !c.no_detect, show_passwords: c.show_passwords, lang: lang(c) }
 }
 
-fn analyze(path: &Path, c: &Common) -> anyhow::Result<Capture> {
-    ftpscope::engine::analyze_file(path, tracker_config(c)).with_context(|| format!("cannot analyse {}", path.display()))
+/// Sessions from the engine, as they end, in batches.
+struct Batches(std::sync::mpsc::Receiver<Vec<Session>>);
+
+impl IntoIterator for Batches {
+    type Item = Session;
+    type IntoIter = std::iter::Flatten<std::sync::mpsc::IntoIter<Vec<Session>>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter().flatten()
+    }
 }
 
 /// Run the engine on this thread and hand sessions, as they end, to `consume` on a
@@ -38,16 +45,26 @@ fn analyze(path: &Path, c: &Common) -> anyhow::Result<Capture> {
 /// sessions.
 fn pipelined<F>(capture: &Path, cfg: TrackerConfig, consume: F) -> anyhow::Result<(CaptureStats, Vec<Finding>)>
 where
-    F: FnOnce(std::sync::mpsc::Receiver<Session>) -> io::Result<()> + Send,
+    F: FnOnce(Batches) -> io::Result<()> + Send,
 {
-    let (tx, rx) = std::sync::mpsc::sync_channel(256);
+    // Sessions travel in batches: one hand-over per session costs more in thread
+    // wake-ups than writing the session.
+    const BATCH: usize = 64;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Session>>(8);
     std::thread::scope(|scope| {
-        let writer = scope.spawn(move || consume(rx));
+        let writer = scope.spawn(move || consume(Batches(rx)));
+        let mut batch = Vec::with_capacity(BATCH);
         let res = ftpscope::engine::stream_file(capture, cfg, &mut |s| {
-            // A send error means the writer stopped (a closed pipe, say): its error is
-            // reported below.
-            let _ = tx.send(s);
+            batch.push(s);
+            if batch.len() >= BATCH {
+                // A send error means the writer stopped (a closed pipe, say): its
+                // error is reported below.
+                let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            }
         });
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
         drop(tx);
         let wres = writer.join().map_err(|_| anyhow::anyhow!("the output thread panicked"))?;
         let out = res.with_context(|| format!("cannot analyse {}", capture.display()))?;
@@ -104,7 +121,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             0
         }
         Some(Cmd::Diagnose { capture, format }) => {
-            let cap = analyze(&capture, &c)?;
+            // Only the findings are printed: keep sessions without their transcripts.
+            let mut sessions = Vec::new();
+            let (stats, findings) = ftpscope::engine::stream_file(&capture, tracker_config(&c), &mut |mut s| {
+                s.exchanges = Vec::new();
+                s.data_channels = Vec::new();
+                s.anomalies = Vec::new();
+                sessions.push(s);
+            })
+            .with_context(|| format!("cannot analyse {}", capture.display()))?;
+            sessions.sort_by_key(|s| s.id);
+            let cap = Capture { sessions, stats, findings };
             report::diagnose_view::write(&mut out, &cap, &capture.display().to_string(), format == Format::Json, lang(&c))?;
             let worst = cap.sessions.iter().flat_map(|s| s.findings.iter()).chain(cap.findings.iter()).map(|f| f.severity).max();
             u8::from(worst == Some(Severity::Error))

@@ -14,14 +14,12 @@ pub fn write(out: &mut dyn Write, capture: &Capture) -> io::Result<()> {
 
 /// One session as one JSON line.
 pub fn write_session(out: &mut dyn Write, s: &Session) -> io::Result<()> {
-    {
-        serde_json::to_writer(&mut *out, s).map_err(|e| match e.io_error_kind() {
-            Some(kind) => io::Error::new(kind, e),
-            None => io::Error::other(e),
-        })?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
+    // Serialise into memory first: serde's many small writes are cheaper on a Vec
+    // than through a `dyn Write`.
+    let mut buf = Vec::with_capacity(8192);
+    serde_json::to_writer(&mut buf, s).map_err(io::Error::other)?;
+    buf.push(b'\n');
+    out.write_all(&buf)
 }
 
 /// The JSON form of wire bytes that are not valid UTF-8: `{"lossy": ..., "hex": ...}`.
