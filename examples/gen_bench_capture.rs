@@ -57,7 +57,11 @@ impl W {
         h.extend_from_slice(&65535u32.to_le_bytes());
         h.extend_from_slice(&1u32.to_le_bytes());
         out.write_all(&h).unwrap();
-        W { out, ts_us: 1_700_000_000_000_000, packets: 0 }
+        W {
+            out,
+            ts_us: 1_700_000_000_000_000,
+            packets: 0,
+        }
     }
 
     fn packet(&mut self, src: Ep, dst: Ep, seq: u32, ack: u32, flags: u8, payload: &[u8]) {
@@ -103,7 +107,12 @@ impl W {
         self.packet(a, b, ia, 0, SYN, b"");
         self.packet(b, a, ib, ia + 1, SYN | ACK, b"");
         self.packet(a, b, ia + 1, ib + 1, ACK, b"");
-        Flow { a, b, seq_a: ia + 1, seq_b: ib + 1 }
+        Flow {
+            a,
+            b,
+            seq_a: ia + 1,
+            seq_b: ib + 1,
+        }
     }
 
     /// a -> b payload, acknowledged.
@@ -130,7 +139,7 @@ impl W {
             f.seq_b = f.seq_b.wrapping_add(len as u32);
             left -= len as u64;
             n += 1;
-            if n % 2 == 0 || left == 0 {
+            if n.is_multiple_of(2) || left == 0 {
                 self.packet(f.a, f.b, f.seq_a, f.seq_b, ACK, b"");
             }
         }
@@ -145,8 +154,14 @@ impl W {
 
 fn session(w: &mut W, client: [u8; 4], cport: u16, dport: u16, transfer: u64, listing: bool) {
     let server = [198, 51, 100, 5];
-    let c = Ep { ip: client, port: cport };
-    let s = Ep { ip: server, port: 21 };
+    let c = Ep {
+        ip: client,
+        port: cport,
+    };
+    let s = Ep {
+        ip: server,
+        port: 21,
+    };
     let mut ctl = w.open(c, s);
     w.send_b(&mut ctl, b"220 (vsFTPd 3.0.3)\r\n");
     w.send_a(&mut ctl, b"USER bench\r\n");
@@ -157,15 +172,38 @@ fn session(w: &mut W, client: [u8; 4], cport: u16, dport: u16, transfer: u64, li
     w.send_b(&mut ctl, b"200 Switching to Binary mode.\r\n");
     if listing {
         w.send_a(&mut ctl, b"EPSV\r\n");
-        w.send_b(&mut ctl, format!("229 Entering Extended Passive Mode (|||{dport}|)\r\n").as_bytes());
+        w.send_b(
+            &mut ctl,
+            format!("229 Entering Extended Passive Mode (|||{dport}|)\r\n").as_bytes(),
+        );
         w.send_a(&mut ctl, b"LIST\r\n");
     } else {
         w.send_a(&mut ctl, b"PASV\r\n");
-        w.send_b(&mut ctl, format!("227 Entering Passive Mode (198,51,100,5,{},{}).\r\n", dport >> 8, dport & 0xff).as_bytes());
+        w.send_b(
+            &mut ctl,
+            format!(
+                "227 Entering Passive Mode (198,51,100,5,{},{}).\r\n",
+                dport >> 8,
+                dport & 0xff
+            )
+            .as_bytes(),
+        );
         w.send_a(&mut ctl, b"RETR big.bin\r\n");
     }
-    let mut data = w.open(Ep { ip: client, port: cport.wrapping_add(1) }, Ep { ip: server, port: dport });
-    w.send_b(&mut ctl, format!("150 Opening BINARY mode data connection ({transfer} bytes).\r\n").as_bytes());
+    let mut data = w.open(
+        Ep {
+            ip: client,
+            port: cport.wrapping_add(1),
+        },
+        Ep {
+            ip: server,
+            port: dport,
+        },
+    );
+    w.send_b(
+        &mut ctl,
+        format!("150 Opening BINARY mode data connection ({transfer} bytes).\r\n").as_bytes(),
+    );
     w.bulk_b(&mut data, transfer);
     w.close(&mut data);
     w.send_b(&mut ctl, b"226 Transfer complete.\r\n");
@@ -177,21 +215,37 @@ fn session(w: &mut W, client: [u8; 4], cport: u16, dport: u16, transfer: u64, li
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let kind = args.get(1).map(String::as_str).unwrap_or("");
-    let out = args.get(2).expect("usage: gen_bench_capture big|many OUT [N] [MB]");
+    let out = args
+        .get(2)
+        .expect("usage: gen_bench_capture big|many OUT [N] [MB]");
     let mut w = W::new(out);
     match kind {
         "big" => {
             let n: u32 = args.get(3).and_then(|x| x.parse().ok()).unwrap_or(5);
             let mb: u64 = args.get(4).and_then(|x| x.parse().ok()).unwrap_or(205);
             for i in 0..n {
-                session(&mut w, [203, 0, 113, 10 + i as u8], 40000 + 2 * i as u16, 50000 + i as u16, mb << 20, false);
+                session(
+                    &mut w,
+                    [203, 0, 113, 10 + i as u8],
+                    40000 + 2 * i as u16,
+                    50000 + i as u16,
+                    mb << 20,
+                    false,
+                );
             }
         }
         "many" => {
             let n: u32 = args.get(3).and_then(|x| x.parse().ok()).unwrap_or(20_000);
             for i in 0..n {
                 let client = [10, 20, (i >> 8) as u8, i as u8];
-                session(&mut w, client, 30000 + (i % 10000) as u16 * 2, 40000 + (i % 20000) as u16, 700, true);
+                session(
+                    &mut w,
+                    client,
+                    30000 + (i % 10000) as u16 * 2,
+                    40000 + (i % 20000) as u16,
+                    700,
+                    true,
+                );
             }
         }
         _ => panic!("usage: gen_bench_capture big|many OUT [N] [MB]"),

@@ -10,8 +10,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::ftp::address::is_private;
 use crate::model::{
-    DataChannel, DataMode, Evidence, Exchange, Finding, Login, MatchKind, Outcome,
-    Session, Severity,
+    DataChannel, DataMode, Evidence, Exchange, Finding, Login, MatchKind, Outcome, Session,
+    Severity,
 };
 use crate::session::FailedLogin;
 use crate::text::escape;
@@ -128,7 +128,7 @@ pub fn session(s: &mut Session) {
     login_rule(s, &mut f);
     control_rules(s, &mut f);
     capture_rules(s, &mut f);
-    f.sort_by(|a, b| b.severity.cmp(&a.severity));
+    f.sort_by_key(|x| std::cmp::Reverse(x.severity));
     s.findings = f;
 }
 
@@ -716,7 +716,8 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
 /// Many failed logins from one client address in a short time: password guessing.
 fn guessing_rule(failed: &[FailedLogin]) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut fails: Vec<(IpAddr, Ts, usize)> = failed.iter().map(|f| (f.client, f.ts, f.session)).collect();
+    let mut fails: Vec<(IpAddr, Ts, usize)> =
+        failed.iter().map(|f| (f.client, f.ts, f.session)).collect();
     fails.sort_by_key(|(ip, ts, _)| (*ip, *ts));
     let mut i = 0;
     while i < fails.len() {

@@ -30,7 +30,10 @@ pub enum EngineError {
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
 fn open(path: &Path) -> Result<BufReader<File>, EngineError> {
-    let f = File::open(path).map_err(|source| EngineError::Open { path: path.display().to_string(), source })?;
+    let f = File::open(path).map_err(|source| EngineError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
     Ok(BufReader::with_capacity(1 << 20, f))
 }
 
@@ -40,18 +43,30 @@ pub fn analyze_file(path: &Path, cfg: TrackerConfig) -> Result<Capture, EngineEr
 }
 
 /// Analyse a capture file, handing each session over as it ends.
-pub fn stream_file(path: &Path, cfg: TrackerConfig, on_session: &mut dyn FnMut(Session)) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
+pub fn stream_file(
+    path: &Path,
+    cfg: TrackerConfig,
+    on_session: &mut dyn FnMut(Session),
+) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
     stream_reader(open(path)?, cfg, None, on_session)
 }
 
 /// Analyse a capture from any reader. A read error after the header (a truncated
 /// or corrupt tail) does not lose what came before: it is kept in
 /// `stats.read_error` and the sessions so far are returned.
-pub fn analyze_reader<R: Read>(input: R, cfg: TrackerConfig, progress: Option<Progress<'_>>) -> Result<Capture, EngineError> {
+pub fn analyze_reader<R: Read>(
+    input: R,
+    cfg: TrackerConfig,
+    progress: Option<Progress<'_>>,
+) -> Result<Capture, EngineError> {
     let mut sessions = Vec::new();
     let (stats, findings) = stream_reader(input, cfg, progress, &mut |s| sessions.push(s))?;
     sessions.sort_by_key(|s| s.id);
-    Ok(Capture { sessions, stats, findings })
+    Ok(Capture {
+        sessions,
+        stats,
+        findings,
+    })
 }
 
 /// Analyse a capture and hand each session to `on_session` as soon as it ends
@@ -84,7 +99,10 @@ pub fn stream_reader<R: Read>(
         }
         stats.first.get_or_insert(pkt.ts);
         stats.last = Some(pkt.ts);
-        let meta = Meta { ts: pkt.ts, frame: pkt.frame };
+        let meta = Meta {
+            ts: pkt.ts,
+            frame: pkt.frame,
+        };
         last = meta;
         match decoder.decode(pkt.linktype, pkt.data, pkt.ts) {
             Decoded::Tcp(seg) => {

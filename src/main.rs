@@ -25,7 +25,12 @@ fn lang(c: &Common) -> Lang {
 fn tracker_config(c: &Common) -> TrackerConfig {
     let mut ports = vec![21];
     ports.extend(c.ftp_ports.iter().copied().filter(|p| *p != 21));
-    TrackerConfig { ftp_ports: ports, detect_by_content: !c.no_detect, show_passwords: c.show_passwords, lang: lang(c) }
+    TrackerConfig {
+        ftp_ports: ports,
+        detect_by_content: !c.no_detect,
+        show_passwords: c.show_passwords,
+        lang: lang(c),
+    }
 }
 
 /// Sessions from the engine, as they end, in batches.
@@ -43,7 +48,11 @@ impl IntoIterator for Batches {
 /// writer thread (bounded queue: the engine waits when the writer is far behind), so
 /// serialising does not slow the engine and memory does not grow with the number of
 /// sessions.
-fn pipelined<F>(capture: &Path, cfg: TrackerConfig, consume: F) -> anyhow::Result<(CaptureStats, Vec<Finding>)>
+fn pipelined<F>(
+    capture: &Path,
+    cfg: TrackerConfig,
+    consume: F,
+) -> anyhow::Result<(CaptureStats, Vec<Finding>)>
 where
     F: FnOnce(Batches) -> io::Result<()> + Send,
 {
@@ -66,7 +75,9 @@ where
             let _ = tx.send(batch);
         }
         drop(tx);
-        let wres = writer.join().map_err(|_| anyhow::anyhow!("the output thread panicked"))?;
+        let wres = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the output thread panicked"))?;
         let out = res.with_context(|| format!("cannot analyse {}", capture.display()))?;
         wres?;
         Ok(out)
@@ -75,7 +86,12 @@ where
 
 /// The text report with constant memory: sessions are rendered to a temporary file as
 /// they end, then the head and the diagnosis are printed, then the sessions.
-fn text_report(out: &mut dyn Write, capture: &Path, c: &Common, opts: ViewOptions) -> anyhow::Result<()> {
+fn text_report(
+    out: &mut dyn Write,
+    capture: &Path,
+    c: &Common,
+    opts: ViewOptions,
+) -> anyhow::Result<()> {
     let tmp = tempfile::tempfile().context("cannot create a temporary file")?;
     let body_file = tmp.try_clone()?;
     let (tx_sum, rx_sum) = std::sync::mpsc::channel();
@@ -106,7 +122,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout());
     let c = cli.common.clone();
     let code = match cli.command {
-        Some(Cmd::Report { capture, format: Format::Json, .. }) => {
+        Some(Cmd::Report {
+            capture,
+            format: Format::Json,
+            ..
+        }) => {
             pipelined(&capture, tracker_config(&c), |rx| {
                 let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
                 for s in rx {
@@ -116,24 +136,53 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })?;
             0
         }
-        Some(Cmd::Report { capture, no_explain, .. }) => {
-            text_report(&mut out, &capture, &c, ViewOptions { lang: lang(&c), explain: !no_explain })?;
+        Some(Cmd::Report {
+            capture,
+            no_explain,
+            ..
+        }) => {
+            text_report(
+                &mut out,
+                &capture,
+                &c,
+                ViewOptions {
+                    lang: lang(&c),
+                    explain: !no_explain,
+                },
+            )?;
             0
         }
         Some(Cmd::Diagnose { capture, format }) => {
             // Only the findings are printed: keep sessions without their transcripts.
             let mut sessions = Vec::new();
-            let (stats, findings) = ftpscope::engine::stream_file(&capture, tracker_config(&c), &mut |mut s| {
-                s.exchanges = Vec::new();
-                s.data_channels = Vec::new();
-                s.anomalies = Vec::new();
-                sessions.push(s);
-            })
-            .with_context(|| format!("cannot analyse {}", capture.display()))?;
+            let (stats, findings) =
+                ftpscope::engine::stream_file(&capture, tracker_config(&c), &mut |mut s| {
+                    s.exchanges = Vec::new();
+                    s.data_channels = Vec::new();
+                    s.anomalies = Vec::new();
+                    sessions.push(s);
+                })
+                .with_context(|| format!("cannot analyse {}", capture.display()))?;
             sessions.sort_by_key(|s| s.id);
-            let cap = Capture { sessions, stats, findings };
-            report::diagnose_view::write(&mut out, &cap, &capture.display().to_string(), format == Format::Json, lang(&c))?;
-            let worst = cap.sessions.iter().flat_map(|s| s.findings.iter()).chain(cap.findings.iter()).map(|f| f.severity).max();
+            let cap = Capture {
+                sessions,
+                stats,
+                findings,
+            };
+            report::diagnose_view::write(
+                &mut out,
+                &cap,
+                &capture.display().to_string(),
+                format == Format::Json,
+                lang(&c),
+            )?;
+            let worst = cap
+                .sessions
+                .iter()
+                .flat_map(|s| s.findings.iter())
+                .chain(cap.findings.iter())
+                .map(|f| f.severity)
+                .max();
             u8::from(worst == Some(Severity::Error))
         }
         Some(Cmd::Explain { input }) => {
@@ -143,7 +192,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         None => match cli.capture {
             Some(capture) => {
-                text_report(&mut out, &capture, &c, ViewOptions { lang: lang(&c), explain: true })?;
+                text_report(
+                    &mut out,
+                    &capture,
+                    &c,
+                    ViewOptions {
+                        lang: lang(&c),
+                        explain: true,
+                    },
+                )?;
                 0
             }
             None => {
@@ -158,7 +215,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn main() -> ExitCode {

@@ -127,7 +127,10 @@ pub struct Exchange {
 impl Exchange {
     /// The final (non-1xx) reply.
     pub fn final_reply(&self) -> Option<&Reply> {
-        self.replies.iter().rev().find(|r| r.code >= 200 || r.code == 0)
+        self.replies
+            .iter()
+            .rev()
+            .find(|r| r.code >= 200 || r.code == 0)
     }
     pub fn verb(&self) -> Option<&str> {
         self.command.as_ref().map(|c| c.verb.as_str())

@@ -113,7 +113,10 @@ struct SessionState {
     dropped_anomalies: u64,
     /// A multi-line reply is being received; the time its first line arrived.
     reply_started: Option<Meta>,
-    #[allow(dead_code, reason = "kept for live views that map a session to its connection")]
+    #[allow(
+        dead_code,
+        reason = "kept for live views that map a session to its connection"
+    )]
     control_conn: ConnId,
     ended: bool,
     /// The control connection ended (FIN both ways, RST).
@@ -142,13 +145,17 @@ impl std::ops::Index<usize> for Sessions {
     fn index(&self, i: usize) -> &SessionState {
         // Invariant: callers reach a session through a role or an expectation, both
         // removed when the session is emitted.
-        self.map.get(&i).expect("session index refers to a live session")
+        self.map
+            .get(&i)
+            .expect("session index refers to a live session")
     }
 }
 
 impl std::ops::IndexMut<usize> for Sessions {
     fn index_mut(&mut self, i: usize) -> &mut SessionState {
-        self.map.get_mut(&i).expect("session index refers to a live session")
+        self.map
+            .get_mut(&i)
+            .expect("session index refers to a live session")
     }
 }
 
@@ -199,8 +206,7 @@ fn looks_like_command(b: &[u8]) -> bool {
         .iter()
         .position(|&c| c == b' ' || c == b'\r' || c == b'\n')
         .unwrap_or(b.len());
-    end >= 3
-        && end <= 4
+    (3..=4).contains(&end)
         && b[..end].iter().all(u8::is_ascii_alphabetic)
         && catalog::command(&String::from_utf8_lossy(&b[..end])).is_some()
 }
@@ -300,25 +306,28 @@ impl Tracker {
             anomalies: Vec::new(),
             detected_by: by,
         };
-        self.sessions.map.insert(id, SessionState {
-            s,
-            lines: [LineSplitter::new(), LineSplitter::new()],
-            replies: ReplyParser::new(),
-            pending: VecDeque::new(),
-            seen_reply: false,
-            encrypted: false,
-            resync: [false, false],
-            facts: Vec::new(),
-            sizes: Vec::new(),
-            dropped_exchanges: 0,
-            dropped_anomalies: 0,
-            reply_started: None,
-            control_conn: conn,
-            ended: false,
-            control_closed: false,
-            after_gap: false,
-            open_data: 0,
-        });
+        self.sessions.map.insert(
+            id,
+            SessionState {
+                s,
+                lines: [LineSplitter::new(), LineSplitter::new()],
+                replies: ReplyParser::new(),
+                pending: VecDeque::new(),
+                seen_reply: false,
+                encrypted: false,
+                resync: [false, false],
+                facts: Vec::new(),
+                sizes: Vec::new(),
+                dropped_exchanges: 0,
+                dropped_anomalies: 0,
+                reply_started: None,
+                control_conn: conn,
+                ended: false,
+                control_closed: false,
+                after_gap: false,
+                open_data: 0,
+            },
+        );
         id
     }
 
@@ -329,13 +338,19 @@ impl Tracker {
         }
         // An unreadable announcement: the two control peers, in the right direction.
         let pos = self.wild.iter().rposition(|&(si, ci)| {
-            let Some(st) = self.sessions.map.get(&si) else { return false };
+            let Some(st) = self.sessions.map.get(&si) else {
+                return false;
+            };
             if st.facts.get(ci).is_none_or(|f| f.attempted) {
                 return false;
             }
             let (c, s) = (st.s.client.ip(), st.s.server.ip());
             match st.s.data_channels[ci].mode {
-                DataMode::Passive => info.initiator.ip() == c && info.responder.ip() == s && info.responder != st.s.server,
+                DataMode::Passive => {
+                    info.initiator.ip() == c
+                        && info.responder.ip() == s
+                        && info.responder != st.s.server
+                }
                 DataMode::Active => info.initiator.ip() == s && info.responder.ip() == c,
             }
         })?;
@@ -587,12 +602,11 @@ impl Tracker {
                 .map(|(ci, _)| ci);
         if let Some(ci) = cand {
             let (verb, arg) = {
-                let c = st.s.exchanges[ei]
+                st.s.exchanges[ei]
                     .command
                     .as_ref()
                     .map(|c| (c.verb.clone(), c.arg.clone()))
-                    .unwrap_or_default();
-                c
+                    .unwrap_or_default()
             };
             let ch = &mut st.s.data_channels[ci];
             ch.command = Some(verb.clone());
@@ -709,10 +723,8 @@ impl Tracker {
         let st = &mut self.sessions[si];
         if st.resync[1] {
             st.resync[1] = false;
-            if !st.replies.in_multiline()
-                && !looks_like_reply_start(line)
-                && !(line.len() == 3 && line.iter().all(u8::is_ascii_digit))
-            {
+            let bare_code = line.len() == 3 && line.iter().all(u8::is_ascii_digit);
+            if !(st.replies.in_multiline() || looks_like_reply_start(line) || bare_code) {
                 Self::anomaly(
                     st,
                     format!(
@@ -739,8 +751,12 @@ impl Tracker {
                 // A command is waiting: this line is the server's (invalid) answer to it.
                 if let Some(ei) = st.pending.pop_front() {
                     let lang_text = match lang {
-                        Lang::En => "Not a valid reply: an FTP reply starts with a three-digit code; the client cannot tell what the server meant.",
-                        Lang::Zh => "无效的应答：FTP 应答应以三位数字代码开头，客户端无法判断服务器的意思。",
+                        Lang::En => {
+                            "Not a valid reply: an FTP reply starts with a three-digit code; the client cannot tell what the server meant."
+                        }
+                        Lang::Zh => {
+                            "无效的应答：FTP 应答应以三位数字代码开头，客户端无法判断服务器的意思。"
+                        }
                     };
                     let cmd_ts = st.s.exchanges[ei].command.as_ref().map(|c| c.ts);
                     st.s.exchanges[ei].replies.push(Reply {
@@ -777,11 +793,21 @@ impl Tracker {
             // A greeting whose end arrived late (a multi-line greeting cut by the
             // capture) still goes before the commands that followed it.
             let pos = if greeting {
-                st.s.exchanges.iter().position(|x| x.command.as_ref().is_some_and(|c| c.ts > meta.ts)).unwrap_or(st.s.exchanges.len())
+                st.s.exchanges
+                    .iter()
+                    .position(|x| x.command.as_ref().is_some_and(|c| c.ts > meta.ts))
+                    .unwrap_or(st.s.exchanges.len())
             } else {
                 st.s.exchanges.len()
             };
-            st.s.exchanges.insert(pos, Exchange { command: None, replies: Vec::new(), data_channel: None });
+            st.s.exchanges.insert(
+                pos,
+                Exchange {
+                    command: None,
+                    replies: Vec::new(),
+                    data_channel: None,
+                },
+            );
             if pos + 1 < st.s.exchanges.len() {
                 for p in st.pending.iter_mut() {
                     if *p >= pos {
@@ -805,12 +831,19 @@ impl Tracker {
             // cannot answer when the next one can (RFC 959 §5.4).
             if st.after_gap {
                 while st.pending.len() >= 2 {
-                    let v0 = st.s.exchanges[st.pending[0]].verb().unwrap_or("").to_string();
-                    let v1 = st.s.exchanges[st.pending[1]].verb().unwrap_or("").to_string();
+                    let v0 = st.s.exchanges[st.pending[0]]
+                        .verb()
+                        .unwrap_or("")
+                        .to_string();
+                    let v1 = st.s.exchanges[st.pending[1]]
+                        .verb()
+                        .unwrap_or("")
+                        .to_string();
                     if !plausible(&v0, r.code) && plausible(&v1, r.code) {
                         let lost = st.pending.pop_front().unwrap_or_default();
                         if let Some(c) = st.s.exchanges[lost].command.as_mut() {
-                            c.notes.push("no reply in the capture (lost in a gap)".into());
+                            c.notes
+                                .push("no reply in the capture (lost in a gap)".into());
                         }
                     } else {
                         break;
@@ -848,7 +881,10 @@ impl Tracker {
             notes.push("no space after the reply code".into());
         }
         if r.flags.cut {
-            notes.push("cut short in the capture (snaplen or gap): the rest of the reply is unknown".into());
+            notes.push(
+                "cut short in the capture (snaplen or gap): the rest of the reply is unknown"
+                    .into(),
+            );
         }
         if r.flags.unterminated && !r.flags.cut {
             notes.push("multi-line reply never ended".into());
@@ -880,6 +916,10 @@ impl Tracker {
     }
 
     /// What a reply changes in the session state.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the reply and its context, all needed"
+    )]
     fn apply_reply(
         &mut self,
         si: usize,
@@ -1060,7 +1100,9 @@ impl Tracker {
         let meta = Meta { ts: end, frame: 0 };
         self.close_lines(si, meta, show, lang);
         self.finalize(si);
-        let Some(st) = self.sessions.map.remove(&si) else { return };
+        let Some(st) = self.sessions.map.remove(&si) else {
+            return;
+        };
         // Forget its pending announcements and roles.
         for ch in &st.s.data_channels {
             if let Some(a) = ch.announced {
@@ -1081,7 +1123,11 @@ impl Tracker {
                     if self.failed_logins.len() >= MAX_FAILED_LOGINS {
                         self.failed_logins.pop_front();
                     }
-                    self.failed_logins.push_back(FailedLogin { client: s.client.ip(), ts: r.ts, session: s.id });
+                    self.failed_logins.push_back(FailedLogin {
+                        client: s.client.ip(),
+                        ts: r.ts,
+                        session: s.id,
+                    });
                 }
             }
         }
@@ -1257,7 +1303,10 @@ impl ConnSink for Tracker {
             if ch.announced.is_none() {
                 // The announcement was unreadable: the connection tells where it was.
                 ch.announced = Some(info.responder);
-                ch.notes.push("announced address not readable in the capture; taken from the connection".into());
+                ch.notes.push(
+                    "announced address not readable in the capture; taken from the connection"
+                        .into(),
+                );
             }
             if !info.handshake_seen {
                 f.established = true;
@@ -1514,7 +1563,7 @@ impl ConnSink for Tracker {
 /// Can `code` be a reply to `verb`? From RFC 959 §5.4 and the extensions' RFCs.
 /// Error codes (4yz, 5yz) fit any command; unknown verbs accept anything.
 pub fn plausible(verb: &str, code: u16) -> bool {
-    if code >= 400 || code < 200 {
+    if !(200..400).contains(&code) {
         return true;
     }
     let ok: &[u16] = match verb {
@@ -1525,7 +1574,8 @@ pub fn plausible(verb: &str, code: u16) -> bool {
         "CDUP" | "XCUP" => &[200, 250],
         "REIN" => &[220],
         "QUIT" => &[221],
-        "PORT" | "EPRT" | "LPRT" | "TYPE" | "MODE" | "STRU" | "NOOP" | "PBSZ" | "PROT" | "CCC" | "OPTS" | "LANG" | "HOST" | "CLNT" => &[200, 202, 220, 230],
+        "PORT" | "EPRT" | "LPRT" | "TYPE" | "MODE" | "STRU" | "NOOP" | "PBSZ" | "PROT" | "CCC"
+        | "OPTS" | "LANG" | "HOST" | "CLNT" => &[200, 202, 220, 230],
         "PASV" => &[227],
         "EPSV" => &[229, 200],
         "LPSV" => &[228],

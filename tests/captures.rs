@@ -47,15 +47,15 @@ fn str_or_null(v: &Value) -> Option<String> {
 
 fn check_session(name: &str, i: usize, s: &Session, e: &Value, errors: &mut Vec<String>) {
     let mut err = |what: String| errors.push(format!("{name} session {}: {what}", i + 1));
-    if let Some(c) = e["client"].as_str() {
-        if s.client.ip().to_string() != c {
-            err(format!("client {} != {c}", s.client.ip()));
-        }
+    if let Some(c) = e["client"].as_str()
+        && s.client.ip().to_string() != c
+    {
+        err(format!("client {} != {c}", s.client.ip()));
     }
-    if let Some(sv) = e["server"].as_str() {
-        if s.server.to_string() != sv {
-            err(format!("server {} != {sv}", s.server));
-        }
+    if let Some(sv) = e["server"].as_str()
+        && s.server.to_string() != sv
+    {
+        err(format!("server {} != {sv}", s.server));
     }
     if e.get("user").is_some() {
         let want = str_or_null(&e["user"]);
@@ -70,15 +70,15 @@ fn check_session(name: &str, i: usize, s: &Session, e: &Value, errors: &mut Vec<
             err(format!("login {got} != {l}"));
         }
     }
-    if let Some(t) = e["tls"].as_bool() {
-        if s.tls != t {
-            err(format!("tls {} != {t}", s.tls));
-        }
+    if let Some(t) = e["tls"].as_bool()
+        && s.tls != t
+    {
+        err(format!("tls {} != {t}", s.tls));
     }
-    if let Some(m) = e["mid_session"].as_bool() {
-        if s.capture.mid_session != m {
-            err(format!("mid_session {} != {m}", s.capture.mid_session));
-        }
+    if let Some(m) = e["mid_session"].as_bool()
+        && s.capture.mid_session != m
+    {
+        err(format!("mid_session {} != {m}", s.capture.mid_session));
     }
     if let Some(cmds) = e["commands"].as_array() {
         let want: Vec<String> = cmds
@@ -111,7 +111,10 @@ fn check_session(name: &str, i: usize, s: &Session, e: &Value, errors: &mut Vec<
             .data_channels
             .iter()
             .filter(|d| {
-                !matches!(d.outcome, ftpscope::model::Outcome::Unused | ftpscope::model::Outcome::Rejected)
+                !matches!(
+                    d.outcome,
+                    ftpscope::model::Outcome::Unused | ftpscope::model::Outcome::Rejected
+                )
             })
             .collect();
         if used.len() != chans.len() {
@@ -133,10 +136,10 @@ fn check_session(name: &str, i: usize, s: &Session, e: &Value, errors: &mut Vec<
                     j + 1
                 ))
             };
-            if let Some(v) = w["via"].as_str() {
-                if d.via != v {
-                    cerr(format!("via {} != {v}", d.via));
-                }
+            if let Some(v) = w["via"].as_str()
+                && d.via != v
+            {
+                cerr(format!("via {} != {v}", d.via));
             }
             if let Some(m) = w["mode"].as_str() {
                 let got = serde_json::to_value(d.mode).unwrap();
@@ -150,20 +153,20 @@ fn check_session(name: &str, i: usize, s: &Session, e: &Value, errors: &mut Vec<
                     cerr(format!("announced {got} != {a}"));
                 }
             }
-            if let Some(c) = w["command"].as_str() {
-                if d.command.as_deref() != Some(c) {
-                    cerr(format!("command {:?} != {c}", d.command));
-                }
+            if let Some(c) = w["command"].as_str()
+                && d.command.as_deref() != Some(c)
+            {
+                cerr(format!("command {:?} != {c}", d.command));
             }
-            if let Some(o) = w["outcome"].as_str() {
-                if d.outcome.as_str() != o {
-                    cerr(format!("outcome {} != {o}", d.outcome.as_str()));
-                }
+            if let Some(o) = w["outcome"].as_str()
+                && d.outcome.as_str() != o
+            {
+                cerr(format!("outcome {} != {o}", d.outcome.as_str()));
             }
-            if let Some(b) = w["bytes"].as_u64() {
-                if d.bytes != b {
-                    cerr(format!("bytes {} != {b}", d.bytes));
-                }
+            if let Some(b) = w["bytes"].as_u64()
+                && d.bytes != b
+            {
+                cerr(format!("bytes {} != {b}", d.bytes));
             }
         }
     }
@@ -180,18 +183,47 @@ fn check_findings(name: &str, cap: &Capture, e: &Value, errors: &mut Vec<String>
     for w in &want {
         let id = w["id"].as_str().unwrap_or("");
         let sev = w["severity"].as_str();
-        let needles: Vec<String> = w["evidence_contains"].as_array().cloned().unwrap_or_default().iter().filter_map(|n| n.as_str().map(str::to_string)).collect();
-        let text = |f: &ftpscope::model::Finding| format!("{} {} {}", f.summary, f.remedy, f.evidence.iter().map(|x| x.what.clone()).collect::<Vec<_>>().join(" "));
+        let needles: Vec<String> = w["evidence_contains"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_string))
+            .collect();
+        let text = |f: &ftpscope::model::Finding| {
+            format!(
+                "{} {} {}",
+                f.summary,
+                f.remedy,
+                f.evidence
+                    .iter()
+                    .map(|x| x.what.clone())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        };
         let candidates: Vec<_> = all.iter().filter(|f| f.id == id).collect();
         if candidates.is_empty() {
-            errors.push(format!("{name}: finding {id} not reported (got {:?})", all.iter().map(|f| f.id).collect::<Vec<_>>()));
+            errors.push(format!(
+                "{name}: finding {id} not reported (got {:?})",
+                all.iter().map(|f| f.id).collect::<Vec<_>>()
+            ));
             continue;
         }
         // Several findings may share an id (one per session or channel): one must match in full.
-        let ok = candidates.iter().any(|f| sev.is_none_or(|s| f.severity.as_str() == s) && needles.iter().all(|n| text(f).contains(n.as_str())));
+        let ok = candidates.iter().any(|f| {
+            sev.is_none_or(|s| f.severity.as_str() == s)
+                && needles.iter().all(|n| text(f).contains(n.as_str()))
+        });
         if !ok {
-            let got: Vec<String> = candidates.iter().map(|f| format!("[{}] {}", f.severity.as_str(), text(f))).collect();
-            errors.push(format!("{name}: no {id} finding with severity {sev:?} mentioning {needles:?}; got:\n   {}", got.join("\n   ")));
+            let got: Vec<String> = candidates
+                .iter()
+                .map(|f| format!("[{}] {}", f.severity.as_str(), text(f)))
+                .collect();
+            errors.push(format!(
+                "{name}: no {id} finding with severity {sev:?} mentioning {needles:?}; got:\n   {}",
+                got.join("\n   ")
+            ));
         }
     }
     // Healthy captures (and scenarios) must not raise errors the expectation does not list.
@@ -256,10 +288,11 @@ fn passwords_are_masked_in_every_output() {
         }
         for s in &cap.sessions {
             for x in &s.exchanges {
-                if let Some(c) = &x.command {
-                    if c.verb == "PASS" && !c.arg.is_empty() {
-                        assert_eq!(c.arg.0, b"****");
-                    }
+                if let Some(c) = &x.command
+                    && c.verb == "PASS"
+                    && !c.arg.is_empty()
+                {
+                    assert_eq!(c.arg.0, b"****");
                 }
             }
         }

@@ -9,7 +9,11 @@ fn bin() -> Command {
 }
 
 fn run(args: &[&str]) -> Output {
-    bin().args(args).current_dir(common::repo()).output().expect("runs")
+    bin()
+        .args(args)
+        .current_dir(common::repo())
+        .output()
+        .expect("runs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -25,8 +29,16 @@ fn bad_inputs_give_one_error_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.pcap", vec![], "empty"),
-        ("text.pcap", b"hello, this is not a capture\n".to_vec(), "not a pcap or pcapng"),
-        ("short.pcap", vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0], "truncated"),
+        (
+            "text.pcap",
+            b"hello, this is not a capture\n".to_vec(),
+            "not a pcap or pcapng",
+        ),
+        (
+            "short.pcap",
+            vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0],
+            "truncated",
+        ),
     ];
     for (name, bytes, want) in cases {
         let p = dir.path().join(name);
@@ -47,7 +59,10 @@ fn bad_inputs_give_one_error_line_and_exit_2() {
 fn a_capture_without_ftp_says_so() {
     // A capture with a single non-FTP TCP exchange (HTTP on port 80).
     let mut p = common::builder::Pcap::new();
-    let mut f = p.open(common::builder::sa("192.0.2.1:50000"), common::builder::sa("192.0.2.2:80"));
+    let mut f = p.open(
+        common::builder::sa("192.0.2.1:50000"),
+        common::builder::sa("192.0.2.2:80"),
+    );
     p.send_a(&mut f, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     p.send_b(&mut f, b"HTTP/1.1 200 OK\r\n\r\n");
     let dir = tempfile::tempdir().unwrap();
@@ -55,7 +70,11 @@ fn a_capture_without_ftp_says_so() {
     std::fs::write(&path, p.bytes()).unwrap();
     let o = run(&["report", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(stdout(&o).contains("No FTP session found"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("No FTP session found"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -74,13 +93,25 @@ fn a_truncated_capture_keeps_what_came_before() {
 #[test]
 fn explain_codes_lines_and_commands_in_two_languages() {
     let o = run(&["explain", "530"]);
-    assert!(stdout(&o).contains("wrong user name or password"), "{}", stdout(&o));
-    let o = run(&["explain", "227 Entering Passive Mode (60,165,133,154,13,31)"]);
+    assert!(
+        stdout(&o).contains("wrong user name or password"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&[
+        "explain",
+        "227 Entering Passive Mode (60,165,133,154,13,31)",
+    ]);
     assert!(stdout(&o).contains("60.165.133.154:3359"), "{}", stdout(&o));
     assert!(stdout(&o).contains("13*256+31"));
     let o = run(&["explain", "EPRT"]);
     assert!(stdout(&o).contains("RFC 2428"), "{}", stdout(&o));
-    let o = run(&["--lang", "zh", "explain", "227 Entering Passive Mode (60,165,133,154,13,31)"]);
+    let o = run(&[
+        "--lang",
+        "zh",
+        "explain",
+        "227 Entering Passive Mode (60,165,133,154,13,31)",
+    ]);
     assert!(stdout(&o).contains("被动模式"), "{}", stdout(&o));
     let o = run(&["explain", "--lang", "zh", "530"]);
     assert!(stdout(&o).contains("登录"), "{}", stdout(&o));
@@ -99,12 +130,30 @@ fn diagnose_exit_code_says_whether_an_error_was_found() {
     let o = run(&["diagnose", "captures/idle-timeout-421.pcap"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("service-closing"));
-    let o = run(&["diagnose", "--format", "json", "captures/nat-server-private.pcap"]);
+    let o = run(&[
+        "diagnose",
+        "--format",
+        "json",
+        "captures/nat-server-private.pcap",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
-    let ids: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
-    assert!(ids.contains(&"pasv-address-mismatch") && ids.contains(&"passive-data-unanswered"), "{ids:?}");
-    assert!(v["findings"][0]["remedy"].as_str().unwrap().contains("203.0.113.7"));
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"pasv-address-mismatch") && ids.contains(&"passive-data-unanswered"),
+        "{ids:?}"
+    );
+    assert!(
+        v["findings"][0]["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("203.0.113.7")
+    );
     let o = run(&["diagnose", "/nonexistent.pcap"]);
     assert_eq!(o.status.code(), Some(2));
     let o = run(&["report", "--no-such-flag"]);
@@ -116,7 +165,18 @@ fn json_report_has_the_documented_keys() {
     let o = run(&["report", "--format", "json", "captures/passive-ok.pcapng"]);
     assert_eq!(o.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
-    for k in ["client", "server", "start", "end", "user", "login", "tls", "exchanges", "data_channels", "findings"] {
+    for k in [
+        "client",
+        "server",
+        "start",
+        "end",
+        "user",
+        "login",
+        "tls",
+        "exchanges",
+        "data_channels",
+        "findings",
+    ] {
         assert!(v.get(k).is_some(), "missing key {k}");
     }
     let x = &v["exchanges"][1];
@@ -127,7 +187,17 @@ fn json_report_has_the_documented_keys() {
         assert!(x["replies"][0].get(k).is_some(), "replies.{k}");
     }
     let d = &v["data_channels"][1];
-    for k in ["via", "mode", "announced", "command", "arg", "outcome", "bytes", "start", "end"] {
+    for k in [
+        "via",
+        "mode",
+        "announced",
+        "command",
+        "arg",
+        "outcome",
+        "bytes",
+        "start",
+        "end",
+    ] {
         assert!(d.get(k).is_some(), "data_channels.{k}");
     }
     assert_eq!(d["bytes"], 204800);

@@ -11,9 +11,16 @@ use ftpscope::model::{Capture, Session};
 use ftpscope::session::TrackerConfig;
 
 fn analyze(p: &Path) -> Capture {
-    let cfg = TrackerConfig { ftp_ports: vec![21, 2811], ..Default::default() };
+    let cfg = TrackerConfig {
+        ftp_ports: vec![21, 2811],
+        ..Default::default()
+    };
     if p.extension().is_some_and(|e| e == "gz") {
-        let out = std::process::Command::new("gzip").arg("-dc").arg(p).output().expect("gzip");
+        let out = std::process::Command::new("gzip")
+            .arg("-dc")
+            .arg(p)
+            .output()
+            .expect("gzip");
         return ftpscope::engine::analyze_reader(&out.stdout[..], cfg, None).expect("analyse");
     }
     ftpscope::engine::analyze_file(p, cfg).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -45,8 +52,21 @@ fn zeek_rows(log: &Path) -> Vec<ZeekRow> {
             continue;
         }
         let vals: Vec<&str> = line.split('\t').collect();
-        let get = |k: &str| fields.iter().position(|f| f == k).and_then(|i| vals.get(i)).map(|s| s.to_string()).unwrap_or_default();
-        let host = |h: &str, p: &str| if get(h).contains(':') { format!("[{}]:{}", get(h), get(p)) } else { format!("{}:{}", get(h), get(p)) };
+        let get = |k: &str| {
+            fields
+                .iter()
+                .position(|f| f == k)
+                .and_then(|i| vals.get(i))
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        };
+        let host = |h: &str, p: &str| {
+            if get(h).contains(':') {
+                format!("[{}]:{}", get(h), get(p))
+            } else {
+                format!("{}:{}", get(h), get(p))
+            }
+        };
         rows.push(ZeekRow {
             orig: host("id.orig_h", "id.orig_p"),
             resp: host("id.resp_h", "id.resp_p"),
@@ -55,14 +75,20 @@ fn zeek_rows(log: &Path) -> Vec<ZeekRow> {
             arg: get("arg"),
             file_size: get("file_size"),
             reply_code: get("reply_code"),
-            dc_resp: if get("data_channel.resp_h") == "-" { String::new() } else { host("data_channel.resp_h", "data_channel.resp_p") },
+            dc_resp: if get("data_channel.resp_h") == "-" {
+                String::new()
+            } else {
+                host("data_channel.resp_h", "data_channel.resp_p")
+            },
         });
     }
     rows
 }
 
 fn find_session<'a>(cap: &'a Capture, orig: &str, resp: &str) -> Option<&'a Session> {
-    cap.sessions.iter().find(|s| s.client.to_string() == orig && s.server.to_string() == resp)
+    cap.sessions
+        .iter()
+        .find(|s| s.client.to_string() == orig && s.server.to_string() == resp)
 }
 
 /// Check every ftp.log row against the model; returns the differences.
@@ -75,40 +101,75 @@ fn check_zeek(name: &str, cap: &Capture, rows: &[ZeekRow]) -> Vec<String> {
             continue;
         }
         let Some(s) = find_session(cap, &r.orig, &r.resp) else {
-            errs.push(format!("{name}: no session {} -> {} (row {} {})", r.orig, r.resp, r.command, r.arg));
+            errs.push(format!(
+                "{name}: no session {} -> {} (row {} {})",
+                r.orig, r.resp, r.command, r.arg
+            ));
             continue;
         };
         let start = *cursor.get(&s.id).unwrap_or(&0);
-        let found = s.exchanges.iter().enumerate().skip(start).find(|(_, x)| x.command.as_ref().is_some_and(|c| c.verb.eq_ignore_ascii_case(&r.command)));
+        let found = s.exchanges.iter().enumerate().skip(start).find(|(_, x)| {
+            x.command
+                .as_ref()
+                .is_some_and(|c| c.verb.eq_ignore_ascii_case(&r.command))
+        });
         let Some((i, x)) = found else {
-            errs.push(format!("{name}: session {}: no {} command after exchange {start}", s.id, r.command));
+            errs.push(format!(
+                "{name}: session {}: no {} command after exchange {start}",
+                s.id, r.command
+            ));
             continue;
         };
         cursor.insert(s.id, i + 1);
-        let code = x.final_reply().map(|r| r.code.to_string()).unwrap_or_else(|| "-".into());
+        let code = x
+            .final_reply()
+            .map(|r| r.code.to_string())
+            .unwrap_or_else(|| "-".into());
         if r.reply_code != "-" && code != r.reply_code {
-            errs.push(format!("{name}: session {} {}: reply {code}, zeek says {}", s.id, r.command, r.reply_code));
+            errs.push(format!(
+                "{name}: session {} {}: reply {code}, zeek says {}",
+                s.id, r.command, r.reply_code
+            ));
         }
         if r.user != "-" && r.user != "<unknown>" {
             let u = s.user.as_ref().map(|u| u.lossy()).unwrap_or_default();
             if u != r.user {
-                errs.push(format!("{name}: session {}: user {u:?}, zeek says {:?}", s.id, r.user));
+                errs.push(format!(
+                    "{name}: session {}: user {u:?}, zeek says {:?}",
+                    s.id, r.user
+                ));
             }
         }
-        if !r.dc_resp.is_empty() && matches!(r.command.as_str(), "PASV" | "PORT" | "EPSV" | "EPRT") {
-            let has = s.data_channels.iter().any(|d| d.announced.is_some_and(|a| a.to_string() == r.dc_resp));
+        if !r.dc_resp.is_empty() && matches!(r.command.as_str(), "PASV" | "PORT" | "EPSV" | "EPRT")
+        {
+            let has = s
+                .data_channels
+                .iter()
+                .any(|d| d.announced.is_some_and(|a| a.to_string() == r.dc_resp));
             if !has {
-                errs.push(format!("{name}: session {}: no data channel announced at {} ({})", s.id, r.dc_resp, r.command));
+                errs.push(format!(
+                    "{name}: session {}: no data channel announced at {} ({})",
+                    s.id, r.dc_resp, r.command
+                ));
             }
         }
-        if r.file_size != "-" && !r.file_size.is_empty() && matches!(r.command.as_str(), "RETR" | "STOR") {
+        if r.file_size != "-"
+            && !r.file_size.is_empty()
+            && matches!(r.command.as_str(), "RETR" | "STOR")
+        {
             // Zeek's file_size is the size the server announced (150 "(N bytes)" or
             // SIZE), or the bytes seen when it saw the data connection.
             let d = x.data_channel.and_then(|ci| s.data_channels.get(ci));
             let bytes = d.map(|d| d.bytes.to_string()).unwrap_or_default();
-            let announced = d.and_then(|d| d.expected_size).map(|n| n.to_string()).unwrap_or_default();
+            let announced = d
+                .and_then(|d| d.expected_size)
+                .map(|n| n.to_string())
+                .unwrap_or_default();
             if bytes != r.file_size && announced != r.file_size {
-                errs.push(format!("{name}: session {} {} {}: {bytes} bytes, zeek says {}", s.id, r.command, r.arg, r.file_size));
+                errs.push(format!(
+                    "{name}: session {} {} {}: {bytes} bytes, zeek says {}",
+                    s.id, r.command, r.arg, r.file_size
+                ));
             }
         }
     }
@@ -121,57 +182,108 @@ fn check_zeek(name: &str, cap: &Capture, rows: &[ZeekRow]) -> Vec<String> {
 const ZEEK_KNOWN_WRONG: &[(&str, &str, &str)] = &[
     // Frame 713 PASV is answered by 227 in frame 714; the client's RETR (seq 3387..3414)
     // is missing from the capture, and Zeek logs the PASV with the 226 that ended the RETR.
-    ("cwd-navigation.pcap", "session 1 PASV: reply 227, zeek says 226", "RETR lost in a capture gap"),
+    (
+        "cwd-navigation.pcap",
+        "session 1 PASV: reply 227, zeek says 226",
+        "RETR lost in a capture gap",
+    ),
     // The same again later in the capture (Zeek log row 595).
-    ("cwd-navigation.pcap", "session 1 PASV: reply 227, zeek says 226", "RETR lost in a capture gap"),
+    (
+        "cwd-navigation.pcap",
+        "session 1 PASV: reply 227, zeek says 226",
+        "RETR lost in a capture gap",
+    ),
     // Zeek ignores the over-long TYPEEEE.../SYSTTTT... commands (its max command length)
     // but not their replies, so its pairing shifts by one: SYST is answered by 215.
-    ("fake-long-commands.pcap", "session 1 SYST: reply 215, zeek says 200", "Zeek drops long commands, not their replies"),
-    ("fake-long-commands.pcap", "session 1 PASV: reply 227, zeek says 215", "same shift"),
+    (
+        "fake-long-commands.pcap",
+        "session 1 SYST: reply 215, zeek says 200",
+        "Zeek drops long commands, not their replies",
+    ),
+    (
+        "fake-long-commands.pcap",
+        "session 1 PASV: reply 227, zeek says 215",
+        "same shift",
+    ),
     // "99 PASV invalid" (frame 16) is the server's answer to PASV, without a valid code;
     // Zeek repeats the previous code 230.
-    ("ftp-invalid-reply-code.pcap", "session 1 PASV: reply 0, zeek says 230", "invalid reply code"),
+    (
+        "ftp-invalid-reply-code.pcap",
+        "session 1 PASV: reply 0, zeek says 230",
+        "invalid reply code",
+    ),
     // "SYST not supported" (frame 16) has no code at all.
-    ("ftp-missing-reply-code.pcap", "session 1 SYST: reply 0, zeek says 230", "missing reply code"),
+    (
+        "ftp-missing-reply-code.pcap",
+        "session 1 SYST: reply 0, zeek says 230",
+        "missing reply code",
+    ),
     // Frame 44 "550 libssh-0.5.2.tar.gz: No such file or directory." answers RETR (frame 43);
     // Zeek logs the RETR with the 221 that answered QUIT.
-    ("ipv6-multiline-reply.pcap", "session 1 RETR: reply 550, zeek says 221", "Zeek pairs RETR with the QUIT reply"),
+    (
+        "ipv6-multiline-reply.pcap",
+        "session 1 RETR: reply 550, zeek says 221",
+        "Zeek pairs RETR with the QUIT reply",
+    ),
 ];
 
 #[test]
 fn zeek_ftp_logs_agree() {
-    let Some(dir) = common::public_captures("zeek_ftp_logs_agree") else { return };
+    let Some(dir) = common::public_captures("zeek_ftp_logs_agree") else {
+        return;
+    };
     let zeek = dir.join("zeek");
-    let mut logs: Vec<_> = std::fs::read_dir(&zeek).unwrap().filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.to_string_lossy().ends_with(".zeek-ftp.log")).collect();
+    let mut logs: Vec<_> = std::fs::read_dir(&zeek)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".zeek-ftp.log"))
+        .collect();
     logs.sort();
-    assert!(logs.len() >= 10, "expected the Zeek ftp.log baselines, found {}", logs.len());
+    assert!(
+        logs.len() >= 10,
+        "expected the Zeek ftp.log baselines, found {}",
+        logs.len()
+    );
     let mut errs = Vec::new();
     let mut rows_checked = 0;
     for log in &logs {
-        let pcap = Path::new(log.to_string_lossy().strip_suffix(".zeek-ftp.log").unwrap()).to_path_buf();
+        let pcap =
+            Path::new(log.to_string_lossy().strip_suffix(".zeek-ftp.log").unwrap()).to_path_buf();
         let name = pcap.file_name().unwrap().to_string_lossy().to_string();
         let cap = analyze(&pcap);
         let rows = zeek_rows(log);
         rows_checked += rows.len();
         errs.extend(check_zeek(&name, &cap, &rows));
     }
-    eprintln!("checked {rows_checked} ftp.log rows from {} captures", logs.len());
+    eprintln!(
+        "checked {rows_checked} ftp.log rows from {} captures",
+        logs.len()
+    );
     for (cap, diff, why) in ZEEK_KNOWN_WRONG {
         let line = format!("{cap}: {diff}");
         match errs.iter().position(|e| *e == line) {
             Some(i) => {
                 errs.remove(i);
             }
-            None => errs.push(format!("known Zeek difference no longer seen ({why}): {line}")),
+            None => errs.push(format!(
+                "known Zeek difference no longer seen ({why}): {line}"
+            )),
         }
     }
-    assert!(errs.is_empty(), "{} differences with Zeek:\n{}", errs.len(), errs.join("\n"));
+    assert!(
+        errs.is_empty(),
+        "{} differences with Zeek:\n{}",
+        errs.len(),
+        errs.join("\n")
+    );
 }
 
 /// Every public capture opens without error and without panic; the FTP ones give sessions.
 #[test]
 fn every_public_capture_is_read() {
-    let Some(dir) = common::public_captures("every_public_capture_is_read") else { return };
+    let Some(dir) = common::public_captures("every_public_capture_is_read") else {
+        return;
+    };
     let mut stack = vec![dir];
     let mut n = 0;
     while let Some(d) = stack.pop() {
@@ -191,7 +303,10 @@ fn every_public_capture_is_read() {
             ftpscope::report::text::write(&mut out, &cap, &s, Default::default()).unwrap();
             assert!(!out.is_empty());
             // Nothing from the wire reaches the text report unescaped.
-            assert!(!out.iter().any(|&b| b == 0x1b || b == 0x07 || b == 0), "{s}: control byte in the report");
+            assert!(
+                !out.iter().any(|&b| b == 0x1b || b == 0x07 || b == 0),
+                "{s}: control byte in the report"
+            );
         }
     }
     assert!(n >= 50, "expected the public captures, read {n}");

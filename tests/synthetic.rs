@@ -8,7 +8,8 @@ use ftpscope::model::{Capture, MatchKind, Outcome, Severity};
 use ftpscope::session::TrackerConfig;
 
 fn run(p: &Pcap) -> Capture {
-    ftpscope::engine::analyze_reader(&p.bytes()[..], TrackerConfig::default(), None).expect("analyse")
+    ftpscope::engine::analyze_reader(&p.bytes()[..], TrackerConfig::default(), None)
+        .expect("analyse")
 }
 
 fn login(p: &mut Pcap, c: &mut common::builder::Flow) {
@@ -20,11 +21,19 @@ fn login(p: &mut Pcap, c: &mut common::builder::Flow) {
 }
 
 fn verbs(cap: &Capture) -> Vec<String> {
-    cap.sessions[0].exchanges.iter().filter_map(|x| x.command.as_ref().map(|c| c.verb.clone())).collect()
+    cap.sessions[0]
+        .exchanges
+        .iter()
+        .filter_map(|x| x.command.as_ref().map(|c| c.verb.clone()))
+        .collect()
 }
 
 fn codes(cap: &Capture) -> Vec<u16> {
-    cap.sessions[0].exchanges.iter().flat_map(|x| x.replies.iter().map(|r| r.code)).collect()
+    cap.sessions[0]
+        .exchanges
+        .iter()
+        .flat_map(|x| x.replies.iter().map(|r| r.code))
+        .collect()
 }
 
 #[test]
@@ -53,7 +62,10 @@ fn eprt_active_connection_from_a_port_other_than_20_is_followed() {
     p.send_a(&mut c, b"EPRT |1|192.0.2.10|50123|\r\n");
     p.send_b(&mut c, b"200 EPRT ok\r\n");
     p.send_a(&mut c, b"RETR f.bin\r\n");
-    p.send_b(&mut c, b"150 Opening BINARY mode data connection for f.bin (3000 bytes)\r\n");
+    p.send_b(
+        &mut c,
+        b"150 Opening BINARY mode data connection for f.bin (3000 bytes)\r\n",
+    );
     let mut d = p.open(sa("198.51.100.1:33333"), sa("192.0.2.10:50123"));
     p.send_a(&mut d, &[7u8; 1500]);
     p.send_a(&mut d, &[7u8; 1500]);
@@ -62,11 +74,19 @@ fn eprt_active_connection_from_a_port_other_than_20_is_followed() {
     p.close(&mut c);
     let cap = run(&p);
     let ch = &cap.sessions[0].data_channels[0];
-    assert_eq!((ch.via.as_str(), ch.outcome, ch.bytes, ch.match_kind), ("EPRT", Outcome::Completed, 3000, Some(MatchKind::Exact)));
+    assert_eq!(
+        (ch.via.as_str(), ch.outcome, ch.bytes, ch.match_kind),
+        ("EPRT", Outcome::Completed, 3000, Some(MatchKind::Exact))
+    );
     assert_eq!(ch.command.as_deref(), Some("RETR"));
     assert_eq!(ch.bytes_to_client, 3000);
     assert_eq!(ch.direction, Some("download"));
-    assert!(cap.sessions[0].findings.iter().all(|f| f.severity != Severity::Error));
+    assert!(
+        cap.sessions[0]
+            .findings
+            .iter()
+            .all(|f| f.severity != Severity::Error)
+    );
 }
 
 #[test]
@@ -91,11 +111,23 @@ fn nat_rewritten_passive_address_matches_on_the_server_control_address() {
     let ch = &s.data_channels[0];
     assert_eq!(ch.match_kind, Some(MatchKind::ServerControlAddress));
     assert_eq!(ch.outcome, Outcome::Completed);
-    let f = s.findings.iter().find(|f| f.id == "pasv-address-mismatch").expect("mismatch found");
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "pasv-address-mismatch")
+        .expect("mismatch found");
     // It worked only because the client ignored the announced address: a warning that names both.
     assert_eq!(f.severity, Severity::Warning);
-    assert!(f.summary.contains("10.0.0.5") && f.summary.contains("203.0.113.7"), "{}", f.summary);
-    assert!(f.remedy.contains("pasv_address=203.0.113.7"), "{}", f.remedy);
+    assert!(
+        f.summary.contains("10.0.0.5") && f.summary.contains("203.0.113.7"),
+        "{}",
+        f.summary
+    );
+    assert!(
+        f.remedy.contains("pasv_address=203.0.113.7"),
+        "{}",
+        f.remedy
+    );
 }
 
 #[test]
@@ -105,7 +137,10 @@ fn lpsv_and_lprt_are_followed() {
     let mut c = p.open(cl, sv);
     login(&mut p, &mut c);
     p.send_a(&mut c, b"LPSV\r\n");
-    p.send_b(&mut c, b"228 Entering Long Passive Mode (4,4,198,51,100,1,2,195,81)\r\n");
+    p.send_b(
+        &mut c,
+        b"228 Entering Long Passive Mode (4,4,198,51,100,1,2,195,81)\r\n",
+    );
     p.send_a(&mut c, b"NLST\r\n");
     let mut d = p.open(sa("192.0.2.10:40001"), sa("198.51.100.1:50001"));
     p.send_b(&mut d, b"a\r\nb\r\n");
@@ -122,8 +157,14 @@ fn lpsv_and_lprt_are_followed() {
     let cap = run(&p);
     let ch = &cap.sessions[0].data_channels;
     assert_eq!(ch.len(), 2);
-    assert_eq!((ch[0].via.as_str(), ch[0].outcome, ch[0].bytes), ("LPSV", Outcome::Completed, 6));
-    assert_eq!((ch[1].via.as_str(), ch[1].outcome, ch[1].bytes), ("LPRT", Outcome::Completed, 5));
+    assert_eq!(
+        (ch[0].via.as_str(), ch[0].outcome, ch[0].bytes),
+        ("LPSV", Outcome::Completed, 6)
+    );
+    assert_eq!(
+        (ch[1].via.as_str(), ch[1].outcome, ch[1].bytes),
+        ("LPRT", Outcome::Completed, 5)
+    );
     assert_eq!(ch[1].direction, Some("upload"));
 }
 
@@ -156,11 +197,22 @@ fn pipelined_commands_get_their_own_replies() {
     let mut c = p.open(sa("192.0.2.10:40000"), sa("198.51.100.1:21"));
     // The client sends three commands before the greeting arrives.
     p.send_a(&mut c, b"USER alice\r\nPASS hunter2\r\nSYST\r\n");
-    p.send_b(&mut c, b"220 ready\r\n331 password\r\n230 ok\r\n215 UNIX Type: L8\r\n");
+    p.send_b(
+        &mut c,
+        b"220 ready\r\n331 password\r\n230 ok\r\n215 UNIX Type: L8\r\n",
+    );
     p.close(&mut c);
     let cap = run(&p);
     let ex = &cap.sessions[0].exchanges;
-    let pairs: Vec<(Option<String>, Vec<u16>)> = ex.iter().map(|x| (x.command.as_ref().map(|c| c.verb.clone()), x.replies.iter().map(|r| r.code).collect())).collect();
+    let pairs: Vec<(Option<String>, Vec<u16>)> = ex
+        .iter()
+        .map(|x| {
+            (
+                x.command.as_ref().map(|c| c.verb.clone()),
+                x.replies.iter().map(|r| r.code).collect(),
+            )
+        })
+        .collect();
     assert_eq!(
         pairs,
         vec![
@@ -202,7 +254,10 @@ fn fragmented_control_segment_is_reassembled() {
     p.close(&mut c);
     let cap = run(&p);
     assert_eq!(cap.stats.fragments_reassembled, 1);
-    assert_eq!(cap.sessions[0].user.as_ref().unwrap().lossy(), "a-rather-long-user-name-to-split");
+    assert_eq!(
+        cap.sessions[0].user.as_ref().unwrap().lossy(),
+        "a-rather-long-user-name-to-split"
+    );
 }
 
 #[test]
@@ -220,11 +275,20 @@ fn qinq_vlan_and_ipv6_extension_headers() {
     let mut c = p.open(sa("[2001:db8::10]:40000"), sa("[2001:db8::1]:21"));
     login(&mut p, &mut c);
     p.send_a(&mut c, b"EPSV\r\n");
-    p.send_b(&mut c, b"229 Entering Extended Passive Mode (|||50010|)\r\n");
+    p.send_b(
+        &mut c,
+        b"229 Entering Extended Passive Mode (|||50010|)\r\n",
+    );
     p.close(&mut c);
     let cap = run(&p);
     assert_eq!(codes(&cap), [220, 331, 230, 229]);
-    assert_eq!(cap.sessions[0].data_channels[0].announced.unwrap().to_string(), "[2001:db8::1]:50010");
+    assert_eq!(
+        cap.sessions[0].data_channels[0]
+            .announced
+            .unwrap()
+            .to_string(),
+        "[2001:db8::1]:50010"
+    );
 }
 
 #[test]
@@ -234,7 +298,9 @@ fn big_endian_nanosecond_pcap_reads_the_same() {
     login(&mut p, &mut c);
     p.close(&mut c);
     let a = run(&p);
-    let b = ftpscope::engine::analyze_reader(&p.bytes_be_nanos()[..], TrackerConfig::default(), None).unwrap();
+    let b =
+        ftpscope::engine::analyze_reader(&p.bytes_be_nanos()[..], TrackerConfig::default(), None)
+            .unwrap();
     let ja = serde_json::to_string(&a.sessions).unwrap();
     let jb = serde_json::to_string(&b.sessions).unwrap();
     assert_eq!(ja, jb);
@@ -264,7 +330,10 @@ fn ftp_on_an_unusual_port_is_found_by_its_greeting() {
     assert_eq!(cap.sessions.len(), 1);
     assert_eq!(cap.sessions[0].detected_by, "content");
     // With detection off, nothing is found.
-    let cfg = TrackerConfig { detect_by_content: false, ..Default::default() };
+    let cfg = TrackerConfig {
+        detect_by_content: false,
+        ..Default::default()
+    };
     let cap = ftpscope::engine::analyze_reader(&p.bytes()[..], cfg, None).unwrap();
     assert!(cap.sessions.is_empty());
 }
@@ -275,13 +344,20 @@ fn refused_passive_connection_is_an_error_finding() {
     let mut c = p.open(sa("192.0.2.10:40000"), sa("198.51.100.1:21"));
     login(&mut p, &mut c);
     p.send_a(&mut c, b"PASV\r\n");
-    p.send_b(&mut c, b"227 Entering Passive Mode (60,165,133,154,13,31)\r\n");
+    p.send_b(
+        &mut c,
+        b"227 Entering Passive Mode (60,165,133,154,13,31)\r\n",
+    );
     p.refused(sa("192.0.2.10:40001"), sa("60.165.133.154:3359"));
     p.close(&mut c);
     let cap = run(&p);
     let s = &cap.sessions[0];
     assert_eq!(s.data_channels[0].outcome, Outcome::Refused);
-    let f = s.findings.iter().find(|f| f.id == "passive-data-refused").unwrap();
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "passive-data-refused")
+        .unwrap();
     assert_eq!(f.severity, Severity::Error);
     assert!(f.summary.contains("60.165.133.154:3359"));
     // The announced address differs from the control address too.
@@ -292,7 +368,12 @@ fn refused_passive_connection_is_an_error_finding() {
 fn a_capture_that_starts_mid_session_is_marked() {
     let mut p = Pcap::new();
     let (cl, sv) = (sa("192.0.2.10:40000"), sa("198.51.100.1:21"));
-    let mut c = common::builder::Flow { a: cl, b: sv, seq_a: 777, seq_b: 999 };
+    let mut c = common::builder::Flow {
+        a: cl,
+        b: sv,
+        seq_a: 777,
+        seq_b: 999,
+    };
     p.send_a(&mut c, b"PWD\r\n");
     p.send_b(&mut c, b"257 \"/pub\" is the current directory\r\n");
     p.close(&mut c);

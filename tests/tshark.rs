@@ -26,9 +26,27 @@ fn tshark_frames(pcap: &std::path::Path, ports: &[u16]) -> BTreeMap<u64, Frame> 
     for p in ports {
         cmd.arg("-d").arg(format!("tcp.port=={p},ftp"));
     }
-    cmd.args(["-Y", "ftp", "-T", "fields", "-E", "separator=\t", "-e", "frame.number", "-e", "ftp.request.command", "-e", "ftp.response.code"]);
+    cmd.args([
+        "-Y",
+        "ftp",
+        "-T",
+        "fields",
+        "-E",
+        "separator=\t",
+        "-e",
+        "frame.number",
+        "-e",
+        "ftp.request.command",
+        "-e",
+        "ftp.response.code",
+    ]);
     let out = cmd.output().expect("tshark runs");
-    assert!(out.status.success(), "tshark failed on {}: {}", pcap.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tshark failed on {}: {}",
+        pcap.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut frames = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let mut parts = line.split('\t');
@@ -40,10 +58,16 @@ fn tshark_frames(pcap: &std::path::Path, ports: &[u16]) -> BTreeMap<u64, Frame> 
         // decodes TLS records after AUTH as "commands": keep the letters, drop the rest.
         f.commands.extend(
             cmds.split(',')
-                .map(|s| s.chars().filter(char::is_ascii_alphabetic).collect::<String>().to_ascii_uppercase())
+                .map(|s| {
+                    s.chars()
+                        .filter(char::is_ascii_alphabetic)
+                        .collect::<String>()
+                        .to_ascii_uppercase()
+                })
                 .filter(|s| (3..=4).contains(&s.len())),
         );
-        f.codes.extend(codes.split(',').filter_map(|s| s.parse::<u16>().ok()));
+        f.codes
+            .extend(codes.split(',').filter_map(|s| s.parse::<u16>().ok()));
     }
     frames
 }
@@ -63,14 +87,21 @@ fn command_and_reply_sequences_match_tshark() {
                 ports.extend(p.iter().filter_map(|x| x.as_u64()).map(|x| x as u16));
             }
             for s in e["sessions"].as_array().cloned().unwrap_or_default() {
-                if let Some(port) = s["server"].as_str().and_then(|x| x.rsplit(':').next()).and_then(|x| x.parse::<u16>().ok()) {
-                    if port != 21 && !ports.contains(&port) {
-                        ports.push(port);
-                    }
+                if let Some(port) = s["server"]
+                    .as_str()
+                    .and_then(|x| x.rsplit(':').next())
+                    .and_then(|x| x.parse::<u16>().ok())
+                    && port != 21
+                    && !ports.contains(&port)
+                {
+                    ports.push(port);
                 }
             }
         }
-        let cfg = TrackerConfig { ftp_ports: [21].iter().chain(ports.iter()).copied().collect(), ..Default::default() };
+        let cfg = TrackerConfig {
+            ftp_ports: [21].iter().chain(ports.iter()).copied().collect(),
+            ..Default::default()
+        };
         let cap = ftpscope::engine::analyze_file(&pcap, cfg).unwrap();
         let ts = tshark_frames(&pcap, &ports);
         // Ours, by frame.
@@ -106,7 +137,9 @@ fn command_and_reply_sequences_match_tshark() {
             }
             for code in &f.codes {
                 let starts = our_starts.get(frame).is_some_and(|v| v.contains(code));
-                let continues = multi.iter().any(|(first, c, next)| c == code && first <= frame && frame <= next);
+                let continues = multi
+                    .iter()
+                    .any(|(first, c, next)| c == code && first <= frame && frame <= next);
                 if !starts && !continues {
                     errors.push(format!("{name}: tshark sees reply {code} in frame {frame}, ftpscope has no such reply there"));
                 }
@@ -114,7 +147,10 @@ fn command_and_reply_sequences_match_tshark() {
         }
         // ours -> tshark.
         for (frame, cmds) in &our_cmds {
-            let theirs = ts.get(frame).map(|f| f.commands.clone()).unwrap_or_default();
+            let theirs = ts
+                .get(frame)
+                .map(|f| f.commands.clone())
+                .unwrap_or_default();
             for c in cmds {
                 if !theirs.contains(c) {
                     errors.push(format!("{name}: ftpscope has command {c} in frame {frame}, tshark does not ({theirs:?})"));
@@ -132,5 +168,10 @@ fn command_and_reply_sequences_match_tshark() {
         checked += 1;
     }
     assert!(checked >= 8, "only {checked} captures checked");
-    assert!(errors.is_empty(), "{} differences with tshark:\n{}", errors.len(), errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{} differences with tshark:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
 }

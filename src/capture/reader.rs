@@ -89,6 +89,9 @@ pub struct CaptureReader<R: Read> {
     pub skipped_blocks: u64,
 }
 
+/// Where a packet is in the reader's buffer: (start, length, time, link type, wire length).
+type Located = (usize, usize, Ts, u32, u32);
+
 fn u16_at(b: &[u8], big: bool) -> u16 {
     let a = [b[0], b[1]];
     if big {
@@ -242,7 +245,7 @@ impl<R: Read> CaptureReader<R> {
     }
 
     fn check_block_len(&self, len: usize, min: usize) -> Result<(), CaptureError> {
-        if len < min || len % 4 != 0 || len > MAX_RECORD {
+        if len < min || !len.is_multiple_of(4) || len > MAX_RECORD {
             return Err(CaptureError::Corrupt {
                 offset: self.offset + 4,
                 what: format!(
@@ -299,7 +302,7 @@ impl<R: Read> CaptureReader<R> {
     }
 
     /// Returns (start, len, ts, linktype, orig_len) of the packet inside `self.buf`.
-    fn next_pcap(&mut self) -> Result<Option<(usize, usize, Ts, u32, u32)>, CaptureError> {
+    fn next_pcap(&mut self) -> Result<Option<Located>, CaptureError> {
         let mut hdr = [0u8; 16];
         let got = fill(&mut self.input, &mut hdr).map_err(|e| self.io_err(e))?;
         if got == 0 {
@@ -345,7 +348,7 @@ impl<R: Read> CaptureReader<R> {
         )))
     }
 
-    fn next_pcapng(&mut self) -> Result<Option<(usize, usize, Ts, u32, u32)>, CaptureError> {
+    fn next_pcapng(&mut self) -> Result<Option<Located>, CaptureError> {
         loop {
             let mut hdr = [0u8; 8];
             let got = fill(&mut self.input, &mut hdr).map_err(|e| self.io_err(e))?;

@@ -44,7 +44,7 @@ pub fn bytes_in_150(text: &[u8]) -> Option<u64> {
 /// The number of a `213 N` reply to SIZE.
 pub fn size_in_213(text: &[u8]) -> Option<u64> {
     let s = String::from_utf8_lossy(text);
-    s.trim().split_whitespace().next()?.parse().ok()
+    s.split_whitespace().next()?.parse().ok()
 }
 
 /// The quoted path of a 257 reply (`"` doubled inside, RFC 959 appendix II).
@@ -265,7 +265,7 @@ pub fn input(s: &str, lang: Lang) -> String {
         let text = if b.len() > 4 { &b[4..] } else { &[][..] };
         let ctx = Context::default();
         let mut out = format!("{code}: {}", reply(code, text, &ctx, lang));
-        if catalog::reply(code).is_some() && !matches!(code, 227 | 229 | 228) || b.len() <= 4 {
+        if catalog::reply(code).is_some() && !matches!(code, 227..=229) || b.len() <= 4 {
             // Keep the class meaning too, it helps with unlisted variants.
             out.push_str(&format!("\n  ({})", catalog::reply_class(code, lang)));
         }

@@ -111,13 +111,22 @@ impl Summary {
     pub fn add(&mut self, s: &Session) {
         self.sessions += 1;
         self.data_channels += s.data_channels.len();
-        self.findings.extend(s.findings.iter().map(|f| (s.id, f.clone())));
+        self.findings
+            .extend(s.findings.iter().map(|f| (s.id, f.clone())));
     }
 }
 
 /// The whole report from a model held in memory.
-pub fn write(out: &mut dyn Write, capture: &Capture, name: &str, opts: ViewOptions) -> io::Result<()> {
-    let mut sum = Summary { capture_findings: capture.findings.clone(), ..Default::default() };
+pub fn write(
+    out: &mut dyn Write,
+    capture: &Capture,
+    name: &str,
+    opts: ViewOptions,
+) -> io::Result<()> {
+    let mut sum = Summary {
+        capture_findings: capture.findings.clone(),
+        ..Default::default()
+    };
     for s in &capture.sessions {
         sum.add(s);
     }
@@ -130,7 +139,13 @@ pub fn write(out: &mut dyn Write, capture: &Capture, name: &str, opts: ViewOptio
 }
 
 /// The head of the report: totals, capture notes and the diagnosis section.
-pub fn write_head(out: &mut dyn Write, st: &CaptureStats, sum: &Summary, name: &str, opts: ViewOptions) -> io::Result<()> {
+pub fn write_head(
+    out: &mut dyn Write,
+    st: &CaptureStats,
+    sum: &Summary,
+    name: &str,
+    opts: ViewOptions,
+) -> io::Result<()> {
     let lang = opts.lang;
     let chans = sum.data_channels;
     let findings = sum.findings.len() + sum.capture_findings.len();
@@ -148,16 +163,33 @@ pub fn write_head(out: &mut dyn Write, st: &CaptureStats, sum: &Summary, name: &
         if findings == 1 { "" } else { "s" }
     )?;
     if let (Some(a), Some(b)) = (st.first, st.last) {
-        writeln!(out, "  from {} to {} ({})", a.rfc3339(), b.rfc3339(), human_duration(a.secs_until(b)))?;
+        writeln!(
+            out,
+            "  from {} to {} ({})",
+            a.rfc3339(),
+            b.rfc3339(),
+            human_duration(a.secs_until(b))
+        )?;
     }
     if let Some(e) = &st.read_error {
-        writeln!(out, "  WARNING: the capture file is damaged: {e}; everything before that point was analysed")?;
+        writeln!(
+            out,
+            "  WARNING: the capture file is damaged: {e}; everything before that point was analysed"
+        )?;
     }
     if st.truncated_packets > 0 {
-        writeln!(out, "  note: {} packets were cut by the capture's snaplen", st.truncated_packets)?;
+        writeln!(
+            out,
+            "  note: {} packets were cut by the capture's snaplen",
+            st.truncated_packets
+        )?;
     }
     if st.malformed > 0 || st.unsupported_link > 0 {
-        writeln!(out, "  note: {} malformed packets, {} packets of an unsupported link type", st.malformed, st.unsupported_link)?;
+        writeln!(
+            out,
+            "  note: {} malformed packets, {} packets of an unsupported link type",
+            st.malformed, st.unsupported_link
+        )?;
     }
     if sum.sessions == 0 {
         writeln!(out)?;
@@ -240,7 +272,13 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
     }
     // Evidence and remedies are in the diagnosis section; here one line each.
     for f in &s.findings {
-        writeln!(out, "  {} {}: {}", sev_mark(f.severity), f.id, escape_str(&f.summary))?;
+        writeln!(
+            out,
+            "  {} {}: {}",
+            sev_mark(f.severity),
+            f.id,
+            escape_str(&f.summary)
+        )?;
     }
     writeln!(out, "  {}", tr(lang, "Transcript", "会话记录"))?;
     for ex in &s.exchanges {

@@ -53,13 +53,20 @@ pub fn tcp_header(src: u16, dst: u16, seq: u32, ack: u32, flags: u8) -> Vec<u8> 
 
 impl Pcap {
     pub fn new() -> Self {
-        Pcap { ts_us: 1_700_000_000_000_000, ..Default::default() }
+        Pcap {
+            ts_us: 1_700_000_000_000_000,
+            ..Default::default()
+        }
     }
 
     fn ether(&self, ethertype: u16, payload: &[u8]) -> Vec<u8> {
         let mut p = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
         for (i, v) in self.vlans.iter().enumerate() {
-            let tpid: u16 = if i == 0 && self.vlans.len() > 1 { 0x88a8 } else { 0x8100 };
+            let tpid: u16 = if i == 0 && self.vlans.len() > 1 {
+                0x88a8
+            } else {
+                0x8100
+            };
             p.extend_from_slice(&tpid.to_be_bytes());
             p.extend_from_slice(&v.to_be_bytes());
         }
@@ -69,7 +76,14 @@ impl Pcap {
     }
 
     /// An IP packet carrying `l4` (protocol 6) from src to dst, as an Ethernet frame.
-    pub fn ip_frame(&self, src: IpAddr, dst: IpAddr, l4: &[u8], ident: u16, frag: Option<(usize, bool)>) -> Vec<u8> {
+    pub fn ip_frame(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        l4: &[u8],
+        ident: u16,
+        frag: Option<(usize, bool)>,
+    ) -> Vec<u8> {
         match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 let mut ip = vec![0u8; 20];
@@ -77,7 +91,9 @@ impl Pcap {
                 ip[2..4].copy_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
                 ip[4..6].copy_from_slice(&ident.to_be_bytes());
                 let (off, more) = frag.unwrap_or((0, false));
-                let fo = (off / 8) as u16 | if more { 0x2000 } else { 0 } | if frag.is_none() { 0x4000 } else { 0 };
+                let fo = (off / 8) as u16
+                    | if more { 0x2000 } else { 0 }
+                    | if frag.is_none() { 0x4000 } else { 0 };
                 ip[6..8].copy_from_slice(&fo.to_be_bytes());
                 ip[8] = 64;
                 ip[9] = 6;
@@ -116,7 +132,15 @@ impl Pcap {
         self.records.push((self.ts_us, frame));
     }
 
-    pub fn segment(&mut self, src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: u8, payload: &[u8]) {
+    pub fn segment(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+    ) {
         let mut l4 = tcp_header(src.port(), dst.port(), seq, ack, flags);
         l4.extend_from_slice(payload);
         let f = self.ip_frame(src.ip(), dst.ip(), &l4, 1, None);
@@ -127,7 +151,12 @@ impl Pcap {
         self.segment(a, b, 1000, 0, SYN, b"");
         self.segment(b, a, 5000, 1001, SYN | ACK, b"");
         self.segment(a, b, 1001, 5001, ACK, b"");
-        Flow { a, b, seq_a: 1001, seq_b: 5001 }
+        Flow {
+            a,
+            b,
+            seq_a: 1001,
+            seq_b: 5001,
+        }
     }
 
     /// A connection attempt answered by RST.

@@ -14,9 +14,15 @@ pub fn in_ci() -> bool {
 /// Is `tool` runnable? When it is not: outside CI print why the test is skipped and
 /// return false; in CI fail.
 pub fn require_tool(tool: &str, test: &str) -> bool {
-    let ok = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success() || !o.stdout.is_empty());
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success() || !o.stdout.is_empty());
     if !ok {
-        assert!(!in_ci(), "{test}: `{tool}` is required when CI is set (.ci/run installs it)");
+        assert!(
+            !in_ci(),
+            "{test}: `{tool}` is required when CI is set (.ci/run installs it)"
+        );
         eprintln!("SKIPPED {test}: `{tool}` is not installed");
     }
     ok
@@ -33,7 +39,10 @@ pub fn public_captures(test: &str) -> Option<PathBuf> {
     if p.is_dir() {
         return Some(p);
     }
-    assert!(!in_ci(), "{test}: ../shared/public-captures is required when CI is set");
+    assert!(
+        !in_ci(),
+        "{test}: ../shared/public-captures is required when CI is set"
+    );
     eprintln!("SKIPPED {test}: ../shared/public-captures is not beside the repository");
     None
 }
@@ -44,7 +53,12 @@ pub fn committed_captures() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("captures/")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| matches!(p.extension().and_then(|x| x.to_str()), Some("pcap" | "pcapng")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|x| x.to_str()),
+                Some("pcap" | "pcapng")
+            )
+        })
         .collect();
     v.sort();
     v
