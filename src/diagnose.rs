@@ -307,7 +307,7 @@ fn active_rules(
     } else if third || ann.port() < 1024 {
         let summary = if third {
             format!(
-                "{} names {} , a host other than the client {client_ip}: FTP bounce (RFC 2577) or a server-to-server (FXP) transfer",
+                "{} names {}, a host other than the client {client_ip}: FTP bounce (RFC 2577) or a server-to-server (FXP) transfer",
                 d.via, ann
             )
         } else {
@@ -597,6 +597,25 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
         let setup = matches!(c.verb.as_str(), "EPSV" | "EPRT" | "LPSV" | "LPRT");
         if let Some(cd) = code.filter(|cd| matches!(cd, 500 | 502 | 504) || (*cd == 501 && setup)) {
             if c.unknown && c.verb.len() > 4 {
+                continue;
+            }
+            // A refused PORT/EPRT address is about the address (bounce, NAT), not support.
+            if matches!(c.verb.as_str(), "PORT" | "LPRT") || (c.verb == "EPRT" && cd == 501) {
+                continue;
+            }
+            if c.verb == "AUTH" {
+                let went_on = s.exchanges[i + 1..].iter().any(|y| matches!(y.verb(), Some("USER" | "PASS")));
+                out.push(Finding {
+                    id: "command-unsupported",
+                    severity: Severity::Info,
+                    summary: if went_on {
+                        format!("the server refused AUTH ({cd}): it offers no TLS, and the client went on without encryption, so the password crossed the network in clear")
+                    } else {
+                        format!("the server refused AUTH ({cd}): it offers no TLS")
+                    },
+                    evidence: reply_evidence(s, i),
+                    remedy: "If the password matters, enable TLS on the server (vsftpd ssl_enable=YES, ProFTPD mod_tls, pure-ftpd -Y 1) and require it on the client (curl --ssl-reqd, lftp set ftp:ssl-force true).".into(),
+                });
                 continue;
             }
             let alt: &[&str] = match c.verb.as_str() {
