@@ -9,6 +9,10 @@
 
 /// Escape bytes for display: valid UTF-8 printable characters pass, the rest is escaped.
 pub fn escape(bytes: &[u8]) -> String {
+    // Fast path: printable ASCII needs no escaping (most FTP traffic).
+    if bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -23,6 +27,9 @@ pub fn escape(bytes: &[u8]) -> String {
 
 /// Escape a string that is already UTF-8 (for text built from wire bytes).
 pub fn escape_str(s: &str) -> String {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         push_char(&mut out, c);
