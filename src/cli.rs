@@ -13,7 +13,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Cmd>,
-    /// A capture to open (same as `report CAPTURE` when the output is not a terminal).
+    /// A capture to open: the terminal UI when standard output is a terminal, the text
+    /// report otherwise.
     pub capture: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
@@ -52,6 +53,8 @@ pub enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Browse a capture in the terminal UI (sessions, transcripts, data connections, findings).
+    Tui { capture: PathBuf },
     /// Explain a reply code, a reply line or a command: `explain 530`, `explain "227 ..."`, `explain EPRT`.
     Explain {
         #[arg(required = true)]

@@ -185,6 +185,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 .max();
             u8::from(worst == Some(Severity::Error))
         }
+        Some(Cmd::Tui { capture }) => {
+            ftpscope::tui::run_file(&capture, tracker_config(&c))?;
+            0
+        }
         Some(Cmd::Explain { input }) => {
             let text = input.join(" ");
             writeln!(out, "{}", ftpscope::ftp::explain::input(&text, lang(&c)))?;
@@ -192,15 +196,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         None => match cli.capture {
             Some(capture) => {
-                text_report(
-                    &mut out,
-                    &capture,
-                    &c,
-                    ViewOptions {
-                        lang: lang(&c),
-                        explain: true,
-                    },
-                )?;
+                use std::io::IsTerminal;
+                if io::stdout().is_terminal() && io::stdin().is_terminal() {
+                    ftpscope::tui::run_file(&capture, tracker_config(&c))?;
+                } else {
+                    let opts = ViewOptions { lang: lang(&c), explain: true };
+                    text_report(&mut out, &capture, &c, opts)?;
+                }
                 0
             }
             None => {
