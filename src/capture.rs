@@ -12,3 +12,4 @@ pub mod frag;
 pub mod reader;
 
 pub use reader::{CaptureError, CaptureReader, Packet};
+#[cfg(feature = "live")] pub mod live;

@@ -36,3 +36,4 @@ pub mod tcp;
 pub mod text;
 pub mod time;
 pub mod tui;
+#[cfg(feature = "live")] pub mod live;

@@ -489,6 +489,13 @@ fn data<S: ConnSink>(
                     // After giving up the hole, this segment may now be in order.
                     return data(c, meta, dir, seq, present, wire, sink, stats);
                 }
+                // A segment already waiting at the same offset with at least as many
+                // bytes holds all of this one: replacing it by a shorter
+                // retransmission would lose its tail.
+                if h.ooo.get(&(start as u64)).is_some_and(|o| o.len() >= keep) {
+                    stats.retransmitted_segments += 1;
+                    return;
+                }
                 let mut v = present.to_vec();
                 if (wire as usize) > present.len() {
                     // Remember the cut part by length only: store a marker segment.

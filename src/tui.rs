@@ -136,15 +136,21 @@ pub fn run_live(title: String, source: Arc<dyn LiveSource>) -> anyhow::Result<()
     let mut app = App::new(source.snapshot(), title, opts);
     update(&mut app, Action::Status(source.status()));
     let mut last = Instant::now();
+    let mut interval = TICK;
     event_loop(&mut app, |app| {
-        if last.elapsed() < TICK {
+        if last.elapsed() < interval {
             return Ok(false);
         }
-        last = Instant::now();
+        let start = Instant::now();
         if !app.frozen() {
             update(app, Action::Snapshot(Box::new(source.snapshot())));
         }
         update(app, Action::Status(source.status()));
+        // A big model is expensive to copy and index: take snapshots less
+        // often rather than let them eat the time keys need (at most a third
+        // of the time goes to snapshots).
+        last = Instant::now();
+        interval = TICK.max(start.elapsed() * 3);
         Ok(true)
     })
 }
@@ -156,7 +162,8 @@ fn event_loop(
     app: &mut App,
     mut pump: impl FnMut(&mut App) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
-    let mut term = term::Term::enter().context("cannot set up the terminal (is this a terminal?)")?;
+    let mut term =
+        term::Term::enter().context("cannot set up the terminal (is this a terminal?)")?;
     let size = term.terminal.size()?;
     update(app, Action::Resize(size.width, size.height));
     let mut dirty = true;
@@ -178,7 +185,14 @@ fn event_loop(
             term.terminal.draw(|f| render(f, app))?;
             dirty = false;
         }
-        if event::poll(TICK)? {
+        // Deferred work (a filter over a large capture) goes a chunk at a time
+        // while no key is waiting, so keys never wait for more than a chunk.
+        let wait = if app.unsettled() {
+            Duration::ZERO
+        } else {
+            TICK
+        };
+        if event::poll(wait)? {
             loop {
                 let ev = event::read()?;
                 dirty |= handle_event(app, &ev);
@@ -186,6 +200,9 @@ fn event_loop(
                     break;
                 }
             }
+        } else if app.unsettled() {
+            update(app, Action::Settle);
+            dirty = true;
         }
     }
     Ok(())

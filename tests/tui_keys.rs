@@ -57,9 +57,11 @@ fn multi() -> Capture {
         .push(finding("passive-data-refused", Severity::Error, Some(epsv)));
     let auth = exchange_of(&c, 2, "AUTH");
     let list = exchange_of(&c, 2, "LIST");
-    c.sessions[2]
-        .findings
-        .push(finding("command-unsupported", Severity::Warning, Some(auth)));
+    c.sessions[2].findings.push(finding(
+        "command-unsupported",
+        Severity::Warning,
+        Some(auth),
+    ));
     c.sessions[2]
         .findings
         .push(finding("transfer-slow", Severity::Info, Some(list)));
@@ -200,7 +202,11 @@ fn findings_view_groups_by_id_most_severe_first() {
 fn next_finding_jumps_to_the_cited_exchange() {
     let mut a = new_app(multi());
     keys(&mut a, "n");
-    assert_eq!(selected_id(&a), 2, "n in the list: next session with a finding");
+    assert_eq!(
+        selected_id(&a),
+        2,
+        "n in the list: next session with a finding"
+    );
     keys(&mut a, "n");
     assert_eq!(selected_id(&a), 3);
     keys(&mut a, "N");
@@ -246,7 +252,11 @@ fn filter_expressions() {
     assert_eq!(filter(&mut a, "code:5xx"), vec![3]);
     assert_eq!(filter(&mut a, "mode:active"), Vec::<usize>::new());
     assert_eq!(filter(&mut a, "mode:passive status:ok"), vec![1]);
-    assert_eq!(filter(&mut a, "lftp"), vec![3], "free text finds CLNT's argument");
+    assert_eq!(
+        filter(&mut a, "lftp"),
+        vec![3],
+        "free text finds CLNT's argument"
+    );
     // Filters apply to the data and findings views too.
     assert_eq!(a.data_rows().len(), 1);
     // Esc in the list clears the filter.
@@ -263,7 +273,14 @@ fn filter_prompt_errors_and_cancel() {
     assert_eq!(listed_ids(&a), vec![3], "the list follows the typing");
     press(&mut a, KeyCode::Enter);
     keys(&mut a, "f code:zz");
-    assert!(a.prompt().unwrap().error.as_deref().unwrap().contains("code:zz"));
+    assert!(
+        a.prompt()
+            .unwrap()
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("code:zz")
+    );
     // While a word is wrong, the last filter that parsed stays in force
     // ("host:10.1.0.3 code:" did not parse; "host:10.1.0.3 code" did).
     assert_eq!(a.filter_text(), "host:10.1.0.3 code");
@@ -278,6 +295,44 @@ fn filter_prompt_errors_and_cancel() {
     press(&mut a, KeyCode::Esc);
     keys(&mut a, "q");
     assert!(a.should_quit());
+}
+
+#[test]
+fn large_captures_filter_a_chunk_at_a_time_between_keys() {
+    let mut a = App::new(
+        multi(),
+        "big.pcap",
+        Options {
+            defer_filter_above: 2,
+            ..opts(false)
+        },
+    );
+    update(&mut a, Action::Resize(80, 24));
+    keys(&mut a, "fhost:10.1.0.3");
+    assert_eq!(listed_ids(&a), vec![1, 2, 3], "not applied while typing");
+    assert_eq!(a.filter_progress(), Some((0, 3)));
+    // FILTER_CHUNK (5,000) sessions per Settle: three sessions take one.
+    update(&mut a, Action::Settle);
+    assert!(!a.unsettled());
+    assert_eq!(listed_ids(&a), vec![3]);
+    // Narrowing: only the one session that matched is tested again.
+    keys(&mut a, " l");
+    assert_eq!(a.filter_progress(), Some((0, 1)));
+    // Enter closes the prompt; the filter finishes on the next Settle and
+    // then reports.
+    press(&mut a, KeyCode::Enter);
+    assert!(a.prompt().is_none());
+    assert!(a.unsettled());
+    update(&mut a, Action::Settle);
+    assert_eq!(listed_ids(&a), vec![3]);
+    assert_eq!(a.message(), Some("1 of 3 sessions match"));
+    // Esc in the prompt drops a filter in progress.
+    keys(&mut a, "f");
+    press(&mut a, KeyCode::Backspace);
+    assert!(a.unsettled());
+    press(&mut a, KeyCode::Esc);
+    assert!(!a.unsettled(), "Esc drops it");
+    assert_eq!(a.filter_text(), "host:10.1.0.3 l");
 }
 
 #[test]
@@ -315,7 +370,12 @@ fn search_in_the_transcript() {
         d.transcript.logical[li].1.clone()
     };
     keys(&mut a, "/lftp");
-    assert_eq!(verb(&a).as_deref(), Some("CLNT"), "incremental: {}", line(&a));
+    assert_eq!(
+        verb(&a).as_deref(),
+        Some("CLNT"),
+        "incremental: {}",
+        line(&a)
+    );
     press(&mut a, KeyCode::Enter);
     assert_eq!(a.search_text(), "lftp");
     assert!(a.prompt().is_none());
@@ -342,7 +402,11 @@ fn search_in_the_transcript() {
     let second = a.detail().unwrap().cursor.sel;
     assert!(second > first);
     assert!(line(&a).contains("type"));
-    assert!(a.message().unwrap().ends_with(&format!("/{total}")), "{:?}", a.message());
+    assert!(
+        a.message().unwrap().ends_with(&format!("/{total}")),
+        "{:?}",
+        a.message()
+    );
     keys(&mut a, "[");
     assert_eq!(a.detail().unwrap().cursor.sel, first);
     // Up/Down in the prompt step through matches too.
@@ -512,10 +576,16 @@ fn live_follow_freeze_and_resume() {
     keys(&mut a, "F");
     assert!(a.frozen());
     update(&mut a, Action::Snapshot(Box::new(fewer.clone())));
-    assert_eq!(a.capture().sessions[2].exchanges.len(), full.sessions[2].exchanges.len());
+    assert_eq!(
+        a.capture().sessions[2].exchanges.len(),
+        full.sessions[2].exchanges.len()
+    );
     keys(&mut a, "F");
     update(&mut a, Action::Snapshot(Box::new(fewer.clone())));
-    assert_eq!(a.capture().sessions[2].exchanges.len(), full.sessions[2].exchanges.len() + 1);
+    assert_eq!(
+        a.capture().sessions[2].exchanges.len(),
+        full.sessions[2].exchanges.len() + 1
+    );
 
     // The transcript follows its newest line while live.
     press(&mut a, KeyCode::Enter);
@@ -529,7 +599,11 @@ fn live_follow_freeze_and_resume() {
     }
     update(&mut a, Action::Snapshot(Box::new(more.clone())));
     let d = a.detail().unwrap();
-    assert_eq!(d.cursor.sel, d.transcript.len() - 1, "new lines are followed");
+    assert_eq!(
+        d.cursor.sel,
+        d.transcript.len() - 1,
+        "new lines are followed"
+    );
     keys(&mut a, "kk");
     let at = a.detail().unwrap().cursor.sel;
     more.sessions[2].exchanges.push(second);
@@ -546,7 +620,14 @@ fn live_follow_freeze_and_resume() {
 fn loading_then_loaded() {
     let mut a = App::loading("f.pcap", 1000, opts(false));
     assert!(a.is_loading());
-    keys(&mut a, "j");
+    keys(&mut a, "jf");
+    assert!(a.prompt().is_none(), "no filter prompt while loading");
+    keys(&mut a, "3");
+    assert_eq!(
+        a.view(),
+        View::Findings,
+        "views can be switched while loading"
+    );
     update(
         &mut a,
         Action::Progress {
@@ -556,5 +637,7 @@ fn loading_then_loaded() {
     );
     update(&mut a, Action::Loaded(Box::new(multi())));
     assert!(!a.is_loading());
+    assert_eq!(a.finding_rows().len(), 6);
+    keys(&mut a, "1");
     assert_eq!(listed_ids(&a), vec![1, 2, 3]);
 }

@@ -253,7 +253,9 @@ fn wire_controls_are_shown_escaped() {
         let cmd = c.sessions[0].exchanges[ex].command.as_mut().unwrap();
         cmd.arg = ftpscope::model::Bytes(b"\x9b6n\xe2\x81\xa6x".to_vec());
         c.sessions[0].findings[0].summary = "bad \u{202e} summary \u{1b}[2J".into();
-        c.sessions[0].anomalies.push("garbage \u{0}\u{8} line".into());
+        c.sessions[0]
+            .anomalies
+            .push("garbage \u{0}\u{8} line".into());
     }
     let mut a = app(c, "captures/\u{1b}[2Jname.pcap");
     let check = |t: &Terminal<TestBackend>| {
@@ -270,7 +272,10 @@ fn wire_controls_are_shown_escaped() {
     };
     let t = draw(&mut a, (160, 48));
     let text = check(&t);
-    assert!(text.contains(r"u\x1b[31mser"), "user escaped in the list:\n{text}");
+    assert!(
+        text.contains(r"u\x1b[31mser"),
+        "user escaped in the list:\n{text}"
+    );
     cmd(&mut a, Cmd::Open);
     let t = draw(&mut a, (160, 48));
     let text = check(&t);
@@ -313,7 +318,9 @@ fn no_color_means_no_colour_and_reply_classes_are_coloured_otherwise() {
     // Find "230" (2xx green) and "227" after "S< ".
     let text = cells(&t);
     let colour_of = |needle: &str| {
-        let at = text.find(needle).unwrap_or_else(|| panic!("{needle} not shown"));
+        let at = text
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} not shown"));
         let idx = text[..at].chars().count() + 3;
         buf.content()[idx].fg
     };

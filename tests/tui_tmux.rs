@@ -93,8 +93,11 @@ fn start(tag: &str, capture: &str) -> Option<Tmux> {
         eprintln!("skipping the tmux end-to-end test: tmux is not installed");
         return None;
     }
-    let bin = std::env::var("FTPSCOPE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ftpscope").into());
-    let capture: PathBuf = [env!("CARGO_MANIFEST_DIR"), "captures", capture].iter().collect();
+    let bin =
+        std::env::var("FTPSCOPE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ftpscope").into());
+    let capture: PathBuf = [env!("CARGO_MANIFEST_DIR"), "captures", capture]
+        .iter()
+        .collect();
     // After the UI exits: its exit code, and whether the terminal is back in
     // cooked mode (icanon, echo); then stay so the pane can be read.
     let script = format!(
@@ -137,12 +140,19 @@ fn browse_and_quit_with_q() {
     let Some(t) = start("q", "passive-refused.pcap") else {
         return;
     };
-    let s = t.wait("the session list", |s| s.contains("1 Sessions") && s.contains("198.51.100.20"));
+    let s = t.wait("the session list", |s| {
+        s.contains("1 Sessions") && s.contains("198.51.100.20")
+    });
     assert!(s.contains("ftpscope"), "{s}");
     t.keys(&["Enter"]);
-    t.wait("the transcript", |s| s.contains("Transcript") && s.contains("C> PASV"));
+    t.wait("the transcript", |s| {
+        s.contains("Transcript") && s.contains("C> USER")
+    });
+    // n goes to the finding and shows the exchange its evidence cites.
     t.keys(&["n"]);
-    t.wait("the finding message", |s| s.contains("finding 1/"));
+    t.wait("the finding's exchange", |s| {
+        s.contains("finding 1/") && s.contains("C> PASV")
+    });
     t.keys(&["?"]);
     t.wait("the help", |s| s.contains("Keys (Esc closes"));
     t.keys(&["Escape"]);
@@ -159,7 +169,7 @@ fn ctrl_c_quits_and_restores_the_terminal() {
     let Some(t) = start("c", "multi-session.pcap") else {
         return;
     };
-    t.wait("the session list", |s| s.contains("1 Sessions"));
+    t.wait("the session list", |s| s.contains("10.1.0.2:"));
     t.keys(&["3"]);
     t.wait("the findings view", |s| s.contains("Findings by id"));
     t.keys(&["C-c"]);

@@ -166,19 +166,20 @@ impl Decoder {
                     (h.payload_length() as usize).saturating_sub(v6.extensions().slice().len());
                 let mut frag = None;
                 if v6.is_payload_fragmented() {
-                    for ext in v6.extensions().clone() {
-                        if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext {
-                            frag = Some((
-                                FragKey {
-                                    src: IpAddr::V6(h.source_addr()),
-                                    dst: IpAddr::V6(h.destination_addr()),
-                                    id: f.identification(),
-                                    proto: v6.payload().ip_number.0,
-                                },
-                                f.fragment_offset().value() as usize * 8,
-                                f.more_fragments(),
-                            ));
-                        }
+                    let exts = v6.extensions();
+                    if let Some((id, offset, more)) =
+                        ipv6_fragment(exts.first_header().map(|n| n.0), exts.slice())
+                    {
+                        frag = Some((
+                            FragKey {
+                                src: IpAddr::V6(h.source_addr()),
+                                dst: IpAddr::V6(h.destination_addr()),
+                                id,
+                                proto: v6.payload().ip_number.0,
+                            },
+                            offset,
+                            more,
+                        ));
                     }
                     if frag.is_none() {
                         return Decoded::Malformed("IPv6 fragment without a fragment header");
@@ -223,6 +224,37 @@ impl Decoder {
         };
         parse_tcp(src, dst, payload.payload, declared)
     }
+}
+
+/// The (last) fragment header among IPv6 extension headers: (identification,
+/// offset in bytes, more fragments). The headers are walked here, reading only
+/// inside `exts`: etherparse 0.21's `Ipv6ExtensionSliceIter` trusts the chain and,
+/// when the lax parser stopped inside it (a hop-by-hop header after the first
+/// header, a header cut short), reads past the end of the slice (found by the
+/// `decode` fuzz target under AddressSanitizer).
+fn ipv6_fragment(first: Option<u8>, exts: &[u8]) -> Option<(u32, usize, bool)> {
+    let mut next = first?;
+    let mut p = 0;
+    let mut found = None;
+    while let Some(h) = exts.get(p..p + 8) {
+        let len = match next {
+            // Hop-by-hop, routing, destination options: (len + 1) * 8 bytes.
+            0 | 43 | 60 => (h[1] as usize + 1) * 8,
+            // Fragment: 8 bytes; offset in 8-byte units, M flag in bit 0.
+            44 => {
+                let off = u16::from_be_bytes([h[2], h[3]]);
+                let id = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+                found = Some((id, (off >> 3) as usize * 8, off & 1 == 1));
+                8
+            }
+            // Authentication header: (len + 2) * 4 bytes.
+            51 => (h[1] as usize + 2) * 4,
+            _ => break,
+        };
+        next = h[0];
+        p += len;
+    }
+    found
 }
 
 /// Parse a TCP header from `bytes` (the IP payload present), `declared` being the
@@ -353,6 +385,37 @@ mod tests {
             d.decode(101, &ip[..30], Ts(0)),
             Decoded::Malformed(_)
         ));
+    }
+
+    /// Regression (fuzz target `decode`, AddressSanitizer heap-buffer-overflow in
+    /// etherparse): a fragmenting IPv6 fragment header followed by a hop-by-hop
+    /// header, which the lax parser refuses, left the extension iterator reading
+    /// past the end of the packet.
+    #[test]
+    fn ipv6_fragment_header_followed_by_invalid_chain() {
+        let mut p = vec![0x60, 0, 0, 0, 0, 16, 44, 64];
+        p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        // Fragment header: next header 0 (hop-by-hop: not allowed here), offset 0,
+        // more fragments, identification 0x01020304.
+        p.extend_from_slice(&[0, 0, 0, 1, 1, 2, 3, 4]);
+        p.extend_from_slice(&[6, 0, 1, 4, 0, 0, 0, 0]);
+        let mut d = Decoder::default();
+        assert!(matches!(
+            d.decode(linktype::RAW, &p, Ts(0)),
+            Decoded::FragmentHeld | Decoded::Malformed(_) | Decoded::NotTcp
+        ));
+        assert_eq!(
+            ipv6_fragment(Some(44), &p[40..48]),
+            Some((0x0102_0304, 0, true))
+        );
+        // Walked by hand: a hop-by-hop header, then a fragment at offset 1480.
+        let exts = [44, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0x05, 0xc8, 0, 0, 0, 9];
+        assert_eq!(ipv6_fragment(Some(0), &exts), Some((9, 1480, false)));
+        // Cut short or absent: nothing, and nothing read out of bounds.
+        assert_eq!(ipv6_fragment(Some(0), &exts[..12]), None);
+        assert_eq!(ipv6_fragment(Some(0), &[0, 255, 0, 0, 0, 0, 0, 0]), None);
+        assert_eq!(ipv6_fragment(None, &exts), None);
     }
 
     #[test]

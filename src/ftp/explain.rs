@@ -34,11 +34,14 @@ fn base_reply(code: u16, lang: Lang) -> String {
 pub fn bytes_in_150(text: &[u8]) -> Option<u64> {
     let s = String::from_utf8_lossy(text);
     let i = s.rfind(" bytes")?;
-    let head = &s[..i];
+    // Bytes, not chars: the byte after the last non-digit byte is always a char
+    // boundary, whereas "the char after the last non-digit char" is not `+ 1`.
+    let head = &s.as_bytes()[..i];
     let start = head
-        .rfind(|c: char| !c.is_ascii_digit())
+        .iter()
+        .rposition(|b| !b.is_ascii_digit())
         .map_or(0, |p| p + 1);
-    head[start..].parse().ok()
+    std::str::from_utf8(&head[start..]).ok()?.parse().ok()
 }
 
 /// The number of a `213 N` reply to SIZE.
@@ -286,6 +289,21 @@ pub fn input(s: &str, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fuzz target `reply_stream`): a non-ASCII character right before
+    /// the number of a 150 reply made `bytes_in_150` slice inside that character.
+    #[test]
+    fn bytes_in_150_after_multibyte_char_does_not_panic() {
+        assert_eq!(bytes_in_150("for f\u{e9}123 bytes".as_bytes()), Some(123));
+        assert_eq!(bytes_in_150(b"for f (12\xff\xfe4672 bytes)"), Some(4672));
+        assert_eq!(bytes_in_150("データ bytes".as_bytes()), None);
+        assert_eq!(
+            bytes_in_150(b"Opening BINARY mode data connection for f (1234 bytes)"),
+            Some(1234)
+        );
+        let s = reply(150, "x\u{fffd}9 bytes".as_bytes(), &Context::default(), Lang::En);
+        assert!(s.contains("9 bytes"), "{s}");
+    }
 
     #[test]
     fn classic_227_is_decoded() {

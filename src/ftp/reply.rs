@@ -291,4 +291,138 @@ mod tests {
             prop_assert_eq!(parse_all(STREAM, chunk), parse_all(STREAM, 4096));
         }
     }
+
+    /// Like [`parse_all`], with chunk sizes that vary along the stream.
+    fn parse_chunked(bytes: &[u8], sizes: &[usize]) -> Vec<ReplyItem> {
+        let mut s = LineSplitter::new();
+        let mut p = ReplyParser::new();
+        let mut out = Vec::new();
+        let push = |i: Option<ReplyItem>, out: &mut Vec<ReplyItem>| {
+            if let Some(i) = i {
+                if !matches!(i, ReplyItem::Started(_)) {
+                    out.push(i);
+                }
+            }
+        };
+        let mut rest = bytes;
+        let mut k = 0;
+        while !rest.is_empty() {
+            let n = sizes.get(k % sizes.len().max(1)).copied().unwrap_or(rest.len());
+            let (now, later) = rest.split_at(n.clamp(1, rest.len()));
+            s.feed(now, |l, f| push(p.line(l, f), &mut out));
+            rest = later;
+            k += 1;
+        }
+        if let Some((l, f)) = s.finish() {
+            push(p.line(&l, f), &mut out);
+        }
+        out.extend(p.finish().map(ReplyItem::Reply));
+        out
+    }
+
+    /// A well-formed reply: (code, lines on the wire without CR LF).
+    fn reply_strategy() -> impl Strategy<Value = (u16, Vec<Vec<u8>>)> {
+        // Text that cannot end a multi-line reply: it starts with a space or a
+        // letter, or with the code followed by '-'.
+        let text = "[ -~]{0,20}";
+        let inner = prop_oneof![
+            "[ a-zA-Z][ -~]{0,30}".prop_map(String::into_bytes),
+            Just(b" 226 looks like a code".to_vec()),
+            Just(Vec::new()),
+        ];
+        (
+            100u16..600,
+            text,
+            proptest::collection::vec(inner, 0..6),
+            any::<bool>(),
+            text,
+        )
+            .prop_map(|(code, first, inner, multi, last)| {
+                if !multi {
+                    return (code, vec![format!("{code} {first}").into_bytes()]);
+                }
+                let mut lines = vec![format!("{code}-{first}").into_bytes()];
+                lines.extend(inner);
+                lines.push(format!("{code} {last}").into_bytes());
+                (code, lines)
+            })
+    }
+
+    /// Noise a hostile or broken server adds between and inside replies.
+    fn noise_strategy() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"\r\n".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"garbage line\r\n".to_vec()),
+            Just(b"230no space\r\n".to_vec()),
+            Just(b"211-open\r\n".to_vec()),
+            Just(b"214 other end code\r\n".to_vec()),
+            Just(vec![IAC_BYTE, 244, IAC_BYTE, 242]),
+            Just(vec![IAC_BYTE, IAC_BYTE]),
+            Just(vec![IAC_BYTE, 251, 1]),
+            Just(vec![IAC_BYTE, 250, 1, 2, IAC_BYTE, 240]),
+            Just(vec![b'\r']),
+            proptest::collection::vec(any::<u8>(), 0..16),
+        ]
+    }
+
+    const IAC_BYTE: u8 = 255;
+
+    proptest! {
+        /// Generated streams of well-formed replies, with CR LF or bare LF, in any
+        /// chunking: the parser finds exactly the generated replies.
+        #[test]
+        fn generated_replies_in_any_chunking(
+            replies in proptest::collection::vec(reply_strategy(), 0..12),
+            bare_lf in any::<bool>(),
+            sizes in proptest::collection::vec(1usize..40, 1..8),
+        ) {
+            let eol: &[u8] = if bare_lf { b"\n" } else { b"\r\n" };
+            let mut stream = Vec::new();
+            for (_, lines) in &replies {
+                for l in lines {
+                    stream.extend_from_slice(l);
+                    stream.extend_from_slice(eol);
+                }
+            }
+            let got = parse_chunked(&stream, &sizes);
+            prop_assert_eq!(&got, &parse_chunked(&stream, &[]));
+            prop_assert_eq!(got.len(), replies.len());
+            for (item, (code, lines)) in got.iter().zip(&replies) {
+                let ReplyItem::Reply(r) = item else {
+                    return Err(TestCaseError::fail(format!("not a reply: {item:?}")));
+                };
+                prop_assert_eq!(r.code, *code);
+                prop_assert_eq!(&r.lines, lines);
+                prop_assert_eq!(r.flags.bare_lf, bare_lf);
+                prop_assert!(!r.flags.unterminated && !r.flags.missing_space);
+            }
+        }
+
+        /// Replies mixed with noise (garbage, Telnet commands, stray CR, random
+        /// bytes): whatever comes out, it comes out the same in any chunking.
+        #[test]
+        fn noisy_streams_parse_the_same_in_any_chunking(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    reply_strategy().prop_map(|(_, lines)| {
+                        let mut v = Vec::new();
+                        for l in lines {
+                            v.extend_from_slice(&l);
+                            v.extend_from_slice(b"\r\n");
+                        }
+                        v
+                    }),
+                    noise_strategy(),
+                ],
+                0..20,
+            ),
+            sizes in proptest::collection::vec(1usize..40, 1..8),
+        ) {
+            let stream = parts.concat();
+            let whole = parse_chunked(&stream, &[]);
+            prop_assert_eq!(&parse_chunked(&stream, &sizes), &whole);
+            prop_assert_eq!(&parse_chunked(&stream, &[1]), &whole);
+        }
+    }
 }

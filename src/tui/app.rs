@@ -96,6 +96,33 @@ pub enum Action {
     },
     /// The file has been analysed.
     Loaded(Box<Capture>),
+    /// The event loop has handled every pending event: do deferred work (a
+    /// filter typed into a large capture).
+    Settle,
+}
+
+/// Above this many sessions, typing into the filter prompt does not re-filter
+/// on every key: the filter runs [`FILTER_CHUNK`] sessions per
+/// [`Action::Settle`], which the event loop sends while no key is waiting. The
+/// list changes when the whole capture has been filtered; keys are never kept
+/// waiting longer than one chunk.
+pub const DEFER_FILTER_ABOVE: usize = 20_000;
+
+/// Sessions tested per [`Action::Settle`] (a few milliseconds of work).
+pub const FILTER_CHUNK: usize = 5_000;
+
+/// A filter being run over a large capture, a chunk at a time.
+#[derive(Clone, Debug)]
+pub struct PendingFilter {
+    filter: Filter,
+    text: String,
+    /// Sessions to test, in time order.
+    candidates: Vec<usize>,
+    /// How many have been tested.
+    done: usize,
+    matched: Vec<usize>,
+    /// Say how many matched when done (the prompt was closed with Enter).
+    report: bool,
 }
 
 /// Work for the event loop.
@@ -184,6 +211,9 @@ pub enum FindingRow {
     },
 }
 
+/// Where a finding is: its session (none: capture-wide) and its index there.
+type FindingAt = (Option<usize>, usize);
+
 /// The open session.
 #[derive(Clone, Debug)]
 pub struct Detail {
@@ -228,6 +258,8 @@ pub struct Options {
     pub theme: Theme,
     /// Show explanations under commands and replies.
     pub explain: bool,
+    /// See [`DEFER_FILTER_ABOVE`].
+    pub defer_filter_above: usize,
 }
 
 impl Default for Options {
@@ -237,6 +269,7 @@ impl Default for Options {
             live: false,
             theme: Theme::from_env(),
             explain: true,
+            defer_filter_above: DEFER_FILTER_ABOVE,
         }
     }
 }
@@ -258,10 +291,18 @@ pub struct App {
     pub(crate) sort: SortKey,
     pub(crate) filter: Filter,
     pub(crate) filter_text: String,
+    /// A filter typed but not applied yet (large captures: it is run a chunk
+    /// of sessions per [`Action::Settle`], between keys).
+    pub(crate) pending_filter: Option<PendingFilter>,
+    pub(crate) defer_filter_above: usize,
+    /// Every session index, in time order (computed once per model).
+    pub(crate) time_order: Vec<usize>,
     pub(crate) prompt: Option<Prompt>,
     /// Transcript search, lower case.
     pub(crate) search: String,
-    /// Indexes into `capture.sessions`, filtered and sorted.
+    /// Indexes into `capture.sessions` that match the filter, in time order.
+    pub(crate) matched: Vec<usize>,
+    /// The same, sorted by the sort key.
     pub(crate) session_rows: Vec<usize>,
     pub(crate) sessions: Cursor,
     /// (session index, channel index), filtered sessions in time order.
@@ -312,8 +353,12 @@ impl App {
             sort: SortKey::Time,
             filter: Filter::default(),
             filter_text: String::new(),
+            pending_filter: None,
+            defer_filter_above: opts.defer_filter_above,
+            time_order: Vec::new(),
             prompt: None,
             search: String::new(),
+            matched: Vec::new(),
             session_rows: Vec::new(),
             sessions: Cursor::default(),
             data_rows: Vec::new(),
@@ -417,6 +462,16 @@ impl App {
     pub fn take_effects(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.effects)
     }
+    /// Deferred work is waiting for [`Action::Settle`].
+    pub fn unsettled(&self) -> bool {
+        self.pending_filter.is_some()
+    }
+    /// A filter being run: sessions tested so far and in all.
+    pub fn filter_progress(&self) -> Option<(usize, usize)> {
+        self.pending_filter
+            .as_ref()
+            .map(|p| (p.done, p.candidates.len()))
+    }
 
     pub(crate) fn finding(&self, session: Option<usize>, fi: usize) -> Option<&Finding> {
         match session {
@@ -483,7 +538,14 @@ impl App {
     /// Replace the model, keeping selections on the same sessions.
     fn set_capture(&mut self, capture: Capture) {
         let keep_detail = self.detail.as_ref().map(|d| d.id);
-        self.capture = capture;
+        let old = std::mem::replace(&mut self.capture, capture);
+        // Freeing a large model takes long (millions of small allocations):
+        // let another thread do it so the UI does not wait.
+        if old.sessions.len() > 1_000 {
+            let _ = std::thread::Builder::new()
+                .name("ftpscope-drop".into())
+                .spawn(move || drop(old));
+        }
         let mut t = Totals {
             sessions: self.capture.sessions.len(),
             findings: self.capture.findings.len(),
@@ -507,6 +569,16 @@ impl App {
             t.channels += s.data_channels.len();
         }
         self.totals = t;
+        let sessions = &self.capture.sessions;
+        self.time_order = (0..sessions.len()).collect();
+        self.time_order
+            .sort_by_key(|&i| (sessions[i].start, sessions[i].id));
+        // The indexes of a filter in progress belong to the old model: start over.
+        if let Some(p) = &mut self.pending_filter {
+            p.candidates = self.time_order.clone();
+            p.done = 0;
+            p.matched.clear();
+        }
         if let Some(id) = keep_detail {
             match self.capture.sessions.iter().position(|s| s.id == id) {
                 Some(i) => {
@@ -532,7 +604,23 @@ impl App {
 
     /// Recompute the list rows from the model, the filter and the sort order.
     fn recompute(&mut self) {
-        let keep_s = self.session_rows.get(self.sessions.sel).map(|&i| self.session_id(i));
+        let sessions = &self.capture.sessions;
+        let m = self
+            .time_order
+            .iter()
+            .copied()
+            .filter(|&i| self.filter.matches(&sessions[i]))
+            .collect();
+        self.rebuild_rows(m);
+    }
+
+    /// Rebuild every list from the sessions that match the filter (in time
+    /// order), keeping the selections on the same sessions.
+    fn rebuild_rows(&mut self, time_rows: Vec<usize>) {
+        let keep_s = self
+            .session_rows
+            .get(self.sessions.sel)
+            .map(|&i| self.session_id(i));
         let keep_d = self
             .data_rows
             .get(self.data.sel)
@@ -543,21 +631,17 @@ impl App {
                 (session.map(|si| self.session_id(si)), None, finding)
             }
         });
+        self.matched = time_rows.clone();
         let sessions = &self.capture.sessions;
-
-        let mut time_rows: Vec<usize> = (0..sessions.len())
-            .filter(|&i| self.filter.matches(&sessions[i]))
-            .collect();
-        time_rows.sort_by_key(|&i| (sessions[i].start, sessions[i].id));
 
         self.data_rows = time_rows
             .iter()
             .flat_map(|&si| (0..sessions[si].data_channels.len()).map(move |ci| (si, ci)))
             .collect();
 
-        let mut groups: BTreeMap<&'static str, (Severity, Vec<(Option<usize>, usize)>)> =
-            BTreeMap::new();
-        let mut add = |f: &Finding, at: (Option<usize>, usize)| {
+        // Finding id -> worst severity and (session, finding) places.
+        let mut groups: BTreeMap<&'static str, (Severity, Vec<FindingAt>)> = BTreeMap::new();
+        let mut add = |f: &Finding, at: FindingAt| {
             let g = groups.entry(f.id).or_insert((f.severity, Vec::new()));
             g.0 = g.0.max(f.severity);
             g.1.push(at);
@@ -581,17 +665,19 @@ impl App {
                 severity,
                 count: items.len(),
             });
-            self.finding_rows
-                .extend(items.into_iter().map(|(session, finding)| FindingRow::Item {
-                    session,
-                    finding,
-                }));
+            self.finding_rows.extend(
+                items
+                    .into_iter()
+                    .map(|(session, finding)| FindingRow::Item { session, finding }),
+            );
         }
 
         let mut rows = time_rows;
         match self.sort {
             SortKey::Time => {}
-            SortKey::Bytes => rows.sort_by_cached_key(|&i| std::cmp::Reverse(sessions[i].data_bytes())),
+            SortKey::Bytes => {
+                rows.sort_by_cached_key(|&i| std::cmp::Reverse(sessions[i].data_bytes()))
+            }
             SortKey::Findings => rows.sort_by_cached_key(|&i| {
                 let s = &sessions[i];
                 std::cmp::Reverse((s.worst(), s.findings.len()))
@@ -601,7 +687,11 @@ impl App {
 
         // Keep the selection on the same things.
         if let Some(id) = keep_s {
-            if let Some(p) = self.session_rows.iter().position(|&i| self.session_id(i) == id) {
+            if let Some(p) = self
+                .session_rows
+                .iter()
+                .position(|&i| self.session_id(i) == id)
+            {
                 self.sessions.sel = p;
             }
         }
@@ -796,8 +886,12 @@ pub fn key_action(app: &App, k: KeyEvent) -> Option<Action> {
     if app.help.is_some() {
         let cmd = match k.code {
             KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => Cmd::Help,
-            _ => keymap::lookup(Ctx::Global, k)
-                .filter(|c| matches!(c, Cmd::Up | Cmd::Down | Cmd::PageUp | Cmd::PageDown | Cmd::Top | Cmd::Bottom))?,
+            _ => keymap::lookup(Ctx::Global, k).filter(|c| {
+                matches!(
+                    c,
+                    Cmd::Up | Cmd::Down | Cmd::PageUp | Cmd::PageDown | Cmd::Top | Cmd::Bottom
+                )
+            })?,
         };
         return Some(Action::Cmd(cmd));
     }
@@ -876,6 +970,7 @@ pub fn update(app: &mut App, action: Action) {
             app.loading = None;
             app.set_capture(*c);
         }
+        Action::Settle => settle_filter(app, FILTER_CHUNK),
     }
 }
 
@@ -912,7 +1007,21 @@ fn command(app: &mut App, c: Cmd) {
         }
         return;
     }
-    if app.loading.is_some() && !matches!(c, Cmd::Quit | Cmd::Help) {
+    // While the file is read only quitting, help, switching views and the
+    // mouse toggle make sense.
+    if app.loading.is_some()
+        && !matches!(
+            c,
+            Cmd::Quit
+                | Cmd::Help
+                | Cmd::ShowSessions
+                | Cmd::ShowData
+                | Cmd::ShowFindings
+                | Cmd::NextPane
+                | Cmd::PrevPane
+                | Cmd::ToggleMouse
+        )
+    {
         return;
     }
     match c {
@@ -1220,8 +1329,12 @@ fn next_finding(app: &mut App, forward: bool) {
         View::Sessions | View::Data | View::Findings => {
             let has = |app: &App, row: usize| -> bool {
                 match app.view {
-                    View::Sessions => !app.capture.sessions[app.session_rows[row]].findings.is_empty(),
-                    View::Data => !app.capture.sessions[app.data_rows[row].0].findings.is_empty(),
+                    View::Sessions => !app.capture.sessions[app.session_rows[row]]
+                        .findings
+                        .is_empty(),
+                    View::Data => !app.capture.sessions[app.data_rows[row].0]
+                        .findings
+                        .is_empty(),
                     _ => matches!(app.finding_rows[row], FindingRow::Item { .. }),
                 }
             };
@@ -1304,9 +1417,8 @@ fn prompt_changed(app: &mut App) {
         PromptKind::Filter => match filter::parse(&p.text) {
             Ok(f) => {
                 p.error = None;
-                app.filter_text = p.text.clone();
-                app.filter = f;
-                app.recompute();
+                let text = p.text.clone();
+                start_filter(app, f, text);
             }
             Err(e) => p.error = Some(e),
         },
@@ -1325,7 +1437,12 @@ fn prompt_changed(app: &mut App) {
                     .skip(from)
                     .find(|(_, t)| t.contains(q.as_str()));
                 first_after
-                    .or_else(|| d.transcript.logical.iter().find(|(_, t)| t.contains(q.as_str())))
+                    .or_else(|| {
+                        d.transcript
+                            .logical
+                            .iter()
+                            .find(|(_, t)| t.contains(q.as_str()))
+                    })
                     .map(|(r, _)| *r)
             };
             let err = match (hit, app.search.is_empty()) {
@@ -1347,6 +1464,69 @@ fn prompt_changed(app: &mut App) {
     }
 }
 
+/// Start running a filter typed into the prompt: at once for small captures,
+/// in chunks (see [`DEFER_FILTER_ABOVE`]) for large ones. When the new filter
+/// only narrows the one in force, only the sessions that matched are tested.
+fn start_filter(app: &mut App, f: Filter, text: String) {
+    let candidates = if f.narrows(&app.filter) {
+        app.matched.clone()
+    } else {
+        app.time_order.clone()
+    };
+    app.pending_filter = Some(PendingFilter {
+        filter: f,
+        text,
+        matched: Vec::new(),
+        done: 0,
+        candidates,
+        report: false,
+    });
+    if app.capture.sessions.len() <= app.defer_filter_above {
+        settle_filter(app, usize::MAX);
+    }
+}
+
+/// Test up to `chunk` more sessions against the pending filter; apply it when
+/// all are done.
+fn settle_filter(app: &mut App, chunk: usize) {
+    let Some(p) = &mut app.pending_filter else {
+        return;
+    };
+    let sessions = &app.capture.sessions;
+    let end = p.candidates.len().min(p.done.saturating_add(chunk));
+    for &i in &p.candidates[p.done..end] {
+        if p.filter.matches(&sessions[i]) {
+            p.matched.push(i);
+        }
+    }
+    p.done = end;
+    if p.done < p.candidates.len() {
+        return;
+    }
+    let Some(p) = app.pending_filter.take() else {
+        return;
+    };
+    app.filter = p.filter;
+    app.filter_text = p.text;
+    app.rebuild_rows(p.matched);
+    if p.report {
+        report_filter(app);
+    }
+}
+
+fn report_filter(app: &mut App) {
+    let m = if app.filter_text.is_empty() {
+        "no filter".to_string()
+    } else {
+        format!(
+            "{} of {} sessions match",
+            app.session_rows.len(),
+            app.capture.sessions.len()
+        )
+    };
+    app.say(m);
+}
+
 fn prompt_accept(app: &mut App) {
     let Some(p) = &app.prompt else { return };
     if p.kind == PromptKind::Filter && p.error.is_some() {
@@ -1355,16 +1535,11 @@ fn prompt_accept(app: &mut App) {
     let kind = p.kind;
     app.prompt = None;
     if kind == PromptKind::Filter {
-        let m = if app.filter_text.is_empty() {
-            "no filter".to_string()
-        } else {
-            format!(
-                "{} of {} sessions match",
-                app.session_rows.len(),
-                app.capture.sessions.len()
-            )
-        };
-        app.say(m);
+        // A filter still running finishes in the background, then reports.
+        match &mut app.pending_filter {
+            Some(p) => p.report = true,
+            None => report_filter(app),
+        }
     }
 }
 
@@ -1372,6 +1547,7 @@ fn prompt_cancel(app: &mut App) {
     let Some(p) = app.prompt.take() else { return };
     match p.kind {
         PromptKind::Filter => {
+            app.pending_filter = None;
             app.filter = filter::parse(&p.saved).unwrap_or_default();
             app.filter_text = p.saved;
             app.recompute();
@@ -1519,7 +1695,10 @@ pub fn perform(app: &mut App, effect: &Effect, dir: &Path) {
         };
         match write_session(s, json, dir, app.lang) {
             Ok(p) => {
-                let m = format!("wrote {}", crate::text::escape_str(&p.display().to_string()));
+                let m = format!(
+                    "wrote {}",
+                    crate::text::escape_str(&p.display().to_string())
+                );
                 app.say(m);
             }
             Err(e) => {

@@ -127,15 +127,63 @@ pub fn parse(s: &str) -> Result<Filter, String> {
 }
 
 /// ASCII case-insensitive substring test; `needle` is already lower case.
+/// Scans for the first byte (either case), then compares the rest.
 fn contains_ci(hay: &[u8], needle: &str) -> bool {
     let n = needle.as_bytes();
-    if n.is_empty() {
+    let Some((&first, rest)) = n.split_first() else {
         return true;
-    }
+    };
     if n.len() > hay.len() {
         return false;
     }
-    hay.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    let upper = first.to_ascii_uppercase();
+    let last = hay.len() - n.len();
+    let mut i = 0;
+    while i <= last {
+        match hay[i..=last].iter().position(|&b| b == first || b == upper) {
+            None => return false,
+            Some(p) => {
+                i += p;
+                if hay[i + 1..i + n.len()].eq_ignore_ascii_case(rest) {
+                    return true;
+                }
+                i += 1;
+            }
+        }
+    }
+    false
+}
+
+/// Could this text occur in a formatted socket address? (Saves formatting
+/// two addresses per session for words that cannot.)
+fn may_be_in_address(t: &str) -> bool {
+    t.bytes()
+        .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'[' | b']'))
+}
+
+impl Filter {
+    /// Whether every session `self` matches is also matched by `prev`, so that
+    /// re-filtering can start from `prev`'s result: the same words with longer
+    /// text (or a narrower code), plus any new words. Negated words never narrow.
+    pub fn narrows(&self, prev: &Filter) -> bool {
+        prev.terms.len() <= self.terms.len()
+            && prev.terms.iter().zip(&self.terms).all(|(p, n)| {
+                !p.negate
+                    && !n.negate
+                    && match (&p.kind, &n.kind) {
+                        (Kind::Text(a), Kind::Text(b))
+                        | (Kind::User(a), Kind::User(b))
+                        | (Kind::Finding(a), Kind::Finding(b))
+                        | (Kind::Host(Host::Text(a)), Kind::Host(Host::Text(b))) => {
+                            b.contains(a.as_str())
+                        }
+                        (Kind::Code(a), Kind::Code(b)) => {
+                            a.iter().zip(b).all(|(x, y)| x.is_none() || x == y)
+                        }
+                        (a, b) => a == b,
+                    }
+            })
+    }
 }
 
 impl Filter {
@@ -165,7 +213,10 @@ fn term_matches(kind: &Kind, s: &Session, buf: &mut String) -> bool {
                 (r.code / 10 % 10) as u8,
                 (r.code % 10) as u8,
             ];
-            r.code < 1000 && d.iter().zip(code).all(|(want, got)| want.is_none_or(|w| w == got))
+            r.code < 1000
+                && d.iter()
+                    .zip(code)
+                    .all(|(want, got)| want.is_none_or(|w| w == got))
         }),
         Kind::User(u) => s.user.as_ref().is_some_and(|x| contains_ci(&x.0, u)),
         Kind::Host(h) => {
@@ -189,30 +240,36 @@ fn term_matches(kind: &Kind, s: &Session, buf: &mut String) -> bool {
 }
 
 fn text_matches(s: &Session, t: &str, buf: &mut String) -> bool {
-    if [s.client, s.server]
-        .iter()
-        .any(|a| addr_text(buf, a) && contains_ci(buf.as_bytes(), t))
+    if may_be_in_address(t)
+        && [s.client, s.server]
+            .iter()
+            .any(|a| addr_text(buf, a) && contains_ci(buf.as_bytes(), t))
     {
         return true;
     }
     if s.user.as_ref().is_some_and(|u| contains_ci(&u.0, t)) {
         return true;
     }
-    if s.findings.iter().any(|f| {
-        contains_ci(f.id.as_bytes(), t) || contains_ci(f.summary.as_bytes(), t)
-    }) {
+    if s.findings
+        .iter()
+        .any(|f| contains_ci(f.id.as_bytes(), t) || contains_ci(f.summary.as_bytes(), t))
+    {
         return true;
     }
     if s.anomalies.iter().any(|a| contains_ci(a.as_bytes(), t)) {
         return true;
     }
     s.exchanges.iter().any(|e| {
-        e.command.as_ref().is_some_and(|c| {
-            contains_ci(c.verb.as_bytes(), t) || contains_ci(&c.arg.0, t)
-        }) || e
-            .replies
-            .iter()
-            .any(|r| r.lines.iter().any(|l| contains_ci(&l.0, t)) || contains_ci(&r.text.0, t))
+        e.command
+            .as_ref()
+            .is_some_and(|c| contains_ci(c.verb.as_bytes(), t) || contains_ci(&c.arg.0, t))
+            || e.replies.iter().any(|r| {
+                if r.lines.is_empty() {
+                    contains_ci(&r.text.0, t)
+                } else {
+                    r.lines.iter().any(|l| contains_ci(&l.0, t))
+                }
+            })
     })
 }
 
@@ -249,7 +306,25 @@ mod tests {
     #[test]
     fn case_insensitive_contains() {
         assert!(contains_ci(b"Anonymous", "anon"));
+        assert!(contains_ci(b"xxANONymous", "anon"));
+        assert!(contains_ci(b"aaab", "aab"));
+        assert!(contains_ci(b"ab", "b"));
         assert!(!contains_ci(b"an", "anon"));
+        assert!(!contains_ci(b"anoX", "anon"));
         assert!(contains_ci(b"x", ""));
+    }
+
+    #[test]
+    fn narrowing() {
+        let p = |s| parse(s).unwrap();
+        assert!(p("lf").narrows(&p("")));
+        assert!(p("lft").narrows(&p("lf")));
+        assert!(p("lf user:a").narrows(&p("lf")));
+        assert!(p("code:53").narrows(&p("code:5")));
+        assert!(!p("code:5").narrows(&p("code:53")));
+        assert!(!p("l").narrows(&p("lf")));
+        assert!(!p("!lft").narrows(&p("!lf")));
+        assert!(!p("user:lf").narrows(&p("lf")));
+        assert!(p("mode:active x").narrows(&p("mode:active")));
     }
 }

@@ -113,7 +113,12 @@ const fn b(ctx: Ctx, keys: &'static [Key], cmd: Cmd, help: &'static str) -> Bind
 pub const BINDINGS: &[Binding] = &[
     b(Ctx::Global, &[ch('?')], Cmd::Help, "show or hide this help"),
     b(Ctx::Global, &[ch('q'), ctrl('c')], Cmd::Quit, "quit"),
-    b(Ctx::Global, &[code(KeyCode::Up), ch('k')], Cmd::Up, "up one line"),
+    b(
+        Ctx::Global,
+        &[code(KeyCode::Up), ch('k')],
+        Cmd::Up,
+        "up one line",
+    ),
     b(
         Ctx::Global,
         &[code(KeyCode::Down), ch('j')],
@@ -182,7 +187,12 @@ pub const BINDINGS: &[Binding] = &[
         Cmd::NextFinding,
         "next finding (jumps to the exchange its evidence cites)",
     ),
-    b(Ctx::Global, &[ch('N')], Cmd::PrevFinding, "previous finding"),
+    b(
+        Ctx::Global,
+        &[ch('N')],
+        Cmd::PrevFinding,
+        "previous finding",
+    ),
     b(
         Ctx::Global,
         &[ch('w')],
@@ -231,7 +241,12 @@ pub const BINDINGS: &[Binding] = &[
         Cmd::Search,
         "search the transcript (Up/Down in the prompt: previous/next match)",
     ),
-    b(Ctx::Session, &[ch(']')], Cmd::NextMatch, "next search match"),
+    b(
+        Ctx::Session,
+        &[ch(']')],
+        Cmd::NextMatch,
+        "next search match",
+    ),
     b(
         Ctx::Session,
         &[ch('[')],

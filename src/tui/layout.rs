@@ -74,7 +74,9 @@ pub fn regions(app: &App, area: Rect) -> Regions {
             // The findings pane takes what it needs, up to 40% (at least 4 rows),
             // and always leaves the transcript 5 rows.
             let cap = (rest.height * 2 / 5).max(4);
-            let want = u16::try_from(finding_rows).unwrap_or(u16::MAX).saturating_add(2);
+            let want = u16::try_from(finding_rows)
+                .unwrap_or(u16::MAX)
+                .saturating_add(2);
             let h = want.min(cap).min(rest.height.saturating_sub(5)).max(3);
             r.findings = Some(Rect::new(rest.x, rest.y, rest.width, h));
             r.transcript = Rect::new(rest.x, rest.y + h, rest.width, rest.height - h);
@@ -95,7 +97,10 @@ pub fn help_rect(area: Rect) -> Rect {
 /// The tab labels of the second row, with the view each one shows.
 pub fn tabs(app: &App) -> Vec<(View, String)> {
     let mut t = vec![
-        (View::Sessions, format!(" 1 Sessions ({}) ", app.session_rows.len())),
+        (
+            View::Sessions,
+            format!(" 1 Sessions ({}) ", app.session_rows.len()),
+        ),
         (View::Data, format!(" 2 Data ({}) ", app.data_rows.len())),
         (
             View::Findings,

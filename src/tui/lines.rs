@@ -70,7 +70,13 @@ impl Rows {
         self.rows.is_empty()
     }
 
-    fn push(&mut self, spans: Vec<(Role, String)>, indent: usize, width: usize, item: Option<usize>) {
+    fn push(
+        &mut self,
+        spans: Vec<(Role, String)>,
+        indent: usize,
+        width: usize,
+        item: Option<usize>,
+    ) {
         let logical = self.logical.len();
         let text: String = spans.iter().map(|(_, s)| s.as_str()).collect();
         self.logical.push((self.rows.len(), text.to_lowercase()));
@@ -286,7 +292,10 @@ pub fn transcript(s: &Session, width: usize, explain: bool, lang: Lang) -> Rows 
                 );
             }
         }
-        let chans = ex.data_channel.into_iter().chain(unused[ei].iter().copied());
+        let chans = ex
+            .data_channel
+            .into_iter()
+            .chain(unused[ei].iter().copied());
         for ci in chans {
             if let Some(d) = s.data_channels.get(ci) {
                 rows.push(
@@ -351,7 +360,10 @@ pub fn findings(fs: &[Finding], width: usize) -> Rows {
         let item = Some(fi);
         rows.push(
             vec![
-                (Role::Severity(f.severity), severity_label(f.severity).to_string()),
+                (
+                    Role::Severity(f.severity),
+                    severity_label(f.severity).to_string(),
+                ),
                 (Role::Plain, " ".into()),
                 (Role::FindingId, escape_str(f.id)),
                 (Role::Plain, format!(": {}", escape_str(&f.summary))),
@@ -413,10 +425,7 @@ mod tests {
         let rows = wrap(&spans, 24, 13);
         assert_eq!(
             text(&rows),
-            vec![
-                "12:00:00.000 aaa bbb ccc",
-                "             ddd eee"
-            ]
+            vec!["12:00:00.000 aaa bbb ccc", "             ddd eee"]
         );
         // Roles are kept across the split.
         assert_eq!(rows[0][0].0, Role::Time);
@@ -424,7 +433,10 @@ mod tests {
 
     #[test]
     fn cuts_long_words_and_keeps_empty_lines() {
-        assert_eq!(text(&wrap(&[(Role::Plain, "abcdefghij".into())], 4, 0)), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(
+            text(&wrap(&[(Role::Plain, "abcdefghij".into())], 4, 0)),
+            vec!["abcd", "efgh", "ij"]
+        );
         assert_eq!(text(&wrap(&[], 10, 0)), vec![""]);
     }
 

@@ -147,11 +147,16 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
         } else if app.following() {
             Span::styled("  following ", t.dim())
         } else {
-            Span::styled("  scrolled (End follows) ", t.severity(Some(Severity::Warning)))
+            Span::styled(
+                "  scrolled (End follows) ",
+                t.severity(Some(Severity::Warning)),
+            )
         };
         right.push(mode);
         let line = Line::from(right);
-        let w = u16::try_from(line.width()).unwrap_or(u16::MAX).min(area.width);
+        let w = u16::try_from(line.width())
+            .unwrap_or(u16::MAX)
+            .min(area.width);
         let rect = Rect::new(area.x + area.width - w, area.y, w, 1);
         frame.render_widget(Clear, rect);
         frame.render_widget(line.alignment(Alignment::Right), rect);
@@ -175,7 +180,10 @@ fn tabs(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Line::from(spans), area);
     if app.view != View::Session && app.loading.is_none() {
         // "filter: TEXT  sort: KEY", the filter text cut to what is free.
-        let labels: usize = layout::tabs(app).iter().map(|(_, l)| str_width(l) + 1).sum();
+        let labels: usize = layout::tabs(app)
+            .iter()
+            .map(|(_, l)| str_width(l) + 1)
+            .sum();
         let free = usize::from(area.width).saturating_sub(labels + 1);
         let sort = format!("sort: {} ", app.sort.as_str());
         let mut right = vec![Span::raw(sort.clone())];
@@ -209,8 +217,16 @@ fn loading(frame: &mut Frame, body: Rect, app: &App, l: Loading) {
         l.packets
     );
     let y = body.y + body.height / 2;
-    let text = Rect::new(body.x + 2, y.saturating_sub(2), body.width.saturating_sub(4), 1);
-    frame.render_widget(Line::from(format!("Analysing {} ...", escape_str(&app.name))), text);
+    let text = Rect::new(
+        body.x + 2,
+        y.saturating_sub(2),
+        body.width.saturating_sub(4),
+        1,
+    );
+    frame.render_widget(
+        Line::from(format!("Analysing {} ...", escape_str(&app.name))),
+        text,
+    );
     let g = Gauge::default()
         .ratio(ratio)
         .label(label)
@@ -275,28 +291,44 @@ fn choose(cols: &[Col], avail: usize) -> Vec<(usize, usize)> {
 
 /// Draw a list view: header, then the visible rows; `cell` gives a row's cells
 /// (text and style) for all columns.
+/// What a list view draws: its columns, its length and cursor, and what to
+/// say when it is empty.
+struct Listing<'a> {
+    cols: &'a [Col],
+    len: usize,
+    cursor: super::app::Cursor,
+    empty: &'a str,
+}
+
 fn list(
     frame: &mut Frame,
     r: &Regions,
     app: &App,
-    cols: &[Col],
-    len: usize,
-    cursor: super::app::Cursor,
-    empty: &str,
+    l: &Listing<'_>,
     cell: &dyn Fn(usize) -> Vec<(String, Style)>,
 ) {
     let t = app.theme;
+    let (cols, len, cursor, empty) = (l.cols, l.len, l.cursor, l.empty);
     let chosen = choose(cols, usize::from(r.list_header.width));
     let header: Vec<Span> = chosen
         .iter()
         .enumerate()
         .flat_map(|(k, &(i, w))| {
             let sep = (k > 0).then(|| Span::raw(" "));
-            sep.into_iter()
-                .chain(std::iter::once(Span::raw(fit(cols[i].title, w, cols[i].right))))
+            sep.into_iter().chain(std::iter::once(Span::raw(fit(
+                cols[i].title,
+                w,
+                cols[i].right,
+            ))))
         })
         .collect();
-    line_at(frame, r.list_header, r.list_header.y, Line::from(header), Some(t.header()));
+    line_at(
+        frame,
+        r.list_header,
+        r.list_header.y,
+        Line::from(header),
+        Some(t.header()),
+    );
     if len == 0 {
         let msg = Line::styled(format!("  {empty}"), t.dim());
         line_at(frame, r.list_rows, r.list_rows.y, msg, None);
@@ -311,8 +343,10 @@ fn list(
             .flat_map(|(n, &(i, w))| {
                 let sep = (n > 0).then(|| Span::raw(" "));
                 let (text, style) = cells.get(i).cloned().unwrap_or_default();
-                sep.into_iter()
-                    .chain(std::iter::once(Span::styled(fit(&text, w, cols[i].right), style)))
+                sep.into_iter().chain(std::iter::once(Span::styled(
+                    fit(&text, w, cols[i].right),
+                    style,
+                )))
             })
             .collect();
         let y = r.list_rows.y + u16::try_from(k).unwrap_or(0);
@@ -407,16 +441,13 @@ fn sessions(frame: &mut Frame, r: &Regions, app: &App) {
     } else {
         "no session matches the filter (Esc clears it)"
     };
-    list(
-        frame,
-        r,
-        app,
-        &cols,
-        app.session_rows.len(),
-        app.sessions,
+    let listing = Listing {
+        cols: &cols,
+        len: app.session_rows.len(),
+        cursor: app.sessions,
         empty,
-        &cell,
-    );
+    };
+    list(frame, r, app, &listing, &cell);
 }
 
 fn data(frame: &mut Frame, r: &Regions, app: &App) {
@@ -439,7 +470,12 @@ fn data(frame: &mut Frame, r: &Regions, app: &App) {
         })
         .collect();
     let aw = addr_width(ann.iter().map(String::as_str).chain(["Announced"]));
-    let conw = conns.iter().map(|s| str_width(s)).max().unwrap_or(0).clamp(10, 95);
+    let conw = conns
+        .iter()
+        .map(|s| str_width(s))
+        .max()
+        .unwrap_or(0)
+        .clamp(10, 95);
     let cols = [
         col("Outcome", 13, 0, false, false),
         col("Sess", 5, 1, true, false),
@@ -482,38 +518,54 @@ fn data(frame: &mut Frame, r: &Regions, app: &App) {
                 .to_string(),
                 Style::new(),
             ),
-            (d.announced.map_or("?".into(), |a| a.to_string()), Style::new()),
+            (
+                d.announced.map_or("?".into(), |a| a.to_string()),
+                Style::new(),
+            ),
             (cmd, Style::new()),
             (human_bytes(d.bytes), Style::new()),
             (dur, Style::new()),
             (d.syns.to_string(), Style::new()),
-            (d.setup_time.map_or("-".into(), human_duration), Style::new()),
+            (
+                d.setup_time.map_or("-".into(), human_duration),
+                Style::new(),
+            ),
             (conn, t.dim()),
         ]
     };
-    list(
-        frame,
-        r,
-        app,
-        &cols,
-        app.data_rows.len(),
-        app.data,
-        "no data connection",
-        &cell,
-    );
+    let listing = Listing {
+        cols: &cols,
+        len: app.data_rows.len(),
+        cursor: app.data,
+        empty: "no data connection",
+    };
+    list(frame, r, app, &listing, &cell);
 }
 
 fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
     let t = app.theme;
-    let head = Line::from(" Findings by id, most severe first (Enter opens the session at its evidence)");
-    line_at(frame, r.list_header, r.list_header.y, head, Some(t.header()));
+    let head =
+        Line::from(" Findings by id, most severe first (Enter opens the session at its evidence)");
+    line_at(
+        frame,
+        r.list_header,
+        r.list_header.y,
+        head,
+        Some(t.header()),
+    );
     if app.finding_rows.is_empty() {
         let msg = if app.filter_text.is_empty() {
             "  no finding: nothing went wrong that ftpscope can see"
         } else {
             "  no finding in the sessions that match the filter"
         };
-        line_at(frame, r.list_rows, r.list_rows.y, Line::styled(msg, t.dim()), None);
+        line_at(
+            frame,
+            r.list_rows,
+            r.list_rows.y,
+            Line::styled(msg, t.dim()),
+            None,
+        );
         return;
     }
     let h = usize::from(r.list_rows.height);
@@ -525,10 +577,16 @@ fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
                 severity,
                 count,
             } => Line::from(vec![
-                Span::styled(format!("{:<5}", severity_label(severity)), t.severity(Some(severity))),
+                Span::styled(
+                    format!("{:<5}", severity_label(severity)),
+                    t.severity(Some(severity)),
+                ),
                 Span::raw(" "),
                 Span::styled(escape_str(id), t.bold()),
-                Span::styled(format!("  ({})", plural(count, "finding", "findings")), t.dim()),
+                Span::styled(
+                    format!("  ({})", plural(count, "finding", "findings")),
+                    t.dim(),
+                ),
             ]),
             FindingRow::Item { session, finding } => {
                 let Some(f) = app.finding(session, finding) else {
@@ -550,7 +608,13 @@ fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
             }
         };
         let y = r.list_rows.y + u16::try_from(k).unwrap_or(0);
-        line_at(frame, r.list_rows, y, line, (row == c.sel).then(|| t.selected()));
+        line_at(
+            frame,
+            r.list_rows,
+            y,
+            line,
+            (row == c.sel).then(|| t.selected()),
+        );
     }
 }
 
@@ -595,20 +659,24 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
     if let Some(sys) = &s.server_system {
         info.push_str(&format!("  server {}", escape(&sys.0)));
     }
-    line_at(frame, r.header, r.header.y + 1, Line::styled(info, t.dim()), None);
+    line_at(
+        frame,
+        r.header,
+        r.header.y + 1,
+        Line::styled(info, t.dim()),
+        None,
+    );
 
     if let Some(area) = r.findings {
         let title = format!(" Findings ({}) ", s.findings.len());
-        pane(
-            frame,
-            area,
-            app,
-            &title,
-            &d.findings.rows,
-            d.fcursor,
-            d.focus == Pane::Findings,
-            "",
-        );
+        let p = PaneRows {
+            title: &title,
+            rows: &d.findings.rows,
+            cursor: d.fcursor,
+            focused: d.focus == Pane::Findings,
+            query: "",
+        };
+        pane(frame, area, app, &p);
     }
     let mut title = String::from(" Transcript ");
     if app.explain {
@@ -616,24 +684,29 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
     } else {
         title.push_str("(e shows explanations) ");
     }
-    title.push_str(&format!("line {}", position(d.cursor.sel, d.transcript.len())));
+    title.push_str(&format!(
+        "line {}",
+        position(d.cursor.sel, d.transcript.len())
+    ));
     title.push(' ');
     if !app.search.is_empty() {
         title.push_str(&format!(" /{} ", escape_str(&app.search)));
     }
     if app.live {
-        title.push_str(if d.follow { " following " } else { " scrolled " });
+        title.push_str(if d.follow {
+            " following "
+        } else {
+            " scrolled "
+        });
     }
-    pane(
-        frame,
-        r.transcript,
-        app,
-        &title,
-        &d.transcript.rows,
-        d.cursor,
-        d.focus == Pane::Transcript,
-        &app.search,
-    );
+    let p = PaneRows {
+        title: &title,
+        rows: &d.transcript.rows,
+        cursor: d.cursor,
+        focused: d.focus == Pane::Transcript,
+        query: &app.search,
+    };
+    pane(frame, r.transcript, app, &p);
 }
 
 fn position(sel: usize, len: usize) -> String {
@@ -645,17 +718,18 @@ fn position(sel: usize, len: usize) -> String {
 }
 
 /// A bordered pane of wrapped rows with a cursor row.
-#[allow(clippy::too_many_arguments)]
-fn pane(
-    frame: &mut Frame,
-    area: Rect,
-    app: &App,
-    title: &str,
-    rows: &[Row],
+/// A pane of the session view: its title, rows, cursor, focus and the search
+/// text to mark.
+struct PaneRows<'a> {
+    title: &'a str,
+    rows: &'a [Row],
     cursor: super::app::Cursor,
     focused: bool,
-    query: &str,
-) {
+    query: &'a str,
+}
+
+fn pane(frame: &mut Frame, area: Rect, app: &App, p: &PaneRows<'_>) {
+    let (title, rows, cursor, focused, query) = (p.title, p.rows, p.cursor, p.focused, p.query);
     let t = app.theme;
     let block = Block::default()
         .borders(Borders::ALL)
@@ -682,7 +756,12 @@ fn pane(
 fn row_line(row: &Row, t: Theme, query: &str) -> Line<'static> {
     let styled = |r: Role, s: &str| Span::styled(s.to_string(), t.role(r));
     if query.is_empty() {
-        return Line::from(row.spans.iter().map(|(r, s)| styled(*r, s)).collect::<Vec<_>>());
+        return Line::from(
+            row.spans
+                .iter()
+                .map(|(r, s)| styled(*r, s))
+                .collect::<Vec<_>>(),
+        );
     }
     let text: String = row.spans.iter().map(|(_, s)| s.as_str()).collect();
     let lower = text.to_ascii_lowercase();
@@ -694,7 +773,12 @@ fn row_line(row: &Row, t: Theme, query: &str) -> Line<'static> {
         from += p + q.len().max(1);
     }
     if hits.is_empty() {
-        return Line::from(row.spans.iter().map(|(r, s)| styled(*r, s)).collect::<Vec<_>>());
+        return Line::from(
+            row.spans
+                .iter()
+                .map(|(r, s)| styled(*r, s))
+                .collect::<Vec<_>>(),
+        );
     }
     let mut out = Vec::new();
     let mut pos = 0;
@@ -706,7 +790,10 @@ fn row_line(row: &Row, t: Theme, query: &str) -> Line<'static> {
             match hit {
                 Some(&(a, b)) if a <= at => {
                     let stop = b.min(end);
-                    out.push(Span::styled(text[at..stop].to_string(), t.role(*r).patch(t.search_match())));
+                    out.push(Span::styled(
+                        text[at..stop].to_string(),
+                        t.role(*r).patch(t.search_match()),
+                    ));
                     at = stop;
                 }
                 Some(&(a, _)) => {
@@ -738,7 +825,15 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
         let text = escape_str(&p.text);
         let mut spans = vec![Span::styled(label, t.bold()), Span::raw(text.clone())];
         if let Some(e) = &p.error {
-            spans.push(Span::styled(format!("   {}", escape_str(e)), t.error_text()));
+            spans.push(Span::styled(
+                format!("   {}", escape_str(e)),
+                t.error_text(),
+            ));
+        } else if let Some((done, all)) = app.filter_progress() {
+            spans.push(Span::styled(
+                format!("   filtering: {}%", done * 100 / all.max(1)),
+                t.dim(),
+            ));
         } else {
             let h = match p.kind {
                 PromptKind::Filter => "   Enter keeps, Esc cancels, ? help lists the words",
@@ -749,6 +844,11 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Line::from(spans), area);
         let x = area.x + u16::try_from(str_width(label) + str_width(&text)).unwrap_or(0);
         frame.set_cursor_position((x.min(area.x + area.width.saturating_sub(1)), area.y));
+        return;
+    }
+    if let Some((done, all)) = app.filter_progress() {
+        let m = format!(" filtering {all} sessions: {}%", done * 100 / all.max(1));
+        frame.render_widget(Line::styled(m, t.bold()), area);
         return;
     }
     if let Some((err, m)) = &app.message {
@@ -788,7 +888,10 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
     .into_iter()
     .flatten()
     .collect();
-    frame.render_widget(Line::styled(format!(" {}", hints.join("  ")), t.dim()), area);
+    frame.render_widget(
+        Line::styled(format!(" {}", hints.join("  ")), t.dim()),
+        area,
+    );
 }
 
 fn help(frame: &mut Frame, area: Rect, app: &App, offset: usize) {
@@ -831,7 +934,8 @@ mod tests {
         assert_eq!(fit("abc", 5, false), "abc  ");
         assert_eq!(fit("abc", 5, true), "  abc");
         assert_eq!(fit("abcdef", 4, false), "abc~");
-        assert_eq!(fit("中文中文", 5, false), "中文~ ");
+        assert_eq!(fit("中文中文", 5, false), "中文~");
+        assert_eq!(fit("中文中文", 6, false), "中文~ ");
     }
 
     #[test]

@@ -1,0 +1,1133 @@
+//! `ftpscope live`: capture on an interface and run the packets through the same
+//! engine as a capture file (decoder -> flow table -> tracker -> diagnosis), writing
+//! each session to the text or JSON log as it ends.
+//!
+//! Pieces, from the bottom:
+//! * [`crate::capture::live`] opens the interface and reads packets (the source).
+//! * [`LiveState`] owns the engine (the same steps as [`crate::engine::stream_reader`])
+//!   and the capture counters behind one mutex, so a view can take a
+//!   [`LiveState::snapshot`] or a [`LiveState::status`] at any time while the capture
+//!   thread runs. The capture thread holds the lock only while it processes packets
+//!   that are ready (at most [`BATCH`] at a time), never while it waits for them.
+//! * [`LiveCapture::run`] is the capture loop: it stops on [`LiveState::stop`], at the
+//!   `--duration` or `--count` bound, or on a read error, then finishes the tracker so
+//!   every session is handed out. Kernel counters are polled every second.
+//! * [`run`] is the command without a terminal UI: Ctrl-C/SIGTERM handling, the log
+//!   writer thread, the status on standard error, and the summary at the end.
+//!
+//! The engine still never reads the clock: packet times come from libpcap. Only the
+//! capture loop reads the wall clock, for rates, the status and the `--duration` bound.
+//!
+//! Bounds: the engine's own bounds apply; sessions kept for snapshots after they end
+//! are at most the number given to [`LiveState::new`]; drop intervals kept as evidence
+//! are at most [`MAX_DROP_EVIDENCE`]; the queue to the log writer holds at most
+//! [`WRITER_QUEUE`] sessions (when the writer is slower, the capture waits and the
+//! kernel's drop counter shows it).
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::capture::decode::{Decoded, Decoder};
+use crate::capture::live::{
+    KernelStats, LiveConfig, LiveSource, SaveFile, SaveFormat, interfaces,
+};
+use crate::diagnose;
+use crate::model::{Capture, CaptureStats, Evidence, Finding, Session, Severity};
+use crate::report::{self, ViewOptions};
+use crate::session::{Tracker, TrackerConfig};
+use crate::tcp::{FlowTable, Meta};
+use crate::text::escape_str;
+use crate::time::{Ts, human_bytes, human_duration};
+
+/// Packets processed per lock of the engine (bounds how long a snapshot can wait).
+pub const BATCH: usize = 4096;
+/// Drop intervals kept as evidence of the `capture-drops` finding.
+pub const MAX_DROP_EVIDENCE: usize = 20;
+/// Sessions waiting for the log writer.
+pub const WRITER_QUEUE: usize = 1024;
+
+/// Log format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LiveFormat {
+    Text,
+    Json,
+}
+
+/// Arguments of `ftpscope live`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct LiveArgs {
+    /// Interface to capture on; `any` captures on all of them.
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        required_unless_present = "list_interfaces"
+    )]
+    pub interface: Option<String>,
+    /// List the interfaces that can be captured on, and exit.
+    #[arg(long)]
+    pub list_interfaces: bool,
+    /// Capture filter (BPF, as for tcpdump). The default captures all TCP so that data
+    /// connections on any port are followed; narrow it by host ("host 192.0.2.7"),
+    /// not by port: "port 21" hides the data connections.
+    #[arg(long, value_name = "BPF", default_value = "tcp")]
+    pub filter: String,
+    /// Log format; each session is written (and flushed) as it ends.
+    #[arg(long, value_enum, default_value_t = LiveFormat::Text)]
+    pub format: LiveFormat,
+    /// Write the log to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Also save the captured packets to FILE: pcapng, or pcap when FILE ends in .pcap.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Stop after SECS seconds.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub duration: Option<f64>,
+    /// Stop after N packets.
+    #[arg(short = 'c', long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Bytes kept of each packet.
+    #[arg(long, value_name = "BYTES", default_value_t = 262_144)]
+    pub snaplen: u32,
+    /// Kernel capture buffer, MiB (a bigger one absorbs longer bursts).
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub buffer_size: u32,
+    /// Do not put the interface in promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+    /// Leave out the explanation under each command and reply (text log).
+    #[arg(long)]
+    pub no_explain: bool,
+    /// Seconds between status lines on standard error; 0 for none. Default: one line
+    /// redrawn every second when standard error is a terminal (and the log is not on
+    /// it), a line every 10 s otherwise.
+    #[arg(long, value_name = "SECS")]
+    pub status_interval: Option<u64>,
+}
+
+fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number of seconds")),
+    }
+}
+
+impl LiveArgs {
+    /// Parse the arguments of `ftpscope live` alone (for library users and tests),
+    /// e.g. `LiveArgs::try_parse_from(["-i", "lo", "--duration", "5"])`.
+    pub fn try_parse_from<I, T>(args: I) -> Result<LiveArgs, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        #[derive(clap::Parser)]
+        struct Wrap {
+            #[command(flatten)]
+            live: LiveArgs,
+        }
+        use clap::Parser;
+        let argv = std::iter::once(std::ffi::OsString::from("ftpscope-live"))
+            .chain(args.into_iter().map(Into::into));
+        Wrap::try_parse_from(argv).map(|w| w.live)
+    }
+
+    /// How to open the interface.
+    pub fn capture_config(&self) -> LiveConfig {
+        LiveConfig {
+            interface: self.interface.clone().unwrap_or_else(|| "any".into()),
+            filter: self.filter.clone(),
+            snaplen: self.snaplen,
+            buffer_bytes: self.buffer_size.saturating_mul(1 << 20),
+            promisc: !self.no_promisc,
+            ..LiveConfig::default()
+        }
+    }
+}
+
+/// The engine steps of [`crate::engine::stream_reader`], one packet at a time.
+struct Pipeline {
+    decoder: Decoder,
+    flows: FlowTable,
+    tracker: Tracker,
+    stats: CaptureStats,
+    last: Meta,
+    finished: bool,
+}
+
+impl Pipeline {
+    fn new(cfg: TrackerConfig) -> Self {
+        Pipeline {
+            decoder: Decoder::default(),
+            flows: FlowTable::new(),
+            tracker: Tracker::new(cfg),
+            stats: CaptureStats::default(),
+            last: Meta::default(),
+            finished: false,
+        }
+    }
+
+    fn packet(&mut self, link: u32, frame: u64, ts: Ts, data: &[u8], orig_len: u32) {
+        let st = &mut self.stats;
+        st.packets += 1;
+        st.bytes += data.len() as u64;
+        if orig_len as usize > data.len() {
+            st.truncated_packets += 1;
+        }
+        st.first.get_or_insert(ts);
+        st.last = Some(ts);
+        let meta = Meta { ts, frame };
+        self.last = meta;
+        match self.decoder.decode(link, data, ts) {
+            Decoded::Tcp(seg) => self.flows.segment(meta, &seg, &mut self.tracker),
+            Decoded::FragmentHeld => {}
+            Decoded::NotTcp => st.not_tcp += 1,
+            Decoded::UnsupportedLink(_) => st.unsupported_link += 1,
+            Decoded::Malformed(_) => st.malformed += 1,
+        }
+    }
+
+    /// End of input: close every connection and session.
+    fn finish(&mut self) {
+        if !self.finished {
+            self.flows.finish(self.last, &mut self.tracker);
+            self.tracker.finish();
+            self.finished = true;
+        }
+    }
+
+    fn stats(&self) -> CaptureStats {
+        let mut st = self.stats.clone();
+        st.tcp_segments = self.flows.stats.segments;
+        st.tcp_connections = self.flows.stats.connections;
+        st.fragments_reassembled = self.decoder.frags.reassembled;
+        st.fragments_dropped = self.decoder.frags.dropped + self.decoder.frags.pending() as u64;
+        st
+    }
+
+    fn failed_logins(&self) -> Vec<crate::session::FailedLogin> {
+        self.tracker.failed_logins.iter().copied().collect()
+    }
+}
+
+/// Why a capture stopped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// [`LiveState::stop`] (Ctrl-C, SIGTERM, or a view quitting).
+    Stopped,
+    Duration,
+    Count,
+    /// Reading from the interface failed.
+    Error(String),
+}
+
+/// What the capture looks like now: counters and rates for a status line.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LiveStatus {
+    pub interface: String,
+    /// libpcap's name of the link type (EN10MB, LINUX_SLL2, ...).
+    pub linktype: String,
+    pub filter: String,
+    /// Wall-clock time the capture started.
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub started: Option<Ts>,
+    /// Seconds since the start.
+    pub elapsed: f64,
+    /// Packets read by ftpscope.
+    pub packets: u64,
+    /// Their length on the wire, bytes.
+    pub wire_bytes: u64,
+    /// Packets the kernel counted (they passed the filter), dropped ones included.
+    pub kernel_received: u64,
+    /// Packets the kernel dropped because ftpscope did not read them in time.
+    pub kernel_dropped: u64,
+    /// Packets the interface or its driver dropped.
+    pub interface_dropped: u64,
+    /// Packets and bits per second over the last second.
+    pub packets_per_sec: f64,
+    pub bits_per_sec: f64,
+    pub open_sessions: usize,
+    /// Sessions that have ended.
+    pub ended_sessions: u64,
+    /// Packets saved with `--write`.
+    pub saved_packets: u64,
+    pub running: bool,
+}
+
+fn ser_opt_ts<S: serde::Serializer>(t: &Option<Ts>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&t.rfc3339()),
+        None => s.serialize_none(),
+    }
+}
+
+/// `1.2 M`, `830 k`, `12`.
+fn si(v: f64) -> String {
+    if v >= 1e9 {
+        format!("{:.2} G", v / 1e9)
+    } else if v >= 1e6 {
+        format!("{:.1} M", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{:.1} k", v / 1e3)
+    } else {
+        format!("{v:.0} ")
+    }
+}
+
+impl std::fmt::Display for LiveStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} packets ({}pkt/s, {}bit/s), {} dropped by the kernel",
+            self.interface,
+            self.packets,
+            si(self.packets_per_sec),
+            si(self.bits_per_sec),
+            self.kernel_dropped
+        )?;
+        if self.interface_dropped > 0 {
+            write!(f, ", {} by the interface", self.interface_dropped)?;
+        }
+        write!(
+            f,
+            "; {} open session{}, {} ended; {}",
+            self.open_sessions,
+            if self.open_sessions == 1 { "" } else { "s" },
+            self.ended_sessions,
+            human_duration(self.elapsed)
+        )
+    }
+}
+
+/// One second in which the kernel dropped packets.
+#[derive(Clone, Copy, Debug)]
+struct DropInterval {
+    from: Ts,
+    to: Ts,
+    dropped: u64,
+    /// Frames read by the end of the interval (where in a `--write` file it is).
+    frame: u64,
+    packets_per_sec: f64,
+}
+
+struct Inner {
+    pipe: Pipeline,
+    /// Ended sessions kept for snapshots, newest last.
+    kept: VecDeque<Session>,
+    keep: usize,
+    status: LiveStatus,
+    drops: Vec<DropInterval>,
+    /// Drop intervals not kept as evidence.
+    more_drops: u64,
+}
+
+/// The live engine and its counters, shared between the capture thread and views.
+/// Clone it to hand it to another thread.
+#[derive(Clone)]
+pub struct LiveState {
+    inner: Arc<Mutex<Inner>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for LiveState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveState").finish_non_exhaustive()
+    }
+}
+
+impl LiveState {
+    /// A new engine with `cfg`. `keep_finished` ended sessions are kept for
+    /// [`LiveState::snapshot`] (the oldest are let go first); 0 keeps none.
+    pub fn new(cfg: TrackerConfig, keep_finished: usize) -> LiveState {
+        LiveState {
+            inner: Arc::new(Mutex::new(Inner {
+                pipe: Pipeline::new(cfg),
+                kept: VecDeque::new(),
+                keep: keep_finished,
+                status: LiveStatus::default(),
+                drops: Vec::new(),
+                more_drops: 0,
+            })),
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic on the capture thread leaves the data as it was; views may still read it.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The model now: the ended sessions kept, then the open ones (not yet diagnosed;
+    /// their transfers may still be open), by id; capture counters; capture-wide
+    /// findings so far (`capture-drops`, password guessing).
+    pub fn snapshot(&self) -> Capture {
+        let g = self.lock();
+        let mut sessions: Vec<Session> = g.kept.iter().cloned().collect();
+        sessions.extend(g.pipe.tracker.sessions().cloned());
+        sessions.sort_by_key(|s| s.id);
+        Capture {
+            sessions,
+            stats: g.pipe.stats(),
+            findings: capture_findings(&g),
+        }
+    }
+
+    /// One status line: packets seen, kernel drops, rates, sessions.
+    pub fn status(&self) -> String {
+        self.lock().status.to_string()
+    }
+
+    /// The counters behind [`LiveState::status`].
+    pub fn status_info(&self) -> LiveStatus {
+        self.lock().status.clone()
+    }
+
+    /// Ask the capture loop to stop (it notices within the read timeout, 100 ms).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    pub fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// The flag [`LiveState::stop`] sets, for a signal handler.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+}
+
+fn capture_findings(g: &Inner) -> Vec<Finding> {
+    let mut f = Vec::new();
+    if let Some(d) = drops_finding(&g.status, &g.drops, g.more_drops) {
+        f.push(d);
+    }
+    f.extend(diagnose::capture(&g.pipe.failed_logins()));
+    f
+}
+
+/// `capture-drops`: the kernel dropped packets, which explains gaps in sessions.
+fn drops_finding(st: &LiveStatus, drops: &[DropInterval], more: u64) -> Option<Finding> {
+    if st.kernel_dropped == 0 && st.interface_dropped == 0 {
+        return None;
+    }
+    let seen = st.kernel_received.max(st.packets + st.kernel_dropped);
+    let lost = st.kernel_dropped + st.interface_dropped;
+    let pct = if seen > 0 {
+        100.0 * lost as f64 / (seen + st.interface_dropped) as f64
+    } else {
+        0.0
+    };
+    let mut who = format!("the kernel dropped {} packets", st.kernel_dropped);
+    if st.interface_dropped > 0 {
+        who.push_str(&format!(
+            " and the interface {} more",
+            st.interface_dropped
+        ));
+    }
+    let summary = format!(
+        "{who} during the live capture on {} ({pct:.2}% of the traffic): sessions and data connections at those times may show gaps, replies without commands, and byte counts that are too low",
+        st.interface
+    );
+    let mut evidence: Vec<Evidence> = drops
+        .iter()
+        .map(|d| Evidence {
+            what: format!(
+                "{} packets dropped between {} and {} (reading {}pkt/s)",
+                d.dropped,
+                d.from.clock(),
+                d.to.clock(),
+                si(d.packets_per_sec)
+            ),
+            ts: Some(d.to),
+            frame: Some(d.frame),
+            exchange: None,
+        })
+        .collect();
+    if more > 0 {
+        evidence.push(Evidence {
+            what: format!("and drops in {more} more one-second intervals"),
+            ts: None,
+            frame: None,
+            exchange: None,
+        });
+    }
+    evidence.push(Evidence {
+        what: format!(
+            "libpcap counted {} packets passing the filter \"{}\"; ftpscope read {}",
+            st.kernel_received, st.filter, st.packets
+        ),
+        ts: None,
+        frame: None,
+        exchange: None,
+    });
+    Some(Finding {
+        id: "capture-drops",
+        severity: Severity::Warning,
+        summary,
+        evidence,
+        remedy: "Capture less, or give the capture more room: narrow the filter to the FTP hosts (--filter \"host 192.0.2.7\"; not \"port 21\", which hides the data connections), enlarge the kernel buffer (--buffer-size 256), keep other load off the machine, or capture with tcpdump -w FILE and analyse the file afterwards (ftpscope report FILE).".into(),
+    })
+}
+
+/// What the capture loop hands out.
+#[derive(Debug)]
+pub enum LiveEvent {
+    /// A session ended (diagnosed).
+    Session(Session),
+    /// Once a second: the counters. `new_drops` are the kernel drops since the last tick.
+    Tick { status: LiveStatus, new_drops: u64 },
+    /// Something went wrong that does not stop the analysis (saving packets failed).
+    Warning(String),
+}
+
+/// How a capture ended.
+#[derive(Debug)]
+pub struct LiveSummary {
+    pub stopped_by: StopReason,
+    pub status: LiveStatus,
+    pub stats: CaptureStats,
+    /// Capture-wide findings: `capture-drops`, password guessing.
+    pub findings: Vec<Finding>,
+    /// Wall-clock start and end.
+    pub start: Ts,
+    pub end: Ts,
+    /// Where packets were saved (`--write`), and how many.
+    pub saved: Option<(PathBuf, u64)>,
+}
+
+fn wall_now() -> Ts {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Ts::from_secs_nanos(d.as_secs() as i64, i64::from(d.subsec_nanos()))
+}
+
+/// An open interface, ready to run.
+pub struct LiveCapture {
+    source: LiveSource,
+    save: Option<(PathBuf, SaveFile<BufWriter<File>>)>,
+    filter: String,
+    duration: Option<Duration>,
+    count: Option<u64>,
+}
+
+impl std::fmt::Debug for LiveCapture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveCapture")
+            .field("source", &self.source)
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LiveCapture {
+    /// Open the interface (a [`LiveError`] says what to do when not allowed or when
+    /// the interface does not exist) and the `--write` file.
+    pub fn open(args: &LiveArgs) -> anyhow::Result<LiveCapture> {
+        let cfg = args.capture_config();
+        let source = LiveSource::open(&cfg)?;
+        let save = match &args.write {
+            Some(path) => {
+                let f = File::create(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                let w = SaveFile::new(
+                    BufWriter::with_capacity(1 << 20, f),
+                    SaveFormat::for_path(path),
+                    source.linktype(),
+                    cfg.snaplen,
+                    source.interface(),
+                )
+                .with_context(|| format!("cannot write {}", path.display()))?;
+                Some((path.clone(), w))
+            }
+            None => None,
+        };
+        let duration = args.duration.and_then(|s| Duration::try_from_secs_f64(s).ok());
+        Ok(LiveCapture {
+            source,
+            save,
+            filter: cfg.filter,
+            duration,
+            count: args.count,
+        })
+    }
+
+    pub fn interface(&self) -> &str {
+        self.source.interface()
+    }
+
+    pub fn linktype_name(&self) -> String {
+        self.source.linktype_name()
+    }
+
+    /// Capture until stopped (see [`StopReason`]), feeding `state`'s engine, then
+    /// finish it. Ended sessions go to `on_event` as they end, and a tick every second.
+    pub fn run(self, state: &LiveState, on_event: &mut dyn FnMut(LiveEvent)) -> LiveSummary {
+        let LiveCapture {
+            mut source,
+            mut save,
+            filter,
+            duration,
+            count,
+        } = self;
+        let link = source.linktype();
+        let start = Instant::now();
+        let start_ts = wall_now();
+        let deadline = duration.map(|d| start + d);
+        {
+            let mut g = state.lock();
+            g.status = LiveStatus {
+                interface: source.interface().to_string(),
+                linktype: source.linktype_name(),
+                filter,
+                started: Some(start_ts),
+                running: true,
+                ..LiveStatus::default()
+            };
+        }
+        let mut frame = 0u64;
+        let mut wire = 0u64;
+        let mut saved = 0u64;
+        let mut save_error: Option<io::Error> = None;
+        let mut ended: Vec<Session> = Vec::new();
+        let mut ended_count = 0u64;
+        let mut last_tick = (start, start_ts, 0u64, 0u64, KernelStats::default());
+        let stopped_by = loop {
+            if state.stop_requested() {
+                break StopReason::Stopped;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break StopReason::Duration;
+            }
+            if count.is_some_and(|c| frame >= c) {
+                break StopReason::Count;
+            }
+            let max = count.map_or(BATCH, |c| BATCH.min((c - frame) as usize));
+            // Lock only once a packet is ready: a quiet interface does not hold up views.
+            let mut guard: Option<MutexGuard<'_, Inner>> = None;
+            let res = source.dispatch(Some(max), &mut |p| {
+                frame += 1;
+                wire += u64::from(p.orig_len.max(p.data.len() as u32));
+                if let Some((_, w)) = save.as_mut() {
+                    if save_error.is_none() {
+                        match w.write(p.ts, p.data, p.orig_len) {
+                            Ok(()) => saved += 1,
+                            Err(e) => save_error = Some(e),
+                        }
+                    }
+                }
+                let g = guard.get_or_insert_with(|| state.lock());
+                g.pipe.packet(link, frame, p.ts, p.data, p.orig_len);
+            });
+            if let Some(mut g) = guard.take() {
+                if g.pipe.tracker.has_finished() {
+                    ended = g.pipe.tracker.take_finished();
+                    keep_ended(&mut g, &ended);
+                }
+            }
+            for s in ended.drain(..) {
+                ended_count += 1;
+                on_event(LiveEvent::Session(s));
+            }
+            if let Some(e) = save_error.as_ref() {
+                if let Some((path, _)) = save.take() {
+                    on_event(LiveEvent::Warning(format!(
+                        "saving packets to {} stopped: {e}; the analysis goes on",
+                        path.display()
+                    )));
+                }
+            }
+            if let Err(e) = res {
+                break StopReason::Error(e.to_string());
+            }
+            let now = Instant::now();
+            if now.duration_since(last_tick.0) >= Duration::from_secs(1) {
+                let kernel = source.stats().unwrap_or(last_tick.4);
+                let now_ts = wall_now();
+                let secs = now.duration_since(last_tick.0).as_secs_f64();
+                let new_drops = kernel.dropped.saturating_sub(last_tick.4.dropped);
+                let status = {
+                    let mut g = state.lock();
+                    let st = &mut g.status;
+                    st.elapsed = now.duration_since(start).as_secs_f64();
+                    st.packets = frame;
+                    st.wire_bytes = wire;
+                    st.kernel_received = kernel.received;
+                    st.kernel_dropped = kernel.dropped;
+                    st.interface_dropped = kernel.if_dropped;
+                    st.packets_per_sec = (frame - last_tick.2) as f64 / secs;
+                    st.bits_per_sec = (wire - last_tick.3) as f64 * 8.0 / secs;
+                    st.ended_sessions = ended_count;
+                    st.saved_packets = saved;
+                    let pps = st.packets_per_sec;
+                    g.status.open_sessions = g.pipe.tracker.open_sessions();
+                    if new_drops > 0 {
+                        if g.drops.len() < MAX_DROP_EVIDENCE {
+                            g.drops.push(DropInterval {
+                                from: last_tick.1,
+                                to: now_ts,
+                                dropped: new_drops,
+                                frame,
+                                packets_per_sec: pps,
+                            });
+                        } else {
+                            g.more_drops += 1;
+                        }
+                    }
+                    g.status.clone()
+                };
+                if let Some((_, w)) = save.as_mut() {
+                    // A file that can be opened while the capture runs (and after a crash).
+                    let _ = w.flush();
+                }
+                last_tick = (now, now_ts, frame, wire, kernel);
+                on_event(LiveEvent::Tick { status, new_drops });
+            }
+        };
+        // The last counters, then the end of input for the engine.
+        let kernel = source.stats().unwrap_or(last_tick.4);
+        drop(source);
+        let end_ts = wall_now();
+        let (status, stats, findings) = {
+            let mut g = state.lock();
+            if kernel.dropped > last_tick.4.dropped {
+                let d = DropInterval {
+                    from: last_tick.1,
+                    to: end_ts,
+                    dropped: kernel.dropped - last_tick.4.dropped,
+                    frame,
+                    packets_per_sec: 0.0,
+                };
+                if g.drops.len() < MAX_DROP_EVIDENCE {
+                    g.drops.push(d);
+                } else {
+                    g.more_drops += 1;
+                }
+            }
+            g.pipe.finish();
+            ended = g.pipe.tracker.take_finished();
+            keep_ended(&mut g, &ended);
+            ended_count += ended.len() as u64;
+            let st = &mut g.status;
+            st.elapsed = start.elapsed().as_secs_f64();
+            st.packets = frame;
+            st.wire_bytes = wire;
+            st.kernel_received = kernel.received;
+            st.kernel_dropped = kernel.dropped;
+            st.interface_dropped = kernel.if_dropped;
+            st.ended_sessions = ended_count;
+            st.saved_packets = saved;
+            st.open_sessions = 0;
+            st.running = false;
+            (g.status.clone(), g.pipe.stats(), capture_findings(&g))
+        };
+        for s in ended.drain(..) {
+            on_event(LiveEvent::Session(s));
+        }
+        let saved_to = match save {
+            Some((path, mut w)) => match w.flush() {
+                Ok(()) => Some((path, saved)),
+                Err(e) => {
+                    on_event(LiveEvent::Warning(format!(
+                        "saving packets to {} failed at the end: {e}",
+                        path.display()
+                    )));
+                    None
+                }
+            },
+            None => None,
+        };
+        LiveSummary {
+            stopped_by,
+            status,
+            stats,
+            findings,
+            start: start_ts,
+            end: end_ts,
+            saved: saved_to,
+        }
+    }
+}
+
+fn keep_ended(g: &mut Inner, ended: &[Session]) {
+    if g.keep == 0 {
+        return;
+    }
+    for s in ended.iter().rev().take(g.keep).rev() {
+        if g.kept.len() == g.keep {
+            g.kept.pop_front();
+        }
+        g.kept.push_back(s.clone());
+    }
+}
+
+/// Ctrl-C and SIGTERM set the stop flag; a second one exits at once (130). The
+/// handlers are registered before this returns; dropping it ends the watcher thread
+/// (the handlers stay registered, as tokio never removes them).
+struct SignalGuard {
+    done: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SignalGuard {
+    fn install(stop: Arc<AtomicBool>) -> anyhow::Result<SignalGuard> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the signal handler")?;
+        #[cfg(unix)]
+        let (mut int, mut term) = {
+            use tokio::signal::unix::{SignalKind, signal};
+            let _g = rt.enter();
+            (
+                signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+                signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+            )
+        };
+        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("ftpscope-signals".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    let mut seen = 0;
+                    loop {
+                        #[cfg(unix)]
+                        let got = tokio::select! {
+                            _ = int.recv() => true,
+                            _ = term.recv() => true,
+                            _ = &mut rx => false,
+                        };
+                        #[cfg(not(unix))]
+                        let got = tokio::select! {
+                            r = tokio::signal::ctrl_c() => r.is_ok(),
+                            _ = &mut rx => false,
+                        };
+                        if !got {
+                            return;
+                        }
+                        seen += 1;
+                        if seen == 1 {
+                            stop.store(true, Ordering::SeqCst);
+                            eprintln!(
+                                "\nftpscope: stopping: finishing the sessions (again to quit at once)"
+                            );
+                        } else {
+                            std::process::exit(130);
+                        }
+                    }
+                });
+            })
+            .context("cannot start the signal handler")?;
+        Ok(SignalGuard {
+            done: Some(tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for SignalGuard {
+    fn drop(&mut self) {
+        if let Some(tx) = self.done.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Print the interfaces libpcap can capture on.
+pub fn list_interfaces(out: &mut dyn Write) -> anyhow::Result<()> {
+    let list = interfaces()?;
+    if list.is_empty() {
+        writeln!(
+            out,
+            "no interface found (on Linux, listing needs no privilege; is libpcap working?)"
+        )?;
+    }
+    for i in list {
+        let mut flags = Vec::new();
+        if i.up {
+            flags.push("up");
+        }
+        if i.running {
+            flags.push("running");
+        }
+        if i.loopback {
+            flags.push("loopback");
+        }
+        let addrs: Vec<String> = i.addresses.iter().map(|a| a.to_string()).collect();
+        write!(out, "{:<16} {:<20}", i.name, flags.join(","))?;
+        if !addrs.is_empty() {
+            write!(out, " {}", addrs.join(" "))?;
+        }
+        if let Some(d) = &i.description {
+            write!(out, "  ({d})")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// Messages to the log writer.
+enum Msg {
+    Session(Box<Session>),
+    /// A line for the text log (notes about drops, warnings).
+    Note(String),
+}
+
+/// The JSON line written after the last session.
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    capture_summary: JsonSummaryBody<'a>,
+    findings: &'a [Finding],
+}
+
+#[derive(Serialize)]
+struct JsonSummaryBody<'a> {
+    live: &'a LiveStatus,
+    #[serde(serialize_with = "ser_ts")]
+    start: Ts,
+    #[serde(serialize_with = "ser_ts")]
+    end: Ts,
+    stopped_by: &'a StopReason,
+    saved_to: Option<String>,
+    stats: &'a CaptureStats,
+}
+
+fn ser_ts<S: serde::Serializer>(t: &Ts, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.rfc3339())
+}
+
+fn write_text_summary(out: &mut dyn Write, sum: &LiveSummary, lang_zh: bool) -> io::Result<()> {
+    let st = &sum.status;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "ftpscope live: end of capture on {} ({}), filter \"{}\"",
+        st.interface,
+        st.linktype,
+        escape_str(&st.filter)
+    )?;
+    writeln!(
+        out,
+        "  from {} to {} ({}), stopped by {}",
+        sum.start.rfc3339(),
+        sum.end.rfc3339(),
+        human_duration(sum.start.secs_until(sum.end)),
+        match &sum.stopped_by {
+            StopReason::Stopped => "a stop request (Ctrl-C / SIGTERM)".to_string(),
+            StopReason::Duration => "--duration".to_string(),
+            StopReason::Count => "--count".to_string(),
+            StopReason::Error(e) => format!("an error: {e}"),
+        }
+    )?;
+    writeln!(
+        out,
+        "  {} packets read ({}), {} dropped by the kernel, {} by the interface; {} TCP connections, {} FTP session{}",
+        st.packets,
+        human_bytes(st.wire_bytes),
+        st.kernel_dropped,
+        st.interface_dropped,
+        sum.stats.tcp_connections,
+        st.ended_sessions,
+        if st.ended_sessions == 1 { "" } else { "s" }
+    )?;
+    if let Some((p, n)) = &sum.saved {
+        writeln!(
+            out,
+            "  {n} packets saved to {}",
+            escape_str(&p.display().to_string())
+        )?;
+    }
+    writeln!(
+        out,
+        "{}",
+        if lang_zh {
+            "整个抓包的诊断"
+        } else {
+            "Diagnosis (whole capture)"
+        }
+    )?;
+    if sum.findings.is_empty() {
+        writeln!(
+            out,
+            "  {}",
+            if lang_zh {
+                "未发现问题"
+            } else {
+                "no capture-wide problem found"
+            }
+        )?;
+    }
+    for f in &sum.findings {
+        report::text::write_finding(out, f, "  ")?;
+    }
+    Ok(())
+}
+
+/// `ftpscope live` without a terminal UI: capture, write each session to the log
+/// (text or JSON, flushed after each) as it ends, a status on standard error, and at
+/// the end a summary with the capture-wide findings (text: a section; JSON: one last
+/// line `{"capture_summary": {...}, "findings": [...]}`).
+///
+/// Stops on Ctrl-C or SIGTERM (the tracker is finished and every session written),
+/// at `--duration` or `--count`. Returns the exit code: 0. Errors (exit code 2 in
+/// `main`): no permission to capture, an unknown interface, a bad filter, a file that
+/// cannot be created, and reading from the interface failing (reported after the
+/// log is complete).
+pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
+    if args.list_interfaces {
+        let mut out = io::stdout().lock();
+        list_interfaces(&mut out)?;
+        out.flush()?;
+        return Ok(0);
+    }
+    let lang = cfg.lang;
+    let opts = ViewOptions {
+        lang,
+        explain: !args.no_explain,
+    };
+    let capture = LiveCapture::open(&args)?;
+    let log_on_stdout = args.log.is_none();
+    let out: Box<dyn Write + Send> = match &args.log {
+        Some(p) => Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
+    };
+    let state = LiveState::new(cfg, 0);
+    let _signals = SignalGuard::install(state.stop_flag())?;
+
+    let stderr_tty = io::stderr().is_terminal();
+    let redraw = stderr_tty && !(log_on_stdout && io::stdout().is_terminal());
+    let interval = args
+        .status_interval
+        .unwrap_or(if redraw { 1 } else { 10 });
+    let redraw = redraw && interval == 1;
+    eprintln!(
+        "ftpscope live: capturing on {} ({}), filter \"{}\"{}; Ctrl-C to stop",
+        capture.interface(),
+        capture.linktype_name(),
+        args.filter,
+        args.write
+            .as_ref()
+            .map(|p| format!(", saving to {}", p.display()))
+            .unwrap_or_default()
+    );
+    let format = args.format;
+    let header = format!(
+        "ftpscope live: capture on {} ({}), filter \"{}\", started {}",
+        capture.interface(),
+        capture.linktype_name(),
+        escape_str(&args.filter),
+        wall_now().rfc3339()
+    );
+
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(WRITER_QUEUE);
+    let writer = std::thread::Builder::new()
+        .name("ftpscope-log".into())
+        .spawn(move || -> io::Result<Box<dyn Write + Send>> {
+            let mut out = out;
+            if format == LiveFormat::Text {
+                writeln!(out, "{header}")?;
+                out.flush()?;
+            }
+            for m in rx {
+                match m {
+                    Msg::Session(s) => match format {
+                        LiveFormat::Json => report::json::write_session(&mut out, &s)?,
+                        LiveFormat::Text => {
+                            writeln!(out)?;
+                            report::text::write_session(&mut out, &s, opts)?;
+                        }
+                    },
+                    Msg::Note(n) => {
+                        if format == LiveFormat::Text {
+                            writeln!(out, "# {n}")?;
+                        }
+                    }
+                }
+                out.flush()?;
+            }
+            Ok(out)
+        })
+        .context("cannot start the log writer")?;
+
+    let stop = state.stop_flag();
+    let mut ticks = 0u64;
+    let mut status_shown = false;
+    let summary = capture.run(&state, &mut |ev| match ev {
+        LiveEvent::Session(s) => {
+            if tx.send(Msg::Session(Box::new(s))).is_err() {
+                // The writer stopped (a closed pipe, say); its error is reported below.
+                stop.store(true, Ordering::SeqCst);
+            }
+        }
+        LiveEvent::Tick { status, new_drops } => {
+            ticks += 1;
+            if new_drops > 0 {
+                let _ = tx.send(Msg::Note(format!(
+                    "{} the kernel dropped {new_drops} packets in the last second ({} in all): sessions active now may show gaps",
+                    wall_now().clock(),
+                    status.kernel_dropped
+                )));
+            }
+            if interval > 0 && ticks % interval == 0 {
+                if redraw {
+                    eprint!("\r\x1b[2K{status}");
+                    status_shown = true;
+                } else {
+                    eprintln!("ftpscope live: {status}");
+                }
+            }
+        }
+        LiveEvent::Warning(w) => {
+            eprintln!("ftpscope live: warning: {w}");
+            let _ = tx.send(Msg::Note(format!("warning: {w}")));
+        }
+    });
+    if status_shown {
+        eprintln!();
+    }
+    drop(tx);
+    let mut out = writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the log writer panicked"))??;
+    match format {
+        LiveFormat::Json => {
+            let line = JsonSummary {
+                capture_summary: JsonSummaryBody {
+                    live: &summary.status,
+                    start: summary.start,
+                    end: summary.end,
+                    stopped_by: &summary.stopped_by,
+                    saved_to: summary.saved.as_ref().map(|(p, _)| p.display().to_string()),
+                    stats: &summary.stats,
+                },
+                findings: &summary.findings,
+            };
+            serde_json::to_writer(&mut out, &line).map_err(io::Error::other)?;
+            writeln!(out)?;
+        }
+        LiveFormat::Text => {
+            write_text_summary(&mut out, &summary, lang == crate::ftp::catalog::Lang::Zh)?
+        }
+    }
+    out.flush()?;
+    eprintln!("ftpscope live: {}", summary.status);
+    if let StopReason::Error(e) = summary.stopped_by {
+        anyhow::bail!("{e} (the log above is complete up to this point)");
+    }
+    Ok(0)
+}
