@@ -83,7 +83,14 @@ fn epb(iface: u32, frame: &[u8]) -> Vec<u8> {
 }
 
 /// An Ethernet/IPv4/TCP frame, built by the shared builder.
-fn frame(src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+fn frame(
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut l4 = tcp_header(src.port(), dst.port(), seq, ack, flags);
     l4.extend_from_slice(payload);
     Pcap::new().ip_frame(src.ip(), dst.ip(), &l4, 1, None)
@@ -106,7 +113,15 @@ impl PcapFile {
             ts_us: 1_700_000_000_000_000,
         }
     }
-    fn segment(&mut self, src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: u8, payload: &[u8]) {
+    fn segment(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+    ) {
         let f = frame(src, dst, seq, ack, flags, payload);
         let mut rec = Vec::with_capacity(16);
         self.ts_us += 10;
@@ -124,7 +139,11 @@ const SERVER: &str = "10.0.0.2:21";
 
 /// Handshake, then `server_bytes` from the server and `client_bytes` from the
 /// client in segments of at most 1400 bytes, each acknowledged. Never closed.
-fn control_capture(path: &Path, server_bytes: &mut dyn Iterator<Item = Vec<u8>>, client_bytes: &[u8]) {
+fn control_capture(
+    path: &Path,
+    server_bytes: &mut dyn Iterator<Item = Vec<u8>>,
+    client_bytes: &[u8],
+) {
     let (c, s) = (sa(CLIENT), sa(SERVER));
     let mut w = PcapFile::create(path);
     let (mut cs, mut ss) = (1001u32, 5001u32);
@@ -193,9 +212,16 @@ fn bin() -> &'static str {
 
 fn assert_no_panic(o: &Output, what: &str) {
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_ne!(o.status.code(), Some(101), "{what}: the binary panicked: {err}");
+    assert_ne!(
+        o.status.code(),
+        Some(101),
+        "{what}: the binary panicked: {err}"
+    );
     assert!(!err.contains("panicked"), "{what}: {err}");
-    assert!(o.status.code().is_some(), "{what}: killed by a signal: {err}");
+    assert!(
+        o.status.code().is_some(),
+        "{what}: killed by a signal: {err}"
+    );
 }
 
 /// Run the binary under `/usr/bin/time -f %M`: its output and its peak RSS in KiB.
@@ -214,7 +240,10 @@ fn run_measured(args: &[&str], dir: &Path) -> (Output, Option<u64>) {
             .output()
             .expect("run ftpscope under /usr/bin/time")
     } else {
-        Command::new(bin()).args(args).output().expect("run ftpscope")
+        Command::new(bin())
+            .args(args)
+            .output()
+            .expect("run ftpscope")
     };
     let rss = timed.then(|| {
         std::fs::read_to_string(&rss_file)
@@ -235,11 +264,19 @@ const RSS_LIMIT_KB: u64 = 64 * 1024;
 fn assert_bounded(path: &Path, dir: &Path, what: &str) -> Vec<serde_json::Value> {
     let (o, rss) = run_measured(&["report", "--format", "json", path.to_str().unwrap()], dir);
     assert_no_panic(&o, what);
-    assert_eq!(o.status.code(), Some(0), "{what}: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{what}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     match rss {
         Some(kb) => {
             eprintln!("{what}: peak RSS {kb} KiB");
-            assert!(kb < RSS_LIMIT_KB, "{what}: peak RSS {kb} KiB, bound {RSS_LIMIT_KB} KiB");
+            assert!(
+                kb < RSS_LIMIT_KB,
+                "{what}: peak RSS {kb} KiB, bound {RSS_LIMIT_KB} KiB"
+            );
         }
         None => eprintln!("{what}: /usr/bin/time is missing, memory bound not checked"),
     }
@@ -257,13 +294,23 @@ fn assert_one_error_line(path: &Path, reason: &str) {
         vec!["report", "--format", "json", path.to_str().unwrap()],
         vec!["diagnose", path.to_str().unwrap()],
     ] {
-        let o = Command::new(bin()).args(&args).output().expect("run ftpscope");
+        let o = Command::new(bin())
+            .args(&args)
+            .output()
+            .expect("run ftpscope");
         assert_no_panic(&o, reason);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert_eq!(err.lines().count(), 1, "{args:?}: exactly one error line: {err:?}");
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "{args:?}: exactly one error line: {err:?}"
+        );
         assert!(err.starts_with("ftpscope: error: "), "{err}");
-        assert!(err.contains(reason), "{args:?}: {err:?} should say {reason:?}");
+        assert!(
+            err.contains(reason),
+            "{args:?}: {err:?} should say {reason:?}"
+        );
         assert!(o.stdout.is_empty(), "{args:?}: nothing on stdout");
     }
 }
@@ -290,9 +337,15 @@ fn zero_length_file_is_an_error() {
 #[test]
 fn not_a_capture_is_an_error() {
     let e = analyze(b"220 this is a transcript, not a capture\r\n").expect_err("not a capture");
-    assert!(e.to_string().starts_with("not a pcap or pcapng file"), "{e}");
+    assert!(
+        e.to_string().starts_with("not a pcap or pcapng file"),
+        "{e}"
+    );
     let e = analyze(b"\xd4\xc3").expect_err("two bytes");
-    assert!(e.to_string().starts_with("not a pcap or pcapng file"), "{e}");
+    assert!(
+        e.to_string().starts_with("not a pcap or pcapng file"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -311,7 +364,11 @@ fn truncated_mid_packet_keeps_what_came_before() {
     let whole = healthy();
     for cut in [whole.len() - 1, whole.len() - 30, whole.len() - 60] {
         let cap = analyze(&whole[..cut]).expect("the header is fine");
-        let err = cap.stats.read_error.as_deref().expect("truncation reported");
+        let err = cap
+            .stats
+            .read_error
+            .as_deref()
+            .expect("truncation reported");
         assert!(err.contains("truncated"), "{err}");
         assert_eq!(cap.sessions.len(), 1, "the session before the cut is kept");
         assert!(cap.stats.packets > 10);
@@ -345,13 +402,21 @@ fn snaplen_cut_control_packets_are_reported_not_invented() {
     let mut v = pcap_header(60, 1);
     while let Some(p) = r.next_packet().expect("valid") {
         let keep = p.data.len().min(60);
-        pcap_record(&mut v, p.ts.0 as u64 / 1000, keep as u32, p.data.len() as u32);
+        pcap_record(
+            &mut v,
+            p.ts.0 as u64 / 1000,
+            keep as u32,
+            p.data.len() as u32,
+        );
         v.extend_from_slice(&p.data[..keep]);
     }
     let cap = analyze(&v).expect("valid");
     assert!(cap.stats.truncated_packets > 0);
     let s = &cap.sessions[0];
-    assert!(s.capture.cut_bytes.iter().sum::<u64>() > 0, "cut bytes counted");
+    assert!(
+        s.capture.cut_bytes.iter().sum::<u64>() > 0,
+        "cut bytes counted"
+    );
 }
 
 #[test]
@@ -362,7 +427,10 @@ fn giant_caplen_is_corrupt() {
         v.extend_from_slice(&[0; 100]);
         let cap = analyze(&v).expect("the header is fine");
         let err = cap.stats.read_error.expect("reported");
-        assert!(err.contains(&format!("claims {caplen} captured bytes")), "{err}");
+        assert!(
+            err.contains(&format!("claims {caplen} captured bytes")),
+            "{err}"
+        );
         assert_eq!(cap.sessions.len(), 1, "packets before it are kept");
     }
 }
@@ -421,7 +489,10 @@ fn pcapng_bad_block_lengths() {
         v.extend(epb(0, &pkt));
         v.extend(epb(0, &pkt));
         let err = read_error(&v);
-        assert!(err.contains(why) || err.contains("truncated"), "length {len}: {err}");
+        assert!(
+            err.contains(why) || err.contains("truncated"),
+            "length {len}: {err}"
+        );
     }
     // An EPB whose captured length runs past its block.
     let mut lying = body.clone();
@@ -468,7 +539,10 @@ fn pcapng_packet_before_any_interface() {
     let mut v = shb();
     v.extend(epb(0, &pkt));
     let err = read_error(&v);
-    assert!(err.contains("interface 0, which was not described"), "{err}");
+    assert!(
+        err.contains("interface 0, which was not described"),
+        "{err}"
+    );
     // Interface 3 when only 0 exists.
     let mut v = shb();
     v.extend(idb(1));
@@ -486,7 +560,12 @@ fn pcapng_packet_before_any_interface() {
     v.extend(epb(0, &pkt));
     let cap = analyze(&v).expect("header fine");
     assert_eq!(cap.stats.packets, 1);
-    assert!(cap.stats.read_error.expect("reported").contains("not described"));
+    assert!(
+        cap.stats
+            .read_error
+            .expect("reported")
+            .contains("not described")
+    );
 }
 
 #[test]
@@ -511,8 +590,13 @@ fn random_bytes_on_port_21_become_anomalies() {
     let server = noise(64 * 1024, 0x9e37_79b9_7f4a_7c15);
     let client = noise(64 * 1024, 0x1234_5678_9abc_def1);
     control_capture(&path, &mut std::iter::once(server), &client);
-    let cap = ftpscope::engine::analyze_file(&path, TrackerConfig::default()).expect("valid capture");
-    assert_eq!(cap.sessions.len(), 1, "port 21: a session, whatever it carries");
+    let cap =
+        ftpscope::engine::analyze_file(&path, TrackerConfig::default()).expect("valid capture");
+    assert_eq!(
+        cap.sessions.len(),
+        1,
+        "port 21: a session, whatever it carries"
+    );
     let s = &cap.sessions[0];
     assert!(!s.anomalies.is_empty(), "garbage is noted");
     assert!(s.anomalies.len() <= ftpscope::session::MAX_ANOMALIES + 1);
@@ -526,13 +610,16 @@ fn never_ending_multiline_reply_is_bounded() {
     const LINES: usize = 2_000_000;
     let d = tmp();
     let path = d.path().join("endless.pcap");
-    let mut chunks = std::iter::once(b"220-Welcome\r\n".to_vec()).chain((0..LINES / 1000).map(|i| {
-        let mut c = Vec::with_capacity(13_000);
-        for j in 0..1000 {
-            c.extend_from_slice(format!(" line {:06}\r\n", (i * 1000 + j) % 1_000_000).as_bytes());
-        }
-        c
-    }));
+    let mut chunks =
+        std::iter::once(b"220-Welcome\r\n".to_vec()).chain((0..LINES / 1000).map(|i| {
+            let mut c = Vec::with_capacity(13_000);
+            for j in 0..1000 {
+                c.extend_from_slice(
+                    format!(" line {:06}\r\n", (i * 1000 + j) % 1_000_000).as_bytes(),
+                );
+            }
+            c
+        }));
     control_capture(&path, &mut chunks, b"USER a\r\n");
     let out = assert_bounded(&path, d.path(), "never-ending multi-line reply");
     assert_eq!(out.len(), 1);
@@ -549,7 +636,10 @@ fn never_ending_multiline_reply_is_bounded() {
         .flat_map(|e| e["replies"].as_array().into_iter().flatten())
         .map(|r| r["lines"].as_array().map_or(1, |l| l.len()))
         .sum();
-    assert!(lines <= ftpscope::ftp::reply::MAX_REPLY_LINES + 10, "{lines} lines kept");
+    assert!(
+        lines <= ftpscope::ftp::reply::MAX_REPLY_LINES + 10,
+        "{lines} lines kept"
+    );
 }
 
 #[test]
@@ -565,7 +655,11 @@ fn one_megabyte_line_is_cut() {
     control_capture(&path, &mut std::iter::once(reply), &line);
     let out = assert_bounded(&path, d.path(), "1 MB lines");
     let text = out[0].to_string();
-    assert!(text.len() < 200_000, "the long lines are cut: {} bytes of JSON", text.len());
+    assert!(
+        text.len() < 200_000,
+        "the long lines are cut: {} bytes of JSON",
+        text.len()
+    );
     assert!(text.contains("PWD"), "the line after the long one is read");
     assert!(
         text.contains("bytes long; cut to 8192"),
@@ -586,7 +680,14 @@ fn open_sessions_capture(path: &Path, n: u32) {
         let client = SocketAddr::new(ip.into(), 1024 + (i % 50_000) as u16);
         w.segment(client, server, 1000, 0, SYN, b"");
         w.segment(server, client, 5000, 1001, SYN | ACK, b"");
-        w.segment(server, client, 5001, 1001, ACK | PSH, b"220 FTP server ready\r\n");
+        w.segment(
+            server,
+            client,
+            5001,
+            1001,
+            ACK | PSH,
+            b"220 FTP server ready\r\n",
+        );
     }
     w.finish();
 }
@@ -596,7 +697,10 @@ fn check_open_sessions(n: u32, limit_kb: u64) {
     let path = d.path().join("many.pcap");
     open_sessions_capture(&path, n);
     let what = format!("{n} open sessions");
-    let (o, rss) = run_measured(&["report", "--format", "json", path.to_str().unwrap()], d.path());
+    let (o, rss) = run_measured(
+        &["report", "--format", "json", path.to_str().unwrap()],
+        d.path(),
+    );
     assert_no_panic(&o, &what);
     assert_eq!(o.status.code(), Some(0));
     let out = String::from_utf8_lossy(&o.stdout);
@@ -604,7 +708,10 @@ fn check_open_sessions(n: u32, limit_kb: u64) {
     assert!(out.lines().all(|l| l.contains("\"closed\":\"open\"")));
     if let Some(kb) = rss {
         eprintln!("{what}: peak RSS {kb} KiB");
-        assert!(kb < limit_kb, "{what}: peak RSS {kb} KiB, bound {limit_kb} KiB");
+        assert!(
+            kb < limit_kb,
+            "{what}: peak RSS {kb} KiB, bound {limit_kb} KiB"
+        );
     }
 }
 
@@ -639,7 +746,9 @@ fn endless_empty_ip_fragments_are_bounded() {
     let mut out = std::io::BufWriter::new(f);
     out.write_all(&pcap_header(65535, 101)).expect("write");
     let frag = |offset8: u16, more: bool, payload: &[u8]| {
-        let mut ip = vec![0x45, 0, 0, 0, 0x12, 0x34, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut ip = vec![
+            0x45, 0, 0, 0, 0x12, 0x34, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         ip[2..4].copy_from_slice(&(20 + payload.len() as u16).to_be_bytes());
         ip[6..8].copy_from_slice(&(offset8 | if more { 0x2000 } else { 0 }).to_be_bytes());
         ip.extend_from_slice(payload);
@@ -648,7 +757,9 @@ fn endless_empty_ip_fragments_are_bounded() {
     let mut write = |ts: u64, p: &[u8]| {
         let mut rec = Vec::new();
         pcap_record(&mut rec, ts, p.len() as u32, p.len() as u32);
-        out.write_all(&rec).and_then(|_| out.write_all(p)).expect("write");
+        out.write_all(&rec)
+            .and_then(|_| out.write_all(p))
+            .expect("write");
     };
     // The last fragment first, so every later one tries to complete the datagram.
     write(1, &frag(8, false, b"tail"));
@@ -659,7 +770,10 @@ fn endless_empty_ip_fragments_are_bounded() {
     out.flush().expect("flush");
     let cap = ftpscope::engine::analyze_file(&path, TrackerConfig::default()).expect("valid");
     assert_eq!(cap.stats.packets, N as u64 + 1);
-    assert!(cap.stats.fragments_dropped > 0, "the flood is dropped and counted");
+    assert!(
+        cap.stats.fragments_dropped > 0,
+        "the flood is dropped and counted"
+    );
     assert_bounded(&path, d.path(), "endless empty IP fragments");
 }
 
@@ -683,9 +797,15 @@ fn fuzz_regressions_committed_as_captures() {
         .map(|r| r.explanation.as_str())
         .collect();
     assert_eq!(explained.len(), 2, "{explained:?}");
-    assert!(explained[0].contains("announces 123 bytes"), "{explained:?}");
-    // The second one has IAC DONT inside the number: Telnet takes IAC DONT and its option byte "4" out.
-    assert!(explained[1].contains("announces 12672 bytes"), "{explained:?}");
+    assert!(
+        explained[0].contains("announces 123 bytes"),
+        "{explained:?}"
+    );
+    // The second has \xff\xfe (IAC DONT) inside the number: Telnet removes it and its option byte.
+    assert!(
+        explained[1].contains("announces 12672 bytes"),
+        "{explained:?}"
+    );
     // An IPv6 fragment header followed by a hop-by-hop header: etherparse's
     // extension iterator read past the packet (seen under AddressSanitizer only).
     let cap = ftpscope::engine::analyze_file(
@@ -705,23 +825,43 @@ fn binary_prints_one_error_line_and_exits_2() {
     let d = tmp();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.pcap", Vec::new(), "the file is empty"),
-        ("text.pcap", b"hello, world\n".to_vec(), "not a pcap or pcapng file"),
-        ("short.pcap", pcap_header(65535, 1)[..12].to_vec(), "truncated"),
-        ("version.pcap", {
-            let mut h = pcap_header(65535, 1);
-            h[4] = 7;
-            h
-        }, "unsupported pcap version"),
-        ("bom.pcapng", {
-            let mut v = pcapng_ok();
-            v[9] = 0;
-            v
-        }, "byte-order magic"),
-        ("shblen.pcapng", {
-            let mut v = pcapng_ok();
-            v[4..8].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
-            v
-        }, "block length"),
+        (
+            "text.pcap",
+            b"hello, world\n".to_vec(),
+            "not a pcap or pcapng file",
+        ),
+        (
+            "short.pcap",
+            pcap_header(65535, 1)[..12].to_vec(),
+            "truncated",
+        ),
+        (
+            "version.pcap",
+            {
+                let mut h = pcap_header(65535, 1);
+                h[4] = 7;
+                h
+            },
+            "unsupported pcap version",
+        ),
+        (
+            "bom.pcapng",
+            {
+                let mut v = pcapng_ok();
+                v[9] = 0;
+                v
+            },
+            "byte-order magic",
+        ),
+        (
+            "shblen.pcapng",
+            {
+                let mut v = pcapng_ok();
+                v[4..8].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+                v
+            },
+            "block length",
+        ),
     ];
     for (name, bytes, reason) in cases {
         let p = d.path().join(name);
@@ -784,7 +924,11 @@ fn binary_never_panics_on_malformed_files() {
 fn committed_malformed_files_analyze_without_panic() {
     for f in committed() {
         let bytes = std::fs::read(&f).expect("read");
-        assert!(bytes.len() < 100 * 1024, "{}: keep committed files small", f.display());
+        assert!(
+            bytes.len() < 100 * 1024,
+            "{}: keep committed files small",
+            f.display()
+        );
         if let Ok(cap) = analyze(&bytes) {
             let mut out = Vec::new();
             ftpscope::report::text::write(&mut out, &cap, "x", Default::default()).expect("text");

@@ -167,7 +167,10 @@ mod tests {
     fn fragments_in_any_order() {
         let mut p = FragPool::default();
         assert_eq!(p.insert(key(), 8, false, b"bbbb", Ts(0)), None);
-        assert_eq!(p.insert(key(), 0, true, b"aaaaaaaa", Ts(1)), Some(b"aaaaaaaabbbb".to_vec()));
+        assert_eq!(
+            p.insert(key(), 0, true, b"aaaaaaaa", Ts(1)),
+            Some(b"aaaaaaaabbbb".to_vec())
+        );
         assert_eq!((p.pending(), p.reassembled, p.bytes), (0, 1, 0));
     }
 
@@ -181,7 +184,11 @@ mod tests {
         p.insert(key(), 64, false, b"tail", Ts(0));
         for i in 0..100_000 {
             p.insert(key(), 0, true, b"", Ts(i));
-            assert!(p.pending.get(&key()).is_none_or(|d| d.pieces.len() <= MAX_FRAGMENTS));
+            assert!(
+                p.pending
+                    .get(&key())
+                    .is_none_or(|d| d.pieces.len() <= MAX_FRAGMENTS)
+            );
         }
         assert!(p.dropped > 0);
         // Duplicates with bytes: the same.
@@ -189,7 +196,11 @@ mod tests {
         for i in 0..10_000 {
             p.insert(key(), 0, true, b"12345678", Ts(i));
         }
-        assert!(p.pending.get(&key()).is_none_or(|d| d.pieces.len() <= MAX_FRAGMENTS));
+        assert!(
+            p.pending
+                .get(&key())
+                .is_none_or(|d| d.pieces.len() <= MAX_FRAGMENTS)
+        );
         assert!(p.dropped > 0);
     }
 }

@@ -301,7 +301,12 @@ mod tests {
             bytes_in_150(b"Opening BINARY mode data connection for f (1234 bytes)"),
             Some(1234)
         );
-        let s = reply(150, "x\u{fffd}9 bytes".as_bytes(), &Context::default(), Lang::En);
+        let s = reply(
+            150,
+            "x\u{fffd}9 bytes".as_bytes(),
+            &Context::default(),
+            Lang::En,
+        );
         assert!(s.contains("9 bytes"), "{s}");
     }
 

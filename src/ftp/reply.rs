@@ -307,7 +307,10 @@ mod tests {
         let mut rest = bytes;
         let mut k = 0;
         while !rest.is_empty() {
-            let n = sizes.get(k % sizes.len().max(1)).copied().unwrap_or(rest.len());
+            let n = sizes
+                .get(k % sizes.len().max(1))
+                .copied()
+                .unwrap_or(rest.len());
             let (now, later) = rest.split_at(n.clamp(1, rest.len()));
             s.feed(now, |l, f| push(p.line(l, f), &mut out));
             rest = later;

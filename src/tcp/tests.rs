@@ -349,18 +349,29 @@ fn check_against_model(
             idx.swap(i % n, o % n);
         }
     }
-    let dropped: Vec<usize> = drops.iter().filter_map(|d| (n > 0).then(|| d % n)).collect();
+    let dropped: Vec<usize> = drops
+        .iter()
+        .filter_map(|d| (n > 0).then(|| d % n))
+        .collect();
     // Actions: send piece idx[k], then perhaps an ACK.
     let mut t = FlowTable::new();
     let mut r = Ordered::default();
     let mut model = Naive::new(stream);
     t.segment(m(), &seg(a(), b(), isn, 0, SYN, b""), &mut r);
-    t.segment(m(), &seg(b(), a(), 9000, isn.wrapping_add(1), SYN | ACK, b""), &mut r);
+    t.segment(
+        m(),
+        &seg(b(), a(), 9000, isn.wrapping_add(1), SYN | ACK, b""),
+        &mut r,
+    );
     for (k, &i) in idx.iter().enumerate() {
         if !dropped.contains(&i) {
             let (s, e) = pieces[i];
             let seq = isn.wrapping_add(1).wrapping_add(s as u32);
-            t.segment(m(), &seg(a(), b(), seq, 9001, ACK | PSH, &stream[s..e]), &mut r);
+            t.segment(
+                m(),
+                &seg(a(), b(), seq, 9001, ACK | PSH, &stream[s..e]),
+                &mut r,
+            );
             model.segment(s, e);
         }
         for &(at, upto) in acks {
