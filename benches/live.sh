@@ -13,7 +13,9 @@
 #                  when `ftpscope live` is not routed yet, the stand-in test runner
 #                  tests/live_bench.rs runs the same code (ftpscope::live::run)
 #   BUFFER_MIB     kernel capture buffer for ftpscope (default 64, as `live`'s default)
-#   SESSIONS, MB   the generated capture: SESSIONS downloads of MB megabytes (2, 100)
+#   KIND           big (default): SESSIONS downloads of MB megabytes each (2, 100);
+#                  many: SESSIONS short sessions (login, EPSV LIST, QUIT; 20000), small
+#                  packets, a session ending every few packets
 #   NO_TCPDUMP=1   skip the tcpdump baseline at full speed
 #
 # Needs root, tcpreplay, python3, and cargo to build. Nothing leaves the namespace:
@@ -27,18 +29,26 @@ done
 
 rates=("$@")
 [ ${#rates[@]} -gt 0 ] || rates=(250 500 1000 2000 topspeed)
-sessions=${SESSIONS:-2}
+kind=${KIND:-big}
 mb=${MB:-100}
 buffer=${BUFFER_MIB:-64}
 target=${CARGO_TARGET_DIR:-target}
 data=$target/bench-data
 mkdir -p "$data"
-cap=$data/live-big-$sessions-$mb.pcap
+case $kind in
+    big) sessions=${SESSIONS:-2}; cap=$data/live-big-$sessions-$mb.pcap; what="$sessions sessions downloading $mb MB each" ;;
+    many) sessions=${SESSIONS:-20000}; cap=$data/live-many-$sessions.pcap; what="$sessions short sessions: login, EPSV LIST, QUIT" ;;
+    *) echo "benches/live.sh: KIND is big or many" >&2; exit 1 ;;
+esac
 
 echo "building (release)..." >&2
 cargo build --release --quiet --example gen_bench_capture --features live
 if [ ! -s "$cap" ]; then
-    "$target/release/examples/gen_bench_capture" big "$cap" "$sessions" "$mb" > "$cap.packets"
+    if [ "$kind" = big ]; then
+        "$target/release/examples/gen_bench_capture" big "$cap" "$sessions" "$mb" > "$cap.packets"
+    else
+        "$target/release/examples/gen_bench_capture" many "$cap" "$sessions" > "$cap.packets"
+    fi
 fi
 
 # The command that runs `ftpscope live ARGS...` (arguments in $LIVE_ARGS).
@@ -82,7 +92,7 @@ ip netns exec "$ns" ethtool -K vb1 gro off > /dev/null 2>&1 || true
 
 bytes=$(stat -c %s "$cap")
 packets=$(cat "$cap.packets")
-echo "capture: $cap, $bytes bytes, $packets packets ($sessions sessions downloading $mb MB each, Ethernet, MSS-sized segments)"
+echo "capture: $cap, $bytes bytes, $packets packets ($what; Ethernet)"
 echo "machine: $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg); tcpreplay $(tcpreplay -V 2>&1 | sed -n 's/.*[Vv]ersion: *\([0-9.]*\).*/\1/p' | head -1)"
 echo "ftpscope: live -i vb1 --format json --log FILE --buffer-size $buffer (default filter \"tcp\")"
 echo
@@ -111,7 +121,7 @@ wait_pid() {
 }
 
 printf "%-9s | %-40s | %-13s | %-8s | %-8s | %s\n" rate "tcpreplay sent" "ftpscope read" "kernel" "CPU s" "one core keeps up with"
-printf "%-9s | %-40s | %-13s | %-8s | %-8s | %s\n" "" "" "" "drops" "(u+s)" "(bits replayed / CPU s)"
+printf "%-9s | %-40s | %-13s | %-8s | %-8s | %s\n" "" "" "" "drops" "(u+s)" "(replayed / CPU s)"
 echo "----------+------------------------------------------+---------------+----------+----------+------------------------"
 
 n=0
@@ -151,7 +161,8 @@ sessions = len(lines) - 1
 u, s, e, kb = open(tm).read().split()[-4:]
 cpu = float(u) + float(s)
 core = sbytes * 8 / cpu / 1e9 if cpu > 0 else 0
-print(f"{rate:<9} | {sent:>9} pkts {mbps:>6.0f} Mbit/s {sent/secs/1e3:>5.0f} kpps | {last['packets']:>13} | {last['kernel_dropped']:>8} | {cpu:>8.2f} | {core:>6.2f} Gbit/s ({sessions} sessions, {int(kb)//1024} MB RSS)")
+kpps = sent / cpu / 1e3 if cpu > 0 else 0
+print(f"{rate:<9} | {sent:>9} pkts {mbps:>6.0f} Mbit/s {sent/secs/1e3:>5.0f} kpps | {last['packets']:>13} | {last['kernel_dropped']:>8} | {cpu:>8.2f} | {core:>6.2f} Gbit/s, {kpps:>5.0f} kpps ({sessions} sessions, {int(kb)//1024} MB RSS)")
 PY
 done
 

@@ -36,4 +36,5 @@ pub mod tcp;
 pub mod text;
 pub mod time;
 pub mod tui;
+pub mod proxy;
 #[cfg(feature = "live")] pub mod live;

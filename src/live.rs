@@ -36,9 +36,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::capture::decode::{Decoded, Decoder};
-use crate::capture::live::{
-    KernelStats, LiveConfig, LiveSource, SaveFile, SaveFormat, interfaces,
-};
+use crate::capture::live::{KernelStats, LiveConfig, LiveSource, SaveFile, SaveFormat, interfaces};
 use crate::diagnose;
 use crate::model::{Capture, CaptureStats, Evidence, Finding, Session, Severity};
 use crate::report::{self, ViewOptions};
@@ -429,10 +427,7 @@ fn drops_finding(st: &LiveStatus, drops: &[DropInterval], more: u64) -> Option<F
     };
     let mut who = format!("the kernel dropped {} packets", st.kernel_dropped);
     if st.interface_dropped > 0 {
-        who.push_str(&format!(
-            " and the interface {} more",
-            st.interface_dropped
-        ));
+        who.push_str(&format!(" and the interface {} more", st.interface_dropped));
     }
     let summary = format!(
         "{who} during the live capture on {} ({pct:.2}% of the traffic): sessions and data connections at those times may show gaps, replies without commands, and byte counts that are too low",
@@ -483,7 +478,7 @@ fn drops_finding(st: &LiveStatus, drops: &[DropInterval], more: u64) -> Option<F
 #[derive(Debug)]
 pub enum LiveEvent {
     /// A session ended (diagnosed).
-    Session(Session),
+    Session(Box<Session>),
     /// Once a second: the counters. `new_drops` are the kernel drops since the last tick.
     Tick { status: LiveStatus, new_drops: u64 },
     /// Something went wrong that does not stop the analysis (saving packets failed).
@@ -552,7 +547,9 @@ impl LiveCapture {
             }
             None => None,
         };
-        let duration = args.duration.and_then(|s| Duration::try_from_secs_f64(s).ok());
+        let duration = args
+            .duration
+            .and_then(|s| Duration::try_from_secs_f64(s).ok());
         Ok(LiveCapture {
             source,
             save,
@@ -595,13 +592,15 @@ impl LiveCapture {
                 ..LiveStatus::default()
             };
         }
-        let mut frame = 0u64;
-        let mut wire = 0u64;
-        let mut saved = 0u64;
+        let mut n = Counts::default();
         let mut save_error: Option<io::Error> = None;
         let mut ended: Vec<Session> = Vec::new();
-        let mut ended_count = 0u64;
-        let mut last_tick = (start, start_ts, 0u64, 0u64, KernelStats::default());
+        let mut last = LastTick {
+            at: start,
+            ts: start_ts,
+            counts: Counts::default(),
+            kernel: KernelStats::default(),
+        };
         let stopped_by = loop {
             if state.stop_requested() {
                 break StopReason::Stopped;
@@ -609,35 +608,35 @@ impl LiveCapture {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 break StopReason::Duration;
             }
-            if count.is_some_and(|c| frame >= c) {
+            if count.is_some_and(|c| n.packets >= c) {
                 break StopReason::Count;
             }
-            let max = count.map_or(BATCH, |c| BATCH.min((c - frame) as usize));
+            let max = count.map_or(BATCH, |c| BATCH.min((c - n.packets) as usize));
             // Lock only once a packet is ready: a quiet interface does not hold up views.
             let mut guard: Option<MutexGuard<'_, Inner>> = None;
             let res = source.dispatch(Some(max), &mut |p| {
-                frame += 1;
-                wire += u64::from(p.orig_len.max(p.data.len() as u32));
+                n.packets += 1;
+                n.wire_bytes += u64::from(p.orig_len.max(p.data.len() as u32));
                 if let Some((_, w)) = save.as_mut() {
                     if save_error.is_none() {
                         match w.write(p.ts, p.data, p.orig_len) {
-                            Ok(()) => saved += 1,
+                            Ok(()) => n.saved += 1,
                             Err(e) => save_error = Some(e),
                         }
                     }
                 }
                 let g = guard.get_or_insert_with(|| state.lock());
-                g.pipe.packet(link, frame, p.ts, p.data, p.orig_len);
+                g.pipe.packet(link, n.packets, p.ts, p.data, p.orig_len);
             });
             if let Some(mut g) = guard.take() {
                 if g.pipe.tracker.has_finished() {
                     ended = g.pipe.tracker.take_finished();
-                    keep_ended(&mut g, &ended);
+                    g.keep_ended(&ended);
                 }
             }
             for s in ended.drain(..) {
-                ended_count += 1;
-                on_event(LiveEvent::Session(s));
+                n.ended += 1;
+                on_event(LiveEvent::Session(Box::new(s)));
             }
             if let Some(e) = save_error.as_ref() {
                 if let Some((path, _)) = save.take() {
@@ -651,92 +650,54 @@ impl LiveCapture {
                 break StopReason::Error(e.to_string());
             }
             let now = Instant::now();
-            if now.duration_since(last_tick.0) >= Duration::from_secs(1) {
-                let kernel = source.stats().unwrap_or(last_tick.4);
-                let now_ts = wall_now();
-                let secs = now.duration_since(last_tick.0).as_secs_f64();
-                let new_drops = kernel.dropped.saturating_sub(last_tick.4.dropped);
+            if now.duration_since(last.at) >= Duration::from_secs(1) {
+                let kernel = source.stats().unwrap_or(last.kernel);
+                let tick = LastTick {
+                    at: now,
+                    ts: wall_now(),
+                    counts: n,
+                    kernel,
+                };
+                let new_drops = kernel.dropped.saturating_sub(last.kernel.dropped);
                 let status = {
                     let mut g = state.lock();
-                    let st = &mut g.status;
-                    st.elapsed = now.duration_since(start).as_secs_f64();
-                    st.packets = frame;
-                    st.wire_bytes = wire;
-                    st.kernel_received = kernel.received;
-                    st.kernel_dropped = kernel.dropped;
-                    st.interface_dropped = kernel.if_dropped;
-                    st.packets_per_sec = (frame - last_tick.2) as f64 / secs;
-                    st.bits_per_sec = (wire - last_tick.3) as f64 * 8.0 / secs;
-                    st.ended_sessions = ended_count;
-                    st.saved_packets = saved;
-                    let pps = st.packets_per_sec;
-                    g.status.open_sessions = g.pipe.tracker.open_sessions();
-                    if new_drops > 0 {
-                        if g.drops.len() < MAX_DROP_EVIDENCE {
-                            g.drops.push(DropInterval {
-                                from: last_tick.1,
-                                to: now_ts,
-                                dropped: new_drops,
-                                frame,
-                                packets_per_sec: pps,
-                            });
-                        } else {
-                            g.more_drops += 1;
-                        }
-                    }
+                    g.update(start, &last, &tick);
                     g.status.clone()
                 };
                 if let Some((_, w)) = save.as_mut() {
                     // A file that can be opened while the capture runs (and after a crash).
                     let _ = w.flush();
                 }
-                last_tick = (now, now_ts, frame, wire, kernel);
+                last = tick;
                 on_event(LiveEvent::Tick { status, new_drops });
             }
         };
         // The last counters, then the end of input for the engine.
-        let kernel = source.stats().unwrap_or(last_tick.4);
+        let kernel = source.stats().unwrap_or(last.kernel);
         drop(source);
         let end_ts = wall_now();
         let (status, stats, findings) = {
             let mut g = state.lock();
-            if kernel.dropped > last_tick.4.dropped {
-                let d = DropInterval {
-                    from: last_tick.1,
-                    to: end_ts,
-                    dropped: kernel.dropped - last_tick.4.dropped,
-                    frame,
-                    packets_per_sec: 0.0,
-                };
-                if g.drops.len() < MAX_DROP_EVIDENCE {
-                    g.drops.push(d);
-                } else {
-                    g.more_drops += 1;
-                }
-            }
             g.pipe.finish();
             ended = g.pipe.tracker.take_finished();
-            keep_ended(&mut g, &ended);
-            ended_count += ended.len() as u64;
-            let st = &mut g.status;
-            st.elapsed = start.elapsed().as_secs_f64();
-            st.packets = frame;
-            st.wire_bytes = wire;
-            st.kernel_received = kernel.received;
-            st.kernel_dropped = kernel.dropped;
-            st.interface_dropped = kernel.if_dropped;
-            st.ended_sessions = ended_count;
-            st.saved_packets = saved;
-            st.open_sessions = 0;
-            st.running = false;
+            g.keep_ended(&ended);
+            n.ended += ended.len() as u64;
+            let end = LastTick {
+                at: Instant::now(),
+                ts: end_ts,
+                counts: n,
+                kernel,
+            };
+            g.update(start, &last, &end);
+            g.status.running = false;
             (g.status.clone(), g.pipe.stats(), capture_findings(&g))
         };
         for s in ended.drain(..) {
-            on_event(LiveEvent::Session(s));
+            on_event(LiveEvent::Session(Box::new(s)));
         }
         let saved_to = match save {
             Some((path, mut w)) => match w.flush() {
-                Ok(()) => Some((path, saved)),
+                Ok(()) => Some((path, n.saved)),
                 Err(e) => {
                     on_event(LiveEvent::Warning(format!(
                         "saving packets to {} failed at the end: {e}",
@@ -759,15 +720,72 @@ impl LiveCapture {
     }
 }
 
-fn keep_ended(g: &mut Inner, ended: &[Session]) {
-    if g.keep == 0 {
-        return;
-    }
-    for s in ended.iter().rev().take(g.keep).rev() {
-        if g.kept.len() == g.keep {
-            g.kept.pop_front();
+/// What the capture loop counts outside the engine.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    /// Packets read (the frame number of the last one).
+    packets: u64,
+    wire_bytes: u64,
+    saved: u64,
+    /// Sessions handed out.
+    ended: u64,
+}
+
+/// The counters at a status tick (or at the end).
+struct LastTick {
+    at: Instant,
+    ts: Ts,
+    counts: Counts,
+    kernel: KernelStats,
+}
+
+impl Inner {
+    /// The status at `now`; rates over the time since `prev`; drops since `prev` kept
+    /// as evidence.
+    fn update(&mut self, start: Instant, prev: &LastTick, now: &LastTick) {
+        let secs = now.at.duration_since(prev.at).as_secs_f64();
+        let (n, k) = (now.counts, now.kernel);
+        let st = &mut self.status;
+        st.elapsed = now.at.duration_since(start).as_secs_f64();
+        st.packets = n.packets;
+        st.wire_bytes = n.wire_bytes;
+        st.kernel_received = k.received;
+        st.kernel_dropped = k.dropped;
+        st.interface_dropped = k.if_dropped;
+        if secs >= 0.5 {
+            st.packets_per_sec = (n.packets - prev.counts.packets) as f64 / secs;
+            st.bits_per_sec = (n.wire_bytes - prev.counts.wire_bytes) as f64 * 8.0 / secs;
         }
-        g.kept.push_back(s.clone());
+        st.ended_sessions = n.ended;
+        st.saved_packets = n.saved;
+        st.open_sessions = self.pipe.tracker.open_sessions();
+        let dropped = k.dropped.saturating_sub(prev.kernel.dropped);
+        if dropped > 0 {
+            if self.drops.len() < MAX_DROP_EVIDENCE {
+                self.drops.push(DropInterval {
+                    from: prev.ts,
+                    to: now.ts,
+                    dropped,
+                    frame: n.packets,
+                    packets_per_sec: st.packets_per_sec,
+                });
+            } else {
+                self.more_drops += 1;
+            }
+        }
+    }
+
+    /// Keep clones of ended sessions for snapshots, at most `keep`, newest last.
+    fn keep_ended(&mut self, ended: &[Session]) {
+        if self.keep == 0 {
+            return;
+        }
+        for s in ended.iter().rev().take(self.keep).rev() {
+            if self.kept.len() == self.keep {
+                self.kept.pop_front();
+            }
+            self.kept.push_back(s.clone());
+        }
     }
 }
 
@@ -943,6 +961,14 @@ fn write_text_summary(out: &mut dyn Write, sum: &LiveSummary, lang_zh: bool) -> 
         st.ended_sessions,
         if st.ended_sessions == 1 { "" } else { "s" }
     )?;
+    if st.elapsed > 0.0 {
+        writeln!(
+            out,
+            "  on average {}pkt/s, {}bit/s",
+            si(st.packets as f64 / st.elapsed),
+            si(st.wire_bytes as f64 * 8.0 / st.elapsed)
+        )?;
+    }
     if let Some((p, n)) = &sum.saved {
         writeln!(
             out,
@@ -1011,9 +1037,7 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
 
     let stderr_tty = io::stderr().is_terminal();
     let redraw = stderr_tty && !(log_on_stdout && io::stdout().is_terminal());
-    let interval = args
-        .status_interval
-        .unwrap_or(if redraw { 1 } else { 10 });
+    let interval = args.status_interval.unwrap_or(if redraw { 1 } else { 10 });
     let redraw = redraw && interval == 1;
     eprintln!(
         "ftpscope live: capturing on {} ({}), filter \"{}\"{}; Ctrl-C to stop",
@@ -1069,7 +1093,7 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
     let mut status_shown = false;
     let summary = capture.run(&state, &mut |ev| match ev {
         LiveEvent::Session(s) => {
-            if tx.send(Msg::Session(Box::new(s))).is_err() {
+            if tx.send(Msg::Session(s)).is_err() {
                 // The writer stopped (a closed pipe, say); its error is reported below.
                 stop.store(true, Ordering::SeqCst);
             }
@@ -1083,7 +1107,7 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
                     status.kernel_dropped
                 )));
             }
-            if interval > 0 && ticks % interval == 0 {
+            if interval > 0 && ticks.is_multiple_of(interval) {
                 if redraw {
                     eprint!("\r\x1b[2K{status}");
                     status_shown = true;
@@ -1130,4 +1154,153 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
         anyhow::bail!("{e} (the log above is complete up to this point)");
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::reader::CaptureReader;
+    use std::path::Path;
+
+    /// Every capture in captures/ fed packet by packet through the live pipeline gives
+    /// the model `engine::analyze_file` gives.
+    #[test]
+    fn pipeline_equals_the_file_engine_on_every_capture() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if ext != "pcap" && ext != "pcapng" {
+                continue;
+            }
+            n += 1;
+            let cfg = TrackerConfig {
+                ftp_ports: vec![21, 2121],
+                ..TrackerConfig::default()
+            };
+            let want = crate::engine::analyze_file(&path, cfg.clone()).unwrap();
+            let mut pipe = Pipeline::new(cfg);
+            let mut got = Vec::new();
+            let mut r = CaptureReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+            while let Ok(Some(p)) = r.next_packet() {
+                pipe.packet(p.linktype, p.frame, p.ts, p.data, p.orig_len);
+                got.extend(pipe.tracker.take_finished());
+            }
+            pipe.finish();
+            got.extend(pipe.tracker.take_finished());
+            got.sort_by_key(|s| s.id);
+            let json = |v: &[Session]| serde_json::to_string(v).unwrap();
+            assert_eq!(json(&got), json(&want.sessions), "{}", path.display());
+            let (a, b) = (pipe.stats(), want.stats);
+            assert_eq!(
+                (a.packets, a.tcp_segments, a.tcp_connections, a.malformed),
+                (b.packets, b.tcp_segments, b.tcp_connections, b.malformed),
+                "{}",
+                path.display()
+            );
+        }
+        assert!(n > 10, "captures not found in {}", dir.display());
+    }
+
+    fn status(dropped: u64, if_dropped: u64) -> LiveStatus {
+        LiveStatus {
+            interface: "eth0".into(),
+            filter: "tcp".into(),
+            packets: 9_900,
+            kernel_received: 10_000,
+            kernel_dropped: dropped,
+            interface_dropped: if_dropped,
+            ..LiveStatus::default()
+        }
+    }
+
+    fn interval(i: i64) -> DropInterval {
+        DropInterval {
+            from: Ts(i * 1_000_000_000),
+            to: Ts((i + 1) * 1_000_000_000),
+            dropped: 5,
+            frame: 100 * i as u64,
+            packets_per_sec: 250_000.0,
+        }
+    }
+
+    #[test]
+    fn no_drops_no_finding() {
+        assert!(drops_finding(&status(0, 0), &[], 0).is_none());
+    }
+
+    #[test]
+    fn kernel_drops_are_a_warning_with_their_times() {
+        let f = drops_finding(&status(100, 0), &[interval(1), interval(2)], 3).unwrap();
+        assert_eq!(f.id, "capture-drops");
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(f.summary.contains("dropped 100 packets"), "{}", f.summary);
+        assert!(f.summary.contains("1.00%"), "{}", f.summary);
+        assert_eq!(f.evidence[0].frame, Some(100));
+        assert!(
+            f.evidence[0].what.contains("250.0 kpkt/s"),
+            "{:?}",
+            f.evidence
+        );
+        assert!(f.evidence[2].what.contains("3 more"), "{:?}", f.evidence);
+        assert!(f.remedy.contains("host"), "{}", f.remedy);
+        assert!(f.remedy.contains("--buffer-size"), "{}", f.remedy);
+    }
+
+    #[test]
+    fn interface_drops_alone_are_reported_too() {
+        let f = drops_finding(&status(0, 7), &[], 0).unwrap();
+        assert!(f.summary.contains("the interface 7 more"), "{}", f.summary);
+    }
+
+    #[test]
+    fn ended_sessions_kept_for_snapshots_are_bounded() {
+        let state = LiveState::new(TrackerConfig::default(), 2);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/multi-session.pcap");
+        let cap = crate::engine::analyze_file(&path, TrackerConfig::default()).unwrap();
+        assert!(cap.sessions.len() > 2);
+        let mut g = state.lock();
+        g.keep_ended(&cap.sessions);
+        let ids: Vec<usize> = g.kept.iter().map(|s| s.id).collect();
+        let n = cap.sessions.len();
+        assert_eq!(ids, [cap.sessions[n - 2].id, cap.sessions[n - 1].id]);
+        drop(g);
+        assert_eq!(state.snapshot().sessions.len(), 2);
+    }
+
+    #[test]
+    fn args_defaults_and_bounds() {
+        let a = LiveArgs::try_parse_from(["-i", "eth0"]).unwrap();
+        assert_eq!(a.filter, "tcp");
+        assert_eq!(a.format, LiveFormat::Text);
+        let c = a.capture_config();
+        assert_eq!((c.interface.as_str(), c.buffer_bytes), ("eth0", 64 << 20));
+        assert!(c.promisc);
+        assert!(LiveArgs::try_parse_from(["--list-interfaces"]).is_ok());
+        assert!(LiveArgs::try_parse_from::<[&str; 0], &str>([]).is_err());
+        for bad in ["0", "-1", "nan", "x"] {
+            assert!(
+                LiveArgs::try_parse_from(["-i", "lo", "--duration", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        let a = LiveArgs::try_parse_from(["-i", "any", "-c", "5", "-w", "x.pcap", "--no-promisc"])
+            .unwrap();
+        assert_eq!(a.count, Some(5));
+        assert!(!a.capture_config().promisc);
+    }
+
+    #[test]
+    fn status_line_says_packets_drops_and_rates() {
+        let mut s = status(3, 0);
+        s.packets_per_sec = 123_456.0;
+        s.bits_per_sec = 1.5e9;
+        s.open_sessions = 1;
+        let line = s.to_string();
+        assert!(
+            line.starts_with("eth0: 9900 packets (123.5 kpkt/s, 1.50 Gbit/s), 3 dropped by the kernel; 1 open session,"),
+            "{line}"
+        );
+    }
 }

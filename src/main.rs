@@ -116,6 +116,54 @@ fn text_report(
     Ok(())
 }
 
+/// The debugging proxy: the live TUI on a terminal, a session log otherwise (until
+/// Ctrl-C or SIGTERM).
+fn run_proxy(args: ftpscope::proxy::ProxyArgs) -> anyhow::Result<u8> {
+    use std::io::IsTerminal;
+    use std::sync::Arc;
+    let cfg = args.into_config()?;
+    let tui = cfg.log.is_none() && !cfg.json && io::stdout().is_terminal() && io::stdin().is_terminal();
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let sink: Arc<dyn ftpscope::proxy::ProxyObserver> = if tui {
+        Arc::new(ftpscope::proxy::NoObserver)
+    } else {
+        let out: Box<dyn Write + Send> = match &cfg.log {
+            Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?),
+            None => Box::new(io::stdout()),
+        };
+        Arc::new(ftpscope::proxy::WriterObserver::new(out, cfg.json, cfg.lang))
+    };
+    let proxy = rt.block_on(ftpscope::proxy::Proxy::bind(cfg))?;
+    let handle = proxy.handle();
+    let serve = rt.spawn(proxy.serve(shutdown.clone(), sink));
+    if tui {
+        let title = handle.status();
+        let ui = ftpscope::tui::run_live(title, Arc::new(handle));
+        shutdown.cancel();
+        let served = rt.block_on(serve).map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))?;
+        ui?;
+        served?;
+    } else {
+        let stop = shutdown.clone();
+        rt.spawn(async move {
+            #[cfg(unix)]
+            {
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = tokio::signal::ctrl_c().await;
+            stop.cancel();
+        });
+        rt.block_on(serve).map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))??;
+    }
+    Ok(0)
+}
+
 /// Exit codes: 0 fine, 1 an error-level finding (diagnose), 2 usage or input error.
 fn run(cli: Cli) -> anyhow::Result<u8> {
     // Not locked: report writers run on their own thread.
@@ -185,6 +233,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 .max();
             u8::from(worst == Some(Severity::Error))
         }
+        Some(Cmd::Proxy(args)) => run_proxy(args)?,
         Some(Cmd::Tui { capture }) => {
             ftpscope::tui::run_file(&capture, tracker_config(&c))?;
             0

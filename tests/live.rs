@@ -77,7 +77,9 @@ fn missing() -> Option<String> {
         ));
     }
     if !Path::new(LAB_HOME).is_dir() {
-        return Some(format!("{LAB_HOME} is missing (run captures/make/install-lab.sh)"));
+        return Some(format!(
+            "{LAB_HOME} is missing (run captures/make/install-lab.sh)"
+        ));
     }
     None
 }
@@ -107,7 +109,9 @@ fn binary_wired(test: &str) -> bool {
     let ok = Command::new(bin())
         .args(["live", "--help"])
         .output()
-        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("--list-interfaces"))
+        .map(|o| {
+            o.status.success() && String::from_utf8_lossy(&o.stdout).contains("--list-interfaces")
+        })
         .unwrap_or(false);
     if !ok {
         eprintln!("skipping {test}: `ftpscope live` is not wired in src/main.rs yet");
@@ -302,7 +306,17 @@ impl Tcpdump {
         let path = dir.join("tcpdump.pcap");
         let err = dir.join("tcpdump.err");
         let child = Command::new("tcpdump")
-            .args(["-i", "lo", "-n", "-s", "0", "-B", "32768", "-U", "--immediate-mode"])
+            .args([
+                "-i",
+                "lo",
+                "-n",
+                "-s",
+                "0",
+                "-B",
+                "32768",
+                "-U",
+                "--immediate-mode",
+            ])
             .args(["-Z", "root", "-w"])
             .arg(&path)
             .arg(filter)
@@ -462,7 +476,7 @@ fn capture_thread(
         let mut sessions = Vec::new();
         let sum = cap.run(&st, &mut |ev| {
             if let LiveEvent::Session(s) = ev {
-                sessions.push(s)
+                sessions.push(*s)
             }
         });
         (sessions, sum)
@@ -499,7 +513,11 @@ fn live_capture_matches_tcpdump_on_loopback() {
     std::thread::sleep(Duration::from_millis(500));
     let snap = state.snapshot();
     assert!(
-        snap.sessions.iter().filter(|s| s.server == lab.server()).count() >= 2,
+        snap.sessions
+            .iter()
+            .filter(|s| s.server == lab.server())
+            .count()
+            >= 2,
         "snapshot: {:?}",
         snap.sessions.iter().map(|s| s.id).collect::<Vec<_>>()
     );
@@ -516,7 +534,8 @@ fn live_capture_matches_tcpdump_on_loopback() {
         .map(|s| serde_json::to_value(s).unwrap())
         .collect();
     let live = sessions_of(live, lab.server());
-    let offline = ftpscope::engine::analyze_file(&pcap, lab.tracker()).expect("analyse tcpdump's file");
+    let offline =
+        ftpscope::engine::analyze_file(&pcap, lab.tracker()).expect("analyse tcpdump's file");
     let offline = sessions_of(json_sessions(&offline), lab.server());
     check_downloads(&live, "live");
     check_downloads(&offline, "tcpdump");
@@ -527,7 +546,8 @@ fn live_capture_matches_tcpdump_on_loopback() {
     );
 
     // The saved file holds the same packets: same analysis, same packet count.
-    let again = ftpscope::engine::analyze_file(&saved, lab.tracker()).expect("analyse --write file");
+    let again =
+        ftpscope::engine::analyze_file(&saved, lab.tracker()).expect("analyse --write file");
     assert_eq!(again.stats.packets, sum.status.packets);
     assert_eq!(Some((saved.clone(), sum.status.packets)), sum.saved);
     let again = sessions_of(json_sessions(&again), lab.server());
@@ -536,6 +556,31 @@ fn live_capture_matches_tcpdump_on_loopback() {
         serde_json::to_string_pretty(&live).unwrap(),
         "the --write file and the live analysis differ"
     );
+}
+
+#[test]
+fn live_capture_on_any_follows_the_same_sessions() {
+    if skip("live_capture_on_any_follows_the_same_sessions") {
+        return;
+    }
+    let lab = Lab::start("any");
+    let args = live_args(&["-i", "any", "--filter", &lab.filter(), "--duration", "60"]);
+    let (state, h) = capture_thread(args, lab.tracker());
+    lab.traffic();
+    std::thread::sleep(Duration::from_millis(500));
+    state.stop();
+    let (live, sum) = join_within(h, Duration::from_secs(10), "the capture on any to stop");
+    // Linux cooked capture (v1 or v2), decoded like any other link type.
+    assert!(
+        sum.status.linktype.starts_with("LINUX_SLL"),
+        "{:?}",
+        sum.status
+    );
+    let live: Vec<Value> = live
+        .iter()
+        .map(|s| serde_json::to_value(s).unwrap())
+        .collect();
+    check_downloads(&sessions_of(live, lab.server()), "live on any");
 }
 
 #[test]
@@ -598,7 +643,10 @@ fn live_run_stops_on_sigint_with_complete_json_log() {
         .filter(|d| d["outcome"] == "completed")
         .map(|d| d["mode"].as_str().unwrap())
         .collect();
-    assert!(modes.contains(&"active") && modes.contains(&"passive"), "{modes:?}");
+    assert!(
+        modes.contains(&"active") && modes.contains(&"passive"),
+        "{modes:?}"
+    );
 }
 
 #[test]
@@ -626,13 +674,17 @@ fn live_run_text_log_stops_at_count() {
     let cfg = lab.tracker();
     let h = std::thread::spawn(move || ftpscope::live::run(args, cfg));
     let mut tries = 0;
-    wait_until(Duration::from_secs(30), "run() to stop after 6 packets", || {
-        tries += 1;
-        if tries % 20 == 1 {
-            lab.download(false);
-        }
-        h.is_finished()
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "run() to stop after 6 packets",
+        || {
+            tries += 1;
+            if tries % 20 == 1 {
+                lab.download(false);
+            }
+            h.is_finished()
+        },
+    );
     assert_eq!(h.join().unwrap().expect("run() failed"), 0);
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.starts_with("ftpscope live: capture on lo"), "{text}");
@@ -668,7 +720,14 @@ fn duration_bounds_a_capture() {
     if skip("duration_bounds_a_capture") {
         return;
     }
-    let args = live_args(&["-i", "lo", "--filter", "host 127.77.255.253", "--duration", "0.5"]);
+    let args = live_args(&[
+        "-i",
+        "lo",
+        "--filter",
+        "host 127.77.255.253",
+        "--duration",
+        "0.5",
+    ]);
     let t = Instant::now();
     let (_state, h) = capture_thread(args, TrackerConfig::default());
     let (_, sum) = join_within(h, Duration::from_secs(3), "--duration 0.5");
@@ -694,7 +753,10 @@ fn unknown_interface_lists_the_ones_that_exist() {
         }
         other => panic!("want NoSuchInterface, got {other:?}: {msg}"),
     }
-    assert!(msg.contains("lo") && msg.contains("--list-interfaces"), "{msg}");
+    assert!(
+        msg.contains("lo") && msg.contains("--list-interfaces"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -707,7 +769,8 @@ fn list_interfaces_shows_loopback() {
     ftpscope::live::list_interfaces(&mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(
-        text.lines().any(|l| l.starts_with("lo ") && l.contains("loopback")),
+        text.lines()
+            .any(|l| l.starts_with("lo ") && l.contains("loopback")),
         "{text}"
     );
     assert!(text.lines().any(|l| l.starts_with("any ")), "{text}");
@@ -748,13 +811,24 @@ fn without_privilege_the_error_says_what_to_do() {
     }
     let exe = std::env::current_exe().unwrap();
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
         .arg(&exe)
-        .args(["--exact", "helper_open_without_privilege", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "helper_open_without_privilege",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("FTPSCOPE_LIVE_HELPER", "1")
         .output()
         .expect("run setpriv");
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     let line = text
         .lines()
         .find(|l| l.contains("HELPER-"))
@@ -762,7 +836,10 @@ fn without_privilege_the_error_says_what_to_do() {
     assert!(line.contains("HELPER-ERROR"), "{text}");
     assert!(text.contains("no permission to capture on lo"), "{text}");
     assert!(text.contains("Run ftpscope as root"), "{text}");
-    assert!(text.contains("setcap cap_net_raw,cap_net_admin=eip /"), "{text}");
+    assert!(
+        text.contains("setcap cap_net_raw,cap_net_admin=eip /"),
+        "{text}"
+    );
 }
 
 // ------------------------------------------------------------------ binary ---
@@ -810,8 +887,16 @@ fn binary_live_json_matches_tcpdump() {
     let filter = lab.filter();
     let (mut p, out, err) = spawn_live(
         &[
-            "-i", "lo", "--format", "json", "--duration", "8", "--filter", &filter,
-            "--ftp-port", &port,
+            "-i",
+            "lo",
+            "--format",
+            "json",
+            "--duration",
+            "8",
+            "--filter",
+            &filter,
+            "--ftp-port",
+            &port,
         ],
         lab.tmp.path(),
     );
@@ -846,7 +931,16 @@ fn binary_live_sigterm_and_sigint_finish_the_json() {
         let filter = lab.filter();
         let port = lab.port.to_string();
         let (mut p, out, err) = spawn_live(
-            &["-i", "lo", "--format", "json", "--filter", &filter, "--ftp-port", &port],
+            &[
+                "-i",
+                "lo",
+                "--format",
+                "json",
+                "--filter",
+                &filter,
+                "--ftp-port",
+                &port,
+            ],
             lab.tmp.path(),
         );
         lab.download(false);
@@ -875,7 +969,10 @@ fn binary_live_exit_2_without_privilege_or_interface() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("no interface named") && err.contains("lo"), "{err}");
+    assert!(
+        err.contains("no interface named") && err.contains("lo"),
+        "{err}"
+    );
 
     // The binary may sit in a directory nobody cannot enter: copy it.
     let tmp = tempfile::tempdir().unwrap();
@@ -883,7 +980,12 @@ fn binary_live_exit_2_without_privilege_or_interface() {
     std::fs::copy(bin(), &exe).unwrap();
     let _ = Command::new("chmod").arg("755").arg(tmp.path()).status();
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
         .arg(&exe)
         .args(["live", "-i", "lo"])
         .output()
@@ -892,7 +994,10 @@ fn binary_live_exit_2_without_privilege_or_interface() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("Run ftpscope as root"), "{err}");
     assert!(
-        err.contains(&format!("setcap cap_net_raw,cap_net_admin=eip {}", exe.display())),
+        err.contains(&format!(
+            "setcap cap_net_raw,cap_net_admin=eip {}",
+            exe.display()
+        )),
         "{err}"
     );
     let mut s = String::new();

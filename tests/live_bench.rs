@@ -24,7 +24,10 @@ fn live_bench_runner() {
     let mut words = line.split_whitespace();
     while let Some(w) = words.next() {
         if w == "--ftp-port" {
-            let p = words.next().and_then(|p| p.parse().ok()).expect("--ftp-port PORT");
+            let p = words
+                .next()
+                .and_then(|p| p.parse().ok())
+                .expect("--ftp-port PORT");
             cfg.ftp_ports.push(p);
         } else {
             args.push(w.to_string());

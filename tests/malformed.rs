@@ -606,7 +606,7 @@ fn random_bytes_on_port_21_become_anomalies() {
 
 #[test]
 fn never_ending_multiline_reply_is_bounded() {
-    // 2 million continuation lines (about 26 MB) after `220-`, never closed.
+    // 2 million continuation lines (28 MB) after `220-`, never closed.
     const LINES: usize = 2_000_000;
     let d = tmp();
     let path = d.path().join("endless.pcap");
@@ -754,7 +754,7 @@ fn endless_empty_ip_fragments_are_bounded() {
         ip.extend_from_slice(payload);
         ip
     };
-    let mut write = |ts: u64, p: &[u8]| {
+    let write = |out: &mut std::io::BufWriter<std::fs::File>, ts: u64, p: &[u8]| {
         let mut rec = Vec::new();
         pcap_record(&mut rec, ts, p.len() as u32, p.len() as u32);
         out.write_all(&rec)
@@ -762,11 +762,10 @@ fn endless_empty_ip_fragments_are_bounded() {
             .expect("write");
     };
     // The last fragment first, so every later one tries to complete the datagram.
-    write(1, &frag(8, false, b"tail"));
+    write(&mut out, 1, &frag(8, false, b"tail"));
     for i in 0..N {
-        write(2 + i as u64 / 1000, &frag(0, true, b""));
+        write(&mut out, 2 + i as u64 / 1000, &frag(0, true, b""));
     }
-    drop(write);
     out.flush().expect("flush");
     let cap = ftpscope::engine::analyze_file(&path, TrackerConfig::default()).expect("valid");
     assert_eq!(cap.stats.packets, N as u64 + 1);
@@ -806,6 +805,22 @@ fn fuzz_regressions_committed_as_captures() {
         explained[1].contains("announces 12672 bytes"),
         "{explained:?}"
     );
+    // A 213 reply to MDTM with a multi-byte character across byte 14: the date
+    // check sliced inside it (found reading the code after the 150 case).
+    let cap = ftpscope::engine::analyze_file(
+        &dir.join("explain-213-mdtm-multibyte.pcap"),
+        TrackerConfig::default(),
+    )
+    .expect("valid");
+    let mdtm: Vec<&str> = cap.sessions[0]
+        .exchanges
+        .iter()
+        .flat_map(|e| &e.replies)
+        .filter(|r| r.code == 213)
+        .map(|r| r.explanation.as_str())
+        .collect();
+    assert_eq!(mdtm.len(), 2, "{mdtm:?}");
+    assert!(mdtm[1].contains("2024-01-01 12:00:00 UTC"), "{mdtm:?}");
     // An IPv6 fragment header followed by a hop-by-hop header: etherparse's
     // extension iterator read past the packet (seen under AddressSanitizer only).
     let cap = ftpscope::engine::analyze_file(

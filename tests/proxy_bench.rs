@@ -93,20 +93,33 @@ async fn bench_throughput() {
     let direct_url = format!("ftp://{}{prefix}/bench.bin", up.addr());
     let proxied_url = p.url(&format!("{prefix}/bench.bin"));
     let (mut direct, mut proxied) = (Vec::new(), Vec::new());
+    let mut cpu = 0.0;
     for _ in 0..5 {
         direct.push(timed_curl(&creds, &direct_url).await);
+        let c0 = cpu_secs();
         proxied.push(timed_curl(&creds, &proxied_url).await);
+        cpu += cpu_secs() - c0;
     }
-    let best = |v: &[Duration]| *v.iter().min().unwrap();
     let rate = |d: Duration| bytes as f64 / d.as_secs_f64() / 1e6;
-    let (d, q) = (best(&direct), best(&proxied));
+    let (d, q) = (
+        percentile(&mut direct.clone(), 0.0),
+        percentile(&mut proxied.clone(), 0.0),
+    );
+    let (dm, qm) = (
+        percentile(&mut direct.clone(), 0.5),
+        percentile(&mut proxied.clone(), 0.5),
+    );
     println!(
-        "throughput ({}, {} MB, best of 5): direct {:.0} MB/s, through the proxy {:.0} MB/s, ratio {:.1}%",
+        "throughput ({}, {} MB, 5 runs each): best direct {:.0} MB/s, best through the proxy {:.0} MB/s, ratio {:.1}%; medians {:.0} / {:.0} MB/s, ratio {:.1}%; the proxy's CPU {:.2} s per GB",
         up.name(),
         bytes / 1_000_000,
         rate(d),
         rate(q),
-        100.0 * d.as_secs_f64() / q.as_secs_f64()
+        100.0 * d.as_secs_f64() / q.as_secs_f64(),
+        rate(dm),
+        rate(qm),
+        100.0 * dm.as_secs_f64() / qm.as_secs_f64(),
+        cpu / 5.0 / (bytes as f64 / 1e9)
     );
     println!("  all runs direct {direct:?}, proxied {proxied:?}");
     let _ = std::fs::remove_file(dir.join("bench.bin"));
@@ -164,6 +177,16 @@ async fn bench_command_latency() {
         (pm.as_secs_f64() - dm.as_secs_f64()) * 1e6
     );
     p.stop().await;
+}
+
+/// CPU time of this process (the proxy, when the server is pure-ftpd), in seconds.
+fn cpu_secs() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which ends with ')'): utime is the 12th, stime the 13th.
+    let rest = s.rsplit_once(')').map_or("", |x| x.1);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (t(11) + t(12)) / 100.0
 }
 
 fn rss_kib() -> u64 {

@@ -135,10 +135,8 @@ fuzz_target!(|data: &[u8]| {
     let mut t = FlowTable::new();
     let mut sink = Sink::default();
     // Mode schedule from the first byte: mostly streaming.
-    if let Some(&m) = data.first() {
-        if m & 0x80 != 0 {
-            sink.modes = vec![Mode::Stream, Mode::Count, Mode::Ignore];
-        }
+    if data.first().is_some_and(|m| m & 0x80 != 0) {
+        sink.modes = vec![Mode::Stream, Mode::Count, Mode::Ignore];
     }
     let mut payload = Vec::new();
     // Last sequence number sent, per (src, dst).

@@ -54,6 +54,29 @@ fn run(stream: &[u8], sizes: &[usize]) -> Vec<Out> {
     out
 }
 
+const VERBS: [Option<&str>; 20] = [
+    None,
+    Some(""),
+    Some("USER"),
+    Some("PASS"),
+    Some("ACCT"),
+    Some("SIZE"),
+    Some("MDTM"),
+    Some("MKD"),
+    Some("XMKD"),
+    Some("PWD"),
+    Some("PORT"),
+    Some("EPRT"),
+    Some("LPRT"),
+    Some("TYPE"),
+    Some("REST"),
+    Some("RNFR"),
+    Some("RETR"),
+    Some("LIST"),
+    Some("PASV"),
+    Some("FOO"),
+];
+
 fn check(items: &[Out]) {
     for o in items {
         let r = match o {
@@ -65,14 +88,18 @@ fn check(items: &[Out]) {
         assert!(!r.lines.is_empty() && r.lines.len() <= MAX_REPLY_LINES);
         let _ = r.text();
         let t = r.first_text();
+        // Every verb the explanations look at, with a plain and a non-ASCII argument
+        // (the reply text itself, once).
         for lang in [Lang::En, Lang::Zh] {
-            for verb in [None, Some("PASS"), Some("RETR"), Some("PASV"), Some("CWD")] {
-                let ctx = Context {
-                    verb,
-                    arg: b"x",
-                    server_ip: None,
-                };
-                let _ = explain::reply(r.code, t, &ctx, lang);
+            for verb in VERBS {
+                for arg in [&b"x"[..], "\u{e9}".as_bytes(), t] {
+                    let ctx = Context {
+                        verb,
+                        arg,
+                        server_ip: None,
+                    };
+                    let _ = explain::reply(r.code, t, &ctx, lang);
+                }
             }
         }
         let _ = explain::bytes_in_150(t);

@@ -381,13 +381,16 @@ impl LiveSource {
         sh.inside.store(true, Ordering::Release);
         let r = self.cap.dispatch(max, |p| {
             let h = p.header;
+            #[allow(
+                clippy::useless_conversion,
+                reason = "time_t and suseconds_t are i64 here, i32 on other targets"
+            )]
+            let (secs, frac) = (i64::from(h.ts.tv_sec), i64::from(h.ts.tv_usec));
             // Nanoseconds on Linux (asked for in `open`), microseconds elsewhere.
-            #[cfg(target_os = "linux")]
-            let frac = i64::from(h.ts.tv_usec);
             #[cfg(not(target_os = "linux"))]
-            let frac = i64::from(h.ts.tv_usec) * 1000;
+            let frac = frac * 1000;
             f(LivePacket {
-                ts: Ts::from_secs_nanos(i64::from(h.ts.tv_sec), frac),
+                ts: Ts::from_secs_nanos(secs, frac),
                 orig_len: h.len,
                 data: p.data,
             })
@@ -539,7 +542,8 @@ impl<W: Write> SaveFile<W> {
                 self.buf.extend_from_slice(&6u32.to_le_bytes());
                 self.buf.extend_from_slice(&total.to_le_bytes());
                 self.buf.extend_from_slice(&0u32.to_le_bytes()); // interface 0
-                self.buf.extend_from_slice(&((t >> 32) as u32).to_le_bytes());
+                self.buf
+                    .extend_from_slice(&((t >> 32) as u32).to_le_bytes());
                 self.buf.extend_from_slice(&(t as u32).to_le_bytes());
                 self.buf.extend_from_slice(&caplen.to_le_bytes());
                 self.buf.extend_from_slice(&orig.to_le_bytes());
@@ -569,7 +573,8 @@ mod tests {
 
     fn roundtrip(format: SaveFormat, dlt: u32) -> Vec<(Ts, u32, u32, Vec<u8>)> {
         let mut f = SaveFile::new(Vec::new(), format, dlt, 100, "lo").unwrap();
-        f.write(Ts(1_700_000_000_123_456_789), &[1, 2, 3], 3).unwrap();
+        f.write(Ts(1_700_000_000_123_456_789), &[1, 2, 3], 3)
+            .unwrap();
         f.write(Ts(1_700_000_001_000_000_001), &[0xaa; 150], 1500)
             .unwrap();
         f.write(Ts(1_700_000_002_000_000_000), &[], 0).unwrap();
@@ -643,7 +648,10 @@ mod tests {
                 "nosuch0: No such device exists (SIOCGIFHWADDR: No such device)",
                 OpenProblem::NoSuchDevice,
             ),
-            ("can't mmap rx ring: Cannot allocate memory", OpenProblem::Other),
+            (
+                "can't mmap rx ring: Cannot allocate memory",
+                OpenProblem::Other,
+            ),
         ] {
             assert_eq!(classify(m), want, "{m}");
         }

@@ -119,7 +119,9 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
         (213, "MDTM") => {
             let t = String::from_utf8_lossy(text);
             let t = t.trim();
-            if t.len() >= 14 && t[..14].bytes().all(|b| b.is_ascii_digit()) {
+            // Bytes: `t[..14]` panics when byte 14 falls inside a character. Once the
+            // first 14 bytes are ASCII digits, every slice below is on a boundary.
+            if t.len() >= 14 && t.as_bytes()[..14].iter().all(u8::is_ascii_digit) {
                 let f = format!("{}-{}-{} {}:{}:{} UTC", &t[0..4], &t[4..6], &t[6..8], &t[8..10], &t[10..12], &t[12..14]);
                 pick(lang, format!("\"{arg}\" was last modified {f}."), format!("\"{arg}\" 的最后修改时间为 {f}。"))
             } else {
@@ -308,6 +310,26 @@ mod tests {
             Lang::En,
         );
         assert!(s.contains("9 bytes"), "{s}");
+    }
+
+    /// Regression (fuzz target `reply_stream`): a 213 reply to MDTM with a
+    /// multi-byte character across byte 14 made the date check slice inside it.
+    #[test]
+    fn mdtm_reply_with_multibyte_char_does_not_panic() {
+        let ctx = Context {
+            verb: Some("MDTM"),
+            arg: b"f",
+            server_ip: None,
+        };
+        for text in [
+            "2024010112000\u{e9}",
+            "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}x",
+            "20240101120000\u{e9}",
+        ] {
+            let _ = reply(213, text.as_bytes(), &ctx, Lang::En);
+        }
+        let s = reply(213, b"20240101120000", &ctx, Lang::En);
+        assert!(s.contains("2024-01-01 12:00:00 UTC"), "{s}");
     }
 
     #[test]

@@ -349,10 +349,7 @@ fn check_against_model(
             idx.swap(i % n, o % n);
         }
     }
-    let dropped: Vec<usize> = drops
-        .iter()
-        .filter_map(|d| (n > 0).then(|| d % n))
-        .collect();
+    let dropped: Vec<usize> = drops.iter().filter(|_| n > 0).map(|d| d % n).collect();
     // Actions: send piece idx[k], then perhaps an ACK.
     let mut t = FlowTable::new();
     let mut r = Ordered::default();

@@ -1,0 +1,875 @@
+//! The debugging proxy: an FTP client connects to ftpscope, ftpscope connects to
+//! one fixed upstream server, and every command, reply and data connection is
+//! relayed and shown as it happens.
+//!
+//! ```text
+//!  client ──control──> listener ─> control::serve ──control──> upstream server
+//!     │                                 │  rewrites PORT/EPRT/LPRT, 227/229/228
+//!     └──data──> data::spawn_pair <─────┘  (both peers connect only to the proxy)
+//!                     │ observations (never blocking the relay)
+//!                     v
+//!                observe::run_hub (own thread): Tracker (the one engine),
+//!                --record pcapng, --log, ProxyObserver, live snapshot
+//! ```
+//!
+//! **The proxy analyses nothing.** It describes what it relays as the same
+//! [`ConnEvent`](crate::tcp::ConnEvent)s the TCP reassembler produces from a
+//! capture, for the logical connections between the real peers:
+//! * the control connection: initiator = the client as seen by the proxy,
+//!   responder = the upstream server's address; its lines as the client and the
+//!   server sent them, before the proxy rewrote addresses (what the other side
+//!   received instead is a note on that command or reply);
+//! * each data connection between the peers that announced and used it:
+//!   (client -> address the server announced) in passive mode, (server -> address
+//!   the client announced) in active mode, so the tracker ties it to the
+//!   announcement it saw. When `--upstream-mode` converts between modes, the
+//!   transcript is the client's side (its command and the reply the proxy gave
+//!   it) and the data connection is the client's side of the relay; what was said
+//!   upstream is a note.
+//!
+//! Proxy decisions (address rewrites, refused PORT bounces, refused port
+//! thieves, injected faults) are notes on the command, reply or data channel
+//! they concern, or session anomalies prefixed `proxy:`.
+//!
+//! Bounds: `--max-sessions` sessions (more are answered `421` and closed), 8 KiB
+//! control lines (longer ones are relayed in pieces and analysed cut), connect
+//! and idle timeouts, observation queue caps (see [`observe`]), the last
+//! [`observe::MAX_LIVE_FINISHED`] finished sessions kept for live views.
+//! Data bytes are relayed unaltered with half-close (EOF one way shuts down the
+//! other side's write half; the other direction keeps flowing) and are counted,
+//! not kept, unless `--record` asks for them.
+//!
+//! Limits: after `AUTH TLS` and its `234` the control connection is relayed as
+//! opaque bytes; the proxy can no longer rewrite data addresses, so data
+//! connections of that session do not go through the proxy (passive mode fails:
+//! the client connects to the proxy's address at the server's port, or to the
+//! server directly). Telnet urgent data (the Synch before ABOR) is received
+//! inline and relayed as ordinary bytes.
+
+mod control;
+mod data;
+pub mod observe;
+pub mod record;
+pub mod rewrite;
+
+use std::fmt::Write as _;
+use std::io::{BufWriter, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::ftp::catalog::Lang;
+use crate::model::{Capture, Session};
+use crate::report::ViewOptions;
+use crate::session::TrackerConfig;
+use observe::{LogSink, Observer, Shared};
+
+/// How the proxy talks to the server about data connections.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum UpstreamMode {
+    /// As the client does (PASV stays PASV, PORT stays PORT).
+    #[default]
+    Same,
+    /// Always passive towards the server (a client's PORT/EPRT becomes PASV/EPSV upstream).
+    Passive,
+    /// Always active towards the server (a client's PASV/EPSV becomes PORT/EPRT upstream).
+    Active,
+}
+
+/// Faults to inject (all off by default).
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Refuse the next N data connections (the peer that should connect to the
+    /// proxy finds its port closed).
+    pub refuse_data: u32,
+    /// Reset the next N data connections as soon as both sides are connected.
+    pub drop_data: u32,
+    /// Delay every reply to the client by this much.
+    pub delay_replies: Option<Duration>,
+    /// Answer these commands with this code instead of forwarding them.
+    pub replies: Vec<(String, u16)>,
+    /// Close the control connection when the client sends more than N commands.
+    pub close_after: Option<u32>,
+}
+
+/// Live fault switches, shared with the sessions (and a UI that wants to flip them).
+#[derive(Debug, Default)]
+pub struct FaultState {
+    refuse_data: AtomicU32,
+    drop_data: AtomicU32,
+    delay_ms: AtomicU64,
+    replies: Mutex<Vec<(String, u16)>>,
+    /// 0: off.
+    close_after: AtomicU32,
+}
+
+fn take_one(a: &AtomicU32) -> bool {
+    a.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+impl FaultState {
+    pub fn new(f: &Faults) -> Self {
+        FaultState {
+            refuse_data: AtomicU32::new(f.refuse_data),
+            drop_data: AtomicU32::new(f.drop_data),
+            delay_ms: AtomicU64::new(f.delay_replies.map_or(0, |d| d.as_millis() as u64)),
+            replies: Mutex::new(f.replies.clone()),
+            close_after: AtomicU32::new(f.close_after.unwrap_or(0)),
+        }
+    }
+    /// Refuse one more upcoming data connection.
+    pub fn refuse_next_data(&self) {
+        self.refuse_data.fetch_add(1, Ordering::AcqRel);
+    }
+    /// Reset one more upcoming data connection.
+    pub fn drop_next_data(&self) {
+        self.drop_data.fetch_add(1, Ordering::AcqRel);
+    }
+    pub fn set_reply_delay(&self, d: Duration) {
+        self.delay_ms.store(d.as_millis() as u64, Ordering::Release);
+    }
+    /// Answer `verb` with `code` (None: forward it again).
+    pub fn set_reply(&self, verb: &str, code: Option<u16>) {
+        let mut r = self.replies.lock().unwrap_or_else(|e| e.into_inner());
+        r.retain(|(v, _)| !v.eq_ignore_ascii_case(verb));
+        if let Some(c) = code {
+            r.push((verb.to_ascii_uppercase(), c));
+        }
+    }
+    pub(crate) fn take_refuse(&self) -> bool {
+        take_one(&self.refuse_data)
+    }
+    pub(crate) fn take_drop(&self) -> bool {
+        take_one(&self.drop_data)
+    }
+    pub(crate) fn delay(&self) -> Option<Duration> {
+        match self.delay_ms.load(Ordering::Acquire) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
+    pub(crate) fn reply_for(&self, verb: &str) -> Option<u16> {
+        let r = self.replies.lock().unwrap_or_else(|e| e.into_inner());
+        r.iter()
+            .find(|(v, _)| v.eq_ignore_ascii_case(verb))
+            .map(|(_, c)| *c)
+    }
+    pub(crate) fn close_after(&self) -> Option<u32> {
+        match self.close_after.load(Ordering::Acquire) {
+            0 => None,
+            n => Some(n),
+        }
+    }
+    /// One line for the status bar ("" when no fault is armed).
+    pub fn describe(&self) -> String {
+        let mut s = Vec::new();
+        let n = self.refuse_data.load(Ordering::Acquire);
+        if n > 0 {
+            s.push(format!("refuse {n} data conn"));
+        }
+        let n = self.drop_data.load(Ordering::Acquire);
+        if n > 0 {
+            s.push(format!("drop {n} data conn"));
+        }
+        if let Some(d) = self.delay() {
+            s.push(format!("delay replies {} ms", d.as_millis()));
+        }
+        for (v, c) in self
+            .replies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            s.push(format!("{v}={c}"));
+        }
+        if let Some(n) = self.close_after() {
+            s.push(format!("close after {n} commands"));
+        }
+        s.join(", ")
+    }
+}
+
+/// Everything the proxy needs to run.
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    /// Where clients connect (loopback by default).
+    pub listen: SocketAddr,
+    /// The one server this proxy relays to, `host:port`.
+    pub upstream: String,
+    pub upstream_mode: UpstreamMode,
+    /// Address put in 227/228 replies to the client (default: the address the
+    /// client connected to).
+    pub announce: Option<IpAddr>,
+    /// Ports for the proxy's data listeners (random within), inclusive.
+    pub data_ports: Option<(u16, u16)>,
+    pub max_sessions: usize,
+    /// Close a session after this long without control or data traffic.
+    pub idle_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Allow PORT/EPRT naming a third host or a port below 1024 (forwarded unchanged).
+    pub allow_fxp: bool,
+    pub show_passwords: bool,
+    /// Write a pcapng of every connection.
+    pub record: Option<PathBuf>,
+    pub faults: Faults,
+    /// Write finished sessions to this file.
+    pub log: Option<PathBuf>,
+    /// JSON lines instead of text in the log.
+    pub json: bool,
+    pub lang: Lang,
+}
+
+impl ProxyConfig {
+    /// A configuration with the defaults of the command line.
+    pub fn new(listen: SocketAddr, upstream: impl Into<String>) -> Self {
+        ProxyConfig {
+            listen,
+            upstream: upstream.into(),
+            upstream_mode: UpstreamMode::Same,
+            announce: None,
+            data_ports: None,
+            max_sessions: 64,
+            idle_timeout: Duration::from_secs(300),
+            connect_timeout: Duration::from_secs(10),
+            allow_fxp: false,
+            show_passwords: false,
+            record: None,
+            faults: Faults::default(),
+            log: None,
+            json: false,
+            lang: Lang::En,
+        }
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&s[..i], s[i..].trim()),
+        None => (s, "s"),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 500ms, 5m)"))?;
+    let secs = match unit {
+        "ms" => v / 1000.0,
+        "s" | "" => v,
+        "m" | "min" => v * 60.0,
+        "h" => v * 3600.0,
+        _ => return Err(format!("unknown unit `{unit}` in `{s}` (ms, s, m, h)")),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("`{s}` is not a duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
+    let (a, b) = s
+        .split_once(['-', ':'])
+        .ok_or_else(|| format!("`{s}`: expected LOW-HIGH, e.g. 50000-50100"))?;
+    let a: u16 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{a}` is not a port"))?;
+    let b: u16 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{b}` is not a port"))?;
+    if a == 0 || a > b {
+        return Err(format!("`{s}`: expected 1 <= LOW <= HIGH"));
+    }
+    Ok((a, b))
+}
+
+fn parse_fault_reply(s: &str) -> Result<(String, u16), String> {
+    let (v, c) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected VERB=CODE, e.g. RETR=425"))?;
+    let code: u16 = c
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{c}` is not a reply code"))?;
+    if !(100..=599).contains(&code) {
+        return Err(format!("`{code}` is not a reply code (100-599)"));
+    }
+    let v = v.trim();
+    if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(format!("`{v}` is not a command verb"));
+    }
+    Ok((v.to_ascii_uppercase(), code))
+}
+
+/// `ftpscope proxy` arguments.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ProxyArgs {
+    /// The FTP server to relay to (the only one: this is not an open relay).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub upstream: String,
+    /// Address to listen on for clients.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:2121")]
+    pub listen: SocketAddr,
+    /// Data-connection mode towards the server.
+    #[arg(long, value_enum, default_value_t = UpstreamMode::Same)]
+    pub upstream_mode: UpstreamMode,
+    /// Address to put in 227/228 replies to clients (default: the address the client connected to).
+    #[arg(long, value_name = "ADDR")]
+    pub announce: Option<IpAddr>,
+    /// Ports for the proxy's data listeners, chosen at random within (default: any free port).
+    #[arg(long, value_name = "LOW-HIGH", value_parser = parse_port_range)]
+    pub data_ports: Option<(u16, u16)>,
+    /// Client sessions at once; more are answered 421 and closed.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_sessions: usize,
+    /// Close a session after this long without traffic (e.g. 300s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "300s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// Give up connecting to the server (or to an active-mode client) after this long.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+    /// Let PORT/EPRT name a third host or a port below 1024 (server-to-server transfers);
+    /// otherwise they are refused with 504 as FTP bounce attempts.
+    #[arg(long)]
+    pub allow_fxp: bool,
+    /// Write every connection to this pcapng file (synthesised TCP/IP packets).
+    #[arg(long, value_name = "FILE.pcapng")]
+    pub record: Option<PathBuf>,
+    /// Append each session to this file as it ends.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Write sessions as JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Refuse the next N data connections (the port the peer must connect to is closed).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Fault injection (off by default)"
+    )]
+    pub fault_refuse_data: u32,
+    /// Reset the next N data connections as soon as both sides are connected.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Fault injection (off by default)"
+    )]
+    pub fault_drop_data: u32,
+    /// Delay every reply to the client (e.g. 500ms).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Fault injection (off by default)")]
+    pub fault_delay: Option<Duration>,
+    /// Answer a command with a code instead of forwarding it, e.g. RETR=425 (repeatable).
+    #[arg(long, value_name = "VERB=CODE", value_parser = parse_fault_reply, help_heading = "Fault injection (off by default)")]
+    pub fault_reply: Vec<(String, u16)>,
+    /// Close the control connection when the client sends more than N commands.
+    #[arg(
+        long,
+        value_name = "N",
+        help_heading = "Fault injection (off by default)"
+    )]
+    pub fault_close_after: Option<u32>,
+}
+
+impl ProxyArgs {
+    /// The configuration. `show_passwords` and `lang` come from the global
+    /// options: set them on the result.
+    pub fn into_config(self) -> anyhow::Result<ProxyConfig> {
+        if self.max_sessions == 0 {
+            anyhow::bail!("--max-sessions must be at least 1");
+        }
+        if self.upstream.trim().is_empty() {
+            anyhow::bail!("--upstream HOST:PORT is required");
+        }
+        if let Some(p) = &self.record {
+            if p.is_dir() {
+                anyhow::bail!("--record {}: is a directory", p.display());
+            }
+        }
+        Ok(ProxyConfig {
+            listen: self.listen,
+            upstream: self.upstream,
+            upstream_mode: self.upstream_mode,
+            announce: self.announce,
+            data_ports: self.data_ports,
+            max_sessions: self.max_sessions,
+            idle_timeout: self.idle_timeout,
+            connect_timeout: self.connect_timeout,
+            allow_fxp: self.allow_fxp,
+            show_passwords: false,
+            record: self.record,
+            faults: Faults {
+                refuse_data: self.fault_refuse_data,
+                drop_data: self.fault_drop_data,
+                delay_replies: self.fault_delay,
+                replies: self.fault_reply,
+                close_after: self.fault_close_after,
+            },
+            log: self.log,
+            json: self.json,
+            lang: Lang::En,
+        })
+    }
+}
+
+/// Told about what happens, from the hub thread or the listener; must not block long.
+pub trait ProxyObserver: Send + Sync {
+    /// A session ended (diagnosed, with the proxy's notes).
+    fn session_finished(&self, _s: &Session) {}
+    /// Something to tell the user: listening, a session's error, shutdown.
+    fn message(&self, _m: &str) {}
+}
+
+/// An observer that does nothing (for a UI that polls [`ProxyHandle::snapshot`]).
+pub struct NoObserver;
+impl ProxyObserver for NoObserver {}
+
+/// The non-TUI view: each finished session as text (or a JSON line) to a writer,
+/// messages to stderr.
+pub struct WriterObserver {
+    out: Mutex<Box<dyn Write + Send>>,
+    json: bool,
+    opts: ViewOptions,
+}
+
+impl WriterObserver {
+    pub fn new(out: Box<dyn Write + Send>, json: bool, lang: Lang) -> Self {
+        WriterObserver {
+            out: Mutex::new(out),
+            json,
+            opts: ViewOptions {
+                lang,
+                explain: false,
+            },
+        }
+    }
+    /// Sessions to standard output.
+    pub fn stdout(json: bool, lang: Lang) -> Self {
+        Self::new(Box::new(std::io::stdout()), json, lang)
+    }
+}
+
+impl ProxyObserver for WriterObserver {
+    fn session_finished(&self, s: &Session) {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let r = if self.json {
+            crate::report::json::write_session(&mut *out, s)
+        } else {
+            crate::report::text::write_session(&mut *out, s, self.opts).and_then(|()| writeln!(out))
+        };
+        let _ = r.and_then(|()| out.flush());
+    }
+    fn message(&self, m: &str) {
+        eprintln!("ftpscope proxy: {m}");
+    }
+}
+
+/// Counters for the status line.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub sessions_total: AtomicU64,
+    pub sessions_open: AtomicU64,
+    pub sessions_rejected: AtomicU64,
+    pub data_connections: AtomicU64,
+    pub data_bytes: AtomicU64,
+    pub control_bytes: AtomicU64,
+    pub bounces_refused: AtomicU64,
+    pub thefts_refused: AtomicU64,
+    pub faults_injected: AtomicU64,
+}
+
+/// What a live view holds: snapshots of the model and a status line. Cheap to clone.
+#[derive(Clone)]
+pub struct ProxyHandle {
+    shared: Arc<Shared>,
+    counters: Arc<Counters>,
+    faults: Arc<FaultState>,
+    listen: SocketAddr,
+    upstream: SocketAddr,
+    upstream_name: String,
+}
+
+impl ProxyHandle {
+    /// Every session so far: the newest finished ones (diagnosed) and the open
+    /// ones, by id.
+    pub fn snapshot(&self) -> Capture {
+        self.shared.lock().snapshot()
+    }
+
+    /// One line: where it listens, sessions, data, drops, faults.
+    pub fn status(&self) -> String {
+        let c = &self.counters;
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut s = format!(
+            "proxy {} -> {} ({}): {} open, {} sessions, {} data conns, {} relayed",
+            self.listen,
+            self.upstream_name,
+            self.upstream,
+            l(&c.sessions_open),
+            l(&c.sessions_total),
+            l(&c.data_connections),
+            crate::time::human_bytes(l(&c.data_bytes) + l(&c.control_bytes)),
+        );
+        let rej = l(&c.sessions_rejected);
+        if rej > 0 {
+            let _ = write!(s, ", {rej} rejected (max sessions)");
+        }
+        let b = l(&c.bounces_refused);
+        if b > 0 {
+            let _ = write!(s, ", {b} bounce refused");
+        }
+        let t = l(&c.thefts_refused);
+        if t > 0 {
+            let _ = write!(s, ", {t} port theft refused");
+        }
+        let d = self.shared.budget.dropped.load(Ordering::Relaxed);
+        if d > 0 {
+            let _ = write!(s, ", {d} observations dropped");
+        }
+        let r = self.shared.record_skipped.load(Ordering::Relaxed);
+        if r > 0 {
+            let _ = write!(s, ", {r} B not recorded");
+        }
+        let f = self.faults.describe();
+        if !f.is_empty() {
+            let _ = write!(s, ", faults: {f}");
+        }
+        if let Some(e) = self
+            .shared
+            .output_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            let _ = write!(s, ", ERROR: {e}");
+        }
+        s
+    }
+
+    /// The address the proxy listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listen
+    }
+
+    /// Fault switches (for a UI that injects faults at run time).
+    pub fn faults(&self) -> &FaultState {
+        &self.faults
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+}
+
+impl crate::tui::LiveSource for ProxyHandle {
+    fn snapshot(&self) -> Capture {
+        ProxyHandle::snapshot(self)
+    }
+    fn status(&self) -> String {
+        ProxyHandle::status(self)
+    }
+}
+
+/// Shared by every task of one proxy.
+pub(crate) struct Ctx {
+    pub cfg: ProxyConfig,
+    pub upstream: SocketAddr,
+    pub obs: Observer,
+    pub faults: Arc<FaultState>,
+    pub counters: Arc<Counters>,
+    pub shutdown: CancellationToken,
+    pub tasks: TaskTracker,
+    pub sink: Arc<dyn ProxyObserver>,
+    next_conn: AtomicU64,
+    rng: AtomicU64,
+}
+
+impl Ctx {
+    pub fn next_conn(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+    /// A pseudo-random number (xorshift; for spreading data ports, not for secrets).
+    pub fn random(&self) -> u64 {
+        let mut x = self.rng.load(Ordering::Relaxed);
+        loop {
+            let mut y = x;
+            y ^= y << 13;
+            y ^= y >> 7;
+            y ^= y << 17;
+            match self
+                .rng
+                .compare_exchange_weak(x, y, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return y,
+                Err(v) => x = v,
+            }
+        }
+    }
+}
+
+/// A bound proxy, ready to serve.
+pub struct Proxy {
+    listener: TcpListener,
+    cfg: ProxyConfig,
+    upstream: SocketAddr,
+    handle: ProxyHandle,
+    shared: Arc<Shared>,
+}
+
+impl Proxy {
+    /// Resolve the upstream server and bind the listening socket.
+    pub async fn bind(cfg: ProxyConfig) -> anyhow::Result<Proxy> {
+        let upstream = tokio::net::lookup_host(&cfg.upstream)
+            .await
+            .with_context(|| format!("cannot resolve upstream {}", cfg.upstream))?
+            .next()
+            .with_context(|| format!("upstream {} has no address", cfg.upstream))?;
+        let listener = TcpListener::bind(cfg.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+        let listen = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            live: Mutex::new(observe::Live::new(TrackerConfig {
+                ftp_ports: vec![upstream.port()],
+                detect_by_content: false,
+                show_passwords: cfg.show_passwords,
+                lang: cfg.lang,
+            })),
+            budget: Arc::new(observe::Budget::default()),
+            output_error: Mutex::new(None),
+            record_skipped: AtomicU64::new(0),
+        });
+        let handle = ProxyHandle {
+            shared: shared.clone(),
+            counters: Arc::new(Counters::default()),
+            faults: Arc::new(FaultState::new(&cfg.faults)),
+            listen,
+            upstream,
+            upstream_name: cfg.upstream.clone(),
+        };
+        Ok(Proxy {
+            listener,
+            cfg,
+            upstream,
+            handle,
+            shared,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.handle.listen
+    }
+
+    /// Snapshots and status for live views; valid before and after [`serve`](Self::serve).
+    pub fn handle(&self) -> ProxyHandle {
+        self.handle.clone()
+    }
+
+    /// Accept clients until `shutdown` is cancelled, then close every session,
+    /// wait for the tasks (at most 5 s) and flush the log and record.
+    pub async fn serve(
+        self,
+        shutdown: CancellationToken,
+        sink: Arc<dyn ProxyObserver>,
+    ) -> anyhow::Result<()> {
+        let Proxy {
+            listener,
+            cfg,
+            upstream,
+            handle,
+            shared,
+        } = self;
+        let rec = match &cfg.record {
+            Some(p) => {
+                let f = std::fs::File::create(p)
+                    .with_context(|| format!("cannot create {}", p.display()))?;
+                Some(record::Recorder::new(BufWriter::with_capacity(1 << 20, f))?)
+            }
+            None => None,
+        };
+        let log = match &cfg.log {
+            Some(p) => {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .with_context(|| format!("cannot open {}", p.display()))?;
+                Some(LogSink {
+                    out: Box::new(BufWriter::new(f)),
+                    json: cfg.json,
+                    opts: ViewOptions {
+                        lang: cfg.lang,
+                        explain: false,
+                    },
+                })
+            }
+            None => None,
+        };
+        let (obs, rx) = Observer::new(rec.is_some(), shared.budget.clone());
+        let hub = {
+            let shared = shared.clone();
+            let sink = sink.clone();
+            std::thread::Builder::new()
+                .name("ftpscope-proxy-hub".into())
+                .spawn(move || observe::run_hub(rx, shared, rec, log, sink))
+                .context("cannot start the proxy's hub thread")?
+        };
+        let seed = observe::now().0 as u64 | 1;
+        let ctx = Arc::new(Ctx {
+            cfg: cfg.clone(),
+            upstream,
+            obs,
+            faults: handle.faults.clone(),
+            counters: handle.counters.clone(),
+            shutdown: shutdown.clone(),
+            tasks: TaskTracker::new(),
+            sink: sink.clone(),
+            next_conn: AtomicU64::new(1),
+            rng: AtomicU64::new(seed),
+        });
+        sink.message(&format!(
+            "listening on {}, relaying to {} ({upstream}), upstream mode {:?}",
+            handle.listen, cfg.upstream, cfg.upstream_mode
+        ));
+        let sessions = Arc::new(Semaphore::new(cfg.max_sessions));
+        loop {
+            let (sock, peer) = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                r = listener.accept() => match r {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // Out of descriptors and the like: tell, breathe, go on.
+                        sink.message(&format!("accept failed: {e}"));
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            match sessions.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let ctx2 = ctx.clone();
+                    ctx.tasks.spawn(async move {
+                        control::serve(ctx2, sock, peer).await;
+                        drop(permit);
+                    });
+                }
+                Err(_) => {
+                    ctx.counters
+                        .sessions_rejected
+                        .fetch_add(1, Ordering::Relaxed);
+                    ctx.tasks
+                        .spawn(control::reject_busy(sock, cfg.max_sessions));
+                }
+            }
+        }
+        drop(listener);
+        ctx.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(5), ctx.tasks.wait())
+            .await
+            .is_err()
+        {
+            sink.message("some connections did not close within 5 s; leaving them");
+        }
+        // Every Observer clone must go for the hub to finish.
+        drop(ctx);
+        let joined = tokio::task::spawn_blocking(move || hub.join()).await;
+        if !matches!(joined, Ok(Ok(()))) {
+            anyhow::bail!("the proxy's hub thread panicked");
+        }
+        if let Some(e) = shared
+            .output_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            anyhow::bail!("{e}");
+        }
+        Ok(())
+    }
+}
+
+/// Bind, then serve until `shutdown` is cancelled.
+pub async fn run(
+    cfg: ProxyConfig,
+    shutdown: CancellationToken,
+    sink: Arc<dyn ProxyObserver>,
+) -> anyhow::Result<()> {
+    Proxy::bind(cfg).await?.serve(shutdown, sink).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argument_parsers() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert!(parse_duration("5x").is_err());
+        assert_eq!(parse_port_range("50000-50100").unwrap(), (50000, 50100));
+        assert!(parse_port_range("10-1").is_err());
+        assert_eq!(parse_fault_reply("retr=425").unwrap(), ("RETR".into(), 425));
+        assert!(parse_fault_reply("RETR=42").is_err());
+        assert!(parse_fault_reply("RETR").is_err());
+    }
+
+    #[test]
+    fn command_line_to_config() {
+        use clap::{Args, Command, FromArgMatches};
+        let cmd = ProxyArgs::augment_args(Command::new("proxy"));
+        cmd.clone().debug_assert();
+        let help = cmd.clone().render_help().to_string();
+        assert!(help.contains("Fault injection (off by default)"), "{help}");
+        let m = cmd
+            .try_get_matches_from([
+                "proxy",
+                "--upstream",
+                "ftp.example.net:21",
+                "--upstream-mode",
+                "passive",
+                "--data-ports",
+                "50000-50010",
+                "--fault-reply",
+                "retr=425",
+                "--fault-delay",
+                "250ms",
+            ])
+            .unwrap();
+        let cfg = ProxyArgs::from_arg_matches(&m)
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert_eq!(cfg.listen, "127.0.0.1:2121".parse().unwrap());
+        assert_eq!(cfg.upstream_mode, UpstreamMode::Passive);
+        assert_eq!(cfg.data_ports, Some((50000, 50010)));
+        assert_eq!(cfg.faults.replies, [("RETR".to_string(), 425)]);
+        assert_eq!(cfg.faults.delay_replies, Some(Duration::from_millis(250)));
+        assert_eq!(cfg.idle_timeout, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn faults_are_taken_once() {
+        let f = FaultState::new(&Faults {
+            refuse_data: 1,
+            ..Default::default()
+        });
+        assert!(f.take_refuse());
+        assert!(!f.take_refuse());
+        f.refuse_next_data();
+        assert!(f.take_refuse());
+        f.set_reply("retr", Some(425));
+        assert_eq!(f.reply_for("RETR"), Some(425));
+        f.set_reply("RETR", None);
+        assert_eq!(f.reply_for("RETR"), None);
+    }
+}

@@ -1,0 +1,1245 @@
+//! One client session: the control connection relayed line by line.
+//!
+//! The relay reads both sides in one task. Lines are split as the tracker splits
+//! them ([`LineSplitter`], Telnet-aware, 8 KiB); each line is forwarded as the
+//! peer sent it (bytes unaltered) unless the proxy must change it:
+//!
+//! * `PORT`/`EPRT`/`LPRT` from the client: checked (the client's own address,
+//!   port 1024 or above, unless `--allow-fxp`; otherwise refused with 504 and
+//!   not forwarded), then replaced by the proxy's own address (or by PASV/EPSV
+//!   with `--upstream-mode passive`);
+//! * `227`/`229`/`228` from the server: replaced by the proxy's listener (the
+//!   reply is held until complete); with `--upstream-mode active` the client's
+//!   PASV/EPSV becomes PORT/EPRT upstream and the proxy answers the client;
+//! * injected faults: a command answered by the proxy, replies delayed, the
+//!   connection closed after N commands;
+//! * after `AUTH` the client is not read until the server answers; a `234`
+//!   turns the rest of the connection into opaque bytes.
+//!
+//! Replies the proxy makes up wait their turn: a queue holds, in command order,
+//! "forwarded, answer comes from the server" and "answered by the proxy"
+//! entries, so pipelined commands get their replies in order.
+//!
+//! Half-close: EOF from one side is relayed as a shutdown of the other side's
+//! write half, and the other direction keeps flowing until its own EOF.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_util::sync::CancellationToken;
+
+use super::data::{self, Leg, PairCtl, PairSpec, SessionLink};
+use super::observe::{ControlFeed, Ev, NoteTarget, Obs, now};
+use super::rewrite::{self, ActiveVerb, PassiveVerb, same_ip};
+use super::{Ctx, UpstreamMode};
+use crate::ftp::command;
+use crate::ftp::line::{LineFlags, LineSplitter, MAX_LINE};
+use crate::ftp::reply::{ParsedReply, ReplyItem, ReplyParser};
+use crate::tcp::Dir;
+use crate::time::Ts;
+
+const READ_BUF: usize = 16 * 1024;
+
+/// Answer a client when `--max-sessions` are busy.
+pub(crate) async fn reject_busy(mut sock: TcpStream, max: usize) {
+    let line = format!(
+        "421 Too many sessions through the ftpscope proxy (--max-sessions {max}); try again later.\r\n"
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let _ = sock.write_all(line.as_bytes()).await;
+        let _ = sock.shutdown().await;
+    })
+    .await;
+}
+
+fn oob_inline(s: &TcpStream) {
+    let _ = socket2::SockRef::from(s).set_out_of_band_inline(true);
+}
+
+/// What the splitter made of the bytes so far.
+enum Piece {
+    /// A whole line: the bytes as sent (with CR LF) and the line as the tracker reads it.
+    Line {
+        raw: Vec<u8>,
+        clean: Vec<u8>,
+        flags: LineFlags,
+    },
+    /// Part of an overlong line, relayed as is.
+    Partial(Vec<u8>),
+}
+
+/// Splits a byte stream into lines the way the tracker does, keeping the raw bytes.
+#[derive(Default)]
+struct Framer {
+    split: LineSplitter,
+    raw: Vec<u8>,
+}
+
+impl Framer {
+    fn next(&mut self, input: &mut &[u8]) -> Option<Piece> {
+        while !input.is_empty() {
+            let mut got = None;
+            let used = self.split.feed_until(input, |l, f| {
+                got = Some((l.to_vec(), f));
+                false
+            });
+            self.raw.extend_from_slice(&input[..used]);
+            *input = &input[used..];
+            if let Some((clean, flags)) = got {
+                return Some(Piece::Line {
+                    raw: std::mem::take(&mut self.raw),
+                    clean,
+                    flags,
+                });
+            }
+        }
+        if self.raw.len() >= MAX_LINE {
+            return Some(Piece::Partial(std::mem::take(&mut self.raw)));
+        }
+        None
+    }
+
+    /// The stream ended: what is left.
+    fn finish(&mut self) -> Option<Piece> {
+        let rest = self.split.finish();
+        let raw = std::mem::take(&mut self.raw);
+        match rest {
+            Some((clean, flags)) => Some(Piece::Line { raw, clean, flags }),
+            None if !raw.is_empty() => Some(Piece::Partial(raw)),
+            None => None,
+        }
+    }
+
+    /// Switching to opaque relay: the bytes of an unfinished line.
+    fn take_raw(&mut self) -> Vec<u8> {
+        self.split = LineSplitter::new();
+        std::mem::take(&mut self.raw)
+    }
+}
+
+/// What a forwarded command's reply needs from the proxy.
+enum Kind {
+    Plain,
+    Auth,
+    /// Same-mode PORT/EPRT/LPRT sent with the proxy's address: give the pair up on refusal.
+    ActiveSent(CancellationToken),
+    /// PASV/EPSV/LPSV forwarded: rewrite the address for the client.
+    Passive(PassiveVerb),
+    /// The client's PORT became PASV/EPSV upstream.
+    ToPassive {
+        client_verb: ActiveVerb,
+        client_target: SocketAddr,
+        sent: String,
+    },
+    /// The client's PASV became PORT/EPRT upstream; the pair is waiting.
+    ToActive {
+        client_verb: PassiveVerb,
+        reply: String,
+        abandon: CancellationToken,
+        sent: String,
+    },
+}
+
+impl Kind {
+    /// The whole reply must be seen before anything goes to the client.
+    fn holds(&self) -> bool {
+        matches!(
+            self,
+            Kind::Passive(_) | Kind::ToPassive { .. } | Kind::ToActive { .. }
+        )
+    }
+}
+
+enum Pending {
+    Forwarded(Kind),
+    /// A reply the proxy made, waiting for the replies before it.
+    Local {
+        line: Vec<u8>,
+        notes: Vec<String>,
+    },
+}
+
+/// Why the relay stopped early.
+enum Stop {
+    ClientGone,
+    ServerGone,
+}
+
+enum Flow {
+    Go,
+    FaultClose,
+}
+
+struct Ctl {
+    ctx: Arc<Ctx>,
+    link: SessionLink,
+    feed: ControlFeed,
+    client_peer: SocketAddr,
+    client_local: SocketAddr,
+    server: SocketAddr,
+    server_local: SocketAddr,
+    cw: OwnedWriteHalf,
+    sw: OwnedWriteHalf,
+    cfr: Framer,
+    sfr: Framer,
+    replies: ReplyParser,
+    pending: VecDeque<Pending>,
+    /// Server lines of a reply being held: raw bytes and receive time.
+    held: Vec<(Vec<u8>, Ts)>,
+    /// The newest announced pair no transfer command used yet.
+    current: Option<PairCtl>,
+    commands: u32,
+    /// AUTH sent: the client is not read until the answer.
+    auth_wait: bool,
+    /// After 234: bytes are relayed without looking.
+    opaque: bool,
+    seen_reply: bool,
+    client_backlog: Vec<u8>,
+    /// Directions that ended (client->server, server->client).
+    fin: [bool; 2],
+}
+
+/// Serve one client until its session ends; errors are told to the observer.
+pub(crate) async fn serve(ctx: Arc<Ctx>, client: TcpStream, peer: SocketAddr) {
+    ctx.counters.sessions_total.fetch_add(1, Ordering::Relaxed);
+    ctx.counters.sessions_open.fetch_add(1, Ordering::Relaxed);
+    if let Err(e) = serve_inner(&ctx, client, peer).await {
+        ctx.sink.message(&format!("session from {peer}: {e}"));
+    }
+    ctx.counters.sessions_open.fetch_sub(1, Ordering::Relaxed);
+}
+
+async fn serve_inner(ctx: &Arc<Ctx>, client: TcpStream, peer: SocketAddr) -> io::Result<()> {
+    let cid = ctx.next_conn();
+    let client_local = client.local_addr()?;
+    let _ = client.set_nodelay(true);
+    oob_inline(&client);
+    ctx.obs.always(Obs::Open {
+        conn: cid,
+        ts: now(),
+        initiator: peer,
+        responder: ctx.upstream,
+        control: None,
+    });
+    let connect = async {
+        let sock = if ctx.upstream.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        sock.connect(ctx.upstream).await
+    };
+    let server = match tokio::time::timeout(ctx.cfg.connect_timeout, connect).await {
+        Ok(Ok(s)) => s,
+        failed => {
+            let why = match failed {
+                Ok(Err(e)) => {
+                    if e.kind() == io::ErrorKind::ConnectionRefused {
+                        ctx.obs.event(cid, Ev::Refused);
+                    }
+                    e.to_string()
+                }
+                _ => format!(
+                    "no answer within {} s",
+                    ctx.cfg.connect_timeout.as_secs_f64()
+                ),
+            };
+            ctx.obs.note(
+                cid,
+                NoteTarget::Session,
+                format!(
+                    "could not connect to the upstream server {}: {why}; the client was answered 421",
+                    ctx.upstream
+                ),
+            );
+            ctx.obs.closed(cid);
+            let mut client = client;
+            let line = format!(
+                "421 Service not available: the ftpscope proxy cannot reach the server ({why}).\r\n"
+            );
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                let _ = client.write_all(line.as_bytes()).await;
+                let _ = client.shutdown().await;
+            })
+            .await;
+            return Err(io::Error::other(format!(
+                "upstream {}: {why}",
+                ctx.upstream
+            )));
+        }
+    };
+    ctx.obs.event(cid, Ev::Accepted);
+    let _ = server.set_nodelay(true);
+    oob_inline(&server);
+    let server_local = server.local_addr()?;
+    let (cr, cw) = client.into_split();
+    let (sr, sw) = server.into_split();
+    let link = SessionLink {
+        ctx: ctx.clone(),
+        control: cid,
+        activity: Arc::new(AtomicU64::new(0)),
+        began: Instant::now(),
+        pairs: CancellationToken::new(),
+    };
+    let ctl = Ctl {
+        ctx: ctx.clone(),
+        link,
+        feed: ControlFeed::new(ctx.obs.clone(), cid),
+        client_peer: peer,
+        client_local,
+        server: ctx.upstream,
+        server_local,
+        cw,
+        sw,
+        cfr: Framer::default(),
+        sfr: Framer::default(),
+        replies: ReplyParser::new(),
+        pending: VecDeque::new(),
+        held: Vec::new(),
+        current: None,
+        commands: 0,
+        auth_wait: false,
+        opaque: false,
+        seen_reply: false,
+        client_backlog: Vec::new(),
+        fin: [false, false],
+    };
+    ctl.run(cr, sr).await;
+    Ok(())
+}
+
+/// How the relay loop ended.
+enum End {
+    Done,
+    Stopped(Stop),
+    Shutdown,
+    Idle,
+    FaultClose,
+}
+
+impl Ctl {
+    fn mode(&self) -> UpstreamMode {
+        self.ctx.cfg.upstream_mode
+    }
+
+    fn client_ip(&self) -> IpAddr {
+        self.client_peer.ip()
+    }
+
+    /// The address put in passive replies to the client.
+    fn announce_ip(&self) -> IpAddr {
+        self.ctx
+            .cfg
+            .announce
+            .unwrap_or_else(|| self.client_local.ip().to_canonical())
+    }
+
+    fn faults_injected(&self) {
+        self.ctx
+            .counters
+            .faults_injected
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn run(mut self, mut cr: OwnedReadHalf, mut sr: OwnedReadHalf) {
+        let mut cbuf = vec![0u8; READ_BUF];
+        let mut sbuf = vec![0u8; READ_BUF];
+        let idle = self.ctx.cfg.idle_timeout;
+        let shutdown = self.ctx.shutdown.clone();
+        let end = loop {
+            if self.fin[0] && self.fin[1] {
+                break End::Done;
+            }
+            let wake = tokio::time::Instant::now() + idle.saturating_sub(self.link.idle_for());
+            tokio::select! {
+                _ = shutdown.cancelled() => break End::Shutdown,
+                _ = tokio::time::sleep_until(wake) => {
+                    if self.link.idle_for() >= idle {
+                        break End::Idle;
+                    }
+                }
+                r = cr.read(&mut cbuf), if !self.fin[0] && !self.auth_wait => match r {
+                    Ok(0) => {
+                        if let Err(s) = self.client_eof().await {
+                            break End::Stopped(s);
+                        }
+                    }
+                    Ok(n) => {
+                        self.link.touch();
+                        match self.on_client_bytes(&cbuf[..n]).await {
+                            Ok(Flow::Go) => {}
+                            Ok(Flow::FaultClose) => break End::FaultClose,
+                            Err(s) => break End::Stopped(s),
+                        }
+                    }
+                    Err(_) => break End::Stopped(Stop::ClientGone),
+                },
+                r = sr.read(&mut sbuf), if !self.fin[1] => match r {
+                    Ok(0) => {
+                        if let Err(s) = self.server_eof().await {
+                            break End::Stopped(s);
+                        }
+                    }
+                    Ok(n) => {
+                        self.link.touch();
+                        if let Err(s) = self.on_server_bytes(&sbuf[..n]).await {
+                            break End::Stopped(s);
+                        }
+                        if !self.auth_wait && !self.client_backlog.is_empty() && !self.fin[0] {
+                            let b = std::mem::take(&mut self.client_backlog);
+                            match self.on_client_bytes(&b).await {
+                                Ok(Flow::Go) => {}
+                                Ok(Flow::FaultClose) => break End::FaultClose,
+                                Err(s) => break End::Stopped(s),
+                            }
+                        }
+                    }
+                    Err(_) => break End::Stopped(Stop::ServerGone),
+                },
+            }
+        };
+        let cid = self.feed.conn;
+        match end {
+            End::Done => {}
+            End::Stopped(who) => {
+                // One side reset (or failed): reset the other too.
+                let dir = match who {
+                    Stop::ClientGone => Dir::FromInitiator,
+                    Stop::ServerGone => Dir::FromResponder,
+                };
+                self.ctx.obs.event(cid, Ev::Reset(dir));
+                if let (Ok(c), Ok(s)) = (cr.reunite(self.cw), sr.reunite(self.sw)) {
+                    data::reset(&c);
+                    data::reset(&s);
+                }
+                self.link.pairs.cancel();
+                self.ctx.obs.closed(cid);
+                return;
+            }
+            End::Shutdown => self.link.note(
+                NoteTarget::Session,
+                "the proxy shut down: it closed both sides of the control connection",
+            ),
+            End::Idle => self.link.note(
+                NoteTarget::Session,
+                format!(
+                    "the proxy closed the session after {} s without traffic (--idle-timeout)",
+                    idle.as_secs()
+                ),
+            ),
+            End::FaultClose => {
+                self.faults_injected();
+                self.link.note(
+                    NoteTarget::Session,
+                    "fault injected: the proxy closed the control connection (--fault-close-after)",
+                );
+            }
+        }
+        if !matches!(end, End::Done) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                let _ = self.cw.shutdown().await;
+                let _ = self.sw.shutdown().await;
+            })
+            .await;
+            if !self.fin[1] {
+                self.ctx.obs.event(cid, Ev::Fin(Dir::FromResponder));
+            }
+            if !self.fin[0] {
+                self.ctx.obs.event(cid, Ev::Fin(Dir::FromInitiator));
+            }
+        }
+        self.link.pairs.cancel();
+        self.ctx.obs.closed(cid);
+    }
+
+    // ---- writing and observing ----
+
+    async fn send_server(&mut self, bytes: &[u8]) -> Result<(), Stop> {
+        self.ctx
+            .counters
+            .control_bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.sw.write_all(bytes).await.map_err(|_| Stop::ServerGone)
+    }
+
+    /// A line that starts a reply waits for the delay fault first; returns the
+    /// note to attach when it was delayed.
+    async fn delay(&mut self, starts: bool) -> Option<String> {
+        let d = self.ctx.faults.delay().filter(|_| starts)?;
+        self.faults_injected();
+        tokio::time::sleep(d).await;
+        Some(format!(
+            "fault injected: the proxy held this reply back {} ms before passing it to the client (--fault-delay)",
+            d.as_millis()
+        ))
+    }
+
+    async fn send_client(&mut self, bytes: &[u8]) -> Result<(), Stop> {
+        self.ctx
+            .counters
+            .control_bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.cw.write_all(bytes).await.map_err(|_| Stop::ClientGone)
+    }
+
+    /// Server (or proxy-made) reply bytes: observed first, so that the tracker
+    /// knows an announcement before the data connection it brings, then written.
+    async fn relay_to_client(
+        &mut self,
+        ts: Ts,
+        raw: Vec<u8>,
+        starts: bool,
+        mut notes: Vec<String>,
+    ) -> Result<(), Stop> {
+        notes.extend(self.delay(starts).await);
+        self.observe_server(ts, raw.clone(), notes);
+        self.send_client(&raw).await
+    }
+
+    /// A client line for the tracker (PASS masked unless asked otherwise).
+    fn observe_client(&mut self, ts: Ts, raw: &[u8], clean: &[u8], notes: Vec<String>) {
+        let bytes = if !self.ctx.cfg.show_passwords
+            && clean.len() > 5
+            && clean[..5].eq_ignore_ascii_case(b"PASS ")
+        {
+            let mut v = b"PASS ****".to_vec();
+            if raw.ends_with(b"\r\n") {
+                v.extend_from_slice(b"\r\n");
+            } else if raw.ends_with(b"\n") {
+                v.push(b'\n');
+            }
+            v
+        } else {
+            raw.to_vec()
+        };
+        self.feed.bytes(ts, Dir::FromInitiator, bytes, notes);
+    }
+
+    fn observe_server(&mut self, ts: Ts, raw: Vec<u8>, notes: Vec<String>) {
+        self.feed.bytes(ts, Dir::FromResponder, raw, notes);
+    }
+
+    /// A reply the proxy makes: now if nothing is waiting, else in its turn.
+    async fn local_reply(&mut self, line: String, notes: Vec<String>) -> Result<(), Stop> {
+        let mut line = line.into_bytes();
+        line.extend_from_slice(b"\r\n");
+        if self.pending.is_empty() {
+            self.send_local(line, notes).await
+        } else {
+            self.pending.push_back(Pending::Local { line, notes });
+            Ok(())
+        }
+    }
+
+    async fn send_local(&mut self, line: Vec<u8>, notes: Vec<String>) -> Result<(), Stop> {
+        self.relay_to_client(now(), line, true, notes).await
+    }
+
+    async fn flush_locals(&mut self) -> Result<(), Stop> {
+        while let Some(Pending::Local { .. }) = self.pending.front() {
+            if let Some(Pending::Local { line, notes }) = self.pending.pop_front() {
+                self.send_local(line, notes).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn abandon_current(&mut self) {
+        if let Some(p) = self.current.take() {
+            p.abandon.cancel();
+        }
+    }
+
+    /// Legs for the side the proxy listens on, with the refuse fault applied.
+    fn listen_leg(&self, l: tokio::net::TcpListener, expect: IpAddr, refuse: bool) -> Leg {
+        if refuse {
+            drop(l);
+            Leg::Closed
+        } else {
+            Leg::Accept {
+                listener: l,
+                expect,
+            }
+        }
+    }
+
+    // ---- client side ----
+
+    async fn on_client_bytes(&mut self, chunk: &[u8]) -> Result<Flow, Stop> {
+        let ts = now();
+        let mut rest = chunk;
+        loop {
+            if self.opaque {
+                let mut b = self.cfr.take_raw();
+                b.extend_from_slice(rest);
+                if !b.is_empty() {
+                    self.send_server(&b).await?;
+                    self.feed.bytes(ts, Dir::FromInitiator, b, Vec::new());
+                }
+                return Ok(Flow::Go);
+            }
+            if self.auth_wait {
+                self.client_backlog.extend_from_slice(rest);
+                return Ok(Flow::Go);
+            }
+            match self.cfr.next(&mut rest) {
+                Some(Piece::Line { raw, clean, flags }) => {
+                    if let Flow::FaultClose = self.on_client_line(ts, raw, clean, flags).await? {
+                        return Ok(Flow::FaultClose);
+                    }
+                }
+                Some(Piece::Partial(raw)) => {
+                    self.send_server(&raw).await?;
+                    self.feed.bytes(ts, Dir::FromInitiator, raw, Vec::new());
+                }
+                None => return Ok(Flow::Go),
+            }
+        }
+    }
+
+    async fn client_eof(&mut self) -> Result<(), Stop> {
+        if !self.opaque {
+            if let Some(p) = self.cfr.finish() {
+                let raw = match p {
+                    Piece::Line { raw, .. } | Piece::Partial(raw) => raw,
+                };
+                self.send_server(&raw).await?;
+                self.feed.bytes(now(), Dir::FromInitiator, raw, Vec::new());
+            }
+        }
+        if !self.client_backlog.is_empty() {
+            let b = std::mem::take(&mut self.client_backlog);
+            self.send_server(&b).await?;
+            self.feed.bytes(now(), Dir::FromInitiator, b, Vec::new());
+        }
+        let _ = self.sw.shutdown().await;
+        self.fin[0] = true;
+        self.ctx
+            .obs
+            .event(self.feed.conn, Ev::Fin(Dir::FromInitiator));
+        Ok(())
+    }
+
+    async fn on_client_line(
+        &mut self,
+        ts: Ts,
+        raw: Vec<u8>,
+        clean: Vec<u8>,
+        _flags: LineFlags,
+    ) -> Result<Flow, Stop> {
+        if clean.is_empty() {
+            // Nothing to answer (the tracker notes empty lines itself).
+            self.observe_client(ts, &raw, &clean, Vec::new());
+            self.send_server(&raw).await?;
+            return Ok(Flow::Go);
+        }
+        let pc = command::parse(&clean);
+        self.commands += 1;
+        if let Some(n) = self.ctx.faults.close_after() {
+            if self.commands > n {
+                self.observe_client(ts, &raw, &clean, vec![format!(
+                    "fault injected: instead of relaying this command the proxy closed the control connection (--fault-close-after {n})"
+                )]);
+                return Ok(Flow::FaultClose);
+            }
+        }
+        if let Some(code) = self.ctx.faults.reply_for(&pc.verb) {
+            self.faults_injected();
+            self.observe_client(ts, &raw, &clean, vec![format!(
+                "fault injected: not forwarded to the server; the proxy answered {code} (--fault-reply {}={code})",
+                pc.verb
+            )]);
+            if command::is_transfer(&pc.verb) {
+                // The server never hears of the transfer: close the waiting data connection.
+                self.abandon_current();
+            }
+            let line = rewrite::fault_reply(code, &pc.verb);
+            self.local_reply(line, vec!["made by the proxy (injected fault)".into()])
+                .await?;
+            return Ok(Flow::Go);
+        }
+        if let Some(av) = ActiveVerb::parse(&pc.verb) {
+            self.on_active(ts, raw, clean, av, &pc.arg).await?;
+            return Ok(Flow::Go);
+        }
+        if let Some(pv) = PassiveVerb::parse(&pc.verb, &pc.arg) {
+            self.on_passive(ts, raw, clean, pv).await?;
+            return Ok(Flow::Go);
+        }
+        if pc.verb == "EPSV" && self.mode() == UpstreamMode::Active {
+            // EPSV ALL would forbid the PORT the proxy sends upstream.
+            self.observe_client(ts, &raw, &clean, vec![
+                "not forwarded: the proxy uses active mode towards the server (--upstream-mode active), which EPSV ALL would forbid".into(),
+            ]);
+            self.local_reply(
+                "200 EPSV ALL command successful.".into(),
+                vec!["made by the proxy".into()],
+            )
+            .await?;
+            return Ok(Flow::Go);
+        }
+        self.observe_client(ts, &raw, &clean, Vec::new());
+        self.send_server(&raw).await?;
+        let kind = if pc.verb == "AUTH" {
+            self.auth_wait = true;
+            Kind::Auth
+        } else {
+            if command::is_transfer(&pc.verb) {
+                if let Some(p) = self.current.take() {
+                    p.activate.cancel();
+                }
+            }
+            Kind::Plain
+        };
+        self.pending.push_back(Pending::Forwarded(kind));
+        Ok(Flow::Go)
+    }
+
+    async fn on_active(
+        &mut self,
+        ts: Ts,
+        raw: Vec<u8>,
+        clean: Vec<u8>,
+        av: ActiveVerb,
+        arg: &[u8],
+    ) -> Result<(), Stop> {
+        let verb = av.as_str();
+        let Some(addr) = av.address(arg) else {
+            if self.mode() == UpstreamMode::Passive {
+                self.observe_client(
+                    ts,
+                    &raw,
+                    &clean,
+                    vec!["not forwarded: the proxy cannot read the address".into()],
+                );
+                self.local_reply(
+                    format!("501 Syntax error in the {verb} argument (ftpscope proxy)."),
+                    vec!["made by the proxy".into()],
+                )
+                .await?;
+            } else {
+                self.observe_client(ts, &raw, &clean, vec![
+                    "the proxy cannot read this address and forwarded the command unchanged: a data connection, if any, does not go through the proxy".into(),
+                ]);
+                self.send_server(&raw).await?;
+                self.pending.push_back(Pending::Forwarded(Kind::Plain));
+            }
+            return Ok(());
+        };
+        if let Some(why) = rewrite::bounce(addr, self.client_ip()) {
+            if !self.ctx.cfg.allow_fxp {
+                self.ctx
+                    .counters
+                    .bounces_refused
+                    .fetch_add(1, Ordering::Relaxed);
+                self.observe_client(
+                    ts,
+                    &raw,
+                    &clean,
+                    vec![format!("refused by the proxy and not forwarded: {why}")],
+                );
+                self.local_reply(rewrite::bounce_reply(av), vec!["made by the proxy".into()])
+                    .await?;
+            } else {
+                self.observe_client(ts, &raw, &clean, vec![format!(
+                    "--allow-fxp: forwarded unchanged; the server connects to {addr} directly, not through the proxy"
+                )]);
+                self.send_server(&raw).await?;
+                self.pending.push_back(Pending::Forwarded(Kind::Plain));
+            }
+            return Ok(());
+        }
+        self.abandon_current();
+        match self.mode() {
+            UpstreamMode::Same | UpstreamMode::Active => {
+                let ip = self.server_local.ip();
+                let l = match data::bind_listener(&self.ctx, ip, self.ctx.cfg.data_ports) {
+                    Ok(l) => l,
+                    Err(e) => return self.cannot_listen(ts, raw, clean, e).await,
+                };
+                let me = SocketAddr::new(ip, l.local_addr().map(|a| a.port()).unwrap_or(0));
+                let up = av.command(me);
+                let refuse = self.ctx.faults.take_refuse();
+                let spec = PairSpec {
+                    client: Leg::Connect {
+                        from: self.client_local.ip(),
+                        to: addr,
+                    },
+                    server: self.listen_leg(l, self.server.ip(), refuse),
+                    client_told: None,
+                    announced: addr,
+                    drop: !refuse && self.ctx.faults.take_drop(),
+                };
+                let pair = data::spawn_pair(&self.link, spec);
+                let abandon = pair.abandon.clone();
+                self.current = Some(pair);
+                self.observe_client(ts, &raw, &clean, vec![format!(
+                    "the proxy sent `{up}` to the server (its own address, so that the server connects to the proxy)"
+                )]);
+                self.send_server(format!("{up}\r\n").as_bytes()).await?;
+                self.pending
+                    .push_back(Pending::Forwarded(Kind::ActiveSent(abandon)));
+            }
+            UpstreamMode::Passive => {
+                let pv = rewrite::upstream_passive(self.server);
+                let sent = pv.as_str().to_string();
+                self.observe_client(ts, &raw, &clean, vec![format!(
+                    "not forwarded: the proxy sent `{sent}` to the server instead (--upstream-mode passive)"
+                )]);
+                self.send_server(format!("{sent}\r\n").as_bytes()).await?;
+                self.pending.push_back(Pending::Forwarded(Kind::ToPassive {
+                    client_verb: av,
+                    client_target: addr,
+                    sent,
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    async fn cannot_listen(
+        &mut self,
+        ts: Ts,
+        raw: Vec<u8>,
+        clean: Vec<u8>,
+        e: io::Error,
+    ) -> Result<(), Stop> {
+        self.observe_client(
+            ts,
+            &raw,
+            &clean,
+            vec![format!(
+                "not forwarded: the proxy cannot open a data port ({e})"
+            )],
+        );
+        self.local_reply(
+            format!("425 Can't open data connection (ftpscope proxy: {e})."),
+            vec!["made by the proxy".into()],
+        )
+        .await
+    }
+
+    async fn on_passive(
+        &mut self,
+        ts: Ts,
+        raw: Vec<u8>,
+        clean: Vec<u8>,
+        pv: PassiveVerb,
+    ) -> Result<(), Stop> {
+        self.abandon_current();
+        if self.mode() != UpstreamMode::Active {
+            self.observe_client(ts, &raw, &clean, Vec::new());
+            self.send_server(&raw).await?;
+            self.pending
+                .push_back(Pending::Forwarded(Kind::Passive(pv)));
+            return Ok(());
+        }
+        // Upstream active: the server connects to one proxy listener, the client to another.
+        let s_ip = self.server_local.ip();
+        let c_ip = self.client_local.ip();
+        let ls = match data::bind_listener(&self.ctx, s_ip, self.ctx.cfg.data_ports) {
+            Ok(l) => l,
+            Err(e) => return self.cannot_listen(ts, raw, clean, e).await,
+        };
+        let lc = match data::bind_listener(&self.ctx, c_ip, self.ctx.cfg.data_ports) {
+            Ok(l) => l,
+            Err(e) => return self.cannot_listen(ts, raw, clean, e).await,
+        };
+        let told = SocketAddr::new(
+            self.announce_ip(),
+            lc.local_addr().map(|a| a.port()).unwrap_or(0),
+        );
+        let Some(reply) = pv.reply(told) else {
+            self.observe_client(ts, &raw, &clean, vec![format!(
+                "not forwarded: a 227 reply cannot carry the proxy's IPv6 address {told}; use EPSV"
+            )]);
+            return self
+                .local_reply(
+                    "425 Can't announce an IPv6 address in a 227 reply; use EPSV (ftpscope proxy)."
+                        .into(),
+                    vec!["made by the proxy".into()],
+                )
+                .await;
+        };
+        let me = SocketAddr::new(s_ip, ls.local_addr().map(|a| a.port()).unwrap_or(0));
+        let up = ActiveVerb::Port.command(me);
+        let refuse = self.ctx.faults.take_refuse();
+        let spec = PairSpec {
+            client: self.listen_leg(lc, self.client_ip(), refuse),
+            server: Leg::Accept {
+                listener: ls,
+                expect: self.server.ip(),
+            },
+            client_told: Some(told),
+            announced: told,
+            drop: !refuse && self.ctx.faults.take_drop(),
+        };
+        let pair = data::spawn_pair(&self.link, spec);
+        let abandon = pair.abandon.clone();
+        self.current = Some(pair);
+        self.observe_client(ts, &raw, &clean, vec![format!(
+            "not forwarded: the proxy sent `{up}` to the server instead (--upstream-mode active)"
+        )]);
+        self.send_server(format!("{up}\r\n").as_bytes()).await?;
+        self.pending.push_back(Pending::Forwarded(Kind::ToActive {
+            client_verb: pv,
+            reply,
+            abandon,
+            sent: up,
+        }));
+        Ok(())
+    }
+
+    // ---- server side ----
+
+    async fn on_server_bytes(&mut self, chunk: &[u8]) -> Result<(), Stop> {
+        let ts = now();
+        let mut rest = chunk;
+        loop {
+            if self.opaque {
+                let mut b = self.sfr.take_raw();
+                b.extend_from_slice(rest);
+                if !b.is_empty() {
+                    self.send_client(&b).await?;
+                    self.feed.bytes(ts, Dir::FromResponder, b, Vec::new());
+                }
+                return Ok(());
+            }
+            match self.sfr.next(&mut rest) {
+                Some(Piece::Line { raw, clean, flags }) => {
+                    self.on_server_line(ts, raw, clean, flags).await?;
+                }
+                Some(Piece::Partial(raw)) => {
+                    self.release_held().await?;
+                    self.relay_to_client(ts, raw, false, Vec::new()).await?;
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn server_eof(&mut self) -> Result<(), Stop> {
+        if !self.opaque {
+            if let Some(p) = self.sfr.finish() {
+                let raw = match p {
+                    Piece::Line { raw, .. } | Piece::Partial(raw) => raw,
+                };
+                self.held.push((raw, now()));
+            }
+            self.release_held().await?;
+        }
+        // The server is gone: whatever the proxy still owes the client goes now.
+        while let Some(p) = self.pending.pop_front() {
+            if let Pending::Local { line, notes } = p {
+                self.send_local(line, notes).await?;
+            }
+        }
+        let _ = self.cw.shutdown().await;
+        self.fin[1] = true;
+        self.ctx
+            .obs
+            .event(self.feed.conn, Ev::Fin(Dir::FromResponder));
+        Ok(())
+    }
+
+    /// Forward held lines unchanged.
+    async fn release_held(&mut self) -> Result<(), Stop> {
+        let held = std::mem::take(&mut self.held);
+        for (i, (raw, ts)) in held.into_iter().enumerate() {
+            self.relay_to_client(ts, raw, i == 0, Vec::new()).await?;
+        }
+        Ok(())
+    }
+
+    fn front_holds(&self) -> bool {
+        matches!(self.pending.front(), Some(Pending::Forwarded(k)) if k.holds())
+    }
+
+    async fn on_server_line(
+        &mut self,
+        ts: Ts,
+        raw: Vec<u8>,
+        clean: Vec<u8>,
+        flags: LineFlags,
+    ) -> Result<(), Stop> {
+        let starts = !self.replies.in_multiline();
+        let item = self.replies.line(&clean, flags);
+        if self.seen_reply && self.front_holds() {
+            self.held.push((raw, ts));
+            match item {
+                Some(ReplyItem::Reply(r)) => self.resolve(r).await?,
+                Some(ReplyItem::Garbage(_)) => self.release_held().await?,
+                _ => {}
+            }
+            return Ok(());
+        }
+        self.relay_to_client(ts, raw, starts, Vec::new()).await?;
+        if let Some(ReplyItem::Reply(r)) = item {
+            self.reply_done(r.code).await?;
+        }
+        Ok(())
+    }
+
+    /// A whole reply arrived: the front of the queue is answered if it is final.
+    async fn reply_done(&mut self, code: u16) -> Result<(), Stop> {
+        if !self.seen_reply {
+            self.seen_reply = true;
+            if matches!(code, 120 | 220) {
+                return self.flush_locals().await;
+            }
+        }
+        if code < 200 {
+            return Ok(());
+        }
+        if let Some(Pending::Forwarded(kind)) = self.pending.front() {
+            match kind {
+                Kind::Auth => {
+                    self.auth_wait = false;
+                    if code == 234 {
+                        self.go_opaque();
+                    }
+                }
+                Kind::ActiveSent(abandon) if code >= 400 => abandon.cancel(),
+                Kind::ToActive { abandon, .. } if code >= 300 => abandon.cancel(),
+                _ => {}
+            }
+            self.pending.pop_front();
+        }
+        self.flush_locals().await
+    }
+
+    fn go_opaque(&mut self) {
+        self.opaque = true;
+        self.abandon_current();
+        self.link.note(
+            NoteTarget::Session,
+            "AUTH accepted (234): from here the proxy relays the control connection as opaque TLS bytes. \
+             It can no longer see or rewrite PASV/EPSV/PORT, so this session's data connections do not go \
+             through the proxy: in passive mode the client connects to the address in the encrypted 227 \
+             (the server's, which it may not reach) or, like curl, to the proxy's address at the server's \
+             port, where nothing listens. Test plain FTP through the proxy, or FTPS directly.",
+        );
+    }
+
+    /// A held reply is complete: rewrite, convert or release it.
+    async fn resolve(&mut self, r: ParsedReply) -> Result<(), Stop> {
+        let code = r.code;
+        let text = r.text();
+        let first = r
+            .lines
+            .first()
+            .map(|l| crate::text::escape(l))
+            .unwrap_or_default();
+        let Some(Pending::Forwarded(kind)) = self.pending.pop_front() else {
+            return self.release_held().await;
+        };
+        let server_ip = self.server.ip();
+        let target_for = |addr: SocketAddr, notes: &mut Vec<String>| -> SocketAddr {
+            if same_ip(addr.ip(), server_ip) {
+                addr
+            } else {
+                let t = SocketAddr::new(server_ip, addr.port());
+                notes.push(format!(
+                    "the server announced {addr}, not its own address {server_ip}: the proxy connects to {t} instead"
+                ));
+                t
+            }
+        };
+        match kind {
+            Kind::Passive(pv) => {
+                let addr = (code == pv.code())
+                    .then(|| rewrite::passive_reply_address(code, &text, server_ip))
+                    .flatten();
+                let Some(addr) = addr else {
+                    self.pending.push_front(Pending::Forwarded(Kind::Plain));
+                    self.release_held().await?;
+                    return self.reply_done(code).await;
+                };
+                let mut notes = Vec::new();
+                let target = target_for(addr, &mut notes);
+                let c_ip = self.client_local.ip();
+                let line = match data::bind_listener(&self.ctx, c_ip, self.ctx.cfg.data_ports) {
+                    Ok(l) => {
+                        let told = SocketAddr::new(
+                            self.announce_ip(),
+                            l.local_addr().map(|a| a.port()).unwrap_or(0),
+                        );
+                        match pv.reply(told) {
+                            Some(line) => {
+                                let refuse = self.ctx.faults.take_refuse();
+                                let spec = PairSpec {
+                                    client: self.listen_leg(l, self.client_ip(), refuse),
+                                    server: Leg::Connect {
+                                        from: self.server_local.ip(),
+                                        to: target,
+                                    },
+                                    client_told: None,
+                                    announced: addr,
+                                    drop: !refuse && self.ctx.faults.take_drop(),
+                                };
+                                self.current = Some(data::spawn_pair(&self.link, spec));
+                                line
+                            }
+                            None => "425 Can't announce an IPv6 address in a 227 reply; use EPSV (ftpscope proxy).".to_string(),
+                        }
+                    }
+                    Err(e) => format!("425 Can't open data connection (ftpscope proxy: {e})."),
+                };
+                notes.push(format!("the proxy sent `{line}` to the client instead"));
+                let mut out = line.into_bytes();
+                out.extend_from_slice(b"\r\n");
+                notes.extend(self.delay(true).await);
+                // The tracker sees the server's own reply (with the notes) first.
+                let held = std::mem::take(&mut self.held);
+                for (i, (raw, ts)) in held.into_iter().enumerate() {
+                    let n = if i == 0 {
+                        std::mem::take(&mut notes)
+                    } else {
+                        Vec::new()
+                    };
+                    self.observe_server(ts, raw, n);
+                }
+                self.send_client(&out).await?;
+            }
+            Kind::ToPassive {
+                client_verb,
+                client_target,
+                sent,
+            } => {
+                let addr = matches!(code, 227..=229)
+                    .then(|| rewrite::passive_reply_address(code, &text, server_ip))
+                    .flatten();
+                let Some(addr) = addr else {
+                    // The client gets the server's refusal as the answer to its PORT.
+                    let held = std::mem::take(&mut self.held);
+                    for (i, (raw, ts)) in held.into_iter().enumerate() {
+                        let mut notes = Vec::new();
+                        if i == 0 {
+                            notes.push(format!(
+                                "the server's answer to the `{sent}` the proxy sent for this {}",
+                                client_verb.as_str()
+                            ));
+                        }
+                        self.relay_to_client(ts, raw, i == 0, notes).await?;
+                    }
+                    return self.flush_locals().await;
+                };
+                self.held.clear();
+                let mut notes = vec![format!(
+                    "made by the proxy: it sent `{sent}` to the server, which answered `{first}`; the proxy connects to both sides when the transfer starts"
+                )];
+                let target = target_for(addr, &mut notes);
+                let spec = PairSpec {
+                    client: Leg::Connect {
+                        from: self.client_local.ip(),
+                        to: client_target,
+                    },
+                    server: Leg::Connect {
+                        from: self.server_local.ip(),
+                        to: target,
+                    },
+                    client_told: None,
+                    announced: client_target,
+                    drop: self.ctx.faults.take_drop(),
+                };
+                self.current = Some(data::spawn_pair(&self.link, spec));
+                let mut out = client_verb.ok_reply().into_bytes();
+                out.extend_from_slice(b"\r\n");
+                self.send_local(out, notes).await?;
+            }
+            Kind::ToActive {
+                client_verb,
+                reply,
+                abandon,
+                sent,
+            } => {
+                if (200..300).contains(&code) {
+                    self.held.clear();
+                    let notes = vec![format!(
+                        "made by the proxy: it sent `{sent}` to the server, which answered `{first}`"
+                    )];
+                    let mut out = reply.into_bytes();
+                    out.extend_from_slice(b"\r\n");
+                    self.send_local(out, notes).await?;
+                } else {
+                    abandon.cancel();
+                    self.current = None;
+                    let held = std::mem::take(&mut self.held);
+                    for (i, (raw, ts)) in held.into_iter().enumerate() {
+                        let mut notes = Vec::new();
+                        if i == 0 {
+                            notes.push(format!(
+                                "the server's answer to the `{sent}` the proxy sent for this {}",
+                                client_verb.as_str()
+                            ));
+                        }
+                        self.relay_to_client(ts, raw, i == 0, notes).await?;
+                    }
+                }
+            }
+            other => {
+                self.pending.push_front(Pending::Forwarded(other));
+                self.release_held().await?;
+                return self.reply_done(code).await;
+            }
+        }
+        self.flush_locals().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(chunks: &[&[u8]]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut f = Framer::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            let mut rest = *c;
+            while let Some(p) = f.next(&mut rest) {
+                match p {
+                    Piece::Line { raw, clean, .. } => out.push((raw, clean)),
+                    Piece::Partial(raw) => out.push((raw, b"<partial>".to_vec())),
+                }
+            }
+        }
+        if let Some(Piece::Line { raw, clean, .. }) = f.finish() {
+            out.push((raw, clean));
+        }
+        out
+    }
+
+    #[test]
+    fn framer_keeps_raw_bytes() {
+        let out = pieces(&[
+            b"US",
+            b"ER a\r\nPASS b\r\n\xff\xf4\xff\xf2AB",
+            b"OR\r\nNOOP",
+        ]);
+        assert_eq!(out[0], (b"USER a\r\n".to_vec(), b"USER a".to_vec()));
+        assert_eq!(out[1].1, b"PASS b");
+        assert_eq!(out[2].0, b"\xff\xf4\xff\xf2ABOR\r\n".to_vec());
+        assert_eq!(out[2].1, b"ABOR");
+        assert_eq!(out[3], (b"NOOP".to_vec(), b"NOOP".to_vec()));
+    }
+
+    #[test]
+    fn framer_bounds_long_lines() {
+        let big = vec![b'x'; MAX_LINE * 3];
+        let out = pieces(&[&big, b"\r\n"]);
+        let total: usize = out.iter().map(|(r, _)| r.len()).sum();
+        assert_eq!(total, MAX_LINE * 3 + 2);
+        assert!(
+            out.iter()
+                .all(|(r, _)| r.len() <= READ_BUF.max(MAX_LINE * 3))
+        );
+        assert_eq!(out.last().unwrap().1.len(), MAX_LINE);
+    }
+}

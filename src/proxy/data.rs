@@ -1,0 +1,696 @@
+//! Data connections through the proxy: a pair of legs (the client's side and the
+//! server's side), each either a listener of the proxy that accepts only the
+//! expected peer, or a connection the proxy makes; once both are up, bytes are
+//! relayed unaltered in both directions with half-close.
+//!
+//! When legs are made:
+//! * a listening leg waits from the announcement on (until the pair is abandoned
+//!   by a newer announcement or the end of the session, or the idle timeout);
+//! * a connecting leg connects when the other leg's peer has connected (the
+//!   proxy connects onwards as a router would), or, when both legs connect
+//!   (client active, server passive), when the transfer command is sent.
+//!
+//! The pair is reported to the tracker as one logical connection (see the
+//! module doc of [`crate::proxy`]): its initiator is the peer that connected to
+//! the proxy (or the proxy itself towards an active client when both legs
+//! connect), its responder the address the announcement named.
+//!
+//! A connection from any other address than the expected peer's is reset at once
+//! and noted (port theft). Listener ports are random within `--data-ports`.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+use super::Ctx;
+use super::observe::{DataFeed, Ev, NoteTarget, Obs, now};
+use super::rewrite::same_ip;
+use crate::tcp::{ConnId, Dir};
+
+/// Relay buffer (or pipe) per direction.
+pub const RELAY_BUF: usize = 256 * 1024;
+/// Socket buffers of established data connections.
+const SOCKET_BUF: usize = 2 << 20;
+
+/// One side of a data connection.
+pub enum Leg {
+    /// The proxy listens; only `expect` may connect.
+    Accept {
+        listener: TcpListener,
+        expect: IpAddr,
+    },
+    /// The proxy connects from `from` (its address facing that peer) to `to`.
+    Connect { from: IpAddr, to: SocketAddr },
+    /// Fault: the listener was closed at once, so the peer's connection is refused.
+    Closed,
+}
+
+/// What a data pair needs to know about its session.
+#[derive(Clone)]
+pub struct SessionLink {
+    pub ctx: Arc<Ctx>,
+    pub control: ConnId,
+    /// Last control or data activity, in ms since the session began.
+    pub activity: Arc<AtomicU64>,
+    pub began: Instant,
+    /// Cancelled when the session ends: pairs not yet connected give up.
+    pub pairs: CancellationToken,
+}
+
+impl SessionLink {
+    pub fn touch(&self) {
+        self.activity
+            .store(self.began.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+    pub fn idle_for(&self) -> Duration {
+        let last = self.activity.load(Ordering::Relaxed);
+        let now_ms = self.began.elapsed().as_millis() as u64;
+        Duration::from_millis(now_ms.saturating_sub(last))
+    }
+    pub fn note(&self, target: NoteTarget, text: impl Into<String>) {
+        self.ctx.obs.note(self.control, target, text);
+    }
+}
+
+/// A data pair to start.
+pub struct PairSpec {
+    pub client: Leg,
+    pub server: Leg,
+    /// The responder of the logical connection when the client connects to a
+    /// proxy listener that stands for no server address (client passive, server
+    /// active): the address the client was told.
+    pub client_told: Option<SocketAddr>,
+    /// The channel's address as the tracker knows it (for notes).
+    pub announced: SocketAddr,
+    /// Fault: reset both sides once connected.
+    pub drop: bool,
+}
+
+/// The control session's grip on a pair.
+pub struct PairCtl {
+    /// Cancel to say the transfer command was sent.
+    pub activate: CancellationToken,
+    /// Cancel to give the pair up (only effective before it is connected).
+    pub abandon: CancellationToken,
+}
+
+/// Bind a data listener on `ip`, at a random free port of `range` (or any free port).
+pub fn bind_listener(ctx: &Ctx, ip: IpAddr, range: Option<(u16, u16)>) -> io::Result<TcpListener> {
+    let bind = |port: u16| -> io::Result<TcpListener> {
+        let l = std::net::TcpListener::bind(SocketAddr::new(ip, port))?;
+        l.set_nonblocking(true)?;
+        TcpListener::from_std(l)
+    };
+    let Some((lo, hi)) = range else {
+        return bind(0);
+    };
+    let n = u32::from(hi - lo) + 1;
+    let start = (ctx.random() % u64::from(n)) as u32;
+    let mut last = None;
+    for i in 0..n {
+        let port = lo + ((start + i) % n) as u16;
+        match bind(port) {
+            Ok(l) => return Ok(l),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no data port free")))
+}
+
+/// Make the coming close send RST instead of FIN.
+pub fn reset(s: &TcpStream) {
+    let _ = socket2::SockRef::from(s).set_linger(Some(Duration::ZERO));
+}
+
+fn socket_for(from: IpAddr, to: SocketAddr) -> io::Result<TcpSocket> {
+    let sock = if to.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // Leave the source address to the kernel when the families differ.
+    if from.is_ipv4() == to.is_ipv4() {
+        sock.bind(SocketAddr::new(from, 0))?;
+    }
+    Ok(sock)
+}
+
+async fn connect_sock(sock: TcpSocket, to: SocketAddr, limit: Duration) -> io::Result<TcpStream> {
+    match tokio::time::timeout(limit, sock.connect(to)).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no answer within {} s", limit.as_secs_f64()),
+        )),
+    }
+}
+
+/// The logical connection as the tracker sees it.
+struct Logical<'a> {
+    link: &'a SessionLink,
+    conn: ConnId,
+    opened: bool,
+}
+
+impl Logical<'_> {
+    fn open(&mut self, initiator: SocketAddr, responder: SocketAddr) {
+        self.link.ctx.obs.always(Obs::Open {
+            conn: self.conn,
+            ts: now(),
+            initiator,
+            responder,
+            control: Some(self.link.control),
+        });
+        self.link
+            .ctx
+            .counters
+            .data_connections
+            .fetch_add(1, Ordering::Relaxed);
+        self.opened = true;
+    }
+    fn ev(&self, ev: Ev) {
+        if self.opened {
+            self.link.ctx.obs.event(self.conn, ev);
+        }
+    }
+    fn note(&self, text: impl Into<String>) {
+        self.link.note(NoteTarget::Conn(self.conn), text);
+    }
+    fn close(&mut self) {
+        if self.opened {
+            self.link.ctx.obs.closed(self.conn);
+            self.opened = false;
+        }
+    }
+}
+
+/// Accept on `l` until the expected peer comes; others are reset and noted.
+async fn accept_from(
+    l: &TcpListener,
+    expect: IpAddr,
+    link: &SessionLink,
+    announced: SocketAddr,
+    side: &str,
+) -> io::Result<(TcpStream, SocketAddr)> {
+    loop {
+        let (s, peer) = l.accept().await?;
+        if same_ip(peer.ip(), expect) {
+            let _ = s.set_nodelay(true);
+            return Ok((s, peer));
+        }
+        reset(&s);
+        drop(s);
+        link.ctx
+            .counters
+            .thefts_refused
+            .fetch_add(1, Ordering::Relaxed);
+        let here = l.local_addr().map_or("?".into(), |a| a.to_string());
+        link.note(
+            NoteTarget::Announced(announced),
+            format!(
+                "proxy refused (reset) a data connection from {peer} to {here}: only the {side} ({expect}) may connect there (port theft?)"
+            ),
+        );
+    }
+}
+
+fn refused(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::ConnectionRefused
+}
+
+/// Start a pair; the returned handle activates or abandons it.
+pub fn spawn_pair(link: &SessionLink, spec: PairSpec) -> PairCtl {
+    let ctl = PairCtl {
+        activate: CancellationToken::new(),
+        abandon: link.pairs.child_token(),
+    };
+    let activate = ctl.activate.clone();
+    let abandon = ctl.abandon.clone();
+    let link = link.clone();
+    let tasks = link.ctx.tasks.clone();
+    tasks.spawn(async move {
+        let conn = link.ctx.next_conn();
+        let mut lg = Logical {
+            link: &link,
+            conn,
+            opened: false,
+        };
+        let shutdown = link.ctx.shutdown.clone();
+        let wait = link.ctx.cfg.idle_timeout;
+        let drop_it = spec.drop;
+        let announced = spec.announced;
+        let est = tokio::select! {
+            r = establish(&mut lg, spec, &activate) => r,
+            _ = abandon.cancelled() => None,
+            _ = shutdown.cancelled() => None,
+            _ = tokio::time::sleep(wait) => {
+                link.note(NoteTarget::Announced(announced), format!(
+                    "proxy gave this data connection up: not connected within {} s (--idle-timeout)",
+                    wait.as_secs()
+                ));
+                None
+            }
+        };
+        let Some(p) = est else {
+            lg.close();
+            return;
+        };
+        if drop_it {
+            link.ctx
+                .counters
+                .faults_injected
+                .fetch_add(1, Ordering::Relaxed);
+            lg.note("fault injected: the proxy reset this data connection as soon as both sides were connected (--fault-drop-data)");
+            reset(&p.client);
+            reset(&p.server);
+            let server_dir = if p.client_is_initiator {
+                Dir::FromResponder
+            } else {
+                Dir::FromInitiator
+            };
+            lg.ev(Ev::Reset(server_dir));
+            lg.close();
+            return;
+        }
+        relay(&mut lg, p, &activate, &abandon).await;
+        lg.close();
+    });
+    ctl
+}
+
+struct Established {
+    client: TcpStream,
+    server: TcpStream,
+    client_is_initiator: bool,
+}
+
+async fn establish(
+    lg: &mut Logical<'_>,
+    spec: PairSpec,
+    activate: &CancellationToken,
+) -> Option<Established> {
+    let link = lg.link;
+    let limit = link.ctx.cfg.connect_timeout;
+    let ann = spec.announced;
+    match (spec.client, spec.server) {
+        (Leg::Closed, _) | (_, Leg::Closed) => {
+            link.ctx
+                .counters
+                .faults_injected
+                .fetch_add(1, Ordering::Relaxed);
+            link.note(
+                NoteTarget::Announced(ann),
+                "fault injected: the proxy closed its listening port for this data connection, so the connection was refused (--fault-refuse-data)",
+            );
+            None
+        }
+        (Leg::Accept { listener, expect }, Leg::Connect { from, to }) => {
+            // Client passive: the client connects, then the proxy connects to the server.
+            let (c, peer) = accept_from(&listener, expect, link, ann, "client")
+                .await
+                .ok()?;
+            drop(listener);
+            link.touch();
+            lg.open(peer, to);
+            let r = match socket_for(from, to) {
+                Ok(sock) => connect_sock(sock, to, limit).await,
+                Err(e) => Err(e),
+            };
+            match r {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    lg.ev(Ev::Accepted);
+                    Some(Established {
+                        client: c,
+                        server: s,
+                        client_is_initiator: true,
+                    })
+                }
+                Err(e) => {
+                    if refused(&e) {
+                        lg.ev(Ev::Refused);
+                    }
+                    lg.note(format!(
+                        "proxy could not connect to the server's data port {to}: {e}; the client's connection was reset"
+                    ));
+                    reset(&c);
+                    None
+                }
+            }
+        }
+        (Leg::Connect { from, to }, Leg::Accept { listener, expect }) => {
+            // Client active: the server connects, then the proxy connects to the client.
+            let (s, peer) = accept_from(&listener, expect, link, ann, "server")
+                .await
+                .ok()?;
+            drop(listener);
+            link.touch();
+            lg.open(peer, to);
+            let r = match socket_for(from, to) {
+                Ok(sock) => connect_sock(sock, to, limit).await,
+                Err(e) => Err(e),
+            };
+            match r {
+                Ok(c) => {
+                    let _ = c.set_nodelay(true);
+                    lg.ev(Ev::Accepted);
+                    Some(Established {
+                        client: c,
+                        server: s,
+                        client_is_initiator: false,
+                    })
+                }
+                Err(e) => {
+                    if refused(&e) {
+                        lg.ev(Ev::Refused);
+                    }
+                    lg.note(format!(
+                        "proxy could not connect to the client's data port {to}: {e}; the server's connection was reset"
+                    ));
+                    reset(&s);
+                    None
+                }
+            }
+        }
+        (
+            Leg::Accept {
+                listener: lc,
+                expect: ec,
+            },
+            Leg::Accept {
+                listener: ls,
+                expect: es,
+            },
+        ) => {
+            // Client passive, server active: both connect to the proxy.
+            let told = spec.client_told.unwrap_or(ann);
+            let client_side = async {
+                let r = accept_from(&lc, ec, link, ann, "client").await;
+                if let Ok((_, peer)) = &r {
+                    link.touch();
+                    lg.open(*peer, told);
+                    lg.ev(Ev::Accepted);
+                }
+                r
+            };
+            let server_side = accept_from(&ls, es, link, ann, "server");
+            let (c, s) = tokio::join!(client_side, server_side);
+            let (c, s) = (c.ok()?.0, s.ok()?.0);
+            Some(Established {
+                client: c,
+                server: s,
+                client_is_initiator: true,
+            })
+        }
+        (Leg::Connect { from: fc, to: tc }, Leg::Connect { from: fs, to: ts }) => {
+            // Client active, server passive: the proxy connects to both once the
+            // transfer command is on its way.
+            activate.cancelled().await;
+            let server_side = async {
+                match socket_for(fs, ts) {
+                    Ok(sock) => connect_sock(sock, ts, limit).await,
+                    Err(e) => Err(e),
+                }
+            };
+            let client_side = async {
+                let sock = socket_for(fc, tc)?;
+                let local = sock.local_addr().unwrap_or_else(|_| SocketAddr::new(fc, 0));
+                lg.open(local, tc);
+                match connect_sock(sock, tc, limit).await {
+                    Ok(c) => {
+                        lg.ev(Ev::Accepted);
+                        Ok(c)
+                    }
+                    Err(e) => {
+                        if refused(&e) {
+                            lg.ev(Ev::Refused);
+                        }
+                        Err(e)
+                    }
+                }
+            };
+            let (s, c) = tokio::join!(server_side, client_side);
+            match (c, s) {
+                (Ok(c), Ok(s)) => {
+                    let _ = c.set_nodelay(true);
+                    let _ = s.set_nodelay(true);
+                    Some(Established {
+                        client: c,
+                        server: s,
+                        client_is_initiator: false,
+                    })
+                }
+                (c, s) => {
+                    if let Err(e) = &c {
+                        lg.note(format!(
+                            "proxy could not connect to the client's data port {tc}: {e}"
+                        ));
+                    }
+                    if let Err(e) = &s {
+                        lg.note(format!(
+                            "proxy could not connect to the server's data port {ts}: {e}"
+                        ));
+                    }
+                    for x in [c.ok(), s.ok()].into_iter().flatten() {
+                        reset(&x);
+                    }
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// How one direction ended.
+enum End {
+    Eof,
+    /// The reading side reset (or failed).
+    ReadFailed,
+    /// The writing side reset (or failed).
+    WriteFailed,
+}
+
+async fn pump(
+    r: &mut OwnedReadHalf,
+    w: &mut OwnedWriteHalf,
+    feed: &mut DataFeed,
+    dir: Dir,
+    link: &SessionLink,
+) -> End {
+    let mut buf = vec![0u8; RELAY_BUF];
+    loop {
+        let n = match r.read(&mut buf).await {
+            Ok(0) => {
+                feed.flush(dir);
+                let _ = w.shutdown().await;
+                return End::Eof;
+            }
+            Ok(n) => n,
+            Err(_) => {
+                feed.flush(dir);
+                return End::ReadFailed;
+            }
+        };
+        if w.write_all(&buf[..n]).await.is_err() {
+            feed.flush(dir);
+            return End::WriteFailed;
+        }
+        feed.chunk(dir, &buf[..n]);
+        link.ctx
+            .counters
+            .data_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+        link.touch();
+    }
+}
+
+/// Relay until both directions end. A pair that no transfer command used yet is
+/// closed when it is abandoned (a newer announcement, the end of the session, a
+/// transfer command answered by an injected fault), as a server closes an unused
+/// data connection.
+/// Linux: move the bytes socket -> pipe -> socket with splice(2), so they never
+/// enter the proxy's memory (used unless `--record` needs the payload). Same
+/// contract as [`pump`].
+#[cfg(target_os = "linux")]
+async fn pump_splice(
+    r: &mut OwnedReadHalf,
+    w: &mut OwnedWriteHalf,
+    feed: &mut DataFeed,
+    dir: Dir,
+    link: &SessionLink,
+) -> End {
+    use rustix::pipe::{PipeFlags, SpliceFlags, pipe_with, splice};
+    use tokio::io::Interest;
+    let Ok((pr, pw)) = pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC) else {
+        return pump(r, w, feed, dir, link).await;
+    };
+    let cap = rustix::pipe::fcntl_setpipe_size(&pw, RELAY_BUF).unwrap_or(64 * 1024);
+    let flags = SpliceFlags::NONBLOCK | SpliceFlags::MOVE;
+    loop {
+        let src: &TcpStream = r.as_ref();
+        if src.readable().await.is_err() {
+            feed.flush(dir);
+            return End::ReadFailed;
+        }
+        let n = match src.try_io(Interest::READABLE, || {
+            splice(src, None, &pw, None, cap, flags).map_err(io::Error::from)
+        }) {
+            Ok(0) => {
+                feed.flush(dir);
+                let _ = w.shutdown().await;
+                return End::Eof;
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(_) => {
+                feed.flush(dir);
+                return End::ReadFailed;
+            }
+        };
+        let mut left = n;
+        while left > 0 {
+            let dst: &TcpStream = w.as_ref();
+            if dst.writable().await.is_err() {
+                feed.flush(dir);
+                return End::WriteFailed;
+            }
+            match dst.try_io(Interest::WRITABLE, || {
+                splice(&pr, None, dst, None, left, flags).map_err(io::Error::from)
+            }) {
+                Ok(m) => left -= m,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => {
+                    feed.flush(dir);
+                    return End::WriteFailed;
+                }
+            }
+        }
+        feed.count(dir, n as u64);
+        link.ctx
+            .counters
+            .data_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+        link.touch();
+    }
+}
+
+/// Relay one direction: splice on Linux unless the payload is recorded.
+async fn pump_any(
+    r: &mut OwnedReadHalf,
+    w: &mut OwnedWriteHalf,
+    feed: &mut DataFeed,
+    dir: Dir,
+    link: &SessionLink,
+) -> End {
+    #[cfg(target_os = "linux")]
+    if !feed.obs.record_data {
+        return pump_splice(r, w, feed, dir, link).await;
+    }
+    pump(r, w, feed, dir, link).await
+}
+
+async fn relay(
+    lg: &mut Logical<'_>,
+    p: Established,
+    activate: &CancellationToken,
+    abandon: &CancellationToken,
+) {
+    let link = lg.link;
+    let (c2s, s2c) = if p.client_is_initiator {
+        (Dir::FromInitiator, Dir::FromResponder)
+    } else {
+        (Dir::FromResponder, Dir::FromInitiator)
+    };
+    // Room for large chunks: fewer wake-ups per byte relayed.
+    for s in [&p.client, &p.server] {
+        let r = socket2::SockRef::from(s);
+        let _ = r.set_recv_buffer_size(SOCKET_BUF);
+        let _ = r.set_send_buffer_size(SOCKET_BUF);
+    }
+    let (mut cr, mut cw) = p.client.into_split();
+    let (mut sr, mut sw) = p.server.into_split();
+    let mut f_up = DataFeed::new(link.ctx.obs.clone(), lg.conn);
+    let mut f_down = DataFeed::new(link.ctx.obs.clone(), lg.conn);
+    let idle = link.ctx.cfg.idle_timeout;
+    let shutdown = link.ctx.shutdown.clone();
+    // Set when the relay is cut: both sides get RST.
+    let mut abort: Option<Dir> = None;
+    // Set when an unused pair is given up: both sides get FIN.
+    let mut given_up = false;
+    let mut may_give_up = true;
+    {
+        let up = pump_any(&mut cr, &mut sw, &mut f_up, c2s, link);
+        let down = pump_any(&mut sr, &mut cw, &mut f_down, s2c, link);
+        tokio::pin!(up, down);
+        let (mut up_done, mut down_done) = (false, false);
+        let mut tick = tokio::time::interval(idle.max(Duration::from_millis(400)) / 4);
+        tick.tick().await;
+        while !(up_done && down_done) {
+            tokio::select! {
+                e = &mut up, if !up_done => {
+                    up_done = true;
+                    match e {
+                        End::Eof => lg.ev(Ev::Fin(c2s)),
+                        End::ReadFailed => { abort = Some(c2s); break; }
+                        End::WriteFailed => { abort = Some(s2c); break; }
+                    }
+                }
+                e = &mut down, if !down_done => {
+                    down_done = true;
+                    match e {
+                        End::Eof => lg.ev(Ev::Fin(s2c)),
+                        End::ReadFailed => { abort = Some(s2c); break; }
+                        End::WriteFailed => { abort = Some(c2s); break; }
+                    }
+                }
+                _ = shutdown.cancelled() => {
+                    lg.note("proxy shut down during this data connection: both sides were reset");
+                    abort = Some(s2c);
+                    break;
+                }
+                _ = abandon.cancelled(), if may_give_up => {
+                    if activate.is_cancelled() {
+                        may_give_up = false;
+                    } else {
+                        lg.note("closed by the proxy: no transfer command used this data connection");
+                        given_up = true;
+                        break;
+                    }
+                }
+                _ = tick.tick() => {
+                    if link.idle_for() > idle {
+                        lg.note(format!(
+                            "proxy reset this data connection: no traffic for {} s (--idle-timeout)",
+                            idle.as_secs()
+                        ));
+                        abort = Some(s2c);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    f_up.flush(c2s);
+    f_down.flush(s2c);
+    if given_up {
+        let _ = cw.shutdown().await;
+        let _ = sw.shutdown().await;
+        lg.ev(Ev::Fin(s2c));
+        lg.ev(Ev::Fin(c2s));
+    }
+    if let Some(dir) = abort {
+        lg.ev(Ev::Reset(dir));
+        if let (Ok(c), Ok(s)) = (cr.reunite(cw), sr.reunite(sw)) {
+            reset(&c);
+            reset(&s);
+        }
+    }
+}

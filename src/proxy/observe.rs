@@ -1,0 +1,837 @@
+//! Observations: what the relay tells the engine, and the hub that feeds it.
+//!
+//! The relay tasks never analyse anything. They describe what they relay as
+//! [`Obs`]ervations (a connection opened, a line from one side, N bytes on a data
+//! connection, a FIN, ...) and hand them to one hub thread, which turns them into
+//! the same [`ConnEvent`]s the TCP reassembler emits and feeds the one
+//! [`Tracker`]; it also writes `--record` packets and hands finished sessions to
+//! the log and to the [`ProxyObserver`].
+//!
+//! **The relay never waits on the hub.** Observations go through an unbounded
+//! channel, but the volume in flight is capped ([`MAX_QUEUED`] entries,
+//! [`MAX_QUEUED_BYTES`] bytes):
+//! * a control line that does not fit is not observed: the next line of that
+//!   direction carries the count, and the tracker gets a [`ConnEvent::Gap`] (the
+//!   transcript shows a hole, as a capture that lost packets would);
+//! * data byte counts that do not fit are merged into the next observation, so
+//!   counts are never lost (only recorded payload is, as a hole in the record);
+//! * connection lifecycle events (open, accepted, FIN, RST, closed) and lines that
+//!   carry proxy notes are always sent: there are a few per connection, and the
+//!   number of connections is bounded by `--max-sessions`.
+//!
+//! Relayed bytes are never dropped; only observations of them are. Drops are
+//! counted and shown in the status line.
+//!
+//! Proxy notes (rewrites, injected faults, refusals) are attached to the model
+//! after the tracker built it (`annotate`): a note names the control line it
+//! belongs to by that line's timestamp, which the hub makes unique per
+//! connection.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use rustc_hash::FxHashMap;
+use tokio::sync::mpsc;
+
+use super::ProxyObserver;
+use super::record::Recorder;
+use crate::model::{Capture, CaptureStats, Session};
+use crate::report::{self, ViewOptions};
+use crate::session::{Tracker, TrackerConfig};
+use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta};
+use crate::time::Ts;
+
+/// Volume observations in flight at most.
+pub const MAX_QUEUED: usize = 4096;
+/// Bytes of volume observations in flight at most.
+pub const MAX_QUEUED_BYTES: usize = 16 << 20;
+/// Finished sessions kept for live views (older ones were handed to the log).
+pub const MAX_LIVE_FINISHED: usize = 1000;
+/// A data connection's byte count is observed at least this often while it runs.
+const COUNT_EVERY_BYTES: u64 = 256 * 1024;
+const COUNT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The proxy's receive time.
+pub fn now() -> Ts {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Ts::from_secs_nanos(d.as_secs() as i64, i64::from(d.subsec_nanos()))
+}
+
+/// Connection-level events.
+#[derive(Clone, Copy, Debug)]
+pub enum Ev {
+    Accepted,
+    Refused,
+    Fin(Dir),
+    Reset(Dir),
+}
+
+/// Where a proxy note belongs.
+#[derive(Clone, Copy, Debug)]
+pub enum NoteTarget {
+    /// The session as a whole (shown with its anomalies, prefixed `proxy:`).
+    Session,
+    /// The data channel the tracker tied to this connection.
+    Conn(ConnId),
+    /// The newest data channel announced with this address at or before the note.
+    Announced(SocketAddr),
+}
+
+/// One observation.
+#[derive(Debug)]
+pub enum Obs {
+    /// A connection attempt. `control` is the session's control connection for a
+    /// data connection, `None` for a control connection.
+    Open {
+        conn: ConnId,
+        ts: Ts,
+        initiator: SocketAddr,
+        responder: SocketAddr,
+        control: Option<ConnId>,
+    },
+    Ev {
+        conn: ConnId,
+        ts: Ts,
+        ev: Ev,
+    },
+    /// Control-connection bytes (a line, or opaque TLS bytes). `lost_before`
+    /// bytes of this direction were relayed but not observed before these.
+    Bytes {
+        conn: ConnId,
+        ts: Ts,
+        dir: Dir,
+        bytes: Vec<u8>,
+        lost_before: u64,
+        notes: Vec<String>,
+    },
+    /// Data-connection bytes: `len` counted; `bytes` (when recording) are the last
+    /// bytes of them, the rest were not kept.
+    Count {
+        conn: ConnId,
+        ts: Ts,
+        dir: Dir,
+        len: u64,
+        bytes: Option<Vec<u8>>,
+    },
+    Closed {
+        conn: ConnId,
+        ts: Ts,
+    },
+    Note {
+        control: ConnId,
+        ts: Ts,
+        target: NoteTarget,
+        text: String,
+    },
+}
+
+impl Obs {
+    /// Weight in the volume budget (None: lifecycle, never dropped).
+    fn weight(&self) -> Option<usize> {
+        match self {
+            Obs::Bytes { bytes, notes, .. } if notes.is_empty() => Some(bytes.len() + 64),
+            Obs::Count { bytes, .. } => Some(bytes.as_ref().map_or(0, Vec::len) + 64),
+            _ => None,
+        }
+    }
+}
+
+/// Counters shared between the relay, the hub and the status line.
+#[derive(Debug, Default)]
+pub struct Budget {
+    queued: AtomicUsize,
+    queued_bytes: AtomicUsize,
+    /// Observations dropped because the hub was behind.
+    pub dropped: AtomicU64,
+}
+
+/// The relay's side of the hub: cheap to clone, never blocks.
+#[derive(Clone)]
+pub struct Observer {
+    tx: mpsc::UnboundedSender<Obs>,
+    budget: Arc<Budget>,
+    /// Record payload of data connections (`--record`).
+    pub record_data: bool,
+}
+
+impl Observer {
+    /// An observer and the hub's end; `budget` is shared with the hub and the status line.
+    pub fn new(record_data: bool, budget: Arc<Budget>) -> (Observer, mpsc::UnboundedReceiver<Obs>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            Observer {
+                tx,
+                budget,
+                record_data,
+            },
+            rx,
+        )
+    }
+
+    /// Send an observation that is never dropped.
+    pub fn always(&self, o: Obs) {
+        if let Some(w) = o.weight() {
+            self.budget.queued.fetch_add(1, Ordering::Relaxed);
+            self.budget.queued_bytes.fetch_add(w, Ordering::Relaxed);
+        }
+        let _ = self.tx.send(o);
+    }
+
+    /// Send a volume observation if the budget allows; otherwise hand it back.
+    pub fn try_volume(&self, o: Obs) -> Result<(), Obs> {
+        let w = o.weight().unwrap_or(0);
+        let q = self.budget.queued.fetch_add(1, Ordering::Relaxed);
+        let b = self.budget.queued_bytes.fetch_add(w, Ordering::Relaxed);
+        if q >= MAX_QUEUED || b + w > MAX_QUEUED_BYTES {
+            self.budget.queued.fetch_sub(1, Ordering::Relaxed);
+            self.budget.queued_bytes.fetch_sub(w, Ordering::Relaxed);
+            self.budget.dropped.fetch_add(1, Ordering::Relaxed);
+            return Err(o);
+        }
+        match self.tx.send(o) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.0),
+        }
+    }
+
+    pub fn event(&self, conn: ConnId, ev: Ev) {
+        self.always(Obs::Ev {
+            conn,
+            ts: now(),
+            ev,
+        });
+    }
+
+    pub fn closed(&self, conn: ConnId) {
+        self.always(Obs::Closed { conn, ts: now() });
+    }
+
+    pub fn note(&self, control: ConnId, target: NoteTarget, text: impl Into<String>) {
+        self.always(Obs::Note {
+            control,
+            ts: now(),
+            target,
+            text: text.into(),
+        });
+    }
+}
+
+/// A control connection's feed: lines, with losses carried forward as gaps.
+pub struct ControlFeed {
+    pub obs: Observer,
+    pub conn: ConnId,
+    lost: [u64; 2],
+}
+
+impl ControlFeed {
+    pub fn new(obs: Observer, conn: ConnId) -> Self {
+        ControlFeed {
+            obs,
+            conn,
+            lost: [0, 0],
+        }
+    }
+
+    /// Bytes relayed (or, for a proxy-made reply, sent) in one direction.
+    pub fn bytes(&mut self, ts: Ts, dir: Dir, bytes: Vec<u8>, notes: Vec<String>) {
+        let i = dir.idx();
+        let len = bytes.len() as u64;
+        let o = Obs::Bytes {
+            conn: self.conn,
+            ts,
+            dir,
+            bytes,
+            lost_before: self.lost[i],
+            notes,
+        };
+        if o.weight().is_none() {
+            self.obs.always(o);
+            self.lost[i] = 0;
+            return;
+        }
+        match self.obs.try_volume(o) {
+            Ok(()) => self.lost[i] = 0,
+            Err(_) => self.lost[i] += len,
+        }
+    }
+}
+
+/// A data connection's feed (one per direction): byte counts merged between
+/// observations.
+pub struct DataFeed {
+    pub obs: Observer,
+    pub conn: ConnId,
+    pending: u64,
+    last_ts: Ts,
+    rec: Vec<u8>,
+    sent_any: bool,
+    last_sent: Instant,
+}
+
+impl DataFeed {
+    pub fn new(obs: Observer, conn: ConnId) -> Self {
+        DataFeed {
+            obs,
+            conn,
+            pending: 0,
+            last_ts: Ts(0),
+            rec: Vec::new(),
+            sent_any: false,
+            last_sent: Instant::now(),
+        }
+    }
+
+    /// `bytes` were relayed in direction `dir`.
+    pub fn chunk(&mut self, dir: Dir, bytes: &[u8]) {
+        let ts = now();
+        self.pending += bytes.len() as u64;
+        self.last_ts = ts;
+        if self.obs.record_data {
+            // Only the newest chunk's payload travels; earlier unsent ones are a hole.
+            self.rec.clear();
+            self.rec.extend_from_slice(bytes);
+            self.send(dir, false);
+        } else if !self.sent_any
+            || self.pending >= COUNT_EVERY_BYTES
+            || self.last_sent.elapsed() >= COUNT_EVERY
+        {
+            self.send(dir, false);
+        }
+    }
+
+    /// `len` bytes were relayed without passing through the proxy's memory.
+    pub fn count(&mut self, dir: Dir, len: u64) {
+        self.pending += len;
+        self.last_ts = now();
+        if !self.sent_any
+            || self.pending >= COUNT_EVERY_BYTES
+            || self.last_sent.elapsed() >= COUNT_EVERY
+        {
+            self.send(dir, false);
+        }
+    }
+
+    fn send(&mut self, dir: Dir, always: bool) {
+        if self.pending == 0 {
+            return;
+        }
+        let o = Obs::Count {
+            conn: self.conn,
+            ts: self.last_ts,
+            dir,
+            len: self.pending,
+            bytes: if self.obs.record_data {
+                Some(std::mem::take(&mut self.rec))
+            } else {
+                None
+            },
+        };
+        let ok = if always {
+            self.obs.always(o);
+            true
+        } else {
+            match self.obs.try_volume(o) {
+                Ok(()) => true,
+                Err(Obs::Count {
+                    bytes: Some(mut b), ..
+                }) => {
+                    // Keep the buffer for reuse; its payload is lost to the record.
+                    b.clear();
+                    self.rec = b;
+                    false
+                }
+                Err(_) => false,
+            }
+        };
+        if ok {
+            self.pending = 0;
+            self.sent_any = true;
+            self.last_sent = Instant::now();
+        }
+    }
+
+    /// Send what is still counted (before a FIN, RST or the end).
+    pub fn flush(&mut self, dir: Dir) {
+        self.send(dir, true);
+    }
+}
+
+/// Notes about one session, waiting for the model.
+#[derive(Debug, Default)]
+struct SessNotes {
+    /// By the timestamp of the control line they belong to.
+    lines: FxHashMap<i64, Vec<String>>,
+    session: Vec<String>,
+    conns: FxHashMap<ConnId, Vec<String>>,
+    announced: Vec<(SocketAddr, Ts, String)>,
+}
+
+/// Add the proxy's notes to a session built by the tracker.
+fn annotate(s: &mut Session, n: &SessNotes) {
+    for ex in &mut s.exchanges {
+        if let Some(c) = &mut ex.command {
+            if let Some(v) = n.lines.get(&c.ts.0) {
+                c.notes.extend(v.iter().cloned());
+            }
+        }
+        for r in &mut ex.replies {
+            if let Some(v) = n.lines.get(&r.ts.0) {
+                r.notes.extend(v.iter().cloned());
+            }
+        }
+    }
+    for ch in &mut s.data_channels {
+        if let Some(v) = ch.conn.and_then(|c| n.conns.get(&c)) {
+            ch.notes.extend(v.iter().cloned());
+        }
+    }
+    for (a, ts, text) in &n.announced {
+        let best = s
+            .data_channels
+            .iter_mut()
+            .filter(|c| c.announced == Some(*a) && c.announced_at <= *ts)
+            .max_by_key(|c| c.announced_at);
+        match best {
+            Some(c) => c.notes.push(text.clone()),
+            None => s.anomalies.push(format!("proxy: {text}")),
+        }
+    }
+    s.anomalies
+        .extend(n.session.iter().map(|t| format!("proxy: {t}")));
+}
+
+/// Where finished sessions are written (`--log FILE`).
+pub struct LogSink {
+    pub out: Box<dyn Write + Send>,
+    pub json: bool,
+    pub opts: ViewOptions,
+}
+
+impl LogSink {
+    pub fn write(&mut self, s: &Session) -> std::io::Result<()> {
+        if self.json {
+            report::json::write_session(&mut self.out, s)?;
+        } else {
+            report::text::write_session(&mut self.out, s, self.opts)?;
+            writeln!(self.out)?;
+        }
+        self.out.flush()
+    }
+}
+
+/// Everything the hub owns that live views read.
+pub struct Live {
+    tracker: Tracker,
+    notes: FxHashMap<ConnId, SessNotes>,
+    by_client: FxHashMap<(SocketAddr, i64), ConnId>,
+    line_ts: FxHashMap<ConnId, Ts>,
+    finished: VecDeque<Session>,
+    pub stats: CaptureStats,
+    pub finished_total: u64,
+}
+
+impl Live {
+    pub fn new(cfg: TrackerConfig) -> Self {
+        Live {
+            tracker: Tracker::new(cfg),
+            notes: FxHashMap::default(),
+            by_client: FxHashMap::default(),
+            line_ts: FxHashMap::default(),
+            finished: VecDeque::new(),
+            stats: CaptureStats::default(),
+            finished_total: 0,
+        }
+    }
+
+    pub fn open_sessions(&self) -> usize {
+        self.tracker.open_sessions()
+    }
+
+    /// Every session: the newest finished ones and the open ones (annotated, not
+    /// yet diagnosed), by id.
+    pub fn snapshot(&self) -> Capture {
+        let mut sessions: Vec<Session> = self.finished.iter().cloned().collect();
+        for s in self.tracker.sessions() {
+            let mut s = s.clone();
+            if let Some(n) = self
+                .by_client
+                .get(&(s.client, s.start.0))
+                .and_then(|c| self.notes.get(c))
+            {
+                annotate(&mut s, n);
+            }
+            sessions.push(s);
+        }
+        sessions.sort_by_key(|s| s.id);
+        Capture {
+            sessions,
+            stats: self.stats.clone(),
+            findings: Vec::new(),
+        }
+    }
+
+    fn meta(&mut self, ts: Ts) -> Meta {
+        self.stats.first.get_or_insert(ts);
+        self.stats.last = Some(self.stats.last.map_or(ts, |l| l.max(ts)));
+        Meta { ts, frame: 0 }
+    }
+
+    fn apply<W: Write>(&mut self, o: Obs, rec: &mut Option<Recorder<W>>) -> std::io::Result<()> {
+        match o {
+            Obs::Open {
+                conn,
+                ts,
+                initiator,
+                responder,
+                control,
+            } => {
+                let meta = self.meta(ts);
+                self.stats.tcp_connections += 1;
+                if control.is_none() {
+                    self.notes.insert(conn, SessNotes::default());
+                    self.by_client.insert((initiator, ts.0), conn);
+                    self.line_ts.insert(conn, ts);
+                }
+                self.tracker.open(
+                    meta,
+                    &ConnInfo {
+                        id: conn,
+                        initiator,
+                        responder,
+                        handshake_seen: true,
+                    },
+                );
+                if let Some(r) = rec {
+                    r.open(ts, conn, initiator, responder)?;
+                }
+            }
+            Obs::Ev { conn, ts, ev } => {
+                let meta = self.meta(ts);
+                let e = match ev {
+                    Ev::Accepted => ConnEvent::Accepted,
+                    Ev::Refused => ConnEvent::Refused,
+                    Ev::Fin(dir) => ConnEvent::Fin { dir },
+                    Ev::Reset(dir) => ConnEvent::Reset { dir },
+                };
+                self.tracker.event(meta, conn, e);
+                if let Some(r) = rec {
+                    match ev {
+                        Ev::Accepted => r.accepted(ts, conn)?,
+                        Ev::Refused => r.refused(ts, conn)?,
+                        Ev::Fin(d) => r.fin(ts, conn, d)?,
+                        Ev::Reset(d) => r.reset(ts, conn, d)?,
+                    }
+                }
+            }
+            Obs::Bytes {
+                conn,
+                ts,
+                dir,
+                bytes,
+                lost_before,
+                notes,
+            } => {
+                // Unique, increasing timestamps per control connection: notes find their line by it.
+                let last = self.line_ts.entry(conn).or_insert(ts);
+                let ts = if ts <= *last { Ts(last.0 + 1) } else { ts };
+                *last = ts;
+                let meta = self.meta(ts);
+                self.stats.packets += 1;
+                self.stats.bytes += bytes.len() as u64;
+                if lost_before > 0 {
+                    self.tracker.event(
+                        meta,
+                        conn,
+                        ConnEvent::Gap {
+                            dir,
+                            len: lost_before,
+                        },
+                    );
+                    if let Some(r) = rec {
+                        r.skip(conn, dir, lost_before);
+                    }
+                }
+                self.tracker
+                    .event(meta, conn, ConnEvent::Data { dir, bytes: &bytes });
+                if let Some(r) = rec {
+                    r.data(ts, conn, dir, &bytes)?;
+                }
+                if !notes.is_empty() {
+                    if let Some(n) = self.notes.get_mut(&conn) {
+                        n.lines.entry(ts.0).or_default().extend(notes);
+                    }
+                }
+            }
+            Obs::Count {
+                conn,
+                ts,
+                dir,
+                len,
+                bytes,
+            } => {
+                let meta = self.meta(ts);
+                self.stats.bytes += len;
+                self.tracker
+                    .event(meta, conn, ConnEvent::Count { dir, len });
+                if let Some(r) = rec {
+                    let kept = bytes.as_ref().map_or(0, Vec::len) as u64;
+                    r.skip(conn, dir, len.saturating_sub(kept));
+                    if let Some(b) = bytes {
+                        r.data(ts, conn, dir, &b)?;
+                    }
+                }
+            }
+            Obs::Closed { conn, ts } => {
+                let meta = self.meta(ts);
+                self.tracker.closed(meta, conn);
+                self.line_ts.remove(&conn);
+                if let Some(r) = rec {
+                    r.closed(conn);
+                }
+            }
+            Obs::Note {
+                control,
+                ts,
+                target,
+                text,
+            } => {
+                if let Some(n) = self.notes.get_mut(&control) {
+                    match target {
+                        NoteTarget::Session => n.session.push(text),
+                        NoteTarget::Conn(c) => n.conns.entry(c).or_default().push(text),
+                        NoteTarget::Announced(a) => n.announced.push((a, ts, text)),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sessions the tracker finished, annotated; a copy stays for live views.
+    fn take_finished(&mut self) -> Vec<Session> {
+        let mut out = self.tracker.take_finished();
+        for s in &mut out {
+            if let Some(c) = self.by_client.remove(&(s.client, s.start.0)) {
+                if let Some(n) = self.notes.remove(&c) {
+                    annotate(s, &n);
+                }
+            }
+            self.finished_total += 1;
+            if self.finished.len() >= MAX_LIVE_FINISHED {
+                self.finished.pop_front();
+            }
+            self.finished.push_back(s.clone());
+        }
+        out
+    }
+
+    fn finish(&mut self) -> Vec<Session> {
+        self.tracker.finish();
+        self.take_finished()
+    }
+}
+
+/// State shared by the hub, the relay and live views.
+pub struct Shared {
+    pub live: Mutex<Live>,
+    pub budget: Arc<Budget>,
+    /// Problems with the record or the log (first one kept).
+    pub output_error: Mutex<Option<String>>,
+    pub record_skipped: AtomicU64,
+}
+
+impl Shared {
+    pub fn lock(&self) -> MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn fail(&self, what: String) {
+        let mut e = self.output_error.lock().unwrap_or_else(|e| e.into_inner());
+        if e.is_none() {
+            *e = Some(what);
+        }
+    }
+}
+
+/// The hub: run on its own thread until every [`Observer`] is dropped.
+pub fn run_hub(
+    mut rx: mpsc::UnboundedReceiver<Obs>,
+    shared: Arc<Shared>,
+    mut rec: Option<Recorder<BufWriter<File>>>,
+    mut log: Option<LogSink>,
+    sink: Arc<dyn ProxyObserver>,
+) {
+    let mut batch = Vec::with_capacity(256);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < 256 {
+            match rx.try_recv() {
+                Ok(o) => batch.push(o),
+                Err(_) => break,
+            }
+        }
+        let done = {
+            let mut live = shared.lock();
+            for o in batch.drain(..) {
+                if let Some(w) = o.weight() {
+                    shared.budget.queued.fetch_sub(1, Ordering::Relaxed);
+                    shared.budget.queued_bytes.fetch_sub(w, Ordering::Relaxed);
+                }
+                if let Err(e) = live.apply(o, &mut rec) {
+                    shared.fail(format!("cannot write the record: {e}"));
+                    rec = None;
+                }
+            }
+            if let Some(r) = &rec {
+                shared
+                    .record_skipped
+                    .store(r.skipped_bytes, Ordering::Relaxed);
+            }
+            live.take_finished()
+        };
+        deliver(&done, &mut log, &*sink, &shared);
+    }
+    let done = shared.lock().finish();
+    deliver(&done, &mut log, &*sink, &shared);
+    if let Some(mut r) = rec {
+        if let Err(e) = r.flush() {
+            shared.fail(format!("cannot write the record: {e}"));
+        }
+    }
+}
+
+fn deliver(done: &[Session], log: &mut Option<LogSink>, sink: &dyn ProxyObserver, shared: &Shared) {
+    for s in done {
+        if let Some(l) = log.as_mut() {
+            if let Err(e) = l.write(s) {
+                shared.fail(format!("cannot write the log: {e}"));
+                *log = None;
+            }
+        }
+        sink.session_finished(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    /// When the hub is behind, lines are not observed but never block: the next
+    /// observed line carries the loss, and the tracker shows a hole there.
+    #[test]
+    fn a_full_queue_drops_lines_as_a_gap_and_counts() {
+        let budget = Arc::new(Budget::default());
+        let (obs, mut rx) = Observer::new(false, budget.clone());
+        let (c, s) = (sa("10.0.0.1:40000"), sa("10.0.0.2:21"));
+        obs.always(Obs::Open {
+            conn: 1,
+            ts: Ts(1_000),
+            initiator: c,
+            responder: s,
+            control: None,
+        });
+        obs.event(1, Ev::Accepted);
+        let mut feed = ControlFeed::new(obs.clone(), 1);
+        feed.bytes(
+            Ts(2_000),
+            Dir::FromResponder,
+            b"220 hi\r\n".to_vec(),
+            vec![],
+        );
+        // Fill the queue: nobody drains it yet.
+        for i in 0..MAX_QUEUED {
+            let _ = obs.try_volume(Obs::Count {
+                conn: 99,
+                ts: Ts(3_000 + i as i64),
+                dir: Dir::FromInitiator,
+                len: 1,
+                bytes: None,
+            });
+        }
+        feed.bytes(
+            Ts(9_000),
+            Dir::FromInitiator,
+            b"USER lost\r\n".to_vec(),
+            vec![],
+        );
+        assert!(budget.dropped.load(Ordering::Relaxed) >= 1);
+        // The hub catches up.
+        let mut live = Live::new(TrackerConfig::default());
+        let mut rec: Option<Recorder<Vec<u8>>> = None;
+        while let Ok(o) = rx.try_recv() {
+            if let Some(w) = o.weight() {
+                budget.queued.fetch_sub(1, Ordering::Relaxed);
+                budget.queued_bytes.fetch_sub(w, Ordering::Relaxed);
+            }
+            live.apply(o, &mut rec).unwrap();
+        }
+        feed.bytes(Ts(10_000), Dir::FromInitiator, b"QUIT\r\n".to_vec(), vec![]);
+        while let Ok(o) = rx.try_recv() {
+            live.apply(o, &mut rec).unwrap();
+        }
+        let snap = live.snapshot();
+        let sess = &snap.sessions[0];
+        assert_eq!(sess.capture.gap_bytes[0], b"USER lost\r\n".len() as u64);
+        let verbs: Vec<_> = sess.exchanges.iter().filter_map(|e| e.verb()).collect();
+        assert_eq!(verbs, ["QUIT"]);
+    }
+
+    #[test]
+    fn notes_find_their_line_by_time() {
+        let budget = Arc::new(Budget::default());
+        let (obs, mut rx) = Observer::new(false, budget);
+        obs.always(Obs::Open {
+            conn: 1,
+            ts: Ts(1_000),
+            initiator: sa("10.0.0.1:40000"),
+            responder: sa("10.0.0.2:21"),
+            control: None,
+        });
+        let mut feed = ControlFeed::new(obs.clone(), 1);
+        // Two lines with the same receive time: the hub makes their times unique.
+        feed.bytes(
+            Ts(2_000),
+            Dir::FromResponder,
+            b"220 hi\r\n".to_vec(),
+            vec![],
+        );
+        feed.bytes(Ts(3_000), Dir::FromInitiator, b"NOOP\r\n".to_vec(), vec![]);
+        feed.bytes(
+            Ts(3_000),
+            Dir::FromInitiator,
+            b"PORT 10,0,0,1,1,1\r\n".to_vec(),
+            vec!["refused".into()],
+        );
+        obs.note(1, NoteTarget::Session, "hello");
+        let mut live = Live::new(TrackerConfig::default());
+        let mut rec: Option<Recorder<Vec<u8>>> = None;
+        while let Ok(o) = rx.try_recv() {
+            live.apply(o, &mut rec).unwrap();
+        }
+        let s = &live.snapshot().sessions[0];
+        let port = s
+            .exchanges
+            .iter()
+            .find(|e| e.verb() == Some("PORT"))
+            .unwrap();
+        assert_eq!(port.command.as_ref().unwrap().notes, ["refused"]);
+        let noop = s
+            .exchanges
+            .iter()
+            .find(|e| e.verb() == Some("NOOP"))
+            .unwrap();
+        assert!(noop.command.as_ref().unwrap().notes.is_empty());
+        assert!(s.anomalies.contains(&"proxy: hello".to_string()));
+    }
+}

@@ -1,0 +1,413 @@
+//! `--record FILE.pcapng`: the proxy's connections written as a packet capture.
+//!
+//! Every logical connection the proxy reports to the tracker (the control
+//! connection between the client and the upstream server, each data connection
+//! between its real peers) is written as synthesised TCP over raw IPv4 or IPv6
+//! (pcapng, one interface of link type 101 `LINKTYPE_RAW`, nanosecond
+//! timestamps): a three-way handshake, payload segments with consistent sequence
+//! and acknowledgement numbers, FIN or RST. ftpscope and tshark open the file and
+//! decode it as FTP like any capture.
+//!
+//! Invariants: sequence numbers always advance by the bytes the connection
+//! carried, so bytes that were relayed but not recorded (observations dropped
+//! under load, see [`super::observe`]) show as a hole, exactly as a capture that
+//! lost packets would. IP and TCP checksums are correct. A connection whose
+//! endpoints are of two families (client over IPv6, server over IPv4) is written
+//! as IPv6 with the IPv4 address mapped (`::ffff:a.b.c.d`).
+
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+use rustc_hash::FxHashMap;
+
+use crate::tcp::{ConnId, Dir};
+use crate::time::Ts;
+
+/// Largest TCP payload per synthesised segment (fits an IPv4 total length).
+pub const MAX_SEGMENT: usize = 32 * 1024;
+
+const LINKTYPE_RAW: u16 = 101;
+const FIN: u8 = 0x01;
+const SYN: u8 = 0x02;
+const RST: u8 = 0x04;
+const PSH: u8 = 0x08;
+const ACK: u8 = 0x10;
+
+#[derive(Debug)]
+struct RecConn {
+    /// Endpoints: initiator, responder (families made equal).
+    ends: [SocketAddr; 2],
+    /// Next sequence number to send, per direction.
+    next: [u32; 2],
+    accepted: bool,
+    fin: [bool; 2],
+}
+
+/// A pcapng writer of synthesised TCP connections.
+pub struct Recorder<W: Write> {
+    out: W,
+    conns: FxHashMap<ConnId, RecConn>,
+    /// Packets written.
+    pub packets: u64,
+    /// Bytes relayed but not recorded (they show as holes).
+    pub skipped_bytes: u64,
+}
+
+fn isn(conn: ConnId, dir: Dir) -> u32 {
+    let base = (conn as u32).wrapping_mul(0x9E37_79B1).wrapping_add(0x1000);
+    match dir {
+        Dir::FromInitiator => base,
+        Dir::FromResponder => base.rotate_left(16) ^ 0x5A5A_0000,
+    }
+}
+
+fn to_v6(a: SocketAddr) -> SocketAddr {
+    match a.ip() {
+        IpAddr::V4(v4) => SocketAddr::new(IpAddr::V6(v4.to_ipv6_mapped()), a.port()),
+        IpAddr::V6(_) => a,
+    }
+}
+
+fn sum16(data: &[u8], mut acc: u32) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    if let [last] = chunks.remainder() {
+        acc += u32::from(*last) << 8;
+    }
+    acc
+}
+
+fn fold(mut acc: u32) -> u16 {
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    !(acc as u16)
+}
+
+/// One raw IP packet carrying a TCP segment.
+pub fn tcp_packet(
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut tcp = Vec::with_capacity(20 + payload.len());
+    tcp.extend_from_slice(&src.port().to_be_bytes());
+    tcp.extend_from_slice(&dst.port().to_be_bytes());
+    tcp.extend_from_slice(&seq.to_be_bytes());
+    tcp.extend_from_slice(&(if flags & ACK != 0 { ack } else { 0 }).to_be_bytes());
+    tcp.push(5 << 4);
+    tcp.push(flags);
+    tcp.extend_from_slice(&65535u16.to_be_bytes());
+    tcp.extend_from_slice(&[0, 0, 0, 0]);
+    tcp.extend_from_slice(payload);
+    let tcp_len = tcp.len();
+    match (src.ip(), dst.ip()) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let mut acc = sum16(&s.octets(), 0);
+            acc = sum16(&d.octets(), acc);
+            acc += 6 + tcp_len as u32;
+            let ck = fold(sum16(&tcp, acc));
+            tcp[16..18].copy_from_slice(&ck.to_be_bytes());
+            let total = (20 + tcp_len) as u16;
+            let mut ip = Vec::with_capacity(20 + tcp_len);
+            ip.extend_from_slice(&[0x45, 0]);
+            ip.extend_from_slice(&total.to_be_bytes());
+            ip.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
+            ip.extend_from_slice(&s.octets());
+            ip.extend_from_slice(&d.octets());
+            let ck = fold(sum16(&ip, 0));
+            ip[10..12].copy_from_slice(&ck.to_be_bytes());
+            ip.extend_from_slice(&tcp);
+            ip
+        }
+        (s, d) => {
+            let v6 = |ip: IpAddr| -> Ipv6Addr {
+                match ip {
+                    IpAddr::V4(v) => v.to_ipv6_mapped(),
+                    IpAddr::V6(v) => v,
+                }
+            };
+            let (s, d) = (v6(s), v6(d));
+            let mut acc = sum16(&s.octets(), 0);
+            acc = sum16(&d.octets(), acc);
+            acc += tcp_len as u32 + 6;
+            let ck = fold(sum16(&tcp, acc));
+            tcp[16..18].copy_from_slice(&ck.to_be_bytes());
+            let mut ip = Vec::with_capacity(40 + tcp_len);
+            ip.extend_from_slice(&[0x60, 0, 0, 0]);
+            ip.extend_from_slice(&(tcp_len as u16).to_be_bytes());
+            ip.extend_from_slice(&[6, 64]);
+            ip.extend_from_slice(&s.octets());
+            ip.extend_from_slice(&d.octets());
+            ip.extend_from_slice(&tcp);
+            ip
+        }
+    }
+}
+
+fn pad4(n: usize) -> usize {
+    n.div_ceil(4) * 4
+}
+
+impl<W: Write> Recorder<W> {
+    /// Start a capture: section header and one raw-IP interface with nanosecond time.
+    pub fn new(mut out: W) -> io::Result<Self> {
+        // Section Header Block.
+        let mut shb = Vec::new();
+        shb.extend_from_slice(&0x0A0D_0D0Au32.to_le_bytes());
+        shb.extend_from_slice(&28u32.to_le_bytes());
+        shb.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
+        shb.extend_from_slice(&1u16.to_le_bytes());
+        shb.extend_from_slice(&0u16.to_le_bytes());
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        shb.extend_from_slice(&28u32.to_le_bytes());
+        out.write_all(&shb)?;
+        // Interface Description Block: if_tsresol = 9, end of options.
+        let mut idb = Vec::new();
+        idb.extend_from_slice(&1u32.to_le_bytes());
+        idb.extend_from_slice(&32u32.to_le_bytes());
+        idb.extend_from_slice(&LINKTYPE_RAW.to_le_bytes());
+        idb.extend_from_slice(&0u16.to_le_bytes());
+        idb.extend_from_slice(&0u32.to_le_bytes());
+        idb.extend_from_slice(&9u16.to_le_bytes());
+        idb.extend_from_slice(&1u16.to_le_bytes());
+        idb.extend_from_slice(&[9, 0, 0, 0]);
+        idb.extend_from_slice(&[0, 0, 0, 0]);
+        idb.extend_from_slice(&32u32.to_le_bytes());
+        out.write_all(&idb)?;
+        Ok(Recorder {
+            out,
+            conns: FxHashMap::default(),
+            packets: 0,
+            skipped_bytes: 0,
+        })
+    }
+
+    fn epb(&mut self, ts: Ts, pkt: &[u8]) -> io::Result<()> {
+        let total = 32 + pad4(pkt.len()) as u32;
+        let t = ts.0.max(0) as u64;
+        let mut h = Vec::with_capacity(28);
+        h.extend_from_slice(&6u32.to_le_bytes());
+        h.extend_from_slice(&total.to_le_bytes());
+        h.extend_from_slice(&0u32.to_le_bytes());
+        h.extend_from_slice(&((t >> 32) as u32).to_le_bytes());
+        h.extend_from_slice(&(t as u32).to_le_bytes());
+        h.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        h.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        self.out.write_all(&h)?;
+        self.out.write_all(pkt)?;
+        self.out
+            .write_all(&[0u8; 3][..pad4(pkt.len()) - pkt.len()])?;
+        self.out.write_all(&total.to_le_bytes())?;
+        self.packets += 1;
+        Ok(())
+    }
+
+    fn send(
+        &mut self,
+        ts: Ts,
+        conn: ConnId,
+        dir: Dir,
+        flags: u8,
+        payload: &[u8],
+    ) -> io::Result<()> {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return Ok(());
+        };
+        let (s, r) = match dir {
+            Dir::FromInitiator => (0, 1),
+            Dir::FromResponder => (1, 0),
+        };
+        let seq = c.next[s];
+        let ack = c.next[r];
+        let pkt = tcp_packet(c.ends[s], c.ends[r], seq, ack, flags, payload);
+        let mut adv = payload.len() as u32;
+        if flags & (SYN | FIN) != 0 {
+            adv += 1;
+        }
+        c.next[s] = seq.wrapping_add(adv);
+        self.epb(ts, &pkt)
+    }
+
+    /// A connection attempt: the initiator's SYN.
+    pub fn open(
+        &mut self,
+        ts: Ts,
+        conn: ConnId,
+        initiator: SocketAddr,
+        responder: SocketAddr,
+    ) -> io::Result<()> {
+        let ends = if initiator.is_ipv4() && responder.is_ipv4() {
+            [initiator, responder]
+        } else {
+            [to_v6(initiator), to_v6(responder)]
+        };
+        let next = [isn(conn, Dir::FromInitiator), isn(conn, Dir::FromResponder)];
+        self.conns.insert(
+            conn,
+            RecConn {
+                ends,
+                next,
+                accepted: false,
+                fin: [false, false],
+            },
+        );
+        self.send(ts, conn, Dir::FromInitiator, SYN, &[])
+    }
+
+    /// SYN-ACK and the initiator's ACK.
+    pub fn accepted(&mut self, ts: Ts, conn: ConnId) -> io::Result<()> {
+        match self.conns.get_mut(&conn) {
+            Some(c) if !c.accepted => c.accepted = true,
+            _ => return Ok(()),
+        }
+        self.send(ts, conn, Dir::FromResponder, SYN | ACK, &[])?;
+        self.send(ts, conn, Dir::FromInitiator, ACK, &[])
+    }
+
+    /// The SYN answered by RST.
+    pub fn refused(&mut self, ts: Ts, conn: ConnId) -> io::Result<()> {
+        self.send(ts, conn, Dir::FromResponder, RST | ACK, &[])
+    }
+
+    /// Payload from one side, cut into segments.
+    pub fn data(&mut self, ts: Ts, conn: ConnId, dir: Dir, bytes: &[u8]) -> io::Result<()> {
+        for seg in bytes.chunks(MAX_SEGMENT) {
+            self.send(ts, conn, dir, PSH | ACK, seg)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes that were relayed but are not recorded: the sequence number moves on.
+    pub fn skip(&mut self, conn: ConnId, dir: Dir, len: u64) {
+        if len == 0 {
+            return;
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            let i = dir.idx();
+            c.next[i] = c.next[i].wrapping_add(len as u32);
+            self.skipped_bytes += len;
+        }
+    }
+
+    /// Orderly end of one direction: FIN, acknowledged by the peer.
+    pub fn fin(&mut self, ts: Ts, conn: ConnId, dir: Dir) -> io::Result<()> {
+        match self.conns.get_mut(&conn) {
+            Some(c) if !c.fin[dir.idx()] => c.fin[dir.idx()] = true,
+            _ => return Ok(()),
+        }
+        self.send(ts, conn, dir, FIN | ACK, &[])?;
+        self.send(ts, conn, dir.other(), ACK, &[])
+    }
+
+    /// RST from one side.
+    pub fn reset(&mut self, ts: Ts, conn: ConnId, dir: Dir) -> io::Result<()> {
+        self.send(ts, conn, dir, RST | ACK, &[])
+    }
+
+    /// No more packets for this connection.
+    pub fn closed(&mut self, conn: ConnId) {
+        self.conns.remove(&conn);
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums_verify() {
+        let a: SocketAddr = "10.0.0.1:40000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:21".parse().unwrap();
+        let p = tcp_packet(a, b, 1, 2, PSH | ACK, b"USER x\r\n");
+        // A header with its checksum sums to zero.
+        assert_eq!(fold(sum16(&p[..20], 0)), 0);
+        let mut acc = sum16(&p[12..20], 0);
+        acc += 6 + (p.len() - 20) as u32;
+        assert_eq!(fold(sum16(&p[20..], acc)), 0);
+        let a6: SocketAddr = "[2001:db8::1]:40000".parse().unwrap();
+        let p = tcp_packet(a6, b, 7, 9, SYN, b"");
+        assert_eq!(p[0] >> 4, 6);
+        let mut acc = sum16(&p[8..40], 0);
+        acc += 6 + (p.len() - 40) as u32;
+        assert_eq!(fold(sum16(&p[40..], acc)), 0);
+    }
+
+    #[test]
+    fn a_recorded_session_reads_back_as_ftp() {
+        let mut rec = Recorder::new(Vec::new()).unwrap();
+        let c: SocketAddr = "192.0.2.1:40000".parse().unwrap();
+        let s: SocketAddr = "192.0.2.2:21".parse().unwrap();
+        let t = |ms: i64| Ts(1_700_000_000_000_000_000 + ms * 1_000_000);
+        rec.open(t(0), 1, c, s).unwrap();
+        rec.accepted(t(1), 1).unwrap();
+        rec.data(t(2), 1, Dir::FromResponder, b"220 hi\r\n")
+            .unwrap();
+        rec.data(t(3), 1, Dir::FromInitiator, b"USER a\r\n")
+            .unwrap();
+        rec.data(t(4), 1, Dir::FromResponder, b"331 pw\r\n")
+            .unwrap();
+        rec.data(t(5), 1, Dir::FromInitiator, b"QUIT\r\n").unwrap();
+        rec.data(t(6), 1, Dir::FromResponder, b"221 bye\r\n")
+            .unwrap();
+        rec.fin(t(7), 1, Dir::FromResponder).unwrap();
+        rec.fin(t(8), 1, Dir::FromInitiator).unwrap();
+        let bytes = rec.into_inner();
+        let cap = crate::engine::analyze_reader(
+            &bytes[..],
+            crate::session::TrackerConfig::default(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(cap.sessions.len(), 1);
+        let s = &cap.sessions[0];
+        let verbs: Vec<_> = s
+            .exchanges
+            .iter()
+            .filter_map(|e| e.verb().map(str::to_string))
+            .collect();
+        assert_eq!(verbs, ["USER", "QUIT"]);
+        assert!(!s.capture.mid_session);
+        assert_eq!(s.capture.gap_bytes, [0, 0]);
+    }
+
+    #[test]
+    fn skipped_bytes_are_a_hole() {
+        let mut rec = Recorder::new(Vec::new()).unwrap();
+        let c: SocketAddr = "192.0.2.1:40000".parse().unwrap();
+        let s: SocketAddr = "192.0.2.2:21".parse().unwrap();
+        let t = |ms: i64| Ts(1_700_000_000_000_000_000 + ms * 1_000_000);
+        rec.open(t(0), 1, c, s).unwrap();
+        rec.accepted(t(1), 1).unwrap();
+        rec.data(t(2), 1, Dir::FromResponder, b"220 hi\r\n")
+            .unwrap();
+        rec.skip(1, Dir::FromInitiator, 8);
+        rec.data(t(4), 1, Dir::FromResponder, b"331 pw\r\n")
+            .unwrap();
+        rec.data(t(5), 1, Dir::FromInitiator, b"QUIT\r\n").unwrap();
+        rec.fin(t(7), 1, Dir::FromResponder).unwrap();
+        rec.fin(t(8), 1, Dir::FromInitiator).unwrap();
+        assert_eq!(rec.skipped_bytes, 8);
+        let bytes = rec.into_inner();
+        let cap = crate::engine::analyze_reader(
+            &bytes[..],
+            crate::session::TrackerConfig::default(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(cap.sessions[0].capture.gap_bytes[0], 8);
+    }
+}
