@@ -12,4 +12,5 @@ pub mod frag;
 pub mod reader;
 
 pub use reader::{CaptureError, CaptureReader, Packet};
-#[cfg(feature = "live")] pub mod live;
+#[cfg(feature = "live")]
+pub mod live;

@@ -55,7 +55,7 @@ pub enum Cmd {
     },
     /// Debugging proxy: relay FTP clients to one upstream server, rewrite data-channel
     /// addresses so data goes through the proxy too, and show or log every session live.
-    Proxy(ftpscope::proxy::ProxyArgs),
+    Proxy(Box<ftpscope::proxy::ProxyArgs>),
     /// Browse a capture in the terminal UI (sessions, transcripts, data connections, findings).
     Tui { capture: PathBuf },
     /// Explain a reply code, a reply line or a command: `explain 530`, `explain "227 ..."`, `explain EPRT`.

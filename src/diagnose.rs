@@ -604,7 +604,9 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                 continue;
             }
             if c.verb == "AUTH" {
-                let went_on = s.exchanges[i + 1..].iter().any(|y| matches!(y.verb(), Some("USER" | "PASS")));
+                let went_on = s.exchanges[i + 1..]
+                    .iter()
+                    .any(|y| matches!(y.verb(), Some("USER" | "PASS")));
                 out.push(Finding {
                     id: "command-unsupported",
                     severity: Severity::Info,

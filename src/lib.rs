@@ -29,12 +29,13 @@ pub mod capture;
 pub mod diagnose;
 pub mod engine;
 pub mod ftp;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod model;
+pub mod proxy;
 pub mod report;
 pub mod session;
 pub mod tcp;
 pub mod text;
 pub mod time;
 pub mod tui;
-pub mod proxy;
-#[cfg(feature = "live")] pub mod live;

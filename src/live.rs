@@ -885,14 +885,11 @@ pub fn list_interfaces(out: &mut dyn Write) -> anyhow::Result<()> {
             flags.push("loopback");
         }
         let addrs: Vec<String> = i.addresses.iter().map(|a| a.to_string()).collect();
-        write!(out, "{:<16} {:<20}", i.name, flags.join(","))?;
-        if !addrs.is_empty() {
-            write!(out, " {}", addrs.join(" "))?;
-        }
+        let mut line = format!("{:<16} {:<20} {}", i.name, flags.join(","), addrs.join(" "));
         if let Some(d) = &i.description {
-            write!(out, "  ({d})")?;
+            line = format!("{}  ({d})", line.trim_end());
         }
-        writeln!(out)?;
+        writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
 }

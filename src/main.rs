@@ -118,21 +118,21 @@ fn text_report(
 
 /// The debugging proxy: the live TUI on a terminal, a session log otherwise (until
 /// Ctrl-C or SIGTERM).
-fn run_proxy(args: ftpscope::proxy::ProxyArgs) -> anyhow::Result<u8> {
+fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8> {
     use std::io::IsTerminal;
     use std::sync::Arc;
-    let cfg = args.into_config()?;
-    let tui = cfg.log.is_none() && !cfg.json && io::stdout().is_terminal() && io::stdin().is_terminal();
+    let mut cfg = args.into_config()?;
+    cfg.show_passwords = c.show_passwords;
+    cfg.lang = lang(c);
+    let tui =
+        cfg.log.is_none() && !cfg.json && io::stdout().is_terminal() && io::stdin().is_terminal();
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let sink: Arc<dyn ftpscope::proxy::ProxyObserver> = if tui {
+    // With --log the proxy writes the file itself; the observer only prints to stdout.
+    let sink: Arc<dyn ftpscope::proxy::ProxyObserver> = if tui || cfg.log.is_some() {
         Arc::new(ftpscope::proxy::NoObserver)
     } else {
-        let out: Box<dyn Write + Send> = match &cfg.log {
-            Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?),
-            None => Box::new(io::stdout()),
-        };
-        Arc::new(ftpscope::proxy::WriterObserver::new(out, cfg.json, cfg.lang))
+        Arc::new(ftpscope::proxy::WriterObserver::stdout(cfg.json, cfg.lang))
     };
     let proxy = rt.block_on(ftpscope::proxy::Proxy::bind(cfg))?;
     let handle = proxy.handle();
@@ -141,7 +141,9 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs) -> anyhow::Result<u8> {
         let title = handle.status();
         let ui = ftpscope::tui::run_live(title, Arc::new(handle));
         shutdown.cancel();
-        let served = rt.block_on(serve).map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))?;
+        let served = rt
+            .block_on(serve)
+            .map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))?;
         ui?;
         served?;
     } else {
@@ -159,7 +161,8 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs) -> anyhow::Result<u8> {
             let _ = tokio::signal::ctrl_c().await;
             stop.cancel();
         });
-        rt.block_on(serve).map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))??;
+        rt.block_on(serve)
+            .map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))??;
     }
     Ok(0)
 }
@@ -233,7 +236,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 .max();
             u8::from(worst == Some(Severity::Error))
         }
-        Some(Cmd::Proxy(args)) => run_proxy(args)?,
+        Some(Cmd::Proxy(args)) => run_proxy(*args, &c)?,
         Some(Cmd::Tui { capture }) => {
             ftpscope::tui::run_file(&capture, tracker_config(&c))?;
             0
@@ -249,7 +252,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 if io::stdout().is_terminal() && io::stdin().is_terminal() {
                     ftpscope::tui::run_file(&capture, tracker_config(&c))?;
                 } else {
-                    let opts = ViewOptions { lang: lang(&c), explain: true };
+                    let opts = ViewOptions {
+                        lang: lang(&c),
+                        explain: true,
+                    };
                     text_report(&mut out, &capture, &c, opts)?;
                 }
                 0

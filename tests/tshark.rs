@@ -188,15 +188,37 @@ fn pcapng_with_several_interfaces_and_link_types() {
     let out = dir.path().join("merged.pcapng");
     let a = common::repo().join("captures/ftp-port-2121.pcap"); // Linux cooked v1
     let b = common::repo().join("captures/passive-ok.pcapng"); // Ethernet
-    let st = Command::new("mergecap").arg("-F").arg("pcapng").arg("-w").arg(&out).arg(&a).arg(&b).status().unwrap();
+    let st = Command::new("mergecap")
+        .arg("-F")
+        .arg("pcapng")
+        .arg("-w")
+        .arg(&out)
+        .arg(&a)
+        .arg(&b)
+        .status()
+        .unwrap();
     assert!(st.success());
-    let cfg = TrackerConfig { ftp_ports: vec![21, 2121], ..Default::default() };
+    let cfg = TrackerConfig {
+        ftp_ports: vec![21, 2121],
+        ..Default::default()
+    };
     let merged = ftpscope::engine::analyze_file(&out, cfg.clone()).unwrap();
     let one = ftpscope::engine::analyze_file(&a, cfg.clone()).unwrap();
     let two = ftpscope::engine::analyze_file(&b, cfg).unwrap();
-    assert_eq!(merged.sessions.len(), one.sessions.len() + two.sessions.len());
-    let servers: Vec<String> = merged.sessions.iter().map(|s| s.server.to_string()).collect();
-    assert!(servers.iter().any(|s| s.ends_with(":2121")) && servers.iter().any(|s| s.ends_with(":21")), "{servers:?}");
-    let bytes = |c: &ftpscope::model::Capture| c.sessions.iter().map(|s| s.data_bytes()).sum::<u64>();
+    assert_eq!(
+        merged.sessions.len(),
+        one.sessions.len() + two.sessions.len()
+    );
+    let servers: Vec<String> = merged
+        .sessions
+        .iter()
+        .map(|s| s.server.to_string())
+        .collect();
+    assert!(
+        servers.iter().any(|s| s.ends_with(":2121")) && servers.iter().any(|s| s.ends_with(":21")),
+        "{servers:?}"
+    );
+    let bytes =
+        |c: &ftpscope::model::Capture| c.sessions.iter().map(|s| s.data_bytes()).sum::<u64>();
     assert_eq!(bytes(&merged), bytes(&one) + bytes(&two));
 }
