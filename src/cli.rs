@@ -56,6 +56,10 @@ pub enum Cmd {
     /// Debugging proxy: relay FTP clients to one upstream server, rewrite data-channel
     /// addresses so data goes through the proxy too, and show or log every session live.
     Proxy(Box<ftpscope::proxy::ProxyArgs>),
+    /// Capture on an interface and analyse as it goes (needs root or CAP_NET_RAW;
+    /// built with `--features live`).
+    #[cfg(feature = "live")]
+    Live(Box<ftpscope::live::LiveArgs>),
     /// Browse a capture in the terminal UI (sessions, transcripts, data connections, findings).
     Tui { capture: PathBuf },
     /// Explain a reply code, a reply line or a command: `explain 530`, `explain "227 ..."`, `explain EPRT`.

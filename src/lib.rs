@@ -16,6 +16,9 @@
 //! * [`diagnose`]: rules that read the model and produce findings.
 //! * [`report`]: text and JSON views of the model.
 //! * [`engine`]: glue that runs a capture file through the whole stack.
+//! * [`tui`]: the terminal UI (ratatui): browse a capture, or a live source.
+//! * [`proxy`]: the debugging proxy (tokio); it feeds the same tracker.
+//! * `live` (feature `live`): capture on an interface with libpcap.
 //!
 //! Invariants kept throughout: no `unsafe`; nothing reads the clock (time comes with
 //! each packet); data-channel payload is counted, never stored; every buffer that

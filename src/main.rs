@@ -237,6 +237,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             u8::from(worst == Some(Severity::Error))
         }
         Some(Cmd::Proxy(args)) => run_proxy(*args, &c)?,
+        #[cfg(feature = "live")]
+        Some(Cmd::Live(args)) => ftpscope::live::run(*args, tracker_config(&c))?,
         Some(Cmd::Tui { capture }) => {
             ftpscope::tui::run_file(&capture, tracker_config(&c))?;
             0

@@ -398,11 +398,18 @@ fn comparable(mut v: Value) -> Value {
     v
 }
 
-/// The sessions with `server`, comparable, ordered by client address.
-fn sessions_of(sessions: impl IntoIterator<Item = Value>, server: SocketAddr) -> Vec<Value> {
+/// The sessions curl made to the lab's server (from the client address: the lab's
+/// readiness probe connects from 127.0.0.1 and may end inside the capture), comparable,
+/// ordered by client address.
+fn sessions_of(sessions: impl IntoIterator<Item = Value>, lab: &Lab) -> Vec<Value> {
+    let server = lab.server().to_string();
+    let client = format!("{}:", lab.client_ip);
     let mut out: Vec<Value> = sessions
         .into_iter()
-        .filter(|s| s["server"] == server.to_string())
+        .filter(|s| {
+            s["server"] == server.as_str()
+                && s["client"].as_str().is_some_and(|c| c.starts_with(&client))
+        })
         .map(comparable)
         .collect();
     out.sort_by_key(|s| s["client"].as_str().unwrap_or_default().to_string());
@@ -533,10 +540,10 @@ fn live_capture_matches_tcpdump_on_loopback() {
         .iter()
         .map(|s| serde_json::to_value(s).unwrap())
         .collect();
-    let live = sessions_of(live, lab.server());
+    let live = sessions_of(live, &lab);
     let offline =
         ftpscope::engine::analyze_file(&pcap, lab.tracker()).expect("analyse tcpdump's file");
-    let offline = sessions_of(json_sessions(&offline), lab.server());
+    let offline = sessions_of(json_sessions(&offline), &lab);
     check_downloads(&live, "live");
     check_downloads(&offline, "tcpdump");
     assert_eq!(
@@ -550,7 +557,7 @@ fn live_capture_matches_tcpdump_on_loopback() {
         ftpscope::engine::analyze_file(&saved, lab.tracker()).expect("analyse --write file");
     assert_eq!(again.stats.packets, sum.status.packets);
     assert_eq!(Some((saved.clone(), sum.status.packets)), sum.saved);
-    let again = sessions_of(json_sessions(&again), lab.server());
+    let again = sessions_of(json_sessions(&again), &lab);
     assert_eq!(
         serde_json::to_string_pretty(&again).unwrap(),
         serde_json::to_string_pretty(&live).unwrap(),
@@ -580,7 +587,7 @@ fn live_capture_on_any_follows_the_same_sessions() {
         .iter()
         .map(|s| serde_json::to_value(s).unwrap())
         .collect();
-    check_downloads(&sessions_of(live, lab.server()), "live on any");
+    check_downloads(&sessions_of(live, &lab), "live on any");
 }
 
 #[test]
@@ -635,7 +642,7 @@ fn live_run_stops_on_sigint_with_complete_json_log() {
     assert_eq!(last["capture_summary"]["stopped_by"], "stopped", "{last}");
     assert_eq!(last["capture_summary"]["live"]["kernel_dropped"], 0);
     assert!(last["findings"].is_array());
-    let ours = sessions_of(sessions.iter().cloned(), lab.server());
+    let ours = sessions_of(sessions.iter().cloned(), &lab);
     assert!(ours.len() >= 2, "{text}");
     let modes: Vec<&str> = ours
         .iter()
@@ -908,9 +915,9 @@ fn binary_live_json_matches_tcpdump() {
     let lines = read_json_lines(&out);
     let (last, sessions) = lines.split_last().expect("no output");
     assert_eq!(last["capture_summary"]["stopped_by"], "duration", "{last}");
-    let live = sessions_of(sessions.iter().cloned(), lab.server());
+    let live = sessions_of(sessions.iter().cloned(), &lab);
     let offline = ftpscope::engine::analyze_file(&pcap, lab.tracker()).unwrap();
-    let offline = sessions_of(json_sessions(&offline), lab.server());
+    let offline = sessions_of(json_sessions(&offline), &lab);
     check_downloads(&live, "ftpscope live");
     assert_eq!(
         serde_json::to_string_pretty(&live).unwrap(),
@@ -952,7 +959,7 @@ fn binary_live_sigterm_and_sigint_finish_the_json() {
         let lines = read_json_lines(&out);
         let (last, sessions) = lines.split_last().expect("no output");
         assert_eq!(last["capture_summary"]["stopped_by"], "stopped", "{last}");
-        assert_eq!(sessions_of(sessions.iter().cloned(), lab.server()).len(), 1);
+        assert_eq!(sessions_of(sessions.iter().cloned(), &lab).len(), 1);
     }
 }
 
