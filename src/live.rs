@@ -1009,12 +1009,52 @@ fn write_text_summary(out: &mut dyn Write, sum: &LiveSummary, lang_zh: bool) -> 
 /// `main`): no permission to capture, an unknown interface, a bad filter, a file that
 /// cannot be created, and reading from the interface failing (reported after the
 /// log is complete).
+impl crate::tui::LiveSource for LiveState {
+    fn snapshot(&self) -> Capture {
+        LiveState::snapshot(self)
+    }
+    fn status(&self) -> String {
+        LiveState::status(self)
+    }
+}
+
+/// Live capture shown in the TUI: the capture runs on its own thread and the UI
+/// takes snapshots of the shared state; quitting the UI stops the capture.
+fn run_tui(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
+    let capture = LiveCapture::open(&args)?;
+    // Keep the most recent ended sessions for the UI (bounded).
+    let state = LiveState::new(cfg, 100_000);
+    let title = format!(
+        "live capture on {} ({})",
+        capture.interface(),
+        capture.linktype_name()
+    );
+    let cap_state = state.clone();
+    let worker = std::thread::Builder::new()
+        .name("ftpscope-capture".into())
+        .spawn(move || capture.run(&cap_state, &mut |_| {}))
+        .context("cannot start the capture thread")?;
+    let ui = crate::tui::run_live(title, std::sync::Arc::new(state.clone()));
+    state.stop();
+    let _ = worker.join();
+    ui?;
+    Ok(0)
+}
+
 pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
     if args.list_interfaces {
         let mut out = io::stdout().lock();
         list_interfaces(&mut out)?;
         out.flush()?;
         return Ok(0);
+    }
+    // On a terminal (and with no log asked for), the TUI in live mode.
+    if args.log.is_none()
+        && args.format == LiveFormat::Text
+        && io::stdout().is_terminal()
+        && io::stdin().is_terminal()
+    {
+        return run_tui(args, cfg);
     }
     let lang = cfg.lang;
     let opts = ViewOptions {
