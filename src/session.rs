@@ -1115,7 +1115,16 @@ impl Tracker {
             }
         }
         self.wild.retain(|&(s, _)| s != si);
-        self.conns.retain(|_, r| !matches!(r, Role::Control { session, .. } | Role::Data { session, .. } if *session == si));
+        // Forget the session's connections by id (a scan of every connection here
+        // made ending N sessions cost O(N^2)).
+        let ids = std::iter::once(st.control_conn)
+            .chain(st.s.data_channels.iter().filter_map(|c| c.conn));
+        for id in ids {
+            if matches!(self.conns.get(&id), Some(Role::Control { session, .. } | Role::Data { session, .. }) if *session == si)
+            {
+                self.conns.remove(&id);
+            }
+        }
         let mut s = st.s;
         for x in &s.exchanges {
             if matches!(x.verb(), Some("PASS" | "USER" | "ACCT")) {
