@@ -322,6 +322,8 @@ struct Inner {
     /// Ended sessions kept for snapshots, newest last.
     kept: VecDeque<Session>,
     keep: usize,
+    /// Sessions ended so far (kept or not).
+    ended_total: u64,
     status: LiveStatus,
     drops: Vec<DropInterval>,
     /// Drop intervals not kept as evidence.
@@ -351,6 +353,7 @@ impl LiveState {
                 pipe: Pipeline::new(cfg),
                 kept: VecDeque::new(),
                 keep: keep_finished,
+                ended_total: 0,
                 status: LiveStatus::default(),
                 drops: Vec::new(),
                 more_drops: 0,
@@ -376,6 +379,23 @@ impl LiveState {
             sessions,
             stats: g.pipe.stats(),
             findings: capture_findings(&g),
+        }
+    }
+
+    /// What changed since a view saw `since` ended sessions: the sessions that
+    /// ended after them (those still kept) and the open ones now.
+    pub fn update(&self, since: u64) -> crate::tui::LiveUpdate {
+        let g = self.lock();
+        let (ended, reset) = crate::tui::ended_since(&g.kept, g.ended_total, since);
+        let mut open: Vec<Session> = g.pipe.tracker.sessions().cloned().collect();
+        open.sort_by_key(|s| s.id);
+        crate::tui::LiveUpdate {
+            ended,
+            reset,
+            open,
+            stats: g.pipe.stats(),
+            findings: capture_findings(&g),
+            seen: g.ended_total,
         }
     }
 
@@ -777,6 +797,7 @@ impl Inner {
 
     /// Keep clones of ended sessions for snapshots, at most `keep`, newest last.
     fn keep_ended(&mut self, ended: &[Session]) {
+        self.ended_total += ended.len() as u64;
         if self.keep == 0 {
             return;
         }
@@ -1010,8 +1031,8 @@ fn write_text_summary(out: &mut dyn Write, sum: &LiveSummary, lang_zh: bool) -> 
 /// cannot be created, and reading from the interface failing (reported after the
 /// log is complete).
 impl crate::tui::LiveSource for LiveState {
-    fn snapshot(&self) -> Capture {
-        LiveState::snapshot(self)
+    fn update(&self, since: u64) -> crate::tui::LiveUpdate {
+        LiveState::update(self, since)
     }
     fn status(&self) -> String {
         LiveState::status(self)
@@ -1023,7 +1044,7 @@ impl crate::tui::LiveSource for LiveState {
 fn run_tui(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
     let capture = LiveCapture::open(&args)?;
     // Keep the most recent ended sessions for the UI (bounded).
-    let state = LiveState::new(cfg, 100_000);
+    let state = LiveState::new(cfg, crate::tui::app::LIVE_KEEP);
     let title = format!(
         "live capture on {} ({})",
         capture.interface(),

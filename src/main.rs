@@ -138,7 +138,11 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
     let handle = proxy.handle();
     let serve = rt.spawn(proxy.serve(shutdown.clone(), sink));
     if tui {
-        let title = handle.status();
+        let title = format!(
+            "proxy {} -> {}",
+            handle.listen_addr(),
+            handle.upstream_name()
+        );
         let ui = ftpscope::tui::run_live(title, Arc::new(handle));
         shutdown.cancel();
         let served = rt

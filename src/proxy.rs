@@ -499,6 +499,16 @@ pub struct ProxyHandle {
 }
 
 impl ProxyHandle {
+    /// The address the proxy listens on.
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen
+    }
+
+    /// The upstream as configured (a name or an address).
+    pub fn upstream_name(&self) -> &str {
+        &self.upstream_name
+    }
+
     /// Every session so far: the newest finished ones (diagnosed) and the open
     /// ones, by id.
     pub fn snapshot(&self) -> Capture {
@@ -571,8 +581,8 @@ impl ProxyHandle {
 }
 
 impl crate::tui::LiveSource for ProxyHandle {
-    fn snapshot(&self) -> Capture {
-        ProxyHandle::snapshot(self)
+    fn update(&self, since: u64) -> crate::tui::LiveUpdate {
+        self.shared.lock().update(since)
     }
     fn status(&self) -> String {
         ProxyHandle::status(self)

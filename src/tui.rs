@@ -22,7 +22,8 @@
 //! * A frame costs the same for ten sessions or a hundred thousand: rows are
 //!   prepared by `update` when their inputs change; `render` draws the visible
 //!   ones only.
-//! * The terminal is restored on exit, on error, on panic and on Ctrl-C.
+//! * The terminal is restored on exit, on error, on panic, on Ctrl-C and on
+//!   SIGTERM/SIGHUP (they quit through the event loop).
 //!
 //! The event loop is synchronous: crossterm's `poll` with a short timeout, then
 //! the source is drained without blocking (a channel's `try_recv` for a file
@@ -38,6 +39,8 @@ pub mod render;
 mod term;
 pub mod theme;
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
@@ -48,11 +51,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use ratatui::crossterm::event;
 
-pub use app::{Action, App, Effect, Options, View, handle_event, update};
+pub use app::{Action, App, Effect, LiveUpdate, Options, View, handle_event, update};
 pub use render::render;
 
 use crate::engine::{self, EngineError};
-use crate::model::Capture;
+use crate::model::{Capture, CaptureStats, Finding, Session};
 use crate::session::TrackerConfig;
 
 /// How long the loop waits for a key before looking at the source again.
@@ -60,20 +63,62 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// A model that changes while the UI shows it (a live capture, the proxy).
 pub trait LiveSource: Send + Sync {
-    /// The model as it is now. Called about ten times a second; it must not block
-    /// for long (copy what you have, do not wait for more).
-    fn snapshot(&self) -> Capture;
+    /// What changed since the UI last asked: the sessions that ended after the
+    /// first `since` ended ones, and the open ones now. Called about ten times a
+    /// second; it must not block for long (copy what changed, do not wait).
+    fn update(&self, since: u64) -> LiveUpdate;
     /// One line about the source (interface, listener, counters), shown in the title row.
     fn status(&self) -> String;
 }
 
-enum Msg {
-    Progress(u64, u64),
-    Done(Result<Capture, EngineError>),
+/// For a [`LiveSource`] that keeps its newest ended sessions in `kept` (oldest
+/// first) and has ended `total` in all: copies of those that ended after the
+/// first `since`, and whether the caller fell behind what is kept (then all
+/// kept ones are returned and replace what the caller holds).
+pub fn ended_since(kept: &VecDeque<Session>, total: u64, since: u64) -> (Vec<Session>, bool) {
+    let first = total.saturating_sub(kept.len() as u64);
+    if since >= total {
+        return (Vec::new(), false);
+    }
+    if since < first {
+        return (kept.iter().cloned().collect(), true);
+    }
+    let skip = usize::try_from(since - first).unwrap_or(usize::MAX);
+    (kept.iter().skip(skip).cloned().collect(), false)
 }
 
-/// Open the TUI on a capture file: analyse it on a background thread (with a
-/// progress gauge), then browse it.
+enum Msg {
+    Progress(u64, u64, Duration),
+    Sessions(Vec<Session>),
+    Done(Result<(CaptureStats, Vec<Finding>), EngineError>),
+}
+
+/// How often the analysis thread hands over the sessions that ended.
+const BATCH_EVERY: Duration = Duration::from_millis(100);
+
+/// Sessions that ended since the last hand-over, sent at most every
+/// [`BATCH_EVERY`] so the UI rebuilds its lists a few times a second, not
+/// once per session.
+struct Batch {
+    tx: mpsc::Sender<Msg>,
+    sessions: Vec<Session>,
+    sent: Instant,
+}
+
+impl Batch {
+    fn flush(&mut self, force: bool) {
+        if !self.sessions.is_empty() && (force || self.sent.elapsed() >= BATCH_EVERY) {
+            let _ = self
+                .tx
+                .send(Msg::Sessions(std::mem::take(&mut self.sessions)));
+            self.sent = Instant::now();
+        }
+    }
+}
+
+/// Open the TUI on a capture file. The file is analysed on a background thread;
+/// sessions are listed as they end, under a progress gauge, and can be browsed
+/// before the whole file has been read.
 pub fn run_file(path: &Path, cfg: TrackerConfig) -> anyhow::Result<()> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -85,57 +130,107 @@ pub fn run_file(path: &Path, cfg: TrackerConfig) -> anyhow::Result<()> {
     std::thread::Builder::new()
         .name("ftpscope-analyze".into())
         .spawn(move || {
-            let progress_tx = tx.clone();
+            let started = Instant::now();
+            let batch = RefCell::new(Batch {
+                tx: tx.clone(),
+                sessions: Vec::new(),
+                sent: started,
+            });
             let mut progress = |bytes, packets| {
-                let _ = progress_tx.send(Msg::Progress(bytes, packets));
+                let _ = tx.send(Msg::Progress(bytes, packets, started.elapsed()));
+                batch.borrow_mut().flush(false);
+            };
+            let mut on_session = |s: Session| {
+                let mut b = batch.borrow_mut();
+                b.sessions.push(s);
+                b.flush(false);
             };
             let input = BufReader::with_capacity(1 << 20, file);
-            let result = engine::analyze_reader(input, cfg, Some(&mut progress));
+            let result = engine::stream_reader(input, cfg, Some(&mut progress), &mut on_session);
+            batch.borrow_mut().flush(true);
             let _ = tx.send(Msg::Done(result));
         })
         .context("cannot start the analysis thread")?;
     let mut app = App::loading(path.display().to_string(), total, opts);
     let name = path.display().to_string();
+    let mut last = Instant::now() - TICK;
+    let mut interval = TICK;
     // If the user quits before the analysis ends, the thread is left to finish
     // on its own; its sends fail quietly once the receiver is gone.
     event_loop(&mut app, |app| {
+        if !app.is_loading() {
+            return Ok(false);
+        }
+        // Rebuilding the lists costs time proportional to the sessions held:
+        // take new sessions less often as they grow, so keys keep most of the time.
+        if last.elapsed() < interval {
+            return Ok(false);
+        }
+        let start = Instant::now();
         let mut changed = false;
+        let mut new = Vec::new();
+        let mut done = None;
         loop {
             match rx.try_recv() {
-                Ok(Msg::Progress(bytes, packets)) => {
-                    update(app, Action::Progress { bytes, packets });
+                Ok(Msg::Progress(bytes, packets, elapsed)) => {
+                    update(
+                        app,
+                        Action::Progress {
+                            bytes,
+                            packets,
+                            elapsed,
+                        },
+                    );
                     changed = true;
                 }
-                Ok(Msg::Done(Ok(capture))) => {
-                    update(app, Action::Loaded(Box::new(capture)));
-                    changed = true;
+                Ok(Msg::Sessions(mut s)) => new.append(&mut s),
+                Ok(Msg::Done(r)) => {
+                    done = Some(r);
+                    break;
                 }
-                Ok(Msg::Done(Err(e))) => {
-                    return Err(anyhow::Error::new(e).context(format!("cannot analyse {name}")));
-                }
-                Err(TryRecvError::Empty) => return Ok(changed),
+                Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
-                    if app.is_loading() {
-                        anyhow::bail!("the analysis of {name} stopped unexpectedly");
-                    }
-                    return Ok(changed);
+                    anyhow::bail!("the analysis of {name} stopped unexpectedly");
                 }
             }
         }
+        if !new.is_empty() {
+            update(app, Action::Append(new));
+            changed = true;
+        }
+        match done {
+            Some(Ok((stats, findings))) => {
+                update(
+                    app,
+                    Action::Done {
+                        stats: Box::new(stats),
+                        findings,
+                    },
+                );
+                changed = true;
+            }
+            Some(Err(e)) => {
+                return Err(anyhow::Error::new(e).context(format!("cannot analyse {name}")));
+            }
+            None => {}
+        }
+        last = Instant::now();
+        interval = TICK.max(start.elapsed() * 3);
+        Ok(changed)
     })
 }
 
-/// Live mode: the UI takes a `snapshot()` about ten times a second (unless the
-/// user froze it with `F`), follows the newest session and line unless the user
-/// scrolled away, and never waits on the source.
+/// Live mode: about ten times a second (unless the user froze it with `F`) the
+/// UI asks the source what changed since its last look, follows the newest
+/// session and line unless the user scrolled away, and never waits on the source.
 pub fn run_live(title: String, source: Arc<dyn LiveSource>) -> anyhow::Result<()> {
     let opts = Options {
         live: true,
         ..Options::default()
     };
-    let mut app = App::new(source.snapshot(), title, opts);
-    update(&mut app, Action::Status(source.status()));
-    let mut last = Instant::now();
+    let mut app = App::new(Capture::default(), title, opts);
+    let mut seen = 0u64;
+    let mut last = Instant::now() - TICK;
     let mut interval = TICK;
     event_loop(&mut app, |app| {
         if last.elapsed() < interval {
@@ -143,12 +238,12 @@ pub fn run_live(title: String, source: Arc<dyn LiveSource>) -> anyhow::Result<()
         }
         let start = Instant::now();
         if !app.frozen() {
-            update(app, Action::Snapshot(Box::new(source.snapshot())));
+            let u = source.update(seen);
+            seen = u.seen;
+            update(app, Action::Live(Box::new(u)));
         }
         update(app, Action::Status(source.status()));
-        // A big model is expensive to copy and index: take snapshots less
-        // often rather than let them eat the time keys need (at most a third
-        // of the time goes to snapshots).
+        // Keep at most a third of the time for updates, the rest for keys.
         last = Instant::now();
         interval = TICK.max(start.elapsed() * 3);
         Ok(true)
@@ -178,7 +273,7 @@ fn event_loop(
             }
             dirty = true;
         }
-        if app.should_quit() {
+        if app.should_quit() || term.stop_requested() {
             break;
         }
         if dirty {

@@ -1,13 +1,15 @@
 //! Key-driven tests of the TUI state, without a terminal: key events go through
 //! the key table and `update` exactly as in the event loop.
 
+use std::collections::VecDeque;
 use std::path::Path;
+use std::time::Duration;
 
-use ftpscope::model::{Capture, Evidence, Finding, Severity};
+use ftpscope::model::{Capture, Evidence, Finding, Session, Severity};
 use ftpscope::session::TrackerConfig;
 use ftpscope::tui::app::{Action, App, Effect, FindingRow, MouseKind, Options, SortKey, View};
 use ftpscope::tui::theme::Theme;
-use ftpscope::tui::{handle_event, update};
+use ftpscope::tui::{LiveUpdate, ended_since, handle_event, update};
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 
 fn load(name: &str) -> Capture {
@@ -620,8 +622,6 @@ fn live_follow_freeze_and_resume() {
 fn loading_then_loaded() {
     let mut a = App::loading("f.pcap", 1000, opts(false));
     assert!(a.is_loading());
-    keys(&mut a, "jf");
-    assert!(a.prompt().is_none(), "no filter prompt while loading");
     keys(&mut a, "3");
     assert_eq!(
         a.view(),
@@ -633,6 +633,7 @@ fn loading_then_loaded() {
         Action::Progress {
             bytes: 500,
             packets: 10,
+            elapsed: Duration::from_millis(500),
         },
     );
     update(&mut a, Action::Loaded(Box::new(multi())));
@@ -640,4 +641,199 @@ fn loading_then_loaded() {
     assert_eq!(a.finding_rows().len(), 6);
     keys(&mut a, "1");
     assert_eq!(listed_ids(&a), vec![1, 2, 3]);
+}
+
+/// Sessions of a file being read appear as they end, in time order, and can be
+/// browsed, filtered and opened before the file has been read to the end.
+#[test]
+fn sessions_are_listed_while_the_file_is_read() {
+    let all = multi();
+    let mut a = App::loading("f.pcap", 1000, opts(false));
+    assert_eq!(listed_ids(&a), Vec::<usize>::new());
+    // Sessions end out of order: the third one first.
+    update(&mut a, Action::Append(vec![all.sessions[2].clone()]));
+    assert!(a.is_loading());
+    assert_eq!(listed_ids(&a), vec![3]);
+    assert_eq!(a.selected_session().map(|s| s.id), Some(3));
+    update(
+        &mut a,
+        Action::Append(vec![all.sessions[0].clone(), all.sessions[1].clone()]),
+    );
+    assert_eq!(listed_ids(&a), vec![1, 2, 3], "time order, not end order");
+    assert_eq!(
+        a.selected_session().map(|s| s.id),
+        Some(3),
+        "the selection stays on the same session"
+    );
+    assert_eq!(a.finding_rows().len(), 6, "findings of appended sessions");
+    // Filter and open while still loading.
+    keys(&mut a, "f");
+    assert!(
+        a.prompt().is_some(),
+        "the filter prompt opens while loading"
+    );
+    for c in "host:10.1.0.3".chars() {
+        update(&mut a, Action::Input(c));
+    }
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(listed_ids(&a), vec![3]);
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.view(), View::Session);
+    assert_eq!(a.detail().map(|d| d.id), Some(3));
+    // A session appended while filtered is tested against the filter.
+    let mut late = all.sessions[0].clone();
+    late.id = 9;
+    update(&mut a, Action::Append(vec![late]));
+    assert_eq!(a.detail().map(|d| d.id), Some(3), "still open");
+    // The end: statistics and capture-wide findings arrive.
+    let mut whole = load("multi-session.pcap");
+    let findings = vec![finding("login-guessing", Severity::Warning, None)];
+    whole.stats.packets = 4242;
+    update(
+        &mut a,
+        Action::Done {
+            stats: Box::new(whole.stats.clone()),
+            findings,
+        },
+    );
+    assert!(!a.is_loading());
+    assert_eq!(a.capture().stats.packets, 4242);
+    assert_eq!(a.capture().findings.len(), 1);
+    assert_eq!(a.detail().map(|d| d.id), Some(3), "still open");
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(listed_ids(&a), vec![3], "9 is filtered out");
+    // Esc again clears the filter; capture-wide findings are listed only without one.
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(listed_ids(&a), vec![1, 9, 2, 3], "9 started with 1");
+    keys(&mut a, "3");
+    assert!(
+        a.finding_rows()
+            .iter()
+            .any(|r| matches!(r, FindingRow::Item { session: None, .. })),
+        "the capture-wide finding is listed"
+    );
+    assert_eq!(a.capture().sessions.len(), 4);
+}
+
+fn live_update(ended: Vec<Session>, open: Vec<Session>, seen: u64) -> Action {
+    Action::Live(Box::new(LiveUpdate {
+        ended,
+        reset: false,
+        open,
+        stats: Default::default(),
+        findings: Vec::new(),
+        seen,
+    }))
+}
+
+/// `session` with another id and a start `n` seconds later.
+fn renumbered(session: &Session, id: usize, n: i64) -> Session {
+    let mut s = session.clone();
+    s.id = id;
+    s.start = ftpscope::time::Ts(s.start.0 + n * 1_000_000_000);
+    s
+}
+
+/// Live updates carry only what changed: the open sessions are replaced, the
+/// ended ones appended; selections and the open session follow their ids; the
+/// view keeps at most `live_keep` ended sessions; a reset replaces everything.
+#[test]
+fn live_updates_replace_open_sessions_and_append_ended_ones() {
+    let full = multi();
+    let (s1, s2, s3) = (&full.sessions[0], &full.sessions[1], &full.sessions[2]);
+    let mut a = App::new(
+        Capture::default(),
+        "live",
+        Options {
+            live_keep: 4,
+            ..opts(true)
+        },
+    );
+    update(&mut a, Action::Resize(80, 24));
+    update(&mut a, live_update(vec![], vec![s1.clone(), s2.clone()], 0));
+    assert_eq!(listed_ids(&a), vec![1, 2]);
+    assert_eq!(selected_id(&a), 2, "follows the newest session");
+    // Open session 2 while it is still open; it grows.
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.detail().map(|d| d.id), Some(2));
+    let lines_before = a.detail().unwrap().transcript.len();
+    let mut s2_more = s2.clone();
+    let ex = s2_more.exchanges[0].clone();
+    s2_more.exchanges.push(ex);
+    update(
+        &mut a,
+        live_update(vec![s1.clone()], vec![s2_more.clone()], 1),
+    );
+    assert_eq!(a.capture().sessions.len(), 2, "the old copy of 2 is gone");
+    assert_eq!(a.detail().map(|d| d.id), Some(2));
+    assert!(
+        a.detail().unwrap().transcript.len() > lines_before,
+        "the open session shows its new exchange"
+    );
+    // 2 ends, 3 opens.
+    update(&mut a, live_update(vec![s2_more], vec![s3.clone()], 2));
+    assert_eq!(a.capture().sessions.len(), 3);
+    assert_eq!(a.detail().map(|d| d.id), Some(2), "still open in the view");
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(listed_ids(&a), vec![1, 2, 3]);
+    // A filter applies to sessions that arrive later.
+    keys(&mut a, "f");
+    for c in "host:10.1.0.2".chars() {
+        update(&mut a, Action::Input(c));
+    }
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(listed_ids(&a), vec![1, 2]);
+    update(
+        &mut a,
+        live_update(vec![s3.clone(), renumbered(s1, 4, 10)], vec![], 4),
+    );
+    assert_eq!(listed_ids(&a), vec![1, 2, 4], "3 is from 10.1.0.3");
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(listed_ids(&a), vec![1, 2, 3, 4]);
+    // Past live_keep (4) and a tenth, the oldest ended sessions go.
+    update(
+        &mut a,
+        live_update(
+            vec![renumbered(s1, 5, 20), renumbered(s1, 6, 30)],
+            vec![renumbered(s1, 7, 40)],
+            6,
+        ),
+    );
+    assert_eq!(listed_ids(&a), vec![3, 4, 5, 6, 7], "1 and 2 dropped");
+    // The UI fell behind what the source keeps: everything is replaced.
+    update(
+        &mut a,
+        Action::Live(Box::new(LiveUpdate {
+            ended: vec![renumbered(s1, 90, 50)],
+            reset: true,
+            open: vec![],
+            stats: Default::default(),
+            findings: Vec::new(),
+            seen: 90,
+        })),
+    );
+    assert_eq!(listed_ids(&a), vec![90]);
+    // Frozen: updates are not applied.
+    keys(&mut a, "F");
+    update(
+        &mut a,
+        live_update(vec![renumbered(s1, 91, 60)], vec![], 91),
+    );
+    assert_eq!(listed_ids(&a), vec![90]);
+}
+
+#[test]
+fn ended_since_hands_out_only_the_new_sessions() {
+    let full = multi();
+    let kept: VecDeque<Session> = full.sessions.iter().cloned().collect();
+    // Three kept of ten ended: numbers 8, 9, 10.
+    let ids = |v: &[Session]| v.iter().map(|s| s.id).collect::<Vec<_>>();
+    let (v, reset) = ended_since(&kept, 10, 10);
+    assert!(v.is_empty() && !reset);
+    let (v, reset) = ended_since(&kept, 10, 8);
+    assert_eq!((ids(&v), reset), (vec![2, 3], false));
+    let (v, reset) = ended_since(&kept, 10, 7);
+    assert_eq!((ids(&v), reset), (vec![1, 2, 3], false));
+    let (v, reset) = ended_since(&kept, 10, 2);
+    assert_eq!((ids(&v), reset), (vec![1, 2, 3], true), "fell behind");
 }

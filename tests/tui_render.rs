@@ -215,9 +215,14 @@ fn loading_gauge() {
         Action::Progress {
             bytes: 1 << 20,
             packets: 4096,
+            elapsed: std::time::Duration::from_secs(2),
         },
     );
     snap("loading", &mut a);
+    // Sessions that ended are listed under the gauge while the file is read.
+    let c = multi_session();
+    update(&mut a, Action::Append(c.sessions[..2].to_vec()));
+    snap("loading_with_sessions", &mut a);
 }
 
 #[test]

@@ -7,83 +7,10 @@
 //! it fails. `FTPSCOPE_BIN` may name another binary to drive (same arguments).
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// A private tmux server (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn new(tag: &str) -> Tmux {
-        Tmux {
-            socket: format!("ftpscope-test-{tag}-{}", std::process::id()),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("run tmux");
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    /// Wait until the screen satisfies `ok`; fail with the screen after 15 s.
-    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if ok(&s) {
-                return s;
-            }
-            if s.contains("EXIT:") && !what.contains("exit") {
-                panic!(
-                    "ftpscope exited while waiting for {what} (is the `tui` subcommand wired in main.rs?):\n{s}"
-                );
-            }
-            if start.elapsed() > Duration::from_secs(15) {
-                panic!("timed out waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-    }
-}
+#[path = "common/tmux.rs"]
+mod tmux;
+use tmux::{Tmux, tmux_available};
 
 fn start(tag: &str, capture: &str) -> Option<Tmux> {
     if !tmux_available() {
@@ -175,4 +102,50 @@ fn ctrl_c_quits_and_restores_the_terminal() {
     t.keys(&["C-c"]);
     let s = t.wait("exit", |s| s.contains("EXIT:") && s.contains("echo"));
     assert_restored(&s);
+}
+
+/// The process running in the pane (the shell's child).
+fn ui_pid(t: &Tmux) -> String {
+    let out = t.run(&["list-panes", "-t", "t", "-F", "#{pane_pid}"]);
+    let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let start = std::time::Instant::now();
+    loop {
+        let o = std::process::Command::new("pgrep")
+            .args(["-P", &shell])
+            .output()
+            .expect("run pgrep");
+        let pid = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        if !pid.is_empty() {
+            return pid;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "no child of the pane's shell {shell}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// SIGTERM and SIGHUP quit through the event loop: the terminal is given back
+/// and the exit status is 0 (the default action would leave it raw, status 143).
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    for (tag, sig) in [("term", "-TERM"), ("hup", "-HUP")] {
+        let Some(t) = start(tag, "multi-session.pcap") else {
+            return;
+        };
+        t.wait("the session list", |s| s.contains("10.1.0.2:"));
+        let pid = ui_pid(&t);
+        let o = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .output()
+            .expect("run kill");
+        assert!(o.status.success(), "kill {sig} {pid}");
+        let s = t.wait("exit", |s| s.contains("EXIT:") && s.contains("echo"));
+        assert_restored(&s);
+    }
 }

@@ -45,6 +45,7 @@ use crate::report::{self, ViewOptions};
 use crate::session::{Tracker, TrackerConfig};
 use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta};
 use crate::time::Ts;
+use crate::tui::LiveUpdate;
 
 /// Volume observations in flight at most.
 pub const MAX_QUEUED: usize = 4096;
@@ -458,23 +459,48 @@ impl Live {
     /// yet diagnosed), by id.
     pub fn snapshot(&self) -> Capture {
         let mut sessions: Vec<Session> = self.finished.iter().cloned().collect();
-        for s in self.tracker.sessions() {
-            let mut s = s.clone();
-            if let Some(n) = self
-                .by_client
-                .get(&(s.client, s.start.0))
-                .and_then(|c| self.notes.get(c))
-            {
-                annotate(&mut s, n);
-            }
-            sessions.push(s);
-        }
+        sessions.extend(self.open_copies());
         sessions.sort_by_key(|s| s.id);
         Capture {
             sessions,
             stats: self.stats.clone(),
             findings: Vec::new(),
         }
+    }
+
+    /// What changed since a live view saw `since` finished sessions: those
+    /// finished after them and the open ones now (see [`crate::tui::LiveSource`]).
+    pub fn update(&self, since: u64) -> LiveUpdate {
+        let (ended, reset) = crate::tui::ended_since(&self.finished, self.finished_total, since);
+        LiveUpdate {
+            ended,
+            reset,
+            open: self.open_copies(),
+            stats: self.stats.clone(),
+            findings: Vec::new(),
+            seen: self.finished_total,
+        }
+    }
+
+    /// Copies of the open sessions, annotated, by id.
+    fn open_copies(&self) -> Vec<Session> {
+        let mut out: Vec<Session> = self
+            .tracker
+            .sessions()
+            .map(|s| {
+                let mut s = s.clone();
+                if let Some(n) = self
+                    .by_client
+                    .get(&(s.client, s.start.0))
+                    .and_then(|c| self.notes.get(c))
+                {
+                    annotate(&mut s, n);
+                }
+                s
+            })
+            .collect();
+        out.sort_by_key(|s| s.id);
+        out
     }
 
     fn meta(&mut self, ts: Ts) -> Meta {

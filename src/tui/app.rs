@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use ratatui::crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -30,7 +31,7 @@ use super::layout::{self, Regions};
 use super::lines::{self, Rows};
 use super::theme::Theme;
 use crate::ftp::catalog::Lang;
-use crate::model::{Capture, Finding, Session, Severity};
+use crate::model::{Capture, CaptureStats, Finding, Session, Severity};
 use crate::report::ViewOptions;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,14 +88,25 @@ pub enum Action {
     },
     /// A new model from a live source.
     Snapshot(Box<Capture>),
+    /// What changed in a live source.
+    Live(Box<LiveUpdate>),
     /// The live source's status line.
     Status(String),
-    /// Reading a file: bytes read so far and packets.
+    /// Reading a file: bytes read so far, packets, and the time since the start.
     Progress {
         bytes: u64,
         packets: u64,
+        elapsed: Duration,
     },
-    /// The file has been analysed.
+    /// Sessions of the file being read that have ended (they are listed at once).
+    Append(Vec<Session>),
+    /// The file has been read: its statistics and capture-wide findings (the
+    /// sessions came with [`Action::Append`]).
+    Done {
+        stats: Box<CaptureStats>,
+        findings: Vec<Finding>,
+    },
+    /// The file has been analysed: the whole model at once.
     Loaded(Box<Capture>),
     /// The event loop has handled every pending event: do deferred work (a
     /// filter typed into a large capture).
@@ -238,6 +250,20 @@ pub struct Loading {
     pub bytes: u64,
     pub total: u64,
     pub packets: u64,
+    /// Time since reading started (for packets per second).
+    pub elapsed: Duration,
+}
+
+impl Loading {
+    /// Packets per second so far (0 until some time has passed).
+    pub fn rate(&self) -> u64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs < 0.05 {
+            0
+        } else {
+            (self.packets as f64 / secs) as u64
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -248,6 +274,111 @@ pub struct Totals {
     pub errors: usize,
     pub warnings: usize,
 }
+
+impl Totals {
+    fn of(c: &Capture) -> Totals {
+        let mut t = Totals::default();
+        for s in &c.sessions {
+            t.add_session(s);
+        }
+        t.add_findings(&c.findings);
+        t
+    }
+
+    fn add_session(&mut self, s: &Session) {
+        self.sessions += 1;
+        self.channels += s.data_channels.len();
+        self.add_findings(&s.findings);
+    }
+
+    fn remove_session(&mut self, s: &Session) {
+        self.sessions = self.sessions.saturating_sub(1);
+        self.channels = self.channels.saturating_sub(s.data_channels.len());
+        self.findings = self.findings.saturating_sub(s.findings.len());
+        for f in &s.findings {
+            match f.severity {
+                Severity::Error => self.errors = self.errors.saturating_sub(1),
+                Severity::Warning => self.warnings = self.warnings.saturating_sub(1),
+                Severity::Info => {}
+            }
+        }
+    }
+
+    fn add_findings(&mut self, findings: &[Finding]) {
+        self.findings += findings.len();
+        for f in findings {
+            match f.severity {
+                Severity::Error => self.errors += 1,
+                Severity::Warning => self.warnings += 1,
+                Severity::Info => {}
+            }
+        }
+    }
+}
+
+/// The list selections as session ids ([`App::selection_keys`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SelectionKeys {
+    session: Option<SessionKey>,
+    data: Option<(SessionKey, usize)>,
+    /// (session, group id, finding index)
+    finding: Option<(Option<SessionKey>, Option<&'static str>, usize)>,
+}
+
+/// A session id and its index when the key was taken.
+type SessionKey = (usize, usize);
+
+/// What the lists need of a session, kept compact beside the model
+/// ([`App::index_from`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RowInfo {
+    channels: u32,
+    findings: u32,
+    /// Where the session's findings start in `App::flat_findings`.
+    first_finding: u32,
+}
+
+/// Insert `new` (sorted by `key`) into `order` (sorted by `key`), keeping it
+/// sorted and stable (old entries before new ones of the same key), in place:
+/// from the back, a binary search per new item and one move of the block after
+/// it, so the keys of the sessions already ordered are mostly not read again.
+fn merge_sorted<K: Ord>(order: &mut Vec<usize>, new: &[usize], key: impl Fn(usize) -> K) {
+    let old = order.len();
+    order.resize(old + new.len(), 0);
+    // order[..end] holds the old entries not yet placed.
+    let mut end = old;
+    for (j, &n) in new.iter().enumerate().rev() {
+        let k = key(n);
+        let pos = order[..end].partition_point(|&i| key(i) <= k);
+        order.copy_within(pos..end, pos + j + 1);
+        order[pos + j] = n;
+        end = pos;
+    }
+}
+
+/// What changed in a live source since the UI last asked
+/// ([`crate::tui::LiveSource::update`]): sessions that ended since then, and the
+/// open ones as they are now. Only these are copied, so a live view of 100,000
+/// sessions costs what changed, not what is held.
+#[derive(Clone, Debug, Default)]
+pub struct LiveUpdate {
+    /// Sessions that ended since `since`, oldest first.
+    pub ended: Vec<Session>,
+    /// The UI fell behind by more than the source keeps: `ended` holds all the
+    /// source kept, and replaces what the UI holds.
+    pub reset: bool,
+    /// The sessions still open, as they are now.
+    pub open: Vec<Session>,
+    pub stats: CaptureStats,
+    /// Capture-wide findings so far.
+    pub findings: Vec<Finding>,
+    /// Ended sessions handed out so far: the `since` of the next call.
+    pub seen: u64,
+}
+
+/// Ended sessions a live view keeps (the oldest go first). Live sources keep at
+/// most as many.
+pub const LIVE_KEEP: usize = 100_000;
 
 /// How an [`App`] starts.
 #[derive(Clone, Debug)]
@@ -260,6 +391,8 @@ pub struct Options {
     pub explain: bool,
     /// See [`DEFER_FILTER_ABOVE`].
     pub defer_filter_above: usize,
+    /// Live: ended sessions kept (see [`LIVE_KEEP`]).
+    pub live_keep: usize,
 }
 
 impl Default for Options {
@@ -270,6 +403,7 @@ impl Default for Options {
             theme: Theme::from_env(),
             explain: true,
             defer_filter_above: DEFER_FILTER_ABOVE,
+            live_keep: LIVE_KEEP,
         }
     }
 }
@@ -322,6 +456,16 @@ pub struct App {
     pub(crate) quit: bool,
     pub(crate) effects: Vec<Effect>,
     pub(crate) totals: Totals,
+    /// Live: `capture.sessions[open_from..]` are the open sessions of the last
+    /// update (replaced by the next one); those before have ended.
+    pub(crate) open_from: usize,
+    /// Totals of the ended sessions (live updates add the open ones on top).
+    pub(crate) finished_totals: Totals,
+    pub(crate) live_keep: usize,
+    /// Per session (same indexes as `capture.sessions`): counts for the lists.
+    pub(crate) info: Vec<RowInfo>,
+    /// Every session's findings as (id, severity), in session order.
+    pub(crate) flat_findings: Vec<(&'static str, Severity)>,
 }
 
 impl App {
@@ -374,6 +518,11 @@ impl App {
             quit: false,
             effects: Vec::new(),
             totals: Totals::default(),
+            open_from: 0,
+            finished_totals: Totals::default(),
+            live_keep: opts.live_keep.max(1),
+            info: Vec::new(),
+            flat_findings: Vec::new(),
         }
     }
 
@@ -537,8 +686,10 @@ impl App {
 
     /// Replace the model, keeping selections on the same sessions.
     fn set_capture(&mut self, capture: Capture) {
+        let keys = self.selection_keys();
         let keep_detail = self.detail.as_ref().map(|d| d.id);
         let old = std::mem::replace(&mut self.capture, capture);
+        self.open_from = self.capture.sessions.len();
         // Freeing a large model takes long (millions of small allocations):
         // let another thread do it so the UI does not wait.
         if old.sessions.len() > 1_000 {
@@ -546,29 +697,9 @@ impl App {
                 .name("ftpscope-drop".into())
                 .spawn(move || drop(old));
         }
-        let mut t = Totals {
-            sessions: self.capture.sessions.len(),
-            findings: self.capture.findings.len(),
-            ..Totals::default()
-        };
-        for f in self
-            .capture
-            .sessions
-            .iter()
-            .flat_map(|s| &s.findings)
-            .chain(&self.capture.findings)
-        {
-            match f.severity {
-                Severity::Error => t.errors += 1,
-                Severity::Warning => t.warnings += 1,
-                Severity::Info => {}
-            }
-        }
-        for s in &self.capture.sessions {
-            t.findings += s.findings.len();
-            t.channels += s.data_channels.len();
-        }
-        self.totals = t;
+        self.totals = Totals::of(&self.capture);
+        self.finished_totals = self.totals;
+        self.index_from(0);
         let sessions = &self.capture.sessions;
         self.time_order = (0..sessions.len()).collect();
         self.time_order
@@ -579,27 +710,184 @@ impl App {
             p.done = 0;
             p.matched.clear();
         }
-        if let Some(id) = keep_detail {
-            match self.capture.sessions.iter().position(|s| s.id == id) {
-                Some(i) => {
-                    if let Some(d) = &mut self.detail {
-                        d.index = i;
-                    }
-                }
-                None => {
-                    self.detail = None;
-                    if self.view == View::Session {
-                        self.view = self.back;
-                    }
-                }
-            }
-        }
-        self.recompute();
+        self.relocate_detail(keep_detail);
+        let sessions = &self.capture.sessions;
+        let m = self
+            .time_order
+            .iter()
+            .copied()
+            .filter(|&i| self.filter.matches(&sessions[i]))
+            .collect();
+        self.rebuild_rows_keeping(m, keys);
         self.rebuild_detail();
     }
 
-    fn session_id(&self, i: usize) -> usize {
-        self.capture.sessions[i].id
+    /// Bring the compact index up to date with `capture.sessions`, which did not
+    /// change before index `from`.
+    fn index_from(&mut self, from: usize) {
+        let from = from.min(self.info.len());
+        let flat_len = self
+            .info
+            .get(from)
+            .map_or(self.flat_findings.len(), |r| r.first_finding as usize);
+        self.info.truncate(from);
+        self.flat_findings.truncate(flat_len);
+        for s in &self.capture.sessions[from..] {
+            self.info.push(RowInfo {
+                channels: u32::try_from(s.data_channels.len()).unwrap_or(u32::MAX),
+                findings: u32::try_from(s.findings.len()).unwrap_or(u32::MAX),
+                first_finding: u32::try_from(self.flat_findings.len()).unwrap_or(u32::MAX),
+            });
+            self.flat_findings
+                .extend(s.findings.iter().map(|f| (f.id, f.severity)));
+        }
+    }
+
+    /// Point the open session at its new index after the model changed, or
+    /// close it when its session is gone.
+    fn relocate_detail(&mut self, id: Option<usize>) {
+        let Some(id) = id else { return };
+        // Open sessions sit at the end: look there first.
+        match self.capture.sessions.iter().rposition(|s| s.id == id) {
+            Some(i) => {
+                if let Some(d) = &mut self.detail {
+                    d.index = i;
+                }
+            }
+            None => {
+                self.detail = None;
+                if self.view == View::Session {
+                    self.view = self.back;
+                }
+            }
+        }
+    }
+
+    /// Apply what changed in a live source: drop the old copies of the open
+    /// sessions, add the sessions that ended and the open ones as they are now.
+    /// Only the new sessions are tested against the filter; the cost is the
+    /// list rebuild (linear, no copy of the sessions held).
+    fn apply_live(&mut self, u: LiveUpdate) {
+        let keys = self.selection_keys();
+        let keep_detail = self.detail.as_ref().map(|d| d.id);
+        let mut u_reset_or_trim = u.reset;
+        if u.reset {
+            let old = std::mem::take(&mut self.capture.sessions);
+            if old.len() > 1_000 {
+                let _ = std::thread::Builder::new()
+                    .name("ftpscope-drop".into())
+                    .spawn(move || drop(old));
+            }
+            self.open_from = 0;
+            self.finished_totals = Totals::default();
+        }
+        let cut = self.open_from;
+        self.capture.sessions.truncate(cut);
+        self.time_order.retain(|&i| i < cut);
+        self.matched.retain(|&i| i < cut);
+        if let Some(p) = &mut self.pending_filter {
+            let tested = p.candidates[..p.done].iter().filter(|&&i| i < cut).count();
+            p.candidates.retain(|&i| i < cut);
+            p.matched.retain(|&i| i < cut);
+            p.done = tested;
+        }
+        for s in &u.ended {
+            self.finished_totals.add_session(s);
+        }
+        self.capture.sessions.extend(u.ended);
+        self.open_from = self.capture.sessions.len();
+        let mut totals = self.finished_totals;
+        for s in &u.open {
+            totals.add_session(s);
+        }
+        totals.add_findings(&u.findings);
+        self.totals = totals;
+        self.capture.sessions.extend(u.open);
+        self.capture.stats = u.stats;
+        self.capture.findings = u.findings;
+        // Bound what the view holds: past `live_keep` ended sessions (and a
+        // tenth), drop the oldest and index everything again (rare, so amortised).
+        let keep = self.live_keep;
+        if self.open_from > keep + keep / 10 {
+            let drop_n = self.open_from - keep;
+            let gone: Vec<Session> = self.capture.sessions.drain(..drop_n).collect();
+            for s in &gone {
+                self.finished_totals.remove_session(s);
+                self.totals.remove_session(s);
+            }
+            let _ = std::thread::Builder::new()
+                .name("ftpscope-drop".into())
+                .spawn(move || drop(gone));
+            self.open_from -= drop_n;
+            u_reset_or_trim = true;
+            self.time_order.clear();
+            self.matched.clear();
+            if let Some(p) = &mut self.pending_filter {
+                p.candidates.clear();
+                p.matched.clear();
+                p.done = 0;
+            }
+        }
+        self.index_from(if u_reset_or_trim { 0 } else { cut });
+        let len = self.capture.sessions.len();
+        // time_order holds 0..start (the ended sessions already indexed; none
+        // after a reset or a trim): the rest are new.
+        let start = self.time_order.len();
+        let sessions = &self.capture.sessions;
+        let key = |i: usize| (sessions[i].start, sessions[i].id);
+        let mut new: Vec<usize> = (start..len).collect();
+        new.sort_by_key(|&i| key(i));
+        merge_sorted(&mut self.time_order, &new, key);
+        if let Some(p) = &mut self.pending_filter {
+            p.candidates.extend_from_slice(&new);
+        }
+        let mut matched = std::mem::take(&mut self.matched);
+        new.retain(|&i| self.filter.matches(&sessions[i]));
+        merge_sorted(&mut matched, &new, key);
+        self.relocate_detail(keep_detail);
+        self.rebuild_rows_keeping(matched, keys);
+        self.rebuild_detail();
+    }
+
+    /// Add sessions of a file still being read. Only the new sessions are
+    /// tested against the filter; the lists are rebuilt keeping the selections.
+    fn append_sessions(&mut self, new: Vec<Session>) {
+        if new.is_empty() {
+            return;
+        }
+        let base = self.capture.sessions.len();
+        for s in &new {
+            self.totals.add_session(s);
+            self.finished_totals.add_session(s);
+        }
+        self.capture.sessions.extend(new);
+        self.index_from(base);
+        let len = self.capture.sessions.len();
+        self.open_from = len;
+        let sessions = &self.capture.sessions;
+        let key = |i: usize| (sessions[i].start, sessions[i].id);
+        // Sessions arrive as they end, not as they start: keep time order.
+        let mut new: Vec<usize> = (base..len).collect();
+        new.sort_by_key(|&i| key(i));
+        merge_sorted(&mut self.time_order, &new, key);
+        if let Some(p) = &mut self.pending_filter {
+            // Tested when the filter reaches them; sorted into place at the end.
+            p.candidates.extend_from_slice(&new);
+        }
+        let mut matched = std::mem::take(&mut self.matched);
+        new.retain(|&i| self.filter.matches(&sessions[i]));
+        merge_sorted(&mut matched, &new, key);
+        self.rebuild_rows(matched);
+        self.rebuild_detail();
+    }
+
+    /// The file has been read: take its statistics and capture-wide findings.
+    fn finish_loading(&mut self, stats: CaptureStats, findings: Vec<Finding>) {
+        self.totals.add_findings(&findings);
+        self.capture.stats = stats;
+        self.capture.findings = findings;
+        self.recompute();
+        self.rebuild_detail();
     }
 
     /// Recompute the list rows from the model, the filter and the sort order.
@@ -617,43 +905,80 @@ impl App {
     /// Rebuild every list from the sessions that match the filter (in time
     /// order), keeping the selections on the same sessions.
     fn rebuild_rows(&mut self, time_rows: Vec<usize>) {
-        let keep_s = self
-            .session_rows
-            .get(self.sessions.sel)
-            .map(|&i| self.session_id(i));
-        let keep_d = self
-            .data_rows
-            .get(self.data.sel)
-            .map(|&(si, ci)| (self.session_id(si), ci));
-        let keep_f = self.finding_rows.get(self.findings.sel).map(|r| match *r {
-            FindingRow::Group { id, .. } => (None, Some(id), 0),
-            FindingRow::Item { session, finding } => {
-                (session.map(|si| self.session_id(si)), None, finding)
-            }
-        });
-        self.matched = time_rows.clone();
+        let keep = self.selection_keys();
+        self.rebuild_rows_keeping(time_rows, keep);
+    }
+
+    /// What the list selections point at, by session id (indexes change when
+    /// the model is replaced). Read it before the model changes.
+    fn selection_keys(&self) -> SelectionKeys {
+        let at = |i: usize| self.capture.sessions.get(i).map(|s| (s.id, i));
+        SelectionKeys {
+            session: self
+                .session_rows
+                .get(self.sessions.sel)
+                .and_then(|&i| at(i)),
+            data: self
+                .data_rows
+                .get(self.data.sel)
+                .and_then(|&(si, ci)| Some((at(si)?, ci))),
+            finding: self.finding_rows.get(self.findings.sel).map(|r| match *r {
+                FindingRow::Group { id, .. } => (None, Some(id), 0),
+                FindingRow::Item { session, finding } => {
+                    (session.and_then(at), None, finding)
+                }
+            }),
+        }
+    }
+
+    /// Where the session `id` (at index `hint` before the model changed) is now:
+    /// most of the time still at `hint` (ended sessions keep their index).
+    fn index_of(&self, (id, hint): SessionKey) -> Option<usize> {
+        let sessions = &self.capture.sessions;
+        if sessions.get(hint).is_some_and(|s| s.id == id) {
+            return Some(hint);
+        }
+        sessions.iter().rposition(|s| s.id == id)
+    }
+
+    fn rebuild_rows_keeping(&mut self, time_rows: Vec<usize>, keep: SelectionKeys) {
+        let SelectionKeys {
+            session: keep_s,
+            data: keep_d,
+            finding: keep_f,
+        } = keep;
         let sessions = &self.capture.sessions;
 
-        self.data_rows = time_rows
-            .iter()
-            .flat_map(|&si| (0..sessions[si].data_channels.len()).map(move |ci| (si, ci)))
-            .collect();
+        // From the compact index, not the sessions: 100,000 sessions scattered
+        // in memory cost a cache miss each.
+        let info = &self.info;
+        self.data_rows.clear();
+        self.data_rows.extend(
+            time_rows
+                .iter()
+                .flat_map(|&si| (0..info[si].channels as usize).map(move |ci| (si, ci))),
+        );
 
         // Finding id -> worst severity and (session, finding) places.
         let mut groups: BTreeMap<&'static str, (Severity, Vec<FindingAt>)> = BTreeMap::new();
-        let mut add = |f: &Finding, at: FindingAt| {
-            let g = groups.entry(f.id).or_insert((f.severity, Vec::new()));
-            g.0 = g.0.max(f.severity);
+        let mut add = |id: &'static str, severity: Severity, at: FindingAt| {
+            let g = groups.entry(id).or_insert((severity, Vec::new()));
+            g.0 = g.0.max(severity);
             g.1.push(at);
         };
         if self.filter.is_empty() {
             for (fi, f) in self.capture.findings.iter().enumerate() {
-                add(f, (None, fi));
+                add(f.id, f.severity, (None, fi));
             }
         }
         for &si in &time_rows {
-            for (fi, f) in sessions[si].findings.iter().enumerate() {
-                add(f, (Some(si), fi));
+            let r = info[si];
+            let first = r.first_finding as usize;
+            for (fi, &(id, severity)) in self.flat_findings[first..first + r.findings as usize]
+                .iter()
+                .enumerate()
+            {
+                add(id, severity, (Some(si), fi));
             }
         }
         let mut groups: Vec<_> = groups.into_iter().collect();
@@ -672,7 +997,11 @@ impl App {
             );
         }
 
-        let mut rows = time_rows;
+        // Buffers are reused: with 100,000 sessions a fresh one is megabytes of
+        // page faults on every rebuild.
+        let mut rows = std::mem::take(&mut self.session_rows);
+        rows.clear();
+        rows.extend_from_slice(&time_rows);
         match self.sort {
             SortKey::Time => {}
             SortKey::Bytes => {
@@ -684,34 +1013,33 @@ impl App {
             }),
         }
         self.session_rows = rows;
+        self.matched = time_rows;
 
-        // Keep the selection on the same things.
-        if let Some(id) = keep_s {
-            if let Some(p) = self
-                .session_rows
-                .iter()
-                .position(|&i| self.session_id(i) == id)
-            {
+        // Keep the selection on the same things: find each session's index
+        // now, then its row (a scan of integers, not of sessions).
+        if let Some(si) = keep_s.and_then(|k| self.index_of(k)) {
+            if let Some(p) = self.session_rows.iter().position(|&i| i == si) {
                 self.sessions.sel = p;
             }
         }
-        if let Some(k) = keep_d {
-            if let Some(p) = self
-                .data_rows
-                .iter()
-                .position(|&(si, ci)| (self.session_id(si), ci) == k)
-            {
-                self.data.sel = p;
+        if let Some((k, ci)) = keep_d {
+            if let Some(si) = self.index_of(k) {
+                if let Some(p) = self.data_rows.iter().position(|&r| r == (si, ci)) {
+                    self.data.sel = p;
+                }
             }
         }
-        if let Some((sid, gid, fi)) = keep_f {
-            if let Some(p) = self.finding_rows.iter().position(|r| match *r {
-                FindingRow::Group { id, .. } => gid == Some(id),
-                FindingRow::Item { session, finding } => {
-                    gid.is_none() && finding == fi && session.map(|si| self.session_id(si)) == sid
+        if let Some((sk, gid, fi)) = keep_f {
+            let si = sk.and_then(|k| self.index_of(k));
+            if sk.is_none() || si.is_some() {
+                if let Some(p) = self.finding_rows.iter().position(|r| match *r {
+                    FindingRow::Group { id, .. } => gid == Some(id),
+                    FindingRow::Item { session, finding } => {
+                        gid.is_none() && finding == fi && session == si
+                    }
+                }) {
+                    self.findings.sel = p;
                 }
-            }) {
-                self.findings.sel = p;
             }
         }
         if self.live && self.follow {
@@ -959,12 +1287,30 @@ pub fn update(app: &mut App, action: Action) {
                 app.set_capture(*c);
             }
         }
+        Action::Live(u) => {
+            if !app.frozen {
+                app.apply_live(*u);
+            }
+        }
         Action::Status(s) => app.live_status = s,
-        Action::Progress { bytes, packets } => {
+        Action::Progress {
+            bytes,
+            packets,
+            elapsed,
+        } => {
             if let Some(l) = &mut app.loading {
                 l.bytes = bytes;
                 l.packets = packets;
+                l.elapsed = elapsed;
             }
+        }
+        Action::Append(sessions) => app.append_sessions(sessions),
+        Action::Done { stats, findings } => {
+            if let Some(l) = &mut app.loading {
+                l.bytes = l.total;
+            }
+            app.loading = None;
+            app.finish_loading(*stats, findings);
         }
         Action::Loaded(c) => {
             app.loading = None;
@@ -1005,23 +1351,6 @@ fn command(app: &mut App, c: Cmd) {
             Cmd::Quit => app.quit = true,
             _ => {}
         }
-        return;
-    }
-    // While the file is read only quitting, help, switching views and the
-    // mouse toggle make sense.
-    if app.loading.is_some()
-        && !matches!(
-            c,
-            Cmd::Quit
-                | Cmd::Help
-                | Cmd::ShowSessions
-                | Cmd::ShowData
-                | Cmd::ShowFindings
-                | Cmd::NextPane
-                | Cmd::PrevPane
-                | Cmd::ToggleMouse
-        )
-    {
         return;
     }
     match c {
@@ -1508,7 +1837,11 @@ fn settle_filter(app: &mut App, chunk: usize) {
     };
     app.filter = p.filter;
     app.filter_text = p.text;
-    app.rebuild_rows(p.matched);
+    let mut matched = p.matched;
+    // Sessions appended while the filter ran were tested last.
+    let sessions = &app.capture.sessions;
+    matched.sort_by_key(|&i| (sessions[i].start, sessions[i].id));
+    app.rebuild_rows(matched);
     if p.report {
         report_filter(app);
     }
@@ -1564,7 +1897,7 @@ fn prompt_cancel(app: &mut App) {
 
 fn mouse(app: &mut App, kind: MouseKind, column: u16, row: u16) {
     let r = app.regions();
-    if r.too_small || app.loading.is_some() || app.help.is_some() || app.prompt.is_some() {
+    if r.too_small || app.help.is_some() || app.prompt.is_some() {
         return;
     }
     let pos = Position::new(column, row);

@@ -20,6 +20,8 @@ pub struct Regions {
     pub tabs: Rect,
     pub body: Rect,
     pub status: Rect,
+    /// While a file is read: the progress gauge, one row above the body.
+    pub gauge: Option<Rect>,
     /// List views: the column header and the rows under it.
     pub list_header: Rect,
     pub list_rows: Rect,
@@ -58,6 +60,10 @@ pub fn regions(app: &App, area: Rect) -> Regions {
     r.tabs = row(area.y + 1, 1);
     r.status = row(area.y + area.height - 1, 1);
     r.body = row(area.y + 2, area.height - 3);
+    if app.loading.is_some() {
+        r.gauge = Some(row(area.y + 2, 1));
+        r.body = row(area.y + 3, area.height - 4);
+    }
     let body = r.body;
     r.list_header = Rect::new(body.x, body.y, body.width, 1);
     r.list_rows = Rect::new(body.x, body.y + 1, body.width, body.height - 1);

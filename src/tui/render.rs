@@ -53,15 +53,14 @@ pub fn render(frame: &mut Frame, app: &App) {
     }
     title(frame, r.title, app);
     tabs(frame, r.tabs, app);
-    if let Some(l) = app.loading {
-        loading(frame, r.body, app, l);
-    } else {
-        match app.view {
-            View::Sessions => sessions(frame, &r, app),
-            View::Data => data(frame, &r, app),
-            View::Findings => findings_view(frame, &r, app),
-            View::Session => session(frame, &r, app),
-        }
+    if let (Some(l), Some(g)) = (app.loading, r.gauge) {
+        loading(frame, g, app, l);
+    }
+    match app.view {
+        View::Sessions => sessions(frame, &r, app),
+        View::Data => data(frame, &r, app),
+        View::Findings => findings_view(frame, &r, app),
+        View::Session => session(frame, &r, app),
     }
     status(frame, r.status, app);
     if let Some(off) = app.help {
@@ -117,7 +116,7 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
         Span::styled(" ftpscope ", t.title()),
         Span::raw(format!(" {}  ", escape_str(&app.name))),
     ];
-    if app.loading.is_none() {
+    {
         spans.push(Span::raw(format!(
             "{}, {} data, {}",
             plural(tot.sessions, "session", "sessions"),
@@ -136,12 +135,10 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
             ));
         }
     }
-    frame.render_widget(Line::from(spans), area);
+    let left = Line::from(spans);
+    let left_w = left.width();
+    frame.render_widget(left, area);
     if app.live {
-        let mut right = vec![Span::styled(" LIVE ", t.tab_active())];
-        if !app.live_status.is_empty() {
-            right.push(Span::raw(format!(" {}", escape_str(&app.live_status))));
-        }
         let mode = if app.frozen {
             Span::styled("  FROZEN (F resumes) ", t.severity(Some(Severity::Warning)))
         } else if app.following() {
@@ -152,6 +149,17 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
                 t.severity(Some(Severity::Warning)),
             )
         };
+        let live = Span::styled(" LIVE ", t.tab_active());
+        // The source's status takes what the left part and the marks leave
+        // (it is cut, never the LIVE mark).
+        let fixed = live.width() + mode.width();
+        let room = usize::from(area.width).saturating_sub(left_w + fixed + 1);
+        let mut right = vec![live];
+        if !app.live_status.is_empty() && room >= 8 {
+            let status = escape_str(&app.live_status);
+            let status = fit(&status, str_width(&status).min(room - 1), false);
+            right.push(Span::raw(format!(" {status}")));
+        }
         right.push(mode);
         let line = Line::from(right);
         let w = u16::try_from(line.width())
@@ -178,7 +186,7 @@ fn tabs(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::styled(label, style));
     }
     frame.render_widget(Line::from(spans), area);
-    if app.view != View::Session && app.loading.is_none() {
+    if app.view != View::Session {
         // "filter: TEXT  sort: KEY", the filter text cut to what is free.
         let labels: usize = layout::tabs(app)
             .iter()
@@ -203,7 +211,9 @@ fn tabs(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
-fn loading(frame: &mut Frame, body: Rect, app: &App, l: Loading) {
+/// The gauge row shown while a file is read: bytes read of the file's size and
+/// packets per second; the lists under it fill as sessions end.
+fn loading(frame: &mut Frame, area: Rect, app: &App, l: Loading) {
     let t = app.theme;
     let ratio = if l.total > 0 {
         (l.bytes as f64 / l.total as f64).clamp(0.0, 1.0)
@@ -211,21 +221,11 @@ fn loading(frame: &mut Frame, body: Rect, app: &App, l: Loading) {
         0.0
     };
     let label = format!(
-        "{} of {}, {} packets",
+        "reading: {} of {}, {} packets, {} packets/s",
         human_bytes(l.bytes),
         human_bytes(l.total),
-        l.packets
-    );
-    let y = body.y + body.height / 2;
-    let text = Rect::new(
-        body.x + 2,
-        y.saturating_sub(2),
-        body.width.saturating_sub(4),
-        1,
-    );
-    frame.render_widget(
-        Line::from(format!("Analysing {} ...", escape_str(&app.name))),
-        text,
+        l.packets,
+        l.rate()
     );
     let g = Gauge::default()
         .ratio(ratio)
@@ -235,8 +235,7 @@ fn loading(frame: &mut Frame, body: Rect, app: &App, l: Loading) {
         } else {
             Style::new()
         });
-    let bar = Rect::new(body.x + 2, y, body.width.saturating_sub(4), 1);
-    frame.render_widget(g, bar);
+    frame.render_widget(g, area);
 }
 
 /// A column of a list view. Columns are dropped, lowest priority first, until
@@ -436,7 +435,11 @@ fn sessions(frame: &mut Frame, r: &Regions, app: &App) {
             (escape_str(&ids.join(", ")), t.severity(s.worst())),
         ]
     };
-    let empty = if app.filter_text.is_empty() {
+    let empty = if app.is_loading() && app.filter_text.is_empty() {
+        "no session has ended yet (sessions are listed as they end)"
+    } else if app.live && app.filter_text.is_empty() {
+        "no FTP session yet (sessions are listed as they start)"
+    } else if app.filter_text.is_empty() {
         "no FTP session in this capture"
     } else {
         "no session matches the filter (Esc clears it)"
@@ -861,9 +864,7 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         Ctx::List
     };
-    let hints: Vec<String> = if app.loading.is_some() {
-        vec![hint(ctx, Cmd::Quit, "quit")]
-    } else if app.view == View::Session {
+    let hints: Vec<String> = if app.view == View::Session {
         vec![
             hint(ctx, Cmd::Back, "back"),
             hint(ctx, Cmd::NextPane, "pane"),

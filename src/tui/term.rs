@@ -1,10 +1,11 @@
 //! The real terminal: raw mode, alternate screen, mouse capture, and putting all
-//! of that back on every way out (normal exit, error, panic). Ctrl-C arrives as a
-//! key in raw mode and quits through the normal path.
+//! of that back on every way out (normal exit, error, panic, SIGTERM, SIGHUP).
+//! Ctrl-C arrives as a key in raw mode and quits through the normal path; SIGTERM
+//! and SIGHUP set a flag the event loop reads, so they quit through it too.
 
 use std::io::{self, Stdout, stdout};
-use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
 
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -42,6 +43,9 @@ fn install_panic_hook() {
 /// Owns the terminal while the UI runs; restores it when dropped.
 pub struct Term {
     pub terminal: Terminal<CrosstermBackend<Stdout>>,
+    /// Set by SIGTERM, SIGHUP (and SIGINT, should it arrive as a signal).
+    stop: Arc<AtomicBool>,
+    signals: Vec<signal_hook::SigId>,
 }
 
 impl Term {
@@ -53,13 +57,34 @@ impl Term {
             restore();
             return Err(e);
         }
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut signals = Vec::new();
+        #[cfg(unix)]
+        for sig in [
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+            signal_hook::consts::SIGINT,
+        ] {
+            if let Ok(id) = signal_hook::flag::register(sig, stop.clone()) {
+                signals.push(id);
+            }
+        }
         match Terminal::new(CrosstermBackend::new(stdout())) {
-            Ok(terminal) => Ok(Term { terminal }),
+            Ok(terminal) => Ok(Term {
+                terminal,
+                stop,
+                signals,
+            }),
             Err(e) => {
                 restore();
                 Err(e)
             }
         }
+    }
+
+    /// A signal asked the UI to stop.
+    pub fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
     }
 
     pub fn set_mouse(&mut self, on: bool) -> io::Result<()> {
@@ -74,5 +99,8 @@ impl Term {
 impl Drop for Term {
     fn drop(&mut self) {
         restore();
+        for id in self.signals.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
     }
 }

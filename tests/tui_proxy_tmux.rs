@@ -1,0 +1,123 @@
+//! End to end, live mode: the real binary's `ftpscope proxy` on a terminal (a
+//! tmux pane) in front of a real FTP server (libunftp in this test process),
+//! with curl as the client. The sessions curl makes appear in the live TUI as
+//! they happen; the TUI opens one, shows its transcript, and gives the terminal
+//! back on q.
+//!
+//! Skipped with a message without tmux or curl, unless `CI` is set.
+
+mod proxy_support;
+
+#[path = "common/tmux.rs"]
+mod tmux;
+
+use std::time::Duration;
+
+use proxy_support::*;
+use tmux::{Tmux, tmux_available};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_sessions_appear_live_in_the_tui() {
+    if !tmux_available() {
+        assert!(!in_ci(), "tmux is required for this test in CI");
+        eprintln!("SKIPPED proxy_sessions_appear_live_in_the_tui: tmux is not installed");
+        return;
+    }
+    if !require_curl("proxy_sessions_appear_live_in_the_tui") {
+        return;
+    }
+    let srv = server().await;
+    make_file(&srv.root.path().join("live.bin"), 300_000);
+    let port = free_port();
+    let bin = env!("CARGO_BIN_EXE_ftpscope");
+    let script = format!(
+        "'{bin}' proxy --listen 127.0.0.1:{port} --upstream {}; echo \"EXIT:$?\"; stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; sleep 60",
+        srv.addr
+    );
+    let t = Tmux::new("proxy-live");
+    t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "120",
+        "-y",
+        "30",
+        "env",
+        "TERM=xterm-256color",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let wait = |what: &'static str, ok: fn(&str) -> bool| {
+        let t = &t;
+        async move {
+            let t = t;
+            tokio::task::block_in_place(|| t.wait(what, ok))
+        }
+    };
+    wait("the live view", |s| {
+        s.contains("LIVE") && s.contains("1 Sessions (0)")
+    })
+    .await;
+    let out = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        let dst = out.path().join(format!("got-{i}.bin"));
+        let o = curl(&[
+            "-o",
+            &dst.to_string_lossy(),
+            &format!("ftp://127.0.0.1:{port}/live.bin"),
+        ])
+        .await;
+        assert_ok(&o, "download through the proxy");
+        assert_eq!(sha256(&dst), sha256(&srv.root.path().join("live.bin")));
+    }
+    let s = wait("three sessions listed", |s| {
+        s.contains("1 Sessions (3)") && s.contains(USER)
+    })
+    .await;
+    assert!(
+        s.contains("following"),
+        "live view follows the newest:\n{s}"
+    );
+    assert!(!s.contains(PASS), "the password is masked:\n{s}");
+    t.keys(&["Enter"]);
+    wait("the transcript, following its end", |s| {
+        s.contains("Transcript") && s.contains("C> QUIT")
+    })
+    .await;
+    t.keys(&["g"]);
+    let s = wait("the transcript's top", |s| s.contains("C> USER tester")).await;
+    assert!(
+        s.contains("C> PASS ****"),
+        "PASS masked in the transcript:\n{s}"
+    );
+    // A fourth session arrives while the first is open; the list shows it after Esc.
+    let dst = out.path().join("got-4.bin");
+    let o = curl(&[
+        "-o",
+        &dst.to_string_lossy(),
+        &format!("ftp://127.0.0.1:{port}/live.bin"),
+    ])
+    .await;
+    assert_ok(&o, "fourth download");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.keys(&["Escape"]);
+    wait("four sessions listed", |s| s.contains("1 Sessions (4)")).await;
+    t.keys(&["q"]);
+    let s = wait("exit", |s| s.contains("EXIT:") && s.contains("echo")).await;
+    assert!(s.contains("EXIT:0"), "exit status 0:\n{s}");
+    assert!(
+        s.contains("icanon echo") || s.contains("echo icanon"),
+        "terminal back in cooked mode:\n{s}"
+    );
+}
