@@ -1040,9 +1040,10 @@ impl crate::tui::LiveSource for LiveState {
 }
 
 /// Live capture shown in the TUI: the capture runs on its own thread and the UI
-/// takes snapshots of the shared state; quitting the UI stops the capture.
+/// asks the shared state what changed; quitting the UI stops the capture.
 fn run_tui(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
     let capture = LiveCapture::open(&args)?;
+    let lang = cfg.lang;
     // Keep the most recent ended sessions for the UI (bounded).
     let state = LiveState::new(cfg, crate::tui::app::LIVE_KEEP);
     let title = format!(
@@ -1055,7 +1056,7 @@ fn run_tui(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
         .name("ftpscope-capture".into())
         .spawn(move || capture.run(&cap_state, &mut |_| {}))
         .context("cannot start the capture thread")?;
-    let ui = crate::tui::run_live(title, std::sync::Arc::new(state.clone()));
+    let ui = crate::tui::run_live(title, std::sync::Arc::new(state.clone()), lang);
     state.stop();
     let _ = worker.join();
     ui?;

@@ -143,7 +143,7 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
             handle.listen_addr(),
             handle.upstream_name()
         );
-        let ui = ftpscope::tui::run_live(title, Arc::new(handle));
+        let ui = ftpscope::tui::run_live(title, Arc::new(handle), lang(c));
         shutdown.cancel();
         let served = rt
             .block_on(serve)

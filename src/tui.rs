@@ -223,9 +223,14 @@ pub fn run_file(path: &Path, cfg: TrackerConfig) -> anyhow::Result<()> {
 /// Live mode: about ten times a second (unless the user froze it with `F`) the
 /// UI asks the source what changed since its last look, follows the newest
 /// session and line unless the user scrolled away, and never waits on the source.
-pub fn run_live(title: String, source: Arc<dyn LiveSource>) -> anyhow::Result<()> {
+pub fn run_live(
+    title: String,
+    source: Arc<dyn LiveSource>,
+    lang: crate::ftp::catalog::Lang,
+) -> anyhow::Result<()> {
     let opts = Options {
         live: true,
+        lang,
         ..Options::default()
     };
     let mut app = App::new(Capture::default(), title, opts);
