@@ -131,6 +131,7 @@ pub fn stream_reader<R: Read>(
     }
     stats.tcp_segments = flows.stats.segments;
     stats.tcp_connections = flows.stats.connections;
+    stats.sessions_evicted = tracker.evicted;
     stats.fragments_reassembled = decoder.frags.reassembled;
     stats.fragments_dropped = decoder.frags.dropped + decoder.frags.pending() as u64;
     let failed: Vec<_> = tracker.failed_logins.iter().copied().collect();

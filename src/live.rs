@@ -206,6 +206,7 @@ impl Pipeline {
         let mut st = self.stats.clone();
         st.tcp_segments = self.flows.stats.segments;
         st.tcp_connections = self.flows.stats.connections;
+        st.sessions_evicted = self.tracker.evicted;
         st.fragments_reassembled = self.decoder.frags.reassembled;
         st.fragments_dropped = self.decoder.frags.dropped + self.decoder.frags.pending() as u64;
         st

@@ -389,6 +389,9 @@ pub struct CaptureStats {
     pub last: Option<Ts>,
     /// The file ended in the middle of a record, or was corrupt from some point on.
     pub read_error: Option<String>,
+    /// Sessions set aside before they ended because too many were open at once
+    /// ([`crate::session::MAX_OPEN_SESSIONS`]).
+    pub sessions_evicted: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

@@ -170,6 +170,13 @@ pub struct FailedLogin {
 /// Failed logins kept at most (the oldest are dropped; the rule needs recent ones).
 pub const MAX_FAILED_LOGINS: usize = 100_000;
 
+/// Sessions open at once at most. Memory is per open session (a few KiB each),
+/// so a capture (or traffic) that opens sessions and never ends them would
+/// otherwise grow without bound. Past the cap the least recently active tenth
+/// is set aside: reported as they are, `closed: "evicted"`, with an anomaly;
+/// later packets on their connections are ignored.
+pub const MAX_OPEN_SESSIONS: usize = 10_000;
+
 /// The tracker.
 pub struct Tracker {
     cfg: TrackerConfig,
@@ -183,6 +190,10 @@ pub struct Tracker {
     wild: Vec<(usize, usize)>,
     /// Announced data endpoints by port: (session, channel), newest last.
     expect: FxHashMap<u16, Vec<(usize, usize)>>,
+    /// See [`MAX_OPEN_SESSIONS`].
+    max_open: usize,
+    /// Sessions set aside because too many were open.
+    pub evicted: u64,
 }
 
 fn client_dir(client_is_initiator: bool) -> Dir {
@@ -239,7 +250,14 @@ impl Tracker {
             failed_logins: VecDeque::new(),
             wild: Vec::new(),
             expect: FxHashMap::default(),
+            max_open: MAX_OPEN_SESSIONS,
+            evicted: 0,
         }
+    }
+
+    /// Change the cap on open sessions (see [`MAX_OPEN_SESSIONS`]); at least 1.
+    pub fn set_max_open_sessions(&mut self, n: usize) {
+        self.max_open = n.max(1);
     }
 
     /// Sessions still open.
@@ -275,6 +293,9 @@ impl Tracker {
         handshake: bool,
         by: &'static str,
     ) -> usize {
+        if self.sessions.map.len() >= self.max_open {
+            self.evict(meta);
+        }
         let id = self.sessions.next;
         self.sessions.next += 1;
         let s = Session {
@@ -1089,6 +1110,42 @@ impl Tracker {
         }
     }
 
+    /// Too many sessions open: set aside the least recently active tenth (at
+    /// least one). One scan for many sessions, so opening N sessions past the
+    /// cap costs O(N) in all, not O(N * cap).
+    fn evict(&mut self, meta: Meta) {
+        let n = (self.max_open / 10).max(1).min(self.sessions.map.len());
+        let mut by_age: Vec<(crate::time::Ts, usize)> = self
+            .sessions
+            .map
+            .iter()
+            .map(|(&si, st)| (st.s.end, si))
+            .collect();
+        if n < by_age.len() {
+            by_age.select_nth_unstable(n - 1);
+            by_age.truncate(n);
+        }
+        by_age.sort_unstable();
+        for (_, si) in by_age {
+            let st = &mut self.sessions[si];
+            st.s.closed = "evicted".into();
+            let text = format!(
+                "set aside at frame {} before it ended: more than {} sessions were open at once (the least recently active go first); later packets of its connections were ignored",
+                meta.frame, self.max_open
+            );
+            Self::anomaly(st, text);
+            let conns: Vec<ConnId> = std::iter::once(st.control_conn)
+                .chain(st.s.data_channels.iter().filter_map(|c| c.conn))
+                .collect();
+            self.emit(si);
+            self.evicted += 1;
+            // Their connections may go on: ignore them from now on.
+            for c in conns {
+                self.conns.entry(c).or_insert(Role::Other);
+            }
+        }
+    }
+
     /// Close, finalize and diagnose a session, and queue it for the caller.
     fn emit(&mut self, si: usize) {
         if !self.sessions.contains(si) {
@@ -1375,7 +1432,9 @@ impl ConnSink for Tracker {
     fn event(&mut self, meta: Meta, conn: ConnId, ev: ConnEvent<'_>) -> Option<Mode> {
         let role = self.conns.get(&conn)?;
         match role {
-            Role::Other => None,
+            // Nothing to learn from it (this also stops a connection of a session
+            // set aside from being delivered any further).
+            Role::Other => Some(Mode::Ignore),
             Role::Sniff { info } => {
                 let info = *info;
                 let ConnEvent::Data { dir, bytes } = ev else {

@@ -30,8 +30,10 @@ use crate::time::Ts;
 
 pub const MAX_OOO_SEGMENTS: usize = 256;
 pub const MAX_OOO_BYTES: usize = 512 * 1024;
-/// Connections tracked at once; beyond it the oldest closed ones are swept first.
-pub const MAX_CONNS: usize = 1 << 20;
+/// Connections tracked at once (about 600 bytes each with the tracker's entry,
+/// so at most about 160 MB); beyond it the least recently active half is swept
+/// (closed as at the end of the capture).
+pub const MAX_CONNS: usize = 1 << 18;
 
 pub type ConnId = u64;
 

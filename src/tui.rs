@@ -40,7 +40,6 @@ mod term;
 pub mod theme;
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
@@ -75,16 +74,21 @@ pub trait LiveSource: Send + Sync {
 /// first) and has ended `total` in all: copies of those that ended after the
 /// first `since`, and whether the caller fell behind what is kept (then all
 /// kept ones are returned and replace what the caller holds).
-pub fn ended_since(kept: &VecDeque<Session>, total: u64, since: u64) -> (Vec<Session>, bool) {
+pub fn ended_since<'a, I>(kept: I, total: u64, since: u64) -> (Vec<Session>, bool)
+where
+    I: IntoIterator<Item = &'a Session>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let kept = kept.into_iter();
     let first = total.saturating_sub(kept.len() as u64);
     if since >= total {
         return (Vec::new(), false);
     }
     if since < first {
-        return (kept.iter().cloned().collect(), true);
+        return (kept.cloned().collect(), true);
     }
     let skip = usize::try_from(since - first).unwrap_or(usize::MAX);
-    (kept.iter().skip(skip).cloned().collect(), false)
+    (kept.skip(skip).cloned().collect(), false)
 }
 
 enum Msg {

@@ -177,6 +177,14 @@ pub fn write_head(
             "  WARNING: the capture file is damaged: {e}; everything before that point was analysed"
         )?;
     }
+    if st.sessions_evicted > 0 {
+        writeln!(
+            out,
+            "  WARNING: {} sessions were set aside before they ended: more than {} were open at once (each is reported as it was, closed \"evicted\")",
+            st.sessions_evicted,
+            crate::session::MAX_OPEN_SESSIONS
+        )?;
+    }
     if st.truncated_packets > 0 {
         writeln!(
             out,

@@ -1,2 +1,90 @@
+//! The tracker driven directly through [`ConnSink`], without packets.
+
+use std::net::SocketAddr;
+
+use super::{Tracker, TrackerConfig};
+use crate::tcp::{ConnEvent, ConnInfo, ConnSink, Dir, Meta, Mode};
+use crate::time::Ts;
+
+fn meta(t: i64) -> Meta {
+    Meta {
+        ts: Ts(t * 1_000_000_000),
+        frame: t as u64,
+    }
+}
+
+fn control(id: u64, client_port: u16) -> ConnInfo {
+    ConnInfo {
+        id,
+        initiator: SocketAddr::from(([10, 0, 0, 2], client_port)),
+        responder: SocketAddr::from(([10, 0, 0, 1], 21)),
+        handshake_seen: true,
+    }
+}
+
+fn greet(t: &mut Tracker, at: i64, c: &ConnInfo) {
+    assert_eq!(t.open(meta(at), c), Mode::Stream);
+    t.event(
+        meta(at),
+        c.id,
+        ConnEvent::Data {
+            dir: Dir::FromResponder,
+            bytes: b"220 hello\r\n",
+        },
+    );
+}
+
+/// Past the cap on open sessions the least recently active are set aside:
+/// reported with `closed: "evicted"` and an anomaly, their connections ignored
+/// afterwards (no new session from their later packets), the others untouched.
 #[test]
-fn placeholder_compiles() {}
+fn open_sessions_past_the_cap_are_evicted_least_recent_first() {
+    let mut t = Tracker::new(TrackerConfig::default());
+    t.set_max_open_sessions(3);
+    let conns: Vec<ConnInfo> = (1..=3).map(|i| control(i, 40_000 + i as u16)).collect();
+    for (i, c) in conns.iter().enumerate() {
+        greet(&mut t, i as i64 + 1, c);
+    }
+    // Session 1 talks again later: session 2 is now the least recently active.
+    t.event(
+        meta(10),
+        conns[0].id,
+        ConnEvent::Data {
+            dir: Dir::FromInitiator,
+            bytes: b"NOOP\r\n",
+        },
+    );
+    assert!(t.take_finished().is_empty());
+    let fourth = control(4, 40_004);
+    greet(&mut t, 11, &fourth);
+    let gone = t.take_finished();
+    assert_eq!(gone.len(), 1, "a tenth of 3, at least one");
+    assert_eq!(gone[0].id, 2, "the least recently active");
+    assert_eq!(gone[0].closed, "evicted");
+    assert!(
+        gone[0]
+            .anomalies
+            .iter()
+            .any(|a| a.contains("more than 3 sessions were open")),
+        "{:?}",
+        gone[0].anomalies
+    );
+    assert_eq!(t.evicted, 1);
+    assert_eq!(t.open_sessions(), 3);
+    // Later bytes of the evicted session's connection are ignored.
+    let more = t.event(
+        meta(12),
+        conns[1].id,
+        ConnEvent::Data {
+            dir: Dir::FromInitiator,
+            bytes: b"USER x\r\n",
+        },
+    );
+    assert_eq!(more, Some(Mode::Ignore));
+    assert_eq!(t.open_sessions(), 3, "no session made from it");
+    t.closed(meta(13), conns[1].id);
+    t.finish();
+    let mut ids: Vec<usize> = t.take_finished().iter().map(|s| s.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![1, 3, 4]);
+}
