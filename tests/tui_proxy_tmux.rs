@@ -95,6 +95,7 @@ async fn proxy_sessions_appear_live_in_the_tui() {
         s.contains("Transcript") && s.contains("C> QUIT")
     })
     .await;
+    eprintln!("the open session, following:\n{}", t.screen());
     t.keys(&["g"]);
     let s = wait("the transcript's top", |s| s.contains("C> USER tester")).await;
     assert!(
