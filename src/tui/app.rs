@@ -924,9 +924,7 @@ impl App {
                 .and_then(|&(si, ci)| Some((at(si)?, ci))),
             finding: self.finding_rows.get(self.findings.sel).map(|r| match *r {
                 FindingRow::Group { id, .. } => (None, Some(id), 0),
-                FindingRow::Item { session, finding } => {
-                    (session.and_then(at), None, finding)
-                }
+                FindingRow::Item { session, finding } => (session.and_then(at), None, finding),
             }),
         }
     }
