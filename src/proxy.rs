@@ -34,7 +34,8 @@
 //! Bounds: `--max-sessions` sessions (more are answered `421` and closed), 8 KiB
 //! control lines (longer ones are relayed in pieces and analysed cut), connect
 //! and idle timeouts, observation queue caps (see [`observe`]), the last
-//! [`observe::MAX_LIVE_FINISHED`] finished sessions kept for live views.
+//! [`observe::MAX_LIVE_FINISHED`] finished sessions (at most
+//! [`observe::MAX_LIVE_FINISHED_BYTES`] of them) kept for live views.
 //! Data bytes are relayed unaltered with half-close (EOF one way shuts down the
 //! other side's write half; the other direction keeps flowing) and are counted,
 //! not kept, unless `--record` asks for them.
@@ -212,7 +213,8 @@ pub struct ProxyConfig {
     /// Ports for the proxy's data listeners (random within), inclusive.
     pub data_ports: Option<(u16, u16)>,
     pub max_sessions: usize,
-    /// Close a session after this long without control or data traffic.
+    /// Close a session after this long without a whole control line (a client
+    /// sending a line byte by byte does not count) or data traffic.
     pub idle_timeout: Duration,
     pub connect_timeout: Duration,
     /// Allow PORT/EPRT naming a third host or a port below 1024 (forwarded unchanged).
@@ -330,7 +332,7 @@ pub struct ProxyArgs {
     /// Client sessions at once; more are answered 421 and closed.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_sessions: usize,
-    /// Close a session after this long without traffic (e.g. 300s, 5m).
+    /// Close a session after this long without a whole control line or data traffic (e.g. 300s, 5m).
     #[arg(long, value_name = "DURATION", default_value = "300s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
     /// Give up connecting to the server (or to an active-mode client) after this long.
@@ -626,6 +628,25 @@ impl Ctx {
     }
 }
 
+/// Backlog of the clients' listener (the kernel caps it at `net.core.somaxconn`).
+/// The usual 128 is too short for a burst of clients: beyond it the kernel drops
+/// the handshake's last ACK and the client, which believes it is connected,
+/// waits for SYN-ACK retransmissions (1, 2, 4, 8, 16 s) before the proxy even
+/// sees it (`tests/proxy_abuse.rs`: 1,000 connections at once).
+const LISTEN_BACKLOG: u32 = 1024;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    sock.listen(LISTEN_BACKLOG)
+}
+
 /// A bound proxy, ready to serve.
 pub struct Proxy {
     listener: TcpListener,
@@ -643,9 +664,8 @@ impl Proxy {
             .with_context(|| format!("cannot resolve upstream {}", cfg.upstream))?
             .next()
             .with_context(|| format!("upstream {} has no address", cfg.upstream))?;
-        let listener = TcpListener::bind(cfg.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+        let listener =
+            listen(cfg.listen).with_context(|| format!("cannot listen on {}", cfg.listen))?;
         let listen = listener.local_addr()?;
         let shared = Arc::new(Shared {
             live: Mutex::new(observe::Live::new(TrackerConfig {

@@ -90,6 +90,8 @@ struct DataFacts {
     aborted_by_client: bool,
     rejected: bool,
     gaps: u64,
+    /// REST offset in force for the transfer on this channel (0: none).
+    restart: u64,
 }
 
 /// Per-session working state that is not part of the model.
@@ -108,6 +110,8 @@ struct SessionState {
     facts: Vec<DataFacts>,
     /// SIZE replies: file name -> size.
     sizes: Vec<(Vec<u8>, u64)>,
+    /// Offset accepted by `350` to REST, for the next transfer command.
+    restart: u64,
     /// Exchanges dropped because of MAX_EXCHANGES.
     dropped_exchanges: u64,
     dropped_anomalies: u64,
@@ -339,6 +343,7 @@ impl Tracker {
                 resync: [false, false],
                 facts: Vec::new(),
                 sizes: Vec::new(),
+                restart: 0,
                 dropped_exchanges: 0,
                 dropped_anomalies: 0,
                 reply_started: None,
@@ -612,6 +617,9 @@ impl Tracker {
     /// Tie a transfer command to the newest announcement that no command used yet.
     fn link_transfer(&mut self, si: usize, ei: usize) {
         let st = &mut self.sessions[si];
+        // A resumed transfer (REST) moves only what follows the offset; the
+        // offset is used up by this command, channel or not.
+        let restart = std::mem::take(&mut st.restart);
         let cand =
             st.s.data_channels
                 .iter()
@@ -639,9 +647,10 @@ impl Tracker {
                 "upload"
             });
             ch.transfer_type = Some(st.s.type_.clone());
+            st.facts[ci].restart = restart;
             if verb == "RETR" {
                 if let Some((_, n)) = st.sizes.iter().rev().find(|(name, _)| *name == arg.0) {
-                    ch.expected_size = Some(*n);
+                    ch.expected_size = Some(n.saturating_sub(restart));
                 }
             }
             st.s.exchanges[ei].data_channel = Some(ci);
@@ -1003,6 +1012,9 @@ impl Tracker {
                     }
                 }
             }
+            (350, Some("REST")) => {
+                st.restart = String::from_utf8_lossy(arg).trim().parse().unwrap_or(0);
+            }
             (213, Some("SIZE")) => {
                 if let Some(n) = explain::size_in_213(text) {
                     st.sizes.push((arg.to_vec(), n));
@@ -1070,7 +1082,11 @@ impl Tracker {
                 if let (Some(n), Some(ci)) =
                     (explain::bytes_in_150(text), st.s.exchanges[ei].data_channel)
                 {
-                    st.s.data_channels[ci].expected_size = Some(n);
+                    // After REST, servers differ on whether "(N bytes)" is the whole
+                    // file or what is left; only a count without restart is sure.
+                    if st.facts[ci].restart == 0 {
+                        st.s.data_channels[ci].expected_size = Some(n);
+                    }
                 }
             }
             _ => {}

@@ -3,7 +3,8 @@
 //! for what real clients will not do. No mocks.
 //!
 //! Tests that need curl skip with a message when it is missing, unless CI is set.
-//! `FTPSCOPE_BIG=1` adds the 200 MB transfer (`large_transfer_200mb`, ignored by default).
+//! The 200 MB transfers in every mode are ignored by default
+//! (`cargo test --test proxy_e2e -- --ignored`).
 
 mod proxy_support;
 
@@ -660,30 +661,120 @@ async fn unreachable_upstream_is_answered_421() {
     p.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "200 MB each way; run with --ignored or FTPSCOPE_BIG=1"]
-async fn large_transfer_200mb() {
-    if !require_curl("large_transfer_200mb") {
-        return;
-    }
+/// Every way a data connection goes through the proxy, as
+/// (label, upstream mode, curl options, the client's verb). The server is
+/// libunftp, which knows no EPRT: a client's EPRT is tested converted to PASV
+/// (EPRT relayed as EPRT is in `proxy_pureftpd.rs`).
+const MODES: [(&str, UpstreamMode, &[&str], &str); 5] = [
+    ("PASV", UpstreamMode::Same, &["--disable-epsv"], "PASV"),
+    ("EPSV", UpstreamMode::Same, &[], "EPSV"),
+    (
+        "PORT",
+        UpstreamMode::Same,
+        &["--ftp-port", "127.0.0.1", "--disable-eprt"],
+        "PORT",
+    ),
+    (
+        "EPRT, server passive",
+        UpstreamMode::Passive,
+        &["--ftp-port", "127.0.0.1"],
+        "EPRT",
+    ),
+    (
+        "PASV, server active",
+        UpstreamMode::Active,
+        &["--disable-epsv"],
+        "PASV",
+    ),
+];
+
+/// A file of each size, downloaded and uploaded in every mode of [`MODES`]:
+/// SHA-256 equal on both ends, the channel completed with exactly the bytes.
+async fn every_mode_both_ways(sizes: &[usize]) {
     let srv = server().await;
-    let p = proxy(config(srv.addr)).await;
-    download(&srv, &p, &["--disable-epsv"], "big.bin", 200 << 20, "PASV").await;
-    upload(&srv, &p, &[], "big-up.bin", 200 << 20).await;
-    p.stop().await;
+    let local = tempfile::tempdir().unwrap();
+    for &len in sizes {
+        let name = format!("m-{len}.bin");
+        let src = srv.root.path().join(&name);
+        make_file(&src, len);
+        let want = sha256(&src);
+        let src_s = src.to_string_lossy().to_string();
+        for (label, mode, extra, via) in MODES {
+            let what = format!("{len} B, {label}");
+            let mut cfg = config(srv.addr);
+            cfg.upstream_mode = mode;
+            let p = proxy(cfg).await;
+            let t0 = std::time::Instant::now();
+            // Download.
+            let got = local.path().join(&name);
+            let got_s = got.to_string_lossy().to_string();
+            let url = p.url(&format!("/{name}"));
+            let mut args = extra.to_vec();
+            args.extend(["-o", &got_s, &url]);
+            assert_ok(&curl(&args).await, &format!("{what} download"));
+            let t1 = t0.elapsed();
+            assert_eq!(sha256(&got), want, "{what}: downloaded bytes differ");
+            std::fs::remove_file(&got).unwrap();
+            // Upload (the server's own file, under another name).
+            let up = format!("up-{}-{name}", label.replace([' ', ','], ""));
+            let up_url = p.url(&format!("/{up}"));
+            let mut args = extra.to_vec();
+            args.extend(["-T", &src_s, &up_url]);
+            let t2 = std::time::Instant::now();
+            assert_ok(&curl(&args).await, &format!("{what} upload"));
+            let t3 = t2.elapsed();
+            let up_path = srv.root.path().join(&up);
+            assert_eq!(sha256(&up_path), want, "{what}: uploaded bytes differ");
+            std::fs::remove_file(&up_path).unwrap();
+            let sessions = p.stop().await;
+            assert_eq!(sessions.len(), 2, "{what}");
+            let ch = channel_for(&sessions[0], "RETR");
+            assert_eq!(ch.via, via, "{what}");
+            assert_eq!(
+                (ch.bytes_to_client, ch.bytes_to_server),
+                (len as u64, 0),
+                "{what}: download counted"
+            );
+            let ch = channel_for(&sessions[1], "STOR");
+            assert_eq!(ch.via, via, "{what}");
+            assert_eq!(
+                (ch.bytes_to_client, ch.bytes_to_server),
+                (0, len as u64),
+                "{what}: upload counted"
+            );
+            for s in &sessions {
+                assert_no_errors(s, &what);
+            }
+            if len >= 10 << 20 {
+                eprintln!(
+                    "{what}: download {:.2} s, upload {:.2} s, with checks {:.2} s",
+                    t1.as_secs_f64(),
+                    t3.as_secs_f64(),
+                    t0.elapsed().as_secs_f64()
+                );
+            }
+        }
+        std::fs::remove_file(&src).unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn large_transfer_200mb_when_asked() {
-    if std::env::var_os("FTPSCOPE_BIG").is_none()
-        || !require_curl("large_transfer_200mb_when_asked")
-    {
+async fn every_mode_moves_empty_1_byte_and_10mb_both_ways() {
+    if !require_curl("every_mode_moves_empty_1_byte_and_10mb_both_ways") {
         return;
     }
-    let srv = server().await;
-    let p = proxy(config(srv.addr)).await;
-    download(&srv, &p, &["--disable-epsv"], "big.bin", 200 << 20, "PASV").await;
-    p.stop().await;
+    every_mode_both_ways(&[0, 1, 10 << 20]).await;
+}
+
+/// 200 MB each way in all five modes (2 GB through the proxy): 31-48 s on the
+/// shared 2-core development VM (load average 7-10; about 20 s of CPU, most of
+/// it curl and libunftp). Part of the default run: the issue asks for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mode_moves_200mb_both_ways() {
+    if !require_curl("every_mode_moves_200mb_both_ways") {
+        return;
+    }
+    every_mode_both_ways(&[200 << 20]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -746,5 +837,542 @@ async fn idle_session_is_closed_and_noted() {
     assert!(all.starts_with(b"220"));
     let s = &p.sessions(1, WAIT).await[0];
     assert!(all_notes(s).contains("--idle-timeout"), "{}", all_notes(s));
+    p.stop().await;
+}
+
+// ---- resume, rename, delete, many sessions ----
+
+/// The exchange of the first command `verb` in `s`, with its final reply code.
+fn exchange<'a>(s: &'a Session, verb: &str) -> &'a ftpscope::model::Exchange {
+    s.exchanges
+        .iter()
+        .find(|e| e.verb() == Some(verb))
+        .unwrap_or_else(|| panic!("no {verb} in {:?}", verbs(s)))
+}
+
+fn final_code(s: &Session, verb: &str) -> u16 {
+    exchange(s, verb)
+        .final_reply()
+        .unwrap_or_else(|| panic!("no reply to {verb}"))
+        .code
+}
+
+fn assert_no_errors(s: &Session, what: &str) {
+    let errors: Vec<_> = s
+        .findings
+        .iter()
+        .filter(|f| f.severity == ftpscope::model::Severity::Error)
+        .map(|f| (f.id, f.summary.clone()))
+        .collect();
+    assert!(errors.is_empty(), "{what}: error findings {errors:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_download_with_rest_passive_and_active() {
+    if !require_curl("resume_download_with_rest_passive_and_active") {
+        return;
+    }
+    let srv = server().await;
+    let p = proxy(config(srv.addr)).await;
+    let len = 1_000_003usize;
+    let have = 400_000usize;
+    let src = srv.root.path().join("resume.bin");
+    make_file(&src, len);
+    let full = std::fs::read(&src).unwrap();
+    let want = sha256(&src);
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 2] = [
+        (&["--disable-epsv"], "PASV"),
+        (&["--ftp-port", "127.0.0.1", "--disable-eprt"], "PORT"),
+    ];
+    for (i, (extra, via)) in cases.iter().enumerate() {
+        // A download that stopped after `have` bytes.
+        let out = dir.path().join(format!("resume-{i}.bin"));
+        std::fs::write(&out, &full[..have]).unwrap();
+        let out_s = out.to_string_lossy().to_string();
+        let url = p.url("/resume.bin");
+        let mut args = extra.to_vec();
+        args.extend(["-C", "-", "-o", &out_s, &url]);
+        let before = p.collect.sessions.lock().unwrap().len();
+        let o = curl(&args).await;
+        assert_ok(&o, &format!("resumed download via {via}"));
+        assert_eq!(sha256(&out), want, "{via}: the resumed file differs");
+        let s = p.sessions(before + 1, WAIT).await[before].clone();
+        let rest = exchange(&s, "REST");
+        assert_eq!(
+            rest.command.as_ref().unwrap().arg.lossy(),
+            have.to_string(),
+            "{via}"
+        );
+        assert_eq!(final_code(&s, "REST"), 350, "{via}");
+        let v = verbs(&s);
+        let (ri, gi) = (
+            v.iter().position(|x| x == "REST").unwrap(),
+            v.iter().position(|x| x == "RETR").unwrap(),
+        );
+        assert!(ri < gi, "REST comes before RETR: {v:?}");
+        let ch = channel_for(&s, "RETR");
+        assert_eq!(ch.via, *via);
+        assert_eq!(
+            ch.bytes_to_client,
+            (len - have) as u64,
+            "{via}: only the missing bytes cross the data connection"
+        );
+        assert_eq!(ch.bytes_to_server, 0);
+        assert_eq!(ch.ended_by.as_deref(), Some("fin"));
+        assert_no_errors(&s, via);
+    }
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_upload_with_appe_and_rest_stor() {
+    use suppaftp::tokio::AsyncFtpStream;
+    if !require_curl("resume_upload_with_appe_and_rest_stor") {
+        return;
+    }
+    let srv = server().await;
+    let p = proxy(config(srv.addr)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("up.bin");
+    let len = 900_001usize;
+    make_file(&local, len);
+    let full = std::fs::read(&local).unwrap();
+    let want = sha256(&local);
+    let local_s = local.to_string_lossy().to_string();
+
+    // curl -C - -T: SIZE tells what the server has, APPE sends the rest.
+    let have = 300_000usize;
+    for (i, (extra, via)) in [
+        (&["--disable-epsv"][..], "PASV"),
+        (&["--ftp-port", "127.0.0.1", "--disable-eprt"][..], "PORT"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let name = format!("appe-{i}.bin");
+        std::fs::write(srv.root.path().join(&name), &full[..have]).unwrap();
+        let url = p.url(&format!("/{name}"));
+        let mut args = extra.to_vec();
+        args.extend(["-C", "-", "-T", &local_s, &url]);
+        let before = p.collect.sessions.lock().unwrap().len();
+        let o = curl(&args).await;
+        assert_ok(&o, &format!("resumed upload via {via}"));
+        assert_eq!(
+            sha256(&srv.root.path().join(&name)),
+            want,
+            "{via}: the file on the server differs"
+        );
+        let s = p.sessions(before + 1, WAIT).await[before].clone();
+        assert_eq!(final_code(&s, "SIZE"), 213, "{via}");
+        let ch = channel_for(&s, "APPE");
+        assert_eq!(ch.via, *via);
+        assert_eq!(ch.direction, Some("upload"));
+        assert_eq!(
+            ch.bytes_to_server,
+            (len - have) as u64,
+            "{via}: only the rest"
+        );
+        assert_eq!(ch.bytes_to_client, 0);
+        assert_no_errors(&s, via);
+    }
+
+    // REST + STOR (suppaftp), in active mode.
+    let have = 123_456usize;
+    std::fs::write(srv.root.path().join("rest-stor.bin"), &full[..have]).unwrap();
+    let mut ftp = AsyncFtpStream::connect(p.addr)
+        .await
+        .expect("connect")
+        .active_mode(Duration::from_secs(10));
+    ftp.login(USER, PASS).await.expect("login");
+    ftp.transfer_type(suppaftp::types::FileType::Binary)
+        .await
+        .expect("TYPE I");
+    ftp.resume_transfer(have).await.expect("REST");
+    let mut rest: &[u8] = &full[have..];
+    let n = ftp
+        .put_file("rest-stor.bin", &mut rest)
+        .await
+        .expect("STOR after REST");
+    assert_eq!(n, (len - have) as u64);
+    ftp.quit().await.expect("QUIT");
+    drop(ftp);
+    assert_eq!(sha256(&srv.root.path().join("rest-stor.bin")), want);
+    let s = p.sessions(3, WAIT).await[2].clone();
+    assert_eq!(
+        exchange(&s, "REST").command.as_ref().unwrap().arg.lossy(),
+        have.to_string()
+    );
+    assert_eq!(final_code(&s, "REST"), 350);
+    let ch = channel_for(&s, "STOR");
+    assert_eq!(ch.via, "PORT");
+    assert_eq!(ch.bytes_to_server, (len - have) as u64);
+    assert_no_errors(&s, "REST STOR");
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_and_delete_change_the_server_and_are_in_the_session() {
+    if !require_curl("rename_and_delete_change_the_server_and_are_in_the_session") {
+        return;
+    }
+    let srv = server().await;
+    let root = srv.root.path();
+    std::fs::write(root.join("a.txt"), b"the file to rename\n").unwrap();
+    std::fs::write(root.join("c.txt"), b"the file to delete\n").unwrap();
+    let p = proxy(config(srv.addr)).await;
+    // -Q: commands before the transfer (here a listing of /).
+    let o = curl(&[
+        "--disable-epsv",
+        "-Q",
+        "RNFR a.txt",
+        "-Q",
+        "RNTO b.txt",
+        "-Q",
+        "DELE c.txt",
+        &p.url("/"),
+    ])
+    .await;
+    assert_ok(&o, "rename and delete");
+    assert!(!root.join("a.txt").exists(), "a.txt was renamed");
+    assert_eq!(
+        std::fs::read(root.join("b.txt")).unwrap(),
+        b"the file to rename\n"
+    );
+    assert!(!root.join("c.txt").exists(), "c.txt was deleted");
+    // The listing that followed already shows the new state.
+    let listing = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        listing.contains("b.txt") && !listing.contains("a.txt") && !listing.contains("c.txt"),
+        "{listing}"
+    );
+    let s = p.sessions(1, WAIT).await[0].clone();
+    assert_eq!(final_code(&s, "RNFR"), 350);
+    assert_eq!(final_code(&s, "RNTO"), 250);
+    assert_eq!(final_code(&s, "DELE"), 250);
+    assert_eq!(
+        exchange(&s, "RNTO").command.as_ref().unwrap().arg.lossy(),
+        "b.txt"
+    );
+    assert_eq!(
+        exchange(&s, "DELE").command.as_ref().unwrap().arg.lossy(),
+        "c.txt"
+    );
+    assert_no_errors(&s, "rename/delete");
+
+    // Deleting what is not there: the server's 550 reaches curl and the session.
+    let o = curl(&["--disable-epsv", "-Q", "DELE c.txt", &p.url("/")]).await;
+    assert_eq!(o.status.code(), Some(21), "curl's quote error: {o:?}");
+    let s = p.sessions(2, WAIT).await[1].clone();
+    assert_eq!(final_code(&s, "DELE"), 550);
+    assert!(root.join("b.txt").exists());
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_sessions_each_with_a_checked_transfer() {
+    if !require_curl("fifty_concurrent_sessions_each_with_a_checked_transfer") {
+        return;
+    }
+    const N: usize = 50;
+    let srv = server().await;
+    let p = proxy(config(srv.addr)).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Four kinds of session, in turn: PASV, EPSV and PORT downloads, PASV uploads.
+    let mut jobs = tokio::task::JoinSet::new();
+    for i in 0..N {
+        let len = 10_000 + i * 7_919;
+        let name = format!("c{i:02}.bin");
+        let url = p.url(&format!("/{name}"));
+        let (extra, upload): (&[&str], bool) = match i % 4 {
+            0 => (&["--disable-epsv"], false),
+            1 => (&[], false),
+            2 => (&["--ftp-port", "127.0.0.1", "--disable-eprt"], false),
+            _ => (&["--disable-epsv"], true),
+        };
+        let (src, local) = if upload {
+            (dir.path().join(&name), srv.root.path().join(&name))
+        } else {
+            (srv.root.path().join(&name), dir.path().join(&name))
+        };
+        make_file(&src, len);
+        let src_s = src.to_string_lossy().to_string();
+        let local_s = local.to_string_lossy().to_string();
+        jobs.spawn(async move {
+            let mut args = extra.to_vec();
+            if upload {
+                args.extend(["-T", &src_s, &url]);
+            } else {
+                args.extend(["-o", &local_s, &url]);
+            }
+            let o = curl(&args).await;
+            assert_ok(&o, &format!("session {i}"));
+            assert_eq!(sha256(&src), sha256(&local), "session {i}: bytes differ");
+        });
+    }
+    while let Some(r) = jobs.join_next().await {
+        r.expect("client task");
+    }
+    let sessions = p.stop().await;
+    assert_eq!(sessions.len(), N, "every session is reported");
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &sessions {
+        let ch = s
+            .data_channels
+            .iter()
+            .find(|d| d.command.is_some())
+            .unwrap_or_else(|| panic!("no transfer channel: {:#?}", s.data_channels));
+        let name = ch.arg.as_ref().unwrap().lossy();
+        let i: usize = name[1..3].parse().unwrap();
+        assert!(seen.insert(i), "{name} reported twice");
+        let len = (10_000 + i * 7_919) as u64;
+        assert_eq!(ch.outcome, Outcome::Completed, "{name}: {ch:#?}");
+        assert_eq!(ch.bytes, len, "{name}");
+        let (via, cmd) = match i % 4 {
+            0 => ("PASV", "RETR"),
+            1 => ("EPSV", "RETR"),
+            2 => ("PORT", "RETR"),
+            _ => ("PASV", "STOR"),
+        };
+        assert_eq!(
+            (ch.via.as_str(), ch.command.as_deref()),
+            (via, Some(cmd)),
+            "{name}"
+        );
+        assert_eq!(s.closed, "quit", "{name}");
+        assert_no_errors(s, &name);
+    }
+    assert_eq!(seen.len(), N);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_refuse_and_drop_apply_in_every_mode() {
+    if !require_curl("faults_refuse_and_drop_apply_in_every_mode") {
+        return;
+    }
+    let srv = server().await;
+    make_file(&srv.root.path().join("f.bin"), 50_000);
+    let active: &[&str] = &["--ftp-port", "127.0.0.1", "--disable-eprt"];
+    let passive: &[&str] = &["--disable-epsv"];
+    // (upstream mode, curl options, the client's verb, what the server is told)
+    let cases: [(UpstreamMode, &[&str], &str); 4] = [
+        (UpstreamMode::Same, passive, "PASV"),
+        (UpstreamMode::Same, active, "PORT"),
+        (UpstreamMode::Passive, active, "PORT"),
+        (UpstreamMode::Active, passive, "PASV"),
+    ];
+    let out = tempfile::tempdir().unwrap();
+    for (mode, extra, via) in cases {
+        let what = format!("{mode:?} {via}");
+        let mut cfg = config(srv.addr);
+        cfg.upstream_mode = mode;
+        cfg.faults.refuse_data = 1;
+        cfg.faults.drop_data = 1;
+        let p = proxy(cfg).await;
+        let got = out.path().join("f.bin");
+        let got_s = got.to_string_lossy().to_string();
+        let url = p.url("/f.bin");
+        let mut args = extra.to_vec();
+        args.extend(["-o", &got_s, &url]);
+        // 1: refused.
+        let o = curl(&args).await;
+        assert!(
+            !o.status.success(),
+            "{what}: the refused transfer must fail"
+        );
+        let s = p.sessions(1, WAIT).await[0].clone();
+        let notes = all_notes(&s);
+        assert!(notes.contains("--fault-refuse-data"), "{what}: {notes}");
+        let ch = s
+            .data_channels
+            .iter()
+            .find(|d| d.via == via)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{what}: no {via} channel: {:#?}\n{:#?}",
+                    s.data_channels, s.exchanges
+                )
+            });
+        assert_ne!(ch.outcome, Outcome::Completed, "{what}");
+        assert_eq!(ch.bytes, 0, "{what}: nothing crossed");
+        assert!(
+            ch.notes.iter().any(|n| n.contains("--fault-refuse-data")),
+            "{what}: the channel carries the note: {:?}",
+            ch.notes
+        );
+        if mode == UpstreamMode::Passive {
+            // Both legs are the proxy's: it answers the transfer command 425 itself.
+            assert_eq!(final_code(&s, "RETR"), 425, "{what}");
+        }
+        // 2: reset once both sides are connected.
+        let o = curl(&args).await;
+        assert!(
+            !o.status.success(),
+            "{what}: the dropped transfer must fail"
+        );
+        let s = p.sessions(2, WAIT).await[1].clone();
+        let notes = all_notes(&s);
+        assert!(notes.contains("--fault-drop-data"), "{what}: {notes}");
+        let ch = s
+            .data_channels
+            .iter()
+            .find(|d| d.notes.iter().any(|n| n.contains("--fault-drop-data")))
+            .unwrap_or_else(|| panic!("{what}: {:#?}", s.data_channels));
+        assert_eq!(ch.outcome, Outcome::Reset, "{what}: {ch:#?}");
+        assert_eq!(ch.via, via, "{what}");
+        // 3: both faults used up; the file comes through.
+        let s = download(&srv, &p, extra, "f.bin", 50_000, via).await;
+        assert!(!all_notes(&s).contains("fault injected"), "{what}");
+        assert_eq!(
+            p.handle
+                .counters()
+                .faults_injected
+                .load(std::sync::atomic::Ordering::Relaxed),
+            2,
+            "{what}"
+        );
+        p.stop().await;
+    }
+}
+
+/// The replies to a transfer command: the preliminary 1xx (if any), then the final one.
+async fn transfer_replies(c: &mut RawClient) -> (Option<String>, String) {
+    let r = c.reply().await;
+    if r.starts_with('1') {
+        (Some(r), c.reply().await)
+    } else {
+        (None, r)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lpsv_and_lprt_move_files_through_mode_conversion() {
+    use ftpscope::ftp::address::{format_lprt, parse_228};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Neither libunftp nor pure-ftpd knows LPSV/LPRT (500): the proxy converts
+    // them, so the server sees PORT (upstream active) or PASV (upstream passive).
+    let srv = server().await;
+    let len = 654_321usize;
+    make_file(&srv.root.path().join("l.bin"), len);
+    let want = std::fs::read(srv.root.path().join("l.bin")).unwrap();
+    let up: Vec<u8> = want.iter().rev().copied().collect();
+
+    // LPSV, server active.
+    let mut cfg = config(srv.addr);
+    cfg.upstream_mode = UpstreamMode::Active;
+    let p = proxy(cfg).await;
+    let (mut c, _) = RawClient::connect(p.addr).await;
+    c.login().await;
+    assert!(c.cmd("TYPE I").await.starts_with("200"));
+    let r = c.cmd("LPSV").await;
+    assert!(r.starts_with("228 "), "{r}");
+    let at = parse_228(r.as_bytes()).expect("228 address");
+    assert_eq!(
+        at.ip(),
+        p.addr.ip(),
+        "the client is told the proxy's address"
+    );
+    let mut d = tokio::net::TcpStream::connect(at).await.expect("data");
+    c.send("RETR l.bin").await;
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), d.read_to_end(&mut got))
+        .await
+        .expect("data in time")
+        .expect("read");
+    assert!(
+        got == want,
+        "LPSV download: {} bytes, content differs",
+        got.len()
+    );
+    drop(d);
+    let (_, fin) = transfer_replies(&mut c).await;
+    assert!(fin.starts_with("226"), "{fin}");
+    // And an upload on a second LPSV.
+    let r = c.cmd("LPSV").await;
+    let mut d = tokio::net::TcpStream::connect(parse_228(r.as_bytes()).unwrap())
+        .await
+        .expect("data");
+    c.send("STOR l-up.bin").await;
+    d.write_all(&up).await.unwrap();
+    d.shutdown().await.unwrap();
+    drop(d);
+    let (_, fin) = transfer_replies(&mut c).await;
+    assert!(fin.starts_with("226"), "{fin}");
+    assert!(std::fs::read(srv.root.path().join("l-up.bin")).unwrap() == up);
+    c.quit().await;
+    let s = p.sessions(1, WAIT).await[0].clone();
+    let lpsv = exchange(&s, "LPSV").final_reply().unwrap();
+    assert_eq!(lpsv.code, 228);
+    assert!(
+        lpsv.notes
+            .iter()
+            .any(|n| n.contains("sent `PORT 127,0,0,1,")),
+        "{:?}",
+        lpsv.notes
+    );
+    let ch = channel_for(&s, "RETR");
+    assert_eq!((ch.via.as_str(), ch.bytes_to_client), ("LPSV", len as u64));
+    let ch = channel_for(&s, "STOR");
+    assert_eq!((ch.via.as_str(), ch.bytes_to_server), ("LPSV", len as u64));
+    assert_no_errors(&s, "LPSV");
+    p.stop().await;
+
+    // LPRT, server passive.
+    let mut cfg = config(srv.addr);
+    cfg.upstream_mode = UpstreamMode::Passive;
+    let p = proxy(cfg).await;
+    let (mut c, _) = RawClient::connect(p.addr).await;
+    c.login().await;
+    assert!(c.cmd("TYPE I").await.starts_with("200"));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let r = c
+        .cmd(&format!("LPRT {}", format_lprt(l.local_addr().unwrap())))
+        .await;
+    assert!(r.starts_with("200"), "{r}");
+    c.send("RETR l.bin").await;
+    let (mut d, from) = tokio::time::timeout(Duration::from_secs(10), l.accept())
+        .await
+        .expect("the proxy connects in time")
+        .expect("accept");
+    assert_eq!(from.ip(), p.addr.ip());
+    let mut got = Vec::new();
+    d.read_to_end(&mut got).await.unwrap();
+    assert!(
+        got == want,
+        "LPRT download: {} bytes, content differs",
+        got.len()
+    );
+    drop(d);
+    let (_, fin) = transfer_replies(&mut c).await;
+    assert!(fin.starts_with("226"), "{fin}");
+    let r = c
+        .cmd(&format!("LPRT {}", format_lprt(l.local_addr().unwrap())))
+        .await;
+    assert!(r.starts_with("200"), "{r}");
+    c.send("STOR l-up2.bin").await;
+    let (mut d, _) = tokio::time::timeout(Duration::from_secs(10), l.accept())
+        .await
+        .expect("the proxy connects in time")
+        .expect("accept");
+    d.write_all(&up).await.unwrap();
+    d.shutdown().await.unwrap();
+    drop(d);
+    let (_, fin) = transfer_replies(&mut c).await;
+    assert!(fin.starts_with("226"), "{fin}");
+    assert!(std::fs::read(srv.root.path().join("l-up2.bin")).unwrap() == up);
+    c.quit().await;
+    let s = p.sessions(1, WAIT).await[0].clone();
+    let lprt = exchange(&s, "LPRT").final_reply().unwrap();
+    assert_eq!(lprt.code, 200);
+    assert!(
+        lprt.notes.iter().any(|n| n.contains("sent `PASV`")),
+        "{:?}",
+        lprt.notes
+    );
+    let ch = channel_for(&s, "RETR");
+    assert_eq!((ch.via.as_str(), ch.bytes_to_client), ("LPRT", len as u64));
+    let ch = channel_for(&s, "STOR");
+    assert_eq!((ch.via.as_str(), ch.bytes_to_server), ("LPRT", len as u64));
+    assert_no_errors(&s, "LPRT");
     p.stop().await;
 }

@@ -46,6 +46,11 @@ use crate::tcp::Dir;
 use crate::time::Ts;
 
 const READ_BUF: usize = 16 * 1024;
+/// A reply the proxy must see whole before answering the client (227/229/228,
+/// or the answer to a converted PORT/PASV) is held back at most this many
+/// lines or bytes; a longer one is relayed unchanged (see `stop_holding`).
+const MAX_HELD_LINES: usize = 64;
+const MAX_HELD_BYTES: usize = 64 * 1024;
 
 /// Answer a client when `--max-sessions` are busy.
 pub(crate) async fn reject_busy(mut sock: TcpStream, max: usize) {
@@ -130,6 +135,9 @@ enum Kind {
     Auth,
     /// Same-mode PORT/EPRT/LPRT sent with the proxy's address: give the pair up on refusal.
     ActiveSent(CancellationToken),
+    /// A transfer command that uses a pair: its final 2xx reply waits for the
+    /// proxy's connection to an active client (the pair's `client_settled`).
+    Transfer(CancellationToken),
     /// PASV/EPSV/LPSV forwarded: rewrite the address for the client.
     Passive(PassiveVerb),
     /// The client's PORT became PASV/EPSV upstream.
@@ -144,6 +152,8 @@ enum Kind {
         reply: String,
         abandon: CancellationToken,
         sent: String,
+        /// `--fault-refuse-data`: the address told to the client, whose port is closed.
+        refused: Option<SocketAddr>,
     },
 }
 
@@ -195,6 +205,10 @@ struct Ctl {
     held: Vec<(Vec<u8>, Ts)>,
     /// The newest announced pair no transfer command used yet.
     current: Option<PairCtl>,
+    /// `--fault-refuse-data` with the client active and the server passive (both
+    /// legs made by the proxy): the client's data address whose transfer command
+    /// the proxy answers 425 itself.
+    refused_transfer: Option<SocketAddr>,
     commands: u32,
     /// AUTH sent: the client is not read until the answer.
     auth_wait: bool,
@@ -304,6 +318,7 @@ async fn serve_inner(ctx: &Arc<Ctx>, client: TcpStream, peer: SocketAddr) -> io:
         pending: VecDeque::new(),
         held: Vec::new(),
         current: None,
+        refused_transfer: None,
         commands: 0,
         auth_wait: false,
         opaque: false,
@@ -372,7 +387,6 @@ impl Ctl {
                         }
                     }
                     Ok(n) => {
-                        self.link.touch();
                         match self.on_client_bytes(&cbuf[..n]).await {
                             Ok(Flow::Go) => {}
                             Ok(Flow::FaultClose) => break End::FaultClose,
@@ -388,7 +402,6 @@ impl Ctl {
                         }
                     }
                     Ok(n) => {
-                        self.link.touch();
                         if let Err(s) = self.on_server_bytes(&sbuf[..n]).await {
                             break End::Stopped(s);
                         }
@@ -430,8 +443,8 @@ impl Ctl {
             End::Idle => self.link.note(
                 NoteTarget::Session,
                 format!(
-                    "the proxy closed the session after {} s without traffic (--idle-timeout)",
-                    idle.as_secs()
+                    "the proxy closed the session after {} s without a whole control line or data traffic (--idle-timeout)",
+                    idle.as_secs_f64()
                 ),
             ),
             End::FaultClose => {
@@ -552,9 +565,19 @@ impl Ctl {
     }
 
     fn abandon_current(&mut self) {
+        self.refused_transfer = None;
         if let Some(p) = self.current.take() {
             p.abandon.cancel();
         }
+    }
+
+    /// The data channel note for `--fault-refuse-data` on a closed listener. Made
+    /// once the announcement it belongs to was observed, so that it finds it.
+    fn note_refused(&self, announced: SocketAddr) {
+        self.link.note(
+            NoteTarget::Announced(announced),
+            "fault injected: the proxy closed its listening port for this data connection, so the connection was refused (--fault-refuse-data)",
+        );
     }
 
     /// Legs for the side the proxy listens on, with the refuse fault applied.
@@ -580,6 +603,7 @@ impl Ctl {
                 let mut b = self.cfr.take_raw();
                 b.extend_from_slice(rest);
                 if !b.is_empty() {
+                    self.link.touch();
                     self.send_server(&b).await?;
                     self.feed.bytes(ts, Dir::FromInitiator, b, Vec::new());
                 }
@@ -589,7 +613,11 @@ impl Ctl {
                 self.client_backlog.extend_from_slice(rest);
                 return Ok(Flow::Go);
             }
-            match self.cfr.next(&mut rest) {
+            let piece = self.cfr.next(&mut rest);
+            if piece.is_some() {
+                self.link.touch();
+            }
+            match piece {
                 Some(Piece::Line { raw, clean, flags }) => {
                     if let Flow::FaultClose = self.on_client_line(ts, raw, clean, flags).await? {
                         return Ok(Flow::FaultClose);
@@ -665,6 +693,11 @@ impl Ctl {
                 .await?;
             return Ok(Flow::Go);
         }
+        if command::is_transfer(&pc.verb) {
+            if let Some(to) = self.refused_transfer.take() {
+                return self.refuse_transfer(ts, raw, clean, to).await;
+            }
+        }
         if let Some(av) = ActiveVerb::parse(&pc.verb) {
             self.on_active(ts, raw, clean, av, &pc.arg).await?;
             return Ok(Flow::Go);
@@ -691,12 +724,16 @@ impl Ctl {
             self.auth_wait = true;
             Kind::Auth
         } else {
-            if command::is_transfer(&pc.verb) {
-                if let Some(p) = self.current.take() {
+            match self.current.take() {
+                Some(p) if command::is_transfer(&pc.verb) => {
                     p.activate.cancel();
+                    Kind::Transfer(p.client_settled)
+                }
+                other => {
+                    self.current = other;
+                    Kind::Plain
                 }
             }
-            Kind::Plain
         };
         self.pending.push_back(Pending::Forwarded(kind));
         Ok(Flow::Go)
@@ -783,6 +820,9 @@ impl Ctl {
                 self.observe_client(ts, &raw, &clean, vec![format!(
                     "the proxy sent `{up}` to the server (its own address, so that the server connects to the proxy)"
                 )]);
+                if refuse {
+                    self.note_refused(addr);
+                }
                 self.send_server(format!("{up}\r\n").as_bytes()).await?;
                 self.pending
                     .push_back(Pending::Forwarded(Kind::ActiveSent(abandon)));
@@ -802,6 +842,30 @@ impl Ctl {
             }
         }
         Ok(())
+    }
+
+    /// `--fault-refuse-data` when the proxy makes both legs (client active, server
+    /// passive): nothing of the proxy listens, so the fault is what a server does
+    /// when it cannot connect to an active client: the transfer command is
+    /// answered 425 and not forwarded.
+    async fn refuse_transfer(
+        &mut self,
+        ts: Ts,
+        raw: Vec<u8>,
+        clean: Vec<u8>,
+        to: SocketAddr,
+    ) -> Result<Flow, Stop> {
+        let why = format!(
+            "fault injected: the proxy did not connect to the client's data port {to} and answered 425 itself, as a server does when it cannot connect to an active client; the command was not forwarded (--fault-refuse-data)"
+        );
+        self.observe_client(ts, &raw, &clean, vec![why.clone()]);
+        self.link.note(NoteTarget::Announced(to), why);
+        self.local_reply(
+            "425 Can't open data connection (fault injected by the ftpscope proxy: --fault-refuse-data).".into(),
+            vec!["made by the proxy (injected fault)".into()],
+        )
+        .await?;
+        Ok(Flow::Go)
     }
 
     async fn cannot_listen(
@@ -893,6 +957,7 @@ impl Ctl {
             reply,
             abandon,
             sent: up,
+            refused: refuse.then_some(told),
         }));
         Ok(())
     }
@@ -907,12 +972,17 @@ impl Ctl {
                 let mut b = self.sfr.take_raw();
                 b.extend_from_slice(rest);
                 if !b.is_empty() {
+                    self.link.touch();
                     self.send_client(&b).await?;
                     self.feed.bytes(ts, Dir::FromResponder, b, Vec::new());
                 }
                 return Ok(());
             }
-            match self.sfr.next(&mut rest) {
+            let piece = self.sfr.next(&mut rest);
+            if piece.is_some() {
+                self.link.touch();
+            }
+            match piece {
                 Some(Piece::Line { raw, clean, flags }) => {
                     self.on_server_line(ts, raw, clean, flags).await?;
                 }
@@ -958,6 +1028,43 @@ impl Ctl {
         Ok(())
     }
 
+    /// A held reply grew past [`MAX_HELD_LINES`] / [`MAX_HELD_BYTES`] without
+    /// ending (a server can make it endless): relay it unchanged from here on, as
+    /// a reply the proxy does not rewrite.
+    async fn stop_holding(&mut self) -> Result<(), Stop> {
+        let what = match self.pending.pop_front() {
+            Some(Pending::Forwarded(Kind::Passive(pv))) => pv.as_str().to_string(),
+            Some(Pending::Forwarded(Kind::ToPassive { sent, .. })) => sent,
+            Some(Pending::Forwarded(Kind::ToActive { abandon, sent, .. })) => {
+                abandon.cancel();
+                self.current = None;
+                sent
+            }
+            Some(other) => {
+                self.pending.push_front(other);
+                return self.release_held().await;
+            }
+            None => return self.release_held().await,
+        };
+        self.pending.push_front(Pending::Forwarded(Kind::Plain));
+        let bytes: usize = self.held.iter().map(|(r, _)| r.len()).sum();
+        let note = format!(
+            "the reply to `{what}` did not end within {} lines ({bytes} bytes): the proxy stopped holding it \
+             and relays it unchanged; its address is not rewritten, so a data connection would not go through the proxy",
+            self.held.len()
+        );
+        let held = std::mem::take(&mut self.held);
+        for (i, (raw, ts)) in held.into_iter().enumerate() {
+            let notes = if i == 0 {
+                vec![note.clone()]
+            } else {
+                Vec::new()
+            };
+            self.relay_to_client(ts, raw, i == 0, notes).await?;
+        }
+        Ok(())
+    }
+
     fn front_holds(&self) -> bool {
         matches!(self.pending.front(), Some(Pending::Forwarded(k)) if k.holds())
     }
@@ -976,15 +1083,43 @@ impl Ctl {
             match item {
                 Some(ReplyItem::Reply(r)) => self.resolve(r).await?,
                 Some(ReplyItem::Garbage(_)) => self.release_held().await?,
+                _ if self.held.len() > MAX_HELD_LINES
+                    || self.held.iter().map(|(r, _)| r.len()).sum::<usize>() > MAX_HELD_BYTES =>
+                {
+                    self.stop_holding().await?
+                }
                 _ => {}
             }
             return Ok(());
+        }
+        if starts {
+            self.await_client_data(&clean).await;
         }
         self.relay_to_client(ts, raw, starts, Vec::new()).await?;
         if let Some(ReplyItem::Reply(r)) = item {
             self.reply_done(r.code).await?;
         }
         Ok(())
+    }
+
+    /// A transfer's final 2xx reply waits (at most `--connect-timeout`) until the
+    /// proxy's connection to an active client is made. The server connected to the
+    /// proxy, may send everything and answer 226 before the proxy has connected
+    /// onwards; a client that sees the 226 before its data connection gives up
+    /// (curl 7.88: "Ctrl conn has data while waiting for data conn", exit 8). A
+    /// server in active mode connects before it answers, so the proxy keeps that order.
+    async fn await_client_data(&mut self, first_line: &[u8]) {
+        let Some(Pending::Forwarded(Kind::Transfer(settled))) = self.pending.front() else {
+            return;
+        };
+        let final_ok = first_line.len() >= 3
+            && first_line[0] == b'2'
+            && first_line[1..3].iter().all(u8::is_ascii_digit);
+        if !final_ok || settled.is_cancelled() {
+            return;
+        }
+        let settled = settled.clone();
+        let _ = tokio::time::timeout(self.ctx.cfg.connect_timeout, settled.cancelled()).await;
     }
 
     /// A whole reply arrived: the front of the queue is answered if it is final.
@@ -1065,6 +1200,7 @@ impl Ctl {
                 let mut notes = Vec::new();
                 let target = target_for(addr, &mut notes);
                 let c_ip = self.client_local.ip();
+                let mut refuse = false;
                 let line = match data::bind_listener(&self.ctx, c_ip, self.ctx.cfg.data_ports) {
                     Ok(l) => {
                         let told = SocketAddr::new(
@@ -1073,7 +1209,7 @@ impl Ctl {
                         );
                         match pv.reply(told) {
                             Some(line) => {
-                                let refuse = self.ctx.faults.take_refuse();
+                                refuse = self.ctx.faults.take_refuse();
                                 let spec = PairSpec {
                                     client: self.listen_leg(l, self.client_ip(), refuse),
                                     server: Leg::Connect {
@@ -1106,6 +1242,9 @@ impl Ctl {
                     };
                     self.observe_server(ts, raw, n);
                 }
+                if refuse {
+                    self.note_refused(addr);
+                }
                 self.send_client(&out).await?;
             }
             Kind::ToPassive {
@@ -1136,20 +1275,26 @@ impl Ctl {
                     "made by the proxy: it sent `{sent}` to the server, which answered `{first}`; the proxy connects to both sides when the transfer starts"
                 )];
                 let target = target_for(addr, &mut notes);
-                let spec = PairSpec {
-                    client: Leg::Connect {
-                        from: self.client_local.ip(),
-                        to: client_target,
-                    },
-                    server: Leg::Connect {
-                        from: self.server_local.ip(),
-                        to: target,
-                    },
-                    client_told: None,
-                    announced: client_target,
-                    drop: self.ctx.faults.take_drop(),
-                };
-                self.current = Some(data::spawn_pair(&self.link, spec));
+                if self.ctx.faults.take_refuse() {
+                    // No pair: the transfer command will be answered 425 (refuse_transfer).
+                    self.faults_injected();
+                    self.refused_transfer = Some(client_target);
+                } else {
+                    let spec = PairSpec {
+                        client: Leg::Connect {
+                            from: self.client_local.ip(),
+                            to: client_target,
+                        },
+                        server: Leg::Connect {
+                            from: self.server_local.ip(),
+                            to: target,
+                        },
+                        client_told: None,
+                        announced: client_target,
+                        drop: self.ctx.faults.take_drop(),
+                    };
+                    self.current = Some(data::spawn_pair(&self.link, spec));
+                }
                 let mut out = client_verb.ok_reply().into_bytes();
                 out.extend_from_slice(b"\r\n");
                 self.send_local(out, notes).await?;
@@ -1159,6 +1304,7 @@ impl Ctl {
                 reply,
                 abandon,
                 sent,
+                refused,
             } => {
                 if (200..300).contains(&code) {
                     self.held.clear();
@@ -1168,6 +1314,9 @@ impl Ctl {
                     let mut out = reply.into_bytes();
                     out.extend_from_slice(b"\r\n");
                     self.send_local(out, notes).await?;
+                    if let Some(told) = refused {
+                        self.note_refused(told);
+                    }
                 } else {
                     abandon.cancel();
                     self.current = None;

@@ -99,6 +99,11 @@ pub struct PairCtl {
     pub activate: CancellationToken,
     /// Cancel to give the pair up (only effective before it is connected).
     pub abandon: CancellationToken,
+    /// Cancelled once the proxy's connection to an active client is made (or
+    /// failed, or will never be tried); at once when the client connects to the
+    /// proxy. Until then the transfer's final reply is held back (see
+    /// `control`), as a server in active mode connects before it answers 226.
+    pub client_settled: CancellationToken,
 }
 
 /// Bind a data listener on `ip`, at a random free port of `range` (or any free port).
@@ -231,12 +236,20 @@ pub fn spawn_pair(link: &SessionLink, spec: PairSpec) -> PairCtl {
     let ctl = PairCtl {
         activate: CancellationToken::new(),
         abandon: link.pairs.child_token(),
+        client_settled: CancellationToken::new(),
     };
+    if !matches!(spec.client, Leg::Connect { .. }) {
+        // The client connects to the proxy itself: it orders that against the replies.
+        ctl.client_settled.cancel();
+    }
     let activate = ctl.activate.clone();
     let abandon = ctl.abandon.clone();
+    let settled = ctl.client_settled.clone();
     let link = link.clone();
     let tasks = link.ctx.tasks.clone();
     tasks.spawn(async move {
+        // However the pair ends, nothing waits for it any longer.
+        let _settled = settled.clone().drop_guard();
         let conn = link.ctx.next_conn();
         let mut lg = Logical {
             link: &link,
@@ -248,7 +261,7 @@ pub fn spawn_pair(link: &SessionLink, spec: PairSpec) -> PairCtl {
         let drop_it = spec.drop;
         let announced = spec.announced;
         let est = tokio::select! {
-            r = establish(&mut lg, spec, &activate) => r,
+            r = establish(&mut lg, spec, &activate, &settled) => r,
             _ = abandon.cancelled() => None,
             _ = shutdown.cancelled() => None,
             _ = tokio::time::sleep(wait) => {
@@ -296,20 +309,35 @@ async fn establish(
     lg: &mut Logical<'_>,
     spec: PairSpec,
     activate: &CancellationToken,
+    settled: &CancellationToken,
 ) -> Option<Established> {
     let link = lg.link;
     let limit = link.ctx.cfg.connect_timeout;
     let ann = spec.announced;
     match (spec.client, spec.server) {
-        (Leg::Closed, _) | (_, Leg::Closed) => {
+        (Leg::Closed, server) => {
+            // The note is the control task's: it makes it once the announcement
+            // is observed, so that the note finds its channel.
             link.ctx
                 .counters
                 .faults_injected
                 .fetch_add(1, Ordering::Relaxed);
-            link.note(
-                NoteTarget::Announced(ann),
-                "fault injected: the proxy closed its listening port for this data connection, so the connection was refused (--fault-refuse-data)",
-            );
+            if let Leg::Accept { listener, expect } = server {
+                // Client passive, server active: only the port the client was told
+                // is closed. The server may connect as usual (some connect right
+                // after PORT and would answer it 425 otherwise); its connection is
+                // held until the pair is given up.
+                let held = accept_from(&listener, expect, link, ann, "server").await;
+                std::future::pending::<()>().await;
+                drop(held);
+            }
+            None
+        }
+        (_, Leg::Closed) => {
+            link.ctx
+                .counters
+                .faults_injected
+                .fetch_add(1, Ordering::Relaxed);
             None
         }
         (Leg::Accept { listener, expect }, Leg::Connect { from, to }) => {
@@ -358,6 +386,7 @@ async fn establish(
                 Ok(sock) => connect_sock(sock, to, limit).await,
                 Err(e) => Err(e),
             };
+            settled.cancel();
             match r {
                 Ok(c) => {
                     let _ = c.set_nodelay(true);
@@ -438,6 +467,7 @@ async fn establish(
                 }
             };
             let (s, c) = tokio::join!(server_side, client_side);
+            settled.cancel();
             match (c, s) {
                 (Ok(c), Ok(s)) => {
                     let _ = c.set_nodelay(true);
@@ -625,6 +655,8 @@ async fn relay(
     let mut abort: Option<Dir> = None;
     // Set when an unused pair is given up: both sides get FIN.
     let mut given_up = false;
+    // Set when one direction had ended and the other then idled: FIN too.
+    let mut stopped_waiting = false;
     let mut may_give_up = true;
     {
         let up = pump_any(&mut cr, &mut sw, &mut f_up, c2s, link);
@@ -666,6 +698,21 @@ async fn relay(
                     }
                 }
                 _ = tick.tick() => {
+                    if link.idle_for() > idle && (up_done || down_done) {
+                        // One way is complete and its FIN passed on; the peer it
+                        // went to is most likely still reading what its socket
+                        // and the proxy's hold (megabytes: a slow reader), not
+                        // gone. A reset would throw those bytes away: close
+                        // normally, and the kernel still delivers them.
+                        lg.note(format!(
+                            "proxy stopped waiting for the end of this data connection: one direction was complete, \
+                             then no traffic for {} s (--idle-timeout); it closed its sides normally, so what it had \
+                             relayed is still delivered",
+                            idle.as_secs_f64()
+                        ));
+                        stopped_waiting = true;
+                        break;
+                    }
                     if link.idle_for() > idle {
                         lg.note(format!(
                             "proxy reset this data connection: no traffic for {} s (--idle-timeout)",
@@ -685,6 +732,15 @@ async fn relay(
         let _ = sw.shutdown().await;
         lg.ev(Ev::Fin(s2c));
         lg.ev(Ev::Fin(c2s));
+    }
+    if stopped_waiting {
+        // FIN after what is queued (a half already shut down stays so); the
+        // sockets then close without a reset unless data came in unread.
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            let _ = cw.shutdown().await;
+            let _ = sw.shutdown().await;
+        })
+        .await;
     }
     if let Some(dir) = abort {
         lg.ev(Ev::Reset(dir));

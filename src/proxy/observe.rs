@@ -53,6 +53,10 @@ pub const MAX_QUEUED: usize = 4096;
 pub const MAX_QUEUED_BYTES: usize = 16 << 20;
 /// Finished sessions kept for live views (older ones were handed to the log).
 pub const MAX_LIVE_FINISHED: usize = 1000;
+/// ... and at most about this many bytes of them: a session can hold megabytes
+/// (a reply keeps up to 2,000 lines of 8 KiB), so 1,000 of them could be
+/// gigabytes; the oldest go first.
+pub const MAX_LIVE_FINISHED_BYTES: usize = 64 << 20;
 /// A data connection's byte count is observed at least this often while it runs.
 const COUNT_EVERY_BYTES: u64 = 256 * 1024;
 const COUNT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
@@ -408,6 +412,30 @@ fn annotate(s: &mut Session, n: &SessNotes) {
         .extend(n.session.iter().map(|t| format!("proxy: {t}")));
 }
 
+/// About how many heap bytes a session holds (its transcript dominates).
+fn held_bytes(s: &Session) -> usize {
+    let texts = |v: &[String]| v.iter().map(|t| t.len() + 24).sum::<usize>();
+    let mut n = 1024 + texts(&s.anomalies);
+    for e in &s.exchanges {
+        n += 64;
+        if let Some(c) = &e.command {
+            n += 96 + c.verb.len() + c.arg.0.len() + texts(&c.notes);
+        }
+        for r in &e.replies {
+            n += 160 + r.text.0.len() + r.explanation.len() + texts(&r.notes);
+            n += r.lines.iter().map(|l| l.0.len() + 24).sum::<usize>();
+        }
+    }
+    for d in &s.data_channels {
+        n += 512 + texts(&d.notes);
+    }
+    for f in &s.findings {
+        n += 128 + f.summary.len() + f.remedy.len();
+        n += f.evidence.iter().map(|e| 64 + e.what.len()).sum::<usize>();
+    }
+    n
+}
+
 /// Where finished sessions are written (`--log FILE`).
 pub struct LogSink {
     pub out: Box<dyn Write + Send>,
@@ -433,7 +461,11 @@ pub struct Live {
     notes: FxHashMap<ConnId, SessNotes>,
     by_client: FxHashMap<(SocketAddr, i64), ConnId>,
     line_ts: FxHashMap<ConnId, Ts>,
-    finished: VecDeque<Session>,
+    /// With the estimate of what each holds ([`held_bytes`]) and their sum.
+    finished: VecDeque<(Session, usize)>,
+    finished_bytes: usize,
+    /// [`MAX_LIVE_FINISHED_BYTES`] (smaller in tests).
+    finished_budget: usize,
     pub stats: CaptureStats,
     pub finished_total: u64,
 }
@@ -446,6 +478,8 @@ impl Live {
             by_client: FxHashMap::default(),
             line_ts: FxHashMap::default(),
             finished: VecDeque::new(),
+            finished_bytes: 0,
+            finished_budget: MAX_LIVE_FINISHED_BYTES,
             stats: CaptureStats::default(),
             finished_total: 0,
         }
@@ -458,7 +492,7 @@ impl Live {
     /// Every session: the newest finished ones and the open ones (annotated, not
     /// yet diagnosed), by id.
     pub fn snapshot(&self) -> Capture {
-        let mut sessions: Vec<Session> = self.finished.iter().cloned().collect();
+        let mut sessions: Vec<Session> = self.finished.iter().map(|(s, _)| s.clone()).collect();
         sessions.extend(self.open_copies());
         sessions.sort_by_key(|s| s.id);
         Capture {
@@ -471,7 +505,11 @@ impl Live {
     /// What changed since a live view saw `since` finished sessions: those
     /// finished after them and the open ones now (see [`crate::tui::LiveSource`]).
     pub fn update(&self, since: u64) -> LiveUpdate {
-        let (ended, reset) = crate::tui::ended_since(&self.finished, self.finished_total, since);
+        let (ended, reset) = crate::tui::ended_since(
+            self.finished.iter().map(|(s, _)| s),
+            self.finished_total,
+            since,
+        );
         LiveUpdate {
             ended,
             reset,
@@ -650,10 +688,17 @@ impl Live {
                 }
             }
             self.finished_total += 1;
-            if self.finished.len() >= MAX_LIVE_FINISHED {
-                self.finished.pop_front();
+            let w = held_bytes(s);
+            while !self.finished.is_empty()
+                && (self.finished.len() >= MAX_LIVE_FINISHED
+                    || self.finished_bytes + w > self.finished_budget)
+            {
+                if let Some((_, old)) = self.finished.pop_front() {
+                    self.finished_bytes -= old;
+                }
             }
-            self.finished.push_back(s.clone());
+            self.finished_bytes += w;
+            self.finished.push_back((s.clone(), w));
         }
         out
     }
@@ -811,6 +856,70 @@ mod tests {
         assert_eq!(sess.capture.gap_bytes[0], b"USER lost\r\n".len() as u64);
         let verbs: Vec<_> = sess.exchanges.iter().filter_map(|e| e.verb()).collect();
         assert_eq!(verbs, ["QUIT"]);
+    }
+
+    /// Finished sessions kept for live views are bounded in bytes, not only in
+    /// number: big transcripts do not pile up (the newest are kept).
+    #[test]
+    fn finished_sessions_kept_for_live_views_are_bounded_in_bytes() {
+        let budget = Arc::new(Budget::default());
+        let (obs, mut rx) = Observer::new(false, budget);
+        let mut live = Live::new(TrackerConfig {
+            ftp_ports: vec![21],
+            ..Default::default()
+        });
+        live.finished_budget = 300_000;
+        let mut line = b"214-".to_vec();
+        line.extend(std::iter::repeat_n(b'h', 1000));
+        line.extend_from_slice(b"\r\n");
+        let mut rec: Option<Recorder<Vec<u8>>> = None;
+        for i in 0..10u16 {
+            let conn = u64::from(i) + 1;
+            let t = 1_000_000 * i64::from(i);
+            obs.always(Obs::Open {
+                conn,
+                ts: Ts(t),
+                initiator: sa(&format!("10.0.0.1:{}", 40000 + i)),
+                responder: sa("10.0.0.2:21"),
+                control: None,
+            });
+            obs.event(conn, Ev::Accepted);
+            let mut feed = ControlFeed::new(obs.clone(), conn);
+            feed.bytes(
+                Ts(t + 1),
+                Dir::FromResponder,
+                b"220 hi\r\n".to_vec(),
+                vec![],
+            );
+            feed.bytes(Ts(t + 2), Dir::FromInitiator, b"HELP\r\n".to_vec(), vec![]);
+            // A 50 KB reply: the session holds about 100 KB (text and lines).
+            for k in 0..50 {
+                feed.bytes(Ts(t + 3 + k), Dir::FromResponder, line.clone(), vec![]);
+            }
+            feed.bytes(
+                Ts(t + 60),
+                Dir::FromResponder,
+                b"214 end\r\n".to_vec(),
+                vec![],
+            );
+            obs.closed(conn);
+            while let Ok(o) = rx.try_recv() {
+                live.apply(o, &mut rec).unwrap();
+            }
+            live.take_finished();
+        }
+        assert_eq!(live.finished_total, 10);
+        let kept: Vec<u16> = live.finished.iter().map(|(s, _)| s.client.port()).collect();
+        assert!(
+            (1..10).contains(&kept.len()),
+            "kept {} of 10 sessions of ~100 KB within 300 KB",
+            kept.len()
+        );
+        assert_eq!(*kept.last().unwrap(), 40009, "the newest is kept");
+        let sum: usize = live.finished.iter().map(|(_, w)| w).sum();
+        assert_eq!(sum, live.finished_bytes);
+        assert!(live.finished_bytes <= 300_000, "{}", live.finished_bytes);
+        assert!(held_bytes(&live.finished[0].0) > 100_000);
     }
 
     #[test]
