@@ -112,6 +112,9 @@ struct SessionState {
     sizes: Vec<(Vec<u8>, u64)>,
     /// Offset accepted by `350` to REST, for the next transfer command.
     restart: u64,
+    /// Text bytes kept (see [`MAX_SESSION_TEXT`]), and whether the budget ran out.
+    text_bytes: usize,
+    text_over: bool,
     /// Exchanges dropped because of MAX_EXCHANGES.
     dropped_exchanges: u64,
     dropped_anomalies: u64,
@@ -181,6 +184,16 @@ pub const MAX_FAILED_LOGINS: usize = 100_000;
 /// later packets on their connections are ignored.
 pub const MAX_OPEN_SESSIONS: usize = 10_000;
 
+/// Bytes of command and reply text one session keeps at most. Past it (a server
+/// sending endless multi-line replies, a client endless long commands), replies
+/// keep their first line cut to [`CUT_TEXT`] bytes and commands their argument
+/// cut likewise, with a note; the session says so once in its anomalies.
+pub const MAX_SESSION_TEXT: usize = 16 << 20;
+/// Bytes of text all open sessions keep together at most (the same cut past it).
+pub const MAX_HELD_TEXT: usize = 256 << 20;
+/// What is kept of a line once a text budget is spent.
+pub const CUT_TEXT: usize = 256;
+
 /// The tracker.
 pub struct Tracker {
     cfg: TrackerConfig,
@@ -196,6 +209,10 @@ pub struct Tracker {
     expect: FxHashMap<u16, Vec<(usize, usize)>>,
     /// See [`MAX_OPEN_SESSIONS`].
     max_open: usize,
+    /// Text bytes kept by open sessions (see [`MAX_HELD_TEXT`]).
+    text_held: usize,
+    /// See [`MAX_HELD_TEXT`] (smaller in tests).
+    max_held_text: usize,
     /// Sessions set aside because too many were open.
     pub evicted: u64,
 }
@@ -255,6 +272,8 @@ impl Tracker {
             wild: Vec::new(),
             expect: FxHashMap::default(),
             max_open: MAX_OPEN_SESSIONS,
+            text_held: 0,
+            max_held_text: MAX_HELD_TEXT,
             evicted: 0,
         }
     }
@@ -262,6 +281,50 @@ impl Tracker {
     /// Change the cap on open sessions (see [`MAX_OPEN_SESSIONS`]); at least 1.
     pub fn set_max_open_sessions(&mut self, n: usize) {
         self.max_open = n.max(1);
+    }
+
+    /// Change the text budget of all open sessions (see [`MAX_HELD_TEXT`]).
+    pub fn set_max_held_text(&mut self, n: usize) {
+        self.max_held_text = n;
+    }
+
+    /// Text bytes open sessions keep now.
+    pub fn text_held(&self) -> usize {
+        self.text_held
+    }
+
+    /// May session `si` keep `want` more bytes of text? Counts them if so; the
+    /// first refusal is noted in the session's anomalies.
+    fn keep_text(&mut self, si: usize, want: usize) -> bool {
+        let held = self.text_held;
+        let max_held = self.max_held_text;
+        let st = &mut self.sessions[si];
+        if st.text_bytes + want <= MAX_SESSION_TEXT && held + want <= max_held {
+            st.text_bytes += want;
+            self.text_held += want;
+            return true;
+        }
+        if !st.text_over {
+            st.text_over = true;
+            let why = if st.text_bytes + want > MAX_SESSION_TEXT {
+                format!("this session's {} MiB", MAX_SESSION_TEXT >> 20)
+            } else {
+                format!("the {} MiB of all open sessions", max_held >> 20)
+            };
+            Self::anomaly(
+                st,
+                format!(
+                    "text budget spent ({why}): from here on replies keep their first line and commands their argument cut to {CUT_TEXT} bytes"
+                ),
+            );
+        }
+        false
+    }
+
+    /// Count `n` bytes kept regardless of the budget (cut text).
+    fn count_text(&mut self, si: usize, n: usize) {
+        self.sessions[si].text_bytes += n;
+        self.text_held += n;
     }
 
     /// Sessions still open.
@@ -344,6 +407,8 @@ impl Tracker {
                 facts: Vec::new(),
                 sizes: Vec::new(),
                 restart: 0,
+                text_bytes: 0,
+                text_over: false,
                 dropped_exchanges: 0,
                 dropped_anomalies: 0,
                 reply_started: None,
@@ -552,11 +617,24 @@ impl Tracker {
             notes.push("line ended with LF only (no CR)".into());
         }
         let unknown = catalog::command(&pc.verb).is_none();
-        let arg = if pc.verb == "PASS" && !show_pw && !pc.arg.is_empty() {
+        let mut arg = if pc.verb == "PASS" && !show_pw && !pc.arg.is_empty() {
             b"****".to_vec()
         } else {
             pc.arg.clone()
         };
+        // Text budget (the fixed part stands for the structure around the text).
+        let fixed = pc.verb.len() + 64;
+        if !self.keep_text(si, fixed + arg.len()) {
+            if arg.len() > CUT_TEXT {
+                notes.push(format!(
+                    "argument of {} bytes cut to {CUT_TEXT}: text budget spent",
+                    arg.len()
+                ));
+                arg.truncate(CUT_TEXT);
+            }
+            self.count_text(si, fixed + arg.len());
+        }
+        let st = &mut self.sessions[si];
         let cmd = Command {
             verb: pc.verb.clone(),
             arg: Bytes(arg),
@@ -925,11 +1003,32 @@ impl Tracker {
         if r.flags.long_line {
             notes.push("a line was longer than 8 KiB and was cut".into());
         }
+        // Text budget: the text is kept twice (joined and as lines).
+        let kept_len = 2 * text.len() + r.lines.len() * 24 + 96;
+        let (kept_text, kept_lines) = if self.keep_text(si, kept_len) {
+            (
+                text.clone(),
+                r.lines.iter().map(|l| Bytes(l.clone())).collect(),
+            )
+        } else {
+            let first = r
+                .lines
+                .first()
+                .map_or(&[][..], |l| &l[..l.len().min(CUT_TEXT)]);
+            notes.push(format!(
+                "reply of {} lines, {} bytes: only its first line kept (cut to {CUT_TEXT} bytes), text budget spent",
+                r.lines.len(),
+                text.len()
+            ));
+            self.count_text(si, 2 * first.len() + 96);
+            (first.to_vec(), vec![Bytes(first.to_vec())])
+        };
+        let st = &mut self.sessions[si];
         let prior_replies = st.s.exchanges[ei].replies.len();
         let reply = Reply {
             code: r.code,
-            text: Bytes(text.clone()),
-            lines: r.lines.iter().map(|l| Bytes(l.clone())).collect(),
+            text: Bytes(kept_text),
+            lines: kept_lines,
             ts: meta.ts,
             frame: meta.frame,
             response_time: if prior_replies == 0 {
@@ -1176,6 +1275,7 @@ impl Tracker {
         let Some(st) = self.sessions.map.remove(&si) else {
             return;
         };
+        self.text_held = self.text_held.saturating_sub(st.text_bytes);
         // Forget its pending announcements and roles.
         for ch in &st.s.data_channels {
             if let Some(a) = ch.announced {

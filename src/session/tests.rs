@@ -88,3 +88,57 @@ fn open_sessions_past_the_cap_are_evicted_least_recent_first() {
     ids.sort_unstable();
     assert_eq!(ids, vec![1, 3, 4]);
 }
+
+/// Past the text budget, replies keep only their first line (cut) and commands a
+/// cut argument, with notes; the budget is given back when the session ends.
+#[test]
+fn text_past_the_budget_is_cut_and_released_at_the_end() {
+    let mut t = Tracker::new(TrackerConfig::default());
+    t.set_max_held_text(8 * 1024);
+    let c = control(1, 40_001);
+    greet(&mut t, 1, &c);
+    let send = |t: &mut Tracker, at: i64, dir: Dir, bytes: &[u8]| {
+        t.event(meta(at), c.id, ConnEvent::Data { dir, bytes });
+    };
+    send(&mut t, 2, Dir::FromInitiator, b"HELP\r\n");
+    let mut help = b"214-The following commands are recognized.\r\n".to_vec();
+    for i in 0..200 {
+        help.extend_from_slice(format!(" line {i:04} {}\r\n", "x".repeat(80)).as_bytes());
+    }
+    help.extend_from_slice(b"214 Help OK.\r\n");
+    send(&mut t, 3, Dir::FromResponder, &help);
+    let long_arg = format!("SITE {}\r\n", "y".repeat(8000));
+    send(&mut t, 4, Dir::FromInitiator, long_arg.as_bytes());
+    send(&mut t, 5, Dir::FromResponder, b"500 no\r\n");
+    assert!(
+        t.text_held() <= 8 * 1024 + 2 * 1024,
+        "held {} bytes",
+        t.text_held()
+    );
+    t.closed(meta(6), c.id);
+    let s = t.take_finished().pop().expect("the session ended");
+    assert_eq!(t.text_held(), 0, "given back when the session ends");
+    let help_reply = &s.exchanges[1].replies[0];
+    assert_eq!(help_reply.code, 214);
+    assert_eq!(help_reply.lines.len(), 1, "only the first line kept");
+    assert!(
+        help_reply
+            .notes
+            .iter()
+            .any(|n| n.contains("only its first line kept")),
+        "{:?}",
+        help_reply.notes
+    );
+    let site = s.exchanges[2].command.as_ref().expect("SITE");
+    assert_eq!(site.arg.0.len(), super::CUT_TEXT);
+    assert!(site.notes.iter().any(|n| n.contains("cut to 256")));
+    assert_eq!(
+        s.anomalies
+            .iter()
+            .filter(|a| a.contains("text budget spent"))
+            .count(),
+        1,
+        "said once: {:?}",
+        s.anomalies
+    );
+}
