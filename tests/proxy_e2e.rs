@@ -1376,3 +1376,121 @@ async fn lpsv_and_lprt_move_files_through_mode_conversion() {
     assert_no_errors(&s, "LPRT");
     p.stop().await;
 }
+
+/// The proxy's passive ports lie within `--data-ports` and are drawn at random
+/// (not handed out in order), so a port cannot be guessed from the last one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_ports_are_random_within_the_range() {
+    let srv = server().await;
+    let mut cfg = config(srv.addr);
+    // A free range: 64 ports starting at a free port (best effort).
+    let base = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .clamp(20_000, 60_000);
+    let range = (base, base + 63);
+    cfg.data_ports = Some(range);
+    let p = proxy(cfg).await;
+    let (mut c, _) = RawClient::connect(p.addr).await;
+    c.login().await;
+    let mut ports = Vec::new();
+    for _ in 0..24 {
+        let r = c.cmd("PASV").await;
+        assert!(r.starts_with("227"), "{r}");
+        ports.push(addr_227(&r).port());
+    }
+    c.quit().await;
+    assert!(
+        ports.iter().all(|p| (range.0..=range.1).contains(p)),
+        "{ports:?} outside {range:?}"
+    );
+    let ascending = ports.windows(2).filter(|w| w[1] == w[0] + 1).count();
+    assert!(
+        ascending < ports.len() / 2,
+        "ports look sequential, not random: {ports:?}"
+    );
+    let mut distinct = ports.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(distinct.len() >= 8, "too few distinct ports: {ports:?}");
+}
+
+/// lftp through the proxy, passive and active: a listing, a download and an
+/// upload, bytes checked on both ends, every transfer in the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lftp_client_passive_and_active() {
+    let have = std::process::Command::new("lftp")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(!in_ci(), "lftp is required when CI is set");
+        eprintln!("SKIPPED lftp_client_passive_and_active: lftp is not installed");
+        return;
+    }
+    let srv = server().await;
+    make_file(&srv.root.path().join("lf.bin"), 700_000);
+    let want = sha256(&srv.root.path().join("lf.bin"));
+    let p = proxy(config(srv.addr)).await;
+    let work = tempfile::tempdir().unwrap();
+    for (i, passive) in ["on", "off"].into_iter().enumerate() {
+        let got = work.path().join(format!("got-{i}.bin"));
+        let script = format!(
+            "set ftp:passive-mode {passive}; set net:max-retries 1; set net:timeout 10; \
+             set ftp:port-range 40000-60000; \
+             open -u {USER},{PASS} ftp://{addr}; cls -1; get lf.bin -o {got}; \
+             put {got} -o up-{i}.bin; bye",
+            addr = p.addr,
+            got = got.display()
+        );
+        let before = p.collect.sessions.lock().unwrap().len();
+        let out = tokio::time::timeout(
+            Duration::from_secs(60),
+            tokio::process::Command::new("lftp")
+                .args(["-c", &script])
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("lftp finishes within 60 s")
+        .expect("lftp runs");
+        assert!(
+            out.status.success(),
+            "lftp passive={passive}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("lf.bin"));
+        assert_eq!(sha256(&got), want, "download, passive={passive}");
+        assert_eq!(
+            sha256(&srv.root.path().join(format!("up-{i}.bin"))),
+            want,
+            "upload, passive={passive}"
+        );
+        let sessions = p.sessions(before + 1, WAIT).await;
+        let s = &sessions[before];
+        let v = verbs(s);
+        assert!(v.iter().any(|x| x == "RETR"), "{v:?}");
+        assert!(v.iter().any(|x| x == "STOR"), "{v:?}");
+        let done = |verb: &str| {
+            s.data_channels
+                .iter()
+                .filter(|d| d.command.as_deref() == Some(verb) && d.outcome == Outcome::Completed)
+                .count()
+        };
+        assert_eq!(done("RETR"), 1, "{:#?}", s.data_channels);
+        assert_eq!(done("STOR"), 1, "{:#?}", s.data_channels);
+        let mode = if passive == "on" {
+            ftpscope::model::DataMode::Passive
+        } else {
+            ftpscope::model::DataMode::Active
+        };
+        assert!(
+            s.data_channels.iter().all(|d| d.mode == mode),
+            "passive={passive}: {:#?}",
+            s.data_channels
+        );
+    }
+}
