@@ -97,11 +97,12 @@ async fn proxy_sessions_appear_live_in_the_tui() {
     .await;
     eprintln!("the open session, following:\n{}", t.screen());
     t.keys(&["g"]);
-    let s = wait("the transcript's top", |s| s.contains("C> USER tester")).await;
-    assert!(
-        s.contains("C> PASS ****"),
-        "PASS masked in the transcript:\n{s}"
-    );
+    // Wait for the whole condition: capture-pane may catch a frame half drawn.
+    let s = wait("the transcript's top, PASS masked", |s| {
+        s.contains("C> USER tester") && s.contains("C> PASS ****")
+    })
+    .await;
+    assert!(!s.contains(PASS), "the password never shows:\n{s}");
     // A fourth session arrives while the first is open; the list shows it after Esc.
     let dst = out.path().join("got-4.bin");
     let o = curl(&[
