@@ -282,7 +282,7 @@ fn event_loop(
             }
             dirty = true;
         }
-        if app.should_quit() || term.stop_requested() {
+        if app.should_quit() || term.stop_requested() || term.gone() {
             break;
         }
         if dirty {
@@ -296,7 +296,13 @@ fn event_loop(
         } else {
             TICK
         };
-        if event::poll(wait)? {
+        // Wait on the terminal ourselves (see Term::wait_input), then let crossterm
+        // decode what is there, and resizes (SIGWINCH), without blocking.
+        let input = term.wait_input(wait)?;
+        if term.gone() {
+            break;
+        }
+        if (input || !app.unsettled()) && event::poll(Duration::ZERO)? {
             loop {
                 let ev = event::read()?;
                 dirty |= handle_event(app, &ev);

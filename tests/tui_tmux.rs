@@ -149,3 +149,35 @@ fn sigterm_and_sighup_restore_the_terminal() {
         assert_restored(&s);
     }
 }
+
+/// When the terminal goes away (here the tmux server is killed, as when a
+/// window closes or an SSH connection drops), the UI exits instead of polling a
+/// dead terminal forever. Seen before the fix: orphaned UIs spinning at 38 % CPU
+/// each, immune to SIGTERM.
+#[test]
+fn a_vanished_terminal_ends_the_ui() {
+    let Some(t) = start("gone", "multi-session.pcap") else {
+        return;
+    };
+    t.wait("the session list", |s| s.contains("10.1.0.2:"));
+    let pid = ui_pid(&t);
+    let _ = std::process::Command::new("tmux")
+        .args(["-L", &t.socket, "kill-server"])
+        .output();
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
+    let start = std::time::Instant::now();
+    while proc_dir.exists() {
+        // A zombie waiting for its (also dead) parent counts as gone.
+        let state = std::fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+        if state.contains(") Z") {
+            break;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(5) {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid])
+                .output();
+            panic!("the UI ({pid}) is still running 5 s after its terminal went away");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -46,6 +46,10 @@ pub struct Term {
     /// Set by SIGTERM, SIGHUP (and SIGINT, should it arrive as a signal).
     stop: Arc<AtomicBool>,
     signals: Vec<signal_hook::SigId>,
+    /// Standard output was a terminal when the UI started (see [`Term::gone`]).
+    tty: bool,
+    /// The input terminal hung up (seen by [`Term::wait_input`]).
+    hung_up: bool,
 }
 
 impl Term {
@@ -74,6 +78,8 @@ impl Term {
                 terminal,
                 stop,
                 signals,
+                tty: rustix::termios::isatty(stdout()),
+                hung_up: false,
             }),
             Err(e) => {
                 restore();
@@ -85,6 +91,46 @@ impl Term {
     /// A signal asked the UI to stop.
     pub fn stop_requested(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
+    }
+
+    /// The terminal went away (its window closed, the tmux server killed, the
+    /// SSH connection dropped): a hung-up terminal answers every request with an
+    /// error, reads give end of file, and no SIGHUP need arrive. Without this check
+    /// the UI would go on polling a dead terminal at full speed, forever.
+    pub fn gone(&self) -> bool {
+        self.hung_up || (self.tty && rustix::termios::tcgetattr(stdout()).is_err())
+    }
+
+    /// Wait up to `timeout` for input on the terminal, without crossterm: once a
+    /// terminal has hung up, crossterm's own poll reads end-of-file in a loop and
+    /// never returns. Returns whether input may be waiting; a hang-up is noted for
+    /// [`Term::gone`]. When standard input is not the terminal (crossterm then
+    /// reads /dev/tty) this only sleeps.
+    pub fn wait_input(&mut self, timeout: std::time::Duration) -> io::Result<bool> {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        let stdin = io::stdin();
+        if !rustix::termios::isatty(&stdin) {
+            std::thread::sleep(timeout.min(std::time::Duration::from_millis(10)));
+            return Ok(true);
+        }
+        let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+        let ts = Timespec::try_from(timeout).unwrap_or(Timespec {
+            tv_sec: 0,
+            tv_nsec: 100_000_000,
+        });
+        match poll(&mut fds, Some(&ts)) {
+            Ok(0) => Ok(false),
+            Ok(_) => {
+                let r = fds[0].revents();
+                if r.intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL) {
+                    self.hung_up = true;
+                    return Ok(false);
+                }
+                Ok(r.contains(PollFlags::IN))
+            }
+            Err(rustix::io::Errno::INTR) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub fn set_mouse(&mut self, on: bool) -> io::Result<()> {

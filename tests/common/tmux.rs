@@ -14,7 +14,7 @@ pub fn tmux_available() -> bool {
 
 /// A private tmux server (its own socket), killed on drop.
 pub struct Tmux {
-    socket: String,
+    pub socket: String,
 }
 
 impl Tmux {
