@@ -50,6 +50,29 @@ pub struct Term {
     tty: bool,
     /// The input terminal hung up (seen by [`Term::wait_input`]).
     hung_up: bool,
+    /// Cleared when the UI ends; the watchdog thread stops then.
+    running: Arc<AtomicBool>,
+}
+
+/// A safety net for a hang-up that lands while crossterm is decoding input (its
+/// read loop then never returns, see [`Term::wait_input`]): when the terminal
+/// has been gone for this long and the UI is still running, the process exits
+/// with 129 (as SIGHUP would have it).
+const GONE_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn watchdog(running: Arc<AtomicBool>) {
+    let mut gone_since: Option<std::time::Instant> = None;
+    while running.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        if rustix::termios::tcgetattr(stdout()).is_ok() {
+            gone_since = None;
+            continue;
+        }
+        let since = *gone_since.get_or_insert_with(std::time::Instant::now);
+        if since.elapsed() >= GONE_GRACE && running.load(Ordering::SeqCst) {
+            std::process::exit(129);
+        }
+    }
 }
 
 impl Term {
@@ -74,13 +97,24 @@ impl Term {
             }
         }
         match Terminal::new(CrosstermBackend::new(stdout())) {
-            Ok(terminal) => Ok(Term {
-                terminal,
-                stop,
-                signals,
-                tty: rustix::termios::isatty(stdout()),
-                hung_up: false,
-            }),
+            Ok(terminal) => {
+                let tty = rustix::termios::isatty(stdout());
+                let running = Arc::new(AtomicBool::new(true));
+                if tty {
+                    let r = running.clone();
+                    let _ = std::thread::Builder::new()
+                        .name("ftpscope-tty-watchdog".into())
+                        .spawn(move || watchdog(r));
+                }
+                Ok(Term {
+                    terminal,
+                    stop,
+                    signals,
+                    tty,
+                    hung_up: false,
+                    running,
+                })
+            }
             Err(e) => {
                 restore();
                 Err(e)
@@ -144,6 +178,7 @@ impl Term {
 
 impl Drop for Term {
     fn drop(&mut self) {
+        self.running.store(false, Ordering::SeqCst);
         restore();
         for id in self.signals.drain(..) {
             signal_hook::low_level::unregister(id);
