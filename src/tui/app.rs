@@ -338,6 +338,16 @@ pub(crate) struct RowInfo {
     first_finding: u32,
 }
 
+/// Free sessions the UI let go. Freeing many takes long (millions of small
+/// allocations): above a thousand, another thread does it so the UI does not wait.
+fn drop_sessions(sessions: Vec<Session>) {
+    if sessions.len() > 1_000 {
+        let _ = std::thread::Builder::new()
+            .name("ftpscope-drop".into())
+            .spawn(move || drop(sessions));
+    }
+}
+
 /// Insert `new` (sorted by `key`) into `order` (sorted by `key`), keeping it
 /// sorted and stable (old entries before new ones of the same key), in place:
 /// from the back, a binary search per new item and one move of the block after
@@ -690,13 +700,7 @@ impl App {
         let keep_detail = self.detail.as_ref().map(|d| d.id);
         let old = std::mem::replace(&mut self.capture, capture);
         self.open_from = self.capture.sessions.len();
-        // Freeing a large model takes long (millions of small allocations):
-        // let another thread do it so the UI does not wait.
-        if old.sessions.len() > 1_000 {
-            let _ = std::thread::Builder::new()
-                .name("ftpscope-drop".into())
-                .spawn(move || drop(old));
-        }
+        drop_sessions(old.sessions);
         self.totals = Totals::of(&self.capture);
         self.finished_totals = self.totals;
         self.index_from(0);
@@ -772,12 +776,7 @@ impl App {
         let keep_detail = self.detail.as_ref().map(|d| d.id);
         let mut u_reset_or_trim = u.reset;
         if u.reset {
-            let old = std::mem::take(&mut self.capture.sessions);
-            if old.len() > 1_000 {
-                let _ = std::thread::Builder::new()
-                    .name("ftpscope-drop".into())
-                    .spawn(move || drop(old));
-            }
+            drop_sessions(std::mem::take(&mut self.capture.sessions));
             self.open_from = 0;
             self.finished_totals = Totals::default();
         }
@@ -815,9 +814,7 @@ impl App {
                 self.finished_totals.remove_session(s);
                 self.totals.remove_session(s);
             }
-            let _ = std::thread::Builder::new()
-                .name("ftpscope-drop".into())
-                .spawn(move || drop(gone));
+            drop_sessions(gone);
             self.open_from -= drop_n;
             u_reset_or_trim = true;
             self.time_order.clear();
@@ -829,13 +826,21 @@ impl App {
             }
         }
         self.index_from(if u_reset_or_trim { 0 } else { cut });
-        let len = self.capture.sessions.len();
         // time_order holds 0..start (the ended sessions already indexed; none
         // after a reset or a trim): the rest are new.
-        let start = self.time_order.len();
+        let matched = self.merge_new_sessions(self.time_order.len());
+        self.relocate_detail(keep_detail);
+        self.rebuild_rows_keeping(matched, keys);
+        self.rebuild_detail();
+    }
+
+    /// Sessions from index `start` on are new: merge them into time order, hand
+    /// them to a filter in progress (tested when it reaches them, sorted into
+    /// place at its end), and return the matched rows with those the filter takes.
+    fn merge_new_sessions(&mut self, start: usize) -> Vec<usize> {
         let sessions = &self.capture.sessions;
         let key = |i: usize| (sessions[i].start, sessions[i].id);
-        let mut new: Vec<usize> = (start..len).collect();
+        let mut new: Vec<usize> = (start..sessions.len()).collect();
         new.sort_by_key(|&i| key(i));
         merge_sorted(&mut self.time_order, &new, key);
         if let Some(p) = &mut self.pending_filter {
@@ -844,9 +849,7 @@ impl App {
         let mut matched = std::mem::take(&mut self.matched);
         new.retain(|&i| self.filter.matches(&sessions[i]));
         merge_sorted(&mut matched, &new, key);
-        self.relocate_detail(keep_detail);
-        self.rebuild_rows_keeping(matched, keys);
-        self.rebuild_detail();
+        matched
     }
 
     /// Add sessions of a file still being read. Only the new sessions are
@@ -862,21 +865,9 @@ impl App {
         }
         self.capture.sessions.extend(new);
         self.index_from(base);
-        let len = self.capture.sessions.len();
-        self.open_from = len;
-        let sessions = &self.capture.sessions;
-        let key = |i: usize| (sessions[i].start, sessions[i].id);
+        self.open_from = self.capture.sessions.len();
         // Sessions arrive as they end, not as they start: keep time order.
-        let mut new: Vec<usize> = (base..len).collect();
-        new.sort_by_key(|&i| key(i));
-        merge_sorted(&mut self.time_order, &new, key);
-        if let Some(p) = &mut self.pending_filter {
-            // Tested when the filter reaches them; sorted into place at the end.
-            p.candidates.extend_from_slice(&new);
-        }
-        let mut matched = std::mem::take(&mut self.matched);
-        new.retain(|&i| self.filter.matches(&sessions[i]));
-        merge_sorted(&mut matched, &new, key);
+        let matched = self.merge_new_sessions(base);
         self.rebuild_rows(matched);
         self.rebuild_detail();
     }
