@@ -10,8 +10,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::ftp::address::is_private;
 use crate::model::{
-    DataChannel, DataMode, Evidence, Exchange, Finding, Login, MatchKind, Outcome, Session,
-    Severity,
+    CaptureStats, DataChannel, DataMode, Evidence, Exchange, Finding, Login, MatchKind, Outcome,
+    Session, Severity,
 };
 use crate::session::FailedLogin;
 use crate::text::escape;
@@ -135,6 +135,50 @@ pub fn session(s: &mut Session) {
 /// Capture-wide rules, from what the tracker kept about ended sessions.
 pub fn capture(failed: &[FailedLogin]) -> Vec<Finding> {
     guessing_rule(failed)
+}
+
+/// Findings about the capture file itself: a file that ends in the middle of a
+/// record (`capture-file-truncated`) or is corrupt from some point on
+/// (`capture-file-damaged`). Everything before that point was analysed; what follows it
+/// is unknown, so conclusions about the end of the capture may be missing.
+pub fn capture_file(stats: &CaptureStats) -> Vec<Finding> {
+    let Some(err) = &stats.read_error else {
+        return Vec::new();
+    };
+    let truncated = err.starts_with("capture is truncated");
+    let (id, summary, remedy) = if truncated {
+        (
+            "capture-file-truncated",
+            format!(
+                "the capture file ends in the middle of a packet ({}); the {} packets before it were analysed, anything after it is unknown",
+                crate::text::escape_str(err),
+                stats.packets
+            ),
+            "The file was probably copied or read while the capture was still being written, or cut by a size limit: stop the capture cleanly (Ctrl-C on tcpdump) and copy the file again.",
+        )
+    } else {
+        (
+            "capture-file-damaged",
+            format!(
+                "the capture file is damaged ({}); the {} packets before the damage were analysed, anything after it is unknown",
+                crate::text::escape_str(err),
+                stats.packets
+            ),
+            "Copy the file again (a transfer in ASCII mode or a broken download damages binary files); `editcap` or `pcapfix` may recover what follows the damage.",
+        )
+    };
+    vec![Finding {
+        id,
+        severity: Severity::Warning,
+        summary,
+        evidence: vec![Evidence {
+            what: format!("read error: {}", crate::text::escape_str(err)),
+            ts: stats.last,
+            frame: Some(stats.packets),
+            exchange: None,
+        }],
+        remedy: remedy.into(),
+    }]
 }
 
 fn data_rules(s: &Session, out: &mut Vec<Finding>) {

@@ -11,7 +11,7 @@ use clap::Parser;
 
 use cli::{Cli, Cmd, Common, Format, LangArg};
 use ftpscope::ftp::catalog::Lang;
-use ftpscope::model::{Capture, CaptureStats, Finding, Session, Severity};
+use ftpscope::model::{CaptureStats, Finding, Severity};
 use ftpscope::report::{self, ViewOptions};
 use ftpscope::session::TrackerConfig;
 
@@ -33,47 +33,23 @@ fn tracker_config(c: &Common) -> TrackerConfig {
     }
 }
 
-/// Sessions from the engine, as they end, in batches.
-struct Batches(std::sync::mpsc::Receiver<Vec<Session>>);
-
-impl IntoIterator for Batches {
-    type Item = Session;
-    type IntoIter = std::iter::Flatten<std::sync::mpsc::IntoIter<Vec<Session>>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter().flatten()
-    }
-}
-
 /// Run the engine on this thread and hand sessions, as they end, to `consume` on a
-/// writer thread (bounded queue: the engine waits when the writer is far behind), so
-/// serialising does not slow the engine and memory does not grow with the number of
-/// sessions.
+/// writer thread, so serialising does not slow the engine. The hand-over is bounded
+/// by weight ([`ftpscope::engine::handover`]): the engine waits when the writer is
+/// far behind, so memory grows neither with the number nor the size of sessions.
 fn pipelined<F>(
     capture: &Path,
     cfg: TrackerConfig,
     consume: F,
 ) -> anyhow::Result<(CaptureStats, Vec<Finding>)>
 where
-    F: FnOnce(Batches) -> io::Result<()> + Send,
+    F: FnOnce(ftpscope::engine::handover::Receiver) -> io::Result<()> + Send,
 {
-    // Sessions travel in batches: one hand-over per session costs more in thread
-    // wake-ups than writing the session.
-    const BATCH: usize = 64;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Session>>(8);
+    use ftpscope::engine::handover;
+    let (mut tx, rx) = handover::channel(handover::IN_FLIGHT_BYTES);
     std::thread::scope(|scope| {
-        let writer = scope.spawn(move || consume(Batches(rx)));
-        let mut batch = Vec::with_capacity(BATCH);
-        let res = ftpscope::engine::stream_file(capture, cfg, &mut |s| {
-            batch.push(s);
-            if batch.len() >= BATCH {
-                // A send error means the writer stopped (a closed pipe, say): its
-                // error is reported below.
-                let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
-            }
-        });
-        if !batch.is_empty() {
-            let _ = tx.send(batch);
-        }
+        let writer = scope.spawn(move || consume(rx));
+        let res = ftpscope::engine::stream_file(capture, cfg, &mut |s| tx.push(s));
         drop(tx);
         let wres = writer
             .join()
@@ -84,6 +60,17 @@ where
     })
 }
 
+/// An error writing the (unnamed) temporary file, saying where it is.
+fn in_temp_file(e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!(
+            "cannot write the temporary file in {} (set TMPDIR to a directory with room): {e}",
+            std::env::temp_dir().display()
+        ),
+    )
+}
+
 /// The text report with constant memory: sessions are rendered to a temporary file as
 /// they end, then the head and the diagnosis are printed, then the sessions.
 fn text_report(
@@ -92,18 +79,26 @@ fn text_report(
     c: &Common,
     opts: ViewOptions,
 ) -> anyhow::Result<()> {
-    let tmp = tempfile::tempfile().context("cannot create a temporary file")?;
+    let tmp = tempfile::tempfile().with_context(|| {
+        format!(
+            "cannot create a temporary file in {}",
+            std::env::temp_dir().display()
+        )
+    })?;
     let body_file = tmp.try_clone()?;
     let (tx_sum, rx_sum) = std::sync::mpsc::channel();
     let (stats, cap_findings) = pipelined(capture, tracker_config(c), move |rx| {
         let mut body = io::BufWriter::with_capacity(1 << 16, body_file);
         let mut sum = report::text::Summary::default();
-        for s in rx {
-            sum.add(&s);
-            writeln!(body)?;
-            report::text::write_session(&mut body, &s, opts)?;
-        }
-        body.flush()?;
+        let res = (|| {
+            for s in rx {
+                sum.add(&s);
+                writeln!(body)?;
+                report::text::write_session(&mut body, &s, opts)?;
+            }
+            body.flush()
+        })();
+        res.map_err(in_temp_file)?;
         let _ = tx_sum.send(sum);
         Ok(())
     })?;
@@ -114,6 +109,73 @@ fn text_report(
     f.rewind()?;
     io::copy(&mut f, out)?;
     Ok(())
+}
+
+/// `diagnose`: the findings only, written as sessions end (constant memory: a
+/// session is dropped once its findings are written). Text goes through a temporary
+/// file so that capture-wide findings, known at the end, come first. Returns the
+/// most severe finding.
+fn diagnose(
+    out: &mut dyn Write,
+    capture: &Path,
+    c: &Common,
+    json: bool,
+) -> anyhow::Result<Option<Severity>> {
+    use report::diagnose_view;
+    let lang = lang(c);
+    let name = capture.display().to_string();
+    let (tmp, body_file) = if json {
+        (None, None)
+    } else {
+        let t = tempfile::tempfile().with_context(|| {
+            format!(
+                "cannot create a temporary file in {}",
+                std::env::temp_dir().display()
+            )
+        })?;
+        let b = t.try_clone()?;
+        (Some(t), Some(b))
+    };
+    let (tx_sum, rx_sum) = std::sync::mpsc::channel();
+    let (stats, cap_findings) = pipelined(capture, tracker_config(c), move |rx| {
+        let mut sum = diagnose_view::Tally::default();
+        match body_file {
+            None => {
+                let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
+                for s in rx {
+                    sum.add(&s);
+                    diagnose_view::write_session(&mut w, &s, true, lang)?;
+                }
+                w.flush()?;
+            }
+            Some(f) => {
+                let mut w = io::BufWriter::with_capacity(1 << 16, f);
+                let res = (|| {
+                    for s in rx {
+                        sum.add(&s);
+                        diagnose_view::write_session(&mut w, &s, false, lang)?;
+                    }
+                    w.flush()
+                })();
+                res.map_err(in_temp_file)?;
+            }
+        }
+        let _ = tx_sum.send(sum);
+        Ok(())
+    })?;
+    let mut sum = rx_sum.recv().context("the diagnosis writer stopped")?;
+    sum.add_capture(&cap_findings);
+    if json {
+        diagnose_view::write_tail(out, &stats, &cap_findings, &sum, &name, true, lang)?;
+    } else {
+        diagnose_view::write_head(out, &stats, &cap_findings, &name, lang)?;
+        if let Some(mut f) = tmp {
+            f.rewind()?;
+            io::copy(&mut f, out)?;
+        }
+        diagnose_view::write_tail(out, &stats, &cap_findings, &sum, &name, false, lang)?;
+    }
+    Ok(sum.worst)
 }
 
 /// The debugging proxy: the live TUI on a terminal, a session log otherwise (until
@@ -208,36 +270,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             0
         }
         Some(Cmd::Diagnose { capture, format }) => {
-            // Only the findings are printed: keep sessions without their transcripts.
-            let mut sessions = Vec::new();
-            let (stats, findings) =
-                ftpscope::engine::stream_file(&capture, tracker_config(&c), &mut |mut s| {
-                    s.exchanges = Vec::new();
-                    s.data_channels = Vec::new();
-                    s.anomalies = Vec::new();
-                    sessions.push(s);
-                })
-                .with_context(|| format!("cannot analyse {}", capture.display()))?;
-            sessions.sort_by_key(|s| s.id);
-            let cap = Capture {
-                sessions,
-                stats,
-                findings,
-            };
-            report::diagnose_view::write(
-                &mut out,
-                &cap,
-                &capture.display().to_string(),
-                format == Format::Json,
-                lang(&c),
-            )?;
-            let worst = cap
-                .sessions
-                .iter()
-                .flat_map(|s| s.findings.iter())
-                .chain(cap.findings.iter())
-                .map(|f| f.severity)
-                .max();
+            let worst = diagnose(&mut out, &capture, &c, format == Format::Json)?;
             u8::from(worst == Some(Severity::Error))
         }
         Some(Cmd::Proxy(args)) => run_proxy(*args, &c)?,

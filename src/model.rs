@@ -353,14 +353,101 @@ pub struct Session {
     pub anomalies: Vec<String>,
     /// How the session was found: "port" (a known FTP port) or "content".
     pub detected_by: &'static str,
+    /// Exchanges counted instead of kept once the session's or the capture's
+    /// transcript budget was spent (see `session::MAX_SESSION_WEIGHT`): one row per
+    /// verb and final reply code, most frequent first. Empty (and absent from the
+    /// JSON) when every exchange was kept.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub summary: Vec<SummaryRow>,
+}
+
+/// Exchanges with the same verb and final reply, counted (see [`Session::summary`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SummaryRow {
+    /// The command's verb; None for replies that answered no command.
+    pub verb: Option<String>,
+    /// The final reply code; None when no reply was paired with the command, 0 for a
+    /// line that was not a valid reply.
+    pub code: Option<u16>,
+    pub count: u64,
 }
 
 impl Session {
+    /// Commands seen: kept as exchanges, or counted in the summary.
     pub fn command_count(&self) -> usize {
-        self.exchanges
+        let kept = self
+            .exchanges
             .iter()
             .filter(|e| e.command.is_some())
-            .count()
+            .count();
+        let counted: u64 = self
+            .summary
+            .iter()
+            .filter(|r| r.verb.is_some())
+            .map(|r| r.count)
+            .sum();
+        kept + counted as usize
+    }
+
+    /// How TLS on the control connection was seen, in words: after an AUTH the
+    /// server accepted, or as TLS records with no AUTH in the capture (implicit
+    /// FTPS, or a capture that starts after the AUTH). None without TLS.
+    pub fn tls_description(&self) -> Option<String> {
+        if !self.tls {
+            return None;
+        }
+        let after_auth = self
+            .exchanges
+            .iter()
+            .any(|x| x.verb() == Some("AUTH") && x.replies.iter().any(|r| r.code == 234));
+        let [c, s] = self.encrypted_bytes;
+        Some(if after_auth {
+            format!(
+                "TLS: the control connection is encrypted after AUTH ({c} B from the client, {s} B from the server not decoded)"
+            )
+        } else {
+            format!(
+                "TLS: TLS records on the control connection with no AUTH in the capture (implicit FTPS, or the capture started after AUTH) ({c} B from the client, {s} B from the server not decoded)"
+            )
+        })
+    }
+
+    /// Exchanges counted in the summary instead of kept.
+    pub fn summarised(&self) -> u64 {
+        self.summary.iter().map(|r| r.count).sum()
+    }
+
+    /// Approximate heap bytes this session holds (for hand-over budgets): its
+    /// exchanges, data channels, findings and notes. An estimate, not an exact count.
+    pub fn weight(&self) -> usize {
+        use std::mem::size_of;
+        const ALLOC: usize = 16;
+        let bytes = |b: &Bytes| b.0.capacity() + ALLOC;
+        let mut w = size_of::<Session>();
+        for x in &self.exchanges {
+            w += size_of::<Exchange>() + x.replies.capacity() * size_of::<Reply>() + ALLOC;
+            if let Some(c) = &x.command {
+                w += c.verb.capacity() + bytes(&c.arg) + ALLOC;
+                w += c.notes.iter().map(|n| n.capacity() + ALLOC).sum::<usize>();
+            }
+            for r in &x.replies {
+                w += bytes(&r.text) + r.explanation.capacity() + ALLOC;
+                w += r
+                    .lines
+                    .iter()
+                    .map(|l| bytes(l) + size_of::<Bytes>())
+                    .sum::<usize>();
+                w += r.notes.iter().map(|n| n.capacity() + ALLOC).sum::<usize>();
+            }
+        }
+        w += self.data_channels.capacity() * size_of::<DataChannel>();
+        w += self.findings.len() * 512;
+        w += self
+            .anomalies
+            .iter()
+            .map(|a| a.capacity() + ALLOC)
+            .sum::<usize>();
+        w + self.summary.len() * 64
     }
     pub fn data_bytes(&self) -> u64 {
         self.data_channels.iter().map(|d| d.bytes).sum()

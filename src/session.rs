@@ -24,7 +24,7 @@ use crate::ftp::reply::{ParsedReply, ReplyItem, ReplyParser};
 use crate::ftp::{address, command, explain};
 use crate::model::{
     Bytes, CaptureLimits, Command, DataChannel, DataMode, Exchange, Login, MatchKind, Outcome,
-    Reply, Session,
+    Reply, Session, SummaryRow,
 };
 use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta, Mode};
 
@@ -94,14 +94,57 @@ struct DataFacts {
     restart: u64,
 }
 
+/// A command waiting for its final reply: kept as an exchange (its index), or only
+/// counted (past the transcript budget), with what its reply needs to update the
+/// session's state.
+#[derive(Debug)]
+enum Pending {
+    Kept(usize),
+    Counted { verb: Box<str>, arg: Box<[u8]> },
+}
+
+/// Commands past the budget waiting for a reply, per session at most; beyond, they
+/// are counted at once as unanswered (a client pipelining without end).
+const MAX_COUNTED_PENDING: usize = 4096;
+/// Distinct (verb, code) rows of a session's summary at most; beyond, verbs are
+/// counted as "(other)" (garbage verbs could otherwise make a row each).
+const MAX_SUMMARY_ROWS: usize = 256;
+
+/// Verbs kept as exchanges until the hard budget: they shape data connections,
+/// login, TLS or the end of the session, which the diagnosis reads from exchanges.
+fn essential_verb(verb: &str) -> bool {
+    command::is_transfer(verb)
+        || matches!(
+            verb,
+            "USER"
+                | "PASS"
+                | "ACCT"
+                | "AUTH"
+                | "PBSZ"
+                | "PROT"
+                | "CCC"
+                | "REIN"
+                | "PORT"
+                | "EPRT"
+                | "LPRT"
+                | "PASV"
+                | "EPSV"
+                | "LPSV"
+                | "SPSV"
+                | "REST"
+                | "ABOR"
+                | "QUIT"
+        )
+}
+
 /// Per-session working state that is not part of the model.
 #[derive(Debug)]
 struct SessionState {
     s: Session,
     lines: [LineSplitter; 2],
     replies: ReplyParser,
-    /// Exchanges waiting for their final reply, oldest first.
-    pending: VecDeque<usize>,
+    /// Commands waiting for their final reply, oldest first.
+    pending: VecDeque<Pending>,
     seen_reply: bool,
     /// Bytes after AUTH/234 are TLS.
     encrypted: bool,
@@ -115,8 +158,10 @@ struct SessionState {
     /// Text bytes kept (see [`MAX_SESSION_TEXT`]), and whether the budget ran out.
     text_bytes: usize,
     text_over: bool,
-    /// Exchanges dropped because of MAX_EXCHANGES.
-    dropped_exchanges: u64,
+    /// Exchanges counted instead of kept (see [`MAX_SESSION_TEXT`]): (verb, final code) -> count.
+    summary: FxHashMap<(Option<Box<str>>, Option<u16>), u64>,
+    /// The economy past the budget has been noted: 1 soft, 2 hard.
+    summary_noted: u8,
     dropped_anomalies: u64,
     /// A multi-line reply is being received; the time its first line arrived.
     reply_started: Option<Meta>,
@@ -184,13 +229,26 @@ pub const MAX_FAILED_LOGINS: usize = 100_000;
 /// later packets on their connections are ignored.
 pub const MAX_OPEN_SESSIONS: usize = 10_000;
 
-/// Bytes of command and reply text one session keeps at most. Past it (a server
-/// sending endless multi-line replies, a client endless long commands), replies
-/// keep their first line cut to [`CUT_TEXT`] bytes and commands their argument
-/// cut likewise, with a note; the session says so once in its anomalies.
+/// The transcript budget: approximate heap bytes of exchanges (their text, the
+/// explanations and the structures around them) and data channels one session
+/// keeps before it economises. Past it (endless multi-line replies, long commands,
+/// hundreds of thousands of commands):
+/// * replies keep their first line cut to [`CUT_TEXT`] bytes and commands their
+///   argument cut likewise, with a note;
+/// * exchanges whose verb does not shape the session's data connections, login or
+///   TLS (NOOP, STAT, MKD, PWD...) are no longer kept but counted per verb and reply
+///   code in [`Session::summary`](crate::model::Session::summary); their replies
+///   still update the session's state (TYPE, cwd, REST, SIZE).
+///
+/// The session says so once in its anomalies. Nothing is dropped uncounted.
 pub const MAX_SESSION_TEXT: usize = 16 << 20;
-/// Bytes of text all open sessions keep together at most (the same cut past it).
-pub const MAX_HELD_TEXT: usize = 256 << 20;
+/// Past this (three times [`MAX_SESSION_TEXT`]) every new exchange of the session
+/// is counted, not kept; data connections announced from then on are not followed.
+pub const MAX_SESSION_WEIGHT: usize = 3 * MAX_SESSION_TEXT;
+/// The same budget for all open sessions together: past it, the same economy as
+/// past [`MAX_SESSION_TEXT`]; past one and a half times it, as past
+/// [`MAX_SESSION_WEIGHT`]. Memory then depends on this budget, not on the input.
+pub const MAX_HELD_TEXT: usize = 128 << 20;
 /// What is kept of a line once a text budget is spent.
 pub const CUT_TEXT: usize = 256;
 
@@ -327,6 +385,59 @@ impl Tracker {
         self.text_held += n;
     }
 
+    /// May session `si` keep a new exchange (`essential`: see [`essential_verb`])?
+    /// Otherwise it is counted in the session's summary; the first time each
+    /// economy starts it is noted in the session's anomalies.
+    fn keep_exchange(&mut self, si: usize, essential: bool) -> bool {
+        let held = self.text_held;
+        let max_held = self.max_held_text;
+        let st = &mut self.sessions[si];
+        let hard = st.text_bytes > MAX_SESSION_WEIGHT
+            || held > max_held + max_held / 2
+            || st.s.exchanges.len() >= MAX_EXCHANGES;
+        let soft = st.text_bytes > MAX_SESSION_TEXT || held > max_held;
+        if !hard && (essential || !soft) {
+            return true;
+        }
+        let level = if hard { 2 } else { 1 };
+        if st.summary_noted < level {
+            st.summary_noted = level;
+            let whose = if st.text_bytes > MAX_SESSION_TEXT {
+                format!("this session's {} MiB", MAX_SESSION_TEXT >> 20)
+            } else if st.s.exchanges.len() >= MAX_EXCHANGES {
+                format!("this session's {MAX_EXCHANGES} exchanges")
+            } else {
+                format!("the {} MiB of all open sessions", max_held >> 20)
+            };
+            let text = if hard {
+                format!(
+                    "transcript budget spent ({whose}): from here on every exchange is counted per verb and reply code (see the summary), not kept; data connections announced from here on are not followed"
+                )
+            } else {
+                format!(
+                    "transcript budget spent ({whose}): from here on exchanges that do not concern data connections, login or TLS are counted per verb and reply code (see the summary), not kept"
+                )
+            };
+            Self::anomaly(st, text);
+        }
+        false
+    }
+
+    /// Count an exchange that was not kept.
+    fn count_exchange(st: &mut SessionState, verb: Option<&str>, code: Option<u16>) {
+        let key = (verb.map(Box::from), code);
+        if let Some(n) = st.summary.get_mut(&key) {
+            *n += 1;
+            return;
+        }
+        let key = if st.summary.len() >= MAX_SUMMARY_ROWS {
+            (verb.map(|_| Box::from("(other)")), code)
+        } else {
+            key
+        };
+        *st.summary.entry(key).or_insert(0) += 1;
+    }
+
     /// Sessions still open.
     pub fn open_sessions(&self) -> usize {
         self.sessions.map.len()
@@ -393,6 +504,7 @@ impl Tracker {
             },
             anomalies: Vec::new(),
             detected_by: by,
+            summary: Vec::new(),
         };
         self.sessions.map.insert(
             id,
@@ -409,7 +521,8 @@ impl Tracker {
                 restart: 0,
                 text_bytes: 0,
                 text_over: false,
-                dropped_exchanges: 0,
+                summary: FxHashMap::default(),
+                summary_noted: 0,
                 dropped_anomalies: 0,
                 reply_started: None,
                 control_conn: conn,
@@ -587,11 +700,12 @@ impl Tracker {
         if st.resync[0] {
             st.resync[0] = false;
             if !looks_like_command(line) {
+                // Not shown: the rest of a PASS line looks like anything.
                 Self::anomaly(
                     st,
                     format!(
-                        "client line after a capture gap dropped (partial): {}",
-                        crate::text::escape(&line[..line.len().min(80)])
+                        "client line after a capture gap dropped (the end of a line whose start is missing, {} bytes; not shown, it may hold a password)",
+                        line.len()
                     ),
                 );
                 return;
@@ -617,13 +731,18 @@ impl Tracker {
             notes.push("line ended with LF only (no CR)".into());
         }
         let unknown = catalog::command(&pc.verb).is_none();
-        let mut arg = if pc.verb == "PASS" && !show_pw && !pc.arg.is_empty() {
-            b"****".to_vec()
-        } else {
-            pc.arg.clone()
+        if !self.keep_exchange(si, essential_verb(&pc.verb)) {
+            self.on_counted_command(si, pc);
+            return;
+        }
+        let mut arg = match command::masked_arg(&pc.verb, &pc.arg) {
+            Some(masked) if !show_pw => masked,
+            _ => pc.arg.clone(),
         };
-        // Text budget (the fixed part stands for the structure around the text).
-        let fixed = pc.verb.len() + 64;
+        // Text budget (the fixed part stands for the structure around the text:
+        // the exchange, its reply vector, the allocations).
+        let fixed =
+            std::mem::size_of::<Exchange>() + std::mem::size_of::<Reply>() + pc.verb.len() + 64;
         if !self.keep_text(si, fixed + arg.len()) {
             if arg.len() > CUT_TEXT {
                 notes.push(format!(
@@ -645,17 +764,14 @@ impl Tracker {
             notes,
         };
         let verb = pc.verb.clone();
-        if st.s.exchanges.len() >= MAX_EXCHANGES {
-            st.dropped_exchanges += 1;
-            return;
-        }
         let ei = st.s.exchanges.len();
         st.s.exchanges.push(Exchange {
             command: Some(cmd),
-            replies: Vec::new(),
+            // Most commands get one reply (a Vec's first growth would make room for four).
+            replies: Vec::with_capacity(1),
             data_channel: None,
         });
-        st.pending.push_back(ei);
+        st.pending.push_back(Pending::Kept(ei));
         let _ = lang;
         match verb.as_str() {
             "USER" => st.s.user = Some(Bytes(pc.arg.clone())),
@@ -690,6 +806,40 @@ impl Tracker {
             v if command::is_transfer(v) => self.link_transfer(si, ei),
             _ => {}
         }
+    }
+
+    /// A command past the transcript budget: counted when its reply comes, its
+    /// effects on the session's state kept.
+    fn on_counted_command(&mut self, si: usize, pc: command::ParsedCommand) {
+        let st = &mut self.sessions[si];
+        match pc.verb.as_str() {
+            "USER" => st.s.user = Some(Bytes(pc.arg.clone())),
+            "CLNT" => st.s.client_software = Some(Bytes(pc.arg.clone())),
+            "REST" | "SIZE" | "TYPE" | "MODE" | "STRU" | "CWD" | "XCWD" | "QUIT" => {}
+            v if command::is_transfer(v) => {
+                // No exchange, no channel: the REST offset is used up all the same.
+                st.restart = 0;
+            }
+            _ => {}
+        }
+        if st.pending.len() >= MAX_COUNTED_PENDING {
+            Self::count_exchange(st, Some(&pc.verb), None);
+            return;
+        }
+        // Only what a reply needs to update the state; never a password.
+        let keep_arg = matches!(
+            pc.verb.as_str(),
+            "REST" | "SIZE" | "TYPE" | "MODE" | "STRU" | "CWD" | "XCWD"
+        );
+        let arg: Box<[u8]> = if keep_arg {
+            pc.arg[..pc.arg.len().min(CUT_TEXT)].into()
+        } else {
+            Box::default()
+        };
+        st.pending.push_back(Pending::Counted {
+            verb: pc.verb.into_boxed_str(),
+            arg,
+        });
     }
 
     /// Tie a transfer command to the newest announcement that no command used yet.
@@ -782,6 +932,11 @@ impl Tracker {
             transfer_type: None,
         });
         st.facts.push(DataFacts::default());
+        self.count_text(
+            si,
+            std::mem::size_of::<DataChannel>() + std::mem::size_of::<DataFacts>() + 64,
+        );
+        let st = &mut self.sessions[si];
         // A transfer command pipelined before the announcement arrived.
         if let Some(te) = (ei + 1..st.s.exchanges.len()).find(|&x| {
             st.s.exchanges[x].data_channel.is_none()
@@ -857,7 +1012,11 @@ impl Tracker {
                     ),
                 );
                 // A command is waiting: this line is the server's (invalid) answer to it.
-                if let Some(ei) = st.pending.pop_front() {
+                if let Some(Pending::Counted { verb, .. }) = st.pending.front() {
+                    let verb = verb.clone();
+                    st.pending.pop_front();
+                    Self::count_exchange(st, Some(&verb), Some(0));
+                } else if let Some(Pending::Kept(ei)) = st.pending.pop_front() {
                     let lang_text = match lang {
                         Lang::En => {
                             "Not a valid reply: an FTP reply starts with a three-digit code; the client cannot tell what the server meant."
@@ -893,11 +1052,60 @@ impl Tracker {
         let first_reply = !st.seen_reply;
         st.seen_reply = true;
         let greeting = first_reply && matches!(r.code, 120 | 220);
-        let ei = if greeting || st.pending.is_empty() {
-            if st.s.exchanges.len() >= MAX_EXCHANGES {
-                st.dropped_exchanges += 1;
+        if st.after_gap {
+            // After a capture gap a reply may be missing: skip commands this reply
+            // cannot answer when the next one can (RFC 959 §5.4).
+            while st.pending.len() >= 2 && !greeting {
+                let verb = |p: &Pending| match p {
+                    Pending::Kept(ei) => st.s.exchanges[*ei].verb().unwrap_or("").to_string(),
+                    Pending::Counted { verb, .. } => verb.to_string(),
+                };
+                let (v0, v1) = (verb(&st.pending[0]), verb(&st.pending[1]));
+                if !plausible(&v0, r.code) && plausible(&v1, r.code) {
+                    match st.pending.pop_front() {
+                        Some(Pending::Kept(lost)) => {
+                            if let Some(c) = st.s.exchanges[lost].command.as_mut() {
+                                c.notes
+                                    .push("no reply in the capture (lost in a gap)".into());
+                            }
+                        }
+                        _ => Self::count_exchange(st, Some(&v0), None),
+                    }
+                } else {
+                    break;
+                }
+            }
+        }
+        if !greeting {
+            if let Some(Pending::Counted { verb, arg }) = st.pending.front() {
+                // A command past the budget: count it with its final reply, keep
+                // what the reply changes.
+                let (verb, arg) = (verb.clone(), arg.clone());
+                if r.code >= 200 {
+                    st.pending.pop_front();
+                    Self::count_exchange(st, Some(&verb), Some(r.code));
+                    if st.pending.is_empty() {
+                        st.after_gap = false;
+                    }
+                }
+                if matches!(&*verb, "USER" | "PASS" | "ACCT") && r.code == 530 {
+                    self.failed_login(si, meta.ts);
+                }
+                let text = r.text();
+                self.apply_reply(si, meta, None, Some(&verb), &arg, r.code, &text);
                 return;
             }
+        }
+        let unsolicited = greeting || st.pending.is_empty();
+        if unsolicited && !greeting && !self.keep_exchange(si, r.code >= 400) {
+            let st = &mut self.sessions[si];
+            Self::count_exchange(st, None, Some(r.code));
+            let text = r.text();
+            self.apply_reply(si, meta, None, None, &[], r.code, &text);
+            return;
+        }
+        let st = &mut self.sessions[si];
+        let ei = if unsolicited {
             // A greeting whose end arrived late (a multi-line greeting cut by the
             // capture) still goes before the commands that followed it.
             let pos = if greeting {
@@ -918,8 +1126,10 @@ impl Tracker {
             );
             if pos + 1 < st.s.exchanges.len() {
                 for p in st.pending.iter_mut() {
-                    if *p >= pos {
-                        *p += 1;
+                    if let Pending::Kept(p) = p {
+                        if *p >= pos {
+                            *p += 1;
+                        }
                     }
                 }
                 for d in &mut st.s.data_channels {
@@ -935,30 +1145,10 @@ impl Tracker {
             }
             pos
         } else {
-            // After a capture gap a reply may be missing: skip commands this reply
-            // cannot answer when the next one can (RFC 959 §5.4).
-            if st.after_gap {
-                while st.pending.len() >= 2 {
-                    let v0 = st.s.exchanges[st.pending[0]]
-                        .verb()
-                        .unwrap_or("")
-                        .to_string();
-                    let v1 = st.s.exchanges[st.pending[1]]
-                        .verb()
-                        .unwrap_or("")
-                        .to_string();
-                    if !plausible(&v0, r.code) && plausible(&v1, r.code) {
-                        let lost = st.pending.pop_front().unwrap_or_default();
-                        if let Some(c) = st.s.exchanges[lost].command.as_mut() {
-                            c.notes
-                                .push("no reply in the capture (lost in a gap)".into());
-                        }
-                    } else {
-                        break;
-                    }
-                }
-            }
-            let front = st.pending[0];
+            // (A counted command at the front was dealt with above.)
+            let Some(&Pending::Kept(front)) = st.pending.front() else {
+                return;
+            };
             if r.code >= 200 {
                 st.pending.pop_front();
             }
@@ -1003,8 +1193,13 @@ impl Tracker {
         if r.flags.long_line {
             notes.push("a line was longer than 8 KiB and was cut".into());
         }
-        // Text budget: the text is kept twice (joined and as lines).
-        let kept_len = 2 * text.len() + r.lines.len() * 24 + 96;
+        // Text budget: the text is kept twice (joined and as lines), with the
+        // explanation and the reply's structure.
+        let kept_len = 2 * text.len()
+            + r.lines.len() * 40
+            + explanation.len()
+            + std::mem::size_of::<Reply>()
+            + 64;
         let (kept_text, kept_lines) = if self.keep_text(si, kept_len) {
             (
                 text.clone(),
@@ -1020,7 +1215,10 @@ impl Tracker {
                 r.lines.len(),
                 text.len()
             ));
-            self.count_text(si, 2 * first.len() + 96);
+            self.count_text(
+                si,
+                2 * first.len() + explanation.len() + std::mem::size_of::<Reply>() + 64,
+            );
             (first.to_vec(), vec![Bytes(first.to_vec())])
         };
         let st = &mut self.sessions[si];
@@ -1041,7 +1239,7 @@ impl Tracker {
             notes,
         };
         st.s.exchanges[ei].replies.push(reply);
-        self.apply_reply(si, meta, ei, verb.as_deref(), &arg, r.code, &text);
+        self.apply_reply(si, meta, Some(ei), verb.as_deref(), &arg, r.code, &text);
     }
 
     /// What a reply changes in the session state.
@@ -1049,11 +1247,13 @@ impl Tracker {
         clippy::too_many_arguments,
         reason = "the reply and its context, all needed"
     )]
+    /// `ei` is None for a reply counted past the transcript budget: no exchange, so
+    /// no announcement is followed.
     fn apply_reply(
         &mut self,
         si: usize,
         meta: Meta,
-        ei: usize,
+        ei: Option<usize>,
         verb: Option<&str>,
         arg: &[u8],
         code: u16,
@@ -1123,11 +1323,13 @@ impl Tracker {
                 }
             }
             (221, Some("QUIT")) => st.s.closed = "quit".into(),
+            // Past the transcript budget announcements are not followed.
+            (227..=229, _) if ei.is_none() => {}
             (227, _) => match address::parse_227(text) {
                 Some(a) => self.announce(
                     si,
                     meta,
-                    ei,
+                    ei.unwrap_or_default(),
                     "PASV",
                     DataMode::Passive,
                     Some(SocketAddr::V4(a)),
@@ -1137,14 +1339,21 @@ impl Tracker {
                         st,
                         format!("frame {}: 227 reply without a readable address", meta.frame),
                     );
-                    self.announce(si, meta, ei, "PASV", DataMode::Passive, None);
+                    self.announce(
+                        si,
+                        meta,
+                        ei.unwrap_or_default(),
+                        "PASV",
+                        DataMode::Passive,
+                        None,
+                    );
                 }
             },
             (229, _) => match address::parse_229(text) {
                 Some(p) => self.announce(
                     si,
                     meta,
-                    ei,
+                    ei.unwrap_or_default(),
                     "EPSV",
                     DataMode::Passive,
                     Some(SocketAddr::new(server.ip(), p)),
@@ -1154,17 +1363,38 @@ impl Tracker {
                         st,
                         format!("frame {}: 229 reply without a readable port", meta.frame),
                     );
-                    self.announce(si, meta, ei, "EPSV", DataMode::Passive, None);
+                    self.announce(
+                        si,
+                        meta,
+                        ei.unwrap_or_default(),
+                        "EPSV",
+                        DataMode::Passive,
+                        None,
+                    );
                 }
             },
             (228, _) => match address::parse_228(text) {
-                Some(a) => self.announce(si, meta, ei, "LPSV", DataMode::Passive, Some(a)),
+                Some(a) => self.announce(
+                    si,
+                    meta,
+                    ei.unwrap_or_default(),
+                    "LPSV",
+                    DataMode::Passive,
+                    Some(a),
+                ),
                 None => {
                     Self::anomaly(
                         st,
                         format!("frame {}: 228 reply without a readable address", meta.frame),
                     );
-                    self.announce(si, meta, ei, "LPSV", DataMode::Passive, None);
+                    self.announce(
+                        si,
+                        meta,
+                        ei.unwrap_or_default(),
+                        "LPSV",
+                        DataMode::Passive,
+                        None,
+                    );
                 }
             },
             (c, Some("PORT" | "EPRT" | "LPRT")) if c >= 400 => {
@@ -1172,15 +1402,16 @@ impl Tracker {
                 if let Some(ci) =
                     st.s.data_channels
                         .iter()
-                        .rposition(|d| d.announce_exchange == ei)
+                        .rposition(|d| Some(d.announce_exchange) == ei)
                 {
                     st.facts[ci].rejected = true;
                 }
             }
             (150 | 125, Some(v)) if command::is_transfer(v) => {
-                if let (Some(n), Some(ci)) =
-                    (explain::bytes_in_150(text), st.s.exchanges[ei].data_channel)
-                {
+                if let (Some(n), Some(ci)) = (
+                    explain::bytes_in_150(text),
+                    ei.and_then(|ei| st.s.exchanges[ei].data_channel),
+                ) {
                     // After REST, servers differ on whether "(N bytes)" is the whole
                     // file or what is left; only a count without restart is sure.
                     if st.facts[ci].restart == 0 {
@@ -1272,9 +1503,15 @@ impl Tracker {
         let meta = Meta { ts: end, frame: 0 };
         self.close_lines(si, meta, show, lang);
         self.finalize(si);
-        let Some(st) = self.sessions.map.remove(&si) else {
+        let Some(mut st) = self.sessions.map.remove(&si) else {
             return;
         };
+        // Commands counted past the budget that no reply answered.
+        for p in std::mem::take(&mut st.pending) {
+            if let Pending::Counted { verb, .. } = p {
+                Self::count_exchange(&mut st, Some(&verb), None);
+            }
+        }
         self.text_held = self.text_held.saturating_sub(st.text_bytes);
         // Forget its pending announcements and roles.
         for ch in &st.s.data_channels {
@@ -1302,10 +1539,7 @@ impl Tracker {
         for x in &s.exchanges {
             if matches!(x.verb(), Some("PASS" | "USER" | "ACCT")) {
                 if let Some(r) = x.final_reply().filter(|r| r.code == 530) {
-                    if self.failed_logins.len() >= MAX_FAILED_LOGINS {
-                        self.failed_logins.pop_front();
-                    }
-                    self.failed_logins.push_back(FailedLogin {
+                    self.push_failed_login(FailedLogin {
                         client: s.client.ip(),
                         ts: r.ts,
                         session: s.id,
@@ -1313,8 +1547,43 @@ impl Tracker {
                 }
             }
         }
+        let mut summary: Vec<SummaryRow> = st
+            .summary
+            .into_iter()
+            .map(|((verb, code), count)| SummaryRow {
+                verb: verb.map(String::from),
+                code,
+                count,
+            })
+            .collect();
+        summary.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.verb.cmp(&b.verb))
+                .then_with(|| a.code.cmp(&b.code))
+        });
+        s.summary = summary;
         crate::diagnose::session(&mut s);
         self.finished.push(s);
+    }
+
+    fn push_failed_login(&mut self, f: FailedLogin) {
+        if self.failed_logins.len() >= MAX_FAILED_LOGINS {
+            self.failed_logins.pop_front();
+        }
+        self.failed_logins.push_back(f);
+    }
+
+    /// A failed login answered to a command counted past the budget (those kept as
+    /// exchanges are collected when the session ends).
+    fn failed_login(&mut self, si: usize, ts: crate::time::Ts) {
+        let s = &self.sessions[si].s;
+        let f = FailedLogin {
+            client: s.client.ip(),
+            ts,
+            session: s.id,
+        };
+        self.push_failed_login(f);
     }
 
     /// A session may end once its control connection closed and no data connection is open.
@@ -1353,12 +1622,6 @@ impl Tracker {
     fn finalize(&mut self, si: usize) {
         let st = &mut self.sessions[si];
         let s = &mut st.s;
-        if st.dropped_exchanges > 0 {
-            s.anomalies.push(format!(
-                "{} exchanges beyond the limit of {MAX_EXCHANGES} were not kept",
-                st.dropped_exchanges
-            ));
-        }
         if st.dropped_anomalies > 0 {
             s.anomalies.push(format!(
                 "{} more anomalies not listed",

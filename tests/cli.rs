@@ -90,6 +90,91 @@ fn a_truncated_capture_keeps_what_came_before() {
     assert!(out.contains("C> USER ftpuser"), "{out}");
 }
 
+/// Regression: `diagnose` said "no problem found" with exit 0 on a damaged file,
+/// without the warning `report` printed. The damage is a finding in every view.
+#[test]
+fn a_damaged_capture_is_a_finding_in_every_view() {
+    let full = std::fs::read(common::repo().join("captures/passive-ok.pcapng")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcapng");
+    std::fs::write(&cut, &full[..full.len() * 2 / 3]).unwrap();
+    // A corrupt block length in the middle: damaged rather than cut short.
+    let mut bad = full.clone();
+    let at = full.len() / 2;
+    let block = (at..full.len() - 8)
+        .find(|&i| bad[i..i + 4] == 6u32.to_le_bytes())
+        .expect("an enhanced packet block after the middle");
+    bad[block + 4..block + 8].copy_from_slice(&7u32.to_le_bytes());
+    let damaged = dir.path().join("damaged.pcapng");
+    std::fs::write(&damaged, &bad).unwrap();
+    for (path, id) in [
+        (&cut, "capture-file-truncated"),
+        (&damaged, "capture-file-damaged"),
+    ] {
+        let p = path.to_str().unwrap();
+        let o = run(&["diagnose", p]);
+        let out = stdout(&o);
+        assert!(out.contains(id), "diagnose: {out}");
+        assert!(!out.contains("no problem found"), "{out}");
+        let o = run(&["diagnose", "--format", "json", p]);
+        let last = stdout(&o).lines().last().unwrap_or_default().to_string();
+        let v: serde_json::Value = serde_json::from_str(&last).expect("JSON");
+        assert_eq!(v["findings"][0]["id"], id, "{last}");
+        let o = run(&["report", p]);
+        assert!(stdout(&o).contains(id), "report: {}", stdout(&o));
+    }
+}
+
+/// Regression: when the temporary file could not be made the error did not say
+/// where; it names the directory (and TMPDIR as the way out).
+#[test]
+fn a_temporary_file_that_cannot_be_made_is_named() {
+    let o = bin()
+        .args(["report", "captures/passive-ok.pcapng"])
+        .current_dir(common::repo())
+        .env("TMPDIR", "/nonexistent-ftpscope-tmp")
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("/nonexistent-ftpscope-tmp"), "{err}");
+}
+
+/// A full $TMPDIR (a 16 KiB tmpfs, as root) gives an error naming it, not a bare
+/// "No space left on device".
+#[test]
+fn a_full_temporary_directory_is_named() {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !is_root {
+        assert!(!common::in_ci(), "root is needed under CI to mount a tmpfs");
+        eprintln!("SKIPPED a_full_temporary_directory_is_named: not root (mounts a tmpfs)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().to_str().unwrap().to_string();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=16k", "tmpfs", &mnt])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "mount a tmpfs on {mnt}");
+    let o = bin()
+        .args(["report", "captures/healthy-lftp-mirror.pcap"])
+        .current_dir(common::repo())
+        .env("TMPDIR", &mnt)
+        .output()
+        .expect("runs");
+    let _ = Command::new("umount").arg(&mnt).status();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("temporary file") && err.contains(&mnt),
+        "{err}"
+    );
+}
+
 #[test]
 fn explain_codes_lines_and_commands_in_two_languages() {
     let o = run(&["explain", "530"]);

@@ -383,3 +383,22 @@ fn a_capture_that_starts_mid_session_is_marked() {
     assert_eq!(s.cwd.as_ref().unwrap().0, b"/pub");
     assert!(s.findings.iter().any(|f| f.id == "capture-mid-session"));
 }
+
+/// Regression: TLS records on port 21 with no AUTH (implicit FTPS, or a capture
+/// that starts after the AUTH) were described as "encrypted after AUTH".
+#[test]
+fn tls_without_auth_is_described_as_seen() {
+    let mut p = Pcap::new();
+    let mut f = p.open(sa("10.0.0.2:40001"), sa("10.0.0.1:21"));
+    // A TLS ClientHello record header and some body, then the server's records.
+    p.send_a(&mut f, &[0x16, 0x03, 0x01, 0x00, 0x05, 1, 0, 0, 1, 0]);
+    p.send_b(&mut f, &[0x16, 0x03, 0x03, 0x00, 0x05, 2, 0, 0, 1, 0]);
+    p.send_a(&mut f, &[0x17, 0x03, 0x03, 0x00, 0x03, 9, 9, 9]);
+    p.close(&mut f);
+    let cap = run(&p);
+    let s = &cap.sessions[0];
+    assert!(s.tls, "TLS seen");
+    let d = s.tls_description().expect("described");
+    assert!(!d.contains("encrypted after AUTH"), "{d}");
+    assert!(d.contains("no AUTH in the capture"), "{d}");
+}

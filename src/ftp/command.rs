@@ -14,8 +14,17 @@ pub struct ParsedCommand {
 }
 
 /// Parse one command line (without CR LF). Never fails: odd lines are flagged.
+///
+/// Leading spaces and tabs are skipped and the verb ends at a space or a tab, as
+/// lenient servers read it (`  PASS x` and `PASS<TAB>x` are PASS to them, so they
+/// are PASS here: a password must not escape masking by a different spelling).
 pub fn parse(line: &[u8]) -> ParsedCommand {
-    let (v, a) = match line.iter().position(|&b| b == b' ') {
+    let start = line
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(line.len());
+    let line = &line[start..];
+    let (v, a) = match line.iter().position(|&b| b == b' ' || b == b'\t') {
         Some(i) => (&line[..i], &line[i + 1..]),
         None => (line, &[][..]),
     };
@@ -29,6 +38,52 @@ pub fn parse(line: &[u8]) -> ParsedCommand {
         arg: a.to_vec(),
         odd_verb,
     }
+}
+
+/// Shown instead of a secret.
+pub const MASK: &[u8] = b"****";
+
+/// The argument to show for `verb` (upper case) when secrets are hidden: None when
+/// the argument holds no secret. PASS and ACCT arguments are masked whole; `SITE
+/// PSWD old new` (a password change) keeps its sub-command only.
+pub fn masked_arg(verb: &str, arg: &[u8]) -> Option<Vec<u8>> {
+    match verb {
+        "PASS" | "ACCT" if !arg.is_empty() => Some(MASK.to_vec()),
+        "SITE" => {
+            let a = trim_start(arg);
+            let end = a
+                .iter()
+                .position(|&b| b == b' ' || b == b'\t')
+                .unwrap_or(a.len());
+            if a[..end].eq_ignore_ascii_case(b"PSWD") && end < a.len() {
+                let mut v = b"PSWD ".to_vec();
+                v.extend_from_slice(MASK);
+                Some(v)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A whole command line with its secret masked (see [`masked_arg`]), or None when
+/// it holds none. For writers that keep lines rather than parsed commands.
+pub fn masked_line(line: &[u8]) -> Option<Vec<u8>> {
+    let pc = parse(line);
+    let arg = masked_arg(&pc.verb, &pc.arg)?;
+    let mut v = pc.verb.into_bytes();
+    v.push(b' ');
+    v.extend_from_slice(&arg);
+    Some(v)
+}
+
+fn trim_start(b: &[u8]) -> &[u8] {
+    let i = b
+        .iter()
+        .position(|&c| c != b' ' && c != b'\t')
+        .unwrap_or(b.len());
+    &b[i..]
 }
 
 /// Verbs that open a data transfer.
@@ -62,5 +117,43 @@ mod tests {
         assert!(c.verb.ends_with('…'));
         assert!(parse(b"").odd_verb);
         assert_eq!(parse(b"\xff\xfe x").verb, "\u{fffd}\u{fffd}");
+    }
+
+    #[test]
+    fn other_spellings_of_a_command_are_the_command() {
+        let c = parse(b"  PASS x");
+        assert_eq!((c.verb.as_str(), &c.arg[..]), ("PASS", &b"x"[..]));
+        let c = parse(b"PASS\tsecret word");
+        assert_eq!((c.verb.as_str(), &c.arg[..]), ("PASS", &b"secret word"[..]));
+        let c = parse(b"\tpass x");
+        assert_eq!(c.verb, "PASS");
+    }
+
+    #[test]
+    fn secrets_are_masked_in_every_spelling() {
+        for line in [
+            &b"PASS hunter2"[..],
+            b"  PASS hunter2",
+            b"PASS\thunter2",
+            b"pass hunter2",
+            b"ACCT hunter2",
+            b"SITE PSWD old hunter2",
+            b"site pswd\told hunter2",
+        ] {
+            let m = masked_line(line).expect("masked");
+            assert!(
+                !m.windows(7).any(|w| w == b"hunter2"),
+                "{:?} -> {:?}",
+                String::from_utf8_lossy(line),
+                String::from_utf8_lossy(&m)
+            );
+        }
+        assert_eq!(
+            masked_line(b"SITE PSWD old new").unwrap(),
+            b"SITE PSWD ****"
+        );
+        assert_eq!(masked_line(b"NOOP"), None);
+        assert_eq!(masked_line(b"SITE CHMOD 644 f"), None);
+        assert_eq!(masked_line(b"PASS"), None, "nothing to hide");
     }
 }

@@ -1,58 +1,107 @@
 //! `ftpscope diagnose`: only the findings, one block per session.
+//!
+//! Written as sessions end ([`write_session`]), so a capture of millions of
+//! sessions needs no more memory than one: the caller keeps a [`Tally`] and writes
+//! the head (capture-wide findings, known only at the end) and the tail around the
+//! sessions' blocks.
 
 use std::io::{self, Write};
 
 use crate::ftp::catalog::Lang;
-use crate::model::Capture;
+use crate::model::{CaptureStats, Finding, Session, Severity};
 
-pub fn write(
+/// What the head and tail need to know of the sessions written.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub sessions: u64,
+    /// Sessions with at least one finding.
+    pub with_findings: u64,
+    /// The most severe finding, capture-wide ones included.
+    pub worst: Option<Severity>,
+}
+
+impl Tally {
+    pub fn add(&mut self, s: &Session) {
+        self.sessions += 1;
+        if !s.findings.is_empty() {
+            self.with_findings += 1;
+        }
+        self.worst = self.worst.max(s.worst());
+    }
+
+    pub fn add_capture(&mut self, findings: &[Finding]) {
+        self.worst = self.worst.max(findings.iter().map(|f| f.severity).max());
+    }
+}
+
+/// One session's findings: a JSON line (every session, so that a consumer sees
+/// which sessions were checked), or a text block (sessions with findings only).
+pub fn write_session(out: &mut dyn Write, s: &Session, json: bool, _lang: Lang) -> io::Result<()> {
+    if json {
+        let v = serde_json::json!({
+            "session": s.id,
+            "client": s.client.to_string(),
+            "server": s.server.to_string(),
+            "findings": s.findings,
+        });
+        return writeln!(out, "{v}");
+    }
+    if s.findings.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "session {}  {} -> {}  {}",
+        s.id,
+        s.client,
+        s.server,
+        s.start.rfc3339()
+    )?;
+    for f in &s.findings {
+        super::text::write_finding(out, f, "  ")?;
+    }
+    Ok(())
+}
+
+/// Text: the title and the capture-wide findings, before the sessions.
+pub fn write_head(
     out: &mut dyn Write,
-    capture: &Capture,
+    _stats: &CaptureStats,
+    capture_findings: &[Finding],
+    name: &str,
+    _lang: Lang,
+) -> io::Result<()> {
+    writeln!(out, "ftpscope diagnose: {}", crate::text::escape_str(name))?;
+    for f in capture_findings {
+        super::text::write_finding(out, f, "  ")?;
+    }
+    Ok(())
+}
+
+/// After the sessions. Text: "no problem found" when nothing was. JSON: the
+/// capture-wide findings (a damaged file, password guessing) as a last line
+/// `{"capture": NAME, "findings": [...]}`, when there are any.
+pub fn write_tail(
+    out: &mut dyn Write,
+    _stats: &CaptureStats,
+    capture_findings: &[Finding],
+    tally: &Tally,
     name: &str,
     json: bool,
     _lang: Lang,
 ) -> io::Result<()> {
     if json {
-        for s in &capture.sessions {
+        if !capture_findings.is_empty() {
             let v = serde_json::json!({
-                "session": s.id,
-                "client": s.client.to_string(),
-                "server": s.server.to_string(),
-                "findings": s.findings,
+                "capture": name,
+                "findings": capture_findings,
             });
             writeln!(out, "{v}")?;
         }
         return Ok(());
     }
-    writeln!(out, "ftpscope diagnose: {}", crate::text::escape_str(name))?;
-    let mut any = false;
-    for f in &capture.findings {
-        any = true;
-        super::text::write_finding(out, f, "  ")?;
-    }
-    for s in &capture.sessions {
-        if s.findings.is_empty() {
-            continue;
-        }
-        any = true;
-        writeln!(
-            out,
-            "session {}  {} -> {}  {}",
-            s.id,
-            s.client,
-            s.server,
-            s.start.rfc3339()
-        )?;
-        for f in &s.findings {
-            super::text::write_finding(out, f, "  ")?;
-        }
-    }
-    if !any {
-        writeln!(
-            out,
-            "  no problem found in {} session(s)",
-            capture.sessions.len()
-        )?;
+    if tally.with_findings == 0 && capture_findings.is_empty() {
+        writeln!(out, "  no problem found in {} session(s)", tally.sessions)?;
     }
     Ok(())
 }

@@ -257,12 +257,8 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
         write!(out, ", cwd {}", escape(&c.0))?;
     }
     writeln!(out, ", closed: {}", s.closed)?;
-    if s.tls {
-        writeln!(
-            out,
-            "  TLS: the control connection is encrypted after AUTH ({} B from the client, {} B from the server not decoded)",
-            s.encrypted_bytes[0], s.encrypted_bytes[1]
-        )?;
+    if let Some(tls) = s.tls_description() {
+        writeln!(out, "  {tls}")?;
     }
     if s.capture.mid_session {
         writeln!(
@@ -381,6 +377,21 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
             lim.cut_bytes[0] + lim.cut_bytes[1]
         )?;
     }
+    if !s.summary.is_empty() {
+        writeln!(
+            out,
+            "  {} ({})",
+            tr(
+                lang,
+                "Counted, not kept (transcript budget spent)",
+                "只计数未保留（会话记录预算已用完）"
+            ),
+            s.summarised()
+        )?;
+        for r in &s.summary {
+            writeln!(out, "    {}", summary_row(r))?;
+        }
+    }
     if !s.anomalies.is_empty() {
         writeln!(out, "  {}", tr(lang, "Anomalies", "异常"))?;
         for a in &s.anomalies {
@@ -388,4 +399,18 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
         }
     }
     Ok(())
+}
+
+/// One row of a session's summary: `NOOP -> 200  x 25000`.
+pub fn summary_row(r: &crate::model::SummaryRow) -> String {
+    let verb = r
+        .verb
+        .as_deref()
+        .map_or("(no command)".to_string(), escape_str);
+    let code = match r.code {
+        Some(0) => "invalid reply".to_string(),
+        Some(c) => c.to_string(),
+        None => "no reply".to_string(),
+    };
+    format!("{verb} -> {code}  x {}", r.count)
 }

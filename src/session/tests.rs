@@ -142,3 +142,134 @@ fn text_past_the_budget_is_cut_and_released_at_the_end() {
         s.anomalies
     );
 }
+
+/// Past the transcript budget, exchanges that do not concern data connections,
+/// login or TLS are counted per verb and final reply code instead of kept; their
+/// replies still update the session (TYPE, cwd), essential ones are still kept
+/// (PASV and RETR, with their data channel), and nothing goes uncounted. Past one
+/// and a half times the budget every exchange is counted.
+#[test]
+fn exchanges_past_the_budget_are_counted_not_kept() {
+    let mut t = Tracker::new(TrackerConfig::default());
+    t.set_max_held_text(256 * 1024);
+    let c = control(1, 40_001);
+    greet(&mut t, 1, &c);
+    let send = |t: &mut Tracker, at: i64, dir: Dir, bytes: &[u8]| {
+        t.event(meta(at), c.id, ConnEvent::Data { dir, bytes });
+    };
+    const N: usize = 3000;
+    for i in 0..N {
+        let at = 2 + i as i64;
+        send(&mut t, at, Dir::FromInitiator, b"NOOP\r\n");
+        send(&mut t, at, Dir::FromResponder, b"200 NOOP ok.\r\n");
+    }
+    send(&mut t, 5000, Dir::FromInitiator, b"TYPE I\r\nCWD /pub\r\n");
+    send(
+        &mut t,
+        5000,
+        Dir::FromResponder,
+        b"200 Switching to Binary mode.\r\n250 Directory successfully changed.\r\n",
+    );
+    send(&mut t, 5001, Dir::FromInitiator, b"PASV\r\n");
+    send(
+        &mut t,
+        5001,
+        Dir::FromResponder,
+        b"227 Entering Passive Mode (10,0,0,1,195,80).\r\n",
+    );
+    send(&mut t, 5002, Dir::FromInitiator, b"RETR f\r\n");
+    send(&mut t, 5002, Dir::FromResponder, b"550 No such file.\r\n");
+    let held_mid = t.text_held();
+    // Far past the budget: everything is counted, even PASV.
+    for i in 0..3000 {
+        let at = 6000 + i as i64;
+        send(&mut t, at, Dir::FromInitiator, b"PASV\r\n");
+        send(
+            &mut t,
+            at,
+            Dir::FromResponder,
+            b"227 Entering Passive Mode (10,0,0,1,195,81).\r\n",
+        );
+    }
+    assert!(
+        t.text_held() <= 256 * 1024 * 3 / 2 + 4096,
+        "held {} bytes (mid-way {held_mid})",
+        t.text_held()
+    );
+    t.closed(meta(9999), c.id);
+    let s = t.take_finished().pop().expect("the session ended");
+    let kept = s.exchanges.iter().filter(|x| x.command.is_some()).count() as u64;
+    assert!(kept < N as u64, "{kept} kept: the budget must have cut in");
+    assert_eq!(
+        kept + s.summarised(),
+        N as u64 + 3000 + 4,
+        "every command kept or counted: {:?}",
+        s.summary
+    );
+    assert_eq!(s.command_count() as u64, N as u64 + 3000 + 4);
+    let noop = s
+        .summary
+        .iter()
+        .find(|r| r.verb.as_deref() == Some("NOOP"))
+        .expect("NOOPs counted");
+    assert_eq!(noop.code, Some(200));
+    assert_eq!(s.type_, "I", "a counted TYPE still sets the type");
+    assert_eq!(s.cwd.as_ref().map(|c| c.0.as_slice()), Some(&b"/pub"[..]));
+    // The first PASV and RETR were kept (essential), with their channel.
+    let retr = s
+        .exchanges
+        .iter()
+        .find(|x| x.verb() == Some("RETR"))
+        .expect("RETR kept");
+    assert!(retr.data_channel.is_some(), "RETR tied to its PASV");
+    assert!(
+        s.summary
+            .iter()
+            .any(|r| r.verb.as_deref() == Some("PASV") && r.code == Some(227)),
+        "PASV counted past the hard budget: {:?}",
+        s.summary
+    );
+    assert!(
+        s.data_channels.len() < 3000,
+        "{} channels",
+        s.data_channels.len()
+    );
+    let notes: Vec<&String> = s
+        .anomalies
+        .iter()
+        .filter(|a| a.contains("transcript budget spent"))
+        .collect();
+    assert_eq!(notes.len(), 2, "soft then hard, each said once: {notes:?}");
+    assert_eq!(t.text_held(), 0, "given back when the session ends");
+}
+
+/// A client pipelining without end past the budget: waiting commands are bounded.
+#[test]
+fn endless_pipelining_past_the_budget_is_bounded() {
+    let mut t = Tracker::new(TrackerConfig::default());
+    t.set_max_held_text(16 * 1024);
+    let c = control(1, 40_001);
+    greet(&mut t, 1, &c);
+    let mut burst = Vec::new();
+    for _ in 0..20_000 {
+        burst.extend_from_slice(b"STAT\r\n");
+    }
+    t.event(
+        meta(2),
+        c.id,
+        ConnEvent::Data {
+            dir: Dir::FromInitiator,
+            bytes: &burst,
+        },
+    );
+    t.closed(meta(3), c.id);
+    let s = t.take_finished().pop().expect("the session ended");
+    assert_eq!(s.command_count(), 20_000, "{:?}", s.summary);
+    assert!(
+        s.summary
+            .iter()
+            .any(|r| r.verb.as_deref() == Some("STAT") && r.code.is_none()),
+        "{:?}",
+        s.summary
+    );
+}

@@ -319,16 +319,16 @@ pub fn transcript(s: &Session, width: usize, explain: bool, lang: Lang) -> Rows 
             None,
         );
     }
-    if s.tls {
+    if let Some(tls) = s.tls_description() {
+        rows.push(vec![(Role::Note, tls)], 5, width, None);
+    }
+    for r in &s.summary {
         rows.push(
             vec![(
                 Role::Note,
-                format!(
-                    "TLS: the control connection is encrypted after AUTH ({} B from the client, {} B from the server not decoded)",
-                    s.encrypted_bytes[0], s.encrypted_bytes[1]
-                ),
+                format!("counted, not kept: {}", crate::report::text::summary_row(r)),
             )],
-            5,
+            9,
             width,
             None,
         );
