@@ -601,6 +601,8 @@ pub(crate) struct Ctx {
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
     pub sink: Arc<dyn ProxyObserver>,
+    /// Listening data sockets held by every session (see [`data::MAX_LISTENERS`]).
+    pub listeners: Arc<std::sync::atomic::AtomicUsize>,
     next_conn: AtomicU64,
     rng: AtomicU64,
 }
@@ -763,6 +765,7 @@ impl Proxy {
             shutdown: shutdown.clone(),
             tasks: TaskTracker::new(),
             sink: sink.clone(),
+            listeners: Arc::default(),
             next_conn: AtomicU64::new(1),
             rng: AtomicU64::new(seed),
         });
