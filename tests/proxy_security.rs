@@ -348,7 +348,11 @@ async fn no_bounce_through_the_proxy(mode: UpstreamMode) {
     assert!(c.cmd("NOOP").await.starts_with("200"));
     let _ = c.cmd("QUIT").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(internal.hits(), before, "{mode:?}: a connection after the readable forms");
+    assert_eq!(
+        internal.hits(),
+        before,
+        "{mode:?}: a connection after the readable forms"
+    );
     for (f, r, l) in &answers {
         assert!(
             r.starts_with('5'),
@@ -401,4 +405,108 @@ async fn overlong_port_line_is_not_relayed() {
     assert!(c.cmd("NOOP").await.starts_with("200"));
     let _ = c.cmd("QUIT").await;
     drop(p);
+}
+
+/// `ftpscope proxy` (the binary) as a child process, for /proc figures.
+struct ChildProxy {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ChildProxy {
+    async fn start(upstream: SocketAddr, extra: &[&str]) -> ChildProxy {
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let child = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
+            .arg("proxy")
+            .args(["--listen", &addr.to_string()])
+            .args(["--upstream", &upstream.to_string()])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ftpscope proxy starts");
+        let until = Instant::now() + Duration::from_secs(10);
+        // A probe connection: it is one short session more, harmless here.
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            assert!(
+                Instant::now() < until,
+                "the proxy does not listen on {addr}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        ChildProxy { child, addr }
+    }
+
+    /// Open descriptors of the proxy process (/proc/PID/fd).
+    fn fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for ChildProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 11, item 3: each 227/229 used to add a listener without giving up
+/// the previous one; 3,000 pipelined PASV/EPSV held 3,000 descriptors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_pasv_keeps_descriptors_bounded() {
+    if !vsftpd_lab("pipelined_pasv_keeps_descriptors_bounded") || !require_curl("pipelined_pasv") {
+        return;
+    }
+    const N: usize = 3000;
+    const LIMIT: usize = 200;
+    let srv = start_vsftpd("pasv-flood").await;
+    let file = srv.dir.join("big.bin");
+    make_file(&file, 8 << 20);
+    let want = sha256(&file);
+    let name = srv.dir.file_name().unwrap().to_string_lossy().to_string();
+    let p = ChildProxy::start(srv.addr, &[]).await;
+    let idle_fds = p.fds();
+
+    // A well-behaved download, slowed so that it spans the flood.
+    let out = tempfile::tempdir().unwrap();
+    let got = out.path().join("big.bin");
+    let url = format!("ftp://{}/{name}/big.bin", p.addr);
+    let got_s = got.to_string_lossy().to_string();
+    let download =
+        tokio::spawn(async move { lab_curl(&["--limit-rate", "2M", "-o", &got_s, &url]).await });
+
+    let mut c = Ctl::connect("127.0.0.1", p.addr).await;
+    c.login().await;
+    let mut burst = Vec::new();
+    for i in 0..N {
+        burst.extend_from_slice(if i % 2 == 0 { b"PASV\r\n" } else { b"EPSV\r\n" });
+    }
+    c.raw(&burst).await;
+    let mut peak = 0;
+    let mut ok = 0;
+    for i in 0..N {
+        let r = c.reply().await;
+        if r.starts_with("227") || r.starts_with("229") {
+            ok += 1;
+        }
+        if i % 50 == 0 {
+            peak = peak.max(p.fds());
+        }
+    }
+    peak = peak.max(p.fds());
+    let o = download.await.unwrap();
+    assert_ok(&o, "the download during the flood");
+    assert_eq!(sha256(&got), want, "the download's SHA-256");
+    let _ = c.cmd("QUIT").await;
+    eprintln!(
+        "pipelined PASV/EPSV: {N} sent, {ok} answered 227/229; proxy descriptors idle {idle_fds}, peak {peak} (limit {LIMIT})"
+    );
+    assert!(
+        peak < LIMIT,
+        "the proxy held {peak} descriptors during {N} pipelined PASV/EPSV (limit {LIMIT})"
+    );
+    assert!(ok > 0, "no PASV/EPSV answered");
 }

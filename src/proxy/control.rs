@@ -583,6 +583,24 @@ impl Ctl {
         Ok(())
     }
 
+    /// A data listener within the session's bound. Pairs given up a moment ago
+    /// close their listeners on their own tasks: let them run before refusing.
+    async fn bind_listener(&self, ip: IpAddr) -> io::Result<data::DataListener> {
+        let mut tries = 0;
+        loop {
+            match data::bind_listener(&self.link, ip) {
+                Err(e) if tries < 20 && data::is_bound_error(&e) => {
+                    tries += 1;
+                    tokio::task::yield_now().await;
+                    if tries > 10 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+                r => return r,
+            }
+        }
+    }
+
     /// A new pair is the one the next transfer command uses: the previous one,
     /// which no transfer command used, is given up (its listener closed), so
     /// pipelined PASV replies do not pile up listeners.
@@ -889,7 +907,7 @@ impl Ctl {
         match self.mode() {
             UpstreamMode::Same | UpstreamMode::Active => {
                 let ip = self.server_local.ip();
-                let l = match data::bind_listener(&self.link, ip) {
+                let l = match self.bind_listener(ip).await {
                     Ok(l) => l,
                     Err(e) => return self.cannot_listen(ts, raw, clean, e).await,
                 };
@@ -1020,11 +1038,11 @@ impl Ctl {
         // Upstream active: the server connects to one proxy listener, the client to another.
         let s_ip = self.server_local.ip();
         let c_ip = self.client_local.ip();
-        let ls = match data::bind_listener(&self.link, s_ip) {
+        let ls = match self.bind_listener(s_ip).await {
             Ok(l) => l,
             Err(e) => return self.cannot_listen(ts, raw, clean, e).await,
         };
-        let lc = match data::bind_listener(&self.link, c_ip) {
+        let lc = match self.bind_listener(c_ip).await {
             Ok(l) => l,
             Err(e) => return self.cannot_listen(ts, raw, clean, e).await,
         };
@@ -1314,7 +1332,7 @@ impl Ctl {
                 let target = target_for(addr, &mut notes);
                 let c_ip = self.client_local.ip();
                 let mut refuse = false;
-                let line = match data::bind_listener(&self.link, c_ip) {
+                let line = match self.bind_listener(c_ip).await {
                     Ok(l) => {
                         let told = SocketAddr::new(
                             self.announce_ip(),

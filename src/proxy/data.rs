@@ -149,15 +149,17 @@ impl ListenerSlot {
             .is_ok()
         };
         if !up(session, MAX_SESSION_LISTENERS) {
-            return Err(io::Error::other(format!(
-                "this session already holds {MAX_SESSION_LISTENERS} listening data ports"
-            )));
+            return Err(io::Error::new(
+                io::ErrorKind::QuotaExceeded,
+                format!("this session already holds {MAX_SESSION_LISTENERS} listening data ports"),
+            ));
         }
         if !up(total, MAX_LISTENERS) {
             session.fetch_sub(1, Ordering::AcqRel);
-            return Err(io::Error::other(format!(
-                "the proxy already holds {MAX_LISTENERS} listening data ports"
-            )));
+            return Err(io::Error::new(
+                io::ErrorKind::QuotaExceeded,
+                format!("the proxy already holds {MAX_LISTENERS} listening data ports"),
+            ));
         }
         Ok(ListenerSlot {
             session: session.clone(),
@@ -171,6 +173,11 @@ impl Drop for ListenerSlot {
         self.session.fetch_sub(1, Ordering::AcqRel);
         self.total.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// The error of [`bind_listener`] when a listener bound is reached.
+pub fn is_bound_error(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::QuotaExceeded
 }
 
 /// Bind a data listener for `link`'s session on `ip`, at a random free port of
