@@ -735,14 +735,15 @@ impl Proxy {
                     .append(true)
                     .open(p)
                     .with_context(|| format!("cannot open {}", p.display()))?;
-                Some(LogSink {
-                    out: Box::new(BufWriter::new(f)),
-                    json: cfg.json,
-                    opts: ViewOptions {
+                Some(LogSink::new(
+                    f,
+                    p,
+                    cfg.json,
+                    ViewOptions {
                         lang: cfg.lang,
                         explain: false,
                     },
-                })
+                ))
             }
             None => None,
         };

@@ -510,3 +510,82 @@ async fn pipelined_pasv_keeps_descriptors_bounded() {
     );
     assert!(ok > 0, "no PASV/EPSV answered");
 }
+
+/// Issue 11, item 5 (the proxy's part): secrets in forms the proxy did not
+/// mask reached `--record` and `--log` in clear, most of all a PASS longer
+/// than a control line, relayed (and recorded) piece by piece.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlong_and_odd_secrets_are_masked_in_record_and_log() {
+    if !vsftpd_lab("overlong_and_odd_secrets_are_masked_in_record_and_log") {
+        return;
+    }
+    let srv = start_vsftpd("secrets").await;
+    let out = tempfile::tempdir().unwrap();
+    let record = out.path().join("rec.pcapng");
+    let log = out.path().join("log.jsonl");
+    let text_log = out.path().join("log.txt");
+    for (log_path, json) in [(&log, true), (&text_log, false)] {
+        let mut cfg = config(srv.addr);
+        cfg.record = json.then(|| record.clone());
+        cfg.log = Some(log_path.clone());
+        cfg.json = json;
+        let p = proxy(cfg).await;
+        // A 20 KiB password, sent in 1 KiB pieces.
+        let mut c = Ctl::connect("127.0.0.1", p.addr).await;
+        assert!(c.cmd(&format!("USER {LAB_USER}")).await.starts_with("331"));
+        let long: String = "Q7zLongSecret".repeat(20 * 1024 / 13);
+        let line = format!("PASS {long}\r\n");
+        // vsftpd hangs up after 4 KiB ("500 Input line too long"): the rest may not go.
+        for piece in line.as_bytes().chunks(1024) {
+            if c.w.write_all(piece).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), c.reply()).await;
+        drop(c);
+        // Odd forms, each after USER.
+        let mut c = Ctl::connect("127.0.0.1", p.addr).await;
+        for l in [
+            "  PASS sp4ce-secret",
+            "PASS\tt4b-secret",
+            "ACCT acct-secret",
+            "SITE PSWD old-secret new-secret",
+            "site\tpswd old2-secret new2-secret",
+        ] {
+            assert!(c.cmd(&format!("USER {LAB_USER}")).await.starts_with("331"));
+            let _ = c.cmd(l).await;
+        }
+        let _ = c.cmd("QUIT").await;
+        drop(c);
+        p.sessions(2, Duration::from_secs(10)).await;
+        p.stop().await;
+    }
+    let secrets = [
+        "Q7zLongSecret",
+        "sp4ce-secret",
+        "t4b-secret",
+        "acct-secret",
+        "old-secret",
+        "new-secret",
+        "old2-secret",
+        "new2-secret",
+    ];
+    for (what, path) in [
+        ("record", &record),
+        ("JSON log", &log),
+        ("text log", &text_log),
+    ] {
+        let bytes = std::fs::read(path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(bytes.len() > 100, "the {what} is empty");
+        for s in secrets {
+            assert!(
+                !text.contains(s),
+                "the {what} holds the secret {s:?} in clear"
+            );
+        }
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("****"), "the JSON log shows no masked secret");
+}
