@@ -435,6 +435,15 @@ pub trait ProxyObserver: Send + Sync {
 pub struct NoObserver;
 impl ProxyObserver for NoObserver {}
 
+/// Messages to stderr, sessions nowhere (with `--log`, which the proxy writes
+/// itself): a log that cannot be written is told at once.
+pub struct StderrMessages;
+impl ProxyObserver for StderrMessages {
+    fn message(&self, m: &str) {
+        eprintln!("ftpscope proxy: {m}");
+    }
+}
+
 /// The non-TUI view: each finished session as text (or a JSON line) to a writer,
 /// messages to stderr.
 pub struct WriterObserver {

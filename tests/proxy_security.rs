@@ -589,3 +589,154 @@ async fn overlong_and_odd_secrets_are_masked_in_record_and_log() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("****"), "the JSON log shows no masked secret");
 }
+
+/// A 64 KiB tmpfs, unmounted on drop.
+struct SmallFs {
+    dir: tempfile::TempDir,
+}
+
+impl SmallFs {
+    fn mount() -> Option<SmallFs> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallFs { dir })
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// Fill `path` until the file system is full; returns how much was written.
+fn fill(path: &Path, leave: usize) -> usize {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let mut n = 0;
+    let block = vec![b'F'; 512];
+    while f.write_all(&block).is_ok() && f.flush().is_ok() {
+        n += block.len();
+    }
+    drop(f);
+    // Give `leave` bytes back, so that the next write fills them and fails midway.
+    let keep = n.saturating_sub(leave) as u64;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(keep)
+        .unwrap();
+    n
+}
+
+/// Issue 11, item 6: `--log` stopped silently at the first write error (disk
+/// full) for the rest of the run, and could leave half a JSON line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_disk_is_told_and_the_log_resumes_whole() {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let fs = if root { SmallFs::mount() } else { None };
+    let Some(fs) = fs else {
+        assert!(
+            !in_ci(),
+            "full_disk_is_told_and_the_log_resumes_whole: root and tmpfs are required when CI is set"
+        );
+        eprintln!(
+            "SKIPPED full_disk_is_told_and_the_log_resumes_whole: needs root to mount a small tmpfs"
+        );
+        return;
+    };
+    let srv = server().await;
+    let log = fs.dir.path().join("sessions.jsonl");
+    let filler = fs.dir.path().join("filler");
+    let err_dir = tempfile::tempdir().unwrap();
+    let err = err_dir.path().join("stderr.txt");
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let child = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
+        .arg("proxy")
+        .args(["--listen", &addr.to_string()])
+        .args(["--upstream", &srv.addr.to_string()])
+        .arg("--log")
+        .arg(&log)
+        .arg("--json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("ftpscope proxy starts");
+    let mut p = ChildProxy { child, addr };
+    let until = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(Instant::now() < until, "the proxy did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let session = |i: usize| async move {
+        let (mut c, g) = RawClient::connect(addr).await;
+        assert!(g.starts_with("220"), "{g}");
+        c.login().await;
+        for _ in 0..i % 7 + 3 {
+            assert!(c.cmd("NOOP").await.starts_with("200"));
+        }
+        c.quit().await;
+    };
+    let stderr = || std::fs::read_to_string(&err).unwrap_or_default();
+    let whole_lines = |log: &Path| -> usize {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        assert!(
+            text.is_empty() || text.ends_with('\n'),
+            "the log ends with half a line: {:?}",
+            &text[text.len().saturating_sub(80)..]
+        );
+        text.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a whole JSON line"))
+            .count()
+    };
+    // The disk fills up, leaving less than a session's line.
+    fill(&filler, 700);
+    let mut sent = 0;
+    let told = loop {
+        session(sent).await;
+        sent += 1;
+        let until = Instant::now() + Duration::from_secs(3);
+        while !stderr().contains("cannot write the log") && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if stderr().contains("cannot write the log") || sent == 5 {
+            break stderr().contains("cannot write the log");
+        }
+    };
+    assert!(
+        told,
+        "no word on stderr after {sent} sessions on a full disk: {}",
+        stderr()
+    );
+    assert!(p.child.try_wait().unwrap().is_none(), "the proxy exited");
+    whole_lines(&log);
+    // Still serving.
+    session(sent).await;
+    sent += 1;
+    // Space returns: the next session brings every waiting one to the log.
+    std::fs::remove_file(&filler).unwrap();
+    session(sent).await;
+    sent += 1;
+    let until = Instant::now() + Duration::from_secs(10);
+    // The proxy's probe connection at start is one session more.
+    while whole_lines(&log) < sent && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        whole_lines(&log) >= sent,
+        "{} sessions in the log after space returned, {sent} expected; stderr: {}",
+        whole_lines(&log),
+        stderr()
+    );
+    assert!(stderr().contains("is written again"), "{}", stderr());
+    let _ = p.fds();
+}
