@@ -7,7 +7,9 @@
 //! * `PORT`/`EPRT`/`LPRT` from the client: checked (the client's own address,
 //!   port 1024 or above, unless `--allow-fxp`; otherwise refused with 504 and
 //!   not forwarded), then replaced by the proxy's own address (or by PASV/EPSV
-//!   with `--upstream-mode passive`);
+//!   with `--upstream-mode passive`); a line the proxy cannot read exactly is
+//!   answered 501 and never forwarded (see [`rewrite`]'s module doc), nor is a
+//!   line with a CR/LF hidden from the splitter;
 //! * `227`/`229`/`228` from the server: replaced by the proxy's listener (the
 //!   reply is held until complete); with `--upstream-mode active` the client's
 //!   PASV/EPSV becomes PORT/EPRT upstream and the proxy answers the client;
