@@ -191,8 +191,11 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let shutdown = tokio_util::sync::CancellationToken::new();
     // With --log the proxy writes the file itself; the observer only prints to stdout.
-    let sink: Arc<dyn ftpscope::proxy::ProxyObserver> = if tui || cfg.log.is_some() {
+    // With the TUI, messages (a log that cannot be written) show in its status line.
+    let sink: Arc<dyn ftpscope::proxy::ProxyObserver> = if tui {
         Arc::new(ftpscope::proxy::NoObserver)
+    } else if cfg.log.is_some() {
+        Arc::new(ftpscope::proxy::StderrMessages)
     } else {
         Arc::new(ftpscope::proxy::WriterObserver::stdout(cfg.json, cfg.lang))
     };

@@ -435,6 +435,15 @@ pub trait ProxyObserver: Send + Sync {
 pub struct NoObserver;
 impl ProxyObserver for NoObserver {}
 
+/// Messages to stderr, sessions nowhere (with `--log`, which the proxy writes
+/// itself): a log that cannot be written is told at once.
+pub struct StderrMessages;
+impl ProxyObserver for StderrMessages {
+    fn message(&self, m: &str) {
+        eprintln!("ftpscope proxy: {m}");
+    }
+}
+
 /// The non-TUI view: each finished session as text (or a JSON line) to a writer,
 /// messages to stderr.
 pub struct WriterObserver {
@@ -601,6 +610,8 @@ pub(crate) struct Ctx {
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
     pub sink: Arc<dyn ProxyObserver>,
+    /// Listening data sockets held by every session (see [`data::MAX_LISTENERS`]).
+    pub listeners: Arc<std::sync::atomic::AtomicUsize>,
     next_conn: AtomicU64,
     rng: AtomicU64,
 }
@@ -733,14 +744,15 @@ impl Proxy {
                     .append(true)
                     .open(p)
                     .with_context(|| format!("cannot open {}", p.display()))?;
-                Some(LogSink {
-                    out: Box::new(BufWriter::new(f)),
-                    json: cfg.json,
-                    opts: ViewOptions {
+                Some(LogSink::new(
+                    f,
+                    p,
+                    cfg.json,
+                    ViewOptions {
                         lang: cfg.lang,
                         explain: false,
                     },
-                })
+                ))
             }
             None => None,
         };
@@ -763,6 +775,7 @@ impl Proxy {
             shutdown: shutdown.clone(),
             tasks: TaskTracker::new(),
             sink: sink.clone(),
+            listeners: Arc::default(),
             next_conn: AtomicU64::new(1),
             rng: AtomicU64::new(seed),
         });

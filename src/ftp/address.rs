@@ -182,6 +182,84 @@ pub fn format_lprt(a: SocketAddr) -> String {
     parts.join(",")
 }
 
+/// A number of 1 to `max_digits` ASCII digits, nothing else (no sign, no space).
+fn strict_num(s: &[u8], max_digits: usize) -> Option<u32> {
+    if s.is_empty() || s.len() > max_digits || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')))
+}
+
+fn strict_byte(s: &[u8]) -> Option<u8> {
+    u8::try_from(strict_num(s, 3)?).ok()
+}
+
+/// `h1,h2,h3,h4,p1,p2` and nothing else: six fields of 1-3 digits, no spaces,
+/// signs or extra fields. For a relay that must not pass on what it cannot
+/// read exactly ([`parse_port_arg`] is the lenient reader for analysis).
+pub fn parse_port_arg_strict(arg: &[u8]) -> Option<SocketAddrV4> {
+    let mut n = [0u8; 6];
+    let mut fields = arg.split(|&b| b == b',');
+    for v in &mut n {
+        *v = strict_byte(fields.next()?)?;
+    }
+    if fields.next().is_some() {
+        return None;
+    }
+    Some(SocketAddrV4::new(
+        Ipv4Addr::new(n[0], n[1], n[2], n[3]),
+        u16::from(n[4]) * 256 + u16::from(n[5]),
+    ))
+}
+
+/// `<d>1<d>dotted-quad<d>port<d>` or `<d>2<d>IPv6<d>port<d>` exactly (RFC 2428):
+/// a delimiter in 33..=126 that is not a letter, digit, `.` or `:`, an address in
+/// its standard text form (no short IPv4 forms, no leading zeros, no zone), a
+/// port of 1-5 digits in 1..=65535, nothing before or after.
+pub fn parse_eprt_strict(arg: &[u8]) -> Option<SocketAddr> {
+    let d = *arg.first()?;
+    if !(33..=126).contains(&d) || d.is_ascii_alphanumeric() || d == b'.' || d == b':' {
+        return None;
+    }
+    let parts: Vec<&[u8]> = arg.split(|&b| b == d).collect();
+    let [first, af, host, port, last] = parts[..] else {
+        return None;
+    };
+    if !first.is_empty() || !last.is_empty() {
+        return None;
+    }
+    let port = u16::try_from(strict_num(port, 5)?)
+        .ok()
+        .filter(|p| *p != 0)?;
+    let host = std::str::from_utf8(host).ok()?;
+    let ip = match af {
+        b"1" => IpAddr::V4(host.parse::<Ipv4Addr>().ok()?),
+        b"2" => IpAddr::V6(host.parse::<Ipv6Addr>().ok()?),
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+/// `af,hal,h1,...,pal,p1,p2` exactly (RFC 1639): fields of 1-3 digits, af 4
+/// with 4 address bytes or af 6 with 16, a port length of 2, no extra fields.
+pub fn parse_lprt_strict(arg: &[u8]) -> Option<SocketAddr> {
+    let n: Vec<u8> = arg
+        .split(|&b| b == b',')
+        .map(strict_byte)
+        .collect::<Option<_>>()?;
+    let ip = match n[..] {
+        [4, 4, a, b, c, d, 2, _, _] => IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
+        [6, 16, ref rest @ ..] if rest.len() == 16 + 3 && rest[16] == 2 => {
+            let mut b = [0u8; 16];
+            b.copy_from_slice(&rest[..16]);
+            IpAddr::V6(Ipv6Addr::from(b))
+        }
+        _ => return None,
+    };
+    let port = u16::from(n[n.len() - 2]) * 256 + u16::from(n[n.len() - 1]);
+    Some(SocketAddr::new(ip, port))
+}
+
 /// Is this an address that cannot be reached from the public Internet?
 /// RFC 1918, RFC 6598 (carrier-grade NAT), loopback, link-local, unspecified,
 /// IPv6 unique-local and link-local.
@@ -302,6 +380,11 @@ mod tests {
             prop_assert_eq!(parse_eprt(format_eprt(SocketAddr::V4(a4)).as_bytes()), Some(SocketAddr::V4(a4)));
             prop_assert_eq!(parse_229(format_229(port).as_bytes()), Some(port));
             prop_assert_eq!(parse_lprt(format_lprt(a6).as_bytes()), Some(a6));
+            prop_assert_eq!(parse_port_arg_strict(format_port_arg(a4).as_bytes()), Some(a4));
+            prop_assert_eq!(parse_eprt_strict(format_eprt(a6).as_bytes()), Some(a6));
+            prop_assert_eq!(parse_eprt_strict(format_eprt(SocketAddr::V4(a4)).as_bytes()), Some(SocketAddr::V4(a4)));
+            prop_assert_eq!(parse_lprt_strict(format_lprt(a6).as_bytes()), Some(a6));
+            prop_assert_eq!(parse_lprt_strict(format_lprt(SocketAddr::V4(a4)).as_bytes()), Some(SocketAddr::V4(a4)));
         }
     }
 }

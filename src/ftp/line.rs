@@ -77,6 +77,11 @@ impl LineSplitter {
         !self.buf.is_empty() || self.flags.overflow > 0
     }
 
+    /// The line read so far (Telnet removed, at most [`MAX_LINE`] bytes).
+    pub fn partial_line(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// Feed bytes; `on_line` gets every complete line (without CR LF).
     pub fn feed(&mut self, bytes: &[u8], mut on_line: impl FnMut(&[u8], LineFlags)) {
         self.feed_until(bytes, |l, f| {

@@ -7,7 +7,9 @@
 //! * `PORT`/`EPRT`/`LPRT` from the client: checked (the client's own address,
 //!   port 1024 or above, unless `--allow-fxp`; otherwise refused with 504 and
 //!   not forwarded), then replaced by the proxy's own address (or by PASV/EPSV
-//!   with `--upstream-mode passive`);
+//!   with `--upstream-mode passive`); a line the proxy cannot read exactly is
+//!   answered 501 and never forwarded (see [`rewrite`]'s module doc), nor is a
+//!   line with a CR/LF hidden from the splitter;
 //! * `227`/`229`/`228` from the server: replaced by the proxy's listener (the
 //!   reply is held until complete); with `--upstream-mode active` the client's
 //!   PASV/EPSV becomes PORT/EPRT upstream and the proxy answers the client;
@@ -122,6 +124,11 @@ impl Framer {
         }
     }
 
+    /// The unfinished line as read so far (Telnet removed).
+    fn partial_line(&self) -> &[u8] {
+        self.split.partial_line()
+    }
+
     /// Switching to opaque relay: the bytes of an unfinished line.
     fn take_raw(&mut self) -> Vec<u8> {
         self.split = LineSplitter::new();
@@ -136,8 +143,12 @@ enum Kind {
     /// Same-mode PORT/EPRT/LPRT sent with the proxy's address: give the pair up on refusal.
     ActiveSent(CancellationToken),
     /// A transfer command that uses a pair: its final 2xx reply waits for the
-    /// proxy's connection to an active client (the pair's `client_settled`).
-    Transfer(CancellationToken),
+    /// proxy's connection to an active client (the pair's `client_settled`); an
+    /// error reply gives the pair up (`abandon`, without effect once it is connected).
+    Transfer {
+        settled: CancellationToken,
+        abandon: CancellationToken,
+    },
     /// PASV/EPSV/LPSV forwarded: rewrite the address for the client.
     Passive(PassiveVerb),
     /// The client's PORT became PASV/EPSV upstream.
@@ -174,6 +185,19 @@ enum Pending {
         line: Vec<u8>,
         notes: Vec<String>,
     },
+}
+
+/// What became of the pieces of an overlong client line (see `on_client_piece`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Cut {
+    /// No piece of the current line went anywhere yet.
+    #[default]
+    None,
+    /// Its pieces were relayed (without hidden line breaks); `secret`: it is a
+    /// password line, observed as its verb and `****` once.
+    Relayed { secret: bool },
+    /// It is a data-address command: its pieces are not forwarded, and its end is answered 501.
+    Swallowed,
 }
 
 /// Why the relay stopped early.
@@ -216,6 +240,8 @@ struct Ctl {
     opaque: bool,
     seen_reply: bool,
     client_backlog: Vec<u8>,
+    /// The current overlong client line, if any.
+    client_cut: Cut,
     /// Directions that ended (client->server, server->client).
     fin: [bool; 2],
 }
@@ -301,6 +327,7 @@ async fn serve_inner(ctx: &Arc<Ctx>, client: TcpStream, peer: SocketAddr) -> io:
         activity: Arc::new(AtomicU64::new(0)),
         began: Instant::now(),
         pairs: CancellationToken::new(),
+        listeners: Arc::default(),
     };
     let ctl = Ctl {
         ctx: ctx.clone(),
@@ -324,6 +351,7 @@ async fn serve_inner(ctx: &Arc<Ctx>, client: TcpStream, peer: SocketAddr) -> io:
         opaque: false,
         seen_reply: false,
         client_backlog: Vec::new(),
+        client_cut: Cut::None,
         fin: [false, false],
     };
     ctl.run(cr, sr).await;
@@ -516,22 +544,15 @@ impl Ctl {
         self.send_client(&raw).await
     }
 
-    /// A client line for the tracker (PASS masked unless asked otherwise).
+    /// A client line for the tracker, and so for `--record` and `--log`
+    /// (secrets masked unless asked otherwise, see [`rewrite::secret_start`]).
     fn observe_client(&mut self, ts: Ts, raw: &[u8], clean: &[u8], notes: Vec<String>) {
-        let bytes = if !self.ctx.cfg.show_passwords
-            && clean.len() > 5
-            && clean[..5].eq_ignore_ascii_case(b"PASS ")
-        {
-            let mut v = b"PASS ****".to_vec();
-            if raw.ends_with(b"\r\n") {
-                v.extend_from_slice(b"\r\n");
-            } else if raw.ends_with(b"\n") {
-                v.push(b'\n');
-            }
-            v
+        let masked = if self.ctx.cfg.show_passwords {
+            None
         } else {
-            raw.to_vec()
+            rewrite::masked_line(raw, clean)
         };
+        let bytes = masked.unwrap_or_else(|| raw.to_vec());
         self.feed.bytes(ts, Dir::FromInitiator, bytes, notes);
     }
 
@@ -564,6 +585,33 @@ impl Ctl {
         Ok(())
     }
 
+    /// A data listener within the session's bound. Pairs given up a moment ago
+    /// close their listeners on their own tasks: let them run before refusing.
+    async fn bind_listener(&self, ip: IpAddr) -> io::Result<data::DataListener> {
+        let mut tries = 0;
+        loop {
+            match data::bind_listener(&self.link, ip) {
+                Err(e) if tries < 20 && data::is_bound_error(&e) => {
+                    tries += 1;
+                    tokio::task::yield_now().await;
+                    if tries > 10 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// A new pair is the one the next transfer command uses: the previous one,
+    /// which no transfer command used, is given up (its listener closed), so
+    /// pipelined PASV replies do not pile up listeners.
+    fn set_current(&mut self, pair: PairCtl) {
+        if let Some(old) = self.current.replace(pair) {
+            old.abandon.cancel();
+        }
+    }
+
     fn abandon_current(&mut self) {
         self.refused_transfer = None;
         if let Some(p) = self.current.take() {
@@ -581,7 +629,7 @@ impl Ctl {
     }
 
     /// Legs for the side the proxy listens on, with the refuse fault applied.
-    fn listen_leg(&self, l: tokio::net::TcpListener, expect: IpAddr, refuse: bool) -> Leg {
+    fn listen_leg(&self, l: data::DataListener, expect: IpAddr, refuse: bool) -> Leg {
         if refuse {
             drop(l);
             Leg::Closed
@@ -623,29 +671,66 @@ impl Ctl {
                         return Ok(Flow::FaultClose);
                     }
                 }
-                Some(Piece::Partial(raw)) => {
-                    self.send_server(&raw).await?;
-                    self.feed.bytes(ts, Dir::FromInitiator, raw, Vec::new());
-                }
+                Some(Piece::Partial(raw)) => self.on_client_piece(ts, raw).await?,
                 None => return Ok(Flow::Go),
             }
         }
     }
 
-    async fn client_eof(&mut self) -> Result<(), Stop> {
-        if !self.opaque {
-            if let Some(p) = self.cfr.finish() {
-                let raw = match p {
-                    Piece::Line { raw, .. } | Piece::Partial(raw) => raw,
-                };
-                self.send_server(&raw).await?;
-                self.feed.bytes(now(), Dir::FromInitiator, raw, Vec::new());
-            }
+    /// A piece of a client line longer than the splitter keeps. A line that
+    /// starts as a data-address command is not relayed at all (its end is
+    /// answered 501); any other is relayed piece by piece, without CR/LF bytes
+    /// (a piece has no line end, so such bytes were hidden from the splitter).
+    async fn on_client_piece(&mut self, ts: Ts, raw: Vec<u8>) -> Result<(), Stop> {
+        if self.client_cut == Cut::None {
+            let address = rewrite::active_verb(self.cfr.partial_line()).is_some()
+                || rewrite::active_verb(&raw).is_some();
+            let first = self.cfr.partial_line();
+            self.client_cut = if address {
+                Cut::Swallowed
+            } else if let Some(at) =
+                rewrite::secret_start(first).filter(|_| !self.ctx.cfg.show_passwords)
+            {
+                // The secret's first piece: observed once, masked.
+                let mut shown = first[..at].to_vec();
+                shown.extend_from_slice(b"****");
+                self.feed.bytes(ts, Dir::FromInitiator, shown, Vec::new());
+                Cut::Relayed { secret: true }
+            } else {
+                Cut::Relayed { secret: false }
+            };
         }
+        match self.client_cut {
+            Cut::Relayed { secret } => {
+                let out = rewrite::without_line_breaks(raw.clone());
+                self.send_server(&out).await?;
+                if !secret {
+                    self.feed.bytes(ts, Dir::FromInitiator, raw, Vec::new());
+                }
+            }
+            Cut::Swallowed => self.feed.bytes(ts, Dir::FromInitiator, raw, Vec::new()),
+            Cut::None => {}
+        }
+        Ok(())
+    }
+
+    async fn client_eof(&mut self) -> Result<(), Stop> {
+        // Bytes sent after AUTH and before its answer: read as lines like any
+        // other (the server is not told of them unchecked).
+        self.auth_wait = false;
         if !self.client_backlog.is_empty() {
             let b = std::mem::take(&mut self.client_backlog);
-            self.send_server(&b).await?;
-            self.feed.bytes(now(), Dir::FromInitiator, b, Vec::new());
+            // A fault close needs no special care here: the client is gone anyway.
+            let _ = self.on_client_bytes(&b).await?;
+        }
+        if !self.opaque {
+            match self.cfr.finish() {
+                Some(Piece::Line { raw, clean, flags }) => {
+                    let _ = self.on_client_line(now(), raw, clean, flags).await?;
+                }
+                Some(Piece::Partial(raw)) => self.on_client_piece(now(), raw).await?,
+                None => {}
+            }
         }
         let _ = self.sw.shutdown().await;
         self.fin[0] = true;
@@ -662,6 +747,42 @@ impl Ctl {
         clean: Vec<u8>,
         _flags: LineFlags,
     ) -> Result<Flow, Stop> {
+        match std::mem::take(&mut self.client_cut) {
+            Cut::Swallowed => {
+                let reply = rewrite::active_verb(&clean).map_or_else(
+                    || "501 Syntax error: line too long (ftpscope proxy).".to_string(),
+                    rewrite::unreadable_reply,
+                );
+                return self.refuse_client_line(ts, raw, clean, reply,
+                    "refused by the proxy and not forwarded: a data-address command longer than a control line (possible FTP bounce)".into()).await;
+            }
+            Cut::Relayed { secret } => {
+                // The end of an overlong line whose pieces went on: the same line, so on.
+                let out = rewrite::without_hidden_breaks(raw.clone());
+                if secret {
+                    let end: &[u8] = if raw.ends_with(b"\r\n") {
+                        b"\r\n"
+                    } else if raw.ends_with(b"\n") {
+                        b"\n"
+                    } else {
+                        b""
+                    };
+                    self.feed
+                        .bytes(ts, Dir::FromInitiator, end.to_vec(), Vec::new());
+                } else {
+                    self.observe_client(ts, &raw, &clean, Vec::new());
+                }
+                self.send_server(&out).await?;
+                self.pending.push_back(Pending::Forwarded(Kind::Plain));
+                return Ok(Flow::Go);
+            }
+            Cut::None => {}
+        }
+        if rewrite::hidden_line_break(&raw) {
+            return self.refuse_client_line(ts, raw, clean,
+                "500 Syntax error: a line break inside a Telnet sequence or a bare CR (ftpscope proxy).".into(),
+                "refused by the proxy and not forwarded: the line holds a CR or LF its splitter did not split on (inside a Telnet sequence, or a bare CR); a server that splits there would read a command the proxy never checked".into()).await;
+        }
         if clean.is_empty() {
             // Nothing to answer (the tracker notes empty lines itself).
             self.observe_client(ts, &raw, &clean, Vec::new());
@@ -698,8 +819,8 @@ impl Ctl {
                 return self.refuse_transfer(ts, raw, clean, to).await;
             }
         }
-        if let Some(av) = ActiveVerb::parse(&pc.verb) {
-            self.on_active(ts, raw, clean, av, &pc.arg).await?;
+        if let Some(av) = rewrite::active_verb(&clean).or_else(|| rewrite::active_verb(&raw)) {
+            self.on_active(ts, raw, clean, av).await?;
             return Ok(Flow::Go);
         }
         if let Some(pv) = PassiveVerb::parse(&pc.verb, &pc.arg) {
@@ -727,7 +848,10 @@ impl Ctl {
             match self.current.take() {
                 Some(p) if command::is_transfer(&pc.verb) => {
                     p.activate.cancel();
-                    Kind::Transfer(p.client_settled)
+                    Kind::Transfer {
+                        settled: p.client_settled,
+                        abandon: p.abandon,
+                    }
                 }
                 other => {
                     self.current = other;
@@ -745,29 +869,16 @@ impl Ctl {
         raw: Vec<u8>,
         clean: Vec<u8>,
         av: ActiveVerb,
-        arg: &[u8],
     ) -> Result<(), Stop> {
-        let verb = av.as_str();
-        let Some(addr) = av.address(arg) else {
-            if self.mode() == UpstreamMode::Passive {
-                self.observe_client(
-                    ts,
-                    &raw,
-                    &clean,
-                    vec!["not forwarded: the proxy cannot read the address".into()],
-                );
-                self.local_reply(
-                    format!("501 Syntax error in the {verb} argument (ftpscope proxy)."),
-                    vec!["made by the proxy".into()],
-                )
-                .await?;
-            } else {
-                self.observe_client(ts, &raw, &clean, vec![
-                    "the proxy cannot read this address and forwarded the command unchanged: a data connection, if any, does not go through the proxy".into(),
-                ]);
-                self.send_server(&raw).await?;
-                self.pending.push_back(Pending::Forwarded(Kind::Plain));
-            }
+        let Some(addr) = av.parse_line(&clean) else {
+            // Whatever the mode: a server may read what the proxy cannot (vsftpd
+            // takes `PORT 127,0,0,1,30,97,` or `EPRT |1|127.0.0.01|7777|`) and,
+            // seeing the proxy as its client, connect anywhere on the proxy's behalf.
+            self.refuse_client_line(ts, raw, clean, rewrite::unreadable_reply(av), format!(
+                "refused by the proxy and not forwarded: it cannot read this {} address exactly, and forwards only addresses it read and checked (possible FTP bounce, RFC 2577)",
+                av.as_str()
+            ))
+            .await?;
             return Ok(());
         };
         if let Some(why) = rewrite::bounce(addr, self.client_ip()) {
@@ -785,10 +896,11 @@ impl Ctl {
                 self.local_reply(rewrite::bounce_reply(av), vec!["made by the proxy".into()])
                     .await?;
             } else {
+                let line = av.command(addr);
                 self.observe_client(ts, &raw, &clean, vec![format!(
-                    "--allow-fxp: forwarded unchanged; the server connects to {addr} directly, not through the proxy"
+                    "--allow-fxp: forwarded as `{line}`; the server connects to {addr} directly, not through the proxy"
                 )]);
-                self.send_server(&raw).await?;
+                self.send_server(format!("{line}\r\n").as_bytes()).await?;
                 self.pending.push_back(Pending::Forwarded(Kind::Plain));
             }
             return Ok(());
@@ -797,7 +909,7 @@ impl Ctl {
         match self.mode() {
             UpstreamMode::Same | UpstreamMode::Active => {
                 let ip = self.server_local.ip();
-                let l = match data::bind_listener(&self.ctx, ip, self.ctx.cfg.data_ports) {
+                let l = match self.bind_listener(ip).await {
                     Ok(l) => l,
                     Err(e) => return self.cannot_listen(ts, raw, clean, e).await,
                 };
@@ -816,7 +928,7 @@ impl Ctl {
                 };
                 let pair = data::spawn_pair(&self.link, spec);
                 let abandon = pair.abandon.clone();
-                self.current = Some(pair);
+                self.set_current(pair);
                 self.observe_client(ts, &raw, &clean, vec![format!(
                     "the proxy sent `{up}` to the server (its own address, so that the server connects to the proxy)"
                 )]);
@@ -842,6 +954,26 @@ impl Ctl {
             }
         }
         Ok(())
+    }
+
+    /// A client line the proxy answers itself and does not forward, counted and
+    /// noted as a refused bounce attempt.
+    async fn refuse_client_line(
+        &mut self,
+        ts: Ts,
+        raw: Vec<u8>,
+        clean: Vec<u8>,
+        reply: String,
+        why: String,
+    ) -> Result<Flow, Stop> {
+        self.ctx
+            .counters
+            .bounces_refused
+            .fetch_add(1, Ordering::Relaxed);
+        self.observe_client(ts, &raw, &clean, vec![why]);
+        self.local_reply(reply, vec!["made by the proxy".into()])
+            .await?;
+        Ok(Flow::Go)
     }
 
     /// `--fault-refuse-data` when the proxy makes both legs (client active, server
@@ -908,11 +1040,11 @@ impl Ctl {
         // Upstream active: the server connects to one proxy listener, the client to another.
         let s_ip = self.server_local.ip();
         let c_ip = self.client_local.ip();
-        let ls = match data::bind_listener(&self.ctx, s_ip, self.ctx.cfg.data_ports) {
+        let ls = match self.bind_listener(s_ip).await {
             Ok(l) => l,
             Err(e) => return self.cannot_listen(ts, raw, clean, e).await,
         };
-        let lc = match data::bind_listener(&self.ctx, c_ip, self.ctx.cfg.data_ports) {
+        let lc = match self.bind_listener(c_ip).await {
             Ok(l) => l,
             Err(e) => return self.cannot_listen(ts, raw, clean, e).await,
         };
@@ -947,7 +1079,7 @@ impl Ctl {
         };
         let pair = data::spawn_pair(&self.link, spec);
         let abandon = pair.abandon.clone();
-        self.current = Some(pair);
+        self.set_current(pair);
         self.observe_client(ts, &raw, &clean, vec![format!(
             "not forwarded: the proxy sent `{up}` to the server instead (--upstream-mode active)"
         )]);
@@ -1109,7 +1241,7 @@ impl Ctl {
     /// (curl 7.88: "Ctrl conn has data while waiting for data conn", exit 8). A
     /// server in active mode connects before it answers, so the proxy keeps that order.
     async fn await_client_data(&mut self, first_line: &[u8]) {
-        let Some(Pending::Forwarded(Kind::Transfer(settled))) = self.pending.front() else {
+        let Some(Pending::Forwarded(Kind::Transfer { settled, .. })) = self.pending.front() else {
             return;
         };
         let final_ok = first_line.len() >= 3
@@ -1142,6 +1274,7 @@ impl Ctl {
                     }
                 }
                 Kind::ActiveSent(abandon) if code >= 400 => abandon.cancel(),
+                Kind::Transfer { abandon, .. } if code >= 400 => abandon.cancel(),
                 Kind::ToActive { abandon, .. } if code >= 300 => abandon.cancel(),
                 _ => {}
             }
@@ -1201,7 +1334,7 @@ impl Ctl {
                 let target = target_for(addr, &mut notes);
                 let c_ip = self.client_local.ip();
                 let mut refuse = false;
-                let line = match data::bind_listener(&self.ctx, c_ip, self.ctx.cfg.data_ports) {
+                let line = match self.bind_listener(c_ip).await {
                     Ok(l) => {
                         let told = SocketAddr::new(
                             self.announce_ip(),
@@ -1220,7 +1353,7 @@ impl Ctl {
                                     announced: addr,
                                     drop: !refuse && self.ctx.faults.take_drop(),
                                 };
-                                self.current = Some(data::spawn_pair(&self.link, spec));
+                                self.set_current(data::spawn_pair(&self.link, spec));
                                 line
                             }
                             None => "425 Can't announce an IPv6 address in a 227 reply; use EPSV (ftpscope proxy).".to_string(),
@@ -1293,7 +1426,7 @@ impl Ctl {
                         announced: client_target,
                         drop: self.ctx.faults.take_drop(),
                     };
-                    self.current = Some(data::spawn_pair(&self.link, spec));
+                    self.set_current(data::spawn_pair(&self.link, spec));
                 }
                 let mut out = client_verb.ok_reply().into_bytes();
                 out.extend_from_slice(b"\r\n");

@@ -17,11 +17,18 @@
 //!
 //! A connection from any other address than the expected peer's is reset at once
 //! and noted (port theft). Listener ports are random within `--data-ports`.
+//!
+//! Bounds: a session holds at most [`MAX_SESSION_LISTENERS`] listening data
+//! sockets at once and the whole proxy [`MAX_LISTENERS`]; past either, the
+//! announcement is answered 425. A new announcement abandons the pair of the
+//! previous one, and a transfer command answered with an error abandons its
+//! pair, so a client that never connects (or pipelines thousands of PASV) holds
+//! no more than that.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -43,7 +50,7 @@ const SOCKET_BUF: usize = 2 << 20;
 pub enum Leg {
     /// The proxy listens; only `expect` may connect.
     Accept {
-        listener: TcpListener,
+        listener: DataListener,
         expect: IpAddr,
     },
     /// The proxy connects from `from` (its address facing that peer) to `to`.
@@ -62,6 +69,8 @@ pub struct SessionLink {
     pub began: Instant,
     /// Cancelled when the session ends: pairs not yet connected give up.
     pub pairs: CancellationToken,
+    /// Listening data sockets this session holds.
+    pub listeners: Arc<AtomicUsize>,
 }
 
 impl SessionLink {
@@ -106,8 +115,83 @@ pub struct PairCtl {
     pub client_settled: CancellationToken,
 }
 
-/// Bind a data listener on `ip`, at a random free port of `range` (or any free port).
-pub fn bind_listener(ctx: &Ctx, ip: IpAddr, range: Option<(u16, u16)>) -> io::Result<TcpListener> {
+/// Listening data sockets one session may hold at once (a pair needs one, or
+/// two when the client is passive and the server active).
+pub const MAX_SESSION_LISTENERS: usize = 4;
+/// Listening data sockets the whole proxy may hold at once.
+pub const MAX_LISTENERS: usize = 512;
+
+/// A data listener that counts against its session's and the proxy's bounds
+/// for as long as it exists.
+pub struct DataListener {
+    listener: TcpListener,
+    _slot: ListenerSlot,
+}
+
+impl std::ops::Deref for DataListener {
+    type Target = TcpListener;
+    fn deref(&self) -> &TcpListener {
+        &self.listener
+    }
+}
+
+struct ListenerSlot {
+    session: Arc<AtomicUsize>,
+    total: Arc<AtomicUsize>,
+}
+
+impl ListenerSlot {
+    fn take(session: &Arc<AtomicUsize>, total: &Arc<AtomicUsize>) -> io::Result<Self> {
+        let up = |c: &AtomicUsize, max: usize| {
+            c.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok()
+        };
+        if !up(session, MAX_SESSION_LISTENERS) {
+            return Err(io::Error::new(
+                io::ErrorKind::QuotaExceeded,
+                format!("this session already holds {MAX_SESSION_LISTENERS} listening data ports"),
+            ));
+        }
+        if !up(total, MAX_LISTENERS) {
+            session.fetch_sub(1, Ordering::AcqRel);
+            return Err(io::Error::new(
+                io::ErrorKind::QuotaExceeded,
+                format!("the proxy already holds {MAX_LISTENERS} listening data ports"),
+            ));
+        }
+        Ok(ListenerSlot {
+            session: session.clone(),
+            total: total.clone(),
+        })
+    }
+}
+
+impl Drop for ListenerSlot {
+    fn drop(&mut self) {
+        self.session.fetch_sub(1, Ordering::AcqRel);
+        self.total.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The error of [`bind_listener`] when a listener bound is reached.
+pub fn is_bound_error(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::QuotaExceeded
+}
+
+/// Bind a data listener for `link`'s session on `ip`, at a random free port of
+/// `--data-ports` (or any free port), within the listener bounds.
+pub fn bind_listener(link: &SessionLink, ip: IpAddr) -> io::Result<DataListener> {
+    let slot = ListenerSlot::take(&link.listeners, &link.ctx.listeners)?;
+    let listener = bind_port(&link.ctx, ip, link.ctx.cfg.data_ports)?;
+    Ok(DataListener {
+        listener,
+        _slot: slot,
+    })
+}
+
+fn bind_port(ctx: &Ctx, ip: IpAddr, range: Option<(u16, u16)>) -> io::Result<TcpListener> {
     let bind = |port: u16| -> io::Result<TcpListener> {
         let l = std::net::TcpListener::bind(SocketAddr::new(ip, port))?;
         l.set_nonblocking(true)?;

@@ -436,22 +436,130 @@ fn held_bytes(s: &Session) -> usize {
     n
 }
 
+/// Sessions rendered for the log but not written yet (the file refused them),
+/// at most this many bytes; older ones are given up past it, and counted.
+pub const LOG_WAITING_BYTES: usize = 4 << 20;
+
 /// Where finished sessions are written (`--log FILE`).
+///
+/// Each session is rendered whole in memory, then written with one `write_all`;
+/// when that fails (disk full), the file is cut back to its length before, so
+/// it never holds half a session (half a JSON line). The session waits, and
+/// every later session first retries what waits: writing resumes by itself
+/// when space returns. [`deliver`] says so on the observer (stderr) at the
+/// first failure and at the recovery.
 pub struct LogSink {
-    pub out: Box<dyn Write + Send>,
-    pub json: bool,
-    pub opts: ViewOptions,
+    file: File,
+    path: String,
+    json: bool,
+    opts: ViewOptions,
+    waiting: VecDeque<Vec<u8>>,
+    waiting_bytes: usize,
+    /// Sessions given up since the last successful write.
+    lost: u64,
+    /// The error the file gave, while it gives one.
+    failing: Option<String>,
+}
+
+/// What became of a session handed to the log.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LogOutcome {
+    Written,
+    /// The first failure after good writes: tell.
+    Failed(String),
+    /// Still failing (already told).
+    StillFailing,
+    /// Written again after failures: tell, with the sessions given up.
+    Recovered {
+        lost: u64,
+    },
 }
 
 impl LogSink {
-    pub fn write(&mut self, s: &Session) -> std::io::Result<()> {
-        if self.json {
-            report::json::write_session(&mut self.out, s)?;
-        } else {
-            report::text::write_session(&mut self.out, s, self.opts)?;
-            writeln!(self.out)?;
+    pub fn new(file: File, path: &std::path::Path, json: bool, opts: ViewOptions) -> Self {
+        LogSink {
+            file,
+            path: path.display().to_string(),
+            json,
+            opts,
+            waiting: VecDeque::new(),
+            waiting_bytes: 0,
+            lost: 0,
+            failing: None,
         }
-        self.out.flush()
+    }
+
+    fn render(&self, s: &Session) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        if self.json {
+            report::json::write_session(&mut out, s)?;
+        } else {
+            report::text::write_session(&mut out, s, self.opts)?;
+            writeln!(out)?;
+        }
+        Ok(out)
+    }
+
+    /// One whole entry, or nothing (the file is cut back on failure).
+    fn write_entry(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let before = self.file.seek(SeekFrom::End(0))?;
+        if let Err(e) = self.file.write_all(bytes).and_then(|()| self.file.flush()) {
+            let _ = self.file.set_len(before);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    pub fn write(&mut self, s: &Session) -> LogOutcome {
+        match self.render(s) {
+            Ok(b) => {
+                self.waiting_bytes += b.len();
+                self.waiting.push_back(b);
+            }
+            Err(_) => self.lost += 1,
+        }
+        while self.waiting_bytes > LOG_WAITING_BYTES {
+            let Some(old) = self.waiting.pop_front() else {
+                break;
+            };
+            self.waiting_bytes -= old.len();
+            self.lost += 1;
+        }
+        while let Some(b) = self.waiting.pop_front() {
+            if let Err(e) = self.write_entry(&b) {
+                self.waiting.push_front(b);
+                let first = self.failing.is_none();
+                self.failing = Some(e.to_string());
+                return if first {
+                    LogOutcome::Failed(format!(
+                        "cannot write the log {}: {e}; sessions wait in memory (up to {} MiB) and writing is retried at each session",
+                        self.path,
+                        LOG_WAITING_BYTES >> 20
+                    ))
+                } else {
+                    LogOutcome::StillFailing
+                };
+            }
+            self.waiting_bytes -= b.len();
+        }
+        if self.failing.take().is_some() {
+            let lost = std::mem::take(&mut self.lost);
+            return LogOutcome::Recovered { lost };
+        }
+        LogOutcome::Written
+    }
+
+    /// Sessions still waiting at the end of the run (and given up), for the exit status.
+    pub fn unwritten(&self) -> Option<String> {
+        let n = self.waiting.len() as u64 + self.lost;
+        (n > 0).then(|| {
+            format!(
+                "{n} session(s) could not be written to the log {}: {}",
+                self.path,
+                self.failing.as_deref().unwrap_or("rendering failed")
+            )
+        })
     }
 }
 
@@ -729,6 +837,16 @@ impl Shared {
             *e = Some(what);
         }
     }
+
+    /// The log is written again (a record error stays).
+    fn clear_error(&self) {
+        let mut e = self.output_error.lock().unwrap_or_else(|e| e.into_inner());
+        if e.as_deref()
+            .is_some_and(|m| m.starts_with("cannot write the log"))
+        {
+            *e = None;
+        }
+    }
 }
 
 /// The hub: run on its own thread until every [`Observer`] is dropped.
@@ -756,7 +874,11 @@ pub fn run_hub(
                     shared.budget.queued_bytes.fetch_sub(w, Ordering::Relaxed);
                 }
                 if let Err(e) = live.apply(o, &mut rec) {
-                    shared.fail(format!("cannot write the record: {e}"));
+                    let m = format!(
+                        "cannot write the record: {e}; the proxy keeps relaying but records nothing more"
+                    );
+                    sink.message(&m);
+                    shared.fail(m);
                     rec = None;
                 }
             }
@@ -771,6 +893,10 @@ pub fn run_hub(
     }
     let done = shared.lock().finish();
     deliver(&done, &mut log, &*sink, &shared);
+    if let Some(m) = log.as_ref().and_then(LogSink::unwritten) {
+        sink.message(&m);
+        shared.fail(m);
+    }
     if let Some(mut r) = rec {
         if let Err(e) = r.flush() {
             shared.fail(format!("cannot write the record: {e}"));
@@ -781,9 +907,27 @@ pub fn run_hub(
 fn deliver(done: &[Session], log: &mut Option<LogSink>, sink: &dyn ProxyObserver, shared: &Shared) {
     for s in done {
         if let Some(l) = log.as_mut() {
-            if let Err(e) = l.write(s) {
-                shared.fail(format!("cannot write the log: {e}"));
-                *log = None;
+            match l.write(s) {
+                LogOutcome::Written | LogOutcome::StillFailing => {}
+                LogOutcome::Failed(m) => {
+                    sink.message(&m);
+                    shared.fail(m);
+                }
+                LogOutcome::Recovered { lost } => {
+                    let m = if lost > 0 {
+                        format!(
+                            "the log {} is written again; {lost} session(s) could not wait and are missing from it",
+                            l.path
+                        )
+                    } else {
+                        format!(
+                            "the log {} is written again; no session is missing from it",
+                            l.path
+                        )
+                    };
+                    sink.message(&m);
+                    shared.clear_error();
+                }
             }
         }
         sink.session_finished(s);

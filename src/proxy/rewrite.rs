@@ -3,6 +3,15 @@
 //!
 //! Pure: no I/O. Parsing and formatting come from [`crate::ftp::address`]; this
 //! module only decides which form to use and what a refusal says.
+//!
+//! The rule for data addresses from the client (the FTP-bounce defence): a line
+//! that any server could read as PORT/EPRT/LPRT ([`active_verb`], lenient) is
+//! forwarded only when the proxy read it exactly ([`ActiveVerb::parse_line`],
+//! strict), and then as a line the proxy writes itself ([`ActiveVerb::command`],
+//! canonical), never as the client's bytes. Anything else is answered 501. Client
+//! lines with a line break the proxy's splitter did not split on (hidden in a
+//! Telnet sequence, or a bare CR) are not forwarded either ([`hidden_line_break`]):
+//! a server that splits there would read a command the proxy never checked.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -40,12 +49,18 @@ impl ActiveVerb {
             ActiveVerb::Lprt => "LPRT",
         }
     }
-    /// The address in the argument.
-    pub fn address(self, arg: &[u8]) -> Option<SocketAddr> {
+    /// The address of a whole command line `VERB SP ARG` (verb in any case, one
+    /// space, the argument in its exact RFC form and nothing else), or None.
+    pub fn parse_line(self, line: &[u8]) -> Option<SocketAddr> {
+        let (verb, arg) = line.split_at_checked(4)?;
+        if !verb.eq_ignore_ascii_case(self.as_str().as_bytes()) {
+            return None;
+        }
+        let arg = arg.strip_prefix(b" ")?;
         match self {
-            ActiveVerb::Port => address::parse_port_arg(arg).map(SocketAddr::V4),
-            ActiveVerb::Eprt => address::parse_eprt(arg),
-            ActiveVerb::Lprt => address::parse_lprt(arg),
+            ActiveVerb::Port => address::parse_port_arg_strict(arg).map(SocketAddr::V4),
+            ActiveVerb::Eprt => address::parse_eprt_strict(arg),
+            ActiveVerb::Lprt => address::parse_lprt_strict(arg),
         }
     }
     /// The command line (without CR LF) announcing `a` in this verb's form; PORT
@@ -63,6 +78,123 @@ impl ActiveVerb {
     pub fn ok_reply(self) -> String {
         format!("200 {} command successful.", self.as_str())
     }
+}
+
+/// The data-address verb a lenient server could read in this line: after any
+/// leading white space, `PORT`, `EPRT` or `LPRT` in any case, followed by
+/// anything but a letter (space, tab, a digit, the end). Used to decide which
+/// lines must be parsed strictly; it never accepts a line by itself.
+pub fn active_verb(line: &[u8]) -> Option<ActiveVerb> {
+    let s = line.trim_ascii_start();
+    let verb = s.get(..4)?;
+    let v = [ActiveVerb::Port, ActiveVerb::Eprt, ActiveVerb::Lprt]
+        .into_iter()
+        .find(|v| verb.eq_ignore_ascii_case(v.as_str().as_bytes()))?;
+    match s.get(4) {
+        Some(b) if b.is_ascii_alphabetic() => None,
+        _ => Some(v),
+    }
+}
+
+/// The client line's bytes as received hold a CR or LF before their end (inside
+/// a Telnet option or subnegotiation, after a lone IAC, or a bare CR): a server
+/// that does not read Telnet, or splits on CR, would see more than one line there.
+pub fn hidden_line_break(raw: &[u8]) -> bool {
+    let body = raw
+        .strip_suffix(b"\r\n")
+        .or_else(|| raw.strip_suffix(b"\n"))
+        .unwrap_or(raw);
+    body.iter().any(|&b| b == b'\r' || b == b'\n')
+}
+
+/// A piece of an overlong line without its CR and LF bytes (a piece holds no
+/// line end: any CR/LF in it was hidden from the proxy's splitter).
+pub fn without_line_breaks(piece: Vec<u8>) -> Vec<u8> {
+    if piece.iter().any(|&b| b == b'\r' || b == b'\n') {
+        piece
+            .into_iter()
+            .filter(|&b| b != b'\r' && b != b'\n')
+            .collect()
+    } else {
+        piece
+    }
+}
+
+/// The last piece of an overlong line (its earlier pieces were relayed) without
+/// CR and LF bytes before its line end.
+pub fn without_hidden_breaks(raw: Vec<u8>) -> Vec<u8> {
+    if !hidden_line_break(&raw) {
+        return raw;
+    }
+    let end: &[u8] = if raw.ends_with(b"\r\n") {
+        b"\r\n"
+    } else if raw.ends_with(b"\n") {
+        b"\n"
+    } else {
+        b""
+    };
+    let mut out = without_line_breaks(raw[..raw.len() - end.len()].to_vec());
+    out.extend_from_slice(end);
+    out
+}
+
+/// Where the secret of a client line starts: after `PASS`, `ACCT` or `SITE PSWD`
+/// (any case, after leading white space, separated by spaces or tabs), when an
+/// argument follows. The proxy observes (and so records and logs) the line only
+/// up to there, followed by `****`.
+pub fn secret_start(line: &[u8]) -> Option<usize> {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let word_end = |from: usize| {
+        line[from..]
+            .iter()
+            .position(blank)
+            .map_or(line.len(), |i| from + i)
+    };
+    let skip_blank = |from: usize| {
+        line[from..]
+            .iter()
+            .position(|b| !blank(b))
+            .map_or(line.len(), |i| from + i)
+    };
+    let v0 = skip_blank(0);
+    let v1 = word_end(v0);
+    let verb = &line[v0..v1];
+    let at = if verb.eq_ignore_ascii_case(b"PASS") || verb.eq_ignore_ascii_case(b"ACCT") {
+        skip_blank(v1)
+    } else if verb.eq_ignore_ascii_case(b"SITE") {
+        let w0 = skip_blank(v1);
+        let w1 = word_end(w0);
+        if !line[w0..w1].eq_ignore_ascii_case(b"PSWD") {
+            return None;
+        }
+        skip_blank(w1)
+    } else {
+        return None;
+    };
+    (at < line.len()).then_some(at)
+}
+
+/// A client line as the proxy observes it: with its secret (see
+/// [`secret_start`]) replaced by `****`, keeping the line end of `raw`.
+pub fn masked_line(raw: &[u8], clean: &[u8]) -> Option<Vec<u8>> {
+    let at = secret_start(clean)?;
+    let mut v = clean[..at].to_vec();
+    v.extend_from_slice(b"****");
+    if raw.ends_with(b"\r\n") {
+        v.extend_from_slice(b"\r\n");
+    } else if raw.ends_with(b"\n") {
+        v.push(b'\n');
+    }
+    Some(v)
+}
+
+/// The refusal sent to the client for a data-address command the proxy cannot
+/// read exactly.
+pub fn unreadable_reply(verb: ActiveVerb) -> String {
+    format!(
+        "501 Syntax error in the {} argument: the ftpscope proxy forwards only an exact address (RFC 959/2428/1639 form).",
+        verb.as_str()
+    )
 }
 
 impl PassiveVerb {
@@ -191,13 +323,147 @@ mod tests {
         let a = sa("127.0.0.1:50001");
         for v in [ActiveVerb::Port, ActiveVerb::Eprt, ActiveVerb::Lprt] {
             let line = v.command(a);
-            let (verb, arg) = line.split_once(' ').unwrap();
-            let back = ActiveVerb::parse(verb).unwrap().address(arg.as_bytes());
-            assert_eq!(back, Some(a), "{line}");
+            let verb = active_verb(line.as_bytes()).unwrap();
+            assert_eq!(verb, v);
+            assert_eq!(verb.parse_line(line.as_bytes()), Some(a), "{line}");
         }
         assert_eq!(ActiveVerb::Port.command(a), "PORT 127,0,0,1,195,81");
         let v6 = sa("[::1]:50001");
         assert_eq!(ActiveVerb::Port.command(v6), "EPRT |2|::1|50001|");
+    }
+
+    /// The canonical writer: whatever form the client used, the line the proxy
+    /// forwards is the RFC form of the address it read, which the strict reader
+    /// reads back as the same address.
+    #[test]
+    fn canonical_writer() {
+        let cases = [
+            ("port 10,0,0,2,4,1", "PORT 10,0,0,2,4,1"),
+            ("PORT 010,000,000,002,004,001", "PORT 10,0,0,2,4,1"),
+            ("eprt |1|10.0.0.2|1025|", "EPRT |1|10.0.0.2|1025|"),
+            ("EPRT !1!10.0.0.2!1025!", "EPRT |1|10.0.0.2|1025|"),
+            (
+                "EPRT |2|2001:DB8:0:0::2|01025|",
+                "EPRT |2|2001:db8::2|1025|",
+            ),
+            ("lprt 4,4,10,0,0,2,2,4,1", "LPRT 4,4,10,0,0,2,2,4,1"),
+        ];
+        for (client, canonical) in cases {
+            let v = active_verb(client.as_bytes()).unwrap();
+            let a = v.parse_line(client.as_bytes()).unwrap();
+            let out = v.command(a);
+            assert_eq!(out, canonical, "{client}");
+            assert_eq!(v.parse_line(out.as_bytes()), Some(a), "{out}");
+        }
+    }
+
+    /// Forms a lenient server reads (vsftpd accepts many of them) but the proxy
+    /// does not: each must be recognised as a data-address command and refused.
+    #[test]
+    fn unreadable_active_forms_are_recognised_and_refused() {
+        let refused = [
+            "PORT 127,0,0,1,30,97,",
+            "PORT 127,0,0,1,+30,97",
+            "PORT 127,0,0,1,-30,97",
+            "PORT 127,0,0,1,30,000097",
+            "PORT 127,0,0,1,30, 97x",
+            "PORT 127,0,0,1,30, 97",
+            "PORT  127,0,0,1,30,97",
+            "PORT 127,0,0,1,30,97 ",
+            "PORT\t127,0,0,1,30,97",
+            " PORT 127,0,0,1,30,97",
+            "\tport 127,0,0,1,30,97",
+            "PORT 127,0,0,1,30",
+            "PORT 127,0,0,1,30,97,1",
+            "PORT 127,0,0,256,30,97",
+            "PORT 127.0.0.1,30,97",
+            "PORT",
+            "PORT127,0,0,1,30,97",
+            "EPRT |1|127.0.0.01|7777|",
+            "EPRT |1|127.0.0.1|+7777|",
+            "EPRT |1|127.0.0.1 x|7777|",
+            "EPRT |1|127.0.0.1|7777",
+            "EPRT |1|127.1|7777|",
+            "EPRT |1|2130706433|7777|",
+            "EPRT |1|0x7f.0.0.1|7777|",
+            "EPRT |1|127.0.0.1|07777x|",
+            "EPRT |1|127.0.0.1|77777|",
+            "EPRT |1|127.0.0.1|0|",
+            "EPRT |1| 127.0.0.1|7777|",
+            "EPRT |1|127.0.0.1|7777||",
+            "EPRT |3|127.0.0.1|7777|",
+            "EPRT |2|fe80::1%lo|7777|",
+            "EPRT 1127.0.0.1177771",
+            "EPRT a1a127.0.0.1a7777a",
+            "EPRT .1.127.0.0.1.7777.",
+            "EPRT",
+            "LPRT 4,4,127,0,0,1,2,30,97,5",
+            "LPRT 4,4,127,0,0,1,3,0,30,97",
+            "LPRT 4,5,127,0,0,1,0,2,30,97",
+            "LPRT 6,4,127,0,0,1,2,30,97",
+            "LPRT 4,4,127,0,0,1,2,30,97,",
+        ];
+        for line in refused {
+            let v = active_verb(line.as_bytes())
+                .unwrap_or_else(|| panic!("{line:?} is not recognised as a data-address command"));
+            assert_eq!(v.parse_line(line.as_bytes()), None, "{line:?} was read");
+        }
+        for other in ["PORTAL x", "NOOP PORT 127,0,0,1,30,97", "EPSV", "PASV"] {
+            assert_eq!(active_verb(other.as_bytes()), None, "{other}");
+        }
+        // Read exactly, but an IPv4-mapped IPv6 address is the same host as its IPv4 form.
+        let mapped = ActiveVerb::Eprt
+            .parse_line(b"EPRT |2|::ffff:127.0.0.1|7777|")
+            .unwrap();
+        assert!(bounce(mapped, "127.0.0.2".parse().unwrap()).is_some());
+        assert!(bounce(mapped, "127.0.0.1".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn secrets_are_found_in_every_form() {
+        let m = |l: &str| {
+            masked_line(format!("{l}\r\n").as_bytes(), l.as_bytes())
+                .map(|v| String::from_utf8(v).unwrap())
+        };
+        assert_eq!(m("PASS hunter2").as_deref(), Some("PASS ****\r\n"));
+        assert_eq!(m("pass hunter2").as_deref(), Some("pass ****\r\n"));
+        assert_eq!(m("  PASS hunter2").as_deref(), Some("  PASS ****\r\n"));
+        assert_eq!(m("PASS\thunter2").as_deref(), Some("PASS\t****\r\n"));
+        assert_eq!(m("PASS  two words").as_deref(), Some("PASS  ****\r\n"));
+        assert_eq!(m("ACCT hunter2").as_deref(), Some("ACCT ****\r\n"));
+        assert_eq!(
+            m("SITE PSWD old new").as_deref(),
+            Some("SITE PSWD ****\r\n")
+        );
+        assert_eq!(
+            m("site\tpswd old new").as_deref(),
+            Some("site\tpswd ****\r\n")
+        );
+        for plain in [
+            "PASS",
+            "PASS ",
+            "PASSWORD x",
+            "SITE CHMOD 644 f",
+            "USER bob",
+            "NOOP",
+        ] {
+            assert_eq!(m(plain), None, "{plain}");
+        }
+    }
+
+    #[test]
+    fn hidden_line_breaks() {
+        assert!(!hidden_line_break(b"NOOP\r\n"));
+        assert!(!hidden_line_break(b"NOOP\n"));
+        assert!(!hidden_line_break(b"NOOP"));
+        assert!(hidden_line_break(
+            b"NOOP \xff\xfa\r\nPORT 1,2,3,4,5,6\r\n\xff\xf0\r\n"
+        ));
+        assert!(hidden_line_break(b"NOOP \xff\nPORT 1,2,3,4,5,6\r\n"));
+        assert!(hidden_line_break(b"NOOP\rPORT 1,2,3,4,5,6\r\n"));
+        assert_eq!(without_line_breaks(b"a\r\nb\rc".to_vec()), b"abc");
+        assert_eq!(without_hidden_breaks(b"a\nb\r\n".to_vec()), b"ab\r\n");
+        assert_eq!(without_hidden_breaks(b"ab\n".to_vec()), b"ab\n");
     }
 
     #[test]
