@@ -114,7 +114,10 @@ pub fn stream_reader<R: Read>(
                 }
             }
             Decoded::FragmentHeld => {}
-            Decoded::NotTcp => stats.not_tcp += 1,
+            Decoded::NotTcp => {
+                stats.not_tcp += 1;
+                tracker.note_other_packet();
+            }
             Decoded::UnsupportedLink(_) => stats.unsupported_link += 1,
             Decoded::Malformed(_) => stats.malformed += 1,
         }
@@ -132,8 +135,11 @@ pub fn stream_reader<R: Read>(
     stats.tcp_segments = flows.stats.segments;
     stats.tcp_connections = flows.stats.connections;
     stats.sessions_evicted = tracker.evicted;
+    stats.duplicate_packets = flows.stats.duplicates;
     stats.fragments_reassembled = decoder.frags.reassembled;
     stats.fragments_dropped = decoder.frags.dropped + decoder.frags.pending() as u64;
     let failed: Vec<_> = tracker.failed_logins.iter().copied().collect();
-    Ok((stats, diagnose::capture(&failed)))
+    let mut findings = diagnose::capture(&failed);
+    findings.extend(diagnose::capture_stats(&stats));
+    Ok((stats, findings))
 }

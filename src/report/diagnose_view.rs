@@ -13,12 +13,23 @@ pub fn write(
     _lang: Lang,
 ) -> io::Result<()> {
     if json {
+        // Sessions are named as in `report --format json` ("id", "client", "server");
+        // the capture-wide findings come last, as one object with "id": null.
         for s in &capture.sessions {
             let v = serde_json::json!({
-                "session": s.id,
+                "id": s.id,
                 "client": s.client.to_string(),
                 "server": s.server.to_string(),
+                "coverage": s.coverage,
                 "findings": s.findings,
+            });
+            writeln!(out, "{v}")?;
+        }
+        if !capture.findings.is_empty() {
+            let v = serde_json::json!({
+                "id": null,
+                "scope": "capture",
+                "findings": capture.findings,
             });
             writeln!(out, "{v}")?;
         }
