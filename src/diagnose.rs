@@ -154,7 +154,7 @@ pub fn capture_stats(stats: &CaptureStats) -> Vec<Finding> {
             id: "capture-duplicates",
             severity: Severity::Info,
             summary: format!(
-                "{} of {} packets are copies of packets already in the capture (two capture points, a SPAN of both directions, or the same file merged or concatenated twice): each was counted once",
+                "{} of {} packets are TCP copies of packets already in the capture (two capture points, a SPAN of both directions, or the same file merged or concatenated twice): each was counted once",
                 stats.duplicate_packets, stats.packets
             ),
             remedy: "Nothing to fix in the network. To remove them from the file: editcap -d in.pcap out.pcap (copies next to each other), or capture at one point only.".into(),

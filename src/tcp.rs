@@ -300,7 +300,7 @@ impl FlowTable {
             // last ACK, a retransmitted FIN) come later and are only ignored.
             if let Some(r) = self.closed.get(&k) {
                 if r.holds(seg) {
-                    if meta.ts < r.end && (syn || seg.wire_len > 0) {
+                    if meta.ts < r.end {
                         self.stats.duplicates += 1;
                         if syn && !ack {
                             self.stats.replayed_connections += 1;
@@ -350,11 +350,11 @@ impl FlowTable {
         // ACKs are left alone: duplicate ACKs are TCP's own, and harmless.
         let fp = fingerprint(seg);
         let counts = seg.wire_len > 0 || seg.flags & (SYN | FIN | RST) != 0;
-        if counts
-            && c.recent
-                .iter()
-                .any(|&(f, t)| f == fp && t.secs_until(meta.ts) <= DUP_WINDOW_SECS)
-        {
+        // A bare ACK is a copy only when it repeats the very packet before it (TCP's
+        // duplicate ACKs have the other side's segments between them).
+        let prev = (c.recent_at + c.recent.len() - 1) % c.recent.len();
+        let copy = |&(f, t): &(u64, Ts)| f == fp && t.secs_until(meta.ts) <= DUP_WINDOW_SECS;
+        if (counts && c.recent.iter().any(copy)) || copy(&c.recent[prev]) {
             self.stats.duplicates += 1;
             sink.duplicate(c.info.id);
             return;

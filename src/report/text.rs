@@ -101,6 +101,7 @@ pub fn coverage_line(s: &Session) -> String {
         .to_string(),
     );
     parts.push(match c.data_visible {
+        _ if s.data_channels.is_empty() => "no data connection announced".to_string(),
         DataVisibility::Seen => format!(
             "{} data connection(s) in the capture ({} with handshake)",
             c.data_connections, c.data_handshakes

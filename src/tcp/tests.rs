@@ -137,10 +137,18 @@ fn duplicated_packets_count_once() {
         &mut r,
     );
     assert_eq!(t.stats.duplicates, 3);
-    // Nor are duplicate ACKs, TCP's own.
+    // Nor are duplicate ACKs, TCP's own: the other side's segments come between.
     t.segment(at(1.1), &seg(a(), b(), 101, 509, ACK, b""), &mut r);
+    t.segment(
+        at(1.1),
+        &seg(b(), a(), 520, 101, ACK | PSH, b"x\r\n"),
+        &mut r,
+    );
     t.segment(at(1.1), &seg(a(), b(), 101, 509, ACK, b""), &mut r);
     assert_eq!(t.stats.duplicates, 3);
+    // A bare ACK right after itself is a copy.
+    t.segment(at(1.1), &seg(a(), b(), 101, 509, ACK, b""), &mut r);
+    assert_eq!(t.stats.duplicates, 4);
 }
 
 /// A file holding the same connection twice (concatenated: time goes back): the
