@@ -1274,3 +1274,6 @@ fn guessing_rule(failed: &[FailedLogin]) -> Vec<Finding> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -1927,7 +1927,7 @@ impl ConnSink for Tracker {
 pub fn bytes_in_226(text: &[u8]) -> Option<u64> {
     let s = String::from_utf8_lossy(text).to_ascii_lowercase();
     let i = s.rfind(" bytes")?;
-    let head = s[..i].trim_end_matches(|c: char| c == ' ');
+    let head = s[..i].trim_end_matches(' ');
     let start = head
         .char_indices()
         .rev()
