@@ -10,8 +10,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::ftp::address::is_private;
 use crate::model::{
-    CaptureStats, DataChannel, DataMode, Evidence, Exchange, Finding, Login, MatchKind, Outcome,
-    Session, Severity,
+    CaptureStats, Certainty, DataChannel, DataMode, DataVisibility, Evidence, Exchange, Finding,
+    Login, MatchKind, Outcome, Session, Severity,
 };
 use crate::session::FailedLogin;
 use crate::text::escape;
@@ -121,13 +121,22 @@ fn port_range_hint(port: u16) -> String {
     )
 }
 
+/// Exchanges listed per aggregated finding at most.
+const MAX_FINDING_EXCHANGES: usize = 1000;
+/// PORT/EPRT commands naming that many different ports of one host, each followed
+/// by a transfer command, are a port scan through the server (nmap -b).
+const SCAN_PORTS: usize = 20;
+
 /// Run every per-session rule (the tracker calls this when a session ends).
 pub fn session(s: &mut Session) {
     let mut f = Vec::new();
-    data_rules(s, &mut f);
+    connection_rules(s, &mut f);
+    let scan = scan_rule(s, &mut f);
+    data_rules(s, scan, &mut f);
     login_rule(s, &mut f);
     control_rules(s, &mut f);
     capture_rules(s, &mut f);
+    let mut f = aggregate(f);
     f.sort_by_key(|x| std::cmp::Reverse(x.severity));
     s.findings = f;
 }
@@ -178,20 +187,268 @@ pub fn capture_file(stats: &CaptureStats) -> Vec<Finding> {
             exchange: None,
         }],
         remedy: remedy.into(),
+        ..Default::default()
     }]
 }
 
-fn data_rules(s: &Session, out: &mut Vec<Finding>) {
+/// Capture-wide findings from the capture's counters.
+pub fn capture_stats(stats: &CaptureStats) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if stats.duplicate_packets > 0 {
+        out.push(Finding {
+            id: "capture-duplicates",
+            severity: Severity::Info,
+            summary: format!(
+                "{} of {} packets are TCP copies of packets already in the capture (two capture points, a SPAN of both directions, or the same file merged or concatenated twice): each was counted once",
+                stats.duplicate_packets, stats.packets
+            ),
+            remedy: "Nothing to fix in the network. To remove them from the file: editcap -d in.pcap out.pcap (copies next to each other), or capture at one point only.".into(),
+            ..Default::default()
+        });
+    }
+    out
+}
+
+/// One finding per (id, cause): the first occurrence's text and evidence, the last
+/// occurrence's evidence, a count and every exchange involved. Rules that leave
+/// `cause` empty group by their summary (identical findings).
+fn aggregate(found: Vec<Finding>) -> Vec<Finding> {
+    let mut groups: Vec<(Finding, Option<Finding>)> = Vec::new();
+    let mut index: std::collections::HashMap<(&'static str, String), usize> =
+        std::collections::HashMap::new();
+    for mut f in found {
+        if f.cause.is_empty() {
+            f.cause = f.summary.clone();
+        }
+        let mut ex: Vec<usize> = f.evidence.iter().filter_map(|e| e.exchange).collect();
+        ex.sort_unstable();
+        ex.dedup();
+        f.count = f.count.max(1);
+        match index.get(&(f.id, f.cause.clone())) {
+            Some(&i) => {
+                let (first, last) = &mut groups[i];
+                first.count += f.count;
+                first.severity = first.severity.max(f.severity);
+                for e in ex {
+                    if first.exchanges.len() < MAX_FINDING_EXCHANGES
+                        && !first.exchanges.contains(&e)
+                    {
+                        first.exchanges.push(e);
+                    }
+                }
+                *last = Some(f);
+            }
+            None => {
+                f.exchanges = ex;
+                index.insert((f.id, f.cause.clone()), groups.len());
+                groups.push((f, None));
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(mut f, last)| {
+            if let Some(l) = last {
+                f.summary = format!("{} ({} times)", f.summary, f.count);
+                f.evidence.push(ev(
+                    format!("... {} more like this; the last one:", f.count - 1),
+                    None,
+                    None,
+                    None,
+                ));
+                f.evidence.extend(l.evidence);
+            }
+            f
+        })
+        .collect()
+}
+
+/// The control connection itself failed: refused (RST) or never answered.
+fn connection_rules(s: &Session, out: &mut Vec<Finding>) {
+    let cov = &s.coverage;
+    let port = s.server.port();
+    let ftps = if port == 990 {
+        " Port 990 is implicit FTPS: the client must speak TLS from the start (curl ftps://, lftp set ftp:ssl-force, FileZilla \"implicit FTP over TLS\") and the server must be configured for it."
+    } else {
+        " If the server uses implicit FTPS it listens on port 990, not 21 (and explicit FTPS uses 21 with AUTH TLS)."
+    };
+    let syn = ev(
+        format!("SYN {} -> {}", s.client, s.server),
+        Some(s.start),
+        Some(s.start_frame),
+        None,
+    );
+    match cov.control_answer {
+        "refused" => out.push(Finding {
+            id: "control-refused",
+            severity: Severity::Error,
+            summary: format!(
+                "the connection to the FTP server {} was refused: its SYN was answered by RST",
+                s.server
+            ),
+            evidence: vec![
+                syn,
+                ev(format!("RST from {}", s.server), Some(s.end), None, None),
+            ],
+            remedy: format!(
+                "Nothing accepts connections on port {port} at {}: the FTP server is not running, listens on another port or address, or a firewall rejects the connection (iptables REJECT --reject-with tcp-reset). Check the server (ss -ltnp on it), the port the client uses, and the firewalls in between.{ftps}",
+                s.server.ip()
+            ),
+            ..Default::default()
+        }),
+        // One SYN and the capture ends before the client would have sent another:
+        // nothing to conclude.
+        "unanswered"
+            if s.exchanges.is_empty() && (cov.control_syns > 1 || cov.capture_after >= 3.0) =>
+        {
+            let n = cov.control_syns.max(1);
+            let mut evidence = vec![syn];
+            if n > 1 {
+                evidence.push(ev(
+                    format!("{n} SYNs in all, the last at {}", s.end.rfc3339()),
+                    Some(s.end),
+                    None,
+                    None,
+                ));
+            }
+            out.push(Finding {
+                id: "control-unanswered",
+                severity: Severity::Error,
+                summary: format!(
+                    "the connection to the FTP server {} got no answer: {n} SYN(s), no SYN-ACK or RST",
+                    s.server
+                ),
+                evidence,
+                remedy: format!(
+                    "A firewall drops the connection to port {port}, or the server host {} is down or unreachable (a wrong address, a missing route). Check that the host is up and the address right, and allow TCP port {port} to it on every firewall on the path.{ftps}",
+                    s.server.ip()
+                ),
+                ..Default::default()
+            });
+        }
+        _ => {}
+    }
+}
+
+/// nmap's FTP bounce scan: PORT/EPRT after PORT/EPRT naming one host's ports one
+/// after the other, each followed by a transfer command to make the server connect.
+/// Returns whether the session is such a scan (its PORTs are then not reported one
+/// by one).
+fn scan_rule(s: &Session, out: &mut Vec<Finding>) -> bool {
+    let mut by_host: std::collections::BTreeMap<IpAddr, Vec<&DataChannel>> = Default::default();
+    for d in &s.data_channels {
+        if d.mode == DataMode::Active
+            && d.command.is_some()
+            && let Some(a) = d.announced
+        {
+            by_host.entry(a.ip()).or_default().push(d);
+        }
+    }
+    let mut scan = false;
+    for (host, chans) in by_host {
+        let mut ports: Vec<u16> = chans
+            .iter()
+            .filter_map(|d| d.announced.map(|a| a.port()))
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        if ports.len() < SCAN_PORTS {
+            continue;
+        }
+        scan = true;
+        let (first, last) = (chans[0], chans[chans.len() - 1]);
+        let accepted = chans
+            .iter()
+            .filter(|d| {
+                s.exchanges
+                    .get(d.announce_exchange)
+                    .and_then(Exchange::final_reply)
+                    .is_some_and(|r| r.code < 300)
+            })
+            .count();
+        let mut evidence = announcement_evidence(s, first);
+        evidence.extend(announcement_evidence(s, last));
+        let mut exchanges: Vec<usize> = chans.iter().map(|d| d.announce_exchange).collect();
+        exchanges.truncate(MAX_FINDING_EXCHANGES);
+        let third = host != s.client.ip();
+        out.push(Finding {
+            id: "port-scan-bounce",
+            severity: if accepted > 0 && third { Severity::Error } else { Severity::Warning },
+            summary: format!(
+                "port scan through the server (FTP bounce, nmap -b): {} PORT/EPRT commands naming {} different ports of {host} ({}..{}), each followed by {}; the server accepted {accepted}",
+                chans.len(),
+                ports.len(),
+                ports[0],
+                ports[ports.len() - 1],
+                first.command.as_deref().unwrap_or("a transfer")
+            ),
+            evidence,
+            remedy: "Refuse PORT/EPRT to addresses other than the client's and to privileged ports (vsftpd does unless port_promiscuous=YES; ProFTPD AllowForeignAddress off; pure-ftpd without -w), and block the scanning client.".into(),
+            certainty: Certainty::Seen,
+            count: chans.len(),
+            exchanges,
+            ..Default::default()
+        });
+    }
+    scan
+}
+
+fn data_rules(s: &Session, scan: bool, out: &mut Vec<Finding>) {
     let server_ip = s.server.ip();
     let client_ip = s.client.ip();
     for d in &s.data_channels {
+        transfer_rules(s, d, out);
         let Some(ann) = d.announced else { continue };
         match d.mode {
             DataMode::Passive => passive_rules(s, d, ann, server_ip, out),
-            DataMode::Active => active_rules(s, d, ann, client_ip, out),
+            DataMode::Active if !scan => active_rules(s, d, ann, client_ip, out),
+            DataMode::Active => {}
         }
-        transfer_rules(s, d, out);
     }
+    unseen_data_rule(s, out);
+}
+
+/// The capture holds FTP control traffic only: say what cannot be known, once.
+fn unseen_data_rule(s: &Session, out: &mut Vec<Finding>) {
+    if s.coverage.data_visible != DataVisibility::Unknown {
+        return;
+    }
+    let used: Vec<&DataChannel> = s
+        .data_channels
+        .iter()
+        .filter(|d| d.command.is_some())
+        .collect();
+    if used.is_empty() {
+        return;
+    }
+    let per_replies = used
+        .iter()
+        .filter(|d| d.outcome == Outcome::CompletedPerReplies)
+        .count();
+    let failed = used
+        .iter()
+        .filter(|d| d.outcome == Outcome::FailedPerReplies)
+        .count();
+    let unknown = used
+        .iter()
+        .filter(|d| d.outcome == Outcome::NotInCapture)
+        .count();
+    out.push(Finding {
+        id: "capture-control-only",
+        severity: Severity::Info,
+        summary: format!(
+            "the capture holds only FTP control traffic (captured with a port 21 filter, most likely): none of the {} data connection(s) is in it. By the server's replies {per_replies} transfer(s) completed, {failed} failed, {unknown} cannot be told; addresses, ports, byte counts and what stopped a connection cannot be checked",
+            used.len()
+        ),
+        evidence: Vec::new(),
+        remedy: format!(
+            "Capture all traffic between the two hosts, not only port 21: tcpdump -w ftp.pcap host {} and host {}",
+            s.client.ip(),
+            s.server.ip()
+        ),
+        certainty: Certainty::CannotKnow,
+        ..Default::default()
+    });
 }
 
 fn passive_rules(
@@ -204,9 +461,52 @@ fn passive_rules(
     // The announced address is not where the client reached the server.
     let mismatch = d.via != "EPSV" && ann.ip() != server_ip;
     let nat = mismatch && is_private(ann.ip()) && !is_private(server_ip);
-    if mismatch {
+    // The server announces its public address, and this client (inside the server's
+    // network) reached it at a private one: right for clients outside.
+    let inside = mismatch && !is_private(ann.ip()) && is_private(server_ip);
+    let worked = matches!(d.outcome, Outcome::Completed | Outcome::CompletedPerReplies);
+    if inside {
+        let failed = matches!(
+            d.outcome,
+            Outcome::Refused
+                | Outcome::Unanswered
+                | Outcome::NotAttempted
+                | Outcome::FailedPerReplies
+        );
+        let mut evidence = announcement_evidence(s, d);
+        evidence.push(ev(
+            format!("control connection: {} -> {}", s.client, s.server),
+            Some(s.start),
+            Some(s.start_frame),
+            None,
+        ));
+        out.push(Finding {
+            id: "pasv-address-mismatch",
+            severity: if failed { Severity::Warning } else { Severity::Info },
+            summary: format!(
+                "the server announces its public address {} in the {} reply, while this client reached it at the private address {server_ip}: the capture is inside the server's network{}",
+                ann.ip(),
+                d.via,
+                if worked {
+                    ", and transfers work (the client connects to the control address, or the NAT loops back)"
+                } else if failed {
+                    ", and the data connection did not work"
+                } else {
+                    ""
+                }
+            ),
+            evidence,
+            remedy: if failed {
+                format!("The announced public address is right for clients outside; inside, the router must loop {} back to the server (hairpin NAT), or the client must ignore the 227 address (curl does by default; FileZilla falls back) or use EPSV. Do not set the passive address to the private one: outside clients would break.", ann.ip())
+            } else {
+                "Nothing to fix: the announced public address is right for clients outside the network. Inside clients need EPSV, or to ignore the 227 address (most do), or a router that loops the public address back.".into()
+            },
+            certainty: Certainty::Inferred,
+            cause: format!("inside {} {server_ip}", ann.ip()),
+            ..Default::default()
+        });
+    } else if mismatch {
         let used_control = d.match_kind == Some(MatchKind::ServerControlAddress);
-        let worked = matches!(d.outcome, Outcome::Completed);
         let severity = if nat && !(used_control && worked) {
             Severity::Error
         } else {
@@ -256,6 +556,8 @@ fn passive_rules(
             summary,
             evidence,
             remedy,
+            cause: format!("{} {server_ip} {severity:?}", ann.ip()),
+            ..Default::default()
         });
     }
     let target = d.listener.unwrap_or(ann);
@@ -273,6 +575,7 @@ fn passive_rules(
                     target.port(),
                     port_range_hint(target.port())
                 ),
+                ..Default::default()
             });
         }
         Outcome::Unanswered => {
@@ -296,6 +599,7 @@ fn passive_rules(
                     "A firewall between client and server drops the data connection. Allow TCP to the server's passive port range ({}) on every firewall and NAT on the path, or forward it to the server.{private_hint}",
                     port_range_hint(target.port())
                 ),
+                ..Default::default()
             });
         }
         Outcome::NotAttempted => {
@@ -304,12 +608,43 @@ fn passive_rules(
                 evidence.extend(reply_evidence(s, ei));
             }
             let failed = transfer_reply(s, d).is_some_and(|(_, c)| c >= 400);
+            let why = match s.coverage.data_visible {
+                DataVisibility::Seen => "other data connections of this session are in the capture",
+                _ => {
+                    "the capture holds other traffic than the FTP control connection, so it was not filtered to port 21"
+                }
+            };
             out.push(Finding {
                 id: "passive-data-not-attempted",
                 severity: if failed { Severity::Error } else { Severity::Warning },
-                summary: format!("no connection to the announced data address {ann} was seen after {} and {}", d.via, d.command.as_deref().unwrap_or("?")),
+                summary: format!("no connection to the announced data address {ann} was seen after {} and {} ({why})", d.via, d.command.as_deref().unwrap_or("?")),
+                certainty: Certainty::Inferred,
+                cause: format!("{} {failed}", d.via),
                 evidence,
                 remedy: "The client did not connect (or went somewhere the capture does not show): check the client's outbound firewall, and that the capture filter includes the data ports (capture all TCP between the two hosts, not only port 21).".into(),
+                ..Default::default()
+            });
+        }
+        Outcome::FailedPerReplies if transfer_reply(s, d).is_some_and(|(_, c)| c == 425) => {
+            let mut evidence = announcement_evidence(s, d);
+            if let Some(ei) = d.command_exchange {
+                evidence.extend(reply_evidence(s, ei));
+            }
+            out.push(Finding {
+                id: "data-connection-failed",
+                severity: Severity::Error,
+                summary: format!(
+                    "the server replied 425 to {}: the passive data connection to {ann} was not made. The capture holds no data connections, so whether the client tried and what stopped it cannot be seen",
+                    d.command.as_deref().unwrap_or("the transfer")
+                ),
+                evidence,
+                remedy: format!(
+                    "Usually a firewall or NAT between client and server blocks the passive port ({}), or the client connects elsewhere. Capture all traffic between the two hosts (not only port 21) to see the attempt.",
+                    port_range_hint(ann.port())
+                ),
+                certainty: Certainty::Inferred,
+                cause: d.via.clone(),
+                ..Default::default()
             });
         }
         _ => {}
@@ -329,6 +664,43 @@ fn active_rules(
         .and_then(Exchange::final_reply)
         .is_some_and(|r| r.code < 300);
     let third = ann.ip() != client_ip;
+    let failed_conn = matches!(d.outcome, Outcome::Refused | Outcome::Unanswered);
+    let code = transfer_reply(s, d);
+    let reply_425 = code.is_some_and(|(_, c)| c == 425);
+    // Captured on the client's side: a private client talking to a public server is
+    // behind a NAT the capture cannot show.
+    let client_side = !third && is_private(ann.ip()) && !is_private(s.server.ip());
+    if client_side
+        && accepted
+        && !matches!(d.outcome, Outcome::Completed | Outcome::CompletedPerReplies)
+        && (failed_conn || reply_425 || d.outcome == Outcome::NotAttempted)
+    {
+        let mut evidence = announcement_evidence(s, d);
+        evidence.push(ev(
+            format!(
+                "the server {} has a public address; {} is private",
+                s.server.ip(),
+                ann.ip()
+            ),
+            Some(s.start),
+            Some(s.start_frame),
+            None,
+        ));
+        out.push(Finding {
+            id: "active-private-address",
+            severity: Severity::Error,
+            summary: format!("{} announces the private address {ann} to the public server {}: the client is likely behind NAT (this capture, on the client's side, cannot show it), and the server's connection back cannot reach it", d.via, s.server.ip()),
+            evidence,
+            remedy: format!(
+                "Use passive mode on the client (curl: drop --ftp-port; lftp: set ftp:passive-mode on; ftplib: set_pasv(True)). Or let the NAT rewrite FTP (Linux: nf_conntrack_ftp / nf_nat_ftp helper) or forward port {} to {}.",
+                ann.port(),
+                ann.ip()
+            ),
+            certainty: Certainty::Inferred,
+            cause: ann.ip().to_string(),
+            ..Default::default()
+        });
+    }
     if third && is_private(ann.ip()) && !is_private(client_ip) {
         let mut evidence = announcement_evidence(s, d);
         evidence.push(ev(
@@ -347,6 +719,7 @@ fn active_rules(
                 ann.port(),
                 ann.ip()
             ),
+            ..Default::default()
         });
     } else if third || ann.port() < 1024 {
         let summary = if third {
@@ -377,11 +750,10 @@ fn active_rules(
             summary,
             evidence: announcement_evidence(s, d),
             remedy,
+            cause: format!("{} {accepted} {third}", ann.ip()),
+            ..Default::default()
         });
     }
-    let code = transfer_reply(s, d);
-    let failed_conn = matches!(d.outcome, Outcome::Refused | Outcome::Unanswered);
-    let reply_425 = code.is_some_and(|(_, c)| c == 425);
     if failed_conn
         || (reply_425 && accepted)
         || (accepted && d.outcome == Outcome::NotAttempted && code.is_some_and(|(_, c)| c >= 400))
@@ -394,6 +766,10 @@ fn active_rules(
         let how = match d.outcome {
             Outcome::Refused => "its connection was refused (RST)".to_string(),
             Outcome::Unanswered => format!("its {} SYN(s) got no answer", d.syns.max(1)),
+            _ if !s.coverage.data_would_show() => {
+                "the server replied 425 (the capture holds no data connections to show the attempt)"
+                    .to_string()
+            }
             _ => "no connection reached the client".to_string(),
         };
         let nat_hint = if is_private(ann.ip()) {
@@ -410,8 +786,33 @@ fn active_rules(
                 "The client side blocks incoming connections to port {} (a firewall or NAT in front of the client).{nat_hint} Use passive mode (curl: drop --ftp-port; lftp: set ftp:passive-mode on), or open the port on the client's firewall.",
                 ann.port()
             ),
+            ..Default::default()
         });
     }
+}
+
+/// Was a TYPE A/I actually set (a TYPE command with a 2xx reply) before exchange `ei`?
+fn type_command_before(s: &Session, ei: usize) -> bool {
+    s.exchanges[..ei.min(s.exchanges.len())]
+        .iter()
+        .any(|x| x.verb() == Some("TYPE") && x.final_reply().is_some_and(|r| r.code < 300))
+}
+
+/// "226-WARNING! 381 bare linefeeds received in ASCII mode" (vsftpd, pure-ftpd):
+/// the exchange and the count.
+fn bare_lf_warning(s: &Session, d: &DataChannel) -> Option<(usize, u64)> {
+    let ei = d.command_exchange?;
+    let x = s.exchanges.get(ei)?;
+    x.replies.iter().find_map(|r| {
+        let t = String::from_utf8_lossy(&r.text.0).to_ascii_lowercase();
+        let i = t.find("bare linefeed")?;
+        let n = t[..i]
+            .split_whitespace()
+            .last()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(0);
+        Some((ei, n))
+    })
 }
 
 fn is_binary_name(name: &[u8]) -> bool {
@@ -436,6 +837,70 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     let file_cmd = matches!(cmd, "RETR" | "STOR" | "APPE" | "STOU");
     let code = transfer_reply(s, d);
     let name = d.arg.as_ref().map(|a| a.0.clone()).unwrap_or_default();
+    let preliminary = d
+        .command_exchange
+        .and_then(|e| s.exchanges.get(e))
+        .is_some_and(|x| x.replies.iter().any(|r| (100..200).contains(&r.code)));
+    // The server refused the command itself: that is the finding, whatever the data
+    // connection did (a client may connect before sending the command).
+    if let Some((ei, c)) = code.filter(|(_, c)| *c >= 400 && *c != 425 && !preliminary) {
+        let text = s
+            .exchanges
+            .get(ei)
+            .and_then(Exchange::final_reply)
+            .map(|r| escape(&r.text.0))
+            .unwrap_or_default();
+        let listing = matches!(cmd, "LIST" | "NLST" | "MLSD");
+        let (id, severity, remedy) = match c {
+            450 | 550 | 553 => (
+                "file-unavailable",
+                if listing {
+                    Severity::Info
+                } else {
+                    Severity::Warning
+                },
+                "The server says the file or directory is not there or not allowed: check the name and path (case, the current directory after CWD, the chroot), and its permissions on the server. The data connection is not at fault.",
+            ),
+            530 | 532 => (
+                "transfer-refused",
+                Severity::Warning,
+                "The server wants a login (or an account) before transfers: log in first, or check the user's rights.",
+            ),
+            _ => (
+                "transfer-refused",
+                Severity::Warning,
+                "The server refused the transfer command before any data moved: read its reply (disk full: 452/552; a bad argument: 501) and its log. The data connection is not at fault.",
+            ),
+        };
+        out.push(Finding {
+            id,
+            severity,
+            summary: format!("the server refused {cmd} {}: {c} {text}", escape(&name)),
+            evidence: reply_evidence(s, ei),
+            remedy: remedy.into(),
+            certainty: Certainty::Seen,
+            cause: format!("{cmd} {c}"),
+            ..Default::default()
+        });
+        return;
+    }
+    // The server's own words on the representation outweigh a TYPE seen (or assumed).
+    let type_seen = type_command_before(s, d.command_exchange.unwrap_or(0));
+    let ascii = ascii
+        && d.type_per_replies != Some("binary")
+        && (type_seen || d.type_per_replies == Some("ascii"));
+    if let Some((ei, lf)) = bare_lf_warning(s, d) {
+        out.push(Finding {
+            id: "ascii-mode-bare-lf",
+            severity: Severity::Warning,
+            summary: format!("the server warns that {lf} bare linefeeds were received in ASCII mode for {cmd} {}: the file was altered in transfer", escape(&name)),
+            evidence: reply_evidence(s, ei),
+            remedy: "Transfer files in binary mode: send TYPE I before STOR/RETR (curl: do not use --use-ascii; lftp: set ftp:use-binary; ftplib: storbinary).".into(),
+            certainty: Certainty::Seen,
+            cause: "bare-lf".into(),
+            ..Default::default()
+        });
+    }
     if ascii && file_cmd && d.outcome == Outcome::Completed {
         if let Some(n) = d.expected_size.filter(|n| *n != d.bytes) {
             let mut evidence = reply_evidence(s, d.command_exchange.unwrap_or(0));
@@ -446,6 +911,7 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                 summary: format!("\"{}\" moved in ASCII mode (TYPE A): {n} bytes announced, {} bytes transferred; line endings were converted and the file arrives altered", escape(&name), d.bytes),
                 evidence,
                 remedy: "Transfer files in binary mode: send TYPE I before RETR/STOR (curl: do not use --use-ascii / ;type=a; lftp: set ftp:use-binary / default; ftplib: retrbinary).".into(),
+                ..Default::default()
             });
         } else if is_binary_name(&name) {
             out.push(Finding {
@@ -454,6 +920,7 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                 summary: format!("\"{}\" looks like a binary file but moved in ASCII mode (TYPE A): line-ending conversion may alter it", escape(&name)),
                 evidence: reply_evidence(s, d.command_exchange.unwrap_or(0)),
                 remedy: "Send TYPE I before transferring binary files.".into(),
+                ..Default::default()
             });
         }
     }
@@ -499,12 +966,16 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                 summary: format!("the client aborted {cmd} {} after {} bytes", escape(&name), d.bytes),
                 evidence,
                 remedy: "The user or client program stopped the transfer (a timeout, a cancel, a rate limit). If nobody cancelled it, check the client's timeouts.".into(),
+                ..Default::default()
             });
             return;
         }
     }
     let short = d.expected_size.is_some_and(|n| d.bytes < n && !ascii);
     let bad_reply = code.is_some_and(|(_, c)| matches!(c, 426 | 451));
+    // Short counts an end (FIN/RST) in the capture: a connection whose end is not
+    // in it, confirmed by the server's 226, lost packets in the capture instead.
+    let short = short && d.ended_by.is_some();
     if d.outcome == Outcome::Reset
         || d.outcome == Outcome::Aborted
         || (short && d.outcome == Outcome::Completed)
@@ -539,6 +1010,7 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
             summary: format!("{cmd} {} did not complete: {why}", escape(&name)),
             evidence,
             remedy: "Something cut the data connection: look for a firewall or NAT idle timeout, a proxy, or a server-side limit (disk full: 452/552; a crash). Retry with REST to resume.".into(),
+            ..Default::default()
         });
     }
 }
@@ -578,6 +1050,7 @@ fn login_rule(s: &Session, out: &mut Vec<Finding>) {
         ),
         evidence,
         remedy: "Check the user name and password; on the server, check the user is allowed (vsftpd: local_enable, userlist; ProFTPD: <Limit LOGIN>, RequireValidShell; pure-ftpd: -E for non-anonymous) and its log for the reason.".into(),
+        ..Default::default()
     });
 }
 
@@ -588,15 +1061,29 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
             .iter()
             .enumerate()
             .find(|(_, x)| x.verb() == Some("AUTH"));
+        let clear_again = s.anomalies.iter().any(|a| a.contains("in the clear again"));
         out.push(Finding {
             id: "control-encrypted",
             severity: Severity::Info,
             summary: format!(
-                "the control connection is encrypted after AUTH ({} B from the client, {} B from the server): commands, replies and data addresses cannot be read from this capture",
-                s.encrypted_bytes[0], s.encrypted_bytes[1]
+                "the control connection is encrypted {} ({} B from the client, {} B from the server): {}",
+                if auth.is_some() {
+                    "after AUTH"
+                } else {
+                    "from the start of the capture (TLS records: implicit FTPS, or the capture began after AUTH TLS)"
+                },
+                s.encrypted_bytes[0],
+                s.encrypted_bytes[1],
+                if clear_again {
+                    "the commands sent under TLS cannot be read; the session went back to cleartext afterwards (CCC), and what followed is decoded"
+                } else {
+                    "commands, replies and data addresses cannot be read from this capture"
+                }
             ),
+            certainty: Certainty::Seen,
             evidence: auth.map(|(i, _)| reply_evidence(s, i)).unwrap_or_default(),
             remedy: "To see inside, put ftpscope's debugging proxy between client and server (ftpscope proxy), or log TLS keys on the client (SSLKEYLOGFILE) and decrypt with Wireshark. A firewall cannot follow passive ports of an encrypted session: open the passive range explicitly.".into(),
+            ..Default::default()
         });
     }
     let mut epsv_all: Option<usize> = None;
@@ -634,6 +1121,7 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                     summary: format!("{} sent after EPSV ALL: RFC 2428 forbids every data-setup command but EPSV once EPSV ALL was accepted", c.verb),
                     evidence,
                     remedy: "Fix the client: after EPSV ALL it must use only EPSV. (NAT devices rely on EPSV ALL to stop inspecting the session.)".into(),
+                    ..Default::default()
                 });
             }
         }
@@ -661,6 +1149,7 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                     },
                     evidence: reply_evidence(s, i),
                     remedy: "If the password matters, enable TLS on the server (vsftpd ssl_enable=YES, ProFTPD mod_tls, pure-ftpd -Y 1) and require it on the client (curl --ssl-reqd, lftp set ftp:ssl-force true).".into(),
+                    ..Default::default()
                 });
                 continue;
             }
@@ -707,6 +1196,7 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                 summary,
                 evidence: reply_evidence(s, i),
                 remedy,
+                ..Default::default()
             });
         }
     }
@@ -727,6 +1217,7 @@ fn service_closing(s: &Session, i: usize, text: &[u8]) -> Finding {
         summary: format!("the server closed the session with 421: {}", escape(text)),
         evidence: reply_evidence(s, i),
         remedy: remedy.into(),
+        ..Default::default()
     }
 }
 
@@ -739,6 +1230,7 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
             summary: "the capture starts after this control connection was opened: the login and earlier commands are not in it".into(),
             evidence: vec![ev(format!("first packet seen: frame {}", s.start_frame), Some(s.start), Some(s.start_frame), None)],
             remedy: "Start capturing before the client connects to see the login, the greeting and the negotiated settings.".into(),
+            ..Default::default()
         });
     }
     if lim.cut_bytes.iter().sum::<u64>() > 0 {
@@ -748,6 +1240,7 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
             summary: format!("{} bytes of the control connection were cut by the capture's snaplen; those lines could not be read", lim.cut_bytes[0] + lim.cut_bytes[1]),
             evidence: Vec::new(),
             remedy: "Capture with a full snaplen (tcpdump -s 0, the default in modern tcpdump).".into(),
+            ..Default::default()
         });
     }
     if lim.gaps > 0 {
@@ -757,6 +1250,7 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
             summary: format!("{} gap(s) in the control connection: {} bytes from the client and {} from the server are missing from the capture", lim.gaps, lim.gap_bytes[0], lim.gap_bytes[1]),
             evidence: Vec::new(),
             remedy: "The capture dropped packets (a busy capture host, a SPAN port over capacity). Exchanges around the gaps may be incomplete; capture again with a capture filter or a faster disk.".into(),
+            ..Default::default()
         });
     }
     let cmds = s.exchanges.iter().filter(|x| x.command.is_some()).count();
@@ -774,6 +1268,7 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
             summary: format!("only the {have}'s side of the control connection is in the capture; the {miss}'s side is missing"),
             evidence: Vec::new(),
             remedy: "Asymmetric routing or a one-way tap: capture where both directions pass (both ports of a SPAN, or on a host). Replies and outcomes cannot be checked.".into(),
+            ..Default::default()
         });
     }
 }
@@ -817,9 +1312,13 @@ fn guessing_rule(failed: &[FailedLogin]) -> Vec<Finding> {
                     ev(format!("last failure at {}", w[n - 1].1.rfc3339()), Some(w[n - 1].1), None, None),
                 ],
                 remedy: format!("Block or rate-limit {ip} (fail2ban, the server's max login attempts: vsftpd max_login_fails, ProFTPD MaxLoginAttempts), and make sure FTP accounts have strong passwords or use key-based SFTP instead."),
+                ..Default::default()
             });
         }
         i = j;
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

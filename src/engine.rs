@@ -114,7 +114,10 @@ pub fn stream_reader<R: Read>(
                 }
             }
             Decoded::FragmentHeld => {}
-            Decoded::NotTcp => stats.not_tcp += 1,
+            Decoded::NotTcp => {
+                stats.not_tcp += 1;
+                tracker.note_other_packet();
+            }
             Decoded::UnsupportedLink(_) => stats.unsupported_link += 1,
             Decoded::Malformed(_) => stats.malformed += 1,
         }
@@ -132,11 +135,13 @@ pub fn stream_reader<R: Read>(
     stats.tcp_segments = flows.stats.segments;
     stats.tcp_connections = flows.stats.connections;
     stats.sessions_evicted = tracker.evicted;
+    stats.duplicate_packets = flows.stats.duplicates;
     stats.fragments_reassembled = decoder.frags.reassembled;
     stats.fragments_dropped = decoder.frags.dropped + decoder.frags.pending() as u64;
     let failed: Vec<_> = tracker.failed_logins.iter().copied().collect();
     let mut findings = diagnose::capture_file(&stats);
     findings.extend(diagnose::capture(&failed));
+    findings.extend(diagnose::capture_stats(&stats));
     Ok((stats, findings))
 }
 
@@ -168,8 +173,12 @@ pub mod handover {
 
     type Shared = Arc<(Mutex<Flight>, Condvar)>;
 
+    /// Batches handed over and not yet written, at most (with small sessions the
+    /// count binds before the weight).
+    pub const IN_FLIGHT_BATCHES: usize = 8;
+
     pub struct Sender {
-        tx: mpsc::Sender<(Vec<Session>, usize)>,
+        tx: mpsc::SyncSender<(Vec<Session>, usize)>,
         shared: Shared,
         batch: Vec<Session>,
         weight: usize,
@@ -186,7 +195,7 @@ pub mod handover {
 
     /// A hand-over whose unwritten batches weigh at most `limit` bytes.
     pub fn channel(limit: usize) -> (Sender, Receiver) {
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::sync_channel(IN_FLIGHT_BATCHES);
         let shared: Shared = Arc::default();
         (
             Sender {

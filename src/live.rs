@@ -187,7 +187,10 @@ impl Pipeline {
         match self.decoder.decode(link, data, ts) {
             Decoded::Tcp(seg) => self.flows.segment(meta, &seg, &mut self.tracker),
             Decoded::FragmentHeld => {}
-            Decoded::NotTcp => st.not_tcp += 1,
+            Decoded::NotTcp => {
+                st.not_tcp += 1;
+                self.tracker.note_other_packet();
+            }
             Decoded::UnsupportedLink(_) => st.unsupported_link += 1,
             Decoded::Malformed(_) => st.malformed += 1,
         }
@@ -492,6 +495,7 @@ fn drops_finding(st: &LiveStatus, drops: &[DropInterval], more: u64) -> Option<F
         summary,
         evidence,
         remedy: "Capture less, or give the capture more room: narrow the filter to the FTP hosts (--filter \"host 192.0.2.7\"; not \"port 21\", which hides the data connections), enlarge the kernel buffer (--buffer-size 256), keep other load off the machine, or capture with tcpdump -w FILE and analyse the file afterwards (ftpscope report FILE).".into(),
+        ..Default::default()
     })
 }
 

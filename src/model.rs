@@ -165,6 +165,18 @@ pub enum Outcome {
     Unused,
     /// Still open when the capture ended.
     Open,
+    /// No connection in the capture, but the server confirmed the transfer (1xx then
+    /// 226/250): the capture did not hold the data connection (a `port 21` filter, say).
+    CompletedPerReplies,
+    /// No connection in the capture, and the server's replies say the transfer failed
+    /// (425/426/451 ...), where the capture could not have shown the connection.
+    FailedPerReplies,
+    /// The server refused the transfer command itself (550 No such file, 553, 530 ...)
+    /// before any data connection was due.
+    CommandFailed,
+    /// No connection in the capture, the capture may not hold data connections, and the
+    /// replies do not say how it went (the capture ended, say).
+    NotInCapture,
 }
 
 impl Outcome {
@@ -179,6 +191,10 @@ impl Outcome {
             Outcome::Rejected => "rejected",
             Outcome::Unused => "unused",
             Outcome::Open => "open",
+            Outcome::CompletedPerReplies => "completed-per-replies",
+            Outcome::FailedPerReplies => "failed-per-replies",
+            Outcome::CommandFailed => "command-failed",
+            Outcome::NotInCapture => "not-in-capture",
         }
     }
 }
@@ -263,6 +279,14 @@ pub struct DataChannel {
     pub expected_size: Option<u64>,
     /// TYPE in force when the transfer began.
     pub transfer_type: Option<String>,
+    /// Bytes the server said it moved (its 226 text, else its 150 "(N bytes)"), when it
+    /// said so: the only count when the connection is not in the capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_per_replies: Option<u64>,
+    /// What the server's own words say about the representation ("binary", "ascii"),
+    /// e.g. "150 Opening BINARY mode data connection".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub type_per_replies: Option<&'static str>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -294,6 +318,19 @@ pub struct Evidence {
     pub exchange: Option<usize>,
 }
 
+/// How sure a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Certainty {
+    /// The packets show it.
+    #[default]
+    Seen,
+    /// Concluded from what is in the capture (the server's replies, the addresses).
+    Inferred,
+    /// The capture cannot show it; the finding says what to capture to know.
+    CannotKnow,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
     pub id: &'static str,
@@ -301,6 +338,45 @@ pub struct Finding {
     pub summary: String,
     pub evidence: Vec<Evidence>,
     pub remedy: String,
+    pub certainty: Certainty,
+    /// How many times this finding (same id, same cause) occurred; the evidence is
+    /// the first occurrence's, then the last's when there are several.
+    pub count: usize,
+    /// Exchanges of the session where it occurred (all occurrences, at most 1000).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<usize>,
+    /// What makes two occurrences the same (rules set it; not serialised).
+    #[serde(skip)]
+    pub cause: String,
+}
+
+impl Default for Finding {
+    fn default() -> Self {
+        Finding::new("", Severity::Info, String::new(), Vec::new(), String::new())
+    }
+}
+
+impl Finding {
+    /// A finding seen once, with no grouping key beyond its id.
+    pub fn new(
+        id: &'static str,
+        severity: Severity,
+        summary: String,
+        evidence: Vec<Evidence>,
+        remedy: String,
+    ) -> Self {
+        Finding {
+            id,
+            severity,
+            summary,
+            evidence,
+            remedy,
+            certainty: Certainty::Seen,
+            count: 1,
+            exchanges: Vec::new(),
+            cause: String::new(),
+        }
+    }
 }
 
 /// Things about the capture of this session that limit what can be known.
@@ -315,6 +391,64 @@ pub struct CaptureLimits {
     pub cut_bytes: [u64; 2],
     /// Packets seen from the client and from the server on the control connection.
     pub packets: [u64; 2],
+}
+
+/// Could the data connections of a session be in the capture?
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataVisibility {
+    /// At least one data connection of this session is in the capture.
+    Seen,
+    /// None of this session's, but the capture holds other traffic than FTP control
+    /// connections (other TCP connections, ARP, UDP ...): it was not filtered to the
+    /// control port, so the data connections would be in it.
+    Likely,
+    /// The capture holds FTP control traffic only (a `port 21` filter, most likely):
+    /// whether data connections happened cannot be seen.
+    #[default]
+    Unknown,
+}
+
+/// What the capture covers of one session: the ground every conclusion stands on.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Coverage {
+    /// The control connection's opening handshake (SYN) is in the capture.
+    pub control_handshake: bool,
+    /// SYNs seen from the client on the control connection.
+    pub control_syns: u32,
+    /// How the server answered the control connection: "accepted", "refused" (RST),
+    /// "unanswered" (SYNs only), or "not-seen" (no handshake in the capture).
+    pub control_answer: &'static str,
+    /// Packets with payload from the client and from the server on the control connection.
+    pub client_packets: u64,
+    pub server_packets: u64,
+    /// The server's greeting (220) is in the capture.
+    pub greeting: bool,
+    /// A login (USER/PASS and its reply) is in the capture.
+    pub login: bool,
+    /// Data connections of this session in the capture, and how many with their SYN.
+    pub data_connections: u32,
+    pub data_handshakes: u32,
+    /// Other TCP connections (not FTP control connections) seen in the capture by the
+    /// time this session ended.
+    pub other_connections: u64,
+    /// Packets that are not TCP (ARP, UDP, ICMP ...) seen by then.
+    pub other_packets: u64,
+    /// Could this session's data connections be in the capture?
+    pub data_visible: DataVisibility,
+    /// Duplicated packets of this session's connections, counted once.
+    pub duplicates: u64,
+    /// Seconds the capture went on after this session's last packet (as far as it
+    /// had been read when the session ended): an unanswered SYN at the very end of
+    /// a capture is no evidence.
+    pub capture_after: f64,
+}
+
+impl Coverage {
+    /// Would a data connection of this session be in the capture if it happened?
+    pub fn data_would_show(&self) -> bool {
+        self.data_visible != DataVisibility::Unknown
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -349,6 +483,8 @@ pub struct Session {
     pub data_channels: Vec<DataChannel>,
     pub findings: Vec<Finding>,
     pub capture: CaptureLimits,
+    /// What the capture covers of this session.
+    pub coverage: Coverage,
     /// Parser-level oddities (garbage lines, unterminated replies, ...).
     pub anomalies: Vec<String>,
     /// How the session was found: "port" (a known FTP port) or "content".
@@ -479,6 +615,9 @@ pub struct CaptureStats {
     /// Sessions set aside before they ended because too many were open at once
     /// ([`crate::session::MAX_OPEN_SESSIONS`]).
     pub sessions_evicted: u64,
+    /// Packets that were exact copies of one just seen (two capture points, a SPAN of
+    /// both directions, a file merged with itself), counted once like `editcap -d`.
+    pub duplicate_packets: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

@@ -15,6 +15,7 @@
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
+use std::ops::Not;
 
 use rustc_hash::FxHashMap;
 
@@ -23,8 +24,8 @@ use crate::ftp::line::{LineFlags, LineSplitter};
 use crate::ftp::reply::{ParsedReply, ReplyItem, ReplyParser};
 use crate::ftp::{address, command, explain};
 use crate::model::{
-    Bytes, CaptureLimits, Command, DataChannel, DataMode, Exchange, Login, MatchKind, Outcome,
-    Reply, Session, SummaryRow,
+    Bytes, CaptureLimits, Command, Coverage, DataChannel, DataMode, DataVisibility, Exchange,
+    Login, MatchKind, Outcome, Reply, Session, SummaryRow,
 };
 use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta, Mode};
 
@@ -177,6 +178,13 @@ struct SessionState {
     after_gap: bool,
     /// Data connections of this session still open.
     open_data: usize,
+    /// Bytes left of the TLS record in progress, per direction (while encrypted).
+    tls_left: [usize; 2],
+    /// The control connection's handshake as seen: SYNs, SYN-ACK (or any sign of
+    /// one), RST in answer.
+    control_syns: u32,
+    control_accepted: bool,
+    control_refused: bool,
 }
 
 /// Sessions by index; finished ones are taken out, so memory holds open sessions only.
@@ -273,6 +281,14 @@ pub struct Tracker {
     max_held_text: usize,
     /// Sessions set aside because too many were open.
     pub evicted: u64,
+    /// TCP connections that are not FTP control connections, and packets that are
+    /// not TCP, seen so far: whether the capture was filtered to the control port.
+    other_conns: u64,
+    other_packets: u64,
+    /// The source sees every connection (the proxy relays them all).
+    all_visible: bool,
+    /// The latest time seen on any connection.
+    last_ts: crate::time::Ts,
 }
 
 fn client_dir(client_is_initiator: bool) -> Dir {
@@ -319,6 +335,17 @@ fn tls_record(b: &[u8]) -> bool {
     b.len() >= 3 && b[0] == 0x16 && b[1] == 0x03
 }
 
+/// The length of the TLS record starting `b` (header included), if `b` starts with
+/// a plausible record header (change-cipher-spec, alert, handshake, application
+/// data; TLS 1.0-1.3 versions), e.g. `17 03 03 00 45`.
+fn tls_record_len(b: &[u8]) -> Option<usize> {
+    if b.len() < 5 || !(0x14..=0x17).contains(&b[0]) || b[1] != 0x03 || b[2] > 0x04 {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes([b[3], b[4]]));
+    (len > 0 && len <= (1 << 14) + 2048).then_some(5 + len)
+}
+
 impl Tracker {
     pub fn new(cfg: TrackerConfig) -> Self {
         Tracker {
@@ -333,7 +360,23 @@ impl Tracker {
             text_held: 0,
             max_held_text: MAX_HELD_TEXT,
             evicted: 0,
+            other_conns: 0,
+            other_packets: 0,
+            all_visible: false,
+            last_ts: crate::time::Ts::default(),
         }
+    }
+
+    /// A packet that is not TCP (ARP, UDP, ICMP ...) was in the capture: it was not
+    /// filtered to the FTP control port, so data connections would be in it too.
+    pub fn note_other_packet(&mut self) {
+        self.other_packets += 1;
+    }
+
+    /// The source sees every data connection that happens (the proxy, which relays
+    /// them): an absent connection was never made.
+    pub fn set_all_connections_visible(&mut self) {
+        self.all_visible = true;
     }
 
     /// Change the cap on open sessions (see [`MAX_OPEN_SESSIONS`]); at least 1.
@@ -502,6 +545,10 @@ impl Tracker {
                 mid_session: !handshake,
                 ..Default::default()
             },
+            coverage: Coverage {
+                control_handshake: handshake,
+                ..Default::default()
+            },
             anomalies: Vec::new(),
             detected_by: by,
             summary: Vec::new(),
@@ -530,6 +577,10 @@ impl Tracker {
                 control_closed: false,
                 after_gap: false,
                 open_data: 0,
+                tls_left: [0, 0],
+                control_syns: u32::from(handshake),
+                control_accepted: false,
+                control_refused: false,
             },
         );
         id
@@ -625,12 +676,53 @@ impl Tracker {
             let st = &mut self.sessions[si];
             st.s.end = st.s.end.max(meta.ts);
             if st.encrypted {
-                st.s.encrypted_bytes[d] += rest.len() as u64;
-                return;
+                // Walk the records: cleartext after them is the session back in the
+                // clear (CCC), read as lines again.
+                let mut n = 0;
+                while n < rest.len() {
+                    if st.tls_left[d] > 0 {
+                        let k = st.tls_left[d].min(rest.len() - n);
+                        st.tls_left[d] -= k;
+                        n += k;
+                    } else if let Some(len) = tls_record_len(&rest[n..]) {
+                        st.tls_left[d] = len;
+                    } else {
+                        break;
+                    }
+                }
+                st.s.encrypted_bytes[d] += n as u64;
+                rest = &rest[n..];
+                let clear = if from_client {
+                    looks_like_command(rest)
+                } else {
+                    looks_like_reply_start(rest)
+                };
+                if rest.is_empty() {
+                    return;
+                }
+                if !clear {
+                    st.s.encrypted_bytes[d] += rest.len() as u64;
+                    return;
+                }
+                st.encrypted = false;
+                st.tls_left = [0, 0];
+                st.lines[d] = LineSplitter::new();
+                Self::anomaly(
+                    st,
+                    format!(
+                        "frame {}: the control connection is in the clear again after TLS (CCC)",
+                        meta.frame
+                    ),
+                );
+                continue;
             }
-            // Implicit TLS (FTPS on 990) or TLS started without us seeing the 234.
-            if !st.lines[d].pending() && tls_record(rest) && (st.s.tls || st.s.exchanges.is_empty())
-            {
+            // Implicit TLS (FTPS on 990), TLS started without us seeing the 234, or a
+            // capture that starts inside an encrypted session (`17 03 03 ...`).
+            let record = tls_record(rest)
+                || (st.s.exchanges.is_empty()
+                    && st.seen_reply.not()
+                    && tls_record_len(rest).is_some());
+            if !st.lines[d].pending() && record && (st.s.tls || st.s.exchanges.is_empty()) {
                 st.encrypted = true;
                 st.s.tls = true;
                 Self::anomaly(
@@ -930,6 +1022,8 @@ impl Tracker {
             conn: None,
             expected_size: None,
             transfer_type: None,
+            bytes_per_replies: None,
+            type_per_replies: None,
         });
         st.facts.push(DataFacts::default());
         self.count_text(
@@ -1325,7 +1419,9 @@ impl Tracker {
             (221, Some("QUIT")) => st.s.closed = "quit".into(),
             // Past the transcript budget announcements are not followed.
             (227..=229, _) if ei.is_none() => {}
-            (227, _) => match address::parse_227(text) {
+            // Only an answer to PASV announces: an unsolicited 227 (pure-ftpd's
+            // "227 Logout." after the client's FIN) is not an announcement.
+            (227, Some("PASV")) => match address::parse_227(text) {
                 Some(a) => self.announce(
                     si,
                     meta,
@@ -1349,7 +1445,7 @@ impl Tracker {
                     );
                 }
             },
-            (229, _) => match address::parse_229(text) {
+            (229, Some("EPSV")) => match address::parse_229(text) {
                 Some(p) => self.announce(
                     si,
                     meta,
@@ -1373,7 +1469,7 @@ impl Tracker {
                     );
                 }
             },
-            (228, _) => match address::parse_228(text) {
+            (228, Some("LPSV")) => match address::parse_228(text) {
                 Some(a) => self.announce(
                     si,
                     meta,
@@ -1408,14 +1504,21 @@ impl Tracker {
                 }
             }
             (150 | 125, Some(v)) if command::is_transfer(v) => {
-                if let (Some(n), Some(ci)) = (
-                    explain::bytes_in_150(text),
-                    ei.and_then(|ei| st.s.exchanges[ei].data_channel),
-                ) {
-                    // After REST, servers differ on whether "(N bytes)" is the whole
-                    // file or what is left; only a count without restart is sure.
-                    if st.facts[ci].restart == 0 {
-                        st.s.data_channels[ci].expected_size = Some(n);
+                if let Some(ci) = ei.and_then(|ei| st.s.exchanges[ei].data_channel) {
+                    if let Some(n) = explain::bytes_in_150(text) {
+                        // After REST, servers differ on whether "(N bytes)" is the whole
+                        // file or what is left; only a count without restart is sure.
+                        if st.facts[ci].restart == 0 {
+                            st.s.data_channels[ci].expected_size = Some(n);
+                        }
+                    }
+                    st.s.data_channels[ci].type_per_replies = type_in_reply(text);
+                }
+            }
+            (226 | 250, Some(v)) if command::is_transfer(v) => {
+                if let Some(ci) = ei.and_then(|ei| st.s.exchanges[ei].data_channel) {
+                    if let Some(n) = bytes_in_226(text) {
+                        st.s.data_channels[ci].bytes_per_replies = Some(n);
                     }
                 }
             }
@@ -1424,6 +1527,8 @@ impl Tracker {
     }
 
     fn promote(&mut self, meta: Meta, info: ConnInfo, client_is_initiator: bool) -> usize {
+        // Counted as another connection when it opened; it is a control connection.
+        self.other_conns = self.other_conns.saturating_sub(1);
         let (client, server) = if client_is_initiator {
             (info.initiator, info.responder)
         } else {
@@ -1620,7 +1725,19 @@ impl Tracker {
     }
 
     fn finalize(&mut self, si: usize) {
+        let (other_conns, other_packets, all_visible) =
+            (self.other_conns, self.other_packets, self.all_visible);
+        let last_ts = self.last_ts;
         let st = &mut self.sessions[si];
+        let mut cov = coverage(st, other_conns, other_packets, all_visible);
+        cov.capture_after = st.s.end.secs_until(last_ts).max(0.0);
+        // A capture that opens on the greeting is not mid-session, handshake or not
+        // (payload-only captures drop SYNs and pure ACKs).
+        if st.s.capture.mid_session && cov.greeting {
+            st.s.capture.mid_session = false;
+        }
+        let would_show = cov.data_would_show();
+        st.s.coverage = cov;
         let s = &mut st.s;
         if st.dropped_anomalies > 0 {
             s.anomalies.push(format!(
@@ -1636,13 +1753,25 @@ impl Tracker {
                 .and_then(|e| e.final_reply())
                 .map(|r| r.code);
             let server_aborted = matches!(final_code, Some(426 | 451));
+            let preliminary = ch
+                .command_exchange
+                .and_then(|e| s.exchanges.get(e))
+                .is_some_and(|e| e.replies.iter().any(|r| (100..200).contains(&r.code)));
             ch.outcome = if f.rejected && !f.attempted {
                 Outcome::Rejected
             } else if !f.attempted {
-                if ch.command.is_none() {
-                    Outcome::Unused
-                } else {
-                    Outcome::NotAttempted
+                // No connection in the capture: the replies are the evidence left.
+                match final_code {
+                    _ if ch.command.is_none() => Outcome::Unused,
+                    // The server refused the command itself: no transfer was due.
+                    Some(c) if c >= 400 && !preliminary && c != 425 => Outcome::CommandFailed,
+                    // 1xx: the server had its data connection; the capture does not.
+                    Some(226 | 250) if preliminary => Outcome::CompletedPerReplies,
+                    Some(c) if c >= 400 && (preliminary || !would_show) => {
+                        Outcome::FailedPerReplies
+                    }
+                    _ if would_show && !preliminary => Outcome::NotAttempted,
+                    _ => Outcome::NotInCapture,
                 }
             } else if f.refused {
                 Outcome::Refused
@@ -1654,7 +1783,9 @@ impl Tracker {
                 Outcome::Reset
             } else if server_aborted {
                 Outcome::Aborted
-            } else if f.fins > 0 {
+            } else if f.fins > 0 || (matches!(final_code, Some(226 | 250)) && ch.bytes > 0) {
+                // No FIN in the capture (payload-only captures drop it) but the
+                // server confirmed the transfer.
                 Outcome::Completed
             } else {
                 Outcome::Open
@@ -1703,6 +1834,17 @@ impl Tracker {
 }
 
 impl ConnSink for Tracker {
+    fn duplicate(&mut self, conn: ConnId) {
+        if let Some(Role::Control { session, .. } | Role::Data { session, .. }) =
+            self.conns.get(&conn)
+        {
+            let si = *session;
+            if self.sessions.contains(si) {
+                self.sessions[si].s.coverage.duplicates += 1;
+            }
+        }
+    }
+
     fn closed(&mut self, _meta: Meta, conn: ConnId) {
         match self.conns.remove(&conn) {
             Some(Role::Control { session, .. }) => {
@@ -1723,8 +1865,30 @@ impl ConnSink for Tracker {
     }
 
     fn open(&mut self, meta: Meta, info: &ConnInfo) -> Mode {
+        self.last_ts = self.last_ts.max(meta.ts);
         // Announced data connections first: they may use any port, 21 included.
-        if let Some((si, ci, kind, client_is_initiator)) = self.match_data(info) {
+        // Without a handshake the flow table guessed the roles by port; payload-only
+        // captures hold data connections that way, so try the other way round too.
+        let matched = self.match_data(info).map(|m| (m, *info)).or_else(|| {
+            if info.handshake_seen {
+                return None;
+            }
+            let swapped = ConnInfo {
+                initiator: info.responder,
+                responder: info.initiator,
+                ..*info
+            };
+            self.match_data(&swapped).map(|m| (m, swapped))
+        });
+        if let Some(((si, ci, kind, cii), seen)) = matched {
+            // `cii` is relative to `seen`; the flow table's directions to `info`.
+            let client_is_initiator = if seen.initiator == info.initiator {
+                cii
+            } else {
+                !cii
+            };
+            let info = &seen;
+            self.other_conns += 1;
             let st = &mut self.sessions[si];
             let f = &mut st.facts[ci];
             let ch = &mut st.s.data_channels[ci];
@@ -1755,8 +1919,10 @@ impl ConnSink for Tracker {
             }
             if !info.handshake_seen {
                 f.established = true;
-                ch.notes
-                    .push("connection already open when the capture started".into());
+                ch.notes.push(
+                    "no handshake in the capture (it started after the connection opened, or keeps only packets with payload)"
+                        .into(),
+                );
             }
             self.conns.insert(
                 info.id,
@@ -1800,6 +1966,7 @@ impl ConnSink for Tracker {
             );
             return Mode::Stream;
         }
+        self.other_conns += 1;
         if self.cfg.detect_by_content && !NOT_FTP_PORTS.contains(&rp) {
             self.conns.insert(info.id, Role::Sniff { info: *info });
             return Mode::Stream;
@@ -1809,6 +1976,7 @@ impl ConnSink for Tracker {
     }
 
     fn event(&mut self, meta: Meta, conn: ConnId, ev: ConnEvent<'_>) -> Option<Mode> {
+        self.last_ts = self.last_ts.max(meta.ts);
         let role = self.conns.get(&conn)?;
         match role {
             // Nothing to learn from it (this also stops a connection of a session
@@ -1936,8 +2104,16 @@ impl ConnSink for Tracker {
                     ConnEvent::Refused => {
                         let st = &mut self.sessions[si];
                         st.s.closed = "refused".into();
+                        st.control_refused = true;
+                        st.s.end = st.s.end.max(meta.ts);
                     }
-                    ConnEvent::SynRetry | ConnEvent::Accepted | ConnEvent::Count { .. } => {}
+                    ConnEvent::SynRetry => {
+                        let st = &mut self.sessions[si];
+                        st.control_syns += 1;
+                        st.s.end = st.s.end.max(meta.ts);
+                    }
+                    ConnEvent::Accepted => self.sessions[si].control_accepted = true,
+                    ConnEvent::Count { .. } => {}
                 }
                 None
             }
@@ -2004,6 +2180,90 @@ impl ConnSink for Tracker {
                 None
             }
         }
+    }
+}
+
+/// The byte count a transfer's final reply gives ("226 Transfer complete (39695
+/// bytes)", "226 Closing data connection, sent 1,234 bytes"); thousands separators
+/// are read only in groups of three.
+pub fn bytes_in_226(text: &[u8]) -> Option<u64> {
+    let s = String::from_utf8_lossy(text).to_ascii_lowercase();
+    let i = s.rfind(" bytes")?;
+    let head = s[..i].trim_end_matches(' ');
+    let start = head
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == ','))
+        .map_or(0, |(p, c)| p + c.len_utf8());
+    let num = &head[start..];
+    let groups: Vec<&str> = num.split(',').collect();
+    let ok = !groups[0].is_empty()
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && (groups.len() == 1 || groups[0].len() <= 3);
+    if !ok {
+        return None;
+    }
+    groups.concat().parse().ok()
+}
+
+/// What a transfer reply says of the representation: "150 Opening BINARY mode data
+/// connection" means binary whatever TYPE was (or was not) seen.
+pub fn type_in_reply(text: &[u8]) -> Option<&'static str> {
+    let s = String::from_utf8_lossy(text).to_ascii_lowercase();
+    if s.contains("binary mode") || s.contains("type i") {
+        Some("binary")
+    } else if s.contains("ascii mode") || s.contains("type a") {
+        Some("ascii")
+    } else {
+        None
+    }
+}
+
+/// What the capture covers of a session (see [`Coverage`]).
+fn coverage(st: &SessionState, other_conns: u64, other_packets: u64, all: bool) -> Coverage {
+    let s = &st.s;
+    let data_connections = st.facts.iter().filter(|f| f.attempted).count() as u32;
+    let data_handshakes = s.data_channels.iter().filter(|d| d.syns > 0).count() as u32;
+    let greeting = s.exchanges.first().is_some_and(|x| {
+        x.command.is_none() && x.replies.iter().any(|r| matches!(r.code, 220 | 120))
+    });
+    let login = s
+        .exchanges
+        .iter()
+        .any(|x| matches!(x.verb(), Some("USER" | "PASS")) && x.final_reply().is_some());
+    let [client_packets, server_packets] = s.capture.packets;
+    let handshake = s.coverage.control_handshake;
+    let control_answer = if !handshake {
+        "not-seen"
+    } else if st.control_refused {
+        "refused"
+    } else if st.control_accepted || client_packets + server_packets > 0 {
+        "accepted"
+    } else {
+        "unanswered"
+    };
+    let data_visible = if data_connections > 0 {
+        DataVisibility::Seen
+    } else if all || other_conns > 0 || other_packets > 0 {
+        DataVisibility::Likely
+    } else {
+        DataVisibility::Unknown
+    };
+    Coverage {
+        control_handshake: handshake,
+        control_syns: st.control_syns,
+        control_answer,
+        client_packets,
+        server_packets,
+        greeting,
+        login,
+        data_connections,
+        data_handshakes,
+        other_connections: other_conns,
+        other_packets,
+        data_visible,
+        duplicates: s.coverage.duplicates,
+        capture_after: 0.0,
     }
 }
 

@@ -119,12 +119,22 @@ pub trait ConnSink {
     /// The connection is over (both FINs delivered, a RST, or the end of input); no
     /// more events come for it.
     fn closed(&mut self, _meta: Meta, _conn: ConnId) {}
+    /// A packet of this connection was a copy of one just seen; it was dropped.
+    fn duplicate(&mut self, _conn: ConnId) {}
 }
+
+/// Two copies of one packet arrive within this many seconds (two capture points, a
+/// SPAN of both directions, a file merged with itself); a retransmission takes longer.
+const DUP_WINDOW_SECS: f64 = 0.001;
+/// Closed connections remembered to recognise a second copy of the same traffic.
+const MAX_CLOSED: usize = 1 << 16;
 
 #[derive(Debug, Default)]
 struct Half {
     /// Sequence number of relative offset `next`.
     next_seq: u32,
+    /// Sequence number of relative offset 0.
+    first_seq: u32,
     /// Relative offset of the next byte expected.
     next: u64,
     known: bool,
@@ -138,6 +148,7 @@ struct Half {
 
 impl Half {
     fn start(&mut self, first_seq: u32) {
+        self.first_seq = first_seq;
         self.next_seq = first_seq;
         self.next = 0;
         self.known = true;
@@ -162,9 +173,64 @@ struct Conn {
     accepted: bool,
     reset: bool,
     last: Ts,
+    /// The last segments (fingerprint, time), to drop copies of them.
+    recent: [(u64, Ts); 4],
+    recent_at: usize,
+}
+
+/// Sequence space a closed connection covered, per endpoint.
+#[derive(Debug, Clone, Copy)]
+struct ClosedRange {
+    initiator: SocketAddr,
+    /// (first, end) sequence numbers per direction (initiator, responder); None if unseen.
+    range: [Option<(u32, u32)>; 2],
+    /// When it ended.
+    end: Ts,
+}
+
+impl ClosedRange {
+    fn of(c: &Conn) -> Self {
+        let r = |h: &Half| {
+            h.known
+                .then(|| (h.first_seq.wrapping_sub(1), h.next_seq.wrapping_add(1)))
+        };
+        ClosedRange {
+            initiator: c.info.initiator,
+            range: [r(&c.halves[0]), r(&c.halves[1])],
+            end: c.last,
+        }
+    }
+    /// Does this segment fall inside what the closed connection already carried?
+    fn holds(&self, seg: &Segment<'_>) -> bool {
+        let i = usize::from(seg.src != self.initiator);
+        self.range[i].is_some_and(|(a, b)| {
+            b.wrapping_sub(a) > 1 && seg.seq.wrapping_sub(a) <= b.wrapping_sub(a)
+        })
+    }
+}
+
+fn fingerprint(seg: &Segment<'_>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    (seg.src, seg.seq, seg.ack, seg.flags, seg.wire_len).hash(&mut h);
+    seg.payload[..seg.payload.len().min(64)].hash(&mut h);
+    h.finish() | 1
 }
 
 impl Conn {
+    fn new(info: ConnInfo, mode: Mode, ts: Ts) -> Self {
+        Conn {
+            info,
+            mode,
+            halves: [Half::default(), Half::default()],
+            isn: None,
+            accepted: false,
+            reset: false,
+            last: ts,
+            recent: [(0, ts); 4],
+            recent_at: 0,
+        }
+    }
     fn closed(&self) -> bool {
         self.reset || (self.halves[0].fin_done && self.halves[1].fin_done)
     }
@@ -178,6 +244,10 @@ pub struct TcpStats {
     pub retransmitted_segments: u64,
     pub gaps: u64,
     pub gap_bytes: u64,
+    /// Packets dropped as copies of one already seen (see [`DUP_WINDOW_SECS`]), and
+    /// whole connections seen a second time after they closed.
+    pub duplicates: u64,
+    pub replayed_connections: u64,
 }
 
 /// The flow table.
@@ -186,6 +256,8 @@ pub struct FlowTable {
     conns: FxHashMap<(SocketAddr, SocketAddr), Conn>,
     next_id: ConnId,
     pub stats: TcpStats,
+    /// Recently closed connections' sequence space (a second copy of the traffic).
+    closed: FxHashMap<(SocketAddr, SocketAddr), ClosedRange>,
 }
 
 fn key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
@@ -222,6 +294,21 @@ impl FlowTable {
             self.conns.remove(&k);
         }
         if !self.conns.contains_key(&k) {
+            // A packet of a connection that already ended, from its sequence space,
+            // and not later than its end: a second copy of the same traffic (files
+            // concatenated, time going backwards). Stray packets after the end (a
+            // last ACK, a retransmitted FIN) come later and are only ignored.
+            if let Some(r) = self.closed.get(&k) {
+                if r.holds(seg) {
+                    if meta.ts < r.end {
+                        self.stats.duplicates += 1;
+                        if syn && !ack {
+                            self.stats.replayed_connections += 1;
+                        }
+                    }
+                    return;
+                }
+            }
             if !syn && seg.wire_len == 0 {
                 // A lone ACK, FIN or RST for a connection we never saw (or one already
                 // closed and forgotten): nothing to track.
@@ -250,15 +337,7 @@ impl FlowTable {
                 handshake_seen,
             };
             let mode = sink.open(meta, &info);
-            let mut c = Conn {
-                info,
-                mode,
-                halves: [Half::default(), Half::default()],
-                isn: None,
-                accepted: false,
-                reset: false,
-                last: meta.ts,
-            };
+            let mut c = Conn::new(info, mode, meta.ts);
             if syn && !ack {
                 c.isn = Some(seg.seq);
             }
@@ -267,6 +346,21 @@ impl FlowTable {
         let Some(c) = self.conns.get_mut(&k) else {
             return;
         };
+        // A copy of a segment just seen: drop it (editcap -d does the same). Bare
+        // ACKs are left alone: duplicate ACKs are TCP's own, and harmless.
+        let fp = fingerprint(seg);
+        let counts = seg.wire_len > 0 || seg.flags & (SYN | FIN | RST) != 0;
+        // A bare ACK is a copy only when it repeats the very packet before it (TCP's
+        // duplicate ACKs have the other side's segments between them).
+        let prev = (c.recent_at + c.recent.len() - 1) % c.recent.len();
+        let copy = |&(f, t): &(u64, Ts)| f == fp && t.secs_until(meta.ts) <= DUP_WINDOW_SECS;
+        if (counts && c.recent.iter().any(copy)) || copy(&c.recent[prev]) {
+            self.stats.duplicates += 1;
+            sink.duplicate(c.info.id);
+            return;
+        }
+        c.recent[c.recent_at] = (fp, meta.ts);
+        c.recent_at = (c.recent_at + 1) % c.recent.len();
         c.last = meta.ts;
         let dir = if seg.src == c.info.initiator {
             Dir::FromInitiator
@@ -280,6 +374,10 @@ impl FlowTable {
             // Both FINs delivered, or a RST: the connection is over. Forget it now, so
             // memory holds open connections only; stray packets after this are ignored.
             let id = c.info.id;
+            if self.closed.len() >= MAX_CLOSED {
+                self.closed.clear();
+            }
+            self.closed.insert(k, ClosedRange::of(c));
             self.conns.remove(&k);
             sink.closed(meta, id);
         }
@@ -377,11 +475,12 @@ fn process<S: ConnSink>(
     if !c.halves[i].known && (seg.wire_len > 0 || seg.has(FIN)) {
         c.halves[i].start(seg.seq);
     }
-    // Any data or ACK from the responder after a SYN means it accepted.
-    if dir == Dir::FromResponder
+    // Any data or ACK from the responder after a SYN means it accepted; so does a
+    // plain ACK from the initiator (it acknowledges a SYN-ACK the capture missed:
+    // a one-sided capture).
+    let initiator_acked = dir == Dir::FromInitiator && ackf && !syn && c.halves[i].known;
+    if (initiator_acked || (dir == Dir::FromResponder && !syn && c.halves[i].known))
         && !c.accepted
-        && !syn
-        && c.halves[i].known
         && c.info.handshake_seen
     {
         c.accepted = true;

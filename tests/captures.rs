@@ -80,6 +80,21 @@ fn check_session(name: &str, i: usize, s: &Session, e: &Value, errors: &mut Vec<
     {
         err(format!("mid_session {} != {m}", s.capture.mid_session));
     }
+    // What the capture covers (docs/json-schema.md, "coverage").
+    if let Some(v) = e["data_visible"].as_str() {
+        let got = serde_json::to_value(s.coverage.data_visible).unwrap();
+        if got != v {
+            err(format!("coverage.data_visible {got} != {v}"));
+        }
+    }
+    if let Some(v) = e["control_answer"].as_str()
+        && s.coverage.control_answer != v
+    {
+        err(format!(
+            "coverage.control_answer {} != {v}",
+            s.coverage.control_answer
+        ));
+    }
     if let Some(cmds) = e["commands"].as_array() {
         let want: Vec<String> = cmds
             .iter()
@@ -223,6 +238,16 @@ fn check_findings(name: &str, cap: &Capture, e: &Value, errors: &mut Vec<String>
             errors.push(format!(
                 "{name}: no {id} finding with severity {sev:?} mentioning {needles:?}; got:\n   {}",
                 got.join("\n   ")
+            ));
+        }
+    }
+    // Findings the scenario must not raise (at any severity): the rule's "must not fire".
+    for id in e["absent_findings"].as_array().cloned().unwrap_or_default() {
+        let id = id.as_str().unwrap_or("");
+        for f in all.iter().filter(|f| f.id == id) {
+            errors.push(format!(
+                "{name}: finding {id} must not be reported: {}",
+                f.summary
             ));
         }
     }

@@ -304,3 +304,50 @@ fn a_closed_pipe_is_not_an_error() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).is_empty(), "{}", stderr(&o));
 }
+
+/// `diagnose --format json` names sessions as `report --format json` does, and
+/// carries the capture-wide findings (password guessing, duplicates) in a last line.
+#[test]
+fn diagnose_json_names_sessions_like_report_and_has_capture_findings() {
+    let o = run(&[
+        "diagnose",
+        "--format",
+        "json",
+        "captures/bruteforce-local.pcap",
+    ]);
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let r = run(&[
+        "report",
+        "--format",
+        "json",
+        "captures/bruteforce-local.pcap",
+    ]);
+    let report: Vec<serde_json::Value> = stdout(&r)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (d, s) in lines.iter().zip(&report) {
+        assert_eq!(d["id"], s["id"]);
+        assert_eq!(d["client"], s["client"]);
+        assert!(d.get("coverage").is_some());
+    }
+    let last = lines.last().unwrap();
+    assert_eq!(last["scope"], "capture");
+    assert!(last["id"].is_null());
+    assert!(
+        last["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "login-failed"
+                && f["summary"].as_str().unwrap().contains("password guessing")),
+        "{last}"
+    );
+    // A refused control connection is an error: exit 1.
+    let o = run(&["diagnose", "captures/control-refused.pcap"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("control-refused"));
+}

@@ -311,3 +311,157 @@ fn every_public_capture_is_read() {
     }
     assert!(n >= 50, "expected the public captures, read {n}");
 }
+
+/// Findings (id, severity) of a public capture, sessions and capture-wide together.
+fn findings_of(cap: &Capture) -> Vec<(&'static str, ftpscope::model::Severity, String)> {
+    cap.sessions
+        .iter()
+        .flat_map(|s| s.findings.iter())
+        .chain(cap.findings.iter())
+        .map(|f| (f.id, f.severity, f.summary.clone()))
+        .collect()
+}
+
+/// Captures where the diagnosis used to contradict the transcript, each with what an
+/// expert reading the packets concludes (see the capture's .tshark.txt).
+#[test]
+fn no_finding_contradicts_the_transcript() {
+    use ftpscope::model::{Outcome, Severity};
+    let Some(dir) = common::public_captures("no_finding_contradicts_the_transcript") else {
+        return;
+    };
+    let has = |cap: &Capture, id: &str| findings_of(cap).iter().any(|f| f.0 == id);
+
+    // RETR answered "550 ... No such file or directory": a missing file, not a data
+    // connection that was never made.
+    let cap = analyze(&dir.join("zeek/ipv6-multiline-reply.pcap"));
+    assert!(has(&cap, "file-unavailable"), "{:?}", findings_of(&cap));
+    assert!(!has(&cap, "passive-data-not-attempted"));
+    assert!(
+        cap.sessions[0]
+            .data_channels
+            .iter()
+            .all(|d| d.outcome != Outcome::NotAttempted)
+    );
+
+    // Control traffic only; the server announces its public address to a client
+    // inside its network, and 150/226 confirm the transfers: one info about the
+    // address (never "set the passive address to the private one"), no
+    // not-attempted, and not 1,377 findings.
+    let cap = analyze(&dir.join("zeek/cwd-navigation.pcap"));
+    let f = findings_of(&cap);
+    assert!(f.len() < 10, "{} findings: {f:?}", f.len());
+    assert!(!has(&cap, "passive-data-not-attempted"));
+    let s = &cap.sessions[0];
+    let mismatch: Vec<_> = s
+        .findings
+        .iter()
+        .filter(|f| f.id == "pasv-address-mismatch")
+        .collect();
+    assert_eq!(mismatch.len(), 1);
+    assert!(mismatch[0].count > 600, "count {}", mismatch[0].count);
+    assert!(mismatch[0].severity <= Severity::Warning);
+    assert!(!mismatch[0].remedy.contains("pasv_address=10."));
+    assert!(
+        s.data_channels
+            .iter()
+            .any(|d| d.outcome == Outcome::CompletedPerReplies)
+    );
+
+    // Three SYNs to port 21, never answered: the connection failed.
+    for name in ["ftpclientdenied.pcap", "ftpserverdenied.pcap"] {
+        let cap = analyze(&dir.join("chrissanders-packets/ppa1e").join(name));
+        let f = findings_of(&cap);
+        assert!(
+            f.iter()
+                .any(|f| f.0 == "control-unanswered" && f.1 == Severity::Error),
+            "{name}: {f:?}"
+        );
+    }
+
+    // The file holds much of its traffic twice (time goes back): the copies are
+    // dropped, sessions are not doubled, and the guessing is counted once per try.
+    let cap = analyze(&dir.join("chrissanders-packets/ppa1e/ftp-crack.pcap"));
+    assert!(cap.stats.duplicate_packets > 1000);
+    assert!(
+        cap.sessions.len() < 760,
+        "{} sessions for 708 control connections",
+        cap.sessions.len()
+    );
+    let guess = cap
+        .findings
+        .iter()
+        .find(|f| f.id == "login-failed")
+        .expect("password guessing");
+    let n: usize = guess
+        .summary
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.parse().ok())
+        .unwrap();
+    assert!((690..=710).contains(&n), "{}", guess.summary);
+
+    // AUTH TLS, then (after CCC) PASV and STOR in the clear: those are read, and
+    // the TLS records are never taken for commands.
+    let cap = analyze(&dir.join("ndpi/ftp-start-tls.pcap"));
+    let s = &cap.sessions[0];
+    let verbs: Vec<&str> = s.exchanges.iter().filter_map(|x| x.verb()).collect();
+    assert!(
+        verbs.contains(&"PASV") && verbs.contains(&"STOR"),
+        "{verbs:?}"
+    );
+    assert!(has(&cap, "control-encrypted"));
+    assert!(
+        verbs
+            .iter()
+            .all(|v| v.chars().all(|c| c.is_ascii_alphabetic())),
+        "{verbs:?}"
+    );
+
+    // Zeek's 500 PORTs to one host: one aggregated finding, not 500.
+    let cap = analyze(&dir.join("zeek/ftp-many-port-expected.pcap.gz"));
+    assert!(
+        findings_of(&cap).len() <= 3,
+        "{:?}",
+        findings_of(&cap).len()
+    );
+}
+
+/// Across every public capture: no error finding that rests on absence alone where
+/// the capture could not show the thing, and no finding repeated within a session.
+#[test]
+fn public_findings_are_aggregated_and_grounded() {
+    let Some(dir) = common::public_captures("public_findings_are_aggregated_and_grounded") else {
+        return;
+    };
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let name = p.to_string_lossy().to_string();
+            if !(name.ends_with(".pcap") || name.ends_with(".pcapng") || name.ends_with(".pcap.gz"))
+            {
+                continue;
+            }
+            let cap = analyze(&p);
+            for s in &cap.sessions {
+                let mut seen = std::collections::HashSet::new();
+                for f in &s.findings {
+                    assert!(
+                        seen.insert((f.id, f.summary.clone())),
+                        "{name}: session {} repeats {}",
+                        s.id,
+                        f.id
+                    );
+                    if f.id == "passive-data-not-attempted" {
+                        assert!(s.coverage.data_would_show(), "{name}: {}", f.summary);
+                    }
+                }
+            }
+        }
+    }
+}

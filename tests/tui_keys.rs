@@ -40,6 +40,7 @@ fn finding(id: &'static str, severity: Severity, exchange: Option<usize>) -> Fin
             exchange,
         }],
         remedy: "remedy".into(),
+        ..Default::default()
     }
 }
 

@@ -55,6 +55,7 @@ fn finding(id: &'static str, severity: Severity, summary: &str, exchange: usize)
             },
         ],
         remedy: "Open the passive port range in the server's firewall; until then active mode may work if the client accepts connections.".into(),
+        ..Default::default()
     }
 }
 

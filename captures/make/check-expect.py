@@ -162,7 +162,8 @@ def check_shape(exp):
             mode = {"PASV": "passive", "EPSV": "passive", "PORT": "active", "EPRT": "active"}.get(d.get("via"))
             if mode is None or d.get("mode") != mode:
                 bad.append(f"session {i} data {j}: via/mode {d.get('via')}/{d.get('mode')}")
-            if d.get("outcome") not in ("completed", "refused", "unanswered", "not-attempted", "reset", "aborted"):
+            if d.get("outcome") not in ("completed", "refused", "unanswered", "not-attempted", "reset", "aborted",
+                                        "completed-per-replies", "failed-per-replies", "not-in-capture"):
                 bad.append(f"session {i} data {j}: outcome {d.get('outcome')!r}")
             if not isinstance(d.get("bytes"), int):
                 bad.append(f"session {i} data {j}: bytes must be an integer")
@@ -239,6 +240,9 @@ def main():
             ann_ip, ann_port = ann.rsplit(":", 1)
             ann_ip = ann_ip.strip("[]")
             found = [t for t, s in streams.items() if t != st and any(p["dst"] == ann for p in s["pkts"] if p["syn"] and not p["ack"])]
+            # Payload-only captures (no SYN): the stream that carries bytes to or from it.
+            if not found:
+                found = [t for t, s in streams.items() if t != st and any(ann in (p["dst"], p.get("src")) for p in s["pkts"])]
             while ann_pos < len(announced) and announced[ann_pos] != (dc["via"], ann):
                 ann_pos += 1
             if ann_pos >= len(announced):
@@ -246,7 +250,7 @@ def main():
             else:
                 ann_pos += 1
             if not found:
-                if dc["outcome"] != "not-attempted":
+                if dc["outcome"] not in ("not-attempted", "completed-per-replies", "failed-per-replies", "not-in-capture"):
                     problems.append(f"{tag}: no connection to {ann} found (expected {dc['outcome']})")
                 continue
             # The first stream to that endpoint not yet matched to an earlier channel.
@@ -258,6 +262,8 @@ def main():
             rst = any(p["rst"] for p in pk)
             if not synack and rst:
                 outcome = "refused"
+            elif not synack and not any(p["syn"] for p in pk) and nbytes > 0:
+                outcome = "completed"  # payload-only capture: no handshake, bytes moved
             elif not synack:
                 outcome = "unanswered"
             else:

@@ -580,8 +580,11 @@ pub struct Live {
 
 impl Live {
     pub fn new(cfg: TrackerConfig) -> Self {
+        // The proxy relays every data connection: one it did not see was not made.
+        let mut tracker = Tracker::new(cfg);
+        tracker.set_all_connections_visible();
         Live {
-            tracker: Tracker::new(cfg),
+            tracker,
             notes: FxHashMap::default(),
             by_client: FxHashMap::default(),
             line_ts: FxHashMap::default(),

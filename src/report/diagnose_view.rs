@@ -38,10 +38,12 @@ impl Tally {
 /// which sessions were checked), or a text block (sessions with findings only).
 pub fn write_session(out: &mut dyn Write, s: &Session, json: bool, _lang: Lang) -> io::Result<()> {
     if json {
+        // Sessions are named as in `report --format json` ("id", "client", "server").
         let v = serde_json::json!({
-            "session": s.id,
+            "id": s.id,
             "client": s.client.to_string(),
             "server": s.server.to_string(),
+            "coverage": s.coverage,
             "findings": s.findings,
         });
         return writeln!(out, "{v}");
@@ -79,21 +81,22 @@ pub fn write_head(
 }
 
 /// After the sessions. Text: "no problem found" when nothing was. JSON: the
-/// capture-wide findings (a damaged file, password guessing) as a last line
-/// `{"capture": NAME, "findings": [...]}`, when there are any.
+/// capture-wide findings (a damaged file, password guessing, duplicates) as a last
+/// line `{"id": null, "scope": "capture", "findings": [...]}`, when there are any.
 pub fn write_tail(
     out: &mut dyn Write,
     _stats: &CaptureStats,
     capture_findings: &[Finding],
     tally: &Tally,
-    name: &str,
+    _name: &str,
     json: bool,
     _lang: Lang,
 ) -> io::Result<()> {
     if json {
         if !capture_findings.is_empty() {
             let v = serde_json::json!({
-                "capture": name,
+                "id": null,
+                "scope": "capture",
                 "findings": capture_findings,
             });
             writeln!(out, "{v}")?;

@@ -72,6 +72,53 @@ pub fn channel_line(d: &DataChannel) -> String {
     s
 }
 
+/// What the capture covers of a session, in one line (text report and TUI header).
+pub fn coverage_line(s: &Session) -> String {
+    use crate::model::DataVisibility;
+    let c = &s.coverage;
+    let mut parts = Vec::new();
+    parts.push(if c.control_handshake {
+        let syns = if c.control_syns > 1 {
+            format!(", {} SYNs", c.control_syns)
+        } else {
+            String::new()
+        };
+        format!("control handshake seen ({}{syns})", c.control_answer)
+    } else {
+        "no control handshake".to_string()
+    });
+    parts.push(format!(
+        "{} packets from the client, {} from the server",
+        c.client_packets, c.server_packets
+    ));
+    parts.push(
+        match (c.greeting, c.login) {
+            (true, true) => "greeting and login",
+            (true, false) => "greeting, no login",
+            (false, true) => "login, no greeting",
+            (false, false) => "no greeting or login",
+        }
+        .to_string(),
+    );
+    parts.push(match c.data_visible {
+        _ if s.data_channels.is_empty() => "no data connection announced".to_string(),
+        DataVisibility::Seen => format!(
+            "{} data connection(s) in the capture ({} with handshake)",
+            c.data_connections, c.data_handshakes
+        ),
+        DataVisibility::Likely => {
+            "no data connection of this session, though the capture holds other traffic".to_string()
+        }
+        DataVisibility::Unknown => {
+            "FTP control traffic only: data connections cannot be seen".to_string()
+        }
+    });
+    if c.duplicates > 0 {
+        parts.push(format!("{} duplicate packets counted once", c.duplicates));
+    }
+    parts.join("; ")
+}
+
 pub fn write_finding(out: &mut dyn Write, f: &Finding, indent: &str) -> io::Result<()> {
     writeln!(
         out,
@@ -257,6 +304,7 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
         write!(out, ", cwd {}", escape(&c.0))?;
     }
     writeln!(out, ", closed: {}", s.closed)?;
+    writeln!(out, "  capture covers: {}", coverage_line(s))?;
     if let Some(tls) = s.tls_description() {
         writeln!(out, "  {tls}")?;
     }

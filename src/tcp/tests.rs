@@ -97,12 +97,86 @@ fn refused_and_retried_syn() {
     let mut t = FlowTable::new();
     let mut r = Rec::default();
     t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
-    t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
-    t.segment(m(), &seg(b(), a(), 0, 101, RST | ACK, b""), &mut r);
+    // The kernel retries a SYN a second later.
+    t.segment(at(1.0), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
+    t.segment(at(1.1), &seg(b(), a(), 0, 101, RST | ACK, b""), &mut r);
     assert_eq!(
         r.events[1..],
         ["SynRetry".to_string(), "Refused".to_string()]
     );
+}
+
+fn at(secs: f64) -> Meta {
+    Meta {
+        ts: crate::time::Ts::from_secs_nanos(0, (secs * 1e9) as i64),
+        frame: 0,
+    }
+}
+
+/// The same SYN twice at once is one packet captured twice (two capture points),
+/// not a retransmission.
+#[test]
+fn duplicated_packets_count_once() {
+    let mut t = FlowTable::new();
+    let mut r = Rec::default();
+    for p in [
+        seg(a(), b(), 100, 0, SYN, b""),
+        seg(b(), a(), 500, 101, SYN | ACK, b""),
+        seg(b(), a(), 501, 101, ACK | PSH, b"220 hi\r\n"),
+    ] {
+        t.segment(m(), &p, &mut r);
+        t.segment(m(), &p, &mut r);
+    }
+    assert!(!r.events.iter().any(|e| e == "SynRetry"), "{:?}", r.events);
+    assert_eq!(r.data[1], b"220 hi\r\n");
+    assert_eq!(t.stats.duplicates, 3);
+    // A retransmission a second later is not a duplicate.
+    t.segment(
+        at(1.0),
+        &seg(b(), a(), 501, 101, ACK | PSH, b"220 hi\r\n"),
+        &mut r,
+    );
+    assert_eq!(t.stats.duplicates, 3);
+    // Nor are duplicate ACKs, TCP's own: the other side's segments come between.
+    t.segment(at(1.1), &seg(a(), b(), 101, 509, ACK, b""), &mut r);
+    t.segment(
+        at(1.1),
+        &seg(b(), a(), 520, 101, ACK | PSH, b"x\r\n"),
+        &mut r,
+    );
+    t.segment(at(1.1), &seg(a(), b(), 101, 509, ACK, b""), &mut r);
+    assert_eq!(t.stats.duplicates, 3);
+    // A bare ACK right after itself is a copy.
+    t.segment(at(1.1), &seg(a(), b(), 101, 509, ACK, b""), &mut r);
+    assert_eq!(t.stats.duplicates, 4);
+}
+
+/// A file holding the same connection twice (concatenated: time goes back): the
+/// second copy is dropped, not taken for a new connection.
+#[test]
+fn replayed_connection_is_dropped() {
+    let mut t = FlowTable::new();
+    let mut r = Rec::default();
+    let conn = [
+        (0.0, seg(a(), b(), 100, 0, SYN, b"")),
+        (0.1, seg(b(), a(), 500, 101, SYN | ACK, b"")),
+        (0.2, seg(b(), a(), 501, 101, ACK | PSH, b"220 hi\r\n")),
+        (0.3, seg(a(), b(), 101, 509, ACK | FIN, b"")),
+        (0.4, seg(b(), a(), 509, 102, ACK | FIN, b"")),
+    ];
+    for (ts, p) in &conn {
+        t.segment(at(*ts), p, &mut r);
+    }
+    for (ts, p) in &conn {
+        t.segment(at(*ts), p, &mut r);
+    }
+    let opens = r.events.iter().filter(|e| e.starts_with("open")).count();
+    assert_eq!(opens, 1, "{:?}", r.events);
+    assert_eq!(t.stats.replayed_connections, 1);
+    // A new connection on the same ports later (a new ISN) is a new connection.
+    t.segment(at(5.0), &seg(a(), b(), 90_000, 0, SYN, b""), &mut r);
+    let opens = r.events.iter().filter(|e| e.starts_with("open")).count();
+    assert_eq!(opens, 2, "{:?}", r.events);
 }
 
 #[test]

@@ -659,6 +659,17 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
     if s.capture.mid_session {
         info.push_str("  starts mid-session");
     }
+    // What the capture cannot show (the full list is in the text report header).
+    let cov = &s.coverage;
+    if !cov.control_handshake && !s.capture.mid_session {
+        info.push_str("  no handshake in capture");
+    }
+    if cov.data_visible == crate::model::DataVisibility::Unknown && !s.data_channels.is_empty() {
+        info.push_str("  control-only capture: data connections not visible");
+    }
+    if cov.duplicates > 0 {
+        info.push_str(&format!("  {} duplicate packets", cov.duplicates));
+    }
     if let Some(sys) = &s.server_system {
         info.push_str(&format!("  server {}", escape(&sys.0)));
     }

@@ -120,9 +120,15 @@ impl Theme {
 
     pub fn outcome(self, o: Outcome) -> Style {
         match o {
-            Outcome::Completed | Outcome::Open => self.fg(Color::Green),
-            Outcome::Rejected | Outcome::Unused => self.fg(Color::Yellow),
-            Outcome::Refused
+            Outcome::Completed | Outcome::Open | Outcome::CompletedPerReplies => {
+                self.fg(Color::Green)
+            }
+            Outcome::Rejected
+            | Outcome::Unused
+            | Outcome::CommandFailed
+            | Outcome::NotInCapture => self.fg(Color::Yellow),
+            Outcome::FailedPerReplies
+            | Outcome::Refused
             | Outcome::Unanswered
             | Outcome::NotAttempted
             | Outcome::Reset

@@ -1,0 +1,343 @@
+//! Rules on dialogues fed to the tracker through [`ConnSink`], each where it must
+//! fire and where it must not.
+
+use std::net::SocketAddr;
+
+use crate::model::{Certainty, DataVisibility, Outcome, Session, Severity};
+use crate::session::{Tracker, TrackerConfig, bytes_in_226, type_in_reply};
+use crate::tcp::{ConnEvent, ConnInfo, ConnSink, Dir, Meta};
+use crate::time::Ts;
+
+fn meta(t: i64) -> Meta {
+    Meta {
+        ts: Ts(t * 1_000_000),
+        frame: t as u64,
+    }
+}
+
+/// One control session from 10.0.0.2 to `server`:21 with these lines ('>' from
+/// the client, '<' from the server), one line per millisecond. `other` adds a
+/// non-TCP packet first (the capture was not filtered to port 21).
+fn dialogue(server: [u8; 4], lines: &[&str], other: bool) -> Session {
+    let mut t = Tracker::new(TrackerConfig::default());
+    if other {
+        t.note_other_packet();
+    }
+    let c = ConnInfo {
+        id: 1,
+        initiator: SocketAddr::from(([10, 0, 0, 2], 40000)),
+        responder: SocketAddr::from((server, 21)),
+        handshake_seen: true,
+    };
+    t.open(meta(0), &c);
+    t.event(meta(0), 1, ConnEvent::Accepted);
+    for (i, l) in lines.iter().enumerate() {
+        let (dir, text) = match l.split_at(1) {
+            (">", rest) => (Dir::FromInitiator, rest),
+            (_, rest) => (Dir::FromResponder, rest),
+        };
+        let bytes = format!("{text}\r\n");
+        t.event(
+            meta(i as i64 + 1),
+            1,
+            ConnEvent::Data {
+                dir,
+                bytes: bytes.as_bytes(),
+            },
+        );
+    }
+    t.finish();
+    t.take_finished().remove(0)
+}
+
+fn ids(s: &Session) -> Vec<&'static str> {
+    s.findings.iter().map(|f| f.id).collect()
+}
+
+const LOGIN: [&str; 5] = ["<220 hi", ">USER u", "<331 pw", ">PASS p", "<230 ok"];
+
+fn with_login(rest: &[&'static str]) -> Vec<&'static str> {
+    LOGIN.iter().chain(rest).copied().collect()
+}
+
+#[test]
+fn control_only_transfer_is_completed_per_replies() {
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[
+            ">PASV",
+            "<227 Entering Passive Mode (10,0,0,1,156,65).",
+            ">RETR f.bin",
+            "<150 Opening BINARY mode data connection for f.bin (1000 bytes).",
+            "<226 Transfer complete (1,000 bytes).",
+        ]),
+        false,
+    );
+    assert_eq!(s.coverage.data_visible, DataVisibility::Unknown);
+    let d = &s.data_channels[0];
+    assert_eq!(d.outcome, Outcome::CompletedPerReplies);
+    assert_eq!(d.bytes_per_replies, Some(1000));
+    assert_eq!(d.type_per_replies, Some("binary"));
+    assert!(!ids(&s).contains(&"passive-data-not-attempted"));
+    let info = s
+        .findings
+        .iter()
+        .find(|f| f.id == "capture-control-only")
+        .expect("says what cannot be known");
+    assert_eq!(info.certainty, Certainty::CannotKnow);
+}
+
+#[test]
+fn not_attempted_only_where_the_capture_would_show_it() {
+    let lines = with_login(&[
+        ">PASV",
+        "<227 Entering Passive Mode (10,0,0,1,156,65).",
+        ">RETR f.bin",
+        "<425 Failed to establish connection.",
+    ]);
+    // The capture holds other traffic: nobody connected.
+    let s = dialogue([10, 0, 0, 1], &lines, true);
+    assert_eq!(s.data_channels[0].outcome, Outcome::NotAttempted);
+    assert!(ids(&s).contains(&"passive-data-not-attempted"));
+    // Control traffic only: the 425 is the evidence, not the absence.
+    let s = dialogue([10, 0, 0, 1], &lines, false);
+    assert_eq!(s.data_channels[0].outcome, Outcome::FailedPerReplies);
+    assert!(!ids(&s).contains(&"passive-data-not-attempted"));
+    assert!(ids(&s).contains(&"data-connection-failed"));
+}
+
+#[test]
+fn missing_file_is_reported_as_what_the_reply_says() {
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[
+            ">PASV",
+            "<227 Entering Passive Mode (10,0,0,1,156,65).",
+            ">RETR nope.txt",
+            "<550 nope.txt: No such file or directory",
+        ]),
+        true,
+    );
+    assert_eq!(s.data_channels[0].outcome, Outcome::CommandFailed);
+    assert_eq!(ids(&s), ["file-unavailable"]);
+    assert_eq!(s.findings[0].severity, Severity::Warning);
+    // A listing of an empty directory is no more than an info.
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[
+            ">PASV",
+            "<227 Entering Passive Mode (10,0,0,1,156,65).",
+            ">NLST",
+            "<550 No files found",
+        ]),
+        true,
+    );
+    assert_eq!(s.findings[0].severity, Severity::Info);
+}
+
+#[test]
+fn other_refusals_are_transfer_refused() {
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[
+            ">PASV",
+            "<227 Entering Passive Mode (10,0,0,1,156,65).",
+            ">STOR big.iso",
+            "<552 Disk full",
+        ]),
+        true,
+    );
+    assert_eq!(ids(&s), ["transfer-refused"]);
+}
+
+#[test]
+fn illegal_port_is_not_unsupported() {
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[">PORT 10,0,0,9,200,10", "<500 Illegal PORT command."]),
+        true,
+    );
+    assert!(!ids(&s).contains(&"command-unsupported"), "{:?}", ids(&s));
+}
+
+#[test]
+fn repeated_findings_are_one_with_a_count() {
+    let mut lines = LOGIN.to_vec();
+    for _ in 0..50 {
+        lines.extend([
+            ">PASV",
+            "<227 Entering Passive Mode (203,0,113,7,156,65).",
+            ">LIST",
+            "<150 Here comes the listing.",
+            "<226 Directory send OK.",
+        ]);
+    }
+    // The server (reached at a private address) announces its public one.
+    let s = dialogue([10, 0, 0, 1], &lines, false);
+    let f: Vec<_> = s
+        .findings
+        .iter()
+        .filter(|f| f.id == "pasv-address-mismatch")
+        .collect();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].count, 50);
+    assert_eq!(f[0].exchanges.len(), 50);
+    assert_eq!(f[0].severity, Severity::Info);
+    // Never: set the passive address to the private one.
+    assert!(
+        !f[0].remedy.contains("pasv_address=10.0.0.1"),
+        "{}",
+        f[0].remedy
+    );
+    // The usual NAT case still says which public address to set.
+    let s = dialogue(
+        [203, 0, 113, 7],
+        &with_login(&[
+            ">PASV",
+            "<227 Entering Passive Mode (10,0,0,1,156,65).",
+            ">LIST",
+            "<425 Failed to establish connection.",
+        ]),
+        true,
+    );
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "pasv-address-mismatch")
+        .unwrap();
+    assert_eq!(f.severity, Severity::Error);
+    assert!(f.remedy.contains("pasv_address=203.0.113.7"));
+}
+
+#[test]
+fn bounce_scan_is_named_once() {
+    let mut lines = LOGIN.to_vec();
+    let cmds: Vec<String> = (0..30)
+        .flat_map(|p| {
+            [
+                format!(">PORT 10,0,0,9,0,{}", 20 + p),
+                "<200 PORT command successful.".to_string(),
+                ">LIST".to_string(),
+                "<425 Can't build data connection.".to_string(),
+            ]
+        })
+        .collect();
+    lines.extend(cmds.iter().map(String::as_str));
+    let s = dialogue([10, 0, 0, 1], &lines, true);
+    assert_eq!(
+        s.findings
+            .iter()
+            .filter(|f| f.id == "port-scan-bounce")
+            .count(),
+        1
+    );
+    assert!(!ids(&s).contains(&"bounce-port"));
+    assert!(!ids(&s).contains(&"active-data-failed"));
+    // A few PORTs to another host are not a scan.
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[">PORT 10,0,0,9,0,20", "<200 PORT command successful."]),
+        true,
+    );
+    assert!(!ids(&s).contains(&"port-scan-bounce"));
+    assert!(ids(&s).contains(&"bounce-port"));
+}
+
+#[test]
+fn ascii_findings_need_evidence() {
+    // No TYPE seen, the server says BINARY: no ASCII finding.
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[
+            ">PASV",
+            "<227 Entering Passive Mode (10,0,0,1,156,65).",
+            ">STOR photo.jpg",
+            "<150 Opening BINARY mode data connection for photo.jpg.",
+            "<226 Transfer complete.",
+        ]),
+        false,
+    );
+    assert!(
+        !ids(&s).iter().any(|i| i.starts_with("ascii")),
+        "{:?}",
+        ids(&s)
+    );
+    // The server's warning about bare linefeeds is evidence.
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[
+            ">TYPE A",
+            "<200 Switching to ASCII mode.",
+            ">PASV",
+            "<227 Entering Passive Mode (10,0,0,1,156,65).",
+            ">STOR a.bin",
+            "<150 Ok to send data.",
+            "<226-WARNING! 381 bare linefeeds received in ASCII mode",
+            "<226 File successfully transferred",
+        ]),
+        false,
+    );
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "ascii-mode-bare-lf")
+        .expect("bare LF warning");
+    assert!(f.summary.contains("381"));
+}
+
+#[test]
+fn unsolicited_227_is_not_an_announcement() {
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[">QUIT", "<221 Goodbye.", "<227 Logout."]),
+        true,
+    );
+    assert!(s.data_channels.is_empty());
+}
+
+#[test]
+fn tls_records_mid_session_are_not_commands() {
+    let mut t = Tracker::new(TrackerConfig::default());
+    let c = ConnInfo {
+        id: 1,
+        initiator: SocketAddr::from(([10, 0, 0, 2], 40000)),
+        responder: SocketAddr::from(([10, 0, 0, 1], 21)),
+        handshake_seen: false,
+    };
+    t.open(meta(0), &c);
+    let rec = [0x17, 0x03, 0x03, 0x00, 0x05, b'U', b'S', b'E', b'R', b' '];
+    for (i, dir) in [Dir::FromInitiator, Dir::FromResponder]
+        .into_iter()
+        .enumerate()
+    {
+        t.event(meta(i as i64), 1, ConnEvent::Data { dir, bytes: &rec });
+    }
+    t.finish();
+    let s = t.take_finished().remove(0);
+    assert!(s.exchanges.is_empty(), "{:?}", s.exchanges);
+    assert!(ids(&s).contains(&"control-encrypted"));
+}
+
+#[test]
+fn reply_byte_counts_and_types() {
+    assert_eq!(
+        bytes_in_226(b"Transfer complete (39695 bytes)"),
+        Some(39695)
+    );
+    assert_eq!(
+        bytes_in_226(b"Closing data connection, sent 1,234 bytes"),
+        Some(1234)
+    );
+    assert_eq!(bytes_in_226(b"0.1 seconds, 12.3 Mbytes per second"), None);
+    assert_eq!(bytes_in_226(b"12,34 bytes"), None);
+    assert_eq!(bytes_in_226(b"Transfer complete."), None);
+    assert_eq!(
+        type_in_reply(b"Opening BINARY mode data connection"),
+        Some("binary")
+    );
+    assert_eq!(
+        type_in_reply(b"Opening ASCII mode data connection"),
+        Some("ascii")
+    );
+    assert_eq!(type_in_reply(b"Ok to send data."), None);
+}
