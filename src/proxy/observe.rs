@@ -519,16 +519,18 @@ impl LogSink {
             }
             Err(_) => self.lost += 1,
         }
-        while self.waiting_bytes > LOG_WAITING_BYTES {
-            let Some(old) = self.waiting.pop_front() else {
-                break;
-            };
-            self.waiting_bytes -= old.len();
-            self.lost += 1;
-        }
         while let Some(b) = self.waiting.pop_front() {
             if let Err(e) = self.write_entry(&b) {
                 self.waiting.push_front(b);
+                // Only while the file fails do sessions wait; past the budget the
+                // oldest are given up (counted), the newest always waits (a session
+                // bigger than the budget is not lost while the disk is fine).
+                while self.waiting_bytes > LOG_WAITING_BYTES && self.waiting.len() > 1 {
+                    if let Some(old) = self.waiting.pop_front() {
+                        self.waiting_bytes -= old.len();
+                        self.lost += 1;
+                    }
+                }
                 let first = self.failing.is_none();
                 self.failing = Some(e.to_string());
                 return if first {
