@@ -1,4 +1,5 @@
-//! `ftpscope diagnose`: only the findings, one block per session.
+//! `ftpscope diagnose`: only the findings, one block per session (text through
+//! [`crate::text::SafeWriter`], JSON through [`super::json`]).
 
 use std::io::{self, Write};
 
@@ -20,10 +21,11 @@ pub fn write(
                 "server": s.server.to_string(),
                 "findings": s.findings,
             });
-            writeln!(out, "{v}")?;
+            super::json::write_line(out, &v)?;
         }
         return Ok(());
     }
+    let out = &mut crate::text::SafeWriter::new(out);
     writeln!(out, "ftpscope diagnose: {}", crate::text::escape_str(name))?;
     let mut any = false;
     for f in &capture.findings {
