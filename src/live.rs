@@ -1256,7 +1256,7 @@ mod tests {
             pipe.finish();
             got.extend(pipe.tracker.take_finished());
             got.sort_by_key(|s| s.id);
-            let json = |v: &[Session]| serde_json::to_string(v).unwrap();
+            let json = |v: &[Session]| crate::report::json::to_string(v).unwrap();
             assert_eq!(json(&got), json(&want.sessions), "{}", path.display());
             let (a, b) = (pipe.stats(), want.stats);
             assert_eq!(

@@ -131,12 +131,20 @@ fn hostile_capture() -> Vec<u8> {
     let s = |p: &mut Pcap, f: &mut common::builder::Flow, line: &[u8]| {
         p.send_b(f, &cat(&[line, b"\r\n"]));
     };
-    s(&mut p, &mut f, &cat(&[b"220-", &all, b"\r\n220 ", &all, b" ready"]));
+    s(
+        &mut p,
+        &mut f,
+        &cat(&[b"220-", &all, b"\r\n220 ", &all, b" ready"]),
+    );
     c(&mut p, &mut f, &cat(&[b"USER u", &all]));
     s(&mut p, &mut f, &cat(&[b"331 password for ", &all]));
     c(&mut p, &mut f, &cat(&[b"PASS p", &all]));
     s(&mut p, &mut f, &cat(&[b"230 in ", &all]));
-    s(&mut p, &mut f, &cat(&[b"200-", &all, b"\r\n", &all, b"\r\n200 ", &all]));
+    s(
+        &mut p,
+        &mut f,
+        &cat(&[b"200-", &all, b"\r\n", &all, b"\r\n200 ", &all]),
+    );
     for h in HOSTILE.iter().map(|h| h.as_bytes()).chain([RAW_C1]) {
         // An unknown verb made of the character, and SITE with it in its first word.
         c(&mut p, &mut f, &cat(&[b"X", h, b"Y a", h]));
@@ -183,7 +191,11 @@ fn hostile_capture() -> Vec<u8> {
     s(&mut p, &mut f, &cat(&[b"226 ", &all]));
     // A transfer that fails, and a 421 that ends the session (findings quote both).
     c(&mut p, &mut f, b"PASV");
-    s(&mut p, &mut f, b"227 Entering Passive Mode (10,0,0,2,195,81)");
+    s(
+        &mut p,
+        &mut f,
+        b"227 Entering Passive Mode (10,0,0,2,195,81)",
+    );
     c(&mut p, &mut f, &cat(&[b"RETR g", &all]));
     s(&mut p, &mut f, &cat(&[b"550 ", &all]));
     c(&mut p, &mut f, b"NOOP");
@@ -259,8 +271,16 @@ fn no_output_of_a_hostile_capture_holds_a_control_or_invisible_character() {
     // The capture does carry what the test is about (else it would prove nothing).
     let model = ftpscope::engine::analyze_file(&cap, TrackerConfig::default()).unwrap();
     let s = &model.sessions[0];
-    assert!(s.exchanges.iter().any(|e| e.command.as_ref().is_some_and(|c| c.unknown)));
-    assert!(s.user.as_ref().is_some_and(|u| u.0.windows(4).any(|w| w == b"\x1b]52")));
+    assert!(
+        s.exchanges
+            .iter()
+            .any(|e| e.command.as_ref().is_some_and(|c| c.unknown))
+    );
+    assert!(
+        s.user
+            .as_ref()
+            .is_some_and(|u| u.0.windows(4).any(|w| w == b"\x1b]52"))
+    );
     assert!(!s.data_channels.is_empty());
     assert!(s.findings.iter().any(|f| f.summary.contains("421")));
     check_capture_outputs("synthetic capture", &cap);
@@ -312,7 +332,13 @@ fn the_tui_screen_holds_no_control_or_invisible_character() {
         update(app, Action::Resize(160, 48));
         let mut t = Terminal::new(TestBackend::new(160, 48)).unwrap();
         t.draw(|f| render(f, app)).unwrap();
-        let screen: String = t.backend().buffer().content.iter().map(|c| c.symbol()).collect();
+        let screen: String = t
+            .backend()
+            .buffer()
+            .content
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
         screens.push(screen);
     };
     draw(&mut app);
@@ -332,7 +358,7 @@ fn explain_does_not_echo_a_control_or_invisible_character() {
     // argv cannot carry NUL.
     for h in HOSTILE.iter().filter(|h| !h.contains('\0')) {
         args.push(format!("X{h}Y"));
-        args.push(format!("{h}"));
+        args.push(h.to_string());
         args.push(format!("SITE {h}q x"));
         args.push(format!("SIZE f{h}"));
         args.push(format!("500 {h}"));
@@ -346,7 +372,11 @@ fn explain_does_not_echo_a_control_or_invisible_character() {
                 .output()
                 .expect("ftpscope runs");
             let what = format!("explain --lang {lang} {a:?}");
-            assert!(o.status.success(), "{what}: {}", String::from_utf8_lossy(&o.stderr));
+            assert!(
+                o.status.success(),
+                "{what}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             assert_clean(&format!("{what} (stdout)"), &o.stdout);
             assert_clean(&format!("{what} (stderr)"), &o.stderr);
         }
@@ -449,7 +479,8 @@ fn hostile_server(l: TcpListener) {
 fn serve_one(l: &TcpListener) -> bool {
     let all = all();
     let (sock, _) = l.accept().unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut w = sock.try_clone().unwrap();
     let mut r = BufReader::new(sock);
     let data = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -495,7 +526,8 @@ fn serve_one(l: &TcpListener) -> bool {
 fn hostile_client(addr: SocketAddr) {
     let all = all();
     let sock = TcpStream::connect(addr).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut w = sock.try_clone().unwrap();
     let mut r = BufReader::new(sock);
     let mut reply = || {
@@ -529,7 +561,10 @@ fn hostile_client(addr: SocketAddr) {
 }
 
 fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 /// `ftpscope proxy` with these extra arguments, one hostile session through it,
@@ -580,7 +615,12 @@ fn the_proxy_log_stdout_and_record_hold_no_control_or_invisible_character() {
     let rec = dir.path().join("rec.pcapng");
 
     // Text log and a record of the traffic.
-    let (out, err) = proxy_run(&["--log".as_ref(), log.as_os_str(), "--record".as_ref(), rec.as_os_str()]);
+    let (out, err) = proxy_run(&[
+        "--log".as_ref(),
+        log.as_os_str(),
+        "--record".as_ref(),
+        rec.as_os_str(),
+    ]);
     assert_clean("proxy --log (stdout)", &out);
     assert_clean("proxy --log (stderr)", &err);
     let text = std::fs::read(&log).unwrap();
@@ -603,7 +643,11 @@ fn the_proxy_log_stdout_and_record_hold_no_control_or_invisible_character() {
     // Sessions on stdout (no terminal, no --log), text then JSON.
     for extra in [&[][..], &["--json".as_ref()][..]] {
         let (out, err) = proxy_run(extra);
-        assert!(String::from_utf8_lossy(&out).contains("SITE"), "proxy stdout: {}", String::from_utf8_lossy(&out));
+        assert!(
+            String::from_utf8_lossy(&out).contains("SITE"),
+            "proxy stdout: {}",
+            String::from_utf8_lossy(&out)
+        );
         assert_clean(&format!("proxy stdout {extra:?}"), &out);
         assert_clean(&format!("proxy stderr {extra:?}"), &err);
     }

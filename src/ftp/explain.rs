@@ -241,7 +241,11 @@ pub fn command(verb: &str, arg: &[u8], lang: Lang) -> String {
             let sub = a.split_whitespace().next().unwrap_or("");
             if let Some((en, zh)) = catalog::site_command(sub) {
                 let sub = escape_str(&sub.to_ascii_uppercase());
-                return pick(lang, format!("SITE {sub}: {en}"), format!("SITE {sub}：{zh}"));
+                return pick(
+                    lang,
+                    format!("SITE {sub}: {en}"),
+                    format!("SITE {sub}：{zh}"),
+                );
             }
             let sub = escape_str(sub);
             return pick(

@@ -107,6 +107,13 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> io::Result<String> {
     String::from_utf8(buf).map_err(io::Error::other)
 }
 
+/// `value` as an indented JSON string.
+pub fn to_string_pretty<T: Serialize + ?Sized>(value: &T) -> io::Result<String> {
+    let mut buf = Vec::new();
+    to_writer_pretty(&mut buf, value)?;
+    String::from_utf8(buf).map_err(io::Error::other)
+}
+
 /// Write every session as one JSON line.
 pub fn write(out: &mut dyn Write, capture: &Capture) -> io::Result<()> {
     for s in &capture.sessions {
@@ -142,13 +149,15 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "compares with serde_json's own output"
+    )]
     fn printable_text_is_written_as_serde_json_writes_it() {
         let v = serde_json::json!({"a": ["x y", 1, null, {"b": "会话 café"}], "c": 2.5});
         assert_eq!(to_string(&v).unwrap(), serde_json::to_string(&v).unwrap());
-        let mut pretty = Vec::new();
-        to_writer_pretty(&mut pretty, &v).unwrap();
         assert_eq!(
-            String::from_utf8(pretty).unwrap(),
+            to_string_pretty(&v).unwrap(),
             serde_json::to_string_pretty(&v).unwrap()
         );
     }
