@@ -652,3 +652,79 @@ fn the_proxy_log_stdout_and_record_hold_no_control_or_invisible_character() {
         assert_clean(&format!("proxy stderr {extra:?}"), &err);
     }
 }
+
+// ----------------------------------------------------------------- live log ---
+
+/// `ftpscope live` on loopback (feature `live`; capturing needs root): the hostile
+/// client talks to the hostile server directly while the capture runs; the text
+/// and JSON logs, stdout and stderr hold no raw control or invisible character.
+#[cfg(feature = "live")]
+#[test]
+fn the_live_log_holds_no_control_or_invisible_character() {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        assert!(!common::in_ci(), "capturing on lo needs root in CI");
+        eprintln!("SKIPPED the_live_log_holds_no_control_or_invisible_character: not root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (n, format) in ["text", "json"].into_iter().enumerate() {
+        let ip = format!("127.78.0.{}", n + 1);
+        let upstream = TcpListener::bind(format!("{ip}:0")).unwrap();
+        let server_addr = upstream.local_addr().unwrap();
+        let log = dir.path().join(format!("live.{format}"));
+        let err = dir.path().join(format!("live-{format}.err"));
+        let filter = format!("host {ip}");
+        let port = server_addr.port().to_string();
+        let mut child = bin()
+            .args(["live", "-i", "lo", "--filter", &filter, "--ftp-port", &port])
+            .args([
+                "--format",
+                format,
+                "--status-interval",
+                "0",
+                "--duration",
+                "60",
+            ])
+            .arg("--log")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .expect("ftpscope live starts");
+        let until = Instant::now() + Duration::from_secs(10);
+        while !std::fs::read_to_string(&err).is_ok_and(|s| s.contains("capturing on")) {
+            assert!(Instant::now() < until, "ftpscope live does not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let server = std::thread::spawn(move || hostile_server(upstream));
+        hostile_client(server_addr);
+        server.join().unwrap();
+        // The session is written once it ends (FIN seen both ways).
+        let until = Instant::now() + Duration::from_secs(10);
+        while !std::fs::read_to_string(&log).is_ok_and(|s| s.contains("SITE")) {
+            assert!(
+                Instant::now() < until,
+                "no session in the live {format} log"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let st = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let st = child.wait().unwrap();
+        assert!(st.success(), "ftpscope live exited {st}");
+        let text = std::fs::read(&log).unwrap();
+        assert_clean(&format!("live --format {format} log"), &text);
+        assert_clean(
+            &format!("live --format {format} stderr"),
+            &std::fs::read(&err).unwrap(),
+        );
+    }
+}
