@@ -400,6 +400,48 @@ fn a_hostile_file_name_is_escaped() {
 
 // ---------------------------------------------------------------- the proxy ---
 
+/// A real capture: explicit FTPS (zeek's ftp-auth-tls.pcap) cut after AUTH TLS's
+/// 234, at every packet from there on. The tracker, which has not seen the
+/// handshake, reads TLS records as commands and replies: NUL, C0 and C1 bytes,
+/// invalid UTF-8. None of it may reach an output raw.
+#[test]
+fn ftps_captured_after_its_handshake_prints_no_raw_tls_bytes() {
+    let test = "ftps_captured_after_its_handshake_prints_no_raw_tls_bytes";
+    let Some(dir) = common::public_captures(test) else {
+        return;
+    };
+    let raw = std::fs::read(dir.join("zeek/ftp-auth-tls.pcap")).unwrap();
+    // Classic pcap, little-endian: a 24-byte header, then records (16-byte header).
+    assert_eq!(&raw[..4], b"\xd4\xc3\xb2\xa1", "{test}: the file changed");
+    let mut records = Vec::new();
+    let mut i = 24;
+    while i + 16 <= raw.len() {
+        let incl = u32::from_le_bytes(raw[i + 8..i + 12].try_into().unwrap()) as usize;
+        records.push(&raw[i..i + 16 + incl]);
+        i += 16 + incl;
+    }
+    let after_234 = records
+        .iter()
+        .position(|r| r.windows(4).any(|w| w == b"234 "))
+        .expect("the 234 reply to AUTH TLS")
+        + 1;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut commands_seen = 0;
+    for cut in (after_234..records.len()).step_by(3) {
+        let path = tmp.path().join(format!("ftps-cut-{cut}.pcap"));
+        std::fs::write(&path, cat(&[&raw[..24], &records[cut..].concat()])).unwrap();
+        let model = ftpscope::engine::analyze_file(&path, TrackerConfig::default()).unwrap();
+        commands_seen += model
+            .sessions
+            .iter()
+            .map(|s| s.command_count())
+            .sum::<usize>();
+        check_capture_outputs(&format!("FTPS cut at packet {cut}"), &path);
+    }
+    // TLS records were read as commands (else this capture proves nothing).
+    assert!(commands_seen > 0, "{test}: no TLS record read as a command");
+}
+
 /// A session: a greeting, then these command lines and their replies.
 fn small_capture(greeting: &[u8], pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
     let mut p = Pcap::new();
