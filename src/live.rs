@@ -888,6 +888,8 @@ impl Drop for SignalGuard {
 
 /// Print the interfaces libpcap can capture on.
 pub fn list_interfaces(out: &mut dyn Write) -> anyhow::Result<()> {
+    // Names and descriptions come from the system; still, no raw control reaches the terminal.
+    let out = &mut SafeWriter::new(out);
     let list = interfaces()?;
     if list.is_empty() {
         writeln!(
