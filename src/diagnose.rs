@@ -14,7 +14,7 @@ use crate::model::{
     Login, MatchKind, Outcome, Session, Severity,
 };
 use crate::session::FailedLogin;
-use crate::text::escape;
+use crate::text::{escape, escape_str};
 use crate::time::Ts;
 
 /// Failed logins from one client address within this many seconds count together.
@@ -41,7 +41,7 @@ fn reply_evidence(s: &Session, ei: usize) -> Vec<Evidence> {
     if let Some(x) = s.exchanges.get(ei) {
         if let Some(c) = &x.command {
             out.push(ev(
-                format!("client sent: {} {}", c.verb, escape(&c.arg.0))
+                format!("client sent: {} {}", escape_str(&c.verb), escape(&c.arg.0))
                     .trim_end()
                     .to_string(),
                 Some(c.ts),

@@ -42,7 +42,7 @@ use crate::model::{Capture, CaptureStats, Evidence, Finding, Session, Severity};
 use crate::report::{self, ViewOptions};
 use crate::session::{Tracker, TrackerConfig};
 use crate::tcp::{FlowTable, Meta};
-use crate::text::escape_str;
+use crate::text::{SafeWriter, escape_str};
 use crate::time::{Ts, human_bytes, human_duration};
 
 /// Packets processed per lock of the engine (bounds how long a snapshot can wait).
@@ -290,7 +290,7 @@ impl std::fmt::Display for LiveStatus {
         write!(
             f,
             "{}: {} packets ({}pkt/s, {}bit/s), {} dropped by the kernel",
-            self.interface,
+            escape_str(&self.interface),
             self.packets,
             si(self.packets_per_sec),
             si(self.bits_per_sec),
@@ -892,6 +892,8 @@ impl Drop for SignalGuard {
 
 /// Print the interfaces libpcap can capture on.
 pub fn list_interfaces(out: &mut dyn Write) -> anyhow::Result<()> {
+    // Names and descriptions come from the system; still, no raw control reaches the terminal.
+    let out = &mut SafeWriter::new(out);
     let list = interfaces()?;
     if list.is_empty() {
         writeln!(
@@ -951,6 +953,7 @@ fn ser_ts<S: serde::Serializer>(t: &Ts, s: S) -> Result<S::Ok, S::Error> {
 }
 
 fn write_text_summary(out: &mut dyn Write, sum: &LiveSummary, lang_zh: bool) -> io::Result<()> {
+    let out = &mut SafeWriter::new(out);
     let st = &sum.status;
     writeln!(out)?;
     writeln!(
@@ -970,7 +973,7 @@ fn write_text_summary(out: &mut dyn Write, sum: &LiveSummary, lang_zh: bool) -> 
             StopReason::Stopped => "a stop request (Ctrl-C / SIGTERM)".to_string(),
             StopReason::Duration => "--duration".to_string(),
             StopReason::Count => "--count".to_string(),
-            StopReason::Error(e) => format!("an error: {e}"),
+            StopReason::Error(e) => format!("an error: {}", escape_str(e)),
         }
     )?;
     writeln!(
@@ -1096,6 +1099,11 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
         )),
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
     };
+    // The text log is written through the escaping writer (JSON escapes itself).
+    let out: Box<dyn Write + Send> = match args.format {
+        LiveFormat::Text => Box::new(SafeWriter::new(out)),
+        LiveFormat::Json => out,
+    };
     let state = LiveState::new(cfg, 0);
     let _signals = SignalGuard::install(state.stop_flag())?;
 
@@ -1105,18 +1113,18 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
     let redraw = redraw && interval == 1;
     eprintln!(
         "ftpscope live: capturing on {} ({}), filter \"{}\"{}; Ctrl-C to stop",
-        capture.interface(),
+        escape_str(capture.interface()),
         capture.linktype_name(),
-        args.filter,
+        escape_str(&args.filter),
         args.write
             .as_ref()
-            .map(|p| format!(", saving to {}", p.display()))
+            .map(|p| format!(", saving to {}", escape_str(&p.display().to_string())))
             .unwrap_or_default()
     );
     let format = args.format;
     let header = format!(
         "ftpscope live: capture on {} ({}), filter \"{}\", started {}",
-        capture.interface(),
+        escape_str(capture.interface()),
         capture.linktype_name(),
         escape_str(&args.filter),
         wall_now().rfc3339()
@@ -1181,7 +1189,7 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
             }
         }
         LiveEvent::Warning(w) => {
-            eprintln!("ftpscope live: warning: {w}");
+            eprintln!("ftpscope live: warning: {}", escape_str(&w));
             let _ = tx.send(Msg::Note(format!("warning: {w}")));
         }
     });
@@ -1205,7 +1213,7 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
                 },
                 findings: &summary.findings,
             };
-            serde_json::to_writer(&mut out, &line).map_err(io::Error::other)?;
+            report::json::to_writer(&mut out, &line)?;
             writeln!(out)?;
         }
         LiveFormat::Text => {
@@ -1254,7 +1262,7 @@ mod tests {
             pipe.finish();
             got.extend(pipe.tracker.take_finished());
             got.sort_by_key(|s| s.id);
-            let json = |v: &[Session]| serde_json::to_string(v).unwrap();
+            let json = |v: &[Session]| crate::report::json::to_string(v).unwrap();
             assert_eq!(json(&got), json(&want.sessions), "{}", path.display());
             let (a, b) = (pipe.stats(), want.stats);
             assert_eq!(

@@ -285,7 +285,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Explain { input }) => {
             let text = input.join(" ");
+            // The explanation quotes the argument: through the escaping writer.
+            let mut out = ftpscope::text::SafeWriter::new(&mut out);
             writeln!(out, "{}", ftpscope::ftp::explain::input(&text, lang(&c)))?;
+            out.flush()?;
             0
         }
         None => match cli.capture {
@@ -332,7 +335,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ftpscope: error: {e:#}");
+            // The chain may quote a file name or what a peer sent.
+            eprintln!(
+                "ftpscope: error: {}",
+                ftpscope::text::escape_str(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }

@@ -480,7 +480,7 @@ impl ProxyObserver for WriterObserver {
         let _ = r.and_then(|()| out.flush());
     }
     fn message(&self, m: &str) {
-        eprintln!("ftpscope proxy: {m}");
+        eprintln!("ftpscope proxy: {}", crate::text::escape_str(m));
     }
 }
 

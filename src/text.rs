@@ -1,16 +1,56 @@
-//! Safe display of bytes that came off the wire.
+//! Safe display of bytes that came off the wire (or from the user's arguments).
 //!
-//! Anything a peer sent may contain terminal control sequences. Every view shows
-//! wire bytes through [`escape`], which keeps printable text (any valid UTF-8 that
-//! is not a control character) and writes everything else as `\xNN`, `\r`, `\n`,
-//! (a backslash from the wire is shown as is: it is harmless to a terminal)
-//! `\t` or `\u{...}`, so a hostile server cannot move the cursor or recolour the
-//! terminal through a reply line.
+//! Anything a peer sent may contain terminal control sequences (`ESC ] 52` writes
+//! the clipboard, `ESC ] 0` the window title) or characters that hide or reorder
+//! text for a reader (bidi overrides, zero-width characters). One rule, in one
+//! place: [`needs_escape`] says which characters never reach an output raw, and
+//! [`escape`] / [`escape_str`] write them as `\xNN`, `\r`, `\n`, `\t` or `\u{...}`
+//! (a backslash from the wire is shown as is: it is harmless to a terminal, and
+//! escaping twice changes nothing).
+//!
+//! Every text output (report, diagnose, explain, live log, proxy log, the TUI's
+//! session file) is written through a [`SafeWriter`], which applies the same escape
+//! to everything except the line breaks of the output itself; so a view that
+//! forgets to escape a string still cannot put a control character on the terminal.
+//! JSON goes through [`crate::report::json`], whose formatter writes these
+//! characters as `\uXXXX`; the TUI cleans its frame buffer before it is drawn.
 
-/// Escape bytes for display: valid UTF-8 printable characters pass, the rest is escaped.
+use std::io::{self, Write};
+
+/// Characters that never reach an output raw: controls (C0, DEL, C1), bidi
+/// embeddings, overrides, isolates and marks, line and paragraph separators,
+/// zero-width and other invisible format characters, and tag characters.
+pub fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{ad}'                      // soft hyphen
+            | '\u{34f}'                   // combining grapheme joiner
+            | '\u{61c}'                   // Arabic letter mark
+            | '\u{115f}' | '\u{1160}'     // Hangul fillers (render as nothing)
+            | '\u{17b4}' | '\u{17b5}'     // Khmer inherent vowels (invisible)
+            | '\u{180b}'..='\u{180f}'     // Mongolian variation selectors, vowel separator
+            | '\u{200b}'..='\u{200f}'     // zero-width space/joiners, LRM, RLM
+            | '\u{2028}'..='\u{202e}'     // line/paragraph separators, bidi embeddings and overrides
+            | '\u{2060}'..='\u{206f}'     // word joiner, invisible operators, bidi isolates, deprecated format
+            | '\u{3164}'                  // Hangul filler
+            | '\u{feff}'                  // zero-width no-break space (BOM)
+            | '\u{ffa0}'                  // halfwidth Hangul filler
+            | '\u{fff9}'..='\u{fffb}'     // interlinear annotation
+            | '\u{e0000}'..='\u{e007f}' // tag characters
+        )
+}
+
+/// True when `b` is printable ASCII: nothing to escape, whatever follows.
+fn plain_ascii(b: u8) -> bool {
+    (0x20..0x7f).contains(&b)
+}
+
+/// Escape bytes for display: valid UTF-8 passes except [`needs_escape`]
+/// characters, which are escaped, as is every byte that is not UTF-8.
 pub fn escape(bytes: &[u8]) -> String {
     // Fast path: printable ASCII needs no escaping (most FTP traffic).
-    if bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+    if bytes.iter().all(|&b| plain_ascii(b)) {
         return String::from_utf8_lossy(bytes).into_owned();
     }
     let mut out = String::with_capacity(bytes.len());
@@ -19,15 +59,16 @@ pub fn escape(bytes: &[u8]) -> String {
             push_char(&mut out, c);
         }
         for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
+            push_byte(&mut out, *b);
         }
     }
     out
 }
 
-/// Escape a string that is already UTF-8 (for text built from wire bytes).
+/// Escape a string that is already UTF-8 (text built from wire bytes, a user's
+/// argument, a file name).
 pub fn escape_str(s: &str) -> String {
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    if s.bytes().all(plain_ascii) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len());
@@ -37,31 +78,128 @@ pub fn escape_str(s: &str) -> String {
     out
 }
 
+fn push_byte(out: &mut String, b: u8) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "\\x{b:02x}");
+}
+
 fn push_char(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    if !needs_escape(c) {
+        out.push(c);
+        return;
+    }
     match c {
         '\r' => out.push_str("\\r"),
         '\n' => out.push_str("\\n"),
         '\t' => out.push_str("\\t"),
-        c if c.is_control() => {
-            let v = c as u32;
-            if v < 0x100 {
-                out.push_str(&format!("\\x{v:02x}"));
-            } else {
-                out.push_str(&format!("\\u{{{v:x}}}"));
-            }
+        c if (c as u32) < 0x100 => push_byte(out, c as u8),
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
         }
-        // Bidirectional overrides and zero-width format characters can disguise text.
-        '\u{200b}'..='\u{200f}'
-        | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{feff}' => {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        }
-        c => out.push(c),
     }
 }
 
-/// Lossy UTF-8 view of bytes (no escaping); for JSON, where serde escapes controls.
+/// A writer for text output: everything written passes [`escape`] except the
+/// line feeds, which are the output's own line structure. Text written to it can
+/// therefore never carry a control sequence or an invisible character, whatever
+/// a view forgot to escape; text already escaped passes unchanged.
+///
+/// A UTF-8 sequence split across two writes is kept until its end arrives;
+/// [`flush`](Write::flush) writes an incomplete one as `\xNN`.
+pub struct SafeWriter<W: Write> {
+    inner: W,
+    /// The start of a UTF-8 sequence whose end has not been written yet (< 4 bytes).
+    partial: Vec<u8>,
+    buf: String,
+}
+
+impl<W: Write> SafeWriter<W> {
+    pub fn new(inner: W) -> Self {
+        SafeWriter {
+            inner,
+            partial: Vec::new(),
+            buf: String::new(),
+        }
+    }
+
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
+    /// Escape `data` into `self.buf`; keeps an incomplete trailing sequence.
+    fn escape_into_buf(&mut self, data: &[u8]) {
+        let mut rest = data;
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(s) => {
+                    self.push_text(s);
+                    return;
+                }
+                Err(e) => {
+                    let (good, bad) = rest.split_at(e.valid_up_to());
+                    // `valid_up_to` bytes were just checked to be UTF-8.
+                    self.push_text(std::str::from_utf8(good).unwrap_or_default());
+                    match e.error_len() {
+                        Some(n) => {
+                            for &b in &bad[..n] {
+                                push_byte(&mut self.buf, b);
+                            }
+                            rest = &bad[n..];
+                        }
+                        None => {
+                            self.partial.extend_from_slice(bad);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn push_text(&mut self, s: &str) {
+        for c in s.chars() {
+            if c == '\n' {
+                self.buf.push('\n');
+            } else {
+                push_char(&mut self.buf, c);
+            }
+        }
+    }
+}
+
+impl<W: Write> Write for SafeWriter<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.partial.is_empty() && data.iter().all(|&b| b == b'\n' || plain_ascii(b)) {
+            self.inner.write_all(data)?;
+            return Ok(data.len());
+        }
+        self.buf.clear();
+        if self.partial.is_empty() {
+            self.escape_into_buf(data);
+        } else {
+            let mut joined = std::mem::take(&mut self.partial);
+            joined.extend_from_slice(data);
+            self.escape_into_buf(&joined);
+        }
+        self.inner.write_all(self.buf.as_bytes())?;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.partial.is_empty() {
+            self.buf.clear();
+            for b in std::mem::take(&mut self.partial) {
+                push_byte(&mut self.buf, b);
+            }
+            self.inner.write_all(self.buf.as_bytes())?;
+        }
+        self.inner.flush()
+    }
+}
+
+/// Lossy UTF-8 view of bytes (no escaping); for JSON, whose writer escapes
+/// ([`crate::report::json`]).
 pub fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -78,6 +216,7 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn escapes_terminal_controls() {
@@ -89,6 +228,118 @@ mod tests {
         );
         assert_eq!(escape(b"\xff\xfeabc"), "\\xff\\xfeabc");
         assert_eq!(escape("\u{9b}".as_bytes()), "\\x9b");
+    }
+
+    /// Every character the issue names (and the other invisible ones) is escaped;
+    /// ordinary text, Chinese included, is not.
+    #[test]
+    fn escapes_invisible_and_bidi_characters() {
+        for c in [
+            '\u{0}',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{80}',
+            '\u{85}',
+            '\u{9f}',
+            '\u{ad}',
+            '\u{61c}',
+            '\u{180e}',
+            '\u{200b}',
+            '\u{200c}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{202a}',
+            '\u{202b}',
+            '\u{202c}',
+            '\u{202d}',
+            '\u{202e}',
+            '\u{2060}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{feff}',
+            '\u{e0000}',
+            '\u{e0001}',
+            '\u{e0041}',
+            '\u{e007f}',
+        ] {
+            let s = format!("a{c}b");
+            let e = escape_str(&s);
+            assert!(!e.contains(c), "U+{:04X} passed raw: {e:?}", c as u32);
+            assert_eq!(escape(s.as_bytes()), e);
+        }
+        assert_eq!(escape_str("\u{2029}"), "\\u{2029}");
+        assert_eq!(escape_str("\u{e0041}"), "\\u{e0041}");
+        assert_eq!(escape_str("\u{ad}"), "\\xad");
+        assert_eq!(escape(b"\x9b"), "\\x9b");
+        for plain in ["ordinary text", "会话记录 café ü € \u{1f600}", "a\\x1b"] {
+            assert_eq!(escape_str(plain), plain);
+        }
+    }
+
+    #[test]
+    fn safe_writer_keeps_line_feeds_and_escapes_the_rest() {
+        let mut w = SafeWriter::new(Vec::new());
+        write!(w, "line\u{1b}]52;c;QQ==\u{7} one\nline \u{202e}two\r\n").unwrap();
+        w.flush().unwrap();
+        assert_eq!(
+            String::from_utf8(w.inner).unwrap(),
+            "line\\x1b]52;c;QQ==\\x07 one\nline \\u{202e}two\\r\n"
+        );
+    }
+
+    #[test]
+    fn safe_writer_joins_a_character_split_across_writes() {
+        let text = "诊断 \u{202e}";
+        let mut w = SafeWriter::new(Vec::new());
+        for b in text.as_bytes() {
+            w.write_all(std::slice::from_ref(b)).unwrap();
+        }
+        w.write_all(b"\xe8").unwrap();
+        w.flush().unwrap();
+        assert_eq!(String::from_utf8(w.inner).unwrap(), "诊断 \\u{202e}\\xe8");
+    }
+
+    proptest! {
+        /// Whatever the bytes, no escaped output holds a character that must be
+        /// escaped, and escaping is idempotent (a view may escape twice).
+        #[test]
+        fn escape_output_never_holds_a_forbidden_character(
+            bytes in proptest::collection::vec(any::<u8>(), 0..64),
+            text in any::<String>(),
+            hidden in proptest::collection::vec(
+                prop_oneof![
+                    0u32..0x20, 0x7fu32..0xa0, Just(0xad), Just(0x61c), Just(0x180e),
+                    0x200bu32..0x2010, 0x2028u32..0x202f, 0x2060u32..0x2070,
+                    Just(0xfeff), 0xe0000u32..0xe0080,
+                ],
+                0..8,
+            ),
+        ) {
+            let mut s = text.clone();
+            for v in &hidden {
+                s.push(char::from_u32(*v).unwrap_or('\u{0}'));
+                s.push_str(&text);
+            }
+            let mut raw = bytes.clone();
+            raw.extend_from_slice(s.as_bytes());
+            for out in [escape(&bytes), escape(&raw), escape_str(&s)] {
+                prop_assert!(!out.chars().any(needs_escape), "{:?}", out);
+                prop_assert_eq!(escape_str(&out), out.clone());
+            }
+            // The writer: only its own line feeds pass.
+            let mut w = SafeWriter::new(Vec::new());
+            for piece in raw.chunks(5) {
+                w.write_all(piece).unwrap();
+            }
+            w.flush().unwrap();
+            let written = String::from_utf8(w.inner).unwrap();
+            prop_assert!(!written.chars().any(|c| c != '\n' && needs_escape(c)), "{:?}", written);
+        }
     }
 
     #[test]

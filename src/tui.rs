@@ -18,7 +18,8 @@
 //!
 //! Invariants:
 //! * Every string from the wire is escaped ([`crate::text::escape`]) before it
-//!   reaches the terminal.
+//!   reaches the terminal; a frame is then scrubbed ([`render::scrub`]) so a
+//!   character that must be escaped never reaches the terminal even if a row forgot.
 //! * A frame costs the same for ten sessions or a hundred thousand: rows are
 //!   prepared by `update` when their inputs change; `render` draws the visible
 //!   ones only.

@@ -429,7 +429,7 @@ fn check_downloads(sessions: &[Value], source: &str) {
         sessions.len(),
         2,
         "{source}: want 2 sessions: {}",
-        serde_json::to_string_pretty(sessions).unwrap()
+        ftpscope::report::json::to_string_pretty(sessions).unwrap()
     );
     let mut vias = Vec::new();
     for s in sessions {
@@ -547,8 +547,8 @@ fn live_capture_matches_tcpdump_on_loopback() {
     check_downloads(&live, "live");
     check_downloads(&offline, "tcpdump");
     assert_eq!(
-        serde_json::to_string_pretty(&live).unwrap(),
-        serde_json::to_string_pretty(&offline).unwrap(),
+        ftpscope::report::json::to_string_pretty(&live).unwrap(),
+        ftpscope::report::json::to_string_pretty(&offline).unwrap(),
         "live capture and tcpdump's file differ"
     );
 
@@ -559,8 +559,8 @@ fn live_capture_matches_tcpdump_on_loopback() {
     assert_eq!(Some((saved.clone(), sum.status.packets)), sum.saved);
     let again = sessions_of(json_sessions(&again), &lab);
     assert_eq!(
-        serde_json::to_string_pretty(&again).unwrap(),
-        serde_json::to_string_pretty(&live).unwrap(),
+        ftpscope::report::json::to_string_pretty(&again).unwrap(),
+        ftpscope::report::json::to_string_pretty(&live).unwrap(),
         "the --write file and the live analysis differ"
     );
 }
@@ -921,8 +921,8 @@ fn binary_live_json_matches_tcpdump() {
     let offline = sessions_of(json_sessions(&offline), &lab);
     check_downloads(&live, "ftpscope live");
     assert_eq!(
-        serde_json::to_string_pretty(&live).unwrap(),
-        serde_json::to_string_pretty(&offline).unwrap()
+        ftpscope::report::json::to_string_pretty(&live).unwrap(),
+        ftpscope::report::json::to_string_pretty(&offline).unwrap()
     );
 }
 

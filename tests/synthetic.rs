@@ -301,8 +301,8 @@ fn big_endian_nanosecond_pcap_reads_the_same() {
     let b =
         ftpscope::engine::analyze_reader(&p.bytes_be_nanos()[..], TrackerConfig::default(), None)
             .unwrap();
-    let ja = serde_json::to_string(&a.sessions).unwrap();
-    let jb = serde_json::to_string(&b.sessions).unwrap();
+    let ja = ftpscope::report::json::to_string(&a.sessions).unwrap();
+    let jb = ftpscope::report::json::to_string(&b.sessions).unwrap();
     assert_eq!(ja, jb);
 }
 

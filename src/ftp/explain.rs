@@ -1,10 +1,14 @@
 //! Explanations in context: the catalog's text, made specific by what the reply
 //! says (a 227's address decoded) and which command it answers (530 after PASS).
+//!
+//! Wire text quoted in an explanation (a verb, an argument, a path) is escaped
+//! here ([`crate::text::escape`]): an explanation is ready to print.
 
 use std::net::IpAddr;
 
 use super::address;
 use super::catalog::{self, Lang};
+use crate::text::{escape, escape_str};
 
 /// What we know around a reply.
 #[derive(Clone, Copy, Debug, Default)]
@@ -73,7 +77,8 @@ pub fn path_in_257(text: &[u8]) -> Option<Vec<u8>> {
 /// Explain a reply (its code and first-line text) in context.
 pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
     let verb = ctx.verb.unwrap_or("");
-    let arg = String::from_utf8_lossy(ctx.arg);
+    let arg = escape(ctx.arg);
+    let shown = escape_str(verb);
     match (code, verb) {
         (227, _) => match address::parse_227(text) {
             Some(a) => {
@@ -129,11 +134,11 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
             }
         }
         (257, "MKD" | "XMKD") => match path_in_257(text) {
-            Some(p) => pick(lang, format!("Directory \"{}\" created.", String::from_utf8_lossy(&p)), format!("已创建目录 \"{}\"。", String::from_utf8_lossy(&p))),
+            Some(p) => pick(lang, format!("Directory \"{}\" created.", escape(&p)), format!("已创建目录 \"{}\"。", escape(&p))),
             None => base_reply(code, lang),
         },
         (257, _) => match path_in_257(text) {
-            Some(p) => pick(lang, format!("The current directory is \"{}\".", String::from_utf8_lossy(&p)), format!("当前目录为 \"{}\"。", String::from_utf8_lossy(&p))),
+            Some(p) => pick(lang, format!("The current directory is \"{}\".", escape(&p)), format!("当前目录为 \"{}\"。", escape(&p))),
             None => base_reply(code, lang),
         },
         (530, "PASS" | "USER" | "ACCT") => pick(
@@ -141,7 +146,7 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
             "Login refused: wrong user name or password (or this user may not log in here).".into(),
             "登录被拒绝：用户名或密码错误（或该用户不允许在此登录）。".into(),
         ),
-        (530, v) if !v.is_empty() => pick(lang, format!("Not logged in: {v} needs a successful login first."), format!("未登录：{v} 需要先成功登录。")),
+        (530, v) if !v.is_empty() => pick(lang, format!("Not logged in: {shown} needs a successful login first."), format!("未登录：{shown} 需要先成功登录。")),
         (230, _) => pick(lang, "Login accepted: the user is logged in.".into(), "登录成功：用户已登录。".into()),
         (331, "USER") => pick(lang, format!("User name \"{arg}\" accepted; the server now wants the password (PASS)."), format!("用户名 \"{arg}\" 已接受，服务器需要密码（PASS）。")),
         (200, "PORT" | "EPRT" | "LPRT") => {
@@ -163,8 +168,8 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
         ),
         (500 | 502, v) if !v.is_empty() => pick(
             lang,
-            format!("The server does not understand or does not implement {v}. {}", base_reply(code, Lang::En)),
-            format!("服务器不理解或未实现 {v}。{}", base_reply(code, Lang::Zh)),
+            format!("The server does not understand or does not implement {shown}. {}", base_reply(code, Lang::En)),
+            format!("服务器不理解或未实现 {shown}。{}", base_reply(code, Lang::Zh)),
         ),
         (350, "REST") => pick(lang, format!("Restart position {arg} accepted: the next RETR/STOR starts there."), format!("已接受断点位置 {arg}：下一次 RETR/STOR 从这里开始。")),
         (350, "RNFR") => pick(lang, format!("\"{arg}\" exists; send RNTO with the new name."), format!("\"{arg}\" 存在，请发送 RNTO 指定新名称。")),
@@ -203,6 +208,7 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
 /// Explain a command with its argument.
 pub fn command(verb: &str, arg: &[u8], lang: Lang) -> String {
     let a = String::from_utf8_lossy(arg);
+    let shown = escape_str(verb);
     match verb {
         "PORT" => {
             if let Some(x) = address::parse_port_arg(arg) {
@@ -234,12 +240,14 @@ pub fn command(verb: &str, arg: &[u8], lang: Lang) -> String {
         "SITE" => {
             let sub = a.split_whitespace().next().unwrap_or("");
             if let Some((en, zh)) = catalog::site_command(sub) {
+                let sub = escape_str(&sub.to_ascii_uppercase());
                 return pick(
                     lang,
-                    format!("SITE {}: {en}", sub.to_ascii_uppercase()),
-                    format!("SITE {}：{zh}", sub.to_ascii_uppercase()),
+                    format!("SITE {sub}: {en}"),
+                    format!("SITE {sub}：{zh}"),
                 );
             }
+            let sub = escape_str(sub);
             return pick(
                 lang,
                 format!("Site-specific command SITE {sub}: its meaning depends on the server."),
@@ -252,8 +260,8 @@ pub fn command(verb: &str, arg: &[u8], lang: Lang) -> String {
         Some(e) => e.text(lang).to_string(),
         None => pick(
             lang,
-            format!("{verb}: not a command the catalog knows (a private extension or garbage)."),
-            format!("{verb}：未知命令（私有扩展或无效输入）。"),
+            format!("{shown}: not a command the catalog knows (a private extension or garbage)."),
+            format!("{shown}：未知命令（私有扩展或无效输入）。"),
         ),
     }
 }
@@ -281,7 +289,7 @@ pub fn input(s: &str, lang: Lang) -> String {
         None => (t, ""),
     };
     let v = verb.to_ascii_uppercase();
-    let mut out = format!("{v}: {}", command(&v, arg.as_bytes(), lang));
+    let mut out = format!("{}: {}", escape_str(&v), command(&v, arg.as_bytes(), lang));
     if let Some(e) = catalog::command(&v) {
         out.push_str(&format!("\n  syntax: {}   ({})", e.syntax, e.spec));
     }

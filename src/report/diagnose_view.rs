@@ -3,7 +3,8 @@
 //! Written as sessions end ([`write_session`]), so a capture of millions of
 //! sessions needs no more memory than one: the caller keeps a [`Tally`] and writes
 //! the head (capture-wide findings, known only at the end) and the tail around the
-//! sessions' blocks.
+//! sessions' blocks. Text goes through [`crate::text::SafeWriter`], JSON through
+//! [`super::json`].
 
 use std::io::{self, Write};
 
@@ -46,11 +47,12 @@ pub fn write_session(out: &mut dyn Write, s: &Session, json: bool, _lang: Lang) 
             "coverage": s.coverage,
             "findings": s.findings,
         });
-        return writeln!(out, "{v}");
+        return super::json::write_line(out, &v);
     }
     if s.findings.is_empty() {
         return Ok(());
     }
+    let out = &mut crate::text::SafeWriter::new(out);
     writeln!(
         out,
         "session {}  {} -> {}  {}",
@@ -73,6 +75,7 @@ pub fn write_head(
     name: &str,
     _lang: Lang,
 ) -> io::Result<()> {
+    let out = &mut crate::text::SafeWriter::new(out);
     writeln!(out, "ftpscope diagnose: {}", crate::text::escape_str(name))?;
     for f in capture_findings {
         super::text::write_finding(out, f, "  ")?;
@@ -99,7 +102,7 @@ pub fn write_tail(
                 "scope": "capture",
                 "findings": capture_findings,
             });
-            writeln!(out, "{v}")?;
+            super::json::write_line(out, &v)?;
         }
         return Ok(());
     }

@@ -1,8 +1,118 @@
 //! Newline-delimited JSON: one object per session (schema in docs/json-schema.md).
+//!
+//! Every JSON output of ftpscope is written here, through [`EscapingFormatter`]:
+//! besides what serde_json escapes (`"`, `\` and C0 controls), the characters of
+//! [`crate::text::needs_escape`] (DEL, C1 controls, bidi and invisible format
+//! characters, tag characters) are written as `\uXXXX` (a surrogate pair above
+//! U+FFFF), so a JSON line printed to a terminal or opened in an editor shows them.
+//! Printable text is written byte for byte as serde_json writes it.
 
 use std::io::{self, Write};
 
+use serde::Serialize;
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
+
 use crate::model::{Bytes, Capture, Session};
+use crate::text::needs_escape;
+
+/// A serde_json formatter that writes [`needs_escape`] characters as `\uXXXX`,
+/// and otherwise formats as `F` does.
+pub struct EscapingFormatter<F>(pub F);
+
+impl<F: Formatter> Formatter for EscapingFormatter<F> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        // serde_json hands over the runs between the characters it escapes itself.
+        if fragment.bytes().all(|b| b < 0x7f) {
+            return w.write_all(fragment.as_bytes());
+        }
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if needs_escape(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{u:04x}")?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+
+    // What PrettyFormatter changes from the defaults (CompactFormatter changes none).
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// `value` as compact JSON (no line feed).
+pub fn to_writer<W: Write, T: Serialize + ?Sized>(w: W, value: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, EscapingFormatter(CompactFormatter));
+    value.serialize(&mut ser).map_err(io::Error::other)
+}
+
+/// `value` as indented JSON (no final line feed).
+pub fn to_writer_pretty<W: Write, T: Serialize + ?Sized>(w: W, value: &T) -> io::Result<()> {
+    let mut ser =
+        serde_json::Serializer::with_formatter(w, EscapingFormatter(PrettyFormatter::new()));
+    value.serialize(&mut ser).map_err(io::Error::other)
+}
+
+/// `value` as one compact JSON line.
+pub fn write_line<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+    // Serialise into memory first: serde's many small writes are cheaper on a Vec
+    // than through a `dyn Write`.
+    let mut buf = Vec::with_capacity(8192);
+    to_writer(&mut buf, value)?;
+    buf.push(b'\n');
+    out.write_all(&buf)
+}
+
+/// `value` as a compact JSON string.
+pub fn to_string<T: Serialize + ?Sized>(value: &T) -> io::Result<String> {
+    let mut buf = Vec::new();
+    to_writer(&mut buf, value)?;
+    // serde_json writes UTF-8 only.
+    String::from_utf8(buf).map_err(io::Error::other)
+}
+
+/// `value` as an indented JSON string.
+pub fn to_string_pretty<T: Serialize + ?Sized>(value: &T) -> io::Result<String> {
+    let mut buf = Vec::new();
+    to_writer_pretty(&mut buf, value)?;
+    String::from_utf8(buf).map_err(io::Error::other)
+}
 
 /// Write every session as one JSON line.
 pub fn write(out: &mut dyn Write, capture: &Capture) -> io::Result<()> {
@@ -14,15 +124,41 @@ pub fn write(out: &mut dyn Write, capture: &Capture) -> io::Result<()> {
 
 /// One session as one JSON line.
 pub fn write_session(out: &mut dyn Write, s: &Session) -> io::Result<()> {
-    // Serialise into memory first: serde's many small writes are cheaper on a Vec
-    // than through a `dyn Write`.
-    let mut buf = Vec::with_capacity(8192);
-    serde_json::to_writer(&mut buf, s).map_err(io::Error::other)?;
-    buf.push(b'\n');
-    out.write_all(&buf)
+    write_line(out, s)
 }
 
 /// The JSON form of wire bytes that are not valid UTF-8: `{"lossy": ..., "hex": ...}`.
 pub fn bytes_value(b: &Bytes) -> serde_json::Value {
     serde_json::to_value(b).unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invisible_characters_are_written_as_unicode_escapes() {
+        let s = "a\u{1b}b\u{7f}\u{85}\u{9b}\u{ad}\u{202e}\u{2066}\u{2028}\u{200b}\u{feff}\u{e0041}\"\\é诊";
+        let got = to_string(s).unwrap();
+        assert_eq!(
+            got,
+            r#""a\u001bb\u007f\u0085\u009b\u00ad\u202e\u2066\u2028\u200b\ufeff\udb40\udc41\"\\é诊""#
+        );
+        let back: String = serde_json::from_str(&got).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "compares with serde_json's own output"
+    )]
+    fn printable_text_is_written_as_serde_json_writes_it() {
+        let v = serde_json::json!({"a": ["x y", 1, null, {"b": "会话 café"}], "c": 2.5});
+        assert_eq!(to_string(&v).unwrap(), serde_json::to_string(&v).unwrap());
+        assert_eq!(
+            to_string_pretty(&v).unwrap(),
+            serde_json::to_string_pretty(&v).unwrap()
+        );
+    }
 }

@@ -1,13 +1,15 @@
 //! The text report: a diagnosis section, then every session with its transcript
-//! and data connections. Every byte from the wire goes through
-//! [`crate::text::escape`].
+//! and data connections. Every string from the wire goes through
+//! [`crate::text::escape`] (so a line feed in it cannot forge a line), and every
+//! public function writes through a [`SafeWriter`], so nothing it writes can carry
+//! a control or invisible character even where an escape was forgotten.
 
 use std::io::{self, Write};
 
 use super::ViewOptions;
 use crate::ftp::catalog::Lang;
 use crate::model::{Capture, CaptureStats, DataChannel, Finding, Session, Severity};
-use crate::text::{escape, escape_str};
+use crate::text::{SafeWriter, escape, escape_str};
 use crate::time::{human_bytes, human_duration};
 
 fn tr(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
@@ -28,9 +30,9 @@ fn sev_mark(s: Severity) -> &'static str {
 /// One line describing a data connection.
 pub fn channel_line(d: &DataChannel) -> String {
     let ann = d.announced.map_or("?".to_string(), |a| a.to_string());
-    let mut s = format!("{} {} {}", d.via, ann, d.outcome.as_str());
+    let mut s = format!("{} {} {}", escape_str(&d.via), ann, d.outcome.as_str());
     if let Some(c) = &d.command {
-        s.push_str(&format!(" for {}", c));
+        s.push_str(&format!(" for {}", escape_str(c)));
         if let Some(a) = &d.arg {
             if !a.is_empty() {
                 s.push_str(&format!(" {}", escape(&a.0)));
@@ -120,6 +122,7 @@ pub fn coverage_line(s: &Session) -> String {
 }
 
 pub fn write_finding(out: &mut dyn Write, f: &Finding, indent: &str) -> io::Result<()> {
+    let out = &mut SafeWriter::new(out);
     writeln!(
         out,
         "{indent}{} {}: {}",
@@ -170,6 +173,7 @@ pub fn write(
     name: &str,
     opts: ViewOptions,
 ) -> io::Result<()> {
+    let out = &mut SafeWriter::new(out);
     let mut sum = Summary {
         capture_findings: capture.findings.clone(),
         ..Default::default()
@@ -193,6 +197,7 @@ pub fn write_head(
     name: &str,
     opts: ViewOptions,
 ) -> io::Result<()> {
+    let out = &mut SafeWriter::new(out);
     let lang = opts.lang;
     let chans = sum.data_channels;
     let findings = sum.findings.len() + sum.capture_findings.len();
@@ -221,7 +226,8 @@ pub fn write_head(
     if let Some(e) = &st.read_error {
         writeln!(
             out,
-            "  WARNING: the capture file is damaged: {e}; everything before that point was analysed"
+            "  WARNING: the capture file is damaged: {}; everything before that point was analysed",
+            escape_str(e)
         )?;
     }
     if st.sessions_evicted > 0 {
@@ -276,6 +282,7 @@ pub fn write_head(
 }
 
 pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io::Result<()> {
+    let out = &mut SafeWriter::new(out);
     let lang = opts.lang;
     writeln!(
         out,
@@ -303,7 +310,7 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
     if let Some(c) = &s.cwd {
         write!(out, ", cwd {}", escape(&c.0))?;
     }
-    writeln!(out, ", closed: {}", s.closed)?;
+    writeln!(out, ", closed: {}", escape_str(&s.closed))?;
     writeln!(out, "  capture covers: {}", coverage_line(s))?;
     if let Some(tls) = s.tls_description() {
         writeln!(out, "  {tls}")?;
@@ -348,10 +355,11 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
             }
             writeln!(out, "{line}")?;
             if opts.explain {
+                // The explanation quotes the verb (or SITE's first word): escaped.
                 writeln!(
                     out,
                     "                    {}",
-                    crate::ftp::explain::command(&c.verb, &c.arg.0, lang)
+                    escape_str(&crate::ftp::explain::command(&c.verb, &c.arg.0, lang))
                 )?;
             }
             for n in &c.notes {
@@ -404,7 +412,7 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
                 t.push(format!("announced size {n} B"));
             }
             if let Some(e) = &d.ended_by {
-                t.push(format!("ended by {e}"));
+                t.push(format!("ended by {}", escape_str(e)));
             }
             if !t.is_empty() {
                 writeln!(out, "       {}", t.join(", "))?;

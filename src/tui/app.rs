@@ -1983,7 +1983,7 @@ pub fn write_session(s: &Session, json: bool, dir: &Path, lang: Lang) -> io::Res
             Ok(f) => {
                 let mut out = io::BufWriter::new(f);
                 if json {
-                    serde_json::to_writer_pretty(&mut out, s)?;
+                    crate::report::json::to_writer_pretty(&mut out, s)?;
                     writeln!(out)?;
                 } else {
                     crate::report::text::write_session(

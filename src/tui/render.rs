@@ -5,6 +5,7 @@
 //! frame costs the same whatever the size of the capture.
 
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -16,7 +17,7 @@ use super::layout::{self, Regions};
 use super::lines::{Role, Row, char_width, severity_label, str_width};
 use super::theme::Theme;
 use crate::model::{Login, Session, Severity};
-use crate::text::{escape, escape_str};
+use crate::text::{escape, escape_str, needs_escape};
 use crate::time::{human_bytes, human_duration};
 
 /// Draw the whole screen.
@@ -65,6 +66,19 @@ pub fn render(frame: &mut Frame, app: &App) {
     status(frame, r.status, app);
     if let Some(off) = app.help {
         help(frame, area, app, off);
+    }
+    scrub(frame.buffer_mut());
+}
+
+/// The last line of defence, after every region is drawn: a cell that holds a
+/// character which must never reach the terminal raw ([`needs_escape`]: every
+/// string from the wire is escaped before it becomes a row, so this only catches
+/// one that was not) shows U+FFFD instead.
+pub fn scrub(buf: &mut Buffer) {
+    for cell in &mut buf.content {
+        if cell.symbol().chars().any(needs_escape) {
+            cell.set_symbol("\u{fffd}");
+        }
     }
 }
 
