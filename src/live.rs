@@ -85,6 +85,8 @@ pub struct LiveArgs {
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
     /// Also save the captured packets to FILE: pcapng, or pcap when FILE ends in .pcap.
+    /// The packets are saved raw: FTP passwords (PASS) are in clear in that file,
+    /// unlike every output of ftpscope; keep it private.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
     /// Stop after SECS seconds.

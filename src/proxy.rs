@@ -54,7 +54,7 @@ pub mod record;
 pub mod rewrite;
 
 use std::fmt::Write as _;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -733,7 +733,7 @@ impl Proxy {
             Some(p) => {
                 let f = std::fs::File::create(p)
                     .with_context(|| format!("cannot create {}", p.display()))?;
-                Some(record::Recorder::new(BufWriter::with_capacity(1 << 20, f))?)
+                Some(record::Recorder::new(record::RecordFile::new(f)?)?)
             }
             None => None,
         };

@@ -40,6 +40,42 @@ pub fn parse(line: &[u8]) -> ParsedCommand {
     }
 }
 
+/// Where the secret of a client line starts: after `PASS`, `ACCT` or `SITE PSWD`
+/// (any case, after leading white space, separated by spaces or tabs), when an
+/// argument follows. The proxy observes (and so records and logs) the line only
+/// up to there, followed by `****`.
+pub fn secret_start(line: &[u8]) -> Option<usize> {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let word_end = |from: usize| {
+        line[from..]
+            .iter()
+            .position(blank)
+            .map_or(line.len(), |i| from + i)
+    };
+    let skip_blank = |from: usize| {
+        line[from..]
+            .iter()
+            .position(|b| !blank(b))
+            .map_or(line.len(), |i| from + i)
+    };
+    let v0 = skip_blank(0);
+    let v1 = word_end(v0);
+    let verb = &line[v0..v1];
+    let at = if verb.eq_ignore_ascii_case(b"PASS") || verb.eq_ignore_ascii_case(b"ACCT") {
+        skip_blank(v1)
+    } else if verb.eq_ignore_ascii_case(b"SITE") {
+        let w0 = skip_blank(v1);
+        let w1 = word_end(w0);
+        if !line[w0..w1].eq_ignore_ascii_case(b"PSWD") {
+            return None;
+        }
+        skip_blank(w1)
+    } else {
+        return None;
+    };
+    (at < line.len()).then_some(at)
+}
+
 /// Shown instead of a secret.
 pub const MASK: &[u8] = b"****";
 
@@ -155,5 +191,33 @@ mod tests {
         assert_eq!(masked_line(b"NOOP"), None);
         assert_eq!(masked_line(b"SITE CHMOD 644 f"), None);
         assert_eq!(masked_line(b"PASS"), None, "nothing to hide");
+    }
+
+    /// The proxy masks raw lines with [`secret_start`], the tracker parsed
+    /// commands with [`masked_arg`]: one rule, so they agree on every line.
+    #[test]
+    fn the_two_maskings_agree() {
+        for line in [
+            &b"PASS x"[..],
+            b"  PASS x",
+            b"PASS\tx",
+            b"pass x y",
+            b"PASS",
+            b"PASS ",
+            b"ACCT a",
+            b"acct",
+            b"SITE PSWD a b",
+            b"site\tpswd a",
+            b"SITE PSWD",
+            b"SITE CHMOD 1 f",
+            b"NOOP",
+            b"PASSWORD x",
+            b"",
+        ] {
+            let pc = parse(line);
+            let by_arg = masked_arg(&pc.verb, &pc.arg).is_some();
+            let by_line = secret_start(line).is_some();
+            assert_eq!(by_arg, by_line, "{:?}", String::from_utf8_lossy(line));
+        }
     }
 }

@@ -29,7 +29,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,7 +39,7 @@ use rustc_hash::FxHashMap;
 use tokio::sync::mpsc;
 
 use super::ProxyObserver;
-use super::record::Recorder;
+use super::record::{RecordEvent, RecordFile, Recorder};
 use crate::model::{Capture, CaptureStats, Session};
 use crate::report::{self, ViewOptions};
 use crate::session::{Tracker, TrackerConfig};
@@ -843,6 +843,16 @@ impl Shared {
         }
     }
 
+    /// The record is written again (a log error stays).
+    fn clear_record_error(&self) {
+        let mut e = self.output_error.lock().unwrap_or_else(|e| e.into_inner());
+        if e.as_deref()
+            .is_some_and(|m| m.starts_with("cannot write the record"))
+        {
+            *e = None;
+        }
+    }
+
     /// The log is written again (a record error stays).
     fn clear_error(&self) {
         let mut e = self.output_error.lock().unwrap_or_else(|e| e.into_inner());
@@ -858,7 +868,7 @@ impl Shared {
 pub fn run_hub(
     mut rx: mpsc::UnboundedReceiver<Obs>,
     shared: Arc<Shared>,
-    mut rec: Option<Recorder<BufWriter<File>>>,
+    mut rec: Option<Recorder<RecordFile>>,
     mut log: Option<LogSink>,
     sink: Arc<dyn ProxyObserver>,
 ) {
@@ -887,10 +897,32 @@ pub fn run_hub(
                     rec = None;
                 }
             }
-            if let Some(r) = &rec {
+            if let Some(r) = rec.as_mut() {
                 shared
                     .record_skipped
                     .store(r.skipped_bytes, Ordering::Relaxed);
+                match r.writer_mut().take_event() {
+                    None => {}
+                    Some(RecordEvent::Failed(e)) => {
+                        let m = format!(
+                            "cannot write the record: {e}; the proxy keeps relaying, packets wait in memory (up to {} MiB) and writing is retried",
+                            super::record::RECORD_WAITING_BYTES >> 20
+                        );
+                        sink.message(&m);
+                        shared.fail(m);
+                    }
+                    Some(RecordEvent::Recovered { lost }) => {
+                        let m = if lost > 0 {
+                            format!(
+                                "the record is written again; {lost} packet(s) could not wait and are missing from it"
+                            )
+                        } else {
+                            "the record is written again; no packet is missing from it".to_string()
+                        };
+                        sink.message(&m);
+                        shared.clear_record_error();
+                    }
+                }
             }
             live.take_finished()
         };

@@ -199,11 +199,13 @@ impl<W: Write> Recorder<W> {
         h.extend_from_slice(&(t as u32).to_le_bytes());
         h.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
         h.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        // One write per block: a writer that keeps whole blocks (see
+        // [`RecordFile`]) sees each block in one call.
+        h.reserve(total as usize - 28);
+        h.extend_from_slice(pkt);
+        h.extend_from_slice(&[0u8; 3][..pad4(pkt.len()) - pkt.len()]);
+        h.extend_from_slice(&total.to_le_bytes());
         self.out.write_all(&h)?;
-        self.out.write_all(pkt)?;
-        self.out
-            .write_all(&[0u8; 3][..pad4(pkt.len()) - pkt.len()])?;
-        self.out.write_all(&total.to_le_bytes())?;
         self.packets += 1;
         Ok(())
     }
@@ -321,6 +323,148 @@ impl<W: Write> Recorder<W> {
 
     pub fn into_inner(self) -> W {
         self.out
+    }
+
+    pub fn writer_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+}
+
+/// Bytes of whole blocks a [`RecordFile`] keeps waiting while its file cannot be
+/// written; past it the oldest blocks are given up (counted).
+pub const RECORD_WAITING_BYTES: usize = 4 << 20;
+/// Bytes gathered before a write to the file.
+const RECORD_CHUNK: usize = 1 << 20;
+
+/// What happened to a [`RecordFile`] since it was last asked.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RecordEvent {
+    /// The first failed write after good ones.
+    Failed(String),
+    /// Written again after failures; `lost` packets could not wait.
+    Recovered { lost: u64 },
+}
+
+/// The `--record` file: whole pcapng blocks are gathered and written in chunks;
+/// when a write fails (disk full) the file is cut back to its last good length,
+/// so it never ends in half a block, the blocks wait (up to
+/// [`RECORD_WAITING_BYTES`], then the oldest are given up and counted) and the
+/// write is tried again as more come: recording resumes when space returns. A
+/// write to it never fails; [`RecordFile::take_event`] tells what happened.
+pub struct RecordFile {
+    file: std::fs::File,
+    /// Whole blocks not yet in the file.
+    buf: Vec<u8>,
+    /// Where each block in `buf` ends (to give up whole blocks).
+    ends: std::collections::VecDeque<usize>,
+    /// File length after the last good write.
+    good_len: u64,
+    failing: Option<String>,
+    lost: u64,
+    /// `buf` length at the last failed attempt (retry after more has come).
+    tried_at: usize,
+    event: Option<RecordEvent>,
+}
+
+impl RecordFile {
+    pub fn new(file: std::fs::File) -> io::Result<RecordFile> {
+        let good_len = file.metadata()?.len();
+        Ok(RecordFile {
+            file,
+            buf: Vec::with_capacity(RECORD_CHUNK),
+            ends: std::collections::VecDeque::new(),
+            good_len,
+            failing: None,
+            lost: 0,
+            tried_at: 0,
+            event: None,
+        })
+    }
+
+    /// What happened since the last call: a first failure, or a recovery.
+    pub fn take_event(&mut self) -> Option<RecordEvent> {
+        self.event.take()
+    }
+
+    /// Still failing, with the error.
+    pub fn failing(&self) -> Option<&str> {
+        self.failing.as_deref()
+    }
+
+    fn try_write(&mut self) {
+        use std::io::{Seek, SeekFrom};
+        if self.buf.is_empty() {
+            return;
+        }
+        let res = self
+            .file
+            .seek(SeekFrom::Start(self.good_len))
+            .and_then(|_| self.file.write_all(&self.buf));
+        match res {
+            Ok(()) => {
+                self.good_len += self.buf.len() as u64;
+                self.buf.clear();
+                self.ends.clear();
+                self.tried_at = 0;
+                if self.failing.take().is_some() {
+                    self.event = Some(RecordEvent::Recovered {
+                        lost: std::mem::take(&mut self.lost),
+                    });
+                }
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.good_len);
+                if self.failing.is_none() {
+                    self.event = Some(RecordEvent::Failed(e.to_string()));
+                }
+                self.failing = Some(e.to_string());
+                // Give up the oldest whole blocks past the budget.
+                let mut cut = 0;
+                while self.buf.len() - cut > RECORD_WAITING_BYTES && self.ends.len() > 1 {
+                    if let Some(end) = self.ends.pop_front() {
+                        cut = end;
+                        self.lost += 1;
+                    }
+                }
+                if cut > 0 {
+                    self.buf.drain(..cut);
+                    for e in self.ends.iter_mut() {
+                        *e -= cut;
+                    }
+                }
+                self.tried_at = self.buf.len();
+            }
+        }
+    }
+}
+
+impl Write for RecordFile {
+    /// Takes the whole block: never fails (see the type's documentation).
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        self.ends.push_back(self.buf.len());
+        let due = if self.failing.is_some() {
+            // Retry after another 64 KiB, not at every packet.
+            self.buf.len() >= self.tried_at + (64 << 10)
+        } else {
+            self.buf.len() >= RECORD_CHUNK
+        };
+        if due {
+            self.try_write();
+        }
+        Ok(b.len())
+    }
+
+    /// Write what waits; an error when the file still cannot take it.
+    fn flush(&mut self) -> io::Result<()> {
+        self.try_write();
+        match &self.failing {
+            None => self.file.flush(),
+            Some(e) => Err(io::Error::other(format!(
+                "{} bytes of the record could not be written: {e}",
+                self.buf.len()
+            ))),
+        }
     }
 }
 

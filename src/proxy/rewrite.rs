@@ -138,41 +138,7 @@ pub fn without_hidden_breaks(raw: Vec<u8>) -> Vec<u8> {
     out
 }
 
-/// Where the secret of a client line starts: after `PASS`, `ACCT` or `SITE PSWD`
-/// (any case, after leading white space, separated by spaces or tabs), when an
-/// argument follows. The proxy observes (and so records and logs) the line only
-/// up to there, followed by `****`.
-pub fn secret_start(line: &[u8]) -> Option<usize> {
-    let blank = |b: &u8| *b == b' ' || *b == b'\t';
-    let word_end = |from: usize| {
-        line[from..]
-            .iter()
-            .position(blank)
-            .map_or(line.len(), |i| from + i)
-    };
-    let skip_blank = |from: usize| {
-        line[from..]
-            .iter()
-            .position(|b| !blank(b))
-            .map_or(line.len(), |i| from + i)
-    };
-    let v0 = skip_blank(0);
-    let v1 = word_end(v0);
-    let verb = &line[v0..v1];
-    let at = if verb.eq_ignore_ascii_case(b"PASS") || verb.eq_ignore_ascii_case(b"ACCT") {
-        skip_blank(v1)
-    } else if verb.eq_ignore_ascii_case(b"SITE") {
-        let w0 = skip_blank(v1);
-        let w1 = word_end(w0);
-        if !line[w0..w1].eq_ignore_ascii_case(b"PSWD") {
-            return None;
-        }
-        skip_blank(w1)
-    } else {
-        return None;
-    };
-    (at < line.len()).then_some(at)
-}
+pub use crate::ftp::command::secret_start;
 
 /// A client line as the proxy observes it: with its secret (see
 /// [`secret_start`]) replaced by `****`, keeping the line end of `raw`.
