@@ -1320,5 +1320,7 @@ fn guessing_rule(failed: &[FailedLogin]) -> Vec<Finding> {
     out
 }
 
+pub mod vantage;
+
 #[cfg(test)]
 mod tests;

@@ -81,6 +81,8 @@ pub fn stream_reader<R: Read>(
     let mut decoder = Decoder::default();
     let mut flows = FlowTable::new();
     let mut tracker = Tracker::new(cfg);
+    // Sessions seen on both sides of a NAT (a capture on the NAT, or two merged).
+    let mut pairs = diagnose::vantage::VantagePairs::default();
     let mut stats = CaptureStats::default();
     let mut last = Meta::default();
     loop {
@@ -109,6 +111,7 @@ pub fn stream_reader<R: Read>(
                 flows.segment(meta, &seg, &mut tracker);
                 if tracker.has_finished() {
                     for s in tracker.take_finished() {
+                        pairs.add(&s);
                         on_session(s);
                     }
                 }
@@ -130,6 +133,7 @@ pub fn stream_reader<R: Read>(
     flows.finish(last, &mut tracker);
     tracker.finish();
     for s in tracker.take_finished() {
+        pairs.add(&s);
         on_session(s);
     }
     stats.tcp_segments = flows.stats.segments;
@@ -142,6 +146,7 @@ pub fn stream_reader<R: Read>(
     let mut findings = diagnose::capture_file(&stats);
     findings.extend(diagnose::capture(&failed));
     findings.extend(diagnose::capture_stats(&stats));
+    findings.extend(pairs.finish());
     Ok((stats, findings))
 }
 
