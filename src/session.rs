@@ -616,6 +616,7 @@ impl Tracker {
 
     fn match_exact(&self, info: &ConnInfo) -> Option<(usize, usize, MatchKind, bool)> {
         let list = self.expect.get(&info.responder.port())?;
+        let mut best: Option<(u8, usize, usize, MatchKind, bool)> = None;
         for &(si, ci) in list.iter().rev() {
             let st = &self.sessions[si];
             let ch = &st.s.data_channels[ci];
@@ -651,12 +652,25 @@ impl Tracker {
                 }
             };
             if let Some(k) = kind {
-                // Who is the client on the data connection: the connector in passive mode.
-                let client_is_initiator = ch.mode == DataMode::Passive;
-                return Some((si, ci, k, client_is_initiator));
+                // The best kind wins (an exact address over a control address over
+                // the port alone), then the newest: two sessions may announce the
+                // same port (one session seen on both sides of a NAT, two clients).
+                let rank = match k {
+                    MatchKind::Exact => 3,
+                    MatchKind::ServerControlAddress | MatchKind::ClientControlAddress => 2,
+                    _ => 1,
+                };
+                if best.is_none_or(|(r, ..)| rank > r) {
+                    // Who is the client on the data connection: the connector in passive mode.
+                    let client_is_initiator = ch.mode == DataMode::Passive;
+                    best = Some((rank, si, ci, k, client_is_initiator));
+                }
+                if rank == 3 {
+                    break;
+                }
             }
         }
-        None
+        best.map(|(_, si, ci, k, c)| (si, ci, k, c))
     }
 
     fn anomaly(st: &mut SessionState, text: String) {
