@@ -4,7 +4,7 @@
 //!
 //! Pieces, from the bottom:
 //! * [`crate::capture::live`] opens the interface and reads packets (the source).
-//! * [`LiveState`] owns the engine (the same steps as [`crate::engine::stream_reader`])
+//! * [`LiveState`] owns the engine ([`crate::engine::Pipeline`], as for a file)
 //!   and the capture counters behind one mutex, so a view can take a
 //!   [`LiveState::snapshot`] or a [`LiveState::status`] at any time while the capture
 //!   thread runs. The capture thread holds the lock only while it processes packets
@@ -35,13 +35,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::capture::decode::{Decoded, Decoder};
 use crate::capture::live::{KernelStats, LiveConfig, LiveSource, SaveFile, SaveFormat, interfaces};
 use crate::diagnose;
 use crate::model::{Capture, CaptureStats, Evidence, Finding, Session, Severity};
 use crate::report::{self, ViewOptions};
-use crate::session::{Tracker, TrackerConfig};
-use crate::tcp::{FlowTable, Meta};
+use crate::engine::Pipeline;
+use crate::session::TrackerConfig;
 use crate::text::{SafeWriter, escape_str};
 use crate::time::{Ts, human_bytes, human_duration};
 
@@ -148,75 +147,6 @@ impl LiveArgs {
             promisc: !self.no_promisc,
             ..LiveConfig::default()
         }
-    }
-}
-
-/// The engine steps of [`crate::engine::stream_reader`], one packet at a time.
-struct Pipeline {
-    decoder: Decoder,
-    flows: FlowTable,
-    tracker: Tracker,
-    stats: CaptureStats,
-    last: Meta,
-    finished: bool,
-}
-
-impl Pipeline {
-    fn new(cfg: TrackerConfig) -> Self {
-        Pipeline {
-            decoder: Decoder::default(),
-            flows: FlowTable::new(),
-            tracker: Tracker::new(cfg),
-            stats: CaptureStats::default(),
-            last: Meta::default(),
-            finished: false,
-        }
-    }
-
-    fn packet(&mut self, link: u32, frame: u64, ts: Ts, data: &[u8], orig_len: u32) {
-        let st = &mut self.stats;
-        st.packets += 1;
-        st.bytes += data.len() as u64;
-        if orig_len as usize > data.len() {
-            st.truncated_packets += 1;
-        }
-        st.first.get_or_insert(ts);
-        st.last = Some(ts);
-        let meta = Meta { ts, frame };
-        self.last = meta;
-        match self.decoder.decode(link, data, ts) {
-            Decoded::Tcp(seg) => self.flows.segment(meta, &seg, &mut self.tracker),
-            Decoded::FragmentHeld => {}
-            Decoded::NotTcp => {
-                st.not_tcp += 1;
-                self.tracker.note_other_packet();
-            }
-            Decoded::UnsupportedLink(_) => st.unsupported_link += 1,
-            Decoded::Malformed(_) => st.malformed += 1,
-        }
-    }
-
-    /// End of input: close every connection and session.
-    fn finish(&mut self) {
-        if !self.finished {
-            self.flows.finish(self.last, &mut self.tracker);
-            self.tracker.finish();
-            self.finished = true;
-        }
-    }
-
-    fn stats(&self) -> CaptureStats {
-        let mut st = self.stats.clone();
-        st.tcp_segments = self.flows.stats.segments;
-        st.tcp_connections = self.flows.stats.connections;
-        st.sessions_evicted = self.tracker.evicted;
-        st.fragments_reassembled = self.decoder.frags.reassembled;
-        st.fragments_dropped = self.decoder.frags.dropped + self.decoder.frags.pending() as u64;
-        st
-    }
-
-    fn failed_logins(&self) -> Vec<crate::session::FailedLogin> {
-        self.tracker.failed_logins.iter().copied().collect()
     }
 }
 
@@ -377,7 +307,7 @@ impl LiveState {
     pub fn snapshot(&self) -> Capture {
         let g = self.lock();
         let mut sessions: Vec<Session> = g.kept.iter().cloned().collect();
-        sessions.extend(g.pipe.tracker.sessions().cloned());
+        sessions.extend(g.pipe.tracker().sessions().cloned());
         sessions.sort_by_key(|s| s.id);
         Capture {
             sessions,
@@ -391,7 +321,7 @@ impl LiveState {
     pub fn update(&self, since: u64) -> crate::tui::LiveUpdate {
         let g = self.lock();
         let (ended, reset) = crate::tui::ended_since(&g.kept, g.ended_total, since);
-        let mut open: Vec<Session> = g.pipe.tracker.sessions().cloned().collect();
+        let mut open: Vec<Session> = g.pipe.tracker().sessions().cloned().collect();
         open.sort_by_key(|s| s.id);
         crate::tui::LiveUpdate {
             ended,
@@ -654,8 +584,8 @@ impl LiveCapture {
                 g.pipe.packet(link, n.packets, p.ts, p.data, p.orig_len);
             });
             if let Some(mut g) = guard.take() {
-                if g.pipe.tracker.has_finished() {
-                    ended = g.pipe.tracker.take_finished();
+                if g.pipe.has_finished() {
+                    ended = g.pipe.take_finished();
                     g.keep_ended(&ended);
                 }
             }
@@ -704,7 +634,7 @@ impl LiveCapture {
         let (status, stats, findings) = {
             let mut g = state.lock();
             g.pipe.finish();
-            ended = g.pipe.tracker.take_finished();
+            ended = g.pipe.take_finished();
             g.keep_ended(&ended);
             n.ended += ended.len() as u64;
             let end = LastTick {
@@ -783,7 +713,7 @@ impl Inner {
         }
         st.ended_sessions = n.ended;
         st.saved_packets = n.saved;
-        st.open_sessions = self.pipe.tracker.open_sessions();
+        st.open_sessions = self.pipe.tracker().open_sessions();
         let dropped = k.dropped.saturating_sub(prev.kernel.dropped);
         if dropped > 0 {
             if self.drops.len() < MAX_DROP_EVIDENCE {
@@ -1231,49 +1161,7 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::reader::CaptureReader;
     use std::path::Path;
-
-    /// Every capture in captures/ fed packet by packet through the live pipeline gives
-    /// the model `engine::analyze_file` gives.
-    #[test]
-    fn pipeline_equals_the_file_engine_on_every_capture() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
-        let mut n = 0;
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let path = e.unwrap().path();
-            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if ext != "pcap" && ext != "pcapng" {
-                continue;
-            }
-            n += 1;
-            let cfg = TrackerConfig {
-                ftp_ports: vec![21, 2121],
-                ..TrackerConfig::default()
-            };
-            let want = crate::engine::analyze_file(&path, cfg.clone()).unwrap();
-            let mut pipe = Pipeline::new(cfg);
-            let mut got = Vec::new();
-            let mut r = CaptureReader::new(std::fs::File::open(&path).unwrap()).unwrap();
-            while let Ok(Some(p)) = r.next_packet() {
-                pipe.packet(p.linktype, p.frame, p.ts, p.data, p.orig_len);
-                got.extend(pipe.tracker.take_finished());
-            }
-            pipe.finish();
-            got.extend(pipe.tracker.take_finished());
-            got.sort_by_key(|s| s.id);
-            let json = |v: &[Session]| crate::report::json::to_string(v).unwrap();
-            assert_eq!(json(&got), json(&want.sessions), "{}", path.display());
-            let (a, b) = (pipe.stats(), want.stats);
-            assert_eq!(
-                (a.packets, a.tcp_segments, a.tcp_connections, a.malformed),
-                (b.packets, b.tcp_segments, b.tcp_connections, b.malformed),
-                "{}",
-                path.display()
-            );
-        }
-        assert!(n > 10, "captures not found in {}", dir.display());
-    }
 
     fn status(dropped: u64, if_dropped: u64) -> LiveStatus {
         LiveStatus {
