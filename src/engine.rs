@@ -3,6 +3,10 @@
 //! capture. One pass; memory holds open connections and open sessions only, when
 //! sessions are taken as they end.
 
+pub mod live;
+
+pub use live::{LIVE_KEEP, LiveModel, LiveSource, LiveUpdate, MAX_ENDED_BYTES, ended_since};
+
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -98,7 +102,7 @@ pub fn stream_reader<R: Read>(
         }
         if let Some(p) = progress.as_mut() {
             let packets = pipe.packets();
-            if packets % 4096 == 0 {
+            if packets.is_multiple_of(4096) {
                 p(reader.offset(), packets);
             }
         }
