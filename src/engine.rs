@@ -170,6 +170,9 @@ impl Pipeline {
         st.last = Some(ts);
         let meta = Meta { ts, frame };
         self.last = meta;
+        // Any packet tells the time: sessions waiting for their data connections
+        // past it are handed out.
+        self.tracker.tick(ts);
         match self.decoder.decode(linktype, data, ts) {
             Decoded::Tcp(seg) => self.flows.segment(meta, &seg, &mut self.tracker),
             Decoded::FragmentHeld => {}
@@ -180,6 +183,13 @@ impl Pipeline {
             Decoded::UnsupportedLink(_) => st.unsupported_link += 1,
             Decoded::Malformed(_) => st.malformed += 1,
         }
+    }
+
+    /// Time passes without a packet (a live source's periodic tick): sessions
+    /// whose control connection closed [`crate::session::DATA_WAIT`] before `ts`
+    /// are handed out. `ts` comes from the source; the engine never reads the clock.
+    pub fn tick(&mut self, ts: Ts) {
+        self.tracker.tick(ts);
     }
 
     /// Packets fed so far.
@@ -390,6 +400,81 @@ pub mod handover {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Feed `name` packet by packet; the sessions handed out before the end of input.
+    fn feed(pipe: &mut Pipeline, name: &str) -> (Vec<Session>, Ts) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("captures")
+            .join(name);
+        let mut r = CaptureReader::new(File::open(&path).unwrap()).unwrap();
+        let mut out = Vec::new();
+        let mut last = Ts(0);
+        while let Ok(Some(p)) = r.next_packet() {
+            pipe.packet(p.linktype, p.frame, p.ts, p.data, p.orig_len);
+            last = p.ts;
+            out.extend(pipe.take_finished());
+        }
+        (out, last)
+    }
+
+    /// A session whose control connection closed (FIN both ways) after a passive
+    /// transfer whose SYNs were never answered is handed out once its data
+    /// connection can no longer matter: 2 s of capture time later, at the next
+    /// packet past that (any packet), not only at the end of input. Live capture
+    /// used to hold it until Ctrl-C.
+    #[test]
+    fn session_after_a_failed_passive_transfer_is_handed_out_at_the_next_packet_past_the_wait() {
+        let mut pipe = Pipeline::new(TrackerConfig::default());
+        let (early, last) = feed(&mut pipe, "passive-dropped.pcap");
+        assert!(early.is_empty(), "still within the wait");
+        assert_eq!(pipe.tracker().open_sessions(), 1);
+        // An unrelated packet (not even TCP) 1 s later: still waiting.
+        let arp = [0xffu8; 42];
+        let later = |secs: i64| Ts(last.0 + secs * 1_000_000_000);
+        pipe.packet(1, 27, later(1), &arp, 42);
+        assert!(!pipe.has_finished());
+        // 3 s after the control connection closed: handed out.
+        pipe.packet(1, 28, later(3), &arp, 42);
+        let got = pipe.take_finished();
+        assert_eq!(got.len(), 1, "handed out past the wait");
+        assert_eq!(pipe.tracker().open_sessions(), 0);
+        // As the file engine reports it, but for how long the capture went on after it.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/passive-dropped.pcap");
+        let want = analyze_file(&path, TrackerConfig::default()).unwrap();
+        let (a, b) = (&got[0], &want.sessions[0]);
+        assert_eq!(a.closed, b.closed);
+        let outcomes = |s: &Session| {
+            s.data_channels
+                .iter()
+                .map(|d| d.outcome.as_str().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(outcomes(a), outcomes(b));
+        let ids = |s: &Session| s.findings.iter().map(|f| f.id).collect::<Vec<_>>();
+        assert_eq!(ids(a), ids(b));
+    }
+
+    /// The same with no packet at all after it: a tick carrying the time (live
+    /// capture sends one every second) hands it out.
+    #[test]
+    fn a_tick_past_the_wait_hands_the_session_out() {
+        let mut pipe = Pipeline::new(TrackerConfig::default());
+        let (early, last) = feed(&mut pipe, "passive-dropped.pcap");
+        assert!(early.is_empty());
+        pipe.tick(Ts(last.0 + 1_000_000_000));
+        assert!(!pipe.has_finished());
+        pipe.tick(Ts(last.0 + 2_000_000_000));
+        assert_eq!(pipe.take_finished().len(), 1);
+    }
+
+    /// A data connection that closes within the wait ends the session at once, as
+    /// before.
+    #[test]
+    fn sessions_with_closed_data_connections_are_not_delayed() {
+        let mut pipe = Pipeline::new(TrackerConfig::default());
+        let (early, _) = feed(&mut pipe, "passive-ok.pcapng");
+        assert_eq!(early.len(), 1);
+    }
 
     /// Every capture in captures/ fed packet by packet through a [`Pipeline`], taking
     /// sessions after every packet as live capture does, gives the model

@@ -483,9 +483,21 @@ impl LiveCapture {
             let now = Instant::now();
             if now.duration_since(last.at) >= Duration::from_secs(1) {
                 let kernel = source.stats().unwrap_or(last.kernel);
+                // The time, as an input: sessions that waited long enough for
+                // their data connections end even when no packet comes.
+                let ts = wall_now();
+                {
+                    let mut g = state.lock();
+                    g.model.tick(ts);
+                    ended = g.model.take_ended();
+                }
+                for s in ended.drain(..) {
+                    n.ended += 1;
+                    on_event(LiveEvent::Session(Box::new(s)));
+                }
                 let tick = LastTick {
                     at: now,
-                    ts: wall_now(),
+                    ts,
                     counts: n,
                     kernel,
                 };

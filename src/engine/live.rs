@@ -146,6 +146,11 @@ impl LiveModel {
         self.pipe.packet(linktype, frame, ts, data, orig_len);
     }
 
+    /// Time passes without a packet (see [`Pipeline::tick`]).
+    pub fn tick(&mut self, ts: Ts) {
+        self.pipe.tick(ts);
+    }
+
     /// The pipeline, for a source that feeds connection events or keeps counters.
     pub fn pipeline_mut(&mut self) -> &mut Pipeline {
         &mut self.pipe
