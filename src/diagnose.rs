@@ -11,9 +11,8 @@ use std::net::{IpAddr, SocketAddr};
 use crate::ftp::address::is_private;
 use crate::model::{
     CaptureDrops, CaptureStats, Certainty, DataChannel, DataMode, DataVisibility, Evidence,
-    Exchange, Finding, Login, MatchKind, Outcome, Session, Severity,
+    Exchange, FailedLogin, Finding, Login, MatchKind, Outcome, Session, Severity,
 };
-use crate::session::FailedLogin;
 use crate::text::{escape, escape_str};
 use crate::time::Ts;
 

@@ -620,6 +620,15 @@ pub struct CaptureStats {
     pub duplicate_packets: u64,
 }
 
+/// One failed login, kept by the tracker for the capture-wide password-guessing
+/// rule ([`crate::diagnose::capture`]).
+#[derive(Clone, Copy, Debug)]
+pub struct FailedLogin {
+    pub client: std::net::IpAddr,
+    pub ts: Ts,
+    pub session: usize,
+}
+
 /// What a live capture lost before ftpscope read it: libpcap's counters, and the
 /// one-second intervals in which the kernel dropped packets (the first
 /// [`MAX_DROP_EVIDENCE`] kept as evidence, the rest counted).
