@@ -10,10 +10,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::ftp::address::is_private;
 use crate::model::{
-    CaptureStats, Certainty, DataChannel, DataMode, DataVisibility, Evidence, Exchange, Finding,
-    Login, MatchKind, Outcome, Session, Severity,
+    CaptureDrops, CaptureStats, Certainty, DataChannel, DataMode, DataVisibility, Evidence,
+    Exchange, FailedLogin, Finding, Login, MatchKind, Outcome, Session, Severity,
 };
-use crate::session::FailedLogin;
 use crate::text::{escape, escape_str};
 use crate::time::Ts;
 
@@ -144,6 +143,73 @@ pub fn session(s: &mut Session) {
 /// Capture-wide rules, from what the tracker kept about ended sessions.
 pub fn capture(failed: &[FailedLogin]) -> Vec<Finding> {
     guessing_rule(failed)
+}
+
+/// `capture-drops`: a live capture lost packets before ftpscope read them, which
+/// explains gaps in sessions.
+pub fn capture_drops(d: &CaptureDrops) -> Option<Finding> {
+    if d.kernel_dropped == 0 && d.interface_dropped == 0 {
+        return None;
+    }
+    let seen = d.kernel_received.max(d.packets + d.kernel_dropped);
+    let lost = d.kernel_dropped + d.interface_dropped;
+    let pct = if seen > 0 {
+        100.0 * lost as f64 / (seen + d.interface_dropped) as f64
+    } else {
+        0.0
+    };
+    let mut who = format!("the kernel dropped {} packets", d.kernel_dropped);
+    if d.interface_dropped > 0 {
+        who.push_str(&format!(" and the interface {} more", d.interface_dropped));
+    }
+    let summary = format!(
+        "{who} during the live capture on {} ({pct:.2}% of the traffic): sessions and data connections at those times may show gaps, replies without commands, and byte counts that are too low",
+        d.interface
+    );
+    let mut evidence: Vec<Evidence> = d
+        .intervals
+        .iter()
+        .map(|i| Evidence {
+            what: format!(
+                "{} packets dropped between {} and {} (reading {}pkt/s)",
+                i.dropped,
+                i.from.clock(),
+                i.to.clock(),
+                crate::time::si(i.packets_per_sec)
+            ),
+            ts: Some(i.to),
+            frame: Some(i.frame),
+            exchange: None,
+        })
+        .collect();
+    if d.more_intervals > 0 {
+        evidence.push(Evidence {
+            what: format!(
+                "and drops in {} more one-second intervals",
+                d.more_intervals
+            ),
+            ts: None,
+            frame: None,
+            exchange: None,
+        });
+    }
+    evidence.push(Evidence {
+        what: format!(
+            "libpcap counted {} packets passing the filter \"{}\"; ftpscope read {}",
+            d.kernel_received, d.filter, d.packets
+        ),
+        ts: None,
+        frame: None,
+        exchange: None,
+    });
+    Some(Finding {
+        id: "capture-drops",
+        severity: Severity::Warning,
+        summary,
+        evidence,
+        remedy: "Capture less, or give the capture more room: narrow the filter to the FTP hosts (--filter \"host 192.0.2.7\"; not \"port 21\", which hides the data connections), enlarge the kernel buffer (--buffer-size 256), keep other load off the machine, or capture with tcpdump -w FILE and analyse the file afterwards (ftpscope report FILE).".into(),
+        ..Default::default()
+    })
 }
 
 /// Findings about the capture file itself: a file that ends in the middle of a

@@ -1,6 +1,11 @@
-//! The pipeline for capture files: reader -> decoder -> flow table -> tracker ->
-//! diagnosis. One pass; memory holds open connections and open sessions only,
-//! when sessions are taken as they end ([`stream_reader`]).
+//! The engine: reader -> decoder -> flow table -> tracker -> diagnosis, one
+//! packet at a time ([`Pipeline`]), for capture files ([`stream_reader`]) and live
+//! capture. One pass; memory holds open connections and open sessions only, when
+//! sessions are taken as they end.
+
+pub mod live;
+
+pub use live::{LIVE_KEEP, LiveModel, LiveSource, LiveUpdate, MAX_ENDED_BYTES, ended_since};
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -11,8 +16,9 @@ use crate::capture::decode::{Decoded, Decoder};
 use crate::capture::reader::CaptureReader;
 use crate::diagnose;
 use crate::model::{Capture, CaptureStats, Finding, Session};
-use crate::session::{Tracker, TrackerConfig};
+use crate::session::{FailedLogin, Tracker, TrackerConfig};
 use crate::tcp::{FlowTable, Meta};
+use crate::time::Ts;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -78,76 +84,179 @@ pub fn stream_reader<R: Read>(
     on_session: &mut dyn FnMut(Session),
 ) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
     let mut reader = CaptureReader::new(input)?;
-    let mut decoder = Decoder::default();
-    let mut flows = FlowTable::new();
-    let mut tracker = Tracker::new(cfg);
+    let mut pipe = Pipeline::new(cfg);
     // Sessions seen on both sides of a NAT (a capture on the NAT, or two merged).
     let mut pairs = diagnose::vantage::VantagePairs::default();
-    let mut stats = CaptureStats::default();
-    let mut last = Meta::default();
     loop {
         let pkt = match reader.next_packet() {
             Ok(Some(p)) => p,
             Ok(None) => break,
             Err(e) => {
-                stats.read_error = Some(e.to_string());
+                pipe.set_read_error(e.to_string());
                 break;
             }
         };
-        stats.packets += 1;
-        stats.bytes += pkt.data.len() as u64;
-        if pkt.orig_len as usize > pkt.data.len() {
-            stats.truncated_packets += 1;
-        }
-        stats.first.get_or_insert(pkt.ts);
-        stats.last = Some(pkt.ts);
-        let meta = Meta {
-            ts: pkt.ts,
-            frame: pkt.frame,
-        };
-        last = meta;
-        match decoder.decode(pkt.linktype, pkt.data, pkt.ts) {
-            Decoded::Tcp(seg) => {
-                flows.segment(meta, &seg, &mut tracker);
-                if tracker.has_finished() {
-                    for s in tracker.take_finished() {
-                        pairs.add(&s);
-                        on_session(s);
-                    }
-                }
+        pipe.packet(pkt.linktype, pkt.frame, pkt.ts, pkt.data, pkt.orig_len);
+        if pipe.has_finished() {
+            for s in pipe.take_finished() {
+                pairs.add(&s);
+                on_session(s);
             }
-            Decoded::FragmentHeld => {}
-            Decoded::NotTcp => {
-                stats.not_tcp += 1;
-                tracker.note_other_packet();
-            }
-            Decoded::UnsupportedLink(_) => stats.unsupported_link += 1,
-            Decoded::Malformed(_) => stats.malformed += 1,
         }
         if let Some(p) = progress.as_mut() {
-            if stats.packets % 4096 == 0 {
-                p(reader.offset(), stats.packets);
+            let packets = pipe.packets();
+            if packets.is_multiple_of(4096) {
+                p(reader.offset(), packets);
             }
         }
     }
-    flows.finish(last, &mut tracker);
-    tracker.finish();
-    for s in tracker.take_finished() {
+    pipe.finish();
+    for s in pipe.take_finished() {
         pairs.add(&s);
         on_session(s);
     }
-    stats.tcp_segments = flows.stats.segments;
-    stats.tcp_connections = flows.stats.connections;
-    stats.sessions_evicted = tracker.evicted;
-    stats.duplicate_packets = flows.stats.duplicates;
-    stats.fragments_reassembled = decoder.frags.reassembled;
-    stats.fragments_dropped = decoder.frags.dropped + decoder.frags.pending() as u64;
-    let failed: Vec<_> = tracker.failed_logins.iter().copied().collect();
+    let stats = pipe.stats();
     let mut findings = diagnose::capture_file(&stats);
-    findings.extend(diagnose::capture(&failed));
+    findings.extend(diagnose::capture(&pipe.failed_logins()));
     findings.extend(diagnose::capture_stats(&stats));
     findings.extend(pairs.finish());
     Ok((stats, findings))
+}
+
+/// The engine for packets, fed one at a time: decoder -> flow table -> tracker.
+/// [`stream_reader`] runs a capture file through it, live capture runs the packets
+/// libpcap hands over through it. Sessions that ended wait in the tracker until
+/// [`Pipeline::take_finished`]; [`Pipeline::finish`] ends the input.
+///
+/// A source without packets (the proxy) feeds the tracker directly
+/// ([`Pipeline::tracker_mut`]) and keeps its own counters in
+/// [`Pipeline::source_stats_mut`].
+pub struct Pipeline {
+    decoder: Decoder,
+    flows: FlowTable,
+    tracker: Tracker,
+    /// What the source counts; [`Pipeline::stats`] adds the engine's counters.
+    stats: CaptureStats,
+    last: Meta,
+    finished: bool,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("packets", &self.stats.packets)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    pub fn new(cfg: TrackerConfig) -> Self {
+        Pipeline {
+            decoder: Decoder::default(),
+            flows: FlowTable::new(),
+            tracker: Tracker::new(cfg),
+            stats: CaptureStats::default(),
+            last: Meta::default(),
+            finished: false,
+        }
+    }
+
+    /// One packet: `data` as captured (`orig_len` on the wire), of link type
+    /// `linktype`, frame number `frame` (1-based), captured at `ts`.
+    pub fn packet(&mut self, linktype: u32, frame: u64, ts: Ts, data: &[u8], orig_len: u32) {
+        let st = &mut self.stats;
+        st.packets += 1;
+        st.bytes += data.len() as u64;
+        if orig_len as usize > data.len() {
+            st.truncated_packets += 1;
+        }
+        st.first.get_or_insert(ts);
+        st.last = Some(ts);
+        let meta = Meta { ts, frame };
+        self.last = meta;
+        // Any packet tells the time: sessions waiting for their data connections
+        // past it are handed out.
+        self.tracker.tick(ts);
+        match self.decoder.decode(linktype, data, ts) {
+            Decoded::Tcp(seg) => self.flows.segment(meta, &seg, &mut self.tracker),
+            Decoded::FragmentHeld => {}
+            Decoded::NotTcp => {
+                st.not_tcp += 1;
+                self.tracker.note_other_packet();
+            }
+            Decoded::UnsupportedLink(_) => st.unsupported_link += 1,
+            Decoded::Malformed(_) => st.malformed += 1,
+        }
+    }
+
+    /// Time passes without a packet (a live source's periodic tick): sessions
+    /// whose control connection closed [`crate::session::DATA_WAIT`] before `ts`
+    /// are handed out. `ts` comes from the source; the engine never reads the clock.
+    pub fn tick(&mut self, ts: Ts) {
+        self.tracker.tick(ts);
+    }
+
+    /// Packets fed so far.
+    pub fn packets(&self) -> u64 {
+        self.stats.packets
+    }
+
+    /// Reading the input failed after the header: what came before still counts.
+    pub fn set_read_error(&mut self, e: String) {
+        self.stats.read_error = Some(e);
+    }
+
+    /// End of input: close every connection and session (once).
+    pub fn finish(&mut self) {
+        if !self.finished {
+            self.flows.finish(self.last, &mut self.tracker);
+            self.tracker.finish();
+            self.finished = true;
+        }
+    }
+
+    /// Sessions ended (diagnosed) and not taken yet?
+    pub fn has_finished(&self) -> bool {
+        self.tracker.has_finished()
+    }
+
+    /// The sessions that ended since the last call, diagnosed.
+    pub fn take_finished(&mut self) -> Vec<Session> {
+        self.tracker.take_finished()
+    }
+
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// For a source that produces connection events itself (the proxy).
+    pub fn tracker_mut(&mut self) -> &mut Tracker {
+        &mut self.tracker
+    }
+
+    /// The counters of a source that feeds [`Pipeline::tracker_mut`] (packets,
+    /// bytes, first and last time, connections).
+    pub fn source_stats_mut(&mut self) -> &mut CaptureStats {
+        &mut self.stats
+    }
+
+    /// The statistics so far: the source's counters and the engine's.
+    pub fn stats(&self) -> CaptureStats {
+        let mut st = self.stats.clone();
+        st.tcp_segments += self.flows.stats.segments;
+        st.tcp_connections += self.flows.stats.connections;
+        st.duplicate_packets += self.flows.stats.duplicates;
+        st.sessions_evicted = self.tracker.evicted;
+        st.fragments_reassembled = self.decoder.frags.reassembled;
+        st.fragments_dropped = self.decoder.frags.dropped + self.decoder.frags.pending() as u64;
+        st
+    }
+
+    /// Failed logins seen so far (for the password-guessing rule).
+    pub fn failed_logins(&self) -> Vec<FailedLogin> {
+        self.tracker.failed_logins.iter().copied().collect()
+    }
 }
 
 /// Hand-over of ended sessions from the engine's thread to a writer thread, bounded
@@ -290,5 +399,123 @@ pub mod handover {
             lock.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
             cv.notify_all();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feed `name` packet by packet; the sessions handed out before the end of input.
+    fn feed(pipe: &mut Pipeline, name: &str) -> (Vec<Session>, Ts) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("captures")
+            .join(name);
+        let mut r = CaptureReader::new(File::open(&path).unwrap()).unwrap();
+        let mut out = Vec::new();
+        let mut last = Ts(0);
+        while let Ok(Some(p)) = r.next_packet() {
+            pipe.packet(p.linktype, p.frame, p.ts, p.data, p.orig_len);
+            last = p.ts;
+            out.extend(pipe.take_finished());
+        }
+        (out, last)
+    }
+
+    /// A session whose control connection closed (FIN both ways) after a passive
+    /// transfer whose SYNs were never answered is handed out once its data
+    /// connection can no longer matter: 2 s of capture time later, at the next
+    /// packet past that (any packet), not only at the end of input. Live capture
+    /// used to hold it until Ctrl-C.
+    #[test]
+    fn session_after_a_failed_passive_transfer_is_handed_out_at_the_next_packet_past_the_wait() {
+        let mut pipe = Pipeline::new(TrackerConfig::default());
+        let (early, last) = feed(&mut pipe, "passive-dropped.pcap");
+        assert!(early.is_empty(), "still within the wait");
+        assert_eq!(pipe.tracker().open_sessions(), 1);
+        // An unrelated packet (not even TCP) 1 s later: still waiting.
+        let arp = [0xffu8; 42];
+        let later = |secs: i64| Ts(last.0 + secs * 1_000_000_000);
+        pipe.packet(1, 27, later(1), &arp, 42);
+        assert!(!pipe.has_finished());
+        // 3 s after the control connection closed: handed out.
+        pipe.packet(1, 28, later(3), &arp, 42);
+        let got = pipe.take_finished();
+        assert_eq!(got.len(), 1, "handed out past the wait");
+        assert_eq!(pipe.tracker().open_sessions(), 0);
+        // As the file engine reports it, but for how long the capture went on after it.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/passive-dropped.pcap");
+        let want = analyze_file(&path, TrackerConfig::default()).unwrap();
+        let (a, b) = (&got[0], &want.sessions[0]);
+        assert_eq!(a.closed, b.closed);
+        let outcomes = |s: &Session| {
+            s.data_channels
+                .iter()
+                .map(|d| d.outcome.as_str().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(outcomes(a), outcomes(b));
+        let ids = |s: &Session| s.findings.iter().map(|f| f.id).collect::<Vec<_>>();
+        assert_eq!(ids(a), ids(b));
+    }
+
+    /// The same with no packet at all after it: a tick carrying the time (live
+    /// capture sends one every second) hands it out.
+    #[test]
+    fn a_tick_past_the_wait_hands_the_session_out() {
+        let mut pipe = Pipeline::new(TrackerConfig::default());
+        let (early, last) = feed(&mut pipe, "passive-dropped.pcap");
+        assert!(early.is_empty());
+        pipe.tick(Ts(last.0 + 1_000_000_000));
+        assert!(!pipe.has_finished());
+        pipe.tick(Ts(last.0 + 2_000_000_000));
+        assert_eq!(pipe.take_finished().len(), 1);
+    }
+
+    /// A data connection that closes within the wait ends the session at once, as
+    /// before.
+    #[test]
+    fn sessions_with_closed_data_connections_are_not_delayed() {
+        let mut pipe = Pipeline::new(TrackerConfig::default());
+        let (early, _) = feed(&mut pipe, "passive-ok.pcapng");
+        assert_eq!(early.len(), 1);
+    }
+
+    /// Every capture in captures/ fed packet by packet through a [`Pipeline`], taking
+    /// sessions after every packet as live capture does, gives the model
+    /// [`analyze_file`] gives.
+    #[test]
+    fn pipeline_packet_by_packet_equals_the_file_engine_on_every_capture() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if ext != "pcap" && ext != "pcapng" {
+                continue;
+            }
+            n += 1;
+            let cfg = TrackerConfig {
+                ftp_ports: vec![21, 2121],
+                ..TrackerConfig::default()
+            };
+            let want = analyze_file(&path, cfg.clone()).unwrap();
+            let mut pipe = Pipeline::new(cfg);
+            let mut got = Vec::new();
+            let mut r = CaptureReader::new(File::open(&path).unwrap()).unwrap();
+            while let Ok(Some(p)) = r.next_packet() {
+                pipe.packet(p.linktype, p.frame, p.ts, p.data, p.orig_len);
+                got.extend(pipe.take_finished());
+            }
+            pipe.finish();
+            got.extend(pipe.take_finished());
+            got.sort_by_key(|s| s.id);
+            let json = |v: &[Session]| crate::report::json::to_string(v).unwrap();
+            assert_eq!(json(&got), json(&want.sessions), "{}", path.display());
+            let (a, b) = (pipe.stats(), want.stats);
+            let json = |s: &CaptureStats| crate::report::json::to_string(s).unwrap();
+            assert_eq!(json(&a), json(&b), "{}", path.display());
+        }
+        assert!(n > 10, "captures not found in {}", dir.display());
     }
 }

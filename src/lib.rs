@@ -15,9 +15,13 @@
 //! * [`session`]: the FTP session tracker: connection events in, [`model`] out.
 //! * [`diagnose`]: rules that read the model and produce findings.
 //! * [`report`]: text and JSON views of the model.
-//! * [`engine`]: glue that runs a capture file through the whole stack.
+//! * [`engine`]: the engine for every source: [`engine::Pipeline`] (packets through
+//!   decoder, flow table and tracker, one at a time) for files and live capture, and
+//!   [`engine::LiveModel`] (the pipeline plus what live views read: ended sessions
+//!   kept, capture-wide findings, statistics; the [`engine::LiveSource`] API) for
+//!   live capture and the proxy.
 //! * [`tui`]: the terminal UI (ratatui): browse a capture, or a live source.
-//! * [`proxy`]: the debugging proxy (tokio); it feeds the same tracker.
+//! * [`proxy`]: the debugging proxy (tokio); it feeds the same tracker through a live model.
 //! * `live` (feature `live`): capture on an interface with libpcap.
 //!
 //! Invariants kept throughout: no `unsafe`; nothing reads the clock (time comes with

@@ -4,7 +4,7 @@
 //!
 //! Pieces, from the bottom:
 //! * [`crate::capture::live`] opens the interface and reads packets (the source).
-//! * [`LiveState`] owns the engine (the same steps as [`crate::engine::stream_reader`])
+//! * [`LiveState`] owns the engine ([`crate::engine::Pipeline`], as for a file)
 //!   and the capture counters behind one mutex, so a view can take a
 //!   [`LiveState::snapshot`] or a [`LiveState::status`] at any time while the capture
 //!   thread runs. The capture thread holds the lock only while it processes packets
@@ -19,12 +19,12 @@
 //! capture loop reads the wall clock, for rates, the status and the `--duration` bound.
 //!
 //! Bounds: the engine's own bounds apply; sessions kept for snapshots after they end
-//! are at most the number given to [`LiveState::new`]; drop intervals kept as evidence
-//! are at most [`MAX_DROP_EVIDENCE`]; the queue to the log writer holds at most
+//! are at most the number given to [`LiveState::new`] and [`MAX_ENDED_BYTES`] (the
+//! live model's ring, [`crate::engine::LiveModel`]); drop intervals kept as evidence
+//! are at most [`crate::model::MAX_DROP_EVIDENCE`]; the queue to the log writer holds at most
 //! [`WRITER_QUEUE`] sessions (when the writer is slower, the capture waits and the
 //! kernel's drop counter shows it).
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -35,20 +35,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::capture::decode::{Decoded, Decoder};
-use crate::capture::live::{KernelStats, LiveConfig, LiveSource, SaveFile, SaveFormat, interfaces};
-use crate::diagnose;
-use crate::model::{Capture, CaptureStats, Evidence, Finding, Session, Severity};
+use crate::capture::live::{
+    self as pcap_live, KernelStats, LiveConfig, SaveFile, SaveFormat, interfaces,
+};
+use crate::engine::{LiveModel, LiveSource, LiveUpdate, MAX_ENDED_BYTES};
+use crate::model::{Capture, CaptureStats, DropInterval, Finding, Session};
 use crate::report::{self, ViewOptions};
-use crate::session::{Tracker, TrackerConfig};
-use crate::tcp::{FlowTable, Meta};
+use crate::session::TrackerConfig;
 use crate::text::{SafeWriter, escape_str};
-use crate::time::{Ts, human_bytes, human_duration};
+use crate::time::{Ts, human_bytes, human_duration, si};
 
 /// Packets processed per lock of the engine (bounds how long a snapshot can wait).
 pub const BATCH: usize = 4096;
-/// Drop intervals kept as evidence of the `capture-drops` finding.
-pub const MAX_DROP_EVIDENCE: usize = 20;
 /// Sessions waiting for the log writer.
 pub const WRITER_QUEUE: usize = 1024;
 
@@ -153,75 +151,6 @@ impl LiveArgs {
     }
 }
 
-/// The engine steps of [`crate::engine::stream_reader`], one packet at a time.
-struct Pipeline {
-    decoder: Decoder,
-    flows: FlowTable,
-    tracker: Tracker,
-    stats: CaptureStats,
-    last: Meta,
-    finished: bool,
-}
-
-impl Pipeline {
-    fn new(cfg: TrackerConfig) -> Self {
-        Pipeline {
-            decoder: Decoder::default(),
-            flows: FlowTable::new(),
-            tracker: Tracker::new(cfg),
-            stats: CaptureStats::default(),
-            last: Meta::default(),
-            finished: false,
-        }
-    }
-
-    fn packet(&mut self, link: u32, frame: u64, ts: Ts, data: &[u8], orig_len: u32) {
-        let st = &mut self.stats;
-        st.packets += 1;
-        st.bytes += data.len() as u64;
-        if orig_len as usize > data.len() {
-            st.truncated_packets += 1;
-        }
-        st.first.get_or_insert(ts);
-        st.last = Some(ts);
-        let meta = Meta { ts, frame };
-        self.last = meta;
-        match self.decoder.decode(link, data, ts) {
-            Decoded::Tcp(seg) => self.flows.segment(meta, &seg, &mut self.tracker),
-            Decoded::FragmentHeld => {}
-            Decoded::NotTcp => {
-                st.not_tcp += 1;
-                self.tracker.note_other_packet();
-            }
-            Decoded::UnsupportedLink(_) => st.unsupported_link += 1,
-            Decoded::Malformed(_) => st.malformed += 1,
-        }
-    }
-
-    /// End of input: close every connection and session.
-    fn finish(&mut self) {
-        if !self.finished {
-            self.flows.finish(self.last, &mut self.tracker);
-            self.tracker.finish();
-            self.finished = true;
-        }
-    }
-
-    fn stats(&self) -> CaptureStats {
-        let mut st = self.stats.clone();
-        st.tcp_segments = self.flows.stats.segments;
-        st.tcp_connections = self.flows.stats.connections;
-        st.sessions_evicted = self.tracker.evicted;
-        st.fragments_reassembled = self.decoder.frags.reassembled;
-        st.fragments_dropped = self.decoder.frags.dropped + self.decoder.frags.pending() as u64;
-        st
-    }
-
-    fn failed_logins(&self) -> Vec<crate::session::FailedLogin> {
-        self.tracker.failed_logins.iter().copied().collect()
-    }
-}
-
 /// Why a capture stopped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -274,19 +203,6 @@ fn ser_opt_ts<S: serde::Serializer>(t: &Option<Ts>, s: S) -> Result<S::Ok, S::Er
     }
 }
 
-/// `1.2 M`, `830 k`, `12`.
-fn si(v: f64) -> String {
-    if v >= 1e9 {
-        format!("{:.2} G", v / 1e9)
-    } else if v >= 1e6 {
-        format!("{:.1} M", v / 1e6)
-    } else if v >= 1e3 {
-        format!("{:.1} k", v / 1e3)
-    } else {
-        format!("{v:.0} ")
-    }
-}
-
 impl std::fmt::Display for LiveStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -312,28 +228,10 @@ impl std::fmt::Display for LiveStatus {
     }
 }
 
-/// One second in which the kernel dropped packets.
-#[derive(Clone, Copy, Debug)]
-struct DropInterval {
-    from: Ts,
-    to: Ts,
-    dropped: u64,
-    /// Frames read by the end of the interval (where in a `--write` file it is).
-    frame: u64,
-    packets_per_sec: f64,
-}
-
 struct Inner {
-    pipe: Pipeline,
-    /// Ended sessions kept for snapshots, newest last.
-    kept: VecDeque<Session>,
-    keep: usize,
-    /// Sessions ended so far (kept or not).
-    ended_total: u64,
+    /// The engine, the ended sessions kept for views, the capture-wide findings.
+    model: LiveModel,
     status: LiveStatus,
-    drops: Vec<DropInterval>,
-    /// Drop intervals not kept as evidence.
-    more_drops: u64,
 }
 
 /// The live engine and its counters, shared between the capture thread and views.
@@ -351,18 +249,19 @@ impl std::fmt::Debug for LiveState {
 }
 
 impl LiveState {
-    /// A new engine with `cfg`. `keep_finished` ended sessions are kept for
-    /// [`LiveState::snapshot`] (the oldest are let go first); 0 keeps none.
+    /// A new engine with `cfg`. The newest `keep_finished` ended sessions, weighing
+    /// at most [`MAX_ENDED_BYTES`], are kept for [`LiveState::snapshot`] (the oldest
+    /// are let go first); 0 keeps none.
     pub fn new(cfg: TrackerConfig, keep_finished: usize) -> LiveState {
+        LiveState::with_budget(cfg, keep_finished, MAX_ENDED_BYTES)
+    }
+
+    /// As [`LiveState::new`], keeping ended sessions weighing at most `keep_bytes`.
+    pub fn with_budget(cfg: TrackerConfig, keep_finished: usize, keep_bytes: usize) -> LiveState {
         LiveState {
             inner: Arc::new(Mutex::new(Inner {
-                pipe: Pipeline::new(cfg),
-                kept: VecDeque::new(),
-                keep: keep_finished,
-                ended_total: 0,
+                model: LiveModel::new(cfg, keep_finished, keep_bytes),
                 status: LiveStatus::default(),
-                drops: Vec::new(),
-                more_drops: 0,
             })),
             stop: Arc::new(AtomicBool::new(false)),
         }
@@ -377,32 +276,13 @@ impl LiveState {
     /// their transfers may still be open), by id; capture counters; capture-wide
     /// findings so far (`capture-drops`, password guessing).
     pub fn snapshot(&self) -> Capture {
-        let g = self.lock();
-        let mut sessions: Vec<Session> = g.kept.iter().cloned().collect();
-        sessions.extend(g.pipe.tracker.sessions().cloned());
-        sessions.sort_by_key(|s| s.id);
-        Capture {
-            sessions,
-            stats: g.pipe.stats(),
-            findings: capture_findings(&g),
-        }
+        self.lock().model.snapshot()
     }
 
     /// What changed since a view saw `since` ended sessions: the sessions that
     /// ended after them (those still kept) and the open ones now.
-    pub fn update(&self, since: u64) -> crate::tui::LiveUpdate {
-        let g = self.lock();
-        let (ended, reset) = crate::tui::ended_since(&g.kept, g.ended_total, since);
-        let mut open: Vec<Session> = g.pipe.tracker.sessions().cloned().collect();
-        open.sort_by_key(|s| s.id);
-        crate::tui::LiveUpdate {
-            ended,
-            reset,
-            open,
-            stats: g.pipe.stats(),
-            findings: capture_findings(&g),
-            seen: g.ended_total,
-        }
+    pub fn update(&self, since: u64) -> LiveUpdate {
+        self.lock().model.update(since)
     }
 
     /// One status line: packets seen, kernel drops, rates, sessions.
@@ -428,77 +308,6 @@ impl LiveState {
     pub fn stop_flag(&self) -> Arc<AtomicBool> {
         self.stop.clone()
     }
-}
-
-fn capture_findings(g: &Inner) -> Vec<Finding> {
-    let mut f = Vec::new();
-    if let Some(d) = drops_finding(&g.status, &g.drops, g.more_drops) {
-        f.push(d);
-    }
-    f.extend(diagnose::capture(&g.pipe.failed_logins()));
-    f
-}
-
-/// `capture-drops`: the kernel dropped packets, which explains gaps in sessions.
-fn drops_finding(st: &LiveStatus, drops: &[DropInterval], more: u64) -> Option<Finding> {
-    if st.kernel_dropped == 0 && st.interface_dropped == 0 {
-        return None;
-    }
-    let seen = st.kernel_received.max(st.packets + st.kernel_dropped);
-    let lost = st.kernel_dropped + st.interface_dropped;
-    let pct = if seen > 0 {
-        100.0 * lost as f64 / (seen + st.interface_dropped) as f64
-    } else {
-        0.0
-    };
-    let mut who = format!("the kernel dropped {} packets", st.kernel_dropped);
-    if st.interface_dropped > 0 {
-        who.push_str(&format!(" and the interface {} more", st.interface_dropped));
-    }
-    let summary = format!(
-        "{who} during the live capture on {} ({pct:.2}% of the traffic): sessions and data connections at those times may show gaps, replies without commands, and byte counts that are too low",
-        st.interface
-    );
-    let mut evidence: Vec<Evidence> = drops
-        .iter()
-        .map(|d| Evidence {
-            what: format!(
-                "{} packets dropped between {} and {} (reading {}pkt/s)",
-                d.dropped,
-                d.from.clock(),
-                d.to.clock(),
-                si(d.packets_per_sec)
-            ),
-            ts: Some(d.to),
-            frame: Some(d.frame),
-            exchange: None,
-        })
-        .collect();
-    if more > 0 {
-        evidence.push(Evidence {
-            what: format!("and drops in {more} more one-second intervals"),
-            ts: None,
-            frame: None,
-            exchange: None,
-        });
-    }
-    evidence.push(Evidence {
-        what: format!(
-            "libpcap counted {} packets passing the filter \"{}\"; ftpscope read {}",
-            st.kernel_received, st.filter, st.packets
-        ),
-        ts: None,
-        frame: None,
-        exchange: None,
-    });
-    Some(Finding {
-        id: "capture-drops",
-        severity: Severity::Warning,
-        summary,
-        evidence,
-        remedy: "Capture less, or give the capture more room: narrow the filter to the FTP hosts (--filter \"host 192.0.2.7\"; not \"port 21\", which hides the data connections), enlarge the kernel buffer (--buffer-size 256), keep other load off the machine, or capture with tcpdump -w FILE and analyse the file afterwards (ftpscope report FILE).".into(),
-        ..Default::default()
-    })
 }
 
 /// What the capture loop hands out.
@@ -536,7 +345,7 @@ fn wall_now() -> Ts {
 
 /// An open interface, ready to run.
 pub struct LiveCapture {
-    source: LiveSource,
+    source: pcap_live::LiveSource,
     save: Option<(PathBuf, SaveFile<BufWriter<File>>)>,
     filter: String,
     duration: Option<Duration>,
@@ -557,7 +366,7 @@ impl LiveCapture {
     /// the interface does not exist) and the `--write` file.
     pub fn open(args: &LiveArgs) -> anyhow::Result<LiveCapture> {
         let cfg = args.capture_config();
-        let source = LiveSource::open(&cfg)?;
+        let source = pcap_live::LiveSource::open(&cfg)?;
         let save = match &args.write {
             Some(path) => {
                 let f = File::create(path)
@@ -653,13 +462,10 @@ impl LiveCapture {
                     }
                 }
                 let g = guard.get_or_insert_with(|| state.lock());
-                g.pipe.packet(link, n.packets, p.ts, p.data, p.orig_len);
+                g.model.packet(link, n.packets, p.ts, p.data, p.orig_len);
             });
             if let Some(mut g) = guard.take() {
-                if g.pipe.tracker.has_finished() {
-                    ended = g.pipe.tracker.take_finished();
-                    g.keep_ended(&ended);
-                }
+                ended = g.model.take_ended();
             }
             for s in ended.drain(..) {
                 n.ended += 1;
@@ -679,9 +485,21 @@ impl LiveCapture {
             let now = Instant::now();
             if now.duration_since(last.at) >= Duration::from_secs(1) {
                 let kernel = source.stats().unwrap_or(last.kernel);
+                // The time, as an input: sessions that waited long enough for
+                // their data connections end even when no packet comes.
+                let ts = wall_now();
+                {
+                    let mut g = state.lock();
+                    g.model.tick(ts);
+                    ended = g.model.take_ended();
+                }
+                for s in ended.drain(..) {
+                    n.ended += 1;
+                    on_event(LiveEvent::Session(Box::new(s)));
+                }
                 let tick = LastTick {
                     at: now,
-                    ts: wall_now(),
+                    ts,
                     counts: n,
                     kernel,
                 };
@@ -705,9 +523,7 @@ impl LiveCapture {
         let end_ts = wall_now();
         let (status, stats, findings) = {
             let mut g = state.lock();
-            g.pipe.finish();
-            ended = g.pipe.tracker.take_finished();
-            g.keep_ended(&ended);
+            ended = g.model.finish();
             n.ended += ended.len() as u64;
             let end = LastTick {
                 at: Instant::now(),
@@ -717,7 +533,7 @@ impl LiveCapture {
             };
             g.update(start, &last, &end);
             g.status.running = false;
-            (g.status.clone(), g.pipe.stats(), capture_findings(&g))
+            (g.status.clone(), g.model.stats(), g.model.findings())
         };
         for s in ended.drain(..) {
             on_event(LiveEvent::Session(Box::new(s)));
@@ -785,34 +601,23 @@ impl Inner {
         }
         st.ended_sessions = n.ended;
         st.saved_packets = n.saved;
-        st.open_sessions = self.pipe.tracker.open_sessions();
+        st.open_sessions = self.model.open_sessions();
+        let d = self.model.drops_mut();
+        d.interface.clone_from(&st.interface);
+        d.filter.clone_from(&st.filter);
+        d.packets = st.packets;
+        d.kernel_received = st.kernel_received;
+        d.kernel_dropped = st.kernel_dropped;
+        d.interface_dropped = st.interface_dropped;
         let dropped = k.dropped.saturating_sub(prev.kernel.dropped);
         if dropped > 0 {
-            if self.drops.len() < MAX_DROP_EVIDENCE {
-                self.drops.push(DropInterval {
-                    from: prev.ts,
-                    to: now.ts,
-                    dropped,
-                    frame: n.packets,
-                    packets_per_sec: st.packets_per_sec,
-                });
-            } else {
-                self.more_drops += 1;
-            }
-        }
-    }
-
-    /// Keep clones of ended sessions for snapshots, at most `keep`, newest last.
-    fn keep_ended(&mut self, ended: &[Session]) {
-        self.ended_total += ended.len() as u64;
-        if self.keep == 0 {
-            return;
-        }
-        for s in ended.iter().rev().take(self.keep).rev() {
-            if self.kept.len() == self.keep {
-                self.kept.pop_front();
-            }
-            self.kept.push_back(s.clone());
+            d.add_interval(DropInterval {
+                from: prev.ts,
+                to: now.ts,
+                dropped,
+                frame: n.packets,
+                packets_per_sec: st.packets_per_sec,
+            });
         }
     }
 }
@@ -1040,8 +845,8 @@ fn write_text_summary(out: &mut dyn Write, sum: &LiveSummary, lang_zh: bool) -> 
 /// `main`): no permission to capture, an unknown interface, a bad filter, a file that
 /// cannot be created, and reading from the interface failing (reported after the
 /// log is complete).
-impl crate::tui::LiveSource for LiveState {
-    fn update(&self, since: u64) -> crate::tui::LiveUpdate {
+impl LiveSource for LiveState {
+    fn update(&self, since: u64) -> LiveUpdate {
         LiveState::update(self, since)
     }
     fn status(&self) -> String {
@@ -1055,7 +860,7 @@ fn run_tui(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
     let capture = LiveCapture::open(&args)?;
     let lang = cfg.lang;
     // Keep the most recent ended sessions for the UI (bounded).
-    let state = LiveState::new(cfg, crate::tui::app::LIVE_KEEP);
+    let state = LiveState::new(cfg, crate::engine::LIVE_KEEP);
     let title = format!(
         "live capture on {} ({})",
         capture.interface(),
@@ -1233,49 +1038,7 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::reader::CaptureReader;
     use std::path::Path;
-
-    /// Every capture in captures/ fed packet by packet through the live pipeline gives
-    /// the model `engine::analyze_file` gives.
-    #[test]
-    fn pipeline_equals_the_file_engine_on_every_capture() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
-        let mut n = 0;
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let path = e.unwrap().path();
-            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if ext != "pcap" && ext != "pcapng" {
-                continue;
-            }
-            n += 1;
-            let cfg = TrackerConfig {
-                ftp_ports: vec![21, 2121],
-                ..TrackerConfig::default()
-            };
-            let want = crate::engine::analyze_file(&path, cfg.clone()).unwrap();
-            let mut pipe = Pipeline::new(cfg);
-            let mut got = Vec::new();
-            let mut r = CaptureReader::new(std::fs::File::open(&path).unwrap()).unwrap();
-            while let Ok(Some(p)) = r.next_packet() {
-                pipe.packet(p.linktype, p.frame, p.ts, p.data, p.orig_len);
-                got.extend(pipe.tracker.take_finished());
-            }
-            pipe.finish();
-            got.extend(pipe.tracker.take_finished());
-            got.sort_by_key(|s| s.id);
-            let json = |v: &[Session]| crate::report::json::to_string(v).unwrap();
-            assert_eq!(json(&got), json(&want.sessions), "{}", path.display());
-            let (a, b) = (pipe.stats(), want.stats);
-            assert_eq!(
-                (a.packets, a.tcp_segments, a.tcp_connections, a.malformed),
-                (b.packets, b.tcp_segments, b.tcp_connections, b.malformed),
-                "{}",
-                path.display()
-            );
-        }
-        assert!(n > 10, "captures not found in {}", dir.display());
-    }
 
     fn status(dropped: u64, if_dropped: u64) -> LiveStatus {
         LiveStatus {
@@ -1289,58 +1052,34 @@ mod tests {
         }
     }
 
-    fn interval(i: i64) -> DropInterval {
-        DropInterval {
-            from: Ts(i * 1_000_000_000),
-            to: Ts((i + 1) * 1_000_000_000),
-            dropped: 5,
-            frame: 100 * i as u64,
-            packets_per_sec: 250_000.0,
-        }
-    }
-
+    /// Ended sessions kept for views are bounded by count and by weight.
     #[test]
-    fn no_drops_no_finding() {
-        assert!(drops_finding(&status(0, 0), &[], 0).is_none());
-    }
-
-    #[test]
-    fn kernel_drops_are_a_warning_with_their_times() {
-        let f = drops_finding(&status(100, 0), &[interval(1), interval(2)], 3).unwrap();
-        assert_eq!(f.id, "capture-drops");
-        assert_eq!(f.severity, Severity::Warning);
-        assert!(f.summary.contains("dropped 100 packets"), "{}", f.summary);
-        assert!(f.summary.contains("1.00%"), "{}", f.summary);
-        assert_eq!(f.evidence[0].frame, Some(100));
-        assert!(
-            f.evidence[0].what.contains("250.0 kpkt/s"),
-            "{:?}",
-            f.evidence
-        );
-        assert!(f.evidence[2].what.contains("3 more"), "{:?}", f.evidence);
-        assert!(f.remedy.contains("host"), "{}", f.remedy);
-        assert!(f.remedy.contains("--buffer-size"), "{}", f.remedy);
-    }
-
-    #[test]
-    fn interface_drops_alone_are_reported_too() {
-        let f = drops_finding(&status(0, 7), &[], 0).unwrap();
-        assert!(f.summary.contains("the interface 7 more"), "{}", f.summary);
-    }
-
-    #[test]
-    fn ended_sessions_kept_for_snapshots_are_bounded() {
-        let state = LiveState::new(TrackerConfig::default(), 2);
+    fn ended_sessions_kept_for_snapshots_are_bounded_in_count_and_bytes() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/multi-session.pcap");
         let cap = crate::engine::analyze_file(&path, TrackerConfig::default()).unwrap();
         assert!(cap.sessions.len() > 2);
-        let mut g = state.lock();
-        g.keep_ended(&cap.sessions);
-        let ids: Vec<usize> = g.kept.iter().map(|s| s.id).collect();
-        let n = cap.sessions.len();
-        assert_eq!(ids, [cap.sessions[n - 2].id, cap.sessions[n - 1].id]);
-        drop(g);
+        let feed = |state: &LiveState| {
+            let mut g = state.lock();
+            let mut r =
+                crate::capture::reader::CaptureReader::new(std::fs::File::open(&path).unwrap())
+                    .unwrap();
+            while let Ok(Some(p)) = r.next_packet() {
+                g.model
+                    .packet(p.linktype, p.frame, p.ts, p.data, p.orig_len);
+                g.model.take_ended();
+            }
+            g.model.finish();
+        };
+        let state = LiveState::new(TrackerConfig::default(), 2);
+        feed(&state);
         assert_eq!(state.snapshot().sessions.len(), 2);
+        // By weight: room for one session only.
+        let one = cap.sessions.iter().map(Session::weight).max().unwrap();
+        let state = LiveState::with_budget(TrackerConfig::default(), 1000, one);
+        feed(&state);
+        let kept = state.snapshot().sessions;
+        assert!(kept.len() < cap.sessions.len(), "kept {}", kept.len());
+        assert!(state.lock().model.ended_bytes() <= one);
     }
 
     #[test]

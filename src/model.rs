@@ -620,6 +620,61 @@ pub struct CaptureStats {
     pub duplicate_packets: u64,
 }
 
+/// One failed login, kept by the tracker for the capture-wide password-guessing
+/// rule ([`crate::diagnose::capture`]).
+#[derive(Clone, Copy, Debug)]
+pub struct FailedLogin {
+    pub client: std::net::IpAddr,
+    pub ts: Ts,
+    pub session: usize,
+}
+
+/// What a live capture lost before ftpscope read it: libpcap's counters, and the
+/// one-second intervals in which the kernel dropped packets (the first
+/// [`MAX_DROP_EVIDENCE`] kept as evidence, the rest counted).
+#[derive(Clone, Debug, Default)]
+pub struct CaptureDrops {
+    pub interface: String,
+    /// The capture filter.
+    pub filter: String,
+    /// Packets read by ftpscope.
+    pub packets: u64,
+    /// Packets the kernel counted (they passed the filter), dropped ones included.
+    pub kernel_received: u64,
+    /// Packets the kernel dropped because ftpscope did not read them in time.
+    pub kernel_dropped: u64,
+    /// Packets the interface or its driver dropped.
+    pub interface_dropped: u64,
+    pub intervals: Vec<DropInterval>,
+    /// Drop intervals not kept as evidence.
+    pub more_intervals: u64,
+}
+
+/// Drop intervals kept as evidence of the `capture-drops` finding.
+pub const MAX_DROP_EVIDENCE: usize = 20;
+
+/// One second in which the kernel dropped packets.
+#[derive(Clone, Copy, Debug)]
+pub struct DropInterval {
+    pub from: Ts,
+    pub to: Ts,
+    pub dropped: u64,
+    /// Frames read by the end of the interval (where in a `--write` file it is).
+    pub frame: u64,
+    pub packets_per_sec: f64,
+}
+
+impl CaptureDrops {
+    /// Keep an interval as evidence, or count it past [`MAX_DROP_EVIDENCE`].
+    pub fn add_interval(&mut self, d: DropInterval) {
+        if self.intervals.len() < MAX_DROP_EVIDENCE {
+            self.intervals.push(d);
+        } else {
+            self.more_intervals += 1;
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Capture {
     pub sessions: Vec<Session>,

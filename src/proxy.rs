@@ -35,7 +35,7 @@
 //! control lines (longer ones are relayed in pieces and analysed cut), connect
 //! and idle timeouts, observation queue caps (see [`observe`]), the last
 //! [`observe::MAX_LIVE_FINISHED`] finished sessions (at most
-//! [`observe::MAX_LIVE_FINISHED_BYTES`] of them) kept for live views.
+//! [`crate::engine::MAX_ENDED_BYTES`] of them) kept for live views.
 //! Data bytes are relayed unaltered with half-close (EOF one way shuts down the
 //! other side's write half; the other direction keeps flowing) and are counted,
 //! not kept, unless `--record` asks for them.
@@ -591,8 +591,8 @@ impl ProxyHandle {
     }
 }
 
-impl crate::tui::LiveSource for ProxyHandle {
-    fn update(&self, since: u64) -> crate::tui::LiveUpdate {
+impl crate::engine::LiveSource for ProxyHandle {
+    fn update(&self, since: u64) -> crate::engine::LiveUpdate {
         self.shared.lock().update(since)
     }
     fn status(&self) -> String {

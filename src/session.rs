@@ -178,6 +178,9 @@ struct SessionState {
     after_gap: bool,
     /// Data connections of this session still open.
     open_data: usize,
+    /// The control connection closed with data connections open: the session is
+    /// handed out at this time at the latest (see [`DATA_WAIT`]).
+    closing_deadline: Option<crate::time::Ts>,
     /// Bytes left of the TLS record in progress, per direction (while encrypted).
     tls_left: [usize; 2],
     /// The control connection's handshake as seen: SYNs, SYN-ACK (or any sign of
@@ -219,13 +222,13 @@ impl std::ops::IndexMut<usize> for Sessions {
     }
 }
 
-/// One failed login, kept for the capture-wide password-guessing rule.
-#[derive(Clone, Copy, Debug)]
-pub struct FailedLogin {
-    pub client: IpAddr,
-    pub ts: crate::time::Ts,
-    pub session: usize,
-}
+/// How long a session whose control connection closed waits for its data
+/// connections still open (a transfer whose SYNs go unanswered, one never closed)
+/// before it is handed out anyway: 2 s of capture time, in nanoseconds. Time comes
+/// from packets and events ([`Tracker::tick`]), never from the clock.
+pub const DATA_WAIT: i64 = 2_000_000_000;
+
+pub use crate::model::FailedLogin;
 
 /// Failed logins kept at most (the oldest are dropped; the rule needs recent ones).
 pub const MAX_FAILED_LOGINS: usize = 100_000;
@@ -289,6 +292,9 @@ pub struct Tracker {
     all_visible: bool,
     /// The latest time seen on any connection.
     last_ts: crate::time::Ts,
+    /// Sessions whose control connection closed while data connections were open,
+    /// by the time they are handed out at the latest.
+    closing: std::collections::BTreeSet<(crate::time::Ts, usize)>,
 }
 
 fn client_dir(client_is_initiator: bool) -> Dir {
@@ -364,6 +370,25 @@ impl Tracker {
             other_packets: 0,
             all_visible: false,
             last_ts: crate::time::Ts::default(),
+            closing: std::collections::BTreeSet::new(),
+        }
+    }
+
+    /// Time passes: `ts` is the time of a packet or event (any connection, or none:
+    /// a live source's periodic tick). Sessions whose control connection closed at
+    /// least [`DATA_WAIT`] before `ts` are handed out, whatever their data
+    /// connections still do. (How long the capture went on after a session,
+    /// `coverage.capture_after`, still counts connection events only.)
+    pub fn tick(&mut self, ts: crate::time::Ts) {
+        while let Some(&(deadline, si)) = self.closing.first() {
+            if deadline > ts {
+                break;
+            }
+            self.closing.pop_first();
+            if self.sessions.contains(si) {
+                self.sessions[si].closing_deadline = None;
+                self.emit(si);
+            }
         }
     }
 
@@ -577,6 +602,7 @@ impl Tracker {
                 control_closed: false,
                 after_gap: false,
                 open_data: 0,
+                closing_deadline: None,
                 tls_left: [0, 0],
                 control_syns: u32::from(handshake),
                 control_accepted: false,
@@ -1616,6 +1642,9 @@ impl Tracker {
         if !self.sessions.contains(si) {
             return;
         }
+        if let Some(d) = self.sessions[si].closing_deadline.take() {
+            self.closing.remove(&(d, si));
+        }
         let lang = self.cfg.lang;
         let show = self.cfg.show_passwords;
         let end = self.sessions[si].s.end;
@@ -1705,12 +1734,18 @@ impl Tracker {
         self.push_failed_login(f);
     }
 
-    /// A session may end once its control connection closed and no data connection is open.
-    fn maybe_emit(&mut self, si: usize) {
+    /// A session ends once its control connection closed and no data connection is
+    /// open; with data connections open, [`DATA_WAIT`] later at the latest
+    /// ([`Tracker::tick`]).
+    fn maybe_emit(&mut self, si: usize, now: crate::time::Ts) {
         if self.sessions.contains(si) {
-            let st = &self.sessions[si];
+            let st = &mut self.sessions[si];
             if st.control_closed && st.open_data == 0 {
                 self.emit(si);
+            } else if st.control_closed && st.closing_deadline.is_none() {
+                let d = crate::time::Ts(now.0.saturating_add(DATA_WAIT));
+                st.closing_deadline = Some(d);
+                self.closing.insert((d, si));
             }
         }
     }
@@ -1859,19 +1894,20 @@ impl ConnSink for Tracker {
         }
     }
 
-    fn closed(&mut self, _meta: Meta, conn: ConnId) {
+    fn closed(&mut self, meta: Meta, conn: ConnId) {
+        self.tick(meta.ts);
         match self.conns.remove(&conn) {
             Some(Role::Control { session, .. }) => {
                 if self.sessions.contains(session) {
                     self.sessions[session].control_closed = true;
-                    self.maybe_emit(session);
+                    self.maybe_emit(session, meta.ts);
                 }
             }
             Some(Role::Data { session, .. }) => {
                 if self.sessions.contains(session) {
                     let st = &mut self.sessions[session];
                     st.open_data = st.open_data.saturating_sub(1);
-                    self.maybe_emit(session);
+                    self.maybe_emit(session, meta.ts);
                 }
             }
             _ => {}
@@ -1880,6 +1916,7 @@ impl ConnSink for Tracker {
 
     fn open(&mut self, meta: Meta, info: &ConnInfo) -> Mode {
         self.last_ts = self.last_ts.max(meta.ts);
+        self.tick(meta.ts);
         // Announced data connections first: they may use any port, 21 included.
         // Without a handshake the flow table guessed the roles by port; payload-only
         // captures hold data connections that way, so try the other way round too.
@@ -1991,6 +2028,7 @@ impl ConnSink for Tracker {
 
     fn event(&mut self, meta: Meta, conn: ConnId, ev: ConnEvent<'_>) -> Option<Mode> {
         self.last_ts = self.last_ts.max(meta.ts);
+        self.tick(meta.ts);
         let role = self.conns.get(&conn)?;
         match role {
             // Nothing to learn from it (this also stops a connection of a session
@@ -2281,43 +2319,7 @@ fn coverage(st: &SessionState, other_conns: u64, other_packets: u64, all: bool) 
     }
 }
 
-/// Can `code` be a reply to `verb`? From RFC 959 §5.4 and the extensions' RFCs.
-/// Error codes (4yz, 5yz) fit any command; unknown verbs accept anything.
-pub fn plausible(verb: &str, code: u16) -> bool {
-    if !(200..400).contains(&code) {
-        return true;
-    }
-    let ok: &[u16] = match verb {
-        "USER" => &[230, 232, 331, 332, 336],
-        "PASS" => &[230, 202, 332],
-        "ACCT" => &[230, 202],
-        "CWD" | "XCWD" | "SMNT" => &[250],
-        "CDUP" | "XCUP" => &[200, 250],
-        "REIN" => &[220],
-        "QUIT" => &[221],
-        "PORT" | "EPRT" | "LPRT" | "TYPE" | "MODE" | "STRU" | "NOOP" | "PBSZ" | "PROT" | "CCC"
-        | "OPTS" | "LANG" | "HOST" | "CLNT" => &[200, 202, 220, 230],
-        "PASV" => &[227],
-        "EPSV" => &[229, 200],
-        "LPSV" => &[228],
-        "ALLO" => &[200, 202],
-        "REST" | "RNFR" => &[350],
-        "RETR" | "STOR" | "STOU" | "APPE" | "LIST" | "NLST" | "MLSD" => &[226, 250],
-        "RNTO" | "DELE" | "RMD" | "XRMD" => &[250],
-        "MKD" | "XMKD" | "PWD" | "XPWD" => &[257],
-        "SYST" => &[215],
-        "STAT" => &[211, 212, 213],
-        "HELP" => &[211, 214],
-        "SIZE" | "MDTM" => &[213],
-        "FEAT" => &[211],
-        "MLST" => &[250],
-        "AUTH" | "ADAT" => &[234, 334, 235, 335],
-        "ABOR" => &[225, 226],
-        "SITE" => &[200, 202, 214, 250],
-        _ => return true,
-    };
-    ok.contains(&code)
-}
+pub use crate::ftp::reply::plausible;
 
 /// Is `ip` one of the session's two control addresses?
 pub fn is_peer(s: &Session, ip: IpAddr) -> bool {

@@ -76,6 +76,19 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// Human duration: `850 µs`, `12.3 ms`, `4.56 s`, `3 min 20 s`.
+/// A rate with an SI prefix and a trailing space or prefix: `1.2 M`, `830.0 k`, `12 `.
+pub fn si(v: f64) -> String {
+    if v >= 1e9 {
+        format!("{:.2} G", v / 1e9)
+    } else if v >= 1e6 {
+        format!("{:.1} M", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{:.1} k", v / 1e3)
+    } else {
+        format!("{v:.0} ")
+    }
+}
+
 pub fn human_duration(secs: f64) -> String {
     if !secs.is_finite() || secs < 0.0 {
         return "-".into();

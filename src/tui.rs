@@ -51,7 +51,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use ratatui::crossterm::event;
 
-pub use app::{Action, App, Effect, LiveUpdate, Options, View, handle_event, update};
+/// The live update API lives in the engine; the UI consumes it.
+pub use crate::engine::{LiveSource, LiveUpdate, ended_since};
+pub use app::{Action, App, Effect, Options, View, handle_event, update};
 pub use render::render;
 
 use crate::engine::{self, EngineError};
@@ -60,37 +62,6 @@ use crate::session::TrackerConfig;
 
 /// How long the loop waits for a key before looking at the source again.
 const TICK: Duration = Duration::from_millis(100);
-
-/// A model that changes while the UI shows it (a live capture, the proxy).
-pub trait LiveSource: Send + Sync {
-    /// What changed since the UI last asked: the sessions that ended after the
-    /// first `since` ended ones, and the open ones now. Called about ten times a
-    /// second; it must not block for long (copy what changed, do not wait).
-    fn update(&self, since: u64) -> LiveUpdate;
-    /// One line about the source (interface, listener, counters), shown in the title row.
-    fn status(&self) -> String;
-}
-
-/// For a [`LiveSource`] that keeps its newest ended sessions in `kept` (oldest
-/// first) and has ended `total` in all: copies of those that ended after the
-/// first `since`, and whether the caller fell behind what is kept (then all
-/// kept ones are returned and replace what the caller holds).
-pub fn ended_since<'a, I>(kept: I, total: u64, since: u64) -> (Vec<Session>, bool)
-where
-    I: IntoIterator<Item = &'a Session>,
-    I::IntoIter: ExactSizeIterator,
-{
-    let kept = kept.into_iter();
-    let first = total.saturating_sub(kept.len() as u64);
-    if since >= total {
-        return (Vec::new(), false);
-    }
-    if since < first {
-        return (kept.cloned().collect(), true);
-    }
-    let skip = usize::try_from(since - first).unwrap_or(usize::MAX);
-    (kept.skip(skip).cloned().collect(), false)
-}
 
 enum Msg {
     Progress(u64, u64, Duration),

@@ -1012,3 +1012,87 @@ fn binary_live_exit_2_without_privilege_or_interface() {
     let _ = (&out.stdout[..]).read_to_string(&mut s);
     assert!(s.is_empty(), "nothing on stdout: {s}");
 }
+
+/// Regression: live capture held back a session whose control connection had
+/// closed (FIN both ways) while one of its data connections stayed open: the
+/// status said "1 open session, 0 ended" until Ctrl-C. It is handed out once the
+/// data connection can no longer matter (`session::DATA_WAIT`, 2 s of capture
+/// time), by the next packet or the next once-a-second tick. Needs root and
+/// libpcap only (its own server and client, no lab).
+#[test]
+fn live_hands_out_a_closed_session_while_a_data_connection_lingers() {
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+    let why = if !is_root() {
+        Some("not root".to_string())
+    } else {
+        ftpscope::capture::live::interfaces()
+            .err()
+            .map(|e| format!("libpcap does not work: {e}"))
+    };
+    if let Some(why) = why {
+        assert!(std::env::var_os("CI").is_none(), "cannot run: {why}");
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let _g = serial();
+    let ip = Ipv4Addr::new(127, 77, 250, 1);
+    let control = TcpListener::bind((ip, 0)).expect("bind the control listener");
+    let data = TcpListener::bind((ip, 0)).expect("bind the data listener");
+    let port = control.local_addr().unwrap().port();
+    let dport = data.local_addr().unwrap().port();
+    let cfg = TrackerConfig {
+        ftp_ports: vec![21, port],
+        ..TrackerConfig::default()
+    };
+    let filter = format!("host {ip}");
+    let args = live_args(&["-i", "lo", "--filter", &filter, "--duration", "30"]);
+    let (state, h) = capture_thread(args, cfg);
+    std::thread::sleep(Duration::from_millis(300));
+
+    let timeout = Some(Duration::from_secs(5));
+    let mut client = TcpStream::connect((ip, port)).unwrap();
+    client.set_read_timeout(timeout).unwrap();
+    let (mut server, _) = control.accept().unwrap();
+    server.set_read_timeout(timeout).unwrap();
+    let mut buf = [0u8; 256];
+    let mut say = |w: &mut TcpStream, r: &mut TcpStream, line: &str| {
+        w.write_all(line.as_bytes()).unwrap();
+        let n = r.read(&mut buf).unwrap();
+        assert_eq!(&buf[..n], line.as_bytes());
+    };
+    say(&mut server, &mut client, "220 hi\r\n");
+    say(&mut client, &mut server, "PASV\r\n");
+    let pasv = format!(
+        "227 Entering Passive Mode (127,77,250,1,{},{}).\r\n",
+        dport >> 8,
+        dport & 0xff
+    );
+    say(&mut server, &mut client, &pasv);
+    // The data connection opens and stays open.
+    let dclient = TcpStream::connect((ip, dport)).unwrap();
+    let (dserver, _) = data.accept().unwrap();
+    say(&mut client, &mut server, "QUIT\r\n");
+    say(&mut server, &mut client, "221 bye\r\n");
+    // FIN both ways on the control connection.
+    drop(client);
+    drop(server);
+    let closed = Instant::now();
+    wait_until(
+        Duration::from_secs(8),
+        "the session to be handed out while its data connection is still open",
+        || state.status_info().ended_sessions >= 1,
+    );
+    let waited = closed.elapsed();
+    assert!(waited >= Duration::from_millis(1500), "{waited:?}");
+    state.stop();
+    let (sessions, _) = join_within(h, Duration::from_secs(5), "the capture to stop");
+    drop((dclient, dserver));
+    let s: Vec<&Session> = sessions
+        .iter()
+        .filter(|s| s.server.port() == port)
+        .collect();
+    assert_eq!(s.len(), 1, "{sessions:?}");
+    assert_eq!(s[0].data_channels.len(), 1);
+    assert_eq!(s[0].closed, "quit");
+}

@@ -341,3 +341,73 @@ fn reply_byte_counts_and_types() {
     );
     assert_eq!(type_in_reply(b"Ok to send data."), None);
 }
+
+mod capture_drops {
+    use crate::diagnose::capture_drops;
+    use crate::model::{CaptureDrops, DropInterval, Severity};
+    use crate::time::Ts;
+
+    fn drops(dropped: u64, if_dropped: u64) -> CaptureDrops {
+        CaptureDrops {
+            interface: "eth0".into(),
+            filter: "tcp".into(),
+            packets: 9_900,
+            kernel_received: 10_000,
+            kernel_dropped: dropped,
+            interface_dropped: if_dropped,
+            ..CaptureDrops::default()
+        }
+    }
+
+    fn interval(i: i64) -> DropInterval {
+        DropInterval {
+            from: Ts(i * 1_000_000_000),
+            to: Ts((i + 1) * 1_000_000_000),
+            dropped: 5,
+            frame: 100 * i as u64,
+            packets_per_sec: 250_000.0,
+        }
+    }
+
+    #[test]
+    fn no_drops_no_finding() {
+        assert!(capture_drops(&drops(0, 0)).is_none());
+    }
+
+    #[test]
+    fn kernel_drops_are_a_warning_with_their_times() {
+        let mut d = drops(100, 0);
+        d.intervals = vec![interval(1), interval(2)];
+        d.more_intervals = 3;
+        let f = capture_drops(&d).unwrap();
+        assert_eq!(f.id, "capture-drops");
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(f.summary.contains("dropped 100 packets"), "{}", f.summary);
+        assert!(f.summary.contains("1.00%"), "{}", f.summary);
+        assert_eq!(f.evidence[0].frame, Some(100));
+        assert!(
+            f.evidence[0].what.contains("250.0 kpkt/s"),
+            "{:?}",
+            f.evidence
+        );
+        assert!(f.evidence[2].what.contains("3 more"), "{:?}", f.evidence);
+        assert!(f.remedy.contains("host"), "{}", f.remedy);
+        assert!(f.remedy.contains("--buffer-size"), "{}", f.remedy);
+    }
+
+    #[test]
+    fn interface_drops_alone_are_reported_too() {
+        let f = capture_drops(&drops(0, 7)).unwrap();
+        assert!(f.summary.contains("the interface 7 more"), "{}", f.summary);
+    }
+
+    #[test]
+    fn drop_intervals_kept_as_evidence_are_bounded() {
+        let mut d = drops(100, 0);
+        for i in 0..(crate::model::MAX_DROP_EVIDENCE as i64 + 5) {
+            d.add_interval(interval(i));
+        }
+        assert_eq!(d.intervals.len(), crate::model::MAX_DROP_EVIDENCE);
+        assert_eq!(d.more_intervals, 5);
+    }
+}

@@ -197,6 +197,44 @@ impl ReplyParser {
     }
 }
 
+/// Can `code` be a reply to `verb`? From RFC 959 §5.4 and the extensions' RFCs.
+/// Error codes (4yz, 5yz) fit any command; unknown verbs accept anything.
+pub fn plausible(verb: &str, code: u16) -> bool {
+    if !(200..400).contains(&code) {
+        return true;
+    }
+    let ok: &[u16] = match verb {
+        "USER" => &[230, 232, 331, 332, 336],
+        "PASS" => &[230, 202, 332],
+        "ACCT" => &[230, 202],
+        "CWD" | "XCWD" | "SMNT" => &[250],
+        "CDUP" | "XCUP" => &[200, 250],
+        "REIN" => &[220],
+        "QUIT" => &[221],
+        "PORT" | "EPRT" | "LPRT" | "TYPE" | "MODE" | "STRU" | "NOOP" | "PBSZ" | "PROT" | "CCC"
+        | "OPTS" | "LANG" | "HOST" | "CLNT" => &[200, 202, 220, 230],
+        "PASV" => &[227],
+        "EPSV" => &[229, 200],
+        "LPSV" => &[228],
+        "ALLO" => &[200, 202],
+        "REST" | "RNFR" => &[350],
+        "RETR" | "STOR" | "STOU" | "APPE" | "LIST" | "NLST" | "MLSD" => &[226, 250],
+        "RNTO" | "DELE" | "RMD" | "XRMD" => &[250],
+        "MKD" | "XMKD" | "PWD" | "XPWD" => &[257],
+        "SYST" => &[215],
+        "STAT" => &[211, 212, 213],
+        "HELP" => &[211, 214],
+        "SIZE" | "MDTM" => &[213],
+        "FEAT" => &[211],
+        "MLST" => &[250],
+        "AUTH" | "ADAT" => &[234, 334, 235, 335],
+        "ABOR" => &[225, 226],
+        "SITE" => &[200, 202, 214, 250],
+        _ => return true,
+    };
+    ok.contains(&code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

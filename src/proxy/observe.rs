@@ -40,23 +40,20 @@ use tokio::sync::mpsc;
 
 use super::ProxyObserver;
 use super::record::{RecordEvent, RecordFile, Recorder};
+use crate::engine::{LiveModel, LiveUpdate, MAX_ENDED_BYTES};
 use crate::model::{Capture, CaptureStats, Session};
 use crate::report::{self, ViewOptions};
 use crate::session::{Tracker, TrackerConfig};
 use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta};
 use crate::time::Ts;
-use crate::tui::LiveUpdate;
 
 /// Volume observations in flight at most.
 pub const MAX_QUEUED: usize = 4096;
 /// Bytes of volume observations in flight at most.
 pub const MAX_QUEUED_BYTES: usize = 16 << 20;
-/// Finished sessions kept for live views (older ones were handed to the log).
+/// Finished sessions kept for live views (older ones were handed to the log),
+/// and at most [`MAX_ENDED_BYTES`] of them ([`Session::weight`]).
 pub const MAX_LIVE_FINISHED: usize = 1000;
-/// ... and at most about this many bytes of them: a session can hold megabytes
-/// (a reply keeps up to 2,000 lines of 8 KiB), so 1,000 of them could be
-/// gigabytes; the oldest go first.
-pub const MAX_LIVE_FINISHED_BYTES: usize = 64 << 20;
 /// A data connection's byte count is observed at least this often while it runs.
 const COUNT_EVERY_BYTES: u64 = 256 * 1024;
 const COUNT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
@@ -412,30 +409,6 @@ fn annotate(s: &mut Session, n: &SessNotes) {
         .extend(n.session.iter().map(|t| format!("proxy: {t}")));
 }
 
-/// About how many heap bytes a session holds (its transcript dominates).
-fn held_bytes(s: &Session) -> usize {
-    let texts = |v: &[String]| v.iter().map(|t| t.len() + 24).sum::<usize>();
-    let mut n = 1024 + texts(&s.anomalies);
-    for e in &s.exchanges {
-        n += 64;
-        if let Some(c) = &e.command {
-            n += 96 + c.verb.len() + c.arg.0.len() + texts(&c.notes);
-        }
-        for r in &e.replies {
-            n += 160 + r.text.0.len() + r.explanation.len() + texts(&r.notes);
-            n += r.lines.iter().map(|l| l.0.len() + 24).sum::<usize>();
-        }
-    }
-    for d in &s.data_channels {
-        n += 512 + texts(&d.notes);
-    }
-    for f in &s.findings {
-        n += 128 + f.summary.len() + f.remedy.len();
-        n += f.evidence.iter().map(|e| 64 + e.what.len()).sum::<usize>();
-    }
-    n
-}
-
 /// Sessions rendered for the log but not written yet (the file refused them),
 /// at most this many bytes; older ones are given up past it, and counted.
 pub const LOG_WAITING_BYTES: usize = 4 << 20;
@@ -565,98 +538,73 @@ impl LogSink {
     }
 }
 
-/// Everything the hub owns that live views read.
+/// Everything the hub owns that live views read: the engine's live model, and the
+/// proxy's notes waiting for the sessions they belong to.
 pub struct Live {
-    tracker: Tracker,
+    model: LiveModel,
     notes: FxHashMap<ConnId, SessNotes>,
     by_client: FxHashMap<(SocketAddr, i64), ConnId>,
     line_ts: FxHashMap<ConnId, Ts>,
-    /// With the estimate of what each holds ([`held_bytes`]) and their sum.
-    finished: VecDeque<(Session, usize)>,
-    finished_bytes: usize,
-    /// [`MAX_LIVE_FINISHED_BYTES`] (smaller in tests).
-    finished_budget: usize,
-    pub stats: CaptureStats,
-    pub finished_total: u64,
 }
 
 impl Live {
     pub fn new(cfg: TrackerConfig) -> Self {
+        Live::with_budget(cfg, MAX_ENDED_BYTES)
+    }
+
+    /// Keeping finished sessions weighing at most `keep_bytes` for live views.
+    pub fn with_budget(cfg: TrackerConfig, keep_bytes: usize) -> Self {
+        let mut model = LiveModel::new(cfg, MAX_LIVE_FINISHED, keep_bytes);
         // The proxy relays every data connection: one it did not see was not made.
-        let mut tracker = Tracker::new(cfg);
-        tracker.set_all_connections_visible();
+        model.tracker_mut().set_all_connections_visible();
         Live {
-            tracker,
+            model,
             notes: FxHashMap::default(),
             by_client: FxHashMap::default(),
             line_ts: FxHashMap::default(),
-            finished: VecDeque::new(),
-            finished_bytes: 0,
-            finished_budget: MAX_LIVE_FINISHED_BYTES,
-            stats: CaptureStats::default(),
-            finished_total: 0,
         }
     }
 
     pub fn open_sessions(&self) -> usize {
-        self.tracker.open_sessions()
+        self.model.open_sessions()
+    }
+
+    /// The proxy's notes added to an open session.
+    fn annotate_open(&self, s: &mut Session) {
+        if let Some(n) = self
+            .by_client
+            .get(&(s.client, s.start.0))
+            .and_then(|c| self.notes.get(c))
+        {
+            annotate(s, n);
+        }
     }
 
     /// Every session: the newest finished ones and the open ones (annotated, not
-    /// yet diagnosed), by id.
+    /// yet diagnosed), by id; capture-wide findings.
     pub fn snapshot(&self) -> Capture {
-        let mut sessions: Vec<Session> = self.finished.iter().map(|(s, _)| s.clone()).collect();
-        sessions.extend(self.open_copies());
-        sessions.sort_by_key(|s| s.id);
-        Capture {
-            sessions,
-            stats: self.stats.clone(),
-            findings: Vec::new(),
-        }
+        self.model.snapshot_with(&|s| self.annotate_open(s))
     }
 
     /// What changed since a live view saw `since` finished sessions: those
-    /// finished after them and the open ones now (see [`crate::tui::LiveSource`]).
+    /// finished after them and the open ones now (see [`crate::engine::LiveSource`]).
     pub fn update(&self, since: u64) -> LiveUpdate {
-        let (ended, reset) = crate::tui::ended_since(
-            self.finished.iter().map(|(s, _)| s),
-            self.finished_total,
-            since,
-        );
-        LiveUpdate {
-            ended,
-            reset,
-            open: self.open_copies(),
-            stats: self.stats.clone(),
-            findings: Vec::new(),
-            seen: self.finished_total,
-        }
+        self.model.update_with(since, &|s| self.annotate_open(s))
     }
 
-    /// Copies of the open sessions, annotated, by id.
-    fn open_copies(&self) -> Vec<Session> {
-        let mut out: Vec<Session> = self
-            .tracker
-            .sessions()
-            .map(|s| {
-                let mut s = s.clone();
-                if let Some(n) = self
-                    .by_client
-                    .get(&(s.client, s.start.0))
-                    .and_then(|c| self.notes.get(c))
-                {
-                    annotate(&mut s, n);
-                }
-                s
-            })
-            .collect();
-        out.sort_by_key(|s| s.id);
-        out
+    /// The proxy's own counters (packets: control reads; bytes; connections).
+    fn stats(&mut self) -> &mut CaptureStats {
+        self.model.pipeline_mut().source_stats_mut()
+    }
+
+    fn tracker(&mut self) -> &mut Tracker {
+        self.model.tracker_mut()
     }
 
     fn meta(&mut self, ts: Ts) -> Meta {
-        self.stats.first.get_or_insert(ts);
-        self.stats.last = Some(self.stats.last.map_or(ts, |l| l.max(ts)));
+        let st = self.stats();
+        st.first.get_or_insert(ts);
+        st.last = Some(st.last.map_or(ts, |l| l.max(ts)));
         Meta { ts, frame: 0 }
     }
 
@@ -670,13 +618,13 @@ impl Live {
                 control,
             } => {
                 let meta = self.meta(ts);
-                self.stats.tcp_connections += 1;
+                self.stats().tcp_connections += 1;
                 if control.is_none() {
                     self.notes.insert(conn, SessNotes::default());
                     self.by_client.insert((initiator, ts.0), conn);
                     self.line_ts.insert(conn, ts);
                 }
-                self.tracker.open(
+                self.tracker().open(
                     meta,
                     &ConnInfo {
                         id: conn,
@@ -697,7 +645,7 @@ impl Live {
                     Ev::Fin(dir) => ConnEvent::Fin { dir },
                     Ev::Reset(dir) => ConnEvent::Reset { dir },
                 };
-                self.tracker.event(meta, conn, e);
+                self.tracker().event(meta, conn, e);
                 if let Some(r) = rec {
                     match ev {
                         Ev::Accepted => r.accepted(ts, conn)?,
@@ -720,10 +668,10 @@ impl Live {
                 let ts = if ts <= *last { Ts(last.0 + 1) } else { ts };
                 *last = ts;
                 let meta = self.meta(ts);
-                self.stats.packets += 1;
-                self.stats.bytes += bytes.len() as u64;
+                self.stats().packets += 1;
+                self.stats().bytes += bytes.len() as u64;
                 if lost_before > 0 {
-                    self.tracker.event(
+                    self.tracker().event(
                         meta,
                         conn,
                         ConnEvent::Gap {
@@ -735,7 +683,7 @@ impl Live {
                         r.skip(conn, dir, lost_before);
                     }
                 }
-                self.tracker
+                self.tracker()
                     .event(meta, conn, ConnEvent::Data { dir, bytes: &bytes });
                 if let Some(r) = rec {
                     r.data(ts, conn, dir, &bytes)?;
@@ -754,8 +702,8 @@ impl Live {
                 bytes,
             } => {
                 let meta = self.meta(ts);
-                self.stats.bytes += len;
-                self.tracker
+                self.stats().bytes += len;
+                self.tracker()
                     .event(meta, conn, ConnEvent::Count { dir, len });
                 if let Some(r) = rec {
                     let kept = bytes.as_ref().map_or(0, Vec::len) as u64;
@@ -767,7 +715,7 @@ impl Live {
             }
             Obs::Closed { conn, ts } => {
                 let meta = self.meta(ts);
-                self.tracker.closed(meta, conn);
+                self.tracker().closed(meta, conn);
                 self.line_ts.remove(&conn);
                 if let Some(r) = rec {
                     r.closed(conn);
@@ -793,32 +741,26 @@ impl Live {
 
     /// Sessions the tracker finished, annotated; a copy stays for live views.
     fn take_finished(&mut self) -> Vec<Session> {
-        let mut out = self.tracker.take_finished();
-        for s in &mut out {
-            if let Some(c) = self.by_client.remove(&(s.client, s.start.0)) {
-                if let Some(n) = self.notes.remove(&c) {
-                    annotate(s, &n);
-                }
-            }
-            self.finished_total += 1;
-            let w = held_bytes(s);
-            while !self.finished.is_empty()
-                && (self.finished.len() >= MAX_LIVE_FINISHED
-                    || self.finished_bytes + w > self.finished_budget)
-            {
-                if let Some((_, old)) = self.finished.pop_front() {
-                    self.finished_bytes -= old;
-                }
-            }
-            self.finished_bytes += w;
-            self.finished.push_back((s.clone(), w));
-        }
-        out
+        let (model, by_client, notes) = (&mut self.model, &mut self.by_client, &mut self.notes);
+        model.take_ended_with(&mut |s| annotate_finished(s, by_client, notes))
     }
 
     fn finish(&mut self) -> Vec<Session> {
-        self.tracker.finish();
-        self.take_finished()
+        let (model, by_client, notes) = (&mut self.model, &mut self.by_client, &mut self.notes);
+        model.finish_with(&mut |s| annotate_finished(s, by_client, notes))
+    }
+}
+
+/// A finished session gets its notes, which are then let go.
+fn annotate_finished(
+    s: &mut Session,
+    by_client: &mut FxHashMap<(SocketAddr, i64), ConnId>,
+    notes: &mut FxHashMap<ConnId, SessNotes>,
+) {
+    if let Some(c) = by_client.remove(&(s.client, s.start.0)) {
+        if let Some(n) = notes.remove(&c) {
+            annotate(s, &n);
+        }
     }
 }
 
@@ -1045,11 +987,13 @@ mod tests {
     fn finished_sessions_kept_for_live_views_are_bounded_in_bytes() {
         let budget = Arc::new(Budget::default());
         let (obs, mut rx) = Observer::new(false, budget);
-        let mut live = Live::new(TrackerConfig {
-            ftp_ports: vec![21],
-            ..Default::default()
-        });
-        live.finished_budget = 300_000;
+        let mut live = Live::with_budget(
+            TrackerConfig {
+                ftp_ports: vec![21],
+                ..Default::default()
+            },
+            300_000,
+        );
         let mut line = b"214-".to_vec();
         line.extend(std::iter::repeat_n(b'h', 1000));
         line.extend_from_slice(b"\r\n");
@@ -1089,18 +1033,73 @@ mod tests {
             }
             live.take_finished();
         }
-        assert_eq!(live.finished_total, 10);
-        let kept: Vec<u16> = live.finished.iter().map(|(s, _)| s.client.port()).collect();
+        assert_eq!(live.model.ended_total(), 10);
+        let kept: Vec<u16> = live.model.ended_kept().map(|s| s.client.port()).collect();
         assert!(
             (1..10).contains(&kept.len()),
             "kept {} of 10 sessions of ~100 KB within 300 KB",
             kept.len()
         );
         assert_eq!(*kept.last().unwrap(), 40009, "the newest is kept");
-        let sum: usize = live.finished.iter().map(|(_, w)| w).sum();
-        assert_eq!(sum, live.finished_bytes);
-        assert!(live.finished_bytes <= 300_000, "{}", live.finished_bytes);
-        assert!(held_bytes(&live.finished[0].0) > 100_000);
+        let sum: usize = live.model.ended_kept().map(Session::weight).sum();
+        assert_eq!(sum, live.model.ended_bytes());
+        assert!(
+            live.model.ended_bytes() <= 300_000,
+            "{}",
+            live.model.ended_bytes()
+        );
+        assert!(live.model.ended_kept().next().unwrap().weight() > 100_000);
+    }
+
+    /// The proxy's live view gets the capture-wide findings (password guessing)
+    /// as live capture's does; it used to get none.
+    #[test]
+    fn live_view_has_capture_wide_findings() {
+        let budget = Arc::new(Budget::default());
+        let (obs, mut rx) = Observer::new(false, budget);
+        let mut live = Live::new(TrackerConfig::default());
+        let mut rec: Option<Recorder<Vec<u8>>> = None;
+        for i in 0..8u16 {
+            let conn = u64::from(i) + 1;
+            let t = 1_000_000_000 * i64::from(i);
+            obs.always(Obs::Open {
+                conn,
+                ts: Ts(t),
+                initiator: sa(&format!("10.0.0.1:{}", 40000 + i)),
+                responder: sa("10.0.0.2:21"),
+                control: None,
+            });
+            obs.event(conn, Ev::Accepted);
+            let mut feed = ControlFeed::new(obs.clone(), conn);
+            let lines: [(Dir, &[u8]); 5] = [
+                (Dir::FromResponder, b"220 hi\r\n"),
+                (Dir::FromInitiator, b"USER root\r\n"),
+                (Dir::FromResponder, b"331 password\r\n"),
+                (Dir::FromInitiator, b"PASS guess\r\n"),
+                (Dir::FromResponder, b"530 Login incorrect\r\n"),
+            ];
+            for (k, (dir, line)) in lines.into_iter().enumerate() {
+                feed.bytes(Ts(t + 1 + k as i64), dir, line.to_vec(), vec![]);
+            }
+            obs.closed(conn);
+            while let Ok(o) = rx.try_recv() {
+                live.apply(o, &mut rec).unwrap();
+            }
+            live.take_finished();
+        }
+        let u = live.update(0);
+        assert!(
+            u.findings.iter().any(|f| f.id == "login-failed"),
+            "{:?}",
+            u.findings
+        );
+        assert!(
+            live.snapshot()
+                .findings
+                .iter()
+                .any(|f| f.id == "login-failed"),
+            "snapshot"
+        );
     }
 
     #[test]

@@ -366,29 +366,7 @@ fn merge_sorted<K: Ord>(order: &mut Vec<usize>, new: &[usize], key: impl Fn(usiz
     }
 }
 
-/// What changed in a live source since the UI last asked
-/// ([`crate::tui::LiveSource::update`]): sessions that ended since then, and the
-/// open ones as they are now. Only these are copied, so a live view of 100,000
-/// sessions costs what changed, not what is held.
-#[derive(Clone, Debug, Default)]
-pub struct LiveUpdate {
-    /// Sessions that ended since `since`, oldest first.
-    pub ended: Vec<Session>,
-    /// The UI fell behind by more than the source keeps: `ended` holds all the
-    /// source kept, and replaces what the UI holds.
-    pub reset: bool,
-    /// The sessions still open, as they are now.
-    pub open: Vec<Session>,
-    pub stats: CaptureStats,
-    /// Capture-wide findings so far.
-    pub findings: Vec<Finding>,
-    /// Ended sessions handed out so far: the `since` of the next call.
-    pub seen: u64,
-}
-
-/// Ended sessions a live view keeps (the oldest go first). Live sources keep at
-/// most as many.
-pub const LIVE_KEEP: usize = 100_000;
+pub use crate::engine::{LIVE_KEEP, LiveUpdate};
 
 /// How an [`App`] starts.
 #[derive(Clone, Debug)]
