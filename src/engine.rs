@@ -2,8 +2,7 @@
 //! diagnosis. One pass; memory holds open connections and open sessions only,
 //! when sessions are taken as they end ([`stream_reader`]).
 
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 use crate::capture::CaptureError;
@@ -29,12 +28,15 @@ pub enum EngineError {
 /// Progress callback: bytes read so far, and packets.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
-fn open(path: &Path) -> Result<BufReader<File>, EngineError> {
-    let f = File::open(path).map_err(|source| EngineError::Open {
-        path: path.display().to_string(),
-        source,
-    })?;
-    Ok(BufReader::with_capacity(1 << 20, f))
+/// Open a capture: a file or standard input (`-`), gzip-compressed or not
+/// ([`crate::capture::input`]).
+fn open(path: &Path) -> Result<Box<dyn Read + Send>, EngineError> {
+    crate::capture::input::open(path)
+        .map(|i| i.reader)
+        .map_err(|source| EngineError::Open {
+            path: path.display().to_string(),
+            source,
+        })
 }
 
 /// Analyse a capture file and return the whole model.
