@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// What a build without the `live` feature answers to `ftpscope live ...`.
+#[cfg(not(feature = "live"))]
+pub const NO_LIVE: &str = "this ftpscope was built without live capture; rebuild with `cargo install ftpscope --features live` (needs libpcap)";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "ftpscope",
@@ -60,6 +64,15 @@ pub enum Cmd {
     /// built with `--features live`).
     #[cfg(feature = "live")]
     Live(Box<ftpscope::live::LiveArgs>),
+    /// Capture on an interface and analyse as it goes: not in this build (rebuild with
+    /// `cargo install ftpscope --features live`, which needs libpcap).
+    #[cfg(not(feature = "live"))]
+    #[command(disable_help_flag = true)]
+    Live {
+        /// Whatever was given: the answer is the same.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Browse a capture in the terminal UI (sessions, transcripts, data connections, findings).
     Tui { capture: PathBuf },
     /// Explain a reply code, a reply line or a command: `explain 530`, `explain "227 ..."`, `explain EPRT`.

@@ -279,6 +279,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Cmd::Proxy(args)) => run_proxy(*args, &c)?,
         #[cfg(feature = "live")]
         Some(Cmd::Live(args)) => ftpscope::live::run(*args, tracker_config(&c))?,
+        #[cfg(not(feature = "live"))]
+        Some(Cmd::Live { .. }) => {
+            eprintln!("ftpscope: {}", cli::NO_LIVE);
+            2
+        }
         Some(Cmd::Tui { capture }) => {
             ftpscope::tui::run_file(&capture, tracker_config(&c))?;
             0
