@@ -8,12 +8,15 @@
 //! * [`frag`]: bounded IPv4/IPv6 fragment reassembly.
 //! * [`input`]: opening a capture: a file or standard input (`-`), gzip-compressed
 //!   or not (told by content), never seeking.
+//! * [`merge`]: several captures read as one in time order; frame numbers keep
+//!   which file a frame came from.
 
 pub mod decode;
 pub mod frag;
 pub mod input;
+pub mod merge;
 pub mod reader;
 
-pub use reader::{CaptureError, CaptureReader, Packet};
+pub use reader::{CaptureError, CaptureReader, Packet, PacketSource};
 #[cfg(feature = "live")]
 pub mod live;

@@ -17,8 +17,8 @@ pub const NO_LIVE: &str = "this ftpscope was built without live capture; rebuild
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Cmd>,
-    /// A capture to open: the terminal UI when standard output is a terminal, the text
-    /// report otherwise.
+    /// A capture to open (`-`: standard input): the terminal UI when standard output
+    /// is a terminal, the text report otherwise.
     pub capture: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
@@ -44,7 +44,10 @@ pub struct Common {
 pub enum Cmd {
     /// Print every FTP session of a capture: diagnosis, transcript, data connections.
     Report {
-        capture: PathBuf,
+        /// Capture files (pcap, pcapng, gzip-compressed or not; `-` for standard
+        /// input). Several are merged in time order.
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Leave out the explanation under each command and reply.
@@ -53,7 +56,9 @@ pub enum Cmd {
     },
     /// Print only the findings; exit 1 when one is an error.
     Diagnose {
-        capture: PathBuf,
+        /// Capture files (as for `report`); several are merged in time order.
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },

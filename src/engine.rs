@@ -5,9 +5,9 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::capture::CaptureError;
 use crate::capture::decode::{Decoded, Decoder};
 use crate::capture::reader::CaptureReader;
+use crate::capture::{CaptureError, PacketSource};
 use crate::diagnose;
 use crate::model::{Capture, CaptureStats, Finding, Session};
 use crate::session::{Tracker, TrackerConfig};
@@ -76,10 +76,48 @@ pub fn analyze_reader<R: Read>(
 pub fn stream_reader<R: Read>(
     input: R,
     cfg: TrackerConfig,
+    progress: Option<Progress<'_>>,
+    on_session: &mut dyn FnMut(Session),
+) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
+    let reader = CaptureReader::new(input)?;
+    stream_source(reader, cfg, progress, on_session)
+}
+
+/// Analyse several captures merged in time order (as `mergecap` does), handing
+/// each session over as it ends. Frame numbers carry the file they came from
+/// ([`crate::capture::merge`]); with one path this is [`stream_file`].
+pub fn stream_files(
+    paths: &[std::path::PathBuf],
+    cfg: TrackerConfig,
+    on_session: &mut dyn FnMut(Session),
+) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
+    use crate::capture::merge;
+    if let [one] = paths {
+        return stream_file(one, cfg, on_session);
+    }
+    let mut readers = Vec::with_capacity(paths.len());
+    for p in paths {
+        let name = p.display().to_string();
+        let reader = CaptureReader::new(open(p)?).map_err(|e| {
+            EngineError::Capture(CaptureError::InFile {
+                file: name.clone(),
+                source: Box::new(e),
+            })
+        })?;
+        readers.push((name, reader));
+    }
+    merge::set_file_names(readers.iter().map(|(n, _)| n.clone()).collect());
+    let merged = merge::Merge::new(readers)?;
+    stream_source(merged, cfg, None, on_session)
+}
+
+/// The pipeline over any packet source (one capture, or several merged).
+pub fn stream_source<P: PacketSource>(
+    mut reader: P,
+    cfg: TrackerConfig,
     mut progress: Option<Progress<'_>>,
     on_session: &mut dyn FnMut(Session),
 ) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
-    let mut reader = CaptureReader::new(input)?;
     let mut decoder = Decoder::default();
     let mut flows = FlowTable::new();
     let mut tracker = Tracker::new(cfg);

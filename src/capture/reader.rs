@@ -43,6 +43,31 @@ pub enum CaptureError {
         #[source]
         source: io::Error,
     },
+    /// An error in one of several files read together (the message keeps the
+    /// inner error first: views tell truncation from damage by how it starts).
+    #[error("{source} (in {file})")]
+    InFile {
+        file: String,
+        source: Box<CaptureError>,
+    },
+}
+
+/// Anything that hands out packets one after the other: one capture
+/// ([`CaptureReader`]) or several merged ([`super::merge::Merge`]).
+pub trait PacketSource {
+    /// Next packet, `Ok(None)` at the clean end.
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError>;
+    /// Bytes read so far (for progress).
+    fn offset(&self) -> u64;
+}
+
+impl<R: Read> PacketSource for CaptureReader<R> {
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        CaptureReader::next_packet(self)
+    }
+    fn offset(&self) -> u64 {
+        CaptureReader::offset(self)
+    }
 }
 
 /// One captured packet. `data` borrows the reader's buffer until the next call.
