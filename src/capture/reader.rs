@@ -1012,12 +1012,7 @@ mod tests {
         // cleanly (truncated), never panics.
         let rh = pcap_variant_file(0xa1b2_c3d4, 24, 0x55, &[&b"0123456789abcdef"[..]]);
         let mut r = CaptureReader::new(&rh[..rh.len() - 3]).unwrap();
-        loop {
-            match r.next_packet() {
-                Ok(Some(_)) => {}
-                Ok(None) | Err(_) => break,
-            }
-        }
+        while let Ok(Some(_)) = r.next_packet() {}
         // Garbage after a plausible first record: no layout fits, the default is
         // kept and the bad record is an error.
         let mut g = pcap_variant_file(0xa1b2_c3d4, 16, 0, &[&b"abcd"[..]]);
