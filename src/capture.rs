@@ -6,11 +6,17 @@
 //! * [`decode`]: link layers (Ethernet with VLAN tags, Linux cooked v1/v2, BSD
 //!   loopback, raw IP) to IPv4/IPv6 to a TCP [`decode::Segment`].
 //! * [`frag`]: bounded IPv4/IPv6 fragment reassembly.
+//! * [`input`]: opening a capture: a file or standard input (`-`), gzip-compressed
+//!   or not (told by content), never seeking.
+//! * [`merge`]: several captures read as one in time order; frame numbers keep
+//!   which file a frame came from.
 
 pub mod decode;
 pub mod frag;
+pub mod input;
+pub mod merge;
 pub mod reader;
 
-pub use reader::{CaptureError, CaptureReader, Packet};
+pub use reader::{CaptureError, CaptureReader, Packet, PacketSource};
 #[cfg(feature = "live")]
 pub mod live;

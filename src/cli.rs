@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// What a build without the `live` feature answers to `ftpscope live ...`.
+#[cfg(not(feature = "live"))]
+pub const NO_LIVE: &str = "this ftpscope was built without live capture; rebuild with `cargo install ftpscope --features live` (needs libpcap)";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "ftpscope",
@@ -13,8 +17,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Cmd>,
-    /// A capture to open: the terminal UI when standard output is a terminal, the text
-    /// report otherwise.
+    /// A capture to open (`-`: standard input): the terminal UI when standard output
+    /// is a terminal, the text report otherwise.
     pub capture: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
@@ -40,7 +44,10 @@ pub struct Common {
 pub enum Cmd {
     /// Print every FTP session of a capture: diagnosis, transcript, data connections.
     Report {
-        capture: PathBuf,
+        /// Capture files (pcap, pcapng, gzip-compressed or not; `-` for standard
+        /// input). Several are merged in time order.
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Leave out the explanation under each command and reply.
@@ -49,7 +56,9 @@ pub enum Cmd {
     },
     /// Print only the findings; exit 1 when one is an error.
     Diagnose {
-        capture: PathBuf,
+        /// Capture files (as for `report`); several are merged in time order.
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -60,6 +69,15 @@ pub enum Cmd {
     /// built with `--features live`).
     #[cfg(feature = "live")]
     Live(Box<ftpscope::live::LiveArgs>),
+    /// Capture on an interface and analyse as it goes: not in this build (rebuild with
+    /// `cargo install ftpscope --features live`, which needs libpcap).
+    #[cfg(not(feature = "live"))]
+    #[command(disable_help_flag = true)]
+    Live {
+        /// Whatever was given: the answer is the same.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Browse a capture in the terminal UI (sessions, transcripts, data connections, findings).
     Tui { capture: PathBuf },
     /// Explain a reply code, a reply line or a command: `explain 530`, `explain "227 ..."`, `explain EPRT`.

@@ -1294,7 +1294,7 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
             id: "capture-mid-session",
             severity: Severity::Info,
             summary: "the capture starts after this control connection was opened: the login and earlier commands are not in it".into(),
-            evidence: vec![ev(format!("first packet seen: frame {}", s.start_frame), Some(s.start), Some(s.start_frame), None)],
+            evidence: vec![ev(format!("first packet seen: frame {}", crate::capture::merge::FrameLabel(s.start_frame)), Some(s.start), Some(s.start_frame), None)],
             remedy: "Start capturing before the client connects to see the login, the greeting and the negotiated settings.".into(),
             ..Default::default()
         });

@@ -7,13 +7,12 @@ pub mod live;
 
 pub use live::{LIVE_KEEP, LiveModel, LiveSource, LiveUpdate, MAX_ENDED_BYTES, ended_since};
 
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
-use crate::capture::CaptureError;
 use crate::capture::decode::{Decoded, Decoder};
 use crate::capture::reader::CaptureReader;
+use crate::capture::{CaptureError, PacketSource};
 use crate::diagnose;
 use crate::model::{Capture, CaptureStats, Finding, Session};
 use crate::session::{FailedLogin, Tracker, TrackerConfig};
@@ -35,12 +34,15 @@ pub enum EngineError {
 /// Progress callback: bytes read so far, and packets.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
-fn open(path: &Path) -> Result<BufReader<File>, EngineError> {
-    let f = File::open(path).map_err(|source| EngineError::Open {
-        path: path.display().to_string(),
-        source,
-    })?;
-    Ok(BufReader::with_capacity(1 << 20, f))
+/// Open a capture: a file or standard input (`-`), gzip-compressed or not
+/// ([`crate::capture::input`]).
+fn open(path: &Path) -> Result<Box<dyn Read + Send>, EngineError> {
+    crate::capture::input::open(path)
+        .map(|i| i.reader)
+        .map_err(|source| EngineError::Open {
+            path: path.display().to_string(),
+            source,
+        })
 }
 
 /// Analyse a capture file and return the whole model.
@@ -80,10 +82,48 @@ pub fn analyze_reader<R: Read>(
 pub fn stream_reader<R: Read>(
     input: R,
     cfg: TrackerConfig,
+    progress: Option<Progress<'_>>,
+    on_session: &mut dyn FnMut(Session),
+) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
+    let reader = CaptureReader::new(input)?;
+    stream_source(reader, cfg, progress, on_session)
+}
+
+/// Analyse several captures merged in time order (as `mergecap` does), handing
+/// each session over as it ends. Frame numbers carry the file they came from
+/// ([`crate::capture::merge`]); with one path this is [`stream_file`].
+pub fn stream_files(
+    paths: &[std::path::PathBuf],
+    cfg: TrackerConfig,
+    on_session: &mut dyn FnMut(Session),
+) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
+    use crate::capture::merge;
+    if let [one] = paths {
+        return stream_file(one, cfg, on_session);
+    }
+    let mut readers = Vec::with_capacity(paths.len());
+    for p in paths {
+        let name = p.display().to_string();
+        let reader = CaptureReader::new(open(p)?).map_err(|e| {
+            EngineError::Capture(CaptureError::InFile {
+                file: name.clone(),
+                source: Box::new(e),
+            })
+        })?;
+        readers.push((name, reader));
+    }
+    merge::set_file_names(readers.iter().map(|(n, _)| n.clone()).collect());
+    let merged = merge::Merge::new(readers)?;
+    stream_source(merged, cfg, None, on_session)
+}
+
+/// The pipeline over any packet source (one capture, or several merged).
+pub fn stream_source<P: PacketSource>(
+    mut reader: P,
+    cfg: TrackerConfig,
     mut progress: Option<Progress<'_>>,
     on_session: &mut dyn FnMut(Session),
 ) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
-    let mut reader = CaptureReader::new(input)?;
     let mut pipe = Pipeline::new(cfg);
     // Sessions seen on both sides of a NAT (a capture on the NAT, or two merged).
     let mut pairs = diagnose::vantage::VantagePairs::default();
@@ -411,7 +451,7 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("captures")
             .join(name);
-        let mut r = CaptureReader::new(File::open(&path).unwrap()).unwrap();
+        let mut r = CaptureReader::new(std::fs::File::open(&path).unwrap()).unwrap();
         let mut out = Vec::new();
         let mut last = Ts(0);
         while let Ok(Some(p)) = r.next_packet() {
@@ -502,7 +542,7 @@ mod tests {
             let want = analyze_file(&path, cfg.clone()).unwrap();
             let mut pipe = Pipeline::new(cfg);
             let mut got = Vec::new();
-            let mut r = CaptureReader::new(File::open(&path).unwrap()).unwrap();
+            let mut r = CaptureReader::new(std::fs::File::open(&path).unwrap()).unwrap();
             while let Ok(Some(p)) = r.next_packet() {
                 pipe.packet(p.linktype, p.frame, p.ts, p.data, p.orig_len);
                 got.extend(pipe.take_finished());

@@ -3,7 +3,7 @@
 mod cli;
 
 use std::io::{self, Seek, Write};
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -38,7 +38,7 @@ fn tracker_config(c: &Common) -> TrackerConfig {
 /// by weight ([`ftpscope::engine::handover`]): the engine waits when the writer is
 /// far behind, so memory grows neither with the number nor the size of sessions.
 fn pipelined<F>(
-    capture: &Path,
+    captures: &[PathBuf],
     cfg: TrackerConfig,
     consume: F,
 ) -> anyhow::Result<(CaptureStats, Vec<Finding>)>
@@ -49,12 +49,12 @@ where
     let (mut tx, rx) = handover::channel(handover::IN_FLIGHT_BYTES);
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || consume(rx));
-        let res = ftpscope::engine::stream_file(capture, cfg, &mut |s| tx.push(s));
+        let res = ftpscope::engine::stream_files(captures, cfg, &mut |s| tx.push(s));
         drop(tx);
         let wres = writer
             .join()
             .map_err(|_| anyhow::anyhow!("the output thread panicked"))?;
-        let out = res.with_context(|| format!("cannot analyse {}", capture.display()))?;
+        let out = res.with_context(|| format!("cannot analyse {}", names(captures)))?;
         wres?;
         Ok(out)
     })
@@ -75,7 +75,7 @@ fn in_temp_file(e: io::Error) -> io::Error {
 /// they end, then the head and the diagnosis are printed, then the sessions.
 fn text_report(
     out: &mut dyn Write,
-    capture: &Path,
+    captures: &[PathBuf],
     c: &Common,
     opts: ViewOptions,
 ) -> anyhow::Result<()> {
@@ -87,7 +87,7 @@ fn text_report(
     })?;
     let body_file = tmp.try_clone()?;
     let (tx_sum, rx_sum) = std::sync::mpsc::channel();
-    let (stats, cap_findings) = pipelined(capture, tracker_config(c), move |rx| {
+    let (stats, cap_findings) = pipelined(captures, tracker_config(c), move |rx| {
         let mut body = io::BufWriter::with_capacity(1 << 16, body_file);
         let mut sum = report::text::Summary::default();
         let res = (|| {
@@ -104,7 +104,7 @@ fn text_report(
     })?;
     let mut sum = rx_sum.recv().context("the report writer stopped")?;
     sum.capture_findings = cap_findings;
-    report::text::write_head(out, &stats, &sum, &capture.display().to_string(), opts)?;
+    report::text::write_head(out, &stats, &sum, &names(captures), opts)?;
     let mut f = tmp;
     f.rewind()?;
     io::copy(&mut f, out)?;
@@ -117,13 +117,13 @@ fn text_report(
 /// most severe finding.
 fn diagnose(
     out: &mut dyn Write,
-    capture: &Path,
+    captures: &[PathBuf],
     c: &Common,
     json: bool,
 ) -> anyhow::Result<Option<Severity>> {
     use report::diagnose_view;
     let lang = lang(c);
-    let name = capture.display().to_string();
+    let name = names(captures);
     let (tmp, body_file) = if json {
         (None, None)
     } else {
@@ -137,7 +137,7 @@ fn diagnose(
         (Some(t), Some(b))
     };
     let (tx_sum, rx_sum) = std::sync::mpsc::channel();
-    let (stats, cap_findings) = pipelined(capture, tracker_config(c), move |rx| {
+    let (stats, cap_findings) = pipelined(captures, tracker_config(c), move |rx| {
         let mut sum = diagnose_view::Tally::default();
         match body_file {
             None => {
@@ -243,11 +243,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let c = cli.common.clone();
     let code = match cli.command {
         Some(Cmd::Report {
-            capture,
+            captures,
             format: Format::Json,
             ..
         }) => {
-            pipelined(&capture, tracker_config(&c), |rx| {
+            pipelined(&captures, tracker_config(&c), |rx| {
                 let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
                 for s in rx {
                     report::json::write_session(&mut w, &s)?;
@@ -257,13 +257,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             0
         }
         Some(Cmd::Report {
-            capture,
+            captures,
             no_explain,
             ..
         }) => {
             text_report(
                 &mut out,
-                &capture,
+                &captures,
                 &c,
                 ViewOptions {
                     lang: lang(&c),
@@ -272,13 +272,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             )?;
             0
         }
-        Some(Cmd::Diagnose { capture, format }) => {
-            let worst = diagnose(&mut out, &capture, &c, format == Format::Json)?;
+        Some(Cmd::Diagnose { captures, format }) => {
+            let worst = diagnose(&mut out, &captures, &c, format == Format::Json)?;
             u8::from(worst == Some(Severity::Error))
         }
         Some(Cmd::Proxy(args)) => run_proxy(*args, &c)?,
         #[cfg(feature = "live")]
         Some(Cmd::Live(args)) => ftpscope::live::run(*args, tracker_config(&c))?,
+        #[cfg(not(feature = "live"))]
+        Some(Cmd::Live { .. }) => {
+            eprintln!("ftpscope: {}", cli::NO_LIVE);
+            2
+        }
         Some(Cmd::Tui { capture }) => {
             ftpscope::tui::run_file(&capture, tracker_config(&c))?;
             0
@@ -301,7 +306,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                         lang: lang(&c),
                         explain: true,
                     };
-                    text_report(&mut out, &capture, &c, opts)?;
+                    text_report(&mut out, std::slice::from_ref(&capture), &c, opts)?;
                 }
                 0
             }
@@ -314,6 +319,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     };
     out.flush()?;
     Ok(code)
+}
+
+/// The inputs as the report names them: `a.pcap`, or `a.pcap + b.pcapng`.
+fn names(captures: &[PathBuf]) -> String {
+    captures
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

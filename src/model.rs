@@ -54,6 +54,29 @@ fn ser_opt_ts<S: Serializer>(t: &Option<Ts>, s: S) -> Result<S::Ok, S::Error> {
     }
 }
 
+/// A frame number: a plain number for a single capture; for captures merged from
+/// several files, `{"file": position, "frame": number in that file}`
+/// ([`crate::capture::merge`]).
+fn ser_frame<S: Serializer>(f: &u64, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    match crate::capture::merge::split_frame(*f) {
+        (None, n) => s.serialize_u64(n),
+        (Some(file), n) => {
+            let mut m = s.serialize_map(Some(2))?;
+            m.serialize_entry("file", &file)?;
+            m.serialize_entry("frame", &n)?;
+            m.end()
+        }
+    }
+}
+
+fn ser_opt_frame<S: Serializer>(f: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match f {
+        Some(f) => ser_frame(f, s),
+        None => s.serialize_none(),
+    }
+}
+
 fn ser_addr<S: Serializer>(a: &SocketAddr, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&a.to_string())
 }
@@ -81,6 +104,7 @@ pub struct Command {
     pub arg: Bytes,
     #[serde(serialize_with = "ser_ts")]
     pub ts: Ts,
+    #[serde(serialize_with = "ser_frame")]
     pub frame: u64,
     /// Telnet IP / Synch preceded the command (as RFC 959 asks before ABOR).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -103,6 +127,7 @@ pub struct Reply {
     pub lines: Vec<Bytes>,
     #[serde(serialize_with = "ser_ts")]
     pub ts: Ts,
+    #[serde(serialize_with = "ser_frame")]
     pub frame: u64,
     /// Seconds from the command to this reply.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -225,6 +250,7 @@ pub struct DataChannel {
     pub announce_exchange: usize,
     #[serde(serialize_with = "ser_ts")]
     pub announced_at: Ts,
+    #[serde(serialize_with = "ser_frame")]
     pub announced_frame: u64,
     /// Transfer command that used it (LIST, RETR, ...).
     pub command: Option<String>,
@@ -246,8 +272,10 @@ pub struct DataChannel {
     /// Last packet.
     #[serde(serialize_with = "ser_opt_ts")]
     pub end: Option<Ts>,
+    #[serde(serialize_with = "ser_opt_frame")]
     pub frame_syn: Option<u64>,
     /// Frame of the answer to the SYN (SYN-ACK or RST).
+    #[serde(serialize_with = "ser_opt_frame")]
     pub frame_answer: Option<u64>,
     /// Payload bytes moved, by direction: client to server, server to client.
     pub bytes_to_server: u64,
@@ -313,6 +341,7 @@ pub struct Evidence {
     pub what: String,
     #[serde(serialize_with = "ser_opt_ts")]
     pub ts: Option<Ts>,
+    #[serde(serialize_with = "ser_opt_frame")]
     pub frame: Option<u64>,
     /// Exchange index in the session, where it applies.
     pub exchange: Option<usize>,
@@ -463,6 +492,7 @@ pub struct Session {
     #[serde(serialize_with = "ser_ts")]
     pub end: Ts,
     pub duration: f64,
+    #[serde(serialize_with = "ser_frame")]
     pub start_frame: u64,
     pub user: Option<Bytes>,
     pub login: Login,

@@ -19,6 +19,7 @@ use std::ops::Not;
 
 use rustc_hash::FxHashMap;
 
+use crate::capture::merge::FrameLabel;
 use crate::ftp::catalog::{self, Lang};
 use crate::ftp::line::{LineFlags, LineSplitter};
 use crate::ftp::reply::{ParsedReply, ReplyItem, ReplyParser};
@@ -751,7 +752,7 @@ impl Tracker {
                     st,
                     format!(
                         "frame {}: the control connection is in the clear again after TLS (CCC)",
-                        meta.frame
+                        FrameLabel(meta.frame)
                     ),
                 );
                 continue;
@@ -844,7 +845,10 @@ impl Tracker {
             }
         }
         if line.is_empty() && !f.telnet_ip && !f.telnet_synch {
-            Self::anomaly(st, format!("empty command line (frame {})", meta.frame));
+            Self::anomaly(
+                st,
+                format!("empty command line (frame {})", FrameLabel(meta.frame)),
+            );
             return;
         }
         let pc = command::parse(line);
@@ -1141,7 +1145,7 @@ impl Tracker {
                     st,
                     format!(
                         "frame {}: server sent a line that is not a reply: {}",
-                        meta.frame,
+                        FrameLabel(meta.frame),
                         crate::text::escape(&g[..g.len().min(120)])
                     ),
                 );
@@ -1473,7 +1477,10 @@ impl Tracker {
                 None => {
                     Self::anomaly(
                         st,
-                        format!("frame {}: 227 reply without a readable address", meta.frame),
+                        format!(
+                            "frame {}: 227 reply without a readable address",
+                            FrameLabel(meta.frame)
+                        ),
                     );
                     self.announce(
                         si,
@@ -1497,7 +1504,10 @@ impl Tracker {
                 None => {
                     Self::anomaly(
                         st,
-                        format!("frame {}: 229 reply without a readable port", meta.frame),
+                        format!(
+                            "frame {}: 229 reply without a readable port",
+                            FrameLabel(meta.frame)
+                        ),
                     );
                     self.announce(
                         si,
@@ -1521,7 +1531,10 @@ impl Tracker {
                 None => {
                     Self::anomaly(
                         st,
-                        format!("frame {}: 228 reply without a readable address", meta.frame),
+                        format!(
+                            "frame {}: 228 reply without a readable address",
+                            FrameLabel(meta.frame)
+                        ),
                     );
                     self.announce(
                         si,
@@ -1622,7 +1635,8 @@ impl Tracker {
             st.s.closed = "evicted".into();
             let text = format!(
                 "set aside at frame {} before it ended: more than {} sessions were open at once (the least recently active go first); later packets of its connections were ignored",
-                meta.frame, self.max_open
+                FrameLabel(meta.frame),
+                self.max_open
             );
             Self::anomaly(st, text);
             let conns: Vec<ConnId> = std::iter::once(st.control_conn)
@@ -1946,7 +1960,7 @@ impl ConnSink for Tracker {
             if f.attempted {
                 ch.notes.push(format!(
                     "another connection attempt at frame {}",
-                    meta.frame
+                    FrameLabel(meta.frame)
                 ));
             }
             f.attempted = true;
@@ -2110,7 +2124,7 @@ impl ConnSink for Tracker {
                             st,
                             format!(
                                 "frame {}: {len} bytes from the {who} {what}; decoding resumes at the next line",
-                                meta.frame
+                                FrameLabel(meta.frame)
                             ),
                         );
                         st.after_gap = true;

@@ -41,8 +41,6 @@ mod term;
 pub mod theme;
 
 use std::cell::RefCell;
-use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{self, TryRecvError};
@@ -96,8 +94,16 @@ impl Batch {
 /// sessions are listed as they end, under a progress gauge, and can be browsed
 /// before the whole file has been read.
 pub fn run_file(path: &Path, cfg: TrackerConfig) -> anyhow::Result<()> {
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    // A file or standard input (`-`), gzip-compressed or not. The progress bar
+    // counts bytes read against the size on disk: unknown (0) for a pipe, and for a
+    // compressed file, whose read offset counts uncompressed bytes.
+    let input = crate::capture::input::open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let total = match input.compression {
+        crate::capture::input::Compression::None => input.size.unwrap_or(0),
+        crate::capture::input::Compression::Gzip => 0,
+    };
+    let input = input.reader;
     let opts = Options {
         lang: cfg.lang,
         ..Options::default()
@@ -121,7 +127,6 @@ pub fn run_file(path: &Path, cfg: TrackerConfig) -> anyhow::Result<()> {
                 b.sessions.push(s);
                 b.flush(false);
             };
-            let input = BufReader::with_capacity(1 << 20, file);
             let result = engine::stream_reader(input, cfg, Some(&mut progress), &mut on_session);
             batch.borrow_mut().flush(true);
             let _ = tx.send(Msg::Done(result));

@@ -67,4 +67,13 @@ fuzz_target!(|data: &[u8]| {
         calls: 0,
     });
     assert_eq!(whole, pieces);
+    // Through the input layer too: bytes that start with the gzip magic are
+    // inflated as they stream (truncated, corrupt or bomb-like members end in an
+    // error, never a panic), the others read as above.
+    if let Ok(input) = ftpscope::capture::input::wrap(Box::new(std::io::Cursor::new(data.to_vec())), None) {
+        let via_input = read_all(input.reader);
+        if data.get(..2) != Some(&[0x1f, 0x8b][..]) {
+            assert_eq!(via_input, whole);
+        }
+    }
 });

@@ -61,11 +61,33 @@ pub enum Decoded<'a> {
     Malformed(&'static str),
 }
 
+/// Tunnels decoded inside one another at most (IP-in-IP, 6in4, GRE, VXLAN):
+/// deeper nesting is hostile or broken input and is reported as malformed.
+pub const MAX_TUNNEL_DEPTH: usize = 4;
+
+/// GRE protocol types (IEEE 802 EtherTypes) we follow.
+mod gre_proto {
+    pub const IPV4: u16 = 0x0800;
+    pub const IPV6: u16 = 0x86dd;
+    /// Transparent Ethernet bridging (NVGRE, GRETAP).
+    pub const ETHERNET: u16 = 0x6558;
+    /// ERSPAN type I (no GRE sequence number) and II (with one).
+    pub const ERSPAN_2: u16 = 0x88be;
+    pub const ERSPAN_3: u16 = 0x22eb;
+}
+
+/// The UDP port IANA assigned to VXLAN (RFC 7348).
+pub const VXLAN_PORT: u16 = 4789;
+
 /// Stateful decoder (it owns the fragment pool).
 #[derive(Default)]
 pub struct Decoder {
     pub frags: FragPool,
-    reassembled: Vec<u8>,
+    /// One buffer per tunnel level for datagrams rebuilt from fragments (a
+    /// fragmented tunnel may carry fragmented packets).
+    reassembled: [Vec<u8>; MAX_TUNNEL_DEPTH + 1],
+    /// Packets whose TCP segment was found inside a tunnel.
+    pub tunnelled: u64,
 }
 
 fn ipv4_or_6(family: u32) -> Option<EtherType> {
@@ -78,151 +100,339 @@ fn ipv4_or_6(family: u32) -> Option<EtherType> {
 
 impl Decoder {
     pub fn decode<'a>(&'a mut self, link: u32, data: &'a [u8], ts: Ts) -> Decoded<'a> {
-        let sliced = match link {
-            linktype::ETHERNET => match LaxSlicedPacket::from_ethernet(data) {
-                Ok(s) => s,
-                Err(_) => return Decoded::Malformed("ethernet header cut short"),
-            },
-            linktype::LINUX_SLL => {
-                if data.len() < 16 {
-                    return Decoded::Malformed("linux cooked header cut short");
-                }
-                let et = u16::from_be_bytes([data[14], data[15]]);
-                LaxSlicedPacket::from_ether_type(EtherType(et), &data[16..])
-            }
-            linktype::LINUX_SLL2 => {
-                if data.len() < 20 {
-                    return Decoded::Malformed("linux cooked v2 header cut short");
-                }
-                let et = u16::from_be_bytes([data[0], data[1]]);
-                LaxSlicedPacket::from_ether_type(EtherType(et), &data[20..])
-            }
-            linktype::NULL | linktype::LOOP => {
-                if data.len() < 4 {
-                    return Decoded::Malformed("loopback header cut short");
-                }
-                let be = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
-                let le = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
-                let fam = if link == linktype::LOOP {
-                    ipv4_or_6(be)
-                } else {
-                    ipv4_or_6(le).or_else(|| ipv4_or_6(be))
-                };
-                match fam {
-                    Some(et) => LaxSlicedPacket::from_ether_type(et, &data[4..]),
-                    None => return Decoded::NotTcp,
-                }
-            }
-            linktype::RAW
-            | linktype::RAW_OLD
-            | linktype::RAW_OLD2
-            | linktype::IPV4
-            | linktype::IPV6 => match LaxSlicedPacket::from_ip(data) {
-                Ok(s) => s,
-                Err(_) => return Decoded::Malformed("IP header invalid or cut short"),
-            },
-            other => return Decoded::UnsupportedLink(other),
+        let mut cx = Cx {
+            frags: &mut self.frags,
+            tunnelled: false,
         };
-        let net = match &sliced.net {
-            Some(n) => n,
-            None => {
-                return if sliced.stop_err.is_some() {
-                    Decoded::Malformed("IP header invalid or cut short")
-                } else {
-                    Decoded::NotTcp
-                };
+        let d = decode_link(&mut cx, &mut self.reassembled, link, data, ts, 0);
+        if cx.tunnelled && matches!(d, Decoded::Tcp(_)) {
+            self.tunnelled += 1;
+        }
+        d
+    }
+}
+
+/// What every level of the decoding shares.
+struct Cx<'p> {
+    frags: &'p mut FragPool,
+    /// The packet went through at least one tunnel.
+    tunnelled: bool,
+}
+
+fn decode_link<'a>(
+    cx: &mut Cx<'_>,
+    bufs: &'a mut [Vec<u8>],
+    link: u32,
+    data: &'a [u8],
+    ts: Ts,
+    depth: usize,
+) -> Decoded<'a> {
+    let sliced = match link {
+        linktype::ETHERNET => match LaxSlicedPacket::from_ethernet(data) {
+            Ok(s) => s,
+            Err(_) => return Decoded::Malformed("ethernet header cut short"),
+        },
+        linktype::LINUX_SLL => {
+            if data.len() < 16 {
+                return Decoded::Malformed("linux cooked header cut short");
             }
-        };
-        let (src, dst, declared, frag) = match net {
-            LaxNetSlice::Ipv4(v4) => {
-                let h = v4.header();
-                let hdr_len =
-                    h.ihl() as usize * 4 + v4.extensions().auth.map_or(0, |a| a.slice().len());
-                let declared = (h.total_len() as usize).saturating_sub(hdr_len);
-                let frag = if v4.is_payload_fragmented() {
-                    Some((
+            let et = u16::from_be_bytes([data[14], data[15]]);
+            LaxSlicedPacket::from_ether_type(EtherType(et), &data[16..])
+        }
+        linktype::LINUX_SLL2 => {
+            if data.len() < 20 {
+                return Decoded::Malformed("linux cooked v2 header cut short");
+            }
+            let et = u16::from_be_bytes([data[0], data[1]]);
+            LaxSlicedPacket::from_ether_type(EtherType(et), &data[20..])
+        }
+        linktype::NULL | linktype::LOOP => {
+            if data.len() < 4 {
+                return Decoded::Malformed("loopback header cut short");
+            }
+            let be = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
+            let le = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
+            let fam = if link == linktype::LOOP {
+                ipv4_or_6(be)
+            } else {
+                ipv4_or_6(le).or_else(|| ipv4_or_6(be))
+            };
+            match fam {
+                Some(et) => LaxSlicedPacket::from_ether_type(et, &data[4..]),
+                None => return Decoded::NotTcp,
+            }
+        }
+        linktype::RAW
+        | linktype::RAW_OLD
+        | linktype::RAW_OLD2
+        | linktype::IPV4
+        | linktype::IPV6 => match LaxSlicedPacket::from_ip(data) {
+            Ok(s) => s,
+            Err(_) => return Decoded::Malformed("IP header invalid or cut short"),
+        },
+        other => return Decoded::UnsupportedLink(other),
+    };
+    decode_sliced(cx, bufs, sliced, ts, depth)
+}
+
+fn decode_sliced<'a>(
+    cx: &mut Cx<'_>,
+    bufs: &'a mut [Vec<u8>],
+    sliced: LaxSlicedPacket<'a>,
+    ts: Ts,
+    depth: usize,
+) -> Decoded<'a> {
+    let net = match &sliced.net {
+        Some(n) => n,
+        None => {
+            return if sliced.stop_err.is_some() {
+                Decoded::Malformed("IP header invalid or cut short")
+            } else {
+                Decoded::NotTcp
+            };
+        }
+    };
+    let (src, dst, declared, frag) = match net {
+        LaxNetSlice::Ipv4(v4) => {
+            let h = v4.header();
+            let hdr_len =
+                h.ihl() as usize * 4 + v4.extensions().auth.map_or(0, |a| a.slice().len());
+            let declared = (h.total_len() as usize).saturating_sub(hdr_len);
+            let frag = if v4.is_payload_fragmented() {
+                Some((
+                    FragKey {
+                        src: IpAddr::V4(h.source_addr()),
+                        dst: IpAddr::V4(h.destination_addr()),
+                        id: h.identification() as u32,
+                        proto: v4.payload().ip_number.0,
+                    },
+                    h.fragments_offset().value() as usize * 8,
+                    h.more_fragments(),
+                ))
+            } else {
+                None
+            };
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                declared,
+                frag,
+            )
+        }
+        LaxNetSlice::Ipv6(v6) => {
+            let h = v6.header();
+            let declared =
+                (h.payload_length() as usize).saturating_sub(v6.extensions().slice().len());
+            let mut frag = None;
+            if v6.is_payload_fragmented() {
+                let exts = v6.extensions();
+                if let Some((id, offset, more)) =
+                    ipv6_fragment(exts.first_header().map(|n| n.0), exts.slice())
+                {
+                    frag = Some((
                         FragKey {
-                            src: IpAddr::V4(h.source_addr()),
-                            dst: IpAddr::V4(h.destination_addr()),
-                            id: h.identification() as u32,
-                            proto: v4.payload().ip_number.0,
+                            src: IpAddr::V6(h.source_addr()),
+                            dst: IpAddr::V6(h.destination_addr()),
+                            id,
+                            proto: v6.payload().ip_number.0,
                         },
-                        h.fragments_offset().value() as usize * 8,
-                        h.more_fragments(),
-                    ))
-                } else {
-                    None
+                        offset,
+                        more,
+                    ));
+                }
+                if frag.is_none() {
+                    return Decoded::Malformed("IPv6 fragment without a fragment header");
+                }
+            }
+            (
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+                declared,
+                frag,
+            )
+        }
+        LaxNetSlice::Arp(_) => return Decoded::NotTcp,
+    };
+    let payload = match net.ip_payload_ref() {
+        Some(p) => p,
+        None => return Decoded::NotTcp,
+    };
+    let Some((mine, deeper)) = bufs.split_first_mut() else {
+        return Decoded::Malformed("tunnels nested too deep");
+    };
+    if let Some((key, offset, more)) = frag {
+        if payload.incomplete {
+            return Decoded::Malformed("IP fragment cut short by the snaplen");
+        }
+        return match cx.frags.insert(key, offset, more, payload.payload, ts) {
+            Some(whole) => {
+                *mine = whole;
+                let whole: &'a [u8] = mine;
+                let declared = whole.len();
+                ip_payload(cx, deeper, src, dst, key.proto, whole, declared, ts, depth)
+            }
+            None => Decoded::FragmentHeld,
+        };
+    }
+    let declared = if payload.incomplete {
+        declared.max(payload.payload.len())
+    } else {
+        payload.payload.len()
+    };
+    ip_payload(
+        cx,
+        deeper,
+        src,
+        dst,
+        payload.ip_number.0,
+        payload.payload,
+        declared,
+        ts,
+        depth,
+    )
+}
+
+/// An IP payload of protocol `proto`: TCP, or a tunnel to open.
+#[allow(clippy::too_many_arguments)]
+fn ip_payload<'a>(
+    cx: &mut Cx<'_>,
+    bufs: &'a mut [Vec<u8>],
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    bytes: &'a [u8],
+    declared: usize,
+    ts: Ts,
+    depth: usize,
+) -> Decoded<'a> {
+    match proto {
+        6 => parse_tcp(src, dst, bytes, declared),
+        // IP-in-IP (RFC 2003) and IPv6-in-IPv4 (6in4, RFC 4213): an IP header follows.
+        4 | 41 => {
+            let Some(depth) = enter(cx, depth) else {
+                return Decoded::Malformed("tunnels nested too deep");
+            };
+            match LaxSlicedPacket::from_ip(bytes) {
+                Ok(s) => decode_sliced(cx, bufs, s, ts, depth),
+                Err(_) => Decoded::Malformed("tunnelled IP header invalid or cut short"),
+            }
+        }
+        47 => match gre(bytes) {
+            Ok(Some((inner, ethernet))) => {
+                let Some(depth) = enter(cx, depth) else {
+                    return Decoded::Malformed("tunnels nested too deep");
                 };
-                (
-                    IpAddr::V4(h.source_addr()),
-                    IpAddr::V4(h.destination_addr()),
-                    declared,
-                    frag,
-                )
+                inner_packet(cx, bufs, inner, ethernet, ts, depth)
             }
-            LaxNetSlice::Ipv6(v6) => {
-                let h = v6.header();
-                let declared =
-                    (h.payload_length() as usize).saturating_sub(v6.extensions().slice().len());
-                let mut frag = None;
-                if v6.is_payload_fragmented() {
-                    let exts = v6.extensions();
-                    if let Some((id, offset, more)) =
-                        ipv6_fragment(exts.first_header().map(|n| n.0), exts.slice())
-                    {
-                        frag = Some((
-                            FragKey {
-                                src: IpAddr::V6(h.source_addr()),
-                                dst: IpAddr::V6(h.destination_addr()),
-                                id,
-                                proto: v6.payload().ip_number.0,
-                            },
-                            offset,
-                            more,
-                        ));
-                    }
-                    if frag.is_none() {
-                        return Decoded::Malformed("IPv6 fragment without a fragment header");
-                    }
-                }
-                (
-                    IpAddr::V6(h.source_addr()),
-                    IpAddr::V6(h.destination_addr()),
-                    declared,
-                    frag,
-                )
+            Ok(None) => Decoded::NotTcp,
+            Err(why) => Decoded::Malformed(why),
+        },
+        17 => match vxlan(bytes) {
+            Ok(Some(inner)) => {
+                let Some(depth) = enter(cx, depth) else {
+                    return Decoded::Malformed("tunnels nested too deep");
+                };
+                inner_packet(cx, bufs, inner, Inner::Ethernet, ts, depth)
             }
-            LaxNetSlice::Arp(_) => return Decoded::NotTcp,
-        };
-        let payload = match net.ip_payload_ref() {
-            Some(p) => p,
-            None => return Decoded::NotTcp,
-        };
-        if let Some((key, offset, more)) = frag {
-            if payload.incomplete {
-                return Decoded::Malformed("IP fragment cut short by the snaplen");
-            }
-            match self.frags.insert(key, offset, more, payload.payload, ts) {
-                Some(whole) => {
-                    if key.proto != 6 {
-                        return Decoded::NotTcp;
-                    }
-                    self.reassembled = whole;
-                    let declared = self.reassembled.len();
-                    return parse_tcp(src, dst, &self.reassembled, declared);
-                }
-                None => return Decoded::FragmentHeld,
-            }
+            Ok(None) => Decoded::NotTcp,
+            Err(why) => Decoded::Malformed(why),
+        },
+        _ => Decoded::NotTcp,
+    }
+}
+
+/// One tunnel level deeper, if allowed.
+fn enter(cx: &mut Cx<'_>, depth: usize) -> Option<usize> {
+    cx.tunnelled = true;
+    (depth < MAX_TUNNEL_DEPTH).then_some(depth + 1)
+}
+
+/// What a tunnel carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Inner {
+    Ethernet,
+    Ip(EtherType),
+}
+
+fn inner_packet<'a>(
+    cx: &mut Cx<'_>,
+    bufs: &'a mut [Vec<u8>],
+    bytes: &'a [u8],
+    kind: Inner,
+    ts: Ts,
+    depth: usize,
+) -> Decoded<'a> {
+    let sliced = match kind {
+        Inner::Ethernet => match LaxSlicedPacket::from_ethernet(bytes) {
+            Ok(s) => s,
+            Err(_) => return Decoded::Malformed("tunnelled ethernet header cut short"),
+        },
+        Inner::Ip(et) => LaxSlicedPacket::from_ether_type(et, bytes),
+    };
+    decode_sliced(cx, bufs, sliced, ts, depth)
+}
+
+/// A GRE packet (RFC 2784 with RFC 2890's key and sequence number, version 0):
+/// the encapsulated bytes and what they are, `None` for a protocol we do not
+/// follow (PPTP's enhanced GRE, version 1, carries PPP). ERSPAN (Cisco's
+/// mirroring over GRE) is opened to the mirrored Ethernet frame: type I has no
+/// header of its own, type II an 8-byte one, type III 12 bytes (20 with its
+/// platform-specific subheader).
+fn gre(b: &[u8]) -> Result<Option<(&[u8], Inner)>, &'static str> {
+    let Some(h) = b.get(..4) else {
+        return Err("GRE header cut short");
+    };
+    let flags = u16::from_be_bytes([h[0], h[1]]);
+    let proto = u16::from_be_bytes([h[2], h[3]]);
+    let version = flags & 0x7;
+    if version != 0 {
+        return Ok(None);
+    }
+    // RFC 1701's routing field (R bit) is deprecated and rare: not followed.
+    if flags & 0x4000 != 0 {
+        return Ok(None);
+    }
+    let checksum = flags & 0x8000 != 0;
+    let key = flags & 0x2000 != 0;
+    let seq = flags & 0x1000 != 0;
+    let len = 4 + 4 * (usize::from(checksum) + usize::from(key) + usize::from(seq));
+    let Some(rest) = b.get(len..) else {
+        return Err("GRE header cut short");
+    };
+    let (skip, inner) = match proto {
+        gre_proto::IPV4 => (0, Inner::Ip(EtherType::IPV4)),
+        gre_proto::IPV6 => (0, Inner::Ip(EtherType::IPV6)),
+        gre_proto::ETHERNET => (0, Inner::Ethernet),
+        gre_proto::ERSPAN_2 => (if seq { 8 } else { 0 }, Inner::Ethernet),
+        gre_proto::ERSPAN_3 => {
+            let Some(e) = rest.get(..12) else {
+                return Err("ERSPAN header cut short");
+            };
+            // O flag (last bit of the header): a platform-specific subheader follows.
+            (if e[11] & 0x01 != 0 { 20 } else { 12 }, Inner::Ethernet)
         }
-        if payload.ip_number.0 != 6 {
-            return Decoded::NotTcp;
-        }
-        let declared = if payload.incomplete {
-            declared.max(payload.payload.len())
-        } else {
-            payload.payload.len()
-        };
-        parse_tcp(src, dst, payload.payload, declared)
+        _ => return Ok(None),
+    };
+    match rest.get(skip..) {
+        Some(inner_bytes) => Ok(Some((inner_bytes, inner))),
+        None => Err("ERSPAN header cut short"),
+    }
+}
+
+/// A UDP datagram to the VXLAN port: the encapsulated Ethernet frame, or `None`
+/// for any other UDP.
+fn vxlan(b: &[u8]) -> Result<Option<&[u8]>, &'static str> {
+    let Some(udp) = b.get(..8) else {
+        return Ok(None);
+    };
+    if u16::from_be_bytes([udp[2], udp[3]]) != VXLAN_PORT {
+        return Ok(None);
+    }
+    // 8 bytes of VXLAN header (flags, VNI), then the frame. The I flag says the
+    // VNI is valid; Wireshark decodes the frame either way, and so do we.
+    match b.get(16..) {
+        Some(frame) => Ok(Some(frame)),
+        None => Err("VXLAN header cut short"),
     }
 }
 
@@ -458,5 +668,232 @@ mod tests {
             Decoded::Tcp(s) => assert_eq!(s.payload, b"RETR some-file.bin\r\n"),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// An IPv4 header (no options) carrying `proto`, around `inner`.
+    fn ipv4_around(proto: u8, inner: &[u8]) -> Vec<u8> {
+        let total = 20 + inner.len();
+        let mut p = vec![
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            2,
+            0x40,
+            0,
+            64,
+            proto,
+            0,
+            0,
+            192,
+            0,
+            2,
+            1,
+            192,
+            0,
+            2,
+            2,
+        ];
+        p.extend_from_slice(inner);
+        p
+    }
+
+    /// IPv6 + TCP from 2001:db8::1 port 1024 to 2001:db8::2 port 21.
+    fn ipv6_tcp(payload: &[u8]) -> Vec<u8> {
+        let plen = 20 + payload.len();
+        let mut p = vec![0x60, 0, 0, 0, (plen >> 8) as u8, plen as u8, 6, 64];
+        p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        p.extend_from_slice(&[
+            0x04, 0x00, 0x00, 0x15, 0, 0, 0, 100, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0,
+        ]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    fn ethernet(ethertype: u16, inner: &[u8]) -> Vec<u8> {
+        let mut e = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+        e.extend_from_slice(&ethertype.to_be_bytes());
+        e.extend_from_slice(inner);
+        e
+    }
+
+    fn gre(flags: u16, proto: u16, extra: &[u8], inner: &[u8]) -> Vec<u8> {
+        let mut g = flags.to_be_bytes().to_vec();
+        g.extend_from_slice(&proto.to_be_bytes());
+        g.extend_from_slice(extra);
+        g.extend_from_slice(inner);
+        g
+    }
+
+    fn udp(dport: u16, inner: &[u8]) -> Vec<u8> {
+        let len = 8 + inner.len();
+        let mut u = vec![0xc0, 0x00];
+        u.extend_from_slice(&dport.to_be_bytes());
+        u.extend_from_slice(&(len as u16).to_be_bytes());
+        u.extend_from_slice(&[0, 0]);
+        u.extend_from_slice(inner);
+        u
+    }
+
+    fn tcp_payload(d: &mut Decoder, link: u32, bytes: &[u8]) -> Result<(Vec<u8>, u16), String> {
+        match d.decode(link, bytes, Ts(0)) {
+            Decoded::Tcp(s) => Ok((s.payload.to_vec(), s.dst.port())),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn ftp_inside_tunnels_is_decoded_as_untunnelled() {
+        let v4 = ipv4_tcp(b"USER a\r\n");
+        let v6 = ipv6_tcp(b"USER a\r\n");
+        let eth_v4 = ethernet(0x0800, &v4);
+        let vxlan_hdr = [0x08, 0, 0, 0, 0, 0, 42, 0];
+        let mut vx = vxlan_hdr.to_vec();
+        vx.extend_from_slice(&eth_v4);
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("ip-in-ip", ipv4_around(4, &v4)),
+            ("6in4", ipv4_around(41, &v6)),
+            ("gre ipv4", ipv4_around(47, &gre(0, 0x0800, &[], &v4))),
+            ("gre ipv6", ipv4_around(47, &gre(0, 0x86dd, &[], &v6))),
+            (
+                "gre checksum+key+seq",
+                ipv4_around(47, &gre(0xb000, 0x0800, &[0; 12], &v4)),
+            ),
+            (
+                "gre key",
+                ipv4_around(47, &gre(0x2000, 0x0800, &[0, 0, 0, 7], &v4)),
+            ),
+            ("gretap", ipv4_around(47, &gre(0, 0x6558, &[], &eth_v4))),
+            ("erspan I", ipv4_around(47, &gre(0, 0x88be, &[], &eth_v4))),
+            (
+                "erspan II",
+                ipv4_around(
+                    47,
+                    &gre(
+                        0x1000,
+                        0x88be,
+                        &[0, 0, 0, 1, 0x10, 0, 0, 1, 0, 0, 0, 0],
+                        &eth_v4,
+                    ),
+                ),
+            ),
+            (
+                "erspan III",
+                ipv4_around(
+                    47,
+                    &gre(
+                        0x1000,
+                        0x22eb,
+                        &[0, 0, 0, 1, 0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+                        &eth_v4,
+                    ),
+                ),
+            ),
+            ("vxlan", ipv4_around(17, &udp(VXLAN_PORT, &vx))),
+            // Nested: VXLAN inside GRE inside IP-in-IP.
+            (
+                "nested",
+                ipv4_around(
+                    4,
+                    &ipv4_around(
+                        47,
+                        &gre(0, 0x0800, &[], &ipv4_around(17, &udp(VXLAN_PORT, &vx))),
+                    ),
+                ),
+            ),
+        ];
+        let mut d = Decoder::default();
+        for (name, ip) in &cases {
+            for (link, bytes) in [
+                (linktype::RAW, ip.clone()),
+                (linktype::ETHERNET, ethernet(0x0800, ip)),
+            ] {
+                assert_eq!(
+                    tcp_payload(&mut d, link, &bytes),
+                    Ok((b"USER a\r\n".to_vec(), 21)),
+                    "{name} over link {link}"
+                );
+            }
+        }
+        assert_eq!(d.tunnelled, 2 * cases.len() as u64);
+    }
+
+    #[test]
+    fn bad_tunnel_headers_are_notes_not_panics() {
+        let v4 = ipv4_tcp(b"USER a\r\n");
+        let mut d = Decoder::default();
+        // Cut short GRE and ERSPAN headers, a VXLAN header cut short.
+        for bad in [
+            ipv4_around(47, &[0x00]),
+            ipv4_around(47, &gre(0xb000, 0x0800, &[0; 4], &[])),
+            ipv4_around(47, &gre(0x1000, 0x22eb, &[0; 4], &[0; 6])),
+            ipv4_around(17, &udp(VXLAN_PORT, &[8, 0, 0])),
+            ipv4_around(4, &[0x45, 0]),
+        ] {
+            assert!(
+                matches!(d.decode(linktype::RAW, &bad, Ts(0)), Decoded::Malformed(_)),
+                "{bad:02x?}"
+            );
+        }
+        // GRE version 1 (PPTP), routing present, an unknown protocol, other UDP:
+        // not TCP, nothing to say.
+        for other in [
+            ipv4_around(47, &gre(0x0001, 0x880b, &[0; 4], &v4)),
+            ipv4_around(47, &gre(0x4000, 0x0800, &[0; 4], &v4)),
+            ipv4_around(47, &gre(0, 0x1234, &[], &v4)),
+            ipv4_around(17, &udp(53, &v4)),
+        ] {
+            assert!(matches!(
+                d.decode(linktype::RAW, &other, Ts(0)),
+                Decoded::NotTcp
+            ));
+        }
+        // Nesting deeper than allowed: refused, whatever the depth.
+        let mut p = v4.clone();
+        for _ in 0..MAX_TUNNEL_DEPTH {
+            p = ipv4_around(4, &p);
+        }
+        assert!(matches!(
+            d.decode(linktype::RAW, &p, Ts(0)),
+            Decoded::Tcp(_)
+        ));
+        let deeper = ipv4_around(4, &p);
+        assert!(matches!(
+            d.decode(linktype::RAW, &deeper, Ts(0)),
+            Decoded::Malformed(_)
+        ));
+        let mut deep = v4;
+        for _ in 0..200 {
+            deep = ipv4_around(47, &gre(0, 0x0800, &[], &deep));
+        }
+        assert!(matches!(
+            d.decode(linktype::RAW, &deep[..1500], Ts(0)),
+            Decoded::Malformed(_)
+        ));
+    }
+
+    #[test]
+    fn a_fragmented_tunnel_is_reassembled_then_opened() {
+        let inner = ipv4_tcp(b"RETR some-file.bin\r\n");
+        let outer = ipv4_around(4, &inner);
+        let l4 = &outer[20..];
+        let frag = |off: usize, more: bool, part: &[u8]| {
+            let mut p = ipv4_around(4, part);
+            let fo = (off / 8) as u16 | if more { 0x2000 } else { 0 };
+            p[4..6].copy_from_slice(&[0x55, 0x66]);
+            p[6..8].copy_from_slice(&fo.to_be_bytes());
+            p
+        };
+        let mut d = Decoder::default();
+        assert!(matches!(
+            d.decode(101, &frag(0, true, &l4[..16]), Ts(0)),
+            Decoded::FragmentHeld
+        ));
+        assert_eq!(
+            tcp_payload(&mut d, 101, &frag(16, false, &l4[16..])),
+            Ok((b"RETR some-file.bin\r\n".to_vec(), 21))
+        );
     }
 }

@@ -43,6 +43,31 @@ pub enum CaptureError {
         #[source]
         source: io::Error,
     },
+    /// An error in one of several files read together (the message keeps the
+    /// inner error first: views tell truncation from damage by how it starts).
+    #[error("{source} (in {file})")]
+    InFile {
+        file: String,
+        source: Box<CaptureError>,
+    },
+}
+
+/// Anything that hands out packets one after the other: one capture
+/// ([`CaptureReader`]) or several merged ([`super::merge::Merge`]).
+pub trait PacketSource {
+    /// Next packet, `Ok(None)` at the clean end.
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError>;
+    /// Bytes read so far (for progress).
+    fn offset(&self) -> u64;
+}
+
+impl<R: Read> PacketSource for CaptureReader<R> {
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        CaptureReader::next_packet(self)
+    }
+    fn offset(&self) -> u64 {
+        CaptureReader::offset(self)
+    }
 }
 
 /// One captured packet. `data` borrows the reader's buffer until the next call.
@@ -63,6 +88,137 @@ pub enum Format {
     PcapNg,
 }
 
+/// Layout of pcap packet records. Besides the standard 16-byte record header,
+/// libpcap and Wireshark read files from patched tcpdumps of the late 1990s whose
+/// record headers carry extra fields (interface index, protocol, packet type, ...)
+/// after the standard four; we skip those fields. Which one a file is cannot be
+/// told from its header alone (RedHat 6.1's tcpdump kept the standard magic), so
+/// the first records decide ([`detect_pcap_variant`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PcapVariant {
+    /// 16-byte record headers.
+    Standard,
+    /// Standard magic, 24-byte record headers ("RedHat 6.1 tcpdump", Wireshark's
+    /// SS990417).
+    RedHat61,
+    /// Standard magic, 20-byte record headers (Nokia IPSO tcpdump).
+    Nokia,
+    /// Magic `a1b2cd34`, 24-byte record headers (Alexey Kuznetsov's patched
+    /// libpcap, "modified tcpdump", Wireshark's SS991029).
+    Modified,
+    /// Magic `a1b2cd34`, 28-byte record headers ("SuSE 6.3 tcpdump", SS990915).
+    Suse63,
+}
+
+impl PcapVariant {
+    /// Bytes of each packet record header.
+    pub fn record_header_len(self) -> usize {
+        match self {
+            PcapVariant::Standard => 16,
+            PcapVariant::Nokia => 20,
+            PcapVariant::RedHat61 | PcapVariant::Modified => 24,
+            PcapVariant::Suse63 => 28,
+        }
+    }
+
+    /// The name Wireshark's tools give it (`editcap -F`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PcapVariant::Standard => "pcap",
+            PcapVariant::RedHat61 => "RedHat 6.1 tcpdump pcap",
+            PcapVariant::Nokia => "Nokia tcpdump pcap",
+            PcapVariant::Modified => "modified (Kuznetzov) tcpdump pcap",
+            PcapVariant::Suse63 => "SuSE 6.3 tcpdump pcap",
+        }
+    }
+}
+
+/// Bytes of a pcap file looked at, after the file header, to tell its variant.
+pub const PROBE: usize = 64 << 10;
+
+/// Records checked at most when telling the variant.
+const PROBE_RECORDS: usize = 16;
+
+/// Of the layouts possible for this magic, the one under which the record headers
+/// in `probe` (the bytes after the file header) are plausible: fractional seconds
+/// below one second, captured length within [`MAX_RECORD`] and at most the wire
+/// length. Records are walked by their captured length, so a wrong header size
+/// lands the next header inside packet data, where these checks almost never all
+/// pass. When the probe is the whole file (`whole`), the records must also end
+/// exactly where the file ends. Preference: the first layout that fits, in the
+/// order Wireshark tries them; a layout other than the first needs at least one
+/// whole record header to judge by. When none fits, the first is returned and
+/// reading reports the bad record as it does for any corrupt file.
+pub fn detect_pcap_variant(
+    modified: bool,
+    probe: &[u8],
+    whole: bool,
+    big: bool,
+    nanos: bool,
+) -> PcapVariant {
+    let candidates: &[PcapVariant] = if modified {
+        &[PcapVariant::Modified, PcapVariant::Suse63]
+    } else {
+        &[
+            PcapVariant::Standard,
+            PcapVariant::RedHat61,
+            PcapVariant::Nokia,
+        ]
+    };
+    let walks: Vec<_> = candidates
+        .iter()
+        .map(|v| walk(probe, v.record_header_len(), big, nanos))
+        .collect();
+    let fits = |i: usize, w: &Option<Walk>| match w {
+        Some(w) => i == 0 || w.headers > 0,
+        None => false,
+    };
+    if whole {
+        if let Some(i) = (0..candidates.len())
+            .find(|&i| fits(i, &walks[i]) && walks[i].is_some_and(|w| w.exact_end))
+        {
+            return candidates[i];
+        }
+    }
+    (0..candidates.len())
+        .find(|&i| fits(i, &walks[i]))
+        .map_or(candidates[0], |i| candidates[i])
+}
+
+/// How a walk of the probe under one layout went (`None` from [`walk`]: a record
+/// header was implausible).
+#[derive(Clone, Copy, Debug)]
+struct Walk {
+    /// Record headers checked.
+    headers: usize,
+    /// The last record ended exactly at the end of the probe.
+    exact_end: bool,
+}
+
+fn walk(probe: &[u8], hdr_len: usize, big: bool, nanos: bool) -> Option<Walk> {
+    let frac_limit = if nanos { 1_000_000_000 } else { 1_000_000 };
+    let mut p = 0usize;
+    let mut headers = 0;
+    while headers < PROBE_RECORDS {
+        let Some(h) = probe.get(p..p + hdr_len) else {
+            // The probe ends inside this header, or exactly before it.
+            break;
+        };
+        let frac = u32_at(&h[4..], big);
+        let caplen = u32_at(&h[8..], big) as usize;
+        let orig = u32_at(&h[12..], big) as usize;
+        if frac >= frac_limit || caplen > MAX_RECORD || caplen > orig {
+            return None;
+        }
+        headers += 1;
+        p = p + hdr_len + caplen;
+    }
+    Some(Walk {
+        headers,
+        exact_end: p == probe.len(),
+    })
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Interface {
     linktype: u32,
@@ -74,8 +230,10 @@ struct Interface {
 
 /// A streaming reader over any `Read`.
 pub struct CaptureReader<R: Read> {
-    input: R,
+    /// The bytes looked at to tell the pcap variant, then the rest of the stream.
+    input: io::Chain<io::Cursor<Vec<u8>>, R>,
     format: Format,
+    pcap_variant: PcapVariant,
     big_endian: bool,
     /// pcap: nanosecond timestamps.
     nanos: bool,
@@ -85,6 +243,8 @@ pub struct CaptureReader<R: Read> {
     offset: u64,
     frame: u64,
     done: bool,
+    /// A read error met while probing, returned when the packets before it are out.
+    deferred: Option<CaptureError>,
     /// Blocks skipped because we do not use them (statistics, name resolution, ...).
     pub skipped_blocks: u64,
 }
@@ -128,8 +288,7 @@ impl<R: Read> CaptureReader<R> {
     /// Read the file header and get ready to return packets.
     pub fn new(mut input: R) -> Result<Self, CaptureError> {
         let mut head = [0u8; 24];
-        let got =
-            fill(&mut input, &mut head).map_err(|source| CaptureError::Io { offset: 0, source })?;
+        let got = fill(&mut input, &mut head).map_err(|source| io_error(0, source))?;
         if got == 0 {
             return Err(CaptureError::Empty);
         }
@@ -140,8 +299,9 @@ impl<R: Read> CaptureReader<R> {
         }
         let magic = [head[0], head[1], head[2], head[3]];
         let mut r = CaptureReader {
-            input,
+            input: io::Cursor::new(Vec::new()).chain(input),
             format: Format::Pcap,
+            pcap_variant: PcapVariant::Standard,
             big_endian: false,
             nanos: false,
             pcap_linktype: 0,
@@ -150,13 +310,16 @@ impl<R: Read> CaptureReader<R> {
             offset: 0,
             frame: 0,
             done: false,
+            deferred: None,
             skipped_blocks: 0,
         };
         match magic {
             [0xd4, 0xc3, 0xb2, 0xa1]
             | [0x4d, 0x3c, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0xc3, 0xd4]
-            | [0xa1, 0xb2, 0x3c, 0x4d] => {
+            | [0xa1, 0xb2, 0x3c, 0x4d]
+            | [0x34, 0xcd, 0xb2, 0xa1]
+            | [0xa1, 0xb2, 0xcd, 0x34] => {
                 if got < 24 {
                     return Err(CaptureError::Truncated {
                         offset: got as u64,
@@ -175,6 +338,19 @@ impl<R: Read> CaptureReader<R> {
                 // The upper bits of the link-type field may carry FCS information.
                 r.pcap_linktype = u32_at(&head[20..], r.big_endian) & 0x0fff_ffff;
                 r.offset = 24;
+                // Look at the first records to tell the record layout, then read
+                // them again from the probe: nothing seeks, so pipes work too.
+                // A read error inside the probe is reported after the packets before it.
+                let mut probe = vec![0u8; PROBE];
+                let (n, err) = fill_keep(&mut r.input, &mut probe);
+                probe.truncate(n);
+                r.deferred = err.map(|e| io_error(24 + n as u64, e));
+                let modified = matches!(magic, [0x34, 0xcd, 0xb2, 0xa1] | [0xa1, 0xb2, 0xcd, 0x34]);
+                let whole = n < PROBE && r.deferred.is_none();
+                r.pcap_variant =
+                    detect_pcap_variant(modified, &probe, whole, r.big_endian, r.nanos);
+                let (_, rest) = r.input.into_inner();
+                r.input = io::Cursor::new(probe).chain(rest);
                 Ok(r)
             }
             [0x0a, 0x0d, 0x0d, 0x0a] => {
@@ -194,16 +370,18 @@ impl<R: Read> CaptureReader<R> {
         self.format
     }
 
+    /// The pcap record layout (always [`PcapVariant::Standard`] for pcapng).
+    pub fn pcap_variant(&self) -> PcapVariant {
+        self.pcap_variant
+    }
+
     /// Bytes consumed so far (for progress reporting).
     pub fn offset(&self) -> u64 {
         self.offset
     }
 
     fn io_err(&self, source: io::Error) -> CaptureError {
-        CaptureError::Io {
-            offset: self.offset,
-            source,
-        }
+        io_error(self.offset, source)
     }
 
     /// The section header block, whose first 24 bytes (or fewer) are in `self.buf`.
@@ -292,7 +470,10 @@ impl<R: Read> CaptureReader<R> {
             }
             Ok(None) => {
                 self.done = true;
-                Ok(None)
+                match self.deferred.take() {
+                    Some(e) => Err(e),
+                    None => Ok(None),
+                }
             }
             Err(e) => {
                 self.done = true;
@@ -303,12 +484,14 @@ impl<R: Read> CaptureReader<R> {
 
     /// Returns (start, len, ts, linktype, orig_len) of the packet inside `self.buf`.
     fn next_pcap(&mut self) -> Result<Option<Located>, CaptureError> {
-        let mut hdr = [0u8; 16];
-        let got = fill(&mut self.input, &mut hdr).map_err(|e| self.io_err(e))?;
+        let hlen = self.pcap_variant.record_header_len();
+        let mut hdr_buf = [0u8; 28];
+        let hdr = &mut hdr_buf[..hlen];
+        let got = fill(&mut self.input, hdr).map_err(|e| self.io_err(e))?;
         if got == 0 {
             return Ok(None);
         }
-        if got < 16 {
+        if got < hlen {
             return Err(CaptureError::Truncated {
                 offset: self.offset + got as u64,
                 what: "inside a packet record header",
@@ -320,9 +503,15 @@ impl<R: Read> CaptureReader<R> {
         let caplen = u32_at(&hdr[8..], big) as usize;
         let orig_len = u32_at(&hdr[12..], big);
         if caplen > MAX_RECORD {
+            let layout = match self.pcap_variant {
+                PcapVariant::Standard => String::new(),
+                v => format!(" (read as {})", v.name()),
+            };
             return Err(CaptureError::Corrupt {
                 offset: self.offset + 8,
-                what: format!("packet record claims {caplen} captured bytes (limit {MAX_RECORD})"),
+                what: format!(
+                    "packet record claims {caplen} captured bytes (limit {MAX_RECORD}){layout}"
+                ),
             });
         }
         // Grow only: zeroing the buffer for every packet costs more than reading it.
@@ -332,11 +521,11 @@ impl<R: Read> CaptureReader<R> {
         let got = fill(&mut self.input, &mut self.buf[..caplen]).map_err(|e| self.io_err(e))?;
         if got < caplen {
             return Err(CaptureError::Truncated {
-                offset: self.offset + 16 + got as u64,
+                offset: self.offset + hlen as u64 + got as u64,
                 what: "inside a packet (the file ends before the captured length)",
             });
         }
-        self.offset += 16 + caplen as u64;
+        self.offset += (hlen + caplen) as u64;
         let nanos = if self.nanos { frac } else { frac * 1000 };
         let ts = Ts::from_secs_nanos(secs, nanos);
         Ok(Some((
@@ -573,6 +762,32 @@ impl<R: Read> CaptureReader<R> {
     }
 }
 
+/// A read error in capture terms. `UnexpectedEof` comes only from a decompressor
+/// (a plain file just ends): the compressed file was cut short.
+fn io_error(offset: u64, source: io::Error) -> CaptureError {
+    if source.kind() == io::ErrorKind::UnexpectedEof {
+        return CaptureError::Truncated {
+            offset,
+            what: "inside the compressed data (the gzip file is cut short)",
+        };
+    }
+    CaptureError::Io { offset, source }
+}
+
+/// Like [`fill`], but a read error does not lose the bytes read before it.
+fn fill_keep<R: Read>(input: &mut R, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (got, Some(e)),
+        }
+    }
+    (got, None)
+}
+
 fn iface_ts(iface: Interface, raw: u64) -> Ts {
     let ups = iface.units_per_sec;
     let secs = (raw / ups) as i64;
@@ -719,5 +934,134 @@ mod tests {
         let mut r = CaptureReader::new(&bad[..]).unwrap();
         r.next_packet().unwrap();
         assert!(matches!(r.next_packet(), Err(CaptureError::Corrupt { .. })));
+    }
+
+    /// A pcap file whose record headers are `hdr_len` bytes (the extra bytes after
+    /// the standard 16 are filled with `extra`), with magic `magic` little-endian.
+    fn pcap_variant_file(magic: u32, hdr_len: usize, extra: u8, packets: &[&[u8]]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&magic.to_le_bytes());
+        v.extend_from_slice(&2u16.to_le_bytes());
+        v.extend_from_slice(&4u16.to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&65535u32.to_le_bytes());
+        v.extend_from_slice(&1u32.to_le_bytes());
+        for (i, d) in packets.iter().enumerate() {
+            v.extend_from_slice(&(1_000 + i as u32).to_le_bytes());
+            v.extend_from_slice(&(7 * i as u32).to_le_bytes());
+            v.extend_from_slice(&(d.len() as u32).to_le_bytes());
+            v.extend_from_slice(&(d.len() as u32).to_le_bytes());
+            v.resize(v.len() + hdr_len - 16, extra);
+            v.extend_from_slice(d);
+        }
+        v
+    }
+
+    fn all_packets<R: Read>(mut r: CaptureReader<R>) -> Vec<(u64, Ts, Vec<u8>)> {
+        let mut out = Vec::new();
+        while let Some(p) = r.next_packet().unwrap() {
+            out.push((p.frame, p.ts, p.data.to_vec()));
+        }
+        out
+    }
+
+    #[test]
+    fn modified_pcap_variants_are_told_by_their_records() {
+        // Packets whose bytes would make a wrong layout visible: the last bytes
+        // of each look like a large microsecond field.
+        let pkts: Vec<Vec<u8>> = (0..5u8)
+            .map(|i| {
+                let mut p = vec![i; 40 + i as usize];
+                p.extend_from_slice(&[0xff; 8]);
+                p
+            })
+            .collect();
+        let refs: Vec<&[u8]> = pkts.iter().map(|p| &p[..]).collect();
+        let want = all_packets(
+            CaptureReader::new(&pcap_variant_file(0xa1b2_c3d4, 16, 0, &refs)[..]).unwrap(),
+        );
+        assert_eq!(want.len(), 5);
+        for (magic, hdr_len, variant) in [
+            (0xa1b2_c3d4, 16, PcapVariant::Standard),
+            (0xa1b2_c3d4, 24, PcapVariant::RedHat61),
+            (0xa1b2_c3d4, 20, PcapVariant::Nokia),
+            (0xa1b2_cd34, 24, PcapVariant::Modified),
+            (0xa1b2_cd34, 28, PcapVariant::Suse63),
+        ] {
+            // Extra header bytes that are themselves plausible-looking (small).
+            let f = pcap_variant_file(magic, hdr_len, 0, &refs);
+            let r = CaptureReader::new(&f[..]).unwrap();
+            assert_eq!(r.pcap_variant(), variant, "{hdr_len}-byte headers");
+            assert_eq!(all_packets(r), want, "{variant:?}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_layout_guess_is_reported_not_silently_read() {
+        // Standard magic, but every record header claims an impossible
+        // fraction of a second under every layout: the default layout is used
+        // and the damage shows as an error, not as garbage packets.
+        let mut f = pcap_variant_file(0xa1b2_c3d4, 16, 0, &[&b"abcdefgh"[..]; 3]);
+        for p in [28usize, 28 + 24, 28 + 48] {
+            f[p..p + 4].copy_from_slice(&2_000_000u32.to_le_bytes());
+        }
+        let r = CaptureReader::new(&f[..]).unwrap();
+        assert_eq!(r.pcap_variant(), PcapVariant::Standard);
+        // A RedHat file cut after its first record header: only one header to
+        // judge by, which fits the standard layout too; reading it then fails
+        // cleanly (truncated), never panics.
+        let rh = pcap_variant_file(0xa1b2_c3d4, 24, 0x55, &[&b"0123456789abcdef"[..]]);
+        let mut r = CaptureReader::new(&rh[..rh.len() - 3]).unwrap();
+        while let Ok(Some(_)) = r.next_packet() {}
+        // Garbage after a plausible first record: no layout fits, the default is
+        // kept and the bad record is an error.
+        let mut g = pcap_variant_file(0xa1b2_c3d4, 16, 0, &[&b"abcd"[..]]);
+        g.extend_from_slice(&[0xff; 40]);
+        let mut r = CaptureReader::new(&g[..]).unwrap();
+        assert_eq!(r.pcap_variant(), PcapVariant::Standard);
+        assert!(r.next_packet().unwrap().is_some());
+        assert!(matches!(r.next_packet(), Err(CaptureError::Corrupt { .. })));
+    }
+
+    /// A reader that hands over one byte per call, as a slow pipe may.
+    struct OneByte<'a>(&'a [u8]);
+    impl Read for OneByte<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match (self.0.split_first(), buf.is_empty()) {
+                (Some((b, rest)), false) => {
+                    buf[0] = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn one_byte_at_a_time_reads_the_same_packets() {
+        let pcap = pcap_variant_file(0xa1b2_c3d4, 24, 1, &[&b"abc"[..], b"", b"defgh"]);
+        let cut = &pcap[..pcap.len() - 2];
+        for f in [&pcap[..], cut] {
+            let mut a = CaptureReader::new(f).unwrap();
+            let mut b = CaptureReader::new(OneByte(f)).unwrap();
+            loop {
+                match (a.next_packet(), b.next_packet()) {
+                    (Ok(Some(x)), Ok(Some(y))) => {
+                        assert_eq!((x.frame, x.ts, x.data), (y.frame, y.ts, y.data));
+                    }
+                    (Ok(None), Ok(None)) => break,
+                    (Err(x), Err(y)) => {
+                        assert_eq!(x.to_string(), y.to_string());
+                        break;
+                    }
+                    (x, y) => panic!(
+                        "differ: {:?} / {:?}",
+                        x.map(|p| p.map(|p| p.frame)),
+                        y.map(|p| p.map(|p| p.frame))
+                    ),
+                }
+            }
+        }
     }
 }

@@ -132,7 +132,11 @@ pub fn write_finding(out: &mut dyn Write, f: &Finding, indent: &str) -> io::Resu
     )?;
     for e in &f.evidence {
         let at = match (e.frame, e.ts) {
-            (Some(fr), Some(ts)) if fr > 0 => format!("frame {fr}, {}: ", ts.clock()),
+            (Some(fr), Some(ts)) if fr > 0 => format!(
+                "frame {}, {}: ",
+                crate::capture::merge::FrameLabel(fr),
+                ts.clock()
+            ),
             (_, Some(ts)) => format!("{}: ", ts.clock()),
             _ => String::new(),
         };

@@ -375,7 +375,7 @@ pub fn findings(fs: &[Finding], width: usize) -> Rows {
         for e in &f.evidence {
             let mut at = String::new();
             if let Some(fr) = e.frame {
-                at.push_str(&format!("frame {fr} "));
+                at.push_str(&format!("frame {} ", crate::capture::merge::FrameLabel(fr)));
             }
             if let Some(ts) = e.ts {
                 at.push_str(&format!("{} ", ts.clock()));
