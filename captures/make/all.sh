@@ -15,7 +15,7 @@ SCRIPTS=(
     aborted-download epsv-refused-fallback epsv-all-port port-third-host idle-timeout-421
     healthy-active-eprt healthy-epsv-list
     passive-not-attempted transfer-reset command-unsupported-nofallback capture-truncated
-    capture-gap capture-one-sided bruteforce-local healthy-lftp-mirror
+    capture-gap capture-one-sided bruteforce-local healthy-lftp-mirror nat-router
 )
 [ $# -gt 0 ] && SCRIPTS=("$@")
 

@@ -216,7 +216,14 @@ def main():
         announced = [(v, endpoint(srv_ip, a) if v == "EPSV" else a) for v, a in announced]
         ann_pos = 0
         tls = 234 in codes
-        if tls:
+        # A capture that starts inside TLS (implicit FTPS, or after AUTH): both
+        # directions begin with a TLS record header (content type 20-23, version 3.x).
+        first = {n: d for n, d in reversed(chunks)}
+        if not tls and len(first) == 2 and all(
+                len(d) >= 3 and 20 <= d[0] <= 23 and d[1] == 3 for d in first.values()):
+            tls = True
+            commands, codes, users, announced = [], [], [], []
+        if 234 in codes:
             # Only the cleartext part: commands up to and including AUTH that got 234.
             # curl sends AUTH SSL (refused) then AUTH TLS; keep through the last cleartext AUTH
             last_auth = max(i for i, c in enumerate(commands) if c == "AUTH")

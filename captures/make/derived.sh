@@ -10,6 +10,9 @@
 #                             side by side, as from two capture points)
 #   duplicated-concat.pcap    mergecap -a of login-retry.pcap with itself (the whole file
 #                             twice: time goes back in the middle)
+#   host-filtered.pcap        tcpdump -r multi-session.pcap -w ... host 10.1.0.3 (one client)
+#   tls-mid-session.pcap      editcap -r auth-tls.pcap ... 16-1000000 (explicit FTPS captured
+#                             after its TLS handshake: only TLS records on the control connection)
 # Each is checked against its expectation file with check-expect.py.
 set -euo pipefail
 MAKE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,8 +35,11 @@ tcpdump -r "$C/passive-not-attempted.pcap" -w "$C/control-only-425.pcap" port 21
 tshark -r "$C/healthy-epsv-list.pcapng" -Y 'tcp.len>0' -F pcap -w "$C/payload-only.pcap"
 mergecap -F pcap -w "$C/duplicated.pcap" "$C/active-port.pcap" "$C/active-port.pcap"
 mergecap -a -F pcap -w "$C/duplicated-concat.pcap" "$C/login-retry.pcap" "$C/login-retry.pcap"
+tcpdump -r "$C/multi-session.pcap" -w "$C/host-filtered.pcap" host 10.1.0.3 2>/dev/null
+editcap -r "$C/auth-tls.pcap" "$C/tls-mid-session.pcap" 16-1000000
+chmod 644 "$C"/host-filtered.pcap "$C"/tls-mid-session.pcap
 chmod 644 "$C"/control-only.pcap "$C"/control-only-425.pcap "$C"/payload-only.pcap "$C"/duplicated.pcap "$C"/duplicated-concat.pcap
-for n in control-only control-only-425 payload-only duplicated duplicated-concat; do
+for n in control-only control-only-425 payload-only duplicated duplicated-concat host-filtered tls-mid-session; do
     echo "== $n ($(stat -c %s "$C/$n.pcap") bytes)"
     check "$n"
 done
