@@ -192,13 +192,22 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
     let shutdown = tokio_util::sync::CancellationToken::new();
     // With --log the proxy writes the file itself; the observer only prints to stdout.
     // With the TUI, messages (a log that cannot be written) show in its status line.
+    let log_counts = Arc::new(ftpscope::proxy::LogObserver::default());
     let sink: Arc<dyn ftpscope::proxy::ProxyObserver> = if tui {
         Arc::new(ftpscope::proxy::NoObserver)
     } else if cfg.log.is_some() {
-        Arc::new(ftpscope::proxy::StderrMessages)
+        log_counts.clone()
     } else {
-        Arc::new(ftpscope::proxy::WriterObserver::stdout(cfg.json, cfg.lang))
+        Arc::new(ftpscope::proxy::WriterObserver::with_options(
+            Box::new(io::stdout()),
+            cfg.json,
+            ViewOptions {
+                lang: cfg.lang,
+                explain: cfg.explain,
+            },
+        ))
     };
+    let log_path = cfg.log.clone();
     let proxy = rt.block_on(ftpscope::proxy::Proxy::bind(cfg))?;
     let handle = proxy.handle();
     let serve = rt.spawn(proxy.serve(shutdown.clone(), sink));
@@ -230,8 +239,16 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
             let _ = tokio::signal::ctrl_c().await;
             stop.cancel();
         });
-        rt.block_on(serve)
-            .map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))??;
+        let served = rt
+            .block_on(serve)
+            .map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))?;
+        if let Some(p) = &log_path {
+            eprintln!(
+                "ftpscope proxy: stopped: {}",
+                ftpscope::text::escape_str(&log_counts.summary(&handle, p))
+            );
+        }
+        served?;
     }
     Ok(0)
 }
@@ -284,12 +301,27 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             0
         }
         Some(Cmd::Explain { input }) => {
-            let text = input.join(" ");
+            use ftpscope::ftp::explain;
             // The explanation quotes the argument: through the escaping writer.
             let mut out = ftpscope::text::SafeWriter::new(&mut out);
-            writeln!(out, "{}", ftpscope::ftp::explain::input(&text, lang(&c)))?;
+            let mut code = 0;
+            for (i, item) in explain::split_arguments(&input).iter().enumerate() {
+                match explain::explain_item(item, lang(&c)) {
+                    Ok(text) => {
+                        if i > 0 {
+                            writeln!(out)?;
+                        }
+                        writeln!(out, "{text}")?;
+                    }
+                    Err(e) => {
+                        out.flush()?;
+                        eprintln!("ftpscope: {}", ftpscope::text::escape_str(&e.to_string()));
+                        code = 2;
+                    }
+                }
+            }
             out.flush()?;
-            0
+            code
         }
         None => match cli.capture {
             Some(capture) => {

@@ -726,7 +726,7 @@ fn the_live_log_holds_no_control_or_invisible_character() {
                 "--status-interval",
                 "0",
                 "--duration",
-                "60",
+                "60s",
             ])
             .arg("--log")
             .arg(&log)
