@@ -9,17 +9,42 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{Cli, Cmd, Common, Format, LangArg};
+use cli::{Cli, Cmd, Common, Format, LangArg, TimeArg};
 use ftpscope::ftp::catalog::Lang;
 use ftpscope::model::{CaptureStats, Finding, Severity};
 use ftpscope::report::{self, ViewOptions};
 use ftpscope::session::TrackerConfig;
+use ftpscope::text::wrap::WrapWriter;
+use ftpscope::time::TimeView;
 
 fn lang(c: &Common) -> Lang {
     match c.lang {
         LangArg::En => Lang::En,
         LangArg::Zh => Lang::Zh,
     }
+}
+
+/// Columns for text output: `--width`, else COLUMNS, the terminal, or 100.
+fn text_width(c: &Common) -> usize {
+    c.width
+        .unwrap_or_else(ftpscope::text::wrap::output_width)
+}
+
+/// How `--time` shows times; `relative` counts from the capture's first packet.
+fn time_view(c: &Common, capture: &Path) -> TimeView {
+    match c.time {
+        TimeArg::Utc => TimeView::Utc,
+        TimeArg::Local => TimeView::Local,
+        TimeArg::Relative => TimeView::Relative(first_packet_time(capture).unwrap_or_default()),
+    }
+}
+
+/// The time of a capture's first packet (read before the analysis, which writes
+/// sessions as they end, long before it knows the capture's bounds).
+fn first_packet_time(capture: &Path) -> Option<ftpscope::time::Ts> {
+    let f = std::fs::File::open(capture).ok()?;
+    let mut r = ftpscope::capture::reader::CaptureReader::new(io::BufReader::new(f)).ok()?;
+    r.next_packet().ok()?.map(|p| p.ts)
 }
 
 fn tracker_config(c: &Common) -> TrackerConfig {
@@ -79,6 +104,8 @@ fn text_report(
     c: &Common,
     opts: ViewOptions,
 ) -> anyhow::Result<()> {
+    let tv = time_view(c, capture);
+    let out = &mut WrapWriter::new(out, text_width(c));
     let tmp = tempfile::tempfile().with_context(|| {
         format!(
             "cannot create a temporary file in {}",
@@ -94,7 +121,7 @@ fn text_report(
             for s in rx {
                 sum.add(&s);
                 writeln!(body)?;
-                report::text::write_session(&mut body, &s, opts)?;
+                report::text::write_session_at(&mut body, &s, opts, tv)?;
             }
             body.flush()
         })();
@@ -104,10 +131,11 @@ fn text_report(
     })?;
     let mut sum = rx_sum.recv().context("the report writer stopped")?;
     sum.capture_findings = cap_findings;
-    report::text::write_head(out, &stats, &sum, &capture.display().to_string(), opts)?;
+    report::text::write_head_at(out, &stats, &sum, &capture.display().to_string(), opts, tv)?;
     let mut f = tmp;
     f.rewind()?;
     io::copy(&mut f, out)?;
+    out.flush()?;
     Ok(())
 }
 
@@ -123,6 +151,8 @@ fn diagnose(
 ) -> anyhow::Result<Option<Severity>> {
     use report::diagnose_view;
     let lang = lang(c);
+    let tv = time_view(c, capture);
+    let out = &mut WrapWriter::new(out, if json { 0 } else { text_width(c) });
     let name = capture.display().to_string();
     let (tmp, body_file) = if json {
         (None, None)
@@ -153,7 +183,7 @@ fn diagnose(
                 let res = (|| {
                     for s in rx {
                         sum.add(&s);
-                        diagnose_view::write_session(&mut w, &s, false, lang)?;
+                        diagnose_view::write_session_at(&mut w, &s, false, lang, tv)?;
                     }
                     w.flush()
                 })();
@@ -168,13 +198,14 @@ fn diagnose(
     if json {
         diagnose_view::write_tail(out, &stats, &cap_findings, &sum, &name, true, lang)?;
     } else {
-        diagnose_view::write_head(out, &stats, &cap_findings, &name, lang)?;
+        diagnose_view::write_head_at(out, &stats, &cap_findings, &name, lang, tv)?;
         if let Some(mut f) = tmp {
             f.rewind()?;
             io::copy(&mut f, out)?;
         }
         diagnose_view::write_tail(out, &stats, &cap_findings, &sum, &name, false, lang)?;
     }
+    out.flush()?;
     Ok(sum.worst)
 }
 
@@ -303,7 +334,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Cmd::Explain { input }) => {
             use ftpscope::ftp::explain;
             // The explanation quotes the argument: through the escaping writer.
-            let mut out = ftpscope::text::SafeWriter::new(&mut out);
+            let width = text_width(&c);
+            let mut out = ftpscope::text::SafeWriter::new(WrapWriter::new(&mut out, width));
             let mut code = 0;
             for (i, item) in explain::split_arguments(&input).iter().enumerate() {
                 match explain::explain_item(item, lang(&c)) {
