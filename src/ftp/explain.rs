@@ -438,8 +438,8 @@ pub fn explain_item(item: &str, lang: Lang) -> Result<String, NotExplainable> {
         }
         let mut out = input(t, lang);
         if t.starts_with("227") {
-            let text = t.get(4..).unwrap_or("");
-            if address::parse_227(text.as_bytes()).is_none() {
+            let text = t.get(4..).unwrap_or("").trim();
+            if !text.is_empty() && address::parse_227(text.as_bytes()).is_none() {
                 let why = match numbers_in_227(text) {
                     Some(run) => six_numbers_problem(run, "a 227 reply"),
                     None => Some(
@@ -511,6 +511,8 @@ mod tests {
         let s = explain_item("PORT 10,0,0,5,4", Lang::En).unwrap();
         assert!(s.contains("this has 5"), "{s}");
         let s = explain_item("PORT 10,0,0,5,4,1", Lang::En).unwrap();
+        assert!(!s.contains("problem"), "{s}");
+        let s = explain_item("227", Lang::En).unwrap();
         assert!(!s.contains("problem"), "{s}");
         let s = explain_item("EPRT |1|10.0.0.300|5000|", Lang::En).unwrap();
         assert!(s.contains("problem:"), "{s}");

@@ -103,7 +103,15 @@ fn atoms(s: &str) -> Vec<Atom<'_>> {
         let mut end = s.len();
         if let Some((_, c)) = chars.next() {
             if is_wide(c) {
+                // A wide character with the closing punctuation after it: a line
+                // never starts with `，` or `）`.
                 end = start + c.len_utf8();
+                for (j, c) in chars {
+                    if !no_break_before(c) {
+                        break;
+                    }
+                    end = start + j + c.len_utf8();
+                }
             } else {
                 for (j, c) in chars {
                     if c == ' ' || is_wide(c) {
@@ -120,6 +128,14 @@ fn atoms(s: &str) -> Vec<Atom<'_>> {
         i = end;
     }
     out
+}
+
+/// Punctuation that must not begin a line (Chinese line-breaking rules).
+fn no_break_before(c: char) -> bool {
+    matches!(
+        c,
+        '，' | '。' | '、' | '；' | '：' | '！' | '？' | '）' | '」' | '』' | '》' | '〉' | '】' | '…' | ')' | ',' | '.' | ';' | ':'
+    )
 }
 
 /// Wrap one line (no line feed in it) to `width` columns; `width` 0 leaves it.
@@ -297,6 +313,7 @@ mod tests {
         let line = format!("  = {}", "被动模式：服务器在端口上等待数据连接。".repeat(5));
         for l in wrap_line(&line, 40) {
             assert!(display_width(&l) <= 40, "{l}");
+            assert!(!l.trim_start().starts_with(['，', '。', '）']), "{l}");
         }
     }
 
