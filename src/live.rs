@@ -1370,8 +1370,9 @@ mod tests {
             .unwrap();
         assert_eq!(a.count, Some(5));
         assert!(!a.capture_config().promisc);
-        let a = LiveArgs::try_parse_from(["-i", "lo", "--duration", "1m", "--status-interval", "0"])
-            .unwrap();
+        let a =
+            LiveArgs::try_parse_from(["-i", "lo", "--duration", "1m", "--status-interval", "0"])
+                .unwrap();
         assert_eq!((a.duration, a.status_interval), (Some(60.0), Some(0)));
     }
 

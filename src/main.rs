@@ -26,8 +26,7 @@ fn lang(c: &Common) -> Lang {
 
 /// Columns for text output: `--width`, else COLUMNS, the terminal, or 100.
 fn text_width(c: &Common) -> usize {
-    c.width
-        .unwrap_or_else(ftpscope::text::wrap::output_width)
+    c.width.unwrap_or_else(ftpscope::text::wrap::output_width)
 }
 
 /// How `--time` shows times; `relative` counts from the capture's first packet.

@@ -187,7 +187,11 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         "s" | "sec" | "secs" => v,
         "m" | "min" | "mins" => v * 60.0,
         "h" | "hr" | "hrs" => v * 3600.0,
-        _ => return Err(format!("unknown unit `{unit}` in `{t}` (units: ms, s, m, h)")),
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{t}` (units: ms, s, m, h)"
+            ));
+        }
     };
     std::time::Duration::try_from_secs_f64(secs)
         .map_err(|_| format!("`{t}` is out of range for a duration"))

@@ -356,7 +356,9 @@ fn diagnose_json_names_sessions_like_report_and_has_capture_findings() {
 
 fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = bin();
-    c.args(args).current_dir(common::repo()).env_remove("COLUMNS");
+    c.args(args)
+        .current_dir(common::repo())
+        .env_remove("COLUMNS");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -375,17 +377,43 @@ fn options_are_spelled_the_same_in_every_subcommand() {
         let h = help(sub);
         assert!(h.contains("--format <FORMAT>"), "{sub}: {h}");
         assert!(h.contains("--lang <LANG>"), "{sub}: {h}");
-        assert!(h.contains("--width <N>") && h.contains("--time <TIME>"), "{sub}: {h}");
+        assert!(
+            h.contains("--width <N>") && h.contains("--time <TIME>"),
+            "{sub}: {h}"
+        );
     }
     for sub in ["report", "proxy"] {
         assert!(help(sub).contains("--no-explain"), "{sub}");
     }
-    assert!(!help("proxy").contains("--json"), "--json is a hidden alias");
+    assert!(
+        !help("proxy").contains("--json"),
+        "--json is a hidden alias"
+    );
     for args in [
         &["proxy", "--upstream", "127.0.0.1:21", "--json", "--help"][..],
-        &["proxy", "--upstream", "127.0.0.1:21", "--format", "json", "--help"],
-        &["proxy", "--upstream", "127.0.0.1:21", "--no-explain", "--help"],
-        &["proxy", "--upstream", "127.0.0.1:21", "--lang", "zh", "--help"],
+        &[
+            "proxy",
+            "--upstream",
+            "127.0.0.1:21",
+            "--format",
+            "json",
+            "--help",
+        ],
+        &[
+            "proxy",
+            "--upstream",
+            "127.0.0.1:21",
+            "--no-explain",
+            "--help",
+        ],
+        &[
+            "proxy",
+            "--upstream",
+            "127.0.0.1:21",
+            "--lang",
+            "zh",
+            "--help",
+        ],
     ] {
         let o = run(args);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
@@ -449,7 +477,11 @@ fn explain_refuses_explains_each_argument_and_flags_bad_numbers() {
     let o = run(&["explain", "PORT", "10,0,0,5,4,1"]);
     assert!(stdout(&o).contains("PORT:") && !stdout(&o).contains("problem"));
     let o = run(&["explain", "227 Entering Passive Mode (10,0,0,5,300,1)"]);
-    assert!(stdout(&o).contains("300 (p1) is not a byte"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("300 (p1) is not a byte"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// The proxy with `--log`: a banner on stderr (where it listens, the upstream, the
@@ -578,16 +610,26 @@ fn the_text_report_wraps_to_the_width() {
     assert!(longest(&plain) > 400, "--width 0 wraps nothing");
     assert_eq!(non_space(&at80), non_space(&plain));
     let default = stdout(&run_env(&["report", cap], &[]));
-    assert!(longest(&default) <= 100 && longest(&default) > 80, "{default}");
+    assert!(
+        longest(&default) <= 100 && longest(&default) > 80,
+        "{default}"
+    );
     // --width wins over COLUMNS; continuation lines sit under their field.
-    let at60 = stdout(&run_env(&["report", "--width", "60", cap], &[("COLUMNS", "80")]));
+    let at60 = stdout(&run_env(
+        &["report", "--width", "60", cap],
+        &[("COLUMNS", "80")],
+    ));
     assert!(longest(&at60) <= 60, "{at60}");
     let lines: Vec<&str> = at60.lines().collect();
     let i = lines
         .iter()
         .position(|l| l.starts_with("      fix: "))
         .unwrap();
-    assert!(lines[i + 1].starts_with(&" ".repeat(11)), "{}", lines[i + 1]);
+    assert!(
+        lines[i + 1].starts_with(&" ".repeat(11)),
+        "{}",
+        lines[i + 1]
+    );
     // diagnose and explain wrap too.
     let d = stdout(&run_env(&["diagnose", cap], &[("COLUMNS", "80")]));
     assert!(longest(&d) <= 80, "{d}");
@@ -611,9 +653,13 @@ fn evidence_is_listed_in_time_order() {
             continue;
         }
         let rest = l.trim_start().trim_start_matches("evidence: ");
-        let rest = rest.split_once(", ").map_or(rest, |(a, b)| {
-            if a.starts_with("frame ") { b } else { rest }
-        });
+        let rest =
+            rest.split_once(", ").map_or(
+                rest,
+                |(a, b)| {
+                    if a.starts_with("frame ") { b } else { rest }
+                },
+            );
         let t = rest[..12].to_string();
         if last.is_empty() {
             blocks += 1;
@@ -653,11 +699,29 @@ fn times_are_utc_local_or_relative() {
         &["report", "--width", "0", "--time", "local", cap],
         &[("TZ", "Asia/Shanghai")],
     ));
-    assert!(local.contains("from 2026-11-24T04:25:02.526131+08:00 to"), "{local}");
-    assert!(local.contains("    04:25:02.528  C> USER ftpuser"), "{local}");
-    let rel = stdout(&run_env(&["report", "--width", "0", "--time", "relative", cap], &[]));
-    assert!(rel.contains("from 0.000000 s to 4.002303 s (4.00 s)"), "{rel}");
+    assert!(
+        local.contains("from 2026-11-24T04:25:02.526131+08:00 to"),
+        "{local}"
+    );
+    assert!(
+        local.contains("    04:25:02.528  C> USER ftpuser"),
+        "{local}"
+    );
+    let rel = stdout(&run_env(
+        &["report", "--width", "0", "--time", "relative", cap],
+        &[],
+    ));
+    assert!(
+        rel.contains("from 0.000000 s to 4.002303 s (4.00 s)"),
+        "{rel}"
+    );
     assert!(rel.contains("           0.002  C> USER ftpuser"), "{rel}");
-    let d = stdout(&run_env(&["diagnose", "--time", "relative", "--width", "0", cap], &[]));
-    assert!(d.contains("evidence: frame 3, 0.000: control connection"), "{d}");
+    let d = stdout(&run_env(
+        &["diagnose", "--time", "relative", "--width", "0", cap],
+        &[],
+    ));
+    assert!(
+        d.contains("evidence: frame 3, 0.000: control connection"),
+        "{d}"
+    );
 }

@@ -386,7 +386,11 @@ fn six_numbers_problem(list: &str, what: &str) -> Option<String> {
                 escape_str(p),
                 NAMES[i]
             )),
-            _ => bad.push(format!("`{}` ({}) is not a number", escape_str(p), NAMES[i])),
+            _ => bad.push(format!(
+                "`{}` ({}) is not a number",
+                escape_str(p),
+                NAMES[i]
+            )),
         }
     }
     if bad.is_empty() {
@@ -461,7 +465,10 @@ pub fn explain_item(item: &str, lang: Lang) -> Result<String, NotExplainable> {
         let why = if looks_like_code {
             format!("not a reply code or a command; {EXPLAIN_HINT}")
         } else {
-            format!("{} is not an FTP command ftpscope knows; {EXPLAIN_HINT}", escape_str(&v))
+            format!(
+                "{} is not an FTP command ftpscope knows; {EXPLAIN_HINT}",
+                escape_str(&v)
+            )
         };
         return Err(reject(why));
     }
@@ -491,13 +498,31 @@ mod tests {
 
     #[test]
     fn explain_rejects_what_it_cannot_explain() {
-        for bad in ["", "  ", "999", "5301", "22", "099", "10054", "FOOBAR", "530x"] {
+        for bad in [
+            "", "  ", "999", "5301", "22", "099", "10054", "FOOBAR", "530x",
+        ] {
             let e = explain_item(bad, Lang::En).unwrap_err();
             assert!(!e.why.is_empty(), "{bad}");
         }
-        assert!(explain_item("5301", Lang::En).unwrap_err().why.contains("three digits"));
-        assert!(explain_item("10054", Lang::En).unwrap_err().why.contains("Windows"));
-        for good in ["530", "226 Transfer complete.", "PASV", "site chmod 644 x", "631 abc"] {
+        assert!(
+            explain_item("5301", Lang::En)
+                .unwrap_err()
+                .why
+                .contains("three digits")
+        );
+        assert!(
+            explain_item("10054", Lang::En)
+                .unwrap_err()
+                .why
+                .contains("Windows")
+        );
+        for good in [
+            "530",
+            "226 Transfer complete.",
+            "PASV",
+            "site chmod 644 x",
+            "631 abc",
+        ] {
             assert!(explain_item(good, Lang::En).is_ok(), "{good}");
         }
     }

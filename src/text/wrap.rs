@@ -134,7 +134,24 @@ fn atoms(s: &str) -> Vec<Atom<'_>> {
 fn no_break_before(c: char) -> bool {
     matches!(
         c,
-        '，' | '。' | '、' | '；' | '：' | '！' | '？' | '）' | '」' | '』' | '》' | '〉' | '】' | '…' | ')' | ',' | '.' | ';' | ':'
+        '，' | '。'
+            | '、'
+            | '；'
+            | '：'
+            | '！'
+            | '？'
+            | '）'
+            | '」'
+            | '』'
+            | '》'
+            | '〉'
+            | '】'
+            | '…'
+            | ')'
+            | ','
+            | '.'
+            | ';'
+            | ':'
     )
 }
 
@@ -270,7 +287,10 @@ mod tests {
         let w = wrap_line(line, 60);
         assert!(w.len() > 1, "{w:?}");
         for l in &w[1..] {
-            assert!(l.starts_with(&" ".repeat(16)) && !l.starts_with(&" ".repeat(17)), "{w:?}");
+            assert!(
+                l.starts_with(&" ".repeat(16)) && !l.starts_with(&" ".repeat(17)),
+                "{w:?}"
+            );
         }
         let w = wrap_line(
             "    20:25:02.579  S< 227 Entering Passive Mode (10,0,0,5,156,145).   (+308 µs)",
@@ -286,14 +306,17 @@ mod tests {
             hanging_indent("  [session 1] ERROR pasv-address-mismatch: the server", 80),
             14
         );
-        assert_eq!(hanging_indent("    #1 PASV 10.0.0.5:40081 unanswered", 80), 7);
+        assert_eq!(
+            hanging_indent("    #1 PASV 10.0.0.5:40081 unanswered", 80),
+            7
+        );
         assert_eq!(hanging_indent("Session 1  a -> b", 80), 2);
     }
 
     #[test]
     fn width_zero_and_short_lines_are_left_alone() {
         let long = "x ".repeat(200);
-        assert_eq!(wrap_line(&long, 0), [long.clone()]);
+        assert_eq!(wrap_line(&long, 0), std::slice::from_ref(&long));
         assert_eq!(wrap_line("  short  line  ", 80), ["  short  line  "]);
         let mut w = WrapWriter::new(Vec::new(), 0);
         w.write_all(long.as_bytes()).unwrap();
@@ -304,7 +327,10 @@ mod tests {
     fn escapes_are_never_split() {
         let line = format!("  note: {}", "ab\\x1b[2J \\u{202e}cd ".repeat(20));
         for l in wrap_line(&line, 30) {
-            assert!(!l.ends_with('\\') && !l.trim_start().starts_with("u{"), "{l}");
+            assert!(
+                !l.ends_with('\\') && !l.trim_start().starts_with("u{"),
+                "{l}"
+            );
         }
     }
 
