@@ -16,6 +16,10 @@ pub struct Cli {
     /// A capture to open: the terminal UI when standard output is a terminal, the text
     /// report otherwise.
     pub capture: Option<PathBuf>,
+    /// Leave out the explanation under each command and reply (the text report of
+    /// `ftpscope CAPTURE`).
+    #[arg(long)]
+    pub no_explain: bool,
     #[command(flatten)]
     pub common: Common,
 }

@@ -34,7 +34,15 @@ fn time_view(c: &Common, capture: &Path) -> TimeView {
     match c.time {
         TimeArg::Utc => TimeView::Utc,
         TimeArg::Local => TimeView::Local,
-        TimeArg::Relative => TimeView::Relative(first_packet_time(capture).unwrap_or_default()),
+        TimeArg::Relative => match first_packet_time(capture) {
+            Some(t) => TimeView::Relative(t),
+            None => {
+                eprintln!(
+                    "ftpscope: --time relative: the first packet's time cannot be read ahead; times are shown in UTC"
+                );
+                TimeView::Utc
+            }
+        },
     }
 }
 
@@ -362,7 +370,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 } else {
                     let opts = ViewOptions {
                         lang: lang(&c),
-                        explain: true,
+                        explain: !cli.no_explain,
                     };
                     text_report(&mut out, &capture, &c, opts)?;
                 }

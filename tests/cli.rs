@@ -389,6 +389,10 @@ fn options_are_spelled_the_same_in_every_subcommand() {
         !help("proxy").contains("--json"),
         "--json is a hidden alias"
     );
+    // `ftpscope CAPTURE` (the report when not on a terminal) takes it too.
+    let o = run(&["--no-explain", "captures/passive-ok.pcapng"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("C> USER") && !stdout(&o).contains("  = "));
     for args in [
         &["proxy", "--upstream", "127.0.0.1:21", "--json", "--help"][..],
         &[
