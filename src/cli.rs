@@ -20,6 +20,10 @@ pub struct Cli {
     /// A capture to open (`-`: standard input): the terminal UI when standard output
     /// is a terminal, the text report otherwise.
     pub capture: Option<PathBuf>,
+    /// Leave out the explanation under each command and reply (the text report of
+    /// `ftpscope CAPTURE`).
+    #[arg(long)]
+    pub no_explain: bool,
     #[command(flatten)]
     pub common: Common,
 }
@@ -38,6 +42,22 @@ pub struct Common {
     /// Do not look for FTP on other ports by content.
     #[arg(long, global = true)]
     pub no_detect: bool,
+    /// Wrap text output (report, diagnose, explain) to N columns; 0: no wrapping.
+    /// Default: COLUMNS when set, else the terminal's width, else 100.
+    #[arg(long, value_name = "N", global = true)]
+    pub width: Option<usize>,
+    /// Times in the text report and diagnose: utc (RFC 3339, the default), local
+    /// (this machine's time zone, TZ applies), or relative (seconds since the
+    /// capture's first packet, as Wireshark shows).
+    #[arg(long, value_enum, default_value_t = TimeArg::Utc, global = true)]
+    pub time: TimeArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TimeArg {
+    Utc,
+    Local,
+    Relative,
 }
 
 #[derive(Subcommand, Debug)]

@@ -286,6 +286,7 @@ fn aggregate(found: Vec<Finding>) -> Vec<Finding> {
         if f.cause.is_empty() {
             f.cause = f.summary.clone();
         }
+        in_time_order(&mut f.evidence);
         let mut ex: Vec<usize> = f.evidence.iter().filter_map(|e| e.exchange).collect();
         ex.sort_unstable();
         ex.dedup();
@@ -327,6 +328,28 @@ fn aggregate(found: Vec<Finding>) -> Vec<Finding> {
             f
         })
         .collect()
+}
+
+/// Evidence in time order (rules gather it by topic: the announcement, then the
+/// connection, ...). An item without a time stays after the one before it.
+fn in_time_order(ev: &mut [Evidence]) {
+    let mut last = None;
+    let mut keyed: Vec<(Option<Ts>, usize)> = ev
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            last = e.ts.or(last);
+            (last, i)
+        })
+        .collect();
+    if keyed.is_sorted() {
+        return;
+    }
+    keyed.sort();
+    let old = ev.to_vec();
+    for (slot, (_, i)) in ev.iter_mut().zip(keyed) {
+        *slot = old[i].clone();
+    }
 }
 
 /// The control connection itself failed: refused (RST) or never answered.

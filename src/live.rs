@@ -87,8 +87,8 @@ pub struct LiveArgs {
     /// unlike every output of ftpscope; keep it private.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
-    /// Stop after SECS seconds.
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    /// Stop after this long (a number with a unit: 30s, 5m, 1h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_secs)]
     pub duration: Option<f64>,
     /// Stop after N packets.
     #[arg(short = 'c', long, value_name = "N")]
@@ -105,18 +105,27 @@ pub struct LiveArgs {
     /// Leave out the explanation under each command and reply (text log).
     #[arg(long)]
     pub no_explain: bool,
-    /// Seconds between status lines on standard error; 0 for none. Default: one line
-    /// redrawn every second when standard error is a terminal (and the log is not on
-    /// it), a line every 10 s otherwise.
-    #[arg(long, value_name = "SECS")]
+    /// Time between status lines on standard error (a number with a unit, whole
+    /// seconds: 1s, 30s, 1m); 0 for none. Default: one line redrawn every second when
+    /// standard error is a terminal (and the log is not on it), a line every 10 s
+    /// otherwise.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub status_interval: Option<u64>,
 }
 
+/// `--duration`: the one duration parser ([`crate::time::parse_duration`]), positive.
 fn parse_secs(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
-        _ => Err(format!("{s:?} is not a positive number of seconds")),
+    let d = crate::time::parse_duration(s)?;
+    match d.as_secs_f64() {
+        v if v > 0.0 && v < 1e9 => Ok(v),
+        _ => Err(format!("`{s}` is not a positive duration")),
     }
+}
+
+/// `--status-interval`: whole seconds (rounded up), 0 for none.
+fn parse_interval(s: &str) -> Result<u64, String> {
+    let d = crate::time::parse_duration(s)?;
+    Ok(d.as_secs() + u64::from(d.subsec_nanos() > 0))
 }
 
 impl LiveArgs {
@@ -1092,7 +1101,7 @@ mod tests {
         assert!(c.promisc);
         assert!(LiveArgs::try_parse_from(["--list-interfaces"]).is_ok());
         assert!(LiveArgs::try_parse_from::<[&str; 0], &str>([]).is_err());
-        for bad in ["0", "-1", "nan", "x"] {
+        for bad in ["0", "0s", "-1", "nan", "x", "5"] {
             assert!(
                 LiveArgs::try_parse_from(["-i", "lo", "--duration", bad]).is_err(),
                 "{bad}"
@@ -1102,6 +1111,10 @@ mod tests {
             .unwrap();
         assert_eq!(a.count, Some(5));
         assert!(!a.capture_config().promisc);
+        let a =
+            LiveArgs::try_parse_from(["-i", "lo", "--duration", "1m", "--status-interval", "0"])
+                .unwrap();
+        assert_eq!((a.duration, a.status_interval), (Some(60.0), Some(0)));
     }
 
     #[test]

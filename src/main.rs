@@ -3,23 +3,59 @@
 mod cli;
 
 use std::io::{self, Seek, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{Cli, Cmd, Common, Format, LangArg};
+use cli::{Cli, Cmd, Common, Format, LangArg, TimeArg};
 use ftpscope::ftp::catalog::Lang;
 use ftpscope::model::{CaptureStats, Finding, Severity};
 use ftpscope::report::{self, ViewOptions};
 use ftpscope::session::TrackerConfig;
+use ftpscope::text::wrap::WrapWriter;
+use ftpscope::time::TimeView;
 
 fn lang(c: &Common) -> Lang {
     match c.lang {
         LangArg::En => Lang::En,
         LangArg::Zh => Lang::Zh,
     }
+}
+
+/// Columns for text output: `--width`, else COLUMNS, the terminal, or 100.
+fn text_width(c: &Common) -> usize {
+    c.width.unwrap_or_else(ftpscope::text::wrap::output_width)
+}
+
+/// How `--time` shows times; `relative` counts from the capture's first packet.
+fn time_view(c: &Common, captures: &[PathBuf]) -> TimeView {
+    match c.time {
+        TimeArg::Utc => TimeView::Utc,
+        TimeArg::Local => TimeView::Local,
+        TimeArg::Relative => match captures.iter().filter_map(|p| first_packet_time(p)).min() {
+            Some(t) => TimeView::Relative(t),
+            None => {
+                eprintln!(
+                    "ftpscope: --time relative: the first packet's time cannot be read ahead; times are shown in UTC"
+                );
+                TimeView::Utc
+            }
+        },
+    }
+}
+
+/// The time of a capture's first packet (read before the analysis, which writes
+/// sessions as they end, long before it knows the capture's bounds).
+fn first_packet_time(capture: &Path) -> Option<ftpscope::time::Ts> {
+    // Standard input cannot be read twice.
+    if ftpscope::capture::input::is_stdin(capture) {
+        return None;
+    }
+    let input = ftpscope::capture::input::open(capture).ok()?;
+    let mut r = ftpscope::capture::reader::CaptureReader::new(input.reader).ok()?;
+    r.next_packet().ok()?.map(|p| p.ts)
 }
 
 fn tracker_config(c: &Common) -> TrackerConfig {
@@ -79,6 +115,8 @@ fn text_report(
     c: &Common,
     opts: ViewOptions,
 ) -> anyhow::Result<()> {
+    let tv = time_view(c, captures);
+    let out = &mut WrapWriter::new(out, text_width(c));
     let tmp = tempfile::tempfile().with_context(|| {
         format!(
             "cannot create a temporary file in {}",
@@ -94,7 +132,7 @@ fn text_report(
             for s in rx {
                 sum.add(&s);
                 writeln!(body)?;
-                report::text::write_session(&mut body, &s, opts)?;
+                report::text::write_session_at(&mut body, &s, opts, tv)?;
             }
             body.flush()
         })();
@@ -104,10 +142,11 @@ fn text_report(
     })?;
     let mut sum = rx_sum.recv().context("the report writer stopped")?;
     sum.capture_findings = cap_findings;
-    report::text::write_head(out, &stats, &sum, &names(captures), opts)?;
+    report::text::write_head_at(out, &stats, &sum, &names(captures), opts, tv)?;
     let mut f = tmp;
     f.rewind()?;
     io::copy(&mut f, out)?;
+    out.flush()?;
     Ok(())
 }
 
@@ -123,6 +162,8 @@ fn diagnose(
 ) -> anyhow::Result<Option<Severity>> {
     use report::diagnose_view;
     let lang = lang(c);
+    let tv = time_view(c, captures);
+    let out = &mut WrapWriter::new(out, if json { 0 } else { text_width(c) });
     let name = names(captures);
     let (tmp, body_file) = if json {
         (None, None)
@@ -153,7 +194,7 @@ fn diagnose(
                 let res = (|| {
                     for s in rx {
                         sum.add(&s);
-                        diagnose_view::write_session(&mut w, &s, false, lang)?;
+                        diagnose_view::write_session_at(&mut w, &s, false, lang, tv)?;
                     }
                     w.flush()
                 })();
@@ -168,13 +209,14 @@ fn diagnose(
     if json {
         diagnose_view::write_tail(out, &stats, &cap_findings, &sum, &name, true, lang)?;
     } else {
-        diagnose_view::write_head(out, &stats, &cap_findings, &name, lang)?;
+        diagnose_view::write_head_at(out, &stats, &cap_findings, &name, lang, tv)?;
         if let Some(mut f) = tmp {
             f.rewind()?;
             io::copy(&mut f, out)?;
         }
         diagnose_view::write_tail(out, &stats, &cap_findings, &sum, &name, false, lang)?;
     }
+    out.flush()?;
     Ok(sum.worst)
 }
 
@@ -192,13 +234,22 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
     let shutdown = tokio_util::sync::CancellationToken::new();
     // With --log the proxy writes the file itself; the observer only prints to stdout.
     // With the TUI, messages (a log that cannot be written) show in its status line.
+    let log_counts = Arc::new(ftpscope::proxy::LogObserver::default());
     let sink: Arc<dyn ftpscope::proxy::ProxyObserver> = if tui {
         Arc::new(ftpscope::proxy::NoObserver)
     } else if cfg.log.is_some() {
-        Arc::new(ftpscope::proxy::StderrMessages)
+        log_counts.clone()
     } else {
-        Arc::new(ftpscope::proxy::WriterObserver::stdout(cfg.json, cfg.lang))
+        Arc::new(ftpscope::proxy::WriterObserver::with_options(
+            Box::new(io::stdout()),
+            cfg.json,
+            ViewOptions {
+                lang: cfg.lang,
+                explain: cfg.explain,
+            },
+        ))
     };
+    let log_path = cfg.log.clone();
     let proxy = rt.block_on(ftpscope::proxy::Proxy::bind(cfg))?;
     let handle = proxy.handle();
     let serve = rt.spawn(proxy.serve(shutdown.clone(), sink));
@@ -230,8 +281,16 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
             let _ = tokio::signal::ctrl_c().await;
             stop.cancel();
         });
-        rt.block_on(serve)
-            .map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))??;
+        let served = rt
+            .block_on(serve)
+            .map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))?;
+        if let Some(p) = &log_path {
+            eprintln!(
+                "ftpscope proxy: stopped: {}",
+                ftpscope::text::escape_str(&log_counts.summary(&handle, p))
+            );
+        }
+        served?;
     }
     Ok(0)
 }
@@ -289,12 +348,28 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             0
         }
         Some(Cmd::Explain { input }) => {
-            let text = input.join(" ");
+            use ftpscope::ftp::explain;
             // The explanation quotes the argument: through the escaping writer.
-            let mut out = ftpscope::text::SafeWriter::new(&mut out);
-            writeln!(out, "{}", ftpscope::ftp::explain::input(&text, lang(&c)))?;
+            let width = text_width(&c);
+            let mut out = ftpscope::text::SafeWriter::new(WrapWriter::new(&mut out, width));
+            let mut code = 0;
+            for (i, item) in explain::split_arguments(&input).iter().enumerate() {
+                match explain::explain_item(item, lang(&c)) {
+                    Ok(text) => {
+                        if i > 0 {
+                            writeln!(out)?;
+                        }
+                        writeln!(out, "{text}")?;
+                    }
+                    Err(e) => {
+                        out.flush()?;
+                        eprintln!("ftpscope: {}", ftpscope::text::escape_str(&e.to_string()));
+                        code = 2;
+                    }
+                }
+            }
             out.flush()?;
-            0
+            code
         }
         None => match cli.capture {
             Some(capture) => {
@@ -304,7 +379,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 } else {
                     let opts = ViewOptions {
                         lang: lang(&c),
-                        explain: true,
+                        explain: !cli.no_explain,
                     };
                     text_report(&mut out, std::slice::from_ref(&capture), &c, opts)?;
                 }

@@ -227,6 +227,8 @@ pub struct ProxyConfig {
     pub log: Option<PathBuf>,
     /// JSON lines instead of text in the log.
     pub json: bool,
+    /// Text: the explanation under each command and reply (`--no-explain` clears it).
+    pub explain: bool,
     pub lang: Lang,
 }
 
@@ -248,32 +250,13 @@ impl ProxyConfig {
             faults: Faults::default(),
             log: None,
             json: false,
+            explain: true,
             lang: Lang::En,
         }
     }
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => (&s[..i], s[i..].trim()),
-        None => (s, "s"),
-    };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 500ms, 5m)"))?;
-    let secs = match unit {
-        "ms" => v / 1000.0,
-        "s" | "" => v,
-        "m" | "min" => v * 60.0,
-        "h" => v * 3600.0,
-        _ => return Err(format!("unknown unit `{unit}` in `{s}` (ms, s, m, h)")),
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("`{s}` is not a duration"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
+use crate::time::parse_duration;
 
 fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
     let (a, b) = s
@@ -332,10 +315,12 @@ pub struct ProxyArgs {
     /// Client sessions at once; more are answered 421 and closed.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_sessions: usize,
-    /// Close a session after this long without a whole control line or data traffic (e.g. 300s, 5m).
+    /// Close a session after this long without a whole control line or data traffic
+    /// (a number with a unit: 300s, 5m).
     #[arg(long, value_name = "DURATION", default_value = "300s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
-    /// Give up connecting to the server (or to an active-mode client) after this long.
+    /// Give up connecting to the server (or to an active-mode client) after this long
+    /// (a number with a unit: 10s, 1500ms).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
     /// Let PORT/EPRT name a third host or a port below 1024 (server-to-server transfers);
@@ -345,12 +330,19 @@ pub struct ProxyArgs {
     /// Write every connection to this pcapng file (synthesised TCP/IP packets).
     #[arg(long, value_name = "FILE.pcapng")]
     pub record: Option<PathBuf>,
-    /// Append each session to this file as it ends.
+    /// Append each session to this file as it ends (a banner on standard error says
+    /// where; a summary follows on exit).
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
-    /// Write sessions as JSON lines instead of text.
-    #[arg(long)]
+    /// Sessions as text or as JSON lines (one object per session, as `report --format json`).
+    #[arg(long, value_enum, default_value_t = crate::report::Format::Text)]
+    pub format: crate::report::Format,
+    /// Same as `--format json` (the old spelling).
+    #[arg(long, hide = true)]
     pub json: bool,
+    /// Leave out the explanation under each command and reply (text).
+    #[arg(long)]
+    pub no_explain: bool,
     /// Refuse the next N data connections (the port the peer must connect to is closed).
     #[arg(
         long,
@@ -367,7 +359,7 @@ pub struct ProxyArgs {
         help_heading = "Fault injection (off by default)"
     )]
     pub fault_drop_data: u32,
-    /// Delay every reply to the client (e.g. 500ms).
+    /// Delay every reply to the client (a number with a unit: 500ms, 2s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Fault injection (off by default)")]
     pub fault_delay: Option<Duration>,
     /// Answer a command with a code instead of forwarding it, e.g. RETR=425 (repeatable).
@@ -417,7 +409,8 @@ impl ProxyArgs {
                 close_after: self.fault_close_after,
             },
             log: self.log,
-            json: self.json,
+            json: self.json || self.format == crate::report::Format::Json,
+            explain: !self.no_explain,
             lang: Lang::En,
         })
     }
@@ -453,19 +446,80 @@ pub struct WriterObserver {
 }
 
 impl WriterObserver {
+    /// Text without explanations (see [`with_options`](Self::with_options)).
     pub fn new(out: Box<dyn Write + Send>, json: bool, lang: Lang) -> Self {
-        WriterObserver {
-            out: Mutex::new(out),
+        Self::with_options(
+            out,
             json,
-            opts: ViewOptions {
+            ViewOptions {
                 lang,
                 explain: false,
             },
+        )
+    }
+    pub fn with_options(out: Box<dyn Write + Send>, json: bool, opts: ViewOptions) -> Self {
+        WriterObserver {
+            out: Mutex::new(out),
+            json,
+            opts,
         }
     }
     /// Sessions to standard output.
     pub fn stdout(json: bool, lang: Lang) -> Self {
         Self::new(Box::new(std::io::stdout()), json, lang)
+    }
+}
+
+/// With `--log`: messages to stderr, and a count of the sessions and findings
+/// written, for the summary on exit ([`LogObserver::summary`]).
+#[derive(Default)]
+pub struct LogObserver {
+    sessions: AtomicU64,
+    /// Findings by severity: error, warning, info.
+    findings: [AtomicU64; 3],
+}
+
+impl LogObserver {
+    /// One line: sessions, bytes relayed, findings, where the log is.
+    pub fn summary(&self, handle: &ProxyHandle, log: &std::path::Path) -> String {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let c = handle.counters();
+        let [e, w, i] = &self.findings;
+        let found = l(e) + l(w) + l(i);
+        let mut s = format!(
+            "{} session(s), {} data connection(s), {} relayed ({} data, {} control); {found} finding(s)",
+            l(&c.sessions_total),
+            l(&c.data_connections),
+            crate::time::human_bytes(l(&c.data_bytes) + l(&c.control_bytes)),
+            crate::time::human_bytes(l(&c.data_bytes)),
+            crate::time::human_bytes(l(&c.control_bytes)),
+        );
+        if found > 0 {
+            let _ = write!(s, " ({} error, {} warning, {} info)", l(e), l(w), l(i));
+        }
+        let rej = l(&c.sessions_rejected);
+        if rej > 0 {
+            let _ = write!(s, "; {rej} rejected (--max-sessions)");
+        }
+        let _ = write!(s, "; {} session(s) in {}", l(&self.sessions), log.display());
+        s
+    }
+}
+
+impl ProxyObserver for LogObserver {
+    fn session_finished(&self, s: &Session) {
+        self.sessions.fetch_add(1, Ordering::Relaxed);
+        for f in &s.findings {
+            let i = match f.severity {
+                crate::model::Severity::Error => 0,
+                crate::model::Severity::Warning => 1,
+                crate::model::Severity::Info => 2,
+            };
+            self.findings[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    fn message(&self, m: &str) {
+        eprintln!("ftpscope proxy: {}", crate::text::escape_str(m));
     }
 }
 
@@ -750,7 +804,7 @@ impl Proxy {
                     cfg.json,
                     ViewOptions {
                         lang: cfg.lang,
-                        explain: false,
+                        explain: cfg.explain,
                     },
                 ))
             }
@@ -779,10 +833,7 @@ impl Proxy {
             next_conn: AtomicU64::new(1),
             rng: AtomicU64::new(seed),
         });
-        sink.message(&format!(
-            "listening on {}, relaying to {} ({upstream}), upstream mode {:?}",
-            handle.listen, cfg.upstream, cfg.upstream_mode
-        ));
+        sink.message(&banner(&cfg, handle.listen, upstream));
         let sessions = Arc::new(Semaphore::new(cfg.max_sessions));
         loop {
             let (sock, peer) = tokio::select! {
@@ -840,6 +891,28 @@ impl Proxy {
     }
 }
 
+/// The line told when the proxy starts: where it listens, where it relays to,
+/// where sessions go.
+fn banner(cfg: &ProxyConfig, listen: SocketAddr, upstream: SocketAddr) -> String {
+    let mode = match cfg.upstream_mode {
+        UpstreamMode::Same => "same",
+        UpstreamMode::Passive => "passive",
+        UpstreamMode::Active => "active",
+    };
+    let mut s = format!(
+        "listening on {listen}, relaying to {} ({upstream}), upstream mode {mode}",
+        cfg.upstream
+    );
+    if let Some(p) = &cfg.log {
+        let f = if cfg.json { "JSON lines" } else { "text" };
+        let _ = write!(s, ", log {} ({f})", p.display());
+    }
+    if let Some(p) = &cfg.record {
+        let _ = write!(s, ", record {}", p.display());
+    }
+    s
+}
+
 /// Bind, then serve until `shutdown` is cancelled.
 pub async fn run(
     cfg: ProxyConfig,
@@ -856,7 +929,8 @@ mod tests {
     #[test]
     fn argument_parsers() {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        // A bare number is refused (it used to mean seconds; the docs said ms).
+        assert!(parse_duration("30").is_err());
         assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
         assert!(parse_duration("5x").is_err());
         assert_eq!(parse_port_range("50000-50100").unwrap(), (50000, 50100));

@@ -5,6 +5,17 @@ pub mod text;
 
 use crate::ftp::catalog::Lang;
 
+/// Output format of the commands that print sessions or findings
+/// (`--format text|json` in `report`, `diagnose`, `live` and `proxy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Text for people, through [`crate::text::SafeWriter`].
+    #[default]
+    Text,
+    /// Newline-delimited JSON, through [`json`].
+    Json,
+}
+
 /// What the views show.
 #[derive(Clone, Copy, Debug)]
 pub struct ViewOptions {

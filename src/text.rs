@@ -17,6 +17,8 @@
 
 use std::io::{self, Write};
 
+pub mod wrap;
+
 /// Characters that never reach an output raw: controls (C0, DEL, C1), bidi
 /// embeddings, overrides, isolates and marks, line and paragraph separators,
 /// zero-width and other invisible format characters, and tag characters.

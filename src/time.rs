@@ -75,7 +75,6 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Human duration: `850 µs`, `12.3 ms`, `4.56 s`, `3 min 20 s`.
 /// A rate with an SI prefix and a trailing space or prefix: `1.2 M`, `830.0 k`, `12 `.
 pub fn si(v: f64) -> String {
     if v >= 1e9 {
@@ -89,11 +88,15 @@ pub fn si(v: f64) -> String {
     }
 }
 
+/// Human duration: `850 µs`, `12.3 ms`, `4.56 s`, `3 min 20 s`; below half a
+/// microsecond (what the timestamps cannot tell from zero) `< 1 µs`.
 pub fn human_duration(secs: f64) -> String {
     if !secs.is_finite() || secs < 0.0 {
         return "-".into();
     }
-    if secs < 1e-3 {
+    if secs < 5e-7 {
+        "< 1 µs".into()
+    } else if secs < 1e-3 {
         format!("{:.0} µs", secs * 1e6)
     } else if secs < 1.0 {
         format!("{:.1} ms", secs * 1e3)
@@ -119,9 +122,131 @@ pub fn human_bytes(n: u64) -> String {
     format!("{v:.1} {}", UNITS[i])
 }
 
+/// How times are shown in text: `--time utc|local|relative`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimeView {
+    /// RFC 3339 in UTC (the default: the same output everywhere).
+    #[default]
+    Utc,
+    /// The local time zone of the machine running ftpscope (`TZ` applies).
+    Local,
+    /// Seconds since the first packet of the capture, as Wireshark shows by default.
+    Relative(Ts),
+}
+
+impl TimeView {
+    /// A full timestamp: `2026-11-23T20:25:02.526131Z`,
+    /// `2026-11-23T21:25:02.526131+01:00`, or `4.002303 s` after the first packet.
+    pub fn full(self, t: Ts) -> String {
+        match self {
+            TimeView::Utc => t.rfc3339(),
+            TimeView::Local => match local(t) {
+                Some(d) => d.format("%Y-%m-%dT%H:%M:%S%.6f%:z").to_string(),
+                None => t.rfc3339(),
+            },
+            TimeView::Relative(origin) => format!("{:.6} s", origin.secs_until(t)),
+        }
+    }
+
+    /// A compact time for transcripts, 12 columns: `20:25:02.579` (UTC or local),
+    /// or `      53.123` seconds since the first packet.
+    pub fn clock(self, t: Ts) -> String {
+        match self {
+            TimeView::Utc => t.clock(),
+            TimeView::Local => match local(t) {
+                Some(d) => d.format("%H:%M:%S%.3f").to_string(),
+                None => t.clock(),
+            },
+            TimeView::Relative(origin) => format!("{:>12.3}", origin.secs_until(t)),
+        }
+    }
+}
+
+fn local(t: Ts) -> Option<chrono::DateTime<chrono::Local>> {
+    use chrono::TimeZone;
+    let secs = t.0.div_euclid(1_000_000_000);
+    let nanos = t.0.rem_euclid(1_000_000_000) as u32;
+    chrono::Local.timestamp_opt(secs, nanos).earliest()
+}
+
+/// The one parser of durations given on the command line (proxy timeouts, fault
+/// delay, live `--duration`, ...): a number with a unit, `500ms`, `2s`, `1.5s`,
+/// `1m`, `1h` (also `us`, `min`, `sec`). A bare number is refused with a hint (it
+/// used to mean seconds in one option and read as milliseconds in the docs), except
+/// `0`, which needs no unit.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = (&t[..split], t[split..].trim());
+    let v: f64 = match num.parse() {
+        Ok(v) if !num.is_empty() => v,
+        _ => {
+            return Err(format!(
+                "`{t}` is not a duration: write a number with a unit, e.g. 500ms, 30s, 5m, 1h"
+            ));
+        }
+    };
+    let secs = match unit {
+        "" if v == 0.0 => 0.0,
+        "" => {
+            return Err(format!(
+                "`{t}` has no unit: write {t}ms for milliseconds or {t}s for seconds (units: ms, s, m, h)"
+            ));
+        }
+        "us" | "µs" => v / 1e6,
+        "ms" => v / 1e3,
+        "s" | "sec" | "secs" => v,
+        "m" | "min" | "mins" => v * 60.0,
+        "h" | "hr" | "hrs" => v * 3600.0,
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{t}` (units: ms, s, m, h)"
+            ));
+        }
+    };
+    std::time::Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("`{t}` is out of range for a duration"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_need_a_unit() {
+        for (s, d) in [
+            ("500ms", Duration::from_millis(500)),
+            ("2s", Duration::from_secs(2)),
+            ("1.5s", Duration::from_millis(1500)),
+            ("1m", Duration::from_secs(60)),
+            ("5min", Duration::from_secs(300)),
+            ("1h", Duration::from_secs(3600)),
+            (" 250 ms ", Duration::from_millis(250)),
+            ("0", Duration::ZERO),
+        ] {
+            assert_eq!(parse_duration(s), Ok(d), "{s}");
+        }
+        let e = parse_duration("500").unwrap_err();
+        assert!(e.contains("500ms") && e.contains("500s"), "{e}");
+        for bad in ["", "ms", "5x", "-1s", "1e400s", "1.2.3s", "s5"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn time_views() {
+        let t = Ts::from_secs_nanos(951_827_696, 789_012_000);
+        assert_eq!(TimeView::Utc.full(t), "2000-02-29T12:34:56.789012Z");
+        assert_eq!(TimeView::Utc.clock(t), "12:34:56.789");
+        let o = Ts::from_secs_nanos(951_827_690, 0);
+        assert_eq!(TimeView::Relative(o).full(t), "6.789012 s");
+        assert_eq!(TimeView::Relative(o).clock(t), "       6.789");
+        assert_eq!(TimeView::Relative(o).clock(t).len(), t.clock().len());
+        assert_eq!(human_duration(0.0), "< 1 µs");
+    }
 
     #[test]
     fn rfc3339_known_dates() {

@@ -351,3 +351,381 @@ fn diagnose_json_names_sessions_like_report_and_has_capture_findings() {
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stdout(&o).contains("control-refused"));
 }
+
+// Issue 14: every surface as a demanding user expects.
+
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = bin();
+    c.args(args)
+        .current_dir(common::repo())
+        .env_remove("COLUMNS");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("runs")
+}
+
+fn help(sub: &str) -> String {
+    stdout(&run(&[sub, "--help"]))
+}
+
+/// One spelling in every subcommand: `--format text|json`, `--no-explain` where
+/// explanations are printed, `--lang`; the proxy's old `--json` is a hidden alias.
+#[test]
+fn options_are_spelled_the_same_in_every_subcommand() {
+    for sub in ["report", "diagnose", "proxy"] {
+        let h = help(sub);
+        assert!(h.contains("--format <FORMAT>"), "{sub}: {h}");
+        assert!(h.contains("--lang <LANG>"), "{sub}: {h}");
+        assert!(
+            h.contains("--width <N>") && h.contains("--time <TIME>"),
+            "{sub}: {h}"
+        );
+    }
+    for sub in ["report", "proxy"] {
+        assert!(help(sub).contains("--no-explain"), "{sub}");
+    }
+    assert!(
+        !help("proxy").contains("--json"),
+        "--json is a hidden alias"
+    );
+    // `ftpscope CAPTURE` (the report when not on a terminal) takes it too.
+    let o = run(&["--no-explain", "captures/passive-ok.pcapng"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("C> USER") && !stdout(&o).contains("  = "));
+    for args in [
+        &["proxy", "--upstream", "127.0.0.1:21", "--json", "--help"][..],
+        &[
+            "proxy",
+            "--upstream",
+            "127.0.0.1:21",
+            "--format",
+            "json",
+            "--help",
+        ],
+        &[
+            "proxy",
+            "--upstream",
+            "127.0.0.1:21",
+            "--no-explain",
+            "--help",
+        ],
+        &[
+            "proxy",
+            "--upstream",
+            "127.0.0.1:21",
+            "--lang",
+            "zh",
+            "--help",
+        ],
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    }
+}
+
+/// `--fault-delay 500` meant 500 seconds while the README said milliseconds: a
+/// duration takes a unit, and a bare number is refused with the hint.
+#[test]
+fn durations_take_a_unit_and_a_bare_number_is_refused() {
+    for opt in ["--fault-delay", "--idle-timeout", "--connect-timeout"] {
+        let o = run(&["proxy", "--upstream", "127.0.0.1:21", opt, "500"]);
+        assert_eq!(o.status.code(), Some(2), "{opt}");
+        let e = stderr(&o);
+        assert!(e.contains("500ms") && e.contains("500s"), "{opt}: {e}");
+        for good in ["500ms", "2s", "1m", "1h"] {
+            let o = run(&["proxy", "--upstream", "127.0.0.1:21", opt, good, "--help"]);
+            assert_eq!(o.status.code(), Some(0), "{opt} {good}: {}", stderr(&o));
+        }
+    }
+    let h = help("proxy");
+    assert!(h.contains("500ms"), "{h}");
+}
+
+#[cfg(feature = "live")]
+#[test]
+fn live_duration_takes_a_unit() {
+    let o = run(&["live", "-i", "lo", "--duration", "5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("5s"), "{}", stderr(&o));
+}
+
+/// `explain` refuses what it cannot explain (exit 2, a hint on stderr), explains
+/// every argument, and names the numbers of a PORT or 227 that are not bytes.
+#[test]
+fn explain_refuses_explains_each_argument_and_flags_bad_numbers() {
+    for (arg, want) in [
+        ("", "nothing to explain"),
+        ("999", "first digit"),
+        ("5301", "three digits"),
+        ("22", "three digits"),
+        ("FOOBAR", "not an FTP command"),
+    ] {
+        let o = run(&["explain", arg]);
+        assert_eq!(o.status.code(), Some(2), "{arg:?}: {}", stdout(&o));
+        let e = stderr(&o);
+        assert!(e.contains(want), "{arg:?}: {e}");
+        assert!(stdout(&o).is_empty(), "{arg:?}: {}", stdout(&o));
+    }
+    let o = run(&["explain", "530", "425"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.contains("530:") && out.contains("425:"), "{out}");
+    // A good one and a bad one: the good one explained, exit 2 for the bad.
+    let o = run(&["explain", "530", "999"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).contains("530:") && stderr(&o).contains("999"));
+    let o = run(&["explain", "PORT 10,0,0,5,300,1"]);
+    let out = stdout(&o);
+    assert!(out.contains("300 (p1) is not a byte (0-255)"), "{out}");
+    let o = run(&["explain", "PORT", "10,0,0,5,4,1"]);
+    assert!(stdout(&o).contains("PORT:") && !stdout(&o).contains("problem"));
+    let o = run(&["explain", "227 Entering Passive Mode (10,0,0,5,300,1)"]);
+    assert!(
+        stdout(&o).contains("300 (p1) is not a byte"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// The proxy with `--log`: a banner on stderr (where it listens, the upstream, the
+/// log), the sessions in the log in the format asked, and a summary on exit.
+#[test]
+fn proxy_with_a_log_says_where_and_sums_up() {
+    use std::io::{BufRead, BufReader, Write};
+    // A tiny FTP server: a greeting, 502 to everything, 221 to QUIT.
+    let srv = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream = srv.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in srv.incoming() {
+            let Ok(mut s) = conn else { return };
+            std::thread::spawn(move || {
+                let _ = s.write_all(b"220 tiny ready\r\n");
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let mut line = String::new();
+                while r.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    let quit = line.to_ascii_uppercase().starts_with("QUIT");
+                    let _ = s.write_all(if quit { b"221 bye\r\n" } else { b"502 no\r\n" });
+                    if quit {
+                        return;
+                    }
+                    line.clear();
+                }
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    for (extra, json) in [
+        (&["--format", "json"][..], true),
+        (&["--json"][..], true),
+        (&[][..], false),
+        (&["--no-explain"][..], false),
+    ] {
+        let log = dir.path().join(format!("log-{}.txt", extra.join("")));
+        let mut child = bin()
+            .args(["proxy", "--upstream", &upstream, "--listen", "127.0.0.1:0"])
+            .arg("--log")
+            .arg(&log)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut banner = String::new();
+        err.read_line(&mut banner).unwrap();
+        assert!(
+            banner.contains("listening on 127.0.0.1:")
+                && banner.contains(&upstream)
+                && banner.contains(&log.display().to_string()),
+            "{banner}"
+        );
+        let addr = banner
+            .split("listening on ")
+            .nth(1)
+            .and_then(|r| r.split([',', ' ']).next())
+            .unwrap()
+            .to_string();
+        let c = std::net::TcpStream::connect(&addr).unwrap();
+        let mut r = BufReader::new(c.try_clone().unwrap());
+        let mut l = String::new();
+        r.read_line(&mut l).unwrap();
+        assert!(l.starts_with("220"), "{l}");
+        (&c).write_all(b"SYST\r\nQUIT\r\n").unwrap();
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut r, &mut rest);
+        drop(c);
+        // The session is in the log once the proxy has seen it end.
+        let t = std::time::Instant::now();
+        while std::fs::read_to_string(&log).map_or(true, |s| s.is_empty())
+            && t.elapsed() < std::time::Duration::from_secs(10)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let mut tail = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut tail);
+        let st = child.wait().unwrap();
+        assert_eq!(st.code(), Some(0), "{extra:?}: {tail}");
+        let summary = tail.lines().last().unwrap_or_default();
+        assert!(
+            summary.contains("1 session(s)")
+                && summary.contains("relayed")
+                && summary.contains("finding")
+                && summary.contains(&log.display().to_string()),
+            "{extra:?}: {tail}"
+        );
+        let text = std::fs::read_to_string(&log).unwrap();
+        if json {
+            let v: serde_json::Value = serde_json::from_str(text.lines().next().unwrap())
+                .unwrap_or_else(|e| panic!("{extra:?}: not JSON ({e}): {text}"));
+            assert_eq!(v["id"], 1, "{text}");
+        } else {
+            assert!(text.contains("C> SYST"), "{text}");
+            let explained = text.contains("= Command not implemented")
+                || text.lines().any(|l| l.trim_start().starts_with("= "));
+            assert_eq!(explained, extra.is_empty(), "{extra:?}: {text}");
+        }
+    }
+}
+
+fn longest(s: &str) -> usize {
+    s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+fn non_space(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// README's sample report at COLUMNS=80: no line passes 80 columns (16 of 37 did,
+/// the longest 435), nothing lost; 100 columns when COLUMNS is not set and
+/// standard output is not a terminal; `--width 0` does not wrap.
+#[test]
+fn the_text_report_wraps_to_the_width() {
+    let cap = "captures/nat-server-private.pcap";
+    let at80 = stdout(&run_env(&["report", cap], &[("COLUMNS", "80")]));
+    assert!(longest(&at80) <= 80, "{at80}");
+    let plain = stdout(&run_env(&["report", "--width", "0", cap], &[]));
+    assert!(longest(&plain) > 400, "--width 0 wraps nothing");
+    assert_eq!(non_space(&at80), non_space(&plain));
+    let default = stdout(&run_env(&["report", cap], &[]));
+    assert!(
+        longest(&default) <= 100 && longest(&default) > 80,
+        "{default}"
+    );
+    // --width wins over COLUMNS; continuation lines sit under their field.
+    let at60 = stdout(&run_env(
+        &["report", "--width", "60", cap],
+        &[("COLUMNS", "80")],
+    ));
+    assert!(longest(&at60) <= 60, "{at60}");
+    let lines: Vec<&str> = at60.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.starts_with("      fix: "))
+        .unwrap();
+    assert!(
+        lines[i + 1].starts_with(&" ".repeat(11)),
+        "{}",
+        lines[i + 1]
+    );
+    // diagnose and explain wrap too.
+    let d = stdout(&run_env(&["diagnose", cap], &[("COLUMNS", "80")]));
+    assert!(longest(&d) <= 80, "{d}");
+    let e = stdout(&run_env(&["explain", "227"], &[("COLUMNS", "60")]));
+    assert!(longest(&e) <= 60, "{e}");
+}
+
+/// Evidence is listed in time order (the control connection before the PASV that
+/// came later on it).
+#[test]
+fn evidence_is_listed_in_time_order() {
+    let o = run_env(
+        &["report", "--width", "0", "captures/nat-server-private.pcap"],
+        &[],
+    );
+    let mut last = String::new();
+    let mut blocks = 0;
+    for l in stdout(&o).lines() {
+        if !l.trim_start().starts_with("evidence: ") {
+            last.clear();
+            continue;
+        }
+        let rest = l.trim_start().trim_start_matches("evidence: ");
+        let rest =
+            rest.split_once(", ").map_or(
+                rest,
+                |(a, b)| {
+                    if a.starts_with("frame ") { b } else { rest }
+                },
+            );
+        let t = rest[..12].to_string();
+        if last.is_empty() {
+            blocks += 1;
+        }
+        assert!(t >= last, "{t} after {last}:\n{}", stdout(&o));
+        last = t;
+    }
+    assert!(blocks >= 2);
+}
+
+/// A transfer in one packet is not "in 0 µs"; a session whose SYNs span 9 s has
+/// a 9 s duration.
+#[test]
+fn no_zero_microsecond_durations() {
+    let o = run_env(&["report", "captures/healthy-epsv-list.pcapng"], &[]);
+    let out = stdout(&o);
+    assert!(out.contains("completed for LIST"), "{out}");
+    assert!(!out.contains(" 0 µs"), "{out}");
+    if let Some(dir) = common::public_captures("no_zero_microsecond_durations") {
+        let p = dir.join("chrissanders-packets/ppa1e/ftpclientdenied.pcap");
+        let o = run_env(&["report", p.to_str().unwrap()], &[]);
+        let out = stdout(&o);
+        let head = out.lines().find(|l| l.starts_with("Session 1")).unwrap();
+        assert!(head.ends_with("8.98 s"), "{head}");
+    }
+}
+
+/// `--time utc` (default), `local` (TZ applies), `relative` (since the first
+/// packet) in the report and diagnose.
+#[test]
+fn times_are_utc_local_or_relative() {
+    let cap = "captures/nat-server-private.pcap";
+    let utc = stdout(&run_env(&["report", "--width", "0", cap], &[]));
+    assert!(utc.contains("from 2026-11-23T20:25:02.526131Z to"), "{utc}");
+    assert!(utc.contains("    20:25:02.528  C> USER ftpuser"), "{utc}");
+    let local = stdout(&run_env(
+        &["report", "--width", "0", "--time", "local", cap],
+        &[("TZ", "Asia/Shanghai")],
+    ));
+    assert!(
+        local.contains("from 2026-11-24T04:25:02.526131+08:00 to"),
+        "{local}"
+    );
+    assert!(
+        local.contains("    04:25:02.528  C> USER ftpuser"),
+        "{local}"
+    );
+    let rel = stdout(&run_env(
+        &["report", "--width", "0", "--time", "relative", cap],
+        &[],
+    ));
+    assert!(
+        rel.contains("from 0.000000 s to 4.002303 s (4.00 s)"),
+        "{rel}"
+    );
+    assert!(rel.contains("           0.002  C> USER ftpuser"), "{rel}");
+    let d = stdout(&run_env(
+        &["diagnose", "--time", "relative", "--width", "0", cap],
+        &[],
+    ));
+    assert!(
+        d.contains("evidence: frame 3, 0.000: control connection"),
+        "{d}"
+    );
+}

@@ -510,7 +510,7 @@ fn live_capture_matches_tcpdump_on_loopback() {
         "--filter",
         &lab.filter(),
         "--duration",
-        "60",
+        "60s",
         "--write",
         saved.to_str().unwrap(),
     ]);
@@ -571,7 +571,7 @@ fn live_capture_on_any_follows_the_same_sessions() {
         return;
     }
     let lab = Lab::start("any");
-    let args = live_args(&["-i", "any", "--filter", &lab.filter(), "--duration", "60"]);
+    let args = live_args(&["-i", "any", "--filter", &lab.filter(), "--duration", "60s"]);
     let (state, h) = capture_thread(args, lab.tracker());
     lab.traffic();
     std::thread::sleep(Duration::from_millis(500));
@@ -608,7 +608,7 @@ fn live_run_stops_on_sigint_with_complete_json_log() {
         "--log",
         log.to_str().unwrap(),
         "--duration",
-        "60",
+        "60s",
         "--status-interval",
         "0",
     ]);
@@ -675,7 +675,7 @@ fn live_run_text_log_stops_at_count() {
         "--count",
         "6",
         "--duration",
-        "30",
+        "30s",
         "--status-interval",
         "0",
     ]);
@@ -734,7 +734,7 @@ fn duration_bounds_a_capture() {
         "--filter",
         "host 127.77.255.253",
         "--duration",
-        "0.5",
+        "500ms",
     ]);
     let t = Instant::now();
     let (_state, h) = capture_thread(args, TrackerConfig::default());
@@ -900,7 +900,7 @@ fn binary_live_json_matches_tcpdump() {
             "--format",
             "json",
             "--duration",
-            "8",
+            "8s",
             "--filter",
             &filter,
             "--ftp-port",

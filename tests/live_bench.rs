@@ -4,7 +4,7 @@
 //! Ignored, so `cargo test` does not run it:
 //!
 //! ```text
-//! FTPSCOPE_LIVE_ARGS="-i lo --format json --duration 5" \
+//! FTPSCOPE_LIVE_ARGS="-i lo --format json --duration 5s" \
 //!   cargo test --release --features live --test live_bench -- --ignored --exact live_bench_runner
 //! ```
 #![cfg(feature = "live")]

@@ -296,9 +296,269 @@ pub fn input(s: &str, lang: Lang) -> String {
     out
 }
 
+/// Why `ftpscope explain` cannot explain an argument: the message says what was
+/// wrong and what it takes instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot explain `{input}`: {why}")]
+pub struct NotExplainable {
+    /// The argument, escaped for display.
+    pub input: String,
+    pub why: String,
+}
+
+/// What `explain` takes, for the hints.
+pub const EXPLAIN_HINT: &str = "give a reply code (530), a reply line (\"227 Entering Passive Mode (10,0,0,5,4,1)\") or a command (PASV, \"PORT 10,0,0,5,4,1\")";
+
+/// The arguments of `ftpscope explain`, as items to explain one by one: `530 425`
+/// is two codes, `PASV EPSV` two commands, while `PORT 10,0,0,5,4,1` and
+/// `227 Entering Passive Mode (...)` (unquoted) are one command and one reply line.
+/// A number after a bare code, or a known verb (in capitals) after a command,
+/// starts a new item; anything else continues the current one.
+pub fn split_arguments(args: &[String]) -> Vec<String> {
+    let mut items: Vec<String> = Vec::new();
+    for a in args {
+        let t = a.trim();
+        let starts_new = match items.last() {
+            None => true,
+            Some(cur) => {
+                let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+                t.is_empty()
+                    || cur.trim().is_empty()
+                    || (digits(t) && digits(cur.trim()))
+                    || (!cur.trim_start().starts_with(|c: char| c.is_ascii_digit())
+                        && t.bytes().all(|b| b.is_ascii_uppercase())
+                        && catalog::command(t).is_some())
+            }
+        };
+        match items.last_mut() {
+            Some(cur) if !starts_new => {
+                cur.push(' ');
+                cur.push_str(t);
+            }
+            _ => items.push(t.to_string()),
+        }
+    }
+    items
+}
+
+/// Why a number is not a reply code, if it is not one: three digits, the first
+/// 1 to 5 (6 for the protected replies of RFC 2228).
+fn code_problem(digits: &str) -> Option<String> {
+    let winsock = || {
+        if digits.len() == 5 && (digits.starts_with("100") || digits.starts_with("110")) {
+            " (numbers such as 10054 or 10060 are Windows socket errors on the client, e.g. connection reset or timed out, not FTP replies)"
+        } else {
+            ""
+        }
+    };
+    if digits.len() != 3 {
+        return Some(format!(
+            "FTP reply codes have three digits (220, 425, 530), this has {}{}",
+            digits.len(),
+            winsock()
+        ));
+    }
+    match digits.as_bytes()[0] {
+        b'1'..=b'6' => None,
+        _ => Some(
+            "the first digit of an FTP reply code is 1 to 5 (1xx preliminary, 2xx done, 3xx more needed, 4xx transient failure, 5xx permanent failure; 6xx protected, RFC 2228)".into(),
+        ),
+    }
+}
+
+/// Six comma-separated numbers (PORT's argument, a 227 reply's address): what is
+/// wrong with them, if anything.
+fn six_numbers_problem(list: &str, what: &str) -> Option<String> {
+    const NAMES: [&str; 6] = ["h1", "h2", "h3", "h4", "p1", "p2"];
+    let parts: Vec<&str> = list.split(',').map(str::trim).collect();
+    if parts.len() != 6 {
+        return Some(format!(
+            "{what} takes six numbers h1,h2,h3,h4,p1,p2 (the IPv4 address, then the port as p1*256+p2); this has {}",
+            parts.len()
+        ));
+    }
+    let mut bad = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        match p.parse::<u64>() {
+            Ok(v) if p.bytes().all(|b| b.is_ascii_digit()) && v <= 255 => {}
+            Ok(_) if p.bytes().all(|b| b.is_ascii_digit()) => bad.push(format!(
+                "{} ({}) is not a byte (0-255)",
+                escape_str(p),
+                NAMES[i]
+            )),
+            _ => bad.push(format!(
+                "`{}` ({}) is not a number",
+                escape_str(p),
+                NAMES[i]
+            )),
+        }
+    }
+    if bad.is_empty() {
+        None
+    } else {
+        Some(format!(
+            "{}: {what} cannot name an address with it{}",
+            bad.join(", "),
+            if what == "PORT" {
+                " (a server answers 501)"
+            } else {
+                " (a client cannot connect)"
+            }
+        ))
+    }
+}
+
+/// The run of digits and commas in a 227 reply that should hold its address.
+fn numbers_in_227(text: &str) -> Option<&str> {
+    let body = match (text.find('('), text.rfind(')')) {
+        (Some(a), Some(b)) if a < b => &text[a + 1..b],
+        _ => text,
+    };
+    let start = body.find(|c: char| c.is_ascii_digit())?;
+    let rest = &body[start..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == ',' || c == ' '))
+        .unwrap_or(rest.len());
+    let run = rest[..end].trim().trim_end_matches(',');
+    run.contains(',').then_some(run)
+}
+
+/// Explain one item of `ftpscope explain` (see [`split_arguments`]), or say why it
+/// cannot be explained. An address that cannot be read (`PORT 10,0,0,5,300,1`) is
+/// explained with a `problem:` line naming the bad numbers.
+pub fn explain_item(item: &str, lang: Lang) -> Result<String, NotExplainable> {
+    let t = item.trim();
+    let reject = |why: String| NotExplainable {
+        input: escape_str(t),
+        why,
+    };
+    if t.is_empty() {
+        return Err(reject(format!("nothing to explain; {EXPLAIN_HINT}")));
+    }
+    let head = t.split([' ', '-']).next().unwrap_or("");
+    if !head.is_empty() && head.bytes().all(|b| b.is_ascii_digit()) {
+        if let Some(why) = code_problem(head) {
+            return Err(reject(why));
+        }
+        let mut out = input(t, lang);
+        if t.starts_with("227") {
+            let text = t.get(4..).unwrap_or("").trim();
+            if !text.is_empty() && address::parse_227(text.as_bytes()).is_none() {
+                let why = match numbers_in_227(text) {
+                    Some(run) => six_numbers_problem(run, "a 227 reply"),
+                    None => Some(
+                        "no address h1,h2,h3,h4,p1,p2 in the reply (a client cannot connect)"
+                            .into(),
+                    ),
+                };
+                if let Some(w) = why {
+                    out.push_str(&format!("\n  problem: {w}"));
+                }
+            }
+        }
+        return Ok(out);
+    }
+    let (verb, arg) = t.split_once([' ', '\t']).unwrap_or((t, ""));
+    let v = verb.to_ascii_uppercase();
+    if catalog::command(&v).is_none() {
+        let looks_like_code = v.len() < 6 && v.bytes().any(|b| b.is_ascii_digit());
+        let why = if looks_like_code {
+            format!("not a reply code or a command; {EXPLAIN_HINT}")
+        } else {
+            format!(
+                "{} is not an FTP command ftpscope knows; {EXPLAIN_HINT}",
+                escape_str(&v)
+            )
+        };
+        return Err(reject(why));
+    }
+    let mut out = input(t, lang);
+    let arg = arg.trim();
+    let problem = match v.as_str() {
+        "PORT" if !arg.is_empty() && address::parse_port_arg(arg.as_bytes()).is_none() => {
+            six_numbers_problem(arg, "PORT")
+        }
+        "EPRT" if !arg.is_empty() && address::parse_eprt(arg.as_bytes()).is_none() => Some(
+            "the argument is not |1|IPv4|port| or |2|IPv6|port| with a valid address and a port of 0-65535 (a server answers 501)".into(),
+        ),
+        "LPRT" if !arg.is_empty() && address::parse_lprt(arg.as_bytes()).is_none() => Some(
+            "the argument is not af,hal,h1,...,pal,p1,p2 with numbers of 0-255 (a server answers 501)".into(),
+        ),
+        _ => None,
+    };
+    if let Some(p) = problem {
+        out.push_str(&format!("\n  problem: {p}"));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn explain_rejects_what_it_cannot_explain() {
+        for bad in [
+            "", "  ", "999", "5301", "22", "099", "10054", "FOOBAR", "530x",
+        ] {
+            let e = explain_item(bad, Lang::En).unwrap_err();
+            assert!(!e.why.is_empty(), "{bad}");
+        }
+        assert!(
+            explain_item("5301", Lang::En)
+                .unwrap_err()
+                .why
+                .contains("three digits")
+        );
+        assert!(
+            explain_item("10054", Lang::En)
+                .unwrap_err()
+                .why
+                .contains("Windows")
+        );
+        for good in [
+            "530",
+            "226 Transfer complete.",
+            "PASV",
+            "site chmod 644 x",
+            "631 abc",
+        ] {
+            assert!(explain_item(good, Lang::En).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn explain_flags_numbers_that_are_not_bytes() {
+        let s = explain_item("PORT 10,0,0,5,300,1", Lang::En).unwrap();
+        assert!(s.contains("problem: 300 (p1) is not a byte"), "{s}");
+        let s = explain_item("227 Entering Passive Mode (10,0,0,256,4,1)", Lang::En).unwrap();
+        assert!(s.contains("256 (h4) is not a byte"), "{s}");
+        let s = explain_item("PORT 10,0,0,5,4", Lang::En).unwrap();
+        assert!(s.contains("this has 5"), "{s}");
+        let s = explain_item("PORT 10,0,0,5,4,1", Lang::En).unwrap();
+        assert!(!s.contains("problem"), "{s}");
+        let s = explain_item("227", Lang::En).unwrap();
+        assert!(!s.contains("problem"), "{s}");
+        let s = explain_item("EPRT |1|10.0.0.300|5000|", Lang::En).unwrap();
+        assert!(s.contains("problem:"), "{s}");
+    }
+
+    #[test]
+    fn explain_splits_its_arguments() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(split_arguments(&v(&["530", "425"])), v(&["530", "425"]));
+        assert_eq!(split_arguments(&v(&["PASV", "EPSV"])), v(&["PASV", "EPSV"]));
+        assert_eq!(
+            split_arguments(&v(&["PORT", "10,0,0,5,4,1"])),
+            v(&["PORT 10,0,0,5,4,1"])
+        );
+        assert_eq!(split_arguments(&v(&["REST", "500"])), v(&["REST 500"]));
+        assert_eq!(
+            split_arguments(&v(&["227", "Entering", "Passive", "Mode", "(1,2,3,4,5,6)"])),
+            v(&["227 Entering Passive Mode (1,2,3,4,5,6)"])
+        );
+        assert_eq!(split_arguments(&v(&["530", ""])), v(&["530", ""]));
+    }
 
     /// Regression (fuzz target `reply_stream`): a non-ASCII character right before
     /// the number of a 150 reply made `bytes_in_150` slice inside that character.

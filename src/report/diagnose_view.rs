@@ -10,6 +10,7 @@ use std::io::{self, Write};
 
 use crate::ftp::catalog::Lang;
 use crate::model::{CaptureStats, Finding, Session, Severity};
+use crate::time::TimeView;
 
 /// What the head and tail need to know of the sessions written.
 #[derive(Debug, Default)]
@@ -37,7 +38,18 @@ impl Tally {
 
 /// One session's findings: a JSON line (every session, so that a consumer sees
 /// which sessions were checked), or a text block (sessions with findings only).
-pub fn write_session(out: &mut dyn Write, s: &Session, json: bool, _lang: Lang) -> io::Result<()> {
+pub fn write_session(out: &mut dyn Write, s: &Session, json: bool, lang: Lang) -> io::Result<()> {
+    write_session_at(out, s, json, lang, TimeView::Utc)
+}
+
+/// [`write_session`] with text times shown as `tv` says (`--time`).
+pub fn write_session_at(
+    out: &mut dyn Write,
+    s: &Session,
+    json: bool,
+    _lang: Lang,
+    tv: TimeView,
+) -> io::Result<()> {
     if json {
         // Sessions are named as in `report --format json` ("id", "client", "server").
         let v = serde_json::json!({
@@ -59,10 +71,10 @@ pub fn write_session(out: &mut dyn Write, s: &Session, json: bool, _lang: Lang) 
         s.id,
         s.client,
         s.server,
-        s.start.rfc3339()
+        tv.full(s.start)
     )?;
     for f in &s.findings {
-        super::text::write_finding(out, f, "  ")?;
+        super::text::write_finding_at(out, f, "  ", tv)?;
     }
     Ok(())
 }
@@ -73,12 +85,24 @@ pub fn write_head(
     _stats: &CaptureStats,
     capture_findings: &[Finding],
     name: &str,
+    lang: Lang,
+) -> io::Result<()> {
+    write_head_at(out, _stats, capture_findings, name, lang, TimeView::Utc)
+}
+
+/// [`write_head`] with times shown as `tv` says (`--time`).
+pub fn write_head_at(
+    out: &mut dyn Write,
+    _stats: &CaptureStats,
+    capture_findings: &[Finding],
+    name: &str,
     _lang: Lang,
+    tv: TimeView,
 ) -> io::Result<()> {
     let out = &mut crate::text::SafeWriter::new(out);
     writeln!(out, "ftpscope diagnose: {}", crate::text::escape_str(name))?;
     for f in capture_findings {
-        super::text::write_finding(out, f, "  ")?;
+        super::text::write_finding_at(out, f, "  ", tv)?;
     }
     Ok(())
 }

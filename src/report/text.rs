@@ -10,7 +10,7 @@ use super::ViewOptions;
 use crate::ftp::catalog::Lang;
 use crate::model::{Capture, CaptureStats, DataChannel, Finding, Session, Severity};
 use crate::text::{SafeWriter, escape, escape_str};
-use crate::time::{human_bytes, human_duration};
+use crate::time::{TimeView, human_bytes, human_duration};
 
 fn tr(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
     match lang {
@@ -122,6 +122,16 @@ pub fn coverage_line(s: &Session) -> String {
 }
 
 pub fn write_finding(out: &mut dyn Write, f: &Finding, indent: &str) -> io::Result<()> {
+    write_finding_at(out, f, indent, TimeView::Utc)
+}
+
+/// [`write_finding`] with times shown as `tv` says (`--time`).
+pub fn write_finding_at(
+    out: &mut dyn Write,
+    f: &Finding,
+    indent: &str,
+    tv: TimeView,
+) -> io::Result<()> {
     let out = &mut SafeWriter::new(out);
     writeln!(
         out,
@@ -135,9 +145,9 @@ pub fn write_finding(out: &mut dyn Write, f: &Finding, indent: &str) -> io::Resu
             (Some(fr), Some(ts)) if fr > 0 => format!(
                 "frame {}, {}: ",
                 crate::capture::merge::FrameLabel(fr),
-                ts.clock()
+                tv.clock(ts).trim()
             ),
-            (_, Some(ts)) => format!("{}: ", ts.clock()),
+            (_, Some(ts)) => format!("{}: ", tv.clock(ts).trim()),
             _ => String::new(),
         };
         writeln!(out, "{indent}      evidence: {at}{}", escape_str(&e.what))?;
@@ -201,6 +211,18 @@ pub fn write_head(
     name: &str,
     opts: ViewOptions,
 ) -> io::Result<()> {
+    write_head_at(out, st, sum, name, opts, TimeView::Utc)
+}
+
+/// [`write_head`] with times shown as `tv` says (`--time`).
+pub fn write_head_at(
+    out: &mut dyn Write,
+    st: &CaptureStats,
+    sum: &Summary,
+    name: &str,
+    opts: ViewOptions,
+    tv: TimeView,
+) -> io::Result<()> {
     let out = &mut SafeWriter::new(out);
     let lang = opts.lang;
     let chans = sum.data_channels;
@@ -222,8 +244,8 @@ pub fn write_head(
         writeln!(
             out,
             "  from {} to {} ({})",
-            a.rfc3339(),
-            b.rfc3339(),
+            tv.full(a),
+            tv.full(b),
             human_duration(a.secs_until(b))
         )?;
     }
@@ -276,16 +298,26 @@ pub fn write_head(
         writeln!(out, "  {}", tr(lang, "no problem found", "未发现问题"))?;
     }
     for f in &sum.capture_findings {
-        write_finding(out, f, "  ")?;
+        write_finding_at(out, f, "  ", tv)?;
     }
     for (id, f) in &sum.findings {
         write!(out, "  [session {id}] ")?;
-        write_finding(out, f, "")?;
+        write_finding_at(out, f, "", tv)?;
     }
     Ok(())
 }
 
 pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io::Result<()> {
+    write_session_at(out, s, opts, TimeView::Utc)
+}
+
+/// [`write_session`] with times shown as `tv` says (`--time`).
+pub fn write_session_at(
+    out: &mut dyn Write,
+    s: &Session,
+    opts: ViewOptions,
+    tv: TimeView,
+) -> io::Result<()> {
     let out = &mut SafeWriter::new(out);
     let lang = opts.lang;
     writeln!(
@@ -295,7 +327,7 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
         s.id,
         s.client,
         s.server,
-        s.start.rfc3339(),
+        tv.full(s.start),
         human_duration(s.duration)
     )?;
     let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
@@ -346,7 +378,7 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
     writeln!(out, "  {}", tr(lang, "Transcript", "会话记录"))?;
     for ex in &s.exchanges {
         if let Some(c) = &ex.command {
-            let mut line = format!("    {}  C> {}", c.ts.clock(), escape_str(&c.verb));
+            let mut line = format!("    {}  C> {}", tv.clock(c.ts), escape_str(&c.verb));
             if !c.arg.is_empty() {
                 line.push(' ');
                 line.push_str(&escape(&c.arg.0));
@@ -378,7 +410,7 @@ pub fn write_session(out: &mut dyn Write, s: &Session, opts: ViewOptions) -> io:
             let n = r.lines.len();
             for (i, l) in r.lines.iter().enumerate() {
                 let prefix = if i == 0 {
-                    format!("    {}  S< ", r.ts.clock())
+                    format!("    {}  S< ", tv.clock(r.ts))
                 } else {
                     "                  ".to_string()
                 };
