@@ -262,15 +262,15 @@ fn forty_concurrent_long_sessions_within_512_mb() {
 
 #[test]
 #[ignore = "heavy (a 200 MB capture): run by .ci/run in release"]
-fn three_million_syns_diagnose_within_384_mb() {
+fn three_million_syns_diagnose_within_512_mb() {
     let d = tempfile::tempdir().expect("temp dir");
     let path = d.path().join("syns.pcap");
     syn_flood(&path, 3_000_000);
-    bounded(&["diagnose"], &path, 384, "3,000,000 unanswered SYNs");
+    bounded(&["diagnose"], &path, 512, "3,000,000 unanswered SYNs");
     bounded(
         &["diagnose", "--format", "json"],
         &path,
-        384,
+        512,
         "3,000,000 unanswered SYNs",
     );
 }
