@@ -524,9 +524,12 @@ fn several_captures_are_merged_in_time_order_as_mergecap_does() {
     sorted.sort();
     assert_eq!(starts, sorted);
     // Text: frames named by their file; the head names every input.
+    // Not wrapped (--width 0): the head names long paths, on one line.
     let o = run(
         &[
             "diagnose".as_ref(),
+            "--width".as_ref(),
+            "0".as_ref(),
             files[2].as_os_str(),
             files[0].as_os_str(),
         ],
