@@ -1046,7 +1046,7 @@ fn live_hands_out_a_closed_session_while_a_data_connection_lingers() {
         ..TrackerConfig::default()
     };
     let filter = format!("host {ip}");
-    let args = live_args(&["-i", "lo", "--filter", &filter, "--duration", "30"]);
+    let args = live_args(&["-i", "lo", "--filter", &filter, "--duration", "30s"]);
     let (state, h) = capture_thread(args, cfg);
     std::thread::sleep(Duration::from_millis(300));
 
