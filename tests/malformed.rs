@@ -14,33 +14,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::builder::{ACK, PSH, Pcap, SYN, sa, tcp_header};
+use common::builder::{ACK, PSH, Pcap, SYN, sa};
+use common::stream::{PcapFile, frame, pcap_header, pcap_record};
 use ftpscope::engine::{EngineError, analyze_reader};
 use ftpscope::model::Capture;
 use ftpscope::session::TrackerConfig;
 
 // ---------------------------------------------------------------------------
 // File writers.
-
-/// A pcap file header (little-endian, microseconds).
-fn pcap_header(snaplen: u32, linktype: u32) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    v.extend_from_slice(&2u16.to_le_bytes());
-    v.extend_from_slice(&4u16.to_le_bytes());
-    v.extend_from_slice(&[0; 8]);
-    v.extend_from_slice(&snaplen.to_le_bytes());
-    v.extend_from_slice(&linktype.to_le_bytes());
-    v
-}
-
-/// A pcap record header claiming `caplen` bytes captured, `orig` on the wire.
-fn pcap_record(v: &mut Vec<u8>, ts_us: u64, caplen: u32, orig: u32) {
-    v.extend_from_slice(&((ts_us / 1_000_000) as u32).to_le_bytes());
-    v.extend_from_slice(&((ts_us % 1_000_000) as u32).to_le_bytes());
-    v.extend_from_slice(&caplen.to_le_bytes());
-    v.extend_from_slice(&orig.to_le_bytes());
-}
 
 /// A pcapng block (little-endian) with a body padded to 4 bytes; `len` and
 /// `trailer` override the block lengths when given.
@@ -80,58 +61,6 @@ fn epb(iface: u32, frame: &[u8]) -> Vec<u8> {
     body.extend_from_slice(&(frame.len() as u32).to_le_bytes());
     body.extend_from_slice(frame);
     block(6, &body, None, None)
-}
-
-/// An Ethernet/IPv4/TCP frame, built by the shared builder.
-fn frame(
-    src: SocketAddr,
-    dst: SocketAddr,
-    seq: u32,
-    ack: u32,
-    flags: u8,
-    payload: &[u8],
-) -> Vec<u8> {
-    let mut l4 = tcp_header(src.port(), dst.port(), seq, ack, flags);
-    l4.extend_from_slice(payload);
-    Pcap::new().ip_frame(src.ip(), dst.ip(), &l4, 1, None)
-}
-
-/// A capture written packet by packet straight to a file, for the big cases (the
-/// shared builder keeps every packet in memory).
-struct PcapFile {
-    out: std::io::BufWriter<std::fs::File>,
-    ts_us: u64,
-}
-
-impl PcapFile {
-    fn create(path: &Path) -> PcapFile {
-        let f = std::fs::File::create(path).expect("create a capture file");
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, f);
-        out.write_all(&pcap_header(65535, 1)).expect("write");
-        PcapFile {
-            out,
-            ts_us: 1_700_000_000_000_000,
-        }
-    }
-    fn segment(
-        &mut self,
-        src: SocketAddr,
-        dst: SocketAddr,
-        seq: u32,
-        ack: u32,
-        flags: u8,
-        payload: &[u8],
-    ) {
-        let f = frame(src, dst, seq, ack, flags, payload);
-        let mut rec = Vec::with_capacity(16);
-        self.ts_us += 10;
-        pcap_record(&mut rec, self.ts_us, f.len() as u32, f.len() as u32);
-        self.out.write_all(&rec).expect("write");
-        self.out.write_all(&f).expect("write");
-    }
-    fn finish(mut self) {
-        self.out.flush().expect("flush");
-    }
 }
 
 const CLIENT: &str = "10.0.0.1:40000";
