@@ -487,6 +487,7 @@ fn data_rules(s: &Session, scan: bool, out: &mut Vec<Finding>) {
     let client_ip = s.client.ip();
     for d in &s.data_channels {
         transfer_rules(s, d, out);
+        speed::rules(s, d, out);
         let Some(ann) = d.announced else { continue };
         match d.mode {
             DataMode::Passive => passive_rules(s, d, ann, server_ip, out),
@@ -1409,6 +1410,7 @@ fn guessing_rule(failed: &[FailedLogin]) -> Vec<Finding> {
     out
 }
 
+pub mod speed;
 pub mod vantage;
 
 #[cfg(test)]

@@ -11,6 +11,9 @@ use serde::{Serialize, Serializer};
 
 use crate::time::Ts;
 
+mod tcp;
+pub use tcp::{Episodes, Spread, TcpEnd, TcpFigures, Throughput, ThroughputSeries, WindowScale};
+
 /// Bytes from the wire. Serialized as a UTF-8 string when valid; otherwise as a
 /// lossy string plus the exact bytes in hex (see docs/json-schema.md).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -315,6 +318,10 @@ pub struct DataChannel {
     /// e.g. "150 Opening BINARY mode data connection".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub type_per_replies: Option<&'static str>,
+    /// TCP figures of the connection (round trip, retransmissions, windows,
+    /// throughput over time), when it was in the capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<Box<TcpFigures>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -1068,6 +1068,7 @@ impl Tracker {
             transfer_type: None,
             bytes_per_replies: None,
             type_per_replies: None,
+            tcp: None,
         });
         st.facts.push(DataFacts::default());
         self.count_text(
@@ -1897,6 +1898,24 @@ impl Tracker {
 }
 
 impl ConnSink for Tracker {
+    fn figures(&mut self, conn: ConnId, mut figures: crate::model::TcpFigures) {
+        if let Some(&Role::Data {
+            session,
+            channel,
+            client_is_initiator,
+        }) = self.conns.get(&conn)
+        {
+            if !client_is_initiator {
+                figures.swap_sides();
+            }
+            if self.sessions.contains(session) {
+                if let Some(ch) = self.sessions[session].s.data_channels.get_mut(channel) {
+                    ch.tcp = Some(Box::new(figures));
+                }
+            }
+        }
+    }
+
     fn duplicate(&mut self, conn: ConnId) {
         if let Some(Role::Control { session, .. } | Role::Data { session, .. }) =
             self.conns.get(&conn)

@@ -28,6 +28,8 @@ use rustc_hash::FxHashMap;
 use crate::capture::decode::{ACK, FIN, RST, SYN, Segment};
 use crate::time::Ts;
 
+pub(crate) mod analysis;
+
 pub const MAX_OOO_SEGMENTS: usize = 256;
 pub const MAX_OOO_BYTES: usize = 512 * 1024;
 /// Connections tracked at once (about 600 bytes each with the tracker's entry,
@@ -121,6 +123,9 @@ pub trait ConnSink {
     fn closed(&mut self, _meta: Meta, _conn: ConnId) {}
     /// A packet of this connection was a copy of one just seen; it was dropped.
     fn duplicate(&mut self, _conn: ConnId) {}
+    /// The TCP figures of a connection in Count mode (a data connection), just
+    /// before [`ConnSink::closed`]; the initiator is taken as the client.
+    fn figures(&mut self, _conn: ConnId, _figures: crate::model::TcpFigures) {}
 }
 
 /// Two copies of one packet arrive within this many seconds (two capture points, a
@@ -176,6 +181,10 @@ struct Conn {
     /// The last segments (fingerprint, time), to drop copies of them.
     recent: [(u64, Ts); 4],
     recent_at: usize,
+    first: Ts,
+    handshake: analysis::Handshake,
+    /// Running for connections in Count mode (data connections).
+    analysis: Option<Box<analysis::Analysis>>,
 }
 
 /// Sequence space a closed connection covered, per endpoint.
@@ -229,7 +238,26 @@ impl Conn {
             last: ts,
             recent: [(0, ts); 4],
             recent_at: 0,
+            first: ts,
+            handshake: analysis::Handshake::default(),
+            analysis: None,
         }
+    }
+
+    /// Hand the connection's TCP figures to the sink (Count-mode connections).
+    fn conclude<S: ConnSink>(&mut self, sink: &mut S) {
+        let f = match self.analysis.take() {
+            Some(a) => a.figures(&self.handshake, self.first, self.last),
+            None if self.mode == Mode::Count => {
+                let f = analysis::handshake_figures(&self.handshake);
+                if f.rtt_ms.is_none() && f.mss.is_none() {
+                    return;
+                }
+                f
+            }
+            None => return,
+        };
+        sink.figures(self.info.id, f);
     }
     fn closed(&self) -> bool {
         self.reset || (self.halves[0].fin_done && self.halves[1].fin_done)
@@ -367,10 +395,18 @@ impl FlowTable {
         } else {
             Dir::FromResponder
         };
+        c.handshake.segment(meta.ts, dir, seg);
+        if c.analysis.is_none() && c.mode == Mode::Count {
+            c.analysis = Some(Box::default());
+        }
+        if let Some(a) = &mut c.analysis {
+            a.segment(&c.handshake, meta.ts, dir, seg);
+        }
         let mut stats = self.stats;
         process(c, meta, dir, seg, sink, &mut stats);
         self.stats = stats;
         if c.closed() {
+            c.conclude(sink);
             // Both FINs delivered, or a RST: the connection is over. Forget it now, so
             // memory holds open connections only; stray packets after this are ignored.
             let id = c.info.id;
@@ -393,6 +429,7 @@ impl FlowTable {
         self.conns.retain(|_, c| {
             let keep = c.last > cut;
             if !keep {
+                c.conclude(sink);
                 gone.push(c.info.id);
             }
             keep
@@ -414,6 +451,7 @@ impl FlowTable {
                     flush(c, meta, dir, u64::MAX, sink, &mut stats);
                     self.stats = stats;
                 }
+                c.conclude(sink);
                 sink.closed(meta, c.info.id);
             }
         }

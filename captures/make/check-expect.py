@@ -26,13 +26,34 @@ def endpoint(ip, port):
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
+def covered_bytes(pk):
+    """Payload bytes of a connection, each sequence byte once: a retransmission whose
+    first copy is not in the capture (lost before the capture point) counts, a copy
+    of bytes already seen does not."""
+    total = 0
+    for src in {p["src"] for p in pk}:
+        spans = sorted((p["seq"], p["seq"] + p["len"]) for p in pk
+                       if p["src"] == src and p["len"] > 0 and p["seq"] is not None)
+        end = None
+        for a, b in spans:
+            if end is None or a >= end:
+                total += b - a
+                end = b
+            elif b > end:
+                total += b - end
+                end = b
+    if total == 0:
+        total = sum(p["len"] for p in pk if not p["retrans"])
+    return total
+
+
 def load_streams(cap):
     """tcp.stream -> dict(first client/server endpoints, packet info)."""
     out = tshark(["-r", cap, "-Y", "tcp", "-T", "fields", "-E", "separator=\t",
                   "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport",
                   "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "tcp.flags.syn",
                   "-e", "tcp.flags.ack", "-e", "tcp.flags.reset", "-e", "tcp.len",
-                  "-e", "tcp.analysis.retransmission"])
+                  "-e", "tcp.analysis.retransmission", "-e", "tcp.seq"])
     streams = OrderedDict()
     for line in out.splitlines():
         f = line.split("\t")
@@ -42,7 +63,8 @@ def load_streams(cap):
         s = streams.setdefault(st, {"pkts": []})
         s["pkts"].append({"src": src, "dst": dst, "syn": f[7] in ("1", "True"),
                           "ack": f[8] in ("1", "True"), "rst": f[9] in ("1", "True"),
-                          "len": int(f[10] or 0), "retrans": bool(f[11])})
+                          "len": int(f[10] or 0), "retrans": bool(f[11]),
+                          "seq": int(f[12]) if len(f) > 12 and f[12] else None})
     return streams
 
 
@@ -272,7 +294,7 @@ def main():
             # The first stream to that endpoint not yet matched to an earlier channel.
             t = found[0]
             pk = streams[t]["pkts"]
-            nbytes = sum(p["len"] for p in pk if not p["retrans"])
+            nbytes = covered_bytes(pk)
             syns = sum(1 for p in pk if p["syn"] and not p["ack"])
             synack = any(p["syn"] and p["ack"] for p in pk)
             rst = any(p["rst"] for p in pk)

@@ -185,6 +185,8 @@ fuzz_target!(|data: &[u8]| {
             payload: &payload[..present],
             // Invariant of the decoder: wire_len >= payload.len().
             wire_len: len as u32,
+            window: 65535,
+            syn_options: None,
         };
         last.insert((s, d), first.wrapping_add(len as u32));
         frame += 1;

@@ -64,6 +64,8 @@ impl Wire {
             urgent: 0,
             payload,
             wire_len: wire as u32,
+            window: 65535,
+            syn_options: None,
         };
         let meta = Meta {
             ts: Ts(1_700_000_000_000_000_000 + self.frame as i64 * 1_000_000),

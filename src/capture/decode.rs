@@ -35,6 +35,54 @@ pub struct Segment<'a> {
     pub payload: &'a [u8],
     /// Payload length the packet had on the wire (>= `payload.len()`).
     pub wire_len: u32,
+    /// The advertised receive window as written in the header (not scaled).
+    pub window: u16,
+    /// Options of a SYN or SYN-ACK (read only on those: they are negotiated there).
+    pub syn_options: Option<SynOptions>,
+}
+
+/// What a SYN or SYN-ACK offers (RFC 9293 MSS, RFC 7323 window scale and
+/// timestamps, RFC 2018 SACK permitted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SynOptions {
+    pub mss: Option<u16>,
+    /// Shift count offered (capped at 14, as RFC 7323 says a receiver must).
+    pub window_scale: Option<u8>,
+    pub sack_permitted: bool,
+    pub timestamps: bool,
+}
+
+/// Read the options of a SYN. A malformed option list ends the walk; what was read
+/// before it stays.
+pub fn syn_options(opts: &[u8]) -> SynOptions {
+    let mut o = SynOptions::default();
+    let mut i = 0;
+    while i < opts.len() {
+        match opts[i] {
+            0 => break,
+            1 => {
+                i += 1;
+                continue;
+            }
+            kind => {
+                let Some(&len) = opts.get(i + 1) else { break };
+                let len = len as usize;
+                if len < 2 || i + len > opts.len() {
+                    break;
+                }
+                let body = &opts[i + 2..i + len];
+                match (kind, body.len()) {
+                    (2, 2) => o.mss = Some(u16::from_be_bytes([body[0], body[1]])),
+                    (3, 1) => o.window_scale = Some(body[0].min(14)),
+                    (4, 0) => o.sack_permitted = true,
+                    (8, 8) => o.timestamps = true,
+                    _ => {}
+                }
+                i += len;
+            }
+        }
+    }
+    o
 }
 
 impl Segment<'_> {
@@ -486,6 +534,8 @@ pub fn parse_tcp<'a>(src: IpAddr, dst: IpAddr, bytes: &'a [u8], declared: usize)
     let ack = u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
     let flags = bytes[13];
     let urgent = u16::from_be_bytes([bytes[18], bytes[19]]);
+    let window = u16::from_be_bytes([bytes[14], bytes[15]]);
+    let syn_options = (flags & SYN != 0).then(|| syn_options(&bytes[20..off]));
     let payload = &bytes[off..];
     let wire_len = declared
         .saturating_sub(off)
@@ -500,6 +550,8 @@ pub fn parse_tcp<'a>(src: IpAddr, dst: IpAddr, bytes: &'a [u8], declared: usize)
         urgent,
         payload,
         wire_len,
+        window,
+        syn_options,
     })
 }
 

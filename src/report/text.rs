@@ -74,6 +74,65 @@ pub fn channel_line(d: &DataChannel) -> String {
     s
 }
 
+/// A data connection's TCP figures in one line: what is unusual, plus the round trip
+/// and what the handshake negotiated.
+pub fn tcp_line(t: &crate::model::TcpFigures) -> String {
+    let mut p = Vec::new();
+    if let Some(r) = t.rtt_ms {
+        p.push(format!("rtt {}", human_duration(r / 1e3)));
+    }
+    if let Some(m) = t.mss {
+        p.push(format!("mss {m}"));
+    }
+    match (t.window_scale.client, t.window_scale.server) {
+        (Some(c), Some(s)) => p.push(format!("wscale {c}/{s}")),
+        (None, None) => {}
+        (c, s) => p.push(format!(
+            "wscale {}/{} (scaling off)",
+            c.map_or("-".into(), |x| x.to_string()),
+            s.map_or("-".into(), |x| x.to_string())
+        )),
+    }
+    let lost = t.retransmissions + t.spurious_retransmissions;
+    if lost > 0 {
+        p.push(format!(
+            "{lost} retransmitted ({})",
+            human_bytes(t.retransmitted_bytes)
+        ));
+    }
+    if t.duplicate_acks > 0 {
+        p.push(format!("{} dup ACKs", t.duplicate_acks));
+    }
+    if t.out_of_order > 0 {
+        p.push(format!("{} out of order", t.out_of_order));
+    }
+    if t.zero_window.episodes > 0 {
+        p.push(format!(
+            "zero window {}x for {}",
+            t.zero_window.episodes,
+            human_duration(t.zero_window.total_s)
+        ));
+    }
+    if let (Some(f), Some(w)) = (t.bytes_in_flight.median, t.receive_window.median) {
+        p.push(format!(
+            "in flight {} of window {} (median)",
+            human_bytes(f),
+            human_bytes(w)
+        ));
+    }
+    if t.idle.episodes > 0 {
+        p.push(format!(
+            "sender idle {} in {} pauses",
+            human_duration(t.idle.total_s),
+            t.idle.episodes
+        ));
+    }
+    if p.is_empty() {
+        p.push("no handshake or data seen".into());
+    }
+    p.join(", ")
+}
+
 /// What the capture covers of a session, in one line (text report and TUI header).
 pub fn coverage_line(s: &Session) -> String {
     use crate::model::DataVisibility;
@@ -452,6 +511,9 @@ pub fn write_session_at(
             }
             if !t.is_empty() {
                 writeln!(out, "       {}", t.join(", "))?;
+            }
+            if let Some(tcp) = d.tcp.as_deref() {
+                writeln!(out, "       tcp: {}", tcp_line(tcp))?;
             }
             for n in &d.notes {
                 writeln!(out, "       note: {}", escape_str(n))?;

@@ -62,6 +62,8 @@ fn seg<'x>(
         urgent: 0,
         payload,
         wire_len: payload.len() as u32,
+        window: 65535,
+        syn_options: None,
     }
 }
 

@@ -1,0 +1,295 @@
+//! TCP figures of data connections and the slow-transfer verdicts.
+//!
+//! * The counts (retransmissions, fast and spurious ones, out-of-order segments,
+//!   duplicate ACKs, zero-window segments' episodes) equal what tshark's TCP analysis
+//!   (`tcp.analysis.*`) finds on the same connection, on every committed capture.
+//! * Each verdict fires on the lab capture made for it (captures/make/slow-transfer.sh)
+//!   and on no other committed capture, except captures whose scripts rate-limit the
+//!   server on purpose (their transcript shows the server pacing itself), and on no
+//!   public capture.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+
+use ftpscope::model::{Session, TcpFigures};
+use ftpscope::session::TrackerConfig;
+
+fn sessions(path: &Path) -> Vec<Session> {
+    let mut v = Vec::new();
+    ftpscope::engine::stream_file(path, TrackerConfig::default(), &mut |s| v.push(s))
+        .unwrap_or_else(|e| panic!("analyse {}: {e}", path.display()));
+    v
+}
+
+type Key = BTreeSet<SocketAddr>;
+
+/// Counts per connection, as tshark's TCP analysis flags them.
+fn tshark_counts(path: &Path) -> BTreeMap<Key, BTreeMap<&'static str, u64>> {
+    let fields = [
+        "ip.src",
+        "ipv6.src",
+        "tcp.srcport",
+        "ip.dst",
+        "ipv6.dst",
+        "tcp.dstport",
+        "tcp.analysis.retransmission",
+        "tcp.analysis.fast_retransmission",
+        "tcp.analysis.spurious_retransmission",
+        "tcp.analysis.out_of_order",
+        "tcp.analysis.duplicate_ack",
+        "tcp.analysis.zero_window",
+    ];
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r")
+        .arg(path)
+        .args(["-T", "fields", "-E", "separator=|"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().expect("tshark runs");
+    assert!(out.status.success(), "tshark failed on {}", path.display());
+    let names = [
+        "retransmissions",
+        "fast",
+        "spurious",
+        "out_of_order",
+        "duplicate_acks",
+        "zero_window_segments",
+    ];
+    let mut m: BTreeMap<Key, BTreeMap<&'static str, u64>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let p: Vec<&str> = line.split('|').collect();
+        if p.len() < fields.len() || p[2].is_empty() {
+            continue;
+        }
+        let ip = |a: &str, b: &str| {
+            if a.is_empty() {
+                b.to_string()
+            } else {
+                a.to_string()
+            }
+        };
+        let (Ok(src), Ok(dst)) = (
+            ip(p[0], p[1]).parse::<std::net::IpAddr>(),
+            ip(p[3], p[4]).parse::<std::net::IpAddr>(),
+        ) else {
+            continue;
+        };
+        let (Ok(sp), Ok(dp)) = (p[2].parse::<u16>(), p[5].parse::<u16>()) else {
+            continue;
+        };
+        let key: Key = [SocketAddr::new(src, sp), SocketAddr::new(dst, dp)].into();
+        let e = m.entry(key).or_default();
+        for (i, n) in names.iter().enumerate() {
+            if !p[6 + i].is_empty() {
+                *e.entry(n).or_default() += 1;
+            }
+        }
+    }
+    m
+}
+
+fn ours(t: &TcpFigures) -> BTreeMap<&'static str, u64> {
+    [
+        // tshark flags spurious retransmissions as retransmissions too.
+        (
+            "retransmissions",
+            t.retransmissions + t.spurious_retransmissions,
+        ),
+        ("fast", t.fast_retransmissions),
+        ("spurious", t.spurious_retransmissions),
+        ("out_of_order", t.out_of_order),
+        ("duplicate_acks", t.duplicate_acks),
+    ]
+    .into_iter()
+    .collect()
+}
+
+#[test]
+fn counts_match_tshark_on_every_committed_capture() {
+    if !common::require_tool("tshark", "counts_match_tshark_on_every_committed_capture") {
+        return;
+    }
+    let mut compared = 0;
+    let mut nonzero = 0;
+    for path in common::committed_captures() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        // Copies of packets: ftpscope drops them as copies, tshark calls them
+        // retransmissions (derived.sh checks these after editcap -D).
+        if name.starts_with("duplicated") {
+            continue;
+        }
+        let theirs = tshark_counts(&path);
+        for s in sessions(&path) {
+            for d in &s.data_channels {
+                let (Some(t), Some(c), Some(l)) = (d.tcp.as_deref(), d.connector, d.listener)
+                else {
+                    continue;
+                };
+                // Our analysis ends at the first RST (the connection is over);
+                // tshark goes on with stray segments after it.
+                if t.end.rst_client_s.is_some() || t.end.rst_server_s.is_some() {
+                    continue;
+                }
+                let key: Key = [c, l].into();
+                let mut want: BTreeMap<&'static str, u64> =
+                    ours(t).keys().map(|k| (*k, 0)).collect();
+                if let Some(x) = theirs.get(&key) {
+                    for (k, v) in x {
+                        if want.contains_key(k) {
+                            want.insert(k, *v);
+                        }
+                    }
+                }
+                assert_eq!(ours(t), want, "{name}: data connection {c} -> {l}");
+                if want.values().any(|v| *v > 0) {
+                    nonzero += 1;
+                }
+                // Zero-window segments: at least one per episode.
+                let zw = theirs
+                    .get(&key)
+                    .and_then(|x| x.get("zero_window_segments"))
+                    .copied()
+                    .unwrap_or(0);
+                assert_eq!(
+                    t.zero_window.episodes > 0,
+                    zw > 0,
+                    "{name}: zero window {c} -> {l}"
+                );
+                assert!(t.zero_window.episodes <= zw, "{name}: {c} -> {l}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 40, "only {compared} data connections compared");
+    assert!(
+        nonzero >= 3,
+        "the lab captures with loss and zero windows must be among them ({nonzero})"
+    );
+}
+
+fn verdicts(path: &Path) -> BTreeSet<String> {
+    sessions(path)
+        .iter()
+        .flat_map(|s| s.findings.iter())
+        .map(|f| f.id.to_string())
+        .filter(|id| {
+            id.starts_with("transfer-") && (id.ends_with("-limited") || id.ends_with("-stalled"))
+        })
+        .collect()
+}
+
+#[test]
+fn each_verdict_fires_on_its_capture_only() {
+    // Captures whose scripts set vsftpd's local_max_rate: the server paces itself.
+    let rate_limited = ["aborted-download.pcap", "transfer-reset.pcap"];
+    let expected: BTreeMap<&str, &str> = [
+        ("slow-loss.pcap", "transfer-loss-limited"),
+        ("slow-rate-limit.pcap", "transfer-sender-limited"),
+        ("slow-receiver-stalled.pcap", "transfer-receiver-stalled"),
+    ]
+    .into();
+    let mut seen = 0;
+    for path in common::committed_captures() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let got = verdicts(&path);
+        let want: BTreeSet<String> = match expected.get(name.as_str()) {
+            Some(v) => [v.to_string()].into(),
+            None if rate_limited.contains(&name.as_str()) => {
+                ["transfer-sender-limited".to_string()].into()
+            }
+            None => BTreeSet::new(),
+        };
+        assert_eq!(got, want, "{name}");
+        seen += usize::from(expected.contains_key(name.as_str()));
+    }
+    assert_eq!(
+        seen,
+        expected.len(),
+        "every lab capture of a verdict is committed"
+    );
+}
+
+#[test]
+fn the_figures_of_the_lab_captures_tell_their_story() {
+    let dir = common::repo().join("captures");
+    let fig = |name: &str| -> TcpFigures {
+        let s = sessions(&dir.join(name));
+        let d = s
+            .iter()
+            .flat_map(|s| s.data_channels.iter())
+            .find(|d| d.command.as_deref() == Some("RETR"))
+            .expect("a RETR");
+        *d.tcp.clone().expect("tcp figures")
+    };
+    let loss = fig("slow-loss.pcap");
+    assert_eq!(loss.sender, Some("server"));
+    assert_eq!(loss.payload_bytes, 300_000);
+    assert!(loss.retransmissions >= 3, "{loss:?}");
+    // Dropped by the router before the client-side capture point.
+    assert_eq!(loss.lost_before_capture_bytes, loss.retransmitted_bytes);
+    assert_eq!(loss.mss, Some(1460));
+    assert_eq!(loss.window_scaling, Some(true));
+    let stalled = fig("slow-receiver-stalled.pcap");
+    assert!(stalled.zero_window.episodes >= 10, "{stalled:?}");
+    assert!(stalled.receive_window.min == Some(0));
+    assert_eq!(
+        stalled.idle.episodes, 0,
+        "a closed window is not an idle sender"
+    );
+    let rate = fig("slow-rate-limit.pcap");
+    assert!(rate.idle.total_s > 1.0, "{rate:?}");
+    assert_eq!(rate.retransmissions, 0);
+    // 300000 bytes at 100000 B/s: about 2-3 s, under 1.6 Mbit/s on average.
+    let avg = rate.throughput_bps.average.unwrap();
+    assert!(avg < 1.6e6 && avg > 0.6e6, "{avg}");
+    assert!(rate.series.bytes.len() > 10 && rate.series.bucket_ms == 100);
+    assert_eq!(rate.series.bytes.iter().sum::<u64>(), 300_000);
+}
+
+#[test]
+fn no_verdict_on_public_captures() {
+    let Some(dir) = common::public_captures("no_verdict_on_public_captures") else {
+        return;
+    };
+    let mut files = Vec::new();
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| matches!(x, "pcap" | "pcapng" | "cap"))
+            {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files.len() > 50, "public captures: {}", files.len());
+    for p in files {
+        let mut v = Vec::new();
+        if ftpscope::engine::stream_file(&p, TrackerConfig::default(), &mut |s| v.push(s)).is_err()
+        {
+            continue;
+        }
+        for s in &v {
+            for f in &s.findings {
+                assert!(
+                    !(f.id.starts_with("transfer-") && f.id.ends_with("-limited")
+                        || f.id == "transfer-receiver-stalled"),
+                    "{}: {} {}",
+                    p.display(),
+                    f.id,
+                    f.summary
+                );
+            }
+        }
+    }
+}
