@@ -496,6 +496,7 @@ fn data_rules(s: &Session, scan: bool, out: &mut Vec<Finding>) {
         }
     }
     unseen_data_rule(s, out);
+    speed::session_rules(s, out);
 }
 
 /// The capture holds FTP control traffic only: say what cannot be known, once.
@@ -1066,6 +1067,10 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     // Short counts an end (FIN/RST) in the capture: a connection whose end is not
     // in it, confirmed by the server's 226, lost packets in the capture instead.
     let short = short && d.ended_by.is_some();
+    // A path-MTU black hole explains the cut (its own finding says so and how to fix it).
+    if d.tcp.as_deref().is_some_and(speed::is_pmtu_blackhole) {
+        return;
+    }
     if d.outcome == Outcome::Reset
         || d.outcome == Outcome::Aborted
         || (short && d.outcome == Outcome::Completed)

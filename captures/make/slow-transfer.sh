@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # slow-transfer: downloads held back by one limit each, for the TCP verdicts.
-# Usage: slow-transfer.sh [loss|rate-limit|receiver-stalled]   (all when no argument)
+# Usage: slow-transfer.sh [loss|rate-limit|receiver-stalled|window-limited|small-files|
+#                          pmtu-blackhole|nat-idle-timeout]
+#        (all when no argument)
 #   loss             -> captures/slow-loss.pcap: a 4 Mbit/s router (tc tbf) drops
 #                       4 % of the data segments (iptables statistic); TCP
 #                       retransmits them.
@@ -9,6 +11,24 @@
 #   receiver-stalled -> captures/slow-receiver-stalled.pcap: the client (Python
 #                       ftplib) reads 4 KiB every 0.3 s with a small receive buffer
 #                       (tcp_rmem 4096): its window closes to zero again and again.
+#   window-limited   -> captures/slow-window-limited.pcap: a 40 ms round trip (the
+#                       router holds packets 20 ms each way, delay-tun.py) and a
+#                       client whose receive buffer is 24 KiB (tcp_rmem): the bytes
+#                       in flight sit at the window.
+#   small-files      -> captures/slow-small-files.pcap: 20 files of 2 KB over a 50 ms
+#                       round trip on one control connection (curl): per-file
+#                       PASV/SIZE/RETR/226 round trips take the time, not the bytes.
+#   pmtu-blackhole   -> captures/slow-pmtu-blackhole.pcap: the router's link to the
+#                       client has an MTU of 1000 and the router's ICMP
+#                       "fragmentation needed" messages are dropped: the server's
+#                       full-size segments never arrive, small ones do. Captured on
+#                       the server's interface (where the retransmissions are).
+#   nat-idle-timeout -> captures/slow-nat-idle-timeout.pcap: the router NATs the
+#                       client and forgets established TCP flows idle for 3 s
+#                       (nf_conntrack_tcp_timeout_established=3, tcp_loose=0, packets
+#                       of unknown flows rejected with RST); a rate-limited 8 s
+#                       download keeps the control connection idle: the 226 never
+#                       reaches the client, whose next packet is answered with RST.
 # Client 10.7.0.2 -> router (10.7.0.1 | 10.7.1.1) -> server 10.7.1.2 (vsftpd,
 # passive port 40001), curl --disable-epsv unless said otherwise. Captured on the
 # client's interface with a 200-byte snap length (payload bytes do not matter here),
@@ -17,7 +37,11 @@ set -euo pipefail
 if [ $# -eq 0 ]; then
     "$0" loss
     "$0" rate-limit
-    exec "$0" receiver-stalled
+    "$0" receiver-stalled
+    "$0" window-limited
+    "$0" small-files
+    "$0" pmtu-blackhole
+    exec "$0" nat-idle-timeout
 fi
 variant=$1
 if [ -z "${SLOW_PINNED:-}" ]; then
@@ -30,14 +54,43 @@ topo_routed 10.7.0.2/24 10.7.0.1/24 10.7.1.1/24 10.7.1.2/24
 home_reset
 size=300000
 [ "$variant" = receiver-stalled ] && size=120000
+[ "$variant" = window-limited ] && size=600000
+[ "$variant" = nat-idle-timeout ] && size=320000
 make_file "$LAB_HOME/big.bin" "$size" "slow-$variant"
+urls=()
+if [ "$variant" = small-files ]; then
+    for i in $(seq -w 1 20); do
+        make_file "$LAB_HOME/small/f$i.bin" 2000 "slow-small-$i"
+        urls+=("ftp://10.7.1.2/small/f$i.bin" -o "$TMPD/f$i.bin")
+    done
+fi
 fix_mtimes
+
+# router_delay MS: the router holds every forwarded packet MS milliseconds.
+router_delay() {
+    bg_ns rtr delay "$PYTHON" "$MAKE_DIR/delay-tun.py" dtun "$1"
+    local i
+    for i in $(seq 1 50); do
+        grep -q ready "$TMPD/delay.out" 2>/dev/null && break
+        sleep 0.1
+    done
+    grep -q ready "$TMPD/delay.out" || die "delay-tun.py did not start: $(cat "$TMPD/delay.err")"
+    in_ns rtr ip link set dtun up
+    in_ns rtr sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.dtun.rp_filter=0
+    in_ns rtr ip rule add iif r0 lookup 100
+    in_ns rtr ip rule add iif r1 lookup 100
+    in_ns rtr ip route add default dev dtun table 100
+}
 
 extra="pasv_min_port=40001
 pasv_max_port=40001"
 if [ "$variant" = rate-limit ]; then
     extra="$extra
 local_max_rate=100000"
+fi
+if [ "$variant" = nat-idle-timeout ]; then
+    extra="$extra
+local_max_rate=40000"
 fi
 start_vsftpd srv <<<"$extra"
 
@@ -49,9 +102,46 @@ if [ "$variant" = loss ]; then
         -m statistic --mode random --probability 0.04 -j DROP
 fi
 
-capture_start cli c0
 case $variant in
-    loss|rate-limit)
+    window-limited) router_delay 20; in_ns cli sysctl -qw net.ipv4.tcp_rmem="4096 24576 24576" ;;
+    small-files) router_delay 25 ;;
+    nat-idle-timeout)
+        in_ns rtr sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=3 \
+            net.netfilter.nf_conntrack_tcp_loose=0
+        fw rtr -t nat -A POSTROUTING -o r1 -s 10.7.0.0/24 -j MASQUERADE
+        fw rtr -A FORWARD -m conntrack --ctstate INVALID -p tcp -j REJECT --reject-with tcp-reset
+        fw rtr -A INPUT -m conntrack --ctstate INVALID -p tcp -j REJECT --reject-with tcp-reset
+        ;;
+    pmtu-blackhole)
+        in_ns rtr ip link set r0 mtu 1000
+        fw rtr -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+        ;;
+esac
+
+if [ "$variant" = pmtu-blackhole ]; then
+    capture_start srv s0
+else
+    capture_start cli c0
+fi
+case $variant in
+    small-files)
+        in_ns cli curl -sS --max-time 60 --disable-epsv -u "$FTP_USER:$FTP_PASS" "${urls[@]}"
+        ;;
+    nat-idle-timeout)
+        rc=0
+        in_ns cli curl -sS --max-time 16 --disable-epsv -u "$FTP_USER:$FTP_PASS" \
+            "ftp://10.7.1.2/big.bin" -o "$TMPD/big.bin" || rc=$?
+        [ "$rc" != 0 ] || die "the 226 passed the NAT"
+        log "curl exit code $rc (expected: no 226)"
+        ;;
+    pmtu-blackhole)
+        rc=0
+        in_ns cli curl -sS --max-time 12 --disable-epsv -u "$FTP_USER:$FTP_PASS" \
+            "ftp://10.7.1.2/big.bin" -o "$TMPD/big.bin" || rc=$?
+        [ "$rc" != 0 ] || die "the download passed the black hole"
+        log "curl exit code $rc (expected: the transfer stalls)"
+        ;;
+    loss|rate-limit|window-limited)
         in_ns cli curl -sS --max-time 60 --disable-epsv -u "$FTP_USER:$FTP_PASS" \
             "ftp://10.7.1.2/big.bin" -o "$TMPD/big.bin"
         ;;
@@ -76,7 +166,15 @@ PY
         ;;
 esac
 capture_stop
-cmp "$TMPD/big.bin" "$LAB_HOME/big.bin"
+if [ "$variant" = small-files ]; then
+    for i in $(seq -w 1 20); do cmp "$TMPD/f$i.bin" "$LAB_HOME/small/f$i.bin"; done
+elif [ "$variant" = pmtu-blackhole ]; then
+    :
+elif [ "$variant" = nat-idle-timeout ]; then
+    cmp "$TMPD/big.bin" "$LAB_HOME/big.bin" # the data arrived; the 226 did not
+else
+    cmp "$TMPD/big.bin" "$LAB_HOME/big.bin"
+fi
 editcap -s 200 "$TMPD/raw.pcap" "$TMPD/snap.pcap"
 mv "$TMPD/snap.pcap" "$TMPD/raw.pcap"
 capture_save pcap raw "slow-$variant"

@@ -79,6 +79,15 @@ pub struct TcpFigures {
     /// capture point.
     pub lost_before_capture_bytes: u64,
     pub data_segments: u64,
+    /// Payload bytes of the sender the receiver acknowledged.
+    pub acked_bytes: u64,
+    /// The sender's largest segment, and how many times a segment that large (at
+    /// least 576 bytes) was sent again.
+    pub max_segment: u32,
+    pub full_size_retransmissions: u64,
+    /// The receiver sent something after the sender's first retransmission (it was
+    /// alive, the path to it carried small segments); null without retransmissions.
+    pub receiver_heard_after_retransmission: Option<bool>,
     /// Segments sent again (tshark's `tcp.analysis.retransmission`, fast ones included).
     pub retransmissions: u64,
     pub fast_retransmissions: u64,

@@ -170,6 +170,12 @@ struct Side {
     /// capture point (or not captured).
     hole_bytes: u64,
     data_segments: u64,
+    /// Largest payload sent, and retransmissions of segments that large.
+    max_segment: u32,
+    full_size_retransmissions: u64,
+    first_retransmission_at: Option<Ts>,
+    /// Last segment this side sent (any kind).
+    last_seen: Ts,
     retransmissions: u64,
     retransmitted_bytes: u64,
     fast_retransmissions: u64,
@@ -302,6 +308,10 @@ impl Analysis {
                         }
                         // Karn: no round-trip sample across a retransmission.
                         me.pending.clear();
+                        me.first_retransmission_at.get_or_insert(ts);
+                        if len >= 576 && len >= me.max_segment {
+                            me.full_size_retransmissions += 1;
+                        }
                     }
                     let end = seq.wrapping_add(seglen);
                     if before(next, end) {
@@ -326,6 +336,8 @@ impl Analysis {
         let scale = hs.scale();
         {
             let (me, other) = two(&mut self.sides, s, o);
+            me.last_seen = ts;
+            me.max_segment = me.max_segment.max(len);
             if seg.has(ACK) {
                 let dup = len == 0
                     && seg.window != 0
@@ -490,6 +502,16 @@ impl Analysis {
             u64::from(tx.data_end.wrapping_sub(a)).max(tx.payload)
         });
         f.lost_before_capture_bytes = tx.hole_bytes;
+        f.max_segment = tx.max_segment;
+        f.full_size_retransmissions = tx.full_size_retransmissions;
+        f.acked_bytes = match (tx.data_first, rx.last_ack) {
+            (Some(a), Some(k)) if !before(k, a) => {
+                u64::from(k.wrapping_sub(a)).min(f.payload_bytes)
+            }
+            _ => 0,
+        };
+        f.receiver_heard_after_retransmission =
+            tx.first_retransmission_at.map(|t| rx.last_seen > t);
         f.throughput_bps.average =
             (span > 0.0).then(|| (f.payload_bytes as f64 * 8.0 / span).round());
         // The busiest 100 ms, for transfers that lasted that long.
