@@ -2,7 +2,9 @@
 //!
 //! * The counts (retransmissions, fast and spurious ones, out-of-order segments,
 //!   duplicate ACKs, zero-window segments' episodes) equal what tshark's TCP analysis
-//!   (`tcp.analysis.*`) finds on the same connection, on every committed capture.
+//!   (`tcp.analysis.*`) finds on the same connection, on every committed capture;
+//!   the handshake round trip is tshark's iRTT and the average rate tshark's bytes
+//!   over time, within 10 %.
 //! * Each verdict fires on the lab capture made for it (captures/make/slow-transfer.sh)
 //!   and on no other committed capture, except captures whose scripts rate-limit the
 //!   server on purpose (their transcript shows the server pacing itself), and on no
@@ -27,8 +29,23 @@ fn sessions(path: &Path) -> Vec<Session> {
 
 type Key = BTreeSet<SocketAddr>;
 
+/// What tshark says of a connection beyond counts: its initial RTT, and the payload
+/// bytes (retransmissions left out) with the times of the first and last of them.
+#[derive(Default, Debug)]
+struct Timing {
+    irtt_s: Option<f64>,
+    bytes: u64,
+    first: Option<f64>,
+    last: Option<f64>,
+}
+
 /// Counts per connection, as tshark's TCP analysis flags them.
-fn tshark_counts(path: &Path) -> BTreeMap<Key, BTreeMap<&'static str, u64>> {
+fn tshark_counts(
+    path: &Path,
+) -> (
+    BTreeMap<Key, BTreeMap<&'static str, u64>>,
+    BTreeMap<Key, Timing>,
+) {
     let fields = [
         "ip.src",
         "ipv6.src",
@@ -42,6 +59,9 @@ fn tshark_counts(path: &Path) -> BTreeMap<Key, BTreeMap<&'static str, u64>> {
         "tcp.analysis.out_of_order",
         "tcp.analysis.duplicate_ack",
         "tcp.analysis.zero_window",
+        "tcp.analysis.initial_rtt",
+        "tcp.len",
+        "frame.time_epoch",
     ];
     let mut cmd = Command::new("tshark");
     cmd.arg("-r")
@@ -61,6 +81,7 @@ fn tshark_counts(path: &Path) -> BTreeMap<Key, BTreeMap<&'static str, u64>> {
         "zero_window_segments",
     ];
     let mut m: BTreeMap<Key, BTreeMap<&'static str, u64>> = BTreeMap::new();
+    let mut timing: BTreeMap<Key, Timing> = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let p: Vec<&str> = line.split('|').collect();
         if p.len() < fields.len() || p[2].is_empty() {
@@ -83,14 +104,25 @@ fn tshark_counts(path: &Path) -> BTreeMap<Key, BTreeMap<&'static str, u64>> {
             continue;
         };
         let key: Key = [SocketAddr::new(src, sp), SocketAddr::new(dst, dp)].into();
-        let e = m.entry(key).or_default();
+        let e = m.entry(key.clone()).or_default();
         for (i, n) in names.iter().enumerate() {
             if !p[6 + i].is_empty() {
                 *e.entry(n).or_default() += 1;
             }
         }
+        let t = timing.entry(key).or_default();
+        if let Ok(r) = p[12].parse::<f64>() {
+            t.irtt_s = Some(r);
+        }
+        let len: u64 = p[13].parse().unwrap_or(0);
+        let at: f64 = p[14].parse().unwrap_or(0.0);
+        if len > 0 && p[6].is_empty() {
+            t.bytes += len;
+            t.first.get_or_insert(at);
+            t.last = Some(at);
+        }
     }
-    m
+    (m, timing)
 }
 
 fn ours(t: &TcpFigures) -> BTreeMap<&'static str, u64> {
@@ -116,6 +148,7 @@ fn counts_match_tshark_on_every_committed_capture() {
     }
     let mut compared = 0;
     let mut nonzero = 0;
+    let (mut rtts, mut rates) = (0, 0);
     for path in common::committed_captures() {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         // Copies of packets: ftpscope drops them as copies, tshark calls them
@@ -123,7 +156,7 @@ fn counts_match_tshark_on_every_committed_capture() {
         if name.starts_with("duplicated") {
             continue;
         }
-        let theirs = tshark_counts(&path);
+        let (theirs, timing) = tshark_counts(&path);
         for s in sessions(&path) {
             for d in &s.data_channels {
                 let (Some(t), Some(c), Some(l)) = (d.tcp.as_deref(), d.connector, d.listener)
@@ -161,11 +194,38 @@ fn counts_match_tshark_on_every_committed_capture() {
                     "{name}: zero window {c} -> {l}"
                 );
                 assert!(t.zero_window.episodes <= zw, "{name}: {c} -> {l}");
+                // Round trip of the handshake: tshark's iRTT.
+                let tm = timing.get(&key);
+                if let (Some(ours), Some(theirs)) = (t.rtt_ms, tm.and_then(|x| x.irtt_s)) {
+                    let theirs = theirs * 1e3;
+                    assert!(
+                        (ours - theirs).abs() <= 0.1 * theirs + 0.002,
+                        "{name}: {c} -> {l}: rtt {ours} ms, tshark {theirs} ms"
+                    );
+                    rtts += 1;
+                }
+                // Throughput over the data, for transfers long enough to measure.
+                if let (Some(avg), Some(x)) = (t.throughput_bps.average, tm) {
+                    if let (Some(a), Some(b)) = (x.first, x.last) {
+                        if b - a >= 0.1 && t.retransmissions == 0 {
+                            let theirs = x.bytes as f64 * 8.0 / (b - a);
+                            assert!(
+                                (avg - theirs).abs() <= 0.1 * theirs,
+                                "{name}: {c} -> {l}: {avg} bit/s, tshark {theirs}"
+                            );
+                            rates += 1;
+                        }
+                    }
+                }
                 compared += 1;
             }
         }
     }
     assert!(compared >= 40, "only {compared} data connections compared");
+    assert!(
+        rtts >= 30 && rates >= 4,
+        "rtt compared {rtts}, throughput {rates}"
+    );
     assert!(
         nonzero >= 3,
         "the lab captures with loss and zero windows must be among them ({nonzero})"

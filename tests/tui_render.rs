@@ -187,6 +187,43 @@ fn data_view() {
     snap("data", &mut a);
 }
 
+/// The data view names the limit of each slow transfer and draws its throughput
+/// over time (the slow-transfer lab captures, merged: real diagnosis, not fixed
+/// findings).
+#[test]
+fn data_view_of_slow_transfers() {
+    let mut c = load("slow-window-limited.pcap");
+    for name in [
+        "slow-rate-limit.pcap",
+        "slow-receiver-stalled.pcap",
+        "slow-loss.pcap",
+    ] {
+        let more = load(name);
+        c.sessions.extend(more.sessions);
+    }
+    for (i, s) in c.sessions.iter_mut().enumerate() {
+        s.id = i + 1;
+    }
+    let mut a = app(c, "slow transfers");
+    cmd(&mut a, Cmd::ShowData);
+    let t = draw(&mut a, (160, 48));
+    let screen = cells(&t);
+    for limit in ["window", "sender", "receiver", "loss"] {
+        assert!(
+            screen.contains(&format!(" {limit} ")),
+            "no {limit} in\n{screen}"
+        );
+    }
+    assert!(screen.contains("Rate over time"), "{screen}");
+    // The rate-limited transfer pauses: its sparkline has gaps between bars.
+    let line = screen
+        .lines()
+        .find(|l| l.contains(" sender "))
+        .expect("the rate-limited transfer");
+    assert!(line.contains('█') && line.contains("   "), "{line}");
+    snap("data_slow", &mut a);
+}
+
 #[test]
 fn findings_view() {
     let mut a = app(multi_session(), "captures/multi-session.pcap");

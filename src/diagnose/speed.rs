@@ -148,10 +148,7 @@ fn pmtu_blackhole(
     sender: &str,
     receiver: &str,
     out: &mut Vec<Finding>,
-) -> bool {
-    if !is_pmtu_blackhole(t) {
-        return false;
-    }
+) {
     let seg = t.max_segment;
     out.push(Finding {
         id: "transfer-pmtu-blackhole",
@@ -185,7 +182,6 @@ fn pmtu_blackhole(
         cause: "pmtu-blackhole".into(),
         ..Default::default()
     });
-    true
 }
 
 /// A control connection silent this long during a transfer is at risk behind a NAT
@@ -276,6 +272,76 @@ pub fn control_idle_rule(s: &Session, out: &mut Vec<Finding>) {
     }
 }
 
+/// The limit that held a data connection back, when one did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    PmtuBlackhole,
+    ReceiverStalled,
+    Loss,
+    Sender,
+    Window,
+}
+
+impl Limit {
+    /// The finding it gives.
+    pub fn id(self) -> &'static str {
+        match self {
+            Limit::PmtuBlackhole => "transfer-pmtu-blackhole",
+            Limit::ReceiverStalled => "transfer-receiver-stalled",
+            Limit::Loss => "transfer-loss-limited",
+            Limit::Sender => "transfer-sender-limited",
+            Limit::Window => "transfer-window-limited",
+        }
+    }
+    /// A word for a table column.
+    pub fn short(self) -> &'static str {
+        match self {
+            Limit::PmtuBlackhole => "PMTU",
+            Limit::ReceiverStalled => "receiver",
+            Limit::Loss => "loss",
+            Limit::Sender => "sender",
+            Limit::Window => "window",
+        }
+    }
+}
+
+/// Which limit held this data connection back (the first that applies, in this
+/// order: a PMTU black hole; then, for transfers of at least [`MIN_SPAN_S`], a
+/// stalled receiver, loss, an idle sender, the receive window).
+pub fn limit(d: &DataChannel) -> Option<Limit> {
+    let t = d.tcp.as_deref()?;
+    if is_pmtu_blackhole(t) {
+        return Some(Limit::PmtuBlackhole);
+    }
+    let span = span(d)?;
+    if span < MIN_SPAN_S || t.payload_bytes == 0 {
+        return None;
+    }
+    let zw = &t.zero_window;
+    if zw.total_s >= SHARE * span && zw.episodes > 0 {
+        return Some(Limit::ReceiverStalled);
+    }
+    let lost = t.retransmissions + t.spurious_retransmissions;
+    let loss_rate = t.retransmitted_bytes as f64 / t.payload_bytes.max(1) as f64;
+    if lost >= 3 && loss_rate >= 0.005 {
+        return Some(Limit::Loss);
+    }
+    if t.idle.total_s >= SHARE * span && t.idle.episodes > 0 && lost == 0 {
+        return Some(Limit::Sender);
+    }
+    let (w, rtt, avg) = (
+        t.receive_window.median?,
+        t.rtt_ms.filter(|r| *r >= 1.0)?,
+        t.throughput_bps.average?,
+    );
+    let ceiling = w as f64 * 8.0 / (rtt / 1e3);
+    let pinned = t
+        .bytes_in_flight
+        .median
+        .is_some_and(|f| f as f64 >= 0.8 * w as f64);
+    (w > 0 && (avg >= 0.6 * ceiling || pinned)).then_some(Limit::Window)
+}
+
 /// The verdicts for one data connection.
 pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     let Some(t) = d.tcp.as_deref() else {
@@ -292,15 +358,14 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     } else {
         "the client"
     };
-    if pmtu_blackhole(d, t, &what, sender, receiver, out) {
-        return;
-    }
-    let Some(span) = span(d) else {
+    let Some(limit) = limit(d) else {
         return;
     };
-    if span < MIN_SPAN_S || t.payload_bytes == 0 {
+    if limit == Limit::PmtuBlackhole {
+        pmtu_blackhole(d, t, &what, sender, receiver, out);
         return;
     }
+    let span = span(d).unwrap_or(0.0);
     let base = ev(
         format!(
             "{what}: {} in {} ({})",
@@ -314,7 +379,7 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     );
 
     let zw = &t.zero_window;
-    if zw.total_s >= SHARE * span && zw.episodes > 0 {
+    if limit == Limit::ReceiverStalled {
         out.push(Finding {
             id: "transfer-receiver-stalled",
             severity: Severity::Warning,
@@ -350,7 +415,7 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
 
     let lost = t.retransmissions + t.spurious_retransmissions;
     let loss_rate = t.retransmitted_bytes as f64 / t.payload_bytes.max(1) as f64;
-    if lost >= 3 && loss_rate >= 0.005 {
+    if limit == Limit::Loss {
         let place = if t.lost_before_capture_bytes * 2 >= t.retransmitted_bytes {
             format!(
                 "between {sender} and the capture point: the capture never saw {} of the first copies",
@@ -397,7 +462,7 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     }
 
     let idle = &t.idle;
-    if idle.total_s >= SHARE * span && idle.episodes > 0 && lost == 0 {
+    if limit == Limit::Sender {
         let who = if t.sender == Some("client") {
             "the client's upload loop or a client rate limit (curl --limit-rate, lftp net:limit-rate)"
         } else {
@@ -445,11 +510,7 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
         t.throughput_bps.average,
     ) {
         let ceiling = w as f64 * 8.0 / (rtt / 1e3);
-        let pinned = t
-            .bytes_in_flight
-            .median
-            .is_some_and(|f| f as f64 >= 0.8 * w as f64);
-        if w > 0 && (avg >= 0.6 * ceiling || pinned) {
+        if limit == Limit::Window {
             let scaling = match t.window_scaling {
                 Some(false) => {
                     " Window scaling is off on this connection (one side did not offer it, or a middlebox stripped the option): the window cannot exceed 64 KiB."

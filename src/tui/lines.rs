@@ -308,6 +308,23 @@ pub fn transcript(s: &Session, width: usize, explain: bool, lang: Lang) -> Rows 
                     width,
                     item,
                 );
+                if let Some(t) = d.tcp.as_deref() {
+                    let mut parts = vec![
+                        pad(),
+                        (Role::Dim, "    tcp: ".into()),
+                        (Role::Dim, crate::report::text::tcp_line(t)),
+                    ];
+                    if t.series.bytes.len() > 1 {
+                        parts.push((
+                            Role::Plain,
+                            format!("  {}", crate::tui::render::sparkline(&t.series.bytes, 24)),
+                        ));
+                    }
+                    if let Some(l) = crate::diagnose::speed::limit(d) {
+                        parts.push((Role::Note, format!("  limit: {}", l.id())));
+                    }
+                    rows.push(parts, PREFIX + 9, width, item);
+                }
             }
         }
     }

@@ -467,6 +467,36 @@ fn sessions(frame: &mut Frame, r: &Regions, app: &App) {
     list(frame, r, app, &listing, &cell);
 }
 
+/// Width of the throughput sparkline in the data view.
+const SPARK_WIDTH: usize = 14;
+
+/// A throughput series as block characters, `width` wide: the series is cut into
+/// `width` groups (each drawn at its busiest bucket), scaled to the largest.
+pub fn sparkline(series: &[u64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if series.is_empty() || width == 0 {
+        return String::new();
+    }
+    let groups = series.len().min(width);
+    let vals: Vec<u64> = (0..groups)
+        .map(|g| {
+            let a = g * series.len() / groups;
+            let b = ((g + 1) * series.len() / groups).max(a + 1);
+            series[a..b].iter().copied().max().unwrap_or(0)
+        })
+        .collect();
+    let top = vals.iter().copied().max().unwrap_or(0).max(1);
+    vals.iter()
+        .map(|&v| {
+            if v == 0 {
+                ' '
+            } else {
+                BARS[((v * 8).div_ceil(top) as usize).saturating_sub(1).min(7)]
+            }
+        })
+        .collect()
+}
+
 fn data(frame: &mut Frame, r: &Regions, app: &App) {
     let t = app.theme;
     let h = usize::from(r.list_rows.height);
@@ -504,6 +534,8 @@ fn data(frame: &mut Frame, r: &Regions, app: &App) {
         col("Time", 9, 7, true, false),
         col("SYNs", 4, 10, true, false),
         col("Setup", 9, 11, true, false),
+        col("Limit", 8, 8, false, false),
+        col("Rate over time", SPARK_WIDTH, 12, false, false),
         col("Connection", conw, 9, false, false),
     ];
     let cell = |row: usize| {
@@ -545,6 +577,19 @@ fn data(frame: &mut Frame, r: &Regions, app: &App) {
             (d.syns.to_string(), Style::new()),
             (
                 d.setup_time.map_or("-".into(), human_duration),
+                Style::new(),
+            ),
+            match crate::diagnose::speed::limit(d) {
+                Some(l) => (
+                    l.short().to_string(),
+                    t.severity(Some(crate::model::Severity::Warning)),
+                ),
+                None => ("-".into(), t.dim()),
+            },
+            (
+                d.tcp
+                    .as_deref()
+                    .map_or(String::new(), |x| sparkline(&x.series.bytes, SPARK_WIDTH)),
                 Style::new(),
             ),
             (conn, t.dim()),
