@@ -28,6 +28,8 @@ fn sessions(path: &Path) -> Vec<Session> {
 }
 
 type Key = BTreeSet<SocketAddr>;
+/// tshark's analysis flags counted per connection.
+type Counts = BTreeMap<Key, BTreeMap<&'static str, u64>>;
 
 /// What tshark says of a connection beyond counts: its initial RTT, and the payload
 /// bytes (retransmissions left out) with the times of the first and last of them.
@@ -40,12 +42,7 @@ struct Timing {
 }
 
 /// Counts per connection, as tshark's TCP analysis flags them.
-fn tshark_counts(
-    path: &Path,
-) -> (
-    BTreeMap<Key, BTreeMap<&'static str, u64>>,
-    BTreeMap<Key, Timing>,
-) {
+fn tshark_counts(path: &Path) -> (Counts, BTreeMap<Key, Timing>) {
     let fields = [
         "ip.src",
         "ipv6.src",
@@ -205,17 +202,17 @@ fn counts_match_tshark_on_every_committed_capture() {
                     rtts += 1;
                 }
                 // Throughput over the data, for transfers long enough to measure.
-                if let (Some(avg), Some(x)) = (t.throughput_bps.average, tm) {
-                    if let (Some(a), Some(b)) = (x.first, x.last) {
-                        if b - a >= 0.1 && t.retransmissions == 0 {
-                            let theirs = x.bytes as f64 * 8.0 / (b - a);
-                            assert!(
-                                (avg - theirs).abs() <= 0.1 * theirs,
-                                "{name}: {c} -> {l}: {avg} bit/s, tshark {theirs}"
-                            );
-                            rates += 1;
-                        }
-                    }
+                if let (Some(avg), Some(x)) = (t.throughput_bps.average, tm)
+                    && let (Some(a), Some(b)) = (x.first, x.last)
+                    && b - a >= 0.1
+                    && t.retransmissions == 0
+                {
+                    let theirs = x.bytes as f64 * 8.0 / (b - a);
+                    assert!(
+                        (avg - theirs).abs() <= 0.1 * theirs,
+                        "{name}: {c} -> {l}: {avg} bit/s, tshark {theirs}"
+                    );
+                    rates += 1;
                 }
                 compared += 1;
             }
