@@ -197,7 +197,7 @@ struct Side {
     in_flight: Hist,
 
     /// This side's segments awaiting the other side's ACK: (end sequence, time).
-    pending: Vec<(u32, Ts)>,
+    pending: std::collections::VecDeque<(u32, Ts)>,
     srtt_ns: Option<f64>,
     rtt_min_ns: Option<i64>,
     rtt_samples: u64,
@@ -227,10 +227,26 @@ struct Series {
     cur_index: i64,
     cur_bytes: u64,
     peak: u64,
+    /// The time range of the current 100 ms bucket and of the current series
+    /// bucket (`index`): segments inside both need no division.
+    fine_range: (i64, i64),
+    coarse_range: (i64, i64),
+    index: usize,
 }
 
 impl Series {
     fn add(&mut self, ts: Ts, n: u64) {
+        // Most segments fall in the buckets of the one before.
+        let t = ts.0;
+        if self.start.is_some()
+            && (self.fine_range.0..self.fine_range.1).contains(&t)
+            && (self.coarse_range.0..self.coarse_range.1).contains(&t)
+        {
+            self.cur_bytes += n;
+            self.peak = self.peak.max(self.cur_bytes);
+            self.bytes[self.index] += n;
+            return;
+        }
         let start = *self.start.get_or_insert(ts);
         if self.width_ns == 0 {
             self.width_ns = BUCKET_NS;
@@ -255,6 +271,10 @@ impl Series {
             self.bytes.resize(i + 1, 0);
         }
         self.bytes[i] += n;
+        self.index = i;
+        let w = self.width_ns;
+        self.fine_range = (start.0 + fine * BUCKET_NS, start.0 + (fine + 1) * BUCKET_NS);
+        self.coarse_range = (start.0 + i as i64 * w, start.0 + (i as i64 + 1) * w);
     }
 }
 
@@ -360,14 +380,15 @@ impl Analysis {
                     // Round-trip sample: the newest of the other side's segments
                     // this ACK covers.
                     let mut sample = None;
-                    other.pending.retain(|&(end, at)| {
+                    // New data goes out in sequence order: the covered ones are
+                    // at the front.
+                    while let Some(&(end, at)) = other.pending.front() {
                         if before(seg.ack, end) {
-                            true
-                        } else {
-                            sample = Some(sample.map_or(at, |s: Ts| s.max(at)));
-                            false
+                            break;
                         }
-                    });
+                        sample = Some(sample.map_or(at, |s: Ts| s.max(at)));
+                        other.pending.pop_front();
+                    }
                     if let Some(at) = sample {
                         let r = ts.0 - at.0;
                         if r >= 0 {
@@ -443,7 +464,7 @@ impl Analysis {
                 me.in_flight.add(u64::from(n.wrapping_sub(a).min(1 << 30)));
             }
             if me.pending.len() < RTT_PENDING {
-                me.pending.push((seq.wrapping_add(len), ts));
+                me.pending.push_back((seq.wrapping_add(len), ts));
             }
             self.series.add(ts, new_bytes);
         }
