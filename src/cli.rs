@@ -68,11 +68,17 @@ pub enum Cmd {
         /// input). Several are merged in time order.
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        /// text, json, html (one self-contained page with a ladder diagram of each
+        /// session), svg (the ladder of one session: needs --session).
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
         /// Leave out the explanation under each command and reply.
         #[arg(long)]
         no_explain: bool,
+        /// Only this session (its number in the report): html draws it whatever
+        /// the number of sessions; svg needs it.
+        #[arg(long, value_name = "N")]
+        session: Option<usize>,
     },
     /// Print only the findings; exit 1 when one is an error.
     Diagnose {
@@ -111,6 +117,15 @@ pub enum Cmd {
 pub enum Format {
     Text,
     Json,
+}
+
+/// `report` writes these too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Html,
+    Svg,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{Cli, Cmd, Common, Format, LangArg, TimeArg};
+use cli::{Cli, Cmd, Common, Format, LangArg, ReportFormat, TimeArg};
 use ftpscope::ftp::catalog::Lang;
 use ftpscope::model::{CaptureStats, Finding, Severity};
 use ftpscope::report::{self, ViewOptions};
@@ -146,6 +146,54 @@ fn text_report(
     let mut f = tmp;
     f.rewind()?;
     io::copy(&mut f, out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// `report --format html` (one page; sessions kept whole up to a limit) or
+/// `--format svg --session N` (the ladder of that session).
+fn html_report(
+    out: &mut dyn Write,
+    captures: &[PathBuf],
+    c: &Common,
+    svg: bool,
+    session: Option<usize>,
+) -> anyhow::Result<()> {
+    use report::html;
+    if svg && session.is_none() {
+        anyhow::bail!(
+            "--format svg draws one session: add --session N (the session numbers are in `ftpscope report`)"
+        );
+    }
+    let tv = time_view(c, captures);
+    let title = names(captures);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stats, cap_findings) = pipelined(captures, tracker_config(c), move |sessions| {
+        let mut b = html::Builder::new(&title, session, tv);
+        let mut one = None;
+        for s in sessions {
+            if svg {
+                if Some(s.id) == session {
+                    one = Some(s);
+                }
+            } else {
+                b.add(s);
+            }
+        }
+        let _ = tx.send((b, one));
+        Ok(())
+    })?;
+    let (b, one) = rx.recv().context("the report writer stopped")?;
+    if let Some(n) = session {
+        if svg && one.is_none() || !svg && !b.has_session(n) {
+            anyhow::bail!("there is no session {n} in {}", names(captures));
+        }
+    }
+    let page = match one {
+        Some(s) => html::standalone_svg(&s, tv),
+        None => b.finish(&stats, &cap_findings),
+    };
+    out.write_all(page.as_bytes())?;
     out.flush()?;
     Ok(())
 }
@@ -303,16 +351,28 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let code = match cli.command {
         Some(Cmd::Report {
             captures,
-            format: Format::Json,
+            format: ReportFormat::Json,
+            session,
             ..
         }) => {
             pipelined(&captures, tracker_config(&c), |rx| {
                 let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
                 for s in rx {
-                    report::json::write_session(&mut w, &s)?;
+                    if session.is_none_or(|n| n == s.id) {
+                        report::json::write_session(&mut w, &s)?;
+                    }
                 }
                 w.flush()
             })?;
+            0
+        }
+        Some(Cmd::Report {
+            captures,
+            format: format @ (ReportFormat::Html | ReportFormat::Svg),
+            session,
+            ..
+        }) => {
+            html_report(&mut out, &captures, &c, format == ReportFormat::Svg, session)?;
             0
         }
         Some(Cmd::Report {

@@ -1,6 +1,7 @@
 //! Views of the model for files and pipes: a text report and newline-delimited JSON.
 
 pub mod json;
+pub mod ladder;
 pub mod text;
 
 use crate::ftp::catalog::Lang;
@@ -34,3 +35,4 @@ impl Default for ViewOptions {
 }
 
 pub mod diagnose_view;
+pub mod html;

@@ -1,0 +1,502 @@
+//! The HTML report: one self-contained page to attach to a ticket.
+//!
+//! Built with `maud`: templates are Rust code checked at compile time, and every
+//! value spliced into them is HTML-escaped unless marked otherwise (nothing from
+//! the wire ever is), which is the property an injection-proof report needs most;
+//! it has no runtime template files to ship or find. Bytes from the wire go through
+//! `text::escape` first (control characters shown as escapes), then maud's HTML
+//! escaping. The page has no external resource: inline CSS, inline SVG, a few lines
+//! of inline script allowed by its hash in a Content-Security-Policy that forbids
+//! everything else. Everything is readable with JavaScript off.
+//!
+//! Memory stays bounded: the first [`MAX_FULL_SESSIONS`] sessions (or the one asked
+//! with `--session N`) are kept whole; the others only as a row of the index.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use sha2::{Digest, Sha256};
+
+use crate::model::{CaptureStats, Finding, Session, Severity};
+use crate::report::ladder::{self, CLIENT_X, Ladder, ROW, SERVER_X};
+use crate::text::{escape, escape_str};
+use crate::time::{TimeView, Ts, human_bytes, human_duration};
+
+/// Sessions drawn in full; the others are listed in the index with a note.
+pub const MAX_FULL_SESSIONS: usize = 200;
+/// Finding cards at most (the rest are counted).
+pub const MAX_CARDS: usize = 500;
+
+const CSS: &str = include_str!("html/report.css");
+const JS: &str = include_str!("html/report.js");
+
+/// One row of the session index.
+#[derive(Debug, Clone)]
+struct IndexRow {
+    id: usize,
+    client: String,
+    server: String,
+    user: String,
+    worst: Option<Severity>,
+    findings: usize,
+    transfers: usize,
+    bytes: u64,
+    start: Ts,
+    full: bool,
+}
+
+/// Collects sessions as they end, then writes the page.
+pub struct Builder {
+    title: String,
+    only: Option<usize>,
+    time: TimeView,
+    full: Vec<Session>,
+    index: Vec<IndexRow>,
+    cards: Vec<(Option<usize>, Finding)>,
+    more_cards: usize,
+}
+
+impl Builder {
+    /// `only`: draw just this session in full (`--session N`).
+    pub fn new(title: &str, only: Option<usize>, time: TimeView) -> Builder {
+        Builder {
+            title: title.to_string(),
+            only,
+            time,
+            full: Vec::new(),
+            index: Vec::new(),
+            cards: Vec::new(),
+            more_cards: 0,
+        }
+    }
+
+    pub fn add(&mut self, s: Session) {
+        let keep = match self.only {
+            Some(n) => s.id == n,
+            None => self.full.len() < MAX_FULL_SESSIONS,
+        };
+        for f in &s.findings {
+            if self.cards.len() < MAX_CARDS {
+                self.cards.push((Some(s.id), f.clone()));
+            } else {
+                self.more_cards += 1;
+            }
+        }
+        self.index.push(IndexRow {
+            id: s.id,
+            client: s.client.to_string(),
+            server: s.server.to_string(),
+            user: s.user.as_ref().map_or("-".into(), |u| escape(&u.0)),
+            worst: s.findings.iter().map(|f| f.severity).max(),
+            findings: s.findings.len(),
+            transfers: s.data_channels.iter().filter(|d| d.bytes > 0).count(),
+            bytes: s.data_channels.iter().map(|d| d.bytes).sum(),
+            start: s.start,
+            full: keep,
+        });
+        if keep {
+            self.full.push(s);
+        }
+    }
+
+    /// The session numbered `n` is drawn in full.
+    pub fn has_session(&self, n: usize) -> bool {
+        self.full.iter().any(|s| s.id == n)
+    }
+
+    /// The whole page.
+    pub fn finish(mut self, stats: &CaptureStats, capture_findings: &[Finding]) -> String {
+        self.full.sort_by_key(|s| s.id);
+        self.index.sort_by_key(|r| r.id);
+        let mut cards: Vec<(Option<usize>, Finding)> = capture_findings
+            .iter()
+            .map(|f| (None, f.clone()))
+            .chain(std::mem::take(&mut self.cards))
+            .collect();
+        cards.sort_by_key(|(s, f)| (std::cmp::Reverse(f.severity), *s));
+        let tv = self.time;
+        let clock = move |t: Ts| tv.clock(t);
+        let page = html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta http-equiv="Content-Security-Policy" content=(csp());
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { "ftpscope: " (self.title) }
+                    style { (PreEscaped(CSS)) (PreEscaped(SVG_CSS)) }
+                }
+                body {
+                    header {
+                        h1 { "ftpscope report" }
+                        p.file { (self.title) }
+                        (facts(stats, self.index.len()))
+                    }
+                    section #findings {
+                        h2 { "Findings" }
+                        @if cards.is_empty() {
+                            p.ok { "No problem found: nothing went wrong that ftpscope can see in this capture." }
+                        }
+                        @for (k, (sid, f)) in cards.iter().enumerate() {
+                            (card(k, *sid, f, &self.full, &clock))
+                        }
+                        @if self.more_cards > 0 {
+                            p.note { (self.more_cards) " more findings are not shown as cards; see each session." }
+                        }
+                    }
+                    section #sessions {
+                        h2 { "Sessions" }
+                        p.noprint {
+                            label for="filter" { "Filter: " }
+                            input #filter type="search" placeholder="address, user, finding…" autocomplete="off";
+                            " "
+                            button #toggle type="button" { "Collapse transcripts" }
+                        }
+                        table.index {
+                            thead { tr { th { "#" } th { "client" } th { "server" } th { "user" } th { "findings" } th { "transfers" } th { "bytes" } th { "start" } } }
+                            tbody {
+                                @for r in &self.index {
+                                    (index_row(r, &clock, &self.full))
+                                }
+                            }
+                        }
+                        @let partial = self.index.iter().filter(|r| !r.full).count();
+                        @if partial > 0 {
+                            p.note { (partial) " sessions are listed here but not drawn (the page draws " (MAX_FULL_SESSIONS) " at most); `ftpscope report --format html --session N` draws one." }
+                        }
+                    }
+                    @for s in &self.full {
+                        (session(s, &clock))
+                    }
+                    footer { "Made by ftpscope " (env!("CARGO_PKG_VERSION")) ". Passwords are masked. Times: " (match tv { TimeView::Utc => "UTC", TimeView::Local => "local", TimeView::Relative(_) => "seconds from the first packet" }) "." }
+                    script { (PreEscaped(JS)) }
+                }
+            }
+        };
+        page.into_string()
+    }
+}
+
+/// The policy: nothing but the inline style, this page's script (by hash) and
+/// inline images.
+fn csp() -> String {
+    let hash = Sha256::digest(JS.as_bytes());
+    format!(
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{}'; img-src data:; base-uri 'none'; form-action 'none'",
+        base64(&hash)
+    )
+}
+
+/// Standard base64 with padding.
+fn base64(b: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn sev_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
+fn facts(st: &CaptureStats, sessions: usize) -> Markup {
+    let span = match (st.first, st.last) {
+        (Some(a), Some(b)) => format!(
+            "{} to {} ({})",
+            a.rfc3339(),
+            b.rfc3339(),
+            human_duration(a.secs_until(b))
+        ),
+        _ => "-".into(),
+    };
+    html! {
+        dl.facts {
+            dt { "packets" } dd { (st.packets) " (" (human_bytes(st.bytes)) ")" }
+            dt { "TCP connections" } dd { (st.tcp_connections) }
+            dt { "FTP sessions" } dd { (sessions) }
+            dt { "time span" } dd { (span) }
+            @if let Some(e) = &st.read_error {
+                dt { "capture file" } dd.bad { (escape_str(e)) }
+            }
+            @if st.truncated_packets > 0 {
+                dt { "snaplen" } dd { (st.truncated_packets) " packets cut by the capture's snaplen" }
+            }
+        }
+    }
+}
+
+fn card(
+    k: usize,
+    sid: Option<usize>,
+    f: &Finding,
+    full: &[Session],
+    clock: &dyn Fn(Ts) -> String,
+) -> Markup {
+    let drawn = sid.is_some_and(|id| full.iter().any(|s| s.id == id));
+    html! {
+        article class={ "card " (sev_name(f.severity)) } id={ "f" (k) } data-finding=(f.id) {
+            h3 {
+                span.sev { (sev_name(f.severity).to_uppercase()) }
+                " " code { (f.id) }
+                @if f.count > 1 { " ×" (f.count) }
+                @if let Some(id) = sid {
+                    " — "
+                    @if drawn { a href={ "#s" (id) } { "session " (id) } } @else { "session " (id) }
+                } @else { " — the capture as a whole" }
+            }
+            p.summary { (escape_str(&f.summary)) }
+            @if !f.evidence.is_empty() {
+                ul.evidence {
+                    @for e in &f.evidence {
+                        li {
+                            @let at = evidence_at(e, clock);
+                            @match (sid.filter(|_| drawn), e.exchange) {
+                                (Some(id), Some(x)) => { a href={ "#s" (id) "-e" (x) } { (at) } }
+                                _ => { (at) }
+                            }
+                            @if !at.is_empty() { ": " }
+                            (escape_str(&e.what))
+                        }
+                    }
+                }
+            }
+            p.fix { b { "Fix: " } (escape_str(&f.remedy)) }
+        }
+    }
+}
+
+fn evidence_at(e: &crate::model::Evidence, clock: &dyn Fn(Ts) -> String) -> String {
+    let mut at = Vec::new();
+    if let Some(fr) = e.frame {
+        at.push(format!("frame {}", crate::capture::merge::FrameLabel(fr)));
+    }
+    if let Some(t) = e.ts {
+        at.push(clock(t));
+    }
+    at.join(", ")
+}
+
+fn index_row(r: &IndexRow, clock: &dyn Fn(Ts) -> String, _full: &[Session]) -> Markup {
+    let mark = match r.worst {
+        Some(s) => sev_name(s),
+        None => "ok",
+    };
+    html! {
+        tr class={ "row " (mark) } {
+            td { @if r.full { a href={ "#s" (r.id) } { (r.id) } } @else { (r.id) } }
+            td { (r.client) }
+            td { (r.server) }
+            td { (r.user) }
+            td { span class={ "mark " (mark) } { (mark) } " " (r.findings) }
+            td.num { (r.transfers) }
+            td.num { (human_bytes(r.bytes)) }
+            td { (clock(r.start)) }
+        }
+    }
+}
+
+fn session(s: &Session, clock: &dyn Fn(Ts) -> String) -> Markup {
+    let ladder = ladder::layout(s, clock);
+    let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
+    html! {
+        section.session id={ "s" (s.id) } {
+            h2 { "Session " (s.id) ": " (s.client.to_string()) " → " (s.server.to_string()) }
+            p.meta {
+                "user " b { (user) } ", started " (clock(s.start)) ", lasted " (human_duration(s.duration)) ", ended: " (escape_str(&s.closed))
+                @if let Some(t) = s.tls_description() { br; (escape_str(&t)) }
+                br; "capture covers: " (crate::report::text::coverage_line(s))
+            }
+            @if !s.findings.is_empty() {
+                ul.sfindings {
+                    @for f in &s.findings {
+                        li class=(sev_name(f.severity)) { code { (f.id) } ": " (escape_str(&f.summary)) }
+                    }
+                }
+            }
+            figure.ladder {
+                (svg(&ladder, s.id, false))
+                @if ladder.omitted > 0 {
+                    figcaption { (ladder.omitted) " later exchanges are not drawn; the transcript below has them all." }
+                }
+            }
+            @if !s.data_channels.is_empty() {
+                h3 { "Data connections" }
+                table.data {
+                    thead { tr { th { "#" } th { "via" } th { "announced" } th { "command" } th { "outcome" } th { "bytes" } th { "time" } th { "rate over time" } th { "connection" } } }
+                    tbody {
+                        @for (i, d) in s.data_channels.iter().enumerate() {
+                            tr id={ "s" (s.id) "-d" (i) } {
+                                td { (i + 1) }
+                                td { (escape_str(&d.via)) }
+                                td { (d.announced.map_or("?".into(), |a| a.to_string())) }
+                                td { (d.command.as_deref().map_or("-".into(), escape_str)) @if let Some(a) = &d.arg { " " (escape(&a.0)) } }
+                                td class={ "out " (d.outcome.as_str()) } { (d.outcome.as_str()) }
+                                td.num { (human_bytes(d.bytes)) }
+                                td.num { @if let (Some(a), Some(b)) = (d.first_byte, d.last_byte) { (human_duration(a.secs_until(b))) } @else { "-" } }
+                                td { @if let Some(t) = d.tcp.as_deref() { (sparkline(&t.series.bytes)) " " (crate::report::text::tcp_line(t)) } }
+                                td { @if let (Some(c), Some(l)) = (d.connector, d.listener) { (c.to_string()) " → " (l.to_string()) } @else { "-" } }
+                            }
+                        }
+                    }
+                }
+            }
+            details.transcript open {
+                summary { "Transcript (" (s.exchanges.len()) " exchanges)" }
+                ol.lines {
+                    @for (ei, ex) in s.exchanges.iter().enumerate() {
+                        li id={ "s" (s.id) "-e" (ei) } {
+                            @if let Some(c) = &ex.command {
+                                div.cmd {
+                                    span.t { (clock(c.ts)) } " C> " b { (escape_str(&c.verb)) } @if !c.arg.is_empty() { " " (escape(&c.arg.0)) }
+                                }
+                                div.expl { (escape_str(&crate::ftp::explain::command(&c.verb, &c.arg.0, crate::report::Lang::En))) }
+                            }
+                            @for r in &ex.replies {
+                                div class={ "rep c" (r.code / 100) } {
+                                    span.t { (clock(r.ts)) } " S< " b { (r.code) } " " (escape(&r.text.0))
+                                }
+                                div.expl { "= " (escape_str(&r.explanation)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The ladder as SVG. `standalone` adds the namespace (for `--format svg`).
+pub fn svg(l: &Ladder, sid: usize, standalone: bool) -> Markup {
+    let h = l.height;
+    let xs = |to_server: bool| {
+        if to_server {
+            (CLIENT_X, SERVER_X)
+        } else {
+            (SERVER_X, CLIENT_X)
+        }
+    };
+    let mid = (CLIENT_X + SERVER_X) / 2;
+    html! {
+        svg xmlns=[standalone.then_some("http://www.w3.org/2000/svg")] class="ladder" width=(l.width) height=(h) viewBox={ "0 0 " (l.width) " " (h) } role="img" aria-label={ "ladder diagram of session " (sid) } {
+            @if standalone { style { (PreEscaped(SVG_CSS)) } }
+            defs {
+                marker id={ "a" (sid) } viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse" {
+                    path d="M0,0 L10,5 L0,10 z" class="head" {}
+                }
+            }
+            text.lane x=(CLIENT_X) y="18" text-anchor="middle" { "client " (l.client) }
+            text.lane x=(SERVER_X) y="18" text-anchor="middle" { "server " (l.server) }
+            line.life x1=(CLIENT_X) y1="28" x2=(CLIENT_X) y2=(h - 8) {}
+            line.life x1=(SERVER_X) y1="28" x2=(SERVER_X) y2=(h - 8) {}
+            @if !l.data.is_empty() {
+                text.lane x=(ladder::DATA_X) y="18" { "data connections" }
+            }
+            @for b in &l.breaks {
+                g.brk {
+                    rect x="0" y=(b.y - ROW / 2 + 3) width=(l.width) height=(ROW - 6) {}
+                    text x=(mid) y=(b.y + 4) text-anchor="middle" { "⋯ " (b.label) " ⋯" }
+                }
+            }
+            @for a in &l.arrows {
+                @let (x1, x2) = xs(a.to_server);
+                a href={ "#s" (sid) "-e" (a.exchange) } {
+                    g class={ "msg " (a.class) } {
+                        title { (a.title) }
+                        text.time x="4" y=(a.y + 4) { (a.time) }
+                        line x1=(x1) y1=(a.y) x2=(x2) y2=(a.y) marker-end={ "url(#a" (sid) ")" } {}
+                        text.label x=(mid) y=(a.y - 5) text-anchor="middle" { (a.label) }
+                    }
+                }
+            }
+            @for d in &l.data {
+                a href={ "#s" (sid) "-d" (d.channel) } {
+                    g class={ "data " (d.class) } {
+                        title { (d.title) }
+                        line.ann x1=(SERVER_X) y1=(d.y_announce) x2=(d.x) y2=(d.y_announce) {}
+                        circle cx=(d.x) cy=(d.y_announce) r="3" {}
+                        @if let (Some(a), Some(b)) = (d.y_start, d.y_end) {
+                            line.wait x1=(d.x) y1=(d.y_announce) x2=(d.x) y2=(a) {}
+                            line.syn x1=(if d.from_client { CLIENT_X } else { SERVER_X }) y1=(a) x2=(d.x - 6) y2=(a) marker-end={ "url(#a" (sid) ")" } {}
+                            rect.conn x=(d.x - 5) y=(a) width="10" height=((b - a).max(4)) {}
+                            @if let (Some(f), Some(z)) = (d.y_first, d.y_last) {
+                                rect.bytes x=(d.x - 5) y=(f) width="10" height=((z - f).max(3)) {}
+                            }
+                            @if d.class == "refused" {
+                                text.x x=(d.x) y=(a + 5) text-anchor="middle" { "✕" }
+                            }
+                            text.dl x=(d.x + 12) y=(a + 4) {
+                                (d.label)
+                                @if d.syns > 1 { " (" (d.syns) " SYNs)" }
+                                " " (d.class)
+                            }
+                        } @else {
+                            text.dl x=(d.x + 12) y=(d.y_announce + 4) { (d.label) " (no connection seen)" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The page's styles for the diagram, repeated inside a standalone SVG.
+const SVG_CSS: &str = include_str!("html/ladder.css");
+
+/// A small inline SVG of a throughput series.
+fn sparkline(series: &[u64]) -> Markup {
+    let top = series.iter().copied().max().unwrap_or(0).max(1);
+    let n = series.len().max(1);
+    let w = 120usize;
+    let bw = (w / n).max(1);
+    html! {
+        svg.spark width=(w) height="16" viewBox={ "0 0 " (w) " 16" } role="img" aria-label="throughput over time" {
+            @for (i, v) in series.iter().enumerate() {
+                @let hgt = (*v * 15).div_ceil(top);
+                rect x=(i * w / n) y=(16 - hgt) width=(bw) height=(hgt) {}
+            }
+        }
+    }
+}
+
+/// `--format svg --session N`: the ladder of one session alone.
+pub fn standalone_svg(s: &Session, time: TimeView) -> String {
+    let clock = move |t: Ts| time.clock(t);
+    let l = ladder::layout(s, &clock);
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n",
+        svg(&l, s.id, true).into_string()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_rfc_examples() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+    }
+}
