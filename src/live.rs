@@ -14,6 +14,9 @@
 //!   every session is handed out. Kernel counters are polled every second.
 //! * [`run`] is the command without a terminal UI: Ctrl-C/SIGTERM handling, the log
 //!   writer thread, the status on standard error, and the summary at the end.
+//! * [`CaptureThread`] runs the capture on its own thread for a view that polls
+//!   [`LiveState`]; the binary (`main.rs`) starts the TUI on it, so this source
+//!   module does not depend on a view.
 //!
 //! The engine still never reads the clock: packet times come from libpcap. Only the
 //! capture loop reads the wall clock, for rates, the status and the `--duration` bound.
@@ -844,6 +847,85 @@ fn write_text_summary(out: &mut dyn Write, sum: &LiveSummary, lang_zh: bool) -> 
     Ok(())
 }
 
+impl LiveSource for LiveState {
+    fn update(&self, since: u64) -> LiveUpdate {
+        LiveState::update(self, since)
+    }
+    fn status(&self) -> String {
+        LiveState::status(self)
+    }
+}
+
+/// Live capture on its own thread, for a view that asks the shared [`LiveState`]
+/// what changed (the TUI, wired by the binary): the view never waits on the
+/// capture, and [`stop`](Self::stop) ends the capture and waits for its thread.
+pub struct CaptureThread {
+    state: LiveState,
+    title: String,
+    worker: Option<std::thread::JoinHandle<LiveSummary>>,
+}
+
+impl CaptureThread {
+    /// Open the interface and start capturing; ended sessions are kept for the
+    /// view ([`crate::engine::LIVE_KEEP`], and [`MAX_ENDED_BYTES`]).
+    pub fn start(args: &LiveArgs, cfg: TrackerConfig) -> anyhow::Result<CaptureThread> {
+        let capture = LiveCapture::open(args)?;
+        let state = LiveState::new(cfg, crate::engine::LIVE_KEEP);
+        let title = format!(
+            "live capture on {} ({})",
+            capture.interface(),
+            capture.linktype_name()
+        );
+        let cap_state = state.clone();
+        let worker = std::thread::Builder::new()
+            .name("ftpscope-capture".into())
+            .spawn(move || capture.run(&cap_state, &mut |_| {}))
+            .context("cannot start the capture thread")?;
+        Ok(CaptureThread {
+            state,
+            title,
+            worker: Some(worker),
+        })
+    }
+
+    /// What a view reads: [`LiveSource`] updates and the status line.
+    pub fn state(&self) -> &LiveState {
+        &self.state
+    }
+
+    /// `live capture on IFACE (LINKTYPE)`, for a view's title.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// Stop the capture (the tracker is finished) and wait for its thread.
+    pub fn stop(mut self) {
+        self.state.stop();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for CaptureThread {
+    fn drop(&mut self) {
+        self.state.stop();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// Does `ftpscope live` with these arguments want the TUI? On a terminal (stdin
+/// and stdout), with no log file, text format and no `--list-interfaces`.
+pub fn wants_tui(args: &LiveArgs) -> bool {
+    !args.list_interfaces
+        && args.log.is_none()
+        && args.format == LiveFormat::Text
+        && io::stdout().is_terminal()
+        && io::stdin().is_terminal()
+}
+
 /// `ftpscope live` without a terminal UI: capture, write each session to the log
 /// (text or JSON, flushed after each) as it ends, a status on standard error, and at
 /// the end a summary with the capture-wide findings (text: a section; JSON: one last
@@ -854,53 +936,15 @@ fn write_text_summary(out: &mut dyn Write, sum: &LiveSummary, lang_zh: bool) -> 
 /// `main`): no permission to capture, an unknown interface, a bad filter, a file that
 /// cannot be created, and reading from the interface failing (reported after the
 /// log is complete).
-impl LiveSource for LiveState {
-    fn update(&self, since: u64) -> LiveUpdate {
-        LiveState::update(self, since)
-    }
-    fn status(&self) -> String {
-        LiveState::status(self)
-    }
-}
-
-/// Live capture shown in the TUI: the capture runs on its own thread and the UI
-/// asks the shared state what changed; quitting the UI stops the capture.
-fn run_tui(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
-    let capture = LiveCapture::open(&args)?;
-    let lang = cfg.lang;
-    // Keep the most recent ended sessions for the UI (bounded).
-    let state = LiveState::new(cfg, crate::engine::LIVE_KEEP);
-    let title = format!(
-        "live capture on {} ({})",
-        capture.interface(),
-        capture.linktype_name()
-    );
-    let cap_state = state.clone();
-    let worker = std::thread::Builder::new()
-        .name("ftpscope-capture".into())
-        .spawn(move || capture.run(&cap_state, &mut |_| {}))
-        .context("cannot start the capture thread")?;
-    let ui = crate::tui::run_live(title, std::sync::Arc::new(state.clone()), lang);
-    state.stop();
-    let _ = worker.join();
-    ui?;
-    Ok(0)
-}
-
+///
+/// The TUI is not started here (see [`wants_tui`]): the binary runs it on a
+/// [`CaptureThread`], so that no source module depends on a view.
 pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
     if args.list_interfaces {
         let mut out = io::stdout().lock();
         list_interfaces(&mut out)?;
         out.flush()?;
         return Ok(0);
-    }
-    // On a terminal (and with no log asked for), the TUI in live mode.
-    if args.log.is_none()
-        && args.format == LiveFormat::Text
-        && io::stdout().is_terminal()
-        && io::stdin().is_terminal()
-    {
-        return run_tui(args, cfg);
     }
     let lang = cfg.lang;
     let opts = ViewOptions {

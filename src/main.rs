@@ -295,6 +295,25 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
     Ok(0)
 }
 
+/// `ftpscope live`: the live TUI on a terminal (the capture on its own thread),
+/// a session log otherwise.
+#[cfg(feature = "live")]
+fn run_live(args: ftpscope::live::LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
+    if !ftpscope::live::wants_tui(&args) {
+        return ftpscope::live::run(args, cfg);
+    }
+    let lang = cfg.lang;
+    let capture = ftpscope::live::CaptureThread::start(&args, cfg)?;
+    let ui = ftpscope::tui::run_live(
+        capture.title().to_string(),
+        std::sync::Arc::new(capture.state().clone()),
+        lang,
+    );
+    capture.stop();
+    ui?;
+    Ok(0)
+}
+
 /// Exit codes: 0 fine, 1 an error-level finding (diagnose), 2 usage or input error.
 fn run(cli: Cli) -> anyhow::Result<u8> {
     // Not locked: report writers run on their own thread.
@@ -337,7 +356,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Proxy(args)) => run_proxy(*args, &c)?,
         #[cfg(feature = "live")]
-        Some(Cmd::Live(args)) => ftpscope::live::run(*args, tracker_config(&c))?,
+        Some(Cmd::Live(args)) => run_live(*args, tracker_config(&c))?,
         #[cfg(not(feature = "live"))]
         Some(Cmd::Live { .. }) => {
             eprintln!("ftpscope: {}", cli::NO_LIVE);
