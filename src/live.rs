@@ -38,9 +38,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::capture::live::{
-    self as pcap_live, KernelStats, LiveConfig, SaveFile, SaveFormat, interfaces,
-};
+use crate::capture::live::{self as pcap_live, KernelStats, LiveConfig, interfaces};
+use crate::capture::write as capture_write;
 use crate::engine::{LiveModel, LiveSource, LiveUpdate, MAX_ENDED_BYTES};
 use crate::model::{Capture, CaptureStats, DropInterval, Finding, Session};
 use crate::report::{self, ViewOptions};
@@ -358,7 +357,7 @@ fn wall_now() -> Ts {
 /// An open interface, ready to run.
 pub struct LiveCapture {
     source: pcap_live::LiveSource,
-    save: Option<(PathBuf, SaveFile<BufWriter<File>>)>,
+    save: Option<(PathBuf, capture_write::Writer<BufWriter<File>>)>,
     filter: String,
     duration: Option<Duration>,
     count: Option<u64>,
@@ -383,12 +382,17 @@ impl LiveCapture {
             Some(path) => {
                 let f = File::create(path)
                     .with_context(|| format!("cannot create {}", path.display()))?;
-                let w = SaveFile::new(
+                let app = format!("ftpscope {} live", env!("CARGO_PKG_VERSION"));
+                let header = capture_write::Header {
+                    linktype: pcap_live::file_linktype(source.linktype()),
+                    snaplen: cfg.snaplen,
+                    interface: Some(source.interface()),
+                    application: &app,
+                };
+                let w = capture_write::Writer::new(
                     BufWriter::with_capacity(1 << 20, f),
-                    SaveFormat::for_path(path),
-                    source.linktype(),
-                    cfg.snaplen,
-                    source.interface(),
+                    capture_write::Format::for_path(path),
+                    &header,
                 )
                 .with_context(|| format!("cannot write {}", path.display()))?;
                 Some((path.clone(), w))
@@ -467,7 +471,7 @@ impl LiveCapture {
                 n.wire_bytes += u64::from(p.orig_len.max(p.data.len() as u32));
                 if let Some((_, w)) = save.as_mut() {
                     if save_error.is_none() {
-                        match w.write(p.ts, p.data, p.orig_len) {
+                        match w.packet(p.ts, p.data, p.orig_len) {
                             Ok(()) => n.saved += 1,
                             Err(e) => save_error = Some(e),
                         }
