@@ -111,7 +111,12 @@ async fn proxy_sessions_appear_live_in_the_tui() {
     assert_ok(&o, "fourth download");
     tokio::time::sleep(Duration::from_millis(300)).await;
     t.keys(&["Escape"]);
-    wait("four sessions listed", |s| s.contains("1 Sessions (4)")).await;
+    // The list itself, not the session view (whose tab row also says "Sessions (4)"):
+    // a `q` sent while Esc is still pending would read as Alt-q.
+    wait("four sessions listed", |s| {
+        s.contains("1 Sessions (4)") && !s.contains("Transcript")
+    })
+    .await;
     t.keys(&["q"]);
     let s = wait("exit", |s| s.contains("EXIT:") && s.contains("echo")).await;
     assert!(s.contains("EXIT:0"), "exit status 0:\n{s}");
