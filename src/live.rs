@@ -638,81 +638,6 @@ impl Inner {
     }
 }
 
-/// Ctrl-C and SIGTERM set the stop flag; a second one exits at once (130). The
-/// handlers are registered before this returns; dropping it ends the watcher thread
-/// (the handlers stay registered, as tokio never removes them).
-struct SignalGuard {
-    done: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl SignalGuard {
-    fn install(stop: Arc<AtomicBool>) -> anyhow::Result<SignalGuard> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the signal handler")?;
-        #[cfg(unix)]
-        let (mut int, mut term) = {
-            use tokio::signal::unix::{SignalKind, signal};
-            let _g = rt.enter();
-            (
-                signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
-                signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
-            )
-        };
-        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("ftpscope-signals".into())
-            .spawn(move || {
-                rt.block_on(async move {
-                    let mut seen = 0;
-                    loop {
-                        #[cfg(unix)]
-                        let got = tokio::select! {
-                            _ = int.recv() => true,
-                            _ = term.recv() => true,
-                            _ = &mut rx => false,
-                        };
-                        #[cfg(not(unix))]
-                        let got = tokio::select! {
-                            r = tokio::signal::ctrl_c() => r.is_ok(),
-                            _ = &mut rx => false,
-                        };
-                        if !got {
-                            return;
-                        }
-                        seen += 1;
-                        if seen == 1 {
-                            stop.store(true, Ordering::SeqCst);
-                            eprintln!(
-                                "\nftpscope: stopping: finishing the sessions (again to quit at once)"
-                            );
-                        } else {
-                            std::process::exit(130);
-                        }
-                    }
-                });
-            })
-            .context("cannot start the signal handler")?;
-        Ok(SignalGuard {
-            done: Some(tx),
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for SignalGuard {
-    fn drop(&mut self) {
-        if let Some(tx) = self.done.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 /// Print the interfaces libpcap can capture on.
 pub fn list_interfaces(out: &mut dyn Write) -> anyhow::Result<()> {
     // Names and descriptions come from the system; still, no raw control reaches the terminal.
@@ -969,7 +894,13 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
         LiveFormat::Json => out,
     };
     let state = LiveState::new(cfg, 0);
-    let _signals = SignalGuard::install(state.stop_flag())?;
+    // Ctrl-C and SIGTERM set the stop flag; a second one exits at once (130).
+    let stop_flag = state.stop_flag();
+    let _signals = crate::signals::StopOnSignal::install(move || {
+        stop_flag.store(true, Ordering::SeqCst);
+        eprintln!("\nftpscope: stopping: finishing the sessions (again to quit at once)");
+    })
+    .context("cannot start the signal handler")?;
 
     let stderr_tty = io::stderr().is_terminal();
     let redraw = stderr_tty && !(log_on_stdout && io::stdout().is_terminal());

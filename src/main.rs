@@ -267,20 +267,10 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
         ui?;
         served?;
     } else {
+        // Ctrl-C or SIGTERM: stop serving, write the summary; a second one exits at once.
         let stop = shutdown.clone();
-        rt.spawn(async move {
-            #[cfg(unix)]
-            {
-                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
-                }
-            }
-            #[cfg(not(unix))]
-            let _ = tokio::signal::ctrl_c().await;
-            stop.cancel();
-        });
+        let _signals = ftpscope::signals::StopOnSignal::install(move || stop.cancel())
+            .context("cannot start the signal handler")?;
         let served = rt
             .block_on(serve)
             .map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))?;
