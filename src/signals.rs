@@ -73,4 +73,29 @@ mod tests {
         // Dropping the guard ends its thread (no hang).
         drop(guard);
     }
+
+    /// Run in a child process (this test binary again): SIGINT then SIGTERM.
+    #[test]
+    fn a_second_signal_exits_with_130() {
+        const NAME: &str = "signals::tests::a_second_signal_exits_with_130";
+        if std::env::var_os("FTPSCOPE_SIGNALS_CHILD").is_some() {
+            let _g = StopOnSignal::install(|| eprintln!("first signal")).expect("handlers");
+            signal_hook::low_level::raise(SIGINT).expect("raise");
+            std::thread::sleep(Duration::from_millis(200));
+            signal_hook::low_level::raise(SIGTERM).expect("raise");
+            std::thread::sleep(Duration::from_secs(10));
+            std::process::exit(0);
+        }
+        let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+            .env("FTPSCOPE_SIGNALS_CHILD", "1")
+            .output()
+            .expect("the child runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(FORCED_EXIT), "{err}");
+        assert!(
+            err.contains("first signal"),
+            "the first signal asked to stop: {err}"
+        );
+    }
 }
