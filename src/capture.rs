@@ -10,12 +10,15 @@
 //!   or not (told by content), never seeking.
 //! * [`merge`]: several captures read as one in time order; frame numbers keep
 //!   which file a frame came from.
+//! * [`write`]: the one pcap/pcapng writer (`live -w`, the proxy's `--record`, test
+//!   fixtures) and TCP packets built with etherparse.
 
 pub mod decode;
 pub mod frag;
 pub mod input;
 pub mod merge;
 pub mod reader;
+pub mod write;
 
 pub use reader::{CaptureError, CaptureReader, Packet, PacketSource};
 #[cfg(feature = "live")]

@@ -23,6 +23,8 @@
 //! * [`tui`]: the terminal UI (ratatui): browse a capture, or a live source.
 //! * [`proxy`]: the debugging proxy (tokio); it feeds the same tracker through a live model.
 //! * `live` (feature `live`): capture on an interface with libpcap.
+//! * [`signals`]: Ctrl-C/SIGTERM for the commands that run until stopped (one way,
+//!   signal-hook: the first stops cleanly, a second exits at once).
 //!
 //! Invariants kept throughout: no `unsafe`; nothing reads the clock (time comes with
 //! each packet); data-channel payload is counted, never stored; every buffer that
@@ -42,6 +44,7 @@ pub mod model;
 pub mod proxy;
 pub mod report;
 pub mod session;
+pub mod signals;
 pub mod tcp;
 pub mod text;
 pub mod time;

@@ -14,6 +14,9 @@
 //!   every session is handed out. Kernel counters are polled every second.
 //! * [`run`] is the command without a terminal UI: Ctrl-C/SIGTERM handling, the log
 //!   writer thread, the status on standard error, and the summary at the end.
+//! * [`CaptureThread`] runs the capture on its own thread for a view that polls
+//!   [`LiveState`]; the binary (`main.rs`) starts the TUI on it, so this source
+//!   module does not depend on a view.
 //!
 //! The engine still never reads the clock: packet times come from libpcap. Only the
 //! capture loop reads the wall clock, for rates, the status and the `--duration` bound.
@@ -35,9 +38,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::capture::live::{
-    self as pcap_live, KernelStats, LiveConfig, SaveFile, SaveFormat, interfaces,
-};
+use crate::capture::live::{self as pcap_live, KernelStats, LiveConfig, interfaces};
+use crate::capture::write as capture_write;
 use crate::engine::{LiveModel, LiveSource, LiveUpdate, MAX_ENDED_BYTES};
 use crate::model::{Capture, CaptureStats, DropInterval, Finding, Session};
 use crate::report::{self, ViewOptions};
@@ -355,7 +357,7 @@ fn wall_now() -> Ts {
 /// An open interface, ready to run.
 pub struct LiveCapture {
     source: pcap_live::LiveSource,
-    save: Option<(PathBuf, SaveFile<BufWriter<File>>)>,
+    save: Option<(PathBuf, capture_write::Writer<BufWriter<File>>)>,
     filter: String,
     duration: Option<Duration>,
     count: Option<u64>,
@@ -380,12 +382,17 @@ impl LiveCapture {
             Some(path) => {
                 let f = File::create(path)
                     .with_context(|| format!("cannot create {}", path.display()))?;
-                let w = SaveFile::new(
+                let app = format!("ftpscope {} live", env!("CARGO_PKG_VERSION"));
+                let header = capture_write::Header {
+                    linktype: pcap_live::file_linktype(source.linktype()),
+                    snaplen: cfg.snaplen,
+                    interface: Some(source.interface()),
+                    application: &app,
+                };
+                let w = capture_write::Writer::new(
                     BufWriter::with_capacity(1 << 20, f),
-                    SaveFormat::for_path(path),
-                    source.linktype(),
-                    cfg.snaplen,
-                    source.interface(),
+                    capture_write::Format::for_path(path),
+                    &header,
                 )
                 .with_context(|| format!("cannot write {}", path.display()))?;
                 Some((path.clone(), w))
@@ -464,7 +471,7 @@ impl LiveCapture {
                 n.wire_bytes += u64::from(p.orig_len.max(p.data.len() as u32));
                 if let Some((_, w)) = save.as_mut() {
                     if save_error.is_none() {
-                        match w.write(p.ts, p.data, p.orig_len) {
+                        match w.packet(p.ts, p.data, p.orig_len) {
                             Ok(()) => n.saved += 1,
                             Err(e) => save_error = Some(e),
                         }
@@ -631,81 +638,6 @@ impl Inner {
     }
 }
 
-/// Ctrl-C and SIGTERM set the stop flag; a second one exits at once (130). The
-/// handlers are registered before this returns; dropping it ends the watcher thread
-/// (the handlers stay registered, as tokio never removes them).
-struct SignalGuard {
-    done: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl SignalGuard {
-    fn install(stop: Arc<AtomicBool>) -> anyhow::Result<SignalGuard> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the signal handler")?;
-        #[cfg(unix)]
-        let (mut int, mut term) = {
-            use tokio::signal::unix::{SignalKind, signal};
-            let _g = rt.enter();
-            (
-                signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
-                signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
-            )
-        };
-        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("ftpscope-signals".into())
-            .spawn(move || {
-                rt.block_on(async move {
-                    let mut seen = 0;
-                    loop {
-                        #[cfg(unix)]
-                        let got = tokio::select! {
-                            _ = int.recv() => true,
-                            _ = term.recv() => true,
-                            _ = &mut rx => false,
-                        };
-                        #[cfg(not(unix))]
-                        let got = tokio::select! {
-                            r = tokio::signal::ctrl_c() => r.is_ok(),
-                            _ = &mut rx => false,
-                        };
-                        if !got {
-                            return;
-                        }
-                        seen += 1;
-                        if seen == 1 {
-                            stop.store(true, Ordering::SeqCst);
-                            eprintln!(
-                                "\nftpscope: stopping: finishing the sessions (again to quit at once)"
-                            );
-                        } else {
-                            std::process::exit(130);
-                        }
-                    }
-                });
-            })
-            .context("cannot start the signal handler")?;
-        Ok(SignalGuard {
-            done: Some(tx),
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for SignalGuard {
-    fn drop(&mut self) {
-        if let Some(tx) = self.done.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 /// Print the interfaces libpcap can capture on.
 pub fn list_interfaces(out: &mut dyn Write) -> anyhow::Result<()> {
     // Names and descriptions come from the system; still, no raw control reaches the terminal.
@@ -844,6 +776,85 @@ fn write_text_summary(out: &mut dyn Write, sum: &LiveSummary, lang_zh: bool) -> 
     Ok(())
 }
 
+impl LiveSource for LiveState {
+    fn update(&self, since: u64) -> LiveUpdate {
+        LiveState::update(self, since)
+    }
+    fn status(&self) -> String {
+        LiveState::status(self)
+    }
+}
+
+/// Live capture on its own thread, for a view that asks the shared [`LiveState`]
+/// what changed (the TUI, wired by the binary): the view never waits on the
+/// capture, and [`stop`](Self::stop) ends the capture and waits for its thread.
+pub struct CaptureThread {
+    state: LiveState,
+    title: String,
+    worker: Option<std::thread::JoinHandle<LiveSummary>>,
+}
+
+impl CaptureThread {
+    /// Open the interface and start capturing; ended sessions are kept for the
+    /// view ([`crate::engine::LIVE_KEEP`], and [`MAX_ENDED_BYTES`]).
+    pub fn start(args: &LiveArgs, cfg: TrackerConfig) -> anyhow::Result<CaptureThread> {
+        let capture = LiveCapture::open(args)?;
+        let state = LiveState::new(cfg, crate::engine::LIVE_KEEP);
+        let title = format!(
+            "live capture on {} ({})",
+            capture.interface(),
+            capture.linktype_name()
+        );
+        let cap_state = state.clone();
+        let worker = std::thread::Builder::new()
+            .name("ftpscope-capture".into())
+            .spawn(move || capture.run(&cap_state, &mut |_| {}))
+            .context("cannot start the capture thread")?;
+        Ok(CaptureThread {
+            state,
+            title,
+            worker: Some(worker),
+        })
+    }
+
+    /// What a view reads: [`LiveSource`] updates and the status line.
+    pub fn state(&self) -> &LiveState {
+        &self.state
+    }
+
+    /// `live capture on IFACE (LINKTYPE)`, for a view's title.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// Stop the capture (the tracker is finished) and wait for its thread.
+    pub fn stop(mut self) {
+        self.state.stop();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for CaptureThread {
+    fn drop(&mut self) {
+        self.state.stop();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// Does `ftpscope live` with these arguments want the TUI? On a terminal (stdin
+/// and stdout), with no log file, text format and no `--list-interfaces`.
+pub fn wants_tui(args: &LiveArgs) -> bool {
+    !args.list_interfaces
+        && args.log.is_none()
+        && args.format == LiveFormat::Text
+        && io::stdout().is_terminal()
+        && io::stdin().is_terminal()
+}
+
 /// `ftpscope live` without a terminal UI: capture, write each session to the log
 /// (text or JSON, flushed after each) as it ends, a status on standard error, and at
 /// the end a summary with the capture-wide findings (text: a section; JSON: one last
@@ -854,53 +865,15 @@ fn write_text_summary(out: &mut dyn Write, sum: &LiveSummary, lang_zh: bool) -> 
 /// `main`): no permission to capture, an unknown interface, a bad filter, a file that
 /// cannot be created, and reading from the interface failing (reported after the
 /// log is complete).
-impl LiveSource for LiveState {
-    fn update(&self, since: u64) -> LiveUpdate {
-        LiveState::update(self, since)
-    }
-    fn status(&self) -> String {
-        LiveState::status(self)
-    }
-}
-
-/// Live capture shown in the TUI: the capture runs on its own thread and the UI
-/// asks the shared state what changed; quitting the UI stops the capture.
-fn run_tui(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
-    let capture = LiveCapture::open(&args)?;
-    let lang = cfg.lang;
-    // Keep the most recent ended sessions for the UI (bounded).
-    let state = LiveState::new(cfg, crate::engine::LIVE_KEEP);
-    let title = format!(
-        "live capture on {} ({})",
-        capture.interface(),
-        capture.linktype_name()
-    );
-    let cap_state = state.clone();
-    let worker = std::thread::Builder::new()
-        .name("ftpscope-capture".into())
-        .spawn(move || capture.run(&cap_state, &mut |_| {}))
-        .context("cannot start the capture thread")?;
-    let ui = crate::tui::run_live(title, std::sync::Arc::new(state.clone()), lang);
-    state.stop();
-    let _ = worker.join();
-    ui?;
-    Ok(0)
-}
-
+///
+/// The TUI is not started here (see [`wants_tui`]): the binary runs it on a
+/// [`CaptureThread`], so that no source module depends on a view.
 pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
     if args.list_interfaces {
         let mut out = io::stdout().lock();
         list_interfaces(&mut out)?;
         out.flush()?;
         return Ok(0);
-    }
-    // On a terminal (and with no log asked for), the TUI in live mode.
-    if args.log.is_none()
-        && args.format == LiveFormat::Text
-        && io::stdout().is_terminal()
-        && io::stdin().is_terminal()
-    {
-        return run_tui(args, cfg);
     }
     let lang = cfg.lang;
     let opts = ViewOptions {
@@ -921,7 +894,13 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
         LiveFormat::Json => out,
     };
     let state = LiveState::new(cfg, 0);
-    let _signals = SignalGuard::install(state.stop_flag())?;
+    // Ctrl-C and SIGTERM set the stop flag; a second one exits at once (130).
+    let stop_flag = state.stop_flag();
+    let _signals = crate::signals::StopOnSignal::install(move || {
+        stop_flag.store(true, Ordering::SeqCst);
+        eprintln!("\nftpscope: stopping: finishing the sessions (again to quit at once)");
+    })
+    .context("cannot start the signal handler")?;
 
     let stderr_tty = io::stderr().is_terminal();
     let redraw = stderr_tty && !(log_on_stdout && io::stdout().is_terminal());

@@ -315,20 +315,10 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
         ui?;
         served?;
     } else {
+        // Ctrl-C or SIGTERM: stop serving, write the summary; a second one exits at once.
         let stop = shutdown.clone();
-        rt.spawn(async move {
-            #[cfg(unix)]
-            {
-                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
-                }
-            }
-            #[cfg(not(unix))]
-            let _ = tokio::signal::ctrl_c().await;
-            stop.cancel();
-        });
+        let _signals = ftpscope::signals::StopOnSignal::install(move || stop.cancel())
+            .context("cannot start the signal handler")?;
         let served = rt
             .block_on(serve)
             .map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))?;
@@ -340,6 +330,25 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
         }
         served?;
     }
+    Ok(0)
+}
+
+/// `ftpscope live`: the live TUI on a terminal (the capture on its own thread),
+/// a session log otherwise.
+#[cfg(feature = "live")]
+fn run_live(args: ftpscope::live::LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
+    if !ftpscope::live::wants_tui(&args) {
+        return ftpscope::live::run(args, cfg);
+    }
+    let lang = cfg.lang;
+    let capture = ftpscope::live::CaptureThread::start(&args, cfg)?;
+    let ui = ftpscope::tui::run_live(
+        capture.title().to_string(),
+        std::sync::Arc::new(capture.state().clone()),
+        lang,
+    );
+    capture.stop();
+    ui?;
     Ok(0)
 }
 
@@ -397,7 +406,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Proxy(args)) => run_proxy(*args, &c)?,
         #[cfg(feature = "live")]
-        Some(Cmd::Live(args)) => ftpscope::live::run(*args, tracker_config(&c))?,
+        Some(Cmd::Live(args)) => run_live(*args, tracker_config(&c))?,
         #[cfg(not(feature = "live"))]
         Some(Cmd::Live { .. }) => {
             eprintln!("ftpscope: {}", cli::NO_LIVE);

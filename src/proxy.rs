@@ -300,7 +300,8 @@ pub struct ProxyArgs {
     /// The FTP server to relay to (the only one: this is not an open relay).
     #[arg(long, value_name = "HOST:PORT")]
     pub upstream: String,
-    /// Address to listen on for clients.
+    /// Address to listen on for clients (port 0: the system chooses; the first
+    /// line on stderr, "listening on ADDR, ...", tells which).
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:2121")]
     pub listen: SocketAddr,
     /// Data-connection mode towards the server.

@@ -32,6 +32,7 @@
 //! source run on their own threads and never wait on drawing.
 
 pub mod app;
+pub mod export;
 pub mod filter;
 pub mod keymap;
 pub mod layout;
@@ -255,7 +256,7 @@ fn event_loop(
         for effect in app.take_effects() {
             match effect {
                 Effect::Mouse(on) => term.set_mouse(on)?,
-                other => app::perform(app, &other, Path::new(".")),
+                other => export::perform(app, &other, Path::new(".")),
             }
             dirty = true;
         }

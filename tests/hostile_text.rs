@@ -294,7 +294,7 @@ fn the_tui_session_file_holds_no_control_or_invisible_character() {
     let model = ftpscope::engine::analyze_file(&cap, TrackerConfig::default()).unwrap();
     for s in &model.sessions {
         for (json, lang) in [(false, Lang::En), (false, Lang::Zh), (true, Lang::En)] {
-            let p = ftpscope::tui::app::write_session(s, json, dir.path(), lang).unwrap();
+            let p = ftpscope::tui::export::write_session(s, json, dir.path(), lang).unwrap();
             let what = format!("TUI file {}", p.display());
             let bytes = std::fs::read(&p).unwrap();
             assert!(bytes.len() > 200, "{what}: too short");

@@ -9,9 +9,9 @@
 //! other's traffic.
 //!
 //! Needs root, libpcap, tcpdump, curl and the lab: without them the tests print why
-//! and pass, unless CI is set (then they fail). Tests of the binary run once
-//! `ftpscope live --help` works (the subcommand is wired in src/main.rs). Every wait
-//! is bounded.
+//! and pass, unless CI is set (then they fail). A `live` subcommand missing from
+//! the binary fails the tests (`live_subcommand_is_wired` runs everywhere). Every
+//! wait is bounded.
 #![cfg(feature = "live")]
 
 use std::io::{BufRead, Read};
@@ -102,21 +102,28 @@ fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_ftpscope")
 }
 
-/// The binary tests wait for src/main.rs to route `ftpscope live`.
-fn binary_wired(test: &str) -> bool {
-    // Until then `live` is taken for a capture file name and `--help` prints the
-    // top-level help: look for the subcommand's own options.
-    let ok = Command::new(bin())
+/// `ftpscope live --help` shows the subcommand's own options (a broken `live`
+/// would be taken for a capture file name and print the top-level help). The
+/// subcommand is wired whenever this file is built (feature `live`), so a broken
+/// one fails the test, here and in CI, instead of skipping it.
+fn assert_live_wired(test: &str) {
+    let o = Command::new(bin())
         .args(["live", "--help"])
         .output()
-        .map(|o| {
-            o.status.success() && String::from_utf8_lossy(&o.stdout).contains("--list-interfaces")
-        })
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("skipping {test}: `ftpscope live` is not wired in src/main.rs yet");
-    }
-    ok
+        .expect("the binary runs");
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && help.contains("--list-interfaces"),
+        "{test}: `ftpscope live --help` does not show the live subcommand ({}):\n{help}{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Without root or the lab: the `live` subcommand is still there.
+#[test]
+fn live_subcommand_is_wired() {
+    assert_live_wired("live_subcommand_is_wired");
 }
 
 // ------------------------------------------------------------------ processes ---
@@ -884,10 +891,10 @@ fn read_json_lines(path: &Path) -> Vec<Value> {
 
 #[test]
 fn binary_live_json_matches_tcpdump() {
-    if skip("binary_live_json_matches_tcpdump") || !binary_wired("binary_live_json_matches_tcpdump")
-    {
+    if skip("binary_live_json_matches_tcpdump") {
         return;
     }
+    assert_live_wired("binary_live_json_matches_tcpdump");
     let _g = serial();
     let lab = Lab::start("bin");
     let tcpdump = Tcpdump::start(&lab.filter(), lab.tmp.path());
@@ -928,11 +935,10 @@ fn binary_live_json_matches_tcpdump() {
 
 #[test]
 fn binary_live_sigterm_and_sigint_finish_the_json() {
-    if skip("binary_live_sigterm_and_sigint_finish_the_json")
-        || !binary_wired("binary_live_sigterm_and_sigint_finish_the_json")
-    {
+    if skip("binary_live_sigterm_and_sigint_finish_the_json") {
         return;
     }
+    assert_live_wired("binary_live_sigterm_and_sigint_finish_the_json");
     let _g = serial();
     let lab = Lab::start("binsig");
     for sig in ["INT", "TERM"] {
@@ -966,11 +972,10 @@ fn binary_live_sigterm_and_sigint_finish_the_json() {
 
 #[test]
 fn binary_live_exit_2_without_privilege_or_interface() {
-    if skip("binary_live_exit_2_without_privilege_or_interface")
-        || !binary_wired("binary_live_exit_2_without_privilege_or_interface")
-    {
+    if skip("binary_live_exit_2_without_privilege_or_interface") {
         return;
     }
+    assert_live_wired("binary_live_exit_2_without_privilege_or_interface");
     let out = Command::new(bin())
         .args(["live", "-i", "nosuch-if0"])
         .output()

@@ -31,7 +31,7 @@ use std::collections::HashSet;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -110,14 +110,6 @@ fn proc_stat(pid: u32) -> ProcStat {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `ftpscope proxy ... --log FILE --json`, run from the binary cargo built.
 struct ChildProxy {
     child: Child,
@@ -132,62 +124,25 @@ impl ChildProxy {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("sessions.jsonl");
         let err = dir.path().join("stderr.txt");
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let child = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
-            .arg("proxy")
-            .args(["--listen", &addr.to_string()])
-            .args(["--upstream", &upstream.to_string()])
+        let mut cmd = proxy_command();
+        cmd.args(["--upstream", &upstream.to_string()])
             .arg("--log")
             .arg(&log)
             .arg("--json")
             .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&err).unwrap())
-            .spawn()
-            .expect("ftpscope proxy starts");
-        let mut p = ChildProxy {
+            .stdout(Stdio::null());
+        let (child, addr) = spawn_proxy(cmd, &err);
+        ChildProxy {
             child,
             addr,
             log,
             err,
             _dir: dir,
-        };
-        p.wait_listening();
-        p
+        }
     }
 
     fn pid(&self) -> u32 {
         self.child.id()
-    }
-
-    /// Until the proxy's socket listens (read from /proc, so that no probe
-    /// connection becomes a session), at most 10 s.
-    fn wait_listening(&mut self) {
-        let want = format!(":{:04X} ", self.addr.port());
-        let until = Instant::now() + Duration::from_secs(10);
-        loop {
-            let tcp = std::fs::read_to_string(format!("/proc/{}/net/tcp", self.pid()))
-                .unwrap_or_default();
-            let listening = tcp.lines().any(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                f.len() > 3 && f[1].ends_with(want.trim_end()) && f[3] == "0A"
-            });
-            if listening {
-                return;
-            }
-            assert!(
-                self.child.try_wait().unwrap().is_none(),
-                "the proxy exited at start: {}",
-                self.stderr()
-            );
-            assert!(
-                Instant::now() < until,
-                "the proxy does not listen on {}",
-                self.addr
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 
     fn stat(&self) -> ProcStat {

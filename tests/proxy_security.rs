@@ -60,14 +60,6 @@ fn vsftpd_lab(test: &str) -> bool {
     false
 }
 
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// vsftpd on 127.0.0.1 (a free port), in the foreground, stopped on drop. It
 /// trusts a PORT naming its client's address, and the proxy is its client.
 struct Vsftpd {
@@ -87,22 +79,9 @@ impl Drop for Vsftpd {
 }
 
 async fn start_vsftpd(name: &str) -> Vsftpd {
-    let port = free_port();
     let conf = tempfile::tempdir().unwrap();
     let path = conf.path().join("vsftpd.conf");
     std::fs::create_dir_all("/var/run/vsftpd/empty").unwrap();
-    std::fs::write(
-        &path,
-        format!(
-            "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\n\
-             background=NO\nanonymous_enable=NO\nlocal_enable=YES\nwrite_enable=YES\n\
-             chroot_local_user=YES\nallow_writeable_chroot=YES\n\
-             pam_service_name=ftpscope-vsftpd\nsecure_chroot_dir=/var/run/vsftpd/empty\n\
-             seccomp_sandbox=NO\nconnect_from_port_20=NO\n\
-             pasv_min_port=42000\npasv_max_port=42999\nmax_per_ip=0\nmax_clients=0\n"
-        ),
-    )
-    .unwrap();
     let dir = Path::new(HOME).join(format!("{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     Command::new("chown")
@@ -110,19 +89,28 @@ async fn start_vsftpd(name: &str) -> Vsftpd {
         .arg(&dir)
         .status()
         .unwrap();
-    let child = Command::new(VSFTPD)
-        .arg(&path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("vsftpd starts");
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let until = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(Instant::now() < until, "vsftpd did not listen on {addr}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (child, addr) = start_listening_server("vsftpd", |port| {
+        std::fs::write(
+            &path,
+            format!(
+                "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\n\
+                 background=NO\nanonymous_enable=NO\nlocal_enable=YES\nwrite_enable=YES\n\
+                 chroot_local_user=YES\nallow_writeable_chroot=YES\n\
+                 pam_service_name=ftpscope-vsftpd\nsecure_chroot_dir=/var/run/vsftpd/empty\n\
+                 seccomp_sandbox=NO\nconnect_from_port_20=NO\n\
+                 pasv_min_port=42000\npasv_max_port=42999\nmax_per_ip=0\nmax_clients=0\n"
+            ),
+        )
+        .unwrap();
+        Command::new(VSFTPD)
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("vsftpd starts")
+    })
+    .await;
     Vsftpd {
         child,
         addr,
@@ -411,31 +399,22 @@ async fn overlong_port_line_is_not_relayed() {
 struct ChildProxy {
     child: Child,
     addr: SocketAddr,
+    _dir: tempfile::TempDir,
 }
 
 impl ChildProxy {
-    async fn start(upstream: SocketAddr, extra: &[&str]) -> ChildProxy {
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let child = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
-            .arg("proxy")
-            .args(["--listen", &addr.to_string()])
-            .args(["--upstream", &upstream.to_string()])
+    fn start(upstream: SocketAddr, extra: &[&str]) -> ChildProxy {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = proxy_command();
+        cmd.args(["--upstream", &upstream.to_string()])
             .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ftpscope proxy starts");
-        let until = Instant::now() + Duration::from_secs(10);
-        // A probe connection: it is one short session more, harmless here.
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            assert!(
-                Instant::now() < until,
-                "the proxy does not listen on {addr}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            .stdout(Stdio::null());
+        let (child, addr) = spawn_proxy(cmd, &dir.path().join("stderr.txt"));
+        ChildProxy {
+            child,
+            addr,
+            _dir: dir,
         }
-        ChildProxy { child, addr }
     }
 
     /// Open descriptors of the proxy process (/proc/PID/fd).
@@ -467,7 +446,7 @@ async fn pipelined_pasv_keeps_descriptors_bounded() {
     make_file(&file, 8 << 20);
     let want = sha256(&file);
     let name = srv.dir.file_name().unwrap().to_string_lossy().to_string();
-    let p = ChildProxy::start(srv.addr, &[]).await;
+    let p = ChildProxy::start(srv.addr, &[]);
     let idle_fds = p.fds();
 
     // A well-behaved download, slowed so that it spans the flood.
@@ -658,25 +637,18 @@ async fn full_disk_is_told_and_the_log_resumes_whole() {
     let filler = fs.dir.path().join("filler");
     let err_dir = tempfile::tempdir().unwrap();
     let err = err_dir.path().join("stderr.txt");
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let child = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
-        .arg("proxy")
-        .args(["--listen", &addr.to_string()])
-        .args(["--upstream", &srv.addr.to_string()])
+    let mut cmd = proxy_command();
+    cmd.args(["--upstream", &srv.addr.to_string()])
         .arg("--log")
         .arg(&log)
         .arg("--json")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .expect("ftpscope proxy starts");
-    let mut p = ChildProxy { child, addr };
-    let until = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(Instant::now() < until, "the proxy did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        .stdout(Stdio::null());
+    let (child, addr) = spawn_proxy(cmd, &err);
+    let mut p = ChildProxy {
+        child,
+        addr,
+        _dir: err_dir,
+    };
     let session = |i: usize| async move {
         let (mut c, g) = RawClient::connect(addr).await;
         assert!(g.starts_with("220"), "{g}");
@@ -785,24 +757,13 @@ async fn full_disk_record_waits_and_resumes_whole() {
     let filler = dir.path().join("filler");
     let err_dir = tempfile::tempdir().unwrap();
     let err = err_dir.path().join("stderr.txt");
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
-        .arg("proxy")
-        .args(["--listen", &addr.to_string()])
-        .args(["--upstream", &srv.addr.to_string()])
+    let mut cmd = proxy_command();
+    cmd.args(["--upstream", &srv.addr.to_string()])
         .arg("--record")
         .arg(&record)
         .args(["--log", "/dev/null"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .expect("ftpscope proxy starts");
-    let until = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(Instant::now() < until, "{T}: the proxy did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        .stdout(Stdio::null());
+    let (mut child, addr) = spawn_proxy(cmd, &err);
     let stderr = || std::fs::read_to_string(&err).unwrap_or_default();
     let get = |name: &'static str| async move {
         let o = curl(&["-o", "/dev/null", &format!("ftp://{addr}/{name}")]).await;

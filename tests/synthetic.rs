@@ -245,8 +245,14 @@ fn fragmented_control_segment_is_reassembled() {
     let (cl, sv) = (sa("192.0.2.10:40000"), sa("198.51.100.1:21"));
     let mut c = p.open(cl, sv);
     p.send_b(&mut c, b"220 ready\r\n");
-    let mut l4 = common::builder::tcp_header(cl.port(), sv.port(), c.seq_a, c.seq_b, 0x18);
-    l4.extend_from_slice(b"USER a-rather-long-user-name-to-split\r\n");
+    let l4 = common::builder::tcp_bytes(
+        cl,
+        sv,
+        c.seq_a,
+        c.seq_b,
+        0x18,
+        b"USER a-rather-long-user-name-to-split\r\n",
+    );
     let f1 = p.ip_frame(cl.ip(), sv.ip(), &l4[..32], 77, Some((0, true)));
     let f2 = p.ip_frame(cl.ip(), sv.ip(), &l4[32..], 77, Some((32, false)));
     p.push(f2);

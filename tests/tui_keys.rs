@@ -471,7 +471,7 @@ fn write_session_as_text_and_json() {
     );
     let dir = tempfile::tempdir().unwrap();
     for e in &effects {
-        ftpscope::tui::app::perform(&mut a, e, dir.path());
+        ftpscope::tui::export::perform(&mut a, e, dir.path());
     }
     assert!(a.message().unwrap().contains("ftpscope-session-2.json"));
     let text = std::fs::read_to_string(dir.path().join("ftpscope-session-2.txt")).unwrap();
@@ -482,7 +482,7 @@ fn write_session_as_text_and_json() {
     .unwrap();
     assert_eq!(json["id"], 2);
     // A second write does not overwrite.
-    ftpscope::tui::app::perform(&mut a, &effects[0], dir.path());
+    ftpscope::tui::export::perform(&mut a, &effects[0], dir.path());
     assert!(dir.path().join("ftpscope-session-2-2.txt").exists());
 }
 

@@ -16,12 +16,12 @@ use std::time::Duration;
 use proxy_support::*;
 use tmux::{Tmux, tmux_available};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+/// The port in the live view's title, `proxy 127.0.0.1:PORT -> ...`: the proxy
+/// listens on `127.0.0.1:0`, the system chooses the port.
+fn title_port(screen: &str) -> Option<u16> {
+    let rest = &screen[screen.find("proxy 127.0.0.1:")? + "proxy 127.0.0.1:".len()..];
+    let end = rest.find(|c: char| !c.is_ascii_digit())?;
+    rest[..end].parse().ok().filter(|p| *p != 0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,10 +36,9 @@ async fn proxy_sessions_appear_live_in_the_tui() {
     }
     let srv = server().await;
     make_file(&srv.root.path().join("live.bin"), 300_000);
-    let port = free_port();
     let bin = env!("CARGO_BIN_EXE_ftpscope");
     let script = format!(
-        "'{bin}' proxy --listen 127.0.0.1:{port} --upstream {}; echo \"EXIT:$?\"; stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; sleep 60",
+        "'{bin}' proxy --listen 127.0.0.1:0 --upstream {}; echo \"EXIT:$?\"; stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; sleep 60",
         srv.addr
     );
     let t = Tmux::new("proxy-live");
@@ -65,10 +64,11 @@ async fn proxy_sessions_appear_live_in_the_tui() {
             tokio::task::block_in_place(|| t.wait(what, ok))
         }
     };
-    wait("the live view", |s| {
-        s.contains("LIVE") && s.contains("1 Sessions (0)")
+    let s = wait("the live view", |s| {
+        s.contains("LIVE") && s.contains("1 Sessions (0)") && title_port(s).is_some()
     })
     .await;
+    let port = title_port(&s).expect("the port in the title");
     let out = tempfile::tempdir().unwrap();
     for i in 0..3 {
         let dst = out.path().join(format!("got-{i}.bin"));
@@ -111,7 +111,12 @@ async fn proxy_sessions_appear_live_in_the_tui() {
     assert_ok(&o, "fourth download");
     tokio::time::sleep(Duration::from_millis(300)).await;
     t.keys(&["Escape"]);
-    wait("four sessions listed", |s| s.contains("1 Sessions (4)")).await;
+    // The list itself, not the session view (whose tab row also says "Sessions (4)"):
+    // a `q` sent while Esc is still pending would read as Alt-q.
+    wait("four sessions listed", |s| {
+        s.contains("1 Sessions (4)") && !s.contains("Transcript")
+    })
+    .await;
     t.keys(&["q"]);
     let s = wait("exit", |s| s.contains("EXIT:") && s.contains("echo")).await;
     assert!(s.contains("EXIT:0"), "exit status 0:\n{s}");

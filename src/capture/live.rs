@@ -14,12 +14,12 @@
 //!   and microseconds elsewhere; [`LivePacket::ts`] is always a [`Ts`] in nanoseconds.
 //! * The kernel's counters are 32-bit and may wrap; [`KernelCounters`] accumulates
 //!   them into 64-bit totals.
-//! * [`SaveFile`] writes every packet it is given, in order, so frame numbers in a
-//!   live log (the count of packets read) are the frame numbers of the saved file.
+//! * `--write` goes through [`super::write::Writer`] (the one capture writer), which
+//!   writes every packet it is given, in order, so frame numbers in a live log (the
+//!   count of packets read) are the frame numbers of the saved file; the file's link
+//!   type is [`file_linktype`] of the interface's DLT.
 
-use std::io::{self, Write};
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -421,208 +421,15 @@ impl LiveSource {
     }
 }
 
-/// Format of a [`SaveFile`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SaveFormat {
-    /// pcapng, nanosecond timestamps (`if_tsresol` 9), the interface name recorded.
-    Pcapng,
-    /// Classic pcap with nanosecond timestamps (magic `a1b23c4d`).
-    Pcap,
-}
-
-impl SaveFormat {
-    /// pcap when the name ends in `.pcap`, pcapng otherwise.
-    pub fn for_path(p: &Path) -> SaveFormat {
-        match p.extension().and_then(|e| e.to_str()) {
-            Some(e) if e.eq_ignore_ascii_case("pcap") => SaveFormat::Pcap,
-            _ => SaveFormat::Pcapng,
-        }
-    }
-}
-
-/// Writes captured packets to a pcapng or pcap file, as they are read.
-pub struct SaveFile<W: Write> {
-    out: W,
-    format: SaveFormat,
-    buf: Vec<u8>,
-    snaplen: u32,
-}
-
-fn pad4(n: usize) -> usize {
-    (4 - n % 4) % 4
-}
-
-fn push_opt(b: &mut Vec<u8>, code: u16, val: &[u8]) {
-    b.extend_from_slice(&code.to_le_bytes());
-    b.extend_from_slice(&(val.len() as u16).to_le_bytes());
-    b.extend_from_slice(val);
-    b.extend(std::iter::repeat_n(0u8, pad4(val.len())));
-}
-
-/// Wrap a block body into a pcapng block (type, total length, body, total length).
-fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
-    let total = (12 + body.len()) as u32;
-    out.extend_from_slice(&kind.to_le_bytes());
-    out.extend_from_slice(&total.to_le_bytes());
-    out.extend_from_slice(body);
-    out.extend_from_slice(&total.to_le_bytes());
-}
-
-impl<W: Write> SaveFile<W> {
-    /// Write the file header. `dlt` is the capture's data link type.
-    pub fn new(
-        mut out: W,
-        format: SaveFormat,
-        dlt: u32,
-        snaplen: u32,
-        interface: &str,
-    ) -> io::Result<Self> {
-        let lt = file_linktype(dlt);
-        let mut h = Vec::with_capacity(128);
-        match format {
-            SaveFormat::Pcap => {
-                h.extend_from_slice(&0xa1b2_3c4d_u32.to_le_bytes());
-                h.extend_from_slice(&2u16.to_le_bytes());
-                h.extend_from_slice(&4u16.to_le_bytes());
-                h.extend_from_slice(&0i32.to_le_bytes());
-                h.extend_from_slice(&0u32.to_le_bytes());
-                h.extend_from_slice(&snaplen.to_le_bytes());
-                h.extend_from_slice(&lt.to_le_bytes());
-            }
-            SaveFormat::Pcapng => {
-                let mut shb = Vec::with_capacity(64);
-                shb.extend_from_slice(&0x1a2b_3c4d_u32.to_le_bytes());
-                shb.extend_from_slice(&1u16.to_le_bytes());
-                shb.extend_from_slice(&0u16.to_le_bytes());
-                shb.extend_from_slice(&(-1i64).to_le_bytes());
-                let app = format!("ftpscope {} live", env!("CARGO_PKG_VERSION"));
-                push_opt(&mut shb, 4, app.as_bytes()); // shb_userappl
-                push_opt(&mut shb, 0, &[]);
-                block(&mut h, 0x0a0d_0d0a, &shb);
-                let mut idb = Vec::with_capacity(64);
-                idb.extend_from_slice(&(lt as u16).to_le_bytes());
-                idb.extend_from_slice(&0u16.to_le_bytes());
-                idb.extend_from_slice(&snaplen.to_le_bytes());
-                push_opt(&mut idb, 2, interface.as_bytes()); // if_name
-                push_opt(&mut idb, 9, &[9]); // if_tsresol: 10^-9 s
-                push_opt(&mut idb, 0, &[]);
-                block(&mut h, 1, &idb);
-            }
-        }
-        out.write_all(&h)?;
-        Ok(SaveFile {
-            out,
-            format,
-            buf: Vec::with_capacity(1 << 16),
-            snaplen,
-        })
-    }
-
-    /// Append one packet.
-    pub fn write(&mut self, ts: Ts, data: &[u8], orig_len: u32) -> io::Result<()> {
-        let data = &data[..data.len().min(self.snaplen as usize)];
-        let caplen = data.len() as u32;
-        let orig = orig_len.max(caplen);
-        self.buf.clear();
-        match self.format {
-            SaveFormat::Pcap => {
-                let secs = ts.0.div_euclid(1_000_000_000);
-                let nanos = ts.0.rem_euclid(1_000_000_000);
-                self.buf.extend_from_slice(&(secs as u32).to_le_bytes());
-                self.buf.extend_from_slice(&(nanos as u32).to_le_bytes());
-                self.buf.extend_from_slice(&caplen.to_le_bytes());
-                self.buf.extend_from_slice(&orig.to_le_bytes());
-                self.out.write_all(&self.buf)?;
-                self.out.write_all(data)
-            }
-            SaveFormat::Pcapng => {
-                let t = ts.0.max(0) as u64;
-                let pad = pad4(data.len());
-                let total = (32 + data.len() + pad) as u32;
-                self.buf.extend_from_slice(&6u32.to_le_bytes());
-                self.buf.extend_from_slice(&total.to_le_bytes());
-                self.buf.extend_from_slice(&0u32.to_le_bytes()); // interface 0
-                self.buf
-                    .extend_from_slice(&((t >> 32) as u32).to_le_bytes());
-                self.buf.extend_from_slice(&(t as u32).to_le_bytes());
-                self.buf.extend_from_slice(&caplen.to_le_bytes());
-                self.buf.extend_from_slice(&orig.to_le_bytes());
-                self.out.write_all(&self.buf)?;
-                self.out.write_all(data)?;
-                self.buf.clear();
-                self.buf.extend(std::iter::repeat_n(0u8, pad));
-                self.buf.extend_from_slice(&total.to_le_bytes());
-                self.out.write_all(&self.buf)
-            }
-        }
-    }
-
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-
-    pub fn into_inner(self) -> W {
-        self.out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::reader::CaptureReader;
-
-    fn roundtrip(format: SaveFormat, dlt: u32) -> Vec<(Ts, u32, u32, Vec<u8>)> {
-        let mut f = SaveFile::new(Vec::new(), format, dlt, 100, "lo").unwrap();
-        f.write(Ts(1_700_000_000_123_456_789), &[1, 2, 3], 3)
-            .unwrap();
-        f.write(Ts(1_700_000_001_000_000_001), &[0xaa; 150], 1500)
-            .unwrap();
-        f.write(Ts(1_700_000_002_000_000_000), &[], 0).unwrap();
-        let bytes = f.into_inner();
-        let mut r = CaptureReader::new(&bytes[..]).unwrap();
-        let mut out = Vec::new();
-        while let Some(p) = r.next_packet().unwrap() {
-            out.push((p.ts, p.linktype, p.orig_len, p.data.to_vec()));
-        }
-        out
-    }
-
-    #[test]
-    fn pcapng_roundtrip_keeps_nanoseconds_lengths_and_linktype() {
-        let p = roundtrip(SaveFormat::Pcapng, 1);
-        assert_eq!(p.len(), 3);
-        assert_eq!(p[0], (Ts(1_700_000_000_123_456_789), 1, 3, vec![1, 2, 3]));
-        // cut to the snaplen, the length on the wire kept
-        assert_eq!(p[1].2, 1500);
-        assert_eq!(p[1].3.len(), 100);
-        assert_eq!(p[1].0, Ts(1_700_000_001_000_000_001));
-        assert_eq!(p[2].3.len(), 0);
-    }
-
-    #[test]
-    fn pcap_roundtrip_keeps_nanoseconds() {
-        let p = roundtrip(SaveFormat::Pcap, 113);
-        assert_eq!(p.len(), 3);
-        assert_eq!(p[0], (Ts(1_700_000_000_123_456_789), 113, 3, vec![1, 2, 3]));
-        assert_eq!((p[1].2, p[1].3.len()), (1500, 100));
-    }
 
     #[test]
     fn raw_dlt_is_written_as_linktype_raw() {
-        assert_eq!(roundtrip(SaveFormat::Pcapng, 12)[0].1, 101);
+        assert_eq!(file_linktype(12), 101);
         assert_eq!(file_linktype(1), 1);
         assert_eq!(file_linktype(276), 276);
-    }
-
-    #[test]
-    fn save_format_follows_the_extension() {
-        assert_eq!(SaveFormat::for_path(Path::new("a.pcap")), SaveFormat::Pcap);
-        assert_eq!(SaveFormat::for_path(Path::new("a.PCAP")), SaveFormat::Pcap);
-        assert_eq!(
-            SaveFormat::for_path(Path::new("a.pcapng")),
-            SaveFormat::Pcapng
-        );
-        assert_eq!(SaveFormat::for_path(Path::new("a")), SaveFormat::Pcapng);
     }
 
     #[test]

@@ -215,21 +215,19 @@ mod tests {
     use super::*;
 
     fn pcap(packets: &[(u32, &[u8])]) -> Vec<u8> {
-        let mut v = Vec::new();
-        v.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-        v.extend_from_slice(&2u16.to_le_bytes());
-        v.extend_from_slice(&4u16.to_le_bytes());
-        v.extend_from_slice(&[0; 8]);
-        v.extend_from_slice(&65535u32.to_le_bytes());
-        v.extend_from_slice(&101u32.to_le_bytes());
+        use crate::capture::write::{Format, Header, LINKTYPE_RAW, Writer};
+        let header = Header {
+            linktype: LINKTYPE_RAW,
+            snaplen: 65535,
+            interface: None,
+            application: "test",
+        };
+        let mut w = Writer::new(Vec::new(), Format::Pcap, &header).expect("in memory");
         for (secs, d) in packets {
-            v.extend_from_slice(&secs.to_le_bytes());
-            v.extend_from_slice(&0u32.to_le_bytes());
-            v.extend_from_slice(&(d.len() as u32).to_le_bytes());
-            v.extend_from_slice(&(d.len() as u32).to_le_bytes());
-            v.extend_from_slice(d);
+            w.packet(Ts(i64::from(*secs) * 1_000_000_000), d, d.len() as u32)
+                .expect("in memory");
         }
-        v
+        w.into_inner()
     }
 
     #[test]

@@ -252,6 +252,18 @@ pub struct CaptureReader<R: Read> {
 /// Where a packet is in the reader's buffer: (start, length, time, link type, wire length).
 type Located = (usize, usize, Ts, u32, u32);
 
+/// pcapng section header block type (a palindrome: the same in both byte orders).
+const SHB_TYPE: u32 = 0x0a0d_0d0a;
+
+/// The two pcapng packet blocks with a timestamp and an interface id.
+#[derive(Clone, Copy)]
+enum PacketBlock {
+    /// Type 6.
+    Enhanced,
+    /// Type 2, obsolete: a 16-bit interface id and a drop count.
+    Obsolete,
+}
+
 fn u16_at(b: &[u8], big: bool) -> u16 {
     let a = [b[0], b[1]];
     if big {
@@ -539,162 +551,152 @@ impl<R: Read> CaptureReader<R> {
 
     fn next_pcapng(&mut self) -> Result<Option<Located>, CaptureError> {
         loop {
-            let mut hdr = [0u8; 8];
-            let got = fill(&mut self.input, &mut hdr).map_err(|e| self.io_err(e))?;
-            if got == 0 {
+            let Some((btype, block_off, body_end)) = self.read_pcapng_block()? else {
                 return Ok(None);
-            }
-            if got < 8 {
-                return Err(CaptureError::Truncated {
-                    offset: self.offset + got as u64,
-                    what: "inside a pcapng block header",
-                });
-            }
-            if hdr[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
-                // A new section: byte order may change.
-                self.buf.clear();
-                self.buf.extend_from_slice(&hdr);
-                let mut more = [0u8; 4];
-                let g = fill(&mut self.input, &mut more).map_err(|e| self.io_err(e))?;
-                self.buf.extend_from_slice(&more[..g]);
-                let base = self.offset;
-                self.offset = 0;
-                let r = self.read_shb_from_prefix();
-                self.offset += base;
-                r?;
-                continue;
-            }
-            let big = self.big_endian;
-            let btype = u32_at(&hdr[0..], big);
-            let len = u32_at(&hdr[4..], big) as usize;
-            self.check_block_len(len, 12)?;
-            self.buf.clear();
-            self.buf.extend_from_slice(&hdr);
-            self.buf.resize(len, 0);
-            let got = fill(&mut self.input, &mut self.buf[8..]).map_err(|e| self.io_err(e))?;
-            if 8 + got < len {
-                return Err(CaptureError::Truncated {
-                    offset: self.offset + 8 + got as u64,
-                    what: "inside a pcapng block",
-                });
-            }
-            self.check_trailer(len)?;
-            let block_off = self.offset;
-            self.offset += len as u64;
-            let body_end = len - 4;
+            };
             match btype {
+                // A section header, read by read_pcapng_block.
+                SHB_TYPE => {}
                 1 => self.parse_idb(block_off, body_end)?,
                 6 => {
-                    // Enhanced Packet Block.
-                    if body_end < 28 {
-                        return Err(CaptureError::Corrupt {
-                            offset: block_off,
-                            what: "enhanced packet block too short".into(),
-                        });
-                    }
-                    let b = &self.buf;
-                    let if_id = u32_at(&b[8..], big) as usize;
-                    let ts_hi = u32_at(&b[12..], big) as u64;
-                    let ts_lo = u32_at(&b[16..], big) as u64;
-                    let caplen = u32_at(&b[20..], big) as usize;
-                    let orig = u32_at(&b[24..], big);
-                    if caplen > body_end - 28 {
-                        return Err(CaptureError::Corrupt {
-                            offset: block_off + 20,
-                            what: format!(
-                                "packet claims {caplen} captured bytes but its block holds {}",
-                                body_end - 28
-                            ),
-                        });
-                    }
-                    let iface =
-                        *self
-                            .interfaces
-                            .get(if_id)
-                            .ok_or_else(|| CaptureError::Corrupt {
-                                offset: block_off + 8,
-                                what: format!(
-                                    "packet refers to interface {if_id}, which was not described"
-                                ),
-                            })?;
-                    let ts = iface_ts(iface, (ts_hi << 32) | ts_lo);
-                    return Ok(Some((
-                        28,
-                        caplen,
-                        ts,
-                        iface.linktype,
-                        orig.max(caplen as u32),
-                    )));
+                    return self
+                        .packet_block(PacketBlock::Enhanced, block_off, body_end)
+                        .map(Some);
                 }
-                3 => {
-                    // Simple Packet Block: interface 0, no timestamp.
-                    if body_end < 12 {
-                        return Err(CaptureError::Corrupt {
-                            offset: block_off,
-                            what: "simple packet block too short".into(),
-                        });
-                    }
-                    let orig = u32_at(&self.buf[8..], big);
-                    let caplen = (orig as usize).min(body_end - 12);
-                    let iface = *self
-                        .interfaces
-                        .first()
-                        .ok_or_else(|| CaptureError::Corrupt {
-                            offset: block_off,
-                            what: "simple packet block before any interface description".into(),
-                        })?;
-                    return Ok(Some((
-                        12,
-                        caplen,
-                        Ts(0),
-                        iface.linktype,
-                        orig.max(caplen as u32),
-                    )));
-                }
+                3 => return self.simple_packet_block(block_off, body_end).map(Some),
                 2 => {
-                    // Obsolete Packet Block: like an EPB with a 16-bit interface id.
-                    if body_end < 28 {
-                        return Err(CaptureError::Corrupt {
-                            offset: block_off,
-                            what: "packet block too short".into(),
-                        });
-                    }
-                    let b = &self.buf;
-                    let if_id = u16_at(&b[8..], big) as usize;
-                    let ts_hi = u32_at(&b[12..], big) as u64;
-                    let ts_lo = u32_at(&b[16..], big) as u64;
-                    let caplen = u32_at(&b[20..], big) as usize;
-                    let orig = u32_at(&b[24..], big);
-                    if caplen > body_end - 28 {
-                        return Err(CaptureError::Corrupt {
-                            offset: block_off + 20,
-                            what: "packet longer than its block".into(),
-                        });
-                    }
-                    let iface =
-                        *self
-                            .interfaces
-                            .get(if_id)
-                            .ok_or_else(|| CaptureError::Corrupt {
-                                offset: block_off + 8,
-                                what: format!(
-                                    "packet refers to interface {if_id}, which was not described"
-                                ),
-                            })?;
-                    let ts = iface_ts(iface, (ts_hi << 32) | ts_lo);
-                    return Ok(Some((
-                        28,
-                        caplen,
-                        ts,
-                        iface.linktype,
-                        orig.max(caplen as u32),
-                    )));
+                    return self
+                        .packet_block(PacketBlock::Obsolete, block_off, body_end)
+                        .map(Some);
                 }
-                _ => {
-                    self.skipped_blocks += 1;
-                }
+                _ => self.skipped_blocks += 1,
             }
         }
+    }
+
+    /// The next pcapng block into `buf`, whole and with its trailer checked:
+    /// (type, offset, end of its body in `buf`); None at the end of the input. A
+    /// section header block is read here (the byte order may change) and given
+    /// as [`SHB_TYPE`].
+    fn read_pcapng_block(&mut self) -> Result<Option<(u32, u64, usize)>, CaptureError> {
+        let mut hdr = [0u8; 8];
+        let got = fill(&mut self.input, &mut hdr).map_err(|e| self.io_err(e))?;
+        if got == 0 {
+            return Ok(None);
+        }
+        if got < 8 {
+            return Err(CaptureError::Truncated {
+                offset: self.offset + got as u64,
+                what: "inside a pcapng block header",
+            });
+        }
+        if hdr[..4] == SHB_TYPE.to_le_bytes() {
+            // A new section: byte order may change.
+            self.buf.clear();
+            self.buf.extend_from_slice(&hdr);
+            let mut more = [0u8; 4];
+            let g = fill(&mut self.input, &mut more).map_err(|e| self.io_err(e))?;
+            self.buf.extend_from_slice(&more[..g]);
+            let base = self.offset;
+            self.offset = 0;
+            let r = self.read_shb_from_prefix();
+            self.offset += base;
+            r?;
+            return Ok(Some((SHB_TYPE, base, 0)));
+        }
+        let big = self.big_endian;
+        let btype = u32_at(&hdr[0..], big);
+        let len = u32_at(&hdr[4..], big) as usize;
+        self.check_block_len(len, 12)?;
+        self.buf.clear();
+        self.buf.extend_from_slice(&hdr);
+        self.buf.resize(len, 0);
+        let got = fill(&mut self.input, &mut self.buf[8..]).map_err(|e| self.io_err(e))?;
+        if 8 + got < len {
+            return Err(CaptureError::Truncated {
+                offset: self.offset + 8 + got as u64,
+                what: "inside a pcapng block",
+            });
+        }
+        self.check_trailer(len)?;
+        let block_off = self.offset;
+        self.offset += len as u64;
+        Ok(Some((btype, block_off, len - 4)))
+    }
+
+    /// An enhanced packet block, or the obsolete packet block (the same layout
+    /// with a 16-bit interface id), in `buf`.
+    fn packet_block(
+        &self,
+        kind: PacketBlock,
+        block_off: u64,
+        body_end: usize,
+    ) -> Result<Located, CaptureError> {
+        if body_end < 28 {
+            return Err(CaptureError::Corrupt {
+                offset: block_off,
+                what: match kind {
+                    PacketBlock::Enhanced => "enhanced packet block too short",
+                    PacketBlock::Obsolete => "packet block too short",
+                }
+                .into(),
+            });
+        }
+        let big = self.big_endian;
+        let b = &self.buf;
+        let if_id = match kind {
+            PacketBlock::Enhanced => u32_at(&b[8..], big) as usize,
+            PacketBlock::Obsolete => u16_at(&b[8..], big) as usize,
+        };
+        let ts_hi = u32_at(&b[12..], big) as u64;
+        let ts_lo = u32_at(&b[16..], big) as u64;
+        let caplen = u32_at(&b[20..], big) as usize;
+        let orig = u32_at(&b[24..], big);
+        if caplen > body_end - 28 {
+            return Err(CaptureError::Corrupt {
+                offset: block_off + 20,
+                what: match kind {
+                    PacketBlock::Enhanced => format!(
+                        "packet claims {caplen} captured bytes but its block holds {}",
+                        body_end - 28
+                    ),
+                    PacketBlock::Obsolete => "packet longer than its block".into(),
+                },
+            });
+        }
+        let iface = *self
+            .interfaces
+            .get(if_id)
+            .ok_or_else(|| CaptureError::Corrupt {
+                offset: block_off + 8,
+                what: format!("packet refers to interface {if_id}, which was not described"),
+            })?;
+        let ts = iface_ts(iface, (ts_hi << 32) | ts_lo);
+        Ok((28, caplen, ts, iface.linktype, orig.max(caplen as u32)))
+    }
+
+    /// A simple packet block in `buf`: interface 0, no timestamp.
+    fn simple_packet_block(
+        &self,
+        block_off: u64,
+        body_end: usize,
+    ) -> Result<Located, CaptureError> {
+        if body_end < 12 {
+            return Err(CaptureError::Corrupt {
+                offset: block_off,
+                what: "simple packet block too short".into(),
+            });
+        }
+        let orig = u32_at(&self.buf[8..], self.big_endian);
+        let caplen = (orig as usize).min(body_end - 12);
+        let iface = *self
+            .interfaces
+            .first()
+            .ok_or_else(|| CaptureError::Corrupt {
+                offset: block_off,
+                what: "simple packet block before any interface description".into(),
+            })?;
+        Ok((12, caplen, Ts(0), iface.linktype, orig.max(caplen as u32)))
     }
 
     fn parse_idb(&mut self, block_off: u64, body_end: usize) -> Result<(), CaptureError> {

@@ -1153,11 +1153,28 @@ impl Ctl {
 
     /// Forward held lines unchanged.
     async fn release_held(&mut self) -> Result<(), Stop> {
+        self.relay_held(Vec::new()).await
+    }
+
+    /// Relay the held lines of a reply to the client as they came, `notes` on the
+    /// first (the tracker sees each line as the client does).
+    async fn relay_held(&mut self, mut notes: Vec<String>) -> Result<(), Stop> {
         let held = std::mem::take(&mut self.held);
         for (i, (raw, ts)) in held.into_iter().enumerate() {
-            self.relay_to_client(ts, raw, i == 0, Vec::new()).await?;
+            let n = std::mem::take(&mut notes);
+            self.relay_to_client(ts, raw, i == 0, n).await?;
         }
         Ok(())
+    }
+
+    /// Show the tracker the held lines (not the client: the proxy answers it
+    /// itself), `notes` on the first.
+    fn observe_held(&mut self, mut notes: Vec<String>) {
+        let held = std::mem::take(&mut self.held);
+        for (raw, ts) in held {
+            let n = std::mem::take(&mut notes);
+            self.observe_server(ts, raw, n);
+        }
     }
 
     /// A held reply grew past [`MAX_HELD_LINES`] / [`MAX_HELD_BYTES`] without
@@ -1185,16 +1202,7 @@ impl Ctl {
              and relays it unchanged; its address is not rewritten, so a data connection would not go through the proxy",
             self.held.len()
         );
-        let held = std::mem::take(&mut self.held);
-        for (i, (raw, ts)) in held.into_iter().enumerate() {
-            let notes = if i == 0 {
-                vec![note.clone()]
-            } else {
-                Vec::new()
-            };
-            self.relay_to_client(ts, raw, i == 0, notes).await?;
-        }
-        Ok(())
+        self.relay_held(vec![note]).await
     }
 
     fn front_holds(&self) -> bool {
@@ -1296,141 +1304,21 @@ impl Ctl {
         );
     }
 
-    /// A held reply is complete: rewrite, convert or release it.
+    /// A held reply is complete: rewrite, convert or release it (one handler per
+    /// kind of held reply).
     async fn resolve(&mut self, r: ParsedReply) -> Result<(), Stop> {
-        let code = r.code;
-        let text = r.text();
-        let first = r
-            .lines
-            .first()
-            .map(|l| crate::text::escape(l))
-            .unwrap_or_default();
         let Some(Pending::Forwarded(kind)) = self.pending.pop_front() else {
             return self.release_held().await;
         };
-        let server_ip = self.server.ip();
-        let target_for = |addr: SocketAddr, notes: &mut Vec<String>| -> SocketAddr {
-            if same_ip(addr.ip(), server_ip) {
-                addr
-            } else {
-                let t = SocketAddr::new(server_ip, addr.port());
-                notes.push(format!(
-                    "the server announced {addr}, not its own address {server_ip}: the proxy connects to {t} instead"
-                ));
-                t
-            }
-        };
         match kind {
-            Kind::Passive(pv) => {
-                let addr = (code == pv.code())
-                    .then(|| rewrite::passive_reply_address(code, &text, server_ip))
-                    .flatten();
-                let Some(addr) = addr else {
-                    self.pending.push_front(Pending::Forwarded(Kind::Plain));
-                    self.release_held().await?;
-                    return self.reply_done(code).await;
-                };
-                let mut notes = Vec::new();
-                let target = target_for(addr, &mut notes);
-                let c_ip = self.client_local.ip();
-                let mut refuse = false;
-                let line = match self.bind_listener(c_ip).await {
-                    Ok(l) => {
-                        let told = SocketAddr::new(
-                            self.announce_ip(),
-                            l.local_addr().map(|a| a.port()).unwrap_or(0),
-                        );
-                        match pv.reply(told) {
-                            Some(line) => {
-                                refuse = self.ctx.faults.take_refuse();
-                                let spec = PairSpec {
-                                    client: self.listen_leg(l, self.client_ip(), refuse),
-                                    server: Leg::Connect {
-                                        from: self.server_local.ip(),
-                                        to: target,
-                                    },
-                                    client_told: None,
-                                    announced: addr,
-                                    drop: !refuse && self.ctx.faults.take_drop(),
-                                };
-                                self.set_current(data::spawn_pair(&self.link, spec));
-                                line
-                            }
-                            None => "425 Can't announce an IPv6 address in a 227 reply; use EPSV (ftpscope proxy).".to_string(),
-                        }
-                    }
-                    Err(e) => format!("425 Can't open data connection (ftpscope proxy: {e})."),
-                };
-                notes.push(format!("the proxy sent `{line}` to the client instead"));
-                let mut out = line.into_bytes();
-                out.extend_from_slice(b"\r\n");
-                notes.extend(self.delay(true).await);
-                // The tracker sees the server's own reply (with the notes) first.
-                let held = std::mem::take(&mut self.held);
-                for (i, (raw, ts)) in held.into_iter().enumerate() {
-                    let n = if i == 0 {
-                        std::mem::take(&mut notes)
-                    } else {
-                        Vec::new()
-                    };
-                    self.observe_server(ts, raw, n);
-                }
-                if refuse {
-                    self.note_refused(addr);
-                }
-                self.send_client(&out).await?;
-            }
+            Kind::Passive(pv) => self.resolve_passive(pv, &r).await,
             Kind::ToPassive {
                 client_verb,
                 client_target,
                 sent,
             } => {
-                let addr = matches!(code, 227..=229)
-                    .then(|| rewrite::passive_reply_address(code, &text, server_ip))
-                    .flatten();
-                let Some(addr) = addr else {
-                    // The client gets the server's refusal as the answer to its PORT.
-                    let held = std::mem::take(&mut self.held);
-                    for (i, (raw, ts)) in held.into_iter().enumerate() {
-                        let mut notes = Vec::new();
-                        if i == 0 {
-                            notes.push(format!(
-                                "the server's answer to the `{sent}` the proxy sent for this {}",
-                                client_verb.as_str()
-                            ));
-                        }
-                        self.relay_to_client(ts, raw, i == 0, notes).await?;
-                    }
-                    return self.flush_locals().await;
-                };
-                self.held.clear();
-                let mut notes = vec![format!(
-                    "made by the proxy: it sent `{sent}` to the server, which answered `{first}`; the proxy connects to both sides when the transfer starts"
-                )];
-                let target = target_for(addr, &mut notes);
-                if self.ctx.faults.take_refuse() {
-                    // No pair: the transfer command will be answered 425 (refuse_transfer).
-                    self.faults_injected();
-                    self.refused_transfer = Some(client_target);
-                } else {
-                    let spec = PairSpec {
-                        client: Leg::Connect {
-                            from: self.client_local.ip(),
-                            to: client_target,
-                        },
-                        server: Leg::Connect {
-                            from: self.server_local.ip(),
-                            to: target,
-                        },
-                        client_told: None,
-                        announced: client_target,
-                        drop: self.ctx.faults.take_drop(),
-                    };
-                    self.set_current(data::spawn_pair(&self.link, spec));
-                }
-                let mut out = client_verb.ok_reply().into_bytes();
-                out.extend_from_slice(b"\r\n");
-                self.send_local(out, notes).await?;
+                self.resolve_to_passive(client_verb, client_target, &sent, &r)
+                    .await
             }
             Kind::ToActive {
                 client_verb,
@@ -1439,41 +1327,197 @@ impl Ctl {
                 sent,
                 refused,
             } => {
-                if (200..300).contains(&code) {
-                    self.held.clear();
-                    let notes = vec![format!(
-                        "made by the proxy: it sent `{sent}` to the server, which answered `{first}`"
-                    )];
-                    let mut out = reply.into_bytes();
-                    out.extend_from_slice(b"\r\n");
-                    self.send_local(out, notes).await?;
-                    if let Some(told) = refused {
-                        self.note_refused(told);
+                let made = ToActiveMade {
+                    client_verb,
+                    reply,
+                    abandon,
+                    sent,
+                    refused,
+                };
+                self.resolve_to_active(made, &r).await
+            }
+            other => self.resolve_as_plain(other, r.code).await,
+        }
+    }
+
+    /// The reply goes to the client unchanged, as the answer to `kind`.
+    async fn resolve_as_plain(&mut self, kind: Kind, code: u16) -> Result<(), Stop> {
+        self.pending.push_front(Pending::Forwarded(kind));
+        self.release_held().await?;
+        self.reply_done(code).await
+    }
+
+    /// Where the proxy connects for an address the server announced: that
+    /// address when it is the server's own, else the server's address at the
+    /// announced port (with a note).
+    fn server_target(&self, addr: SocketAddr, notes: &mut Vec<String>) -> SocketAddr {
+        let server_ip = self.server.ip();
+        if same_ip(addr.ip(), server_ip) {
+            addr
+        } else {
+            let t = SocketAddr::new(server_ip, addr.port());
+            notes.push(format!(
+                "the server announced {addr}, not its own address {server_ip}: the proxy connects to {t} instead"
+            ));
+            t
+        }
+    }
+
+    /// The server's answer to the PASV/EPSV/LPSV the client sent: the client is
+    /// told the proxy's listener instead, and a pair waits for both.
+    async fn resolve_passive(&mut self, pv: PassiveVerb, r: &ParsedReply) -> Result<(), Stop> {
+        let code = r.code;
+        let addr = (code == pv.code())
+            .then(|| rewrite::passive_reply_address(code, &r.text(), self.server.ip()))
+            .flatten();
+        let Some(addr) = addr else {
+            return self.resolve_as_plain(Kind::Plain, code).await;
+        };
+        let mut notes = Vec::new();
+        let target = self.server_target(addr, &mut notes);
+        let c_ip = self.client_local.ip();
+        let mut refuse = false;
+        let line = match self.bind_listener(c_ip).await {
+            Ok(l) => {
+                let told = SocketAddr::new(
+                    self.announce_ip(),
+                    l.local_addr().map(|a| a.port()).unwrap_or(0),
+                );
+                match pv.reply(told) {
+                    Some(line) => {
+                        refuse = self.ctx.faults.take_refuse();
+                        let spec = PairSpec {
+                            client: self.listen_leg(l, self.client_ip(), refuse),
+                            server: Leg::Connect {
+                                from: self.server_local.ip(),
+                                to: target,
+                            },
+                            client_told: None,
+                            announced: addr,
+                            drop: !refuse && self.ctx.faults.take_drop(),
+                        };
+                        self.set_current(data::spawn_pair(&self.link, spec));
+                        line
                     }
-                } else {
-                    abandon.cancel();
-                    self.current = None;
-                    let held = std::mem::take(&mut self.held);
-                    for (i, (raw, ts)) in held.into_iter().enumerate() {
-                        let mut notes = Vec::new();
-                        if i == 0 {
-                            notes.push(format!(
-                                "the server's answer to the `{sent}` the proxy sent for this {}",
-                                client_verb.as_str()
-                            ));
-                        }
-                        self.relay_to_client(ts, raw, i == 0, notes).await?;
-                    }
+                    None => "425 Can't announce an IPv6 address in a 227 reply; use EPSV (ftpscope proxy).".to_string(),
                 }
             }
-            other => {
-                self.pending.push_front(Pending::Forwarded(other));
-                self.release_held().await?;
-                return self.reply_done(code).await;
+            Err(e) => format!("425 Can't open data connection (ftpscope proxy: {e})."),
+        };
+        notes.push(format!("the proxy sent `{line}` to the client instead"));
+        let mut out = line.into_bytes();
+        out.extend_from_slice(b"\r\n");
+        notes.extend(self.delay(true).await);
+        // The tracker sees the server's own reply (with the notes) first.
+        self.observe_held(notes);
+        if refuse {
+            self.note_refused(addr);
+        }
+        self.send_client(&out).await?;
+        self.flush_locals().await
+    }
+
+    /// The server's answer to the PASV/EPSV the proxy sent for the client's
+    /// PORT/EPRT/LPRT: the client gets its 200 from the proxy, which connects to
+    /// both sides when the transfer starts; a refusal goes to the client.
+    async fn resolve_to_passive(
+        &mut self,
+        client_verb: ActiveVerb,
+        client_target: SocketAddr,
+        sent: &str,
+        r: &ParsedReply,
+    ) -> Result<(), Stop> {
+        let code = r.code;
+        let addr = matches!(code, 227..=229)
+            .then(|| rewrite::passive_reply_address(code, &r.text(), self.server.ip()))
+            .flatten();
+        let Some(addr) = addr else {
+            // The client gets the server's refusal as the answer to its PORT.
+            let note = format!(
+                "the server's answer to the `{sent}` the proxy sent for this {}",
+                client_verb.as_str()
+            );
+            self.relay_held(vec![note]).await?;
+            return self.flush_locals().await;
+        };
+        self.held.clear();
+        let mut notes = vec![format!(
+            "made by the proxy: it sent `{sent}` to the server, which answered `{}`; the proxy connects to both sides when the transfer starts",
+            first_line(r)
+        )];
+        let target = self.server_target(addr, &mut notes);
+        if self.ctx.faults.take_refuse() {
+            // No pair: the transfer command will be answered 425 (refuse_transfer).
+            self.faults_injected();
+            self.refused_transfer = Some(client_target);
+        } else {
+            let spec = PairSpec {
+                client: Leg::Connect {
+                    from: self.client_local.ip(),
+                    to: client_target,
+                },
+                server: Leg::Connect {
+                    from: self.server_local.ip(),
+                    to: target,
+                },
+                client_told: None,
+                announced: client_target,
+                drop: self.ctx.faults.take_drop(),
+            };
+            self.set_current(data::spawn_pair(&self.link, spec));
+        }
+        let mut out = client_verb.ok_reply().into_bytes();
+        out.extend_from_slice(b"\r\n");
+        self.send_local(out, notes).await?;
+        self.flush_locals().await
+    }
+
+    /// The server's answer to the PORT/EPRT the proxy sent for the client's PASV:
+    /// on 2xx the client gets the proxy's own passive reply; otherwise the pair is
+    /// given up and the refusal goes to the client.
+    async fn resolve_to_active(&mut self, m: ToActiveMade, r: &ParsedReply) -> Result<(), Stop> {
+        if (200..300).contains(&r.code) {
+            self.held.clear();
+            let notes = vec![format!(
+                "made by the proxy: it sent `{}` to the server, which answered `{}`",
+                m.sent,
+                first_line(r)
+            )];
+            let mut out = m.reply.into_bytes();
+            out.extend_from_slice(b"\r\n");
+            self.send_local(out, notes).await?;
+            if let Some(told) = m.refused {
+                self.note_refused(told);
             }
+        } else {
+            m.abandon.cancel();
+            self.current = None;
+            let note = format!(
+                "the server's answer to the `{}` the proxy sent for this {}",
+                m.sent,
+                m.client_verb.as_str()
+            );
+            self.relay_held(vec![note]).await?;
         }
         self.flush_locals().await
     }
+}
+
+/// What [`Kind::ToActive`] holds, for its handler.
+struct ToActiveMade {
+    client_verb: PassiveVerb,
+    reply: String,
+    abandon: CancellationToken,
+    sent: String,
+    refused: Option<SocketAddr>,
+}
+
+/// A reply's first line, escaped, for a note.
+fn first_line(r: &ParsedReply) -> String {
+    r.lines
+        .first()
+        .map(|l| crate::text::escape(l))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

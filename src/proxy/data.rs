@@ -389,109 +389,45 @@ struct Established {
     client_is_initiator: bool,
 }
 
+/// Connect both peers of a data pair as `spec` says: one case per pair of legs
+/// (a fault, one peer connecting then the other connected to, both connecting,
+/// both connected to). None when the pair is given up (the reason is noted).
 async fn establish(
     lg: &mut Logical<'_>,
     spec: PairSpec,
     activate: &CancellationToken,
     settled: &CancellationToken,
 ) -> Option<Established> {
-    let link = lg.link;
-    let limit = link.ctx.cfg.connect_timeout;
     let ann = spec.announced;
     match (spec.client, spec.server) {
         (Leg::Closed, server) => {
             // The note is the control task's: it makes it once the announcement
             // is observed, so that the note finds its channel.
-            link.ctx
-                .counters
-                .faults_injected
-                .fetch_add(1, Ordering::Relaxed);
+            count_fault(lg.link);
             if let Leg::Accept { listener, expect } = server {
                 // Client passive, server active: only the port the client was told
                 // is closed. The server may connect as usual (some connect right
                 // after PORT and would answer it 425 otherwise); its connection is
                 // held until the pair is given up.
-                let held = accept_from(&listener, expect, link, ann, "server").await;
+                let held = accept_from(&listener, expect, lg.link, ann, "server").await;
                 std::future::pending::<()>().await;
                 drop(held);
             }
             None
         }
         (_, Leg::Closed) => {
-            link.ctx
-                .counters
-                .faults_injected
-                .fetch_add(1, Ordering::Relaxed);
+            count_fault(lg.link);
             None
         }
+        // Client passive: the client connects, then the proxy connects to the server.
         (Leg::Accept { listener, expect }, Leg::Connect { from, to }) => {
-            // Client passive: the client connects, then the proxy connects to the server.
-            let (c, peer) = accept_from(&listener, expect, link, ann, "client")
-                .await
-                .ok()?;
-            drop(listener);
-            link.touch();
-            lg.open(peer, to);
-            let r = match socket_for(from, to) {
-                Ok(sock) => connect_sock(sock, to, limit).await,
-                Err(e) => Err(e),
-            };
-            match r {
-                Ok(s) => {
-                    let _ = s.set_nodelay(true);
-                    lg.ev(Ev::Accepted);
-                    Some(Established {
-                        client: c,
-                        server: s,
-                        client_is_initiator: true,
-                    })
-                }
-                Err(e) => {
-                    if refused(&e) {
-                        lg.ev(Ev::Refused);
-                    }
-                    lg.note(format!(
-                        "proxy could not connect to the server's data port {to}: {e}; the client's connection was reset"
-                    ));
-                    reset(&c);
-                    None
-                }
-            }
+            let first = Side::Client;
+            accept_then_connect(lg, (listener, expect), (from, to), first, ann, settled).await
         }
+        // Client active: the server connects, then the proxy connects to the client.
         (Leg::Connect { from, to }, Leg::Accept { listener, expect }) => {
-            // Client active: the server connects, then the proxy connects to the client.
-            let (s, peer) = accept_from(&listener, expect, link, ann, "server")
-                .await
-                .ok()?;
-            drop(listener);
-            link.touch();
-            lg.open(peer, to);
-            let r = match socket_for(from, to) {
-                Ok(sock) => connect_sock(sock, to, limit).await,
-                Err(e) => Err(e),
-            };
-            settled.cancel();
-            match r {
-                Ok(c) => {
-                    let _ = c.set_nodelay(true);
-                    lg.ev(Ev::Accepted);
-                    Some(Established {
-                        client: c,
-                        server: s,
-                        client_is_initiator: false,
-                    })
-                }
-                Err(e) => {
-                    if refused(&e) {
-                        lg.ev(Ev::Refused);
-                    }
-                    lg.note(format!(
-                        "proxy could not connect to the client's data port {to}: {e}; the server's connection was reset"
-                    ));
-                    reset(&s);
-                    None
-                }
-            }
+            let first = Side::Server;
+            accept_then_connect(lg, (listener, expect), (from, to), first, ann, settled).await
         }
         (
             Leg::Accept {
@@ -503,82 +439,192 @@ async fn establish(
                 expect: es,
             },
         ) => {
-            // Client passive, server active: both connect to the proxy.
             let told = spec.client_told.unwrap_or(ann);
-            let client_side = async {
-                let r = accept_from(&lc, ec, link, ann, "client").await;
-                if let Ok((_, peer)) = &r {
-                    link.touch();
-                    lg.open(*peer, told);
-                    lg.ev(Ev::Accepted);
-                }
-                r
+            accept_both(lg, (lc, ec), (ls, es), told, ann).await
+        }
+        (Leg::Connect { from: fc, to: tc }, Leg::Connect { from: fs, to: ts }) => {
+            connect_both(lg, (fc, tc), (fs, ts), activate, settled).await
+        }
+    }
+}
+
+fn count_fault(link: &SessionLink) {
+    link.ctx
+        .counters
+        .faults_injected
+        .fetch_add(1, Ordering::Relaxed);
+}
+
+/// A peer of a data pair.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Client,
+    Server,
+}
+
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+
+    fn other(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
+}
+
+/// One peer (`first`) connects to the proxy's listener, then the proxy connects
+/// to the other at `to`: the logical connection runs from the first peer to `to`.
+/// When the proxy cannot connect, the first peer's connection is reset (and
+/// noted). With the server first (client active), `settled` is cancelled once the
+/// connection to the client is tried.
+async fn accept_then_connect(
+    lg: &mut Logical<'_>,
+    (listener, expect): (DataListener, IpAddr),
+    (from, to): (IpAddr, SocketAddr),
+    first: Side,
+    ann: SocketAddr,
+    settled: &CancellationToken,
+) -> Option<Established> {
+    let link = lg.link;
+    let (a, peer) = accept_from(&listener, expect, link, ann, first.name())
+        .await
+        .ok()?;
+    drop(listener);
+    link.touch();
+    lg.open(peer, to);
+    let r = match socket_for(from, to) {
+        Ok(sock) => connect_sock(sock, to, link.ctx.cfg.connect_timeout).await,
+        Err(e) => Err(e),
+    };
+    if first == Side::Server {
+        settled.cancel();
+    }
+    match r {
+        Ok(b) => {
+            let _ = b.set_nodelay(true);
+            lg.ev(Ev::Accepted);
+            let (client, server) = match first {
+                Side::Client => (a, b),
+                Side::Server => (b, a),
             };
-            let server_side = accept_from(&ls, es, link, ann, "server");
-            let (c, s) = tokio::join!(client_side, server_side);
-            let (c, s) = (c.ok()?.0, s.ok()?.0);
+            Some(Established {
+                client,
+                server,
+                client_is_initiator: first == Side::Client,
+            })
+        }
+        Err(e) => {
+            if refused(&e) {
+                lg.ev(Ev::Refused);
+            }
+            lg.note(format!(
+                "proxy could not connect to the {}'s data port {to}: {e}; the {}'s connection was reset",
+                first.other().name(),
+                first.name()
+            ));
+            reset(&a);
+            None
+        }
+    }
+}
+
+/// Client passive, server active: both connect to the proxy; the logical
+/// connection runs from the client to `told` (the address it was told).
+async fn accept_both(
+    lg: &mut Logical<'_>,
+    (lc, ec): (DataListener, IpAddr),
+    (ls, es): (DataListener, IpAddr),
+    told: SocketAddr,
+    ann: SocketAddr,
+) -> Option<Established> {
+    let link = lg.link;
+    let client_side = async {
+        let r = accept_from(&lc, ec, link, ann, "client").await;
+        if let Ok((_, peer)) = &r {
+            link.touch();
+            lg.open(*peer, told);
+            lg.ev(Ev::Accepted);
+        }
+        r
+    };
+    let server_side = accept_from(&ls, es, link, ann, "server");
+    let (c, s) = tokio::join!(client_side, server_side);
+    let (c, s) = (c.ok()?.0, s.ok()?.0);
+    Some(Established {
+        client: c,
+        server: s,
+        client_is_initiator: true,
+    })
+}
+
+/// Client active, server passive: the proxy connects to both once the transfer
+/// command is on its way (`activate`); the logical connection runs from the
+/// proxy to the client. `settled` is cancelled once both are tried.
+async fn connect_both(
+    lg: &mut Logical<'_>,
+    (fc, tc): (IpAddr, SocketAddr),
+    (fs, ts): (IpAddr, SocketAddr),
+    activate: &CancellationToken,
+    settled: &CancellationToken,
+) -> Option<Established> {
+    let limit = lg.link.ctx.cfg.connect_timeout;
+    activate.cancelled().await;
+    let server_side = async {
+        match socket_for(fs, ts) {
+            Ok(sock) => connect_sock(sock, ts, limit).await,
+            Err(e) => Err(e),
+        }
+    };
+    let client_side = async {
+        let sock = socket_for(fc, tc)?;
+        let local = sock.local_addr().unwrap_or_else(|_| SocketAddr::new(fc, 0));
+        lg.open(local, tc);
+        match connect_sock(sock, tc, limit).await {
+            Ok(c) => {
+                lg.ev(Ev::Accepted);
+                Ok(c)
+            }
+            Err(e) => {
+                if refused(&e) {
+                    lg.ev(Ev::Refused);
+                }
+                Err(e)
+            }
+        }
+    };
+    let (s, c) = tokio::join!(server_side, client_side);
+    settled.cancel();
+    match (c, s) {
+        (Ok(c), Ok(s)) => {
+            let _ = c.set_nodelay(true);
+            let _ = s.set_nodelay(true);
             Some(Established {
                 client: c,
                 server: s,
-                client_is_initiator: true,
+                client_is_initiator: false,
             })
         }
-        (Leg::Connect { from: fc, to: tc }, Leg::Connect { from: fs, to: ts }) => {
-            // Client active, server passive: the proxy connects to both once the
-            // transfer command is on its way.
-            activate.cancelled().await;
-            let server_side = async {
-                match socket_for(fs, ts) {
-                    Ok(sock) => connect_sock(sock, ts, limit).await,
-                    Err(e) => Err(e),
-                }
-            };
-            let client_side = async {
-                let sock = socket_for(fc, tc)?;
-                let local = sock.local_addr().unwrap_or_else(|_| SocketAddr::new(fc, 0));
-                lg.open(local, tc);
-                match connect_sock(sock, tc, limit).await {
-                    Ok(c) => {
-                        lg.ev(Ev::Accepted);
-                        Ok(c)
-                    }
-                    Err(e) => {
-                        if refused(&e) {
-                            lg.ev(Ev::Refused);
-                        }
-                        Err(e)
-                    }
-                }
-            };
-            let (s, c) = tokio::join!(server_side, client_side);
-            settled.cancel();
-            match (c, s) {
-                (Ok(c), Ok(s)) => {
-                    let _ = c.set_nodelay(true);
-                    let _ = s.set_nodelay(true);
-                    Some(Established {
-                        client: c,
-                        server: s,
-                        client_is_initiator: false,
-                    })
-                }
-                (c, s) => {
-                    if let Err(e) = &c {
-                        lg.note(format!(
-                            "proxy could not connect to the client's data port {tc}: {e}"
-                        ));
-                    }
-                    if let Err(e) = &s {
-                        lg.note(format!(
-                            "proxy could not connect to the server's data port {ts}: {e}"
-                        ));
-                    }
-                    for x in [c.ok(), s.ok()].into_iter().flatten() {
-                        reset(&x);
-                    }
-                    None
-                }
+        (c, s) => {
+            if let Err(e) = &c {
+                lg.note(format!(
+                    "proxy could not connect to the client's data port {tc}: {e}"
+                ));
             }
+            if let Err(e) = &s {
+                lg.note(format!(
+                    "proxy could not connect to the server's data port {ts}: {e}"
+                ));
+            }
+            for x in [c.ok(), s.ok()].into_iter().flatten() {
+                reset(&x);
+            }
+            None
         }
     }
 }

@@ -6,7 +6,8 @@
 //! (pcapng, one interface of link type 101 `LINKTYPE_RAW`, nanosecond
 //! timestamps): a three-way handshake, payload segments with consistent sequence
 //! and acknowledgement numbers, FIN or RST. ftpscope and tshark open the file and
-//! decode it as FTP like any capture.
+//! decode it as FTP like any capture. Packets and the file format come from
+//! [`crate::capture::write`], as for `live -w` and the tests' captures.
 //!
 //! Invariants: sequence numbers always advance by the bytes the connection
 //! carried, so bytes that were relayed but not recorded (observations dropped
@@ -16,22 +17,16 @@
 //! as IPv6 with the IPv4 address mapped (`::ffff:a.b.c.d`).
 
 use std::io::{self, Write};
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 use rustc_hash::FxHashMap;
 
+use crate::capture::write::{self, ACK, FIN, PSH, RST, SYN, tcp_packet};
 use crate::tcp::{ConnId, Dir};
 use crate::time::Ts;
 
 /// Largest TCP payload per synthesised segment (fits an IPv4 total length).
 pub const MAX_SEGMENT: usize = 32 * 1024;
-
-const LINKTYPE_RAW: u16 = 101;
-const FIN: u8 = 0x01;
-const SYN: u8 = 0x02;
-const RST: u8 = 0x04;
-const PSH: u8 = 0x08;
-const ACK: u8 = 0x10;
 
 #[derive(Debug)]
 struct RecConn {
@@ -43,9 +38,10 @@ struct RecConn {
     fin: [bool; 2],
 }
 
-/// A pcapng writer of synthesised TCP connections.
+/// A pcapng writer of synthesised TCP connections (packets and file format from
+/// [`crate::capture::write`]).
 pub struct Recorder<W: Write> {
-    out: W,
+    out: write::Writer<W>,
     conns: FxHashMap<ConnId, RecConn>,
     /// Packets written.
     pub packets: u64,
@@ -68,144 +64,27 @@ fn to_v6(a: SocketAddr) -> SocketAddr {
     }
 }
 
-fn sum16(data: &[u8], mut acc: u32) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        acc += u32::from(*last) << 8;
-    }
-    acc
-}
-
-fn fold(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
-
-/// One raw IP packet carrying a TCP segment.
-pub fn tcp_packet(
-    src: SocketAddr,
-    dst: SocketAddr,
-    seq: u32,
-    ack: u32,
-    flags: u8,
-    payload: &[u8],
-) -> Vec<u8> {
-    let mut tcp = Vec::with_capacity(20 + payload.len());
-    tcp.extend_from_slice(&src.port().to_be_bytes());
-    tcp.extend_from_slice(&dst.port().to_be_bytes());
-    tcp.extend_from_slice(&seq.to_be_bytes());
-    tcp.extend_from_slice(&(if flags & ACK != 0 { ack } else { 0 }).to_be_bytes());
-    tcp.push(5 << 4);
-    tcp.push(flags);
-    tcp.extend_from_slice(&65535u16.to_be_bytes());
-    tcp.extend_from_slice(&[0, 0, 0, 0]);
-    tcp.extend_from_slice(payload);
-    let tcp_len = tcp.len();
-    match (src.ip(), dst.ip()) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            let mut acc = sum16(&s.octets(), 0);
-            acc = sum16(&d.octets(), acc);
-            acc += 6 + tcp_len as u32;
-            let ck = fold(sum16(&tcp, acc));
-            tcp[16..18].copy_from_slice(&ck.to_be_bytes());
-            let total = (20 + tcp_len) as u16;
-            let mut ip = Vec::with_capacity(20 + tcp_len);
-            ip.extend_from_slice(&[0x45, 0]);
-            ip.extend_from_slice(&total.to_be_bytes());
-            ip.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
-            ip.extend_from_slice(&s.octets());
-            ip.extend_from_slice(&d.octets());
-            let ck = fold(sum16(&ip, 0));
-            ip[10..12].copy_from_slice(&ck.to_be_bytes());
-            ip.extend_from_slice(&tcp);
-            ip
-        }
-        (s, d) => {
-            let v6 = |ip: IpAddr| -> Ipv6Addr {
-                match ip {
-                    IpAddr::V4(v) => v.to_ipv6_mapped(),
-                    IpAddr::V6(v) => v,
-                }
-            };
-            let (s, d) = (v6(s), v6(d));
-            let mut acc = sum16(&s.octets(), 0);
-            acc = sum16(&d.octets(), acc);
-            acc += tcp_len as u32 + 6;
-            let ck = fold(sum16(&tcp, acc));
-            tcp[16..18].copy_from_slice(&ck.to_be_bytes());
-            let mut ip = Vec::with_capacity(40 + tcp_len);
-            ip.extend_from_slice(&[0x60, 0, 0, 0]);
-            ip.extend_from_slice(&(tcp_len as u16).to_be_bytes());
-            ip.extend_from_slice(&[6, 64]);
-            ip.extend_from_slice(&s.octets());
-            ip.extend_from_slice(&d.octets());
-            ip.extend_from_slice(&tcp);
-            ip
-        }
-    }
-}
-
-fn pad4(n: usize) -> usize {
-    n.div_ceil(4) * 4
-}
-
 impl<W: Write> Recorder<W> {
     /// Start a capture: section header and one raw-IP interface with nanosecond time.
-    pub fn new(mut out: W) -> io::Result<Self> {
-        // Section Header Block.
-        let mut shb = Vec::new();
-        shb.extend_from_slice(&0x0A0D_0D0Au32.to_le_bytes());
-        shb.extend_from_slice(&28u32.to_le_bytes());
-        shb.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
-        shb.extend_from_slice(&1u16.to_le_bytes());
-        shb.extend_from_slice(&0u16.to_le_bytes());
-        shb.extend_from_slice(&(-1i64).to_le_bytes());
-        shb.extend_from_slice(&28u32.to_le_bytes());
-        out.write_all(&shb)?;
-        // Interface Description Block: if_tsresol = 9, end of options.
-        let mut idb = Vec::new();
-        idb.extend_from_slice(&1u32.to_le_bytes());
-        idb.extend_from_slice(&32u32.to_le_bytes());
-        idb.extend_from_slice(&LINKTYPE_RAW.to_le_bytes());
-        idb.extend_from_slice(&0u16.to_le_bytes());
-        idb.extend_from_slice(&0u32.to_le_bytes());
-        idb.extend_from_slice(&9u16.to_le_bytes());
-        idb.extend_from_slice(&1u16.to_le_bytes());
-        idb.extend_from_slice(&[9, 0, 0, 0]);
-        idb.extend_from_slice(&[0, 0, 0, 0]);
-        idb.extend_from_slice(&32u32.to_le_bytes());
-        out.write_all(&idb)?;
+    pub fn new(out: W) -> io::Result<Self> {
+        let app = format!("ftpscope {} proxy", env!("CARGO_PKG_VERSION"));
+        let header = write::Header {
+            linktype: write::LINKTYPE_RAW,
+            snaplen: 0,
+            interface: None,
+            application: &app,
+        };
         Ok(Recorder {
-            out,
+            out: write::Writer::new(out, write::Format::Pcapng, &header)?,
             conns: FxHashMap::default(),
             packets: 0,
             skipped_bytes: 0,
         })
     }
 
+    /// One packet, one pcapng block, one write (see [`RecordFile`]).
     fn epb(&mut self, ts: Ts, pkt: &[u8]) -> io::Result<()> {
-        let total = 32 + pad4(pkt.len()) as u32;
-        let t = ts.0.max(0) as u64;
-        let mut h = Vec::with_capacity(28);
-        h.extend_from_slice(&6u32.to_le_bytes());
-        h.extend_from_slice(&total.to_le_bytes());
-        h.extend_from_slice(&0u32.to_le_bytes());
-        h.extend_from_slice(&((t >> 32) as u32).to_le_bytes());
-        h.extend_from_slice(&(t as u32).to_le_bytes());
-        h.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
-        h.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
-        // One write per block: a writer that keeps whole blocks (see
-        // [`RecordFile`]) sees each block in one call.
-        h.reserve(total as usize - 28);
-        h.extend_from_slice(pkt);
-        h.extend_from_slice(&[0u8; 3][..pad4(pkt.len()) - pkt.len()]);
-        h.extend_from_slice(&total.to_le_bytes());
-        self.out.write_all(&h)?;
+        self.out.packet(ts, pkt, pkt.len() as u32)?;
         self.packets += 1;
         Ok(())
     }
@@ -322,11 +201,11 @@ impl<W: Write> Recorder<W> {
     }
 
     pub fn into_inner(self) -> W {
-        self.out
+        self.out.into_inner()
     }
 
     pub fn writer_mut(&mut self) -> &mut W {
-        &mut self.out
+        self.out.get_mut()
     }
 }
 
@@ -471,24 +350,6 @@ impl Write for RecordFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn checksums_verify() {
-        let a: SocketAddr = "10.0.0.1:40000".parse().unwrap();
-        let b: SocketAddr = "10.0.0.2:21".parse().unwrap();
-        let p = tcp_packet(a, b, 1, 2, PSH | ACK, b"USER x\r\n");
-        // A header with its checksum sums to zero.
-        assert_eq!(fold(sum16(&p[..20], 0)), 0);
-        let mut acc = sum16(&p[12..20], 0);
-        acc += 6 + (p.len() - 20) as u32;
-        assert_eq!(fold(sum16(&p[20..], acc)), 0);
-        let a6: SocketAddr = "[2001:db8::1]:40000".parse().unwrap();
-        let p = tcp_packet(a6, b, 7, 9, SYN, b"");
-        assert_eq!(p[0] >> 4, 6);
-        let mut acc = sum16(&p[8..40], 0);
-        acc += 6 + (p.len() - 40) as u32;
-        assert_eq!(fold(sum16(&p[40..], acc)), 0);
-    }
 
     #[test]
     fn a_recorded_session_reads_back_as_ftp() {

@@ -16,8 +16,6 @@
 
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ratatui::crossterm::event::{
@@ -32,7 +30,6 @@ use super::lines::{self, Rows};
 use super::theme::Theme;
 use crate::ftp::catalog::Lang;
 use crate::model::{Capture, CaptureStats, Finding, Session, Severity};
-use crate::report::ViewOptions;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
@@ -417,8 +414,6 @@ pub struct App {
     /// of sessions per [`Action::Settle`], between keys).
     pub(crate) pending_filter: Option<PendingFilter>,
     pub(crate) defer_filter_above: usize,
-    /// Every session index, in time order (computed once per model).
-    pub(crate) time_order: Vec<usize>,
     pub(crate) prompt: Option<Prompt>,
     /// Transcript search, lower case.
     pub(crate) search: String,
@@ -443,13 +438,24 @@ pub struct App {
     pub(crate) message: Option<(bool, String)>,
     pub(crate) quit: bool,
     pub(crate) effects: Vec<Effect>,
-    pub(crate) totals: Totals,
+    /// What the model alone determines (see [`Indexes`]).
+    pub(crate) index: Indexes,
     /// Live: `capture.sessions[open_from..]` are the open sessions of the last
     /// update (replaced by the next one); those before have ended.
     pub(crate) open_from: usize,
+    pub(crate) live_keep: usize,
+}
+
+/// What is derived from the model (the capture) alone, recomputed when it
+/// changes and never from UI state (selection, filter, sort, scroll), so the two
+/// cannot silently depend on each other. The lists are built from it.
+#[derive(Debug, Default)]
+pub(crate) struct Indexes {
+    /// Every session index, in time order (computed once per model).
+    pub(crate) time_order: Vec<usize>,
+    pub(crate) totals: Totals,
     /// Totals of the ended sessions (live updates add the open ones on top).
     pub(crate) finished_totals: Totals,
-    pub(crate) live_keep: usize,
     /// Per session (same indexes as `capture.sessions`): counts for the lists.
     pub(crate) info: Vec<RowInfo>,
     /// Every session's findings as (id, severity), in session order.
@@ -487,7 +493,6 @@ impl App {
             filter_text: String::new(),
             pending_filter: None,
             defer_filter_above: opts.defer_filter_above,
-            time_order: Vec::new(),
             prompt: None,
             search: String::new(),
             matched: Vec::new(),
@@ -505,12 +510,9 @@ impl App {
             message: None,
             quit: false,
             effects: Vec::new(),
-            totals: Totals::default(),
+            index: Indexes::default(),
             open_from: 0,
-            finished_totals: Totals::default(),
             live_keep: opts.live_keep.max(1),
-            info: Vec::new(),
-            flat_findings: Vec::new(),
         }
     }
 
@@ -664,11 +666,11 @@ impl App {
         }
     }
 
-    fn say(&mut self, m: impl Into<String>) {
+    pub(crate) fn say(&mut self, m: impl Into<String>) {
         self.message = Some((false, m.into()));
     }
 
-    fn warn(&mut self, m: impl Into<String>) {
+    pub(crate) fn warn(&mut self, m: impl Into<String>) {
         self.message = Some((true, m.into()));
     }
 
@@ -679,22 +681,24 @@ impl App {
         let old = std::mem::replace(&mut self.capture, capture);
         self.open_from = self.capture.sessions.len();
         drop_sessions(old.sessions);
-        self.totals = Totals::of(&self.capture);
-        self.finished_totals = self.totals;
+        self.index.totals = Totals::of(&self.capture);
+        self.index.finished_totals = self.index.totals;
         self.index_from(0);
         let sessions = &self.capture.sessions;
-        self.time_order = (0..sessions.len()).collect();
-        self.time_order
+        self.index.time_order = (0..sessions.len()).collect();
+        self.index
+            .time_order
             .sort_by_key(|&i| (sessions[i].start, sessions[i].id));
         // The indexes of a filter in progress belong to the old model: start over.
         if let Some(p) = &mut self.pending_filter {
-            p.candidates = self.time_order.clone();
+            p.candidates = self.index.time_order.clone();
             p.done = 0;
             p.matched.clear();
         }
         self.relocate_detail(keep_detail);
         let sessions = &self.capture.sessions;
         let m = self
+            .index
             .time_order
             .iter()
             .copied()
@@ -707,20 +711,22 @@ impl App {
     /// Bring the compact index up to date with `capture.sessions`, which did not
     /// change before index `from`.
     fn index_from(&mut self, from: usize) {
-        let from = from.min(self.info.len());
+        let from = from.min(self.index.info.len());
         let flat_len = self
+            .index
             .info
             .get(from)
-            .map_or(self.flat_findings.len(), |r| r.first_finding as usize);
-        self.info.truncate(from);
-        self.flat_findings.truncate(flat_len);
+            .map_or(self.index.flat_findings.len(), |r| r.first_finding as usize);
+        self.index.info.truncate(from);
+        self.index.flat_findings.truncate(flat_len);
         for s in &self.capture.sessions[from..] {
-            self.info.push(RowInfo {
+            self.index.info.push(RowInfo {
                 channels: u32::try_from(s.data_channels.len()).unwrap_or(u32::MAX),
                 findings: u32::try_from(s.findings.len()).unwrap_or(u32::MAX),
-                first_finding: u32::try_from(self.flat_findings.len()).unwrap_or(u32::MAX),
+                first_finding: u32::try_from(self.index.flat_findings.len()).unwrap_or(u32::MAX),
             });
-            self.flat_findings
+            self.index
+                .flat_findings
                 .extend(s.findings.iter().map(|f| (f.id, f.severity)));
         }
     }
@@ -756,11 +762,11 @@ impl App {
         if u.reset {
             drop_sessions(std::mem::take(&mut self.capture.sessions));
             self.open_from = 0;
-            self.finished_totals = Totals::default();
+            self.index.finished_totals = Totals::default();
         }
         let cut = self.open_from;
         self.capture.sessions.truncate(cut);
-        self.time_order.retain(|&i| i < cut);
+        self.index.time_order.retain(|&i| i < cut);
         self.matched.retain(|&i| i < cut);
         if let Some(p) = &mut self.pending_filter {
             let tested = p.candidates[..p.done].iter().filter(|&&i| i < cut).count();
@@ -769,16 +775,16 @@ impl App {
             p.done = tested;
         }
         for s in &u.ended {
-            self.finished_totals.add_session(s);
+            self.index.finished_totals.add_session(s);
         }
         self.capture.sessions.extend(u.ended);
         self.open_from = self.capture.sessions.len();
-        let mut totals = self.finished_totals;
+        let mut totals = self.index.finished_totals;
         for s in &u.open {
             totals.add_session(s);
         }
         totals.add_findings(&u.findings);
-        self.totals = totals;
+        self.index.totals = totals;
         self.capture.sessions.extend(u.open);
         self.capture.stats = u.stats;
         self.capture.findings = u.findings;
@@ -789,13 +795,13 @@ impl App {
             let drop_n = self.open_from - keep;
             let gone: Vec<Session> = self.capture.sessions.drain(..drop_n).collect();
             for s in &gone {
-                self.finished_totals.remove_session(s);
-                self.totals.remove_session(s);
+                self.index.finished_totals.remove_session(s);
+                self.index.totals.remove_session(s);
             }
             drop_sessions(gone);
             self.open_from -= drop_n;
             u_reset_or_trim = true;
-            self.time_order.clear();
+            self.index.time_order.clear();
             self.matched.clear();
             if let Some(p) = &mut self.pending_filter {
                 p.candidates.clear();
@@ -806,7 +812,7 @@ impl App {
         self.index_from(if u_reset_or_trim { 0 } else { cut });
         // time_order holds 0..start (the ended sessions already indexed; none
         // after a reset or a trim): the rest are new.
-        let matched = self.merge_new_sessions(self.time_order.len());
+        let matched = self.merge_new_sessions(self.index.time_order.len());
         self.relocate_detail(keep_detail);
         self.rebuild_rows_keeping(matched, keys);
         self.rebuild_detail();
@@ -820,7 +826,7 @@ impl App {
         let key = |i: usize| (sessions[i].start, sessions[i].id);
         let mut new: Vec<usize> = (start..sessions.len()).collect();
         new.sort_by_key(|&i| key(i));
-        merge_sorted(&mut self.time_order, &new, key);
+        merge_sorted(&mut self.index.time_order, &new, key);
         if let Some(p) = &mut self.pending_filter {
             p.candidates.extend_from_slice(&new);
         }
@@ -838,8 +844,8 @@ impl App {
         }
         let base = self.capture.sessions.len();
         for s in &new {
-            self.totals.add_session(s);
-            self.finished_totals.add_session(s);
+            self.index.totals.add_session(s);
+            self.index.finished_totals.add_session(s);
         }
         self.capture.sessions.extend(new);
         self.index_from(base);
@@ -852,7 +858,7 @@ impl App {
 
     /// The file has been read: take its statistics and capture-wide findings.
     fn finish_loading(&mut self, stats: CaptureStats, findings: Vec<Finding>) {
-        self.totals.add_findings(&findings);
+        self.index.totals.add_findings(&findings);
         self.capture.stats = stats;
         self.capture.findings = findings;
         self.recompute();
@@ -863,6 +869,7 @@ impl App {
     fn recompute(&mut self) {
         let sessions = &self.capture.sessions;
         let m = self
+            .index
             .time_order
             .iter()
             .copied()
@@ -918,7 +925,7 @@ impl App {
 
         // From the compact index, not the sessions: 100,000 sessions scattered
         // in memory cost a cache miss each.
-        let info = &self.info;
+        let info = &self.index.info;
         self.data_rows.clear();
         self.data_rows.extend(
             time_rows
@@ -941,7 +948,8 @@ impl App {
         for &si in &time_rows {
             let r = info[si];
             let first = r.first_finding as usize;
-            for (fi, &(id, severity)) in self.flat_findings[first..first + r.findings as usize]
+            for (fi, &(id, severity)) in self.index.flat_findings
+                [first..first + r.findings as usize]
                 .iter()
                 .enumerate()
             {
@@ -1767,7 +1775,7 @@ fn start_filter(app: &mut App, f: Filter, text: String) {
     let candidates = if f.narrows(&app.filter) {
         app.matched.clone()
     } else {
-        app.time_order.clone()
+        app.index.time_order.clone()
     };
     app.pending_filter = Some(PendingFilter {
         filter: f,
@@ -1939,73 +1947,6 @@ fn mouse(app: &mut App, kind: MouseKind, column: u16, row: u16) {
     } else {
         c.by(delta, len, h);
         set_follow(app, false);
-    }
-}
-
-/// Write a session to a new file in `dir` (`ftpscope-session-ID.txt`, or
-/// `-2`, `-3`, ... when that exists): the text report's session section, or JSON.
-pub fn write_session(s: &Session, json: bool, dir: &Path, lang: Lang) -> io::Result<PathBuf> {
-    let ext = if json { "json" } else { "txt" };
-    for n in 1..1000 {
-        let name = if n == 1 {
-            format!("ftpscope-session-{}.{ext}", s.id)
-        } else {
-            format!("ftpscope-session-{}-{n}.{ext}", s.id)
-        };
-        let path = dir.join(name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(f) => {
-                let mut out = io::BufWriter::new(f);
-                if json {
-                    crate::report::json::to_writer_pretty(&mut out, s)?;
-                    writeln!(out)?;
-                } else {
-                    crate::report::text::write_session(
-                        &mut out,
-                        s,
-                        ViewOptions {
-                            lang,
-                            explain: true,
-                        },
-                    )?;
-                }
-                out.flush()?;
-                return Ok(path);
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        "too many ftpscope-session files here",
-    ))
-}
-
-/// Perform a queued effect that does not need the terminal (writing a file), and
-/// say what happened in the status row.
-pub fn perform(app: &mut App, effect: &Effect, dir: &Path) {
-    if let Effect::Write { session, json } = *effect {
-        let Some(s) = app.capture.sessions.get(session) else {
-            return;
-        };
-        match write_session(s, json, dir, app.lang) {
-            Ok(p) => {
-                let m = format!(
-                    "wrote {}",
-                    crate::text::escape_str(&p.display().to_string())
-                );
-                app.say(m);
-            }
-            Err(e) => {
-                let m = format!("cannot write the session: {e}");
-                app.warn(m);
-            }
-        }
     }
 }
 

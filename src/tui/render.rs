@@ -125,7 +125,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 fn title(frame: &mut Frame, area: Rect, app: &App) {
     let t = app.theme;
-    let tot = app.totals;
+    let tot = app.index.totals;
     let mut spans = vec![
         Span::styled(" ftpscope ", t.title()),
         Span::raw(format!(" {}  ", escape_str(&app.name))),

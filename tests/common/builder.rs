@@ -1,15 +1,14 @@
 //! A small builder of synthetic captures for tests that need a situation no lab run
 //! produces on demand (every byte in its own segment, NAT-rewritten addresses, IP
-//! fragments, VLAN tags...). Packets are well-formed Ethernet/IPv4/IPv6/TCP.
+//! fragments, VLAN tags...). Packets are well-formed Ethernet/IPv4/IPv6/TCP, built
+//! with etherparse through `ftpscope::capture::write` (no checksum code here).
 #![allow(dead_code)]
 
 use std::net::{IpAddr, SocketAddr};
 
-pub const SYN: u8 = 0x02;
-pub const ACK: u8 = 0x10;
-pub const PSH: u8 = 0x08;
-pub const FIN: u8 = 0x01;
-pub const RST: u8 = 0x04;
+use etherparse::{IpFragOffset, IpNumber, Ipv4Header, Ipv6Header};
+pub use ftpscope::capture::write::{ACK, FIN, PSH, RST, SYN};
+use ftpscope::capture::write::{tcp_packet, tcp_segment};
 
 #[derive(Default)]
 pub struct Pcap {
@@ -28,27 +27,18 @@ pub struct Flow {
     pub seq_b: u32,
 }
 
-fn csum(h: &[u8]) -> u16 {
-    let mut s: u32 = 0;
-    for c in h.chunks(2) {
-        s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-    }
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
-}
-
-pub fn tcp_header(src: u16, dst: u16, seq: u32, ack: u32, flags: u8) -> Vec<u8> {
-    let mut t = vec![0u8; 20];
-    t[0..2].copy_from_slice(&src.to_be_bytes());
-    t[2..4].copy_from_slice(&dst.to_be_bytes());
-    t[4..8].copy_from_slice(&seq.to_be_bytes());
-    t[8..12].copy_from_slice(&ack.to_be_bytes());
-    t[12] = 0x50;
-    t[13] = flags;
-    t[14..16].copy_from_slice(&65535u16.to_be_bytes());
-    t
+/// A TCP header and `payload`, its checksum right for `src` to `dst`
+/// (etherparse's, through [`ftpscope::capture::write`]): for a segment put in IP
+/// fragments by [`Pcap::ip_frame`].
+pub fn tcp_bytes(
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
+    tcp_segment(src, dst, seq, ack, flags, payload)
 }
 
 impl Pcap {
@@ -75,7 +65,22 @@ impl Pcap {
         p
     }
 
-    /// An IP packet carrying `l4` (protocol 6) from src to dst, as an Ethernet frame.
+    /// IPv6 packet `ip` with a hop-by-hop extension header (next header TCP,
+    /// length 0, PadN) put after its fixed header, when asked for.
+    fn hop_by_hop(&self, mut ip: Vec<u8>) -> Vec<u8> {
+        if !self.v6_hop_by_hop || ip[0] >> 4 != 6 {
+            return ip;
+        }
+        let len = u16::from_be_bytes([ip[4], ip[5]]) + 8;
+        ip[4..6].copy_from_slice(&len.to_be_bytes());
+        ip[6] = 0;
+        ip.splice(40..40, [6, 0, 1, 4, 0, 0, 0, 0]);
+        ip
+    }
+
+    /// An IP packet carrying `l4` (protocol 6) from src to dst, as an Ethernet
+    /// frame; `frag`: (offset, more fragments) of an IP fragment. Headers are
+    /// etherparse's (IPv4 checksum included).
     pub fn ip_frame(
         &self,
         src: IpAddr,
@@ -86,41 +91,32 @@ impl Pcap {
     ) -> Vec<u8> {
         match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
-                let mut ip = vec![0u8; 20];
-                ip[0] = 0x45;
-                ip[2..4].copy_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
-                ip[4..6].copy_from_slice(&ident.to_be_bytes());
+                let mut h =
+                    Ipv4Header::new(l4.len() as u16, 64, IpNumber::TCP, s.octets(), d.octets())
+                        .expect("the payload fits an IPv4 packet");
+                h.identification = ident;
                 let (off, more) = frag.unwrap_or((0, false));
-                let fo = (off / 8) as u16
-                    | if more { 0x2000 } else { 0 }
-                    | if frag.is_none() { 0x4000 } else { 0 };
-                ip[6..8].copy_from_slice(&fo.to_be_bytes());
-                ip[8] = 64;
-                ip[9] = 6;
-                ip[12..16].copy_from_slice(&s.octets());
-                ip[16..20].copy_from_slice(&d.octets());
-                let c = csum(&ip);
-                ip[10..12].copy_from_slice(&c.to_be_bytes());
+                h.dont_fragment = frag.is_none();
+                h.more_fragments = more;
+                h.fragment_offset =
+                    IpFragOffset::try_new((off / 8) as u16).expect("a fragment offset");
+                h.header_checksum = h.calc_header_checksum();
+                let mut ip = h.to_bytes().to_vec();
                 ip.extend_from_slice(l4);
                 self.ether(0x0800, &ip)
             }
             (IpAddr::V6(s), IpAddr::V6(d)) => {
-                let mut ext = Vec::new();
-                let mut next = 6u8;
-                if self.v6_hop_by_hop {
-                    // Hop-by-hop: next header TCP, length 0 (8 bytes), PadN.
-                    ext.extend_from_slice(&[6, 0, 1, 4, 0, 0, 0, 0]);
-                    next = 0;
-                }
-                let mut ip = vec![0u8; 40];
-                ip[0] = 0x60;
-                ip[4..6].copy_from_slice(&((ext.len() + l4.len()) as u16).to_be_bytes());
-                ip[6] = next;
-                ip[7] = 64;
-                ip[8..24].copy_from_slice(&s.octets());
-                ip[24..40].copy_from_slice(&d.octets());
-                ip.extend_from_slice(&ext);
+                let h = Ipv6Header {
+                    payload_length: l4.len() as u16,
+                    next_header: IpNumber::TCP,
+                    hop_limit: 64,
+                    source: s.octets(),
+                    destination: d.octets(),
+                    ..Default::default()
+                };
+                let mut ip = h.to_bytes().to_vec();
                 ip.extend_from_slice(l4);
+                let ip = self.hop_by_hop(ip);
                 self.ether(0x86dd, &ip)
             }
             _ => panic!("mixed address families"),
@@ -132,6 +128,8 @@ impl Pcap {
         self.records.push((self.ts_us, frame));
     }
 
+    /// One TCP segment, built by [`ftpscope::capture::write::tcp_packet`]
+    /// (etherparse: checksums right), in an Ethernet frame with the tags asked for.
     pub fn segment(
         &mut self,
         src: SocketAddr,
@@ -141,10 +139,23 @@ impl Pcap {
         flags: u8,
         payload: &[u8],
     ) {
-        let mut l4 = tcp_header(src.port(), dst.port(), seq, ack, flags);
-        l4.extend_from_slice(payload);
-        let f = self.ip_frame(src.ip(), dst.ip(), &l4, 1, None);
+        let f = self.tcp_frame(src, dst, seq, ack, flags, payload);
         self.push(f);
+    }
+
+    /// The frame [`segment`](Self::segment) adds.
+    pub fn tcp_frame(
+        &self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let ip = self.hop_by_hop(tcp_packet(src, dst, seq, ack, flags, payload));
+        let ethertype = if ip[0] >> 4 == 4 { 0x0800 } else { 0x86dd };
+        self.ether(ethertype, &ip)
     }
 
     pub fn open(&mut self, a: SocketAddr, b: SocketAddr) -> Flow {

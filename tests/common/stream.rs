@@ -1,14 +1,19 @@
 //! A capture written packet by packet straight to a file, for the big cases (the
-//! [`super::builder::Pcap`] builder keeps every packet in memory). Ethernet/IPv4/TCP,
-//! pcap with microsecond times; each TCP direction's sequence numbers are kept here.
+//! [`super::builder::Pcap`] builder keeps every packet in memory). Ethernet/IPv4/TCP
+//! built with etherparse, written by the one capture writer
+//! (`ftpscope::capture::write`: pcap, nanosecond times); each TCP direction's
+//! sequence numbers are kept here. `pcap_header`/`pcap_record` write raw headers
+//! with any values, for malformed files.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use super::builder::{ACK, FIN, PSH, Pcap, SYN, tcp_header};
+use ftpscope::capture::write::{Format, Header, LINKTYPE_ETHERNET, Writer};
+use ftpscope::time::Ts;
+
+use super::builder::{ACK, FIN, PSH, Pcap, SYN};
 
 /// A pcap file header (little-endian, microseconds).
 pub fn pcap_header(snaplen: u32, linktype: u32) -> Vec<u8> {
@@ -39,13 +44,11 @@ pub fn frame(
     flags: u8,
     payload: &[u8],
 ) -> Vec<u8> {
-    let mut l4 = tcp_header(src.port(), dst.port(), seq, ack, flags);
-    l4.extend_from_slice(payload);
-    Pcap::new().ip_frame(src.ip(), dst.ip(), &l4, 1, None)
+    Pcap::new().tcp_frame(src, dst, seq, ack, flags, payload)
 }
 
 pub struct PcapFile {
-    out: std::io::BufWriter<std::fs::File>,
+    out: Writer<std::io::BufWriter<std::fs::File>>,
     pub ts_us: u64,
     /// Next sequence number per (from, to).
     seq: HashMap<(SocketAddr, SocketAddr), u32>,
@@ -54,8 +57,18 @@ pub struct PcapFile {
 impl PcapFile {
     pub fn create(path: &Path) -> PcapFile {
         let f = std::fs::File::create(path).expect("create a capture file");
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, f);
-        out.write_all(&pcap_header(65535, 1)).expect("write");
+        let header = Header {
+            linktype: LINKTYPE_ETHERNET,
+            snaplen: 65535,
+            interface: None,
+            application: "ftpscope tests",
+        };
+        let out = Writer::new(
+            std::io::BufWriter::with_capacity(1 << 20, f),
+            Format::Pcap,
+            &header,
+        )
+        .expect("write");
         PcapFile {
             out,
             ts_us: 1_700_000_000_000_000,
@@ -74,11 +87,9 @@ impl PcapFile {
         payload: &[u8],
     ) {
         let f = frame(src, dst, seq, ack, flags, payload);
-        let mut rec = Vec::with_capacity(16);
         self.ts_us += 10;
-        pcap_record(&mut rec, self.ts_us, f.len() as u32, f.len() as u32);
-        self.out.write_all(&rec).expect("write");
-        self.out.write_all(&f).expect("write");
+        let ts = Ts(self.ts_us as i64 * 1000);
+        self.out.packet(ts, &f, f.len() as u32).expect("write");
     }
 
     fn next(&self, a: SocketAddr, b: SocketAddr) -> u32 {

@@ -414,16 +414,121 @@ pub fn lab_available(test: &str) -> bool {
     false
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Start a server that binds a port it is told (pure-ftpd, vsftpd cannot report
+/// one they chose): `spawn(port)` starts it on a candidate port, and the candidate
+/// holds only once the child itself owns the listening socket (its descriptors, read
+/// from /proc). Another process taking the port between choosing and binding makes
+/// the child fail or someone else listen: then the child is stopped and another
+/// port tried, at most 10 times.
+pub async fn start_listening_server(
+    what: &str,
+    mut spawn: impl FnMut(u16) -> std::process::Child,
+) -> (std::process::Child, SocketAddr) {
+    for _ in 0..10 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a candidate port")
+            .port();
+        let mut child = spawn(port);
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            if owns_listener(child.id(), port) {
+                return (child, SocketAddr::from(([127, 0, 0, 1], port)));
+            }
+            if child.try_wait().expect("try_wait").is_some() || Instant::now() >= until {
+                eprintln!("{what} did not listen on port {port}; trying another port");
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    panic!("{what} did not listen on any of 10 ports");
+}
+
+/// Does process `pid` hold a socket listening on TCP `port` (any address)?
+pub fn owns_listener(pid: u32, port: u16) -> bool {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let local_port = f
+                .get(1)
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            if f.len() > 9 && f[3] == "0A" && local_port == Some(port) {
+                inodes.push(format!("socket:[{}]", f[9]));
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return false;
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|e| {
+        std::fs::read_link(e.path())
+            .is_ok_and(|l| inodes.iter().any(|i| l.as_os_str() == i.as_str()))
+    })
+}
+
+/// The line the proxy writes to stderr once its socket listens:
+/// `ftpscope proxy: listening on ADDR, relaying to ...`; the address in it.
+pub fn listening_addr(stderr: &str) -> Option<SocketAddr> {
+    stderr.lines().find_map(|l| {
+        l.strip_prefix("ftpscope proxy: listening on ")?
+            .split(',')
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+/// Start the `ftpscope proxy` command `cmd` (its arguments but `--listen`) on
+/// `127.0.0.1:0`, stdin closed, stderr to the file `err`: the system chooses the
+/// port and the proxy tells it in its first stderr line ([`listening_addr`]), so no
+/// port is chosen by the test and none can be taken in between. Returns once the
+/// socket listens (the line is written after binding), at most 10 s, without a
+/// probe connection that would become a session.
+pub fn spawn_proxy(
+    mut cmd: std::process::Command,
+    err: &Path,
+) -> (std::process::Child, SocketAddr) {
+    let mut child = cmd
+        .args(["--listen", "127.0.0.1:0"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::fs::File::create(err).expect("the stderr file"))
+        .spawn()
+        .expect("ftpscope proxy starts");
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(err).unwrap_or_default();
+        if let Some(addr) = listening_addr(&text) {
+            return (child, addr);
+        }
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            panic!("the proxy exited at start ({st}): {text}");
+        }
+        if Instant::now() >= until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the proxy did not say where it listens within 10 s: {text}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `ftpscope proxy` from the binary cargo built.
+pub fn proxy_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ftpscope"));
+    cmd.arg("proxy");
+    cmd
 }
 
 pub async fn start_pureftpd() -> PureFtpd {
-    let port = free_port();
     let dir = Path::new(HOME).join(format!("proxy-e2e-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::process::Command::new("chown")
@@ -431,23 +536,17 @@ pub async fn start_pureftpd() -> PureFtpd {
         .arg(&dir)
         .status()
         .unwrap();
-    let child = std::process::Command::new(PUREFTPD)
-        .args(["-l", "unix", "-E", "-A", "-H"])
-        .args(["-S", &format!("127.0.0.1,{port}")])
-        .args(["-p", "40000:40999"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("pure-ftpd starts");
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let until = std::time::Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(
-            std::time::Instant::now() < until,
-            "pure-ftpd did not listen"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (child, addr) = start_listening_server("pure-ftpd", |port| {
+        std::process::Command::new(PUREFTPD)
+            .args(["-l", "unix", "-E", "-A", "-H"])
+            .args(["-S", &format!("127.0.0.1,{port}")])
+            .args(["-p", "40000:40999"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("pure-ftpd starts")
+    })
+    .await;
     PureFtpd { child, addr, dir }
 }
 

@@ -1,0 +1,396 @@
+//! Writing captures: the one pcap/pcapng writer (`live -w`, the proxy's
+//! `--record`, test fixtures) and synthesised TCP packets built with etherparse's
+//! [`PacketBuilder`] (checksums, lengths and flags are etherparse's, not ours).
+//!
+//! Invariants: [`Writer::packet`] hands each packet to the underlying writer in
+//! one `write_all` call (a whole pcap record or pcapng block), so a writer that
+//! keeps whole blocks (the proxy's `RecordFile`) never sees half of one. Times are
+//! written with nanosecond resolution (pcap magic `a1b23c4d`, pcapng `if_tsresol`
+//! 9). The engine never writes: this is for sources and tests.
+
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+
+use etherparse::{IpNumber, Ipv4Header, PacketBuilder, TcpHeader};
+
+use crate::time::Ts;
+
+pub use super::decode::{ACK, FIN, PSH, RST, SYN};
+
+/// `LINKTYPE_RAW`: packets begin with the IP header.
+pub const LINKTYPE_RAW: u32 = 101;
+/// `LINKTYPE_ETHERNET`.
+pub const LINKTYPE_ETHERNET: u32 = 1;
+
+/// Format of a capture [`Writer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// pcapng, nanosecond timestamps (`if_tsresol` 9).
+    Pcapng,
+    /// Classic pcap with nanosecond timestamps (magic `a1b23c4d`).
+    Pcap,
+}
+
+impl Format {
+    /// pcap when the name ends in `.pcap`, pcapng otherwise.
+    pub fn for_path(p: &Path) -> Format {
+        match p.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("pcap") => Format::Pcap,
+            _ => Format::Pcapng,
+        }
+    }
+}
+
+/// What a [`Writer`] puts in its file header.
+#[derive(Clone, Debug)]
+pub struct Header<'a> {
+    /// The file's link type (`LINKTYPE_*`, not a libpcap DLT).
+    pub linktype: u32,
+    /// Longest packet kept (longer ones are cut); 0: no limit.
+    pub snaplen: u32,
+    /// pcapng `if_name`, when known.
+    pub interface: Option<&'a str>,
+    /// pcapng `shb_userappl`, e.g. `ftpscope 0.1.0 live`.
+    pub application: &'a str,
+}
+
+/// Writes packets to a pcap or pcapng file as they come (one interface).
+pub struct Writer<W: Write> {
+    out: W,
+    format: Format,
+    snaplen: u32,
+    buf: Vec<u8>,
+    /// Packets written.
+    packets: u64,
+}
+
+fn pad4(n: usize) -> usize {
+    (4 - n % 4) % 4
+}
+
+fn push_opt(b: &mut Vec<u8>, code: u16, val: &[u8]) {
+    b.extend_from_slice(&code.to_le_bytes());
+    b.extend_from_slice(&(val.len() as u16).to_le_bytes());
+    b.extend_from_slice(val);
+    b.extend(std::iter::repeat_n(0u8, pad4(val.len())));
+}
+
+/// Wrap a block body into a pcapng block (type, total length, body, total length).
+fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
+    let total = (12 + body.len()) as u32;
+    out.extend_from_slice(&kind.to_le_bytes());
+    out.extend_from_slice(&total.to_le_bytes());
+    out.extend_from_slice(body);
+    out.extend_from_slice(&total.to_le_bytes());
+}
+
+impl<W: Write> Writer<W> {
+    /// Write the file header (pcap header, or pcapng section header and one
+    /// interface description).
+    pub fn new(mut out: W, format: Format, header: &Header<'_>) -> io::Result<Self> {
+        let mut h = Vec::with_capacity(128);
+        match format {
+            Format::Pcap => {
+                h.extend_from_slice(&0xa1b2_3c4d_u32.to_le_bytes());
+                h.extend_from_slice(&2u16.to_le_bytes());
+                h.extend_from_slice(&4u16.to_le_bytes());
+                h.extend_from_slice(&0i32.to_le_bytes());
+                h.extend_from_slice(&0u32.to_le_bytes());
+                let snaplen = if header.snaplen == 0 {
+                    262_144
+                } else {
+                    header.snaplen
+                };
+                h.extend_from_slice(&snaplen.to_le_bytes());
+                h.extend_from_slice(&header.linktype.to_le_bytes());
+            }
+            Format::Pcapng => {
+                let mut shb = Vec::with_capacity(64);
+                shb.extend_from_slice(&0x1a2b_3c4d_u32.to_le_bytes());
+                shb.extend_from_slice(&1u16.to_le_bytes());
+                shb.extend_from_slice(&0u16.to_le_bytes());
+                shb.extend_from_slice(&(-1i64).to_le_bytes());
+                push_opt(&mut shb, 4, header.application.as_bytes()); // shb_userappl
+                push_opt(&mut shb, 0, &[]);
+                block(&mut h, 0x0a0d_0d0a, &shb);
+                let mut idb = Vec::with_capacity(64);
+                idb.extend_from_slice(&(header.linktype as u16).to_le_bytes());
+                idb.extend_from_slice(&0u16.to_le_bytes());
+                idb.extend_from_slice(&header.snaplen.to_le_bytes());
+                if let Some(name) = header.interface {
+                    push_opt(&mut idb, 2, name.as_bytes()); // if_name
+                }
+                push_opt(&mut idb, 9, &[9]); // if_tsresol: 10^-9 s
+                push_opt(&mut idb, 0, &[]);
+                block(&mut h, 1, &idb);
+            }
+        }
+        out.write_all(&h)?;
+        Ok(Writer {
+            out,
+            format,
+            snaplen: header.snaplen,
+            buf: Vec::with_capacity(1 << 16),
+            packets: 0,
+        })
+    }
+
+    /// Append one packet seen at `ts`, `orig_len` bytes long on the wire (at least
+    /// the bytes given), cut to the snaplen. One `write_all` per packet.
+    pub fn packet(&mut self, ts: Ts, data: &[u8], orig_len: u32) -> io::Result<()> {
+        let data = if self.snaplen == 0 {
+            data
+        } else {
+            &data[..data.len().min(self.snaplen as usize)]
+        };
+        let caplen = data.len() as u32;
+        let orig = orig_len.max(caplen);
+        self.buf.clear();
+        match self.format {
+            Format::Pcap => {
+                let secs = ts.0.div_euclid(1_000_000_000);
+                let nanos = ts.0.rem_euclid(1_000_000_000);
+                self.buf.extend_from_slice(&(secs as u32).to_le_bytes());
+                self.buf.extend_from_slice(&(nanos as u32).to_le_bytes());
+                self.buf.extend_from_slice(&caplen.to_le_bytes());
+                self.buf.extend_from_slice(&orig.to_le_bytes());
+                self.buf.extend_from_slice(data);
+            }
+            Format::Pcapng => {
+                let t = ts.0.max(0) as u64;
+                let pad = pad4(data.len());
+                let total = (32 + data.len() + pad) as u32;
+                self.buf.extend_from_slice(&6u32.to_le_bytes());
+                self.buf.extend_from_slice(&total.to_le_bytes());
+                self.buf.extend_from_slice(&0u32.to_le_bytes()); // interface 0
+                self.buf
+                    .extend_from_slice(&((t >> 32) as u32).to_le_bytes());
+                self.buf.extend_from_slice(&(t as u32).to_le_bytes());
+                self.buf.extend_from_slice(&caplen.to_le_bytes());
+                self.buf.extend_from_slice(&orig.to_le_bytes());
+                self.buf.extend_from_slice(data);
+                self.buf.extend(std::iter::repeat_n(0u8, pad));
+                self.buf.extend_from_slice(&total.to_le_bytes());
+            }
+        }
+        self.out.write_all(&self.buf)?;
+        self.packets += 1;
+        Ok(())
+    }
+
+    /// Packets written so far.
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+fn tcp_header(src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: u8) -> TcpHeader {
+    let mut h = TcpHeader::new(src.port(), dst.port(), seq, 65535);
+    h.fin = flags & FIN != 0;
+    h.syn = flags & SYN != 0;
+    h.rst = flags & RST != 0;
+    h.psh = flags & PSH != 0;
+    h.ack = flags & ACK != 0;
+    if h.ack {
+        h.acknowledgment_number = ack;
+    }
+    h
+}
+
+fn v6(ip: IpAddr) -> Ipv6Addr {
+    match ip {
+        IpAddr::V4(v) => v.to_ipv6_mapped(),
+        IpAddr::V6(v) => v,
+    }
+}
+
+/// One TCP segment in a raw IP packet (IPv4 when both ends are IPv4, else IPv6
+/// with IPv4 addresses mapped), TTL 64, IPv4 "don't fragment", window 65535,
+/// `flags` of [`SYN`], [`ACK`], [`FIN`], [`RST`], [`PSH`]; the acknowledgement
+/// number is written only with ACK. Checksums are correct. `payload` must fit in
+/// one IP packet (at most 65,495 bytes).
+pub fn tcp_packet(
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
+    let tcp = tcp_header(src, dst, seq, ack, flags);
+    let builder = match (src.ip(), dst.ip()) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let mut ip = Ipv4Header::new(0, 64, IpNumber::TCP, s.octets(), d.octets())
+                .expect("a zero payload length fits");
+            ip.dont_fragment = true;
+            PacketBuilder::ip(etherparse::IpHeaders::Ipv4(ip, Default::default()))
+        }
+        (s, d) => PacketBuilder::ipv6(v6(s).octets(), v6(d).octets(), 64),
+    }
+    .tcp_header(tcp);
+    let mut out = Vec::with_capacity(builder.size(payload.len()));
+    builder
+        .write(&mut out, payload)
+        .expect("a segment that fits one IP packet");
+    out
+}
+
+/// The TCP header and payload of [`tcp_packet`] without the IP header (its
+/// checksum computed over the pseudo-header of `src` and `dst`): for a test that
+/// puts a segment in IP fragments itself.
+pub fn tcp_segment(
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
+    let p = tcp_packet(src, dst, seq, ack, flags, payload);
+    let ip_len = if p[0] >> 4 == 4 {
+        usize::from(p[0] & 0x0f) * 4
+    } else {
+        40
+    };
+    p[ip_len..].to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::decode;
+    use crate::capture::reader::CaptureReader;
+
+    fn roundtrip(format: Format, linktype: u32) -> Vec<(Ts, u32, u32, Vec<u8>)> {
+        let header = Header {
+            linktype,
+            snaplen: 100,
+            interface: Some("lo"),
+            application: "test",
+        };
+        let mut w = Writer::new(Vec::new(), format, &header).unwrap();
+        w.packet(Ts(1_700_000_000_123_456_789), &[1, 2, 3, 4, 5], 5)
+            .unwrap();
+        w.packet(Ts(1_700_000_001_000_000_001), &[9; 150], 1500)
+            .unwrap();
+        assert_eq!(w.packets(), 2);
+        let bytes = w.into_inner();
+        let mut r = CaptureReader::new(&bytes[..]).unwrap();
+        let mut out = Vec::new();
+        while let Some(p) = r.next_packet().unwrap() {
+            out.push((p.ts, p.linktype, p.orig_len, p.data.to_vec()));
+        }
+        out
+    }
+
+    #[test]
+    fn pcapng_and_pcap_keep_nanoseconds_lengths_and_linktype() {
+        for format in [Format::Pcapng, Format::Pcap] {
+            let p = roundtrip(format, 113);
+            assert_eq!(p.len(), 2, "{format:?}");
+            assert_eq!(p[0].0, Ts(1_700_000_000_123_456_789), "{format:?}");
+            assert_eq!(p[0].1, 113);
+            assert_eq!(p[0].3, [1, 2, 3, 4, 5]);
+            assert_eq!(p[1].0, Ts(1_700_000_001_000_000_001));
+            assert_eq!((p[1].2, p[1].3.len()), (1500, 100), "cut to the snaplen");
+        }
+    }
+
+    #[test]
+    fn every_packet_is_one_write() {
+        struct Writes(Vec<usize>);
+        impl Write for Writes {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.push(b.len());
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        for format in [Format::Pcapng, Format::Pcap] {
+            let header = Header {
+                linktype: LINKTYPE_RAW,
+                snaplen: 0,
+                interface: None,
+                application: "test",
+            };
+            let mut w = Writer::new(Writes(Vec::new()), format, &header).unwrap();
+            w.get_mut().0.clear();
+            w.packet(Ts(1), &[0; 7], 7).unwrap();
+            w.packet(Ts(2), &[0; 40_000], 40_000).unwrap();
+            let want = match format {
+                Format::Pcapng => [32 + 8, 32 + 40_000],
+                Format::Pcap => [16 + 7, 16 + 40_000],
+            };
+            assert_eq!(w.get_mut().0, want, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn format_follows_the_extension() {
+        assert_eq!(Format::for_path(Path::new("a.pcap")), Format::Pcap);
+        assert_eq!(Format::for_path(Path::new("a.PCAP")), Format::Pcap);
+        assert_eq!(Format::for_path(Path::new("a.pcapng")), Format::Pcapng);
+        assert_eq!(Format::for_path(Path::new("a")), Format::Pcapng);
+    }
+
+    /// Ones' complement sum over `data`, folded: 0xffff when a checksum within
+    /// `data` (plus `acc`, a pseudo-header) is right.
+    fn sum(data: &[u8], mut acc: u32) -> u16 {
+        for c in data.chunks(2) {
+            acc += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+        while acc > 0xffff {
+            acc = (acc & 0xffff) + (acc >> 16);
+        }
+        acc as u16
+    }
+
+    #[test]
+    fn packets_decode_with_their_flags_and_right_checksums() {
+        let a: SocketAddr = "10.0.0.1:40000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:21".parse().unwrap();
+        let p = tcp_packet(a, b, 1, 2, PSH | ACK, b"USER x\r\n");
+        assert_eq!(p.len(), 20 + 20 + 8);
+        assert_eq!(sum(&p[..20], 0), 0xffff, "IPv4 header checksum");
+        assert_eq!(p[6] & 0x40, 0x40, "don't fragment");
+        let pseudo = sum(&p[12..20], 6 + (p.len() - 20) as u32);
+        assert_eq!(sum(&p[20..], u32::from(pseudo)), 0xffff, "TCP checksum");
+        assert_eq!(tcp_segment(a, b, 1, 2, PSH | ACK, b"USER x\r\n"), p[20..]);
+
+        let a6: SocketAddr = "[2001:db8::1]:40000".parse().unwrap();
+        let p6 = tcp_packet(a6, b, 7, 9, SYN, b"");
+        assert_eq!(p6[0] >> 4, 6);
+        let mapped = std::net::Ipv4Addr::new(10, 0, 0, 2).to_ipv6_mapped();
+        assert_eq!(p6[24..40], mapped.octets(), "IPv4 mapped into IPv6");
+        let pseudo = sum(&p6[8..40], 6 + (p6.len() - 40) as u32);
+        assert_eq!(sum(&p6[40..], u32::from(pseudo)), 0xffff, "TCP checksum");
+
+        let mut d = decode::Decoder::default();
+        let decode::Decoded::Tcp(seg) = d.decode(LINKTYPE_RAW, &p, Ts(0)) else {
+            panic!("a TCP segment");
+        };
+        assert_eq!((seg.src, seg.dst, seg.seq, seg.ack), (a, b, 1, 2));
+        assert_eq!(seg.flags, PSH | ACK);
+        assert_eq!(seg.payload, b"USER x\r\n");
+        let decode::Decoded::Tcp(seg) = d.decode(LINKTYPE_RAW, &p6, Ts(0)) else {
+            panic!("a TCP segment");
+        };
+        assert_eq!(seg.flags, SYN);
+        assert_eq!(seg.ack, 0, "no acknowledgement number without ACK");
+    }
+}
