@@ -184,10 +184,10 @@ fn html_report(
         Ok(())
     })?;
     let (b, one) = rx.recv().context("the report writer stopped")?;
-    if let Some(n) = session {
-        if svg && one.is_none() || !svg && !b.has_session(n) {
-            anyhow::bail!("there is no session {n} in {}", names(captures));
-        }
+    if let Some(n) = session
+        && (svg && one.is_none() || !svg && !b.has_session(n))
+    {
+        anyhow::bail!("there is no session {n} in {}", names(captures));
     }
     let page = match one {
         Some(s) => html::standalone_svg(&s, tv),
@@ -381,7 +381,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             session,
             ..
         }) => {
-            html_report(&mut out, &captures, &c, format == ReportFormat::Svg, session)?;
+            html_report(
+                &mut out,
+                &captures,
+                &c,
+                format == ReportFormat::Svg,
+                session,
+            )?;
             0
         }
         Some(Cmd::Report {

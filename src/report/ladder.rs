@@ -106,7 +106,9 @@ fn data_class(d: &DataChannel) -> &'static str {
         Outcome::Completed | Outcome::CompletedPerReplies => "ok",
         Outcome::Refused => "refused",
         Outcome::Unanswered => "unanswered",
-        Outcome::NotAttempted | Outcome::NotInCapture | Outcome::Unused | Outcome::Rejected => "none",
+        Outcome::NotAttempted | Outcome::NotInCapture | Outcome::Unused | Outcome::Rejected => {
+            "none"
+        }
         _ => "failed",
     }
 }
@@ -198,7 +200,11 @@ pub fn layout(s: &Session, clock: &dyn Fn(Ts) -> String) -> Ladder {
     }
     for (_, d) in &chans {
         times.push(d.announced_at);
-        times.extend([d.start, d.end, d.first_byte, d.last_byte].into_iter().flatten());
+        times.extend(
+            [d.start, d.end, d.first_byte, d.last_byte]
+                .into_iter()
+                .flatten(),
+        );
     }
     let axis = TimeAxis::new(times);
 
@@ -244,13 +250,10 @@ pub fn layout(s: &Session, clock: &dyn Fn(Ts) -> String) -> Ladder {
         let y_end = d.end.map(|t| axis.y(t)).or(y_start);
         let top = y_start.unwrap_or(y_announce).min(y_announce);
         let bottom = y_end.unwrap_or(y_announce).max(y_announce) + ROW / 2;
-        let col = busy_until
-            .iter()
-            .position(|b| *b < top)
-            .unwrap_or_else(|| {
-                busy_until.push(0);
-                busy_until.len() - 1
-            });
+        let col = busy_until.iter().position(|b| *b < top).unwrap_or_else(|| {
+            busy_until.push(0);
+            busy_until.len() - 1
+        });
         busy_until[col] = bottom;
         let ann = d.announced.map_or("?".to_string(), |a| a.to_string());
         let mut label = d.command.as_deref().map_or(String::new(), escape_str);
@@ -333,31 +336,58 @@ mod tests {
         let l = layout(&s, &|t| t.clock());
         let ys: Vec<u32> = l.arrows.iter().map(|a| a.y).collect();
         assert!(ys.windows(2).all(|w| w[0] <= w[1]), "{ys:?}");
-        assert!(!l.breaks.is_empty(), "a pause of seconds is drawn as a break");
+        assert!(
+            !l.breaks.is_empty(),
+            "a pause of seconds is drawn as a break"
+        );
         // However long the pauses, no step down is more than two rows: the height is
         // bounded by the number of moments drawn.
         let moments = l.arrows.len() + 4 * l.data.len() + l.breaks.len();
-        assert!(l.height <= TOP + (moments as u32 + 2) * 2 * ROW, "{}", l.height);
+        assert!(
+            l.height <= TOP + (moments as u32 + 2) * 2 * ROW,
+            "{}",
+            l.height
+        );
         assert!(l.height > *ys.last().unwrap());
         // One bar per data channel, the unanswered one marked so.
         assert_eq!(l.data.len(), s.data_channels.len());
-        assert!(l.data.iter().any(|d| d.class == "unanswered"), "{:?}", l.data);
+        assert!(
+            l.data.iter().any(|d| d.class == "unanswered"),
+            "{:?}",
+            l.data
+        );
     }
 
     #[test]
     fn commands_go_right_replies_left_with_their_class() {
         let s = session("passive-ok.pcapng");
         let l = layout(&s, &|t| t.clock());
-        let user = l.arrows.iter().find(|a| a.label.starts_with("USER")).unwrap();
+        let user = l
+            .arrows
+            .iter()
+            .find(|a| a.label.starts_with("USER"))
+            .unwrap();
         assert!(user.to_server && user.class == "cmd");
-        let r = l.arrows.iter().find(|a| a.label.starts_with("230")).unwrap();
+        let r = l
+            .arrows
+            .iter()
+            .find(|a| a.label.starts_with("230"))
+            .unwrap();
         assert!(!r.to_server && r.class == "r2");
         assert!(l.arrows.iter().any(|a| a.label.starts_with("PASS ****")));
-        assert!(!l.arrows.iter().any(|a| a.label.contains("PASS ") && !a.label.contains("****")));
+        assert!(
+            !l.arrows
+                .iter()
+                .any(|a| a.label.contains("PASS ") && !a.label.contains("****"))
+        );
         // Two data connections, one after the other: one column is enough.
         assert_eq!(l.data.len(), 2);
         assert_eq!(l.data[0].x, l.data[1].x);
-        assert!(l.data.iter().all(|d| d.class == "ok" && d.y_start.is_some()));
+        assert!(
+            l.data
+                .iter()
+                .all(|d| d.class == "ok" && d.y_start.is_some())
+        );
         let d = &l.data[1];
         assert!(d.y_announce <= d.y_start.unwrap() && d.y_start <= d.y_end);
         assert!(d.label.contains("RETR sample.bin") && d.label.contains("10.1.0.1:40001"));
