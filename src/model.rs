@@ -525,6 +525,10 @@ pub struct Session {
     /// JSON) when every exchange was kept.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub summary: Vec<SummaryRow>,
+    /// The control connection's id in the source (flow table or proxy), which
+    /// the source's notes name (internal).
+    #[serde(skip)]
+    pub control_conn: u64,
 }
 
 /// Exchanges with the same verb and final reply, counted (see [`Session::summary`]).

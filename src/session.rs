@@ -28,7 +28,7 @@ use crate::model::{
     Bytes, CaptureLimits, Command, Coverage, DataChannel, DataMode, DataVisibility, Exchange,
     Login, MatchKind, Outcome, Reply, Session, SummaryRow,
 };
-use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta, Mode};
+use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta, Mode, NoteTarget};
 
 pub const MAX_EXCHANGES: usize = 200_000;
 pub const MAX_ANOMALIES: usize = 100;
@@ -167,11 +167,11 @@ struct SessionState {
     dropped_anomalies: u64,
     /// A multi-line reply is being received; the time its first line arrived.
     reply_started: Option<Meta>,
-    #[allow(
-        dead_code,
-        reason = "kept for live views that map a session to its connection"
-    )]
-    control_conn: ConnId,
+    /// Source notes for the next line of each direction (client, server), see
+    /// [`NoteTarget::Line`].
+    line_notes: [Vec<String>; 2],
+    /// Source notes for data connections not tied to a channel yet.
+    conn_notes: Vec<(ConnId, String)>,
     ended: bool,
     /// The control connection ended (FIN both ways, RST).
     control_closed: bool,
@@ -296,6 +296,8 @@ pub struct Tracker {
     /// Sessions whose control connection closed while data connections were open,
     /// by the time they are handed out at the latest.
     closing: std::collections::BTreeSet<(crate::time::Ts, usize)>,
+    /// Open sessions by their control connection (for the source's notes).
+    by_control: FxHashMap<ConnId, usize>,
 }
 
 fn client_dir(client_is_initiator: bool) -> Dir {
@@ -372,6 +374,7 @@ impl Tracker {
             all_visible: false,
             last_ts: crate::time::Ts::default(),
             closing: std::collections::BTreeSet::new(),
+            by_control: FxHashMap::default(),
         }
     }
 
@@ -578,7 +581,9 @@ impl Tracker {
             anomalies: Vec::new(),
             detected_by: by,
             summary: Vec::new(),
+            control_conn: conn,
         };
+        self.by_control.insert(conn, id);
         self.sessions.map.insert(
             id,
             SessionState {
@@ -598,7 +603,8 @@ impl Tracker {
                 summary_noted: 0,
                 dropped_anomalies: 0,
                 reply_started: None,
-                control_conn: conn,
+                line_notes: [Vec::new(), Vec::new()],
+                conn_notes: Vec::new(),
                 ended: false,
                 control_closed: false,
                 after_gap: false,
@@ -698,6 +704,28 @@ impl Tracker {
             }
         }
         best.map(|(_, si, ci, k, c)| (si, ci, k, c))
+    }
+
+    /// Source notes that found no line to go with (the line was dropped, counted
+    /// past the budget, or encrypted) go to the session's anomalies once that
+    /// line is complete; at the end (`all`), every note left does.
+    fn unplaced_notes(st: &mut SessionState, all: bool) {
+        for d in 0..2 {
+            if st.line_notes[d].is_empty() {
+                continue;
+            }
+            let waiting = st.lines[d].pending() || (d == 1 && st.replies.in_multiline());
+            if all || !waiting {
+                for t in std::mem::take(&mut st.line_notes[d]) {
+                    Self::anomaly(st, format!("proxy: {t}"));
+                }
+            }
+        }
+        if all {
+            for (_, t) in std::mem::take(&mut st.conn_notes) {
+                Self::anomaly(st, format!("proxy: {t}"));
+            }
+        }
     }
 
     fn anomaly(st: &mut SessionState, text: String) {
@@ -890,6 +918,7 @@ impl Tracker {
             self.count_text(si, fixed + arg.len());
         }
         let st = &mut self.sessions[si];
+        notes.append(&mut st.line_notes[0]);
         let cmd = Command {
             verb: pc.verb.clone(),
             arg: Bytes(arg),
@@ -1164,6 +1193,8 @@ impl Tracker {
                         }
                     };
                     let cmd_ts = st.s.exchanges[ei].command.as_ref().map(|c| c.ts);
+                    let mut notes = vec!["invalid reply: no reply code".to_string()];
+                    notes.append(&mut st.line_notes[1]);
                     st.s.exchanges[ei].replies.push(Reply {
                         code: 0,
                         text: Bytes(g.clone()),
@@ -1173,7 +1204,7 @@ impl Tracker {
                         response_time: cmd_ts.map(|t| t.secs_until(meta.ts)),
                         explanation: lang_text.into(),
                         multiline: false,
-                        notes: vec!["invalid reply: no reply code".into()],
+                        notes,
                     });
                 }
             }
@@ -1360,6 +1391,7 @@ impl Tracker {
             (first.to_vec(), vec![Bytes(first.to_vec())])
         };
         let st = &mut self.sessions[si];
+        notes.append(&mut st.line_notes[1]);
         let prior_replies = st.s.exchanges[ei].replies.len();
         let reply = Reply {
             code: r.code,
@@ -1639,7 +1671,7 @@ impl Tracker {
                 self.max_open
             );
             Self::anomaly(st, text);
-            let conns: Vec<ConnId> = std::iter::once(st.control_conn)
+            let conns: Vec<ConnId> = std::iter::once(st.s.control_conn)
                 .chain(st.s.data_channels.iter().filter_map(|c| c.conn))
                 .collect();
             self.emit(si);
@@ -1664,6 +1696,7 @@ impl Tracker {
         let end = self.sessions[si].s.end;
         let meta = Meta { ts: end, frame: 0 };
         self.close_lines(si, meta, show, lang);
+        Self::unplaced_notes(&mut self.sessions[si], true);
         self.finalize(si);
         let Some(mut st) = self.sessions.map.remove(&si) else {
             return;
@@ -1689,7 +1722,10 @@ impl Tracker {
         self.wild.retain(|&(s, _)| s != si);
         // Forget the session's connections by id (a scan of every connection here
         // made ending N sessions cost O(N^2)).
-        let ids = std::iter::once(st.control_conn)
+        if self.by_control.get(&st.s.control_conn) == Some(&si) {
+            self.by_control.remove(&st.s.control_conn);
+        }
+        let ids = std::iter::once(st.s.control_conn)
             .chain(st.s.data_channels.iter().filter_map(|c| c.conn));
         for id in ids {
             if matches!(self.conns.get(&id), Some(Role::Control { session, .. } | Role::Data { session, .. }) if *session == si)
@@ -1897,6 +1933,48 @@ impl Tracker {
 }
 
 impl ConnSink for Tracker {
+    fn note(&mut self, _meta: Meta, control: ConnId, target: NoteTarget, text: String) {
+        let Some(&si) = self.by_control.get(&control) else {
+            // The session ended (or never began): nothing to attach the note to.
+            return;
+        };
+        let cii = match self.conns.get(&control) {
+            Some(Role::Control {
+                client_is_initiator,
+                ..
+            }) => Some(*client_is_initiator),
+            _ => None,
+        };
+        let st = &mut self.sessions[si];
+        match target {
+            NoteTarget::Session => Self::anomaly(st, format!("proxy: {text}")),
+            NoteTarget::Line(dir) => match cii {
+                Some(cii) => st.line_notes[usize::from(dir != client_dir(cii))].push(text),
+                // The control connection closed: no line follows.
+                None => Self::anomaly(st, format!("proxy: {text}")),
+            },
+            NoteTarget::Conn(c) => {
+                match st.s.data_channels.iter_mut().rfind(|d| d.conn == Some(c)) {
+                    Some(ch) => ch.notes.push(text),
+                    // Tied to a channel when the tracker matches the connection.
+                    None if st.conn_notes.len() < MAX_ANOMALIES => st.conn_notes.push((c, text)),
+                    None => st.dropped_anomalies += 1,
+                }
+            }
+            NoteTarget::Announced(a) => {
+                match st
+                    .s
+                    .data_channels
+                    .iter_mut()
+                    .rfind(|d| d.announced == Some(a))
+                {
+                    Some(ch) => ch.notes.push(text),
+                    None => Self::anomaly(st, format!("proxy: {text}")),
+                }
+            }
+        }
+    }
+
     fn duplicate(&mut self, conn: ConnId) {
         if let Some(Role::Control { session, .. } | Role::Data { session, .. }) =
             self.conns.get(&conn)
@@ -1974,6 +2052,15 @@ impl ConnSink for Tracker {
             ch.frame_syn = Some(meta.frame);
             ch.syns = u32::from(info.handshake_seen);
             ch.conn = Some(info.id);
+            if !st.conn_notes.is_empty() {
+                let id = info.id;
+                st.conn_notes.retain(|(c, text)| {
+                    if *c == id {
+                        ch.notes.push(text.clone());
+                    }
+                    *c != id
+                });
+            }
             if ch.announced.is_none() {
                 // The announcement was unreadable: the connection tells where it was.
                 ch.announced = Some(info.responder);
@@ -2098,6 +2185,7 @@ impl ConnSink for Tracker {
                         let st = &mut self.sessions[si];
                         st.s.capture.packets[usize::from(!from_client)] += 1;
                         self.on_control_bytes(si, meta, from_client, bytes);
+                        Self::unplaced_notes(&mut self.sessions[si], false);
                     }
                     ConnEvent::Gap { dir, len } | ConnEvent::Cut { dir, len } => {
                         let is_cut = matches!(ev, ConnEvent::Cut { .. });
