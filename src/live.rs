@@ -39,6 +39,7 @@ use crate::capture::live::{
     self as pcap_live, KernelStats, LiveConfig, SaveFile, SaveFormat, interfaces,
 };
 use crate::engine::{LiveModel, LiveSource, LiveUpdate, MAX_ENDED_BYTES};
+use crate::ftp::catalog::Lang;
 use crate::model::{Capture, CaptureStats, DropInterval, Finding, Session};
 use crate::report::{self, ViewOptions};
 use crate::session::TrackerConfig;
@@ -865,9 +866,8 @@ impl LiveSource for LiveState {
 
 /// Live capture shown in the TUI: the capture runs on its own thread and the UI
 /// asks the shared state what changed; quitting the UI stops the capture.
-fn run_tui(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
+fn run_tui(args: LiveArgs, cfg: TrackerConfig, lang: Lang) -> anyhow::Result<u8> {
     let capture = LiveCapture::open(&args)?;
-    let lang = cfg.lang;
     // Keep the most recent ended sessions for the UI (bounded).
     let state = LiveState::new(cfg, crate::engine::LIVE_KEEP);
     let title = format!(
@@ -887,7 +887,8 @@ fn run_tui(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
+/// Run live capture; `lang` is the views' language (explanations, summary).
+pub fn run(args: LiveArgs, cfg: TrackerConfig, lang: Lang) -> anyhow::Result<u8> {
     if args.list_interfaces {
         let mut out = io::stdout().lock();
         list_interfaces(&mut out)?;
@@ -900,9 +901,8 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
         && io::stdout().is_terminal()
         && io::stdin().is_terminal()
     {
-        return run_tui(args, cfg);
+        return run_tui(args, cfg, lang);
     }
-    let lang = cfg.lang;
     let opts = ViewOptions {
         lang,
         explain: !args.no_explain,
@@ -958,7 +958,7 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
             for m in rx {
                 match m {
                     Msg::Session(s) => match format {
-                        LiveFormat::Json => report::json::write_session(&mut out, &s)?,
+                        LiveFormat::Json => report::json::write_session(&mut out, &s, lang)?,
                         LiveFormat::Text => {
                             writeln!(out)?;
                             report::text::write_session(&mut out, &s, opts)?;

@@ -65,7 +65,6 @@ fn tracker_config(c: &Common) -> TrackerConfig {
         ftp_ports: ports,
         detect_by_content: !c.no_detect,
         show_passwords: c.show_passwords,
-        lang: lang(c),
     }
 }
 
@@ -309,7 +308,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             pipelined(&captures, tracker_config(&c), |rx| {
                 let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
                 for s in rx {
-                    report::json::write_session(&mut w, &s)?;
+                    report::json::write_session(&mut w, &s, lang(&c))?;
                 }
                 w.flush()
             })?;
@@ -337,14 +336,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Proxy(args)) => run_proxy(*args, &c)?,
         #[cfg(feature = "live")]
-        Some(Cmd::Live(args)) => ftpscope::live::run(*args, tracker_config(&c))?,
+        Some(Cmd::Live(args)) => ftpscope::live::run(*args, tracker_config(&c), lang(&c))?,
         #[cfg(not(feature = "live"))]
         Some(Cmd::Live { .. }) => {
             eprintln!("ftpscope: {}", cli::NO_LIVE);
             2
         }
         Some(Cmd::Tui { capture }) => {
-            ftpscope::tui::run_file(&capture, tracker_config(&c))?;
+            ftpscope::tui::run_file(&capture, tracker_config(&c), lang(&c))?;
             0
         }
         Some(Cmd::Explain { input }) => {
@@ -375,7 +374,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Some(capture) => {
                 use std::io::IsTerminal;
                 if io::stdout().is_terminal() && io::stdin().is_terminal() {
-                    ftpscope::tui::run_file(&capture, tracker_config(&c))?;
+                    ftpscope::tui::run_file(&capture, tracker_config(&c), lang(&c))?;
                 } else {
                     let opts = ViewOptions {
                         lang: lang(&c),

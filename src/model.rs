@@ -43,7 +43,7 @@ impl Serialize for Bytes {
     }
 }
 
-fn ser_ts<S: Serializer>(t: &Ts, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_ts<S: Serializer>(t: &Ts, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&t.rfc3339())
 }
 
@@ -57,7 +57,7 @@ fn ser_opt_ts<S: Serializer>(t: &Option<Ts>, s: S) -> Result<S::Ok, S::Error> {
 /// A frame number: a plain number for a single capture; for captures merged from
 /// several files, `{"file": position, "frame": number in that file}`
 /// ([`crate::capture::merge`]).
-fn ser_frame<S: Serializer>(f: &u64, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_frame<S: Serializer>(f: &u64, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     match crate::capture::merge::split_frame(*f) {
         (None, n) => s.serialize_u64(n),
@@ -75,10 +75,6 @@ fn ser_opt_frame<S: Serializer>(f: &Option<u64>, s: S) -> Result<S::Ok, S::Error
         Some(f) => ser_frame(f, s),
         None => s.serialize_none(),
     }
-}
-
-fn ser_addr<S: Serializer>(a: &SocketAddr, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&a.to_string())
 }
 
 fn ser_opt_addr<S: Serializer>(a: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
@@ -116,36 +112,53 @@ pub struct Command {
     pub notes: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// A reply as the tracker saw it: facts only. Its explanation is the views'
+/// ([`Reply::explanation`]), in the language they are asked for; the JSON form
+/// (with the explanation) is written by [`crate::report::json`].
+#[derive(Clone, Debug)]
 pub struct Reply {
     /// The reply code; 0 when the server's line had no valid code (an invalid reply).
     pub code: u16,
     /// Whole reply text (multi-line replies joined with `\n`, codes of first and last line removed).
     pub text: Bytes,
     /// Lines exactly as sent.
-    #[serde(skip)]
     pub lines: Vec<Bytes>,
-    #[serde(serialize_with = "ser_ts")]
     pub ts: Ts,
-    #[serde(serialize_with = "ser_frame")]
     pub frame: u64,
     /// Seconds from the command to this reply.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_time: Option<f64>,
-    pub explanation: String,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub multiline: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
+impl Reply {
+    /// What this reply means, in `lang`, as the answer to `command` (None: the
+    /// greeting or another reply no command asked for) from the server at
+    /// `server_ip`: the catalog's text made specific (a 227's address decoded, the
+    /// SIZE's file named).
+    pub fn explanation(
+        &self,
+        command: Option<&Command>,
+        server_ip: std::net::IpAddr,
+        lang: crate::ftp::catalog::Lang,
+    ) -> String {
+        let ctx = crate::ftp::explain::Context {
+            verb: command.map(|c| c.verb.as_str()),
+            arg: command.map_or(&[][..], |c| &c.arg.0),
+            server_ip: Some(server_ip),
+        };
+        crate::ftp::explain::reply(self.code, &self.text.0, &ctx, lang)
+    }
+}
+
 /// A command and its replies, or replies that answer no command (greeting, 421).
-#[derive(Clone, Debug, Serialize)]
+/// The JSON form is written by [`crate::report::json`] (the replies' explanations
+/// are in the view's language).
+#[derive(Clone, Debug)]
 pub struct Exchange {
     pub command: Option<Command>,
     pub replies: Vec<Reply>,
     /// Data channel used by this exchange's transfer command (index into data_channels).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_channel: Option<usize>,
 }
 
@@ -480,26 +493,22 @@ impl Coverage {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// One FTP session. The JSON form is written by [`crate::report::json`] (field
+/// names as in docs/json-schema.md; replies' explanations in the view's language).
+#[derive(Clone, Debug)]
 pub struct Session {
     pub id: usize,
-    #[serde(serialize_with = "ser_addr")]
     pub client: SocketAddr,
-    #[serde(serialize_with = "ser_addr")]
     pub server: SocketAddr,
-    #[serde(serialize_with = "ser_ts")]
     pub start: Ts,
-    #[serde(serialize_with = "ser_ts")]
     pub end: Ts,
     pub duration: f64,
-    #[serde(serialize_with = "ser_frame")]
     pub start_frame: u64,
     pub user: Option<Bytes>,
     pub login: Login,
     pub tls: bool,
     /// Encrypted bytes after AUTH, per direction (client, server).
     pub encrypted_bytes: [u64; 2],
-    #[serde(rename = "type")]
     pub type_: String,
     pub mode: String,
     pub stru: String,
@@ -523,11 +532,9 @@ pub struct Session {
     /// transcript budget was spent (see `session::MAX_SESSION_WEIGHT`): one row per
     /// verb and final reply code, most frequent first. Empty (and absent from the
     /// JSON) when every exchange was kept.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub summary: Vec<SummaryRow>,
     /// The control connection's id in the source (flow table or proxy), which
     /// the source's notes name (internal).
-    #[serde(skip)]
     pub control_conn: u64,
 }
 
@@ -601,7 +608,7 @@ impl Session {
                 w += c.notes.iter().map(|n| n.capacity() + ALLOC).sum::<usize>();
             }
             for r in &x.replies {
-                w += bytes(&r.text) + r.explanation.capacity() + ALLOC;
+                w += bytes(&r.text) + ALLOC;
                 w += r
                     .lines
                     .iter()
@@ -709,7 +716,7 @@ impl CaptureDrops {
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct Capture {
     pub sessions: Vec<Session>,
     pub stats: CaptureStats,

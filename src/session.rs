@@ -20,7 +20,7 @@ use std::ops::Not;
 use rustc_hash::FxHashMap;
 
 use crate::capture::merge::FrameLabel;
-use crate::ftp::catalog::{self, Lang};
+use crate::ftp::catalog;
 use crate::ftp::line::{LineFlags, LineSplitter};
 use crate::ftp::reply::{ParsedReply, ReplyItem, ReplyParser};
 use crate::ftp::{address, command, explain};
@@ -46,7 +46,6 @@ pub struct TrackerConfig {
     pub detect_by_content: bool,
     /// Keep PASS arguments (otherwise they are replaced by `****` on arrival).
     pub show_passwords: bool,
-    pub lang: Lang,
 }
 
 impl Default for TrackerConfig {
@@ -55,7 +54,6 @@ impl Default for TrackerConfig {
             ftp_ports: vec![21],
             detect_by_content: true,
             show_passwords: false,
-            lang: Lang::En,
         }
     }
 }
@@ -737,7 +735,6 @@ impl Tracker {
     }
 
     fn on_control_bytes(&mut self, si: usize, meta: Meta, from_client: bool, bytes: &[u8]) {
-        let lang = self.cfg.lang;
         let show_pw = self.cfg.show_passwords;
         let d = if from_client { 0 } else { 1 };
         let mut rest = bytes;
@@ -823,9 +820,9 @@ impl Tracker {
             rest = &rest[used..];
             for (l, f) in lines {
                 if from_client {
-                    self.on_command_line(si, meta, &l, f, show_pw, lang);
+                    self.on_command_line(si, meta, &l, f, show_pw);
                 } else {
-                    self.on_reply_line(si, meta, &l, f, lang);
+                    self.on_reply_line(si, meta, &l, f);
                 }
             }
             if switch {
@@ -848,15 +845,7 @@ impl Tracker {
         }
     }
 
-    fn on_command_line(
-        &mut self,
-        si: usize,
-        meta: Meta,
-        line: &[u8],
-        f: LineFlags,
-        show_pw: bool,
-        lang: Lang,
-    ) {
+    fn on_command_line(&mut self, si: usize, meta: Meta, line: &[u8], f: LineFlags, show_pw: bool) {
         let st = &mut self.sessions[si];
         if st.resync[0] {
             st.resync[0] = false;
@@ -937,7 +926,6 @@ impl Tracker {
             data_channel: None,
         });
         st.pending.push_back(Pending::Kept(ei));
-        let _ = lang;
         match verb.as_str() {
             "USER" => st.s.user = Some(Bytes(pc.arg.clone())),
             "CLNT" => st.s.client_software = Some(Bytes(pc.arg.clone())),
@@ -1141,13 +1129,13 @@ impl Tracker {
         }
     }
 
-    fn on_reply_line(&mut self, si: usize, meta: Meta, line: &[u8], f: LineFlags, lang: Lang) {
+    fn on_reply_line(&mut self, si: usize, meta: Meta, line: &[u8], f: LineFlags) {
         let st = &mut self.sessions[si];
         if st.resync[1] && st.replies.in_multiline() && looks_like_reply_start(line) {
             // The end of the open multi-line reply was lost; this line starts another.
             if let Some(r) = st.replies.finish() {
                 let m = st.reply_started.take().unwrap_or(meta);
-                self.on_reply(si, m, r, lang);
+                self.on_reply(si, m, r);
             }
         }
         let st = &mut self.sessions[si];
@@ -1184,14 +1172,6 @@ impl Tracker {
                     st.pending.pop_front();
                     Self::count_exchange(st, Some(&verb), Some(0));
                 } else if let Some(Pending::Kept(ei)) = st.pending.pop_front() {
-                    let lang_text = match lang {
-                        Lang::En => {
-                            "Not a valid reply: an FTP reply starts with a three-digit code; the client cannot tell what the server meant."
-                        }
-                        Lang::Zh => {
-                            "无效的应答：FTP 应答应以三位数字代码开头，客户端无法判断服务器的意思。"
-                        }
-                    };
                     let cmd_ts = st.s.exchanges[ei].command.as_ref().map(|c| c.ts);
                     let mut notes = vec!["invalid reply: no reply code".to_string()];
                     notes.append(&mut st.line_notes[1]);
@@ -1202,7 +1182,6 @@ impl Tracker {
                         ts: meta.ts,
                         frame: meta.frame,
                         response_time: cmd_ts.map(|t| t.secs_until(meta.ts)),
-                        explanation: lang_text.into(),
                         multiline: false,
                         notes,
                     });
@@ -1210,13 +1189,12 @@ impl Tracker {
             }
             Some(ReplyItem::Reply(r)) => {
                 let first = st.reply_started.take().unwrap_or(meta);
-                self.on_reply(si, first, r, lang);
+                self.on_reply(si, first, r);
             }
         }
     }
 
-    fn on_reply(&mut self, si: usize, meta: Meta, r: ParsedReply, lang: Lang) {
-        let server_ip = self.sessions[si].s.server.ip();
+    fn on_reply(&mut self, si: usize, meta: Meta, r: ParsedReply) {
         let st = &mut self.sessions[si];
         let first_reply = !st.seen_reply;
         st.seen_reply = true;
@@ -1331,12 +1309,6 @@ impl Tracker {
             Some(c) => (Some(c.verb.clone()), c.arg.0.clone(), Some(c.ts)),
             None => (None, Vec::new(), None),
         };
-        let ctx = explain::Context {
-            verb: verb.as_deref(),
-            arg: &arg,
-            server_ip: Some(server_ip),
-        };
-        let explanation = explain::reply(r.code, &text, &ctx, lang);
         let mut notes = Vec::new();
         if let Some(c) = r.flags.end_code_differs {
             notes.push(format!(
@@ -1363,12 +1335,8 @@ impl Tracker {
             notes.push("a line was longer than 8 KiB and was cut".into());
         }
         // Text budget: the text is kept twice (joined and as lines), with the
-        // explanation and the reply's structure.
-        let kept_len = 2 * text.len()
-            + r.lines.len() * 40
-            + explanation.len()
-            + std::mem::size_of::<Reply>()
-            + 64;
+        // reply's structure.
+        let kept_len = 2 * text.len() + r.lines.len() * 40 + std::mem::size_of::<Reply>() + 64;
         let (kept_text, kept_lines) = if self.keep_text(si, kept_len) {
             (
                 text.clone(),
@@ -1384,10 +1352,7 @@ impl Tracker {
                 r.lines.len(),
                 text.len()
             ));
-            self.count_text(
-                si,
-                2 * first.len() + explanation.len() + std::mem::size_of::<Reply>() + 64,
-            );
+            self.count_text(si, 2 * first.len() + std::mem::size_of::<Reply>() + 64);
             (first.to_vec(), vec![Bytes(first.to_vec())])
         };
         let st = &mut self.sessions[si];
@@ -1404,7 +1369,6 @@ impl Tracker {
             } else {
                 None
             },
-            explanation,
             multiline: r.flags.multiline,
             notes,
         };
@@ -1691,11 +1655,10 @@ impl Tracker {
         if let Some(d) = self.sessions[si].closing_deadline.take() {
             self.closing.remove(&(d, si));
         }
-        let lang = self.cfg.lang;
         let show = self.cfg.show_passwords;
         let end = self.sessions[si].s.end;
         let meta = Meta { ts: end, frame: 0 };
-        self.close_lines(si, meta, show, lang);
+        self.close_lines(si, meta, show);
         Self::unplaced_notes(&mut self.sessions[si], true);
         self.finalize(si);
         let Some(mut st) = self.sessions.map.remove(&si) else {
@@ -1800,7 +1763,7 @@ impl Tracker {
         }
     }
 
-    fn close_lines(&mut self, si: usize, meta: Meta, show: bool, lang: Lang) {
+    fn close_lines(&mut self, si: usize, meta: Meta, show: bool) {
         let st = &mut self.sessions[si];
         if st.ended {
             return;
@@ -1810,16 +1773,16 @@ impl Tracker {
             return;
         }
         if let Some((l, f)) = st.lines[0].finish() {
-            self.on_command_line(si, meta, &l, f, show, lang);
+            self.on_command_line(si, meta, &l, f, show);
         }
         let st = &mut self.sessions[si];
         if let Some((l, f)) = st.lines[1].finish() {
-            self.on_reply_line(si, meta, &l, f, lang);
+            self.on_reply_line(si, meta, &l, f);
         }
         let st = &mut self.sessions[si];
         if let Some(r) = st.replies.finish() {
             let m = st.reply_started.take().unwrap_or(meta);
-            self.on_reply(si, m, r, lang);
+            self.on_reply(si, m, r);
         }
     }
 
@@ -2221,12 +2184,11 @@ impl ConnSink for Tracker {
                         // line marked cut (the verb or code is usually intact).
                         if let Some((l, f)) = partial {
                             if !l.is_empty() {
-                                let lang = self.cfg.lang;
                                 let show = self.cfg.show_passwords;
                                 if from_client {
-                                    self.on_command_line(si, meta, &l, f, show, lang);
+                                    self.on_command_line(si, meta, &l, f, show);
                                 } else {
-                                    self.on_reply_line(si, meta, &l, f, lang);
+                                    self.on_reply_line(si, meta, &l, f);
                                 }
                             }
                         }

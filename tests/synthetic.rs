@@ -178,7 +178,7 @@ fn non_utf8_file_names_are_kept_exactly_in_json() {
     p.close(&mut c);
     let cap = run(&p);
     let mut out = Vec::new();
-    ftpscope::report::json::write(&mut out, &cap).unwrap();
+    ftpscope::report::json::write(&mut out, &cap, ftpscope::ftp::catalog::Lang::En).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let arg = &v["exchanges"][3]["command"]["arg"];
     assert_eq!(arg["hex"], "636166e92e747874", "{arg}");
@@ -301,8 +301,12 @@ fn big_endian_nanosecond_pcap_reads_the_same() {
     let b =
         ftpscope::engine::analyze_reader(&p.bytes_be_nanos()[..], TrackerConfig::default(), None)
             .unwrap();
-    let ja = ftpscope::report::json::to_string(&a.sessions).unwrap();
-    let jb = ftpscope::report::json::to_string(&b.sessions).unwrap();
+    let json = |c: &Capture| {
+        let mut out = Vec::new();
+        ftpscope::report::json::write(&mut out, c, ftpscope::ftp::catalog::Lang::En).unwrap();
+        out
+    };
+    let (ja, jb) = (json(&a), json(&b));
     assert_eq!(ja, jb);
 }
 

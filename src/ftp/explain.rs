@@ -80,6 +80,12 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
     let arg = escape(ctx.arg);
     let shown = escape_str(verb);
     match (code, verb) {
+        // The tracker's code for a server line with no reply code.
+        (0, _) => pick(
+            lang,
+            "Not a valid reply: an FTP reply starts with a three-digit code; the client cannot tell what the server meant.".into(),
+            "无效的应答：FTP 应答应以三位数字代码开头，客户端无法判断服务器的意思。".into(),
+        ),
         (227, _) => match address::parse_227(text) {
             Some(a) => {
                 let (p1, p2) = (a.port() >> 8, a.port() & 0xff);

@@ -411,7 +411,7 @@ impl LogSink {
     fn render(&self, s: &Session) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::new();
         if self.json {
-            report::json::write_session(&mut out, s)?;
+            report::json::write_session(&mut out, s, self.opts.lang)?;
         } else {
             report::text::write_session(&mut out, s, self.opts)?;
             writeln!(out)?;

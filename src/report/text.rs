@@ -418,7 +418,11 @@ pub fn write_session_at(
                 writeln!(out, "{prefix}{}{suffix}", escape(&l.0))?;
             }
             if opts.explain {
-                writeln!(out, "                    = {}", escape_str(&r.explanation))?;
+                writeln!(
+                    out,
+                    "                    = {}",
+                    escape_str(&r.explanation(ex.command.as_ref(), s.server.ip(), lang))
+                )?;
             }
             for n in &r.notes {
                 writeln!(out, "                    note: {}", escape_str(n))?;
