@@ -25,8 +25,9 @@ use crate::ftp::line::{LineFlags, LineSplitter};
 use crate::ftp::reply::{ParsedReply, ReplyItem, ReplyParser};
 use crate::ftp::{address, command, explain};
 use crate::model::{
-    Bytes, CaptureLimits, Command, Coverage, DataChannel, DataMode, DataVisibility, Exchange,
-    Login, MatchKind, Outcome, Reply, Session, SummaryRow,
+    Bytes, CaptureLimits, Closed, Command, ControlAnswer, Coverage, DataChannel, DataMode,
+    DataVisibility, DetectedBy, Direction, EndedBy, Exchange, Login, MatchKind, Outcome, Reply,
+    Representation, Session, SummaryRow, Via,
 };
 use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta, Mode, NoteTarget};
 
@@ -85,7 +86,7 @@ struct DataFacts {
     attempted: bool,
     established: bool,
     refused: bool,
-    reset_by: Option<&'static str>,
+    reset_by: Option<EndedBy>,
     fins: u8,
     aborted_by_client: bool,
     rejected: bool,
@@ -539,7 +540,7 @@ impl Tracker {
         client: SocketAddr,
         server: SocketAddr,
         handshake: bool,
-        by: &'static str,
+        by: DetectedBy,
     ) -> usize {
         if self.sessions.map.len() >= self.max_open {
             self.evict(meta);
@@ -564,7 +565,7 @@ impl Tracker {
             cwd: None,
             client_software: None,
             server_system: None,
-            closed: "open".into(),
+            closed: Closed::Open,
             exchanges: Vec::new(),
             data_channels: Vec::new(),
             findings: Vec::new(),
@@ -930,13 +931,16 @@ impl Tracker {
             "USER" => st.s.user = Some(Bytes(pc.arg.clone())),
             "CLNT" => st.s.client_software = Some(Bytes(pc.arg.clone())),
             "PORT" | "EPRT" | "LPRT" => {
-                let a = match verb.as_str() {
-                    "PORT" => address::parse_port_arg(&pc.arg).map(SocketAddr::V4),
-                    "EPRT" => address::parse_eprt(&pc.arg),
-                    _ => address::parse_lprt(&pc.arg),
+                let (via, a) = match verb.as_str() {
+                    "PORT" => (
+                        Via::Port,
+                        address::parse_port_arg(&pc.arg).map(SocketAddr::V4),
+                    ),
+                    "EPRT" => (Via::Eprt, address::parse_eprt(&pc.arg)),
+                    _ => (Via::Lprt, address::parse_lprt(&pc.arg)),
                 };
                 match a {
-                    Some(a) => self.announce(si, meta, ei, &verb, DataMode::Active, Some(a)),
+                    Some(a) => self.announce(si, meta, ei, via, DataMode::Active, Some(a)),
                     None => {
                         let st = &mut self.sessions[si];
                         Self::anomaly(
@@ -1023,9 +1027,9 @@ impl Tracker {
             ch.arg = Some(arg.clone());
             ch.command_exchange = Some(ei);
             ch.direction = Some(if command::server_sends(&verb) {
-                "download"
+                Direction::Download
             } else {
-                "upload"
+                Direction::Upload
             });
             ch.transfer_type = Some(st.s.type_.clone());
             st.facts[ci].restart = restart;
@@ -1043,14 +1047,14 @@ impl Tracker {
         si: usize,
         meta: Meta,
         ei: usize,
-        via: &str,
+        via: Via,
         mode: DataMode,
         addr: Option<SocketAddr>,
     ) {
         let st = &mut self.sessions[si];
         let ci = st.s.data_channels.len();
         st.s.data_channels.push(DataChannel {
-            via: via.to_string(),
+            via,
             mode,
             announced: addr,
             announce_exchange: ei,
@@ -1456,7 +1460,7 @@ impl Tracker {
                     }
                 }
             }
-            (221, Some("QUIT")) => st.s.closed = "quit".into(),
+            (221, Some("QUIT")) => st.s.closed = Closed::Quit,
             // Past the transcript budget announcements are not followed.
             (227..=229, _) if ei.is_none() => {}
             // Only an answer to PASV announces: an unsolicited 227 (pure-ftpd's
@@ -1466,7 +1470,7 @@ impl Tracker {
                     si,
                     meta,
                     ei.unwrap_or_default(),
-                    "PASV",
+                    Via::Pasv,
                     DataMode::Passive,
                     Some(SocketAddr::V4(a)),
                 ),
@@ -1482,7 +1486,7 @@ impl Tracker {
                         si,
                         meta,
                         ei.unwrap_or_default(),
-                        "PASV",
+                        Via::Pasv,
                         DataMode::Passive,
                         None,
                     );
@@ -1493,7 +1497,7 @@ impl Tracker {
                     si,
                     meta,
                     ei.unwrap_or_default(),
-                    "EPSV",
+                    Via::Epsv,
                     DataMode::Passive,
                     Some(SocketAddr::new(server.ip(), p)),
                 ),
@@ -1509,7 +1513,7 @@ impl Tracker {
                         si,
                         meta,
                         ei.unwrap_or_default(),
-                        "EPSV",
+                        Via::Epsv,
                         DataMode::Passive,
                         None,
                     );
@@ -1520,7 +1524,7 @@ impl Tracker {
                     si,
                     meta,
                     ei.unwrap_or_default(),
-                    "LPSV",
+                    Via::Lpsv,
                     DataMode::Passive,
                     Some(a),
                 ),
@@ -1536,7 +1540,7 @@ impl Tracker {
                         si,
                         meta,
                         ei.unwrap_or_default(),
-                        "LPSV",
+                        Via::Lpsv,
                         DataMode::Passive,
                         None,
                     );
@@ -1589,7 +1593,7 @@ impl Tracker {
             client,
             server,
             info.handshake_seen,
-            "content",
+            DetectedBy::Content,
         );
         self.conns.insert(
             info.id,
@@ -1628,7 +1632,7 @@ impl Tracker {
         by_age.sort_unstable();
         for (_, si) in by_age {
             let st = &mut self.sessions[si];
-            st.s.closed = "evicted".into();
+            st.s.closed = Closed::Evicted;
             let text = format!(
                 "set aside at frame {} before it ended: more than {} sessions were open at once (the least recently active go first); later packets of its connections were ignored",
                 FrameLabel(meta.frame),
@@ -1853,9 +1857,9 @@ impl Tracker {
                 Outcome::Open
             };
             ch.ended_by = if let Some(r) = f.reset_by {
-                Some(r.to_string())
+                Some(r)
             } else if f.fins > 0 {
-                Some("fin".into())
+                Some(EndedBy::Fin)
             } else {
                 None
             };
@@ -2058,7 +2062,7 @@ impl ConnSink for Tracker {
                 info.initiator,
                 info.responder,
                 info.handshake_seen,
-                "port",
+                DetectedBy::Port,
             );
             self.conns.insert(
                 info.id,
@@ -2071,7 +2075,14 @@ impl ConnSink for Tracker {
         }
         if !info.handshake_seen && self.cfg.ftp_ports.contains(&ip) {
             // Mid-stream with our port guess backwards.
-            let si = self.new_session(meta, info.id, info.responder, info.initiator, false, "port");
+            let si = self.new_session(
+                meta,
+                info.id,
+                info.responder,
+                info.initiator,
+                false,
+                DetectedBy::Port,
+            );
             self.conns.insert(
                 info.id,
                 Role::Control {
@@ -2198,28 +2209,31 @@ impl ConnSink for Tracker {
                     ConnEvent::Fin { dir } => {
                         let st = &mut self.sessions[si];
                         st.s.end = st.s.end.max(meta.ts);
-                        if st.s.closed == "open" {
+                        if st.s.closed == Closed::Open {
                             st.s.closed = if dir == cd {
-                                "fin-by-client".into()
+                                Closed::FinByClient
                             } else {
-                                "fin-by-server".into()
+                                Closed::FinByServer
                             };
                         }
                     }
                     ConnEvent::Reset { dir } => {
                         let st = &mut self.sessions[si];
                         st.s.end = st.s.end.max(meta.ts);
-                        if st.s.closed == "open" || st.s.closed.starts_with("fin") {
+                        if matches!(
+                            st.s.closed,
+                            Closed::Open | Closed::FinByClient | Closed::FinByServer
+                        ) {
                             st.s.closed = if dir == cd {
-                                "rst-by-client".into()
+                                Closed::RstByClient
                             } else {
-                                "rst-by-server".into()
+                                Closed::RstByServer
                             };
                         }
                     }
                     ConnEvent::Refused => {
                         let st = &mut self.sessions[si];
-                        st.s.closed = "refused".into();
+                        st.s.closed = Closed::Refused;
                         st.control_refused = true;
                         st.s.end = st.s.end.max(meta.ts);
                     }
@@ -2287,9 +2301,9 @@ impl ConnSink for Tracker {
                     ConnEvent::Fin { .. } => f.fins += 1,
                     ConnEvent::Reset { dir } => {
                         f.reset_by = Some(if dir == cd {
-                            "rst-from-client"
+                            EndedBy::RstByClient
                         } else {
-                            "rst-from-server"
+                            EndedBy::RstByServer
                         });
                     }
                 }
@@ -2324,12 +2338,12 @@ pub fn bytes_in_226(text: &[u8]) -> Option<u64> {
 
 /// What a transfer reply says of the representation: "150 Opening BINARY mode data
 /// connection" means binary whatever TYPE was (or was not) seen.
-pub fn type_in_reply(text: &[u8]) -> Option<&'static str> {
+pub fn type_in_reply(text: &[u8]) -> Option<Representation> {
     let s = String::from_utf8_lossy(text).to_ascii_lowercase();
     if s.contains("binary mode") || s.contains("type i") {
-        Some("binary")
+        Some(Representation::Binary)
     } else if s.contains("ascii mode") || s.contains("type a") {
-        Some("ascii")
+        Some(Representation::Ascii)
     } else {
         None
     }
@@ -2350,13 +2364,13 @@ fn coverage(st: &SessionState, other_conns: u64, other_packets: u64, all: bool) 
     let [client_packets, server_packets] = s.capture.packets;
     let handshake = s.coverage.control_handshake;
     let control_answer = if !handshake {
-        "not-seen"
+        ControlAnswer::NotSeen
     } else if st.control_refused {
-        "refused"
+        ControlAnswer::Refused
     } else if st.control_accepted || client_packets + server_packets > 0 {
-        "accepted"
+        ControlAnswer::Accepted
     } else {
-        "unanswered"
+        ControlAnswer::Unanswered
     };
     let data_visible = if data_connections > 0 {
         DataVisibility::Seen
