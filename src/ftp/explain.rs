@@ -184,7 +184,7 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
             "TLS accepted: the TLS handshake starts now and the rest of the control connection is encrypted.".into(),
             "已接受 TLS：现在开始 TLS 握手，此后的控制连接全部加密。".into(),
         ),
-        (226 | 250, v) if matches!(v, "RETR" | "STOR" | "STOU" | "APPE" | "LIST" | "NLST" | "MLSD") => pick(
+        (226 | 250, v) if super::command::is_transfer(v) => pick(
             lang,
             format!("{v} finished: the server says the transfer completed and closed the data connection (or kept it, per mode)."),
             format!("{v} 完成：服务器报告传输完成。"),
