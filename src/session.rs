@@ -171,6 +171,9 @@ struct SessionState {
     line_notes: [Vec<String>; 2],
     /// Source notes for data connections not tied to a channel yet.
     conn_notes: Vec<(ConnId, String)>,
+    /// The exchange kept for a multi-line greeting whose first line came (its
+    /// end may come after commands the client sent meanwhile).
+    greeting_slot: Option<usize>,
     ended: bool,
     /// The control connection ended (FIN both ways, RST).
     control_closed: bool,
@@ -604,6 +607,7 @@ impl Tracker {
                 reply_started: None,
                 line_notes: [Vec::new(), Vec::new()],
                 conn_notes: Vec::new(),
+                greeting_slot: None,
                 ended: false,
                 control_closed: false,
                 after_gap: false,
@@ -1160,7 +1164,18 @@ impl Tracker {
         let item = st.replies.line(line, f);
         match item {
             None => {}
-            Some(ReplyItem::Started(_)) => st.reply_started = Some(meta),
+            Some(ReplyItem::Started(code)) => {
+                st.reply_started = Some(meta);
+                if !st.seen_reply && matches!(code, 120 | 220) && st.greeting_slot.is_none() {
+                    // The greeting's place, before the commands sent while it arrives.
+                    st.greeting_slot = Some(st.s.exchanges.len());
+                    st.s.exchanges.push(Exchange {
+                        command: None,
+                        replies: Vec::new(),
+                        data_channel: None,
+                    });
+                }
+            }
             Some(ReplyItem::Garbage(g)) => {
                 Self::anomaly(
                     st,
@@ -1200,50 +1215,15 @@ impl Tracker {
 
     fn on_reply(&mut self, si: usize, meta: Meta, r: ParsedReply) {
         let st = &mut self.sessions[si];
-        let first_reply = !st.seen_reply;
+        let greeting = !st.seen_reply && matches!(r.code, 120 | 220);
         st.seen_reply = true;
-        let greeting = first_reply && matches!(r.code, 120 | 220);
-        if st.after_gap {
-            // After a capture gap a reply may be missing: skip commands this reply
-            // cannot answer when the next one can (RFC 959 §5.4).
-            while st.pending.len() >= 2 && !greeting {
-                let verb = |p: &Pending| match p {
-                    Pending::Kept(ei) => st.s.exchanges[*ei].verb().unwrap_or("").to_string(),
-                    Pending::Counted { verb, .. } => verb.to_string(),
-                };
-                let (v0, v1) = (verb(&st.pending[0]), verb(&st.pending[1]));
-                if !plausible(&v0, r.code) && plausible(&v1, r.code) {
-                    match st.pending.pop_front() {
-                        Some(Pending::Kept(lost)) => {
-                            if let Some(c) = st.s.exchanges[lost].command.as_mut() {
-                                c.notes
-                                    .push("no reply in the capture (lost in a gap)".into());
-                            }
-                        }
-                        _ => Self::count_exchange(st, Some(&v0), None),
-                    }
-                } else {
-                    break;
-                }
-            }
+        if st.after_gap && !greeting {
+            Self::skip_unanswerable(st, r.code);
         }
         if !greeting {
             if let Some(Pending::Counted { verb, arg }) = st.pending.front() {
-                // A command past the budget: count it with its final reply, keep
-                // what the reply changes.
                 let (verb, arg) = (verb.clone(), arg.clone());
-                if r.code >= 200 {
-                    st.pending.pop_front();
-                    Self::count_exchange(st, Some(&verb), Some(r.code));
-                    if st.pending.is_empty() {
-                        st.after_gap = false;
-                    }
-                }
-                if matches!(&*verb, "USER" | "PASS" | "ACCT") && r.code == 530 {
-                    self.failed_login(si, meta.ts);
-                }
-                let text = r.text();
-                self.apply_reply(si, meta, None, Some(&verb), &arg, r.code, &text);
+                self.on_counted_reply(si, meta, &verb, &arg, &r);
                 return;
             }
         }
@@ -1255,120 +1235,28 @@ impl Tracker {
             self.apply_reply(si, meta, None, None, &[], r.code, &text);
             return;
         }
-        let st = &mut self.sessions[si];
-        let ei = if unsolicited {
-            // A greeting whose end arrived late (a multi-line greeting cut by the
-            // capture) still goes before the commands that followed it.
-            let pos = if greeting {
-                st.s.exchanges
-                    .iter()
-                    .position(|x| x.command.as_ref().is_some_and(|c| c.ts > meta.ts))
-                    .unwrap_or(st.s.exchanges.len())
-            } else {
-                st.s.exchanges.len()
-            };
-            st.s.exchanges.insert(
-                pos,
-                Exchange {
-                    command: None,
-                    replies: Vec::new(),
-                    data_channel: None,
-                },
-            );
-            if pos + 1 < st.s.exchanges.len() {
-                for p in st.pending.iter_mut() {
-                    if let Pending::Kept(p) = p {
-                        if *p >= pos {
-                            *p += 1;
-                        }
-                    }
-                }
-                for d in &mut st.s.data_channels {
-                    if d.announce_exchange >= pos {
-                        d.announce_exchange += 1;
-                    }
-                    if let Some(c) = d.command_exchange.as_mut() {
-                        if *c >= pos {
-                            *c += 1;
-                        }
-                    }
-                }
-            }
-            pos
-        } else {
-            // (A counted command at the front was dealt with above.)
-            let Some(&Pending::Kept(front)) = st.pending.front() else {
-                return;
-            };
-            if r.code >= 200 {
-                st.pending.pop_front();
-            }
-            if st.pending.is_empty() {
-                st.after_gap = false;
-            }
-            front
+        let Some(ei) = Self::reply_exchange(&mut self.sessions[si], greeting, unsolicited, r.code)
+        else {
+            return;
         };
         let text = r.text();
+        let st = &self.sessions[si];
         let (verb, arg, cmd_ts) = match &st.s.exchanges[ei].command {
             Some(c) => (Some(c.verb.clone()), c.arg.0.clone(), Some(c.ts)),
             None => (None, Vec::new(), None),
         };
-        let mut notes = Vec::new();
-        if let Some(c) = r.flags.end_code_differs {
-            notes.push(format!(
-                "multi-line reply began with {} but ended with {c}",
-                r.code
-            ));
-        }
-        if r.flags.missing_space {
-            notes.push("no space after the reply code".into());
-        }
-        if r.flags.cut {
-            notes.push(
-                "cut short in the capture (snaplen or gap): the rest of the reply is unknown"
-                    .into(),
-            );
-        }
-        if r.flags.unterminated && !r.flags.cut {
-            notes.push("multi-line reply never ended".into());
-        }
-        if r.flags.dropped_lines > 0 {
-            notes.push(format!("{} more lines not kept", r.flags.dropped_lines));
-        }
-        if r.flags.long_line {
-            notes.push("a line was longer than 8 KiB and was cut".into());
-        }
-        // Text budget: the text is kept twice (joined and as lines), with the
-        // reply's structure.
-        let kept_len = 2 * text.len() + r.lines.len() * 40 + std::mem::size_of::<Reply>() + 64;
-        let (kept_text, kept_lines) = if self.keep_text(si, kept_len) {
-            (
-                text.clone(),
-                r.lines.iter().map(|l| Bytes(l.clone())).collect(),
-            )
-        } else {
-            let first = r
-                .lines
-                .first()
-                .map_or(&[][..], |l| &l[..l.len().min(CUT_TEXT)]);
-            notes.push(format!(
-                "reply of {} lines, {} bytes: only its first line kept (cut to {CUT_TEXT} bytes), text budget spent",
-                r.lines.len(),
-                text.len()
-            ));
-            self.count_text(si, 2 * first.len() + std::mem::size_of::<Reply>() + 64);
-            (first.to_vec(), vec![Bytes(first.to_vec())])
-        };
+        let mut notes = reply_notes(&r);
+        let (kept_text, kept_lines) = self.kept_reply_text(si, &r, &text, &mut notes);
         let st = &mut self.sessions[si];
         notes.append(&mut st.line_notes[1]);
-        let prior_replies = st.s.exchanges[ei].replies.len();
+        let first_reply = st.s.exchanges[ei].replies.is_empty();
         let reply = Reply {
             code: r.code,
             text: Bytes(kept_text),
             lines: kept_lines,
             ts: meta.ts,
             frame: meta.frame,
-            response_time: if prior_replies == 0 {
+            response_time: if first_reply {
                 cmd_ts.map(|t| t.secs_until(meta.ts))
             } else {
                 None
@@ -1378,6 +1266,115 @@ impl Tracker {
         };
         st.s.exchanges[ei].replies.push(reply);
         self.apply_reply(si, meta, Some(ei), verb.as_deref(), &arg, r.code, &text);
+    }
+
+    /// After a capture gap a reply may be missing: skip waiting commands this reply
+    /// cannot answer when the next one can (RFC 959 §5.4), marking them as having
+    /// lost their reply.
+    fn skip_unanswerable(st: &mut SessionState, code: u16) {
+        while st.pending.len() >= 2 {
+            let verb = |p: &Pending| match p {
+                Pending::Kept(ei) => st.s.exchanges[*ei].verb().unwrap_or("").to_string(),
+                Pending::Counted { verb, .. } => verb.to_string(),
+            };
+            let (v0, v1) = (verb(&st.pending[0]), verb(&st.pending[1]));
+            if plausible(&v0, code) || !plausible(&v1, code) {
+                break;
+            }
+            match st.pending.pop_front() {
+                Some(Pending::Kept(lost)) => {
+                    if let Some(c) = st.s.exchanges[lost].command.as_mut() {
+                        c.notes
+                            .push("no reply in the capture (lost in a gap)".into());
+                    }
+                }
+                _ => Self::count_exchange(st, Some(&v0), None),
+            }
+        }
+    }
+
+    /// The reply to a command counted past the budget: counted with its final
+    /// reply; what the reply changes is kept.
+    fn on_counted_reply(&mut self, si: usize, meta: Meta, verb: &str, arg: &[u8], r: &ParsedReply) {
+        let st = &mut self.sessions[si];
+        if r.code >= 200 {
+            st.pending.pop_front();
+            Self::count_exchange(st, Some(verb), Some(r.code));
+            if st.pending.is_empty() {
+                st.after_gap = false;
+            }
+        }
+        if matches!(verb, "USER" | "PASS" | "ACCT") && r.code == 530 {
+            self.failed_login(si, meta.ts);
+        }
+        let text = r.text();
+        self.apply_reply(si, meta, None, Some(verb), arg, r.code, &text);
+    }
+
+    /// The exchange a reply goes to: the greeting's (reserved when its first line
+    /// came, so commands sent while a multi-line greeting arrived stay after it),
+    /// a new one for another unsolicited reply, or the oldest waiting command's
+    /// (a final reply ends its wait).
+    fn reply_exchange(
+        st: &mut SessionState,
+        greeting: bool,
+        unsolicited: bool,
+        code: u16,
+    ) -> Option<usize> {
+        if greeting {
+            if let Some(slot) = st.greeting_slot.take() {
+                return Some(slot);
+            }
+        }
+        if unsolicited {
+            st.s.exchanges.push(Exchange {
+                command: None,
+                replies: Vec::new(),
+                data_channel: None,
+            });
+            return Some(st.s.exchanges.len() - 1);
+        }
+        // (A counted command at the front was dealt with by the caller.)
+        let Some(&Pending::Kept(front)) = st.pending.front() else {
+            return None;
+        };
+        if code >= 200 {
+            st.pending.pop_front();
+        }
+        if st.pending.is_empty() {
+            st.after_gap = false;
+        }
+        Some(front)
+    }
+
+    /// The text and lines a reply keeps: all of it within the text budget (the
+    /// text is kept twice, joined and as lines, with the reply's structure), else
+    /// its first line cut to [`CUT_TEXT`] bytes, with a note.
+    fn kept_reply_text(
+        &mut self,
+        si: usize,
+        r: &ParsedReply,
+        text: &[u8],
+        notes: &mut Vec<String>,
+    ) -> (Vec<u8>, Vec<Bytes>) {
+        let kept_len = 2 * text.len() + r.lines.len() * 40 + std::mem::size_of::<Reply>() + 64;
+        if self.keep_text(si, kept_len) {
+            return (
+                text.to_vec(),
+                r.lines.iter().map(|l| Bytes(l.clone())).collect(),
+            );
+        }
+        let first = r
+            .lines
+            .first()
+            .map_or(&[][..], |l| &l[..l.len().min(CUT_TEXT)]);
+        notes.push(format!(
+            "reply of {} lines, {} bytes: only its first line kept (cut to {CUT_TEXT} bytes), text budget spent",
+            r.lines.len(),
+            text.len()
+        ));
+        self.count_text(si, 2 * first.len() + std::mem::size_of::<Reply>() + 64);
+        (first.to_vec(), vec![Bytes(first.to_vec())])
     }
 
     /// What a reply changes in the session state.
@@ -1397,25 +1394,34 @@ impl Tracker {
         code: u16,
         text: &[u8],
     ) {
-        let server = self.sessions[si].s.server;
-        let st = &mut self.sessions[si];
+        if !Self::apply_state_reply(&mut self.sessions[si], code, verb, arg, text) {
+            self.apply_data_reply(si, meta, ei, verb, code, text);
+        }
+    }
+
+    /// Login, representation, directory, restart and size: what the session's
+    /// state takes from a reply. False when the reply is none of these.
+    fn apply_state_reply(
+        st: &mut SessionState,
+        code: u16,
+        verb: Option<&str>,
+        arg: &[u8],
+        text: &[u8],
+    ) -> bool {
+        let word = || String::from_utf8_lossy(arg).trim().to_ascii_uppercase();
         match (code, verb) {
             (230 | 232, _) => st.s.login = Login::Ok,
             (530, Some("USER" | "PASS" | "ACCT")) if st.s.login != Login::Ok => {
                 st.s.login = Login::Failed
             }
             (200, Some("TYPE")) => {
-                let t = String::from_utf8_lossy(arg).trim().to_ascii_uppercase();
+                let t = word();
                 if !t.is_empty() {
                     st.s.type_ = t;
                 }
             }
-            (200, Some("MODE")) => {
-                st.s.mode = String::from_utf8_lossy(arg).trim().to_ascii_uppercase()
-            }
-            (200, Some("STRU")) => {
-                st.s.stru = String::from_utf8_lossy(arg).trim().to_ascii_uppercase()
-            }
+            (200, Some("MODE")) => st.s.mode = word(),
+            (200, Some("STRU")) => st.s.stru = word(),
             (215, Some("SYST")) => st.s.server_system = Some(Bytes(text.to_vec())),
             (257, Some("PWD" | "XPWD")) => {
                 if let Some(p) = explain::path_in_257(text) {
@@ -1461,91 +1467,62 @@ impl Tracker {
                 }
             }
             (221, Some("QUIT")) => st.s.closed = Closed::Quit,
+            _ => return false,
+        }
+        true
+    }
+
+    /// Data connections: announcements (227, 229, 228), refused addresses, and
+    /// what transfer replies say of their transfer.
+    fn apply_data_reply(
+        &mut self,
+        si: usize,
+        meta: Meta,
+        ei: Option<usize>,
+        verb: Option<&str>,
+        code: u16,
+        text: &[u8],
+    ) {
+        let server = self.sessions[si].s.server;
+        let st = &mut self.sessions[si];
+        match (code, verb) {
             // Past the transcript budget announcements are not followed.
             (227..=229, _) if ei.is_none() => {}
             // Only an answer to PASV announces: an unsolicited 227 (pure-ftpd's
             // "227 Logout." after the client's FIN) is not an announcement.
-            (227, Some("PASV")) => match address::parse_227(text) {
-                Some(a) => self.announce(
+            (227, Some("PASV")) => {
+                let a = address::parse_227(text).map(SocketAddr::V4);
+                self.announce_passive(
                     si,
                     meta,
-                    ei.unwrap_or_default(),
+                    ei,
                     Via::Pasv,
-                    DataMode::Passive,
-                    Some(SocketAddr::V4(a)),
-                ),
-                None => {
-                    Self::anomaly(
-                        st,
-                        format!(
-                            "frame {}: 227 reply without a readable address",
-                            FrameLabel(meta.frame)
-                        ),
-                    );
-                    self.announce(
-                        si,
-                        meta,
-                        ei.unwrap_or_default(),
-                        Via::Pasv,
-                        DataMode::Passive,
-                        None,
-                    );
-                }
-            },
-            (229, Some("EPSV")) => match address::parse_229(text) {
-                Some(p) => self.announce(
+                    a,
+                    "227 reply without a readable address",
+                );
+            }
+            (229, Some("EPSV")) => {
+                let a = address::parse_229(text).map(|p| SocketAddr::new(server.ip(), p));
+                self.announce_passive(
                     si,
                     meta,
-                    ei.unwrap_or_default(),
+                    ei,
                     Via::Epsv,
-                    DataMode::Passive,
-                    Some(SocketAddr::new(server.ip(), p)),
-                ),
-                None => {
-                    Self::anomaly(
-                        st,
-                        format!(
-                            "frame {}: 229 reply without a readable port",
-                            FrameLabel(meta.frame)
-                        ),
-                    );
-                    self.announce(
-                        si,
-                        meta,
-                        ei.unwrap_or_default(),
-                        Via::Epsv,
-                        DataMode::Passive,
-                        None,
-                    );
-                }
-            },
-            (228, Some("LPSV")) => match address::parse_228(text) {
-                Some(a) => self.announce(
+                    a,
+                    "229 reply without a readable port",
+                );
+            }
+            (228, Some("LPSV")) => {
+                let a = address::parse_228(text);
+                self.announce_passive(
                     si,
                     meta,
-                    ei.unwrap_or_default(),
+                    ei,
                     Via::Lpsv,
-                    DataMode::Passive,
-                    Some(a),
-                ),
-                None => {
-                    Self::anomaly(
-                        st,
-                        format!(
-                            "frame {}: 228 reply without a readable address",
-                            FrameLabel(meta.frame)
-                        ),
-                    );
-                    self.announce(
-                        si,
-                        meta,
-                        ei.unwrap_or_default(),
-                        Via::Lpsv,
-                        DataMode::Passive,
-                        None,
-                    );
-                }
-            },
+                    a,
+                    "228 reply without a readable address",
+                );
+            }
             (c, Some("PORT" | "EPRT" | "LPRT")) if c >= 400 => {
                 // The server refused the address: no connection is due.
                 if let Some(ci) =
@@ -1577,6 +1554,34 @@ impl Tracker {
             }
             _ => {}
         }
+    }
+
+    /// A passive announcement (the reply to PASV, EPSV or LPSV); one whose address
+    /// cannot be read is noted, and its connection taken as the next between the
+    /// two peers.
+    fn announce_passive(
+        &mut self,
+        si: usize,
+        meta: Meta,
+        ei: Option<usize>,
+        via: Via,
+        addr: Option<SocketAddr>,
+        unreadable: &str,
+    ) {
+        if addr.is_none() {
+            Self::anomaly(
+                &mut self.sessions[si],
+                format!("frame {}: {unreadable}", FrameLabel(meta.frame)),
+            );
+        }
+        self.announce(
+            si,
+            meta,
+            ei.unwrap_or_default(),
+            via,
+            DataMode::Passive,
+            addr,
+        );
     }
 
     fn promote(&mut self, meta: Meta, info: ConnInfo, client_is_initiator: bool) -> usize {
@@ -1663,7 +1668,14 @@ impl Tracker {
         let end = self.sessions[si].s.end;
         let meta = Meta { ts: end, frame: 0 };
         self.close_lines(si, meta, show);
-        Self::unplaced_notes(&mut self.sessions[si], true);
+        let st = &mut self.sessions[si];
+        if let Some(slot) = st.greeting_slot.take() {
+            // A greeting that never ended (the connection turned to TLS, say).
+            if slot + 1 == st.s.exchanges.len() && st.s.exchanges[slot].replies.is_empty() {
+                st.s.exchanges.pop();
+            }
+        }
+        Self::unplaced_notes(st, true);
         self.finalize(si);
         let Some(mut st) = self.sessions.map.remove(&si) else {
             return;
@@ -2311,6 +2323,35 @@ impl ConnSink for Tracker {
             }
         }
     }
+}
+
+/// What the reply parser noticed about a reply, as notes.
+fn reply_notes(r: &ParsedReply) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(c) = r.flags.end_code_differs {
+        notes.push(format!(
+            "multi-line reply began with {} but ended with {c}",
+            r.code
+        ));
+    }
+    if r.flags.missing_space {
+        notes.push("no space after the reply code".into());
+    }
+    if r.flags.cut {
+        notes.push(
+            "cut short in the capture (snaplen or gap): the rest of the reply is unknown".into(),
+        );
+    }
+    if r.flags.unterminated && !r.flags.cut {
+        notes.push("multi-line reply never ended".into());
+    }
+    if r.flags.dropped_lines > 0 {
+        notes.push(format!("{} more lines not kept", r.flags.dropped_lines));
+    }
+    if r.flags.long_line {
+        notes.push("a line was longer than 8 KiB and was cut".into());
+    }
+    notes
 }
 
 /// The byte count a transfer's final reply gives ("226 Transfer complete (39695
