@@ -62,7 +62,7 @@ impl Default for TrackerConfig {
 /// Ports of other line protocols whose greetings look like FTP's.
 const NOT_FTP_PORTS: [u16; 6] = [25, 110, 119, 143, 465, 587];
 
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 enum Role {
     Control {
         session: usize,
@@ -2116,146 +2116,17 @@ impl ConnSink for Tracker {
     fn event(&mut self, meta: Meta, conn: ConnId, ev: ConnEvent<'_>) -> Option<Mode> {
         self.last_ts = self.last_ts.max(meta.ts);
         self.tick(meta.ts);
-        let role = self.conns.get(&conn)?;
-        match role {
+        match *self.conns.get(&conn)? {
             // Nothing to learn from it (this also stops a connection of a session
             // set aside from being delivered any further).
             Role::Other => Some(Mode::Ignore),
-            Role::Sniff { info } => {
-                let info = *info;
-                let ConnEvent::Data { dir, bytes } = ev else {
-                    if matches!(
-                        ev,
-                        ConnEvent::Fin { .. } | ConnEvent::Reset { .. } | ConnEvent::Refused
-                    ) {
-                        self.conns.insert(conn, Role::Other);
-                        return Some(Mode::Ignore);
-                    }
-                    return None;
-                };
-                let (is_server, is_client) = (is_greeting(bytes), is_client_hello(bytes));
-                let client_is_initiator = match (dir, is_server, is_client) {
-                    (Dir::FromResponder, true, _) | (Dir::FromInitiator, _, true) => Some(true),
-                    (Dir::FromInitiator, true, _) | (Dir::FromResponder, _, true)
-                        if !info.handshake_seen =>
-                    {
-                        Some(false)
-                    }
-                    _ => None,
-                };
-                match client_is_initiator {
-                    Some(cii) => {
-                        let si = self.promote(meta, info, cii);
-                        let from_client = (dir == Dir::FromInitiator) == cii;
-                        self.on_control_bytes(si, meta, from_client, bytes);
-                        None
-                    }
-                    None => {
-                        self.conns.insert(conn, Role::Other);
-                        Some(Mode::Ignore)
-                    }
-                }
-            }
+            Role::Sniff { info } => self.sniff_event(meta, conn, info, ev),
             Role::Control {
                 session,
                 client_is_initiator,
             } => {
-                let (si, cii) = (*session, *client_is_initiator);
-                if !self.sessions.contains(si) {
-                    return None;
-                }
-                let cd = client_dir(cii);
-                match ev {
-                    ConnEvent::Data { dir, bytes } => {
-                        let from_client = dir == cd;
-                        let st = &mut self.sessions[si];
-                        st.s.capture.packets[usize::from(!from_client)] += 1;
-                        self.on_control_bytes(si, meta, from_client, bytes);
-                        Self::unplaced_notes(&mut self.sessions[si], false);
-                    }
-                    ConnEvent::Gap { dir, len } | ConnEvent::Cut { dir, len } => {
-                        let is_cut = matches!(ev, ConnEvent::Cut { .. });
-                        let from_client = dir == cd;
-                        let d = usize::from(!from_client);
-                        let st = &mut self.sessions[si];
-                        if is_cut {
-                            st.s.capture.cut_bytes[d] += len;
-                        } else {
-                            st.s.capture.gap_bytes[d] += len;
-                            st.s.capture.gaps += 1;
-                        }
-                        if st.encrypted {
-                            st.s.encrypted_bytes[d] += len;
-                            return None;
-                        }
-                        let who = if from_client { "client" } else { "server" };
-                        let what = if is_cut {
-                            "cut by the capture's snaplen"
-                        } else {
-                            "missing from the capture"
-                        };
-                        Self::anomaly(
-                            st,
-                            format!(
-                                "frame {}: {len} bytes from the {who} {what}; decoding resumes at the next line",
-                                FrameLabel(meta.frame)
-                            ),
-                        );
-                        st.after_gap = true;
-                        let partial = st.lines[d].break_line();
-                        // The start of the line is known, its end is not: keep it as a
-                        // line marked cut (the verb or code is usually intact).
-                        if let Some((l, f)) = partial {
-                            if !l.is_empty() {
-                                let show = self.cfg.show_passwords;
-                                if from_client {
-                                    self.on_command_line(si, meta, &l, f, show);
-                                } else {
-                                    self.on_reply_line(si, meta, &l, f);
-                                }
-                            }
-                        }
-                        // Bytes are missing before whatever comes next.
-                        self.sessions[si].resync[d] = true;
-                    }
-                    ConnEvent::Fin { dir } => {
-                        let st = &mut self.sessions[si];
-                        st.s.end = st.s.end.max(meta.ts);
-                        if st.s.closed == Closed::Open {
-                            st.s.closed = if dir == cd {
-                                Closed::FinByClient
-                            } else {
-                                Closed::FinByServer
-                            };
-                        }
-                    }
-                    ConnEvent::Reset { dir } => {
-                        let st = &mut self.sessions[si];
-                        st.s.end = st.s.end.max(meta.ts);
-                        if matches!(
-                            st.s.closed,
-                            Closed::Open | Closed::FinByClient | Closed::FinByServer
-                        ) {
-                            st.s.closed = if dir == cd {
-                                Closed::RstByClient
-                            } else {
-                                Closed::RstByServer
-                            };
-                        }
-                    }
-                    ConnEvent::Refused => {
-                        let st = &mut self.sessions[si];
-                        st.s.closed = Closed::Refused;
-                        st.control_refused = true;
-                        st.s.end = st.s.end.max(meta.ts);
-                    }
-                    ConnEvent::SynRetry => {
-                        let st = &mut self.sessions[si];
-                        st.control_syns += 1;
-                        st.s.end = st.s.end.max(meta.ts);
-                    }
-                    ConnEvent::Accepted => self.sessions[si].control_accepted = true,
-                    ConnEvent::Count { .. } => {}
+                if self.sessions.contains(session) {
+                    self.control_event(meta, session, client_dir(client_is_initiator), ev);
                 }
                 None
             }
@@ -2264,62 +2135,210 @@ impl ConnSink for Tracker {
                 channel,
                 client_is_initiator,
             } => {
-                let (si, ci, cii) = (*session, *channel, *client_is_initiator);
-                if !self.sessions.contains(si) {
-                    return None;
-                }
-                let cd = client_dir(cii);
-                let st = &mut self.sessions[si];
-                let f = &mut st.facts[ci];
-                let ch = &mut st.s.data_channels[ci];
-                ch.end = Some(meta.ts);
-                match ev {
-                    ConnEvent::SynRetry => ch.syns += 1,
-                    ConnEvent::Accepted => {
-                        f.established = true;
-                        ch.frame_answer = Some(meta.frame);
-                    }
-                    ConnEvent::Refused => {
-                        f.refused = true;
-                        ch.frame_answer = Some(meta.frame);
-                    }
-                    ConnEvent::Count { dir, len }
-                    | ConnEvent::Gap { dir, len }
-                    | ConnEvent::Cut { dir, len } => {
-                        if dir == cd {
-                            ch.bytes_to_server += len;
-                        } else {
-                            ch.bytes_to_client += len;
-                        }
-                        ch.bytes += len;
-                        ch.first_byte.get_or_insert(meta.ts);
-                        ch.last_byte = Some(meta.ts);
-                        if matches!(ev, ConnEvent::Gap { .. }) {
-                            f.gaps += len;
-                        }
-                        f.established = true;
-                    }
-                    ConnEvent::Data { dir, bytes } => {
-                        let len = bytes.len() as u64;
-                        if dir == cd {
-                            ch.bytes_to_server += len;
-                        } else {
-                            ch.bytes_to_client += len;
-                        }
-                        ch.bytes += len;
-                        ch.first_byte.get_or_insert(meta.ts);
-                        ch.last_byte = Some(meta.ts);
-                    }
-                    ConnEvent::Fin { .. } => f.fins += 1,
-                    ConnEvent::Reset { dir } => {
-                        f.reset_by = Some(if dir == cd {
-                            EndedBy::RstByClient
-                        } else {
-                            EndedBy::RstByServer
-                        });
-                    }
+                if self.sessions.contains(session) {
+                    let cd = client_dir(client_is_initiator);
+                    self.data_event(meta, session, channel, cd, ev);
                 }
                 None
+            }
+        }
+    }
+}
+
+impl Tracker {
+    /// An event on a connection not known yet: its first bytes decide whether it
+    /// is an FTP control connection (a greeting, USER or AUTH) or something else.
+    fn sniff_event(
+        &mut self,
+        meta: Meta,
+        conn: ConnId,
+        info: ConnInfo,
+        ev: ConnEvent<'_>,
+    ) -> Option<Mode> {
+        let ConnEvent::Data { dir, bytes } = ev else {
+            if matches!(
+                ev,
+                ConnEvent::Fin { .. } | ConnEvent::Reset { .. } | ConnEvent::Refused
+            ) {
+                self.conns.insert(conn, Role::Other);
+                return Some(Mode::Ignore);
+            }
+            return None;
+        };
+        let (is_server, is_client) = (is_greeting(bytes), is_client_hello(bytes));
+        let client_is_initiator = match (dir, is_server, is_client) {
+            (Dir::FromResponder, true, _) | (Dir::FromInitiator, _, true) => Some(true),
+            (Dir::FromInitiator, true, _) | (Dir::FromResponder, _, true)
+                if !info.handshake_seen =>
+            {
+                Some(false)
+            }
+            _ => None,
+        };
+        match client_is_initiator {
+            Some(cii) => {
+                let si = self.promote(meta, info, cii);
+                let from_client = (dir == Dir::FromInitiator) == cii;
+                self.on_control_bytes(si, meta, from_client, bytes);
+                None
+            }
+            None => {
+                self.conns.insert(conn, Role::Other);
+                Some(Mode::Ignore)
+            }
+        }
+    }
+
+    /// An event on a control connection; `cd` is the client's direction.
+    fn control_event(&mut self, meta: Meta, si: usize, cd: Dir, ev: ConnEvent<'_>) {
+        match ev {
+            ConnEvent::Data { dir, bytes } => {
+                let from_client = dir == cd;
+                let st = &mut self.sessions[si];
+                st.s.capture.packets[usize::from(!from_client)] += 1;
+                self.on_control_bytes(si, meta, from_client, bytes);
+                Self::unplaced_notes(&mut self.sessions[si], false);
+            }
+            ConnEvent::Gap { dir, len } => self.control_gap(meta, si, dir == cd, len, false),
+            ConnEvent::Cut { dir, len } => self.control_gap(meta, si, dir == cd, len, true),
+            ConnEvent::Fin { dir } => {
+                let st = &mut self.sessions[si];
+                st.s.end = st.s.end.max(meta.ts);
+                if st.s.closed == Closed::Open {
+                    st.s.closed = if dir == cd {
+                        Closed::FinByClient
+                    } else {
+                        Closed::FinByServer
+                    };
+                }
+            }
+            ConnEvent::Reset { dir } => {
+                let st = &mut self.sessions[si];
+                st.s.end = st.s.end.max(meta.ts);
+                if matches!(
+                    st.s.closed,
+                    Closed::Open | Closed::FinByClient | Closed::FinByServer
+                ) {
+                    st.s.closed = if dir == cd {
+                        Closed::RstByClient
+                    } else {
+                        Closed::RstByServer
+                    };
+                }
+            }
+            ConnEvent::Refused => {
+                let st = &mut self.sessions[si];
+                st.s.closed = Closed::Refused;
+                st.control_refused = true;
+                st.s.end = st.s.end.max(meta.ts);
+            }
+            ConnEvent::SynRetry => {
+                let st = &mut self.sessions[si];
+                st.control_syns += 1;
+                st.s.end = st.s.end.max(meta.ts);
+            }
+            ConnEvent::Accepted => self.sessions[si].control_accepted = true,
+            ConnEvent::Count { .. } => {}
+        }
+    }
+
+    /// Bytes of a control connection missing from the capture (a gap) or cut by
+    /// its snaplen: counted and noted; a line they broke is kept, marked cut, and
+    /// the next line is trusted only if it looks like a line start.
+    fn control_gap(&mut self, meta: Meta, si: usize, from_client: bool, len: u64, is_cut: bool) {
+        let d = usize::from(!from_client);
+        let st = &mut self.sessions[si];
+        if is_cut {
+            st.s.capture.cut_bytes[d] += len;
+        } else {
+            st.s.capture.gap_bytes[d] += len;
+            st.s.capture.gaps += 1;
+        }
+        if st.encrypted {
+            st.s.encrypted_bytes[d] += len;
+            return;
+        }
+        let who = if from_client { "client" } else { "server" };
+        let what = if is_cut {
+            "cut by the capture's snaplen"
+        } else {
+            "missing from the capture"
+        };
+        Self::anomaly(
+            st,
+            format!(
+                "frame {}: {len} bytes from the {who} {what}; decoding resumes at the next line",
+                FrameLabel(meta.frame)
+            ),
+        );
+        st.after_gap = true;
+        let partial = st.lines[d].break_line();
+        // The start of the line is known, its end is not: keep it as a
+        // line marked cut (the verb or code is usually intact).
+        if let Some((l, f)) = partial {
+            if !l.is_empty() {
+                let show = self.cfg.show_passwords;
+                if from_client {
+                    self.on_command_line(si, meta, &l, f, show);
+                } else {
+                    self.on_reply_line(si, meta, &l, f);
+                }
+            }
+        }
+        // Bytes are missing before whatever comes next.
+        self.sessions[si].resync[d] = true;
+    }
+
+    /// An event on a data connection of channel `ci`; `cd` is the client's direction.
+    fn data_event(&mut self, meta: Meta, si: usize, ci: usize, cd: Dir, ev: ConnEvent<'_>) {
+        let st = &mut self.sessions[si];
+        let f = &mut st.facts[ci];
+        let ch = &mut st.s.data_channels[ci];
+        ch.end = Some(meta.ts);
+        match ev {
+            ConnEvent::SynRetry => ch.syns += 1,
+            ConnEvent::Accepted => {
+                f.established = true;
+                ch.frame_answer = Some(meta.frame);
+            }
+            ConnEvent::Refused => {
+                f.refused = true;
+                ch.frame_answer = Some(meta.frame);
+            }
+            ConnEvent::Count { dir, len }
+            | ConnEvent::Gap { dir, len }
+            | ConnEvent::Cut { dir, len } => {
+                if dir == cd {
+                    ch.bytes_to_server += len;
+                } else {
+                    ch.bytes_to_client += len;
+                }
+                ch.bytes += len;
+                ch.first_byte.get_or_insert(meta.ts);
+                ch.last_byte = Some(meta.ts);
+                if matches!(ev, ConnEvent::Gap { .. }) {
+                    f.gaps += len;
+                }
+                f.established = true;
+            }
+            ConnEvent::Data { dir, bytes } => {
+                let len = bytes.len() as u64;
+                if dir == cd {
+                    ch.bytes_to_server += len;
+                } else {
+                    ch.bytes_to_client += len;
+                }
+                ch.bytes += len;
+                ch.first_byte.get_or_insert(meta.ts);
+                ch.last_byte = Some(meta.ts);
+            }
+            ConnEvent::Fin { .. } => f.fins += 1,
+            ConnEvent::Reset { dir } => {
+                f.reset_by = Some(if dir == cd {
+                    EndedBy::RstByClient
+                } else {
+                    EndedBy::RstByServer
+                });
             }
         }
     }
