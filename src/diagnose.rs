@@ -10,8 +10,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::ftp::address::is_private;
 use crate::model::{
-    CaptureDrops, CaptureStats, Certainty, DataChannel, DataMode, DataVisibility, Evidence,
-    Exchange, FailedLogin, Finding, Login, MatchKind, Outcome, Session, Severity,
+    CaptureDrops, CaptureStats, Certainty, ControlAnswer, DataChannel, DataMode, DataVisibility,
+    Evidence, Exchange, FailedLogin, Finding, Login, MatchKind, Outcome, Representation, Session,
+    Severity, Via,
 };
 use crate::text::{escape, escape_str};
 use crate::time::Ts;
@@ -368,7 +369,7 @@ fn connection_rules(s: &Session, out: &mut Vec<Finding>) {
         None,
     );
     match cov.control_answer {
-        "refused" => out.push(Finding {
+        ControlAnswer::Refused => out.push(Finding {
             id: "control-refused",
             severity: Severity::Error,
             summary: format!(
@@ -387,7 +388,7 @@ fn connection_rules(s: &Session, out: &mut Vec<Finding>) {
         }),
         // One SYN and the capture ends before the client would have sent another:
         // nothing to conclude.
-        "unanswered"
+        ControlAnswer::Unanswered
             if s.exchanges.is_empty() && (cov.control_syns > 1 || cov.capture_after >= 3.0) =>
         {
             let n = cov.control_syns.max(1);
@@ -550,7 +551,7 @@ fn passive_rules(
     out: &mut Vec<Finding>,
 ) {
     // The announced address is not where the client reached the server.
-    let mismatch = d.via != "EPSV" && ann.ip() != server_ip;
+    let mismatch = d.via != Via::Epsv && ann.ip() != server_ip;
     let nat = mismatch && is_private(ann.ip()) && !is_private(server_ip);
     // The server announces its public address, and this client (inside the server's
     // network) reached it at a private one: right for clients outside.
@@ -734,7 +735,7 @@ fn passive_rules(
                     port_range_hint(ann.port())
                 ),
                 certainty: Certainty::Inferred,
-                cause: d.via.clone(),
+                cause: d.via.to_string(),
                 ..Default::default()
             });
         }
@@ -978,8 +979,8 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     // The server's own words on the representation outweigh a TYPE seen (or assumed).
     let type_seen = type_command_before(s, d.command_exchange.unwrap_or(0));
     let ascii = ascii
-        && d.type_per_replies != Some("binary")
-        && (type_seen || d.type_per_replies == Some("ascii"));
+        && d.type_per_replies != Some(Representation::Binary)
+        && (type_seen || d.type_per_replies == Some(Representation::Ascii));
     if let Some((ei, lf)) = bare_lf_warning(s, d) {
         out.push(Finding {
             id: "ascii-mode-bare-lf",

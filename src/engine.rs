@@ -550,7 +550,18 @@ mod tests {
             pipe.finish();
             got.extend(pipe.take_finished());
             got.sort_by_key(|s| s.id);
-            let json = |v: &[Session]| crate::report::json::to_string(v).unwrap();
+            let json = |v: &[Session]| -> Vec<String> {
+                v.iter()
+                    .map(|s| {
+                        let lang = crate::ftp::catalog::Lang::En;
+                        crate::report::json::to_string(&crate::report::json::SessionJson {
+                            s,
+                            lang,
+                        })
+                        .unwrap()
+                    })
+                    .collect()
+            };
             assert_eq!(json(&got), json(&want.sessions), "{}", path.display());
             let (a, b) = (pipe.stats(), want.stats);
             let json = |s: &CaptureStats| crate::report::json::to_string(s).unwrap();

@@ -41,6 +41,7 @@ use serde::Serialize;
 use crate::capture::live::{self as pcap_live, KernelStats, LiveConfig, interfaces};
 use crate::capture::write as capture_write;
 use crate::engine::{LiveModel, LiveSource, LiveUpdate, MAX_ENDED_BYTES};
+use crate::ftp::catalog::Lang;
 use crate::model::{Capture, CaptureStats, DropInterval, Finding, Session};
 use crate::report::{self, ViewOptions};
 use crate::session::TrackerConfig;
@@ -868,14 +869,13 @@ pub fn wants_tui(args: &LiveArgs) -> bool {
 ///
 /// The TUI is not started here (see [`wants_tui`]): the binary runs it on a
 /// [`CaptureThread`], so that no source module depends on a view.
-pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
+pub fn run(args: LiveArgs, cfg: TrackerConfig, lang: Lang) -> anyhow::Result<u8> {
     if args.list_interfaces {
         let mut out = io::stdout().lock();
         list_interfaces(&mut out)?;
         out.flush()?;
         return Ok(0);
     }
-    let lang = cfg.lang;
     let opts = ViewOptions {
         lang,
         explain: !args.no_explain,
@@ -937,7 +937,7 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
             for m in rx {
                 match m {
                     Msg::Session(s) => match format {
-                        LiveFormat::Json => report::json::write_session(&mut out, &s)?,
+                        LiveFormat::Json => report::json::write_session(&mut out, &s, lang)?,
                         LiveFormat::Text => {
                             writeln!(out)?;
                             report::text::write_session(&mut out, &s, opts)?;

@@ -65,7 +65,6 @@ fn tracker_config(c: &Common) -> TrackerConfig {
         ftp_ports: ports,
         detect_by_content: !c.no_detect,
         show_passwords: c.show_passwords,
-        lang: lang(c),
     }
 }
 
@@ -336,11 +335,14 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
 /// `ftpscope live`: the live TUI on a terminal (the capture on its own thread),
 /// a session log otherwise.
 #[cfg(feature = "live")]
-fn run_live(args: ftpscope::live::LiveArgs, cfg: TrackerConfig) -> anyhow::Result<u8> {
+fn run_live(
+    args: ftpscope::live::LiveArgs,
+    cfg: TrackerConfig,
+    lang: ftpscope::ftp::catalog::Lang,
+) -> anyhow::Result<u8> {
     if !ftpscope::live::wants_tui(&args) {
-        return ftpscope::live::run(args, cfg);
+        return ftpscope::live::run(args, cfg, lang);
     }
-    let lang = cfg.lang;
     let capture = ftpscope::live::CaptureThread::start(&args, cfg)?;
     let ui = ftpscope::tui::run_live(
         capture.title().to_string(),
@@ -368,7 +370,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
                 for s in rx {
                     if session.is_none_or(|n| n == s.id) {
-                        report::json::write_session(&mut w, &s)?;
+                        report::json::write_session(&mut w, &s, lang(&c))?;
                     }
                 }
                 w.flush()
@@ -412,14 +414,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Proxy(args)) => run_proxy(*args, &c)?,
         #[cfg(feature = "live")]
-        Some(Cmd::Live(args)) => run_live(*args, tracker_config(&c))?,
+        Some(Cmd::Live(args)) => run_live(*args, tracker_config(&c), lang(&c))?,
         #[cfg(not(feature = "live"))]
         Some(Cmd::Live { .. }) => {
             eprintln!("ftpscope: {}", cli::NO_LIVE);
             2
         }
         Some(Cmd::Tui { capture }) => {
-            ftpscope::tui::run_file(&capture, tracker_config(&c))?;
+            ftpscope::tui::run_file(&capture, tracker_config(&c), lang(&c))?;
             0
         }
         Some(Cmd::Explain { input }) => {
@@ -450,7 +452,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Some(capture) => {
                 use std::io::IsTerminal;
                 if io::stdout().is_terminal() && io::stdin().is_terminal() {
-                    ftpscope::tui::run_file(&capture, tracker_config(&c))?;
+                    ftpscope::tui::run_file(&capture, tracker_config(&c), lang(&c))?;
                 } else {
                     let opts = ViewOptions {
                         lang: lang(&c),

@@ -46,7 +46,7 @@ impl Serialize for Bytes {
     }
 }
 
-fn ser_ts<S: Serializer>(t: &Ts, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_ts<S: Serializer>(t: &Ts, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&t.rfc3339())
 }
 
@@ -60,7 +60,7 @@ fn ser_opt_ts<S: Serializer>(t: &Option<Ts>, s: S) -> Result<S::Ok, S::Error> {
 /// A frame number: a plain number for a single capture; for captures merged from
 /// several files, `{"file": position, "frame": number in that file}`
 /// ([`crate::capture::merge`]).
-fn ser_frame<S: Serializer>(f: &u64, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_frame<S: Serializer>(f: &u64, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     match crate::capture::merge::split_frame(*f) {
         (None, n) => s.serialize_u64(n),
@@ -80,14 +80,149 @@ fn ser_opt_frame<S: Serializer>(f: &Option<u64>, s: S) -> Result<S::Ok, S::Error
     }
 }
 
-fn ser_addr<S: Serializer>(a: &SocketAddr, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&a.to_string())
-}
-
 fn ser_opt_addr<S: Serializer>(a: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
     match a {
         Some(a) => s.serialize_str(&a.to_string()),
         None => s.serialize_none(),
+    }
+}
+
+/// An enum of states, each with one name: its JSON value and its text form
+/// (`as_str`, `Display`). Comparing with a `&str` compares the name.
+macro_rules! named_states {
+    (
+        $(#[$m:meta])*
+        pub enum $name:ident {
+            $( $(#[$vm:meta])* $v:ident = $s:literal, )+
+        }
+    ) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( $(#[$vm])* $v, )+
+        }
+
+        impl $name {
+            /// Every state, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$v),+];
+
+            /// The state's name (as in the JSON).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( $name::$v => $s, )+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+
+named_states! {
+    /// How a session's control connection ended (`closed`).
+    pub enum Closed {
+        /// Still open (a live view), or open when the capture ended.
+        Open = "open",
+        /// The server answered QUIT with 221.
+        Quit = "quit",
+        /// An orderly close (FIN), the client's first.
+        FinByClient = "fin-by-client",
+        FinByServer = "fin-by-server",
+        /// A reset (RST), before or after a FIN.
+        RstByClient = "rst-by-client",
+        RstByServer = "rst-by-server",
+        /// The server answered the SYN with RST.
+        Refused = "refused",
+        /// Set aside before it ended: too many sessions were open at once.
+        Evicted = "evicted",
+    }
+}
+
+named_states! {
+    /// How a data connection ended (`ended_by`); the same words as [`Closed`].
+    pub enum EndedBy {
+        Fin = "fin",
+        RstByClient = "rst-by-client",
+        RstByServer = "rst-by-server",
+    }
+}
+
+named_states! {
+    /// Which way a transfer's bytes go (`direction`).
+    pub enum Direction {
+        /// The server sends (RETR, LIST, ...).
+        Download = "download",
+        /// The client sends (STOR, APPE, ...).
+        Upload = "upload",
+    }
+}
+
+named_states! {
+    /// How a session was found (`detected_by`).
+    pub enum DetectedBy {
+        /// A configured FTP control port.
+        Port = "port",
+        /// Its content: a greeting, USER or AUTH.
+        Content = "content",
+    }
+}
+
+named_states! {
+    /// The command or reply that announced a data channel (`via`).
+    pub enum Via {
+        Pasv = "PASV",
+        Epsv = "EPSV",
+        Lpsv = "LPSV",
+        Port = "PORT",
+        Eprt = "EPRT",
+        Lprt = "LPRT",
+    }
+}
+
+impl Via {
+    /// The announcement a command verb makes (PORT, EPRT, LPRT, PASV, EPSV, LPSV).
+    pub fn from_verb(verb: &str) -> Option<Via> {
+        Via::ALL.iter().copied().find(|v| v.as_str() == verb)
+    }
+}
+
+named_states! {
+    /// How the server answered the control connection's SYN (`control_answer`).
+    #[derive(Default)]
+    pub enum ControlAnswer {
+        Accepted = "accepted",
+        /// RST.
+        Refused = "refused",
+        /// SYNs only.
+        Unanswered = "unanswered",
+        /// No handshake in the capture.
+        #[default]
+        NotSeen = "not-seen",
+    }
+}
+
+named_states! {
+    /// What the server's own words say of a transfer's representation
+    /// (`type_per_replies`), e.g. "150 Opening BINARY mode data connection".
+    pub enum Representation {
+        Binary = "binary",
+        Ascii = "ascii",
     }
 }
 
@@ -119,36 +254,53 @@ pub struct Command {
     pub notes: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// A reply as the tracker saw it: facts only. Its explanation is the views'
+/// ([`Reply::explanation`]), in the language they are asked for; the JSON form
+/// (with the explanation) is written by [`crate::report::json`].
+#[derive(Clone, Debug)]
 pub struct Reply {
     /// The reply code; 0 when the server's line had no valid code (an invalid reply).
     pub code: u16,
     /// Whole reply text (multi-line replies joined with `\n`, codes of first and last line removed).
     pub text: Bytes,
     /// Lines exactly as sent.
-    #[serde(skip)]
     pub lines: Vec<Bytes>,
-    #[serde(serialize_with = "ser_ts")]
     pub ts: Ts,
-    #[serde(serialize_with = "ser_frame")]
     pub frame: u64,
     /// Seconds from the command to this reply.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_time: Option<f64>,
-    pub explanation: String,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub multiline: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
+impl Reply {
+    /// What this reply means, in `lang`, as the answer to `command` (None: the
+    /// greeting or another reply no command asked for) from the server at
+    /// `server_ip`: the catalog's text made specific (a 227's address decoded, the
+    /// SIZE's file named).
+    pub fn explanation(
+        &self,
+        command: Option<&Command>,
+        server_ip: std::net::IpAddr,
+        lang: crate::ftp::catalog::Lang,
+    ) -> String {
+        let ctx = crate::ftp::explain::Context {
+            verb: command.map(|c| c.verb.as_str()),
+            arg: command.map_or(&[][..], |c| &c.arg.0),
+            server_ip: Some(server_ip),
+        };
+        crate::ftp::explain::reply(self.code, &self.text.0, &ctx, lang)
+    }
+}
+
 /// A command and its replies, or replies that answer no command (greeting, 421).
-#[derive(Clone, Debug, Serialize)]
+/// The JSON form is written by [`crate::report::json`] (the replies' explanations
+/// are in the view's language).
+#[derive(Clone, Debug)]
 pub struct Exchange {
     pub command: Option<Command>,
     pub replies: Vec<Reply>,
     /// Data channel used by this exchange's transfer command (index into data_channels).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_channel: Option<usize>,
 }
 
@@ -172,58 +324,39 @@ pub enum DataMode {
     Active,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Connected, bytes moved, ended normally.
-    Completed,
-    /// The connection attempt was answered by RST.
-    Refused,
-    /// SYN sent (perhaps again and again), never answered.
-    Unanswered,
-    /// Nobody connected to the announced address.
-    NotAttempted,
-    /// Ended by RST after it was established.
-    Reset,
-    /// Ended early: ABOR, or a 426/451 reply.
-    Aborted,
-    /// The server refused the PORT/EPRT (or PASV/EPSV failed), so no connection was due.
-    Rejected,
-    /// Announced but no transfer command used it.
-    Unused,
-    /// Still open when the capture ended.
-    Open,
-    /// No connection in the capture, but the server confirmed the transfer (1xx then
-    /// 226/250): the capture did not hold the data connection (a `port 21` filter, say).
-    CompletedPerReplies,
-    /// No connection in the capture, and the server's replies say the transfer failed
-    /// (425/426/451 ...), where the capture could not have shown the connection.
-    FailedPerReplies,
-    /// The server refused the transfer command itself (550 No such file, 553, 530 ...)
-    /// before any data connection was due.
-    CommandFailed,
-    /// No connection in the capture, the capture may not hold data connections, and the
-    /// replies do not say how it went (the capture ended, say).
-    NotInCapture,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Completed => "completed",
-            Outcome::Refused => "refused",
-            Outcome::Unanswered => "unanswered",
-            Outcome::NotAttempted => "not-attempted",
-            Outcome::Reset => "reset",
-            Outcome::Aborted => "aborted",
-            Outcome::Rejected => "rejected",
-            Outcome::Unused => "unused",
-            Outcome::Open => "open",
-            Outcome::CompletedPerReplies => "completed-per-replies",
-            Outcome::FailedPerReplies => "failed-per-replies",
-            Outcome::CommandFailed => "command-failed",
-            Outcome::NotInCapture => "not-in-capture",
-        }
+named_states! {
+    /// What became of a data channel (`outcome`).
+    pub enum Outcome {
+        /// Connected, bytes moved, ended normally.
+        Completed = "completed",
+        /// The connection attempt was answered by RST.
+        Refused = "refused",
+        /// SYN sent (perhaps again and again), never answered.
+        Unanswered = "unanswered",
+        /// Nobody connected to the announced address.
+        NotAttempted = "not-attempted",
+        /// Ended by RST after it was established.
+        Reset = "reset",
+        /// Ended early: ABOR, or a 426/451 reply.
+        Aborted = "aborted",
+        /// The server refused the PORT/EPRT (or PASV/EPSV failed), so no connection was due.
+        Rejected = "rejected",
+        /// Announced but no transfer command used it.
+        Unused = "unused",
+        /// Still open when the capture ended.
+        Open = "open",
+        /// No connection in the capture, but the server confirmed the transfer (1xx then
+        /// 226/250): the capture did not hold the data connection (a `port 21` filter, say).
+        CompletedPerReplies = "completed-per-replies",
+        /// No connection in the capture, and the server's replies say the transfer failed
+        /// (425/426/451 ...), where the capture could not have shown the connection.
+        FailedPerReplies = "failed-per-replies",
+        /// The server refused the transfer command itself (550 No such file, 553, 530 ...)
+        /// before any data connection was due.
+        CommandFailed = "command-failed",
+        /// No connection in the capture, the capture may not hold data connections, and the
+        /// replies do not say how it went (the capture ended, say).
+        NotInCapture = "not-in-capture",
     }
 }
 
@@ -245,7 +378,7 @@ pub enum MatchKind {
 #[derive(Clone, Debug, Serialize)]
 pub struct DataChannel {
     /// PASV, EPSV, PORT, EPRT, LPRT, LPSV.
-    pub via: String,
+    pub via: Via,
     pub mode: DataMode,
     #[serde(serialize_with = "ser_opt_addr")]
     pub announced: Option<SocketAddr>,
@@ -285,8 +418,8 @@ pub struct DataChannel {
     pub bytes_to_client: u64,
     /// Total payload bytes.
     pub bytes: u64,
-    /// "download" (server sends), "upload", or null.
-    pub direction: Option<&'static str>,
+    /// Download (server sends), upload, or null.
+    pub direction: Option<Direction>,
     #[serde(serialize_with = "ser_opt_ts")]
     pub first_byte: Option<Ts>,
     #[serde(serialize_with = "ser_opt_ts")]
@@ -299,8 +432,8 @@ pub struct DataChannel {
     pub completion_lag: Option<f64>,
     /// Bytes per second over the first..last byte span.
     pub throughput: Option<f64>,
-    /// Ended by: "fin", "rst-from-client", "rst-from-server", null while open.
-    pub ended_by: Option<String>,
+    /// Ended by: "fin", "rst-by-client", "rst-by-server", null while open.
+    pub ended_by: Option<EndedBy>,
     /// Bytes missing from the capture (gaps) on this connection.
     pub notes: Vec<String>,
     /// Connection id in the flow table (internal).
@@ -317,7 +450,7 @@ pub struct DataChannel {
     /// What the server's own words say about the representation ("binary", "ascii"),
     /// e.g. "150 Opening BINARY mode data connection".
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub type_per_replies: Option<&'static str>,
+    pub type_per_replies: Option<Representation>,
     /// TCP figures of the connection (round trip, retransmissions, windows,
     /// throughput over time), when it was in the capture.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -454,7 +587,7 @@ pub struct Coverage {
     pub control_syns: u32,
     /// How the server answered the control connection: "accepted", "refused" (RST),
     /// "unanswered" (SYNs only), or "not-seen" (no handshake in the capture).
-    pub control_answer: &'static str,
+    pub control_answer: ControlAnswer,
     /// Packets with payload from the client and from the server on the control connection.
     pub client_packets: u64,
     pub server_packets: u64,
@@ -487,26 +620,22 @@ impl Coverage {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// One FTP session. The JSON form is written by [`crate::report::json`] (field
+/// names as in docs/json-schema.md; replies' explanations in the view's language).
+#[derive(Clone, Debug)]
 pub struct Session {
     pub id: usize,
-    #[serde(serialize_with = "ser_addr")]
     pub client: SocketAddr,
-    #[serde(serialize_with = "ser_addr")]
     pub server: SocketAddr,
-    #[serde(serialize_with = "ser_ts")]
     pub start: Ts,
-    #[serde(serialize_with = "ser_ts")]
     pub end: Ts,
     pub duration: f64,
-    #[serde(serialize_with = "ser_frame")]
     pub start_frame: u64,
     pub user: Option<Bytes>,
     pub login: Login,
     pub tls: bool,
     /// Encrypted bytes after AUTH, per direction (client, server).
     pub encrypted_bytes: [u64; 2],
-    #[serde(rename = "type")]
     pub type_: String,
     pub mode: String,
     pub stru: String,
@@ -514,8 +643,8 @@ pub struct Session {
     /// Client software (CLNT) and server system (SYST), when seen.
     pub client_software: Option<Bytes>,
     pub server_system: Option<Bytes>,
-    /// How the control connection ended: "quit", "fin", "rst", "open".
-    pub closed: String,
+    /// How the control connection ended.
+    pub closed: Closed,
     pub exchanges: Vec<Exchange>,
     pub data_channels: Vec<DataChannel>,
     pub findings: Vec<Finding>,
@@ -524,14 +653,16 @@ pub struct Session {
     pub coverage: Coverage,
     /// Parser-level oddities (garbage lines, unterminated replies, ...).
     pub anomalies: Vec<String>,
-    /// How the session was found: "port" (a known FTP port) or "content".
-    pub detected_by: &'static str,
+    /// How the session was found: a known FTP port, or content.
+    pub detected_by: DetectedBy,
     /// Exchanges counted instead of kept once the session's or the capture's
     /// transcript budget was spent (see `session::MAX_SESSION_WEIGHT`): one row per
     /// verb and final reply code, most frequent first. Empty (and absent from the
     /// JSON) when every exchange was kept.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub summary: Vec<SummaryRow>,
+    /// The control connection's id in the source (flow table or proxy), which
+    /// the source's notes name (internal).
+    pub control_conn: u64,
 }
 
 /// Exchanges with the same verb and final reply, counted (see [`Session::summary`]).
@@ -604,7 +735,7 @@ impl Session {
                 w += c.notes.iter().map(|n| n.capacity() + ALLOC).sum::<usize>();
             }
             for r in &x.replies {
-                w += bytes(&r.text) + r.explanation.capacity() + ALLOC;
+                w += bytes(&r.text) + ALLOC;
                 w += r
                     .lines
                     .iter()
@@ -712,10 +843,48 @@ impl CaptureDrops {
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct Capture {
     pub sessions: Vec<Session>,
     pub stats: CaptureStats,
     /// Findings about the capture as a whole (not one session).
     pub findings: Vec<Finding>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json<T: Serialize>(v: &T) -> String {
+        crate::report::json::to_string(v).expect("serialises")
+    }
+
+    /// Each state is written by its one name, and a data connection's end uses
+    /// the words of the session's (one vocabulary: "rst-by-client" everywhere).
+    #[test]
+    fn states_are_written_by_their_names_with_one_vocabulary() {
+        for c in Closed::ALL {
+            assert_eq!(json(c), format!("\"{c}\""));
+        }
+        for e in EndedBy::ALL {
+            assert_eq!(json(e), format!("\"{e}\""));
+            assert!(
+                *e == EndedBy::Fin || Closed::ALL.iter().any(|c| c.as_str() == e.as_str()),
+                "{e} is not a word of `closed`"
+            );
+        }
+        assert_eq!(json(&Some(EndedBy::RstByServer)), "\"rst-by-server\"");
+        assert_eq!(json(&Via::Epsv), "\"EPSV\"");
+        assert_eq!(Via::from_verb("LPRT"), Some(Via::Lprt));
+        assert_eq!(Via::from_verb("RETR"), None);
+        assert_eq!(
+            json(&Outcome::CompletedPerReplies),
+            "\"completed-per-replies\""
+        );
+        assert_eq!(json(&ControlAnswer::default()), "\"not-seen\"");
+        assert_eq!(json(&Direction::Upload), "\"upload\"");
+        assert_eq!(json(&DetectedBy::Content), "\"content\"");
+        assert_eq!(json(&Representation::Ascii), "\"ascii\"");
+        assert!(Closed::Quit == "quit");
+    }
 }

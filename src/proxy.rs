@@ -528,7 +528,7 @@ impl ProxyObserver for WriterObserver {
     fn session_finished(&self, s: &Session) {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         let r = if self.json {
-            crate::report::json::write_session(&mut *out, s)
+            crate::report::json::write_session(&mut *out, s, self.opts.lang)
         } else {
             crate::report::text::write_session(&mut *out, s, self.opts).and_then(|()| writeln!(out))
         };
@@ -738,7 +738,6 @@ impl Proxy {
                 ftp_ports: vec![upstream.port()],
                 detect_by_content: false,
                 show_passwords: cfg.show_passwords,
-                lang: cfg.lang,
             })),
             budget: Arc::new(observe::Budget::default()),
             output_error: Mutex::new(None),

@@ -20,15 +20,16 @@ use std::ops::Not;
 use rustc_hash::FxHashMap;
 
 use crate::capture::merge::FrameLabel;
-use crate::ftp::catalog::{self, Lang};
+use crate::ftp::catalog;
 use crate::ftp::line::{LineFlags, LineSplitter};
 use crate::ftp::reply::{ParsedReply, ReplyItem, ReplyParser};
 use crate::ftp::{address, command, explain};
 use crate::model::{
-    Bytes, CaptureLimits, Command, Coverage, DataChannel, DataMode, DataVisibility, Exchange,
-    Login, MatchKind, Outcome, Reply, Session, SummaryRow,
+    Bytes, CaptureLimits, Closed, Command, ControlAnswer, Coverage, DataChannel, DataMode,
+    DataVisibility, DetectedBy, Direction, EndedBy, Exchange, Login, MatchKind, Outcome, Reply,
+    Representation, Session, SummaryRow, Via,
 };
-use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta, Mode};
+use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta, Mode, NoteTarget};
 
 pub const MAX_EXCHANGES: usize = 200_000;
 pub const MAX_ANOMALIES: usize = 100;
@@ -46,7 +47,6 @@ pub struct TrackerConfig {
     pub detect_by_content: bool,
     /// Keep PASS arguments (otherwise they are replaced by `****` on arrival).
     pub show_passwords: bool,
-    pub lang: Lang,
 }
 
 impl Default for TrackerConfig {
@@ -55,7 +55,6 @@ impl Default for TrackerConfig {
             ftp_ports: vec![21],
             detect_by_content: true,
             show_passwords: false,
-            lang: Lang::En,
         }
     }
 }
@@ -63,7 +62,7 @@ impl Default for TrackerConfig {
 /// Ports of other line protocols whose greetings look like FTP's.
 const NOT_FTP_PORTS: [u16; 6] = [25, 110, 119, 143, 465, 587];
 
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 enum Role {
     Control {
         session: usize,
@@ -87,7 +86,7 @@ struct DataFacts {
     attempted: bool,
     established: bool,
     refused: bool,
-    reset_by: Option<&'static str>,
+    reset_by: Option<EndedBy>,
     fins: u8,
     aborted_by_client: bool,
     rejected: bool,
@@ -167,11 +166,14 @@ struct SessionState {
     dropped_anomalies: u64,
     /// A multi-line reply is being received; the time its first line arrived.
     reply_started: Option<Meta>,
-    #[allow(
-        dead_code,
-        reason = "kept for live views that map a session to its connection"
-    )]
-    control_conn: ConnId,
+    /// Source notes for the next line of each direction (client, server), see
+    /// [`NoteTarget::Line`].
+    line_notes: [Vec<String>; 2],
+    /// Source notes for data connections not tied to a channel yet.
+    conn_notes: Vec<(ConnId, String)>,
+    /// The exchange kept for a multi-line greeting whose first line came (its
+    /// end may come after commands the client sent meanwhile).
+    greeting_slot: Option<usize>,
     ended: bool,
     /// The control connection ended (FIN both ways, RST).
     control_closed: bool,
@@ -296,6 +298,8 @@ pub struct Tracker {
     /// Sessions whose control connection closed while data connections were open,
     /// by the time they are handed out at the latest.
     closing: std::collections::BTreeSet<(crate::time::Ts, usize)>,
+    /// Open sessions by their control connection (for the source's notes).
+    by_control: FxHashMap<ConnId, usize>,
 }
 
 fn client_dir(client_is_initiator: bool) -> Dir {
@@ -372,6 +376,7 @@ impl Tracker {
             all_visible: false,
             last_ts: crate::time::Ts::default(),
             closing: std::collections::BTreeSet::new(),
+            by_control: FxHashMap::default(),
         }
     }
 
@@ -538,7 +543,7 @@ impl Tracker {
         client: SocketAddr,
         server: SocketAddr,
         handshake: bool,
-        by: &'static str,
+        by: DetectedBy,
     ) -> usize {
         if self.sessions.map.len() >= self.max_open {
             self.evict(meta);
@@ -563,7 +568,7 @@ impl Tracker {
             cwd: None,
             client_software: None,
             server_system: None,
-            closed: "open".into(),
+            closed: Closed::Open,
             exchanges: Vec::new(),
             data_channels: Vec::new(),
             findings: Vec::new(),
@@ -578,7 +583,9 @@ impl Tracker {
             anomalies: Vec::new(),
             detected_by: by,
             summary: Vec::new(),
+            control_conn: conn,
         };
+        self.by_control.insert(conn, id);
         self.sessions.map.insert(
             id,
             SessionState {
@@ -598,7 +605,9 @@ impl Tracker {
                 summary_noted: 0,
                 dropped_anomalies: 0,
                 reply_started: None,
-                control_conn: conn,
+                line_notes: [Vec::new(), Vec::new()],
+                conn_notes: Vec::new(),
+                greeting_slot: None,
                 ended: false,
                 control_closed: false,
                 after_gap: false,
@@ -700,6 +709,28 @@ impl Tracker {
         best.map(|(_, si, ci, k, c)| (si, ci, k, c))
     }
 
+    /// Source notes that found no line to go with (the line was dropped, counted
+    /// past the budget, or encrypted) go to the session's anomalies once that
+    /// line is complete; at the end (`all`), every note left does.
+    fn unplaced_notes(st: &mut SessionState, all: bool) {
+        for d in 0..2 {
+            if st.line_notes[d].is_empty() {
+                continue;
+            }
+            let waiting = st.lines[d].pending() || (d == 1 && st.replies.in_multiline());
+            if all || !waiting {
+                for t in std::mem::take(&mut st.line_notes[d]) {
+                    Self::anomaly(st, format!("proxy: {t}"));
+                }
+            }
+        }
+        if all {
+            for (_, t) in std::mem::take(&mut st.conn_notes) {
+                Self::anomaly(st, format!("proxy: {t}"));
+            }
+        }
+    }
+
     fn anomaly(st: &mut SessionState, text: String) {
         if st.s.anomalies.len() < MAX_ANOMALIES {
             st.s.anomalies.push(text);
@@ -709,7 +740,6 @@ impl Tracker {
     }
 
     fn on_control_bytes(&mut self, si: usize, meta: Meta, from_client: bool, bytes: &[u8]) {
-        let lang = self.cfg.lang;
         let show_pw = self.cfg.show_passwords;
         let d = if from_client { 0 } else { 1 };
         let mut rest = bytes;
@@ -795,9 +825,9 @@ impl Tracker {
             rest = &rest[used..];
             for (l, f) in lines {
                 if from_client {
-                    self.on_command_line(si, meta, &l, f, show_pw, lang);
+                    self.on_command_line(si, meta, &l, f, show_pw);
                 } else {
-                    self.on_reply_line(si, meta, &l, f, lang);
+                    self.on_reply_line(si, meta, &l, f);
                 }
             }
             if switch {
@@ -820,15 +850,7 @@ impl Tracker {
         }
     }
 
-    fn on_command_line(
-        &mut self,
-        si: usize,
-        meta: Meta,
-        line: &[u8],
-        f: LineFlags,
-        show_pw: bool,
-        lang: Lang,
-    ) {
+    fn on_command_line(&mut self, si: usize, meta: Meta, line: &[u8], f: LineFlags, show_pw: bool) {
         let st = &mut self.sessions[si];
         if st.resync[0] {
             st.resync[0] = false;
@@ -890,6 +912,7 @@ impl Tracker {
             self.count_text(si, fixed + arg.len());
         }
         let st = &mut self.sessions[si];
+        notes.append(&mut st.line_notes[0]);
         let cmd = Command {
             verb: pc.verb.clone(),
             arg: Bytes(arg),
@@ -908,18 +931,20 @@ impl Tracker {
             data_channel: None,
         });
         st.pending.push_back(Pending::Kept(ei));
-        let _ = lang;
         match verb.as_str() {
             "USER" => st.s.user = Some(Bytes(pc.arg.clone())),
             "CLNT" => st.s.client_software = Some(Bytes(pc.arg.clone())),
             "PORT" | "EPRT" | "LPRT" => {
-                let a = match verb.as_str() {
-                    "PORT" => address::parse_port_arg(&pc.arg).map(SocketAddr::V4),
-                    "EPRT" => address::parse_eprt(&pc.arg),
-                    _ => address::parse_lprt(&pc.arg),
+                let (via, a) = match verb.as_str() {
+                    "PORT" => (
+                        Via::Port,
+                        address::parse_port_arg(&pc.arg).map(SocketAddr::V4),
+                    ),
+                    "EPRT" => (Via::Eprt, address::parse_eprt(&pc.arg)),
+                    _ => (Via::Lprt, address::parse_lprt(&pc.arg)),
                 };
                 match a {
-                    Some(a) => self.announce(si, meta, ei, &verb, DataMode::Active, Some(a)),
+                    Some(a) => self.announce(si, meta, ei, via, DataMode::Active, Some(a)),
                     None => {
                         let st = &mut self.sessions[si];
                         Self::anomaly(
@@ -1006,9 +1031,9 @@ impl Tracker {
             ch.arg = Some(arg.clone());
             ch.command_exchange = Some(ei);
             ch.direction = Some(if command::server_sends(&verb) {
-                "download"
+                Direction::Download
             } else {
-                "upload"
+                Direction::Upload
             });
             ch.transfer_type = Some(st.s.type_.clone());
             st.facts[ci].restart = restart;
@@ -1026,14 +1051,14 @@ impl Tracker {
         si: usize,
         meta: Meta,
         ei: usize,
-        via: &str,
+        via: Via,
         mode: DataMode,
         addr: Option<SocketAddr>,
     ) {
         let st = &mut self.sessions[si];
         let ci = st.s.data_channels.len();
         st.s.data_channels.push(DataChannel {
-            via: via.to_string(),
+            via,
             mode,
             announced: addr,
             announce_exchange: ei,
@@ -1113,13 +1138,13 @@ impl Tracker {
         }
     }
 
-    fn on_reply_line(&mut self, si: usize, meta: Meta, line: &[u8], f: LineFlags, lang: Lang) {
+    fn on_reply_line(&mut self, si: usize, meta: Meta, line: &[u8], f: LineFlags) {
         let st = &mut self.sessions[si];
         if st.resync[1] && st.replies.in_multiline() && looks_like_reply_start(line) {
             // The end of the open multi-line reply was lost; this line starts another.
             if let Some(r) = st.replies.finish() {
                 let m = st.reply_started.take().unwrap_or(meta);
-                self.on_reply(si, m, r, lang);
+                self.on_reply(si, m, r);
             }
         }
         let st = &mut self.sessions[si];
@@ -1140,7 +1165,18 @@ impl Tracker {
         let item = st.replies.line(line, f);
         match item {
             None => {}
-            Some(ReplyItem::Started(_)) => st.reply_started = Some(meta),
+            Some(ReplyItem::Started(code)) => {
+                st.reply_started = Some(meta);
+                if !st.seen_reply && matches!(code, 120 | 220) && st.greeting_slot.is_none() {
+                    // The greeting's place, before the commands sent while it arrives.
+                    st.greeting_slot = Some(st.s.exchanges.len());
+                    st.s.exchanges.push(Exchange {
+                        command: None,
+                        replies: Vec::new(),
+                        data_channel: None,
+                    });
+                }
+            }
             Some(ReplyItem::Garbage(g)) => {
                 Self::anomaly(
                     st,
@@ -1156,15 +1192,9 @@ impl Tracker {
                     st.pending.pop_front();
                     Self::count_exchange(st, Some(&verb), Some(0));
                 } else if let Some(Pending::Kept(ei)) = st.pending.pop_front() {
-                    let lang_text = match lang {
-                        Lang::En => {
-                            "Not a valid reply: an FTP reply starts with a three-digit code; the client cannot tell what the server meant."
-                        }
-                        Lang::Zh => {
-                            "无效的应答：FTP 应答应以三位数字代码开头，客户端无法判断服务器的意思。"
-                        }
-                    };
                     let cmd_ts = st.s.exchanges[ei].command.as_ref().map(|c| c.ts);
+                    let mut notes = vec!["invalid reply: no reply code".to_string()];
+                    notes.append(&mut st.line_notes[1]);
                     st.s.exchanges[ei].replies.push(Reply {
                         code: 0,
                         text: Bytes(g.clone()),
@@ -1172,66 +1202,29 @@ impl Tracker {
                         ts: meta.ts,
                         frame: meta.frame,
                         response_time: cmd_ts.map(|t| t.secs_until(meta.ts)),
-                        explanation: lang_text.into(),
                         multiline: false,
-                        notes: vec!["invalid reply: no reply code".into()],
+                        notes,
                     });
                 }
             }
             Some(ReplyItem::Reply(r)) => {
                 let first = st.reply_started.take().unwrap_or(meta);
-                self.on_reply(si, first, r, lang);
+                self.on_reply(si, first, r);
             }
         }
     }
 
-    fn on_reply(&mut self, si: usize, meta: Meta, r: ParsedReply, lang: Lang) {
-        let server_ip = self.sessions[si].s.server.ip();
+    fn on_reply(&mut self, si: usize, meta: Meta, r: ParsedReply) {
         let st = &mut self.sessions[si];
-        let first_reply = !st.seen_reply;
+        let greeting = !st.seen_reply && matches!(r.code, 120 | 220);
         st.seen_reply = true;
-        let greeting = first_reply && matches!(r.code, 120 | 220);
-        if st.after_gap {
-            // After a capture gap a reply may be missing: skip commands this reply
-            // cannot answer when the next one can (RFC 959 §5.4).
-            while st.pending.len() >= 2 && !greeting {
-                let verb = |p: &Pending| match p {
-                    Pending::Kept(ei) => st.s.exchanges[*ei].verb().unwrap_or("").to_string(),
-                    Pending::Counted { verb, .. } => verb.to_string(),
-                };
-                let (v0, v1) = (verb(&st.pending[0]), verb(&st.pending[1]));
-                if !plausible(&v0, r.code) && plausible(&v1, r.code) {
-                    match st.pending.pop_front() {
-                        Some(Pending::Kept(lost)) => {
-                            if let Some(c) = st.s.exchanges[lost].command.as_mut() {
-                                c.notes
-                                    .push("no reply in the capture (lost in a gap)".into());
-                            }
-                        }
-                        _ => Self::count_exchange(st, Some(&v0), None),
-                    }
-                } else {
-                    break;
-                }
-            }
+        if st.after_gap && !greeting {
+            Self::skip_unanswerable(st, r.code);
         }
         if !greeting {
             if let Some(Pending::Counted { verb, arg }) = st.pending.front() {
-                // A command past the budget: count it with its final reply, keep
-                // what the reply changes.
                 let (verb, arg) = (verb.clone(), arg.clone());
-                if r.code >= 200 {
-                    st.pending.pop_front();
-                    Self::count_exchange(st, Some(&verb), Some(r.code));
-                    if st.pending.is_empty() {
-                        st.after_gap = false;
-                    }
-                }
-                if matches!(&*verb, "USER" | "PASS" | "ACCT") && r.code == 530 {
-                    self.failed_login(si, meta.ts);
-                }
-                let text = r.text();
-                self.apply_reply(si, meta, None, Some(&verb), &arg, r.code, &text);
+                self.on_counted_reply(si, meta, &verb, &arg, &r);
                 return;
             }
         }
@@ -1243,142 +1236,146 @@ impl Tracker {
             self.apply_reply(si, meta, None, None, &[], r.code, &text);
             return;
         }
-        let st = &mut self.sessions[si];
-        let ei = if unsolicited {
-            // A greeting whose end arrived late (a multi-line greeting cut by the
-            // capture) still goes before the commands that followed it.
-            let pos = if greeting {
-                st.s.exchanges
-                    .iter()
-                    .position(|x| x.command.as_ref().is_some_and(|c| c.ts > meta.ts))
-                    .unwrap_or(st.s.exchanges.len())
-            } else {
-                st.s.exchanges.len()
-            };
-            st.s.exchanges.insert(
-                pos,
-                Exchange {
-                    command: None,
-                    replies: Vec::new(),
-                    data_channel: None,
-                },
-            );
-            if pos + 1 < st.s.exchanges.len() {
-                for p in st.pending.iter_mut() {
-                    if let Pending::Kept(p) = p {
-                        if *p >= pos {
-                            *p += 1;
-                        }
-                    }
-                }
-                for d in &mut st.s.data_channels {
-                    if d.announce_exchange >= pos {
-                        d.announce_exchange += 1;
-                    }
-                    if let Some(c) = d.command_exchange.as_mut() {
-                        if *c >= pos {
-                            *c += 1;
-                        }
-                    }
-                }
-            }
-            pos
-        } else {
-            // (A counted command at the front was dealt with above.)
-            let Some(&Pending::Kept(front)) = st.pending.front() else {
-                return;
-            };
-            if r.code >= 200 {
-                st.pending.pop_front();
-            }
-            if st.pending.is_empty() {
-                st.after_gap = false;
-            }
-            front
+        let Some(ei) = Self::reply_exchange(&mut self.sessions[si], greeting, unsolicited, r.code)
+        else {
+            return;
         };
         let text = r.text();
+        let st = &self.sessions[si];
         let (verb, arg, cmd_ts) = match &st.s.exchanges[ei].command {
             Some(c) => (Some(c.verb.clone()), c.arg.0.clone(), Some(c.ts)),
             None => (None, Vec::new(), None),
         };
-        let ctx = explain::Context {
-            verb: verb.as_deref(),
-            arg: &arg,
-            server_ip: Some(server_ip),
-        };
-        let explanation = explain::reply(r.code, &text, &ctx, lang);
-        let mut notes = Vec::new();
-        if let Some(c) = r.flags.end_code_differs {
-            notes.push(format!(
-                "multi-line reply began with {} but ended with {c}",
-                r.code
-            ));
-        }
-        if r.flags.missing_space {
-            notes.push("no space after the reply code".into());
-        }
-        if r.flags.cut {
-            notes.push(
-                "cut short in the capture (snaplen or gap): the rest of the reply is unknown"
-                    .into(),
-            );
-        }
-        if r.flags.unterminated && !r.flags.cut {
-            notes.push("multi-line reply never ended".into());
-        }
-        if r.flags.dropped_lines > 0 {
-            notes.push(format!("{} more lines not kept", r.flags.dropped_lines));
-        }
-        if r.flags.long_line {
-            notes.push("a line was longer than 8 KiB and was cut".into());
-        }
-        // Text budget: the text is kept twice (joined and as lines), with the
-        // explanation and the reply's structure.
-        let kept_len = 2 * text.len()
-            + r.lines.len() * 40
-            + explanation.len()
-            + std::mem::size_of::<Reply>()
-            + 64;
-        let (kept_text, kept_lines) = if self.keep_text(si, kept_len) {
-            (
-                text.clone(),
-                r.lines.iter().map(|l| Bytes(l.clone())).collect(),
-            )
-        } else {
-            let first = r
-                .lines
-                .first()
-                .map_or(&[][..], |l| &l[..l.len().min(CUT_TEXT)]);
-            notes.push(format!(
-                "reply of {} lines, {} bytes: only its first line kept (cut to {CUT_TEXT} bytes), text budget spent",
-                r.lines.len(),
-                text.len()
-            ));
-            self.count_text(
-                si,
-                2 * first.len() + explanation.len() + std::mem::size_of::<Reply>() + 64,
-            );
-            (first.to_vec(), vec![Bytes(first.to_vec())])
-        };
+        let mut notes = reply_notes(&r);
+        let (kept_text, kept_lines) = self.kept_reply_text(si, &r, &text, &mut notes);
         let st = &mut self.sessions[si];
-        let prior_replies = st.s.exchanges[ei].replies.len();
+        notes.append(&mut st.line_notes[1]);
+        let first_reply = st.s.exchanges[ei].replies.is_empty();
         let reply = Reply {
             code: r.code,
             text: Bytes(kept_text),
             lines: kept_lines,
             ts: meta.ts,
             frame: meta.frame,
-            response_time: if prior_replies == 0 {
+            response_time: if first_reply {
                 cmd_ts.map(|t| t.secs_until(meta.ts))
             } else {
                 None
             },
-            explanation,
             multiline: r.flags.multiline,
             notes,
         };
         st.s.exchanges[ei].replies.push(reply);
         self.apply_reply(si, meta, Some(ei), verb.as_deref(), &arg, r.code, &text);
+    }
+
+    /// After a capture gap a reply may be missing: skip waiting commands this reply
+    /// cannot answer when the next one can (RFC 959 §5.4), marking them as having
+    /// lost their reply.
+    fn skip_unanswerable(st: &mut SessionState, code: u16) {
+        while st.pending.len() >= 2 {
+            let verb = |p: &Pending| match p {
+                Pending::Kept(ei) => st.s.exchanges[*ei].verb().unwrap_or("").to_string(),
+                Pending::Counted { verb, .. } => verb.to_string(),
+            };
+            let (v0, v1) = (verb(&st.pending[0]), verb(&st.pending[1]));
+            if plausible(&v0, code) || !plausible(&v1, code) {
+                break;
+            }
+            match st.pending.pop_front() {
+                Some(Pending::Kept(lost)) => {
+                    if let Some(c) = st.s.exchanges[lost].command.as_mut() {
+                        c.notes
+                            .push("no reply in the capture (lost in a gap)".into());
+                    }
+                }
+                _ => Self::count_exchange(st, Some(&v0), None),
+            }
+        }
+    }
+
+    /// The reply to a command counted past the budget: counted with its final
+    /// reply; what the reply changes is kept.
+    fn on_counted_reply(&mut self, si: usize, meta: Meta, verb: &str, arg: &[u8], r: &ParsedReply) {
+        let st = &mut self.sessions[si];
+        if r.code >= 200 {
+            st.pending.pop_front();
+            Self::count_exchange(st, Some(verb), Some(r.code));
+            if st.pending.is_empty() {
+                st.after_gap = false;
+            }
+        }
+        if matches!(verb, "USER" | "PASS" | "ACCT") && r.code == 530 {
+            self.failed_login(si, meta.ts);
+        }
+        let text = r.text();
+        self.apply_reply(si, meta, None, Some(verb), arg, r.code, &text);
+    }
+
+    /// The exchange a reply goes to: the greeting's (reserved when its first line
+    /// came, so commands sent while a multi-line greeting arrived stay after it),
+    /// a new one for another unsolicited reply, or the oldest waiting command's
+    /// (a final reply ends its wait).
+    fn reply_exchange(
+        st: &mut SessionState,
+        greeting: bool,
+        unsolicited: bool,
+        code: u16,
+    ) -> Option<usize> {
+        if greeting {
+            if let Some(slot) = st.greeting_slot.take() {
+                return Some(slot);
+            }
+        }
+        if unsolicited {
+            st.s.exchanges.push(Exchange {
+                command: None,
+                replies: Vec::new(),
+                data_channel: None,
+            });
+            return Some(st.s.exchanges.len() - 1);
+        }
+        // (A counted command at the front was dealt with by the caller.)
+        let Some(&Pending::Kept(front)) = st.pending.front() else {
+            return None;
+        };
+        if code >= 200 {
+            st.pending.pop_front();
+        }
+        if st.pending.is_empty() {
+            st.after_gap = false;
+        }
+        Some(front)
+    }
+
+    /// The text and lines a reply keeps: all of it within the text budget (the
+    /// text is kept twice, joined and as lines, with the reply's structure), else
+    /// its first line cut to [`CUT_TEXT`] bytes, with a note.
+    fn kept_reply_text(
+        &mut self,
+        si: usize,
+        r: &ParsedReply,
+        text: &[u8],
+        notes: &mut Vec<String>,
+    ) -> (Vec<u8>, Vec<Bytes>) {
+        let kept_len = 2 * text.len() + r.lines.len() * 40 + std::mem::size_of::<Reply>() + 64;
+        if self.keep_text(si, kept_len) {
+            return (
+                text.to_vec(),
+                r.lines.iter().map(|l| Bytes(l.clone())).collect(),
+            );
+        }
+        let first = r
+            .lines
+            .first()
+            .map_or(&[][..], |l| &l[..l.len().min(CUT_TEXT)]);
+        notes.push(format!(
+            "reply of {} lines, {} bytes: only its first line kept (cut to {CUT_TEXT} bytes), text budget spent",
+            r.lines.len(),
+            text.len()
+        ));
+        self.count_text(si, 2 * first.len() + std::mem::size_of::<Reply>() + 64);
+        (first.to_vec(), vec![Bytes(first.to_vec())])
     }
 
     /// What a reply changes in the session state.
@@ -1398,25 +1395,34 @@ impl Tracker {
         code: u16,
         text: &[u8],
     ) {
-        let server = self.sessions[si].s.server;
-        let st = &mut self.sessions[si];
+        if !Self::apply_state_reply(&mut self.sessions[si], code, verb, arg, text) {
+            self.apply_data_reply(si, meta, ei, verb, code, text);
+        }
+    }
+
+    /// Login, representation, directory, restart and size: what the session's
+    /// state takes from a reply. False when the reply is none of these.
+    fn apply_state_reply(
+        st: &mut SessionState,
+        code: u16,
+        verb: Option<&str>,
+        arg: &[u8],
+        text: &[u8],
+    ) -> bool {
+        let word = || String::from_utf8_lossy(arg).trim().to_ascii_uppercase();
         match (code, verb) {
             (230 | 232, _) => st.s.login = Login::Ok,
             (530, Some("USER" | "PASS" | "ACCT")) if st.s.login != Login::Ok => {
                 st.s.login = Login::Failed
             }
             (200, Some("TYPE")) => {
-                let t = String::from_utf8_lossy(arg).trim().to_ascii_uppercase();
+                let t = word();
                 if !t.is_empty() {
                     st.s.type_ = t;
                 }
             }
-            (200, Some("MODE")) => {
-                st.s.mode = String::from_utf8_lossy(arg).trim().to_ascii_uppercase()
-            }
-            (200, Some("STRU")) => {
-                st.s.stru = String::from_utf8_lossy(arg).trim().to_ascii_uppercase()
-            }
+            (200, Some("MODE")) => st.s.mode = word(),
+            (200, Some("STRU")) => st.s.stru = word(),
             (215, Some("SYST")) => st.s.server_system = Some(Bytes(text.to_vec())),
             (257, Some("PWD" | "XPWD")) => {
                 if let Some(p) = explain::path_in_257(text) {
@@ -1461,92 +1467,63 @@ impl Tracker {
                     }
                 }
             }
-            (221, Some("QUIT")) => st.s.closed = "quit".into(),
+            (221, Some("QUIT")) => st.s.closed = Closed::Quit,
+            _ => return false,
+        }
+        true
+    }
+
+    /// Data connections: announcements (227, 229, 228), refused addresses, and
+    /// what transfer replies say of their transfer.
+    fn apply_data_reply(
+        &mut self,
+        si: usize,
+        meta: Meta,
+        ei: Option<usize>,
+        verb: Option<&str>,
+        code: u16,
+        text: &[u8],
+    ) {
+        let server = self.sessions[si].s.server;
+        let st = &mut self.sessions[si];
+        match (code, verb) {
             // Past the transcript budget announcements are not followed.
             (227..=229, _) if ei.is_none() => {}
             // Only an answer to PASV announces: an unsolicited 227 (pure-ftpd's
             // "227 Logout." after the client's FIN) is not an announcement.
-            (227, Some("PASV")) => match address::parse_227(text) {
-                Some(a) => self.announce(
+            (227, Some("PASV")) => {
+                let a = address::parse_227(text).map(SocketAddr::V4);
+                self.announce_passive(
                     si,
                     meta,
-                    ei.unwrap_or_default(),
-                    "PASV",
-                    DataMode::Passive,
-                    Some(SocketAddr::V4(a)),
-                ),
-                None => {
-                    Self::anomaly(
-                        st,
-                        format!(
-                            "frame {}: 227 reply without a readable address",
-                            FrameLabel(meta.frame)
-                        ),
-                    );
-                    self.announce(
-                        si,
-                        meta,
-                        ei.unwrap_or_default(),
-                        "PASV",
-                        DataMode::Passive,
-                        None,
-                    );
-                }
-            },
-            (229, Some("EPSV")) => match address::parse_229(text) {
-                Some(p) => self.announce(
+                    ei,
+                    Via::Pasv,
+                    a,
+                    "227 reply without a readable address",
+                );
+            }
+            (229, Some("EPSV")) => {
+                let a = address::parse_229(text).map(|p| SocketAddr::new(server.ip(), p));
+                self.announce_passive(
                     si,
                     meta,
-                    ei.unwrap_or_default(),
-                    "EPSV",
-                    DataMode::Passive,
-                    Some(SocketAddr::new(server.ip(), p)),
-                ),
-                None => {
-                    Self::anomaly(
-                        st,
-                        format!(
-                            "frame {}: 229 reply without a readable port",
-                            FrameLabel(meta.frame)
-                        ),
-                    );
-                    self.announce(
-                        si,
-                        meta,
-                        ei.unwrap_or_default(),
-                        "EPSV",
-                        DataMode::Passive,
-                        None,
-                    );
-                }
-            },
-            (228, Some("LPSV")) => match address::parse_228(text) {
-                Some(a) => self.announce(
+                    ei,
+                    Via::Epsv,
+                    a,
+                    "229 reply without a readable port",
+                );
+            }
+            (228, Some("LPSV")) => {
+                let a = address::parse_228(text);
+                self.announce_passive(
                     si,
                     meta,
-                    ei.unwrap_or_default(),
-                    "LPSV",
-                    DataMode::Passive,
-                    Some(a),
-                ),
-                None => {
-                    Self::anomaly(
-                        st,
-                        format!(
-                            "frame {}: 228 reply without a readable address",
-                            FrameLabel(meta.frame)
-                        ),
-                    );
-                    self.announce(
-                        si,
-                        meta,
-                        ei.unwrap_or_default(),
-                        "LPSV",
-                        DataMode::Passive,
-                        None,
-                    );
-                }
-            },
+                    ei,
+                    Via::Lpsv,
+                    a,
+                    "228 reply without a readable address",
+                );
+            }
             (c, Some("PORT" | "EPRT" | "LPRT")) if c >= 400 => {
                 // The server refused the address: no connection is due.
                 if let Some(ci) =
@@ -1580,6 +1557,34 @@ impl Tracker {
         }
     }
 
+    /// A passive announcement (the reply to PASV, EPSV or LPSV); one whose address
+    /// cannot be read is noted, and its connection taken as the next between the
+    /// two peers.
+    fn announce_passive(
+        &mut self,
+        si: usize,
+        meta: Meta,
+        ei: Option<usize>,
+        via: Via,
+        addr: Option<SocketAddr>,
+        unreadable: &str,
+    ) {
+        if addr.is_none() {
+            Self::anomaly(
+                &mut self.sessions[si],
+                format!("frame {}: {unreadable}", FrameLabel(meta.frame)),
+            );
+        }
+        self.announce(
+            si,
+            meta,
+            ei.unwrap_or_default(),
+            via,
+            DataMode::Passive,
+            addr,
+        );
+    }
+
     fn promote(&mut self, meta: Meta, info: ConnInfo, client_is_initiator: bool) -> usize {
         // Counted as another connection when it opened; it is a control connection.
         self.other_conns = self.other_conns.saturating_sub(1);
@@ -1594,7 +1599,7 @@ impl Tracker {
             client,
             server,
             info.handshake_seen,
-            "content",
+            DetectedBy::Content,
         );
         self.conns.insert(
             info.id,
@@ -1633,14 +1638,14 @@ impl Tracker {
         by_age.sort_unstable();
         for (_, si) in by_age {
             let st = &mut self.sessions[si];
-            st.s.closed = "evicted".into();
+            st.s.closed = Closed::Evicted;
             let text = format!(
                 "set aside at frame {} before it ended: more than {} sessions were open at once (the least recently active go first); later packets of its connections were ignored",
                 FrameLabel(meta.frame),
                 self.max_open
             );
             Self::anomaly(st, text);
-            let conns: Vec<ConnId> = std::iter::once(st.control_conn)
+            let conns: Vec<ConnId> = std::iter::once(st.s.control_conn)
                 .chain(st.s.data_channels.iter().filter_map(|c| c.conn))
                 .collect();
             self.emit(si);
@@ -1660,11 +1665,18 @@ impl Tracker {
         if let Some(d) = self.sessions[si].closing_deadline.take() {
             self.closing.remove(&(d, si));
         }
-        let lang = self.cfg.lang;
         let show = self.cfg.show_passwords;
         let end = self.sessions[si].s.end;
         let meta = Meta { ts: end, frame: 0 };
-        self.close_lines(si, meta, show, lang);
+        self.close_lines(si, meta, show);
+        let st = &mut self.sessions[si];
+        if let Some(slot) = st.greeting_slot.take() {
+            // A greeting that never ended (the connection turned to TLS, say).
+            if slot + 1 == st.s.exchanges.len() && st.s.exchanges[slot].replies.is_empty() {
+                st.s.exchanges.pop();
+            }
+        }
+        Self::unplaced_notes(st, true);
         self.finalize(si);
         let Some(mut st) = self.sessions.map.remove(&si) else {
             return;
@@ -1690,7 +1702,10 @@ impl Tracker {
         self.wild.retain(|&(s, _)| s != si);
         // Forget the session's connections by id (a scan of every connection here
         // made ending N sessions cost O(N^2)).
-        let ids = std::iter::once(st.control_conn)
+        if self.by_control.get(&st.s.control_conn) == Some(&si) {
+            self.by_control.remove(&st.s.control_conn);
+        }
+        let ids = std::iter::once(st.s.control_conn)
             .chain(st.s.data_channels.iter().filter_map(|c| c.conn));
         for id in ids {
             if matches!(self.conns.get(&id), Some(Role::Control { session, .. } | Role::Data { session, .. }) if *session == si)
@@ -1765,7 +1780,7 @@ impl Tracker {
         }
     }
 
-    fn close_lines(&mut self, si: usize, meta: Meta, show: bool, lang: Lang) {
+    fn close_lines(&mut self, si: usize, meta: Meta, show: bool) {
         let st = &mut self.sessions[si];
         if st.ended {
             return;
@@ -1775,16 +1790,16 @@ impl Tracker {
             return;
         }
         if let Some((l, f)) = st.lines[0].finish() {
-            self.on_command_line(si, meta, &l, f, show, lang);
+            self.on_command_line(si, meta, &l, f, show);
         }
         let st = &mut self.sessions[si];
         if let Some((l, f)) = st.lines[1].finish() {
-            self.on_reply_line(si, meta, &l, f, lang);
+            self.on_reply_line(si, meta, &l, f);
         }
         let st = &mut self.sessions[si];
         if let Some(r) = st.replies.finish() {
             let m = st.reply_started.take().unwrap_or(meta);
-            self.on_reply(si, m, r, lang);
+            self.on_reply(si, m, r);
         }
     }
 
@@ -1855,9 +1870,9 @@ impl Tracker {
                 Outcome::Open
             };
             ch.ended_by = if let Some(r) = f.reset_by {
-                Some(r.to_string())
+                Some(r)
             } else if f.fins > 0 {
-                Some("fin".into())
+                Some(EndedBy::Fin)
             } else {
                 None
             };
@@ -1911,6 +1926,48 @@ impl ConnSink for Tracker {
             if self.sessions.contains(session) {
                 if let Some(ch) = self.sessions[session].s.data_channels.get_mut(channel) {
                     ch.tcp = Some(Box::new(figures));
+                }
+            }
+        }
+    }
+
+    fn note(&mut self, _meta: Meta, control: ConnId, target: NoteTarget, text: String) {
+        let Some(&si) = self.by_control.get(&control) else {
+            // The session ended (or never began): nothing to attach the note to.
+            return;
+        };
+        let cii = match self.conns.get(&control) {
+            Some(Role::Control {
+                client_is_initiator,
+                ..
+            }) => Some(*client_is_initiator),
+            _ => None,
+        };
+        let st = &mut self.sessions[si];
+        match target {
+            NoteTarget::Session => Self::anomaly(st, format!("proxy: {text}")),
+            NoteTarget::Line(dir) => match cii {
+                Some(cii) => st.line_notes[usize::from(dir != client_dir(cii))].push(text),
+                // The control connection closed: no line follows.
+                None => Self::anomaly(st, format!("proxy: {text}")),
+            },
+            NoteTarget::Conn(c) => {
+                match st.s.data_channels.iter_mut().rfind(|d| d.conn == Some(c)) {
+                    Some(ch) => ch.notes.push(text),
+                    // Tied to a channel when the tracker matches the connection.
+                    None if st.conn_notes.len() < MAX_ANOMALIES => st.conn_notes.push((c, text)),
+                    None => st.dropped_anomalies += 1,
+                }
+            }
+            NoteTarget::Announced(a) => {
+                match st
+                    .s
+                    .data_channels
+                    .iter_mut()
+                    .rfind(|d| d.announced == Some(a))
+                {
+                    Some(ch) => ch.notes.push(text),
+                    None => Self::anomaly(st, format!("proxy: {text}")),
                 }
             }
         }
@@ -1993,6 +2050,15 @@ impl ConnSink for Tracker {
             ch.frame_syn = Some(meta.frame);
             ch.syns = u32::from(info.handshake_seen);
             ch.conn = Some(info.id);
+            if !st.conn_notes.is_empty() {
+                let id = info.id;
+                st.conn_notes.retain(|(c, text)| {
+                    if *c == id {
+                        ch.notes.push(text.clone());
+                    }
+                    *c != id
+                });
+            }
             if ch.announced.is_none() {
                 // The announcement was unreadable: the connection tells where it was.
                 ch.announced = Some(info.responder);
@@ -2027,7 +2093,7 @@ impl ConnSink for Tracker {
                 info.initiator,
                 info.responder,
                 info.handshake_seen,
-                "port",
+                DetectedBy::Port,
             );
             self.conns.insert(
                 info.id,
@@ -2040,7 +2106,14 @@ impl ConnSink for Tracker {
         }
         if !info.handshake_seen && self.cfg.ftp_ports.contains(&ip) {
             // Mid-stream with our port guess backwards.
-            let si = self.new_session(meta, info.id, info.responder, info.initiator, false, "port");
+            let si = self.new_session(
+                meta,
+                info.id,
+                info.responder,
+                info.initiator,
+                false,
+                DetectedBy::Port,
+            );
             self.conns.insert(
                 info.id,
                 Role::Control {
@@ -2062,143 +2135,17 @@ impl ConnSink for Tracker {
     fn event(&mut self, meta: Meta, conn: ConnId, ev: ConnEvent<'_>) -> Option<Mode> {
         self.last_ts = self.last_ts.max(meta.ts);
         self.tick(meta.ts);
-        let role = self.conns.get(&conn)?;
-        match role {
+        match *self.conns.get(&conn)? {
             // Nothing to learn from it (this also stops a connection of a session
             // set aside from being delivered any further).
             Role::Other => Some(Mode::Ignore),
-            Role::Sniff { info } => {
-                let info = *info;
-                let ConnEvent::Data { dir, bytes } = ev else {
-                    if matches!(
-                        ev,
-                        ConnEvent::Fin { .. } | ConnEvent::Reset { .. } | ConnEvent::Refused
-                    ) {
-                        self.conns.insert(conn, Role::Other);
-                        return Some(Mode::Ignore);
-                    }
-                    return None;
-                };
-                let (is_server, is_client) = (is_greeting(bytes), is_client_hello(bytes));
-                let client_is_initiator = match (dir, is_server, is_client) {
-                    (Dir::FromResponder, true, _) | (Dir::FromInitiator, _, true) => Some(true),
-                    (Dir::FromInitiator, true, _) | (Dir::FromResponder, _, true)
-                        if !info.handshake_seen =>
-                    {
-                        Some(false)
-                    }
-                    _ => None,
-                };
-                match client_is_initiator {
-                    Some(cii) => {
-                        let si = self.promote(meta, info, cii);
-                        let from_client = (dir == Dir::FromInitiator) == cii;
-                        self.on_control_bytes(si, meta, from_client, bytes);
-                        None
-                    }
-                    None => {
-                        self.conns.insert(conn, Role::Other);
-                        Some(Mode::Ignore)
-                    }
-                }
-            }
+            Role::Sniff { info } => self.sniff_event(meta, conn, info, ev),
             Role::Control {
                 session,
                 client_is_initiator,
             } => {
-                let (si, cii) = (*session, *client_is_initiator);
-                if !self.sessions.contains(si) {
-                    return None;
-                }
-                let cd = client_dir(cii);
-                match ev {
-                    ConnEvent::Data { dir, bytes } => {
-                        let from_client = dir == cd;
-                        let st = &mut self.sessions[si];
-                        st.s.capture.packets[usize::from(!from_client)] += 1;
-                        self.on_control_bytes(si, meta, from_client, bytes);
-                    }
-                    ConnEvent::Gap { dir, len } | ConnEvent::Cut { dir, len } => {
-                        let is_cut = matches!(ev, ConnEvent::Cut { .. });
-                        let from_client = dir == cd;
-                        let d = usize::from(!from_client);
-                        let st = &mut self.sessions[si];
-                        if is_cut {
-                            st.s.capture.cut_bytes[d] += len;
-                        } else {
-                            st.s.capture.gap_bytes[d] += len;
-                            st.s.capture.gaps += 1;
-                        }
-                        if st.encrypted {
-                            st.s.encrypted_bytes[d] += len;
-                            return None;
-                        }
-                        let who = if from_client { "client" } else { "server" };
-                        let what = if is_cut {
-                            "cut by the capture's snaplen"
-                        } else {
-                            "missing from the capture"
-                        };
-                        Self::anomaly(
-                            st,
-                            format!(
-                                "frame {}: {len} bytes from the {who} {what}; decoding resumes at the next line",
-                                FrameLabel(meta.frame)
-                            ),
-                        );
-                        st.after_gap = true;
-                        let partial = st.lines[d].break_line();
-                        // The start of the line is known, its end is not: keep it as a
-                        // line marked cut (the verb or code is usually intact).
-                        if let Some((l, f)) = partial {
-                            if !l.is_empty() {
-                                let lang = self.cfg.lang;
-                                let show = self.cfg.show_passwords;
-                                if from_client {
-                                    self.on_command_line(si, meta, &l, f, show, lang);
-                                } else {
-                                    self.on_reply_line(si, meta, &l, f, lang);
-                                }
-                            }
-                        }
-                        // Bytes are missing before whatever comes next.
-                        self.sessions[si].resync[d] = true;
-                    }
-                    ConnEvent::Fin { dir } => {
-                        let st = &mut self.sessions[si];
-                        st.s.end = st.s.end.max(meta.ts);
-                        if st.s.closed == "open" {
-                            st.s.closed = if dir == cd {
-                                "fin-by-client".into()
-                            } else {
-                                "fin-by-server".into()
-                            };
-                        }
-                    }
-                    ConnEvent::Reset { dir } => {
-                        let st = &mut self.sessions[si];
-                        st.s.end = st.s.end.max(meta.ts);
-                        if st.s.closed == "open" || st.s.closed.starts_with("fin") {
-                            st.s.closed = if dir == cd {
-                                "rst-by-client".into()
-                            } else {
-                                "rst-by-server".into()
-                            };
-                        }
-                    }
-                    ConnEvent::Refused => {
-                        let st = &mut self.sessions[si];
-                        st.s.closed = "refused".into();
-                        st.control_refused = true;
-                        st.s.end = st.s.end.max(meta.ts);
-                    }
-                    ConnEvent::SynRetry => {
-                        let st = &mut self.sessions[si];
-                        st.control_syns += 1;
-                        st.s.end = st.s.end.max(meta.ts);
-                    }
-                    ConnEvent::Accepted => self.sessions[si].control_accepted = true,
-                    ConnEvent::Count { .. } => {}
+                if self.sessions.contains(session) {
+                    self.control_event(meta, session, client_dir(client_is_initiator), ev);
                 }
                 None
             }
@@ -2207,65 +2154,242 @@ impl ConnSink for Tracker {
                 channel,
                 client_is_initiator,
             } => {
-                let (si, ci, cii) = (*session, *channel, *client_is_initiator);
-                if !self.sessions.contains(si) {
-                    return None;
-                }
-                let cd = client_dir(cii);
-                let st = &mut self.sessions[si];
-                let f = &mut st.facts[ci];
-                let ch = &mut st.s.data_channels[ci];
-                ch.end = Some(meta.ts);
-                match ev {
-                    ConnEvent::SynRetry => ch.syns += 1,
-                    ConnEvent::Accepted => {
-                        f.established = true;
-                        ch.frame_answer = Some(meta.frame);
-                    }
-                    ConnEvent::Refused => {
-                        f.refused = true;
-                        ch.frame_answer = Some(meta.frame);
-                    }
-                    ConnEvent::Count { dir, len }
-                    | ConnEvent::Gap { dir, len }
-                    | ConnEvent::Cut { dir, len } => {
-                        if dir == cd {
-                            ch.bytes_to_server += len;
-                        } else {
-                            ch.bytes_to_client += len;
-                        }
-                        ch.bytes += len;
-                        ch.first_byte.get_or_insert(meta.ts);
-                        ch.last_byte = Some(meta.ts);
-                        if matches!(ev, ConnEvent::Gap { .. }) {
-                            f.gaps += len;
-                        }
-                        f.established = true;
-                    }
-                    ConnEvent::Data { dir, bytes } => {
-                        let len = bytes.len() as u64;
-                        if dir == cd {
-                            ch.bytes_to_server += len;
-                        } else {
-                            ch.bytes_to_client += len;
-                        }
-                        ch.bytes += len;
-                        ch.first_byte.get_or_insert(meta.ts);
-                        ch.last_byte = Some(meta.ts);
-                    }
-                    ConnEvent::Fin { .. } => f.fins += 1,
-                    ConnEvent::Reset { dir } => {
-                        f.reset_by = Some(if dir == cd {
-                            "rst-from-client"
-                        } else {
-                            "rst-from-server"
-                        });
-                    }
+                if self.sessions.contains(session) {
+                    let cd = client_dir(client_is_initiator);
+                    self.data_event(meta, session, channel, cd, ev);
                 }
                 None
             }
         }
     }
+}
+
+impl Tracker {
+    /// An event on a connection not known yet: its first bytes decide whether it
+    /// is an FTP control connection (a greeting, USER or AUTH) or something else.
+    fn sniff_event(
+        &mut self,
+        meta: Meta,
+        conn: ConnId,
+        info: ConnInfo,
+        ev: ConnEvent<'_>,
+    ) -> Option<Mode> {
+        let ConnEvent::Data { dir, bytes } = ev else {
+            if matches!(
+                ev,
+                ConnEvent::Fin { .. } | ConnEvent::Reset { .. } | ConnEvent::Refused
+            ) {
+                self.conns.insert(conn, Role::Other);
+                return Some(Mode::Ignore);
+            }
+            return None;
+        };
+        let (is_server, is_client) = (is_greeting(bytes), is_client_hello(bytes));
+        let client_is_initiator = match (dir, is_server, is_client) {
+            (Dir::FromResponder, true, _) | (Dir::FromInitiator, _, true) => Some(true),
+            (Dir::FromInitiator, true, _) | (Dir::FromResponder, _, true)
+                if !info.handshake_seen =>
+            {
+                Some(false)
+            }
+            _ => None,
+        };
+        match client_is_initiator {
+            Some(cii) => {
+                let si = self.promote(meta, info, cii);
+                let from_client = (dir == Dir::FromInitiator) == cii;
+                self.on_control_bytes(si, meta, from_client, bytes);
+                None
+            }
+            None => {
+                self.conns.insert(conn, Role::Other);
+                Some(Mode::Ignore)
+            }
+        }
+    }
+
+    /// An event on a control connection; `cd` is the client's direction.
+    fn control_event(&mut self, meta: Meta, si: usize, cd: Dir, ev: ConnEvent<'_>) {
+        match ev {
+            ConnEvent::Data { dir, bytes } => {
+                let from_client = dir == cd;
+                let st = &mut self.sessions[si];
+                st.s.capture.packets[usize::from(!from_client)] += 1;
+                self.on_control_bytes(si, meta, from_client, bytes);
+                Self::unplaced_notes(&mut self.sessions[si], false);
+            }
+            ConnEvent::Gap { dir, len } => self.control_gap(meta, si, dir == cd, len, false),
+            ConnEvent::Cut { dir, len } => self.control_gap(meta, si, dir == cd, len, true),
+            ConnEvent::Fin { dir } => {
+                let st = &mut self.sessions[si];
+                st.s.end = st.s.end.max(meta.ts);
+                if st.s.closed == Closed::Open {
+                    st.s.closed = if dir == cd {
+                        Closed::FinByClient
+                    } else {
+                        Closed::FinByServer
+                    };
+                }
+            }
+            ConnEvent::Reset { dir } => {
+                let st = &mut self.sessions[si];
+                st.s.end = st.s.end.max(meta.ts);
+                if matches!(
+                    st.s.closed,
+                    Closed::Open | Closed::FinByClient | Closed::FinByServer
+                ) {
+                    st.s.closed = if dir == cd {
+                        Closed::RstByClient
+                    } else {
+                        Closed::RstByServer
+                    };
+                }
+            }
+            ConnEvent::Refused => {
+                let st = &mut self.sessions[si];
+                st.s.closed = Closed::Refused;
+                st.control_refused = true;
+                st.s.end = st.s.end.max(meta.ts);
+            }
+            ConnEvent::SynRetry => {
+                let st = &mut self.sessions[si];
+                st.control_syns += 1;
+                st.s.end = st.s.end.max(meta.ts);
+            }
+            ConnEvent::Accepted => self.sessions[si].control_accepted = true,
+            ConnEvent::Count { .. } => {}
+        }
+    }
+
+    /// Bytes of a control connection missing from the capture (a gap) or cut by
+    /// its snaplen: counted and noted; a line they broke is kept, marked cut, and
+    /// the next line is trusted only if it looks like a line start.
+    fn control_gap(&mut self, meta: Meta, si: usize, from_client: bool, len: u64, is_cut: bool) {
+        let d = usize::from(!from_client);
+        let st = &mut self.sessions[si];
+        if is_cut {
+            st.s.capture.cut_bytes[d] += len;
+        } else {
+            st.s.capture.gap_bytes[d] += len;
+            st.s.capture.gaps += 1;
+        }
+        if st.encrypted {
+            st.s.encrypted_bytes[d] += len;
+            return;
+        }
+        let who = if from_client { "client" } else { "server" };
+        let what = if is_cut {
+            "cut by the capture's snaplen"
+        } else {
+            "missing from the capture"
+        };
+        Self::anomaly(
+            st,
+            format!(
+                "frame {}: {len} bytes from the {who} {what}; decoding resumes at the next line",
+                FrameLabel(meta.frame)
+            ),
+        );
+        st.after_gap = true;
+        let partial = st.lines[d].break_line();
+        // The start of the line is known, its end is not: keep it as a
+        // line marked cut (the verb or code is usually intact).
+        if let Some((l, f)) = partial {
+            if !l.is_empty() {
+                let show = self.cfg.show_passwords;
+                if from_client {
+                    self.on_command_line(si, meta, &l, f, show);
+                } else {
+                    self.on_reply_line(si, meta, &l, f);
+                }
+            }
+        }
+        // Bytes are missing before whatever comes next.
+        self.sessions[si].resync[d] = true;
+    }
+
+    /// An event on a data connection of channel `ci`; `cd` is the client's direction.
+    fn data_event(&mut self, meta: Meta, si: usize, ci: usize, cd: Dir, ev: ConnEvent<'_>) {
+        let st = &mut self.sessions[si];
+        let f = &mut st.facts[ci];
+        let ch = &mut st.s.data_channels[ci];
+        ch.end = Some(meta.ts);
+        match ev {
+            ConnEvent::SynRetry => ch.syns += 1,
+            ConnEvent::Accepted => {
+                f.established = true;
+                ch.frame_answer = Some(meta.frame);
+            }
+            ConnEvent::Refused => {
+                f.refused = true;
+                ch.frame_answer = Some(meta.frame);
+            }
+            ConnEvent::Count { dir, len }
+            | ConnEvent::Gap { dir, len }
+            | ConnEvent::Cut { dir, len } => {
+                if dir == cd {
+                    ch.bytes_to_server += len;
+                } else {
+                    ch.bytes_to_client += len;
+                }
+                ch.bytes += len;
+                ch.first_byte.get_or_insert(meta.ts);
+                ch.last_byte = Some(meta.ts);
+                if matches!(ev, ConnEvent::Gap { .. }) {
+                    f.gaps += len;
+                }
+                f.established = true;
+            }
+            ConnEvent::Data { dir, bytes } => {
+                let len = bytes.len() as u64;
+                if dir == cd {
+                    ch.bytes_to_server += len;
+                } else {
+                    ch.bytes_to_client += len;
+                }
+                ch.bytes += len;
+                ch.first_byte.get_or_insert(meta.ts);
+                ch.last_byte = Some(meta.ts);
+            }
+            ConnEvent::Fin { .. } => f.fins += 1,
+            ConnEvent::Reset { dir } => {
+                f.reset_by = Some(if dir == cd {
+                    EndedBy::RstByClient
+                } else {
+                    EndedBy::RstByServer
+                });
+            }
+        }
+    }
+}
+
+/// What the reply parser noticed about a reply, as notes.
+fn reply_notes(r: &ParsedReply) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(c) = r.flags.end_code_differs {
+        notes.push(format!(
+            "multi-line reply began with {} but ended with {c}",
+            r.code
+        ));
+    }
+    if r.flags.missing_space {
+        notes.push("no space after the reply code".into());
+    }
+    if r.flags.cut {
+        notes.push(
+            "cut short in the capture (snaplen or gap): the rest of the reply is unknown".into(),
+        );
+    }
+    if r.flags.unterminated && !r.flags.cut {
+        notes.push("multi-line reply never ended".into());
+    }
+    if r.flags.dropped_lines > 0 {
+        notes.push(format!("{} more lines not kept", r.flags.dropped_lines));
+    }
+    if r.flags.long_line {
+        notes.push("a line was longer than 8 KiB and was cut".into());
+    }
+    notes
 }
 
 /// The byte count a transfer's final reply gives ("226 Transfer complete (39695
@@ -2293,12 +2417,12 @@ pub fn bytes_in_226(text: &[u8]) -> Option<u64> {
 
 /// What a transfer reply says of the representation: "150 Opening BINARY mode data
 /// connection" means binary whatever TYPE was (or was not) seen.
-pub fn type_in_reply(text: &[u8]) -> Option<&'static str> {
+pub fn type_in_reply(text: &[u8]) -> Option<Representation> {
     let s = String::from_utf8_lossy(text).to_ascii_lowercase();
     if s.contains("binary mode") || s.contains("type i") {
-        Some("binary")
+        Some(Representation::Binary)
     } else if s.contains("ascii mode") || s.contains("type a") {
-        Some("ascii")
+        Some(Representation::Ascii)
     } else {
         None
     }
@@ -2319,13 +2443,13 @@ fn coverage(st: &SessionState, other_conns: u64, other_packets: u64, all: bool) 
     let [client_packets, server_packets] = s.capture.packets;
     let handshake = s.coverage.control_handshake;
     let control_answer = if !handshake {
-        "not-seen"
+        ControlAnswer::NotSeen
     } else if st.control_refused {
-        "refused"
+        ControlAnswer::Refused
     } else if st.control_accepted || client_packets + server_packets > 0 {
-        "accepted"
+        ControlAnswer::Accepted
     } else {
-        "unanswered"
+        ControlAnswer::Unanswered
     };
     let data_visible = if data_connections > 0 {
         DataVisibility::Seen

@@ -112,6 +112,23 @@ pub enum ConnEvent<'a> {
     Reset { dir: Dir },
 }
 
+/// Where a source's note belongs (the proxy's rewrites, refusals, injected
+/// faults): the tracker attaches it to that part of the session named by its
+/// control connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoteTarget {
+    /// The session as a whole (shown with its anomalies, prefixed `proxy:`).
+    Session,
+    /// The next line the control connection delivers in this direction: the
+    /// command it makes, or the reply it starts. Sent just before that line's
+    /// [`ConnEvent::Data`].
+    Line(Dir),
+    /// The data channel the tracker tied to this connection.
+    Conn(ConnId),
+    /// The newest data channel announced with this address so far.
+    Announced(SocketAddr),
+}
+
 /// The consumer of connection events.
 pub trait ConnSink {
     /// A new connection appeared: choose how its payload is handled.
@@ -126,6 +143,10 @@ pub trait ConnSink {
     /// The TCP figures of a connection in Count mode (a data connection), just
     /// before [`ConnSink::closed`]; the initiator is taken as the client.
     fn figures(&mut self, _conn: ConnId, _figures: crate::model::TcpFigures) {}
+    /// A note from the source about the session whose control connection is
+    /// `control`, in order with the other events (see [`NoteTarget`]). Captures
+    /// have none; the proxy says what it changed.
+    fn note(&mut self, _meta: Meta, _control: ConnId, _target: NoteTarget, _text: String) {}
 }
 
 /// Two copies of one packet arrive within this many seconds (two capture points, a

@@ -94,7 +94,11 @@ impl Batch {
 /// Open the TUI on a capture file. The file is analysed on a background thread;
 /// sessions are listed as they end, under a progress gauge, and can be browsed
 /// before the whole file has been read.
-pub fn run_file(path: &Path, cfg: TrackerConfig) -> anyhow::Result<()> {
+pub fn run_file(
+    path: &Path,
+    cfg: TrackerConfig,
+    lang: crate::ftp::catalog::Lang,
+) -> anyhow::Result<()> {
     // A file or standard input (`-`), gzip-compressed or not. The progress bar
     // counts bytes read against the size on disk: unknown (0) for a pipe, and for a
     // compressed file, whose read offset counts uncompressed bytes.
@@ -106,7 +110,7 @@ pub fn run_file(path: &Path, cfg: TrackerConfig) -> anyhow::Result<()> {
     };
     let input = input.reader;
     let opts = Options {
-        lang: cfg.lang,
+        lang,
         ..Options::default()
     };
     let (tx, rx) = mpsc::channel();

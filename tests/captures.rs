@@ -300,7 +300,7 @@ fn passwords_are_masked_in_every_output() {
         let mut text = Vec::new();
         ftpscope::report::text::write(&mut text, &cap, "x", Default::default()).unwrap();
         let mut json = Vec::new();
-        ftpscope::report::json::write(&mut json, &cap).unwrap();
+        ftpscope::report::json::write(&mut json, &cap, ftpscope::ftp::catalog::Lang::En).unwrap();
         for out in [
             String::from_utf8_lossy(&text),
             String::from_utf8_lossy(&json),

@@ -729,3 +729,63 @@ fn times_are_utc_local_or_relative() {
         "{d}"
     );
 }
+
+/// Explanations are the views' (issue 13): the JSON of `--lang zh` explains
+/// replies in Chinese, each as the text view of the same language does, and the
+/// facts beside them do not depend on the language.
+#[test]
+fn json_explains_replies_in_the_language_asked_as_the_text_view_does() {
+    let cap = "captures/ascii-binary.pcap";
+    let json = |lang: &str| -> Vec<serde_json::Value> {
+        let o = run(&["report", "--format", "json", "--lang", lang, cap]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    };
+    let (zh, en) = (json("zh"), json("en"));
+    let o = run(&["report", "--lang", "zh", "--width", "0", cap]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let explained: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("= "))
+        .collect();
+    let mut replies = 0;
+    for x in zh[0]["exchanges"].as_array().unwrap() {
+        for r in x["replies"].as_array().unwrap() {
+            let e = r["explanation"].as_str().unwrap();
+            assert!(
+                explained.contains(&e),
+                "JSON explanation {e:?} is not the text view's: {explained:?}"
+            );
+            replies += 1;
+        }
+    }
+    assert!(replies >= 5, "{replies} replies");
+    let pasv = zh[0]["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["command"]["verb"] == "EPSV")
+        .expect("an EPSV exchange");
+    let e = pasv["replies"][0]["explanation"].as_str().unwrap();
+    assert!(e.contains("扩展被动模式"), "{e}");
+    // The same facts in both languages: only the explanations differ.
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("explanation");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let (mut zh, mut en) = (zh, en);
+    assert_ne!(zh, en);
+    zh.iter_mut().for_each(strip);
+    en.iter_mut().for_each(strip);
+    assert_eq!(zh, en);
+}

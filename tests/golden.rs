@@ -53,7 +53,8 @@ fn text(path: &Path, name: &str) -> String {
 fn json(path: &Path, name: &str) -> String {
     let mut out = Vec::new();
     ftpscope::engine::stream_file(path, TrackerConfig::default(), &mut |s| {
-        report::json::write_session(&mut out, &s).expect("write to memory");
+        report::json::write_session(&mut out, &s, ViewOptions::default().lang)
+            .expect("write to memory");
     })
     .unwrap_or_else(|e| panic!("analyse {name}: {e}"));
     String::from_utf8(out).expect("JSON is UTF-8")

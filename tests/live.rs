@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use ftpscope::capture::live::LiveError;
+use ftpscope::ftp::catalog::Lang;
 use ftpscope::live::{LiveArgs, LiveCapture, LiveEvent, LiveState, StopReason};
 use ftpscope::model::{Capture, Session};
 use ftpscope::session::TrackerConfig;
@@ -426,7 +427,9 @@ fn sessions_of(sessions: impl IntoIterator<Item = Value>, lab: &Lab) -> Vec<Valu
 fn json_sessions(c: &Capture) -> Vec<Value> {
     c.sessions
         .iter()
-        .map(|s| serde_json::to_value(s).unwrap())
+        .map(|s| {
+            serde_json::to_value(ftpscope::report::json::SessionJson { s, lang: Lang::En }).unwrap()
+        })
         .collect()
 }
 
@@ -545,7 +548,9 @@ fn live_capture_matches_tcpdump_on_loopback() {
 
     let live: Vec<Value> = live
         .iter()
-        .map(|s| serde_json::to_value(s).unwrap())
+        .map(|s| {
+            serde_json::to_value(ftpscope::report::json::SessionJson { s, lang: Lang::En }).unwrap()
+        })
         .collect();
     let live = sessions_of(live, &lab);
     let offline =
@@ -592,7 +597,9 @@ fn live_capture_on_any_follows_the_same_sessions() {
     );
     let live: Vec<Value> = live
         .iter()
-        .map(|s| serde_json::to_value(s).unwrap())
+        .map(|s| {
+            serde_json::to_value(ftpscope::report::json::SessionJson { s, lang: Lang::En }).unwrap()
+        })
         .collect();
     check_downloads(&sessions_of(live, &lab), "live on any");
 }
@@ -620,7 +627,7 @@ fn live_run_stops_on_sigint_with_complete_json_log() {
         "0",
     ]);
     let cfg = lab.tracker();
-    let h = std::thread::spawn(move || ftpscope::live::run(args, cfg));
+    let h = std::thread::spawn(move || ftpscope::live::run(args, cfg, Lang::En));
     // A session line in the log means the capture (and its signal handler) runs.
     let mut tries = 0;
     wait_until(Duration::from_secs(30), "a session in the JSON log", || {
@@ -687,7 +694,7 @@ fn live_run_text_log_stops_at_count() {
         "0",
     ]);
     let cfg = lab.tracker();
-    let h = std::thread::spawn(move || ftpscope::live::run(args, cfg));
+    let h = std::thread::spawn(move || ftpscope::live::run(args, cfg, Lang::En));
     let mut tries = 0;
     wait_until(
         Duration::from_secs(30),

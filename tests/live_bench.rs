@@ -34,6 +34,7 @@ fn live_bench_runner() {
         }
     }
     let args = LiveArgs::try_parse_from(&args).unwrap_or_else(|e| panic!("{e}"));
-    let code = ftpscope::live::run(args, cfg).unwrap_or_else(|e| panic!("ftpscope live: {e:#}"));
+    let code = ftpscope::live::run(args, cfg, ftpscope::ftp::catalog::Lang::En)
+        .unwrap_or_else(|e| panic!("ftpscope live: {e:#}"));
     assert_eq!(code, 0);
 }

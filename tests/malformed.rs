@@ -750,13 +750,21 @@ fn fuzz_regressions_committed_as_captures() {
     )
     .expect("valid");
     let s = &cap.sessions[0];
-    let explained: Vec<&str> = s
-        .exchanges
-        .iter()
-        .flat_map(|e| &e.replies)
-        .filter(|r| r.code == 150)
-        .map(|r| r.explanation.as_str())
-        .collect();
+    let explain = |s: &ftpscope::model::Session, code: u16| -> Vec<String> {
+        s.exchanges
+            .iter()
+            .flat_map(|e| e.replies.iter().map(move |r| (e, r)))
+            .filter(|(_, r)| r.code == code)
+            .map(|(e, r)| {
+                r.explanation(
+                    e.command.as_ref(),
+                    s.server.ip(),
+                    ftpscope::ftp::catalog::Lang::En,
+                )
+            })
+            .collect()
+    };
+    let explained = explain(s, 150);
     assert_eq!(explained.len(), 2, "{explained:?}");
     assert!(
         explained[0].contains("announces 123 bytes"),
@@ -774,13 +782,7 @@ fn fuzz_regressions_committed_as_captures() {
         TrackerConfig::default(),
     )
     .expect("valid");
-    let mdtm: Vec<&str> = cap.sessions[0]
-        .exchanges
-        .iter()
-        .flat_map(|e| &e.replies)
-        .filter(|r| r.code == 213)
-        .map(|r| r.explanation.as_str())
-        .collect();
+    let mdtm = explain(&cap.sessions[0], 213);
     assert_eq!(mdtm.len(), 2, "{mdtm:?}");
     assert!(mdtm[1].contains("2024-01-01 12:00:00 UTC"), "{mdtm:?}");
     // An IPv6 fragment header followed by a hop-by-hop header: etherparse's
@@ -909,7 +911,8 @@ fn committed_malformed_files_analyze_without_panic() {
         if let Ok(cap) = analyze(&bytes) {
             let mut out = Vec::new();
             ftpscope::report::text::write(&mut out, &cap, "x", Default::default()).expect("text");
-            ftpscope::report::json::write(&mut out, &cap).expect("json");
+            ftpscope::report::json::write(&mut out, &cap, ftpscope::ftp::catalog::Lang::En)
+                .expect("json");
         }
     }
 }

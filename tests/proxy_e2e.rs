@@ -27,11 +27,11 @@ fn channel_for<'a>(s: &'a Session, verb: &str) -> &'a ftpscope::model::DataChann
                 .iter()
                 .map(|d| {
                     (
-                        d.via.clone(),
+                        d.via,
                         d.command.clone(),
                         d.outcome,
                         d.bytes,
-                        d.ended_by.clone(),
+                        d.ended_by,
                         d.notes.clone(),
                     )
                 })
@@ -74,8 +74,8 @@ async fn download(
     assert_eq!(ch.via, expect_via, "{name}: {:#?}", s.data_channels);
     assert_eq!(ch.bytes_to_client, len as u64, "{name}: bytes counted");
     assert_eq!(ch.bytes_to_server, 0);
-    assert_eq!(ch.direction, Some("download"));
-    assert_eq!(ch.ended_by.as_deref(), Some("fin"));
+    assert_eq!(ch.direction.map(|d| d.as_str()), Some("download"));
+    assert_eq!(ch.ended_by.map(|e| e.as_str()), Some("fin"));
     s
 }
 
@@ -98,7 +98,7 @@ async fn upload(srv: &Server, p: &RunningProxy, extra: &[&str], name: &str, len:
     let s = p.sessions(before + 1, WAIT).await[before].clone();
     let ch = channel_for(&s, "STOR");
     assert_eq!(ch.bytes_to_server, len as u64, "{name}: bytes counted");
-    assert_eq!(ch.direction, Some("upload"));
+    assert_eq!(ch.direction.map(|d| d.as_str()), Some("upload"));
     s
 }
 
@@ -586,10 +586,10 @@ async fn record_opens_in_the_engine_with_the_same_commands() {
                 .collect()
         };
         assert_eq!(codes(a), codes(b));
-        let chans = |s: &Session| -> Vec<(String, u64, Outcome)> {
+        let chans = |s: &Session| -> Vec<(ftpscope::model::Via, u64, Outcome)> {
             s.data_channels
                 .iter()
-                .map(|d| (d.via.clone(), d.bytes, d.outcome))
+                .map(|d| (d.via, d.bytes, d.outcome))
                 .collect()
         };
         assert_eq!(chans(a), chans(b));
@@ -919,7 +919,7 @@ async fn resume_download_with_rest_passive_and_active() {
             "{via}: only the missing bytes cross the data connection"
         );
         assert_eq!(ch.bytes_to_server, 0);
-        assert_eq!(ch.ended_by.as_deref(), Some("fin"));
+        assert_eq!(ch.ended_by.map(|e| e.as_str()), Some("fin"));
         assert_no_errors(&s, via);
     }
     p.stop().await;
@@ -967,7 +967,7 @@ async fn resume_upload_with_appe_and_rest_stor() {
         assert_eq!(final_code(&s, "SIZE"), 213, "{via}");
         let ch = channel_for(&s, "APPE");
         assert_eq!(ch.via, *via);
-        assert_eq!(ch.direction, Some("upload"));
+        assert_eq!(ch.direction.map(|d| d.as_str()), Some("upload"));
         assert_eq!(
             ch.bytes_to_server,
             (len - have) as u64,

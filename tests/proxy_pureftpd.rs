@@ -65,7 +65,7 @@ async fn both_ways(srv: &PureFtpd, case: usize, len: usize, want: &str, name: &s
         assert_eq!(done.len(), 1, "{what} {dir}: {:#?}", s.data_channels);
         assert_eq!(done[0].via, via, "{what} {dir}");
         assert_eq!(done[0].bytes, len as u64, "{what} {dir}");
-        assert_eq!(done[0].direction, Some(dir), "{what}");
+        assert_eq!(done[0].direction.map(|d| d.as_str()), Some(dir), "{what}");
         assert!(
             s.findings
                 .iter()

@@ -290,7 +290,6 @@ fn wire_controls_are_shown_escaped() {
         let r = &mut s.exchanges[0].replies[0];
         r.lines = vec![ftpscope::model::Bytes(hostile.clone())];
         r.text = ftpscope::model::Bytes(hostile[4..].to_vec());
-        r.explanation = "greeting \u{1b}]0;title\u{7}".into();
         s.user = Some(ftpscope::model::Bytes(b"u\x1b[31mser".to_vec()));
         let ex = exchange_of(&c, 0, "PWD");
         let cmd = c.sessions[0].exchanges[ex].command.as_mut().unwrap();

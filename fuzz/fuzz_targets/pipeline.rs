@@ -19,6 +19,6 @@ fuzz_target!(|data: &[u8]| {
         };
         report::text::write(&mut out, &capture, "fuzz.pcap", opts).unwrap();
         out.clear();
+        report::json::write(&mut out, &capture, lang).unwrap();
     }
-    report::json::write(&mut out, &capture).unwrap();
 });

@@ -84,11 +84,6 @@ fuzz_target!(|data: &[u8]| {
     let mut seq = [[1000u32, 7000u32]; 8];
     let cfg = TrackerConfig {
         show_passwords: data.first().is_some_and(|b| b & 1 == 1),
-        lang: if data.first().is_some_and(|b| b & 2 == 2) {
-            Lang::Zh
-        } else {
-            Lang::En
-        },
         ..TrackerConfig::default()
     };
     let mut sessions = Vec::new();
@@ -171,8 +166,8 @@ fuzz_target!(|data: &[u8]| {
         };
         report::text::write(&mut out, &capture, "fuzz", opts).unwrap();
         out.clear();
+        report::json::write(&mut out, &capture, lang).unwrap();
     }
-    report::json::write(&mut out, &capture).unwrap();
     for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         serde_json::from_slice::<serde_json::Value>(line).expect("each JSON line parses");
     }

@@ -210,10 +210,13 @@ pub fn control_idle_rule(s: &Session, out: &mut Vec<Finding>) {
         let (Some(first), Some(last)) = (d.first_byte, d.last_byte) else {
             continue;
         };
-        let delivered =
-            d.ended_by.as_deref() == Some("fin") && d.expected_size.is_none_or(|n| d.bytes >= n);
+        let delivered = d.ended_by == Some(crate::model::EndedBy::Fin)
+            && d.expected_size.is_none_or(|n| d.bytes >= n);
         let idle = prelim.ts.secs_until(last);
-        let reset = s.closed.starts_with("rst");
+        let reset = matches!(
+            s.closed,
+            crate::model::Closed::RstByClient | crate::model::Closed::RstByServer
+        );
         // Without a reset, the capture must go on long enough after the data for a
         // 226 to be overdue (a server answers within a round trip or two).
         let silent_after = last.secs_until(s.end);
@@ -258,7 +261,7 @@ pub fn control_idle_rule(s: &Session, out: &mut Vec<Finding>) {
                     None,
                 ),
                 ev(
-                    format!("session ended: {}", escape(s.closed.as_bytes())),
+                    format!("session ended: {}", s.closed.as_str()),
                     Some(s.end),
                     None,
                     None,

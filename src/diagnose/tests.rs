@@ -77,7 +77,10 @@ fn control_only_transfer_is_completed_per_replies() {
     let d = &s.data_channels[0];
     assert_eq!(d.outcome, Outcome::CompletedPerReplies);
     assert_eq!(d.bytes_per_replies, Some(1000));
-    assert_eq!(d.type_per_replies, Some("binary"));
+    assert_eq!(
+        d.type_per_replies,
+        Some(crate::model::Representation::Binary)
+    );
     assert!(!ids(&s).contains(&"passive-data-not-attempted"));
     let info = s
         .findings
@@ -333,11 +336,11 @@ fn reply_byte_counts_and_types() {
     assert_eq!(bytes_in_226(b"Transfer complete."), None);
     assert_eq!(
         type_in_reply(b"Opening BINARY mode data connection"),
-        Some("binary")
+        Some(crate::model::Representation::Binary)
     );
     assert_eq!(
         type_in_reply(b"Opening ASCII mode data connection"),
-        Some("ascii")
+        Some(crate::model::Representation::Ascii)
     );
     assert_eq!(type_in_reply(b"Ok to send data."), None);
 }

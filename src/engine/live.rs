@@ -164,18 +164,11 @@ impl LiveModel {
     /// Sessions that ended since the last call (diagnosed); a copy of each stays
     /// in the ring for views.
     pub fn take_ended(&mut self) -> Vec<Session> {
-        self.take_ended_with(&mut |_| {})
-    }
-
-    /// As [`LiveModel::take_ended`], with `fix` applied to each session first
-    /// (the proxy adds its notes).
-    pub fn take_ended_with(&mut self, fix: &mut dyn FnMut(&mut Session)) -> Vec<Session> {
         if !self.pipe.has_finished() {
             return Vec::new();
         }
-        let mut out = self.pipe.take_finished();
-        for s in &mut out {
-            fix(s);
+        let out = self.pipe.take_finished();
+        for s in &out {
             self.ended.push(s);
         }
         out
@@ -185,12 +178,6 @@ impl LiveModel {
     pub fn finish(&mut self) -> Vec<Session> {
         self.pipe.finish();
         self.take_ended()
-    }
-
-    /// As [`LiveModel::finish`], with `fix` applied to each session.
-    pub fn finish_with(&mut self, fix: &mut dyn FnMut(&mut Session)) -> Vec<Session> {
-        self.pipe.finish();
-        self.take_ended_with(fix)
     }
 
     pub fn open_sessions(&self) -> usize {
@@ -231,18 +218,9 @@ impl LiveModel {
         f
     }
 
-    /// Copies of the open sessions (not yet diagnosed), by id, each passed to `fix`.
-    fn open_copies(&self, fix: &dyn Fn(&mut Session)) -> Vec<Session> {
-        let mut out: Vec<Session> = self
-            .pipe
-            .tracker()
-            .sessions()
-            .map(|s| {
-                let mut s = s.clone();
-                fix(&mut s);
-                s
-            })
-            .collect();
+    /// Copies of the open sessions (not yet diagnosed), by id.
+    fn open_copies(&self) -> Vec<Session> {
+        let mut out: Vec<Session> = self.pipe.tracker().sessions().cloned().collect();
         out.sort_by_key(|s| s.id);
         out
     }
@@ -251,13 +229,8 @@ impl LiveModel {
     /// diagnosed; their transfers may still be open), by id; statistics;
     /// capture-wide findings so far.
     pub fn snapshot(&self) -> Capture {
-        self.snapshot_with(&|_| {})
-    }
-
-    /// As [`LiveModel::snapshot`], with `fix` applied to each open session.
-    pub fn snapshot_with(&self, fix: &dyn Fn(&mut Session)) -> Capture {
         let mut sessions: Vec<Session> = self.ended_kept().cloned().collect();
-        sessions.extend(self.open_copies(fix));
+        sessions.extend(self.open_copies());
         sessions.sort_by_key(|s| s.id);
         Capture {
             sessions,
@@ -268,16 +241,11 @@ impl LiveModel {
 
     /// What changed since a view saw `since` ended sessions (see [`LiveSource`]).
     pub fn update(&self, since: u64) -> LiveUpdate {
-        self.update_with(since, &|_| {})
-    }
-
-    /// As [`LiveModel::update`], with `fix` applied to each open session.
-    pub fn update_with(&self, since: u64, fix: &dyn Fn(&mut Session)) -> LiveUpdate {
         let (ended, reset) = ended_since(self.ended_kept(), self.ended.total, since);
         LiveUpdate {
             ended,
             reset,
-            open: self.open_copies(fix),
+            open: self.open_copies(),
             stats: self.stats(),
             findings: self.findings(),
             seen: self.ended.total,

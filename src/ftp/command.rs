@@ -1,5 +1,7 @@
 //! Command lines: `VERB [SP argument]`.
 
+use super::catalog::CommandKind;
+
 /// Longest verb we keep as is; longer "verbs" are cut and flagged.
 pub const MAX_VERB: usize = 32;
 
@@ -122,22 +124,48 @@ fn trim_start(b: &[u8]) -> &[u8] {
     &b[i..]
 }
 
-/// Verbs that open a data transfer.
+/// The verbs the catalog files as [`CommandKind::Transfer`], looked up once.
+static TRANSFER_VERBS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    super::catalog::commands()
+        .iter()
+        .filter(|e| e.kind == CommandKind::Transfer)
+        .map(|e| e.verb)
+        .collect()
+});
+
+/// Verbs that open a data transfer: the catalog's [`CommandKind::Transfer`]
+/// (RETR, STOR, STOU, APPE, LIST, NLST, MLSD, THMB).
 pub fn is_transfer(verb: &str) -> bool {
-    matches!(
-        verb,
-        "RETR" | "STOR" | "STOU" | "APPE" | "LIST" | "NLST" | "MLSD"
-    )
+    TRANSFER_VERBS.iter().any(|v| v.eq_ignore_ascii_case(verb))
 }
 
-/// Direction of the bytes of a transfer command: true when the server sends.
+/// Direction of the bytes of a transfer command: true when the server sends
+/// (every transfer but the uploads STOR, STOU and APPE).
 pub fn server_sends(verb: &str) -> bool {
-    matches!(verb, "RETR" | "LIST" | "NLST" | "MLSD")
+    is_transfer(verb)
+        && !["STOR", "STOU", "APPE"]
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(verb))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The transfer verbs are the catalog's, and their direction is known.
+    #[test]
+    fn transfer_verbs_come_from_the_catalog() {
+        for v in [
+            "RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD", "THMB", "retr",
+        ] {
+            assert!(is_transfer(v), "{v}");
+        }
+        for v in ["PASV", "SIZE", "REST", "NOOP", "", "RETRX"] {
+            assert!(!is_transfer(v), "{v}");
+        }
+        assert!(server_sends("RETR") && server_sends("MLSD") && server_sends("THMB"));
+        assert!(!server_sends("STOR") && !server_sends("APPE") && !server_sends("NOOP"));
+    }
 
     #[test]
     fn parse_forms() {

@@ -80,6 +80,12 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
     let arg = escape(ctx.arg);
     let shown = escape_str(verb);
     match (code, verb) {
+        // The tracker's code for a server line with no reply code.
+        (0, _) => pick(
+            lang,
+            "Not a valid reply: an FTP reply starts with a three-digit code; the client cannot tell what the server meant.".into(),
+            "无效的应答：FTP 应答应以三位数字代码开头，客户端无法判断服务器的意思。".into(),
+        ),
         (227, _) => match address::parse_227(text) {
             Some(a) => {
                 let (p1, p2) = (a.port() >> 8, a.port() & 0xff);
@@ -178,7 +184,7 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
             "TLS accepted: the TLS handshake starts now and the rest of the control connection is encrypted.".into(),
             "已接受 TLS：现在开始 TLS 握手，此后的控制连接全部加密。".into(),
         ),
-        (226 | 250, v) if matches!(v, "RETR" | "STOR" | "STOU" | "APPE" | "LIST" | "NLST" | "MLSD") => pick(
+        (226 | 250, v) if super::command::is_transfer(v) => pick(
             lang,
             format!("{v} finished: the server says the transfer completed and closed the data connection (or kept it, per mode)."),
             format!("{v} 完成：服务器报告传输完成。"),

@@ -22,10 +22,10 @@
 //! Relayed bytes are never dropped; only observations of them are. Drops are
 //! counted and shown in the status line.
 //!
-//! Proxy notes (rewrites, injected faults, refusals) are attached to the model
-//! after the tracker built it (`annotate`): a note names the control line it
-//! belongs to by that line's timestamp, which the hub makes unique per
-//! connection.
+//! Proxy notes (rewrites, injected faults, refusals) are events like the others:
+//! the hub hands them to the tracker ([`ConnSink::note`]) in order, a note on a
+//! relayed line just before that line, so the tracker attaches each to the
+//! command, reply, data channel or session it belongs to as it builds the model.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -35,7 +35,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use rustc_hash::FxHashMap;
 use tokio::sync::mpsc;
 
 use super::ProxyObserver;
@@ -75,16 +74,7 @@ pub enum Ev {
     Reset(Dir),
 }
 
-/// Where a proxy note belongs.
-#[derive(Clone, Copy, Debug)]
-pub enum NoteTarget {
-    /// The session as a whole (shown with its anomalies, prefixed `proxy:`).
-    Session,
-    /// The data channel the tracker tied to this connection.
-    Conn(ConnId),
-    /// The newest data channel announced with this address at or before the note.
-    Announced(SocketAddr),
-}
+pub use crate::tcp::NoteTarget;
 
 /// One observation.
 #[derive(Debug)]
@@ -365,50 +355,6 @@ impl DataFeed {
     }
 }
 
-/// Notes about one session, waiting for the model.
-#[derive(Debug, Default)]
-struct SessNotes {
-    /// By the timestamp of the control line they belong to.
-    lines: FxHashMap<i64, Vec<String>>,
-    session: Vec<String>,
-    conns: FxHashMap<ConnId, Vec<String>>,
-    announced: Vec<(SocketAddr, Ts, String)>,
-}
-
-/// Add the proxy's notes to a session built by the tracker.
-fn annotate(s: &mut Session, n: &SessNotes) {
-    for ex in &mut s.exchanges {
-        if let Some(c) = &mut ex.command {
-            if let Some(v) = n.lines.get(&c.ts.0) {
-                c.notes.extend(v.iter().cloned());
-            }
-        }
-        for r in &mut ex.replies {
-            if let Some(v) = n.lines.get(&r.ts.0) {
-                r.notes.extend(v.iter().cloned());
-            }
-        }
-    }
-    for ch in &mut s.data_channels {
-        if let Some(v) = ch.conn.and_then(|c| n.conns.get(&c)) {
-            ch.notes.extend(v.iter().cloned());
-        }
-    }
-    for (a, ts, text) in &n.announced {
-        let best = s
-            .data_channels
-            .iter_mut()
-            .filter(|c| c.announced == Some(*a) && c.announced_at <= *ts)
-            .max_by_key(|c| c.announced_at);
-        match best {
-            Some(c) => c.notes.push(text.clone()),
-            None => s.anomalies.push(format!("proxy: {text}")),
-        }
-    }
-    s.anomalies
-        .extend(n.session.iter().map(|t| format!("proxy: {t}")));
-}
-
 /// Sessions rendered for the log but not written yet (the file refused them),
 /// at most this many bytes; older ones are given up past it, and counted.
 pub const LOG_WAITING_BYTES: usize = 4 << 20;
@@ -465,7 +411,7 @@ impl LogSink {
     fn render(&self, s: &Session) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::new();
         if self.json {
-            report::json::write_session(&mut out, s)?;
+            report::json::write_session(&mut out, s, self.opts.lang)?;
         } else {
             report::text::write_session(&mut out, s, self.opts)?;
             writeln!(out)?;
@@ -538,13 +484,9 @@ impl LogSink {
     }
 }
 
-/// Everything the hub owns that live views read: the engine's live model, and the
-/// proxy's notes waiting for the sessions they belong to.
+/// Everything the hub owns that live views read: the engine's live model.
 pub struct Live {
     model: LiveModel,
-    notes: FxHashMap<ConnId, SessNotes>,
-    by_client: FxHashMap<(SocketAddr, i64), ConnId>,
-    line_ts: FxHashMap<ConnId, Ts>,
 }
 
 impl Live {
@@ -557,39 +499,23 @@ impl Live {
         let mut model = LiveModel::new(cfg, MAX_LIVE_FINISHED, keep_bytes);
         // The proxy relays every data connection: one it did not see was not made.
         model.tracker_mut().set_all_connections_visible();
-        Live {
-            model,
-            notes: FxHashMap::default(),
-            by_client: FxHashMap::default(),
-            line_ts: FxHashMap::default(),
-        }
+        Live { model }
     }
 
     pub fn open_sessions(&self) -> usize {
         self.model.open_sessions()
     }
 
-    /// The proxy's notes added to an open session.
-    fn annotate_open(&self, s: &mut Session) {
-        if let Some(n) = self
-            .by_client
-            .get(&(s.client, s.start.0))
-            .and_then(|c| self.notes.get(c))
-        {
-            annotate(s, n);
-        }
-    }
-
-    /// Every session: the newest finished ones and the open ones (annotated, not
-    /// yet diagnosed), by id; capture-wide findings.
+    /// Every session: the newest finished ones and the open ones (not yet
+    /// diagnosed), by id; capture-wide findings.
     pub fn snapshot(&self) -> Capture {
-        self.model.snapshot_with(&|s| self.annotate_open(s))
+        self.model.snapshot()
     }
 
     /// What changed since a live view saw `since` finished sessions: those
     /// finished after them and the open ones now (see [`crate::engine::LiveSource`]).
     pub fn update(&self, since: u64) -> LiveUpdate {
-        self.model.update_with(since, &|s| self.annotate_open(s))
+        self.model.update(since)
     }
 
     /// The proxy's own counters (packets: control reads; bytes; connections).
@@ -615,15 +541,10 @@ impl Live {
                 ts,
                 initiator,
                 responder,
-                control,
+                control: _,
             } => {
                 let meta = self.meta(ts);
                 self.stats().tcp_connections += 1;
-                if control.is_none() {
-                    self.notes.insert(conn, SessNotes::default());
-                    self.by_client.insert((initiator, ts.0), conn);
-                    self.line_ts.insert(conn, ts);
-                }
                 self.tracker().open(
                     meta,
                     &ConnInfo {
@@ -663,10 +584,6 @@ impl Live {
                 lost_before,
                 notes,
             } => {
-                // Unique, increasing timestamps per control connection: notes find their line by it.
-                let last = self.line_ts.entry(conn).or_insert(ts);
-                let ts = if ts <= *last { Ts(last.0 + 1) } else { ts };
-                *last = ts;
                 let meta = self.meta(ts);
                 self.stats().packets += 1;
                 self.stats().bytes += bytes.len() as u64;
@@ -683,15 +600,14 @@ impl Live {
                         r.skip(conn, dir, lost_before);
                     }
                 }
+                // The notes go just before their line: it is the next one of `dir`.
+                for text in notes {
+                    self.tracker().note(meta, conn, NoteTarget::Line(dir), text);
+                }
                 self.tracker()
                     .event(meta, conn, ConnEvent::Data { dir, bytes: &bytes });
                 if let Some(r) = rec {
                     r.data(ts, conn, dir, &bytes)?;
-                }
-                if !notes.is_empty() {
-                    if let Some(n) = self.notes.get_mut(&conn) {
-                        n.lines.entry(ts.0).or_default().extend(notes);
-                    }
                 }
             }
             Obs::Count {
@@ -716,7 +632,6 @@ impl Live {
             Obs::Closed { conn, ts } => {
                 let meta = self.meta(ts);
                 self.tracker().closed(meta, conn);
-                self.line_ts.remove(&conn);
                 if let Some(r) = rec {
                     r.closed(conn);
                 }
@@ -727,40 +642,21 @@ impl Live {
                 target,
                 text,
             } => {
-                if let Some(n) = self.notes.get_mut(&control) {
-                    match target {
-                        NoteTarget::Session => n.session.push(text),
-                        NoteTarget::Conn(c) => n.conns.entry(c).or_default().push(text),
-                        NoteTarget::Announced(a) => n.announced.push((a, ts, text)),
-                    }
-                }
+                // Not a packet: the statistics' first and last times stay.
+                self.tracker()
+                    .note(Meta { ts, frame: 0 }, control, target, text);
             }
         }
         Ok(())
     }
 
-    /// Sessions the tracker finished, annotated; a copy stays for live views.
+    /// Sessions the tracker finished; a copy stays for live views.
     fn take_finished(&mut self) -> Vec<Session> {
-        let (model, by_client, notes) = (&mut self.model, &mut self.by_client, &mut self.notes);
-        model.take_ended_with(&mut |s| annotate_finished(s, by_client, notes))
+        self.model.take_ended()
     }
 
     fn finish(&mut self) -> Vec<Session> {
-        let (model, by_client, notes) = (&mut self.model, &mut self.by_client, &mut self.notes);
-        model.finish_with(&mut |s| annotate_finished(s, by_client, notes))
-    }
-}
-
-/// A finished session gets its notes, which are then let go.
-fn annotate_finished(
-    s: &mut Session,
-    by_client: &mut FxHashMap<(SocketAddr, i64), ConnId>,
-    notes: &mut FxHashMap<ConnId, SessNotes>,
-) {
-    if let Some(c) = by_client.remove(&(s.client, s.start.0)) {
-        if let Some(n) = notes.remove(&c) {
-            annotate(s, &n);
-        }
+        self.model.finish()
     }
 }
 
@@ -1102,8 +998,93 @@ mod tests {
         );
     }
 
+    /// Notes travel with the events: on a multi-line reply's first line they land
+    /// on that reply (not on the line's neighbours), on a data connection before
+    /// the tracker tied it to a channel they wait for it, on an address they land
+    /// on the newest channel announced with it, and on a dropped line they are kept
+    /// with the session.
     #[test]
-    fn notes_find_their_line_by_time() {
+    fn notes_land_on_the_reply_channel_and_session_they_belong_to() {
+        let budget = Arc::new(Budget::default());
+        let (obs, mut rx) = Observer::new(false, budget);
+        let (c, s) = (sa("10.0.0.1:40000"), sa("10.0.0.2:21"));
+        obs.always(Obs::Open {
+            conn: 1,
+            ts: Ts(1_000),
+            initiator: c,
+            responder: s,
+            control: None,
+        });
+        obs.event(1, Ev::Accepted);
+        let mut feed = ControlFeed::new(obs.clone(), 1);
+        let t = |n: i64| Ts(1_000 + n);
+        feed.bytes(
+            t(1),
+            Dir::FromResponder,
+            b"220-hi\r\n".to_vec(),
+            vec!["greeting held".into()],
+        );
+        feed.bytes(t(1), Dir::FromResponder, b"220 there\r\n".to_vec(), vec![]);
+        feed.bytes(t(2), Dir::FromInitiator, b"PASV\r\n".to_vec(), vec![]);
+        feed.bytes(
+            t(3),
+            Dir::FromResponder,
+            b"227 Entering Passive Mode (10,0,0,2,4,1).\r\n".to_vec(),
+            vec!["rewritten".into()],
+        );
+        obs.note(
+            1,
+            NoteTarget::Announced(sa("10.0.0.2:1025")),
+            "refused a thief",
+        );
+        obs.note(1, NoteTarget::Conn(2), "fault injected");
+        obs.always(Obs::Open {
+            conn: 2,
+            ts: t(4),
+            initiator: sa("10.0.0.1:40001"),
+            responder: sa("10.0.0.2:1025"),
+            control: Some(1),
+        });
+        feed.bytes(
+            t(5),
+            Dir::FromInitiator,
+            b"\r\n".to_vec(),
+            vec!["empty line".into()],
+        );
+        obs.note(
+            1,
+            NoteTarget::Announced(sa("10.0.0.9:9")),
+            "no such channel",
+        );
+        let mut live = Live::new(TrackerConfig::default());
+        let mut rec: Option<Recorder<Vec<u8>>> = None;
+        while let Ok(o) = rx.try_recv() {
+            live.apply(o, &mut rec).unwrap();
+        }
+        let snap = live.snapshot();
+        let sess = &snap.sessions[0];
+        assert_eq!(sess.control_conn, 1);
+        assert_eq!(sess.exchanges[0].replies[0].notes, ["greeting held"]);
+        let pasv = &sess.exchanges[1];
+        assert!(pasv.command.as_ref().unwrap().notes.is_empty());
+        assert_eq!(pasv.replies[0].notes, ["rewritten"]);
+        assert_eq!(
+            sess.data_channels[0].notes,
+            ["refused a thief", "fault injected"]
+        );
+        assert!(
+            sess.anomalies.contains(&"proxy: empty line".to_string()),
+            "{:?}",
+            sess.anomalies
+        );
+        assert!(
+            sess.anomalies
+                .contains(&"proxy: no such channel".to_string())
+        );
+    }
+
+    #[test]
+    fn notes_find_their_line_when_lines_share_a_time() {
         let budget = Arc::new(Budget::default());
         let (obs, mut rx) = Observer::new(false, budget);
         obs.always(Obs::Open {
@@ -1114,7 +1095,7 @@ mod tests {
             control: None,
         });
         let mut feed = ControlFeed::new(obs.clone(), 1);
-        // Two lines with the same receive time: the hub makes their times unique.
+        // Two lines with the same receive time: the note goes with its own line.
         feed.bytes(
             Ts(2_000),
             Dir::FromResponder,

@@ -309,13 +309,13 @@ fn index_row(r: &IndexRow, clock: &dyn Fn(Ts) -> String, _full: &[Session]) -> M
 }
 
 fn session(s: &Session, clock: &dyn Fn(Ts) -> String) -> Markup {
-    let ladder = ladder::layout(s, clock);
+    let ladder = ladder::layout(s, clock, crate::ftp::catalog::Lang::En);
     let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
     html! {
         section.session id={ "s" (s.id) } {
             h2 { "Session " (s.id) ": " (s.client.to_string()) " → " (s.server.to_string()) }
             p.meta {
-                "user " b { (user) } ", started " (clock(s.start)) ", lasted " (human_duration(s.duration)) ", ended: " (escape_str(&s.closed))
+                "user " b { (user) } ", started " (clock(s.start)) ", lasted " (human_duration(s.duration)) ", ended: " (s.closed.as_str())
                 @if let Some(t) = s.tls_description() { br; (escape_str(&t)) }
                 br; "capture covers: " (crate::report::text::coverage_line(s))
             }
@@ -340,7 +340,7 @@ fn session(s: &Session, clock: &dyn Fn(Ts) -> String) -> Markup {
                         @for (i, d) in s.data_channels.iter().enumerate() {
                             tr id={ "s" (s.id) "-d" (i) } {
                                 td { (i + 1) }
-                                td { (escape_str(&d.via)) }
+                                td { (d.via.as_str()) }
                                 td { (d.announced.map_or("?".into(), |a| a.to_string())) }
                                 td { (d.command.as_deref().map_or("-".into(), escape_str)) @if let Some(a) = &d.arg { " " (escape(&a.0)) } }
                                 td class={ "out " (d.outcome.as_str()) } { (d.outcome.as_str()) }
@@ -362,13 +362,13 @@ fn session(s: &Session, clock: &dyn Fn(Ts) -> String) -> Markup {
                                 div.cmd {
                                     span.t { (clock(c.ts)) } " C> " b { (escape_str(&c.verb)) } @if !c.arg.is_empty() { " " (escape(&c.arg.0)) }
                                 }
-                                div.expl { (escape_str(&crate::ftp::explain::command(&c.verb, &c.arg.0, crate::report::Lang::En))) }
+                                div.expl { (escape_str(&crate::ftp::explain::command(&c.verb, &c.arg.0, crate::ftp::catalog::Lang::En))) }
                             }
                             @for r in &ex.replies {
                                 div class={ "rep c" (r.code / 100) } {
                                     span.t { (clock(r.ts)) } " S< " b { (r.code) } " " (escape(&r.text.0))
                                 }
-                                div.expl { "= " (escape_str(&r.explanation)) }
+                                div.expl { "= " (escape_str(&r.explanation(ex.command.as_ref(), s.server.ip(), crate::ftp::catalog::Lang::En))) }
                             }
                         }
                     }
@@ -474,7 +474,7 @@ fn sparkline(series: &[u64]) -> Markup {
 /// `--format svg --session N`: the ladder of one session alone.
 pub fn standalone_svg(s: &Session, time: TimeView) -> String {
     let clock = move |t: Ts| time.clock(t);
-    let l = ladder::layout(s, &clock);
+    let l = ladder::layout(s, &clock, crate::ftp::catalog::Lang::En);
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n",
         svg(&l, s.id, true).into_string()

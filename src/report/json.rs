@@ -9,10 +9,14 @@
 
 use std::io::{self, Write};
 
+use std::net::IpAddr;
+
 use serde::Serialize;
+use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
-use crate::model::{Bytes, Capture, Session};
+use crate::ftp::catalog::Lang;
+use crate::model::{Bytes, Capture, Command, Exchange, Reply, Session};
 use crate::text::needs_escape;
 
 /// A serde_json formatter that writes [`needs_escape`] characters as `\uXXXX`,
@@ -114,17 +118,169 @@ pub fn to_string_pretty<T: Serialize + ?Sized>(value: &T) -> io::Result<String> 
     String::from_utf8(buf).map_err(io::Error::other)
 }
 
-/// Write every session as one JSON line.
-pub fn write(out: &mut dyn Write, capture: &Capture) -> io::Result<()> {
+/// Write every session as one JSON line, explanations in `lang`.
+pub fn write(out: &mut dyn Write, capture: &Capture, lang: Lang) -> io::Result<()> {
     for s in &capture.sessions {
-        write_session(out, s)?;
+        write_session(out, s, lang)?;
     }
     Ok(())
 }
 
-/// One session as one JSON line.
-pub fn write_session(out: &mut dyn Write, s: &Session) -> io::Result<()> {
-    write_line(out, s)
+/// One session as one JSON line, explanations in `lang`.
+pub fn write_session(out: &mut dyn Write, s: &Session, lang: Lang) -> io::Result<()> {
+    write_line(out, &SessionJson { s, lang })
+}
+
+/// A session's JSON form (docs/json-schema.md). The model holds facts; the
+/// replies' explanations are rendered here, in `lang`, as the text view does.
+pub struct SessionJson<'a> {
+    pub s: &'a Session,
+    pub lang: Lang,
+}
+
+struct Addr<'a>(&'a std::net::SocketAddr);
+impl Serialize for Addr<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
+    }
+}
+
+struct Time(crate::time::Ts);
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::model::ser_ts(&self.0, s)
+    }
+}
+
+struct Frame(u64);
+impl Serialize for Frame {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::model::ser_frame(&self.0, s)
+    }
+}
+
+impl Serialize for SessionJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let s = self.s;
+        let mut m = ser.serialize_struct("Session", 26)?;
+        m.serialize_field("id", &s.id)?;
+        m.serialize_field("client", &Addr(&s.client))?;
+        m.serialize_field("server", &Addr(&s.server))?;
+        m.serialize_field("start", &Time(s.start))?;
+        m.serialize_field("end", &Time(s.end))?;
+        m.serialize_field("duration", &s.duration)?;
+        m.serialize_field("start_frame", &Frame(s.start_frame))?;
+        m.serialize_field("user", &s.user)?;
+        m.serialize_field("login", &s.login)?;
+        m.serialize_field("tls", &s.tls)?;
+        m.serialize_field("encrypted_bytes", &s.encrypted_bytes)?;
+        m.serialize_field("type", &s.type_)?;
+        m.serialize_field("mode", &s.mode)?;
+        m.serialize_field("stru", &s.stru)?;
+        m.serialize_field("cwd", &s.cwd)?;
+        m.serialize_field("client_software", &s.client_software)?;
+        m.serialize_field("server_system", &s.server_system)?;
+        m.serialize_field("closed", &s.closed)?;
+        m.serialize_field(
+            "exchanges",
+            &Exchanges {
+                x: &s.exchanges,
+                server_ip: s.server.ip(),
+                lang: self.lang,
+            },
+        )?;
+        m.serialize_field("data_channels", &s.data_channels)?;
+        m.serialize_field("findings", &s.findings)?;
+        m.serialize_field("capture", &s.capture)?;
+        m.serialize_field("coverage", &s.coverage)?;
+        m.serialize_field("anomalies", &s.anomalies)?;
+        m.serialize_field("detected_by", &s.detected_by)?;
+        if !s.summary.is_empty() {
+            m.serialize_field("summary", &s.summary)?;
+        }
+        m.end()
+    }
+}
+
+struct Exchanges<'a> {
+    x: &'a [Exchange],
+    server_ip: IpAddr,
+    lang: Lang,
+}
+
+impl Serialize for Exchanges<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut seq = ser.serialize_seq(Some(self.x.len()))?;
+        for x in self.x {
+            seq.serialize_element(&ExchangeJson {
+                x,
+                server_ip: self.server_ip,
+                lang: self.lang,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+struct ExchangeJson<'a> {
+    x: &'a Exchange,
+    server_ip: IpAddr,
+    lang: Lang,
+}
+
+impl Serialize for ExchangeJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let x = self.x;
+        let mut m = ser.serialize_struct("Exchange", 3)?;
+        m.serialize_field("command", &x.command)?;
+        let replies: Vec<ReplyJson<'_>> = x
+            .replies
+            .iter()
+            .map(|r| ReplyJson {
+                r,
+                command: x.command.as_ref(),
+                server_ip: self.server_ip,
+                lang: self.lang,
+            })
+            .collect();
+        m.serialize_field("replies", &replies)?;
+        if let Some(d) = x.data_channel {
+            m.serialize_field("data_channel", &d)?;
+        }
+        m.end()
+    }
+}
+
+struct ReplyJson<'a> {
+    r: &'a Reply,
+    command: Option<&'a Command>,
+    server_ip: IpAddr,
+    lang: Lang,
+}
+
+impl Serialize for ReplyJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let r = self.r;
+        let mut m = ser.serialize_struct("Reply", 8)?;
+        m.serialize_field("code", &r.code)?;
+        m.serialize_field("text", &r.text)?;
+        m.serialize_field("ts", &Time(r.ts))?;
+        m.serialize_field("frame", &Frame(r.frame))?;
+        if let Some(t) = r.response_time {
+            m.serialize_field("response_time", &t)?;
+        }
+        m.serialize_field(
+            "explanation",
+            &r.explanation(self.command, self.server_ip, self.lang),
+        )?;
+        if r.multiline {
+            m.serialize_field("multiline", &true)?;
+        }
+        if !r.notes.is_empty() {
+            m.serialize_field("notes", &r.notes)?;
+        }
+        m.end()
+    }
 }
 
 /// The JSON form of wire bytes that are not valid UTF-8: `{"lossy": ..., "hex": ...}`.

@@ -162,7 +162,11 @@ impl TimeAxis {
 }
 
 /// Lay out one session. `clock` writes a time for the left margin.
-pub fn layout(s: &Session, clock: &dyn Fn(Ts) -> String) -> Ladder {
+pub fn layout(
+    s: &Session,
+    clock: &dyn Fn(Ts) -> String,
+    lang: crate::ftp::catalog::Lang,
+) -> Ladder {
     // The exchanges drawn: the first MAX_ROWS lines' worth.
     let mut rows = 0usize;
     let mut shown = 0usize;
@@ -233,7 +237,11 @@ pub fn layout(s: &Session, clock: &dyn Fn(Ts) -> String) -> Ladder {
                 y: axis.y(r.ts),
                 to_server: false,
                 label: clip(&label, 60),
-                title: format!("{} {text}\n= {}", r.code, r.explanation),
+                title: format!(
+                    "{} {text}\n= {}",
+                    r.code,
+                    r.explanation(ex.command.as_ref(), s.server.ip(), lang)
+                ),
                 class: reply_class(r.code),
                 exchange: ei,
                 time: clock(r.ts),
@@ -264,7 +272,7 @@ pub fn layout(s: &Session, clock: &dyn Fn(Ts) -> String) -> Ladder {
         let mut title = format!(
             "data #{}: {} {ann} {}",
             ci + 1,
-            escape_str(&d.via),
+            d.via.as_str(),
             d.outcome.as_str()
         );
         if d.bytes > 0 {
@@ -333,7 +341,7 @@ mod tests {
     fn rows_go_down_in_time_and_long_pauses_are_compressed() {
         // passive-dropped: the client waits seconds for an unanswered SYN.
         let s = session("passive-dropped.pcap");
-        let l = layout(&s, &|t| t.clock());
+        let l = layout(&s, &|t| t.clock(), crate::ftp::catalog::Lang::En);
         let ys: Vec<u32> = l.arrows.iter().map(|a| a.y).collect();
         assert!(ys.windows(2).all(|w| w[0] <= w[1]), "{ys:?}");
         assert!(
@@ -361,7 +369,7 @@ mod tests {
     #[test]
     fn commands_go_right_replies_left_with_their_class() {
         let s = session("passive-ok.pcapng");
-        let l = layout(&s, &|t| t.clock());
+        let l = layout(&s, &|t| t.clock(), crate::ftp::catalog::Lang::En);
         let user = l
             .arrows
             .iter()

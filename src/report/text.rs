@@ -30,7 +30,7 @@ fn sev_mark(s: Severity) -> &'static str {
 /// One line describing a data connection.
 pub fn channel_line(d: &DataChannel) -> String {
     let ann = d.announced.map_or("?".to_string(), |a| a.to_string());
-    let mut s = format!("{} {} {}", escape_str(&d.via), ann, d.outcome.as_str());
+    let mut s = format!("{} {} {}", d.via, ann, d.outcome.as_str());
     if let Some(c) = &d.command {
         s.push_str(&format!(" for {}", escape_str(c)));
         if let Some(a) = &d.arg {
@@ -39,7 +39,7 @@ pub fn channel_line(d: &DataChannel) -> String {
             }
         }
     }
-    if d.bytes > 0 || d.outcome.as_str() == "completed" {
+    if d.bytes > 0 || d.outcome == crate::model::Outcome::Completed {
         s.push_str(&format!(", {} ({} B)", human_bytes(d.bytes), d.bytes));
         if let Some(dir) = d.direction {
             s.push_str(&format!(" {dir}"));
@@ -405,7 +405,7 @@ pub fn write_session_at(
     if let Some(c) = &s.cwd {
         write!(out, ", cwd {}", escape(&c.0))?;
     }
-    writeln!(out, ", closed: {}", escape_str(&s.closed))?;
+    writeln!(out, ", closed: {}", s.closed)?;
     writeln!(out, "  capture covers: {}", coverage_line(s))?;
     if let Some(tls) = s.tls_description() {
         writeln!(out, "  {tls}")?;
@@ -477,7 +477,11 @@ pub fn write_session_at(
                 writeln!(out, "{prefix}{}{suffix}", escape(&l.0))?;
             }
             if opts.explain {
-                writeln!(out, "                    = {}", escape_str(&r.explanation))?;
+                writeln!(
+                    out,
+                    "                    = {}",
+                    escape_str(&r.explanation(ex.command.as_ref(), s.server.ip(), lang))
+                )?;
             }
             for n in &r.notes {
                 writeln!(out, "                    note: {}", escape_str(n))?;
@@ -507,7 +511,7 @@ pub fn write_session_at(
                 t.push(format!("announced size {n} B"));
             }
             if let Some(e) = &d.ended_by {
-                t.push(format!("ended by {}", escape_str(e)));
+                t.push(format!("ended by {e}"));
             }
             if !t.is_empty() {
                 writeln!(out, "       {}", t.join(", "))?;

@@ -273,3 +273,36 @@ fn endless_pipelining_past_the_budget_is_bounded() {
         s.summary
     );
 }
+
+/// A multi-line greeting whose end comes after commands the client sent
+/// meanwhile keeps its place first; the commands, their replies and the data
+/// channel they announce point at the right exchanges (the greeting's place is
+/// kept when its first line comes, nothing is renumbered).
+#[test]
+fn a_late_multi_line_greeting_goes_before_the_commands_sent_meanwhile() {
+    let mut t = Tracker::new(TrackerConfig::default());
+    let c = control(1, 40_000);
+    assert_eq!(t.open(meta(1), &c), Mode::Stream);
+    let mut send = |at: i64, dir: Dir, bytes: &[u8]| {
+        t.event(meta(at), c.id, ConnEvent::Data { dir, bytes });
+    };
+    send(1, Dir::FromResponder, b"220-welcome\r\n");
+    send(2, Dir::FromInitiator, b"PASV\r\n");
+    send(3, Dir::FromResponder, b"220 ready\r\n");
+    send(
+        4,
+        Dir::FromResponder,
+        b"227 Entering Passive Mode (10,0,0,1,4,1).\r\n",
+    );
+    t.finish();
+    let s = &t.take_finished()[0];
+    let shape: Vec<(Option<&str>, Vec<u16>)> = s
+        .exchanges
+        .iter()
+        .map(|x| (x.verb(), x.replies.iter().map(|r| r.code).collect()))
+        .collect();
+    assert_eq!(shape, [(None, vec![220]), (Some("PASV"), vec![227])]);
+    assert!(s.exchanges[0].replies[0].multiline);
+    assert_eq!(s.data_channels[0].announce_exchange, 1);
+    assert!(s.coverage.greeting);
+}

@@ -29,7 +29,10 @@ pub fn write_session(s: &Session, json: bool, dir: &Path, lang: Lang) -> io::Res
             Ok(f) => {
                 let mut out = io::BufWriter::new(f);
                 if json {
-                    crate::report::json::to_writer_pretty(&mut out, s)?;
+                    crate::report::json::to_writer_pretty(
+                        &mut out,
+                        &crate::report::json::SessionJson { s, lang },
+                    )?;
                     writeln!(out)?;
                 } else {
                     crate::report::text::write_session(

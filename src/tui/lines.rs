@@ -272,11 +272,16 @@ pub fn transcript(s: &Session, width: usize, explain: bool, lang: Lang) -> Rows 
                 }
                 rows.push(sp, PREFIX, width, item);
             }
-            if explain && !r.explanation.is_empty() {
+            let explanation = if explain {
+                r.explanation(ex.command.as_ref(), s.server.ip(), lang)
+            } else {
+                String::new()
+            };
+            if !explanation.is_empty() {
                 rows.push(
                     vec![
                         pad(),
-                        (Role::Explain, format!("= {}", escape_str(&r.explanation))),
+                        (Role::Explain, format!("= {}", escape_str(&explanation))),
                     ],
                     PREFIX,
                     width,

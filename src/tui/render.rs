@@ -558,7 +558,7 @@ fn data(frame: &mut Frame, r: &Regions, app: &App) {
         vec![
             (d.outcome.as_str().to_string(), t.outcome(d.outcome)),
             (s.id.to_string(), Style::new()),
-            (escape_str(&d.via), Style::new()),
+            (d.via.to_string(), Style::new()),
             (
                 match d.mode {
                     crate::model::DataMode::Active => "active",
@@ -707,7 +707,7 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
     }
     info.push_str(&format!(
         "  closed {}  {}, {} ({})",
-        escape_str(&s.closed),
+        s.closed,
         plural(s.command_count(), "command", "commands"),
         plural(s.data_channels.len(), "data connection", "data connections"),
         human_bytes(s.data_bytes())
