@@ -20,8 +20,24 @@ use crate::report::ladder::{self, CLIENT_X, Ladder, ROW, SERVER_X};
 use crate::text::{escape, escape_str};
 use crate::time::{TimeView, Ts, human_bytes, human_duration};
 
-/// Sessions drawn in full; the others are listed in the index with a note.
+/// Sessions drawn in full at most; the others are listed in the index with a note.
 pub const MAX_FULL_SESSIONS: usize = 200;
+/// The sessions drawn in full stop there (an estimate of their HTML), so that the
+/// page stays under about 2 MB whatever the capture.
+pub const FULL_SESSIONS_BUDGET: usize = 1_400_000;
+
+/// About how many bytes of HTML a session drawn in full takes: its transcript
+/// (with explanations) and its ladder.
+fn estimate(s: &Session) -> usize {
+    let lines: usize = s
+        .exchanges
+        .iter()
+        .map(|e| usize::from(e.command.is_some()) + e.replies.len())
+        .sum();
+    2_000 + lines * 620 + s.data_channels.len() * 900
+}
+/// Rows of the session index at most (the rest are counted).
+pub const MAX_INDEX_ROWS: usize = 5_000;
 /// Finding cards at most (the rest are counted).
 pub const MAX_CARDS: usize = 500;
 
@@ -52,6 +68,10 @@ pub struct Builder {
     index: Vec<IndexRow>,
     cards: Vec<(Option<usize>, Finding)>,
     more_cards: usize,
+    /// Estimated HTML of the sessions kept whole.
+    spent: usize,
+    /// Sessions beyond the index's rows.
+    more_rows: usize,
 }
 
 impl Builder {
@@ -65,20 +85,33 @@ impl Builder {
             index: Vec::new(),
             cards: Vec::new(),
             more_cards: 0,
+            spent: 0,
+            more_rows: 0,
         }
     }
 
     pub fn add(&mut self, s: Session) {
+        let cost = estimate(&s);
         let keep = match self.only {
             Some(n) => s.id == n,
-            None => self.full.len() < MAX_FULL_SESSIONS,
+            None => {
+                self.full.len() < MAX_FULL_SESSIONS
+                    && (self.full.is_empty() || self.spent + cost <= FULL_SESSIONS_BUDGET)
+            }
         };
+        if keep {
+            self.spent += cost;
+        }
         for f in &s.findings {
             if self.cards.len() < MAX_CARDS {
                 self.cards.push((Some(s.id), f.clone()));
             } else {
                 self.more_cards += 1;
             }
+        }
+        if self.index.len() >= MAX_INDEX_ROWS && !keep {
+            self.more_rows += 1;
+            return;
         }
         self.index.push(IndexRow {
             id: s.id,
@@ -128,7 +161,7 @@ impl Builder {
                     header {
                         h1 { "ftpscope report" }
                         p.file { (self.title) }
-                        (facts(stats, self.index.len()))
+                        (facts(stats, self.index.len() + self.more_rows))
                     }
                     section #findings {
                         h2 { "Findings" }
@@ -158,9 +191,12 @@ impl Builder {
                                 }
                             }
                         }
+                        @if self.more_rows > 0 {
+                            p.note { "… and " (self.more_rows) " more sessions (the index lists " (MAX_INDEX_ROWS) "; use the JSON or text report for all)." }
+                        }
                         @let partial = self.index.iter().filter(|r| !r.full).count();
                         @if partial > 0 {
-                            p.note { (partial) " sessions are listed here but not drawn (the page draws " (MAX_FULL_SESSIONS) " at most); `ftpscope report --format html --session N` draws one." }
+                            p.note { (partial) " sessions are listed here but not drawn, to keep the page small (about 2 MB at most); `ftpscope report --format html --session N` draws any one of them." }
                         }
                     }
                     @for s in &self.full {

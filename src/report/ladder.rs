@@ -302,7 +302,7 @@ pub fn layout(
     let columns = busy_until.len() as u32;
     let _ = last_shown;
     Ladder {
-        width: DATA_X + columns * DATA_STEP + 260,
+        width: DATA_X + columns * DATA_STEP + 420,
         height: axis.bottom() + 2 * ROW,
         client: s.client.to_string(),
         server: s.server.to_string(),
