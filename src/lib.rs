@@ -45,4 +45,5 @@ pub mod session;
 pub mod tcp;
 pub mod text;
 pub mod time;
+pub mod tls;
 pub mod tui;

@@ -11,6 +11,8 @@ use serde::{Serialize, Serializer};
 
 use crate::time::Ts;
 
+pub mod tls;
+
 /// Bytes from the wire. Serialized as a UTF-8 string when valid; otherwise as a
 /// lossy string plus the exact bytes in hex (see docs/json-schema.md).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -74,6 +76,13 @@ fn ser_opt_frame<S: Serializer>(f: &Option<u64>, s: S) -> Result<S::Ok, S::Error
     match f {
         Some(f) => ser_frame(f, s),
         None => s.serialize_none(),
+    }
+}
+
+fn ser_tls<S: Serializer>(t: &Option<Box<tls::TlsInfo>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => t.serialize(s),
+        None => s.serialize_bool(false),
     }
 }
 
@@ -237,6 +246,9 @@ pub enum MatchKind {
     ClientControlAddress,
     /// Same port between the two control peers' addresses, other address forms.
     PortOnly,
+    /// No readable announcement (an encrypted session): a connection between the
+    /// two control peers while the session was open.
+    Timing,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -315,6 +327,9 @@ pub struct DataChannel {
     /// e.g. "150 Opening BINARY mode data connection".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub type_per_replies: Option<&'static str>,
+    /// The connection's TLS (channels of encrypted sessions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Box<tls::TlsInfo>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -496,7 +511,13 @@ pub struct Session {
     pub start_frame: u64,
     pub user: Option<Bytes>,
     pub login: Login,
+    /// TLS seen on the control connection (AUTH accepted, or TLS records).
+    #[serde(skip)]
     pub tls: bool,
+    /// What the control connection's TLS showed: serialised as `tls`, `false`
+    /// without TLS (see docs/json-schema.md).
+    #[serde(rename = "tls", serialize_with = "ser_tls")]
+    pub tls_info: Option<Box<tls::TlsInfo>>,
     /// Encrypted bytes after AUTH, per direction (client, server).
     pub encrypted_bytes: [u64; 2],
     #[serde(rename = "type")]

@@ -167,10 +167,6 @@ struct SessionState {
     dropped_anomalies: u64,
     /// A multi-line reply is being received; the time its first line arrived.
     reply_started: Option<Meta>,
-    #[allow(
-        dead_code,
-        reason = "kept for live views that map a session to its connection"
-    )]
     control_conn: ConnId,
     ended: bool,
     /// The control connection ended (FIN both ways, RST).
@@ -296,6 +292,8 @@ pub struct Tracker {
     /// Sessions whose control connection closed while data connections were open,
     /// by the time they are handed out at the latest.
     closing: std::collections::BTreeSet<(crate::time::Ts, usize)>,
+    /// TLS state of open sessions' connections (see [`tls`]).
+    tls: tls::TlsTable,
 }
 
 fn client_dir(client_is_initiator: bool) -> Dir {
@@ -372,6 +370,7 @@ impl Tracker {
             all_visible: false,
             last_ts: crate::time::Ts::default(),
             closing: std::collections::BTreeSet::new(),
+            tls: tls::TlsTable::default(),
         }
     }
 
@@ -556,6 +555,7 @@ impl Tracker {
             user: None,
             login: Login::None,
             tls: false,
+            tls_info: None,
             encrypted_bytes: [0, 0],
             type_: "A".into(),
             mode: "S".into(),
@@ -732,6 +732,8 @@ impl Tracker {
                     }
                 }
                 st.s.encrypted_bytes[d] += n as u64;
+                self.tls_control_bytes(si, from_client, &rest[..n], meta.frame);
+                let st = &mut self.sessions[si];
                 rest = &rest[n..];
                 let clear = if from_client {
                     looks_like_command(rest)
@@ -1068,6 +1070,7 @@ impl Tracker {
             transfer_type: None,
             bytes_per_replies: None,
             type_per_replies: None,
+            tls: None,
         });
         st.facts.push(DataFacts::default());
         self.count_text(
@@ -1725,6 +1728,7 @@ impl Tracker {
                 .then_with(|| a.code.cmp(&b.code))
         });
         s.summary = summary;
+        self.tls_attach(si, st.control_conn, &mut s);
         crate::diagnose::session(&mut s);
         self.finished.push(s);
     }
@@ -1999,6 +2003,9 @@ impl ConnSink for Tracker {
             );
             return Mode::Count;
         }
+        if let Some(mode) = self.tls_open(meta, info) {
+            return mode;
+        }
         let rp = info.responder.port();
         let ip = info.initiator.port();
         if self.cfg.ftp_ports.contains(&rp) {
@@ -2224,6 +2231,9 @@ impl ConnSink for Tracker {
                         f.established = true;
                     }
                     ConnEvent::Data { dir, bytes } => {
+                        self.tls_data_bytes(conn, dir == cd, bytes, meta.frame);
+                        let st = &mut self.sessions[si];
+                        let ch = &mut st.s.data_channels[ci];
                         let len = bytes.len() as u64;
                         if dir == cd {
                             ch.bytes_to_server += len;
@@ -2339,6 +2349,8 @@ pub use crate::ftp::reply::plausible;
 pub fn is_peer(s: &Session, ip: IpAddr) -> bool {
     s.client.ip() == ip || s.server.ip() == ip
 }
+
+mod tls;
 
 #[cfg(test)]
 mod tests;

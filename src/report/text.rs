@@ -66,6 +66,9 @@ pub fn channel_line(d: &DataChannel) -> String {
                     "matched on the client's control address"
                 }
                 crate::model::MatchKind::PortOnly => "matched by port only",
+                crate::model::MatchKind::Timing => {
+                    "matched by peers and timing: the announcement is encrypted"
+                }
             };
             s.push_str(&format!(", {m}"));
         }

@@ -1,0 +1,134 @@
+//! What the clear-text parts of a TLS connection tell, without keys: the handshake
+//! (versions, cipher suite, SNI, ALPN, certificate for TLS <= 1.2, resumption),
+//! alerts, how each direction ended, and record counts. Plain data, filled by
+//! [`crate::tls`] and [`crate::session`]; documented in docs/json-schema.md (`tls`).
+
+use serde::Serialize;
+
+/// TLS facts of one connection (a session's control connection or a data channel).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TlsInfo {
+    /// Control connection: "explicit" (AUTH then TLS), "implicit" (TLS from the
+    /// first byte), "mid-session" (the capture starts inside TLS). Data channel:
+    /// "protected" (TLS), "clear" (no TLS: PROT C).
+    pub mode: &'static str,
+    /// "complete", "incomplete" (ended or the capture ended during it), "failed"
+    /// (an alert or a close during it), "not-seen" (the capture starts after it),
+    /// "none" (no TLS on this connection).
+    pub handshake: &'static str,
+    /// Version chosen by the server ("TLS 1.2", "TLS 1.3"), null when unseen.
+    pub version: Option<&'static str>,
+    /// Versions the client offered (supported_versions, else the legacy version).
+    pub versions_offered: Vec<&'static str>,
+    /// Cipher suite chosen by the server (IANA name, or hex when unknown).
+    pub cipher_suite: Option<String>,
+    /// Server name the client asked for (SNI).
+    pub sni: Option<String>,
+    /// ALPN protocols offered and the one chosen.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alpn_offered: Vec<String>,
+    pub alpn: Option<String>,
+    /// What the client offered to resume: a session id (TLS <= 1.2 meaning), a
+    /// session ticket, a TLS 1.3 pre-shared key.
+    pub offered: Offered,
+    /// The handshake resumed a session (true), made a full one (false), or it cannot
+    /// be told (null: the ServerHello is not in the capture).
+    pub resumed: Option<bool>,
+    /// Which connection's session was resumed: "control", "data N" (a data channel
+    /// of the same session, 1-based), null when unknown or not resumed.
+    pub resumed_from: Option<String>,
+    /// How `resumed_from` was found: "session-id", "ticket", "psk-identity" (the same
+    /// bytes on both), "psk" (a TLS 1.3 PSK whose ticket came encrypted: taken as
+    /// the control connection's, the only TLS session the client had with this server).
+    pub resumed_by: Option<&'static str>,
+    /// The server asked for another ClientHello (TLS 1.3 HelloRetryRequest).
+    pub hello_retry: bool,
+    /// The server's certificate (TLS <= 1.2; encrypted in TLS 1.3).
+    pub certificate: Option<Certificate>,
+    /// The server asked for a client certificate (CertificateRequest, TLS <= 1.2).
+    pub client_certificate_requested: bool,
+    pub alerts: Vec<Alert>,
+    /// Whether each direction ended with close_notify before its FIN/RST; null while
+    /// the connection was still open at the end of the capture.
+    pub close_notify: CloseNotify,
+    /// Records per direction.
+    pub records: RecordCounts,
+    /// Frames of the ClientHello and ServerHello.
+    pub client_hello_frame: Option<u64>,
+    pub server_hello_frame: Option<u64>,
+    /// Frame of the first application-data record (the handshake's end as seen).
+    pub first_app_data_frame: Option<u64>,
+    /// What could not be read (a handshake message over the cap, bytes that are
+    /// not TLS records).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Resumption keys (not serialised): the ServerHello's session id, tickets
+    /// issued in clear, and what the ClientHello offered, as hashes.
+    #[serde(skip)]
+    pub keys: ResumeKeys,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Offered {
+    pub session_id: bool,
+    pub ticket: bool,
+    pub psk: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ResumeKeys {
+    pub offered_session_id: Option<u64>,
+    pub server_session_id: Option<u64>,
+    pub offered_ticket: Option<u64>,
+    pub issued_tickets: Vec<u64>,
+    pub psk_identity: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Certificate {
+    pub subject: String,
+    pub issuer: String,
+    pub not_before: String,
+    pub not_after: String,
+    /// Subject and issuer are the same name.
+    pub self_signed: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Alert {
+    /// "client" or "server".
+    pub from: &'static str,
+    /// "warning", "fatal", or null when encrypted.
+    pub level: Option<&'static str>,
+    /// The alert's name ("unknown_ca", "close_notify"), "encrypted" when not readable.
+    pub description: String,
+    /// During the handshake (before application data from that side).
+    pub during_handshake: bool,
+    pub frame: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CloseNotify {
+    pub client: Option<bool>,
+    pub server: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RecordCounts {
+    pub client: DirRecords,
+    pub server: DirRecords,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DirRecords {
+    /// Records seen (every content type).
+    pub count: u64,
+    /// Record payload bytes (headers excluded).
+    pub bytes: u64,
+    /// Application-data records and their payload bytes.
+    pub app_records: u64,
+    pub app_bytes: u64,
+    /// Estimated plaintext bytes of application data (payload less the cipher's
+    /// per-record overhead), when the cipher suite is known.
+    pub plaintext_estimate: Option<u64>,
+}
