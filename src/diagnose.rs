@@ -134,6 +134,7 @@ pub fn session(s: &mut Session) {
     data_rules(s, scan, &mut f);
     login_rule(s, &mut f);
     control_rules(s, &mut f);
+    tls::rules(s, &mut f);
     capture_rules(s, &mut f);
     let mut f = aggregate(f);
     f.sort_by_key(|x| std::cmp::Reverse(x.severity));
@@ -1158,6 +1159,8 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                 "the control connection is encrypted {} ({} B from the client, {} B from the server): {}",
                 if auth.is_some() {
                     "after AUTH"
+                } else if s.tls_info.as_deref().is_some_and(|t| t.mode == "implicit") {
+                    "from its first byte (implicit FTPS: a TLS ClientHello opened the connection)"
                 } else {
                     "from the start of the capture (TLS records: implicit FTPS, or the capture began after AUTH TLS)"
                 },
@@ -1409,6 +1412,7 @@ fn guessing_rule(failed: &[FailedLogin]) -> Vec<Finding> {
     out
 }
 
+mod tls;
 pub mod vantage;
 
 #[cfg(test)]

@@ -2351,6 +2351,7 @@ pub fn is_peer(s: &Session, ip: IpAddr) -> bool {
 }
 
 mod tls;
+pub use tls::IMPLICIT_PORT;
 
 #[cfg(test)]
 mod tests;

@@ -132,3 +132,78 @@ pub struct DirRecords {
     /// per-record overhead), when the cipher suite is known.
     pub plaintext_estimate: Option<u64>,
 }
+
+impl TlsInfo {
+    /// The facts in one line, for the text report and the TUI.
+    pub fn summary(&self) -> String {
+        if self.mode == "clear" {
+            return "no TLS on this connection (PROT C): the data crossed the network in clear"
+                .into();
+        }
+        let mut p: Vec<String> = Vec::new();
+        let head = match (self.version, self.cipher_suite.as_deref()) {
+            (Some(v), Some(c)) => format!("{v} {c}"),
+            (Some(v), None) => v.to_string(),
+            _ => "version not seen".into(),
+        };
+        p.push(format!("{head}, handshake {}", self.handshake));
+        if self.hello_retry {
+            p.push("after a HelloRetryRequest".into());
+        }
+        match (self.resumed, &self.resumed_from) {
+            (Some(true), Some(f)) => p.push(format!(
+                "resumed the {f} connection's session (by {})",
+                self.resumed_by.unwrap_or("?")
+            )),
+            (Some(true), None) => p.push("resumed a session".into()),
+            (Some(false), _) => p.push("full handshake (new session)".into()),
+            (None, _) => {}
+        }
+        if let Some(s) = &self.sni {
+            p.push(format!("SNI {s}"));
+        }
+        if let Some(a) = &self.alpn {
+            p.push(format!("ALPN {a}"));
+        }
+        if let Some(c) = &self.certificate {
+            p.push(format!(
+                "certificate {}{} valid {} to {}",
+                c.subject,
+                if c.self_signed { " (self-signed)" } else { "" },
+                c.not_before,
+                c.not_after
+            ));
+        }
+        for a in &self.alerts {
+            p.push(format!(
+                "{} alert from the {}: {}",
+                a.level.unwrap_or("encrypted"),
+                a.from,
+                a.description
+            ));
+        }
+        let yn = |x: Option<bool>| match x {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "open",
+        };
+        if self.close_notify.client.is_some() || self.close_notify.server.is_some() {
+            p.push(format!(
+                "close_notify: client {}, server {}",
+                yn(self.close_notify.client),
+                yn(self.close_notify.server)
+            ));
+        }
+        let r = &self.records;
+        p.push(format!(
+            "records: client {} ({} B), server {} ({} B)",
+            r.client.count, r.client.bytes, r.server.count, r.server.bytes
+        ));
+        if let (Some(c), Some(s)) = (r.client.plaintext_estimate, r.server.plaintext_estimate) {
+            p.push(format!(
+                "about {c} B of data from the client, {s} B from the server"
+            ));
+        }
+        p.join("; ")
+    }
+}

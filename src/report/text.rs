@@ -354,6 +354,9 @@ pub fn write_session_at(
     if let Some(tls) = s.tls_description() {
         writeln!(out, "  {tls}")?;
     }
+    if let Some(t) = s.tls_info.as_deref() {
+        writeln!(out, "  TLS ({}): {}", t.mode, escape_str(&t.summary()))?;
+    }
     if s.capture.mid_session {
         writeln!(
             out,
@@ -455,6 +458,9 @@ pub fn write_session_at(
             }
             if !t.is_empty() {
                 writeln!(out, "       {}", t.join(", "))?;
+            }
+            if let Some(t) = d.tls.as_deref() {
+                writeln!(out, "       TLS: {}", escape_str(&t.summary()))?;
             }
             for n in &d.notes {
                 writeln!(out, "       note: {}", escape_str(n))?;

@@ -248,7 +248,10 @@ impl Tracker {
             if info.resumed == Some(true) {
                 resumed_from(s, ci, &mut info);
             }
-            s.data_channels[ci].tls = Some(Box::new(info));
+            let d = &mut s.data_channels[ci];
+            // No announcement time to measure the set-up from.
+            d.setup_time = None;
+            d.tls = Some(Box::new(info));
         }
     }
 }
