@@ -133,9 +133,9 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
         None,
         None,
     ));
-    let no_offer = !t.offered.psk
-        && !t.offered.ticket
-        && !(t.offered.session_id && t.version != Some("TLS 1.3"));
+    let no_offer = !(t.offered.psk
+        || t.offered.ticket
+        || (t.offered.session_id && t.version != Some("TLS 1.3")));
     let client = if no_offer {
         "the client offered no session to resume"
     } else {

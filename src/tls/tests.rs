@@ -163,7 +163,7 @@ fn tls13_psk_after_hello_retry() {
     let flows = vec![
         (
             true,
-            record(22, &client_hello(&[9; 32], &[versions.clone()])),
+            record(22, &client_hello(&[9; 32], std::slice::from_ref(&versions))),
         ),
         (
             false,
