@@ -522,17 +522,21 @@ impl TlsConn {
             i.resumed = Some(!self.server_full);
         }
         if ended {
-            let close = |st: &DirState| -> bool {
+            let known = self.tls13 || i.server_hello_frame.is_some();
+            let close = |st: &DirState| -> Option<bool> {
                 match st.last {
-                    Some((CT_ALERT, _)) => st.last_close_notify || st.encrypted,
+                    Some((CT_ALERT, _)) => Some(st.last_close_notify || st.encrypted),
                     // TLS 1.3: an alert is an application-data record of 2 bytes,
                     // its type byte and a 16-byte AEAD tag.
-                    Some((CT_APP, 19)) => self.tls13,
-                    _ => false,
+                    Some((CT_APP, 19)) if self.tls13 => Some(true),
+                    // The version is not known (the capture starts inside TLS): a
+                    // TLS 1.3 close_notify cannot be told from data.
+                    Some((CT_APP, _)) if !known => None,
+                    _ => Some(false),
                 }
             };
-            i.close_notify.client = Some(close(c));
-            i.close_notify.server = Some(close(s));
+            i.close_notify.client = close(c);
+            i.close_notify.server = close(s);
         }
         let overhead = i
             .cipher_suite

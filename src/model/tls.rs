@@ -48,8 +48,11 @@ pub struct TlsInfo {
     /// The server asked for a client certificate (CertificateRequest, TLS <= 1.2).
     pub client_certificate_requested: bool,
     pub alerts: Vec<Alert>,
-    /// Whether each direction ended with close_notify before its FIN/RST; null while
-    /// the connection was still open at the end of the capture.
+    /// Whether each direction ended with close_notify before its FIN/RST: a readable
+    /// close_notify alert, an encrypted alert record (TLS <= 1.2) or a 19-byte
+    /// application-data record (TLS 1.3, AEAD) as that direction's last record.
+    /// Null while the connection was open at the end of the capture, or when the
+    /// version is unknown and the last record was application data.
     pub close_notify: CloseNotify,
     /// Records per direction.
     pub records: RecordCounts,
@@ -185,7 +188,7 @@ impl TlsInfo {
         let yn = |x: Option<bool>| match x {
             Some(true) => "yes",
             Some(false) => "no",
-            None => "open",
+            None => "unknown",
         };
         if self.close_notify.client.is_some() || self.close_notify.server.is_some() {
             p.push(format!(
