@@ -308,11 +308,16 @@ impl TlsConn {
             (0, 1) => self.client_hello(m, frame),
             (1, 2) => self.server_hello(m, frame),
             (1, 11) if !self.tls13 => {
+                // A Certificate: a full handshake (known before the keys change).
                 self.server_full = true;
+                self.info.resumed.get_or_insert(false);
                 self.certificate(m);
             }
             (1, 13) if !self.tls13 => self.info.client_certificate_requested = true,
-            (1, 14) => self.server_full = true,
+            (1, 14) if !self.tls13 => {
+                self.server_full = true;
+                self.info.resumed.get_or_insert(false);
+            }
             (1, 4) if !self.tls13 => {
                 // NewSessionTicket (TLS <= 1.2, before the server's ChangeCipherSpec):
                 // lifetime u32, ticket<0..2^16-1>.
