@@ -732,7 +732,7 @@ impl Tracker {
                     }
                 }
                 st.s.encrypted_bytes[d] += n as u64;
-                self.tls_control_bytes(si, from_client, &rest[..n], meta.frame);
+                self.tls_control_bytes(si, from_client, &rest[..n], meta);
                 let st = &mut self.sessions[si];
                 rest = &rest[n..];
                 let clear = if from_client {

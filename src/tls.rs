@@ -19,7 +19,8 @@
 
 use std::hash::{Hash, Hasher};
 
-use crate::model::tls::{Alert, Certificate, TlsInfo};
+use crate::model::tls::{Alert, Certificate, MAX_RECORD_LOG, RecordNote, TlsInfo};
+use crate::time::Ts;
 
 /// Longest handshake message read (a certificate chain fits easily); longer ones
 /// are noted and skipped.
@@ -96,6 +97,12 @@ pub struct TlsConn {
     /// before the client's Finished, and that Finished), per direction.
     hs_app: [(u64, u64); 2],
     dropped_alerts: u64,
+    /// TLS 1.3: the frame of the client's first application-data record.
+    client_finished_frame: Option<u64>,
+    /// Keep [`TlsInfo::record_log`] (control connections).
+    log_records: bool,
+    /// The time of the bytes being fed.
+    ts: Ts,
 }
 
 fn hash(b: &[u8]) -> u64 {
@@ -107,6 +114,19 @@ fn hash(b: &[u8]) -> u64 {
 impl TlsConn {
     pub fn new() -> Self {
         TlsConn::default()
+    }
+
+    /// A control connection's TLS: its application-data records are logged.
+    pub fn logging_records() -> Self {
+        TlsConn {
+            log_records: true,
+            ..TlsConn::default()
+        }
+    }
+
+    /// The time of the bytes fed next (for the record log).
+    pub fn set_time(&mut self, ts: Ts) {
+        self.ts = ts;
     }
 
     /// Did this direction's bytes start as something other than TLS records?
@@ -202,11 +222,40 @@ impl TlsConn {
                         }
                     }
                     CT_APP => {
-                        if self.tls13 && !self.dirs[0].app {
-                            // The client's Finished is its first such record; the
-                            // server's records before it are its encrypted handshake.
+                        // TLS 1.3: the client's first flight of such records (its
+                        // Finished, perhaps a Certificate before it: one segment) ends
+                        // the handshake; the server's records before it are its
+                        // encrypted handshake.
+                        let handshake = self.tls13
+                            && (!self.dirs[0].app
+                                || (d == 0 && self.client_finished_frame == Some(frame)));
+                        if handshake {
                             self.hs_app[d].0 += 1;
                             self.hs_app[d].1 += len as u64;
+                            if d == 0 {
+                                self.client_finished_frame = Some(frame);
+                            }
+                        }
+                        let past_handshake = !handshake;
+                        if self.log_records
+                            && past_handshake
+                            && self.info.record_log.len() < MAX_RECORD_LOG
+                        {
+                            self.info.record_log.push(RecordNote {
+                                from: if d == 0 { "client" } else { "server" },
+                                ts: self.ts,
+                                frame,
+                                len: len as u64,
+                                likely: if d == 0 {
+                                    "command"
+                                } else if self.tls13
+                                    && !self.info.record_log.iter().any(|r| r.from == "client")
+                                {
+                                    "session ticket"
+                                } else {
+                                    "reply"
+                                },
+                            });
                         }
                         let st = &mut self.dirs[d];
                         if !st.app {

@@ -5,6 +5,27 @@
 
 use serde::Serialize;
 
+use crate::time::Ts;
+
+/// Records kept in [`TlsInfo::record_log`].
+pub const MAX_RECORD_LOG: usize = 64;
+
+/// One application-data record of a control connection.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordNote {
+    /// "client" or "server".
+    pub from: &'static str,
+    #[serde(serialize_with = "super::ser_ts")]
+    pub ts: Ts,
+    #[serde(serialize_with = "super::ser_frame")]
+    pub frame: u64,
+    /// Record payload bytes (ciphertext).
+    pub len: u64,
+    /// What it most likely holds: "command", "reply", "session ticket" (TLS 1.3:
+    /// the server's records after the handshake, before the client's first command).
+    pub likely: &'static str,
+}
+
 /// TLS facts of one connection (a session's control connection or a data channel).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct TlsInfo {
@@ -61,6 +82,11 @@ pub struct TlsInfo {
     pub server_hello_frame: Option<u64>,
     /// Frame of the first application-data record (the handshake's end as seen).
     pub first_app_data_frame: Option<u64>,
+    /// The control connection's first records after the handshake, in order (at
+    /// most [`MAX_RECORD_LOG`]; the rest are counted in `records`): each is usually
+    /// one command or one reply, so their sizes and times show the dialogue's shape.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub record_log: Vec<RecordNote>,
     /// What could not be read (a handshake message over the cap, bytes that are
     /// not TLS records).
     #[serde(skip_serializing_if = "Vec::is_empty")]

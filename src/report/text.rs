@@ -436,6 +436,27 @@ pub fn write_session_at(
             }
         }
     }
+    if let Some(t) = s.tls_info.as_deref().filter(|t| !t.record_log.is_empty()) {
+        let more = if t.record_log.len() >= crate::model::tls::MAX_RECORD_LOG {
+            format!("; the first {}", t.record_log.len())
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "  Encrypted records on the control connection (sizes and times only{more})"
+        )?;
+        for r in &t.record_log {
+            let arrow = if r.from == "client" { "C>" } else { "S<" };
+            writeln!(
+                out,
+                "    {}  {arrow} {}-byte TLS record (likely a {})",
+                tv.clock(r.ts),
+                r.len,
+                r.likely
+            )?;
+        }
+    }
     if !s.data_channels.is_empty() {
         writeln!(out, "  {}", tr(lang, "Data connections", "数据连接"))?;
         for (i, d) in s.data_channels.iter().enumerate() {

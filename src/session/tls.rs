@@ -39,7 +39,7 @@ pub(super) struct TlsTable {
 
 impl Tracker {
     /// TLS bytes of session `si`'s control connection, in order per direction.
-    pub(super) fn tls_control_bytes(&mut self, si: usize, from_client: bool, b: &[u8], frame: u64) {
+    pub(super) fn tls_control_bytes(&mut self, si: usize, from_client: bool, b: &[u8], meta: Meta) {
         let st = &self.sessions[si];
         let id = st.control_conn;
         let t = self.tls.conns.entry(id).or_insert_with(|| {
@@ -48,9 +48,10 @@ impl Tracker {
             if !v.contains(&si) {
                 v.push(si);
             }
-            TlsConn::new()
+            TlsConn::logging_records()
         });
-        t.feed(from_client, b, frame);
+        t.set_time(meta.ts);
+        t.feed(from_client, b, meta.frame);
     }
 
     /// A new connection no announcement explains: an encrypted session's data
