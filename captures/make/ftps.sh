@@ -20,12 +20,16 @@
 #                  travels in clear.
 #   cert-fail      vsftpd + curl --ssl-reqd without -k: the self-signed certificate
 #                  is not trusted, curl sends a fatal unknown_ca alert and closes.
+#   proftpd-reuse  ProFTPD mod_tls (session reuse required: no `TLSOptions
+#                  NoSessionReuseRequired`) + Python ftplib FTP_TLS, prot_p, LIST:
+#                  the data connection's full handshake is refused; ProFTPD answers 425
+#                  and keeps the control connection, ftplib quits.
 #   implicit-mismatch  curl ftps:// (implicit) against vsftpd on 21 (explicit): the
 #                  client's ClientHello meets the server's cleartext 220 greeting.
 # Server 10.1.0.1 (vsftpd, self-signed certificate for ftp.example.test made here),
 # client 10.1.0.2; captured on the server's interface.
 set -euo pipefail
-ALL=(curl-tls12 curl-tls13 ftplib-reuse implicit prot-c cert-fail implicit-mismatch)
+ALL=(curl-tls12 curl-tls13 ftplib-reuse implicit prot-c cert-fail implicit-mismatch proftpd-reuse)
 if [ $# -eq 0 ]; then
     set -- "${ALL[@]}"
 fi
@@ -132,12 +136,47 @@ PY
         capture_stop
         [ "$rc" = 35 ] || die "curl exit $rc, expected 35 (TLS connect error)"
         ;;
+    proftpd-reuse)
+        start_proftpd srv <<CONF
+ModulePath $LAB/proftpd/usr/lib/proftpd
+LoadModule mod_tls.c
+PassivePorts 40990 40999
+<IfModule mod_tls.c>
+  TLSEngine on
+  TLSLog $TMPD/proftpd-tls.log
+  TLSProtocol TLSv1.2 TLSv1.3
+  TLSRSACertificateFile $TMPD/cert.pem
+  TLSRSACertificateKeyFile $TMPD/key.pem
+  TLSRequired on
+  TLSVerifyClient off
+</IfModule>
+CONF
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" timeout 30 "$PYTHON" - <<'PY'
+import ftplib
+ftp = ftplib.FTP_TLS()
+ftp.connect("10.1.0.1", 21, timeout=10)
+ftp.login("ftpuser", "s3cret-pass")
+ftp.prot_p()
+try:
+    ftp.retrlines("LIST")
+    raise SystemExit("LIST over a non-resumed TLS data connection succeeded?")
+except (ftplib.error_perm, ftplib.error_temp, OSError) as e:
+    print("LIST:", e)
+try:
+    print(ftp.quit())
+except Exception as e:
+    print("QUIT:", e)
+PY
+        capture_stop
+        grep -qi "reuse" "$TMPD/proftpd-tls.log" || die "no session-reuse complaint in the TLS log"
+        ;;
     *) die "unknown scenario $variant (one of ${ALL[*]})" ;;
 esac
 capture_save pcap
 cp "$KEYS" "$CAPTURES_DIR/$CAPTURE_NAME.keys"
 chmod 644 "$CAPTURES_DIR/$CAPTURE_NAME.keys"
 ftp_summary "$CAPTURE_FILE"
-[ -z "${VERBOSE:-}" ] || grep -E "FTP (command|response)" "$TMPD/vsftpd.log" >&2
+[ -z "${VERBOSE:-}" ] || [ ! -f "$TMPD/vsftpd.log" ] || grep -E "FTP (command|response)" "$TMPD/vsftpd.log" >&2
 [ "$variant" = implicit ] && CHECK_PORT=990
 check_expect

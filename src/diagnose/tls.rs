@@ -16,6 +16,8 @@ const LITTLE_DATA: u64 = 1024;
 /// The server closing the control connection this soon after a data connection
 /// ended is taken as its answer to that data connection.
 const CLOSE_AFTER_SECS: f64 = 2.0;
+/// A refused data connection ends right after its handshake.
+const QUICK_SECS: f64 = 0.5;
 
 pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
     if let Some(t) = s.tls_info.as_deref() {
@@ -107,7 +109,13 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
     let Some(end) = d.end else { return };
     let server_closed = matches!(s.closed.as_str(), "fin-by-server" | "rst-by-server")
         && end.secs_until(s.end) <= CLOSE_AFTER_SECS;
-    if !server_closed {
+    let no_offer = !(t.offered.psk
+        || t.offered.ticket
+        || (t.offered.session_id && t.version != Some("TLS 1.3")));
+    // Without the server closing the session (ProFTPD answers 425 and goes on): a
+    // client that offered nothing to resume, a data connection over at once.
+    let quick = d.start.is_some_and(|st| st.secs_until(end) <= QUICK_SECS);
+    if !server_closed && !(no_offer && quick) {
         return;
     }
     let mut evidence = hello_evidence(t, d.start, &format!("data connection #{}", i + 1));
@@ -123,29 +131,52 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
         None,
         None,
     ));
-    evidence.push(ev(
-        format!(
-            "the server closed the control connection ({}) {:.0} ms later",
-            s.closed,
-            end.secs_until(s.end).max(0.0) * 1000.0
-        ),
-        Some(s.end),
-        None,
-        None,
-    ));
-    let no_offer = !(t.offered.psk
-        || t.offered.ticket
-        || (t.offered.session_id && t.version != Some("TLS 1.3")));
+    if server_closed {
+        evidence.push(ev(
+            format!(
+                "the server closed the control connection ({}) {:.0} ms later",
+                s.closed,
+                end.secs_until(s.end).max(0.0) * 1000.0
+            ),
+            Some(s.end),
+            None,
+            None,
+        ));
+    } else if let Some(r) = s.tls_info.as_deref().and_then(|c| {
+        c.record_log
+            .iter()
+            .find(|r| r.from == "server" && r.ts >= end)
+    }) {
+        evidence.push(ev(
+            format!(
+                "the server's next control record ({} B, likely its reply: 425/450/522 when it refuses) came {:.0} ms after the data connection ended",
+                r.len,
+                end.secs_until(r.ts).max(0.0) * 1000.0
+            ),
+            Some(r.ts),
+            Some(r.frame),
+            None,
+        ));
+    }
     let client = if no_offer {
         "the client offered no session to resume"
     } else {
         "the client offered a session the server did not resume"
     };
+    let then = if server_closed {
+        "and the server ended the session right after"
+    } else {
+        "and it ended at once with no file data (the server's reply is encrypted: if it is 425, 450 or 522, the server requires session reuse)"
+    };
     out.push(Finding {
         id: "tls-session-reuse-required",
-        severity: Severity::Error,
+        severity: if server_closed {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
         summary: format!(
-            "data connection #{} ({}) made a full TLS handshake instead of resuming the control connection's TLS session ({client}), and the server ended the session right after: the classic FTPS 'session reuse required' failure (vsftpd: 522 SSL connection failed: session reuse required; ProFTPD: 425)",
+            "data connection #{} ({}) made a full TLS handshake instead of resuming the control connection's TLS session ({client}), {then}: the classic FTPS 'session reuse required' failure (vsftpd: 522 SSL connection failed: session reuse required; ProFTPD: 425)",
             i + 1,
             endpoint(d)
         ),
