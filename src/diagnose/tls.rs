@@ -115,7 +115,7 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
     // Without the server closing the session (ProFTPD answers 425 and goes on): a
     // client that offered nothing to resume, a data connection over at once.
     let quick = d.start.is_some_and(|st| st.secs_until(end) <= QUICK_SECS);
-    if !server_closed && !(no_offer && quick) {
+    if !(server_closed || (no_offer && quick)) {
         return;
     }
     let mut evidence = hello_evidence(t, d.start, &format!("data connection #{}", i + 1));
