@@ -24,12 +24,15 @@
 #                  NoSessionReuseRequired`) + Python ftplib FTP_TLS, prot_p, LIST:
 #                  the data connection's full handshake is refused; ProFTPD answers 425
 #                  and keeps the control connection, ftplib quits.
+#   lftp-active    vsftpd (require_ssl_reuse=YES) + lftp (GnuTLS) in active mode
+#                  (PORT), PROT P: the server connects back to the client, and the
+#                  data connection resumes the control connection's session.
 #   implicit-mismatch  curl ftps:// (implicit) against vsftpd on 21 (explicit): the
 #                  client's ClientHello meets the server's cleartext 220 greeting.
 # Server 10.1.0.1 (vsftpd, self-signed certificate for ftp.example.test made here),
 # client 10.1.0.2; captured on the server's interface.
 set -euo pipefail
-ALL=(curl-tls12 curl-tls13 ftplib-reuse implicit prot-c cert-fail implicit-mismatch proftpd-reuse)
+ALL=(curl-tls12 curl-tls13 ftplib-reuse implicit prot-c cert-fail implicit-mismatch proftpd-reuse lftp-active)
 if [ $# -eq 0 ]; then
     set -- "${ALL[@]}"
 fi
@@ -135,6 +138,15 @@ PY
             "ftps://10.1.0.1:21/report.bin" -o "$TMPD/report.bin" || rc=$?
         capture_stop
         [ "$rc" = 35 ] || die "curl exit $rc, expected 35 (TLS connect error)"
+        ;;
+    lftp-active)
+        vsftpd_tls </dev/null
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" HOME="$TMPD" timeout 30 lftp -u "$FTP_USER,$FTP_PASS" \
+            -e "set ftp:passive-mode off; set ftp:ssl-force true; set ftp:ssl-protect-data true; set ssl:verify-certificate no; set xfer:clobber on; set net:max-retries 1; get report.bin -o $TMPD/report.bin; bye" \
+            10.1.0.1
+        capture_stop
+        cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
         ;;
     proftpd-reuse)
         start_proftpd srv <<CONF
