@@ -41,6 +41,20 @@ pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
         unclean_shutdown(i, d, t, out);
     }
     data_unprotected(s, out);
+    // The data rules name the announcement's command; here it was encrypted.
+    for f in out.iter_mut() {
+        for (from, to) in [
+            (
+                "(announced by encrypted)",
+                "(the announcement is encrypted: the address is the one the connection went to, matched by peers and timing)",
+            ),
+            ("announced by encrypted", "announced inside TLS"),
+        ] {
+            if f.summary.contains(from) {
+                f.summary = f.summary.replace(from, to);
+            }
+        }
+    }
 }
 
 fn endpoint(d: &DataChannel) -> String {
