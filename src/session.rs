@@ -1921,8 +1921,11 @@ impl ConnSink for Tracker {
                     self.maybe_emit(session, meta.ts);
                 }
             }
-            Some(Role::Data { session, .. }) => {
+            Some(Role::Data {
+                session, channel, ..
+            }) => {
                 if self.sessions.contains(session) {
+                    self.tls_data_closed(session, channel, conn);
                     let st = &mut self.sessions[session];
                     st.open_data = st.open_data.saturating_sub(1);
                     self.maybe_emit(session, meta.ts);

@@ -195,6 +195,20 @@ impl Tracker {
         }
     }
 
+    /// A data connection closed: its TLS facts are settled now and its parser
+    /// state dropped, so a session with many data connections holds one
+    /// [`TlsInfo`] per closed connection, counted in its transcript budget.
+    pub(super) fn tls_data_closed(&mut self, si: usize, ci: usize, conn: ConnId) {
+        let Some(mut t) = self.tls.conns.remove(&conn) else {
+            return;
+        };
+        let info = data_info(&mut t, true);
+        if let Some(d) = self.sessions[si].s.data_channels.get_mut(ci) {
+            d.tls = Some(Box::new(info));
+            self.count_text(si, std::mem::size_of::<TlsInfo>() + 256);
+        }
+    }
+
     /// Session `s` (control connection `control`) ends: its TLS facts go into the
     /// model, and its connections' TLS state is dropped.
     pub(super) fn tls_attach(&mut self, si: usize, control: ConnId, s: &mut Session) {
@@ -231,20 +245,13 @@ impl Tracker {
             let Some(id) = s.data_channels[ci].conn else {
                 continue;
             };
-            let Some(mut t) = self.tls.conns.remove(&id) else {
+            // Still open: settle it now (closed ones were settled as they closed).
+            if let Some(mut t) = self.tls.conns.remove(&id) {
+                let ended = s.data_channels[ci].ended_by.is_some();
+                s.data_channels[ci].tls = Some(Box::new(data_info(&mut t, ended)));
+            }
+            let Some(mut info) = s.data_channels[ci].tls.take() else {
                 continue;
-            };
-            let ended = s.data_channels[ci].ended_by.is_some();
-            let mut info = t.finish(ended);
-            info.mode = if info.handshake == "none" && (t.plain(true) || t.plain(false)) {
-                // PROT C: plain data, nothing of TLS to say.
-                info.notes.clear();
-                info.close_notify = Default::default();
-                "clear"
-            } else if info.handshake == "none" {
-                "unknown"
-            } else {
-                "protected"
             };
             if info.resumed == Some(true) {
                 resumed_from(s, ci, &mut info);
@@ -252,9 +259,25 @@ impl Tracker {
             let d = &mut s.data_channels[ci];
             // No announcement time to measure the set-up from.
             d.setup_time = None;
-            d.tls = Some(Box::new(info));
+            d.tls = Some(info);
         }
     }
+}
+
+/// A data connection's facts, with its mode.
+fn data_info(t: &mut TlsConn, ended: bool) -> TlsInfo {
+    let mut info = t.finish(ended);
+    info.mode = if info.handshake == "none" && (t.plain(true) || t.plain(false)) {
+        // PROT C: plain data, nothing of TLS to say.
+        info.notes.clear();
+        info.close_notify = Default::default();
+        "clear"
+    } else if info.handshake == "none" {
+        "unknown"
+    } else {
+        "protected"
+    };
+    info
 }
 
 /// Which earlier connection's session a resumed handshake used.
