@@ -25,7 +25,7 @@ use crate::time::Ts;
 /// Longest handshake message read (a certificate chain fits easily); longer ones
 /// are noted and skipped.
 pub const MAX_HANDSHAKE: usize = 64 * 1024;
-/// Alerts kept per connection (the rest are counted in the notes).
+/// Alerts (and notes) kept per connection (the rest of the alerts are counted in the notes).
 pub const MAX_ALERTS: usize = 16;
 /// Largest record body TLS allows (2^14 plus expansion).
 const MAX_RECORD: usize = (1 << 14) + 2048;
@@ -332,9 +332,11 @@ impl TlsConn {
             if mlen > MAX_HANDSHAKE {
                 let who = if d == 0 { "client" } else { "server" };
                 let t = st.hs[0];
-                self.info.notes.push(format!(
-                    "frame {frame}: handshake message type {t} from the {who} of {mlen} bytes, over the {MAX_HANDSHAKE}-byte cap: skipped"
-                ));
+                if self.info.notes.len() < MAX_ALERTS {
+                    self.info.notes.push(format!(
+                        "frame {frame}: handshake message type {t} from the {who} of {mlen} bytes, over the {MAX_HANDSHAKE}-byte cap: skipped"
+                    ));
+                }
                 let st = &mut self.dirs[d];
                 let have = st.hs.len() - 4;
                 st.hs.clear();

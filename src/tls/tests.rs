@@ -311,3 +311,23 @@ fn garbage_never_panics() {
         }
     }
 }
+
+/// Many over-long handshake messages: each is skipped, the notes stay few.
+#[test]
+fn notes_stay_bounded() {
+    let mut t = TlsConn::new();
+    for i in 0..100 {
+        let mut m = vec![11, 0x01, 0x00, 0x00];
+        m.extend_from_slice(&[0; 16000]);
+        t.feed(false, &record(22, &m), i);
+        for _ in 0..4 {
+            t.feed(false, &record(22, &[0; 16384]), i);
+        }
+    }
+    let i = t.finish(false);
+    assert!(
+        !i.notes.is_empty() && i.notes.len() <= MAX_ALERTS,
+        "{}",
+        i.notes.len()
+    );
+}
