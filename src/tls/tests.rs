@@ -317,7 +317,8 @@ fn garbage_never_panics() {
 fn notes_stay_bounded() {
     let mut t = TlsConn::new();
     for i in 0..100 {
-        let mut m = vec![11, 0x01, 0x00, 0x00];
+        // One message of 81536 bytes: this record's 16000 and the next four.
+        let mut m = vec![11, 0x01, 0x3e, 0x80];
         m.extend_from_slice(&[0; 16000]);
         t.feed(false, &record(22, &m), i);
         for _ in 0..4 {
