@@ -94,3 +94,54 @@ fn a_plain_session_gets_no_data_channel_by_timing() {
     assert!(cap.sessions[0].data_channels.is_empty());
     assert!(cap.sessions[0].tls_info.is_none());
 }
+
+/// A ClientHello with a server name and the TLS 1.2 versions, as a record.
+fn client_hello() -> Vec<u8> {
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[7; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0, 2, 0xc0, 0x30, 1, 0]);
+    let name = b"ftp.example.test";
+    let mut sni = vec![0, 0];
+    let entry_len = 3 + name.len();
+    let list_len = entry_len as u16;
+    let ext_len = (2 + entry_len) as u16;
+    sni.extend_from_slice(&ext_len.to_be_bytes());
+    sni.extend_from_slice(&list_len.to_be_bytes());
+    sni.push(0);
+    sni.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    sni.extend_from_slice(name);
+    body.extend_from_slice(&(sni.len() as u16).to_be_bytes());
+    body.extend_from_slice(&sni);
+    let mut hs = vec![1, 0, (body.len() >> 8) as u8, body.len() as u8];
+    hs.extend_from_slice(&body);
+    let mut r = vec![22, 3, 1, (hs.len() >> 8) as u8, hs.len() as u8];
+    r.extend_from_slice(&hs);
+    r
+}
+
+#[test]
+fn implicit_ftps_on_port_990_and_on_a_named_port() {
+    for (port, named) in [(990, false), (2990, true)] {
+        let mut p = Pcap::new();
+        let mut c = p.open(sa("192.0.2.10:40000"), sa(&format!("198.51.100.1:{port}")));
+        p.send_a(&mut c, &client_hello());
+        p.send_b(&mut c, &record(22, 900));
+        p.close(&mut c);
+        let mut cfg = TrackerConfig::default();
+        if named {
+            cfg.ftp_ports.push(port);
+        }
+        let cap = ftpscope::engine::analyze_reader(&p.bytes()[..], cfg, None).expect("analyse");
+        assert_eq!(cap.sessions.len(), 1, "port {port}");
+        let t = cap.sessions[0].tls_info.as_deref().expect("tls facts");
+        assert_eq!(t.mode, "implicit");
+        assert_eq!(t.sni.as_deref(), Some("ftp.example.test"));
+    }
+    // Not named, not 990: a ClientHello alone is not FTP.
+    let mut p = Pcap::new();
+    let mut c = p.open(sa("192.0.2.10:40000"), sa("198.51.100.1:2990"));
+    p.send_a(&mut c, &client_hello());
+    p.close(&mut c);
+    assert!(run(&p).sessions.is_empty());
+}
