@@ -628,6 +628,11 @@ impl Session {
             }
         }
         w += self.data_channels.capacity() * size_of::<DataChannel>();
+        w += std::iter::once(&self.tls_info)
+            .chain(self.data_channels.iter().map(|d| &d.tls))
+            .flatten()
+            .map(|t| t.weight())
+            .sum::<usize>();
         w += self.findings.len() * 512;
         w += self
             .anomalies

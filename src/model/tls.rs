@@ -163,6 +163,25 @@ pub struct DirRecords {
 }
 
 impl TlsInfo {
+    /// Approximate heap bytes (see `Session::weight`).
+    pub fn weight(&self) -> usize {
+        use std::mem::size_of;
+        size_of::<TlsInfo>()
+            + self.record_log.len() * size_of::<RecordNote>()
+            + self.alerts.len() * (size_of::<Alert>() + 32)
+            + self.notes.iter().map(|n| n.len() + 16).sum::<usize>()
+            + self.certificate.as_ref().map_or(0, |c| {
+                size_of::<Certificate>() + c.subject.len() + c.issuer.len() + 64
+            })
+            + self.sni.as_ref().map_or(0, String::len)
+            + self
+                .alpn_offered
+                .iter()
+                .map(|a| a.len() + 24)
+                .sum::<usize>()
+            + self.keys.issued_tickets.len() * 8
+    }
+
     /// The facts in one line, for the text report and the TUI.
     pub fn summary(&self) -> String {
         if self.mode == "clear" {
