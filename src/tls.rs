@@ -539,8 +539,8 @@ impl TlsConn {
                     self_signed: subject == issuer,
                     subject,
                     issuer,
-                    not_before: v.not_before.to_string(),
-                    not_after: v.not_after.to_string(),
+                    not_before: rfc3339(&v.not_before),
+                    not_after: rfc3339(&v.not_after),
                 });
             }
             Err(e) => self
@@ -611,6 +611,13 @@ impl TlsConn {
         }
         i
     }
+}
+
+/// A certificate time as RFC 3339 UTC (`2036-11-30T15:48:07Z`).
+fn rfc3339(t: &x509_parser::time::ASN1Time) -> String {
+    chrono::DateTime::from_timestamp(t.timestamp(), 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| t.to_string())
 }
 
 /// Per-record expansion of AEAD suites: explicit nonce and tag (TLS 1.2), tag and
