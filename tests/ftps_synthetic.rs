@@ -145,3 +145,72 @@ fn implicit_ftps_on_port_990_and_on_a_named_port() {
     p.close(&mut c);
     assert!(run(&p).sessions.is_empty());
 }
+
+/// A TLS 1.2 ServerHello choosing ECDHE-RSA-AES256-GCM, then Certificate-less
+/// ServerHelloDone (a full handshake), as one record.
+fn server_hello_12() -> Vec<u8> {
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[9; 32]);
+    body.push(32);
+    body.extend_from_slice(&[4; 32]);
+    body.extend_from_slice(&[0xc0, 0x30, 0, 0, 0]);
+    let mut hs = vec![2, 0, (body.len() >> 8) as u8, body.len() as u8];
+    hs.extend_from_slice(&body);
+    hs.extend_from_slice(&[14, 0, 0, 0]);
+    let mut r = vec![22, 3, 3, (hs.len() >> 8) as u8, hs.len() as u8];
+    r.extend_from_slice(&hs);
+    r
+}
+
+#[test]
+fn an_upload_closed_without_close_notify_is_an_unclean_shutdown() {
+    for clean in [false, true] {
+        let mut p = Pcap::new();
+        let mut c = encrypted_session(&mut p);
+        let mut d = p.open(sa("192.0.2.10:40100"), sa("198.51.100.1:50000"));
+        p.send_a(&mut d, &client_hello());
+        p.send_b(&mut d, &server_hello_12());
+        p.send_a(&mut d, &[record(20, 1), record(22, 40)].concat());
+        p.send_b(&mut d, &[record(20, 1), record(22, 40)].concat());
+        for _ in 0..8 {
+            p.send_a(&mut d, &record(23, 4096));
+        }
+        if clean {
+            p.send_a(&mut d, &record(21, 26));
+        }
+        p.close(&mut d);
+        p.send_b(&mut c, &record(23, 40));
+        p.close(&mut c);
+        let cap = run(&p);
+        let s = &cap.sessions[0];
+        let t = s.data_channels[0].tls.as_deref().expect("tls facts");
+        assert_eq!(t.handshake, "complete");
+        assert_eq!(t.resumed, Some(false));
+        assert_eq!(t.close_notify.client, Some(clean));
+        // 8 records of 4096 B, less 24 B each (GCM nonce and tag).
+        assert_eq!(t.records.client.plaintext_estimate, Some(8 * (4096 - 24)));
+        let f = s.findings.iter().find(|f| f.id == "tls-unclean-shutdown");
+        if clean {
+            assert!(f.is_none(), "{:?}", f.map(|f| &f.summary));
+        } else {
+            let f = f.expect("tls-unclean-shutdown");
+            assert_eq!(f.severity, ftpscope::model::Severity::Warning);
+            assert!(f.summary.contains("upload"), "{}", f.summary);
+        }
+    }
+}
+
+#[test]
+fn a_cleartext_client_on_the_implicit_port_is_a_mismatch() {
+    let mut p = Pcap::new();
+    let mut c = p.open(sa("192.0.2.10:40000"), sa("198.51.100.1:990"));
+    p.send_a(&mut c, b"USER alice\r\n");
+    p.close(&mut c);
+    let cap = run(&p);
+    let f = cap.sessions[0]
+        .findings
+        .iter()
+        .find(|f| f.id == "tls-implicit-explicit-mismatch")
+        .expect("mismatch finding");
+    assert!(f.summary.contains("implicit FTPS"), "{}", f.summary);
+}
