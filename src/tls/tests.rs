@@ -332,3 +332,46 @@ fn notes_stay_bounded() {
         i.notes.len()
     );
 }
+
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A chunk: random bytes, or a record of a random type with a random body,
+    /// often a handshake record whose body starts like a message.
+    fn chunk() -> impl Strategy<Value = (bool, Vec<u8>)> {
+        let raw = proptest::collection::vec(any::<u8>(), 0..64);
+        let rec = (
+            20u8..=23,
+            proptest::collection::vec(any::<u8>(), 0..300),
+            any::<u8>(),
+        )
+            .prop_map(|(ct, mut body, t)| {
+                if ct == 22 && body.len() >= 4 {
+                    body[0] = t % 16;
+                    body[1] = 0;
+                }
+                let mut v = vec![ct, 3, 3];
+                v.extend_from_slice(&(body.len() as u16).to_be_bytes());
+                v.extend_from_slice(&body);
+                v
+            });
+        (any::<bool>(), prop_oneof![1 => raw, 4 => rec])
+    }
+
+    proptest! {
+        #[test]
+        fn any_records_in_any_order_keep_the_bounds(chunks in proptest::collection::vec(chunk(), 0..40), ended: bool) {
+            let mut t = TlsConn::logging_records();
+            for (i, (c, b)) in chunks.iter().enumerate() {
+                t.feed(*c, b, i as u64);
+                prop_assert!(t.dirs.iter().all(|d| d.hs.len() <= MAX_HANDSHAKE + MAX_RECORD));
+            }
+            let i = t.finish(ended);
+            prop_assert!(i.alerts.len() <= MAX_ALERTS);
+            prop_assert!(i.notes.len() <= MAX_ALERTS + 3);
+            prop_assert!(i.record_log.len() <= crate::model::tls::MAX_RECORD_LOG);
+            let _ = i.summary();
+        }
+    }
+}
