@@ -543,10 +543,13 @@ impl TlsConn {
                     not_after: rfc3339(&v.not_after),
                 });
             }
-            Err(e) => self
-                .info
-                .notes
-                .push(format!("server certificate not readable: {e}")),
+            Err(e) => {
+                if self.info.notes.len() < MAX_ALERTS {
+                    self.info
+                        .notes
+                        .push(format!("server certificate not readable: {e}"));
+                }
+            }
         }
     }
 

@@ -375,3 +375,15 @@ mod random {
         }
     }
 }
+
+/// A server repeating unreadable Certificate messages: one note each, up to the cap.
+#[test]
+fn repeated_unreadable_certificates_keep_the_notes_bounded() {
+    let mut t = TlsConn::new();
+    let cert = [0, 0, 5, 0, 0, 2, 0x30, 0x00];
+    for i in 0..200 {
+        t.feed(false, &record(22, &hs(11, &cert)), i);
+    }
+    let i = t.finish(false);
+    assert!(i.notes.len() <= MAX_ALERTS, "{}", i.notes.len());
+}
