@@ -20,7 +20,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "fuzz", "corpus")
 TARGETS = ["command", "reply_stream", "address", "capture_reader", "decode",
-           "flow_table", "session_stream", "pipeline"]
+           "flow_table", "session_stream", "pipeline", "tls_conn"]
 # Same order as LINKS in fuzz_targets/decode.rs.
 LINKS = [1, 0, 108, 101, 12, 14, 113, 228, 229, 276]
 MAX_SEED = 64 * 1024
@@ -142,6 +142,19 @@ def main():
                 rec += bytes([LINKS.index(link)]) + struct.pack("<H", len(fr)) + fr
             put("decode", bytes(rec), stem)
         segs = [t for t in (tcp_of(link, fr) for fr in frames) if t]
+        # tls_conn: each direction of each connection whose payload is TLS records,
+        # fed from one side in chunks of 127 bytes (spec bit 7: from the server).
+        flows = {}
+        for t in segs:
+            flows.setdefault((t["sport"], t["dport"]), bytearray()).extend(t["payload"])
+        for (sp, dp), b in flows.items():
+            tls = bytes(b)
+            if tls[:2] != b"\x16\x03":
+                i = tls.find(b"\x16\x03\x01")
+                tls = tls[i:] if i > 0 else b""
+            if tls:
+                side = 0xff if sp < dp else 0x7f
+                put("tls_conn", bytes([1, side]) + tls, f"{stem}.{sp}-{dp}")
         ctrl = [t for t in segs if 21 in (t["sport"], t["dport"]) or 2121 in (t["sport"], t["dport"])]
         if not ctrl:
             continue

@@ -135,6 +135,7 @@ pub fn session(s: &mut Session) {
     data_rules(s, scan, &mut f);
     login_rule(s, &mut f);
     control_rules(s, &mut f);
+    tls::rules(s, &mut f);
     capture_rules(s, &mut f);
     let mut f = aggregate(f);
     f.sort_by_key(|x| std::cmp::Reverse(x.severity));
@@ -1165,6 +1166,8 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                 "the control connection is encrypted {} ({} B from the client, {} B from the server): {}",
                 if auth.is_some() {
                     "after AUTH"
+                } else if s.tls_info.as_deref().is_some_and(|t| t.mode == "implicit") {
+                    "from its first byte (implicit FTPS: a TLS ClientHello opened the connection)"
                 } else {
                     "from the start of the capture (TLS records: implicit FTPS, or the capture began after AUTH TLS)"
                 },
@@ -1417,6 +1420,7 @@ fn guessing_rule(failed: &[FailedLogin]) -> Vec<Finding> {
 }
 
 pub mod speed;
+mod tls;
 pub mod vantage;
 
 #[cfg(test)]

@@ -48,4 +48,5 @@ pub mod signals;
 pub mod tcp;
 pub mod text;
 pub mod time;
+pub mod tls;
 pub mod tui;

@@ -13,6 +13,7 @@ use crate::time::Ts;
 
 mod tcp;
 pub use tcp::{Episodes, Spread, TcpEnd, TcpFigures, Throughput, ThroughputSeries, WindowScale};
+pub mod tls;
 
 /// Bytes from the wire. Serialized as a UTF-8 string when valid; otherwise as a
 /// lossy string plus the exact bytes in hex (see docs/json-schema.md).
@@ -77,6 +78,16 @@ fn ser_opt_frame<S: Serializer>(f: &Option<u64>, s: S) -> Result<S::Ok, S::Error
     match f {
         Some(f) => ser_frame(f, s),
         None => s.serialize_none(),
+    }
+}
+
+pub(crate) fn ser_tls<S: Serializer>(
+    t: &Option<Box<tls::TlsInfo>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => t.serialize(s),
+        None => s.serialize_bool(false),
     }
 }
 
@@ -192,6 +203,9 @@ named_states! {
         Port = "PORT",
         Eprt = "EPRT",
         Lprt = "LPRT",
+        /// Not readable: a data connection of an encrypted session, matched by
+        /// timing (the announcement travelled inside TLS).
+        Encrypted = "encrypted",
     }
 }
 
@@ -373,6 +387,9 @@ pub enum MatchKind {
     ClientControlAddress,
     /// Same port between the two control peers' addresses, other address forms.
     PortOnly,
+    /// No readable announcement (an encrypted session): a connection between the
+    /// two control peers while the session was open.
+    Timing,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -455,6 +472,9 @@ pub struct DataChannel {
     /// throughput over time), when it was in the capture.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp: Option<Box<TcpFigures>>,
+    /// The connection's TLS (channels of encrypted sessions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Box<tls::TlsInfo>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -633,7 +653,11 @@ pub struct Session {
     pub start_frame: u64,
     pub user: Option<Bytes>,
     pub login: Login,
+    /// TLS seen on the control connection (AUTH accepted, or TLS records).
     pub tls: bool,
+    /// What the control connection's TLS showed: written as `tls` in JSON, `false`
+    /// without TLS (see docs/json-schema.md).
+    pub tls_info: Option<Box<tls::TlsInfo>>,
     /// Encrypted bytes after AUTH, per direction (client, server).
     pub encrypted_bytes: [u64; 2],
     pub type_: String,
@@ -745,6 +769,11 @@ impl Session {
             }
         }
         w += self.data_channels.capacity() * size_of::<DataChannel>();
+        w += std::iter::once(&self.tls_info)
+            .chain(self.data_channels.iter().map(|d| &d.tls))
+            .flatten()
+            .map(|t| t.weight())
+            .sum::<usize>();
         w += self.findings.len() * 512;
         w += self
             .anomalies

@@ -300,6 +300,8 @@ pub struct Tracker {
     closing: std::collections::BTreeSet<(crate::time::Ts, usize)>,
     /// Open sessions by their control connection (for the source's notes).
     by_control: FxHashMap<ConnId, usize>,
+    /// TLS state of open sessions' connections (see [`tls`]).
+    tls: tls::TlsTable,
 }
 
 fn client_dir(client_is_initiator: bool) -> Dir {
@@ -377,6 +379,7 @@ impl Tracker {
             last_ts: crate::time::Ts::default(),
             closing: std::collections::BTreeSet::new(),
             by_control: FxHashMap::default(),
+            tls: tls::TlsTable::default(),
         }
     }
 
@@ -561,6 +564,7 @@ impl Tracker {
             user: None,
             login: Login::None,
             tls: false,
+            tls_info: None,
             encrypted_bytes: [0, 0],
             type_: "A".into(),
             mode: "S".into(),
@@ -762,6 +766,8 @@ impl Tracker {
                     }
                 }
                 st.s.encrypted_bytes[d] += n as u64;
+                self.tls_control_bytes(si, from_client, &rest[..n], meta);
+                let st = &mut self.sessions[si];
                 rest = &rest[n..];
                 let clear = if from_client {
                     looks_like_command(rest)
@@ -1094,6 +1100,7 @@ impl Tracker {
             bytes_per_replies: None,
             type_per_replies: None,
             tcp: None,
+            tls: None,
         });
         st.facts.push(DataFacts::default());
         self.count_text(
@@ -1741,6 +1748,8 @@ impl Tracker {
                 .then_with(|| a.code.cmp(&b.code))
         });
         s.summary = summary;
+        let control = s.control_conn;
+        self.tls_attach(si, control, &mut s);
         crate::diagnose::session(&mut s);
         self.finished.push(s);
     }
@@ -1993,8 +2002,11 @@ impl ConnSink for Tracker {
                     self.maybe_emit(session, meta.ts);
                 }
             }
-            Some(Role::Data { session, .. }) => {
+            Some(Role::Data {
+                session, channel, ..
+            }) => {
                 if self.sessions.contains(session) {
+                    self.tls_data_closed(session, channel, conn);
                     let st = &mut self.sessions[session];
                     st.open_data = st.open_data.saturating_sub(1);
                     self.maybe_emit(session, meta.ts);
@@ -2084,6 +2096,9 @@ impl ConnSink for Tracker {
             );
             return Mode::Count;
         }
+        if let Some(mode) = self.tls_open(meta, info) {
+            return mode;
+        }
         let rp = info.responder.port();
         let ip = info.initiator.port();
         if self.cfg.ftp_ports.contains(&rp) {
@@ -2156,7 +2171,7 @@ impl ConnSink for Tracker {
             } => {
                 if self.sessions.contains(session) {
                     let cd = client_dir(client_is_initiator);
-                    self.data_event(meta, session, channel, cd, ev);
+                    self.data_event(meta, conn, session, channel, cd, ev);
                 }
                 None
             }
@@ -2309,7 +2324,18 @@ impl Tracker {
     }
 
     /// An event on a data connection of channel `ci`; `cd` is the client's direction.
-    fn data_event(&mut self, meta: Meta, si: usize, ci: usize, cd: Dir, ev: ConnEvent<'_>) {
+    fn data_event(
+        &mut self,
+        meta: Meta,
+        conn: ConnId,
+        si: usize,
+        ci: usize,
+        cd: Dir,
+        ev: ConnEvent<'_>,
+    ) {
+        if let ConnEvent::Data { dir, bytes } = &ev {
+            self.tls_data_bytes(conn, *dir == cd, bytes, meta.frame);
+        }
         let st = &mut self.sessions[si];
         let f = &mut st.facts[ci];
         let ch = &mut st.s.data_channels[ci];
@@ -2482,6 +2508,9 @@ pub use crate::ftp::reply::plausible;
 pub fn is_peer(s: &Session, ip: IpAddr) -> bool {
     s.client.ip() == ip || s.server.ip() == ip
 }
+
+mod tls;
+pub use tls::IMPLICIT_PORT;
 
 #[cfg(test)]
 mod tests;

@@ -120,6 +120,9 @@ fn check_session(name: &str, i: usize, s: &Session, e: &Value, errors: &mut Vec<
             err(format!("reply codes\n   got  {got:?}\n   want {want:?}"));
         }
     }
+    if let Some(hs) = e["tls_handshakes"].as_array() {
+        check_tls(s, hs, &mut err);
+    }
     if let Some(chans) = e["data_channels"].as_array() {
         // The expectation lists channels a transfer command used or a peer tried to connect to.
         let used: Vec<_> = s
@@ -182,6 +185,69 @@ fn check_session(name: &str, i: usize, s: &Session, e: &Value, errors: &mut Vec<
                 && d.bytes != b
             {
                 cerr(format!("bytes {} != {b}", d.bytes));
+            }
+        }
+    }
+}
+
+/// The TLS facts the scenario fixes (captures/make/ftps.sh): per connection, the
+/// version, whether the handshake resumed a session and whose, the alerts.
+fn check_tls(s: &Session, hs: &[Value], err: &mut dyn FnMut(String)) {
+    for h in hs {
+        let conn = h["connection"].as_str().unwrap_or("");
+        let t = if conn == "control" {
+            s.tls_info.as_deref()
+        } else {
+            let n: usize = conn
+                .strip_prefix("data ")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            s.data_channels
+                .get(n.wrapping_sub(1))
+                .and_then(|d| d.tls.as_deref())
+        };
+        let Some(t) = t else {
+            err(format!("{conn}: no TLS facts"));
+            continue;
+        };
+        if h.get("version").is_some() && t.version != h["version"].as_str() {
+            err(format!(
+                "{conn}: TLS version {:?} != {}",
+                t.version, h["version"]
+            ));
+        }
+        if h.get("resumed").is_some() && t.resumed != h["resumed"].as_bool() {
+            err(format!(
+                "{conn}: resumed {:?} != {}",
+                t.resumed, h["resumed"]
+            ));
+        }
+        if let Some(f) = h["resumed_from"].as_str()
+            && t.resumed_from.as_deref() != Some(f)
+        {
+            err(format!("{conn}: resumed_from {:?} != {f}", t.resumed_from));
+        }
+        if let Some(m) = h["mode"].as_str()
+            && t.mode != m
+        {
+            err(format!("{conn}: mode {} != {m}", t.mode));
+        }
+        if let Some(alerts) = h["alerts"].as_array() {
+            let got: Vec<String> = t
+                .alerts
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} {} {}",
+                        a.from,
+                        a.level.unwrap_or("encrypted"),
+                        a.description
+                    )
+                })
+                .collect();
+            let want: Vec<&str> = alerts.iter().filter_map(Value::as_str).collect();
+            if got != want {
+                err(format!("{conn}: alerts {got:?} != {want:?}"));
             }
         }
     }

@@ -141,6 +141,17 @@ def parse_control(chunks, server_is_node):
         texts.append(b"\n".join(text).decode(errors="replace"))
         i += 1
         if code == 234:
+            # TLS records follow; a server that failed the handshake may write
+            # cleartext replies after them (vsftpd: "500 OOPS: ...").
+            rest = b"\r\n".join(lines[i:])
+            p = 0
+            while p + 5 <= len(rest) and 20 <= rest[p] <= 23 and rest[p + 1] == 3:
+                p += 5 + int.from_bytes(rest[p + 3:p + 5], "big")
+            after = rest[p:]
+            if p > 0 and re.match(rb"\d{3}[ -]", after):
+                lines = after.split(b"\r\n")
+                i = 0
+                continue
             break
     return commands, codes, texts, users, announced
 
@@ -173,7 +184,7 @@ def check_shape(exp):
     skeys = ["client", "server", "user", "login", "tls", "mid_session", "commands", "reply_codes", "data_channels"]
     dkeys = ["via", "mode", "announced", "command", "arg", "outcome", "bytes"]
     for i, s in enumerate(exp.get("sessions", [])):
-        if [k for k in s if k not in ("data_visible", "control_answer")] != skeys:
+        if [k for k in s if k not in ("data_visible", "control_answer", "tls_handshakes")] != skeys:
             bad.append(f"session {i}: keys {list(s)} != {skeys}")
         if s.get("login") not in ("ok", "failed", "none"):
             bad.append(f"session {i}: login {s.get('login')!r}")
@@ -185,6 +196,8 @@ def check_shape(exp):
             if list(d) != dkeys:
                 bad.append(f"session {i} data {j}: keys {list(d)} != {dkeys}")
             mode = {"PASV": "passive", "EPSV": "passive", "PORT": "active", "EPRT": "active"}.get(d.get("via"))
+            if d.get("via") == "encrypted":  # an encrypted session's channel: no readable announcement
+                mode = d.get("mode") if d.get("mode") in ("passive", "active") else None
             if mode is None or d.get("mode") != mode:
                 bad.append(f"session {i} data {j}: via/mode {d.get('via')}/{d.get('mode')}")
             if d.get("outcome") not in ("completed", "refused", "unanswered", "not-attempted", "reset", "aborted",
@@ -238,6 +251,11 @@ def main():
         announced = [(v, endpoint(srv_ip, a) if v == "EPSV" else a) for v, a in announced]
         ann_pos = 0
         tls = 234 in codes
+        # A client whose first bytes are a TLS record (implicit FTPS, even against a
+        # server that then greets in clear).
+        cli_first = next((d for n, d in chunks if n != server_node), b"")
+        if len(cli_first) >= 3 and cli_first[0] == 22 and cli_first[1] == 3:
+            tls = True
         # A capture that starts inside TLS (implicit FTPS, or after AUTH): both
         # directions begin with a TLS record header (content type 20-23, version 3.x).
         first = {n: d for n, d in reversed(chunks)}
@@ -275,9 +293,11 @@ def main():
             # Payload-only captures (no SYN): the stream that carries bytes to or from it.
             if not found:
                 found = [t for t, s in streams.items() if t != st and any(ann in (p["dst"], p.get("src")) for p in s["pkts"])]
-            while ann_pos < len(announced) and announced[ann_pos] != (dc["via"], ann):
+            while dc["via"] != "encrypted" and ann_pos < len(announced) and announced[ann_pos] != (dc["via"], ann):
                 ann_pos += 1
-            if ann_pos >= len(announced):
+            if dc["via"] == "encrypted":
+                pass  # the announcement is inside TLS: the connection itself is checked below
+            elif ann_pos >= len(announced):
                 problems.append(f"{tag}: {dc['via']} announcement {ann} not found (in order) among {announced}")
             else:
                 ann_pos += 1

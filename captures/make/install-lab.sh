@@ -53,6 +53,13 @@ for pkg in vsftpd pure-ftpd proftpd-core; do
     echo "unpacked $pkg $(cat "$dir/VERSION") into $dir"
 done
 
+# ProFTPD's TLS module (mod_tls) is a separate package: unpack it beside proftpd-core.
+if [ ! -f "$LAB/proftpd/usr/lib/proftpd/mod_tls.so" ]; then
+    ( cd "$LAB/debs" && ls proftpd-mod-crypto_*.deb >/dev/null 2>&1 || apt-get download proftpd-mod-crypto )
+    dpkg -x "$(ls "$LAB/debs"/proftpd-mod-crypto_*.deb | head -1)" "$LAB/proftpd"
+    echo "unpacked proftpd-mod-crypto into $LAB/proftpd"
+fi
+
 # vsftpd's secure_chroot_dir must exist.
 mkdir -p /var/run/vsftpd/empty
 

@@ -159,6 +159,14 @@ impl Serialize for Frame {
     }
 }
 
+/// The control connection's TLS, `false` without TLS.
+struct TlsField<'a>(&'a Option<Box<crate::model::tls::TlsInfo>>);
+impl Serialize for TlsField<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::model::ser_tls(self.0, s)
+    }
+}
+
 impl Serialize for SessionJson<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let s = self.s;
@@ -172,7 +180,7 @@ impl Serialize for SessionJson<'_> {
         m.serialize_field("start_frame", &Frame(s.start_frame))?;
         m.serialize_field("user", &s.user)?;
         m.serialize_field("login", &s.login)?;
-        m.serialize_field("tls", &s.tls)?;
+        m.serialize_field("tls", &TlsField(&s.tls_info))?;
         m.serialize_field("encrypted_bytes", &s.encrypted_bytes)?;
         m.serialize_field("type", &s.type_)?;
         m.serialize_field("mode", &s.mode)?;

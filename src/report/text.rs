@@ -66,6 +66,9 @@ pub fn channel_line(d: &DataChannel) -> String {
                     "matched on the client's control address"
                 }
                 crate::model::MatchKind::PortOnly => "matched by port only",
+                crate::model::MatchKind::Timing => {
+                    "matched by peers and timing: the announcement is encrypted"
+                }
             };
             s.push_str(&format!(", {m}"));
         }
@@ -410,6 +413,9 @@ pub fn write_session_at(
     if let Some(tls) = s.tls_description() {
         writeln!(out, "  {tls}")?;
     }
+    if let Some(t) = s.tls_info.as_deref() {
+        writeln!(out, "  TLS ({}): {}", t.mode, escape_str(&t.summary()))?;
+    }
     if s.capture.mid_session {
         writeln!(
             out,
@@ -493,6 +499,27 @@ pub fn write_session_at(
             }
         }
     }
+    if let Some(t) = s.tls_info.as_deref().filter(|t| !t.record_log.is_empty()) {
+        let more = if t.record_log.len() >= crate::model::tls::MAX_RECORD_LOG {
+            format!("; the first {}", t.record_log.len())
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "  Encrypted records on the control connection (sizes and times only{more})"
+        )?;
+        for r in &t.record_log {
+            let arrow = if r.from == "client" { "C>" } else { "S<" };
+            writeln!(
+                out,
+                "    {}  {arrow} {}-byte TLS record (likely a {})",
+                tv.clock(r.ts),
+                r.len,
+                r.likely
+            )?;
+        }
+    }
     if !s.data_channels.is_empty() {
         writeln!(out, "  {}", tr(lang, "Data connections", "数据连接"))?;
         for (i, d) in s.data_channels.iter().enumerate() {
@@ -518,6 +545,9 @@ pub fn write_session_at(
             }
             if let Some(tcp) = d.tcp.as_deref() {
                 writeln!(out, "       tcp: {}", tcp_line(tcp))?;
+            }
+            if let Some(t) = d.tls.as_deref() {
+                writeln!(out, "       TLS: {}", escape_str(&t.summary()))?;
             }
             for n in &d.notes {
                 writeln!(out, "       note: {}", escape_str(n))?;

@@ -344,6 +344,14 @@ pub fn transcript(s: &Session, width: usize, explain: bool, lang: Lang) -> Rows 
     if let Some(tls) = s.tls_description() {
         rows.push(vec![(Role::Note, tls)], 5, width, None);
     }
+    if let Some(t) = s.tls_info.as_deref() {
+        rows.push(
+            vec![(Role::Note, format!("TLS ({}): {}", t.mode, t.summary()))],
+            5,
+            width,
+            None,
+        );
+    }
     for r in &s.summary {
         rows.push(
             vec![(

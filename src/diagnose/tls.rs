@@ -1,0 +1,468 @@
+//! FTPS rules: what the clear-text parts of TLS tell about a session (no keys).
+//!
+//! `tls-session-reuse-required`, `tls-handshake-failed`,
+//! `tls-implicit-explicit-mismatch`, `tls-unclean-shutdown`, `tls-data-unprotected`
+//! (docs/findings.md). They read `Session::tls_info` and `DataChannel::tls`, which
+//! the tracker fills from the handshakes (`crate::tls`).
+
+use super::ev;
+use crate::model::tls::TlsInfo;
+use crate::model::{Certainty, DataChannel, Evidence, Finding, Session, Severity};
+use crate::time::Ts;
+
+/// A data connection whose server-to-client or client-to-server plaintext is below
+/// this carried no file (TLS 1.3 session tickets alone are a few hundred bytes).
+const LITTLE_DATA: u64 = 1024;
+/// The server closing the control connection this soon after a data connection
+/// ended is taken as its answer to that data connection.
+const CLOSE_AFTER_SECS: f64 = 2.0;
+/// A refused data connection ends right after its handshake.
+const QUICK_SECS: f64 = 0.5;
+
+pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
+    if let Some(t) = s.tls_info.as_deref() {
+        let before = out.len();
+        mismatch_implicit_client(s, t, out);
+        handshake_failed(s, "control connection", t, None, out);
+        if out.len() > before {
+            // The session never ran encrypted: "control-encrypted" would mislead.
+            out.retain(|f| f.id != "control-encrypted");
+        }
+    }
+    explicit_client_on_implicit_port(s, out);
+    if !s.tls {
+        return;
+    }
+    for (i, d) in s.data_channels.iter().enumerate() {
+        let Some(t) = d.tls.as_deref() else { continue };
+        let name = format!("data connection #{} ({})", i + 1, endpoint(d));
+        handshake_failed(s, &name, t, Some(d), out);
+        reuse_required(s, i, d, t, out);
+        unclean_shutdown(i, d, t, out);
+    }
+    data_unprotected(s, out);
+    // The data rules name the announcement's command; here it was encrypted.
+    for f in out.iter_mut() {
+        for (from, to) in [
+            (
+                "(announced by encrypted)",
+                "(the announcement is encrypted: the address is the one the connection went to, matched by peers and timing)",
+            ),
+            ("announced by encrypted", "announced inside TLS"),
+        ] {
+            if f.summary.contains(from) {
+                f.summary = f.summary.replace(from, to);
+            }
+        }
+    }
+}
+
+fn endpoint(d: &DataChannel) -> String {
+    match (d.connector, d.listener) {
+        (Some(c), Some(l)) => format!("{c} -> {l}"),
+        _ => "?".into(),
+    }
+}
+
+fn hello_evidence(t: &TlsInfo, ts: Option<Ts>, who: &str) -> Vec<Evidence> {
+    let mut e = Vec::new();
+    if let Some(f) = t.client_hello_frame {
+        let offered = if t.versions_offered.is_empty() {
+            String::new()
+        } else {
+            format!(" offering {}", t.versions_offered.join(", "))
+        };
+        let resume = match (t.offered.psk, t.offered.ticket) {
+            (true, _) => ", with a pre-shared key to resume a session",
+            (_, true) => ", with a session ticket to resume",
+            _ if t.version == Some("TLS 1.3") || t.versions_offered.contains(&"TLS 1.3") => {
+                ", with no session to resume (no pre-shared key)"
+            }
+            _ if t.offered.session_id => ", with a session id to resume",
+            _ => ", with no session to resume",
+        };
+        e.push(ev(
+            format!("{who}: ClientHello{offered}{resume}"),
+            ts,
+            Some(f),
+            None,
+        ));
+    }
+    if let Some(f) = t.server_hello_frame {
+        let res = match t.resumed {
+            Some(true) => "resumed session",
+            Some(false) => "full handshake (new session)",
+            None => "resumption unknown",
+        };
+        e.push(ev(
+            format!(
+                "{who}: ServerHello: {} {}, {res}",
+                t.version.unwrap_or("version ?"),
+                t.cipher_suite.as_deref().unwrap_or("cipher ?")
+            ),
+            ts,
+            Some(f),
+            None,
+        ));
+    }
+    e
+}
+
+/// `tls-session-reuse-required`: a data connection made a full handshake (the
+/// client did not resume the control connection's TLS session) and the server
+/// ended the session at once: vsftpd `require_ssl_reuse=YES` answers 522 and
+/// closes; ProFTPD answers 425 unless `TLSOptions NoSessionReuseRequired`.
+fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut Vec<Finding>) {
+    if t.handshake != "complete" || t.resumed != Some(false) {
+        return;
+    }
+    let small = |x: Option<u64>| x.is_some_and(|b| b < LITTLE_DATA);
+    if !(small(t.records.client.plaintext_estimate) && small(t.records.server.plaintext_estimate)) {
+        return;
+    }
+    let Some(end) = d.end else { return };
+    let server_closed = matches!(s.closed.as_str(), "fin-by-server" | "rst-by-server")
+        && end.secs_until(s.end) <= CLOSE_AFTER_SECS;
+    let no_offer = !(t.offered.psk
+        || t.offered.ticket
+        || (t.offered.session_id && t.version != Some("TLS 1.3")));
+    // Without the server closing the session (ProFTPD answers 425 and goes on): a
+    // client that offered nothing to resume, a data connection over at once.
+    let quick = d.start.is_some_and(|st| st.secs_until(end) <= QUICK_SECS);
+    if !(server_closed || (no_offer && quick)) {
+        return;
+    }
+    let mut evidence = hello_evidence(t, d.start, &format!("data connection #{}", i + 1));
+    evidence.push(ev(
+        format!(
+            "data connection #{} ended ({}) with no file data: {} B of application data from the server, {} B from the client (estimated)",
+            i + 1,
+            d.ended_by.map_or("open", |e| e.as_str()),
+            t.records.server.plaintext_estimate.unwrap_or(0),
+            t.records.client.plaintext_estimate.unwrap_or(0)
+        ),
+        d.end,
+        None,
+        None,
+    ));
+    if server_closed {
+        evidence.push(ev(
+            format!(
+                "the server closed the control connection ({}) {:.0} ms later",
+                s.closed,
+                end.secs_until(s.end).max(0.0) * 1000.0
+            ),
+            Some(s.end),
+            None,
+            None,
+        ));
+    } else if let Some(r) = s.tls_info.as_deref().and_then(|c| {
+        c.record_log
+            .iter()
+            .find(|r| r.from == "server" && r.ts >= end)
+    }) {
+        evidence.push(ev(
+            format!(
+                "the server's next control record ({} B, likely its reply: 425/450/522 when it refuses) came {:.0} ms after the data connection ended",
+                r.len,
+                end.secs_until(r.ts).max(0.0) * 1000.0
+            ),
+            Some(r.ts),
+            Some(r.frame),
+            None,
+        ));
+    }
+    let client = if no_offer {
+        "the client offered no session to resume"
+    } else {
+        "the client offered a session the server did not resume"
+    };
+    let then = if server_closed {
+        "and the server ended the session right after"
+    } else {
+        "and it ended at once with no file data (the server's reply is encrypted: if it is 425, 450 or 522, the server requires session reuse)"
+    };
+    out.push(Finding {
+        id: "tls-session-reuse-required",
+        severity: if server_closed {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
+        summary: format!(
+            "data connection #{} ({}) made a full TLS handshake instead of resuming the control connection's TLS session ({client}), {then}: the classic FTPS 'session reuse required' failure (vsftpd: 522 SSL connection failed: session reuse required; ProFTPD: 425)",
+            i + 1,
+            endpoint(d)
+        ),
+        evidence,
+        remedy: "Client side (preferred): use a client that resumes the control connection's TLS session on data connections: curl and lftp (GnuTLS) do; Python ftplib's FTP_TLS does not (subclass it to pass the control socket's `session` to `wrap_socket` in `ntransfercmd`); FileZilla does since 3.x (update old versions). Server side, at the cost of a weaker check that the data connection comes from the logged-in client: vsftpd `require_ssl_reuse=NO`; ProFTPD `TLSOptions NoSessionReuseRequired`.".into(),
+        certainty: Certainty::Inferred,
+        cause: format!("reuse {i}"),
+        ..Default::default()
+    });
+}
+
+/// `tls-handshake-failed`: an alert during the handshake, or the connection
+/// closed in the middle of it.
+fn handshake_failed(
+    s: &Session,
+    name: &str,
+    t: &TlsInfo,
+    d: Option<&DataChannel>,
+    out: &mut Vec<Finding>,
+) {
+    if t.handshake != "failed" || t.server_hello_frame.is_none() && t.alerts.is_empty() {
+        // No ServerHello and no alert: the server never spoke TLS (the mismatch rule).
+        return;
+    }
+    let ts = d.and_then(|d| d.start);
+    let mut evidence = hello_evidence(t, ts, name);
+    let alert = t.alerts.iter().find(|a| a.during_handshake);
+    for a in t.alerts.iter().filter(|a| a.during_handshake) {
+        evidence.push(ev(
+            format!(
+                "{name}: {} alert from the {}: {}",
+                a.level.unwrap_or("encrypted"),
+                a.from,
+                a.description
+            ),
+            ts,
+            Some(a.frame),
+            None,
+        ));
+    }
+    // What the server said in clear afterwards (vsftpd: "500 OOPS: ... alert unknown ca").
+    for (i, x) in s.exchanges.iter().enumerate() {
+        for r in &x.replies {
+            if r.code >= 400 && r.ts >= s.start && s.tls {
+                if let Some(tls_at) = t.client_hello_frame {
+                    if r.frame > tls_at {
+                        evidence.push(ev(
+                            format!(
+                                "server replied in clear: {} {}",
+                                r.code,
+                                crate::text::escape(&r.text.0)
+                            ),
+                            Some(r.ts),
+                            Some(r.frame),
+                            Some(i),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let (why, remedy) = match alert.map(|a| a.description.as_str()) {
+        Some(d @ ("unknown_ca" | "bad_certificate" | "certificate_unknown" | "certificate_expired" | "unsupported_certificate" | "certificate_revoked")) => (
+            format!("the {} rejected the {} certificate ({d})", alert.map_or("client", |a| a.from), if alert.is_some_and(|a| a.from == "client") { "server's" } else { "client's" }),
+            "Make the client trust the server's certificate: give it the CA that signed it (curl --cacert FILE, lftp `set ssl:ca-file FILE`, Python `ssl.create_default_context(cafile=...)`), or give the server a certificate from a CA the clients trust, for the name they connect to. Turning verification off (curl -k, lftp `set ssl:verify-certificate no`) is for testing only: it lets anyone in the middle read the password.".to_string(),
+        ),
+        Some(d @ ("protocol_version" | "inappropriate_fallback")) => (
+            format!("no TLS version both sides accept ({d})"),
+            "Enable a common version, TLS 1.2 or 1.3, on both sides: vsftpd ssl_tlsv1_2=YES (3.0.5+; older versions follow OpenSSL's defaults), ProFTPD `TLSProtocol TLSv1.2 TLSv1.3`, pure-ftpd follows OpenSSL's defaults; clients: curl --tlsv1.2, lftp `set ssl:priority`.".to_string(),
+        ),
+        Some(d @ ("handshake_failure" | "insufficient_security" | "illegal_parameter")) => (
+            format!("no cipher suite or parameter both sides accept ({d})"),
+            "Give both sides a common cipher suite: vsftpd ssl_ciphers (e.g. HIGH), ProFTPD TLSCipherSuite, curl --ciphers / --tls13-ciphers; check the server's certificate type (RSA or ECDSA) matches suites the client offers.".to_string(),
+        ),
+        Some(d) => (
+            format!("the {} sent {d}", alert.map_or("?", |a| a.from)),
+            "Read the side's log for the reason of the alert; check certificates, versions and cipher suites on both sides.".to_string(),
+        ),
+        None => (
+            "the connection closed before the handshake finished".to_string(),
+            "Look at the side that closed: its log gives the reason (certificate, version, cipher suite, a timeout). Compare the versions and suites offered in the ClientHello with what the server chose.".to_string(),
+        ),
+    };
+    out.push(Finding {
+        id: "tls-handshake-failed",
+        severity: Severity::Error,
+        summary: format!("the TLS handshake on the {name} failed: {why}"),
+        evidence,
+        remedy,
+        certainty: Certainty::Seen,
+        cause: format!("handshake {name}"),
+        ..Default::default()
+    });
+}
+
+/// An implicit-FTPS client (TLS at once) against a server that greets in clear.
+fn mismatch_implicit_client(s: &Session, t: &TlsInfo, out: &mut Vec<Finding>) {
+    let Some(ch) = t.client_hello_frame else {
+        return;
+    };
+    if t.server_hello_frame.is_some() || s.exchanges.is_empty() {
+        return;
+    }
+    let greeting = s.exchanges.iter().enumerate().find_map(|(i, x)| {
+        x.replies
+            .first()
+            .filter(|r| r.code == 220 && r.frame > ch)
+            .map(|r| (i, r))
+    });
+    let Some((i, r)) = greeting else { return };
+    out.push(Finding {
+        id: "tls-implicit-explicit-mismatch",
+        severity: Severity::Error,
+        summary: format!(
+            "the client started TLS at once (implicit FTPS) on port {}, but the server greets in clear (explicit FTPS or plain FTP): neither side understands the other",
+            s.server.port()
+        ),
+        evidence: vec![
+            ev("client sent a TLS ClientHello as its first bytes", Some(s.start), Some(ch), None),
+            ev(
+                format!("server sent its greeting in clear: {} {}", r.code, crate::text::escape(&r.text.0)),
+                Some(r.ts),
+                Some(r.frame),
+                Some(i),
+            ),
+        ],
+        remedy: format!(
+            "Use explicit FTPS on this port: curl ftp://HOST:{p}/ --ssl-reqd (not ftps://), lftp `set ftp:ssl-force true` with ftp://, FileZilla \"Require explicit FTP over TLS\". Or make the server speak implicit FTPS (vsftpd implicit_ssl=YES with listen_port=990; ProFTPD `TLSOptions UseImplicitSSL`) and connect to that port.",
+            p = s.server.port()
+        ),
+        certainty: Certainty::Seen,
+        ..Default::default()
+    });
+}
+
+/// A cleartext FTP client on the implicit-FTPS port: the server waits for a
+/// ClientHello, the client for a greeting.
+fn explicit_client_on_implicit_port(s: &Session, out: &mut Vec<Finding>) {
+    if s.server.port() != crate::session::IMPLICIT_PORT || s.tls {
+        return;
+    }
+    let greeting = s
+        .exchanges
+        .iter()
+        .any(|x| x.replies.iter().any(|r| r.code == 220));
+    if greeting {
+        return;
+    }
+    let first_cmd = s
+        .exchanges
+        .iter()
+        .enumerate()
+        .find_map(|(i, x)| x.command.as_ref().map(|c| (i, c)));
+    let mut evidence = vec![ev(
+        format!(
+            "control connection to port {} with no TLS and no greeting (closed: {})",
+            s.server.port(),
+            s.closed
+        ),
+        Some(s.start),
+        Some(s.start_frame),
+        None,
+    )];
+    if let Some((i, c)) = first_cmd {
+        evidence.push(ev(
+            format!("client sent in clear: {}", c.verb),
+            Some(c.ts),
+            Some(c.frame),
+            Some(i),
+        ));
+    }
+    out.push(Finding {
+        id: "tls-implicit-explicit-mismatch",
+        severity: Severity::Error,
+        summary: format!(
+            "port {} is implicit FTPS (TLS from the first byte), but the client spoke no TLS: it waits for a greeting the server will only send inside TLS",
+            s.server.port()
+        ),
+        evidence,
+        remedy: "Connect with implicit FTPS to this port (curl ftps://HOST/, lftp ftps://HOST, FileZilla \"Require implicit FTP over TLS\"), or use explicit FTPS on port 21 (curl ftp://HOST/ --ssl-reqd).".into(),
+        certainty: Certainty::Inferred,
+        ..Default::default()
+    });
+}
+
+/// `tls-unclean-shutdown`: the side that sent the file closed without close_notify.
+fn unclean_shutdown(i: usize, d: &DataChannel, t: &TlsInfo, out: &mut Vec<Finding>) {
+    if t.handshake != "complete" {
+        return;
+    }
+    let c = t
+        .records
+        .client
+        .plaintext_estimate
+        .unwrap_or(t.records.client.app_bytes);
+    let sv = t
+        .records
+        .server
+        .plaintext_estimate
+        .unwrap_or(t.records.server.app_bytes);
+    let (sender, notified) = if c > sv {
+        ("client", t.close_notify.client)
+    } else {
+        ("server", t.close_notify.server)
+    };
+    if notified != Some(false) {
+        return;
+    }
+    let upload = sender == "client";
+    out.push(Finding {
+        id: "tls-unclean-shutdown",
+        severity: if upload { Severity::Warning } else { Severity::Info },
+        summary: format!(
+            "data connection #{} ({}) was closed by TCP ({}) without a TLS close_notify from the {sender}, which sent the data: {}",
+            i + 1,
+            endpoint(d),
+            d.ended_by.map_or("?", |e| e.as_str()),
+            if upload {
+                "on an upload the server cannot tell a complete file from one cut short"
+            } else {
+                "the client cannot tell a complete file from one cut short (strict clients report an error)"
+            }
+        ),
+        evidence: vec![ev(
+            format!(
+                "data connection #{}: last record from the {sender} was not an alert; ended by {}",
+                i + 1,
+                d.ended_by.map_or("?", |e| e.as_str())
+            ),
+            d.end,
+            None,
+            None,
+        )],
+        remedy: "The sending side must end TLS with close_notify before closing TCP: update the client or server (old FileZilla/curl/GnuTLS versions and some appliances skip it); on vsftpd, strict_ssl_write_shutdown=YES makes it wait for a clean shutdown on uploads (strict_ssl_read_eof=YES to refuse uploads without one).".into(),
+        certainty: Certainty::Inferred,
+        cause: format!("shutdown {i}"),
+        ..Default::default()
+    });
+}
+
+/// `tls-data-unprotected`: PROT C, the files in clear although the login was encrypted.
+fn data_unprotected(s: &Session, out: &mut Vec<Finding>) {
+    let clear: Vec<(usize, &DataChannel)> = s
+        .data_channels
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.tls.as_deref().is_some_and(|t| t.mode == "clear"))
+        .collect();
+    let Some(&(first, d)) = clear.first() else {
+        return;
+    };
+    out.push(Finding {
+        id: "tls-data-unprotected",
+        severity: Severity::Warning,
+        summary: format!(
+            "{} of {} data connection(s) of this encrypted session carried data in clear (PROT C, or no PROT P): the login was protected, the files were not",
+            clear.len(),
+            s.data_channels.len()
+        ),
+        evidence: vec![ev(
+            format!(
+                "data connection #{} ({}): {} B with no TLS record",
+                first + 1,
+                endpoint(d),
+                d.bytes
+            ),
+            d.start,
+            d.frame_syn,
+            None,
+        )],
+        remedy: "Protect data too: the client sends PBSZ 0 and PROT P (curl --ssl-reqd instead of --ftp-ssl-control, lftp `set ftp:ssl-protect-data true`, Python ftplib `prot_p()`); the server can require it (vsftpd force_local_data_ssl=YES, ProFTPD `TLSRequired on`, pure-ftpd -Y 3).".into(),
+        certainty: Certainty::Seen,
+        ..Default::default()
+    });
+}

@@ -1,0 +1,334 @@
+//! The tracker's TLS side: the handshakes of encrypted sessions' connections, and
+//! the data connections of sessions whose announcements are encrypted.
+//!
+//! Hooks called from the tracker ([`super::Tracker`]), each one line there:
+//! * [`Tracker::tls_control_bytes`]: the TLS bytes of a control connection;
+//! * [`Tracker::tls_open`]: a new connection no announcement explains: the data
+//!   connection of an encrypted session (between its two control peers, while it
+//!   is open: matched by timing and peers, [`MatchKind::Timing`]), or implicit FTPS
+//!   on port [`IMPLICIT_PORT`];
+//! * [`Tracker::tls_data_bytes`]: the bytes of such a data connection;
+//! * [`Tracker::tls_attach`]: when the session ends, the facts go into the model
+//!   (`Session::tls_info`, `DataChannel::tls`) and resumption is traced back to
+//!   the connection whose session was resumed.
+//!
+//! Bounds: one [`TlsConn`] per connection of an open session (dropped when the
+//! session ends); inferred data channels stop once the session's transcript weight
+//! is spent, like announced ones.
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use super::{DataFacts, MAX_SESSION_WEIGHT, Role, Tracker};
+use crate::model::tls::TlsInfo;
+use crate::model::{DataChannel, DataMode, MatchKind, Outcome, Session};
+use crate::tcp::{ConnId, ConnInfo, Meta, Mode};
+use crate::tls::TlsConn;
+
+/// The IANA port of implicit FTPS (`ftps`): a session whose TLS starts at once.
+pub const IMPLICIT_PORT: u16 = 990;
+
+/// TLS state of the open sessions' connections.
+#[derive(Default)]
+pub(super) struct TlsTable {
+    conns: FxHashMap<ConnId, TlsConn>,
+    /// Encrypted open sessions by (client address, server address).
+    by_peers: FxHashMap<(IpAddr, IpAddr), Vec<usize>>,
+}
+
+impl Tracker {
+    /// TLS bytes of session `si`'s control connection, in order per direction.
+    pub(super) fn tls_control_bytes(&mut self, si: usize, from_client: bool, b: &[u8], meta: Meta) {
+        let st = &self.sessions[si];
+        let id = st.s.control_conn;
+        let t = self.tls.conns.entry(id).or_insert_with(|| {
+            let key = (st.s.client.ip(), st.s.server.ip());
+            let v = self.tls.by_peers.entry(key).or_default();
+            if !v.contains(&si) {
+                v.push(si);
+            }
+            TlsConn::logging_records()
+        });
+        t.set_time(meta.ts);
+        t.feed(from_client, b, meta.frame);
+    }
+
+    /// A new connection no announcement explains: an encrypted session's data
+    /// connection, or an implicit FTPS control connection. `None`: not ours.
+    pub(super) fn tls_open(&mut self, meta: Meta, info: &ConnInfo) -> Option<Mode> {
+        let (ii, ri) = (info.initiator.ip(), info.responder.ip());
+        let rp = info.responder.port();
+        let live = |si: &usize| self.sessions.contains(*si);
+        // Passive: client to server, not to the control port; a passive range is
+        // above 1023 (this keeps HTTPS and the like to the same server out).
+        let passive = self
+            .tls
+            .by_peers
+            .get(&(ii, ri))
+            .into_iter()
+            .flatten()
+            .filter(|si| live(si))
+            .filter(|&&si| {
+                rp != self.sessions[si].s.server.port()
+                    && rp >= 1024
+                    && rp != IMPLICIT_PORT
+                    && !self.cfg.ftp_ports.contains(&rp)
+            })
+            .max_by_key(|&&si| self.sessions[si].s.end)
+            .map(|&si| (si, DataMode::Passive));
+        // Active: the server connects back to the client.
+        let active = || {
+            self.tls
+                .by_peers
+                .get(&(ri, ii))
+                .into_iter()
+                .flatten()
+                .filter(|si| live(si))
+                .filter(|&&si| rp != self.sessions[si].s.client.port())
+                .max_by_key(|&&si| self.sessions[si].s.end)
+                .map(|&si| (si, DataMode::Active))
+        };
+        if let Some((si, mode)) = passive.or_else(active) {
+            if self.sessions[si].text_bytes <= MAX_SESSION_WEIGHT {
+                self.tls_channel(si, mode, meta, info);
+                return Some(Mode::Stream);
+            }
+        }
+        if rp == IMPLICIT_PORT && !self.cfg.ftp_ports.contains(&rp) {
+            let si = self.new_session(
+                meta,
+                info.id,
+                info.initiator,
+                info.responder,
+                info.handshake_seen,
+                crate::model::DetectedBy::Port,
+            );
+            self.conns.insert(
+                info.id,
+                Role::Control {
+                    session: si,
+                    client_is_initiator: true,
+                },
+            );
+            return Some(Mode::Stream);
+        }
+        None
+    }
+
+    fn tls_channel(&mut self, si: usize, mode: DataMode, meta: Meta, info: &ConnInfo) {
+        self.other_conns += 1;
+        let st = &mut self.sessions[si];
+        let ci = st.s.data_channels.len();
+        let mut notes = vec![
+            "the session's announcements are encrypted: matched by peers and timing (a connection between the two control peers while the session was open)".to_string(),
+        ];
+        if !info.handshake_seen {
+            notes.push(
+                "no handshake in the capture (it started after the connection opened, or keeps only packets with payload)"
+                    .into(),
+            );
+        }
+        st.s.data_channels.push(DataChannel {
+            via: crate::model::Via::Encrypted,
+            mode,
+            announced: Some(info.responder),
+            announce_exchange: st.s.exchanges.len().saturating_sub(1),
+            announced_at: meta.ts,
+            announced_frame: meta.frame,
+            command: None,
+            arg: None,
+            command_exchange: None,
+            outcome: Outcome::Open,
+            connector: Some(info.initiator),
+            listener: Some(info.responder),
+            match_kind: Some(MatchKind::Timing),
+            syns: u32::from(info.handshake_seen),
+            start: Some(meta.ts),
+            end: Some(meta.ts),
+            frame_syn: Some(meta.frame),
+            frame_answer: None,
+            bytes_to_server: 0,
+            bytes_to_client: 0,
+            bytes: 0,
+            direction: None,
+            first_byte: None,
+            last_byte: None,
+            setup_time: None,
+            wait_first_byte: None,
+            completion_lag: None,
+            throughput: None,
+            ended_by: None,
+            notes,
+            conn: Some(info.id),
+            expected_size: None,
+            transfer_type: None,
+            bytes_per_replies: None,
+            type_per_replies: None,
+            tls: None,
+            tcp: None,
+        });
+        st.facts.push(DataFacts {
+            attempted: true,
+            established: !info.handshake_seen,
+            ..DataFacts::default()
+        });
+        st.open_data += 1;
+        self.count_text(
+            si,
+            std::mem::size_of::<DataChannel>() + std::mem::size_of::<DataFacts>() + 256,
+        );
+        self.conns.insert(
+            info.id,
+            Role::Data {
+                session: si,
+                channel: ci,
+                client_is_initiator: mode == DataMode::Passive,
+            },
+        );
+        self.tls.conns.insert(info.id, TlsConn::new());
+    }
+
+    /// Bytes of a data connection of an encrypted session (no-op for others).
+    pub(super) fn tls_data_bytes(&mut self, conn: ConnId, from_client: bool, b: &[u8], frame: u64) {
+        if let Some(t) = self.tls.conns.get_mut(&conn) {
+            t.feed(from_client, b, frame);
+        }
+    }
+
+    /// A data connection closed: its TLS facts are settled now and its parser
+    /// state dropped, so a session with many data connections holds one
+    /// [`TlsInfo`] per closed connection, counted in its transcript budget.
+    pub(super) fn tls_data_closed(&mut self, si: usize, ci: usize, conn: ConnId) {
+        let Some(mut t) = self.tls.conns.remove(&conn) else {
+            return;
+        };
+        let info = data_info(&mut t, true);
+        if let Some(d) = self.sessions[si].s.data_channels.get_mut(ci) {
+            d.tls = Some(Box::new(info));
+            self.count_text(si, std::mem::size_of::<TlsInfo>() + 256);
+        }
+    }
+
+    /// Session `s` (control connection `control`) ends: its TLS facts go into the
+    /// model, and its connections' TLS state is dropped.
+    pub(super) fn tls_attach(&mut self, si: usize, control: ConnId, s: &mut Session) {
+        let key = (s.client.ip(), s.server.ip());
+        if let Some(v) = self.tls.by_peers.get_mut(&key) {
+            v.retain(|&x| x != si);
+            if v.is_empty() {
+                self.tls.by_peers.remove(&key);
+            }
+        }
+        let control_ended = s.closed != "open";
+        if let Some(mut t) = self.tls.conns.remove(&control) {
+            let mut info = t.finish(control_ended);
+            let after_auth = s
+                .exchanges
+                .iter()
+                .any(|x| x.verb() == Some("AUTH") && x.replies.iter().any(|r| r.code == 234));
+            info.mode = if after_auth {
+                "explicit"
+            } else if info.client_hello_frame.is_some() && !s.capture.mid_session {
+                "implicit"
+            } else {
+                "mid-session"
+            };
+            s.tls_info = Some(Box::new(info));
+        } else if s.tls {
+            s.tls_info = Some(Box::new(TlsInfo {
+                mode: "mid-session",
+                handshake: "not-seen",
+                ..TlsInfo::default()
+            }));
+        }
+        for ci in 0..s.data_channels.len() {
+            let Some(id) = s.data_channels[ci].conn else {
+                continue;
+            };
+            // Still open: settle it now (closed ones were settled as they closed).
+            if let Some(mut t) = self.tls.conns.remove(&id) {
+                let ended = s.data_channels[ci].ended_by.is_some();
+                s.data_channels[ci].tls = Some(Box::new(data_info(&mut t, ended)));
+            }
+            let Some(mut info) = s.data_channels[ci].tls.take() else {
+                continue;
+            };
+            if info.resumed == Some(true) {
+                resumed_from(s, ci, &mut info);
+            }
+            let d = &mut s.data_channels[ci];
+            // No announcement time to measure the set-up from.
+            d.setup_time = None;
+            d.tls = Some(info);
+        }
+    }
+}
+
+/// A data connection's facts, with its mode.
+fn data_info(t: &mut TlsConn, ended: bool) -> TlsInfo {
+    let mut info = t.finish(ended);
+    info.mode = if info.handshake == "none" && (t.plain(true) || t.plain(false)) {
+        // PROT C: plain data, nothing of TLS to say.
+        info.notes.clear();
+        info.close_notify = Default::default();
+        "clear"
+    } else if info.handshake == "none" {
+        "unknown"
+    } else {
+        "protected"
+    };
+    info
+}
+
+/// Which earlier connection's session a resumed handshake used.
+fn resumed_from(s: &Session, ci: usize, info: &mut TlsInfo) {
+    let k = &info.keys;
+    let control = s.tls_info.as_deref();
+    let earlier = s.data_channels[..ci]
+        .iter()
+        .enumerate()
+        .filter_map(|(j, d)| d.tls.as_deref().map(|t| (format!("data {}", j + 1), t)));
+    let candidates: Vec<(String, &TlsInfo)> = control
+        .map(|c| ("control".to_string(), c))
+        .into_iter()
+        .chain(earlier)
+        .collect();
+    let found = |pred: &dyn Fn(&TlsInfo) -> bool| {
+        candidates
+            .iter()
+            .find(|(_, t)| pred(t))
+            .map(|(n, _)| n.clone())
+    };
+    let by = if let Some(id) = k
+        .offered_session_id
+        .filter(|_| info.version != Some("TLS 1.3"))
+    {
+        found(&|t| t.keys.server_session_id == Some(id)).map(|n| (n, "session-id"))
+    } else {
+        None
+    }
+    .or_else(|| {
+        let tk = k.offered_ticket?;
+        found(&|t| t.keys.issued_tickets.contains(&tk)).map(|n| (n, "ticket"))
+    })
+    .or_else(|| {
+        // The same PSK identity on an earlier data connection: the same ticket.
+        let id = k.psk_identity?;
+        candidates
+            .iter()
+            .skip(1)
+            .find(|(_, t)| t.keys.psk_identity == Some(id))
+            .map(|(_, t)| (t.resumed_from.clone(), "psk-identity"))
+            .and_then(|(n, by)| n.map(|n| (n, by)))
+    })
+    .or_else(|| {
+        // A TLS 1.3 ticket arrives encrypted: the client's only TLS session with
+        // this server before this connection is the control connection's.
+        (k.psk_identity.is_some() && control.is_some()).then(|| ("control".to_string(), "psk"))
+    });
+    if let Some((n, b)) = by {
+        info.resumed_from = Some(n);
+        info.resumed_by = Some(b);
+    }
+}
