@@ -284,6 +284,20 @@ pub fn layout(
         if d.syns > 1 {
             title.push_str(&format!(", {} SYNs", d.syns));
         }
+        // TLS on the data connection: full or resumed handshake, or PROT C.
+        let tls = d.tls.as_deref().map(|t| {
+            title.push_str(&format!("\nTLS: {}", t.summary()));
+            if t.mode == "clear" {
+                " [clear, PROT C]".to_string()
+            } else {
+                let how = match t.resumed {
+                    Some(true) => "resumed",
+                    Some(false) => "full handshake",
+                    None => "handshake not seen",
+                };
+                format!(" [{} {how}]", t.version.unwrap_or("TLS"))
+            }
+        });
         data.push(DataBar {
             channel: ci,
             x: DATA_X + col as u32 * DATA_STEP,
@@ -295,20 +309,40 @@ pub fn layout(
             syns: d.syns,
             from_client: d.mode == crate::model::DataMode::Passive,
             class: data_class(d),
-            label: format!("#{} {label} → {ann}", ci + 1),
+            label: format!("#{} {label} → {ann}{}", ci + 1, tls.unwrap_or_default()),
             title,
         });
     }
     let columns = busy_until.len() as u32;
     let _ = last_shown;
+    // An encrypted control connection: what follows the last readable line is TLS.
+    let mut height = axis.bottom() + 2 * ROW;
+    let bottom = axis.bottom();
+    let mut breaks = axis.breaks;
+    if let Some(t) = s.tls_info.as_deref() {
+        let y = arrows.iter().map(|a| a.y).max().unwrap_or(bottom) + ROW;
+        breaks.push(Break {
+            y,
+            label: format!(
+                "control encrypted from here: {}{}",
+                t.version.unwrap_or("TLS"),
+                match t.resumed {
+                    Some(true) => ", resumed",
+                    Some(false) => ", full handshake",
+                    None => "",
+                }
+            ),
+        });
+        height = height.max(y + 2 * ROW);
+    }
     Ladder {
         width: DATA_X + columns * DATA_STEP + 420,
-        height: axis.bottom() + 2 * ROW,
+        height,
         client: s.client.to_string(),
         server: s.server.to_string(),
         arrows,
         data,
-        breaks: axis.breaks,
+        breaks,
         omitted: s.exchanges.len() - shown,
     }
 }
@@ -399,6 +433,31 @@ mod tests {
         let d = &l.data[1];
         assert!(d.y_announce <= d.y_start.unwrap() && d.y_start <= d.y_end);
         assert!(d.label.contains("RETR sample.bin") && d.label.contains("10.1.0.1:40001"));
+    }
+
+    #[test]
+    fn tls_handshakes_are_marked() {
+        let s = session("ftps-curl-tls12.pcap");
+        let l = layout(&s, &|t| t.clock(), crate::ftp::catalog::Lang::En);
+        assert!(
+            l.breaks
+                .iter()
+                .any(|b| b.label.contains("control encrypted from here: TLS 1.2"))
+        );
+        assert!(!l.data.is_empty());
+        assert!(
+            l.data.iter().all(|d| d.label.contains("[TLS 1.2 resumed]")),
+            "{:?}",
+            l.data
+        );
+        // PROT C: the data connection is marked clear.
+        let s = session("ftps-prot-c.pcap");
+        let l = layout(&s, &|t| t.clock(), crate::ftp::catalog::Lang::En);
+        assert!(
+            l.data.iter().any(|d| d.label.contains("[clear, PROT C]")),
+            "{:?}",
+            l.data
+        );
     }
 
     #[test]
