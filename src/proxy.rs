@@ -49,6 +49,7 @@
 
 mod control;
 mod data;
+mod legs;
 pub mod observe;
 pub mod record;
 pub mod rewrite;

@@ -1494,3 +1494,58 @@ async fn lftp_client_passive_and_active() {
         );
     }
 }
+
+/// Issue 18: the proxy names the side that held a slow transfer back, from the
+/// kernel's view of both of its legs (Linux TCP_INFO).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_names_the_side_that_limited_a_slow_transfer() {
+    if !require_curl("the_proxy_names_the_side_that_limited_a_slow_transfer") {
+        return;
+    }
+    let srv = server().await;
+    let p = proxy(config(srv.addr)).await;
+    let verdicts = |ch: &ftpscope::model::DataChannel| -> Vec<String> {
+        ch.notes
+            .iter()
+            .filter(|n| n.starts_with("proxy's view (Linux tcp_info)"))
+            .cloned()
+            .collect()
+    };
+    // curl reads 8 MB/s of a 32 MiB file: once the client's receive buffer and
+    // the proxy's send buffer are full, the client's window holds the proxy back.
+    let s = download(
+        &srv,
+        &p,
+        &["--limit-rate", "8M"],
+        "slow-reader.bin",
+        32 << 20,
+        "EPSV",
+    )
+    .await;
+    let v = verdicts(channel_for(&s, "RETR"));
+    assert!(
+        v.iter()
+            .any(|n| n.contains("the client limited this transfer: its receive window")),
+        "{v:?}"
+    );
+    // curl sends 2 MB/s: the proxy mostly waits for the client's data.
+    let s = upload(
+        &srv,
+        &p,
+        &["--limit-rate", "2M"],
+        "slow-writer.bin",
+        4 << 20,
+    )
+    .await;
+    let v = verdicts(channel_for(&s, "STOR"));
+    assert!(
+        v.iter().any(|n| n.contains(
+            "the client limited this transfer: the proxy had nothing to send to the server"
+        )),
+        "{v:?}"
+    );
+    // A fast short transfer: no verdict.
+    let s = download(&srv, &p, &[], "fast.bin", 100_000, "EPSV").await;
+    assert!(verdicts(channel_for(&s, "RETR")).is_empty());
+    p.stop().await;
+}

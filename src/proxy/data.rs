@@ -757,6 +757,28 @@ async fn pump_any(
     pump(r, w, feed, dir, link).await
 }
 
+/// The kernel's view of both legs once the relay is over, as a note on the data
+/// connection (see [`super::legs`]).
+fn legs_note(
+    lg: &Logical<'_>,
+    client: &tokio::net::TcpStream,
+    server: &tokio::net::TcpStream,
+    took: Duration,
+) {
+    use std::os::fd::AsFd;
+    let (Ok(c), Ok(s)) = (
+        sockinfo::tcp_info(client.as_fd()),
+        sockinfo::tcp_info(server.as_fd()),
+    ) else {
+        return;
+    };
+    // The server sent more than it received: a download.
+    let download = s.bytes_received >= c.bytes_received;
+    if let Some(n) = super::legs::note(&c, &s, took, download) {
+        lg.note(n);
+    }
+}
+
 async fn relay(
     lg: &mut Logical<'_>,
     p: Established,
@@ -775,6 +797,7 @@ async fn relay(
         let _ = r.set_recv_buffer_size(SOCKET_BUF);
         let _ = r.set_send_buffer_size(SOCKET_BUF);
     }
+    let started = tokio::time::Instant::now();
     let (mut cr, mut cw) = p.client.into_split();
     let (mut sr, mut sw) = p.server.into_split();
     let mut f_up = DataFeed::new(link.ctx.obs.clone(), lg.conn);
@@ -857,6 +880,9 @@ async fn relay(
     }
     f_up.flush(c2s);
     f_down.flush(s2c);
+    if !given_up {
+        legs_note(lg, cw.as_ref(), sw.as_ref(), started.elapsed());
+    }
     if given_up {
         let _ = cw.shutdown().await;
         let _ = sw.shutdown().await;
