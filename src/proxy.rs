@@ -53,6 +53,7 @@ mod legs;
 pub mod observe;
 pub mod record;
 pub mod rewrite;
+mod trace;
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -665,7 +666,6 @@ pub(crate) struct Ctx {
     pub counters: Arc<Counters>,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
-    pub sink: Arc<dyn ProxyObserver>,
     /// Listening data sockets held by every session (see [`data::MAX_LISTENERS`]).
     pub listeners: Arc<std::sync::atomic::AtomicUsize>,
     next_conn: AtomicU64,
@@ -777,6 +777,23 @@ impl Proxy {
         shutdown: CancellationToken,
         sink: Arc<dyn ProxyObserver>,
     ) -> anyhow::Result<()> {
+        use tracing::instrument::WithSubscriber as _;
+        // Operational messages are tracing events; this subscriber hands them,
+        // with their session's peer from the span, to `sink`.
+        let dispatch = tracing::Dispatch::new(trace::ObserverSubscriber::new(sink.clone()));
+        self.serve_traced(shutdown, sink, dispatch.clone())
+            .with_subscriber(dispatch)
+            .await
+    }
+
+    async fn serve_traced(
+        self,
+        shutdown: CancellationToken,
+        sink: Arc<dyn ProxyObserver>,
+        dispatch: tracing::Dispatch,
+    ) -> anyhow::Result<()> {
+        use tracing::Instrument as _;
+        use tracing::instrument::WithSubscriber as _;
         let Proxy {
             listener,
             cfg,
@@ -817,7 +834,11 @@ impl Proxy {
             let sink = sink.clone();
             std::thread::Builder::new()
                 .name("ftpscope-proxy-hub".into())
-                .spawn(move || observe::run_hub(rx, shared, rec, log, sink))
+                .spawn(move || {
+                    tracing::dispatcher::with_default(&dispatch, || {
+                        observe::run_hub(rx, shared, rec, log, sink);
+                    });
+                })
                 .context("cannot start the proxy's hub thread")?
         };
         let seed = observe::now().0 as u64 | 1;
@@ -829,12 +850,11 @@ impl Proxy {
             counters: handle.counters.clone(),
             shutdown: shutdown.clone(),
             tasks: TaskTracker::new(),
-            sink: sink.clone(),
             listeners: Arc::default(),
             next_conn: AtomicU64::new(1),
             rng: AtomicU64::new(seed),
         });
-        sink.message(&banner(&cfg, handle.listen, upstream));
+        tracing::info!("{}", banner(&cfg, handle.listen, upstream));
         let sessions = Arc::new(Semaphore::new(cfg.max_sessions));
         loop {
             let (sock, peer) = tokio::select! {
@@ -843,7 +863,7 @@ impl Proxy {
                     Ok(x) => x,
                     Err(e) => {
                         // Out of descriptors and the like: tell, breathe, go on.
-                        sink.message(&format!("accept failed: {e}"));
+                        tracing::warn!("accept failed: {e}");
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
@@ -852,10 +872,16 @@ impl Proxy {
             match sessions.clone().try_acquire_owned() {
                 Ok(permit) => {
                     let ctx2 = ctx.clone();
-                    ctx.tasks.spawn(async move {
-                        control::serve(ctx2, sock, peer).await;
-                        drop(permit);
-                    });
+                    // The session's span: every message from its tasks names the client.
+                    let span = tracing::info_span!("session", from = %peer);
+                    ctx.tasks.spawn(
+                        async move {
+                            control::serve(ctx2, sock, peer).await;
+                            drop(permit);
+                        }
+                        .instrument(span)
+                        .with_current_subscriber(),
+                    );
                 }
                 Err(_) => {
                     ctx.counters
@@ -872,7 +898,7 @@ impl Proxy {
             .await
             .is_err()
         {
-            sink.message("some connections did not close within 5 s; leaving them");
+            tracing::warn!("some connections did not close within 5 s; leaving them");
         }
         // Every Observer clone must go for the hub to finish.
         drop(ctx);

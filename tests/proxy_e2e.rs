@@ -661,6 +661,82 @@ async fn unreachable_upstream_is_answered_421() {
     p.stop().await;
 }
 
+/// An error inside a data relay is told with its session's client peer (from the
+/// session's tracing span) and the data connection's address (from the relay
+/// task's child span): the upstream announces a data port nothing listens on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_relay_error_names_the_sessions_client() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    // A port nothing listens on, announced by a minimal upstream.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead: SocketAddr = l.local_addr().unwrap();
+    drop(l);
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up_addr = upstream.local_addr().unwrap();
+    let fake = tokio::spawn(async move {
+        let (sock, _) = upstream.accept().await.unwrap();
+        let (r, mut w) = sock.into_split();
+        let mut r = BufReader::new(r);
+        w.write_all(b"220 fake\r\n").await.unwrap();
+        let mut line = String::new();
+        while r.read_line(&mut line).await.unwrap_or(0) > 0 {
+            let reply = if line.to_ascii_uppercase().starts_with("PASV") {
+                let p = dead.port();
+                format!(
+                    "227 Entering Passive Mode (127,0,0,1,{},{})\r\n",
+                    p >> 8,
+                    p & 255
+                )
+            } else if line.to_ascii_uppercase().starts_with("QUIT") {
+                "221 bye\r\n".to_string()
+            } else {
+                "425 no data connection\r\n".to_string()
+            };
+            if w.write_all(reply.as_bytes()).await.is_err() {
+                break;
+            }
+            line.clear();
+        }
+    });
+    let p = proxy(config(up_addr)).await;
+    let sock = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+    let client = sock.local_addr().unwrap();
+    let (r, mut w) = sock.into_split();
+    let mut r = BufReader::new(r);
+    let mut line = String::new();
+    r.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("220"), "{line}");
+    w.write_all(b"PASV\r\n").await.unwrap();
+    line.clear();
+    r.read_line(&mut line).await.unwrap();
+    let data = addr_227(line.trim_end());
+    // The proxy accepts, then finds the server's data port closed and resets.
+    // No transfer command: its 425 would abandon the pair, racing the accept.
+    let d = tokio::net::TcpStream::connect(data).await;
+    let until = std::time::Instant::now() + WAIT;
+    let msg = loop {
+        let m = p.collect.messages.lock().unwrap().clone();
+        if let Some(m) = m.into_iter().find(|m| m.contains("could not connect")) {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "no message; data connect: {d:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let want = format!(
+        "session from {client}: data connection at {dead}: proxy could not connect to the server's data port {dead}: "
+    );
+    assert!(
+        msg.starts_with(&want),
+        "{msg}\nwanted it to start with {want}"
+    );
+    drop((d, r, w));
+    p.stop().await;
+    fake.abort();
+}
+
 /// Every way a data connection goes through the proxy, as
 /// (label, upstream mode, curl options, the client's verb). The server is
 /// libunftp, which knows no EPRT: a client's EPRT is tested converted to PASV

@@ -246,12 +246,13 @@ struct Ctl {
     fin: [bool; 2],
 }
 
-/// Serve one client until its session ends; errors are told to the observer.
+/// Serve one client until its session ends (in the caller's `session` span);
+/// errors are `tracing` events, told to the observer with the span's peer.
 pub(crate) async fn serve(ctx: Arc<Ctx>, client: TcpStream, peer: SocketAddr) {
     ctx.counters.sessions_total.fetch_add(1, Ordering::Relaxed);
     ctx.counters.sessions_open.fetch_add(1, Ordering::Relaxed);
     if let Err(e) = serve_inner(&ctx, client, peer).await {
-        ctx.sink.message(&format!("session from {peer}: {e}"));
+        tracing::warn!("{e}");
     }
     ctx.counters.sessions_open.fetch_sub(1, Ordering::Relaxed);
 }

@@ -35,6 +35,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+use tracing::instrument::WithSubscriber as _;
 
 use super::Ctx;
 use super::observe::{DataFeed, Ev, NoteTarget, Obs, now};
@@ -273,6 +275,12 @@ impl Logical<'_> {
     fn note(&self, text: impl Into<String>) {
         self.link.note(NoteTarget::Conn(self.conn), text);
     }
+    /// A note that is also an operational warning: told to the user at once, in
+    /// the task's `data connection` span (inside the session's: the client's peer).
+    fn warn(&self, text: String) {
+        tracing::warn!("{text}");
+        self.note(text);
+    }
     fn close(&mut self) {
         if self.opened {
             self.link.ctx.obs.closed(self.conn);
@@ -331,7 +339,9 @@ pub fn spawn_pair(link: &SessionLink, spec: PairSpec) -> PairCtl {
     let settled = ctl.client_settled.clone();
     let link = link.clone();
     let tasks = link.ctx.tasks.clone();
-    tasks.spawn(async move {
+    // A child of the session's span (the current one): its messages name both.
+    let span = tracing::info_span!("data connection", at = %spec.announced);
+    let task = async move {
         // However the pair ends, nothing waits for it any longer.
         let _settled = settled.clone().drop_guard();
         let conn = link.ctx.next_conn();
@@ -379,7 +389,8 @@ pub fn spawn_pair(link: &SessionLink, spec: PairSpec) -> PairCtl {
         }
         relay(&mut lg, p, &activate, &abandon).await;
         lg.close();
-    });
+    };
+    tasks.spawn(task.instrument(span).with_current_subscriber());
     ctl
 }
 
@@ -523,7 +534,7 @@ async fn accept_then_connect(
             if refused(&e) {
                 lg.ev(Ev::Refused);
             }
-            lg.note(format!(
+            lg.warn(format!(
                 "proxy could not connect to the {}'s data port {to}: {e}; the {}'s connection was reset",
                 first.other().name(),
                 first.name()
@@ -612,12 +623,12 @@ async fn connect_both(
         }
         (c, s) => {
             if let Err(e) = &c {
-                lg.note(format!(
+                lg.warn(format!(
                     "proxy could not connect to the client's data port {tc}: {e}"
                 ));
             }
             if let Err(e) = &s {
-                lg.note(format!(
+                lg.warn(format!(
                     "proxy could not connect to the server's data port {ts}: {e}"
                 ));
             }

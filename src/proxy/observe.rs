@@ -730,7 +730,7 @@ pub fn run_hub(
                     let m = format!(
                         "cannot write the record: {e}; the proxy keeps relaying but records nothing more"
                     );
-                    sink.message(&m);
+                    tracing::warn!("{m}");
                     shared.fail(m);
                     rec = None;
                 }
@@ -746,7 +746,7 @@ pub fn run_hub(
                             "cannot write the record: {e}; the proxy keeps relaying, packets wait in memory (up to {} MiB) and writing is retried",
                             super::record::RECORD_WAITING_BYTES >> 20
                         );
-                        sink.message(&m);
+                        tracing::warn!("{m}");
                         shared.fail(m);
                     }
                     Some(RecordEvent::Recovered { lost }) => {
@@ -757,7 +757,7 @@ pub fn run_hub(
                         } else {
                             "the record is written again; no packet is missing from it".to_string()
                         };
-                        sink.message(&m);
+                        tracing::warn!("{m}");
                         shared.clear_record_error();
                     }
                 }
@@ -769,7 +769,7 @@ pub fn run_hub(
     let done = shared.lock().finish();
     deliver(&done, &mut log, &*sink, &shared);
     if let Some(m) = log.as_ref().and_then(LogSink::unwritten) {
-        sink.message(&m);
+        tracing::warn!("{m}");
         shared.fail(m);
     }
     if let Some(mut r) = rec {
@@ -785,7 +785,7 @@ fn deliver(done: &[Session], log: &mut Option<LogSink>, sink: &dyn ProxyObserver
             match l.write(s) {
                 LogOutcome::Written | LogOutcome::StillFailing => {}
                 LogOutcome::Failed(m) => {
-                    sink.message(&m);
+                    tracing::warn!("{m}");
                     shared.fail(m);
                 }
                 LogOutcome::Recovered { lost } => {
@@ -800,7 +800,7 @@ fn deliver(done: &[Session], log: &mut Option<LogSink>, sink: &dyn ProxyObserver
                             l.path
                         )
                     };
-                    sink.message(&m);
+                    tracing::warn!("{m}");
                     shared.clear_error();
                 }
             }
