@@ -382,6 +382,14 @@ const TIMING: &[&str] = &[
     "frame_answer",
     "evidence",
     "summary",
+    // TCP figures measured from the packets' times (each capture stamps its own).
+    "rtt_ms",
+    "ack_rtt_ms",
+    "ack_rtt_min_ms",
+    "throughput_bps",
+    "series",
+    "idle",
+    "zero_window",
 ];
 
 fn strip(v: &mut Value) {
