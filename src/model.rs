@@ -477,6 +477,60 @@ pub struct DataChannel {
     pub tls: Option<Box<tls::TlsInfo>>,
 }
 
+impl DataChannel {
+    /// A channel just announced (by `via` in exchange `exchange`, at `at`/`frame`):
+    /// no connection, command or bytes yet. Every other field starts empty here,
+    /// so a field added to the model has one place to start.
+    pub fn announced(
+        via: Via,
+        mode: DataMode,
+        announced: Option<SocketAddr>,
+        exchange: usize,
+        at: Ts,
+        frame: u64,
+    ) -> DataChannel {
+        DataChannel {
+            via,
+            mode,
+            announced,
+            announce_exchange: exchange,
+            announced_at: at,
+            announced_frame: frame,
+            command: None,
+            arg: None,
+            command_exchange: None,
+            outcome: Outcome::NotAttempted,
+            connector: None,
+            listener: None,
+            match_kind: None,
+            syns: 0,
+            start: None,
+            end: None,
+            frame_syn: None,
+            frame_answer: None,
+            bytes_to_server: 0,
+            bytes_to_client: 0,
+            bytes: 0,
+            direction: None,
+            first_byte: None,
+            last_byte: None,
+            setup_time: None,
+            wait_first_byte: None,
+            completion_lag: None,
+            throughput: None,
+            ended_by: None,
+            notes: Vec::new(),
+            conn: None,
+            expected_size: None,
+            transfer_type: None,
+            bytes_per_replies: None,
+            type_per_replies: None,
+            tcp: None,
+            tls: None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {

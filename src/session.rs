@@ -1063,45 +1063,9 @@ impl Tracker {
     ) {
         let st = &mut self.sessions[si];
         let ci = st.s.data_channels.len();
-        st.s.data_channels.push(DataChannel {
-            via,
-            mode,
-            announced: addr,
-            announce_exchange: ei,
-            announced_at: meta.ts,
-            announced_frame: meta.frame,
-            command: None,
-            arg: None,
-            command_exchange: None,
-            outcome: Outcome::NotAttempted,
-            connector: None,
-            listener: None,
-            match_kind: None,
-            syns: 0,
-            start: None,
-            end: None,
-            frame_syn: None,
-            frame_answer: None,
-            bytes_to_server: 0,
-            bytes_to_client: 0,
-            bytes: 0,
-            direction: None,
-            first_byte: None,
-            last_byte: None,
-            setup_time: None,
-            wait_first_byte: None,
-            completion_lag: None,
-            throughput: None,
-            ended_by: None,
-            notes: Vec::new(),
-            conn: None,
-            expected_size: None,
-            transfer_type: None,
-            bytes_per_replies: None,
-            type_per_replies: None,
-            tcp: None,
-            tls: None,
-        });
+        st.s.data_channels.push(DataChannel::announced(
+            via, mode, addr, ei, meta.ts, meta.frame,
+        ));
         st.facts.push(DataFacts::default());
         self.count_text(
             si,
