@@ -16,7 +16,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sha2::{Digest, Sha256};
 
 use crate::model::{CaptureStats, Finding, Session, Severity};
-use crate::report::ladder::{self, CLIENT_X, Ladder, ROW, SERVER_X};
+use crate::report::ladder::{self, Ladder, ROW};
 use crate::text::{escape, escape_str};
 use crate::time::{TimeView, Ts, human_bytes, human_duration};
 
@@ -145,6 +145,12 @@ impl Builder {
             .chain(std::mem::take(&mut self.cards))
             .collect();
         cards.sort_by_key(|(s, f)| (std::cmp::Reverse(f.severity), *s));
+        // Sessions seen on both sides of a NAT, when both halves are drawn.
+        let pairs: Vec<(usize, usize)> = capture_findings
+            .iter()
+            .filter_map(crate::diagnose::vantage::pair)
+            .filter(|(a, b)| self.has_session(*a) && self.has_session(*b))
+            .collect();
         let tv = self.time;
         let clock = move |t: Ts| tv.clock(t);
         let page = html! {
@@ -200,7 +206,7 @@ impl Builder {
                         }
                     }
                     @for s in &self.full {
-                        (session(s, &clock))
+                        (session(s, nat_view(s.id, &pairs, &self.full), &clock))
                     }
                     footer { "Made by ftpscope " (env!("CARGO_PKG_VERSION")) ". Passwords are masked. Times: " (match tv { TimeView::Utc => "UTC", TimeView::Local => "local", TimeView::Relative(_) => "seconds from the first packet" }) "." }
                     script { (PreEscaped(JS)) }
@@ -344,8 +350,35 @@ fn index_row(r: &IndexRow, clock: &dyn Fn(Ts) -> String, _full: &[Session]) -> M
     }
 }
 
-fn session(s: &Session, clock: &dyn Fn(Ts) -> String) -> Markup {
-    let ladder = ladder::layout(s, clock, crate::ftp::catalog::Lang::En);
+/// How a session's ladder is drawn when it is one half of a session seen on both
+/// sides of a NAT.
+enum NatView<'a> {
+    Alone,
+    /// The inside half: drawn with the outside one, through the NAT.
+    Inside(&'a Session),
+    /// The outside half: its own ladder, and a pointer to the combined one.
+    Outside(usize),
+}
+
+fn nat_view<'a>(id: usize, pairs: &[(usize, usize)], full: &'a [Session]) -> NatView<'a> {
+    for &(inside, outside) in pairs {
+        if id == inside
+            && let Some(o) = full.iter().find(|s| s.id == outside)
+        {
+            return NatView::Inside(o);
+        }
+        if id == outside {
+            return NatView::Outside(inside);
+        }
+    }
+    NatView::Alone
+}
+
+fn session(s: &Session, nat: NatView<'_>, clock: &dyn Fn(Ts) -> String) -> Markup {
+    let ladder = match nat {
+        NatView::Inside(o) => ladder::layout_nat(s, o, clock, crate::ftp::catalog::Lang::En),
+        _ => ladder::layout(s, clock, crate::ftp::catalog::Lang::En),
+    };
     let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
     html! {
         section.session id={ "s" (s.id) } {
@@ -363,6 +396,11 @@ fn session(s: &Session, clock: &dyn Fn(Ts) -> String) -> Markup {
                 }
             }
             figure.ladder {
+                @match nat {
+                    NatView::Inside(o) => { figcaption.nat { "One FTP session seen on both sides of a NAT: this session (inside) and " a href={ "#s" (o.id) } { "session " (o.id) } " (outside) drawn together; read a row across to see what the NAT changed." } }
+                    NatView::Outside(i) => { figcaption.nat { "This session is the outside half of " a href={ "#s" (i) } { "session " (i) } ", drawn together with it through the NAT there." } }
+                    NatView::Alone => {}
+                }
                 (svg(&ladder, s.id, false))
                 @if ladder.omitted > 0 {
                     figcaption { (ladder.omitted) " later exchanges are not drawn; the transcript below has them all." }
@@ -417,14 +455,9 @@ fn session(s: &Session, clock: &dyn Fn(Ts) -> String) -> Markup {
 /// The ladder as SVG. `standalone` adds the namespace (for `--format svg`).
 pub fn svg(l: &Ladder, sid: usize, standalone: bool) -> Markup {
     let h = l.height;
-    let xs = |to_server: bool| {
-        if to_server {
-            (CLIENT_X, SERVER_X)
-        } else {
-            (SERVER_X, CLIENT_X)
-        }
-    };
-    let mid = (CLIENT_X + SERVER_X) / 2;
+    let left = l.lanes.first().map_or(0, |a| a.x);
+    let right = l.lanes.last().map_or(0, |a| a.x);
+    let mid = (left + right) / 2;
     html! {
         svg xmlns=[standalone.then_some("http://www.w3.org/2000/svg")] class="ladder" width=(l.width) height=(h) viewBox={ "0 0 " (l.width) " " (h) } role="img" aria-label={ "ladder diagram of session " (sid) } {
             @if standalone { style { (PreEscaped(SVG_CSS)) } }
@@ -433,12 +466,12 @@ pub fn svg(l: &Ladder, sid: usize, standalone: bool) -> Markup {
                     path d="M0,0 L10,5 L0,10 z" class="head" {}
                 }
             }
-            text.lane x=(CLIENT_X) y="18" text-anchor="middle" { "client " (l.client) }
-            text.lane x=(SERVER_X) y="18" text-anchor="middle" { "server " (l.server) }
-            line.life x1=(CLIENT_X) y1="28" x2=(CLIENT_X) y2=(h - 8) {}
-            line.life x1=(SERVER_X) y1="28" x2=(SERVER_X) y2=(h - 8) {}
+            @for lane in &l.lanes {
+                text.lane x=(lane.x) y="18" text-anchor="middle" { (lane.label) }
+                line.life x1=(lane.x) y1="28" x2=(lane.x) y2=(h - 8) {}
+            }
             @if !l.data.is_empty() {
-                text.lane x=(ladder::DATA_X) y="18" { "data connections" }
+                text.lane x=(l.data_x) y="18" { "data connections" }
             }
             @for b in &l.breaks {
                 g.brk {
@@ -447,25 +480,25 @@ pub fn svg(l: &Ladder, sid: usize, standalone: bool) -> Markup {
                 }
             }
             @for a in &l.arrows {
-                @let (x1, x2) = xs(a.to_server);
-                a href={ "#s" (sid) "-e" (a.exchange) } {
+                @let (x1, x2) = (a.x1, a.x2);
+                a href={ "#s" (a.session) "-e" (a.exchange) } {
                     g class={ "msg " (a.class) } {
                         title { (a.title) }
                         text.time x="4" y=(a.y + 4) { (a.time) }
                         line x1=(x1) y1=(a.y) x2=(x2) y2=(a.y) marker-end={ "url(#a" (sid) ")" } {}
-                        text.label x=(mid) y=(a.y - 5) text-anchor="middle" { (a.label) }
+                        text.label x=((x1 + x2) / 2) y=(a.y - 5) text-anchor="middle" { (a.label) }
                     }
                 }
             }
             @for d in &l.data {
-                a href={ "#s" (sid) "-d" (d.channel) } {
+                a href={ "#s" (d.session) "-d" (d.channel) } {
                     g class={ "data " (d.class) } {
                         title { (d.title) }
-                        line.ann x1=(SERVER_X) y1=(d.y_announce) x2=(d.x) y2=(d.y_announce) {}
+                        line.ann x1=(d.ann_x) y1=(d.y_announce) x2=(d.x) y2=(d.y_announce) {}
                         circle cx=(d.x) cy=(d.y_announce) r="3" {}
                         @if let (Some(a), Some(b)) = (d.y_start, d.y_end) {
                             line.wait x1=(d.x) y1=(d.y_announce) x2=(d.x) y2=(a) {}
-                            line.syn x1=(if d.from_client { CLIENT_X } else { SERVER_X }) y1=(a) x2=(d.x - 6) y2=(a) marker-end={ "url(#a" (sid) ")" } {}
+                            line.syn x1=(d.syn_x) y1=(a) x2=(d.x - 6) y2=(a) marker-end={ "url(#a" (sid) ")" } {}
                             rect.conn x=(d.x - 5) y=(a) width="10" height=((b - a).max(4)) {}
                             @if let (Some(f), Some(z)) = (d.y_first, d.y_last) {
                                 rect.bytes x=(d.x - 5) y=(f) width="10" height=((z - f).max(3)) {}
