@@ -51,6 +51,10 @@ pub struct Common {
     /// capture's first packet, as Wireshark shows).
     #[arg(long, value_enum, default_value_t = TimeArg::Utc, global = true)]
     pub time: TimeArg,
+    /// Also say what limited transfers that went well (`transfer-network-limited`,
+    /// info): the rate and round-trip time a healthy transfer reached.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -128,11 +128,17 @@ const MAX_FINDING_EXCHANGES: usize = 1000;
 const SCAN_PORTS: usize = 20;
 
 /// Run every per-session rule (the tracker calls this when a session ends).
-pub fn session(s: &mut Session) {
+/// `verbose`: also the info findings only given when asked (`--verbose`).
+pub fn session(s: &mut Session, verbose: bool) {
     let mut f = Vec::new();
     connection_rules(s, &mut f);
     let scan = scan_rule(s, &mut f);
     data_rules(s, scan, &mut f);
+    if verbose {
+        for d in &s.data_channels {
+            speed::network_limited(d, &mut f);
+        }
+    }
     login_rule(s, &mut f);
     control_rules(s, &mut f);
     tls::rules(s, &mut f);

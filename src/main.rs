@@ -65,6 +65,7 @@ fn tracker_config(c: &Common) -> TrackerConfig {
         ftp_ports: ports,
         detect_by_content: !c.no_detect,
         show_passwords: c.show_passwords,
+        verbose: c.verbose,
     }
 }
 
@@ -274,6 +275,7 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
     use std::sync::Arc;
     let mut cfg = args.into_config()?;
     cfg.show_passwords = c.show_passwords;
+    cfg.verbose = c.verbose;
     cfg.lang = lang(c);
     let tui =
         cfg.log.is_none() && !cfg.json && io::stdout().is_terminal() && io::stdin().is_terminal();

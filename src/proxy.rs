@@ -222,6 +222,8 @@ pub struct ProxyConfig {
     /// Allow PORT/EPRT naming a third host or a port below 1024 (forwarded unchanged).
     pub allow_fxp: bool,
     pub show_passwords: bool,
+    /// Also the info findings given only when asked (`--verbose`).
+    pub verbose: bool,
     /// Write a pcapng of every connection.
     pub record: Option<PathBuf>,
     pub faults: Faults,
@@ -248,6 +250,7 @@ impl ProxyConfig {
             connect_timeout: Duration::from_secs(10),
             allow_fxp: false,
             show_passwords: false,
+            verbose: false,
             record: None,
             faults: Faults::default(),
             log: None,
@@ -403,6 +406,7 @@ impl ProxyArgs {
             connect_timeout: self.connect_timeout,
             allow_fxp: self.allow_fxp,
             show_passwords: false,
+            verbose: false,
             record: self.record,
             faults: Faults {
                 refuse_data: self.fault_refuse_data,
@@ -739,6 +743,7 @@ impl Proxy {
                 ftp_ports: vec![upstream.port()],
                 detect_by_content: false,
                 show_passwords: cfg.show_passwords,
+                verbose: cfg.verbose,
             })),
             budget: Arc::new(observe::Budget::default()),
             output_error: Mutex::new(None),

@@ -47,6 +47,9 @@ pub struct TrackerConfig {
     pub detect_by_content: bool,
     /// Keep PASS arguments (otherwise they are replaced by `****` on arrival).
     pub show_passwords: bool,
+    /// Also give the info findings asked with `--verbose` (what limited a
+    /// transfer that went well).
+    pub verbose: bool,
 }
 
 impl Default for TrackerConfig {
@@ -55,6 +58,7 @@ impl Default for TrackerConfig {
             ftp_ports: vec![21],
             detect_by_content: true,
             show_passwords: false,
+            verbose: false,
         }
     }
 }
@@ -1714,7 +1718,7 @@ impl Tracker {
         s.summary = summary;
         let control = s.control_conn;
         self.tls_attach(si, control, &mut s);
-        crate::diagnose::session(&mut s);
+        crate::diagnose::session(&mut s, self.cfg.verbose);
         self.finished.push(s);
     }
 

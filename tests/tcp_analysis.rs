@@ -289,6 +289,65 @@ fn each_verdict_fires_on_its_capture_only() {
 }
 
 #[test]
+fn network_limited_is_said_only_when_asked_and_only_when_no_limit_held() {
+    // `--verbose` adds an info finding for transfers no limit held back; without it
+    // a healthy transfer gets no finding at all.
+    let verbose = TrackerConfig {
+        verbose: true,
+        ..TrackerConfig::default()
+    };
+    let mut fired = BTreeSet::new();
+    for path in common::committed_captures() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        assert!(
+            !verdicts_with(&path, TrackerConfig::default(), true)
+                .contains("transfer-network-limited"),
+            "{name}: said without --verbose"
+        );
+        let mut v = Vec::new();
+        ftpscope::engine::stream_file(&path, verbose.clone(), &mut |s| v.push(s)).unwrap();
+        for s in &v {
+            for f in s
+                .findings
+                .iter()
+                .filter(|f| f.id == "transfer-network-limited")
+            {
+                assert_eq!(f.severity, ftpscope::model::Severity::Info, "{name}");
+                // Never beside a verdict on the same transfer.
+                let other = s.findings.iter().any(|g| {
+                    g.id != f.id
+                        && VERDICTS.contains(&g.id)
+                        && g.exchanges.iter().any(|x| f.exchanges.contains(x))
+                });
+                assert!(!other, "{name}: {} with a verdict", f.summary);
+                fired.insert(name.clone());
+                if name == "slow-healthy.pcap" {
+                    // 2 MB in about 0.77 s over a 100 ms round trip.
+                    assert!(f.summary.contains("round-trip time 10"), "{}", f.summary);
+                    assert!(f.summary.contains("Mbit/s"), "{}", f.summary);
+                }
+            }
+        }
+    }
+    assert_eq!(
+        fired,
+        BTreeSet::from(["slow-healthy.pcap".to_string()]),
+        "the healthy lab transfer, and no capture whose transfers were held back"
+    );
+}
+
+/// The finding ids of a capture (all of them, or only the verdicts).
+fn verdicts_with(path: &Path, cfg: TrackerConfig, all: bool) -> BTreeSet<String> {
+    let mut v = Vec::new();
+    ftpscope::engine::stream_file(path, cfg, &mut |s| v.push(s)).unwrap();
+    v.iter()
+        .flat_map(|s| s.findings.iter())
+        .map(|f| f.id.to_string())
+        .filter(|id| all || VERDICTS.contains(&id.as_str()))
+        .collect()
+}
+
+#[test]
 fn the_figures_of_the_lab_captures_tell_their_story() {
     let dir = common::repo().join("captures");
     let fig = |name: &str| -> TcpFigures {

@@ -345,6 +345,53 @@ pub fn limit(d: &DataChannel) -> Option<Limit> {
     (w > 0 && (avg >= 0.6 * ceiling || pinned)).then_some(Limit::Window)
 }
 
+/// `transfer-network-limited` (info, only with `--verbose`): a transfer long enough
+/// to judge for which no limit stood out (no loss, no stalled receiver, the sender
+/// busy, the window not the ceiling): it ran as fast as the path carried it. Says
+/// the rate and round-trip time reached, never a warning.
+pub fn network_limited(d: &DataChannel, out: &mut Vec<Finding>) {
+    let Some(t) = d.tcp.as_deref() else {
+        return;
+    };
+    let Some(span) = span(d) else {
+        return;
+    };
+    if span < MIN_SPAN_S || t.payload_bytes == 0 || limit(d).is_some() {
+        return;
+    }
+    let what = label(d);
+    let rtt = t
+        .rtt_ms
+        .map(|r| format!(", round-trip time {}", human_duration(r / 1e3)))
+        .unwrap_or_default();
+    out.push(Finding {
+        id: "transfer-network-limited",
+        severity: Severity::Info,
+        summary: format!(
+            "{what} was network-limited at {}{rtt}: no loss, no stalled receiver, no idle sender and no window ceiling held it back",
+            rate(t)
+        ),
+        evidence: vec![ev(
+            format!(
+                "{what}: {} in {} ({}), {} retransmissions, {} zero-window episodes, idle {}",
+                human_bytes(t.payload_bytes),
+                human_duration(span),
+                rate(t),
+                t.retransmissions,
+                t.zero_window.episodes,
+                human_duration(t.idle.total_s)
+            ),
+            d.first_byte,
+            d.frame_syn,
+            d.command_exchange,
+        )],
+        remedy: "Nothing to fix in FTP or TCP settings: this is what the path between the two hosts carries. To go faster, a faster path or several transfers in parallel.".into(),
+        certainty: Certainty::Inferred,
+        cause: "network-limited".into(),
+        ..Default::default()
+    });
+}
+
 /// The verdicts for one data connection.
 pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     let Some(t) = d.tcp.as_deref() else {
