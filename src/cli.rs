@@ -55,6 +55,11 @@ pub struct Common {
     /// info): the rate and round-trip time a healthy transfer reached.
     #[arg(long, short = 'v', global = true)]
     pub verbose: bool,
+    /// TLS key log (SSLKEYLOGFILE format, repeatable): FTPS control and data
+    /// connections are decrypted and read as plain FTP. Default: $SSLKEYLOGFILE
+    /// when set.
+    #[arg(long = "tls-keylog", value_name = "FILE", global = true)]
+    pub tls_keylog: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -1158,7 +1158,7 @@ fn login_rule(s: &Session, out: &mut Vec<Finding>) {
 }
 
 fn control_rules(s: &Session, out: &mut Vec<Finding>) {
-    if s.tls {
+    if s.tls && !s.tls_decrypted() {
         let auth = s
             .exchanges
             .iter()

@@ -58,15 +58,38 @@ fn first_packet_time(capture: &Path) -> Option<ftpscope::time::Ts> {
     r.next_packet().ok()?.map(|p| p.ts)
 }
 
-fn tracker_config(c: &Common) -> TrackerConfig {
+fn tracker_config(c: &Common) -> anyhow::Result<TrackerConfig> {
     let mut ports = vec![21];
     ports.extend(c.ftp_ports.iter().copied().filter(|p| *p != 21));
-    TrackerConfig {
+    Ok(TrackerConfig {
         ftp_ports: ports,
         detect_by_content: !c.no_detect,
         show_passwords: c.show_passwords,
         verbose: c.verbose,
+        tls_keys: tls_keys(c)?,
+    })
+}
+
+/// The TLS secrets: every `--tls-keylog` file, else `SSLKEYLOGFILE` when set and
+/// readable (as curl and browsers write it).
+fn tls_keys(c: &Common) -> anyhow::Result<Option<std::sync::Arc<ftpscope::tls::KeyLog>>> {
+    let mut k = ftpscope::tls::KeyLog::default();
+    if c.tls_keylog.is_empty() {
+        match std::env::var_os("SSLKEYLOGFILE").map(PathBuf::from) {
+            Some(p) if p.is_file() => k.add_file(&p)?,
+            _ => return Ok(None),
+        }
     }
+    for p in &c.tls_keylog {
+        k.add_file(p)?;
+    }
+    if k.is_empty() {
+        eprintln!(
+            "ftpscope: warning: the TLS key log has no usable line ({} unreadable)",
+            k.bad_lines
+        );
+    }
+    Ok(Some(std::sync::Arc::new(k)))
 }
 
 /// Run the engine on this thread and hand sessions, as they end, to `consume` on a
@@ -125,7 +148,7 @@ fn text_report(
     })?;
     let body_file = tmp.try_clone()?;
     let (tx_sum, rx_sum) = std::sync::mpsc::channel();
-    let (stats, cap_findings) = pipelined(captures, tracker_config(c), move |rx| {
+    let (stats, cap_findings) = pipelined(captures, tracker_config(c)?, move |rx| {
         let mut body = io::BufWriter::with_capacity(1 << 16, body_file);
         let mut sum = report::text::Summary::default();
         let res = (|| {
@@ -168,7 +191,7 @@ fn html_report(
     let tv = time_view(c, captures);
     let title = names(captures);
     let (tx, rx) = std::sync::mpsc::channel();
-    let (stats, cap_findings) = pipelined(captures, tracker_config(c), move |sessions| {
+    let (stats, cap_findings) = pipelined(captures, tracker_config(c)?, move |sessions| {
         let mut b = html::Builder::new(&title, session, tv);
         let mut one = None;
         for s in sessions {
@@ -226,7 +249,7 @@ fn diagnose(
         (Some(t), Some(b))
     };
     let (tx_sum, rx_sum) = std::sync::mpsc::channel();
-    let (stats, cap_findings) = pipelined(captures, tracker_config(c), move |rx| {
+    let (stats, cap_findings) = pipelined(captures, tracker_config(c)?, move |rx| {
         let mut sum = diagnose_view::Tally::default();
         match body_file {
             None => {
@@ -368,7 +391,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             session,
             ..
         }) => {
-            pipelined(&captures, tracker_config(&c), |rx| {
+            pipelined(&captures, tracker_config(&c)?, |rx| {
                 let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
                 for s in rx {
                     if session.is_none_or(|n| n == s.id) {
@@ -416,14 +439,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Proxy(args)) => run_proxy(*args, &c)?,
         #[cfg(feature = "live")]
-        Some(Cmd::Live(args)) => run_live(*args, tracker_config(&c), lang(&c))?,
+        Some(Cmd::Live(args)) => run_live(*args, tracker_config(&c)?, lang(&c))?,
         #[cfg(not(feature = "live"))]
         Some(Cmd::Live { .. }) => {
             eprintln!("ftpscope: {}", cli::NO_LIVE);
             2
         }
         Some(Cmd::Tui { capture }) => {
-            ftpscope::tui::run_file(&capture, tracker_config(&c), lang(&c))?;
+            ftpscope::tui::run_file(&capture, tracker_config(&c)?, lang(&c))?;
             0
         }
         Some(Cmd::Explain { input }) => {
@@ -454,7 +477,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Some(capture) => {
                 use std::io::IsTerminal;
                 if io::stdout().is_terminal() && io::stdin().is_terminal() {
-                    ftpscope::tui::run_file(&capture, tracker_config(&c), lang(&c))?;
+                    ftpscope::tui::run_file(&capture, tracker_config(&c)?, lang(&c))?;
                 } else {
                     let opts = ViewOptions {
                         lang: lang(&c),

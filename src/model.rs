@@ -353,6 +353,9 @@ named_states! {
         Reset = "reset",
         /// Ended early: ABOR, or a 426/451 reply.
         Aborted = "aborted",
+        /// The connection was made and ended, but the server's final reply to the
+        /// transfer command says it failed (522 TLS refused, 425, 552 quota, 550 ...).
+        Failed = "failed",
         /// The server refused the PORT/EPRT (or PASV/EPSV failed), so no connection was due.
         Rejected = "rejected",
         /// Announced but no transfer command used it.
@@ -774,9 +777,24 @@ impl Session {
     /// How TLS on the control connection was seen, in words: after an AUTH the
     /// server accepted, or as TLS records with no AUTH in the capture (implicit
     /// FTPS, or a capture that starts after the AUTH). None without TLS.
+    /// The control connection was decrypted with a key log (every record so far
+    /// authenticated).
+    pub fn tls_decrypted(&self) -> bool {
+        self.tls_info
+            .as_deref()
+            .and_then(|t| t.decryption.as_ref())
+            .is_some_and(|d| d.status == "decrypted")
+    }
+
     pub fn tls_description(&self) -> Option<String> {
         if !self.tls {
             return None;
+        }
+        if self.tls_decrypted() {
+            let [c, s] = self.encrypted_bytes;
+            return Some(format!(
+                "TLS: the control connection is encrypted and was decrypted with the key log ({c} B from the client, {s} B from the server): the transcript below is its content"
+            ));
         }
         let after_auth = self
             .exchanges

@@ -744,6 +744,7 @@ impl Proxy {
                 detect_by_content: false,
                 show_passwords: cfg.show_passwords,
                 verbose: cfg.verbose,
+                tls_keys: None,
             })),
             budget: Arc::new(observe::Budget::default()),
             output_error: Mutex::new(None),

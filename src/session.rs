@@ -50,6 +50,9 @@ pub struct TrackerConfig {
     /// Also give the info findings asked with `--verbose` (what limited a
     /// transfer that went well).
     pub verbose: bool,
+    /// TLS secrets (`--tls-keylog`, `SSLKEYLOGFILE`, a pcapng's Decryption
+    /// Secrets Block): FTPS sessions are decrypted and read as plain FTP.
+    pub tls_keys: Option<std::sync::Arc<crate::tls::KeyLog>>,
 }
 
 impl Default for TrackerConfig {
@@ -59,6 +62,7 @@ impl Default for TrackerConfig {
             detect_by_content: true,
             show_passwords: false,
             verbose: false,
+            tls_keys: None,
         }
     }
 }
@@ -770,7 +774,11 @@ impl Tracker {
                     }
                 }
                 st.s.encrypted_bytes[d] += n as u64;
-                self.tls_control_bytes(si, from_client, &rest[..n], meta);
+                let plain = self.tls_control_bytes(si, from_client, &rest[..n], meta);
+                if !plain.is_empty() {
+                    // Decrypted with the key log: the FTP dialogue inside.
+                    self.on_plain_lines(si, meta, from_client, &plain);
+                }
                 let st = &mut self.sessions[si];
                 rest = &rest[n..];
                 let clear = if from_client {
@@ -856,6 +864,24 @@ impl Tracker {
                         st.lines[0].finish();
                     }
                 }
+            }
+        }
+    }
+
+    /// Lines decrypted from a TLS control connection: read as in clear.
+    fn on_plain_lines(&mut self, si: usize, meta: Meta, from_client: bool, plain: &[u8]) {
+        let show_pw = self.cfg.show_passwords;
+        let d = usize::from(!from_client);
+        let mut lines: Vec<(Vec<u8>, LineFlags)> = Vec::new();
+        self.sessions[si].lines[d].feed_until(plain, |l, f| {
+            lines.push((l.to_vec(), f));
+            true
+        });
+        for (l, f) in lines {
+            if from_client {
+                self.on_command_line(si, meta, &l, f, show_pw);
+            } else {
+                self.on_reply_line(si, meta, &l, f);
             }
         }
     }
@@ -1839,6 +1865,8 @@ impl Tracker {
                 Outcome::Reset
             } else if server_aborted {
                 Outcome::Aborted
+            } else if final_code.is_some_and(|c| c >= 400) {
+                Outcome::Failed
             } else if f.fins > 0 || (matches!(final_code, Some(226 | 250)) && ch.bytes > 0) {
                 // No FIN in the capture (payload-only captures drop it) but the
                 // server confirmed the transfer.
@@ -2062,6 +2090,12 @@ impl ConnSink for Tracker {
                     client_is_initiator,
                 },
             );
+            if self.tls_decrypted_session(si) {
+                // An FTPS session read with its secrets: the data connection is
+                // TLS too; decrypt it to count the file's bytes.
+                self.tls_data_conn(info.id);
+                return Mode::Stream;
+            }
             return Mode::Count;
         }
         if let Some(mode) = self.tls_open(meta, info) {
@@ -2301,8 +2335,9 @@ impl Tracker {
         cd: Dir,
         ev: ConnEvent<'_>,
     ) {
+        let mut plain = None;
         if let ConnEvent::Data { dir, bytes } = &ev {
-            self.tls_data_bytes(conn, *dir == cd, bytes, meta.frame);
+            plain = self.tls_data_bytes(conn, *dir == cd, bytes, meta.frame);
         }
         let st = &mut self.sessions[si];
         let f = &mut st.facts[ci];
@@ -2335,15 +2370,18 @@ impl Tracker {
                 f.established = true;
             }
             ConnEvent::Data { dir, bytes } => {
-                let len = bytes.len() as u64;
+                // A decrypted connection counts the file's bytes, not the records'.
+                let len = plain.unwrap_or(bytes.len() as u64);
                 if dir == cd {
                     ch.bytes_to_server += len;
                 } else {
                     ch.bytes_to_client += len;
                 }
                 ch.bytes += len;
-                ch.first_byte.get_or_insert(meta.ts);
-                ch.last_byte = Some(meta.ts);
+                if len > 0 {
+                    ch.first_byte.get_or_insert(meta.ts);
+                    ch.last_byte = Some(meta.ts);
+                }
             }
             ConnEvent::Fin { .. } => f.fins += 1,
             ConnEvent::Reset { dir } => {

@@ -18,8 +18,19 @@
 //! `x509-parser` (DER is not worth redoing).
 
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
-use crate::model::tls::{Alert, Certificate, MAX_RECORD_LOG, RecordNote, TlsInfo};
+use crate::model::tls::{Alert, Certificate, Decryption, MAX_RECORD_LOG, RecordNote, TlsInfo};
+
+pub mod decrypt;
+pub mod keylog;
+
+use decrypt::{DirKeys, Suite};
+pub use keylog::KeyLog;
+
+/// Plaintext of a control connection held until the tracker takes it (it does
+/// after every feed; this bounds a peer that sends without line ends).
+pub const MAX_PLAIN_HELD: usize = 1 << 20;
 use crate::time::Ts;
 
 /// Longest handshake message read (a certificate chain fits easily); longer ones
@@ -82,6 +93,37 @@ struct DirState {
     /// The last complete record: type, body length, whether it was an alert read as close_notify.
     last: Option<(u8, usize)>,
     last_close_notify: bool,
+    /// The current record's body, when it is to be decrypted.
+    rec: Vec<u8>,
+    /// The current alert was decrypted: `head` holds its two bytes.
+    alert_decrypted: bool,
+}
+
+/// What the hellos said that decryption needs.
+#[derive(Debug, Default)]
+struct Hellos {
+    client_random: Option<[u8; 32]>,
+    server_random: Option<[u8; 32]>,
+    suite: u16,
+    offered_sid: Vec<u8>,
+    server_sid: Vec<u8>,
+    /// Both hellos carried encrypt_then_mac (RFC 7366).
+    etm_offered: bool,
+    etm: bool,
+}
+
+/// Decryption state of a connection with secrets.
+#[derive(Debug)]
+struct Dec {
+    tls13: bool,
+    /// Each direction's current keys (`None`: stopped).
+    keys: [Option<DirKeys>; 2],
+    /// TLS 1.3: the application keys each side switches to after its Finished.
+    app: [Option<DirKeys>; 2],
+    /// TLS 1.3: decrypted handshake bytes not yet parsed, per direction.
+    hs: [Vec<u8>; 2],
+    /// Switch keys after the current record (Finished or KeyUpdate seen).
+    switch: [Option<DirKeys>; 2],
 }
 
 /// One TCP connection's TLS, both directions. Index 0 is the client's direction.
@@ -103,6 +145,14 @@ pub struct TlsConn {
     log_records: bool,
     /// The time of the bytes being fed.
     ts: Ts,
+    /// Secrets to decrypt with, the hellos' facts, and the decryption state.
+    keylog: Option<Arc<KeyLog>>,
+    hellos: Hellos,
+    dec: Option<Box<Dec>>,
+    /// Keep the decrypted application data for [`TlsConn::take_plain`] (control
+    /// connections); otherwise it is only counted.
+    keep_plain: bool,
+    plain: [Vec<u8>; 2],
 }
 
 fn hash(b: &[u8]) -> u64 {
@@ -122,6 +172,54 @@ impl TlsConn {
             log_records: true,
             ..TlsConn::default()
         }
+    }
+
+    /// Decrypt with these secrets; `keep_plain`: hold the plaintext for
+    /// [`TlsConn::take_plain`] (a control connection) rather than only counting it.
+    pub fn with_keys(mut self, keys: Option<Arc<KeyLog>>, keep_plain: bool) -> Self {
+        self.keylog = keys;
+        self.keep_plain = keep_plain;
+        self
+    }
+
+    /// Decrypted application data of one direction since the last call.
+    pub fn take_plain(&mut self, from_client: bool) -> Vec<u8> {
+        std::mem::take(&mut self.plain[usize::from(!from_client)])
+    }
+
+    /// Is this connection being decrypted (secrets found and every record so far
+    /// authenticated)?
+    pub fn decrypting(&self) -> bool {
+        self.dec.is_some()
+    }
+
+    /// Were secrets given to this connection?
+    pub fn had_keys(&self) -> bool {
+        self.keylog.is_some()
+    }
+
+    /// Does this direction's byte count come from decryption: secrets were given,
+    /// the direction is TLS, and decryption has not been ruled out (before the
+    /// ServerHello it is not known yet: the handshake's bytes count as none)?
+    pub fn counts_plaintext(&self, from_client: bool) -> bool {
+        self.keylog.is_some()
+            && !self.plain(from_client)
+            && self
+                .info
+                .decryption
+                .as_ref()
+                .is_none_or(|d| d.status == "decrypted")
+    }
+
+    /// Plaintext application bytes decrypted so far from this direction.
+    pub fn plaintext(&self, from_client: bool) -> u64 {
+        self.info.decryption.as_ref().map_or(0, |d| {
+            if from_client {
+                d.plaintext_client
+            } else {
+                d.plaintext_server
+            }
+        })
     }
 
     /// The time of the bytes fed next (for the record log).
@@ -190,6 +288,14 @@ impl TlsConn {
             let body = &b[..k];
             b = &b[k..];
             st.left -= k;
+            if self.dec.is_some() && self.to_decrypt(d) {
+                let st = &mut self.dirs[d];
+                st.rec.extend_from_slice(body);
+                if st.left == 0 {
+                    self.decrypt_record(d, frame);
+                }
+            }
+            let st = &mut self.dirs[d];
             match st.ctype {
                 CT_HANDSHAKE if !st.encrypted => {
                     self.handshake_bytes(d, body, frame);
@@ -275,7 +381,8 @@ impl TlsConn {
 
     fn alert(&mut self, d: usize, frame: u64) {
         let st = &mut self.dirs[d];
-        let readable = !st.encrypted && st.len == 2 && st.head.len() == 2;
+        let readable = st.head.len() == 2 && ((!st.encrypted && st.len == 2) || st.alert_decrypted);
+        st.alert_decrypted = false;
         let during_handshake = !(st.app || (st.encrypted && self.dirs[1 - d].app));
         let st = &mut self.dirs[d];
         let (level, description) = if readable {
@@ -392,10 +499,14 @@ impl TlsConn {
         }
         let mut r = Reader(m);
         let Some(legacy) = r.u16() else { return };
-        let _random = r.take(32);
+        let random = r.take(32);
         let sid = r.vec8().unwrap_or_default();
         let _suites = r.vec16();
         let _comp = r.vec8();
+        if let Some(cr) = random.and_then(|x| <[u8; 32]>::try_from(x).ok()) {
+            self.hellos.client_random = Some(cr);
+        }
+        self.hellos.offered_sid = sid.to_vec();
         let i = &mut self.info;
         if !second {
             i.offered.session_id = !sid.is_empty();
@@ -442,6 +553,7 @@ impl TlsConn {
                             }
                         }
                     }
+                    22 => self.hellos.etm_offered = true,
                     35 if !data.is_empty() => {
                         i.offered.ticket = true;
                         i.keys.offered_ticket = Some(hash(data));
@@ -477,6 +589,7 @@ impl TlsConn {
         let mut version = legacy;
         let mut psk = false;
         let mut alpn = None;
+        let mut etm = false;
         if let Some(exts) = r.vec16() {
             let mut e = Reader(exts);
             while let (Some(typ), Some(data)) = (e.u16(), e.vec16()) {
@@ -488,6 +601,7 @@ impl TlsConn {
                         }
                     }
                     41 => psk = true,
+                    22 => etm = true,
                     16 => {
                         if let Some(list) = x.vec16() {
                             alpn = Reader(list).vec8().map(crate::text::escape);
@@ -518,6 +632,255 @@ impl TlsConn {
             if !sid.is_empty() && i.keys.offered_session_id == Some(hash(sid)) {
                 i.resumed = Some(true);
             }
+        }
+        let h = &mut self.hellos;
+        h.server_random = <[u8; 32]>::try_from(random).ok();
+        h.suite = suite;
+        h.server_sid = sid.to_vec();
+        h.etm = etm && h.etm_offered;
+        if self.keylog.is_some() {
+            self.setup_decryption();
+        }
+    }
+
+    /// After the ServerHello: find this handshake's secrets and derive the keys.
+    fn setup_decryption(&mut self) {
+        let Some(kl) = self.keylog.clone() else {
+            return;
+        };
+        let mut d = Decryption {
+            status: "no-secrets",
+            ..Decryption::default()
+        };
+        let h = &self.hellos;
+        let (Some(cr), Some(sr)) = (h.client_random, h.server_random) else {
+            d.status = "no-handshake";
+            self.info.decryption = Some(d);
+            return;
+        };
+        let Some(suite) = Suite::from_id(h.suite, self.tls13) else {
+            d.status = "unsupported";
+            d.detail = Some(format!(
+                "cipher suite {} is not one ftpscope decrypts",
+                cipher_name(h.suite)
+            ));
+            self.info.decryption = Some(d);
+            return;
+        };
+        let secrets = kl.get(&cr);
+        let dec = if self.tls13 {
+            let s = secrets.filter(|s| {
+                s.client_handshake.is_some()
+                    && s.server_handshake.is_some()
+                    && s.client_app.is_some()
+                    && s.server_app.is_some()
+            });
+            let Some(s) = s else {
+                d.detail = Some(
+                    "the key log has no complete set of TLS 1.3 traffic secrets for this handshake's client random".into(),
+                );
+                self.info.decryption = Some(d);
+                return;
+            };
+            let k = |x: &Option<Vec<u8>>| x.as_deref().and_then(|x| DirKeys::tls13(suite, x));
+            d.secret = Some("keylog");
+            Dec {
+                tls13: true,
+                keys: [k(&s.client_handshake), k(&s.server_handshake)],
+                app: [k(&s.client_app), k(&s.server_app)],
+                hs: Default::default(),
+                switch: Default::default(),
+            }
+        } else {
+            // TLS 1.2: the master secret of this handshake, or of the session it
+            // resumed by id (learned from an earlier connection).
+            let resumed_sid = (!h.server_sid.is_empty() && h.server_sid == h.offered_sid)
+                .then_some(h.server_sid.as_slice());
+            let (master, from) = match secrets.and_then(|s| s.master.clone()) {
+                Some(m) => (m, "keylog"),
+                None => match resumed_sid.and_then(|sid| kl.learned(sid)) {
+                    Some(m) => (m, "resumed-session"),
+                    None => {
+                        d.detail =
+                            Some("the key log has no CLIENT_RANDOM line for this handshake".into());
+                        self.info.decryption = Some(d);
+                        return;
+                    }
+                },
+            };
+            kl.learn(&h.server_sid, &master);
+            d.secret = Some(from);
+            let (c, s) = DirKeys::tls12(suite, &master, &cr, &sr, h.etm);
+            Dec {
+                tls13: false,
+                keys: [Some(c), Some(s)],
+                app: Default::default(),
+                hs: Default::default(),
+                switch: Default::default(),
+            }
+        };
+        d.status = "decrypted";
+        self.info.decryption = Some(d);
+        self.dec = Some(Box::new(dec));
+    }
+
+    /// Is the current record of direction `d` one to decrypt?
+    fn to_decrypt(&self, d: usize) -> bool {
+        let st = &self.dirs[d];
+        if self.tls13 {
+            st.ctype == CT_APP
+        } else {
+            st.encrypted && matches!(st.ctype, CT_ALERT | CT_HANDSHAKE | CT_APP)
+        }
+    }
+
+    /// The current record of direction `d` is complete in `rec`: decrypt it.
+    fn decrypt_record(&mut self, d: usize, frame: u64) {
+        let st = &mut self.dirs[d];
+        let body = std::mem::take(&mut st.rec);
+        let hdr = st.hdr;
+        let Some(dec) = self.dec.as_deref_mut() else {
+            return;
+        };
+        let Some(keys) = dec.keys[d].as_mut() else {
+            return;
+        };
+        let r = if dec.tls13 {
+            keys.open13(&hdr, &body)
+        } else {
+            keys.open12(&hdr, &body).map(|p| (hdr[0], p))
+        };
+        let (inner, plain) = match r {
+            Ok(x) => x,
+            Err(e) => {
+                let who = if d == 0 { "client" } else { "server" };
+                let why = match e {
+                    decrypt::DecryptError::Short => "is too short for its cipher",
+                    decrypt::DecryptError::Auth => {
+                        "did not authenticate (the key log's secrets are not this connection's, or the capture damaged the record)"
+                    }
+                };
+                if let Some(x) = self.info.decryption.as_mut() {
+                    x.status = "failed";
+                    x.detail = Some(format!("frame {frame}: a record from the {who} {why}"));
+                }
+                self.dec = None;
+                return;
+            }
+        };
+        if let Some(x) = self.info.decryption.as_mut() {
+            x.records += 1;
+        }
+        match inner {
+            CT_APP => {
+                if let Some(x) = self.info.decryption.as_mut() {
+                    if d == 0 {
+                        x.plaintext_client += plain.len() as u64;
+                    } else {
+                        x.plaintext_server += plain.len() as u64;
+                    }
+                }
+                if self.keep_plain && self.plain[d].len() + plain.len() <= MAX_PLAIN_HELD {
+                    self.plain[d].extend_from_slice(&plain);
+                }
+            }
+            CT_ALERT if plain.len() >= 2 => {
+                if self.tls13 {
+                    // Inside an application-data record: the walk does not see it
+                    // as an alert, so it is listed here.
+                    if plain[1] == 0 {
+                        self.dirs[d].last_close_notify = true;
+                    }
+                    if self.info.alerts.len() < MAX_ALERTS {
+                        self.info.alerts.push(Alert {
+                            from: if d == 0 { "client" } else { "server" },
+                            level: match plain[0] {
+                                1 => Some("warning"),
+                                2 => Some("fatal"),
+                                _ => None,
+                            },
+                            description: alert_name(plain[1]),
+                            during_handshake: !self.dirs[d].app,
+                            frame,
+                        });
+                    }
+                } else {
+                    let st = &mut self.dirs[d];
+                    st.head.clear();
+                    st.head.extend_from_slice(&plain[..2]);
+                    st.alert_decrypted = true;
+                }
+            }
+            CT_HANDSHAKE if self.tls13 => self.handshake13(d, &plain, frame),
+            _ => {}
+        }
+        if let Some(dec) = self.dec.as_deref_mut() {
+            if let Some(next) = dec.switch[d].take() {
+                dec.keys[d] = Some(next);
+            }
+        }
+    }
+
+    /// TLS 1.3 handshake messages, decrypted: the server's certificate, tickets,
+    /// and the key changes (Finished, KeyUpdate).
+    fn handshake13(&mut self, d: usize, plain: &[u8], frame: u64) {
+        let Some(dec) = self.dec.as_deref_mut() else {
+            return;
+        };
+        if dec.hs[d].len() + plain.len() > MAX_HANDSHAKE + 4 {
+            // Larger than any message read: dropped (the keys change anyway only
+            // after small messages, which stay readable).
+            dec.hs[d].clear();
+            return;
+        }
+        dec.hs[d].extend_from_slice(plain);
+        loop {
+            let Some(dec) = self.dec.as_deref_mut() else {
+                return;
+            };
+            let hs = &mut dec.hs[d];
+            if hs.len() < 4 {
+                return;
+            }
+            let mlen = (usize::from(hs[1]) << 16) | (usize::from(hs[2]) << 8) | usize::from(hs[3]);
+            if hs.len() < 4 + mlen {
+                return;
+            }
+            let msg: Vec<u8> = hs.drain(..4 + mlen).collect();
+            match msg[0] {
+                // Finished: this side's application keys from the next record on.
+                20 => dec.switch[d] = dec.app[d].take(),
+                // KeyUpdate: the next generation of this side's keys.
+                24 => {
+                    dec.switch[d] = dec.keys[d].as_ref().and_then(DirKeys::update);
+                }
+                11 if d == 1 => {
+                    // Certificate (TLS 1.3): context<u8>, then the list of
+                    // entries <cert_data<u24>, extensions<u16>>.
+                    let mut r = Reader(&msg[4..]);
+                    if r.vec8().is_some() {
+                        if let Some(list) = r.vec24() {
+                            let mut v = Vec::with_capacity(list.len() + 3);
+                            v.extend_from_slice(&(list.len() as u32).to_be_bytes()[1..]);
+                            v.extend_from_slice(list);
+                            self.certificate(&v);
+                        }
+                    }
+                }
+                4 if d == 1 => {
+                    // NewSessionTicket: lifetime, age_add, nonce<u8>, ticket<u16>.
+                    let mut r = Reader(&msg[4..]);
+                    if r.take(8).is_some() && r.vec8().is_some() {
+                        if let Some(t) = r.vec16() {
+                            if self.info.keys.issued_tickets.len() < 8 {
+                                self.info.keys.issued_tickets.push(hash(t));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            let _ = frame;
         }
     }
 
@@ -611,6 +974,13 @@ impl TlsConn {
         if self.dropped_alerts > 0 {
             i.notes
                 .push(format!("{} more alerts not listed", self.dropped_alerts));
+        }
+        if i.decryption
+            .as_ref()
+            .is_some_and(|d| d.status == "decrypted")
+        {
+            // The records' content is in the transcript: their sizes say nothing more.
+            i.record_log.clear();
         }
         i
     }

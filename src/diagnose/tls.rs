@@ -132,7 +132,25 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
     if !(server_closed || (no_offer && quick)) {
         return;
     }
+    // Decrypted with the key log: the server's answer itself.
+    let refusal = d
+        .command_exchange
+        .and_then(|e| s.exchanges.get(e))
+        .and_then(|e| e.final_reply())
+        .filter(|r| r.code >= 400);
     let mut evidence = hello_evidence(t, d.start, &format!("data connection #{}", i + 1));
+    if let Some(r) = refusal {
+        evidence.push(ev(
+            format!(
+                "the server answered the transfer command: {} {}",
+                r.code,
+                crate::text::escape(&r.text.0)
+            ),
+            Some(r.ts),
+            None,
+            d.command_exchange,
+        ));
+    }
     evidence.push(ev(
         format!(
             "data connection #{} ended ({}) with no file data: {} B of application data from the server, {} B from the client (estimated)",
@@ -177,14 +195,20 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
     } else {
         "the client offered a session the server did not resume"
     };
-    let then = if server_closed {
-        "and the server ended the session right after"
+    let then = if let Some(r) = refusal {
+        format!(
+            "and the server refused it ({} {})",
+            r.code,
+            crate::text::escape(&r.text.0)
+        )
+    } else if server_closed {
+        "and the server ended the session right after".to_string()
     } else {
-        "and it ended at once with no file data (the server's reply is encrypted: if it is 425, 450 or 522, the server requires session reuse)"
+        "and it ended at once with no file data (the server's reply is encrypted: if it is 425, 450 or 522, the server requires session reuse)".to_string()
     };
     out.push(Finding {
         id: "tls-session-reuse-required",
-        severity: if server_closed {
+        severity: if server_closed || refusal.is_some() {
             Severity::Error
         } else {
             Severity::Warning
@@ -196,7 +220,11 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
         ),
         evidence,
         remedy: "Client side (preferred): use a client that resumes the control connection's TLS session on data connections: curl and lftp (GnuTLS) do; Python ftplib's FTP_TLS does not (subclass it to pass the control socket's `session` to `wrap_socket` in `ntransfercmd`); FileZilla does since 3.x (update old versions). Server side, at the cost of a weaker check that the data connection comes from the logged-in client: vsftpd `require_ssl_reuse=NO`; ProFTPD `TLSOptions NoSessionReuseRequired`.".into(),
-        certainty: Certainty::Inferred,
+        certainty: if refusal.is_some() {
+            Certainty::Seen
+        } else {
+            Certainty::Inferred
+        },
         cause: format!("reuse {i}"),
         ..Default::default()
     });

@@ -91,10 +91,35 @@ pub struct TlsInfo {
     /// not TLS records).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Decryption with a key log (`--tls-keylog`): present only when secrets were
+    /// given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<Decryption>,
     /// Resumption keys (not serialised): the ServerHello's session id, tickets
     /// issued in clear, and what the ClientHello offered, as hashes.
     #[serde(skip)]
     pub keys: ResumeKeys,
+}
+
+/// What decrypting a connection gave.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Decryption {
+    /// "decrypted" (every record so far authenticated), "no-secrets" (the key log
+    /// has none for this handshake), "unsupported" (the cipher suite is not one
+    /// ftpscope decrypts), "failed" (a record did not authenticate: the secrets are
+    /// not this connection's, or the capture damaged it), "no-handshake" (the
+    /// capture starts after it: the client random is unknown).
+    pub status: &'static str,
+    /// Where the secret came from: "keylog" or "resumed-session" (a TLS 1.2
+    /// session resumed by id, whose master secret came from an earlier connection).
+    pub secret: Option<&'static str>,
+    /// Records decrypted.
+    pub records: u64,
+    /// Application-data plaintext bytes, per direction.
+    pub plaintext_client: u64,
+    pub plaintext_server: u64,
+    /// What went wrong, in words.
+    pub detail: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -247,7 +272,23 @@ impl TlsInfo {
             "records: client {} ({} B), server {} ({} B)",
             r.client.count, r.client.bytes, r.server.count, r.server.bytes
         ));
-        if let (Some(c), Some(s)) = (r.client.plaintext_estimate, r.server.plaintext_estimate) {
+        if let Some(d) = &self.decryption {
+            match d.status {
+                "decrypted" => p.push(format!(
+                    "decrypted: {} records, {} B of data from the client, {} B from the server",
+                    d.records, d.plaintext_client, d.plaintext_server
+                )),
+                s => p.push(format!(
+                    "not decrypted ({s}{})",
+                    d.detail
+                        .as_deref()
+                        .map(|x| format!(": {x}"))
+                        .unwrap_or_default()
+                )),
+            }
+        } else if let (Some(c), Some(s)) =
+            (r.client.plaintext_estimate, r.server.plaintext_estimate)
+        {
             p.push(format!(
                 "about {c} B of data from the client, {s} B from the server"
             ));
