@@ -29,10 +29,20 @@
 #                  data connection resumes the control connection's session.
 #   implicit-mismatch  curl ftps:// (implicit) against vsftpd on 21 (explicit): the
 #                  client's ClientHello meets the server's cleartext 220 greeting.
+# Cipher suites for decryption with the key log (vsftpd, RETR report.bin):
+#   cbc-etm        curl --tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA: AES-128-CBC
+#                  with HMAC-SHA1, encrypt-then-MAC (OpenSSL negotiates it).
+#   chacha12       curl --tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305.
+#   chacha13       curl --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256.
+#   cbc-mte        Python ftplib, TLS 1.2, AES256-SHA256 (RSA key exchange) with
+#                  encrypt-then-MAC refused (OpenSSL's SSL_OP_NO_ENCRYPT_THEN_MAC):
+#                  MAC-then-encrypt; vsftpd require_ssl_reuse=NO, the data connection
+#                  makes its own full handshake.
 # Server 10.1.0.1 (vsftpd, self-signed certificate for ftp.example.test made here),
 # client 10.1.0.2; captured on the server's interface.
 set -euo pipefail
-ALL=(curl-tls12 curl-tls13 ftplib-reuse implicit prot-c cert-fail implicit-mismatch proftpd-reuse lftp-active)
+ALL=(curl-tls12 curl-tls13 ftplib-reuse implicit prot-c cert-fail implicit-mismatch proftpd-reuse lftp-active
+     cbc-etm chacha12 chacha13 cbc-mte)
 if [ $# -eq 0 ]; then
     set -- "${ALL[@]}"
 fi
@@ -82,6 +92,43 @@ case $variant in
         capture_start srv s0
         in_ns cli env SSLKEYLOGFILE="$KEYS" "${CURL[@]}" --ssl-reqd -k "${max[@]}" \
             "$url/" -o "$TMPD/list.txt" "$url/report.bin" -o "$TMPD/report.bin"
+        capture_stop
+        cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
+        ;;
+    cbc-etm|chacha12|chacha13)
+        vsftpd_tls </dev/null
+        case $variant in
+            cbc-etm) suite=(--tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA) ;;
+            chacha12) suite=(--tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305) ;;
+            chacha13) suite=(--tls13-ciphers TLS_CHACHA20_POLY1305_SHA256) ;;
+        esac
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" "${CURL[@]}" --ssl-reqd -k "${suite[@]}" \
+            "$url/report.bin" -o "$TMPD/report.bin"
+        capture_stop
+        cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
+        ;;
+    cbc-mte)
+        vsftpd_tls <<<"require_ssl_reuse=NO
+ssl_ciphers=AES256-SHA256"
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" timeout 30 "$PYTHON" - "$TMPD/report.bin" <<'PY'
+import ftplib, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.set_ciphers("AES256-SHA256")
+ctx.options |= 0x00080000  # SSL_OP_NO_ENCRYPT_THEN_MAC: MAC-then-encrypt
+ctx.keylog_filename = __import__("os").environ["SSLKEYLOGFILE"]
+ftp = ftplib.FTP_TLS(context=ctx)
+ftp.connect("10.1.0.1", 21, timeout=10)
+ftp.login("ftpuser", "s3cret-pass")
+ftp.prot_p()
+with open(sys.argv[1], "wb") as f:
+    ftp.retrbinary("RETR report.bin", f.write)
+ftp.quit()
+PY
         capture_stop
         cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
         ;;
