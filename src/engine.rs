@@ -128,6 +128,9 @@ pub fn stream_source<P: PacketSource>(
     // Sessions seen on both sides of a NAT (a capture on the NAT, or two merged).
     let mut pairs = diagnose::vantage::VantagePairs::default();
     loop {
+        if let Some(secrets) = reader.take_secrets() {
+            pipe.add_tls_secrets(&secrets);
+        }
         let pkt = match reader.next_packet() {
             Ok(Some(p)) => p,
             Ok(None) => break,
@@ -257,6 +260,12 @@ impl Pipeline {
     }
 
     /// Sessions ended (diagnosed) and not taken yet?
+    /// TLS secrets found in the capture itself (a pcapng Decryption Secrets
+    /// Block): added to those given, for the connections that start from now on.
+    pub fn add_tls_secrets(&mut self, text: &str) {
+        self.tracker.add_tls_secrets(text);
+    }
+
     pub fn has_finished(&self) -> bool {
         self.tracker.has_finished()
     }

@@ -344,3 +344,29 @@ fn the_cli_reads_key_logs_from_the_option_and_the_environment() {
     assert_ne!(code, Some(0));
     assert!(err.contains("cannot open the TLS key log"), "{err}");
 }
+
+#[test]
+fn secrets_inside_a_pcapng_are_used_without_being_asked() {
+    // captures/ftps-dsb.pcapng: ftps-lftp-active.pcap with its key log injected by
+    // `editcap --inject-secrets` (a Decryption Secrets Block).
+    let dir = common::repo().join("captures");
+    let dsb = sessions_with(&dir.join("ftps-dsb.pcapng"), None);
+    let keyed = sessions_with(
+        &dir.join("ftps-lftp-active.pcap"),
+        Some(KeyLog::load(&dir.join("ftps-lftp-active.keys")).unwrap()),
+    );
+    assert_eq!(status(dsb[0].tls_info.as_deref()), Some("decrypted"));
+    let verbs = |ss: &[Session]| -> Vec<String> {
+        ss[0]
+            .exchanges
+            .iter()
+            .filter_map(|e| e.verb().map(String::from))
+            .collect()
+    };
+    assert_eq!(verbs(&dsb), verbs(&keyed));
+    assert!(verbs(&dsb).contains(&"RETR".to_string()));
+    let bytes =
+        |ss: &[Session]| -> Vec<u64> { ss[0].data_channels.iter().map(|d| d.bytes).collect() };
+    assert_eq!(bytes(&dsb), vec![20000]);
+    assert_eq!(bytes(&dsb), bytes(&keyed));
+}

@@ -24,7 +24,7 @@ use super::{DataFacts, MAX_SESSION_WEIGHT, Role, Tracker};
 use crate::model::tls::TlsInfo;
 use crate::model::{DataChannel, DataMode, MatchKind, Outcome, Session};
 use crate::tcp::{ConnId, ConnInfo, Meta, Mode};
-use crate::tls::TlsConn;
+use crate::tls::{KeyLog, TlsConn};
 
 /// The IANA port of implicit FTPS (`ftps`): a session whose TLS starts at once.
 pub const IMPLICIT_PORT: u16 = 990;
@@ -61,6 +61,18 @@ impl Tracker {
         t.set_time(meta.ts);
         t.feed(from_client, b, meta.frame);
         t.take_plain(from_client)
+    }
+
+    /// Key log text from the capture (a Decryption Secrets Block).
+    pub fn add_tls_secrets(&mut self, text: &str) {
+        let mut k = self
+            .cfg
+            .tls_keys
+            .as_deref()
+            .map(KeyLog::copy_secrets)
+            .unwrap_or_default();
+        k.add_text(text);
+        self.cfg.tls_keys = Some(std::sync::Arc::new(k));
     }
 
     /// Is session `si`'s control connection being decrypted?

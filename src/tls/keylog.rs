@@ -133,6 +133,15 @@ impl KeyLog {
         Ok(())
     }
 
+    /// A copy of the secrets read (not the sessions learned while decrypting).
+    pub fn copy_secrets(&self) -> KeyLog {
+        KeyLog {
+            by_random: self.by_random.clone(),
+            bad_lines: self.bad_lines,
+            learned: Mutex::default(),
+        }
+    }
+
     /// Handshakes with secrets.
     pub fn len(&self) -> usize {
         self.by_random.len()
