@@ -370,3 +370,46 @@ fn secrets_inside_a_pcapng_are_used_without_being_asked() {
     assert_eq!(bytes(&dsb), vec![20000]);
     assert_eq!(bytes(&dsb), bytes(&keyed));
 }
+
+#[test]
+fn damaged_bytes_in_a_decrypted_capture_never_panic_nor_invent_lines() {
+    // Flip bytes all over a decryptable capture (headers, handshakes, records):
+    // every run ends, and any command read decrypted is one the client sent.
+    let dir = common::repo().join("captures");
+    let orig = std::fs::read(dir.join("ftps-chacha13.pcap")).unwrap();
+    let keys = std::fs::read_to_string(dir.join("ftps-chacha13.keys")).unwrap();
+    let sent: BTreeSet<String> = [
+        "AUTH", "USER", "PASS", "PBSZ", "PROT", "PWD", "EPSV", "TYPE", "SIZE", "RETR", "QUIT",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut failed = 0;
+    for (i, at) in (200..orig.len()).step_by(orig.len() / 60).enumerate() {
+        let mut b = orig.clone();
+        b[at] ^= 1 << (i % 8);
+        let p = tmp.path().join(format!("m{i}.pcap"));
+        std::fs::write(&p, &b).unwrap();
+        let cfg = TrackerConfig {
+            tls_keys: Some(Arc::new(KeyLog::parse(&keys))),
+            ..TrackerConfig::default()
+        };
+        let mut ss = Vec::new();
+        // A damaged file may not open at all: that is an error, not a panic.
+        let _ = ftpscope::engine::stream_file(&p, cfg, &mut |s| ss.push(s));
+        for s in &ss {
+            for v in s.exchanges.iter().filter_map(|e| e.verb()) {
+                assert!(
+                    sent.contains(v) || v.is_empty(),
+                    "byte {at}: invented command {v:?}"
+                );
+            }
+            failed += usize::from(status(s.tls_info.as_deref()) == Some("failed"));
+        }
+    }
+    assert!(
+        failed > 0,
+        "some flipped bits fall in records and fail authentication"
+    );
+}
