@@ -1187,7 +1187,7 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
             ),
             certainty: Certainty::Seen,
             evidence: auth.map(|(i, _)| reply_evidence(s, i)).unwrap_or_default(),
-            remedy: "To see inside, put ftpscope's debugging proxy between client and server (ftpscope proxy), or log TLS keys on the client (SSLKEYLOGFILE) and decrypt with Wireshark. A firewall cannot follow passive ports of an encrypted session: open the passive range explicitly.".into(),
+            remedy: "To see inside, put ftpscope's debugging proxy between client and server (ftpscope proxy), or log TLS keys on the client (SSLKEYLOGFILE=keys.log for curl, lftp or Python) and give them to ftpscope: --tls-keylog keys.log. A firewall cannot follow passive ports of an encrypted session: open the passive range explicitly.".into(),
             ..Default::default()
         });
     }

@@ -190,8 +190,10 @@ fn every_keyed_capture_decrypts_as_its_script_says() {
             if t.is_some_and(|t| t.handshake == "complete") {
                 assert_eq!(status(t), Some("decrypted"), "{name}");
                 assert!(
-                    !s.findings.iter().any(|f| f.id == "control-encrypted"),
-                    "{name}: decrypted, yet control-encrypted"
+                    !s.findings
+                        .iter()
+                        .any(|f| f.id == "control-encrypted" || f.id == "tls-not-decrypted"),
+                    "{name}: decrypted, yet control-encrypted or tls-not-decrypted"
                 );
             }
             for d in &s.data_channels {
@@ -271,6 +273,14 @@ fn wrong_or_damaged_secrets_are_reported_and_nothing_is_made_up() {
         plain[0].data_channels[0].bytes
     );
     assert!(ss[0].findings.iter().any(|f| f.id == "control-encrypted"));
+    // ... and the session says which connections were not decrypted, and why.
+    let f = ss[0]
+        .findings
+        .iter()
+        .find(|f| f.id == "tls-not-decrypted")
+        .expect("tls-not-decrypted");
+    assert_eq!(f.evidence.len(), 2, "{:?}", f.evidence);
+    assert!(f.evidence.iter().all(|e| e.what.contains("no-secrets")));
     // The right client randoms, damaged secrets: authentication fails at the
     // first record, and nothing is read as FTP.
     let text = std::fs::read_to_string(cap("ftps-cbc-etm.keys")).unwrap();

@@ -41,6 +41,7 @@ pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
         unclean_shutdown(i, d, t, out);
     }
     data_unprotected(s, out);
+    keys_missing(s, out);
     // The data rules name the announcement's command; here it was encrypted.
     for f in out.iter_mut() {
         for (from, to) in [
@@ -55,6 +56,70 @@ pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// `tls-not-decrypted` (info): secrets were given, yet some of the session's
+/// connections were not decrypted: which, and why (no secrets for that handshake,
+/// a suite not decrypted, a record that failed). Those connections are analysed as
+/// without keys.
+fn keys_missing(s: &Session, out: &mut Vec<Finding>) {
+    let mut which = Vec::new();
+    let mut at = None;
+    let conns = s
+        .tls_info
+        .as_deref()
+        .map(|t| ("control connection".to_string(), t, Some(s.start)))
+        .into_iter()
+        .chain(s.data_channels.iter().enumerate().filter_map(|(i, d)| {
+            d.tls.as_deref().map(|t| {
+                (
+                    format!("data connection #{} ({})", i + 1, endpoint(d)),
+                    t,
+                    d.start,
+                )
+            })
+        }));
+    for (name, t, ts) in conns {
+        let Some(x) = t.decryption.as_ref().filter(|x| x.status != "decrypted") else {
+            continue;
+        };
+        // A handshake that never completed has no keys to find.
+        if x.status == "no-secrets" && t.handshake != "complete" {
+            continue;
+        }
+        at = at.or(ts);
+        which.push(ev(
+            format!(
+                "{name}: {}{}",
+                x.status,
+                x.detail
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            ),
+            ts,
+            t.server_hello_frame,
+            None,
+        ));
+    }
+    if which.is_empty() {
+        return;
+    }
+    out.push(Finding {
+        id: "tls-not-decrypted",
+        severity: Severity::Info,
+        summary: format!(
+            "TLS secrets were given, but {} of this session's connections {} not decrypted: {} analysed as without keys",
+            which.len(),
+            if which.len() == 1 { "was" } else { "were" },
+            if which.len() == 1 { "it is" } else { "they are" }
+        ),
+        evidence: which,
+        remedy: "Give the key log written by the client of this session (SSLKEYLOGFILE must be set for the whole run, data connections included; several --tls-keylog files may be given). A failed record means the secrets belong to another connection or the capture damaged it.".into(),
+        certainty: Certainty::Seen,
+        cause: "keys".into(),
+        ..Default::default()
+    });
 }
 
 fn endpoint(d: &DataChannel) -> String {
