@@ -105,6 +105,8 @@ struct Hellos {
     client_random: Option<[u8; 32]>,
     server_random: Option<[u8; 32]>,
     suite: u16,
+    /// The version the ServerHello chose.
+    version: u16,
     offered_sid: Vec<u8>,
     server_sid: Vec<u8>,
     /// Both hellos carried encrypt_then_mac (RFC 7366).
@@ -636,6 +638,7 @@ impl TlsConn {
         let h = &mut self.hellos;
         h.server_random = <[u8; 32]>::try_from(random).ok();
         h.suite = suite;
+        h.version = version;
         h.server_sid = sid.to_vec();
         h.etm = etm && h.etm_offered;
         if self.keylog.is_some() {
@@ -658,6 +661,16 @@ impl TlsConn {
             self.info.decryption = Some(d);
             return;
         };
+        if !self.tls13 && h.version < 0x0303 {
+            // TLS 1.0/1.1 derive their keys with another PRF (MD5 and SHA-1).
+            d.status = "unsupported";
+            d.detail = Some(format!(
+                "{} is not decrypted (TLS 1.2 and 1.3 are)",
+                version_name(h.version).unwrap_or("this TLS version")
+            ));
+            self.info.decryption = Some(d);
+            return;
+        }
         let Some(suite) = Suite::from_id(h.suite, self.tls13) else {
             d.status = "unsupported";
             d.detail = Some(format!(
