@@ -242,7 +242,16 @@ impl ClosedRange {
 fn fingerprint(seg: &Segment<'_>) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = rustc_hash::FxHasher::default();
-    (seg.src, seg.seq, seg.ack, seg.flags, seg.wire_len).hash(&mut h);
+    // The window too: a window update repeats an ACK but is not a copy of it.
+    (
+        seg.src,
+        seg.seq,
+        seg.ack,
+        seg.flags,
+        seg.wire_len,
+        seg.window,
+    )
+        .hash(&mut h);
     seg.payload[..seg.payload.len().min(64)].hash(&mut h);
     h.finish() | 1
 }
