@@ -99,20 +99,40 @@ pub fn run_file(
     cfg: TrackerConfig,
     lang: crate::ftp::catalog::Lang,
 ) -> anyhow::Result<()> {
-    // A file or standard input (`-`), gzip-compressed or not. The progress bar
-    // counts bytes read against the size on disk: unknown (0) for a pipe, and for a
-    // compressed file, whose read offset counts uncompressed bytes.
-    let input = crate::capture::input::open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    let total = match input.compression {
-        crate::capture::input::Compression::None => input.size.unwrap_or(0),
-        crate::capture::input::Compression::Gzip => 0,
+    run_files(
+        &[path.to_path_buf()],
+        cfg,
+        Options {
+            lang,
+            ..Options::default()
+        },
+    )
+}
+
+/// [`run_file`] over several captures, merged in time order as `report` merges
+/// them (without a progress gauge: the merge reads every file at once).
+pub fn run_files(
+    paths: &[std::path::PathBuf],
+    cfg: TrackerConfig,
+    opts: Options,
+) -> anyhow::Result<()> {
+    let (input, total) = match paths {
+        [path] => {
+            // A file or standard input (`-`), gzip-compressed or not. The progress
+            // bar counts bytes read against the size on disk: unknown (0) for a
+            // pipe, and for a compressed file, whose read offset counts
+            // uncompressed bytes.
+            let input = crate::capture::input::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let total = match input.compression {
+                crate::capture::input::Compression::None => input.size.unwrap_or(0),
+                crate::capture::input::Compression::Gzip => 0,
+            };
+            (Some(input.reader), total)
+        }
+        _ => (None, 0),
     };
-    let input = input.reader;
-    let opts = Options {
-        lang,
-        ..Options::default()
-    };
+    let many = paths.to_vec();
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("ftpscope-analyze".into())
@@ -132,13 +152,22 @@ pub fn run_file(
                 b.sessions.push(s);
                 b.flush(false);
             };
-            let result = engine::stream_reader(input, cfg, Some(&mut progress), &mut on_session);
+            let result = match input {
+                Some(input) => {
+                    engine::stream_reader(input, cfg, Some(&mut progress), &mut on_session)
+                }
+                None => engine::stream_files(&many, cfg, &mut on_session),
+            };
             batch.borrow_mut().flush(true);
             let _ = tx.send(Msg::Done(result));
         })
         .context("cannot start the analysis thread")?;
-    let mut app = App::loading(path.display().to_string(), total, opts);
-    let name = path.display().to_string();
+    let name = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let mut app = App::loading(name.clone(), total, opts);
     let mut last = Instant::now() - TICK;
     let mut interval = TICK;
     // If the user quits before the analysis ends, the thread is left to finish
@@ -209,16 +238,8 @@ pub fn run_file(
 /// Live mode: about ten times a second (unless the user froze it with `F`) the
 /// UI asks the source what changed since its last look, follows the newest
 /// session and line unless the user scrolled away, and never waits on the source.
-pub fn run_live(
-    title: String,
-    source: Arc<dyn LiveSource>,
-    lang: crate::ftp::catalog::Lang,
-) -> anyhow::Result<()> {
-    let opts = Options {
-        live: true,
-        lang,
-        ..Options::default()
-    };
+pub fn run_live(title: String, source: Arc<dyn LiveSource>, opts: Options) -> anyhow::Result<()> {
+    let opts = Options { live: true, ..opts };
     let mut app = App::new(Capture::default(), title, opts);
     let mut seen = 0u64;
     let mut last = Instant::now() - TICK;

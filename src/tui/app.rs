@@ -30,6 +30,7 @@ use super::lines::{self, Rows};
 use super::theme::Theme;
 use crate::ftp::catalog::Lang;
 use crate::model::{Capture, CaptureStats, Finding, Session, Severity};
+use crate::time::TimeView;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
@@ -139,6 +140,9 @@ pub struct PendingFilter {
 pub enum Effect {
     /// Write the session with this index to the current directory.
     Write { session: usize, json: bool },
+    /// Write the packets of the session with this index to a new pcapng file in
+    /// the current directory.
+    WritePcap { session: usize },
     /// Turn mouse capture on or off.
     Mouse(bool),
 }
@@ -192,6 +196,8 @@ impl Cursor {
 pub enum PromptKind {
     Filter,
     Search,
+    /// The session view's line filter.
+    Lines,
 }
 
 #[derive(Clone, Debug)]
@@ -238,8 +244,9 @@ pub struct Detail {
     pub current_finding: Option<usize>,
     /// Live: keep the cursor on the newest line.
     pub follow: bool,
-    /// What the rows were built for: width, explanations, session fingerprint.
-    built: (usize, bool, u64),
+    /// What the rows were built for: width, explanations, session fingerprint,
+    /// line filter.
+    built: (usize, bool, u64, String),
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -378,6 +385,12 @@ pub struct Options {
     pub defer_filter_above: usize,
     /// Live: ended sessions kept (see [`LIVE_KEEP`]).
     pub live_keep: usize,
+    /// How times are shown (`--time`).
+    pub time: TimeView,
+    /// The captures the sessions come from, read again to export a session's
+    /// packets (`x`); empty: `no_export` says why `x` cannot.
+    pub export: Vec<std::path::PathBuf>,
+    pub no_export: String,
 }
 
 impl Default for Options {
@@ -389,6 +402,9 @@ impl Default for Options {
             explain: true,
             defer_filter_above: DEFER_FILTER_ABOVE,
             live_keep: LIVE_KEEP,
+            time: TimeView::Utc,
+            export: Vec::new(),
+            no_export: "no capture file to take the packets from".into(),
         }
     }
 }
@@ -444,6 +460,21 @@ pub struct App {
     /// update (replaced by the next one); those before have ended.
     pub(crate) open_from: usize,
     pub(crate) live_keep: usize,
+    pub(crate) time: TimeView,
+    /// The session view's line filter as typed (`!text` hides what matches).
+    pub(crate) line_filter: String,
+    pub(crate) export: Vec<std::path::PathBuf>,
+    pub(crate) no_export: String,
+}
+
+/// The line filter's text in lower case and whether it hides what matches;
+/// `None` when there is nothing to filter by.
+fn line_filter_parts(f: &str) -> Option<(&str, bool)> {
+    let (q, negate) = match f.strip_prefix('!') {
+        Some(rest) => (rest, true),
+        None => (f, false),
+    };
+    (!q.is_empty()).then_some((q, negate))
 }
 
 /// What is derived from the model (the capture) alone, recomputed when it
@@ -513,6 +544,10 @@ impl App {
             index: Indexes::default(),
             open_from: 0,
             live_keep: opts.live_keep.max(1),
+            time: opts.time,
+            line_filter: String::new(),
+            export: opts.export,
+            no_export: opts.no_export,
         }
     }
 
@@ -1036,7 +1071,12 @@ impl App {
     fn rebuild_detail(&mut self) {
         let Some(d) = &self.detail else { return };
         let s = &self.capture.sessions[d.index];
-        let key = (pane_width_of(self), self.explain, fingerprint(s));
+        let key = (
+            pane_width_of(self),
+            self.explain,
+            fingerprint(s),
+            self.line_filter.clone(),
+        );
         if d.built == key {
             self.clamp_detail();
             return;
@@ -1046,8 +1086,8 @@ impl App {
             (ex, d.cursor.sel - start)
         });
         let fat = d.findings.item_at(d.fcursor.sel);
-        let transcript = lines::transcript(s, key.0, self.explain, self.lang);
-        let findings = lines::findings(&s.findings, key.0);
+        let transcript = self.transcript_rows(s, key.0);
+        let findings = lines::findings_at(&s.findings, key.0, self.time);
         let Some(d) = &mut self.detail else { return };
         d.transcript = transcript;
         d.findings = findings;
@@ -1074,6 +1114,15 @@ impl App {
         self.clamp_detail();
     }
 
+    /// A session's transcript rows, through the line filter when there is one.
+    fn transcript_rows(&self, s: &Session, width: usize) -> Rows {
+        let rows = lines::transcript_at(s, width, self.explain, self.lang, self.time);
+        match line_filter_parts(&self.line_filter) {
+            Some((query, negate)) => rows.keep_matching(query, negate),
+            None => rows,
+        }
+    }
+
     fn clamp_detail(&mut self) {
         let (th, fh) = self.pane_heights();
         if let Some(d) = &mut self.detail {
@@ -1095,13 +1144,13 @@ impl App {
             index: si,
             id: s.id,
             focus: Pane::Transcript,
-            transcript: lines::transcript(s, w, self.explain, self.lang),
+            transcript: self.transcript_rows(s, w),
             cursor: Cursor::default(),
-            findings: lines::findings(&s.findings, w),
+            findings: lines::findings_at(&s.findings, w, self.time),
             fcursor: Cursor::default(),
             current_finding: finding,
             follow: false,
-            built: (w, self.explain, fingerprint(s)),
+            built: (w, self.explain, fingerprint(s), self.line_filter.clone()),
         };
         if self.view != View::Session {
             self.back = self.view;
@@ -1381,6 +1430,20 @@ fn command(app: &mut App, c: Cmd) {
         }
         Cmd::NextMatch => search_step(app, true),
         Cmd::PrevMatch => search_step(app, false),
+        Cmd::LineFilter => {
+            if let Some(d) = &mut app.detail {
+                if app.view == View::Session {
+                    d.focus = Pane::Transcript;
+                    app.prompt = Some(Prompt {
+                        kind: PromptKind::Lines,
+                        text: app.line_filter.clone(),
+                        saved: app.line_filter.clone(),
+                        origin: d.cursor.sel,
+                        error: None,
+                    });
+                }
+            }
+        }
         Cmd::Explain => {
             app.explain = !app.explain;
             app.rebuild_detail();
@@ -1393,6 +1456,14 @@ fn command(app: &mut App, c: Cmd) {
         }
         Cmd::NextFinding => next_finding(app, true),
         Cmd::PrevFinding => next_finding(app, false),
+        Cmd::WritePcap => match (app.selected_session_index(), app.export.is_empty()) {
+            (Some(session), false) => app.effects.push(Effect::WritePcap { session }),
+            (Some(_), true) => {
+                let m = app.no_export.clone();
+                app.warn(m);
+            }
+            (None, _) => app.warn("no session selected"),
+        },
         Cmd::WriteText | Cmd::WriteJson => match app.selected_session_index() {
             Some(session) => app.effects.push(Effect::Write {
                 session,
@@ -1567,6 +1638,12 @@ fn back(app: &mut App) {
         if !app.search.is_empty() {
             app.search.clear();
             app.say("search cleared");
+            return;
+        }
+        if !app.line_filter.is_empty() {
+            app.line_filter.clear();
+            app.rebuild_detail();
+            app.say("line filter cleared");
             return;
         }
         app.view = app.back;
@@ -1765,6 +1842,15 @@ fn prompt_changed(app: &mut App) {
                 p.error = err;
             }
         }
+        PromptKind::Lines => {
+            app.line_filter = p.text.to_lowercase();
+            app.rebuild_detail();
+            let empty = app.detail.as_ref().is_some_and(|d| d.transcript.is_empty());
+            if let Some(p) = &mut app.prompt {
+                p.error =
+                    (empty && !app.line_filter.is_empty()).then(|| "no line matches".to_string());
+            }
+        }
     }
 }
 
@@ -1866,6 +1952,10 @@ fn prompt_cancel(app: &mut App) {
             if let Some(d) = &mut app.detail {
                 d.cursor.jump(p.origin, d.transcript.len(), th);
             }
+        }
+        PromptKind::Lines => {
+            app.line_filter = p.saved;
+            app.rebuild_detail();
         }
     }
 }
