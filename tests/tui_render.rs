@@ -578,3 +578,61 @@ fn line_filter_keeps_matching_exchanges() {
     assert!(!screen.iter().any(|l| l.contains("C> PASV")), "{screen:#?}");
     assert!(screen.iter().any(|l| l.contains("C> USER")), "{screen:#?}");
 }
+
+/// A capture whose packets were cut by its snaplen says so in the title (the
+/// text report's header note), beside the session's capture-truncated finding.
+#[test]
+fn snaplen_cut_capture_is_marked_in_the_title() {
+    let mut a = app(
+        load("capture-truncated.pcap"),
+        "captures/capture-truncated.pcap",
+    );
+    for size in SIZES {
+        let t = draw(&mut a, size);
+        let title = row(&t, 0);
+        // A note, not a warning: at 80 columns it gives way to the counts.
+        assert_eq!(title.contains("CUT BY SNAPLEN"), size.0 > 80, "{title:?}");
+        assert!(title.contains("1 finding (1 warning)"), "{title:?}");
+    }
+}
+
+/// `x` writes the selected session's packets next to where the UI runs and says
+/// where; without a capture file to read again it says why not.
+#[test]
+fn x_writes_the_sessions_packets() {
+    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/multi-session.pcap");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut a = App::new(
+        multi_session(),
+        "captures/multi-session.pcap",
+        Options {
+            theme: Theme::no_color(),
+            export: vec![capture],
+            ..Options::default()
+        },
+    );
+    update(&mut a, Action::Resize(80, 24));
+    cmd(&mut a, Cmd::Down);
+    cmd(&mut a, Cmd::Down);
+    cmd(&mut a, Cmd::WritePcap);
+    for e in a.take_effects() {
+        ftpscope::tui::export::perform(&mut a, &e, dir.path());
+    }
+    let out = dir.path().join("ftpscope-session-3.pcapng");
+    let m = a.message().expect("a message").to_string();
+    assert!(m.contains("packets of session 3"), "{m}");
+    assert!(m.contains("ftpscope-session-3.pcapng"), "{m}");
+    let mut r = ftpscope::capture::CaptureReader::new(std::fs::File::open(&out).expect("written"))
+        .expect("a capture");
+    let mut n = 0;
+    while r.next_packet().expect("packet").is_some() {
+        n += 1;
+    }
+    assert!(m.contains(&format!("wrote {n} packets")), "{m}");
+    assert!(n > 10, "{n}");
+    // No capture file (standard input, a live source without a record).
+    let mut b = app(multi_session(), "-");
+    cmd(&mut b, Cmd::WritePcap);
+    assert!(b.take_effects().is_empty());
+    assert!(b.message().expect("why not").contains("no capture file"));
+}

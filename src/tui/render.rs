@@ -197,6 +197,8 @@ pub(crate) fn shorten<'a>(parts: Vec<Part<'a>>, width: usize) -> Vec<Span<'a>> {
 mod title_text {
     pub const DAMAGED: &str = " DAMAGED FILE ";
     pub const TRUNCATED: &str = " CUT FILE ";
+    /// Packets cut by the capture's snaplen.
+    pub const SNAPLEN: &str = " CUT BY SNAPLEN ";
     pub const FOLLOWING: &str = "  following ";
     pub const FOLLOWING_SHORT: &str = " follow ";
     pub const FROZEN: &str = "  FROZEN (F resumes) ";
@@ -215,11 +217,17 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
     let t = app.theme;
     let tot = app.index.totals;
     let name = escape_str(&app.name);
+    // Each file's name without its directory ("a + b" for merged captures).
     let base = escape_str(
-        std::path::Path::new(&app.name)
-            .file_name()
-            .map_or(app.name.clone(), |f| f.to_string_lossy().into_owned())
-            .as_str(),
+        &app.name
+            .split(" + ")
+            .map(|n| {
+                std::path::Path::new(n)
+                    .file_name()
+                    .map_or(n.to_string(), |f| f.to_string_lossy().into_owned())
+            })
+            .collect::<Vec<_>>()
+            .join(" + "),
     );
     let mut parts = vec![
         Part::new(0, vec![Span::styled(" ftpscope ", t.title())]),
@@ -233,11 +241,12 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
         };
         parts.push(Part::new(
             1,
-            vec![
-                Span::raw(" "),
-                Span::styled(mark, t.severity(Some(Severity::Warning))),
-            ],
+            vec![Span::styled(mark, t.severity(Some(Severity::Warning)))],
         ));
+    }
+    if app.capture.stats.truncated_packets > 0 {
+        // A note in the text report's header: shown, not alarming.
+        parts.push(Part::new(5, vec![Span::styled(tt::SNAPLEN, t.dim())]));
     }
     parts.push(Part::new(
         3,
