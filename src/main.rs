@@ -141,6 +141,25 @@ fn write_session_pcap(
     Ok(0)
 }
 
+/// What a live UI leaves behind, told on standard error once the terminal is
+/// back: the files the source wrote and those written from the UI, or that
+/// nothing was saved and how to keep something next time.
+fn saved_message(files: &[(&str, Option<&Path>)], how: &str, from_ui: &[PathBuf]) -> String {
+    let mut parts: Vec<String> = files
+        .iter()
+        .filter_map(|(what, p)| p.map(|p| format!("{what} {}", p.display())))
+        .collect();
+    if !from_ui.is_empty() {
+        let names: Vec<String> = from_ui.iter().map(|p| p.display().to_string()).collect();
+        parts.push(format!("written from the UI: {}", names.join(", ")));
+    }
+    if parts.is_empty() {
+        format!("stopped; nothing was saved ({how})")
+    } else {
+        format!("stopped; {}", parts.join("; "))
+    }
+}
+
 /// The live terminal UI's options: `--time relative` counts from when it starts.
 fn live_tui_options(c: &Common) -> ftpscope::tui::Options {
     let time = match c.time {
@@ -175,7 +194,15 @@ fn tui_files(captures: &[PathBuf], c: &Common) -> anyhow::Result<()> {
         no_export: "the capture came from standard input, which cannot be read twice: save it to a file to export packets".into(),
         ..ftpscope::tui::Options::default()
     };
-    ftpscope::tui::run_files(captures, tracker_config(c), opts)
+    let saved = ftpscope::tui::run_files(captures, tracker_config(c), opts)?;
+    if !saved.is_empty() {
+        let names: Vec<String> = saved.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "ftpscope: written from the UI: {}",
+            ftpscope::text::escape_str(&names.join(", "))
+        );
+    }
+    Ok(())
 }
 
 fn text_report(
@@ -367,6 +394,7 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
         ))
     };
     let log_path = cfg.log.clone();
+    let record = cfg.record.clone();
     let proxy = rt.block_on(ftpscope::proxy::Proxy::bind(cfg))?;
     let handle = proxy.handle();
     let serve = rt.spawn(proxy.serve(shutdown.clone(), sink));
@@ -376,13 +404,30 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
             handle.listen_addr(),
             handle.upstream_name()
         );
-        let ui = ftpscope::tui::run_live(title, Arc::new(handle), live_tui_options(c));
+        let mut opts = live_tui_options(c);
+        match &record {
+            Some(r) => opts.export = vec![r.clone()],
+            None => {
+                opts.no_export =
+                    "the proxy keeps no packets: start it with --record FILE.pcapng to export them"
+                        .into();
+            }
+        }
+        let ui = ftpscope::tui::run_live(title, Arc::new(handle), opts);
         shutdown.cancel();
         let served = rt
             .block_on(serve)
             .map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))?;
-        ui?;
+        let saved = ui?;
         served?;
+        eprintln!(
+            "ftpscope proxy: {}",
+            ftpscope::text::escape_str(&saved_message(
+                &[("packets recorded in", record.as_deref())],
+                "--record FILE.pcapng keeps the packets, --log FILE the sessions",
+                &saved
+            ))
+        );
     } else {
         // Ctrl-C or SIGTERM: stop serving, write the summary; a second one exits at once.
         let stop = shutdown.clone();
@@ -410,13 +455,29 @@ fn run_live(args: ftpscope::live::LiveArgs, cfg: TrackerConfig, c: &Common) -> a
         return ftpscope::live::run(args, cfg, lang(c));
     }
     let capture = ftpscope::live::CaptureThread::start(&args, cfg)?;
+    let mut opts = live_tui_options(c);
+    match &args.write {
+        Some(w) => opts.export = vec![w.clone()],
+        None => {
+            opts.no_export =
+                "live capture keeps no packets: start it with -w FILE.pcapng to export them".into();
+        }
+    }
     let ui = ftpscope::tui::run_live(
         capture.title().to_string(),
         std::sync::Arc::new(capture.state().clone()),
-        live_tui_options(c),
+        opts,
     );
     capture.stop();
-    ui?;
+    let saved = ui?;
+    eprintln!(
+        "ftpscope live: {}",
+        ftpscope::text::escape_str(&saved_message(
+            &[("packets written to", args.write.as_deref())],
+            "-w FILE.pcapng keeps the packets",
+            &saved
+        ))
+    );
     Ok(0)
 }
 

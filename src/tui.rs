@@ -107,15 +107,17 @@ pub fn run_file(
             ..Options::default()
         },
     )
+    .map(|_| ())
 }
 
 /// [`run_file`] over several captures, merged in time order as `report` merges
 /// them (without a progress gauge: the merge reads every file at once).
+/// Returns the files written from the UI (`w`, `W`, `x`).
 pub fn run_files(
     paths: &[std::path::PathBuf],
     cfg: TrackerConfig,
     opts: Options,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let (input, total) = match paths {
         [path] => {
             // A file or standard input (`-`), gzip-compressed or not. The progress
@@ -238,7 +240,12 @@ pub fn run_files(
 /// Live mode: about ten times a second (unless the user froze it with `F`) the
 /// UI asks the source what changed since its last look, follows the newest
 /// session and line unless the user scrolled away, and never waits on the source.
-pub fn run_live(title: String, source: Arc<dyn LiveSource>, opts: Options) -> anyhow::Result<()> {
+/// Returns the files written from the UI (`w`, `W`, `x`).
+pub fn run_live(
+    title: String,
+    source: Arc<dyn LiveSource>,
+    opts: Options,
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let opts = Options { live: true, ..opts };
     let mut app = App::new(Capture::default(), title, opts);
     let mut seen = 0u64;
@@ -268,7 +275,7 @@ pub fn run_live(title: String, source: Arc<dyn LiveSource>, opts: Options) -> an
 fn event_loop(
     app: &mut App,
     mut pump: impl FnMut(&mut App) -> anyhow::Result<bool>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let mut term =
         term::Term::enter().context("cannot set up the terminal (is this a terminal?)")?;
     let size = term.terminal.size()?;
@@ -318,5 +325,5 @@ fn event_loop(
             dirty = true;
         }
     }
-    Ok(())
+    Ok(app.saved().to_vec())
 }

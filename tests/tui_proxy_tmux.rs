@@ -124,4 +124,97 @@ async fn proxy_sessions_appear_live_in_the_tui() {
         s.contains("icanon echo") || s.contains("echo icanon"),
         "terminal back in cooked mode:\n{s}"
     );
+    // Once the terminal is back: what was kept (nothing, and how to keep it).
+    assert!(
+        s.contains("ftpscope proxy: stopped; nothing was saved (--record"),
+        "{s}"
+    );
+}
+
+/// With `--record`, `x` in the proxy's TUI writes the open session's packets
+/// from the record, and on exit the proxy says where the record and the
+/// exported file are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_tui_exports_from_its_record_and_says_what_it_saved() {
+    let test = "proxy_tui_exports_from_its_record_and_says_what_it_saved";
+    if !tmux_available() {
+        assert!(!in_ci(), "tmux is required for this test in CI");
+        eprintln!("SKIPPED {test}: tmux is not installed");
+        return;
+    }
+    if !require_curl(test) {
+        return;
+    }
+    let srv = server().await;
+    make_file(&srv.root.path().join("live.bin"), 100_000);
+    let bin = env!("CARGO_BIN_EXE_ftpscope");
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "cd '{}' && '{bin}' proxy --listen 127.0.0.1:0 --upstream {} --record rec.pcapng; echo \"EXIT:$?\"; sleep 60",
+        dir.path().display(),
+        srv.addr
+    );
+    let t = Tmux::new("proxy-export");
+    t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "env",
+        "TERM=xterm-256color",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let wait = |what: &'static str, ok: fn(&str) -> bool| {
+        let t = &t;
+        async move {
+            let t = t;
+            tokio::task::block_in_place(|| t.wait(what, ok))
+        }
+    };
+    let s = wait("the live view", |s| {
+        s.contains("LIVE") && title_port(s).is_some()
+    })
+    .await;
+    let port = title_port(&s).expect("the port in the title");
+    let dst = dir.path().join("got.bin");
+    let o = curl(&[
+        "-o",
+        &dst.to_string_lossy(),
+        &format!("ftp://127.0.0.1:{port}/live.bin"),
+    ])
+    .await;
+    assert_ok(&o, "download through the proxy");
+    wait("one session listed", |s| {
+        s.contains("1 Sessions (1)") && s.contains(USER)
+    })
+    .await;
+    t.keys(&["x"]);
+    let s = wait("the export said", |s| s.contains("packets of session 1")).await;
+    eprintln!("after x:\n{s}");
+    let out = dir.path().join("ftpscope-session-1.pcapng");
+    let c = ftpscope::engine::analyze_file(&out, ftpscope::session::TrackerConfig::default())
+        .expect("the exported file reads back");
+    assert_eq!(c.sessions.len(), 1, "one session in the export");
+    assert_eq!(
+        c.sessions[0].data_channels.len(),
+        1,
+        "with its data connection"
+    );
+    assert_eq!(c.sessions[0].data_bytes(), 100_000);
+    t.keys(&["q"]);
+    let s = wait("exit", |s| s.contains("EXIT:")).await;
+    assert!(s.contains("EXIT:0"), "{s}");
+    // The terminal wraps the line at 80 columns.
+    let s = s.replace('\n', "");
+    assert!(s.contains("packets recorded in rec.pcapng"), "{s}");
+    assert!(
+        s.contains("written from the UI: ./ftpscope-session-1.pcapng"),
+        "{s}"
+    );
 }

@@ -764,6 +764,14 @@ pub fn run_hub(
             }
             live.take_finished()
         };
+        if !done.is_empty() {
+            // A session that ended is on disk, whole, for a reader of the record
+            // (the TUI's `x` exports from it). A failure is told through the
+            // record's events above.
+            if let Some(r) = rec.as_mut() {
+                let _ = r.flush();
+            }
+        }
         deliver(&done, &mut log, &*sink, &shared);
     }
     let done = shared.lock().finish();

@@ -465,6 +465,8 @@ pub struct App {
     pub(crate) line_filter: String,
     pub(crate) export: Vec<std::path::PathBuf>,
     pub(crate) no_export: String,
+    /// Files written from the UI (`w`, `W`, `x`), told when it closes.
+    pub(crate) saved: Vec<std::path::PathBuf>,
 }
 
 /// The line filter's text in lower case and whether it hides what matches;
@@ -548,6 +550,7 @@ impl App {
             line_filter: String::new(),
             export: opts.export,
             no_export: opts.no_export,
+            saved: Vec::new(),
         }
     }
 
@@ -633,6 +636,11 @@ impl App {
             .and_then(|i| self.capture.sessions.get(i))
     }
     /// Take the queued effects (the event loop performs them).
+    /// Files written from the UI so far.
+    pub fn saved(&self) -> &[std::path::PathBuf] {
+        &self.saved
+    }
+
     pub fn take_effects(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.effects)
     }

@@ -137,6 +137,7 @@ pub fn perform(app: &mut App, effect: &Effect, dir: &Path) {
                 let m =
                     exported_message(s.id, &e, &crate::text::escape_str(&p.display().to_string()));
                 app.say(m);
+                app.saved.push(p);
             }
             Err(m) => app.warn(m),
         }
@@ -153,6 +154,7 @@ pub fn perform(app: &mut App, effect: &Effect, dir: &Path) {
                     crate::text::escape_str(&p.display().to_string())
                 );
                 app.say(m);
+                app.saved.push(p);
             }
             Err(e) => {
                 let m = format!("cannot write the session: {e}");

@@ -124,24 +124,31 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// One part of a line built to fit (the title, the hint row): its forms from
-/// the longest to the shortest, and how much it matters (0: never dropped).
-/// [`shorten`] takes the least important part to its next shorter form, or
-/// drops it whole, until the line fits; a part is never cut mid-word.
+/// the longest to the shortest, and how much each step matters (a larger
+/// number goes first; 0: never dropped). [`shorten`] takes the step that
+/// matters least (to the next shorter form, or dropping the part whole) until
+/// the line fits; a part is never cut mid-word.
 pub(crate) struct Part<'a> {
-    pub(crate) prio: u8,
+    /// `steps[k]`: the priority of leaving form `k` (for the last form: of
+    /// dropping the part).
+    pub(crate) steps: Vec<u8>,
     pub(crate) forms: Vec<Vec<Span<'a>>>,
 }
 
 impl<'a> Part<'a> {
+    /// A part dropped whole at priority `prio`.
     pub(crate) fn new(prio: u8, spans: Vec<Span<'a>>) -> Self {
         Part {
-            prio,
+            steps: vec![prio],
             forms: vec![spans],
         }
     }
 
-    /// A shorter form, used before the part is dropped.
-    pub(crate) fn or(mut self, spans: Vec<Span<'a>>) -> Self {
+    /// A shorter form, taken at priority `prio` (before the part is dropped).
+    pub(crate) fn or(mut self, prio: u8, spans: Vec<Span<'a>>) -> Self {
+        let drop = self.steps.pop().unwrap_or(0);
+        self.steps.push(prio);
+        self.steps.push(drop);
         self.forms.push(spans);
         self
     }
@@ -165,19 +172,14 @@ pub(crate) fn shorten<'a>(parts: Vec<Part<'a>>, width: usize) -> Vec<Span<'a>> {
             .sum()
     };
     while total(&at) > width {
-        // The least important part that can still shrink (the last of equals).
+        // The step that matters least (the last part of equals); a step of
+        // priority 0 is never taken.
         let next = parts
             .iter()
             .enumerate()
-            .filter(|(i, p)| {
-                let limit = if p.prio == 0 {
-                    p.forms.len() - 1
-                } else {
-                    p.forms.len()
-                };
-                at[*i] < limit
-            })
-            .max_by_key(|(i, p)| (p.prio, *i))
+            .filter_map(|(i, p)| p.steps.get(at[i]).map(|&prio| (i, prio)))
+            .filter(|&(_, prio)| prio > 0)
+            .max_by_key(|&(i, prio)| (prio, i))
             .map(|(i, _)| i);
         match next {
             Some(i) => at[i] += 1,
@@ -231,7 +233,10 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
     );
     let mut parts = vec![
         Part::new(0, vec![Span::styled(" ftpscope ", t.title())]),
-        Part::new(4, vec![Span::raw(format!(" {name} "))]).or(vec![Span::raw(format!(" {base} "))]),
+        // The name: shortened to its file names early, dropped late (in live
+        // mode it says what is watched).
+        Part::new(2, vec![Span::raw(format!(" {name} "))])
+            .or(5, vec![Span::raw(format!(" {base} "))]),
     ];
     if let Some(e) = &app.capture.stats.read_error {
         let mark = if e.starts_with("capture is truncated") {
@@ -292,7 +297,7 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
             parts.push(Part::new(6, vec![Span::raw(format!(" {status}"))]));
         }
         parts.push(
-            Part::new(2, vec![Span::styled(long, style)]).or(vec![Span::styled(short, style)]),
+            Part::new(2, vec![Span::styled(long, style)]).or(4, vec![Span::styled(short, style)]),
         );
     }
     let width = usize::from(area.width);
