@@ -174,7 +174,7 @@ pub fn run_files(
     let mut interval = TICK;
     // If the user quits before the analysis ends, the thread is left to finish
     // on its own; its sends fail quietly once the receiver is gone.
-    event_loop(&mut app, |app| {
+    event_loop(&mut app, None, |app| {
         if !app.is_loading() {
             return Ok(false);
         }
@@ -251,7 +251,7 @@ pub fn run_live(
     let mut seen = 0u64;
     let mut last = Instant::now() - TICK;
     let mut interval = TICK;
-    event_loop(&mut app, |app| {
+    event_loop(&mut app, Some(&*source), |app| {
         if last.elapsed() < interval {
             return Ok(false);
         }
@@ -262,6 +262,7 @@ pub fn run_live(
             update(app, Action::Live(Box::new(u)));
         }
         update(app, Action::Status(source.status()));
+        update(app, Action::Armed(source.armed()));
         // Keep at most a third of the time for updates, the rest for keys.
         last = Instant::now();
         interval = TICK.max(start.elapsed() * 3);
@@ -274,6 +275,7 @@ pub fn run_live(
 /// already there. The terminal is restored when this returns, however it returns.
 fn event_loop(
     app: &mut App,
+    source: Option<&dyn LiveSource>,
     mut pump: impl FnMut(&mut App) -> anyhow::Result<bool>,
 ) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let mut term =
@@ -288,6 +290,16 @@ fn event_loop(
         for effect in app.take_effects() {
             match effect {
                 Effect::Mouse(on) => term.set_mouse(on)?,
+                Effect::Inject(f) => match source.map(|s| s.inject(&f)) {
+                    Some(Ok(m)) => {
+                        app.say(m);
+                        if let Some(s) = source {
+                            update(app, Action::Armed(s.armed()));
+                        }
+                    }
+                    Some(Err(m)) => app.warn(m),
+                    None => app.warn("only the proxy can inject faults"),
+                },
                 other => export::perform(app, &other, Path::new(".")),
             }
             dirty = true;

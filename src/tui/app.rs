@@ -90,6 +90,8 @@ pub enum Action {
     Live(Box<LiveUpdate>),
     /// The live source's status line.
     Status(String),
+    /// Live: the faults the source has armed ("" when none).
+    Armed(String),
     /// Reading a file: bytes read so far, packets, and the time since the start.
     Progress {
         bytes: u64,
@@ -143,6 +145,8 @@ pub enum Effect {
     /// Write the packets of the session with this index to a new pcapng file in
     /// the current directory.
     WritePcap { session: usize },
+    /// Ask the live source (the proxy) to arm a fault.
+    Inject(crate::engine::Inject),
     /// Turn mouse capture on or off.
     Mouse(bool),
 }
@@ -198,6 +202,10 @@ pub enum PromptKind {
     Search,
     /// The session view's line filter.
     Lines,
+    /// Live: hold replies back this long (`500ms`, `2s`; `0`: no more).
+    Delay,
+    /// Live: the code the proxy answers the next command with.
+    Reply,
 }
 
 #[derive(Clone, Debug)]
@@ -467,6 +475,8 @@ pub struct App {
     pub(crate) no_export: String,
     /// Files written from the UI (`w`, `W`, `x`), told when it closes.
     pub(crate) saved: Vec<std::path::PathBuf>,
+    /// Live: the faults armed in the source, shown in the status row.
+    pub(crate) armed: String,
 }
 
 /// The line filter's text in lower case and whether it hides what matches;
@@ -551,6 +561,7 @@ impl App {
             export: opts.export,
             no_export: opts.no_export,
             saved: Vec::new(),
+            armed: String::new(),
         }
     }
 
@@ -1325,6 +1336,7 @@ pub fn update(app: &mut App, action: Action) {
             }
         }
         Action::Status(s) => app.live_status = s,
+        Action::Armed(s) => app.armed = s,
         Action::Progress {
             bytes,
             packets,
@@ -1464,6 +1476,28 @@ fn command(app: &mut App, c: Cmd) {
         }
         Cmd::NextFinding => next_finding(app, true),
         Cmd::PrevFinding => next_finding(app, false),
+        Cmd::FaultRefuse => inject(app, crate::engine::Inject::RefuseData),
+        Cmd::FaultDrop => inject(app, crate::engine::Inject::DropData),
+        Cmd::FaultClear => inject(app, crate::engine::Inject::Clear),
+        Cmd::FaultDelay | Cmd::FaultReply => {
+            if app.live {
+                let kind = if c == Cmd::FaultDelay {
+                    PromptKind::Delay
+                } else {
+                    PromptKind::Reply
+                };
+                app.prompt = Some(Prompt {
+                    kind,
+                    text: String::new(),
+                    saved: String::new(),
+                    origin: 0,
+                    error: None,
+                });
+                prompt_changed(app);
+            } else {
+                app.warn(FAULTS_LIVE_ONLY);
+            }
+        }
         Cmd::WritePcap => match (app.selected_session_index(), app.export.is_empty()) {
             (Some(session), false) => app.effects.push(Effect::WritePcap { session }),
             (Some(_), true) => {
@@ -1638,6 +1672,34 @@ fn open(app: &mut App) {
                 None => app.say("this finding cites no exchange"),
             }
         }
+    }
+}
+
+/// What the fault keys say outside live mode.
+const FAULTS_LIVE_ONLY: &str = "faults are injected by the proxy: run ftpscope proxy on a terminal";
+
+/// Queue a fault for the live source (the event loop asks it; it says what it
+/// armed or why it cannot).
+fn inject(app: &mut App, f: crate::engine::Inject) {
+    if app.live {
+        app.effects.push(Effect::Inject(f));
+    } else {
+        app.warn(FAULTS_LIVE_ONLY);
+    }
+}
+
+/// The fault a Delay/Reply prompt's text asks for, or what is wrong with it.
+fn prompt_fault(kind: PromptKind, text: &str) -> Result<crate::engine::Inject, String> {
+    use crate::engine::Inject;
+    match kind {
+        PromptKind::Delay => crate::time::parse_duration(text)
+            .map(Inject::Delay)
+            .map_err(|e| format!("a delay such as 500ms or 2s: {e}")),
+        PromptKind::Reply => match text.trim().parse::<u16>() {
+            Ok(c) if (100..=599).contains(&c) => Ok(Inject::ReplyNext(c)),
+            _ => Err("a reply code from 100 to 599, such as 425 or 550".into()),
+        },
+        _ => Err(String::new()),
     }
 }
 
@@ -1850,6 +1912,13 @@ fn prompt_changed(app: &mut App) {
                 p.error = err;
             }
         }
+        PromptKind::Delay | PromptKind::Reply => {
+            p.error = if p.text.trim().is_empty() {
+                None
+            } else {
+                prompt_fault(p.kind, &p.text).err()
+            };
+        }
         PromptKind::Lines => {
             app.line_filter = p.text.to_lowercase();
             app.rebuild_detail();
@@ -1934,6 +2003,20 @@ fn prompt_accept(app: &mut App) {
     if p.kind == PromptKind::Filter && p.error.is_some() {
         return;
     }
+    if matches!(p.kind, PromptKind::Delay | PromptKind::Reply) {
+        match prompt_fault(p.kind, &p.text) {
+            Ok(f) => {
+                app.prompt = None;
+                app.effects.push(Effect::Inject(f));
+            }
+            Err(e) => {
+                if let Some(p) = &mut app.prompt {
+                    p.error = Some(e);
+                }
+            }
+        }
+        return;
+    }
     let kind = p.kind;
     app.prompt = None;
     if kind == PromptKind::Filter {
@@ -1965,6 +2048,7 @@ fn prompt_cancel(app: &mut App) {
             app.line_filter = p.saved;
             app.rebuild_detail();
         }
+        PromptKind::Delay | PromptKind::Reply => {}
     }
 }
 

@@ -42,6 +42,11 @@ pub enum Cmd {
     WriteText,
     WriteJson,
     WritePcap,
+    FaultRefuse,
+    FaultDrop,
+    FaultDelay,
+    FaultReply,
+    FaultClear,
     ToggleMouse,
     Freeze,
 }
@@ -224,6 +229,36 @@ pub const BINDINGS: &[Binding] = &[
         &[ch('F')],
         Cmd::Freeze,
         "live: freeze / resume updates",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('R')],
+        Cmd::FaultRefuse,
+        "proxy: refuse the next data connection",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('D')],
+        Cmd::FaultDrop,
+        "proxy: reset the next data connection once both sides are connected",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('L')],
+        Cmd::FaultDelay,
+        "proxy: hold every reply back (asks how long: 500ms, 2s; 0: no more)",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('A')],
+        Cmd::FaultReply,
+        "proxy: answer the next command with a code (asks which: 425, 550, ...)",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('C')],
+        Cmd::FaultClear,
+        "proxy: disarm every fault",
     ),
     b(
         Ctx::List,

@@ -376,6 +376,19 @@ pub fn transcript_at(s: &Session, width: usize, explain: bool, lang: Lang, tv: T
                     width,
                     item,
                 );
+                // What happened to it that the line does not say (a fault the
+                // proxy injected, a refused thief).
+                for n in &d.notes {
+                    rows.push(
+                        vec![
+                            pad(),
+                            (Role::Note, format!("         note: {}", escape_str(n))),
+                        ],
+                        PREFIX + 15,
+                        width,
+                        item,
+                    );
+                }
                 if let Some(t) = d.tcp.as_deref() {
                     let mut parts = vec![
                         pad(),

@@ -1048,6 +1048,8 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
             PromptKind::Filter => "filter: ",
             PromptKind::Search => "search: ",
             PromptKind::Lines => "lines: ",
+            PromptKind::Delay => "delay every reply by: ",
+            PromptKind::Reply => "answer the next command with: ",
         };
         let text = escape_str(&p.text);
         let mut spans = vec![Span::styled(label, t.bold()), Span::raw(text.clone())];
@@ -1066,6 +1068,8 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
                 PromptKind::Filter => "   Enter keeps, Esc cancels, ? help lists the words",
                 PromptKind::Search => "   Enter keeps, Esc cancels, Up/Down: matches",
                 PromptKind::Lines => "   exchanges with this text; !text hides them; Esc cancels",
+                PromptKind::Delay => "   500ms, 2s (0: no delay); Enter arms, Esc cancels",
+                PromptKind::Reply => "   a reply code (425, 550, ...); Enter arms, Esc cancels",
             };
             spans.push(Span::styled(h, t.dim()));
         }
@@ -1079,9 +1083,28 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Line::styled(m, t.bold()), area);
         return;
     }
+    let mut parts: Vec<Part> = Vec::new();
+    if !app.armed.is_empty() {
+        // Armed faults first: they change what the peers see.
+        let armed = escape_str(&app.armed);
+        parts.push(
+            Part::new(
+                1,
+                vec![Span::styled(format!(" FAULTS: {armed} "), t.error_text())],
+            )
+            .or(
+                1,
+                vec![Span::styled(" FAULTS ARMED (C clears) ", t.error_text())],
+            ),
+        );
+    }
     if let Some((err, m)) = &app.message {
         let style = if *err { t.error_text() } else { t.bold() };
-        frame.render_widget(Line::styled(format!(" {}", escape_str(m)), style), area);
+        parts.push(Part::new(
+            0,
+            vec![Span::styled(format!(" {}", escape_str(m)), style)],
+        ));
+        frame.render_widget(Line::from(shorten(parts, usize::from(area.width))), area);
         return;
     }
     let ctx = if app.view == View::Session {
@@ -1113,12 +1136,9 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
             (0, Cmd::Quit, "quit"),
         ]
     };
-    let parts: Vec<Part> = hints
-        .iter()
-        .filter_map(|&(prio, cmd, what)| {
-            hint(ctx, cmd, what).map(|h| Part::new(prio, vec![Span::raw(format!(" {h} "))]))
-        })
-        .collect();
+    parts.extend(hints.iter().filter_map(|&(prio, cmd, what)| {
+        hint(ctx, cmd, what).map(|h| Part::new(prio, vec![Span::raw(format!(" {h} "))]))
+    }));
     let line = shorten(parts, usize::from(area.width));
     frame.render_widget(Line::from(line).style(t.dim()), area);
 }
