@@ -115,6 +115,14 @@ fn write_session_pcap(
     file: &Path,
     c: &Common,
 ) -> anyhow::Result<u8> {
+    if captures
+        .iter()
+        .any(|p| ftpscope::capture::input::is_stdin(p))
+    {
+        anyhow::bail!(
+            "--write-pcap reads the capture twice (to find the session, then its packets): save standard input to a file first"
+        );
+    }
     let mut found = None;
     ftpscope::engine::stream_files(captures, tracker_config(c), &mut |s| {
         if s.id == n {

@@ -795,7 +795,10 @@ fn json_explains_replies_in_the_language_asked_as_the_text_view_does() {
 /// `tui` takes several too.
 #[test]
 fn bare_ftpscope_and_tui_take_several_captures() {
-    let o = run(&["captures/passive-refused.pcap", "captures/multi-session.pcap"]);
+    let o = run(&[
+        "captures/passive-refused.pcap",
+        "captures/multi-session.pcap",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(

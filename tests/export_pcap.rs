@@ -128,4 +128,14 @@ fn write_pcap_needs_a_session_that_exists() {
         .expect("runs");
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no session 99"));
+    // Standard input cannot be read twice: said before anything is read.
+    let o = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
+        .args(["report", "--session", "1", "--write-pcap"])
+        .arg(&out)
+        .arg("-")
+        .stdin(std::fs::File::open(&capture).expect("capture"))
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("save standard input to a file"));
 }
