@@ -194,6 +194,8 @@ async fn proxy_tui_exports_from_its_record_and_says_what_it_saved() {
         s.contains("1 Sessions (1)") && s.contains(USER)
     })
     .await;
+    // Ended, not only listed (the live list shows open sessions too).
+    tokio::time::sleep(Duration::from_millis(300)).await;
     t.keys(&["x"]);
     let s = wait("the export said", |s| s.contains("packets of session 1")).await;
     eprintln!("after x:\n{s}");
