@@ -17,9 +17,10 @@ pub const NO_LIVE: &str = "this ftpscope was built without live capture; rebuild
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Cmd>,
-    /// A capture to open (`-`: standard input): the terminal UI when standard output
-    /// is a terminal, the text report otherwise.
-    pub capture: Option<PathBuf>,
+    /// Captures to open (`-`: standard input; several are merged in time order):
+    /// the terminal UI when standard output is a terminal, the text report otherwise.
+    #[arg(value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
     /// Leave out the explanation under each command and reply (the text report of
     /// `ftpscope CAPTURE`).
     #[arg(long)]
@@ -46,7 +47,7 @@ pub struct Common {
     /// Default: COLUMNS when set, else the terminal's width, else 100.
     #[arg(long, value_name = "N", global = true)]
     pub width: Option<usize>,
-    /// Times in the text report and diagnose: utc (RFC 3339, the default), local
+    /// Times in the text report, diagnose and the terminal UI: utc (RFC 3339, the default), local
     /// (this machine's time zone, TZ applies), or relative (seconds since the
     /// capture's first packet, as Wireshark shows).
     #[arg(long, value_enum, default_value_t = TimeArg::Utc, global = true)]
@@ -88,6 +89,11 @@ pub enum Cmd {
         /// the number of sessions; svg needs it.
         #[arg(long, value_name = "N")]
         session: Option<usize>,
+        /// Instead of a report, write the packets of the --session (its control
+        /// connection and its data connections) to FILE: pcapng, or pcap when FILE
+        /// ends in .pcap. The same as the terminal UI's `x`.
+        #[arg(long, value_name = "FILE", requires = "session")]
+        write_pcap: Option<PathBuf>,
     },
     /// Print only the findings; exit 1 when one is an error.
     Diagnose {
@@ -114,7 +120,11 @@ pub enum Cmd {
         args: Vec<std::ffi::OsString>,
     },
     /// Browse a capture in the terminal UI (sessions, transcripts, data connections, findings).
-    Tui { capture: PathBuf },
+    Tui {
+        /// Capture files (as for `report`); several are merged in time order.
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<PathBuf>,
+    },
     /// Explain a reply code, a reply line or a command: `explain 530`, `explain "227 ..."`, `explain EPRT`.
     Explain {
         #[arg(required = true)]

@@ -5,7 +5,9 @@
 
 pub mod live;
 
-pub use live::{LIVE_KEEP, LiveModel, LiveSource, LiveUpdate, MAX_ENDED_BYTES, ended_since};
+pub use live::{
+    Inject, LIVE_KEEP, LiveModel, LiveSource, LiveUpdate, MAX_ENDED_BYTES, ended_since,
+};
 
 use std::io::Read;
 use std::path::Path;

@@ -132,6 +132,111 @@ fn in_temp_file(e: io::Error) -> io::Error {
 
 /// The text report with constant memory: sessions are rendered to a temporary file as
 /// they end, then the head and the diagnosis are printed, then the sessions.
+/// `report --session N --write-pcap FILE`: the session's packets to a new capture.
+fn write_session_pcap(
+    captures: &[PathBuf],
+    n: usize,
+    file: &Path,
+    c: &Common,
+) -> anyhow::Result<u8> {
+    if captures
+        .iter()
+        .any(|p| ftpscope::capture::input::is_stdin(p))
+    {
+        anyhow::bail!(
+            "--write-pcap reads the capture twice (to find the session, then its packets): save standard input to a file first"
+        );
+    }
+    let mut found = None;
+    ftpscope::engine::stream_files(captures, tracker_config(c)?, &mut |s| {
+        if s.id == n {
+            found = Some(s);
+        }
+    })?;
+    let Some(s) = found else {
+        eprintln!(
+            "ftpscope: no session {n} in {} (`ftpscope report` lists them)",
+            ftpscope::text::escape_str(&names(captures))
+        );
+        return Ok(2);
+    };
+    let conns = ftpscope::capture::extract::session_connections(&s);
+    let e = ftpscope::capture::extract::write_connections(captures, &conns, file)?;
+    eprintln!(
+        "ftpscope: {}",
+        ftpscope::text::escape_str(&ftpscope::tui::export::exported_message(
+            s.id,
+            &e,
+            &file.display().to_string()
+        ))
+    );
+    Ok(0)
+}
+
+/// What a live UI leaves behind, told on standard error once the terminal is
+/// back: the files the source wrote and those written from the UI, or that
+/// nothing was saved and how to keep something next time.
+fn saved_message(files: &[(&str, Option<&Path>)], how: &str, from_ui: &[PathBuf]) -> String {
+    let mut parts: Vec<String> = files
+        .iter()
+        .filter_map(|(what, p)| p.map(|p| format!("{what} {}", p.display())))
+        .collect();
+    if !from_ui.is_empty() {
+        let names: Vec<String> = from_ui.iter().map(|p| p.display().to_string()).collect();
+        parts.push(format!("written from the UI: {}", names.join(", ")));
+    }
+    if parts.is_empty() {
+        format!("stopped; nothing was saved ({how})")
+    } else {
+        format!("stopped; {}", parts.join("; "))
+    }
+}
+
+/// The live terminal UI's options: `--time relative` counts from when it starts.
+fn live_tui_options(c: &Common) -> ftpscope::tui::Options {
+    let time = match c.time {
+        TimeArg::Utc => TimeView::Utc,
+        TimeArg::Local => TimeView::Local,
+        TimeArg::Relative => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            TimeView::Relative(ftpscope::time::Ts(
+                i64::try_from(now.as_nanos()).unwrap_or(i64::MAX),
+            ))
+        }
+    };
+    ftpscope::tui::Options {
+        lang: lang(c),
+        time,
+        ..ftpscope::tui::Options::default()
+    }
+}
+
+/// The terminal UI on capture files, with the options it shares with the text
+/// report (`--lang`, `--time`).
+fn tui_files(captures: &[PathBuf], c: &Common) -> anyhow::Result<()> {
+    let stdin = captures
+        .iter()
+        .any(|p| ftpscope::capture::input::is_stdin(p));
+    let opts = ftpscope::tui::Options {
+        lang: lang(c),
+        time: time_view(c, captures),
+        export: if stdin { Vec::new() } else { captures.to_vec() },
+        no_export: "the capture came from standard input, which cannot be read twice: save it to a file to export packets".into(),
+        ..ftpscope::tui::Options::default()
+    };
+    let saved = ftpscope::tui::run_files(captures, tracker_config(c)?, opts)?;
+    if !saved.is_empty() {
+        let names: Vec<String> = saved.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "ftpscope: written from the UI: {}",
+            ftpscope::text::escape_str(&names.join(", "))
+        );
+    }
+    Ok(())
+}
+
 fn text_report(
     out: &mut dyn Write,
     captures: &[PathBuf],
@@ -322,6 +427,7 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
         ))
     };
     let log_path = cfg.log.clone();
+    let record = cfg.record.clone();
     let proxy = rt.block_on(ftpscope::proxy::Proxy::bind(cfg))?;
     let handle = proxy.handle();
     let serve = rt.spawn(proxy.serve(shutdown.clone(), sink));
@@ -331,13 +437,30 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
             handle.listen_addr(),
             handle.upstream_name()
         );
-        let ui = ftpscope::tui::run_live(title, Arc::new(handle), lang(c));
+        let mut opts = live_tui_options(c);
+        match &record {
+            Some(r) => opts.export = vec![r.clone()],
+            None => {
+                opts.no_export =
+                    "the proxy keeps no packets: start it with --record FILE.pcapng to export them"
+                        .into();
+            }
+        }
+        let ui = ftpscope::tui::run_live(title, Arc::new(handle), opts);
         shutdown.cancel();
         let served = rt
             .block_on(serve)
             .map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))?;
-        ui?;
+        let saved = ui?;
         served?;
+        eprintln!(
+            "ftpscope proxy: {}",
+            ftpscope::text::escape_str(&saved_message(
+                &[("packets recorded in", record.as_deref())],
+                "--record FILE.pcapng keeps the packets, --log FILE the sessions",
+                &saved
+            ))
+        );
     } else {
         // Ctrl-C or SIGTERM: stop serving, write the summary; a second one exits at once.
         let stop = shutdown.clone();
@@ -360,22 +483,34 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
 /// `ftpscope live`: the live TUI on a terminal (the capture on its own thread),
 /// a session log otherwise.
 #[cfg(feature = "live")]
-fn run_live(
-    args: ftpscope::live::LiveArgs,
-    cfg: TrackerConfig,
-    lang: ftpscope::ftp::catalog::Lang,
-) -> anyhow::Result<u8> {
+fn run_live(args: ftpscope::live::LiveArgs, cfg: TrackerConfig, c: &Common) -> anyhow::Result<u8> {
     if !ftpscope::live::wants_tui(&args) {
-        return ftpscope::live::run(args, cfg, lang);
+        return ftpscope::live::run(args, cfg, lang(c));
     }
     let capture = ftpscope::live::CaptureThread::start(&args, cfg)?;
+    let mut opts = live_tui_options(c);
+    match &args.write {
+        Some(w) => opts.export = vec![w.clone()],
+        None => {
+            opts.no_export =
+                "live capture keeps no packets: start it with -w FILE.pcapng to export them".into();
+        }
+    }
     let ui = ftpscope::tui::run_live(
         capture.title().to_string(),
         std::sync::Arc::new(capture.state().clone()),
-        lang,
+        opts,
     );
     capture.stop();
-    ui?;
+    let saved = ui?;
+    eprintln!(
+        "ftpscope live: {}",
+        ftpscope::text::escape_str(&saved_message(
+            &[("packets written to", args.write.as_deref())],
+            "-w FILE.pcapng keeps the packets",
+            &saved
+        ))
+    );
     Ok(0)
 }
 
@@ -385,6 +520,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout());
     let c = cli.common.clone();
     let code = match cli.command {
+        Some(Cmd::Report {
+            captures,
+            session: Some(n),
+            write_pcap: Some(file),
+            ..
+        }) => write_session_pcap(&captures, n, &file, &c)?,
         Some(Cmd::Report {
             captures,
             format: ReportFormat::Json,
@@ -439,14 +580,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Proxy(args)) => run_proxy(*args, &c)?,
         #[cfg(feature = "live")]
-        Some(Cmd::Live(args)) => run_live(*args, tracker_config(&c)?, lang(&c))?,
+        Some(Cmd::Live(args)) => run_live(*args, tracker_config(&c)?, &c)?,
         #[cfg(not(feature = "live"))]
         Some(Cmd::Live { .. }) => {
             eprintln!("ftpscope: {}", cli::NO_LIVE);
             2
         }
-        Some(Cmd::Tui { capture }) => {
-            ftpscope::tui::run_file(&capture, tracker_config(&c)?, lang(&c))?;
+        Some(Cmd::Tui { captures }) => {
+            tui_files(&captures, &c)?;
             0
         }
         Some(Cmd::Explain { input }) => {
@@ -473,26 +614,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             out.flush()?;
             code
         }
-        None => match cli.capture {
-            Some(capture) => {
-                use std::io::IsTerminal;
-                if io::stdout().is_terminal() && io::stdin().is_terminal() {
-                    ftpscope::tui::run_file(&capture, tracker_config(&c)?, lang(&c))?;
-                } else {
-                    let opts = ViewOptions {
-                        lang: lang(&c),
-                        explain: !cli.no_explain,
-                    };
-                    text_report(&mut out, std::slice::from_ref(&capture), &c, opts)?;
-                }
-                0
+        None if cli.captures.is_empty() => {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            2
+        }
+        None => {
+            use std::io::IsTerminal;
+            if io::stdout().is_terminal() && io::stdin().is_terminal() {
+                tui_files(&cli.captures, &c)?;
+            } else {
+                let opts = ViewOptions {
+                    lang: lang(&c),
+                    explain: !cli.no_explain,
+                };
+                text_report(&mut out, &cli.captures, &c, opts)?;
             }
-            None => {
-                use clap::CommandFactory;
-                Cli::command().print_help()?;
-                2
-            }
-        },
+            0
+        }
     };
     out.flush()?;
     Ok(code)

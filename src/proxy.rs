@@ -112,6 +112,9 @@ pub struct FaultState {
     replies: Mutex<Vec<(String, u16)>>,
     /// 0: off.
     close_after: AtomicU32,
+    /// Armed from a UI: the next command (of any session) is answered with this
+    /// code; 0: none.
+    reply_next: AtomicU32,
 }
 
 fn take_one(a: &AtomicU32) -> bool {
@@ -127,7 +130,31 @@ impl FaultState {
             delay_ms: AtomicU64::new(f.delay_replies.map_or(0, |d| d.as_millis() as u64)),
             replies: Mutex::new(f.replies.clone()),
             close_after: AtomicU32::new(f.close_after.unwrap_or(0)),
+            reply_next: AtomicU32::new(0),
         }
+    }
+    /// Answer the next command, whatever it is, with `code` (a UI's key).
+    pub fn reply_next(&self, code: u16) {
+        self.reply_next.store(u32::from(code), Ordering::Release);
+    }
+    /// The code armed by [`FaultState::reply_next`], taken by the one command it applies to.
+    pub(crate) fn take_reply_next(&self) -> Option<u16> {
+        match self.reply_next.swap(0, Ordering::AcqRel) {
+            0 => None,
+            c => u16::try_from(c).ok(),
+        }
+    }
+    /// Disarm every fault (the options' ones too).
+    pub fn clear(&self) {
+        self.refuse_data.store(0, Ordering::Release);
+        self.drop_data.store(0, Ordering::Release);
+        self.delay_ms.store(0, Ordering::Release);
+        self.close_after.store(0, Ordering::Release);
+        self.reply_next.store(0, Ordering::Release);
+        self.replies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
     /// Refuse one more upcoming data connection.
     pub fn refuse_next_data(&self) {
@@ -196,6 +223,10 @@ impl FaultState {
         }
         if let Some(n) = self.close_after() {
             s.push(format!("close after {n} commands"));
+        }
+        let c = self.reply_next.load(Ordering::Acquire);
+        if c > 0 {
+            s.push(format!("answer next command {c}"));
         }
         s.join(", ")
     }
@@ -658,6 +689,39 @@ impl crate::engine::LiveSource for ProxyHandle {
     }
     fn status(&self) -> String {
         ProxyHandle::status(self)
+    }
+    fn inject(&self, fault: &crate::engine::Inject) -> Result<String, String> {
+        use crate::engine::Inject;
+        let f = &self.faults;
+        Ok(match fault {
+            Inject::RefuseData => {
+                f.refuse_next_data();
+                "armed: refuse the next data connection".into()
+            }
+            Inject::DropData => {
+                f.drop_next_data();
+                "armed: reset the next data connection once both sides are connected".into()
+            }
+            Inject::Delay(d) if d.is_zero() => {
+                f.set_reply_delay(*d);
+                "replies are no longer delayed".into()
+            }
+            Inject::Delay(d) => {
+                f.set_reply_delay(*d);
+                format!("armed: every reply held back {} ms", d.as_millis())
+            }
+            Inject::ReplyNext(code) => {
+                f.reply_next(*code);
+                format!("armed: the next command is answered {code} by the proxy")
+            }
+            Inject::Clear => {
+                f.clear();
+                "every fault disarmed".into()
+            }
+        })
+    }
+    fn armed(&self) -> String {
+        self.faults.describe()
     }
 }
 

@@ -800,11 +800,16 @@ impl Ctl {
                 return Ok(Flow::FaultClose);
             }
         }
-        if let Some(code) = self.ctx.faults.reply_for(&pc.verb) {
+        let armed = self.ctx.faults.take_reply_next();
+        if let Some(code) = armed.or_else(|| self.ctx.faults.reply_for(&pc.verb)) {
             self.faults_injected();
+            let from = if armed.is_some() {
+                "armed from the TUI".to_string()
+            } else {
+                format!("--fault-reply {}={code}", pc.verb)
+            };
             self.observe_client(ts, &raw, &clean, vec![format!(
-                "fault injected: not forwarded to the server; the proxy answered {code} (--fault-reply {}={code})",
-                pc.verb
+                "fault injected: not forwarded to the server; the proxy answered {code} ({from})"
             )]);
             if command::is_transfer(&pc.verb) {
                 // The server never hears of the transfer: close the waiting data connection.

@@ -35,11 +35,18 @@ pub enum Cmd {
     Search,
     NextMatch,
     PrevMatch,
+    LineFilter,
     Explain,
     NextFinding,
     PrevFinding,
     WriteText,
     WriteJson,
+    WritePcap,
+    FaultRefuse,
+    FaultDrop,
+    FaultDelay,
+    FaultReply,
+    FaultClear,
     ToggleMouse,
     Freeze,
 }
@@ -207,6 +214,12 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(
         Ctx::Global,
+        &[ch('x')],
+        Cmd::WritePcap,
+        "write the selected session's packets (control and data connections) to ./ftpscope-session-ID.pcapng",
+    ),
+    b(
+        Ctx::Global,
         &[ch('m')],
         Cmd::ToggleMouse,
         "mouse capture on/off (off: select text with the terminal)",
@@ -216,6 +229,36 @@ pub const BINDINGS: &[Binding] = &[
         &[ch('F')],
         Cmd::Freeze,
         "live: freeze / resume updates",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('R')],
+        Cmd::FaultRefuse,
+        "proxy: refuse the next data connection",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('D')],
+        Cmd::FaultDrop,
+        "proxy: reset the next data connection once both sides are connected",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('L')],
+        Cmd::FaultDelay,
+        "proxy: hold every reply back (asks how long: 500ms, 2s; 0: no more)",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('A')],
+        Cmd::FaultReply,
+        "proxy: answer the next command with a code (asks which: 425, 550, ...)",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('C')],
+        Cmd::FaultClear,
+        "proxy: disarm every fault",
     ),
     b(
         Ctx::List,
@@ -243,6 +286,12 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(
         Ctx::Session,
+        &[ch('f')],
+        Cmd::LineFilter,
+        "show only the exchanges with a line containing the text (!text: hide them)",
+    ),
+    b(
+        Ctx::Session,
         &[ch(']')],
         Cmd::NextMatch,
         "next search match",
@@ -257,13 +306,17 @@ pub const BINDINGS: &[Binding] = &[
 
 /// Help text for the filter language (not key bindings, so not in the table).
 pub const FILTER_HELP: &[&str] = &[
-    "Filter: words separated by spaces, all must match; !word negates.",
+    "Filter: words separated by spaces, all must match; a or b, not a (!a), ( ) group.",
     "  code:530  code:5xx   a reply with that code (x: any digit)",
+    "  code:4xx|5xx         any of the alternatives (every key: takes |)",
     "  user:anon            user name contains",
     "  host:10.0.0.5        client, server or data address (IP, IP:port or text)",
     "  finding:passive      a finding whose id contains the text",
     "  mode:active          a data connection in that mode (active/passive)",
     "  status:error         worst finding: error, warning, info or ok",
+    "  bytes>1M             data bytes: > >= < <= =; k M G (1000s), KiB MiB GiB",
+    "  duration>5s          session duration (ms, s, m, h)",
+    "  cmds>10  data>=2     number of commands, of data connections",
     "  anything else        text in addresses, user, findings, commands, replies",
 ];
 

@@ -6,7 +6,7 @@
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Alignment, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph};
@@ -18,7 +18,7 @@ use super::lines::{Role, Row, char_width, severity_label, str_width};
 use super::theme::Theme;
 use crate::model::{Login, Session, Severity};
 use crate::text::{escape, escape_str, needs_escape};
-use crate::time::{human_bytes, human_duration};
+use crate::time::{TimeView, human_bytes, human_duration};
 
 /// Draw the whole screen.
 ///
@@ -123,66 +123,193 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// One part of a line built to fit (the title, the hint row): its forms from
+/// the longest to the shortest, and how much each step matters (a larger
+/// number goes first; 0: never dropped). [`shorten`] takes the step that
+/// matters least (to the next shorter form, or dropping the part whole) until
+/// the line fits; a part is never cut mid-word.
+pub(crate) struct Part<'a> {
+    /// `steps[k]`: the priority of leaving form `k` (for the last form: of
+    /// dropping the part).
+    pub(crate) steps: Vec<u8>,
+    pub(crate) forms: Vec<Vec<Span<'a>>>,
+}
+
+impl<'a> Part<'a> {
+    /// A part dropped whole at priority `prio`.
+    pub(crate) fn new(prio: u8, spans: Vec<Span<'a>>) -> Self {
+        Part {
+            steps: vec![prio],
+            forms: vec![spans],
+        }
+    }
+
+    /// A shorter form, taken at priority `prio` (before the part is dropped).
+    pub(crate) fn or(mut self, prio: u8, spans: Vec<Span<'a>>) -> Self {
+        let drop = self.steps.pop().unwrap_or(0);
+        self.steps.push(prio);
+        self.steps.push(drop);
+        self.forms.push(spans);
+        self
+    }
+}
+
+fn spans_width(spans: &[Span<'_>]) -> usize {
+    spans.iter().map(Span::width).sum()
+}
+
+/// The parts that fit in `width` columns, in their order: each part in the
+/// longest form that its importance allows. Parts of priority 0 are kept even
+/// when they alone are too wide (the terminal cuts them at its edge).
+pub(crate) fn shorten<'a>(parts: Vec<Part<'a>>, width: usize) -> Vec<Span<'a>> {
+    // For each part, the form in use; `forms.len()` means dropped.
+    let mut at = vec![0usize; parts.len()];
+    let total = |at: &[usize]| -> usize {
+        parts
+            .iter()
+            .zip(at)
+            .map(|(p, &i)| p.forms.get(i).map_or(0, |f| spans_width(f)))
+            .sum()
+    };
+    while total(&at) > width {
+        // The step that matters least (the last part of equals); a step of
+        // priority 0 is never taken.
+        let next = parts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.steps.get(at[i]).map(|&prio| (i, prio)))
+            .filter(|&(_, prio)| prio > 0)
+            .max_by_key(|&(i, prio)| (prio, i))
+            .map(|(i, _)| i);
+        match next {
+            Some(i) => at[i] += 1,
+            None => break,
+        }
+    }
+    parts
+        .into_iter()
+        .zip(at)
+        .filter_map(|(mut p, i)| (i < p.forms.len()).then(|| p.forms.swap_remove(i)))
+        .flatten()
+        .collect()
+}
+
+/// The words of the title row, kept together so they can move to the string
+/// catalog.
+mod title_text {
+    pub const DAMAGED: &str = " DAMAGED FILE ";
+    pub const TRUNCATED: &str = " CUT FILE ";
+    /// Packets cut by the capture's snaplen.
+    pub const SNAPLEN: &str = " CUT BY SNAPLEN ";
+    pub const FOLLOWING: &str = "  following ";
+    pub const FOLLOWING_SHORT: &str = " follow ";
+    pub const FROZEN: &str = "  FROZEN (F resumes) ";
+    pub const FROZEN_SHORT: &str = " FROZEN ";
+    pub const SCROLLED: &str = "  scrolled (End follows) ";
+    pub const SCROLLED_SHORT: &str = " scrolled ";
+    pub const LIVE: &str = " LIVE ";
+}
+
+/// The title row, by importance: the name of the program, the count of
+/// findings and their worst severity, a damaged-file mark; then the live marks;
+/// then sessions, the capture's name (shortened to its file name first), data
+/// connections, and the live source's status.
 fn title(frame: &mut Frame, area: Rect, app: &App) {
+    use title_text as tt;
     let t = app.theme;
     let tot = app.index.totals;
-    let mut spans = vec![
-        Span::styled(" ftpscope ", t.title()),
-        Span::raw(format!(" {}  ", escape_str(&app.name))),
+    let name = escape_str(&app.name);
+    // Each file's name without its directory ("a + b" for merged captures).
+    let base = escape_str(
+        &app.name
+            .split(" + ")
+            .map(|n| {
+                std::path::Path::new(n)
+                    .file_name()
+                    .map_or(n.to_string(), |f| f.to_string_lossy().into_owned())
+            })
+            .collect::<Vec<_>>()
+            .join(" + "),
+    );
+    let mut parts = vec![
+        Part::new(0, vec![Span::styled(" ftpscope ", t.title())]),
+        // The name: shortened to its file names early, dropped late (in live
+        // mode it says what is watched).
+        Part::new(2, vec![Span::raw(format!(" {name} "))])
+            .or(5, vec![Span::raw(format!(" {base} "))]),
     ];
-    {
-        spans.push(Span::raw(format!(
-            "{}, {} data, {}",
-            plural(tot.sessions, "session", "sessions"),
-            tot.channels,
-            plural(tot.findings, "finding", "findings"),
-        )));
-        if tot.errors > 0 {
-            spans.push(Span::styled(
-                format!(" ({})", plural(tot.errors, "error", "errors")),
-                t.severity(Some(Severity::Error)),
-            ));
-        } else if tot.warnings > 0 {
-            spans.push(Span::styled(
-                format!(" ({})", plural(tot.warnings, "warning", "warnings")),
-                t.severity(Some(Severity::Warning)),
-            ));
-        }
-    }
-    let left = Line::from(spans);
-    let left_w = left.width();
-    frame.render_widget(left, area);
-    if app.live {
-        let mode = if app.frozen {
-            Span::styled("  FROZEN (F resumes) ", t.severity(Some(Severity::Warning)))
-        } else if app.following() {
-            Span::styled("  following ", t.dim())
+    if let Some(e) = &app.capture.stats.read_error {
+        let mark = if e.starts_with("capture is truncated") {
+            tt::TRUNCATED
         } else {
-            Span::styled(
-                "  scrolled (End follows) ",
-                t.severity(Some(Severity::Warning)),
-            )
+            tt::DAMAGED
         };
-        let live = Span::styled(" LIVE ", t.tab_active());
-        // The source's status takes what the left part and the marks leave
-        // (it is cut, never the LIVE mark).
-        let fixed = live.width() + mode.width();
-        let room = usize::from(area.width).saturating_sub(left_w + fixed + 1);
-        let mut right = vec![live];
-        if !app.live_status.is_empty() && room >= 8 {
-            let status = escape_str(&app.live_status);
-            let status = fit(&status, str_width(&status).min(room - 1), false);
-            right.push(Span::raw(format!(" {status}")));
-        }
-        right.push(mode);
-        let line = Line::from(right);
-        let w = u16::try_from(line.width())
-            .unwrap_or(u16::MAX)
-            .min(area.width);
-        let rect = Rect::new(area.x + area.width - w, area.y, w, 1);
-        frame.render_widget(Clear, rect);
-        frame.render_widget(line.alignment(Alignment::Right), rect);
+        parts.push(Part::new(
+            1,
+            vec![Span::styled(mark, t.severity(Some(Severity::Warning)))],
+        ));
     }
+    if app.capture.stats.truncated_packets > 0 {
+        // A note in the text report's header: shown, not alarming.
+        parts.push(Part::new(5, vec![Span::styled(tt::SNAPLEN, t.dim())]));
+    }
+    parts.push(Part::new(
+        3,
+        vec![Span::raw(format!(
+            " {},",
+            plural(tot.sessions, "session", "sessions")
+        ))],
+    ));
+    parts.push(Part::new(
+        5,
+        vec![Span::raw(format!(" {} data,", tot.channels))],
+    ));
+    let mut findings = vec![Span::raw(format!(
+        " {}",
+        plural(tot.findings, "finding", "findings")
+    ))];
+    if tot.errors > 0 {
+        findings.push(Span::styled(
+            format!(" ({})", plural(tot.errors, "error", "errors")),
+            t.severity(Some(Severity::Error)),
+        ));
+    } else if tot.warnings > 0 {
+        findings.push(Span::styled(
+            format!(" ({})", plural(tot.warnings, "warning", "warnings")),
+            t.severity(Some(Severity::Warning)),
+        ));
+    }
+    parts.push(Part::new(1, findings));
+    if app.live {
+        let warn = t.severity(Some(Severity::Warning));
+        let (long, short, style) = if app.frozen {
+            (tt::FROZEN, tt::FROZEN_SHORT, warn)
+        } else if app.following() {
+            (tt::FOLLOWING, tt::FOLLOWING_SHORT, t.dim())
+        } else {
+            (tt::SCROLLED, tt::SCROLLED_SHORT, warn)
+        };
+        // Pushed to the right edge by a filler computed below.
+        parts.push(Part::new(0, vec![Span::raw("")]));
+        parts.push(Part::new(1, vec![Span::styled(tt::LIVE, t.tab_active())]));
+        if !app.live_status.is_empty() {
+            let status = escape_str(&app.live_status);
+            parts.push(Part::new(6, vec![Span::raw(format!(" {status}"))]));
+        }
+        parts.push(
+            Part::new(2, vec![Span::styled(long, style)]).or(4, vec![Span::styled(short, style)]),
+        );
+    }
+    let width = usize::from(area.width);
+    let mut spans = shorten(parts, width);
+    if app.live {
+        // The filler (the empty span) takes the free columns.
+        let free = width.saturating_sub(spans_width(&spans));
+        if let Some(f) = spans.iter_mut().find(|s| s.content.is_empty()) {
+            *f = Span::raw(" ".repeat(free));
+        }
+    }
+    frame.render_widget(Line::from(spans), area);
 }
 
 fn tabs(frame: &mut Frame, area: Rect, app: &App) {
@@ -385,10 +512,14 @@ fn login_text(l: Login) -> &'static str {
     }
 }
 
-/// Start as `MM-DD HH:MM:SS` (the title and the session view give the year).
-fn short_start(s: &Session) -> String {
-    let t = s.start.rfc3339();
-    t.get(5..19).unwrap_or(&t).replace('T', " ")
+/// Start as `MM-DD HH:MM:SS` (the title and the session view give the year),
+/// in UTC or local time, or seconds since the first packet (`--time`).
+fn short_start(s: &Session, tv: TimeView) -> String {
+    let t = tv.full(s.start);
+    match tv {
+        TimeView::Relative(_) => t,
+        _ => t.get(5..19).unwrap_or(&t).replace('T', " "),
+    }
 }
 
 fn addr_width<'a>(addrs: impl Iterator<Item = &'a str>) -> usize {
@@ -441,7 +572,7 @@ fn sessions(frame: &mut Frame, r: &Regions, app: &App) {
             (s.client.to_string(), Style::new()),
             (s.server.to_string(), Style::new()),
             (user, Style::new()),
-            (short_start(s), t.dim()),
+            (short_start(s, app.time), t.dim()),
             (human_duration(s.duration), Style::new()),
             (s.command_count().to_string(), Style::new()),
             (s.data_channels.len().to_string(), Style::new()),
@@ -694,49 +825,68 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
         Span::raw(format!("  user {user} (login {})", login_text(s.login))),
     ]);
     line_at(frame, r.header, r.header.y, first, None);
-    let mut info = format!(
-        " {}  {}  TYPE {} MODE {} STRU {}",
-        s.start.rfc3339(),
-        human_duration(s.duration),
-        escape_str(&s.type_),
-        escape_str(&s.mode),
-        escape_str(&s.stru)
-    );
+    // (priority, text): the second row drops whole parts, least important
+    // first, when it does not fit.
+    let mut info: Vec<(u8, String)> = vec![
+        (0, format!(" {}", app.time.full(s.start))),
+        (1, format!("  {}", human_duration(s.duration))),
+        (
+            5,
+            format!(
+                "  TYPE {} MODE {} STRU {}",
+                escape_str(&s.type_),
+                escape_str(&s.mode),
+                escape_str(&s.stru)
+            ),
+        ),
+    ];
     if let Some(c) = &s.cwd {
-        info.push_str(&format!("  cwd {}", escape(&c.0)));
+        info.push((4, format!("  cwd {}", escape(&c.0))));
     }
-    info.push_str(&format!(
-        "  closed {}  {}, {} ({})",
-        s.closed,
-        plural(s.command_count(), "command", "commands"),
-        plural(s.data_channels.len(), "data connection", "data connections"),
-        human_bytes(s.data_bytes())
+    info.push((2, format!("  closed {}", s.closed)));
+    info.push((
+        3,
+        format!(
+            "  {}, {} ({})",
+            plural(s.command_count(), "command", "commands"),
+            plural(s.data_channels.len(), "data connection", "data connections"),
+            human_bytes(s.data_bytes())
+        ),
     ));
     if s.tls {
-        info.push_str("  TLS");
+        info.push((2, "  TLS".into()));
     }
     if s.capture.mid_session {
-        info.push_str("  starts mid-session");
+        info.push((1, "  starts mid-session".into()));
     }
     // What the capture cannot show (the full list is in the text report header).
     let cov = &s.coverage;
     if !cov.control_handshake && !s.capture.mid_session {
-        info.push_str("  no handshake in capture");
+        info.push((3, "  no handshake in capture".into()));
     }
     if cov.data_visible == crate::model::DataVisibility::Unknown && !s.data_channels.is_empty() {
-        info.push_str("  control-only capture: data connections not visible");
+        info.push((
+            1,
+            "  control-only capture: data connections not visible".into(),
+        ));
     }
     if cov.duplicates > 0 {
-        info.push_str(&format!("  {} duplicate packets", cov.duplicates));
+        info.push((3, format!("  {} duplicate packets", cov.duplicates)));
     }
     if let Some(sys) = &s.server_system {
-        info.push_str(&format!("  server {}", escape(&sys.0)));
+        info.push((6, format!("  server {}", escape(&sys.0))));
     }
+    let info = shorten(
+        info.into_iter()
+            .map(|(prio, text)| Part::new(prio, vec![Span::raw(text)]))
+            .collect(),
+        usize::from(r.header.width),
+    );
     line_at(
         frame,
         r.header,
         r.header.y + 1,
-        Line::styled(info, t.dim()),
+        Line::from(info).style(t.dim()),
         None,
     );
 
@@ -762,6 +912,9 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
         position(d.cursor.sel, d.transcript.len())
     ));
     title.push(' ');
+    if !app.line_filter.is_empty() {
+        title.push_str(&format!(" lines: {} ", escape_str(&app.line_filter)));
+    }
     if !app.search.is_empty() {
         title.push_str(&format!(" /{} ", escape_str(&app.search)));
     }
@@ -894,6 +1047,9 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
         let label = match p.kind {
             PromptKind::Filter => "filter: ",
             PromptKind::Search => "search: ",
+            PromptKind::Lines => "lines: ",
+            PromptKind::Delay => "delay every reply by: ",
+            PromptKind::Reply => "answer the next command with: ",
         };
         let text = escape_str(&p.text);
         let mut spans = vec![Span::styled(label, t.bold()), Span::raw(text.clone())];
@@ -911,6 +1067,9 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
             let h = match p.kind {
                 PromptKind::Filter => "   Enter keeps, Esc cancels, ? help lists the words",
                 PromptKind::Search => "   Enter keeps, Esc cancels, Up/Down: matches",
+                PromptKind::Lines => "   exchanges with this text; !text hides them; Esc cancels",
+                PromptKind::Delay => "   500ms, 2s (0: no delay); Enter arms, Esc cancels",
+                PromptKind::Reply => "   a reply code (425, 550, ...); Enter arms, Esc cancels",
             };
             spans.push(Span::styled(h, t.dim()));
         }
@@ -924,9 +1083,28 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Line::styled(m, t.bold()), area);
         return;
     }
+    let mut parts: Vec<Part> = Vec::new();
+    if !app.armed.is_empty() {
+        // Armed faults first: they change what the peers see.
+        let armed = escape_str(&app.armed);
+        parts.push(
+            Part::new(
+                1,
+                vec![Span::styled(format!(" FAULTS: {armed} "), t.error_text())],
+            )
+            .or(
+                1,
+                vec![Span::styled(" FAULTS ARMED (C clears) ", t.error_text())],
+            ),
+        );
+    }
     if let Some((err, m)) = &app.message {
         let style = if *err { t.error_text() } else { t.bold() };
-        frame.render_widget(Line::styled(format!(" {}", escape_str(m)), style), area);
+        parts.push(Part::new(
+            0,
+            vec![Span::styled(format!(" {}", escape_str(m)), style)],
+        ));
+        frame.render_widget(Line::from(shorten(parts, usize::from(area.width))), area);
         return;
     }
     let ctx = if app.view == View::Session {
@@ -934,35 +1112,35 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         Ctx::List
     };
-    let hints: Vec<String> = if app.view == View::Session {
-        vec![
-            hint(ctx, Cmd::Back, "back"),
-            hint(ctx, Cmd::NextPane, "pane"),
-            hint(ctx, Cmd::NextFinding, "next finding"),
-            hint(ctx, Cmd::Search, "search"),
-            hint(ctx, Cmd::Explain, "explain"),
-            hint(ctx, Cmd::WriteText, "write"),
-            hint(ctx, Cmd::Help, "help"),
-            hint(ctx, Cmd::Quit, "quit"),
+    // (priority, command, word): the least important hints go first when the
+    // row is too narrow, whole.
+    let hints: &[(u8, Cmd, &str)] = if app.view == View::Session {
+        &[
+            (1, Cmd::Back, "back"),
+            (3, Cmd::NextPane, "pane"),
+            (2, Cmd::NextFinding, "next finding"),
+            (2, Cmd::Search, "search"),
+            (4, Cmd::Explain, "explain"),
+            (4, Cmd::WriteText, "write"),
+            (0, Cmd::Help, "help"),
+            (0, Cmd::Quit, "quit"),
         ]
     } else {
-        vec![
-            hint(ctx, Cmd::Open, "open"),
-            hint(ctx, Cmd::NextPane, "view"),
-            hint(ctx, Cmd::Filter, "filter"),
-            hint(ctx, Cmd::Sort, "sort"),
-            hint(ctx, Cmd::NextFinding, "next finding"),
-            hint(ctx, Cmd::Help, "help"),
-            hint(ctx, Cmd::Quit, "quit"),
+        &[
+            (1, Cmd::Open, "open"),
+            (3, Cmd::NextPane, "view"),
+            (2, Cmd::Filter, "filter"),
+            (3, Cmd::Sort, "sort"),
+            (4, Cmd::NextFinding, "next finding"),
+            (0, Cmd::Help, "help"),
+            (0, Cmd::Quit, "quit"),
         ]
-    }
-    .into_iter()
-    .flatten()
-    .collect();
-    frame.render_widget(
-        Line::styled(format!(" {}", hints.join("  ")), t.dim()),
-        area,
-    );
+    };
+    parts.extend(hints.iter().filter_map(|&(prio, cmd, what)| {
+        hint(ctx, cmd, what).map(|h| Part::new(prio, vec![Span::raw(format!(" {h} "))]))
+    }));
+    let line = shorten(parts, usize::from(area.width));
+    frame.render_widget(Line::from(line).style(t.dim()), area);
 }
 
 fn help(frame: &mut Frame, area: Rect, app: &App, offset: usize) {
