@@ -750,7 +750,8 @@ impl TlsConn {
     /// The current record of direction `d` is complete in `rec`: decrypt it.
     fn decrypt_record(&mut self, d: usize, frame: u64) {
         let st = &mut self.dirs[d];
-        let body = std::mem::take(&mut st.rec);
+        // Decrypted in place; the buffer goes back for the next record.
+        let mut body = std::mem::take(&mut st.rec);
         let hdr = st.hdr;
         let Some(dec) = self.dec.as_deref_mut() else {
             return;
@@ -759,11 +760,11 @@ impl TlsConn {
             return;
         };
         let r = if dec.tls13 {
-            keys.open13(&hdr, &body)
+            keys.open13(&hdr, &mut body)
         } else {
-            keys.open12(&hdr, &body).map(|p| (hdr[0], p))
+            keys.open12_in_place(&hdr, &mut body).map(|()| hdr[0])
         };
-        let (inner, plain) = match r {
+        let (inner, plain) = match r.map(|t| (t, body)) {
             Ok(x) => x,
             Err(e) => {
                 let who = if d == 0 { "client" } else { "server" };
@@ -827,6 +828,9 @@ impl TlsConn {
             CT_HANDSHAKE if self.tls13 => self.handshake13(d, &plain, frame),
             _ => {}
         }
+        let mut plain = plain;
+        plain.clear();
+        self.dirs[d].rec = plain;
         if let Some(dec) = self.dec.as_deref_mut() {
             if let Some(next) = dec.switch[d].take() {
                 dec.keys[d] = Some(next);

@@ -294,15 +294,14 @@ impl DirKeys {
         r.map_err(|_| DecryptError::Auth)
     }
 
-    /// TLS 1.3: decrypt one record (header `hdr`, body `body`): the inner content
-    /// type and the plaintext (padding removed).
-    pub fn open13(&mut self, hdr: &[u8; 5], body: &[u8]) -> Result<(u8, Vec<u8>), DecryptError> {
-        if body.len() < 17 {
+    /// TLS 1.3: decrypt one record (header `hdr`) in place: `buf` holds its body
+    /// and then the plaintext (padding removed); returns the inner content type.
+    pub fn open13(&mut self, hdr: &[u8; 5], buf: &mut Vec<u8>) -> Result<u8, DecryptError> {
+        if buf.len() < 17 {
             return Err(DecryptError::Short);
         }
-        let mut buf = body.to_vec();
         let nonce = self.nonce_xor();
-        self.aead_open(&nonce, hdr, &mut buf)?;
+        self.aead_open(&nonce, hdr, buf)?;
         self.seq += 1;
         // The inner type is the last non-zero byte; zeros after it are padding.
         let end = buf
@@ -311,7 +310,53 @@ impl DirKeys {
             .ok_or(DecryptError::Auth)?;
         let t = buf[end];
         buf.truncate(end);
-        Ok((t, buf))
+        Ok(t)
+    }
+
+    /// TLS 1.2: decrypt one record (header `hdr`) in place: `buf` holds its body
+    /// and then the plaintext.
+    pub fn open12_in_place(
+        &mut self,
+        hdr: &[u8; 5],
+        buf: &mut Vec<u8>,
+    ) -> Result<(), DecryptError> {
+        match self.suite.cipher {
+            Cipher::Aes128Gcm | Cipher::Aes256Gcm => {
+                if buf.len() < 8 + 16 {
+                    return Err(DecryptError::Short);
+                }
+                let mut nonce = [0u8; 12];
+                nonce[..4].copy_from_slice(&self.iv[..4]);
+                nonce[4..].copy_from_slice(&buf[..8]);
+                buf.drain(..8);
+                let aad = self.aad12(hdr, buf.len() - 16);
+                self.aead_open(&nonce, &aad, buf)?;
+            }
+            Cipher::ChaCha => {
+                if buf.len() < 16 {
+                    return Err(DecryptError::Short);
+                }
+                let nonce = self.nonce_xor();
+                let aad = self.aad12(hdr, buf.len() - 16);
+                self.aead_open(&nonce, &aad, buf)?;
+            }
+            Cipher::Aes128Cbc | Cipher::Aes256Cbc => {
+                let p = self.open12(hdr, buf)?;
+                *buf = p;
+                return Ok(());
+            }
+        }
+        self.seq += 1;
+        Ok(())
+    }
+
+    /// The additional data of a TLS 1.2 AEAD record.
+    fn aad12(&self, hdr: &[u8; 5], len: usize) -> [u8; 13] {
+        let mut a = [0u8; 13];
+        a[..8].copy_from_slice(&self.seq.to_be_bytes());
+        a[8..11].copy_from_slice(&hdr[..3]);
+        a[11..].copy_from_slice(&(len as u16).to_be_bytes());
+        a
     }
 
     /// TLS 1.2: decrypt one record of content type `ctype` (header `hdr`).
@@ -474,10 +519,12 @@ mod tests {
         let mut bad = buf.clone();
         bad[3] ^= 1;
         let mut k2 = k.clone();
-        assert_eq!(k2.open13(&hdr, &bad), Err(DecryptError::Auth));
-        let (t, p) = k.open13(&hdr, &buf).unwrap();
+        assert_eq!(k2.open13(&hdr, &mut bad), Err(DecryptError::Auth));
+        let mut short = buf[..10].to_vec();
+        let mut p = buf.clone();
+        let t = k.open13(&hdr, &mut p).unwrap();
         assert_eq!((t, p.as_slice()), (23, &b"RETR file\r\n"[..]));
         assert_eq!(k.seq, 1);
-        assert_eq!(k.open13(&hdr, &buf[..10]), Err(DecryptError::Short));
+        assert_eq!(k.open13(&hdr, &mut short), Err(DecryptError::Short));
     }
 }
