@@ -266,6 +266,15 @@ pub const MAX_HELD_TEXT: usize = 128 << 20;
 /// What is kept of a line once a text budget is spent.
 pub const CUT_TEXT: usize = 256;
 
+/// Complete lines cut from one piece of a control stream, before the tracker reads
+/// them: their bytes one after another in `text`, and each line's end and flags.
+/// Kept by the tracker and reused, so a line costs no allocation of its own.
+#[derive(Default)]
+struct LineScratch {
+    text: Vec<u8>,
+    lines: Vec<(usize, LineFlags)>,
+}
+
 /// The tracker.
 pub struct Tracker {
     cfg: TrackerConfig,
@@ -302,6 +311,8 @@ pub struct Tracker {
     by_control: FxHashMap<ConnId, usize>,
     /// TLS state of open sessions' connections (see [`tls`]).
     tls: tls::TlsTable,
+    /// The lines of one piece of control-stream bytes, reused from piece to piece.
+    line_scratch: LineScratch,
 }
 
 fn client_dir(client_is_initiator: bool) -> Dir {
@@ -380,6 +391,7 @@ impl Tracker {
             closing: std::collections::BTreeSet::new(),
             by_control: FxHashMap::default(),
             tls: tls::TlsTable::default(),
+            line_scratch: LineScratch::default(),
         }
     }
 
@@ -809,7 +821,9 @@ impl Tracker {
                 );
                 continue;
             }
-            let mut lines: Vec<(Vec<u8>, LineFlags)> = Vec::new();
+            let mut scratch = std::mem::take(&mut self.line_scratch);
+            scratch.text.clear();
+            scratch.lines.clear();
             let mut switch = false;
             let used = {
                 let encrypted_next = |line: &[u8]| -> bool {
@@ -819,7 +833,8 @@ impl Tracker {
                         && matches!(line.get(3), Some(b' ') | None)
                 };
                 st.lines[d].feed_until(rest, |l, f| {
-                    lines.push((l.to_vec(), f));
+                    scratch.text.extend_from_slice(l);
+                    scratch.lines.push((scratch.text.len(), f));
                     if encrypted_next(l) {
                         switch = true;
                         false
@@ -829,13 +844,17 @@ impl Tracker {
                 })
             };
             rest = &rest[used..];
-            for (l, f) in lines {
+            let mut start = 0;
+            for &(end, f) in &scratch.lines {
+                let l = &scratch.text[start..end];
+                start = end;
                 if from_client {
-                    self.on_command_line(si, meta, &l, f, show_pw);
+                    self.on_command_line(si, meta, l, f, show_pw);
                 } else {
-                    self.on_reply_line(si, meta, &l, f);
+                    self.on_reply_line(si, meta, l, f);
                 }
             }
+            self.line_scratch = scratch;
             if switch {
                 let st = &mut self.sessions[si];
                 let auth_ok =
