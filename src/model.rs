@@ -94,7 +94,7 @@ pub(crate) fn ser_tls<S: Serializer>(
 
 fn ser_opt_addr<S: Serializer>(a: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
     match a {
-        Some(a) => s.serialize_str(&a.to_string()),
+        Some(a) => s.collect_str(a),
         None => s.serialize_none(),
     }
 }

@@ -1204,7 +1204,7 @@ impl Tracker {
         }
     }
 
-    fn on_reply(&mut self, si: usize, meta: Meta, r: ParsedReply) {
+    fn on_reply(&mut self, si: usize, meta: Meta, mut r: ParsedReply) {
         let st = &mut self.sessions[si];
         let greeting = !st.seen_reply && matches!(r.code, 120 | 220);
         st.seen_reply = true;
@@ -1237,7 +1237,8 @@ impl Tracker {
             None => (None, Vec::new(), None),
         };
         let mut notes = reply_notes(&r);
-        let (kept_text, kept_lines) = self.kept_reply_text(si, &r, &text, &mut notes);
+        let (kept_text, kept_lines) =
+            self.kept_reply_text(si, std::mem::take(&mut r.lines), &text, &mut notes);
         let st = &mut self.sessions[si];
         notes.append(&mut st.line_notes[1]);
         let first_reply = st.s.exchanges[ei].replies.is_empty();
@@ -1344,24 +1345,20 @@ impl Tracker {
     fn kept_reply_text(
         &mut self,
         si: usize,
-        r: &ParsedReply,
+        lines: Vec<Vec<u8>>,
         text: &[u8],
         notes: &mut Vec<String>,
     ) -> (Vec<u8>, Vec<Bytes>) {
-        let kept_len = 2 * text.len() + r.lines.len() * 40 + std::mem::size_of::<Reply>() + 64;
+        let kept_len = 2 * text.len() + lines.len() * 40 + std::mem::size_of::<Reply>() + 64;
         if self.keep_text(si, kept_len) {
-            return (
-                text.to_vec(),
-                r.lines.iter().map(|l| Bytes(l.clone())).collect(),
-            );
+            return (text.to_vec(), lines.into_iter().map(Bytes).collect());
         }
-        let first = r
-            .lines
+        let first = lines
             .first()
             .map_or(&[][..], |l| &l[..l.len().min(CUT_TEXT)]);
         notes.push(format!(
             "reply of {} lines, {} bytes: only its first line kept (cut to {CUT_TEXT} bytes), text budget spent",
-            r.lines.len(),
+            lines.len(),
             text.len()
         ));
         self.count_text(si, 2 * first.len() + std::mem::size_of::<Reply>() + 64);
