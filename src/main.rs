@@ -11,7 +11,7 @@ use clap::Parser;
 
 use cli::{Cli, Cmd, Common, Format, LangArg, ReportFormat, TimeArg};
 use ftpscope::ftp::catalog::Lang;
-use ftpscope::model::{CaptureStats, Finding, Severity};
+use ftpscope::model::{CaptureStats, Finding, Session, Severity};
 use ftpscope::report::{self, ViewOptions};
 use ftpscope::session::TrackerConfig;
 use ftpscope::text::wrap::WrapWriter;
@@ -92,31 +92,33 @@ fn tls_keys(c: &Common) -> anyhow::Result<Option<std::sync::Arc<ftpscope::tls::K
     Ok(Some(std::sync::Arc::new(k)))
 }
 
-/// Run the engine on this thread and hand sessions, as they end, to `consume` on a
-/// writer thread, so serialising does not slow the engine. The hand-over is bounded
-/// by weight ([`ftpscope::engine::handover`]): the engine waits when the writer is
-/// far behind, so memory grows neither with the number nor the size of sessions.
-fn pipelined<F>(
+/// Run the engine and hand each session, as it ends, to `write` on this same thread,
+/// which drops it when done: memory holds open sessions and the one being written.
+/// (Sessions used to go to a writer thread in batches; freeing on one thread what
+/// another allocated kept glibc's allocator in its locks, and the hand-over cost
+/// more than the writing: issue 23, docs/performance.md.) After a write error the
+/// analysis runs to its end without writing, and the error is returned.
+fn streamed<F>(
     captures: &[PathBuf],
     cfg: TrackerConfig,
-    consume: F,
+    mut write: F,
 ) -> anyhow::Result<(CaptureStats, Vec<Finding>)>
 where
-    F: FnOnce(ftpscope::engine::handover::Receiver) -> io::Result<()> + Send,
+    F: FnMut(Session) -> io::Result<()>,
 {
-    use ftpscope::engine::handover;
-    let (mut tx, rx) = handover::channel(handover::IN_FLIGHT_BYTES);
-    std::thread::scope(|scope| {
-        let writer = scope.spawn(move || consume(rx));
-        let res = ftpscope::engine::stream_files(captures, cfg, &mut |s| tx.push(s));
-        drop(tx);
-        let wres = writer
-            .join()
-            .map_err(|_| anyhow::anyhow!("the output thread panicked"))?;
-        let out = res.with_context(|| format!("cannot analyse {}", names(captures)))?;
-        wres?;
-        Ok(out)
-    })
+    let mut failed = None;
+    let res = ftpscope::engine::stream_files(captures, cfg, &mut |s| {
+        if failed.is_none()
+            && let Err(e) = write(s)
+        {
+            failed = Some(e);
+        }
+    });
+    let out = res.with_context(|| format!("cannot analyse {}", names(captures)))?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    Ok(out)
 }
 
 /// An error writing the (unnamed) temporary file, saying where it is.
@@ -251,24 +253,16 @@ fn text_report(
             std::env::temp_dir().display()
         )
     })?;
-    let body_file = tmp.try_clone()?;
-    let (tx_sum, rx_sum) = std::sync::mpsc::channel();
-    let (stats, cap_findings) = pipelined(captures, tracker_config(c)?, move |rx| {
-        let mut body = io::BufWriter::with_capacity(1 << 16, body_file);
-        let mut sum = report::text::Summary::default();
-        let res = (|| {
-            for s in rx {
-                sum.add(&s);
-                writeln!(body)?;
-                report::text::write_session_at(&mut body, &s, opts, tv)?;
-            }
-            body.flush()
-        })();
-        res.map_err(in_temp_file)?;
-        let _ = tx_sum.send(sum);
-        Ok(())
+    let mut body = io::BufWriter::with_capacity(1 << 16, tmp.try_clone()?);
+    let mut sum = report::text::Summary::default();
+    let (stats, cap_findings) = streamed(captures, tracker_config(c)?, |s| {
+        sum.add(&s);
+        writeln!(body)
+            .and_then(|()| report::text::write_session_at(&mut body, &s, opts, tv))
+            .map_err(in_temp_file)
     })?;
-    let mut sum = rx_sum.recv().context("the report writer stopped")?;
+    body.flush().map_err(in_temp_file)?;
+    drop(body);
     sum.capture_findings = cap_findings;
     report::text::write_head_at(out, &stats, &sum, &names(captures), opts, tv)?;
     let mut f = tmp;
@@ -295,23 +289,18 @@ fn html_report(
     }
     let tv = time_view(c, captures);
     let title = names(captures);
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (stats, cap_findings) = pipelined(captures, tracker_config(c)?, move |sessions| {
-        let mut b = html::Builder::new(&title, session, tv);
-        let mut one = None;
-        for s in sessions {
-            if svg {
-                if Some(s.id) == session {
-                    one = Some(s);
-                }
-            } else {
-                b.add(s);
+    let mut b = html::Builder::new(&title, session, tv);
+    let mut one = None;
+    let (stats, cap_findings) = streamed(captures, tracker_config(c)?, |s| {
+        if svg {
+            if Some(s.id) == session {
+                one = Some(s);
             }
+        } else {
+            b.add(s);
         }
-        let _ = tx.send((b, one));
         Ok(())
     })?;
-    let (b, one) = rx.recv().context("the report writer stopped")?;
     if let Some(n) = session
         && (svg && one.is_none() || !svg && !b.has_session(n))
     {
@@ -341,46 +330,37 @@ fn diagnose(
     let tv = time_view(c, captures);
     let out = &mut WrapWriter::new(out, if json { 0 } else { text_width(c) });
     let name = names(captures);
-    let (tmp, body_file) = if json {
-        (None, None)
+    let tmp = if json {
+        None
     } else {
-        let t = tempfile::tempfile().with_context(|| {
+        Some(tempfile::tempfile().with_context(|| {
             format!(
                 "cannot create a temporary file in {}",
                 std::env::temp_dir().display()
             )
-        })?;
-        let b = t.try_clone()?;
-        (Some(t), Some(b))
+        })?)
     };
-    let (tx_sum, rx_sum) = std::sync::mpsc::channel();
-    let (stats, cap_findings) = pipelined(captures, tracker_config(c)?, move |rx| {
-        let mut sum = diagnose_view::Tally::default();
-        match body_file {
-            None => {
-                let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
-                for s in rx {
-                    sum.add(&s);
-                    diagnose_view::write_session(&mut w, &s, true, lang)?;
-                }
-                w.flush()?;
-            }
-            Some(f) => {
-                let mut w = io::BufWriter::with_capacity(1 << 16, f);
-                let res = (|| {
-                    for s in rx {
-                        sum.add(&s);
-                        diagnose_view::write_session_at(&mut w, &s, false, lang, tv)?;
-                    }
-                    w.flush()
-                })();
-                res.map_err(in_temp_file)?;
-            }
+    let mut sum = diagnose_view::Tally::default();
+    let (stats, cap_findings) = match &tmp {
+        None => {
+            let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
+            let res = streamed(captures, tracker_config(c)?, |s| {
+                sum.add(&s);
+                diagnose_view::write_session(&mut w, &s, true, lang)
+            })?;
+            w.flush()?;
+            res
         }
-        let _ = tx_sum.send(sum);
-        Ok(())
-    })?;
-    let mut sum = rx_sum.recv().context("the diagnosis writer stopped")?;
+        Some(f) => {
+            let mut w = io::BufWriter::with_capacity(1 << 16, f.try_clone()?);
+            let res = streamed(captures, tracker_config(c)?, |s| {
+                sum.add(&s);
+                diagnose_view::write_session_at(&mut w, &s, false, lang, tv).map_err(in_temp_file)
+            })?;
+            w.flush().map_err(in_temp_file)?;
+            res
+        }
+    };
     sum.add_capture(&cap_findings);
     if json {
         diagnose_view::write_tail(out, &stats, &cap_findings, &sum, &name, true, lang)?;
@@ -516,7 +496,7 @@ fn run_live(args: ftpscope::live::LiveArgs, cfg: TrackerConfig, c: &Common) -> a
 
 /// Exit codes: 0 fine, 1 an error-level finding (diagnose), 2 usage or input error.
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    // Not locked: report writers run on their own thread.
+    // Not locked: some views write standard output through a buffer of their own.
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout());
     let c = cli.common.clone();
     let code = match cli.command {
@@ -532,15 +512,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             session,
             ..
         }) => {
-            pipelined(&captures, tracker_config(&c)?, |rx| {
-                let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
-                for s in rx {
-                    if session.is_none_or(|n| n == s.id) {
-                        report::json::write_session(&mut w, &s, lang(&c))?;
-                    }
+            let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
+            streamed(&captures, tracker_config(&c)?, |s| {
+                if session.is_none_or(|n| n == s.id) {
+                    report::json::write_session(&mut w, &s, lang(&c))?;
                 }
-                w.flush()
+                Ok(())
             })?;
+            w.flush()?;
             0
         }
         Some(Cmd::Report {

@@ -47,13 +47,14 @@ impl Serialize for Bytes {
     }
 }
 
+/// A time as RFC 3339 ([`Ts::rfc3339`]), written without a temporary string.
 pub(crate) fn ser_ts<S: Serializer>(t: &Ts, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.rfc3339())
+    s.collect_str(t)
 }
 
 fn ser_opt_ts<S: Serializer>(t: &Option<Ts>, s: S) -> Result<S::Ok, S::Error> {
     match t {
-        Some(t) => s.serialize_str(&t.rfc3339()),
+        Some(t) => s.collect_str(t),
         None => s.serialize_none(),
     }
 }
@@ -93,7 +94,7 @@ pub(crate) fn ser_tls<S: Serializer>(
 
 fn ser_opt_addr<S: Serializer>(a: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
     match a {
-        Some(a) => s.serialize_str(&a.to_string()),
+        Some(a) => s.collect_str(a),
         None => s.serialize_none(),
     }
 }

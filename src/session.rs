@@ -274,6 +274,15 @@ pub const MAX_HELD_TEXT: usize = 128 << 20;
 /// What is kept of a line once a text budget is spent.
 pub const CUT_TEXT: usize = 256;
 
+/// Complete lines cut from one piece of a control stream, before the tracker reads
+/// them: their bytes one after another in `text`, and each line's end and flags.
+/// Kept by the tracker and reused, so a line costs no allocation of its own.
+#[derive(Default)]
+struct LineScratch {
+    text: Vec<u8>,
+    lines: Vec<(usize, LineFlags)>,
+}
+
 /// The tracker.
 pub struct Tracker {
     cfg: TrackerConfig,
@@ -310,6 +319,8 @@ pub struct Tracker {
     by_control: FxHashMap<ConnId, usize>,
     /// TLS state of open sessions' connections (see [`tls`]).
     tls: tls::TlsTable,
+    /// The lines of one piece of control-stream bytes, reused from piece to piece.
+    line_scratch: LineScratch,
 }
 
 fn client_dir(client_is_initiator: bool) -> Dir {
@@ -388,6 +399,7 @@ impl Tracker {
             closing: std::collections::BTreeSet::new(),
             by_control: FxHashMap::default(),
             tls: tls::TlsTable::default(),
+            line_scratch: LineScratch::default(),
         }
     }
 
@@ -821,7 +833,9 @@ impl Tracker {
                 );
                 continue;
             }
-            let mut lines: Vec<(Vec<u8>, LineFlags)> = Vec::new();
+            let mut scratch = std::mem::take(&mut self.line_scratch);
+            scratch.text.clear();
+            scratch.lines.clear();
             let mut switch = false;
             let used = {
                 let encrypted_next = |line: &[u8]| -> bool {
@@ -831,7 +845,8 @@ impl Tracker {
                         && matches!(line.get(3), Some(b' ') | None)
                 };
                 st.lines[d].feed_until(rest, |l, f| {
-                    lines.push((l.to_vec(), f));
+                    scratch.text.extend_from_slice(l);
+                    scratch.lines.push((scratch.text.len(), f));
                     if encrypted_next(l) {
                         switch = true;
                         false
@@ -841,13 +856,17 @@ impl Tracker {
                 })
             };
             rest = &rest[used..];
-            for (l, f) in lines {
+            let mut start = 0;
+            for &(end, f) in &scratch.lines {
+                let l = &scratch.text[start..end];
+                start = end;
                 if from_client {
-                    self.on_command_line(si, meta, &l, f, show_pw);
+                    self.on_command_line(si, meta, l, f, show_pw);
                 } else {
-                    self.on_reply_line(si, meta, &l, f);
+                    self.on_reply_line(si, meta, l, f);
                 }
             }
+            self.line_scratch = scratch;
             if switch {
                 let st = &mut self.sessions[si];
                 let auth_ok =
@@ -1215,7 +1234,7 @@ impl Tracker {
         }
     }
 
-    fn on_reply(&mut self, si: usize, meta: Meta, r: ParsedReply) {
+    fn on_reply(&mut self, si: usize, meta: Meta, mut r: ParsedReply) {
         let st = &mut self.sessions[si];
         let greeting = !st.seen_reply && matches!(r.code, 120 | 220);
         st.seen_reply = true;
@@ -1248,7 +1267,8 @@ impl Tracker {
             None => (None, Vec::new(), None),
         };
         let mut notes = reply_notes(&r);
-        let (kept_text, kept_lines) = self.kept_reply_text(si, &r, &text, &mut notes);
+        let (kept_text, kept_lines) =
+            self.kept_reply_text(si, std::mem::take(&mut r.lines), &text, &mut notes);
         let st = &mut self.sessions[si];
         notes.append(&mut st.line_notes[1]);
         let first_reply = st.s.exchanges[ei].replies.is_empty();
@@ -1355,24 +1375,20 @@ impl Tracker {
     fn kept_reply_text(
         &mut self,
         si: usize,
-        r: &ParsedReply,
+        lines: Vec<Vec<u8>>,
         text: &[u8],
         notes: &mut Vec<String>,
     ) -> (Vec<u8>, Vec<Bytes>) {
-        let kept_len = 2 * text.len() + r.lines.len() * 40 + std::mem::size_of::<Reply>() + 64;
+        let kept_len = 2 * text.len() + lines.len() * 40 + std::mem::size_of::<Reply>() + 64;
         if self.keep_text(si, kept_len) {
-            return (
-                text.to_vec(),
-                r.lines.iter().map(|l| Bytes(l.clone())).collect(),
-            );
+            return (text.to_vec(), lines.into_iter().map(Bytes).collect());
         }
-        let first = r
-            .lines
+        let first = lines
             .first()
             .map_or(&[][..], |l| &l[..l.len().min(CUT_TEXT)]);
         notes.push(format!(
             "reply of {} lines, {} bytes: only its first line kept (cut to {CUT_TEXT} bytes), text budget spent",
-            r.lines.len(),
+            lines.len(),
             text.len()
         ));
         self.count_text(si, 2 * first.len() + std::mem::size_of::<Reply>() + 64);
