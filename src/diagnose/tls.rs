@@ -120,8 +120,28 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
     if !(small(t.records.client.plaintext_estimate) && small(t.records.server.plaintext_estimate)) {
         return;
     }
+    // The server took another full handshake with a file behind it: it does not
+    // require reuse (pure-ftpd never resumes), this one was a short listing.
+    let accepted_full = s.data_channels.iter().enumerate().any(|(j, o)| {
+        j != i
+            && o.tls.as_deref().is_some_and(|ot| {
+                ot.handshake == "complete"
+                    && ot.resumed == Some(false)
+                    && !(small(ot.records.client.plaintext_estimate)
+                        && small(ot.records.server.plaintext_estimate))
+            })
+    });
+    if accepted_full {
+        return;
+    }
     let Some(end) = d.end else { return };
+    // The server's close answers this data connection only when it is the last
+    // one: a data connection after it means the session went on.
+    let later = s.data_channels[i + 1..]
+        .iter()
+        .any(|o| o.start.is_some_and(|st| st >= end));
     let server_closed = matches!(s.closed.as_str(), "fin-by-server" | "rst-by-server")
+        && !later
         && end.secs_until(s.end) <= CLOSE_AFTER_SECS;
     let no_offer = !(t.offered.psk
         || t.offered.ticket
