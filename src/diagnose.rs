@@ -1158,7 +1158,9 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
             .exchanges
             .iter()
             .enumerate()
-            .find(|(_, x)| x.verb() == Some("AUTH") && x.final_reply().is_some_and(|r| r.code == 234))
+            .find(|(_, x)| {
+                x.verb() == Some("AUTH") && x.final_reply().is_some_and(|r| r.code == 234)
+            })
             .or_else(|| {
                 s.exchanges
                     .iter()
