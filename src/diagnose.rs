@@ -1159,11 +1159,20 @@ fn login_rule(s: &Session, out: &mut Vec<Finding>) {
 
 fn control_rules(s: &Session, out: &mut Vec<Finding>) {
     if s.tls && !s.tls_decrypted() {
+        // The AUTH the server accepted (curl's AUTH SSL may be refused first).
         let auth = s
             .exchanges
             .iter()
             .enumerate()
-            .find(|(_, x)| x.verb() == Some("AUTH"));
+            .find(|(_, x)| {
+                x.verb() == Some("AUTH") && x.final_reply().is_some_and(|r| r.code == 234)
+            })
+            .or_else(|| {
+                s.exchanges
+                    .iter()
+                    .enumerate()
+                    .find(|(_, x)| x.verb() == Some("AUTH"))
+            });
         let clear_again = s.anomalies.iter().any(|a| a.contains("in the clear again"));
         out.push(Finding {
             id: "control-encrypted",
@@ -1241,6 +1250,14 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                 continue;
             }
             if c.verb == "AUTH" {
+                // One mechanism refused, another accepted (curl: AUTH SSL, then AUTH TLS).
+                let accepted_later = s.exchanges[i + 1..].iter().any(|y| {
+                    y.verb() == Some("AUTH")
+                        && y.final_reply().is_some_and(|r| matches!(r.code, 234 | 334))
+                });
+                if accepted_later {
+                    continue;
+                }
                 let went_on = s.exchanges[i + 1..]
                     .iter()
                     .any(|y| matches!(y.verb(), Some("USER" | "PASS")));

@@ -411,7 +411,11 @@ mod tests {
             let mut pipe = Pipeline::new(cfg);
             let mut got = Vec::new();
             let mut r = CaptureReader::new(std::fs::File::open(&path).unwrap()).unwrap();
-            while let Ok(Some(p)) = r.next_packet() {
+            loop {
+                if let Some(secrets) = PacketSource::take_secrets(&mut r) {
+                    pipe.add_tls_secrets(&secrets);
+                }
+                let Ok(Some(p)) = r.next_packet() else { break };
                 pipe.packet(p.linktype, p.frame, p.ts, p.data, p.orig_len);
                 got.extend(pipe.take_finished());
             }

@@ -44,7 +44,10 @@
 //! opaque bytes; the proxy can no longer rewrite data addresses, so data
 //! connections of that session do not go through the proxy (passive mode fails:
 //! the client connects to the proxy's address at the server's port, or to the
-//! server directly). Telnet urgent data (the Synch before ABOR) is received
+//! server directly); the session says so with the `tls-proxy-blind` finding, and
+//! its TLS facts are read from the relayed bytes as from a capture (the proxy has
+//! no frame numbers: the TLS reader tells segments apart by read, not by frame).
+//! Telnet urgent data (the Synch before ABOR) is received
 //! inline and relayed as ordinary bytes.
 
 mod control;

@@ -1934,6 +1934,12 @@ impl Tracker {
 }
 
 impl ConnSink for Tracker {
+    /// Data connections read as a stream (an encrypted session's, found by
+    /// timing) are data connections too: their TCP figures feed the same verdicts.
+    fn stream_figures(&mut self, conn: ConnId) -> bool {
+        matches!(self.conns.get(&conn), Some(Role::Data { .. }))
+    }
+
     fn figures(&mut self, conn: ConnId, mut figures: crate::model::TcpFigures) {
         if let Some(&Role::Data {
             session,

@@ -141,8 +141,12 @@ pub struct TlsConn {
     /// before the client's Finished, and that Finished), per direction.
     hs_app: [(u64, u64); 2],
     dropped_alerts: u64,
-    /// TLS 1.3: the frame of the client's first application-data record.
-    client_finished_frame: Option<u64>,
+    /// Calls of [`TlsConn::feed`] so far: one per segment from a capture, one per
+    /// read in the proxy (whose bytes carry no frame number).
+    feeds: u64,
+    /// TLS 1.3: the feed that brought the client's first application-data record
+    /// (its Finished; records completed by the same segment are its flight).
+    client_finished_feed: Option<u64>,
     /// Keep [`TlsInfo::record_log`] (control connections).
     log_records: bool,
     /// The time of the bytes being fed.
@@ -242,6 +246,7 @@ impl TlsConn {
     /// Bytes of one direction, in order.
     pub fn feed(&mut self, from_client: bool, mut b: &[u8], frame: u64) {
         let d = usize::from(!from_client);
+        self.feeds += 1;
         if self.dirs[d].seen == 0 && !b.is_empty() && !is_record_start(b) && b.len() >= 5 {
             self.dirs[d].first_plain = true;
         }
@@ -336,12 +341,12 @@ impl TlsConn {
                         // encrypted handshake.
                         let handshake = self.tls13
                             && (!self.dirs[0].app
-                                || (d == 0 && self.client_finished_frame == Some(frame)));
+                                || (d == 0 && self.client_finished_feed == Some(self.feeds)));
                         if handshake {
                             self.hs_app[d].0 += 1;
                             self.hs_app[d].1 += len as u64;
                             if d == 0 {
-                                self.client_finished_frame = Some(frame);
+                                self.client_finished_feed = Some(self.feeds);
                             }
                         }
                         let past_handshake = !handshake;

@@ -36,9 +36,12 @@ type Counts = BTreeMap<Key, BTreeMap<&'static str, u64>>;
 #[derive(Default, Debug)]
 struct Timing {
     irtt_s: Option<f64>,
-    bytes: u64,
+    /// Payload per sending endpoint (an encrypted data connection has some both
+    /// ways: the handshake), and when that endpoint last sent some.
+    bytes: BTreeMap<SocketAddr, u64>,
+    last: BTreeMap<SocketAddr, f64>,
+    /// The first payload either way.
     first: Option<f64>,
-    last: Option<f64>,
 }
 
 /// Counts per connection, as tshark's TCP analysis flags them.
@@ -114,9 +117,10 @@ fn tshark_counts(path: &Path) -> (Counts, BTreeMap<Key, Timing>) {
         let len: u64 = p[13].parse().unwrap_or(0);
         let at: f64 = p[14].parse().unwrap_or(0.0);
         if len > 0 && p[6].is_empty() {
-            t.bytes += len;
+            let from = SocketAddr::new(src, sp);
+            *t.bytes.entry(from).or_default() += len;
             t.first.get_or_insert(at);
-            t.last = Some(at);
+            t.last.insert(from, at);
         }
     }
     (m, timing)
@@ -146,6 +150,9 @@ fn counts_match_tshark_on_every_committed_capture() {
     let mut compared = 0;
     let mut nonzero = 0;
     let (mut rtts, mut rates) = (0, 0);
+    // Encrypted sessions' data connections (TLS records, read as a stream): their
+    // figures must be there and agree with tshark like the plain ones.
+    let (mut tls, mut tls_rtts) = (0, 0);
     for path in common::committed_captures() {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         // Copies of packets: ftpscope drops them as copies, tshark calls them
@@ -200,14 +207,31 @@ fn counts_match_tshark_on_every_committed_capture() {
                         "{name}: {c} -> {l}: rtt {ours} ms, tshark {theirs} ms"
                     );
                     rtts += 1;
+                    if d.tls.is_some() {
+                        tls_rtts += 1;
+                    }
                 }
                 // Throughput over the data, for transfers long enough to measure.
+                // The sender's bytes, from the first payload either way to its last.
+                let server_end = if d.mode == ftpscope::model::DataMode::Passive {
+                    l
+                } else {
+                    c
+                };
+                let sender = if t.sender == Some("server") {
+                    server_end
+                } else if server_end == l {
+                    c
+                } else {
+                    l
+                };
                 if let (Some(avg), Some(x)) = (t.throughput_bps.average, tm)
-                    && let (Some(a), Some(b)) = (x.first, x.last)
+                    && let (Some(a), Some(&b)) = (x.first, x.last.get(&sender))
                     && b - a >= 0.1
                     && t.retransmissions == 0
                 {
-                    let theirs = x.bytes as f64 * 8.0 / (b - a);
+                    let bytes = x.bytes.get(&sender).copied().unwrap_or(0);
+                    let theirs = bytes as f64 * 8.0 / (b - a);
                     assert!(
                         (avg - theirs).abs() <= 0.1 * theirs,
                         "{name}: {c} -> {l}: {avg} bit/s, tshark {theirs}"
@@ -215,9 +239,16 @@ fn counts_match_tshark_on_every_committed_capture() {
                     rates += 1;
                 }
                 compared += 1;
+                if d.tls.as_deref().is_some_and(|x| x.mode == "protected") {
+                    tls += 1;
+                }
             }
         }
     }
+    assert!(
+        tls >= 8 && tls_rtts >= 8,
+        "TLS data connections compared: {tls}, with a round trip: {tls_rtts}"
+    );
     assert!(compared >= 40, "only {compared} data connections compared");
     assert!(
         rtts >= 30 && rates >= 4,

@@ -38,11 +38,16 @@
 #                  encrypt-then-MAC refused (OpenSSL's SSL_OP_NO_ENCRYPT_THEN_MAC):
 #                  MAC-then-encrypt; vsftpd require_ssl_reuse=NO, the data connection
 #                  makes its own full handshake.
+#   pureftpd       pure-ftpd -Y 3 (TLS required on control and data) + curl
+#                  --ssl-reqd -k: pure-ftpd answers curl's first AUTH SSL with 500,
+#                  then AUTH TLS with 234; LIST and RETR under PROT P. pure-ftpd never
+#                  resumes sessions and does not require it: both data connections make
+#                  full handshakes and succeed.
 # Server 10.1.0.1 (vsftpd, self-signed certificate for ftp.example.test made here),
 # client 10.1.0.2; captured on the server's interface.
 set -euo pipefail
 ALL=(curl-tls12 curl-tls13 ftplib-reuse implicit prot-c cert-fail implicit-mismatch proftpd-reuse lftp-active
-     cbc-etm chacha12 chacha13 cbc-mte)
+     cbc-etm chacha12 chacha13 cbc-mte pureftpd)
 if [ $# -eq 0 ]; then
     set -- "${ALL[@]}"
 fi
@@ -192,6 +197,17 @@ PY
         in_ns cli env SSLKEYLOGFILE="$KEYS" HOME="$TMPD" timeout 30 lftp -u "$FTP_USER,$FTP_PASS" \
             -e "set ftp:passive-mode off; set ftp:ssl-force true; set ftp:ssl-protect-data true; set ssl:verify-certificate no; set xfer:clobber on; set net:max-retries 1; get report.bin -o $TMPD/report.bin; bye" \
             10.1.0.1
+        capture_stop
+        cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
+        ;;
+    pureftpd)
+        # pure-ftpd reads one PEM file with the key and the certificate (-2).
+        cat "$TMPD/key.pem" "$TMPD/cert.pem" > "$TMPD/pure-ftpd.pem"
+        chmod 600 "$TMPD/pure-ftpd.pem"
+        start_pureftpd srv -S 10.1.0.1,21 -p 40990:40999 -Y 3 -2 "$TMPD/pure-ftpd.pem"
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" "${CURL[@]}" --ssl-reqd -k \
+            "$url/" -o "$TMPD/list.txt" "$url/report.bin" -o "$TMPD/report.bin"
         capture_stop
         cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
         ;;

@@ -6,7 +6,7 @@
 //! the tracker fills from the handshakes (`crate::tls`).
 
 use super::ev;
-use crate::model::tls::TlsInfo;
+use crate::model::tls::{PROXY_OPAQUE_NOTE, TlsInfo};
 use crate::model::{Certainty, DataChannel, Evidence, Finding, Session, Severity};
 use crate::time::Ts;
 
@@ -33,6 +33,7 @@ pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
     if !s.tls {
         return;
     }
+    proxy_blind(s, out);
     for (i, d) in s.data_channels.iter().enumerate() {
         let Some(t) = d.tls.as_deref() else { continue };
         let name = format!("data connection #{} ({})", i + 1, endpoint(d));
@@ -173,6 +174,103 @@ fn hello_evidence(t: &TlsInfo, ts: Option<Ts>, who: &str) -> Vec<Evidence> {
     e
 }
 
+/// `tls-proxy-blind`: an encrypted session relayed by `ftpscope proxy`. After the
+/// 234 the proxy relays opaque bytes: it cannot rewrite the 227/229, so the data
+/// connections go around it (to the server's address) or fail (curl reuses the
+/// control address: the proxy's, where nothing listens on the server's port).
+/// What it still knows goes into the finding: the TLS facts, the dialogue's shape
+/// in records, how the session ended.
+fn proxy_blind(s: &Session, out: &mut Vec<Finding>) {
+    let note = format!("proxy: {PROXY_OPAQUE_NOTE}");
+    if !s.anomalies.iter().any(|a| a.starts_with(&note)) {
+        return;
+    }
+    let mut evidence = Vec::new();
+    if let Some((i, _)) =
+        s.exchanges.iter().enumerate().find(|(_, x)| {
+            x.verb() == Some("AUTH") && x.final_reply().is_some_and(|r| r.code == 234)
+        })
+    {
+        evidence.extend(super::reply_evidence(s, i));
+    }
+    let t = s.tls_info.as_deref();
+    if let Some(t) = t {
+        evidence.push(ev(
+            format!(
+                "control connection's TLS: {} {}, {}",
+                t.version.unwrap_or("version ?"),
+                t.cipher_suite.as_deref().unwrap_or("cipher ?"),
+                match t.resumed {
+                    Some(true) => "resumed session",
+                    Some(false) => "full handshake",
+                    None => "resumption unknown",
+                }
+            ),
+            None,
+            None,
+            None,
+        ));
+        let n = |from: &str| {
+            t.record_log
+                .iter()
+                .filter(|r| r.from == from && r.likely != "session ticket")
+                .count()
+        };
+        let (c, r) = (n("client"), n("server"));
+        if c + r > 0 {
+            evidence.push(ev(
+                format!(
+                    "after the handshake: {c} record(s) from the client (likely commands), {r} from the server (likely replies){}",
+                    if t.record_log.len() >= crate::model::tls::MAX_RECORD_LOG { ", and more" } else { "" }
+                ),
+                None,
+                None,
+                None,
+            ));
+        }
+    }
+    let data_seen = s.data_channels.len();
+    let ended = match s.closed.as_str() {
+        "open" => String::new(),
+        how => {
+            let last = t.and_then(|t| t.record_log.last()).map(|r| {
+                format!(
+                    ", {:.0} ms after the last record ({} B from the {})",
+                    r.ts.secs_until(s.end).max(0.0) * 1000.0,
+                    r.len,
+                    r.from
+                )
+            });
+            format!(
+                "; the control connection ended ({how}){}",
+                last.unwrap_or_default()
+            )
+        }
+    };
+    evidence.push(ev(
+        format!("data connections through the proxy: {data_seen}{ended}"),
+        Some(s.end),
+        None,
+        None,
+    ));
+    out.push(Finding {
+        id: "tls-proxy-blind",
+        severity: Severity::Warning,
+        summary: format!(
+            "FTPS through the proxy: after AUTH the proxy relays the control connection as opaque TLS{}, so it cannot see or rewrite the PASV/EPSV replies: the client's data connections do not come through the proxy. They go to the port the server announced, at the proxy's address (curl reuses the control connection's address: nothing listens there, the connection is refused, curl exits with 7 'Failed to connect') or at the server's own address (around the proxy, not seen here)",
+            t.and_then(|t| t.version).map(|v| format!(" ({v})")).unwrap_or_default()
+        ),
+        evidence,
+        remedy: "To watch the FTP dialogue through the proxy, use plain FTP on a test account (curl without --ssl-reqd/--ftp-ssl; lftp `set ftp:ssl-allow no`): the proxy then reads and rewrites every address. To diagnose the FTPS session itself, capture it instead (ftpscope live, or tcpdump and ftpscope report): ftpscope reads every TLS handshake and matches the encrypted data connections by timing. A client can reach the data connections directly when the server's announced address is reachable from it (curl --no-ftp-skip-pasv-ip), which bypasses the proxy for data.".into(),
+        certainty: Certainty::Inferred,
+        ..Default::default()
+    });
+    // The usual advice to put the proxy in between does not apply: it is there.
+    for f in out.iter_mut().filter(|f| f.id == "control-encrypted") {
+        f.remedy = "The proxy relays this session without its keys and sees only what a capture would. Log TLS keys on the client (SSLKEYLOGFILE) and decrypt a capture with Wireshark, or use plain FTP through the proxy on a test account.".into();
+    }
+}
+
 /// `tls-session-reuse-required`: a data connection made a full handshake (the
 /// client did not resume the control connection's TLS session) and the server
 /// ended the session at once: vsftpd `require_ssl_reuse=YES` answers 522 and
@@ -185,8 +283,28 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
     if !(small(t.records.client.plaintext_estimate) && small(t.records.server.plaintext_estimate)) {
         return;
     }
+    // The server took another full handshake with a file behind it: it does not
+    // require reuse (pure-ftpd never resumes), this one was a short listing.
+    let accepted_full = s.data_channels.iter().enumerate().any(|(j, o)| {
+        j != i
+            && o.tls.as_deref().is_some_and(|ot| {
+                ot.handshake == "complete"
+                    && ot.resumed == Some(false)
+                    && !(small(ot.records.client.plaintext_estimate)
+                        && small(ot.records.server.plaintext_estimate))
+            })
+    });
+    if accepted_full {
+        return;
+    }
     let Some(end) = d.end else { return };
+    // The server's close answers this data connection only when it is the last
+    // one: a data connection after it means the session went on.
+    let later = s.data_channels[i + 1..]
+        .iter()
+        .any(|o| o.start.is_some_and(|st| st >= end));
     let server_closed = matches!(s.closed.as_str(), "fin-by-server" | "rst-by-server")
+        && !later
         && end.secs_until(s.end) <= CLOSE_AFTER_SECS;
     let no_offer = !(t.offered.psk
         || t.offered.ticket

@@ -7,6 +7,13 @@ use serde::Serialize;
 
 use crate::time::Ts;
 
+/// The proxy's session note when AUTH is accepted and it starts relaying the
+/// control connection as opaque bytes (the start of the note; the tracker keeps
+/// it as a session anomaly prefixed `proxy: `). The FTPS rules recognise a
+/// proxy-relayed encrypted session by it.
+pub const PROXY_OPAQUE_NOTE: &str =
+    "AUTH accepted (234): from here the proxy relays the control connection as opaque TLS bytes";
+
 /// Records kept in [`TlsInfo::record_log`].
 pub const MAX_RECORD_LOG: usize = 64;
 

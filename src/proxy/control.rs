@@ -1302,11 +1302,13 @@ impl Ctl {
         self.abandon_current();
         self.link.note(
             NoteTarget::Session,
-            "AUTH accepted (234): from here the proxy relays the control connection as opaque TLS bytes. \
-             It can no longer see or rewrite PASV/EPSV/PORT, so this session's data connections do not go \
+            format!(
+                "{}. It can no longer see or rewrite PASV/EPSV/PORT, so this session's data connections do not go \
              through the proxy: in passive mode the client connects to the address in the encrypted 227 \
              (the server's, which it may not reach) or, like curl, to the proxy's address at the server's \
              port, where nothing listens. Test plain FTP through the proxy, or FTPS directly.",
+                crate::model::tls::PROXY_OPAQUE_NOTE
+            ),
         );
     }
 

@@ -286,6 +286,19 @@ impl Tracker {
                 resumed_from(s, ci, &mut info);
             }
             let d = &mut s.data_channels[ci];
+            // A reset after both directions' close_notify ends a finished transfer:
+            // one side closed and the other's late close_notify met a closed socket
+            // (pure-ftpd resets the client's close_notify after its own FIN).
+            if d.outcome == Outcome::Reset
+                && info.close_notify.client == Some(true)
+                && info.close_notify.server == Some(true)
+            {
+                d.outcome = Outcome::Completed;
+                d.notes.push(format!(
+                    "the reset ({}) came after both sides' close_notify: the TLS stream was complete",
+                    d.ended_by.map_or("?", |e| e.as_str())
+                ));
+            }
             // No announcement time to measure the set-up from.
             d.setup_time = None;
             d.tls = Some(info);
