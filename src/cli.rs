@@ -79,7 +79,8 @@ pub enum Cmd {
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<PathBuf>,
         /// text, json, html (one self-contained page with a ladder diagram of each
-        /// session), svg (the ladder of one session: needs --session).
+        /// session), svg (the ladder of one session: needs --session), zeek (Zeek's
+        /// ftp.log, tab-separated), zeek-json (the same in Zeek's JSON log style).
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
         /// Leave out the explanation under each command and reply.
@@ -94,6 +95,14 @@ pub enum Cmd {
         /// ends in .pcap. The same as the terminal UI's `x`.
         #[arg(long, value_name = "FILE", requires = "session")]
         write_pcap: Option<PathBuf>,
+        /// With --format zeek or zeek-json: add ftpscope's columns after Zeek's
+        /// (ftpscope_outcome, ftpscope_findings, community_id).
+        #[arg(long)]
+        zeek_extra: bool,
+        /// With --format zeek or zeek-json: log these commands too (comma-separated,
+        /// as Zeek's `redef FTP::logged_commands += {...}`; `<init>` is the greeting).
+        #[arg(long, value_name = "CMDS", value_delimiter = ',')]
+        zeek_commands: Vec<String>,
     },
     /// Print only the findings; exit 1 when one is an error.
     Diagnose {
@@ -145,6 +154,8 @@ pub enum ReportFormat {
     Json,
     Html,
     Svg,
+    Zeek,
+    ZeekJson,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

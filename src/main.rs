@@ -524,6 +524,39 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Report {
             captures,
+            format: format @ (ReportFormat::Zeek | ReportFormat::ZeekJson),
+            session,
+            zeek_extra,
+            zeek_commands,
+            ..
+        }) => {
+            let mut opts = report::zeek::ZeekOptions {
+                json: format == ReportFormat::ZeekJson,
+                extra: zeek_extra,
+                show_passwords: c.show_passwords,
+                ..Default::default()
+            };
+            opts.logged
+                .extend(zeek_commands.iter().map(|v| v.trim().to_ascii_uppercase()));
+            pipelined(&captures, tracker_config(&c)?, |rx| {
+                let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
+                let mut log = report::zeek::ZeekLog::new(opts);
+                for s in rx {
+                    if session.is_none_or(|n| n == s.id) {
+                        log.write_session(&mut w, &s)?;
+                    }
+                }
+                // Dates the header of a log with no session only.
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                log.finish(&mut w, ftpscope::time::Ts::from_secs_nanos(now.as_secs() as i64, 0))?;
+                w.flush()
+            })?;
+            0
+        }
+        Some(Cmd::Report {
+            captures,
             format: format @ (ReportFormat::Html | ReportFormat::Svg),
             session,
             ..

@@ -13,6 +13,7 @@ use crate::time::Ts;
 
 mod tcp;
 pub use tcp::{Episodes, Spread, TcpEnd, TcpFigures, Throughput, ThroughputSeries, WindowScale};
+pub mod community_id;
 pub mod tls;
 
 /// Bytes from the wire. Serialized as a UTF-8 string when valid; otherwise as a

@@ -194,10 +194,14 @@ impl Serialize for TlsField<'_> {
 impl Serialize for SessionJson<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let s = self.s;
-        let mut m = ser.serialize_struct("Session", 26)?;
+        let mut m = ser.serialize_struct("Session", 27)?;
         m.serialize_field("id", &s.id)?;
         m.serialize_field("client", &Addr(&s.client))?;
         m.serialize_field("server", &Addr(&s.server))?;
+        m.serialize_field(
+            "community_id",
+            &crate::model::community_id::tcp(s.client, s.server),
+        )?;
         m.serialize_field("start", &Time(s.start))?;
         m.serialize_field("end", &Time(s.end))?;
         m.serialize_field("duration", &s.duration)?;
@@ -221,7 +225,18 @@ impl Serialize for SessionJson<'_> {
                 lang: self.lang,
             },
         )?;
-        m.serialize_field("data_channels", &s.data_channels)?;
+        let channels: Vec<DataChannelJson<'_>> = s
+            .data_channels
+            .iter()
+            .map(|d| DataChannelJson {
+                community_id: d
+                    .connector
+                    .zip(d.listener)
+                    .and_then(|(a, b)| crate::model::community_id::tcp(a, b)),
+                d,
+            })
+            .collect();
+        m.serialize_field("data_channels", &channels)?;
         m.serialize_field("findings", &s.findings)?;
         m.serialize_field("capture", &s.capture)?;
         m.serialize_field("coverage", &s.coverage)?;
@@ -232,6 +247,15 @@ impl Serialize for SessionJson<'_> {
         }
         m.end()
     }
+}
+
+/// A data channel's JSON form: the model's fields, then the Community ID of its TCP
+/// connection (null when no connection was seen).
+#[derive(Serialize)]
+struct DataChannelJson<'a> {
+    #[serde(flatten)]
+    d: &'a crate::model::DataChannel,
+    community_id: Option<String>,
 }
 
 struct Exchanges<'a> {
