@@ -538,21 +538,23 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             opts.logged
                 .extend(zeek_commands.iter().map(|v| v.trim().to_ascii_uppercase()));
-            pipelined(&captures, tracker_config(&c)?, |rx| {
-                let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
-                let mut log = report::zeek::ZeekLog::new(opts);
-                for s in rx {
-                    if session.is_none_or(|n| n == s.id) {
-                        log.write_session(&mut w, &s)?;
-                    }
+            let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
+            let mut log = report::zeek::ZeekLog::new(opts);
+            streamed(&captures, tracker_config(&c)?, |s| {
+                if session.is_none_or(|n| n == s.id) {
+                    log.write_session(&mut w, &s)?;
                 }
-                // Dates the header of a log with no session only.
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default();
-                log.finish(&mut w, ftpscope::time::Ts::from_secs_nanos(now.as_secs() as i64, 0))?;
-                w.flush()
+                Ok(())
             })?;
+            // Dates the header of a log with no session only.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            log.finish(
+                &mut w,
+                ftpscope::time::Ts::from_secs_nanos(now.as_secs() as i64, 0),
+            )?;
+            w.flush()?;
             0
         }
         Some(Cmd::Report {

@@ -38,8 +38,8 @@ const HIDDEN: &str = "<hidden>";
 
 /// Commands whose argument Zeek logs as a URL (its `file_cmds`).
 const FILE_COMMANDS: &[&str] = &[
-    "APPE", "CWD", "DELE", "MKD", "RETR", "RMD", "RNFR", "RNTO", "STOR", "STOU", "REST",
-    "SIZE", "MDTM",
+    "APPE", "CWD", "DELE", "MKD", "RETR", "RMD", "RNFR", "RNTO", "STOR", "STOU", "REST", "SIZE",
+    "MDTM",
 ];
 
 const FIELDS: &[(&str, &str)] = &[
@@ -316,7 +316,11 @@ pub fn rows(s: &Session, opts: &ZeekOptions) -> Vec<Row> {
     let mut out = Vec::new();
     for (i, x) in s.exchanges.iter().enumerate() {
         let verb = x.command.as_ref().map(|c| c.verb.to_ascii_uppercase());
-        let raw_arg = x.command.as_ref().map(|c| c.arg.0.clone()).unwrap_or_default();
+        let raw_arg = x
+            .command
+            .as_ref()
+            .map(|c| c.arg.0.clone())
+            .unwrap_or_default();
         let masked = raw_arg == MASK;
         match verb.as_deref() {
             Some("USER") => user = String::from_utf8_lossy(&raw_arg).into_owned(),
@@ -362,12 +366,7 @@ pub fn rows(s: &Session, opts: &ZeekOptions) -> Vec<Row> {
                 .data_channels
                 .iter()
                 .position(|d| d.announce_exchange == i && d.announced.is_some())
-                .filter(|_| {
-                    matches!(
-                        verb.as_deref(),
-                        Some("PASV" | "EPSV" | "PORT" | "EPRT")
-                    )
-                });
+                .filter(|_| matches!(verb.as_deref(), Some("PASV" | "EPSV" | "PORT" | "EPRT")));
             let data_channel = dc_index.and_then(|d| {
                 let dc = &s.data_channels[d];
                 let a = dc.announced?;
@@ -399,9 +398,8 @@ pub fn rows(s: &Session, opts: &ZeekOptions) -> Vec<Row> {
                 arg,
                 file_size,
                 reply_code: last.map(|r| r.code),
-                reply_msg: last.map(|r| {
-                    reply_msg(r.lines.last().map_or(&r.text.0[..], |l| &l.0[..]), r.code)
-                }),
+                reply_msg: last
+                    .map(|r| reply_msg(r.lines.last().map_or(&r.text.0[..], |l| &l.0[..]), r.code)),
                 data_channel,
                 outcome: if opts.extra { outcome } else { None },
                 findings: if opts.extra { findings } else { Vec::new() },
@@ -474,12 +472,22 @@ fn write_tsv(out: &mut dyn Write, r: &Row, extra: bool) -> io::Result<()> {
     cols.push(s(r.command.as_bytes()));
     cols.push(r.arg.as_ref().map_or_else(unset, |a| s(a)));
     cols.push(unset()); // mime_type
-    cols.push(r.file_size.map_or_else(unset, |n| n.to_string().into_bytes()));
-    cols.push(r.reply_code.map_or_else(unset, |n| n.to_string().into_bytes()));
+    cols.push(
+        r.file_size
+            .map_or_else(unset, |n| n.to_string().into_bytes()),
+    );
+    cols.push(
+        r.reply_code
+            .map_or_else(unset, |n| n.to_string().into_bytes()),
+    );
     cols.push(r.reply_msg.as_ref().map_or_else(unset, |m| s(m)));
     match r.data_channel {
         Some((passive, o, h, p)) => {
-            cols.push(if passive { b"T".to_vec() } else { b"F".to_vec() });
+            cols.push(if passive {
+                b"T".to_vec()
+            } else {
+                b"F".to_vec()
+            });
             cols.push(o.to_string().into_bytes());
             cols.push(h.to_string().into_bytes());
             cols.push(p.to_string().into_bytes());
@@ -501,7 +509,11 @@ fn write_tsv(out: &mut dyn Write, r: &Row, extra: bool) -> io::Result<()> {
             }
             o
         });
-        cols.push(r.community_id.as_ref().map_or_else(unset, |c| s(c.as_bytes())));
+        cols.push(
+            r.community_id
+                .as_ref()
+                .map_or_else(unset, |c| s(c.as_bytes())),
+        );
     }
     for (i, c) in cols.iter().enumerate() {
         if i > 0 {
@@ -598,7 +610,10 @@ mod tests {
     #[test]
     fn pwd_reply_gives_the_quoted_directory() {
         assert_eq!(extract_path("\"/pub\" is the current directory"), "/pub");
-        assert_eq!(extract_path("Current directory is /srv/ftp now"), "/srv/ftp");
+        assert_eq!(
+            extract_path("Current directory is /srv/ftp now"),
+            "/srv/ftp"
+        );
         assert_eq!(extract_path("no path"), "");
     }
 
