@@ -23,34 +23,37 @@ small=$dir/ftps-$TSHARK_MB.pcap
 [ -f "$big" ] || "$gen" "$big" "$big.keys" "$MB" >/dev/null
 [ -f "$small" ] || "$gen" "$small" "$small.keys" "$TSHARK_MB" >/dev/null
 
-# best NAME CMD...: min wall time of RUNS runs and the peak RSS of the last.
+# best NAME CMD...: "wall cpu rss": the min wall time and min CPU time (user+sys:
+# what one core spent, less disturbed by other work on a shared machine) of RUNS
+# runs, and the peak RSS of the last.
 best() {
-    local name=$1 t best_t="" rss
+    local name=$1 t best_t="" best_c="" rss c
     shift
     for _ in $(seq "$RUNS"); do
-        /usr/bin/time -o "$dir/time.out" -f "%e %M" "$@" >/dev/null 2>&1
-        t=$(tail -1 "$dir/time.out")
-        rss=${t#* }
-        t=${t% *}
+        /usr/bin/time -o "$dir/time.out" -f "%e %U %S %M" "$@" >/dev/null 2>&1
+        read -r t u s rss < <(tail -1 "$dir/time.out")
+        c=$(awk "BEGIN{print $u+$s}")
         if [ -z "$best_t" ] || awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; fi
+        if [ -z "$best_c" ] || awk "BEGIN{exit !($c < $best_c)}"; then best_c=$c; fi
     done
-    echo "$best_t $rss"
+    echo "$best_t $best_c $rss"
 }
 
 size=$(stat -c %s "$big")
-printf '%-44s %8s %10s %10s\n' "run ($((size >> 20)) MiB capture, $MB MiB of file)" "time s" "MB/s" "peak RSS"
+printf '%-44s %8s %8s %10s %10s\n' "run ($((size >> 20)) MiB capture, $MB MiB of file)" "wall s" "cpu s" "MB/s cpu" "peak RSS"
 row() {
-    local label=$1 r=$2 bytes=$3
-    local t=${r% *} rss=${r#* }
-    printf '%-44s %8s %10.0f %9d MB\n' "$label" "$t" "$(awk "BEGIN{print $bytes/1e6/($t>0?$t:0.001)}")" "$((rss / 1024))"
+    local label=$1 bytes=$3 t c rss
+    read -r t c rss <<<"$2"
+    printf '%-44s %8s %8s %10.0f %9d MB\n' "$label" "$t" "$c" "$(awk "BEGIN{print $bytes/1e6/($c>0?$c:0.001)}")" "$((rss / 1024))"
 }
+cpu() { echo "$1" | awk '{print $2}'; }
 floor=$(best floor tcpdump -r "$big" -w /dev/null)
 row "tcpdump -r F -w /dev/null (read floor)" "$floor" "$size"
 nokeys=$(best nokeys "$bin" report --format json "$big")
 row "ftpscope report --format json (no keys)" "$nokeys" "$size"
 dec=$(best dec "$bin" report --format json --tls-keylog "$big.keys" "$big")
 row "ftpscope report --format json --tls-keylog" "$dec" "$size"
-echo "decrypting: $(awk "BEGIN{printf \"%.2f\", ${dec% *}/${floor% *}}")x the read floor"
+echo "decrypting: $(awk "BEGIN{printf \"%.2f\", $(cpu "$dec")/$(cpu "$floor")}")x the read floor (CPU)"
 
 if command -v tshark >/dev/null; then
     ssize=$(stat -c %s "$small")
@@ -58,5 +61,5 @@ if command -v tshark >/dev/null; then
     theirs=$(RUNS=1 best tshark tshark -r "$small" -o "tls.keylog_file:$small.keys" -Y tls.app_data)
     row "ftpscope --tls-keylog, $TSHARK_MB MiB capture" "$ours" "$ssize"
     row "tshark -o tls.keylog_file -Y tls.app_data" "$theirs" "$ssize"
-    echo "tshark / ftpscope: $(awk "BEGIN{printf \"%.1f\", ${theirs% *}/(${ours% *}>0?${ours% *}:0.001)}")x"
+    echo "tshark / ftpscope: $(awk "BEGIN{printf \"%.1f\", $(cpu "$theirs")/($(cpu "$ours")>0?$(cpu "$ours"):0.001)}")x (CPU)"
 fi

@@ -2112,9 +2112,11 @@ impl ConnSink for Tracker {
                     client_is_initiator,
                 },
             );
-            if self.tls_decrypted_session(si) {
-                // An FTPS session read with its secrets: the data connection is
-                // TLS too; decrypt it to count the file's bytes.
+            if self.sessions[si].s.tls {
+                // An FTPS session whose announcement could be read (decrypted with
+                // its secrets, or in clear after CCC): the data connection is TLS
+                // under PROT P (its content tells; PROT C shows as clear). Decrypt
+                // it when the secrets are there, to count the file's bytes.
                 self.tls_data_conn(info.id);
                 return Mode::Stream;
             }
