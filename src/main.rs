@@ -559,6 +559,26 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Report {
             captures,
+            format: ReportFormat::Eve,
+            session,
+            ..
+        }) => {
+            let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
+            let (stats, findings) = streamed(&captures, tracker_config(&c)?, |s| {
+                if session.is_none_or(|n| n == s.id) {
+                    report::eve::write_session(&mut w, &s)?;
+                }
+                Ok(())
+            })?;
+            if session.is_none() {
+                let at = stats.last.or(stats.first).unwrap_or_default();
+                report::eve::write_capture_findings(&mut w, &findings, at)?;
+            }
+            w.flush()?;
+            0
+        }
+        Some(Cmd::Report {
+            captures,
             format: format @ (ReportFormat::Html | ReportFormat::Svg),
             session,
             ..
