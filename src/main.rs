@@ -559,20 +559,29 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Report {
             captures,
-            format: ReportFormat::Eve,
+            format: format @ (ReportFormat::Eve | ReportFormat::Ocsf),
             session,
             ..
         }) => {
+            let eve = format == ReportFormat::Eve;
             let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
             let (stats, findings) = streamed(&captures, tracker_config(&c)?, |s| {
                 if session.is_none_or(|n| n == s.id) {
-                    report::eve::write_session(&mut w, &s)?;
+                    if eve {
+                        report::eve::write_session(&mut w, &s)?;
+                    } else {
+                        report::ocsf::write_session(&mut w, &s)?;
+                    }
                 }
                 Ok(())
             })?;
             if session.is_none() {
                 let at = stats.last.or(stats.first).unwrap_or_default();
-                report::eve::write_capture_findings(&mut w, &findings, at)?;
+                if eve {
+                    report::eve::write_capture_findings(&mut w, &findings, at)?;
+                } else {
+                    report::ocsf::write_capture_findings(&mut w, &findings, at)?;
+                }
             }
             w.flush()?;
             0

@@ -3,6 +3,7 @@
 pub mod eve;
 pub mod json;
 pub mod ladder;
+pub mod ocsf;
 pub mod text;
 pub mod zeek;
 
