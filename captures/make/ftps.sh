@@ -43,11 +43,24 @@
 #                  then AUTH TLS with 234; LIST and RETR under PROT P. pure-ftpd never
 #                  resumes sessions and does not require it: both data connections make
 #                  full handshakes and succeed.
+#   proftpd-ccc    ProFTPD mod_tls + curl --ssl-reqd -k --ftp-ssl-ccc: after the
+#                  login curl sends CCC, both sides end TLS on the control connection
+#                  (close_notify) and the rest of the dialogue (PASV, RETR, QUIT) is in
+#                  clear, while the data connection stays TLS (PROT P).
+# FTPS twins of plain scenarios made by other scripts (with the client's key log):
+#   login-failed   curl --ssl-reqd -k with a wrong password: 530 to PASS, encrypted
+#                  (the twin of login-retry's failed session).
+#   aborted        Python ftplib (FTP_TLS, PROT P) starts RETR of a 1.5 MB file from
+#                  rate-limited vsftpd (local_max_rate 200 KiB/s, require_ssl_reuse=NO:
+#                  ftplib does not resume), reads ~100 KB, sends ABOR on the encrypted
+#                  control connection (no Telnet IP/Synch: urgent data cannot cross TLS)
+#                  and closes the data connection; vsftpd answers 426, then 225/226
+#                  (the twin of aborted-download).
 # Server 10.1.0.1 (vsftpd, self-signed certificate for ftp.example.test made here),
 # client 10.1.0.2; captured on the server's interface.
 set -euo pipefail
 ALL=(curl-tls12 curl-tls13 ftplib-reuse implicit prot-c cert-fail implicit-mismatch proftpd-reuse lftp-active
-     cbc-etm chacha12 chacha13 cbc-mte pureftpd)
+     cbc-etm chacha12 chacha13 cbc-mte pureftpd login-failed aborted proftpd-ccc)
 if [ $# -eq 0 ]; then
     set -- "${ALL[@]}"
 fi
@@ -245,6 +258,75 @@ except Exception as e:
 PY
         capture_stop
         grep -qi "reuse" "$TMPD/proftpd-tls.log" || die "no session-reuse complaint in the TLS log"
+        ;;
+    proftpd-ccc)
+        start_proftpd srv <<CONF
+ModulePath $LAB/proftpd/usr/lib/proftpd
+LoadModule mod_tls.c
+PassivePorts 40990 40999
+<IfModule mod_tls.c>
+  TLSEngine on
+  TLSLog $TMPD/proftpd-tls.log
+  TLSProtocol TLSv1.2 TLSv1.3
+  TLSRSACertificateFile $TMPD/cert.pem
+  TLSRSACertificateKeyFile $TMPD/key.pem
+  TLSRequired auth+data
+  TLSVerifyClient off
+</IfModule>
+CONF
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" "${CURL[@]}" --ssl-reqd -k --ftp-ssl-ccc \
+            "$url/report.bin" -o "$TMPD/report.bin"
+        capture_stop
+        cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
+        ;;
+    login-failed)
+        vsftpd_tls </dev/null
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" curl -sS --max-time 15 -u "$FTP_USER:wrong-pass" \
+            --ssl-reqd -k "$url/" -o "$TMPD/list.txt" || rc=$?
+        capture_stop
+        [ "$rc" = 67 ] || die "curl exit $rc, expected 67 (login denied)"
+        ;;
+    aborted)
+        make_file "$LAB_HOME/big.bin" 1572864 ftps-aborted-file
+        fix_mtimes
+        vsftpd_tls <<<"require_ssl_reuse=NO
+local_max_rate=204800"
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" timeout 30 "$PYTHON" - <<'PY'
+import ftplib, ssl
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.keylog_filename = __import__("os").environ["SSLKEYLOGFILE"]
+ftp = ftplib.FTP_TLS(context=ctx)
+ftp.connect("10.1.0.1", 21, timeout=10)
+ftp.login("ftpuser", "s3cret-pass")
+ftp.prot_p()
+ftp.voidcmd("TYPE I")
+conn = ftp.transfercmd("RETR big.bin")
+got = 0
+while got < 100000:
+    d = conn.recv(65536)
+    if not d:
+        break
+    got += len(d)
+print("read", got, "bytes, aborting")
+ftp.putcmd("ABOR")
+conn.close()
+for _ in range(2):
+    try:
+        r = ftp.getmultiline()
+    except Exception as e:
+        print("reply:", e)
+        break
+    print(r)
+    if not r.startswith("426"):
+        break
+print(ftp.quit())
+PY
+        capture_stop
         ;;
     *) die "unknown scenario $variant (one of ${ALL[*]})" ;;
 esac

@@ -7,7 +7,9 @@
 
 use super::ev;
 use crate::model::tls::{PROXY_OPAQUE_NOTE, TlsInfo};
-use crate::model::{Certainty, DataChannel, Evidence, Finding, Session, Severity};
+use crate::model::{
+    Certainty, DataChannel, EndedBy, Evidence, Finding, Outcome, Session, Severity,
+};
 use crate::time::Ts;
 
 /// A data connection whose server-to-client or client-to-server plaintext is below
@@ -611,6 +613,16 @@ fn unclean_shutdown(i: usize, d: &DataChannel, t: &TlsInfo, out: &mut Vec<Findin
         return;
     }
     let upload = sender == "client";
+    // A transfer the receiver broke off (ABOR, or its RST) leaves the sender no
+    // chance to send close_notify: not a shutdown fault (transfer-aborted says it).
+    let receiver_reset = if upload {
+        EndedBy::RstByServer
+    } else {
+        EndedBy::RstByClient
+    };
+    if d.outcome == Outcome::Aborted || d.ended_by == Some(receiver_reset) {
+        return;
+    }
     out.push(Finding {
         id: "tls-unclean-shutdown",
         severity: if upload { Severity::Warning } else { Severity::Info },
