@@ -80,7 +80,9 @@ pub enum Cmd {
         captures: Vec<PathBuf>,
         /// text, json, html (one self-contained page with a ladder diagram of each
         /// session), svg (the ladder of one session: needs --session), zeek (Zeek's
-        /// ftp.log, tab-separated), zeek-json (the same in Zeek's JSON log style).
+        /// ftp.log, tab-separated), zeek-json (the same in Zeek's JSON log style), eve
+        /// (Suricata's EVE JSON: ftp, ftp_data and ftpscope finding events), ocsf (OCSF
+        /// FTP Activity events, findings as Detection Findings).
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
         /// Leave out the explanation under each command and reply.
@@ -156,6 +158,8 @@ pub enum ReportFormat {
     Svg,
     Zeek,
     ZeekJson,
+    Eve,
+    Ocsf,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

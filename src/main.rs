@@ -559,6 +559,35 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Report {
             captures,
+            format: format @ (ReportFormat::Eve | ReportFormat::Ocsf),
+            session,
+            ..
+        }) => {
+            let eve = format == ReportFormat::Eve;
+            let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
+            let (stats, findings) = streamed(&captures, tracker_config(&c)?, |s| {
+                if session.is_none_or(|n| n == s.id) {
+                    if eve {
+                        report::eve::write_session(&mut w, &s)?;
+                    } else {
+                        report::ocsf::write_session(&mut w, &s)?;
+                    }
+                }
+                Ok(())
+            })?;
+            if session.is_none() {
+                let at = stats.last.or(stats.first).unwrap_or_default();
+                if eve {
+                    report::eve::write_capture_findings(&mut w, &findings, at)?;
+                } else {
+                    report::ocsf::write_capture_findings(&mut w, &findings, at)?;
+                }
+            }
+            w.flush()?;
+            0
+        }
+        Some(Cmd::Report {
+            captures,
             format: format @ (ReportFormat::Html | ReportFormat::Svg),
             session,
             ..

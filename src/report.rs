@@ -1,7 +1,9 @@
 //! Views of the model for files and pipes: a text report and newline-delimited JSON.
 
+pub mod eve;
 pub mod json;
 pub mod ladder;
+pub mod ocsf;
 pub mod text;
 pub mod zeek;
 

@@ -310,8 +310,46 @@ pub fn rows(s: &Session, opts: &ZeekOptions) -> Vec<Row> {
     } else {
         None
     };
-    let mut user = String::from("<unknown>");
-    let mut password: Option<String> = None;
+    // USER and PASS as Zeek's state holds them when a row is logged: the row is written
+    // when its reply comes, and by then every command the client sent before that reply
+    // has been seen, pipelined ones included (a client that sends USER, PASS, SYST before
+    // any reply gets the password on its USER row too).
+    // after[k]: the exchanges of the last USER and PASS among the first k.
+    let mut after: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(s.exchanges.len() + 1);
+    after.push((None, None));
+    for (k, x) in s.exchanges.iter().enumerate() {
+        let (mut u, mut p) = after[k];
+        if let Some(c) = &x.command {
+            if c.verb.eq_ignore_ascii_case("USER") {
+                u = Some(k);
+            } else if c.verb.eq_ignore_ascii_case("PASS") {
+                p = Some(k);
+            }
+        }
+        after.push((u, p));
+    }
+    let arg_of = |k: usize| {
+        s.exchanges[k]
+            .command
+            .as_ref()
+            .map_or(&[][..], |c| &c.arg.0[..])
+    };
+    let credentials = |upto: usize| {
+        let (u, p) = after[upto];
+        let user = u.map_or_else(
+            || String::from("<unknown>"),
+            |k| String::from_utf8_lossy(arg_of(k)).into_owned(),
+        );
+        let password = p.map(|k| {
+            let a = arg_of(k);
+            if opts.show_passwords && a != MASK {
+                String::from_utf8_lossy(a).into_owned()
+            } else {
+                HIDDEN.to_string()
+            }
+        });
+        (user, password)
+    };
     let mut cwd = String::from(".");
     let mut out = Vec::new();
     for (i, x) in s.exchanges.iter().enumerate() {
@@ -322,17 +360,6 @@ pub fn rows(s: &Session, opts: &ZeekOptions) -> Vec<Row> {
             .map(|c| c.arg.0.clone())
             .unwrap_or_default();
         let masked = raw_arg == MASK;
-        match verb.as_deref() {
-            Some("USER") => user = String::from_utf8_lossy(&raw_arg).into_owned(),
-            Some("PASS") => {
-                password = Some(if opts.show_passwords && !masked {
-                    String::from_utf8_lossy(&raw_arg).into_owned()
-                } else {
-                    HIDDEN.to_string()
-                });
-            }
-            _ => {}
-        }
         let last = x.final_reply().or(x.replies.last());
         let name = verb.clone().unwrap_or_else(|| "<init>".to_string());
         // The greeting is Zeek's <init> row; other replies no command asked for are not logged.
@@ -387,13 +414,25 @@ pub fn rows(s: &Session, opts: &ZeekOptions) -> Vec<Row> {
                 .map(|f| f.id)
                 .collect();
             findings.dedup();
+            // Commands come in order of time: those sent before the reply form a prefix.
+            let seen = match last {
+                Some(r) => {
+                    i + 1
+                        + s.exchanges[i + 1..]
+                            .iter()
+                            .take_while(|y| y.command.as_ref().is_some_and(|c| c.ts < r.ts))
+                            .count()
+                }
+                None => i + 1,
+            };
+            let (user, password) = credentials(seen);
             out.push(Row {
                 ts: x.command.as_ref().map_or(s.start, |c| c.ts),
                 uid: uid.clone(),
                 orig: Some(s.client),
                 resp: Some(s.server),
-                user: user.clone(),
-                password: password.clone(),
+                user,
+                password,
                 command: name,
                 arg,
                 file_size,
