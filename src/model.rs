@@ -552,7 +552,8 @@ impl Severity {
 /// One piece of evidence for a finding.
 #[derive(Clone, Debug, Serialize)]
 pub struct Evidence {
-    pub what: String,
+    /// What was seen, in every language (JSON: the English).
+    pub what: crate::i18n::Tr,
     #[serde(serialize_with = "ser_opt_ts")]
     pub ts: Option<Ts>,
     #[serde(serialize_with = "ser_opt_frame")]
@@ -578,9 +579,11 @@ pub enum Certainty {
 pub struct Finding {
     pub id: &'static str,
     pub severity: Severity,
-    pub summary: String,
+    /// One sentence, in every language (JSON: the English).
+    pub summary: crate::i18n::Tr,
     pub evidence: Vec<Evidence>,
-    pub remedy: String,
+    /// What to do, in every language (JSON: the English); empty when nothing.
+    pub remedy: crate::i18n::Tr,
     pub certainty: Certainty,
     /// How many times this finding (same id, same cause) occurred; the evidence is
     /// the first occurrence's, then the last's when there are several.
@@ -595,7 +598,13 @@ pub struct Finding {
 
 impl Default for Finding {
     fn default() -> Self {
-        Finding::new("", Severity::Info, String::new(), Vec::new(), String::new())
+        Finding::new(
+            "",
+            Severity::Info,
+            Default::default(),
+            Vec::new(),
+            Default::default(),
+        )
     }
 }
 
@@ -604,9 +613,9 @@ impl Finding {
     pub fn new(
         id: &'static str,
         severity: Severity,
-        summary: String,
+        summary: crate::i18n::Tr,
         evidence: Vec<Evidence>,
-        remedy: String,
+        remedy: crate::i18n::Tr,
     ) -> Self {
         Finding {
             id,

@@ -1,0 +1,175 @@
+//! Texts shown to people, in every language ftpscope speaks (English and
+//! Simplified Chinese), from one place.
+//!
+//! Two kinds of text, both of which carry every language as a required field, so a
+//! text without its Chinese does not compile:
+//!
+//! * [`Tr`]: a sentence built from parameters (a finding's summary, evidence and fix).
+//!   Rules build it with the [`tr!`](crate::tr) macro, which takes the English and the
+//!   Chinese template side by side, with the same named parameters:
+//!   `tr!("{n} SYNs in all", "共 {n} 个 SYN")`. Views pick the language with
+//!   [`Tr::get`]. JSON serialises the English text only (its fields are for machines
+//!   and stay stable across `--lang`).
+//! * [`Ui`]: the fixed labels of the views (headers, field names, outcomes). One table,
+//!   [`ui!`](crate::ui) below, lists each key with its English and Chinese text;
+//!   [`Ui::text`] looks one up.
+//!
+//! Conventions for the Chinese: the terms network engineers use (被动模式/主动模式,
+//! 数据连接, 控制连接, 响应码, 防火墙, 网络地址转换 NAT, 重传, 窗口); identifiers stay as
+//! they are (finding ids, reply codes, FTP commands, option and setting names such as
+//! `pasv_address`, addresses, ports, paths). See docs/i18n.md.
+//!
+//! Pure data: no I/O, only `std` and `serde` (for [`Tr`]'s serialisation).
+
+use crate::ftp::catalog::Lang;
+
+/// A text in every language: English and Simplified Chinese.
+///
+/// Dereferences to the English text, so code that searches or compares findings
+/// (tests, the grouping of findings) reads the stable English wording; views use
+/// [`Tr::get`] with the language asked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Tr {
+    /// English.
+    pub en: String,
+    /// Simplified Chinese.
+    pub zh: String,
+}
+
+impl Tr {
+    /// The text in `lang`.
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.en,
+            Lang::Zh => &self.zh,
+        }
+    }
+
+    /// A text that is the same in every language: wire text, an identifier, a command
+    /// line, a number. Not for prose.
+    pub fn verbatim(s: impl Into<String>) -> Tr {
+        let s = s.into();
+        Tr {
+            zh: s.clone(),
+            en: s,
+        }
+    }
+
+    /// Both languages, each passed through `f` (e.g. to add a suffix).
+    pub fn map(&self, mut f: impl FnMut(&str, Lang) -> String) -> Tr {
+        Tr {
+            en: f(&self.en, Lang::En),
+            zh: f(&self.zh, Lang::Zh),
+        }
+    }
+
+    /// Appends `other` in each language.
+    pub fn push(&mut self, other: &Tr) {
+        self.en.push_str(&other.en);
+        self.zh.push_str(&other.zh);
+    }
+}
+
+impl std::ops::Deref for Tr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.en
+    }
+}
+
+/// The English text (for messages in tests and logs; views use [`Tr::get`]).
+impl std::fmt::Display for Tr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.en)
+    }
+}
+
+impl serde::Serialize for Tr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.en)
+    }
+}
+
+/// Builds a [`Tr`] from an English and a Chinese `format!` template.
+///
+/// Both templates see the same arguments; prefer inline names (`{port}`) so the
+/// Chinese can put them in its own order. Texts that are themselves [`Tr`]s go after
+/// a `;` as `name = expr`: each template sees `{name}` in its own language.
+#[macro_export]
+macro_rules! tr {
+    ($en:literal, $zh:literal $(,)?) => {
+        $crate::i18n::Tr { en: format!($en), zh: format!($zh) }
+    };
+    ($en:literal, $zh:literal; $($name:ident = $val:expr),+ $(,)?) => {{
+        $( let $name: &$crate::i18n::Tr = &$val; )+
+        $crate::i18n::Tr {
+            en: { $( let $name = &$name.en; )+ format!($en) },
+            zh: { $( let $name = &$name.zh; )+ format!($zh) },
+        }
+    }};
+    ($en:literal, $zh:literal, $($arg:tt)*) => {
+        $crate::i18n::Tr { en: format!($en, $($arg)*), zh: format!($zh, $($arg)*) }
+    };
+}
+
+macro_rules! ui {
+    ($( $(#[$m:meta])* $key:ident => $en:literal, $zh:literal; )*) => {
+        /// A fixed label of a view. Each key has its English and Chinese text in the
+        /// table of `src/i18n.rs`; a key without both does not compile.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[allow(missing_docs)]
+        pub enum Ui { $( $(#[$m])* $key, )* }
+
+        impl Ui {
+            /// Every key (for tests).
+            pub const ALL: &'static [Ui] = &[ $( Ui::$key, )* ];
+
+            /// The label in `lang`.
+            pub fn text(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $( (Ui::$key, Lang::En) => $en, (Ui::$key, Lang::Zh) => $zh, )*
+                }
+            }
+        }
+    };
+}
+
+ui! {
+    Diagnosis => "Diagnosis", "诊断";
+    NoProblemFound => "no problem found", "未发现问题";
+    Session => "Session", "会话";
+    Transcript => "Transcript", "会话记录";
+    DataConnections => "Data connections", "数据连接";
+    Anomalies => "Anomalies", "异常";
+    Evidence => "evidence", "证据";
+    Fix => "fix", "处理建议";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_ui_key_has_both_languages_and_chinese_is_chinese() {
+        for k in Ui::ALL {
+            let (en, zh) = (k.text(Lang::En), k.text(Lang::Zh));
+            assert!(!en.is_empty(), "{k:?}");
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{k:?}: {zh:?} has no Chinese"
+            );
+        }
+    }
+
+    #[test]
+    fn tr_formats_both_templates_and_serialises_english() {
+        let port = 21;
+        let t = tr!("port {port} closed", "端口 {port} 已关闭");
+        assert_eq!(t.get(Lang::En), "port 21 closed");
+        assert_eq!(t.get(Lang::Zh), "端口 21 已关闭");
+        assert_eq!(
+            crate::report::json::to_string(&t).unwrap(),
+            "\"port 21 closed\""
+        );
+    }
+}
