@@ -134,6 +134,45 @@ macro_rules! ui {
     };
 }
 
+/// A state name of the model (an outcome, how a connection closed...) in `lang`.
+/// The names are identifiers in JSON and filters; the Chinese views show words.
+pub fn state(name: &str, lang: Lang) -> &str {
+    if lang == Lang::En {
+        return name;
+    }
+    match name {
+        "open" => "未关闭",
+        "quit" => "QUIT 退出",
+        "fin-by-client" => "客户端 FIN 关闭",
+        "fin-by-server" => "服务器 FIN 关闭",
+        "rst-by-client" => "客户端 RST 重置",
+        "rst-by-server" => "服务器 RST 重置",
+        "refused" => "被拒绝",
+        "evicted" => "被移出",
+        "fin" => "FIN",
+        "download" => "下载",
+        "upload" => "上传",
+        "accepted" => "已接受",
+        "unanswered" => "无应答",
+        "not-seen" => "未看到",
+        "completed" => "已完成",
+        "not-attempted" => "未尝试连接",
+        "reset" => "被重置",
+        "aborted" => "已中止",
+        "rejected" => "被拒绝",
+        "unused" => "未使用",
+        "completed-per-replies" => "据响应已完成",
+        "failed-per-replies" => "据响应失败",
+        "command-failed" => "命令失败",
+        "not-in-capture" => "不在抓包中",
+        "encrypted" => "加密",
+        "ok" => "成功",
+        "failed" => "失败",
+        "none" => "无",
+        other => other,
+    }
+}
+
 ui! {
     Diagnosis => "Diagnosis", "诊断";
     NoProblemFound => "no problem found", "未发现问题";
@@ -143,6 +182,38 @@ ui! {
     Anomalies => "Anomalies", "异常";
     Evidence => "evidence", "证据";
     Fix => "fix", "处理建议";
+    Frame => "frame", "帧";
+    SessionLower => "session", "会话";
+    User => "user", "用户";
+    Login => "login", "登录";
+    Cwd => "cwd", "当前目录";
+    Closed => "closed", "关闭方式";
+    CaptureCovers => "capture covers", "抓包覆盖";
+    ServerSystem => "server system", "服务器系统";
+    Note => "note", "注";
+    Data => "data", "数据";
+    AfterTelnetIp => "[after Telnet IP/Synch]", "[在 Telnet IP/Synch 之后]";
+    UnknownCommand => "[unknown command]", "[未知命令]";
+    NoCommand => "(no command)", "（无命令）";
+    InvalidReply => "invalid reply", "无效响应";
+    NoReply => "no reply", "无响应";
+    NoFtpSession => "No FTP session found in this capture (looked at port 21, the --ftp-port ports, and for FTP greetings/commands on any port).", "此抓包中未发现 FTP 会话（已检查 21 端口、--ftp-port 指定的端口，以及任意端口上的 FTP 问候/命令）。";
+    MidSession => "capture starts mid-session: the connection's beginning is not in the capture", "抓包从会话中途开始：连接开头不在抓包中";
+    CountedNotKept => "Counted, not kept (transcript budget spent)", "只计数未保留（会话记录预算已用完）";
+    AsAnnounced => "as announced", "与通告一致";
+    MatchedServerControl => "matched on the server's control address", "按服务器的控制连接地址匹配";
+    MatchedClientControl => "matched on the client's control address", "按客户端的控制连接地址匹配";
+    MatchedPortOnly => "matched by port only", "仅按端口匹配";
+    MatchedTiming => "matched by peers and timing: the announcement is encrypted", "按两端和时间匹配：通告是加密的";
+    NoControlHandshake => "no control handshake", "没有控制连接握手";
+    GreetingAndLogin => "greeting and login", "有欢迎信息和登录";
+    GreetingNoLogin => "greeting, no login", "有欢迎信息，没有登录";
+    LoginNoGreeting => "login, no greeting", "有登录，没有欢迎信息";
+    NoGreetingOrLogin => "no greeting or login", "没有欢迎信息和登录";
+    NoDataAnnounced => "no data connection announced", "没有通告数据连接";
+    NoDataThoughOther => "no data connection of this session, though the capture holds other traffic", "抓包中有其他流量，但没有这个会话的数据连接";
+    ControlOnly => "FTP control traffic only: data connections cannot be seen", "只有 FTP 控制连接流量：看不到数据连接";
+    NoTcpSeen => "no handshake or data seen", "没有看到握手或数据";
 }
 
 #[cfg(test)]
