@@ -214,6 +214,8 @@ ui! {
     NoDataThoughOther => "no data connection of this session, though the capture holds other traffic", "抓包中有其他流量，但没有这个会话的数据连接";
     ControlOnly => "FTP control traffic only: data connections cannot be seen", "只有 FTP 控制连接流量：看不到数据连接";
     NoTcpSeen => "no handshake or data seen", "没有看到握手或数据";
+    Syntax => "syntax", "语法";
+    Problem => "problem", "问题";
 }
 
 #[cfg(test)]

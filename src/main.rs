@@ -440,7 +440,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     }
                     Err(e) => {
                         out.flush()?;
-                        eprintln!("ftpscope: {}", ftpscope::text::escape_str(&e.to_string()));
+                        eprintln!(
+                            "ftpscope: {}",
+                            ftpscope::text::escape_str(&e.message(lang(&c)))
+                        );
                         code = 2;
                     }
                 }
