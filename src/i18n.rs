@@ -169,6 +169,11 @@ pub fn state(name: &str, lang: Lang) -> &str {
         "ok" => "成功",
         "failed" => "失败",
         "none" => "无",
+        "complete" => "完成",
+        "explicit" => "显式",
+        "implicit" => "隐式",
+        "mid-session" => "会话中途",
+        "clear" => "明文",
         other => other,
     }
 }

@@ -784,6 +784,11 @@ impl Session {
     /// server accepted, or as TLS records with no AUTH in the capture (implicit
     /// FTPS, or a capture that starts after the AUTH). None without TLS.
     pub fn tls_description(&self) -> Option<String> {
+        self.tls_description_in(crate::ftp::catalog::Lang::En)
+    }
+
+    /// [`Session::tls_description`] in `lang`.
+    pub fn tls_description_in(&self, lang: crate::ftp::catalog::Lang) -> Option<String> {
         if !self.tls {
             return None;
         }
@@ -792,15 +797,18 @@ impl Session {
             .iter()
             .any(|x| x.verb() == Some("AUTH") && x.replies.iter().any(|r| r.code == 234));
         let [c, s] = self.encrypted_bytes;
-        Some(if after_auth {
-            format!(
-                "TLS: the control connection is encrypted after AUTH ({c} B from the client, {s} B from the server not decoded)"
+        let t = if after_auth {
+            crate::tr!(
+                "TLS: the control connection is encrypted after AUTH ({c} B from the client, {s} B from the server not decoded)",
+                "TLS：控制连接在 AUTH 之后加密（客户端 {c} B、服务器 {s} B 未解码）"
             )
         } else {
-            format!(
-                "TLS: TLS records on the control connection with no AUTH in the capture (implicit FTPS, or the capture started after AUTH) ({c} B from the client, {s} B from the server not decoded)"
+            crate::tr!(
+                "TLS: TLS records on the control connection with no AUTH in the capture (implicit FTPS, or the capture started after AUTH) ({c} B from the client, {s} B from the server not decoded)",
+                "TLS：控制连接上有 TLS 记录，但抓包中没有 AUTH（隐式 FTPS，或抓包开始于 AUTH 之后）（客户端 {c} B、服务器 {s} B 未解码）"
             )
-        })
+        };
+        Some(t.get(lang).to_string())
     }
 
     /// Exchanges counted in the summary instead of kept.

@@ -503,11 +503,16 @@ pub fn write_session_at(
         Ui::CaptureCovers.text(lang),
         coverage_line_in(s, lang)
     )?;
-    if let Some(tls) = s.tls_description() {
+    if let Some(tls) = s.tls_description_in(lang) {
         writeln!(out, "  {tls}")?;
     }
     if let Some(t) = s.tls_info.as_deref() {
-        writeln!(out, "  TLS ({}): {}", t.mode, escape_str(&t.summary()))?;
+        writeln!(
+            out,
+            "  TLS ({}): {}",
+            state(t.mode, lang),
+            escape_str(&t.summary_in(lang))
+        )?;
     }
     if s.capture.mid_session {
         writeln!(out, "  {}", Ui::MidSession.text(lang))?;
@@ -665,7 +670,7 @@ pub fn write_session_at(
                 writeln!(out, "       tcp: {}", tcp_line_in(tcp, lang))?;
             }
             if let Some(t) = d.tls.as_deref() {
-                writeln!(out, "       TLS: {}", escape_str(&t.summary()))?;
+                writeln!(out, "       TLS: {}", escape_str(&t.summary_in(lang)))?;
             }
             for n in &d.notes {
                 writeln!(out, "       {}: {}", Ui::Note.text(lang), escape_str(n))?;
