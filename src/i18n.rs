@@ -220,6 +220,31 @@ ui! {
     ControlOnly => "FTP control traffic only: data connections cannot be seen", "只有 FTP 控制连接流量：看不到数据连接";
     NoTcpSeen => "no handshake or data seen", "没有看到握手或数据";
     Syntax => "syntax", "语法";
+    HtmlTitle => "ftpscope report", "ftpscope 报告";
+    HtmlFindings => "Findings", "发现";
+    HtmlNoProblem => "No problem found: nothing went wrong that ftpscope can see in this capture.", "未发现问题：在这份抓包中 ftpscope 没有看到任何出错之处。";
+    HtmlSessions => "Sessions", "会话";
+    HtmlFilter => "Filter", "过滤";
+    HtmlClient => "client", "客户端";
+    HtmlServer => "server", "服务器";
+    HtmlFindingsCol => "findings", "发现";
+    HtmlTransfers => "transfers", "传输";
+    HtmlBytes => "bytes", "字节";
+    HtmlStart => "start", "开始时间";
+    HtmlPackets => "packets", "包";
+    HtmlTcpConnections => "TCP connections", "TCP 连接";
+    HtmlFtpSessions => "FTP sessions", "FTP 会话";
+    HtmlTimeSpan => "time span", "时间范围";
+    HtmlCaptureFile => "capture file", "抓包文件";
+    HtmlWholeCapture => "the capture as a whole", "整个抓包";
+    HtmlFix => "Fix", "处理建议";
+    HtmlVia => "via", "方式";
+    HtmlAnnounced => "announced", "通告地址";
+    HtmlCommand => "command", "命令";
+    HtmlOutcome => "outcome", "结果";
+    HtmlTime => "time", "用时";
+    HtmlRate => "rate over time", "速率变化";
+    HtmlConnection => "connection", "连接";
     Problem => "problem", "问题";
 }
 

@@ -168,7 +168,7 @@ fn html_report(
     let title = names(captures);
     let (tx, rx) = std::sync::mpsc::channel();
     let (stats, cap_findings) = pipelined(captures, tracker_config(c), move |sessions| {
-        let mut b = html::Builder::new(&title, session, tv);
+        let mut b = html::Builder::new(&title, session, tv).lang(lang(c));
         let mut one = None;
         for s in sessions {
             if svg {

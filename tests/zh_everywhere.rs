@@ -290,3 +290,86 @@ fn explain_labels_and_problems_in_chinese() {
         assert_eq!(english_prose(&m), None, "{item}: {m}");
     }
 }
+
+/// The text nodes of an HTML page (tags, the style and the script removed).
+fn html_text(page: &str) -> Vec<String> {
+    let mut s = page.to_string();
+    for (open, close) in [("<style", "</style>"), ("<script", "</script>")] {
+        while let Some(a) = s.find(open) {
+            let b = s[a..].find(close).map_or(s.len(), |b| a + b + close.len());
+            s.replace_range(a..b, "");
+        }
+    }
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                out.push(std::mem::take(&mut cur));
+            }
+            '>' => in_tag = false,
+            c if !in_tag => cur.push(c),
+            _ => {}
+        }
+    }
+    out.push(cur);
+    out.into_iter()
+        .map(|t| {
+            t.replace("&quot;", "\"")
+                .replace("&amp;", "&")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+        })
+        .filter(|t| !t.trim().is_empty())
+        .collect()
+}
+
+fn html_page(path: &Path, lang: Lang) -> String {
+    let mut b = report::html::Builder::new("capture", None, TimeView::Utc).lang(lang);
+    let (stats, cap) = ftpscope::engine::stream_file(path, TrackerConfig::default(), &mut |s| {
+        b.add(s);
+    })
+    .expect("analyse");
+    b.finish(&stats, &cap)
+}
+
+#[test]
+fn html_report_has_no_english_prose_under_lang_zh() {
+    let mut bad = Vec::new();
+    for path in captures() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let page = html_page(&path, Lang::Zh);
+        let mut after_reply = false;
+        for t in html_text(&page) {
+            // The server's text after a reply code and a command's argument are wire text.
+            let wire = after_reply;
+            after_reply = t.trim().len() == 3 && t.trim().bytes().all(|b| b.is_ascii_digit());
+            if wire || t.contains("C> ") || t.contains("S< ") {
+                continue;
+            }
+            if let Some(run) = english_prose(&t) {
+                bad.push(format!("{name}: \"{run}\" in: {t}"));
+            }
+        }
+    }
+    let english = html_text(&html_page(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/passive-refused.pcap"),
+        Lang::En,
+    ))
+    .iter()
+    .filter(|t| english_prose(t).is_some())
+    .count();
+    assert!(
+        english >= 5,
+        "the check finds only {english} English texts in the English page"
+    );
+    bad.dedup();
+    assert!(
+        bad.is_empty(),
+        "{} English text(s) in the Chinese page:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}

@@ -15,10 +15,13 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sha2::{Digest, Sha256};
 
+use crate::ftp::catalog::Lang;
+use crate::i18n::{Tr, Ui, state};
 use crate::model::{CaptureStats, Finding, Session, Severity};
 use crate::report::ladder::{self, CLIENT_X, Ladder, ROW, SERVER_X};
 use crate::text::{escape, escape_str};
 use crate::time::{TimeView, Ts, human_bytes, human_duration};
+use crate::tr;
 
 /// Sessions drawn in full at most; the others are listed in the index with a note.
 pub const MAX_FULL_SESSIONS: usize = 200;
@@ -64,6 +67,7 @@ pub struct Builder {
     title: String,
     only: Option<usize>,
     time: TimeView,
+    lang: Lang,
     full: Vec<Session>,
     index: Vec<IndexRow>,
     cards: Vec<(Option<usize>, Finding)>,
@@ -81,6 +85,7 @@ impl Builder {
             title: title.to_string(),
             only,
             time,
+            lang: Lang::En,
             full: Vec::new(),
             index: Vec::new(),
             cards: Vec::new(),
@@ -88,6 +93,12 @@ impl Builder {
             spent: 0,
             more_rows: 0,
         }
+    }
+
+    /// The page's language (`--lang`); English by default.
+    pub fn lang(mut self, lang: Lang) -> Builder {
+        self.lang = lang;
+        self
     }
 
     pub fn add(&mut self, s: Session) {
@@ -146,10 +157,13 @@ impl Builder {
             .collect();
         cards.sort_by_key(|(s, f)| (std::cmp::Reverse(f.severity), *s));
         let tv = self.time;
+        let lang = self.lang;
         let clock = move |t: Ts| tv.clock(t);
+        let more_cards = self.more_cards;
+        let more_rows = self.more_rows;
         let page = html! {
             (DOCTYPE)
-            html lang="en" {
+            html lang=(if lang == Lang::Zh { "zh-Hans" } else { "en" }) {
                 head {
                     meta charset="utf-8";
                     meta http-equiv="Content-Security-Policy" content=(csp());
@@ -159,50 +173,58 @@ impl Builder {
                 }
                 body {
                     header {
-                        h1 { "ftpscope report" }
+                        h1 { (Ui::HtmlTitle.text(lang)) }
                         p.file { (self.title) }
-                        (facts(stats, self.index.len() + self.more_rows))
+                        (facts(stats, self.index.len() + self.more_rows, lang))
                     }
                     section #findings {
-                        h2 { "Findings" }
+                        h2 { (Ui::HtmlFindings.text(lang)) }
                         @if cards.is_empty() {
-                            p.ok { "No problem found: nothing went wrong that ftpscope can see in this capture." }
+                            p.ok { (Ui::HtmlNoProblem.text(lang)) }
                         }
                         @for (k, (sid, f)) in cards.iter().enumerate() {
-                            (card(k, *sid, f, &self.full, &clock))
+                            (card(k, *sid, f, &self.full, &clock, lang))
                         }
-                        @if self.more_cards > 0 {
-                            p.note { (self.more_cards) " more findings are not shown as cards; see each session." }
+                        @if more_cards > 0 {
+                            p.note { (tr!("{more_cards} more findings are not shown as cards; see each session.", "另有 {more_cards} 条发现没有显示为卡片；请查看各个会话。").get(lang)) }
                         }
                     }
                     section #sessions {
-                        h2 { "Sessions" }
+                        h2 { (Ui::HtmlSessions.text(lang)) }
                         p.noprint {
-                            label for="filter" { "Filter: " }
+                            label for="filter" { (Ui::HtmlFilter.text(lang)) ": " }
                             input #filter type="search" placeholder="address, user, finding…" autocomplete="off";
                             " "
                             button #toggle type="button" { "Collapse transcripts" }
                         }
                         table.index {
-                            thead { tr { th { "#" } th { "client" } th { "server" } th { "user" } th { "findings" } th { "transfers" } th { "bytes" } th { "start" } } }
+                            thead { tr { th { "#" } th { (Ui::HtmlClient.text(lang)) } th { (Ui::HtmlServer.text(lang)) } th { (Ui::User.text(lang)) } th { (Ui::HtmlFindingsCol.text(lang)) } th { (Ui::HtmlTransfers.text(lang)) } th { (Ui::HtmlBytes.text(lang)) } th { (Ui::HtmlStart.text(lang)) } } }
                             tbody {
                                 @for r in &self.index {
                                     (index_row(r, &clock, &self.full))
                                 }
                             }
                         }
-                        @if self.more_rows > 0 {
-                            p.note { "… and " (self.more_rows) " more sessions (the index lists " (MAX_INDEX_ROWS) "; use the JSON or text report for all)." }
+                        @if more_rows > 0 {
+                            p.note { (tr!("… and {more_rows} more sessions (the index lists {MAX_INDEX_ROWS}; use the JSON or text report for all).", "……另有 {more_rows} 个会话（索引最多列出 {MAX_INDEX_ROWS} 个；完整列表请用 JSON 或文本报告）。").get(lang)) }
                         }
                         @let partial = self.index.iter().filter(|r| !r.full).count();
                         @if partial > 0 {
-                            p.note { (partial) " sessions are listed here but not drawn, to keep the page small (about 2 MB at most); `ftpscope report --format html --session N` draws any one of them." }
+                            p.note { (tr!("{partial} sessions are listed here but not drawn, to keep the page small (about 2 MB at most); `ftpscope report --format html --session N` draws any one of them.", "{partial} 个会话只列出而没有绘制，以控制页面大小（最多约 2 MB）；`ftpscope report --format html --session N` 可以绘制其中任意一个。").get(lang)) }
                         }
                     }
                     @for s in &self.full {
-                        (session(s, &clock))
+                        (session(s, &clock, lang))
                     }
-                    footer { "Made by ftpscope " (env!("CARGO_PKG_VERSION")) ". Passwords are masked. Times: " (match tv { TimeView::Utc => "UTC", TimeView::Local => "local", TimeView::Relative(_) => "seconds from the first packet" }) "." }
+                    footer {
+                        @let v = env!("CARGO_PKG_VERSION");
+                        @let times = match tv {
+                            TimeView::Utc => Tr::verbatim("UTC"),
+                            TimeView::Local => tr!("local", "本地时间"),
+                            TimeView::Relative(_) => tr!("seconds from the first packet", "相对第一个包的秒数"),
+                        };
+                        (tr!("Made by ftpscope {v}. Passwords are masked. Times: {times}.", "由 ftpscope {v} 生成。密码已遮蔽。时间：{times}。"; times = times).get(lang))
+                    }
                     script { (PreEscaped(JS)) }
                 }
             }
@@ -248,27 +270,28 @@ fn sev_name(s: Severity) -> &'static str {
     }
 }
 
-fn facts(st: &CaptureStats, sessions: usize) -> Markup {
+fn facts(st: &CaptureStats, sessions: usize, lang: Lang) -> Markup {
     let span = match (st.first, st.last) {
-        (Some(a), Some(b)) => format!(
-            "{} to {} ({})",
-            a.rfc3339(),
-            b.rfc3339(),
-            human_duration(a.secs_until(b))
-        ),
+        (Some(a), Some(b)) => {
+            let (a, b, d) = (a.rfc3339(), b.rfc3339(), human_duration(a.secs_until(b)));
+            tr!("{a} to {b} ({d})", "{a} 至 {b}（{d}）")
+                .get(lang)
+                .to_string()
+        }
         _ => "-".into(),
     };
+    let cut = st.truncated_packets;
     html! {
         dl.facts {
-            dt { "packets" } dd { (st.packets) " (" (human_bytes(st.bytes)) ")" }
-            dt { "TCP connections" } dd { (st.tcp_connections) }
-            dt { "FTP sessions" } dd { (sessions) }
-            dt { "time span" } dd { (span) }
+            dt { (Ui::HtmlPackets.text(lang)) } dd { (st.packets) " (" (human_bytes(st.bytes)) ")" }
+            dt { (Ui::HtmlTcpConnections.text(lang)) } dd { (st.tcp_connections) }
+            dt { (Ui::HtmlFtpSessions.text(lang)) } dd { (sessions) }
+            dt { (Ui::HtmlTimeSpan.text(lang)) } dd { (span) }
             @if let Some(e) = &st.read_error {
-                dt { "capture file" } dd.bad { (escape_str(e)) }
+                dt { (Ui::HtmlCaptureFile.text(lang)) } dd.bad { (escape_str(e)) }
             }
-            @if st.truncated_packets > 0 {
-                dt { "snaplen" } dd { (st.truncated_packets) " packets cut by the capture's snaplen" }
+            @if cut > 0 {
+                dt { "snaplen" } dd { (tr!("{cut} packets cut by the capture's snaplen", "{cut} 个包被抓包的 snaplen 截断").get(lang)) }
             }
         }
     }
@@ -280,8 +303,10 @@ fn card(
     f: &Finding,
     full: &[Session],
     clock: &dyn Fn(Ts) -> String,
+    lang: Lang,
 ) -> Markup {
     let drawn = sid.is_some_and(|id| full.iter().any(|s| s.id == id));
+    let sess = Ui::SessionLower.text(lang);
     html! {
         article class={ "card " (sev_name(f.severity)) } id={ "f" (k) } data-finding=(f.id) {
             h3 {
@@ -290,34 +315,38 @@ fn card(
                 @if f.count > 1 { " ×" (f.count) }
                 @if let Some(id) = sid {
                     " — "
-                    @if drawn { a href={ "#s" (id) } { "session " (id) } } @else { "session " (id) }
-                } @else { " — the capture as a whole" }
+                    @if drawn { a href={ "#s" (id) } { (sess) " " (id) } } @else { (sess) " " (id) }
+                } @else { " — " (Ui::HtmlWholeCapture.text(lang)) }
             }
-            p.summary { (escape_str(&f.summary)) }
+            p.summary { (escape_str(f.summary.get(lang))) }
             @if !f.evidence.is_empty() {
                 ul.evidence {
                     @for e in &f.evidence {
                         li {
-                            @let at = evidence_at(e, clock);
+                            @let at = evidence_at(e, clock, lang);
                             @match (sid.filter(|_| drawn), e.exchange) {
                                 (Some(id), Some(x)) => { a href={ "#s" (id) "-e" (x) } { (at) } }
                                 _ => { (at) }
                             }
                             @if !at.is_empty() { ": " }
-                            (escape_str(&e.what))
+                            (escape_str(e.what.get(lang)))
                         }
                     }
                 }
             }
-            p.fix { b { "Fix: " } (escape_str(&f.remedy)) }
+            p.fix { b { (Ui::HtmlFix.text(lang)) ": " } (escape_str(f.remedy.get(lang))) }
         }
     }
 }
 
-fn evidence_at(e: &crate::model::Evidence, clock: &dyn Fn(Ts) -> String) -> String {
+fn evidence_at(e: &crate::model::Evidence, clock: &dyn Fn(Ts) -> String, lang: Lang) -> String {
     let mut at = Vec::new();
     if let Some(fr) = e.frame {
-        at.push(format!("frame {}", crate::capture::merge::FrameLabel(fr)));
+        at.push(format!(
+            "{} {}",
+            Ui::Frame.text(lang),
+            crate::capture::merge::FrameLabel(fr)
+        ));
     }
     if let Some(t) = e.ts {
         at.push(clock(t));
@@ -344,34 +373,46 @@ fn index_row(r: &IndexRow, clock: &dyn Fn(Ts) -> String, _full: &[Session]) -> M
     }
 }
 
-fn session(s: &Session, clock: &dyn Fn(Ts) -> String) -> Markup {
-    let ladder = ladder::layout(s, clock, crate::ftp::catalog::Lang::En);
+fn session(s: &Session, clock: &dyn Fn(Ts) -> String, lang: Lang) -> Markup {
+    let ladder = ladder::layout(s, clock, lang);
     let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
+    let omitted = ladder.omitted;
+    let meta = {
+        let (start, lasted, ended) = (
+            clock(s.start),
+            human_duration(s.duration),
+            state(s.closed.as_str(), lang),
+        );
+        tr!(
+            ", started {start}, lasted {lasted}, ended: {ended}",
+            "，开始于 {start}，持续 {lasted}，结束方式：{ended}"
+        )
+    };
     html! {
         section.session id={ "s" (s.id) } {
-            h2 { "Session " (s.id) ": " (s.client.to_string()) " → " (s.server.to_string()) }
+            h2 { (Ui::Session.text(lang)) " " (s.id) ": " (s.client.to_string()) " → " (s.server.to_string()) }
             p.meta {
-                "user " b { (user) } ", started " (clock(s.start)) ", lasted " (human_duration(s.duration)) ", ended: " (s.closed.as_str())
-                @if let Some(t) = s.tls_description() { br; (escape_str(&t)) }
-                br; "capture covers: " (crate::report::text::coverage_line(s))
+                (Ui::User.text(lang)) " " b { (user) } (meta.get(lang))
+                @if let Some(t) = s.tls_description_in(lang) { br; (escape_str(&t)) }
+                br; (Ui::CaptureCovers.text(lang)) ": " (crate::report::text::coverage_line_in(s, lang))
             }
             @if !s.findings.is_empty() {
                 ul.sfindings {
                     @for f in &s.findings {
-                        li class=(sev_name(f.severity)) { code { (f.id) } ": " (escape_str(&f.summary)) }
+                        li class=(sev_name(f.severity)) { code { (f.id) } ": " (escape_str(f.summary.get(lang))) }
                     }
                 }
             }
             figure.ladder {
                 (svg(&ladder, s.id, false))
-                @if ladder.omitted > 0 {
-                    figcaption { (ladder.omitted) " later exchanges are not drawn; the transcript below has them all." }
+                @if omitted > 0 {
+                    figcaption { (tr!("{omitted} later exchanges are not drawn; the transcript below has them all.", "后面的 {omitted} 次交互没有绘制；下面的会话记录包含全部内容。").get(lang)) }
                 }
             }
             @if !s.data_channels.is_empty() {
-                h3 { "Data connections" }
+                h3 { (Ui::DataConnections.text(lang)) }
                 table.data {
-                    thead { tr { th { "#" } th { "via" } th { "announced" } th { "command" } th { "outcome" } th { "bytes" } th { "time" } th { "rate over time" } th { "connection" } } }
+                    thead { tr { th { "#" } th { (Ui::HtmlVia.text(lang)) } th { (Ui::HtmlAnnounced.text(lang)) } th { (Ui::HtmlCommand.text(lang)) } th { (Ui::HtmlOutcome.text(lang)) } th { (Ui::HtmlBytes.text(lang)) } th { (Ui::HtmlTime.text(lang)) } th { (Ui::HtmlRate.text(lang)) } th { (Ui::HtmlConnection.text(lang)) } } }
                     tbody {
                         @for (i, d) in s.data_channels.iter().enumerate() {
                             tr id={ "s" (s.id) "-d" (i) } {
@@ -379,10 +420,10 @@ fn session(s: &Session, clock: &dyn Fn(Ts) -> String) -> Markup {
                                 td { (d.via.as_str()) }
                                 td { (d.announced.map_or("?".into(), |a| a.to_string())) }
                                 td { (d.command.as_deref().map_or("-".into(), escape_str)) @if let Some(a) = &d.arg { " " (escape(&a.0)) } }
-                                td class={ "out " (d.outcome.as_str()) } { (d.outcome.as_str()) }
+                                td class={ "out " (d.outcome.as_str()) } { (state(d.outcome.as_str(), lang)) }
                                 td.num { (human_bytes(d.bytes)) }
                                 td.num { @if let (Some(a), Some(b)) = (d.first_byte, d.last_byte) { (human_duration(a.secs_until(b))) } @else { "-" } }
-                                td { @if let Some(t) = d.tcp.as_deref() { (sparkline(&t.series.bytes)) " " (crate::report::text::tcp_line(t)) } }
+                                td { @if let Some(t) = d.tcp.as_deref() { (sparkline(&t.series.bytes)) " " (crate::report::text::tcp_line_in(t, lang)) } }
                                 td { @if let (Some(c), Some(l)) = (d.connector, d.listener) { (c.to_string()) " → " (l.to_string()) } @else { "-" } }
                             }
                         }
@@ -390,7 +431,7 @@ fn session(s: &Session, clock: &dyn Fn(Ts) -> String) -> Markup {
                 }
             }
             details.transcript open {
-                summary { "Transcript (" (s.exchanges.len()) " exchanges)" }
+                summary { @let n = s.exchanges.len(); (tr!("Transcript ({n} exchanges)", "会话记录（{n} 次交互）").get(lang)) }
                 ol.lines {
                     @for (ei, ex) in s.exchanges.iter().enumerate() {
                         li id={ "s" (s.id) "-e" (ei) } {
@@ -398,13 +439,13 @@ fn session(s: &Session, clock: &dyn Fn(Ts) -> String) -> Markup {
                                 div.cmd {
                                     span.t { (clock(c.ts)) } " C> " b { (escape_str(&c.verb)) } @if !c.arg.is_empty() { " " (escape(&c.arg.0)) }
                                 }
-                                div.expl { (escape_str(&crate::ftp::explain::command(&c.verb, &c.arg.0, crate::ftp::catalog::Lang::En))) }
+                                div.expl { (escape_str(&crate::ftp::explain::command(&c.verb, &c.arg.0, lang))) }
                             }
                             @for r in &ex.replies {
                                 div class={ "rep c" (r.code / 100) } {
                                     span.t { (clock(r.ts)) } " S< " b { (r.code) } " " (escape(&r.text.0))
                                 }
-                                div.expl { "= " (escape_str(&r.explanation(ex.command.as_ref(), s.server.ip(), crate::ftp::catalog::Lang::En))) }
+                                div.expl { "= " (escape_str(&r.explanation(ex.command.as_ref(), s.server.ip(), lang))) }
                             }
                         }
                     }
@@ -475,11 +516,11 @@ pub fn svg(l: &Ladder, sid: usize, standalone: bool) -> Markup {
                             }
                             text.dl x=(d.x + 12) y=(a + 4) {
                                 (d.label)
-                                @if d.syns > 1 { " (" (d.syns) " SYNs)" }
-                                " " (d.class)
+                                @if d.syns > 1 { @let n = d.syns; (tr!(" ({n} SYNs)", "（{n} 个 SYN）").get(l.lang)) }
+                                " " (state(d.class, l.lang))
                             }
                         } @else {
-                            text.dl x=(d.x + 12) y=(d.y_announce + 4) { (d.label) " (no connection seen)" }
+                            text.dl x=(d.x + 12) y=(d.y_announce + 4) { (d.label) (tr!(" (no connection seen)", "（未看到连接）").get(l.lang)) }
                         }
                     }
                 }

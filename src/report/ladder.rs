@@ -11,9 +11,11 @@
 //!
 //! [`layout`] computes coordinates only (unit-tested); `report::html` draws them.
 
+use crate::i18n::{Tr, state};
 use crate::model::{DataChannel, Outcome, Session};
 use crate::text::{escape, escape_str};
 use crate::time::{Ts, human_bytes, human_duration};
+use crate::tr;
 
 /// Pauses longer than this are compressed (a break mark with the pause's length).
 pub const BREAK_S: f64 = 1.0;
@@ -88,6 +90,8 @@ pub struct Ladder {
     pub breaks: Vec<Break>,
     /// Exchanges left out (beyond [`MAX_ROWS`]).
     pub omitted: usize,
+    /// The language of the labels.
+    pub lang: crate::ftp::catalog::Lang,
 }
 
 fn reply_class(code: u16) -> &'static str {
@@ -269,33 +273,42 @@ pub fn layout(
             label.push(' ');
             label.push_str(&clip(&escape(&a.0), 40));
         }
-        let mut title = format!(
-            "data #{}: {} {ann} {}",
+        let (n, via, outcome) = (
             ci + 1,
-            d.via.as_str(),
-            d.outcome.as_str()
+            state(d.via.as_str(), lang),
+            state(d.outcome.as_str(), lang),
         );
+        let mut title = tr!(
+            "data #{n}: {via} {ann} {outcome}",
+            "数据连接 #{n}：{via} {ann} {outcome}"
+        )
+        .get(lang)
+        .to_string();
         if d.bytes > 0 {
             title.push_str(&format!(", {}", human_bytes(d.bytes)));
             if let (Some(a), Some(b)) = (d.first_byte, d.last_byte) {
-                title.push_str(&format!(" in {}", human_duration(a.secs_until(b))));
+                let t = human_duration(a.secs_until(b));
+                title.push_str(tr!(" in {t}", "，用时 {t}").get(lang));
             }
         }
         if d.syns > 1 {
-            title.push_str(&format!(", {} SYNs", d.syns));
+            let n = d.syns;
+            title.push_str(tr!(", {n} SYNs", "，{n} 个 SYN").get(lang));
         }
         // TLS on the data connection: full or resumed handshake, or PROT C.
         let tls = d.tls.as_deref().map(|t| {
-            title.push_str(&format!("\nTLS: {}", t.summary()));
+            title.push_str(&format!("\nTLS: {}", t.summary_in(lang)));
             if t.mode == "clear" {
-                " [clear, PROT C]".to_string()
+                tr!(" [clear, PROT C]", " [明文，PROT C]")
+                    .get(lang)
+                    .to_string()
             } else {
                 let how = match t.resumed {
-                    Some(true) => "resumed",
-                    Some(false) => "full handshake",
-                    None => "handshake not seen",
+                    Some(true) => tr!("resumed", "恢复会话"),
+                    Some(false) => tr!("full handshake", "完整握手"),
+                    None => tr!("handshake not seen", "未看到握手"),
                 };
-                format!(" [{} {how}]", t.version.unwrap_or("TLS"))
+                format!(" [{} {}]", t.version.unwrap_or("TLS"), how.get(lang))
             }
         });
         data.push(DataBar {
@@ -323,15 +336,21 @@ pub fn layout(
         let y = arrows.iter().map(|a| a.y).max().unwrap_or(bottom) + ROW;
         breaks.push(Break {
             y,
-            label: format!(
-                "control encrypted from here: {}{}",
-                t.version.unwrap_or("TLS"),
-                match t.resumed {
-                    Some(true) => ", resumed",
-                    Some(false) => ", full handshake",
-                    None => "",
-                }
-            ),
+            label: {
+                let v = t.version.unwrap_or("TLS");
+                let how = match t.resumed {
+                    Some(true) => tr!(", resumed", "，恢复会话"),
+                    Some(false) => tr!(", full handshake", "，完整握手"),
+                    None => Tr::default(),
+                };
+                tr!(
+                    "control encrypted from here: {v}{how}",
+                    "控制连接从这里开始加密：{v}{how}";
+                    how = how
+                )
+                .get(lang)
+                .to_string()
+            },
         });
         height = height.max(y + 2 * ROW);
     }
@@ -343,6 +362,7 @@ pub fn layout(
         arrows,
         data,
         breaks,
+        lang,
         omitted: s.exchanges.len() - shown,
     }
 }
