@@ -139,7 +139,7 @@ fn checked_lines(text: &str) -> Vec<&str> {
             continue;
         }
         in_anomalies = false;
-        if t.starts_with("注:") || t.starts_with("note:") {
+        if t.starts_with("注:") || t.starts_with("note:") || t.starts_with("异常:") {
             continue;
         }
         out.push(l);
@@ -369,6 +369,94 @@ fn html_report_has_no_english_prose_under_lang_zh() {
     assert!(
         bad.is_empty(),
         "{} English text(s) in the Chinese page:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+/// Every view of the terminal UI, drawn at 160x48 in Chinese: the lines it shows.
+fn tui_screens(path: &Path, lang: Lang) -> Vec<String> {
+    use ftpscope::tui::app::{Action, App, Options};
+    use ftpscope::tui::keymap::Cmd;
+    use ftpscope::tui::theme::Theme;
+    use ftpscope::tui::{render, update};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    let c = ftpscope::engine::analyze_file(path, TrackerConfig::default()).expect("analyse");
+    let mut app = App::new(
+        c,
+        "capture",
+        Options {
+            lang,
+            theme: Theme::no_color(),
+            ..Options::default()
+        },
+    );
+    update(&mut app, Action::Resize(160, 48));
+    let mut out = Vec::new();
+    let mut shot = |app: &mut App| {
+        let mut t = Terminal::new(TestBackend::new(160, 48)).expect("test backend");
+        t.draw(|f| render(f, app)).expect("draw");
+        let buf = t.backend().buffer();
+        for y in 0..buf.area.height {
+            // A wide (CJK) character takes two cells: skip the second.
+            let mut line = String::new();
+            let mut skip = false;
+            for x in 0..buf.area.width {
+                let s = buf[(x, y)].symbol();
+                if std::mem::take(&mut skip) {
+                    continue;
+                }
+                skip = s.chars().next().is_some_and(|c| {
+                    matches!(c as u32, 0x2E80..=0x9FFF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFF00..=0xFF60)
+                });
+                line.push_str(s);
+            }
+            // The panes' borders frame the lines: look inside them.
+            out.push(
+                line.trim_matches(|c: char| "│┌┐└┘─ ".contains(c))
+                    .to_string(),
+            );
+        }
+    };
+    shot(&mut app);
+    for c in [Cmd::ShowData, Cmd::ShowFindings, Cmd::ShowSessions] {
+        update(&mut app, Action::Cmd(c));
+        shot(&mut app);
+    }
+    update(&mut app, Action::Cmd(Cmd::Open));
+    shot(&mut app);
+    update(&mut app, Action::Cmd(Cmd::Help));
+    shot(&mut app);
+    out
+}
+
+#[test]
+fn tui_has_no_english_prose_under_lang_zh() {
+    let mut bad = Vec::new();
+    for path in captures() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        for l in checked_lines(&tui_screens(&path, Lang::Zh).join("\n")) {
+            if let Some(run) = english_prose(l) {
+                bad.push(format!("{name}: \"{run}\" in: {l}"));
+            }
+        }
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/passive-refused.pcap");
+    let english = tui_screens(&path, Lang::En)
+        .iter()
+        .filter(|l| english_prose(l).is_some())
+        .count();
+    assert!(
+        english >= 10,
+        "the check finds only {english} English lines in the English TUI"
+    );
+    bad.sort();
+    bad.dedup();
+    assert!(
+        bad.is_empty(),
+        "{} English line(s) in the Chinese TUI:\n{}",
         bad.len(),
         bad.join("\n")
     );

@@ -1047,7 +1047,7 @@ impl App {
         });
         let fat = d.findings.item_at(d.fcursor.sel);
         let transcript = lines::transcript(s, key.0, self.explain, self.lang);
-        let findings = lines::findings(&s.findings, key.0);
+        let findings = lines::findings(&s.findings, key.0, self.lang);
         let Some(d) = &mut self.detail else { return };
         d.transcript = transcript;
         d.findings = findings;
@@ -1097,7 +1097,7 @@ impl App {
             focus: Pane::Transcript,
             transcript: lines::transcript(s, w, self.explain, self.lang),
             cursor: Cursor::default(),
-            findings: lines::findings(&s.findings, w),
+            findings: lines::findings(&s.findings, w, self.lang),
             fcursor: Cursor::default(),
             current_finding: finding,
             follow: false,
@@ -1298,7 +1298,7 @@ pub fn update(app: &mut App, action: Action) {
 fn command(app: &mut App, c: Cmd) {
     if let Some(off) = app.help {
         let inner = layout::inner(layout::help_rect(Rect::new(0, 0, app.size.0, app.size.1)));
-        let total = keymap::help_rows(usize::from(inner.width)).len();
+        let total = keymap::help_rows_in(usize::from(inner.width), app.lang).len();
         let page = usize::from(inner.height).max(1);
         let max = total.saturating_sub(page);
         app.help = match c {

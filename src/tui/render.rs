@@ -16,6 +16,7 @@ use super::keymap::{self, Cmd, Ctx};
 use super::layout::{self, Regions};
 use super::lines::{Role, Row, char_width, severity_label, str_width};
 use super::theme::Theme;
+use crate::i18n::Ui;
 use crate::model::{Login, Session, Severity};
 use crate::text::{escape, escape_str, needs_escape};
 use crate::time::{human_bytes, human_duration};
@@ -131,20 +132,38 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
         Span::raw(format!(" {}  ", escape_str(&app.name))),
     ];
     {
+        let zh = app.lang == crate::ftp::catalog::Lang::Zh;
+        let (ses, fin, err, warn, data) = if zh {
+            (
+                ("个会话", "个会话"),
+                ("条发现", "条发现"),
+                ("个错误", "个错误"),
+                ("个警告", "个警告"),
+                "个数据连接",
+            )
+        } else {
+            (
+                ("session", "sessions"),
+                ("finding", "findings"),
+                ("error", "errors"),
+                ("warning", "warnings"),
+                "data",
+            )
+        };
         spans.push(Span::raw(format!(
-            "{}, {} data, {}",
-            plural(tot.sessions, "session", "sessions"),
+            "{}, {} {data}, {}",
+            plural(tot.sessions, ses.0, ses.1),
             tot.channels,
-            plural(tot.findings, "finding", "findings"),
+            plural(tot.findings, fin.0, fin.1),
         )));
         if tot.errors > 0 {
             spans.push(Span::styled(
-                format!(" ({})", plural(tot.errors, "error", "errors")),
+                format!(" ({})", plural(tot.errors, err.0, err.1)),
                 t.severity(Some(Severity::Error)),
             ));
         } else if tot.warnings > 0 {
             spans.push(Span::styled(
-                format!(" ({})", plural(tot.warnings, "warning", "warnings")),
+                format!(" ({})", plural(tot.warnings, warn.0, warn.1)),
                 t.severity(Some(Severity::Warning)),
             ));
         }
@@ -154,12 +173,15 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(left, area);
     if app.live {
         let mode = if app.frozen {
-            Span::styled("  FROZEN (F resumes) ", t.severity(Some(Severity::Warning)))
+            Span::styled(
+                Ui::TuiFrozen.text(app.lang),
+                t.severity(Some(Severity::Warning)),
+            )
         } else if app.following() {
-            Span::styled("  following ", t.dim())
+            Span::styled(Ui::TuiFollowing.text(app.lang), t.dim())
         } else {
             Span::styled(
-                "  scrolled (End follows) ",
+                Ui::TuiScrolled.text(app.lang),
                 t.severity(Some(Severity::Warning)),
             )
         };
@@ -411,26 +433,27 @@ fn sessions(frame: &mut Frame, r: &Regions, app: &App) {
         .map(|&i| app.capture.sessions[i].id.to_string().len())
         .max()
         .unwrap_or(1);
-    let cw = addr_width(texts.iter().map(|x| x.0.as_str()).chain(["Client"]));
-    let sw = addr_width(texts.iter().map(|x| x.1.as_str()).chain(["Server"]));
+    let u = |k: Ui| k.text(app.lang);
+    let cw = addr_width(texts.iter().map(|x| x.0.as_str()).chain([u(Ui::ColClient)]));
+    let sw = addr_width(texts.iter().map(|x| x.1.as_str()).chain([u(Ui::ColServer)]));
     let cols = [
-        col("St", 4, 0, false, false),
+        col(u(Ui::ColSt), 4, 0, false, false),
         col("#", id_width, 1, true, false),
-        col("Client", cw, 2, false, false),
-        col("Server", sw, 3, false, false),
-        col("User", 10, 4, false, true),
-        col("Start", 14, 8, false, false),
-        col("Duration", 9, 7, true, false),
-        col("Cmds", 5, 5, true, false),
-        col("Xfers", 5, 9, true, false),
-        col("Bytes", 10, 6, true, false),
-        col("Findings", 20, 10, false, true),
+        col(u(Ui::ColClient), cw, 2, false, false),
+        col(u(Ui::ColServer), sw, 3, false, false),
+        col(u(Ui::ColUser), 10, 4, false, true),
+        col(u(Ui::ColStart), 14, 8, false, false),
+        col(u(Ui::ColDuration), 9, 7, true, false),
+        col(u(Ui::ColCmds), 5, 5, true, false),
+        col(u(Ui::ColXfers), 5, 9, true, false),
+        col(u(Ui::ColBytes), 10, 6, true, false),
+        col(u(Ui::ColFindings), 20, 10, false, true),
     ];
     let cell = |row: usize| {
         let s = &app.capture.sessions[app.session_rows[row]];
         let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
         let user = match s.login {
-            Login::Failed => format!("{user} (failed)"),
+            Login::Failed => format!("{user} ({})", crate::i18n::state("failed", app.lang)),
             _ => user,
         };
         let mut ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
@@ -450,14 +473,15 @@ fn sessions(frame: &mut Frame, r: &Regions, app: &App) {
         ]
     };
     let empty = if app.is_loading() && app.filter_text.is_empty() {
-        "no session has ended yet (sessions are listed as they end)"
+        Ui::TuiNoSessionEnded
     } else if app.live && app.filter_text.is_empty() {
-        "no FTP session yet (sessions are listed as they start)"
+        Ui::TuiNoSessionYet
     } else if app.filter_text.is_empty() {
-        "no FTP session in this capture"
+        Ui::TuiNoSessionInCapture
     } else {
-        "no session matches the filter (Esc clears it)"
-    };
+        Ui::TuiNoSessionMatches
+    }
+    .text(app.lang);
     let listing = Listing {
         cols: &cols,
         len: app.session_rows.len(),
@@ -516,7 +540,8 @@ fn data(frame: &mut Frame, r: &Regions, app: &App) {
             }
         })
         .collect();
-    let aw = addr_width(ann.iter().map(String::as_str).chain(["Announced"]));
+    let u = |k: Ui| k.text(app.lang);
+    let aw = addr_width(ann.iter().map(String::as_str).chain([u(Ui::ColAnnounced)]));
     let conw = conns
         .iter()
         .map(|s| str_width(s))
@@ -524,19 +549,19 @@ fn data(frame: &mut Frame, r: &Regions, app: &App) {
         .unwrap_or(0)
         .clamp(10, 95);
     let cols = [
-        col("Outcome", 13, 0, false, false),
-        col("Sess", 5, 1, true, false),
-        col("Via", 4, 2, false, false),
-        col("Mode", 7, 8, false, false),
-        col("Announced", aw, 3, false, false),
-        col("Command", 14, 4, false, true),
-        col("Bytes", 10, 5, true, false),
-        col("Time", 9, 7, true, false),
+        col(u(Ui::ColOutcome), 13, 0, false, false),
+        col(u(Ui::ColSess), 5, 1, true, false),
+        col(u(Ui::ColVia), 4, 2, false, false),
+        col(u(Ui::ColMode), 7, 8, false, false),
+        col(u(Ui::ColAnnounced), aw, 3, false, false),
+        col(u(Ui::ColCommand), 14, 4, false, true),
+        col(u(Ui::ColBytes), 10, 5, true, false),
+        col(u(Ui::ColTime), 9, 7, true, false),
         col("SYNs", 4, 10, true, false),
-        col("Setup", 9, 11, true, false),
-        col("Limit", 8, 8, false, false),
-        col("Rate over time", SPARK_WIDTH, 12, false, false),
-        col("Connection", conw, 9, false, false),
+        col(u(Ui::ColSetup), 9, 11, true, false),
+        col(u(Ui::ColLimit), 8, 8, false, false),
+        col(u(Ui::ColRate), SPARK_WIDTH, 12, false, false),
+        col(u(Ui::ColConnection), conw, 9, false, false),
     ];
     let cell = |row: usize| {
         let (si, ci) = app.data_rows[row];
@@ -561,9 +586,10 @@ fn data(frame: &mut Frame, r: &Regions, app: &App) {
             (d.via.to_string(), Style::new()),
             (
                 match d.mode {
-                    crate::model::DataMode::Active => "active",
-                    crate::model::DataMode::Passive => "passive",
+                    crate::model::DataMode::Active => Ui::Active,
+                    crate::model::DataMode::Passive => Ui::Passive,
                 }
+                .text(app.lang)
                 .to_string(),
                 Style::new(),
             ),
@@ -599,15 +625,14 @@ fn data(frame: &mut Frame, r: &Regions, app: &App) {
         cols: &cols,
         len: app.data_rows.len(),
         cursor: app.data,
-        empty: "no data connection",
+        empty: Ui::TuiNoData.text(app.lang),
     };
     list(frame, r, app, &listing, &cell);
 }
 
 fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
     let t = app.theme;
-    let head =
-        Line::from(" Findings by id, most severe first (Enter opens the session at its evidence)");
+    let head = Line::from(Ui::TuiFindingsHead.text(app.lang));
     line_at(
         frame,
         r.list_header,
@@ -617,10 +642,11 @@ fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
     );
     if app.finding_rows.is_empty() {
         let msg = if app.filter_text.is_empty() {
-            "  no finding: nothing went wrong that ftpscope can see"
+            Ui::TuiNoFinding
         } else {
-            "  no finding in the sessions that match the filter"
-        };
+            Ui::TuiNoFindingMatches
+        }
+        .text(app.lang);
         line_at(
             frame,
             r.list_rows,
@@ -646,7 +672,14 @@ fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
                 Span::raw(" "),
                 Span::styled(escape_str(id), t.bold()),
                 Span::styled(
-                    format!("  ({})", plural(count, "finding", "findings")),
+                    format!(
+                        "  ({})",
+                        if app.lang == crate::ftp::catalog::Lang::Zh {
+                            plural(count, "条发现", "条发现")
+                        } else {
+                            plural(count, "finding", "findings")
+                        }
+                    ),
                     t.dim(),
                 ),
             ]),
@@ -655,8 +688,14 @@ fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
                     continue;
                 };
                 let who = match session.and_then(|si| app.capture.sessions.get(si)) {
-                    Some(s) => format!("session {} {} -> {}", s.id, s.client, s.server),
-                    None => "capture".to_string(),
+                    Some(s) => format!(
+                        "{} {} {} -> {}",
+                        Ui::SessionLower.text(app.lang),
+                        s.id,
+                        s.client,
+                        s.server
+                    ),
+                    None => Ui::CaptureWord.text(app.lang).to_string(),
                 };
                 Line::from(vec![
                     Span::raw("  "),
@@ -665,7 +704,7 @@ fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
                         t.severity(Some(f.severity)),
                     ),
                     Span::raw(format!(" {who}  ")),
-                    Span::raw(escape_str(&f.summary)),
+                    Span::raw(escape_str(f.summary.get(app.lang))),
                 ])
             }
         };
@@ -688,10 +727,18 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
     let t = app.theme;
     let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
     let first = Line::from(vec![
-        Span::styled(format!(" Session {} ", s.id), t.bold()),
+        Span::styled(
+            format!(" {} {} ", Ui::Session.text(app.lang), s.id),
+            t.bold(),
+        ),
         Span::raw(format!(" {} -> {}  ", s.client, s.server)),
         Span::styled(status_mark(s), t.severity(s.worst())),
-        Span::raw(format!("  user {user} (login {})", login_text(s.login))),
+        Span::raw(format!(
+            "  {} {user} ({} {})",
+            Ui::User.text(app.lang),
+            Ui::Login.text(app.lang),
+            crate::i18n::state(login_text(s.login), app.lang)
+        )),
     ]);
     line_at(frame, r.header, r.header.y, first, None);
     let mut info = format!(
@@ -703,34 +750,49 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
         escape_str(&s.stru)
     );
     if let Some(c) = &s.cwd {
-        info.push_str(&format!("  cwd {}", escape(&c.0)));
+        info.push_str(&format!("  {} {}", Ui::Cwd.text(app.lang), escape(&c.0)));
     }
+    let zh = app.lang == crate::ftp::catalog::Lang::Zh;
+    let (cmd, dc) = if zh {
+        (("条命令", "条命令"), ("个数据连接", "个数据连接"))
+    } else {
+        (
+            ("command", "commands"),
+            ("data connection", "data connections"),
+        )
+    };
     info.push_str(&format!(
-        "  closed {}  {}, {} ({})",
-        s.closed,
-        plural(s.command_count(), "command", "commands"),
-        plural(s.data_channels.len(), "data connection", "data connections"),
+        "  {} {}  {}, {} ({})",
+        Ui::Closed.text(app.lang),
+        crate::i18n::state(s.closed.as_str(), app.lang),
+        plural(s.command_count(), cmd.0, cmd.1),
+        plural(s.data_channels.len(), dc.0, dc.1),
         human_bytes(s.data_bytes())
     ));
     if s.tls {
         info.push_str("  TLS");
     }
     if s.capture.mid_session {
-        info.push_str("  starts mid-session");
+        info.push_str(Ui::TuiMidSession.text(app.lang));
     }
     // What the capture cannot show (the full list is in the text report header).
     let cov = &s.coverage;
     if !cov.control_handshake && !s.capture.mid_session {
-        info.push_str("  no handshake in capture");
+        info.push_str(Ui::TuiNoHandshake.text(app.lang));
     }
     if cov.data_visible == crate::model::DataVisibility::Unknown && !s.data_channels.is_empty() {
-        info.push_str("  control-only capture: data connections not visible");
+        info.push_str(Ui::TuiControlOnly.text(app.lang));
     }
     if cov.duplicates > 0 {
-        info.push_str(&format!("  {} duplicate packets", cov.duplicates));
+        let n = cov.duplicates;
+        info.push_str(crate::tr!("  {n} duplicate packets", "  {n} 个重复包").get(app.lang));
     }
     if let Some(sys) = &s.server_system {
-        info.push_str(&format!("  server {}", escape(&sys.0)));
+        info.push_str(&format!(
+            "  {} {}",
+            Ui::ServerWord.text(app.lang),
+            escape(&sys.0)
+        ));
     }
     line_at(
         frame,
@@ -741,7 +803,11 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
     );
 
     if let Some(area) = r.findings {
-        let title = format!(" Findings ({}) ", s.findings.len());
+        let title = format!(
+            " {} ({}) ",
+            Ui::HtmlFindings.text(app.lang),
+            s.findings.len()
+        );
         let p = PaneRows {
             title: &title,
             rows: &d.findings.rows,
@@ -751,14 +817,15 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
         };
         pane(frame, area, app, &p);
     }
-    let mut title = String::from(" Transcript ");
+    let mut title = format!(" {} ", Ui::Transcript.text(app.lang));
     if app.explain {
-        title.push_str("(e hides explanations) ");
+        title.push_str(Ui::TuiEHides.text(app.lang));
     } else {
-        title.push_str("(e shows explanations) ");
+        title.push_str(Ui::TuiEShows.text(app.lang));
     }
     title.push_str(&format!(
-        "line {}",
+        "{} {}",
+        Ui::TuiLine.text(app.lang),
         position(d.cursor.sel, d.transcript.len())
     ));
     title.push(' ');
@@ -892,8 +959,8 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
     let t = app.theme;
     if let Some(p) = &app.prompt {
         let label = match p.kind {
-            PromptKind::Filter => "filter: ",
-            PromptKind::Search => "search: ",
+            PromptKind::Filter => Ui::PromptFilter.text(app.lang),
+            PromptKind::Search => Ui::PromptSearch.text(app.lang),
         };
         let text = escape_str(&p.text);
         let mut spans = vec![Span::styled(label, t.bold()), Span::raw(text.clone())];
@@ -936,24 +1003,24 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
     };
     let hints: Vec<String> = if app.view == View::Session {
         vec![
-            hint(ctx, Cmd::Back, "back"),
-            hint(ctx, Cmd::NextPane, "pane"),
-            hint(ctx, Cmd::NextFinding, "next finding"),
-            hint(ctx, Cmd::Search, "search"),
-            hint(ctx, Cmd::Explain, "explain"),
-            hint(ctx, Cmd::WriteText, "write"),
-            hint(ctx, Cmd::Help, "help"),
-            hint(ctx, Cmd::Quit, "quit"),
+            hint(ctx, Cmd::Back, Ui::HintBack.text(app.lang)),
+            hint(ctx, Cmd::NextPane, Ui::HintPane.text(app.lang)),
+            hint(ctx, Cmd::NextFinding, Ui::HintNextFinding.text(app.lang)),
+            hint(ctx, Cmd::Search, Ui::HintSearch.text(app.lang)),
+            hint(ctx, Cmd::Explain, Ui::HintExplain.text(app.lang)),
+            hint(ctx, Cmd::WriteText, Ui::HintWrite.text(app.lang)),
+            hint(ctx, Cmd::Help, Ui::HintHelp.text(app.lang)),
+            hint(ctx, Cmd::Quit, Ui::HintQuit.text(app.lang)),
         ]
     } else {
         vec![
-            hint(ctx, Cmd::Open, "open"),
-            hint(ctx, Cmd::NextPane, "view"),
-            hint(ctx, Cmd::Filter, "filter"),
-            hint(ctx, Cmd::Sort, "sort"),
-            hint(ctx, Cmd::NextFinding, "next finding"),
-            hint(ctx, Cmd::Help, "help"),
-            hint(ctx, Cmd::Quit, "quit"),
+            hint(ctx, Cmd::Open, Ui::HintOpen.text(app.lang)),
+            hint(ctx, Cmd::NextPane, Ui::HintView.text(app.lang)),
+            hint(ctx, Cmd::Filter, Ui::HintFilter.text(app.lang)),
+            hint(ctx, Cmd::Sort, Ui::HintSort.text(app.lang)),
+            hint(ctx, Cmd::NextFinding, Ui::HintNextFinding.text(app.lang)),
+            hint(ctx, Cmd::Help, Ui::HintHelp.text(app.lang)),
+            hint(ctx, Cmd::Quit, Ui::HintQuit.text(app.lang)),
         ]
     }
     .into_iter()
@@ -970,13 +1037,9 @@ fn help(frame: &mut Frame, area: Rect, app: &App, offset: usize) {
     let rect = layout::help_rect(area);
     frame.render_widget(Clear, rect);
     let inner = layout::inner(rect);
-    let lines = keymap::help_rows(usize::from(inner.width));
+    let lines = keymap::help_rows_in(usize::from(inner.width), app.lang);
     let more = lines.len() > offset + usize::from(inner.height);
-    let title = if more {
-        " Keys (Esc closes, Down scrolls) "
-    } else {
-        " Keys (Esc closes) "
-    };
+    let title = if more { Ui::TuiKeysMore } else { Ui::TuiKeys }.text(app.lang);
     frame.render_widget(
         Block::default()
             .borders(Borders::ALL)
