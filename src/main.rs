@@ -324,7 +324,7 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
         if let Some(p) = &log_path {
             eprintln!(
                 "ftpscope proxy: stopped: {}",
-                ftpscope::text::escape_str(&log_counts.summary(&handle, p))
+                ftpscope::text::escape_str(&log_counts.summary_in(&handle, p, lang(c)))
             );
         }
         served?;
