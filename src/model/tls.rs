@@ -201,19 +201,21 @@ impl TlsInfo {
             .to_string();
         }
         let mut p: Vec<String> = Vec::new();
-        let mut push = |t: crate::i18n::Tr| p.push(t.get(lang).to_string());
+        let txt = |t: Tr| t.get(lang).to_string();
         let head = match (self.version, self.cipher_suite.as_deref()) {
             (Some(v), Some(c)) => Tr::verbatim(format!("{v} {c}")),
             (Some(v), None) => Tr::verbatim(v),
             _ => tr!("version not seen", "未看到版本"),
         };
         let hs = crate::i18n::state(self.handshake, lang);
-        push(tr!("{head}, handshake {hs}", "{head}，握手{hs}"; head = head));
+        p.push(txt(
+            tr!("{head}, handshake {hs}", "{head}，握手{hs}"; head = head),
+        ));
         if self.hello_retry {
-            push(tr!(
+            p.push(txt(tr!(
                 "after a HelloRetryRequest",
                 "经过一次 HelloRetryRequest"
-            ));
+            )));
         }
         match (self.resumed, &self.resumed_from) {
             (Some(true), Some(f)) => {
@@ -222,17 +224,19 @@ impl TlsInfo {
                     "control" => tr!("control", "控制"),
                     other => Tr::verbatim(other),
                 };
-                push(tr!(
+                p.push(txt(tr!(
                     "resumed the {conn} connection's session (by {by})",
                     "恢复了{conn}连接的会话（通过 {by}）";
                     conn = conn
-                ))
+                )))
             }
-            (Some(true), None) => push(tr!("resumed a session", "恢复了会话")),
-            (Some(false), _) => push(tr!("full handshake (new session)", "完整握手（新会话）")),
+            (Some(true), None) => p.push(txt(tr!("resumed a session", "恢复了会话"))),
+            (Some(false), _) => p.push(txt(tr!(
+                "full handshake (new session)",
+                "完整握手（新会话）"
+            ))),
             (None, _) => {}
         }
-        let mut p = p;
         if let Some(s) = &self.sni {
             p.push(format!("SNI {s}"));
         }
