@@ -63,6 +63,11 @@ impl Tr {
         }
     }
 
+    /// Bytes held by both texts (for memory accounting).
+    pub fn capacity(&self) -> usize {
+        self.en.capacity() + self.zh.capacity()
+    }
+
     /// Appends `other` in each language.
     pub fn push(&mut self, other: &Tr) {
         self.en.push_str(&other.en);
@@ -74,6 +79,13 @@ impl std::ops::Deref for Tr {
     type Target = str;
     fn deref(&self) -> &str {
         &self.en
+    }
+}
+
+/// Compares the English text (tests, lookups by wording).
+impl PartialEq<&str> for Tr {
+    fn eq(&self, other: &&str) -> bool {
+        self.en == *other
     }
 }
 

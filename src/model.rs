@@ -265,7 +265,7 @@ pub struct Command {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unknown: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<crate::i18n::Tr>,
 }
 
 /// A reply as the tracker saw it: facts only. Its explanation is the views'
@@ -284,7 +284,7 @@ pub struct Reply {
     /// Seconds from the command to this reply.
     pub response_time: Option<f64>,
     pub multiline: bool,
-    pub notes: Vec<String>,
+    pub notes: Vec<crate::i18n::Tr>,
 }
 
 impl Reply {
@@ -452,7 +452,7 @@ pub struct DataChannel {
     /// Ended by: "fin", "rst-by-client", "rst-by-server", null while open.
     pub ended_by: Option<EndedBy>,
     /// Bytes missing from the capture (gaps) on this connection.
-    pub notes: Vec<String>,
+    pub notes: Vec<crate::i18n::Tr>,
     /// Connection id in the flow table (internal).
     #[serde(skip)]
     pub conn: Option<u64>,
@@ -739,7 +739,7 @@ pub struct Session {
     /// What the capture covers of this session.
     pub coverage: Coverage,
     /// Parser-level oddities (garbage lines, unterminated replies, ...).
-    pub anomalies: Vec<String>,
+    pub anomalies: Vec<crate::i18n::Tr>,
     /// How the session was found: a known FTP port, or content.
     pub detected_by: DetectedBy,
     /// Exchanges counted instead of kept once the session's or the capture's

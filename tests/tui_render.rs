@@ -300,7 +300,7 @@ fn wire_controls_are_shown_escaped() {
         c.sessions[0].findings[0].summary = Tr::verbatim("bad \u{202e} summary \u{1b}[2J");
         c.sessions[0]
             .anomalies
-            .push("garbage \u{0}\u{8} line".into());
+            .push(Tr::verbatim("garbage \u{0}\u{8} line"));
     }
     let mut a = app(c, "captures/\u{1b}[2Jname.pcap");
     let check = |t: &Terminal<TestBackend>| {

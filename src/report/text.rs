@@ -560,7 +560,7 @@ pub fn write_session_at(
                     out,
                     "                    {}: {}",
                     Ui::Note.text(lang),
-                    escape_str(n)
+                    escape_str(n.get(lang))
                 )?;
             }
         }
@@ -591,7 +591,7 @@ pub fn write_session_at(
                     out,
                     "                    {}: {}",
                     Ui::Note.text(lang),
-                    escape_str(n)
+                    escape_str(n.get(lang))
                 )?;
             }
         }
@@ -673,7 +673,12 @@ pub fn write_session_at(
                 writeln!(out, "       TLS: {}", escape_str(&t.summary_in(lang)))?;
             }
             for n in &d.notes {
-                writeln!(out, "       {}: {}", Ui::Note.text(lang), escape_str(n))?;
+                writeln!(
+                    out,
+                    "       {}: {}",
+                    Ui::Note.text(lang),
+                    escape_str(n.get(lang))
+                )?;
             }
         }
     }
@@ -709,7 +714,7 @@ pub fn write_session_at(
     if !s.anomalies.is_empty() {
         writeln!(out, "  {}", Ui::Anomalies.text(lang))?;
         for a in &s.anomalies {
-            writeln!(out, "    - {}", escape_str(a))?;
+            writeln!(out, "    - {}", escape_str(a.get(lang)))?;
         }
     }
     Ok(())

@@ -120,14 +120,12 @@ impl Tracker {
         self.other_conns += 1;
         let st = &mut self.sessions[si];
         let ci = st.s.data_channels.len();
-        let mut notes = vec![
-            "the session's announcements are encrypted: matched by peers and timing (a connection between the two control peers while the session was open)".to_string(),
-        ];
+        let mut notes = vec![crate::tr!(
+            "the session's announcements are encrypted: matched by peers and timing (a connection between the two control peers while the session was open)",
+            "会话的通告是加密的：按两端和时间匹配（会话打开期间两个控制连接端点之间的连接）"
+        )];
         if !info.handshake_seen {
-            notes.push(
-                "no handshake in the capture (it started after the connection opened, or keeps only packets with payload)"
-                    .into(),
-            );
+            notes.push(super::no_handshake_note());
         }
         st.s.data_channels.push(DataChannel {
             outcome: Outcome::Open,

@@ -240,7 +240,7 @@ pub fn transcript(s: &Session, width: usize, explain: bool, lang: Lang) -> Rows 
                         pad(),
                         (
                             Role::Note,
-                            format!("{}: {}", Ui::Note.text(lang), escape_str(n)),
+                            format!("{}: {}", Ui::Note.text(lang), escape_str(n.get(lang))),
                         ),
                     ],
                     PREFIX,
@@ -301,7 +301,7 @@ pub fn transcript(s: &Session, width: usize, explain: bool, lang: Lang) -> Rows 
                         pad(),
                         (
                             Role::Note,
-                            format!("{}: {}", Ui::Note.text(lang), escape_str(n)),
+                            format!("{}: {}", Ui::Note.text(lang), escape_str(n.get(lang))),
                         ),
                     ],
                     PREFIX,
@@ -397,7 +397,7 @@ pub fn transcript(s: &Session, width: usize, explain: bool, lang: Lang) -> Rows 
         rows.push(
             vec![(
                 Role::Note,
-                format!("{}: {}", Ui::Anomaly.text(lang), escape_str(a)),
+                format!("{}: {}", Ui::Anomaly.text(lang), escape_str(a.get(lang))),
             )],
             9,
             width,
