@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
-# Engine benchmark: generates two captures (about 1.1 GB of large transfers; 20,000
-# short sessions), runs ftpscope (JSON and text report) and tshark extracting the FTP
-# fields on the same files, side by side, and prints throughput, packets/s and peak
-# memory (max RSS). Targets (issue 2): >= 1 GB/s and >= 30x tshark on the large
-# capture, >= 1M packets/s on the many-sessions capture, peak memory < 64 MB.
+# Engine benchmark, side by side in one run: generates three captures (not committed;
+# in target/bench-data/), then on each runs `tcpdump -r F -w /dev/null` (libpcap
+# reading every packet: the read floor), ftpscope's JSON report, its text report and
+# `diagnose`, and tshark extracting the FTP fields, and prints for each run the best
+# wall time of RUNS runs (and the best CPU time, user + system, which other load on
+# the machine disturbs less), the peak memory (max RSS), and the ratios the targets
+# are stated in: ftpscope / read floor, tshark / ftpscope.
+#
+# * big:  5 sessions downloading 205 MiB each (about 1.1 GB of large transfers);
+# * many: 20,000 short sessions (login, TYPE, EPSV, LIST, QUIT);
+# * long: one session of about 200,000 commands (a crawler: CWD, PWD, TYPE, SIZE,
+#   MDTM, NOOP, STAT, a PASV LIST now and then).
+#
+# Targets (issue 23): JSON report within 3x of the read floor and >= 30x faster than
+# tshark; diagnose within 2x; text report within 4x; the large-transfer capture
+# within 1.5x with peak memory < 64 MB.
 #
 # Usage: benches/engine.sh [--no-tshark]
+# Environment: RUNS (default 3); FTPSCOPE_BIN (default target/release/ftpscope);
+# FTPSCOPE_BASE, another ftpscope binary run alternately with it (before/after);
+# ONLY, a space-separated subset of "big many long".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=target/bench-data
@@ -13,45 +27,66 @@ mkdir -p "$data"
 cargo build --release --quiet --bin ftpscope --example gen_bench_capture
 gen=target/release/examples/gen_bench_capture
 bin=${FTPSCOPE_BIN:-target/release/ftpscope}
+base=${FTPSCOPE_BASE:-}
+runs=${RUNS:-3}
+tshark=1
+[ "${1:-}" = "--no-tshark" ] && tshark=0
+command -v tshark > /dev/null || tshark=0
+command -v tcpdump > /dev/null || { echo "tcpdump is needed for the read floor" >&2; exit 1; }
 
-if [ ! -s "$data/big.pcap" ]; then $gen big "$data/big.pcap" > "$data/big.packets"; fi
-if [ ! -s "$data/many.pcap" ]; then $gen many "$data/many.pcap" 20000 > "$data/many.packets"; fi
-[ -s "$data/big.packets" ] || $gen big "$data/big.pcap" > "$data/big.packets"
-[ -s "$data/many.packets" ] || $gen many "$data/many.pcap" 20000 > "$data/many.packets"
+[ -s "$data/big.packets" ] && [ -s "$data/big.pcap" ] || $gen big "$data/big.pcap" > "$data/big.packets"
+[ -s "$data/many.packets" ] && [ -s "$data/many.pcap" ] || $gen many "$data/many.pcap" 20000 > "$data/many.packets"
+[ -s "$data/long.packets" ] && [ -s "$data/long.pcap" ] || $gen long "$data/long.pcap" 200000 > "$data/long.packets"
 
-measure() { # label, file, packets, command...
-  local label=$1 file=$2 packets=$3; shift 3
-  # warm the page cache so the disk is not what we measure
-  cat "$file" > /dev/null
-  local out
-  out=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null; } 2>&1 | tail -1)
-  local secs=${out% *} kb=${out#* }
-  local bytes
-  bytes=$(stat -c %s "$file")
-  awk -v l="$label" -v s="$secs" -v kb="$kb" -v b="$bytes" -v p="$packets" 'BEGIN {
-    if (s < 0.001) s = 0.001;
-    printf "%-38s %8.2f s %9.0f MB/s %10.0f packets/s %8.1f MB peak\n", l, s, b/1e6/s, p/s, kb/1024 }'
-  echo "$secs" > "$data/last.secs"
+timing=$(mktemp)
+trap 'rm -f "$timing"' EXIT
+
+# best N command...: sets $wall, $cpu (the best of $runs runs) and $rss (MB, the largest)
+best() {
+  local n=$1; shift
+  wall=1e9 cpu=1e9 rss=0
+  local i e u s m
+  for ((i = 0; i < n; i++)); do
+    /usr/bin/time -o "$timing" -f "%e %U %S %M" "$@" > /dev/null 2>&1 || true
+    read -r e u s m < <(tail -1 "$timing")
+    wall=$(awk -v a="$e" -v b="$wall" 'BEGIN { print (a < b) ? a : b }')
+    cpu=$(awk -v a="$u" -v c="$s" -v b="$cpu" 'BEGIN { x = a + c; print (x < b) ? x : b }')
+    rss=$(awk -v a="$m" -v b="$rss" 'BEGIN { a /= 1024; print (a > b) ? a : b }')
+  done
 }
 
-echo "capture sizes: big $(stat -c %s $data/big.pcap) bytes, $(cat $data/big.packets) packets; many $(stat -c %s $data/many.pcap) bytes, $(cat $data/many.packets) packets"
-echo "machine: $(nproc) cores; load: $(cut -d" " -f1-3 /proc/loadavg); the engine runs on one thread, the report writer on a second"
-measure "ftpscope json   big (large transfers)" "$data/big.pcap" "$(cat $data/big.packets)" $bin report --format json "$data/big.pcap"
-ours_big=$(cat "$data/last.secs")
-measure "ftpscope diagnose big (large transfers)" "$data/big.pcap" "$(cat $data/big.packets)" $bin diagnose "$data/big.pcap"
-measure "ftpscope text   big (large transfers)" "$data/big.pcap" "$(cat $data/big.packets)" $bin report "$data/big.pcap"
-measure "ftpscope diagnose many (20k sessions)" "$data/many.pcap" "$(cat $data/many.packets)" $bin diagnose "$data/many.pcap"
-measure "ftpscope json   many (20k sessions)" "$data/many.pcap" "$(cat $data/many.packets)" $bin report --format json "$data/many.pcap"
-ours_many=$(cat "$data/last.secs")
-measure "ftpscope text   many (20k sessions)" "$data/many.pcap" "$(cat $data/many.packets)" $bin report "$data/many.pcap"
+line() { # label, floor wall, floor cpu
+  awk -v l="$1" -v w="$wall" -v c="$cpu" -v m="$rss" -v fw="$2" -v fc="$3" 'BEGIN {
+    if (w < 0.005) w = 0.005; if (c < 0.005) c = 0.005;
+    printf "  %-34s %7.2f s wall %7.2f s cpu %8.1f MB   %5.1fx floor (cpu %5.1fx)\n",
+      l, w, c, m, w / fw, c / fc }'
+}
 
-if [ "${1:-}" != "--no-tshark" ] && command -v tshark > /dev/null; then
-  measure "tshark ftp fields big" "$data/big.pcap" "$(cat $data/big.packets)" \
-    tshark -r "$data/big.pcap" -Y ftp -T fields -e ftp.request.command -e ftp.response.code
-  theirs_big=$(cat "$data/last.secs")
-  measure "tshark ftp fields many" "$data/many.pcap" "$(cat $data/many.packets)" \
-    tshark -r "$data/many.pcap" -Y ftp -T fields -e ftp.request.command -e ftp.response.code
-  theirs_many=$(cat "$data/last.secs")
-  awk -v a="$ours_big" -v b="$theirs_big" -v c="$ours_many" -v d="$theirs_many" 'BEGIN {
-    printf "ftpscope vs tshark: %.1fx faster on big, %.1fx faster on many\n", b/a, d/c }'
-fi
+echo "machine: $(nproc) cores; load average $(cut -d" " -f1-3 /proc/loadavg); best of $runs runs each"
+for cap in ${ONLY:-big many long}; do
+  f=$data/$cap.pcap
+  echo "$cap: $(stat -c %s "$f") bytes, $(cat "$data/$cap.packets") packets"
+  cat "$f" > /dev/null # page cache warm: the disk is not what is measured
+  best "$runs" tcpdump -r "$f" -w /dev/null
+  fw=$wall fc=$cpu
+  [ "$(awk -v a="$fw" 'BEGIN { print (a < 0.005) }')" = 1 ] && fw=0.005
+  [ "$(awk -v a="$fc" 'BEGIN { print (a < 0.005) }')" = 1 ] && fc=0.005
+  line "tcpdump -r F -w /dev/null (floor)" "$fw" "$fc"
+  for b in $base $bin; do
+    tag=""
+    [ -n "$base" ] && tag=" [$( [ "$b" = "$base" ] && echo before || echo after)]"
+    best "$runs" "$b" report --format json "$f"
+    json_wall=$wall
+    line "report --format json$tag" "$fw" "$fc"
+    best "$runs" "$b" diagnose "$f"
+    line "diagnose$tag" "$fw" "$fc"
+    best "$runs" "$b" report "$f"
+    line "report (text)$tag" "$fw" "$fc"
+  done
+  if [ $tshark = 1 ]; then
+    best 1 tshark -r "$f" -Y ftp -T fields -e ftp.request.command -e ftp.response.code
+    line "tshark -Y ftp -T fields" "$fw" "$fc"
+    awk -v t="$wall" -v j="$json_wall" 'BEGIN {
+      printf "  tshark / ftpscope report --format json: %.1fx\n", t / j }'
+  fi
+done

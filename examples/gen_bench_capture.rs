@@ -4,6 +4,9 @@
 //! downloading a large file over PASV (about 1 GB in all by default).
 //! `gen_bench_capture many OUT [SESSIONS]`: many short sessions (login, EPSV LIST,
 //! QUIT), 20,000 by default.
+//! `gen_bench_capture long OUT [COMMANDS]`: one session of many commands (a crawler
+//! walking a tree: CWD, PWD, SIZE, MDTM, NOOP, TYPE, a PASV LIST now and then),
+//! 200,000 by default.
 //!
 //! Packets are Ethernet/IPv4/TCP with correct IPv4 header checksums, in pcap format
 //! with microsecond timestamps. Prints the number of packets written.
@@ -212,12 +215,102 @@ fn session(w: &mut W, client: [u8; 4], cport: u16, dport: u16, transfer: u64, li
     w.close(&mut ctl);
 }
 
+/// One session of `commands` commands, each answered at once, as a crawler sends them.
+fn long_session(w: &mut W, commands: u32) {
+    let c = Ep {
+        ip: [203, 0, 113, 77],
+        port: 41000,
+    };
+    let s = Ep {
+        ip: [198, 51, 100, 5],
+        port: 21,
+    };
+    let mut ctl = w.open(c, s);
+    w.send_b(&mut ctl, b"220 (vsFTPd 3.0.3)\r\n");
+    w.send_a(&mut ctl, b"USER crawler\r\n");
+    w.send_b(&mut ctl, b"331 Please specify the password.\r\n");
+    w.send_a(&mut ctl, b"PASS secret\r\n");
+    w.send_b(&mut ctl, b"230 Login successful.\r\n");
+    let mut dport = 50000u16;
+    for i in 0..commands.saturating_sub(3) {
+        let dir = i / 8;
+        match i % 8 {
+            0 => {
+                w.send_a(&mut ctl, format!("CWD /pub/tree/d{dir}\r\n").as_bytes());
+                w.send_b(&mut ctl, b"250 Directory successfully changed.\r\n");
+            }
+            1 => {
+                w.send_a(&mut ctl, b"PWD\r\n");
+                w.send_b(
+                    &mut ctl,
+                    format!("257 \"/pub/tree/d{dir}\" is the current directory\r\n").as_bytes(),
+                );
+            }
+            2 => {
+                w.send_a(&mut ctl, b"TYPE I\r\n");
+                w.send_b(&mut ctl, b"200 Switching to Binary mode.\r\n");
+            }
+            3 => {
+                w.send_a(&mut ctl, format!("SIZE file{dir}.tar.gz\r\n").as_bytes());
+                w.send_b(&mut ctl, format!("213 {}\r\n", 1000 + dir * 37).as_bytes());
+            }
+            4 => {
+                w.send_a(&mut ctl, format!("MDTM file{dir}.tar.gz\r\n").as_bytes());
+                w.send_b(&mut ctl, b"213 20240101120000\r\n");
+            }
+            5 => {
+                w.send_a(&mut ctl, b"NOOP\r\n");
+                w.send_b(&mut ctl, b"200 NOOP ok.\r\n");
+            }
+            6 if dir % 64 == 0 => {
+                // Now and then a listing over a data connection.
+                dport = if dport >= 60000 { 50000 } else { dport + 1 };
+                w.send_a(&mut ctl, b"PASV\r\n");
+                w.send_b(
+                    &mut ctl,
+                    format!(
+                        "227 Entering Passive Mode (198,51,100,5,{},{}).\r\n",
+                        dport >> 8,
+                        dport & 0xff
+                    )
+                    .as_bytes(),
+                );
+                w.send_a(&mut ctl, b"LIST\r\n");
+                let mut data = w.open(
+                    Ep {
+                        ip: c.ip,
+                        port: 42000 + (dir / 64 % 8000) as u16,
+                    },
+                    Ep {
+                        ip: s.ip,
+                        port: dport,
+                    },
+                );
+                w.send_b(&mut ctl, b"150 Here comes the directory listing.\r\n");
+                w.bulk_b(&mut data, 900);
+                w.close(&mut data);
+                w.send_b(&mut ctl, b"226 Directory send OK.\r\n");
+            }
+            _ => {
+                w.send_a(&mut ctl, b"STAT\r\n");
+                w.send_b(
+                    &mut ctl,
+                    b"211-FTP server status:\r\n     Connected to 203.0.113.77\r\n211 End of status\r\n",
+                );
+            }
+        }
+    }
+    w.send_a(&mut ctl, b"QUIT\r\n");
+    w.send_b(&mut ctl, b"221 Goodbye.\r\n");
+    w.close(&mut ctl);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let kind = args.get(1).map(String::as_str).unwrap_or("");
     let out = args
         .get(2)
-        .expect("usage: gen_bench_capture big|many OUT [N] [MB]");
+        .expect("usage: gen_bench_capture big|many|long OUT [N] [MB]");
     let mut w = W::new(out);
     match kind {
         "big" => {
@@ -248,7 +341,11 @@ fn main() {
                 );
             }
         }
-        _ => panic!("usage: gen_bench_capture big|many OUT [N] [MB]"),
+        "long" => {
+            let n: u32 = args.get(3).and_then(|x| x.parse().ok()).unwrap_or(200_000);
+            long_session(&mut w, n);
+        }
+        _ => panic!("usage: gen_bench_capture big|many|long OUT [N] [MB]"),
     }
     w.out.flush().unwrap();
     println!("{}", w.packets);

@@ -10,10 +10,13 @@
 //!   or not (told by content), never seeking.
 //! * [`merge`]: several captures read as one in time order; frame numbers keep
 //!   which file a frame came from.
+//! * [`extract`]: the packets of some connections copied into a new capture
+//!   (exporting a session).
 //! * [`write`]: the one pcap/pcapng writer (`live -w`, the proxy's `--record`, test
 //!   fixtures) and TCP packets built with etherparse.
 
 pub mod decode;
+pub mod extract;
 pub mod frag;
 pub mod input;
 pub mod merge;

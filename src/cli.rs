@@ -17,9 +17,10 @@ pub const NO_LIVE: &str = "this ftpscope was built without live capture; rebuild
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Cmd>,
-    /// A capture to open (`-`: standard input): the terminal UI when standard output
-    /// is a terminal, the text report otherwise.
-    pub capture: Option<PathBuf>,
+    /// Captures to open (`-`: standard input; several are merged in time order):
+    /// the terminal UI when standard output is a terminal, the text report otherwise.
+    #[arg(value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
     /// Leave out the explanation under each command and reply (the text report of
     /// `ftpscope CAPTURE`).
     #[arg(long)]
@@ -46,11 +47,20 @@ pub struct Common {
     /// Default: COLUMNS when set, else the terminal's width, else 100.
     #[arg(long, value_name = "N", global = true)]
     pub width: Option<usize>,
-    /// Times in the text report and diagnose: utc (RFC 3339, the default), local
+    /// Times in the text report, diagnose and the terminal UI: utc (RFC 3339, the default), local
     /// (this machine's time zone, TZ applies), or relative (seconds since the
     /// capture's first packet, as Wireshark shows).
     #[arg(long, value_enum, default_value_t = TimeArg::Utc, global = true)]
     pub time: TimeArg,
+    /// Also say what limited transfers that went well (`transfer-network-limited`,
+    /// info): the rate and round-trip time a healthy transfer reached.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+    /// TLS key log (SSLKEYLOGFILE format, repeatable): FTPS control and data
+    /// connections are decrypted and read as plain FTP. Default: $SSLKEYLOGFILE
+    /// when set.
+    #[arg(long = "tls-keylog", value_name = "FILE", global = true)]
+    pub tls_keylog: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -69,7 +79,8 @@ pub enum Cmd {
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<PathBuf>,
         /// text, json, html (one self-contained page with a ladder diagram of each
-        /// session), svg (the ladder of one session: needs --session).
+        /// session), svg (the ladder of one session: needs --session), zeek (Zeek's
+        /// ftp.log, tab-separated), zeek-json (the same in Zeek's JSON log style).
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
         /// Leave out the explanation under each command and reply.
@@ -79,6 +90,19 @@ pub enum Cmd {
         /// the number of sessions; svg needs it.
         #[arg(long, value_name = "N")]
         session: Option<usize>,
+        /// Instead of a report, write the packets of the --session (its control
+        /// connection and its data connections) to FILE: pcapng, or pcap when FILE
+        /// ends in .pcap. The same as the terminal UI's `x`.
+        #[arg(long, value_name = "FILE", requires = "session")]
+        write_pcap: Option<PathBuf>,
+        /// With --format zeek or zeek-json: add ftpscope's columns after Zeek's
+        /// (ftpscope_outcome, ftpscope_findings, community_id).
+        #[arg(long)]
+        zeek_extra: bool,
+        /// With --format zeek or zeek-json: log these commands too (comma-separated,
+        /// as Zeek's `redef FTP::logged_commands += {...}`; `<init>` is the greeting).
+        #[arg(long, value_name = "CMDS", value_delimiter = ',')]
+        zeek_commands: Vec<String>,
     },
     /// Print only the findings; exit 1 when one is an error.
     Diagnose {
@@ -105,7 +129,11 @@ pub enum Cmd {
         args: Vec<std::ffi::OsString>,
     },
     /// Browse a capture in the terminal UI (sessions, transcripts, data connections, findings).
-    Tui { capture: PathBuf },
+    Tui {
+        /// Capture files (as for `report`); several are merged in time order.
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<PathBuf>,
+    },
     /// Explain a reply code, a reply line or a command: `explain 530`, `explain "227 ..."`, `explain EPRT`.
     Explain {
         #[arg(required = true)]
@@ -126,6 +154,8 @@ pub enum ReportFormat {
     Json,
     Html,
     Svg,
+    Zeek,
+    ZeekJson,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

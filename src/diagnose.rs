@@ -154,11 +154,17 @@ const MAX_FINDING_EXCHANGES: usize = 1000;
 const SCAN_PORTS: usize = 20;
 
 /// Run every per-session rule (the tracker calls this when a session ends).
-pub fn session(s: &mut Session) {
+/// `verbose`: also the info findings only given when asked (`--verbose`).
+pub fn session(s: &mut Session, verbose: bool) {
     let mut f = Vec::new();
     connection_rules(s, &mut f);
     let scan = scan_rule(s, &mut f);
     data_rules(s, scan, &mut f);
+    if verbose {
+        for d in &s.data_channels {
+            speed::network_limited(d, &mut f);
+        }
+    }
     login_rule(s, &mut f);
     control_rules(s, &mut f);
     tls::rules(s, &mut f);
@@ -1405,12 +1411,21 @@ fn login_rule(s: &Session, out: &mut Vec<Finding>) {
 }
 
 fn control_rules(s: &Session, out: &mut Vec<Finding>) {
-    if s.tls {
+    if s.tls && !s.tls_decrypted() {
+        // The AUTH the server accepted (curl's AUTH SSL may be refused first).
         let auth = s
             .exchanges
             .iter()
             .enumerate()
-            .find(|(_, x)| x.verb() == Some("AUTH"));
+            .find(|(_, x)| {
+                x.verb() == Some("AUTH") && x.final_reply().is_some_and(|r| r.code == 234)
+            })
+            .or_else(|| {
+                s.exchanges
+                    .iter()
+                    .enumerate()
+                    .find(|(_, x)| x.verb() == Some("AUTH"))
+            });
         let clear_again = s.anomalies.iter().any(|a| a.contains("in the clear again"));
         out.push(Finding {
             id: "control-encrypted",
@@ -1451,8 +1466,8 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
             certainty: Certainty::Seen,
             evidence: auth.map(|(i, _)| reply_evidence(s, i)).unwrap_or_default(),
             remedy: tr!(
-                "To see inside, put ftpscope's debugging proxy between client and server (ftpscope proxy), or log TLS keys on the client (SSLKEYLOGFILE) and decrypt with Wireshark. A firewall cannot follow passive ports of an encrypted session: open the passive range explicitly.",
-                "要看到加密内容，可在客户端和服务器之间放置 ftpscope 的调试代理（ftpscope proxy），或在客户端记录 TLS 密钥（SSLKEYLOGFILE）并用 Wireshark 解密。防火墙无法跟踪加密会话的被动模式端口：请显式放行被动端口范围。"
+                "To see inside, put ftpscope's debugging proxy between client and server (ftpscope proxy), or log TLS keys on the client (SSLKEYLOGFILE=keys.log for curl, lftp or Python) and give them to ftpscope: --tls-keylog keys.log. A firewall cannot follow passive ports of an encrypted session: open the passive range explicitly.",
+                "要看到加密内容，可在客户端和服务器之间放置 ftpscope 的调试代理（ftpscope proxy），或在客户端记录 TLS 密钥（curl、lftp 或 Python 使用 SSLKEYLOGFILE=keys.log）并交给 ftpscope：--tls-keylog keys.log。防火墙无法跟踪加密会话的被动模式端口：请显式放行被动端口范围。"
             ),
             ..Default::default()
         });
@@ -1516,6 +1531,14 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                 continue;
             }
             if c.verb == "AUTH" {
+                // One mechanism refused, another accepted (curl: AUTH SSL, then AUTH TLS).
+                let accepted_later = s.exchanges[i + 1..].iter().any(|y| {
+                    y.verb() == Some("AUTH")
+                        && y.final_reply().is_some_and(|r| matches!(r.code, 234 | 334))
+                });
+                if accepted_later {
+                    continue;
+                }
                 let went_on = s.exchanges[i + 1..]
                     .iter()
                     .any(|y| matches!(y.verb(), Some("USER" | "PASS")));

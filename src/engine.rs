@@ -5,7 +5,9 @@
 
 pub mod live;
 
-pub use live::{LIVE_KEEP, LiveModel, LiveSource, LiveUpdate, MAX_ENDED_BYTES, ended_since};
+pub use live::{
+    Inject, LIVE_KEEP, LiveModel, LiveSource, LiveUpdate, MAX_ENDED_BYTES, ended_since,
+};
 
 use std::io::Read;
 use std::path::Path;
@@ -128,6 +130,9 @@ pub fn stream_source<P: PacketSource>(
     // Sessions seen on both sides of a NAT (a capture on the NAT, or two merged).
     let mut pairs = diagnose::vantage::VantagePairs::default();
     loop {
+        if let Some(secrets) = reader.take_secrets() {
+            pipe.add_tls_secrets(&secrets);
+        }
         let pkt = match reader.next_packet() {
             Ok(Some(p)) => p,
             Ok(None) => break,
@@ -257,6 +262,12 @@ impl Pipeline {
     }
 
     /// Sessions ended (diagnosed) and not taken yet?
+    /// TLS secrets found in the capture itself (a pcapng Decryption Secrets
+    /// Block): added to those given, for the connections that start from now on.
+    pub fn add_tls_secrets(&mut self, text: &str) {
+        self.tracker.add_tls_secrets(text);
+    }
+
     pub fn has_finished(&self) -> bool {
         self.tracker.has_finished()
     }
@@ -296,149 +307,6 @@ impl Pipeline {
     /// Failed logins seen so far (for the password-guessing rule).
     pub fn failed_logins(&self) -> Vec<FailedLogin> {
         self.tracker.failed_logins.iter().copied().collect()
-    }
-}
-
-/// Hand-over of ended sessions from the engine's thread to a writer thread, bounded
-/// by weight ([`Session::weight`]) as well as by count: sessions travel in batches
-/// (one hand-over per session costs more in thread wake-ups than writing it), and
-/// the engine waits while the batches not yet written weigh more than the limit
-/// (one batch always goes, however heavy). So memory does not grow with the number
-/// or the size of the sessions waiting to be written.
-pub mod handover {
-    use std::sync::mpsc;
-    use std::sync::{Arc, Condvar, Mutex};
-
-    use crate::model::Session;
-
-    /// Sessions per batch at most.
-    pub const BATCH: usize = 64;
-    /// Weight of a batch at most (a heavier session goes alone).
-    pub const BATCH_BYTES: usize = 8 << 20;
-    /// Weight of the batches handed over and not yet written, at most.
-    pub const IN_FLIGHT_BYTES: usize = 32 << 20;
-
-    #[derive(Default)]
-    struct Flight {
-        bytes: usize,
-        /// The receiving side is gone: never wait again.
-        closed: bool,
-    }
-
-    type Shared = Arc<(Mutex<Flight>, Condvar)>;
-
-    /// Batches handed over and not yet written, at most (with small sessions the
-    /// count binds before the weight).
-    pub const IN_FLIGHT_BATCHES: usize = 8;
-
-    pub struct Sender {
-        tx: mpsc::SyncSender<(Vec<Session>, usize)>,
-        shared: Shared,
-        batch: Vec<Session>,
-        weight: usize,
-        limit: usize,
-    }
-
-    pub struct Receiver {
-        rx: mpsc::Receiver<(Vec<Session>, usize)>,
-        shared: Shared,
-        current: std::vec::IntoIter<Session>,
-        /// Weight of the batch being read, released when the next one is taken.
-        held: usize,
-    }
-
-    /// A hand-over whose unwritten batches weigh at most `limit` bytes.
-    pub fn channel(limit: usize) -> (Sender, Receiver) {
-        let (tx, rx) = mpsc::sync_channel(IN_FLIGHT_BATCHES);
-        let shared: Shared = Arc::default();
-        (
-            Sender {
-                tx,
-                shared: shared.clone(),
-                batch: Vec::with_capacity(BATCH),
-                weight: 0,
-                limit,
-            },
-            Receiver {
-                rx,
-                shared,
-                current: Vec::new().into_iter(),
-                held: 0,
-            },
-        )
-    }
-
-    impl Sender {
-        /// Queue a session; the batch goes when full by count or weight.
-        pub fn push(&mut self, s: Session) {
-            self.weight += s.weight();
-            self.batch.push(s);
-            if self.batch.len() >= BATCH || self.weight >= BATCH_BYTES {
-                self.flush();
-            }
-        }
-
-        /// Hand over the batch so far, waiting while too much is unwritten.
-        pub fn flush(&mut self) {
-            if self.batch.is_empty() {
-                return;
-            }
-            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-            let w = std::mem::take(&mut self.weight);
-            let (lock, cv) = &*self.shared;
-            let mut f = lock.lock().unwrap_or_else(|e| e.into_inner());
-            while !f.closed && f.bytes > 0 && f.bytes + w > self.limit {
-                f = cv.wait(f).unwrap_or_else(|e| e.into_inner());
-            }
-            if f.closed {
-                return;
-            }
-            f.bytes += w;
-            drop(f);
-            // A send error means the receiver is gone; its owner reports why.
-            let _ = self.tx.send((batch, w));
-        }
-    }
-
-    impl Drop for Sender {
-        fn drop(&mut self) {
-            self.flush();
-        }
-    }
-
-    impl Receiver {
-        fn release(&mut self) {
-            if self.held > 0 {
-                let (lock, cv) = &*self.shared;
-                let mut f = lock.lock().unwrap_or_else(|e| e.into_inner());
-                f.bytes = f.bytes.saturating_sub(std::mem::take(&mut self.held));
-                cv.notify_all();
-            }
-        }
-    }
-
-    impl Iterator for Receiver {
-        type Item = Session;
-        fn next(&mut self) -> Option<Session> {
-            loop {
-                if let Some(s) = self.current.next() {
-                    return Some(s);
-                }
-                self.release();
-                let (batch, w) = self.rx.recv().ok()?;
-                self.current = batch.into_iter();
-                self.held = w;
-            }
-        }
-    }
-
-    impl Drop for Receiver {
-        fn drop(&mut self) {
-            self.release();
-            let (lock, cv) = &*self.shared;
-            lock.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
-            cv.notify_all();
-        }
     }
 }
 
@@ -543,7 +411,11 @@ mod tests {
             let mut pipe = Pipeline::new(cfg);
             let mut got = Vec::new();
             let mut r = CaptureReader::new(std::fs::File::open(&path).unwrap()).unwrap();
-            while let Ok(Some(p)) = r.next_packet() {
+            loop {
+                if let Some(secrets) = PacketSource::take_secrets(&mut r) {
+                    pipe.add_tls_secrets(&secrets);
+                }
+                let Ok(Some(p)) = r.next_packet() else { break };
                 pipe.packet(p.linktype, p.frame, p.ts, p.data, p.orig_len);
                 got.extend(pipe.take_finished());
             }

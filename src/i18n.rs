@@ -186,6 +186,10 @@ pub fn state(name: &str, lang: Lang) -> &str {
         "implicit" => "隐式",
         "mid-session" => "会话中途",
         "clear" => "明文",
+        "decrypted" => "已解密",
+        "no-secrets" => "密钥日志中没有密钥",
+        "unsupported" => "不支持",
+        "no-handshake" => "没有握手",
         other => other,
     }
 }
@@ -265,6 +269,26 @@ ui! {
     TuiFrozen => "  FROZEN (F resumes) ", "  已冻结（F 恢复） ";
     TuiFollowing => "  following ", "  跟随中 ";
     TuiScrolled => "  scrolled (End follows) ", "  已滚动（End 跟随） ";
+    TuiFrozenShort => " FROZEN ", " 已冻结 ";
+    TuiFollowingShort => " following ", " 跟随中 ";
+    TuiFollowShort => " follow ", " 跟随 ";
+    TuiScrolledShort => " scrolled ", " 已滚动 ";
+    TuiLive => " LIVE ", " 实时 ";
+    TuiDamagedFile => " DAMAGED FILE ", " 文件已损坏 ";
+    TuiCutFile => " CUT FILE ", " 文件被截断 ";
+    TuiSnaplen => " CUT BY SNAPLEN ", " 被 SNAPLEN 截断 ";
+    TuiFaults => "FAULTS: ", "故障注入：";
+    TuiFaultsArmed => " FAULTS ARMED (C clears) ", " 已布置故障（C 清除） ";
+    PromptSort => "sort: ", "排序：";
+    PromptLines => "lines: ", "行过滤：";
+    PromptDelay => "delay every reply by: ", "每个响应延迟：";
+    PromptReply => "answer the next command with: ", "用此响应码回答下一条命令：";
+    PromptFiltering => "filtering: ", "过滤中：";
+    PromptFilterHint => "   Enter keeps, Esc cancels, ? help lists the words", "   Enter 保留，Esc 取消，? 帮助列出可用的词";
+    PromptSearchHint => "   Enter keeps, Esc cancels, Up/Down: matches", "   Enter 保留，Esc 取消，Up/Down：匹配项";
+    PromptLinesHint => "   exchanges with this text; !text hides them; Esc cancels", "   含有此文本的交互；!text 隐藏它们；Esc 取消";
+    PromptDelayHint => "   500ms, 2s (0: no delay); Enter arms, Esc cancels", "   500ms、2s（0：不延迟）；Enter 布置，Esc 取消";
+    PromptReplyHint => "   a reply code (425, 550, ...); Enter arms, Esc cancels", "   一个响应码（425、550……）；Enter 布置，Esc 取消";
     ColSt => "St", "状态";
     ColClient => "Client", "客户端";
     ColServer => "Server", "服务器";

@@ -11,7 +11,7 @@ use clap::Parser;
 
 use cli::{Cli, Cmd, Common, Format, LangArg, ReportFormat, TimeArg};
 use ftpscope::ftp::catalog::Lang;
-use ftpscope::model::{CaptureStats, Finding, Severity};
+use ftpscope::model::{CaptureStats, Finding, Session, Severity};
 use ftpscope::report::{self, ViewOptions};
 use ftpscope::session::TrackerConfig;
 use ftpscope::text::wrap::WrapWriter;
@@ -58,41 +58,67 @@ fn first_packet_time(capture: &Path) -> Option<ftpscope::time::Ts> {
     r.next_packet().ok()?.map(|p| p.ts)
 }
 
-fn tracker_config(c: &Common) -> TrackerConfig {
+fn tracker_config(c: &Common) -> anyhow::Result<TrackerConfig> {
     let mut ports = vec![21];
     ports.extend(c.ftp_ports.iter().copied().filter(|p| *p != 21));
-    TrackerConfig {
+    Ok(TrackerConfig {
         ftp_ports: ports,
         detect_by_content: !c.no_detect,
         show_passwords: c.show_passwords,
-    }
+        verbose: c.verbose,
+        tls_keys: tls_keys(c)?,
+    })
 }
 
-/// Run the engine on this thread and hand sessions, as they end, to `consume` on a
-/// writer thread, so serialising does not slow the engine. The hand-over is bounded
-/// by weight ([`ftpscope::engine::handover`]): the engine waits when the writer is
-/// far behind, so memory grows neither with the number nor the size of sessions.
-fn pipelined<F>(
+/// The TLS secrets: every `--tls-keylog` file, else `SSLKEYLOGFILE` when set and
+/// readable (as curl and browsers write it).
+fn tls_keys(c: &Common) -> anyhow::Result<Option<std::sync::Arc<ftpscope::tls::KeyLog>>> {
+    let mut k = ftpscope::tls::KeyLog::default();
+    if c.tls_keylog.is_empty() {
+        match std::env::var_os("SSLKEYLOGFILE").map(PathBuf::from) {
+            Some(p) if p.is_file() => k.add_file(&p)?,
+            _ => return Ok(None),
+        }
+    }
+    for p in &c.tls_keylog {
+        k.add_file(p)?;
+    }
+    if k.is_empty() {
+        eprintln!(
+            "ftpscope: warning: the TLS key log has no usable line ({} unreadable)",
+            k.bad_lines
+        );
+    }
+    Ok(Some(std::sync::Arc::new(k)))
+}
+
+/// Run the engine and hand each session, as it ends, to `write` on this same thread,
+/// which drops it when done: memory holds open sessions and the one being written.
+/// (Sessions used to go to a writer thread in batches; freeing on one thread what
+/// another allocated kept glibc's allocator in its locks, and the hand-over cost
+/// more than the writing: issue 23, docs/performance.md.) After a write error the
+/// analysis runs to its end without writing, and the error is returned.
+fn streamed<F>(
     captures: &[PathBuf],
     cfg: TrackerConfig,
-    consume: F,
+    mut write: F,
 ) -> anyhow::Result<(CaptureStats, Vec<Finding>)>
 where
-    F: FnOnce(ftpscope::engine::handover::Receiver) -> io::Result<()> + Send,
+    F: FnMut(Session) -> io::Result<()>,
 {
-    use ftpscope::engine::handover;
-    let (mut tx, rx) = handover::channel(handover::IN_FLIGHT_BYTES);
-    std::thread::scope(|scope| {
-        let writer = scope.spawn(move || consume(rx));
-        let res = ftpscope::engine::stream_files(captures, cfg, &mut |s| tx.push(s));
-        drop(tx);
-        let wres = writer
-            .join()
-            .map_err(|_| anyhow::anyhow!("the output thread panicked"))?;
-        let out = res.with_context(|| format!("cannot analyse {}", names(captures)))?;
-        wres?;
-        Ok(out)
-    })
+    let mut failed = None;
+    let res = ftpscope::engine::stream_files(captures, cfg, &mut |s| {
+        if failed.is_none()
+            && let Err(e) = write(s)
+        {
+            failed = Some(e);
+        }
+    });
+    let out = res.with_context(|| format!("cannot analyse {}", names(captures)))?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    Ok(out)
 }
 
 /// An error writing the (unnamed) temporary file, saying where it is.
@@ -108,6 +134,111 @@ fn in_temp_file(e: io::Error) -> io::Error {
 
 /// The text report with constant memory: sessions are rendered to a temporary file as
 /// they end, then the head and the diagnosis are printed, then the sessions.
+/// `report --session N --write-pcap FILE`: the session's packets to a new capture.
+fn write_session_pcap(
+    captures: &[PathBuf],
+    n: usize,
+    file: &Path,
+    c: &Common,
+) -> anyhow::Result<u8> {
+    if captures
+        .iter()
+        .any(|p| ftpscope::capture::input::is_stdin(p))
+    {
+        anyhow::bail!(
+            "--write-pcap reads the capture twice (to find the session, then its packets): save standard input to a file first"
+        );
+    }
+    let mut found = None;
+    ftpscope::engine::stream_files(captures, tracker_config(c)?, &mut |s| {
+        if s.id == n {
+            found = Some(s);
+        }
+    })?;
+    let Some(s) = found else {
+        eprintln!(
+            "ftpscope: no session {n} in {} (`ftpscope report` lists them)",
+            ftpscope::text::escape_str(&names(captures))
+        );
+        return Ok(2);
+    };
+    let conns = ftpscope::capture::extract::session_connections(&s);
+    let e = ftpscope::capture::extract::write_connections(captures, &conns, file)?;
+    eprintln!(
+        "ftpscope: {}",
+        ftpscope::text::escape_str(&ftpscope::tui::export::exported_message(
+            s.id,
+            &e,
+            &file.display().to_string()
+        ))
+    );
+    Ok(0)
+}
+
+/// What a live UI leaves behind, told on standard error once the terminal is
+/// back: the files the source wrote and those written from the UI, or that
+/// nothing was saved and how to keep something next time.
+fn saved_message(files: &[(&str, Option<&Path>)], how: &str, from_ui: &[PathBuf]) -> String {
+    let mut parts: Vec<String> = files
+        .iter()
+        .filter_map(|(what, p)| p.map(|p| format!("{what} {}", p.display())))
+        .collect();
+    if !from_ui.is_empty() {
+        let names: Vec<String> = from_ui.iter().map(|p| p.display().to_string()).collect();
+        parts.push(format!("written from the UI: {}", names.join(", ")));
+    }
+    if parts.is_empty() {
+        format!("stopped; nothing was saved ({how})")
+    } else {
+        format!("stopped; {}", parts.join("; "))
+    }
+}
+
+/// The live terminal UI's options: `--time relative` counts from when it starts.
+fn live_tui_options(c: &Common) -> ftpscope::tui::Options {
+    let time = match c.time {
+        TimeArg::Utc => TimeView::Utc,
+        TimeArg::Local => TimeView::Local,
+        TimeArg::Relative => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            TimeView::Relative(ftpscope::time::Ts(
+                i64::try_from(now.as_nanos()).unwrap_or(i64::MAX),
+            ))
+        }
+    };
+    ftpscope::tui::Options {
+        lang: lang(c),
+        time,
+        ..ftpscope::tui::Options::default()
+    }
+}
+
+/// The terminal UI on capture files, with the options it shares with the text
+/// report (`--lang`, `--time`).
+fn tui_files(captures: &[PathBuf], c: &Common) -> anyhow::Result<()> {
+    let stdin = captures
+        .iter()
+        .any(|p| ftpscope::capture::input::is_stdin(p));
+    let opts = ftpscope::tui::Options {
+        lang: lang(c),
+        time: time_view(c, captures),
+        export: if stdin { Vec::new() } else { captures.to_vec() },
+        no_export: "the capture came from standard input, which cannot be read twice: save it to a file to export packets".into(),
+        ..ftpscope::tui::Options::default()
+    };
+    let saved = ftpscope::tui::run_files(captures, tracker_config(c)?, opts)?;
+    if !saved.is_empty() {
+        let names: Vec<String> = saved.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "ftpscope: written from the UI: {}",
+            ftpscope::text::escape_str(&names.join(", "))
+        );
+    }
+    Ok(())
+}
+
 fn text_report(
     out: &mut dyn Write,
     captures: &[PathBuf],
@@ -122,24 +253,16 @@ fn text_report(
             std::env::temp_dir().display()
         )
     })?;
-    let body_file = tmp.try_clone()?;
-    let (tx_sum, rx_sum) = std::sync::mpsc::channel();
-    let (stats, cap_findings) = pipelined(captures, tracker_config(c), move |rx| {
-        let mut body = io::BufWriter::with_capacity(1 << 16, body_file);
-        let mut sum = report::text::Summary::default();
-        let res = (|| {
-            for s in rx {
-                sum.add(&s);
-                writeln!(body)?;
-                report::text::write_session_at(&mut body, &s, opts, tv)?;
-            }
-            body.flush()
-        })();
-        res.map_err(in_temp_file)?;
-        let _ = tx_sum.send(sum);
-        Ok(())
+    let mut body = io::BufWriter::with_capacity(1 << 16, tmp.try_clone()?);
+    let mut sum = report::text::Summary::default();
+    let (stats, cap_findings) = streamed(captures, tracker_config(c)?, |s| {
+        sum.add(&s);
+        writeln!(body)
+            .and_then(|()| report::text::write_session_at(&mut body, &s, opts, tv))
+            .map_err(in_temp_file)
     })?;
-    let mut sum = rx_sum.recv().context("the report writer stopped")?;
+    body.flush().map_err(in_temp_file)?;
+    drop(body);
     sum.capture_findings = cap_findings;
     report::text::write_head_at(out, &stats, &sum, &names(captures), opts, tv)?;
     let mut f = tmp;
@@ -166,30 +289,25 @@ fn html_report(
     }
     let tv = time_view(c, captures);
     let title = names(captures);
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (stats, cap_findings) = pipelined(captures, tracker_config(c), move |sessions| {
-        let mut b = html::Builder::new(&title, session, tv).lang(lang(c));
-        let mut one = None;
-        for s in sessions {
-            if svg {
-                if Some(s.id) == session {
-                    one = Some(s);
-                }
-            } else {
-                b.add(s);
+    let mut b = html::Builder::new(&title, session, tv).lang(lang(c));
+    let mut one = None;
+    let (stats, cap_findings) = streamed(captures, tracker_config(c)?, |s| {
+        if svg {
+            if Some(s.id) == session {
+                one = Some(s);
             }
+        } else {
+            b.add(s);
         }
-        let _ = tx.send((b, one));
         Ok(())
     })?;
-    let (b, one) = rx.recv().context("the report writer stopped")?;
     if let Some(n) = session
         && (svg && one.is_none() || !svg && !b.has_session(n))
     {
         anyhow::bail!("there is no session {n} in {}", names(captures));
     }
     let page = match one {
-        Some(s) => html::standalone_svg(&s, tv),
+        Some(s) => html::standalone_svg(&s, tv, lang(c)),
         None => b.finish(&stats, &cap_findings),
     };
     out.write_all(page.as_bytes())?;
@@ -212,46 +330,37 @@ fn diagnose(
     let tv = time_view(c, captures);
     let out = &mut WrapWriter::new(out, if json { 0 } else { text_width(c) });
     let name = names(captures);
-    let (tmp, body_file) = if json {
-        (None, None)
+    let tmp = if json {
+        None
     } else {
-        let t = tempfile::tempfile().with_context(|| {
+        Some(tempfile::tempfile().with_context(|| {
             format!(
                 "cannot create a temporary file in {}",
                 std::env::temp_dir().display()
             )
-        })?;
-        let b = t.try_clone()?;
-        (Some(t), Some(b))
+        })?)
     };
-    let (tx_sum, rx_sum) = std::sync::mpsc::channel();
-    let (stats, cap_findings) = pipelined(captures, tracker_config(c), move |rx| {
-        let mut sum = diagnose_view::Tally::default();
-        match body_file {
-            None => {
-                let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
-                for s in rx {
-                    sum.add(&s);
-                    diagnose_view::write_session(&mut w, &s, true, lang)?;
-                }
-                w.flush()?;
-            }
-            Some(f) => {
-                let mut w = io::BufWriter::with_capacity(1 << 16, f);
-                let res = (|| {
-                    for s in rx {
-                        sum.add(&s);
-                        diagnose_view::write_session_at(&mut w, &s, false, lang, tv)?;
-                    }
-                    w.flush()
-                })();
-                res.map_err(in_temp_file)?;
-            }
+    let mut sum = diagnose_view::Tally::default();
+    let (stats, cap_findings) = match &tmp {
+        None => {
+            let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
+            let res = streamed(captures, tracker_config(c)?, |s| {
+                sum.add(&s);
+                diagnose_view::write_session(&mut w, &s, true, lang)
+            })?;
+            w.flush()?;
+            res
         }
-        let _ = tx_sum.send(sum);
-        Ok(())
-    })?;
-    let mut sum = rx_sum.recv().context("the diagnosis writer stopped")?;
+        Some(f) => {
+            let mut w = io::BufWriter::with_capacity(1 << 16, f.try_clone()?);
+            let res = streamed(captures, tracker_config(c)?, |s| {
+                sum.add(&s);
+                diagnose_view::write_session_at(&mut w, &s, false, lang, tv).map_err(in_temp_file)
+            })?;
+            w.flush().map_err(in_temp_file)?;
+            res
+        }
+    };
     sum.add_capture(&cap_findings);
     if json {
         diagnose_view::write_tail(out, &stats, &cap_findings, &sum, &name, true, lang)?;
@@ -274,6 +383,7 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
     use std::sync::Arc;
     let mut cfg = args.into_config()?;
     cfg.show_passwords = c.show_passwords;
+    cfg.verbose = c.verbose;
     cfg.lang = lang(c);
     let tui =
         cfg.log.is_none() && !cfg.json && io::stdout().is_terminal() && io::stdin().is_terminal();
@@ -297,6 +407,7 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
         ))
     };
     let log_path = cfg.log.clone();
+    let record = cfg.record.clone();
     let proxy = rt.block_on(ftpscope::proxy::Proxy::bind(cfg))?;
     let handle = proxy.handle();
     let serve = rt.spawn(proxy.serve(shutdown.clone(), sink));
@@ -306,13 +417,30 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
             handle.listen_addr(),
             handle.upstream_name()
         );
-        let ui = ftpscope::tui::run_live(title, Arc::new(handle), lang(c));
+        let mut opts = live_tui_options(c);
+        match &record {
+            Some(r) => opts.export = vec![r.clone()],
+            None => {
+                opts.no_export =
+                    "the proxy keeps no packets: start it with --record FILE.pcapng to export them"
+                        .into();
+            }
+        }
+        let ui = ftpscope::tui::run_live(title, Arc::new(handle), opts);
         shutdown.cancel();
         let served = rt
             .block_on(serve)
             .map_err(|e| anyhow::anyhow!("the proxy task failed: {e}"))?;
-        ui?;
+        let saved = ui?;
         served?;
+        eprintln!(
+            "ftpscope proxy: {}",
+            ftpscope::text::escape_str(&saved_message(
+                &[("packets recorded in", record.as_deref())],
+                "--record FILE.pcapng keeps the packets, --log FILE the sessions",
+                &saved
+            ))
+        );
     } else {
         // Ctrl-C or SIGTERM: stop serving, write the summary; a second one exits at once.
         let stop = shutdown.clone();
@@ -335,46 +463,98 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
 /// `ftpscope live`: the live TUI on a terminal (the capture on its own thread),
 /// a session log otherwise.
 #[cfg(feature = "live")]
-fn run_live(
-    args: ftpscope::live::LiveArgs,
-    cfg: TrackerConfig,
-    lang: ftpscope::ftp::catalog::Lang,
-) -> anyhow::Result<u8> {
+fn run_live(args: ftpscope::live::LiveArgs, cfg: TrackerConfig, c: &Common) -> anyhow::Result<u8> {
     if !ftpscope::live::wants_tui(&args) {
-        return ftpscope::live::run(args, cfg, lang);
+        return ftpscope::live::run(args, cfg, lang(c));
     }
     let capture = ftpscope::live::CaptureThread::start(&args, cfg)?;
+    let mut opts = live_tui_options(c);
+    match &args.write {
+        Some(w) => opts.export = vec![w.clone()],
+        None => {
+            opts.no_export =
+                "live capture keeps no packets: start it with -w FILE.pcapng to export them".into();
+        }
+    }
     let ui = ftpscope::tui::run_live(
         capture.title().to_string(),
         std::sync::Arc::new(capture.state().clone()),
-        lang,
+        opts,
     );
     capture.stop();
-    ui?;
+    let saved = ui?;
+    eprintln!(
+        "ftpscope live: {}",
+        ftpscope::text::escape_str(&saved_message(
+            &[("packets written to", args.write.as_deref())],
+            "-w FILE.pcapng keeps the packets",
+            &saved
+        ))
+    );
     Ok(0)
 }
 
 /// Exit codes: 0 fine, 1 an error-level finding (diagnose), 2 usage or input error.
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    // Not locked: report writers run on their own thread.
+    // Not locked: some views write standard output through a buffer of their own.
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout());
     let c = cli.common.clone();
     let code = match cli.command {
+        Some(Cmd::Report {
+            captures,
+            session: Some(n),
+            write_pcap: Some(file),
+            ..
+        }) => write_session_pcap(&captures, n, &file, &c)?,
         Some(Cmd::Report {
             captures,
             format: ReportFormat::Json,
             session,
             ..
         }) => {
-            pipelined(&captures, tracker_config(&c), |rx| {
-                let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
-                for s in rx {
-                    if session.is_none_or(|n| n == s.id) {
-                        report::json::write_session(&mut w, &s, lang(&c))?;
-                    }
+            let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
+            streamed(&captures, tracker_config(&c)?, |s| {
+                if session.is_none_or(|n| n == s.id) {
+                    report::json::write_session(&mut w, &s, lang(&c))?;
                 }
-                w.flush()
+                Ok(())
             })?;
+            w.flush()?;
+            0
+        }
+        Some(Cmd::Report {
+            captures,
+            format: format @ (ReportFormat::Zeek | ReportFormat::ZeekJson),
+            session,
+            zeek_extra,
+            zeek_commands,
+            ..
+        }) => {
+            let mut opts = report::zeek::ZeekOptions {
+                json: format == ReportFormat::ZeekJson,
+                extra: zeek_extra,
+                show_passwords: c.show_passwords,
+                ..Default::default()
+            };
+            opts.logged
+                .extend(zeek_commands.iter().map(|v| v.trim().to_ascii_uppercase()));
+            let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
+            let mut log = report::zeek::ZeekLog::new(opts);
+            streamed(&captures, tracker_config(&c)?, |s| {
+                if session.is_none_or(|n| n == s.id) {
+                    log.write_session(&mut w, &s)?;
+                }
+                Ok(())
+            })?;
+            // Dates the header of a log with no session only.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            log.finish(
+                &mut w,
+                ftpscope::time::Ts::from_secs_nanos(now.as_secs() as i64, 0),
+            )?;
+            w.flush()?;
             0
         }
         Some(Cmd::Report {
@@ -414,14 +594,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Proxy(args)) => run_proxy(*args, &c)?,
         #[cfg(feature = "live")]
-        Some(Cmd::Live(args)) => run_live(*args, tracker_config(&c), lang(&c))?,
+        Some(Cmd::Live(args)) => run_live(*args, tracker_config(&c)?, &c)?,
         #[cfg(not(feature = "live"))]
         Some(Cmd::Live { .. }) => {
             eprintln!("ftpscope: {}", cli::NO_LIVE);
             2
         }
-        Some(Cmd::Tui { capture }) => {
-            ftpscope::tui::run_file(&capture, tracker_config(&c), lang(&c))?;
+        Some(Cmd::Tui { captures }) => {
+            tui_files(&captures, &c)?;
             0
         }
         Some(Cmd::Explain { input }) => {
@@ -451,26 +631,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             out.flush()?;
             code
         }
-        None => match cli.capture {
-            Some(capture) => {
-                use std::io::IsTerminal;
-                if io::stdout().is_terminal() && io::stdin().is_terminal() {
-                    ftpscope::tui::run_file(&capture, tracker_config(&c), lang(&c))?;
-                } else {
-                    let opts = ViewOptions {
-                        lang: lang(&c),
-                        explain: !cli.no_explain,
-                    };
-                    text_report(&mut out, std::slice::from_ref(&capture), &c, opts)?;
-                }
-                0
+        None if cli.captures.is_empty() => {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            2
+        }
+        None => {
+            use std::io::IsTerminal;
+            if io::stdout().is_terminal() && io::stdin().is_terminal() {
+                tui_files(&cli.captures, &c)?;
+            } else {
+                let opts = ViewOptions {
+                    lang: lang(&c),
+                    explain: !cli.no_explain,
+                };
+                text_report(&mut out, &cli.captures, &c, opts)?;
             }
-            None => {
-                use clap::CommandFactory;
-                Cli::command().print_help()?;
-                2
-            }
-        },
+            0
+        }
     };
     out.flush()?;
     Ok(code)

@@ -13,6 +13,7 @@ use crate::time::Ts;
 
 mod tcp;
 pub use tcp::{Episodes, Spread, TcpEnd, TcpFigures, Throughput, ThroughputSeries, WindowScale};
+pub mod community_id;
 pub mod tls;
 
 /// Bytes from the wire. Serialized as a UTF-8 string when valid; otherwise as a
@@ -47,13 +48,14 @@ impl Serialize for Bytes {
     }
 }
 
+/// A time as RFC 3339 ([`Ts::rfc3339`]), written without a temporary string.
 pub(crate) fn ser_ts<S: Serializer>(t: &Ts, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.rfc3339())
+    s.collect_str(t)
 }
 
 fn ser_opt_ts<S: Serializer>(t: &Option<Ts>, s: S) -> Result<S::Ok, S::Error> {
     match t {
-        Some(t) => s.serialize_str(&t.rfc3339()),
+        Some(t) => s.collect_str(t),
         None => s.serialize_none(),
     }
 }
@@ -93,7 +95,7 @@ pub(crate) fn ser_tls<S: Serializer>(
 
 fn ser_opt_addr<S: Serializer>(a: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
     match a {
-        Some(a) => s.serialize_str(&a.to_string()),
+        Some(a) => s.collect_str(a),
         None => s.serialize_none(),
     }
 }
@@ -353,6 +355,9 @@ named_states! {
         Reset = "reset",
         /// Ended early: ABOR, or a 426/451 reply.
         Aborted = "aborted",
+        /// The connection was made and ended, but the server's final reply to the
+        /// transfer command says it failed (522 TLS refused, 425, 552 quota, 550 ...).
+        Failed = "failed",
         /// The server refused the PORT/EPRT (or PASV/EPSV failed), so no connection was due.
         Rejected = "rejected",
         /// Announced but no transfer command used it.
@@ -783,6 +788,15 @@ impl Session {
     /// How TLS on the control connection was seen, in words: after an AUTH the
     /// server accepted, or as TLS records with no AUTH in the capture (implicit
     /// FTPS, or a capture that starts after the AUTH). None without TLS.
+    /// The control connection was decrypted with a key log (every record so far
+    /// authenticated).
+    pub fn tls_decrypted(&self) -> bool {
+        self.tls_info
+            .as_deref()
+            .and_then(|t| t.decryption.as_ref())
+            .is_some_and(|d| d.status == "decrypted")
+    }
+
     pub fn tls_description(&self) -> Option<String> {
         self.tls_description_in(crate::ftp::catalog::Lang::En)
     }
@@ -791,6 +805,17 @@ impl Session {
     pub fn tls_description_in(&self, lang: crate::ftp::catalog::Lang) -> Option<String> {
         if !self.tls {
             return None;
+        }
+        if self.tls_decrypted() {
+            let [c, s] = self.encrypted_bytes;
+            return Some(
+                crate::tr!(
+                    "TLS: the control connection is encrypted and was decrypted with the key log ({c} B from the client, {s} B from the server): the transcript below is its content",
+                    "TLS：控制连接是加密的，已用密钥日志解密（客户端 {c} B，服务器 {s} B）：下面的会话记录就是其内容"
+                )
+                .get(lang)
+                .to_string(),
+            );
         }
         let after_auth = self
             .exchanges

@@ -44,7 +44,10 @@
 //! opaque bytes; the proxy can no longer rewrite data addresses, so data
 //! connections of that session do not go through the proxy (passive mode fails:
 //! the client connects to the proxy's address at the server's port, or to the
-//! server directly). Telnet urgent data (the Synch before ABOR) is received
+//! server directly); the session says so with the `tls-proxy-blind` finding, and
+//! its TLS facts are read from the relayed bytes as from a capture (the proxy has
+//! no frame numbers: the TLS reader tells segments apart by read, not by frame).
+//! Telnet urgent data (the Synch before ABOR) is received
 //! inline and relayed as ordinary bytes.
 
 mod control;
@@ -112,6 +115,9 @@ pub struct FaultState {
     replies: Mutex<Vec<(String, u16)>>,
     /// 0: off.
     close_after: AtomicU32,
+    /// Armed from a UI: the next command (of any session) is answered with this
+    /// code; 0: none.
+    reply_next: AtomicU32,
 }
 
 fn take_one(a: &AtomicU32) -> bool {
@@ -127,7 +133,31 @@ impl FaultState {
             delay_ms: AtomicU64::new(f.delay_replies.map_or(0, |d| d.as_millis() as u64)),
             replies: Mutex::new(f.replies.clone()),
             close_after: AtomicU32::new(f.close_after.unwrap_or(0)),
+            reply_next: AtomicU32::new(0),
         }
+    }
+    /// Answer the next command, whatever it is, with `code` (a UI's key).
+    pub fn reply_next(&self, code: u16) {
+        self.reply_next.store(u32::from(code), Ordering::Release);
+    }
+    /// The code armed by [`FaultState::reply_next`], taken by the one command it applies to.
+    pub(crate) fn take_reply_next(&self) -> Option<u16> {
+        match self.reply_next.swap(0, Ordering::AcqRel) {
+            0 => None,
+            c => u16::try_from(c).ok(),
+        }
+    }
+    /// Disarm every fault (the options' ones too).
+    pub fn clear(&self) {
+        self.refuse_data.store(0, Ordering::Release);
+        self.drop_data.store(0, Ordering::Release);
+        self.delay_ms.store(0, Ordering::Release);
+        self.close_after.store(0, Ordering::Release);
+        self.reply_next.store(0, Ordering::Release);
+        self.replies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
     /// Refuse one more upcoming data connection.
     pub fn refuse_next_data(&self) {
@@ -197,6 +227,10 @@ impl FaultState {
         if let Some(n) = self.close_after() {
             s.push(format!("close after {n} commands"));
         }
+        let c = self.reply_next.load(Ordering::Acquire);
+        if c > 0 {
+            s.push(format!("answer next command {c}"));
+        }
         s.join(", ")
     }
 }
@@ -222,6 +256,8 @@ pub struct ProxyConfig {
     /// Allow PORT/EPRT naming a third host or a port below 1024 (forwarded unchanged).
     pub allow_fxp: bool,
     pub show_passwords: bool,
+    /// Also the info findings given only when asked (`--verbose`).
+    pub verbose: bool,
     /// Write a pcapng of every connection.
     pub record: Option<PathBuf>,
     pub faults: Faults,
@@ -248,6 +284,7 @@ impl ProxyConfig {
             connect_timeout: Duration::from_secs(10),
             allow_fxp: false,
             show_passwords: false,
+            verbose: false,
             record: None,
             faults: Faults::default(),
             log: None,
@@ -403,6 +440,7 @@ impl ProxyArgs {
             connect_timeout: self.connect_timeout,
             allow_fxp: self.allow_fxp,
             show_passwords: false,
+            verbose: false,
             record: self.record,
             faults: Faults {
                 refuse_data: self.fault_refuse_data,
@@ -671,6 +709,39 @@ impl crate::engine::LiveSource for ProxyHandle {
     fn status(&self) -> String {
         ProxyHandle::status(self)
     }
+    fn inject(&self, fault: &crate::engine::Inject) -> Result<String, String> {
+        use crate::engine::Inject;
+        let f = &self.faults;
+        Ok(match fault {
+            Inject::RefuseData => {
+                f.refuse_next_data();
+                "armed: refuse the next data connection".into()
+            }
+            Inject::DropData => {
+                f.drop_next_data();
+                "armed: reset the next data connection once both sides are connected".into()
+            }
+            Inject::Delay(d) if d.is_zero() => {
+                f.set_reply_delay(*d);
+                "replies are no longer delayed".into()
+            }
+            Inject::Delay(d) => {
+                f.set_reply_delay(*d);
+                format!("armed: every reply held back {} ms", d.as_millis())
+            }
+            Inject::ReplyNext(code) => {
+                f.reply_next(*code);
+                format!("armed: the next command is answered {code} by the proxy")
+            }
+            Inject::Clear => {
+                f.clear();
+                "every fault disarmed".into()
+            }
+        })
+    }
+    fn armed(&self) -> String {
+        self.faults.describe()
+    }
 }
 
 /// Shared by every task of one proxy.
@@ -755,6 +826,8 @@ impl Proxy {
                 ftp_ports: vec![upstream.port()],
                 detect_by_content: false,
                 show_passwords: cfg.show_passwords,
+                verbose: cfg.verbose,
+                tls_keys: None,
             })),
             budget: Arc::new(observe::Budget::default()),
             output_error: Mutex::new(None),

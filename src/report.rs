@@ -3,6 +3,7 @@
 pub mod json;
 pub mod ladder;
 pub mod text;
+pub mod zeek;
 
 use crate::ftp::catalog::Lang;
 

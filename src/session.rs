@@ -49,6 +49,12 @@ pub struct TrackerConfig {
     pub detect_by_content: bool,
     /// Keep PASS arguments (otherwise they are replaced by `****` on arrival).
     pub show_passwords: bool,
+    /// Also give the info findings asked with `--verbose` (what limited a
+    /// transfer that went well).
+    pub verbose: bool,
+    /// TLS secrets (`--tls-keylog`, `SSLKEYLOGFILE`, a pcapng's Decryption
+    /// Secrets Block): FTPS sessions are decrypted and read as plain FTP.
+    pub tls_keys: Option<std::sync::Arc<crate::tls::KeyLog>>,
 }
 
 impl Default for TrackerConfig {
@@ -57,6 +63,8 @@ impl Default for TrackerConfig {
             ftp_ports: vec![21],
             detect_by_content: true,
             show_passwords: false,
+            verbose: false,
+            tls_keys: None,
         }
     }
 }
@@ -268,6 +276,15 @@ pub const MAX_HELD_TEXT: usize = 128 << 20;
 /// What is kept of a line once a text budget is spent.
 pub const CUT_TEXT: usize = 256;
 
+/// Complete lines cut from one piece of a control stream, before the tracker reads
+/// them: their bytes one after another in `text`, and each line's end and flags.
+/// Kept by the tracker and reused, so a line costs no allocation of its own.
+#[derive(Default)]
+struct LineScratch {
+    text: Vec<u8>,
+    lines: Vec<(usize, LineFlags)>,
+}
+
 /// The tracker.
 pub struct Tracker {
     cfg: TrackerConfig,
@@ -304,6 +321,8 @@ pub struct Tracker {
     by_control: FxHashMap<ConnId, usize>,
     /// TLS state of open sessions' connections (see [`tls`]).
     tls: tls::TlsTable,
+    /// The lines of one piece of control-stream bytes, reused from piece to piece.
+    line_scratch: LineScratch,
 }
 
 fn client_dir(client_is_initiator: bool) -> Dir {
@@ -382,6 +401,7 @@ impl Tracker {
             closing: std::collections::BTreeSet::new(),
             by_control: FxHashMap::default(),
             tls: tls::TlsTable::default(),
+            line_scratch: LineScratch::default(),
         }
     }
 
@@ -787,7 +807,11 @@ impl Tracker {
                     }
                 }
                 st.s.encrypted_bytes[d] += n as u64;
-                self.tls_control_bytes(si, from_client, &rest[..n], meta);
+                let plain = self.tls_control_bytes(si, from_client, &rest[..n], meta);
+                if !plain.is_empty() {
+                    // Decrypted with the key log: the FTP dialogue inside.
+                    self.on_plain_lines(si, meta, from_client, &plain);
+                }
                 let st = &mut self.sessions[si];
                 rest = &rest[n..];
                 let clear = if from_client {
@@ -833,7 +857,9 @@ impl Tracker {
                 );
                 continue;
             }
-            let mut lines: Vec<(Vec<u8>, LineFlags)> = Vec::new();
+            let mut scratch = std::mem::take(&mut self.line_scratch);
+            scratch.text.clear();
+            scratch.lines.clear();
             let mut switch = false;
             let used = {
                 let encrypted_next = |line: &[u8]| -> bool {
@@ -843,7 +869,8 @@ impl Tracker {
                         && matches!(line.get(3), Some(b' ') | None)
                 };
                 st.lines[d].feed_until(rest, |l, f| {
-                    lines.push((l.to_vec(), f));
+                    scratch.text.extend_from_slice(l);
+                    scratch.lines.push((scratch.text.len(), f));
                     if encrypted_next(l) {
                         switch = true;
                         false
@@ -853,13 +880,17 @@ impl Tracker {
                 })
             };
             rest = &rest[used..];
-            for (l, f) in lines {
+            let mut start = 0;
+            for &(end, f) in &scratch.lines {
+                let l = &scratch.text[start..end];
+                start = end;
                 if from_client {
-                    self.on_command_line(si, meta, &l, f, show_pw);
+                    self.on_command_line(si, meta, l, f, show_pw);
                 } else {
-                    self.on_reply_line(si, meta, &l, f);
+                    self.on_reply_line(si, meta, l, f);
                 }
             }
+            self.line_scratch = scratch;
             if switch {
                 let st = &mut self.sessions[si];
                 let auth_ok =
@@ -876,6 +907,24 @@ impl Tracker {
                         st.lines[0].finish();
                     }
                 }
+            }
+        }
+    }
+
+    /// Lines decrypted from a TLS control connection: read as in clear.
+    fn on_plain_lines(&mut self, si: usize, meta: Meta, from_client: bool, plain: &[u8]) {
+        let show_pw = self.cfg.show_passwords;
+        let d = usize::from(!from_client);
+        let mut lines: Vec<(Vec<u8>, LineFlags)> = Vec::new();
+        self.sessions[si].lines[d].feed_until(plain, |l, f| {
+            lines.push((l.to_vec(), f));
+            true
+        });
+        for (l, f) in lines {
+            if from_client {
+                self.on_command_line(si, meta, &l, f, show_pw);
+            } else {
+                self.on_reply_line(si, meta, &l, f);
             }
         }
     }
@@ -1224,7 +1273,7 @@ impl Tracker {
         }
     }
 
-    fn on_reply(&mut self, si: usize, meta: Meta, r: ParsedReply) {
+    fn on_reply(&mut self, si: usize, meta: Meta, mut r: ParsedReply) {
         let st = &mut self.sessions[si];
         let greeting = !st.seen_reply && matches!(r.code, 120 | 220);
         st.seen_reply = true;
@@ -1257,7 +1306,8 @@ impl Tracker {
             None => (None, Vec::new(), None),
         };
         let mut notes = reply_notes(&r);
-        let (kept_text, kept_lines) = self.kept_reply_text(si, &r, &text, &mut notes);
+        let (kept_text, kept_lines) =
+            self.kept_reply_text(si, std::mem::take(&mut r.lines), &text, &mut notes);
         let st = &mut self.sessions[si];
         notes.append(&mut st.line_notes[1]);
         let first_reply = st.s.exchanges[ei].replies.is_empty();
@@ -1366,22 +1416,18 @@ impl Tracker {
     fn kept_reply_text(
         &mut self,
         si: usize,
-        r: &ParsedReply,
+        lines: Vec<Vec<u8>>,
         text: &[u8],
         notes: &mut Vec<Tr>,
     ) -> (Vec<u8>, Vec<Bytes>) {
-        let kept_len = 2 * text.len() + r.lines.len() * 40 + std::mem::size_of::<Reply>() + 64;
+        let kept_len = 2 * text.len() + lines.len() * 40 + std::mem::size_of::<Reply>() + 64;
         if self.keep_text(si, kept_len) {
-            return (
-                text.to_vec(),
-                r.lines.iter().map(|l| Bytes(l.clone())).collect(),
-            );
+            return (text.to_vec(), lines.into_iter().map(Bytes).collect());
         }
-        let first = r
-            .lines
+        let first = lines
             .first()
             .map_or(&[][..], |l| &l[..l.len().min(CUT_TEXT)]);
-        let (n, b) = (r.lines.len(), text.len());
+        let (n, b) = (lines.len(), text.len());
         notes.push(tr!(
             "reply of {n} lines, {b} bytes: only its first line kept (cut to {CUT_TEXT} bytes), text budget spent",
             "{n} 行、{b} 字节的响应：只保留第一行（截断为 {CUT_TEXT} 字节），文本预算已用完"
@@ -1765,7 +1811,7 @@ impl Tracker {
         s.summary = summary;
         let control = s.control_conn;
         self.tls_attach(si, control, &mut s);
-        crate::diagnose::session(&mut s);
+        crate::diagnose::session(&mut s, self.cfg.verbose);
         self.finished.push(s);
     }
 
@@ -1887,6 +1933,8 @@ impl Tracker {
                 Outcome::Reset
             } else if server_aborted {
                 Outcome::Aborted
+            } else if final_code.is_some_and(|c| c >= 400) {
+                Outcome::Failed
             } else if f.fins > 0 || (matches!(final_code, Some(226 | 250)) && ch.bytes > 0) {
                 // No FIN in the capture (payload-only captures drop it) but the
                 // server confirmed the transfer.
@@ -1939,6 +1987,12 @@ impl Tracker {
 }
 
 impl ConnSink for Tracker {
+    /// Data connections read as a stream (an encrypted session's, found by
+    /// timing) are data connections too: their TCP figures feed the same verdicts.
+    fn stream_figures(&mut self, conn: ConnId) -> bool {
+        matches!(self.conns.get(&conn), Some(Role::Data { .. }))
+    }
+
     fn figures(&mut self, conn: ConnId, mut figures: crate::model::TcpFigures) {
         if let Some(&Role::Data {
             session,
@@ -2111,6 +2165,12 @@ impl ConnSink for Tracker {
                     client_is_initiator,
                 },
             );
+            if self.tls_decrypted_session(si) {
+                // An FTPS session read with its secrets: the data connection is
+                // TLS too; decrypt it to count the file's bytes.
+                self.tls_data_conn(info.id);
+                return Mode::Stream;
+            }
             return Mode::Count;
         }
         if let Some(mode) = self.tls_open(meta, info) {
@@ -2357,8 +2417,9 @@ impl Tracker {
         cd: Dir,
         ev: ConnEvent<'_>,
     ) {
+        let mut plain = None;
         if let ConnEvent::Data { dir, bytes } = &ev {
-            self.tls_data_bytes(conn, *dir == cd, bytes, meta.frame);
+            plain = self.tls_data_bytes(conn, *dir == cd, bytes, meta.frame);
         }
         let st = &mut self.sessions[si];
         let f = &mut st.facts[ci];
@@ -2391,15 +2452,18 @@ impl Tracker {
                 f.established = true;
             }
             ConnEvent::Data { dir, bytes } => {
-                let len = bytes.len() as u64;
+                // A decrypted connection counts the file's bytes, not the records'.
+                let len = plain.unwrap_or(bytes.len() as u64);
                 if dir == cd {
                     ch.bytes_to_server += len;
                 } else {
                     ch.bytes_to_client += len;
                 }
                 ch.bytes += len;
-                ch.first_byte.get_or_insert(meta.ts);
-                ch.last_byte = Some(meta.ts);
+                if len > 0 {
+                    ch.first_byte.get_or_insert(meta.ts);
+                    ch.last_byte = Some(meta.ts);
+                }
             }
             ConnEvent::Fin { .. } => f.fins += 1,
             ConnEvent::Reset { dir } => {

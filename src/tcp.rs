@@ -140,9 +140,16 @@ pub trait ConnSink {
     fn closed(&mut self, _meta: Meta, _conn: ConnId) {}
     /// A packet of this connection was a copy of one just seen; it was dropped.
     fn duplicate(&mut self, _conn: ConnId) {}
-    /// The TCP figures of a connection in Count mode (a data connection), just
-    /// before [`ConnSink::closed`]; the initiator is taken as the client.
+    /// The TCP figures of a connection in Count mode (a data connection), or in
+    /// Stream mode when [`ConnSink::stream_figures`] asked for them, just before
+    /// [`ConnSink::closed`]; the initiator is taken as the client.
     fn figures(&mut self, _conn: ConnId, _figures: crate::model::TcpFigures) {}
+    /// Whether a connection the sink chose [`Mode::Stream`] for gets TCP figures
+    /// too (asked once, when it opens): an encrypted session's data connection is
+    /// reassembled for its TLS records and still moves a file.
+    fn stream_figures(&mut self, _conn: ConnId) -> bool {
+        false
+    }
     /// A note from the source about the session whose control connection is
     /// `control`, in order with the other events (see [`NoteTarget`]). Captures
     /// have none; the proxy says what it changed.
@@ -242,7 +249,16 @@ impl ClosedRange {
 fn fingerprint(seg: &Segment<'_>) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = rustc_hash::FxHasher::default();
-    (seg.src, seg.seq, seg.ack, seg.flags, seg.wire_len).hash(&mut h);
+    // The window too: a window update repeats an ACK but is not a copy of it.
+    (
+        seg.src,
+        seg.seq,
+        seg.ack,
+        seg.flags,
+        seg.wire_len,
+        seg.window,
+    )
+        .hash(&mut h);
     seg.payload[..seg.payload.len().min(64)].hash(&mut h);
     h.finish() | 1
 }
@@ -265,7 +281,8 @@ impl Conn {
         }
     }
 
-    /// Hand the connection's TCP figures to the sink (Count-mode connections).
+    /// Hand the connection's TCP figures to the sink (Count-mode connections, and
+    /// Stream-mode ones the sink asked figures for).
     fn conclude<S: ConnSink>(&mut self, sink: &mut S) {
         let f = match self.analysis.take() {
             Some(a) => a.figures(&self.handshake, self.first, self.last),
@@ -387,6 +404,9 @@ impl FlowTable {
             };
             let mode = sink.open(meta, &info);
             let mut c = Conn::new(info, mode, meta.ts);
+            if mode == Mode::Stream && sink.stream_figures(info.id) {
+                c.analysis = Some(Box::default());
+            }
             if syn && !ack {
                 c.isn = Some(seg.seq);
             }

@@ -23,20 +23,10 @@ impl Ts {
         self.0 as f64 / 1e9
     }
 
-    /// RFC 3339 in UTC with microseconds, e.g. `2026-11-23T20:10:00.123456Z`.
+    /// RFC 3339 in UTC with microseconds, e.g. `2026-11-23T20:10:00.123456Z`
+    /// (the [`Display`](fmt::Display) form, which writes it without allocating).
     pub fn rfc3339(self) -> String {
-        let secs = self.0.div_euclid(1_000_000_000);
-        let nanos = self.0.rem_euclid(1_000_000_000);
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60,
-            nanos / 1000
-        )
+        self.to_string()
     }
 
     /// Time of day only, `HH:MM:SS.mmm`, for compact transcripts.
@@ -54,9 +44,40 @@ impl Ts {
     }
 }
 
+/// RFC 3339 in UTC with microseconds (see [`Ts::rfc3339`]). Views write many
+/// timestamps per session, so the digits are written into a buffer on the stack.
+/// (Nanoseconds in an `i64` span the years 1677-2262; the formatter's path for
+/// other years only keeps this total.)
 impl fmt::Display for Ts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.rfc3339())
+        let secs = self.0.div_euclid(1_000_000_000);
+        let micros = self.0.rem_euclid(1_000_000_000) / 1000;
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        let (hh, mm, ss) = (sod / 3600, (sod / 60) % 60, sod % 60);
+        if !(0..=9999).contains(&y) {
+            return write!(
+                f,
+                "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{micros:06}Z"
+            );
+        }
+        let mut b = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut v: u64| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y as u64);
+        put(5, 2, u64::from(m));
+        put(8, 2, u64::from(d));
+        put(11, 2, hh as u64);
+        put(14, 2, mm as u64);
+        put(17, 2, ss as u64);
+        put(20, 6, micros as u64);
+        // Only ASCII digits and separators were written.
+        f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -258,6 +279,9 @@ mod tests {
             Ts::from_secs_nanos(-1, 0).rfc3339(),
             "1969-12-31T23:59:59.000000Z"
         );
+        // The extremes a timestamp can hold (hostile captures).
+        assert_eq!(Ts(i64::MAX).rfc3339(), "2262-04-11T23:47:16.854775Z");
+        assert_eq!(Ts(i64::MIN).rfc3339(), "1677-09-21T00:12:43.145224Z");
     }
 
     #[test]

@@ -99,20 +99,42 @@ pub fn run_file(
     cfg: TrackerConfig,
     lang: crate::ftp::catalog::Lang,
 ) -> anyhow::Result<()> {
-    // A file or standard input (`-`), gzip-compressed or not. The progress bar
-    // counts bytes read against the size on disk: unknown (0) for a pipe, and for a
-    // compressed file, whose read offset counts uncompressed bytes.
-    let input = crate::capture::input::open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    let total = match input.compression {
-        crate::capture::input::Compression::None => input.size.unwrap_or(0),
-        crate::capture::input::Compression::Gzip => 0,
+    run_files(
+        &[path.to_path_buf()],
+        cfg,
+        Options {
+            lang,
+            ..Options::default()
+        },
+    )
+    .map(|_| ())
+}
+
+/// [`run_file`] over several captures, merged in time order as `report` merges
+/// them (without a progress gauge: the merge reads every file at once).
+/// Returns the files written from the UI (`w`, `W`, `x`).
+pub fn run_files(
+    paths: &[std::path::PathBuf],
+    cfg: TrackerConfig,
+    opts: Options,
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let (input, total) = match paths {
+        [path] => {
+            // A file or standard input (`-`), gzip-compressed or not. The progress
+            // bar counts bytes read against the size on disk: unknown (0) for a
+            // pipe, and for a compressed file, whose read offset counts
+            // uncompressed bytes.
+            let input = crate::capture::input::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let total = match input.compression {
+                crate::capture::input::Compression::None => input.size.unwrap_or(0),
+                crate::capture::input::Compression::Gzip => 0,
+            };
+            (Some(input.reader), total)
+        }
+        _ => (None, 0),
     };
-    let input = input.reader;
-    let opts = Options {
-        lang,
-        ..Options::default()
-    };
+    let many = paths.to_vec();
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("ftpscope-analyze".into())
@@ -132,18 +154,27 @@ pub fn run_file(
                 b.sessions.push(s);
                 b.flush(false);
             };
-            let result = engine::stream_reader(input, cfg, Some(&mut progress), &mut on_session);
+            let result = match input {
+                Some(input) => {
+                    engine::stream_reader(input, cfg, Some(&mut progress), &mut on_session)
+                }
+                None => engine::stream_files(&many, cfg, &mut on_session),
+            };
             batch.borrow_mut().flush(true);
             let _ = tx.send(Msg::Done(result));
         })
         .context("cannot start the analysis thread")?;
-    let mut app = App::loading(path.display().to_string(), total, opts);
-    let name = path.display().to_string();
+    let name = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let mut app = App::loading(name.clone(), total, opts);
     let mut last = Instant::now() - TICK;
     let mut interval = TICK;
     // If the user quits before the analysis ends, the thread is left to finish
     // on its own; its sends fail quietly once the receiver is gone.
-    event_loop(&mut app, |app| {
+    event_loop(&mut app, None, |app| {
         if !app.is_loading() {
             return Ok(false);
         }
@@ -209,21 +240,18 @@ pub fn run_file(
 /// Live mode: about ten times a second (unless the user froze it with `F`) the
 /// UI asks the source what changed since its last look, follows the newest
 /// session and line unless the user scrolled away, and never waits on the source.
+/// Returns the files written from the UI (`w`, `W`, `x`).
 pub fn run_live(
     title: String,
     source: Arc<dyn LiveSource>,
-    lang: crate::ftp::catalog::Lang,
-) -> anyhow::Result<()> {
-    let opts = Options {
-        live: true,
-        lang,
-        ..Options::default()
-    };
+    opts: Options,
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let opts = Options { live: true, ..opts };
     let mut app = App::new(Capture::default(), title, opts);
     let mut seen = 0u64;
     let mut last = Instant::now() - TICK;
     let mut interval = TICK;
-    event_loop(&mut app, |app| {
+    event_loop(&mut app, Some(&*source), |app| {
         if last.elapsed() < interval {
             return Ok(false);
         }
@@ -234,6 +262,7 @@ pub fn run_live(
             update(app, Action::Live(Box::new(u)));
         }
         update(app, Action::Status(source.status()));
+        update(app, Action::Armed(source.armed()));
         // Keep at most a third of the time for updates, the rest for keys.
         last = Instant::now();
         interval = TICK.max(start.elapsed() * 3);
@@ -246,8 +275,9 @@ pub fn run_live(
 /// already there. The terminal is restored when this returns, however it returns.
 fn event_loop(
     app: &mut App,
+    source: Option<&dyn LiveSource>,
     mut pump: impl FnMut(&mut App) -> anyhow::Result<bool>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let mut term =
         term::Term::enter().context("cannot set up the terminal (is this a terminal?)")?;
     let size = term.terminal.size()?;
@@ -260,6 +290,16 @@ fn event_loop(
         for effect in app.take_effects() {
             match effect {
                 Effect::Mouse(on) => term.set_mouse(on)?,
+                Effect::Inject(f) => match source.map(|s| s.inject(&f)) {
+                    Some(Ok(m)) => {
+                        app.say(m);
+                        if let Some(s) = source {
+                            update(app, Action::Armed(s.armed()));
+                        }
+                    }
+                    Some(Err(m)) => app.warn(m),
+                    None => app.warn("only the proxy can inject faults"),
+                },
                 other => export::perform(app, &other, Path::new(".")),
             }
             dirty = true;
@@ -297,5 +337,5 @@ fn event_loop(
             dirty = true;
         }
     }
-    Ok(())
+    Ok(app.saved().to_vec())
 }

@@ -328,6 +328,59 @@ fn check_findings(name: &str, cap: &Capture, e: &Value, errors: &mut Vec<String>
     }
 }
 
+/// A capture read decrypted against the expectation's `decrypted` block.
+fn check_decrypted(
+    name: &str,
+    cap: &ftpscope::model::Capture,
+    want: &Value,
+    errors: &mut Vec<String>,
+) {
+    let Some(s) = cap.sessions.first() else {
+        errors.push(format!("{name}: no session"));
+        return;
+    };
+    let verbs: Vec<&str> = s.exchanges.iter().filter_map(|x| x.verb()).collect();
+    let want_verbs: Vec<&str> = want["commands"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if verbs != want_verbs {
+        errors.push(format!(
+            "{name}: decrypted commands {verbs:?} != {want_verbs:?}"
+        ));
+    }
+    let chans = want["data_channels"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if s.data_channels.len() != chans.len() {
+        errors.push(format!(
+            "{name}: {} data channels decrypted",
+            s.data_channels.len()
+        ));
+    }
+    for (d, w) in s.data_channels.iter().zip(&chans) {
+        if d.via.as_str() != w["via"] || d.bytes != w["bytes"] || d.outcome.as_str() != w["outcome"]
+        {
+            errors.push(format!(
+                "{name}: decrypted data channel {} {} {} B, expected {w}",
+                d.via.as_str(),
+                d.outcome.as_str(),
+                d.bytes
+            ));
+        }
+    }
+    for a in want["absent_findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        if s.findings.iter().any(|f| f.id == a) {
+            errors.push(format!("{name}: decrypted, yet {a}"));
+        }
+    }
+}
+
 #[test]
 fn every_capture_matches_its_expectation() {
     let mut errors = Vec::new();
@@ -337,6 +390,12 @@ fn every_capture_matches_its_expectation() {
             .unwrap_or_else(|x| panic!("{}: {x}", exp.display()));
         let cap = ftpscope::engine::analyze_file(&pcap, cfg_for(&e))
             .unwrap_or_else(|x| panic!("{name}: {x}"));
+        if e["secrets_inside"] == true {
+            // The capture carries its TLS secrets (a pcapng Decryption Secrets
+            // Block): ftpscope reads it decrypted, as `decrypted` says.
+            check_decrypted(&name, &cap, &e["decrypted"], &mut errors);
+            continue;
+        }
         let want = e["sessions"].as_array().cloned().unwrap_or_default();
         if cap.sessions.len() != want.len() {
             errors.push(format!(

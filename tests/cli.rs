@@ -789,3 +789,26 @@ fn json_explains_replies_in_the_language_asked_as_the_text_view_does() {
     en.iter_mut().for_each(strip);
     assert_eq!(zh, en);
 }
+
+/// `ftpscope A B` takes several captures as `report` does (the report when
+/// standard output is not a terminal, the TUI otherwise: tests/tui_tmux.rs), and
+/// `tui` takes several too.
+#[test]
+fn bare_ftpscope_and_tui_take_several_captures() {
+    let o = run(&[
+        "captures/passive-refused.pcap",
+        "captures/multi-session.pcap",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(
+            "ftpscope report: captures/passive-refused.pcap + captures/multi-session.pcap"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("5 FTP sessions"), "{out}");
+    let help = stdout(&run(&["tui", "--help"]));
+    assert!(help.contains("<CAPTURE>..."), "{help}");
+    assert!(help.contains("--time"), "{help}");
+}

@@ -260,6 +260,7 @@ fn the_page_in_a_browser_holds_every_finding_and_diagram() {
         "nat-client-active-client-side.pcap",
         "multi-session.pcap",
         "slow-window-limited.pcap",
+        "nat-router-no-alg.pcap",
     ] {
         let cap = common::repo().join("captures").join(name);
         let page = report(&["--format", "html"], &cap);
@@ -280,6 +281,7 @@ fn the_page_in_a_browser_holds_every_finding_and_diagram() {
         let json = report(&["--format", "json"], &cap);
         let mut sessions = 0;
         let mut channels = 0;
+        let mut per_session = std::collections::HashMap::new();
         for line in json.lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             if v.get("exchanges").is_none() {
@@ -305,6 +307,10 @@ fn the_page_in_a_browser_holds_every_finding_and_diagram() {
                     "{name}: the fix of {id} is missing"
                 );
             }
+            per_session.insert(
+                v["id"].as_u64().unwrap(),
+                v["data_channels"].as_array().unwrap().len(),
+            );
             for d in v["data_channels"].as_array().unwrap() {
                 channels += 1;
                 if let Some(a) = d["announced"].as_str() {
@@ -318,9 +324,24 @@ fn the_page_in_a_browser_holds_every_finding_and_diagram() {
             sessions,
             "{name}: one ladder per session"
         );
+        // A session seen on both sides of a NAT: the inside half's ladder draws
+        // the outside half's lines and data connections too (three lifelines).
+        let mut drawn_twice = 0;
+        if let Some(at) = dom.find("(inside) and <a href=\"#s") {
+            let rest = &dom[at + "(inside) and <a href=\"#s".len()..];
+            let outside: u64 = rest[..rest.find('"').unwrap()].parse().unwrap();
+            drawn_twice = per_session[&outside];
+            assert!(dom.contains(">NAT "), "{name}: the NAT's lifeline");
+            assert!(dom.contains("is the outside half of <a href="), "{name}");
+        } else {
+            assert!(
+                !name.starts_with("nat-router"),
+                "{name}: a router capture is drawn through the NAT"
+            );
+        }
         assert_eq!(
             dom.matches("<g class=\"data ").count(),
-            channels,
+            channels + drawn_twice,
             "{name}: one group per data channel"
         );
         assert!(!dom.contains("alert("), "{name}");

@@ -416,6 +416,11 @@ fn ftp_inside_tunnels_reads_as_untunnelled_and_as_tshark_reads_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
     for pcap in common::committed_captures() {
+        if name(&pcap) == "ftps-dsb.pcapng" {
+            // Its TLS secrets travel in a pcapng block the pcap written here has
+            // no room for: read without them, it differs by design.
+            continue;
+        }
         // Snaplen-cut captures keep their cut packets untunnelled (an outer header
         // would cut the inner packet elsewhere); the others are wrapped whole.
         let want = json_report(&[&pcap], None);

@@ -885,6 +885,13 @@ async fn auth_tls_is_relayed_opaque_and_explained() {
     assert!(s.tls, "the session is marked encrypted");
     assert!(s.encrypted_bytes[0] > 0 && s.encrypted_bytes[1] > 0);
     assert!(all_notes(s).contains("opaque TLS"), "{}", all_notes(s));
+    // The data went around the proxy (here the server shares its address): said.
+    assert!(
+        s.findings.iter().any(|f| f.id == "tls-proxy-blind"),
+        "{:?}",
+        s.findings.iter().map(|f| f.id).collect::<Vec<_>>()
+    );
+    assert!(s.tls_info.as_deref().is_some_and(|t| t.version.is_some()));
     assert_eq!(
         p.handle
             .counters()

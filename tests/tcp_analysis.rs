@@ -36,9 +36,12 @@ type Counts = BTreeMap<Key, BTreeMap<&'static str, u64>>;
 #[derive(Default, Debug)]
 struct Timing {
     irtt_s: Option<f64>,
-    bytes: u64,
+    /// Payload per sending endpoint (an encrypted data connection has some both
+    /// ways: the handshake), and when that endpoint last sent some.
+    bytes: BTreeMap<SocketAddr, u64>,
+    last: BTreeMap<SocketAddr, f64>,
+    /// The first payload either way.
     first: Option<f64>,
-    last: Option<f64>,
 }
 
 /// Counts per connection, as tshark's TCP analysis flags them.
@@ -114,9 +117,10 @@ fn tshark_counts(path: &Path) -> (Counts, BTreeMap<Key, Timing>) {
         let len: u64 = p[13].parse().unwrap_or(0);
         let at: f64 = p[14].parse().unwrap_or(0.0);
         if len > 0 && p[6].is_empty() {
-            t.bytes += len;
+            let from = SocketAddr::new(src, sp);
+            *t.bytes.entry(from).or_default() += len;
             t.first.get_or_insert(at);
-            t.last = Some(at);
+            t.last.insert(from, at);
         }
     }
     (m, timing)
@@ -146,6 +150,9 @@ fn counts_match_tshark_on_every_committed_capture() {
     let mut compared = 0;
     let mut nonzero = 0;
     let (mut rtts, mut rates) = (0, 0);
+    // Encrypted sessions' data connections (TLS records, read as a stream): their
+    // figures must be there and agree with tshark like the plain ones.
+    let (mut tls, mut tls_rtts) = (0, 0);
     for path in common::committed_captures() {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         // Copies of packets: ftpscope drops them as copies, tshark calls them
@@ -200,14 +207,31 @@ fn counts_match_tshark_on_every_committed_capture() {
                         "{name}: {c} -> {l}: rtt {ours} ms, tshark {theirs} ms"
                     );
                     rtts += 1;
+                    if d.tls.is_some() {
+                        tls_rtts += 1;
+                    }
                 }
                 // Throughput over the data, for transfers long enough to measure.
+                // The sender's bytes, from the first payload either way to its last.
+                let server_end = if d.mode == ftpscope::model::DataMode::Passive {
+                    l
+                } else {
+                    c
+                };
+                let sender = if t.sender == Some("server") {
+                    server_end
+                } else if server_end == l {
+                    c
+                } else {
+                    l
+                };
                 if let (Some(avg), Some(x)) = (t.throughput_bps.average, tm)
-                    && let (Some(a), Some(b)) = (x.first, x.last)
+                    && let (Some(a), Some(&b)) = (x.first, x.last.get(&sender))
                     && b - a >= 0.1
                     && t.retransmissions == 0
                 {
-                    let theirs = x.bytes as f64 * 8.0 / (b - a);
+                    let bytes = x.bytes.get(&sender).copied().unwrap_or(0);
+                    let theirs = bytes as f64 * 8.0 / (b - a);
                     assert!(
                         (avg - theirs).abs() <= 0.1 * theirs,
                         "{name}: {c} -> {l}: {avg} bit/s, tshark {theirs}"
@@ -215,9 +239,16 @@ fn counts_match_tshark_on_every_committed_capture() {
                     rates += 1;
                 }
                 compared += 1;
+                if d.tls.as_deref().is_some_and(|x| x.mode == "protected") {
+                    tls += 1;
+                }
             }
         }
     }
+    assert!(
+        tls >= 8 && tls_rtts >= 8,
+        "TLS data connections compared: {tls}, with a round trip: {tls_rtts}"
+    );
     assert!(compared >= 40, "only {compared} data connections compared");
     assert!(
         rtts >= 30 && rates >= 4,
@@ -286,6 +317,65 @@ fn each_verdict_fires_on_its_capture_only() {
         expected.len(),
         "every lab capture of a verdict is committed"
     );
+}
+
+#[test]
+fn network_limited_is_said_only_when_asked_and_only_when_no_limit_held() {
+    // `--verbose` adds an info finding for transfers no limit held back; without it
+    // a healthy transfer gets no finding at all.
+    let verbose = TrackerConfig {
+        verbose: true,
+        ..TrackerConfig::default()
+    };
+    let mut fired = BTreeSet::new();
+    for path in common::committed_captures() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        assert!(
+            !verdicts_with(&path, TrackerConfig::default(), true)
+                .contains("transfer-network-limited"),
+            "{name}: said without --verbose"
+        );
+        let mut v = Vec::new();
+        ftpscope::engine::stream_file(&path, verbose.clone(), &mut |s| v.push(s)).unwrap();
+        for s in &v {
+            for f in s
+                .findings
+                .iter()
+                .filter(|f| f.id == "transfer-network-limited")
+            {
+                assert_eq!(f.severity, ftpscope::model::Severity::Info, "{name}");
+                // Never beside a verdict on the same transfer.
+                let other = s.findings.iter().any(|g| {
+                    g.id != f.id
+                        && VERDICTS.contains(&g.id)
+                        && g.exchanges.iter().any(|x| f.exchanges.contains(x))
+                });
+                assert!(!other, "{name}: {} with a verdict", f.summary);
+                fired.insert(name.clone());
+                if name == "slow-healthy.pcap" {
+                    // 2 MB in about 0.77 s over a 100 ms round trip.
+                    assert!(f.summary.contains("round-trip time 10"), "{}", f.summary);
+                    assert!(f.summary.contains("Mbit/s"), "{}", f.summary);
+                }
+            }
+        }
+    }
+    assert_eq!(
+        fired,
+        BTreeSet::from(["slow-healthy.pcap".to_string()]),
+        "the healthy lab transfer, and no capture whose transfers were held back"
+    );
+}
+
+/// The finding ids of a capture (all of them, or only the verdicts).
+fn verdicts_with(path: &Path, cfg: TrackerConfig, all: bool) -> BTreeSet<String> {
+    let mut v = Vec::new();
+    ftpscope::engine::stream_file(path, cfg, &mut |s| v.push(s)).unwrap();
+    v.iter()
+        .flat_map(|s| s.findings.iter())
+        .map(|f| f.id.to_string())
+        .filter(|id| all || VERDICTS.contains(&id.as_str()))
+        .collect()
 }
 
 #[test]

@@ -263,6 +263,27 @@ fn filter_expressions() {
     );
     // Filters apply to the data and findings views too.
     assert_eq!(a.data_rows().len(), 1);
+    // Comparisons, alternatives, or, not, groups (issue 14). Sessions 1-3 last
+    // 52.6, 26.9 and 211.0 ms, with 10, 10 and 18 commands and 468 B each.
+    assert_eq!(filter(&mut a, "duration>100ms"), vec![3]);
+    assert_eq!(filter(&mut a, "duration<30ms"), vec![2]);
+    assert_eq!(filter(&mut a, "cmds>10"), vec![3]);
+    assert_eq!(filter(&mut a, "bytes>=468"), vec![1, 2, 3]);
+    assert_eq!(filter(&mut a, "bytes>1k"), Vec::<usize>::new());
+    assert_eq!(filter(&mut a, "code:5xx|999"), vec![3]);
+    assert_eq!(filter(&mut a, "code:999|230"), vec![1, 2, 3]);
+    assert_eq!(
+        filter(&mut a, "host:10.1.0.3 or finding:passive"),
+        vec![2, 3]
+    );
+    assert_eq!(
+        filter(&mut a, "not (host:10.1.0.3 or finding:passive)"),
+        vec![1]
+    );
+    assert_eq!(
+        filter(&mut a, "(cmds>10 or duration<30ms) and code:2xx"),
+        vec![2, 3]
+    );
     // Esc in the list clears the filter.
     press(&mut a, KeyCode::Esc);
     assert_eq!(listed_ids(&a), vec![1, 2, 3]);
@@ -293,6 +314,11 @@ fn filter_prompt_errors_and_cancel() {
     press(&mut a, KeyCode::Esc);
     assert!(a.prompt().is_none());
     assert_eq!(a.filter_text(), "host:10.1.0.3", "Esc restores the filter");
+    // A broken expression says what is wrong in the status line.
+    keys(&mut a, "f (bytes>lots or");
+    let e = a.prompt().unwrap().error.clone().unwrap();
+    assert!(e.contains("bytes>lots"), "{e}");
+    press(&mut a, KeyCode::Esc);
     // q in a prompt is text, not quit.
     keys(&mut a, "fq");
     assert!(!a.should_quit());
@@ -838,4 +864,77 @@ fn ended_since_hands_out_only_the_new_sessions() {
     assert_eq!((ids(&v), reset), (vec![1, 2, 3], false));
     let (v, reset) = ended_since(&kept, 10, 2);
     assert_eq!((ids(&v), reset), (vec![1, 2, 3], true), "fell behind");
+}
+
+/// The fault keys (issue 14): outside live mode they say why nothing happens;
+/// in live mode R/D/C queue the fault for the source, L and A ask for a delay or
+/// a code first and refuse what is not one.
+#[test]
+fn fault_keys_queue_faults_for_the_live_source() {
+    use ftpscope::engine::Inject;
+    let mut a = new_app(multi());
+    keys(&mut a, "R");
+    assert!(a.take_effects().is_empty());
+    assert!(
+        a.message()
+            .unwrap()
+            .contains("faults are injected by the proxy")
+    );
+    let mut a = App::new(multi(), "proxy", opts(true));
+    update(&mut a, Action::Resize(80, 24));
+    keys(&mut a, "RDC");
+    let got: Vec<Effect> = a.take_effects();
+    assert_eq!(
+        got,
+        vec![
+            Effect::Inject(Inject::RefuseData),
+            Effect::Inject(Inject::DropData),
+            Effect::Inject(Inject::Clear),
+        ]
+    );
+    keys(&mut a, "A999");
+    assert!(
+        a.prompt()
+            .unwrap()
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("100 to 599")
+    );
+    press(&mut a, KeyCode::Enter);
+    assert!(a.prompt().is_some(), "a bad code is not armed");
+    for _ in 0..3 {
+        press(&mut a, KeyCode::Backspace);
+    }
+    keys(&mut a, "425");
+    press(&mut a, KeyCode::Enter);
+    assert!(a.prompt().is_none());
+    keys(&mut a, "L500");
+    assert!(
+        a.prompt()
+            .unwrap()
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("500ms")
+    );
+    keys(&mut a, "ms");
+    press(&mut a, KeyCode::Enter);
+    keys(&mut a, "Lx");
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(
+        a.take_effects(),
+        vec![
+            Effect::Inject(Inject::ReplyNext(425)),
+            Effect::Inject(Inject::Delay(Duration::from_millis(500))),
+        ]
+    );
+    // The armed faults reach the status row.
+    update(&mut a, Action::Armed("refuse 1 data conn".into()));
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| ftpscope::tui::render(f, &a)).unwrap();
+    let buf = t.backend().buffer();
+    let last: String = (0..80).map(|x| buf[(x, 23)].symbol().to_string()).collect();
+    assert!(last.contains("FAULTS: refuse 1 data conn"), "{last:?}");
+    assert!(last.contains("q quit"), "{last:?}");
 }

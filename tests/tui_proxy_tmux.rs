@@ -124,4 +124,218 @@ async fn proxy_sessions_appear_live_in_the_tui() {
         s.contains("icanon echo") || s.contains("echo icanon"),
         "terminal back in cooked mode:\n{s}"
     );
+    // Once the terminal is back: what was kept (nothing, and how to keep it).
+    assert!(
+        s.contains("ftpscope proxy: stopped; nothing was saved (--record"),
+        "{s}"
+    );
+}
+
+/// With `--record`, `x` in the proxy's TUI writes the open session's packets
+/// from the record, and on exit the proxy says where the record and the
+/// exported file are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_tui_exports_from_its_record_and_says_what_it_saved() {
+    let test = "proxy_tui_exports_from_its_record_and_says_what_it_saved";
+    if !tmux_available() {
+        assert!(!in_ci(), "tmux is required for this test in CI");
+        eprintln!("SKIPPED {test}: tmux is not installed");
+        return;
+    }
+    if !require_curl(test) {
+        return;
+    }
+    let srv = server().await;
+    make_file(&srv.root.path().join("live.bin"), 100_000);
+    let bin = env!("CARGO_BIN_EXE_ftpscope");
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "cd '{}' && '{bin}' proxy --listen 127.0.0.1:0 --upstream {} --record rec.pcapng; echo \"EXIT:$?\"; sleep 60",
+        dir.path().display(),
+        srv.addr
+    );
+    let t = Tmux::new("proxy-export");
+    t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "env",
+        "TERM=xterm-256color",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let wait = |what: &'static str, ok: fn(&str) -> bool| {
+        let t = &t;
+        async move {
+            let t = t;
+            tokio::task::block_in_place(|| t.wait(what, ok))
+        }
+    };
+    let s = wait("the live view", |s| {
+        s.contains("LIVE") && title_port(s).is_some()
+    })
+    .await;
+    let port = title_port(&s).expect("the port in the title");
+    let dst = dir.path().join("got.bin");
+    let o = curl(&[
+        "-o",
+        &dst.to_string_lossy(),
+        &format!("ftp://127.0.0.1:{port}/live.bin"),
+    ])
+    .await;
+    assert_ok(&o, "download through the proxy");
+    wait("one session listed", |s| {
+        s.contains("1 Sessions (1)") && s.contains(USER)
+    })
+    .await;
+    // Ended, not only listed (the live list shows open sessions too).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.keys(&["x"]);
+    let s = wait("the export said", |s| s.contains("packets of session 1")).await;
+    eprintln!("after x:\n{s}");
+    let out = dir.path().join("ftpscope-session-1.pcapng");
+    let c = ftpscope::engine::analyze_file(&out, ftpscope::session::TrackerConfig::default())
+        .expect("the exported file reads back");
+    assert_eq!(c.sessions.len(), 1, "one session in the export");
+    assert_eq!(
+        c.sessions[0].data_channels.len(),
+        1,
+        "with its data connection"
+    );
+    assert_eq!(c.sessions[0].data_bytes(), 100_000);
+    t.keys(&["q"]);
+    let s = wait("exit", |s| s.contains("EXIT:")).await;
+    assert!(s.contains("EXIT:0"), "{s}");
+    // The terminal wraps the line at 80 columns.
+    let s = s.replace('\n', "");
+    assert!(s.contains("packets recorded in rec.pcapng"), "{s}");
+    assert!(
+        s.contains("written from the UI: ./ftpscope-session-1.pcapng"),
+        "{s}"
+    );
+}
+
+/// Faults armed from keys in the proxy's TUI (issue 14): `R` refuses the next
+/// data connection, `A` asks for a code and answers the next command with it,
+/// `C` disarms; each armed fault is in the status row until it fires, and the
+/// transcript carries the proxy's note where it fired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_are_armed_from_keys_and_marked_when_they_fire() {
+    let test = "faults_are_armed_from_keys_and_marked_when_they_fire";
+    if !tmux_available() {
+        assert!(!in_ci(), "tmux is required for this test in CI");
+        eprintln!("SKIPPED {test}: tmux is not installed");
+        return;
+    }
+    if !require_curl(test) {
+        return;
+    }
+    let srv = server().await;
+    make_file(&srv.root.path().join("f.bin"), 10_000);
+    let bin = env!("CARGO_BIN_EXE_ftpscope");
+    let script = format!(
+        "'{bin}' proxy --listen 127.0.0.1:0 --upstream {}; echo \"EXIT:$?\"; sleep 60",
+        srv.addr
+    );
+    let t = Tmux::new("proxy-faults");
+    t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "env",
+        "TERM=xterm-256color",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let wait = |what: &'static str, ok: fn(&str) -> bool| {
+        let t = &t;
+        async move {
+            let t = t;
+            tokio::task::block_in_place(|| t.wait(what, ok))
+        }
+    };
+    let s = wait("the live view", |s| {
+        s.contains("LIVE") && title_port(s).is_some()
+    })
+    .await;
+    let port = title_port(&s).expect("the port in the title");
+    let url = format!("ftp://127.0.0.1:{port}/f.bin");
+    t.keys(&["R"]);
+    let s = wait("the refusal armed, in the status row", |s| {
+        s.contains("FAULTS: refuse 1 data conn")
+    })
+    .await;
+    eprintln!("armed:\n{s}");
+    // PASV (curl retries a refused EPSV connection with PASV, which the one
+    // refusal armed would let through).
+    let o = curl(&["--disable-epsv", "-o", "/dev/null", &url]).await;
+    assert!(
+        !o.status.success(),
+        "the transfer fails: its data connection is refused"
+    );
+    wait("the refusal fired: no fault armed any more", |s| {
+        s.contains("1 Sessions (1)") && !s.contains("FAULTS")
+    })
+    .await;
+    t.keys(&["Enter"]);
+    let s = wait("the note where it fired", |s| {
+        s.contains("fault injected: the proxy closed its listening port")
+    })
+    .await;
+    eprintln!("fired:\n{s}");
+    t.keys(&["Escape"]);
+    wait("the list", |s| !s.contains("Transcript")).await;
+    // A code for the next command: a bad one is refused in the prompt.
+    t.keys(&["A", "9", "9", "9"]);
+    wait("the code refused", |s| {
+        s.contains("a reply code from 100 to 599")
+    })
+    .await;
+    t.keys(&["BSpace", "BSpace", "BSpace", "4", "2", "1", "Enter"]);
+    wait("the reply armed", |s| {
+        s.contains("FAULTS: answer next command 421")
+    })
+    .await;
+    let o = curl(&["-o", "/dev/null", &url]).await;
+    assert!(!o.status.success(), "curl's first command is answered 421");
+    wait("it fired", |s| {
+        s.contains("1 Sessions (2)") && !s.contains("FAULTS")
+    })
+    .await;
+    t.keys(&["j", "Enter"]);
+    let s = wait("the note on the command", |s| {
+        s.contains("the proxy answered 421 (armed from the TUI)")
+    })
+    .await;
+    eprintln!("reply fired:\n{s}");
+    t.keys(&["Escape"]);
+    wait("the list", |s| !s.contains("Transcript")).await;
+    // Arm two, then clear them.
+    t.keys(&["D", "L", "5", "0", "0", "m", "s", "Enter"]);
+    wait("two armed", |s| {
+        s.contains("drop 1 data conn") && s.contains("delay replies 500 ms")
+    })
+    .await;
+    t.keys(&["C"]);
+    wait("disarmed", |s| {
+        s.contains("every fault disarmed") && !s.contains("FAULTS")
+    })
+    .await;
+    let o = curl(&["-o", "/dev/null", &url]).await;
+    assert_ok(&o, "a transfer with nothing armed");
+    t.keys(&["q"]);
+    let s = wait("exit", |s| s.contains("EXIT:")).await;
+    assert!(s.contains("EXIT:0"), "{s}");
 }

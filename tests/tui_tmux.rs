@@ -181,3 +181,79 @@ fn a_vanished_terminal_ends_the_ui() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// `ftpscope tui --time relative A B` (issue 14): two captures merged in one UI
+/// at 80x24, times counted from the first packet, the title shortened to the
+/// files' names, whole parts only; `x` exports the selected session next to
+/// where the UI runs, and the files written are named after it closes.
+#[test]
+fn several_captures_relative_time_and_export_at_80x24() {
+    if !tmux_available() {
+        assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let bin =
+        std::env::var("FTPSCOPE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ftpscope").into());
+    let caps = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "cd '{}' && '{bin}' tui --time relative '{}' '{}'; echo \"EXIT:$?\"; sleep 60",
+        dir.path().display(),
+        caps.join("passive-refused.pcap").display(),
+        caps.join("multi-session.pcap").display(),
+    );
+    let t = Tmux::new("several");
+    t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "env",
+        "TERM=xterm-256color",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let s = t.wait("five sessions", |s| s.contains("1 Sessions (5)"));
+    let title = s.lines().next().unwrap_or("");
+    assert!(
+        title.contains("passive-refused.pcap + multi-session.pcap"),
+        "{title:?}"
+    );
+    assert!(title.contains("findings"), "{title:?}");
+    t.keys(&["Enter"]);
+    let s = t.wait("the transcript in relative time", |s| s.contains("C> USER"));
+    let user = s.lines().find(|l| l.contains("C> USER")).unwrap_or("");
+    let time = user
+        .trim_start_matches('│')
+        .split("C>")
+        .next()
+        .unwrap_or("")
+        .trim();
+    assert!(
+        time.parse::<f64>().is_ok_and(|t| (0.0..1e9).contains(&t)),
+        "seconds since the first packet, not a clock: {user:?}\n{s}"
+    );
+    assert!(!s.contains("│20:24:"), "no clock times:\n{s}");
+    t.keys(&["x"]);
+    let s = t.wait("the export said", |s| s.contains("packets of session"));
+    eprintln!("{s}");
+    t.keys(&["q"]);
+    let s = t.wait("exit", |s| s.contains("EXIT:")).replace('\n', "");
+    assert!(s.contains("EXIT:0"), "{s}");
+    assert!(
+        s.contains("written from the UI: ./ftpscope-session-"),
+        "{s}"
+    );
+    let written: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".pcapng"))
+        .collect();
+    assert_eq!(written.len(), 1, "one export");
+}

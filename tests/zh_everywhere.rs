@@ -23,6 +23,55 @@ use ftpscope::report::{self, ViewOptions, diagnose_view};
 use ftpscope::session::TrackerConfig;
 use ftpscope::time::TimeView;
 
+/// A capture to check, and the TLS key log read with it (`X.keys` beside
+/// `X.pcap`: such a capture is checked twice, without and with its keys).
+struct Case {
+    path: PathBuf,
+    keys: Option<PathBuf>,
+}
+
+impl Case {
+    fn name(&self) -> String {
+        let n = self.path.file_name().unwrap().to_string_lossy().to_string();
+        if self.keys.is_some() {
+            format!("{n} (decrypted)")
+        } else {
+            n
+        }
+    }
+
+    fn config(&self) -> TrackerConfig {
+        TrackerConfig {
+            tls_keys: self.keys.as_ref().map(|k| {
+                std::sync::Arc::new(ftpscope::tls::KeyLog::load(k).expect("read the key log"))
+            }),
+            ..TrackerConfig::default()
+        }
+    }
+}
+
+/// Every capture, and every keyed capture again with its keys.
+fn cases() -> Vec<Case> {
+    let mut v = Vec::new();
+    let mut keyed = 0;
+    for path in captures() {
+        let keys = path.with_extension("keys");
+        if keys.is_file() {
+            keyed += 1;
+            v.push(Case {
+                path: path.clone(),
+                keys: Some(keys),
+            });
+        }
+        v.push(Case { path, keys: None });
+    }
+    assert!(
+        keyed >= 10,
+        "expected the keyed FTPS captures, found {keyed}"
+    );
+    v
+}
+
 fn captures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -139,16 +188,17 @@ struct Views {
     findings: Vec<Finding>,
 }
 
-fn views(path: &Path, lang: Lang) -> Views {
+fn views(case: &Case, lang: Lang) -> Views {
     let opts = ViewOptions {
         lang,
         explain: true,
     };
-    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    let path = &case.path;
+    let name = case.name();
     let (mut body, mut diag) = (Vec::new(), Vec::new());
     let mut sum = report::text::Summary::default();
     let mut findings = Vec::new();
-    let (stats, cap) = ftpscope::engine::stream_file(path, TrackerConfig::default(), &mut |s| {
+    let (stats, cap) = ftpscope::engine::stream_file(path, case.config(), &mut |s| {
         sum.add(&s);
         findings.extend(s.findings.iter().cloned());
         report::text::write_session(&mut body, &s, opts).expect("write to memory");
@@ -176,9 +226,9 @@ fn views(path: &Path, lang: Lang) -> Views {
 fn no_english_prose_under_lang_zh() {
     let mut bad = Vec::new();
     let mut findings = 0;
-    for path in captures() {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let v = views(&path, Lang::Zh);
+    for case in cases() {
+        let name = case.name();
+        let v = views(&case, Lang::Zh);
         for (view, text) in [("report", &v.report), ("diagnose", &v.diagnose)] {
             for l in checked_lines(text) {
                 if let Some(run) = english_prose(l) {
@@ -213,8 +263,7 @@ fn no_english_prose_under_lang_zh() {
 /// The check finds the English prose of the English views (it can fail).
 #[test]
 fn the_check_finds_english_in_the_english_report() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/passive-refused.pcap");
-    let v = views(&path, Lang::En);
+    let v = views(&plain("passive-refused.pcap"), Lang::En);
     let hits = checked_lines(&v.report)
         .into_iter()
         .filter(|l| english_prose(l).is_some())
@@ -312,9 +361,19 @@ fn html_text(page: &str) -> Vec<String> {
         .collect()
 }
 
-fn html_page(path: &Path, lang: Lang) -> String {
+/// A committed capture, without keys.
+fn plain(name: &str) -> Case {
+    Case {
+        path: Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("captures")
+            .join(name),
+        keys: None,
+    }
+}
+
+fn html_page(case: &Case, lang: Lang) -> String {
     let mut b = report::html::Builder::new("capture", None, TimeView::Utc).lang(lang);
-    let (stats, cap) = ftpscope::engine::stream_file(path, TrackerConfig::default(), &mut |s| {
+    let (stats, cap) = ftpscope::engine::stream_file(&case.path, case.config(), &mut |s| {
         b.add(s);
     })
     .expect("analyse");
@@ -324,9 +383,12 @@ fn html_page(path: &Path, lang: Lang) -> String {
 #[test]
 fn html_report_has_no_english_prose_under_lang_zh() {
     let mut bad = Vec::new();
-    for path in captures() {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let page = html_page(&path, Lang::Zh);
+    let mut nat_views = 0;
+    for case in cases() {
+        let name = case.name();
+        let page = html_page(&case, Lang::Zh);
+        // The NAT router view (one session drawn through the NAT) is covered.
+        nat_views += page.matches("<figcaption class=\"nat\"").count();
         let mut after_reply = false;
         for t in html_text(&page) {
             // The server's text after a reply code and a command's argument are wire text.
@@ -340,13 +402,14 @@ fn html_report_has_no_english_prose_under_lang_zh() {
             }
         }
     }
-    let english = html_text(&html_page(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/passive-refused.pcap"),
-        Lang::En,
-    ))
-    .iter()
-    .filter(|t| english_prose(t).is_some())
-    .count();
+    assert!(
+        nat_views >= 2,
+        "expected NAT views in the pages of the nat-* captures, found {nat_views}"
+    );
+    let english = html_text(&html_page(&plain("passive-refused.pcap"), Lang::En))
+        .iter()
+        .filter(|t| english_prose(t).is_some())
+        .count();
     assert!(
         english >= 5,
         "the check finds only {english} English texts in the English page"
@@ -360,8 +423,17 @@ fn html_report_has_no_english_prose_under_lang_zh() {
     );
 }
 
-/// Every view of the terminal UI, drawn at 160x48 in Chinese: the lines it shows.
-fn tui_screens(path: &Path, lang: Lang) -> Vec<String> {
+/// Every view of the terminal UI, drawn at 160x48 and 80x24 (the narrow title
+/// and hint row) in `lang`, and with the prompts open: the lines it shows.
+fn tui_screens(case: &Case, lang: Lang) -> Vec<String> {
+    let mut out = Vec::new();
+    for (w, h, live) in [(160, 48, false), (80, 24, false), (100, 30, true)] {
+        out.extend(tui_screens_at(case, lang, w, h, live));
+    }
+    out
+}
+
+fn tui_screens_at(case: &Case, lang: Lang, w: u16, h: u16, live: bool) -> Vec<String> {
     use ftpscope::tui::app::{Action, App, Options};
     use ftpscope::tui::keymap::Cmd;
     use ftpscope::tui::theme::Theme;
@@ -369,20 +441,21 @@ fn tui_screens(path: &Path, lang: Lang) -> Vec<String> {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
-    let c = ftpscope::engine::analyze_file(path, TrackerConfig::default()).expect("analyse");
+    let c = ftpscope::engine::analyze_file(&case.path, case.config()).expect("analyse");
     let mut app = App::new(
         c,
         "capture",
         Options {
             lang,
+            live,
             theme: Theme::no_color(),
             ..Options::default()
         },
     );
-    update(&mut app, Action::Resize(160, 48));
+    update(&mut app, Action::Resize(w, h));
     let mut out = Vec::new();
     let mut shot = |app: &mut App| {
-        let mut t = Terminal::new(TestBackend::new(160, 48)).expect("test backend");
+        let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
         t.draw(|f| render(f, app)).expect("draw");
         let buf = t.backend().buffer();
         for y in 0..buf.area.height {
@@ -411,8 +484,18 @@ fn tui_screens(path: &Path, lang: Lang) -> Vec<String> {
         update(&mut app, Action::Cmd(c));
         shot(&mut app);
     }
+    // The filter prompt and its hint, then closed again.
+    update(&mut app, Action::Cmd(Cmd::Filter));
+    shot(&mut app);
+    update(&mut app, Action::Cmd(Cmd::Back));
     update(&mut app, Action::Cmd(Cmd::Open));
     shot(&mut app);
+    // The session's line filter and search prompts.
+    for c in [Cmd::LineFilter, Cmd::Search] {
+        update(&mut app, Action::Cmd(c));
+        shot(&mut app);
+        update(&mut app, Action::Cmd(Cmd::Back));
+    }
     update(&mut app, Action::Cmd(Cmd::Help));
     shot(&mut app);
     out
@@ -421,16 +504,15 @@ fn tui_screens(path: &Path, lang: Lang) -> Vec<String> {
 #[test]
 fn tui_has_no_english_prose_under_lang_zh() {
     let mut bad = Vec::new();
-    for path in captures() {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        for l in checked_lines(&tui_screens(&path, Lang::Zh).join("\n")) {
+    for case in cases() {
+        let name = case.name();
+        for l in checked_lines(&tui_screens(&case, Lang::Zh).join("\n")) {
             if let Some(run) = english_prose(l) {
                 bad.push(format!("{name}: \"{run}\" in: {l}"));
             }
         }
     }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/passive-refused.pcap");
-    let english = tui_screens(&path, Lang::En)
+    let english = tui_screens(&plain("passive-refused.pcap"), Lang::En)
         .iter()
         .filter(|l| english_prose(l).is_some())
         .count();

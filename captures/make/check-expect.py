@@ -178,7 +178,7 @@ def check_shape(exp):
     top = ["about", "made_by", "server_software", "client_software", "sessions", "findings"]
     # Optional keys (read by tests/captures.rs): findings that must not fire, and
     # what the capture covers.
-    optional = {"absent_findings", "data_visible", "control_answer"}
+    optional = {"absent_findings", "data_visible", "control_answer", "decrypted", "secrets_inside"}
     if [k for k in exp if k not in optional] != top:
         bad.append(f"top-level keys {list(exp)} != {top}")
     skeys = ["client", "server", "user", "login", "tls", "mid_session", "commands", "reply_codes", "data_channels"]

@@ -13,6 +13,9 @@
 #   host-filtered.pcap        tcpdump -r multi-session.pcap -w ... host 10.1.0.3 (one client)
 #   tls-mid-session.pcap      editcap -r auth-tls.pcap ... 16-1000000 (explicit FTPS captured
 #                             after its TLS handshake: only TLS records on the control connection)
+#   ftps-dsb.pcapng           editcap --inject-secrets tls,ftps-lftp-active.keys over
+#                             ftps-lftp-active.pcap: the key log travels inside the capture
+#                             (a pcapng Decryption Secrets Block), as Wireshark users share it
 # Each is checked against its expectation file with check-expect.py.
 set -euo pipefail
 MAKE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,6 +40,9 @@ mergecap -F pcap -w "$C/duplicated.pcap" "$C/active-port.pcap" "$C/active-port.p
 mergecap -a -F pcap -w "$C/duplicated-concat.pcap" "$C/login-retry.pcap" "$C/login-retry.pcap"
 tcpdump -r "$C/multi-session.pcap" -w "$C/host-filtered.pcap" host 10.1.0.3 2>/dev/null
 editcap -r "$C/auth-tls.pcap" "$C/tls-mid-session.pcap" 16-1000000
+editcap --inject-secrets "tls,$C/ftps-lftp-active.keys" -F pcapng "$C/ftps-lftp-active.pcap" "$C/ftps-dsb.pcapng"
+chmod 644 "$C/ftps-dsb.pcapng"
+python3 "$MAKE_DIR/check-expect.py" "$C/ftps-dsb.pcapng" "$C/ftps-dsb.expect.json"
 chmod 644 "$C"/host-filtered.pcap "$C"/tls-mid-session.pcap
 chmod 644 "$C"/control-only.pcap "$C"/control-only-425.pcap "$C"/payload-only.pcap "$C"/duplicated.pcap "$C"/duplicated-concat.pcap
 for n in control-only control-only-425 payload-only duplicated duplicated-concat host-filtered tls-mid-session; do

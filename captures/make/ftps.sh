@@ -29,10 +29,34 @@
 #                  data connection resumes the control connection's session.
 #   implicit-mismatch  curl ftps:// (implicit) against vsftpd on 21 (explicit): the
 #                  client's ClientHello meets the server's cleartext 220 greeting.
+# Cipher suites for decryption with the key log (vsftpd, RETR report.bin):
+#   cbc-etm        curl --tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA: AES-128-CBC
+#                  with HMAC-SHA1, encrypt-then-MAC (OpenSSL negotiates it).
+#   chacha12       curl --tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305.
+#   chacha13       curl --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256.
+#   cbc-mte        Python ftplib, TLS 1.2, AES256-SHA256 (RSA key exchange) with
+#                  encrypt-then-MAC refused (OpenSSL's SSL_OP_NO_ENCRYPT_THEN_MAC):
+#                  MAC-then-encrypt; vsftpd require_ssl_reuse=NO, the data connection
+#                  makes its own full handshake.
+#   pureftpd       pure-ftpd -Y 3 (TLS required on control and data) + curl
+#                  --ssl-reqd -k: pure-ftpd answers curl's first AUTH SSL with 500,
+#                  then AUTH TLS with 234; LIST and RETR under PROT P. pure-ftpd never
+#                  resumes sessions and does not require it: both data connections make
+#                  full handshakes and succeed.
+# FTPS twins of plain scenarios made by other scripts (with the client's key log):
+#   login-failed   curl --ssl-reqd -k with a wrong password: 530 to PASS, encrypted
+#                  (the twin of login-retry's failed session).
+#   aborted        Python ftplib (FTP_TLS, PROT P) starts RETR of a 1.5 MB file from
+#                  rate-limited vsftpd (local_max_rate 200 KiB/s, require_ssl_reuse=NO:
+#                  ftplib does not resume), reads ~100 KB, sends ABOR on the encrypted
+#                  control connection (no Telnet IP/Synch: urgent data cannot cross TLS)
+#                  and closes the data connection; vsftpd answers 426, then 225/226
+#                  (the twin of aborted-download).
 # Server 10.1.0.1 (vsftpd, self-signed certificate for ftp.example.test made here),
 # client 10.1.0.2; captured on the server's interface.
 set -euo pipefail
-ALL=(curl-tls12 curl-tls13 ftplib-reuse implicit prot-c cert-fail implicit-mismatch proftpd-reuse lftp-active)
+ALL=(curl-tls12 curl-tls13 ftplib-reuse implicit prot-c cert-fail implicit-mismatch proftpd-reuse lftp-active
+     cbc-etm chacha12 chacha13 cbc-mte pureftpd login-failed aborted)
 if [ $# -eq 0 ]; then
     set -- "${ALL[@]}"
 fi
@@ -82,6 +106,43 @@ case $variant in
         capture_start srv s0
         in_ns cli env SSLKEYLOGFILE="$KEYS" "${CURL[@]}" --ssl-reqd -k "${max[@]}" \
             "$url/" -o "$TMPD/list.txt" "$url/report.bin" -o "$TMPD/report.bin"
+        capture_stop
+        cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
+        ;;
+    cbc-etm|chacha12|chacha13)
+        vsftpd_tls </dev/null
+        case $variant in
+            cbc-etm) suite=(--tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA) ;;
+            chacha12) suite=(--tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305) ;;
+            chacha13) suite=(--tls13-ciphers TLS_CHACHA20_POLY1305_SHA256) ;;
+        esac
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" "${CURL[@]}" --ssl-reqd -k "${suite[@]}" \
+            "$url/report.bin" -o "$TMPD/report.bin"
+        capture_stop
+        cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
+        ;;
+    cbc-mte)
+        vsftpd_tls <<<"require_ssl_reuse=NO
+ssl_ciphers=AES256-SHA256"
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" timeout 30 "$PYTHON" - "$TMPD/report.bin" <<'PY'
+import ftplib, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.set_ciphers("AES256-SHA256")
+ctx.options |= 0x00080000  # SSL_OP_NO_ENCRYPT_THEN_MAC: MAC-then-encrypt
+ctx.keylog_filename = __import__("os").environ["SSLKEYLOGFILE"]
+ftp = ftplib.FTP_TLS(context=ctx)
+ftp.connect("10.1.0.1", 21, timeout=10)
+ftp.login("ftpuser", "s3cret-pass")
+ftp.prot_p()
+with open(sys.argv[1], "wb") as f:
+    ftp.retrbinary("RETR report.bin", f.write)
+ftp.quit()
+PY
         capture_stop
         cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
         ;;
@@ -148,6 +209,17 @@ PY
         capture_stop
         cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
         ;;
+    pureftpd)
+        # pure-ftpd reads one PEM file with the key and the certificate (-2).
+        cat "$TMPD/key.pem" "$TMPD/cert.pem" > "$TMPD/pure-ftpd.pem"
+        chmod 600 "$TMPD/pure-ftpd.pem"
+        start_pureftpd srv -S 10.1.0.1,21 -p 40990:40999 -Y 3 -2 "$TMPD/pure-ftpd.pem"
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" "${CURL[@]}" --ssl-reqd -k \
+            "$url/" -o "$TMPD/list.txt" "$url/report.bin" -o "$TMPD/report.bin"
+        capture_stop
+        cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
+        ;;
     proftpd-reuse)
         start_proftpd srv <<CONF
 ModulePath $LAB/proftpd/usr/lib/proftpd
@@ -182,6 +254,54 @@ except Exception as e:
 PY
         capture_stop
         grep -qi "reuse" "$TMPD/proftpd-tls.log" || die "no session-reuse complaint in the TLS log"
+        ;;
+    login-failed)
+        vsftpd_tls </dev/null
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" curl -sS --max-time 15 -u "$FTP_USER:wrong-pass" \
+            --ssl-reqd -k "$url/" -o "$TMPD/list.txt" || rc=$?
+        capture_stop
+        [ "$rc" = 67 ] || die "curl exit $rc, expected 67 (login denied)"
+        ;;
+    aborted)
+        make_file "$LAB_HOME/big.bin" 1572864 ftps-aborted-file
+        fix_mtimes
+        vsftpd_tls <<<"require_ssl_reuse=NO
+local_max_rate=204800"
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" timeout 30 "$PYTHON" - <<'PY'
+import ftplib, ssl
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.keylog_filename = __import__("os").environ["SSLKEYLOGFILE"]
+ftp = ftplib.FTP_TLS(context=ctx)
+ftp.connect("10.1.0.1", 21, timeout=10)
+ftp.login("ftpuser", "s3cret-pass")
+ftp.prot_p()
+ftp.voidcmd("TYPE I")
+conn = ftp.transfercmd("RETR big.bin")
+got = 0
+while got < 100000:
+    d = conn.recv(65536)
+    if not d:
+        break
+    got += len(d)
+print("read", got, "bytes, aborting")
+ftp.putcmd("ABOR")
+conn.close()
+for _ in range(2):
+    try:
+        r = ftp.getmultiline()
+    except Exception as e:
+        print("reply:", e)
+        break
+    print(r)
+    if not r.startswith("426"):
+        break
+print(ftp.quit())
+PY
+        capture_stop
         ;;
     *) die "unknown scenario $variant (one of ${ALL[*]})" ;;
 esac

@@ -39,8 +39,13 @@ log() { echo "[$CAPTURE_NAME] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 # lab_init NAME: set up the temp dir and cleanup trap.
+# LAB_TLS=1 makes the FTPS twin of a scenario: captures/ftps-NAME.pcap and the
+# client's key log ftps-NAME.keys, with vsftpd requiring TLS for the login and the
+# data (self-signed certificate made here) and every `in_ns NS curl` run with
+# --ssl-reqd -k and SSLKEYLOGFILE. The scenario's network and faults are the same.
 lab_init() {
     CAPTURE_NAME=$1
+    if [ -n "${LAB_TLS:-}" ]; then CAPTURE_NAME="ftps-$1"; fi
     [ "$(id -u)" = 0 ] || { echo "must run as root" >&2; exit 1; }
     [ -x "$VSFTPD" ] && [ -x "$PUREFTPD" ] && [ -x "$PROFTPD" ] ||
         { echo "lab not installed: run captures/make/install-lab.sh" >&2; exit 1; }
@@ -48,6 +53,14 @@ lab_init() {
     LAB_ID=$$
     TMPD=$(mktemp -d "/tmp/fs-$CAPTURE_NAME.XXXXXX")
     chmod 755 "$TMPD"
+    if [ -n "${LAB_TLS:-}" ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 \
+            -subj "/CN=ftp.example.test/O=ftpscope lab" \
+            -keyout "$TMPD/tls-key.pem" -out "$TMPD/tls-cert.pem" 2>/dev/null
+        chmod 600 "$TMPD/tls-key.pem"
+        LAB_KEYS="$TMPD/keys.log"
+        : > "$LAB_KEYS"
+    fi
     : > "$TMPD/.namespaces"
     : > "$TMPD/.pids"
     MAC_SEQ=0
@@ -119,7 +132,15 @@ ns_router() {
 }
 
 # in_ns NAME CMD...: run a command inside namespace NAME.
-in_ns() { local n; n=$(ns "$1"); shift; ip netns exec "$n" "$@"; }
+in_ns() {
+    local n; n=$(ns "$1"); shift
+    if [ -n "${LAB_TLS:-}" ] && [ "$1" = curl ]; then
+        shift
+        ip netns exec "$n" env SSLKEYLOGFILE="$LAB_KEYS" curl --ssl-reqd -k "$@"
+    else
+        ip netns exec "$n" "$@"
+    fi
+}
 
 # link NS_A IF_A NS_B IF_B: veth pair between two namespaces, up, offloads off, fixed MACs.
 link() {
@@ -207,6 +228,16 @@ dual_log_enable=YES
 log_ftp_protocol=YES
 use_localtime=NO
 EOF
+    if [ -n "${LAB_TLS:-}" ]; then
+        cat >> "$conf" <<TLS
+ssl_enable=YES
+rsa_cert_file=$TMPD/tls-cert.pem
+rsa_private_key_file=$TMPD/tls-key.pem
+force_local_logins_ssl=YES
+force_local_data_ssl=YES
+ssl_ciphers=HIGH
+TLS
+    fi
     if [ ! -t 0 ]; then cat >> "$conf"; fi
     chmod 600 "$conf"
     bg_ns "$nsn" vsftpd "$VSFTPD" "$conf"
@@ -301,6 +332,11 @@ capture_stop() {
 # (FORMAT pcap or pcapng; NAME defaults to the capture name).
 capture_save() {
     local fmt=$1 tag=${2:-raw} name=${3:-$CAPTURE_NAME}
+    if [ -n "${LAB_TLS:-}" ]; then
+        case $name in ftps-*) ;; *) name="ftps-$name" ;; esac
+        cp "$LAB_KEYS" "$CAPTURES_DIR/$name.keys"
+        chmod 644 "$CAPTURES_DIR/$name.keys"
+    fi
     local src="$TMPD/$tag.pcap" dst="$CAPTURES_DIR/$name.$fmt"
     [ -s "$src" ] || die "no capture file $src"
     rm -f "$CAPTURES_DIR/$name.pcap" "$CAPTURES_DIR/$name.pcapng"
@@ -324,6 +360,9 @@ ftp_summary() {
 # check_expect: compare captures/NAME.expect.json with the capture (if present).
 check_expect() {
     local name=${1:-$CAPTURE_NAME} f
+    if [ -n "${LAB_TLS:-}" ]; then
+        case $name in ftps-*) ;; *) name="ftps-$name" ;; esac
+    fi
     for f in "$CAPTURES_DIR/$name.pcapng" "$CAPTURES_DIR/$name.pcap"; do
         [ -f "$f" ] && break
     done

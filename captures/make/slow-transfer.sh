@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # slow-transfer: downloads held back by one limit each, for the TCP verdicts.
 # Usage: slow-transfer.sh [loss|rate-limit|receiver-stalled|window-limited|small-files|
-#                          pmtu-blackhole|nat-idle-timeout]
+#                          pmtu-blackhole|nat-idle-timeout|healthy]
 #        (all when no argument)
 #   loss             -> captures/slow-loss.pcap: a 4 Mbit/s router (tc tbf) drops
 #                       4 % of the data segments (iptables statistic); TCP
@@ -29,6 +29,10 @@
 #                       of unknown flows rejected with RST); a rate-limited 8 s
 #                       download keeps the control connection idle: the 226 never
 #                       reaches the client, whose next packet is answered with RST.
+#   healthy          -> captures/slow-healthy.pcap: a 2 MB download over a 100 ms
+#                       round trip with the default buffers: nothing holds it back
+#                       but the path (no verdict; `--verbose` says
+#                       transfer-network-limited).
 # Client 10.7.0.2 -> router (10.7.0.1 | 10.7.1.1) -> server 10.7.1.2 (vsftpd,
 # passive port 40001), curl --disable-epsv unless said otherwise. Captured on the
 # client's interface with a 200-byte snap length (payload bytes do not matter here),
@@ -41,7 +45,8 @@ if [ $# -eq 0 ]; then
     "$0" window-limited
     "$0" small-files
     "$0" pmtu-blackhole
-    exec "$0" nat-idle-timeout
+    "$0" nat-idle-timeout
+    exec "$0" healthy
 fi
 variant=$1
 if [ -z "${SLOW_PINNED:-}" ]; then
@@ -56,6 +61,7 @@ size=300000
 [ "$variant" = receiver-stalled ] && size=120000
 [ "$variant" = window-limited ] && size=600000
 [ "$variant" = nat-idle-timeout ] && size=320000
+[ "$variant" = healthy ] && size=2000000
 make_file "$LAB_HOME/big.bin" "$size" "slow-$variant"
 urls=()
 if [ "$variant" = small-files ]; then
@@ -105,6 +111,7 @@ fi
 case $variant in
     window-limited) router_delay 20; in_ns cli sysctl -qw net.ipv4.tcp_rmem="4096 24576 24576" ;;
     small-files) router_delay 25 ;;
+    healthy) router_delay 50 ;;
     nat-idle-timeout)
         in_ns rtr sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=3 \
             net.netfilter.nf_conntrack_tcp_loose=0
@@ -141,7 +148,7 @@ case $variant in
         [ "$rc" != 0 ] || die "the download passed the black hole"
         log "curl exit code $rc (expected: the transfer stalls)"
         ;;
-    loss|rate-limit|window-limited)
+    loss|rate-limit|window-limited|healthy)
         in_ns cli curl -sS --max-time 60 --disable-epsv -u "$FTP_USER:$FTP_PASS" \
             "ftp://10.7.1.2/big.bin" -o "$TMPD/big.bin"
         ;;

@@ -208,6 +208,14 @@ impl<R: Read> PacketSource for Merge<R> {
     fn offset(&self) -> u64 {
         self.sources.iter().map(|s| s.reader.offset()).sum()
     }
+    fn take_secrets(&mut self) -> Option<String> {
+        let all: Vec<String> = self
+            .sources
+            .iter_mut()
+            .filter_map(|s| PacketSource::take_secrets(&mut s.reader))
+            .collect();
+        (!all.is_empty()).then(|| all.concat())
+    }
 }
 
 #[cfg(test)]

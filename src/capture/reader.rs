@@ -59,6 +59,11 @@ pub trait PacketSource {
     fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError>;
     /// Bytes read so far (for progress).
     fn offset(&self) -> u64;
+    /// TLS key log text from pcapng Decryption Secrets Blocks read since the last
+    /// call (`editcap --inject-secrets`).
+    fn take_secrets(&mut self) -> Option<String> {
+        None
+    }
 }
 
 impl<R: Read> PacketSource for CaptureReader<R> {
@@ -67,6 +72,9 @@ impl<R: Read> PacketSource for CaptureReader<R> {
     }
     fn offset(&self) -> u64 {
         CaptureReader::offset(self)
+    }
+    fn take_secrets(&mut self) -> Option<String> {
+        self.secrets.take()
     }
 }
 
@@ -247,7 +255,17 @@ pub struct CaptureReader<R: Read> {
     deferred: Option<CaptureError>,
     /// Blocks skipped because we do not use them (statistics, name resolution, ...).
     pub skipped_blocks: u64,
+    /// TLS key log text of Decryption Secrets Blocks not yet taken.
+    secrets: Option<String>,
+    /// Secrets bytes read in all (bounded by [`MAX_SECRETS`]).
+    secrets_read: usize,
 }
+
+/// Decryption secrets kept from a capture at most (beyond: skipped, counted).
+pub const MAX_SECRETS: usize = 64 << 20;
+/// pcapng Decryption Secrets Block, and its TLS key log secrets type ("TLSK").
+const DSB_TYPE: u32 = 10;
+const SECRETS_TLS_KEYLOG: u32 = 0x544c_534b;
 
 /// Where a packet is in the reader's buffer: (start, length, time, link type, wire length).
 type Located = (usize, usize, Ts, u32, u32);
@@ -324,6 +342,8 @@ impl<R: Read> CaptureReader<R> {
             done: false,
             deferred: None,
             skipped_blocks: 0,
+            secrets: None,
+            secrets_read: 0,
         };
         match magic {
             [0xd4, 0xc3, 0xb2, 0xa1]
@@ -569,9 +589,36 @@ impl<R: Read> CaptureReader<R> {
                         .packet_block(PacketBlock::Obsolete, block_off, body_end)
                         .map(Some);
                 }
+                DSB_TYPE => self.secrets_block(body_end),
                 _ => self.skipped_blocks += 1,
             }
         }
+    }
+
+    /// A Decryption Secrets Block: secrets type, length, then the secrets. TLS key
+    /// log text is kept for [`PacketSource::take_secrets`]; other kinds (WireGuard,
+    /// SSH ...) are skipped.
+    fn secrets_block(&mut self, body_end: usize) {
+        let b = &self.buf[8..body_end.min(self.buf.len())];
+        if b.len() < 8 {
+            self.skipped_blocks += 1;
+            return;
+        }
+        let kind = u32_at(b, self.big_endian);
+        let len = u32_at(&b[4..], self.big_endian) as usize;
+        let Some(data) = b.get(8..8 + len) else {
+            self.skipped_blocks += 1;
+            return;
+        };
+        if kind != SECRETS_TLS_KEYLOG || self.secrets_read + len > MAX_SECRETS {
+            self.skipped_blocks += 1;
+            return;
+        }
+        self.secrets_read += len;
+        let text = String::from_utf8_lossy(data);
+        let s = self.secrets.get_or_insert_with(String::new);
+        s.push_str(&text);
+        s.push('\n');
     }
 
     /// The next pcapng block into `buf`, whole and with its trailer checked:

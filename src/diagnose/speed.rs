@@ -384,6 +384,65 @@ pub fn limit(d: &DataChannel) -> Option<Limit> {
     (w > 0 && (avg >= 0.6 * ceiling || pinned)).then_some(Limit::Window)
 }
 
+/// `transfer-network-limited` (info, only with `--verbose`): a transfer long enough
+/// to judge for which no limit stood out (no loss, no stalled receiver, the sender
+/// busy, the window not the ceiling): it ran as fast as the path carried it. Says
+/// the rate and round-trip time reached, never a warning.
+pub fn network_limited(d: &DataChannel, out: &mut Vec<Finding>) {
+    let Some(t) = d.tcp.as_deref() else {
+        return;
+    };
+    let Some(span) = span(d) else {
+        return;
+    };
+    if span < MIN_SPAN_S || t.payload_bytes == 0 || limit(d).is_some() {
+        return;
+    }
+    let what = label(d);
+    let rtt = match t.rtt_ms {
+        Some(r) => {
+            let r = human_duration(r / 1e3);
+            tr!(", round-trip time {r}", "，往返时间 {r}")
+        }
+        None => Tr::default(),
+    };
+    let r = rate(t);
+    let (bytes, took, retr, zw, idle) = (
+        human_bytes(t.payload_bytes),
+        human_duration(span),
+        t.retransmissions,
+        t.zero_window.episodes,
+        human_duration(t.idle.total_s),
+    );
+    out.push(Finding {
+        id: "transfer-network-limited",
+        severity: Severity::Info,
+        summary: tr!(
+            "{what} was network-limited at {r}{rtt}: no loss, no stalled receiver, no idle sender and no window ceiling held it back",
+            "{what} 受限于网络，速率 {r}{rtt}：没有丢包、接收方没有停滞、发送方没有空闲、窗口也没有成为上限";
+            what = what,
+            rtt = rtt
+        ),
+        evidence: vec![ev(
+            tr!(
+                "{what}: {bytes} in {took} ({r}), {retr} retransmissions, {zw} zero-window episodes, idle {idle}",
+                "{what}：{bytes}，用时 {took}（{r}），{retr} 次重传，{zw} 次零窗口，空闲 {idle}";
+                what = what
+            ),
+            d.first_byte,
+            d.frame_syn,
+            d.command_exchange,
+        )],
+        remedy: tr!(
+            "Nothing to fix in FTP or TCP settings: this is what the path between the two hosts carries. To go faster, a faster path or several transfers in parallel.",
+            "FTP 或 TCP 设置中没有需要修正的：这就是两台主机之间的路径所能承载的速率。要更快，只能换更快的路径，或并行进行多个传输。"
+        ),
+        certainty: Certainty::Inferred,
+        cause: "network-limited".into(),
+        ..Default::default()
+    });
+}
+
 /// The verdicts for one data connection.
 pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     let Some(t) = d.tcp.as_deref() else {

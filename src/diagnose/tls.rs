@@ -7,8 +7,10 @@
 
 use super::ev;
 use crate::i18n::Tr;
-use crate::model::tls::TlsInfo;
-use crate::model::{Certainty, DataChannel, Evidence, Finding, Session, Severity};
+use crate::model::tls::{PROXY_OPAQUE_NOTE, TlsInfo};
+use crate::model::{
+    Certainty, DataChannel, EndedBy, Evidence, Finding, Outcome, Session, Severity,
+};
 use crate::time::Ts;
 use crate::tr;
 
@@ -35,6 +37,7 @@ pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
     if !s.tls {
         return;
     }
+    proxy_blind(s, out);
     for (i, d) in s.data_channels.iter().enumerate() {
         let Some(t) = d.tls.as_deref() else { continue };
         let (n, e) = (i + 1, endpoint(d));
@@ -44,6 +47,7 @@ pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
         unclean_shutdown(i, d, t, out);
     }
     data_unprotected(s, out);
+    keys_missing(s, out);
     // The data rules name the announcement's command; here it was encrypted.
     for f in out.iter_mut() {
         for (from, to) in [
@@ -77,6 +81,79 @@ fn party(who: &str) -> Tr {
     }
 }
 
+/// `tls-not-decrypted` (info): secrets were given, yet some of the session's
+/// connections were not decrypted: which, and why (no secrets for that handshake,
+/// a suite not decrypted, a record that failed). Those connections are analysed as
+/// without keys.
+fn keys_missing(s: &Session, out: &mut Vec<Finding>) {
+    let mut which = Vec::new();
+    let mut at = None;
+    let conns = s
+        .tls_info
+        .as_deref()
+        .map(|t| (tr!("control connection", "控制连接"), t, Some(s.start)))
+        .into_iter()
+        .chain(s.data_channels.iter().enumerate().filter_map(|(i, d)| {
+            d.tls.as_deref().map(|t| {
+                let (n, e) = (i + 1, endpoint(d));
+                (
+                    tr!("data connection #{n} ({e})", "数据连接 #{n}（{e}）"),
+                    t,
+                    d.start,
+                )
+            })
+        }));
+    for (name, t, ts) in conns {
+        let Some(x) = t.decryption.as_ref().filter(|x| x.status != "decrypted") else {
+            continue;
+        };
+        // A handshake that never completed has no keys to find.
+        if x.status == "no-secrets" && t.handshake != "complete" {
+            continue;
+        }
+        at = at.or(ts);
+        // The status is an identifier (as in the JSON); its detail is prose.
+        let status = Tr::verbatim(x.status);
+        let what = match &x.detail {
+            Some(d) => tr!(
+                "{name}: {status}: {d}",
+                "{name}：{status}：{d}";
+                name = name,
+                status = status,
+                d = d
+            ),
+            None => tr!("{name}: {status}", "{name}：{status}"; name = name, status = status),
+        };
+        which.push(ev(what, ts, t.server_hello_frame, None));
+    }
+    if which.is_empty() {
+        return;
+    }
+    let n = which.len();
+    out.push(Finding {
+        id: "tls-not-decrypted",
+        severity: Severity::Info,
+        summary: if n == 1 {
+            tr!(
+                "TLS secrets were given, but 1 of this session's connections was not decrypted: it is analysed as without keys",
+                "已提供 TLS 密钥，但本会话有 1 个连接未能解密：按没有密钥的情况分析"
+            )
+        } else {
+            tr!(
+                "TLS secrets were given, but {n} of this session's connections were not decrypted: they are analysed as without keys",
+                "已提供 TLS 密钥，但本会话有 {n} 个连接未能解密：按没有密钥的情况分析"
+            )
+        },
+        evidence: which,
+        remedy: tr!(
+            "Give the key log written by the client of this session (SSLKEYLOGFILE must be set for the whole run, data connections included; several --tls-keylog files may be given). A failed record means the secrets belong to another connection or the capture damaged it.",
+            "请提供本会话客户端写下的密钥日志（SSLKEYLOGFILE 必须在整个运行期间设置，包括数据连接；可以给出多个 --tls-keylog 文件）。记录解密失败说明密钥属于另一个连接，或抓包损坏了该记录。"
+        ),
+        certainty: Certainty::Seen,
+        cause: "keys".into(),
+        ..Default::default()
+    });
+}
 fn endpoint(d: &DataChannel) -> String {
     match (d.connector, d.listener) {
         (Some(c), Some(l)) => format!("{c} -> {l}"),
@@ -149,6 +226,140 @@ fn hello_evidence(t: &TlsInfo, ts: Option<Ts>, who: &Tr) -> Vec<Evidence> {
     e
 }
 
+/// `tls-proxy-blind`: an encrypted session relayed by `ftpscope proxy`. After the
+/// 234 the proxy relays opaque bytes: it cannot rewrite the 227/229, so the data
+/// connections go around it (to the server's address) or fail (curl reuses the
+/// control address: the proxy's, where nothing listens on the server's port).
+/// What it still knows goes into the finding: the TLS facts, the dialogue's shape
+/// in records, how the session ended.
+fn proxy_blind(s: &Session, out: &mut Vec<Finding>) {
+    let note = format!("proxy: {PROXY_OPAQUE_NOTE}");
+    if !s.anomalies.iter().any(|a| a.starts_with(&note)) {
+        return;
+    }
+    let mut evidence = Vec::new();
+    if let Some((i, _)) =
+        s.exchanges.iter().enumerate().find(|(_, x)| {
+            x.verb() == Some("AUTH") && x.final_reply().is_some_and(|r| r.code == 234)
+        })
+    {
+        evidence.extend(super::reply_evidence(s, i));
+    }
+    let t = s.tls_info.as_deref();
+    if let Some(t) = t {
+        let v = Tr::verbatim(t.version.unwrap_or("?"));
+        let c = Tr::verbatim(t.cipher_suite.as_deref().unwrap_or("?"));
+        let how = match t.resumed {
+            Some(true) => tr!("resumed session", "恢复的会话"),
+            Some(false) => tr!("full handshake", "完整握手"),
+            None => tr!("resumption unknown", "是否恢复会话未知"),
+        };
+        evidence.push(ev(
+            tr!(
+                "control connection's TLS: {v} {c}, {how}",
+                "控制连接的 TLS：{v} {c}，{how}";
+                v = v,
+                c = c,
+                how = how
+            ),
+            None,
+            None,
+            None,
+        ));
+        let n = |from: &str| {
+            t.record_log
+                .iter()
+                .filter(|r| r.from == from && r.likely != "session ticket")
+                .count()
+        };
+        let (c, r) = (n("client"), n("server"));
+        if c + r > 0 {
+            let more = t.record_log.len() >= crate::model::tls::MAX_RECORD_LOG;
+            let what = if more {
+                tr!(
+                    "after the handshake: {c} record(s) from the client (likely commands), {r} from the server (likely replies), and more",
+                    "握手之后：客户端 {c} 个记录（可能是命令），服务器 {r} 个（可能是响应），还有更多"
+                )
+            } else {
+                tr!(
+                    "after the handshake: {c} record(s) from the client (likely commands), {r} from the server (likely replies)",
+                    "握手之后：客户端 {c} 个记录（可能是命令），服务器 {r} 个（可能是响应）"
+                )
+            };
+            evidence.push(ev(what, None, None, None));
+        }
+    }
+    let data_seen = s.data_channels.len();
+    let ended = match s.closed.as_str() {
+        "open" => Tr::verbatim(""),
+        how => {
+            let how = Tr::verbatim(how).map(|x, l| crate::i18n::state(x, l).to_string());
+            let last = t.and_then(|t| t.record_log.last()).map(|r| {
+                let (ms, len) = (
+                    format!("{:.0}", r.ts.secs_until(s.end).max(0.0) * 1000.0),
+                    r.len,
+                );
+                tr!(
+                    ", {ms} ms after the last record ({len} B from the {who})",
+                    "，距最后一个记录（{who}的 {len} B）{ms} ms";
+                    who = party(r.from)
+                )
+            });
+            match last {
+                Some(last) => tr!(
+                    "; the control connection ended ({how}){last}",
+                    "；控制连接已结束（{how}）{last}";
+                    how = how,
+                    last = last
+                ),
+                None => tr!(
+                    "; the control connection ended ({how})",
+                    "；控制连接已结束（{how}）";
+                    how = how
+                ),
+            }
+        }
+    };
+    evidence.push(ev(
+        tr!(
+            "data connections through the proxy: {data_seen}{ended}",
+            "经过代理的数据连接：{data_seen}{ended}";
+            ended = ended
+        ),
+        Some(s.end),
+        None,
+        None,
+    ));
+    let v = Tr::verbatim(
+        t.and_then(|t| t.version)
+            .map(|v| format!(" ({v})"))
+            .unwrap_or_default(),
+    );
+    out.push(Finding {
+        id: "tls-proxy-blind",
+        severity: Severity::Warning,
+        summary: tr!(
+            "FTPS through the proxy: after AUTH the proxy relays the control connection as opaque TLS{v}, so it cannot see or rewrite the PASV/EPSV replies: the client's data connections do not come through the proxy. They go to the port the server announced, at the proxy's address (curl reuses the control connection's address: nothing listens there, the connection is refused, curl exits with 7 'Failed to connect') or at the server's own address (around the proxy, not seen here)",
+            "经代理的 FTPS：AUTH 之后代理把控制连接作为不透明的 TLS{v} 转发，因此看不到也无法改写 PASV/EPSV 响应：客户端的数据连接不经过代理。它们连向服务器通告的端口，地址是代理的地址（curl 复用控制连接的地址：那里没有监听，连接被拒绝，curl 以 7 'Failed to connect' 退出），或是服务器自己的地址（绕过代理，这里看不到）";
+            v = v
+        ),
+        evidence,
+        remedy: tr!(
+            "To watch the FTP dialogue through the proxy, use plain FTP on a test account (curl without --ssl-reqd/--ftp-ssl; lftp `set ftp:ssl-allow no`): the proxy then reads and rewrites every address. To diagnose the FTPS session itself, capture it instead (ftpscope live, or tcpdump and ftpscope report): ftpscope reads every TLS handshake and matches the encrypted data connections by timing. A client can reach the data connections directly when the server's announced address is reachable from it (curl --no-ftp-skip-pasv-ip), which bypasses the proxy for data.",
+            "要通过代理观察 FTP 对话，请在测试账号上使用明文 FTP（curl 不加 --ssl-reqd/--ftp-ssl；lftp `set ftp:ssl-allow no`）：这样代理能读取并改写每个地址。要诊断 FTPS 会话本身，请改为抓包（ftpscope live，或 tcpdump 后用 ftpscope report）：ftpscope 读取每次 TLS 握手，并按时间匹配加密的数据连接。如果服务器通告的地址对客户端可达（curl --no-ftp-skip-pasv-ip），客户端可以直接连接数据连接，数据绕过代理。"
+        ),
+        certainty: Certainty::Inferred,
+        ..Default::default()
+    });
+    // The usual advice to put the proxy in between does not apply: it is there.
+    for f in out.iter_mut().filter(|f| f.id == "control-encrypted") {
+        f.remedy = tr!(
+            "The proxy relays this session without its keys and sees only what a capture would. Log TLS keys on the client (SSLKEYLOGFILE) and decrypt a capture with Wireshark, or use plain FTP through the proxy on a test account.",
+            "代理在没有密钥的情况下转发这个会话，只能看到抓包能看到的内容。请在客户端记录 TLS 密钥（SSLKEYLOGFILE）并用 Wireshark 解密抓包，或在测试账号上通过代理使用明文 FTP。"
+        );
+    }
+}
+
 /// `tls-session-reuse-required`: a data connection made a full handshake (the
 /// client did not resume the control connection's TLS session) and the server
 /// ended the session at once: vsftpd `require_ssl_reuse=YES` answers 522 and
@@ -161,8 +372,28 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
     if !(small(t.records.client.plaintext_estimate) && small(t.records.server.plaintext_estimate)) {
         return;
     }
+    // The server took another full handshake with a file behind it: it does not
+    // require reuse (pure-ftpd never resumes), this one was a short listing.
+    let accepted_full = s.data_channels.iter().enumerate().any(|(j, o)| {
+        j != i
+            && o.tls.as_deref().is_some_and(|ot| {
+                ot.handshake == "complete"
+                    && ot.resumed == Some(false)
+                    && !(small(ot.records.client.plaintext_estimate)
+                        && small(ot.records.server.plaintext_estimate))
+            })
+    });
+    if accepted_full {
+        return;
+    }
     let Some(end) = d.end else { return };
+    // The server's close answers this data connection only when it is the last
+    // one: a data connection after it means the session went on.
+    let later = s.data_channels[i + 1..]
+        .iter()
+        .any(|o| o.start.is_some_and(|st| st >= end));
     let server_closed = matches!(s.closed.as_str(), "fin-by-server" | "rst-by-server")
+        && !later
         && end.secs_until(s.end) <= CLOSE_AFTER_SECS;
     let no_offer = !(t.offered.psk
         || t.offered.ticket
@@ -173,8 +404,26 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
     if !(server_closed || (no_offer && quick)) {
         return;
     }
+    // Decrypted with the key log: the server's answer itself.
+    let refusal = d
+        .command_exchange
+        .and_then(|e| s.exchanges.get(e))
+        .and_then(|e| e.final_reply())
+        .filter(|r| r.code >= 400);
     let n = i + 1;
     let mut evidence = hello_evidence(t, d.start, &tr!("data connection #{n}", "数据连接 #{n}"));
+    if let Some(r) = refusal {
+        let (code, text) = (r.code, crate::text::escape(&r.text.0));
+        evidence.push(ev(
+            tr!(
+                "the server answered the transfer command: {code} {text}",
+                "服务器对传输命令的响应：{code} {text}"
+            ),
+            Some(r.ts),
+            None,
+            d.command_exchange,
+        ));
+    }
     evidence.push(ev(
         tr!(
             "data connection #{} ended ({}) with no file data: {} B of application data from the server, {} B from the client (estimated)",
@@ -228,7 +477,15 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
             "客户端提供的会话没有被服务器恢复"
         )
     };
-    let then = if server_closed {
+    let then = if let Some(r) = refusal {
+        let (code, text) = (r.code, crate::text::escape(&r.text.0));
+        // The Chinese names the code only: the reply's (English) text is in the
+        // evidence, and would break the sentence.
+        tr!(
+            "and the server refused it ({code} {text})",
+            "服务器拒绝了它（响应码 {code}）"
+        )
+    } else if server_closed {
         tr!(
             "and the server ended the session right after",
             "随后服务器立即结束了会话"
@@ -242,7 +499,7 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
     let e = endpoint(d);
     out.push(Finding {
         id: "tls-session-reuse-required",
-        severity: if server_closed {
+        severity: if server_closed || refusal.is_some() {
             Severity::Error
         } else {
             Severity::Warning
@@ -258,7 +515,11 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
             "Client side (preferred): use a client that resumes the control connection's TLS session on data connections: curl and lftp (GnuTLS) do; Python ftplib's FTP_TLS does not (subclass it to pass the control socket's `session` to `wrap_socket` in `ntransfercmd`); FileZilla does since 3.x (update old versions). Server side, at the cost of a weaker check that the data connection comes from the logged-in client: vsftpd `require_ssl_reuse=NO`; ProFTPD `TLSOptions NoSessionReuseRequired`.",
             "客户端（推荐）：使用会在数据连接上恢复控制连接 TLS 会话的客户端：curl 和 lftp（GnuTLS）会；Python ftplib 的 FTP_TLS 不会（继承它，在 `ntransfercmd` 中把控制套接字的 `session` 传给 `wrap_socket`）；FileZilla 从 3.x 起会（请升级旧版本）。服务器端（代价是减弱对数据连接来自已登录客户端的检查）：vsftpd `require_ssl_reuse=NO`；ProFTPD `TLSOptions NoSessionReuseRequired`。"
         ),
-        certainty: Certainty::Inferred,
+        certainty: if refusal.is_some() {
+            Certainty::Seen
+        } else {
+            Certainty::Inferred
+        },
         cause: format!("reuse {i}"),
         ..Default::default()
     });
@@ -540,6 +801,16 @@ fn unclean_shutdown(i: usize, d: &DataChannel, t: &TlsInfo, out: &mut Vec<Findin
         return;
     }
     let upload = sender == "client";
+    // A transfer the receiver broke off (ABOR, or its RST) leaves the sender no
+    // chance to send close_notify: not a shutdown fault (transfer-aborted says it).
+    let receiver_reset = if upload {
+        EndedBy::RstByServer
+    } else {
+        EndedBy::RstByClient
+    };
+    if d.outcome == Outcome::Aborted || d.ended_by == Some(receiver_reset) {
+        return;
+    }
     out.push(Finding {
         id: "tls-unclean-shutdown",
         severity: if upload { Severity::Warning } else { Severity::Info },

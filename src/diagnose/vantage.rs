@@ -303,6 +303,15 @@ fn finding(inside: &Profile, outside: &Profile, offset: f64) -> Finding {
     }
 }
 
+/// The two sessions a `nat-both-sides` finding pairs: (inside, outside).
+pub fn pair(f: &Finding) -> Option<(usize, usize)> {
+    if f.id != "nat-both-sides" {
+        return None;
+    }
+    let (a, b) = f.cause.split_once(' ')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
 impl VantagePairs {
     /// Look at an ended session (in any order).
     pub fn add(&mut self, s: &Session) {

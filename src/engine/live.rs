@@ -39,6 +39,30 @@ pub trait LiveSource: Send + Sync {
     fn update(&self, since: u64) -> LiveUpdate;
     /// One line about the source (interface, listener, counters), shown in the title row.
     fn status(&self) -> String;
+    /// Arm a fault (a source that relays the traffic, the proxy): what was
+    /// armed, or why it cannot be.
+    fn inject(&self, _fault: &Inject) -> Result<String, String> {
+        Err("only the proxy can inject faults".into())
+    }
+    /// The faults armed now, in one line ("" when none).
+    fn armed(&self) -> String {
+        String::new()
+    }
+}
+
+/// A fault a view asks a live source to inject ([`LiveSource::inject`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inject {
+    /// Refuse the next data connection.
+    RefuseData,
+    /// Reset the next data connection once both sides are connected.
+    DropData,
+    /// Hold every reply back this long (zero: no more).
+    Delay(std::time::Duration),
+    /// Answer the next command with this code instead of forwarding it.
+    ReplyNext(u16),
+    /// Disarm every fault.
+    Clear,
 }
 
 /// What changed in a live source since a view last asked

@@ -98,7 +98,9 @@ impl LineSplitter {
         bytes: &[u8],
         mut on_line: impl FnMut(&[u8], LineFlags) -> bool,
     ) -> usize {
-        for (i, &b) in bytes.iter().enumerate() {
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
             match self.tn {
                 Tn::Data => {
                     if b == IAC {
@@ -118,7 +120,14 @@ impl LineSplitter {
                             return i + 1;
                         }
                     } else {
-                        self.push(b);
+                        // The run of plain bytes up to the next LF or IAC, at once.
+                        let run = bytes[i..]
+                            .iter()
+                            .position(|&c| c == b'\n' || c == IAC)
+                            .unwrap_or(bytes.len() - i);
+                        self.push_run(&bytes[i..i + run]);
+                        i += run;
+                        continue;
                     }
                 }
                 Tn::Iac => {
@@ -146,9 +155,17 @@ impl LineSplitter {
                 }
                 Tn::SubIac => self.tn = if b == SE { Tn::Data } else { Tn::Sub },
             }
+            i += 1;
         }
         self.consumed += bytes.len() as u64;
         bytes.len()
+    }
+
+    /// [`push`](Self::push) each byte of `run`.
+    fn push_run(&mut self, run: &[u8]) {
+        let keep = run.len().min(MAX_LINE.saturating_sub(self.buf.len()));
+        self.buf.extend_from_slice(&run[..keep]);
+        self.flags.overflow += run.len() - keep;
     }
 
     fn push(&mut self, b: u8) {
@@ -215,6 +232,45 @@ mod tests {
         assert_eq!(out[1].0, vec![IAC, b'x']);
         assert_eq!(out[2].0, b"y");
         assert!(out[2].1.telnet_other);
+    }
+
+    proptest::proptest! {
+        /// Bytes fed in any pieces give the lines that feeding them one by one gives
+        /// (runs of plain bytes are copied at once, one byte at a time is the
+        /// state machine alone), overflow counts included.
+        #[test]
+        fn pieces_split_as_single_bytes(
+            input in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(vec![b'a', b' ', b'\r', b'\n', IAC, IP, DM, WILL, SB, SE]),
+                    proptest::strategy::Just(b'x'),
+                ],
+                0..400,
+            ),
+            long in 0usize..(MAX_LINE + 20),
+            cuts in proptest::collection::vec(0usize..500, 0..8),
+        ) {
+            let mut bytes = vec![b'y'; long];
+            bytes.extend_from_slice(&input);
+            let mut one = LineSplitter::new();
+            let mut want = Vec::new();
+            for b in &bytes {
+                one.feed(std::slice::from_ref(b), |l, f| want.push((l.to_vec(), f)));
+            }
+            want.extend(one.finish());
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.push(bytes.len());
+            cuts.sort_unstable();
+            let mut s = LineSplitter::new();
+            let mut got = Vec::new();
+            let mut at = 0;
+            for c in cuts {
+                s.feed(&bytes[at..c], |l, f| got.push((l.to_vec(), f)));
+                at = c;
+            }
+            got.extend(s.finish());
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]

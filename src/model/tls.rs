@@ -10,6 +10,13 @@ use crate::i18n::Tr;
 use crate::time::Ts;
 use crate::tr;
 
+/// The proxy's session note when AUTH is accepted and it starts relaying the
+/// control connection as opaque bytes (the start of the note; the tracker keeps
+/// it as a session anomaly prefixed `proxy: `). The FTPS rules recognise a
+/// proxy-relayed encrypted session by it.
+pub const PROXY_OPAQUE_NOTE: &str =
+    "AUTH accepted (234): from here the proxy relays the control connection as opaque TLS bytes";
+
 /// Records kept in [`TlsInfo::record_log`].
 pub const MAX_RECORD_LOG: usize = 64;
 
@@ -94,10 +101,35 @@ pub struct TlsInfo {
     /// not TLS records).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Decryption with a key log (`--tls-keylog`): present only when secrets were
+    /// given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<Decryption>,
     /// Resumption keys (not serialised): the ServerHello's session id, tickets
     /// issued in clear, and what the ClientHello offered, as hashes.
     #[serde(skip)]
     pub keys: ResumeKeys,
+}
+
+/// What decrypting a connection gave.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Decryption {
+    /// "decrypted" (every record so far authenticated), "no-secrets" (the key log
+    /// has none for this handshake), "unsupported" (the cipher suite is not one
+    /// ftpscope decrypts), "failed" (a record did not authenticate: the secrets are
+    /// not this connection's, or the capture damaged it), "no-handshake" (the
+    /// capture starts after it: the client random is unknown).
+    pub status: &'static str,
+    /// Where the secret came from: "keylog" or "resumed-session" (a TLS 1.2
+    /// session resumed by id, whose master secret came from an earlier connection).
+    pub secret: Option<&'static str>,
+    /// Records decrypted.
+    pub records: u64,
+    /// Application-data plaintext bytes, per direction.
+    pub plaintext_client: u64,
+    pub plaintext_server: u64,
+    /// What went wrong, in words.
+    pub detail: Option<Tr>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -301,7 +333,32 @@ impl TlsInfo {
             .get(lang)
             .to_string(),
         );
-        if let (Some(c), Some(s)) = (r.client.plaintext_estimate, r.server.plaintext_estimate) {
+        if let Some(d) = &self.decryption {
+            let t = match d.status {
+                "decrypted" => {
+                    let (n, c, s) = (d.records, d.plaintext_client, d.plaintext_server);
+                    tr!(
+                        "decrypted: {n} records, {c} B of data from the client, {s} B from the server",
+                        "已解密：{n} 个记录，客户端数据 {c} B，服务器数据 {s} B"
+                    )
+                }
+                st => {
+                    let st = Tr::verbatim(st).map(|s, l| crate::i18n::state(s, l).to_string());
+                    match &d.detail {
+                        Some(x) => tr!(
+                            "not decrypted ({st}: {x})",
+                            "未解密（{st}：{x}）";
+                            st = st,
+                            x = x
+                        ),
+                        None => tr!("not decrypted ({st})", "未解密（{st}）"; st = st),
+                    }
+                }
+            };
+            p.push(t.get(lang).to_string());
+        } else if let (Some(c), Some(s)) =
+            (r.client.plaintext_estimate, r.server.plaintext_estimate)
+        {
             p.push(
                 tr!(
                     "about {c} B of data from the client, {s} B from the server",

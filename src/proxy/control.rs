@@ -800,11 +800,16 @@ impl Ctl {
                 return Ok(Flow::FaultClose);
             }
         }
-        if let Some(code) = self.ctx.faults.reply_for(&pc.verb) {
+        let armed = self.ctx.faults.take_reply_next();
+        if let Some(code) = armed.or_else(|| self.ctx.faults.reply_for(&pc.verb)) {
             self.faults_injected();
+            let from = if armed.is_some() {
+                "armed from the TUI".to_string()
+            } else {
+                format!("--fault-reply {}={code}", pc.verb)
+            };
             self.observe_client(ts, &raw, &clean, vec![format!(
-                "fault injected: not forwarded to the server; the proxy answered {code} (--fault-reply {}={code})",
-                pc.verb
+                "fault injected: not forwarded to the server; the proxy answered {code} ({from})"
             )]);
             if command::is_transfer(&pc.verb) {
                 // The server never hears of the transfer: close the waiting data connection.
@@ -1297,11 +1302,13 @@ impl Ctl {
         self.abandon_current();
         self.link.note(
             NoteTarget::Session,
-            "AUTH accepted (234): from here the proxy relays the control connection as opaque TLS bytes. \
-             It can no longer see or rewrite PASV/EPSV/PORT, so this session's data connections do not go \
+            format!(
+                "{}. It can no longer see or rewrite PASV/EPSV/PORT, so this session's data connections do not go \
              through the proxy: in passive mode the client connects to the address in the encrypted 227 \
              (the server's, which it may not reach) or, like curl, to the proxy's address at the server's \
              port, where nothing listens. Test plain FTP through the proxy, or FTPS directly.",
+                crate::model::tls::PROXY_OPAQUE_NOTE
+            ),
         );
     }
 

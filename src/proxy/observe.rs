@@ -762,7 +762,16 @@ pub fn run_hub(
                     }
                 }
             }
-            live.take_finished()
+            let done = live.take_finished();
+            if !done.is_empty() {
+                // A session that ended is on disk, whole, before a view can see
+                // it ended (the TUI's `x` exports from the record). A failure is
+                // told through the record's events above.
+                if let Some(r) = rec.as_mut() {
+                    let _ = r.flush();
+                }
+            }
+            done
         };
         deliver(&done, &mut log, &*sink, &shared);
     }

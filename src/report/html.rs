@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::ftp::catalog::Lang;
 use crate::i18n::{Tr, Ui, state};
 use crate::model::{CaptureStats, Finding, Session, Severity};
-use crate::report::ladder::{self, CLIENT_X, Ladder, ROW, SERVER_X};
+use crate::report::ladder::{self, Ladder, ROW};
 use crate::text::{escape, escape_str};
 use crate::time::{TimeView, Ts, human_bytes, human_duration};
 use crate::tr;
@@ -156,6 +156,12 @@ impl Builder {
             .chain(std::mem::take(&mut self.cards))
             .collect();
         cards.sort_by_key(|(s, f)| (std::cmp::Reverse(f.severity), *s));
+        // Sessions seen on both sides of a NAT, when both halves are drawn.
+        let pairs: Vec<(usize, usize)> = capture_findings
+            .iter()
+            .filter_map(crate::diagnose::vantage::pair)
+            .filter(|(a, b)| self.has_session(*a) && self.has_session(*b))
+            .collect();
         let tv = self.time;
         let lang = self.lang;
         let clock = move |t: Ts| tv.clock(t);
@@ -214,7 +220,7 @@ impl Builder {
                         }
                     }
                     @for s in &self.full {
-                        (session(s, &clock, lang))
+                        (session(s, nat_view(s.id, &pairs, &self.full), &clock, lang))
                     }
                     footer {
                         @let v = env!("CARGO_PKG_VERSION");
@@ -373,8 +379,35 @@ fn index_row(r: &IndexRow, clock: &dyn Fn(Ts) -> String, _full: &[Session]) -> M
     }
 }
 
-fn session(s: &Session, clock: &dyn Fn(Ts) -> String, lang: Lang) -> Markup {
-    let ladder = ladder::layout(s, clock, lang);
+/// How a session's ladder is drawn when it is one half of a session seen on both
+/// sides of a NAT.
+enum NatView<'a> {
+    Alone,
+    /// The inside half: drawn with the outside one, through the NAT.
+    Inside(&'a Session),
+    /// The outside half: its own ladder, and a pointer to the combined one.
+    Outside(usize),
+}
+
+fn nat_view<'a>(id: usize, pairs: &[(usize, usize)], full: &'a [Session]) -> NatView<'a> {
+    for &(inside, outside) in pairs {
+        if id == inside
+            && let Some(o) = full.iter().find(|s| s.id == outside)
+        {
+            return NatView::Inside(o);
+        }
+        if id == outside {
+            return NatView::Outside(inside);
+        }
+    }
+    NatView::Alone
+}
+
+fn session(s: &Session, nat: NatView<'_>, clock: &dyn Fn(Ts) -> String, lang: Lang) -> Markup {
+    let ladder = match nat {
+        NatView::Inside(o) => ladder::layout_nat(s, o, clock, lang),
+        _ => ladder::layout(s, clock, lang),
+    };
     let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
     let omitted = ladder.omitted;
     let meta = {
@@ -404,6 +437,11 @@ fn session(s: &Session, clock: &dyn Fn(Ts) -> String, lang: Lang) -> Markup {
                 }
             }
             figure.ladder {
+                @match nat {
+                    NatView::Inside(o) => { figcaption.nat { (tr!("One FTP session seen on both sides of a NAT: this session (inside) and ", "在 NAT 两侧看到的同一个 FTP 会话：本会话（内侧）与").get(lang)) a href={ "#s" (o.id) } { (Ui::Session.text(lang)) " " (o.id) } (tr!(" (outside) drawn together; read a row across to see what the NAT changed.", "（外侧）画在一起；横向读一行即可看出 NAT 改动了什么。").get(lang)) } }
+                    NatView::Outside(i) => { figcaption.nat { (tr!("This session is the outside half of ", "本会话是").get(lang)) a href={ "#s" (i) } { (Ui::Session.text(lang)) " " (i) } (tr!(", drawn together with it through the NAT there.", "的外侧一半，在那里经由 NAT 与其画在一起。").get(lang)) } }
+                    NatView::Alone => {}
+                }
                 (svg(&ladder, s.id, false))
                 @if omitted > 0 {
                     figcaption { (tr!("{omitted} later exchanges are not drawn; the transcript below has them all.", "后面的 {omitted} 次交互没有绘制；下面的会话记录包含全部内容。").get(lang)) }
@@ -458,28 +496,23 @@ fn session(s: &Session, clock: &dyn Fn(Ts) -> String, lang: Lang) -> Markup {
 /// The ladder as SVG. `standalone` adds the namespace (for `--format svg`).
 pub fn svg(l: &Ladder, sid: usize, standalone: bool) -> Markup {
     let h = l.height;
-    let xs = |to_server: bool| {
-        if to_server {
-            (CLIENT_X, SERVER_X)
-        } else {
-            (SERVER_X, CLIENT_X)
-        }
-    };
-    let mid = (CLIENT_X + SERVER_X) / 2;
+    let left = l.lanes.first().map_or(0, |a| a.x);
+    let right = l.lanes.last().map_or(0, |a| a.x);
+    let mid = (left + right) / 2;
     html! {
-        svg xmlns=[standalone.then_some("http://www.w3.org/2000/svg")] class="ladder" width=(l.width) height=(h) viewBox={ "0 0 " (l.width) " " (h) } role="img" aria-label={ "ladder diagram of session " (sid) } {
+        svg xmlns=[standalone.then_some("http://www.w3.org/2000/svg")] class="ladder" width=(l.width) height=(h) viewBox={ "0 0 " (l.width) " " (h) } role="img" aria-label={ (tr!("ladder diagram of session {sid}", "会话 {sid} 的时序图").get(l.lang)) } {
             @if standalone { style { (PreEscaped(SVG_CSS)) } }
             defs {
                 marker id={ "a" (sid) } viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse" {
                     path d="M0,0 L10,5 L0,10 z" class="head" {}
                 }
             }
-            text.lane x=(CLIENT_X) y="18" text-anchor="middle" { "client " (l.client) }
-            text.lane x=(SERVER_X) y="18" text-anchor="middle" { "server " (l.server) }
-            line.life x1=(CLIENT_X) y1="28" x2=(CLIENT_X) y2=(h - 8) {}
-            line.life x1=(SERVER_X) y1="28" x2=(SERVER_X) y2=(h - 8) {}
+            @for lane in &l.lanes {
+                text.lane x=(lane.x) y="18" text-anchor="middle" { (lane.label) }
+                line.life x1=(lane.x) y1="28" x2=(lane.x) y2=(h - 8) {}
+            }
             @if !l.data.is_empty() {
-                text.lane x=(ladder::DATA_X) y="18" { "data connections" }
+                text.lane x=(l.data_x) y="18" { (tr!("data connections", "数据连接").get(l.lang)) }
             }
             @for b in &l.breaks {
                 g.brk {
@@ -488,25 +521,25 @@ pub fn svg(l: &Ladder, sid: usize, standalone: bool) -> Markup {
                 }
             }
             @for a in &l.arrows {
-                @let (x1, x2) = xs(a.to_server);
-                a href={ "#s" (sid) "-e" (a.exchange) } {
+                @let (x1, x2) = (a.x1, a.x2);
+                a href={ "#s" (a.session) "-e" (a.exchange) } {
                     g class={ "msg " (a.class) } {
                         title { (a.title) }
                         text.time x="4" y=(a.y + 4) { (a.time) }
                         line x1=(x1) y1=(a.y) x2=(x2) y2=(a.y) marker-end={ "url(#a" (sid) ")" } {}
-                        text.label x=(mid) y=(a.y - 5) text-anchor="middle" { (a.label) }
+                        text.label x=((x1 + x2) / 2) y=(a.y - 5) text-anchor="middle" { (a.label) }
                     }
                 }
             }
             @for d in &l.data {
-                a href={ "#s" (sid) "-d" (d.channel) } {
+                a href={ "#s" (d.session) "-d" (d.channel) } {
                     g class={ "data " (d.class) } {
                         title { (d.title) }
-                        line.ann x1=(SERVER_X) y1=(d.y_announce) x2=(d.x) y2=(d.y_announce) {}
+                        line.ann x1=(d.ann_x) y1=(d.y_announce) x2=(d.x) y2=(d.y_announce) {}
                         circle cx=(d.x) cy=(d.y_announce) r="3" {}
                         @if let (Some(a), Some(b)) = (d.y_start, d.y_end) {
                             line.wait x1=(d.x) y1=(d.y_announce) x2=(d.x) y2=(a) {}
-                            line.syn x1=(if d.from_client { CLIENT_X } else { SERVER_X }) y1=(a) x2=(d.x - 6) y2=(a) marker-end={ "url(#a" (sid) ")" } {}
+                            line.syn x1=(d.syn_x) y1=(a) x2=(d.x - 6) y2=(a) marker-end={ "url(#a" (sid) ")" } {}
                             rect.conn x=(d.x - 5) y=(a) width="10" height=((b - a).max(4)) {}
                             @if let (Some(f), Some(z)) = (d.y_first, d.y_last) {
                                 rect.bytes x=(d.x - 5) y=(f) width="10" height=((z - f).max(3)) {}
@@ -549,9 +582,9 @@ fn sparkline(series: &[u64]) -> Markup {
 }
 
 /// `--format svg --session N`: the ladder of one session alone.
-pub fn standalone_svg(s: &Session, time: TimeView) -> String {
+pub fn standalone_svg(s: &Session, time: TimeView, lang: Lang) -> String {
     let clock = move |t: Ts| time.clock(t);
-    let l = ladder::layout(s, &clock, crate::ftp::catalog::Lang::En);
+    let l = ladder::layout(s, &clock, lang);
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n",
         svg(&l, s.id, true).into_string()

@@ -30,7 +30,8 @@ impl<F: Formatter> Formatter for EscapingFormatter<F> {
         fragment: &str,
     ) -> io::Result<()> {
         // serde_json hands over the runs between the characters it escapes itself.
-        if fragment.bytes().all(|b| b < 0x7f) {
+        // Checked without stopping early, so the check runs many bytes at a time.
+        if !fragment.bytes().fold(false, |seen, b| seen | (b >= 0x7f)) {
             return w.write_all(fragment.as_bytes());
         }
         let mut start = 0;
@@ -96,12 +97,35 @@ pub fn to_writer_pretty<W: Write, T: Serialize + ?Sized>(w: W, value: &T) -> io:
 /// `value` as one compact JSON line.
 pub fn write_line<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
     // Serialise into memory first: serde's many small writes are cheaper on a Vec
-    // than through a `dyn Write`.
-    let mut buf = Vec::with_capacity(8192);
-    to_writer(&mut buf, value)?;
-    buf.push(b'\n');
-    out.write_all(&buf)
+    // than through a `dyn Write`. The buffer is the thread's, kept from line to
+    // line (a session's line is often tens of KiB: growing a new one each time
+    // cost more than writing it), and given back when a huge line made it large.
+    thread_local! {
+        static LINE: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(KEEP_LINE_BUFFER));
+    }
+    LINE.with(|cell| {
+        let Ok(mut buf) = cell.try_borrow_mut() else {
+            // A line written while another is being serialised (not done today).
+            let mut buf = Vec::new();
+            to_writer(&mut buf, value)?;
+            buf.push(b'\n');
+            return out.write_all(&buf);
+        };
+        buf.clear();
+        let res = to_writer(&mut *buf, value).and_then(|()| {
+            buf.push(b'\n');
+            out.write_all(&buf)
+        });
+        if buf.capacity() > KEEP_LINE_BUFFER {
+            buf.clear();
+            buf.shrink_to(KEEP_LINE_BUFFER);
+        }
+        res
+    })
 }
+
+/// Capacity of the line buffer kept between lines.
+const KEEP_LINE_BUFFER: usize = 1 << 20;
 
 /// `value` as a compact JSON string.
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> io::Result<String> {
@@ -170,10 +194,14 @@ impl Serialize for TlsField<'_> {
 impl Serialize for SessionJson<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let s = self.s;
-        let mut m = ser.serialize_struct("Session", 26)?;
+        let mut m = ser.serialize_struct("Session", 27)?;
         m.serialize_field("id", &s.id)?;
         m.serialize_field("client", &Addr(&s.client))?;
         m.serialize_field("server", &Addr(&s.server))?;
+        m.serialize_field(
+            "community_id",
+            &crate::model::community_id::tcp(s.client, s.server),
+        )?;
         m.serialize_field("start", &Time(s.start))?;
         m.serialize_field("end", &Time(s.end))?;
         m.serialize_field("duration", &s.duration)?;
@@ -197,7 +225,18 @@ impl Serialize for SessionJson<'_> {
                 lang: self.lang,
             },
         )?;
-        m.serialize_field("data_channels", &s.data_channels)?;
+        let channels: Vec<DataChannelJson<'_>> = s
+            .data_channels
+            .iter()
+            .map(|d| DataChannelJson {
+                community_id: d
+                    .connector
+                    .zip(d.listener)
+                    .and_then(|(a, b)| crate::model::community_id::tcp(a, b)),
+                d,
+            })
+            .collect();
+        m.serialize_field("data_channels", &channels)?;
         m.serialize_field("findings", &s.findings)?;
         m.serialize_field("capture", &s.capture)?;
         m.serialize_field("coverage", &s.coverage)?;
@@ -208,6 +247,15 @@ impl Serialize for SessionJson<'_> {
         }
         m.end()
     }
+}
+
+/// A data channel's JSON form: the model's fields, then the Community ID of its TCP
+/// connection (null when no connection was seen).
+#[derive(Serialize)]
+struct DataChannelJson<'a> {
+    #[serde(flatten)]
+    d: &'a crate::model::DataChannel,
+    community_id: Option<String>,
 }
 
 struct Exchanges<'a> {
@@ -241,21 +289,40 @@ impl Serialize for ExchangeJson<'_> {
         let x = self.x;
         let mut m = ser.serialize_struct("Exchange", 3)?;
         m.serialize_field("command", &x.command)?;
-        let replies: Vec<ReplyJson<'_>> = x
-            .replies
-            .iter()
-            .map(|r| ReplyJson {
-                r,
-                command: x.command.as_ref(),
+        m.serialize_field(
+            "replies",
+            &Replies {
+                x,
                 server_ip: self.server_ip,
                 lang: self.lang,
-            })
-            .collect();
-        m.serialize_field("replies", &replies)?;
+            },
+        )?;
         if let Some(d) = x.data_channel {
             m.serialize_field("data_channel", &d)?;
         }
         m.end()
+    }
+}
+
+/// An exchange's replies, each with its explanation.
+struct Replies<'a> {
+    x: &'a Exchange,
+    server_ip: IpAddr,
+    lang: Lang,
+}
+
+impl Serialize for Replies<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut seq = ser.serialize_seq(Some(self.x.replies.len()))?;
+        for r in &self.x.replies {
+            seq.serialize_element(&ReplyJson {
+                r,
+                command: self.x.command.as_ref(),
+                server_ip: self.server_ip,
+                lang: self.lang,
+            })?;
+        }
+        seq.end()
     }
 }
 

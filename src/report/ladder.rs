@@ -31,29 +31,52 @@ pub const DATA_X: u32 = 700;
 pub const DATA_STEP: u32 = 26;
 const TOP: u32 = 46;
 
-/// One arrow between the lifelines.
+/// A lifeline: a party of the session, drawn as a vertical line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lane {
+    pub x: u32,
+    /// Written above it ("client 10.0.0.5:40000").
+    pub label: String,
+}
+
+/// One arrow between two lifelines.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Arrow {
     pub y: u32,
-    /// Drawn from the client to the server (a command) or back (a reply).
-    pub to_server: bool,
+    /// From `x1` to `x2`: a command goes from the client's side to the server's,
+    /// a reply back.
+    pub x1: u32,
+    pub x2: u32,
     /// What is written on it (escaped for display, not for HTML).
     pub label: String,
     /// Shown on hover: the explanation.
     pub title: String,
     /// CSS class: `cmd`, `r1`..`r5` (reply class), `bad` (no valid code).
     pub class: &'static str,
-    /// Exchange index in the session (link target).
+    /// The session and its exchange index (link target).
+    pub session: usize,
     pub exchange: usize,
     /// Time at the left margin.
     pub time: String,
 }
 
+impl Arrow {
+    /// A command (towards the server's side).
+    pub fn to_server(&self) -> bool {
+        self.x2 > self.x1
+    }
+}
+
 /// A data connection's column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataBar {
+    /// The session and the data channel's index in it (link target).
+    pub session: usize,
     pub channel: usize,
     pub x: u32,
+    /// The lifeline the announcement is drawn from, and the one the SYN leaves.
+    pub ann_x: u32,
+    pub syn_x: u32,
     /// Row of the announcement (227/229 reply, PORT/EPRT command).
     pub y_announce: u32,
     /// SYN (or first packet) and end of the connection, when it was in the capture.
@@ -83,8 +106,9 @@ pub struct Break {
 pub struct Ladder {
     pub width: u32,
     pub height: u32,
-    pub client: String,
-    pub server: String,
+    pub lanes: Vec<Lane>,
+    /// Where the data columns start.
+    pub data_x: u32,
     pub arrows: Vec<Arrow>,
     pub data: Vec<DataBar>,
     pub breaks: Vec<Break>,
@@ -165,48 +189,148 @@ impl TimeAxis {
     }
 }
 
+/// One session drawn between two lifelines.
+struct Part<'a> {
+    s: &'a Session,
+    /// The client's side and the server's side.
+    left: u32,
+    right: u32,
+    /// Put before data-connection labels when the diagram has several parts.
+    tag: Tr,
+}
+
+/// A lifeline's title: who, and the address.
+fn lane_label(who: Tr, addr: std::net::SocketAddr, lang: crate::ftp::catalog::Lang) -> String {
+    format!("{} {addr}", who.get(lang))
+}
+
 /// Lay out one session. `clock` writes a time for the left margin.
 pub fn layout(
     s: &Session,
     clock: &dyn Fn(Ts) -> String,
     lang: crate::ftp::catalog::Lang,
 ) -> Ladder {
-    // The exchanges drawn: the first MAX_ROWS lines' worth.
-    let mut rows = 0usize;
-    let mut shown = 0usize;
-    for ex in &s.exchanges {
-        let n = usize::from(ex.command.is_some()) + ex.replies.len();
-        if rows + n > MAX_ROWS && shown > 0 {
-            break;
-        }
-        rows += n;
-        shown += 1;
-    }
-    let exchanges = &s.exchanges[..shown];
-    let last_shown = exchanges
+    let lanes = vec![
+        Lane {
+            x: CLIENT_X,
+            label: lane_label(tr!("client", "客户端"), s.client, lang),
+        },
+        Lane {
+            x: SERVER_X,
+            label: lane_label(tr!("server", "服务器"), s.server, lang),
+        },
+    ];
+    let part = Part {
+        s,
+        left: CLIENT_X,
+        right: SERVER_X,
+        tag: Tr::default(),
+    };
+    build(&[part], lanes, DATA_X, 60, clock, lang)
+}
+
+/// Lifelines of a session seen on both sides of a NAT.
+pub const NAT_CLIENT_X: u32 = 130;
+pub const NAT_X: u32 = 470;
+pub const NAT_SERVER_X: u32 = 810;
+pub const NAT_DATA_X: u32 = 950;
+
+/// Lay out one FTP session seen on both sides of a NAT (the `nat-both-sides`
+/// pairing): three lifelines, the client, the NAT and the server; the inside half's
+/// lines go between the client and the NAT, the outside half's between the NAT and
+/// the server, each at its own time, so what the NAT changed on the way (an
+/// address rewritten in PORT or 227, or passed unchanged) is read across a row.
+pub fn layout_nat(
+    inside: &Session,
+    outside: &Session,
+    clock: &dyn Fn(Ts) -> String,
+    lang: crate::ftp::catalog::Lang,
+) -> Ladder {
+    // Source NAT changes the client's address, destination NAT the server's: the
+    // NAT lifeline names what each side sees of it.
+    let nat = if inside.client != outside.client {
+        format!("NAT {} ⇄ {}", inside.client.ip(), outside.client.ip())
+    } else {
+        format!("NAT {} ⇄ {}", inside.server.ip(), outside.server.ip())
+    };
+    let lanes = vec![
+        Lane {
+            x: NAT_CLIENT_X,
+            label: lane_label(tr!("client", "客户端"), inside.client, lang),
+        },
+        Lane {
+            x: NAT_X,
+            label: nat,
+        },
+        Lane {
+            x: NAT_SERVER_X,
+            label: lane_label(tr!("server", "服务器"), outside.server, lang),
+        },
+    ];
+    let parts = [
+        Part {
+            s: inside,
+            left: NAT_CLIENT_X,
+            right: NAT_X,
+            tag: tr!("inside ", "内侧"),
+        },
+        Part {
+            s: outside,
+            left: NAT_X,
+            right: NAT_SERVER_X,
+            tag: tr!("outside ", "外侧"),
+        },
+    ];
+    build(&parts, lanes, NAT_DATA_X, 44, clock, lang)
+}
+
+fn build(
+    parts: &[Part<'_>],
+    lanes: Vec<Lane>,
+    data_x: u32,
+    clip_at: usize,
+    clock: &dyn Fn(Ts) -> String,
+    lang: crate::ftp::catalog::Lang,
+) -> Ladder {
+    // The exchanges drawn: the first MAX_ROWS lines' worth (shared by the parts).
+    let budget = MAX_ROWS / parts.len().max(1);
+    let shown: Vec<usize> = parts
         .iter()
-        .flat_map(|e| {
-            e.command
-                .iter()
-                .map(|c| c.ts)
-                .chain(e.replies.iter().map(|r| r.ts))
+        .map(|p| {
+            let (mut rows, mut shown) = (0usize, 0usize);
+            for ex in &p.s.exchanges {
+                let n = usize::from(ex.command.is_some()) + ex.replies.len();
+                if rows + n > budget && shown > 0 {
+                    break;
+                }
+                rows += n;
+                shown += 1;
+            }
+            shown
         })
-        .max();
-    let chans: Vec<(usize, &DataChannel)> = s
-        .data_channels
+        .collect();
+    let chans: Vec<Vec<(usize, &DataChannel)>> = parts
         .iter()
-        .enumerate()
-        .filter(|(_, d)| d.announce_exchange < shown)
+        .zip(&shown)
+        .map(|(p, &n)| {
+            p.s.data_channels
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.announce_exchange < n)
+                .collect()
+        })
         .collect();
 
     let mut times = Vec::new();
-    for ex in exchanges {
-        if let Some(c) = &ex.command {
-            times.push(c.ts);
+    for (p, &n) in parts.iter().zip(&shown) {
+        for ex in &p.s.exchanges[..n] {
+            if let Some(c) = &ex.command {
+                times.push(c.ts);
+            }
+            times.extend(ex.replies.iter().map(|r| r.ts));
         }
-        times.extend(ex.replies.iter().map(|r| r.ts));
     }
-    for (_, d) in &chans {
+    for (_, d) in chans.iter().flatten() {
         times.push(d.announced_at);
         times.extend(
             [d.start, d.end, d.first_byte, d.last_byte]
@@ -217,46 +341,60 @@ pub fn layout(
     let axis = TimeAxis::new(times);
 
     let mut arrows = Vec::new();
-    for (ei, ex) in exchanges.iter().enumerate() {
-        if let Some(c) = &ex.command {
-            let mut label = escape_str(&c.verb);
-            if !c.arg.is_empty() {
-                label.push(' ');
-                label.push_str(&escape(&c.arg.0));
+    for (p, &n) in parts.iter().zip(&shown) {
+        let s = p.s;
+        for (ei, ex) in s.exchanges[..n].iter().enumerate() {
+            if let Some(c) = &ex.command {
+                let mut label = escape_str(&c.verb);
+                if !c.arg.is_empty() {
+                    label.push(' ');
+                    label.push_str(&escape(&c.arg.0));
+                }
+                arrows.push(Arrow {
+                    y: axis.y(c.ts),
+                    x1: p.left,
+                    x2: p.right,
+                    label: clip(&label, clip_at),
+                    title: label,
+                    class: "cmd",
+                    session: s.id,
+                    exchange: ei,
+                    time: clock(c.ts),
+                });
             }
-            arrows.push(Arrow {
-                y: axis.y(c.ts),
-                to_server: true,
-                label: clip(&label, 60),
-                title: label,
-                class: "cmd",
-                exchange: ei,
-                time: clock(c.ts),
-            });
-        }
-        for r in &ex.replies {
-            let text = escape(&r.text.0);
-            let label = format!("{} {}", r.code, text.lines().next().unwrap_or(""));
-            arrows.push(Arrow {
-                y: axis.y(r.ts),
-                to_server: false,
-                label: clip(&label, 60),
-                title: format!(
-                    "{} {text}\n= {}",
-                    r.code,
-                    r.explanation(ex.command.as_ref(), s.server.ip(), lang)
-                ),
-                class: reply_class(r.code),
-                exchange: ei,
-                time: clock(r.ts),
-            });
+            for r in &ex.replies {
+                let text = escape(&r.text.0);
+                let label = format!("{} {}", r.code, text.lines().next().unwrap_or(""));
+                arrows.push(Arrow {
+                    y: axis.y(r.ts),
+                    x1: p.right,
+                    x2: p.left,
+                    label: clip(&label, clip_at),
+                    title: format!(
+                        "{} {text}\n= {}",
+                        r.code,
+                        r.explanation(ex.command.as_ref(), s.server.ip(), lang)
+                    ),
+                    class: reply_class(r.code),
+                    session: s.id,
+                    exchange: ei,
+                    time: clock(r.ts),
+                });
+            }
         }
     }
+    arrows.sort_by_key(|a| a.y);
 
     // Data columns: the first column free at the announcement.
     let mut busy_until: Vec<u32> = Vec::new();
     let mut data = Vec::new();
-    for (ci, d) in chans {
+    let mut all: Vec<(&Part<'_>, usize, &DataChannel)> = parts
+        .iter()
+        .zip(&chans)
+        .flat_map(|(p, cs)| cs.iter().map(move |(ci, d)| (p, *ci, *d)))
+        .collect();
+    all.sort_by_key(|(_, _, d)| d.announced_at);
+    for (p, ci, d) in all {
         let y_announce = axis.y(d.announced_at);
         let y_start = d.start.map(|t| axis.y(t));
         let y_end = d.end.map(|t| axis.y(t)).or(y_start);
@@ -273,14 +411,15 @@ pub fn layout(
             label.push(' ');
             label.push_str(&clip(&escape(&a.0), 40));
         }
-        let (n, via, outcome) = (
+        let (n, via, outcome, tag) = (
             ci + 1,
             state(d.via.as_str(), lang),
             state(d.outcome.as_str(), lang),
+            p.tag.get(lang),
         );
         let mut title = tr!(
-            "data #{n}: {via} {ann} {outcome}",
-            "数据连接 #{n}：{via} {ann} {outcome}"
+            "{tag}data #{n}: {via} {ann} {outcome}",
+            "{tag}数据连接 #{n}：{via} {ann} {outcome}"
         )
         .get(lang)
         .to_string();
@@ -311,29 +450,46 @@ pub fn layout(
                 format!(" [{} {}]", t.version.unwrap_or("TLS"), how.get(lang))
             }
         });
+        let from_client = d.mode == crate::model::DataMode::Passive;
         data.push(DataBar {
+            session: p.s.id,
             channel: ci,
-            x: DATA_X + col as u32 * DATA_STEP,
+            x: data_x + col as u32 * DATA_STEP,
+            ann_x: p.right,
+            syn_x: if from_client { p.left } else { p.right },
             y_announce,
             y_start,
             y_end,
             y_first: d.first_byte.map(|t| axis.y(t)),
             y_last: d.last_byte.map(|t| axis.y(t)),
             syns: d.syns,
-            from_client: d.mode == crate::model::DataMode::Passive,
+            from_client,
             class: data_class(d),
-            label: format!("#{} {label} → {ann}{}", ci + 1, tls.unwrap_or_default()),
+            label: format!(
+                "{}#{} {label} → {ann}{}",
+                p.tag.get(lang),
+                ci + 1,
+                tls.unwrap_or_default()
+            ),
             title,
         });
     }
     let columns = busy_until.len() as u32;
-    let _ = last_shown;
     // An encrypted control connection: what follows the last readable line is TLS.
     let mut height = axis.bottom() + 2 * ROW;
     let bottom = axis.bottom();
     let mut breaks = axis.breaks;
-    if let Some(t) = s.tls_info.as_deref() {
-        let y = arrows.iter().map(|a| a.y).max().unwrap_or(bottom) + ROW;
+    for p in parts {
+        let Some(t) = p.s.tls_info.as_deref() else {
+            continue;
+        };
+        let y = arrows
+            .iter()
+            .filter(|a| a.session == p.s.id)
+            .map(|a| a.y)
+            .max()
+            .unwrap_or(bottom)
+            + ROW;
         breaks.push(Break {
             y,
             label: {
@@ -344,8 +500,9 @@ pub fn layout(
                     None => Tr::default(),
                 };
                 tr!(
-                    "control encrypted from here: {v}{how}",
-                    "控制连接从这里开始加密：{v}{how}";
+                    "{tag}control encrypted from here: {v}{how}",
+                    "{tag}控制连接从这里开始加密：{v}{how}";
+                    tag = p.tag,
                     how = how
                 )
                 .get(lang)
@@ -355,15 +512,19 @@ pub fn layout(
         height = height.max(y + 2 * ROW);
     }
     Ladder {
-        width: DATA_X + columns * DATA_STEP + 420,
+        width: data_x + columns * DATA_STEP + 420,
         height,
-        client: s.client.to_string(),
-        server: s.server.to_string(),
+        lanes,
+        data_x,
         arrows,
         data,
         breaks,
         lang,
-        omitted: s.exchanges.len() - shown,
+        omitted: parts
+            .iter()
+            .zip(&shown)
+            .map(|(p, n)| p.s.exchanges.len() - n)
+            .sum(),
     }
 }
 
@@ -429,13 +590,13 @@ mod tests {
             .iter()
             .find(|a| a.label.starts_with("USER"))
             .unwrap();
-        assert!(user.to_server && user.class == "cmd");
+        assert!(user.to_server() && user.class == "cmd");
         let r = l
             .arrows
             .iter()
             .find(|a| a.label.starts_with("230"))
             .unwrap();
-        assert!(!r.to_server && r.class == "r2");
+        assert!(!r.to_server() && r.class == "r2");
         assert!(l.arrows.iter().any(|a| a.label.starts_with("PASS ****")));
         assert!(
             !l.arrows
@@ -478,6 +639,79 @@ mod tests {
             "{:?}",
             l.data
         );
+    }
+
+    #[test]
+    fn a_session_seen_on_both_sides_of_a_nat_gets_three_lifelines() {
+        // A capture on the router: the same session with the inside and the
+        // outside addresses, paired by the diagnosis.
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("captures/nat-router-no-alg.pcap");
+        let c = crate::engine::analyze_file(&p, TrackerConfig::default()).expect("capture");
+        let (i, o) = c
+            .findings
+            .iter()
+            .find_map(crate::diagnose::vantage::pair)
+            .expect("the two halves are paired");
+        let inside = c.sessions.iter().find(|s| s.id == i).unwrap();
+        let outside = c.sessions.iter().find(|s| s.id == o).unwrap();
+        let l = layout_nat(
+            inside,
+            outside,
+            &|t| t.clock(),
+            crate::ftp::catalog::Lang::En,
+        );
+        assert_eq!(
+            l.lanes.iter().map(|a| a.x).collect::<Vec<_>>(),
+            [NAT_CLIENT_X, NAT_X, NAT_SERVER_X]
+        );
+        assert!(l.lanes[0].label.contains(&inside.client.to_string()));
+        assert!(l.lanes[2].label.contains(&outside.server.to_string()));
+        assert!(l.lanes[1].label.starts_with("NAT "), "{:?}", l.lanes[1]);
+        // Every line of both halves is drawn, each between its own two lifelines.
+        let lines = |s: &Session| -> usize {
+            s.exchanges
+                .iter()
+                .map(|e| usize::from(e.command.is_some()) + e.replies.len())
+                .sum()
+        };
+        assert_eq!(l.arrows.len(), lines(inside) + lines(outside));
+        for a in &l.arrows {
+            let (lo, hi) = (a.x1.min(a.x2), a.x1.max(a.x2));
+            if a.session == inside.id {
+                assert_eq!((lo, hi), (NAT_CLIENT_X, NAT_X));
+            } else {
+                assert_eq!(a.session, outside.id);
+                assert_eq!((lo, hi), (NAT_X, NAT_SERVER_X));
+            }
+        }
+        // Time runs down across both halves: the inside PORT comes before the
+        // outside one (the NAT forwards it), the outside 200 before the inside 200.
+        let y = |sid: usize, prefix: &str| {
+            l.arrows
+                .iter()
+                .find(|a| a.session == sid && a.label.starts_with(prefix))
+                .map(|a| a.y)
+                .unwrap_or_else(|| panic!("{prefix} in session {sid}"))
+        };
+        assert!(y(inside.id, "PORT") < y(outside.id, "PORT"));
+        assert!(y(outside.id, "200 PORT") < y(inside.id, "200 PORT"));
+        // The data connections of both halves, tagged, from the right lifelines.
+        assert_eq!(
+            l.data.len(),
+            inside.data_channels.len() + outside.data_channels.len()
+        );
+        assert!(
+            l.data
+                .iter()
+                .any(|d| d.label.starts_with("inside ") && d.ann_x == NAT_X)
+        );
+        assert!(
+            l.data
+                .iter()
+                .any(|d| d.label.starts_with("outside ") && d.ann_x == NAT_SERVER_X)
+        );
+        assert!(l.data.iter().all(|d| d.x >= NAT_DATA_X));
     }
 
     #[test]

@@ -21,10 +21,11 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 
 use super::{DataFacts, MAX_SESSION_WEIGHT, Role, Tracker};
+use crate::i18n::Tr;
 use crate::model::tls::TlsInfo;
 use crate::model::{DataChannel, DataMode, MatchKind, Outcome, Session};
 use crate::tcp::{ConnId, ConnInfo, Meta, Mode};
-use crate::tls::TlsConn;
+use crate::tls::{KeyLog, TlsConn};
 
 /// The IANA port of implicit FTPS (`ftps`): a session whose TLS starts at once.
 pub const IMPLICIT_PORT: u16 = 990;
@@ -38,20 +39,54 @@ pub(super) struct TlsTable {
 }
 
 impl Tracker {
-    /// TLS bytes of session `si`'s control connection, in order per direction.
-    pub(super) fn tls_control_bytes(&mut self, si: usize, from_client: bool, b: &[u8], meta: Meta) {
+    /// TLS bytes of session `si`'s control connection, in order per direction;
+    /// returns the plaintext they decrypted to (empty without secrets).
+    pub(super) fn tls_control_bytes(
+        &mut self,
+        si: usize,
+        from_client: bool,
+        b: &[u8],
+        meta: Meta,
+    ) -> Vec<u8> {
         let st = &self.sessions[si];
         let id = st.s.control_conn;
+        let keys = self.cfg.tls_keys.clone();
         let t = self.tls.conns.entry(id).or_insert_with(|| {
             let key = (st.s.client.ip(), st.s.server.ip());
             let v = self.tls.by_peers.entry(key).or_default();
             if !v.contains(&si) {
                 v.push(si);
             }
-            TlsConn::logging_records()
+            TlsConn::logging_records().with_keys(keys, true)
         });
         t.set_time(meta.ts);
         t.feed(from_client, b, meta.frame);
+        t.take_plain(from_client)
+    }
+
+    /// Key log text from the capture (a Decryption Secrets Block).
+    pub fn add_tls_secrets(&mut self, text: &str) {
+        let mut k = self
+            .cfg
+            .tls_keys
+            .as_deref()
+            .map(KeyLog::copy_secrets)
+            .unwrap_or_default();
+        k.add_text(text);
+        self.cfg.tls_keys = Some(std::sync::Arc::new(k));
+    }
+
+    /// Is session `si`'s control connection being decrypted?
+    pub(super) fn tls_decrypted_session(&self, si: usize) -> bool {
+        let id = self.sessions[si].s.control_conn;
+        self.tls.conns.get(&id).is_some_and(TlsConn::decrypting)
+    }
+
+    /// A data connection of a decrypted session: its TLS is followed (and
+    /// decrypted when the key log has its secrets).
+    pub(super) fn tls_data_conn(&mut self, conn: ConnId) {
+        let t = TlsConn::new().with_keys(self.cfg.tls_keys.clone(), false);
+        self.tls.conns.insert(conn, t);
     }
 
     /// A new connection no announcement explains: an encrypted session's data
@@ -165,14 +200,24 @@ impl Tracker {
                 client_is_initiator: mode == DataMode::Passive,
             },
         );
-        self.tls.conns.insert(info.id, TlsConn::new());
+        self.tls_data_conn(info.id);
     }
 
-    /// Bytes of a data connection of an encrypted session (no-op for others).
-    pub(super) fn tls_data_bytes(&mut self, conn: ConnId, from_client: bool, b: &[u8], frame: u64) {
-        if let Some(t) = self.tls.conns.get_mut(&conn) {
-            t.feed(from_client, b, frame);
-        }
+    /// Bytes of a data connection of an encrypted session (no-op for others). With
+    /// secrets for it: the plaintext bytes they held (`None`: not decrypted, the
+    /// bytes themselves count).
+    pub(super) fn tls_data_bytes(
+        &mut self,
+        conn: ConnId,
+        from_client: bool,
+        b: &[u8],
+        frame: u64,
+    ) -> Option<u64> {
+        let t = self.tls.conns.get_mut(&conn)?;
+        let before = t.plaintext(from_client);
+        t.feed(from_client, b, frame);
+        t.counts_plaintext(from_client)
+            .then(|| t.plaintext(from_client) - before)
     }
 
     /// A data connection closed: its TLS facts are settled now and its parser
@@ -184,6 +229,7 @@ impl Tracker {
         };
         let info = data_info(&mut t, true);
         if let Some(d) = self.sessions[si].s.data_channels.get_mut(ci) {
+            raw_counts(d, &t, &info);
             d.tls = Some(Box::new(info));
             self.count_text(si, std::mem::size_of::<TlsInfo>() + 256);
         }
@@ -228,7 +274,9 @@ impl Tracker {
             // Still open: settle it now (closed ones were settled as they closed).
             if let Some(mut t) = self.tls.conns.remove(&id) {
                 let ended = s.data_channels[ci].ended_by.is_some();
-                s.data_channels[ci].tls = Some(Box::new(data_info(&mut t, ended)));
+                let info = data_info(&mut t, ended);
+                raw_counts(&mut s.data_channels[ci], &t, &info);
+                s.data_channels[ci].tls = Some(Box::new(info));
             }
             let Some(mut info) = s.data_channels[ci].tls.take() else {
                 continue;
@@ -237,11 +285,44 @@ impl Tracker {
                 resumed_from(s, ci, &mut info);
             }
             let d = &mut s.data_channels[ci];
+            // A reset after both directions' close_notify ends a finished transfer:
+            // one side closed and the other's late close_notify met a closed socket
+            // (pure-ftpd resets the client's close_notify after its own FIN).
+            if d.outcome == Outcome::Reset
+                && info.close_notify.client == Some(true)
+                && info.close_notify.server == Some(true)
+            {
+                d.outcome = Outcome::Completed;
+                let by = Tr::verbatim(d.ended_by.map_or("?", |e| e.as_str()))
+                    .map(|x, l| crate::i18n::state(x, l).to_string());
+                d.notes.push(crate::tr!(
+                    "the reset ({by}) came after both sides' close_notify: the TLS stream was complete",
+                    "重置（{by}）发生在双方的 close_notify 之后：TLS 流是完整的";
+                    by = by
+                ));
+            }
             // No announcement time to measure the set-up from.
             d.setup_time = None;
             d.tls = Some(info);
         }
     }
+}
+
+/// A data connection followed with secrets that did not decrypt after all (none
+/// for its handshake, a suite not decrypted, a record that failed): its bytes are
+/// the connection's, as without secrets.
+fn raw_counts(d: &mut DataChannel, t: &TlsConn, info: &TlsInfo) {
+    let Some(x) = &info.decryption else {
+        return;
+    };
+    if x.status == "decrypted" || !t.had_keys() {
+        return;
+    }
+    // `from_client` is the FTP client's side.
+    let (c, s) = (t.seen(true), t.seen(false));
+    d.bytes_to_server = c;
+    d.bytes_to_client = s;
+    d.bytes = c + s;
 }
 
 /// A data connection's facts, with its mode.

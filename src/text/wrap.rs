@@ -16,6 +16,10 @@ use unicode_width::UnicodeWidthChar;
 
 /// Columns a string takes on a terminal (wide characters count two).
 pub fn display_width(s: &str) -> usize {
+    if s.is_ascii() {
+        // Printable ASCII takes one column, controls none (as `width` says).
+        return s.bytes().filter(|b| (0x20..0x7f).contains(b)).count();
+    }
     s.chars().map(|c| c.width().unwrap_or(0)).sum()
 }
 
@@ -58,10 +62,11 @@ pub fn hanging_indent(line: &str, width: usize) -> usize {
 /// The length of a leading label of at most three words ending in `: `, `> `,
 /// `< ` or `= `, separator included.
 fn label_len(s: &str) -> Option<usize> {
-    let end = [": ", "> ", "< ", "= "]
-        .iter()
-        .filter_map(|sep| s.find(sep))
-        .min()?;
+    // The first of the separators, in one pass.
+    let end = s
+        .as_bytes()
+        .windows(2)
+        .position(|w| matches!(w, [b':' | b'>' | b'<' | b'=', b' ']))?;
     let label = &s[..end];
     (label.split_whitespace().count() <= 3).then_some(end + 2)
 }
@@ -157,13 +162,31 @@ fn no_break_before(c: char) -> bool {
 
 /// Wrap one line (no line feed in it) to `width` columns; `width` 0 leaves it.
 pub fn wrap_line(line: &str, width: usize) -> Vec<String> {
-    if width == 0 || display_width(line) <= width {
-        return vec![line.to_string()];
+    let mut lines = Vec::new();
+    let _ = wrap_each(line, width, &mut String::new(), |l| {
+        lines.push(l.to_string());
+        Ok(())
+    });
+    lines
+}
+
+/// [`wrap_line`], each output line handed to `out` as it is made (built in `cur`,
+/// a buffer the caller keeps), so wrapping allocates nothing per line.
+fn wrap_each(
+    line: &str,
+    width: usize,
+    cur: &mut String,
+    mut out: impl FnMut(&str) -> io::Result<()>,
+) -> io::Result<()> {
+    // A character takes at most as many columns as it has bytes in UTF-8 (wide
+    // characters have three or four), so a line this short fits as it is.
+    if width == 0 || line.len() <= width || display_width(line) <= width {
+        return out(line);
     }
     let lead = line.len() - line.trim_start_matches(' ').len();
     let indent = hanging_indent(line, width);
-    let mut lines = Vec::new();
-    let mut cur = line[..lead].to_string();
+    cur.clear();
+    cur.push_str(&line[..lead]);
     let mut col = lead;
     let mut empty = true;
     for a in atoms(&line[lead..]) {
@@ -177,14 +200,14 @@ pub fn wrap_line(line: &str, width: usize) -> Vec<String> {
             col += sw + w;
             empty = false;
         } else {
-            lines.push(std::mem::take(&mut cur));
-            cur = " ".repeat(indent);
+            out(cur)?;
+            cur.clear();
+            cur.extend(std::iter::repeat_n(' ', indent));
             cur.push_str(a.text);
             col = indent + w;
         }
     }
-    lines.push(cur);
-    lines
+    out(cur)
 }
 
 /// The width for text on standard output: `COLUMNS` when set to a number, else
@@ -218,6 +241,8 @@ pub struct WrapWriter<W: Write> {
     inner: W,
     width: usize,
     line: Vec<u8>,
+    /// The output line being built (reused).
+    cur: String,
 }
 
 impl<W: Write> WrapWriter<W> {
@@ -226,20 +251,22 @@ impl<W: Write> WrapWriter<W> {
             inner,
             width,
             line: Vec::new(),
+            cur: String::new(),
         }
     }
 
     fn emit_line(&mut self) -> io::Result<()> {
         match std::str::from_utf8(&self.line) {
             Ok(s) => {
-                let parts = wrap_line(s, self.width);
-                let n = parts.len();
-                for (i, p) in parts.iter().enumerate() {
-                    self.inner.write_all(p.as_bytes())?;
-                    if i + 1 < n {
-                        self.inner.write_all(b"\n")?;
+                let inner = &mut self.inner;
+                let mut first = true;
+                wrap_each(s, self.width, &mut self.cur, |part| {
+                    if !first {
+                        inner.write_all(b"\n")?;
                     }
-                }
+                    first = false;
+                    inner.write_all(part.as_bytes())
+                })?;
             }
             Err(_) => self.inner.write_all(&self.line)?,
         }
@@ -311,6 +338,17 @@ mod tests {
             7
         );
         assert_eq!(hanging_indent("Session 1  a -> b", 80), 2);
+    }
+
+    /// The ASCII fast path of [`display_width`] counts as the character tables do.
+    #[test]
+    fn ascii_width_is_the_tables_width() {
+        for b in 0u8..0x80 {
+            let c = char::from(b);
+            let s = format!("a{c}b");
+            assert_eq!(display_width(&s), 2 + c.width().unwrap_or(0), "{b:#x}");
+        }
+        assert_eq!(display_width("会话 ok"), 7);
     }
 
     #[test]

@@ -387,3 +387,54 @@ fn repeated_unreadable_certificates_keep_the_notes_bounded() {
     let i = t.finish(false);
     assert!(i.notes.len() <= MAX_ALERTS, "{}", i.notes.len());
 }
+
+/// Regression: the proxy feeds a control connection's bytes with frame 0 (it has
+/// no frames). The client's Finished flight was told from its commands by frame
+/// number, so through the proxy every client record after the Finished counted as
+/// handshake: none was logged as a command and the client's data estimate was 0.
+#[test]
+fn tls13_control_records_without_frame_numbers_as_the_proxy_feeds_them() {
+    let versions = ext(43, &[2, 3, 4]);
+    let flows = vec![
+        (true, record(22, &client_hello(&[9; 32], &[versions]))),
+        (
+            false,
+            [
+                record(
+                    22,
+                    &server_hello([2; 32], &[9; 32], 0x1302, &[ext(43, &[3, 4])]),
+                ),
+                record(20, &[1]),
+                record(23, &[0; 900]),
+            ]
+            .concat(),
+        ),
+        // The client's Finished, then its commands and the server's replies.
+        (true, [record(20, &[1]), record(23, &[0; 53])].concat()),
+        (false, record(23, &[0; 250])),
+        (true, record(23, &[0; 31])),
+        (false, record(23, &[0; 57])),
+        (true, record(23, &[0; 35])),
+        (false, record(23, &[0; 60])),
+    ];
+    let mut t = TlsConn::logging_records();
+    for (c, b) in &flows {
+        t.feed(*c, b, 0);
+    }
+    let i = t.finish(false);
+    let client: Vec<u64> = i
+        .record_log
+        .iter()
+        .filter(|r| r.from == "client")
+        .map(|r| r.len)
+        .collect();
+    assert_eq!(client, vec![31, 35], "{:?}", i.record_log);
+    assert!(
+        i.record_log
+            .iter()
+            .any(|r| r.from == "server" && r.likely == "reply"),
+        "{:?}",
+        i.record_log
+    );
+    assert_eq!(i.records.client.plaintext_estimate, Some(14 + 18));
+}

@@ -30,6 +30,7 @@ use super::lines::{self, Rows};
 use super::theme::Theme;
 use crate::ftp::catalog::Lang;
 use crate::model::{Capture, CaptureStats, Finding, Session, Severity};
+use crate::time::TimeView;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
@@ -89,6 +90,8 @@ pub enum Action {
     Live(Box<LiveUpdate>),
     /// The live source's status line.
     Status(String),
+    /// Live: the faults the source has armed ("" when none).
+    Armed(String),
     /// Reading a file: bytes read so far, packets, and the time since the start.
     Progress {
         bytes: u64,
@@ -139,6 +142,11 @@ pub struct PendingFilter {
 pub enum Effect {
     /// Write the session with this index to the current directory.
     Write { session: usize, json: bool },
+    /// Write the packets of the session with this index to a new pcapng file in
+    /// the current directory.
+    WritePcap { session: usize },
+    /// Ask the live source (the proxy) to arm a fault.
+    Inject(crate::engine::Inject),
     /// Turn mouse capture on or off.
     Mouse(bool),
 }
@@ -192,6 +200,12 @@ impl Cursor {
 pub enum PromptKind {
     Filter,
     Search,
+    /// The session view's line filter.
+    Lines,
+    /// Live: hold replies back this long (`500ms`, `2s`; `0`: no more).
+    Delay,
+    /// Live: the code the proxy answers the next command with.
+    Reply,
 }
 
 #[derive(Clone, Debug)]
@@ -238,8 +252,9 @@ pub struct Detail {
     pub current_finding: Option<usize>,
     /// Live: keep the cursor on the newest line.
     pub follow: bool,
-    /// What the rows were built for: width, explanations, session fingerprint.
-    built: (usize, bool, u64),
+    /// What the rows were built for: width, explanations, session fingerprint,
+    /// line filter.
+    built: (usize, bool, u64, String),
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -378,6 +393,12 @@ pub struct Options {
     pub defer_filter_above: usize,
     /// Live: ended sessions kept (see [`LIVE_KEEP`]).
     pub live_keep: usize,
+    /// How times are shown (`--time`).
+    pub time: TimeView,
+    /// The captures the sessions come from, read again to export a session's
+    /// packets (`x`); empty: `no_export` says why `x` cannot.
+    pub export: Vec<std::path::PathBuf>,
+    pub no_export: String,
 }
 
 impl Default for Options {
@@ -389,6 +410,9 @@ impl Default for Options {
             explain: true,
             defer_filter_above: DEFER_FILTER_ABOVE,
             live_keep: LIVE_KEEP,
+            time: TimeView::Utc,
+            export: Vec::new(),
+            no_export: "no capture file to take the packets from".into(),
         }
     }
 }
@@ -444,6 +468,25 @@ pub struct App {
     /// update (replaced by the next one); those before have ended.
     pub(crate) open_from: usize,
     pub(crate) live_keep: usize,
+    pub(crate) time: TimeView,
+    /// The session view's line filter as typed (`!text` hides what matches).
+    pub(crate) line_filter: String,
+    pub(crate) export: Vec<std::path::PathBuf>,
+    pub(crate) no_export: String,
+    /// Files written from the UI (`w`, `W`, `x`), told when it closes.
+    pub(crate) saved: Vec<std::path::PathBuf>,
+    /// Live: the faults armed in the source, shown in the status row.
+    pub(crate) armed: String,
+}
+
+/// The line filter's text in lower case and whether it hides what matches;
+/// `None` when there is nothing to filter by.
+fn line_filter_parts(f: &str) -> Option<(&str, bool)> {
+    let (q, negate) = match f.strip_prefix('!') {
+        Some(rest) => (rest, true),
+        None => (f, false),
+    };
+    (!q.is_empty()).then_some((q, negate))
 }
 
 /// What is derived from the model (the capture) alone, recomputed when it
@@ -513,6 +556,12 @@ impl App {
             index: Indexes::default(),
             open_from: 0,
             live_keep: opts.live_keep.max(1),
+            time: opts.time,
+            line_filter: String::new(),
+            export: opts.export,
+            no_export: opts.no_export,
+            saved: Vec::new(),
+            armed: String::new(),
         }
     }
 
@@ -598,6 +647,11 @@ impl App {
             .and_then(|i| self.capture.sessions.get(i))
     }
     /// Take the queued effects (the event loop performs them).
+    /// Files written from the UI so far.
+    pub fn saved(&self) -> &[std::path::PathBuf] {
+        &self.saved
+    }
+
     pub fn take_effects(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.effects)
     }
@@ -1036,7 +1090,12 @@ impl App {
     fn rebuild_detail(&mut self) {
         let Some(d) = &self.detail else { return };
         let s = &self.capture.sessions[d.index];
-        let key = (pane_width_of(self), self.explain, fingerprint(s));
+        let key = (
+            pane_width_of(self),
+            self.explain,
+            fingerprint(s),
+            self.line_filter.clone(),
+        );
         if d.built == key {
             self.clamp_detail();
             return;
@@ -1046,8 +1105,8 @@ impl App {
             (ex, d.cursor.sel - start)
         });
         let fat = d.findings.item_at(d.fcursor.sel);
-        let transcript = lines::transcript(s, key.0, self.explain, self.lang);
-        let findings = lines::findings(&s.findings, key.0, self.lang);
+        let transcript = self.transcript_rows(s, key.0);
+        let findings = lines::findings_at(&s.findings, key.0, self.time, self.lang);
         let Some(d) = &mut self.detail else { return };
         d.transcript = transcript;
         d.findings = findings;
@@ -1074,6 +1133,15 @@ impl App {
         self.clamp_detail();
     }
 
+    /// A session's transcript rows, through the line filter when there is one.
+    fn transcript_rows(&self, s: &Session, width: usize) -> Rows {
+        let rows = lines::transcript_at(s, width, self.explain, self.lang, self.time);
+        match line_filter_parts(&self.line_filter) {
+            Some((query, negate)) => rows.keep_matching(query, negate),
+            None => rows,
+        }
+    }
+
     fn clamp_detail(&mut self) {
         let (th, fh) = self.pane_heights();
         if let Some(d) = &mut self.detail {
@@ -1095,13 +1163,13 @@ impl App {
             index: si,
             id: s.id,
             focus: Pane::Transcript,
-            transcript: lines::transcript(s, w, self.explain, self.lang),
+            transcript: self.transcript_rows(s, w),
             cursor: Cursor::default(),
-            findings: lines::findings(&s.findings, w, self.lang),
+            findings: lines::findings_at(&s.findings, w, self.time, self.lang),
             fcursor: Cursor::default(),
             current_finding: finding,
             follow: false,
-            built: (w, self.explain, fingerprint(s)),
+            built: (w, self.explain, fingerprint(s), self.line_filter.clone()),
         };
         if self.view != View::Session {
             self.back = self.view;
@@ -1268,6 +1336,7 @@ pub fn update(app: &mut App, action: Action) {
             }
         }
         Action::Status(s) => app.live_status = s,
+        Action::Armed(s) => app.armed = s,
         Action::Progress {
             bytes,
             packets,
@@ -1381,6 +1450,20 @@ fn command(app: &mut App, c: Cmd) {
         }
         Cmd::NextMatch => search_step(app, true),
         Cmd::PrevMatch => search_step(app, false),
+        Cmd::LineFilter => {
+            if let Some(d) = &mut app.detail {
+                if app.view == View::Session {
+                    d.focus = Pane::Transcript;
+                    app.prompt = Some(Prompt {
+                        kind: PromptKind::Lines,
+                        text: app.line_filter.clone(),
+                        saved: app.line_filter.clone(),
+                        origin: d.cursor.sel,
+                        error: None,
+                    });
+                }
+            }
+        }
         Cmd::Explain => {
             app.explain = !app.explain;
             app.rebuild_detail();
@@ -1393,6 +1476,36 @@ fn command(app: &mut App, c: Cmd) {
         }
         Cmd::NextFinding => next_finding(app, true),
         Cmd::PrevFinding => next_finding(app, false),
+        Cmd::FaultRefuse => inject(app, crate::engine::Inject::RefuseData),
+        Cmd::FaultDrop => inject(app, crate::engine::Inject::DropData),
+        Cmd::FaultClear => inject(app, crate::engine::Inject::Clear),
+        Cmd::FaultDelay | Cmd::FaultReply => {
+            if app.live {
+                let kind = if c == Cmd::FaultDelay {
+                    PromptKind::Delay
+                } else {
+                    PromptKind::Reply
+                };
+                app.prompt = Some(Prompt {
+                    kind,
+                    text: String::new(),
+                    saved: String::new(),
+                    origin: 0,
+                    error: None,
+                });
+                prompt_changed(app);
+            } else {
+                app.warn(FAULTS_LIVE_ONLY);
+            }
+        }
+        Cmd::WritePcap => match (app.selected_session_index(), app.export.is_empty()) {
+            (Some(session), false) => app.effects.push(Effect::WritePcap { session }),
+            (Some(_), true) => {
+                let m = app.no_export.clone();
+                app.warn(m);
+            }
+            (None, _) => app.warn("no session selected"),
+        },
         Cmd::WriteText | Cmd::WriteJson => match app.selected_session_index() {
             Some(session) => app.effects.push(Effect::Write {
                 session,
@@ -1562,11 +1675,45 @@ fn open(app: &mut App) {
     }
 }
 
+/// What the fault keys say outside live mode.
+const FAULTS_LIVE_ONLY: &str = "faults are injected by the proxy: run ftpscope proxy on a terminal";
+
+/// Queue a fault for the live source (the event loop asks it; it says what it
+/// armed or why it cannot).
+fn inject(app: &mut App, f: crate::engine::Inject) {
+    if app.live {
+        app.effects.push(Effect::Inject(f));
+    } else {
+        app.warn(FAULTS_LIVE_ONLY);
+    }
+}
+
+/// The fault a Delay/Reply prompt's text asks for, or what is wrong with it.
+fn prompt_fault(kind: PromptKind, text: &str) -> Result<crate::engine::Inject, String> {
+    use crate::engine::Inject;
+    match kind {
+        PromptKind::Delay => crate::time::parse_duration(text)
+            .map(Inject::Delay)
+            .map_err(|e| format!("a delay such as 500ms or 2s: {e}")),
+        PromptKind::Reply => match text.trim().parse::<u16>() {
+            Ok(c) if (100..=599).contains(&c) => Ok(Inject::ReplyNext(c)),
+            _ => Err("a reply code from 100 to 599, such as 425 or 550".into()),
+        },
+        _ => Err(String::new()),
+    }
+}
+
 fn back(app: &mut App) {
     if app.view == View::Session {
         if !app.search.is_empty() {
             app.search.clear();
             app.say("search cleared");
+            return;
+        }
+        if !app.line_filter.is_empty() {
+            app.line_filter.clear();
+            app.rebuild_detail();
+            app.say("line filter cleared");
             return;
         }
         app.view = app.back;
@@ -1765,6 +1912,22 @@ fn prompt_changed(app: &mut App) {
                 p.error = err;
             }
         }
+        PromptKind::Delay | PromptKind::Reply => {
+            p.error = if p.text.trim().is_empty() {
+                None
+            } else {
+                prompt_fault(p.kind, &p.text).err()
+            };
+        }
+        PromptKind::Lines => {
+            app.line_filter = p.text.to_lowercase();
+            app.rebuild_detail();
+            let empty = app.detail.as_ref().is_some_and(|d| d.transcript.is_empty());
+            if let Some(p) = &mut app.prompt {
+                p.error =
+                    (empty && !app.line_filter.is_empty()).then(|| "no line matches".to_string());
+            }
+        }
     }
 }
 
@@ -1840,6 +2003,20 @@ fn prompt_accept(app: &mut App) {
     if p.kind == PromptKind::Filter && p.error.is_some() {
         return;
     }
+    if matches!(p.kind, PromptKind::Delay | PromptKind::Reply) {
+        match prompt_fault(p.kind, &p.text) {
+            Ok(f) => {
+                app.prompt = None;
+                app.effects.push(Effect::Inject(f));
+            }
+            Err(e) => {
+                if let Some(p) = &mut app.prompt {
+                    p.error = Some(e);
+                }
+            }
+        }
+        return;
+    }
     let kind = p.kind;
     app.prompt = None;
     if kind == PromptKind::Filter {
@@ -1867,6 +2044,11 @@ fn prompt_cancel(app: &mut App) {
                 d.cursor.jump(p.origin, d.transcript.len(), th);
             }
         }
+        PromptKind::Lines => {
+            app.line_filter = p.saved;
+            app.rebuild_detail();
+        }
+        PromptKind::Delay | PromptKind::Reply => {}
     }
 }
 

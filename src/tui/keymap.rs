@@ -37,11 +37,18 @@ pub enum Cmd {
     Search,
     NextMatch,
     PrevMatch,
+    LineFilter,
     Explain,
     NextFinding,
     PrevFinding,
     WriteText,
     WriteJson,
+    WritePcap,
+    FaultRefuse,
+    FaultDrop,
+    FaultDelay,
+    FaultReply,
+    FaultClear,
     ToggleMouse,
     Freeze,
 }
@@ -91,7 +98,7 @@ impl Cmd {
             Cmd::Top => "第一行",
             Cmd::Bottom => "最后一行；实时模式下重新跟随新行",
             Cmd::Open => "打开所选项（在会话中：跳到发现的证据）",
-            Cmd::Back => "返回",
+            Cmd::Back => "返回；先清除过滤或搜索",
             Cmd::NextPane => "下一个视图（在会话中：下一个窗格）",
             Cmd::PrevPane => "上一个视图（在会话中：上一个窗格）",
             Cmd::ShowSessions => "会话",
@@ -107,8 +114,17 @@ impl Cmd {
             Cmd::PrevFinding => "上一条发现",
             Cmd::WriteText => "把所选会话写入 ./ftpscope-session-ID.txt",
             Cmd::WriteJson => "把所选会话写入 ./ftpscope-session-ID.json",
+            Cmd::WritePcap => {
+                "把所选会话的包（控制连接和数据连接）写入 ./ftpscope-session-ID.pcapng"
+            }
+            Cmd::LineFilter => "只显示有一行包含该文本的交互（!text：隐藏它们）",
+            Cmd::FaultRefuse => "代理：拒绝下一个数据连接",
+            Cmd::FaultDrop => "代理：在两端都连上后重置下一个数据连接",
+            Cmd::FaultDelay => "代理：延迟每个响应（会询问多久：500ms、2s；0：不再延迟）",
+            Cmd::FaultReply => "代理：用一个响应码回答下一条命令（会询问哪个：425、550……）",
+            Cmd::FaultClear => "代理：解除所有故障注入",
             Cmd::ToggleMouse => "鼠标捕获开/关（关：用终端选择文本）",
-            Cmd::Freeze => "冻结/恢复实时视图",
+            Cmd::Freeze => "实时：冻结/恢复更新",
         }
     }
 }
@@ -255,6 +271,12 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(
         Ctx::Global,
+        &[ch('x')],
+        Cmd::WritePcap,
+        "write the selected session's packets (control and data connections) to ./ftpscope-session-ID.pcapng",
+    ),
+    b(
+        Ctx::Global,
         &[ch('m')],
         Cmd::ToggleMouse,
         "mouse capture on/off (off: select text with the terminal)",
@@ -264,6 +286,36 @@ pub const BINDINGS: &[Binding] = &[
         &[ch('F')],
         Cmd::Freeze,
         "live: freeze / resume updates",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('R')],
+        Cmd::FaultRefuse,
+        "proxy: refuse the next data connection",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('D')],
+        Cmd::FaultDrop,
+        "proxy: reset the next data connection once both sides are connected",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('L')],
+        Cmd::FaultDelay,
+        "proxy: hold every reply back (asks how long: 500ms, 2s; 0: no more)",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('A')],
+        Cmd::FaultReply,
+        "proxy: answer the next command with a code (asks which: 425, 550, ...)",
+    ),
+    b(
+        Ctx::Global,
+        &[ch('C')],
+        Cmd::FaultClear,
+        "proxy: disarm every fault",
     ),
     b(
         Ctx::List,
@@ -291,6 +343,12 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(
         Ctx::Session,
+        &[ch('f')],
+        Cmd::LineFilter,
+        "show only the exchanges with a line containing the text (!text: hide them)",
+    ),
+    b(
+        Ctx::Session,
         &[ch(']')],
         Cmd::NextMatch,
         "next search match",
@@ -304,26 +362,34 @@ pub const BINDINGS: &[Binding] = &[
 ];
 
 /// [`FILTER_HELP`] in Chinese (same lines, same order; the length is checked by the type).
-pub const FILTER_HELP_ZH: [&str; 8] = [
-    "过滤：以空格分隔的词，必须全部匹配；!word 表示取反。",
+pub const FILTER_HELP_ZH: [&str; 12] = [
+    "过滤：以空格分隔的词，必须全部匹配；a or b 表示任一，not a（!a）表示取反，( ) 分组。",
     "  code:530  code:5xx   带有该响应码的响应（x：任意数字）",
+    "  code:4xx|5xx         任一备选值（每个键都接受 |）",
     "  user:anon            用户名包含该文本",
     "  host:10.0.0.5        客户端、服务器或数据连接地址（IP、IP:port 或文本）",
     "  finding:passive      id 包含该文本的发现",
     "  mode:active          该模式的数据连接（active/passive）",
     "  status:error         最严重的发现：error、warning、info 或 ok",
+    "  bytes>1M             数据字节数：> >= < <= =；k M G（1000 进制），KiB MiB GiB",
+    "  duration>5s          会话时长（ms、s、m、h）",
+    "  cmds>10  data>=2     命令数、数据连接数",
     "  其他任何文本         出现在地址、用户、发现、命令、响应中的文本",
 ];
 
 /// Help text for the filter language (not key bindings, so not in the table).
-pub const FILTER_HELP: [&str; 8] = [
-    "Filter: words separated by spaces, all must match; !word negates.",
+pub const FILTER_HELP: [&str; 12] = [
+    "Filter: words separated by spaces, all must match; a or b, not a (!a), ( ) group.",
     "  code:530  code:5xx   a reply with that code (x: any digit)",
+    "  code:4xx|5xx         any of the alternatives (every key: takes |)",
     "  user:anon            user name contains",
     "  host:10.0.0.5        client, server or data address (IP, IP:port or text)",
     "  finding:passive      a finding whose id contains the text",
     "  mode:active          a data connection in that mode (active/passive)",
     "  status:error         worst finding: error, warning, info or ok",
+    "  bytes>1M             data bytes: > >= < <= =; k M G (1000s), KiB MiB GiB",
+    "  duration>5s          session duration (ms, s, m, h)",
+    "  cmds>10  data>=2     number of commands, of data connections",
     "  anything else        text in addresses, user, findings, commands, replies",
 ];
 

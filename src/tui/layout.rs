@@ -77,9 +77,10 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         );
         let finding_rows = app.detail.as_ref().map_or(0, |d| d.findings.len());
         if finding_rows > 0 {
-            // The findings pane takes what it needs, up to 40% (at least 4 rows),
-            // and always leaves the transcript 5 rows.
-            let cap = (rest.height * 2 / 5).max(4);
+            // The findings pane takes what it needs, up to 40% of the panes or a
+            // third of the screen, whichever is more (at least 4 rows), and
+            // always leaves the transcript 5 rows.
+            let cap = (rest.height * 2 / 5).max(area.height.div_ceil(3)).max(4);
             let want = u16::try_from(finding_rows)
                 .unwrap_or(u16::MAX)
                 .saturating_add(2);

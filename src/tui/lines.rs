@@ -19,7 +19,7 @@ use crate::i18n::Ui;
 use crate::model::{Finding, Outcome, Session, Severity};
 use crate::report::text::channel_line_in;
 use crate::text::{escape, escape_str};
-use crate::time::human_duration;
+use crate::time::{TimeView, human_duration};
 
 /// What a piece of a row is; the theme turns it into a style.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +93,64 @@ impl Rows {
     /// The item of a row, for rows before the first item: none.
     pub fn item_at(&self, row: usize) -> Option<usize> {
         self.rows.get(row).and_then(|r| r.item)
+    }
+
+    /// The line filter of the session view: only the items (exchanges with
+    /// their replies and data connections) with a line containing `query` (lower
+    /// case; explanations are not looked at), or with `negate` only those
+    /// without one. Rows outside any item are judged line by line. The items
+    /// keep their numbers: a hidden item starts where the next shown row is.
+    pub fn keep_matching(&self, query: &str, negate: bool) -> Rows {
+        let items = self.item_start.len();
+        let mut item_hit = vec![false; items];
+        let mut line_hit = vec![false; self.logical.len()];
+        for (li, (first, text)) in self.logical.iter().enumerate() {
+            let Some(row) = self.rows.get(*first) else {
+                continue;
+            };
+            if row.spans.iter().any(|(r, _)| *r == Role::Explain) || !text.contains(query) {
+                continue;
+            }
+            line_hit[li] = true;
+            if let Some(hit) = row.item.and_then(|i| item_hit.get_mut(i)) {
+                *hit = true;
+            }
+        }
+        let keep = |row: &Row| {
+            let hit = match row.item {
+                Some(i) if i < items => item_hit[i],
+                _ => line_hit.get(row.logical).copied().unwrap_or(false),
+            };
+            hit != negate
+        };
+        // kept_before[r]: rows kept among the first r (a hidden row's new place
+        // is the next kept row's).
+        let mut kept_before = Vec::with_capacity(self.rows.len() + 1);
+        let mut out = Rows::default();
+        let mut new_logical = vec![usize::MAX; self.logical.len()];
+        for row in &self.rows {
+            kept_before.push(out.rows.len());
+            if keep(row) {
+                let li = row.logical;
+                if new_logical[li] == usize::MAX {
+                    new_logical[li] = out.logical.len();
+                    out.logical
+                        .push((out.rows.len(), self.logical[li].1.clone()));
+                }
+                out.rows.push(Row {
+                    spans: row.spans.clone(),
+                    item: row.item,
+                    logical: new_logical[li],
+                });
+            }
+        }
+        kept_before.push(out.rows.len());
+        out.item_start = self
+            .item_start
+            .iter()
+            .map(|&r| kept_before.get(r).copied().unwrap_or(out.rows.len()))
+            .collect();
+        out
     }
 
     /// Logical lines whose text contains `query` (lower case), as first rows.
@@ -197,6 +255,11 @@ fn pad() -> (Role, String) {
 /// when `explain`, each data connection under the exchange that used it (or, if
 /// none did, the one that announced it), then the session's anomalies.
 pub fn transcript(s: &Session, width: usize, explain: bool, lang: Lang) -> Rows {
+    transcript_at(s, width, explain, lang, TimeView::Utc)
+}
+
+/// [`transcript`] with times shown as `tv` says (`--time`).
+pub fn transcript_at(s: &Session, width: usize, explain: bool, lang: Lang, tv: TimeView) -> Rows {
     let mut rows = Rows::default();
     // Channels no transfer command used are shown under their announcement.
     let mut unused: Vec<Vec<usize>> = vec![Vec::new(); s.exchanges.len()];
@@ -212,7 +275,7 @@ pub fn transcript(s: &Session, width: usize, explain: bool, lang: Lang) -> Rows 
         let item = Some(ei);
         if let Some(c) = &ex.command {
             let mut sp = vec![
-                (Role::Time, format!("{} ", c.ts.clock())),
+                (Role::Time, format!("{} ", tv.clock(c.ts))),
                 (Role::Client, format!("C> {}", escape_str(&c.verb))),
             ];
             if !c.arg.is_empty() {
@@ -259,7 +322,7 @@ pub fn transcript(s: &Session, width: usize, explain: bool, lang: Lang) -> Rows 
             for (i, l) in lines.into_iter().enumerate() {
                 let mut sp = if i == 0 {
                     vec![
-                        (Role::Time, format!("{} ", r.ts.clock())),
+                        (Role::Time, format!("{} ", tv.clock(r.ts))),
                         (Role::Server, "S< ".to_string()),
                     ]
                 } else {
@@ -329,6 +392,26 @@ pub fn transcript(s: &Session, width: usize, explain: bool, lang: Lang) -> Rows 
                     width,
                     item,
                 );
+                // What happened to it that the line does not say (a fault the
+                // proxy injected, a refused thief).
+                for n in &d.notes {
+                    rows.push(
+                        vec![
+                            pad(),
+                            (
+                                Role::Note,
+                                format!(
+                                    "         {}: {}",
+                                    Ui::Note.text(lang),
+                                    escape_str(n.get(lang))
+                                ),
+                            ),
+                        ],
+                        PREFIX + 15,
+                        width,
+                        item,
+                    );
+                }
                 if let Some(t) = d.tcp.as_deref() {
                     let mut parts = vec![
                         pad(),
@@ -417,6 +500,11 @@ pub fn severity_label(s: Severity) -> &'static str {
 
 /// The findings pane: per finding its summary, evidence (frame, time) and remedy.
 pub fn findings(fs: &[Finding], width: usize, lang: Lang) -> Rows {
+    findings_at(fs, width, TimeView::Utc, lang)
+}
+
+/// [`findings`] with times shown as `tv` says (`--time`).
+pub fn findings_at(fs: &[Finding], width: usize, tv: TimeView, lang: Lang) -> Rows {
     let mut rows = Rows::default();
     for (fi, f) in fs.iter().enumerate() {
         rows.item_start.push(rows.rows.len());
@@ -448,7 +536,7 @@ pub fn findings(fs: &[Finding], width: usize, lang: Lang) -> Rows {
                 ));
             }
             if let Some(ts) = e.ts {
-                at.push_str(&format!("{} ", ts.clock()));
+                at.push_str(&format!("{} ", tv.clock(ts)));
             }
             rows.push(
                 vec![

@@ -6,7 +6,7 @@
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Alignment, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph};
@@ -19,7 +19,7 @@ use super::theme::Theme;
 use crate::i18n::Ui;
 use crate::model::{Login, Session, Severity};
 use crate::text::{escape, escape_str, needs_escape};
-use crate::time::{human_bytes, human_duration};
+use crate::time::{TimeView, human_bytes, human_duration};
 
 /// Draw the whole screen.
 ///
@@ -43,13 +43,20 @@ pub fn render(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let r = layout::regions(app, area);
     if r.too_small {
-        let p = Paragraph::new(format!(
-            "terminal too small: {}x{}, need {}x{}",
+        let (w, h, mw, mh) = (
             area.width,
             area.height,
             layout::MIN_WIDTH,
-            layout::MIN_HEIGHT
-        ));
+            layout::MIN_HEIGHT,
+        );
+        let p = Paragraph::new(
+            crate::tr!(
+                "terminal too small: {w}x{h}, need {mw}x{mh}",
+                "终端太小：{w}x{h}，至少需要 {mw}x{mh}"
+            )
+            .get(app.lang)
+            .to_string(),
+        );
         frame.render_widget(p, area);
         return;
     }
@@ -124,87 +131,203 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// One part of a line built to fit (the title, the hint row): its forms from
+/// the longest to the shortest, and how much each step matters (a larger
+/// number goes first; 0: never dropped). [`shorten`] takes the step that
+/// matters least (to the next shorter form, or dropping the part whole) until
+/// the line fits; a part is never cut mid-word.
+pub(crate) struct Part<'a> {
+    /// `steps[k]`: the priority of leaving form `k` (for the last form: of
+    /// dropping the part).
+    pub(crate) steps: Vec<u8>,
+    pub(crate) forms: Vec<Vec<Span<'a>>>,
+}
+
+impl<'a> Part<'a> {
+    /// A part dropped whole at priority `prio`.
+    pub(crate) fn new(prio: u8, spans: Vec<Span<'a>>) -> Self {
+        Part {
+            steps: vec![prio],
+            forms: vec![spans],
+        }
+    }
+
+    /// A shorter form, taken at priority `prio` (before the part is dropped).
+    pub(crate) fn or(mut self, prio: u8, spans: Vec<Span<'a>>) -> Self {
+        let drop = self.steps.pop().unwrap_or(0);
+        self.steps.push(prio);
+        self.steps.push(drop);
+        self.forms.push(spans);
+        self
+    }
+}
+
+fn spans_width(spans: &[Span<'_>]) -> usize {
+    spans.iter().map(Span::width).sum()
+}
+
+/// The parts that fit in `width` columns, in their order: each part in the
+/// longest form that its importance allows. Parts of priority 0 are kept even
+/// when they alone are too wide (the terminal cuts them at its edge).
+pub(crate) fn shorten<'a>(parts: Vec<Part<'a>>, width: usize) -> Vec<Span<'a>> {
+    // For each part, the form in use; `forms.len()` means dropped.
+    let mut at = vec![0usize; parts.len()];
+    let total = |at: &[usize]| -> usize {
+        parts
+            .iter()
+            .zip(at)
+            .map(|(p, &i)| p.forms.get(i).map_or(0, |f| spans_width(f)))
+            .sum()
+    };
+    while total(&at) > width {
+        // The step that matters least (the last part of equals); a step of
+        // priority 0 is never taken.
+        let next = parts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.steps.get(at[i]).map(|&prio| (i, prio)))
+            .filter(|&(_, prio)| prio > 0)
+            .max_by_key(|&(i, prio)| (prio, i))
+            .map(|(i, _)| i);
+        match next {
+            Some(i) => at[i] += 1,
+            None => break,
+        }
+    }
+    parts
+        .into_iter()
+        .zip(at)
+        .filter_map(|(mut p, i)| (i < p.forms.len()).then(|| p.forms.swap_remove(i)))
+        .flatten()
+        .collect()
+}
+
+/// Counted words of the title and the session view, in each language: (one,
+/// many). Chinese has one form (a measure word before the noun).
+fn words(
+    lang: crate::ftp::catalog::Lang,
+    en: (&'static str, &'static str),
+    zh: &'static str,
+) -> (&'static str, &'static str) {
+    match lang {
+        crate::ftp::catalog::Lang::En => en,
+        crate::ftp::catalog::Lang::Zh => (zh, zh),
+    }
+}
+
+/// The title row, by importance: the name of the program, the count of
+/// findings and their worst severity, a damaged-file mark; then the live marks;
+/// then sessions, the capture's name (shortened to its file name first), data
+/// connections, and the live source's status.
 fn title(frame: &mut Frame, area: Rect, app: &App) {
     let t = app.theme;
+    let lang = app.lang;
     let tot = app.index.totals;
-    let mut spans = vec![
-        Span::styled(" ftpscope ", t.title()),
-        Span::raw(format!(" {}  ", escape_str(&app.name))),
+    let name = escape_str(&app.name);
+    // Each file's name without its directory ("a + b" for merged captures).
+    let base = escape_str(
+        &app.name
+            .split(" + ")
+            .map(|n| {
+                std::path::Path::new(n)
+                    .file_name()
+                    .map_or(n.to_string(), |f| f.to_string_lossy().into_owned())
+            })
+            .collect::<Vec<_>>()
+            .join(" + "),
+    );
+    let mut parts = vec![
+        Part::new(0, vec![Span::styled(" ftpscope ", t.title())]),
+        // The name: shortened to its file names early, dropped late (in live
+        // mode it says what is watched).
+        Part::new(2, vec![Span::raw(format!(" {name} "))])
+            .or(5, vec![Span::raw(format!(" {base} "))]),
     ];
-    {
-        let zh = app.lang == crate::ftp::catalog::Lang::Zh;
-        let (ses, fin, err, warn, data) = if zh {
-            (
-                ("个会话", "个会话"),
-                ("条发现", "条发现"),
-                ("个错误", "个错误"),
-                ("个警告", "个警告"),
-                "个数据连接",
-            )
+    if let Some(e) = &app.capture.stats.read_error {
+        let mark = if e.starts_with("capture is truncated") {
+            Ui::TuiCutFile
         } else {
-            (
-                ("session", "sessions"),
-                ("finding", "findings"),
-                ("error", "errors"),
-                ("warning", "warnings"),
-                "data",
-            )
-        };
-        spans.push(Span::raw(format!(
-            "{}, {} {data}, {}",
-            plural(tot.sessions, ses.0, ses.1),
-            tot.channels,
-            plural(tot.findings, fin.0, fin.1),
-        )));
-        if tot.errors > 0 {
-            spans.push(Span::styled(
-                format!(" ({})", plural(tot.errors, err.0, err.1)),
-                t.severity(Some(Severity::Error)),
-            ));
-        } else if tot.warnings > 0 {
-            spans.push(Span::styled(
-                format!(" ({})", plural(tot.warnings, warn.0, warn.1)),
-                t.severity(Some(Severity::Warning)),
-            ));
+            Ui::TuiDamagedFile
         }
+        .text(lang);
+        parts.push(Part::new(
+            1,
+            vec![Span::styled(mark, t.severity(Some(Severity::Warning)))],
+        ));
     }
-    let left = Line::from(spans);
-    let left_w = left.width();
-    frame.render_widget(left, area);
+    if app.capture.stats.truncated_packets > 0 {
+        // A note in the text report's header: shown, not alarming.
+        parts.push(Part::new(
+            5,
+            vec![Span::styled(Ui::TuiSnaplen.text(lang), t.dim())],
+        ));
+    }
+    let ses = words(lang, ("session", "sessions"), "个会话");
+    let fin = words(lang, ("finding", "findings"), "条发现");
+    let err = words(lang, ("error", "errors"), "个错误");
+    let warn = words(lang, ("warning", "warnings"), "个警告");
+    let data = words(lang, ("data", "data"), "个数据连接").0;
+    parts.push(Part::new(
+        3,
+        vec![Span::raw(format!(
+            " {},",
+            plural(tot.sessions, ses.0, ses.1)
+        ))],
+    ));
+    parts.push(Part::new(
+        5,
+        vec![Span::raw(format!(" {} {data},", tot.channels))],
+    ));
+    let mut findings = vec![Span::raw(format!(
+        " {}",
+        plural(tot.findings, fin.0, fin.1)
+    ))];
+    if tot.errors > 0 {
+        findings.push(Span::styled(
+            format!(" ({})", plural(tot.errors, err.0, err.1)),
+            t.severity(Some(Severity::Error)),
+        ));
+    } else if tot.warnings > 0 {
+        findings.push(Span::styled(
+            format!(" ({})", plural(tot.warnings, warn.0, warn.1)),
+            t.severity(Some(Severity::Warning)),
+        ));
+    }
+    parts.push(Part::new(1, findings));
     if app.live {
-        let mode = if app.frozen {
-            Span::styled(
-                Ui::TuiFrozen.text(app.lang),
-                t.severity(Some(Severity::Warning)),
-            )
+        let warn = t.severity(Some(Severity::Warning));
+        let (long, short, style) = if app.frozen {
+            (Ui::TuiFrozen, Ui::TuiFrozenShort, warn)
         } else if app.following() {
-            Span::styled(Ui::TuiFollowing.text(app.lang), t.dim())
+            (Ui::TuiFollowing, Ui::TuiFollowShort, t.dim())
         } else {
-            Span::styled(
-                Ui::TuiScrolled.text(app.lang),
-                t.severity(Some(Severity::Warning)),
-            )
+            (Ui::TuiScrolled, Ui::TuiScrolledShort, warn)
         };
-        let live = Span::styled(" LIVE ", t.tab_active());
-        // The source's status takes what the left part and the marks leave
-        // (it is cut, never the LIVE mark).
-        let fixed = live.width() + mode.width();
-        let room = usize::from(area.width).saturating_sub(left_w + fixed + 1);
-        let mut right = vec![live];
-        if !app.live_status.is_empty() && room >= 8 {
+        // Pushed to the right edge by a filler computed below.
+        parts.push(Part::new(0, vec![Span::raw("")]));
+        parts.push(Part::new(
+            1,
+            vec![Span::styled(Ui::TuiLive.text(lang), t.tab_active())],
+        ));
+        if !app.live_status.is_empty() {
             let status = escape_str(&app.live_status);
-            let status = fit(&status, str_width(&status).min(room - 1), false);
-            right.push(Span::raw(format!(" {status}")));
+            parts.push(Part::new(6, vec![Span::raw(format!(" {status}"))]));
         }
-        right.push(mode);
-        let line = Line::from(right);
-        let w = u16::try_from(line.width())
-            .unwrap_or(u16::MAX)
-            .min(area.width);
-        let rect = Rect::new(area.x + area.width - w, area.y, w, 1);
-        frame.render_widget(Clear, rect);
-        frame.render_widget(line.alignment(Alignment::Right), rect);
+        parts.push(
+            Part::new(2, vec![Span::styled(long.text(lang), style)])
+                .or(4, vec![Span::styled(short.text(lang), style)]),
+        );
     }
+    let width = usize::from(area.width);
+    let mut spans = shorten(parts, width);
+    if app.live {
+        // The filler (the empty span) takes the free columns.
+        let free = width.saturating_sub(spans_width(&spans));
+        if let Some(f) = spans.iter_mut().find(|s| s.content.is_empty()) {
+            *f = Span::raw(" ".repeat(free));
+        }
+    }
+    frame.render_widget(Line::from(spans), area);
 }
 
 fn tabs(frame: &mut Frame, area: Rect, app: &App) {
@@ -229,13 +352,14 @@ fn tabs(frame: &mut Frame, area: Rect, app: &App) {
             .map(|(_, l)| str_width(l) + 1)
             .sum();
         let free = usize::from(area.width).saturating_sub(labels + 1);
-        let sort = format!("sort: {} ", app.sort.as_str());
+        let sort = format!("{}{} ", Ui::PromptSort.text(app.lang), app.sort.as_str());
         let mut right = vec![Span::raw(sort.clone())];
-        let room = free.saturating_sub(str_width(&sort) + 2 + "filter: ".len());
+        let filter = Ui::PromptFilter.text(app.lang);
+        let room = free.saturating_sub(str_width(&sort) + 2 + str_width(filter));
         if !app.filter_text.is_empty() && room >= 4 {
             let text = escape_str(&app.filter_text);
             let text = fit(&text, str_width(&text).min(room), false);
-            right.insert(0, Span::styled(format!("filter: {text}  "), t.bold()));
+            right.insert(0, Span::styled(format!("{filter}{text}  "), t.bold()));
         }
         let line = Line::from(right);
         let w = line.width();
@@ -407,10 +531,14 @@ fn login_text(l: Login) -> &'static str {
     }
 }
 
-/// Start as `MM-DD HH:MM:SS` (the title and the session view give the year).
-fn short_start(s: &Session) -> String {
-    let t = s.start.rfc3339();
-    t.get(5..19).unwrap_or(&t).replace('T', " ")
+/// Start as `MM-DD HH:MM:SS` (the title and the session view give the year),
+/// in UTC or local time, or seconds since the first packet (`--time`).
+fn short_start(s: &Session, tv: TimeView) -> String {
+    let t = tv.full(s.start);
+    match tv {
+        TimeView::Relative(_) => t,
+        _ => t.get(5..19).unwrap_or(&t).replace('T', " "),
+    }
 }
 
 fn addr_width<'a>(addrs: impl Iterator<Item = &'a str>) -> usize {
@@ -464,7 +592,7 @@ fn sessions(frame: &mut Frame, r: &Regions, app: &App) {
             (s.client.to_string(), Style::new()),
             (s.server.to_string(), Style::new()),
             (user, Style::new()),
-            (short_start(s), t.dim()),
+            (short_start(s, app.time), t.dim()),
             (human_duration(s.duration), Style::new()),
             (s.command_count().to_string(), Style::new()),
             (s.data_channels.len().to_string(), Style::new()),
@@ -672,14 +800,10 @@ fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
                 Span::raw(" "),
                 Span::styled(escape_str(id), t.bold()),
                 Span::styled(
-                    format!(
-                        "  ({})",
-                        if app.lang == crate::ftp::catalog::Lang::Zh {
-                            plural(count, "条发现", "条发现")
-                        } else {
-                            plural(count, "finding", "findings")
-                        }
-                    ),
+                    {
+                        let fin = words(app.lang, ("finding", "findings"), "条发现");
+                        format!("  ({})", plural(count, fin.0, fin.1))
+                    },
                     t.dim(),
                 ),
             ]),
@@ -741,64 +865,87 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
         )),
     ]);
     line_at(frame, r.header, r.header.y, first, None);
-    let mut info = format!(
-        " {}  {}  TYPE {} MODE {} STRU {}",
-        s.start.rfc3339(),
-        human_duration(s.duration),
-        escape_str(&s.type_),
-        escape_str(&s.mode),
-        escape_str(&s.stru)
-    );
-    if let Some(c) = &s.cwd {
-        info.push_str(&format!("  {} {}", Ui::Cwd.text(app.lang), escape(&c.0)));
-    }
-    let zh = app.lang == crate::ftp::catalog::Lang::Zh;
-    let (cmd, dc) = if zh {
-        (("条命令", "条命令"), ("个数据连接", "个数据连接"))
-    } else {
+    // (priority, text): the second row drops whole parts, least important
+    // first, when it does not fit.
+    let mut info: Vec<(u8, String)> = vec![
+        (0, format!(" {}", app.time.full(s.start))),
+        (1, format!("  {}", human_duration(s.duration))),
         (
-            ("command", "commands"),
-            ("data connection", "data connections"),
-        )
-    };
-    info.push_str(&format!(
-        "  {} {}  {}, {} ({})",
-        Ui::Closed.text(app.lang),
-        crate::i18n::state(s.closed.as_str(), app.lang),
-        plural(s.command_count(), cmd.0, cmd.1),
-        plural(s.data_channels.len(), dc.0, dc.1),
-        human_bytes(s.data_bytes())
+            5,
+            format!(
+                "  TYPE {} MODE {} STRU {}",
+                escape_str(&s.type_),
+                escape_str(&s.mode),
+                escape_str(&s.stru)
+            ),
+        ),
+    ];
+    if let Some(c) = &s.cwd {
+        info.push((4, format!("  {} {}", Ui::Cwd.text(app.lang), escape(&c.0))));
+    }
+    info.push((
+        2,
+        format!(
+            "  {} {}",
+            Ui::Closed.text(app.lang),
+            crate::i18n::state(s.closed.as_str(), app.lang)
+        ),
+    ));
+    let cmd = words(app.lang, ("command", "commands"), "条命令");
+    let dc = words(
+        app.lang,
+        ("data connection", "data connections"),
+        "个数据连接",
+    );
+    info.push((
+        3,
+        format!(
+            "  {}, {} ({})",
+            plural(s.command_count(), cmd.0, cmd.1),
+            plural(s.data_channels.len(), dc.0, dc.1),
+            human_bytes(s.data_bytes())
+        ),
     ));
     if s.tls {
-        info.push_str("  TLS");
+        info.push((2, "  TLS".into()));
     }
     if s.capture.mid_session {
-        info.push_str(Ui::TuiMidSession.text(app.lang));
+        info.push((1, Ui::TuiMidSession.text(app.lang).into()));
     }
     // What the capture cannot show (the full list is in the text report header).
     let cov = &s.coverage;
     if !cov.control_handshake && !s.capture.mid_session {
-        info.push_str(Ui::TuiNoHandshake.text(app.lang));
+        info.push((3, Ui::TuiNoHandshake.text(app.lang).into()));
     }
     if cov.data_visible == crate::model::DataVisibility::Unknown && !s.data_channels.is_empty() {
-        info.push_str(Ui::TuiControlOnly.text(app.lang));
+        info.push((1, Ui::TuiControlOnly.text(app.lang).into()));
     }
     if cov.duplicates > 0 {
         let n = cov.duplicates;
-        info.push_str(crate::tr!("  {n} duplicate packets", "  {n} 个重复包").get(app.lang));
-    }
-    if let Some(sys) = &s.server_system {
-        info.push_str(&format!(
-            "  {} {}",
-            Ui::ServerWord.text(app.lang),
-            escape(&sys.0)
+        info.push((
+            3,
+            crate::tr!("  {n} duplicate packets", "  {n} 个重复包")
+                .get(app.lang)
+                .to_string(),
         ));
     }
+    if let Some(sys) = &s.server_system {
+        info.push((
+            6,
+            format!("  {} {}", Ui::ServerWord.text(app.lang), escape(&sys.0)),
+        ));
+    }
+    let info = shorten(
+        info.into_iter()
+            .map(|(prio, text)| Part::new(prio, vec![Span::raw(text)]))
+            .collect(),
+        usize::from(r.header.width),
+    );
     line_at(
         frame,
         r.header,
         r.header.y + 1,
-        Line::styled(info, t.dim()),
+        Line::from(info).style(t.dim()),
         None,
     );
 
@@ -829,15 +976,25 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
         position(d.cursor.sel, d.transcript.len())
     ));
     title.push(' ');
+    if !app.line_filter.is_empty() {
+        title.push_str(&format!(
+            " {}{} ",
+            Ui::PromptLines.text(app.lang),
+            escape_str(&app.line_filter)
+        ));
+    }
     if !app.search.is_empty() {
         title.push_str(&format!(" /{} ", escape_str(&app.search)));
     }
     if app.live {
-        title.push_str(if d.follow {
-            " following "
-        } else {
-            " scrolled "
-        });
+        title.push_str(
+            if d.follow {
+                Ui::TuiFollowingShort
+            } else {
+                Ui::TuiScrolledShort
+            }
+            .text(app.lang),
+        );
     }
     let p = PaneRows {
         title: &title,
@@ -959,9 +1116,13 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
     let t = app.theme;
     if let Some(p) = &app.prompt {
         let label = match p.kind {
-            PromptKind::Filter => Ui::PromptFilter.text(app.lang),
-            PromptKind::Search => Ui::PromptSearch.text(app.lang),
-        };
+            PromptKind::Filter => Ui::PromptFilter,
+            PromptKind::Search => Ui::PromptSearch,
+            PromptKind::Lines => Ui::PromptLines,
+            PromptKind::Delay => Ui::PromptDelay,
+            PromptKind::Reply => Ui::PromptReply,
+        }
+        .text(app.lang);
         let text = escape_str(&p.text);
         let mut spans = vec![Span::styled(label, t.bold()), Span::raw(text.clone())];
         if let Some(e) = &p.error {
@@ -971,14 +1132,22 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
             ));
         } else if let Some((done, all)) = app.filter_progress() {
             spans.push(Span::styled(
-                format!("   filtering: {}%", done * 100 / all.max(1)),
+                format!(
+                    "   {}{}%",
+                    Ui::PromptFiltering.text(app.lang),
+                    done * 100 / all.max(1)
+                ),
                 t.dim(),
             ));
         } else {
             let h = match p.kind {
-                PromptKind::Filter => "   Enter keeps, Esc cancels, ? help lists the words",
-                PromptKind::Search => "   Enter keeps, Esc cancels, Up/Down: matches",
-            };
+                PromptKind::Filter => Ui::PromptFilterHint,
+                PromptKind::Search => Ui::PromptSearchHint,
+                PromptKind::Lines => Ui::PromptLinesHint,
+                PromptKind::Delay => Ui::PromptDelayHint,
+                PromptKind::Reply => Ui::PromptReplyHint,
+            }
+            .text(app.lang);
             spans.push(Span::styled(h, t.dim()));
         }
         frame.render_widget(Line::from(spans), area);
@@ -987,13 +1156,44 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     if let Some((done, all)) = app.filter_progress() {
-        let m = format!(" filtering {all} sessions: {}%", done * 100 / all.max(1));
+        let pct = done * 100 / all.max(1);
+        let m = crate::tr!(
+            " filtering {all} sessions: {pct}%",
+            " 正在过滤 {all} 个会话：{pct}%"
+        )
+        .get(app.lang)
+        .to_string();
         frame.render_widget(Line::styled(m, t.bold()), area);
         return;
     }
+    let mut parts: Vec<Part> = Vec::new();
+    if !app.armed.is_empty() {
+        // Armed faults first: they change what the peers see.
+        let armed = escape_str(&app.armed);
+        parts.push(
+            Part::new(
+                1,
+                vec![Span::styled(
+                    format!(" {}{armed} ", Ui::TuiFaults.text(app.lang)),
+                    t.error_text(),
+                )],
+            )
+            .or(
+                1,
+                vec![Span::styled(
+                    Ui::TuiFaultsArmed.text(app.lang),
+                    t.error_text(),
+                )],
+            ),
+        );
+    }
     if let Some((err, m)) = &app.message {
         let style = if *err { t.error_text() } else { t.bold() };
-        frame.render_widget(Line::styled(format!(" {}", escape_str(m)), style), area);
+        parts.push(Part::new(
+            0,
+            vec![Span::styled(format!(" {}", escape_str(m)), style)],
+        ));
+        frame.render_widget(Line::from(shorten(parts, usize::from(area.width))), area);
         return;
     }
     let ctx = if app.view == View::Session {
@@ -1001,35 +1201,36 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         Ctx::List
     };
-    let hints: Vec<String> = if app.view == View::Session {
-        vec![
-            hint(ctx, Cmd::Back, Ui::HintBack.text(app.lang)),
-            hint(ctx, Cmd::NextPane, Ui::HintPane.text(app.lang)),
-            hint(ctx, Cmd::NextFinding, Ui::HintNextFinding.text(app.lang)),
-            hint(ctx, Cmd::Search, Ui::HintSearch.text(app.lang)),
-            hint(ctx, Cmd::Explain, Ui::HintExplain.text(app.lang)),
-            hint(ctx, Cmd::WriteText, Ui::HintWrite.text(app.lang)),
-            hint(ctx, Cmd::Help, Ui::HintHelp.text(app.lang)),
-            hint(ctx, Cmd::Quit, Ui::HintQuit.text(app.lang)),
+    // (priority, command, word): the least important hints go first when the
+    // row is too narrow, whole.
+    let hints: &[(u8, Cmd, Ui)] = if app.view == View::Session {
+        &[
+            (1, Cmd::Back, Ui::HintBack),
+            (3, Cmd::NextPane, Ui::HintPane),
+            (2, Cmd::NextFinding, Ui::HintNextFinding),
+            (2, Cmd::Search, Ui::HintSearch),
+            (4, Cmd::Explain, Ui::HintExplain),
+            (4, Cmd::WriteText, Ui::HintWrite),
+            (0, Cmd::Help, Ui::HintHelp),
+            (0, Cmd::Quit, Ui::HintQuit),
         ]
     } else {
-        vec![
-            hint(ctx, Cmd::Open, Ui::HintOpen.text(app.lang)),
-            hint(ctx, Cmd::NextPane, Ui::HintView.text(app.lang)),
-            hint(ctx, Cmd::Filter, Ui::HintFilter.text(app.lang)),
-            hint(ctx, Cmd::Sort, Ui::HintSort.text(app.lang)),
-            hint(ctx, Cmd::NextFinding, Ui::HintNextFinding.text(app.lang)),
-            hint(ctx, Cmd::Help, Ui::HintHelp.text(app.lang)),
-            hint(ctx, Cmd::Quit, Ui::HintQuit.text(app.lang)),
+        &[
+            (1, Cmd::Open, Ui::HintOpen),
+            (3, Cmd::NextPane, Ui::HintView),
+            (2, Cmd::Filter, Ui::HintFilter),
+            (3, Cmd::Sort, Ui::HintSort),
+            (4, Cmd::NextFinding, Ui::HintNextFinding),
+            (0, Cmd::Help, Ui::HintHelp),
+            (0, Cmd::Quit, Ui::HintQuit),
         ]
-    }
-    .into_iter()
-    .flatten()
-    .collect();
-    frame.render_widget(
-        Line::styled(format!(" {}", hints.join("  ")), t.dim()),
-        area,
-    );
+    };
+    parts.extend(hints.iter().filter_map(|&(prio, cmd, what)| {
+        hint(ctx, cmd, what.text(app.lang))
+            .map(|h| Part::new(prio, vec![Span::raw(format!(" {h} "))]))
+    }));
+    let line = shorten(parts, usize::from(area.width));
+    frame.render_widget(Line::from(line).style(t.dim()), area);
 }
 
 fn help(frame: &mut Frame, area: Rect, app: &App, offset: usize) {

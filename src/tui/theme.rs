@@ -132,7 +132,8 @@ impl Theme {
             | Outcome::Unanswered
             | Outcome::NotAttempted
             | Outcome::Reset
-            | Outcome::Aborted => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            | Outcome::Aborted
+            | Outcome::Failed => self.fg(Color::Red).add_modifier(Modifier::BOLD),
         }
     }
 

@@ -1,0 +1,59 @@
+//! The decryption path of `tls::TlsConn`: both directions of a connection, in
+//! chunks whose sizes and directions come from the input, with a key log holding
+//! the secrets of client random 01..01 (the control connection that
+//! `examples/gen_ftps_capture.rs` writes, whose bytes make good seeds). Any input:
+//! no panic, plaintext held within its bound, a record that does not authenticate
+//! stops decryption (never garbage passed on).
+//!
+//! Input: `[n] [n chunk specs: bit 7 = from the server, bits 0-6 = size] [stream...]`.
+#![no_main]
+
+use std::sync::Arc;
+
+use ftpscope::tls::{KeyLog, MAX_PLAIN_HELD, TlsConn};
+use libfuzzer_sys::fuzz_target;
+
+fn keys() -> Arc<KeyLog> {
+    let r = "01".repeat(32);
+    let s = |label: u8| format!("{:02x}", label ^ 1).repeat(32);
+    Arc::new(KeyLog::parse(&format!(
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET {r} {}\nSERVER_HANDSHAKE_TRAFFIC_SECRET {r} {}\nCLIENT_TRAFFIC_SECRET_0 {r} {}\nSERVER_TRAFFIC_SECRET_0 {r} {}\nCLIENT_RANDOM {r} {}\n",
+        s(1),
+        s(2),
+        s(3),
+        s(4),
+        "02".repeat(48)
+    )))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&n, rest)) = data.split_first() else {
+        return;
+    };
+    let n = usize::from(n % 16).min(rest.len());
+    let (specs, mut stream) = rest.split_at(n);
+    let mut t = TlsConn::logging_records().with_keys(Some(keys()), true);
+    let mut k = 0;
+    let mut frame = 1;
+    while !stream.is_empty() {
+        let (from_client, size) = match specs.get(k % specs.len().max(1)) {
+            Some(&s) => (s & 0x80 == 0, usize::from(s & 0x7f).max(1)),
+            None => (true, stream.len()),
+        };
+        let size = size.min(stream.len());
+        t.feed(from_client, &stream[..size], frame);
+        let plain = t.take_plain(from_client);
+        assert!(plain.len() <= MAX_PLAIN_HELD);
+        stream = &stream[size..];
+        k += 1;
+        frame += 1;
+    }
+    let info = t.finish(true);
+    if let Some(d) = &info.decryption {
+        assert!(matches!(
+            d.status,
+            "decrypted" | "failed" | "no-secrets" | "unsupported" | "no-handshake"
+        ));
+    }
+    let _ = info.summary();
+});
