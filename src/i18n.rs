@@ -326,6 +326,9 @@ ui! {
     HtmlNoProblem => "No problem found: nothing went wrong that ftpscope can see in this capture.", "未发现问题：在这份抓包中 ftpscope 没有看到任何出错之处。";
     HtmlSessions => "Sessions", "会话";
     HtmlFilter => "Filter", "过滤";
+    HtmlFilterHint => "address, user, finding…", "地址、用户、发现……";
+    HtmlCollapse => "Collapse transcripts", "折叠会话记录";
+    HtmlExpand => "Expand transcripts", "展开会话记录";
     HtmlClient => "client", "客户端";
     HtmlServer => "server", "服务器";
     HtmlFindingsCol => "findings", "发现";
