@@ -20,7 +20,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "fuzz", "corpus")
 TARGETS = ["command", "reply_stream", "address", "capture_reader", "decode",
-           "flow_table", "session_stream", "pipeline", "tls_conn"]
+           "flow_table", "session_stream", "pipeline", "tls_conn", "tls_decrypt"]
 # Same order as LINKS in fuzz_targets/decode.rs.
 LINKS = [1, 0, 108, 101, 12, 14, 113, 228, 229, 276]
 MAX_SEED = 64 * 1024
@@ -34,6 +34,35 @@ def put(target, data, name=None):
     name = name or hashlib.sha1(data).hexdigest()[:16]
     with open(os.path.join(d, name), "wb") as f:
         f.write(data)
+
+
+def tls_decrypt_seeds():
+    """tls_decrypt: the control connection of a 1 MiB capture from
+    examples/gen_ftps_capture.rs (TLS 1.3 with the fixed secrets the target holds),
+    from the 234 on, as chunks [hi lo bytes] (bit 7 of hi: from the server), one per
+    TCP segment; and the same with the data connection's first records."""
+    with tempfile.TemporaryDirectory() as d:
+        pcap, keys = os.path.join(d, "g.pcap"), os.path.join(d, "g.keys")
+        if subprocess.run(["cargo", "run", "-q", "--release", "--example", "gen_ftps_capture",
+                           "--", pcap, keys, "1"], cwd=ROOT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
+            print("tls_decrypt seeds: gen_ftps_capture failed", file=sys.stderr)
+            return
+        link, frames = read_pcap(pcap)
+        segs = [t for t in (tcp_of(link, fr) for fr in frames) if t and t["payload"]]
+        ctl = [t for t in segs if 21 in (t["sport"], t["dport"])]
+        out, started = bytearray(), False
+        for t in ctl:
+            p = t["payload"]
+            if not started:
+                started = p[:1] == b"\x16"
+                if not started:
+                    continue
+            hi = (0x80 if t["sport"] == 21 else 0) | (len(p) >> 8)
+            out += bytes([hi, len(p) & 0xff]) + p
+        put("tls_decrypt", bytes(out), "gen-control")
+        # Halves and the first part, for shorter runs.
+        put("tls_decrypt", bytes(out[: len(out) // 2]), "gen-control-half")
 
 
 def captures():
@@ -188,6 +217,7 @@ def main():
             n = min(len(t["payload"]) // 3, 255)
             recs += bytes([ep | 0x10, t["flags"]]) + struct.pack("<I", t["seq"]) + b"\0\0" + bytes([n, 0])
         put("flow_table", bytes(recs), stem)
+    tls_decrypt_seeds()
     for t in TARGETS:
         d = os.path.join(OUT, t)
         os.makedirs(d, exist_ok=True)

@@ -88,13 +88,27 @@ def parse_control(chunks, server_is_node):
     cli = b"".join(d for n, d in chunks if n != server_is_node)
     srv = b"".join(d for n, d in chunks if n == server_is_node)
     commands, users, announced = [], [], []
-    for line in cli.split(b"\r\n"):
+    pos = 0
+    while pos < len(cli):
+        # TLS records (after AUTH): skip whole records; cleartext may follow them
+        # (after CCC the dialogue goes on in clear).
+        q = pos
+        while q + 5 <= len(cli) and 20 <= cli[q] <= 23 and cli[q + 1] == 3:
+            q += 5 + int.from_bytes(cli[q + 3:q + 5], "big")
+        if q != pos:
+            pos = q
+            continue
+        end = cli.find(b"\r\n", pos)
+        if end < 0:
+            end = len(cli)
+        line = cli[pos:end]
+        pos = end + 2
         line = line.lstrip(b"\xff\xf4\xf2")  # Telnet IP/Synch before ABOR
         if not line:
             continue
         m = re.match(rb"([A-Za-z]{3,4})(?: (.*))?$", line)
         if not m:
-            break  # TLS or garbage: stop
+            break  # garbage: stop
         verb = m.group(1).decode().upper()
         commands.append(verb)
         arg = (m.group(2) or b"").decode(errors="replace")
@@ -263,11 +277,6 @@ def main():
                 len(d) >= 3 and 20 <= d[0] <= 23 and d[1] == 3 for d in first.values()):
             tls = True
             commands, codes, users, announced = [], [], [], []
-        if 234 in codes:
-            # Only the cleartext part: commands up to and including AUTH that got 234.
-            # curl sends AUTH SSL (refused) then AUTH TLS; keep through the last cleartext AUTH
-            last_auth = max(i for i, c in enumerate(commands) if c == "AUTH")
-            commands = commands[: last_auth + 1]
         if commands != sess["commands"]:
             problems.append(f"{tag}: commands\n   capture: {commands}\n   expected: {sess['commands']}")
         if codes != sess["reply_codes"]:

@@ -43,6 +43,10 @@
 #                  then AUTH TLS with 234; LIST and RETR under PROT P. pure-ftpd never
 #                  resumes sessions and does not require it: both data connections make
 #                  full handshakes and succeed.
+#   proftpd-ccc    ProFTPD mod_tls + curl --ssl-reqd -k --ftp-ssl-ccc: after the
+#                  login curl sends CCC, both sides end TLS on the control connection
+#                  (close_notify) and the rest of the dialogue (PASV, RETR, QUIT) is in
+#                  clear, while the data connection stays TLS (PROT P).
 # FTPS twins of plain scenarios made by other scripts (with the client's key log):
 #   login-failed   curl --ssl-reqd -k with a wrong password: 530 to PASS, encrypted
 #                  (the twin of login-retry's failed session).
@@ -56,7 +60,7 @@
 # client 10.1.0.2; captured on the server's interface.
 set -euo pipefail
 ALL=(curl-tls12 curl-tls13 ftplib-reuse implicit prot-c cert-fail implicit-mismatch proftpd-reuse lftp-active
-     cbc-etm chacha12 chacha13 cbc-mte pureftpd login-failed aborted)
+     cbc-etm chacha12 chacha13 cbc-mte pureftpd login-failed aborted proftpd-ccc)
 if [ $# -eq 0 ]; then
     set -- "${ALL[@]}"
 fi
@@ -254,6 +258,27 @@ except Exception as e:
 PY
         capture_stop
         grep -qi "reuse" "$TMPD/proftpd-tls.log" || die "no session-reuse complaint in the TLS log"
+        ;;
+    proftpd-ccc)
+        start_proftpd srv <<CONF
+ModulePath $LAB/proftpd/usr/lib/proftpd
+LoadModule mod_tls.c
+PassivePorts 40990 40999
+<IfModule mod_tls.c>
+  TLSEngine on
+  TLSLog $TMPD/proftpd-tls.log
+  TLSProtocol TLSv1.2 TLSv1.3
+  TLSRSACertificateFile $TMPD/cert.pem
+  TLSRSACertificateKeyFile $TMPD/key.pem
+  TLSRequired auth+data
+  TLSVerifyClient off
+</IfModule>
+CONF
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" "${CURL[@]}" --ssl-reqd -k --ftp-ssl-ccc \
+            "$url/report.bin" -o "$TMPD/report.bin"
+        capture_stop
+        cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
         ;;
     login-failed)
         vsftpd_tls </dev/null

@@ -5,7 +5,9 @@
 //! no panic, plaintext held within its bound, a record that does not authenticate
 //! stops decryption (never garbage passed on).
 //!
-//! Input: `[n] [n chunk specs: bit 7 = from the server, bits 0-6 = size] [stream...]`.
+//! Input: chunks of `[hi] [lo] [bytes]`: bit 7 of `hi` = from the server, the other
+//! 15 bits the chunk's length (cut to what is left). `fuzz/seeds.py` writes the
+//! control connection of a small generated capture this way.
 #![no_main]
 
 use std::sync::Arc;
@@ -27,25 +29,18 @@ fn keys() -> Arc<KeyLog> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&n, rest)) = data.split_first() else {
-        return;
-    };
-    let n = usize::from(n % 16).min(rest.len());
-    let (specs, mut stream) = rest.split_at(n);
     let mut t = TlsConn::logging_records().with_keys(Some(keys()), true);
-    let mut k = 0;
+    let mut stream = data;
     let mut frame = 1;
-    while !stream.is_empty() {
-        let (from_client, size) = match specs.get(k % specs.len().max(1)) {
-            Some(&s) => (s & 0x80 == 0, usize::from(s & 0x7f).max(1)),
-            None => (true, stream.len()),
-        };
+    while stream.len() >= 2 {
+        let from_client = stream[0] & 0x80 == 0;
+        let size = (usize::from(stream[0] & 0x7f) << 8 | usize::from(stream[1])).max(1);
+        stream = &stream[2..];
         let size = size.min(stream.len());
         t.feed(from_client, &stream[..size], frame);
         let plain = t.take_plain(from_client);
         assert!(plain.len() <= MAX_PLAIN_HELD);
         stream = &stream[size..];
-        k += 1;
         frame += 1;
     }
     let info = t.finish(true);

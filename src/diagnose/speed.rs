@@ -392,7 +392,10 @@ pub fn network_limited(d: &DataChannel, out: &mut Vec<Finding>) {
     let Some(t) = d.tcp.as_deref() else {
         return;
     };
-    let Some(span) = span(d) else {
+    // The sender's own sending time (its first to last data byte): a wait before
+    // the sender's first byte (a server slow to answer a TLS ClientHello) is not
+    // the path's doing.
+    let Some(span) = t.sending_s else {
         return;
     };
     if span < MIN_SPAN_S || t.payload_bytes == 0 || limit(d).is_some() {

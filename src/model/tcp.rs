@@ -103,6 +103,10 @@ pub struct TcpFigures {
     pub receive_window: Spread,
     /// Stretches where the sender had everything acknowledged and sent nothing.
     pub idle: Episodes,
+    /// The sender's own sending time: from its first data byte to its last
+    /// (seconds). Shorter than the data connection's span when the receiver spoke
+    /// first and waited (a TLS ClientHello the server was slow to answer).
+    pub sending_s: Option<f64>,
     pub throughput_bps: Throughput,
     pub series: ThroughputSeries,
     pub end: TcpEnd,

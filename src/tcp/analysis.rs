@@ -202,7 +202,8 @@ struct Side {
     rtt_min_ns: Option<i64>,
     rtt_samples: u64,
 
-    /// Last time this side sent new data.
+    /// First and last time this side sent new data.
+    first_data_at: Option<Ts>,
     last_data_at: Option<Ts>,
     idle_gaps: u64,
     idle_total_ns: i64,
@@ -452,6 +453,7 @@ impl Analysis {
                     me.idle_longest_ns = me.idle_longest_ns.max(gap);
                 }
             }
+            me.first_data_at.get_or_insert(ts);
             me.last_data_at = Some(ts);
             me.payload += new_bytes;
             let first = *me.data_first.get_or_insert(seq);
@@ -511,6 +513,10 @@ impl Analysis {
             total_s: secs(tx.idle_total_ns),
             longest_s: secs(tx.idle_longest_ns),
         };
+        f.sending_s = tx
+            .first_data_at
+            .zip(tx.last_data_at)
+            .map(|(a, b)| a.secs_until(b));
         let span = self
             .series
             .start
