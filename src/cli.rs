@@ -31,9 +31,17 @@ pub struct Cli {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Common {
-    /// Language of the explanations.
-    #[arg(long, value_enum, default_value_t = LangArg::En, global = true)]
-    pub lang: LangArg,
+    /// Language of the text: en or zh. `report --format html` takes several,
+    /// comma-separated (`--lang en,zh`): one page holding each, with a switch.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "en",
+        global = true,
+        value_name = "LANG"
+    )]
+    pub lang: Vec<LangArg>,
     /// Show PASS arguments instead of masking them as ****.
     #[arg(long, global = true)]
     pub show_passwords: bool,

@@ -9,6 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use crate::ftp::address::is_private;
+use crate::i18n::Tr;
 use crate::model::{
     CaptureDrops, CaptureStats, Certainty, ControlAnswer, DataChannel, DataMode, DataVisibility,
     Evidence, Exchange, FailedLogin, Finding, Login, MatchKind, Outcome, Representation, Session,
@@ -16,20 +17,16 @@ use crate::model::{
 };
 use crate::text::{escape, escape_str};
 use crate::time::Ts;
+use crate::tr;
 
 /// Failed logins from one client address within this many seconds count together.
 const GUESS_WINDOW_SECS: f64 = 300.0;
 /// That many failures in the window look like password guessing.
 const GUESS_THRESHOLD: usize = 5;
 
-fn ev(
-    what: impl Into<String>,
-    ts: Option<Ts>,
-    frame: Option<u64>,
-    exchange: Option<usize>,
-) -> Evidence {
+fn ev(what: Tr, ts: Option<Ts>, frame: Option<u64>, exchange: Option<usize>) -> Evidence {
     Evidence {
-        what: what.into(),
+        what,
         ts,
         frame: frame.filter(|f| *f > 0),
         exchange,
@@ -40,10 +37,10 @@ fn reply_evidence(s: &Session, ei: usize) -> Vec<Evidence> {
     let mut out = Vec::new();
     if let Some(x) = s.exchanges.get(ei) {
         if let Some(c) = &x.command {
+            let line = format!("{} {}", escape_str(&c.verb), escape(&c.arg.0));
+            let line = line.trim_end();
             out.push(ev(
-                format!("client sent: {} {}", escape_str(&c.verb), escape(&c.arg.0))
-                    .trim_end()
-                    .to_string(),
+                tr!("client sent: {line}", "客户端发送：{line}"),
                 Some(c.ts),
                 Some(c.frame),
                 Some(ei),
@@ -56,7 +53,7 @@ fn reply_evidence(s: &Session, ei: usize) -> Vec<Evidence> {
                 .map(|l| escape(&l.0))
                 .unwrap_or_else(|| format!("{}", r.code));
             out.push(ev(
-                format!("server replied: {first}"),
+                tr!("server replied: {first}", "服务器响应：{first}"),
                 Some(r.ts),
                 Some(r.frame),
                 Some(ei),
@@ -73,26 +70,34 @@ fn announcement_evidence(s: &Session, d: &DataChannel) -> Vec<Evidence> {
 fn attempt_evidence(d: &DataChannel) -> Vec<Evidence> {
     let mut out = Vec::new();
     if let (Some(c), Some(l)) = (d.connector, d.listener) {
-        let syns = if d.syns > 1 {
-            format!(" ({} SYNs)", d.syns)
+        let n = d.syns;
+        let syns = if n > 1 {
+            tr!(" ({n} SYNs)", "（{n} 个 SYN）")
         } else {
-            String::new()
+            Tr::default()
         };
         out.push(ev(
-            format!("SYN {c} -> {l}{syns}"),
+            tr!("SYN {c} -> {l}{syns}", "SYN {c} -> {l}{syns}"; syns = syns),
             d.start,
             d.frame_syn,
             None,
         ));
         match d.outcome {
             Outcome::Refused => out.push(ev(
-                format!("answered by RST from {l}: connection refused"),
+                tr!(
+                    "answered by RST from {l}: connection refused",
+                    "{l} 以 RST 应答：连接被拒绝"
+                ),
                 d.end,
                 d.frame_answer,
                 None,
             )),
             Outcome::Unanswered => out.push(ev(
-                format!("no answer from {l} to {} SYN(s)", d.syns.max(1)),
+                tr!(
+                    "no answer from {l} to {} SYN(s)",
+                    "{l} 未应答 {} 个 SYN",
+                    d.syns.max(1)
+                ),
                 d.end,
                 None,
                 None,
@@ -103,21 +108,42 @@ fn attempt_evidence(d: &DataChannel) -> Vec<Evidence> {
     out
 }
 
+fn control_evidence(s: &Session) -> Evidence {
+    let (c, sv) = (s.client, s.server);
+    ev(
+        tr!("control connection: {c} -> {sv}", "控制连接：{c} -> {sv}"),
+        Some(s.start),
+        Some(s.start_frame),
+        None,
+    )
+}
+
+/// The remedy for a client that announces an address the server cannot reach.
+fn use_passive_remedy(ann: SocketAddr) -> Tr {
+    let (port, ip) = (ann.port(), ann.ip());
+    tr!(
+        "Use passive mode on the client (curl: drop --ftp-port; lftp: set ftp:passive-mode on; ftplib: set_pasv(True)). Or let the NAT rewrite FTP (Linux: nf_conntrack_ftp / nf_nat_ftp helper) or forward port {port} to {ip}.",
+        "在客户端使用被动模式（curl：去掉 --ftp-port；lftp：set ftp:passive-mode on；ftplib：set_pasv(True)）。或者让 NAT 改写 FTP（Linux：nf_conntrack_ftp / nf_nat_ftp 辅助模块），或把端口 {port} 转发到 {ip}。"
+    )
+}
+
 fn transfer_reply(s: &Session, d: &DataChannel) -> Option<(usize, u16)> {
     let ei = d.command_exchange?;
     let r = s.exchanges.get(ei)?.final_reply()?;
     Some((ei, r.code))
 }
 
-fn server_passive_settings(addr: &str) -> String {
-    format!(
-        "vsftpd: pasv_address={addr} (and pasv_min_port/pasv_max_port); ProFTPD: MasqueradeAddress {addr} (and PassivePorts); pure-ftpd: -P {addr} (and -p LOW:HIGH); FileZilla Server: the public IP in Passive mode settings"
+fn server_passive_settings(addr: &str) -> Tr {
+    tr!(
+        "vsftpd: pasv_address={addr} (and pasv_min_port/pasv_max_port); ProFTPD: MasqueradeAddress {addr} (and PassivePorts); pure-ftpd: -P {addr} (and -p LOW:HIGH); FileZilla Server: the public IP in Passive mode settings",
+        "vsftpd：pasv_address={addr}（以及 pasv_min_port/pasv_max_port）；ProFTPD：MasqueradeAddress {addr}（以及 PassivePorts）；pure-ftpd：-P {addr}（以及 -p LOW:HIGH）；FileZilla Server：在被动模式设置中填写公网 IP"
     )
 }
 
-fn port_range_hint(port: u16) -> String {
-    format!(
-        "vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, pure-ftpd -p LOW:HIGH; the announced port {port} must be inside the opened range"
+fn port_range_hint(port: u16) -> Tr {
+    tr!(
+        "vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, pure-ftpd -p LOW:HIGH; the announced port {port} must be inside the opened range",
+        "vsftpd pasv_min_port/pasv_max_port，ProFTPD PassivePorts，pure-ftpd -p LOW:HIGH；通告的端口 {port} 必须在放行的范围内"
     )
 }
 
@@ -166,20 +192,32 @@ pub fn capture_drops(d: &CaptureDrops) -> Option<Finding> {
     } else {
         0.0
     };
-    let mut who = format!("the kernel dropped {} packets", d.kernel_dropped);
-    if d.interface_dropped > 0 {
-        who.push_str(&format!(" and the interface {} more", d.interface_dropped));
+    let (kd, id) = (d.kernel_dropped, d.interface_dropped);
+    let mut who = tr!("the kernel dropped {kd} packets", "内核丢弃了 {kd} 个包");
+    if id > 0 {
+        who.push(&tr!(
+            " and the interface {id} more",
+            "，网卡又丢弃了 {id} 个"
+        ));
     }
-    let summary = format!(
-        "{who} during the live capture on {} ({pct:.2}% of the traffic): sessions and data connections at those times may show gaps, replies without commands, and byte counts that are too low",
-        d.interface
-    );
+    let ifc = &d.interface;
+    let summary = Tr {
+        en: format!(
+            "{} during the live capture on {ifc} ({pct:.2}% of the traffic): sessions and data connections at those times may show gaps, replies without commands, and byte counts that are too low",
+            who.en
+        ),
+        zh: format!(
+            "在 {ifc} 上实时抓包时{}（占流量的 {pct:.2}%）：这些时段的会话和数据连接可能出现缺口、没有命令的响应，以及偏低的字节数",
+            who.zh
+        ),
+    };
     let mut evidence: Vec<Evidence> = d
         .intervals
         .iter()
         .map(|i| Evidence {
-            what: format!(
+            what: tr!(
                 "{} packets dropped between {} and {} (reading {}pkt/s)",
+                "{1} 至 {2} 之间丢弃了 {0} 个包（读取速率 {3}pkt/s）",
                 i.dropped,
                 i.from.clock(),
                 i.to.clock(),
@@ -192,8 +230,9 @@ pub fn capture_drops(d: &CaptureDrops) -> Option<Finding> {
         .collect();
     if d.more_intervals > 0 {
         evidence.push(Evidence {
-            what: format!(
+            what: tr!(
                 "and drops in {} more one-second intervals",
+                "另有 {} 个一秒区间也有丢包",
                 d.more_intervals
             ),
             ts: None,
@@ -202,9 +241,12 @@ pub fn capture_drops(d: &CaptureDrops) -> Option<Finding> {
         });
     }
     evidence.push(Evidence {
-        what: format!(
+        what: tr!(
             "libpcap counted {} packets passing the filter \"{}\"; ftpscope read {}",
-            d.kernel_received, d.filter, d.packets
+            "libpcap 统计通过过滤器 \"{1}\" 的包有 {0} 个；ftpscope 读取了 {2} 个",
+            d.kernel_received,
+            d.filter,
+            d.packets
         ),
         ts: None,
         frame: None,
@@ -215,7 +257,10 @@ pub fn capture_drops(d: &CaptureDrops) -> Option<Finding> {
         severity: Severity::Warning,
         summary,
         evidence,
-        remedy: "Capture less, or give the capture more room: narrow the filter to the FTP hosts (--filter \"host 192.0.2.7\"; not \"port 21\", which hides the data connections), enlarge the kernel buffer (--buffer-size 256), keep other load off the machine, or capture with tcpdump -w FILE and analyse the file afterwards (ftpscope report FILE).".into(),
+        remedy: tr!(
+            "Capture less, or give the capture more room: narrow the filter to the FTP hosts (--filter \"host 192.0.2.7\"; not \"port 21\", which hides the data connections), enlarge the kernel buffer (--buffer-size 256), keep other load off the machine, or capture with tcpdump -w FILE and analyse the file afterwards (ftpscope report FILE).",
+            "少抓一些，或给抓包更多余量：把过滤器收窄到 FTP 主机（--filter \"host 192.0.2.7\"；不要用 \"port 21\"，它会漏掉数据连接），增大内核缓冲区（--buffer-size 256），减少本机其他负载，或用 tcpdump -w FILE 抓包后再分析文件（ftpscope report FILE）。"
+        ),
         ..Default::default()
     })
 }
@@ -232,22 +277,30 @@ pub fn capture_file(stats: &CaptureStats) -> Vec<Finding> {
     let (id, summary, remedy) = if truncated {
         (
             "capture-file-truncated",
-            format!(
+            tr!(
                 "the capture file ends in the middle of a packet ({}); the {} packets before it were analysed, anything after it is unknown",
+                "抓包文件在一个包的中间结束（{}）；之前的 {} 个包已分析，之后的内容未知",
                 crate::text::escape_str(err),
                 stats.packets
             ),
-            "The file was probably copied or read while the capture was still being written, or cut by a size limit: stop the capture cleanly (Ctrl-C on tcpdump) and copy the file again.",
+            tr!(
+                "The file was probably copied or read while the capture was still being written, or cut by a size limit: stop the capture cleanly (Ctrl-C on tcpdump) and copy the file again.",
+                "文件很可能是在抓包仍在写入时被复制或读取的，或被大小限制截断：正常停止抓包（对 tcpdump 按 Ctrl-C）后重新复制文件。"
+            ),
         )
     } else {
         (
             "capture-file-damaged",
-            format!(
+            tr!(
                 "the capture file is damaged ({}); the {} packets before the damage were analysed, anything after it is unknown",
+                "抓包文件已损坏（{}）；损坏处之前的 {} 个包已分析，之后的内容未知",
                 crate::text::escape_str(err),
                 stats.packets
             ),
-            "Copy the file again (a transfer in ASCII mode or a broken download damages binary files); `editcap` or `pcapfix` may recover what follows the damage.",
+            tr!(
+                "Copy the file again (a transfer in ASCII mode or a broken download damages binary files); `editcap` or `pcapfix` may recover what follows the damage.",
+                "重新复制文件（以 ASCII 模式传输或下载中断都会损坏二进制文件）；`editcap` 或 `pcapfix` 也许能恢复损坏处之后的内容。"
+            ),
         )
     };
     vec![Finding {
@@ -255,12 +308,16 @@ pub fn capture_file(stats: &CaptureStats) -> Vec<Finding> {
         severity: Severity::Warning,
         summary,
         evidence: vec![Evidence {
-            what: format!("read error: {}", crate::text::escape_str(err)),
+            what: tr!(
+                "read error: {}",
+                "读取错误：{}",
+                crate::text::escape_str(err)
+            ),
             ts: stats.last,
             frame: Some(stats.packets),
             exchange: None,
         }],
-        remedy: remedy.into(),
+        remedy,
         ..Default::default()
     }]
 }
@@ -272,11 +329,16 @@ pub fn capture_stats(stats: &CaptureStats) -> Vec<Finding> {
         out.push(Finding {
             id: "capture-duplicates",
             severity: Severity::Info,
-            summary: format!(
+            summary: tr!(
                 "{} of {} packets are TCP copies of packets already in the capture (two capture points, a SPAN of both directions, or the same file merged or concatenated twice): each was counted once",
-                stats.duplicate_packets, stats.packets
+                "{1} 个包中有 {0} 个是抓包中已有 TCP 包的副本（两个抓包点、双向的 SPAN，或同一文件被合并或拼接了两次）：每个只计一次",
+                stats.duplicate_packets,
+                stats.packets
             ),
-            remedy: "Nothing to fix in the network. To remove them from the file: editcap -d in.pcap out.pcap (copies next to each other), or capture at one point only.".into(),
+            remedy: tr!(
+                "Nothing to fix in the network. To remove them from the file: editcap -d in.pcap out.pcap (copies next to each other), or capture at one point only.",
+                "网络本身无需处理。要从文件中去掉它们：editcap -d in.pcap out.pcap（相邻的副本），或只在一个点抓包。"
+            ),
             ..Default::default()
         });
     }
@@ -292,7 +354,7 @@ fn aggregate(found: Vec<Finding>) -> Vec<Finding> {
         std::collections::HashMap::new();
     for mut f in found {
         if f.cause.is_empty() {
-            f.cause = f.summary.clone();
+            f.cause = f.summary.en.clone();
         }
         in_time_order(&mut f.evidence);
         let mut ex: Vec<usize> = f.evidence.iter().filter_map(|e| e.exchange).collect();
@@ -324,9 +386,17 @@ fn aggregate(found: Vec<Finding>) -> Vec<Finding> {
         .into_iter()
         .map(|(mut f, last)| {
             if let Some(l) = last {
-                f.summary = format!("{} ({} times)", f.summary, f.count);
+                let n = f.count;
+                f.summary = f.summary.map(|s, lang| match lang {
+                    crate::ftp::catalog::Lang::En => format!("{s} ({n} times)"),
+                    crate::ftp::catalog::Lang::Zh => format!("{s}（{n} 次）"),
+                });
                 f.evidence.push(ev(
-                    format!("... {} more like this; the last one:", f.count - 1),
+                    tr!(
+                        "... {} more like this; the last one:",
+                        "……另有 {} 次相同情况；最后一次：",
+                        n - 1
+                    ),
                     None,
                     None,
                     None,
@@ -365,12 +435,19 @@ fn connection_rules(s: &Session, out: &mut Vec<Finding>) {
     let cov = &s.coverage;
     let port = s.server.port();
     let ftps = if port == 990 {
-        " Port 990 is implicit FTPS: the client must speak TLS from the start (curl ftps://, lftp set ftp:ssl-force, FileZilla \"implicit FTP over TLS\") and the server must be configured for it."
+        tr!(
+            " Port 990 is implicit FTPS: the client must speak TLS from the start (curl ftps://, lftp set ftp:ssl-force, FileZilla \"implicit FTP over TLS\") and the server must be configured for it.",
+            "端口 990 是隐式 FTPS：客户端必须从一开始就使用 TLS（curl ftps://，lftp set ftp:ssl-force，FileZilla \"implicit FTP over TLS\"），服务器也必须为此配置。"
+        )
     } else {
-        " If the server uses implicit FTPS it listens on port 990, not 21 (and explicit FTPS uses 21 with AUTH TLS)."
+        tr!(
+            " If the server uses implicit FTPS it listens on port 990, not 21 (and explicit FTPS uses 21 with AUTH TLS).",
+            "如果服务器使用隐式 FTPS，它监听的是端口 990 而不是 21（显式 FTPS 使用端口 21 加 AUTH TLS）。"
+        )
     };
+    let (client, server, server_ip) = (s.client, s.server, s.server.ip());
     let syn = ev(
-        format!("SYN {} -> {}", s.client, s.server),
+        Tr::verbatim(format!("SYN {client} -> {server}")),
         Some(s.start),
         Some(s.start_frame),
         None,
@@ -379,17 +456,18 @@ fn connection_rules(s: &Session, out: &mut Vec<Finding>) {
         ControlAnswer::Refused => out.push(Finding {
             id: "control-refused",
             severity: Severity::Error,
-            summary: format!(
-                "the connection to the FTP server {} was refused: its SYN was answered by RST",
-                s.server
+            summary: tr!(
+                "the connection to the FTP server {server} was refused: its SYN was answered by RST",
+                "到 FTP 服务器 {server} 的连接被拒绝：SYN 得到的应答是 RST"
             ),
             evidence: vec![
                 syn,
-                ev(format!("RST from {}", s.server), Some(s.end), None, None),
+                ev(tr!("RST from {server}", "来自 {server} 的 RST"), Some(s.end), None, None),
             ],
-            remedy: format!(
-                "Nothing accepts connections on port {port} at {}: the FTP server is not running, listens on another port or address, or a firewall rejects the connection (iptables REJECT --reject-with tcp-reset). Check the server (ss -ltnp on it), the port the client uses, and the firewalls in between.{ftps}",
-                s.server.ip()
+            remedy: tr!(
+                "Nothing accepts connections on port {port} at {server_ip}: the FTP server is not running, listens on another port or address, or a firewall rejects the connection (iptables REJECT --reject-with tcp-reset). Check the server (ss -ltnp on it), the port the client uses, and the firewalls in between.{ftps}",
+                "{server_ip} 上没有程序接受端口 {port} 的连接：FTP 服务器没有运行、监听在其他端口或地址上，或者防火墙拒绝了连接（iptables REJECT --reject-with tcp-reset）。请检查服务器（在其上运行 ss -ltnp）、客户端使用的端口，以及途经的防火墙。{ftps}";
+                ftps = ftps
             ),
             ..Default::default()
         }),
@@ -401,8 +479,9 @@ fn connection_rules(s: &Session, out: &mut Vec<Finding>) {
             let n = cov.control_syns.max(1);
             let mut evidence = vec![syn];
             if n > 1 {
+                let last = s.end.rfc3339();
                 evidence.push(ev(
-                    format!("{n} SYNs in all, the last at {}", s.end.rfc3339()),
+                    tr!("{n} SYNs in all, the last at {last}", "共 {n} 个 SYN，最后一个在 {last}"),
                     Some(s.end),
                     None,
                     None,
@@ -411,14 +490,15 @@ fn connection_rules(s: &Session, out: &mut Vec<Finding>) {
             out.push(Finding {
                 id: "control-unanswered",
                 severity: Severity::Error,
-                summary: format!(
-                    "the connection to the FTP server {} got no answer: {n} SYN(s), no SYN-ACK or RST",
-                    s.server
+                summary: tr!(
+                    "the connection to the FTP server {server} got no answer: {n} SYN(s), no SYN-ACK or RST",
+                    "到 FTP 服务器 {server} 的连接没有应答：{n} 个 SYN，没有 SYN-ACK 也没有 RST"
                 ),
                 evidence,
-                remedy: format!(
-                    "A firewall drops the connection to port {port}, or the server host {} is down or unreachable (a wrong address, a missing route). Check that the host is up and the address right, and allow TCP port {port} to it on every firewall on the path.{ftps}",
-                    s.server.ip()
+                remedy: tr!(
+                    "A firewall drops the connection to port {port}, or the server host {server_ip} is down or unreachable (a wrong address, a missing route). Check that the host is up and the address right, and allow TCP port {port} to it on every firewall on the path.{ftps}",
+                    "防火墙丢弃了到端口 {port} 的连接，或服务器主机 {server_ip} 已宕机或不可达（地址错误、缺少路由）。请确认主机在线、地址正确，并在路径上的每个防火墙放行到它的 TCP 端口 {port}。{ftps}";
+                    ftps = ftps
                 ),
                 ..Default::default()
             });
@@ -471,16 +551,28 @@ fn scan_rule(s: &Session, out: &mut Vec<Finding>) -> bool {
         out.push(Finding {
             id: "port-scan-bounce",
             severity: if accepted > 0 && third { Severity::Error } else { Severity::Warning },
-            summary: format!(
-                "port scan through the server (FTP bounce, nmap -b): {} PORT/EPRT commands naming {} different ports of {host} ({}..{}), each followed by {}; the server accepted {accepted}",
-                chans.len(),
-                ports.len(),
-                ports[0],
-                ports[ports.len() - 1],
-                first.command.as_deref().unwrap_or("a transfer")
-            ),
+            summary: {
+                let (n, np, lo, hi) = (chans.len(), ports.len(), ports[0], ports[ports.len() - 1]);
+                let then = match first.command.as_deref() {
+                    Some(c) => Tr::verbatim(c),
+                    None => tr!("a transfer", "一次传输"),
+                };
+                Tr {
+                    en: format!(
+                        "port scan through the server (FTP bounce, nmap -b): {n} PORT/EPRT commands naming {np} different ports of {host} ({lo}..{hi}), each followed by {}; the server accepted {accepted}",
+                        then.en
+                    ),
+                    zh: format!(
+                        "经由服务器的端口扫描（FTP bounce，nmap -b）：{n} 条 PORT/EPRT 命令指向 {host} 的 {np} 个不同端口（{lo}..{hi}），每条之后都跟着 {}；服务器接受了 {accepted} 条",
+                        then.zh
+                    ),
+                }
+            },
             evidence,
-            remedy: "Refuse PORT/EPRT to addresses other than the client's and to privileged ports (vsftpd does unless port_promiscuous=YES; ProFTPD AllowForeignAddress off; pure-ftpd without -w), and block the scanning client.".into(),
+            remedy: tr!(
+                "Refuse PORT/EPRT to addresses other than the client's and to privileged ports (vsftpd does unless port_promiscuous=YES; ProFTPD AllowForeignAddress off; pure-ftpd without -w), and block the scanning client.",
+                "拒绝指向客户端以外地址和特权端口的 PORT/EPRT（vsftpd 默认如此，除非 port_promiscuous=YES；ProFTPD AllowForeignAddress off；pure-ftpd 不加 -w），并封禁发起扫描的客户端。"
+            ),
             certainty: Certainty::Seen,
             count: chans.len(),
             exchanges,
@@ -535,13 +627,15 @@ fn unseen_data_rule(s: &Session, out: &mut Vec<Finding>) {
     out.push(Finding {
         id: "capture-control-only",
         severity: Severity::Info,
-        summary: format!(
+        summary: tr!(
             "the capture holds only FTP control traffic (captured with a port 21 filter, most likely): none of the {} data connection(s) is in it. By the server's replies {per_replies} transfer(s) completed, {failed} failed, {unknown} cannot be told; addresses, ports, byte counts and what stopped a connection cannot be checked",
+            "抓包中只有 FTP 控制连接的流量（很可能用了 port 21 过滤器）：{} 个数据连接都不在其中。根据服务器的响应，{per_replies} 次传输完成，{failed} 次失败，{unknown} 次无法判断；地址、端口、字节数以及连接因何中断都无法核实",
             used.len()
         ),
         evidence: Vec::new(),
-        remedy: format!(
+        remedy: tr!(
             "Capture all traffic between the two hosts, not only port 21: tcpdump -w ftp.pcap host {} and host {}",
+            "抓取两台主机之间的全部流量，而不仅是端口 21：tcpdump -w ftp.pcap host {} and host {}",
             s.client.ip(),
             s.server.ip()
         ),
@@ -573,32 +667,40 @@ fn passive_rules(
                 | Outcome::FailedPerReplies
         );
         let mut evidence = announcement_evidence(s, d);
-        evidence.push(ev(
-            format!("control connection: {} -> {}", s.client, s.server),
-            Some(s.start),
-            Some(s.start_frame),
-            None,
-        ));
+        evidence.push(control_evidence(s));
         out.push(Finding {
             id: "pasv-address-mismatch",
             severity: if failed { Severity::Warning } else { Severity::Info },
-            summary: format!(
-                "the server announces its public address {} in the {} reply, while this client reached it at the private address {server_ip}: the capture is inside the server's network{}",
-                ann.ip(),
-                d.via,
-                if worked {
-                    ", and transfers work (the client connects to the control address, or the NAT loops back)"
+            summary: {
+                let (ip, via) = (ann.ip(), d.via);
+                let tail = if worked {
+                    tr!(
+                        ", and transfers work (the client connects to the control address, or the NAT loops back)",
+                        "，传输正常（客户端连接的是控制连接的地址，或 NAT 做了回环）"
+                    )
                 } else if failed {
-                    ", and the data connection did not work"
+                    tr!(", and the data connection did not work", "，数据连接没有建立")
                 } else {
-                    ""
-                }
-            ),
+                    Tr::default()
+                };
+                tr!(
+                    "the server announces its public address {ip} in the {via} reply, while this client reached it at the private address {server_ip}: the capture is inside the server's network{tail}",
+                    "服务器在 {via} 响应中通告了它的公网地址 {ip}，而这个客户端是通过私有地址 {server_ip} 访问它的：抓包点位于服务器所在的内网{tail}";
+                    tail = tail
+                )
+            },
             evidence,
             remedy: if failed {
-                format!("The announced public address is right for clients outside; inside, the router must loop {} back to the server (hairpin NAT), or the client must ignore the 227 address (curl does by default; FileZilla falls back) or use EPSV. Do not set the passive address to the private one: outside clients would break.", ann.ip())
+                let ip = ann.ip();
+                tr!(
+                    "The announced public address is right for clients outside; inside, the router must loop {ip} back to the server (hairpin NAT), or the client must ignore the 227 address (curl does by default; FileZilla falls back) or use EPSV. Do not set the passive address to the private one: outside clients would break.",
+                    "通告的公网地址对外部客户端是正确的；在内网中，路由器必须把 {ip} 回环到服务器（NAT 回流 hairpin NAT），或者客户端忽略 227 中的地址（curl 默认如此；FileZilla 会回退），或使用 EPSV。不要把被动地址设成私有地址：那样外部客户端会失败。"
+                )
             } else {
-                "Nothing to fix: the announced public address is right for clients outside the network. Inside clients need EPSV, or to ignore the 227 address (most do), or a router that loops the public address back.".into()
+                tr!(
+                    "Nothing to fix: the announced public address is right for clients outside the network. Inside clients need EPSV, or to ignore the 227 address (most do), or a router that loops the public address back.",
+                    "无需处理：通告的公网地址对网络外部的客户端是正确的。内网客户端需要使用 EPSV，或忽略 227 中的地址（多数客户端如此），或由路由器把公网地址回环回来。"
+                )
             },
             certainty: Certainty::Inferred,
             cause: format!("inside {} {server_ip}", ann.ip()),
@@ -611,42 +713,49 @@ fn passive_rules(
         } else {
             Severity::Warning
         };
+        let (ip, via) = (ann.ip(), d.via);
         let summary = if nat {
-            format!(
-                "the server is behind NAT and announced its private address {} in the {} reply; the client reached it at {server_ip}",
-                ann.ip(),
-                d.via
+            tr!(
+                "the server is behind NAT and announced its private address {ip} in the {via} reply; the client reached it at {server_ip}",
+                "服务器位于 NAT 之后，在 {via} 响应中通告了它的私有地址 {ip}；客户端是通过 {server_ip} 访问它的"
             )
         } else {
-            format!(
-                "the {} reply announces {} but the client reached the server at {server_ip}",
-                d.via,
-                ann.ip()
+            tr!(
+                "the {via} reply announces {ip} but the client reached the server at {server_ip}",
+                "{via} 响应通告的是 {ip}，但客户端是通过 {server_ip} 访问服务器的"
             )
         };
         let mut evidence = announcement_evidence(s, d);
-        evidence.push(ev(
-            format!("control connection: {} -> {}", s.client, s.server),
-            Some(s.start),
-            Some(s.start_frame),
-            None,
-        ));
+        evidence.push(control_evidence(s));
         if used_control {
-            evidence.push(ev(format!("the client connected to {server_ip}:{} instead (it ignored the announced address)", ann.port()), d.start, d.frame_syn, None));
+            let port = ann.port();
+            evidence.push(ev(
+                tr!(
+                    "the client connected to {server_ip}:{port} instead (it ignored the announced address)",
+                    "客户端改为连接 {server_ip}:{port}（它忽略了通告的地址）"
+                ),
+                d.start,
+                d.frame_syn,
+                None,
+            ));
         }
         let remedy = if nat {
-            format!(
-                "Configure the server's passive address to the public one, {server_ip}: {}. Or use EPSV, which carries no address. Clients that ignore the 227 address (curl by default, FileZilla's fallback) hide the problem{}.",
-                server_passive_settings(&server_ip.to_string()),
-                if used_control && worked {
-                    ", as this one did"
-                } else {
-                    ""
-                }
+            let settings = server_passive_settings(&server_ip.to_string());
+            let this = if used_control && worked {
+                tr!(", as this one did", "，这个客户端就是如此")
+            } else {
+                Tr::default()
+            };
+            tr!(
+                "Configure the server's passive address to the public one, {server_ip}: {settings}. Or use EPSV, which carries no address. Clients that ignore the 227 address (curl by default, FileZilla's fallback) hide the problem{this}.",
+                "把服务器的被动地址配置为公网地址 {server_ip}：{settings}。或者使用不携带地址的 EPSV。忽略 227 中地址的客户端（curl 默认如此，FileZilla 会回退）会掩盖这个问题{this}。";
+                settings = settings,
+                this = this
             )
         } else {
-            format!(
-                "Check the server's passive address setting (it should be {server_ip}, the address clients use), or use EPSV."
+            tr!(
+                "Check the server's passive address setting (it should be {server_ip}, the address clients use), or use EPSV.",
+                "检查服务器的被动地址设置（应为 {server_ip}，即客户端使用的地址），或使用 EPSV。"
             )
         };
         out.push(Finding {
@@ -660,6 +769,7 @@ fn passive_rules(
         });
     }
     let target = d.listener.unwrap_or(ann);
+    let via = d.via;
     match d.outcome {
         Outcome::Refused => {
             let mut evidence = announcement_evidence(s, d);
@@ -667,13 +777,19 @@ fn passive_rules(
             out.push(Finding {
                 id: "passive-data-refused",
                 severity: Severity::Error,
-                summary: format!("the client's data connection to {target} (announced by {}) was refused with RST", d.via),
-                evidence,
-                remedy: format!(
-                    "Something at or in front of the server rejects port {}: open the server's passive port range in its firewall ({}). If the server really does not listen there, its passive address/port settings are wrong. Until then, active mode (PORT/EPRT) may work if the client can accept connections.",
-                    target.port(),
-                    port_range_hint(target.port())
+                summary: tr!(
+                    "the client's data connection to {target} (announced by {via}) was refused with RST",
+                    "客户端到 {target}（由 {via} 通告）的数据连接被 RST 拒绝"
                 ),
+                evidence,
+                remedy: {
+                    let port = target.port();
+                    tr!(
+                        "Something at or in front of the server rejects port {port}: open the server's passive port range in its firewall ({hint}). If the server really does not listen there, its passive address/port settings are wrong. Until then, active mode (PORT/EPRT) may work if the client can accept connections.",
+                        "服务器本身或它前面的设备拒绝了端口 {port}：在服务器的防火墙上放行被动模式端口范围（{hint}）。如果服务器确实没有在那里监听，说明它的被动地址/端口设置有误。在此之前，如果客户端能接受入站连接，可以改用主动模式（PORT/EPRT）。";
+                        hint = port_range_hint(port)
+                    )
+                },
                 ..Default::default()
             });
         }
@@ -681,22 +797,29 @@ fn passive_rules(
             let mut evidence = announcement_evidence(s, d);
             evidence.extend(attempt_evidence(d));
             let private_hint = if is_private(target.ip()) && !is_private(s.server.ip()) {
-                format!(
-                    " The client tried the private address {} the server announced, which is not reachable from here: {}.",
-                    target.ip(),
-                    server_passive_settings(&s.server.ip().to_string())
+                let ip = target.ip();
+                tr!(
+                    " The client tried the private address {ip} the server announced, which is not reachable from here: {settings}.",
+                    "客户端尝试连接服务器通告的私有地址 {ip}，从这里无法到达：{settings}。";
+                    settings = server_passive_settings(&s.server.ip().to_string())
                 )
             } else {
-                String::new()
+                Tr::default()
             };
             out.push(Finding {
                 id: "passive-data-unanswered",
                 severity: Severity::Error,
-                summary: format!("the client's SYNs to {target} (announced by {}) got no answer: {} SYN(s), then nothing", d.via, d.syns.max(1)),
+                summary: tr!(
+                    "the client's SYNs to {target} (announced by {via}) got no answer: {} SYN(s), then nothing",
+                    "客户端发往 {target}（由 {via} 通告）的 SYN 没有应答：{} 个 SYN，之后再无下文",
+                    d.syns.max(1)
+                ),
                 evidence,
-                remedy: format!(
-                    "A firewall between client and server drops the data connection. Allow TCP to the server's passive port range ({}) on every firewall and NAT on the path, or forward it to the server.{private_hint}",
-                    port_range_hint(target.port())
+                remedy: tr!(
+                    "A firewall between client and server drops the data connection. Allow TCP to the server's passive port range ({hint}) on every firewall and NAT on the path, or forward it to the server.{private_hint}",
+                    "客户端与服务器之间的防火墙丢弃了数据连接。在路径上的每个防火墙和 NAT 上放行到服务器被动模式端口范围（{hint}）的 TCP，或把它转发到服务器。{private_hint}";
+                    hint = port_range_hint(target.port()),
+                    private_hint = private_hint
                 ),
                 ..Default::default()
             });
@@ -708,19 +831,31 @@ fn passive_rules(
             }
             let failed = transfer_reply(s, d).is_some_and(|(_, c)| c >= 400);
             let why = match s.coverage.data_visible {
-                DataVisibility::Seen => "other data connections of this session are in the capture",
-                _ => {
-                    "the capture holds other traffic than the FTP control connection, so it was not filtered to port 21"
-                }
+                DataVisibility::Seen => tr!(
+                    "other data connections of this session are in the capture",
+                    "这个会话的其他数据连接都在抓包中"
+                ),
+                _ => tr!(
+                    "the capture holds other traffic than the FTP control connection, so it was not filtered to port 21",
+                    "抓包中还有 FTP 控制连接以外的流量，所以它没有被过滤为只抓端口 21"
+                ),
             };
+            let cmd = d.command.as_deref().unwrap_or("?");
             out.push(Finding {
                 id: "passive-data-not-attempted",
                 severity: if failed { Severity::Error } else { Severity::Warning },
-                summary: format!("no connection to the announced data address {ann} was seen after {} and {} ({why})", d.via, d.command.as_deref().unwrap_or("?")),
+                summary: tr!(
+                    "no connection to the announced data address {ann} was seen after {via} and {cmd} ({why})",
+                    "在 {via} 和 {cmd} 之后没有看到到通告的数据地址 {ann} 的连接（{why}）";
+                    why = why
+                ),
                 certainty: Certainty::Inferred,
                 cause: format!("{} {failed}", d.via),
                 evidence,
-                remedy: "The client did not connect (or went somewhere the capture does not show): check the client's outbound firewall, and that the capture filter includes the data ports (capture all TCP between the two hosts, not only port 21).".into(),
+                remedy: tr!(
+                    "The client did not connect (or went somewhere the capture does not show): check the client's outbound firewall, and that the capture filter includes the data ports (capture all TCP between the two hosts, not only port 21).",
+                    "客户端没有发起连接（或连到了抓包看不到的地方）：检查客户端的出站防火墙，以及抓包过滤器是否包含数据端口（抓取两台主机之间的全部 TCP，而不仅是端口 21）。"
+                ),
                 ..Default::default()
             });
         }
@@ -732,14 +867,19 @@ fn passive_rules(
             out.push(Finding {
                 id: "data-connection-failed",
                 severity: Severity::Error,
-                summary: format!(
-                    "the server replied 425 to {}: the passive data connection to {ann} was not made. The capture holds no data connections, so whether the client tried and what stopped it cannot be seen",
-                    d.command.as_deref().unwrap_or("the transfer")
+                summary: tr!(
+                    "the server replied 425 to {cmd}: the passive data connection to {ann} was not made. The capture holds no data connections, so whether the client tried and what stopped it cannot be seen",
+                    "服务器对 {cmd} 响应 425：到 {ann} 的被动模式数据连接没有建立。抓包中没有任何数据连接，因此看不到客户端是否尝试过、又是什么阻止了它";
+                    cmd = match d.command.as_deref() {
+                        Some(c) => Tr::verbatim(c),
+                        None => tr!("the transfer", "传输命令"),
+                    }
                 ),
                 evidence,
-                remedy: format!(
-                    "Usually a firewall or NAT between client and server blocks the passive port ({}), or the client connects elsewhere. Capture all traffic between the two hosts (not only port 21) to see the attempt.",
-                    port_range_hint(ann.port())
+                remedy: tr!(
+                    "Usually a firewall or NAT between client and server blocks the passive port ({hint}), or the client connects elsewhere. Capture all traffic between the two hosts (not only port 21) to see the attempt.",
+                    "通常是客户端与服务器之间的防火墙或 NAT 阻断了被动模式端口（{hint}），或客户端连到了别处。抓取两台主机之间的全部流量（而不仅是端口 21）才能看到连接尝试。";
+                    hint = port_range_hint(ann.port())
                 ),
                 certainty: Certainty::Inferred,
                 cause: d.via.to_string(),
@@ -775,11 +915,11 @@ fn active_rules(
         && (failed_conn || reply_425 || d.outcome == Outcome::NotAttempted)
     {
         let mut evidence = announcement_evidence(s, d);
+        let (sip, ip) = (s.server.ip(), ann.ip());
         evidence.push(ev(
-            format!(
-                "the server {} has a public address; {} is private",
-                s.server.ip(),
-                ann.ip()
+            tr!(
+                "the server {sip} has a public address; {ip} is private",
+                "服务器 {sip} 是公网地址；{ip} 是私有地址"
             ),
             Some(s.start),
             Some(s.start_frame),
@@ -788,13 +928,15 @@ fn active_rules(
         out.push(Finding {
             id: "active-private-address",
             severity: Severity::Error,
-            summary: format!("{} announces the private address {ann} to the public server {}: the client is likely behind NAT (this capture, on the client's side, cannot show it), and the server's connection back cannot reach it", d.via, s.server.ip()),
+            summary: {
+                let via = d.via;
+                tr!(
+                    "{via} announces the private address {ann} to the public server {sip}: the client is likely behind NAT (this capture, on the client's side, cannot show it), and the server's connection back cannot reach it",
+                    "{via} 向公网服务器 {sip} 通告了私有地址 {ann}：客户端很可能位于 NAT 之后（这份在客户端一侧的抓包无法显示这一点），服务器的回连无法到达它"
+                )
+            },
             evidence,
-            remedy: format!(
-                "Use passive mode on the client (curl: drop --ftp-port; lftp: set ftp:passive-mode on; ftplib: set_pasv(True)). Or let the NAT rewrite FTP (Linux: nf_conntrack_ftp / nf_nat_ftp helper) or forward port {} to {}.",
-                ann.port(),
-                ann.ip()
-            ),
+            remedy: use_passive_remedy(ann),
             certainty: Certainty::Inferred,
             cause: ann.ip().to_string(),
             ..Default::default()
@@ -803,7 +945,10 @@ fn active_rules(
     if third && is_private(ann.ip()) && !is_private(client_ip) {
         let mut evidence = announcement_evidence(s, d);
         evidence.push(ev(
-            format!("control connection from {client_ip} (the address the server sees)"),
+            tr!(
+                "control connection from {client_ip} (the address the server sees)",
+                "控制连接来自 {client_ip}（服务器看到的地址）"
+            ),
             Some(s.start),
             Some(s.start_frame),
             None,
@@ -811,26 +956,28 @@ fn active_rules(
         out.push(Finding {
             id: "active-private-address",
             severity: Severity::Error,
-            summary: format!("{} announces the private address {} but the control connection comes from {client_ip}: the client is behind NAT and active mode cannot work", d.via, ann),
+            summary: {
+                let via = d.via;
+                tr!(
+                    "{via} announces the private address {ann} but the control connection comes from {client_ip}: the client is behind NAT and active mode cannot work",
+                    "{via} 通告了私有地址 {ann}，但控制连接来自 {client_ip}：客户端位于 NAT 之后，主动模式无法工作"
+                )
+            },
             evidence,
-            remedy: format!(
-                "Use passive mode on the client (curl: drop --ftp-port; lftp: set ftp:passive-mode on; ftplib: set_pasv(True)). Or let the NAT rewrite FTP (Linux: nf_conntrack_ftp / nf_nat_ftp helper) or forward port {} to {}.",
-                ann.port(),
-                ann.ip()
-            ),
+            remedy: use_passive_remedy(ann),
             ..Default::default()
         });
     } else if third || ann.port() < 1024 {
+        let (via, port) = (d.via, ann.port());
         let summary = if third {
-            format!(
-                "{} names {}, a host other than the client {client_ip}: FTP bounce (RFC 2577) or a server-to-server (FXP) transfer",
-                d.via, ann
+            tr!(
+                "{via} names {ann}, a host other than the client {client_ip}: FTP bounce (RFC 2577) or a server-to-server (FXP) transfer",
+                "{via} 指向 {ann}，不是客户端 {client_ip} 的主机：FTP bounce（RFC 2577）或服务器间（FXP）传输"
             )
         } else {
-            format!(
-                "{} names the privileged port {}: a likely bounce attempt (RFC 2577)",
-                d.via,
-                ann.port()
+            tr!(
+                "{via} names the privileged port {port}: a likely bounce attempt (RFC 2577)",
+                "{via} 指向特权端口 {port}：很可能是 bounce 尝试（RFC 2577）"
             )
         };
         let severity = if accepted {
@@ -839,9 +986,15 @@ fn active_rules(
             Severity::Warning
         };
         let remedy = if accepted {
-            "The server accepted it: refuse PORT/EPRT to third hosts and to ports below 1024 (vsftpd does by default unless port_promiscuous=YES; pure-ftpd without -w; ProFTPD AllowForeignAddress off), unless FXP is wanted.".to_string()
+            tr!(
+                "The server accepted it: refuse PORT/EPRT to third hosts and to ports below 1024 (vsftpd does by default unless port_promiscuous=YES; pure-ftpd without -w; ProFTPD AllowForeignAddress off), unless FXP is wanted.",
+                "服务器接受了它：除非需要 FXP，否则应拒绝指向第三方主机和 1024 以下端口的 PORT/EPRT（vsftpd 默认如此，除非 port_promiscuous=YES；pure-ftpd 不加 -w；ProFTPD AllowForeignAddress off）。"
+            )
         } else {
-            "The server refused it, as it should. If this was a legitimate FXP transfer, the server must allow it explicitly (pure-ftpd -w, ProFTPD AllowForeignAddress on).".to_string()
+            tr!(
+                "The server refused it, as it should. If this was a legitimate FXP transfer, the server must allow it explicitly (pure-ftpd -w, ProFTPD AllowForeignAddress on).",
+                "服务器拒绝了它，这是正确的。如果这是正当的 FXP 传输，服务器必须显式允许（pure-ftpd -w，ProFTPD AllowForeignAddress on）。"
+            )
         };
         out.push(Finding {
             id: "bounce-port",
@@ -863,28 +1016,44 @@ fn active_rules(
             evidence.extend(reply_evidence(s, ei));
         }
         let how = match d.outcome {
-            Outcome::Refused => "its connection was refused (RST)".to_string(),
-            Outcome::Unanswered => format!("its {} SYN(s) got no answer", d.syns.max(1)),
-            _ if !s.coverage.data_would_show() => {
-                "the server replied 425 (the capture holds no data connections to show the attempt)"
-                    .to_string()
-            }
-            _ => "no connection reached the client".to_string(),
+            Outcome::Refused => tr!("its connection was refused (RST)", "它的连接被拒绝（RST）"),
+            Outcome::Unanswered => tr!(
+                "its {} SYN(s) got no answer",
+                "它的 {} 个 SYN 没有应答",
+                d.syns.max(1)
+            ),
+            _ if !s.coverage.data_would_show() => tr!(
+                "the server replied 425 (the capture holds no data connections to show the attempt)",
+                "服务器响应 425（抓包中没有数据连接，无法显示连接尝试）"
+            ),
+            _ => tr!("no connection reached the client", "没有连接到达客户端"),
         };
         let nat_hint = if is_private(ann.ip()) {
-            " The announced address is private: if the client is behind NAT, active mode cannot work."
+            tr!(
+                " The announced address is private: if the client is behind NAT, active mode cannot work.",
+                "通告的地址是私有地址：如果客户端位于 NAT 之后，主动模式无法工作。"
+            )
         } else {
-            ""
+            Tr::default()
         };
+        let via = d.via;
         out.push(Finding {
             id: "active-data-failed",
             severity: Severity::Error,
-            summary: format!("after {} {ann} the server could not connect to the client: {how}", d.via),
-            evidence,
-            remedy: format!(
-                "The client side blocks incoming connections to port {} (a firewall or NAT in front of the client).{nat_hint} Use passive mode (curl: drop --ftp-port; lftp: set ftp:passive-mode on), or open the port on the client's firewall.",
-                ann.port()
+            summary: tr!(
+                "after {via} {ann} the server could not connect to the client: {how}",
+                "在 {via} {ann} 之后，服务器无法连接到客户端：{how}";
+                how = how
             ),
+            evidence,
+            remedy: {
+                let port = ann.port();
+                tr!(
+                    "The client side blocks incoming connections to port {port} (a firewall or NAT in front of the client).{nat_hint} Use passive mode (curl: drop --ftp-port; lftp: set ftp:passive-mode on), or open the port on the client's firewall.",
+                    "客户端一侧阻断了到端口 {port} 的入站连接（客户端前面的防火墙或 NAT）。{nat_hint}请使用被动模式（curl：去掉 --ftp-port；lftp：set ftp:passive-mode on），或在客户端防火墙上开放该端口。";
+                    nat_hint = nat_hint
+                )
+            },
             ..Default::default()
         });
     }
@@ -958,25 +1127,40 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                 } else {
                     Severity::Warning
                 },
-                "The server says the file or directory is not there or not allowed: check the name and path (case, the current directory after CWD, the chroot), and its permissions on the server. The data connection is not at fault.",
+                tr!(
+                    "The server says the file or directory is not there or not allowed: check the name and path (case, the current directory after CWD, the chroot), and its permissions on the server. The data connection is not at fault.",
+                    "服务器表示文件或目录不存在或不允许访问：检查名称和路径（大小写、CWD 之后的当前目录、chroot），以及它在服务器上的权限。数据连接没有问题。"
+                ),
             ),
             530 | 532 => (
                 "transfer-refused",
                 Severity::Warning,
-                "The server wants a login (or an account) before transfers: log in first, or check the user's rights.",
+                tr!(
+                    "The server wants a login (or an account) before transfers: log in first, or check the user's rights.",
+                    "服务器要求在传输前先登录（或提供账户）：先登录，或检查用户的权限。"
+                ),
             ),
             _ => (
                 "transfer-refused",
                 Severity::Warning,
-                "The server refused the transfer command before any data moved: read its reply (disk full: 452/552; a bad argument: 501) and its log. The data connection is not at fault.",
+                tr!(
+                    "The server refused the transfer command before any data moved: read its reply (disk full: 452/552; a bad argument: 501) and its log. The data connection is not at fault.",
+                    "服务器在传输任何数据之前就拒绝了传输命令：查看它的响应（磁盘满：452/552；参数错误：501）和日志。数据连接没有问题。"
+                ),
             ),
         };
         out.push(Finding {
             id,
             severity,
-            summary: format!("the server refused {cmd} {}: {c} {text}", escape(&name)),
+            summary: {
+                let name = escape(&name);
+                tr!(
+                    "the server refused {cmd} {name}: {c} {text}",
+                    "服务器拒绝了 {cmd} {name}：{c} {text}"
+                )
+            },
             evidence: reply_evidence(s, ei),
-            remedy: remedy.into(),
+            remedy,
             certainty: Certainty::Seen,
             cause: format!("{cmd} {c}"),
             ..Default::default()
@@ -992,9 +1176,16 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
         out.push(Finding {
             id: "ascii-mode-bare-lf",
             severity: Severity::Warning,
-            summary: format!("the server warns that {lf} bare linefeeds were received in ASCII mode for {cmd} {}: the file was altered in transfer", escape(&name)),
+            summary: tr!(
+                "the server warns that {lf} bare linefeeds were received in ASCII mode for {cmd} {}: the file was altered in transfer",
+                "服务器警告：{cmd} {} 以 ASCII 模式传输时收到了 {lf} 个单独的换行符（LF）：文件在传输中被改动了",
+                escape(&name)
+            ),
             evidence: reply_evidence(s, ei),
-            remedy: "Transfer files in binary mode: send TYPE I before STOR/RETR (curl: do not use --use-ascii; lftp: set ftp:use-binary; ftplib: storbinary).".into(),
+            remedy: tr!(
+                "Transfer files in binary mode: send TYPE I before STOR/RETR (curl: do not use --use-ascii; lftp: set ftp:use-binary; ftplib: storbinary).",
+                "以二进制模式传输文件：在 STOR/RETR 之前发送 TYPE I（curl：不要用 --use-ascii；lftp：set ftp:use-binary；ftplib：storbinary）。"
+            ),
             certainty: Certainty::Seen,
             cause: "bare-lf".into(),
             ..Default::default()
@@ -1003,22 +1194,45 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     if ascii && file_cmd && d.outcome == Outcome::Completed {
         if let Some(n) = d.expected_size.filter(|n| *n != d.bytes) {
             let mut evidence = reply_evidence(s, d.command_exchange.unwrap_or(0));
-            evidence.push(ev(format!("the server announced {n} bytes; {} bytes crossed the data connection in TYPE {}", d.bytes, d.transfer_type.as_deref().unwrap_or("A")), d.first_byte, d.frame_syn, d.command_exchange));
+            let (got, ty) = (d.bytes, d.transfer_type.as_deref().unwrap_or("A"));
+            evidence.push(ev(
+                tr!(
+                    "the server announced {n} bytes; {got} bytes crossed the data connection in TYPE {ty}",
+                    "服务器通告 {n} 字节；以 TYPE {ty} 经数据连接传输了 {got} 字节"
+                ),
+                d.first_byte,
+                d.frame_syn,
+                d.command_exchange,
+            ));
             out.push(Finding {
                 id: "ascii-mode-size-mismatch",
                 severity: Severity::Warning,
-                summary: format!("\"{}\" moved in ASCII mode (TYPE A): {n} bytes announced, {} bytes transferred; line endings were converted and the file arrives altered", escape(&name), d.bytes),
+                summary: tr!(
+                    "\"{}\" moved in ASCII mode (TYPE A): {n} bytes announced, {got} bytes transferred; line endings were converted and the file arrives altered",
+                    "\"{}\" 以 ASCII 模式（TYPE A）传输：通告 {n} 字节，实际传输 {got} 字节；行尾被转换，文件到达时已被改动",
+                    escape(&name)
+                ),
                 evidence,
-                remedy: "Transfer files in binary mode: send TYPE I before RETR/STOR (curl: do not use --use-ascii / ;type=a; lftp: set ftp:use-binary / default; ftplib: retrbinary).".into(),
+                remedy: tr!(
+                    "Transfer files in binary mode: send TYPE I before RETR/STOR (curl: do not use --use-ascii / ;type=a; lftp: set ftp:use-binary / default; ftplib: retrbinary).",
+                    "以二进制模式传输文件：在 RETR/STOR 之前发送 TYPE I（curl：不要用 --use-ascii / ;type=a；lftp：set ftp:use-binary / 默认值；ftplib：retrbinary）。"
+                ),
                 ..Default::default()
             });
         } else if is_binary_name(&name) {
             out.push(Finding {
                 id: "ascii-mode-size-mismatch",
                 severity: Severity::Warning,
-                summary: format!("\"{}\" looks like a binary file but moved in ASCII mode (TYPE A): line-ending conversion may alter it", escape(&name)),
+                summary: tr!(
+                    "\"{}\" looks like a binary file but moved in ASCII mode (TYPE A): line-ending conversion may alter it",
+                    "\"{}\" 看起来是二进制文件，却以 ASCII 模式（TYPE A）传输：行尾转换可能改动它",
+                    escape(&name)
+                ),
                 evidence: reply_evidence(s, d.command_exchange.unwrap_or(0)),
-                remedy: "Send TYPE I before transferring binary files.".into(),
+                remedy: tr!(
+                    "Send TYPE I before transferring binary files.",
+                    "传输二进制文件之前发送 TYPE I。"
+                ),
                 ..Default::default()
             });
         }
@@ -1037,21 +1251,23 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     if d.outcome == Outcome::Aborted {
         if let Some((c, x)) = &aborted_by_abor {
             let mut evidence = reply_evidence(s, d.command_exchange.unwrap_or(0));
-            let tn = if c.telnet_interrupt {
-                "with the Telnet IP/Synch sequence"
+            let what = if c.telnet_interrupt {
+                tr!(
+                    "client sent ABOR with the Telnet IP/Synch sequence",
+                    "客户端发送了 ABOR，带有 Telnet IP/Synch 序列"
+                )
             } else {
-                "without the Telnet IP/Synch sequence RFC 959 asks for"
+                tr!(
+                    "client sent ABOR without the Telnet IP/Synch sequence RFC 959 asks for",
+                    "客户端发送了 ABOR，但没有 RFC 959 要求的 Telnet IP/Synch 序列"
+                )
             };
-            evidence.push(ev(
-                format!("client sent ABOR {tn}"),
-                Some(c.ts),
-                Some(c.frame),
-                None,
-            ));
+            evidence.push(ev(what, Some(c.ts), Some(c.frame), None));
             for r in &x.replies {
                 evidence.push(ev(
-                    format!(
+                    tr!(
                         "server replied to ABOR: {}",
+                        "服务器对 ABOR 的响应：{}",
                         r.lines.first().map(|l| escape(&l.0)).unwrap_or_default()
                     ),
                     Some(r.ts),
@@ -1062,9 +1278,17 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
             out.push(Finding {
                 id: "transfer-aborted",
                 severity: Severity::Warning,
-                summary: format!("the client aborted {cmd} {} after {} bytes", escape(&name), d.bytes),
+                summary: tr!(
+                    "the client aborted {cmd} {} after {} bytes",
+                    "客户端在传输 {1} 字节后中止了 {cmd} {0}",
+                    escape(&name),
+                    d.bytes
+                ),
                 evidence,
-                remedy: "The user or client program stopped the transfer (a timeout, a cancel, a rate limit). If nobody cancelled it, check the client's timeouts.".into(),
+                remedy: tr!(
+                    "The user or client program stopped the transfer (a timeout, a cancel, a rate limit). If nobody cancelled it, check the client's timeouts.",
+                    "用户或客户端程序停止了传输（超时、取消、限速）。如果没有人取消，请检查客户端的超时设置。"
+                ),
                 ..Default::default()
             });
             return;
@@ -1087,8 +1311,9 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
         let mut evidence = reply_evidence(s, d.command_exchange.unwrap_or(0));
         if let Some(e) = &d.ended_by {
             evidence.push(ev(
-                format!(
+                tr!(
                     "data connection {} -> {} ended by {e} after {} bytes",
+                    "数据连接 {} -> {} 在 {} 字节后以 {e} 结束",
                     d.connector.map(|a| a.to_string()).unwrap_or_default(),
                     d.listener.map(|a| a.to_string()).unwrap_or_default(),
                     d.bytes
@@ -1098,21 +1323,38 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                 None,
             ));
         }
+        let got = d.bytes;
         let why = if let Some(n) = d.expected_size.filter(|_| short) {
-            format!("{} of {n} announced bytes arrived", d.bytes)
+            tr!(
+                "{got} of {n} announced bytes arrived",
+                "通告的 {n} 字节中只到达了 {got} 字节"
+            )
         } else if d.outcome == Outcome::Reset {
-            format!("the data connection was reset after {} bytes", d.bytes)
+            tr!(
+                "the data connection was reset after {got} bytes",
+                "数据连接在 {got} 字节后被重置"
+            )
         } else if let Some((_, c)) = code {
-            format!("the server replied {c}")
+            tr!("the server replied {c}", "服务器响应 {c}")
         } else {
-            "the transfer ended early".into()
+            tr!("the transfer ended early", "传输提前结束")
         };
         out.push(Finding {
             id: "transfer-incomplete",
             severity: Severity::Error,
-            summary: format!("{cmd} {} did not complete: {why}", escape(&name)),
+            summary: {
+                let name = escape(&name);
+                tr!(
+                    "{cmd} {name} did not complete: {why}",
+                    "{cmd} {name} 没有完成：{why}";
+                    why = why
+                )
+            },
             evidence,
-            remedy: "Something cut the data connection: look for a firewall or NAT idle timeout, a proxy, or a server-side limit (disk full: 452/552; a crash). Retry with REST to resume.".into(),
+            remedy: tr!(
+                "Something cut the data connection: look for a firewall or NAT idle timeout, a proxy, or a server-side limit (disk full: 452/552; a crash). Retry with REST to resume.",
+                "有东西切断了数据连接：检查防火墙或 NAT 的空闲超时、代理，或服务器端的限制（磁盘满：452/552；崩溃）。可用 REST 续传重试。"
+            ),
             ..Default::default()
         });
     }
@@ -1145,14 +1387,25 @@ fn login_rule(s: &Session, out: &mut Vec<Finding>) {
     out.push(Finding {
         id: "login-failed",
         severity: if then_ok { Severity::Info } else { Severity::Warning },
-        summary: format!(
-            "{} failed login{} for user {user} (530){}",
-            fails.len(),
-            if fails.len() == 1 { "" } else { "s" },
-            if then_ok { ", then a successful one" } else { "" }
-        ),
+        summary: {
+            let n = fails.len();
+            let s = if n == 1 { "" } else { "s" };
+            let then = if then_ok {
+                tr!(", then a successful one", "，之后登录成功")
+            } else {
+                Tr::default()
+            };
+            tr!(
+                "{n} failed login{s} for user {user} (530){then}",
+                "用户 {user} 登录失败 {n} 次（530）{then}";
+                then = then
+            )
+        },
         evidence,
-        remedy: "Check the user name and password; on the server, check the user is allowed (vsftpd: local_enable, userlist; ProFTPD: <Limit LOGIN>, RequireValidShell; pure-ftpd: -E for non-anonymous) and its log for the reason.".into(),
+        remedy: tr!(
+            "Check the user name and password; on the server, check the user is allowed (vsftpd: local_enable, userlist; ProFTPD: <Limit LOGIN>, RequireValidShell; pure-ftpd: -E for non-anonymous) and its log for the reason.",
+            "检查用户名和密码；在服务器上检查该用户是否被允许登录（vsftpd：local_enable、userlist；ProFTPD：<Limit LOGIN>、RequireValidShell；pure-ftpd：非匿名用户需 -E），并查看其日志了解原因。"
+        ),
         ..Default::default()
     });
 }
@@ -1177,26 +1430,45 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
         out.push(Finding {
             id: "control-encrypted",
             severity: Severity::Info,
-            summary: format!(
-                "the control connection is encrypted {} ({} B from the client, {} B from the server): {}",
-                if auth.is_some() {
-                    "after AUTH"
+            summary: {
+                let since = if auth.is_some() {
+                    tr!("after AUTH", "（自 AUTH 之后）")
                 } else if s.tls_info.as_deref().is_some_and(|t| t.mode == "implicit") {
-                    "from its first byte (implicit FTPS: a TLS ClientHello opened the connection)"
+                    tr!(
+                        "from its first byte (implicit FTPS: a TLS ClientHello opened the connection)",
+                        "（从第一个字节起；隐式 FTPS：连接以 TLS ClientHello 开始）"
+                    )
                 } else {
-                    "from the start of the capture (TLS records: implicit FTPS, or the capture began after AUTH TLS)"
-                },
-                s.encrypted_bytes[0],
-                s.encrypted_bytes[1],
-                if clear_again {
-                    "the commands sent under TLS cannot be read; the session went back to cleartext afterwards (CCC), and what followed is decoded"
+                    tr!(
+                        "from the start of the capture (TLS records: implicit FTPS, or the capture began after AUTH TLS)",
+                        "（从抓包开始起；TLS 记录：隐式 FTPS，或抓包开始于 AUTH TLS 之后）"
+                    )
+                };
+                let what = if clear_again {
+                    tr!(
+                        "the commands sent under TLS cannot be read; the session went back to cleartext afterwards (CCC), and what followed is decoded",
+                        "TLS 下发送的命令无法读取；会话之后回到了明文（CCC），其后的内容已解码"
+                    )
                 } else {
-                    "commands, replies and data addresses cannot be read from this capture"
-                }
-            ),
+                    tr!(
+                        "commands, replies and data addresses cannot be read from this capture",
+                        "无法从这份抓包中读取命令、响应和数据地址"
+                    )
+                };
+                let (c, sv) = (s.encrypted_bytes[0], s.encrypted_bytes[1]);
+                tr!(
+                    "the control connection is encrypted {since} ({c} B from the client, {sv} B from the server): {what}",
+                    "控制连接已加密{since}（客户端 {c} B，服务器 {sv} B）：{what}";
+                    since = since,
+                    what = what
+                )
+            },
             certainty: Certainty::Seen,
             evidence: auth.map(|(i, _)| reply_evidence(s, i)).unwrap_or_default(),
-            remedy: "To see inside, put ftpscope's debugging proxy between client and server (ftpscope proxy), or log TLS keys on the client (SSLKEYLOGFILE=keys.log for curl, lftp or Python) and give them to ftpscope: --tls-keylog keys.log. A firewall cannot follow passive ports of an encrypted session: open the passive range explicitly.".into(),
+            remedy: tr!(
+                "To see inside, put ftpscope's debugging proxy between client and server (ftpscope proxy), or log TLS keys on the client (SSLKEYLOGFILE=keys.log for curl, lftp or Python) and give them to ftpscope: --tls-keylog keys.log. A firewall cannot follow passive ports of an encrypted session: open the passive range explicitly.",
+                "要看到加密内容，可在客户端和服务器之间放置 ftpscope 的调试代理（ftpscope proxy），或在客户端记录 TLS 密钥（curl、lftp 或 Python 使用 SSLKEYLOGFILE=keys.log）并交给 ftpscope：--tls-keylog keys.log。防火墙无法跟踪加密会话的被动模式端口：请显式放行被动端口范围。"
+            ),
             ..Default::default()
         });
     }
@@ -1232,9 +1504,18 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                 out.push(Finding {
                     id: "epsv-all-violation",
                     severity: Severity::Warning,
-                    summary: format!("{} sent after EPSV ALL: RFC 2428 forbids every data-setup command but EPSV once EPSV ALL was accepted", c.verb),
+                    summary: {
+                        let v = &c.verb;
+                        tr!(
+                            "{v} sent after EPSV ALL: RFC 2428 forbids every data-setup command but EPSV once EPSV ALL was accepted",
+                            "在 EPSV ALL 之后发送了 {v}：EPSV ALL 被接受后，RFC 2428 禁止除 EPSV 以外的任何数据连接设置命令"
+                        )
+                    },
                     evidence,
-                    remedy: "Fix the client: after EPSV ALL it must use only EPSV. (NAT devices rely on EPSV ALL to stop inspecting the session.)".into(),
+                    remedy: tr!(
+                        "Fix the client: after EPSV ALL it must use only EPSV. (NAT devices rely on EPSV ALL to stop inspecting the session.)",
+                        "修正客户端：EPSV ALL 之后只能使用 EPSV。（NAT 设备依靠 EPSV ALL 来停止检查该会话。）"
+                    ),
                     ..Default::default()
                 });
             }
@@ -1265,12 +1546,21 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                     id: "command-unsupported",
                     severity: Severity::Info,
                     summary: if went_on {
-                        format!("the server refused AUTH ({cd}): it offers no TLS, and the client went on without encryption, so the password crossed the network in clear")
+                        tr!(
+                            "the server refused AUTH ({cd}): it offers no TLS, and the client went on without encryption, so the password crossed the network in clear",
+                            "服务器拒绝了 AUTH（{cd}）：它不提供 TLS，而客户端在未加密的情况下继续，因此密码以明文经过网络"
+                        )
                     } else {
-                        format!("the server refused AUTH ({cd}): it offers no TLS")
+                        tr!(
+                            "the server refused AUTH ({cd}): it offers no TLS",
+                            "服务器拒绝了 AUTH（{cd}）：它不提供 TLS"
+                        )
                     },
                     evidence: reply_evidence(s, i),
-                    remedy: "If the password matters, enable TLS on the server (vsftpd ssl_enable=YES, ProFTPD mod_tls, pure-ftpd -Y 1) and require it on the client (curl --ssl-reqd, lftp set ftp:ssl-force true).".into(),
+                    remedy: tr!(
+                        "If the password matters, enable TLS on the server (vsftpd ssl_enable=YES, ProFTPD mod_tls, pure-ftpd -Y 1) and require it on the client (curl --ssl-reqd, lftp set ftp:ssl-force true).",
+                        "如果密码重要，请在服务器上启用 TLS（vsftpd ssl_enable=YES，ProFTPD mod_tls，pure-ftpd -Y 1），并在客户端强制使用（curl --ssl-reqd，lftp set ftp:ssl-force true）。"
+                    ),
                     ..Default::default()
                 });
                 continue;
@@ -1287,28 +1577,29 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                 .iter()
                 .take(4)
                 .find(|y| y.verb().is_some_and(|v| alt.contains(&v)));
+            let v = &c.verb;
             let (severity, summary, remedy) = match fallback {
                 Some(y) => (
                     Severity::Info,
-                    format!(
-                        "the server does not support {} ({cd}); the client fell back to {}",
-                        c.verb,
+                    tr!(
+                        "the server does not support {v} ({cd}); the client fell back to {}",
+                        "服务器不支持 {v}（{cd}）；客户端退回使用 {}",
                         y.verb().unwrap_or("")
                     ),
-                    format!(
-                        "Nothing to fix for this transfer. Enabling {} on the server helps clients behind NAT and on IPv6.",
-                        c.verb
+                    tr!(
+                        "Nothing to fix for this transfer. Enabling {v} on the server helps clients behind NAT and on IPv6.",
+                        "这次传输无需处理。在服务器上启用 {v} 有助于 NAT 之后和 IPv6 上的客户端。"
                     ),
                 ),
                 None => (
                     Severity::Warning,
-                    format!(
-                        "the server answered {cd} to {}: not supported, and the client did not work around it",
-                        c.verb
+                    tr!(
+                        "the server answered {cd} to {v}: not supported, and the client did not work around it",
+                        "服务器对 {v} 响应 {cd}：不支持，而客户端没有变通处理"
                     ),
-                    format!(
-                        "Enable {} on the server, or configure the client not to use it.",
-                        c.verb
+                    tr!(
+                        "Enable {v} on the server, or configure the client not to use it.",
+                        "在服务器上启用 {v}，或配置客户端不使用它。"
                     ),
                 ),
             };
@@ -1327,18 +1618,31 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
 fn service_closing(s: &Session, i: usize, text: &[u8]) -> Finding {
     let t = String::from_utf8_lossy(text).to_ascii_lowercase();
     let remedy = if t.contains("timeout") || t.contains("idle") {
-        "The server closed an idle session: the client should send NOOP while idle, or raise the server's idle timeout (vsftpd idle_session_timeout, ProFTPD TimeoutIdle, pure-ftpd -I)."
+        tr!(
+            "The server closed an idle session: the client should send NOOP while idle, or raise the server's idle timeout (vsftpd idle_session_timeout, ProFTPD TimeoutIdle, pure-ftpd -I).",
+            "服务器关闭了空闲会话：客户端应在空闲时发送 NOOP，或调大服务器的空闲超时（vsftpd idle_session_timeout，ProFTPD TimeoutIdle，pure-ftpd -I）。"
+        )
     } else if t.contains("too many") || t.contains("maximum") || t.contains("limit") {
-        "The server refused another connection: raise its limits (vsftpd max_clients/max_per_ip, ProFTPD MaxClients/MaxClientsPerHost, pure-ftpd -c/-C) or close idle sessions."
+        tr!(
+            "The server refused another connection: raise its limits (vsftpd max_clients/max_per_ip, ProFTPD MaxClients/MaxClientsPerHost, pure-ftpd -c/-C) or close idle sessions.",
+            "服务器拒绝了新的连接：调高它的限制（vsftpd max_clients/max_per_ip，ProFTPD MaxClients/MaxClientsPerHost，pure-ftpd -c/-C），或关闭空闲会话。"
+        )
     } else {
-        "The server is closing the session (shutdown or a limit): read its reply text and its log."
+        tr!(
+            "The server is closing the session (shutdown or a limit): read its reply text and its log.",
+            "服务器正在关闭会话（关机或达到限制）：查看它的响应文本和日志。"
+        )
     };
     Finding {
         id: "service-closing",
         severity: Severity::Warning,
-        summary: format!("the server closed the session with 421: {}", escape(text)),
+        summary: tr!(
+            "the server closed the session with 421: {}",
+            "服务器以 421 关闭了会话：{}",
+            escape(text)
+        ),
         evidence: reply_evidence(s, i),
-        remedy: remedy.into(),
+        remedy,
         ..Default::default()
     }
 }
@@ -1349,9 +1653,24 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
         out.push(Finding {
             id: "capture-mid-session",
             severity: Severity::Info,
-            summary: "the capture starts after this control connection was opened: the login and earlier commands are not in it".into(),
-            evidence: vec![ev(format!("first packet seen: frame {}", crate::capture::merge::FrameLabel(s.start_frame)), Some(s.start), Some(s.start_frame), None)],
-            remedy: "Start capturing before the client connects to see the login, the greeting and the negotiated settings.".into(),
+            summary: tr!(
+                "the capture starts after this control connection was opened: the login and earlier commands are not in it",
+                "抓包开始于这个控制连接建立之后：登录和更早的命令不在其中"
+            ),
+            evidence: vec![ev(
+                tr!(
+                    "first packet seen: frame {}",
+                    "看到的第一个包：帧 {}",
+                    crate::capture::merge::FrameLabel(s.start_frame)
+                ),
+                Some(s.start),
+                Some(s.start_frame),
+                None,
+            )],
+            remedy: tr!(
+                "Start capturing before the client connects to see the login, the greeting and the negotiated settings.",
+                "在客户端连接之前开始抓包，才能看到登录、欢迎信息和协商的设置。"
+            ),
             ..Default::default()
         });
     }
@@ -1359,9 +1678,16 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
         out.push(Finding {
             id: "capture-truncated",
             severity: Severity::Warning,
-            summary: format!("{} bytes of the control connection were cut by the capture's snaplen; those lines could not be read", lim.cut_bytes[0] + lim.cut_bytes[1]),
+            summary: tr!(
+                "{} bytes of the control connection were cut by the capture's snaplen; those lines could not be read",
+                "控制连接有 {} 字节被抓包的 snaplen 截掉；这些行无法读取",
+                lim.cut_bytes[0] + lim.cut_bytes[1]
+            ),
             evidence: Vec::new(),
-            remedy: "Capture with a full snaplen (tcpdump -s 0, the default in modern tcpdump).".into(),
+            remedy: tr!(
+                "Capture with a full snaplen (tcpdump -s 0, the default in modern tcpdump).",
+                "以完整的 snaplen 抓包（tcpdump -s 0，新版 tcpdump 的默认值）。"
+            ),
             ..Default::default()
         });
     }
@@ -1369,9 +1695,18 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
         out.push(Finding {
             id: "capture-gap",
             severity: Severity::Warning,
-            summary: format!("{} gap(s) in the control connection: {} bytes from the client and {} from the server are missing from the capture", lim.gaps, lim.gap_bytes[0], lim.gap_bytes[1]),
+            summary: tr!(
+                "{} gap(s) in the control connection: {} bytes from the client and {} from the server are missing from the capture",
+                "控制连接中有 {} 处缺口：抓包中缺少客户端的 {} 字节和服务器的 {} 字节",
+                lim.gaps,
+                lim.gap_bytes[0],
+                lim.gap_bytes[1]
+            ),
             evidence: Vec::new(),
-            remedy: "The capture dropped packets (a busy capture host, a SPAN port over capacity). Exchanges around the gaps may be incomplete; capture again with a capture filter or a faster disk.".into(),
+            remedy: tr!(
+                "The capture dropped packets (a busy capture host, a SPAN port over capacity). Exchanges around the gaps may be incomplete; capture again with a capture filter or a faster disk.",
+                "抓包丢了包（抓包主机繁忙，SPAN 端口超出容量）。缺口附近的交互可能不完整；请使用抓包过滤器或更快的磁盘重新抓包。"
+            ),
             ..Default::default()
         });
     }
@@ -1379,17 +1714,26 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
     let replies = s.exchanges.iter().map(|x| x.replies.len()).sum::<usize>();
     if !s.tls && ((cmds > 0 && replies == 0) || (replies > 0 && cmds == 0 && s.exchanges.len() > 1))
     {
-        let (have, miss) = if replies == 0 {
-            ("client", "server")
+        let summary = if replies == 0 {
+            tr!(
+                "only the client's side of the control connection is in the capture; the server's side is missing",
+                "抓包中只有控制连接的客户端一侧；缺少服务器一侧"
+            )
         } else {
-            ("server", "client")
+            tr!(
+                "only the server's side of the control connection is in the capture; the client's side is missing",
+                "抓包中只有控制连接的服务器一侧；缺少客户端一侧"
+            )
         };
         out.push(Finding {
             id: "capture-one-sided",
             severity: Severity::Warning,
-            summary: format!("only the {have}'s side of the control connection is in the capture; the {miss}'s side is missing"),
+            summary,
             evidence: Vec::new(),
-            remedy: "Asymmetric routing or a one-way tap: capture where both directions pass (both ports of a SPAN, or on a host). Replies and outcomes cannot be checked.".into(),
+            remedy: tr!(
+                "Asymmetric routing or a one-way tap: capture where both directions pass (both ports of a SPAN, or on a host). Replies and outcomes cannot be checked.",
+                "非对称路由或单向分光：在两个方向都经过的地方抓包（SPAN 的两个端口，或在主机上）。响应和结果无法核实。"
+            ),
             ..Default::default()
         });
     }
@@ -1428,12 +1772,29 @@ fn guessing_rule(failed: &[FailedLogin]) -> Vec<Finding> {
             out.push(Finding {
                 id: "login-failed",
                 severity: Severity::Warning,
-                summary: format!("{n} failed logins from {ip} within {secs:.0} s across {} session(s): likely password guessing", sessions.len()),
+                summary: tr!(
+                    "{n} failed logins from {ip} within {secs:.0} s across {} session(s): likely password guessing",
+                    "{ip} 在 {secs:.0} 秒内、{} 个会话中登录失败 {n} 次：很可能是密码猜测",
+                    sessions.len()
+                ),
                 evidence: vec![
-                    ev(format!("first failure at {}", w[0].1.rfc3339()), Some(w[0].1), None, None),
-                    ev(format!("last failure at {}", w[n - 1].1.rfc3339()), Some(w[n - 1].1), None, None),
+                    ev(
+                        tr!("first failure at {}", "首次失败于 {}", w[0].1.rfc3339()),
+                        Some(w[0].1),
+                        None,
+                        None,
+                    ),
+                    ev(
+                        tr!("last failure at {}", "最后一次失败于 {}", w[n - 1].1.rfc3339()),
+                        Some(w[n - 1].1),
+                        None,
+                        None,
+                    ),
                 ],
-                remedy: format!("Block or rate-limit {ip} (fail2ban, the server's max login attempts: vsftpd max_login_fails, ProFTPD MaxLoginAttempts), and make sure FTP accounts have strong passwords or use key-based SFTP instead."),
+                remedy: tr!(
+                    "Block or rate-limit {ip} (fail2ban, the server's max login attempts: vsftpd max_login_fails, ProFTPD MaxLoginAttempts), and make sure FTP accounts have strong passwords or use key-based SFTP instead.",
+                    "封禁 {ip} 或对其限速（fail2ban，服务器的最大登录尝试次数：vsftpd max_login_fails，ProFTPD MaxLoginAttempts），并确保 FTP 账户使用强密码，或改用基于密钥的 SFTP。"
+                ),
                 ..Default::default()
             });
         }

@@ -10,6 +10,8 @@
 //!
 //! * [`ftp`]: pure protocol knowledge: command and reply parsing, data-channel
 //!   address formats, the catalog of explanations (English and Chinese). No I/O.
+//! * [`i18n`]: every text shown to people in English and Chinese from one place
+//!   ([`i18n::Tr`] for findings, [`i18n::Ui`] for the views' labels).
 //! * [`capture`]: pcap/pcapng reading and link/IP/TCP decoding, IPv4/IPv6 fragment reassembly.
 //! * [`tcp`]: the flow table and per-direction stream reassembly; emits [`tcp::ConnEvent`]s.
 //! * [`session`]: the FTP session tracker: connection events in, [`model`] out.
@@ -38,6 +40,7 @@ pub mod capture;
 pub mod diagnose;
 pub mod engine;
 pub mod ftp;
+pub mod i18n;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod model;

@@ -772,7 +772,8 @@ fn write_text_summary(out: &mut dyn Write, sum: &LiveSummary, lang_zh: bool) -> 
         )?;
     }
     for f in &sum.findings {
-        report::text::write_finding(out, f, "  ")?;
+        let lang = if lang_zh { Lang::Zh } else { Lang::En };
+        report::text::write_finding_at(out, f, "  ", crate::time::TimeView::Utc, lang)?;
     }
     Ok(())
 }

@@ -17,11 +17,24 @@ use ftpscope::session::TrackerConfig;
 use ftpscope::text::wrap::WrapWriter;
 use ftpscope::time::TimeView;
 
+/// The first language of `--lang` (the only one outside the HTML report).
 fn lang(c: &Common) -> Lang {
-    match c.lang {
-        LangArg::En => Lang::En,
-        LangArg::Zh => Lang::Zh,
+    langs(c).first().copied().unwrap_or(Lang::En)
+}
+
+/// Every language of `--lang`, in order, each once.
+fn langs(c: &Common) -> Vec<Lang> {
+    let mut v = Vec::new();
+    for l in &c.lang {
+        let l = match l {
+            LangArg::En => Lang::En,
+            LangArg::Zh => Lang::Zh,
+        };
+        if !v.contains(&l) {
+            v.push(l);
+        }
     }
+    v
 }
 
 /// Columns for text output: `--width`, else COLUMNS, the terminal, or 100.
@@ -289,7 +302,7 @@ fn html_report(
     }
     let tv = time_view(c, captures);
     let title = names(captures);
-    let mut b = html::Builder::new(&title, session, tv);
+    let mut b = html::Builder::new(&title, session, tv).langs(&langs(c));
     let mut one = None;
     let (stats, cap_findings) = streamed(captures, tracker_config(c)?, |s| {
         if svg {
@@ -307,7 +320,7 @@ fn html_report(
         anyhow::bail!("there is no session {n} in {}", names(captures));
     }
     let page = match one {
-        Some(s) => html::standalone_svg(&s, tv),
+        Some(s) => html::standalone_svg(&s, tv, lang(c)),
         None => b.finish(&stats, &cap_findings),
     };
     out.write_all(page.as_bytes())?;
@@ -452,7 +465,7 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
         if let Some(p) = &log_path {
             eprintln!(
                 "ftpscope proxy: stopped: {}",
-                ftpscope::text::escape_str(&log_counts.summary(&handle, p))
+                ftpscope::text::escape_str(&log_counts.summary_in(&handle, p, lang(c)))
             );
         }
         served?;
@@ -499,6 +512,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     // Not locked: some views write standard output through a buffer of their own.
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout());
     let c = cli.common.clone();
+    if langs(&c).len() > 1
+        && !matches!(
+            cli.command,
+            Some(Cmd::Report {
+                format: ReportFormat::Html,
+                ..
+            })
+        )
+    {
+        anyhow::bail!(
+            "several languages in --lang are for `report --format html` (one page with a language switch); this output takes one: --lang en or --lang zh"
+        );
+    }
     let code = match cli.command {
         Some(Cmd::Report {
             captures,
@@ -649,7 +675,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     }
                     Err(e) => {
                         out.flush()?;
-                        eprintln!("ftpscope: {}", ftpscope::text::escape_str(&e.to_string()));
+                        eprintln!(
+                            "ftpscope: {}",
+                            ftpscope::text::escape_str(&e.message(lang(&c)))
+                        );
                         code = 2;
                     }
                 }

@@ -267,7 +267,7 @@ pub struct Command {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unknown: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<crate::i18n::Tr>,
 }
 
 /// A reply as the tracker saw it: facts only. Its explanation is the views'
@@ -286,7 +286,7 @@ pub struct Reply {
     /// Seconds from the command to this reply.
     pub response_time: Option<f64>,
     pub multiline: bool,
-    pub notes: Vec<String>,
+    pub notes: Vec<crate::i18n::Tr>,
 }
 
 impl Reply {
@@ -457,7 +457,7 @@ pub struct DataChannel {
     /// Ended by: "fin", "rst-by-client", "rst-by-server", null while open.
     pub ended_by: Option<EndedBy>,
     /// Bytes missing from the capture (gaps) on this connection.
-    pub notes: Vec<String>,
+    pub notes: Vec<crate::i18n::Tr>,
     /// Connection id in the flow table (internal).
     #[serde(skip)]
     pub conn: Option<u64>,
@@ -557,7 +557,8 @@ impl Severity {
 /// One piece of evidence for a finding.
 #[derive(Clone, Debug, Serialize)]
 pub struct Evidence {
-    pub what: String,
+    /// What was seen, in every language (JSON: the English).
+    pub what: crate::i18n::Tr,
     #[serde(serialize_with = "ser_opt_ts")]
     pub ts: Option<Ts>,
     #[serde(serialize_with = "ser_opt_frame")]
@@ -583,9 +584,11 @@ pub enum Certainty {
 pub struct Finding {
     pub id: &'static str,
     pub severity: Severity,
-    pub summary: String,
+    /// One sentence, in every language (JSON: the English).
+    pub summary: crate::i18n::Tr,
     pub evidence: Vec<Evidence>,
-    pub remedy: String,
+    /// What to do, in every language (JSON: the English); empty when nothing.
+    pub remedy: crate::i18n::Tr,
     pub certainty: Certainty,
     /// How many times this finding (same id, same cause) occurred; the evidence is
     /// the first occurrence's, then the last's when there are several.
@@ -600,7 +603,13 @@ pub struct Finding {
 
 impl Default for Finding {
     fn default() -> Self {
-        Finding::new("", Severity::Info, String::new(), Vec::new(), String::new())
+        Finding::new(
+            "",
+            Severity::Info,
+            Default::default(),
+            Vec::new(),
+            Default::default(),
+        )
     }
 }
 
@@ -609,9 +618,9 @@ impl Finding {
     pub fn new(
         id: &'static str,
         severity: Severity,
-        summary: String,
+        summary: crate::i18n::Tr,
         evidence: Vec<Evidence>,
-        remedy: String,
+        remedy: crate::i18n::Tr,
     ) -> Self {
         Finding {
             id,
@@ -735,7 +744,7 @@ pub struct Session {
     /// What the capture covers of this session.
     pub coverage: Coverage,
     /// Parser-level oddities (garbage lines, unterminated replies, ...).
-    pub anomalies: Vec<String>,
+    pub anomalies: Vec<crate::i18n::Tr>,
     /// How the session was found: a known FTP port, or content.
     pub detected_by: DetectedBy,
     /// Exchanges counted instead of kept once the session's or the capture's
@@ -789,29 +798,42 @@ impl Session {
     }
 
     pub fn tls_description(&self) -> Option<String> {
+        self.tls_description_in(crate::ftp::catalog::Lang::En)
+    }
+
+    /// [`Session::tls_description`] in `lang`.
+    pub fn tls_description_in(&self, lang: crate::ftp::catalog::Lang) -> Option<String> {
         if !self.tls {
             return None;
         }
         if self.tls_decrypted() {
             let [c, s] = self.encrypted_bytes;
-            return Some(format!(
-                "TLS: the control connection is encrypted and was decrypted with the key log ({c} B from the client, {s} B from the server): the transcript below is its content"
-            ));
+            return Some(
+                crate::tr!(
+                    "TLS: the control connection is encrypted and was decrypted with the key log ({c} B from the client, {s} B from the server): the transcript below is its content",
+                    "TLS：控制连接是加密的，已用密钥日志解密（客户端 {c} B，服务器 {s} B）：下面的会话记录就是其内容"
+                )
+                .get(lang)
+                .to_string(),
+            );
         }
         let after_auth = self
             .exchanges
             .iter()
             .any(|x| x.verb() == Some("AUTH") && x.replies.iter().any(|r| r.code == 234));
         let [c, s] = self.encrypted_bytes;
-        Some(if after_auth {
-            format!(
-                "TLS: the control connection is encrypted after AUTH ({c} B from the client, {s} B from the server not decoded)"
+        let t = if after_auth {
+            crate::tr!(
+                "TLS: the control connection is encrypted after AUTH ({c} B from the client, {s} B from the server not decoded)",
+                "TLS：控制连接在 AUTH 之后加密（客户端 {c} B、服务器 {s} B 未解码）"
             )
         } else {
-            format!(
-                "TLS: TLS records on the control connection with no AUTH in the capture (implicit FTPS, or the capture started after AUTH) ({c} B from the client, {s} B from the server not decoded)"
+            crate::tr!(
+                "TLS: TLS records on the control connection with no AUTH in the capture (implicit FTPS, or the capture started after AUTH) ({c} B from the client, {s} B from the server not decoded)",
+                "TLS：控制连接上有 TLS 记录，但抓包中没有 AUTH（隐式 FTPS，或抓包开始于 AUTH 之后）（客户端 {c} B、服务器 {s} B 未解码）"
             )
-        })
+        };
+        Some(t.get(lang).to_string())
     }
 
     /// Exchanges counted in the summary instead of kept.

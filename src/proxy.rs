@@ -523,27 +523,43 @@ pub struct LogObserver {
 impl LogObserver {
     /// One line: sessions, bytes relayed, findings, where the log is.
     pub fn summary(&self, handle: &ProxyHandle, log: &std::path::Path) -> String {
+        self.summary_in(handle, log, Lang::En)
+    }
+
+    /// [`LogObserver::summary`] in `lang`.
+    pub fn summary_in(&self, handle: &ProxyHandle, log: &std::path::Path, lang: Lang) -> String {
+        use crate::time::human_bytes;
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let c = handle.counters();
         let [e, w, i] = &self.findings;
         let found = l(e) + l(w) + l(i);
-        let mut s = format!(
-            "{} session(s), {} data connection(s), {} relayed ({} data, {} control); {found} finding(s)",
-            l(&c.sessions_total),
-            l(&c.data_connections),
-            crate::time::human_bytes(l(&c.data_bytes) + l(&c.control_bytes)),
-            crate::time::human_bytes(l(&c.data_bytes)),
-            crate::time::human_bytes(l(&c.control_bytes)),
+        let (n, dc) = (l(&c.sessions_total), l(&c.data_connections));
+        let (db, cb) = (l(&c.data_bytes), l(&c.control_bytes));
+        let (all, data, control) = (human_bytes(db + cb), human_bytes(db), human_bytes(cb));
+        let mut s = crate::tr!(
+            "{n} session(s), {dc} data connection(s), {all} relayed ({data} data, {control} control); {found} finding(s)",
+            "{n} 个会话，{dc} 个数据连接，转发 {all}（数据 {data}，控制 {control}）；{found} 条发现"
         );
         if found > 0 {
-            let _ = write!(s, " ({} error, {} warning, {} info)", l(e), l(w), l(i));
+            let (e, w, i) = (l(e), l(w), l(i));
+            s.push(&crate::tr!(
+                " ({e} error, {w} warning, {i} info)",
+                "（{e} 个 error，{w} 个 warning，{i} 个 info）"
+            ));
         }
         let rej = l(&c.sessions_rejected);
         if rej > 0 {
-            let _ = write!(s, "; {rej} rejected (--max-sessions)");
+            s.push(&crate::tr!(
+                "; {rej} rejected (--max-sessions)",
+                "；{rej} 个被拒绝（--max-sessions）"
+            ));
         }
-        let _ = write!(s, "; {} session(s) in {}", l(&self.sessions), log.display());
-        s
+        let (k, p) = (l(&self.sessions), log.display());
+        s.push(&crate::tr!(
+            "; {k} session(s) in {p}",
+            "；{k} 个会话已写入 {p}"
+        ));
+        s.get(lang).to_string()
     }
 }
 
@@ -999,18 +1015,24 @@ fn banner(cfg: &ProxyConfig, listen: SocketAddr, upstream: SocketAddr) -> String
         UpstreamMode::Passive => "passive",
         UpstreamMode::Active => "active",
     };
-    let mut s = format!(
-        "listening on {listen}, relaying to {} ({upstream}), upstream mode {mode}",
-        cfg.upstream
+    let to = &cfg.upstream;
+    let mut s = crate::tr!(
+        "listening on {listen}, relaying to {to} ({upstream}), upstream mode {mode}",
+        "监听 {listen}，转发到 {to}（{upstream}），上游模式 {mode}"
     );
     if let Some(p) = &cfg.log {
-        let f = if cfg.json { "JSON lines" } else { "text" };
-        let _ = write!(s, ", log {} ({f})", p.display());
+        let p = p.display();
+        s.push(&if cfg.json {
+            crate::tr!(", log {p} (JSON lines)", "，日志 {p}（JSON lines）")
+        } else {
+            crate::tr!(", log {p} (text)", "，日志 {p}（文本）")
+        });
     }
     if let Some(p) = &cfg.record {
-        let _ = write!(s, ", record {}", p.display());
+        let p = p.display();
+        s.push(&crate::tr!(", record {p}", "，录制 {p}"));
     }
-    s
+    s.get(cfg.lang).to_string()
 }
 
 /// Bind, then serve until `shutdown` is cancelled.

@@ -24,12 +24,14 @@ use crate::ftp::catalog;
 use crate::ftp::line::{LineFlags, LineSplitter};
 use crate::ftp::reply::{ParsedReply, ReplyItem, ReplyParser};
 use crate::ftp::{address, command, explain};
+use crate::i18n::Tr;
 use crate::model::{
     Bytes, CaptureLimits, Closed, Command, ControlAnswer, Coverage, DataChannel, DataMode,
     DataVisibility, DetectedBy, Direction, EndedBy, Exchange, Login, MatchKind, Outcome, Reply,
     Representation, Session, SummaryRow, Via,
 };
 use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta, Mode, NoteTarget};
+use crate::tr;
 
 pub const MAX_EXCHANGES: usize = 200_000;
 pub const MAX_ANOMALIES: usize = 100;
@@ -176,9 +178,9 @@ struct SessionState {
     reply_started: Option<Meta>,
     /// Source notes for the next line of each direction (client, server), see
     /// [`NoteTarget::Line`].
-    line_notes: [Vec<String>; 2],
+    line_notes: [Vec<Tr>; 2],
     /// Source notes for data connections not tied to a channel yet.
-    conn_notes: Vec<(ConnId, String)>,
+    conn_notes: Vec<(ConnId, Tr)>,
     /// The exchange kept for a multi-line greeting whose first line came (its
     /// end may come after commands the client sent meanwhile).
     greeting_slot: Option<usize>,
@@ -462,14 +464,21 @@ impl Tracker {
         if !st.text_over {
             st.text_over = true;
             let why = if st.text_bytes + want > MAX_SESSION_TEXT {
-                format!("this session's {} MiB", MAX_SESSION_TEXT >> 20)
+                let m = MAX_SESSION_TEXT >> 20;
+                tr!("this session's {m} MiB", "本会话的 {m} MiB")
             } else {
-                format!("the {} MiB of all open sessions", max_held >> 20)
+                let m = max_held >> 20;
+                tr!(
+                    "the {m} MiB of all open sessions",
+                    "所有打开会话共用的 {m} MiB"
+                )
             };
             Self::anomaly(
                 st,
-                format!(
-                    "text budget spent ({why}): from here on replies keep their first line and commands their argument cut to {CUT_TEXT} bytes"
+                tr!(
+                    "text budget spent ({why}): from here on replies keep their first line and commands their argument cut to {CUT_TEXT} bytes",
+                    "文本预算已用完（{why}）：此后响应只保留第一行，命令参数截断为 {CUT_TEXT} 字节";
+                    why = why
                 ),
             );
         }
@@ -500,19 +509,31 @@ impl Tracker {
         if st.summary_noted < level {
             st.summary_noted = level;
             let whose = if st.text_bytes > MAX_SESSION_TEXT {
-                format!("this session's {} MiB", MAX_SESSION_TEXT >> 20)
+                let m = MAX_SESSION_TEXT >> 20;
+                tr!("this session's {m} MiB", "本会话的 {m} MiB")
             } else if st.s.exchanges.len() >= MAX_EXCHANGES {
-                format!("this session's {MAX_EXCHANGES} exchanges")
-            } else {
-                format!("the {} MiB of all open sessions", max_held >> 20)
-            };
-            let text = if hard {
-                format!(
-                    "transcript budget spent ({whose}): from here on every exchange is counted per verb and reply code (see the summary), not kept; data connections announced from here on are not followed"
+                tr!(
+                    "this session's {MAX_EXCHANGES} exchanges",
+                    "本会话的 {MAX_EXCHANGES} 次交互"
                 )
             } else {
-                format!(
-                    "transcript budget spent ({whose}): from here on exchanges that do not concern data connections, login or TLS are counted per verb and reply code (see the summary), not kept"
+                let m = max_held >> 20;
+                tr!(
+                    "the {m} MiB of all open sessions",
+                    "所有打开会话共用的 {m} MiB"
+                )
+            };
+            let text = if hard {
+                tr!(
+                    "transcript budget spent ({whose}): from here on every exchange is counted per verb and reply code (see the summary), not kept; data connections announced from here on are not followed",
+                    "会话记录预算已用完（{whose}）：此后每次交互只按命令和响应码计数（见汇总），不再保留；此后通告的数据连接不再跟踪";
+                    whose = whose
+                )
+            } else {
+                tr!(
+                    "transcript budget spent ({whose}): from here on exchanges that do not concern data connections, login or TLS are counted per verb and reply code (see the summary), not kept",
+                    "会话记录预算已用完（{whose}）：此后与数据连接、登录或 TLS 无关的交互只按命令和响应码计数（见汇总），不再保留";
+                    whose = whose
                 )
             };
             Self::anomaly(st, text);
@@ -744,18 +765,18 @@ impl Tracker {
             let waiting = st.lines[d].pending() || (d == 1 && st.replies.in_multiline());
             if all || !waiting {
                 for t in std::mem::take(&mut st.line_notes[d]) {
-                    Self::anomaly(st, format!("proxy: {t}"));
+                    Self::anomaly(st, proxy_note(&t));
                 }
             }
         }
         if all {
             for (_, t) in std::mem::take(&mut st.conn_notes) {
-                Self::anomaly(st, format!("proxy: {t}"));
+                Self::anomaly(st, proxy_note(&t));
             }
         }
     }
 
-    fn anomaly(st: &mut SessionState, text: String) {
+    fn anomaly(st: &mut SessionState, text: Tr) {
         if st.s.anomalies.len() < MAX_ANOMALIES {
             st.s.anomalies.push(text);
         } else {
@@ -808,11 +829,12 @@ impl Tracker {
                 st.encrypted = false;
                 st.tls_left = [0, 0];
                 st.lines[d] = LineSplitter::new();
+                let fr = FrameLabel(meta.frame);
                 Self::anomaly(
                     st,
-                    format!(
-                        "frame {}: the control connection is in the clear again after TLS (CCC)",
-                        FrameLabel(meta.frame)
+                    tr!(
+                        "frame {fr}: the control connection is in the clear again after TLS (CCC)",
+                        "帧 {fr}：控制连接在 TLS 之后回到明文（CCC）"
                     ),
                 );
                 continue;
@@ -828,8 +850,10 @@ impl Tracker {
                 st.s.tls = true;
                 Self::anomaly(
                     st,
-                    "TLS records on the control connection: the session is encrypted from here on"
-                        .into(),
+                    tr!(
+                        "TLS records on the control connection: the session is encrypted from here on",
+                        "控制连接上出现 TLS 记录：会话从这里开始加密"
+                    ),
                 );
                 continue;
             }
@@ -911,37 +935,45 @@ impl Tracker {
             st.resync[0] = false;
             if !looks_like_command(line) {
                 // Not shown: the rest of a PASS line looks like anything.
+                let n = line.len();
                 Self::anomaly(
                     st,
-                    format!(
-                        "client line after a capture gap dropped (the end of a line whose start is missing, {} bytes; not shown, it may hold a password)",
-                        line.len()
+                    tr!(
+                        "client line after a capture gap dropped (the end of a line whose start is missing, {n} bytes; not shown, it may hold a password)",
+                        "丢弃了抓包缺口之后的客户端行（开头缺失的一行的结尾，{n} 字节；不显示，它可能含有密码）"
                     ),
                 );
                 return;
             }
         }
         if line.is_empty() && !f.telnet_ip && !f.telnet_synch {
+            let fr = FrameLabel(meta.frame);
             Self::anomaly(
                 st,
-                format!("empty command line (frame {})", FrameLabel(meta.frame)),
+                tr!("empty command line (frame {fr})", "空命令行（帧 {fr}）"),
             );
             return;
         }
         let pc = command::parse(line);
         let mut notes = Vec::new();
         if f.overflow > 0 {
-            notes.push(format!(
-                "line was {} bytes long; cut to {}",
-                line.len() + f.overflow,
-                line.len()
+            let (was, cut) = (line.len() + f.overflow, line.len());
+            notes.push(tr!(
+                "line was {was} bytes long; cut to {cut}",
+                "该行长 {was} 字节；截断为 {cut}"
             ));
         }
         if f.unterminated {
-            notes.push("line cut short in the capture (snaplen, gap or end of capture): the rest is unknown".into());
+            notes.push(tr!(
+                "line cut short in the capture (snaplen, gap or end of capture): the rest is unknown",
+                "该行在抓包中被截断（snaplen、缺口或抓包结束）：其余部分未知"
+            ));
         }
         if f.bare_lf {
-            notes.push("line ended with LF only (no CR)".into());
+            notes.push(tr!(
+                "line ended with LF only (no CR)",
+                "该行只以 LF 结尾（没有 CR）"
+            ));
         }
         let unknown = catalog::command(&pc.verb).is_none();
         if !self.keep_exchange(si, essential_verb(&pc.verb)) {
@@ -958,9 +990,10 @@ impl Tracker {
             std::mem::size_of::<Exchange>() + std::mem::size_of::<Reply>() + pc.verb.len() + 64;
         if !self.keep_text(si, fixed + arg.len()) {
             if arg.len() > CUT_TEXT {
-                notes.push(format!(
-                    "argument of {} bytes cut to {CUT_TEXT}: text budget spent",
-                    arg.len()
+                let n = arg.len();
+                notes.push(tr!(
+                    "argument of {n} bytes cut to {CUT_TEXT}: text budget spent",
+                    "{n} 字节的参数截断为 {CUT_TEXT}：文本预算已用完"
                 ));
                 arg.truncate(CUT_TEXT);
             }
@@ -1002,11 +1035,12 @@ impl Tracker {
                     Some(a) => self.announce(si, meta, ei, via, DataMode::Active, Some(a)),
                     None => {
                         let st = &mut self.sessions[si];
+                        let arg = crate::text::escape(&pc.arg[..pc.arg.len().min(80)]);
                         Self::anomaly(
                             st,
-                            format!(
-                                "{verb} argument cannot be parsed: {}",
-                                crate::text::escape(&pc.arg[..pc.arg.len().min(80)])
+                            tr!(
+                                "{verb} argument cannot be parsed: {arg}",
+                                "{verb} 的参数无法解析：{arg}"
                             ),
                         );
                     }
@@ -1172,11 +1206,12 @@ impl Tracker {
             st.resync[1] = false;
             let bare_code = line.len() == 3 && line.iter().all(u8::is_ascii_digit);
             if !(st.replies.in_multiline() || looks_like_reply_start(line) || bare_code) {
+                let l = crate::text::escape(&line[..line.len().min(80)]);
                 Self::anomaly(
                     st,
-                    format!(
-                        "server line after a capture gap dropped (partial): {}",
-                        crate::text::escape(&line[..line.len().min(80)])
+                    tr!(
+                        "server line after a capture gap dropped (partial): {l}",
+                        "丢弃了抓包缺口之后的服务器行（不完整）：{l}"
                     ),
                 );
                 return;
@@ -1198,12 +1233,15 @@ impl Tracker {
                 }
             }
             Some(ReplyItem::Garbage(g)) => {
+                let (fr, l) = (
+                    FrameLabel(meta.frame),
+                    crate::text::escape(&g[..g.len().min(120)]),
+                );
                 Self::anomaly(
                     st,
-                    format!(
-                        "frame {}: server sent a line that is not a reply: {}",
-                        FrameLabel(meta.frame),
-                        crate::text::escape(&g[..g.len().min(120)])
+                    tr!(
+                        "frame {fr}: server sent a line that is not a reply: {l}",
+                        "帧 {fr}：服务器发送了一行不是响应的内容：{l}"
                     ),
                 );
                 // A command is waiting: this line is the server's (invalid) answer to it.
@@ -1213,7 +1251,8 @@ impl Tracker {
                     Self::count_exchange(st, Some(&verb), Some(0));
                 } else if let Some(Pending::Kept(ei)) = st.pending.pop_front() {
                     let cmd_ts = st.s.exchanges[ei].command.as_ref().map(|c| c.ts);
-                    let mut notes = vec!["invalid reply: no reply code".to_string()];
+                    let mut notes =
+                        vec![tr!("invalid reply: no reply code", "无效响应：没有响应码")];
                     notes.append(&mut st.line_notes[1]);
                     st.s.exchanges[ei].replies.push(Reply {
                         code: 0,
@@ -1306,8 +1345,10 @@ impl Tracker {
             match st.pending.pop_front() {
                 Some(Pending::Kept(lost)) => {
                     if let Some(c) = st.s.exchanges[lost].command.as_mut() {
-                        c.notes
-                            .push("no reply in the capture (lost in a gap)".into());
+                        c.notes.push(tr!(
+                            "no reply in the capture (lost in a gap)",
+                            "抓包中没有响应（丢失在缺口中）"
+                        ));
                     }
                 }
                 _ => Self::count_exchange(st, Some(&v0), None),
@@ -1377,7 +1418,7 @@ impl Tracker {
         si: usize,
         lines: Vec<Vec<u8>>,
         text: &[u8],
-        notes: &mut Vec<String>,
+        notes: &mut Vec<Tr>,
     ) -> (Vec<u8>, Vec<Bytes>) {
         let kept_len = 2 * text.len() + lines.len() * 40 + std::mem::size_of::<Reply>() + 64;
         if self.keep_text(si, kept_len) {
@@ -1386,10 +1427,10 @@ impl Tracker {
         let first = lines
             .first()
             .map_or(&[][..], |l| &l[..l.len().min(CUT_TEXT)]);
-        notes.push(format!(
-            "reply of {} lines, {} bytes: only its first line kept (cut to {CUT_TEXT} bytes), text budget spent",
-            lines.len(),
-            text.len()
+        let (n, b) = (lines.len(), text.len());
+        notes.push(tr!(
+            "reply of {n} lines, {b} bytes: only its first line kept (cut to {CUT_TEXT} bytes), text budget spent",
+            "{n} 行、{b} 字节的响应：只保留第一行（截断为 {CUT_TEXT} 字节），文本预算已用完"
         ));
         self.count_text(si, 2 * first.len() + std::mem::size_of::<Reply>() + 64);
         (first.to_vec(), vec![Bytes(first.to_vec())])
@@ -1516,7 +1557,10 @@ impl Tracker {
                     ei,
                     Via::Pasv,
                     a,
-                    "227 reply without a readable address",
+                    tr!(
+                        "227 reply without a readable address",
+                        "227 响应中没有可读的地址"
+                    ),
                 );
             }
             (229, Some("EPSV")) => {
@@ -1527,7 +1571,10 @@ impl Tracker {
                     ei,
                     Via::Epsv,
                     a,
-                    "229 reply without a readable port",
+                    tr!(
+                        "229 reply without a readable port",
+                        "229 响应中没有可读的端口"
+                    ),
                 );
             }
             (228, Some("LPSV")) => {
@@ -1538,7 +1585,10 @@ impl Tracker {
                     ei,
                     Via::Lpsv,
                     a,
-                    "228 reply without a readable address",
+                    tr!(
+                        "228 reply without a readable address",
+                        "228 响应中没有可读的地址"
+                    ),
                 );
             }
             (c, Some("PORT" | "EPRT" | "LPRT")) if c >= 400 => {
@@ -1584,12 +1634,13 @@ impl Tracker {
         ei: Option<usize>,
         via: Via,
         addr: Option<SocketAddr>,
-        unreadable: &str,
+        unreadable: Tr,
     ) {
         if addr.is_none() {
+            let fr = FrameLabel(meta.frame);
             Self::anomaly(
                 &mut self.sessions[si],
-                format!("frame {}: {unreadable}", FrameLabel(meta.frame)),
+                tr!("frame {fr}: {u}", "帧 {fr}：{u}"; u = unreadable),
             );
         }
         self.announce(
@@ -1656,10 +1707,10 @@ impl Tracker {
         for (_, si) in by_age {
             let st = &mut self.sessions[si];
             st.s.closed = Closed::Evicted;
-            let text = format!(
-                "set aside at frame {} before it ended: more than {} sessions were open at once (the least recently active go first); later packets of its connections were ignored",
-                FrameLabel(meta.frame),
-                self.max_open
+            let (fr, max) = (FrameLabel(meta.frame), self.max_open);
+            let text = tr!(
+                "set aside at frame {fr} before it ended: more than {max} sessions were open at once (the least recently active go first); later packets of its connections were ignored",
+                "在帧 {fr} 处于结束前被移出：同时打开的会话超过 {max} 个（最久不活跃的先移出）；其连接之后的包被忽略"
             );
             Self::anomaly(st, text);
             let conns: Vec<ConnId> = std::iter::once(st.s.control_conn)
@@ -1838,9 +1889,10 @@ impl Tracker {
         st.s.coverage = cov;
         let s = &mut st.s;
         if st.dropped_anomalies > 0 {
-            s.anomalies.push(format!(
-                "{} more anomalies not listed",
-                st.dropped_anomalies
+            let n = st.dropped_anomalies;
+            s.anomalies.push(tr!(
+                "{n} more anomalies not listed",
+                "另有 {n} 条异常未列出"
             ));
         }
         for (ci, ch) in s.data_channels.iter_mut().enumerate() {
@@ -1898,9 +1950,10 @@ impl Tracker {
                 None
             };
             if f.gaps > 0 {
-                ch.notes.push(format!(
-                    "{} bytes of this connection are missing from the capture",
-                    f.gaps
+                let n = f.gaps;
+                ch.notes.push(tr!(
+                    "{n} bytes of this connection are missing from the capture",
+                    "抓包中缺少这个连接的 {n} 字节"
                 ));
             }
             ch.bytes = ch.bytes_to_client + ch.bytes_to_server;
@@ -1959,6 +2012,8 @@ impl ConnSink for Tracker {
     }
 
     fn note(&mut self, _meta: Meta, control: ConnId, target: NoteTarget, text: String) {
+        // The proxy's own notes (what it rewrote, refused, injected) are English.
+        let text = Tr::verbatim(text);
         let Some(&si) = self.by_control.get(&control) else {
             // The session ended (or never began): nothing to attach the note to.
             return;
@@ -1972,11 +2027,11 @@ impl ConnSink for Tracker {
         };
         let st = &mut self.sessions[si];
         match target {
-            NoteTarget::Session => Self::anomaly(st, format!("proxy: {text}")),
+            NoteTarget::Session => Self::anomaly(st, proxy_note(&text)),
             NoteTarget::Line(dir) => match cii {
                 Some(cii) => st.line_notes[usize::from(dir != client_dir(cii))].push(text),
                 // The control connection closed: no line follows.
-                None => Self::anomaly(st, format!("proxy: {text}")),
+                None => Self::anomaly(st, proxy_note(&text)),
             },
             NoteTarget::Conn(c) => {
                 match st.s.data_channels.iter_mut().rfind(|d| d.conn == Some(c)) {
@@ -1994,7 +2049,7 @@ impl ConnSink for Tracker {
                     .rfind(|d| d.announced == Some(a))
                 {
                     Some(ch) => ch.notes.push(text),
-                    None => Self::anomaly(st, format!("proxy: {text}")),
+                    None => Self::anomaly(st, proxy_note(&text)),
                 }
             }
         }
@@ -2064,9 +2119,10 @@ impl ConnSink for Tracker {
             let f = &mut st.facts[ci];
             let ch = &mut st.s.data_channels[ci];
             if f.attempted {
-                ch.notes.push(format!(
-                    "another connection attempt at frame {}",
-                    FrameLabel(meta.frame)
+                let fr = FrameLabel(meta.frame);
+                ch.notes.push(tr!(
+                    "another connection attempt at frame {fr}",
+                    "帧 {fr} 处又一次尝试连接"
                 ));
             }
             f.attempted = true;
@@ -2092,17 +2148,14 @@ impl ConnSink for Tracker {
             if ch.announced.is_none() {
                 // The announcement was unreadable: the connection tells where it was.
                 ch.announced = Some(info.responder);
-                ch.notes.push(
-                    "announced address not readable in the capture; taken from the connection"
-                        .into(),
-                );
+                ch.notes.push(tr!(
+                    "announced address not readable in the capture; taken from the connection",
+                    "抓包中通告的地址不可读；取自连接本身"
+                ));
             }
             if !info.handshake_seen {
                 f.established = true;
-                ch.notes.push(
-                    "no handshake in the capture (it started after the connection opened, or keeps only packets with payload)"
-                        .into(),
-                );
+                ch.notes.push(no_handshake_note());
             }
             self.conns.insert(
                 info.id,
@@ -2318,19 +2371,26 @@ impl Tracker {
             st.s.encrypted_bytes[d] += len;
             return;
         }
-        let who = if from_client { "client" } else { "server" };
-        let what = if is_cut {
-            "cut by the capture's snaplen"
-        } else {
-            "missing from the capture"
-        };
-        Self::anomaly(
-            st,
-            format!(
-                "frame {}: {len} bytes from the {who} {what}; decoding resumes at the next line",
-                FrameLabel(meta.frame)
+        let fr = FrameLabel(meta.frame);
+        let text = match (from_client, is_cut) {
+            (true, true) => tr!(
+                "frame {fr}: {len} bytes from the client cut by the capture's snaplen; decoding resumes at the next line",
+                "帧 {fr}：客户端的 {len} 字节被抓包的 snaplen 截断；从下一行继续解码"
             ),
-        );
+            (true, false) => tr!(
+                "frame {fr}: {len} bytes from the client missing from the capture; decoding resumes at the next line",
+                "帧 {fr}：抓包中缺少客户端的 {len} 字节；从下一行继续解码"
+            ),
+            (false, true) => tr!(
+                "frame {fr}: {len} bytes from the server cut by the capture's snaplen; decoding resumes at the next line",
+                "帧 {fr}：服务器的 {len} 字节被抓包的 snaplen 截断；从下一行继续解码"
+            ),
+            (false, false) => tr!(
+                "frame {fr}: {len} bytes from the server missing from the capture; decoding resumes at the next line",
+                "帧 {fr}：抓包中缺少服务器的 {len} 字节；从下一行继续解码"
+            ),
+        };
+        Self::anomaly(st, text);
         st.after_gap = true;
         let partial = st.lines[d].break_line();
         // The start of the line is known, its end is not: keep it as a
@@ -2419,31 +2479,50 @@ impl Tracker {
     }
 }
 
+/// A note from the proxy, as a session anomaly.
+fn proxy_note(t: &Tr) -> Tr {
+    t.map(|s, _| format!("proxy: {s}"))
+}
+
+/// A data connection whose handshake is not in the capture.
+pub(crate) fn no_handshake_note() -> Tr {
+    tr!(
+        "no handshake in the capture (it started after the connection opened, or keeps only packets with payload)",
+        "抓包中没有握手（抓包开始于连接建立之后，或只保留了带载荷的包）"
+    )
+}
+
 /// What the reply parser noticed about a reply, as notes.
-fn reply_notes(r: &ParsedReply) -> Vec<String> {
+fn reply_notes(r: &ParsedReply) -> Vec<Tr> {
     let mut notes = Vec::new();
     if let Some(c) = r.flags.end_code_differs {
-        notes.push(format!(
-            "multi-line reply began with {} but ended with {c}",
-            r.code
+        let b = r.code;
+        notes.push(tr!(
+            "multi-line reply began with {b} but ended with {c}",
+            "多行响应以 {b} 开始，却以 {c} 结束"
         ));
     }
     if r.flags.missing_space {
-        notes.push("no space after the reply code".into());
+        notes.push(tr!("no space after the reply code", "响应码之后没有空格"));
     }
     if r.flags.cut {
-        notes.push(
-            "cut short in the capture (snaplen or gap): the rest of the reply is unknown".into(),
-        );
+        notes.push(tr!(
+            "cut short in the capture (snaplen or gap): the rest of the reply is unknown",
+            "在抓包中被截断（snaplen 或缺口）：响应的其余部分未知"
+        ));
     }
     if r.flags.unterminated && !r.flags.cut {
-        notes.push("multi-line reply never ended".into());
+        notes.push(tr!("multi-line reply never ended", "多行响应始终没有结束"));
     }
     if r.flags.dropped_lines > 0 {
-        notes.push(format!("{} more lines not kept", r.flags.dropped_lines));
+        let n = r.flags.dropped_lines;
+        notes.push(tr!("{n} more lines not kept", "另有 {n} 行未保留"));
     }
     if r.flags.long_line {
-        notes.push("a line was longer than 8 KiB and was cut".into());
+        notes.push(tr!(
+            "a line was longer than 8 KiB and was cut",
+            "有一行超过 8 KiB，已被截断"
+        ));
     }
     notes
 }

@@ -32,6 +32,7 @@ pub use keylog::KeyLog;
 /// after every feed; this bounds a peer that sends without line ends).
 pub const MAX_PLAIN_HELD: usize = 1 << 20;
 use crate::time::Ts;
+use crate::tr;
 
 /// Longest handshake message read (a certificate chain fits easily); longer ones
 /// are noted and skipped.
@@ -669,18 +670,25 @@ impl TlsConn {
         if !self.tls13 && h.version < 0x0303 {
             // TLS 1.0/1.1 derive their keys with another PRF (MD5 and SHA-1).
             d.status = "unsupported";
-            d.detail = Some(format!(
-                "{} is not decrypted (TLS 1.2 and 1.3 are)",
-                version_name(h.version).unwrap_or("this TLS version")
-            ));
+            d.detail = Some(match version_name(h.version) {
+                Some(v) => tr!(
+                    "{v} is not decrypted (TLS 1.2 and 1.3 are)",
+                    "{v} 不解密（只解密 TLS 1.2 和 1.3）"
+                ),
+                None => tr!(
+                    "this TLS version is not decrypted (TLS 1.2 and 1.3 are)",
+                    "此 TLS 版本不解密（只解密 TLS 1.2 和 1.3）"
+                ),
+            });
             self.info.decryption = Some(d);
             return;
         }
         let Some(suite) = Suite::from_id(h.suite, self.tls13) else {
             d.status = "unsupported";
-            d.detail = Some(format!(
-                "cipher suite {} is not one ftpscope decrypts",
-                cipher_name(h.suite)
+            let c = cipher_name(h.suite);
+            d.detail = Some(tr!(
+                "cipher suite {c} is not one ftpscope decrypts",
+                "ftpscope 不解密密码套件 {c}"
             ));
             self.info.decryption = Some(d);
             return;
@@ -694,9 +702,10 @@ impl TlsConn {
                     && s.server_app.is_some()
             });
             let Some(s) = s else {
-                d.detail = Some(
-                    "the key log has no complete set of TLS 1.3 traffic secrets for this handshake's client random".into(),
-                );
+                d.detail = Some(tr!(
+                    "the key log has no complete set of TLS 1.3 traffic secrets for this handshake's client random",
+                    "密钥日志中没有与此握手的 client random 对应的完整 TLS 1.3 流量密钥"
+                ));
                 self.info.decryption = Some(d);
                 return;
             };
@@ -719,8 +728,10 @@ impl TlsConn {
                 None => match resumed_sid.and_then(|sid| kl.learned(sid)) {
                     Some(m) => (m, "resumed-session"),
                     None => {
-                        d.detail =
-                            Some("the key log has no CLIENT_RANDOM line for this handshake".into());
+                        d.detail = Some(tr!(
+                            "the key log has no CLIENT_RANDOM line for this handshake",
+                            "密钥日志中没有此握手的 CLIENT_RANDOM 行"
+                        ));
                         self.info.decryption = Some(d);
                         return;
                     }
@@ -772,16 +783,26 @@ impl TlsConn {
         let (inner, plain) = match r.map(|t| (t, body)) {
             Ok(x) => x,
             Err(e) => {
-                let who = if d == 0 { "client" } else { "server" };
-                let why = match e {
-                    decrypt::DecryptError::Short => "is too short for its cipher",
-                    decrypt::DecryptError::Auth => {
-                        "did not authenticate (the key log's secrets are not this connection's, or the capture damaged the record)"
-                    }
+                let who = if d == 0 {
+                    tr!("client", "客户端")
+                } else {
+                    tr!("server", "服务器")
+                };
+                let detail = match e {
+                    decrypt::DecryptError::Short => tr!(
+                        "frame {frame}: a record from the {who} is too short for its cipher",
+                        "帧 {frame}：{who}的一个记录对其加密算法来说太短";
+                        who = who
+                    ),
+                    decrypt::DecryptError::Auth => tr!(
+                        "frame {frame}: a record from the {who} did not authenticate (the key log's secrets are not this connection's, or the capture damaged the record)",
+                        "帧 {frame}：{who}的一个记录未通过认证（密钥日志中的密钥不属于这个连接，或抓包损坏了该记录）";
+                        who = who
+                    ),
                 };
                 if let Some(x) = self.info.decryption.as_mut() {
                     x.status = "failed";
-                    x.detail = Some(format!("frame {frame}: a record from the {who} {why}"));
+                    x.detail = Some(detail);
                 }
                 self.dec = None;
                 return;

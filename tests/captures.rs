@@ -278,7 +278,7 @@ fn check_findings(name: &str, cap: &Capture, e: &Value, errors: &mut Vec<String>
                 f.remedy,
                 f.evidence
                     .iter()
-                    .map(|x| x.what.clone())
+                    .map(|x| x.what.en.clone())
                     .collect::<Vec<_>>()
                     .join(" ")
             )

@@ -318,7 +318,7 @@ fn the_tui_screen_holds_no_control_or_invisible_character() {
     for (i, s) in model.sessions.iter().enumerate() {
         for lang in [Lang::En, Lang::Zh] {
             let rows = lines::transcript(s, 120, true, lang);
-            let f = lines::findings(&s.findings, 120);
+            let f = lines::findings(&s.findings, 120, ftpscope::ftp::catalog::Lang::En);
             for r in rows.rows.iter().chain(&f.rows) {
                 let text: String = r.spans.iter().map(|(_, t)| t.as_str()).collect();
                 assert_clean(&format!("TUI session {i} row"), text.as_bytes());

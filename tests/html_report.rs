@@ -8,6 +8,9 @@
 //!   with its announced address and outcome; no script from the capture ran; a
 //!   screenshot at 1280x900 is not blank.
 //! * A snapshot of the page (times masked).
+//! * `--lang en,zh`: one page with both languages and a switch (radio buttons and
+//!   CSS), ids unique and links kept in their copy; one language has no switch;
+//!   several languages elsewhere are a usage error.
 
 mod common;
 
@@ -261,6 +264,8 @@ fn the_page_in_a_browser_holds_every_finding_and_diagram() {
         "multi-session.pcap",
         "slow-window-limited.pcap",
         "nat-router-no-alg.pcap",
+        "ftps-ftplib-reuse.pcap",
+        "ftps-lftp-active.pcap",
     ] {
         let cap = common::repo().join("captures").join(name);
         let page = report(&["--format", "html"], &cap);
@@ -386,4 +391,126 @@ fn the_page_in_a_browser_holds_every_finding_and_diagram() {
         "the screenshot looks blank ({} bytes)",
         png.len()
     );
+}
+
+/// The values of an attribute in a page, in order.
+fn attr_values(html: &str, attr: &str) -> Vec<String> {
+    let key = format!(" {attr}=\"");
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(&key) {
+        rest = &rest[i + key.len()..];
+        let end = rest.find('"').unwrap_or(rest.len());
+        out.push(rest[..end].to_string());
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// `--lang en,zh`: one page holding both languages' text, a switch between them
+/// made of radio buttons and the stylesheet (no script needed), the first
+/// language checked; ids unique across the copies and every link landing in
+/// its own copy.
+#[test]
+fn two_languages_make_one_page_with_a_switch() {
+    let cap = common::repo().join("captures/nat-router-no-alg.pcap");
+    let page = report(&["--format", "html", "--lang", "en,zh"], &cap);
+    for text in [
+        "Collapse transcripts",
+        "折叠会话记录",
+        "Data connections",
+        "数据连接",
+        "Fix",
+        "处理建议",
+    ] {
+        assert!(page.contains(text), "the page lacks {text:?}");
+    }
+    // The switch: English first and checked, Chinese second.
+    let en = page
+        .find("<input class=\"langsel\" type=\"radio\" name=\"lang\" id=\"lang-en\" checked>")
+        .expect("an English radio button, checked");
+    let zh = page
+        .find("<input class=\"langsel\" type=\"radio\" name=\"lang\" id=\"lang-zh\">")
+        .expect("a Chinese radio button, not checked");
+    assert!(en < zh);
+    assert!(page.contains("<label for=\"lang-en\" lang=\"en\">English</label>"));
+    assert!(page.contains("<label for=\"lang-zh\" lang=\"zh-Hans\">中文</label>"));
+    // Hidden by the stylesheet unless its radio button is checked.
+    assert!(page.contains(".l10n { display: none; }"));
+    assert!(page.contains("#lang-en:checked ~ .l-en { display: block; }"));
+    assert!(page.contains("#lang-zh:checked ~ .l-zh { display: block; }"));
+    let (a, b) = (
+        page.find("<div class=\"l10n l-en\" lang=\"en\">")
+            .expect("English copy"),
+        page.find("<div class=\"l10n l-zh\" lang=\"zh-Hans\">")
+            .expect("Chinese copy"),
+    );
+    assert!(zh < a && a < b, "radio buttons, then English, then Chinese");
+    // Both copies draw every session, with the NAT view.
+    assert_eq!(
+        page[a..b].matches("<svg class=\"ladder\"").count(),
+        page[b..].matches("<svg class=\"ladder\"").count()
+    );
+    assert!(page[b..].contains("<figcaption class=\"nat\">"));
+    // Ids are unique; every in-page link and marker lands in the same copy.
+    let ids = attr_values(&page, "id");
+    let mut seen = std::collections::HashSet::new();
+    for id in &ids {
+        assert!(seen.insert(id.as_str()), "id {id} twice");
+    }
+    for (copy, text) in [("en", &page[a..b]), ("zh", &page[b..])] {
+        let here: std::collections::HashSet<String> = attr_values(text, "id").into_iter().collect();
+        let links = attr_values(text, "href");
+        assert!(links.len() > 10, "{copy}: only {} links", links.len());
+        for h in links {
+            let target = h.trim_start_matches('#');
+            assert!(here.contains(target), "{copy}: link {h} leaves its copy");
+        }
+        for m in attr_values(text, "marker-end") {
+            let target = m.trim_start_matches("url(#").trim_end_matches(')');
+            assert!(here.contains(target), "{copy}: marker {m} leaves its copy");
+        }
+    }
+    // The order of --lang picks what shows first.
+    let page = report(&["--format", "html", "--lang", "zh,en"], &cap);
+    assert!(page.contains("id=\"lang-zh\" checked>"));
+    assert!(page.starts_with("<!DOCTYPE html><html lang=\"zh-Hans\">"));
+}
+
+/// One language: no switch, one copy, ids without prefix.
+#[test]
+fn one_language_has_no_switch() {
+    let cap = common::repo().join("captures/passive-refused.pcap");
+    for args in [
+        &["--format", "html"][..],
+        &["--format", "html", "--lang", "zh"],
+        &["--format", "html", "--lang", "zh,zh"],
+    ] {
+        let page = report(args, &cap);
+        assert!(!page.contains("name=\"lang\""), "{args:?}: a switch");
+        assert!(!page.contains("class=\"l10n"), "{args:?}: a language copy");
+        assert!(page.contains("id=\"s1\""), "{args:?}");
+    }
+    let zh = report(&["--format", "html", "--lang", "zh"], &cap);
+    assert!(zh.contains("折叠会话记录") && !zh.contains("Collapse transcripts"));
+}
+
+/// Several languages elsewhere than the HTML page: a usage error.
+#[test]
+fn several_languages_only_for_the_html_page() {
+    let cap = common::repo().join("captures/passive-refused.pcap");
+    for args in [
+        &["report", "--lang", "en,zh"][..],
+        &["report", "--format", "json", "--lang", "en,zh"],
+        &["diagnose", "--lang", "zh,en"],
+    ] {
+        let out = Command::new(bin())
+            .args(args)
+            .arg(&cap)
+            .output()
+            .expect("ftpscope runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--format html"), "{args:?}: {err}");
+    }
 }

@@ -1591,7 +1591,7 @@ async fn the_proxy_names_the_side_that_limited_a_slow_transfer() {
         ch.notes
             .iter()
             .filter(|n| n.starts_with("proxy's view (Linux tcp_info)"))
-            .cloned()
+            .map(|n| n.en.clone())
             .collect()
     };
     // curl reads 8 MB/s of a 32 MiB file: once the client's receive buffer and

@@ -149,7 +149,7 @@ fn check_session(s: &Session, what: &str) {
             )
         });
     assert_eq!(f.severity, Severity::Warning, "{what}");
-    let ev: Vec<&str> = f.evidence.iter().map(|e| e.what.as_str()).collect();
+    let ev: Vec<&str> = f.evidence.iter().map(|e| &*e.what.en).collect();
     assert!(
         ev.iter().any(|e| e.contains("234")) && ev.iter().any(|e| e.contains("TLS 1.")),
         "{what}: {ev:?}"

@@ -318,7 +318,7 @@ fn findings_of(cap: &Capture) -> Vec<(&'static str, ftpscope::model::Severity, S
         .iter()
         .flat_map(|s| s.findings.iter())
         .chain(cap.findings.iter())
-        .map(|f| (f.id, f.severity, f.summary.clone()))
+        .map(|f| (f.id, f.severity, f.summary.en.clone()))
         .collect()
 }
 

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Duration;
 
+use ftpscope::i18n::Tr;
 use ftpscope::model::{Capture, Evidence, Finding, Session, Severity};
 use ftpscope::session::TrackerConfig;
 use ftpscope::tui::app::{Action, App, Effect, FindingRow, MouseKind, Options, SortKey, View};
@@ -32,14 +33,14 @@ fn finding(id: &'static str, severity: Severity, exchange: Option<usize>) -> Fin
     Finding {
         id,
         severity,
-        summary: format!("{id} summary"),
+        summary: Tr::verbatim(format!("{id} summary")),
         evidence: vec![Evidence {
-            what: "evidence".into(),
+            what: Tr::verbatim("evidence"),
             ts: None,
             frame: None,
             exchange,
         }],
-        remedy: "remedy".into(),
+        remedy: Tr::verbatim("remedy"),
         ..Default::default()
     }
 }

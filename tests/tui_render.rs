@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use ftpscope::i18n::Tr;
 use ftpscope::model::{Capture, Evidence, Finding, Severity};
 use ftpscope::session::TrackerConfig;
 use ftpscope::tui::app::{Action, App, Options};
@@ -39,22 +40,24 @@ fn finding(id: &'static str, severity: Severity, summary: &str, exchange: usize)
     Finding {
         id,
         severity,
-        summary: summary.into(),
+        summary: Tr::verbatim(summary),
         evidence: vec![
             Evidence {
-                what: "client sent the command".into(),
+                what: Tr::verbatim("client sent the command"),
                 ts: None,
                 frame: Some(17),
                 exchange: Some(exchange),
             },
             Evidence {
-                what: "nothing answered".into(),
+                what: Tr::verbatim("nothing answered"),
                 ts: None,
                 frame: None,
                 exchange: None,
             },
         ],
-        remedy: "Open the passive port range in the server's firewall; until then active mode may work if the client accepts connections.".into(),
+        remedy: Tr::verbatim(
+            "Open the passive port range in the server's firewall; until then active mode may work if the client accepts connections.",
+        ),
         ..Default::default()
     }
 }
@@ -294,10 +297,10 @@ fn wire_controls_are_shown_escaped() {
         let ex = exchange_of(&c, 0, "PWD");
         let cmd = c.sessions[0].exchanges[ex].command.as_mut().unwrap();
         cmd.arg = ftpscope::model::Bytes(b"\x9b6n\xe2\x81\xa6x".to_vec());
-        c.sessions[0].findings[0].summary = "bad \u{202e} summary \u{1b}[2J".into();
+        c.sessions[0].findings[0].summary = Tr::verbatim("bad \u{202e} summary \u{1b}[2J");
         c.sessions[0]
             .anomalies
-            .push("garbage \u{0}\u{8} line".into());
+            .push(Tr::verbatim("garbage \u{0}\u{8} line"));
     }
     let mut a = app(c, "captures/\u{1b}[2Jname.pcap");
     let check = |t: &Terminal<TestBackend>| {

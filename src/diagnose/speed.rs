@@ -5,9 +5,11 @@
 //! (at least [`MIN_SPAN_S`] from first to last data byte); a healthy fast transfer
 //! gets none. Each rule names the evidence it used, so the user can check it.
 
+use crate::i18n::Tr;
 use crate::model::{Certainty, DataChannel, Finding, Session, Severity, TcpFigures};
 use crate::text::escape;
 use crate::time::{human_bytes, human_duration, si};
+use crate::tr;
 
 use super::ev;
 
@@ -16,11 +18,11 @@ pub const MIN_SPAN_S: f64 = 0.5;
 /// Share of the transfer time a limit must account for to be named.
 const SHARE: f64 = 0.25;
 
-fn label(d: &DataChannel) -> String {
-    let cmd = d.command.as_deref().unwrap_or("data connection");
-    match &d.arg {
-        Some(a) => format!("{cmd} {}", escape(&a.0)),
-        None => cmd.to_string(),
+fn label(d: &DataChannel) -> Tr {
+    match (d.command.as_deref(), &d.arg) {
+        (Some(cmd), Some(a)) => Tr::verbatim(format!("{cmd} {}", escape(&a.0))),
+        (Some(cmd), None) => Tr::verbatim(cmd),
+        (None, _) => tr!("data connection", "数据连接"),
     }
 }
 
@@ -90,29 +92,35 @@ pub fn session_rules(s: &Session, out: &mut Vec<Finding>) {
     let trips = rtt
         .filter(|r| *r > 0.0)
         .map(|r| {
-            format!(
+            tr!(
                 ", about {:.0} round trips of {} each",
+                "，约 {:.0} 次往返，每次 {}",
                 per_file / (r / 1e3),
                 human_duration(r / 1e3)
             )
         })
         .unwrap_or_default();
+    let (all, took, each) = (
+        human_bytes(bytes),
+        human_duration(wall),
+        human_duration(per_file),
+    );
     out.push(Finding {
         id: "transfer-per-file-overhead",
         severity: Severity::Warning,
-        summary: format!(
-            "{n} files ({} in all) took {}: {} per file{trips}, while bytes moved {} of that time; per-file round trips, not the network's speed, set the pace",
-            human_bytes(bytes),
-            human_duration(wall),
-            human_duration(per_file),
-            match 100.0 * moving / wall {
-                p if p < 1.0 => "under 1%".to_string(),
-                p => format!("only {p:.0}%"),
+        summary: tr!(
+            "{n} files ({all} in all) took {took}: {each} per file{trips}, while bytes moved {share} of that time; per-file round trips, not the network's speed, set the pace",
+            "{n} 个文件（共 {all}）用了 {took}：每个文件 {each}{trips}，而真正传输字节的时间{share}；决定速度的是每个文件的往返，而不是网络速度";
+            trips = trips,
+            share = match 100.0 * moving / wall {
+                p if p < 1.0 => tr!("under 1%", "不到 1%"),
+                p => tr!("only {p:.0}%", "只占 {p:.0}%"),
             }
         ),
         evidence: vec![ev(
-            format!(
+            tr!(
                 "{n} transfers from {} to {}; time with bytes moving {}",
+                "{} 至 {} 共 {n} 次传输；有字节传输的时间 {}",
                 a.clock(),
                 b.clock(),
                 human_duration(moving)
@@ -121,7 +129,10 @@ pub fn session_rules(s: &Session, out: &mut Vec<Finding>) {
             None,
             None,
         )],
-        remedy: "Cut the round trips per file: transfer several files at once (lftp mirror --parallel=4, or several clients), send one archive instead of many files, list with MLSD once instead of SIZE/MDTM per file, and keep one control connection for all files. A longer round trip (a distant server, a VPN) multiplies the cost of each one.".into(),
+        remedy: tr!(
+            "Cut the round trips per file: transfer several files at once (lftp mirror --parallel=4, or several clients), send one archive instead of many files, list with MLSD once instead of SIZE/MDTM per file, and keep one control connection for all files. A longer round trip (a distant server, a VPN) multiplies the cost of each one.",
+            "减少每个文件的往返：同时传输多个文件（lftp mirror --parallel=4，或多个客户端），把许多文件打成一个归档再发送，用一次 MLSD 列目录而不是每个文件都 SIZE/MDTM，并让所有文件共用一条控制连接。往返时间越长（远程服务器、VPN），每次往返的代价越大。"
+        ),
         certainty: Certainty::Seen,
         cause: "per-file-overhead".into(),
         ..Default::default()
@@ -144,40 +155,53 @@ pub fn is_pmtu_blackhole(t: &TcpFigures) -> bool {
 fn pmtu_blackhole(
     d: &DataChannel,
     t: &TcpFigures,
-    what: &str,
-    sender: &str,
-    receiver: &str,
+    what: &Tr,
+    sender: &Tr,
+    receiver: &Tr,
     out: &mut Vec<Finding>,
 ) {
     let seg = t.max_segment;
+    let again = t.full_size_retransmissions;
     out.push(Finding {
         id: "transfer-pmtu-blackhole",
         severity: Severity::Error,
-        summary: format!(
-            "{what} stalled in a path-MTU black hole: {sender}'s full-size segments ({seg} bytes of payload) were sent {} times again and never acknowledged, while the handshake and {receiver}'s small segments got through; the sender never made its segments smaller, so no ICMP \"fragmentation needed\" reached it",
-            t.full_size_retransmissions
+        summary: tr!(
+            "{what} stalled in a path-MTU black hole: {sender}'s full-size segments ({seg} bytes of payload) were sent {again} times again and never acknowledged, while the handshake and {receiver}'s small segments got through; the sender never made its segments smaller, so no ICMP \"fragmentation needed\" reached it",
+            "{what} 卡在路径 MTU 黑洞中：{sender}的满长报文段（{seg} 字节载荷）重传了 {again} 次，始终没有被确认，而握手和{receiver}的小报文段都能通过；发送方从未减小报文段，说明 ICMP \"需要分片\"（fragmentation needed）消息没有到达它";
+            what = what,
+            sender = sender,
+            receiver = receiver
         ),
         evidence: vec![
             ev(
-                format!(
-                    "{what}: {} of {} acknowledged; {} retransmissions of {seg}-byte segments; MSS {} negotiated",
-                    human_bytes(t.acked_bytes),
-                    human_bytes(t.payload_bytes),
-                    t.full_size_retransmissions,
-                    t.mss.map_or("-".into(), |m| m.to_string())
-                ),
+                {
+                    let (acked, all) = (human_bytes(t.acked_bytes), human_bytes(t.payload_bytes));
+                    let mss = t.mss.map_or("-".into(), |m| m.to_string());
+                    tr!(
+                        "{what}: {acked} of {all} acknowledged; {again} retransmissions of {seg}-byte segments; MSS {mss} negotiated",
+                        "{what}：{all} 中已确认 {acked}；{seg} 字节报文段重传 {again} 次；协商的 MSS 为 {mss}";
+                        what = what
+                    )
+                },
                 d.first_byte,
                 d.frame_syn,
                 d.command_exchange,
             ),
             ev(
-                format!("{receiver} kept sending (it is alive and the path carries small packets), acknowledging none of the large segments"),
+                tr!(
+                    "{receiver} kept sending (it is alive and the path carries small packets), acknowledging none of the large segments",
+                    "{receiver}一直在发送（它是活的，路径也能传输小包），但没有确认任何大报文段";
+                    receiver = receiver
+                ),
                 d.last_byte,
                 None,
                 None,
             ),
         ],
-        remedy: "A link on the path has a smaller MTU than the ends think (a tunnel, VPN, PPPoE, a cloud overlay), and the ICMP message that would tell the sender is dropped by a firewall. Allow ICMP type 3 code 4 (IPv6: type 2, packet too big) through the firewalls on the path, or clamp the MSS on the router in front of the small link (iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu), or lower the MTU of the sender's interface. Linux senders can also probe (net.ipv4.tcp_mtu_probing=1).".into(),
+        remedy: tr!(
+            "A link on the path has a smaller MTU than the ends think (a tunnel, VPN, PPPoE, a cloud overlay), and the ICMP message that would tell the sender is dropped by a firewall. Allow ICMP type 3 code 4 (IPv6: type 2, packet too big) through the firewalls on the path, or clamp the MSS on the router in front of the small link (iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu), or lower the MTU of the sender's interface. Linux senders can also probe (net.ipv4.tcp_mtu_probing=1).",
+            "路径上某条链路的 MTU 比两端以为的小（隧道、VPN、PPPoE、云上的 overlay 网络），而本应通知发送方的 ICMP 消息被防火墙丢弃了。在路径上的防火墙放行 ICMP type 3 code 4（IPv6：type 2，packet too big），或在小 MTU 链路前的路由器上钳制 MSS（iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu），或调低发送方网卡的 MTU。Linux 发送方也可以开启探测（net.ipv4.tcp_mtu_probing=1）。"
+        ),
         certainty: Certainty::Seen,
         cause: "pmtu-blackhole".into(),
         ..Default::default()
@@ -224,50 +248,65 @@ pub fn control_idle_rule(s: &Session, out: &mut Vec<Finding>) {
             continue;
         }
         let what = label(d);
+        let after = human_duration(silent_after);
         let how = if reset {
-            format!(
-                "the control connection was then reset ({}) {} after the last data byte",
-                s.closed,
-                human_duration(silent_after)
+            let closed = s.closed;
+            tr!(
+                "the control connection was then reset ({closed}) {after} after the last data byte",
+                "随后在最后一个数据字节之后 {after}，控制连接被重置（{closed}）"
             )
         } else {
-            format!(
-                "nothing came on the control connection for {} after the last data byte",
-                human_duration(silent_after)
+            tr!(
+                "nothing came on the control connection for {after} after the last data byte",
+                "最后一个数据字节之后 {after} 内，控制连接上没有任何数据"
             )
         };
+        let idle = human_duration(idle);
         out.push(Finding {
             id: "control-idle-timeout-during-transfer",
             severity: Severity::Error,
-            summary: format!(
-                "{what} delivered all its data, but the final reply (226) never arrived: the control connection sat idle for {} during the transfer and {how}; a NAT or firewall on the path most likely dropped the idle control connection",
-                human_duration(idle)
+            summary: tr!(
+                "{what} delivered all its data, but the final reply (226) never arrived: the control connection sat idle for {idle} during the transfer and {how}; a NAT or firewall on the path most likely dropped the idle control connection",
+                "{what} 已传完全部数据，但最终响应（226）始终没有到达：传输期间控制连接空闲了 {idle}，{how}；很可能是路径上的 NAT 或防火墙丢弃了空闲的控制连接";
+                what = what,
+                how = how
             ),
             evidence: vec![
                 ev(
-                    format!("server replied {} {}; then nothing on the control connection", prelim.code, escape(&prelim.text.0)),
+                    tr!(
+                        "server replied {} {}; then nothing on the control connection",
+                        "服务器响应 {} {}；之后控制连接上再无数据",
+                        prelim.code,
+                        escape(&prelim.text.0)
+                    ),
                     Some(prelim.ts),
                     Some(prelim.frame),
                     Some(ei),
                 ),
                 ev(
-                    format!(
-                        "{what}: {} in {}, ended by FIN",
-                        human_bytes(d.bytes),
-                        human_duration(first.secs_until(last))
-                    ),
+                    {
+                        let (b, t) = (human_bytes(d.bytes), human_duration(first.secs_until(last)));
+                        tr!(
+                            "{what}: {b} in {t}, ended by FIN",
+                            "{what}：{t} 内传输 {b}，以 FIN 结束";
+                            what = what
+                        )
+                    },
                     Some(last),
                     d.frame_syn,
                     None,
                 ),
                 ev(
-                    format!("session ended: {}", s.closed.as_str()),
+                    tr!("session ended: {}", "会话结束：{}", s.closed.as_str()),
                     Some(s.end),
                     None,
                     None,
                 ),
             ],
-            remedy: "Keep the control connection alive during long transfers, or let the middlebox wait longer: TCP keepalives on the control connection (curl --keepalive-time 30; in your own code SO_KEEPALIVE with a short net.ipv4.tcp_keepalive_time), a client that sends NOOP during transfers (FileZilla's keep-alive option), or a longer idle timeout for established TCP on the NAT/firewall (Linux conntrack: nf_conntrack_tcp_timeout_established; firewalls: the TCP idle timeout). Servers' own idle timeouts (vsftpd idle_session_timeout) do not run during a transfer.".into(),
+            remedy: tr!(
+                "Keep the control connection alive during long transfers, or let the middlebox wait longer: TCP keepalives on the control connection (curl --keepalive-time 30; in your own code SO_KEEPALIVE with a short net.ipv4.tcp_keepalive_time), a client that sends NOOP during transfers (FileZilla's keep-alive option), or a longer idle timeout for established TCP on the NAT/firewall (Linux conntrack: nf_conntrack_tcp_timeout_established; firewalls: the TCP idle timeout). Servers' own idle timeouts (vsftpd idle_session_timeout) do not run during a transfer.",
+                "在长时间传输期间保持控制连接活跃，或让中间设备等待更久：在控制连接上启用 TCP keepalive（curl --keepalive-time 30；自己的代码中用 SO_KEEPALIVE 配合较短的 net.ipv4.tcp_keepalive_time），使用在传输期间发送 NOOP 的客户端（FileZilla 的保持连接选项），或在 NAT/防火墙上调长已建立 TCP 连接的空闲超时（Linux conntrack：nf_conntrack_tcp_timeout_established；防火墙：TCP 空闲超时）。服务器自身的空闲超时（vsftpd idle_session_timeout）在传输期间不生效。"
+            ),
             certainty: Certainty::Inferred,
             cause: "control-idle-timeout".into(),
             ..Default::default()
@@ -363,32 +402,44 @@ pub fn network_limited(d: &DataChannel, out: &mut Vec<Finding>) {
         return;
     }
     let what = label(d);
-    let rtt = t
-        .rtt_ms
-        .map(|r| format!(", round-trip time {}", human_duration(r / 1e3)))
-        .unwrap_or_default();
+    let rtt = match t.rtt_ms {
+        Some(r) => {
+            let r = human_duration(r / 1e3);
+            tr!(", round-trip time {r}", "，往返时间 {r}")
+        }
+        None => Tr::default(),
+    };
+    let r = rate(t);
+    let (bytes, took, retr, zw, idle) = (
+        human_bytes(t.payload_bytes),
+        human_duration(span),
+        t.retransmissions,
+        t.zero_window.episodes,
+        human_duration(t.idle.total_s),
+    );
     out.push(Finding {
         id: "transfer-network-limited",
         severity: Severity::Info,
-        summary: format!(
-            "{what} was network-limited at {}{rtt}: no loss, no stalled receiver, no idle sender and no window ceiling held it back",
-            rate(t)
+        summary: tr!(
+            "{what} was network-limited at {r}{rtt}: no loss, no stalled receiver, no idle sender and no window ceiling held it back",
+            "{what} 受限于网络，速率 {r}{rtt}：没有丢包、接收方没有停滞、发送方没有空闲、窗口也没有成为上限";
+            what = what,
+            rtt = rtt
         ),
         evidence: vec![ev(
-            format!(
-                "{what}: {} in {} ({}), {} retransmissions, {} zero-window episodes, idle {}",
-                human_bytes(t.payload_bytes),
-                human_duration(span),
-                rate(t),
-                t.retransmissions,
-                t.zero_window.episodes,
-                human_duration(t.idle.total_s)
+            tr!(
+                "{what}: {bytes} in {took} ({r}), {retr} retransmissions, {zw} zero-window episodes, idle {idle}",
+                "{what}：{bytes}，用时 {took}（{r}），{retr} 次重传，{zw} 次零窗口，空闲 {idle}";
+                what = what
             ),
             d.first_byte,
             d.frame_syn,
             d.command_exchange,
         )],
-        remedy: "Nothing to fix in FTP or TCP settings: this is what the path between the two hosts carries. To go faster, a faster path or several transfers in parallel.".into(),
+        remedy: tr!(
+            "Nothing to fix in FTP or TCP settings: this is what the path between the two hosts carries. To go faster, a faster path or several transfers in parallel.",
+            "FTP 或 TCP 设置中没有需要修正的：这就是两台主机之间的路径所能承载的速率。要更快，只能换更快的路径，或并行进行多个传输。"
+        ),
         certainty: Certainty::Inferred,
         cause: "network-limited".into(),
         ..Default::default()
@@ -402,30 +453,28 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     };
     let what = label(d);
     let sender = match t.sender {
-        Some("server") => "the server",
-        Some("client") => "the client",
-        _ => "the sender",
+        Some("server") => tr!("the server", "服务器"),
+        Some("client") => tr!("the client", "客户端"),
+        _ => tr!("the sender", "发送方"),
     };
     let receiver = if t.sender == Some("client") {
-        "the server"
+        tr!("the server", "服务器")
     } else {
-        "the client"
+        tr!("the client", "客户端")
     };
     let Some(limit) = limit(d) else {
         return;
     };
     if limit == Limit::PmtuBlackhole {
-        pmtu_blackhole(d, t, &what, sender, receiver, out);
+        pmtu_blackhole(d, t, &what, &sender, &receiver, out);
         return;
     }
     let span = span(d).unwrap_or(0.0);
     let base = ev(
-        format!(
-            "{what}: {} in {} ({})",
-            human_bytes(t.payload_bytes),
-            human_duration(span),
-            rate(t)
-        ),
+        {
+            let (b, took, r) = (human_bytes(t.payload_bytes), human_duration(span), rate(t));
+            tr!("{what}: {b} in {took} ({r})", "{what}：{took} 内传输 {b}（{r}）"; what = what)
+        },
         d.first_byte,
         d.frame_syn,
         d.command_exchange,
@@ -436,17 +485,22 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
         out.push(Finding {
             id: "transfer-receiver-stalled",
             severity: Severity::Warning,
-            summary: format!(
-                "{receiver} stopped reading during {what}: its receive window was zero {} times for {} in all ({:.0}% of the transfer), so {sender} could not send",
-                zw.episodes,
-                human_duration(zw.total_s),
-                100.0 * zw.total_s / span
-            ),
+            summary: {
+                let (n, total, pct) = (zw.episodes, human_duration(zw.total_s), 100.0 * zw.total_s / span);
+                tr!(
+                    "{receiver} stopped reading during {what}: its receive window was zero {n} times for {total} in all ({pct:.0}% of the transfer), so {sender} could not send",
+                    "{receiver}在 {what} 期间停止了读取：它的接收窗口 {n} 次为零，共 {total}（占传输时间的 {pct:.0}%），所以{sender}无法发送";
+                    receiver = receiver,
+                    what = what,
+                    sender = sender
+                )
+            },
             evidence: vec![
                 base,
                 ev(
-                    format!(
+                    tr!(
                         "zero-window episodes: {}, longest {}; receive window median {}",
+                        "零窗口次数：{}，最长 {}；接收窗口中位数 {}",
                         zw.episodes,
                         human_duration(zw.longest_s),
                         t.receive_window.median.map(human_bytes).unwrap_or_else(|| "-".into())
@@ -456,8 +510,10 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                     None,
                 ),
             ],
-            remedy: format!(
-                "The network is not the limit: the receiving program on {receiver} did not read the data as fast as it arrived. Look at what it does with the bytes: a slow or full disk, an antivirus scanning the file, a client that processes each block before reading the next, or a tiny receive buffer (net.ipv4.tcp_rmem)."
+            remedy: tr!(
+                "The network is not the limit: the receiving program on {receiver} did not read the data as fast as it arrived. Look at what it does with the bytes: a slow or full disk, an antivirus scanning the file, a client that processes each block before reading the next, or a tiny receive buffer (net.ipv4.tcp_rmem).",
+                "瓶颈不在网络：{receiver}上的接收程序读取数据的速度跟不上数据到达的速度。看看它如何处理这些字节：磁盘慢或已满、杀毒软件在扫描文件、客户端处理完每个数据块才读取下一个，或接收缓冲区太小（net.ipv4.tcp_rmem）。";
+                receiver = receiver
             ),
             certainty: Certainty::Seen,
             cause: "receiver-stalled".into(),
@@ -470,43 +526,55 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     let loss_rate = t.retransmitted_bytes as f64 / t.payload_bytes.max(1) as f64;
     if limit == Limit::Loss {
         let place = if t.lost_before_capture_bytes * 2 >= t.retransmitted_bytes {
-            format!(
-                "between {sender} and the capture point: the capture never saw {} of the first copies",
-                human_bytes(t.lost_before_capture_bytes)
+            let missed = human_bytes(t.lost_before_capture_bytes);
+            tr!(
+                "between {sender} and the capture point: the capture never saw {missed} of the first copies",
+                "发生在{sender}与抓包点之间：抓包中从未出现首次发送的 {missed}";
+                sender = sender
             )
         } else {
-            format!(
-                "after the capture point (towards {receiver}), or the acknowledgements were lost on the way back: the capture saw the first copies"
+            tr!(
+                "after the capture point (towards {receiver}), or the acknowledgements were lost on the way back: the capture saw the first copies",
+                "发生在抓包点之后（朝向{receiver}），或确认在返回途中丢失：抓包中看到了首次发送的数据";
+                receiver = receiver
             )
         };
         out.push(Finding {
             id: "transfer-loss-limited",
             severity: Severity::Warning,
-            summary: format!(
-                "packet loss held {what} back: {lost} segments ({}, {:.1}% of the bytes) were sent again, {} duplicate acknowledgements; loss seems to happen {place}",
-                human_bytes(t.retransmitted_bytes),
-                100.0 * loss_rate,
-                t.duplicate_acks
-            ),
+            summary: {
+                let (b, pct, dup) = (human_bytes(t.retransmitted_bytes), 100.0 * loss_rate, t.duplicate_acks);
+                tr!(
+                    "packet loss held {what} back: {lost} segments ({b}, {pct:.1}% of the bytes) were sent again, {dup} duplicate acknowledgements; loss seems to happen {place}",
+                    "丢包拖慢了 {what}：{lost} 个报文段（{b}，占字节数的 {pct:.1}%）被重传，{dup} 个重复确认；丢包似乎{place}";
+                    what = what,
+                    place = place
+                )
+            },
             evidence: vec![
                 base,
                 ev(
-                    format!(
-                        "retransmissions: {} ({} fast, {} spurious), duplicate ACKs: {}, round trip {}",
-                        lost,
-                        t.fast_retransmissions,
-                        t.spurious_retransmissions,
-                        t.duplicate_acks,
-                        t.rtt_ms
-                            .map(|r| human_duration(r / 1e3))
-                            .unwrap_or_else(|| "unknown".into())
-                    ),
+                    {
+                        let (fast, spurious, dup) = (t.fast_retransmissions, t.spurious_retransmissions, t.duplicate_acks);
+                        let rtt = match t.rtt_ms {
+                            Some(r) => Tr::verbatim(human_duration(r / 1e3)),
+                            None => tr!("unknown", "未知"),
+                        };
+                        tr!(
+                            "retransmissions: {lost} ({fast} fast, {spurious} spurious), duplicate ACKs: {dup}, round trip {rtt}",
+                            "重传：{lost}（快速重传 {fast}，虚假重传 {spurious}），重复 ACK：{dup}，往返时间 {rtt}";
+                            rtt = rtt
+                        )
+                    },
                     d.first_byte,
                     None,
                     None,
                 ),
             ],
-            remedy: "TCP slows down after every loss. Find the lossy link: compare captures taken at both ends, check interface error and drop counters (ip -s link, ethtool -S), a congested or policed link, duplex mismatches, Wi-Fi. A capture on the other side of the suspected link tells where the segments vanish.".into(),
+            remedy: tr!(
+                "TCP slows down after every loss. Find the lossy link: compare captures taken at both ends, check interface error and drop counters (ip -s link, ethtool -S), a congested or policed link, duplex mismatches, Wi-Fi. A capture on the other side of the suspected link tells where the segments vanish.",
+                "每次丢包后 TCP 都会降速。找出丢包的链路：比较两端的抓包，检查网卡的错误和丢包计数（ip -s link，ethtool -S）、拥塞或被限速的链路、双工不匹配、Wi-Fi。在可疑链路另一侧抓包，就能知道报文段在哪里消失。"
+            ),
             certainty: Certainty::Seen,
             cause: "loss".into(),
             ..Default::default()
@@ -517,24 +585,34 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     let idle = &t.idle;
     if limit == Limit::Sender {
         let who = if t.sender == Some("client") {
-            "the client's upload loop or a client rate limit (curl --limit-rate, lftp net:limit-rate)"
+            tr!(
+                "the client's upload loop or a client rate limit (curl --limit-rate, lftp net:limit-rate)",
+                "客户端的上传循环或客户端限速（curl --limit-rate，lftp net:limit-rate）"
+            )
         } else {
-            "a server rate limit (vsftpd local_max_rate/anon_max_rate, pure-ftpd -T, ProFTPD TransferRate) or a server reading its disk slowly"
+            tr!(
+                "a server rate limit (vsftpd local_max_rate/anon_max_rate, pure-ftpd -T, ProFTPD TransferRate) or a server reading its disk slowly",
+                "服务器限速（vsftpd local_max_rate/anon_max_rate，pure-ftpd -T，ProFTPD TransferRate）或服务器读盘缓慢"
+            )
         };
         out.push(Finding {
             id: "transfer-sender-limited",
             severity: Severity::Warning,
-            summary: format!(
-                "{sender} held {what} back: for {} ({:.0}% of the transfer, {} pauses) it had everything acknowledged and sent nothing, with the window open and no loss",
-                human_duration(idle.total_s),
-                100.0 * idle.total_s / span,
-                idle.episodes
-            ),
+            summary: {
+                let (total, pct, n) = (human_duration(idle.total_s), 100.0 * idle.total_s / span, idle.episodes);
+                tr!(
+                    "{sender} held {what} back: for {total} ({pct:.0}% of the transfer, {n} pauses) it had everything acknowledged and sent nothing, with the window open and no loss",
+                    "{sender}拖慢了 {what}：有 {total}（占传输时间的 {pct:.0}%，暂停 {n} 次）它的数据已全部被确认却没有发送任何数据，而窗口是打开的，也没有丢包";
+                    sender = sender,
+                    what = what
+                )
+            },
             evidence: vec![
                 base,
                 ev(
-                    format!(
+                    tr!(
                         "longest pause {}; bytes in flight median {}; receive window median {}",
+                        "最长暂停 {}；在途字节中位数 {}；接收窗口中位数 {}",
                         human_duration(idle.longest_s),
                         t.bytes_in_flight.median.map(human_bytes).unwrap_or_else(|| "-".into()),
                         t.receive_window.median.map(human_bytes).unwrap_or_else(|| "-".into())
@@ -544,8 +622,11 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                     None,
                 ),
             ],
-            remedy: format!(
-                "The network and {receiver} were waiting for data. Look at {who}; raise or remove the limit if the speed is not what you configured."
+            remedy: tr!(
+                "The network and {receiver} were waiting for data. Look at {who}; raise or remove the limit if the speed is not what you configured.",
+                "网络和{receiver}都在等待数据。检查{who}；如果速度不是你配置的值，调高或取消该限制。";
+                receiver = receiver,
+                who = who
             ),
             certainty: Certainty::Seen,
             cause: "sender-limited".into(),
@@ -565,26 +646,30 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
         let ceiling = w as f64 * 8.0 / (rtt / 1e3);
         if limit == Limit::Window {
             let scaling = match t.window_scaling {
-                Some(false) => {
-                    " Window scaling is off on this connection (one side did not offer it, or a middlebox stripped the option): the window cannot exceed 64 KiB."
-                }
-                _ => "",
+                Some(false) => tr!(
+                    " Window scaling is off on this connection (one side did not offer it, or a middlebox stripped the option): the window cannot exceed 64 KiB.",
+                    "这条连接上的窗口缩放（window scaling）是关闭的（有一端没有提供，或中间设备去掉了这个选项）：窗口不能超过 64 KiB。"
+                ),
+                _ => Tr::default(),
             };
             out.push(Finding {
                 id: "transfer-window-limited",
                 severity: Severity::Warning,
-                summary: format!(
-                    "{receiver}'s receive window held {what} back: a window of {} over a {} round trip allows at most {}bit/s, and the transfer ran at {}bit/s",
-                    human_bytes(w),
-                    human_duration(rtt / 1e3),
-                    si(ceiling),
-                    si(avg)
-                ),
+                summary: {
+                    let (win, rt, max, got) = (human_bytes(w), human_duration(rtt / 1e3), si(ceiling), si(avg));
+                    tr!(
+                        "{receiver}'s receive window held {what} back: a window of {win} over a {rt} round trip allows at most {max}bit/s, and the transfer ran at {got}bit/s",
+                        "{receiver}的接收窗口限制了 {what}：{rt} 的往返时间下，{win} 的窗口最多允许 {max}bit/s，而传输速率为 {got}bit/s";
+                        receiver = receiver,
+                        what = what
+                    )
+                },
                 evidence: vec![
                     base,
                     ev(
-                        format!(
+                        tr!(
                             "receive window median {} (max {}), window scale {}/{}; bytes in flight median {}",
+                            "接收窗口中位数 {}（最大 {}），窗口缩放因子 {}/{}；在途字节中位数 {}",
                             human_bytes(w),
                             t.receive_window.max.map(human_bytes).unwrap_or_else(|| "-".into()),
                             t.window_scale.client.map_or("-".into(), |x| x.to_string()),
@@ -596,8 +681,11 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                         None,
                     ),
                 ],
-                remedy: format!(
-                    "Give {receiver} a larger receive buffer (Linux: net.ipv4.tcp_rmem and net.core.rmem_max; or the program's own socket buffer setting) and keep window scaling on end to end; the rate then grows until the path or the sender limits it.{scaling}"
+                remedy: tr!(
+                    "Give {receiver} a larger receive buffer (Linux: net.ipv4.tcp_rmem and net.core.rmem_max; or the program's own socket buffer setting) and keep window scaling on end to end; the rate then grows until the path or the sender limits it.{scaling}",
+                    "给{receiver}更大的接收缓冲区（Linux：net.ipv4.tcp_rmem 和 net.core.rmem_max；或程序自己的套接字缓冲区设置），并保证端到端开启窗口缩放；速率会随之增长，直到受限于路径或发送方。{scaling}";
+                    receiver = receiver,
+                    scaling = scaling
                 ),
                 certainty: Certainty::Seen,
                 cause: "window-limited".into(),

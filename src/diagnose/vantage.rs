@@ -25,9 +25,11 @@ use std::net::SocketAddr;
 use rustc_hash::FxHashMap;
 
 use crate::ftp::address::is_private;
+use crate::i18n::Tr;
 use crate::model::{Certainty, Evidence, Finding, Session, Severity};
 use crate::text::escape;
 use crate::time::Ts;
+use crate::tr;
 
 /// Exchanges compared per session (the start of a session is enough to tell).
 const STEPS: usize = 32;
@@ -155,7 +157,7 @@ fn same_session(a: &Profile, b: &Profile) -> Option<f64> {
     Some(offset)
 }
 
-fn ev(what: String, ts: Ts, frame: u64) -> Evidence {
+fn ev(what: Tr, ts: Ts, frame: u64) -> Evidence {
     Evidence {
         what,
         ts: Some(ts),
@@ -174,22 +176,24 @@ fn line(s: &Step) -> String {
 /// The finding for a pair: `inside` is the half with the private client (or, for
 /// destination NAT, the private server).
 fn finding(inside: &Profile, outside: &Profile, offset: f64) -> Finding {
-    let mut what = Vec::new();
-    if inside.client != outside.client {
-        what.push(format!(
-            "the client {} appears outside as {}",
-            inside.client, outside.client
+    let mut what: Vec<Tr> = Vec::new();
+    let (ic, oc, is, os) = (inside.client, outside.client, inside.server, outside.server);
+    if ic != oc {
+        what.push(tr!(
+            "the client {ic} appears outside as {oc}",
+            "客户端 {ic} 在外侧显示为 {oc}"
         ));
     }
-    if inside.server != outside.server {
-        what.push(format!(
-            "the server {} is reached from outside at {}",
-            inside.server, outside.server
+    if is != os {
+        what.push(tr!(
+            "the server {is} is reached from outside at {os}",
+            "服务器 {is} 在外侧通过 {os} 访问"
         ));
     }
     let mut evidence = vec![ev(
-        format!(
+        tr!(
             "session {} ({} -> {}) and session {} ({} -> {}): {} exchanges alike, each {:.3} ms apart",
+            "会话 {}（{} -> {}）和会话 {}（{} -> {}）：{} 次交互相同，每次相隔 {:.3} ms",
             inside.id,
             inside.client,
             inside.server,
@@ -211,8 +215,9 @@ fn finding(inside: &Profile, outside: &Profile, offset: f64) -> Finding {
         if x.arg != y.arg {
             rewritten += 1;
             evidence.push(ev(
-                format!(
+                tr!(
                     "the NAT rewrote \"{}\" (inside) to \"{}\" (outside): an FTP helper (ALG) is at work",
+                    "NAT 把 \"{}\"（内侧）改写成了 \"{}\"（外侧）：有 FTP 辅助模块（ALG）在起作用",
                     line(x),
                     line(y)
                 ),
@@ -231,8 +236,9 @@ fn finding(inside: &Profile, outside: &Profile, offset: f64) -> Finding {
                 private_passed = true;
             }
             evidence.push(ev(
-                format!(
+                tr!(
                     "the NAT passed \"{}\" unchanged (no FTP helper rewrote it)",
+                    "NAT 原样放行了 \"{}\"（没有 FTP 辅助模块改写它）",
                     line(x)
                 ),
                 y.ts,
@@ -240,29 +246,57 @@ fn finding(inside: &Profile, outside: &Profile, offset: f64) -> Finding {
             ));
         }
     }
-    let summary = format!(
-        "sessions {} and {} are one FTP session seen on both sides of a NAT: {}{}",
-        inside.id,
-        outside.id,
-        what.join("; "),
-        match (rewritten, passed) {
-            (0, 0) => String::new(),
-            (_, 0) => "; the NAT rewrites the addresses in FTP commands and replies".into(),
-            (0, _) => "; the NAT does not rewrite the addresses in FTP commands and replies".into(),
-            _ => "; the NAT rewrote some addresses and passed others unchanged".into(),
-        }
+    let (a, b) = (inside.id, outside.id);
+    let what = Tr {
+        en: what
+            .iter()
+            .map(|w| w.en.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
+        zh: what
+            .iter()
+            .map(|w| w.zh.as_str())
+            .collect::<Vec<_>>()
+            .join("；"),
+    };
+    let how = match (rewritten, passed) {
+        (0, 0) => Tr::default(),
+        (_, 0) => tr!(
+            "; the NAT rewrites the addresses in FTP commands and replies",
+            "；NAT 会改写 FTP 命令和响应中的地址"
+        ),
+        (0, _) => tr!(
+            "; the NAT does not rewrite the addresses in FTP commands and replies",
+            "；NAT 不改写 FTP 命令和响应中的地址"
+        ),
+        _ => tr!(
+            "; the NAT rewrote some addresses and passed others unchanged",
+            "；NAT 改写了部分地址，其余原样放行"
+        ),
+    };
+    let summary = tr!(
+        "sessions {a} and {b} are one FTP session seen on both sides of a NAT: {what}{how}",
+        "会话 {a} 和 {b} 是在 NAT 两侧看到的同一个 FTP 会话：{what}{how}";
+        what = what,
+        how = how
     );
     let remedy = if private_passed {
-        "The far side is told a private address it cannot reach: use passive mode (EPSV) from the client, or enable the NAT's FTP helper (Linux: nf_conntrack_ftp and nf_nat_ftp with a helper rule; firewalls: the FTP inspection/ALG), or configure the server's passive address (vsftpd pasv_address, ProFTPD MasqueradeAddress, pure-ftpd -P). Read the two sessions together: the inside one shows what was sent, the outside one what arrived."
+        tr!(
+            "The far side is told a private address it cannot reach: use passive mode (EPSV) from the client, or enable the NAT's FTP helper (Linux: nf_conntrack_ftp and nf_nat_ftp with a helper rule; firewalls: the FTP inspection/ALG), or configure the server's passive address (vsftpd pasv_address, ProFTPD MasqueradeAddress, pure-ftpd -P). Read the two sessions together: the inside one shows what was sent, the outside one what arrived.",
+            "对端拿到的是它无法到达的私有地址：让客户端使用被动模式（EPSV），或启用 NAT 的 FTP 辅助模块（Linux：nf_conntrack_ftp 和 nf_nat_ftp 加上 helper 规则；防火墙：FTP 检测/ALG），或配置服务器的被动地址（vsftpd pasv_address，ProFTPD MasqueradeAddress，pure-ftpd -P）。把两个会话对照阅读：内侧的显示发出了什么，外侧的显示到达了什么。"
+        )
     } else {
-        "Nothing to fix for the pairing itself. Read the two sessions together: the inside one shows what the sender sent, the outside one what arrived after the NAT; a finding on only one of them comes from what the NAT changed."
+        tr!(
+            "Nothing to fix for the pairing itself. Read the two sessions together: the inside one shows what the sender sent, the outside one what arrived after the NAT; a finding on only one of them comes from what the NAT changed.",
+            "配对本身无需处理。把两个会话对照阅读：内侧的显示发送方发出了什么，外侧的显示经过 NAT 后到达了什么；只出现在其中一个会话上的发现来自 NAT 所做的改动。"
+        )
     };
     Finding {
         id: "nat-both-sides",
         severity: Severity::Info,
         summary,
         evidence,
-        remedy: remedy.into(),
+        remedy,
         certainty: Certainty::Inferred,
         cause: format!("{} {}", inside.id, outside.id),
         ..Default::default()

@@ -8,7 +8,9 @@ use std::net::IpAddr;
 
 use super::address;
 use super::catalog::{self, Lang};
+use crate::i18n::{Tr, Ui};
 use crate::text::{escape, escape_str};
+use crate::tr;
 
 /// What we know around a reply.
 #[derive(Clone, Copy, Debug, Default)]
@@ -297,7 +299,12 @@ pub fn input(s: &str, lang: Lang) -> String {
     let v = verb.to_ascii_uppercase();
     let mut out = format!("{}: {}", escape_str(&v), command(&v, arg.as_bytes(), lang));
     if let Some(e) = catalog::command(&v) {
-        out.push_str(&format!("\n  syntax: {}   ({})", e.syntax, e.spec));
+        out.push_str(&format!(
+            "\n  {}: {}   ({})",
+            Ui::Syntax.text(lang),
+            e.syntax,
+            e.spec
+        ));
     }
     out
 }
@@ -312,8 +319,23 @@ pub struct NotExplainable {
     pub why: String,
 }
 
+impl NotExplainable {
+    /// The message in `lang` (its `Display` is the English one).
+    pub fn message(&self, lang: Lang) -> String {
+        let (input, why) = (&self.input, &self.why);
+        tr!(
+            "cannot explain `{input}`: {why}",
+            "无法解释 `{input}`：{why}"
+        )
+        .get(lang)
+        .to_string()
+    }
+}
+
 /// What `explain` takes, for the hints.
 pub const EXPLAIN_HINT: &str = "give a reply code (530), a reply line (\"227 Entering Passive Mode (10,0,0,5,4,1)\") or a command (PASV, \"PORT 10,0,0,5,4,1\")";
+/// [`EXPLAIN_HINT`] in Chinese.
+const EXPLAIN_HINT_ZH: &str = "请给出响应码（530）、响应行（\"227 Entering Passive Mode (10,0,0,5,4,1)\"）或命令（PASV，\"PORT 10,0,0,5,4,1\"）";
 
 /// The arguments of `ftpscope explain`, as items to explain one by one: `530 425`
 /// is two codes, `PASV EPSV` two commands, while `PORT 10,0,0,5,4,1` and
@@ -349,67 +371,92 @@ pub fn split_arguments(args: &[String]) -> Vec<String> {
 
 /// Why a number is not a reply code, if it is not one: three digits, the first
 /// 1 to 5 (6 for the protected replies of RFC 2228).
-fn code_problem(digits: &str) -> Option<String> {
-    let winsock = || {
-        if digits.len() == 5 && (digits.starts_with("100") || digits.starts_with("110")) {
-            " (numbers such as 10054 or 10060 are Windows socket errors on the client, e.g. connection reset or timed out, not FTP replies)"
-        } else {
-            ""
-        }
+fn code_problem(digits: &str) -> Option<Tr> {
+    let winsock = if digits.len() == 5 && (digits.starts_with("100") || digits.starts_with("110")) {
+        tr!(
+            " (numbers such as 10054 or 10060 are Windows socket errors on the client, e.g. connection reset or timed out, not FTP replies)",
+            "（10054、10060 这类数字是客户端的 Windows 套接字错误，例如连接被重置或超时，不是 FTP 响应）"
+        )
+    } else {
+        Tr::default()
     };
     if digits.len() != 3 {
-        return Some(format!(
-            "FTP reply codes have three digits (220, 425, 530), this has {}{}",
-            digits.len(),
-            winsock()
+        let n = digits.len();
+        return Some(tr!(
+            "FTP reply codes have three digits (220, 425, 530), this has {n}{winsock}",
+            "FTP 响应码是三位数（220、425、530），这个有 {n} 位{winsock}";
+            winsock = winsock
         ));
     }
     match digits.as_bytes()[0] {
         b'1'..=b'6' => None,
-        _ => Some(
-            "the first digit of an FTP reply code is 1 to 5 (1xx preliminary, 2xx done, 3xx more needed, 4xx transient failure, 5xx permanent failure; 6xx protected, RFC 2228)".into(),
-        ),
+        _ => Some(tr!(
+            "the first digit of an FTP reply code is 1 to 5 (1xx preliminary, 2xx done, 3xx more needed, 4xx transient failure, 5xx permanent failure; 6xx protected, RFC 2228)",
+            "FTP 响应码的第一位是 1 到 5（1xx 初步响应，2xx 完成，3xx 需要更多信息，4xx 暂时失败，5xx 永久失败；6xx 受保护的响应，RFC 2228）"
+        )),
     }
 }
 
 /// Six comma-separated numbers (PORT's argument, a 227 reply's address): what is
 /// wrong with them, if anything.
-fn six_numbers_problem(list: &str, what: &str) -> Option<String> {
+/// `what` is `PORT` or a 227 reply.
+fn six_numbers_problem(list: &str, port: bool) -> Option<Tr> {
     const NAMES: [&str; 6] = ["h1", "h2", "h3", "h4", "p1", "p2"];
+    let what = if port {
+        Tr::verbatim("PORT")
+    } else {
+        tr!("a 227 reply", "227 响应")
+    };
     let parts: Vec<&str> = list.split(',').map(str::trim).collect();
     if parts.len() != 6 {
-        return Some(format!(
-            "{what} takes six numbers h1,h2,h3,h4,p1,p2 (the IPv4 address, then the port as p1*256+p2); this has {}",
-            parts.len()
+        let n = parts.len();
+        return Some(tr!(
+            "{what} takes six numbers h1,h2,h3,h4,p1,p2 (the IPv4 address, then the port as p1*256+p2); this has {n}",
+            "{what} 需要六个数字 h1,h2,h3,h4,p1,p2（IPv4 地址，然后是端口 p1*256+p2）；这里有 {n} 个";
+            what = what
         ));
     }
     let mut bad = Vec::new();
     for (i, p) in parts.iter().enumerate() {
-        match p.parse::<u64>() {
-            Ok(v) if p.bytes().all(|b| b.is_ascii_digit()) && v <= 255 => {}
-            Ok(_) if p.bytes().all(|b| b.is_ascii_digit()) => bad.push(format!(
-                "{} ({}) is not a byte (0-255)",
-                escape_str(p),
-                NAMES[i]
+        let (p, name) = (escape_str(p), NAMES[i]);
+        match parts[i].parse::<u64>() {
+            Ok(v) if parts[i].bytes().all(|b| b.is_ascii_digit()) && v <= 255 => {}
+            Ok(_) if parts[i].bytes().all(|b| b.is_ascii_digit()) => bad.push(tr!(
+                "{p} ({name}) is not a byte (0-255)",
+                "{p}（{name}）不是一个字节（0-255）"
             )),
-            _ => bad.push(format!(
-                "`{}` ({}) is not a number",
-                escape_str(p),
-                NAMES[i]
+            _ => bad.push(tr!(
+                "`{p}` ({name}) is not a number",
+                "`{p}`（{name}）不是数字"
             )),
         }
     }
     if bad.is_empty() {
         None
     } else {
-        Some(format!(
-            "{}: {what} cannot name an address with it{}",
-            bad.join(", "),
-            if what == "PORT" {
-                " (a server answers 501)"
-            } else {
-                " (a client cannot connect)"
-            }
+        let list = Tr {
+            en: bad
+                .iter()
+                .map(|b| b.en.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            zh: bad
+                .iter()
+                .map(|b| b.zh.as_str())
+                .collect::<Vec<_>>()
+                .join("，"),
+        };
+        let then = if port {
+            tr!(" (a server answers 501)", "（服务器会响应 501）")
+        } else {
+            tr!(" (a client cannot connect)", "（客户端无法连接）")
+        };
+        Some(tr!(
+            "{list}: {what} cannot name an address with it{then}",
+            "{list}：{what} 无法用它表示地址{then}";
+            list = list,
+            what = what,
+            then = then
         ))
     }
 }
@@ -434,12 +481,16 @@ fn numbers_in_227(text: &str) -> Option<&str> {
 /// explained with a `problem:` line naming the bad numbers.
 pub fn explain_item(item: &str, lang: Lang) -> Result<String, NotExplainable> {
     let t = item.trim();
-    let reject = |why: String| NotExplainable {
+    let reject = |why: Tr| NotExplainable {
         input: escape_str(t),
-        why,
+        why: why.get(lang).to_string(),
     };
+    let (hint, hint_zh) = (EXPLAIN_HINT, EXPLAIN_HINT_ZH);
     if t.is_empty() {
-        return Err(reject(format!("nothing to explain; {EXPLAIN_HINT}")));
+        return Err(reject(tr!(
+            "nothing to explain; {hint}",
+            "没有要解释的内容；{hint_zh}"
+        )));
     }
     let head = t.split([' ', '-']).next().unwrap_or("");
     if !head.is_empty() && head.bytes().all(|b| b.is_ascii_digit()) {
@@ -451,14 +502,14 @@ pub fn explain_item(item: &str, lang: Lang) -> Result<String, NotExplainable> {
             let text = t.get(4..).unwrap_or("").trim();
             if !text.is_empty() && address::parse_227(text.as_bytes()).is_none() {
                 let why = match numbers_in_227(text) {
-                    Some(run) => six_numbers_problem(run, "a 227 reply"),
-                    None => Some(
-                        "no address h1,h2,h3,h4,p1,p2 in the reply (a client cannot connect)"
-                            .into(),
-                    ),
+                    Some(run) => six_numbers_problem(run, false),
+                    None => Some(tr!(
+                        "no address h1,h2,h3,h4,p1,p2 in the reply (a client cannot connect)",
+                        "响应中没有地址 h1,h2,h3,h4,p1,p2（客户端无法连接）"
+                    )),
                 };
                 if let Some(w) = why {
-                    out.push_str(&format!("\n  problem: {w}"));
+                    out.push_str(&format!("\n  {}: {}", Ui::Problem.text(lang), w.get(lang)));
                 }
             }
         }
@@ -469,11 +520,15 @@ pub fn explain_item(item: &str, lang: Lang) -> Result<String, NotExplainable> {
     if catalog::command(&v).is_none() {
         let looks_like_code = v.len() < 6 && v.bytes().any(|b| b.is_ascii_digit());
         let why = if looks_like_code {
-            format!("not a reply code or a command; {EXPLAIN_HINT}")
+            tr!(
+                "not a reply code or a command; {hint}",
+                "不是响应码也不是命令；{hint_zh}"
+            )
         } else {
-            format!(
-                "{} is not an FTP command ftpscope knows; {EXPLAIN_HINT}",
-                escape_str(&v)
+            let v = escape_str(&v);
+            tr!(
+                "{v} is not an FTP command ftpscope knows; {hint}",
+                "{v} 不是 ftpscope 认识的 FTP 命令；{hint_zh}"
             )
         };
         return Err(reject(why));
@@ -482,18 +537,20 @@ pub fn explain_item(item: &str, lang: Lang) -> Result<String, NotExplainable> {
     let arg = arg.trim();
     let problem = match v.as_str() {
         "PORT" if !arg.is_empty() && address::parse_port_arg(arg.as_bytes()).is_none() => {
-            six_numbers_problem(arg, "PORT")
+            six_numbers_problem(arg, true)
         }
-        "EPRT" if !arg.is_empty() && address::parse_eprt(arg.as_bytes()).is_none() => Some(
-            "the argument is not |1|IPv4|port| or |2|IPv6|port| with a valid address and a port of 0-65535 (a server answers 501)".into(),
-        ),
-        "LPRT" if !arg.is_empty() && address::parse_lprt(arg.as_bytes()).is_none() => Some(
-            "the argument is not af,hal,h1,...,pal,p1,p2 with numbers of 0-255 (a server answers 501)".into(),
-        ),
+        "EPRT" if !arg.is_empty() && address::parse_eprt(arg.as_bytes()).is_none() => Some(tr!(
+            "the argument is not |1|IPv4|port| or |2|IPv6|port| with a valid address and a port of 0-65535 (a server answers 501)",
+            "参数不是带有效地址和 0-65535 端口的 |1|IPv4|port| 或 |2|IPv6|port|（服务器会响应 501）"
+        )),
+        "LPRT" if !arg.is_empty() && address::parse_lprt(arg.as_bytes()).is_none() => Some(tr!(
+            "the argument is not af,hal,h1,...,pal,p1,p2 with numbers of 0-255 (a server answers 501)",
+            "参数不是由 0-255 的数字组成的 af,hal,h1,...,pal,p1,p2（服务器会响应 501）"
+        )),
         _ => None,
     };
     if let Some(p) = problem {
-        out.push_str(&format!("\n  problem: {p}"));
+        out.push_str(&format!("\n  {}: {}", Ui::Problem.text(lang), p.get(lang)));
     }
     Ok(out)
 }

@@ -5,7 +5,10 @@
 
 use serde::Serialize;
 
+use crate::ftp::catalog::Lang;
+use crate::i18n::Tr;
 use crate::time::Ts;
+use crate::tr;
 
 /// The proxy's session note when AUTH is accepted and it starts relaying the
 /// control connection as opaque bytes (the start of the note; the tracker keeps
@@ -126,7 +129,7 @@ pub struct Decryption {
     pub plaintext_client: u64,
     pub plaintext_server: u64,
     /// What went wrong, in words.
-    pub detail: Option<String>,
+    pub detail: Option<Tr>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -216,27 +219,54 @@ impl TlsInfo {
 
     /// The facts in one line, for the text report and the TUI.
     pub fn summary(&self) -> String {
+        self.summary_in(Lang::En)
+    }
+
+    /// [`TlsInfo::summary`] in `lang`.
+    pub fn summary_in(&self, lang: Lang) -> String {
         if self.mode == "clear" {
-            return "no TLS on this connection (PROT C): the data crossed the network in clear"
-                .into();
+            return tr!(
+                "no TLS on this connection (PROT C): the data crossed the network in clear",
+                "这条连接没有 TLS（PROT C）：数据以明文经过网络"
+            )
+            .get(lang)
+            .to_string();
         }
         let mut p: Vec<String> = Vec::new();
+        let txt = |t: Tr| t.get(lang).to_string();
         let head = match (self.version, self.cipher_suite.as_deref()) {
-            (Some(v), Some(c)) => format!("{v} {c}"),
-            (Some(v), None) => v.to_string(),
-            _ => "version not seen".into(),
+            (Some(v), Some(c)) => Tr::verbatim(format!("{v} {c}")),
+            (Some(v), None) => Tr::verbatim(v),
+            _ => tr!("version not seen", "未看到版本"),
         };
-        p.push(format!("{head}, handshake {}", self.handshake));
+        let hs = crate::i18n::state(self.handshake, lang);
+        p.push(txt(
+            tr!("{head}, handshake {hs}", "{head}，握手{hs}"; head = head),
+        ));
         if self.hello_retry {
-            p.push("after a HelloRetryRequest".into());
+            p.push(txt(tr!(
+                "after a HelloRetryRequest",
+                "经过一次 HelloRetryRequest"
+            )));
         }
         match (self.resumed, &self.resumed_from) {
-            (Some(true), Some(f)) => p.push(format!(
-                "resumed the {f} connection's session (by {})",
-                self.resumed_by.unwrap_or("?")
-            )),
-            (Some(true), None) => p.push("resumed a session".into()),
-            (Some(false), _) => p.push("full handshake (new session)".into()),
+            (Some(true), Some(f)) => {
+                let by = self.resumed_by.unwrap_or("?");
+                let conn = match f.as_str() {
+                    "control" => tr!("control", "控制"),
+                    other => Tr::verbatim(other),
+                };
+                p.push(txt(tr!(
+                    "resumed the {conn} connection's session (by {by})",
+                    "恢复了{conn}连接的会话（通过 {by}）";
+                    conn = conn
+                )))
+            }
+            (Some(true), None) => p.push(txt(tr!("resumed a session", "恢复了会话"))),
+            (Some(false), _) => p.push(txt(tr!(
+                "full handshake (new session)",
+                "完整握手（新会话）"
+            ))),
             (None, _) => {}
         }
         if let Some(s) = &self.sni {
@@ -246,60 +276,98 @@ impl TlsInfo {
             p.push(format!("ALPN {a}"));
         }
         if let Some(c) = &self.certificate {
-            p.push(format!(
-                "certificate {}{} valid {} to {}",
-                c.subject,
-                if c.self_signed { " (self-signed)" } else { "" },
-                c.not_before,
-                c.not_after
-            ));
+            let (s, a, b) = (&c.subject, &c.not_before, &c.not_after);
+            let ss = if c.self_signed {
+                tr!(" (self-signed)", "（自签名）")
+            } else {
+                Tr::default()
+            };
+            p.push(
+                tr!("certificate {s}{ss} valid {a} to {b}", "证书 {s}{ss}，有效期 {a} 至 {b}"; ss = ss)
+                    .get(lang)
+                    .to_string(),
+            );
         }
         for a in &self.alerts {
-            p.push(format!(
-                "{} alert from the {}: {}",
-                a.level.unwrap_or("encrypted"),
-                a.from,
-                a.description
-            ));
+            let (level, what) = (a.level.unwrap_or("encrypted"), &a.description);
+            let from = match a.from {
+                "client" => tr!("client", "客户端"),
+                "server" => tr!("server", "服务器"),
+                other => Tr::verbatim(other),
+            };
+            p.push(
+                tr!("{level} alert from the {from}: {what}", "来自{from}的 {level} 告警：{what}"; from = from)
+                    .get(lang)
+                    .to_string(),
+            );
         }
         let yn = |x: Option<bool>| match x {
-            Some(true) => "yes",
-            Some(false) => "no",
-            None => "unknown",
+            Some(true) => tr!("yes", "是"),
+            Some(false) => tr!("no", "否"),
+            None => tr!("unknown", "未知"),
         };
         if self.close_notify.client.is_some() || self.close_notify.server.is_some() {
-            p.push(format!(
-                "close_notify: client {}, server {}",
-                yn(self.close_notify.client),
-                yn(self.close_notify.server)
-            ));
+            p.push(
+                tr!(
+                    "close_notify: client {c}, server {s}",
+                    "close_notify：客户端 {c}，服务器 {s}";
+                    c = yn(self.close_notify.client),
+                    s = yn(self.close_notify.server)
+                )
+                .get(lang)
+                .to_string(),
+            );
         }
         let r = &self.records;
-        p.push(format!(
-            "records: client {} ({} B), server {} ({} B)",
-            r.client.count, r.client.bytes, r.server.count, r.server.bytes
-        ));
+        let (cc, cb, sc, sb) = (
+            r.client.count,
+            r.client.bytes,
+            r.server.count,
+            r.server.bytes,
+        );
+        p.push(
+            tr!(
+                "records: client {cc} ({cb} B), server {sc} ({sb} B)",
+                "记录：客户端 {cc}（{cb} B），服务器 {sc}（{sb} B）"
+            )
+            .get(lang)
+            .to_string(),
+        );
         if let Some(d) = &self.decryption {
-            match d.status {
-                "decrypted" => p.push(format!(
-                    "decrypted: {} records, {} B of data from the client, {} B from the server",
-                    d.records, d.plaintext_client, d.plaintext_server
-                )),
-                s => p.push(format!(
-                    "not decrypted ({s}{})",
-                    d.detail
-                        .as_deref()
-                        .map(|x| format!(": {x}"))
-                        .unwrap_or_default()
-                )),
-            }
+            let t = match d.status {
+                "decrypted" => {
+                    let (n, c, s) = (d.records, d.plaintext_client, d.plaintext_server);
+                    tr!(
+                        "decrypted: {n} records, {c} B of data from the client, {s} B from the server",
+                        "已解密：{n} 个记录，客户端数据 {c} B，服务器数据 {s} B"
+                    )
+                }
+                st => {
+                    let st = Tr::verbatim(st).map(|s, l| crate::i18n::state(s, l).to_string());
+                    match &d.detail {
+                        Some(x) => tr!(
+                            "not decrypted ({st}: {x})",
+                            "未解密（{st}：{x}）";
+                            st = st,
+                            x = x
+                        ),
+                        None => tr!("not decrypted ({st})", "未解密（{st}）"; st = st),
+                    }
+                }
+            };
+            p.push(t.get(lang).to_string());
         } else if let (Some(c), Some(s)) =
             (r.client.plaintext_estimate, r.server.plaintext_estimate)
         {
-            p.push(format!(
-                "about {c} B of data from the client, {s} B from the server"
-            ));
+            p.push(
+                tr!(
+                    "about {c} B of data from the client, {s} B from the server",
+                    "数据约为客户端 {c} B，服务器 {s} B"
+                )
+                .get(lang)
+                .to_string(),
+            );
         }
-        p.join("; ")
+        p.join(if lang == Lang::Zh { "；" } else { "; " })
     }
 }

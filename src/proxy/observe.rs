@@ -1082,13 +1082,14 @@ mod tests {
             ["refused a thief", "fault injected"]
         );
         assert!(
-            sess.anomalies.contains(&"proxy: empty line".to_string()),
+            sess.anomalies.iter().any(|a| *a == "proxy: empty line"),
             "{:?}",
             sess.anomalies
         );
         assert!(
             sess.anomalies
-                .contains(&"proxy: no such channel".to_string())
+                .iter()
+                .any(|a| *a == "proxy: no such channel")
         );
     }
 
@@ -1137,6 +1138,6 @@ mod tests {
             .find(|e| e.verb() == Some("NOOP"))
             .unwrap();
         assert!(noop.command.as_ref().unwrap().notes.is_empty());
-        assert!(s.anomalies.contains(&"proxy: hello".to_string()));
+        assert!(s.anomalies.iter().any(|a| *a == "proxy: hello"));
     }
 }

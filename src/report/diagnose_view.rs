@@ -9,8 +9,10 @@
 use std::io::{self, Write};
 
 use crate::ftp::catalog::Lang;
+use crate::i18n::Ui;
 use crate::model::{CaptureStats, Finding, Session, Severity};
 use crate::time::TimeView;
+use crate::tr;
 
 /// What the head and tail need to know of the sessions written.
 #[derive(Debug, Default)]
@@ -47,7 +49,7 @@ pub fn write_session_at(
     out: &mut dyn Write,
     s: &Session,
     json: bool,
-    _lang: Lang,
+    lang: Lang,
     tv: TimeView,
 ) -> io::Result<()> {
     if json {
@@ -67,14 +69,15 @@ pub fn write_session_at(
     let out = &mut crate::text::SafeWriter::new(out);
     writeln!(
         out,
-        "session {}  {} -> {}  {}",
+        "{} {}  {} -> {}  {}",
+        Ui::SessionLower.text(lang),
         s.id,
         s.client,
         s.server,
         tv.full(s.start)
     )?;
     for f in &s.findings {
-        super::text::write_finding_at(out, f, "  ", tv)?;
+        super::text::write_finding_at(out, f, "  ", tv, lang)?;
     }
     Ok(())
 }
@@ -96,13 +99,18 @@ pub fn write_head_at(
     _stats: &CaptureStats,
     capture_findings: &[Finding],
     name: &str,
-    _lang: Lang,
+    lang: Lang,
     tv: TimeView,
 ) -> io::Result<()> {
     let out = &mut crate::text::SafeWriter::new(out);
-    writeln!(out, "ftpscope diagnose: {}", crate::text::escape_str(name))?;
+    let name = crate::text::escape_str(name);
+    writeln!(
+        out,
+        "{}",
+        tr!("ftpscope diagnose: {name}", "ftpscope 诊断：{name}").get(lang)
+    )?;
     for f in capture_findings {
-        super::text::write_finding_at(out, f, "  ", tv)?;
+        super::text::write_finding_at(out, f, "  ", tv, lang)?;
     }
     Ok(())
 }
@@ -117,7 +125,7 @@ pub fn write_tail(
     tally: &Tally,
     _name: &str,
     json: bool,
-    _lang: Lang,
+    lang: Lang,
 ) -> io::Result<()> {
     if json {
         if !capture_findings.is_empty() {
@@ -131,7 +139,16 @@ pub fn write_tail(
         return Ok(());
     }
     if tally.with_findings == 0 && capture_findings.is_empty() {
-        writeln!(out, "  no problem found in {} session(s)", tally.sessions)?;
+        let n = tally.sessions;
+        writeln!(
+            out,
+            "  {}",
+            tr!(
+                "no problem found in {n} session(s)",
+                "{n} 个会话中未发现问题"
+            )
+            .get(lang)
+        )?;
     }
     Ok(())
 }

@@ -15,10 +15,13 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sha2::{Digest, Sha256};
 
+use crate::ftp::catalog::Lang;
+use crate::i18n::{Tr, Ui, state};
 use crate::model::{CaptureStats, Finding, Session, Severity};
 use crate::report::ladder::{self, Ladder, ROW};
 use crate::text::{escape, escape_str};
 use crate::time::{TimeView, Ts, human_bytes, human_duration};
+use crate::tr;
 
 /// Sessions drawn in full at most; the others are listed in the index with a note.
 pub const MAX_FULL_SESSIONS: usize = 200;
@@ -64,6 +67,8 @@ pub struct Builder {
     title: String,
     only: Option<usize>,
     time: TimeView,
+    /// The page's languages: the first is shown; more than one adds a switch.
+    langs: Vec<Lang>,
     full: Vec<Session>,
     index: Vec<IndexRow>,
     cards: Vec<(Option<usize>, Finding)>,
@@ -81,6 +86,7 @@ impl Builder {
             title: title.to_string(),
             only,
             time,
+            langs: vec![Lang::En],
             full: Vec::new(),
             index: Vec::new(),
             cards: Vec::new(),
@@ -90,13 +96,36 @@ impl Builder {
         }
     }
 
+    /// The page's language (`--lang`); English by default.
+    pub fn lang(mut self, lang: Lang) -> Builder {
+        self.langs = vec![lang];
+        self
+    }
+
+    /// The page in several languages (`--lang en,zh`): the text of each, the first
+    /// shown, and a switch between them. Call before adding sessions: each
+    /// language has its share of the size budget.
+    pub fn langs(mut self, langs: &[Lang]) -> Builder {
+        let mut v: Vec<Lang> = Vec::new();
+        for l in langs {
+            if !v.contains(l) {
+                v.push(*l);
+            }
+        }
+        if !v.is_empty() {
+            self.langs = v;
+        }
+        self
+    }
+
     pub fn add(&mut self, s: Session) {
         let cost = estimate(&s);
         let keep = match self.only {
             Some(n) => s.id == n,
             None => {
                 self.full.len() < MAX_FULL_SESSIONS
-                    && (self.full.is_empty() || self.spent + cost <= FULL_SESSIONS_BUDGET)
+                    && (self.full.is_empty()
+                        || self.spent + cost <= FULL_SESSIONS_BUDGET / self.langs.len().max(1))
             }
         };
         if keep {
@@ -135,6 +164,77 @@ impl Builder {
         self.full.iter().any(|s| s.id == n)
     }
 
+    /// The page's content in `lang`. `p` prefixes every id and link of this
+    /// copy (a page in several languages holds one copy each).
+    fn body(
+        &self,
+        lang: Lang,
+        p: &str,
+        cards: &[(Option<usize>, Finding)],
+        pairs: &[(usize, usize)],
+        stats: &CaptureStats,
+    ) -> Markup {
+        let tv = self.time;
+        let clock = move |t: Ts| tv.clock(t);
+        let more_cards = self.more_cards;
+        let more_rows = self.more_rows;
+        html! {
+            header {
+                h1 { (Ui::HtmlTitle.text(lang)) }
+                p.file { (self.title) }
+                (facts(stats, self.index.len() + self.more_rows, lang))
+            }
+            section id={ (p) "findings" } {
+                h2 { (Ui::HtmlFindings.text(lang)) }
+                @if cards.is_empty() {
+                    p.ok { (Ui::HtmlNoProblem.text(lang)) }
+                }
+                @for (k, (sid, f)) in cards.iter().enumerate() {
+                    (card(k, *sid, f, &self.full, &clock, lang, p))
+                }
+                @if more_cards > 0 {
+                    p.note { (tr!("{more_cards} more findings are not shown as cards; see each session.", "另有 {more_cards} 条发现没有显示为卡片；请查看各个会话。").get(lang)) }
+                }
+            }
+            section id={ (p) "sessions" } {
+                h2 { (Ui::HtmlSessions.text(lang)) }
+                p.noprint {
+                    label for={ (p) "filter" } { (Ui::HtmlFilter.text(lang)) ": " }
+                    input id={ (p) "filter" } type="search" placeholder=(Ui::HtmlFilterHint.text(lang)) autocomplete="off";
+                    " "
+                    button id={ (p) "toggle" } type="button" data-collapse=(Ui::HtmlCollapse.text(lang)) data-expand=(Ui::HtmlExpand.text(lang)) { (Ui::HtmlCollapse.text(lang)) }
+                }
+                table.index {
+                    thead { tr { th { "#" } th { (Ui::HtmlClient.text(lang)) } th { (Ui::HtmlServer.text(lang)) } th { (Ui::User.text(lang)) } th { (Ui::HtmlFindingsCol.text(lang)) } th { (Ui::HtmlTransfers.text(lang)) } th { (Ui::HtmlBytes.text(lang)) } th { (Ui::HtmlStart.text(lang)) } } }
+                    tbody {
+                        @for r in &self.index {
+                            (index_row(r, &clock, p))
+                        }
+                    }
+                }
+                @if more_rows > 0 {
+                    p.note { (tr!("… and {more_rows} more sessions (the index lists {MAX_INDEX_ROWS}; use the JSON or text report for all).", "……另有 {more_rows} 个会话（索引最多列出 {MAX_INDEX_ROWS} 个；完整列表请用 JSON 或文本报告）。").get(lang)) }
+                }
+                @let partial = self.index.iter().filter(|r| !r.full).count();
+                @if partial > 0 {
+                    p.note { (tr!("{partial} sessions are listed here but not drawn, to keep the page small (about 2 MB at most); `ftpscope report --format html --session N` draws any one of them.", "{partial} 个会话只列出而没有绘制，以控制页面大小（最多约 2 MB）；`ftpscope report --format html --session N` 可以绘制其中任意一个。").get(lang)) }
+                }
+            }
+            @for s in &self.full {
+                (session(s, nat_view(s.id, pairs, &self.full), &clock, lang, p))
+            }
+            footer {
+                @let v = env!("CARGO_PKG_VERSION");
+                @let times = match tv {
+                    TimeView::Utc => Tr::verbatim("UTC"),
+                    TimeView::Local => tr!("local", "本地时间"),
+                    TimeView::Relative(_) => tr!("seconds from the first packet", "相对第一个包的秒数"),
+                };
+                (tr!("Made by ftpscope {v}. Passwords are masked. Times: {times}.", "由 ftpscope {v} 生成。密码已遮蔽。时间：{times}。"; times = times).get(lang))
+            }
+        }
+    }
+
     /// The whole page.
     pub fn finish(mut self, stats: &CaptureStats, capture_findings: &[Finding]) -> String {
         self.full.sort_by_key(|s| s.id);
@@ -151,70 +251,97 @@ impl Builder {
             .filter_map(crate::diagnose::vantage::pair)
             .filter(|(a, b)| self.has_session(*a) && self.has_session(*b))
             .collect();
-        let tv = self.time;
-        let clock = move |t: Ts| tv.clock(t);
+        let first = self.langs[0];
+        let many = self.langs.len() > 1;
         let page = html! {
             (DOCTYPE)
-            html lang="en" {
+            html lang=(lang_tag(first)) {
                 head {
                     meta charset="utf-8";
                     meta http-equiv="Content-Security-Policy" content=(csp());
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { "ftpscope: " (self.title) }
-                    style { (PreEscaped(CSS)) (PreEscaped(SVG_CSS)) }
+                    style { (PreEscaped(CSS)) (PreEscaped(SVG_CSS)) @if many { (PreEscaped(switch_css(&self.langs))) } }
                 }
                 body {
-                    header {
-                        h1 { "ftpscope report" }
-                        p.file { (self.title) }
-                        (facts(stats, self.index.len() + self.more_rows))
-                    }
-                    section #findings {
-                        h2 { "Findings" }
-                        @if cards.is_empty() {
-                            p.ok { "No problem found: nothing went wrong that ftpscope can see in this capture." }
+                    @if many {
+                        // The switch: radio buttons before the texts, so that the
+                        // stylesheet alone shows the chosen one (no script needed;
+                        // the first is checked, so the first language shows).
+                        @for (i, l) in self.langs.iter().enumerate() {
+                            input.langsel type="radio" name="lang" id={ "lang-" (lang_code(*l)) } checked[i == 0];
                         }
-                        @for (k, (sid, f)) in cards.iter().enumerate() {
-                            (card(k, *sid, f, &self.full, &clock))
-                        }
-                        @if self.more_cards > 0 {
-                            p.note { (self.more_cards) " more findings are not shown as cards; see each session." }
-                        }
-                    }
-                    section #sessions {
-                        h2 { "Sessions" }
-                        p.noprint {
-                            label for="filter" { "Filter: " }
-                            input #filter type="search" placeholder="address, user, finding…" autocomplete="off";
-                            " "
-                            button #toggle type="button" { "Collapse transcripts" }
-                        }
-                        table.index {
-                            thead { tr { th { "#" } th { "client" } th { "server" } th { "user" } th { "findings" } th { "transfers" } th { "bytes" } th { "start" } } }
-                            tbody {
-                                @for r in &self.index {
-                                    (index_row(r, &clock, &self.full))
-                                }
+                        nav.langs.noprint aria-label="Language / 语言" {
+                            @for l in &self.langs {
+                                label for={ "lang-" (lang_code(*l)) } lang=(lang_tag(*l)) { (lang_name(*l)) }
                             }
                         }
-                        @if self.more_rows > 0 {
-                            p.note { "… and " (self.more_rows) " more sessions (the index lists " (MAX_INDEX_ROWS) "; use the JSON or text report for all)." }
+                        @for (i, l) in self.langs.iter().enumerate() {
+                            div class={ "l10n l-" (lang_code(*l)) } lang=(lang_tag(*l)) {
+                                (self.body(*l, if i == 0 { "" } else { lang_prefix(*l) }, &cards, &pairs, stats))
+                            }
                         }
-                        @let partial = self.index.iter().filter(|r| !r.full).count();
-                        @if partial > 0 {
-                            p.note { (partial) " sessions are listed here but not drawn, to keep the page small (about 2 MB at most); `ftpscope report --format html --session N` draws any one of them." }
-                        }
+                    } @else {
+                        (self.body(first, "", &cards, &pairs, stats))
                     }
-                    @for s in &self.full {
-                        (session(s, nat_view(s.id, &pairs, &self.full), &clock))
-                    }
-                    footer { "Made by ftpscope " (env!("CARGO_PKG_VERSION")) ". Passwords are masked. Times: " (match tv { TimeView::Utc => "UTC", TimeView::Local => "local", TimeView::Relative(_) => "seconds from the first packet" }) "." }
                     script { (PreEscaped(JS)) }
                 }
             }
         };
         page.into_string()
     }
+}
+
+/// `lang` attribute of a language's text.
+fn lang_tag(l: Lang) -> &'static str {
+    match l {
+        Lang::En => "en",
+        Lang::Zh => "zh-Hans",
+    }
+}
+
+fn lang_code(l: Lang) -> &'static str {
+    match l {
+        Lang::En => "en",
+        Lang::Zh => "zh",
+    }
+}
+
+/// Prefix of the ids in a second language's copy.
+fn lang_prefix(l: Lang) -> &'static str {
+    match l {
+        Lang::En => "en-",
+        Lang::Zh => "zh-",
+    }
+}
+
+/// A language's name in itself, for the switch.
+fn lang_name(l: Lang) -> &'static str {
+    match l {
+        Lang::En => "English",
+        Lang::Zh => "中文",
+    }
+}
+
+/// The switch's rules: every copy hidden but the one whose radio button is
+/// checked (the first, until the reader picks another).
+fn switch_css(langs: &[Lang]) -> String {
+    let mut css = String::from(
+        "input.langsel { position: absolute; opacity: 0; width: 1px; height: 1px; margin: 0; }\n\
+         nav.langs { float: right; margin: 18px 0 0; }\n\
+         nav.langs label { display: inline-block; padding: 2px 10px; border: 1px solid #9aa4b2; cursor: pointer; color: #33415c; }\n\
+         nav.langs label + label { border-left: none; }\n\
+         .l10n { display: none; }\n",
+    );
+    for l in langs {
+        let c = lang_code(*l);
+        css.push_str(&format!(
+            "#lang-{c}:checked ~ .l-{c} {{ display: block; }}\n\
+             #lang-{c}:checked ~ nav.langs label[for=lang-{c}] {{ background: #1f4fa8; color: #fff; }}\n\
+             #lang-{c}:focus-visible ~ nav.langs label[for=lang-{c}] {{ outline: 2px solid #1f4fa8; }}\n"
+        ));
+    }
+    css
 }
 
 /// The policy: nothing but the inline style, this page's script (by hash) and
@@ -254,27 +381,28 @@ fn sev_name(s: Severity) -> &'static str {
     }
 }
 
-fn facts(st: &CaptureStats, sessions: usize) -> Markup {
+fn facts(st: &CaptureStats, sessions: usize, lang: Lang) -> Markup {
     let span = match (st.first, st.last) {
-        (Some(a), Some(b)) => format!(
-            "{} to {} ({})",
-            a.rfc3339(),
-            b.rfc3339(),
-            human_duration(a.secs_until(b))
-        ),
+        (Some(a), Some(b)) => {
+            let (a, b, d) = (a.rfc3339(), b.rfc3339(), human_duration(a.secs_until(b)));
+            tr!("{a} to {b} ({d})", "{a} 至 {b}（{d}）")
+                .get(lang)
+                .to_string()
+        }
         _ => "-".into(),
     };
+    let cut = st.truncated_packets;
     html! {
         dl.facts {
-            dt { "packets" } dd { (st.packets) " (" (human_bytes(st.bytes)) ")" }
-            dt { "TCP connections" } dd { (st.tcp_connections) }
-            dt { "FTP sessions" } dd { (sessions) }
-            dt { "time span" } dd { (span) }
+            dt { (Ui::HtmlPackets.text(lang)) } dd { (st.packets) " (" (human_bytes(st.bytes)) ")" }
+            dt { (Ui::HtmlTcpConnections.text(lang)) } dd { (st.tcp_connections) }
+            dt { (Ui::HtmlFtpSessions.text(lang)) } dd { (sessions) }
+            dt { (Ui::HtmlTimeSpan.text(lang)) } dd { (span) }
             @if let Some(e) = &st.read_error {
-                dt { "capture file" } dd.bad { (escape_str(e)) }
+                dt { (Ui::HtmlCaptureFile.text(lang)) } dd.bad { (escape_str(e)) }
             }
-            @if st.truncated_packets > 0 {
-                dt { "snaplen" } dd { (st.truncated_packets) " packets cut by the capture's snaplen" }
+            @if cut > 0 {
+                dt { "snaplen" } dd { (tr!("{cut} packets cut by the capture's snaplen", "{cut} 个包被抓包的 snaplen 截断").get(lang)) }
             }
         }
     }
@@ -286,44 +414,51 @@ fn card(
     f: &Finding,
     full: &[Session],
     clock: &dyn Fn(Ts) -> String,
+    lang: Lang,
+    p: &str,
 ) -> Markup {
     let drawn = sid.is_some_and(|id| full.iter().any(|s| s.id == id));
+    let sess = Ui::SessionLower.text(lang);
     html! {
-        article class={ "card " (sev_name(f.severity)) } id={ "f" (k) } data-finding=(f.id) {
+        article class={ "card " (sev_name(f.severity)) } id={ (p) "f" (k) } data-finding=(f.id) {
             h3 {
                 span.sev { (sev_name(f.severity).to_uppercase()) }
                 " " code { (f.id) }
                 @if f.count > 1 { " ×" (f.count) }
                 @if let Some(id) = sid {
                     " — "
-                    @if drawn { a href={ "#s" (id) } { "session " (id) } } @else { "session " (id) }
-                } @else { " — the capture as a whole" }
+                    @if drawn { a href={ "#" (p) "s" (id) } { (sess) " " (id) } } @else { (sess) " " (id) }
+                } @else { " — " (Ui::HtmlWholeCapture.text(lang)) }
             }
-            p.summary { (escape_str(&f.summary)) }
+            p.summary { (escape_str(f.summary.get(lang))) }
             @if !f.evidence.is_empty() {
                 ul.evidence {
                     @for e in &f.evidence {
                         li {
-                            @let at = evidence_at(e, clock);
+                            @let at = evidence_at(e, clock, lang);
                             @match (sid.filter(|_| drawn), e.exchange) {
-                                (Some(id), Some(x)) => { a href={ "#s" (id) "-e" (x) } { (at) } }
+                                (Some(id), Some(x)) => { a href={ "#" (p) "s" (id) "-e" (x) } { (at) } }
                                 _ => { (at) }
                             }
                             @if !at.is_empty() { ": " }
-                            (escape_str(&e.what))
+                            (escape_str(e.what.get(lang)))
                         }
                     }
                 }
             }
-            p.fix { b { "Fix: " } (escape_str(&f.remedy)) }
+            p.fix { b { (Ui::HtmlFix.text(lang)) ": " } (escape_str(f.remedy.get(lang))) }
         }
     }
 }
 
-fn evidence_at(e: &crate::model::Evidence, clock: &dyn Fn(Ts) -> String) -> String {
+fn evidence_at(e: &crate::model::Evidence, clock: &dyn Fn(Ts) -> String, lang: Lang) -> String {
     let mut at = Vec::new();
     if let Some(fr) = e.frame {
-        at.push(format!("frame {}", crate::capture::merge::FrameLabel(fr)));
+        at.push(format!(
+            "{} {}",
+            Ui::Frame.text(lang),
+            crate::capture::merge::FrameLabel(fr)
+        ));
     }
     if let Some(t) = e.ts {
         at.push(clock(t));
@@ -331,14 +466,14 @@ fn evidence_at(e: &crate::model::Evidence, clock: &dyn Fn(Ts) -> String) -> Stri
     at.join(", ")
 }
 
-fn index_row(r: &IndexRow, clock: &dyn Fn(Ts) -> String, _full: &[Session]) -> Markup {
+fn index_row(r: &IndexRow, clock: &dyn Fn(Ts) -> String, p: &str) -> Markup {
     let mark = match r.worst {
         Some(s) => sev_name(s),
         None => "ok",
     };
     html! {
         tr class={ "row " (mark) } {
-            td { @if r.full { a href={ "#s" (r.id) } { (r.id) } } @else { (r.id) } }
+            td { @if r.full { a href={ "#" (p) "s" (r.id) } { (r.id) } } @else { (r.id) } }
             td { (r.client) }
             td { (r.server) }
             td { (r.user) }
@@ -374,53 +509,71 @@ fn nat_view<'a>(id: usize, pairs: &[(usize, usize)], full: &'a [Session]) -> Nat
     NatView::Alone
 }
 
-fn session(s: &Session, nat: NatView<'_>, clock: &dyn Fn(Ts) -> String) -> Markup {
+fn session(
+    s: &Session,
+    nat: NatView<'_>,
+    clock: &dyn Fn(Ts) -> String,
+    lang: Lang,
+    p: &str,
+) -> Markup {
     let ladder = match nat {
-        NatView::Inside(o) => ladder::layout_nat(s, o, clock, crate::ftp::catalog::Lang::En),
-        _ => ladder::layout(s, clock, crate::ftp::catalog::Lang::En),
+        NatView::Inside(o) => ladder::layout_nat(s, o, clock, lang),
+        _ => ladder::layout(s, clock, lang),
     };
     let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
+    let omitted = ladder.omitted;
+    let meta = {
+        let (start, lasted, ended) = (
+            clock(s.start),
+            human_duration(s.duration),
+            state(s.closed.as_str(), lang),
+        );
+        tr!(
+            ", started {start}, lasted {lasted}, ended: {ended}",
+            "，开始于 {start}，持续 {lasted}，结束方式：{ended}"
+        )
+    };
     html! {
-        section.session id={ "s" (s.id) } {
-            h2 { "Session " (s.id) ": " (s.client.to_string()) " → " (s.server.to_string()) }
+        section.session id={ (p) "s" (s.id) } {
+            h2 { (Ui::Session.text(lang)) " " (s.id) ": " (s.client.to_string()) " → " (s.server.to_string()) }
             p.meta {
-                "user " b { (user) } ", started " (clock(s.start)) ", lasted " (human_duration(s.duration)) ", ended: " (s.closed.as_str())
-                @if let Some(t) = s.tls_description() { br; (escape_str(&t)) }
-                br; "capture covers: " (crate::report::text::coverage_line(s))
+                (Ui::User.text(lang)) " " b { (user) } (meta.get(lang))
+                @if let Some(t) = s.tls_description_in(lang) { br; (escape_str(&t)) }
+                br; (Ui::CaptureCovers.text(lang)) ": " (crate::report::text::coverage_line_in(s, lang))
             }
             @if !s.findings.is_empty() {
                 ul.sfindings {
                     @for f in &s.findings {
-                        li class=(sev_name(f.severity)) { code { (f.id) } ": " (escape_str(&f.summary)) }
+                        li class=(sev_name(f.severity)) { code { (f.id) } ": " (escape_str(f.summary.get(lang))) }
                     }
                 }
             }
             figure.ladder {
                 @match nat {
-                    NatView::Inside(o) => { figcaption.nat { "One FTP session seen on both sides of a NAT: this session (inside) and " a href={ "#s" (o.id) } { "session " (o.id) } " (outside) drawn together; read a row across to see what the NAT changed." } }
-                    NatView::Outside(i) => { figcaption.nat { "This session is the outside half of " a href={ "#s" (i) } { "session " (i) } ", drawn together with it through the NAT there." } }
+                    NatView::Inside(o) => { figcaption.nat { (tr!("One FTP session seen on both sides of a NAT: this session (inside) and ", "在 NAT 两侧看到的同一个 FTP 会话：本会话（内侧）与").get(lang)) a href={ "#" (p) "s" (o.id) } { (Ui::Session.text(lang)) " " (o.id) } (tr!(" (outside) drawn together; read a row across to see what the NAT changed.", "（外侧）画在一起；横向读一行即可看出 NAT 改动了什么。").get(lang)) } }
+                    NatView::Outside(i) => { figcaption.nat { (tr!("This session is the outside half of ", "本会话是").get(lang)) a href={ "#" (p) "s" (i) } { (Ui::Session.text(lang)) " " (i) } (tr!(", drawn together with it through the NAT there.", "的外侧一半，在那里经由 NAT 与其画在一起。").get(lang)) } }
                     NatView::Alone => {}
                 }
-                (svg(&ladder, s.id, false))
-                @if ladder.omitted > 0 {
-                    figcaption { (ladder.omitted) " later exchanges are not drawn; the transcript below has them all." }
+                (svg(&ladder, s.id, false, p))
+                @if omitted > 0 {
+                    figcaption { (tr!("{omitted} later exchanges are not drawn; the transcript below has them all.", "后面的 {omitted} 次交互没有绘制；下面的会话记录包含全部内容。").get(lang)) }
                 }
             }
             @if !s.data_channels.is_empty() {
-                h3 { "Data connections" }
+                h3 { (Ui::DataConnections.text(lang)) }
                 table.data {
-                    thead { tr { th { "#" } th { "via" } th { "announced" } th { "command" } th { "outcome" } th { "bytes" } th { "time" } th { "rate over time" } th { "connection" } } }
+                    thead { tr { th { "#" } th { (Ui::HtmlVia.text(lang)) } th { (Ui::HtmlAnnounced.text(lang)) } th { (Ui::HtmlCommand.text(lang)) } th { (Ui::HtmlOutcome.text(lang)) } th { (Ui::HtmlBytes.text(lang)) } th { (Ui::HtmlTime.text(lang)) } th { (Ui::HtmlRate.text(lang)) } th { (Ui::HtmlConnection.text(lang)) } } }
                     tbody {
                         @for (i, d) in s.data_channels.iter().enumerate() {
-                            tr id={ "s" (s.id) "-d" (i) } {
+                            tr id={ (p) "s" (s.id) "-d" (i) } {
                                 td { (i + 1) }
                                 td { (d.via.as_str()) }
                                 td { (d.announced.map_or("?".into(), |a| a.to_string())) }
                                 td { (d.command.as_deref().map_or("-".into(), escape_str)) @if let Some(a) = &d.arg { " " (escape(&a.0)) } }
-                                td class={ "out " (d.outcome.as_str()) } { (d.outcome.as_str()) }
+                                td class={ "out " (d.outcome.as_str()) } { (state(d.outcome.as_str(), lang)) }
                                 td.num { (human_bytes(d.bytes)) }
                                 td.num { @if let (Some(a), Some(b)) = (d.first_byte, d.last_byte) { (human_duration(a.secs_until(b))) } @else { "-" } }
-                                td { @if let Some(t) = d.tcp.as_deref() { (sparkline(&t.series.bytes)) " " (crate::report::text::tcp_line(t)) } }
+                                td { @if let Some(t) = d.tcp.as_deref() { (sparkline(&t.series.bytes)) " " (crate::report::text::tcp_line_in(t, lang)) } }
                                 td { @if let (Some(c), Some(l)) = (d.connector, d.listener) { (c.to_string()) " → " (l.to_string()) } @else { "-" } }
                             }
                         }
@@ -428,21 +581,21 @@ fn session(s: &Session, nat: NatView<'_>, clock: &dyn Fn(Ts) -> String) -> Marku
                 }
             }
             details.transcript open {
-                summary { "Transcript (" (s.exchanges.len()) " exchanges)" }
+                summary { @let n = s.exchanges.len(); (tr!("Transcript ({n} exchanges)", "会话记录（{n} 次交互）").get(lang)) }
                 ol.lines {
                     @for (ei, ex) in s.exchanges.iter().enumerate() {
-                        li id={ "s" (s.id) "-e" (ei) } {
+                        li id={ (p) "s" (s.id) "-e" (ei) } {
                             @if let Some(c) = &ex.command {
                                 div.cmd {
                                     span.t { (clock(c.ts)) } " C> " b { (escape_str(&c.verb)) } @if !c.arg.is_empty() { " " (escape(&c.arg.0)) }
                                 }
-                                div.expl { (escape_str(&crate::ftp::explain::command(&c.verb, &c.arg.0, crate::ftp::catalog::Lang::En))) }
+                                div.expl { (escape_str(&crate::ftp::explain::command(&c.verb, &c.arg.0, lang))) }
                             }
                             @for r in &ex.replies {
                                 div class={ "rep c" (r.code / 100) } {
                                     span.t { (clock(r.ts)) } " S< " b { (r.code) } " " (escape(&r.text.0))
                                 }
-                                div.expl { "= " (escape_str(&r.explanation(ex.command.as_ref(), s.server.ip(), crate::ftp::catalog::Lang::En))) }
+                                div.expl { "= " (escape_str(&r.explanation(ex.command.as_ref(), s.server.ip(), lang))) }
                             }
                         }
                     }
@@ -453,16 +606,17 @@ fn session(s: &Session, nat: NatView<'_>, clock: &dyn Fn(Ts) -> String) -> Marku
 }
 
 /// The ladder as SVG. `standalone` adds the namespace (for `--format svg`).
-pub fn svg(l: &Ladder, sid: usize, standalone: bool) -> Markup {
+/// `p` prefixes the ids and links (see [`Builder::langs`]).
+pub fn svg(l: &Ladder, sid: usize, standalone: bool, p: &str) -> Markup {
     let h = l.height;
     let left = l.lanes.first().map_or(0, |a| a.x);
     let right = l.lanes.last().map_or(0, |a| a.x);
     let mid = (left + right) / 2;
     html! {
-        svg xmlns=[standalone.then_some("http://www.w3.org/2000/svg")] class="ladder" width=(l.width) height=(h) viewBox={ "0 0 " (l.width) " " (h) } role="img" aria-label={ "ladder diagram of session " (sid) } {
+        svg xmlns=[standalone.then_some("http://www.w3.org/2000/svg")] class="ladder" width=(l.width) height=(h) viewBox={ "0 0 " (l.width) " " (h) } role="img" aria-label={ (tr!("ladder diagram of session {sid}", "会话 {sid} 的时序图").get(l.lang)) } {
             @if standalone { style { (PreEscaped(SVG_CSS)) } }
             defs {
-                marker id={ "a" (sid) } viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse" {
+                marker id={ (p) "a" (sid) } viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse" {
                     path d="M0,0 L10,5 L0,10 z" class="head" {}
                 }
             }
@@ -471,7 +625,7 @@ pub fn svg(l: &Ladder, sid: usize, standalone: bool) -> Markup {
                 line.life x1=(lane.x) y1="28" x2=(lane.x) y2=(h - 8) {}
             }
             @if !l.data.is_empty() {
-                text.lane x=(l.data_x) y="18" { "data connections" }
+                text.lane x=(l.data_x) y="18" { (tr!("data connections", "数据连接").get(l.lang)) }
             }
             @for b in &l.breaks {
                 g.brk {
@@ -481,24 +635,24 @@ pub fn svg(l: &Ladder, sid: usize, standalone: bool) -> Markup {
             }
             @for a in &l.arrows {
                 @let (x1, x2) = (a.x1, a.x2);
-                a href={ "#s" (a.session) "-e" (a.exchange) } {
+                a href={ "#" (p) "s" (a.session) "-e" (a.exchange) } {
                     g class={ "msg " (a.class) } {
                         title { (a.title) }
                         text.time x="4" y=(a.y + 4) { (a.time) }
-                        line x1=(x1) y1=(a.y) x2=(x2) y2=(a.y) marker-end={ "url(#a" (sid) ")" } {}
+                        line x1=(x1) y1=(a.y) x2=(x2) y2=(a.y) marker-end={ "url(#" (p) "a" (sid) ")" } {}
                         text.label x=((x1 + x2) / 2) y=(a.y - 5) text-anchor="middle" { (a.label) }
                     }
                 }
             }
             @for d in &l.data {
-                a href={ "#s" (d.session) "-d" (d.channel) } {
+                a href={ "#" (p) "s" (d.session) "-d" (d.channel) } {
                     g class={ "data " (d.class) } {
                         title { (d.title) }
                         line.ann x1=(d.ann_x) y1=(d.y_announce) x2=(d.x) y2=(d.y_announce) {}
                         circle cx=(d.x) cy=(d.y_announce) r="3" {}
                         @if let (Some(a), Some(b)) = (d.y_start, d.y_end) {
                             line.wait x1=(d.x) y1=(d.y_announce) x2=(d.x) y2=(a) {}
-                            line.syn x1=(d.syn_x) y1=(a) x2=(d.x - 6) y2=(a) marker-end={ "url(#a" (sid) ")" } {}
+                            line.syn x1=(d.syn_x) y1=(a) x2=(d.x - 6) y2=(a) marker-end={ "url(#" (p) "a" (sid) ")" } {}
                             rect.conn x=(d.x - 5) y=(a) width="10" height=((b - a).max(4)) {}
                             @if let (Some(f), Some(z)) = (d.y_first, d.y_last) {
                                 rect.bytes x=(d.x - 5) y=(f) width="10" height=((z - f).max(3)) {}
@@ -508,11 +662,11 @@ pub fn svg(l: &Ladder, sid: usize, standalone: bool) -> Markup {
                             }
                             text.dl x=(d.x + 12) y=(a + 4) {
                                 (d.label)
-                                @if d.syns > 1 { " (" (d.syns) " SYNs)" }
-                                " " (d.class)
+                                @if d.syns > 1 { @let n = d.syns; (tr!(" ({n} SYNs)", "（{n} 个 SYN）").get(l.lang)) }
+                                " " (state(d.class, l.lang))
                             }
                         } @else {
-                            text.dl x=(d.x + 12) y=(d.y_announce + 4) { (d.label) " (no connection seen)" }
+                            text.dl x=(d.x + 12) y=(d.y_announce + 4) { (d.label) (tr!(" (no connection seen)", "（未看到连接）").get(l.lang)) }
                         }
                     }
                 }
@@ -541,12 +695,12 @@ fn sparkline(series: &[u64]) -> Markup {
 }
 
 /// `--format svg --session N`: the ladder of one session alone.
-pub fn standalone_svg(s: &Session, time: TimeView) -> String {
+pub fn standalone_svg(s: &Session, time: TimeView, lang: Lang) -> String {
     let clock = move |t: Ts| time.clock(t);
-    let l = ladder::layout(s, &clock, crate::ftp::catalog::Lang::En);
+    let l = ladder::layout(s, &clock, lang);
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n",
-        svg(&l, s.id, true).into_string()
+        svg(&l, s.id, true, "").into_string()
     )
 }
 

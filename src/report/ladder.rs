@@ -11,9 +11,11 @@
 //!
 //! [`layout`] computes coordinates only (unit-tested); `report::html` draws them.
 
+use crate::i18n::{Tr, state};
 use crate::model::{DataChannel, Outcome, Session};
 use crate::text::{escape, escape_str};
 use crate::time::{Ts, human_bytes, human_duration};
+use crate::tr;
 
 /// Pauses longer than this are compressed (a break mark with the pause's length).
 pub const BREAK_S: f64 = 1.0;
@@ -112,6 +114,8 @@ pub struct Ladder {
     pub breaks: Vec<Break>,
     /// Exchanges left out (beyond [`MAX_ROWS`]).
     pub omitted: usize,
+    /// The language of the labels.
+    pub lang: crate::ftp::catalog::Lang,
 }
 
 fn reply_class(code: u16) -> &'static str {
@@ -192,7 +196,12 @@ struct Part<'a> {
     left: u32,
     right: u32,
     /// Put before data-connection labels when the diagram has several parts.
-    tag: &'static str,
+    tag: Tr,
+}
+
+/// A lifeline's title: who, and the address.
+fn lane_label(who: Tr, addr: std::net::SocketAddr, lang: crate::ftp::catalog::Lang) -> String {
+    format!("{} {addr}", who.get(lang))
 }
 
 /// Lay out one session. `clock` writes a time for the left margin.
@@ -204,18 +213,18 @@ pub fn layout(
     let lanes = vec![
         Lane {
             x: CLIENT_X,
-            label: format!("client {}", s.client),
+            label: lane_label(tr!("client", "客户端"), s.client, lang),
         },
         Lane {
             x: SERVER_X,
-            label: format!("server {}", s.server),
+            label: lane_label(tr!("server", "服务器"), s.server, lang),
         },
     ];
     let part = Part {
         s,
         left: CLIENT_X,
         right: SERVER_X,
-        tag: "",
+        tag: Tr::default(),
     };
     build(&[part], lanes, DATA_X, 60, clock, lang)
 }
@@ -247,7 +256,7 @@ pub fn layout_nat(
     let lanes = vec![
         Lane {
             x: NAT_CLIENT_X,
-            label: format!("client {}", inside.client),
+            label: lane_label(tr!("client", "客户端"), inside.client, lang),
         },
         Lane {
             x: NAT_X,
@@ -255,7 +264,7 @@ pub fn layout_nat(
         },
         Lane {
             x: NAT_SERVER_X,
-            label: format!("server {}", outside.server),
+            label: lane_label(tr!("server", "服务器"), outside.server, lang),
         },
     ];
     let parts = [
@@ -263,13 +272,13 @@ pub fn layout_nat(
             s: inside,
             left: NAT_CLIENT_X,
             right: NAT_X,
-            tag: "inside ",
+            tag: tr!("inside ", "内侧"),
         },
         Part {
             s: outside,
             left: NAT_X,
             right: NAT_SERVER_X,
-            tag: "outside ",
+            tag: tr!("outside ", "外侧"),
         },
     ];
     build(&parts, lanes, NAT_DATA_X, 44, clock, lang)
@@ -402,34 +411,43 @@ fn build(
             label.push(' ');
             label.push_str(&clip(&escape(&a.0), 40));
         }
-        let mut title = format!(
-            "{}data #{}: {} {ann} {}",
-            p.tag,
+        let (n, via, outcome, tag) = (
             ci + 1,
-            d.via.as_str(),
-            d.outcome.as_str()
+            state(d.via.as_str(), lang),
+            state(d.outcome.as_str(), lang),
+            p.tag.get(lang),
         );
+        let mut title = tr!(
+            "{tag}data #{n}: {via} {ann} {outcome}",
+            "{tag}数据连接 #{n}：{via} {ann} {outcome}"
+        )
+        .get(lang)
+        .to_string();
         if d.bytes > 0 {
             title.push_str(&format!(", {}", human_bytes(d.bytes)));
             if let (Some(a), Some(b)) = (d.first_byte, d.last_byte) {
-                title.push_str(&format!(" in {}", human_duration(a.secs_until(b))));
+                let t = human_duration(a.secs_until(b));
+                title.push_str(tr!(" in {t}", "，用时 {t}").get(lang));
             }
         }
         if d.syns > 1 {
-            title.push_str(&format!(", {} SYNs", d.syns));
+            let n = d.syns;
+            title.push_str(tr!(", {n} SYNs", "，{n} 个 SYN").get(lang));
         }
         // TLS on the data connection: full or resumed handshake, or PROT C.
         let tls = d.tls.as_deref().map(|t| {
-            title.push_str(&format!("\nTLS: {}", t.summary()));
+            title.push_str(&format!("\nTLS: {}", t.summary_in(lang)));
             if t.mode == "clear" {
-                " [clear, PROT C]".to_string()
+                tr!(" [clear, PROT C]", " [明文，PROT C]")
+                    .get(lang)
+                    .to_string()
             } else {
                 let how = match t.resumed {
-                    Some(true) => "resumed",
-                    Some(false) => "full handshake",
-                    None => "handshake not seen",
+                    Some(true) => tr!("resumed", "恢复会话"),
+                    Some(false) => tr!("full handshake", "完整握手"),
+                    None => tr!("handshake not seen", "未看到握手"),
                 };
-                format!(" [{} {how}]", t.version.unwrap_or("TLS"))
+                format!(" [{} {}]", t.version.unwrap_or("TLS"), how.get(lang))
             }
         });
         let from_client = d.mode == crate::model::DataMode::Passive;
@@ -449,7 +467,7 @@ fn build(
             class: data_class(d),
             label: format!(
                 "{}#{} {label} → {ann}{}",
-                p.tag,
+                p.tag.get(lang),
                 ci + 1,
                 tls.unwrap_or_default()
             ),
@@ -474,16 +492,22 @@ fn build(
             + ROW;
         breaks.push(Break {
             y,
-            label: format!(
-                "{}control encrypted from here: {}{}",
-                p.tag,
-                t.version.unwrap_or("TLS"),
-                match t.resumed {
-                    Some(true) => ", resumed",
-                    Some(false) => ", full handshake",
-                    None => "",
-                }
-            ),
+            label: {
+                let v = t.version.unwrap_or("TLS");
+                let how = match t.resumed {
+                    Some(true) => tr!(", resumed", "，恢复会话"),
+                    Some(false) => tr!(", full handshake", "，完整握手"),
+                    None => Tr::default(),
+                };
+                tr!(
+                    "{tag}control encrypted from here: {v}{how}",
+                    "{tag}控制连接从这里开始加密：{v}{how}";
+                    tag = p.tag,
+                    how = how
+                )
+                .get(lang)
+                .to_string()
+            },
         });
         height = height.max(y + 2 * ROW);
     }
@@ -495,6 +519,7 @@ fn build(
         arrows,
         data,
         breaks,
+        lang,
         omitted: parts
             .iter()
             .zip(&shown)

@@ -274,7 +274,7 @@ fn finding(f: &Finding, s: Option<&Session>, at: Ts) -> Value {
             "certainty": f.certainty,
             "count": f.count,
             "exchanges": f.exchanges,
-            "evidence": f.evidence.iter().map(|e| e.what.as_str()).collect::<Vec<_>>(),
+            "evidence": f.evidence.iter().map(|e| &*e.what).collect::<Vec<_>>(),
         }},
     });
     if let Some(s) = s {

@@ -8,16 +8,11 @@ use std::io::{self, Write};
 
 use super::ViewOptions;
 use crate::ftp::catalog::Lang;
+use crate::i18n::{Ui, state};
 use crate::model::{Capture, CaptureStats, DataChannel, Finding, Session, Severity};
 use crate::text::{SafeWriter, escape, escape_str};
 use crate::time::{TimeView, human_bytes, human_duration};
-
-fn tr(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
-    match lang {
-        Lang::En => en,
-        Lang::Zh => zh,
-    }
-}
+use crate::tr;
 
 fn sev_mark(s: Severity) -> &'static str {
     match s {
@@ -29,10 +24,17 @@ fn sev_mark(s: Severity) -> &'static str {
 
 /// One line describing a data connection.
 pub fn channel_line(d: &DataChannel) -> String {
+    channel_line_in(d, Lang::En)
+}
+
+/// [`channel_line`] in `lang`.
+pub fn channel_line_in(d: &DataChannel, lang: Lang) -> String {
     let ann = d.announced.map_or("?".to_string(), |a| a.to_string());
-    let mut s = format!("{} {} {}", d.via, ann, d.outcome.as_str());
+    let via = state(d.via.as_str(), lang);
+    let mut s = format!("{via} {ann} {}", state(d.outcome.as_str(), lang));
     if let Some(c) = &d.command {
-        s.push_str(&format!(" for {}", escape_str(c)));
+        let c = escape_str(c);
+        s.push_str(tr!(" for {c}", "，用于 {c}").get(lang));
         if let Some(a) = &d.arg {
             if !a.is_empty() {
                 s.push_str(&format!(" {}", escape(&a.0)));
@@ -42,35 +44,31 @@ pub fn channel_line(d: &DataChannel) -> String {
     if d.bytes > 0 || d.outcome == crate::model::Outcome::Completed {
         s.push_str(&format!(", {} ({} B)", human_bytes(d.bytes), d.bytes));
         if let Some(dir) = d.direction {
-            s.push_str(&format!(" {dir}"));
+            s.push_str(&format!(" {}", state(dir.as_str(), lang)));
         }
     }
     if let (Some(a), Some(b)) = (d.first_byte, d.last_byte) {
-        s.push_str(&format!(" in {}", human_duration(a.secs_until(b))));
+        let t = human_duration(a.secs_until(b));
+        s.push_str(tr!(" in {t}", "，用时 {t}").get(lang));
     }
     if let Some(t) = d.throughput {
         s.push_str(&format!(", {}/s", human_bytes(t as u64)));
     }
     if d.syns > 1 {
-        s.push_str(&format!(", {} SYNs", d.syns));
+        let n = d.syns;
+        s.push_str(tr!(", {n} SYNs", "，{n} 个 SYN").get(lang));
     }
     if let (Some(c), Some(l)) = (d.connector, d.listener) {
         s.push_str(&format!(" [{c} -> {l}"));
         if let Some(m) = d.match_kind {
             let m = match m {
-                crate::model::MatchKind::Exact => "as announced",
-                crate::model::MatchKind::ServerControlAddress => {
-                    "matched on the server's control address"
-                }
-                crate::model::MatchKind::ClientControlAddress => {
-                    "matched on the client's control address"
-                }
-                crate::model::MatchKind::PortOnly => "matched by port only",
-                crate::model::MatchKind::Timing => {
-                    "matched by peers and timing: the announcement is encrypted"
-                }
+                crate::model::MatchKind::Exact => Ui::AsAnnounced,
+                crate::model::MatchKind::ServerControlAddress => Ui::MatchedServerControl,
+                crate::model::MatchKind::ClientControlAddress => Ui::MatchedClientControl,
+                crate::model::MatchKind::PortOnly => Ui::MatchedPortOnly,
+                crate::model::MatchKind::Timing => Ui::MatchedTiming,
             };
-            s.push_str(&format!(", {m}"));
+            s.push_str(&format!(", {}", m.text(lang)));
         }
         s.push(']');
     }
@@ -80,6 +78,11 @@ pub fn channel_line(d: &DataChannel) -> String {
 /// A data connection's TCP figures in one line: what is unusual, plus the round trip
 /// and what the handshake negotiated.
 pub fn tcp_line(t: &crate::model::TcpFigures) -> String {
+    tcp_line_in(t, Lang::En)
+}
+
+/// [`tcp_line`] in `lang`.
+pub fn tcp_line_in(t: &crate::model::TcpFigures, lang: Lang) -> String {
     let mut p = Vec::new();
     if let Some(r) = t.rtt_ms {
         p.push(format!("rtt {}", human_duration(r / 1e3)));
@@ -90,109 +93,160 @@ pub fn tcp_line(t: &crate::model::TcpFigures) -> String {
     match (t.window_scale.client, t.window_scale.server) {
         (Some(c), Some(s)) => p.push(format!("wscale {c}/{s}")),
         (None, None) => {}
-        (c, s) => p.push(format!(
-            "wscale {}/{} (scaling off)",
-            c.map_or("-".into(), |x| x.to_string()),
-            s.map_or("-".into(), |x| x.to_string())
-        )),
+        (c, s) => {
+            let (c, s) = (
+                c.map_or("-".into(), |x| x.to_string()),
+                s.map_or("-".into(), |x| x.to_string()),
+            );
+            p.push(
+                tr!(
+                    "wscale {c}/{s} (scaling off)",
+                    "wscale {c}/{s}（未启用窗口缩放）"
+                )
+                .get(lang)
+                .to_string(),
+            )
+        }
     }
     let lost = t.retransmissions + t.spurious_retransmissions;
     if lost > 0 {
-        p.push(format!(
-            "{lost} retransmitted ({})",
-            human_bytes(t.retransmitted_bytes)
-        ));
+        let b = human_bytes(t.retransmitted_bytes);
+        p.push(
+            tr!("{lost} retransmitted ({b})", "重传 {lost} 次（{b}）")
+                .get(lang)
+                .to_string(),
+        );
     }
     if t.duplicate_acks > 0 {
-        p.push(format!("{} dup ACKs", t.duplicate_acks));
+        let n = t.duplicate_acks;
+        p.push(tr!("{n} dup ACKs", "{n} 个重复 ACK").get(lang).to_string());
     }
     if t.out_of_order > 0 {
-        p.push(format!("{} out of order", t.out_of_order));
+        let n = t.out_of_order;
+        p.push(tr!("{n} out of order", "{n} 个乱序").get(lang).to_string());
     }
     if t.zero_window.episodes > 0 {
-        p.push(format!(
-            "zero window {}x for {}",
+        let (n, d) = (
             t.zero_window.episodes,
-            human_duration(t.zero_window.total_s)
-        ));
+            human_duration(t.zero_window.total_s),
+        );
+        p.push(
+            tr!("zero window {n}x for {d}", "零窗口 {n} 次，共 {d}")
+                .get(lang)
+                .to_string(),
+        );
     }
     if let (Some(f), Some(w)) = (t.bytes_in_flight.median, t.receive_window.median) {
-        p.push(format!(
-            "in flight {} of window {} (median)",
-            human_bytes(f),
-            human_bytes(w)
-        ));
+        let (f, w) = (human_bytes(f), human_bytes(w));
+        p.push(
+            tr!(
+                "in flight {f} of window {w} (median)",
+                "在途 {f}，窗口 {w}（中位数）"
+            )
+            .get(lang)
+            .to_string(),
+        );
     }
     if t.idle.episodes > 0 {
-        p.push(format!(
-            "sender idle {} in {} pauses",
-            human_duration(t.idle.total_s),
-            t.idle.episodes
-        ));
+        let (d, n) = (human_duration(t.idle.total_s), t.idle.episodes);
+        p.push(
+            tr!(
+                "sender idle {d} in {n} pauses",
+                "发送方空闲 {d}，暂停 {n} 次"
+            )
+            .get(lang)
+            .to_string(),
+        );
     }
     if p.is_empty() {
-        p.push("no handshake or data seen".into());
+        p.push(Ui::NoTcpSeen.text(lang).into());
     }
     p.join(", ")
 }
 
 /// What the capture covers of a session, in one line (text report and TUI header).
 pub fn coverage_line(s: &Session) -> String {
+    coverage_line_in(s, Lang::En)
+}
+
+/// [`coverage_line`] in `lang`.
+pub fn coverage_line_in(s: &Session, lang: Lang) -> String {
     use crate::model::DataVisibility;
     let c = &s.coverage;
     let mut parts = Vec::new();
     parts.push(if c.control_handshake {
-        let syns = if c.control_syns > 1 {
-            format!(", {} SYNs", c.control_syns)
+        let n = c.control_syns;
+        let syns = if n > 1 {
+            tr!(", {n} SYNs", "，{n} 个 SYN")
         } else {
-            String::new()
+            Default::default()
         };
-        format!("control handshake seen ({}{syns})", c.control_answer)
+        let answer = state(c.control_answer.as_str(), lang);
+        tr!(
+            "control handshake seen ({answer}{syns})",
+            "看到控制连接握手（{answer}{syns}）";
+            syns = syns
+        )
+        .get(lang)
+        .to_string()
     } else {
-        "no control handshake".to_string()
+        Ui::NoControlHandshake.text(lang).to_string()
     });
-    parts.push(format!(
-        "{} packets from the client, {} from the server",
-        c.client_packets, c.server_packets
-    ));
+    let (cp, sp) = (c.client_packets, c.server_packets);
+    parts.push(
+        tr!(
+            "{cp} packets from the client, {sp} from the server",
+            "客户端 {cp} 个包，服务器 {sp} 个包"
+        )
+        .get(lang)
+        .to_string(),
+    );
     parts.push(
         match (c.greeting, c.login) {
-            (true, true) => "greeting and login",
-            (true, false) => "greeting, no login",
-            (false, true) => "login, no greeting",
-            (false, false) => "no greeting or login",
+            (true, true) => Ui::GreetingAndLogin,
+            (true, false) => Ui::GreetingNoLogin,
+            (false, true) => Ui::LoginNoGreeting,
+            (false, false) => Ui::NoGreetingOrLogin,
         }
+        .text(lang)
         .to_string(),
     );
     parts.push(match c.data_visible {
-        _ if s.data_channels.is_empty() => "no data connection announced".to_string(),
-        DataVisibility::Seen => format!(
-            "{} data connection(s) in the capture ({} with handshake)",
-            c.data_connections, c.data_handshakes
-        ),
-        DataVisibility::Likely => {
-            "no data connection of this session, though the capture holds other traffic".to_string()
+        _ if s.data_channels.is_empty() => Ui::NoDataAnnounced.text(lang).to_string(),
+        DataVisibility::Seen => {
+            let (n, h) = (c.data_connections, c.data_handshakes);
+            tr!(
+                "{n} data connection(s) in the capture ({h} with handshake)",
+                "抓包中有 {n} 个数据连接（{h} 个有握手）"
+            )
+            .get(lang)
+            .to_string()
         }
-        DataVisibility::Unknown => {
-            "FTP control traffic only: data connections cannot be seen".to_string()
-        }
+        DataVisibility::Likely => Ui::NoDataThoughOther.text(lang).to_string(),
+        DataVisibility::Unknown => Ui::ControlOnly.text(lang).to_string(),
     });
     if c.duplicates > 0 {
-        parts.push(format!("{} duplicate packets counted once", c.duplicates));
+        let n = c.duplicates;
+        parts.push(
+            tr!("{n} duplicate packets counted once", "{n} 个重复包只计一次")
+                .get(lang)
+                .to_string(),
+        );
     }
-    parts.join("; ")
+    parts.join(if lang == Lang::Zh { "；" } else { "; " })
 }
 
 pub fn write_finding(out: &mut dyn Write, f: &Finding, indent: &str) -> io::Result<()> {
-    write_finding_at(out, f, indent, TimeView::Utc)
+    write_finding_at(out, f, indent, TimeView::Utc, Lang::En)
 }
 
-/// [`write_finding`] with times shown as `tv` says (`--time`).
+/// [`write_finding`] with times shown as `tv` says (`--time`), in `lang`.
 pub fn write_finding_at(
     out: &mut dyn Write,
     f: &Finding,
     indent: &str,
     tv: TimeView,
+    lang: Lang,
 ) -> io::Result<()> {
     let out = &mut SafeWriter::new(out);
     writeln!(
@@ -200,22 +254,33 @@ pub fn write_finding_at(
         "{indent}{} {}: {}",
         sev_mark(f.severity),
         f.id,
-        escape_str(&f.summary)
+        escape_str(f.summary.get(lang))
     )?;
     for e in &f.evidence {
         let at = match (e.frame, e.ts) {
             (Some(fr), Some(ts)) if fr > 0 => format!(
-                "frame {}, {}: ",
+                "{} {}, {}: ",
+                Ui::Frame.text(lang),
                 crate::capture::merge::FrameLabel(fr),
                 tv.clock(ts).trim()
             ),
             (_, Some(ts)) => format!("{}: ", tv.clock(ts).trim()),
             _ => String::new(),
         };
-        writeln!(out, "{indent}      evidence: {at}{}", escape_str(&e.what))?;
+        writeln!(
+            out,
+            "{indent}      {}: {at}{}",
+            Ui::Evidence.text(lang),
+            escape_str(e.what.get(lang))
+        )?;
     }
     if !f.remedy.is_empty() {
-        writeln!(out, "{indent}      fix: {}", escape_str(&f.remedy))?;
+        writeln!(
+            out,
+            "{indent}      {}: {}",
+            Ui::Fix.text(lang),
+            escape_str(f.remedy.get(lang))
+        )?;
     }
     Ok(())
 }
@@ -289,82 +354,97 @@ pub fn write_head_at(
     let lang = opts.lang;
     let chans = sum.data_channels;
     let findings = sum.findings.len() + sum.capture_findings.len();
-    writeln!(out, "ftpscope report: {}", escape_str(name))?;
+    let name = escape_str(name);
     writeln!(
         out,
-        "  {} packets, {} TCP connections, {} FTP session{}, {} data channel{}, {} finding{}",
-        st.packets,
-        st.tcp_connections,
-        sum.sessions,
-        if sum.sessions == 1 { "" } else { "s" },
-        chans,
-        if chans == 1 { "" } else { "s" },
-        findings,
-        if findings == 1 { "" } else { "s" }
+        "{}",
+        tr!("ftpscope report: {name}", "ftpscope 报告：{name}").get(lang)
+    )?;
+    let (p, c, n) = (st.packets, st.tcp_connections, sum.sessions);
+    let pl = |k: usize| if k == 1 { "" } else { "s" };
+    let (sn, cn, fname) = (pl(n), pl(chans), pl(findings));
+    writeln!(
+        out,
+        "  {}",
+        tr!(
+            "{p} packets, {c} TCP connections, {n} FTP session{sn}, {chans} data channel{cn}, {findings} finding{fname}",
+            "{p} 个包，{c} 条 TCP 连接，{n} 个 FTP 会话，{chans} 个数据连接，{findings} 条发现"
+        )
+        .get(lang)
     )?;
     if let (Some(a), Some(b)) = (st.first, st.last) {
+        let (a, b, d) = (tv.full(a), tv.full(b), human_duration(a.secs_until(b)));
         writeln!(
             out,
-            "  from {} to {} ({})",
-            tv.full(a),
-            tv.full(b),
-            human_duration(a.secs_until(b))
+            "  {}",
+            tr!("from {a} to {b} ({d})", "从 {a} 到 {b}（{d}）").get(lang)
         )?;
     }
     if let Some(e) = &st.read_error {
+        let e = escape_str(e);
         writeln!(
             out,
-            "  WARNING: the capture file is damaged: {}; everything before that point was analysed",
-            escape_str(e)
+            "  {}",
+            tr!(
+                "WARNING: the capture file is damaged: {e}; everything before that point was analysed",
+                "警告：抓包文件已损坏：{e}；该位置之前的内容均已分析"
+            )
+            .get(lang)
         )?;
     }
     if st.sessions_evicted > 0 {
+        let (n, max) = (st.sessions_evicted, crate::session::MAX_OPEN_SESSIONS);
         writeln!(
             out,
-            "  WARNING: {} sessions were set aside before they ended: more than {} were open at once (each is reported as it was, closed \"evicted\")",
-            st.sessions_evicted,
-            crate::session::MAX_OPEN_SESSIONS
+            "  {}",
+            tr!(
+                "WARNING: {n} sessions were set aside before they ended: more than {max} were open at once (each is reported as it was, closed \"evicted\")",
+                "警告：{n} 个会话在结束前被移出：同时打开的会话超过 {max} 个（每个按当时的状态报告，关闭方式为 \"evicted\"）"
+            )
+            .get(lang)
         )?;
     }
     if st.truncated_packets > 0 {
+        let n = st.truncated_packets;
         writeln!(
             out,
-            "  note: {} packets were cut by the capture's snaplen",
-            st.truncated_packets
+            "  {}",
+            tr!(
+                "note: {n} packets were cut by the capture's snaplen",
+                "注：{n} 个包被抓包的 snaplen 截断"
+            )
+            .get(lang)
         )?;
     }
     if st.malformed > 0 || st.unsupported_link > 0 {
+        let (m, u) = (st.malformed, st.unsupported_link);
         writeln!(
             out,
-            "  note: {} malformed packets, {} packets of an unsupported link type",
-            st.malformed, st.unsupported_link
+            "  {}",
+            tr!(
+                "note: {m} malformed packets, {u} packets of an unsupported link type",
+                "注：{m} 个畸形包，{u} 个不支持的链路类型的包"
+            )
+            .get(lang)
         )?;
     }
     if sum.sessions == 0 {
         writeln!(out)?;
-        writeln!(
-            out,
-            "{}",
-            tr(
-                lang,
-                "No FTP session found in this capture (looked at port 21, the --ftp-port ports, and for FTP greetings/commands on any port).",
-                "此抓包中未发现 FTP 会话（已检查 21 端口、--ftp-port 指定的端口，以及任意端口上的 FTP 问候/命令）。"
-            )
-        )?;
+        writeln!(out, "{}", Ui::NoFtpSession.text(lang))?;
         return Ok(());
     }
     // Diagnosis first: it is why people open a capture.
     writeln!(out)?;
-    writeln!(out, "{}", tr(lang, "Diagnosis", "诊断"))?;
+    writeln!(out, "{}", Ui::Diagnosis.text(lang))?;
     if findings == 0 {
-        writeln!(out, "  {}", tr(lang, "no problem found", "未发现问题"))?;
+        writeln!(out, "  {}", Ui::NoProblemFound.text(lang))?;
     }
     for f in &sum.capture_findings {
-        write_finding_at(out, f, "  ", tv)?;
+        write_finding_at(out, f, "  ", tv, lang)?;
     }
     for (id, f) in &sum.findings {
-        write!(out, "  [session {id}] ")?;
-        write_finding_at(out, f, "", tv)?;
+        write!(out, "  [{} {id}] ", Ui::SessionLower.text(lang))?;
+        write_finding_at(out, f, "", tv, lang)?;
     }
     Ok(())
 }
@@ -385,7 +465,7 @@ pub fn write_session_at(
     writeln!(
         out,
         "{} {}  {} -> {}  {}  {}",
-        tr(lang, "Session", "会话"),
+        Ui::Session.text(lang),
         s.id,
         s.client,
         s.server,
@@ -400,35 +480,45 @@ pub fn write_session_at(
     };
     write!(
         out,
-        "  user {user}, login {login}, TYPE {} MODE {} STRU {}",
+        "  {} {user}, {} {}, TYPE {} MODE {} STRU {}",
+        Ui::User.text(lang),
+        Ui::Login.text(lang),
+        state(login, lang),
         escape_str(&s.type_),
         escape_str(&s.mode),
         escape_str(&s.stru)
     )?;
     if let Some(c) = &s.cwd {
-        write!(out, ", cwd {}", escape(&c.0))?;
+        write!(out, ", {} {}", Ui::Cwd.text(lang), escape(&c.0))?;
     }
-    writeln!(out, ", closed: {}", s.closed)?;
-    writeln!(out, "  capture covers: {}", coverage_line(s))?;
-    if let Some(tls) = s.tls_description() {
+    writeln!(
+        out,
+        ", {}: {}",
+        Ui::Closed.text(lang),
+        state(s.closed.as_str(), lang)
+    )?;
+    writeln!(
+        out,
+        "  {}: {}",
+        Ui::CaptureCovers.text(lang),
+        coverage_line_in(s, lang)
+    )?;
+    if let Some(tls) = s.tls_description_in(lang) {
         writeln!(out, "  {tls}")?;
     }
     if let Some(t) = s.tls_info.as_deref() {
-        writeln!(out, "  TLS ({}): {}", t.mode, escape_str(&t.summary()))?;
-    }
-    if s.capture.mid_session {
         writeln!(
             out,
-            "  {}",
-            tr(
-                lang,
-                "capture starts mid-session: the connection's beginning is not in the capture",
-                "抓包从会话中途开始：连接开头不在抓包中"
-            )
+            "  TLS ({}): {}",
+            state(t.mode, lang),
+            escape_str(&t.summary_in(lang))
         )?;
     }
+    if s.capture.mid_session {
+        writeln!(out, "  {}", Ui::MidSession.text(lang))?;
+    }
     if let Some(sys) = &s.server_system {
-        writeln!(out, "  server system: {}", escape(&sys.0))?;
+        writeln!(out, "  {}: {}", Ui::ServerSystem.text(lang), escape(&sys.0))?;
     }
     // Evidence and remedies are in the diagnosis section; here one line each.
     for f in &s.findings {
@@ -437,10 +527,10 @@ pub fn write_session_at(
             "  {} {}: {}",
             sev_mark(f.severity),
             f.id,
-            escape_str(&f.summary)
+            escape_str(f.summary.get(lang))
         )?;
     }
-    writeln!(out, "  {}", tr(lang, "Transcript", "会话记录"))?;
+    writeln!(out, "  {}", Ui::Transcript.text(lang))?;
     for ex in &s.exchanges {
         if let Some(c) = &ex.command {
             let mut line = format!("    {}  C> {}", tv.clock(c.ts), escape_str(&c.verb));
@@ -449,10 +539,12 @@ pub fn write_session_at(
                 line.push_str(&escape(&c.arg.0));
             }
             if c.telnet_interrupt {
-                line.push_str("   [after Telnet IP/Synch]");
+                line.push_str("   ");
+                line.push_str(Ui::AfterTelnetIp.text(lang));
             }
             if c.unknown {
-                line.push_str("   [unknown command]");
+                line.push_str("   ");
+                line.push_str(Ui::UnknownCommand.text(lang));
             }
             writeln!(out, "{line}")?;
             if opts.explain {
@@ -464,7 +556,12 @@ pub fn write_session_at(
                 )?;
             }
             for n in &c.notes {
-                writeln!(out, "                    note: {}", escape_str(n))?;
+                writeln!(
+                    out,
+                    "                    {}: {}",
+                    Ui::Note.text(lang),
+                    escape_str(n.get(lang))
+                )?;
             }
         }
         for r in &ex.replies {
@@ -490,100 +587,134 @@ pub fn write_session_at(
                 )?;
             }
             for n in &r.notes {
-                writeln!(out, "                    note: {}", escape_str(n))?;
+                writeln!(
+                    out,
+                    "                    {}: {}",
+                    Ui::Note.text(lang),
+                    escape_str(n.get(lang))
+                )?;
             }
         }
         if let Some(ci) = ex.data_channel {
             if let Some(d) = s.data_channels.get(ci) {
-                writeln!(out, "                    data: {}", channel_line(d))?;
+                writeln!(
+                    out,
+                    "                    {}: {}",
+                    Ui::Data.text(lang),
+                    channel_line_in(d, lang)
+                )?;
             }
         }
     }
     if let Some(t) = s.tls_info.as_deref().filter(|t| !t.record_log.is_empty()) {
-        let more = if t.record_log.len() >= crate::model::tls::MAX_RECORD_LOG {
-            format!("; the first {}", t.record_log.len())
+        let n = t.record_log.len();
+        let more = if n >= crate::model::tls::MAX_RECORD_LOG {
+            tr!("; the first {n}", "；前 {n} 条")
         } else {
-            String::new()
+            Default::default()
         };
         writeln!(
             out,
-            "  Encrypted records on the control connection (sizes and times only{more})"
+            "  {}",
+            tr!(
+                "Encrypted records on the control connection (sizes and times only{more})",
+                "控制连接上的加密记录（只有大小和时间{more}）";
+                more = more
+            )
+            .get(lang)
         )?;
         for r in &t.record_log {
             let arrow = if r.from == "client" { "C>" } else { "S<" };
+            let (len, likely) = (r.len, r.likely);
             writeln!(
                 out,
-                "    {}  {arrow} {}-byte TLS record (likely a {})",
+                "    {}  {arrow} {}",
                 tv.clock(r.ts),
-                r.len,
-                r.likely
+                tr!(
+                    "{len}-byte TLS record (likely a {likely})",
+                    "{len} 字节的 TLS 记录（可能是 {likely}）"
+                )
+                .get(lang)
             )?;
         }
     }
     if !s.data_channels.is_empty() {
-        writeln!(out, "  {}", tr(lang, "Data connections", "数据连接"))?;
+        writeln!(out, "  {}", Ui::DataConnections.text(lang))?;
         for (i, d) in s.data_channels.iter().enumerate() {
-            writeln!(out, "    #{} {}", i + 1, channel_line(d))?;
+            writeln!(out, "    #{} {}", i + 1, channel_line_in(d, lang))?;
             let mut t = Vec::new();
             if let Some(x) = d.setup_time {
-                t.push(format!("announce->SYN {}", human_duration(x)));
+                let x = human_duration(x);
+                t.push(tr!("announce->SYN {x}", "通告->SYN {x}"));
             }
             if let Some(x) = d.wait_first_byte {
-                t.push(format!("150->first byte {}", human_duration(x)));
+                let x = human_duration(x);
+                t.push(tr!("150->first byte {x}", "150->首字节 {x}"));
             }
             if let Some(x) = d.completion_lag {
-                t.push(format!("last byte->226 {}", human_duration(x)));
+                let x = human_duration(x);
+                t.push(tr!("last byte->226 {x}", "末字节->226 {x}"));
             }
             if let Some(n) = d.expected_size {
-                t.push(format!("announced size {n} B"));
+                t.push(tr!("announced size {n} B", "通告大小 {n} B"));
             }
             if let Some(e) = &d.ended_by {
-                t.push(format!("ended by {e}"));
+                let e = state(e.as_str(), lang);
+                t.push(tr!("ended by {e}", "结束方式 {e}"));
             }
             if !t.is_empty() {
+                let t: Vec<&str> = t.iter().map(|x| x.get(lang)).collect();
                 writeln!(out, "       {}", t.join(", "))?;
             }
             if let Some(tcp) = d.tcp.as_deref() {
-                writeln!(out, "       tcp: {}", tcp_line(tcp))?;
+                writeln!(out, "       tcp: {}", tcp_line_in(tcp, lang))?;
             }
             if let Some(t) = d.tls.as_deref() {
-                writeln!(out, "       TLS: {}", escape_str(&t.summary()))?;
+                writeln!(out, "       TLS: {}", escape_str(&t.summary_in(lang)))?;
             }
             for n in &d.notes {
-                writeln!(out, "       note: {}", escape_str(n))?;
+                writeln!(
+                    out,
+                    "       {}: {}",
+                    Ui::Note.text(lang),
+                    escape_str(n.get(lang))
+                )?;
             }
         }
     }
     let lim = &s.capture;
     if lim.gaps > 0 || lim.cut_bytes != [0, 0] {
-        writeln!(
-            out,
-            "  capture: {} gaps ({} B from the client, {} B from the server missing), {} B cut by snaplen",
+        let (g, c, sv, cut) = (
             lim.gaps,
             lim.gap_bytes[0],
             lim.gap_bytes[1],
-            lim.cut_bytes[0] + lim.cut_bytes[1]
+            lim.cut_bytes[0] + lim.cut_bytes[1],
+        );
+        writeln!(
+            out,
+            "  {}",
+            tr!(
+                "capture: {g} gaps ({c} B from the client, {sv} B from the server missing), {cut} B cut by snaplen",
+                "抓包：{g} 处缺口（缺少客户端 {c} B、服务器 {sv} B），{cut} B 被 snaplen 截断"
+            )
+            .get(lang)
         )?;
     }
     if !s.summary.is_empty() {
         writeln!(
             out,
             "  {} ({})",
-            tr(
-                lang,
-                "Counted, not kept (transcript budget spent)",
-                "只计数未保留（会话记录预算已用完）"
-            ),
+            Ui::CountedNotKept.text(lang),
             s.summarised()
         )?;
         for r in &s.summary {
-            writeln!(out, "    {}", summary_row(r))?;
+            writeln!(out, "    {}", summary_row_in(r, lang))?;
         }
     }
     if !s.anomalies.is_empty() {
-        writeln!(out, "  {}", tr(lang, "Anomalies", "异常"))?;
+        writeln!(out, "  {}", Ui::Anomalies.text(lang))?;
         for a in &s.anomalies {
-            writeln!(out, "    - {}", escape_str(a))?;
+            writeln!(out, "    - {}", escape_str(a.get(lang)))?;
         }
     }
     Ok(())
@@ -591,14 +722,19 @@ pub fn write_session_at(
 
 /// One row of a session's summary: `NOOP -> 200  x 25000`.
 pub fn summary_row(r: &crate::model::SummaryRow) -> String {
+    summary_row_in(r, Lang::En)
+}
+
+/// [`summary_row`] in `lang`.
+pub fn summary_row_in(r: &crate::model::SummaryRow, lang: Lang) -> String {
     let verb = r
         .verb
         .as_deref()
-        .map_or("(no command)".to_string(), escape_str);
+        .map_or(Ui::NoCommand.text(lang).to_string(), escape_str);
     let code = match r.code {
-        Some(0) => "invalid reply".to_string(),
+        Some(0) => Ui::InvalidReply.text(lang).to_string(),
         Some(c) => c.to_string(),
-        None => "no reply".to_string(),
+        None => Ui::NoReply.text(lang).to_string(),
     };
     format!("{verb} -> {code}  x {}", r.count)
 }

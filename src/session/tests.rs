@@ -234,7 +234,7 @@ fn exchanges_past_the_budget_are_counted_not_kept() {
         "{} channels",
         s.data_channels.len()
     );
-    let notes: Vec<&String> = s
+    let notes: Vec<&crate::i18n::Tr> = s
         .anomalies
         .iter()
         .filter(|a| a.contains("transcript budget spent"))

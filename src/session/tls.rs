@@ -21,6 +21,7 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 
 use super::{DataFacts, MAX_SESSION_WEIGHT, Role, Tracker};
+use crate::i18n::Tr;
 use crate::model::tls::TlsInfo;
 use crate::model::{DataChannel, DataMode, MatchKind, Outcome, Session};
 use crate::tcp::{ConnId, ConnInfo, Meta, Mode};
@@ -73,12 +74,6 @@ impl Tracker {
             .unwrap_or_default();
         k.add_text(text);
         self.cfg.tls_keys = Some(std::sync::Arc::new(k));
-    }
-
-    /// Is session `si`'s control connection being decrypted?
-    pub(super) fn tls_decrypted_session(&self, si: usize) -> bool {
-        let id = self.sessions[si].s.control_conn;
-        self.tls.conns.get(&id).is_some_and(TlsConn::decrypting)
     }
 
     /// A data connection of a decrypted session: its TLS is followed (and
@@ -154,14 +149,12 @@ impl Tracker {
         self.other_conns += 1;
         let st = &mut self.sessions[si];
         let ci = st.s.data_channels.len();
-        let mut notes = vec![
-            "the session's announcements are encrypted: matched by peers and timing (a connection between the two control peers while the session was open)".to_string(),
-        ];
+        let mut notes = vec![crate::tr!(
+            "the session's announcements are encrypted: matched by peers and timing (a connection between the two control peers while the session was open)",
+            "会话的通告是加密的：按两端和时间匹配（会话打开期间两个控制连接端点之间的连接）"
+        )];
         if !info.handshake_seen {
-            notes.push(
-                "no handshake in the capture (it started after the connection opened, or keeps only packets with payload)"
-                    .into(),
-            );
+            notes.push(super::no_handshake_note());
         }
         st.s.data_channels.push(DataChannel {
             outcome: Outcome::Open,
@@ -294,9 +287,12 @@ impl Tracker {
                 && info.close_notify.server == Some(true)
             {
                 d.outcome = Outcome::Completed;
-                d.notes.push(format!(
-                    "the reset ({}) came after both sides' close_notify: the TLS stream was complete",
-                    d.ended_by.map_or("?", |e| e.as_str())
+                let by = Tr::verbatim(d.ended_by.map_or("?", |e| e.as_str()))
+                    .map(|x, l| crate::i18n::state(x, l).to_string());
+                d.notes.push(crate::tr!(
+                    "the reset ({by}) came after both sides' close_notify: the TLS stream was complete",
+                    "重置（{by}）发生在双方的 close_notify 之后：TLS 流是完整的";
+                    by = by
                 ));
             }
             // No announcement time to measure the set-up from.

@@ -1106,7 +1106,7 @@ impl App {
         });
         let fat = d.findings.item_at(d.fcursor.sel);
         let transcript = self.transcript_rows(s, key.0);
-        let findings = lines::findings_at(&s.findings, key.0, self.time);
+        let findings = lines::findings_at(&s.findings, key.0, self.time, self.lang);
         let Some(d) = &mut self.detail else { return };
         d.transcript = transcript;
         d.findings = findings;
@@ -1165,7 +1165,7 @@ impl App {
             focus: Pane::Transcript,
             transcript: self.transcript_rows(s, w),
             cursor: Cursor::default(),
-            findings: lines::findings_at(&s.findings, w, self.time),
+            findings: lines::findings_at(&s.findings, w, self.time, self.lang),
             fcursor: Cursor::default(),
             current_finding: finding,
             follow: false,
@@ -1367,7 +1367,7 @@ pub fn update(app: &mut App, action: Action) {
 fn command(app: &mut App, c: Cmd) {
     if let Some(off) = app.help {
         let inner = layout::inner(layout::help_rect(Rect::new(0, 0, app.size.0, app.size.1)));
-        let total = keymap::help_rows(usize::from(inner.width)).len();
+        let total = keymap::help_rows_in(usize::from(inner.width), app.lang).len();
         let page = usize::from(inner.height).max(1);
         let max = total.saturating_sub(page);
         app.help = match c {

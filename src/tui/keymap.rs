@@ -11,6 +11,8 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use crate::ftp::catalog::Lang;
+
 /// What a key asks for. Everything else that changes state (typed text, mouse,
 /// resize, a new snapshot) is an [`super::app::Action`] of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +70,61 @@ impl Ctx {
             Ctx::Global => "Everywhere",
             Ctx::List => "Session, data and finding lists",
             Ctx::Session => "One session (findings and transcript)",
+        }
+    }
+
+    /// [`Ctx::title`] in `lang`.
+    pub fn title_in(self, lang: Lang) -> &'static str {
+        match (lang, self) {
+            (Lang::En, _) => self.title(),
+            (Lang::Zh, Ctx::Global) => "所有视图",
+            (Lang::Zh, Ctx::List) => "会话、数据连接和发现列表",
+            (Lang::Zh, Ctx::Session) => "单个会话（发现和会话记录）",
+        }
+    }
+}
+
+impl Cmd {
+    /// The help text of the command in Chinese (the English is in [`BINDINGS`]).
+    /// Exhaustive: a new command does not compile without its Chinese.
+    pub fn help_zh(self) -> &'static str {
+        match self {
+            Cmd::Quit => "退出",
+            Cmd::Help => "显示或隐藏本帮助",
+            Cmd::Up => "上移一行",
+            Cmd::Down => "下移一行",
+            Cmd::PageUp => "上翻一页",
+            Cmd::PageDown => "下翻一页",
+            Cmd::Top => "第一行",
+            Cmd::Bottom => "最后一行；实时模式下重新跟随新行",
+            Cmd::Open => "打开所选项（在会话中：跳到发现的证据）",
+            Cmd::Back => "返回；先清除过滤或搜索",
+            Cmd::NextPane => "下一个视图（在会话中：下一个窗格）",
+            Cmd::PrevPane => "上一个视图（在会话中：上一个窗格）",
+            Cmd::ShowSessions => "会话",
+            Cmd::ShowData => "数据连接",
+            Cmd::ShowFindings => "发现",
+            Cmd::Sort => "会话排序：时间、字节数、发现",
+            Cmd::Filter => "过滤会话（见下文）",
+            Cmd::Search => "搜索会话记录（在提示符中按 Up/Down：上一个/下一个匹配）",
+            Cmd::NextMatch => "下一个搜索匹配",
+            Cmd::PrevMatch => "上一个搜索匹配",
+            Cmd::Explain => "显示/隐藏命令和响应下的解释",
+            Cmd::NextFinding => "下一条发现（跳到其证据引用的交互）",
+            Cmd::PrevFinding => "上一条发现",
+            Cmd::WriteText => "把所选会话写入 ./ftpscope-session-ID.txt",
+            Cmd::WriteJson => "把所选会话写入 ./ftpscope-session-ID.json",
+            Cmd::WritePcap => {
+                "把所选会话的包（控制连接和数据连接）写入 ./ftpscope-session-ID.pcapng"
+            }
+            Cmd::LineFilter => "只显示有一行包含该文本的交互（!text：隐藏它们）",
+            Cmd::FaultRefuse => "代理：拒绝下一个数据连接",
+            Cmd::FaultDrop => "代理：在两端都连上后重置下一个数据连接",
+            Cmd::FaultDelay => "代理：延迟每个响应（会询问多久：500ms、2s；0：不再延迟）",
+            Cmd::FaultReply => "代理：用一个响应码回答下一条命令（会询问哪个：425、550……）",
+            Cmd::FaultClear => "代理：解除所有故障注入",
+            Cmd::ToggleMouse => "鼠标捕获开/关（关：用终端选择文本）",
+            Cmd::Freeze => "实时：冻结/恢复更新",
         }
     }
 }
@@ -304,8 +361,24 @@ pub const BINDINGS: &[Binding] = &[
     ),
 ];
 
+/// [`FILTER_HELP`] in Chinese (same lines, same order; the length is checked by the type).
+pub const FILTER_HELP_ZH: [&str; 12] = [
+    "过滤：以空格分隔的词，必须全部匹配；a or b 表示任一，not a（!a）表示取反，( ) 分组。",
+    "  code:530  code:5xx   带有该响应码的响应（x：任意数字）",
+    "  code:4xx|5xx         任一备选值（每个键都接受 |）",
+    "  user:anon            用户名包含该文本",
+    "  host:10.0.0.5        客户端、服务器或数据连接地址（IP、IP:port 或文本）",
+    "  finding:passive      id 包含该文本的发现",
+    "  mode:active          该模式的数据连接（active/passive）",
+    "  status:error         最严重的发现：error、warning、info 或 ok",
+    "  bytes>1M             数据字节数：> >= < <= =；k M G（1000 进制），KiB MiB GiB",
+    "  duration>5s          会话时长（ms、s、m、h）",
+    "  cmds>10  data>=2     命令数、数据连接数",
+    "  其他任何文本         出现在地址、用户、发现、命令、响应中的文本",
+];
+
 /// Help text for the filter language (not key bindings, so not in the table).
-pub const FILTER_HELP: &[&str] = &[
+pub const FILTER_HELP: [&str; 12] = [
     "Filter: words separated by spaces, all must match; a or b, not a (!a), ( ) group.",
     "  code:530  code:5xx   a reply with that code (x: any digit)",
     "  code:4xx|5xx         any of the alternatives (every key: takes |)",
@@ -390,17 +463,30 @@ pub fn first_key(ctx: Ctx, cmd: Cmd) -> Option<String> {
 /// The help overlay's lines: one heading per context, one line per binding, then
 /// the filter language.
 pub fn help_lines() -> Vec<(bool, String)> {
+    help_lines_in(Lang::En)
+}
+
+/// [`help_lines`] in `lang`.
+pub fn help_lines_in(lang: Lang) -> Vec<(bool, String)> {
     let mut out = Vec::new();
     for ctx in [Ctx::Global, Ctx::List, Ctx::Session] {
-        out.push((true, ctx.title().to_string()));
+        out.push((true, ctx.title_in(lang).to_string()));
         for b in BINDINGS.iter().filter(|b| b.ctx == ctx) {
             let keys: Vec<String> = b.keys.iter().map(key_name).collect();
-            out.push((false, format!("  {:<18} {}", keys.join(" "), b.help)));
+            let help = match lang {
+                Lang::En => b.help,
+                Lang::Zh => b.cmd.help_zh(),
+            };
+            out.push((false, format!("  {:<18} {}", keys.join(" "), help)));
         }
         out.push((false, String::new()));
     }
-    for l in FILTER_HELP {
-        out.push((false, (*l).to_string()));
+    let filter = match lang {
+        Lang::En => FILTER_HELP,
+        Lang::Zh => FILTER_HELP_ZH,
+    };
+    for l in filter {
+        out.push((false, l.to_string()));
     }
     out
 }
@@ -408,8 +494,13 @@ pub fn help_lines() -> Vec<(bool, String)> {
 /// The help lines wrapped to `width` columns (descriptions continue under
 /// their column), as the overlay draws them and as `update` scrolls them.
 pub fn help_rows(width: usize) -> Vec<(bool, String)> {
+    help_rows_in(width, Lang::En)
+}
+
+/// [`help_rows`] in `lang`.
+pub fn help_rows_in(width: usize, lang: Lang) -> Vec<(bool, String)> {
     let mut out = Vec::new();
-    for (heading, text) in help_lines() {
+    for (heading, text) in help_lines_in(lang) {
         let indent = if text.starts_with("  ") { 21 } else { 2 };
         for row in super::lines::wrap(&[(super::lines::Role::Plain, text)], width, indent) {
             out.push((heading, row.into_iter().map(|(_, s)| s).collect()));

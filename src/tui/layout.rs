@@ -103,19 +103,24 @@ pub fn help_rect(area: Rect) -> Rect {
 
 /// The tab labels of the second row, with the view each one shows.
 pub fn tabs(app: &App) -> Vec<(View, String)> {
+    use crate::i18n::Ui;
+    let u = |k: Ui| k.text(app.lang);
     let mut t = vec![
         (
             View::Sessions,
-            format!(" 1 Sessions ({}) ", app.session_rows.len()),
+            format!(" 1 {} ({}) ", u(Ui::TabSessions), app.session_rows.len()),
         ),
-        (View::Data, format!(" 2 Data ({}) ", app.data_rows.len())),
+        (
+            View::Data,
+            format!(" 2 {} ({}) ", u(Ui::TabData), app.data_rows.len()),
+        ),
         (
             View::Findings,
-            format!(" 3 Findings ({}) ", app.finding_count_shown()),
+            format!(" 3 {} ({}) ", u(Ui::TabFindings), app.finding_count_shown()),
         ),
     ];
     if let Some(d) = &app.detail {
-        t.push((View::Session, format!(" Session {} ", d.id)));
+        t.push((View::Session, format!(" {} {} ", u(Ui::Session), d.id)));
     }
     t
 }

@@ -15,8 +15,9 @@ use ratatui::text::Span;
 
 use crate::ftp::catalog::Lang;
 use crate::ftp::explain;
+use crate::i18n::Ui;
 use crate::model::{Finding, Outcome, Session, Severity};
-use crate::report::text::channel_line;
+use crate::report::text::channel_line_in;
 use crate::text::{escape, escape_str};
 use crate::time::{TimeView, human_duration};
 
@@ -281,10 +282,10 @@ pub fn transcript_at(s: &Session, width: usize, explain: bool, lang: Lang, tv: T
                 sp.push((Role::Plain, format!(" {}", escape(&c.arg.0))));
             }
             if c.telnet_interrupt {
-                sp.push((Role::Note, "  [after Telnet IP/Synch]".into()));
+                sp.push((Role::Note, format!("  {}", Ui::AfterTelnetIp.text(lang))));
             }
             if c.unknown {
-                sp.push((Role::Note, "  [unknown command]".into()));
+                sp.push((Role::Note, format!("  {}", Ui::UnknownCommand.text(lang))));
             }
             rows.push(sp, PREFIX, width, item);
             if explain {
@@ -298,7 +299,13 @@ pub fn transcript_at(s: &Session, width: usize, explain: bool, lang: Lang, tv: T
             }
             for n in &c.notes {
                 rows.push(
-                    vec![pad(), (Role::Note, format!("note: {}", escape_str(n)))],
+                    vec![
+                        pad(),
+                        (
+                            Role::Note,
+                            format!("{}: {}", Ui::Note.text(lang), escape_str(n.get(lang))),
+                        ),
+                    ],
                     PREFIX,
                     width,
                     item,
@@ -353,7 +360,13 @@ pub fn transcript_at(s: &Session, width: usize, explain: bool, lang: Lang, tv: T
             }
             for n in &r.notes {
                 rows.push(
-                    vec![pad(), (Role::Note, format!("note: {}", escape_str(n)))],
+                    vec![
+                        pad(),
+                        (
+                            Role::Note,
+                            format!("{}: {}", Ui::Note.text(lang), escape_str(n.get(lang))),
+                        ),
+                    ],
                     PREFIX,
                     width,
                     item,
@@ -369,8 +382,11 @@ pub fn transcript_at(s: &Session, width: usize, explain: bool, lang: Lang, tv: T
                 rows.push(
                     vec![
                         pad(),
-                        (Role::Data(d.outcome), format!("data #{}: ", ci + 1)),
-                        (Role::Plain, escape_str(&channel_line(d))),
+                        (
+                            Role::Data(d.outcome),
+                            format!("{} #{}: ", Ui::Data.text(lang), ci + 1),
+                        ),
+                        (Role::Plain, escape_str(&channel_line_in(d, lang))),
                     ],
                     PREFIX + 9,
                     width,
@@ -382,7 +398,14 @@ pub fn transcript_at(s: &Session, width: usize, explain: bool, lang: Lang, tv: T
                     rows.push(
                         vec![
                             pad(),
-                            (Role::Note, format!("         note: {}", escape_str(n))),
+                            (
+                                Role::Note,
+                                format!(
+                                    "         {}: {}",
+                                    Ui::Note.text(lang),
+                                    escape_str(n.get(lang))
+                                ),
+                            ),
                         ],
                         PREFIX + 15,
                         width,
@@ -393,7 +416,7 @@ pub fn transcript_at(s: &Session, width: usize, explain: bool, lang: Lang, tv: T
                     let mut parts = vec![
                         pad(),
                         (Role::Dim, "    tcp: ".into()),
-                        (Role::Dim, crate::report::text::tcp_line(t)),
+                        (Role::Dim, crate::report::text::tcp_line_in(t, lang)),
                     ];
                     if t.series.bytes.len() > 1 {
                         parts.push((
@@ -402,7 +425,10 @@ pub fn transcript_at(s: &Session, width: usize, explain: bool, lang: Lang, tv: T
                         ));
                     }
                     if let Some(l) = crate::diagnose::speed::limit(d) {
-                        parts.push((Role::Note, format!("  limit: {}", l.id())));
+                        parts.push((
+                            Role::Note,
+                            format!("  {}: {}", Ui::Limit.text(lang), l.id()),
+                        ));
                     }
                     rows.push(parts, PREFIX + 9, width, item);
                 }
@@ -411,18 +437,25 @@ pub fn transcript_at(s: &Session, width: usize, explain: bool, lang: Lang, tv: T
     }
     if s.exchanges.is_empty() {
         rows.push(
-            vec![(Role::Dim, "(no command or reply in this session)".into())],
+            vec![(Role::Dim, Ui::NoExchange.text(lang).into())],
             0,
             width,
             None,
         );
     }
-    if let Some(tls) = s.tls_description() {
+    if let Some(tls) = s.tls_description_in(lang) {
         rows.push(vec![(Role::Note, tls)], 5, width, None);
     }
     if let Some(t) = s.tls_info.as_deref() {
         rows.push(
-            vec![(Role::Note, format!("TLS ({}): {}", t.mode, t.summary()))],
+            vec![(
+                Role::Note,
+                format!(
+                    "TLS ({}): {}",
+                    crate::i18n::state(t.mode, lang),
+                    t.summary_in(lang)
+                ),
+            )],
             5,
             width,
             None,
@@ -432,7 +465,11 @@ pub fn transcript_at(s: &Session, width: usize, explain: bool, lang: Lang, tv: T
         rows.push(
             vec![(
                 Role::Note,
-                format!("counted, not kept: {}", crate::report::text::summary_row(r)),
+                format!(
+                    "{}: {}",
+                    Ui::CountedNotKeptShort.text(lang),
+                    crate::report::text::summary_row_in(r, lang)
+                ),
             )],
             9,
             width,
@@ -441,7 +478,10 @@ pub fn transcript_at(s: &Session, width: usize, explain: bool, lang: Lang, tv: T
     }
     for a in &s.anomalies {
         rows.push(
-            vec![(Role::Note, format!("anomaly: {}", escape_str(a)))],
+            vec![(
+                Role::Note,
+                format!("{}: {}", Ui::Anomaly.text(lang), escape_str(a.get(lang))),
+            )],
             9,
             width,
             None,
@@ -459,12 +499,12 @@ pub fn severity_label(s: Severity) -> &'static str {
 }
 
 /// The findings pane: per finding its summary, evidence (frame, time) and remedy.
-pub fn findings(fs: &[Finding], width: usize) -> Rows {
-    findings_at(fs, width, TimeView::Utc)
+pub fn findings(fs: &[Finding], width: usize, lang: Lang) -> Rows {
+    findings_at(fs, width, TimeView::Utc, lang)
 }
 
 /// [`findings`] with times shown as `tv` says (`--time`).
-pub fn findings_at(fs: &[Finding], width: usize, tv: TimeView) -> Rows {
+pub fn findings_at(fs: &[Finding], width: usize, tv: TimeView, lang: Lang) -> Rows {
     let mut rows = Rows::default();
     for (fi, f) in fs.iter().enumerate() {
         rows.item_start.push(rows.rows.len());
@@ -477,7 +517,10 @@ pub fn findings_at(fs: &[Finding], width: usize, tv: TimeView) -> Rows {
                 ),
                 (Role::Plain, " ".into()),
                 (Role::FindingId, escape_str(f.id)),
-                (Role::Plain, format!(": {}", escape_str(&f.summary))),
+                (
+                    Role::Plain,
+                    format!(": {}", escape_str(f.summary.get(lang))),
+                ),
             ],
             4,
             width,
@@ -486,7 +529,11 @@ pub fn findings_at(fs: &[Finding], width: usize, tv: TimeView) -> Rows {
         for e in &f.evidence {
             let mut at = String::new();
             if let Some(fr) = e.frame {
-                at.push_str(&format!("frame {} ", crate::capture::merge::FrameLabel(fr)));
+                at.push_str(&format!(
+                    "{} {} ",
+                    Ui::Frame.text(lang),
+                    crate::capture::merge::FrameLabel(fr)
+                ));
             }
             if let Some(ts) = e.ts {
                 at.push_str(&format!("{} ", tv.clock(ts)));
@@ -495,7 +542,7 @@ pub fn findings_at(fs: &[Finding], width: usize, tv: TimeView) -> Rows {
                 vec![
                     (Role::Plain, "    ".into()),
                     (Role::Evidence, at),
-                    (Role::Plain, escape_str(&e.what)),
+                    (Role::Plain, escape_str(e.what.get(lang))),
                 ],
                 6,
                 width,
@@ -505,8 +552,8 @@ pub fn findings_at(fs: &[Finding], width: usize, tv: TimeView) -> Rows {
         if !f.remedy.is_empty() {
             rows.push(
                 vec![
-                    (Role::Remedy, "    fix: ".into()),
-                    (Role::Plain, escape_str(&f.remedy)),
+                    (Role::Remedy, format!("    {}: ", Ui::Fix.text(lang))),
+                    (Role::Plain, escape_str(f.remedy.get(lang))),
                 ],
                 9,
                 width,

@@ -16,6 +16,7 @@ use super::keymap::{self, Cmd, Ctx};
 use super::layout::{self, Regions};
 use super::lines::{Role, Row, char_width, severity_label, str_width};
 use super::theme::Theme;
+use crate::i18n::Ui;
 use crate::model::{Login, Session, Severity};
 use crate::text::{escape, escape_str, needs_escape};
 use crate::time::{TimeView, human_bytes, human_duration};
@@ -42,13 +43,20 @@ pub fn render(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let r = layout::regions(app, area);
     if r.too_small {
-        let p = Paragraph::new(format!(
-            "terminal too small: {}x{}, need {}x{}",
+        let (w, h, mw, mh) = (
             area.width,
             area.height,
             layout::MIN_WIDTH,
-            layout::MIN_HEIGHT
-        ));
+            layout::MIN_HEIGHT,
+        );
+        let p = Paragraph::new(
+            crate::tr!(
+                "terminal too small: {w}x{h}, need {mw}x{mh}",
+                "终端太小：{w}x{h}，至少需要 {mw}x{mh}"
+            )
+            .get(app.lang)
+            .to_string(),
+        );
         frame.render_widget(p, area);
         return;
     }
@@ -194,20 +202,17 @@ pub(crate) fn shorten<'a>(parts: Vec<Part<'a>>, width: usize) -> Vec<Span<'a>> {
         .collect()
 }
 
-/// The words of the title row, kept together so they can move to the string
-/// catalog.
-mod title_text {
-    pub const DAMAGED: &str = " DAMAGED FILE ";
-    pub const TRUNCATED: &str = " CUT FILE ";
-    /// Packets cut by the capture's snaplen.
-    pub const SNAPLEN: &str = " CUT BY SNAPLEN ";
-    pub const FOLLOWING: &str = "  following ";
-    pub const FOLLOWING_SHORT: &str = " follow ";
-    pub const FROZEN: &str = "  FROZEN (F resumes) ";
-    pub const FROZEN_SHORT: &str = " FROZEN ";
-    pub const SCROLLED: &str = "  scrolled (End follows) ";
-    pub const SCROLLED_SHORT: &str = " scrolled ";
-    pub const LIVE: &str = " LIVE ";
+/// Counted words of the title and the session view, in each language: (one,
+/// many). Chinese has one form (a measure word before the noun).
+fn words(
+    lang: crate::ftp::catalog::Lang,
+    en: (&'static str, &'static str),
+    zh: &'static str,
+) -> (&'static str, &'static str) {
+    match lang {
+        crate::ftp::catalog::Lang::En => en,
+        crate::ftp::catalog::Lang::Zh => (zh, zh),
+    }
 }
 
 /// The title row, by importance: the name of the program, the count of
@@ -215,8 +220,8 @@ mod title_text {
 /// then sessions, the capture's name (shortened to its file name first), data
 /// connections, and the live source's status.
 fn title(frame: &mut Frame, area: Rect, app: &App) {
-    use title_text as tt;
     let t = app.theme;
+    let lang = app.lang;
     let tot = app.index.totals;
     let name = escape_str(&app.name);
     // Each file's name without its directory ("a + b" for merged captures).
@@ -240,10 +245,11 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
     ];
     if let Some(e) = &app.capture.stats.read_error {
         let mark = if e.starts_with("capture is truncated") {
-            tt::TRUNCATED
+            Ui::TuiCutFile
         } else {
-            tt::DAMAGED
-        };
+            Ui::TuiDamagedFile
+        }
+        .text(lang);
         parts.push(Part::new(
             1,
             vec![Span::styled(mark, t.severity(Some(Severity::Warning)))],
@@ -251,31 +257,39 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
     }
     if app.capture.stats.truncated_packets > 0 {
         // A note in the text report's header: shown, not alarming.
-        parts.push(Part::new(5, vec![Span::styled(tt::SNAPLEN, t.dim())]));
+        parts.push(Part::new(
+            5,
+            vec![Span::styled(Ui::TuiSnaplen.text(lang), t.dim())],
+        ));
     }
+    let ses = words(lang, ("session", "sessions"), "个会话");
+    let fin = words(lang, ("finding", "findings"), "条发现");
+    let err = words(lang, ("error", "errors"), "个错误");
+    let warn = words(lang, ("warning", "warnings"), "个警告");
+    let data = words(lang, ("data", "data"), "个数据连接").0;
     parts.push(Part::new(
         3,
         vec![Span::raw(format!(
             " {},",
-            plural(tot.sessions, "session", "sessions")
+            plural(tot.sessions, ses.0, ses.1)
         ))],
     ));
     parts.push(Part::new(
         5,
-        vec![Span::raw(format!(" {} data,", tot.channels))],
+        vec![Span::raw(format!(" {} {data},", tot.channels))],
     ));
     let mut findings = vec![Span::raw(format!(
         " {}",
-        plural(tot.findings, "finding", "findings")
+        plural(tot.findings, fin.0, fin.1)
     ))];
     if tot.errors > 0 {
         findings.push(Span::styled(
-            format!(" ({})", plural(tot.errors, "error", "errors")),
+            format!(" ({})", plural(tot.errors, err.0, err.1)),
             t.severity(Some(Severity::Error)),
         ));
     } else if tot.warnings > 0 {
         findings.push(Span::styled(
-            format!(" ({})", plural(tot.warnings, "warning", "warnings")),
+            format!(" ({})", plural(tot.warnings, warn.0, warn.1)),
             t.severity(Some(Severity::Warning)),
         ));
     }
@@ -283,21 +297,25 @@ fn title(frame: &mut Frame, area: Rect, app: &App) {
     if app.live {
         let warn = t.severity(Some(Severity::Warning));
         let (long, short, style) = if app.frozen {
-            (tt::FROZEN, tt::FROZEN_SHORT, warn)
+            (Ui::TuiFrozen, Ui::TuiFrozenShort, warn)
         } else if app.following() {
-            (tt::FOLLOWING, tt::FOLLOWING_SHORT, t.dim())
+            (Ui::TuiFollowing, Ui::TuiFollowShort, t.dim())
         } else {
-            (tt::SCROLLED, tt::SCROLLED_SHORT, warn)
+            (Ui::TuiScrolled, Ui::TuiScrolledShort, warn)
         };
         // Pushed to the right edge by a filler computed below.
         parts.push(Part::new(0, vec![Span::raw("")]));
-        parts.push(Part::new(1, vec![Span::styled(tt::LIVE, t.tab_active())]));
+        parts.push(Part::new(
+            1,
+            vec![Span::styled(Ui::TuiLive.text(lang), t.tab_active())],
+        ));
         if !app.live_status.is_empty() {
             let status = escape_str(&app.live_status);
             parts.push(Part::new(6, vec![Span::raw(format!(" {status}"))]));
         }
         parts.push(
-            Part::new(2, vec![Span::styled(long, style)]).or(4, vec![Span::styled(short, style)]),
+            Part::new(2, vec![Span::styled(long.text(lang), style)])
+                .or(4, vec![Span::styled(short.text(lang), style)]),
         );
     }
     let width = usize::from(area.width);
@@ -334,13 +352,14 @@ fn tabs(frame: &mut Frame, area: Rect, app: &App) {
             .map(|(_, l)| str_width(l) + 1)
             .sum();
         let free = usize::from(area.width).saturating_sub(labels + 1);
-        let sort = format!("sort: {} ", app.sort.as_str());
+        let sort = format!("{}{} ", Ui::PromptSort.text(app.lang), app.sort.as_str());
         let mut right = vec![Span::raw(sort.clone())];
-        let room = free.saturating_sub(str_width(&sort) + 2 + "filter: ".len());
+        let filter = Ui::PromptFilter.text(app.lang);
+        let room = free.saturating_sub(str_width(&sort) + 2 + str_width(filter));
         if !app.filter_text.is_empty() && room >= 4 {
             let text = escape_str(&app.filter_text);
             let text = fit(&text, str_width(&text).min(room), false);
-            right.insert(0, Span::styled(format!("filter: {text}  "), t.bold()));
+            right.insert(0, Span::styled(format!("{filter}{text}  "), t.bold()));
         }
         let line = Line::from(right);
         let w = line.width();
@@ -542,26 +561,27 @@ fn sessions(frame: &mut Frame, r: &Regions, app: &App) {
         .map(|&i| app.capture.sessions[i].id.to_string().len())
         .max()
         .unwrap_or(1);
-    let cw = addr_width(texts.iter().map(|x| x.0.as_str()).chain(["Client"]));
-    let sw = addr_width(texts.iter().map(|x| x.1.as_str()).chain(["Server"]));
+    let u = |k: Ui| k.text(app.lang);
+    let cw = addr_width(texts.iter().map(|x| x.0.as_str()).chain([u(Ui::ColClient)]));
+    let sw = addr_width(texts.iter().map(|x| x.1.as_str()).chain([u(Ui::ColServer)]));
     let cols = [
-        col("St", 4, 0, false, false),
+        col(u(Ui::ColSt), 4, 0, false, false),
         col("#", id_width, 1, true, false),
-        col("Client", cw, 2, false, false),
-        col("Server", sw, 3, false, false),
-        col("User", 10, 4, false, true),
-        col("Start", 14, 8, false, false),
-        col("Duration", 9, 7, true, false),
-        col("Cmds", 5, 5, true, false),
-        col("Xfers", 5, 9, true, false),
-        col("Bytes", 10, 6, true, false),
-        col("Findings", 20, 10, false, true),
+        col(u(Ui::ColClient), cw, 2, false, false),
+        col(u(Ui::ColServer), sw, 3, false, false),
+        col(u(Ui::ColUser), 10, 4, false, true),
+        col(u(Ui::ColStart), 14, 8, false, false),
+        col(u(Ui::ColDuration), 9, 7, true, false),
+        col(u(Ui::ColCmds), 5, 5, true, false),
+        col(u(Ui::ColXfers), 5, 9, true, false),
+        col(u(Ui::ColBytes), 10, 6, true, false),
+        col(u(Ui::ColFindings), 20, 10, false, true),
     ];
     let cell = |row: usize| {
         let s = &app.capture.sessions[app.session_rows[row]];
         let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
         let user = match s.login {
-            Login::Failed => format!("{user} (failed)"),
+            Login::Failed => format!("{user} ({})", crate::i18n::state("failed", app.lang)),
             _ => user,
         };
         let mut ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
@@ -581,14 +601,15 @@ fn sessions(frame: &mut Frame, r: &Regions, app: &App) {
         ]
     };
     let empty = if app.is_loading() && app.filter_text.is_empty() {
-        "no session has ended yet (sessions are listed as they end)"
+        Ui::TuiNoSessionEnded
     } else if app.live && app.filter_text.is_empty() {
-        "no FTP session yet (sessions are listed as they start)"
+        Ui::TuiNoSessionYet
     } else if app.filter_text.is_empty() {
-        "no FTP session in this capture"
+        Ui::TuiNoSessionInCapture
     } else {
-        "no session matches the filter (Esc clears it)"
-    };
+        Ui::TuiNoSessionMatches
+    }
+    .text(app.lang);
     let listing = Listing {
         cols: &cols,
         len: app.session_rows.len(),
@@ -647,7 +668,8 @@ fn data(frame: &mut Frame, r: &Regions, app: &App) {
             }
         })
         .collect();
-    let aw = addr_width(ann.iter().map(String::as_str).chain(["Announced"]));
+    let u = |k: Ui| k.text(app.lang);
+    let aw = addr_width(ann.iter().map(String::as_str).chain([u(Ui::ColAnnounced)]));
     let conw = conns
         .iter()
         .map(|s| str_width(s))
@@ -655,19 +677,19 @@ fn data(frame: &mut Frame, r: &Regions, app: &App) {
         .unwrap_or(0)
         .clamp(10, 95);
     let cols = [
-        col("Outcome", 13, 0, false, false),
-        col("Sess", 5, 1, true, false),
-        col("Via", 4, 2, false, false),
-        col("Mode", 7, 8, false, false),
-        col("Announced", aw, 3, false, false),
-        col("Command", 14, 4, false, true),
-        col("Bytes", 10, 5, true, false),
-        col("Time", 9, 7, true, false),
+        col(u(Ui::ColOutcome), 13, 0, false, false),
+        col(u(Ui::ColSess), 5, 1, true, false),
+        col(u(Ui::ColVia), 4, 2, false, false),
+        col(u(Ui::ColMode), 7, 8, false, false),
+        col(u(Ui::ColAnnounced), aw, 3, false, false),
+        col(u(Ui::ColCommand), 14, 4, false, true),
+        col(u(Ui::ColBytes), 10, 5, true, false),
+        col(u(Ui::ColTime), 9, 7, true, false),
         col("SYNs", 4, 10, true, false),
-        col("Setup", 9, 11, true, false),
-        col("Limit", 8, 8, false, false),
-        col("Rate over time", SPARK_WIDTH, 12, false, false),
-        col("Connection", conw, 9, false, false),
+        col(u(Ui::ColSetup), 9, 11, true, false),
+        col(u(Ui::ColLimit), 8, 8, false, false),
+        col(u(Ui::ColRate), SPARK_WIDTH, 12, false, false),
+        col(u(Ui::ColConnection), conw, 9, false, false),
     ];
     let cell = |row: usize| {
         let (si, ci) = app.data_rows[row];
@@ -692,9 +714,10 @@ fn data(frame: &mut Frame, r: &Regions, app: &App) {
             (d.via.to_string(), Style::new()),
             (
                 match d.mode {
-                    crate::model::DataMode::Active => "active",
-                    crate::model::DataMode::Passive => "passive",
+                    crate::model::DataMode::Active => Ui::Active,
+                    crate::model::DataMode::Passive => Ui::Passive,
                 }
+                .text(app.lang)
                 .to_string(),
                 Style::new(),
             ),
@@ -730,15 +753,14 @@ fn data(frame: &mut Frame, r: &Regions, app: &App) {
         cols: &cols,
         len: app.data_rows.len(),
         cursor: app.data,
-        empty: "no data connection",
+        empty: Ui::TuiNoData.text(app.lang),
     };
     list(frame, r, app, &listing, &cell);
 }
 
 fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
     let t = app.theme;
-    let head =
-        Line::from(" Findings by id, most severe first (Enter opens the session at its evidence)");
+    let head = Line::from(Ui::TuiFindingsHead.text(app.lang));
     line_at(
         frame,
         r.list_header,
@@ -748,10 +770,11 @@ fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
     );
     if app.finding_rows.is_empty() {
         let msg = if app.filter_text.is_empty() {
-            "  no finding: nothing went wrong that ftpscope can see"
+            Ui::TuiNoFinding
         } else {
-            "  no finding in the sessions that match the filter"
-        };
+            Ui::TuiNoFindingMatches
+        }
+        .text(app.lang);
         line_at(
             frame,
             r.list_rows,
@@ -777,7 +800,10 @@ fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
                 Span::raw(" "),
                 Span::styled(escape_str(id), t.bold()),
                 Span::styled(
-                    format!("  ({})", plural(count, "finding", "findings")),
+                    {
+                        let fin = words(app.lang, ("finding", "findings"), "条发现");
+                        format!("  ({})", plural(count, fin.0, fin.1))
+                    },
                     t.dim(),
                 ),
             ]),
@@ -786,8 +812,14 @@ fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
                     continue;
                 };
                 let who = match session.and_then(|si| app.capture.sessions.get(si)) {
-                    Some(s) => format!("session {} {} -> {}", s.id, s.client, s.server),
-                    None => "capture".to_string(),
+                    Some(s) => format!(
+                        "{} {} {} -> {}",
+                        Ui::SessionLower.text(app.lang),
+                        s.id,
+                        s.client,
+                        s.server
+                    ),
+                    None => Ui::CaptureWord.text(app.lang).to_string(),
                 };
                 Line::from(vec![
                     Span::raw("  "),
@@ -796,7 +828,7 @@ fn findings_view(frame: &mut Frame, r: &Regions, app: &App) {
                         t.severity(Some(f.severity)),
                     ),
                     Span::raw(format!(" {who}  ")),
-                    Span::raw(escape_str(&f.summary)),
+                    Span::raw(escape_str(f.summary.get(app.lang))),
                 ])
             }
         };
@@ -819,10 +851,18 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
     let t = app.theme;
     let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
     let first = Line::from(vec![
-        Span::styled(format!(" Session {} ", s.id), t.bold()),
+        Span::styled(
+            format!(" {} {} ", Ui::Session.text(app.lang), s.id),
+            t.bold(),
+        ),
         Span::raw(format!(" {} -> {}  ", s.client, s.server)),
         Span::styled(status_mark(s), t.severity(s.worst())),
-        Span::raw(format!("  user {user} (login {})", login_text(s.login))),
+        Span::raw(format!(
+            "  {} {user} ({} {})",
+            Ui::User.text(app.lang),
+            Ui::Login.text(app.lang),
+            crate::i18n::state(login_text(s.login), app.lang)
+        )),
     ]);
     line_at(frame, r.header, r.header.y, first, None);
     // (priority, text): the second row drops whole parts, least important
@@ -841,15 +881,28 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
         ),
     ];
     if let Some(c) = &s.cwd {
-        info.push((4, format!("  cwd {}", escape(&c.0))));
+        info.push((4, format!("  {} {}", Ui::Cwd.text(app.lang), escape(&c.0))));
     }
-    info.push((2, format!("  closed {}", s.closed)));
+    info.push((
+        2,
+        format!(
+            "  {} {}",
+            Ui::Closed.text(app.lang),
+            crate::i18n::state(s.closed.as_str(), app.lang)
+        ),
+    ));
+    let cmd = words(app.lang, ("command", "commands"), "条命令");
+    let dc = words(
+        app.lang,
+        ("data connection", "data connections"),
+        "个数据连接",
+    );
     info.push((
         3,
         format!(
             "  {}, {} ({})",
-            plural(s.command_count(), "command", "commands"),
-            plural(s.data_channels.len(), "data connection", "data connections"),
+            plural(s.command_count(), cmd.0, cmd.1),
+            plural(s.data_channels.len(), dc.0, dc.1),
             human_bytes(s.data_bytes())
         ),
     ));
@@ -857,24 +910,30 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
         info.push((2, "  TLS".into()));
     }
     if s.capture.mid_session {
-        info.push((1, "  starts mid-session".into()));
+        info.push((1, Ui::TuiMidSession.text(app.lang).into()));
     }
     // What the capture cannot show (the full list is in the text report header).
     let cov = &s.coverage;
     if !cov.control_handshake && !s.capture.mid_session {
-        info.push((3, "  no handshake in capture".into()));
+        info.push((3, Ui::TuiNoHandshake.text(app.lang).into()));
     }
     if cov.data_visible == crate::model::DataVisibility::Unknown && !s.data_channels.is_empty() {
-        info.push((
-            1,
-            "  control-only capture: data connections not visible".into(),
-        ));
+        info.push((1, Ui::TuiControlOnly.text(app.lang).into()));
     }
     if cov.duplicates > 0 {
-        info.push((3, format!("  {} duplicate packets", cov.duplicates)));
+        let n = cov.duplicates;
+        info.push((
+            3,
+            crate::tr!("  {n} duplicate packets", "  {n} 个重复包")
+                .get(app.lang)
+                .to_string(),
+        ));
     }
     if let Some(sys) = &s.server_system {
-        info.push((6, format!("  server {}", escape(&sys.0))));
+        info.push((
+            6,
+            format!("  {} {}", Ui::ServerWord.text(app.lang), escape(&sys.0)),
+        ));
     }
     let info = shorten(
         info.into_iter()
@@ -891,7 +950,11 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
     );
 
     if let Some(area) = r.findings {
-        let title = format!(" Findings ({}) ", s.findings.len());
+        let title = format!(
+            " {} ({}) ",
+            Ui::HtmlFindings.text(app.lang),
+            s.findings.len()
+        );
         let p = PaneRows {
             title: &title,
             rows: &d.findings.rows,
@@ -901,29 +964,37 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
         };
         pane(frame, area, app, &p);
     }
-    let mut title = String::from(" Transcript ");
+    let mut title = format!(" {} ", Ui::Transcript.text(app.lang));
     if app.explain {
-        title.push_str("(e hides explanations) ");
+        title.push_str(Ui::TuiEHides.text(app.lang));
     } else {
-        title.push_str("(e shows explanations) ");
+        title.push_str(Ui::TuiEShows.text(app.lang));
     }
     title.push_str(&format!(
-        "line {}",
+        "{} {}",
+        Ui::TuiLine.text(app.lang),
         position(d.cursor.sel, d.transcript.len())
     ));
     title.push(' ');
     if !app.line_filter.is_empty() {
-        title.push_str(&format!(" lines: {} ", escape_str(&app.line_filter)));
+        title.push_str(&format!(
+            " {}{} ",
+            Ui::PromptLines.text(app.lang),
+            escape_str(&app.line_filter)
+        ));
     }
     if !app.search.is_empty() {
         title.push_str(&format!(" /{} ", escape_str(&app.search)));
     }
     if app.live {
-        title.push_str(if d.follow {
-            " following "
-        } else {
-            " scrolled "
-        });
+        title.push_str(
+            if d.follow {
+                Ui::TuiFollowingShort
+            } else {
+                Ui::TuiScrolledShort
+            }
+            .text(app.lang),
+        );
     }
     let p = PaneRows {
         title: &title,
@@ -1045,12 +1116,13 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
     let t = app.theme;
     if let Some(p) = &app.prompt {
         let label = match p.kind {
-            PromptKind::Filter => "filter: ",
-            PromptKind::Search => "search: ",
-            PromptKind::Lines => "lines: ",
-            PromptKind::Delay => "delay every reply by: ",
-            PromptKind::Reply => "answer the next command with: ",
-        };
+            PromptKind::Filter => Ui::PromptFilter,
+            PromptKind::Search => Ui::PromptSearch,
+            PromptKind::Lines => Ui::PromptLines,
+            PromptKind::Delay => Ui::PromptDelay,
+            PromptKind::Reply => Ui::PromptReply,
+        }
+        .text(app.lang);
         let text = escape_str(&p.text);
         let mut spans = vec![Span::styled(label, t.bold()), Span::raw(text.clone())];
         if let Some(e) = &p.error {
@@ -1060,17 +1132,22 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
             ));
         } else if let Some((done, all)) = app.filter_progress() {
             spans.push(Span::styled(
-                format!("   filtering: {}%", done * 100 / all.max(1)),
+                format!(
+                    "   {}{}%",
+                    Ui::PromptFiltering.text(app.lang),
+                    done * 100 / all.max(1)
+                ),
                 t.dim(),
             ));
         } else {
             let h = match p.kind {
-                PromptKind::Filter => "   Enter keeps, Esc cancels, ? help lists the words",
-                PromptKind::Search => "   Enter keeps, Esc cancels, Up/Down: matches",
-                PromptKind::Lines => "   exchanges with this text; !text hides them; Esc cancels",
-                PromptKind::Delay => "   500ms, 2s (0: no delay); Enter arms, Esc cancels",
-                PromptKind::Reply => "   a reply code (425, 550, ...); Enter arms, Esc cancels",
-            };
+                PromptKind::Filter => Ui::PromptFilterHint,
+                PromptKind::Search => Ui::PromptSearchHint,
+                PromptKind::Lines => Ui::PromptLinesHint,
+                PromptKind::Delay => Ui::PromptDelayHint,
+                PromptKind::Reply => Ui::PromptReplyHint,
+            }
+            .text(app.lang);
             spans.push(Span::styled(h, t.dim()));
         }
         frame.render_widget(Line::from(spans), area);
@@ -1079,7 +1156,13 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     if let Some((done, all)) = app.filter_progress() {
-        let m = format!(" filtering {all} sessions: {}%", done * 100 / all.max(1));
+        let pct = done * 100 / all.max(1);
+        let m = crate::tr!(
+            " filtering {all} sessions: {pct}%",
+            " 正在过滤 {all} 个会话：{pct}%"
+        )
+        .get(app.lang)
+        .to_string();
         frame.render_widget(Line::styled(m, t.bold()), area);
         return;
     }
@@ -1090,11 +1173,17 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
         parts.push(
             Part::new(
                 1,
-                vec![Span::styled(format!(" FAULTS: {armed} "), t.error_text())],
+                vec![Span::styled(
+                    format!(" {}{armed} ", Ui::TuiFaults.text(app.lang)),
+                    t.error_text(),
+                )],
             )
             .or(
                 1,
-                vec![Span::styled(" FAULTS ARMED (C clears) ", t.error_text())],
+                vec![Span::styled(
+                    Ui::TuiFaultsArmed.text(app.lang),
+                    t.error_text(),
+                )],
             ),
         );
     }
@@ -1114,30 +1203,31 @@ fn status(frame: &mut Frame, area: Rect, app: &App) {
     };
     // (priority, command, word): the least important hints go first when the
     // row is too narrow, whole.
-    let hints: &[(u8, Cmd, &str)] = if app.view == View::Session {
+    let hints: &[(u8, Cmd, Ui)] = if app.view == View::Session {
         &[
-            (1, Cmd::Back, "back"),
-            (3, Cmd::NextPane, "pane"),
-            (2, Cmd::NextFinding, "next finding"),
-            (2, Cmd::Search, "search"),
-            (4, Cmd::Explain, "explain"),
-            (4, Cmd::WriteText, "write"),
-            (0, Cmd::Help, "help"),
-            (0, Cmd::Quit, "quit"),
+            (1, Cmd::Back, Ui::HintBack),
+            (3, Cmd::NextPane, Ui::HintPane),
+            (2, Cmd::NextFinding, Ui::HintNextFinding),
+            (2, Cmd::Search, Ui::HintSearch),
+            (4, Cmd::Explain, Ui::HintExplain),
+            (4, Cmd::WriteText, Ui::HintWrite),
+            (0, Cmd::Help, Ui::HintHelp),
+            (0, Cmd::Quit, Ui::HintQuit),
         ]
     } else {
         &[
-            (1, Cmd::Open, "open"),
-            (3, Cmd::NextPane, "view"),
-            (2, Cmd::Filter, "filter"),
-            (3, Cmd::Sort, "sort"),
-            (4, Cmd::NextFinding, "next finding"),
-            (0, Cmd::Help, "help"),
-            (0, Cmd::Quit, "quit"),
+            (1, Cmd::Open, Ui::HintOpen),
+            (3, Cmd::NextPane, Ui::HintView),
+            (2, Cmd::Filter, Ui::HintFilter),
+            (3, Cmd::Sort, Ui::HintSort),
+            (4, Cmd::NextFinding, Ui::HintNextFinding),
+            (0, Cmd::Help, Ui::HintHelp),
+            (0, Cmd::Quit, Ui::HintQuit),
         ]
     };
     parts.extend(hints.iter().filter_map(|&(prio, cmd, what)| {
-        hint(ctx, cmd, what).map(|h| Part::new(prio, vec![Span::raw(format!(" {h} "))]))
+        hint(ctx, cmd, what.text(app.lang))
+            .map(|h| Part::new(prio, vec![Span::raw(format!(" {h} "))]))
     }));
     let line = shorten(parts, usize::from(area.width));
     frame.render_widget(Line::from(line).style(t.dim()), area);
@@ -1148,13 +1238,9 @@ fn help(frame: &mut Frame, area: Rect, app: &App, offset: usize) {
     let rect = layout::help_rect(area);
     frame.render_widget(Clear, rect);
     let inner = layout::inner(rect);
-    let lines = keymap::help_rows(usize::from(inner.width));
+    let lines = keymap::help_rows_in(usize::from(inner.width), app.lang);
     let more = lines.len() > offset + usize::from(inner.height);
-    let title = if more {
-        " Keys (Esc closes, Down scrolls) "
-    } else {
-        " Keys (Esc closes) "
-    };
+    let title = if more { Ui::TuiKeysMore } else { Ui::TuiKeys }.text(app.lang);
     frame.render_widget(
         Block::default()
             .borders(Borders::ALL)

@@ -1,8 +1,12 @@
 (function () {
   "use strict";
-  var input = document.getElementById("filter");
-  var rows = document.querySelectorAll("table.index tbody tr");
-  if (input) {
+  // One copy of the page per language (`--lang en,zh`): each filter and toggle
+  // works on its own copy.
+  function scopeOf(el) {
+    return el.closest(".l10n") || document;
+  }
+  document.querySelectorAll("input[type=search][id$=filter]").forEach(function (input) {
+    var rows = scopeOf(input).querySelectorAll("table.index tbody tr");
     input.addEventListener("input", function () {
       var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
       rows.forEach(function (r) {
@@ -10,14 +14,15 @@
         r.hidden = !words.every(function (w) { return text.indexOf(w) >= 0; });
       });
     });
-  }
-  var toggle = document.getElementById("toggle");
-  if (toggle) {
+  });
+  document.querySelectorAll("button[id$=toggle]").forEach(function (toggle) {
+    var open = true;
     toggle.addEventListener("click", function () {
-      var all = document.querySelectorAll("details.transcript");
-      var open = toggle.textContent.indexOf("Collapse") === 0;
-      all.forEach(function (d) { d.open = !open; });
-      toggle.textContent = open ? "Expand transcripts" : "Collapse transcripts";
+      open = !open;
+      scopeOf(toggle).querySelectorAll("details.transcript").forEach(function (d) {
+        d.open = open;
+      });
+      toggle.textContent = toggle.getAttribute(open ? "data-collapse" : "data-expand");
     });
-  }
+  });
 })();
