@@ -295,8 +295,11 @@ impl Tracker {
                     by = by
                 ));
             }
-            // No announcement time to measure the set-up from.
-            d.setup_time = None;
+            // Matched by timing: no announcement time to measure the set-up from
+            // (one that was read, decrypted or after CCC, keeps its set-up time).
+            if d.match_kind == Some(MatchKind::Timing) {
+                d.setup_time = None;
+            }
             d.tls = Some(info);
         }
     }
