@@ -45,6 +45,9 @@ def tls_decrypt_seeds():
         pcap, keys = os.path.join(d, "g.pcap"), os.path.join(d, "g.keys")
         if subprocess.run(["cargo", "run", "-q", "--release", "--example", "gen_ftps_capture",
                            "--", pcap, keys, "1"], cwd=ROOT,
+                          # the main build's target dir (scripts/fuzz.sh points
+                          # CARGO_TARGET_DIR at the fuzz crate's)
+                          env={k: v for k, v in os.environ.items() if k != "CARGO_TARGET_DIR"},
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
             print("tls_decrypt seeds: gen_ftps_capture failed", file=sys.stderr)
             return

@@ -387,6 +387,7 @@ const TIMING: &[&str] = &[
     "ack_rtt_ms",
     "ack_rtt_min_ms",
     "throughput_bps",
+    "sending_s",
     "series",
     "idle",
     "zero_window",
