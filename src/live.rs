@@ -215,28 +215,37 @@ fn ser_opt_ts<S: serde::Serializer>(t: &Option<Ts>, s: S) -> Result<S::Ok, S::Er
     }
 }
 
-impl std::fmt::Display for LiveStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: {} packets ({}pkt/s, {}bit/s), {} dropped by the kernel",
-            escape_str(&self.interface),
+impl LiveStatus {
+    /// The status line in both languages (the TUI's title row, the live log).
+    pub fn describe(&self) -> crate::i18n::Tr {
+        let iface = escape_str(&self.interface);
+        let (packets, pps, bps) = (
             self.packets,
             si(self.packets_per_sec),
             si(self.bits_per_sec),
-            self.kernel_dropped
-        )?;
+        );
+        let kernel = self.kernel_dropped;
+        let mut m = crate::tr!(
+            "{iface}: {packets} packets ({pps}pkt/s, {bps}bit/s), {kernel} dropped by the kernel",
+            "{iface}：{packets} 个数据包（{pps}pkt/s，{bps}bit/s），内核丢弃 {kernel} 个"
+        );
         if self.interface_dropped > 0 {
-            write!(f, ", {} by the interface", self.interface_dropped)?;
+            let n = self.interface_dropped;
+            m.en.push_str(&format!(", {n} by the interface"));
+            m.zh.push_str(&format!("，网卡丢弃 {n} 个"));
         }
-        write!(
-            f,
-            "; {} open session{}, {} ended; {}",
-            self.open_sessions,
-            if self.open_sessions == 1 { "" } else { "s" },
-            self.ended_sessions,
-            human_duration(self.elapsed)
-        )
+        let (open, ended) = (self.open_sessions, self.ended_sessions);
+        let s = if open == 1 { "" } else { "s" };
+        let el = human_duration(self.elapsed);
+        m.en.push_str(&format!("; {open} open session{s}, {ended} ended; {el}"));
+        m.zh.push_str(&format!("；{open} 个进行中的会话，{ended} 个已结束；{el}"));
+        m
+    }
+}
+
+impl std::fmt::Display for LiveStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe().en)
     }
 }
 
@@ -782,8 +791,8 @@ impl LiveSource for LiveState {
     fn update(&self, since: u64) -> LiveUpdate {
         LiveState::update(self, since)
     }
-    fn status(&self) -> String {
-        LiveState::status(self)
+    fn status(&self) -> crate::i18n::Tr {
+        self.lock().status.describe()
     }
 }
 

@@ -179,11 +179,10 @@ fn write_session_pcap(
     let e = ftpscope::capture::extract::write_connections(captures, &conns, file)?;
     eprintln!(
         "ftpscope: {}",
-        ftpscope::text::escape_str(&ftpscope::tui::export::exported_message(
-            s.id,
-            &e,
-            &file.display().to_string()
-        ))
+        ftpscope::text::escape_str(
+            ftpscope::tui::export::exported_message(s.id, &e, &file.display().to_string())
+                .get(lang(c))
+        )
     );
     Ok(0)
 }
@@ -238,7 +237,10 @@ fn tui_files(captures: &[PathBuf], c: &Common) -> anyhow::Result<()> {
         lang: lang(c),
         time: time_view(c, captures),
         export: if stdin { Vec::new() } else { captures.to_vec() },
-        no_export: "the capture came from standard input, which cannot be read twice: save it to a file to export packets".into(),
+        no_export: ftpscope::tr!(
+            "the capture came from standard input, which cannot be read twice: save it to a file to export packets",
+            "抓包来自标准输入，无法再读一次：请先保存为文件再导出数据包"
+        ),
         ..ftpscope::tui::Options::default()
     };
     let saved = ftpscope::tui::run_files(captures, tracker_config(c)?, opts)?;
@@ -434,9 +436,10 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
         match &record {
             Some(r) => opts.export = vec![r.clone()],
             None => {
-                opts.no_export =
-                    "the proxy keeps no packets: start it with --record FILE.pcapng to export them"
-                        .into();
+                opts.no_export = ftpscope::tr!(
+                    "the proxy keeps no packets: start it with --record FILE.pcapng to export them",
+                    "代理不保留数据包：请用 --record FILE.pcapng 启动它以便导出"
+                );
             }
         }
         let ui = ftpscope::tui::run_live(title, Arc::new(handle), opts);
@@ -485,8 +488,10 @@ fn run_live(args: ftpscope::live::LiveArgs, cfg: TrackerConfig, c: &Common) -> a
     match &args.write {
         Some(w) => opts.export = vec![w.clone()],
         None => {
-            opts.no_export =
-                "live capture keeps no packets: start it with -w FILE.pcapng to export them".into();
+            opts.no_export = ftpscope::tr!(
+                "live capture keeps no packets: start it with -w FILE.pcapng to export them",
+                "实时抓包不保留数据包：请用 -w FILE.pcapng 启动它以便导出"
+            );
         }
     }
     let ui = ftpscope::tui::run_live(

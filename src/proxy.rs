@@ -58,7 +58,6 @@ pub mod record;
 pub mod rewrite;
 mod trace;
 
-use std::fmt::Write as _;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -204,17 +203,23 @@ impl FaultState {
     }
     /// One line for the status bar ("" when no fault is armed).
     pub fn describe(&self) -> String {
-        let mut s = Vec::new();
+        self.describe_tr().en
+    }
+
+    /// [`FaultState::describe`] in both languages.
+    pub fn describe_tr(&self) -> crate::i18n::Tr {
+        let mut s: Vec<crate::i18n::Tr> = Vec::new();
         let n = self.refuse_data.load(Ordering::Acquire);
         if n > 0 {
-            s.push(format!("refuse {n} data conn"));
+            s.push(crate::tr!("refuse {n} data conn", "拒绝 {n} 个数据连接"));
         }
         let n = self.drop_data.load(Ordering::Acquire);
         if n > 0 {
-            s.push(format!("drop {n} data conn"));
+            s.push(crate::tr!("drop {n} data conn", "重置 {n} 个数据连接"));
         }
         if let Some(d) = self.delay() {
-            s.push(format!("delay replies {} ms", d.as_millis()));
+            let ms = d.as_millis();
+            s.push(crate::tr!("delay replies {ms} ms", "响应延迟 {ms} ms"));
         }
         for (v, c) in self
             .replies
@@ -222,16 +227,30 @@ impl FaultState {
             .unwrap_or_else(|e| e.into_inner())
             .iter()
         {
-            s.push(format!("{v}={c}"));
+            s.push(crate::i18n::Tr::verbatim(format!("{v}={c}")));
         }
         if let Some(n) = self.close_after() {
-            s.push(format!("close after {n} commands"));
+            s.push(crate::tr!("close after {n} commands", "{n} 条命令后关闭"));
         }
         let c = self.reply_next.load(Ordering::Acquire);
         if c > 0 {
-            s.push(format!("answer next command {c}"));
+            s.push(crate::tr!(
+                "answer next command {c}",
+                "下一条命令以 {c} 应答"
+            ));
         }
-        s.join(", ")
+        crate::i18n::Tr {
+            en: s
+                .iter()
+                .map(|t| t.en.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            zh: s
+                .iter()
+                .map(|t| t.zh.as_str())
+                .collect::<Vec<_>>()
+                .join("，"),
+        }
     }
 }
 
@@ -639,41 +658,51 @@ impl ProxyHandle {
 
     /// One line: where it listens, sessions, data, drops, faults.
     pub fn status(&self) -> String {
+        self.status_tr().en
+    }
+
+    /// [`ProxyHandle::status`] in both languages (the TUI's title row).
+    pub fn status_tr(&self) -> crate::i18n::Tr {
+        use crate::tr;
         let c = &self.counters;
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let mut s = format!(
-            "proxy {} -> {} ({}): {} open, {} sessions, {} data conns, {} relayed",
-            self.listen,
-            self.upstream_name,
-            self.upstream,
+        let (listen, name, up) = (self.listen, &self.upstream_name, self.upstream);
+        let (open, total, data) = (
             l(&c.sessions_open),
             l(&c.sessions_total),
             l(&c.data_connections),
-            crate::time::human_bytes(l(&c.data_bytes) + l(&c.control_bytes)),
         );
+        let relayed = crate::time::human_bytes(l(&c.data_bytes) + l(&c.control_bytes));
+        let mut parts = vec![tr!(
+            "proxy {listen} -> {name} ({up}): {open} open, {total} sessions, {data} data conns, {relayed} relayed",
+            "代理 {listen} -> {name}（{up}）：{open} 个进行中，共 {total} 个会话，{data} 个数据连接，已转发 {relayed}"
+        )];
         let rej = l(&c.sessions_rejected);
         if rej > 0 {
-            let _ = write!(s, ", {rej} rejected (max sessions)");
+            parts.push(tr!(
+                "{rej} rejected (max sessions)",
+                "拒绝 {rej} 个（会话数已达上限）"
+            ));
         }
         let b = l(&c.bounces_refused);
         if b > 0 {
-            let _ = write!(s, ", {b} bounce refused");
+            parts.push(tr!("{b} bounce refused", "拒绝 {b} 次跳转攻击"));
         }
         let t = l(&c.thefts_refused);
         if t > 0 {
-            let _ = write!(s, ", {t} port theft refused");
+            parts.push(tr!("{t} port theft refused", "拒绝 {t} 次端口劫持"));
         }
         let d = self.shared.budget.dropped.load(Ordering::Relaxed);
         if d > 0 {
-            let _ = write!(s, ", {d} observations dropped");
+            parts.push(tr!("{d} observations dropped", "丢弃 {d} 条观测"));
         }
         let r = self.shared.record_skipped.load(Ordering::Relaxed);
         if r > 0 {
-            let _ = write!(s, ", {r} B not recorded");
+            parts.push(tr!("{r} B not recorded", "{r} B 未记录"));
         }
-        let f = self.faults.describe();
-        if !f.is_empty() {
-            let _ = write!(s, ", faults: {f}");
+        let f = self.faults.describe_tr();
+        if !f.en.is_empty() {
+            parts.push(tr!("faults: {f}", "故障：{f}"; f = f));
         }
         if let Some(e) = self
             .shared
@@ -682,9 +711,20 @@ impl ProxyHandle {
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
         {
-            let _ = write!(s, ", ERROR: {e}");
+            parts.push(tr!("ERROR: {e}", "错误：{e}"));
         }
-        s
+        crate::i18n::Tr {
+            en: parts
+                .iter()
+                .map(|t| t.en.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            zh: parts
+                .iter()
+                .map(|t| t.zh.as_str())
+                .collect::<Vec<_>>()
+                .join("，"),
+        }
     }
 
     /// The address the proxy listens on.
@@ -706,41 +746,55 @@ impl crate::engine::LiveSource for ProxyHandle {
     fn update(&self, since: u64) -> crate::engine::LiveUpdate {
         self.shared.lock().update(since)
     }
-    fn status(&self) -> String {
-        ProxyHandle::status(self)
+    fn status(&self) -> crate::i18n::Tr {
+        self.status_tr()
     }
-    fn inject(&self, fault: &crate::engine::Inject) -> Result<String, String> {
+    fn inject(&self, fault: &crate::engine::Inject) -> Result<crate::i18n::Tr, crate::i18n::Tr> {
         use crate::engine::Inject;
+        use crate::tr;
         let f = &self.faults;
         Ok(match fault {
             Inject::RefuseData => {
                 f.refuse_next_data();
-                "armed: refuse the next data connection".into()
+                tr!(
+                    "armed: refuse the next data connection",
+                    "已设置：拒绝下一个数据连接"
+                )
             }
             Inject::DropData => {
                 f.drop_next_data();
-                "armed: reset the next data connection once both sides are connected".into()
+                tr!(
+                    "armed: reset the next data connection once both sides are connected",
+                    "已设置：下一个数据连接两端都连上后将其重置"
+                )
             }
             Inject::Delay(d) if d.is_zero() => {
                 f.set_reply_delay(*d);
-                "replies are no longer delayed".into()
+                tr!("replies are no longer delayed", "响应不再延迟")
             }
             Inject::Delay(d) => {
                 f.set_reply_delay(*d);
-                format!("armed: every reply held back {} ms", d.as_millis())
+                let ms = d.as_millis();
+                tr!(
+                    "armed: every reply held back {ms} ms",
+                    "已设置：每个响应延迟 {ms} ms"
+                )
             }
             Inject::ReplyNext(code) => {
                 f.reply_next(*code);
-                format!("armed: the next command is answered {code} by the proxy")
+                tr!(
+                    "armed: the next command is answered {code} by the proxy",
+                    "已设置：下一条命令由代理以 {code} 应答"
+                )
             }
             Inject::Clear => {
                 f.clear();
-                "every fault disarmed".into()
+                tr!("every fault disarmed", "已解除所有故障")
             }
         })
     }
-    fn armed(&self) -> String {
-        self.faults.describe()
+    fn armed(&self) -> crate::i18n::Tr {
+        self.faults.describe_tr()
     }
 }
 

@@ -298,7 +298,10 @@ fn event_loop(
                         }
                     }
                     Some(Err(m)) => app.warn(m),
-                    None => app.warn("only the proxy can inject faults"),
+                    None => app.warn(crate::tr!(
+                        "only the proxy can inject faults",
+                        "只有代理可以注入故障"
+                    )),
                 },
                 other => export::perform(app, &other, Path::new(".")),
             }

@@ -930,7 +930,10 @@ fn fault_keys_queue_faults_for_the_live_source() {
         ]
     );
     // The armed faults reach the status row.
-    update(&mut a, Action::Armed("refuse 1 data conn".into()));
+    update(
+        &mut a,
+        Action::Armed(ftpscope::i18n::Tr::verbatim("refuse 1 data conn")),
+    );
     let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
     t.draw(|f| ftpscope::tui::render(f, &a)).unwrap();
     let buf = t.backend().buffer();

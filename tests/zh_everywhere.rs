@@ -159,6 +159,12 @@ fn english_prose(line: &str) -> Option<String> {
 /// Lines of a view that must be Chinese: everything but the continuation lines of
 /// multi-line replies (wire text).
 fn checked_lines(text: &str) -> Vec<&str> {
+    checked_lines_indented(text, 18)
+}
+
+/// [`checked_lines`] with the continuation lines indented by at least `indent`
+/// (the TUI's transcript indents them less than the text report).
+fn checked_lines_indented(text: &str, indent: usize) -> Vec<&str> {
     let mut out = Vec::new();
     let mut in_reply = false;
     for l in text.lines() {
@@ -167,7 +173,7 @@ fn checked_lines(text: &str) -> Vec<&str> {
         if l.contains("S< ") {
             in_reply = true;
         } else if in_reply
-            && l.len() - t.len() >= 18
+            && l.len() - t.len() >= indent
             && !t.starts_with("= ")
             && !t.starts_with("注:")
             && !t.starts_with("数据:")
@@ -474,7 +480,8 @@ fn tui_screens_at(case: &Case, lang: Lang, w: u16, h: u16, live: bool) -> Vec<St
             }
             // The panes' borders frame the lines: look inside them.
             out.push(
-                line.trim_matches(|c: char| "│┌┐└┘─ ".contains(c))
+                line.trim_start_matches(|c: char| "│┌┐└┘─".contains(c))
+                    .trim_end_matches(|c: char| "│┌┐└┘─ ".contains(c))
                     .to_string(),
             );
         }
@@ -498,6 +505,77 @@ fn tui_screens_at(case: &Case, lang: Lang, w: u16, h: u16, live: bool) -> Vec<St
     }
     update(&mut app, Action::Cmd(Cmd::Help));
     shot(&mut app);
+    update(&mut app, Action::Cmd(Cmd::Help));
+    // The transient messages of the status row: each command's answer is shown
+    // once, so each gets its own shot.
+    let type_in = |app: &mut App, text: &str| {
+        for ch in text.chars() {
+            update(app, Action::Input(ch));
+        }
+        update(app, Action::Cmd(Cmd::Open));
+    };
+    // In the session: explanations on/off, next/previous finding, the searches.
+    for c in [
+        Cmd::Explain,
+        Cmd::Explain,
+        Cmd::NextFinding,
+        Cmd::PrevFinding,
+    ] {
+        update(&mut app, Action::Cmd(c));
+        shot(&mut app);
+    }
+    update(&mut app, Action::Cmd(Cmd::Search));
+    type_in(&mut app, "zzzz-no-such-text");
+    shot(&mut app);
+    update(&mut app, Action::Cmd(Cmd::Search));
+    type_in(&mut app, "2");
+    shot(&mut app);
+    update(&mut app, Action::Cmd(Cmd::NextMatch));
+    shot(&mut app);
+    update(&mut app, Action::Cmd(Cmd::Back));
+    update(&mut app, Action::Cmd(Cmd::ShowSessions));
+    // In the lists: sorting, mouse, freezing, the fault keys, bad and good filters.
+    for c in [
+        Cmd::Sort,
+        Cmd::Sort,
+        Cmd::ToggleMouse,
+        Cmd::ToggleMouse,
+        Cmd::Freeze,
+        Cmd::Freeze,
+        Cmd::FaultRefuse,
+        Cmd::FaultClear,
+    ] {
+        update(&mut app, Action::Cmd(c));
+        shot(&mut app);
+        update(&mut app, Action::Cmd(Cmd::Back));
+    }
+    for bad in [
+        "code:x5",
+        "mode:foo",
+        "bytes>lots",
+        "commands>abc",
+        "duration>5",
+        "(",
+        "code:5|",
+    ] {
+        update(&mut app, Action::Cmd(Cmd::Filter));
+        type_in(&mut app, bad);
+        shot(&mut app);
+        update(&mut app, Action::Cmd(Cmd::Back));
+    }
+    update(&mut app, Action::Cmd(Cmd::Filter));
+    type_in(&mut app, "code:530");
+    shot(&mut app);
+    update(&mut app, Action::Cmd(Cmd::Filter));
+    type_in(&mut app, "");
+    shot(&mut app);
+    // Writing with no session selected (the findings list may be empty).
+    update(&mut app, Action::Cmd(Cmd::ShowFindings));
+    for c in [Cmd::WriteJson, Cmd::WriteText, Cmd::WritePcap] {
+        update(&mut app, Action::Cmd(c));
+        shot(&mut app);
+        update(&mut app, Action::Cmd(Cmd::Back));
+    }
     out
 }
 
@@ -506,7 +584,7 @@ fn tui_has_no_english_prose_under_lang_zh() {
     let mut bad = Vec::new();
     for case in cases() {
         let name = case.name();
-        for l in checked_lines(&tui_screens(&case, Lang::Zh).join("\n")) {
+        for l in checked_lines_indented(&tui_screens(&case, Lang::Zh).join("\n"), 16) {
             if let Some(run) = english_prose(l) {
                 bad.push(format!("{name}: \"{run}\" in: {l}"));
             }

@@ -38,15 +38,18 @@ pub trait LiveSource: Send + Sync {
     /// second; it must not block for long (copy what changed, do not wait).
     fn update(&self, since: u64) -> LiveUpdate;
     /// One line about the source (interface, listener, counters), shown in the title row.
-    fn status(&self) -> String;
+    fn status(&self) -> crate::i18n::Tr;
     /// Arm a fault (a source that relays the traffic, the proxy): what was
     /// armed, or why it cannot be.
-    fn inject(&self, _fault: &Inject) -> Result<String, String> {
-        Err("only the proxy can inject faults".into())
+    fn inject(&self, _fault: &Inject) -> Result<crate::i18n::Tr, crate::i18n::Tr> {
+        Err(crate::tr!(
+            "only the proxy can inject faults",
+            "只有代理可以注入故障"
+        ))
     }
     /// The faults armed now, in one line ("" when none).
-    fn armed(&self) -> String {
-        String::new()
+    fn armed(&self) -> crate::i18n::Tr {
+        crate::i18n::Tr::verbatim("")
     }
 }
 

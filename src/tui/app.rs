@@ -29,8 +29,10 @@ use super::layout::{self, Regions};
 use super::lines::{self, Rows};
 use super::theme::Theme;
 use crate::ftp::catalog::Lang;
+use crate::i18n::Tr;
 use crate::model::{Capture, CaptureStats, Finding, Session, Severity};
 use crate::time::TimeView;
+use crate::tr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
@@ -62,6 +64,16 @@ impl SortKey {
             SortKey::Findings => "findings",
         }
     }
+
+    /// The key's name in `lang` (the status row and the "sorted by" message).
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (lang, self) {
+            (Lang::En, k) => k.as_str(),
+            (Lang::Zh, SortKey::Time) => "时间",
+            (Lang::Zh, SortKey::Bytes) => "字节数",
+            (Lang::Zh, SortKey::Findings) => "发现",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,9 +101,9 @@ pub enum Action {
     /// What changed in a live source.
     Live(Box<LiveUpdate>),
     /// The live source's status line.
-    Status(String),
+    Status(Tr),
     /// Live: the faults the source has armed ("" when none).
-    Armed(String),
+    Armed(Tr),
     /// Reading a file: bytes read so far, packets, and the time since the start.
     Progress {
         bytes: u64,
@@ -398,7 +410,7 @@ pub struct Options {
     /// The captures the sessions come from, read again to export a session's
     /// packets (`x`); empty: `no_export` says why `x` cannot.
     pub export: Vec<std::path::PathBuf>,
-    pub no_export: String,
+    pub no_export: Tr,
 }
 
 impl Default for Options {
@@ -412,7 +424,10 @@ impl Default for Options {
             live_keep: LIVE_KEEP,
             time: TimeView::Utc,
             export: Vec::new(),
-            no_export: "no capture file to take the packets from".into(),
+            no_export: tr!(
+                "no capture file to take the packets from",
+                "没有可从中取出数据包的抓包文件"
+            ),
         }
     }
 }
@@ -472,7 +487,7 @@ pub struct App {
     /// The session view's line filter as typed (`!text` hides what matches).
     pub(crate) line_filter: String,
     pub(crate) export: Vec<std::path::PathBuf>,
-    pub(crate) no_export: String,
+    pub(crate) no_export: Tr,
     /// Files written from the UI (`w`, `W`, `x`), told when it closes.
     pub(crate) saved: Vec<std::path::PathBuf>,
     /// Live: the faults armed in the source, shown in the status row.
@@ -720,12 +735,14 @@ impl App {
         }
     }
 
-    pub(crate) fn say(&mut self, m: impl Into<String>) {
-        self.message = Some((false, m.into()));
+    /// Say something in the status row, in the view's language.
+    pub(crate) fn say(&mut self, m: Tr) {
+        self.message = Some((false, m.get(self.lang).to_string()));
     }
 
-    pub(crate) fn warn(&mut self, m: impl Into<String>) {
-        self.message = Some((true, m.into()));
+    /// Warn in the status row, in the view's language.
+    pub(crate) fn warn(&mut self, m: Tr) {
+        self.message = Some((true, m.get(self.lang).to_string()));
     }
 
     /// Replace the model, keeping selections on the same sessions.
@@ -1335,8 +1352,8 @@ pub fn update(app: &mut App, action: Action) {
                 app.apply_live(*u);
             }
         }
-        Action::Status(s) => app.live_status = s,
-        Action::Armed(s) => app.armed = s,
+        Action::Status(s) => app.live_status = s.get(app.lang).to_string(),
+        Action::Armed(s) => app.armed = s.get(app.lang).to_string(),
         Action::Progress {
             bytes,
             packets,
@@ -1420,8 +1437,11 @@ fn command(app: &mut App, c: Cmd) {
                 SortKey::Findings => SortKey::Time,
             };
             app.recompute();
-            let s = format!("sessions sorted by {}", app.sort.as_str());
-            app.say(s);
+            let by = Tr {
+                en: app.sort.label(Lang::En).to_string(),
+                zh: app.sort.label(Lang::Zh).to_string(),
+            };
+            app.say(tr!("sessions sorted by {by}", "会话按{by}排序"; by = by));
         }
         Cmd::Filter => {
             if app.view != View::Session {
@@ -1468,9 +1488,9 @@ fn command(app: &mut App, c: Cmd) {
             app.explain = !app.explain;
             app.rebuild_detail();
             let m = if app.explain {
-                "explanations shown"
+                tr!("explanations shown", "已显示解释")
             } else {
-                "explanations hidden"
+                tr!("explanations hidden", "已隐藏解释")
             };
             app.say(m);
         }
@@ -1495,7 +1515,7 @@ fn command(app: &mut App, c: Cmd) {
                 });
                 prompt_changed(app);
             } else {
-                app.warn(FAULTS_LIVE_ONLY);
+                app.warn(faults_live_only());
             }
         }
         Cmd::WritePcap => match (app.selected_session_index(), app.export.is_empty()) {
@@ -1504,22 +1524,28 @@ fn command(app: &mut App, c: Cmd) {
                 let m = app.no_export.clone();
                 app.warn(m);
             }
-            (None, _) => app.warn("no session selected"),
+            (None, _) => app.warn(no_session_selected()),
         },
         Cmd::WriteText | Cmd::WriteJson => match app.selected_session_index() {
             Some(session) => app.effects.push(Effect::Write {
                 session,
                 json: c == Cmd::WriteJson,
             }),
-            None => app.warn("no session selected"),
+            None => app.warn(no_session_selected()),
         },
         Cmd::ToggleMouse => {
             app.mouse = !app.mouse;
             app.effects.push(Effect::Mouse(app.mouse));
             let m = if app.mouse {
-                "mouse on: wheel scrolls, click selects"
+                tr!(
+                    "mouse on: wheel scrolls, click selects",
+                    "鼠标已开启：滚轮滚动，点击选择"
+                )
             } else {
-                "mouse off: the terminal selects text"
+                tr!(
+                    "mouse off: the terminal selects text",
+                    "鼠标已关闭：由终端选择文本"
+                )
             };
             app.say(m);
         }
@@ -1527,13 +1553,19 @@ fn command(app: &mut App, c: Cmd) {
             if app.live {
                 app.frozen = !app.frozen;
                 let m = if app.frozen {
-                    "frozen: F resumes live updates"
+                    tr!(
+                        "frozen: F resumes live updates",
+                        "已冻结：按 F 恢复实时更新"
+                    )
                 } else {
-                    "live updates resumed"
+                    tr!("live updates resumed", "已恢复实时更新")
                 };
                 app.say(m);
             } else {
-                app.say("F freezes live updates; a capture file does not change");
+                app.say(tr!(
+                    "F freezes live updates; a capture file does not change",
+                    "F 冻结实时更新；抓包文件不会变化"
+                ));
             }
         }
     }
@@ -1645,7 +1677,10 @@ fn open(app: &mut App) {
                         .and_then(evidence_exchange);
                     app.open_session(si, ex, Some(fi));
                 }
-                Some((None, _)) => app.say("a capture-wide finding: it belongs to no session"),
+                Some((None, _)) => app.say(tr!(
+                    "a capture-wide finding: it belongs to no session",
+                    "整个抓包的发现：不属于任何会话"
+                )),
                 None => {}
             }
         }
@@ -1669,14 +1704,26 @@ fn open(app: &mut App) {
                     d.follow = false;
                     d.focus = Pane::Transcript;
                 }
-                None => app.say("this finding cites no exchange"),
+                None => app.say(tr!(
+                    "this finding cites no exchange",
+                    "此发现未引用任何交互"
+                )),
             }
         }
     }
 }
 
 /// What the fault keys say outside live mode.
-const FAULTS_LIVE_ONLY: &str = "faults are injected by the proxy: run ftpscope proxy on a terminal";
+fn faults_live_only() -> Tr {
+    tr!(
+        "faults are injected by the proxy: run ftpscope proxy on a terminal",
+        "故障由代理注入：请在终端上运行 ftpscope proxy"
+    )
+}
+
+fn no_session_selected() -> Tr {
+    tr!("no session selected", "未选择会话")
+}
 
 /// Queue a fault for the live source (the event loop asks it; it says what it
 /// armed or why it cannot).
@@ -1684,22 +1731,30 @@ fn inject(app: &mut App, f: crate::engine::Inject) {
     if app.live {
         app.effects.push(Effect::Inject(f));
     } else {
-        app.warn(FAULTS_LIVE_ONLY);
+        app.warn(faults_live_only());
     }
 }
 
 /// The fault a Delay/Reply prompt's text asks for, or what is wrong with it.
-fn prompt_fault(kind: PromptKind, text: &str) -> Result<crate::engine::Inject, String> {
+fn prompt_fault(kind: PromptKind, text: &str) -> Result<crate::engine::Inject, Tr> {
     use crate::engine::Inject;
     match kind {
         PromptKind::Delay => crate::time::parse_duration(text)
             .map(Inject::Delay)
-            .map_err(|e| format!("a delay such as 500ms or 2s: {e}")),
+            .map_err(|e| {
+                tr!(
+                    "a delay such as 500ms or 2s: {e}",
+                    "请输入时长，例如 500ms 或 2s（数字要带单位）"
+                )
+            }),
         PromptKind::Reply => match text.trim().parse::<u16>() {
             Ok(c) if (100..=599).contains(&c) => Ok(Inject::ReplyNext(c)),
-            _ => Err("a reply code from 100 to 599, such as 425 or 550".into()),
+            _ => Err(tr!(
+                "a reply code from 100 to 599, such as 425 or 550",
+                "100 到 599 之间的响应码，例如 425 或 550"
+            )),
         },
-        _ => Err(String::new()),
+        _ => Err(Tr::verbatim("")),
     }
 }
 
@@ -1707,13 +1762,13 @@ fn back(app: &mut App) {
     if app.view == View::Session {
         if !app.search.is_empty() {
             app.search.clear();
-            app.say("search cleared");
+            app.say(tr!("search cleared", "已清除搜索"));
             return;
         }
         if !app.line_filter.is_empty() {
             app.line_filter.clear();
             app.rebuild_detail();
-            app.say("line filter cleared");
+            app.say(tr!("line filter cleared", "已清除行过滤"));
             return;
         }
         app.view = app.back;
@@ -1723,7 +1778,7 @@ fn back(app: &mut App) {
         app.filter_text.clear();
         app.filter = Filter::default();
         app.recompute();
-        app.say("filter cleared");
+        app.say(tr!("filter cleared", "已清除过滤"));
     }
 }
 
@@ -1753,7 +1808,7 @@ fn next_finding(app: &mut App, forward: bool) {
             let s = &app.capture.sessions[d.index];
             let n = s.findings.len();
             if n == 0 {
-                app.say("no finding in this session");
+                app.say(tr!("no finding in this session", "此会话没有发现"));
                 return;
             }
             let next = match (d.current_finding, forward) {
@@ -1771,9 +1826,14 @@ fn next_finding(app: &mut App, forward: bool) {
                 Some(&r) => {
                     d.cursor.jump(r, d.transcript.len(), th);
                     d.follow = false;
-                    format!("finding {}/{n}: {}", next + 1, f.id)
+                    tr!("finding {}/{n}: {}", "发现 {}/{n}：{}", next + 1, f.id)
                 }
-                None => format!("finding {}/{n}: {} (cites no exchange)", next + 1, f.id),
+                None => tr!(
+                    "finding {}/{n}: {} (cites no exchange)",
+                    "发现 {}/{n}：{}（未引用交互）",
+                    next + 1,
+                    f.id
+                ),
             };
             app.say(msg);
         }
@@ -1815,7 +1875,7 @@ fn next_finding(app: &mut App, forward: bool) {
                     }
                     set_follow(app, false);
                 }
-                None => app.say("no finding"),
+                None => app.say(tr!("no finding", "没有发现")),
             }
         }
     }
@@ -1829,7 +1889,10 @@ fn search_step(app: &mut App, forward: bool) {
         return;
     }
     if query.is_empty() {
-        app.say("no search: press / to search the transcript");
+        app.say(tr!(
+            "no search: press / to search the transcript",
+            "没有搜索：按 / 搜索会话记录"
+        ));
         return;
     }
     let cur = d.transcript.rows.get(d.cursor.sel).map_or(0, |r| r.logical);
@@ -1842,8 +1905,8 @@ fn search_step(app: &mut App, forward: bool) {
         .map(|(li, _)| li)
         .collect();
     if matches.is_empty() {
-        let m = format!("no match for \"{}\"", crate::text::escape_str(&query));
-        app.warn(m);
+        let q = crate::text::escape_str(&query);
+        app.warn(tr!("no match for \"{q}\"", "没有与“{q}”匹配的内容"));
         return;
     }
     let pick = if forward {
@@ -1858,8 +1921,7 @@ fn search_step(app: &mut App, forward: bool) {
     d.cursor.jump(row, d.transcript.len(), th);
     d.follow = false;
     d.focus = Pane::Transcript;
-    let m = format!("match {}/{}", pick + 1, matches.len());
-    app.say(m);
+    app.say(tr!("match {}/{}", "匹配 {}/{}", pick + 1, matches.len()));
 }
 
 fn prompt_changed(app: &mut App) {
@@ -1871,7 +1933,7 @@ fn prompt_changed(app: &mut App) {
                 let text = p.text.clone();
                 start_filter(app, f, text);
             }
-            Err(e) => p.error = Some(e),
+            Err(e) => p.error = Some(e.get(app.lang).to_string()),
         },
         PromptKind::Search => {
             app.search = p.text.to_lowercase();
@@ -1906,7 +1968,7 @@ fn prompt_changed(app: &mut App) {
                     d.follow = false;
                     None
                 }
-                (None, false) => Some("no match".to_string()),
+                (None, false) => Some(tr!("no match", "无匹配").get(app.lang).to_string()),
             };
             if let Some(p) = &mut app.prompt {
                 p.error = err;
@@ -1916,7 +1978,9 @@ fn prompt_changed(app: &mut App) {
             p.error = if p.text.trim().is_empty() {
                 None
             } else {
-                prompt_fault(p.kind, &p.text).err()
+                prompt_fault(p.kind, &p.text)
+                    .err()
+                    .map(|e| e.get(app.lang).to_string())
             };
         }
         PromptKind::Lines => {
@@ -1924,8 +1988,11 @@ fn prompt_changed(app: &mut App) {
             app.rebuild_detail();
             let empty = app.detail.as_ref().is_some_and(|d| d.transcript.is_empty());
             if let Some(p) = &mut app.prompt {
-                p.error =
-                    (empty && !app.line_filter.is_empty()).then(|| "no line matches".to_string());
+                p.error = (empty && !app.line_filter.is_empty()).then(|| {
+                    tr!("no line matches", "没有匹配的行")
+                        .get(app.lang)
+                        .to_string()
+                });
             }
         }
     }
@@ -1987,13 +2054,10 @@ fn settle_filter(app: &mut App, chunk: usize) {
 
 fn report_filter(app: &mut App) {
     let m = if app.filter_text.is_empty() {
-        "no filter".to_string()
+        tr!("no filter", "没有过滤")
     } else {
-        format!(
-            "{} of {} sessions match",
-            app.session_rows.len(),
-            app.capture.sessions.len()
-        )
+        let (n, all) = (app.session_rows.len(), app.capture.sessions.len());
+        tr!("{n} of {all} sessions match", "{all} 个会话中有 {n} 个符合")
     };
     app.say(m);
 }
@@ -2010,6 +2074,7 @@ fn prompt_accept(app: &mut App) {
                 app.effects.push(Effect::Inject(f));
             }
             Err(e) => {
+                let e = e.get(app.lang).to_string();
                 if let Some(p) = &mut app.prompt {
                     p.error = Some(e);
                 }

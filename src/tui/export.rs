@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use super::app::{App, Effect};
 use crate::capture::extract::{Exported, session_connections, write_connections};
 use crate::ftp::catalog::Lang;
+use crate::i18n::Tr;
 use crate::model::Session;
 use crate::report::ViewOptions;
+use crate::tr;
 
 /// Write a session to a new file in `dir` (`ftpscope-session-ID.txt`, or
 /// `-2`, `-3`, ... when that exists): the text report's session section, or JSON.
@@ -87,22 +89,28 @@ fn new_file(dir: &Path, id: usize, ext: &str) -> io::Result<PathBuf> {
 
 /// What an export of session `id` to `path` did, in one line (the TUI's status
 /// row, `report --write-pcap` on standard error).
-pub fn exported_message(id: usize, e: &Exported, path: &str) -> String {
-    let mut m = format!(
-        "wrote {} packet{} of session {id} ({} connection{}) to {path}",
-        e.packets,
-        if e.packets == 1 { "" } else { "s" },
-        e.connections,
-        if e.connections == 1 { "" } else { "s" },
+pub fn exported_message(id: usize, e: &Exported, path: &str) -> Tr {
+    let (packets, conns) = (e.packets, e.connections);
+    let ps = if packets == 1 { "" } else { "s" };
+    let cs = if conns == 1 { "" } else { "s" };
+    let mut m = tr!(
+        "wrote {packets} packet{ps} of session {id} ({conns} connection{cs}) to {path}",
+        "已将会话 {id} 的 {packets} 个数据包（{conns} 个连接）写入 {path}"
     );
     if e.other_link > 0 {
-        m.push_str(&format!(
-            "; {} packets of another link type left out",
-            e.other_link
-        ));
+        let n = e.other_link;
+        let more = tr!(
+            "; {n} packets of another link type left out",
+            "；另有 {n} 个其他链路类型的数据包未写入"
+        );
+        m = tr!("{m}{more}", "{m}{more}"; m = m, more = more);
     }
     if let Some(err) = &e.read_error {
-        m.push_str(&format!("; the capture ends early ({err})"));
+        let more = tr!(
+            "; the capture ends early ({err})",
+            "；抓包提前结束（{err}）"
+        );
+        m = tr!("{m}{more}", "{m}{more}"; m = m, more = more);
     }
     m
 }
@@ -112,15 +120,15 @@ pub fn write_session_pcap(
     s: &Session,
     captures: &[PathBuf],
     dir: &Path,
-) -> Result<(PathBuf, Exported), String> {
-    let path =
-        new_file(dir, s.id, "pcapng").map_err(|e| format!("cannot write the packets: {e}"))?;
+) -> Result<(PathBuf, Exported), Tr> {
+    let path = new_file(dir, s.id, "pcapng")
+        .map_err(|e| tr!("cannot write the packets: {e}", "无法写入数据包：{e}"))?;
     let conns = session_connections(s);
     match write_connections(captures, &conns, &path) {
         Ok(e) => Ok((path, e)),
         Err(e) => {
             let _ = std::fs::remove_file(&path);
-            Err(format!("cannot write the packets: {e}"))
+            Err(tr!("cannot write the packets: {e}", "无法写入数据包：{e}"))
         }
     }
 }
@@ -149,16 +157,12 @@ pub fn perform(app: &mut App, effect: &Effect, dir: &Path) {
         };
         match write_session(s, json, dir, app.lang) {
             Ok(p) => {
-                let m = format!(
-                    "wrote {}",
-                    crate::text::escape_str(&p.display().to_string())
-                );
-                app.say(m);
+                let p2 = crate::text::escape_str(&p.display().to_string());
+                app.say(tr!("wrote {p2}", "已写入 {p2}"));
                 app.saved.push(p);
             }
             Err(e) => {
-                let m = format!("cannot write the session: {e}");
-                app.warn(m);
+                app.warn(tr!("cannot write the session: {e}", "无法写入会话：{e}"));
             }
         }
     }

@@ -30,7 +30,9 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
+use crate::i18n::Tr;
 use crate::model::{DataMode, Session, Severity};
+use crate::tr;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Host {
@@ -133,7 +135,7 @@ fn parse_bytes(v: &str) -> Option<u64> {
 
 /// `bytes>1M`, `duration<=2s`, `cmds=3`: a number word, or `None` when `word`
 /// does not start with a number key and an operator.
-fn parse_compare(word: &str) -> Option<Result<Kind, String>> {
+fn parse_compare(word: &str) -> Option<Result<Kind, Tr>> {
     let at = word.find(['<', '>', '='])?;
     let (key, rest) = word.split_at(at);
     let field = match key.to_ascii_lowercase().as_str() {
@@ -159,20 +161,34 @@ fn parse_compare(word: &str) -> Option<Result<Kind, String>> {
         return None;
     };
     let n = match field {
-        Field::Bytes => parse_bytes(value)
-            .ok_or_else(|| format!("{word}: expected a byte count such as 1500, 64k, 1M or 2GiB")),
+        Field::Bytes => parse_bytes(value).ok_or_else(|| {
+            tr!(
+                "{word}: expected a byte count such as 1500, 64k, 1M or 2GiB",
+                "{word}：应为字节数，例如 1500、64k、1M 或 2GiB"
+            )
+        }),
         Field::Duration => crate::time::parse_duration(value)
             .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-            .map_err(|e| format!("{word}: {e}")),
+            .map_err(|e| {
+                tr!(
+                    "{word}: {e}",
+                    "{word}：应为带单位的时长，例如 500ms、5s 或 1m"
+                )
+            }),
         Field::Commands | Field::Data => value
             .parse::<u64>()
-            .map_err(|_| format!("{word}: expected a whole number")),
+            .map_err(|_| tr!("{word}: expected a whole number", "{word}：应为整数")),
     };
     Some(n.map(|n| Kind::Compare(field, op, n)))
 }
 
-fn parse_code(v: &str) -> Result<[Option<u8>; 3], String> {
-    let bad = || format!("code:{v}: expected a reply code such as 530, 5xx or 5");
+fn parse_code(v: &str) -> Result<[Option<u8>; 3], Tr> {
+    let bad = || {
+        tr!(
+            "code:{v}: expected a reply code such as 530, 5xx or 5",
+            "code:{v}：应为响应码，例如 530、5xx 或 5"
+        )
+    };
     if v.is_empty() || v.len() > 3 {
         return Err(bad());
     }
@@ -191,7 +207,7 @@ fn parse_code(v: &str) -> Result<[Option<u8>; 3], String> {
 }
 
 /// One word: `key:value` (with `|` alternatives), a comparison, or free text.
-fn parse_word(word: &str) -> Result<Expr, String> {
+fn parse_word(word: &str) -> Result<Expr, Tr> {
     if let Some(k) = parse_compare(word) {
         return k.map(Expr::Term);
     }
@@ -201,7 +217,10 @@ fn parse_word(word: &str) -> Result<Expr, String> {
                 .split('|')
                 .map(|v| {
                     if v.is_empty() {
-                        Err(format!("{word}: an empty alternative"))
+                        Err(tr!(
+                            "{word}: an empty alternative",
+                            "{word}：有一个空的备选项"
+                        ))
                     } else {
                         parse_term(&format!("{key}:{v}")).map(Expr::Term)
                     }
@@ -220,7 +239,7 @@ fn is_key(key: &str) -> bool {
     )
 }
 
-fn parse_term(word: &str) -> Result<Kind, String> {
+fn parse_term(word: &str) -> Result<Kind, Tr> {
     let kind = match word.split_once(':') {
         Some((key, value)) => {
             let lower = value.to_ascii_lowercase();
@@ -238,7 +257,12 @@ fn parse_term(word: &str) -> Result<Kind, String> {
                 "mode" => match lower.as_str() {
                     "active" | "act" | "port" | "eprt" => Kind::Mode(DataMode::Active),
                     "passive" | "pas" | "pasv" | "epsv" => Kind::Mode(DataMode::Passive),
-                    _ => return Err(format!("mode:{value}: expected active or passive")),
+                    _ => {
+                        return Err(tr!(
+                            "mode:{value}: expected active or passive",
+                            "mode:{value}：应为 active（主动）或 passive（被动）"
+                        ));
+                    }
                 },
                 "status" => match lower.as_str() {
                     "error" | "err" => Kind::Status(Some(Severity::Error)),
@@ -246,8 +270,9 @@ fn parse_term(word: &str) -> Result<Kind, String> {
                     "info" => Kind::Status(Some(Severity::Info)),
                     "ok" => Kind::Status(None),
                     _ => {
-                        return Err(format!(
-                            "status:{value}: expected error, warning, info or ok"
+                        return Err(tr!(
+                            "status:{value}: expected error, warning, info or ok",
+                            "status:{value}：应为 error、warning、info 或 ok"
                         ));
                     }
                 },
@@ -303,7 +328,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Alternatives until `)` or the end.
-    fn any(&mut self) -> Result<Vec<Vec<Expr>>, String> {
+    fn any(&mut self) -> Result<Vec<Vec<Expr>>, Tr> {
         let mut alts = vec![self.all()?];
         while self.is("or") || self.is("||") {
             self.at += 1;
@@ -312,7 +337,7 @@ impl<'a> Parser<'a> {
         Ok(alts)
     }
 
-    fn all(&mut self) -> Result<Vec<Expr>, String> {
+    fn all(&mut self) -> Result<Vec<Expr>, Tr> {
         let mut terms = Vec::new();
         loop {
             match self.peek() {
@@ -321,10 +346,10 @@ impl<'a> Parser<'a> {
                 Some(t) if t.eq_ignore_ascii_case("and") || t == "&&" => {
                     self.at += 1;
                     if terms.is_empty() {
-                        return Err(format!("\"{t}\" needs something before it"));
+                        return Err(needs_before(t));
                     }
                     if matches!(self.peek(), None | Some(")")) {
-                        return Err(format!("\"{t}\" needs something after it"));
+                        return Err(needs_after(t));
                     }
                 }
                 Some(_) => terms.push(self.unary()?),
@@ -332,35 +357,39 @@ impl<'a> Parser<'a> {
         }
         if terms.is_empty() {
             return Err(match self.peek() {
-                Some(")") => "empty parentheses, or a \")\" without its \"(\"".into(),
-                Some(t) => format!("\"{t}\" needs something before it"),
-                _ if self.at > 0 => {
-                    format!("\"{}\" needs something after it", self.toks[self.at - 1])
-                }
-                _ => "nothing to match".into(),
+                Some(")") => tr!(
+                    "empty parentheses, or a \")\" without its \"(\"",
+                    "括号为空，或“)”没有对应的“(”"
+                ),
+                Some(t) => needs_before(t),
+                _ if self.at > 0 => needs_after(self.toks[self.at - 1]),
+                _ => tr!("nothing to match", "没有可匹配的内容"),
             });
         }
         Ok(terms)
     }
 
-    fn unary(&mut self) -> Result<Expr, String> {
+    fn unary(&mut self) -> Result<Expr, Tr> {
         let Some(t) = self.peek() else {
-            return Err("the filter ends too early".into());
+            return Err(tr!("the filter ends too early", "过滤条件提前结束"));
         };
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(format!("nested more than {MAX_DEPTH} deep"));
+            return Err(tr!(
+                "nested more than {MAX_DEPTH} deep",
+                "嵌套超过 {MAX_DEPTH} 层"
+            ));
         }
         self.at += 1;
         let e = if t.eq_ignore_ascii_case("not") || t == "!" {
             if matches!(self.peek(), None | Some(")")) {
-                return Err(format!("\"{t}\" needs something after it"));
+                return Err(needs_after(t));
             }
             Expr::Not(Box::new(self.unary()?))
         } else if t == "(" {
             let alts = self.any()?;
             if self.peek() != Some(")") {
-                return Err("a \"(\" is not closed".into());
+                return Err(tr!("a \"(\" is not closed", "“(”没有闭合"));
             }
             self.at += 1;
             group(alts)
@@ -372,6 +401,14 @@ impl<'a> Parser<'a> {
         self.depth -= 1;
         Ok(e)
     }
+}
+
+fn needs_before(t: &str) -> Tr {
+    tr!("\"{t}\" needs something before it", "“{t}”前面缺少内容")
+}
+
+fn needs_after(t: &str) -> Tr {
+    tr!("\"{t}\" needs something after it", "“{t}”后面缺少内容")
 }
 
 /// Alternatives of conjunctions as one expression.
@@ -394,9 +431,12 @@ fn group(alts: Vec<Vec<Expr>>) -> Expr {
 }
 
 /// Parse a filter; the error names the word that is wrong and what was expected.
-pub fn parse(s: &str) -> Result<Filter, String> {
+pub fn parse(s: &str) -> Result<Filter, Tr> {
     if s.len() > MAX_LEN {
-        return Err(format!("the filter is longer than {MAX_LEN} bytes"));
+        return Err(tr!(
+            "the filter is longer than {MAX_LEN} bytes",
+            "过滤条件超过 {MAX_LEN} 字节"
+        ));
     }
     let toks = tokens(s);
     if toks.is_empty() {
@@ -410,9 +450,9 @@ pub fn parse(s: &str) -> Result<Filter, String> {
     let alts = p.any()?;
     if let Some(t) = p.peek() {
         return Err(if t == ")" {
-            "a \")\" without its \"(\"".into()
+            tr!("a \")\" without its \"(\"", "“)”没有对应的“(”")
         } else {
-            format!("unexpected \"{t}\"")
+            tr!("unexpected \"{t}\"", "意外的“{t}”")
         });
     }
     let terms = if alts.len() == 1 {

@@ -352,7 +352,11 @@ fn tabs(frame: &mut Frame, area: Rect, app: &App) {
             .map(|(_, l)| str_width(l) + 1)
             .sum();
         let free = usize::from(area.width).saturating_sub(labels + 1);
-        let sort = format!("{}{} ", Ui::PromptSort.text(app.lang), app.sort.as_str());
+        let sort = format!(
+            "{}{} ",
+            Ui::PromptSort.text(app.lang),
+            app.sort.label(app.lang)
+        );
         let mut right = vec![Span::raw(sort.clone())];
         let filter = Ui::PromptFilter.text(app.lang);
         let room = free.saturating_sub(str_width(&sort) + 2 + str_width(filter));
