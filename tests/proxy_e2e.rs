@@ -667,10 +667,12 @@ async fn unreachable_upstream_is_answered_421() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_relay_error_names_the_sessions_client() {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    // A port nothing listens on, announced by a minimal upstream.
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead: SocketAddr = l.local_addr().unwrap();
-    drop(l);
+    // A port nothing listens on, announced by a minimal upstream. The socket stays
+    // bound (not listening) for the whole test, so no other test running beside
+    // this one can be given the port and accept the proxy's connection.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let dead: SocketAddr = reserved.local_addr().unwrap();
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let up_addr = upstream.local_addr().unwrap();
     let fake = tokio::spawn(async move {
@@ -732,7 +734,7 @@ async fn data_relay_error_names_the_sessions_client() {
         msg.starts_with(&want),
         "{msg}\nwanted it to start with {want}"
     );
-    drop((d, r, w));
+    drop((d, r, w, reserved));
     p.stop().await;
     fake.abort();
 }
