@@ -68,6 +68,21 @@ impl Tr {
         self.en.capacity() + self.zh.capacity()
     }
 
+    /// The texts as a list: joined by ", " in English and "，" in Chinese.
+    pub fn list(items: &[Tr]) -> Tr {
+        let join = |lang: Lang, sep: &str| {
+            items
+                .iter()
+                .map(|t| t.get(lang))
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        Tr {
+            en: join(Lang::En, ", "),
+            zh: join(Lang::Zh, "，"),
+        }
+    }
+
     /// Appends `other` in each language.
     pub fn push(&mut self, other: &Tr) {
         self.en.push_str(&other.en);

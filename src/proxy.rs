@@ -239,18 +239,7 @@ impl FaultState {
                 "下一条命令以 {c} 应答"
             ));
         }
-        crate::i18n::Tr {
-            en: s
-                .iter()
-                .map(|t| t.en.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            zh: s
-                .iter()
-                .map(|t| t.zh.as_str())
-                .collect::<Vec<_>>()
-                .join("，"),
-        }
+        crate::i18n::Tr::list(&s)
     }
 }
 
@@ -713,18 +702,7 @@ impl ProxyHandle {
         {
             parts.push(tr!("ERROR: {e}", "错误：{e}"));
         }
-        crate::i18n::Tr {
-            en: parts
-                .iter()
-                .map(|t| t.en.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            zh: parts
-                .iter()
-                .map(|t| t.zh.as_str())
-                .collect::<Vec<_>>()
-                .join("，"),
-        }
+        crate::i18n::Tr::list(&parts)
     }
 
     /// The address the proxy listens on.

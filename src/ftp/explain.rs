@@ -434,18 +434,7 @@ fn six_numbers_problem(list: &str, port: bool) -> Option<Tr> {
     if bad.is_empty() {
         None
     } else {
-        let list = Tr {
-            en: bad
-                .iter()
-                .map(|b| b.en.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            zh: bad
-                .iter()
-                .map(|b| b.zh.as_str())
-                .collect::<Vec<_>>()
-                .join("，"),
-        };
+        let list = Tr::list(&bad);
         let then = if port {
             tr!(" (a server answers 501)", "（服务器会响应 501）")
         } else {
