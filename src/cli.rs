@@ -69,6 +69,11 @@ pub struct Common {
     /// when set.
     #[arg(long = "tls-keylog", value_name = "FILE", global = true)]
     pub tls_keylog: Vec<PathBuf>,
+    /// Stop with an error (exit status 2) at an input file that cannot be read, is
+    /// not a capture, or is truncated or damaged part-way, instead of naming it in a
+    /// finding and analysing the rest.
+    #[arg(long, global = true)]
+    pub strict: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -83,7 +88,9 @@ pub enum Cmd {
     /// Print every FTP session of a capture: diagnosis, transcript, data connections.
     Report {
         /// Capture files (pcap, pcapng, gzip-compressed or not; `-` for standard
-        /// input). Several are merged in time order.
+        /// input), directories (the files in them, in name order) or quoted glob
+        /// patterns (`'ring/cap*.pcap'`). Several are merged in time order into one
+        /// capture; a file that cannot be read is named and left out (--strict stops).
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<PathBuf>,
         /// text, json, html (one self-contained page with a ladder diagram of each

@@ -322,9 +322,45 @@ pub fn capture_file(stats: &CaptureStats) -> Vec<Finding> {
     }]
 }
 
+/// Skipped input files named as evidence; the count says how many in all.
+const MAX_SKIPPED_EVIDENCE: usize = 20;
+
 /// Capture-wide findings from the capture's counters.
 pub fn capture_stats(stats: &CaptureStats) -> Vec<Finding> {
     let mut out = Vec::new();
+    if !stats.skipped_files.is_empty() {
+        let n = stats.skipped_files.len();
+        out.push(Finding {
+            id: "capture-file-skipped",
+            severity: Severity::Warning,
+            summary: tr!(
+                "{} of the input files could not be read and were left out: sessions and data connections they held are missing from the analysis",
+                "{} 个输入文件无法读取，已被略过：其中的会话和数据连接不在分析结果中",
+                n
+            ),
+            evidence: stats
+                .skipped_files
+                .iter()
+                .take(MAX_SKIPPED_EVIDENCE)
+                .map(|f| Evidence {
+                    what: tr!(
+                        "{}: {}",
+                        "{}：{}",
+                        crate::text::escape_str(&f.file),
+                        crate::text::escape_str(&f.error)
+                    ),
+                    ts: None,
+                    frame: None,
+                    exchange: None,
+                })
+                .collect(),
+            remedy: tr!(
+                "Check that each file named is a pcap or pcapng capture (gzip-compressed or not) that this user may read; a directory given as input should hold only the capture's files. Use --strict to stop at such a file instead.",
+                "检查每个列出的文件是否为本用户可读的 pcap 或 pcapng 抓包文件（可为 gzip 压缩）；作为输入的目录中应只有抓包文件。若希望遇到此类文件即停止，请使用 --strict。"
+            ),
+            ..Default::default()
+        });
+    }
     if stats.duplicate_packets > 0 {
         out.push(Finding {
             id: "capture-duplicates",

@@ -31,6 +31,9 @@ pub enum EngineError {
     },
     #[error(transparent)]
     Capture(#[from] CaptureError),
+    /// `--strict`: a read error part-way stopped the analysis.
+    #[error("stopped at a read error (--strict): {0}")]
+    Stopped(String),
 }
 
 /// Progress callback: bytes read so far, and packets.
@@ -94,37 +97,90 @@ pub fn stream_reader<R: Read>(
 /// Analyse several captures merged in time order (as `mergecap` does), handing
 /// each session over as it ends. Frame numbers carry the file they came from
 /// ([`crate::capture::merge`]); with one path this is [`stream_file`].
+///
+/// Of several files, one that cannot be opened or is not a capture is left out
+/// and named in `stats.skipped_files` (a `capture-file-skipped` finding), unless
+/// `strict`: then it is the error. With `strict`, a read error part-way (a
+/// truncated or damaged file) also stops the analysis and is returned as the
+/// error, after the sessions read so far were handed over.
 pub fn stream_files(
     paths: &[std::path::PathBuf],
+    strict: bool,
     cfg: TrackerConfig,
     on_session: &mut dyn FnMut(Session),
 ) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
     use crate::capture::merge;
-    if let [one] = paths {
-        return stream_file(one, cfg, on_session);
+    let done = if let [one] = paths {
+        stream_file(one, cfg, on_session)?
+    } else {
+        let mut readers = Vec::with_capacity(paths.len());
+        let mut skipped = Vec::new();
+        let mut first_error = None;
+        for p in paths {
+            let name = p.display().to_string();
+            let opened = crate::capture::input::open(p)
+                .map_err(|e| {
+                    (
+                        e.to_string(),
+                        EngineError::Open {
+                            path: name.clone(),
+                            source: e,
+                        },
+                    )
+                })
+                .and_then(|input| {
+                    CaptureReader::new(input.reader).map_err(|e| {
+                        (
+                            e.to_string(),
+                            EngineError::Capture(CaptureError::InFile {
+                                file: name.clone(),
+                                error: Box::new(e),
+                            }),
+                        )
+                    })
+                });
+            match opened {
+                Ok(reader) => readers.push((name, reader)),
+                Err((_, e)) if strict => return Err(e),
+                Err((why, e)) => {
+                    skipped.push(crate::model::SkippedFile {
+                        file: name,
+                        error: why,
+                    });
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if readers.is_empty() {
+            return Err(first_error.expect("no paths to read"));
+        }
+        merge::set_file_names(readers.iter().map(|(n, _)| n.clone()).collect());
+        let merged = merge::Merge::new(readers)?.strict(strict);
+        run_source(merged, cfg, None, on_session, skipped)?
+    };
+    if strict && let Some(e) = &done.0.read_error {
+        return Err(EngineError::Stopped(e.clone()));
     }
-    let mut readers = Vec::with_capacity(paths.len());
-    for p in paths {
-        let name = p.display().to_string();
-        let reader = CaptureReader::new(open(p)?).map_err(|e| {
-            EngineError::Capture(CaptureError::InFile {
-                file: name.clone(),
-                source: Box::new(e),
-            })
-        })?;
-        readers.push((name, reader));
-    }
-    merge::set_file_names(readers.iter().map(|(n, _)| n.clone()).collect());
-    let merged = merge::Merge::new(readers)?;
-    stream_source(merged, cfg, None, on_session)
+    Ok(done)
 }
 
 /// The pipeline over any packet source (one capture, or several merged).
 pub fn stream_source<P: PacketSource>(
+    reader: P,
+    cfg: TrackerConfig,
+    progress: Option<Progress<'_>>,
+    on_session: &mut dyn FnMut(Session),
+) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
+    run_source(reader, cfg, progress, on_session, Vec::new())
+}
+
+/// [`stream_source`], with the input files that were left out.
+fn run_source<P: PacketSource>(
     mut reader: P,
     cfg: TrackerConfig,
     mut progress: Option<Progress<'_>>,
     on_session: &mut dyn FnMut(Session),
+    skipped: Vec<crate::model::SkippedFile>,
 ) -> Result<(CaptureStats, Vec<Finding>), EngineError> {
     let mut pipe = Pipeline::new(cfg);
     // Sessions seen on both sides of a NAT (a capture on the NAT, or two merged).
@@ -160,7 +216,8 @@ pub fn stream_source<P: PacketSource>(
         pairs.add(&s);
         on_session(s);
     }
-    let stats = pipe.stats();
+    let mut stats = pipe.stats();
+    stats.skipped_files = skipped;
     let mut findings = diagnose::capture_file(&stats);
     findings.extend(diagnose::capture(&pipe.failed_logins()));
     findings.extend(diagnose::capture_stats(&stats));

@@ -119,8 +119,9 @@ fn streamed<F>(
 where
     F: FnMut(Session) -> io::Result<()>,
 {
+    let strict = STRICT.load(std::sync::atomic::Ordering::Relaxed);
     let mut failed = None;
-    let res = ftpscope::engine::stream_files(captures, cfg, &mut |s| {
+    let res = ftpscope::engine::stream_files(captures, strict, cfg, &mut |s| {
         if failed.is_none()
             && let Err(e) = write(s)
         {
@@ -163,7 +164,7 @@ fn write_session_pcap(
         );
     }
     let mut found = None;
-    ftpscope::engine::stream_files(captures, tracker_config(c)?, &mut |s| {
+    ftpscope::engine::stream_files(captures, c.strict, tracker_config(c)?, &mut |s| {
         if s.id == n {
             found = Some(s);
         }
@@ -243,7 +244,7 @@ fn tui_files(captures: &[PathBuf], c: &Common) -> anyhow::Result<()> {
         ),
         ..ftpscope::tui::Options::default()
     };
-    let saved = ftpscope::tui::run_files(captures, tracker_config(c)?, opts)?;
+    let saved = ftpscope::tui::run_files(captures, c.strict, tracker_config(c)?, opts)?;
     if !saved.is_empty() {
         let names: Vec<String> = saved.iter().map(|p| p.display().to_string()).collect();
         eprintln!(
@@ -512,8 +513,27 @@ fn run_live(args: ftpscope::live::LiveArgs, cfg: TrackerConfig, c: &Common) -> a
     Ok(0)
 }
 
+/// `--strict`, for [`streamed`] (set once in [`run`]).
+static STRICT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Directories and glob patterns among the capture arguments, replaced by the
+/// files they stand for ([`ftpscope::capture::input::expand`]).
+fn expand_captures(cli: &mut Cli) -> anyhow::Result<()> {
+    let list = match &mut cli.command {
+        Some(Cmd::Report { captures, .. })
+        | Some(Cmd::Diagnose { captures, .. })
+        | Some(Cmd::Tui { captures }) => captures,
+        None => &mut cli.captures,
+        _ => return Ok(()),
+    };
+    *list = ftpscope::capture::input::expand(list)?;
+    Ok(())
+}
+
 /// Exit codes: 0 fine, 1 an error-level finding (diagnose), 2 usage or input error.
-fn run(cli: Cli) -> anyhow::Result<u8> {
+fn run(mut cli: Cli) -> anyhow::Result<u8> {
+    expand_captures(&mut cli)?;
+    STRICT.store(cli.common.strict, std::sync::atomic::Ordering::Relaxed);
     // Not locked: some views write standard output through a buffer of their own.
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout());
     let c = cli.common.clone();
@@ -714,8 +734,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     Ok(code)
 }
 
-/// The inputs as the report names them: `a.pcap`, or `a.pcap + b.pcapng`.
+/// The inputs as the report names them: `a.pcap`, `a.pcap + b.pcapng`, or for
+/// more than four (a ring buffer's directory) the first and the last with the count.
 fn names(captures: &[PathBuf]) -> String {
+    if let [first, .., last] = captures
+        && captures.len() > 4
+    {
+        return format!(
+            "{} + ... + {} ({} files)",
+            first.display(),
+            last.display(),
+            captures.len()
+        );
+    }
     captures
         .iter()
         .map(|p| p.display().to_string())

@@ -911,6 +911,17 @@ pub struct CaptureStats {
     /// Packets that were exact copies of one just seen (two capture points, a SPAN of
     /// both directions, a file merged with itself), counted once like `editcap -d`.
     pub duplicate_packets: u64,
+    /// Input files left out because they could not be opened or are not captures
+    /// (several inputs, without `--strict`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_files: Vec<SkippedFile>,
+}
+
+/// An input file that was left out of the analysis, and why.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SkippedFile {
+    pub file: String,
+    pub error: String,
 }
 
 /// One failed login, kept by the tracker for the capture-wide password-guessing

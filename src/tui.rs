@@ -101,6 +101,7 @@ pub fn run_file(
 ) -> anyhow::Result<()> {
     run_files(
         &[path.to_path_buf()],
+        false,
         cfg,
         Options {
             lang,
@@ -115,6 +116,7 @@ pub fn run_file(
 /// Returns the files written from the UI (`w`, `W`, `x`).
 pub fn run_files(
     paths: &[std::path::PathBuf],
+    strict: bool,
     cfg: TrackerConfig,
     opts: Options,
 ) -> anyhow::Result<Vec<std::path::PathBuf>> {
@@ -158,7 +160,7 @@ pub fn run_files(
                 Some(input) => {
                     engine::stream_reader(input, cfg, Some(&mut progress), &mut on_session)
                 }
-                None => engine::stream_files(&many, cfg, &mut on_session),
+                None => engine::stream_files(&many, strict, cfg, &mut on_session),
             };
             batch.borrow_mut().flush(true);
             let _ = tx.send(Msg::Done(result));

@@ -681,3 +681,178 @@ fn a_gzip_bomb_costs_time_not_memory() {
     // 256 MiB the file expands to.
     assert!(kib < 120 * 1024, "peak {kib} KiB");
 }
+
+/// The JSON report without what names frames and files (a merged read numbers
+/// frames per file): sessions, exchanges, data channels, findings and counters.
+fn without_frames(json: &str) -> Vec<serde_json::Value> {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.retain(|k, _| !k.contains("frame") && k != "capture" && k != "file");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    json.lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+            strip(&mut v);
+            v
+        })
+        .collect()
+}
+
+/// `editcap -c N` cuts a capture into files of N packets, as a `tcpdump -C` ring
+/// buffer would: read as a directory, as a quoted glob and as a list, the pieces
+/// give the same sessions, exchanges, data channels and findings as the whole file,
+/// sessions and connections spanning the cuts included.
+#[test]
+fn a_capture_cut_into_pieces_reads_as_the_whole_file() {
+    let t = "a_capture_cut_into_pieces_reads_as_the_whole_file";
+    if !common::require_tool("editcap", t) {
+        return;
+    }
+    let caps = common::repo().join("captures");
+    for (file, per_piece) in [
+        ("healthy-lftp-mirror.pcap", "9"),
+        ("multi-session.pcap", "5"),
+        ("nat-server-private.pcap", "4"),
+        ("ftps-curl-tls13.pcap", "6"),
+    ] {
+        let whole = caps.join(file);
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("editcap")
+            .args(["-F", "pcap", "-c", per_piece])
+            .arg(&whole)
+            .arg(dir.path().join("piece.pcap"))
+            .status()
+            .expect("editcap runs");
+        assert!(ok.success(), "editcap -c {per_piece} {file}");
+        let pieces: Vec<PathBuf> = {
+            let mut v: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            v.sort();
+            v
+        };
+        assert!(pieces.len() > 3, "{file} cut into {} pieces", pieces.len());
+        let want = without_frames(&json_report(&[&whole], None));
+        // (The FTPS capture, read without its key log, has handshakes and records.)
+        assert!(
+            want.iter()
+                .any(|r| r["exchanges"].as_array().is_some_and(|e| e.len() > 3)
+                    || r["tls"]["version"].is_string()),
+            "{file}: sessions to compare"
+        );
+        let by_dir = json_report(&[dir.path()], None);
+        assert_eq!(
+            without_frames(&by_dir),
+            want,
+            "{file} as the directory of its pieces"
+        );
+        let pattern = dir.path().join("piece_*.pcap");
+        assert!(!pattern.exists());
+        assert_eq!(
+            without_frames(&json_report(&[&pattern], None)),
+            want,
+            "{file} as a glob pattern"
+        );
+        let listed: Vec<&Path> = pieces.iter().rev().map(|p| p.as_path()).collect();
+        assert_eq!(
+            without_frames(&json_report(&listed, None)),
+            want,
+            "{file} as its pieces listed in reverse"
+        );
+    }
+}
+
+/// A file among the inputs that is not a capture (or cannot be opened) is named in
+/// a `capture-file-skipped` finding and the rest is analysed; `--strict` stops
+/// with exit status 2 naming it, and also at a file truncated part-way.
+#[test]
+fn an_unreadable_input_is_skipped_and_named_or_stops_with_strict() {
+    let caps = common::repo().join("captures");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(caps.join("multi-session.pcap"), dir.path().join("a.pcap")).unwrap();
+    std::fs::copy(caps.join("passive-refused.pcap"), dir.path().join("b.pcap")).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a capture\n").unwrap();
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "report".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        dir.path().as_os_str(),
+    ];
+    let out = json_report(&[dir.path()], None);
+    let alone = json_report(
+        &[&dir.path().join("a.pcap"), &dir.path().join("b.pcap")],
+        None,
+    );
+    assert!(alone.lines().count() >= 2);
+    assert_eq!(
+        without_frames(&out),
+        without_frames(&alone),
+        "the readable files' sessions"
+    );
+    let o = run(
+        &[
+            "diagnose".as_ref(),
+            "--format".as_ref(),
+            "json".as_ref(),
+            dir.path().as_os_str(),
+        ],
+        None,
+    );
+    let diag = String::from_utf8_lossy(&o.stdout);
+    let skipped = diag
+        .lines()
+        .find(|l| l.contains("\"capture-file-skipped\""))
+        .unwrap_or_else(|| {
+            panic!(
+                "a capture-file-skipped finding in {} lines",
+                diag.lines().count()
+            )
+        });
+    assert!(
+        skipped.contains("notes.txt") && skipped.contains("not a pcap"),
+        "{skipped}"
+    );
+
+    // The text report says it too.
+    let o = run(&[dir.path().as_os_str()], None);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("left out") && text.contains("notes.txt"),
+        "{}",
+        &text[..text.len().min(2000)]
+    );
+
+    let mut strict = args.clone();
+    strict.push("--strict".as_ref());
+    let o = run(&strict, None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("notes.txt"), "{err}");
+
+    // A piece cut part-way: skipped no more, but read up to the cut; --strict stops.
+    std::fs::remove_file(dir.path().join("notes.txt")).unwrap();
+    let b = std::fs::read(dir.path().join("b.pcap")).unwrap();
+    std::fs::write(dir.path().join("b.pcap"), &b[..b.len() - 7]).unwrap();
+    let o = run(&["diagnose".as_ref(), dir.path().as_os_str()], None);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("capture-file-truncated"));
+    assert!(run(&args, None).status.success());
+    let o = run(&strict, None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("b.pcap") && err.contains("--strict"), "{err}");
+
+    // A pattern that matches nothing and an empty directory are errors.
+    let empty = tempfile::tempdir().unwrap();
+    for arg in [empty.path().to_path_buf(), dir.path().join("zz*.pcap")] {
+        let o = run(&["report".as_ref(), arg.as_os_str()], None);
+        assert_eq!(o.status.code(), Some(2), "{arg:?}");
+        assert!(!o.stderr.is_empty());
+    }
+}

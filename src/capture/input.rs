@@ -114,3 +114,62 @@ impl<R: BufRead> Read for Gunzip<R> {
         })
     }
 }
+
+/// Characters that make an argument a glob pattern (when no file has that name).
+const GLOB_CHARS: [char; 3] = ['*', '?', '['];
+
+/// The capture files named on the command line: a directory stands for the files in
+/// it (not those in its subdirectories, nor hidden ones), in name order, as a
+/// `tcpdump -C`/`-G` ring buffer names them; an argument that names no file but
+/// holds `*`, `?` or `[...]` is a glob pattern (for shells that do not expand it,
+/// or a pattern quoted to avoid "argument list too long"), its matches in name
+/// order. Other arguments, and `-`, are kept as they are: opening them says what is
+/// wrong. An empty directory or a pattern that matches nothing is an error.
+pub fn expand(args: &[std::path::PathBuf]) -> io::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for a in args {
+        if is_stdin(a) {
+            out.push(a.clone());
+        } else if a.is_dir() {
+            let before = out.len();
+            for e in std::fs::read_dir(a)? {
+                let e = e?;
+                let hidden = e.file_name().to_string_lossy().starts_with('.');
+                // Follows symbolic links, as opening the file will.
+                if !hidden && std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()) {
+                    out.push(e.path());
+                }
+            }
+            out[before..].sort();
+            if out.len() == before {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("the directory {} holds no file", a.display()),
+                ));
+            }
+        } else if !a.exists() && a.to_string_lossy().contains(GLOB_CHARS) {
+            let pattern = a.to_string_lossy();
+            let paths = glob::glob(&pattern).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("bad pattern {pattern}: {e}"),
+                )
+            })?;
+            let mut matched: Vec<_> = paths
+                .filter_map(Result::ok)
+                .filter(|p| p.is_file())
+                .collect();
+            if matched.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("no file matches {pattern}"),
+                ));
+            }
+            matched.sort();
+            out.extend(matched);
+        } else {
+            out.push(a.clone());
+        }
+    }
+    Ok(out)
+}

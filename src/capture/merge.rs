@@ -118,7 +118,7 @@ impl<R: Read> Source<R> {
                 if err.is_none() {
                     *err = Some(CaptureError::InFile {
                         file: self.name.clone(),
-                        source: Box::new(e),
+                        error: Box::new(e),
                     });
                 }
             }
@@ -133,6 +133,8 @@ pub struct Merge<R: Read> {
     taken: Option<usize>,
     error: Option<CaptureError>,
     finished: bool,
+    /// Stop at the first read error instead of reading the other files on.
+    strict: bool,
 }
 
 impl<R: Read> Merge<R> {
@@ -160,7 +162,15 @@ impl<R: Read> Merge<R> {
             taken: None,
             error: None,
             finished: false,
+            strict: false,
         })
+    }
+
+    /// Stop at the first file's read error (`--strict`) instead of reading the
+    /// other files to their end and reporting the error then.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
     }
 }
 
@@ -176,6 +186,12 @@ impl<R: Read> PacketSource for Merge<R> {
         }
         for s in &mut self.sources {
             s.refill(&mut self.error);
+        }
+        if self.strict
+            && let Some(e) = self.error.take()
+        {
+            self.finished = true;
+            return Err(e);
         }
         // Few files: a scan is as fast as a heap and simpler.
         let next = self

@@ -45,10 +45,12 @@ pub enum CaptureError {
     },
     /// An error in one of several files read together (the message keeps the
     /// inner error first: views tell truncation from damage by how it starts).
-    #[error("{source} (in {file})")]
+    // Not a `source`: the message already holds the inner one, and a chain
+    // printer would say it twice.
+    #[error("{error} (in {file})")]
     InFile {
         file: String,
-        source: Box<CaptureError>,
+        error: Box<CaptureError>,
     },
 }
 
