@@ -112,14 +112,8 @@ pub enum Cmd {
         /// ends in .pcap. The same as the terminal UI's `x`.
         #[arg(long, value_name = "FILE", requires = "session")]
         write_pcap: Option<PathBuf>,
-        /// With --format zeek or zeek-json: add ftpscope's columns after Zeek's
-        /// (ftpscope_outcome, ftpscope_findings, community_id).
-        #[arg(long)]
-        zeek_extra: bool,
-        /// With --format zeek or zeek-json: log these commands too (comma-separated,
-        /// as Zeek's `redef FTP::logged_commands += {...}`; `<init>` is the greeting).
-        #[arg(long, value_name = "CMDS", value_delimiter = ',')]
-        zeek_commands: Vec<String>,
+        #[command(flatten)]
+        zeek: ftpscope::report::stream::ZeekArgs,
     },
     /// Print only the findings; exit 1 when one is an error.
     Diagnose {

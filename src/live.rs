@@ -33,7 +33,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::Serialize;
@@ -53,12 +53,8 @@ pub const BATCH: usize = 4096;
 /// Sessions waiting for the log writer.
 pub const WRITER_QUEUE: usize = 1024;
 
-/// Log format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum LiveFormat {
-    Text,
-    Json,
-}
+/// Log format (the formats of `report` that are written a session at a time).
+pub use crate::report::stream::LogFormat as LiveFormat;
 
 /// Arguments of `ftpscope live`.
 #[derive(clap::Args, Debug, Clone)]
@@ -79,9 +75,13 @@ pub struct LiveArgs {
     /// not by port: "port 21" hides the data connections.
     #[arg(long, value_name = "BPF", default_value = "tcp")]
     pub filter: String,
-    /// Log format; each session is written (and flushed) as it ends.
+    /// Log format; each session is written (and flushed) as it ends: text, json,
+    /// zeek (Zeek's ftp.log), zeek-json, eve (Suricata EVE JSON) or ocsf, as
+    /// `report --format` writes them.
     #[arg(long, value_enum, default_value_t = LiveFormat::Text)]
     pub format: LiveFormat,
+    #[command(flatten)]
+    pub zeek: crate::report::stream::ZeekArgs,
     /// Write the log to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
@@ -358,10 +358,7 @@ pub struct LiveSummary {
 }
 
 fn wall_now() -> Ts {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    Ts::from_secs_nanos(d.as_secs() as i64, i64::from(d.subsec_nanos()))
+    Ts::now()
 }
 
 /// An open interface, ready to run.
@@ -899,10 +896,16 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig, lang: Lang) -> anyhow::Result<u8>
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
     };
     // The text log is written through the escaping writer (JSON escapes itself).
-    let out: Box<dyn Write + Send> = match args.format {
-        LiveFormat::Text => Box::new(SafeWriter::new(out)),
-        LiveFormat::Json => out,
+    let out: Box<dyn Write + Send> = if args.format.is_text() {
+        Box::new(SafeWriter::new(out))
+    } else {
+        out
     };
+    let log = crate::report::stream::SessionLog::new(
+        args.format,
+        opts,
+        args.zeek.options(cfg.show_passwords),
+    );
     let state = LiveState::new(cfg, 0);
     // Ctrl-C and SIGTERM set the stop flag; a second one exits at once (130).
     let stop_flag = state.stop_flag();
@@ -938,31 +941,28 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig, lang: Lang) -> anyhow::Result<u8>
     let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(WRITER_QUEUE);
     let writer = std::thread::Builder::new()
         .name("ftpscope-log".into())
-        .spawn(move || -> io::Result<Box<dyn Write + Send>> {
-            let mut out = out;
-            if format == LiveFormat::Text {
-                writeln!(out, "{header}")?;
-                out.flush()?;
-            }
-            for m in rx {
-                match m {
-                    Msg::Session(s) => match format {
-                        LiveFormat::Json => report::json::write_session(&mut out, &s, lang)?,
-                        LiveFormat::Text => {
-                            writeln!(out)?;
-                            report::text::write_session(&mut out, &s, opts)?;
-                        }
-                    },
-                    Msg::Note(n) => {
-                        if format == LiveFormat::Text {
-                            writeln!(out, "# {n}")?;
+        .spawn(
+            move || -> io::Result<(Box<dyn Write + Send>, crate::report::stream::SessionLog)> {
+                let (mut out, mut log) = (out, log);
+                if format == LiveFormat::Text {
+                    writeln!(out, "{header}")?;
+                    writeln!(out)?;
+                    out.flush()?;
+                }
+                for m in rx {
+                    match m {
+                        Msg::Session(s) => log.session(&mut out, &s)?,
+                        Msg::Note(n) => {
+                            if format == LiveFormat::Text {
+                                writeln!(out, "# {n}")?;
+                            }
                         }
                     }
+                    out.flush()?;
                 }
-                out.flush()?;
-            }
-            Ok(out)
-        })
+                Ok((out, log))
+            },
+        )
         .context("cannot start the log writer")?;
 
     let stop = state.stop_flag();
@@ -1002,10 +1002,13 @@ pub fn run(args: LiveArgs, cfg: TrackerConfig, lang: Lang) -> anyhow::Result<u8>
         eprintln!();
     }
     drop(tx);
-    let mut out = writer
+    let (mut out, mut log) = writer
         .join()
         .map_err(|_| anyhow::anyhow!("the log writer panicked"))??;
     match format {
+        LiveFormat::Zeek | LiveFormat::ZeekJson | LiveFormat::Eve | LiveFormat::Ocsf => {
+            log.finish(&mut out, &summary.findings, summary.end)?
+        }
         LiveFormat::Json => {
             let line = JsonSummary {
                 capture_summary: JsonSummaryBody {

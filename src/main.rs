@@ -399,10 +399,13 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
     use std::sync::Arc;
     let mut cfg = args.into_config()?;
     cfg.show_passwords = c.show_passwords;
+    cfg.zeek.show_passwords = c.show_passwords;
     cfg.verbose = c.verbose;
     cfg.lang = lang(c);
-    let tui =
-        cfg.log.is_none() && !cfg.json && io::stdout().is_terminal() && io::stdin().is_terminal();
+    let tui = cfg.log.is_none()
+        && cfg.format == ftpscope::report::stream::LogFormat::Text
+        && io::stdout().is_terminal()
+        && io::stdin().is_terminal();
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let shutdown = tokio_util::sync::CancellationToken::new();
     // With --log the proxy writes the file itself; the observer only prints to stdout.
@@ -413,13 +416,16 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
     } else if cfg.log.is_some() {
         log_counts.clone()
     } else {
-        Arc::new(ftpscope::proxy::WriterObserver::with_options(
+        Arc::new(ftpscope::proxy::WriterObserver::with_log(
             Box::new(io::stdout()),
-            cfg.json,
-            ViewOptions {
-                lang: cfg.lang,
-                explain: cfg.explain,
-            },
+            ftpscope::report::stream::SessionLog::new(
+                cfg.format,
+                ViewOptions {
+                    lang: cfg.lang,
+                    explain: cfg.explain,
+                },
+                cfg.zeek.clone(),
+            ),
         ))
     };
     let log_path = cfg.log.clone();
@@ -575,65 +581,46 @@ fn run(mut cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Report {
             captures,
-            format: format @ (ReportFormat::Zeek | ReportFormat::ZeekJson),
+            format:
+                format @ (ReportFormat::Zeek
+                | ReportFormat::ZeekJson
+                | ReportFormat::Eve
+                | ReportFormat::Ocsf),
             session,
-            zeek_extra,
-            zeek_commands,
+            zeek,
             ..
         }) => {
-            let mut opts = report::zeek::ZeekOptions {
-                json: format == ReportFormat::ZeekJson,
-                extra: zeek_extra,
-                show_passwords: c.show_passwords,
-                ..Default::default()
+            use ftpscope::report::stream::{LogFormat, SessionLog};
+            let format = match format {
+                ReportFormat::Zeek => LogFormat::Zeek,
+                ReportFormat::ZeekJson => LogFormat::ZeekJson,
+                ReportFormat::Eve => LogFormat::Eve,
+                _ => LogFormat::Ocsf,
             };
-            opts.logged
-                .extend(zeek_commands.iter().map(|v| v.trim().to_ascii_uppercase()));
-            let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
-            let mut log = report::zeek::ZeekLog::new(opts);
-            streamed(&captures, tracker_config(&c)?, |s| {
-                if session.is_none_or(|n| n == s.id) {
-                    log.write_session(&mut w, &s)?;
-                }
-                Ok(())
-            })?;
-            // Dates the header of a log with no session only.
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default();
-            log.finish(
-                &mut w,
-                ftpscope::time::Ts::from_secs_nanos(now.as_secs() as i64, 0),
-            )?;
-            w.flush()?;
-            0
-        }
-        Some(Cmd::Report {
-            captures,
-            format: format @ (ReportFormat::Eve | ReportFormat::Ocsf),
-            session,
-            ..
-        }) => {
-            let eve = format == ReportFormat::Eve;
+            let view = ViewOptions {
+                lang: lang(&c),
+                explain: true,
+            };
+            let mut log = SessionLog::new(format, view, zeek.options(c.show_passwords));
             let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
             let (stats, findings) = streamed(&captures, tracker_config(&c)?, |s| {
                 if session.is_none_or(|n| n == s.id) {
-                    if eve {
-                        report::eve::write_session(&mut w, &s)?;
-                    } else {
-                        report::ocsf::write_session(&mut w, &s)?;
-                    }
+                    log.session(&mut w, &s)?;
                 }
                 Ok(())
             })?;
-            if session.is_none() {
-                let at = stats.last.or(stats.first).unwrap_or_default();
-                if eve {
-                    report::eve::write_capture_findings(&mut w, &findings, at)?;
-                } else {
-                    report::ocsf::write_capture_findings(&mut w, &findings, at)?;
-                }
-            }
+            // Zeek's #close is dated by the last session (the clock dates an empty
+            // log); the capture-wide findings are dated at the capture's end.
+            let at = stats
+                .last
+                .or(stats.first)
+                .unwrap_or_else(ftpscope::time::Ts::now);
+            let capture_findings = if session.is_none() {
+                &findings[..]
+            } else {
+                &[]
+            };
+            log.finish(&mut w, capture_findings, at)?;
             w.flush()?;
             0
         }

@@ -271,8 +271,10 @@ pub struct ProxyConfig {
     pub faults: Faults,
     /// Write finished sessions to this file.
     pub log: Option<PathBuf>,
-    /// JSON lines instead of text in the log.
-    pub json: bool,
+    /// The sessions' format, in the log and on standard output.
+    pub format: crate::report::stream::LogFormat,
+    /// The Zeek formats' options.
+    pub zeek: crate::report::zeek::ZeekOptions,
     /// Text: the explanation under each command and reply (`--no-explain` clears it).
     pub explain: bool,
     pub lang: Lang,
@@ -296,7 +298,8 @@ impl ProxyConfig {
             record: None,
             faults: Faults::default(),
             log: None,
-            json: false,
+            format: crate::report::stream::LogFormat::Text,
+            zeek: Default::default(),
             explain: true,
             lang: Lang::En,
         }
@@ -382,9 +385,12 @@ pub struct ProxyArgs {
     /// where; a summary follows on exit).
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
-    /// Sessions as text or as JSON lines (one object per session, as `report --format json`).
-    #[arg(long, value_enum, default_value_t = crate::report::Format::Text)]
-    pub format: crate::report::Format,
+    /// Sessions as text, JSON lines (as `report --format json`), zeek (Zeek's
+    /// ftp.log), zeek-json, eve (Suricata EVE JSON) or ocsf, each as it ends.
+    #[arg(long, value_enum, default_value_t = crate::report::stream::LogFormat::Text)]
+    pub format: crate::report::stream::LogFormat,
+    #[command(flatten)]
+    pub zeek: crate::report::stream::ZeekArgs,
     /// Same as `--format json` (the old spelling).
     #[arg(long, hide = true)]
     pub json: bool,
@@ -458,7 +464,12 @@ impl ProxyArgs {
                 close_after: self.fault_close_after,
             },
             log: self.log,
-            json: self.json || self.format == crate::report::Format::Json,
+            format: if self.json {
+                crate::report::stream::LogFormat::Json
+            } else {
+                self.format
+            },
+            zeek: self.zeek.options(false),
             explain: !self.no_explain,
             lang: Lang::En,
         })
@@ -471,6 +482,8 @@ pub trait ProxyObserver: Send + Sync {
     fn session_finished(&self, _s: &Session) {}
     /// Something to tell the user: listening, a session's error, shutdown.
     fn message(&self, _m: &str) {}
+    /// The proxy stopped: no session follows (a log format ends its log).
+    fn finished(&self) {}
 }
 
 /// An observer that does nothing (for a UI that polls [`ProxyHandle::snapshot`]).
@@ -486,31 +499,32 @@ impl ProxyObserver for StderrMessages {
     }
 }
 
-/// The non-TUI view: each finished session as text (or a JSON line) to a writer,
+/// The non-TUI view: each finished session to a writer in a [`LogFormat`],
 /// messages to stderr.
+///
+/// [`LogFormat`]: crate::report::stream::LogFormat
 pub struct WriterObserver {
-    out: Mutex<Box<dyn Write + Send>>,
-    json: bool,
-    opts: ViewOptions,
+    out: Mutex<(Box<dyn Write + Send>, crate::report::stream::SessionLog)>,
 }
 
 impl WriterObserver {
-    /// Text without explanations (see [`with_options`](Self::with_options)).
+    /// Text without explanations, or JSON lines (see [`with_log`](Self::with_log)).
     pub fn new(out: Box<dyn Write + Send>, json: bool, lang: Lang) -> Self {
-        Self::with_options(
-            out,
-            json,
-            ViewOptions {
-                lang,
-                explain: false,
-            },
-        )
+        use crate::report::stream::{LogFormat, SessionLog};
+        let format = if json {
+            LogFormat::Json
+        } else {
+            LogFormat::Text
+        };
+        let opts = ViewOptions {
+            lang,
+            explain: false,
+        };
+        Self::with_log(out, SessionLog::new(format, opts, Default::default()))
     }
-    pub fn with_options(out: Box<dyn Write + Send>, json: bool, opts: ViewOptions) -> Self {
+    pub fn with_log(out: Box<dyn Write + Send>, log: crate::report::stream::SessionLog) -> Self {
         WriterObserver {
-            out: Mutex::new(out),
-            json,
-            opts,
+            out: Mutex::new((out, log)),
         }
     }
     /// Sessions to standard output.
@@ -590,13 +604,16 @@ impl ProxyObserver for LogObserver {
 
 impl ProxyObserver for WriterObserver {
     fn session_finished(&self, s: &Session) {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let r = if self.json {
-            crate::report::json::write_session(&mut *out, s, self.opts.lang)
-        } else {
-            crate::report::text::write_session(&mut *out, s, self.opts).and_then(|()| writeln!(out))
-        };
-        let _ = r.and_then(|()| out.flush());
+        let mut g = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let (out, log) = &mut *g;
+        let _ = log.session(out, s).and_then(|()| out.flush());
+    }
+    fn finished(&self) {
+        let mut g = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let (out, log) = &mut *g;
+        let _ = log
+            .finish(out, &[], crate::time::Ts::now())
+            .and_then(|()| out.flush());
     }
     fn message(&self, m: &str) {
         eprintln!("ftpscope proxy: {}", crate::text::escape_str(m));
@@ -940,11 +957,14 @@ impl Proxy {
                 Some(LogSink::new(
                     f,
                     p,
-                    cfg.json,
-                    ViewOptions {
-                        lang: cfg.lang,
-                        explain: cfg.explain,
-                    },
+                    crate::report::stream::SessionLog::new(
+                        cfg.format,
+                        ViewOptions {
+                            lang: cfg.lang,
+                            explain: cfg.explain,
+                        },
+                        cfg.zeek.clone(),
+                    ),
                 ))
             }
             None => None,
@@ -1054,10 +1074,14 @@ fn banner(cfg: &ProxyConfig, listen: SocketAddr, upstream: SocketAddr) -> String
     );
     if let Some(p) = &cfg.log {
         let p = p.display();
-        s.push(&if cfg.json {
-            crate::tr!(", log {p} (JSON lines)", "，日志 {p}（JSON lines）")
-        } else {
-            crate::tr!(", log {p} (text)", "，日志 {p}（文本）")
+        s.push(&match cfg.format {
+            crate::report::stream::LogFormat::Text => {
+                crate::tr!(", log {p} (text)", "，日志 {p}（文本）")
+            }
+            f => {
+                let f = f.name();
+                crate::tr!(", log {p} ({f})", "，日志 {p}（{f}）")
+            }
         });
     }
     if let Some(p) = &cfg.record {

@@ -10,6 +10,14 @@ use std::fmt;
 pub struct Ts(pub i64);
 
 impl Ts {
+    /// This machine's clock now (the epoch when the clock is set before it).
+    pub fn now() -> Ts {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Ts::from_secs_nanos(d.as_secs() as i64, i64::from(d.subsec_nanos()))
+    }
+
     pub fn from_secs_nanos(secs: i64, nanos: i64) -> Ts {
         Ts(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
     }

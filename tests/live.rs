@@ -1117,3 +1117,85 @@ fn live_hands_out_a_closed_session_while_a_data_connection_lingers() {
     assert_eq!(s[0].data_channels.len(), 1);
     assert_eq!(s[0].closed, "quit");
 }
+
+/// `live --format zeek` (and eve) writes each session as `report` writes it on the
+/// packets the same capture saved (`-w`): the pipeline formats are the same records
+/// live as from a file.
+#[test]
+fn live_pipeline_formats_match_report_on_the_saved_packets() {
+    if skip("live_pipeline_formats_match_report_on_the_saved_packets") {
+        return;
+    }
+    let _g = serial();
+    for format in ["zeek", "eve"] {
+        let lab = Lab::start(&format!("fmt-{format}"));
+        let log = lab.tmp.path().join("live.log");
+        let saved = lab.tmp.path().join("saved.pcapng");
+        let args = live_args(&[
+            "-i",
+            "lo",
+            "--filter",
+            &lab.filter(),
+            "--format",
+            format,
+            "--log",
+            log.to_str().unwrap(),
+            "-w",
+            saved.to_str().unwrap(),
+            "--duration",
+            "60s",
+            "--status-interval",
+            "0",
+        ]);
+        let cfg = lab.tracker();
+        let h = std::thread::spawn(move || ftpscope::live::run(args, cfg, Lang::En));
+        let mut tries = 0;
+        wait_until(Duration::from_secs(30), "a session in the log", || {
+            tries += 1;
+            if tries % 20 == 1 {
+                lab.download(false);
+            }
+            std::fs::read_to_string(&log).is_ok_and(|s| s.contains("RETR"))
+        });
+        let st = Command::new("kill")
+            .args(["-INT", &std::process::id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let code = join_within(h, Duration::from_secs(10), "run() to stop on SIGINT")
+            .expect("run() returned an error");
+        assert_eq!(code, 0);
+        let got = std::fs::read_to_string(&log).unwrap();
+        let o = Command::new(bin())
+            .args([
+                "report",
+                "--format",
+                format,
+                "--ftp-port",
+                &lab.port.to_string(),
+            ])
+            .arg(&saved)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let want = String::from_utf8(o.stdout).unwrap();
+        // Zeek's #open/#close are dated; EVE's pcap_cnt counts frames of the file the
+        // report reads, which live capture numbers the same way.
+        let records = |t: &str| -> Vec<String> {
+            t.lines()
+                .filter(|l| !l.starts_with("#open") && !l.starts_with("#close"))
+                .map(str::to_string)
+                .collect()
+        };
+        assert!(records(&got).iter().any(|l| l.contains("RETR")), "{got}");
+        assert_eq!(
+            records(&got),
+            records(&want),
+            "{format}: live log and report of the saved packets"
+        );
+        if format == "zeek" {
+            assert!(got.starts_with("#separator"), "{got}");
+            assert!(got.lines().last().unwrap().starts_with("#close"), "{got}");
+        }
+    }
+}

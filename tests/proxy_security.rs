@@ -507,7 +507,11 @@ async fn overlong_and_odd_secrets_are_masked_in_record_and_log() {
         let mut cfg = config(srv.addr);
         cfg.record = json.then(|| record.clone());
         cfg.log = Some(log_path.clone());
-        cfg.json = json;
+        cfg.format = if json {
+            ftpscope::report::stream::LogFormat::Json
+        } else {
+            ftpscope::report::stream::LogFormat::Text
+        };
         let p = proxy(cfg).await;
         // A 20 KiB password, sent in 1 KiB pieces.
         let mut c = Ctl::connect("127.0.0.1", p.addr).await;

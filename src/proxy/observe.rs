@@ -41,7 +41,6 @@ use super::ProxyObserver;
 use super::record::{RecordEvent, RecordFile, Recorder};
 use crate::engine::{LiveModel, LiveUpdate, MAX_ENDED_BYTES};
 use crate::model::{Capture, CaptureStats, Session};
-use crate::report::{self, ViewOptions};
 use crate::session::{Tracker, TrackerConfig};
 use crate::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, Dir, Meta};
 use crate::time::Ts;
@@ -59,10 +58,7 @@ const COUNT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The proxy's receive time.
 pub fn now() -> Ts {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Ts::from_secs_nanos(d.as_secs() as i64, i64::from(d.subsec_nanos()))
+    Ts::now()
 }
 
 /// Connection-level events.
@@ -370,8 +366,7 @@ pub const LOG_WAITING_BYTES: usize = 4 << 20;
 pub struct LogSink {
     file: File,
     path: String,
-    json: bool,
-    opts: ViewOptions,
+    log: crate::report::stream::SessionLog,
     waiting: VecDeque<Vec<u8>>,
     waiting_bytes: usize,
     /// Sessions given up since the last successful write.
@@ -395,12 +390,11 @@ pub enum LogOutcome {
 }
 
 impl LogSink {
-    pub fn new(file: File, path: &std::path::Path, json: bool, opts: ViewOptions) -> Self {
+    pub fn new(file: File, path: &std::path::Path, log: crate::report::stream::SessionLog) -> Self {
         LogSink {
             file,
             path: path.display().to_string(),
-            json,
-            opts,
+            log,
             waiting: VecDeque::new(),
             waiting_bytes: 0,
             lost: 0,
@@ -408,15 +402,25 @@ impl LogSink {
         }
     }
 
-    fn render(&self, s: &Session) -> std::io::Result<Vec<u8>> {
+    fn render(&mut self, s: &Session) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::new();
-        if self.json {
-            report::json::write_session(&mut out, s, self.opts.lang)?;
-        } else {
-            report::text::write_session(&mut out, s, self.opts)?;
-            writeln!(out)?;
-        }
+        self.log.session(&mut out, s)?;
         Ok(out)
+    }
+
+    /// The end of the log (Zeek's `#close`), when the proxy stops; a failure is
+    /// the log's error as for a session.
+    pub fn finish(&mut self) -> Option<String> {
+        let mut out = Vec::new();
+        self.log
+            .finish(&mut out, &[], crate::time::Ts::now())
+            .ok()?;
+        if out.is_empty() || !self.waiting.is_empty() {
+            return None;
+        }
+        self.write_entry(&out)
+            .err()
+            .map(|e| format!("cannot write the end of the log {}: {e}", self.path))
     }
 
     /// One whole entry, or nothing (the file is cut back on failure).
@@ -777,6 +781,11 @@ pub fn run_hub(
     }
     let done = shared.lock().finish();
     deliver(&done, &mut log, &*sink, &shared);
+    if let Some(m) = log.as_mut().and_then(LogSink::finish) {
+        tracing::warn!("{m}");
+        shared.fail(m);
+    }
+    sink.finished();
     if let Some(m) = log.as_ref().and_then(LogSink::unwritten) {
         tracing::warn!("{m}");
         shared.fail(m);
