@@ -74,6 +74,39 @@ pub struct Common {
     /// finding and analysing the rest.
     #[arg(long, global = true)]
     pub strict: bool,
+    /// Write every transfer's bytes to a file in DIR (created when missing) as it is
+    /// reassembled, named from the session and the command (`s3-RETR-name`), never
+    /// replacing a file; the JSON's `extracted` gives each file's path, size,
+    /// sha256 and completeness. Transfers inside TLS are not extracted.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub extract: Option<PathBuf>,
+    /// Bytes all extracted files may take in all (a number with an optional unit:
+    /// 500M, 2G); files past it are cut and marked `cut-by-limit`.
+    #[arg(long, value_name = "BYTES", global = true, default_value = "4G", value_parser = parse_bytes)]
+    pub extract_max_bytes: u64,
+}
+
+/// `500M`, `2G`, `1024`, `64K` (binary units).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, shift) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (
+            &s[..i],
+            match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("`{s}`: the unit is K, M, G or T")),
+            },
+        ),
+        _ => (s, 0),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of bytes (e.g. 500M, 2G)"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

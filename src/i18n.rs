@@ -197,6 +197,8 @@ pub fn state(name: &str, lang: Lang) -> &str {
         "failed" => "失败",
         "none" => "无",
         "complete" => "完成",
+        "cut-by-gap" => "因抓包缺口不完整",
+        "cut-by-limit" => "因提取上限被截断",
         "explicit" => "显式",
         "implicit" => "隐式",
         "mid-session" => "会话中途",

@@ -80,6 +80,13 @@ fn tracker_config(c: &Common) -> anyhow::Result<TrackerConfig> {
         show_passwords: c.show_passwords,
         verbose: c.verbose,
         tls_keys: tls_keys(c)?,
+        extract: match &c.extract {
+            Some(d) => Some(
+                ftpscope::session::extract::ExtractDir::new(d, c.extract_max_bytes)
+                    .with_context(|| format!("cannot extract to {}", d.display()))?,
+            ),
+            None => None,
+        },
     })
 }
 
@@ -397,6 +404,11 @@ fn diagnose(
 fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8> {
     use std::io::IsTerminal;
     use std::sync::Arc;
+    if c.extract.is_some() {
+        anyhow::bail!(
+            "the proxy does not extract files yet: record the traffic (--record FILE.pcapng), then `ftpscope report --extract DIR FILE.pcapng`"
+        );
+    }
     let mut cfg = args.into_config()?;
     cfg.show_passwords = c.show_passwords;
     cfg.zeek.show_passwords = c.show_passwords;

@@ -340,6 +340,46 @@ pub enum DataMode {
     Active,
 }
 
+/// A transfer's bytes written out (`report --extract DIR`): `extracted` on its
+/// data channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Extracted {
+    /// The file, relative to the extraction directory.
+    pub path: String,
+    /// Bytes in the file (holes for bytes missing from the capture included).
+    pub size: u64,
+    pub sha256: String,
+    pub completeness: Completeness,
+    /// Bytes the capture did not hold, written as zeros at their offset.
+    pub missing_bytes: u64,
+    /// What the first bytes say the file is: zip, gzip, elf, pe, png, pdf, tar,
+    /// text, binary, empty...
+    pub kind: &'static str,
+    /// Where in the server's file these bytes start (REST before the transfer).
+    pub offset: u64,
+    /// Writing the file failed (the disk is full, say): what was written is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+named_states! {
+    /// Whether an extracted file holds the whole transfer.
+    pub enum Completeness {
+        /// Every byte of a transfer that ended well.
+        Complete = "complete",
+        /// Bytes are missing from the capture (holes of zeros in the file).
+        CutByGap = "cut-by-gap",
+        /// The transfer was aborted or failed (ABOR, 426, 451...): a prefix.
+        Aborted = "aborted",
+        /// The data connection was reset.
+        Reset = "reset",
+        /// The capture ended while the transfer ran.
+        Open = "open",
+        /// `--extract-max-bytes` was reached: the file is cut.
+        CutByLimit = "cut-by-limit",
+    }
+}
+
 named_states! {
     /// What became of a data channel (`outcome`).
     pub enum Outcome {
@@ -480,6 +520,9 @@ pub struct DataChannel {
     /// The connection's TLS (channels of encrypted sessions only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<Box<tls::TlsInfo>>,
+    /// The file its bytes were written to (`--extract`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extracted: Option<Box<Extracted>>,
 }
 
 impl DataChannel {
@@ -532,6 +575,7 @@ impl DataChannel {
             type_per_replies: None,
             tcp: None,
             tls: None,
+            extracted: None,
         }
     }
 }

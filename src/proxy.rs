@@ -877,6 +877,7 @@ impl Proxy {
                 show_passwords: cfg.show_passwords,
                 verbose: cfg.verbose,
                 tls_keys: None,
+                extract: None,
             })),
             budget: Arc::new(observe::Budget::default()),
             output_error: Mutex::new(None),

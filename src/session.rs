@@ -55,6 +55,8 @@ pub struct TrackerConfig {
     /// TLS secrets (`--tls-keylog`, `SSLKEYLOGFILE`, a pcapng's Decryption
     /// Secrets Block): FTPS sessions are decrypted and read as plain FTP.
     pub tls_keys: Option<std::sync::Arc<crate::tls::KeyLog>>,
+    /// Write each transfer's bytes to files there (`--extract DIR`).
+    pub extract: Option<std::sync::Arc<extract::ExtractDir>>,
 }
 
 impl Default for TrackerConfig {
@@ -65,6 +67,7 @@ impl Default for TrackerConfig {
             show_passwords: false,
             verbose: false,
             tls_keys: None,
+            extract: None,
         }
     }
 }
@@ -162,6 +165,9 @@ struct SessionState {
     /// After a gap, the next line is only trusted if it looks like a line start.
     resync: [bool; 2],
     facts: Vec<DataFacts>,
+    /// Transfers being written out (`--extract`): channel, the direction of the
+    /// file's bytes, the file.
+    extracts: Vec<(usize, Dir, extract::ExtractFile)>,
     /// SIZE replies: file name -> size.
     sizes: Vec<(Vec<u8>, u64)>,
     /// Offset accepted by `350` to REST, for the next transfer command.
@@ -642,6 +648,7 @@ impl Tracker {
                 encrypted: false,
                 resync: [false, false],
                 facts: Vec::new(),
+                extracts: Vec::new(),
                 sizes: Vec::new(),
                 restart: 0,
                 text_bytes: 0,
@@ -1749,6 +1756,7 @@ impl Tracker {
         let Some(mut st) = self.sessions.map.remove(&si) else {
             return;
         };
+        Self::extract_finish(&mut st);
         // Commands counted past the budget that no reply answered.
         for p in std::mem::take(&mut st.pending) {
             if let Pending::Counted { verb, .. } = p {
@@ -2173,6 +2181,10 @@ impl ConnSink for Tracker {
                 self.tls_data_conn(info.id);
                 return Mode::Stream;
             }
+            // Extraction needs the bytes in order; counting does not.
+            if self.cfg.extract.is_some() {
+                return Mode::Stream;
+            }
             return Mode::Count;
         }
         if let Some(mode) = self.tls_open(meta, info) {
@@ -2423,6 +2435,9 @@ impl Tracker {
         if let ConnEvent::Data { dir, bytes } = &ev {
             plain = self.tls_data_bytes(conn, *dir == cd, bytes, meta.frame);
         }
+        if plain.is_none() && self.cfg.extract.is_some() {
+            self.extract_event(si, ci, &ev);
+        }
         let st = &mut self.sessions[si];
         let f = &mut st.facts[ci];
         let ch = &mut st.s.data_channels[ci];
@@ -2475,6 +2490,75 @@ impl Tracker {
                     EndedBy::RstByServer
                 });
             }
+        }
+    }
+}
+
+impl Tracker {
+    /// The bytes of a data connection in clear, to its file (`--extract`): the
+    /// file starts with the first payload and follows that direction; bytes the
+    /// capture lacks (gaps, snaplen cuts) become holes at their offset.
+    fn extract_event(&mut self, si: usize, ci: usize, ev: &ConnEvent<'_>) {
+        let (dir, bytes, missing) = match *ev {
+            ConnEvent::Data { dir, bytes } if !bytes.is_empty() => (dir, bytes, 0),
+            ConnEvent::Gap { dir, len } | ConnEvent::Cut { dir, len } => (dir, &[][..], len),
+            _ => return,
+        };
+        let Some(xd) = self.cfg.extract.clone() else {
+            return;
+        };
+        let st = &mut self.sessions[si];
+        let at = match st.extracts.iter().position(|(c, _, _)| *c == ci) {
+            Some(i) => i,
+            None => match xd.start() {
+                Ok(f) => {
+                    st.extracts.push((ci, dir, f));
+                    st.extracts.len() - 1
+                }
+                Err(e) => {
+                    let d = xd.dir().display().to_string();
+                    let e = e.to_string();
+                    let text = tr!(
+                        "could not write the transfer's bytes to {d}: {e}",
+                        "无法把传输的字节写入 {d}：{e}"
+                    );
+                    st.s.data_channels[ci].notes.push(text);
+                    // Counted from here on; no file.
+                    return;
+                }
+            },
+        };
+        let (_, fdir, file) = &mut st.extracts[at];
+        if *fdir != dir {
+            return;
+        }
+        if missing > 0 {
+            file.gap(missing);
+        } else {
+            file.data(bytes);
+        }
+    }
+
+    /// Close a finished session's files and name them (`s3-RETR-name`).
+    fn extract_finish(st: &mut SessionState) {
+        use crate::model::Completeness;
+        for (ci, _, file) in std::mem::take(&mut st.extracts) {
+            let id = st.s.id;
+            let ch = &mut st.s.data_channels[ci];
+            let verb = ch.command.as_deref().unwrap_or("data");
+            let name = match ch.arg.as_ref().map(|a| extract::last_component(&a.0)) {
+                Some(n) if !n.is_empty() => format!("s{id}-{verb}-{n}"),
+                _ => format!("s{id}-{verb}-{ci}"),
+            };
+            let complete = match ch.outcome {
+                Outcome::Aborted | Outcome::Failed => Completeness::Aborted,
+                Outcome::Reset => Completeness::Reset,
+                Outcome::Open => Completeness::Open,
+                _ => Completeness::Complete,
+            };
+            let mut e = file.finish(&name, complete);
+            e.offset = st.facts.get(ci).map_or(0, |f| f.restart);
+            ch.extracted = Some(Box::new(e));
         }
     }
 }
@@ -2618,6 +2702,7 @@ pub fn is_peer(s: &Session, ip: IpAddr) -> bool {
     s.client.ip() == ip || s.server.ip() == ip
 }
 
+pub mod extract;
 mod tls;
 pub use tls::IMPLICIT_PORT;
 

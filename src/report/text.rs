@@ -672,6 +672,24 @@ pub fn write_session_at(
             if let Some(t) = d.tls.as_deref() {
                 writeln!(out, "       TLS: {}", escape_str(&t.summary_in(lang)))?;
             }
+            if let Some(x) = d.extracted.as_deref() {
+                let (p, n, k) = (escape_str(&x.path), x.size, x.kind);
+                let c = state(x.completeness.as_str(), lang);
+                let h = &x.sha256[..16.min(x.sha256.len())];
+                let mut line = tr!(
+                    "extracted: {p} ({n} B, {k}, {c}, sha256 {h}...)",
+                    "已提取：{p}（{n} B，{k}，{c}，sha256 {h}...）"
+                );
+                if x.offset > 0 {
+                    let o = x.offset;
+                    line.push(&tr!(", from offset {o} (REST)", "，自偏移 {o} 起（REST）"));
+                }
+                if let Some(e) = &x.error {
+                    let e = escape_str(e);
+                    line.push(&tr!("; write error: {e}", "；写入错误：{e}"));
+                }
+                writeln!(out, "       {}", line.get(lang))?;
+            }
             for n in &d.notes {
                 writeln!(
                     out,

@@ -1,0 +1,232 @@
+//! `--extract DIR`: the bytes of each transfer written to a file. Checked against
+//! the files the lab served (the capture scripts make them from a seed with
+//! Python's `random.Random(seed).randbytes(size)`, so the test makes them again)
+//! and against `tshark --export-objects ftp-data`.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// `report --format json --extract DIR CAPTURE`: every data channel's JSON.
+fn extract(capture: &Path, dir: &Path) -> Vec<serde_json::Value> {
+    let o = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
+        .args(["report", "--format", "json", "--extract"])
+        .arg(dir)
+        .arg(capture)
+        .output()
+        .expect("ftpscope runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .flat_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["data_channels"].as_array().cloned().unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The files a capture script serves or uploads: name -> (size, seed), from its
+/// `make_file "PATH" SIZE SEED` lines with literal size and seed.
+fn served(script: &Path) -> BTreeMap<String, (u64, String)> {
+    let text = std::fs::read_to_string(script).unwrap();
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        let Some(rest) = line.strip_prefix("make_file \"") else {
+            continue;
+        };
+        let Some((path, args)) = rest.split_once('"') else {
+            continue;
+        };
+        let args: Vec<&str> = args.split_whitespace().collect();
+        if let [size, seed] = args[..]
+            && let Ok(size) = size.parse::<u64>()
+            && !seed.contains('$')
+            && !path.contains("$i")
+        {
+            let name = path.rsplit('/').next().unwrap().to_string();
+            out.insert(name, (size, seed.to_string()));
+        }
+    }
+    out
+}
+
+/// The content `make_file` writes, made again by Python as the lab made it.
+fn content(size: u64, seed: &str) -> Vec<u8> {
+    let o = Command::new("python3")
+        .args([
+            "-c",
+            "import random,sys; sys.stdout.buffer.write(random.Random(sys.argv[2]).randbytes(int(sys.argv[1])))",
+            &size.to_string(),
+            seed,
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(o.status.success());
+    o.stdout
+}
+
+fn last_component(arg: &str) -> &str {
+    arg.trim_end_matches('/').rsplit('/').next().unwrap_or(arg)
+}
+
+#[test]
+fn extracted_files_are_the_files_the_lab_served() {
+    if !common::require_tool("python3", "extracted_files_are_the_files_the_lab_served") {
+        return;
+    }
+    let repo = common::repo();
+    let mut complete = 0;
+    let mut partial = 0;
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(repo.join("captures/make"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    scripts.sort();
+    for script in scripts {
+        let stem = script.file_stem().unwrap().to_string_lossy().to_string();
+        let Some(capture) = ["pcap", "pcapng"]
+            .iter()
+            .map(|e| repo.join("captures").join(format!("{stem}.{e}")))
+            .find(|p| p.exists())
+        else {
+            continue;
+        };
+        let files = served(&script);
+        if files.is_empty() {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut made: HashMap<String, Vec<u8>> = HashMap::new();
+        for ch in extract(&capture, dir.path()) {
+            let (Some(cmd), Some(arg), Some(x)) = (
+                ch["command"].as_str(),
+                ch["arg"].as_str(),
+                ch.get("extracted"),
+            ) else {
+                continue;
+            };
+            if !matches!(cmd, "RETR" | "STOR" | "APPE") {
+                continue;
+            }
+            let Some((size, seed)) = files.get(last_component(arg)) else {
+                continue;
+            };
+            let want = made
+                .entry(last_component(arg).to_string())
+                .or_insert_with(|| content(*size, seed));
+            let path = dir.path().join(x["path"].as_str().unwrap());
+            let got = std::fs::read(&path).unwrap();
+            assert!(path.starts_with(dir.path()));
+            assert_eq!(x["size"].as_u64(), Some(got.len() as u64));
+            assert_eq!(
+                x["sha256"].as_str(),
+                Some(hex(&Sha256::digest(&got)).as_str())
+            );
+            let offset = x["offset"].as_u64().unwrap() as usize;
+            match x["completeness"].as_str().unwrap() {
+                "complete" if ch["transfer_type"] != "A" => {
+                    assert_eq!(
+                        hex(&Sha256::digest(&got)),
+                        hex(&Sha256::digest(&want[offset..])),
+                        "{stem}: {cmd} {arg} extracted {} bytes, served {}",
+                        got.len(),
+                        want.len() - offset
+                    );
+                    complete += 1;
+                }
+                "aborted" | "reset" | "open" => {
+                    assert!(
+                        want[offset..].starts_with(&got),
+                        "{stem}: {cmd} {arg}: the {} bytes of a cut transfer are a prefix",
+                        got.len()
+                    );
+                    partial += 1;
+                }
+                "cut-by-gap" => {
+                    // The bytes around the holes (zeros) are where they belong.
+                    let w = &want[offset..];
+                    assert!(got.len() <= w.len(), "{stem}: {cmd} {arg}");
+                    let bad = got
+                        .iter()
+                        .zip(w)
+                        .filter(|(a, b)| a != b && **a != 0)
+                        .count();
+                    assert_eq!(bad, 0, "{stem}: {cmd} {arg}: bytes out of place");
+                    assert!(x["missing_bytes"].as_u64().unwrap() > 0);
+                    partial += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    eprintln!("{complete} complete and {partial} cut transfers checked against the served files");
+    assert!(complete >= 10, "{complete} complete transfers checked");
+    assert!(partial >= 1, "{partial} cut transfers checked");
+}
+
+/// Every file tshark exports (`--export-objects ftp-data`) is one ftpscope
+/// extracted, byte for byte.
+#[test]
+fn extraction_agrees_with_tshark_export_objects() {
+    let t = "extraction_agrees_with_tshark_export_objects";
+    if !common::require_tool("tshark", t) {
+        return;
+    }
+    let repo = common::repo();
+    let mut compared = 0;
+    let mut captures: Vec<PathBuf> = std::fs::read_dir(repo.join("captures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
+        .collect();
+    captures.sort();
+    for capture in captures {
+        let theirs = tempfile::tempdir().unwrap();
+        let o = Command::new("tshark")
+            .arg("-r")
+            .arg(&capture)
+            .arg("--export-objects")
+            .arg(format!("ftp-data,{}", theirs.path().display()))
+            .arg("-q")
+            .output()
+            .expect("tshark runs");
+        if !o.status.success() {
+            continue;
+        }
+        let exported: Vec<Vec<u8>> = std::fs::read_dir(theirs.path())
+            .unwrap()
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        if exported.is_empty() {
+            continue;
+        }
+        let ours = tempfile::tempdir().unwrap();
+        let hashes: Vec<String> = extract(&capture, ours.path())
+            .iter()
+            .filter_map(|c| c["extracted"]["sha256"].as_str().map(str::to_string))
+            .collect();
+        for bytes in exported {
+            let h = hex(&Sha256::digest(&bytes));
+            assert!(
+                hashes.contains(&h),
+                "{}: tshark exported {} bytes ({h}) that no extracted file holds",
+                capture.display(),
+                bytes.len()
+            );
+            compared += 1;
+        }
+    }
+    eprintln!("{compared} files tshark exported compared");
+    assert!(compared >= 8, "{compared} files compared");
+}
