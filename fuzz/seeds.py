@@ -20,7 +20,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "fuzz", "corpus")
 TARGETS = ["command", "reply_stream", "address", "capture_reader", "decode",
-           "flow_table", "session_stream", "pipeline", "tls_conn", "tls_decrypt"]
+           "flow_table", "session_stream", "pipeline", "tls_conn", "tls_decrypt", "listing"]
 # Same order as LINKS in fuzz_targets/decode.rs.
 LINKS = [1, 0, 108, 101, 12, 14, 113, 228, 229, 276]
 MAX_SEED = 64 * 1024
@@ -187,6 +187,13 @@ def main():
             if tls:
                 side = 0xff if sp < dp else 0x7f
                 put("tls_conn", bytes([1, side]) + tls, f"{stem}.{sp}-{dp}")
+        # listing: what data connections carried that reads as text lines (the
+        # listings among them), chunked 7 bytes at a time.
+        for (sp, dp), b in flows.items():
+            if 21 in (sp, dp) or 2121 in (sp, dp) or not b or len(b) > 20000:
+                continue
+            if b.count(b"\n") >= 1 and all(c in b"\r\n\t" or 32 <= c < 127 for c in b[:200]):
+                put("listing", bytes([6]) + bytes(b), f"{stem}.{sp}-{dp}")
         ctrl = [t for t in segs if 21 in (t["sport"], t["dport"]) or 2121 in (t["sport"], t["dport"])]
         if not ctrl:
             continue

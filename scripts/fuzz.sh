@@ -24,7 +24,7 @@ cd "$(dirname "$0")/../fuzz" || exit 2
 
 SECS=${1:-60}
 shift || true
-ALL="command reply_stream address capture_reader decode flow_table session_stream pipeline tls_conn tls_decrypt"
+ALL="command reply_stream address capture_reader decode flow_table session_stream pipeline tls_conn tls_decrypt listing"
 TARGETS=${*:-$ALL}
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR="$PWD/target"

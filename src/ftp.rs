@@ -9,10 +9,12 @@
 //!   LPRT and LPSV (228), parsed and formatted.
 //! * [`catalog`]: every command and reply code with a plain explanation (en, zh).
 //! * [`explain`]: explanations in context (the 227 address decoded, the 530 after PASS).
+//! * [`listing`]: directory listings (Unix `ls -l`, DOS/IIS, MLSD facts, NLST names).
 
 pub mod address;
 pub mod catalog;
 pub mod command;
 pub mod explain;
 pub mod line;
+pub mod listing;
 pub mod reply;

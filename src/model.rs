@@ -523,6 +523,9 @@ pub struct DataChannel {
     /// The file its bytes were written to (`--extract`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extracted: Option<Box<Extracted>>,
+    /// The directory listing it carried (LIST, NLST, MLSD), parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listing: Option<Box<crate::ftp::listing::Listing>>,
 }
 
 impl DataChannel {
@@ -576,6 +579,7 @@ impl DataChannel {
             tcp: None,
             tls: None,
             extracted: None,
+            listing: None,
         }
     }
 }

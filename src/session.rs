@@ -72,6 +72,9 @@ impl Default for TrackerConfig {
     }
 }
 
+/// Directory listing entries a session keeps in all (the rest are counted).
+pub const MAX_SESSION_LISTED: usize = 4096;
+
 /// Ports of other line protocols whose greetings look like FTP's.
 const NOT_FTP_PORTS: [u16; 6] = [25, 110, 119, 143, 465, 587];
 
@@ -168,6 +171,10 @@ struct SessionState {
     /// Transfers being written out (`--extract`): channel, the direction of the
     /// file's bytes, the file.
     extracts: Vec<(usize, Dir, extract::ExtractFile)>,
+    /// Listings being read (LIST, NLST, MLSD): channel, parser.
+    listings: Vec<(usize, crate::ftp::listing::ListingParser)>,
+    /// Listing entries kept so far (see [`MAX_SESSION_LISTED`]).
+    listed: usize,
     /// SIZE replies: file name -> size.
     sizes: Vec<(Vec<u8>, u64)>,
     /// Offset accepted by `350` to REST, for the next transfer command.
@@ -649,6 +656,8 @@ impl Tracker {
                 resync: [false, false],
                 facts: Vec::new(),
                 extracts: Vec::new(),
+                listings: Vec::new(),
+                listed: 0,
                 sizes: Vec::new(),
                 restart: 0,
                 text_bytes: 0,
@@ -1756,6 +1765,7 @@ impl Tracker {
         let Some(mut st) = self.sessions.map.remove(&si) else {
             return;
         };
+        Self::listings_finish(&mut st);
         Self::extract_finish(&mut st);
         // Commands counted past the budget that no reply answered.
         for p in std::mem::take(&mut st.pending) {
@@ -2181,11 +2191,9 @@ impl ConnSink for Tracker {
                 self.tls_data_conn(info.id);
                 return Mode::Stream;
             }
-            // Extraction needs the bytes in order; counting does not.
-            if self.cfg.extract.is_some() {
-                return Mode::Stream;
-            }
-            return Mode::Count;
+            // In order, for listings and extraction (as cheap as counting when
+            // segments come in order: they are handed over as they are).
+            return Mode::Stream;
         }
         if let Some(mode) = self.tls_open(meta, info) {
             return mode;
@@ -2262,7 +2270,7 @@ impl ConnSink for Tracker {
             } => {
                 if self.sessions.contains(session) {
                     let cd = client_dir(client_is_initiator);
-                    self.data_event(meta, conn, session, channel, cd, ev);
+                    return self.data_event(meta, conn, session, channel, cd, ev);
                 }
                 None
             }
@@ -2430,13 +2438,30 @@ impl Tracker {
         ci: usize,
         cd: Dir,
         ev: ConnEvent<'_>,
-    ) {
+    ) -> Option<Mode> {
         let mut plain = None;
+        let mut mode = None;
         if let ConnEvent::Data { dir, bytes } = &ev {
             plain = self.tls_data_bytes(conn, *dir == cd, bytes, meta.frame);
         }
-        if plain.is_none() && self.cfg.extract.is_some() {
-            self.extract_event(si, ci, &ev);
+        if plain.is_none() {
+            if self.cfg.extract.is_some() {
+                self.extract_event(si, ci, &ev);
+            }
+            if let ConnEvent::Data { dir, bytes } = ev {
+                let listing = matches!(
+                    self.sessions[si].s.data_channels[ci].command.as_deref(),
+                    Some("LIST" | "NLST" | "MLSD")
+                );
+                if listing && dir != cd {
+                    self.listing_bytes(si, ci, bytes);
+                } else if !listing && self.cfg.extract.is_none() && !self.tls_conn_known(conn) {
+                    // A file, not a listing: counted from here on. Counting follows
+                    // the sequence space through loss and reordering, which in-order
+                    // delivery would report as missing once its buffer is full.
+                    mode = Some(Mode::Count);
+                }
+            }
         }
         let st = &mut self.sessions[si];
         let f = &mut st.facts[ci];
@@ -2491,6 +2516,7 @@ impl Tracker {
                 });
             }
         }
+        mode
     }
 }
 
@@ -2536,6 +2562,69 @@ impl Tracker {
             file.gap(missing);
         } else {
             file.data(bytes);
+        }
+    }
+
+    /// Bytes from the server on a data connection: a listing's, when the command
+    /// it answers is LIST, NLST or MLSD.
+    fn listing_bytes(&mut self, si: usize, ci: usize, bytes: &[u8]) {
+        let st = &mut self.sessions[si];
+        let at = match st.listings.iter().position(|(c, _)| *c == ci) {
+            Some(i) => i,
+            None => {
+                let verb = match st.s.data_channels[ci].command.as_deref() {
+                    Some(v @ ("LIST" | "NLST" | "MLSD")) => v,
+                    _ => return,
+                };
+                st.listings
+                    .push((ci, crate::ftp::listing::ListingParser::new(verb)));
+                st.listings.len() - 1
+            }
+        };
+        st.listings[at].1.feed(bytes);
+    }
+
+    /// The session's listings, parsed; a download of a file an earlier listing
+    /// named gets the size it gave as a note (only a note: the listing may have
+    /// been of another directory, and TYPE A changes sizes).
+    fn listings_finish(st: &mut SessionState) {
+        for (ci, p) in std::mem::take(&mut st.listings) {
+            let Some(mut l) = p.finish() else { continue };
+            // Entries past the session's budget are counted, not kept.
+            let room = MAX_SESSION_LISTED.saturating_sub(st.listed);
+            l.entries.truncate(room);
+            st.listed += l.entries.len();
+            st.s.data_channels[ci].listing = Some(Box::new(l));
+        }
+        let n = st.s.data_channels.len();
+        for ci in 0..n {
+            let ch = &st.s.data_channels[ci];
+            if ch.command.as_deref() != Some("RETR") {
+                continue;
+            }
+            let Some(arg) = &ch.arg else { continue };
+            let name = extract::last_component(&arg.0);
+            let listed = st.s.data_channels[..ci]
+                .iter()
+                .enumerate()
+                .rev()
+                .find_map(|(li, c)| {
+                    let l = c.listing.as_deref()?;
+                    let e = l.entries.iter().find(|e| {
+                        e.name == name && e.kind == crate::ftp::listing::EntryKind::File
+                    })?;
+                    Some((li, e.size?))
+                });
+            let Some((li, size)) = listed else { continue };
+            let (k, verb) = (
+                li + 1,
+                st.s.data_channels[li].command.clone().unwrap_or_default(),
+            );
+            let ch = &mut st.s.data_channels[ci];
+            ch.notes.push(tr!(
+                "listed as {size} bytes by {verb} (data channel #{k})",
+                "{verb}（数据通道 #{k}）列出的大小为 {size} 字节"
+            ));
         }
     }
 

@@ -230,3 +230,96 @@ fn extraction_agrees_with_tshark_export_objects() {
     eprintln!("{compared} files tshark exported compared");
     assert!(compared >= 8, "{compared} files compared");
 }
+
+/// Listings (LIST, NLST, MLSD) are parsed: every line of the listing's bytes
+/// (written out by `--extract`, `ls`'s `total` line aside) is an entry, in the
+/// real-world captures of other projects (Unix, MLSD and NLST forms, one of 7,698
+/// entries) and the lab's; and a listed file the lab served has the size the
+/// script gave it.
+#[test]
+fn listings_read_every_line_and_give_the_served_sizes() {
+    let repo = common::repo();
+    let mut captures: Vec<PathBuf> = std::fs::read_dir(repo.join("captures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
+        .collect();
+    if let Some(public) =
+        common::public_captures("listings_read_every_line_and_give_the_served_sizes")
+    {
+        for sub in ["zeek", "ndpi", "suricata-verify"] {
+            let mut stack = vec![public.join(sub)];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng")
+                        && std::fs::read(&p)
+                            .is_ok_and(|b| b.windows(4).any(|w| w == b"LIST" || w == b"MLSD"))
+                    {
+                        captures.push(p);
+                    }
+                }
+            }
+        }
+    }
+    captures.sort();
+    let (mut listings, mut entries, mut sized, mut formats) = (0, 0u64, 0, BTreeMap::new());
+    for capture in captures {
+        // The files the capture's own script made (lab captures only).
+        let script = repo.join("captures/make").join(format!(
+            "{}.sh",
+            capture.file_stem().unwrap().to_string_lossy()
+        ));
+        let made = if script.exists() {
+            served(&script)
+        } else {
+            BTreeMap::new()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for ch in extract(&capture, dir.path()) {
+            let Some(l) = ch.get("listing") else { continue };
+            let Some(x) = ch.get("extracted") else {
+                continue;
+            };
+            let bytes = std::fs::read(dir.path().join(x["path"].as_str().unwrap())).unwrap();
+            let lines = String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with("total "))
+                .count() as u64;
+            let (total, bad) = (
+                l["total"].as_u64().unwrap(),
+                l["unreadable"].as_u64().unwrap(),
+            );
+            assert_eq!(
+                total + bad,
+                lines,
+                "{}: {}",
+                capture.display(),
+                ch["command"]
+            );
+            assert_eq!(bad, 0, "{}: unreadable lines", capture.display());
+            listings += 1;
+            entries += total;
+            *formats
+                .entry(l["format"].as_str().unwrap().to_string())
+                .or_insert(0) += 1;
+            for e in l["entries"].as_array().unwrap() {
+                if let (Some(size), Some((want, _))) =
+                    (e["size"].as_u64(), made.get(e["name"].as_str().unwrap()))
+                    && e["kind"] == "file"
+                {
+                    assert_eq!(size, *want, "{}: {}", capture.display(), e["name"]);
+                    sized += 1;
+                }
+            }
+        }
+    }
+    eprintln!("{listings} listings, {entries} entries, {sized} sizes checked, formats {formats:?}");
+    assert!(
+        listings >= 5 && sized >= 3,
+        "{listings} listings, {sized} sizes"
+    );
+    assert!(formats.len() >= 3, "{formats:?}");
+}

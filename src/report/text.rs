@@ -27,6 +27,61 @@ pub fn channel_line(d: &DataChannel) -> String {
     channel_line_in(d, Lang::En)
 }
 
+/// Listing entries shown under a data channel (all are in the JSON).
+const LISTING_SHOWN: usize = 12;
+
+/// A parsed directory listing: what it was, then its first entries as a table.
+fn write_listing(
+    out: &mut dyn Write,
+    l: &crate::ftp::listing::Listing,
+    lang: Lang,
+) -> io::Result<()> {
+    use crate::ftp::listing::{EntryKind, ListingFormat};
+    let f = match l.format {
+        ListingFormat::Unix => "ls -l",
+        ListingFormat::Dos => "DOS/IIS",
+        ListingFormat::Mlsd => "MLSD",
+        ListingFormat::Names => "NLST",
+    };
+    let n = l.total;
+    let mut head = tr!("listing ({f}): {n} entries", "目录列表（{f}）：{n} 项");
+    if l.unreadable > 0 {
+        let u = l.unreadable;
+        head.push(&tr!(", {u} unreadable lines", "，{u} 行无法解析"));
+    }
+    writeln!(out, "       {}", head.get(lang))?;
+    for e in l.entries.iter().take(LISTING_SHOWN) {
+        let kind = match e.kind {
+            EntryKind::Dir => "d",
+            EntryKind::Link => "l",
+            EntryKind::File => "-",
+            EntryKind::Other => "?",
+            EntryKind::Unknown => " ",
+        };
+        if l.format == ListingFormat::Names {
+            writeln!(out, "         {}", escape_str(&e.name))?;
+            continue;
+        }
+        let size = e.size.map(|s| s.to_string()).unwrap_or_default();
+        let when = e.modified.as_deref().unwrap_or("");
+        writeln!(
+            out,
+            "         {kind} {size:>12} {:<20} {}",
+            escape_str(when),
+            escape_str(&e.name)
+        )?;
+    }
+    if l.total > LISTING_SHOWN as u64 {
+        let more = l.total - LISTING_SHOWN as u64;
+        writeln!(
+            out,
+            "         {}",
+            tr!("... {more} more", "……另有 {more} 项").get(lang)
+        )?;
+    }
+    Ok(())
+}
+
 /// [`channel_line`] in `lang`.
 pub fn channel_line_in(d: &DataChannel, lang: Lang) -> String {
     let ann = d.announced.map_or("?".to_string(), |a| a.to_string());
@@ -689,6 +744,9 @@ pub fn write_session_at(
                     line.push(&tr!("; write error: {e}", "；写入错误：{e}"));
                 }
                 writeln!(out, "       {}", line.get(lang))?;
+            }
+            if let Some(l) = d.listing.as_deref() {
+                write_listing(out, l, lang)?;
             }
             for n in &d.notes {
                 writeln!(

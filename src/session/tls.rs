@@ -200,6 +200,11 @@ impl Tracker {
     /// Bytes of a data connection of an encrypted session (no-op for others). With
     /// secrets for it: the plaintext bytes they held (`None`: not decrypted, the
     /// bytes themselves count).
+    /// Is this data connection read as TLS (its records walked or decrypted)?
+    pub(super) fn tls_conn_known(&self, conn: ConnId) -> bool {
+        self.tls.conns.contains_key(&conn)
+    }
+
     pub(super) fn tls_data_bytes(
         &mut self,
         conn: ConnId,
