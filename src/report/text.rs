@@ -36,6 +36,20 @@ fn write_listing(
     l: &crate::ftp::listing::Listing,
     lang: Lang,
 ) -> io::Result<()> {
+    let mut rows = listing_rows(l, lang, LISTING_SHOWN).into_iter();
+    if let Some(head) = rows.next() {
+        writeln!(out, "       {head}")?;
+    }
+    for r in rows {
+        writeln!(out, "         {r}")?;
+    }
+    Ok(())
+}
+
+/// A listing as lines (escaped): what it was, up to `max` entries as a table
+/// (kind, size, date, name), and how many more there are. The text report and the
+/// terminal UI show these.
+pub fn listing_rows(l: &crate::ftp::listing::Listing, lang: Lang, max: usize) -> Vec<String> {
     use crate::ftp::listing::{EntryKind, ListingFormat};
     let f = match l.format {
         ListingFormat::Unix => "ls -l",
@@ -49,8 +63,12 @@ fn write_listing(
         let u = l.unreadable;
         head.push(&tr!(", {u} unreadable lines", "，{u} 行无法解析"));
     }
-    writeln!(out, "       {}", head.get(lang))?;
-    for e in l.entries.iter().take(LISTING_SHOWN) {
+    let mut rows = vec![head.get(lang).to_string()];
+    for e in l.entries.iter().take(max) {
+        if l.format == ListingFormat::Names {
+            rows.push(escape_str(&e.name));
+            continue;
+        }
         let kind = match e.kind {
             EntryKind::Dir => "d",
             EntryKind::Link => "l",
@@ -58,28 +76,16 @@ fn write_listing(
             EntryKind::Other => "?",
             EntryKind::Unknown => " ",
         };
-        if l.format == ListingFormat::Names {
-            writeln!(out, "         {}", escape_str(&e.name))?;
-            continue;
-        }
         let size = e.size.map(|s| s.to_string()).unwrap_or_default();
-        let when = e.modified.as_deref().unwrap_or("");
-        writeln!(
-            out,
-            "         {kind} {size:>12} {:<20} {}",
-            escape_str(when),
-            escape_str(&e.name)
-        )?;
+        let when = escape_str(e.modified.as_deref().unwrap_or(""));
+        rows.push(format!("{kind} {size:>12} {when:<20} {}", escape_str(&e.name)));
     }
-    if l.total > LISTING_SHOWN as u64 {
-        let more = l.total - LISTING_SHOWN as u64;
-        writeln!(
-            out,
-            "         {}",
-            tr!("... {more} more", "……另有 {more} 项").get(lang)
-        )?;
+    let shown = l.entries.len().min(max) as u64;
+    if l.total > shown {
+        let more = l.total - shown;
+        rows.push(tr!("... {more} more", "……另有 {more} 项").get(lang).to_string());
     }
-    Ok(())
+    rows
 }
 
 /// [`channel_line`] in `lang`.

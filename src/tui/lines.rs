@@ -21,6 +21,10 @@ use crate::report::text::channel_line_in;
 use crate::text::{escape, escape_str};
 use crate::time::{TimeView, human_duration};
 
+/// Listing entries shown under a data channel in the transcript (all are in
+/// the JSON and the `J` export).
+const LISTING_ROWS: usize = 40;
+
 /// What a piece of a row is; the theme turns it into a style.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -411,6 +415,20 @@ pub fn transcript_at(s: &Session, width: usize, explain: bool, lang: Lang, tv: T
                         width,
                         item,
                     );
+                }
+                if let Some(l) = d.listing.as_deref() {
+                    for (k, r) in crate::report::text::listing_rows(l, lang, LISTING_ROWS)
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let indent = if k == 0 { "    " } else { "      " };
+                        rows.push(
+                            vec![pad(), (Role::Dim, format!("{indent}{r}"))],
+                            PREFIX + 9,
+                            width,
+                            item,
+                        );
+                    }
                 }
                 if let Some(t) = d.tcp.as_deref() {
                     let mut parts = vec![
