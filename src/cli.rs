@@ -84,6 +84,17 @@ pub struct Common {
     /// 500M, 2G); files past it are cut and marked `cut-by-limit`.
     #[arg(long, value_name = "BYTES", global = true, default_value = "4G", value_parser = parse_bytes)]
     pub extract_max_bytes: u64,
+    /// TYPE A transfers: write them as they crossed the wire (raw, CRLF line ends)
+    /// or converted back (CRLF to LF, as an ASCII-mode client on Unix stores them).
+    /// Their line ends are counted either way.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "HOW",
+        global = true,
+        default_value = "raw"
+    )]
+    pub extract_ascii: ExtractAscii,
 }
 
 /// `500M`, `2G`, `1024`, `64K` (binary units).
@@ -107,6 +118,12 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("`{s}` is not a number of bytes (e.g. 500M, 2G)"))?;
     n.checked_mul(1u64 << shift)
         .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExtractAscii {
+    Raw,
+    Converted,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

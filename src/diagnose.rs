@@ -1240,6 +1240,21 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                 d.frame_syn,
                 d.command_exchange,
             ));
+            // With --extract: what the bytes themselves say.
+            if let Some(x) = d.extracted.as_deref()
+                && let Some(le) = x.line_ends
+            {
+                let (k, c, l) = (x.kind, le.crlf, le.bare_lf);
+                evidence.push(ev(
+                    tr!(
+                        "the transferred bytes start like a {k} file and hold {c} CRLF line ends (and {l} bare LF): the server's ASCII conversion",
+                        "传输的字节开头像 {k} 文件，含 {c} 个 CRLF 行尾（{l} 个单独 LF）：服务器的 ASCII 转换"
+                    ),
+                    d.first_byte,
+                    None,
+                    d.command_exchange,
+                ));
+            }
             out.push(Finding {
                 id: "ascii-mode-size-mismatch",
                 severity: Severity::Warning,

@@ -82,8 +82,12 @@ fn tracker_config(c: &Common) -> anyhow::Result<TrackerConfig> {
         tls_keys: tls_keys(c)?,
         extract: match &c.extract {
             Some(d) => Some(
-                ftpscope::session::extract::ExtractDir::new(d, c.extract_max_bytes)
-                    .with_context(|| format!("cannot extract to {}", d.display()))?,
+                ftpscope::session::extract::ExtractDir::with_ascii(
+                    d,
+                    c.extract_max_bytes,
+                    c.extract_ascii == cli::ExtractAscii::Converted,
+                )
+                .with_context(|| format!("cannot extract to {}", d.display()))?,
             ),
             None => None,
         },

@@ -357,9 +357,25 @@ pub struct Extracted {
     pub kind: &'static str,
     /// Where in the server's file these bytes start (REST before the transfer).
     pub offset: u64,
+    /// A TYPE A transfer: the line ends on the wire (ASCII mode turns a file's LF
+    /// into CRLF; bare LFs or CRs in it mean the conversion did not happen as the
+    /// type says, or the file is not text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_ends: Option<LineEnds>,
+    /// The file was written with CRLF turned back into LF (`--extract-ascii converted`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub converted: bool,
     /// Writing the file failed (the disk is full, say): what was written is kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// Line ends counted in a TYPE A transfer's bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LineEnds {
+    pub crlf: u64,
+    pub bare_lf: u64,
+    pub bare_cr: u64,
 }
 
 named_states! {

@@ -2536,7 +2536,16 @@ impl Tracker {
         let st = &mut self.sessions[si];
         let at = match st.extracts.iter().position(|(c, _, _)| *c == ci) {
             Some(i) => i,
-            None => match xd.start() {
+            None => match xd.start_typed(
+                st.s.data_channels[ci]
+                    .transfer_type
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with('A'))
+                    && !matches!(
+                        st.s.data_channels[ci].command.as_deref(),
+                        Some("LIST" | "NLST" | "MLSD")
+                    ),
+            ) {
                 Ok(f) => {
                     st.extracts.push((ci, dir, f));
                     st.extracts.len() - 1

@@ -323,3 +323,71 @@ fn listings_read_every_line_and_give_the_served_sizes() {
     );
     assert!(formats.len() >= 3, "{formats:?}");
 }
+
+/// A binary file downloaded in ASCII mode (vsftpd turns each LF not after a CR into
+/// CRLF): the raw extraction is exactly what vsftpd sent, its line ends are
+/// counted, and `--extract-ascii converted` gives the bytes an ASCII-mode client
+/// stores (every CRLF back to LF).
+#[test]
+fn ascii_mode_transfer_raw_and_converted() {
+    if !common::require_tool("python3", "ascii_mode_transfer_raw_and_converted") {
+        return;
+    }
+    let repo = common::repo();
+    let capture = repo.join("captures/ascii-binary.pcap");
+    let (size, seed) = served(&repo.join("captures/make/ascii-binary.sh"))["image.bin"].clone();
+    let original = content(size, &seed);
+    let mut wire = Vec::with_capacity(original.len() + 1024);
+    let mut prev = 0u8;
+    for &b in &original {
+        if b == b'\n' && prev != b'\r' {
+            wire.push(b'\r');
+        }
+        wire.push(b);
+        prev = b;
+    }
+    let mut stored = Vec::with_capacity(wire.len());
+    let mut i = 0;
+    while i < wire.len() {
+        if wire[i] == b'\r' && wire.get(i + 1) == Some(&b'\n') {
+            i += 1;
+            continue;
+        }
+        stored.push(wire[i]);
+        i += 1;
+    }
+    for (how, want) in [("raw", &wire), ("converted", &stored)] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
+            .args([
+                "report",
+                "--format",
+                "json",
+                "--extract-ascii",
+                how,
+                "--extract",
+            ])
+            .arg(dir.path())
+            .arg(&capture)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let json: serde_json::Value =
+            serde_json::from_slice(o.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
+        let x = &json["data_channels"][0]["extracted"];
+        let got = std::fs::read(dir.path().join(x["path"].as_str().unwrap())).unwrap();
+        assert!(
+            got == *want,
+            "{how}: {} bytes extracted, {} expected",
+            got.len(),
+            want.len()
+        );
+        let crlf = wire.windows(2).filter(|w| w == b"\r\n").count() as u64;
+        assert_eq!(x["line_ends"]["crlf"].as_u64(), Some(crlf), "{how}");
+        assert_eq!(x["line_ends"]["bare_lf"].as_u64(), Some(0), "{how}");
+        assert_eq!(
+            x["converted"].as_bool().unwrap_or(false),
+            how == "converted"
+        );
+    }
+}

@@ -78,12 +78,19 @@ pub fn listing_rows(l: &crate::ftp::listing::Listing, lang: Lang, max: usize) ->
         };
         let size = e.size.map(|s| s.to_string()).unwrap_or_default();
         let when = escape_str(e.modified.as_deref().unwrap_or(""));
-        rows.push(format!("{kind} {size:>12} {when:<20} {}", escape_str(&e.name)));
+        rows.push(format!(
+            "{kind} {size:>12} {when:<20} {}",
+            escape_str(&e.name)
+        ));
     }
     let shown = l.entries.len().min(max) as u64;
     if l.total > shown {
         let more = l.total - shown;
-        rows.push(tr!("... {more} more", "……另有 {more} 项").get(lang).to_string());
+        rows.push(
+            tr!("... {more} more", "……另有 {more} 项")
+                .get(lang)
+                .to_string(),
+        );
     }
     rows
 }
@@ -744,6 +751,16 @@ pub fn write_session_at(
                 if x.offset > 0 {
                     let o = x.offset;
                     line.push(&tr!(", from offset {o} (REST)", "，自偏移 {o} 起（REST）"));
+                }
+                if let Some(le) = x.line_ends {
+                    let (a, b, c) = (le.crlf, le.bare_lf, le.bare_cr);
+                    line.push(&tr!(
+                        ", TYPE A line ends: {a} CRLF, {b} bare LF, {c} bare CR",
+                        "，TYPE A 行尾：{a} 个 CRLF，{b} 个单独 LF，{c} 个单独 CR"
+                    ));
+                    if x.converted {
+                        line.push(&tr!(" (written as LF)", "（以 LF 写入）"));
+                    }
                 }
                 if let Some(e) = &x.error {
                     let e = escape_str(e);

@@ -42,6 +42,10 @@ const BUF: usize = 256 << 10;
 pub struct ExtractDir {
     dir: PathBuf,
     max_bytes: u64,
+    /// `--extract-ascii converted`: TYPE A transfers are written with their CRLF
+    /// line ends turned back into LF (as a client in ASCII mode stores them on
+    /// Unix); otherwise as they crossed the wire.
+    ascii_converted: bool,
     used: AtomicU64,
     next_partial: AtomicU64,
     /// Names taken so far, lower-cased.
@@ -51,6 +55,16 @@ pub struct ExtractDir {
 impl ExtractDir {
     /// Use `dir` (created when missing) with a budget of `max_bytes` for all files.
     pub fn new(dir: &Path, max_bytes: u64) -> io::Result<Arc<ExtractDir>> {
+        Self::with_ascii(dir, max_bytes, false)
+    }
+
+    /// [`ExtractDir::new`], TYPE A transfers written converted back when
+    /// `ascii_converted`.
+    pub fn with_ascii(
+        dir: &Path,
+        max_bytes: u64,
+        ascii_converted: bool,
+    ) -> io::Result<Arc<ExtractDir>> {
         std::fs::create_dir_all(dir)?;
         if !dir.is_dir() {
             return Err(io::Error::other(format!(
@@ -67,6 +81,7 @@ impl ExtractDir {
         Ok(Arc::new(ExtractDir {
             dir: dir.to_path_buf(),
             max_bytes,
+            ascii_converted,
             used: AtomicU64::new(0),
             next_partial: AtomicU64::new(0),
             taken: Mutex::new(taken),
@@ -97,6 +112,18 @@ impl ExtractDir {
         }
     }
 
+    /// A new file for a transfer's bytes (under a temporary name); `ascii`: the
+    /// transfer is in TYPE A (its line ends are counted, and converted back with
+    /// `--extract-ascii converted`).
+    pub fn start_typed(self: &Arc<Self>, ascii: bool) -> io::Result<ExtractFile> {
+        let mut f = self.start()?;
+        if ascii {
+            f.line_ends = Some(LineEnds::default());
+            f.convert = self.ascii_converted;
+        }
+        Ok(f)
+    }
+
     /// A new file for a transfer's bytes (under a temporary name).
     pub fn start(self: &Arc<Self>) -> io::Result<ExtractFile> {
         loop {
@@ -114,6 +141,10 @@ impl ExtractDir {
                         cut_by_limit: false,
                         head: Vec::new(),
                         error: None,
+                        line_ends: None,
+                        convert: false,
+                        cr_pending: false,
+                        scratch: Vec::new(),
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -156,7 +187,16 @@ pub struct ExtractFile {
     /// The first bytes, to tell the file's type.
     head: Vec<u8>,
     error: Option<String>,
+    /// TYPE A: the line ends seen on the wire.
+    line_ends: Option<LineEnds>,
+    /// Write CRLF as LF (`--extract-ascii converted`).
+    convert: bool,
+    /// The last byte seen was a CR (its LF may come in the next piece).
+    cr_pending: bool,
+    scratch: Vec<u8>,
 }
+
+pub use crate::model::LineEnds;
 
 /// Bytes kept to sniff the type.
 const HEAD: usize = 512;
@@ -164,9 +204,52 @@ const HEAD: usize = 512;
 impl ExtractFile {
     /// The next bytes of the transfer.
     pub fn data(&mut self, bytes: &[u8]) {
-        if self.error.is_some() || self.cut_by_limit {
+        if self.error.is_some() || self.cut_by_limit || bytes.is_empty() {
             return;
         }
+        if let Some(le) = self.line_ends.as_mut() {
+            let mut cr = self.cr_pending;
+            for &b in bytes {
+                match b {
+                    b'\n' if cr => le.crlf += 1,
+                    b'\n' => le.bare_lf += 1,
+                    _ if cr => le.bare_cr += 1,
+                    _ => {}
+                }
+                cr = b == b'\r';
+            }
+            if self.convert {
+                // CRLF -> LF: a CR is held back until the next byte says what it is.
+                let mut out = std::mem::take(&mut self.scratch);
+                out.clear();
+                if self.cr_pending && bytes.first() != Some(&b'\n') {
+                    out.push(b'\r');
+                }
+                let mut i = 0;
+                while i < bytes.len() {
+                    let b = bytes[i];
+                    if b == b'\r' {
+                        match bytes.get(i + 1) {
+                            Some(b'\n') => {}
+                            Some(_) => out.push(b'\r'),
+                            None => {} // held back
+                        }
+                    } else {
+                        out.push(b);
+                    }
+                    i += 1;
+                }
+                self.cr_pending = cr;
+                self.write_bytes(&out);
+                self.scratch = out;
+                return;
+            }
+            self.cr_pending = cr;
+        }
+        self.write_bytes(bytes);
+    }
+
+    fn write_bytes(&mut self, bytes: &[u8]) {
         if self.head.len() < HEAD {
             let n = (HEAD - self.head.len()).min(bytes.len());
             self.head.extend_from_slice(&bytes[..n]);
@@ -217,6 +300,10 @@ impl ExtractFile {
     /// is what the transfer's outcome says; holes and the budget can only make it
     /// less so.
     pub fn finish(mut self, wanted: &str, complete: Completeness) -> Extracted {
+        if self.convert && self.cr_pending {
+            // A CR at the very end was not a line end.
+            self.write_bytes(b"\r");
+        }
         let flushed = self.file.flush();
         if let (Err(e), None) = (flushed, &self.error) {
             self.error = Some(e.to_string());
@@ -252,6 +339,8 @@ impl ExtractFile {
             missing_bytes: self.holes,
             kind: sniff(&self.head),
             offset: 0,
+            line_ends: self.line_ends,
+            converted: self.convert,
             error: self.error,
         }
     }
@@ -440,6 +529,27 @@ mod tests {
             std::fs::read(tmp.path().join("sub/z")).unwrap(),
             b"ab\0\0\0cd"
         );
+    }
+
+    #[test]
+    fn ascii_conversion_across_any_split() {
+        let wire = b"a\r\nb\rc\r\r\nd\n\r";
+        let want_converted = b"a\nb\rc\r\nd\n\r";
+        for cut in 0..=wire.len() {
+            for converted in [false, true] {
+                let tmp = tempfile::tempdir().unwrap();
+                let dir = ExtractDir::with_ascii(tmp.path(), 1 << 20, converted).unwrap();
+                let mut f = dir.start_typed(true).unwrap();
+                f.data(&wire[..cut]);
+                f.data(&wire[cut..]);
+                let e = f.finish("t", Completeness::Complete);
+                let got = std::fs::read(tmp.path().join("t")).unwrap();
+                let want: &[u8] = if converted { want_converted } else { wire };
+                assert_eq!(got, want, "cut {cut}, converted {converted}");
+                let le = e.line_ends.unwrap();
+                assert_eq!((le.crlf, le.bare_lf, le.bare_cr), (2, 1, 2), "cut {cut}");
+            }
+        }
     }
 
     #[test]
