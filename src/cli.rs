@@ -77,7 +77,8 @@ pub struct Common {
     /// Write every transfer's bytes to a file in DIR (created when missing) as it is
     /// reassembled, named from the session and the command (`s3-RETR-name`), never
     /// replacing a file; the JSON's `extracted` gives each file's path, size,
-    /// sha256 and completeness. Transfers inside TLS are not extracted.
+    /// sha256 and completeness. Transfers inside TLS are extracted when decrypted
+    /// (--tls-keylog).
     #[arg(long, value_name = "DIR", global = true)]
     pub extract: Option<PathBuf>,
     /// Bytes all extracted files may take in all (a number with an optional unit:

@@ -2444,6 +2444,19 @@ impl Tracker {
         if let ConnEvent::Data { dir, bytes } = &ev {
             plain = self.tls_data_bytes(conn, *dir == cd, bytes, meta.frame);
         }
+        if plain.is_some()
+            && self.cfg.extract.is_some()
+            && let ConnEvent::Data { dir, .. } = ev
+        {
+            // A decrypted data connection: its plaintext is the file.
+            let bytes = self.tls_take_plain(conn, dir == cd);
+            if !bytes.is_empty() {
+                self.extract_event(si, ci, &ConnEvent::Data { dir, bytes: &bytes });
+                if dir != cd {
+                    self.listing_bytes(si, ci, &bytes);
+                }
+            }
+        }
         if plain.is_none() {
             if self.cfg.extract.is_some() {
                 self.extract_event(si, ci, &ev);

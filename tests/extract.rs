@@ -17,9 +17,15 @@ fn hex(b: &[u8]) -> String {
 
 /// `report --format json --extract DIR CAPTURE`: every data channel's JSON.
 fn extract(capture: &Path, dir: &Path) -> Vec<serde_json::Value> {
+    extract_with(capture, dir, &[])
+}
+
+/// [`extract`] with more arguments (`--tls-keylog K`).
+fn extract_with(capture: &Path, dir: &Path, args: &[&std::ffi::OsStr]) -> Vec<serde_json::Value> {
     let o = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
         .args(["report", "--format", "json", "--extract"])
         .arg(dir)
+        .args(args)
         .arg(capture)
         .output()
         .expect("ftpscope runs");
@@ -93,22 +99,51 @@ fn extracted_files_are_the_files_the_lab_served() {
         .filter(|p| p.extension().is_some_and(|e| e == "sh"))
         .collect();
     scripts.sort();
+    // (capture, its script, extra arguments): each lab capture with the script of
+    // its name, and the FTPS captures (made by ftps.sh) decrypted with their key logs.
+    let mut runs: Vec<(PathBuf, PathBuf, Vec<std::ffi::OsString>)> = Vec::new();
     for script in scripts {
         let stem = script.file_stem().unwrap().to_string_lossy().to_string();
-        let Some(capture) = ["pcap", "pcapng"]
+        if let Some(capture) = ["pcap", "pcapng"]
             .iter()
             .map(|e| repo.join("captures").join(format!("{stem}.{e}")))
             .find(|p| p.exists())
-        else {
-            continue;
-        };
+        {
+            runs.push((capture, script, Vec::new()));
+        }
+    }
+    let mut ftps: Vec<PathBuf> = std::fs::read_dir(repo.join("captures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("ftps-")
+                && p.extension().is_some_and(|e| e == "pcap")
+                && p.with_extension("keys").exists()
+        })
+        .collect();
+    ftps.sort();
+    let mut decrypted = 0;
+    for capture in ftps {
+        let keys = capture.with_extension("keys");
+        runs.push((
+            capture,
+            repo.join("captures/make/ftps.sh"),
+            vec!["--tls-keylog".into(), keys.into_os_string()],
+        ));
+    }
+    for (capture, script, args) in runs {
+        let stem = capture.file_stem().unwrap().to_string_lossy().to_string();
         let files = served(&script);
         if files.is_empty() {
             continue;
         }
         let dir = tempfile::tempdir().unwrap();
         let mut made: HashMap<String, Vec<u8>> = HashMap::new();
-        for ch in extract(&capture, dir.path()) {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        for ch in extract_with(&capture, dir.path(), &args) {
             let (Some(cmd), Some(arg), Some(x)) = (
                 ch["command"].as_str(),
                 ch["arg"].as_str(),
@@ -144,6 +179,9 @@ fn extracted_files_are_the_files_the_lab_served() {
                         want.len() - offset
                     );
                     complete += 1;
+                    if !args.is_empty() {
+                        decrypted += 1;
+                    }
                 }
                 "aborted" | "reset" | "open" => {
                     assert!(
@@ -170,7 +208,10 @@ fn extracted_files_are_the_files_the_lab_served() {
             }
         }
     }
-    eprintln!("{complete} complete and {partial} cut transfers checked against the served files");
+    eprintln!(
+        "{complete} complete ({decrypted} of them decrypted FTPS) and {partial} cut transfers checked against the served files"
+    );
+    assert!(decrypted >= 8, "{decrypted} FTPS transfers checked");
     assert!(complete >= 10, "{complete} complete transfers checked");
     assert!(partial >= 1, "{partial} cut transfers checked");
 }

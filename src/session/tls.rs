@@ -79,8 +79,20 @@ impl Tracker {
     /// A data connection of a decrypted session: its TLS is followed (and
     /// decrypted when the key log has its secrets).
     pub(super) fn tls_data_conn(&mut self, conn: ConnId) {
-        let t = TlsConn::new().with_keys(self.cfg.tls_keys.clone(), false);
+        // With --extract the plaintext is kept (a piece at a time) for the file.
+        let keep = self.cfg.extract.is_some();
+        let t = TlsConn::new().with_keys(self.cfg.tls_keys.clone(), keep);
         self.tls.conns.insert(conn, t);
+    }
+
+    /// The plaintext a data connection decrypted since the last call (kept only
+    /// with `--extract`).
+    pub(super) fn tls_take_plain(&mut self, conn: ConnId, from_client: bool) -> Vec<u8> {
+        self.tls
+            .conns
+            .get_mut(&conn)
+            .map(|t| t.take_plain(from_client))
+            .unwrap_or_default()
     }
 
     /// A new connection no announcement explains: an encrypted session's data
