@@ -1199,3 +1199,61 @@ fn live_pipeline_formats_match_report_on_the_saved_packets() {
         }
     }
 }
+
+/// `live --extract DIR`: a download captured live is written to DIR as it is
+/// reassembled, byte for byte the file the server served.
+#[test]
+fn live_capture_extracts_the_downloaded_file() {
+    if skip("live_capture_extracts_the_downloaded_file") {
+        return;
+    }
+    let _g = serial();
+    let lab = Lab::start("extract");
+    let out = lab.tmp.path().join("files");
+    let log = lab.tmp.path().join("live.jsonl");
+    let args = live_args(&[
+        "-i",
+        "lo",
+        "--filter",
+        &lab.filter(),
+        "--format",
+        "json",
+        "--log",
+        log.to_str().unwrap(),
+        "--duration",
+        "60s",
+        "--status-interval",
+        "0",
+    ]);
+    let mut cfg = lab.tracker();
+    cfg.extract = Some(ftpscope::session::extract::ExtractDir::new(&out, 1 << 30).unwrap());
+    let h = std::thread::spawn(move || ftpscope::live::run(args, cfg, Lang::En));
+    let mut tries = 0;
+    wait_until(Duration::from_secs(30), "a download in the log", || {
+        tries += 1;
+        if tries % 20 == 1 {
+            lab.download(false);
+        }
+        std::fs::read_to_string(&log).is_ok_and(|s| s.contains("\"RETR\""))
+    });
+    let st = Command::new("kill")
+        .args(["-INT", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(join_within(h, Duration::from_secs(10), "run() to stop").unwrap(), 0);
+    let served = std::fs::read(lab.dir.join("file.bin")).unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut checked = 0;
+    for l in text.lines() {
+        let v: Value = serde_json::from_str(l).unwrap();
+        for d in v["data_channels"].as_array().into_iter().flatten() {
+            if d["command"] == "RETR" && d["extracted"]["completeness"] == "complete" {
+                let p = out.join(d["extracted"]["path"].as_str().unwrap());
+                assert!(std::fs::read(&p).unwrap() == served, "{}", p.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 1, "{text}");
+}
