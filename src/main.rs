@@ -408,12 +408,8 @@ fn diagnose(
 fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8> {
     use std::io::IsTerminal;
     use std::sync::Arc;
-    if c.extract.is_some() {
-        anyhow::bail!(
-            "the proxy does not extract files yet: record the traffic (--record FILE.pcapng), then `ftpscope report --extract DIR FILE.pcapng`"
-        );
-    }
     let mut cfg = args.into_config()?;
+    cfg.extract = tracker_config(c)?.extract;
     cfg.show_passwords = c.show_passwords;
     cfg.zeek.show_passwords = c.show_passwords;
     cfg.verbose = c.verbose;

@@ -275,6 +275,8 @@ pub struct ProxyConfig {
     pub format: crate::report::stream::LogFormat,
     /// The Zeek formats' options.
     pub zeek: crate::report::zeek::ZeekOptions,
+    /// Write each data connection's payload to files there (`--extract DIR`).
+    pub extract: Option<std::sync::Arc<crate::session::extract::ExtractDir>>,
     /// Text: the explanation under each command and reply (`--no-explain` clears it).
     pub explain: bool,
     pub lang: Lang,
@@ -300,6 +302,7 @@ impl ProxyConfig {
             log: None,
             format: crate::report::stream::LogFormat::Text,
             zeek: Default::default(),
+            extract: None,
             explain: true,
             lang: Lang::En,
         }
@@ -470,6 +473,7 @@ impl ProxyArgs {
                 self.format
             },
             zeek: self.zeek.options(false),
+            extract: None,
             explain: !self.no_explain,
             lang: Lang::En,
         })
@@ -877,7 +881,7 @@ impl Proxy {
                 show_passwords: cfg.show_passwords,
                 verbose: cfg.verbose,
                 tls_keys: None,
-                extract: None,
+                extract: cfg.extract.clone(),
             })),
             budget: Arc::new(observe::Budget::default()),
             output_error: Mutex::new(None),
@@ -970,7 +974,11 @@ impl Proxy {
             }
             None => None,
         };
-        let (obs, rx) = Observer::new(rec.is_some(), shared.budget.clone());
+        // Payload travels to the hub for the record and for extraction.
+        let (obs, rx) = Observer::new(
+            rec.is_some() || cfg.extract.is_some(),
+            shared.budget.clone(),
+        );
         let hub = {
             let shared = shared.clone();
             let sink = sink.clone();

@@ -442,6 +442,43 @@ impl Tracker {
         self.other_packets += 1;
     }
 
+    /// Payload of a data connection that a source counts (`ConnEvent::Count`) and
+    /// also hands over (the proxy relays it): written to its file with
+    /// `--extract` (after `missing` bytes it could not hand over, a hole), and read
+    /// as a listing when the command is one. Counting stays with the Count event.
+    pub fn data_payload(&mut self, conn: ConnId, dir: Dir, missing: u64, bytes: &[u8]) {
+        let Some(&Role::Data {
+            session,
+            channel,
+            client_is_initiator,
+        }) = self.conns.get(&conn)
+        else {
+            return;
+        };
+        if !self.sessions.contains(session) {
+            return;
+        }
+        if self.cfg.extract.is_some() {
+            if missing > 0 {
+                self.extract_event(session, channel, &ConnEvent::Gap { dir, len: missing });
+            }
+            if !bytes.is_empty() {
+                self.extract_event(session, channel, &ConnEvent::Data { dir, bytes });
+            }
+        }
+        if dir != client_dir(client_is_initiator) && missing == 0 {
+            let listing = matches!(
+                self.sessions[session].s.data_channels[channel]
+                    .command
+                    .as_deref(),
+                Some("LIST" | "NLST" | "MLSD")
+            );
+            if listing {
+                self.listing_bytes(session, channel, bytes);
+            }
+        }
+    }
+
     /// The source sees every data connection that happens (the proxy, which relays
     /// them): an absent connection was never made.
     pub fn set_all_connections_visible(&mut self) {

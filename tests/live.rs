@@ -1241,7 +1241,10 @@ fn live_capture_extracts_the_downloaded_file() {
         .status()
         .unwrap();
     assert!(st.success());
-    assert_eq!(join_within(h, Duration::from_secs(10), "run() to stop").unwrap(), 0);
+    assert_eq!(
+        join_within(h, Duration::from_secs(10), "run() to stop").unwrap(),
+        0
+    );
     let served = std::fs::read(lab.dir.join("file.bin")).unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     let mut checked = 0;

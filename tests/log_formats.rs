@@ -144,3 +144,101 @@ async fn proxy_logs_each_pipeline_format_as_report_writes_it() {
         }
     }
 }
+
+/// `proxy --extract DIR`: what the proxy relays on data connections is written out
+/// as it goes (a download and an upload through curl, byte for byte the files), and
+/// a listing it relays is parsed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_extracts_what_it_relays() {
+    if !require_curl("proxy_extracts_what_it_relays") {
+        return;
+    }
+    let srv = server().await;
+    make_file(&srv.root.path().join("down.bin"), 300_000);
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
+    let log = dir.path().join("log.jsonl");
+    let err = dir.path().join("stderr");
+    let up = dir.path().join("up.bin");
+    make_file(&up, 123_457);
+    let mut cmd = proxy_command();
+    cmd.args(["--upstream", &srv.addr.to_string(), "--format", "json"])
+        .arg("--log")
+        .arg(&log)
+        .arg("--extract")
+        .arg(&files)
+        .stdout(Stdio::null());
+    let (mut child, addr) = spawn_proxy(cmd, &err);
+    let got = dir.path().join("got.bin");
+    assert_ok(
+        &curl(&[
+            "-o",
+            &got.to_string_lossy(),
+            &format!("ftp://{addr}/down.bin"),
+        ])
+        .await,
+        "download",
+    );
+    assert_ok(
+        &curl(&["-T", &up.to_string_lossy(), &format!("ftp://{addr}/up.bin")]).await,
+        "upload",
+    );
+    assert_ok(&curl(&[&format!("ftp://{addr}/")]).await, "listing");
+    let until = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < 3
+    {
+        assert!(Instant::now() < until, "3 sessions logged in 20 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // SAFETY: kill(2) on our own child, not yet reaped.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut seen = Vec::new();
+    for l in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        for d in v["data_channels"].as_array().into_iter().flatten() {
+            let cmd = d["command"].as_str().unwrap_or("").to_string();
+            if let Some(p) = d["extracted"]["path"].as_str() {
+                let bytes = std::fs::read(files.join(p)).unwrap();
+                let want = match cmd.as_str() {
+                    "RETR" => Some(std::fs::read(srv.root.path().join("down.bin")).unwrap()),
+                    "STOR" => Some(std::fs::read(&up).unwrap()),
+                    _ => None,
+                };
+                if let Some(want) = want {
+                    assert!(
+                        bytes == want,
+                        "{cmd}: {} bytes extracted, {} sent",
+                        bytes.len(),
+                        want.len()
+                    );
+                    assert_eq!(d["extracted"]["completeness"], "complete", "{d}");
+                    seen.push(cmd.clone());
+                }
+            }
+            if let Some(l) = d.get("listing") {
+                let names: Vec<&str> = l["entries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|e| e["name"].as_str())
+                    .collect();
+                assert!(
+                    names.contains(&"down.bin") && names.contains(&"up.bin"),
+                    "{l}"
+                );
+                seen.push("listing".into());
+            }
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["RETR", "STOR", "listing"], "{text}");
+}

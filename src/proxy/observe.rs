@@ -625,6 +625,11 @@ impl Live {
                 self.stats().bytes += len;
                 self.tracker()
                     .event(meta, conn, ConnEvent::Count { dir, len });
+                if let Some(b) = &bytes {
+                    // Only the newest chunk's payload travels: the rest is a hole.
+                    let missing = len.saturating_sub(b.len() as u64);
+                    self.tracker().data_payload(conn, dir, missing, b);
+                }
                 if let Some(r) = rec {
                     let kept = bytes.as_ref().map_or(0, Vec::len) as u64;
                     r.skip(conn, dir, len.saturating_sub(kept));
