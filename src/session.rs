@@ -2706,6 +2706,24 @@ impl Tracker {
             };
             let mut e = file.finish(&name, complete);
             e.offset = st.facts.get(ci).map_or(0, |f| f.restart);
+            if e.offset > 0 {
+                let o = e.offset;
+                ch.notes.push(tr!(
+                    "resumed at byte {o} (REST): the extracted file holds the server's file from there on",
+                    "从第 {o} 字节处续传（REST）：提取的文件是服务器文件从该处起的内容"
+                ));
+            } else if ch.command.as_deref() == Some("APPE")
+                && let Some(arg) = &ch.arg
+                && let Some(&(_, n)) = st.sizes.iter().rev().find(|(f, _)| *f == arg.0)
+                && n > 0
+            {
+                // APPE adds to what the server holds: SIZE said how much that was.
+                e.offset = n;
+                ch.notes.push(tr!(
+                    "appended after the {n} bytes the server held (its SIZE reply): the extracted file is the part from byte {n} on",
+                    "追加在服务器已有的 {n} 字节之后（其 SIZE 响应）：提取的文件是从第 {n} 字节起的部分"
+                ));
+            }
             ch.extracted = Some(Box::new(e));
         }
     }

@@ -126,6 +126,7 @@ fn extracted_files_are_the_files_the_lab_served() {
         .collect();
     ftps.sort();
     let mut decrypted = 0;
+    let mut resumed = 0;
     for capture in ftps {
         let keys = capture.with_extension("keys");
         runs.push((
@@ -182,6 +183,9 @@ fn extracted_files_are_the_files_the_lab_served() {
                     if !args.is_empty() {
                         decrypted += 1;
                     }
+                    if offset > 0 {
+                        resumed += 1;
+                    }
                 }
                 "aborted" | "reset" | "open" => {
                     assert!(
@@ -212,6 +216,8 @@ fn extracted_files_are_the_files_the_lab_served() {
         "{complete} complete ({decrypted} of them decrypted FTPS) and {partial} cut transfers checked against the served files"
     );
     assert!(decrypted >= 8, "{decrypted} FTPS transfers checked");
+    // REST + RETR and SIZE + APPE (resumed-transfers.pcap): the slice from the offset.
+    assert!(resumed >= 2, "{resumed} resumed transfers checked");
     assert!(complete >= 10, "{complete} complete transfers checked");
     assert!(partial >= 1, "{partial} cut transfers checked");
 }

@@ -13,7 +13,7 @@ SCRIPTS=(
     mid-session ftp-port-2121
     passive-refused passive-dropped nat-server-private nat-client-active ascii-binary
     aborted-download epsv-refused-fallback epsv-all-port port-third-host idle-timeout-421
-    healthy-active-eprt healthy-epsv-list
+    healthy-active-eprt healthy-epsv-list resumed-transfers
     passive-not-attempted transfer-reset command-unsupported-nofallback capture-truncated
     capture-gap capture-one-sided bruteforce-local healthy-lftp-mirror nat-router
     control-refused control-unanswered slow-transfer ftps
