@@ -438,3 +438,99 @@ fn ascii_mode_transfer_raw_and_converted() {
         );
     }
 }
+
+/// Hostile file names in the commands (`../../etc/passwd`, absolute paths, NUL and
+/// escape bytes, a 10 KB name, names differing only by case or by Unicode form):
+/// every file lands inside DIR under a plain name, none replaces another or a file
+/// already there.
+#[test]
+fn hostile_names_never_leave_the_directory_or_replace_a_file() {
+    use common::builder::{Pcap, sa};
+    let long = "n".repeat(10_000);
+    let names: Vec<Vec<u8>> = vec![
+        b"../../etc/passwd".to_vec(),
+        b"/etc/shadow".to_vec(),
+        b"..".to_vec(),
+        b"a\0b\x1b[2Jc".to_vec(),
+        long.into_bytes(),
+        b"Data.BIN".to_vec(),
+        b"data.bin".to_vec(),
+        "caf\u{e9}".as_bytes().to_vec(),
+        "cafe\u{301}".as_bytes().to_vec(),
+        b"keep.txt".to_vec(),
+        b"..\\..\\boot.ini".to_vec(),
+    ];
+    let mut p = Pcap::new();
+    let (cl, sv) = (sa("192.0.2.10:40000"), sa("198.51.100.1:21"));
+    let mut c = p.open(cl, sv);
+    p.send_b(&mut c, b"220 ready\r\n");
+    p.send_a(&mut c, b"USER alice\r\n");
+    p.send_b(&mut c, b"331 password please\r\n");
+    p.send_a(&mut c, b"PASS hunter2\r\n");
+    p.send_b(&mut c, b"230 welcome\r\n");
+    for (i, name) in names.iter().enumerate() {
+        let port = 50000 + i as u16;
+        p.send_a(&mut c, b"EPSV\r\n");
+        p.send_b(
+            &mut c,
+            format!("229 Entering Extended Passive Mode (|||{port}|)\r\n").as_bytes(),
+        );
+        let mut line = b"RETR ".to_vec();
+        line.extend_from_slice(name);
+        line.extend_from_slice(b"\r\n");
+        p.send_a(&mut c, &line);
+        let mut d = p.open(
+            sa(&format!("192.0.2.10:{}", 41000 + i)),
+            sa(&format!("198.51.100.1:{port}")),
+        );
+        p.send_b(&mut c, b"150 here it comes\r\n");
+        p.send_b(&mut d, format!("content {i}").as_bytes());
+        p.close(&mut d);
+        p.send_b(&mut c, b"226 done\r\n");
+    }
+    p.close(&mut c);
+
+    let outer = tempfile::tempdir().unwrap();
+    let dir = outer.path().join("files");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("keep.txt"), b"mine").unwrap();
+    let cfg = ftpscope::session::TrackerConfig {
+        extract: Some(ftpscope::session::extract::ExtractDir::new(&dir, 1 << 20).unwrap()),
+        ..Default::default()
+    };
+    let cap = ftpscope::engine::analyze_reader(&p.bytes()[..], cfg, None).expect("analyse");
+    let paths: Vec<String> = cap.sessions[0]
+        .data_channels
+        .iter()
+        .map(|d| {
+            d.extracted
+                .as_ref()
+                .expect("every transfer extracted")
+                .path
+                .clone()
+        })
+        .collect();
+    assert_eq!(paths.len(), names.len());
+    for (i, p) in paths.iter().enumerate() {
+        assert!(
+            !p.is_empty()
+                && p.len() <= 130
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                && !p.starts_with('.'),
+            "{p:?}"
+        );
+        assert_eq!(
+            std::fs::read(dir.join(p)).unwrap(),
+            format!("content {i}").as_bytes()
+        );
+    }
+    let lower: std::collections::HashSet<String> =
+        paths.iter().map(|p| p.to_ascii_lowercase()).collect();
+    assert_eq!(lower.len(), paths.len(), "{paths:?}");
+    assert_eq!(std::fs::read(dir.join("keep.txt")).unwrap(), b"mine");
+    // Nothing outside DIR, nothing left behind in it.
+    let outside: Vec<_> = std::fs::read_dir(outer.path()).unwrap().collect();
+    assert_eq!(outside.len(), 1);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), names.len() + 1);
+}
