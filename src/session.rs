@@ -2694,7 +2694,9 @@ impl Tracker {
             let id = st.s.id;
             let ch = &mut st.s.data_channels[ci];
             let verb = ch.command.as_deref().unwrap_or("data");
-            let name = match ch.arg.as_ref().map(|a| extract::last_component(&a.0)) {
+            // The whole path, its separators made `_` by the sanitiser
+            // (`pub/firmware.bin` -> `s3-RETR-pub_firmware.bin`).
+            let name = match ch.arg.as_ref().map(|a| extract::path_name(&a.0)) {
                 Some(n) if !n.is_empty() => format!("s{id}-{verb}-{n}"),
                 _ => format!("s{id}-{verb}-{ci}"),
             };
