@@ -199,6 +199,7 @@ pub fn state(name: &str, lang: Lang) -> &str {
         "complete" => "完成",
         "cut-by-gap" => "因抓包缺口不完整",
         "cut-by-limit" => "因提取上限被截断",
+        "short" => "少于通告的大小",
         "explicit" => "显式",
         "implicit" => "隐式",
         "mid-session" => "会话中途",

@@ -340,6 +340,10 @@ pub enum DataMode {
     Active,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// A transfer's bytes written out (`report --extract DIR`): `extracted` on its
 /// data channel.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -350,8 +354,12 @@ pub struct Extracted {
     pub size: u64,
     pub sha256: String,
     pub completeness: Completeness,
-    /// Bytes the capture did not hold, written as zeros at their offset.
+    /// Bytes the capture did not hold: written as zeros at their offset, up to
+    /// 64 MiB of them; past that the file ends where they start.
     pub missing_bytes: u64,
+    /// Bytes after such an end, seen but not written.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_written: u64,
     /// What the first bytes say the file is: zip, gzip, elf, pe, png, pdf, tar,
     /// text, binary, empty...
     pub kind: &'static str,
@@ -393,6 +401,10 @@ named_states! {
         Open = "open",
         /// `--extract-max-bytes` was reached: the file is cut.
         CutByLimit = "cut-by-limit",
+        /// The transfer ended well by the connection, but with fewer bytes than the
+        /// server announced (SIZE or its 150 reply) for a binary transfer: the
+        /// capture or the transfer stopped early.
+        Short = "short",
     }
 }
 

@@ -2708,6 +2708,18 @@ impl Tracker {
             };
             let mut e = file.finish(&name, complete);
             e.offset = st.facts.get(ci).map_or(0, |f| f.restart);
+            // Fewer bytes than announced, in a binary transfer that ended well.
+            let binary = ch
+                .transfer_type
+                .as_deref()
+                .is_some_and(|t| !t.starts_with('A'))
+                || ch.type_per_replies == Some(crate::model::Representation::Binary);
+            if e.completeness == Completeness::Complete
+                && binary
+                && ch.expected_size.is_some_and(|n| e.offset + e.size < n)
+            {
+                e.completeness = Completeness::Short;
+            }
             if e.offset > 0 {
                 let o = e.offset;
                 ch.notes.push(tr!(

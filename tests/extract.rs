@@ -223,7 +223,12 @@ fn extracted_files_are_the_files_the_lab_served() {
 }
 
 /// Every file tshark exports (`--export-objects ftp-data`) is one ftpscope
-/// extracted, byte for byte.
+/// extracted, byte for byte, in the lab captures and in the real-world captures of
+/// other projects. Two known differences, checked as such: tshark leaves out the
+/// last segments of a transfer the capture cuts short (its file is then a prefix of
+/// ours, which is marked `short` against the announced size), and tshark joins the
+/// pieces on both sides of a gap (ours ends at the gap, marked `cut-by-gap`, so ours
+/// is a prefix of tshark's).
 #[test]
 fn extraction_agrees_with_tshark_export_objects() {
     let t = "extraction_agrees_with_tshark_export_objects";
@@ -231,12 +236,25 @@ fn extraction_agrees_with_tshark_export_objects() {
         return;
     }
     let repo = common::repo();
-    let mut compared = 0;
+    let (mut exact, mut explained) = (0, 0);
     let mut captures: Vec<PathBuf> = std::fs::read_dir(repo.join("captures"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
         .collect();
+    if let Some(public) = common::public_captures(t) {
+        let mut stack = vec![public];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+                    captures.push(p);
+                }
+            }
+        }
+    }
     captures.sort();
     for capture in captures {
         let theirs = tempfile::tempdir().unwrap();
@@ -258,24 +276,38 @@ fn extraction_agrees_with_tshark_export_objects() {
         if exported.is_empty() {
             continue;
         }
-        let ours = tempfile::tempdir().unwrap();
-        let hashes: Vec<String> = extract(&capture, ours.path())
+        let ours_dir = tempfile::tempdir().unwrap();
+        let ours: Vec<(Vec<u8>, String)> = extract(&capture, ours_dir.path())
             .iter()
-            .filter_map(|c| c["extracted"]["sha256"].as_str().map(str::to_string))
+            .filter_map(|c| {
+                let x = c.get("extracted")?;
+                let bytes = std::fs::read(ours_dir.path().join(x["path"].as_str()?)).ok()?;
+                Some((bytes, x["completeness"].as_str()?.to_string()))
+            })
             .collect();
         for bytes in exported {
-            let h = hex(&Sha256::digest(&bytes));
+            if ours.iter().any(|(b, _)| *b == bytes) {
+                exact += 1;
+                continue;
+            }
+            let why = ours.iter().find_map(|(b, c)| {
+                (c == "short" && b.len() > bytes.len() && b.starts_with(&bytes)
+                    || c == "cut-by-gap" && bytes.len() > b.len() && bytes.starts_with(b))
+                .then_some(c)
+            });
             assert!(
-                hashes.contains(&h),
-                "{}: tshark exported {} bytes ({h}) that no extracted file holds",
+                why.is_some(),
+                "{}: tshark exported {} bytes that no extracted file holds",
                 capture.display(),
                 bytes.len()
             );
-            compared += 1;
+            explained += 1;
         }
     }
-    eprintln!("{compared} files tshark exported compared");
-    assert!(compared >= 8, "{compared} files compared");
+    eprintln!(
+        "{exact} files tshark exported are byte for byte ours, {explained} differ as explained"
+    );
+    assert!(exact >= 8, "{exact} files compared");
 }
 
 /// Listings (LIST, NLST, MLSD) are parsed: every line of the listing's bytes

@@ -34,6 +34,11 @@ pub const MAX_NAME: usize = 120;
 /// Default of `--extract-max-bytes`: 4 GiB.
 pub const DEFAULT_MAX_BYTES: u64 = 4 << 30;
 
+/// Holes (bytes missing from the capture) one file may hold as zeros; past it the
+/// file ends where the missing bytes start (a capture of a 5 GB transfer that kept
+/// its first packets must not become 5 GB of zeros to write and hash).
+pub const MAX_HOLES: u64 = 64 << 20;
+
 /// Buffer between reassembly and the file.
 const BUF: usize = 256 << 10;
 
@@ -141,6 +146,8 @@ impl ExtractDir {
                         cut_by_limit: false,
                         head: Vec::new(),
                         error: None,
+                        ended_by_gap: false,
+                        after_gap: 0,
                         line_ends: None,
                         convert: false,
                         cr_pending: false,
@@ -187,6 +194,9 @@ pub struct ExtractFile {
     /// The first bytes, to tell the file's type.
     head: Vec<u8>,
     error: Option<String>,
+    /// A gap past [`MAX_HOLES`] ended the file; bytes seen after it, not written.
+    ended_by_gap: bool,
+    after_gap: u64,
     /// TYPE A: the line ends seen on the wire.
     line_ends: Option<LineEnds>,
     /// Write CRLF as LF (`--extract-ascii converted`).
@@ -205,6 +215,10 @@ impl ExtractFile {
     /// The next bytes of the transfer.
     pub fn data(&mut self, bytes: &[u8]) {
         if self.error.is_some() || self.cut_by_limit || bytes.is_empty() {
+            return;
+        }
+        if self.ended_by_gap {
+            self.after_gap = self.after_gap.saturating_add(bytes.len() as u64);
             return;
         }
         if let Some(le) = self.line_ends.as_mut() {
@@ -267,9 +281,15 @@ impl ExtractFile {
         }
     }
 
-    /// `len` bytes of the transfer are not in the capture: a hole of zeros.
+    /// `len` bytes of the transfer are not in the capture: a hole of zeros (or,
+    /// past [`MAX_HOLES`], the end of the file: what follows is counted, not written).
     pub fn gap(&mut self, len: u64) {
         if self.error.is_some() || self.cut_by_limit {
+            return;
+        }
+        if self.ended_by_gap || self.holes.saturating_add(len) > MAX_HOLES {
+            self.ended_by_gap = true;
+            self.holes = self.holes.saturating_add(len);
             return;
         }
         let grant = self.dir.reserve(len);
@@ -326,7 +346,7 @@ impl ExtractFile {
         };
         let completeness = if self.cut_by_limit {
             Completeness::CutByLimit
-        } else if self.holes > 0 {
+        } else if self.holes > 0 || self.ended_by_gap {
             Completeness::CutByGap
         } else {
             complete
@@ -337,6 +357,7 @@ impl ExtractFile {
             sha256: hex(&self.hash.finalize()),
             completeness,
             missing_bytes: self.holes,
+            not_written: self.after_gap,
             kind: sniff(&self.head),
             offset: 0,
             line_ends: self.line_ends,
@@ -557,6 +578,23 @@ mod tests {
                 assert_eq!((le.crlf, le.bare_lf, le.bare_cr), (2, 1, 2), "cut {cut}");
             }
         }
+    }
+
+    #[test]
+    fn a_huge_gap_ends_the_file_instead_of_writing_zeros() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = ExtractDir::new(tmp.path(), 1 << 40).unwrap();
+        let mut f = dir.start().unwrap();
+        f.data(b"head");
+        f.gap(5_000_000_000);
+        f.data(b"tail");
+        let e = f.finish("big", Completeness::Complete);
+        assert_eq!(e.completeness, Completeness::CutByGap);
+        assert_eq!(
+            (e.size, e.missing_bytes, e.not_written),
+            (4, 5_000_000_000, 4)
+        );
+        assert_eq!(std::fs::read(tmp.path().join("big")).unwrap(), b"head");
     }
 
     #[test]
