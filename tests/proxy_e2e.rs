@@ -658,6 +658,9 @@ async fn unreachable_upstream_is_answered_421() {
     let s = &p.sessions(1, WAIT).await[0];
     assert_eq!(s.closed, "refused");
     assert!(all_notes(s).contains("could not connect to the upstream server"));
+    // A finding, as for a capture of the same refusal, not only a note.
+    let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
+    assert!(ids.contains(&"control-refused"), "{ids:?}");
     p.stop().await;
 }
 
