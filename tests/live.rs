@@ -939,13 +939,26 @@ fn binary_live_json_matches_tcpdump() {
     let lines = read_json_lines(&out);
     let (last, sessions) = lines.split_last().expect("no output");
     assert_eq!(last["capture_summary"]["stopped_by"], "duration", "{last}");
-    let live = sessions_of(sessions.iter().cloned(), &lab);
+    let mut live = sessions_of(sessions.iter().cloned(), &lab);
     let offline = ftpscope::engine::analyze_file(&pcap, lab.tracker()).unwrap();
-    let offline = sessions_of(json_sessions(&offline), &lab);
+    let mut offline = sessions_of(json_sessions(&offline), &lab);
     check_downloads(&live, "ftpscope live");
+    // A packet the kernel dropped before ftpscope read it (a loaded machine: seen
+    // once in CI, a pure ACK) changes the TCP figures of its connection, which are
+    // then compared no further; tcpdump's side must have dropped nothing (stop()).
+    let dropped = last["capture_summary"]["live"]["kernel_dropped"].as_u64().unwrap_or(0);
+    if dropped > 0 {
+        eprintln!("ftpscope live: the kernel dropped {dropped} packets: TCP figures not compared");
+        for s in live.iter_mut().chain(offline.iter_mut()) {
+            for d in s["data_channels"].as_array_mut().into_iter().flatten() {
+                d.as_object_mut().map(|o| o.remove("tcp"));
+            }
+        }
+    }
     assert_eq!(
         ftpscope::report::json::to_string_pretty(&live).unwrap(),
-        ftpscope::report::json::to_string_pretty(&offline).unwrap()
+        ftpscope::report::json::to_string_pretty(&offline).unwrap(),
+        "live (kernel dropped {dropped}) and tcpdump's capture differ"
     );
 }
 
