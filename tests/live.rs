@@ -946,7 +946,9 @@ fn binary_live_json_matches_tcpdump() {
     // A packet the kernel dropped before ftpscope read it (a loaded machine: seen
     // once in CI, a pure ACK) changes the TCP figures of its connection, which are
     // then compared no further; tcpdump's side must have dropped nothing (stop()).
-    let dropped = last["capture_summary"]["live"]["kernel_dropped"].as_u64().unwrap_or(0);
+    let dropped = last["capture_summary"]["live"]["kernel_dropped"]
+        .as_u64()
+        .unwrap_or(0);
     if dropped > 0 {
         eprintln!("ftpscope live: the kernel dropped {dropped} packets: TCP figures not compared");
         for s in live.iter_mut().chain(offline.iter_mut()) {
