@@ -155,6 +155,18 @@ fn essential_verb(verb: &str) -> bool {
 }
 
 /// Per-session working state that is not part of the model.
+/// What a session reads out of its data connections' payload.
+#[derive(Debug, Default)]
+struct PayloadState {
+    /// Transfers being written out (`--extract`): channel, the direction of the
+    /// file's bytes, the file.
+    extracts: Vec<(usize, Dir, extract::ExtractFile)>,
+    /// Listings being read (LIST, NLST, MLSD): channel, parser.
+    listings: Vec<(usize, crate::ftp::listing::ListingParser)>,
+    /// Listing entries kept so far (see [`MAX_SESSION_LISTED`]).
+    listed: usize,
+}
+
 #[derive(Debug)]
 struct SessionState {
     s: Session,
@@ -168,13 +180,10 @@ struct SessionState {
     /// After a gap, the next line is only trusted if it looks like a line start.
     resync: [bool; 2],
     facts: Vec<DataFacts>,
-    /// Transfers being written out (`--extract`): channel, the direction of the
-    /// file's bytes, the file.
-    extracts: Vec<(usize, Dir, extract::ExtractFile)>,
-    /// Listings being read (LIST, NLST, MLSD): channel, parser.
-    listings: Vec<(usize, crate::ftp::listing::ListingParser)>,
-    /// Listing entries kept so far (see [`MAX_SESSION_LISTED`]).
-    listed: usize,
+    /// Files and listings being written or read from data connections; boxed,
+    /// and only once a transfer or listing needs it, so a session costs one
+    /// pointer for them (10,000 open sessions stay within 64 MiB: tests/malformed.rs).
+    payload: Option<Box<PayloadState>>,
     /// SIZE replies: file name -> size.
     sizes: Vec<(Vec<u8>, u64)>,
     /// Offset accepted by `350` to REST, for the next transfer command.
@@ -692,9 +701,7 @@ impl Tracker {
                 encrypted: false,
                 resync: [false, false],
                 facts: Vec::new(),
-                extracts: Vec::new(),
-                listings: Vec::new(),
-                listed: 0,
+                payload: None,
                 sizes: Vec::new(),
                 restart: 0,
                 text_bytes: 0,
@@ -2584,7 +2591,8 @@ impl Tracker {
             return;
         };
         let st = &mut self.sessions[si];
-        let at = match st.extracts.iter().position(|(c, _, _)| *c == ci) {
+        let pl = st.payload.get_or_insert_with(Box::default);
+        let at = match pl.extracts.iter().position(|(c, _, _)| *c == ci) {
             Some(i) => i,
             None => match xd.start_typed(
                 st.s.data_channels[ci]
@@ -2597,8 +2605,8 @@ impl Tracker {
                     ),
             ) {
                 Ok(f) => {
-                    st.extracts.push((ci, dir, f));
-                    st.extracts.len() - 1
+                    pl.extracts.push((ci, dir, f));
+                    pl.extracts.len() - 1
                 }
                 Err(e) => {
                     let d = xd.dir().display().to_string();
@@ -2613,7 +2621,7 @@ impl Tracker {
                 }
             },
         };
-        let (_, fdir, file) = &mut st.extracts[at];
+        let (_, fdir, file) = &mut pl.extracts[at];
         if *fdir != dir {
             return;
         }
@@ -2628,31 +2636,35 @@ impl Tracker {
     /// it answers is LIST, NLST or MLSD.
     fn listing_bytes(&mut self, si: usize, ci: usize, bytes: &[u8]) {
         let st = &mut self.sessions[si];
-        let at = match st.listings.iter().position(|(c, _)| *c == ci) {
+        let pl = st.payload.get_or_insert_with(Box::default);
+        let at = match pl.listings.iter().position(|(c, _)| *c == ci) {
             Some(i) => i,
             None => {
                 let verb = match st.s.data_channels[ci].command.as_deref() {
                     Some(v @ ("LIST" | "NLST" | "MLSD")) => v,
                     _ => return,
                 };
-                st.listings
+                pl.listings
                     .push((ci, crate::ftp::listing::ListingParser::new(verb)));
-                st.listings.len() - 1
+                pl.listings.len() - 1
             }
         };
-        st.listings[at].1.feed(bytes);
+        pl.listings[at].1.feed(bytes);
     }
 
     /// The session's listings, parsed; a download of a file an earlier listing
     /// named gets the size it gave as a note (only a note: the listing may have
     /// been of another directory, and TYPE A changes sizes).
     fn listings_finish(st: &mut SessionState) {
-        for (ci, p) in std::mem::take(&mut st.listings) {
+        let Some(pl) = st.payload.as_mut() else {
+            return;
+        };
+        for (ci, p) in std::mem::take(&mut pl.listings) {
             let Some(mut l) = p.finish() else { continue };
             // Entries past the session's budget are counted, not kept.
-            let room = MAX_SESSION_LISTED.saturating_sub(st.listed);
+            let room = MAX_SESSION_LISTED.saturating_sub(pl.listed);
             l.entries.truncate(room);
-            st.listed += l.entries.len();
+            pl.listed += l.entries.len();
             st.s.data_channels[ci].listing = Some(Box::new(l));
         }
         let n = st.s.data_channels.len();
@@ -2690,7 +2702,12 @@ impl Tracker {
     /// Close a finished session's files and name them (`s3-RETR-name`).
     fn extract_finish(st: &mut SessionState) {
         use crate::model::Completeness;
-        for (ci, _, file) in std::mem::take(&mut st.extracts) {
+        let extracts = st
+            .payload
+            .as_mut()
+            .map(|p| std::mem::take(&mut p.extracts))
+            .unwrap_or_default();
+        for (ci, _, file) in extracts {
             let id = st.s.id;
             let ch = &mut st.s.data_channels[ci];
             let verb = ch.command.as_deref().unwrap_or("data");
