@@ -430,14 +430,7 @@ fn run_proxy(args: ftpscope::proxy::ProxyArgs, c: &Common) -> anyhow::Result<u8>
     } else {
         Arc::new(ftpscope::proxy::WriterObserver::with_log(
             Box::new(io::stdout()),
-            ftpscope::report::stream::SessionLog::new(
-                cfg.format,
-                ViewOptions {
-                    lang: cfg.lang,
-                    explain: cfg.explain,
-                },
-                cfg.zeek.clone(),
-            ),
+            cfg.session_log(),
         ))
     };
     let log_path = cfg.log.clone();

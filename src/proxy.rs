@@ -283,6 +283,19 @@ pub struct ProxyConfig {
 }
 
 impl ProxyConfig {
+    /// A writer of sessions in the configured format, language and options (the
+    /// `--log` file's, or standard output's).
+    pub fn session_log(&self) -> crate::report::stream::SessionLog {
+        crate::report::stream::SessionLog::new(
+            self.format,
+            ViewOptions {
+                lang: self.lang,
+                explain: self.explain,
+            },
+            self.zeek.clone(),
+        )
+    }
+
     /// A configuration with the defaults of the command line.
     pub fn new(listen: SocketAddr, upstream: impl Into<String>) -> Self {
         ProxyConfig {
@@ -959,18 +972,7 @@ impl Proxy {
                     .append(true)
                     .open(p)
                     .with_context(|| format!("cannot open {}", p.display()))?;
-                Some(LogSink::new(
-                    f,
-                    p,
-                    crate::report::stream::SessionLog::new(
-                        cfg.format,
-                        ViewOptions {
-                            lang: cfg.lang,
-                            explain: cfg.explain,
-                        },
-                        cfg.zeek.clone(),
-                    ),
-                ))
+                Some(LogSink::new(f, p, cfg.session_log()))
             }
             None => None,
         };

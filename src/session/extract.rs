@@ -354,7 +354,7 @@ impl ExtractFile {
         Extracted {
             path,
             size: self.size,
-            sha256: hex(&self.hash.finalize()),
+            sha256: crate::text::hex(&self.hash.finalize()),
             completeness,
             missing_bytes: self.holes,
             not_written: self.after_gap,
@@ -365,10 +365,6 @@ impl ExtractFile {
             error: self.error,
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A file name from a command's path: its last component, only `[A-Za-z0-9._-]`
@@ -539,7 +535,7 @@ mod tests {
         assert_eq!(e.completeness, Completeness::CutByLimit);
         let bytes = std::fs::read(tmp.path().join("x.bin")).unwrap();
         assert_eq!(&bytes[..], b"0123456789\0\0\0\0\0abcdefghij");
-        assert_eq!(e.sha256, hex(&Sha256::digest(&bytes)));
+        assert_eq!(e.sha256, crate::text::hex(&Sha256::digest(&bytes)));
         // The budget is spent: the next file is cut at once.
         let mut g = dir.start().unwrap();
         g.data(b"more");
