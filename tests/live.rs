@@ -1135,60 +1135,52 @@ fn live_hands_out_a_closed_session_while_a_data_connection_lingers() {
 
 /// `live --format zeek` (and eve) writes each session as `report` writes it on the
 /// packets the same capture saved (`-w`): the pipeline formats are the same records
-/// live as from a file.
+/// live as from a file. The binary runs as a child and the download starts once it
+/// says it is capturing, so the capture holds the whole session.
 #[test]
 fn live_pipeline_formats_match_report_on_the_saved_packets() {
     if skip("live_pipeline_formats_match_report_on_the_saved_packets") {
         return;
     }
+    assert_live_wired("live_pipeline_formats_match_report_on_the_saved_packets");
     let _g = serial();
     for format in ["zeek", "eve"] {
         let lab = Lab::start(&format!("fmt-{format}"));
         let log = lab.tmp.path().join("live.log");
         let saved = lab.tmp.path().join("saved.pcapng");
-        let args = live_args(&[
-            "-i",
-            "lo",
-            "--filter",
-            &lab.filter(),
-            "--format",
-            format,
-            "--log",
-            log.to_str().unwrap(),
-            "-w",
-            saved.to_str().unwrap(),
-            "--duration",
-            "60s",
-            "--status-interval",
-            "0",
-        ]);
-        let cfg = lab.tracker();
-        let h = std::thread::spawn(move || ftpscope::live::run(args, cfg, Lang::En));
-        let mut tries = 0;
-        wait_until(Duration::from_secs(30), "a session in the log", || {
-            tries += 1;
-            if tries % 20 == 1 {
-                lab.download(false);
-            }
-            std::fs::read_to_string(&log).is_ok_and(|s| s.contains("RETR"))
-        });
-        let st = Command::new("kill")
-            .args(["-INT", &std::process::id().to_string()])
-            .status()
-            .unwrap();
-        assert!(st.success());
-        let code = join_within(h, Duration::from_secs(10), "run() to stop on SIGINT")
-            .expect("run() returned an error");
-        assert_eq!(code, 0);
-        let got = std::fs::read_to_string(&log).unwrap();
-        let o = Command::new(bin())
-            .args([
-                "report",
+        let port = lab.port.to_string();
+        let (mut p, _out, err) = spawn_live(
+            &[
+                "-i",
+                "lo",
+                "--filter",
+                &lab.filter(),
+                "--ftp-port",
+                &port,
                 "--format",
                 format,
-                "--ftp-port",
-                &lab.port.to_string(),
-            ])
+                "--log",
+                log.to_str().unwrap(),
+                "-w",
+                saved.to_str().unwrap(),
+                "--duration",
+                "60s",
+                "--status-interval",
+                "0",
+            ],
+            lab.tmp.path(),
+        );
+        lab.download(false);
+        wait_until(Duration::from_secs(20), "the session in the log", || {
+            std::fs::read_to_string(&log).is_ok_and(|s| s.contains("RETR"))
+        });
+        p.signal("INT");
+        let st = p.wait(Duration::from_secs(10), "ftpscope live after SIGINT");
+        let stderr = std::fs::read_to_string(&err).unwrap_or_default();
+        assert_eq!(st.code(), Some(0), "{stderr}");
+        let got = std::fs::read_to_string(&log).unwrap();
+        let o = Command::new(bin())
+            .args(["report", "--format", format, "--ftp-port", &port])
             .arg(&saved)
             .output()
             .unwrap();
@@ -1202,12 +1194,19 @@ fn live_pipeline_formats_match_report_on_the_saved_packets() {
                 .map(str::to_string)
                 .collect()
         };
-        assert!(records(&got).iter().any(|l| l.contains("RETR")), "{got}");
-        assert_eq!(
-            records(&got),
-            records(&want),
-            "{format}: live log and report of the saved packets"
-        );
+        let (got_r, want_r) = (records(&got), records(&want));
+        assert!(got_r.iter().any(|l| l.contains("RETR")), "{got}");
+        // On a difference, name the first record that differs (whole logs are long).
+        if let Some(k) = (0..got_r.len().max(want_r.len())).find(|&k| got_r.get(k) != want_r.get(k))
+        {
+            panic!(
+                "{format}: live log ({} records) and report of the saved packets ({} records) differ first at record {k}:\n live:   {:?}\n report: {:?}\n{stderr}",
+                got_r.len(),
+                want_r.len(),
+                got_r.get(k),
+                want_r.get(k)
+            );
+        }
         if format == "zeek" {
             assert!(got.starts_with("#separator"), "{got}");
             assert!(got.lines().last().unwrap().starts_with("#close"), "{got}");
