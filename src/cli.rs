@@ -177,6 +177,13 @@ pub enum Cmd {
     /// Debugging proxy: relay FTP clients to one upstream server, rewrite data-channel
     /// addresses so data goes through the proxy too, and show or log every session live.
     Proxy(Box<ftpscope::proxy::ProxyArgs>),
+    /// Print where the CA of `proxy --tls-intercept` is and how to make clients
+    /// trust it (curl, lftp, Python, the system store); made on first use.
+    Ca {
+        /// Use this CA file (certificate and key) instead of the default one.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+    },
     /// Capture on an interface and analyse as it goes (needs root or CAP_NET_RAW;
     /// built with `--features live`).
     #[cfg(feature = "live")]

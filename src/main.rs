@@ -676,6 +676,14 @@ fn run(mut cli: Cli) -> anyhow::Result<u8> {
             tui_files(&captures, &c)?;
             0
         }
+        Some(Cmd::Ca { ca }) => {
+            let ca = match ca {
+                Some(f) => ftpscope::proxy::ca::Ca::from_file(&f)?,
+                None => ftpscope::proxy::ca::Ca::load_or_create(None)?,
+            };
+            out.write_all(ftpscope::proxy::ca::trust_help(&ca).as_bytes())?;
+            0
+        }
         Some(Cmd::Explain { input }) => {
             use ftpscope::ftp::explain;
             // The explanation quotes the argument: through the escaping writer.

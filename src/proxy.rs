@@ -50,12 +50,14 @@
 //! Telnet urgent data (the Synch before ABOR) is received
 //! inline and relayed as ordinary bytes.
 
+pub mod ca;
 mod control;
 mod data;
 mod legs;
 pub mod observe;
 pub mod record;
 pub mod rewrite;
+pub mod tls;
 mod trace;
 
 use std::io::Write;
@@ -280,6 +282,8 @@ pub struct ProxyConfig {
     /// Text: the explanation under each command and reply (`--no-explain` clears it).
     pub explain: bool,
     pub lang: Lang,
+    /// `--tls-intercept` and its options (None: TLS is relayed blindly).
+    pub tls: Option<tls::TlsOptions>,
 }
 
 impl ProxyConfig {
@@ -318,6 +322,7 @@ impl ProxyConfig {
             extract: None,
             explain: true,
             lang: Lang::En,
+            tls: None,
         }
     }
 }
@@ -442,6 +447,45 @@ pub struct ProxyArgs {
         help_heading = "Fault injection (off by default)"
     )]
     pub fault_close_after: Option<u32>,
+    /// Decrypt FTPS: answer AUTH TLS/SSL with the proxy's own certificate (issued
+    /// by its CA, see `ftpscope ca`) and speak TLS to the server, so commands,
+    /// replies and data connections are seen and rewritten as in plain FTP.
+    #[arg(long, help_heading = "TLS interception")]
+    pub tls_intercept: bool,
+    /// The interception CA: one PEM file with its certificate and private key
+    /// (default: made on first use under $XDG_CONFIG_HOME/ftpscope/).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_intercept",
+        help_heading = "TLS interception"
+    )]
+    pub ca: Option<PathBuf>,
+    /// Also trust these CA certificates (PEM) for the server's certificate
+    /// (repeatable; the system's roots are trusted too).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_intercept",
+        help_heading = "TLS interception"
+    )]
+    pub upstream_ca: Vec<PathBuf>,
+    /// Do not check the server's certificate (anyone between the proxy and the
+    /// server can then read and change the session).
+    #[arg(long, requires = "tls_intercept", help_heading = "TLS interception")]
+    pub upstream_insecure: bool,
+    /// The listener speaks implicit FTPS: TLS from the first byte, towards the
+    /// client and towards the server.
+    #[arg(long, requires = "tls_intercept", help_heading = "TLS interception")]
+    pub implicit: bool,
+    /// Append both legs' TLS secrets to FILE (NSS key log format, for Wireshark).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_intercept",
+        help_heading = "TLS interception"
+    )]
+    pub tls_keylog: Option<PathBuf>,
 }
 
 impl ProxyArgs {
@@ -489,6 +533,14 @@ impl ProxyArgs {
             extract: None,
             explain: !self.no_explain,
             lang: Lang::En,
+            tls: self.tls_intercept.then_some(tls::TlsOptions {
+                ca: self.ca,
+                upstream_ca: self.upstream_ca,
+                upstream_insecure: self.upstream_insecure,
+                implicit: self.implicit,
+                keylog: self.tls_keylog,
+                ca_dir: None,
+            }),
         })
     }
 }
@@ -819,6 +871,8 @@ pub(crate) struct Ctx {
     pub counters: Arc<Counters>,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
+    /// `--tls-intercept`: the CA, the trusted roots, the key log.
+    pub tls: Option<Arc<tls::Intercept>>,
     /// Listening data sockets held by every session (see [`data::MAX_LISTENERS`]).
     pub listeners: Arc<std::sync::atomic::AtomicUsize>,
     next_conn: AtomicU64,
@@ -870,6 +924,7 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// A bound proxy, ready to serve.
 pub struct Proxy {
     listener: TcpListener,
+    tls: Option<Arc<tls::Intercept>>,
     cfg: ProxyConfig,
     upstream: SocketAddr,
     handle: ProxyHandle,
@@ -884,6 +939,12 @@ impl Proxy {
             .with_context(|| format!("cannot resolve upstream {}", cfg.upstream))?
             .next()
             .with_context(|| format!("upstream {} has no address", cfg.upstream))?;
+        let tls = match &cfg.tls {
+            Some(o) => Some(Arc::new(
+                tls::Intercept::new(o, &cfg.upstream).context("--tls-intercept")?,
+            )),
+            None => None,
+        };
         let listener =
             listen(cfg.listen).with_context(|| format!("cannot listen on {}", cfg.listen))?;
         let listen = listener.local_addr()?;
@@ -910,6 +971,7 @@ impl Proxy {
         };
         Ok(Proxy {
             listener,
+            tls,
             cfg,
             upstream,
             handle,
@@ -952,6 +1014,7 @@ impl Proxy {
         use tracing::instrument::WithSubscriber as _;
         let Proxy {
             listener,
+            tls,
             cfg,
             upstream,
             handle,
@@ -1002,11 +1065,24 @@ impl Proxy {
             counters: handle.counters.clone(),
             shutdown: shutdown.clone(),
             tasks: TaskTracker::new(),
+            tls: tls.clone(),
             listeners: Arc::default(),
             next_conn: AtomicU64::new(1),
             rng: AtomicU64::new(seed),
         });
         tracing::info!("{}", banner(&cfg, handle.listen, upstream));
+        if let Some(t) = &tls {
+            tracing::info!(
+                "intercepting TLS: clients must trust the CA {} (`ftpscope ca` tells how); the server's certificate is checked against {}",
+                t.ca.cert_path.display(),
+                t.trust
+            );
+            if t.insecure {
+                tracing::warn!(
+                    "WARNING: --upstream-insecure: the server's certificate is NOT checked; anyone between the proxy and the server can read and change these sessions"
+                );
+            }
+        }
         let sessions = Arc::new(Semaphore::new(cfg.max_sessions));
         loop {
             let (sock, peer) = tokio::select! {

@@ -32,14 +32,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio_util::sync::CancellationToken;
 
 use super::data::{self, Leg, PairCtl, PairSpec, SessionLink};
 use super::observe::{ControlFeed, Ev, NoteTarget, Obs, now};
 use super::rewrite::{self, ActiveVerb, PassiveVerb, same_ip};
+use super::tls::{self as itls, Conn};
 use super::{Ctx, UpstreamMode};
 use crate::ftp::command;
 use crate::ftp::line::{LineFlags, LineSplitter, MAX_LINE};
@@ -140,6 +140,8 @@ impl Framer {
 enum Kind {
     Plain,
     Auth,
+    /// PROT forwarded: P (true) or C; takes effect on a 2xx reply.
+    Prot(bool),
     /// Same-mode PORT/EPRT/LPRT sent with the proxy's address: give the pair up on refusal.
     ActiveSent(CancellationToken),
     /// A transfer command that uses a pair: its final 2xx reply waits for the
@@ -219,8 +221,8 @@ struct Ctl {
     client_local: SocketAddr,
     server: SocketAddr,
     server_local: SocketAddr,
-    cw: OwnedWriteHalf,
-    sw: OwnedWriteHalf,
+    cw: WriteHalf<Conn>,
+    sw: WriteHalf<Conn>,
     cfr: Framer,
     sfr: Framer,
     replies: ReplyParser,
@@ -238,6 +240,13 @@ struct Ctl {
     auth_wait: bool,
     /// After 234: bytes are relayed without looking.
     opaque: bool,
+    /// `--tls-intercept`: a 234 was relayed to the client; both legs turn to TLS
+    /// before anything else is read.
+    upgrade: bool,
+    /// The session's TLS once intercepted (its data connections need it).
+    tls: Option<itls::SessionTls>,
+    /// PROT P is in force: data connections are TLS on both legs.
+    prot_p: bool,
     seen_reply: bool,
     client_backlog: Vec<u8>,
     /// The current overlong client line, if any.
@@ -320,8 +329,24 @@ async fn serve_inner(ctx: &Arc<Ctx>, client: TcpStream, peer: SocketAddr) -> io:
     let _ = server.set_nodelay(true);
     oob_inline(&server);
     let server_local = server.local_addr()?;
-    let (cr, cw) = client.into_split();
-    let (sr, sw) = server.into_split();
+    let mut session_tls = None;
+    let (client, server) = match &ctx.tls {
+        Some(it) if it.implicit => {
+            match intercept(ctx, it, cid, client, server, client_local.ip(), "implicit").await {
+                Some((c, s, st)) => {
+                    session_tls = Some(st);
+                    (c, s)
+                }
+                None => {
+                    ctx.obs.closed(cid);
+                    return Ok(());
+                }
+            }
+        }
+        _ => (Conn::Plain(client), Conn::Plain(server)),
+    };
+    let (cr, cw) = tokio::io::split(client);
+    let (sr, sw) = tokio::io::split(server);
     let link = SessionLink {
         ctx: ctx.clone(),
         control: cid,
@@ -350,6 +375,9 @@ async fn serve_inner(ctx: &Arc<Ctx>, client: TcpStream, peer: SocketAddr) -> io:
         commands: 0,
         auth_wait: false,
         opaque: false,
+        upgrade: false,
+        prot_p: false,
+        tls: session_tls,
         seen_reply: false,
         client_backlog: Vec::new(),
         client_cut: Cut::None,
@@ -359,9 +387,89 @@ async fn serve_inner(ctx: &Arc<Ctx>, client: TcpStream, peer: SocketAddr) -> io:
     Ok(())
 }
 
+/// Intercept the TLS of control connection `cid` (`--tls-intercept`): after
+/// the relayed 234 (explicit) or at once (`--implicit`). None when it failed:
+/// the reason is a session note, the client was told when its TLS was up, and
+/// both connections are closed (dropped).
+async fn intercept(
+    ctx: &Arc<Ctx>,
+    it: &itls::Intercept,
+    cid: crate::tcp::ConnId,
+    client: TcpStream,
+    server: TcpStream,
+    facing: IpAddr,
+    mode: &'static str,
+) -> Option<(Conn, Conn, itls::SessionTls)> {
+    let limit = ctx.cfg.connect_timeout;
+    match itls::intercept_control(it, client, server, facing, limit, mode).await {
+        Ok((c, s, info, st)) => {
+            ctx.obs.tls(cid, info);
+            if it.insecure {
+                ctx.obs.note(
+                    cid,
+                    NoteTarget::Session,
+                    "--upstream-insecure: the server's TLS certificate was not checked",
+                );
+            }
+            Some((c, s, st))
+        }
+        Err(itls::Failure::Client(why)) => {
+            tracing::warn!("TLS interception failed: {why}");
+            ctx.obs.tls(cid, failed_info(mode, &why));
+            ctx.obs.note(
+                cid,
+                NoteTarget::Session,
+                format!("TLS interception failed on the client's side: {why}"),
+            );
+            None
+        }
+        Err(itls::Failure::Upstream { client, why }) => {
+            tracing::warn!("TLS interception failed: {why}");
+            ctx.obs.tls(cid, failed_info(mode, &why));
+            ctx.obs.note(
+                cid,
+                NoteTarget::Session,
+                format!(
+                    "the proxy could not make TLS with the server, so it answered the client 421: {why}"
+                ),
+            );
+            let line = format!(
+                "421 ftpscope proxy: TLS with the server failed: {}.\r\n",
+                why.replace(['\r', '\n'], " ")
+            );
+            let mut feed = ControlFeed::new(ctx.obs.clone(), cid);
+            feed.bytes(
+                now(),
+                Dir::FromResponder,
+                line.clone().into_bytes(),
+                vec!["made by the proxy".into()],
+            );
+            let mut client = *client;
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                let _ = client.write_all(line.as_bytes()).await;
+                let _ = client.shutdown().await;
+            })
+            .await;
+            None
+        }
+    }
+}
+
+/// The TLS facts of a control connection whose interception failed.
+fn failed_info(mode: &'static str, why: &str) -> crate::model::tls::TlsInfo {
+    crate::model::tls::TlsInfo {
+        mode,
+        handshake: "failed",
+        notes: vec![format!("ftpscope proxy --tls-intercept: {why}")],
+        ..Default::default()
+    }
+}
+
 /// How the relay loop ended.
 enum End {
     Done,
+    /// TLS interception failed: both sides are closed (the reason is noted).
+    Intercept,
     Stopped(Stop),
     Shutdown,
     Idle,
@@ -392,7 +500,7 @@ impl Ctl {
             .fetch_add(1, Ordering::Relaxed);
     }
 
-    async fn run(mut self, mut cr: OwnedReadHalf, mut sr: OwnedReadHalf) {
+    async fn run(mut self, mut cr: ReadHalf<Conn>, mut sr: ReadHalf<Conn>) {
         let mut cbuf = vec![0u8; READ_BUF];
         let mut sbuf = vec![0u8; READ_BUF];
         let idle = self.ctx.cfg.idle_timeout;
@@ -434,6 +542,12 @@ impl Ctl {
                         if let Err(s) = self.on_server_bytes(&sbuf[..n]).await {
                             break End::Stopped(s);
                         }
+                        if self.upgrade {
+                            self.upgrade = false;
+                            if !self.upgrade_tls(&mut cr, &mut sr).await {
+                                break End::Intercept;
+                            }
+                        }
                         if !self.auth_wait && !self.client_backlog.is_empty() && !self.fin[0] {
                             let b = std::mem::take(&mut self.client_backlog);
                             match self.on_client_bytes(&b).await {
@@ -450,6 +564,11 @@ impl Ctl {
         let cid = self.feed.conn;
         match end {
             End::Done => {}
+            End::Intercept => {
+                self.link.pairs.cancel();
+                self.ctx.obs.closed(cid);
+                return;
+            }
             End::Stopped(who) => {
                 // One side reset (or failed): reset the other too.
                 let dir = match who {
@@ -457,9 +576,10 @@ impl Ctl {
                     Stop::ServerGone => Dir::FromResponder,
                 };
                 self.ctx.obs.event(cid, Ev::Reset(dir));
-                if let (Ok(c), Ok(s)) = (cr.reunite(self.cw), sr.reunite(self.sw)) {
-                    data::reset(&c);
-                    data::reset(&s);
+                let (c, s) = (cr.unsplit(self.cw), sr.unsplit(self.sw));
+                if let (Some(c), Some(s)) = (c.tcp(), s.tcp()) {
+                    data::reset(c);
+                    data::reset(s);
                 }
                 self.link.pairs.cancel();
                 self.ctx.obs.closed(cid);
@@ -501,6 +621,69 @@ impl Ctl {
         self.ctx.obs.closed(cid);
     }
 
+    /// After the 234: both legs of the control connection turn to TLS
+    /// ([`intercept`]). False when the session must end (noted).
+    async fn upgrade_tls(&mut self, cr: &mut ReadHalf<Conn>, sr: &mut ReadHalf<Conn>) -> bool {
+        let Some(it) = self.ctx.tls.clone() else {
+            return false;
+        };
+        let left =
+            self.cfr.take_raw().len() + self.sfr.take_raw().len() + self.client_backlog.len();
+        if left > 0 {
+            // A peer that sent more after AUTH/234 in clear: not TLS as agreed.
+            self.link.note(
+                NoteTarget::Session,
+                format!("TLS interception refused: {left} bytes came in clear after the 234; the proxy closed the session"),
+            );
+            return false;
+        }
+        let (gr, gw) = tokio::io::split(Conn::Gone);
+        let client = std::mem::replace(cr, gr).unsplit(std::mem::replace(&mut self.cw, gw));
+        let (gr, gw) = tokio::io::split(Conn::Gone);
+        let server = std::mem::replace(sr, gr).unsplit(std::mem::replace(&mut self.sw, gw));
+        let (Conn::Plain(client), Conn::Plain(server)) = (client, server) else {
+            return false;
+        };
+        let facing = self.client_local.ip();
+        match intercept(
+            &self.ctx,
+            &it,
+            self.feed.conn,
+            client,
+            server,
+            facing,
+            "explicit",
+        )
+        .await
+        {
+            Some((c, s, st)) => {
+                let (r, w) = tokio::io::split(c);
+                *cr = r;
+                self.cw = w;
+                let (r, w) = tokio::io::split(s);
+                *sr = r;
+                self.sw = w;
+                self.tls = Some(st);
+                self.link.touch();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// How the next data connection is relayed: TLS on both legs after PROT P
+    /// in an intercepted session, else as bytes.
+    fn data_tls(&self) -> data::DataTls {
+        match (&self.tls, &self.ctx.tls) {
+            (Some(st), Some(it)) if self.prot_p => data::DataTls::Protected {
+                session: st.clone(),
+                insecure: it.insecure,
+            },
+            (Some(_), _) => data::DataTls::Clear,
+            _ => data::DataTls::Off,
+        }
+    }
+
     // ---- writing and observing ----
 
     async fn send_server(&mut self, bytes: &[u8]) -> Result<(), Stop> {
@@ -508,7 +691,10 @@ impl Ctl {
             .counters
             .control_bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        self.sw.write_all(bytes).await.map_err(|_| Stop::ServerGone)
+        // The flush sends what TLS still holds (a no-op on TCP).
+        let w = &mut self.sw;
+        let r = async { w.write_all(bytes).await.and(w.flush().await) }.await;
+        r.map_err(|_| Stop::ServerGone)
     }
 
     /// A line that starts a reply waits for the delay fault first; returns the
@@ -528,7 +714,9 @@ impl Ctl {
             .counters
             .control_bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        self.cw.write_all(bytes).await.map_err(|_| Stop::ClientGone)
+        let w = &mut self.cw;
+        let r = async { w.write_all(bytes).await.and(w.flush().await) }.await;
+        r.map_err(|_| Stop::ClientGone)
     }
 
     /// Server (or proxy-made) reply bytes: observed first, so that the tracker
@@ -833,6 +1021,22 @@ impl Ctl {
             self.on_passive(ts, raw, clean, pv).await?;
             return Ok(Flow::Go);
         }
+        if self.tls.is_some() && matches!(pc.verb.as_str(), "CCC" | "AUTH") {
+            // CCC would need the TLS of both legs closed in step; a second AUTH
+            // has nothing to start. Neither reaches the server.
+            self.observe_client(ts, &raw, &clean, vec![format!(
+                "not forwarded: the proxy intercepts this session's TLS (--tls-intercept) and does not support {} inside it",
+                pc.verb
+            )]);
+            let line = if pc.verb == "CCC" {
+                "534 CCC is not supported by the ftpscope proxy's TLS interception."
+            } else {
+                "503 TLS is already in use (ftpscope proxy)."
+            };
+            self.local_reply(line.into(), vec!["made by the proxy".into()])
+                .await?;
+            return Ok(Flow::Go);
+        }
         if pc.verb == "EPSV" && self.mode() == UpstreamMode::Active {
             // EPSV ALL would forbid the PORT the proxy sends upstream.
             self.observe_client(ts, &raw, &clean, vec![
@@ -850,6 +1054,8 @@ impl Ctl {
         let kind = if pc.verb == "AUTH" {
             self.auth_wait = true;
             Kind::Auth
+        } else if pc.verb == "PROT" {
+            Kind::Prot(pc.arg.trim_ascii().eq_ignore_ascii_case(b"P"))
         } else {
             match self.current.take() {
                 Some(p) if command::is_transfer(&pc.verb) => {
@@ -930,6 +1136,7 @@ impl Ctl {
                     server: self.listen_leg(l, self.server.ip(), refuse),
                     client_told: None,
                     announced: addr,
+                    tls: self.data_tls(),
                     drop: !refuse && self.ctx.faults.take_drop(),
                 };
                 let pair = data::spawn_pair(&self.link, spec);
@@ -1081,6 +1288,7 @@ impl Ctl {
             },
             client_told: Some(told),
             announced: told,
+            tls: self.data_tls(),
             drop: !refuse && self.ctx.faults.take_drop(),
         };
         let pair = data::spawn_pair(&self.link, spec);
@@ -1284,9 +1492,14 @@ impl Ctl {
                 Kind::Auth => {
                     self.auth_wait = false;
                     if code == 234 {
-                        self.go_opaque();
+                        if self.ctx.tls.is_some() && self.tls.is_none() {
+                            self.upgrade = true;
+                        } else {
+                            self.go_opaque();
+                        }
                     }
                 }
+                Kind::Prot(p) if (200..300).contains(&code) => self.prot_p = *p,
                 Kind::ActiveSent(abandon) if code >= 400 => abandon.cancel(),
                 Kind::Transfer { abandon, .. } if code >= 400 => abandon.cancel(),
                 Kind::ToActive { abandon, .. } if code >= 300 => abandon.cancel(),
@@ -1402,7 +1615,7 @@ impl Ctl {
                             },
                             client_told: None,
                             announced: addr,
-                            drop: !refuse && self.ctx.faults.take_drop(),
+                            tls: self.data_tls(),                            drop: !refuse && self.ctx.faults.take_drop(),
                         };
                         self.set_current(data::spawn_pair(&self.link, spec));
                         line
@@ -1470,6 +1683,7 @@ impl Ctl {
                 },
                 client_told: None,
                 announced: client_target,
+                tls: self.data_tls(),
                 drop: self.ctx.faults.take_drop(),
             };
             self.set_current(data::spawn_pair(&self.link, spec));

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -102,6 +102,21 @@ pub struct PairSpec {
     pub announced: SocketAddr,
     /// Fault: reset both sides once connected.
     pub drop: bool,
+    /// TLS on the legs (`--tls-intercept`).
+    pub tls: DataTls,
+}
+
+/// How a data connection of an intercepted session is relayed.
+pub enum DataTls {
+    /// No interception: bytes as they come (TLS or not, the proxy does not look).
+    Off,
+    /// An intercepted session under PROT C: in clear, said so to the tracker.
+    Clear,
+    /// PROT P: TLS on both legs, relayed as plaintext (see [`super::tls`]).
+    Protected {
+        session: super::tls::SessionTls,
+        insecure: bool,
+    },
 }
 
 /// The control session's grip on a pair.
@@ -324,7 +339,7 @@ fn refused(e: &io::Error) -> bool {
 }
 
 /// Start a pair; the returned handle activates or abandons it.
-pub fn spawn_pair(link: &SessionLink, spec: PairSpec) -> PairCtl {
+pub fn spawn_pair(link: &SessionLink, mut spec: PairSpec) -> PairCtl {
     let ctl = PairCtl {
         activate: CancellationToken::new(),
         abandon: link.pairs.child_token(),
@@ -354,6 +369,7 @@ pub fn spawn_pair(link: &SessionLink, spec: PairSpec) -> PairCtl {
         let wait = link.ctx.cfg.idle_timeout;
         let drop_it = spec.drop;
         let announced = spec.announced;
+        let tls = std::mem::replace(&mut spec.tls, DataTls::Off);
         let est = tokio::select! {
             r = establish(&mut lg, spec, &activate, &settled) => r,
             _ = abandon.cancelled() => None,
@@ -387,7 +403,48 @@ pub fn spawn_pair(link: &SessionLink, spec: PairSpec) -> PairCtl {
             lg.close();
             return;
         }
-        relay(&mut lg, p, &activate, &abandon).await;
+        match tls {
+            DataTls::Off => relay(&mut lg, p, &activate, &abandon).await,
+            DataTls::Clear => {
+                link.ctx.obs.tls(lg.conn, super::tls::clear_info());
+                relay(&mut lg, p, &activate, &abandon).await;
+            }
+            DataTls::Protected { session, insecure } => {
+                let limit = link.ctx.cfg.connect_timeout;
+                match super::tls::intercept_data(&session, p.client, p.server, limit, insecure)
+                    .await
+                {
+                    Ok(legs) => {
+                        link.ctx.obs.tls(lg.conn, legs.info);
+                        relay_tls(
+                            &mut lg,
+                            legs.client,
+                            legs.server,
+                            p.client_is_initiator,
+                            &activate,
+                            &abandon,
+                        )
+                        .await;
+                    }
+                    Err(why) => {
+                        // Both sockets are dropped: the peers see the connection close.
+                        lg.note(format!(
+                            "ftpscope proxy --tls-intercept: {why}; the proxy closed both sides"
+                        ));
+                        link.ctx
+                            .obs
+                            .tls(lg.conn, super::tls::failed_data_info(&why));
+                        let (c2s, s2c) = if p.client_is_initiator {
+                            (Dir::FromInitiator, Dir::FromResponder)
+                        } else {
+                            (Dir::FromResponder, Dir::FromInitiator)
+                        };
+                        lg.ev(Ev::Fin(s2c));
+                        lg.ev(Ev::Fin(c2s));
+                    }
+                }
+            }
+        }
         lg.close();
     };
     tasks.spawn(task.instrument(span).with_current_subscriber());
@@ -649,9 +706,9 @@ enum End {
     WriteFailed,
 }
 
-async fn pump(
-    r: &mut OwnedReadHalf,
-    w: &mut OwnedWriteHalf,
+async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    r: &mut R,
+    w: &mut W,
     feed: &mut DataFeed,
     dir: Dir,
     link: &SessionLink,
@@ -665,12 +722,20 @@ async fn pump(
                 return End::Eof;
             }
             Ok(n) => n,
+            // TLS: a peer that closes TCP without close_notify ends its stream
+            // (many FTP peers do); TCP itself never says this.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                feed.flush(dir);
+                let _ = w.shutdown().await;
+                return End::Eof;
+            }
             Err(_) => {
                 feed.flush(dir);
                 return End::ReadFailed;
             }
         };
-        if w.write_all(&buf[..n]).await.is_err() {
+        // The flush sends what TLS still holds (a no-op on TCP).
+        if w.write_all(&buf[..n]).await.is_err() || w.flush().await.is_err() {
             feed.flush(dir);
             return End::WriteFailed;
         }
@@ -915,5 +980,93 @@ async fn relay(
             reset(&c);
             reset(&s);
         }
+    }
+}
+
+/// Relay a PROT P data connection whose legs are TLS (`--tls-intercept`):
+/// plaintext through user space, counted as plaintext, with half-close (EOF
+/// one way sends close_notify and FIN the other way). Same ending rules as
+/// [`relay`] for shutdown, abandon and idleness; a cut relay closes both sides.
+async fn relay_tls(
+    lg: &mut Logical<'_>,
+    client: tokio_rustls::server::TlsStream<TcpStream>,
+    server: tokio_rustls::client::TlsStream<TcpStream>,
+    client_is_initiator: bool,
+    activate: &CancellationToken,
+    abandon: &CancellationToken,
+) {
+    let link = lg.link;
+    let (c2s, s2c) = if client_is_initiator {
+        (Dir::FromInitiator, Dir::FromResponder)
+    } else {
+        (Dir::FromResponder, Dir::FromInitiator)
+    };
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut sr, mut sw) = tokio::io::split(server);
+    let mut f_up = DataFeed::new(link.ctx.obs.clone(), lg.conn);
+    let mut f_down = DataFeed::new(link.ctx.obs.clone(), lg.conn);
+    let idle = link.ctx.cfg.idle_timeout;
+    let shutdown = link.ctx.shutdown.clone();
+    let mut abort: Option<Dir> = None;
+    let mut may_give_up = true;
+    {
+        let up = pump(&mut cr, &mut sw, &mut f_up, c2s, link);
+        let down = pump(&mut sr, &mut cw, &mut f_down, s2c, link);
+        tokio::pin!(up, down);
+        let (mut up_done, mut down_done) = (false, false);
+        let mut tick = tokio::time::interval(idle.max(Duration::from_millis(400)) / 4);
+        tick.tick().await;
+        while !(up_done && down_done) {
+            tokio::select! {
+                e = &mut up, if !up_done => {
+                    up_done = true;
+                    match e {
+                        End::Eof => lg.ev(Ev::Fin(c2s)),
+                        End::ReadFailed => { abort = Some(c2s); break; }
+                        End::WriteFailed => { abort = Some(s2c); break; }
+                    }
+                }
+                e = &mut down, if !down_done => {
+                    down_done = true;
+                    match e {
+                        End::Eof => lg.ev(Ev::Fin(s2c)),
+                        End::ReadFailed => { abort = Some(s2c); break; }
+                        End::WriteFailed => { abort = Some(c2s); break; }
+                    }
+                }
+                _ = shutdown.cancelled() => {
+                    lg.note("proxy shut down during this data connection: both sides were closed");
+                    abort = Some(s2c);
+                    break;
+                }
+                _ = abandon.cancelled(), if may_give_up => {
+                    if activate.is_cancelled() {
+                        may_give_up = false;
+                    } else {
+                        lg.note("closed by the proxy: no transfer command used this data connection");
+                        abort = Some(s2c);
+                        break;
+                    }
+                }
+                _ = tick.tick() => {
+                    if link.idle_for() > idle {
+                        lg.note(format!(
+                            "proxy closed this data connection: no traffic for {} s (--idle-timeout)",
+                            idle.as_secs()
+                        ));
+                        abort = Some(s2c);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    f_up.flush(c2s);
+    f_down.flush(s2c);
+    if let Some(dir) = abort {
+        lg.ev(Ev::Reset(dir));
+        let (c, s) = (cr.unsplit(cw), sr.unsplit(sw));
+        reset(c.get_ref().0);
+        reset(s.get_ref().0);
     }
 }

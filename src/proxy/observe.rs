@@ -112,6 +112,12 @@ pub enum Obs {
         conn: ConnId,
         ts: Ts,
     },
+    /// The proxy ended this connection's TLS (`--tls-intercept`): its bytes
+    /// from here on are plaintext; the handshake's facts.
+    Tls {
+        conn: ConnId,
+        info: Box<crate::model::tls::TlsInfo>,
+    },
     Note {
         control: ConnId,
         ts: Ts,
@@ -194,6 +200,14 @@ impl Observer {
             conn,
             ts: now(),
             ev,
+        });
+    }
+
+    /// The proxy ended `conn`'s TLS itself: plaintext from here on (see [`Obs::Tls`]).
+    pub fn tls(&self, conn: ConnId, info: crate::model::tls::TlsInfo) {
+        self.always(Obs::Tls {
+            conn,
+            info: Box::new(info),
         });
     }
 
@@ -645,6 +659,7 @@ impl Live {
                     r.closed(conn);
                 }
             }
+            Obs::Tls { conn, info } => self.tracker().source_tls(conn, *info),
             Obs::Note {
                 control,
                 ts,

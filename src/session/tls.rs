@@ -64,6 +64,33 @@ impl Tracker {
         t.take_plain(from_client)
     }
 
+    /// A source that ended the TLS of connection `conn` itself (the proxy's
+    /// `--tls-intercept`) hands over its plaintext from here on; `info` is its
+    /// handshake. A control connection is read as in clear again (after the
+    /// 234 the tracker had switched it to TLS records), a data connection keeps
+    /// `info` as its TLS facts.
+    pub fn source_tls(&mut self, conn: ConnId, info: TlsInfo) {
+        match self.conns.get(&conn) {
+            Some(&Role::Control { session, .. }) if self.sessions.contains(session) => {
+                self.tls.conns.remove(&conn);
+                let st = &mut self.sessions[session];
+                st.encrypted = false;
+                st.tls_left = [0, 0];
+                st.s.tls = true;
+                st.s.tls_info = Some(Box::new(info));
+            }
+            Some(&Role::Data {
+                session, channel, ..
+            }) if self.sessions.contains(session) => {
+                self.tls.conns.remove(&conn);
+                if let Some(d) = self.sessions[session].s.data_channels.get_mut(channel) {
+                    d.tls = Some(Box::new(info));
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Key log text from the capture (a Decryption Secrets Block).
     pub fn add_tls_secrets(&mut self, text: &str) {
         let mut k = self
@@ -271,7 +298,7 @@ impl Tracker {
                 "mid-session"
             };
             s.tls_info = Some(Box::new(info));
-        } else if s.tls {
+        } else if s.tls && s.tls_info.is_none() {
             s.tls_info = Some(Box::new(TlsInfo {
                 mode: "mid-session",
                 handshake: "not-seen",
