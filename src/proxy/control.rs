@@ -448,6 +448,11 @@ async fn intercept(
             let _ = tokio::time::timeout(Duration::from_secs(2), async {
                 let _ = client.write_all(line.as_bytes()).await;
                 let _ = client.shutdown().await;
+                // What the client sends meanwhile (curl's USER) is read and
+                // dropped until it closes: closing with it unread would reset
+                // the connection before the client reads the 421.
+                let mut sink = [0u8; 1024];
+                while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {}
             })
             .await;
             None

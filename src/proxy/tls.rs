@@ -431,12 +431,14 @@ fn suite_of(c: &rustls::CommonState) -> Option<String> {
 
 fn describe(c: &rustls::CommonState) -> String {
     let kind = match c.handshake_kind() {
-        Some(HandshakeKind::Resumed) => "resumed",
-        Some(HandshakeKind::FullWithHelloRetryRequest) => "full, after a HelloRetryRequest",
-        _ => "full",
+        Some(HandshakeKind::Resumed) => "resumed handshake",
+        Some(HandshakeKind::FullWithHelloRetryRequest) => {
+            "full handshake after a HelloRetryRequest"
+        }
+        _ => "full handshake",
     };
     format!(
-        "{} {} ({kind} handshake)",
+        "{} {} ({kind})",
         version_of(c).unwrap_or("TLS ?"),
         suite_of(c).unwrap_or_default()
     )

@@ -1,0 +1,561 @@
+//! `ftpscope proxy --tls-intercept` with real peers: vsftpd from the capture lab
+//! (explicit TLS, `require_ssl_reuse=YES`, on 127.0.0.2, its certificate issued
+//! by a throw-away lab CA made here), curl `--ssl-reqd --cacert <proxy CA>` and
+//! Python's ftplib `FTP_TLS` (which does not resume TLS sessions), the proxy in
+//! process on 127.0.0.1. Every transfer is checked by SHA-256; the session the
+//! proxy reports must show the decrypted dialogue.
+//!
+//! Needs the lab (`captures/make/install-lab.sh`: vsftpd under /opt/ftpscope-lab,
+//! the user `ftpuser`, its PAM service), root, curl and python3; skipped with a
+//! message otherwise, and failing instead when CI is set.
+
+mod proxy_support;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ftpscope::model::Session;
+use ftpscope::proxy::tls::TlsOptions;
+use proxy_support::*;
+
+const VSFTPD: &str = "/opt/ftpscope-lab/vsftpd/usr/sbin/vsftpd";
+
+fn available(test: &str) -> bool {
+    let python = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let lab = Path::new(VSFTPD).exists()
+        && Path::new("/etc/pam.d/ftpscope-vsftpd").exists()
+        && lab_available(test);
+    if !lab || !python {
+        assert!(
+            !in_ci(),
+            "{test}: vsftpd from captures/make/install-lab.sh, root and python3 are required when CI is set"
+        );
+        eprintln!(
+            "SKIPPED {test}: needs vsftpd and its PAM service from captures/make/install-lab.sh, root and python3"
+        );
+        return false;
+    }
+    require_curl(test)
+}
+
+/// A CA made here, and a server certificate it issued.
+struct LabPki {
+    dir: tempfile::TempDir,
+}
+
+impl LabPki {
+    /// A CA, and a certificate for `sans` signed by it (files ca.pem, cert.pem, key.pem).
+    fn new(sans: &[&str]) -> LabPki {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let dir = tempfile::tempdir().unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "ftpscope test lab CA");
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let mut p =
+            CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "ftp.example.test");
+        let cert = p.signed_by(&key, &issuer).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
+        std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
+        LabPki { dir }
+    }
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+}
+
+struct Vsftpd {
+    child: std::process::Child,
+    addr: SocketAddr,
+    /// ftpuser's directory for this test (under the lab home), removed at the end.
+    dir: PathBuf,
+    pki: LabPki,
+    _conf: tempfile::TempDir,
+}
+
+impl Drop for Vsftpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Vsftpd {
+    /// The path of the test directory as the FTP user sees it (chrooted to the home).
+    fn sub(&self) -> String {
+        self.dir.file_name().unwrap().to_string_lossy().to_string()
+    }
+}
+
+/// vsftpd with explicit TLS required on control and data, session reuse
+/// required, on 127.0.0.2, its certificate for `sans` from a CA of its own.
+async fn vsftpd_tls(tag: &str, sans: &[&str]) -> Vsftpd {
+    let pki = LabPki::new(sans);
+    let conf = tempfile::tempdir().unwrap();
+    let dir = Path::new(HOME).join(format!("proxy-tlsi-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    make_file(&dir.join("empty.bin"), 0);
+    make_file(&dir.join("one.bin"), 1);
+    make_file(&dir.join("big.bin"), 3 * 1024 * 1024 + 17);
+    std::process::Command::new("chown")
+        .arg("-R")
+        .arg(format!("{LAB_USER}:{LAB_USER}"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    let conf_dir = conf.path().to_path_buf();
+    let (cert, key) = (
+        pki.dir.path().join("cert.pem"),
+        pki.dir.path().join("key.pem"),
+    );
+    let (child, addr) = start_listening_server("vsftpd", |port| {
+        let file = conf_dir.join("vsftpd.conf");
+        std::fs::write(
+            &file,
+            format!(
+                "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.2\nlisten_port={port}\n\
+                 background=NO\nanonymous_enable=NO\nlocal_enable=YES\nwrite_enable=YES\n\
+                 chroot_local_user=YES\nallow_writeable_chroot=YES\n\
+                 pam_service_name=ftpscope-vsftpd\nsecure_chroot_dir=/var/run/vsftpd/empty\n\
+                 seccomp_sandbox=NO\nconnect_from_port_20=NO\n\
+                 ssl_enable=YES\nrsa_cert_file={}\nrsa_private_key_file={}\n\
+                 force_local_logins_ssl=YES\nforce_local_data_ssl=YES\nrequire_ssl_reuse=YES\n",
+                cert.display(),
+                key.display()
+            ),
+        )
+        .unwrap();
+        std::process::Command::new(VSFTPD)
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("vsftpd starts")
+    })
+    .await;
+    Vsftpd {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 2], addr.port())),
+        dir,
+        pki,
+        _conf: conf,
+    }
+}
+
+/// A proxy intercepting TLS towards `srv`, its CA made in `ca_dir`.
+fn tls_config(
+    srv: &Vsftpd,
+    ca_dir: &Path,
+    trust_lab: bool,
+    insecure: bool,
+) -> ftpscope::proxy::ProxyConfig {
+    let mut c = config(srv.addr);
+    c.tls = Some(TlsOptions {
+        ca_dir: Some(ca_dir.to_path_buf()),
+        upstream_ca: if trust_lab {
+            vec![srv.pki.ca()]
+        } else {
+            Vec::new()
+        },
+        upstream_insecure: insecure,
+        keylog: Some(ca_dir.join("keys.log")),
+        ..TlsOptions::default()
+    });
+    c
+}
+
+fn proxy_ca(ca_dir: &Path) -> String {
+    ca_dir
+        .join(ftpscope::proxy::ca::CA_CERT_FILE)
+        .to_string_lossy()
+        .to_string()
+}
+
+fn finding_ids(s: &Session) -> Vec<&'static str> {
+    s.findings.iter().map(|f| f.id).collect()
+}
+
+/// What every intercepted session must show: TLS on the control connection,
+/// decrypted by the proxy, the dialogue readable, no blind-relay finding.
+fn check_intercepted(s: &Session, what: &str) {
+    assert!(s.tls, "{what}: the session is marked TLS");
+    let t = s
+        .tls_info
+        .as_deref()
+        .expect("TLS facts of the control connection");
+    assert_eq!(t.mode, "explicit", "{what}");
+    assert_eq!(t.handshake, "complete", "{what}");
+    assert!(
+        t.version.is_some() && t.cipher_suite.is_some(),
+        "{what}: {t:?}"
+    );
+    assert_eq!(
+        t.decryption.as_ref().map(|d| d.status),
+        Some("decrypted"),
+        "{what}: {t:?}"
+    );
+    let cert = t
+        .certificate
+        .as_ref()
+        .expect("the server's real certificate");
+    assert!(
+        cert.subject.contains("ftp.example.test"),
+        "{what}: {cert:?}"
+    );
+    let ids = finding_ids(s);
+    assert!(!ids.contains(&"tls-proxy-blind"), "{what}: {ids:?}");
+    assert!(!ids.contains(&"control-encrypted"), "{what}: {ids:?}");
+    let v = verbs(s);
+    for verb in ["AUTH", "USER", "PASS", "PBSZ", "PROT"] {
+        assert!(v.iter().any(|x| x == verb), "{what}: no {verb} in {v:?}");
+    }
+}
+
+/// The data channels that carried `bytes` with TLS on both legs.
+fn protected_channels(s: &Session) -> Vec<&ftpscope::model::DataChannel> {
+    s.data_channels
+        .iter()
+        .filter(|d| {
+            d.tls
+                .as_deref()
+                .is_some_and(|t| t.mode == "protected" && t.handshake == "complete")
+        })
+        .collect()
+}
+
+fn has_reply(s: &Session, verb: &str, code: u16) -> bool {
+    s.exchanges.iter().any(|e| {
+        e.command.as_ref().is_some_and(|c| c.verb == verb)
+            && e.replies.iter().any(|r| r.code == code)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_downloads_and_uploads_through_the_intercepting_proxy() {
+    let test = "curl_downloads_and_uploads_through_the_intercepting_proxy";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_tls("curl", &["127.0.0.2", "ftp.example.test"]).await;
+    let sub = srv.sub();
+    let ca_dir = tempfile::tempdir().unwrap();
+    let p = proxy(tls_config(&srv, ca_dir.path(), true, false)).await;
+    let ca = proxy_ca(ca_dir.path());
+    let work = tempfile::tempdir().unwrap();
+    let mut expected = 0;
+    // Downloads: EPSV (curl's default) and PASV.
+    for (name, extra) in [
+        ("empty.bin", None),
+        ("one.bin", None),
+        ("big.bin", None),
+        ("big.bin", Some("--disable-epsv")),
+    ] {
+        let out = work.path().join(format!("got-{name}"));
+        let out_s = out.to_string_lossy().to_string();
+        let url = p.url(&format!("/{sub}/{name}"));
+        let mut args = vec!["--ssl-reqd", "--cacert", &ca, "-o", &out_s, &url];
+        if let Some(x) = extra {
+            args.insert(0, x);
+        }
+        let o = lab_curl(&args).await;
+        assert_ok(&o, &format!("download {name} {extra:?}"));
+        assert_eq!(
+            sha256(&out),
+            sha256(&srv.dir.join(name)),
+            "{name} {extra:?}"
+        );
+        expected += 1;
+    }
+    // Uploads: 0 B, 1 B, a few MB.
+    for (name, len) in [
+        ("up0.bin", 0),
+        ("up1.bin", 1),
+        ("upbig.bin", 2 * 1024 * 1024 + 3),
+    ] {
+        let src = work.path().join(name);
+        make_file(&src, len);
+        let src_s = src.to_string_lossy().to_string();
+        let url = p.url(&format!("/{sub}/{name}"));
+        let o = lab_curl(&["--ssl-reqd", "--cacert", &ca, "-T", &src_s, &url]).await;
+        assert_ok(&o, &format!("upload {name}"));
+        assert_eq!(sha256(&srv.dir.join(name)), sha256(&src), "{name}");
+        expected += 1;
+    }
+    let sessions = p.sessions(expected, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    assert_eq!(sessions.len(), expected);
+    for s in &sessions {
+        check_intercepted(s, "curl");
+        let d = protected_channels(s);
+        assert_eq!(
+            d.len(),
+            1,
+            "one protected data connection: {:?}",
+            s.data_channels
+        );
+    }
+    // The downloads: RETR answered 226, the bytes counted as plaintext.
+    let big = 3 * 1024 * 1024 + 17;
+    let retr: Vec<&Session> = sessions
+        .iter()
+        .filter(|s| has_reply(s, "RETR", 226))
+        .collect();
+    assert_eq!(retr.len(), 4);
+    assert!(
+        retr.iter()
+            .any(|s| s.data_channels.iter().any(|d| d.bytes_to_client == big)),
+        "a download counted {big} plaintext bytes: {:?}",
+        retr.iter().map(|s| &s.data_channels).collect::<Vec<_>>()
+    );
+    assert!(
+        sessions
+            .iter()
+            .any(|s| verbs(s).contains(&"PASV".to_string()))
+    );
+    assert!(
+        sessions
+            .iter()
+            .any(|s| verbs(s).contains(&"EPSV".to_string()))
+    );
+    let stor = sessions
+        .iter()
+        .filter(|s| has_reply(s, "STOR", 226))
+        .count();
+    assert_eq!(stor, 3);
+    // curl resumes its control session on data connections: noted so.
+    let notes: Vec<String> = sessions
+        .iter()
+        .flat_map(|s| protected_channels(s).into_iter())
+        .flat_map(|d| d.tls.as_ref().unwrap().notes.clone())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("the proxy resumed its own upstream TLS session")),
+        "{notes:?}"
+    );
+    // The key log holds both legs of every connection.
+    let keys = std::fs::read_to_string(ca_dir.path().join("keys.log")).unwrap();
+    let randoms: std::collections::HashSet<&str> =
+        keys.lines().filter_map(|l| l.split(' ').nth(1)).collect();
+    assert!(
+        randoms.len() >= 4 * expected,
+        "{} client randoms for {expected} sessions (2 legs x control and data)",
+        randoms.len()
+    );
+}
+
+/// Python's ftplib does not resume the control connection's TLS session on data
+/// connections; a server that requires reuse refuses it directly, and the proxy
+/// bridges it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_ftplib_without_session_reuse_works_only_through_the_proxy() {
+    let test = "python_ftplib_without_session_reuse_works_only_through_the_proxy";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_tls("python", &["127.0.0.2", "ftp.example.test"]).await;
+    let ca_dir = tempfile::tempdir().unwrap();
+    let p = proxy(tls_config(&srv, ca_dir.path(), true, false)).await;
+    let script = r#"
+import ftplib, hashlib, ssl, sys
+host, port, cafile, path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=cafile)
+f = ftplib.FTP_TLS(context=ctx, timeout=30)
+f.connect(host, port)
+f.login(sys.argv[5], sys.argv[6])
+f.prot_p()
+h = hashlib.sha256()
+try:
+    f.retrbinary("RETR " + path, h.update)
+except ftplib.all_errors as e:
+    print("ERROR", e)
+    sys.exit(3)
+print(h.hexdigest())
+f.quit()
+"#;
+    let run = |host: String, port: u16, ca: String| {
+        let path = format!("/{}/big.bin", srv.sub());
+        let script = script.to_string();
+        async move {
+            let o = tokio::time::timeout(
+                Duration::from_secs(90),
+                tokio::process::Command::new("python3")
+                    .args([
+                        "-c",
+                        &script,
+                        &host,
+                        &port.to_string(),
+                        &ca,
+                        &path,
+                        LAB_USER,
+                        LAB_PASS,
+                    ])
+                    .kill_on_drop(true)
+                    .output(),
+            )
+            .await
+            .expect("python in time")
+            .expect("python runs");
+            (
+                o.status.code(),
+                String::from_utf8_lossy(&o.stdout).trim().to_string(),
+                String::from_utf8_lossy(&o.stderr).to_string(),
+            )
+        }
+    };
+    // Directly: vsftpd refuses the data connection (522, session reuse required).
+    let lab_ca = srv.pki.ca().to_string_lossy().to_string();
+    let (code, out, err) = run("127.0.0.2".into(), srv.addr.port(), lab_ca).await;
+    assert_eq!(code, Some(3), "direct: {out} {err}");
+    assert!(out.contains("522"), "direct: {out} {err}");
+    // Through the proxy: the file arrives whole.
+    let (code, out, err) = run("127.0.0.1".into(), p.addr.port(), proxy_ca(ca_dir.path())).await;
+    assert_eq!(code, Some(0), "through the proxy: {out} {err}");
+    assert_eq!(out, sha256(&srv.dir.join("big.bin")));
+    let sessions = p.sessions(1, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    let s = &sessions[0];
+    if std::env::var_os("SHOW").is_some() {
+        let mut json = Vec::new();
+        ftpscope::report::json::write_session(&mut json, s, ftpscope::ftp::catalog::Lang::En)
+            .unwrap();
+        eprintln!("{}", String::from_utf8_lossy(&json));
+    }
+    check_intercepted(s, "python");
+    assert!(has_reply(s, "RETR", 226), "{:?}", verbs(s));
+    let d = protected_channels(s);
+    assert_eq!(d.len(), 1, "{:?}", s.data_channels);
+    let t = d[0].tls.as_deref().unwrap();
+    assert_eq!(t.resumed, Some(false), "the client did not resume: {t:?}");
+    let notes = t.notes.join("\n");
+    assert!(notes.contains("the client did not resume"), "{notes}");
+    assert!(
+        notes.contains("the proxy resumed its own upstream TLS session")
+            && notes.contains("would have refused this client directly"),
+        "{notes}"
+    );
+}
+
+/// A server certificate that does not verify is refused (the client is told,
+/// the session says why), unless `--upstream-insecure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_certificate_that_does_not_verify_is_refused_unless_insecure() {
+    let test = "a_server_certificate_that_does_not_verify_is_refused_unless_insecure";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_tls("badcert", &["127.0.0.2", "ftp.example.test"]).await;
+    let url_path = format!("/{}/one.bin", srv.sub());
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("got.bin");
+    let out_s = out.to_string_lossy().to_string();
+    // The lab CA is not given: the certificate chains to nothing the proxy trusts.
+    let ca_dir = tempfile::tempdir().unwrap();
+    let p = proxy(tls_config(&srv, ca_dir.path(), false, false)).await;
+    let ca = proxy_ca(ca_dir.path());
+    let o = lab_curl(&[
+        "-v",
+        "--ssl-reqd",
+        "--cacert",
+        &ca,
+        "-o",
+        &out_s,
+        &p.url(&url_path),
+    ])
+    .await;
+    let err = String::from_utf8_lossy(&o.stderr);
+    // curl takes any 421 for a server's idle timeout (exit 28); -v shows the line.
+    assert_eq!(o.status.code(), Some(28), "curl must fail: {err}");
+    assert!(
+        err.contains("< 421 ftpscope proxy: TLS with the server failed"),
+        "curl is told why: {err}"
+    );
+    let sessions = p.sessions(1, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    let s = &sessions[0];
+    let t = s.tls_info.as_deref().expect("TLS facts");
+    assert_eq!(t.handshake, "failed", "{t:?}");
+    let notes = all_notes(s);
+    assert!(
+        notes.contains("could not make TLS with the server") && notes.contains("certificate"),
+        "{notes}"
+    );
+    assert!(s.data_channels.is_empty());
+    assert!(!finding_ids(s).contains(&"tls-proxy-blind"));
+
+    // With --upstream-insecure the same server is accepted, and the session says
+    // the certificate was not checked.
+    let ca_dir = tempfile::tempdir().unwrap();
+    let p = proxy(tls_config(&srv, ca_dir.path(), false, true)).await;
+    let ca = proxy_ca(ca_dir.path());
+    let o = lab_curl(&[
+        "--ssl-reqd",
+        "--cacert",
+        &ca,
+        "-o",
+        &out_s,
+        &p.url(&url_path),
+    ])
+    .await;
+    assert_ok(&o, "with --upstream-insecure");
+    assert_eq!(sha256(&out), sha256(&srv.dir.join("one.bin")));
+    let sessions = p.sessions(1, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    check_intercepted(&sessions[0], "insecure");
+    assert!(
+        all_notes(&sessions[0]).contains("certificate was not checked"),
+        "{}",
+        all_notes(&sessions[0])
+    );
+}
+
+/// The CA is made on first use under $XDG_CONFIG_HOME/ftpscope with its key
+/// file mode 0600, and `ftpscope ca` names the certificate to trust.
+#[test]
+fn ca_command_makes_the_ca_with_a_private_key_and_names_its_path() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let cfg = tempfile::tempdir().unwrap();
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ftpscope"))
+            .arg("ca")
+            .env("XDG_CONFIG_HOME", cfg.path())
+            .output()
+            .expect("ftpscope ca runs")
+    };
+    let o = run();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let dir = cfg.path().join("ftpscope");
+    let cert = dir.join(ftpscope::proxy::ca::CA_CERT_FILE);
+    let key = dir.join(ftpscope::proxy::ca::CA_KEY_FILE);
+    assert!(text.contains(&*cert.to_string_lossy()), "{text}");
+    for needle in [
+        "--cacert",
+        "ssl:ca-file",
+        "cafile=",
+        "update-ca-certificates",
+    ] {
+        assert!(text.contains(needle), "{needle} not in {text}");
+    }
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the CA key file");
+    let first = std::fs::read(&cert).unwrap();
+    // A second run keeps the same CA.
+    let o = run();
+    assert!(o.status.success());
+    assert_eq!(std::fs::read(&cert).unwrap(), first);
+}
