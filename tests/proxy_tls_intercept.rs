@@ -102,6 +102,12 @@ impl Vsftpd {
 /// vsftpd with explicit TLS required on control and data, session reuse
 /// required, on 127.0.0.2, its certificate for `sans` from a CA of its own.
 async fn vsftpd_tls(tag: &str, sans: &[&str]) -> Vsftpd {
+    vsftpd_with(tag, sans, "force_local_data_ssl=YES\n").await
+}
+
+/// vsftpd as [`vsftpd_tls`] but for the data connections' setting, and `extra`
+/// lines in its configuration.
+async fn vsftpd_with(tag: &str, sans: &[&str], extra: &str) -> Vsftpd {
     let pki = LabPki::new(sans);
     let conf = tempfile::tempdir().unwrap();
     let dir = Path::new(HOME).join(format!("proxy-tlsi-{tag}-{}", std::process::id()));
@@ -132,7 +138,7 @@ async fn vsftpd_tls(tag: &str, sans: &[&str]) -> Vsftpd {
                  pam_service_name=ftpscope-vsftpd\nsecure_chroot_dir=/var/run/vsftpd/empty\n\
                  seccomp_sandbox=NO\nconnect_from_port_20=NO\n\
                  ssl_enable=YES\nrsa_cert_file={}\nrsa_private_key_file={}\n\
-                 force_local_logins_ssl=YES\nforce_local_data_ssl=YES\nrequire_ssl_reuse=YES\n",
+                 force_local_logins_ssl=YES\nrequire_ssl_reuse=YES\n{extra}",
                 cert.display(),
                 key.display()
             ),
@@ -219,7 +225,7 @@ fn check_intercepted(s: &Session, what: &str) {
     assert!(!ids.contains(&"tls-proxy-blind"), "{what}: {ids:?}");
     assert!(!ids.contains(&"control-encrypted"), "{what}: {ids:?}");
     let v = verbs(s);
-    for verb in ["AUTH", "USER", "PASS", "PBSZ", "PROT"] {
+    for verb in ["AUTH", "USER", "PASS", "PROT"] {
         assert!(v.iter().any(|x| x == verb), "{what}: no {verb} in {v:?}");
     }
 }
@@ -299,6 +305,7 @@ async fn curl_downloads_and_uploads_through_the_intercepting_proxy() {
     assert_eq!(sessions.len(), expected);
     for s in &sessions {
         check_intercepted(s, "curl");
+        assert!(verbs(s).iter().any(|v| v == "PBSZ"), "{:?}", verbs(s));
         let d = protected_channels(s);
         assert_eq!(
             d.len(),
@@ -370,60 +377,18 @@ async fn python_ftplib_without_session_reuse_works_only_through_the_proxy() {
     let srv = vsftpd_tls("python", &["127.0.0.2", "ftp.example.test"]).await;
     let ca_dir = tempfile::tempdir().unwrap();
     let p = proxy(tls_config(&srv, ca_dir.path(), true, false)).await;
-    let script = r#"
-import ftplib, hashlib, ssl, sys
-host, port, cafile, path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-ctx = ssl.create_default_context(cafile=cafile)
-f = ftplib.FTP_TLS(context=ctx, timeout=30)
-f.connect(host, port)
-f.login(sys.argv[5], sys.argv[6])
-f.prot_p()
-h = hashlib.sha256()
-try:
-    f.retrbinary("RETR " + path, h.update)
-except ftplib.all_errors as e:
-    print("ERROR", e)
-    sys.exit(3)
-print(h.hexdigest())
-f.quit()
-"#;
-    let run = |host: String, port: u16, ca: String| {
-        let path = format!("/{}/big.bin", srv.sub());
-        let script = script.to_string();
-        async move {
-            let o = tokio::time::timeout(
-                Duration::from_secs(90),
-                tokio::process::Command::new("python3")
-                    .args([
-                        "-c",
-                        &script,
-                        &host,
-                        &port.to_string(),
-                        &ca,
-                        &path,
-                        LAB_USER,
-                        LAB_PASS,
-                    ])
-                    .kill_on_drop(true)
-                    .output(),
-            )
-            .await
-            .expect("python in time")
-            .expect("python runs");
-            (
-                o.status.code(),
-                String::from_utf8_lossy(&o.stdout).trim().to_string(),
-                String::from_utf8_lossy(&o.stderr).to_string(),
-            )
-        }
+    let path = format!("/{}/big.bin", srv.sub());
+    let run = |host: &'static str, port: u16, ca: String| {
+        let path = path.clone();
+        async move { python_get(host, port, &ca, &path, "passive").await }
     };
     // Directly: vsftpd refuses the data connection (522, session reuse required).
     let lab_ca = srv.pki.ca().to_string_lossy().to_string();
-    let (code, out, err) = run("127.0.0.2".into(), srv.addr.port(), lab_ca).await;
+    let (code, out, err) = run("127.0.0.2", srv.addr.port(), lab_ca).await;
     assert_eq!(code, Some(3), "direct: {out} {err}");
     assert!(out.contains("522"), "direct: {out} {err}");
     // Through the proxy: the file arrives whole.
-    let (code, out, err) = run("127.0.0.1".into(), p.addr.port(), proxy_ca(ca_dir.path())).await;
+    let (code, out, err) = run("127.0.0.1", p.addr.port(), proxy_ca(ca_dir.path())).await;
     assert_eq!(code, Some(0), "through the proxy: {out} {err}");
     assert_eq!(out, sha256(&srv.dir.join("big.bin")));
     let sessions = p.sessions(1, Duration::from_secs(20)).await;
@@ -448,6 +413,183 @@ f.quit()
             && notes.contains("would have refused this client directly"),
         "{notes}"
     );
+}
+
+/// Python's ftplib `FTP_TLS` downloads `path` (trusting `ca`): `mode` "passive"
+/// or "active" under PROT P, "clear" under PROT C. Exit code, standard output
+/// (the SHA-256, or `ERROR ...` with exit 3) and standard error.
+async fn python_get(
+    host: &str,
+    port: u16,
+    ca: &str,
+    path: &str,
+    mode: &str,
+) -> (Option<i32>, String, String) {
+    let script = r#"
+import ftplib, hashlib, ssl, sys
+host, port, cafile, path, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+ctx = ssl.create_default_context(cafile=cafile)
+f = ftplib.FTP_TLS(context=ctx, timeout=30)
+f.connect(host, port)
+f.login(sys.argv[6], sys.argv[7])
+if mode == "clear":
+    f.prot_c()
+else:
+    f.prot_p()
+f.set_pasv(mode != "active")
+h = hashlib.sha256()
+try:
+    f.retrbinary("RETR " + path, h.update)
+except ftplib.all_errors as e:
+    print("ERROR", e)
+    sys.exit(3)
+print(h.hexdigest())
+f.quit()
+"#;
+    let o = tokio::time::timeout(
+        Duration::from_secs(90),
+        tokio::process::Command::new("python3")
+            .args([
+                "-c",
+                script,
+                host,
+                &port.to_string(),
+                ca,
+                path,
+                mode,
+                LAB_USER,
+                LAB_PASS,
+            ])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("python in time")
+    .expect("python runs");
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+/// Active mode under PROT P (curl cannot do active FTPS; ftplib can): the
+/// server connects to the proxy, the proxy to the client, TLS on both legs with
+/// the client still the TLS client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_active_mode_under_prot_p_through_the_proxy() {
+    let test = "python_active_mode_under_prot_p_through_the_proxy";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_tls("active", &["127.0.0.2", "ftp.example.test"]).await;
+    let ca_dir = tempfile::tempdir().unwrap();
+    let p = proxy(tls_config(&srv, ca_dir.path(), true, false)).await;
+    let path = format!("/{}/big.bin", srv.sub());
+    let (code, out, err) = python_get(
+        "127.0.0.1",
+        p.addr.port(),
+        &proxy_ca(ca_dir.path()),
+        &path,
+        "active",
+    )
+    .await;
+    assert_eq!(code, Some(0), "{out} {err}");
+    assert_eq!(out, sha256(&srv.dir.join("big.bin")));
+    let sessions = p.sessions(1, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    let s = &sessions[0];
+    check_intercepted(s, "python active");
+    assert!(
+        verbs(s).iter().any(|v| v == "PORT" || v == "EPRT"),
+        "{:?}",
+        verbs(s)
+    );
+    assert!(has_reply(s, "RETR", 226));
+    let d = protected_channels(s);
+    assert_eq!(d.len(), 1, "{:?}", s.data_channels);
+    assert_eq!(d[0].bytes_to_client, 3 * 1024 * 1024 + 17);
+}
+
+/// PROT C in an intercepted session: the data connection passes in clear and
+/// the session says so (tls-data-unprotected).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prot_c_passes_in_clear_and_is_diagnosed() {
+    let test = "prot_c_passes_in_clear_and_is_diagnosed";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_with(
+        "protc",
+        &["127.0.0.2", "ftp.example.test"],
+        "force_local_data_ssl=NO\n",
+    )
+    .await;
+    let ca_dir = tempfile::tempdir().unwrap();
+    let p = proxy(tls_config(&srv, ca_dir.path(), true, false)).await;
+    let path = format!("/{}/big.bin", srv.sub());
+    let (code, out, err) = python_get(
+        "127.0.0.1",
+        p.addr.port(),
+        &proxy_ca(ca_dir.path()),
+        &path,
+        "clear",
+    )
+    .await;
+    assert_eq!(code, Some(0), "{out} {err}");
+    assert_eq!(out, sha256(&srv.dir.join("big.bin")));
+    let sessions = p.sessions(1, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    let s = &sessions[0];
+    check_intercepted(s, "PROT C");
+    assert!(protected_channels(s).is_empty());
+    let d = &s.data_channels[0];
+    assert_eq!(d.tls.as_deref().map(|t| t.mode), Some("clear"), "{d:?}");
+    assert_eq!(d.bytes_to_client, 3 * 1024 * 1024 + 17);
+    assert!(
+        finding_ids(s).contains(&"tls-data-unprotected"),
+        "{:?}",
+        finding_ids(s)
+    );
+}
+
+/// `--implicit`: TLS from the first byte on both legs (vsftpd implicit_ssl=YES,
+/// curl with an ftps:// URL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implicit_ftps_through_the_proxy() {
+    let test = "implicit_ftps_through_the_proxy";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_with(
+        "implicit",
+        &["127.0.0.2", "ftp.example.test"],
+        "force_local_data_ssl=YES\nimplicit_ssl=YES\n",
+    )
+    .await;
+    let ca_dir = tempfile::tempdir().unwrap();
+    let mut cfg = tls_config(&srv, ca_dir.path(), true, false);
+    if let Some(t) = cfg.tls.as_mut() {
+        t.implicit = true;
+    }
+    let p = proxy(cfg).await;
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("got.bin");
+    let out_s = out.to_string_lossy().to_string();
+    let url = format!("ftps://{}/{}/big.bin", p.addr, srv.sub());
+    let ca = proxy_ca(ca_dir.path());
+    let o = lab_curl(&["--cacert", &ca, "-o", &out_s, &url]).await;
+    assert_ok(&o, "implicit FTPS download");
+    assert_eq!(sha256(&out), sha256(&srv.dir.join("big.bin")));
+    let sessions = p.sessions(1, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    let s = &sessions[0];
+    let t = s.tls_info.as_deref().expect("TLS facts");
+    assert_eq!((t.mode, t.handshake), ("implicit", "complete"), "{t:?}");
+    assert!(!verbs(s).iter().any(|v| v == "AUTH"), "{:?}", verbs(s));
+    assert!(has_reply(s, "RETR", 226), "{:?}", verbs(s));
+    assert_eq!(protected_channels(s).len(), 1, "{:?}", s.data_channels);
+    assert!(!finding_ids(s).contains(&"tls-proxy-blind"));
 }
 
 /// A server certificate that does not verify is refused (the client is told,
