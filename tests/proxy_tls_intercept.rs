@@ -701,3 +701,77 @@ fn ca_command_makes_the_ca_with_a_private_key_and_names_its_path() {
     assert!(o.status.success());
     assert_eq!(std::fs::read(&cert).unwrap(), first);
 }
+
+/// A client that answers the 234 with something else than TLS, or with nothing,
+/// costs the proxy one bounded wait: the session ends with a note, the proxy goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_lies_or_stalls_after_234_is_closed_in_time() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let test = "a_client_that_lies_or_stalls_after_234_is_closed_in_time";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_tls("hostile", &["127.0.0.2", "ftp.example.test"]).await;
+    let ca_dir = tempfile::tempdir().unwrap();
+    let mut cfg = tls_config(&srv, ca_dir.path(), true, false);
+    cfg.connect_timeout = Duration::from_secs(1);
+    let p = proxy(cfg).await;
+    for (i, garbage) in [Some(&b"GET / HTTP/1.0\r\n\r\n"[..]), None]
+        .into_iter()
+        .enumerate()
+    {
+        let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut got = Vec::new();
+        while !got.windows(2).any(|w| w == b"\r\n") {
+            let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+                .await
+                .expect("greeting in time")
+                .unwrap();
+            assert!(n > 0, "greeting");
+            got.extend_from_slice(&buf[..n]);
+        }
+        s.write_all(b"AUTH TLS\r\n").await.unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("234 in time")
+            .unwrap();
+        assert!(
+            buf[..n].starts_with(b"234"),
+            "{:?}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        if let Some(g) = garbage {
+            s.write_all(g).await.unwrap();
+        }
+        let started = std::time::Instant::now();
+        // The proxy closes: EOF or a reset, within the handshake limit.
+        let end = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(end.is_ok(), "case {i}: the proxy closed the connection");
+        assert!(started.elapsed() < Duration::from_secs(4), "case {i}");
+        let sessions = p.sessions(i + 1, Duration::from_secs(10)).await;
+        let notes = all_notes(&sessions[i]);
+        assert!(
+            notes.contains("TLS interception failed on the client's side"),
+            "case {i}: {notes}"
+        );
+    }
+    // The proxy still serves: a real client goes through.
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("got.bin");
+    let out_s = out.to_string_lossy().to_string();
+    let ca = proxy_ca(ca_dir.path());
+    let url = p.url(&format!("/{}/one.bin", srv.sub()));
+    let o = lab_curl(&["--ssl-reqd", "--cacert", &ca, "-o", &out_s, &url]).await;
+    assert_ok(&o, "after the hostile clients");
+    assert_eq!(sha256(&out), sha256(&srv.dir.join("one.bin")));
+    let _ = p.stop().await;
+}
