@@ -1072,10 +1072,14 @@ impl Proxy {
         });
         tracing::info!("{}", banner(&cfg, handle.listen, upstream));
         if let Some(t) = &tls {
+            let check = if t.insecure {
+                "NOT checked".to_string()
+            } else {
+                format!("checked against {}", t.trust)
+            };
             tracing::info!(
-                "intercepting TLS: clients must trust the CA {} (`ftpscope ca` tells how); the server's certificate is checked against {}",
+                "intercepting TLS: clients must trust the CA {} (`ftpscope ca` tells how); the server's certificate is {check}",
                 t.ca.cert_path.display(),
-                t.trust
             );
             if t.insecure {
                 tracing::warn!(
