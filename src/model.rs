@@ -882,6 +882,21 @@ impl Session {
         if !self.tls {
             return None;
         }
+        let intercepted = self
+            .tls_info
+            .as_deref()
+            .and_then(|t| t.decryption.as_ref())
+            .is_some_and(|d| d.secret == Some("intercepted"));
+        if intercepted {
+            return Some(
+                crate::tr!(
+                    "TLS: the control connection is encrypted; ftpscope proxy ended its TLS itself (--tls-intercept): the transcript below is its content",
+                    "TLS：控制连接是加密的；ftpscope 代理自己终止了其 TLS（--tls-intercept）：下面的会话记录就是其内容"
+                )
+                .get(lang)
+                .to_string(),
+            );
+        }
         if self.tls_decrypted() {
             let [c, s] = self.encrypted_bytes;
             return Some(

@@ -395,10 +395,13 @@ async fn python_ftplib_without_session_reuse_works_only_through_the_proxy() {
     let _ = p.stop().await;
     let s = &sessions[0];
     if std::env::var_os("SHOW").is_some() {
-        let mut json = Vec::new();
-        ftpscope::report::json::write_session(&mut json, s, ftpscope::ftp::catalog::Lang::En)
-            .unwrap();
-        eprintln!("{}", String::from_utf8_lossy(&json));
+        let mut text = Vec::new();
+        let opts = ftpscope::report::ViewOptions {
+            lang: ftpscope::ftp::catalog::Lang::En,
+            explain: false,
+        };
+        ftpscope::report::text::write_session(&mut text, s, opts).unwrap();
+        eprintln!("{}", String::from_utf8_lossy(&text));
     }
     check_intercepted(s, "python");
     assert!(has_reply(s, "RETR", 226), "{:?}", verbs(s));

@@ -318,6 +318,15 @@ impl TlsInfo {
                 .to_string(),
             );
         }
+        let intercepted = self
+            .decryption
+            .as_ref()
+            .is_some_and(|d| d.secret == Some("intercepted"));
+        if intercepted {
+            // The proxy ended this TLS: no record was read, its notes say both legs.
+            p.extend(self.notes.iter().cloned());
+            return p.join("; ");
+        }
         let r = &self.records;
         let (cc, cb, sc, sb) = (
             r.client.count,

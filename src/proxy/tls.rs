@@ -655,7 +655,6 @@ pub async fn intercept_data(
         }
     };
     let mut info = info_of("protected", &down, &up, insecure);
-    info.decryption = None;
     info.certificate = None;
     let client_resumed = resumed(down.get_ref().1);
     let server_resumed = resumed(up.get_ref().1);
