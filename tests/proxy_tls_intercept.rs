@@ -268,13 +268,17 @@ async fn curl_downloads_and_uploads_through_the_intercepting_proxy() {
         ("one.bin", None),
         ("big.bin", None),
         ("big.bin", Some("--disable-epsv")),
+        // The client leg in TLS 1.2 (the server leg stays 1.3).
+        ("one.bin", Some("--tls-max")),
     ] {
         let out = work.path().join(format!("got-{name}"));
         let out_s = out.to_string_lossy().to_string();
         let url = p.url(&format!("/{sub}/{name}"));
         let mut args = vec!["--ssl-reqd", "--cacert", &ca, "-o", &out_s, &url];
-        if let Some(x) = extra {
-            args.insert(0, x);
+        match extra {
+            Some("--tls-max") => args.splice(0..0, ["--tls-max", "1.2"]).for_each(drop),
+            Some(x) => args.insert(0, x),
+            None => {}
         }
         let o = lab_curl(&args).await;
         assert_ok(&o, &format!("download {name} {extra:?}"));
@@ -320,7 +324,22 @@ async fn curl_downloads_and_uploads_through_the_intercepting_proxy() {
         .iter()
         .filter(|s| has_reply(s, "RETR", 226))
         .collect();
-    assert_eq!(retr.len(), 4);
+    assert_eq!(retr.len(), 5);
+    let versions: Vec<Option<&str>> = sessions
+        .iter()
+        .map(|s| s.tls_info.as_deref().and_then(|t| t.version))
+        .collect();
+    assert!(versions.contains(&Some("TLS 1.2")), "{versions:?}");
+    // curl resumes its session on the data connection, in 1.2 and 1.3 alike.
+    for s in &sessions {
+        let d = protected_channels(s);
+        assert_eq!(
+            d[0].tls.as_deref().unwrap().resumed,
+            Some(true),
+            "{:?}",
+            d[0].tls
+        );
+    }
     assert!(
         retr.iter()
             .any(|s| s.data_channels.iter().any(|d| d.bytes_to_client == big)),
