@@ -797,3 +797,64 @@ async fn a_client_that_lies_or_stalls_after_234_is_closed_in_time() {
     assert_eq!(sha256(&out), sha256(&srv.dir.join("one.bin")));
     let _ = p.stop().await;
 }
+
+/// A server that accepts AUTH TLS and then never speaks TLS costs one bounded
+/// wait: the client (its own TLS with the proxy up) is told with a 421, the
+/// session says why. Needs only curl (the server is a few lines here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stalls_after_234_is_answered_421_in_time() {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+    let test = "a_server_that_stalls_after_234_is_answered_421_in_time";
+    if !require_curl(test) {
+        return;
+    }
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (s, _) = l.accept().await.unwrap();
+        let (r, mut w) = s.into_split();
+        let mut r = tokio::io::BufReader::new(r);
+        w.write_all(b"220 stalling test server\r\n").await.unwrap();
+        let mut line = String::new();
+        while r.read_line(&mut line).await.unwrap_or(0) > 0 {
+            if line.starts_with("AUTH") {
+                w.write_all(b"234 go ahead\r\n").await.unwrap();
+                // Read the proxy's ClientHello and say nothing, until it closes.
+                let mut sink = Vec::new();
+                let _ = tokio::io::AsyncReadExt::read_to_end(&mut r, &mut sink).await;
+                return;
+            }
+            w.write_all(b"500 no\r\n").await.unwrap();
+            line.clear();
+        }
+    });
+    let ca_dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(addr);
+    cfg.connect_timeout = Duration::from_secs(1);
+    cfg.tls = Some(TlsOptions {
+        ca_dir: Some(ca_dir.path().to_path_buf()),
+        upstream_insecure: true,
+        ..TlsOptions::default()
+    });
+    let p = proxy(cfg).await;
+    let ca = proxy_ca(ca_dir.path());
+    let started = std::time::Instant::now();
+    let o = curl(&["-v", "--ssl-reqd", "--cacert", &ca, &p.url("/x")]).await;
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(28), "{err}");
+    assert!(
+        err.contains("< 421 ftpscope proxy: TLS with the server failed: the server did not complete its TLS handshake within 1 s"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let sessions = p.sessions(1, Duration::from_secs(10)).await;
+    let _ = p.stop().await;
+    let s = &sessions[0];
+    assert_eq!(s.tls_info.as_deref().map(|t| t.handshake), Some("failed"));
+    assert!(
+        all_notes(s).contains("could not make TLS with the server"),
+        "{}",
+        all_notes(s)
+    );
+    server.abort();
+}
