@@ -445,6 +445,14 @@ impl Tracker {
         }
     }
 
+    /// A source saw time pass at `ts` with no packet or connection event (the proxy
+    /// giving up on an unanswered connection attempt): the capture, so to speak,
+    /// went on until then.
+    pub fn time_seen(&mut self, ts: crate::time::Ts) {
+        self.last_ts = self.last_ts.max(ts);
+        self.tick(ts);
+    }
+
     /// A packet that is not TCP (ARP, UDP, ICMP ...) was in the capture: it was not
     /// filtered to the FTP control port, so data connections would be in it too.
     pub fn note_other_packet(&mut self) {

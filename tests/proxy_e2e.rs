@@ -664,6 +664,32 @@ async fn unreachable_upstream_is_answered_421() {
     p.stop().await;
 }
 
+/// An upstream that never answers (its SYNs dropped) is a `control-unanswered`
+/// finding, as in a capture of the same silence. The upstream is a listener whose
+/// accept queue is full: Linux drops further SYNs without an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_upstream_is_a_finding() {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let silent = sock.listen(0).unwrap();
+    let addr = silent.local_addr().unwrap();
+    // One connection fills the queue (never accepted).
+    let _filler = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut cfg = config(addr);
+    cfg.connect_timeout = Duration::from_millis(3500);
+    let p = proxy(cfg).await;
+    let (_c, g) = RawClient::connect(p.addr).await;
+    assert!(g.starts_with("421"), "{g}");
+    assert!(g.contains("no answer within"), "{g}");
+    let s = &p.sessions(1, WAIT).await[0];
+    assert!(all_notes(s).contains("could not connect to the upstream server"));
+    let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
+    assert!(ids.contains(&"control-unanswered"), "{ids:?}");
+    assert!(!ids.contains(&"control-refused"), "{ids:?}");
+    drop(silent);
+    p.stop().await;
+}
+
 /// An error inside a data relay is told with its session's client peer (from the
 /// session's tracing span) and the data connection's address (from the relay
 /// task's child span): the upstream announces a data port nothing listens on.

@@ -296,10 +296,13 @@ async fn serve_inner(ctx: &Arc<Ctx>, client: TcpStream, peer: SocketAddr) -> io:
                     }
                     e.to_string()
                 }
-                _ => format!(
-                    "no answer within {} s",
-                    ctx.cfg.connect_timeout.as_secs_f64()
-                ),
+                _ => {
+                    ctx.obs.event(cid, Ev::NoAnswer);
+                    format!(
+                        "no answer within {} s",
+                        ctx.cfg.connect_timeout.as_secs_f64()
+                    )
+                }
             };
             ctx.obs.note(
                 cid,

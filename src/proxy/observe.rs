@@ -66,6 +66,9 @@ pub fn now() -> Ts {
 pub enum Ev {
     Accepted,
     Refused,
+    /// The source gave up waiting for an answer to its connection attempt: no
+    /// accept, no refusal (a firewall that drops, a host that is down).
+    NoAnswer,
     Fin(Dir),
     Reset(Dir),
 }
@@ -583,6 +586,12 @@ impl Live {
                     Ev::Refused => ConnEvent::Refused,
                     Ev::Fin(dir) => ConnEvent::Fin { dir },
                     Ev::Reset(dir) => ConnEvent::Reset { dir },
+                    Ev::NoAnswer => {
+                        // Nothing came on the wire: only the time the source waited,
+                        // which is what tells an unanswered attempt from a cut capture.
+                        self.tracker().time_seen(ts);
+                        return Ok(());
+                    }
                 };
                 self.tracker().event(meta, conn, e);
                 if let Some(r) = rec {
@@ -591,6 +600,7 @@ impl Live {
                         Ev::Refused => r.refused(ts, conn)?,
                         Ev::Fin(d) => r.fin(ts, conn, d)?,
                         Ev::Reset(d) => r.reset(ts, conn, d)?,
+                        Ev::NoAnswer => {}
                     }
                 }
             }
