@@ -882,11 +882,7 @@ impl Session {
         if !self.tls {
             return None;
         }
-        let intercepted = self
-            .tls_info
-            .as_deref()
-            .and_then(|t| t.decryption.as_ref())
-            .is_some_and(|d| d.secret == Some("intercepted"));
+        let intercepted = self.tls_info.as_deref().is_some_and(|t| t.intercepted());
         if intercepted {
             return Some(
                 crate::tr!(

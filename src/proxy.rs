@@ -478,6 +478,11 @@ pub struct ProxyArgs {
     /// client and towards the server.
     #[arg(long, requires = "tls_intercept", help_heading = "TLS interception")]
     pub implicit: bool,
+    /// Do not bridge TLS session reuse: on a data connection, resume the proxy's
+    /// upstream session only when the client resumed its own, so a server that
+    /// requires reuse fails as it would with this client directly.
+    #[arg(long, requires = "tls_intercept", help_heading = "TLS interception")]
+    pub no_reuse_bridge: bool,
     /// Append both legs' TLS secrets to FILE (NSS key log format, for Wireshark).
     #[arg(
         long,
@@ -539,6 +544,7 @@ impl ProxyArgs {
                 upstream_insecure: self.upstream_insecure,
                 implicit: self.implicit,
                 keylog: self.tls_keylog,
+                no_reuse_bridge: self.no_reuse_bridge,
                 ca_dir: None,
             }),
         })

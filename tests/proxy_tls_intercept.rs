@@ -435,6 +435,65 @@ async fn python_ftplib_without_session_reuse_works_only_through_the_proxy() {
             && notes.contains("would have refused this client directly"),
         "{notes}"
     );
+    // The bridge worked: the file came, nothing failed.
+    assert!(
+        !s.findings
+            .iter()
+            .any(|f| f.id == "tls-session-reuse-required"),
+        "{:?}",
+        s.findings
+    );
+}
+
+/// `--no-reuse-bridge`: the proxy resumes upstream only when the client did, so
+/// Python's ftplib (which does not resume) meets vsftpd's 522 through the proxy as
+/// it does directly, and the session says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_reuse_bridge_shows_the_failure_as_it_would_happen() {
+    let test = "no_reuse_bridge_shows_the_failure_as_it_would_happen";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_tls("noreuse", &["127.0.0.2", "ftp.example.test"]).await;
+    let ca_dir = tempfile::tempdir().unwrap();
+    let mut cfg = tls_config(&srv, ca_dir.path(), true, false);
+    if let Some(t) = cfg.tls.as_mut() {
+        t.no_reuse_bridge = true;
+    }
+    let p = proxy(cfg).await;
+    let path = format!("/{}/big.bin", srv.sub());
+    let (code, out, err) = python_get(
+        "127.0.0.1",
+        p.addr.port(),
+        &proxy_ca(ca_dir.path()),
+        &path,
+        "passive",
+    )
+    .await;
+    assert_eq!(code, Some(3), "through the proxy: {out} {err}");
+    assert!(out.contains("522"), "through the proxy: {out} {err}");
+    let sessions = p.sessions(1, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    let s = &sessions[0];
+    check_intercepted(s, "python, no bridge");
+    assert!(has_reply(s, "RETR", 522), "{:?}", verbs(s));
+    let d = protected_channels(s);
+    assert_eq!(d.len(), 1, "{:?}", s.data_channels);
+    let t = d[0].tls.as_deref().unwrap();
+    assert_eq!(t.resumed, Some(false), "{t:?}");
+    let notes = t.notes.join("\n");
+    assert!(
+        notes.contains("the proxy did not resume its own upstream TLS session (--no-reuse-bridge"),
+        "{notes}"
+    );
+    // Diagnosed as in a capture of the same failure, with the server's reply.
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "tls-session-reuse-required")
+        .unwrap_or_else(|| panic!("{:?}", s.findings.iter().map(|f| f.id).collect::<Vec<_>>()));
+    let evidence: Vec<String> = f.evidence.iter().map(|e| e.what.to_string()).collect();
+    assert!(evidence.iter().any(|e| e.contains("522")), "{evidence:?}");
 }
 
 /// Python's ftplib `FTP_TLS` downloads `path` (trusting `ca`): `mode` "passive"

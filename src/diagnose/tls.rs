@@ -369,7 +369,16 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
         return;
     }
     let small = |x: Option<u64>| x.is_some_and(|b| b < LITTLE_DATA);
-    if !(small(t.records.client.plaintext_estimate) && small(t.records.server.plaintext_estimate)) {
+    // Plaintext estimates come from the records of a capture; a connection the
+    // proxy ended itself (`--tls-intercept`) has none, its bytes are plaintext.
+    let little = |o: &DataChannel, ot: &TlsInfo| match (
+        ot.records.client.plaintext_estimate,
+        ot.records.server.plaintext_estimate,
+    ) {
+        (None, None) if ot.intercepted() => o.bytes < LITTLE_DATA,
+        (c, sv) => small(c) && small(sv),
+    };
+    if !little(d, t) {
         return;
     }
     // The server took another full handshake with a file behind it: it does not
@@ -377,10 +386,7 @@ fn reuse_required(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut
     let accepted_full = s.data_channels.iter().enumerate().any(|(j, o)| {
         j != i
             && o.tls.as_deref().is_some_and(|ot| {
-                ot.handshake == "complete"
-                    && ot.resumed == Some(false)
-                    && !(small(ot.records.client.plaintext_estimate)
-                        && small(ot.records.server.plaintext_estimate))
+                ot.handshake == "complete" && ot.resumed == Some(false) && !little(o, ot)
             })
     });
     if accepted_full {

@@ -198,6 +198,13 @@ pub struct DirRecords {
 }
 
 impl TlsInfo {
+    /// The proxy ended this TLS itself (`--tls-intercept`): no record was read.
+    pub fn intercepted(&self) -> bool {
+        self.decryption
+            .as_ref()
+            .is_some_and(|d| d.secret == Some("intercepted"))
+    }
+
     /// Approximate heap bytes (see `Session::weight`).
     pub fn weight(&self) -> usize {
         use std::mem::size_of;
@@ -318,11 +325,7 @@ impl TlsInfo {
                 .to_string(),
             );
         }
-        let intercepted = self
-            .decryption
-            .as_ref()
-            .is_some_and(|d| d.secret == Some("intercepted"));
-        if intercepted {
+        if self.intercepted() {
             // The proxy ended this TLS: no record was read, its notes say both legs.
             p.extend(self.notes.iter().cloned());
             return p.join("; ");

@@ -71,6 +71,10 @@ pub struct TlsOptions {
     pub implicit: bool,
     /// `--tls-keylog FILE`.
     pub keylog: Option<PathBuf>,
+    /// `--no-reuse-bridge`: on a data connection the proxy resumes its upstream
+    /// session only when the client resumed its own, so a server that requires
+    /// reuse refuses what it would refuse from the client directly.
+    pub no_reuse_bridge: bool,
     /// Where to make the CA when `ca` is None (tests; None: [`super::ca::default_dir`]).
     pub ca_dir: Option<PathBuf>,
 }
@@ -80,6 +84,8 @@ pub struct Intercept {
     pub ca: Ca,
     pub implicit: bool,
     pub insecure: bool,
+    /// `--no-reuse-bridge`.
+    pub no_reuse_bridge: bool,
     provider: Arc<CryptoProvider>,
     verifier: Arc<dyn ServerCertVerifier>,
     keylog: Option<Arc<dyn rustls::KeyLog>>,
@@ -175,6 +181,7 @@ impl Intercept {
             ca,
             implicit: opts.implicit,
             insecure: opts.upstream_insecure,
+            no_reuse_bridge: opts.no_reuse_bridge,
             provider,
             verifier,
             keylog,
@@ -404,6 +411,9 @@ pub struct SessionTls {
     client_facing: Arc<ServerConfig>,
     upstream: Arc<ClientConfig>,
     name: ServerName<'static>,
+    /// `--no-reuse-bridge`: the same config without resumption, for data
+    /// connections whose client did not resume.
+    mirror: Option<Arc<ClientConfig>>,
 }
 
 /// Why an interception failed.
@@ -602,10 +612,16 @@ pub async fn intercept_control(
         }
     };
     let info = info_of(mode, &down, &up, it.insecure);
+    let mirror = it.no_reuse_bridge.then(|| {
+        let mut c = (*upstream).clone();
+        c.resumption = Resumption::disabled();
+        Arc::new(c)
+    });
     let st = SessionTls {
         client_facing: facing_config,
         upstream,
         name: server_name,
+        mirror,
     };
     Ok((
         Conn::ToClient(Box::new(down)),
@@ -639,13 +655,28 @@ pub async fn intercept_data(
             .await
             .map_err(|e| format!("TLS with the client failed: {e}"))
     };
-    let up = async {
-        TlsConnector::from(st.upstream.clone())
+    let up = |config: Arc<ClientConfig>| async move {
+        TlsConnector::from(config)
             .connect(st.name.clone(), server)
             .await
             .map_err(|e| format!("TLS with the server failed: {e}"))
     };
-    let (down, up) = match tokio::time::timeout(limit, async { tokio::try_join!(down, up) }).await {
+    let both = async {
+        match &st.mirror {
+            // The client's handshake first: the proxy then does what it did.
+            Some(fresh) => {
+                let down = down.await?;
+                let config = if resumed(down.get_ref().1) {
+                    st.upstream.clone()
+                } else {
+                    fresh.clone()
+                };
+                Ok((down, up(config).await?))
+            }
+            None => tokio::try_join!(down, up(st.upstream.clone())),
+        }
+    };
+    let (down, up) = match tokio::time::timeout(limit, both).await {
         Ok(r) => r?,
         Err(_) => {
             return Err(format!(
@@ -679,6 +710,8 @@ pub async fn intercept_data(
             },
             if !client_resumed && server_resumed {
                 " (a server that requires session reuse would have refused this client directly)"
+            } else if st.mirror.is_some() {
+                " (--no-reuse-bridge: as the client did)"
             } else {
                 ""
             }
