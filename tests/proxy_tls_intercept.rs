@@ -161,6 +161,49 @@ async fn vsftpd_with(tag: &str, sans: &[&str], extra: &str) -> Vsftpd {
     }
 }
 
+/// pure-ftpd with TLS required on control and data (`-Y 3`) on 127.0.0.2, its
+/// certificate for `sans` from a CA of its own. pure-ftpd never resumes a TLS
+/// session: every data connection is a full handshake.
+async fn pureftpd_tls(tag: &str, sans: &[&str]) -> Vsftpd {
+    let pki = LabPki::new(sans);
+    let conf = tempfile::tempdir().unwrap();
+    let dir = Path::new(HOME).join(format!("proxy-tlsi-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    make_file(&dir.join("big.bin"), 3 * 1024 * 1024 + 17);
+    std::process::Command::new("chown")
+        .arg("-R")
+        .arg(format!("{LAB_USER}:{LAB_USER}"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    // pure-ftpd takes the key and the certificate in one file.
+    let both = conf.path().join("pure-ftpd.pem");
+    let key = std::fs::read(pki.dir.path().join("key.pem")).unwrap();
+    let cert = std::fs::read(pki.dir.path().join("cert.pem")).unwrap();
+    std::fs::write(&both, [key, cert].concat()).unwrap();
+    let (child, addr) = start_listening_server("pure-ftpd", |port| {
+        std::process::Command::new(PUREFTPD)
+            .args(["-l", "unix", "-E", "-A", "-H", "-Y", "3"])
+            .arg("-2")
+            .arg(&both)
+            .args(["-S", &format!("127.0.0.2,{port}")])
+            .args(["-p", "41000:41999"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("pure-ftpd starts")
+    })
+    .await;
+    Vsftpd {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 2], addr.port())),
+        dir,
+        pki,
+        _conf: conf,
+    }
+}
+
 /// A proxy intercepting TLS towards `srv`, its CA made in `ca_dir`.
 fn tls_config(
     srv: &Vsftpd,
@@ -494,6 +537,64 @@ async fn no_reuse_bridge_shows_the_failure_as_it_would_happen() {
         .unwrap_or_else(|| panic!("{:?}", s.findings.iter().map(|f| f.id).collect::<Vec<_>>()));
     let evidence: Vec<String> = f.evidence.iter().map(|e| e.what.to_string()).collect();
     assert!(evidence.iter().any(|e| e.contains("522")), "{evidence:?}");
+}
+
+/// pure-ftpd with TLS (`-Y 3`, which never resumes sessions) through the
+/// intercepting proxy: curl downloads and uploads, the bytes checked; every data
+/// connection's server leg is a full handshake, and the session is decrypted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pure_ftpd_with_tls_through_the_intercepting_proxy() {
+    let test = "pure_ftpd_with_tls_through_the_intercepting_proxy";
+    if !available(test) {
+        return;
+    }
+    if !Path::new(PUREFTPD).exists() {
+        assert!(
+            !in_ci(),
+            "{test}: pure-ftpd from the lab is required when CI is set"
+        );
+        eprintln!("SKIPPED {test}: needs pure-ftpd from captures/make/install-lab.sh");
+        return;
+    }
+    let srv = pureftpd_tls("pure", &["127.0.0.2", "ftp.example.test"]).await;
+    let sub = srv.sub();
+    let ca_dir = tempfile::tempdir().unwrap();
+    let p = proxy(tls_config(&srv, ca_dir.path(), true, false)).await;
+    let ca = proxy_ca(ca_dir.path());
+    let work = tempfile::tempdir().unwrap();
+    let got = work.path().join("got.bin");
+    let got_s = got.to_string_lossy().to_string();
+    let url = p.url(&format!("/{sub}/big.bin"));
+    let o = lab_curl(&["--ssl-reqd", "--cacert", &ca, "-o", &got_s, &url]).await;
+    assert_ok(&o, "download from pure-ftpd");
+    assert_eq!(sha256(&got), sha256(&srv.dir.join("big.bin")));
+    let src = work.path().join("up.bin");
+    make_file(&src, 1024 * 1024 + 5);
+    let src_s = src.to_string_lossy().to_string();
+    let url = p.url(&format!("/{sub}/up.bin"));
+    let o = lab_curl(&["--ssl-reqd", "--cacert", &ca, "-T", &src_s, &url]).await;
+    assert_ok(&o, "upload to pure-ftpd");
+    assert_eq!(sha256(&srv.dir.join("up.bin")), sha256(&src));
+    let sessions = p.sessions(2, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    assert_eq!(sessions.len(), 2);
+    for s in &sessions {
+        check_intercepted(s, "curl, pure-ftpd");
+        let d = protected_channels(s);
+        assert_eq!(d.len(), 1, "{:?}", s.data_channels);
+        let notes = d[0].tls.as_deref().unwrap().notes.join("\n");
+        assert!(
+            notes.contains("the proxy did not resume its own upstream TLS session"),
+            "pure-ftpd never resumes: {notes}"
+        );
+        assert!(
+            !finding_ids(s).contains(&"tls-session-reuse-required"),
+            "{:?}",
+            finding_ids(s)
+        );
+    }
+    assert!(sessions.iter().any(|s| has_reply(s, "RETR", 226)));
+    assert!(sessions.iter().any(|s| has_reply(s, "STOR", 226)));
 }
 
 /// Python's ftplib `FTP_TLS` downloads `path` (trusting `ca`): `mode` "passive"
