@@ -597,6 +597,85 @@ async fn pure_ftpd_with_tls_through_the_intercepting_proxy() {
     assert!(sessions.iter().any(|s| has_reply(s, "STOR", 226)));
 }
 
+/// lftp (GnuTLS) through the intercepting proxy against vsftpd (reuse required):
+/// passive and active, a download and an upload each, the bytes checked, the
+/// session decrypted with protected data connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lftp_through_the_intercepting_proxy() {
+    let test = "lftp_through_the_intercepting_proxy";
+    if !available(test) {
+        return;
+    }
+    let have = std::process::Command::new("lftp")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(!in_ci(), "{test}: lftp is required when CI is set");
+        eprintln!("SKIPPED {test}: lftp is not installed");
+        return;
+    }
+    let srv = vsftpd_tls("lftp", &["127.0.0.2", "ftp.example.test"]).await;
+    let sub = srv.sub();
+    let ca_dir = tempfile::tempdir().unwrap();
+    let p = proxy(tls_config(&srv, ca_dir.path(), true, false)).await;
+    let ca = proxy_ca(ca_dir.path());
+    let work = tempfile::tempdir().unwrap();
+    let want = sha256(&srv.dir.join("big.bin"));
+    for (i, passive) in ["on", "off"].into_iter().enumerate() {
+        let got = work.path().join(format!("got-{i}.bin"));
+        let script = format!(
+            "set ssl:ca-file {ca}; set ftp:ssl-force true; set ftp:ssl-protect-data true; \
+             set ftp:passive-mode {passive}; set net:max-retries 1; set net:timeout 10; \
+             open -u {LAB_USER},{LAB_PASS} ftp://{addr}; cd {sub}; get big.bin -o {got}; \
+             put {got} -o up-{i}.bin; bye",
+            addr = p.addr,
+            got = got.display()
+        );
+        let out = tokio::time::timeout(
+            Duration::from_secs(60),
+            tokio::process::Command::new("lftp")
+                .args(["-c", &script])
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("lftp finishes within 60 s")
+        .expect("lftp runs");
+        assert!(
+            out.status.success(),
+            "lftp passive={passive}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(sha256(&got), want, "download, passive={passive}");
+        assert_eq!(
+            sha256(&srv.dir.join(format!("up-{i}.bin"))),
+            want,
+            "upload, passive={passive}"
+        );
+    }
+    let sessions = p.sessions(2, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    assert_eq!(sessions.len(), 2);
+    for s in &sessions {
+        check_intercepted(s, "lftp");
+        assert!(has_reply(s, "RETR", 226), "{:?}", verbs(s));
+        assert!(has_reply(s, "STOR", 226), "{:?}", verbs(s));
+        let d = protected_channels(s);
+        assert_eq!(d.len(), 2, "{:?}", s.data_channels);
+    }
+    // Active mode: the server connected to the proxy, the proxy to lftp.
+    assert!(
+        sessions[1]
+            .data_channels
+            .iter()
+            .all(|d| d.mode == ftpscope::model::DataMode::Active),
+        "{:?}",
+        sessions[1].data_channels
+    );
+}
+
 /// Python's ftplib `FTP_TLS` downloads `path` (trusting `ca`): `mode` "passive"
 /// or "active" under PROT P, "clear" under PROT C. Exit code, standard output
 /// (the SHA-256, or `ERROR ...` with exit 3) and standard error.
