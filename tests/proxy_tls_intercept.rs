@@ -676,6 +676,57 @@ async fn lftp_through_the_intercepting_proxy() {
     );
 }
 
+/// 10 MB and 200 MB each way through the intercepting proxy (TLS on all four
+/// legs, the proxy decrypting and encrypting every byte), SHA-256 checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_and_two_hundred_mb_both_ways_through_the_intercepting_proxy() {
+    let test = "ten_and_two_hundred_mb_both_ways_through_the_intercepting_proxy";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_tls("large", &["127.0.0.2", "ftp.example.test"]).await;
+    let sub = srv.sub();
+    let ca_dir = tempfile::tempdir().unwrap();
+    let p = proxy(tls_config(&srv, ca_dir.path(), true, false)).await;
+    let ca = proxy_ca(ca_dir.path());
+    let work = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for len in [10usize << 20, 200 << 20] {
+        let name = format!("large-{len}.bin");
+        let src = work.path().join(&name);
+        make_file(&src, len);
+        let src_s = src.to_string_lossy().to_string();
+        let url = p.url(&format!("/{sub}/{name}"));
+        let o = lab_curl(&["--ssl-reqd", "--cacert", &ca, "-T", &src_s, &url]).await;
+        assert_ok(&o, &format!("upload {len} B"));
+        assert_eq!(sha256(&srv.dir.join(&name)), sha256(&src), "upload {len} B");
+        let got = work.path().join(format!("got-{name}"));
+        let got_s = got.to_string_lossy().to_string();
+        let o = lab_curl(&["--ssl-reqd", "--cacert", &ca, "-o", &got_s, &url]).await;
+        assert_ok(&o, &format!("download {len} B"));
+        assert_eq!(sha256(&got), sha256(&src), "download {len} B");
+        n += 2;
+    }
+    let sessions = p.sessions(n, Duration::from_secs(30)).await;
+    let _ = p.stop().await;
+    // Each transfer's bytes counted as plaintext, in the direction it went.
+    let mut moved: Vec<(String, u64)> = sessions
+        .iter()
+        .flat_map(|s| protected_channels(s))
+        .map(|d| (d.command.clone().unwrap_or_default(), d.bytes))
+        .collect();
+    moved.sort();
+    assert_eq!(
+        moved,
+        vec![
+            ("RETR".to_string(), 10 << 20),
+            ("RETR".to_string(), 200 << 20),
+            ("STOR".to_string(), 10 << 20),
+            ("STOR".to_string(), 200 << 20),
+        ]
+    );
+}
+
 /// Python's ftplib `FTP_TLS` downloads `path` (trusting `ca`): `mode` "passive"
 /// or "active" under PROT P, "clear" under PROT C. Exit code, standard output
 /// (the SHA-256, or `ERROR ...` with exit 3) and standard error.
