@@ -626,7 +626,8 @@ async fn lftp_through_the_intercepting_proxy() {
         let got = work.path().join(format!("got-{i}.bin"));
         let script = format!(
             "set ssl:ca-file {ca}; set ftp:ssl-force true; set ftp:ssl-protect-data true; \
-             set ftp:passive-mode {passive}; set net:max-retries 1; set net:timeout 10; \
+             set ftp:passive-mode {passive}; set net:max-retries 5; set net:reconnect-interval-base 1; \
+             set net:reconnect-interval-multiplier 1; set net:timeout 10; \
              open -u {LAB_USER},{LAB_PASS} ftp://{addr}; cd {sub}; get big.bin -o {got}; \
              put {got} -o up-{i}.bin; bye",
             addr = p.addr,
@@ -655,24 +656,100 @@ async fn lftp_through_the_intercepting_proxy() {
             "upload, passive={passive}"
         );
     }
-    let sessions = p.sessions(2, Duration::from_secs(20)).await;
+    // lftp retries an upload whose data connection it reset itself (lftp 4.9
+    // with GnuTLS under TLS 1.3 does, now and then: 4 of 80 uploads straight
+    // to vsftpd in this lab), so a round may take two sessions: sessions go on
+    // until every transfer has its 226.
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let sessions = loop {
+        let s = p.sessions(2, Duration::from_secs(20)).await;
+        let done = |verb: &str| s.iter().filter(|x| has_reply(x, verb, 226)).count();
+        if (done("RETR") >= 2 && done("STOR") >= 2) || std::time::Instant::now() > until {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let _ = p.stop().await;
-    assert_eq!(sessions.len(), 2);
+    let summary = || {
+        sessions
+            .iter()
+            .map(|s| {
+                let ex: Vec<String> = s
+                    .exchanges
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{} {:?}",
+                            e.command.as_ref().map_or("-", |c| c.verb.as_str()),
+                            e.replies.iter().map(|r| r.code).collect::<Vec<_>>()
+                        )
+                    })
+                    .collect();
+                let dc: Vec<String> = s
+                    .data_channels
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "{:?} {:?} ended={:?} notes={:?}",
+                            d.command, d.outcome, d.ended_by, d.notes
+                        )
+                    })
+                    .collect();
+                format!("{ex:?} {dc:?}")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let count = |verb: &str| sessions.iter().filter(|s| has_reply(s, verb, 226)).count();
+    assert_eq!(count("RETR"), 2, "{}", summary());
+    assert_eq!(count("STOR"), 2, "{}", summary());
     for s in &sessions {
         check_intercepted(s, "lftp");
-        assert!(has_reply(s, "RETR", 226), "{:?}", verbs(s));
-        assert!(has_reply(s, "STOR", 226), "{:?}", verbs(s));
-        let d = protected_channels(s);
-        assert_eq!(d.len(), 2, "{:?}", s.data_channels);
+        assert_eq!(
+            protected_channels(s).len(),
+            s.data_channels.len(),
+            "every data connection decrypted: {}",
+            summary()
+        );
+        // An upload lftp cut is shown as it happened: the client reset its
+        // leg, the proxy says so, the server answered 426.
+        if has_reply(s, "STOR", 426) {
+            let cut = s
+                .data_channels
+                .iter()
+                .find(|d| d.command.as_deref() == Some("STOR"))
+                .expect("the cut upload's data connection");
+            assert_eq!(
+                cut.ended_by,
+                Some(ftpscope::model::EndedBy::RstByClient),
+                "{}",
+                summary()
+            );
+            assert!(
+                cut.notes
+                    .iter()
+                    .any(|n| n.en.contains("reading from the client failed")),
+                "{}",
+                summary()
+            );
+        }
     }
-    // Active mode: the server connected to the proxy, the proxy to lftp.
+    let sessions: Vec<&Session> = sessions
+        .iter()
+        .filter(|s| !has_reply(s, "STOR", 426))
+        .collect();
+    for s in &sessions {
+        assert!(has_reply(s, "STOR", 226), "{}", summary());
+    }
+    // Active mode (the last round): the server connected to the proxy, the
+    // proxy to lftp.
+    let last = sessions.last().expect("sessions");
     assert!(
-        sessions[1]
-            .data_channels
+        last.data_channels
             .iter()
             .all(|d| d.mode == ftpscope::model::DataMode::Active),
         "{:?}",
-        sessions[1].data_channels
+        last.data_channels
     );
 }
 

@@ -700,10 +700,10 @@ async fn connect_both(
 /// How one direction ended.
 enum End {
     Eof,
-    /// The reading side reset (or failed).
-    ReadFailed,
-    /// The writing side reset (or failed).
-    WriteFailed,
+    /// The reading side reset (or failed), with the error.
+    ReadFailed(io::Error),
+    /// The writing side reset (or failed), with the error.
+    WriteFailed(io::Error),
 }
 
 async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
@@ -729,15 +729,19 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
                 let _ = w.shutdown().await;
                 return End::Eof;
             }
-            Err(_) => {
+            Err(e) => {
                 feed.flush(dir);
-                return End::ReadFailed;
+                return End::ReadFailed(e);
             }
         };
         // The flush sends what TLS still holds (a no-op on TCP).
-        if w.write_all(&buf[..n]).await.is_err() || w.flush().await.is_err() {
+        let sent = match w.write_all(&buf[..n]).await {
+            Ok(()) => w.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
             feed.flush(dir);
-            return End::WriteFailed;
+            return End::WriteFailed(e);
         }
         feed.chunk(dir, &buf[..n]);
         link.ctx
@@ -772,9 +776,9 @@ async fn pump_splice(
     let flags = SpliceFlags::NONBLOCK | SpliceFlags::MOVE;
     loop {
         let src: &TcpStream = r.as_ref();
-        if src.readable().await.is_err() {
+        if let Err(e) = src.readable().await {
             feed.flush(dir);
-            return End::ReadFailed;
+            return End::ReadFailed(e);
         }
         let n = match src.try_io(Interest::READABLE, || {
             splice(src, None, &pw, None, cap, flags).map_err(io::Error::from)
@@ -786,26 +790,26 @@ async fn pump_splice(
             }
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(_) => {
+            Err(e) => {
                 feed.flush(dir);
-                return End::ReadFailed;
+                return End::ReadFailed(e);
             }
         };
         let mut left = n;
         while left > 0 {
             let dst: &TcpStream = w.as_ref();
-            if dst.writable().await.is_err() {
+            if let Err(e) = dst.writable().await {
                 feed.flush(dir);
-                return End::WriteFailed;
+                return End::WriteFailed(e);
             }
             match dst.try_io(Interest::WRITABLE, || {
                 splice(&pr, None, dst, None, left, flags).map_err(io::Error::from)
             }) {
                 Ok(m) => left -= m,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => {
+                Err(e) => {
                     feed.flush(dir);
-                    return End::WriteFailed;
+                    return End::WriteFailed(e);
                 }
             }
         }
@@ -900,16 +904,16 @@ async fn relay(
                     up_done = true;
                     match e {
                         End::Eof => lg.ev(Ev::Fin(c2s)),
-                        End::ReadFailed => { abort = Some(c2s); break; }
-                        End::WriteFailed => { abort = Some(s2c); break; }
+                        End::ReadFailed(_) => { abort = Some(c2s); break; }
+                        End::WriteFailed(_) => { abort = Some(s2c); break; }
                     }
                 }
                 e = &mut down, if !down_done => {
                     down_done = true;
                     match e {
                         End::Eof => lg.ev(Ev::Fin(s2c)),
-                        End::ReadFailed => { abort = Some(s2c); break; }
-                        End::WriteFailed => { abort = Some(c2s); break; }
+                        End::ReadFailed(_) => { abort = Some(s2c); break; }
+                        End::WriteFailed(_) => { abort = Some(c2s); break; }
                     }
                 }
                 _ = shutdown.cancelled() => {
@@ -983,6 +987,12 @@ async fn relay(
     }
 }
 
+/// The note on a TLS relay cut by one leg's error: the TLS layer's reason
+/// (an alert, a bad record) is otherwise lost with the connection.
+fn leg_failed(what: &str, leg: &str, e: &io::Error) -> String {
+    format!("proxy: {what} the {leg} failed: {e}; both legs were reset")
+}
+
 /// Relay a PROT P data connection whose legs are TLS (`--tls-intercept`):
 /// plaintext through user space, counted as plaintext, with half-close (EOF
 /// one way sends close_notify and FIN the other way). Same ending rules as
@@ -1022,16 +1032,32 @@ async fn relay_tls(
                     up_done = true;
                     match e {
                         End::Eof => lg.ev(Ev::Fin(c2s)),
-                        End::ReadFailed => { abort = Some(c2s); break; }
-                        End::WriteFailed => { abort = Some(s2c); break; }
+                        End::ReadFailed(e) => {
+                            lg.note(leg_failed("reading from", "client", &e));
+                            abort = Some(c2s);
+                            break;
+                        }
+                        End::WriteFailed(e) => {
+                            lg.note(leg_failed("writing to", "server", &e));
+                            abort = Some(s2c);
+                            break;
+                        }
                     }
                 }
                 e = &mut down, if !down_done => {
                     down_done = true;
                     match e {
                         End::Eof => lg.ev(Ev::Fin(s2c)),
-                        End::ReadFailed => { abort = Some(s2c); break; }
-                        End::WriteFailed => { abort = Some(c2s); break; }
+                        End::ReadFailed(e) => {
+                            lg.note(leg_failed("reading from", "server", &e));
+                            abort = Some(s2c);
+                            break;
+                        }
+                        End::WriteFailed(e) => {
+                            lg.note(leg_failed("writing to", "client", &e));
+                            abort = Some(c2s);
+                            break;
+                        }
                     }
                 }
                 _ = shutdown.cancelled() => {
