@@ -284,6 +284,9 @@ pub struct ProxyConfig {
     pub lang: Lang,
     /// `--tls-intercept` and its options (None: TLS is relayed blindly).
     pub tls: Option<tls::TlsOptions>,
+    /// `--keepalive`: send NOOP to the server when its control connection has
+    /// been quiet this long during a transfer.
+    pub keepalive: Option<Duration>,
 }
 
 impl ProxyConfig {
@@ -323,6 +326,7 @@ impl ProxyConfig {
             explain: true,
             lang: Lang::En,
             tls: None,
+            keepalive: None,
         }
     }
 }
@@ -395,6 +399,11 @@ pub struct ProxyArgs {
     /// (a number with a unit: 10s, 1500ms).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
+    /// During a transfer, send NOOP to the server whenever its control connection
+    /// has been quiet this long (a number with a unit: 60s, 2m), for NAT devices and
+    /// firewalls that drop a quiet control connection; the replies are not relayed.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub keepalive: Option<Duration>,
     /// Let PORT/EPRT name a third host or a port below 1024 (server-to-server transfers);
     /// otherwise they are refused with 504 as FTP bounce attempts.
     #[arg(long)]
@@ -503,6 +512,9 @@ impl ProxyArgs {
         if self.upstream.trim().is_empty() {
             anyhow::bail!("--upstream HOST:PORT is required");
         }
+        if self.keepalive.is_some_and(|d| d < Duration::from_secs(1)) {
+            anyhow::bail!("--keepalive must be at least 1s");
+        }
         if let Some(p) = &self.record {
             if p.is_dir() {
                 anyhow::bail!("--record {}: is a directory", p.display());
@@ -517,6 +529,7 @@ impl ProxyArgs {
             max_sessions: self.max_sessions,
             idle_timeout: self.idle_timeout,
             connect_timeout: self.connect_timeout,
+            keepalive: self.keepalive,
             allow_fxp: self.allow_fxp,
             show_passwords: false,
             verbose: false,

@@ -1663,3 +1663,65 @@ async fn the_proxy_names_the_side_that_limited_a_slow_transfer() {
     assert!(verdicts(channel_for(&s, "RETR")).is_empty());
     p.stop().await;
 }
+
+/// The keepalive notes of a session (`--keepalive`).
+pub fn keepalive_notes(s: &Session) -> Vec<String> {
+    s.anomalies
+        .iter()
+        .map(|a| a.to_string())
+        .filter(|a| a.contains("--keepalive"))
+        .collect()
+}
+
+/// `--keepalive 1s` during a 4-second download (curl reading 12 MB/s of 48 MiB,
+/// more than the socket buffers hold, so the server's 226 waits): the proxy
+/// sends NOOPs on the quiet control connection; their replies (this server
+/// answers during the transfer) reach neither the client nor the transcript;
+/// the transfer completes with its 226. Without the option, no NOOP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_sends_noop_during_a_transfer_and_keeps_the_replies() {
+    if !require_curl("keepalive_sends_noop_during_a_transfer_and_keeps_the_replies") {
+        return;
+    }
+    let srv = server().await;
+    for keepalive in [Some(Duration::from_secs(1)), None] {
+        let mut cfg = config(srv.addr);
+        cfg.keepalive = keepalive;
+        let p = proxy(cfg).await;
+        let s = download(
+            &srv,
+            &p,
+            &["--limit-rate", "12M"],
+            "long.bin",
+            48 << 20,
+            "EPSV",
+        )
+        .await;
+        p.stop().await;
+        let notes = keepalive_notes(&s);
+        let verbs: Vec<_> = s
+            .exchanges
+            .iter()
+            .filter_map(|e| e.command.as_ref().map(|c| c.verb.clone()))
+            .collect();
+        assert!(!verbs.iter().any(|v| v == "NOOP"), "{verbs:?}");
+        assert_eq!(final_code(&s, "RETR"), 226, "{}", all_notes(&s));
+        // Every reply in the transcript answers a command the client sent.
+        for e in &s.exchanges {
+            for r in &e.replies {
+                assert!(
+                    !(r.code == 200 && e.command.as_ref().is_some_and(|c| c.verb == "RETR")),
+                    "a NOOP's 200 shown as RETR's: {}",
+                    all_notes(&s)
+                );
+            }
+        }
+        match keepalive {
+            Some(_) => {
+                assert!(notes.len() >= 2, "{notes:?}");
+                assert!(notes.iter().all(|n| n.contains("`200")), "{notes:?}");
+            }
+            None => assert!(notes.is_empty(), "{notes:?}"),
+        }
+    }
+}

@@ -107,3 +107,57 @@ async fn pure_ftpd_every_mode_and_conversion() {
     let want = sha256(&src);
     both_ways(&srv, 3, len, &want, "lab-big.bin").await;
 }
+
+/// `--keepalive 1s` with pure-ftpd, which reads no command during a transfer:
+/// the NOOPs' replies come after the 226, are swallowed in their turn, and
+/// every later reply still answers the client's own command (QUIT gets 221).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_with_a_server_that_answers_after_the_transfer() {
+    if !lab_available("keepalive_with_a_server_that_answers_after_the_transfer")
+        || !require_curl("keepalive_with_a_server_that_answers_after_the_transfer")
+    {
+        return;
+    }
+    let srv = start_pureftpd_in("proxy-keepalive").await;
+    let sub = srv.dir.file_name().unwrap().to_string_lossy().to_string();
+    let name = "keepalive.bin";
+    let src = srv.dir.join(name);
+    make_file(&src, 48 << 20);
+    let want = sha256(&src);
+    let mut cfg = config(srv.addr);
+    cfg.keepalive = Some(std::time::Duration::from_secs(1));
+    let p = proxy(cfg).await;
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("got.bin");
+    let out_s = out.to_string_lossy().to_string();
+    let url = p.url(&format!("/{sub}/{name}"));
+    let o = lab_curl(&["--limit-rate", "12M", "-o", &out_s, &url]).await;
+    assert_ok(&o, "download with --keepalive");
+    assert_eq!(sha256(&out), want);
+    std::fs::remove_file(&src).unwrap();
+    let sessions = p.stop().await;
+    assert_eq!(sessions.len(), 1);
+    let s = &sessions[0];
+    let notes: Vec<String> = s
+        .anomalies
+        .iter()
+        .map(|a| a.to_string())
+        .filter(|a| a.contains("--keepalive"))
+        .collect();
+    assert!(!notes.is_empty(), "{}", all_notes(s));
+    let code = |verb: &str| {
+        s.exchanges
+            .iter()
+            .find(|e| e.command.as_ref().is_some_and(|c| c.verb == verb))
+            .and_then(|e| e.final_reply())
+            .map(|r| r.code)
+    };
+    assert_eq!(code("RETR"), Some(226), "{}", all_notes(s));
+    assert_eq!(code("QUIT"), Some(221), "{}", all_notes(s));
+    assert!(
+        s.exchanges
+            .iter()
+            .all(|e| e.command.as_ref().is_none_or(|c| c.verb != "NOOP")),
+        "no NOOP in the client's dialogue"
+    );
+}

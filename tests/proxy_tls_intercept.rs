@@ -1225,3 +1225,55 @@ async fn a_server_that_stalls_after_234_is_answered_421_in_time() {
     );
     server.abort();
 }
+
+/// `--keepalive 1s` inside an intercepted FTPS session with vsftpd, which reads
+/// no command during a transfer: the NOOPs go encrypted on the server leg, their
+/// replies come after the 226 and are swallowed in their turn; QUIT still gets
+/// its own 221, and the client never sees a NOOP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_inside_an_intercepted_session() {
+    let test = "keepalive_inside_an_intercepted_session";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_tls("keepalive", &["127.0.0.2", "ftp.example.test"]).await;
+    let sub = srv.sub();
+    make_file(&srv.dir.join("long.bin"), 48 << 20);
+    let ca_dir = tempfile::tempdir().unwrap();
+    let mut cfg = tls_config(&srv, ca_dir.path(), true, false);
+    cfg.keepalive = Some(Duration::from_secs(1));
+    let p = proxy(cfg).await;
+    let ca = proxy_ca(ca_dir.path());
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("got.bin");
+    let out_s = out.to_string_lossy().to_string();
+    let url = p.url(&format!("/{sub}/long.bin"));
+    let o = lab_curl(&[
+        "--ssl-reqd",
+        "--cacert",
+        &ca,
+        "--limit-rate",
+        "12M",
+        "-o",
+        &out_s,
+        &url,
+    ])
+    .await;
+    assert_ok(&o, "download with --keepalive");
+    assert_eq!(sha256(&out), sha256(&srv.dir.join("long.bin")));
+    let sessions = p.stop().await;
+    assert_eq!(sessions.len(), 1);
+    let s = &sessions[0];
+    check_intercepted(s, "keepalive");
+    let notes: Vec<String> = s
+        .anomalies
+        .iter()
+        .map(|a| a.to_string())
+        .filter(|a| a.contains("--keepalive"))
+        .collect();
+    assert!(notes.len() >= 2, "{notes:?}");
+    assert!(notes.iter().all(|n| n.contains("`200")), "{notes:?}");
+    assert!(has_reply(s, "RETR", 226), "{:?}", verbs(s));
+    assert!(has_reply(s, "QUIT", 221), "{:?}", verbs(s));
+    assert!(!verbs(s).iter().any(|v| v == "NOOP"), "{:?}", verbs(s));
+}

@@ -150,6 +150,8 @@ enum Kind {
     Transfer {
         settled: CancellationToken,
         abandon: CancellationToken,
+        /// Its preliminary (1xx) reply came: the next reply is final.
+        started: bool,
     },
     /// PASV/EPSV/LPSV forwarded: rewrite the address for the client.
     Passive(PassiveVerb),
@@ -159,6 +161,9 @@ enum Kind {
         client_target: SocketAddr,
         sent: String,
     },
+    /// A NOOP the proxy sent during a transfer (`--keepalive`): its reply is
+    /// the proxy's, never the client's.
+    Keepalive,
     /// The client's PASV became PORT/EPRT upstream; the pair is waiting.
     ToActive {
         client_verb: PassiveVerb,
@@ -175,7 +180,7 @@ impl Kind {
     fn holds(&self) -> bool {
         matches!(
             self,
-            Kind::Passive(_) | Kind::ToPassive { .. } | Kind::ToActive { .. }
+            Kind::Passive(_) | Kind::ToPassive { .. } | Kind::ToActive { .. } | Kind::Keepalive
         )
     }
 }
@@ -253,6 +258,10 @@ struct Ctl {
     client_cut: Cut,
     /// Directions that ended (client->server, server->client).
     fin: [bool; 2],
+    /// When a control byte last went to or came from the server (`--keepalive`).
+    upstream_active: tokio::time::Instant,
+    /// NOOPs sent by the proxy whose replies have not come yet.
+    keepalives: u32,
 }
 
 /// Serve one client until its session ends (in the caller's `session` span);
@@ -385,6 +394,8 @@ async fn serve_inner(ctx: &Arc<Ctx>, client: TcpStream, peer: SocketAddr) -> io:
         client_backlog: Vec::new(),
         client_cut: Cut::None,
         fin: [false, false],
+        upstream_active: tokio::time::Instant::now(),
+        keepalives: 0,
     };
     ctl.run(cr, sr).await;
     Ok(())
@@ -523,6 +534,11 @@ impl Ctl {
                 _ = tokio::time::sleep_until(wake) => {
                     if self.link.idle_for() >= idle {
                         break End::Idle;
+                    }
+                }
+                _ = tokio::time::sleep_until(self.keepalive_due()), if self.keepalive_armed() => {
+                    if let Err(s) = self.send_keepalive().await {
+                        break End::Stopped(s);
                     }
                 }
                 r = cr.read(&mut cbuf), if !self.fin[0] && !self.auth_wait => match r {
@@ -695,6 +711,7 @@ impl Ctl {
     // ---- writing and observing ----
 
     async fn send_server(&mut self, bytes: &[u8]) -> Result<(), Stop> {
+        self.upstream_active = tokio::time::Instant::now();
         self.ctx
             .counters
             .control_bytes
@@ -1071,6 +1088,7 @@ impl Ctl {
                     Kind::Transfer {
                         settled: p.client_settled,
                         abandon: p.abandon,
+                        started: false,
                     }
                 }
                 other => {
@@ -1319,6 +1337,7 @@ impl Ctl {
     // ---- server side ----
 
     async fn on_server_bytes(&mut self, chunk: &[u8]) -> Result<(), Stop> {
+        self.upstream_active = tokio::time::Instant::now();
         let ts = now();
         let mut rest = chunk;
         loop {
@@ -1440,7 +1459,7 @@ impl Ctl {
     ) -> Result<(), Stop> {
         let starts = !self.replies.in_multiline();
         let item = self.replies.line(&clean, flags);
-        if self.seen_reply && self.front_holds() {
+        if self.seen_reply && (self.front_holds() || self.keepalive_may_answer()) {
             self.held.push((raw, ts));
             match item {
                 Some(ReplyItem::Reply(r)) => self.resolve(r).await?,
@@ -1493,6 +1512,11 @@ impl Ctl {
             }
         }
         if code < 200 {
+            if let Some(Pending::Forwarded(Kind::Transfer { started, .. })) =
+                self.pending.front_mut()
+            {
+                *started = true;
+            }
             return Ok(());
         }
         if let Some(Pending::Forwarded(kind)) = self.pending.front() {
@@ -1565,8 +1589,93 @@ impl Ctl {
                 };
                 self.resolve_to_active(made, &r).await
             }
+            Kind::Keepalive => self.swallow_keepalive(&r).await,
+            Kind::Transfer {
+                settled,
+                abandon,
+                started,
+            } => {
+                let kind = Kind::Transfer {
+                    settled,
+                    abandon,
+                    started,
+                };
+                // Held only because a NOOP of the proxy's is waiting: a server
+                // that reads commands during a transfer answers it now (libunftp
+                // 200, pure-ftpd 500). After a transfer's 1xx its final reply is
+                // never 200 nor a syntax or sequence error (500-503).
+                if started && matches!(r.code, 200 | 500..=503) && self.keepalives > 0 {
+                    if let Some(i) = self
+                        .pending
+                        .iter()
+                        .position(|p| matches!(p, Pending::Forwarded(Kind::Keepalive)))
+                    {
+                        self.pending.remove(i);
+                        self.pending.push_front(Pending::Forwarded(kind));
+                        self.keepalives += 1; // swallow_keepalive counts it off
+                        return self.swallow_keepalive(&r).await;
+                    }
+                }
+                self.await_client_data(r.code.to_string().as_bytes()).await;
+                self.resolve_as_plain(kind, r.code).await
+            }
             other => self.resolve_as_plain(other, r.code).await,
         }
+    }
+
+    /// `--keepalive` is on, the session is readable and a transfer command is
+    /// waiting for its final reply.
+    fn keepalive_armed(&self) -> bool {
+        self.ctx.cfg.keepalive.is_some()
+            && !self.opaque
+            && !self.fin[1]
+            && self.keepalives < MAX_KEEPALIVES
+            && matches!(
+                self.pending.front(),
+                Some(Pending::Forwarded(Kind::Transfer { .. }))
+            )
+    }
+
+    /// When the control connection to the server has been quiet for `--keepalive`.
+    fn keepalive_due(&self) -> tokio::time::Instant {
+        self.upstream_active + self.ctx.cfg.keepalive.unwrap_or(Duration::from_secs(3600))
+    }
+
+    /// A reply now may be the answer to one of the proxy's NOOPs, sent during
+    /// the transfer at the front of the queue: it is held until it is whole.
+    fn keepalive_may_answer(&self) -> bool {
+        self.keepalives > 0
+            && matches!(
+                self.pending.front(),
+                Some(Pending::Forwarded(Kind::Transfer { .. }))
+            )
+    }
+
+    /// Send NOOP to the server so that the control connection carries traffic
+    /// while the data connection works (NAT devices and firewalls drop a
+    /// control connection quiet for longer than their idle timeout).
+    async fn send_keepalive(&mut self) -> Result<(), Stop> {
+        self.send_server(b"NOOP\r\n").await?;
+        self.keepalives += 1;
+        self.pending.push_back(Pending::Forwarded(Kind::Keepalive));
+        Ok(())
+    }
+
+    /// The reply to one of the proxy's NOOPs: not relayed, not shown as the
+    /// client's dialogue, noted.
+    async fn swallow_keepalive(&mut self, r: &ParsedReply) -> Result<(), Stop> {
+        self.held.clear();
+        self.keepalives = self.keepalives.saturating_sub(1);
+        let quiet = self.ctx.cfg.keepalive.unwrap_or_default().as_secs_f64();
+        self.link.note(
+            NoteTarget::Session,
+            format!(
+                "--keepalive: the control connection to the server was quiet for {quiet} s during a transfer, \
+                 so the proxy sent NOOP; the server answered `{}` (not relayed to the client)",
+                first_line(r)
+            ),
+        );
+        self.flush_locals().await
     }
 
     /// The reply goes to the client unchanged, as the answer to `kind`.
@@ -1732,6 +1841,10 @@ impl Ctl {
         self.flush_locals().await
     }
 }
+
+/// NOOPs of `--keepalive` waiting for replies at most (a server that answers
+/// none during a long transfer gets no more than this many).
+const MAX_KEEPALIVES: u32 = 64;
 
 /// What [`Kind::ToActive`] holds, for its handler.
 struct ToActiveMade {

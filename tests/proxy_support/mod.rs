@@ -529,7 +529,13 @@ pub fn proxy_command() -> std::process::Command {
 }
 
 pub async fn start_pureftpd() -> PureFtpd {
-    let dir = Path::new(HOME).join(format!("proxy-e2e-{}", std::process::id()));
+    start_pureftpd_in("proxy-e2e").await
+}
+
+/// pure-ftpd with a directory of its own, `{name}-{pid}` in the user's home
+/// (tests running at once each need their own: the directory goes on drop).
+pub async fn start_pureftpd_in(name: &str) -> PureFtpd {
+    let dir = Path::new(HOME).join(format!("{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::process::Command::new("chown")
         .arg(format!("{LAB_USER}:{LAB_USER}"))
