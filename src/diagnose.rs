@@ -170,8 +170,46 @@ pub fn session(s: &mut Session, verbose: bool) {
     tls::rules(s, &mut f);
     capture_rules(s, &mut f);
     let mut f = aggregate(f);
+    mark_injected(s, &mut f);
     f.sort_by_key(|x| std::cmp::Reverse(x.severity));
     s.findings = f;
+}
+
+/// A note the proxy puts where it injected a fault.
+fn is_fault_note(n: &crate::i18n::Tr) -> bool {
+    n.en.contains("fault injected") || n.en.contains("injected fault")
+}
+
+/// Findings whose exchanges (or those exchanges' data connections) carry the
+/// proxy's fault note are the proxy's doing: marked, and said so first in
+/// their summary, so no view shows an injected failure as a real one.
+fn mark_injected(s: &Session, found: &mut [Finding]) {
+    let mut faulty = std::collections::HashSet::new();
+    for (i, e) in s.exchanges.iter().enumerate() {
+        let cmd = e.command.iter().flat_map(|c| &c.notes);
+        let rep = e.replies.iter().flat_map(|r| &r.notes);
+        if cmd.chain(rep).any(is_fault_note) {
+            faulty.insert(i);
+        }
+    }
+    for d in &s.data_channels {
+        if d.notes.iter().any(is_fault_note) {
+            faulty.insert(d.announce_exchange);
+            faulty.extend(d.command_exchange);
+        }
+    }
+    if faulty.is_empty() {
+        return;
+    }
+    for f in found {
+        if f.exchanges.iter().any(|e| faulty.contains(e)) {
+            f.injected = true;
+            f.summary = Tr {
+                en: format!("[injected by the ftpscope proxy] {}", f.summary.en),
+                zh: format!("[由 ftpscope 代理注入] {}", f.summary.zh),
+            };
+        }
+    }
 }
 
 /// Capture-wide rules, from what the tracker kept about ended sessions.

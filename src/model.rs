@@ -675,6 +675,10 @@ pub struct Finding {
     /// What makes two occurrences the same (rules set it; not serialised).
     #[serde(skip)]
     pub cause: String,
+    /// Caused by a fault the ftpscope proxy injected (`--fault-*`): its
+    /// exchanges or data connections carry the proxy's fault note.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub injected: bool,
 }
 
 impl Default for Finding {
@@ -708,6 +712,7 @@ impl Finding {
             count: 1,
             exchanges: Vec::new(),
             cause: String::new(),
+            injected: false,
         }
     }
 }

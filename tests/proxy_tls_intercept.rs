@@ -1271,7 +1271,7 @@ async fn keepalive_inside_an_intercepted_session() {
         .map(|a| a.to_string())
         .filter(|a| a.contains("--keepalive"))
         .collect();
-    assert!(notes.len() >= 2, "{notes:?}");
+    assert!(!notes.is_empty(), "{notes:?}");
     assert!(notes.iter().all(|n| n.contains("`200")), "{notes:?}");
     assert!(has_reply(s, "RETR", 226), "{:?}", verbs(s));
     assert!(has_reply(s, "QUIT", 221), "{:?}", verbs(s));

@@ -258,6 +258,10 @@ struct Ctl {
     client_cut: Cut,
     /// Directions that ended (client->server, server->client).
     fin: [bool; 2],
+    /// `--fault-refuse-data` closed the port the client was told (the channel's
+    /// address as the tracker knows it): the client's attempt is shown once it
+    /// moves on ([`Ctl::show_refused_attempt`]).
+    refused_attempt: Option<SocketAddr>,
     /// When a control byte last went to or came from the server (`--keepalive`).
     upstream_active: tokio::time::Instant,
     /// NOOPs sent by the proxy whose replies have not come yet.
@@ -394,6 +398,7 @@ async fn serve_inner(ctx: &Arc<Ctx>, client: TcpStream, peer: SocketAddr) -> io:
         client_backlog: Vec::new(),
         client_cut: Cut::None,
         fin: [false, false],
+        refused_attempt: None,
         upstream_active: tokio::time::Instant::now(),
         keepalives: 0,
     };
@@ -589,6 +594,7 @@ impl Ctl {
         match end {
             End::Done => {}
             End::Intercept => {
+                self.show_refused_attempt();
                 self.link.pairs.cancel();
                 self.ctx.obs.closed(cid);
                 return;
@@ -599,6 +605,7 @@ impl Ctl {
                     Stop::ClientGone => Dir::FromInitiator,
                     Stop::ServerGone => Dir::FromResponder,
                 };
+                self.show_refused_attempt();
                 self.ctx.obs.event(cid, Ev::Reset(dir));
                 let (c, s) = (cr.unsplit(self.cw), sr.unsplit(self.sw));
                 if let (Some(c), Some(s)) = (c.tcp(), s.tcp()) {
@@ -641,6 +648,7 @@ impl Ctl {
                 self.ctx.obs.event(cid, Ev::Fin(Dir::FromInitiator));
             }
         }
+        self.show_refused_attempt();
         self.link.pairs.cancel();
         self.ctx.obs.closed(cid);
     }
@@ -820,7 +828,37 @@ impl Ctl {
     /// A new pair is the one the next transfer command uses: the previous one,
     /// which no transfer command used, is given up (its listener closed), so
     /// pipelined PASV replies do not pile up listeners.
+    /// The client's connection to a port `--fault-refuse-data` closed, as the
+    /// tracker would see it on the wire: an attempt the system refused. The
+    /// refusal is the kernel's, so the proxy never sees the attempt; it is shown
+    /// when the client moves on (a new data command, a transfer command, the end
+    /// of the session), before that, and is marked as the proxy's fault.
+    fn show_refused_attempt(&mut self) {
+        let Some(told) = self.refused_attempt.take() else {
+            return;
+        };
+        let conn = self.ctx.next_conn();
+        let obs = &self.ctx.obs;
+        obs.always(Obs::Open {
+            conn,
+            ts: now(),
+            initiator: SocketAddr::new(self.client_peer.ip(), 0),
+            responder: told,
+            control: Some(self.feed.conn),
+        });
+        obs.event(conn, Ev::Refused);
+        obs.note(
+            self.feed.conn,
+            NoteTarget::Conn(conn),
+            "fault injected (--fault-refuse-data): the proxy closed the port it announced, so the system refused \
+             the client's connection; the proxy cannot see that attempt (its source port is unknown, shown as 0) \
+             and shows it when the client moved on",
+        );
+        obs.closed(conn);
+    }
+
     fn set_current(&mut self, pair: PairCtl) {
+        self.show_refused_attempt();
         if let Some(old) = self.current.replace(pair) {
             old.abandon.cancel();
         }
@@ -1005,6 +1043,9 @@ impl Ctl {
         }
         let pc = command::parse(&clean);
         self.commands += 1;
+        if command::is_transfer(&pc.verb) || pc.verb == "QUIT" {
+            self.show_refused_attempt();
+        }
         if let Some(n) = self.ctx.faults.close_after() {
             if self.commands > n {
                 self.observe_client(ts, &raw, &clean, vec![format!(
@@ -1026,6 +1067,16 @@ impl Ctl {
             )]);
             if command::is_transfer(&pc.verb) {
                 // The server never hears of the transfer: close the waiting data connection.
+                if let Some(p) = &self.current {
+                    self.link.note(
+                        NoteTarget::Announced(p.announced),
+                        format!(
+                            "fault injected: {} was answered {code} by the proxy and never reached the server, \
+                             so the proxy closed this data connection unused ({from})",
+                            pc.verb
+                        ),
+                    );
+                }
                 self.abandon_current();
             }
             let line = rewrite::fault_reply(code, &pc.verb);
@@ -1750,6 +1801,7 @@ impl Ctl {
         self.observe_held(notes);
         if refuse {
             self.note_refused(addr);
+            self.refused_attempt = Some(addr);
         }
         self.send_client(&out).await?;
         self.flush_locals().await
@@ -1827,6 +1879,7 @@ impl Ctl {
             self.send_local(out, notes).await?;
             if let Some(told) = m.refused {
                 self.note_refused(told);
+                self.refused_attempt = Some(told);
             }
         } else {
             m.abandon.cancel();

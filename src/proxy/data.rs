@@ -130,6 +130,8 @@ pub struct PairCtl {
     /// proxy. Until then the transfer's final reply is held back (see
     /// `control`), as a server in active mode connects before it answers 226.
     pub client_settled: CancellationToken,
+    /// The address announced to the client for this pair (where its notes go).
+    pub announced: SocketAddr,
 }
 
 /// Listening data sockets one session may hold at once (a pair needs one, or
@@ -344,6 +346,7 @@ pub fn spawn_pair(link: &SessionLink, mut spec: PairSpec) -> PairCtl {
         activate: CancellationToken::new(),
         abandon: link.pairs.child_token(),
         client_settled: CancellationToken::new(),
+        announced: spec.announced,
     };
     if !matches!(spec.client, Leg::Connect { .. }) {
         // The client connects to the proxy itself: it orders that against the replies.
@@ -925,7 +928,7 @@ async fn relay(
                     if activate.is_cancelled() {
                         may_give_up = false;
                     } else {
-                        lg.note("closed by the proxy: no transfer command used this data connection");
+                        lg.note("closed by the proxy: no transfer command reached the server for this data connection");
                         given_up = true;
                         break;
                     }
@@ -1069,7 +1072,7 @@ async fn relay_tls(
                     if activate.is_cancelled() {
                         may_give_up = false;
                     } else {
-                        lg.note("closed by the proxy: no transfer command used this data connection");
+                        lg.note("closed by the proxy: no transfer command reached the server for this data connection");
                         abort = Some(s2c);
                         break;
                     }
