@@ -1768,3 +1768,53 @@ async fn keepalive_sends_noop_during_a_transfer_and_keeps_the_replies() {
         }
     }
 }
+
+/// A download the client reads slowly (curl `--limit-rate 1M`, 6 MiB: about 6 s)
+/// is reported as the client lived it: the server finishes into the sockets'
+/// buffers long before; the channel's bytes count as the client's TCP
+/// acknowledges them (what a capture at the client shows), its end is the
+/// client's close, and a note gives the client's own reading time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slowly_read_download_has_the_clients_timing() {
+    if !require_curl("a_slowly_read_download_has_the_clients_timing") {
+        return;
+    }
+    let srv = server().await;
+    let p = proxy(config(srv.addr)).await;
+    let s = download(
+        &srv,
+        &p,
+        &["--limit-rate", "1M"],
+        "slow.bin",
+        6 << 20,
+        "EPSV",
+    )
+    .await;
+    p.stop().await;
+    let ch = channel_for(&s, "RETR");
+    let lived = (ch.end.unwrap().0 - ch.first_byte.unwrap().0) as f64 / 1e9;
+    assert!(lived > 4.0, "first byte to the client's close: {lived} s");
+    let note = ch
+        .notes
+        .iter()
+        .find(|n| {
+            n.en.starts_with("client leg: the client closed this data connection")
+        })
+        .unwrap_or_else(|| panic!("no client-leg note: {:?}", ch.notes));
+    assert!(note.en.contains("the transfer took"), "{note}");
+    // A fast download gets no such note.
+    let s = {
+        let p = proxy(config(srv.addr)).await;
+        let s = download(&srv, &p, &[], "fast.bin", 1 << 20, "EPSV").await;
+        p.stop().await;
+        s
+    };
+    assert!(
+        !channel_for(&s, "RETR")
+            .notes
+            .iter()
+            .any(|n| n.en.starts_with("client leg:")),
+        "{:?}",
+        channel_for(&s, "RETR").notes
+    );
+}

@@ -769,12 +769,14 @@ async fn pump_splice(
     feed: &mut DataFeed,
     dir: Dir,
     link: &SessionLink,
+    to_client: bool,
 ) -> End {
     use rustix::pipe::{PipeFlags, SpliceFlags, pipe_with, splice};
     use tokio::io::Interest;
     let Ok((pr, pw)) = pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC) else {
         return pump(r, w, feed, dir, link).await;
     };
+    let mut pace = to_client.then(|| Pacer::new(w.as_ref()));
     let cap = rustix::pipe::fcntl_setpipe_size(&pw, RELAY_BUF).unwrap_or(64 * 1024);
     let flags = SpliceFlags::NONBLOCK | SpliceFlags::MOVE;
     loop {
@@ -787,6 +789,9 @@ async fn pump_splice(
             splice(src, None, &pw, None, cap, flags).map_err(io::Error::from)
         }) {
             Ok(0) => {
+                if let Some(p) = &mut pace {
+                    p.drain(w.as_ref(), feed, dir, link).await;
+                }
                 feed.flush(dir);
                 let _ = w.shutdown().await;
                 return End::Eof;
@@ -794,6 +799,9 @@ async fn pump_splice(
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => {
+                if let Some(p) = &mut pace {
+                    p.rest(feed, dir);
+                }
                 feed.flush(dir);
                 return End::ReadFailed(e);
             }
@@ -816,7 +824,10 @@ async fn pump_splice(
                 }
             }
         }
-        feed.count(dir, n as u64);
+        match &mut pace {
+            Some(p) => p.wrote(w.as_ref(), n as u64, feed, dir),
+            None => feed.count(dir, n as u64),
+        }
         link.ctx
             .counters
             .data_bytes
@@ -825,18 +836,112 @@ async fn pump_splice(
     }
 }
 
+/// The client's side of a download as the client lived it: bytes count when the
+/// client's TCP acknowledges them (Linux `TCP_INFO`), not when the proxy wrote
+/// them into its socket. A client that reads slowly (curl `--limit-rate`, lftp
+/// `net:limit-rate`) leaves megabytes in the two sockets' buffers: the server
+/// side is done in milliseconds, the client's in seconds, and the client's is
+/// the transfer the user asked about. Where `TCP_INFO` cannot be read, bytes
+/// count when written.
+#[cfg(target_os = "linux")]
+struct Pacer {
+    /// `bytes_acked` before the first byte (None: no `TCP_INFO`).
+    base: Option<u64>,
+    written: u64,
+    reported: u64,
+}
+
+#[cfg(target_os = "linux")]
+impl Pacer {
+    fn new(sock: &TcpStream) -> Pacer {
+        use std::os::fd::AsFd;
+        Pacer {
+            base: sockinfo::tcp_info(sock.as_fd()).ok().map(|t| t.bytes_acked),
+            written: 0,
+            reported: 0,
+        }
+    }
+
+    /// Count what the client acknowledged so far; true when it has everything.
+    fn poll(&mut self, sock: &TcpStream, feed: &mut DataFeed, dir: Dir) -> bool {
+        use std::os::fd::AsFd;
+        let acked = match (self.base, sockinfo::tcp_info(sock.as_fd())) {
+            (Some(base), Ok(t)) => t.bytes_acked.saturating_sub(base).min(self.written),
+            _ => self.written,
+        };
+        if acked > self.reported {
+            feed.count(dir, acked - self.reported);
+            self.reported = acked;
+        }
+        self.reported >= self.written
+    }
+
+    fn wrote(&mut self, sock: &TcpStream, n: u64, feed: &mut DataFeed, dir: Dir) {
+        self.written += n;
+        self.poll(sock, feed, dir);
+    }
+
+    /// The server's side ended: wait (at most `--idle-timeout` without
+    /// progress) until the client acknowledged every byte, counting as it does.
+    async fn drain(&mut self, sock: &TcpStream, feed: &mut DataFeed, dir: Dir, link: &SessionLink) {
+        let idle = link.ctx.cfg.idle_timeout;
+        let mut last = (self.reported, tokio::time::Instant::now());
+        while !self.poll(sock, feed, dir) {
+            if self.reported > last.0 {
+                last = (self.reported, tokio::time::Instant::now());
+                link.touch();
+            } else if last.1.elapsed() > idle || link.ctx.shutdown.is_cancelled() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.rest(feed, dir);
+    }
+
+    /// Count what is left unacknowledged (the relay ends without waiting).
+    fn rest(&mut self, feed: &mut DataFeed, dir: Dir) {
+        if self.written > self.reported {
+            feed.count(dir, self.written - self.reported);
+            self.reported = self.written;
+        }
+    }
+}
+
+/// The client closed a download's data connection `after` its TCP had
+/// acknowledged the last byte: it was still reading its own socket buffer (a
+/// slow reader: curl `--limit-rate`, lftp `net:limit-rate`). The wire, and so
+/// the channel's byte times, show the bytes delivered earlier; the note gives
+/// the transfer as the client lived it (the channel's end is the client's close).
+fn slow_reader_note(lg: &Logical<'_>, after: Duration, total: Duration) {
+    if after < Duration::from_millis(500) {
+        return;
+    }
+    lg.note(format!(
+        "client leg: the client closed this data connection {:.1} s after its TCP had acknowledged the last byte, \
+         so it was still reading what its own socket buffer held (a slow reader, such as curl --limit-rate or lftp \
+         net:limit-rate); as the client lived it, the transfer took {:.1} s from the connection to its close, \
+         while the bytes' times show when they reached the client's host",
+        after.as_secs_f64(),
+        total.as_secs_f64()
+    ));
+}
+
 /// Relay one direction: splice on Linux unless the payload is recorded.
+/// `to_client`: this direction writes to the client (its bytes count as the
+/// client acknowledges them, see [`Pacer`]).
 async fn pump_any(
     r: &mut OwnedReadHalf,
     w: &mut OwnedWriteHalf,
     feed: &mut DataFeed,
     dir: Dir,
     link: &SessionLink,
+    to_client: bool,
 ) -> End {
     #[cfg(target_os = "linux")]
     if !feed.obs.record_data {
-        return pump_splice(r, w, feed, dir, link).await;
+        return pump_splice(r, w, feed, dir, link, to_client).await;
     }
+    let _ = to_client;
     pump(r, w, feed, dir, link).await
 }
 
@@ -894,9 +999,12 @@ async fn relay(
     // Set when one direction had ended and the other then idled: FIN too.
     let mut stopped_waiting = false;
     let mut may_give_up = true;
+    // When the server's side ended and the client had acknowledged every byte,
+    // while the client had not closed yet.
+    let mut delivered: Option<tokio::time::Instant> = None;
     {
-        let up = pump_any(&mut cr, &mut sw, &mut f_up, c2s, link);
-        let down = pump_any(&mut sr, &mut cw, &mut f_down, s2c, link);
+        let up = pump_any(&mut cr, &mut sw, &mut f_up, c2s, link, false);
+        let down = pump_any(&mut sr, &mut cw, &mut f_down, s2c, link, true);
         tokio::pin!(up, down);
         let (mut up_done, mut down_done) = (false, false);
         let mut tick = tokio::time::interval(idle.max(Duration::from_millis(400)) / 4);
@@ -906,7 +1014,12 @@ async fn relay(
                 e = &mut up, if !up_done => {
                     up_done = true;
                     match e {
-                        End::Eof => lg.ev(Ev::Fin(c2s)),
+                        End::Eof => {
+                            lg.ev(Ev::Fin(c2s));
+                            if let Some(at) = delivered {
+                                slow_reader_note(lg, at.elapsed(), started.elapsed());
+                            }
+                        }
                         End::ReadFailed(_) => { abort = Some(c2s); break; }
                         End::WriteFailed(_) => { abort = Some(s2c); break; }
                     }
@@ -914,7 +1027,12 @@ async fn relay(
                 e = &mut down, if !down_done => {
                     down_done = true;
                     match e {
-                        End::Eof => lg.ev(Ev::Fin(s2c)),
+                        End::Eof => {
+                            lg.ev(Ev::Fin(s2c));
+                            if !up_done {
+                                delivered = Some(tokio::time::Instant::now());
+                            }
+                        }
                         End::ReadFailed(_) => { abort = Some(s2c); break; }
                         End::WriteFailed(_) => { abort = Some(c2s); break; }
                     }
