@@ -85,7 +85,8 @@ global
   maxconn 1000
 defaults
   mode tcp
-  option splice-auto
+  option splice-request
+  option splice-response
   timeout connect 5s
   timeout client 600s
   timeout server 600s
