@@ -1793,7 +1793,9 @@ async fn a_slowly_read_download_has_the_clients_timing() {
     p.stop().await;
     let ch = channel_for(&s, "RETR");
     let lived = (ch.end.unwrap().0 - ch.first_byte.unwrap().0) as f64 / 1e9;
-    assert!(lived > 4.0, "first byte to the client's close: {lived} s");
+    // curl's limiter lets a first burst through, so about 4-6 s; the server's
+    // side is done in well under a second.
+    assert!(lived > 2.0, "first byte to the client's close: {lived} s");
     let note = ch
         .notes
         .iter()
