@@ -510,6 +510,62 @@ fn capture_thread(
     (state, h)
 }
 
+/// Until the live capture has handed out `n` ended sessions of the lab's client.
+fn wait_ended(state: &LiveState, lab: &Lab, n: usize) {
+    wait_until(Duration::from_secs(15), "the lab's sessions to end", || {
+        state
+            .update(0)
+            .ended
+            .iter()
+            .filter(|s| s.server == lab.server() && s.client.ip() == lab.client_ip)
+            .count()
+            >= n
+    });
+}
+
+/// Where two JSON values differ, one line per differing leaf (at most 40).
+fn json_diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
+    if out.len() >= 40 {
+        return;
+    }
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let (u, v) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
+                json_diff(u, v, &format!("{path}.{k}"), out);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            if x.len() != y.len() {
+                out.push(format!("{path}: {} items vs {}", x.len(), y.len()));
+            }
+            for (i, (u, v)) in x.iter().zip(y).enumerate() {
+                json_diff(u, v, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ if a != b => out.push(format!("{path}: {a} vs {b}")),
+        _ => {}
+    }
+}
+
+/// The two session lists are equal; if not, the panic names each difference.
+fn assert_same(a: &[Value], b: &[Value], what: &str) {
+    let mut out = Vec::new();
+    json_diff(
+        &Value::Array(a.to_vec()),
+        &Value::Array(b.to_vec()),
+        "",
+        &mut out,
+    );
+    assert!(out.is_empty(), "{what}:\n{}", out.join("\n"));
+}
+
 fn join_within<T>(h: std::thread::JoinHandle<T>, limit: Duration, what: &str) -> T {
     wait_until(limit, what, || h.is_finished());
     h.join().expect("capture thread panicked")
@@ -535,8 +591,10 @@ fn live_capture_matches_tcpdump_on_loopback() {
     ]);
     let (state, h) = capture_thread(args, lab.tracker());
     lab.traffic();
+    // Both sessions over (control and data connections closed) before the two
+    // captures stop, so that neither sees a packet the other missed.
+    wait_ended(&state, &lab, 2);
     // The views' way in, while the capture runs.
-    std::thread::sleep(Duration::from_millis(500));
     let snap = state.snapshot();
     assert!(
         snap.sessions
@@ -567,11 +625,7 @@ fn live_capture_matches_tcpdump_on_loopback() {
     let offline = sessions_of(json_sessions(&offline), &lab);
     check_downloads(&live, "live");
     check_downloads(&offline, "tcpdump");
-    assert_eq!(
-        ftpscope::report::json::to_string_pretty(&live).unwrap(),
-        ftpscope::report::json::to_string_pretty(&offline).unwrap(),
-        "live capture and tcpdump's file differ"
-    );
+    assert_same(&live, &offline, "live capture and tcpdump's file differ");
 
     // The saved file holds the same packets: same analysis, same packet count.
     let again =
@@ -579,10 +633,10 @@ fn live_capture_matches_tcpdump_on_loopback() {
     assert_eq!(again.stats.packets, sum.status.packets);
     assert_eq!(Some((saved.clone(), sum.status.packets)), sum.saved);
     let again = sessions_of(json_sessions(&again), &lab);
-    assert_eq!(
-        ftpscope::report::json::to_string_pretty(&again).unwrap(),
-        ftpscope::report::json::to_string_pretty(&live).unwrap(),
-        "the --write file and the live analysis differ"
+    assert_same(
+        &again,
+        &live,
+        "the --write file and the live analysis differ",
     );
 }
 
@@ -595,7 +649,7 @@ fn live_capture_on_any_follows_the_same_sessions() {
     let args = live_args(&["-i", "any", "--filter", &lab.filter(), "--duration", "60s"]);
     let (state, h) = capture_thread(args, lab.tracker());
     lab.traffic();
-    std::thread::sleep(Duration::from_millis(500));
+    wait_ended(&state, &lab, 2);
     state.stop();
     let (live, sum) = join_within(h, Duration::from_secs(10), "the capture on any to stop");
     // Linux cooked capture (v1 or v2), decoded like any other link type.
@@ -957,10 +1011,10 @@ fn binary_live_json_matches_tcpdump() {
             }
         }
     }
-    assert_eq!(
-        ftpscope::report::json::to_string_pretty(&live).unwrap(),
-        ftpscope::report::json::to_string_pretty(&offline).unwrap(),
-        "live (kernel dropped {dropped}) and tcpdump's capture differ"
+    assert_same(
+        &live,
+        &offline,
+        &format!("live (kernel dropped {dropped}) and tcpdump's capture differ"),
     );
 }
 
