@@ -197,6 +197,11 @@ fn run_source<P: PacketSource>(
                 break;
             }
         };
+        // Secrets just before this packet (a recording proxy writes them after
+        // the ClientHello, before the ServerHello that needs them).
+        if let Some(secrets) = &pkt.secrets {
+            pipe.add_tls_secrets(secrets);
+        }
         pipe.packet(pkt.linktype, pkt.frame, pkt.ts, pkt.data, pkt.orig_len);
         if pipe.has_finished() {
             for s in pipe.take_finished() {
@@ -473,6 +478,9 @@ mod tests {
                     pipe.add_tls_secrets(&secrets);
                 }
                 let Ok(Some(p)) = r.next_packet() else { break };
+                if let Some(secrets) = &p.secrets {
+                    pipe.add_tls_secrets(secrets);
+                }
                 pipe.packet(p.linktype, p.frame, p.ts, p.data, p.orig_len);
                 got.extend(pipe.take_finished());
             }

@@ -1059,10 +1059,16 @@ impl Proxy {
             None => None,
         };
         // Payload travels to the hub for the record and for extraction.
-        let (obs, rx) = Observer::new(
+        let (mut obs, rx) = Observer::new(
             rec.is_some() || cfg.extract.is_some(),
             shared.budget.clone(),
         );
+        // Intercepted connections go to the record as they travelled on the
+        // client's leg (TLS records), with the secrets that decrypt them.
+        obs.record_wire = rec.is_some();
+        if let (Some(t), true) = (&tls, rec.is_some()) {
+            t.record_secrets(Some(obs.clone()));
+        }
         let hub = {
             let shared = shared.clone();
             let sink = sink.clone();
@@ -1152,6 +1158,9 @@ impl Proxy {
             tracing::warn!("some connections did not close within 5 s; leaving them");
         }
         // Every Observer clone must go for the hub to finish.
+        if let Some(t) = &ctx.tls {
+            t.record_secrets(None);
+        }
         drop(ctx);
         let joined = tokio::task::spawn_blocking(move || hub.join()).await;
         if !matches!(joined, Ok(Ok(()))) {

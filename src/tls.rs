@@ -189,6 +189,15 @@ impl TlsConn {
         self
     }
 
+    /// Secrets that arrived after this connection began (a Decryption Secrets
+    /// Block written after its ClientHello, as a recording proxy writes them):
+    /// taken if the ServerHello, where decryption is set up, is still to come.
+    pub fn offer_keys(&mut self, keys: &Arc<KeyLog>) {
+        if self.hellos.server_random.is_none() && self.info.decryption.is_none() {
+            self.keylog = Some(keys.clone());
+        }
+    }
+
     /// Decrypted application data of one direction since the last call.
     pub fn take_plain(&mut self, from_client: bool) -> Vec<u8> {
         std::mem::take(&mut self.plain[usize::from(!from_client)])

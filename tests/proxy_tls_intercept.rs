@@ -1277,3 +1277,140 @@ async fn keepalive_inside_an_intercepted_session() {
     assert!(has_reply(s, "QUIT", 221), "{:?}", verbs(s));
     assert!(!verbs(s).iter().any(|v| v == "NOOP"), "{:?}", verbs(s));
 }
+
+/// `--record` with `--tls-intercept` holds the client leg's bytes as they
+/// travelled (TLS records, no plaintext after AUTH TLS) and the client leg's
+/// secrets in Decryption Secrets Blocks: ftpscope opens the record decrypted
+/// (commands, the 229 that matched the data connection, the file's plaintext
+/// bytes), and so does tshark (a reader of its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_record_holds_the_tls_as_it_travelled_and_opens_decrypted() {
+    let test = "the_record_holds_the_tls_as_it_travelled_and_opens_decrypted";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_tls("record", &["127.0.0.2", "ftp.example.test"]).await;
+    let sub = srv.sub();
+    let ca_dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let record = work.path().join("record.pcapng");
+    let mut cfg = tls_config(&srv, ca_dir.path(), true, false);
+    cfg.record = Some(record.clone());
+    let p = proxy(cfg).await;
+    let ca = proxy_ca(ca_dir.path());
+    let out = work.path().join("got.bin");
+    let out_s = out.to_string_lossy().to_string();
+    let url = p.url(&format!("/{sub}/big.bin"));
+    let o = lab_curl(&["--ssl-reqd", "--cacert", &ca, "-o", &out_s, &url]).await;
+    assert_ok(&o, "download");
+    assert_eq!(sha256(&out), sha256(&srv.dir.join("big.bin")));
+    let src = work.path().join("up.bin");
+    make_file(&src, 100_003);
+    let src_s = src.to_string_lossy().to_string();
+    let url = p.url(&format!("/{sub}/up.bin"));
+    let o = lab_curl(&["--ssl-reqd", "--cacert", &ca, "-T", &src_s, &url]).await;
+    assert_ok(&o, "upload");
+    let live = p.sessions(2, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    assert_eq!(live.len(), 2);
+
+    // The bytes as they travelled: the clear-text start, then TLS only.
+    let raw = std::fs::read(&record).unwrap();
+    let has = |needle: &[u8]| raw.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"AUTH "), "the clear-text AUTH is recorded");
+    for plain in [&b"USER "[..], b"PASS ", b"RETR ", b"STOR ", b"229 "] {
+        assert!(
+            !has(plain),
+            "{} in clear in the record",
+            String::from_utf8_lossy(plain)
+        );
+    }
+
+    // ftpscope opens it decrypted with the secrets the record holds.
+    let cap = ftpscope::engine::analyze_file(&record, Default::default()).unwrap();
+    let sessions: Vec<&Session> = cap.sessions.iter().filter(|s| s.tls).collect();
+    assert_eq!(sessions.len(), 2, "{:?}", cap.sessions);
+    let big = 3 * 1024 * 1024 + 17;
+    for s in &sessions {
+        let t = s.tls_info.as_deref().expect("TLS facts");
+        assert_eq!(
+            t.decryption.as_ref().map(|d| d.status),
+            Some("decrypted"),
+            "{t:?}"
+        );
+        let v = verbs(s);
+        for verb in ["AUTH", "USER", "PASS", "PBSZ", "PROT", "EPSV"] {
+            assert!(v.iter().any(|x| x == verb), "no {verb} in {v:?}");
+        }
+        let ids = finding_ids(s);
+        assert!(!ids.contains(&"control-encrypted"), "{ids:?}");
+        // The data connection matched by the decrypted 229, its bytes decrypted.
+        assert_eq!(s.data_channels.len(), 1, "{:?}", s.data_channels);
+        let d = &s.data_channels[0];
+        assert_eq!(d.via.as_str(), "EPSV", "{d:?}");
+        assert_eq!(
+            d.tls
+                .as_deref()
+                .and_then(|t| t.decryption.as_ref())
+                .map(|x| x.status),
+            Some("decrypted"),
+            "{d:?}"
+        );
+    }
+    assert!(
+        sessions
+            .iter()
+            .any(|s| has_reply(s, "RETR", 226) && s.data_channels[0].bytes_to_client == big)
+    );
+    assert!(
+        sessions
+            .iter()
+            .any(|s| has_reply(s, "STOR", 226) && s.data_channels[0].bytes_to_server == 100_003)
+    );
+
+    // tshark decrypts it too, from the same blocks.
+    if std::process::Command::new("tshark")
+        .arg("-v")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: tshark is required when CI is set"
+        );
+        eprintln!("{test}: tshark not found, its cross-check is skipped");
+        return;
+    }
+    // tshark 4.0 has no FTP AUTH TLS: the control port is read as TLS. The
+    // Finished messages are encrypted in TLS 1.3: seen only when decrypted.
+    let port = format!("tcp.port=={},tls", srv.addr.port());
+    let finished = |file: &Path| {
+        let o = std::process::Command::new("tshark")
+            .arg("-r")
+            .arg(file)
+            .args(["-d", &port, "-Y", "tls.handshake.type == 20"])
+            .args(["-T", "fields", "-e", "frame.number"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).lines().count()
+    };
+    let with = finished(&record);
+    assert!(
+        with >= 4,
+        "tshark decrypted {with} Finished messages on 2 control connections"
+    );
+    // The same file without its secrets (editcap drops them): nothing decrypted.
+    let bare = work.path().join("bare.pcapng");
+    let st = std::process::Command::new("editcap")
+        .arg("--discard-all-secrets")
+        .arg(&record)
+        .arg(&bare)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(
+        finished(&bare),
+        0,
+        "Finished messages seen without the secrets"
+    );
+}

@@ -82,6 +82,7 @@ struct Head {
     orig_len: u32,
     frame: u64,
     data: Vec<u8>,
+    secrets: Option<String>,
 }
 
 struct Source<R: Read> {
@@ -110,6 +111,7 @@ impl<R: Read> Source<R> {
                     orig_len: p.orig_len,
                     frame: p.frame,
                     data,
+                    secrets: p.secrets,
                 });
             }
             Ok(None) => self.done = true,
@@ -210,13 +212,14 @@ impl<R: Read> PacketSource for Merge<R> {
         self.taken = Some(i);
         let h = self.sources[i]
             .head
-            .as_ref()
+            .as_mut()
             .expect("the source chosen has a packet: it was found by its head");
         Ok(Some(Packet {
             frame: frame_id(i, h.frame),
             ts: h.ts,
             linktype: h.linktype,
             orig_len: h.orig_len,
+            secrets: h.secrets.take(),
             data: &h.data,
         }))
     }

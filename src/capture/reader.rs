@@ -90,6 +90,10 @@ pub struct Packet<'a> {
     /// Length of the packet on the wire (may exceed `data.len()` when the snaplen cut it).
     pub orig_len: u32,
     pub data: &'a [u8],
+    /// TLS key log text of Decryption Secrets Blocks read just before this
+    /// packet (pcapng): for the connections of this packet and those after it,
+    /// so it must reach them before the packet does.
+    pub secrets: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,8 +270,8 @@ pub struct CaptureReader<R: Read> {
 /// Decryption secrets kept from a capture at most (beyond: skipped, counted).
 pub const MAX_SECRETS: usize = 64 << 20;
 /// pcapng Decryption Secrets Block, and its TLS key log secrets type ("TLSK").
-const DSB_TYPE: u32 = 10;
-const SECRETS_TLS_KEYLOG: u32 = 0x544c_534b;
+pub(crate) const DSB_TYPE: u32 = 10;
+pub(crate) const SECRETS_TLS_KEYLOG: u32 = 0x544c_534b;
 
 /// Where a packet is in the reader's buffer: (start, length, time, link type, wire length).
 type Located = (usize, usize, Ts, u32, u32);
@@ -499,6 +503,7 @@ impl<R: Read> CaptureReader<R> {
                     ts,
                     linktype,
                     orig_len,
+                    secrets: self.secrets.take(),
                     data: &self.buf[start..start + len],
                 }))
             }

@@ -14,6 +14,7 @@ use std::path::Path;
 
 use etherparse::{IpNumber, Ipv4Header, PacketBuilder, TcpHeader};
 
+use super::reader::{DSB_TYPE, SECRETS_TLS_KEYLOG};
 use crate::time::Ts;
 
 pub use super::decode::{ACK, FIN, PSH, RST, SYN};
@@ -177,6 +178,26 @@ impl<W: Write> Writer<W> {
         self.out.write_all(&self.buf)?;
         self.packets += 1;
         Ok(())
+    }
+
+    /// Append a Decryption Secrets Block holding TLS key log lines (pcapng only;
+    /// a pcap file has no place for them: an error). Readers apply the secrets
+    /// to the packets that follow it.
+    pub fn secrets(&mut self, keylog: &str) -> io::Result<()> {
+        if self.format != Format::Pcapng {
+            return Err(io::Error::other(
+                "a pcap file cannot hold TLS secrets (pcapng can)",
+            ));
+        }
+        let text = keylog.as_bytes();
+        let mut body = Vec::with_capacity(8 + text.len() + 4);
+        body.extend_from_slice(&SECRETS_TLS_KEYLOG.to_le_bytes());
+        body.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        body.extend_from_slice(text);
+        body.extend(std::iter::repeat_n(0u8, pad4(text.len())));
+        self.buf.clear();
+        block(&mut self.buf, DSB_TYPE, &body);
+        self.out.write_all(&self.buf)
     }
 
     /// Packets written so far.

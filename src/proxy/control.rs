@@ -37,7 +37,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use super::data::{self, Leg, PairCtl, PairSpec, SessionLink};
-use super::observe::{ControlFeed, Ev, NoteTarget, Obs, now};
+use super::observe::{ControlFeed, Ev, NoteTarget, Obs, WireFeed, now};
 use super::rewrite::{self, ActiveVerb, PassiveVerb, same_ip};
 use super::tls::{self as itls, Conn};
 use super::{Ctx, UpstreamMode};
@@ -420,6 +420,8 @@ async fn intercept(
     mode: &'static str,
 ) -> Option<(Conn, Conn, itls::SessionTls)> {
     let limit = ctx.cfg.connect_timeout;
+    // With --record, the client leg's TLS bytes are what the record holds.
+    let client = itls::Tapped::new(client, WireFeed::new(&ctx.obs, cid, true));
     match itls::intercept_control(it, client, server, facing, limit, mode).await {
         Ok((c, s, info, st)) => {
             ctx.obs.tls(cid, info);

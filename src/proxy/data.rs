@@ -39,7 +39,7 @@ use tracing::Instrument as _;
 use tracing::instrument::WithSubscriber as _;
 
 use super::Ctx;
-use super::observe::{DataFeed, Ev, NoteTarget, Obs, now};
+use super::observe::{DataFeed, Ev, NoteTarget, Obs, WireFeed, now};
 use super::rewrite::same_ip;
 use crate::tcp::{ConnId, Dir};
 
@@ -266,9 +266,24 @@ struct Logical<'a> {
     link: &'a SessionLink,
     conn: ConnId,
     opened: bool,
+    /// Recorded as it travelled on the client's leg (`--record` of a PROT P
+    /// connection the proxy intercepts, see [`super::observe::WireFeed`]).
+    wire: bool,
 }
 
 impl Logical<'_> {
+    /// A client that connected to the proxy's `local` address: where the
+    /// record shows it connected when the connection is recorded as it
+    /// travelled (the announcement the record holds is the one the client
+    /// read, naming the proxy's address).
+    fn client_connected_to(&self, local: io::Result<SocketAddr>) {
+        if let (true, Ok(local)) = (self.wire, local) {
+            self.link.ctx.obs.always(Obs::LegAddress {
+                conn: self.conn,
+                responder: local,
+            });
+        }
+    }
     fn open(&mut self, initiator: SocketAddr, responder: SocketAddr) {
         self.link.ctx.obs.always(Obs::Open {
             conn: self.conn,
@@ -367,6 +382,7 @@ pub fn spawn_pair(link: &SessionLink, mut spec: PairSpec) -> PairCtl {
             link: &link,
             conn,
             opened: false,
+            wire: link.ctx.obs.record_wire && matches!(spec.tls, DataTls::Protected { .. }),
         };
         let shutdown = link.ctx.shutdown.clone();
         let wait = link.ctx.cfg.idle_timeout;
@@ -414,8 +430,9 @@ pub fn spawn_pair(link: &SessionLink, mut spec: PairSpec) -> PairCtl {
             }
             DataTls::Protected { session, insecure } => {
                 let limit = link.ctx.cfg.connect_timeout;
-                match super::tls::intercept_data(&session, p.client, p.server, limit, insecure)
-                    .await
+                let feed = WireFeed::new(&link.ctx.obs, lg.conn, p.client_is_initiator);
+                let client = super::tls::Tapped::new(p.client, feed);
+                match super::tls::intercept_data(&session, client, p.server, limit, insecure).await
                 {
                     Ok(legs) => {
                         link.ctx.obs.tls(lg.conn, legs.info);
@@ -568,6 +585,9 @@ async fn accept_then_connect(
         .ok()?;
     drop(listener);
     link.touch();
+    if first == Side::Client {
+        lg.client_connected_to(a.local_addr());
+    }
     lg.open(peer, to);
     let r = match socket_for(from, to) {
         Ok(sock) => connect_sock(sock, to, link.ctx.cfg.connect_timeout).await,
@@ -617,8 +637,9 @@ async fn accept_both(
     let link = lg.link;
     let client_side = async {
         let r = accept_from(&lc, ec, link, ann, "client").await;
-        if let Ok((_, peer)) = &r {
+        if let Ok((c, peer)) = &r {
             link.touch();
+            lg.client_connected_to(c.local_addr());
             lg.open(*peer, told);
             lg.ev(Ev::Accepted);
         }
@@ -1120,7 +1141,7 @@ fn leg_failed(what: &str, leg: &str, e: &io::Error) -> String {
 /// [`relay`] for shutdown, abandon and idleness; a cut relay closes both sides.
 async fn relay_tls(
     lg: &mut Logical<'_>,
-    client: tokio_rustls::server::TlsStream<TcpStream>,
+    client: super::tls::ClientTls,
     server: tokio_rustls::client::TlsStream<TcpStream>,
     client_is_initiator: bool,
     activate: &CancellationToken,
@@ -1213,7 +1234,7 @@ async fn relay_tls(
     if let Some(dir) = abort {
         lg.ev(Ev::Reset(dir));
         let (c, s) = (cr.unsplit(cw), sr.unsplit(sw));
-        reset(c.get_ref().0);
+        reset(c.get_ref().0.tcp());
         reset(s.get_ref().0);
     }
 }

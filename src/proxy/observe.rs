@@ -127,6 +127,28 @@ pub enum Obs {
         target: NoteTarget,
         text: String,
     },
+    /// `--record` of an intercepted connection: bytes as they travelled on the
+    /// client's leg (TLS records), for the record only; `lost_before` bytes of
+    /// this direction were not observed before these.
+    Wire {
+        conn: ConnId,
+        ts: Ts,
+        dir: Dir,
+        bytes: Vec<u8>,
+        lost_before: u64,
+    },
+    /// `--record` of intercepted connections: the client legs' TLS secrets (key
+    /// log lines), written as a Decryption Secrets Block.
+    Secrets {
+        keylog: String,
+    },
+    /// `--record` of an intercepted data connection, before its [`Obs::Open`]:
+    /// the address the client connected to (the proxy's), which the record shows
+    /// as the responder, as the announcement it holds (the client's) names it.
+    LegAddress {
+        conn: ConnId,
+        responder: SocketAddr,
+    },
 }
 
 impl Obs {
@@ -135,6 +157,7 @@ impl Obs {
         match self {
             Obs::Bytes { bytes, notes, .. } if notes.is_empty() => Some(bytes.len() + 64),
             Obs::Count { bytes, .. } => Some(bytes.as_ref().map_or(0, Vec::len) + 64),
+            Obs::Wire { bytes, .. } => Some(bytes.len() + 64),
             _ => None,
         }
     }
@@ -156,6 +179,9 @@ pub struct Observer {
     budget: Arc<Budget>,
     /// Record payload of data connections (`--record`).
     pub record_data: bool,
+    /// `--record`: intercepted connections are recorded as they travelled on the
+    /// client's leg ([`WireFeed`], [`Obs::Secrets`]).
+    pub record_wire: bool,
 }
 
 impl Observer {
@@ -167,6 +193,7 @@ impl Observer {
                 tx,
                 budget,
                 record_data,
+                record_wire: false,
             },
             rx,
         )
@@ -265,6 +292,61 @@ impl ControlFeed {
             Ok(()) => self.lost[i] = 0,
             Err(_) => self.lost[i] += len,
         }
+    }
+}
+
+/// The bytes of an intercepted connection as they travel on the client's leg
+/// (TLS records), for `--record`; losses carried forward as holes.
+pub struct WireFeed {
+    obs: Observer,
+    conn: ConnId,
+    /// The direction of bytes from the client on the logical connection.
+    from_client: Dir,
+    lost: [u64; 2],
+}
+
+impl WireFeed {
+    /// A feed when the proxy records (`--record`), else None.
+    pub fn new(obs: &Observer, conn: ConnId, client_is_initiator: bool) -> Option<Self> {
+        obs.record_wire.then(|| WireFeed {
+            obs: obs.clone(),
+            conn,
+            from_client: if client_is_initiator {
+                Dir::FromInitiator
+            } else {
+                Dir::FromResponder
+            },
+            lost: [0, 0],
+        })
+    }
+
+    /// `bytes` travelled from the client (`true`) or to it.
+    pub fn travelled(&mut self, from_client: bool, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let dir = if from_client {
+            self.from_client
+        } else {
+            self.from_client.other()
+        };
+        let i = dir.idx();
+        let o = Obs::Wire {
+            conn: self.conn,
+            ts: now(),
+            dir,
+            bytes: bytes.to_vec(),
+            lost_before: self.lost[i],
+        };
+        match self.obs.try_volume(o) {
+            Ok(()) => self.lost[i] = 0,
+            Err(_) => self.lost[i] += bytes.len() as u64,
+        }
+    }
+
+    /// Secrets of the client leg's TLS, in key log format.
+    pub fn secrets(obs: &Observer, keylog: String) {
+        obs.always(Obs::Secrets { keylog });
     }
 }
 
@@ -624,7 +706,9 @@ impl Live {
                             len: lost_before,
                         },
                     );
-                    if let Some(r) = rec {
+                    if let Some(r) = rec
+                        && !r.is_wire(conn)
+                    {
                         r.skip(conn, dir, lost_before);
                     }
                 }
@@ -635,7 +719,7 @@ impl Live {
                 self.tracker()
                     .event(meta, conn, ConnEvent::Data { dir, bytes: &bytes });
                 if let Some(r) = rec {
-                    r.data(ts, conn, dir, &bytes)?;
+                    r.plain(ts, conn, dir, &bytes)?;
                 }
             }
             Obs::Count {
@@ -654,7 +738,9 @@ impl Live {
                     let missing = len.saturating_sub(b.len() as u64);
                     self.tracker().data_payload(conn, dir, missing, b);
                 }
-                if let Some(r) = rec {
+                if let Some(r) = rec
+                    && !r.is_wire(conn)
+                {
                     let kept = bytes.as_ref().map_or(0, Vec::len) as u64;
                     r.skip(conn, dir, len.saturating_sub(kept));
                     if let Some(b) = bytes {
@@ -670,6 +756,28 @@ impl Live {
                 }
             }
             Obs::Tls { conn, info } => self.tracker().source_tls(conn, *info),
+            Obs::Wire {
+                conn,
+                ts,
+                dir,
+                bytes,
+                lost_before,
+            } => {
+                // For the record only: the tracker sees the plaintext.
+                if let Some(r) = rec {
+                    r.wire(ts, conn, dir, &bytes, lost_before)?;
+                }
+            }
+            Obs::Secrets { keylog } => {
+                if let Some(r) = rec {
+                    r.secrets(&keylog)?;
+                }
+            }
+            Obs::LegAddress { conn, responder } => {
+                if let Some(r) = rec {
+                    r.leg_address(conn, responder);
+                }
+            }
             Obs::Note {
                 control,
                 ts,

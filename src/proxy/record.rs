@@ -36,6 +36,10 @@ struct RecConn {
     next: [u32; 2],
     accepted: bool,
     fin: [bool; 2],
+    /// The connection's bytes as they travelled on the client's leg (TLS the
+    /// proxy intercepted): from the first of them on, the plaintext the relay
+    /// observes is not recorded.
+    wire: bool,
 }
 
 /// A pcapng writer of synthesised TCP connections (packets and file format from
@@ -47,6 +51,11 @@ pub struct Recorder<W: Write> {
     pub packets: u64,
     /// Bytes relayed but not recorded (they show as holes).
     pub skipped_bytes: u64,
+    /// Key log lines waiting for the next packet ([`Recorder::secrets`]).
+    secrets: String,
+    /// Responders of connections about to open, as the client's leg had them
+    /// ([`Recorder::leg_address`]).
+    leg_responder: FxHashMap<ConnId, SocketAddr>,
 }
 
 fn isn(conn: ConnId, dir: Dir) -> u32 {
@@ -79,11 +88,17 @@ impl<W: Write> Recorder<W> {
             conns: FxHashMap::default(),
             packets: 0,
             skipped_bytes: 0,
+            secrets: String::new(),
+            leg_responder: FxHashMap::default(),
         })
     }
 
     /// One packet, one pcapng block, one write (see [`RecordFile`]).
     fn epb(&mut self, ts: Ts, pkt: &[u8]) -> io::Result<()> {
+        if !self.secrets.is_empty() {
+            self.out.secrets(&self.secrets)?;
+            self.secrets.clear();
+        }
         self.out.packet(ts, pkt, pkt.len() as u32)?;
         self.packets += 1;
         Ok(())
@@ -115,6 +130,14 @@ impl<W: Write> Recorder<W> {
         self.epb(ts, &pkt)
     }
 
+    /// Connection `conn`, about to open, is recorded as the client's leg had
+    /// it: the client connected to `responder` (the proxy's address).
+    pub fn leg_address(&mut self, conn: ConnId, responder: SocketAddr) {
+        if self.leg_responder.len() < 4096 {
+            self.leg_responder.insert(conn, responder);
+        }
+    }
+
     /// A connection attempt: the initiator's SYN.
     pub fn open(
         &mut self,
@@ -123,6 +146,7 @@ impl<W: Write> Recorder<W> {
         initiator: SocketAddr,
         responder: SocketAddr,
     ) -> io::Result<()> {
+        let responder = self.leg_responder.remove(&conn).unwrap_or(responder);
         let ends = if initiator.is_ipv4() && responder.is_ipv4() {
             [initiator, responder]
         } else {
@@ -136,6 +160,7 @@ impl<W: Write> Recorder<W> {
                 next,
                 accepted: false,
                 fin: [false, false],
+                wire: false,
             },
         );
         self.send(ts, conn, Dir::FromInitiator, SYN, &[])
@@ -161,6 +186,45 @@ impl<W: Write> Recorder<W> {
         for seg in bytes.chunks(MAX_SEGMENT) {
             self.send(ts, conn, dir, PSH | ACK, seg)?;
         }
+        Ok(())
+    }
+
+    /// Plaintext the relay observed: recorded unless the connection's bytes are
+    /// recorded as they travelled ([`Recorder::wire`]).
+    pub fn plain(&mut self, ts: Ts, conn: ConnId, dir: Dir, bytes: &[u8]) -> io::Result<()> {
+        if self.is_wire(conn) {
+            return Ok(());
+        }
+        self.data(ts, conn, dir, bytes)
+    }
+
+    /// Is `conn` recorded as it travelled (TLS bytes, see [`Recorder::wire`])?
+    pub fn is_wire(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| c.wire)
+    }
+
+    /// Bytes as they travelled on the client's leg (the TLS records of an
+    /// intercepted connection), `lost_before` of them not observed before these.
+    pub fn wire(
+        &mut self,
+        ts: Ts,
+        conn: ConnId,
+        dir: Dir,
+        bytes: &[u8],
+        lost_before: u64,
+    ) -> io::Result<()> {
+        match self.conns.get_mut(&conn) {
+            Some(c) => c.wire = true,
+            None => return Ok(()),
+        }
+        self.skip(conn, dir, lost_before);
+        self.data(ts, conn, dir, bytes)
+    }
+
+    /// TLS key log lines, written as one Decryption Secrets Block before the
+    /// next packet (a handshake's lines come together: one block for them).
+    pub fn secrets(&mut self, keylog: &str) -> io::Result<()> {
+        self.secrets.push_str(keylog);
         Ok(())
     }
 
@@ -197,6 +261,10 @@ impl<W: Write> Recorder<W> {
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
+        if !self.secrets.is_empty() {
+            self.out.secrets(&self.secrets)?;
+            self.secrets.clear();
+        }
         self.out.flush()
     }
 

@@ -51,6 +51,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::{LazyConfigAcceptor, TlsAcceptor, TlsConnector, client, server};
 
 use super::ca::Ca;
+use super::observe::{Observer, WireFeed};
 use crate::model::tls::{Certificate, Decryption, TlsInfo};
 
 /// Server configs kept (one per leaf name and client-facing address).
@@ -89,6 +90,8 @@ pub struct Intercept {
     provider: Arc<CryptoProvider>,
     verifier: Arc<dyn ServerCertVerifier>,
     keylog: Option<Arc<dyn rustls::KeyLog>>,
+    /// The client legs' key log (`--tls-keylog` and `--record`).
+    client_keys: Arc<ClientLegKeys>,
     /// The `--upstream` host (name or address), the certificate name checked
     /// when the client sent no SNI.
     upstream_host: String,
@@ -177,7 +180,12 @@ impl Intercept {
             Some(p) => Some(Arc::new(KeyLogFile::open(p)?)),
             None => None,
         };
+        let client_keys = Arc::new(ClientLegKeys {
+            file: keylog.clone(),
+            record: Mutex::new(None),
+        });
         Ok(Intercept {
+            client_keys,
             ca,
             implicit: opts.implicit,
             insecure: opts.upstream_insecure,
@@ -189,6 +197,16 @@ impl Intercept {
             server_configs: Mutex::new(HashMap::new()),
             trust,
         })
+    }
+
+    /// `--record`: the client legs' secrets go to the record too (None: no
+    /// more; the proxy stops and its hub waits for every observer to go).
+    pub fn record_secrets(&self, obs: Option<Observer>) {
+        *self
+            .client_keys
+            .record
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = obs;
     }
 
     /// A client config for one session's upstream connections: its own
@@ -232,9 +250,7 @@ impl Intercept {
         // a session cache (the default) and tickets.
         c.ticketer = rustls::crypto::ring::Ticketer::new().context("TLS ticketer")?;
         c.send_tls13_tickets = CONTROL_TICKETS;
-        if let Some(k) = &self.keylog {
-            c.key_log = k.clone();
-        }
+        c.key_log = self.client_keys.clone();
         let c = Arc::new(c);
         if m.len() >= MAX_SERVER_CONFIGS {
             m.clear();
@@ -339,8 +355,7 @@ impl KeyLogFile {
 impl rustls::KeyLog for KeyLogFile {
     fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
         use std::io::Write as _;
-        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-        let line = format!("{label} {} {}\n", hex(client_random), hex(secret));
+        let line = keylog_line(label, client_random, secret);
         let mut f = self.0.lock().unwrap_or_else(|e| e.into_inner());
         // One write per line: lines of concurrent connections do not interleave.
         if let Err(e) = f.write_all(line.as_bytes()) {
@@ -349,11 +364,109 @@ impl rustls::KeyLog for KeyLogFile {
     }
 }
 
+/// The client leg's socket of an intercepted connection; with `--record`, the
+/// bytes that travel on it (the TLS records) go to the record as they are.
+pub struct Tapped {
+    tcp: TcpStream,
+    feed: Option<WireFeed>,
+}
+
+impl Tapped {
+    pub fn new(tcp: TcpStream, feed: Option<WireFeed>) -> Self {
+        Tapped { tcp, feed }
+    }
+
+    pub fn tcp(&self) -> &TcpStream {
+        &self.tcp
+    }
+}
+
+impl AsyncRead for Tapped {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let me = self.get_mut();
+        let before = buf.filled().len();
+        let r = Pin::new(&mut me.tcp).poll_read(cx, buf);
+        if let (Poll::Ready(Ok(())), Some(f)) = (&r, me.feed.as_mut()) {
+            f.travelled(true, &buf.filled()[before..]);
+        }
+        r
+    }
+}
+
+impl AsyncWrite for Tapped {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let me = self.get_mut();
+        let r = Pin::new(&mut me.tcp).poll_write(cx, buf);
+        if let (Poll::Ready(Ok(n)), Some(f)) = (&r, me.feed.as_mut()) {
+            f.travelled(false, &buf[..*n]);
+        }
+        r
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
+}
+
+/// TLS towards the client, over its (maybe recorded) socket.
+pub type ClientTls = server::TlsStream<Tapped>;
+
+/// The key log of the client legs (the proxy as TLS server): the
+/// `--tls-keylog` file, and with `--record` the record's Decryption Secrets
+/// Blocks, so the record opens decrypted.
+struct ClientLegKeys {
+    file: Option<Arc<dyn rustls::KeyLog>>,
+    /// Cleared when the proxy stops: it holds the hub's channel open.
+    record: Mutex<Option<Observer>>,
+}
+
+impl std::fmt::Debug for ClientLegKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientLegKeys")
+    }
+}
+
+impl rustls::KeyLog for ClientLegKeys {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        if let Some(f) = &self.file {
+            f.log(label, client_random, secret);
+        }
+        let record = self.record.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(obs) = record.as_ref() {
+            WireFeed::secrets(obs, keylog_line(label, client_random, secret));
+        }
+    }
+    fn will_log(&self, _label: &str) -> bool {
+        self.file.is_some()
+            || self
+                .record
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some()
+    }
+}
+
+/// One NSS key log line.
+fn keylog_line(label: &str, client_random: &[u8], secret: &[u8]) -> String {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    format!("{label} {} {}\n", hex(client_random), hex(secret))
+}
+
 /// A control connection's stream: TCP, then TLS once intercepted.
 pub enum Conn {
     Plain(TcpStream),
     /// Towards the client: the proxy is the TLS server.
-    ToClient(Box<server::TlsStream<TcpStream>>),
+    ToClient(Box<ClientTls>),
     /// Towards the server: the proxy is the TLS client.
     ToServer(Box<client::TlsStream<TcpStream>>),
     /// A placeholder while the stream is being upgraded: reads end, writes fail.
@@ -364,7 +477,7 @@ impl Conn {
     pub fn tcp(&self) -> Option<&TcpStream> {
         match self {
             Conn::Plain(s) => Some(s),
-            Conn::ToClient(s) => Some(s.get_ref().0),
+            Conn::ToClient(s) => Some(s.get_ref().0.tcp()),
             Conn::ToServer(s) => Some(s.get_ref().0),
             Conn::Gone => None,
         }
@@ -446,10 +559,7 @@ pub enum Failure {
     Client(String),
     /// The server's side failed (its certificate did not verify, a stall): the
     /// client's TLS is up, so it can be told why.
-    Upstream {
-        client: Box<server::TlsStream<TcpStream>>,
-        why: String,
-    },
+    Upstream { client: Box<ClientTls>, why: String },
 }
 
 fn version_of(c: &rustls::CommonState) -> Option<&'static str> {
@@ -505,7 +615,7 @@ fn resumed(c: &rustls::CommonState) -> bool {
 /// both legs in notes.
 fn info_of(
     mode: &'static str,
-    to_client: &server::TlsStream<TcpStream>,
+    to_client: &ClientTls,
     to_server: &client::TlsStream<TcpStream>,
     insecure: bool,
 ) -> TlsInfo {
@@ -565,7 +675,7 @@ fn info_of(
 /// connected to. Every step within `limit`.
 pub async fn intercept_control(
     it: &Intercept,
-    client: TcpStream,
+    client: Tapped,
     server: TcpStream,
     facing: IpAddr,
     limit: Duration,
@@ -656,7 +766,7 @@ pub async fn intercept_control(
 
 /// Both legs of a PROT P data connection, TLS and relayed as plaintext.
 pub struct DataLegs {
-    pub client: server::TlsStream<TcpStream>,
+    pub client: ClientTls,
     pub server: client::TlsStream<TcpStream>,
     pub info: TlsInfo,
 }
@@ -667,7 +777,7 @@ pub struct DataLegs {
 /// session's upstream control session).
 pub async fn intercept_data(
     st: &SessionTls,
-    client: TcpStream,
+    client: Tapped,
     server: TcpStream,
     limit: Duration,
     insecure: bool,

@@ -100,7 +100,11 @@ impl Tracker {
             .map(KeyLog::copy_secrets)
             .unwrap_or_default();
         k.add_text(text);
-        self.cfg.tls_keys = Some(std::sync::Arc::new(k));
+        let k = std::sync::Arc::new(k);
+        for t in self.tls.conns.values_mut() {
+            t.offer_keys(&k);
+        }
+        self.cfg.tls_keys = Some(k);
     }
 
     /// A data connection of a decrypted session: its TLS is followed (and
