@@ -317,6 +317,34 @@ mod tests {
         out
     }
 
+    /// A Decryption Secrets Block between two packets reaches the reader with
+    /// the packet after it (the one that needs it), whole and only once; a pcap
+    /// file refuses secrets.
+    #[test]
+    fn secrets_between_packets_come_with_the_next_packet() {
+        let header = Header {
+            linktype: LINKTYPE_RAW,
+            snaplen: 0,
+            interface: None,
+            application: "test",
+        };
+        let mut w = Writer::new(Vec::new(), Format::Pcapng, &header).unwrap();
+        w.packet(Ts(1), &[0x45; 20], 20).unwrap();
+        let line = "CLIENT_RANDOM 00 11\n";
+        w.secrets(line).unwrap();
+        w.packet(Ts(2), &[0x45; 20], 20).unwrap();
+        w.packet(Ts(3), &[0x45; 20], 20).unwrap();
+        let bytes = w.into_inner();
+        let mut r = CaptureReader::new(&bytes[..]).unwrap();
+        let mut got = Vec::new();
+        while let Some(p) = r.next_packet().unwrap() {
+            got.push(p.secrets.as_deref().map(|t| t.trim_end().to_string()));
+        }
+        assert_eq!(got, [None, Some(line.trim_end().to_string()), None]);
+        let mut p = Writer::new(Vec::new(), Format::Pcap, &header).unwrap();
+        assert!(p.secrets(line).is_err());
+    }
+
     #[test]
     fn pcapng_and_pcap_keep_nanoseconds_lengths_and_linktype() {
         for format in [Format::Pcapng, Format::Pcap] {
