@@ -167,6 +167,7 @@ pub fn session(s: &mut Session, verbose: bool) {
     }
     login_rule(s, &mut f);
     control_rules(s, &mut f);
+    closed_while_waiting(s, &mut f);
     tls::rules(s, &mut f);
     capture_rules(s, &mut f);
     let mut f = aggregate(f);
@@ -1702,6 +1703,65 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
             });
         }
     }
+}
+
+/// `control-closed-unanswered`: the server's side closed the control connection
+/// (FIN or RST, not after QUIT) while the client's last command had no reply at
+/// all, not even a 421. What is not seen cannot count: both directions must be
+/// whole (no gap, nothing cut) and the server must have spoken on the connection
+/// before (so its direction is in the capture).
+fn closed_while_waiting(s: &Session, out: &mut Vec<Finding>) {
+    use crate::model::Closed;
+    if !matches!(s.closed, Closed::FinByServer | Closed::RstByServer) {
+        return;
+    }
+    let lim = &s.capture;
+    if lim.gaps > 0
+        || lim.gap_bytes.iter().sum::<u64>() > 0
+        || lim.cut_bytes.iter().sum::<u64>() > 0
+    {
+        return;
+    }
+    let Some(i) = s.exchanges.len().checked_sub(1) else {
+        return;
+    };
+    let x = &s.exchanges[i];
+    let Some(c) = &x.command else {
+        return;
+    };
+    if !x.replies.is_empty() || c.verb == "QUIT" || c.unknown && c.verb.is_empty() {
+        return;
+    }
+    if !s.exchanges[..i].iter().any(|e| !e.replies.is_empty()) {
+        return;
+    }
+    let verb = escape_str(&c.verb);
+    let closed = s.closed;
+    let waited = crate::time::human_duration(c.ts.secs_until(s.end).max(0.0));
+    let mut evidence = reply_evidence(s, i);
+    evidence.push(ev(
+        tr!(
+            "control connection ended ({closed}) {waited} after the command, without a reply",
+            "控制连接在该命令之后 {waited} 结束（{closed}），没有响应"
+        ),
+        Some(s.end),
+        None,
+        None,
+    ));
+    out.push(Finding {
+        id: "control-closed-unanswered",
+        severity: Severity::Error,
+        summary: tr!(
+            "the server's side closed the control connection ({closed}) and {verb} got no reply, not even a 421",
+            "服务器一侧关闭了控制连接（{closed}），{verb} 没有得到任何响应，连 421 也没有"
+        ),
+        evidence,
+        remedy: tr!(
+            "The server process ended or dropped the session without a word: look in the server's log at that time (a crash, a killed session, a limit, a command it refuses by closing). A firewall or NAT device that closes connections would look the same from the client's side: capture on the server too to tell them apart.",
+            "服务器进程在没有任何说明的情况下结束或丢弃了会话：查看服务器当时的日志（崩溃、会话被终止、达到限制、以关闭连接来拒绝某条命令）。从客户端看，关闭连接的防火墙或 NAT 设备表现相同：同时在服务器端抓包以区分两者。"
+        ),
+        ..Default::default()
+    });
 }
 
 fn service_closing(s: &Session, i: usize, text: &[u8]) -> Finding {

@@ -558,6 +558,14 @@ async fn fault_refuse_drop_delay_close() {
     assert!(notes.contains("--fault-drop-data"), "{notes}");
     assert!(notes.contains("--fault-delay"), "{notes}");
     assert!(notes.contains("--fault-close-after 6"), "{notes}");
+    // The close is diagnosed as a server that hung up on a command, marked injected.
+    let closed = s
+        .findings
+        .iter()
+        .find(|f| f.id == "control-closed-unanswered")
+        .unwrap_or_else(|| panic!("no control-closed-unanswered: {:?}", s.findings));
+    assert!(closed.injected, "{closed:?}");
+    assert!(closed.summary.en.contains("NOOP"), "{closed:?}");
     // The refusal is diagnosed as a real one would be, and marked injected.
     let refused = s
         .findings
