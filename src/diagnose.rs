@@ -663,6 +663,7 @@ fn data_rules(s: &Session, scan: bool, out: &mut Vec<Finding>) {
     for d in &s.data_channels {
         transfer_rules(s, d, out);
         speed::rules(s, d, out);
+        made_but_425(s, d, out);
         let Some(ann) = d.announced else { continue };
         match d.mode {
             DataMode::Passive => passive_rules(s, d, ann, server_ip, out),
@@ -672,6 +673,70 @@ fn data_rules(s: &Session, scan: bool, out: &mut Vec<Finding>) {
     }
     unseen_data_rule(s, out);
     speed::session_rules(s, out);
+}
+
+/// `data-connection-failed`, the connection seen: the data connection was made
+/// on the wire (SYN answered), yet the server's final reply to the transfer
+/// command is 425 "cannot open data connection". What the capture shows did not
+/// reach the server as it expected: a device between answered or changed it
+/// (a firewall, a NAT with an FTP helper, a proxy), or the server refused where
+/// it came from (vsftpd's `425 Security: Bad IP connecting.` when it comes from
+/// another address than the control connection).
+fn made_but_425(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
+    // On a TLS data connection the 425 is TLS's (ProFTPD's "Unable to build
+    // data connection" when the session was not reused): the TLS rules say so.
+    if d.outcome != Outcome::Failed || d.tls.is_some() {
+        return;
+    }
+    let Some((ei, 425)) = transfer_reply(s, d) else {
+        return;
+    };
+    let (Some(from), Some(to)) = (d.connector, d.listener) else {
+        return;
+    };
+    let text = s.exchanges[ei]
+        .final_reply()
+        .map(|r| escape(&r.text.0))
+        .unwrap_or_default();
+    let cmd = match d.command.as_deref() {
+        Some(c) => Tr::verbatim(c),
+        None => tr!("the transfer", "传输命令"),
+    };
+    let other_ip = from.ip() != s.client.ip() && from.ip() != s.server.ip();
+    let mut evidence = announcement_evidence(s, d);
+    evidence.extend(attempt_evidence(d));
+    evidence.extend(reply_evidence(s, ei));
+    let peer = if other_ip {
+        tr!(
+            " The data connection came from {ip}, not from an address of the control connection: a server that checks the source (vsftpd's default, pasv_promiscuous=NO) refuses it; behind a NAT or load balancer that uses another address, allow it (vsftpd pasv_promiscuous=YES) or make the device keep the address.",
+            "数据连接来自 {ip}，不是控制连接两端的地址：检查来源地址的服务器（vsftpd 默认 pasv_promiscuous=NO）会拒绝它；若 NAT 或负载均衡器使用了别的地址，请放行它（vsftpd pasv_promiscuous=YES）或让设备保持原地址。",
+            ip = from.ip()
+        )
+    } else if text.to_ascii_lowercase().contains("bad ip") {
+        tr!(
+            " The server says the data connection came from an address it did not expect (vsftpd's \"Bad IP connecting\"): a NAT on the client's side sent it out from another public address than the control connection (per-connection load balancing over several uplinks, an address pool without pairing). Make the NAT keep one address per client (paired pooling, or FTP over one uplink), or let the server accept it (vsftpd pasv_promiscuous=YES).",
+            "服务器表示数据连接来自它不认可的地址（vsftpd 的 \"Bad IP connecting\"）：客户端一侧的 NAT 用了与控制连接不同的公网地址发出数据连接（多条上行线路按连接负载均衡、未配对的地址池）。让 NAT 为每个客户端固定一个地址（配对地址池，或让 FTP 只走一条线路），或让服务器接受它（vsftpd pasv_promiscuous=YES）。"
+        )
+    } else {
+        Tr::default()
+    };
+    out.push(Finding {
+        id: "data-connection-failed",
+        severity: Severity::Error,
+        summary: tr!(
+            "the data connection {from} -> {to} was made, yet the server answered {cmd} with 425 (`{text}`): the connection the capture shows did not reach the server as it expected",
+            "数据连接 {from} -> {to} 已建立，但服务器对 {cmd} 响应 425（`{text}`）：抓包中看到的连接并没有按服务器预期的那样到达服务器";
+            cmd = cmd
+        ),
+        evidence,
+        remedy: tr!(
+            "Something between client and server answered or changed the data connection (a firewall, a NAT with an FTP helper, a proxy), or the server refused where it came from. Capture on the server's side to see what reached it, and read the server's log for the reason.{peer}",
+            "客户端与服务器之间的某个设备应答或修改了数据连接（防火墙、带 FTP 助手的 NAT、代理），或者服务器拒绝了它的来源。在服务器一侧抓包，看看到达服务器的是什么，并查看服务器日志中的原因。{peer}";
+            peer = peer
+        ),
+        cause: d.via.to_string(),
+        ..Default::default()
+    });
 }
 
 /// The capture holds FTP control traffic only: say what cannot be known, once.

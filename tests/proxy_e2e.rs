@@ -514,6 +514,20 @@ async fn fault_reply_retr_425_is_in_the_session() {
         "{:?}",
         ch.notes
     );
+    // Diagnosed as a real 425 after a made connection would be, marked injected.
+    assert_eq!(ch.outcome, Outcome::Failed);
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "data-connection-failed")
+        .unwrap_or_else(|| panic!("no data-connection-failed: {:?}", s.findings));
+    assert!(f.injected, "{f:?}");
+    assert!(
+        f.summary
+            .en
+            .contains("was made, yet the server answered RETR with 425"),
+        "{f:?}"
+    );
     p.stop().await;
 }
 

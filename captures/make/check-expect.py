@@ -214,7 +214,7 @@ def check_shape(exp):
                 mode = d.get("mode") if d.get("mode") in ("passive", "active") else None
             if mode is None or d.get("mode") != mode:
                 bad.append(f"session {i} data {j}: via/mode {d.get('via')}/{d.get('mode')}")
-            if d.get("outcome") not in ("completed", "refused", "unanswered", "not-attempted", "reset", "aborted",
+            if d.get("outcome") not in ("completed", "failed", "refused", "unanswered", "not-attempted", "reset", "aborted",
                                         "completed-per-replies", "failed-per-replies", "not-in-capture"):
                 bad.append(f"session {i} data {j}: outcome {d.get('outcome')!r}")
             if not isinstance(d.get("bytes"), int):
@@ -337,7 +337,14 @@ def main():
                 outcome = "completed"
             if dc["outcome"] in ("completed", "refused", "unanswered") and outcome != dc["outcome"]:
                 problems.append(f"{tag}: data {ann}: outcome {outcome} != {dc['outcome']}")
-            if dc["outcome"] in ("completed", "aborted", "reset") and nbytes != dc["bytes"]:
+            # "failed": the connection was made, the server's replies say the transfer
+            # failed (a 4xx/5xx final reply is among the session's codes).
+            if dc["outcome"] == "failed":
+                if outcome != "completed":
+                    problems.append(f"{tag}: data {ann}: expected a made connection (failed per the reply), found {outcome}")
+                if not any(400 <= c < 600 for c in codes):
+                    problems.append(f"{tag}: data {ann}: outcome failed, but no 4xx/5xx reply in {codes}")
+            if dc["outcome"] in ("completed", "failed", "aborted", "reset") and nbytes != dc["bytes"]:
                 problems.append(f"{tag}: data {ann}: {nbytes} payload bytes != {dc['bytes']} (stream {t})")
             print(f"  data {dc['command']} {ann}: stream {t}, {nbytes} bytes, {syns} SYN, outcome {outcome}")
             del streams[t]
