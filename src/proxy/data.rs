@@ -1155,8 +1155,14 @@ async fn relay_tls(
     };
     let (mut cr, mut cw) = tokio::io::split(client);
     let (mut sr, mut sw) = tokio::io::split(server);
-    let mut f_up = DataFeed::new(link.ctx.obs.clone(), lg.conn);
-    let mut f_down = DataFeed::new(link.ctx.obs.clone(), lg.conn);
+    // Recorded as it travelled (the TLS records): the plaintext goes to the hub
+    // only for --extract, not to be dropped by the record (and weigh on the budget).
+    let mut obs = link.ctx.obs.clone();
+    if lg.wire {
+        obs.record_data = link.ctx.cfg.extract.is_some();
+    }
+    let mut f_up = DataFeed::new(obs.clone(), lg.conn);
+    let mut f_down = DataFeed::new(obs, lg.conn);
     let idle = link.ctx.cfg.idle_timeout;
     let shutdown = link.ctx.shutdown.clone();
     let mut abort: Option<Dir> = None;
