@@ -175,6 +175,21 @@ fn decode_link<'a>(
     ts: Ts,
     depth: usize,
 ) -> Decoded<'a> {
+    match plain_tcp(link, data) {
+        Some(d) => d,
+        None => decode_general(cx, bufs, link, data, ts, depth),
+    }
+}
+
+/// Any packet of the link types read: headers sliced by etherparse.
+fn decode_general<'a>(
+    cx: &mut Cx<'_>,
+    bufs: &'a mut [Vec<u8>],
+    link: u32,
+    data: &'a [u8],
+    ts: Ts,
+    depth: usize,
+) -> Decoded<'a> {
     let sliced = match link {
         linktype::ETHERNET => match LaxSlicedPacket::from_ethernet(data) {
             Ok(s) => s,
@@ -221,6 +236,70 @@ fn decode_link<'a>(
         other => return Decoded::UnsupportedLink(other),
     };
     decode_sliced(cx, bufs, sliced, ts, depth)
+}
+
+/// The common case read straight from the bytes: TCP in an IPv4 header (options
+/// allowed) or a fixed IPv6 header, whole (not cut by the snaplen, not a fragment),
+/// behind Ethernet without VLAN tags, a Linux cooked header or nothing. Anything
+/// else, or anything irregular, is `None` and goes to the general decoding, which
+/// gives the same answer for these packets (a test checks it on every capture).
+fn plain_tcp(link: u32, data: &[u8]) -> Option<Decoded<'_>> {
+    let (ip, version) = match link {
+        linktype::ETHERNET => (data.get(14..)?, ether_ip(data.get(12..14)?)?),
+        linktype::LINUX_SLL => (data.get(16..)?, ether_ip(data.get(14..16)?)?),
+        linktype::LINUX_SLL2 => (data.get(20..)?, ether_ip(data.get(..2)?)?),
+        linktype::RAW
+        | linktype::RAW_OLD
+        | linktype::RAW_OLD2
+        | linktype::IPV4
+        | linktype::IPV6 => (data, *data.first()? >> 4),
+        _ => return None,
+    };
+    if ip.first()? >> 4 != version {
+        return None;
+    }
+    let be16 = |i: usize| u16::from_be_bytes([ip[i], ip[i + 1]]) as usize;
+    match version {
+        4 => {
+            let ihl = (ip[0] & 0x0f) as usize * 4;
+            if ip.len() < 20 || ihl < 20 || ip[9] != 6 || be16(6) & 0x3fff != 0 {
+                return None;
+            }
+            let total = be16(2);
+            if total < ihl || total > ip.len() {
+                return None;
+            }
+            let src = std::net::Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+            let dst = std::net::Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+            let tcp = &ip[ihl..total];
+            Some(parse_tcp(src.into(), dst.into(), tcp, tcp.len()))
+        }
+        6 => {
+            if ip.len() < 40 || ip[6] != 6 {
+                return None;
+            }
+            let len = be16(4);
+            if len == 0 || 40 + len > ip.len() {
+                return None;
+            }
+            let addr = |i: usize| {
+                let b: [u8; 16] = ip[i..i + 16].try_into().expect("16 bytes");
+                IpAddr::from(b)
+            };
+            let tcp = &ip[40..40 + len];
+            Some(parse_tcp(addr(8), addr(24), tcp, tcp.len()))
+        }
+        _ => None,
+    }
+}
+
+/// The IP version an EtherType names.
+fn ether_ip(et: &[u8]) -> Option<u8> {
+    match et {
+        [0x08, 0x00] => Some(4),
+        [0x86, 0xdd] => Some(6),
+        _ => None,
+    }
 }
 
 fn decode_sliced<'a>(
@@ -558,6 +637,68 @@ pub fn parse_tcp<'a>(src: IpAddr, dst: IpAddr, bytes: &'a [u8], declared: usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast path gives what the general decoding gives, on every packet of the
+    /// lab captures and on each of them cut short at every length and with each
+    /// header byte changed.
+    #[test]
+    fn plain_tcp_agrees_with_the_general_decoding() {
+        fn general(link: u32, data: &[u8]) -> String {
+            let mut frags = FragPool::default();
+            let mut cx = Cx {
+                frags: &mut frags,
+                tunnelled: false,
+            };
+            let mut bufs: [Vec<u8>; MAX_TUNNEL_DEPTH + 1] = Default::default();
+            format!(
+                "{:?}",
+                decode_general(&mut cx, &mut bufs, link, data, Ts::default(), 0)
+            )
+        }
+        let mut fast = 0;
+        let mut check = |link: u32, data: &[u8]| {
+            if let Some(d) = plain_tcp(link, data) {
+                fast += 1;
+                assert_eq!(format!("{d:?}"), general(link, data), "{data:02x?}");
+            }
+        };
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/captures");
+        let mut files = 0;
+        for entry in std::fs::read_dir(dir).expect("captures/") {
+            let path = entry.expect("entry").path();
+            if !matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("pcap" | "pcapng")
+            ) {
+                continue;
+            }
+            files += 1;
+            let file = std::fs::File::open(&path).expect("open");
+            let mut r = super::super::reader::CaptureReader::new(std::io::BufReader::new(file))
+                .expect("capture");
+            let mut n = 0;
+            while let Ok(Some(p)) = r.next_packet() {
+                let (link, data) = (p.linktype, p.data.to_vec());
+                check(link, &data);
+                // The first packets of each file, mangled.
+                if n < 20 {
+                    for cut in 0..data.len().min(80) {
+                        check(link, &data[..cut]);
+                    }
+                    for i in 0..data.len().min(80) {
+                        for v in [0x00, 0x01, 0x06, 0x20, 0x45, 0x60, 0x86, 0xdd, 0xff] {
+                            let mut m = data.clone();
+                            m[i] = v;
+                            check(link, &m);
+                        }
+                    }
+                }
+                n += 1;
+            }
+        }
+        assert!(files > 20, "lab captures read: {files}");
+        assert!(fast > 10_000, "packets on the fast path: {fast}");
+    }
 
     /// IPv4 + TCP packet from 10.0.0.1:1024 to 10.0.0.2:21 with payload "USER a\r\n".
     fn ipv4_tcp(payload: &[u8]) -> Vec<u8> {

@@ -203,18 +203,37 @@ const MONTHS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];
 
-/// Tokens of a line with where each starts.
+/// Tokens of a line with where each starts (split at whitespace as `char::is_whitespace`
+/// has it; a line of ASCII, the usual case, is split byte by byte).
 fn tokens(text: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(12);
     let mut start = None;
-    for (i, c) in text.char_indices() {
-        match (c.is_whitespace(), start) {
-            (true, Some(s)) => {
-                out.push((s, &text[s..i]));
-                start = None;
+    if text.is_ascii() {
+        // The ASCII characters `char::is_whitespace` names (vertical tab included,
+        // unlike `u8::is_ascii_whitespace`).
+        for (i, b) in text.bytes().enumerate() {
+            match (
+                matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'),
+                start,
+            ) {
+                (true, Some(s)) => {
+                    out.push((s, &text[s..i]));
+                    start = None;
+                }
+                (false, None) => start = Some(i),
+                _ => {}
             }
-            (false, None) => start = Some(i),
-            _ => {}
+        }
+    } else {
+        for (i, c) in text.char_indices() {
+            match (c.is_whitespace(), start) {
+                (true, Some(s)) => {
+                    out.push((s, &text[s..i]));
+                    start = None;
+                }
+                (false, None) => start = Some(i),
+                _ => {}
+            }
         }
     }
     if let Some(s) = start {
@@ -244,7 +263,7 @@ fn parse_unix(text: &str) -> Option<Entry> {
     }
     // The month, after the size; then the day, then the time or year, then the name.
     let m = (2..t.len().saturating_sub(3)).find(|&i| {
-        MONTHS.contains(&t[i].1.to_ascii_lowercase().as_str())
+        MONTHS.iter().any(|m| m.eq_ignore_ascii_case(t[i].1))
             && t[i - 1].1.bytes().all(|b| b.is_ascii_digit())
     })?;
     let size = t[m - 1].1.parse().ok();
@@ -386,6 +405,36 @@ mod tests {
         assert_eq!(l.format, ListingFormat::Names);
         assert_eq!(l.entries.len(), 2);
         assert_eq!(l.entries[1].name, "b c.bin");
+    }
+
+    #[test]
+    fn ascii_tokens_split_where_char_whitespace_does() {
+        fn by_char(text: &str) -> Vec<(usize, &str)> {
+            let mut out = Vec::new();
+            let mut start = None;
+            for (i, c) in text.char_indices() {
+                match (c.is_whitespace(), start) {
+                    (true, Some(s)) => {
+                        out.push((s, &text[s..i]));
+                        start = None;
+                    }
+                    (false, None) => start = Some(i),
+                    _ => {}
+                }
+            }
+            if let Some(s) = start {
+                out.push((s, &text[s..]));
+            }
+            out
+        }
+        // Every ASCII byte, each between two words and doubled, plus non-ASCII space.
+        for b in 0u8..128 {
+            let c = b as char;
+            let text = format!("{c}a{c}b{c}{c}c d{c}");
+            assert_eq!(tokens(&text), by_char(&text), "byte {b:#04x}");
+        }
+        let text = "-rw-r--r-- 1 a\u{a0}b 5 Jan\u{3000}1 00:00 x\u{85}y";
+        assert_eq!(tokens(text), by_char(text));
     }
 
     #[test]
