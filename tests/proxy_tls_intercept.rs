@@ -7,7 +7,8 @@
 //!
 //! Needs the lab (`captures/make/install-lab.sh`: vsftpd under /opt/ftpscope-lab,
 //! the user `ftpuser`, its PAM service), root, curl and python3; skipped with a
-//! message otherwise, and failing instead when CI is set.
+//! message otherwise, and failing instead when CI is set. The suppaftp (rustls)
+//! test against libunftp (rustls FTPS, in process) needs none of them.
 
 mod proxy_support;
 
