@@ -7,7 +7,8 @@
 //!
 //! Needs the lab (`captures/make/install-lab.sh`: vsftpd under /opt/ftpscope-lab,
 //! the user `ftpuser`, its PAM service), root, curl and python3; skipped with a
-//! message otherwise, and failing instead when CI is set.
+//! message otherwise, and failing instead when CI is set. The suppaftp (rustls)
+//! test against libunftp (rustls FTPS, in process) needs none of them.
 
 mod proxy_support;
 
@@ -1413,4 +1414,267 @@ async fn the_record_holds_the_tls_as_it_travelled_and_opens_decrypted() {
         0,
         "Finished messages seen without the secrets"
     );
+}
+
+/// The `ftpscope proxy` child of a test, killed when the test ends.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn sha256_bytes(b: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+/// suppaftp (tokio, rustls) logged in through the proxy at `addr`: AUTH TLS
+/// trusting the proxy's CA `ca` (SNI localhost), PBSZ 0 and PROT P (suppaftp
+/// sends them itself), TYPE I.
+async fn suppaftp_tls(addr: SocketAddr, ca: &Path) -> suppaftp::tokio::AsyncRustlsFtpStream {
+    use rustls_pki_types::pem::PemObject as _;
+    use suppaftp::tokio::{AsyncRustlsConnector, AsyncRustlsFtpStream};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pki_types::CertificateDer::pem_file_iter(ca).expect("the proxy's CA") {
+        roots.add(c.expect("a PEM certificate")).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector =
+        AsyncRustlsConnector::from(tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg)));
+    let ftp = AsyncRustlsFtpStream::connect(addr)
+        .await
+        .expect("suppaftp connects to the proxy");
+    let mut ftp = ftp
+        .into_secure(connector, "localhost")
+        .await
+        .expect("AUTH TLS, PBSZ, PROT P through the proxy");
+    ftp.login(USER, PASS).await.expect("login");
+    ftp.transfer_type(suppaftp::types::FileType::Binary)
+        .await
+        .expect("TYPE I");
+    ftp
+}
+
+/// suppaftp with rustls through `ftpscope proxy --tls-intercept` (the binary,
+/// its sessions logged as JSON lines) against libunftp with rustls FTPS in
+/// process, its certificate from a lab CA the proxy is told to trust. One
+/// session in EPSV, one in PASV, both under PROT P; in each 0 B, 1 B and 10 MB
+/// up and down, SHA-256 checked on both ends. suppaftp keeps its control
+/// connection after QUIT until it is dropped, as a client may: the proxy ends
+/// the session when the connection closes. The JSON line of each session shows
+/// it decrypted and ended, every transfer with its bytes and completed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suppaftp_with_rustls_through_the_intercepting_proxy_to_libunftp() {
+    use suppaftp::types::Mode;
+    use tokio::io::AsyncReadExt as _;
+    let pki = LabPki::new(&["localhost", "127.0.0.1"]);
+    let srv = tls_server_with(
+        pki.dir.path().join("cert.pem"),
+        pki.dir.path().join("key.pem"),
+    )
+    .await;
+    let big = (10 << 20) + 7;
+    let files = [("zero.bin", 0usize), ("one.bin", 1), ("big.bin", big)];
+    for (name, len) in files {
+        make_file(&srv.root.path().join(name), len);
+    }
+    let work = tempfile::tempdir().unwrap();
+    let log = work.path().join("sessions.jsonl");
+    let err = work.path().join("stderr.txt");
+    let mut cmd = proxy_command();
+    cmd.env("XDG_CONFIG_HOME", work.path())
+        .args(["--upstream", &srv.addr.to_string(), "--tls-intercept"])
+        .arg("--upstream-ca")
+        .arg(pki.ca())
+        .arg("--log")
+        .arg(&log)
+        .args(["--format", "json"])
+        .stdout(std::process::Stdio::null());
+    let (child, addr) = spawn_proxy(cmd, &err);
+    let _child = ChildGuard(child);
+    let ca = work
+        .path()
+        .join("ftpscope")
+        .join(ftpscope::proxy::ca::CA_CERT_FILE);
+    let read_log = || -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let whole = text.rfind('\n').map_or("", |i| &text[..=i]);
+        whole
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("a log line is JSON"))
+            .collect()
+    };
+    let modes = [(Mode::ExtendedPassive, "EPSV"), (Mode::Passive, "PASV")];
+    for (i, (mode, via)) in modes.into_iter().enumerate() {
+        let client = async {
+            let mut ftp = suppaftp_tls(addr, &ca).await;
+            ftp.set_mode(mode);
+            for (name, len) in files {
+                // Up: the file's bytes turned, so each upload differs from the download.
+                let mut data = std::fs::read(srv.root.path().join(name)).unwrap();
+                data.iter_mut().for_each(|b| *b ^= 0xa5);
+                let remote = format!("up-{via}-{name}");
+                let sent = ftp
+                    .put_file(&remote, &mut &data[..])
+                    .await
+                    .unwrap_or_else(|e| panic!("{via}: STOR {remote}: {e}"));
+                assert_eq!(sent, len as u64, "{via}: {remote}");
+                assert_eq!(
+                    sha256(&srv.root.path().join(&remote)),
+                    sha256_bytes(&data),
+                    "{via}: the server's copy of {remote}"
+                );
+                // Down.
+                let got = ftp
+                    .retr(name, |mut s| {
+                        Box::pin(async move {
+                            let mut v = Vec::new();
+                            s.read_to_end(&mut v)
+                                .await
+                                .map_err(suppaftp::FtpError::ConnectionError)?;
+                            Ok((v, s))
+                        })
+                    })
+                    .await
+                    .unwrap_or_else(|e| panic!("{via}: RETR {name}: {e}"));
+                assert_eq!(got.len(), len, "{via}: {name}");
+                assert_eq!(
+                    sha256_bytes(&got),
+                    sha256(&srv.root.path().join(name)),
+                    "{via}: {name} as downloaded"
+                );
+            }
+            ftp.quit().await.expect("QUIT answered 221");
+            // suppaftp keeps its control connection after the 221 until it is
+            // dropped; libunftp has closed its side. The proxy relays that
+            // half-close and the session stays open while the client holds its
+            // connection, as through any TCP relay...
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert_eq!(
+                read_log().len(),
+                i,
+                "{via}: the session ended while the client still held its connection"
+            );
+            // ...and ends when the client closes it (without close_notify).
+            drop(ftp);
+        };
+        tokio::time::timeout(Duration::from_secs(180), client)
+            .await
+            .unwrap_or_else(|_| panic!("the {via} session took more than 180 s"));
+        // The session is logged once it has ended.
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while read_log().len() <= i {
+            assert!(
+                std::time::Instant::now() < until,
+                "{via}: the session did not end within 20 s of the client closing its connection; the proxy said: {}",
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let sessions = read_log();
+    assert_eq!(sessions.len(), modes.len());
+    for (s, (_, via)) in sessions.iter().zip(modes) {
+        let what = format!("{via} session");
+        // Decrypted by the proxy, the dialogue readable.
+        let t = &s["tls"];
+        assert_eq!(t["mode"], "explicit", "{what}: {t}");
+        assert_eq!(t["handshake"], "complete", "{what}: {t}");
+        assert_eq!(t["decryption"]["status"], "decrypted", "{what}: {t}");
+        assert_eq!(t["decryption"]["secret"], "intercepted", "{what}: {t}");
+        assert!(
+            t["certificate"]["subject"]
+                .as_str()
+                .is_some_and(|c| c.contains("ftp.example.test")),
+            "{what}: the server's real certificate: {t}"
+        );
+        let findings: Vec<&str> = s["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["id"].as_str())
+            .collect();
+        for id in [
+            "tls-proxy-blind",
+            "control-encrypted",
+            "tls-data-unprotected",
+        ] {
+            assert!(!findings.contains(&id), "{what}: {findings:?}");
+        }
+        let exchanges = s["exchanges"].as_array().unwrap();
+        let verb_codes: Vec<(String, Vec<u64>)> = exchanges
+            .iter()
+            .filter(|e| !e["command"].is_null())
+            .map(|e| {
+                (
+                    e["command"]["verb"].as_str().unwrap_or("").to_string(),
+                    e["replies"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|r| r["code"].as_u64())
+                        .collect(),
+                )
+            })
+            .collect();
+        let verbs: Vec<&str> = verb_codes.iter().map(|(v, _)| v.as_str()).collect();
+        for v in ["AUTH", "PBSZ", "PROT", "USER", "PASS", "TYPE", via, "QUIT"] {
+            assert!(verbs.contains(&v), "{what}: no {v} in {verbs:?}");
+        }
+        let other = if via == "EPSV" { "PASV" } else { "EPSV" };
+        assert!(!verbs.contains(&other), "{what}: {verbs:?}");
+        let prot = exchanges
+            .iter()
+            .find(|e| e["command"]["verb"] == "PROT")
+            .unwrap();
+        assert_eq!(prot["command"]["arg"], "P", "{what}: {prot}");
+        // Every transfer answered 226, and the session ended with QUIT's 221.
+        for (v, codes) in &verb_codes {
+            if v == "STOR" || v == "RETR" {
+                assert!(codes.contains(&226), "{what}: {v} {codes:?}");
+            }
+        }
+        assert_eq!(s["closed"], "quit", "{what}: closed");
+        assert!(s["end"].is_string() || s["end"].is_number(), "{what}: end");
+        // Six data connections, in order: STOR, RETR of 0 B, 1 B, 10 MB.
+        let dcs = s["data_channels"].as_array().unwrap();
+        let got: Vec<(String, u64, u64, u64)> = dcs
+            .iter()
+            .map(|d| {
+                (
+                    d["command"].as_str().unwrap_or("-").to_string(),
+                    d["bytes"].as_u64().unwrap(),
+                    d["bytes_to_server"].as_u64().unwrap(),
+                    d["bytes_to_client"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, u64, u64, u64)> = files
+            .iter()
+            .flat_map(|&(_, len)| {
+                let n = len as u64;
+                [("STOR".to_string(), n, n, 0), ("RETR".to_string(), n, 0, n)]
+            })
+            .collect();
+        assert_eq!(got, want, "{what}: the transfers' plaintext bytes");
+        for d in dcs {
+            assert_eq!(d["via"], via, "{what}: {d}");
+            assert_eq!(d["mode"], "passive", "{what}: {d}");
+            assert_eq!(d["outcome"], "completed", "{what}: {d}");
+            assert_eq!(d["tls"]["mode"], "protected", "{what}: {d}");
+            assert_eq!(d["tls"]["handshake"], "complete", "{what}: {d}");
+        }
+    }
 }

@@ -75,6 +75,12 @@ pub async fn tls_server(certs: &tempfile::TempDir) -> Option<Server> {
     Some(server_with(Some((cert, key))).await)
 }
 
+/// A server that also speaks explicit FTPS (AUTH TLS, rustls) with the
+/// certificate chain `cert` and the key `key` (PEM files), e.g. from a test CA.
+pub async fn tls_server_with(cert: PathBuf, key: PathBuf) -> Server {
+    server_with(Some((cert, key))).await
+}
+
 async fn server_with(tls: Option<(PathBuf, PathBuf)>) -> Server {
     let root = tempfile::tempdir().expect("temp dir");
     let path = root.path().to_path_buf();
