@@ -160,13 +160,21 @@ impl<W: Write> SafeWriter<W> {
     }
 
     fn push_text(&mut self, s: &str) {
-        for c in s.chars() {
-            if c == '\n' {
-                self.buf.push('\n');
+        // Runs of characters that pass as they are are copied at once.
+        let mut start = 0;
+        for (i, c) in s.char_indices() {
+            let passes = if c.is_ascii() {
+                c == '\n' || plain_ascii(c as u8)
             } else {
+                !needs_escape(c)
+            };
+            if !passes {
+                self.buf.push_str(&s[start..i]);
                 push_char(&mut self.buf, c);
+                start = i + c.len_utf8();
             }
         }
+        self.buf.push_str(&s[start..]);
     }
 }
 

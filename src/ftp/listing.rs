@@ -245,6 +245,13 @@ fn tokens(text: &str) -> Vec<(usize, &str)> {
 /// `-rw-r--r-- 1 owner group 1234 Jan  1 12:00 name` (the group may be missing;
 /// the month finds the columns), `lrwxrwxrwx ... name -> target`.
 fn parse_unix(text: &str) -> Option<Entry> {
+    // The type letter first: most lines in another form stop here, untokenised.
+    if !matches!(
+        text.trim_start().as_bytes().first(),
+        Some(b'-' | b'd' | b'l' | b'c' | b'b' | b'p' | b's')
+    ) {
+        return None;
+    }
     let t = tokens(text);
     let perm = t.first()?.1;
     let kind = match perm.as_bytes().first()? {
@@ -286,6 +293,9 @@ fn parse_unix(text: &str) -> Option<Entry> {
 
 /// `01-02-24  10:30AM       <DIR>          name` or `... 1234 name`.
 fn parse_dos(text: &str) -> Option<Entry> {
+    if !text.trim_start().starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
     let t = tokens(text);
     if t.len() < 4 {
         return None;

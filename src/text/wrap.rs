@@ -243,7 +243,14 @@ pub struct WrapWriter<W: Write> {
     line: Vec<u8>,
     /// The output line being built (reused).
     cur: String,
+    /// Lines already wrapped and what they became: a report repeats the same long
+    /// lines (explanations of each command and reply) in every session. Bounded by
+    /// [`WRAPPED_KEPT`] entries, cleared when full.
+    wrapped: std::collections::HashMap<Box<[u8]>, Box<[u8]>>,
 }
+
+/// Wrapped lines remembered by a [`WrapWriter`].
+const WRAPPED_KEPT: usize = 4096;
 
 impl<W: Write> WrapWriter<W> {
     pub fn new(inner: W, width: usize) -> Self {
@@ -252,23 +259,38 @@ impl<W: Write> WrapWriter<W> {
             width,
             line: Vec::new(),
             cur: String::new(),
+            wrapped: std::collections::HashMap::new(),
         }
     }
 
     fn emit_line(&mut self) -> io::Result<()> {
-        match std::str::from_utf8(&self.line) {
-            Ok(s) => {
-                let inner = &mut self.inner;
-                let mut first = true;
-                wrap_each(s, self.width, &mut self.cur, |part| {
-                    if !first {
-                        inner.write_all(b"\n")?;
+        if self.line.len() <= self.width {
+            // Fits (a character has at least as many bytes as columns).
+            self.inner.write_all(&self.line)?;
+        } else if let Some(done) = self.wrapped.get(self.line.as_slice()) {
+            self.inner.write_all(done)?;
+        } else {
+            match std::str::from_utf8(&self.line) {
+                Ok(s) => {
+                    let mut done = Vec::with_capacity(s.len() + 32);
+                    let mut first = true;
+                    wrap_each(s, self.width, &mut self.cur, |part| {
+                        if !first {
+                            done.push(b'\n');
+                        }
+                        first = false;
+                        done.extend_from_slice(part.as_bytes());
+                        Ok(())
+                    })?;
+                    self.inner.write_all(&done)?;
+                    if self.wrapped.len() >= WRAPPED_KEPT {
+                        self.wrapped.clear();
                     }
-                    first = false;
-                    inner.write_all(part.as_bytes())
-                })?;
+                    self.wrapped
+                        .insert(self.line.as_slice().into(), done.into_boxed_slice());
+                }
+                Err(_) => self.inner.write_all(&self.line)?,
             }
-            Err(_) => self.inner.write_all(&self.line)?,
         }
         self.line.clear();
         Ok(())
