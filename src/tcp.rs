@@ -215,34 +215,70 @@ struct Conn {
     analysis: Option<Box<analysis::Analysis>>,
 }
 
-/// Sequence space a closed connection covered, per endpoint.
+/// Sequence space a closed connection covered, per endpoint. Kept small (40
+/// bytes, and a 38-byte key): tens of thousands are remembered, and a larger table
+/// costs its pages.
 #[derive(Debug, Clone, Copy)]
 struct ClosedRange {
-    initiator: SocketAddr,
-    /// (first, end) sequence numbers per direction (initiator, responder); None if unseen.
-    range: [Option<(u32, u32)>; 2],
+    /// (first, end) sequence numbers per direction (initiator, responder), when
+    /// `seen` has the direction's bit (1, 2).
+    range: [(u32, u32); 2],
+    seen: u8,
+    /// The initiator is the first endpoint of the connection's [`key`].
+    initiator_first: bool,
     /// When it ended.
     end: Ts,
 }
 
 impl ClosedRange {
-    fn of(c: &Conn) -> Self {
-        let r = |h: &Half| {
-            h.known
-                .then(|| (h.first_seq.wrapping_sub(1), h.next_seq.wrapping_add(1)))
-        };
+    fn of(c: &Conn, k: &(SocketAddr, SocketAddr)) -> Self {
+        let r = |h: &Half| (h.first_seq.wrapping_sub(1), h.next_seq.wrapping_add(1));
         ClosedRange {
-            initiator: c.info.initiator,
             range: [r(&c.halves[0]), r(&c.halves[1])],
+            seen: u8::from(c.halves[0].known) | (u8::from(c.halves[1].known) << 1),
+            initiator_first: c.info.initiator == k.0,
             end: c.last,
         }
     }
     /// Does this segment fall inside what the closed connection already carried?
-    fn holds(&self, seg: &Segment<'_>) -> bool {
-        let i = usize::from(seg.src != self.initiator);
-        self.range[i].is_some_and(|(a, b)| {
-            b.wrapping_sub(a) > 1 && seg.seq.wrapping_sub(a) <= b.wrapping_sub(a)
-        })
+    fn holds(&self, k: &(SocketAddr, SocketAddr), seg: &Segment<'_>) -> bool {
+        let initiator = if self.initiator_first { k.0 } else { k.1 };
+        let i = usize::from(seg.src != initiator);
+        let (a, b) = self.range[i];
+        self.seen & (1 << i) != 0
+            && b.wrapping_sub(a) > 1
+            && seg.seq.wrapping_sub(a) <= b.wrapping_sub(a)
+    }
+}
+
+/// A connection's [`key`] packed for the table of closed connections: both
+/// addresses in 16 bytes each (IPv4 in the first 4, marked in `v6`), both ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct PackedKey {
+    ips: [u8; 32],
+    ports: [u16; 2],
+    /// Bit 0: the first address is IPv6; bit 1: the second.
+    v6: u8,
+}
+
+impl PackedKey {
+    fn of(k: &(SocketAddr, SocketAddr)) -> Self {
+        let mut p = PackedKey {
+            ips: [0; 32],
+            ports: [k.0.port(), k.1.port()],
+            v6: 0,
+        };
+        for (i, a) in [k.0, k.1].iter().enumerate() {
+            let at = &mut p.ips[i * 16..i * 16 + 16];
+            match a.ip() {
+                std::net::IpAddr::V4(v4) => at[..4].copy_from_slice(&v4.octets()),
+                std::net::IpAddr::V6(v6) => {
+                    at.copy_from_slice(&v6.octets());
+                    p.v6 |= 1 << i;
+                }
+            }
+        }
+        p
     }
 }
 
@@ -323,7 +359,7 @@ pub struct FlowTable {
     next_id: ConnId,
     pub stats: TcpStats,
     /// Recently closed connections' sequence space (a second copy of the traffic).
-    closed: FxHashMap<(SocketAddr, SocketAddr), ClosedRange>,
+    closed: FxHashMap<PackedKey, ClosedRange>,
 }
 
 fn key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
@@ -364,8 +400,8 @@ impl FlowTable {
             // and not later than its end: a second copy of the same traffic (files
             // concatenated, time going backwards). Stray packets after the end (a
             // last ACK, a retransmitted FIN) come later and are only ignored.
-            if let Some(r) = self.closed.get(&k) {
-                if r.holds(seg) {
+            if let Some(r) = self.closed.get(&PackedKey::of(&k)) {
+                if r.holds(&k, seg) {
                     if meta.ts < r.end {
                         self.stats.duplicates += 1;
                         if syn && !ack {
@@ -454,7 +490,8 @@ impl FlowTable {
             if self.closed.len() >= MAX_CLOSED {
                 self.closed.clear();
             }
-            self.closed.insert(k, ClosedRange::of(c));
+            self.closed
+                .insert(PackedKey::of(&k), ClosedRange::of(c, &k));
             self.conns.remove(&k);
             sink.closed(meta, id);
         }

@@ -491,3 +491,14 @@ fn shorter_retransmission_does_not_replace_a_waiting_segment() {
     assert_eq!(r.data[0], b"AAAACCCCDDDD");
     assert_eq!(r.gaps[0], 0);
 }
+
+#[test]
+fn closed_connections_are_remembered_in_few_bytes() {
+    // Tens of thousands are kept; the table's pages are a cost (issue 23).
+    assert!(std::mem::size_of::<(super::PackedKey, super::ClosedRange)>() <= 80);
+    let a: SocketAddr = "10.0.0.1:21".parse().unwrap();
+    let b: SocketAddr = "[a00:1::]:21".parse().unwrap();
+    let c: SocketAddr = "10.0.0.2:21".parse().unwrap();
+    // IPv4 and the IPv6 address with the same first bytes stay apart.
+    assert_ne!(super::PackedKey::of(&(a, c)), super::PackedKey::of(&(b, c)));
+}
