@@ -22,10 +22,22 @@ pub struct Context<'a> {
     pub server_ip: Option<IpAddr>,
 }
 
-fn pick(lang: Lang, en: String, zh: String) -> String {
-    match lang {
-        Lang::En => en,
-        Lang::Zh => zh,
+/// The text in `lang`: only that language's text is built.
+macro_rules! pick {
+    ($lang:expr, $en:expr, $zh:expr $(,)?) => {
+        match $lang {
+            Lang::En => $en,
+            Lang::Zh => $zh,
+        }
+    };
+}
+
+/// Bytes shown escaped, built only when a text uses them.
+struct Shown<'a>(&'a [u8]);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&escape(self.0))
     }
 }
 
@@ -79,11 +91,11 @@ pub fn path_in_257(text: &[u8]) -> Option<Vec<u8>> {
 /// Explain a reply (its code and first-line text) in context.
 pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
     let verb = ctx.verb.unwrap_or("");
-    let arg = escape(ctx.arg);
-    let shown = escape_str(verb);
+    let arg = Shown(ctx.arg);
+    let shown = Shown(verb.as_bytes());
     match (code, verb) {
         // The tracker's code for a server line with no reply code.
-        (0, _) => pick(
+        (0, _) => pick!(
             lang,
             "Not a valid reply: an FTP reply starts with a three-digit code; the client cannot tell what the server meant.".into(),
             "无效的应答：FTP 应答应以三位数字代码开头，客户端无法判断服务器的意思。".into(),
@@ -91,13 +103,13 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
         (227, _) => match address::parse_227(text) {
             Some(a) => {
                 let (p1, p2) = (a.port() >> 8, a.port() & 0xff);
-                pick(
+                pick!(
                     lang,
                     format!("Passive mode: the server listens for the data connection on {a} (port {p1}*256+{p2} = {}).", a.port()),
                     format!("被动模式：服务器在 {a} 上等待数据连接（端口 {p1}*256+{p2} = {}）。", a.port()),
                 )
             }
-            None => pick(
+            None => pick!(
                 lang,
                 "Passive mode, but the address in the reply cannot be read: the client cannot know where to connect.".into(),
                 "被动模式，但回复中的地址无法解析：客户端不知道该连接到哪里。".into(),
@@ -106,27 +118,27 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
         (229, _) => match address::parse_229(text) {
             Some(p) => {
                 let on = ctx.server_ip.map(|ip| format!(" ({ip})")).unwrap_or_default();
-                pick(
+                pick!(
                     lang,
                     format!("Extended passive mode: the server listens for the data connection on port {p} of the address the client already uses for control{on}."),
                     format!("扩展被动模式：服务器在控制连接所用地址{on}的端口 {p} 上等待数据连接。"),
                 )
             }
-            None => pick(lang, "Extended passive mode, but the port in the reply cannot be read.".into(), "扩展被动模式，但回复中的端口无法解析。".into()),
+            None => pick!(lang, "Extended passive mode, but the port in the reply cannot be read.".into(), "扩展被动模式，但回复中的端口无法解析。".into()),
         },
         (228, _) => match address::parse_228(text) {
-            Some(a) => pick(lang, format!("Long passive mode: the server listens for the data connection on {a}."), format!("长被动模式：服务器在 {a} 上等待数据连接。")),
+            Some(a) => pick!(lang, format!("Long passive mode: the server listens for the data connection on {a}."), format!("长被动模式：服务器在 {a} 上等待数据连接。")),
             None => base_reply(code, lang),
         },
         (150 | 125, _) => {
             let base = base_reply(code, lang);
             match bytes_in_150(text) {
-                Some(n) => pick(lang, format!("{base} The server announces {n} bytes."), format!("{base} 服务器声明大小为 {n} 字节。")),
+                Some(n) => pick!(lang, format!("{base} The server announces {n} bytes."), format!("{base} 服务器声明大小为 {n} 字节。")),
                 None => base,
             }
         }
         (213, "SIZE") => match size_in_213(text) {
-            Some(n) => pick(lang, format!("The file \"{arg}\" is {n} bytes long (in the current TYPE)."), format!("文件 \"{arg}\" 大小为 {n} 字节（按当前传输类型计算）。")),
+            Some(n) => pick!(lang, format!("The file \"{arg}\" is {n} bytes long (in the current TYPE)."), format!("文件 \"{arg}\" 大小为 {n} 字节（按当前传输类型计算）。")),
             None => base_reply(code, lang),
         },
         (213, "MDTM") => {
@@ -136,27 +148,27 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
             // first 14 bytes are ASCII digits, every slice below is on a boundary.
             if t.len() >= 14 && t.as_bytes()[..14].iter().all(u8::is_ascii_digit) {
                 let f = format!("{}-{}-{} {}:{}:{} UTC", &t[0..4], &t[4..6], &t[6..8], &t[8..10], &t[10..12], &t[12..14]);
-                pick(lang, format!("\"{arg}\" was last modified {f}."), format!("\"{arg}\" 的最后修改时间为 {f}。"))
+                pick!(lang, format!("\"{arg}\" was last modified {f}."), format!("\"{arg}\" 的最后修改时间为 {f}。"))
             } else {
                 base_reply(code, lang)
             }
         }
         (257, "MKD" | "XMKD") => match path_in_257(text) {
-            Some(p) => pick(lang, format!("Directory \"{}\" created.", escape(&p)), format!("已创建目录 \"{}\"。", escape(&p))),
+            Some(p) => pick!(lang, format!("Directory \"{}\" created.", escape(&p)), format!("已创建目录 \"{}\"。", escape(&p))),
             None => base_reply(code, lang),
         },
         (257, _) => match path_in_257(text) {
-            Some(p) => pick(lang, format!("The current directory is \"{}\".", escape(&p)), format!("当前目录为 \"{}\"。", escape(&p))),
+            Some(p) => pick!(lang, format!("The current directory is \"{}\".", escape(&p)), format!("当前目录为 \"{}\"。", escape(&p))),
             None => base_reply(code, lang),
         },
-        (530, "PASS" | "USER" | "ACCT") => pick(
+        (530, "PASS" | "USER" | "ACCT") => pick!(
             lang,
             "Login refused: wrong user name or password (or this user may not log in here).".into(),
             "登录被拒绝：用户名或密码错误（或该用户不允许在此登录）。".into(),
         ),
-        (530, v) if !v.is_empty() => pick(lang, format!("Not logged in: {shown} needs a successful login first."), format!("未登录：{shown} 需要先成功登录。")),
-        (230, _) => pick(lang, "Login accepted: the user is logged in.".into(), "登录成功：用户已登录。".into()),
-        (331, "USER") => pick(lang, format!("User name \"{arg}\" accepted; the server now wants the password (PASS)."), format!("用户名 \"{arg}\" 已接受，服务器需要密码（PASS）。")),
+        (530, v) if !v.is_empty() => pick!(lang, format!("Not logged in: {shown} needs a successful login first."), format!("未登录：{shown} 需要先成功登录。")),
+        (230, _) => pick!(lang, "Login accepted: the user is logged in.".into(), "登录成功：用户已登录。".into()),
+        (331, "USER") => pick!(lang, format!("User name \"{arg}\" accepted; the server now wants the password (PASS)."), format!("用户名 \"{arg}\" 已接受，服务器需要密码（PASS）。")),
         (200, "PORT" | "EPRT" | "LPRT") => {
             let a = match verb {
                 "PORT" => address::parse_port_arg(ctx.arg).map(|a| a.to_string()),
@@ -164,29 +176,29 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
                 _ => address::parse_lprt(ctx.arg).map(|a| a.to_string()),
             };
             match a {
-                Some(a) => pick(lang, format!("Active mode accepted: the server will connect to the client at {a} for the next transfer."), format!("主动模式已接受：下一次传输时服务器将连接客户端 {a}。")),
+                Some(a) => pick!(lang, format!("Active mode accepted: the server will connect to the client at {a} for the next transfer."), format!("主动模式已接受：下一次传输时服务器将连接客户端 {a}。")),
                 None => base_reply(code, lang),
             }
         }
-        (200, "TYPE") => pick(lang, format!("Transfer type set to {arg}."), format!("传输类型已设为 {arg}。")),
-        (500 | 501 | 502 | 504, v) if v == "PORT" || v == "EPRT" => pick(
+        (200, "TYPE") => pick!(lang, format!("Transfer type set to {arg}."), format!("传输类型已设为 {arg}。")),
+        (500 | 501 | 502 | 504, v) if v == "PORT" || v == "EPRT" => pick!(
             lang,
             format!("The server refused the active-mode address: {}", base_reply(code, Lang::En)),
             format!("服务器拒绝了主动模式地址：{}", base_reply(code, Lang::Zh)),
         ),
-        (500 | 502, v) if !v.is_empty() => pick(
+        (500 | 502, v) if !v.is_empty() => pick!(
             lang,
             format!("The server does not understand or does not implement {shown}. {}", base_reply(code, Lang::En)),
             format!("服务器不理解或未实现 {shown}。{}", base_reply(code, Lang::Zh)),
         ),
-        (350, "REST") => pick(lang, format!("Restart position {arg} accepted: the next RETR/STOR starts there."), format!("已接受断点位置 {arg}：下一次 RETR/STOR 从这里开始。")),
-        (350, "RNFR") => pick(lang, format!("\"{arg}\" exists; send RNTO with the new name."), format!("\"{arg}\" 存在，请发送 RNTO 指定新名称。")),
-        (234, _) => pick(
+        (350, "REST") => pick!(lang, format!("Restart position {arg} accepted: the next RETR/STOR starts there."), format!("已接受断点位置 {arg}：下一次 RETR/STOR 从这里开始。")),
+        (350, "RNFR") => pick!(lang, format!("\"{arg}\" exists; send RNTO with the new name."), format!("\"{arg}\" 存在，请发送 RNTO 指定新名称。")),
+        (234, _) => pick!(
             lang,
             "TLS accepted: the TLS handshake starts now and the rest of the control connection is encrypted.".into(),
             "已接受 TLS：现在开始 TLS 握手，此后的控制连接全部加密。".into(),
         ),
-        (226 | 250, v) if super::command::is_transfer(v) => pick(
+        (226 | 250, v) if super::command::is_transfer(v) => pick!(
             lang,
             format!("{v} finished: the server says the transfer completed and closed the data connection (or kept it, per mode)."),
             format!("{v} 完成：服务器报告传输完成。"),
@@ -207,7 +219,7 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
             } else {
                 ""
             };
-            pick(lang, format!("{}{why_en}", base_reply(code, Lang::En)), format!("{}{why_zh}", base_reply(code, Lang::Zh)))
+            pick!(lang, format!("{}{why_en}", base_reply(code, Lang::En)), format!("{}{why_zh}", base_reply(code, Lang::Zh)))
         }
         _ => base_reply(code, lang),
     }
@@ -220,7 +232,7 @@ pub fn command(verb: &str, arg: &[u8], lang: Lang) -> String {
     match verb {
         "PORT" => {
             if let Some(x) = address::parse_port_arg(arg) {
-                return pick(
+                return pick!(
                     lang,
                     format!(
                         "Active mode: the client listens on {x} and asks the server to connect there."
@@ -236,7 +248,7 @@ pub fn command(verb: &str, arg: &[u8], lang: Lang) -> String {
                 address::parse_lprt(arg)
             };
             if let Some(x) = x {
-                return pick(
+                return pick!(
                     lang,
                     format!(
                         "Active mode: the client listens on {x} and asks the server to connect there."
@@ -249,14 +261,14 @@ pub fn command(verb: &str, arg: &[u8], lang: Lang) -> String {
             let sub = a.split_whitespace().next().unwrap_or("");
             if let Some((en, zh)) = catalog::site_command(sub) {
                 let sub = escape_str(&sub.to_ascii_uppercase());
-                return pick(
+                return pick!(
                     lang,
                     format!("SITE {sub}: {en}"),
                     format!("SITE {sub}：{zh}"),
                 );
             }
             let sub = escape_str(sub);
-            return pick(
+            return pick!(
                 lang,
                 format!("Site-specific command SITE {sub}: its meaning depends on the server."),
                 format!("站点特定命令 SITE {sub}：含义取决于服务器。"),
@@ -266,7 +278,7 @@ pub fn command(verb: &str, arg: &[u8], lang: Lang) -> String {
     }
     match catalog::command(verb) {
         Some(e) => e.text(lang).to_string(),
-        None => pick(
+        None => pick!(
             lang,
             format!("{shown}: not a command the catalog knows (a private extension or garbage)."),
             format!("{shown}：未知命令（私有扩展或无效输入）。"),
