@@ -798,6 +798,13 @@ fn unclean_shutdown(i: usize, d: &DataChannel, t: &TlsInfo, out: &mut Vec<Findin
         .server
         .plaintext_estimate
         .unwrap_or(t.records.server.app_bytes);
+    // No records counted (a source that ended the TLS itself, the proxy's
+    // --tls-intercept, hands over plaintext): the channel's bytes tell the sender.
+    let (c, sv) = if c == 0 && sv == 0 {
+        (d.bytes_to_server, d.bytes_to_client)
+    } else {
+        (c, sv)
+    };
     let (sender, notified) = if c > sv {
         ("client", t.close_notify.client)
     } else {

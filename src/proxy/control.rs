@@ -258,6 +258,9 @@ struct Ctl {
     client_cut: Cut,
     /// Directions that ended (client->server, server->client).
     fin: [bool; 2],
+    /// The TLS legs' endings (client's, server's) once intercepted: a peer's
+    /// bare FIN is passed on bare (see [`itls::LegEnd`]).
+    ends: Option<(itls::LegEnd, itls::LegEnd)>,
     /// `--fault-refuse-data` closed the port the client was told (the channel's
     /// address as the tracker knows it): the client's attempt is shown once it
     /// moves on ([`Ctl::show_refused_attempt`]).
@@ -361,6 +364,7 @@ async fn serve_inner(ctx: &Arc<Ctx>, client: TcpStream, peer: SocketAddr) -> io:
         }
         _ => (Conn::Plain(client), Conn::Plain(server)),
     };
+    let ends = client.end().zip(server.end());
     let (cr, cw) = tokio::io::split(client);
     let (sr, sw) = tokio::io::split(server);
     let link = SessionLink {
@@ -398,6 +402,7 @@ async fn serve_inner(ctx: &Arc<Ctx>, client: TcpStream, peer: SocketAddr) -> io:
         client_backlog: Vec::new(),
         client_cut: Cut::None,
         fin: [false, false],
+        ends,
         refused_attempt: None,
         upstream_active: tokio::time::Instant::now(),
         keepalives: 0,
@@ -691,6 +696,7 @@ impl Ctl {
         .await
         {
             Some((c, s, st)) => {
+                self.ends = c.end().zip(s.end());
                 let (r, w) = tokio::io::split(c);
                 *cr = r;
                 self.cw = w;
@@ -985,6 +991,9 @@ impl Ctl {
                 Some(Piece::Partial(raw)) => self.on_client_piece(now(), raw).await?,
                 None => {}
             }
+        }
+        if let Some((c, s)) = &self.ends {
+            c.mirror_to(s);
         }
         let _ = self.sw.shutdown().await;
         self.fin[0] = true;
@@ -1436,6 +1445,9 @@ impl Ctl {
             if let Pending::Local { line, notes } = p {
                 self.send_local(line, notes).await?;
             }
+        }
+        if let Some((c, s)) = &self.ends {
+            s.mirror_to(c);
         }
         let _ = self.cw.shutdown().await;
         self.fin[1] = true;

@@ -435,16 +435,8 @@ pub fn spawn_pair(link: &SessionLink, mut spec: PairSpec) -> PairCtl {
                 match super::tls::intercept_data(&session, client, p.server, limit, insecure).await
                 {
                     Ok(legs) => {
-                        link.ctx.obs.tls(lg.conn, legs.info);
-                        relay_tls(
-                            &mut lg,
-                            legs.client,
-                            legs.server,
-                            p.client_is_initiator,
-                            &activate,
-                            &abandon,
-                        )
-                        .await;
+                        link.ctx.obs.tls(lg.conn, legs.info.clone());
+                        relay_tls(&mut lg, legs, p.client_is_initiator, &activate, &abandon).await;
                     }
                     Err(why) => {
                         // Both sockets are dropped: the peers see the connection close.
@@ -746,13 +738,6 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
                 return End::Eof;
             }
             Ok(n) => n,
-            // TLS: a peer that closes TCP without close_notify ends its stream
-            // (many FTP peers do); TCP itself never says this.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                feed.flush(dir);
-                let _ = w.shutdown().await;
-                return End::Eof;
-            }
             Err(e) => {
                 feed.flush(dir);
                 return End::ReadFailed(e);
@@ -1136,40 +1121,72 @@ fn leg_failed(what: &str, leg: &str, e: &io::Error) -> String {
 }
 
 /// Relay a PROT P data connection whose legs are TLS (`--tls-intercept`):
-/// plaintext through user space, counted as plaintext, with half-close (EOF
-/// one way sends close_notify and FIN the other way). Same ending rules as
-/// [`relay`] for shutdown, abandon and idleness; a cut relay closes both sides.
+/// plaintext through user space, counted as plaintext, with half-close. A
+/// peer's end passes to the other leg as it came (see [`super::tls::LegEnd`]):
+/// close_notify and FIN as close_notify and FIN, a bare FIN as a bare FIN, a
+/// reset (or a TLS error) as a reset of both legs. What each peer did is then
+/// the connection's `close_notify` in the model. A download's bytes count as
+/// the client acknowledges them, as in [`relay`] (see [`TlsPacer`]). Same
+/// ending rules as [`relay`] for shutdown, abandon and idleness; a cut relay
+/// resets both sides.
 async fn relay_tls(
     lg: &mut Logical<'_>,
-    client: super::tls::ClientTls,
-    server: tokio_rustls::client::TlsStream<TcpStream>,
+    legs: super::tls::DataLegs,
     client_is_initiator: bool,
     activate: &CancellationToken,
     abandon: &CancellationToken,
 ) {
+    use super::tls::{Conn, LegEnd};
     let link = lg.link;
     let (c2s, s2c) = if client_is_initiator {
         (Dir::FromInitiator, Dir::FromResponder)
     } else {
         (Dir::FromResponder, Dir::FromInitiator)
     };
-    let (mut cr, mut cw) = tokio::io::split(client);
-    let (mut sr, mut sw) = tokio::io::split(server);
+    let mut info = legs.info;
+    let (c_end, s_end) = (LegEnd::default(), LegEnd::default());
+    let wire = legs.client.get_ref().0.sent();
+    let client = Conn::ToClient(Box::new(legs.client), c_end.clone());
+    let server = Conn::ToServer(Box::new(legs.server), s_end.clone());
     // Recorded as it travelled (the TLS records): the plaintext goes to the hub
     // only for --extract, not to be dropped by the record (and weigh on the budget).
     let mut obs = link.ctx.obs.clone();
     if lg.wire {
         obs.record_data = link.ctx.cfg.extract.is_some();
     }
+    // Pacing needs no payload kept: not with --record's or --extract's plaintext.
+    let pace = if obs.record_data {
+        None
+    } else {
+        client.tcp().and_then(|t| TlsPacer::new(t, wire))
+    };
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut sr, mut sw) = tokio::io::split(server);
     let mut f_up = DataFeed::new(obs.clone(), lg.conn);
     let mut f_down = DataFeed::new(obs, lg.conn);
     let idle = link.ctx.cfg.idle_timeout;
     let shutdown = link.ctx.shutdown.clone();
     let mut abort: Option<Dir> = None;
+    // The peer whose reset (or TLS error) cut the relay.
+    let mut cut_by: Option<Side> = None;
     let mut may_give_up = true;
     {
-        let up = pump(&mut cr, &mut sw, &mut f_up, c2s, link);
-        let down = pump(&mut sr, &mut cw, &mut f_down, s2c, link);
+        let up = pump_tls(
+            (&mut cr, &c_end),
+            (&mut sw, &s_end),
+            &mut f_up,
+            c2s,
+            link,
+            None,
+        );
+        let down = pump_tls(
+            (&mut sr, &s_end),
+            (&mut cw, &c_end),
+            &mut f_down,
+            s2c,
+            link,
+            pace,
+        );
         tokio::pin!(up, down);
         let (mut up_done, mut down_done) = (false, false);
         let mut tick = tokio::time::interval(idle.max(Duration::from_millis(400)) / 4);
@@ -1182,11 +1199,13 @@ async fn relay_tls(
                         End::Eof => lg.ev(Ev::Fin(c2s)),
                         End::ReadFailed(e) => {
                             lg.note(leg_failed("reading from", "client", &e));
+                            cut_by = Some(Side::Client);
                             abort = Some(c2s);
                             break;
                         }
                         End::WriteFailed(e) => {
                             lg.note(leg_failed("writing to", "server", &e));
+                            cut_by = Some(Side::Server);
                             abort = Some(s2c);
                             break;
                         }
@@ -1198,18 +1217,20 @@ async fn relay_tls(
                         End::Eof => lg.ev(Ev::Fin(s2c)),
                         End::ReadFailed(e) => {
                             lg.note(leg_failed("reading from", "server", &e));
+                            cut_by = Some(Side::Server);
                             abort = Some(s2c);
                             break;
                         }
                         End::WriteFailed(e) => {
                             lg.note(leg_failed("writing to", "client", &e));
+                            cut_by = Some(Side::Client);
                             abort = Some(c2s);
                             break;
                         }
                     }
                 }
                 _ = shutdown.cancelled() => {
-                    lg.note("proxy shut down during this data connection: both sides were closed");
+                    lg.note("proxy shut down during this data connection: both sides were reset");
                     abort = Some(s2c);
                     break;
                 }
@@ -1225,7 +1246,7 @@ async fn relay_tls(
                 _ = tick.tick() => {
                     if link.idle_for() > idle {
                         lg.note(format!(
-                            "proxy closed this data connection: no traffic for {} s (--idle-timeout)",
+                            "proxy reset this data connection: no traffic for {} s (--idle-timeout)",
                             idle.as_secs()
                         ));
                         abort = Some(s2c);
@@ -1237,10 +1258,167 @@ async fn relay_tls(
     }
     f_up.flush(c2s);
     f_down.flush(s2c);
+    // What each peer did at its end, for the model (`tls-unclean-shutdown`): a
+    // peer that reset (or broke TLS) sent no close_notify.
+    let ended =
+        |end: &LegEnd, side: Side| end.notified().or((cut_by == Some(side)).then_some(false));
+    info.close_notify.client = ended(&c_end, Side::Client);
+    info.close_notify.server = ended(&s_end, Side::Server);
+    link.ctx.obs.tls(lg.conn, info);
     if let Some(dir) = abort {
         lg.ev(Ev::Reset(dir));
         let (c, s) = (cr.unsplit(cw), sr.unsplit(sw));
-        reset(c.get_ref().0.tcp());
-        reset(s.get_ref().0);
+        for t in [c.tcp(), s.tcp()].into_iter().flatten() {
+            reset(t);
+        }
+    }
+}
+
+/// One direction of [`relay_tls`]: as [`pump`], but the end passes on as it
+/// came (`from`'s peer ended bare: `to` is shut down bare), and with `pace`
+/// (a download) bytes count as the client acknowledges them, the end waiting
+/// until it has them all.
+async fn pump_tls(
+    (r, from): (
+        &mut tokio::io::ReadHalf<super::tls::Conn>,
+        &super::tls::LegEnd,
+    ),
+    (w, to): (
+        &mut tokio::io::WriteHalf<super::tls::Conn>,
+        &super::tls::LegEnd,
+    ),
+    feed: &mut DataFeed,
+    dir: Dir,
+    link: &SessionLink,
+    mut pace: Option<TlsPacer>,
+) -> End {
+    let mut buf = vec![0u8; RELAY_BUF];
+    loop {
+        let n = match r.read(&mut buf).await {
+            Ok(0) => {
+                if let Some(p) = &mut pace {
+                    p.drain(feed, dir, link).await;
+                }
+                feed.flush(dir);
+                from.mirror_to(to);
+                let _ = w.shutdown().await;
+                return End::Eof;
+            }
+            Ok(n) => n,
+            Err(e) => {
+                if let Some(p) = &mut pace {
+                    p.rest(feed, dir);
+                }
+                feed.flush(dir);
+                return End::ReadFailed(e);
+            }
+        };
+        // The flush sends what TLS still holds.
+        let sent = match w.write_all(&buf[..n]).await {
+            Ok(()) => w.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            if let Some(p) = &mut pace {
+                p.rest(feed, dir);
+            }
+            feed.flush(dir);
+            return End::WriteFailed(e);
+        }
+        match &mut pace {
+            Some(p) => p.wrote(n as u64, feed, dir),
+            None => feed.chunk(dir, &buf[..n]),
+        }
+        link.ctx
+            .counters
+            .data_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+        link.touch();
+    }
+}
+
+/// [`Pacer`] for a TLS leg towards the client: the client's TCP acknowledges
+/// TLS records, not plaintext, so each chunk of plaintext counts once the
+/// client acknowledged the records it went out in (the socket's byte count
+/// after the chunk, from [`super::tls::Tapped::sent`]). The marks are bounded
+/// as the data in flight is: the proxy writes no more than the sockets take.
+struct TlsPacer {
+    /// The client's socket (a duplicate of its descriptor), for `TCP_INFO`.
+    sock: socket2::Socket,
+    /// Bytes written on the client's socket so far.
+    wire: Arc<AtomicU64>,
+    base_acked: u64,
+    base_wire: u64,
+    /// (wire bytes written after a chunk, the chunk's plaintext length), oldest first.
+    marks: std::collections::VecDeque<(u64, u64)>,
+}
+
+impl TlsPacer {
+    /// None when `TCP_INFO` cannot be read: bytes then count when written.
+    fn new(sock: &TcpStream, wire: Arc<AtomicU64>) -> Option<TlsPacer> {
+        let sock = socket2::SockRef::from(sock).try_clone().ok()?;
+        let base_acked = sockinfo::tcp_info(std::os::fd::AsFd::as_fd(&sock))
+            .ok()?
+            .bytes_acked;
+        let base_wire = wire.load(Ordering::Relaxed);
+        Some(TlsPacer {
+            sock,
+            wire,
+            base_acked,
+            base_wire,
+            marks: Default::default(),
+        })
+    }
+
+    /// Count what the client acknowledged so far; true when it has everything.
+    fn poll(&mut self, feed: &mut DataFeed, dir: Dir) -> bool {
+        let Ok(t) = sockinfo::tcp_info(std::os::fd::AsFd::as_fd(&self.sock)) else {
+            self.rest(feed, dir);
+            return true;
+        };
+        let acked = t.bytes_acked.saturating_sub(self.base_acked);
+        let mut n = 0;
+        while let Some(&(at, len)) = self.marks.front() {
+            if at > acked {
+                break;
+            }
+            n += len;
+            self.marks.pop_front();
+        }
+        if n > 0 {
+            feed.count(dir, n);
+        }
+        self.marks.is_empty()
+    }
+
+    fn wrote(&mut self, n: u64, feed: &mut DataFeed, dir: Dir) {
+        let at = self.wire.load(Ordering::Relaxed) - self.base_wire;
+        self.marks.push_back((at, n));
+        self.poll(feed, dir);
+    }
+
+    /// The server's side ended: wait (at most `--idle-timeout` without
+    /// progress) until the client acknowledged every chunk, counting as it does.
+    async fn drain(&mut self, feed: &mut DataFeed, dir: Dir, link: &SessionLink) {
+        let idle = link.ctx.cfg.idle_timeout;
+        let mut last = (self.marks.len(), tokio::time::Instant::now());
+        while !self.poll(feed, dir) {
+            if self.marks.len() < last.0 {
+                last = (self.marks.len(), tokio::time::Instant::now());
+                link.touch();
+            } else if last.1.elapsed() > idle || link.ctx.shutdown.is_cancelled() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.rest(feed, dir);
+    }
+
+    /// Count what is left unacknowledged (the relay ends without waiting).
+    fn rest(&mut self, feed: &mut DataFeed, dir: Dir) {
+        let n: u64 = self.marks.drain(..).map(|(_, len)| len).sum();
+        if n > 0 {
+            feed.count(dir, n);
+        }
     }
 }

@@ -33,6 +33,7 @@ use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -369,15 +370,28 @@ impl rustls::KeyLog for KeyLogFile {
 pub struct Tapped {
     tcp: TcpStream,
     feed: Option<WireFeed>,
+    /// Bytes written on the socket so far (the TLS records: handshake,
+    /// application data, alerts), for pacing a download by the client's
+    /// acknowledgements (see `data::TlsPacer`).
+    sent: Arc<AtomicU64>,
 }
 
 impl Tapped {
     pub fn new(tcp: TcpStream, feed: Option<WireFeed>) -> Self {
-        Tapped { tcp, feed }
+        Tapped {
+            tcp,
+            feed,
+            sent: Arc::default(),
+        }
     }
 
     pub fn tcp(&self) -> &TcpStream {
         &self.tcp
+    }
+
+    /// The count of bytes written on the socket, readable from elsewhere.
+    pub fn sent(&self) -> Arc<AtomicU64> {
+        self.sent.clone()
     }
 }
 
@@ -405,8 +419,11 @@ impl AsyncWrite for Tapped {
     ) -> Poll<io::Result<usize>> {
         let me = self.get_mut();
         let r = Pin::new(&mut me.tcp).poll_write(cx, buf);
-        if let (Poll::Ready(Ok(n)), Some(f)) = (&r, me.feed.as_mut()) {
-            f.travelled(false, &buf[..*n]);
+        if let Poll::Ready(Ok(n)) = &r {
+            me.sent.fetch_add(*n as u64, Ordering::Relaxed);
+            if let Some(f) = me.feed.as_mut() {
+                f.travelled(false, &buf[..*n]);
+            }
         }
         r
     }
@@ -462,13 +479,91 @@ fn keylog_line(label: &str, client_random: &[u8], secret: &[u8]) -> String {
     format!("{label} {} {}\n", hex(client_random), hex(secret))
 }
 
-/// A control connection's stream: TCP, then TLS once intercepted.
+/// How the peer of a TLS leg ended what it sent, as the proxy read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerEnd {
+    /// Not ended (or ended by an error: a reset, a bad record).
+    Open,
+    /// A close_notify alert (then, or later, its TCP FIN).
+    CloseNotify,
+    /// A TCP FIN without close_notify before it.
+    Bare,
+}
+
+/// One TLS leg's ending, shared by the halves of a split [`Conn`] (tokio's
+/// halves give no access to the stream): what the peer did, which reads set,
+/// and how the proxy ends its own side, which the relay sets from what the
+/// other leg's peer did. The proxy ends a leg as the other peer ended its own:
+/// close_notify then FIN, or a bare FIN (the peer sees the same unclean
+/// shutdown it would see without the proxy); a reset is the relay's (SO_LINGER 0).
+#[derive(Clone, Debug, Default)]
+pub struct LegEnd(Arc<LegEndState>);
+
+#[derive(Debug, Default)]
+struct LegEndState {
+    /// 0: open, 1: close_notify, 2: bare FIN.
+    peer: AtomicU8,
+    /// The proxy's shutdown of this leg sends no close_notify.
+    bare: AtomicBool,
+}
+
+impl LegEnd {
+    pub fn peer(&self) -> PeerEnd {
+        match self.0.peer.load(Ordering::Acquire) {
+            1 => PeerEnd::CloseNotify,
+            2 => PeerEnd::Bare,
+            _ => PeerEnd::Open,
+        }
+    }
+
+    /// The first ending read is the one kept.
+    fn saw(&self, e: PeerEnd) {
+        let v = match e {
+            PeerEnd::Open => return,
+            PeerEnd::CloseNotify => 1,
+            PeerEnd::Bare => 2,
+        };
+        let _ = self
+            .0
+            .peer
+            .compare_exchange(0, v, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// The proxy's coming shutdown of this leg is a bare FIN, no close_notify.
+    pub fn close_bare(&self) {
+        self.0.bare.store(true, Ordering::Release);
+    }
+
+    fn bare(&self) -> bool {
+        self.0.bare.load(Ordering::Acquire)
+    }
+
+    /// The peer's close_notify as the model records it ([`TlsInfo::close_notify`]):
+    /// null while its side did not end by FIN.
+    pub fn notified(&self) -> Option<bool> {
+        match self.peer() {
+            PeerEnd::Open => None,
+            PeerEnd::CloseNotify => Some(true),
+            PeerEnd::Bare => Some(false),
+        }
+    }
+
+    /// The proxy ends `to` the way this leg's peer ended (a bare FIN mirrored).
+    pub fn mirror_to(&self, to: &LegEnd) {
+        if self.peer() == PeerEnd::Bare {
+            to.close_bare();
+        }
+    }
+}
+
+/// A control connection's stream (and an intercepted data connection's leg):
+/// TCP, then TLS once intercepted, with its [`LegEnd`].
 pub enum Conn {
     Plain(TcpStream),
     /// Towards the client: the proxy is the TLS server.
-    ToClient(Box<ClientTls>),
+    ToClient(Box<ClientTls>, LegEnd),
     /// Towards the server: the proxy is the TLS client.
-    ToServer(Box<client::TlsStream<TcpStream>>),
+    ToServer(Box<client::TlsStream<TcpStream>>, LegEnd),
     /// A placeholder while the stream is being upgraded: reads end, writes fail.
     Gone,
 }
@@ -477,20 +572,73 @@ impl Conn {
     pub fn tcp(&self) -> Option<&TcpStream> {
         match self {
             Conn::Plain(s) => Some(s),
-            Conn::ToClient(s) => Some(s.get_ref().0.tcp()),
-            Conn::ToServer(s) => Some(s.get_ref().0),
+            Conn::ToClient(s, _) => Some(s.get_ref().0.tcp()),
+            Conn::ToServer(s, _) => Some(s.get_ref().0),
             Conn::Gone => None,
+        }
+    }
+
+    /// The TLS leg's ending (None: not TLS).
+    pub fn end(&self) -> Option<LegEnd> {
+        match self {
+            Conn::ToClient(_, e) | Conn::ToServer(_, e) => Some(e.clone()),
+            _ => None,
         }
     }
 }
 
-/// A peer that closes TCP without close_notify ends its stream, as plain TCP
-/// would (many FTP clients and servers do).
-fn lenient(r: Poll<io::Result<()>>) -> Poll<io::Result<()>> {
-    match r {
-        Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => Poll::Ready(Ok(())),
+/// A TLS read that records how the peer ended: a read of nothing is its
+/// close_notify (rustls reports nothing else so); a TCP FIN without
+/// close_notify (rustls: `UnexpectedEof`) ends the stream too, as plain TCP
+/// would (many FTP clients and servers close so), and is recorded as bare.
+fn read_tls<S: AsyncRead + Unpin>(
+    s: &mut S,
+    end: &LegEnd,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    let before = buf.filled().len();
+    let wanted = buf.remaining() > 0;
+    match Pin::new(s).poll_read(cx, buf) {
+        Poll::Ready(Ok(())) => {
+            if wanted && buf.filled().len() == before {
+                end.saw(PeerEnd::CloseNotify);
+            }
+            Poll::Ready(Ok(()))
+        }
+        Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            end.saw(PeerEnd::Bare);
+            Poll::Ready(Ok(()))
+        }
         other => other,
     }
+}
+
+/// The proxy's end of a TLS leg: close_notify then FIN, or (told so by
+/// [`LegEnd::close_bare`]) what TLS still holds then a bare FIN.
+fn shutdown_server_side(
+    s: &mut ClientTls,
+    end: &LegEnd,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<()>> {
+    if !end.bare() {
+        return Pin::new(s).poll_shutdown(cx);
+    }
+    std::task::ready!(Pin::new(&mut *s).poll_flush(cx))?;
+    Pin::new(s.get_mut().0).poll_shutdown(cx)
+}
+
+/// [`shutdown_server_side`] for a leg where the proxy is the TLS client.
+fn shutdown_client_side(
+    s: &mut client::TlsStream<TcpStream>,
+    end: &LegEnd,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<()>> {
+    if !end.bare() {
+        return Pin::new(s).poll_shutdown(cx);
+    }
+    std::task::ready!(Pin::new(&mut *s).poll_flush(cx))?;
+    Pin::new(s.get_mut().0).poll_shutdown(cx)
 }
 
 impl AsyncRead for Conn {
@@ -501,8 +649,8 @@ impl AsyncRead for Conn {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::ToClient(s) => lenient(Pin::new(s.as_mut()).poll_read(cx, buf)),
-            Conn::ToServer(s) => lenient(Pin::new(s.as_mut()).poll_read(cx, buf)),
+            Conn::ToClient(s, e) => read_tls(s.as_mut(), e, cx, buf),
+            Conn::ToServer(s, e) => read_tls(s.as_mut(), e, cx, buf),
             Conn::Gone => Poll::Ready(Ok(())),
         }
     }
@@ -516,24 +664,24 @@ impl AsyncWrite for Conn {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::ToClient(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            Conn::ToServer(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Conn::ToClient(s, _) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Conn::ToServer(s, _) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Conn::Gone => Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_flush(cx),
-            Conn::ToClient(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            Conn::ToServer(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Conn::ToClient(s, _) => Pin::new(s.as_mut()).poll_flush(cx),
+            Conn::ToServer(s, _) => Pin::new(s.as_mut()).poll_flush(cx),
             Conn::Gone => Poll::Ready(Ok(())),
         }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::ToClient(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            Conn::ToServer(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Conn::ToClient(s, e) => shutdown_server_side(s, e, cx),
+            Conn::ToServer(s, e) => shutdown_client_side(s, e, cx),
             Conn::Gone => Poll::Ready(Ok(())),
         }
     }
@@ -757,8 +905,8 @@ pub async fn intercept_control(
         mirror,
     };
     Ok((
-        Conn::ToClient(Box::new(down)),
-        Conn::ToServer(Box::new(up)),
+        Conn::ToClient(Box::new(down), LegEnd::default()),
+        Conn::ToServer(Box::new(up), LegEnd::default()),
         info,
         st,
     ))
