@@ -1678,3 +1678,273 @@ async fn suppaftp_with_rustls_through_the_intercepting_proxy_to_libunftp() {
         }
     }
 }
+
+/// How the test's own FTPS client ends what it sends on a data connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// TLS close_notify, then TCP FIN.
+    CloseNotify,
+    /// TCP FIN without close_notify (old clients, some appliances).
+    BareFin,
+    /// TCP reset (SO_LINGER 0).
+    Reset,
+}
+
+/// One reply (its last line's code and text) from `r`, byte by byte (the
+/// test client reads nothing past it).
+async fn own_reply<R: tokio::io::AsyncRead + Unpin>(r: &mut R) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let mut line = Vec::new();
+    loop {
+        let b = tokio::time::timeout(Duration::from_secs(20), r.read_u8())
+            .await
+            .expect("a reply in time")
+            .expect("a reply");
+        line.push(b);
+        if b == b'\n' {
+            let l = String::from_utf8_lossy(&line).trim_end().to_string();
+            line.clear();
+            if l.len() >= 4 && l.as_bytes()[3] == b' ' && l[..3].bytes().all(|c| c.is_ascii_digit())
+            {
+                return l;
+            }
+        }
+    }
+}
+
+async fn own_cmd<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    s: &mut S,
+    cmd: &str,
+    want: &str,
+) -> String {
+    use tokio::io::AsyncWriteExt as _;
+    s.write_all(format!("{cmd}\r\n").as_bytes()).await.unwrap();
+    s.flush().await.unwrap();
+    let r = own_reply(s).await;
+    assert!(r.starts_with(want), "{cmd}: {r}");
+    r
+}
+
+/// What the client read at the end of a TLS stream: "close_notify" (rustls
+/// reads nothing), "bare" (TCP ended without it) or the error.
+async fn own_read_end<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf)).await {
+            Err(_) => return "still open".into(),
+            Ok(Ok(0)) => return "close_notify".into(),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return "bare".into(),
+            Ok(Err(e)) => return format!("error: {e}"),
+        }
+    }
+}
+
+/// The test's own FTPS client (rustls; a peer that can end its TLS in each way
+/// real ones do): explicit TLS to `addr` trusting `ca` for ftp.example.test,
+/// PROT P, PASV, STOR of `len` bytes whose data connection it ends as
+/// `ending`, then QUIT. Returns the reply to STOR and how the control
+/// connection ended after the 221 as the client read it.
+async fn own_client_upload(
+    addr: SocketAddr,
+    ca: &Path,
+    name: &str,
+    len: usize,
+    ending: Ending,
+) -> (String, String) {
+    use rustls_pki_types::pem::PemObject as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pki_types::CertificateDer::pem_file_iter(ca).expect("a CA file") {
+        roots.add(c.expect("a PEM certificate")).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    // One config: the data connection resumes the control session (vsftpd
+    // requires it).
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg));
+    let name_tls = rustls_pki_types::ServerName::try_from("ftp.example.test").unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    assert!(own_reply(&mut tcp).await.starts_with("220"));
+    own_cmd(&mut tcp, "AUTH TLS", "234").await;
+    let mut c = tls
+        .connect(name_tls.clone(), tcp)
+        .await
+        .expect("control TLS");
+    own_cmd(&mut c, &format!("USER {LAB_USER}"), "331").await;
+    own_cmd(&mut c, &format!("PASS {LAB_PASS}"), "230").await;
+    own_cmd(&mut c, "PBSZ 0", "200").await;
+    own_cmd(&mut c, "PROT P", "200").await;
+    own_cmd(&mut c, "TYPE I", "200").await;
+    let pasv = own_cmd(&mut c, "PASV", "227").await;
+    let nums: Vec<u16> = pasv[pasv.find('(').unwrap() + 1..pasv.find(')').unwrap()]
+        .split(',')
+        .map(|x| x.trim().parse().unwrap())
+        .collect();
+    let data_at = SocketAddr::from((
+        [nums[0] as u8, nums[1] as u8, nums[2] as u8, nums[3] as u8],
+        nums[4] * 256 + nums[5],
+    ));
+    let dtcp = tokio::net::TcpStream::connect(data_at).await.unwrap();
+    c.write_all(format!("STOR {name}\r\n").as_bytes())
+        .await
+        .unwrap();
+    c.flush().await.unwrap();
+    let r150 = own_reply(&mut c).await;
+    assert!(r150.starts_with("150"), "{r150}");
+    let mut d = tls.connect(name_tls, dtcp).await.expect("data TLS");
+    let chunk = vec![0x5au8; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        d.write_all(&chunk[..n]).await.unwrap();
+        left -= n;
+    }
+    d.flush().await.unwrap();
+    match ending {
+        Ending::CloseNotify => {
+            d.shutdown().await.unwrap();
+        }
+        Ending::BareFin => {
+            d.get_mut().0.shutdown().await.unwrap();
+        }
+        Ending::Reset => {
+            // Let the bytes arrive first: the reset ends the stream, not the data.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            socket2::SockRef::from(d.get_ref().0)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+            // Dropped below: a reset alone.
+        }
+    }
+    if ending == Ending::Reset {
+        drop(d);
+        let reply = own_reply(&mut c).await;
+        own_cmd(&mut c, "QUIT", "221").await;
+        return (reply, own_read_end(&mut c).await);
+    }
+    let reply = own_reply(&mut c).await;
+    {
+        // Read the peer's end before closing (no reset for unread bytes).
+        let mut buf = [0u8; 1024];
+        let tcp = d.get_mut().0;
+        while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf)).await
+        {
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    own_cmd(&mut c, "QUIT", "221").await;
+    let control_end = own_read_end(&mut c).await;
+    (reply, control_end)
+}
+
+/// Close fidelity (issue 17): the test's own FTPS client uploads to vsftpd
+/// with `strict_ssl_read_eof=YES` (an upload must end with close_notify), once
+/// directly and once through `--tls-intercept`, ending its data connection
+/// with close_notify, with a bare FIN, with a reset. vsftpd must answer each
+/// the same way through the proxy as directly: 226 only after close_notify (a
+/// proxy that always sends close_notify turns the bare FIN into a 226). The
+/// control connection ends after QUIT as it does directly. The model records
+/// what the client did (`close_notify.client`) and `tls-unclean-shutdown`
+/// fires on the bare FIN (vsftpd's 426 is its result) and the reset, not on
+/// the clean end. (vsftpd with OpenSSL 3 refuses a bare FIN even without
+/// strict_ssl_read_eof.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_way_of_ending_tls_reaches_the_server_as_the_client_ended() {
+    let test = "each_way_of_ending_tls_reaches_the_server_as_the_client_ended";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_with(
+        "ending",
+        &["127.0.0.2", "ftp.example.test"],
+        "force_local_data_ssl=YES\nstrict_ssl_read_eof=YES\n",
+    )
+    .await;
+    let sub = srv.sub();
+    let ca_dir = tempfile::tempdir().unwrap();
+    let p = proxy(tls_config(&srv, ca_dir.path(), true, false)).await;
+    let ca = PathBuf::from(proxy_ca(ca_dir.path()));
+    let len = 300 * 1024 + 5;
+    let endings = [Ending::CloseNotify, Ending::BareFin, Ending::Reset];
+    let mut seen = Vec::new();
+    for (i, ending) in endings.into_iter().enumerate() {
+        let direct = own_client_upload(
+            srv.addr,
+            &srv.pki.ca(),
+            &format!("{sub}/d{i}.bin"),
+            len,
+            ending,
+        )
+        .await;
+        let proxied = own_client_upload(p.addr, &ca, &format!("{sub}/p{i}.bin"), len, ending).await;
+        eprintln!("{ending:?}: directly {direct:?}, through the proxy {proxied:?}");
+        assert_eq!(
+            proxied.0[..3],
+            direct.0[..3],
+            "{ending:?}: the server answered the upload through the proxy as directly"
+        );
+        assert_eq!(
+            proxied.1, direct.1,
+            "{ending:?}: the control connection ended as directly"
+        );
+        seen.push(direct.0);
+    }
+    assert!(seen[0].starts_with("226"), "{seen:?}");
+    assert!(
+        !seen[1].starts_with("226"),
+        "vsftpd refuses a bare FIN: {seen:?}"
+    );
+    let sessions = p.sessions(3, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    for (i, want) in [Some(true), Some(false), Some(false)]
+        .into_iter()
+        .enumerate()
+    {
+        let ending = endings[i];
+        let t = own_upload_tls(&sessions, &format!("p{i}.bin"), &format!("{ending:?}"));
+        assert_eq!(
+            t.close_notify.client, want,
+            "{ending:?}: {:?}",
+            t.close_notify
+        );
+        if ending == Ending::CloseNotify {
+            // vsftpd ends its side with close_notify too.
+            assert_eq!(t.close_notify.server, Some(true), "{:?}", t.close_notify);
+        }
+    }
+}
+
+/// The session whose STOR named `name`.
+fn own_session<'a>(sessions: &'a [Session], name: &str) -> &'a Session {
+    sessions
+        .iter()
+        .find(|s| {
+            s.exchanges.iter().any(|e| {
+                e.command
+                    .as_ref()
+                    .is_some_and(|c| c.verb == "STOR" && c.arg.lossy().contains(name))
+            })
+        })
+        .unwrap_or_else(|| panic!("the session storing {name}"))
+}
+
+/// The TLS facts of the one protected data connection of the session that stored `name`.
+fn own_upload_tls<'a>(
+    sessions: &'a [Session],
+    name: &str,
+    what: &str,
+) -> &'a ftpscope::model::tls::TlsInfo {
+    let s = own_session(sessions, name);
+    check_intercepted(s, what);
+    let d = protected_channels(s);
+    assert_eq!(d.len(), 1, "{what}: {:?}", s.data_channels);
+    d[0].tls.as_deref().unwrap()
+}

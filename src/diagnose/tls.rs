@@ -44,7 +44,7 @@ pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
         let name = tr!("data connection #{n} ({e})", "数据连接 #{n}（{e}）");
         handshake_failed(s, &name, t, Some(d), out);
         reuse_required(s, i, d, t, out);
-        unclean_shutdown(i, d, t, out);
+        unclean_shutdown(s, i, d, t, out);
     }
     data_unprotected(s, out);
     keys_missing(s, out);
@@ -784,7 +784,7 @@ fn explicit_client_on_implicit_port(s: &Session, out: &mut Vec<Finding>) {
 }
 
 /// `tls-unclean-shutdown`: the side that sent the file closed without close_notify.
-fn unclean_shutdown(i: usize, d: &DataChannel, t: &TlsInfo, out: &mut Vec<Finding>) {
+fn unclean_shutdown(s: &Session, i: usize, d: &DataChannel, t: &TlsInfo, out: &mut Vec<Finding>) {
     if t.handshake != "complete" {
         return;
     }
@@ -821,7 +821,16 @@ fn unclean_shutdown(i: usize, d: &DataChannel, t: &TlsInfo, out: &mut Vec<Findin
     } else {
         EndedBy::RstByClient
     };
-    if d.outcome == Outcome::Aborted || d.ended_by == Some(receiver_reset) {
+    // A server's 426/451 after the sender's unclean end (an upload to a server
+    // that wants close_notify, vsftpd with OpenSSL 3) is this fault's result:
+    // said here.
+    let abor = d.command_exchange.is_some_and(|k| {
+        s.exchanges
+            .iter()
+            .skip(k + 1)
+            .any(|e| e.command.as_ref().is_some_and(|c| c.verb == "ABOR"))
+    });
+    if (d.outcome == Outcome::Aborted && abor) || d.ended_by == Some(receiver_reset) {
         return;
     }
     out.push(Finding {
