@@ -1948,3 +1948,91 @@ fn own_upload_tls<'a>(
     assert_eq!(d.len(), 1, "{what}: {:?}", s.data_channels);
     d[0].tls.as_deref().unwrap()
 }
+
+/// Client-leg timing of a TLS relay (issue 17): curl downloads 10 MB through
+/// `--tls-intercept` under PROT P at `--limit-rate 1M`. The session's JSON
+/// gives the transfer as curl lived it: first to last byte at least 80 % of
+/// curl's wall time, and a rate near 1 MiB/s, not the server's (the proxy
+/// reads no further ahead of the client than the sockets hold, and counts a
+/// byte when the client acknowledges it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_tls_download_is_timed_on_the_client_leg() {
+    let test = "a_rate_limited_tls_download_is_timed_on_the_client_leg";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_tls("pace", &["127.0.0.2", "ftp.example.test"]).await;
+    let sub = srv.sub();
+    let len = 10 << 20;
+    make_file(&srv.dir.join("ten.bin"), len);
+    let ca_dir = tempfile::tempdir().unwrap();
+    let p = proxy(tls_config(&srv, ca_dir.path(), true, false)).await;
+    let ca = proxy_ca(ca_dir.path());
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("ten.bin");
+    let out_s = out.to_string_lossy().to_string();
+    let url = p.url(&format!("/{sub}/ten.bin"));
+    let began = std::time::Instant::now();
+    let o = lab_curl(&[
+        "--ssl-reqd",
+        "--cacert",
+        &ca,
+        "--limit-rate",
+        "1M",
+        "-w",
+        "%{time_starttransfer} %{time_total}",
+        "-o",
+        &out_s,
+        &url,
+    ])
+    .await;
+    let wall = began.elapsed().as_secs_f64();
+    assert_ok(&o, "rate-limited download");
+    assert_eq!(sha256(&out), sha256(&srv.dir.join("ten.bin")));
+    let sessions = p.sessions(1, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    let s = &sessions[0];
+    check_intercepted(s, "paced");
+    let d = protected_channels(s);
+    assert_eq!(d.len(), 1, "{:?}", s.data_channels);
+    assert_eq!(d[0].bytes_to_client, len as u64);
+    let json = serde_json::to_value(d[0]).unwrap();
+    // Times are RFC 3339 in the JSON.
+    let secs = |k: &str| {
+        let t = json[k].as_str().unwrap_or_else(|| panic!("{k} in {json}"));
+        let t = chrono::DateTime::parse_from_rfc3339(t).unwrap_or_else(|e| panic!("{k} {t}: {e}"));
+        t.timestamp_micros() as f64 / 1e6
+    };
+    // As for a plain relay: the transfer runs from its first byte to the
+    // client's close (curl's socket buffer holds megabytes it acknowledged and
+    // reads later, so the last acknowledged byte comes early).
+    let span = secs("end") - secs("first_byte");
+    let rate = len as f64 / span;
+    let throughput = json["throughput"].as_f64().expect("throughput");
+    eprintln!(
+        "curl: wall {wall:.2} s (its own times: {}); the session: first byte..end {span:.2} s, {rate:.0} B/s; \
+         first..last byte {:.2} s, throughput {throughput:.0} B/s",
+        String::from_utf8_lossy(&o.stdout),
+        secs("last_byte") - secs("first_byte")
+    );
+    assert!(
+        span >= 0.8 * wall,
+        "the transfer took {span:.2} s in the session, curl {wall:.2} s"
+    );
+    let note = d[0]
+        .notes
+        .iter()
+        .find(|n| {
+            n.en.starts_with("client leg: the client closed this data connection")
+        })
+        .unwrap_or_else(|| panic!("no client-leg note: {:?}", d[0].notes));
+    assert!(note.en.contains("the transfer took"), "{note}");
+    assert!(
+        throughput < 4e6,
+        "the bytes' times are the client's acknowledgements, not the server's pace: {throughput} B/s"
+    );
+    assert!(
+        (0.7e6..1.5e6).contains(&rate),
+        "a rate near 1 MiB/s, not the server's: {rate} B/s"
+    );
+}

@@ -1170,6 +1170,10 @@ async fn relay_tls(
     // The peer whose reset (or TLS error) cut the relay.
     let mut cut_by: Option<Side> = None;
     let mut may_give_up = true;
+    // As in [`relay`]: when the server's side ended with every byte
+    // acknowledged by the client, which had not closed yet.
+    let started = tokio::time::Instant::now();
+    let mut delivered: Option<tokio::time::Instant> = None;
     {
         let up = pump_tls(
             (&mut cr, &c_end),
@@ -1196,7 +1200,12 @@ async fn relay_tls(
                 e = &mut up, if !up_done => {
                     up_done = true;
                     match e {
-                        End::Eof => lg.ev(Ev::Fin(c2s)),
+                        End::Eof => {
+                            lg.ev(Ev::Fin(c2s));
+                            if let Some(at) = delivered {
+                                slow_reader_note(lg, at.elapsed(), started.elapsed());
+                            }
+                        }
                         End::ReadFailed(e) => {
                             lg.note(leg_failed("reading from", "client", &e));
                             cut_by = Some(Side::Client);
@@ -1214,7 +1223,12 @@ async fn relay_tls(
                 e = &mut down, if !down_done => {
                     down_done = true;
                     match e {
-                        End::Eof => lg.ev(Ev::Fin(s2c)),
+                        End::Eof => {
+                            lg.ev(Ev::Fin(s2c));
+                            if !up_done {
+                                delivered = Some(tokio::time::Instant::now());
+                            }
+                        }
                         End::ReadFailed(e) => {
                             lg.note(leg_failed("reading from", "server", &e));
                             cut_by = Some(Side::Server);
