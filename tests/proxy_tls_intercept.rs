@@ -2028,7 +2028,9 @@ async fn a_rate_limited_tls_download_is_timed_on_the_client_leg() {
         .unwrap_or_else(|| panic!("no client-leg note: {:?}", d[0].notes));
     assert!(note.en.contains("the transfer took"), "{note}");
     assert!(
-        throughput < 4e6,
+        // Paced: 1.2-1.6 MB/s measured (curl's socket buffer holds up to ~3 MB
+        // acknowledged, unread); counted as written instead: 2.2 MB/s.
+        throughput < 2e6,
         "the bytes' times are the client's acknowledgements, not the server's pace: {throughput} B/s"
     );
     assert!(
