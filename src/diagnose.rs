@@ -1212,7 +1212,7 @@ fn bare_lf_warning(s: &Session, d: &DataChannel) -> Option<(usize, u64)> {
     let ei = d.command_exchange?;
     let x = s.exchanges.get(ei)?;
     x.replies.iter().find_map(|r| {
-        let t = String::from_utf8_lossy(&r.text.0).to_ascii_lowercase();
+        let t = crate::text::lossy_str(&r.text.0).to_ascii_lowercase();
         let i = t.find("bare linefeed")?;
         let n = t[..i]
             .split_whitespace()
@@ -1224,7 +1224,7 @@ fn bare_lf_warning(s: &Session, d: &DataChannel) -> Option<(usize, u64)> {
 }
 
 fn is_binary_name(name: &[u8]) -> bool {
-    let n = String::from_utf8_lossy(name).to_ascii_lowercase();
+    let n = crate::text::lossy_str(name).to_ascii_lowercase();
     [
         ".bin", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".tar", ".jpg", ".jpeg",
         ".png", ".gif", ".pdf", ".exe", ".dll", ".iso", ".img", ".mp3", ".mp4", ".so", ".jar",
@@ -1646,7 +1646,7 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
             out.push(service_closing(s, i, &t));
         }
         if c.verb == "EPSV"
-            && String::from_utf8_lossy(&c.arg.0)
+            && crate::text::lossy_str(&c.arg.0)
                 .trim()
                 .eq_ignore_ascii_case("ALL")
             && code.is_some_and(|c| c < 300)
@@ -1830,7 +1830,7 @@ fn closed_while_waiting(s: &Session, out: &mut Vec<Finding>) {
 }
 
 fn service_closing(s: &Session, i: usize, text: &[u8]) -> Finding {
-    let t = String::from_utf8_lossy(text).to_ascii_lowercase();
+    let t = crate::text::lossy_str(text).to_ascii_lowercase();
     let remedy = if t.contains("timeout") || t.contains("idle") {
         tr!(
             "The server closed an idle session: the client should send NOOP while idle, or raise the server's idle timeout (vsftpd idle_session_timeout, ProFTPD TimeoutIdle, pure-ftpd -I).",

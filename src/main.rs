@@ -761,6 +761,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,

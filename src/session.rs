@@ -128,9 +128,10 @@ const MAX_COUNTED_PENDING: usize = 4096;
 const MAX_SUMMARY_ROWS: usize = 256;
 
 /// Verbs kept as exchanges until the hard budget: they shape data connections,
-/// login, TLS or the end of the session, which the diagnosis reads from exchanges.
-fn essential_verb(verb: &str) -> bool {
-    command::is_transfer(verb)
+/// login, TLS or the end of the session, which the diagnosis reads from exchanges
+/// (`transfer`: the verb is a transfer command, looked up by the caller).
+fn essential_verb(verb: &str, transfer: bool) -> bool {
+    transfer
         || matches!(
             verb,
             "USER"
@@ -370,14 +371,14 @@ fn looks_like_command(b: &[u8]) -> bool {
         .unwrap_or(b.len());
     (3..=4).contains(&end)
         && b[..end].iter().all(u8::is_ascii_alphabetic)
-        && catalog::command(&String::from_utf8_lossy(&b[..end])).is_some()
+        && catalog::command(&crate::text::lossy_str(&b[..end])).is_some()
 }
 
 fn is_greeting(b: &[u8]) -> bool {
     (b.starts_with(b"220") || b.starts_with(b"120"))
         && matches!(b.get(3), Some(b' ') | Some(b'-'))
         && {
-            let head = String::from_utf8_lossy(&b[..b.len().min(200)]).to_ascii_uppercase();
+            let head = crate::text::lossy_str(&b[..b.len().min(200)]).to_ascii_uppercase();
             !head.contains("SMTP") && !head.contains("NNTP")
         }
 }
@@ -1043,8 +1044,12 @@ impl Tracker {
                 "该行只以 LF 结尾（没有 CR）"
             ));
         }
-        let unknown = catalog::command(&pc.verb).is_none();
-        if !self.keep_exchange(si, essential_verb(&pc.verb)) {
+        // One catalog lookup for the verb as sent (a trimmed spelling is known too,
+        // but is no transfer command).
+        let exact = catalog::command_exact(&pc.verb);
+        let transfer = exact.is_some_and(|e| e.kind == catalog::CommandKind::Transfer);
+        let unknown = exact.is_none() && catalog::command(&pc.verb).is_none();
+        if !self.keep_exchange(si, essential_verb(&pc.verb, transfer)) {
             self.on_counted_command(si, pc);
             return;
         }
@@ -1121,7 +1126,7 @@ impl Tracker {
                     st.facts[ci].aborted_by_client = true;
                 }
             }
-            v if command::is_transfer(v) => self.link_transfer(si, ei),
+            _ if transfer => self.link_transfer(si, ei),
             _ => {}
         }
     }
@@ -1535,7 +1540,7 @@ impl Tracker {
         arg: &[u8],
         text: &[u8],
     ) -> bool {
-        let word = || String::from_utf8_lossy(arg).trim().to_ascii_uppercase();
+        let word = || crate::text::lossy_str(arg).trim().to_ascii_uppercase();
         match (code, verb) {
             (230 | 232, _) => st.s.login = Login::Ok,
             (530, Some("USER" | "PASS" | "ACCT")) if st.s.login != Login::Ok => {
@@ -1583,7 +1588,7 @@ impl Tracker {
                 }
             }
             (350, Some("REST")) => {
-                st.restart = String::from_utf8_lossy(arg).trim().parse().unwrap_or(0);
+                st.restart = crate::text::lossy_str(arg).trim().parse().unwrap_or(0);
             }
             (213, Some("SIZE")) => {
                 if let Some(n) = explain::size_in_213(text) {
@@ -2820,7 +2825,7 @@ fn reply_notes(r: &ParsedReply) -> Vec<Tr> {
 /// bytes)", "226 Closing data connection, sent 1,234 bytes"); thousands separators
 /// are read only in groups of three.
 pub fn bytes_in_226(text: &[u8]) -> Option<u64> {
-    let s = String::from_utf8_lossy(text).to_ascii_lowercase();
+    let s = crate::text::lossy_str(text).to_ascii_lowercase();
     let i = s.rfind(" bytes")?;
     let head = s[..i].trim_end_matches(' ');
     let start = head
@@ -2842,7 +2847,7 @@ pub fn bytes_in_226(text: &[u8]) -> Option<u64> {
 /// What a transfer reply says of the representation: "150 Opening BINARY mode data
 /// connection" means binary whatever TYPE was (or was not) seen.
 pub fn type_in_reply(text: &[u8]) -> Option<Representation> {
-    let s = String::from_utf8_lossy(text).to_ascii_lowercase();
+    let s = crate::text::lossy_str(text).to_ascii_lowercase();
     if s.contains("binary mode") || s.contains("type i") {
         Some(Representation::Binary)
     } else if s.contains("ascii mode") || s.contains("type a") {

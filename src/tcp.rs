@@ -355,7 +355,8 @@ pub struct TcpStats {
 /// The flow table.
 #[derive(Default)]
 pub struct FlowTable {
-    conns: FxHashMap<(SocketAddr, SocketAddr), Conn>,
+    /// Boxed: a table that grows, and a connection that ends, move a pointer.
+    conns: FxHashMap<(SocketAddr, SocketAddr), Box<Conn>>,
     next_id: ConnId,
     pub stats: TcpStats,
     /// Recently closed connections' sequence space (a second copy of the traffic).
@@ -363,7 +364,15 @@ pub struct FlowTable {
 }
 
 fn key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
-    if a <= b { (a, b) } else { (b, a) }
+    // The order of `SocketAddr` (address, then port), compared as integers for the
+    // common IPv4 pair.
+    let first = match (a, b) {
+        (SocketAddr::V4(x), SocketAddr::V4(y)) => {
+            (u32::from(*x.ip()), x.port()) <= (u32::from(*y.ip()), y.port())
+        }
+        _ => a <= b,
+    };
+    if first { (a, b) } else { (b, a) }
 }
 
 impl FlowTable {
@@ -385,72 +394,82 @@ impl FlowTable {
         let k = key(seg.src, seg.dst);
         let syn = seg.has(SYN);
         let ack = seg.has(ACK);
-        // A new SYN on a finished connection starts a new one.
-        let restart = syn
-            && !ack
-            && self
-                .conns
-                .get(&k)
-                .is_some_and(|c| c.closed() && c.isn != Some(seg.seq));
-        if restart {
-            self.conns.remove(&k);
-        }
-        if !self.conns.contains_key(&k) {
-            // A packet of a connection that already ended, from its sequence space,
-            // and not later than its end: a second copy of the same traffic (files
-            // concatenated, time going backwards). Stray packets after the end (a
-            // last ACK, a retransmitted FIN) come later and are only ignored.
-            if let Some(r) = self.closed.get(&PackedKey::of(&k)) {
-                if r.holds(&k, seg) {
-                    if meta.ts < r.end {
-                        self.stats.duplicates += 1;
-                        if syn && !ack {
-                            self.stats.replayed_connections += 1;
-                        }
-                    }
-                    return;
+        // The common case, a segment of a known connection: one lookup.
+        if let Some(c) = self.conns.get_mut(&k) {
+            // A new SYN on a finished connection starts a new one.
+            let restart = syn && !ack && c.closed() && c.isn != Some(seg.seq);
+            if !restart {
+                if Self::feed(c, &mut self.stats, meta, seg, sink) {
+                    self.forget(meta, k, sink);
                 }
-            }
-            if !syn && seg.wire_len == 0 {
-                // A lone ACK, FIN or RST for a connection we never saw (or one already
-                // closed and forgotten): nothing to track.
                 return;
             }
-            if self.conns.len() >= MAX_CONNS {
-                self.sweep(meta, sink);
-            }
-            let (initiator, responder, handshake_seen) = if syn && !ack {
-                (seg.src, seg.dst, true)
-            } else if syn && ack {
-                (seg.dst, seg.src, true)
-            } else if seg.src.port() > seg.dst.port() {
-                (seg.src, seg.dst, false)
-            } else if seg.src.port() < seg.dst.port() {
-                (seg.dst, seg.src, false)
-            } else {
-                (seg.src, seg.dst, false)
-            };
-            self.next_id += 1;
-            self.stats.connections += 1;
-            let info = ConnInfo {
-                id: self.next_id,
-                initiator,
-                responder,
-                handshake_seen,
-            };
-            let mode = sink.open(meta, &info);
-            let mut c = Conn::new(info, mode, meta.ts);
-            if mode == Mode::Stream && sink.stream_figures(info.id) {
-                c.analysis = Some(Box::default());
-            }
-            if syn && !ack {
-                c.isn = Some(seg.seq);
-            }
-            self.conns.insert(k, c);
+            self.conns.remove(&k);
         }
-        let Some(c) = self.conns.get_mut(&k) else {
+        // A packet of a connection that already ended, from its sequence space, and
+        // not later than its end: a second copy of the same traffic (files
+        // concatenated, time going backwards). Stray packets after the end (a last
+        // ACK, a retransmitted FIN) come later and are only ignored.
+        if let Some(r) = self.closed.get(&PackedKey::of(&k)) {
+            if r.holds(&k, seg) {
+                if meta.ts < r.end {
+                    self.stats.duplicates += 1;
+                    if syn && !ack {
+                        self.stats.replayed_connections += 1;
+                    }
+                }
+                return;
+            }
+        }
+        if !syn && seg.wire_len == 0 {
+            // A lone ACK, FIN or RST for a connection we never saw (or one already
+            // closed and forgotten): nothing to track.
             return;
+        }
+        if self.conns.len() >= MAX_CONNS {
+            self.sweep(meta, sink);
+        }
+        let (initiator, responder, handshake_seen) = if syn && !ack {
+            (seg.src, seg.dst, true)
+        } else if syn && ack {
+            (seg.dst, seg.src, true)
+        } else if seg.src.port() > seg.dst.port() {
+            (seg.src, seg.dst, false)
+        } else if seg.src.port() < seg.dst.port() {
+            (seg.dst, seg.src, false)
+        } else {
+            (seg.src, seg.dst, false)
         };
+        self.next_id += 1;
+        self.stats.connections += 1;
+        let info = ConnInfo {
+            id: self.next_id,
+            initiator,
+            responder,
+            handshake_seen,
+        };
+        let mode = sink.open(meta, &info);
+        let mut c = Box::new(Conn::new(info, mode, meta.ts));
+        if mode == Mode::Stream && sink.stream_figures(info.id) {
+            c.analysis = Some(Box::default());
+        }
+        if syn && !ack {
+            c.isn = Some(seg.seq);
+        }
+        let c = self.conns.entry(k).insert_entry(c).into_mut();
+        if Self::feed(c, &mut self.stats, meta, seg, sink) {
+            self.forget(meta, k, sink);
+        }
+    }
+
+    /// One segment of a tracked connection; true when it closed the connection.
+    fn feed<S: ConnSink>(
+        c: &mut Conn,
+        stats: &mut TcpStats,
+        meta: Meta,
+        seg: &Segment<'_>,
+        sink: &mut S,
+    ) -> bool {
         // A copy of a segment just seen: drop it (editcap -d does the same). Bare
         // ACKs are left alone: duplicate ACKs are TCP's own, and harmless.
         let fp = fingerprint(seg);
@@ -460,9 +479,9 @@ impl FlowTable {
         let prev = (c.recent_at + c.recent.len() - 1) % c.recent.len();
         let copy = |&(f, t): &(u64, Ts)| f == fp && t.secs_until(meta.ts) <= DUP_WINDOW_SECS;
         if (counts && c.recent.iter().any(copy)) || copy(&c.recent[prev]) {
-            self.stats.duplicates += 1;
+            stats.duplicates += 1;
             sink.duplicate(c.info.id);
-            return;
+            return false;
         }
         c.recent[c.recent_at] = (fp, meta.ts);
         c.recent_at = (c.recent_at + 1) % c.recent.len();
@@ -479,22 +498,26 @@ impl FlowTable {
         if let Some(a) = &mut c.analysis {
             a.segment(&c.handshake, meta.ts, dir, seg);
         }
-        let mut stats = self.stats;
-        process(c, meta, dir, seg, sink, &mut stats);
-        self.stats = stats;
+        process(c, meta, dir, seg, sink, stats);
         if c.closed() {
             c.conclude(sink);
-            // Both FINs delivered, or a RST: the connection is over. Forget it now, so
-            // memory holds open connections only; stray packets after this are ignored.
-            let id = c.info.id;
-            if self.closed.len() >= MAX_CLOSED {
-                self.closed.clear();
-            }
-            self.closed
-                .insert(PackedKey::of(&k), ClosedRange::of(c, &k));
-            self.conns.remove(&k);
-            sink.closed(meta, id);
+            return true;
         }
+        false
+    }
+
+    /// Both FINs delivered, or a RST: the connection is over. Forget it now, so
+    /// memory holds open connections only; stray packets after this are ignored.
+    fn forget<S: ConnSink>(&mut self, meta: Meta, k: (SocketAddr, SocketAddr), sink: &mut S) {
+        let Some(c) = self.conns.remove(&k) else {
+            return;
+        };
+        if self.closed.len() >= MAX_CLOSED {
+            self.closed.clear();
+        }
+        self.closed
+            .insert(PackedKey::of(&k), ClosedRange::of(&c, &k));
+        sink.closed(meta, c.info.id);
     }
 
     /// Remove closed connections (their model lives on in the sink).

@@ -53,7 +53,7 @@ fn plain_ascii(b: u8) -> bool {
 pub fn escape(bytes: &[u8]) -> String {
     // Fast path: printable ASCII needs no escaping (most FTP traffic).
     if bytes.iter().all(|&b| plain_ascii(b)) {
-        return String::from_utf8_lossy(bytes).into_owned();
+        return lossy(bytes);
     }
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
@@ -211,7 +211,16 @@ impl<W: Write> Write for SafeWriter<W> {
 /// Lossy UTF-8 view of bytes (no escaping); for JSON, whose writer escapes
 /// ([`crate::report::json`]).
 pub fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    lossy_str(bytes).into_owned()
+}
+
+/// `String::from_utf8_lossy`, with valid UTF-8 (nearly every FTP line) checked by
+/// `str::from_utf8`, several times faster on ASCII than the lossy decoder's walk.
+pub fn lossy_str(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// Lower-case hex of bytes.

@@ -110,9 +110,41 @@ impl ReplyEntry {
 
 /// Looks up a command verb, ignoring ASCII case and surrounding whitespace.
 pub fn command(verb: &str) -> Option<&'static CommandEntry> {
-    let verb = verb.trim();
-    COMMANDS.iter().find(|e| e.verb.eq_ignore_ascii_case(verb))
+    command_exact(verb.trim())
 }
+
+/// The longest verb of the catalog fits in this many bytes (a test checks).
+const LONGEST_VERB: usize = 8;
+
+/// Looks up a verb as given (no trimming), ignoring ASCII case: the verb packed
+/// upper-cased into an integer and searched among the catalog's, packed the same
+/// way (big-endian and zero-padded, so the integers sort as the verbs do).
+pub fn command_exact(verb: &str) -> Option<&'static CommandEntry> {
+    let key = pack_verb(verb.as_bytes())?;
+    let keys = &*VERB_KEYS;
+    keys.binary_search(&key).ok().map(|i| &COMMANDS[i])
+}
+
+/// A verb of at most [`LONGEST_VERB`] bytes, none of them NUL, upper-cased and
+/// packed; None for anything else (no catalog verb is like that).
+fn pack_verb(v: &[u8]) -> Option<u64> {
+    if v.len() > LONGEST_VERB || v.contains(&0) {
+        return None;
+    }
+    let mut buf = [0u8; LONGEST_VERB];
+    for (d, s) in buf.iter_mut().zip(v) {
+        *d = s.to_ascii_uppercase();
+    }
+    Some(u64::from_be_bytes(buf))
+}
+
+/// The catalog's verbs packed by [`pack_verb`], in the catalog's order.
+static VERB_KEYS: std::sync::LazyLock<Vec<u64>> = std::sync::LazyLock::new(|| {
+    COMMANDS
+        .iter()
+        .map(|e| pack_verb(e.verb.as_bytes()).expect("catalog verbs fit"))
+        .collect()
+});
 
 /// Looks up an exact reply code.
 pub fn reply(code: u16) -> Option<&'static ReplyEntry> {
@@ -1527,6 +1559,32 @@ mod tests {
         257, 331, 332, 350, 421, 425, 426, 450, 451, 452, 500, 501, 502, 503, 504, 530, 532, 550,
         551, 552, 553,
     ];
+
+    /// The binary search finds every verb, in any case, as the linear search of
+    /// the table would, and nothing longer than the longest verb is cut to match.
+    #[test]
+    fn lookup_agrees_with_a_linear_search() {
+        assert!(COMMANDS.iter().all(|e| e.verb.len() <= LONGEST_VERB));
+        let linear = |v: &str| COMMANDS.iter().find(|e| e.verb.eq_ignore_ascii_case(v));
+        let mut probes: Vec<String> = Vec::new();
+        for e in COMMANDS {
+            probes.push(e.verb.to_string());
+            probes.push(e.verb.to_ascii_lowercase());
+            probes.push(format!("{}X", e.verb));
+            probes.push(e.verb[1..].to_string());
+            probes.push(format!(" {}", e.verb));
+        }
+        probes.extend(["", "RETRIEVE", "XSHA256XX", "ré", "USER\u{0}"].map(String::from));
+        for p in &probes {
+            let a = command_exact(p).map(|e| e.verb);
+            assert_eq!(a, linear(p).map(|e| e.verb), "{p:?}");
+            assert_eq!(
+                command(p).map(|e| e.verb),
+                linear(p.trim()).map(|e| e.verb),
+                "{p:?}"
+            );
+        }
+    }
 
     #[test]
     fn command_table_sorted_unique_and_upper_case() {

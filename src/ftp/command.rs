@@ -31,7 +31,7 @@ pub fn parse(line: &[u8]) -> ParsedCommand {
         None => (line, &[][..]),
     };
     let odd_verb = !(3..=4).contains(&v.len()) || !v.iter().all(|b| b.is_ascii_alphabetic());
-    let mut verb = String::from_utf8_lossy(&v[..v.len().min(MAX_VERB)]).to_ascii_uppercase();
+    let mut verb = crate::text::lossy_str(&v[..v.len().min(MAX_VERB)]).to_ascii_uppercase();
     if v.len() > MAX_VERB {
         verb.push('…');
     }
@@ -124,19 +124,10 @@ fn trim_start(b: &[u8]) -> &[u8] {
     &b[i..]
 }
 
-/// The verbs the catalog files as [`CommandKind::Transfer`], looked up once.
-static TRANSFER_VERBS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
-    super::catalog::commands()
-        .iter()
-        .filter(|e| e.kind == CommandKind::Transfer)
-        .map(|e| e.verb)
-        .collect()
-});
-
 /// Verbs that open a data transfer: the catalog's [`CommandKind::Transfer`]
 /// (RETR, STOR, STOU, APPE, LIST, NLST, MLSD, THMB).
 pub fn is_transfer(verb: &str) -> bool {
-    TRANSFER_VERBS.iter().any(|v| v.eq_ignore_ascii_case(verb))
+    super::catalog::command_exact(verb).is_some_and(|e| e.kind == CommandKind::Transfer)
 }
 
 /// Direction of the bytes of a transfer command: true when the server sends

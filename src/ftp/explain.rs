@@ -50,7 +50,7 @@ fn base_reply(code: u16, lang: Lang) -> String {
 
 /// `(N bytes)` in a 150 reply, as vsftpd, ProFTPD and others write it.
 pub fn bytes_in_150(text: &[u8]) -> Option<u64> {
-    let s = String::from_utf8_lossy(text);
+    let s = crate::text::lossy_str(text);
     let i = s.rfind(" bytes")?;
     // Bytes, not chars: the byte after the last non-digit byte is always a char
     // boundary, whereas "the char after the last non-digit char" is not `+ 1`.
@@ -64,7 +64,7 @@ pub fn bytes_in_150(text: &[u8]) -> Option<u64> {
 
 /// The number of a `213 N` reply to SIZE.
 pub fn size_in_213(text: &[u8]) -> Option<u64> {
-    let s = String::from_utf8_lossy(text);
+    let s = crate::text::lossy_str(text);
     s.split_whitespace().next()?.parse().ok()
 }
 
@@ -142,7 +142,7 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
             None => base_reply(code, lang),
         },
         (213, "MDTM") => {
-            let t = String::from_utf8_lossy(text);
+            let t = crate::text::lossy_str(text);
             let t = t.trim();
             // Bytes: `t[..14]` panics when byte 14 falls inside a character. Once the
             // first 14 bytes are ASCII digits, every slice below is on a boundary.
@@ -204,7 +204,7 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
             format!("{v} 完成：服务器报告传输完成。"),
         ),
         (421, _) => {
-            let t = String::from_utf8_lossy(text).to_ascii_lowercase();
+            let t = crate::text::lossy_str(text).to_ascii_lowercase();
             let why_en = if t.contains("timeout") || t.contains("idle") {
                 " It names an idle timeout."
             } else if t.contains("too many") || t.contains("maximum") {
@@ -227,7 +227,7 @@ pub fn reply(code: u16, text: &[u8], ctx: &Context<'_>, lang: Lang) -> String {
 
 /// Explain a command with its argument.
 pub fn command(verb: &str, arg: &[u8], lang: Lang) -> String {
-    let a = String::from_utf8_lossy(arg);
+    let a = crate::text::lossy_str(arg);
     let shown = escape_str(verb);
     match verb {
         "PORT" => {

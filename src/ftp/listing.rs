@@ -136,7 +136,7 @@ impl ListingParser {
             return;
         }
         let line = std::mem::take(&mut self.line);
-        let text = String::from_utf8_lossy(&line);
+        let text = crate::text::lossy_str(&line);
         let text = text.trim_end_matches('\r');
         if !text.trim().is_empty() {
             self.line_done(text);

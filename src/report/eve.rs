@@ -158,7 +158,7 @@ fn head(event_type: &'static str, ts: Ts, src: SocketAddr, dest: SocketAddr, sta
 /// `b` cut to `max` bytes, as text; whether it was cut.
 fn cut(b: &[u8], max: usize) -> (String, bool) {
     let n = b.len().min(max);
-    (String::from_utf8_lossy(&b[..n]).into_owned(), b.len() > max)
+    (crate::text::lossy_str(&b[..n]).into_owned(), b.len() > max)
 }
 
 /// A reply line's code (when it starts with one) and its text, as Suricata splits them.
@@ -169,7 +169,7 @@ fn split_line(line: &[u8]) -> (Option<String>, &[u8]) {
         && line[..3].iter().all(u8::is_ascii_digit)
         && matches!(line.get(3), None | Some(b' ' | b'-'))
     {
-        let code = String::from_utf8_lossy(&line[..3]).into_owned();
+        let code = crate::text::lossy_str(&line[..3]).into_owned();
         return (Some(code), line.get(4..).unwrap_or_default());
     }
     (None, line)

@@ -338,12 +338,12 @@ pub fn rows(s: &Session, opts: &ZeekOptions) -> Vec<Row> {
         let (u, p) = after[upto];
         let user = u.map_or_else(
             || String::from("<unknown>"),
-            |k| String::from_utf8_lossy(arg_of(k)).into_owned(),
+            |k| crate::text::lossy_str(arg_of(k)).into_owned(),
         );
         let password = p.map(|k| {
             let a = arg_of(k);
             if opts.show_passwords && a != MASK {
-                String::from_utf8_lossy(a).into_owned()
+                crate::text::lossy_str(a).into_owned()
             } else {
                 HIDDEN.to_string()
             }
@@ -368,7 +368,7 @@ pub fn rows(s: &Session, opts: &ZeekOptions) -> Vec<Row> {
         if logged {
             let arg = match verb.as_deref() {
                 Some(v) if FILE_COMMANDS.contains(&v) => {
-                    let file = String::from_utf8_lossy(&raw_arg);
+                    let file = crate::text::lossy_str(&raw_arg);
                     let mut path = build_path(&cwd, &file);
                     if !path.starts_with('/') {
                         path.insert(0, '/');
@@ -447,13 +447,13 @@ pub fn rows(s: &Session, opts: &ZeekOptions) -> Vec<Row> {
         }
         // The working directory after this exchange, as Zeek tracks it.
         if let (Some(v), Some(r)) = (verb.as_deref(), x.final_reply()) {
-            let arg = String::from_utf8_lossy(&raw_arg);
+            let arg = crate::text::lossy_str(&raw_arg);
             match (v, r.code) {
                 ("CWD", 250) => cwd = build_path(&cwd, &arg),
                 ("CDUP", 200 | 250) => cwd = build_path(&cwd, "/.."),
                 ("PWD" | "XPWD", 257) => {
                     let line = r.lines.first().map_or(&r.text.0[..], |l| &l.0[..]);
-                    cwd = extract_path(&String::from_utf8_lossy(&reply_msg(line, r.code)));
+                    cwd = extract_path(&crate::text::lossy_str(&reply_msg(line, r.code)));
                 }
                 _ => {}
             }
@@ -573,7 +573,7 @@ struct JsonRow<'a> {
 impl Serialize for JsonRow<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let r = self.r;
-        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let lossy = |b: &[u8]| crate::text::lossy_str(b).into_owned();
         let mut m = ser.serialize_map(None)?;
         m.serialize_entry("ts", &(r.ts.0 as f64 / 1e9))?;
         m.serialize_entry("uid", &r.uid)?;

@@ -394,13 +394,13 @@ pub fn sanitize(wanted: &str) -> String {
 /// A command's path as one name: lossy UTF-8, trailing separators dropped (the
 /// sanitiser turns the others and everything unsafe into `_`).
 pub fn path_name(path: &[u8]) -> String {
-    let s = String::from_utf8_lossy(path);
+    let s = crate::text::lossy_str(path);
     s.trim().trim_end_matches(['/', '\\']).to_string()
 }
 
 /// The last component of a path as a client names it (`/`- or `\`-separated).
 pub fn last_component(path: &[u8]) -> String {
-    let s = String::from_utf8_lossy(path);
+    let s = crate::text::lossy_str(path);
     let s = s.trim_end_matches(['/', '\\']);
     s.rsplit(['/', '\\']).next().unwrap_or("").to_string()
 }
