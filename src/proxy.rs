@@ -1112,6 +1112,22 @@ impl Proxy {
                 );
             }
         }
+        // The time, for live views: open sessions (a transfer whose bytes wait
+        // in a slow reader's buffers, a client idle) last until now.
+        {
+            let obs = ctx.obs.clone();
+            let stop = shutdown.clone();
+            ctx.tasks.spawn(async move {
+                let mut every = tokio::time::interval(observe::TIME_EVERY);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = every.tick() => obs.time(),
+                    }
+                }
+            });
+        }
         let sessions = Arc::new(Semaphore::new(cfg.max_sessions));
         loop {
             let (sock, peer) = tokio::select! {

@@ -106,6 +106,8 @@ struct DataFacts {
     fins: u8,
     aborted_by_client: bool,
     rejected: bool,
+    /// The source closed the connection (both sides done, or given up on).
+    closed: bool,
     gaps: u64,
     /// REST offset in force for the transfer on this channel (0: none).
     restart: u64,
@@ -1948,20 +1950,17 @@ impl Tracker {
         }
     }
 
+    /// The session's coverage as the events so far show it.
+    fn coverage_now(&self, st: &SessionState) -> Coverage {
+        let mut cov = coverage(st, self.other_conns, self.other_packets, self.all_visible);
+        cov.capture_after = st.s.end.secs_until(self.last_ts).max(0.0);
+        cov
+    }
+
     fn finalize(&mut self, si: usize) {
-        let (other_conns, other_packets, all_visible) =
-            (self.other_conns, self.other_packets, self.all_visible);
-        let last_ts = self.last_ts;
+        let cov = self.coverage_now(&self.sessions[si]);
         let st = &mut self.sessions[si];
-        let mut cov = coverage(st, other_conns, other_packets, all_visible);
-        cov.capture_after = st.s.end.secs_until(last_ts).max(0.0);
-        // A capture that opens on the greeting is not mid-session, handshake or not
-        // (payload-only captures drop SYNs and pure ACKs).
-        if st.s.capture.mid_session && cov.greeting {
-            st.s.capture.mid_session = false;
-        }
-        let would_show = cov.data_would_show();
-        st.s.coverage = cov;
+        settle(&mut st.s, &st.facts, cov, false);
         let s = &mut st.s;
         if st.dropped_anomalies > 0 {
             let n = st.dropped_anomalies;
@@ -1970,60 +1969,7 @@ impl Tracker {
                 "另有 {n} 条异常未列出"
             ));
         }
-        for (ci, ch) in s.data_channels.iter_mut().enumerate() {
-            let f = &st.facts[ci];
-            let final_code = ch
-                .command_exchange
-                .and_then(|e| s.exchanges.get(e))
-                .and_then(|e| e.final_reply())
-                .map(|r| r.code);
-            let server_aborted = matches!(final_code, Some(426 | 451));
-            let preliminary = ch
-                .command_exchange
-                .and_then(|e| s.exchanges.get(e))
-                .is_some_and(|e| e.replies.iter().any(|r| (100..200).contains(&r.code)));
-            ch.outcome = if f.rejected && !f.attempted {
-                Outcome::Rejected
-            } else if !f.attempted {
-                // No connection in the capture: the replies are the evidence left.
-                match final_code {
-                    _ if ch.command.is_none() => Outcome::Unused,
-                    // The server refused the command itself: no transfer was due.
-                    Some(c) if c >= 400 && !preliminary && c != 425 => Outcome::CommandFailed,
-                    // 1xx: the server had its data connection; the capture does not.
-                    Some(226 | 250) if preliminary => Outcome::CompletedPerReplies,
-                    Some(c) if c >= 400 && (preliminary || !would_show) => {
-                        Outcome::FailedPerReplies
-                    }
-                    _ if would_show && !preliminary => Outcome::NotAttempted,
-                    _ => Outcome::NotInCapture,
-                }
-            } else if f.refused {
-                Outcome::Refused
-            } else if !f.established && ch.bytes == 0 {
-                Outcome::Unanswered
-            } else if f.aborted_by_client {
-                Outcome::Aborted
-            } else if f.reset_by.is_some() {
-                Outcome::Reset
-            } else if server_aborted {
-                Outcome::Aborted
-            } else if final_code.is_some_and(|c| c >= 400) {
-                Outcome::Failed
-            } else if f.fins > 0 || (matches!(final_code, Some(226 | 250)) && ch.bytes > 0) {
-                // No FIN in the capture (payload-only captures drop it) but the
-                // server confirmed the transfer.
-                Outcome::Completed
-            } else {
-                Outcome::Open
-            };
-            ch.ended_by = if let Some(r) = f.reset_by {
-                Some(r)
-            } else if f.fins > 0 {
-                Some(EndedBy::Fin)
-            } else {
-                None
-            };
+        for (ch, f) in s.data_channels.iter_mut().zip(&st.facts) {
             if f.gaps > 0 {
                 let n = f.gaps;
                 ch.notes.push(tr!(
@@ -2031,34 +1977,145 @@ impl Tracker {
                     "抓包中缺少这个连接的 {n} 字节"
                 ));
             }
-            ch.bytes = ch.bytes_to_client + ch.bytes_to_server;
-            if let (Some(a), Some(b)) = (ch.first_byte, ch.last_byte) {
-                let secs = a.secs_until(b);
-                if secs > 0.0 {
-                    ch.throughput = Some(ch.bytes as f64 / secs);
+        }
+    }
+
+    /// Copies of the open sessions as they stand now, for live views, by id:
+    /// coverage, data-channel outcomes and timings as far as the events so far
+    /// tell (see [`settle`]), and each session lasting until `now` (the source's
+    /// time, when it says it; its last event, if later). The sessions themselves
+    /// are not touched: their final verdicts come when they end.
+    pub fn open_views(&self, now: crate::time::Ts) -> Vec<Session> {
+        let mut out: Vec<Session> = self
+            .sessions
+            .map
+            .values()
+            .map(|st| {
+                let mut s = st.s.clone();
+                settle(&mut s, &st.facts, self.coverage_now(st), true);
+                if now > s.end {
+                    s.end = now;
+                    s.duration = s.start.secs_until(now);
                 }
+                s
+            })
+            .collect();
+        out.sort_by_key(|s| s.id);
+        out
+    }
+}
+
+/// What a session's events add up to: its coverage, each data channel's outcome,
+/// how it ended, its timings, and the session's end and duration. `live`: the
+/// session is still open (a live view's copy), so a channel whose transfer has no
+/// verdict yet is [`Outcome::Open`] (connected and running, or still awaited),
+/// not judged as if the capture had ended. Idempotent: only derived fields are set.
+fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
+    // A capture that opens on the greeting is not mid-session, handshake or not
+    // (payload-only captures drop SYNs and pure ACKs).
+    if s.capture.mid_session && cov.greeting {
+        s.capture.mid_session = false;
+    }
+    let would_show = cov.data_would_show();
+    std::mem::swap(&mut s.coverage, &mut cov);
+    let newest = s.data_channels.len().checked_sub(1);
+    for (ci, ch) in s.data_channels.iter_mut().enumerate() {
+        let f = &facts[ci];
+        let final_code = ch
+            .command_exchange
+            .and_then(|e| s.exchanges.get(e))
+            .and_then(|e| e.final_reply())
+            .map(|r| r.code);
+        let server_aborted = matches!(final_code, Some(426 | 451));
+        let preliminary = ch
+            .command_exchange
+            .and_then(|e| s.exchanges.get(e))
+            .is_some_and(|e| e.replies.iter().any(|r| (100..200).contains(&r.code)));
+        // Live: no connection yet, and nothing says none will come (the newest
+        // announcement, or a transfer command without its final reply).
+        let awaited = live
+            && !f.attempted
+            && !f.rejected
+            && final_code.is_none()
+            && (ch.command.is_some() || Some(ci) == newest);
+        ch.outcome = if awaited {
+            Outcome::Open
+        } else if f.rejected && !f.attempted {
+            Outcome::Rejected
+        } else if !f.attempted {
+            // No connection in the capture: the replies are the evidence left.
+            match final_code {
+                _ if ch.command.is_none() => Outcome::Unused,
+                // The server refused the command itself: no transfer was due.
+                Some(c) if c >= 400 && !preliminary && c != 425 => Outcome::CommandFailed,
+                // 1xx: the server had its data connection; the capture does not.
+                Some(226 | 250) if preliminary => Outcome::CompletedPerReplies,
+                Some(c) if c >= 400 && (preliminary || !would_show) => Outcome::FailedPerReplies,
+                _ if would_show && !preliminary => Outcome::NotAttempted,
+                _ => Outcome::NotInCapture,
             }
-            if let Some(start) = ch.start {
-                ch.setup_time = Some(ch.announced_at.secs_until(start)).filter(|t| *t >= 0.0);
+        } else if f.refused {
+            Outcome::Refused
+        } else if !f.established && ch.bytes == 0 {
+            if live && !f.closed {
+                // The connection attempt may still be answered.
+                Outcome::Open
+            } else {
+                Outcome::Unanswered
             }
-            if let Some(ei) = ch.command_exchange {
-                if let Some(ex) = s.exchanges.get(ei) {
-                    if let (Some(p), Some(fb)) =
-                        (ex.replies.iter().find(|r| r.code < 200), ch.first_byte)
-                    {
-                        ch.wait_first_byte = Some(p.ts.secs_until(fb));
-                    }
-                    if let (Some(fr), Some(lb)) = (ex.final_reply(), ch.last_byte) {
-                        ch.completion_lag = Some(lb.secs_until(fr.ts));
-                    }
-                }
-            }
-            if let Some(e) = ch.end {
-                s.end = s.end.max(e);
+        } else if f.aborted_by_client {
+            Outcome::Aborted
+        } else if f.reset_by.is_some() {
+            Outcome::Reset
+        } else if server_aborted {
+            Outcome::Aborted
+        } else if final_code.is_some_and(|c| c >= 400) {
+            Outcome::Failed
+        } else if live && !f.closed {
+            // Still connected: running, or its last bytes still on their way to a
+            // slow reader, whatever the replies said so far.
+            Outcome::Open
+        } else if f.fins > 0 || (matches!(final_code, Some(226 | 250)) && ch.bytes > 0) {
+            // No FIN in the capture (payload-only captures drop it) but the
+            // server confirmed the transfer.
+            Outcome::Completed
+        } else {
+            Outcome::Open
+        };
+        ch.ended_by = if let Some(r) = f.reset_by {
+            Some(r)
+        } else if f.fins > 0 {
+            Some(EndedBy::Fin)
+        } else {
+            None
+        };
+        ch.bytes = ch.bytes_to_client + ch.bytes_to_server;
+        if let (Some(a), Some(b)) = (ch.first_byte, ch.last_byte) {
+            let secs = a.secs_until(b);
+            if secs > 0.0 {
+                ch.throughput = Some(ch.bytes as f64 / secs);
             }
         }
-        s.duration = s.start.secs_until(s.end);
+        if let Some(start) = ch.start {
+            ch.setup_time = Some(ch.announced_at.secs_until(start)).filter(|t| *t >= 0.0);
+        }
+        if let Some(ei) = ch.command_exchange {
+            if let Some(ex) = s.exchanges.get(ei) {
+                if let (Some(p), Some(fb)) =
+                    (ex.replies.iter().find(|r| r.code < 200), ch.first_byte)
+                {
+                    ch.wait_first_byte = Some(p.ts.secs_until(fb));
+                }
+                if let (Some(fr), Some(lb)) = (ex.final_reply(), ch.last_byte) {
+                    ch.completion_lag = Some(lb.secs_until(fr.ts));
+                }
+            }
+        }
+        if let Some(e) = ch.end {
+            s.end = s.end.max(e);
+        }
     }
+    s.duration = s.start.secs_until(s.end);
 }
 
 impl ConnSink for Tracker {
@@ -2156,6 +2213,9 @@ impl ConnSink for Tracker {
                 if self.sessions.contains(session) {
                     self.tls_data_closed(session, channel, conn);
                     let st = &mut self.sessions[session];
+                    if let Some(f) = st.facts.get_mut(channel) {
+                        f.closed = true;
+                    }
                     st.open_data = st.open_data.saturating_sub(1);
                     self.maybe_emit(session, meta.ts);
                 }
@@ -2202,6 +2262,7 @@ impl ConnSink for Tracker {
             }
             f.attempted = true;
             f.refused = false;
+            f.closed = false;
             st.open_data += 1;
             ch.match_kind = Some(kind);
             ch.connector = Some(info.initiator);

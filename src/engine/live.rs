@@ -149,6 +149,9 @@ pub struct LiveModel {
     ended: Ring,
     /// What a live capture lost (libpcap's counters); none for the proxy.
     drops: Option<CaptureDrops>,
+    /// The source's time as it last said it ([`LiveModel::time_seen`]): open
+    /// sessions last until then in views.
+    now: Ts,
 }
 
 impl LiveModel {
@@ -165,6 +168,7 @@ impl LiveModel {
                 total: 0,
             },
             drops: None,
+            now: Ts::default(),
         }
     }
 
@@ -176,6 +180,14 @@ impl LiveModel {
     /// Time passes without a packet (see [`Pipeline::tick`]).
     pub fn tick(&mut self, ts: Ts) {
         self.pipe.tick(ts);
+        self.time_seen(ts);
+    }
+
+    /// The source's time now, for views only: open sessions (a transfer
+    /// running, a client idle) last until then in [`LiveModel::update`] and
+    /// [`LiveModel::snapshot`]. Nothing the engine decides depends on it.
+    pub fn time_seen(&mut self, ts: Ts) {
+        self.now = self.now.max(ts);
     }
 
     /// The pipeline, for a source that feeds connection events or keeps counters.
@@ -245,11 +257,11 @@ impl LiveModel {
         f
     }
 
-    /// Copies of the open sessions (not yet diagnosed), by id.
+    /// Copies of the open sessions (not yet diagnosed) as they stand, by id: a
+    /// transfer still connected is [`crate::model::Outcome::Open`] with the bytes
+    /// so far (see [`crate::session::Tracker::open_views`]).
     fn open_copies(&self) -> Vec<Session> {
-        let mut out: Vec<Session> = self.pipe.tracker().sessions().cloned().collect();
-        out.sort_by_key(|s| s.id);
-        out
+        self.pipe.tracker().open_views(self.now)
     }
 
     /// The model now: the ended sessions kept, then the open ones (not yet

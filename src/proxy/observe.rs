@@ -55,6 +55,8 @@ pub const MAX_LIVE_FINISHED: usize = 1000;
 /// A data connection's byte count is observed at least this often while it runs.
 const COUNT_EVERY_BYTES: u64 = 256 * 1024;
 const COUNT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+/// How often the proxy tells the hub its time ([`Obs::Time`]).
+pub const TIME_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The proxy's receive time.
 pub fn now() -> Ts {
@@ -136,6 +138,11 @@ pub enum Obs {
         dir: Dir,
         bytes: Vec<u8>,
         lost_before: u64,
+    },
+    /// The proxy's time, sent every [`TIME_EVERY`]: open sessions last until
+    /// then in live views, a transfer that moves no bytes for a while included.
+    Time {
+        ts: Ts,
     },
     /// `--record` of intercepted connections: the client legs' TLS secrets (key
     /// log lines), written as a Decryption Secrets Block.
@@ -239,6 +246,11 @@ impl Observer {
             conn,
             info: Box::new(info),
         });
+    }
+
+    /// The proxy's time now, for live views ([`Obs::Time`]).
+    pub fn time(&self) {
+        self.always(Obs::Time { ts: now() });
     }
 
     pub fn closed(&self, conn: ConnId) {
@@ -756,6 +768,8 @@ impl Live {
                 }
             }
             Obs::Tls { conn, info } => self.tracker().source_tls(conn, *info),
+            // For views only: the tracker's verdicts do not depend on it.
+            Obs::Time { ts } => self.model.time_seen(ts),
             Obs::Wire {
                 conn,
                 ts,
