@@ -2084,6 +2084,9 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
         };
         ch.ended_by = if let Some(r) = f.reset_by {
             Some(r)
+        } else if live && !f.closed {
+            // Half closed at most: null while open.
+            None
         } else if f.fins > 0 {
             Some(EndedBy::Fin)
         } else {

@@ -339,3 +339,137 @@ async fn faults_are_armed_from_keys_and_marked_when_they_fire() {
     let s = wait("exit", |s| s.contains("EXIT:")).await;
     assert!(s.contains("EXIT:0"), "{s}");
 }
+
+/// The Duration column of the live list's row for `user`'s session (`2.75 s`,
+/// `< 1 µs`): the two words after the start time.
+fn listed_duration(screen: &str, user: &str) -> Option<String> {
+    let row = screen
+        .lines()
+        .find(|l| l.contains(user) && l.contains("127.0.0.1:"))?;
+    let words: Vec<&str> = row.split_whitespace().collect();
+    let at = words
+        .iter()
+        .position(|w| w.len() == 8 && w.matches(':').count() == 2)?;
+    Some(words.get(at + 1..at + 3)?.join(" "))
+}
+
+/// Issue 17: a download in progress shows as running in the proxy's TUI. curl
+/// downloads 3 MB at 400 KB/s through the proxy; mid-transfer the Data tab has
+/// its connection `open` with bytes moved (before: `not-attempted`), the
+/// session's duration grows between two looks (before: `< 1 µs`) and the
+/// transcript's data line says `open`; once curl is done, `completed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_download_shows_open_with_its_bytes_then_completed() {
+    let test = "a_running_download_shows_open_with_its_bytes_then_completed";
+    if !tmux_available() {
+        assert!(!in_ci(), "tmux is required for this test in CI");
+        eprintln!("SKIPPED {test}: tmux is not installed");
+        return;
+    }
+    if !require_curl(test) {
+        return;
+    }
+    let srv = server().await;
+    let len = 3_000_000;
+    make_file(&srv.root.path().join("slow.bin"), len);
+    let bin = env!("CARGO_BIN_EXE_ftpscope");
+    let script = format!(
+        "'{bin}' proxy --listen 127.0.0.1:0 --upstream {}; echo \"EXIT:$?\"; sleep 60",
+        srv.addr
+    );
+    let t = Tmux::new("proxy-running");
+    t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "140",
+        "-y",
+        "30",
+        "env",
+        "TERM=xterm-256color",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let wait = |what: &'static str, ok: fn(&str) -> bool| {
+        let t = &t;
+        async move {
+            let t = t;
+            tokio::task::block_in_place(|| t.wait(what, ok))
+        }
+    };
+    let s = wait("the live view", |s| {
+        s.contains("LIVE") && title_port(s).is_some()
+    })
+    .await;
+    let port = title_port(&s).expect("the port in the title");
+    let out = tempfile::tempdir().unwrap();
+    let dst = out.path().join("slow.bin");
+    let mut child = tokio::process::Command::new("curl")
+        .args(["-sS", "--max-time", "60", "-u", &format!("{USER}:{PASS}")])
+        .args(["--limit-rate", "400k", "-o"])
+        .arg(&dst)
+        .arg(format!("ftp://127.0.0.1:{port}/slow.bin"))
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("curl runs");
+    let running = |c: &mut tokio::process::Child, what: &str| {
+        assert!(
+            c.try_wait().expect("try_wait").is_none(),
+            "curl still downloads at {what}"
+        );
+    };
+    t.keys(&["2"]);
+    let s = wait("the transfer open in the Data tab, bytes moved", |s| {
+        s.lines()
+            .any(|l| l.starts_with("open ") && l.contains("RETR slow.bin") && !l.contains(" 0 B "))
+    })
+    .await;
+    running(&mut child, "the Data tab");
+    eprintln!("Data tab, mid-transfer:\n{s}");
+    assert!(!s.contains("not-attempted"), "{s}");
+    t.keys(&["1"]);
+    let s = wait("the session listed, lasting", |s| {
+        listed_duration(s, USER).is_some_and(|d| d.ends_with(" s") || d.ends_with(" ms"))
+    })
+    .await;
+    let before = listed_duration(&s, USER).unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let s = t.screen();
+    let after = listed_duration(&s, USER).expect("the session's row");
+    running(&mut child, "the second look at the list");
+    eprintln!("the list, {before} then:\n{s}");
+    assert_ne!(before, after, "the open session's duration grows:\n{s}");
+    t.keys(&["Enter"]);
+    let s = wait("the transcript's data line, open", |s| {
+        s.contains("open for RETR slow.bin")
+    })
+    .await;
+    running(&mut child, "the transcript");
+    eprintln!("the session, mid-transfer:\n{s}");
+    let o = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("curl ends in time")
+        .expect("curl");
+    assert_ok(&o, "slow download through the proxy");
+    assert_eq!(sha256(&dst), sha256(&srv.root.path().join("slow.bin")));
+    let s = wait("the transcript's data line, completed", |s| {
+        s.contains("completed for RETR slow.bin") && s.contains("closed quit")
+    })
+    .await;
+    eprintln!("the session, ended:\n{s}");
+    t.keys(&["Escape"]);
+    wait("the list", |s| !s.contains("Transcript")).await;
+    t.keys(&["2"]);
+    wait("the Data tab: completed", |s| {
+        s.lines()
+            .any(|l| l.starts_with("completed ") && l.contains("RETR slow.bin"))
+    })
+    .await;
+    t.keys(&["q"]);
+    let s = wait("exit", |s| s.contains("EXIT:")).await;
+    assert!(s.contains("EXIT:0"), "{s}");
+}
