@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ftpscope::model::Session;
+use ftpscope::model::{Outcome, Session};
 use ftpscope::proxy::tls::TlsOptions;
 use proxy_support::*;
 
@@ -2037,4 +2037,80 @@ async fn a_rate_limited_tls_download_is_timed_on_the_client_leg() {
         (0.7e6..1.5e6).contains(&rate),
         "a rate near 1 MiB/s, not the server's: {rate} B/s"
     );
+}
+
+/// Live views of an intercepted transfer in progress (issue 17): curl
+/// downloads 3 MB under PROT P at `--limit-rate 500k` through
+/// `--tls-intercept`; mid-transfer the proxy's live model has the protected
+/// data channel `open` with plaintext bytes moved and the session lasting
+/// longer at a second look; after, `completed` with every byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_tls_download_is_open_in_the_live_model_while_it_runs() {
+    let test = "a_slow_tls_download_is_open_in_the_live_model_while_it_runs";
+    if !available(test) {
+        return;
+    }
+    let srv = vsftpd_tls("live", &["127.0.0.2", "ftp.example.test"]).await;
+    let sub = srv.sub();
+    let ca_dir = tempfile::tempdir().unwrap();
+    let p = proxy(tls_config(&srv, ca_dir.path(), true, false)).await;
+    let ca = proxy_ca(ca_dir.path());
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("big.bin");
+    let mut child = tokio::process::Command::new("curl")
+        .args(["-sS", "--max-time", "60", "--ssl-reqd", "--cacert", &ca])
+        .args(["-u", &format!("{LAB_USER}:{LAB_PASS}")])
+        .args(["--limit-rate", "500k", "-o"])
+        .arg(&out)
+        .arg(p.url(&format!("/{sub}/big.bin")))
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("curl runs");
+    let look = || {
+        let snap = p.handle.snapshot();
+        snap.sessions.iter().find_map(|s| {
+            protected_channels(s)
+                .into_iter()
+                .find(|d| d.command.as_deref() == Some("RETR") && d.bytes > 0)
+                .map(|d| (s.duration, d.clone()))
+        })
+    };
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let (dur1, d1) = loop {
+        if let Some(x) = look() {
+            break x;
+        }
+        assert!(std::time::Instant::now() < until, "no bytes within 20 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(child.try_wait().unwrap().is_none(), "curl still downloads");
+    eprintln!(
+        "first look: {} {} B, {dur1:.3} s",
+        d1.outcome.as_str(),
+        d1.bytes
+    );
+    assert_eq!(d1.outcome, Outcome::Open, "{d1:?}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (dur2, d2) = look().expect("the transfer at the second look");
+    assert!(child.try_wait().unwrap().is_none(), "curl still downloads");
+    eprintln!(
+        "second look: {} {} B, {dur2:.3} s",
+        d2.outcome.as_str(),
+        d2.bytes
+    );
+    assert_eq!(d2.outcome, Outcome::Open, "{d2:?}");
+    assert!(dur2 >= dur1 + 0.5, "the duration grows: {dur1} then {dur2}");
+    let o = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("curl in time")
+        .expect("curl");
+    assert_ok(&o, "slow TLS download");
+    assert_eq!(sha256(&out), sha256(&srv.dir.join("big.bin")));
+    let sessions = p.sessions(1, Duration::from_secs(20)).await;
+    let _ = p.stop().await;
+    let d = protected_channels(&sessions[0]);
+    assert_eq!(d.len(), 1, "{:?}", sessions[0].data_channels);
+    assert_eq!(d[0].outcome, Outcome::Completed, "{:?}", d[0]);
+    assert_eq!(d[0].bytes_to_client, 3 * 1024 * 1024 + 17);
 }
