@@ -306,3 +306,89 @@ fn a_late_multi_line_greeting_goes_before_the_commands_sent_meanwhile() {
     assert_eq!(s.data_channels[0].announce_exchange, 1);
     assert!(s.coverage.greeting);
 }
+
+/// Issue 17: a live view's copy of an open session ([`Tracker::open_views`])
+/// has its running data connection `open` with the bytes so far and lasts
+/// until the source's time; once the connection is closed, the view says
+/// `completed`, as the finished session does. Before, the copy had the
+/// channel `not-attempted` and a duration of 0.
+#[test]
+fn an_open_session_is_viewed_with_its_transfer_running() {
+    use crate::model::{Outcome, Session};
+    let mut t = Tracker::new(TrackerConfig::default());
+    let c = control(1, 40000);
+    greet(&mut t, 0, &c);
+    let say = |t: &mut Tracker, at: i64, dir: Dir, line: &[u8]| {
+        t.event(meta(at), c.id, ConnEvent::Data { dir, bytes: line });
+    };
+    say(&mut t, 1, Dir::FromInitiator, b"PASV\r\n");
+    say(
+        &mut t,
+        1,
+        Dir::FromResponder,
+        b"227 Entering Passive Mode (10,0,0,1,195,80)\r\n",
+    );
+    let view = |t: &Tracker, now: i64| -> Session {
+        let v = t.open_views(Ts(now * 1_000_000_000));
+        assert_eq!(v.len(), 1);
+        v.into_iter().next().unwrap()
+    };
+    // Announced, no transfer command yet: awaited, not judged.
+    assert_eq!(view(&t, 1).data_channels[0].outcome, Outcome::Open);
+    say(&mut t, 2, Dir::FromInitiator, b"RETR f\r\n");
+    let data = ConnInfo {
+        id: 2,
+        initiator: SocketAddr::from(([10, 0, 0, 2], 40001)),
+        responder: SocketAddr::from(([10, 0, 0, 1], 50000)),
+        handshake_seen: true,
+    };
+    t.open(meta(2), &data);
+    t.event(meta(2), data.id, ConnEvent::Accepted);
+    say(&mut t, 2, Dir::FromResponder, b"150 here it comes\r\n");
+    t.event(
+        meta(3),
+        data.id,
+        ConnEvent::Count {
+            dir: Dir::FromResponder,
+            len: 1000,
+        },
+    );
+    let s = view(&t, 5);
+    let d = &s.data_channels[0];
+    assert_eq!(
+        (d.outcome, d.bytes, d.ended_by),
+        (Outcome::Open, 1000, None)
+    );
+    assert_eq!(s.duration, 5.0, "until the source's time");
+    assert_eq!(view(&t, 0).duration, 3.0, "or its last event, if later");
+    // The server is done and says so; the client still reads: still open.
+    t.event(
+        meta(6),
+        data.id,
+        ConnEvent::Fin {
+            dir: Dir::FromResponder,
+        },
+    );
+    say(&mut t, 6, Dir::FromResponder, b"226 done\r\n");
+    assert_eq!(view(&t, 7).data_channels[0].outcome, Outcome::Open);
+    t.event(
+        meta(8),
+        data.id,
+        ConnEvent::Fin {
+            dir: Dir::FromInitiator,
+        },
+    );
+    t.closed(meta(8), data.id);
+    let d = view(&t, 9).data_channels[0].clone();
+    assert_eq!(d.outcome, Outcome::Completed);
+    assert!(d.ended_by.is_some());
+    // The session itself was not touched by the views: it ends as before.
+    say(&mut t, 9, Dir::FromInitiator, b"QUIT\r\n");
+    say(&mut t, 9, Dir::FromResponder, b"221 bye\r\n");
+    t.closed(meta(10), c.id);
+    t.finish();
+    let done = t.take_finished();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].data_channels[0].outcome, Outcome::Completed);
+    assert_eq!(done[0].duration, 9.0, "its last packet");
+}
