@@ -127,7 +127,7 @@ for n in plain log record; do
   [ -n "${ADDR[$n]}" ] || { cat "$T/$n.err" >&2; exit 1; }
 done
 sleep 0.5
-PATHS="direct haproxy plain log record"
+PATHS=${PATHS:-"direct haproxy plain log record"}
 
 cpu_ticks() { # utime + stime of a process and its threads, in clock ticks
   awk '{print $14 + $15}' "/proc/$1/stat"

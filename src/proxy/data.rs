@@ -729,9 +729,13 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     dir: Dir,
     link: &SessionLink,
 ) -> End {
-    let mut buf = vec![0u8; RELAY_BUF];
+    // Read into spare capacity (never zeroed); a recorded chunk leaves with its
+    // buffer (see DataFeed::chunk_owned), so the next one may need a new one.
+    let mut buf = Vec::with_capacity(RELAY_BUF);
     loop {
-        let n = match r.read(&mut buf).await {
+        buf.clear();
+        buf.reserve(RELAY_BUF);
+        let n = match r.read_buf(&mut buf).await {
             Ok(0) => {
                 feed.flush(dir);
                 let _ = w.shutdown().await;
@@ -744,7 +748,7 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
             }
         };
         // The flush sends what TLS still holds (a no-op on TCP).
-        let sent = match w.write_all(&buf[..n]).await {
+        let sent = match w.write_all(&buf).await {
             Ok(()) => w.flush().await,
             Err(e) => Err(e),
         };
@@ -752,7 +756,7 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
             feed.flush(dir);
             return End::WriteFailed(e);
         }
-        feed.chunk(dir, &buf[..n]);
+        feed.chunk_owned(dir, &mut buf);
         link.ctx
             .counters
             .data_bytes

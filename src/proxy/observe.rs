@@ -405,6 +405,22 @@ impl DataFeed {
         }
     }
 
+    /// The bytes of `buf` were relayed in direction `dir`. Recorded, they travel
+    /// to the hub in `buf` itself, which is given the feed's spare buffer in
+    /// exchange (empty, perhaps without capacity): no copy per chunk.
+    pub fn chunk_owned(&mut self, dir: Dir, buf: &mut Vec<u8>) {
+        if !self.obs.record_data {
+            self.chunk(dir, buf);
+            return;
+        }
+        self.pending += buf.len() as u64;
+        self.last_ts = now();
+        // Only the newest chunk's payload travels; an earlier unsent one is a hole.
+        std::mem::swap(&mut self.rec, buf);
+        buf.clear();
+        self.send(dir, false);
+    }
+
     /// `len` bytes were relayed without passing through the proxy's memory.
     pub fn count(&mut self, dir: Dir, len: u64) {
         self.pending += len;

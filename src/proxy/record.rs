@@ -21,7 +21,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use rustc_hash::FxHashMap;
 
-use crate::capture::write::{self, ACK, FIN, PSH, RST, SYN, tcp_packet};
+use crate::capture::write::{self, ACK, FIN, PSH, RST, SYN, tcp_headers};
 use crate::tcp::{ConnId, Dir};
 use crate::time::Ts;
 
@@ -56,6 +56,8 @@ pub struct Recorder<W: Write> {
     /// Responders of connections about to open, as the client's leg had them
     /// ([`Recorder::leg_address`]).
     leg_responder: FxHashMap<ConnId, SocketAddr>,
+    /// The IP and TCP headers of the segment being written (reused).
+    head: Vec<u8>,
 }
 
 fn isn(conn: ConnId, dir: Dir) -> u32 {
@@ -90,18 +92,8 @@ impl<W: Write> Recorder<W> {
             skipped_bytes: 0,
             secrets: String::new(),
             leg_responder: FxHashMap::default(),
+            head: Vec::with_capacity(64),
         })
-    }
-
-    /// One packet, one pcapng block, one write (see [`RecordFile`]).
-    fn epb(&mut self, ts: Ts, pkt: &[u8]) -> io::Result<()> {
-        if !self.secrets.is_empty() {
-            self.out.secrets(&self.secrets)?;
-            self.secrets.clear();
-        }
-        self.out.packet(ts, pkt, pkt.len() as u32)?;
-        self.packets += 1;
-        Ok(())
     }
 
     fn send(
@@ -121,13 +113,25 @@ impl<W: Write> Recorder<W> {
         };
         let seq = c.next[s];
         let ack = c.next[r];
-        let pkt = tcp_packet(c.ends[s], c.ends[r], seq, ack, flags, payload);
+        let mut head = std::mem::take(&mut self.head);
+        head.clear();
+        tcp_headers(&mut head, c.ends[s], c.ends[r], seq, ack, flags, payload);
         let mut adv = payload.len() as u32;
         if flags & (SYN | FIN) != 0 {
             adv += 1;
         }
         c.next[s] = seq.wrapping_add(adv);
-        self.epb(ts, &pkt)
+        if !self.secrets.is_empty() {
+            self.out.secrets(&self.secrets)?;
+            self.secrets.clear();
+        }
+        // One pcapng block, one vectored write (see [`RecordFile`]): headers and
+        // payload are not gathered into one packet first.
+        let res = self.out.packet_parts(ts, &head, payload);
+        self.head = head;
+        res?;
+        self.packets += 1;
+        Ok(())
     }
 
     /// Connection `conn`, about to open, is recorded as the client's leg had
@@ -385,10 +389,9 @@ impl RecordFile {
     }
 }
 
-impl Write for RecordFile {
-    /// Takes the whole block: never fails (see the type's documentation).
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(b);
+impl RecordFile {
+    /// A whole block has been appended to `buf`: mark its end, write when due.
+    fn took_block(&mut self) {
         self.ends.push_back(self.buf.len());
         let due = if self.failing.is_some() {
             // Retry after another 64 KiB, not at every packet.
@@ -399,7 +402,27 @@ impl Write for RecordFile {
         if due {
             self.try_write();
         }
+    }
+}
+
+impl Write for RecordFile {
+    /// Takes the whole block: never fails (see the type's documentation).
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        self.took_block();
         Ok(b.len())
+    }
+
+    /// Takes every slice, together one whole block (as
+    /// [`write::Writer::packet_parts`] hands it over): never fails.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let mut n = 0;
+        for b in bufs {
+            self.buf.extend_from_slice(b);
+            n += b.len();
+        }
+        self.took_block();
+        Ok(n)
     }
 
     /// Write what waits; an error when the file still cannot take it.
