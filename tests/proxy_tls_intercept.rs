@@ -1875,6 +1875,7 @@ async fn each_way_of_ending_tls_reaches_the_server_as_the_client_ended() {
     let len = 300 * 1024 + 5;
     let endings = [Ending::CloseNotify, Ending::BareFin, Ending::Reset];
     let mut seen = Vec::new();
+    let mut control_ends = Vec::new();
     for (i, ending) in endings.into_iter().enumerate() {
         let direct = own_client_upload(
             srv.addr,
@@ -1896,6 +1897,7 @@ async fn each_way_of_ending_tls_reaches_the_server_as_the_client_ended() {
             "{ending:?}: the control connection ended as directly"
         );
         seen.push(direct.0);
+        control_ends.push(proxied.1);
     }
     assert!(seen[0].starts_with("226"), "{seen:?}");
     assert!(
@@ -1919,6 +1921,26 @@ async fn each_way_of_ending_tls_reaches_the_server_as_the_client_ended() {
             // vsftpd ends its side with close_notify too.
             assert_eq!(t.close_notify.server, Some(true), "{:?}", t.close_notify);
         }
+        // The control connection's ends are in the session's TLS facts too: the
+        // server's as the client read it, the client's (the test's client drops
+        // its control stream after reading the end: a FIN without close_notify).
+        let c = own_session(&sessions, &format!("p{i}.bin"))
+            .tls_info
+            .as_deref()
+            .expect("the control connection's TLS facts");
+        assert_eq!(
+            c.close_notify.server,
+            Some(control_ends[i] == "close_notify"),
+            "{ending:?}: control ended by the server with {}: {:?}",
+            control_ends[i],
+            c.close_notify
+        );
+        assert_eq!(
+            c.close_notify.client,
+            Some(false),
+            "{ending:?}: {:?}",
+            c.close_notify
+        );
     }
 }
 

@@ -994,6 +994,9 @@ impl Ctl {
         }
         if let Some((c, s)) = &self.ends {
             c.mirror_to(s);
+            if let Some(n) = c.notified() {
+                self.ctx.obs.tls_closed(self.feed.conn, true, n);
+            }
         }
         let _ = self.sw.shutdown().await;
         self.fin[0] = true;
@@ -1448,6 +1451,9 @@ impl Ctl {
         }
         if let Some((c, s)) = &self.ends {
             s.mirror_to(c);
+            if let Some(n) = s.notified() {
+                self.ctx.obs.tls_closed(self.feed.conn, false, n);
+            }
         }
         let _ = self.cw.shutdown().await;
         self.fin[1] = true;

@@ -123,6 +123,13 @@ pub enum Obs {
         conn: ConnId,
         info: Box<crate::model::tls::TlsInfo>,
     },
+    /// One side of an intercepted control connection ended: with close_notify
+    /// (true) or a bare FIN (false), as [`crate::model::tls::CloseNotify`] has it.
+    TlsClosed {
+        conn: ConnId,
+        client_side: bool,
+        notified: bool,
+    },
     Note {
         control: ConnId,
         ts: Ts,
@@ -245,6 +252,15 @@ impl Observer {
         self.always(Obs::Tls {
             conn,
             info: Box::new(info),
+        });
+    }
+
+    /// How one side of `conn`'s intercepted TLS ended (see [`Obs::TlsClosed`]).
+    pub fn tls_closed(&self, conn: ConnId, client_side: bool, notified: bool) {
+        self.always(Obs::TlsClosed {
+            conn,
+            client_side,
+            notified,
         });
     }
 
@@ -784,6 +800,13 @@ impl Live {
                 }
             }
             Obs::Tls { conn, info } => self.tracker().source_tls(conn, *info),
+            Obs::TlsClosed {
+                conn,
+                client_side,
+                notified,
+            } => self
+                .tracker()
+                .source_tls_closed(conn, client_side, notified),
             // For views only: the tracker's verdicts do not depend on it.
             Obs::Time { ts } => self.model.time_seen(ts),
             Obs::Wire {

@@ -91,6 +91,25 @@ impl Tracker {
         }
     }
 
+    /// The source saw one side of the control connection `conn`, whose TLS it
+    /// ended itself ([`Tracker::source_tls`]), end: with close_notify or not.
+    pub fn source_tls_closed(&mut self, conn: ConnId, client_side: bool, notified: bool) {
+        let Some(&Role::Control { session, .. }) = self.conns.get(&conn) else {
+            return;
+        };
+        if !self.sessions.contains(session) {
+            return;
+        }
+        if let Some(info) = self.sessions[session].s.tls_info.as_deref_mut() {
+            let side = if client_side {
+                &mut info.close_notify.client
+            } else {
+                &mut info.close_notify.server
+            };
+            *side = Some(notified);
+        }
+    }
+
     /// Key log text from the capture (a Decryption Secrets Block).
     pub fn add_tls_secrets(&mut self, text: &str) {
         let mut k = self
