@@ -1979,16 +1979,45 @@ fn own_upload_tls<'a>(
 /// byte when the client acknowledges it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_tls_download_is_timed_on_the_client_leg() {
-    let test = "a_rate_limited_tls_download_is_timed_on_the_client_leg";
+    rate_limited_tls_download(
+        "a_rate_limited_tls_download_is_timed_on_the_client_leg",
+        false,
+    )
+    .await;
+}
+
+/// The same with `--extract`: the plaintext waits for the client's
+/// acknowledgement with its count, so the transfer is timed on the client leg
+/// as without, and the extracted file is the served one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_tls_download_is_timed_on_the_client_leg_when_extracted() {
+    rate_limited_tls_download(
+        "a_rate_limited_tls_download_is_timed_on_the_client_leg_when_extracted",
+        true,
+    )
+    .await;
+}
+
+async fn rate_limited_tls_download(test: &str, extract: bool) {
     if !available(test) {
         return;
     }
-    let srv = vsftpd_tls("pace", &["127.0.0.2", "ftp.example.test"]).await;
+    let srv = vsftpd_tls(
+        if extract { "pacex" } else { "pace" },
+        &["127.0.0.2", "ftp.example.test"],
+    )
+    .await;
     let sub = srv.sub();
     let len = 10 << 20;
     make_file(&srv.dir.join("ten.bin"), len);
     let ca_dir = tempfile::tempdir().unwrap();
-    let p = proxy(tls_config(&srv, ca_dir.path(), true, false)).await;
+    let ex_dir = tempfile::tempdir().unwrap();
+    let mut cfg = tls_config(&srv, ca_dir.path(), true, false);
+    if extract {
+        cfg.extract =
+            Some(ftpscope::session::extract::ExtractDir::new(ex_dir.path(), 1 << 30).unwrap());
+    }
+    let p = proxy(cfg).await;
     let ca = proxy_ca(ca_dir.path());
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("ten.bin");
@@ -2018,6 +2047,14 @@ async fn a_rate_limited_tls_download_is_timed_on_the_client_leg() {
     let d = protected_channels(s);
     assert_eq!(d.len(), 1, "{:?}", s.data_channels);
     assert_eq!(d[0].bytes_to_client, len as u64);
+    if extract {
+        let x = d[0].extracted.as_deref().expect("the download extracted");
+        assert_eq!(
+            sha256(&ex_dir.path().join(&x.path)),
+            sha256(&srv.dir.join("ten.bin")),
+            "{x:?}"
+        );
+    }
     let json = serde_json::to_value(d[0]).unwrap();
     // Times are RFC 3339 in the JSON.
     let secs = |k: &str| {

@@ -1158,12 +1158,11 @@ async fn relay_tls(
     if lg.wire {
         obs.record_data = link.ctx.cfg.extract.is_some();
     }
-    // Pacing needs no payload kept: not with --record's or --extract's plaintext.
-    let pace = if obs.record_data {
-        None
-    } else {
-        client.tcp().and_then(|t| TlsPacer::new(t, wire))
-    };
+    // With --extract the plaintext waits in the pacer for the client's
+    // acknowledgement, and goes to the hub with its count.
+    let pace = client
+        .tcp()
+        .and_then(|t| TlsPacer::new(t, wire, obs.record_data));
     let (mut cr, mut cw) = tokio::io::split(client);
     let (mut sr, mut sw) = tokio::io::split(server);
     let mut f_up = DataFeed::new(obs.clone(), lg.conn);
@@ -1344,7 +1343,7 @@ async fn pump_tls(
             return End::WriteFailed(e);
         }
         match &mut pace {
-            Some(p) => p.wrote(n as u64, feed, dir),
+            Some(p) => p.wrote(&buf[..n], feed, dir),
             None => feed.chunk(dir, &buf[..n]),
         }
         link.ctx
@@ -1360,6 +1359,9 @@ async fn pump_tls(
 /// client acknowledged the records it went out in (the socket's byte count
 /// after the chunk, from [`super::tls::Tapped::sent`]). The marks are bounded
 /// as the data in flight is: the proxy writes no more than the sockets take.
+/// When the plaintext is kept (`--extract`), each chunk waits here with its
+/// mark and goes to the hub when it counts, at most [`PACED_HELD`] bytes of it
+/// (past that the oldest go out early, counted when written).
 struct TlsPacer {
     /// The client's socket (a duplicate of its descriptor), for `TCP_INFO`.
     sock: socket2::Socket,
@@ -1367,13 +1369,22 @@ struct TlsPacer {
     wire: Arc<AtomicU64>,
     base_acked: u64,
     base_wire: u64,
-    /// (wire bytes written after a chunk, the chunk's plaintext length), oldest first.
-    marks: std::collections::VecDeque<(u64, u64)>,
+    /// (wire bytes written after a chunk, the chunk's plaintext length, the
+    /// plaintext when kept), oldest first.
+    marks: std::collections::VecDeque<(u64, u64, Option<Vec<u8>>)>,
+    keep: bool,
+    /// Plaintext bytes held in `marks`.
+    held: usize,
 }
+
+/// Plaintext a [`TlsPacer`] holds at most while the client acknowledges it
+/// (the sockets' buffers between the proxy and a slow reader: a few MB).
+const PACED_HELD: usize = 16 << 20;
 
 impl TlsPacer {
     /// None when `TCP_INFO` cannot be read: bytes then count when written.
-    fn new(sock: &TcpStream, wire: Arc<AtomicU64>) -> Option<TlsPacer> {
+    /// `keep`: the plaintext goes to the hub with its count.
+    fn new(sock: &TcpStream, wire: Arc<AtomicU64>, keep: bool) -> Option<TlsPacer> {
         let sock = socket2::SockRef::from(sock).try_clone().ok()?;
         let base_acked = sockinfo::tcp_info(std::os::fd::AsFd::as_fd(&sock))
             .ok()?
@@ -1385,7 +1396,42 @@ impl TlsPacer {
             base_acked,
             base_wire,
             marks: Default::default(),
+            keep,
+            held: 0,
         })
+    }
+
+    /// Count the oldest chunks while `due` says so (given the chunk's mark);
+    /// true when none is left.
+    fn release(
+        &mut self,
+        feed: &mut DataFeed,
+        dir: Dir,
+        mut due: impl FnMut(u64, usize) -> bool,
+    ) -> bool {
+        let mut n = 0;
+        while let Some(&(at, len, _)) = self.marks.front() {
+            if !due(at, self.held) {
+                break;
+            }
+            let Some((_, _, bytes)) = self.marks.pop_front() else {
+                break;
+            };
+            match bytes {
+                Some(mut b) => {
+                    if n > 0 {
+                        feed.count(dir, std::mem::take(&mut n));
+                    }
+                    self.held -= b.len();
+                    feed.chunk_owned(dir, &mut b);
+                }
+                None => n += len,
+            }
+        }
+        if n > 0 {
+            feed.count(dir, n);
+        }
+        self.marks.is_empty()
     }
 
     /// Count what the client acknowledged so far; true when it has everything.
@@ -1395,23 +1441,14 @@ impl TlsPacer {
             return true;
         };
         let acked = t.bytes_acked.saturating_sub(self.base_acked);
-        let mut n = 0;
-        while let Some(&(at, len)) = self.marks.front() {
-            if at > acked {
-                break;
-            }
-            n += len;
-            self.marks.pop_front();
-        }
-        if n > 0 {
-            feed.count(dir, n);
-        }
-        self.marks.is_empty()
+        self.release(feed, dir, |at, held| at <= acked || held > PACED_HELD)
     }
 
-    fn wrote(&mut self, n: u64, feed: &mut DataFeed, dir: Dir) {
+    fn wrote(&mut self, chunk: &[u8], feed: &mut DataFeed, dir: Dir) {
         let at = self.wire.load(Ordering::Relaxed) - self.base_wire;
-        self.marks.push_back((at, n));
+        let bytes = self.keep.then(|| chunk.to_vec());
+        self.held += bytes.as_ref().map_or(0, Vec::len);
+        self.marks.push_back((at, chunk.len() as u64, bytes));
         self.poll(feed, dir);
     }
 
@@ -1434,9 +1471,6 @@ impl TlsPacer {
 
     /// Count what is left unacknowledged (the relay ends without waiting).
     fn rest(&mut self, feed: &mut DataFeed, dir: Dir) {
-        let n: u64 = self.marks.drain(..).map(|(_, len)| len).sum();
-        if n > 0 {
-            feed.count(dir, n);
-        }
+        self.release(feed, dir, |_, _| true);
     }
 }
