@@ -168,6 +168,7 @@ pub fn session(s: &mut Session, verbose: bool) {
     login_rule(s, &mut f);
     control_rules(s, &mut f);
     closed_while_waiting(s, &mut f);
+    closed_before_greeting(s, &mut f);
     tls::rules(s, &mut f);
     capture_rules(s, &mut f);
     let mut f = aggregate(f);
@@ -749,7 +750,22 @@ fn unseen_data_rule(s: &Session, out: &mut Vec<Finding>) {
         .iter()
         .filter(|d| d.command.is_some())
         .collect();
-    if used.is_empty() {
+    // Evidence that a data connection was made or tried, which the capture
+    // should then hold: an address to connect to, and the server's replies to
+    // the transfer command saying it opened, used or lost one (1xx, 226/250,
+    // 425/426/451). A 227 without an address, or a RETR refused at once (550),
+    // needs no data connection.
+    let evident = used.iter().any(|d| {
+        d.announced.is_some()
+            && d.command_exchange
+                .and_then(|ei| s.exchanges.get(ei))
+                .is_some_and(|x| {
+                    x.replies
+                        .iter()
+                        .any(|r| matches!(r.code, 100..=199 | 226 | 250 | 425 | 426 | 451))
+                })
+    });
+    if !evident {
         return;
     }
     let per_replies = used
@@ -1037,12 +1053,22 @@ fn active_rules(
     client_ip: IpAddr,
     out: &mut Vec<Finding>,
 ) {
-    let accepted = s
+    let answer = s
         .exchanges
         .get(d.announce_exchange)
         .and_then(Exchange::final_reply)
-        .is_some_and(|r| r.code < 300);
-    let third = ann.ip() != client_ip;
+        .map(|r| r.code);
+    let accepted = answer.is_some_and(|c| c < 300);
+    // An address of the other family (EPRT |2| on an IPv4 control connection,
+    // RFC 2428) cannot be compared with the client's: a dual-stack client may
+    // name its own other address.
+    let third = ann.ip() != client_ip && ann.is_ipv4() == client_ip.is_ipv4();
+    if third && d.match_kind == Some(MatchKind::ClientControlAddress) {
+        // The server connected to the client's control address, not to the
+        // one announced: nothing went to a third host.
+        port_address_mismatch(s, d, ann, client_ip, out);
+        return;
+    }
     let failed_conn = matches!(d.outcome, Outcome::Refused | Outcome::Unanswered);
     let code = transfer_reply(s, d);
     let reply_425 = code.is_some_and(|(_, c)| c == 425);
@@ -1130,10 +1156,15 @@ fn active_rules(
                 "The server accepted it: refuse PORT/EPRT to third hosts and to ports below 1024 (vsftpd does by default unless port_promiscuous=YES; pure-ftpd without -w; ProFTPD AllowForeignAddress off), unless FXP is wanted.",
                 "服务器接受了它：除非需要 FXP，否则应拒绝指向第三方主机和 1024 以下端口的 PORT/EPRT（vsftpd 默认如此，除非 port_promiscuous=YES；pure-ftpd 不加 -w；ProFTPD AllowForeignAddress off）。"
             )
-        } else {
+        } else if answer.is_some() {
             tr!(
                 "The server refused it, as it should. If this was a legitimate FXP transfer, the server must allow it explicitly (pure-ftpd -w, ProFTPD AllowForeignAddress on).",
                 "服务器拒绝了它，这是正确的。如果这是正当的 FXP 传输，服务器必须显式允许（pure-ftpd -w，ProFTPD AllowForeignAddress on）。"
+            )
+        } else {
+            tr!(
+                "The capture holds no reply to it, so whether the server accepted it cannot be told: check in the server's log, and make sure it refuses PORT/EPRT to third hosts and to ports below 1024 (vsftpd does unless port_promiscuous=YES; pure-ftpd without -w; ProFTPD AllowForeignAddress off), unless FXP is wanted.",
+                "抓包中没有对它的响应，无法判断服务器是否接受了它：请查看服务器日志，并确保服务器拒绝指向第三方主机和 1024 以下端口的 PORT/EPRT（vsftpd 默认如此，除非 port_promiscuous=YES；pure-ftpd 不加 -w；ProFTPD AllowForeignAddress off），除非需要 FXP。"
             )
         };
         out.push(Finding {
@@ -1197,6 +1228,48 @@ fn active_rules(
             ..Default::default()
         });
     }
+}
+
+/// `port-address-mismatch`: PORT/EPRT named another host than the client, yet
+/// the server's data connection went to the client's control address on the
+/// announced port. Not a bounce: the announced address was not used (a server
+/// that connects only to the control peer, or addresses rewritten between the
+/// client, the server and the capture point: a NAT that left the command alone,
+/// a replayed capture with new addresses).
+fn port_address_mismatch(
+    s: &Session,
+    d: &DataChannel,
+    ann: SocketAddr,
+    client_ip: IpAddr,
+    out: &mut Vec<Finding>,
+) {
+    let mut evidence = announcement_evidence(s, d);
+    evidence.extend(attempt_evidence(d));
+    let (via, port) = (d.via, ann.port());
+    let worked = matches!(d.outcome, Outcome::Completed | Outcome::CompletedPerReplies);
+    out.push(Finding {
+        id: "port-address-mismatch",
+        severity: Severity::Info,
+        summary: tr!(
+            "{via} names {ann}, but the client's control connection comes from {client_ip}, and the server's data connection went there (port {port}): the announced address was not used, so this is no bounce. Addresses were rewritten between the client, the server and the capture point (a NAT that translates packets but not the PORT command, or a replayed capture with new addresses), or the server connects only to the client's control address",
+            "{via} 指向 {ann}，但客户端的控制连接来自 {client_ip}，而服务器的数据连接连向了那里（端口 {port}）：通告的地址没有被使用，因此这不是 bounce。地址在客户端、服务器和抓包点之间被改写过（一个转换数据包但不改写 PORT 命令的 NAT，或被改写地址后重放的抓包），或者服务器只连接客户端的控制地址"
+        ),
+        evidence,
+        remedy: if worked {
+            tr!(
+                "Nothing failed here. Behind a NAT that does not rewrite PORT, active mode works only with servers that connect to the control address; passive mode (EPSV) avoids the question.",
+                "这里没有失败。在不改写 PORT 的 NAT 之后，主动模式只能与连接控制地址的服务器配合工作；被动模式（EPSV）可以避免这个问题。"
+            )
+        } else {
+            tr!(
+                "Use passive mode (EPSV) so the client's own address never has to be announced, or let the NAT rewrite FTP commands (Linux: nf_conntrack_ftp / nf_nat_ftp helper).",
+                "使用被动模式（EPSV），客户端就不必通告自己的地址；或让 NAT 改写 FTP 命令（Linux：nf_conntrack_ftp / nf_nat_ftp 辅助模块）。"
+            )
+        },
+        certainty: Certainty::Inferred,
+        cause: format!("{} {client_ip}", ann.ip()),
+        ..Default::default()
+    });
 }
 
 /// Was a TYPE A/I actually set (a TYPE command with a 2xx reply) before exchange `ei`?
@@ -1724,14 +1797,44 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                 "EPSV" | "LPSV" => &["PASV"],
                 "EPRT" | "LPRT" => &["PORT"],
                 "MLSD" => &["LIST", "NLST"],
-                "MLST" => &["LIST", "STAT"],
-                "SIZE" | "MDTM" => &["LIST"],
+                "MLST" => &["LIST", "STAT", "SIZE", "MDTM", "NLST"],
+                "SIZE" | "MDTM" => &["LIST", "MLST", "STAT", "NLST"],
                 _ => &[],
             };
             let fallback = s.exchanges[i + 1..]
                 .iter()
                 .take(4)
                 .find(|y| y.verb().is_some_and(|v| alt.contains(&v)));
+            // The client went on: a later command (not QUIT) the server accepted.
+            let went_on = s.exchanges[i + 1..].iter().any(|y| {
+                y.verb().is_some_and(|v| v != "QUIT")
+                    && y.final_reply().is_some_and(|r| r.code < 400)
+            });
+            // Commands a client sends to tell or to ask, on which nothing depends:
+            // their refusal is the server's answer, not a fault, once the
+            // session went on (FileZilla's SITE HELP, NcFTP's CLNT, OPTS UTF8).
+            let arg = crate::text::lossy_str(&c.arg.0);
+            let arg = arg.trim();
+            let probe = matches!(
+                c.verb.as_str(),
+                "CLNT"
+                    | "HELP"
+                    | "SYST"
+                    | "FEAT"
+                    | "OPTS"
+                    | "LANG"
+                    | "NOOP"
+                    | "ALLO"
+                    | "CSID"
+                    | "HOST"
+                    | "AVBL"
+            ) || (c.verb == "SITE"
+                && (arg.is_empty()
+                    || arg.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("HELP"))))
+                || (c.verb == "STAT" && arg.is_empty());
+            if probe && went_on {
+                continue;
+            }
             let v = &c.verb;
             let (severity, summary, remedy) = match fallback {
                 Some(y) => (
@@ -1744,6 +1847,17 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                     tr!(
                         "Nothing to fix for this transfer. Enabling {v} on the server helps clients behind NAT and on IPv6.",
                         "这次传输无需处理。在服务器上启用 {v} 有助于 NAT 之后和 IPv6 上的客户端。"
+                    ),
+                ),
+                None if went_on => (
+                    Severity::Info,
+                    tr!(
+                        "the server does not support {v} ({cd}); the client went on without it",
+                        "服务器不支持 {v}（{cd}）；客户端在没有它的情况下继续"
+                    ),
+                    tr!(
+                        "Nothing to fix unless the client needed what {v} gives: then enable {v} on the server, or use a client that works without it.",
+                        "除非客户端需要 {v} 提供的功能，否则无需处理：如有需要，请在服务器上启用 {v}，或使用不依赖它的客户端。"
                     ),
                 ),
                 None => (
@@ -1825,6 +1939,82 @@ fn closed_while_waiting(s: &Session, out: &mut Vec<Finding>) {
             "The server process ended or dropped the session without a word: look in the server's log at that time (a crash, a killed session, a limit, a command it refuses by closing). A firewall or NAT device that closes connections would look the same from the client's side: capture on the server too to tell them apart.",
             "服务器进程在没有任何说明的情况下结束或丢弃了会话：查看服务器当时的日志（崩溃、会话被终止、达到限制、以关闭连接来拒绝某条命令）。从客户端看，关闭连接的防火墙或 NAT 设备表现相同：同时在服务器端抓包以区分两者。"
         ),
+        ..Default::default()
+    });
+}
+
+/// `control-closed-before-greeting`: the server accepted the control
+/// connection (its SYN-ACK is in the capture) and the connection ended without
+/// a single reply, not even the greeting: closed by the server (TCP wrappers,
+/// a limit that drops silently, a session process that cannot start), or by a
+/// client that waited at least 3 s for it. Both directions must be whole (the
+/// handshake seen, no gap, nothing cut) and the session not encrypted
+/// (implicit FTPS has no clear greeting).
+fn closed_before_greeting(s: &Session, out: &mut Vec<Finding>) {
+    use crate::model::{Closed, ControlAnswer};
+    let lim = &s.capture;
+    if s.tls
+        || !s.coverage.control_handshake
+        || s.coverage.control_answer != ControlAnswer::Accepted
+        || !lim.seen[1]
+        || lim.mid_session
+        || lim.gaps > 0
+        || lim.gap_bytes.iter().sum::<u64>() > 0
+        || lim.cut_bytes.iter().sum::<u64>() > 0
+        || s.exchanges.iter().any(|x| !x.replies.is_empty())
+    {
+        return;
+    }
+    let lasted = s.start.secs_until(s.end).max(0.0);
+    let by_server = matches!(s.closed, Closed::FinByServer | Closed::RstByServer);
+    let by_client = matches!(s.closed, Closed::FinByClient | Closed::RstByClient);
+    if !(by_server || by_client && lasted >= 3.0) {
+        return;
+    }
+    let closed = s.closed;
+    let waited = crate::time::human_duration(lasted);
+    let cmds = s.exchanges.iter().filter(|x| x.command.is_some()).count();
+    let mut evidence = vec![control_evidence(s)];
+    evidence.push(ev(
+        tr!(
+            "the server accepted the connection (SYN-ACK); it ended ({closed}) {waited} after the client's SYN with no reply from the server, {cmds} command(s) from the client unanswered",
+            "服务器接受了连接（SYN-ACK）；连接在客户端 SYN 之后 {waited} 结束（{closed}），服务器没有任何响应，客户端的 {cmds} 条命令没有得到响应"
+        ),
+        Some(s.end),
+        None,
+        None,
+    ));
+    let (severity, summary, remedy) = if by_server {
+        (
+            Severity::Error,
+            tr!(
+                "the server accepted the TCP connection and closed it ({closed}) without a greeting: no 220, not even a 421",
+                "服务器接受了 TCP 连接，然后在没有欢迎信息的情况下关闭了它（{closed}）：没有 220，连 421 也没有"
+            ),
+            tr!(
+                "The server refused the session without a word: look in its log at that time. Usual causes: TCP wrappers (hosts.deny, vsftpd tcp_wrappers=YES), a per-host or total connection limit set to drop silently, a session process that cannot start (chroot, PAM, a missing secure_chroot_dir), or a firewall/IPS that resets the connection. A server answering on this port may not be an FTP server at all.",
+                "服务器一言不发地拒绝了会话：查看它当时的日志。常见原因：TCP wrappers（hosts.deny，vsftpd tcp_wrappers=YES）、被设置为静默丢弃的单主机或总连接数限制、无法启动的会话进程（chroot、PAM、缺少 secure_chroot_dir），或重置连接的防火墙/IPS。在这个端口上应答的也可能根本不是 FTP 服务器。"
+            ),
+        )
+    } else {
+        (
+            Severity::Warning,
+            tr!(
+                "the server accepted the TCP connection but sent no greeting in {waited}; the client gave up ({closed})",
+                "服务器接受了 TCP 连接，但在 {waited} 内没有发送欢迎信息；客户端放弃了（{closed}）"
+            ),
+            tr!(
+                "The server hangs before greeting: most often a reverse DNS or ident lookup of the client that times out (vsftpd reverse_lookup_enable, ProFTPD UseReverseDNS/IdentLookups, pure-ftpd without -H), or an overloaded server. Turn the lookups off or fix the server's DNS; a service on this port that waits for the client to speak first is not FTP.",
+                "服务器在发送欢迎信息前挂起：最常见的是对客户端的反向 DNS 或 ident 查询超时（vsftpd reverse_lookup_enable，ProFTPD UseReverseDNS/IdentLookups，pure-ftpd 未加 -H），或服务器过载。关闭这些查询或修复服务器的 DNS；在此端口上等待客户端先发言的服务不是 FTP。"
+            ),
+        )
+    };
+    out.push(Finding {
+        id: "control-closed-before-greeting",
+        severity,
+        summary,
+        evidence,
+        remedy,
         ..Default::default()
     });
 }
@@ -1926,7 +2116,14 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
     }
     let cmds = s.exchanges.iter().filter(|x| x.command.is_some()).count();
     let replies = s.exchanges.iter().map(|x| x.replies.len()).sum::<usize>();
-    if !s.tls && ((cmds > 0 && replies == 0) || (replies > 0 && cmds == 0 && s.exchanges.len() > 1))
+    // The silent side must be absent from the capture: not a single packet of
+    // it (a server that accepted and closed without a greeting sent SYN-ACK and
+    // FIN; a client's SYN is the client's).
+    let client_seen = lim.seen[0] || s.coverage.control_handshake;
+    let server_seen = lim.seen[1];
+    if !s.tls
+        && ((cmds > 0 && replies == 0 && !server_seen)
+            || (replies > 0 && cmds == 0 && s.exchanges.len() > 1 && !client_seen))
     {
         let summary = if replies == 0 {
             tr!(

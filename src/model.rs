@@ -729,6 +729,12 @@ pub struct CaptureLimits {
     pub cut_bytes: [u64; 2],
     /// Packets seen from the client and from the server on the control connection.
     pub packets: [u64; 2],
+    /// A packet from the client, from the server with payload, FIN or RST (or
+    /// the server's RST to the SYN) on the control connection: that side is in
+    /// the capture even when it said nothing. Not in the JSON (`packets` and
+    /// `coverage` are).
+    #[serde(skip)]
+    pub seen: [bool; 2],
 }
 
 /// Could the data connections of a session be in the capture?

@@ -2450,6 +2450,7 @@ impl Tracker {
                 let from_client = dir == cd;
                 let st = &mut self.sessions[si];
                 st.s.capture.packets[usize::from(!from_client)] += 1;
+                st.s.capture.seen[usize::from(!from_client)] = true;
                 self.on_control_bytes(si, meta, from_client, bytes);
                 Self::unplaced_notes(&mut self.sessions[si], false);
             }
@@ -2458,6 +2459,7 @@ impl Tracker {
             ConnEvent::Fin { dir } => {
                 let st = &mut self.sessions[si];
                 st.s.end = st.s.end.max(meta.ts);
+                st.s.capture.seen[usize::from(dir != cd)] = true;
                 if st.s.closed == Closed::Open {
                     st.s.closed = if dir == cd {
                         Closed::FinByClient
@@ -2469,6 +2471,7 @@ impl Tracker {
             ConnEvent::Reset { dir } => {
                 let st = &mut self.sessions[si];
                 st.s.end = st.s.end.max(meta.ts);
+                st.s.capture.seen[usize::from(dir != cd)] = true;
                 if matches!(
                     st.s.closed,
                     Closed::Open | Closed::FinByClient | Closed::FinByServer
@@ -2482,6 +2485,7 @@ impl Tracker {
             }
             ConnEvent::Refused => {
                 let st = &mut self.sessions[si];
+                st.s.capture.seen[1] = true;
                 st.s.closed = Closed::Refused;
                 st.control_refused = true;
                 st.s.end = st.s.end.max(meta.ts);
@@ -2491,6 +2495,8 @@ impl Tracker {
                 st.control_syns += 1;
                 st.s.end = st.s.end.max(meta.ts);
             }
+            // Not evidence of the server's packets: the client's ACK of a
+            // SYN-ACK the capture missed says it too.
             ConnEvent::Accepted => self.sessions[si].control_accepted = true,
             ConnEvent::Count { .. } => {}
         }

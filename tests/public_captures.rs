@@ -465,3 +465,99 @@ fn public_findings_are_aggregated_and_grounded() {
         }
     }
 }
+
+/// Findings an expert reading the packets would contradict, from a review of
+/// the public captures against tshark (2026-12-06), each with what the packets
+/// show instead.
+#[test]
+fn findings_agree_with_a_reading_of_the_packets() {
+    use ftpscope::model::Severity;
+    let Some(dir) = common::public_captures("findings_agree_with_a_reading_of_the_packets") else {
+        return;
+    };
+    let ids = |cap: &Capture| -> Vec<(&'static str, Severity)> {
+        findings_of(cap).into_iter().map(|f| (f.0, f.1)).collect()
+    };
+
+    // SYN, SYN-ACK, then the server's FIN 100 ms later without a 220; the
+    // client's QUIT gets a RST. Both sides are in the capture: the server
+    // closed without a greeting.
+    let cap = analyze(&dir.join("suricata-verify/ftp-quit/input.pcap"));
+    let f = ids(&cap);
+    assert!(!f.iter().any(|f| f.0 == "capture-one-sided"), "{f:?}");
+    assert!(
+        f.contains(&("control-closed-before-greeting", Severity::Error)),
+        "{f:?}"
+    );
+
+    // Replayed with new client addresses (PORT payloads unchanged): the
+    // server's data connections go to the client's own address on the
+    // announced port. Nothing is bounced.
+    let cap = analyze(&dir.join("suricata-verify/ftp/ftp-ippair-leak-5204/input.pcap"));
+    let f = ids(&cap);
+    assert!(!f.iter().any(|f| f.0 == "bounce-port"), "{f:?}");
+    assert!(
+        f.iter()
+            .any(|f| *f == ("port-address-mismatch", Severity::Info)),
+        "{f:?}"
+    );
+
+    // EPRT with an IPv6 address on an IPv4 control connection (RFC 2428 allows
+    // the other family): not comparable with the client's address.
+    let cap = analyze(&dir.join(
+        "suricata-verify/detect-ftp/ftp-active-dynamic_port-02/ftp-active-dynamic_port.pcap",
+    ));
+    assert!(
+        !ids(&cap).iter().any(|f| f.0 == "bounce-port"),
+        "{:?}",
+        ids(&cap)
+    );
+
+    // NcFTP's CLNT refused, MLST refused and followed by SIZE and MDTM, the
+    // download done: no warning. FileZilla's SITE HELP refused: nothing.
+    let cap = analyze(&dir.join("ndpi/ftp.pcap"));
+    let unsupported: Vec<_> = findings_of(&cap)
+        .into_iter()
+        .filter(|f| f.0 == "command-unsupported")
+        .collect();
+    assert!(
+        unsupported
+            .iter()
+            .all(|f| f.1 == Severity::Info && !f.2.contains("CLNT")),
+        "{unsupported:?}"
+    );
+    let cap = analyze(&dir.join("chrissanders-packets/tickedoffdeveloper.pcapng"));
+    assert!(
+        !ids(&cap).iter().any(|f| f.0 == "command-unsupported"),
+        "{:?}",
+        ids(&cap)
+    );
+
+    // A 227 without an address (no data connection could be made) and a RETR
+    // answered 225 by a fake server: no claim about a port 21 capture filter.
+    for name in [
+        "zeek/fake-long-commands.pcap",
+        "zeek/fake-server-delays-all.pcap",
+    ] {
+        let cap = analyze(&dir.join(name));
+        assert!(
+            !ids(&cap).iter().any(|f| f.0 == "capture-control-only"),
+            "{name}: {:?}",
+            ids(&cap)
+        );
+    }
+
+    // 500 PORTs to a third host, none answered: the remedy must not say the
+    // server refused them.
+    let cap = analyze(&dir.join("zeek/ftp-many-port-expected.pcap.gz"));
+    let bounce = cap.sessions[0]
+        .findings
+        .iter()
+        .find(|f| f.id == "bounce-port")
+        .expect("bounce-port");
+    assert!(
+        !bounce.remedy.en.contains("refused it"),
+        "{}",
+        bounce.remedy.en
+    );
+}
