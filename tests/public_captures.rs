@@ -497,8 +497,7 @@ fn findings_agree_with_a_reading_of_the_packets() {
     let f = ids(&cap);
     assert!(!f.iter().any(|f| f.0 == "bounce-port"), "{f:?}");
     assert!(
-        f.iter()
-            .any(|f| *f == ("port-address-mismatch", Severity::Info)),
+        f.contains(&("port-address-mismatch", Severity::Info)),
         "{f:?}"
     );
 
