@@ -1612,9 +1612,44 @@ fn login_rule(s: &Session, out: &mut Vec<Finding>) {
         evidence.extend(reply_evidence(s, i));
     }
     let then_ok = s.login == Login::Ok;
+    // The server's own words may give the reason (the last refusal's text).
+    let said = fails
+        .last()
+        .and_then(|&i| s.exchanges[i].final_reply())
+        .map(|r| crate::text::lossy_str(&r.text.0).to_ascii_lowercase())
+        .unwrap_or_default();
+    let limit = ["connection", "client", "user", "session", "login"]
+        .iter()
+        .any(|w| said.contains(w))
+        && [
+            "per host", "per ip", "maximum", "max", "too many", "limit", "only ", "reached",
+        ]
+        .iter()
+        .any(|w| said.contains(w));
+    let anonymous_only = said.contains("anonymous only") || said.contains("only anonymous");
+    let remedy = if limit {
+        tr!(
+            "The server refused the login for a connection limit, not for the password (its reply says so): this client (or this user) already has as many sessions open as the server allows. Close other sessions or lower the client's parallel connections (FileZilla: Maximum simultaneous transfers; lftp: set net:connection-limit), or raise the limit on the server (ProFTPD MaxClientsPerHost/MaxClientsPerUser, vsftpd max_per_ip, pure-ftpd -C).",
+            "服务器因连接数限制而拒绝登录，而不是因为密码（它的响应如此说明）：这个客户端（或用户）已打开服务器允许的最多会话数。关闭其他会话或减少客户端的并行连接（FileZilla：最大同时传输数；lftp：set net:connection-limit），或在服务器上提高限制（ProFTPD MaxClientsPerHost/MaxClientsPerUser，vsftpd max_per_ip，pure-ftpd -C）。"
+        )
+    } else if anonymous_only {
+        tr!(
+            "The server accepts anonymous logins only (its reply says so): log in as anonymous, or use a server that allows this user.",
+            "服务器只接受匿名登录（它的响应如此说明）：请以 anonymous 登录，或使用允许该用户的服务器。"
+        )
+    } else {
+        tr!(
+            "Check the user name and password; on the server, check the user is allowed (vsftpd: local_enable, userlist; ProFTPD: <Limit LOGIN>, RequireValidShell; pure-ftpd: -E for non-anonymous) and its log for the reason.",
+            "检查用户名和密码；在服务器上检查该用户是否被允许登录（vsftpd：local_enable、userlist；ProFTPD：<Limit LOGIN>、RequireValidShell；pure-ftpd：非匿名用户需 -E），并查看其日志了解原因。"
+        )
+    };
     out.push(Finding {
         id: "login-failed",
-        severity: if then_ok { Severity::Info } else { Severity::Warning },
+        severity: if then_ok {
+            Severity::Info
+        } else {
+            Severity::Warning
+        },
         summary: {
             let n = fails.len();
             let s = if n == 1 { "" } else { "s" };
@@ -1630,10 +1665,7 @@ fn login_rule(s: &Session, out: &mut Vec<Finding>) {
             )
         },
         evidence,
-        remedy: tr!(
-            "Check the user name and password; on the server, check the user is allowed (vsftpd: local_enable, userlist; ProFTPD: <Limit LOGIN>, RequireValidShell; pure-ftpd: -E for non-anonymous) and its log for the reason.",
-            "检查用户名和密码；在服务器上检查该用户是否被允许登录（vsftpd：local_enable、userlist；ProFTPD：<Limit LOGIN>、RequireValidShell；pure-ftpd：非匿名用户需 -E），并查看其日志了解原因。"
-        ),
+        remedy,
         ..Default::default()
     });
 }

@@ -201,6 +201,10 @@ struct SessionState {
     dropped_anomalies: u64,
     /// A multi-line reply is being received; the time its first line arrived.
     reply_started: Option<Meta>,
+    /// The exchange a line without a reply code answered (the command was
+    /// waiting): a valid reply right after it, nothing else waiting and no
+    /// command since, is that command's real answer.
+    garbage_answer: Option<usize>,
     /// Source notes for the next line of each direction (client, server), see
     /// [`NoteTarget::Line`].
     line_notes: [Vec<Tr>; 2],
@@ -364,6 +368,13 @@ fn looks_like_reply_start(b: &[u8]) -> bool {
         && b[1].is_ascii_digit()
         && b[2].is_ascii_digit()
         && (b[3] == b' ' || b[3] == b'-')
+}
+
+/// Bytes no text line holds: control characters other than tab, CR and the
+/// Telnet-free ESC-less text of FTP (NUL, SOH ... US, DEL).
+fn is_binary(b: &[u8]) -> bool {
+    b.iter()
+        .any(|&c| (c < 0x20 && c != b'\t' && c != b'\r') || c == 0x7f)
 }
 
 fn looks_like_command(b: &[u8]) -> bool {
@@ -721,6 +732,7 @@ impl Tracker {
                 summary_noted: 0,
                 dropped_anomalies: 0,
                 reply_started: None,
+                garbage_answer: None,
                 line_notes: [Vec::new(), Vec::new()],
                 conn_notes: Vec::new(),
                 greeting_slot: None,
@@ -926,6 +938,27 @@ impl Tracker {
                         "控制连接上出现 TLS 记录：会话从这里开始加密"
                     ),
                 );
+                continue;
+            }
+            // A partial line holding binary bytes is no FTP text (an SSH banner
+            // and packet on port 21, a stray binary blob): when the next segment
+            // starts like a reply (a command), that is a new line, not the rest
+            // of the junk (ProFTPD's `530 Sorry, only 3 connections per host!`
+            // after mod_sftp's unterminated binary disconnect).
+            if st.lines[d].pending()
+                && is_binary(st.lines[d].partial_line())
+                && if from_client {
+                    looks_like_command(rest)
+                } else {
+                    looks_like_reply_start(rest)
+                }
+                && let Some((l, f)) = st.lines[d].finish()
+            {
+                if from_client {
+                    self.on_command_line(si, meta, &l, f, show_pw);
+                } else {
+                    self.on_reply_line(si, meta, &l, f);
+                }
                 continue;
             }
             let mut scratch = std::mem::take(&mut self.line_scratch);
@@ -1325,6 +1358,7 @@ impl Tracker {
                     st.pending.pop_front();
                     Self::count_exchange(st, Some(&verb), Some(0));
                 } else if let Some(Pending::Kept(ei)) = st.pending.pop_front() {
+                    st.garbage_answer = Some(ei);
                     let cmd_ts = st.s.exchanges[ei].command.as_ref().map(|c| c.ts);
                     let mut notes =
                         vec![tr!("invalid reply: no reply code", "无效响应：没有响应码")];
@@ -1361,6 +1395,15 @@ impl Tracker {
                 self.on_counted_reply(si, meta, &verb, &arg, &r);
                 return;
             }
+        }
+        // The command a line without a code answered, when nothing came since:
+        // this reply is its real answer (the junk was something else's).
+        if let Some(ei) = st.garbage_answer.take()
+            && !greeting
+            && st.pending.is_empty()
+            && ei + 1 == st.s.exchanges.len()
+        {
+            st.pending.push_front(Pending::Kept(ei));
         }
         let unsolicited = greeting || st.pending.is_empty();
         if unsolicited && !greeting && !self.keep_exchange(si, r.code >= 400) {

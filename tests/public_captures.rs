@@ -546,6 +546,40 @@ fn findings_agree_with_a_reading_of_the_packets() {
         );
     }
 
+    // After PASS, ProFTPD's mod_sftp sends an SSH banner and an unterminated
+    // binary SSH packet, then (next segment) `530 Sorry, only 3 connections per
+    // host!`: the 530 is a reply of its own, PASS's answer, and the remedy is
+    // about the connection limit, not the password.
+    let cap = analyze(&dir.join("zeek/ipv6-violation.pcap"));
+    let login = cap.sessions[0]
+        .findings
+        .iter()
+        .find(|f| f.id == "login-failed")
+        .unwrap_or_else(|| panic!("{:?}", ids(&cap)));
+    assert!(
+        login.remedy.en.contains("connection limit"),
+        "{}",
+        login.remedy.en
+    );
+    let pass = cap.sessions[0]
+        .exchanges
+        .iter()
+        .find(|x| x.verb() == Some("PASS"))
+        .unwrap();
+    assert_eq!(pass.final_reply().map(|r| r.code), Some(530));
+    // "530 This FTP server is anonymous only.": the remedy says so.
+    let cap = analyze(&dir.join("ndpi/ftp_failed.pcap"));
+    let login = cap.sessions[0]
+        .findings
+        .iter()
+        .find(|f| f.id == "login-failed")
+        .unwrap();
+    assert!(
+        login.remedy.en.contains("anonymous logins only"),
+        "{}",
+        login.remedy.en
+    );
+
     // 500 PORTs to a third host, none answered: the remedy must not say the
     // server refused them.
     let cap = analyze(&dir.join("zeek/ftp-many-port-expected.pcap.gz"));
