@@ -673,7 +673,135 @@ fn data_rules(s: &Session, scan: bool, out: &mut Vec<Finding>) {
         }
     }
     unseen_data_rule(s, out);
+    data_end_missing(s, out);
+    missing_data_setup(s, out);
     speed::session_rules(s, out);
+}
+
+/// `capture-data-incomplete`: a data connection of the capture whose end (FIN or
+/// RST) is not in it. Fewer bytes than announced although the server's 226/250
+/// says the transfer completed: the capture lost the rest (warning: the byte
+/// count and rate shown are the capture's). No final reply either: the capture
+/// ended (or stopped seeing the connection) during the transfer, whose outcome
+/// it cannot tell (info).
+fn data_end_missing(s: &Session, out: &mut Vec<Finding>) {
+    for d in &s.data_channels {
+        let Some(cmd) = d.command.as_deref() else {
+            continue;
+        };
+        if d.ended_by.is_some() || (d.connector.is_none() && d.listener.is_none()) {
+            continue;
+        }
+        if !matches!(d.outcome, Outcome::Completed | Outcome::Open) {
+            continue;
+        }
+        let ascii = d
+            .transfer_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with('A'));
+        let code = transfer_reply(s, d).map(|(_, c)| c);
+        let name = escape(&d.arg.as_ref().map(|a| a.0.clone()).unwrap_or_default());
+        let got = d.bytes;
+        let mut evidence = reply_evidence(s, d.command_exchange.unwrap_or(0));
+        let last = d.last_byte.or(d.first_byte).or(d.start);
+        evidence.push(ev(
+            tr!(
+                "the data connection's last packet in the capture: {} bytes by then, no FIN or RST after it",
+                "抓包中数据连接的最后一个包：此时共 {} 字节，之后没有 FIN 或 RST",
+                got
+            ),
+            last,
+            None,
+            None,
+        ));
+        let (severity, summary, remedy) = match (d.expected_size, code) {
+            (Some(n), Some(c @ (226 | 250))) if got < n && !ascii => (
+                Severity::Warning,
+                tr!(
+                    "the capture holds {got} of the {n} bytes of {cmd} {name} and not the end of its data connection, though the server's {c} says the transfer completed: the rest is missing from the capture, and the byte count and rate shown are the capture's, not the transfer's",
+                    "抓包中只有 {cmd} {name} 的 {n} 字节中的 {got} 字节，也没有其数据连接的结束，而服务器的 {c} 表示传输已完成：其余部分不在抓包中，显示的字节数和速率是抓包的，不是传输的"
+                ),
+                tr!(
+                    "The capture lost packets of this connection (a busy capture host, a SPAN port over capacity, a ring buffer or size limit that stopped it): capture again where the traffic passes whole, with a capture filter or a faster disk, to check the transfer itself.",
+                    "抓包丢失了这个连接的包（抓包主机繁忙、SPAN 端口超出容量、环形缓冲或大小限制使其停止）：请在流量完整经过的地方重新抓包，使用抓包过滤器或更快的磁盘，以核实传输本身。"
+                ),
+            ),
+            (n, None) if d.outcome == Outcome::Open => {
+                let of = match n {
+                    Some(n) => tr!(" of {n} announced", "（通告 {n} 字节）"),
+                    None => Tr::default(),
+                };
+                (
+                    Severity::Info,
+                    tr!(
+                        "neither the end of {cmd} {name}'s data connection nor the server's final reply is in the capture ({got} bytes{of} seen): the capture stopped during the transfer, whose outcome cannot be told",
+                        "抓包中既没有 {cmd} {name} 数据连接的结束，也没有服务器的最终响应（看到 {got} 字节{of}）：抓包在传输期间停止，无法判断传输结果";
+                        of = of
+                    ),
+                    tr!(
+                        "Capture until the transfer's final reply (226) to see how it ended.",
+                        "抓包直到传输的最终响应（226），才能看到它如何结束。"
+                    ),
+                )
+            }
+            _ => continue,
+        };
+        out.push(Finding {
+            id: "capture-data-incomplete",
+            severity,
+            summary,
+            evidence,
+            remedy,
+            certainty: Certainty::CannotKnow,
+            ..Default::default()
+        });
+    }
+}
+
+/// `data-setup-missing`: a transfer command answered 425 with no data-connection
+/// setup (PORT, PASV, EPSV, EPRT, LPRT, LPSV) accepted before it in the
+/// session: the client skipped the step (vsftpd: `425 Use PORT or PASV first.`).
+fn missing_data_setup(s: &Session, out: &mut Vec<Finding>) {
+    let setup = |v: &str| matches!(v, "PORT" | "PASV" | "EPSV" | "EPRT" | "LPRT" | "LPSV");
+    let mut set_up = false;
+    for (i, x) in s.exchanges.iter().enumerate() {
+        let Some(v) = x.verb() else { continue };
+        if setup(v) && x.final_reply().is_some_and(|r| r.code < 300) {
+            set_up = true;
+            continue;
+        }
+        if !crate::ftp::command::is_transfer(v) || x.data_channel.is_some() || set_up {
+            continue;
+        }
+        if x.final_reply().is_none_or(|r| r.code != 425) {
+            continue;
+        }
+        let v = escape_str(v);
+        let before = if s.capture.mid_session {
+            tr!(
+                " in the capture (which starts mid-session)",
+                "（抓包从会话中途开始）"
+            )
+        } else {
+            Tr::default()
+        };
+        out.push(Finding {
+            id: "data-setup-missing",
+            severity: Severity::Error,
+            summary: tr!(
+                "{v} was answered 425 and no PORT, PASV, EPSV or EPRT was accepted before it{before}: the client asked for a transfer without setting up its data connection",
+                "{v} 得到 425 响应，而在它之前没有被接受的 PORT、PASV、EPSV 或 EPRT{before}：客户端在没有建立数据连接的情况下请求传输";
+                before = before
+            ),
+            evidence: reply_evidence(s, i),
+            remedy: tr!(
+                "Each transfer needs a PASV/EPSV (or PORT/EPRT) first: fix the client or script (with raw commands, send EPSV before RETR/STOR/LIST), or find what removed the setup between client and server (a proxy or firewall FTP helper that drops PASV/PORT or their replies).",
+                "每次传输之前都需要 PASV/EPSV（或 PORT/EPRT）：修正客户端或脚本（使用原始命令时，在 RETR/STOR/LIST 之前发送 EPSV），或找出客户端与服务器之间删除了这一步的设备（丢弃 PASV/PORT 或其响应的代理或防火墙 FTP 辅助模块）。"
+            ),
+            certainty: Certainty::Seen,
+            ..Default::default()
+        });
+    }
 }
 
 /// `data-connection-failed`, the connection seen: the data connection was made

@@ -580,6 +580,30 @@ fn findings_agree_with_a_reading_of_the_packets() {
         login.remedy.en
     );
 
+    // RETR answered "425 Use PORT or PASV first." with no setup before it.
+    let cap = analyze(&dir.join("suricata-verify/ftp-retr-bypass-realserver/input.pcap"));
+    assert!(
+        ids(&cap).contains(&("data-setup-missing", Severity::Error)),
+        "{:?}",
+        ids(&cap)
+    );
+    // 109,440 of 1,048,576 bytes in the capture, no FIN, then 226: the capture
+    // lost the rest (a warning), not a transfer that stopped short.
+    let cap = analyze(&dir.join("ndpi/ftp.pcap"));
+    let f = ids(&cap);
+    assert!(
+        f.contains(&("capture-data-incomplete", Severity::Warning)),
+        "{f:?}"
+    );
+    assert!(!f.iter().any(|f| f.0 == "transfer-incomplete"), "{f:?}");
+    // The capture stops 5.8 KB into a 4.9 MB download, before any 226.
+    let cap = analyze(&dir.join("chrissanders-packets/ppa1e/ftp.pcap"));
+    assert!(
+        ids(&cap).contains(&("capture-data-incomplete", Severity::Info)),
+        "{:?}",
+        ids(&cap)
+    );
+
     // 500 PORTs to a third host, none answered: the remedy must not say the
     // server refused them.
     let cap = analyze(&dir.join("zeek/ftp-many-port-expected.pcap.gz"));
