@@ -166,6 +166,9 @@ struct Side {
     /// Sequence of the first payload byte seen, and one past the highest.
     data_first: Option<u32>,
     data_end: u32,
+    /// Bytes from `data_first` to `data_end`, unwrapped (sequence numbers wrap
+    /// every 4 GiB).
+    data_span: u64,
     /// Bytes skipped by a segment starting past `next`: sent, but lost before the
     /// capture point (or not captured).
     hole_bytes: u64,
@@ -344,7 +347,8 @@ impl Analysis {
                 Some(_) | None => {
                     // In order, or past a hole (bytes not in the capture).
                     if let Some(next) = me.next {
-                        me.hole_bytes += u64::from(seq.wrapping_sub(next).min(1 << 30));
+                        // Ahead of `next` (not before it): less than 2 GiB.
+                        me.hole_bytes += u64::from(seq.wrapping_sub(next));
                     }
                     new_bytes = u64::from(len);
                     me.next = Some(seq.wrapping_add(seglen));
@@ -456,9 +460,15 @@ impl Analysis {
             me.first_data_at.get_or_insert(ts);
             me.last_data_at = Some(ts);
             me.payload += new_bytes;
-            let first = *me.data_first.get_or_insert(seq);
             let end = seq.wrapping_add(len);
-            if me.data_end == 0 || before(me.data_end, end) || me.data_end == first {
+            if me.data_first.is_none() {
+                me.data_first = Some(seq);
+                me.data_end = end;
+                me.data_span = u64::from(len);
+            } else if before(me.data_end, end) {
+                // Counted as it advances: the span goes past 4 GiB, the
+                // sequence numbers wrap.
+                me.data_span += u64::from(end.wrapping_sub(me.data_end));
                 me.data_end = end;
             }
             me.data_segments += 1;
@@ -525,18 +535,20 @@ impl Analysis {
             .unwrap_or(0.0);
         // Every byte the sender sent once, retransmitted or not (the sequence span):
         // a segment lost before the capture point is seen only as its retransmission.
-        f.payload_bytes = tx.data_first.map_or(tx.payload, |a| {
-            u64::from(tx.data_end.wrapping_sub(a)).max(tx.payload)
-        });
+        f.payload_bytes = tx.data_span.max(tx.payload);
         f.lost_before_capture_bytes = tx.hole_bytes;
         f.max_segment = tx.max_segment;
         f.full_size_retransmissions = tx.full_size_retransmissions;
+        // From the end back (what is not acknowledged yet is less than 2 GiB),
+        // so a transfer past 4 GiB counts right.
         f.acked_bytes = match (tx.data_first, rx.last_ack) {
-            (Some(a), Some(k)) if !before(k, a) => {
-                u64::from(k.wrapping_sub(a)).min(f.payload_bytes)
-            }
+            (Some(_), Some(k)) if before(k, tx.data_end) => tx
+                .data_span
+                .saturating_sub(u64::from(tx.data_end.wrapping_sub(k))),
+            (Some(_), Some(_)) => tx.data_span,
             _ => 0,
-        };
+        }
+        .min(f.payload_bytes);
         f.receiver_heard_after_retransmission =
             tx.first_retransmission_at.map(|t| rx.last_seen > t);
         f.throughput_bps.average =
