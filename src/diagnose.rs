@@ -169,6 +169,7 @@ pub fn session(s: &mut Session, verbose: bool) {
     control_rules(s, &mut f);
     closed_while_waiting(s, &mut f);
     closed_before_greeting(s, &mut f);
+    invalid_replies(s, &mut f);
     tls::rules(s, &mut f);
     capture_rules(s, &mut f);
     let mut f = aggregate(f);
@@ -2175,6 +2176,46 @@ fn closed_before_greeting(s: &Session, out: &mut Vec<Finding>) {
         summary,
         evidence,
         remedy,
+        ..Default::default()
+    });
+}
+
+/// `reply-invalid`: commands whose only answer was a line that is not an FTP
+/// reply (no three-digit code followed by a space or hyphen, RFC 959 §4.2): the
+/// client cannot read it. One finding per session, the first as evidence.
+fn invalid_replies(s: &Session, out: &mut Vec<Finding>) {
+    let bad: Vec<usize> = s
+        .exchanges
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| {
+            x.command.is_some() && !x.replies.is_empty() && x.replies.iter().all(|r| r.code == 0)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&first) = bad.first() else {
+        return;
+    };
+    let n = bad.len();
+    let verb = escape_str(s.exchanges[first].verb().unwrap_or("?"));
+    let line = s.exchanges[first]
+        .replies
+        .first()
+        .map(|r| escape(&r.text.0[..r.text.0.len().min(80)]))
+        .unwrap_or_default();
+    out.push(Finding {
+        id: "reply-invalid",
+        severity: Severity::Warning,
+        summary: tr!(
+            "{n} command(s) got a line that is not an FTP reply as their only answer (first: {verb} answered \"{line}\"): a reply starts with a three-digit code and a space or hyphen (RFC 959), so the client cannot tell what the server said",
+            "{n} 条命令得到的唯一回答不是 FTP 响应（第一条：{verb} 得到 \"{line}\"）：响应以三位数字代码加空格或连字符开头（RFC 959），客户端无法判断服务器说了什么"
+        ),
+        evidence: reply_evidence(s, first),
+        remedy: tr!(
+            "A broken or non-FTP server on this port, or something between rewriting the replies (a proxy, a firewall FTP helper, a load balancer): check what answers on the port, and capture on the server's side to see whether it sent this.",
+            "这个端口上的服务器有缺陷或不是 FTP 服务器，或者中间有设备改写了响应（代理、防火墙 FTP 辅助模块、负载均衡器）：检查在该端口上应答的是什么，并在服务器一侧抓包，看它是否发送了这些内容。"
+        ),
+        certainty: Certainty::Seen,
         ..Default::default()
     });
 }

@@ -205,6 +205,9 @@ struct SessionState {
     /// waiting): a valid reply right after it, nothing else waiting and no
     /// command since, is that command's real answer.
     garbage_answer: Option<usize>,
+    /// Frame and time of the last control bytes from the client, from the
+    /// server: where a line left unterminated at the end came from.
+    last_bytes: [Meta; 2],
     /// Source notes for the next line of each direction (client, server), see
     /// [`NoteTarget::Line`].
     line_notes: [Vec<Tr>; 2],
@@ -733,6 +736,7 @@ impl Tracker {
                 dropped_anomalies: 0,
                 reply_started: None,
                 garbage_answer: None,
+                last_bytes: [Meta::default(); 2],
                 line_notes: [Vec::new(), Vec::new()],
                 conn_notes: Vec::new(),
                 greeting_slot: None,
@@ -1979,12 +1983,15 @@ impl Tracker {
         if st.encrypted {
             return;
         }
+        // An unterminated line is dated by the last bytes of its direction.
+        let at = |m: Meta| if m.frame == 0 { meta } else { m };
+        let [client, server] = st.last_bytes;
         if let Some((l, f)) = st.lines[0].finish() {
-            self.on_command_line(si, meta, &l, f, show);
+            self.on_command_line(si, at(client), &l, f, show);
         }
         let st = &mut self.sessions[si];
         if let Some((l, f)) = st.lines[1].finish() {
-            self.on_reply_line(si, meta, &l, f);
+            self.on_reply_line(si, at(server), &l, f);
         }
         let st = &mut self.sessions[si];
         if let Some(r) = st.replies.finish() {
@@ -2494,6 +2501,7 @@ impl Tracker {
                 let st = &mut self.sessions[si];
                 st.s.capture.packets[usize::from(!from_client)] += 1;
                 st.s.capture.seen[usize::from(!from_client)] = true;
+                st.last_bytes[usize::from(!from_client)] = meta;
                 self.on_control_bytes(si, meta, from_client, bytes);
                 Self::unplaced_notes(&mut self.sessions[si], false);
             }

@@ -604,6 +604,39 @@ fn findings_agree_with_a_reading_of_the_packets() {
         ids(&cap)
     );
 
+    // PASV answered "99 PASV invalid", SYST "SYST not supported": no reply code.
+    for name in [
+        "zeek/ftp-invalid-reply-code.pcap",
+        "zeek/ftp-missing-reply-code.pcap",
+    ] {
+        let cap = analyze(&dir.join(name));
+        assert!(
+            ids(&cap).contains(&("reply-invalid", Severity::Warning)),
+            "{name}: {:?}",
+            ids(&cap)
+        );
+    }
+    // The server's last line (a NUL, unterminated) is dated by its own frame.
+    let cap = analyze(&dir.join("suricata-verify/ftp-port-memcap/input.pcap"));
+    let f = cap.sessions[0]
+        .findings
+        .iter()
+        .find(|f| f.id == "reply-invalid")
+        .expect("reply-invalid");
+    assert!(
+        f.evidence.iter().any(|e| e.frame == Some(18)),
+        "{:?}",
+        f.evidence
+    );
+    assert!(
+        cap.sessions[0]
+            .anomalies
+            .iter()
+            .all(|a| !a.en.contains("frame 0")),
+        "{:?}",
+        cap.sessions[0].anomalies
+    );
+
     // 500 PORTs to a third host, none answered: the remedy must not say the
     // server refused them.
     let cap = analyze(&dir.join("zeek/ftp-many-port-expected.pcap.gz"));
