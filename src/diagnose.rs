@@ -170,6 +170,7 @@ pub fn session(s: &mut Session, verbose: bool) {
     closed_while_waiting(s, &mut f);
     closed_before_greeting(s, &mut f);
     invalid_replies(s, &mut f);
+    refused_file_operations(s, &mut f);
     tls::rules(s, &mut f);
     capture_rules(s, &mut f);
     let mut f = aggregate(f);
@@ -2178,6 +2179,71 @@ fn closed_before_greeting(s: &Session, out: &mut Vec<Finding>) {
         remedy,
         ..Default::default()
     });
+}
+
+/// `file-operation-refused`: the server refused a command that changes files
+/// or directories (DELE, RMD, RNFR/RNTO, SITE CHMOD ..., MFMT; MKD unless the
+/// directory exists): the operation did not happen. One finding per verb, with
+/// the count and the first refusal as evidence. Not for "not supported"
+/// (500/502/504: `command-unsupported`), nor CWD (clients probe with it).
+fn refused_file_operations(s: &Session, out: &mut Vec<Finding>) {
+    let mut by_verb: Vec<(String, usize, usize)> = Vec::new();
+    for (i, x) in s.exchanges.iter().enumerate() {
+        let Some(v) = x.verb() else { continue };
+        if !matches!(
+            v,
+            "DELE" | "RMD" | "XRMD" | "MKD" | "XMKD" | "RNFR" | "RNTO" | "SITE" | "MFMT" | "MFF"
+        ) {
+            continue;
+        }
+        let Some(r) = x.final_reply() else { continue };
+        if r.code < 400 || matches!(r.code, 500 | 502 | 504) {
+            continue;
+        }
+        let text = crate::text::lossy_str(&r.text.0).to_ascii_lowercase();
+        if matches!(v, "MKD" | "XMKD") && text.contains("exist") {
+            continue;
+        }
+        match by_verb.iter_mut().find(|(w, ..)| w == v) {
+            Some((_, _, n)) => *n += 1,
+            None => by_verb.push((v.to_string(), i, 1)),
+        }
+    }
+    for (v, i, n) in by_verb {
+        let x = &s.exchanges[i];
+        let arg = x
+            .command
+            .as_ref()
+            .map(|c| escape(&c.arg.0[..c.arg.0.len().min(120)]))
+            .unwrap_or_default();
+        let (code, text) = x
+            .final_reply()
+            .map(|r| (r.code, escape(&r.text.0[..r.text.0.len().min(120)])))
+            .unwrap_or_default();
+        let v = escape_str(&v);
+        out.push(Finding {
+            id: "file-operation-refused",
+            severity: Severity::Warning,
+            summary: if n == 1 {
+                tr!(
+                    "the server refused {v} {arg}: {code} {text}",
+                    "服务器拒绝了 {v} {arg}：{code} {text}"
+                )
+            } else {
+                tr!(
+                    "the server refused {n} {v} commands (first: {v} {arg}: {code} {text})",
+                    "服务器拒绝了 {n} 条 {v} 命令（第一条：{v} {arg}：{code} {text}）"
+                )
+            },
+            evidence: reply_evidence(s, i),
+            remedy: tr!(
+                "The operation did not happen: check the path (the current directory, the chroot) and the user's rights on the server (vsftpd: write_enable, chmod_enable for SITE CHMOD; ProFTPD: <Limit WRITE>, AllowOverwrite; pure-ftpd: the account's permissions), and its log for the reason.",
+                "操作没有执行：检查路径（当前目录、chroot）和用户在服务器上的权限（vsftpd：write_enable，SITE CHMOD 需 chmod_enable；ProFTPD：<Limit WRITE>、AllowOverwrite；pure-ftpd：账户的权限），并查看其日志了解原因。"
+            ),
+            certainty: Certainty::Seen,
+            ..Default::default()
+        });
+    }
 }
 
 /// `reply-invalid`: commands whose only answer was a line that is not an FTP

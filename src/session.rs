@@ -2983,9 +2983,18 @@ fn coverage(st: &SessionState, other_conns: u64, other_packets: u64, all: bool) 
     let s = &st.s;
     let data_connections = st.facts.iter().filter(|f| f.attempted).count() as u32;
     let data_handshakes = s.data_channels.iter().filter(|d| d.syns > 0).count() as u32;
-    let greeting = s.exchanges.first().is_some_and(|x| {
-        x.command.is_none() && x.replies.iter().any(|r| matches!(r.code, 220 | 120))
-    });
+    // The first reply in time is the greeting (a client that pipelines its
+    // commands before the 220 puts them ahead of it in the exchanges).
+    let greeting = s
+        .exchanges
+        .iter()
+        .flat_map(|x| {
+            x.replies
+                .iter()
+                .map(move |r| (r.ts, x.command.is_none(), r.code))
+        })
+        .min_by_key(|&(ts, ..)| ts)
+        .is_some_and(|(_, unsolicited, code)| unsolicited && matches!(code, 220 | 120));
     let login = s
         .exchanges
         .iter()

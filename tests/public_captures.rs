@@ -637,6 +637,19 @@ fn findings_agree_with_a_reading_of_the_packets() {
         cap.sessions[0].anomalies
     );
 
+    // SITE CHMOD refused (550 Permission denied): said; MKD "550 File exists"
+    // in the same session is not.
+    let cap = analyze(&dir.join("suricata-verify/ftp-epsv/input.pcap"));
+    let refused: Vec<_> = findings_of(&cap)
+        .into_iter()
+        .filter(|f| f.0 == "file-operation-refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].2.contains("SITE CHMOD"), "{refused:?}");
+    // Commands pipelined before a late 220: the greeting is in the capture.
+    let cap = analyze(&dir.join("zeek/fake-server-delays-all.pcap"));
+    assert!(cap.sessions[0].coverage.greeting);
+
     // 500 PORTs to a third host, none answered: the remedy must not say the
     // server refused them.
     let cap = analyze(&dir.join("zeek/ftp-many-port-expected.pcap.gz"));
