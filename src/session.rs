@@ -2119,6 +2119,11 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
             Outcome::Reset
         } else if server_aborted {
             Outcome::Aborted
+        } else if final_code.is_some_and(|c| c >= 400 && c != 425) && !preliminary && ch.bytes == 0
+        {
+            // The server refused the command itself (550 No such file): the
+            // connection the client made beforehand (passive) was not at fault.
+            Outcome::CommandFailed
         } else if final_code.is_some_and(|c| c >= 400) {
             Outcome::Failed
         } else if live && !f.closed {
