@@ -760,6 +760,46 @@ fn data_end_missing(s: &Session, out: &mut Vec<Finding>) {
     }
 }
 
+/// `capture-data-partial`: some of the session's data connections are in the
+/// capture, others that the server's replies say it opened (1xx, then 226/250 or
+/// 4xx) are not: the capture point or filter missed them (a port range, another
+/// path, a capture started or stopped in between), so their bytes and ends
+/// cannot be checked.
+fn partly_seen_data(s: &Session, out: &mut Vec<Finding>) {
+    let missing = s
+        .data_channels
+        .iter()
+        .filter(|d| {
+            matches!(
+                d.outcome,
+                Outcome::CompletedPerReplies | Outcome::FailedPerReplies
+            )
+        })
+        .count();
+    if missing == 0 {
+        return;
+    }
+    let seen = s.coverage.data_connections;
+    let total = missing + seen as usize;
+    out.push(Finding {
+        id: "capture-data-partial",
+        severity: Severity::Info,
+        summary: tr!(
+            "{missing} of this session's {total} data connections are not in the capture although the server's replies say they were made (it holds {seen}): the capture missed some (a filter on a port range, another path, capturing started or stopped in between), so their bytes and how they ended cannot be checked",
+            "这个会话的 {total} 个数据连接中有 {missing} 个不在抓包中，尽管服务器的响应表明它们已建立（抓包中有 {seen} 个）：抓包漏掉了一些（按端口范围过滤、走了另一条路径、抓包在中途开始或停止），因此无法核实它们的字节数和结束方式"
+        ),
+        evidence: Vec::new(),
+        remedy: tr!(
+            "Capture all traffic between the two hosts (tcpdump host {} and host {}), on a point every connection passes.",
+            "抓取两台主机之间的全部流量（tcpdump host {} and host {}），在每个连接都经过的位置抓包。",
+            s.client.ip(),
+            s.server.ip()
+        ),
+        certainty: Certainty::CannotKnow,
+        ..Default::default()
+    });
+}
+
 /// `data-setup-missing`: a transfer command answered 425 with no data-connection
 /// setup (PORT, PASV, EPSV, EPRT, LPRT, LPSV) accepted before it in the
 /// session: the client skipped the step (vsftpd: `425 Use PORT or PASV first.`).
@@ -872,6 +912,10 @@ fn made_but_425(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
 
 /// The capture holds FTP control traffic only: say what cannot be known, once.
 fn unseen_data_rule(s: &Session, out: &mut Vec<Finding>) {
+    if s.coverage.data_visible == DataVisibility::Seen {
+        partly_seen_data(s, out);
+        return;
+    }
     if s.coverage.data_visible != DataVisibility::Unknown {
         return;
     }

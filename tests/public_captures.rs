@@ -650,6 +650,25 @@ fn findings_agree_with_a_reading_of_the_packets() {
     let cap = analyze(&dir.join("zeek/fake-server-delays-all.pcap"));
     assert!(cap.sessions[0].coverage.greeting);
 
+    // Three LISTs confirmed by 150/226 without their connections in the
+    // capture, the STOR's there: said, as info.
+    let cap = analyze(&dir.join("chrissanders-packets/tickedoffdeveloper.pcapng"));
+    assert!(
+        ids(&cap).contains(&("capture-data-partial", Severity::Info)),
+        "{:?}",
+        ids(&cap)
+    );
+    // The client connected (passive) before RETR, which got 550: the command
+    // failed, not the connection.
+    let cap = analyze(&dir.join("suricata-verify/sip-method/sip.pcap"));
+    let d = &cap
+        .sessions
+        .iter()
+        .find(|s| !s.data_channels.is_empty())
+        .unwrap()
+        .data_channels[0];
+    assert_eq!(d.outcome, ftpscope::model::Outcome::CommandFailed, "{d:?}");
+
     // 500 PORTs to a third host, none answered: the remedy must not say the
     // server refused them.
     let cap = analyze(&dir.join("zeek/ftp-many-port-expected.pcap.gz"));
