@@ -697,10 +697,15 @@ fn data_end_missing(s: &Session, out: &mut Vec<Finding>) {
         if !matches!(d.outcome, Outcome::Completed | Outcome::Open) {
             continue;
         }
+        // TYPE A only when seen set or said by the server (a capture that starts
+        // mid-session assumes the default A; "BINARY mode" in the 150 outweighs it).
         let ascii = d
             .transfer_type
             .as_deref()
-            .is_some_and(|t| t.starts_with('A'));
+            .is_some_and(|t| t.starts_with('A'))
+            && d.type_per_replies != Some(Representation::Binary)
+            && (type_command_before(s, d.command_exchange.unwrap_or(0))
+                || d.type_per_replies == Some(Representation::Ascii));
         let code = transfer_reply(s, d).map(|(_, c)| c);
         let name = escape(&d.arg.as_ref().map(|a| a.0.clone()).unwrap_or_default());
         let got = d.bytes;
@@ -2050,10 +2055,17 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                         "服务器不支持 {v}（{cd}）；客户端退回使用 {}",
                         y.verb().unwrap_or("")
                     ),
-                    tr!(
-                        "Nothing to fix for this transfer. Enabling {v} on the server helps clients behind NAT and on IPv6.",
-                        "这次传输无需处理。在服务器上启用 {v} 有助于 NAT 之后和 IPv6 上的客户端。"
-                    ),
+                    if matches!(v.as_str(), "EPSV" | "EPRT" | "LPSV" | "LPRT") {
+                        tr!(
+                            "Nothing to fix for this transfer. Enabling {v} on the server helps clients behind NAT and on IPv6.",
+                            "这次传输无需处理。在服务器上启用 {v} 有助于 NAT 之后和 IPv6 上的客户端。"
+                        )
+                    } else {
+                        tr!(
+                            "Nothing to fix: the client got the same from another command.",
+                            "无需处理：客户端通过另一条命令得到了相同的信息。"
+                        )
+                    },
                 ),
                 None if went_on => (
                     Severity::Info,
@@ -2427,10 +2439,11 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
     }
     let cmds = s.exchanges.iter().filter(|x| x.command.is_some()).count();
     let replies = s.exchanges.iter().map(|x| x.replies.len()).sum::<usize>();
-    // The silent side must be absent from the capture: not a single packet of
-    // it (a server that accepted and closed without a greeting sent SYN-ACK and
-    // FIN; a client's SYN is the client's).
-    let client_seen = lim.seen[0] || s.coverage.control_handshake;
+    // The silent side must be absent from the capture: no payload, FIN or RST
+    // of it (a server that accepted and closed without a greeting sent FIN).
+    // A handshake is no evidence either way: the flow table counts one from a
+    // lone SYN-ACK as well as from a lone SYN.
+    let client_seen = lim.seen[0];
     let server_seen = lim.seen[1];
     if !s.tls
         && ((cmds > 0 && replies == 0 && !server_seen)

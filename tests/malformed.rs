@@ -927,3 +927,54 @@ fn committed_malformed_files_analyze_without_panic() {
         }
     }
 }
+
+/// A real capture (Ethernet, IPv4, TCP with timestamp options) rewritten two
+/// hostile ways: a snaplen of 60 bytes cuts into the TCP options of every
+/// segment, and a filter keeps only the server's packets (`src port 21`). Both
+/// must be said, not read as healthy: the sessions are there (the fixed TCP
+/// header is whole) with `capture-truncated`, and the server-only copy is
+/// `capture-one-sided`.
+#[test]
+fn a_snaplen_into_the_tcp_options_and_a_server_only_filter_are_said() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/active-port.pcap");
+    let whole = std::fs::read(&path).unwrap();
+    let rewrite = |keep: &dyn Fn(&[u8]) -> Option<usize>| {
+        let mut r = ftpscope::capture::CaptureReader::new(&whole[..]).expect("valid");
+        let mut v = pcap_header(65535, 1);
+        while let Some(p) = r.next_packet().expect("valid") {
+            let Some(n) = keep(&p.data) else { continue };
+            pcap_record(&mut v, p.ts.0 as u64 / 1000, n as u32, p.data.len() as u32);
+            v.extend_from_slice(&p.data[..n]);
+        }
+        v
+    };
+    let findings = |cap: &Capture| -> Vec<&'static str> {
+        cap.sessions
+            .iter()
+            .flat_map(|s| s.findings.iter().map(|f| f.id))
+            .collect()
+    };
+
+    let cut = rewrite(&|d| Some(d.len().min(60)));
+    let cap = analyze(&cut).expect("valid");
+    assert!(!cap.sessions.is_empty(), "the sessions are still there");
+    assert!(
+        findings(&cap).contains(&"capture-truncated"),
+        "{:?}",
+        findings(&cap)
+    );
+
+    // IPv4 over Ethernet: the TCP source port after the IP header.
+    let from_server = |d: &[u8]| -> Option<usize> {
+        let ihl = usize::from(*d.get(14)? & 0x0f) * 4;
+        let sport = u16::from_be_bytes([*d.get(14 + ihl)?, *d.get(15 + ihl)?]);
+        (d.get(12..14)? == [8, 0] && d.get(23) == Some(&6) && sport == 21).then_some(d.len())
+    };
+    let one_sided = rewrite(&from_server);
+    let cap = analyze(&one_sided).expect("valid");
+    assert!(
+        findings(&cap).contains(&"capture-one-sided"),
+        "{:?}",
+        findings(&cap)
+    );
+}

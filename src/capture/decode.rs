@@ -604,9 +604,12 @@ pub fn parse_tcp<'a>(src: IpAddr, dst: IpAddr, bytes: &'a [u8], declared: usize)
     if off < 20 {
         return Decoded::Malformed("TCP data offset below 20 bytes");
     }
-    if off > bytes.len() {
-        return Decoded::Malformed("TCP options cut short");
+    if off > declared.max(20) {
+        return Decoded::Malformed("TCP data offset past the end of the segment");
     }
+    // The snaplen cut into the options (tcpdump -s 60 with timestamps): the
+    // fixed header is whole, so the segment counts, its payload all cut.
+    let off_present = off.min(bytes.len());
     let sport = u16::from_be_bytes([bytes[0], bytes[1]]);
     let dport = u16::from_be_bytes([bytes[2], bytes[3]]);
     let seq = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
@@ -614,8 +617,8 @@ pub fn parse_tcp<'a>(src: IpAddr, dst: IpAddr, bytes: &'a [u8], declared: usize)
     let flags = bytes[13];
     let urgent = u16::from_be_bytes([bytes[18], bytes[19]]);
     let window = u16::from_be_bytes([bytes[14], bytes[15]]);
-    let syn_options = (flags & SYN != 0).then(|| syn_options(&bytes[20..off]));
-    let payload = &bytes[off..];
+    let syn_options = (flags & SYN != 0).then(|| syn_options(&bytes[20..off_present]));
+    let payload = &bytes[off_present..];
     let wire_len = declared
         .saturating_sub(off)
         .max(payload.len())

@@ -138,7 +138,10 @@ pub fn write_tail(
         }
         return Ok(());
     }
-    if tally.with_findings == 0 && capture_findings.is_empty() {
+    if tally.sessions == 0 && capture_findings.is_empty() {
+        // Nothing to judge is not "no problem".
+        writeln!(out, "  {}", crate::i18n::Ui::NoFtpSession.text(lang))?;
+    } else if tally.with_findings == 0 && capture_findings.is_empty() {
         let n = tally.sessions;
         writeln!(
             out,
