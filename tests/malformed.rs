@@ -942,7 +942,7 @@ fn a_snaplen_into_the_tcp_options_and_a_server_only_filter_are_said() {
         let mut r = ftpscope::capture::CaptureReader::new(&whole[..]).expect("valid");
         let mut v = pcap_header(65535, 1);
         while let Some(p) = r.next_packet().expect("valid") {
-            let Some(n) = keep(&p.data) else { continue };
+            let Some(n) = keep(p.data) else { continue };
             pcap_record(&mut v, p.ts.0 as u64 / 1000, n as u32, p.data.len() as u32);
             v.extend_from_slice(&p.data[..n]);
         }
