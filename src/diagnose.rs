@@ -168,6 +168,7 @@ pub fn session(s: &mut Session, verbose: bool) {
     login_rule(s, &mut f);
     control_rules(s, &mut f);
     closed_while_waiting(s, &mut f);
+    stopped_answering(s, &mut f);
     closed_before_greeting(s, &mut f);
     invalid_replies(s, &mut f);
     refused_file_operations(s, &mut f);
@@ -2157,6 +2158,99 @@ fn closed_while_waiting(s: &Session, out: &mut Vec<Finding>) {
             "The server process ended or dropped the session without a word: look in the server's log at that time (a crash, a killed session, a limit, a command it refuses by closing). A firewall or NAT device that closes connections would look the same from the client's side: capture on the server too to tell them apart.",
             "服务器进程在没有任何说明的情况下结束或丢弃了会话：查看服务器当时的日志（崩溃、会话被终止、达到限制、以关闭连接来拒绝某条命令）。从客户端看，关闭连接的防火墙或 NAT 设备表现相同：同时在服务器端抓包以区分两者。"
         ),
+        ..Default::default()
+    });
+}
+
+/// `control-no-reply`: the server answered earlier commands, then the session's
+/// last commands got no reply at all for 5 s or more until the client closed
+/// the connection or the capture ended: the server (or the path back) stopped
+/// answering. Not for QUIT (clients close without waiting for the 221), not
+/// while a data connection was open (servers read no commands during a transfer,
+/// a keep-alive NOOP waits), not across a gap, and not when the server closed
+/// (`control-closed-unanswered` says that).
+fn stopped_answering(s: &Session, out: &mut Vec<Finding>) {
+    use crate::model::Closed;
+    if matches!(
+        s.closed,
+        Closed::FinByServer | Closed::RstByServer | Closed::Refused
+    ) || s.tls
+    {
+        return;
+    }
+    let lim = &s.capture;
+    if lim.gaps > 0
+        || lim.gap_bytes.iter().sum::<u64>() > 0
+        || lim.cut_bytes.iter().sum::<u64>() > 0
+    {
+        return;
+    }
+    // The trailing commands without any reply.
+    let tail = s
+        .exchanges
+        .iter()
+        .rev()
+        .take_while(|x| x.command.is_some() && x.replies.is_empty())
+        .count();
+    if tail == 0 {
+        return;
+    }
+    let first = s.exchanges.len() - tail;
+    if !s.exchanges[..first].iter().any(|x| !x.replies.is_empty()) {
+        return;
+    }
+    let x = &s.exchanges[first];
+    let Some(c) = &x.command else { return };
+    if c.verb == "QUIT" || c.unknown && c.verb.is_empty() {
+        return;
+    }
+    let waited = c.ts.secs_until(s.end);
+    if waited < 5.0 {
+        return;
+    }
+    // A data connection open when the command went out (or after): the server
+    // may be busy with the transfer.
+    if s.data_channels
+        .iter()
+        .any(|d| d.start.is_some_and(|t| t <= s.end) && d.end.is_none_or(|e| e >= c.ts))
+    {
+        return;
+    }
+    let verb = escape_str(&c.verb);
+    let wait = crate::time::human_duration(waited);
+    let closed = s.closed;
+    let end = if closed == Closed::Open {
+        tr!("the capture ends", "抓包结束")
+    } else {
+        tr!(
+            "the client closed the connection ({closed})",
+            "客户端关闭了连接（{closed}）"
+        )
+    };
+    let mut evidence = reply_evidence(s, first);
+    evidence.push(ev(
+        tr!(
+            "no reply from the server in the {wait} after it; then {end}",
+            "之后 {wait} 内服务器没有任何响应；然后{end}";
+            end = end
+        ),
+        Some(s.end),
+        None,
+        None,
+    ));
+    out.push(Finding {
+        id: "control-no-reply",
+        severity: Severity::Warning,
+        summary: tr!(
+            "the server stopped answering: {verb} and the {tail} command(s) from it on got no reply in {wait}, after the server had answered the ones before",
+            "服务器停止了响应：{verb} 及之后的 {tail} 条命令在 {wait} 内没有得到响应，而之前的命令都得到了响应"
+        ),
+        evidence,
+        remedy: tr!(
+            "Look at the server at that time (a hung session process, a slow disk or name lookup, a command it blocks on) and at the path back from it (a firewall or NAT that dropped the control connection's state stops the replies but not the commands). Capturing on the server's side tells whether it received the command.",
+            "查看服务器当时的状态（会话进程挂起、磁盘或名称查询缓慢、某条命令使其阻塞），以及从服务器返回的路径（丢失了控制连接状态的防火墙或 NAT 会挡住响应而不挡命令）。在服务器一侧抓包可以看出它是否收到了命令。"
+        ),
+        certainty: Certainty::Seen,
         ..Default::default()
     });
 }

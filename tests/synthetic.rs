@@ -412,3 +412,46 @@ fn tls_without_auth_is_described_as_seen() {
     assert!(!d.contains("encrypted after AUTH"), "{d}");
     assert!(d.contains("no AUTH in the capture"), "{d}");
 }
+
+/// The server answers the login, then nothing: CWD waits 30 s for a reply until
+/// the client closes. `control-no-reply`; not when the wait is short, nor for a
+/// QUIT the client does not wait for.
+#[test]
+fn a_server_that_stops_answering_is_said() {
+    let build = |verb: &[u8], wait_us: u64| {
+        let mut p = Pcap::new();
+        let mut c = p.open(sa("192.0.2.10:40000"), sa("198.51.100.1:21"));
+        login(&mut p, &mut c);
+        p.send_a(&mut c, verb);
+        p.ts_us += wait_us;
+        p.close(&mut c);
+        run(&p)
+    };
+    let ids = |cap: &Capture| -> Vec<(&'static str, Severity)> {
+        cap.sessions[0]
+            .findings
+            .iter()
+            .map(|f| (f.id, f.severity))
+            .collect()
+    };
+    let cap = build(b"CWD /data\r\n", 30_000_000);
+    assert!(
+        ids(&cap).contains(&("control-no-reply", Severity::Warning)),
+        "{:?}",
+        ids(&cap)
+    );
+    let f = &cap.sessions[0].findings[0];
+    assert!(f.summary.en.contains("CWD"), "{}", f.summary.en);
+    for (verb, wait) in [
+        (&b"CWD /data\r\n"[..], 2_000_000),
+        (&b"QUIT\r\n"[..], 30_000_000),
+    ] {
+        let cap = build(verb, wait);
+        assert!(
+            !ids(&cap).iter().any(|f| f.0 == "control-no-reply"),
+            "{}: {:?}",
+            String::from_utf8_lossy(verb),
+            ids(&cap)
+        );
+    }
+}

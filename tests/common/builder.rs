@@ -1,7 +1,8 @@
 //! A small builder of synthetic captures for tests that need a situation no lab run
 //! produces on demand (every byte in its own segment, NAT-rewritten addresses, IP
 //! fragments, VLAN tags...). Packets are well-formed Ethernet/IPv4/IPv6/TCP, built
-//! with etherparse through `ftpscope::capture::write` (no checksum code here).
+//! by `ftpscope::capture::write` (its segments are checked against etherparse's
+//! builder there; IP fragments here are built with etherparse; no checksum code here).
 #![allow(dead_code)]
 
 use std::net::{IpAddr, SocketAddr};
@@ -28,7 +29,7 @@ pub struct Flow {
 }
 
 /// A TCP header and `payload`, its checksum right for `src` to `dst`
-/// (etherparse's, through [`ftpscope::capture::write`]): for a segment put in IP
+/// (from [`ftpscope::capture::write`], checked against etherparse there): for a segment put in IP
 /// fragments by [`Pcap::ip_frame`].
 pub fn tcp_bytes(
     src: SocketAddr,
@@ -129,7 +130,7 @@ impl Pcap {
     }
 
     /// One TCP segment, built by [`ftpscope::capture::write::tcp_packet`]
-    /// (etherparse: checksums right), in an Ethernet frame with the tags asked for.
+    /// (checksums right), in an Ethernet frame with the tags asked for.
     pub fn segment(
         &mut self,
         src: SocketAddr,
