@@ -596,6 +596,23 @@ fn findings_agree_with_a_reading_of_the_packets() {
         "{f:?}"
     );
     assert!(!f.iter().any(|f| f.0 == "transfer-incomplete"), "{f:?}");
+    // Its first data segment comes after the second (reordered, not lost):
+    // tshark counts 76 segments, 109,440 bytes, and so do the TCP figures.
+    let d = cap.sessions[0]
+        .data_channels
+        .iter()
+        .find(|d| d.command.as_deref() == Some("RETR"))
+        .unwrap();
+    let t = d.tcp.as_deref().unwrap();
+    assert_eq!(
+        (
+            t.payload_bytes,
+            t.lost_before_capture_bytes,
+            t.data_segments
+        ),
+        (109_440, 0, 76),
+        "{t:?}"
+    );
     // The capture stops 5.8 KB into a 4.9 MB download, before any 226.
     let cap = analyze(&dir.join("chrissanders-packets/ppa1e/ftp.pcap"));
     assert!(

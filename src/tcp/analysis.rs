@@ -319,6 +319,11 @@ impl Analysis {
                             me.retransmitted_bytes += u64::from(len);
                         } else if ts.0 - me.next_at.0 < ooo_ns && next != seq.wrapping_add(seglen) {
                             me.out_of_order += 1;
+                            // It fills a hole counted as lost before the capture
+                            // point: it was not lost, only late (or reordered).
+                            let filled = u64::from(len).min(me.hole_bytes);
+                            me.hole_bytes -= filled;
+                            new_bytes = filled;
                         } else if len > 0
                             && other
                                 .last_ack
@@ -470,6 +475,10 @@ impl Analysis {
                 // sequence numbers wrap.
                 me.data_span += u64::from(end.wrapping_sub(me.data_end));
                 me.data_end = end;
+            } else if let Some(first) = me.data_first.filter(|&f| before(seq, f)) {
+                // An earlier segment that came late (the first one reordered).
+                me.data_span += u64::from(first.wrapping_sub(seq));
+                me.data_first = Some(seq);
             }
             me.data_segments += 1;
             if let (Some(n), Some(a)) = (me.next, other.last_ack) {
