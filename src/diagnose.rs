@@ -698,15 +698,7 @@ fn data_end_missing(s: &Session, out: &mut Vec<Finding>) {
         if !matches!(d.outcome, Outcome::Completed | Outcome::Open) {
             continue;
         }
-        // TYPE A only when seen set or said by the server (a capture that starts
-        // mid-session assumes the default A; "BINARY mode" in the 150 outweighs it).
-        let ascii = d
-            .transfer_type
-            .as_deref()
-            .is_some_and(|t| t.starts_with('A'))
-            && d.type_per_replies != Some(Representation::Binary)
-            && (type_command_before(s, d.command_exchange.unwrap_or(0))
-                || d.type_per_replies == Some(Representation::Ascii));
+        let ascii = ascii_transfer(s, d);
         let code = transfer_reply(s, d).map(|(_, c)| c);
         let name = escape(&d.arg.as_ref().map(|a| a.0.clone()).unwrap_or_default());
         let got = d.bytes;
@@ -1452,6 +1444,19 @@ fn port_address_mismatch(
     });
 }
 
+/// The transfer moved in TYPE A as far as the evidence goes: TYPE A in effect,
+/// set by a TYPE command seen or said by the server, and not contradicted by the
+/// server's "BINARY mode" (the server's own words outweigh a TYPE seen, and a
+/// capture that starts mid-session only assumes the default A).
+fn ascii_transfer(s: &Session, d: &DataChannel) -> bool {
+    d.transfer_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with('A'))
+        && d.type_per_replies != Some(Representation::Binary)
+        && (type_command_before(s, d.command_exchange.unwrap_or(0))
+            || d.type_per_replies == Some(Representation::Ascii))
+}
+
 /// Was a TYPE A/I actually set (a TYPE command with a 2xx reply) before exchange `ei`?
 fn type_command_before(s: &Session, ei: usize) -> bool {
     s.exchanges[..ei.min(s.exchanges.len())]
@@ -1491,10 +1496,6 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     let Some(cmd) = d.command.as_deref() else {
         return;
     };
-    let ascii = d
-        .transfer_type
-        .as_deref()
-        .is_some_and(|t| t.starts_with('A'));
     let file_cmd = matches!(cmd, "RETR" | "STOR" | "APPE" | "STOU");
     let code = transfer_reply(s, d);
     let name = d.arg.as_ref().map(|a| a.0.clone()).unwrap_or_default();
@@ -1560,11 +1561,7 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
         });
         return;
     }
-    // The server's own words on the representation outweigh a TYPE seen (or assumed).
-    let type_seen = type_command_before(s, d.command_exchange.unwrap_or(0));
-    let ascii = ascii
-        && d.type_per_replies != Some(Representation::Binary)
-        && (type_seen || d.type_per_replies == Some(Representation::Ascii));
+    let ascii = ascii_transfer(s, d);
     if let Some((ei, lf)) = bare_lf_warning(s, d) {
         out.push(Finding {
             id: "ascii-mode-bare-lf",
@@ -2103,6 +2100,12 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
     }
 }
 
+/// Both directions of the control connection are whole in the capture: no gap,
+/// nothing cut by the snaplen (what is absent from them is then evidence).
+fn control_whole(lim: &crate::model::CaptureLimits) -> bool {
+    lim.gaps == 0 && lim.gap_bytes == [0, 0] && lim.cut_bytes == [0, 0]
+}
+
 /// `control-closed-unanswered`: the server's side closed the control connection
 /// (FIN or RST, not after QUIT) while the client's last command had no reply at
 /// all, not even a 421. What is not seen cannot count: both directions must be
@@ -2114,10 +2117,7 @@ fn closed_while_waiting(s: &Session, out: &mut Vec<Finding>) {
         return;
     }
     let lim = &s.capture;
-    if lim.gaps > 0
-        || lim.gap_bytes.iter().sum::<u64>() > 0
-        || lim.cut_bytes.iter().sum::<u64>() > 0
-    {
+    if !control_whole(lim) {
         return;
     }
     let Some(i) = s.exchanges.len().checked_sub(1) else {
@@ -2179,10 +2179,7 @@ fn stopped_answering(s: &Session, out: &mut Vec<Finding>) {
         return;
     }
     let lim = &s.capture;
-    if lim.gaps > 0
-        || lim.gap_bytes.iter().sum::<u64>() > 0
-        || lim.cut_bytes.iter().sum::<u64>() > 0
-    {
+    if !control_whole(lim) {
         return;
     }
     // The trailing commands without any reply.
@@ -2270,9 +2267,7 @@ fn closed_before_greeting(s: &Session, out: &mut Vec<Finding>) {
         || s.coverage.control_answer != ControlAnswer::Accepted
         || !lim.seen[1]
         || lim.mid_session
-        || lim.gaps > 0
-        || lim.gap_bytes.iter().sum::<u64>() > 0
-        || lim.cut_bytes.iter().sum::<u64>() > 0
+        || !control_whole(lim)
         || s.exchanges.iter().any(|x| !x.replies.is_empty())
     {
         return;

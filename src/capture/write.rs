@@ -137,8 +137,6 @@ impl<W: Write> Writer<W> {
         })
     }
 
-    /// Append one packet seen at `ts`, `orig_len` bytes long on the wire (at least
-    /// the bytes given), cut to the snaplen. One `write_all` per packet.
     /// One packet whose bytes are `head` then `payload` (synthesised headers and
     /// a relayed payload), written without gathering them into one buffer: the
     /// record header and `head`, `payload`, the padding and trailer go to the
@@ -147,35 +145,8 @@ impl<W: Write> Writer<W> {
     pub fn packet_parts(&mut self, ts: Ts, head: &[u8], payload: &[u8]) -> io::Result<()> {
         debug_assert_eq!(self.snaplen, 0, "packet_parts cuts nothing");
         let len = head.len() + payload.len();
-        let caplen = len as u32;
         self.buf.clear();
-        let mut tail = [0u8; 8];
-        let tail_len = match self.format {
-            Format::Pcap => {
-                let secs = ts.0.div_euclid(1_000_000_000);
-                let nanos = ts.0.rem_euclid(1_000_000_000);
-                self.buf.extend_from_slice(&(secs as u32).to_le_bytes());
-                self.buf.extend_from_slice(&(nanos as u32).to_le_bytes());
-                self.buf.extend_from_slice(&caplen.to_le_bytes());
-                self.buf.extend_from_slice(&caplen.to_le_bytes());
-                0
-            }
-            Format::Pcapng => {
-                let t = ts.0.max(0) as u64;
-                let pad = pad4(len);
-                let total = (32 + len + pad) as u32;
-                self.buf.extend_from_slice(&6u32.to_le_bytes());
-                self.buf.extend_from_slice(&total.to_le_bytes());
-                self.buf.extend_from_slice(&0u32.to_le_bytes()); // interface 0
-                self.buf
-                    .extend_from_slice(&((t >> 32) as u32).to_le_bytes());
-                self.buf.extend_from_slice(&(t as u32).to_le_bytes());
-                self.buf.extend_from_slice(&caplen.to_le_bytes());
-                self.buf.extend_from_slice(&caplen.to_le_bytes());
-                tail[pad..pad + 4].copy_from_slice(&total.to_le_bytes());
-                pad + 4
-            }
-        };
+        let (tail, tail_len) = self.record_head(ts, len, len as u32);
         self.buf.extend_from_slice(head);
         let mut parts = [
             IoSlice::new(&self.buf),
@@ -195,45 +166,57 @@ impl<W: Write> Writer<W> {
         Ok(())
     }
 
+    /// Append one packet seen at `ts`, `orig_len` bytes long on the wire (at least
+    /// the bytes given), cut to the snaplen. One `write_all` per packet.
     pub fn packet(&mut self, ts: Ts, data: &[u8], orig_len: u32) -> io::Result<()> {
         let data = if self.snaplen == 0 {
             data
         } else {
             &data[..data.len().min(self.snaplen as usize)]
         };
-        let caplen = data.len() as u32;
-        let orig = orig_len.max(caplen);
         self.buf.clear();
+        let (tail, tail_len) = self.record_head(ts, data.len(), orig_len);
+        self.buf.extend_from_slice(data);
+        self.buf.extend_from_slice(&tail[..tail_len]);
+        self.out.write_all(&self.buf)?;
+        self.packets += 1;
+        Ok(())
+    }
+
+    /// Append to `buf` the header of a record of `caplen` captured bytes
+    /// (`orig_len` on the wire, at least `caplen`); returns what follows the
+    /// data (pcapng: padding to 4 bytes and the block's total length; pcap:
+    /// nothing) and its length.
+    fn record_head(&mut self, ts: Ts, caplen: usize, orig_len: u32) -> ([u8; 8], usize) {
+        let cap = caplen as u32;
+        let orig = orig_len.max(cap);
+        let mut tail = [0u8; 8];
         match self.format {
             Format::Pcap => {
                 let secs = ts.0.div_euclid(1_000_000_000);
                 let nanos = ts.0.rem_euclid(1_000_000_000);
                 self.buf.extend_from_slice(&(secs as u32).to_le_bytes());
                 self.buf.extend_from_slice(&(nanos as u32).to_le_bytes());
-                self.buf.extend_from_slice(&caplen.to_le_bytes());
+                self.buf.extend_from_slice(&cap.to_le_bytes());
                 self.buf.extend_from_slice(&orig.to_le_bytes());
-                self.buf.extend_from_slice(data);
+                (tail, 0)
             }
             Format::Pcapng => {
                 let t = ts.0.max(0) as u64;
-                let pad = pad4(data.len());
-                let total = (32 + data.len() + pad) as u32;
+                let pad = pad4(caplen);
+                let total = (32 + caplen + pad) as u32;
                 self.buf.extend_from_slice(&6u32.to_le_bytes());
                 self.buf.extend_from_slice(&total.to_le_bytes());
                 self.buf.extend_from_slice(&0u32.to_le_bytes()); // interface 0
                 self.buf
                     .extend_from_slice(&((t >> 32) as u32).to_le_bytes());
                 self.buf.extend_from_slice(&(t as u32).to_le_bytes());
-                self.buf.extend_from_slice(&caplen.to_le_bytes());
+                self.buf.extend_from_slice(&cap.to_le_bytes());
                 self.buf.extend_from_slice(&orig.to_le_bytes());
-                self.buf.extend_from_slice(data);
-                self.buf.extend(std::iter::repeat_n(0u8, pad));
-                self.buf.extend_from_slice(&total.to_le_bytes());
+                tail[pad..pad + 4].copy_from_slice(&total.to_le_bytes());
+                (tail, pad + 4)
             }
         }
-        self.out.write_all(&self.buf)?;
-        self.packets += 1;
-        Ok(())
     }
 
     /// Append a Decryption Secrets Block holding TLS key log lines (pcapng only;
