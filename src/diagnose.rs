@@ -169,6 +169,7 @@ pub fn session(s: &mut Session, verbose: bool) {
     control_rules(s, &mut f);
     closed_while_waiting(s, &mut f);
     stopped_answering(s, &mut f);
+    control_loss(s, &mut f);
     closed_before_greeting(s, &mut f);
     invalid_replies(s, &mut f);
     refused_file_operations(s, &mut f);
@@ -2248,6 +2249,117 @@ fn stopped_answering(s: &Session, out: &mut Vec<Finding>) {
             "查看服务器当时的状态（会话进程挂起、磁盘或名称查询缓慢、某条命令使其阻塞），以及从服务器返回的路径（丢失了控制连接状态的防火墙或 NAT 会挡住响应而不挡命令）。在服务器一侧抓包可以看出它是否收到了命令。"
         ),
         certainty: Certainty::Seen,
+        ..Default::default()
+    });
+}
+
+/// `control-retransmissions`: TCP sent control-connection lines again, and it
+/// cost the session time: a command sent again while it waited for a reply that
+/// then came 0.5 s or more after it (or never), or one reply sent three times or
+/// more. A single copy of an answered line (a lost ACK, a spurious timeout) is
+/// noted on the line only. Every copy of a command means its sender heard no
+/// acknowledgement for a whole retransmission timeout: packets lost or held up
+/// between the two ends, not an FTP fault.
+fn control_loss(s: &Session, out: &mut Vec<Finding>) {
+    const MAX_LISTED: usize = 5;
+    let mut hit: Vec<(usize, Tr, Ts, u64)> = Vec::new();
+    let (mut by_client, mut by_server) = (0u64, 0u64);
+    let mut worst: Option<(f64, usize)> = None;
+    for (ei, x) in s.exchanges.iter().enumerate() {
+        if let Some(c) = x.command.as_ref().filter(|c| c.retransmissions > 0) {
+            by_client += u64::from(c.retransmissions);
+            let reply = x.replies.first().map(|r| c.ts.secs_until(r.ts));
+            if reply.is_none_or(|t| t >= 0.5) {
+                let verb = escape_str(&c.verb);
+                let times = c.retransmissions + 1;
+                let over = crate::time::human_duration(
+                    c.ts.secs_until(c.last_retransmission.unwrap_or(c.ts))
+                        .max(0.0),
+                );
+                let what = match reply {
+                    Some(t) => {
+                        let wait = crate::time::human_duration(t);
+                        tr!(
+                            "the client sent {verb} {times} times over {over}; the first reply came {wait} after the first",
+                            "客户端在 {over} 内发送了 {verb} {times} 次；第一条响应在首次发送之后 {wait} 才到"
+                        )
+                    }
+                    None => tr!(
+                        "the client sent {verb} {times} times over {over}, and no reply came",
+                        "客户端在 {over} 内发送了 {verb} {times} 次，没有响应"
+                    ),
+                };
+                hit.push((ei, what, c.ts, c.frame));
+                let cost = reply.unwrap_or_else(|| c.ts.secs_until(s.end));
+                if worst.is_none_or(|(w, _)| cost > w) {
+                    worst = Some((cost, hit.len() - 1));
+                }
+            }
+        }
+        for r in x.replies.iter().filter(|r| r.retransmissions > 0) {
+            by_server += u64::from(r.retransmissions);
+            if r.retransmissions >= 2 {
+                let code = r.code;
+                let times = r.retransmissions + 1;
+                let over = crate::time::human_duration(
+                    r.ts.secs_until(r.last_retransmission.unwrap_or(r.ts))
+                        .max(0.0),
+                );
+                hit.push((
+                    ei,
+                    tr!(
+                        "the server sent its {code} reply {times} times over {over}",
+                        "服务器在 {over} 内发送了它的 {code} 响应 {times} 次"
+                    ),
+                    r.ts,
+                    r.frame,
+                ));
+                worst.get_or_insert((0.0, hit.len() - 1));
+            }
+        }
+    }
+    let Some((_, w)) = worst else { return };
+    let total = by_client + by_server;
+    let mut evidence = vec![control_evidence(s)];
+    evidence.push(ev(
+        tr!(
+            "{total} control segment(s) sent again in all: {by_client} by the client, {by_server} by the server",
+            "控制连接上共有 {total} 个报文段被重传：客户端 {by_client} 个，服务器 {by_server} 个"
+        ),
+        None,
+        None,
+        None,
+    ));
+    let exchanges: Vec<usize> = hit.iter().map(|h| h.0).collect();
+    let n = hit.len();
+    let summary_what = hit[w].1.clone();
+    for (ei, what, ts, frame) in hit.into_iter().take(MAX_LISTED) {
+        evidence.push(ev(what, Some(ts), Some(frame), Some(ei)));
+    }
+    if n > MAX_LISTED {
+        let more = n - MAX_LISTED;
+        evidence.push(ev(
+            tr!("{more} more line(s) sent again", "另有 {more} 行被重传"),
+            None,
+            None,
+            None,
+        ));
+    }
+    out.push(Finding {
+        id: "control-retransmissions",
+        severity: Severity::Warning,
+        summary: tr!(
+            "packets were lost on the control connection: {what}",
+            "控制连接上有丢包：{what}";
+            what = summary_what
+        ),
+        evidence,
+        remedy: tr!(
+            "Find where packets are lost between client and server: a Wi-Fi or mobile link, a congested or faulty link (interface errors, a duplex mismatch), a firewall, NAT device or IPS that drops or holds packets. Each loss on the control connection costs at least one retransmission timeout (0.2 s to 3 s, doubling each time), enough for a client to give up. A capture taken at the other end shows on which side the packets disappear; the FTP server and client are not at fault.",
+            "找出客户端与服务器之间丢包的位置：Wi-Fi 或移动网络链路、拥塞或有故障的链路（接口错误、双工不匹配）、丢弃或滞留报文的防火墙、NAT 设备或 IPS。控制连接上每丢一个包至少要等一个重传超时（0.2 秒到 3 秒，每次加倍），足以让客户端放弃。在另一端同时抓包可以看出报文在哪一侧丢失；FTP 服务器和客户端本身没有问题。"
+        ),
+        certainty: Certainty::Seen,
+        exchanges,
         ..Default::default()
     });
 }

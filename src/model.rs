@@ -268,6 +268,17 @@ pub struct Command {
     pub unknown: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<crate::i18n::Tr>,
+    /// TCP segments carrying this command sent again while it waited for its
+    /// reply (the capture saw the copies): packets lost on the control connection.
+    #[serde(skip_serializing_if = "is_zero32")]
+    pub retransmissions: u32,
+    /// When the last of those copies went (not in JSON).
+    #[serde(skip)]
+    pub last_retransmission: Option<Ts>,
+}
+
+fn is_zero32(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A reply as the tracker saw it: facts only. Its explanation is the views'
@@ -287,6 +298,9 @@ pub struct Reply {
     pub response_time: Option<f64>,
     pub multiline: bool,
     pub notes: Vec<crate::i18n::Tr>,
+    /// TCP segments carrying this reply sent again (see [`Command::retransmissions`]).
+    pub retransmissions: u32,
+    pub last_retransmission: Option<Ts>,
 }
 
 impl Reply {

@@ -235,6 +235,34 @@ struct SessionState {
     control_refused: bool,
 }
 
+/// Say on each command and reply that TCP sent again, how often and how late.
+fn resent_notes(s: &mut Session) {
+    for x in &mut s.exchanges {
+        if let Some(c) = x.command.as_mut().filter(|c| c.retransmissions > 0) {
+            let n = c.retransmissions;
+            let after = crate::time::human_duration(
+                c.ts.secs_until(c.last_retransmission.unwrap_or(c.ts))
+                    .max(0.0),
+            );
+            c.notes.push(tr!(
+                "TCP sent this command again {n} time(s) before the reply, the last {after} after the first: packets lost or held up on the control connection",
+                "TCP 在收到响应前重传了这条命令 {n} 次，最后一次在首次发送之后 {after}：控制连接上有丢包或延迟"
+            ));
+        }
+        for r in x.replies.iter_mut().filter(|r| r.retransmissions > 0) {
+            let n = r.retransmissions;
+            let after = crate::time::human_duration(
+                r.ts.secs_until(r.last_retransmission.unwrap_or(r.ts))
+                    .max(0.0),
+            );
+            r.notes.push(tr!(
+                "TCP sent this reply again {n} time(s), the last {after} after the first",
+                "TCP 重传了这条响应 {n} 次，最后一次在首次发送之后 {after}"
+            ));
+        }
+    }
+}
+
 /// Sessions by index; finished ones are taken out, so memory holds open sessions only.
 #[derive(Default)]
 struct Sessions {
@@ -1121,6 +1149,8 @@ impl Tracker {
             telnet_interrupt: f.telnet_ip || f.telnet_synch,
             unknown,
             notes,
+            retransmissions: 0,
+            last_retransmission: None,
         };
         let verb = pc.verb.clone();
         let ei = st.s.exchanges.len();
@@ -1376,6 +1406,8 @@ impl Tracker {
                         response_time: cmd_ts.map(|t| t.secs_until(meta.ts)),
                         multiline: false,
                         notes,
+                        retransmissions: 0,
+                        last_retransmission: None,
                     });
                 }
             }
@@ -1446,6 +1478,8 @@ impl Tracker {
             },
             multiline: r.flags.multiline,
             notes,
+            retransmissions: 0,
+            last_retransmission: None,
         };
         st.s.exchanges[ei].replies.push(reply);
         self.apply_reply(si, meta, Some(ei), verb.as_deref(), &arg, r.code, &text);
@@ -2028,6 +2062,7 @@ impl Tracker {
                 ));
             }
         }
+        resent_notes(s);
     }
 
     /// Copies of the open sessions as they stand now, for live views, by id:
@@ -2554,7 +2589,48 @@ impl Tracker {
             // Not evidence of the server's packets: the client's ACK of a
             // SYN-ACK the capture missed says it too.
             ConnEvent::Accepted => self.sessions[si].control_accepted = true,
+            ConnEvent::Resent { dir, .. } => {
+                Self::control_resent(&mut self.sessions[si], meta, dir == cd)
+            }
             ConnEvent::Count { .. } => {}
+        }
+    }
+
+    /// The control connection sent bytes again that it had delivered: a command
+    /// still waiting for its reply (the newest one, when several were pipelined),
+    /// or the newest reply, counts the copy. A copy of a command already
+    /// answered is not attributed (the ACK was lost, or the copy was spurious).
+    fn control_resent(st: &mut SessionState, meta: Meta, from_client: bool) {
+        let side = usize::from(!from_client);
+        // Bytes of a line (or a multi-line reply) still open: the copy may be of
+        // that, not of a line already made into a command or reply.
+        if st.lines[side].pending() || !from_client && st.reply_started.is_some() {
+            return;
+        }
+        if from_client {
+            let Some(&Pending::Kept(ei)) = st.pending.back() else {
+                return;
+            };
+            // A copy dated no later than the line itself is no retransmission (a
+            // capture merged with itself, two capture points).
+            if let Some(c) =
+                st.s.exchanges
+                    .get_mut(ei)
+                    .and_then(|x| x.command.as_mut())
+                    .filter(|c| c.ts < meta.ts)
+            {
+                c.retransmissions += 1;
+                c.last_retransmission = Some(meta.ts);
+            }
+        } else if let Some(r) =
+            st.s.exchanges
+                .iter_mut()
+                .rev()
+                .find_map(|x| x.replies.last_mut())
+                .filter(|r| r.ts < meta.ts)
+        {
+            r.retransmissions += 1;
+            r.last_retransmission = Some(meta.ts);
         }
     }
 
@@ -2664,6 +2740,7 @@ impl Tracker {
         let ch = &mut st.s.data_channels[ci];
         ch.end = Some(meta.ts);
         match ev {
+            ConnEvent::Resent { .. } => {}
             ConnEvent::SynRetry => ch.syns += 1,
             ConnEvent::Accepted => {
                 f.established = true;

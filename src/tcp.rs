@@ -106,6 +106,9 @@ pub enum ConnEvent<'a> {
     Gap { dir: Dir, len: u64 },
     /// Bytes the capture's snaplen cut off.
     Cut { dir: Dir, len: u64 },
+    /// (Stream mode) A segment of `len` bytes, all delivered already: the sender
+    /// sent them again (a retransmission; a keep-alive probe is not one).
+    Resent { dir: Dir, len: u64 },
     /// Orderly end of one direction.
     Fin { dir: Dir },
     /// RST from one side.
@@ -717,6 +720,10 @@ fn data<S: ConnSink>(
             let next = c.halves[i].next as i64;
             if end <= next {
                 stats.retransmitted_segments += 1;
+                // A keep-alive probe repeats the byte before `next` (or none).
+                if !(wire <= 1 && end == next) {
+                    emit(c, sink, meta, ConnEvent::Resent { dir, len: wire });
+                }
                 return;
             }
             if start > next {

@@ -512,6 +512,31 @@ fn findings_agree_with_a_reading_of_the_packets() {
         ids(&cap)
     );
 
+    // A Wi-Fi client's PORT sent 5 times (4 TCP retransmissions over 3.2 s),
+    // answered 4.1 s after it: loss on the control connection, said on the
+    // command and as a warning (the session read "no problem found" before).
+    let cap = analyze(&dir.join("suricata-verify/output-eve-ftp-data/input.pcap"));
+    assert!(
+        ids(&cap).contains(&("control-retransmissions", Severity::Warning)),
+        "{:?}",
+        ids(&cap)
+    );
+    let port = cap.sessions[0]
+        .exchanges
+        .iter()
+        .filter_map(|x| x.command.as_ref())
+        .find(|c| c.verb == "PORT")
+        .expect("PORT");
+    assert_eq!(port.retransmissions, 4);
+    // The same file twice over (the second copy with the first's timestamps):
+    // the copies are no retransmissions.
+    let cap = analyze(&dir.join("chrissanders-packets/ppa1e/ftp-crack.pcap"));
+    assert!(
+        !ids(&cap).iter().any(|f| f.0 == "control-retransmissions"),
+        "{:?}",
+        ids(&cap)
+    );
+
     // NcFTP's CLNT refused, MLST refused and followed by SIZE and MDTM, the
     // download done: no warning. FileZilla's SITE HELP refused: nothing.
     let cap = analyze(&dir.join("ndpi/ftp.pcap"));

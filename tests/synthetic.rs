@@ -455,3 +455,76 @@ fn a_server_that_stops_answering_is_said() {
         );
     }
 }
+
+/// A command TCP had to send again (no ACK for a whole retransmission timeout)
+/// and whose reply then came late is packet loss on the control connection, said
+/// as such; a copy answered at once and a keep-alive probe are not (a capture
+/// merged with itself: tests/public_captures.rs, ftp-crack).
+#[test]
+fn a_command_sent_again_before_a_late_reply_is_control_loss() {
+    use common::builder::{ACK, PSH};
+    // `copies` retransmissions of CWD, `gap_us` apart, then the reply.
+    let build = |copies: u32, gap_us: u64| {
+        let mut p = Pcap::new();
+        let mut c = p.open(sa("192.0.2.10:40000"), sa("198.51.100.1:21"));
+        login(&mut p, &mut c);
+        let cmd = b"CWD /data\r\n";
+        let (seq, ack) = (c.seq_a, c.seq_b);
+        p.segment(c.a, c.b, seq, ack, ACK | PSH, cmd);
+        for _ in 0..copies {
+            p.ts_us += gap_us;
+            p.segment(c.a, c.b, seq, ack, ACK | PSH, cmd);
+        }
+        c.seq_a = c.seq_a.wrapping_add(cmd.len() as u32);
+        p.segment(c.b, c.a, c.seq_b, c.seq_a, ACK, b"");
+        // A keep-alive probe: one byte before the next expected, repeated.
+        p.segment(c.a, c.b, c.seq_a.wrapping_sub(1), c.seq_b, ACK, b"");
+        p.send_b(&mut c, b"250 ok\r\n");
+        p.send_a(&mut c, b"QUIT\r\n");
+        p.send_b(&mut c, b"221 bye\r\n");
+        p.close(&mut c);
+        run(&p)
+    };
+    let loss = |cap: &Capture| {
+        cap.sessions[0]
+            .findings
+            .iter()
+            .find(|f| f.id == "control-retransmissions")
+            .cloned()
+    };
+    let cwd = |cap: &Capture| {
+        cap.sessions[0]
+            .exchanges
+            .iter()
+            .filter_map(|x| x.command.as_ref())
+            .find(|c| c.verb == "CWD")
+            .cloned()
+            .expect("CWD")
+    };
+    // 3 copies 1 s apart: the reply comes > 3 s after the command.
+    let cap = build(3, 1_000_000);
+    let f = loss(&cap).expect("control-retransmissions");
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(f.summary.en.contains("CWD 4 times"), "{}", f.summary.en);
+    assert!(!f.summary.zh.is_empty() && f.summary.zh != f.summary.en);
+    let c = cwd(&cap);
+    assert_eq!(c.retransmissions, 3);
+    assert!(
+        c.notes.iter().any(|n| n.en.contains("again 3 time(s)")),
+        "{:?}",
+        c.notes
+    );
+    // The keep-alive probe counted on nothing.
+    let others: u32 = cap.sessions[0]
+        .exchanges
+        .iter()
+        .filter_map(|x| x.command.as_ref())
+        .filter(|c| c.verb != "CWD")
+        .map(|c| c.retransmissions)
+        .sum();
+    assert_eq!(others, 0);
+    // One copy 200 ms later, the reply right after: noted, no finding.
+    let cap = build(1, 200_000);
+    assert_eq!(cwd(&cap).retransmissions, 1);
+    assert!(loss(&cap).is_none(), "{:?}", loss(&cap));
+}

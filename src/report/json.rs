@@ -354,6 +354,9 @@ impl Serialize for ReplyJson<'_> {
         if !r.notes.is_empty() {
             m.serialize_field("notes", &r.notes)?;
         }
+        if r.retransmissions > 0 {
+            m.serialize_field("retransmissions", &r.retransmissions)?;
+        }
         m.end()
     }
 }
