@@ -1175,6 +1175,11 @@ impl Tracker {
                 };
                 match a {
                     Some(a) => self.announce(si, meta, ei, via, DataMode::Active, Some(a)),
+                    // Cut by the capture (snaplen, gap): the address is unknown,
+                    // not wrong; the server's next connection to the client is it.
+                    None if f.unterminated => {
+                        self.announce(si, meta, ei, via, DataMode::Active, None)
+                    }
                     None => {
                         let st = &mut self.sessions[si];
                         let arg = crate::text::escape(&pc.arg[..pc.arg.len().min(80)]);
@@ -2563,10 +2568,18 @@ impl Tracker {
                 let st = &mut self.sessions[si];
                 st.s.end = st.s.end.max(meta.ts);
                 st.s.capture.seen[usize::from(dir != cd)] = true;
-                if matches!(
-                    st.s.closed,
-                    Closed::Open | Closed::FinByClient | Closed::FinByServer
-                ) {
+                // A reset after the same side's FIN is that side's cleanup (data
+                // or an ACK arrived after it closed): the close was orderly.
+                let own_fin = matches!(
+                    (st.s.closed, dir == cd),
+                    (Closed::FinByClient, true) | (Closed::FinByServer, false)
+                );
+                if !own_fin
+                    && matches!(
+                        st.s.closed,
+                        Closed::Open | Closed::FinByClient | Closed::FinByServer
+                    )
+                {
                     st.s.closed = if dir == cd {
                         Closed::RstByClient
                     } else {

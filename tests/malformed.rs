@@ -964,6 +964,16 @@ fn a_snaplen_into_the_tcp_options_and_a_server_only_filter_are_said() {
         findings(&cap)
     );
 
+    // A snaplen that cuts the PORT argument (66 bytes of headers, "PORT 10,1,"
+    // left): the server's connection to the client is still the channel, its
+    // address taken from the connection.
+    let cut = rewrite(&|d| Some(d.len().min(76)));
+    let cap = analyze(&cut).expect("valid");
+    let chans = &cap.sessions[0].data_channels;
+    assert_eq!(chans.len(), 1, "{chans:?}");
+    assert_eq!(chans[0].bytes, 153600);
+    assert_eq!(chans[0].command.as_deref(), Some("RETR"));
+
     // IPv4 over Ethernet: the TCP source port after the IP header.
     let from_server = |d: &[u8]| -> Option<usize> {
         let ihl = usize::from(*d.get(14)? & 0x0f) * 4;
