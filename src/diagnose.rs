@@ -172,6 +172,7 @@ pub fn session(s: &mut Session, verbose: bool) {
     control_loss(s, &mut f);
     closed_before_greeting(s, &mut f);
     invalid_replies(s, &mut f);
+    run_on_codes(s, &mut f);
     refused_file_operations(s, &mut f);
     tls::rules(s, &mut f);
     capture_rules(s, &mut f);
@@ -2539,6 +2540,70 @@ fn invalid_replies(s: &Session, out: &mut Vec<Finding>) {
             "这个端口上的服务器有缺陷或不是 FTP 服务器，或者中间有设备改写了响应（代理、防火墙 FTP 辅助模块、负载均衡器）：检查在该端口上应答的是什么，并在服务器一侧抓包，看它是否发送了这些内容。"
         ),
         certainty: Certainty::Seen,
+        cause: "no-code".into(),
+        ..Default::default()
+    });
+}
+
+/// A reply whose code runs straight into other text ("230_no_space"): RFC 959
+/// puts a space (or a hyphen, for a multi-line reply) after the three digits.
+fn code_runs_on(r: &crate::model::Reply) -> bool {
+    r.code != 0
+        && r.lines
+            .first()
+            .and_then(|l| l.0.get(3))
+            .is_some_and(|b| !matches!(b, b' ' | b'-' | b'\r' | b'\n'))
+}
+
+/// `reply-invalid`, second form: replies that have a code, but with something
+/// other than a space or hyphen right after it. Clients differ on such a line:
+/// curl does not take it as a reply and keeps waiting, Python's ftplib reads
+/// the first digit; either way the server is at fault.
+fn run_on_codes(s: &Session, out: &mut Vec<Finding>) {
+    let bad: Vec<usize> = s
+        .exchanges
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| x.replies.iter().any(code_runs_on))
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&first) = bad.first() else {
+        return;
+    };
+    let n = bad.len();
+    let x = &s.exchanges[first];
+    let line = x
+        .replies
+        .iter()
+        .find(|r| code_runs_on(r))
+        .and_then(|r| r.lines.first())
+        .map(|l| escape(&l.0[..l.0.len().min(80)]))
+        .unwrap_or_default();
+    let to = match x.verb() {
+        Some(v) => {
+            let v = escape_str(v);
+            tr!(", to {v}", "，回答 {v}")
+        }
+        None => Tr::default(),
+    };
+    out.push(Finding {
+        id: "reply-invalid",
+        severity: Severity::Warning,
+        summary: tr!(
+            "{n} reply line(s) have no space after the code (first: \"{line}\"{to}): RFC 959 needs a space or hyphen after the three digits, so strict clients such as curl do not take the line as a reply and keep waiting, while lenient ones such as Python's ftplib read the code",
+            "{n} 行响应在代码后面没有空格（第一行：\"{line}\"{to}）：RFC 959 要求三位数字后面是空格或连字符，所以严格的客户端（如 curl）不把这一行当作响应而继续等待，宽松的客户端（如 Python 的 ftplib）则读取其中的代码";
+            n = Tr::verbatim(n.to_string()),
+            line = Tr::verbatim(line),
+            to = to
+        ),
+        evidence: reply_evidence(s, first),
+        remedy: tr!(
+            "Fix or replace the server (or the proxy, firewall FTP helper or load balancer rewriting its replies): every reply line must be the code, a space (or a hyphen on the first lines of a multi-line reply), then the text.",
+            "修正或更换服务器（或改写其响应的代理、防火墙 FTP 辅助模块、负载均衡器）：每行响应都必须是代码、一个空格（多行响应的前几行是连字符），然后是文本。"
+        ),
+        certainty: Certainty::Seen,
+        cause: "run-on".into(),
+        exchanges: bad,
         ..Default::default()
     });
 }

@@ -537,6 +537,17 @@ fn findings_agree_with_a_reading_of_the_packets() {
         ids(&cap)
     );
 
+    // "230_no_space" answering RETR: a code run into its text is no RFC 959
+    // reply (Zeek logs "invalid reply line" for it).
+    let cap = analyze(&dir.join("zeek/ftp-missing-space-after-reply-code.pcap"));
+    let f = findings_of(&cap);
+    assert!(
+        f.iter().any(|f| f.0 == "reply-invalid"
+            && f.1 == Severity::Warning
+            && f.2.contains("230_no_space")),
+        "{f:?}"
+    );
+
     // NcFTP's CLNT refused, MLST refused and followed by SIZE and MDTM, the
     // download done: no warning. FileZilla's SITE HELP refused: nothing.
     let cap = analyze(&dir.join("ndpi/ftp.pcap"));
