@@ -720,8 +720,14 @@ pub fn write_session_at(
                 t.push(tr!("150->first byte {x}", "150->首字节 {x}"));
             }
             if let Some(x) = d.completion_lag {
-                let x = human_duration(x);
-                t.push(tr!("last byte->226 {x}", "末字节->226 {x}"));
+                if x < 0.0 {
+                    // The 226 reached the capture point before the last data.
+                    let x = human_duration(-x);
+                    t.push(tr!("226 {x} before the last byte", "226 比末字节早 {x}"));
+                } else {
+                    let x = human_duration(x);
+                    t.push(tr!("last byte->226 {x}", "末字节->226 {x}"));
+                }
             }
             if let Some(n) = d.expected_size {
                 t.push(tr!("announced size {n} B", "通告大小 {n} B"));
