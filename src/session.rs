@@ -92,6 +92,9 @@ enum Role {
     /// Not yet known: the first bytes decide.
     Sniff {
         info: ConnInfo,
+        /// Its first packet: a session found by content starts there, as one
+        /// on a known port does (the wait for the greeting is the session's).
+        opened: Meta,
     },
     Other,
 }
@@ -2455,7 +2458,13 @@ impl ConnSink for Tracker {
         }
         self.other_conns += 1;
         if self.cfg.detect_by_content && !NOT_FTP_PORTS.contains(&rp) {
-            self.conns.insert(info.id, Role::Sniff { info: *info });
+            self.conns.insert(
+                info.id,
+                Role::Sniff {
+                    info: *info,
+                    opened: meta,
+                },
+            );
             return Mode::Stream;
         }
         self.conns.insert(info.id, Role::Other);
@@ -2469,7 +2478,7 @@ impl ConnSink for Tracker {
             // Nothing to learn from it (this also stops a connection of a session
             // set aside from being delivered any further).
             Role::Other => Some(Mode::Ignore),
-            Role::Sniff { info } => self.sniff_event(meta, conn, info, ev),
+            Role::Sniff { info, opened } => self.sniff_event(meta, conn, info, opened, ev),
             Role::Control {
                 session,
                 client_is_initiator,
@@ -2502,6 +2511,7 @@ impl Tracker {
         meta: Meta,
         conn: ConnId,
         info: ConnInfo,
+        opened: Meta,
         ev: ConnEvent<'_>,
     ) -> Option<Mode> {
         let ConnEvent::Data { dir, bytes } = ev else {
@@ -2526,7 +2536,7 @@ impl Tracker {
         };
         match client_is_initiator {
             Some(cii) => {
-                let si = self.promote(meta, info, cii);
+                let si = self.promote(opened, info, cii);
                 let from_client = (dir == Dir::FromInitiator) == cii;
                 self.on_control_bytes(si, meta, from_client, bytes);
                 None
