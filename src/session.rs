@@ -90,12 +90,9 @@ enum Role {
         client_is_initiator: bool,
     },
     /// Not yet known: the first bytes decide.
-    Sniff {
-        info: ConnInfo,
-        /// Its first packet: a session found by content starts there, as one
-        /// on a known port does (the wait for the greeting is the session's).
-        opened: Meta,
-    },
+    /// What is known of it is in [`Tracker::sniffing`] (kept out of this enum,
+    /// which every connection holds, so it stays small).
+    Sniff,
     Other,
 }
 
@@ -372,6 +369,10 @@ pub struct Tracker {
     /// TCP connections that are not FTP control connections, and packets that are
     /// not TCP, seen so far: whether the capture was filtered to the control port.
     other_conns: u64,
+    /// Connections whose first bytes will tell whether they are FTP control
+    /// connections: their endpoints, and their first packet (a session found by
+    /// content starts there, as one on a known port does).
+    sniffing: FxHashMap<ConnId, (ConnInfo, Meta)>,
     other_packets: u64,
     /// The source sees every connection (the proxy relays them all).
     all_visible: bool,
@@ -465,6 +466,7 @@ impl Tracker {
             max_held_text: MAX_HELD_TEXT,
             evicted: 0,
             other_conns: 0,
+            sniffing: FxHashMap::default(),
             other_packets: 0,
             all_visible: false,
             last_ts: crate::time::Ts::default(),
@@ -2301,6 +2303,9 @@ impl ConnSink for Tracker {
 
     fn closed(&mut self, meta: Meta, conn: ConnId) {
         self.tick(meta.ts);
+        if !self.sniffing.is_empty() {
+            self.sniffing.remove(&conn);
+        }
         match self.conns.remove(&conn) {
             Some(Role::Control { session, .. }) => {
                 if self.sessions.contains(session) {
@@ -2458,13 +2463,8 @@ impl ConnSink for Tracker {
         }
         self.other_conns += 1;
         if self.cfg.detect_by_content && !NOT_FTP_PORTS.contains(&rp) {
-            self.conns.insert(
-                info.id,
-                Role::Sniff {
-                    info: *info,
-                    opened: meta,
-                },
-            );
+            self.conns.insert(info.id, Role::Sniff);
+            self.sniffing.insert(info.id, (*info, meta));
             return Mode::Stream;
         }
         self.conns.insert(info.id, Role::Other);
@@ -2478,7 +2478,7 @@ impl ConnSink for Tracker {
             // Nothing to learn from it (this also stops a connection of a session
             // set aside from being delivered any further).
             Role::Other => Some(Mode::Ignore),
-            Role::Sniff { info, opened } => self.sniff_event(meta, conn, info, opened, ev),
+            Role::Sniff => self.sniff_event(meta, conn, ev),
             Role::Control {
                 session,
                 client_is_initiator,
@@ -2506,24 +2506,23 @@ impl ConnSink for Tracker {
 impl Tracker {
     /// An event on a connection not known yet: its first bytes decide whether it
     /// is an FTP control connection (a greeting, USER or AUTH) or something else.
-    fn sniff_event(
-        &mut self,
-        meta: Meta,
-        conn: ConnId,
-        info: ConnInfo,
-        opened: Meta,
-        ev: ConnEvent<'_>,
-    ) -> Option<Mode> {
+    fn sniff_event(&mut self, meta: Meta, conn: ConnId, ev: ConnEvent<'_>) -> Option<Mode> {
+        let Some(&(info, opened)) = self.sniffing.get(&conn) else {
+            self.conns.insert(conn, Role::Other);
+            return Some(Mode::Ignore);
+        };
         let ConnEvent::Data { dir, bytes } = ev else {
             if matches!(
                 ev,
                 ConnEvent::Fin { .. } | ConnEvent::Reset { .. } | ConnEvent::Refused
             ) {
+                self.sniffing.remove(&conn);
                 self.conns.insert(conn, Role::Other);
                 return Some(Mode::Ignore);
             }
             return None;
         };
+        self.sniffing.remove(&conn);
         let (is_server, is_client) = (is_greeting(bytes), is_client_hello(bytes));
         let client_is_initiator = match (dir, is_server, is_client) {
             (Dir::FromResponder, true, _) | (Dir::FromInitiator, _, true) => Some(true),
