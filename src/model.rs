@@ -50,12 +50,16 @@ impl Serialize for Bytes {
 
 /// A time as RFC 3339 ([`Ts::rfc3339`]), written without a temporary string.
 pub(crate) fn ser_ts<S: Serializer>(t: &Ts, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(t)
+    match t.rfc3339_bytes() {
+        // ASCII digits and separators only.
+        Some(b) => s.serialize_str(std::str::from_utf8(&b).unwrap_or_default()),
+        None => s.collect_str(t),
+    }
 }
 
 fn ser_opt_ts<S: Serializer>(t: &Option<Ts>, s: S) -> Result<S::Ok, S::Error> {
     match t {
-        Some(t) => s.collect_str(t),
+        Some(t) => ser_ts(t, s),
         None => s.serialize_none(),
     }
 }
@@ -95,7 +99,7 @@ pub(crate) fn ser_tls<S: Serializer>(
 
 fn ser_opt_addr<S: Serializer>(a: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
     match a {
-        Some(a) => s.collect_str(a),
+        Some(a) => s.serialize_str(crate::text::AddrText::new(a).as_str()),
         None => s.serialize_none(),
     }
 }

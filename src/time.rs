@@ -56,20 +56,19 @@ impl Ts {
 /// timestamps per session, so the digits are written into a buffer on the stack.
 /// (Nanoseconds in an `i64` span the years 1677-2262; the formatter's path for
 /// other years only keeps this total.)
-impl fmt::Display for Ts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Ts {
+    /// The RFC 3339 form `Display` writes (`2023-11-14T22:13:20.000007Z`), as bytes
+    /// without the formatting machinery, for years 0-9999 (None outside them).
+    pub fn rfc3339_bytes(self) -> Option<[u8; 27]> {
         let secs = self.0.div_euclid(1_000_000_000);
         let micros = self.0.rem_euclid(1_000_000_000) / 1000;
         let days = secs.div_euclid(86_400);
         let sod = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        let (hh, mm, ss) = (sod / 3600, (sod / 60) % 60, sod % 60);
         if !(0..=9999).contains(&y) {
-            return write!(
-                f,
-                "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{micros:06}Z"
-            );
+            return None;
         }
+        let (hh, mm, ss) = (sod / 3600, (sod / 60) % 60, sod % 60);
         let mut b = *b"0000-00-00T00:00:00.000000Z";
         let mut put = |at: usize, width: usize, mut v: u64| {
             for i in (at..at + width).rev() {
@@ -84,8 +83,26 @@ impl fmt::Display for Ts {
         put(14, 2, mm as u64);
         put(17, 2, ss as u64);
         put(20, 6, micros as u64);
-        // Only ASCII digits and separators were written.
-        f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?)
+        Some(b)
+    }
+}
+
+impl fmt::Display for Ts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(b) = self.rfc3339_bytes() {
+            // Only ASCII digits and separators were written.
+            return f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?);
+        }
+        let secs = self.0.div_euclid(1_000_000_000);
+        let micros = self.0.rem_euclid(1_000_000_000) / 1000;
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        let (hh, mm, ss) = (sod / 3600, (sod / 60) % 60, sod % 60);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{micros:06}Z"
+        )
     }
 }
 

@@ -13,11 +13,13 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
-use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
+use serde_json::ser::{Formatter, PrettyFormatter};
 
 use crate::ftp::catalog::Lang;
 use crate::model::{Bytes, Capture, Command, Exchange, Reply, Session};
 use crate::text::needs_escape;
+
+mod writer;
 
 /// A serde_json formatter that writes [`needs_escape`] characters as `\uXXXX`,
 /// and otherwise formats as `F` does.
@@ -81,10 +83,12 @@ impl<F: Formatter> Formatter for EscapingFormatter<F> {
     }
 }
 
-/// `value` as compact JSON (no line feed).
-pub fn to_writer<W: Write, T: Serialize + ?Sized>(w: W, value: &T) -> io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(w, EscapingFormatter(CompactFormatter));
-    value.serialize(&mut ser).map_err(io::Error::other)
+/// `value` as compact JSON (no line feed), written by [`writer`] (what serde_json
+/// with [`EscapingFormatter`] writes, in one pass).
+pub fn to_writer<W: Write, T: Serialize + ?Sized>(mut w: W, value: &T) -> io::Result<()> {
+    let mut buf = Vec::new();
+    writer::append(&mut buf, value).map_err(io::Error::other)?;
+    w.write_all(&buf)
 }
 
 /// `value` as indented JSON (no final line feed).
@@ -107,15 +111,17 @@ pub fn write_line<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::
         let Ok(mut buf) = cell.try_borrow_mut() else {
             // A line written while another is being serialised (not done today).
             let mut buf = Vec::new();
-            to_writer(&mut buf, value)?;
+            writer::append(&mut buf, value).map_err(io::Error::other)?;
             buf.push(b'\n');
             return out.write_all(&buf);
         };
         buf.clear();
-        let res = to_writer(&mut *buf, value).and_then(|()| {
-            buf.push(b'\n');
-            out.write_all(&buf)
-        });
+        let res = writer::append(&mut buf, value)
+            .map_err(io::Error::other)
+            .and_then(|()| {
+                buf.push(b'\n');
+                out.write_all(&buf)
+            });
         if buf.capacity() > KEEP_LINE_BUFFER {
             buf.clear();
             buf.shrink_to(KEEP_LINE_BUFFER);
@@ -130,7 +136,7 @@ const KEEP_LINE_BUFFER: usize = 1 << 20;
 /// `value` as a compact JSON string.
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> io::Result<String> {
     let mut buf = Vec::new();
-    to_writer(&mut buf, value)?;
+    writer::append(&mut buf, value).map_err(io::Error::other)?;
     // serde_json writes UTF-8 only.
     String::from_utf8(buf).map_err(io::Error::other)
 }
@@ -165,7 +171,7 @@ pub struct SessionJson<'a> {
 struct Addr<'a>(&'a std::net::SocketAddr);
 impl Serialize for Addr<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self.0)
+        s.serialize_str(crate::text::AddrText::new(self.0).as_str())
     }
 }
 
