@@ -129,6 +129,8 @@ pub fn si(v: f64) -> String {
         format!("{:.1} M", v / 1e6)
     } else if v >= 1e3 {
         format!("{:.1} k", v / 1e3)
+    } else if v >= 0.0 {
+        format!("{} ", v.round_ties_even() as u64)
     } else {
         format!("{v:.0} ")
     }
@@ -143,7 +145,9 @@ pub fn human_duration(secs: f64) -> String {
     if secs < 5e-7 {
         "< 1 µs".into()
     } else if secs < 1e-3 {
-        format!("{:.0} µs", secs * 1e6)
+        // What `{:.0}` writes (the nearest integer, ties to even), without the
+        // exact float formatter, which fell back to its slow bignum path here.
+        format!("{} µs", (secs * 1e6).round_ties_even() as u64)
     } else if secs < 1.0 {
         format!("{:.1} ms", secs * 1e3)
     } else if secs < 120.0 {
@@ -260,6 +264,35 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// Microseconds and small rates are rounded as `{:.0}` rounds them (ties to
+    /// even, on the exact binary value): every half-integer tie, and values a hair
+    /// either side of one, and values from products as the views compute them.
+    #[test]
+    fn whole_microseconds_and_small_rates_round_as_the_float_formatter_does() {
+        let mut values: Vec<f64> = Vec::new();
+        for k in 0..2000u32 {
+            let x = f64::from(k) / 2.0;
+            values.extend([x, x.next_up(), x.next_down().max(0.0)]);
+        }
+        for ns in (500..1_000_000u64).step_by(7) {
+            values.push(ns as f64 / 1e9 * 1e6);
+        }
+        for secs in values.iter().map(|us| us / 1e6) {
+            if (5e-7..1e-3).contains(&secs) {
+                assert_eq!(
+                    human_duration(secs),
+                    format!("{:.0} µs", secs * 1e6),
+                    "{secs:e}"
+                );
+            }
+        }
+        for v in values {
+            if v < 1e3 {
+                assert_eq!(si(v), format!("{v:.0} "), "{v:e}");
+            }
+        }
+    }
 
     #[test]
     fn durations_need_a_unit() {
