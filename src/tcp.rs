@@ -176,7 +176,8 @@ struct Half {
     known: bool,
     /// Highest relative end seen (Count mode).
     max_end: u64,
-    ooo: BTreeMap<u64, Vec<u8>>,
+    /// Segments past a hole, by offset, with the packet that brought each.
+    ooo: BTreeMap<u64, (Meta, Vec<u8>)>,
     ooo_bytes: usize,
     fin_at: Option<u64>,
     fin_done: bool,
@@ -213,6 +214,9 @@ struct Conn {
     recent: [(u64, Ts); 4],
     recent_at: usize,
     first: Ts,
+    /// Time of the last payload handed to the sink, either direction: bytes held
+    /// past a hole are handed over no earlier than it.
+    data_at: Ts,
     handshake: analysis::Handshake,
     /// Running for connections in Count mode (data connections).
     analysis: Option<Box<analysis::Analysis>>,
@@ -315,6 +319,7 @@ impl Conn {
             recent: [(0, ts); 4],
             recent_at: 0,
             first: ts,
+            data_at: ts,
             handshake: analysis::Handshake::default(),
             analysis: None,
         }
@@ -628,6 +633,22 @@ fn process<S: ConnSink>(
         c.accepted = true;
         emit(c, sink, meta, ConnEvent::Accepted);
     }
+    // The peer's ACK tells us what the other direction delivered: bytes the
+    // capture missed (a gap) or holds out of order up to there were sent before
+    // this segment, so they are handed over before its own payload (a reply is
+    // not read before the command it acknowledges).
+    if ackf {
+        let o = dir.other().idx();
+        if c.halves[o].known && c.mode == Mode::Stream {
+            let mut acked = c.halves[o].rel(seg.ack);
+            if let Some(f) = c.halves[o].fin_at {
+                acked = acked.min(f as i64);
+            }
+            if acked > c.halves[o].next as i64 {
+                flush(c, meta, dir.other(), acked as u64, sink, stats);
+            }
+        }
+    }
     if seg.wire_len > 0 && c.halves[i].known {
         let seq = if syn {
             seg.seq.wrapping_add(1)
@@ -656,19 +677,6 @@ fn process<S: ConnSink>(
             c.halves[i].fin_at = Some(at as u64);
         }
         check_fin(c, meta, dir, sink);
-    }
-    // The peer's ACK tells us what the other direction delivered.
-    if ackf {
-        let o = dir.other().idx();
-        if c.halves[o].known && c.mode == Mode::Stream {
-            let mut acked = c.halves[o].rel(seg.ack);
-            if let Some(f) = c.halves[o].fin_at {
-                acked = acked.min(f as i64);
-            }
-            if acked > c.halves[o].next as i64 {
-                flush(c, meta, dir.other(), acked as u64, sink, stats);
-            }
-        }
     }
 }
 
@@ -739,7 +747,10 @@ fn data<S: ConnSink>(
                 // A segment already waiting at the same offset with at least as many
                 // bytes holds all of this one: replacing it by a shorter
                 // retransmission would lose its tail.
-                if h.ooo.get(&(start as u64)).is_some_and(|o| o.len() >= keep) {
+                if h.ooo
+                    .get(&(start as u64))
+                    .is_some_and(|o| o.1.len() >= keep)
+                {
                     stats.retransmitted_segments += 1;
                     return;
                 }
@@ -748,9 +759,9 @@ fn data<S: ConnSink>(
                     // Remember the cut part by length only: store a marker segment.
                     v.truncate(present.len());
                 }
-                let prev = h.ooo.insert(start as u64, v);
+                let prev = h.ooo.insert(start as u64, (meta, v));
                 h.ooo_bytes += keep;
-                if let Some(p) = prev {
+                if let Some((_, p)) = prev {
                     h.ooo_bytes -= p.len();
                 }
                 return;
@@ -766,20 +777,25 @@ fn data<S: ConnSink>(
             let cut = (end - next) as u64 - body.len() as u64;
             c.halves[i].advance_to(new_end);
             if !body.is_empty() {
+                c.data_at = c.data_at.max(meta.ts);
                 emit(c, sink, meta, ConnEvent::Data { dir, bytes: body });
             }
             if cut > 0 {
                 emit(c, sink, meta, ConnEvent::Cut { dir, len: cut });
             }
-            drain(c, meta, dir, sink, stats);
+            drain(c, meta, dir, sink, false);
             check_fin(c, meta, dir, sink);
         }
     }
 }
 
-/// Deliver buffered segments that are now in order.
-fn drain<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, sink: &mut S, _stats: &mut TcpStats) {
+/// Deliver buffered segments that are now in order: at `meta` when a segment
+/// just filled the hole before them (they became readable now), or, with
+/// `own_time` (the hole was given up as a gap: they were readable when they
+/// came), each at the packet that brought it, times never going backwards.
+fn drain<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, sink: &mut S, own_time: bool) {
     let i = dir.idx();
+    let mut last = Ts(i64::MIN);
     loop {
         if c.mode != Mode::Stream {
             return;
@@ -791,7 +807,7 @@ fn drain<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, sink: &mut S, _stats: 
         if start > h.next {
             return;
         }
-        let seg = h.ooo.remove(&start).unwrap_or_default();
+        let (came, seg) = h.ooo.remove(&start).unwrap_or_default();
         h.ooo_bytes -= seg.len();
         let end = start + seg.len() as u64;
         if end <= h.next {
@@ -800,7 +816,17 @@ fn drain<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, sink: &mut S, _stats: 
         let skip = (h.next - start) as usize;
         h.advance_to(end);
         let body = seg[skip..].to_vec();
-        emit(c, sink, meta, ConnEvent::Data { dir, bytes: &body });
+        let at = if own_time {
+            last = last.max(came.ts).max(c.data_at);
+            Meta {
+                ts: last,
+                frame: came.frame,
+            }
+        } else {
+            meta
+        };
+        c.data_at = c.data_at.max(at.ts);
+        emit(c, sink, at, ConnEvent::Data { dir, bytes: &body });
     }
 }
 
@@ -819,14 +845,21 @@ fn flush<S: ConnSink>(
         return;
     }
     loop {
-        drain(c, meta, dir, sink, stats);
+        drain(c, meta, dir, sink, true);
         if c.mode != Mode::Stream {
             return;
         }
         let h = &mut c.halves[i];
-        let target = match h.ooo.keys().next() {
-            Some(&s) if s <= upto => s,
-            _ if upto != u64::MAX && upto > h.next => upto,
+        // The gap is said where the bytes after it came (the capture's order).
+        let (target, at) = match h.ooo.iter().next() {
+            Some((&s, (came, _))) if s <= upto => (
+                s,
+                Meta {
+                    ts: came.ts.min(meta.ts),
+                    ..*came
+                },
+            ),
+            _ if upto != u64::MAX && upto > h.next => (upto, meta),
             _ => break,
         };
         let len = target - h.next;
@@ -836,7 +869,7 @@ fn flush<S: ConnSink>(
         h.advance_to(target);
         stats.gaps += 1;
         stats.gap_bytes += len;
-        emit(c, sink, meta, ConnEvent::Gap { dir, len });
+        emit(c, sink, at, ConnEvent::Gap { dir, len });
     }
     check_fin(c, meta, dir, sink);
 }

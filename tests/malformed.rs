@@ -988,3 +988,66 @@ fn a_snaplen_into_the_tcp_options_and_a_server_only_filter_are_said() {
         findings(&cap)
     );
 }
+
+/// A capture that lost one packet each way (the PORT command and its 200, frames
+/// 15 and 16 of `captures/active-port.pcap`): the client's next command (TYPE I)
+/// waits past the hole until the server's reply acknowledges it. The reply
+/// acknowledges the command, so the command was sent first: it is read first, at
+/// its own packet's time and frame, and the reply answers it (the reply used to
+/// be read first, left as an answer to nothing, and TYPE I said unanswered).
+#[test]
+fn a_command_held_past_a_lost_packet_is_read_before_the_reply_that_acknowledges_it() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/active-port.pcap");
+    let whole = std::fs::read(&path).unwrap();
+    let mut r = ftpscope::capture::CaptureReader::new(&whole[..]).expect("valid");
+    let mut v = pcap_header(65535, 1);
+    let mut times = Vec::new();
+    while let Some(p) = r.next_packet().expect("valid") {
+        if matches!(p.frame, 15 | 16) {
+            continue;
+        }
+        pcap_record(
+            &mut v,
+            p.ts.0 as u64 / 1000,
+            p.data.len() as u32,
+            p.data.len() as u32,
+        );
+        v.extend_from_slice(p.data);
+        times.push(p.ts.0 / 1000);
+    }
+    let cap = analyze(&v).expect("valid");
+    let s = &cap.sessions[0];
+    let ex = s
+        .exchanges
+        .iter()
+        .find(|x| x.verb() == Some("TYPE"))
+        .expect("TYPE I is in the transcript");
+    let cmd = ex.command.as_ref().unwrap();
+    // Frame 17 of the original is frame 15 of the copy.
+    assert_eq!(cmd.frame, 15);
+    assert_eq!(cmd.ts.0 / 1000, times[14]);
+    let reply = ex.final_reply().expect("the 200 answers TYPE I");
+    assert_eq!(reply.code, 200);
+    assert_eq!(reply.frame, 16);
+    assert!(reply.response_time.is_some_and(|t| t > 0.0), "{reply:?}");
+    // Past the greeting, no reply is left without its command.
+    assert!(
+        s.exchanges.iter().skip(1).all(|x| x.command.is_some()),
+        "replies without a command: {:?}",
+        s.exchanges
+            .iter()
+            .skip(1)
+            .filter(|x| x.command.is_none())
+            .map(|x| x.replies.iter().map(|r| r.code).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    );
+    // The two holes are said, each at the packet that came after it.
+    let gaps: Vec<&str> = s
+        .anomalies
+        .iter()
+        .map(|a| a.en.as_str())
+        .filter(|a| a.contains("missing from the capture"))
+        .collect();
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    assert!(gaps.iter().all(|g| g.starts_with("frame 15:")), "{gaps:?}");
+}
