@@ -1857,7 +1857,9 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
             .iter()
             .enumerate()
             .find(|(_, x)| {
-                x.verb() == Some("AUTH") && x.final_reply().is_some_and(|r| r.code == 234)
+                // A 234 with no command: its AUTH was lost in a capture gap.
+                matches!(x.verb(), Some("AUTH") | None)
+                    && x.final_reply().is_some_and(|r| r.code == 234)
             })
             .or_else(|| {
                 s.exchanges

@@ -895,6 +895,19 @@ impl Session {
     /// FTPS, or a capture that starts after the AUTH). None without TLS.
     /// The control connection was decrypted with a key log (every record so far
     /// authenticated).
+    /// TLS began on the control connection after AUTH (explicit FTPS): the server
+    /// answered 234 (with no command when the capture lost the AUTH: 234 answers
+    /// AUTH only), or the capture lost the 234 and TLS followed the AUTH.
+    pub fn tls_after_auth(&self) -> bool {
+        self.exchanges.iter().any(|x| match x.verb() {
+            Some("AUTH") => {
+                x.replies.iter().any(|r| r.code == 234) || (self.tls && x.replies.is_empty())
+            }
+            None => x.replies.iter().any(|r| r.code == 234),
+            Some(_) => false,
+        })
+    }
+
     pub fn tls_decrypted(&self) -> bool {
         self.tls_info
             .as_deref()
@@ -933,10 +946,7 @@ impl Session {
                 .to_string(),
             );
         }
-        let after_auth = self
-            .exchanges
-            .iter()
-            .any(|x| x.verb() == Some("AUTH") && x.replies.iter().any(|r| r.code == 234));
+        let after_auth = self.tls_after_auth();
         let [c, s] = self.encrypted_bytes;
         let t = if after_auth {
             crate::tr!(

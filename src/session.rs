@@ -965,7 +965,29 @@ impl Tracker {
                 || (st.s.exchanges.is_empty()
                     && st.seen_reply.not()
                     && tls_record_len(rest).is_some());
-            if !st.lines[d].pending() && record && (st.s.tls || st.s.exchanges.is_empty()) {
+            // A TLS handshake from the client while its AUTH waits for a reply: the
+            // capture lost the 234 (the client sends its ClientHello only after it).
+            let auth_waiting = from_client
+                && tls_record(rest)
+                && matches!(st.pending.back(), Some(&Pending::Kept(ei))
+                    if st.s.exchanges[ei].verb() == Some("AUTH")
+                        && st.s.exchanges[ei].replies.is_empty());
+            if !st.lines[d].pending()
+                && record
+                && (st.s.tls || st.s.exchanges.is_empty() || auth_waiting)
+            {
+                if auth_waiting && let Some(Pending::Kept(ei)) = st.pending.pop_back() {
+                    if let Some(c) = st.s.exchanges[ei].command.as_mut() {
+                        c.notes.push(tr!(
+                            "no reply in the capture (lost in a gap); the TLS handshake the client began next says the server accepted (234)",
+                            "抓包中没有响应（丢失在缺口中）；客户端随后开始的 TLS 握手说明服务器已接受（234）"
+                        ));
+                    }
+                    // The server's side is TLS from here on too.
+                    if st.lines[1].pending() {
+                        st.lines[1].finish();
+                    }
+                }
                 st.encrypted = true;
                 st.s.tls = true;
                 Self::anomaly(
@@ -1034,8 +1056,15 @@ impl Tracker {
             self.line_scratch = scratch;
             if switch {
                 let st = &mut self.sessions[si];
-                let auth_ok =
-                    st.s.exchanges
+                // The 234 answers AUTH; or it answers nothing the capture holds:
+                // its AUTH was lost (a capture gap), and 234 is AUTH's reply only.
+                let unasked_234 = st.s.exchanges.last().is_some_and(|e| {
+                    e.command.is_none() && e.replies.last().is_some_and(|r| r.code == 234)
+                });
+                let auth_ok = unasked_234
+                    || st
+                        .s
+                        .exchanges
                         .iter()
                         .rev()
                         .find_map(|e| e.command.as_ref())

@@ -989,6 +989,29 @@ fn a_snaplen_into_the_tcp_options_and_a_server_only_filter_are_said() {
     );
 }
 
+/// A committed Ethernet capture without the packets `lost` (1-based frame
+/// numbers), as a capture that dropped them; with the capture times (µs) of the
+/// packets kept.
+fn without(name: &str, lost: &[u64]) -> (Vec<u8>, Vec<i64>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name);
+    let whole = std::fs::read(&path).unwrap();
+    let mut r = ftpscope::capture::CaptureReader::new(&whole[..]).expect("valid");
+    let mut v = pcap_header(65535, 1);
+    let mut times = Vec::new();
+    while let Some(p) = r.next_packet().expect("valid") {
+        if lost.contains(&p.frame) {
+            continue;
+        }
+        let n = p.data.len() as u32;
+        pcap_record(&mut v, p.ts.0 as u64 / 1000, n, n);
+        v.extend_from_slice(p.data);
+        times.push(p.ts.0 / 1000);
+    }
+    (v, times)
+}
+
 /// A capture that lost one packet each way (the PORT command and its 200, frames
 /// 15 and 16 of `captures/active-port.pcap`): the client's next command (TYPE I)
 /// waits past the hole until the server's reply acknowledges it. The reply
@@ -997,24 +1020,7 @@ fn a_snaplen_into_the_tcp_options_and_a_server_only_filter_are_said() {
 /// be read first, left as an answer to nothing, and TYPE I said unanswered).
 #[test]
 fn a_command_held_past_a_lost_packet_is_read_before_the_reply_that_acknowledges_it() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/active-port.pcap");
-    let whole = std::fs::read(&path).unwrap();
-    let mut r = ftpscope::capture::CaptureReader::new(&whole[..]).expect("valid");
-    let mut v = pcap_header(65535, 1);
-    let mut times = Vec::new();
-    while let Some(p) = r.next_packet().expect("valid") {
-        if matches!(p.frame, 15 | 16) {
-            continue;
-        }
-        pcap_record(
-            &mut v,
-            p.ts.0 as u64 / 1000,
-            p.data.len() as u32,
-            p.data.len() as u32,
-        );
-        v.extend_from_slice(p.data);
-        times.push(p.ts.0 / 1000);
-    }
+    let (v, times) = without("active-port.pcap", &[15, 16]);
     let cap = analyze(&v).expect("valid");
     let s = &cap.sessions[0];
     let ex = s
@@ -1050,4 +1056,111 @@ fn a_command_held_past_a_lost_packet_is_read_before_the_reply_that_acknowledges_
         .collect();
     assert_eq!(gaps.len(), 2, "{gaps:?}");
     assert!(gaps.iter().all(|g| g.starts_with("frame 15:")), "{gaps:?}");
+}
+
+/// The note a command gets when a capture gap took its reply.
+fn lost_reply(x: &ftpscope::model::Exchange) -> bool {
+    x.command
+        .as_ref()
+        .is_some_and(|c| c.notes.iter().any(|n| n.en.contains("lost in a gap")))
+}
+
+/// One lost reply, and the next reply cannot answer the command that lost it
+/// (RFC 959 §5.4) but answers the next one: it goes to the next one. lftp's PRET
+/// (known now: its reply is 200) lost its 200, and the 229 that followed is
+/// EPSV's; a PASV lost its 227, and the 150 that followed is LIST's (a
+/// preliminary reply comes only before a transfer).
+#[test]
+fn a_reply_after_a_lost_one_answers_the_command_it_can_answer() {
+    // Frame 22: the 200 to `PRET MLSD`.
+    let (v, _) = without("healthy-lftp-mirror.pcap", &[22]);
+    let cap = analyze(&v).expect("valid");
+    let x = &cap.sessions[0].exchanges;
+    let pret = x
+        .iter()
+        .position(|e| e.verb() == Some("PRET"))
+        .expect("PRET");
+    assert!(lost_reply(&x[pret]), "{:?}", x[pret]);
+    assert!(
+        x[pret].command.as_ref().is_some_and(|c| !c.unknown),
+        "PRET is known"
+    );
+    assert_eq!(x[pret + 1].verb(), Some("EPSV"));
+    assert_eq!(
+        x[pret + 1].final_reply().map(|r| r.code),
+        Some(229),
+        "{:?}",
+        x[pret + 1]
+    );
+    // Frame 124: the 227 to the second session's PASV.
+    let (v, _) = without("multi-session.pcap", &[124]);
+    let cap = analyze(&v).expect("valid");
+    let s = cap
+        .sessions
+        .iter()
+        .find(|s| s.exchanges.iter().any(lost_reply))
+        .expect("a PASV lost its reply");
+    let pasv = s.exchanges.iter().position(lost_reply).unwrap();
+    assert_eq!(s.exchanges[pasv].verb(), Some("PASV"));
+    assert!(s.exchanges[pasv].replies.is_empty());
+    let list = &s.exchanges[pasv + 1];
+    assert_eq!(list.verb(), Some("LIST"));
+    let codes: Vec<u16> = list.replies.iter().map(|r| r.code).collect();
+    assert_eq!(codes, [150, 226]);
+}
+
+/// The capture lost AUTH TLS (frame 8 of ftps-prot-c.pcap) but holds the server's
+/// 234: TLS began on the server's word (234 answers AUTH only), so what follows
+/// is TLS, explicit FTPS, decrypted with the key log; not binary "commands" each
+/// answered by "a line that is not an FTP reply".
+#[test]
+fn tls_after_an_auth_whose_234_or_auth_the_capture_lost_is_still_tls() {
+    let (v, _) = without("ftps-prot-c.pcap", &[8]);
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/ftps-prot-c.keys");
+    let mut log = ftpscope::tls::KeyLog::default();
+    log.add_file(&keys).expect("key log");
+    let cfg = TrackerConfig {
+        tls_keys: Some(std::sync::Arc::new(log)),
+        ..TrackerConfig::default()
+    };
+    let cap = analyze_reader(&v[..], cfg, None).expect("valid");
+    let s = &cap.sessions[0];
+    let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
+    assert!(!ids.contains(&"reply-invalid"), "{ids:?}");
+    assert_eq!(s.tls_info.as_ref().map(|t| t.mode), Some("explicit"));
+    assert!(s.tls_decrypted(), "decrypted with the key log");
+    assert!(s.user.is_some(), "the login is read");
+    // Without the keys: encrypted after AUTH, not implicit FTPS.
+    let cap = analyze(&v).expect("valid");
+    let s = &cap.sessions[0];
+    let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
+    assert!(ids.contains(&"control-encrypted"), "{ids:?}");
+    assert!(!ids.contains(&"reply-invalid"), "{ids:?}");
+    assert_eq!(s.tls_info.as_ref().map(|t| t.mode), Some("explicit"));
+
+    // The other way round: the capture lost the 234 (frame 10 of
+    // ftps-curl-tls12.pcap) and holds the AUTH; the client's ClientHello that
+    // follows says the server accepted.
+    let (v, _) = without("ftps-curl-tls12.pcap", &[10]);
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/ftps-curl-tls12.keys");
+    let mut log = ftpscope::tls::KeyLog::default();
+    log.add_file(&keys).expect("key log");
+    let cfg = TrackerConfig {
+        tls_keys: Some(std::sync::Arc::new(log)),
+        ..TrackerConfig::default()
+    };
+    let cap = analyze_reader(&v[..], cfg, None).expect("valid");
+    let s = &cap.sessions[0];
+    let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
+    assert!(!ids.contains(&"reply-invalid"), "{ids:?}");
+    assert_eq!(s.tls_info.as_ref().map(|t| t.mode), Some("explicit"));
+    assert!(s.tls_decrypted(), "decrypted with the key log");
+    assert!(s.user.is_some(), "the login is read");
+    let auth = s
+        .exchanges
+        .iter()
+        .find(|x| x.verb() == Some("AUTH"))
+        .expect("AUTH");
+    assert!(auth.replies.is_empty());
+    assert!(lost_reply(auth), "{auth:?}");
 }

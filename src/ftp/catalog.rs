@@ -20,7 +20,8 @@
 //! - Internet-Drafts widely implemented by servers: draft-somers-ftp-mfxx (`MFMT`, `MFCT`, `MFF`),
 //!   draft-bryan-ftpext-hash (`HASH`), draft-bryan-ftp-range (`RANG`), draft-twine-ftpmd5
 //!   (`MD5`, `MMD5`), draft-peterson-streamlined-ftp-command-extensions
-//!   (`AVBL`, `CSID`, `DSIZ`, `RMDA`, `THMB`);
+//!   (`AVBL`, `CSID`, `DSIZ`, `RMDA`, `THMB`), draft-dd-pret (`PRET`, from the
+//!   distributed servers DrFTPD and glFTPd; also in pure-ftpd, lftp and FileZilla);
 //! - server documentation (wu-ftpd, ProFTPD, Microsoft IIS, IBM z/OS) for the
 //!   non-standard commands and `SITE` subcommands.
 //!
@@ -326,6 +327,7 @@ use CommandKind::{AccessControl, DataSetup, FileAction, Info, Other, Security, T
 
 const STREAMLINED: &str = "draft-peterson-streamlined-ftp-command-extensions";
 const MFXX: &str = "draft-somers-ftp-mfxx";
+const PRET: &str = "draft-dd-pret";
 const MD5_DRAFT: &str = "draft-twine-ftpmd5";
 
 static COMMANDS: &[CommandEntry] = &[
@@ -736,6 +738,14 @@ static COMMANDS: &[CommandEntry] = &[
         "PORT h1,h2,h3,h4,p1,p2",
         "Tell the server which IPv4 address and port to connect to for the data transfer (active mode); the port is p1*256+p2.",
         "告诉服务器数据传输时要连接的 IPv4 地址和端口（主动模式）；端口号 = p1*256+p2。",
+    ),
+    cmd(
+        "PRET",
+        PRET,
+        DataSetup,
+        "PRET RETR|STOR|LIST|... [argument]",
+        "Tell the server which transfer command comes next, before PASV or EPSV, so a server spread over several machines can listen where that file is; the reply is 200 (lftp and FileZilla send it to servers that list it in FEAT).",
+        "在 PASV 或 EPSV 之前告诉服务器接下来要执行的传输命令，使分布在多台机器上的服务器能在存放该文件的机器上监听；应答为 200（lftp 和 FileZilla 会向在 FEAT 中列出它的服务器发送）。",
     ),
     cmd(
         "PROT",

@@ -198,9 +198,11 @@ impl ReplyParser {
 }
 
 /// Can `code` be a reply to `verb`? From RFC 959 §5.4 and the extensions' RFCs.
-/// Error codes (4yz, 5yz) fit any command; unknown verbs accept anything.
+/// Error codes (4yz, 5yz) fit any command; unknown verbs accept anything. A
+/// preliminary reply (1yz) comes only before a transfer (RETR, STOR, LIST...),
+/// for REIN (120), and for SITE (whose subcommands are the server's own).
 pub fn plausible(verb: &str, code: u16) -> bool {
-    if !(200..400).contains(&code) {
+    if !(100..400).contains(&code) {
         return true;
     }
     let ok: &[u16] = match verb {
@@ -230,8 +232,15 @@ pub fn plausible(verb: &str, code: u16) -> bool {
         "AUTH" | "ADAT" => &[234, 334, 235, 335],
         "ABOR" => &[225, 226],
         "SITE" => &[200, 202, 214, 250],
+        "PRET" => &[200],
         _ => return true,
     };
+    if code < 200 {
+        return matches!(
+            verb,
+            "RETR" | "STOR" | "STOU" | "APPE" | "LIST" | "NLST" | "MLSD" | "REIN" | "SITE"
+        );
+    }
     ok.contains(&code)
 }
 
@@ -240,6 +249,21 @@ mod tests {
     use super::*;
     use crate::ftp::line::LineSplitter;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_preliminary_reply_answers_a_transfer_not_a_setup_command() {
+        for v in ["RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD"] {
+            assert!(plausible(v, 150) && plausible(v, 125), "{v}");
+        }
+        assert!(plausible("REIN", 120));
+        for v in ["PASV", "EPSV", "PORT", "TYPE", "USER", "PRET", "CWD"] {
+            assert!(!plausible(v, 150), "{v}");
+        }
+        // Unknown verbs and errors fit anything.
+        assert!(plausible("XYZZ", 150));
+        assert!(plausible("PASV", 425));
+        assert!(plausible("PRET", 200) && !plausible("PRET", 229));
+    }
 
     fn parse_all(bytes: &[u8], chunk: usize) -> Vec<ReplyItem> {
         let mut s = LineSplitter::new();

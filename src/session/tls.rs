@@ -309,10 +309,7 @@ impl Tracker {
         let control_ended = s.closed != "open";
         if let Some(mut t) = self.tls.conns.remove(&control) {
             let mut info = t.finish(control_ended);
-            let after_auth = s
-                .exchanges
-                .iter()
-                .any(|x| x.verb() == Some("AUTH") && x.replies.iter().any(|r| r.code == 234));
+            let after_auth = s.tls_after_auth();
             info.mode = if after_auth {
                 "explicit"
             } else if info.client_hello_frame.is_some() && !s.capture.mid_session {
