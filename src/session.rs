@@ -1099,10 +1099,26 @@ impl Tracker {
         }
     }
 
-    fn on_command_line(&mut self, si: usize, meta: Meta, line: &[u8], f: LineFlags, show_pw: bool) {
+    fn on_command_line(
+        &mut self,
+        si: usize,
+        meta: Meta,
+        mut line: &[u8],
+        mut f: LineFlags,
+        show_pw: bool,
+    ) {
         let st = &mut self.sessions[si];
         if st.resync[0] {
             st.resync[0] = false;
+            // Telnet command codes whose IAC the gap took (the Synch before ABOR
+            // is IAC IP IAC DM, its first bytes often in a segment of their own):
+            // the line is the command after them.
+            let codes = line.iter().take_while(|&&b| b >= 0xf0).count();
+            if codes > 0 && codes <= 3 && looks_like_command(&line[codes..]) {
+                f.telnet_ip |= line[..codes].contains(&0xf4);
+                f.telnet_synch |= line[..codes].contains(&0xf2);
+                line = &line[codes..];
+            }
             if !looks_like_command(line) {
                 // Not shown: the rest of a PASS line looks like anything.
                 let n = line.len();

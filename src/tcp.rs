@@ -162,6 +162,10 @@ pub trait ConnSink {
 /// Two copies of one packet arrive within this many seconds (two capture points, a
 /// SPAN of both directions, a file merged with itself); a retransmission takes longer.
 const DUP_WINDOW_SECS: f64 = 0.001;
+/// Bytes at most that an ACK or FIN past the last segment the capture saw counts
+/// as sent and lost before the capture point (more is not a lost tail but a
+/// peer, or a capture, that lies).
+const MAX_UNSEEN_TAIL: u64 = 16 << 20;
 /// Closed connections remembered to recognise a second copy of the same traffic.
 const MAX_CLOSED: usize = 1 << 16;
 
@@ -639,6 +643,30 @@ fn process<S: ConnSink>(
     // not read before the command it acknowledges).
     if ackf {
         let o = dir.other().idx();
+        // Counted: an ACK past what the capture saw of the other side (its last
+        // segments lost before the capture point) counts those bytes as sent; the
+        // last number it covers is taken as the FIN that ends a stream-mode
+        // transfer (counted when seen), so at worst one byte is counted late.
+        let h = &mut c.halves[o];
+        if c.mode == Mode::Count && h.known && h.max_end > 0 && h.fin_at.is_none() {
+            let end = h.rel(seg.ack) - 1;
+            if end > h.max_end as i64 && end as u64 - h.max_end <= MAX_UNSEEN_TAIL {
+                let len = end as u64 - h.max_end;
+                h.max_end = end as u64;
+                if h.max_end > h.next {
+                    h.advance_to(h.max_end);
+                }
+                emit(
+                    c,
+                    sink,
+                    meta,
+                    ConnEvent::Count {
+                        dir: dir.other(),
+                        len,
+                    },
+                );
+            }
+        }
         if c.halves[o].known && c.mode == Mode::Stream {
             let mut acked = c.halves[o].rel(seg.ack);
             if let Some(f) = c.halves[o].fin_at {
@@ -675,6 +703,22 @@ fn process<S: ConnSink>(
         let at = c.halves[i].rel(seq) + seg.wire_len as i64;
         if at >= 0 && c.halves[i].fin_at.is_none() {
             c.halves[i].fin_at = Some(at as u64);
+            // Counted: the FIN's place ends the sequence span, so bytes the capture
+            // lost just before it (the last segments) are counted as sent, as a
+            // hole before a later segment is.
+            let h = &mut c.halves[i];
+            if c.mode == Mode::Count
+                && (at as u64) > h.max_end
+                && h.max_end > 0
+                && at as u64 - h.max_end <= MAX_UNSEEN_TAIL
+            {
+                let len = at as u64 - h.max_end;
+                h.max_end = at as u64;
+                if h.max_end > h.next {
+                    h.advance_to(h.max_end);
+                }
+                emit(c, sink, meta, ConnEvent::Count { dir, len });
+            }
         }
         check_fin(c, meta, dir, sink);
     }

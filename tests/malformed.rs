@@ -1164,3 +1164,74 @@ fn tls_after_an_auth_whose_234_or_auth_the_capture_lost_is_still_tls() {
     assert!(auth.replies.is_empty());
     assert!(lost_reply(auth), "{auth:?}");
 }
+
+/// The capture lost the last data segment of a download (frame 244 of
+/// passive-ok.pcapng, 952 bytes), yet the FIN's sequence number says where the
+/// data ended, the client acknowledged every byte and the server said 226: the
+/// transfer is whole and the capture missed a segment (counted in the sequence
+/// span, as a hole in the middle is), not "transfer-incomplete: 203848 of 204800
+/// bytes arrived".
+#[test]
+fn a_download_whose_last_segment_the_capture_lost_is_whole() {
+    let (v, _) = without("passive-ok.pcapng", &[244]);
+    let cap = analyze(&v).expect("valid");
+    let s = &cap.sessions[0];
+    let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
+    assert!(!ids.contains(&"transfer-incomplete"), "{ids:?}");
+    let d = s
+        .data_channels
+        .iter()
+        .find(|d| d.command.as_deref() == Some("RETR"))
+        .expect("RETR");
+    assert_eq!(d.bytes, 204_800);
+    let t = d.tcp.as_deref().expect("tcp figures");
+    assert_eq!(t.payload_bytes, 204_800);
+    assert_eq!(t.lost_before_capture_bytes, 952);
+    assert_eq!(t.acked_bytes, 204_800);
+
+    // The last segment carried the FIN too (frame 158 of active-port.pcap: 112
+    // bytes and FIN): the client's ACK of 153,600 bytes and the FIN says where the
+    // data ended.
+    let (v, _) = without("active-port.pcap", &[158]);
+    let cap = analyze(&v).expect("valid");
+    let s = &cap.sessions[0];
+    let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
+    assert!(!ids.contains(&"transfer-incomplete"), "{ids:?}");
+    let d = &s.data_channels[0];
+    assert_eq!(d.bytes, 153_600);
+    let t = d.tcp.as_deref().expect("tcp figures");
+    assert_eq!(
+        (t.payload_bytes, t.lost_before_capture_bytes),
+        (153_600, 112)
+    );
+    // Whole, the same capture counts no loss.
+    let whole =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/active-port.pcap"))
+            .unwrap();
+    let cap = analyze(&whole).expect("valid");
+    let t = cap.sessions[0].data_channels[0]
+        .tcp
+        .as_deref()
+        .expect("tcp figures");
+    assert_eq!((t.payload_bytes, t.lost_before_capture_bytes), (153_600, 0));
+}
+
+/// The capture lost the segment holding `IAC IP IAC` of the Synch before ABOR
+/// (frame 419 of aborted-download.pcap); the next one starts with the Data Mark
+/// byte, then `ABOR`. After the gap that line is ABOR with its Synch, so the
+/// download is aborted by the client, not "transfer-incomplete".
+#[test]
+fn an_abor_whose_synch_the_capture_cut_is_still_abor() {
+    let (v, _) = without("aborted-download.pcap", &[419]);
+    let cap = analyze(&v).expect("valid");
+    let s = &cap.sessions[0];
+    let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
+    assert!(ids.contains(&"transfer-aborted"), "{ids:?}");
+    assert!(!ids.contains(&"transfer-incomplete"), "{ids:?}");
+    let abor = s
+        .exchanges
+        .iter()
+        .find_map(|x| x.command.as_ref().filter(|c| c.verb == "ABOR"))
+        .expect("ABOR");
+    assert!(abor.telnet_interrupt);
+}

@@ -16,7 +16,7 @@ use crate::capture::decode::{ACK, FIN, RST, SYN, Segment, SynOptions};
 use crate::model::{Episodes, Spread, TcpEnd, TcpFigures, ThroughputSeries, WindowScale};
 use crate::time::Ts;
 
-use super::Dir;
+use super::{Dir, MAX_UNSEEN_TAIL};
 
 /// Throughput series buckets at most (their width doubles when it would grow past).
 pub const SERIES_MAX: usize = 256;
@@ -428,6 +428,18 @@ impl Analysis {
             me.last_window = Some(seg.window);
             if fin {
                 me.fin_at.get_or_insert(ts);
+                // The FIN's place ends what the sender sent: bytes between the last
+                // data the capture saw and it were sent and lost before the capture
+                // point (counted as a hole above), and belong in the span as a hole
+                // in the middle does.
+                let fin_pos = seq.wrapping_add(len);
+                if me.data_first.is_some()
+                    && before(me.data_end, fin_pos)
+                    && u64::from(fin_pos.wrapping_sub(me.data_end)) <= MAX_UNSEEN_TAIL
+                {
+                    me.data_span += u64::from(fin_pos.wrapping_sub(me.data_end));
+                    me.data_end = fin_pos;
+                }
             }
             if rst {
                 me.rst_at.get_or_insert(ts);
@@ -546,6 +558,21 @@ impl Analysis {
         // a segment lost before the capture point is seen only as its retransmission.
         f.payload_bytes = tx.data_span.max(tx.payload);
         f.lost_before_capture_bytes = tx.hole_bytes;
+        // The sender's last segment lost before the capture with its FIN (which
+        // ends a stream-mode transfer, and often rides on the last data): the
+        // receiver's ACK past the last byte seen says how far the data went, the
+        // FIN taking one number.
+        let mut acked_past = false;
+        if tx.fin_at.is_none()
+            && let (Some(_), Some(k)) = (tx.data_first, rx.last_ack)
+            && before(tx.data_end, k)
+            && u64::from(k.wrapping_sub(tx.data_end)) <= MAX_UNSEEN_TAIL + 1
+        {
+            let unseen = u64::from(k.wrapping_sub(tx.data_end)) - 1;
+            f.payload_bytes += unseen;
+            f.lost_before_capture_bytes += unseen;
+            acked_past = true;
+        }
         f.max_segment = tx.max_segment;
         f.full_size_retransmissions = tx.full_size_retransmissions;
         // From the end back (what is not acknowledged yet is less than 2 GiB),
@@ -554,6 +581,7 @@ impl Analysis {
             (Some(_), Some(k)) if before(k, tx.data_end) => tx
                 .data_span
                 .saturating_sub(u64::from(tx.data_end.wrapping_sub(k))),
+            (Some(_), Some(_)) if acked_past => f.payload_bytes,
             (Some(_), Some(_)) => tx.data_span,
             _ => 0,
         }
