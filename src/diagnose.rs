@@ -1706,6 +1706,15 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     // Short counts an end (FIN/RST) in the capture: a connection whose end is not
     // in it, confirmed by the server's 226, lost packets in the capture instead.
     let short = short && d.ended_by.is_some();
+    // The capture lost bytes of this connection (a gap, a TLS stream it could not
+    // decrypt past), yet the sender's sequence span covers the announced size: the
+    // count is the capture's, not the transfer's.
+    let short = short
+        && !d.expected_size.is_some_and(|n| {
+            d.tcp
+                .as_deref()
+                .is_some_and(|t| t.lost_before_capture_bytes > 0 && t.payload_bytes >= n)
+        });
     // A path-MTU black hole explains the cut (its own finding says so and how to fix it).
     if d.tcp.as_deref().is_some_and(speed::is_pmtu_blackhole) {
         return;

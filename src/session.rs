@@ -1294,7 +1294,16 @@ impl Tracker {
         let st = &mut self.sessions[si];
         // A resumed transfer (REST) moves only what follows the offset; the
         // offset is used up by this command, channel or not.
-        let restart = std::mem::take(&mut st.restart);
+        let mut restart = std::mem::take(&mut st.restart);
+        // A REST right before whose 350 the capture lost: clients send the
+        // transfer only after the 350, so the offset holds.
+        if restart == 0
+            && let Some(prev) = ei.checked_sub(1).map(|p| &st.s.exchanges[p])
+            && prev.replies.is_empty()
+            && let Some(c) = prev.command.as_ref().filter(|c| c.verb == "REST")
+        {
+            restart = crate::text::lossy_str(&c.arg.0).trim().parse().unwrap_or(0);
+        }
         let cand =
             st.s.data_channels
                 .iter()
@@ -1727,6 +1736,20 @@ impl Tracker {
             }
             (350, Some("REST")) => {
                 st.restart = crate::text::lossy_str(arg).trim().parse().unwrap_or(0);
+            }
+            (350, None) => {
+                // A 350 whose command the capture lost, with a number: a REST's
+                // (RNFR's says "ready for RNTO"), e.g. "Restart position accepted
+                // (50000)", "Restarting at 50000".
+                let t = crate::text::lossy_str(text);
+                let digits: String = t
+                    .chars()
+                    .skip_while(|c| !c.is_ascii_digit())
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if let Ok(n) = digits.parse() {
+                    st.restart = n;
+                }
             }
             (213, Some("SIZE")) => {
                 if let Some(n) = explain::size_in_213(text) {

@@ -397,10 +397,14 @@ impl TlsConn {
     }
 
     fn alert(&mut self, d: usize, frame: u64) {
+        let peer_app = self.dirs[1 - d].app;
         let st = &mut self.dirs[d];
         let readable = st.head.len() == 2 && ((!st.encrypted && st.len == 2) || st.alert_decrypted);
         st.alert_decrypted = false;
-        let during_handshake = !(st.app || (st.encrypted && self.dirs[1 - d].app));
+        // Application data from the peer ends the handshake for TLS 1.2 and older
+        // even when the capture lost this side's ChangeCipherSpec and Finished
+        // (in TLS 1.3 every encrypted record looks like application data).
+        let during_handshake = !(st.app || (st.encrypted && peer_app) || (!self.tls13 && peer_app));
         let st = &mut self.dirs[d];
         let (level, description) = if readable {
             let level = match st.head[0] {
@@ -981,7 +985,9 @@ impl TlsConn {
             } else {
                 "not-seen"
             }
-        } else if (c.app || c.encrypted) && (s.app || s.encrypted) {
+        } else if (c.app || c.encrypted) && (s.app || s.encrypted)
+            || (!self.tls13 && (c.app || s.app))
+        {
             "complete"
         } else if i.alerts.iter().any(|a| a.during_handshake) || ended {
             "failed"

@@ -1235,3 +1235,53 @@ fn an_abor_whose_synch_the_capture_cut_is_still_abor() {
         .expect("ABOR");
     assert!(abor.telnet_interrupt);
 }
+
+/// A resumed download (REST 50000, then RETR of a 120,000-byte file: 70,000
+/// bytes move) whose REST (frame 26 of resumed-transfers.pcap) or whose 350
+/// (frame 27) the capture lost: the offset is still known (from the 350's text,
+/// or from the REST a client follows with the transfer only after a 350), so the
+/// 70,000 bytes are the whole transfer, not "70000 of 120000 announced bytes".
+#[test]
+fn a_resumed_transfer_whose_rest_or_350_the_capture_lost_is_whole() {
+    for lost in [26, 27] {
+        let (v, _) = without("resumed-transfers.pcap", &[lost]);
+        let cap = analyze(&v).expect("valid");
+        let s = &cap.sessions[0];
+        let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
+        assert!(
+            !ids.contains(&"transfer-incomplete"),
+            "frame {lost}: {ids:?}"
+        );
+        let d = s
+            .data_channels
+            .iter()
+            .find(|d| d.command.as_deref() == Some("RETR"))
+            .expect("RETR");
+        assert_eq!(d.expected_size, Some(70_000), "frame {lost}");
+        assert_eq!(d.bytes, 70_000, "frame {lost}");
+    }
+}
+
+/// Losses in an FTPS data connection (ftps-implicit.pcap, key log given): frame
+/// 43 holds the server's ServerHello and Finished, so the file cannot be
+/// decrypted, yet the server's sequence span covers the announced 20,000 bytes
+/// and it said 226: the count is the capture's, not `transfer-incomplete`. Frame
+/// 44 holds the client's ChangeCipherSpec and Finished; the server's application
+/// data that followed says the TLS 1.2 handshake completed, so the client's
+/// closing alert is no `tls-handshake-failed`.
+#[test]
+fn losses_in_an_ftps_data_connection_are_the_captures() {
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/ftps-implicit.keys");
+    for (lost, not) in [(43, "transfer-incomplete"), (44, "tls-handshake-failed")] {
+        let (v, _) = without("ftps-implicit.pcap", &[lost]);
+        let mut log = ftpscope::tls::KeyLog::default();
+        log.add_file(&keys).expect("key log");
+        let cfg = TrackerConfig {
+            tls_keys: Some(std::sync::Arc::new(log)),
+            ..TrackerConfig::default()
+        };
+        let cap = analyze_reader(&v[..], cfg, None).expect("valid");
+        let ids: Vec<&str> = cap.sessions[0].findings.iter().map(|f| f.id).collect();
+        assert!(!ids.contains(&not), "frame {lost}: {ids:?}");
+    }
+}
