@@ -804,10 +804,24 @@ fn partly_seen_data(s: &Session, out: &mut Vec<Finding>) {
 /// setup (PORT, PASV, EPSV, EPRT, LPRT, LPSV) accepted before it in the
 /// session: the client skipped the step (vsftpd: `425 Use PORT or PASV first.`).
 fn missing_data_setup(s: &Session, out: &mut Vec<Finding>) {
+    // The capture lost bytes the client sent: the setup may have been in them.
+    if s.capture.gap_bytes[0] > 0 {
+        return;
+    }
     let setup = |v: &str| matches!(v, "PORT" | "PASV" | "EPSV" | "EPRT" | "LPRT" | "LPSV");
     let mut set_up = false;
     for (i, x) in s.exchanges.iter().enumerate() {
-        let Some(v) = x.verb() else { continue };
+        let Some(v) = x.verb() else {
+            // A setup's success whose command the capture lost.
+            if i > 0
+                && x.replies
+                    .iter()
+                    .any(|r| matches!(r.code, 200 | 227 | 228 | 229))
+            {
+                set_up = true;
+            }
+            continue;
+        };
         if setup(v) && x.final_reply().is_some_and(|r| r.code < 300) {
             set_up = true;
             continue;
@@ -1501,10 +1515,13 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     let file_cmd = matches!(cmd, "RETR" | "STOR" | "APPE" | "STOU");
     let code = transfer_reply(s, d);
     let name = d.arg.as_ref().map(|a| a.0.clone()).unwrap_or_default();
+    // A 1yz before the final reply (or, when the capture lost it, data moved on
+    // the connection: the server went ahead).
     let preliminary = d
         .command_exchange
         .and_then(|e| s.exchanges.get(e))
-        .is_some_and(|x| x.replies.iter().any(|r| (100..200).contains(&r.code)));
+        .is_some_and(|x| x.replies.iter().any(|r| (100..200).contains(&r.code)))
+        || d.bytes > 0;
     // The server refused the command itself: that is the finding, whatever the data
     // connection did (a client may connect before sending the command).
     if let Some((ei, c)) = code.filter(|(_, c)| *c >= 400 && *c != 425 && !preliminary) {

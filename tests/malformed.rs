@@ -1285,3 +1285,22 @@ fn losses_in_an_ftps_data_connection_are_the_captures() {
         assert!(!ids.contains(&not), "frame {lost}: {ids:?}");
     }
 }
+
+/// Two more losses read from the evidence left: the capture lost the client's
+/// PORT (frame 17 of nat-client-active-client-side.pcap; its 200 is there), so the
+/// 425 to RETR is no `data-setup-missing` ("the client never set up a data
+/// connection"); it lost the 150 to a RETR whose data then moved (frame 27 of
+/// transfer-reset.pcap), so the 426 that ended it is the transfer cut short
+/// (`transfer-incomplete`), not a command "refused before any data moved".
+#[test]
+fn a_lost_port_or_150_does_not_change_what_happened() {
+    let (v, _) = without("nat-client-active-client-side.pcap", &[17]);
+    let cap = analyze(&v).expect("valid");
+    let ids: Vec<&str> = cap.sessions[0].findings.iter().map(|f| f.id).collect();
+    assert!(!ids.contains(&"data-setup-missing"), "{ids:?}");
+    let (v, _) = without("transfer-reset.pcap", &[27]);
+    let cap = analyze(&v).expect("valid");
+    let ids: Vec<&str> = cap.sessions[0].findings.iter().map(|f| f.id).collect();
+    assert!(!ids.contains(&"transfer-refused"), "{ids:?}");
+    assert!(ids.contains(&"transfer-incomplete"), "{ids:?}");
+}
