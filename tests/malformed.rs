@@ -1305,7 +1305,7 @@ fn a_lost_port_or_150_does_not_change_what_happened() {
     assert!(ids.contains(&"transfer-incomplete"), "{ids:?}");
 }
 
-/// Every packet of these lab captures cut out in turn (2,000-odd copies, each a
+/// Every packet of these lab captures cut out in turn (1,431 copies, each a
 /// capture that lost one packet): the loss may be said (`capture-*`) and may cost
 /// detail, but never adds an ERROR that the whole capture does not have, never
 /// changes the number of sessions, and never gives a reply a time before its
