@@ -1699,6 +1699,15 @@ impl Tracker {
                     st.s.type_ = t;
                 }
             }
+            (200, None) => {
+                // A TYPE's 200 whose command the capture lost ("TYPE is now 8-bit
+                // binary", "Switching to Binary mode.").
+                match type_in_reply(text) {
+                    Some(Representation::Binary) => st.s.type_ = "I".into(),
+                    Some(Representation::Ascii) => st.s.type_ = "A".into(),
+                    _ => {}
+                }
+            }
             (200, Some("MODE")) => st.s.mode = word(),
             (200, Some("STRU")) => st.s.stru = word(),
             (215, Some("SYST")) => st.s.server_system = Some(Bytes(text.to_vec())),
@@ -3141,9 +3150,19 @@ pub fn bytes_in_226(text: &[u8]) -> Option<u64> {
 /// connection" means binary whatever TYPE was (or was not) seen.
 pub fn type_in_reply(text: &[u8]) -> Option<Representation> {
     let s = crate::text::lossy_str(text).to_ascii_lowercase();
-    if s.contains("binary mode") || s.contains("type i") {
+    // "type i", "type set to i" with the letter a word ("TYPE is now ASCII" is
+    // no TYPE I).
+    let type_word = |c: char| {
+        ["type ", "set to "].iter().any(|p| {
+            s.match_indices(p).any(|(i, _)| {
+                let mut rest = s[i + p.len()..].chars();
+                rest.next() == Some(c) && rest.next().is_none_or(|n| !n.is_ascii_alphanumeric())
+            })
+        })
+    };
+    if s.contains("binary") || type_word('i') {
         Some(Representation::Binary)
-    } else if s.contains("ascii mode") || s.contains("type a") {
+    } else if s.contains("ascii") || type_word('a') {
         Some(Representation::Ascii)
     } else {
         None

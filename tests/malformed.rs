@@ -1375,3 +1375,16 @@ fn losing_any_one_packet_adds_no_error() {
     }
     assert!(copies > 1000, "{copies} copies");
 }
+
+/// The capture lost a TYPE I (frame 19 of mid-session.pcap) but holds its reply
+/// "200 TYPE is now 8-bit binary": the transfer that follows is binary, not a
+/// binary file "moved in ASCII mode".
+#[test]
+fn a_type_whose_command_the_capture_lost_is_read_from_its_reply() {
+    let (v, _) = without("mid-session.pcap", &[19]);
+    let cap = analyze(&v).expect("valid");
+    let s = &cap.sessions[0];
+    let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
+    assert!(!ids.contains(&"ascii-mode-size-mismatch"), "{ids:?}");
+    assert_eq!(s.type_, "I");
+}

@@ -392,3 +392,29 @@ fn an_open_session_is_viewed_with_its_transfer_running() {
     assert_eq!(done[0].data_channels[0].outcome, Outcome::Completed);
     assert_eq!(done[0].duration, 9.0, "its last packet");
 }
+
+/// The representation a reply's text names: "TYPE I" as a word, "binary",
+/// "ASCII"; "TYPE is now ASCII" is no TYPE I.
+#[test]
+fn the_type_a_reply_names_is_read_from_its_words() {
+    use super::type_in_reply;
+    use crate::model::Representation::{Ascii, Binary};
+    for (text, want) in [
+        (&b"TYPE is now 8-bit binary"[..], Some(Binary)),
+        (b"Switching to Binary mode.", Some(Binary)),
+        (b"Type set to I", Some(Binary)),
+        (b"Type set to I.", Some(Binary)),
+        (b"TYPE is now ASCII", Some(Ascii)),
+        (b"Switching to ASCII mode.", Some(Ascii)),
+        (b"Type set to A", Some(Ascii)),
+        (b"Opening data connection for late.bin", None),
+        (b"Command okay", None),
+    ] {
+        assert_eq!(
+            type_in_reply(text),
+            want,
+            "{}",
+            String::from_utf8_lossy(text)
+        );
+    }
+}
