@@ -647,24 +647,11 @@ fn process<S: ConnSink>(
         // segments lost before the capture point) counts those bytes as sent; the
         // last number it covers is taken as the FIN that ends a stream-mode
         // transfer (counted when seen), so at worst one byte is counted late.
-        let h = &mut c.halves[o];
-        if c.mode == Mode::Count && h.known && h.max_end > 0 && h.fin_at.is_none() {
+        let h = &c.halves[o];
+        if h.known && h.fin_at.is_none() {
             let end = h.rel(seg.ack) - 1;
-            if end > h.max_end as i64 && end as u64 - h.max_end <= MAX_UNSEEN_TAIL {
-                let len = end as u64 - h.max_end;
-                h.max_end = end as u64;
-                if h.max_end > h.next {
-                    h.advance_to(h.max_end);
-                }
-                emit(
-                    c,
-                    sink,
-                    meta,
-                    ConnEvent::Count {
-                        dir: dir.other(),
-                        len,
-                    },
-                );
+            if end > 0 {
+                count_unseen_tail(c, meta, dir.other(), end as u64, sink);
             }
         }
         if c.halves[o].known && c.mode == Mode::Stream {
@@ -706,22 +693,30 @@ fn process<S: ConnSink>(
             // Counted: the FIN's place ends the sequence span, so bytes the capture
             // lost just before it (the last segments) are counted as sent, as a
             // hole before a later segment is.
-            let h = &mut c.halves[i];
-            if c.mode == Mode::Count
-                && (at as u64) > h.max_end
-                && h.max_end > 0
-                && at as u64 - h.max_end <= MAX_UNSEEN_TAIL
-            {
-                let len = at as u64 - h.max_end;
-                h.max_end = at as u64;
-                if h.max_end > h.next {
-                    h.advance_to(h.max_end);
-                }
-                emit(c, sink, meta, ConnEvent::Count { dir, len });
-            }
+            count_unseen_tail(c, meta, dir, at as u64, sink);
         }
         check_fin(c, meta, dir, sink);
     }
+}
+
+/// A counted connection's `dir` sent up to `end` (relative), past what the capture
+/// saw of it (a FIN's place, or one short of the peer's ACK): the bytes between
+/// are counted as sent and lost before the capture point, as a hole before a later
+/// segment is; up to [`MAX_UNSEEN_TAIL`], and only once some data was seen.
+fn count_unseen_tail<S: ConnSink>(c: &mut Conn, meta: Meta, dir: Dir, end: u64, sink: &mut S) {
+    let h = &mut c.halves[dir.idx()];
+    if c.mode != Mode::Count || h.max_end == 0 || end <= h.max_end {
+        return;
+    }
+    let len = end - h.max_end;
+    if len > MAX_UNSEEN_TAIL {
+        return;
+    }
+    h.max_end = end;
+    if end > h.next {
+        h.advance_to(end);
+    }
+    emit(c, sink, meta, ConnEvent::Count { dir, len });
 }
 
 fn emit<S: ConnSink>(c: &mut Conn, sink: &mut S, meta: Meta, ev: ConnEvent<'_>) {

@@ -60,15 +60,10 @@ impl Ts {
     /// The RFC 3339 form `Display` writes (`2023-11-14T22:13:20.000007Z`), as bytes
     /// without the formatting machinery, for years 0-9999 (None outside them).
     pub fn rfc3339_bytes(self) -> Option<[u8; 27]> {
-        let secs = self.0.div_euclid(1_000_000_000);
-        let micros = self.0.rem_euclid(1_000_000_000) / 1000;
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        if !(0..=9999).contains(&y) {
+        let c = self.civil();
+        if !(0..=9999).contains(&c.year) {
             return None;
         }
-        let (hh, mm, ss) = (sod / 3600, (sod / 60) % 60, sod % 60);
         let mut b = *b"0000-00-00T00:00:00.000000Z";
         let mut put = |at: usize, width: usize, mut v: u64| {
             for i in (at..at + width).rev() {
@@ -76,15 +71,42 @@ impl Ts {
                 v /= 10;
             }
         };
-        put(0, 4, y as u64);
-        put(5, 2, u64::from(m));
-        put(8, 2, u64::from(d));
-        put(11, 2, hh as u64);
-        put(14, 2, mm as u64);
-        put(17, 2, ss as u64);
-        put(20, 6, micros as u64);
+        put(0, 4, c.year as u64);
+        put(5, 2, u64::from(c.month));
+        put(8, 2, u64::from(c.day));
+        put(11, 2, c.hour as u64);
+        put(14, 2, c.minute as u64);
+        put(17, 2, c.second as u64);
+        put(20, 6, c.micros as u64);
         Some(b)
     }
+
+    /// The UTC calendar date and time of day.
+    fn civil(self) -> Civil {
+        let secs = self.0.div_euclid(1_000_000_000);
+        let sod = secs.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+        Civil {
+            year,
+            month,
+            day,
+            hour: sod / 3600,
+            minute: (sod / 60) % 60,
+            second: sod % 60,
+            micros: self.0.rem_euclid(1_000_000_000) / 1000,
+        }
+    }
+}
+
+/// A time in UTC, field by field.
+struct Civil {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: i64,
+    minute: i64,
+    second: i64,
+    micros: i64,
 }
 
 impl fmt::Display for Ts {
@@ -93,15 +115,11 @@ impl fmt::Display for Ts {
             // Only ASCII digits and separators were written.
             return f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?);
         }
-        let secs = self.0.div_euclid(1_000_000_000);
-        let micros = self.0.rem_euclid(1_000_000_000) / 1000;
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        let (hh, mm, ss) = (sod / 3600, (sod / 60) % 60, sod % 60);
+        let c = self.civil();
         write!(
             f,
-            "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{micros:06}Z"
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            c.year, c.month, c.day, c.hour, c.minute, c.second, c.micros
         )
     }
 }

@@ -1012,6 +1012,21 @@ fn without(name: &str, lost: &[u64]) -> (Vec<u8>, Vec<i64>) {
     (v, times)
 }
 
+/// The tracker's configuration for committed capture `name`: with its key log
+/// (`name` with `.keys` for `.pcap`/`.pcapng`) when there is one.
+fn keyed(name: &str) -> TrackerConfig {
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name.replace(".pcapng", ".keys").replace(".pcap", ".keys"));
+    let mut cfg = TrackerConfig::default();
+    if keys.exists() {
+        let mut log = ftpscope::tls::KeyLog::default();
+        log.add_file(&keys).expect("key log");
+        cfg.tls_keys = Some(std::sync::Arc::new(log));
+    }
+    cfg
+}
+
 /// A capture that lost one packet each way (the PORT command and its 200, frames
 /// 15 and 16 of `captures/active-port.pcap`): the client's next command (TYPE I)
 /// waits past the hole until the server's reply acknowledges it. The reply
@@ -1116,14 +1131,7 @@ fn a_reply_after_a_lost_one_answers_the_command_it_can_answer() {
 #[test]
 fn tls_after_an_auth_whose_234_or_auth_the_capture_lost_is_still_tls() {
     let (v, _) = without("ftps-prot-c.pcap", &[8]);
-    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/ftps-prot-c.keys");
-    let mut log = ftpscope::tls::KeyLog::default();
-    log.add_file(&keys).expect("key log");
-    let cfg = TrackerConfig {
-        tls_keys: Some(std::sync::Arc::new(log)),
-        ..TrackerConfig::default()
-    };
-    let cap = analyze_reader(&v[..], cfg, None).expect("valid");
+    let cap = analyze_reader(&v[..], keyed("ftps-prot-c.pcap"), None).expect("valid");
     let s = &cap.sessions[0];
     let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
     assert!(!ids.contains(&"reply-invalid"), "{ids:?}");
@@ -1142,14 +1150,7 @@ fn tls_after_an_auth_whose_234_or_auth_the_capture_lost_is_still_tls() {
     // ftps-curl-tls12.pcap) and holds the AUTH; the client's ClientHello that
     // follows says the server accepted.
     let (v, _) = without("ftps-curl-tls12.pcap", &[10]);
-    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/ftps-curl-tls12.keys");
-    let mut log = ftpscope::tls::KeyLog::default();
-    log.add_file(&keys).expect("key log");
-    let cfg = TrackerConfig {
-        tls_keys: Some(std::sync::Arc::new(log)),
-        ..TrackerConfig::default()
-    };
-    let cap = analyze_reader(&v[..], cfg, None).expect("valid");
+    let cap = analyze_reader(&v[..], keyed("ftps-curl-tls12.pcap"), None).expect("valid");
     let s = &cap.sessions[0];
     let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
     assert!(!ids.contains(&"reply-invalid"), "{ids:?}");
@@ -1271,16 +1272,9 @@ fn a_resumed_transfer_whose_rest_or_350_the_capture_lost_is_whole() {
 /// closing alert is no `tls-handshake-failed`.
 #[test]
 fn losses_in_an_ftps_data_connection_are_the_captures() {
-    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/ftps-implicit.keys");
     for (lost, not) in [(43, "transfer-incomplete"), (44, "tls-handshake-failed")] {
         let (v, _) = without("ftps-implicit.pcap", &[lost]);
-        let mut log = ftpscope::tls::KeyLog::default();
-        log.add_file(&keys).expect("key log");
-        let cfg = TrackerConfig {
-            tls_keys: Some(std::sync::Arc::new(log)),
-            ..TrackerConfig::default()
-        };
-        let cap = analyze_reader(&v[..], cfg, None).expect("valid");
+        let cap = analyze_reader(&v[..], keyed("ftps-implicit.pcap"), None).expect("valid");
         let ids: Vec<&str> = cap.sessions[0].findings.iter().map(|f| f.id).collect();
         assert!(!ids.contains(&not), "frame {lost}: {ids:?}");
     }
@@ -1314,18 +1308,6 @@ fn a_lost_port_or_150_does_not_change_what_happened() {
 #[test]
 fn losing_any_one_packet_adds_no_error() {
     use ftpscope::model::Severity;
-    let keyed = |name: &str| {
-        let keys = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("captures")
-            .join(name.replace(".pcapng", ".keys").replace(".pcap", ".keys"));
-        let mut cfg = TrackerConfig::default();
-        if keys.exists() {
-            let mut log = ftpscope::tls::KeyLog::default();
-            log.add_file(&keys).expect("key log");
-            cfg.tls_keys = Some(std::sync::Arc::new(log));
-        }
-        cfg
-    };
     let errors = |cap: &Capture| -> std::collections::BTreeSet<&'static str> {
         cap.sessions
             .iter()
