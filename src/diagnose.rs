@@ -175,6 +175,7 @@ pub fn session(s: &mut Session, verbose: bool) {
     run_on_codes(s, &mut f);
     refused_file_operations(s, &mut f);
     tls::rules(s, &mut f);
+    refusals::rules(s, &mut f);
     capture_rules(s, &mut f);
     let mut f = aggregate(f);
     mark_injected(s, &mut f);
@@ -1532,7 +1533,16 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
             .map(|r| escape(&r.text.0))
             .unwrap_or_default();
         let listing = matches!(cmd, "LIST" | "NLST" | "MLSD");
+        let upload = matches!(cmd, "STOR" | "APPE" | "STOU");
         let (id, severity, remedy) = match c {
+            450 | 550 | 553 if upload => (
+                "file-unavailable",
+                Severity::Warning,
+                tr!(
+                    "The server does not let this user write that file: check the directory (the current one after CWD, the chroot) and that the user may write to it on the server's disk, and the server's own switches (vsftpd write_enable=YES, and anon_upload_enable for anonymous; ProFTPD <Limit WRITE>/<Limit STOR> and AllowOverwrite for an existing file; pure-ftpd -i forbids anonymous uploads), and its log for the reason. The data connection is not at fault.",
+                    "服务器不允许该用户写这个文件：检查目录（CWD 之后的当前目录、chroot）以及该用户在服务器磁盘上是否有写权限，还有服务器自己的开关（vsftpd write_enable=YES，匿名用户还需 anon_upload_enable；ProFTPD <Limit WRITE>/<Limit STOR>，覆盖已有文件需 AllowOverwrite；pure-ftpd -i 禁止匿名上传），并查看其日志了解原因。数据连接没有问题。"
+                ),
+            ),
             450 | 550 | 553 => (
                 "file-unavailable",
                 if listing {
@@ -1794,6 +1804,8 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
 }
 
 fn login_rule(s: &Session, out: &mut Vec<Finding>) {
+    // Refusals for want of TLS are `tls-required`'s, not a bad password.
+    let for_tls = refusals::tls_refusal(s).is_some();
     let fails: Vec<usize> = s
         .exchanges
         .iter()
@@ -1801,6 +1813,7 @@ fn login_rule(s: &Session, out: &mut Vec<Finding>) {
         .filter(|(_, x)| {
             matches!(x.verb(), Some("PASS" | "USER" | "ACCT"))
                 && x.final_reply().is_some_and(|r| r.code == 530)
+                && !(for_tls && refusals::refuses_for_tls(x))
         })
         .map(|(i, _)| i)
         .collect();
@@ -1939,24 +1952,25 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
             ..Default::default()
         });
     }
+    // The server closes a session once: its first 421 says why (pure-ftpd follows
+    // its reason with "421 Logout."). One refusing a login without TLS is
+    // `tls-required`'s.
+    if let Some((i, r)) = s
+        .exchanges
+        .iter()
+        .enumerate()
+        .find_map(|(i, x)| x.replies.iter().find(|r| r.code == 421).map(|r| (i, r)))
+    {
+        if refusals::tls_refusal(s).is_none_or(|t| t > i) {
+            out.push(service_closing(s, i, &r.text.0));
+        }
+    }
     let mut epsv_all: Option<usize> = None;
     for (i, x) in s.exchanges.iter().enumerate() {
         let Some(c) = &x.command else {
-            if let Some(r) = x.replies.iter().find(|r| r.code == 421) {
-                out.push(service_closing(s, i, &r.text.0));
-            }
             continue;
         };
         let code = x.final_reply().map(|r| r.code);
-        if x.replies.iter().any(|r| r.code == 421) {
-            let t = x
-                .replies
-                .iter()
-                .find(|r| r.code == 421)
-                .map(|r| r.text.0.clone())
-                .unwrap_or_default();
-            out.push(service_closing(s, i, &t));
-        }
         if c.verb == "EPSV"
             && crate::text::lossy_str(&c.arg.0)
                 .trim()
@@ -1991,6 +2005,10 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
         let setup = matches!(c.verb.as_str(), "EPSV" | "EPRT" | "LPSV" | "LPRT");
         if let Some(cd) = code.filter(|cd| matches!(cd, 500 | 502 | 504) || (*cd == 501 && setup)) {
             if c.unknown && c.verb.len() > 4 {
+                continue;
+            }
+            // vsftpd's "500 OOPS": the server failed, the command was not refused.
+            if x.final_reply().is_some_and(refusals::is_oops) {
                 continue;
             }
             // A refused PORT/EPRT address is about the address (bounce, NAT), not support.
@@ -2659,7 +2677,7 @@ fn service_closing(s: &Session, i: usize, text: &[u8]) -> Finding {
         severity: Severity::Warning,
         summary: tr!(
             "the server closed the session with 421: {}",
-            "服务器以 421 关闭了会话：{}",
+            "服务器以 421 关闭了会话：\"{}\"",
             escape(text)
         ),
         evidence: reply_evidence(s, i),
@@ -2832,6 +2850,7 @@ fn guessing_rule(failed: &[FailedLogin]) -> Vec<Finding> {
     out
 }
 
+mod refusals;
 pub mod speed;
 mod tls;
 pub mod vantage;

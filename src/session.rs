@@ -1690,7 +1690,9 @@ impl Tracker {
         let word = || crate::text::lossy_str(arg).trim().to_ascii_uppercase();
         match (code, verb) {
             (230 | 232, _) => st.s.login = Login::Ok,
-            (530, Some("USER" | "PASS" | "ACCT")) if st.s.login != Login::Ok => {
+            // Any refusal ends the attempt: 530, but also a 421 or 550 for want of
+            // TLS and vsftpd's "500 OOPS" to PASS.
+            (400..=599, Some("USER" | "PASS" | "ACCT")) if st.s.login != Login::Ok => {
                 st.s.login = Login::Failed
             }
             (200, Some("TYPE")) => {

@@ -99,8 +99,8 @@ fn reply_code_at(b: &[u8], i: usize) -> bool {
         && b[i + 4].is_ascii_graphic()
 }
 
-/// The line without its wire text and quotations.
-fn prose_part(line: &str) -> String {
+/// The line without its wire text (what the quotations are read from).
+fn unwired(line: &str) -> String {
     let mut s = line.to_string();
     for marker in ["C> ", "S< "] {
         if let Some(i) = s.find(marker) {
@@ -111,7 +111,12 @@ fn prose_part(line: &str) -> String {
     {
         s.truncate(i);
     }
-    // Quotations: "...", `...`, “...”.
+    s
+}
+
+/// The line without its quotations ("...", `...`, “...”), and the quotation
+/// still open at its end (the closing character), if any.
+fn unquoted(s: &str) -> (String, Option<char>) {
     let mut out = String::new();
     let mut quote: Option<char> = None;
     for c in s.chars() {
@@ -123,7 +128,12 @@ fn prose_part(line: &str) -> String {
             (None, c) => out.push(c),
         }
     }
-    out
+    (out, quote)
+}
+
+/// The line without its wire text and quotations.
+fn prose_part(line: &str) -> String {
+    unquoted(&unwired(line)).0
 }
 
 fn is_word(w: &str) -> bool {
@@ -158,15 +168,18 @@ fn english_prose(line: &str) -> Option<String> {
 
 /// Lines of a view that must be Chinese: everything but the continuation lines of
 /// multi-line replies (wire text).
-fn checked_lines(text: &str) -> Vec<&str> {
+fn checked_lines(text: &str) -> Vec<String> {
     checked_lines_indented(text, 18)
 }
 
 /// [`checked_lines`] with the continuation lines indented by at least `indent`
 /// (the TUI's transcript indents them less than the text report).
-fn checked_lines_indented(text: &str, indent: usize) -> Vec<&str> {
+/// A quotation wrapped onto the next (indented) line is reopened there, so the
+/// server's words quoted in a finding stay quoted however the view wraps them.
+fn checked_lines_indented(text: &str, indent: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut in_reply = false;
+    let mut open: Option<char> = None;
     for l in text.lines() {
         let t = l.trim_start();
         // A multi-line reply's continuation lines are wire text.
@@ -183,7 +196,28 @@ fn checked_lines_indented(text: &str, indent: usize) -> Vec<&str> {
         } else {
             in_reply = false;
         }
-        out.push(l);
+        // The wrapped rest of a line that ended in wire text (an evidence line
+        // quoting a long reply) is wire text too.
+        let indent_of = |x: &str| x.len() - x.trim_start().len();
+        if let Some((prev, true)) = out.last().map(|p: &String| (p, unwired(p).len() < p.len())) {
+            let ours = t.starts_with("= ")
+                || t.starts_with("注:")
+                || t.starts_with("数据:")
+                || l.contains("C> ")
+                || l.contains("S< ");
+            if indent_of(l) > indent_of(prev) && !t.is_empty() && !ours {
+                continue;
+            }
+        }
+        let line = match open {
+            Some(q) if l.starts_with(' ') => {
+                let opener = if q == '”' { '“' } else { q };
+                format!("{opener}{l}")
+            }
+            _ => l.to_string(),
+        };
+        open = unquoted(&unwired(&line)).1;
+        out.push(line);
     }
     out
 }
@@ -237,7 +271,7 @@ fn no_english_prose_under_lang_zh() {
         let v = views(&case, Lang::Zh);
         for (view, text) in [("report", &v.report), ("diagnose", &v.diagnose)] {
             for l in checked_lines(text) {
-                if let Some(run) = english_prose(l) {
+                if let Some(run) = english_prose(&l) {
                     bad.push(format!("{name} {view}: \"{run}\" in: {l}"));
                 }
             }
@@ -585,7 +619,7 @@ fn tui_has_no_english_prose_under_lang_zh() {
     for case in cases() {
         let name = case.name();
         for l in checked_lines_indented(&tui_screens(&case, Lang::Zh).join("\n"), 16) {
-            if let Some(run) = english_prose(l) {
+            if let Some(run) = english_prose(&l) {
                 bad.push(format!("{name}: \"{run}\" in: {l}"));
             }
         }

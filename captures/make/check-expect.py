@@ -286,7 +286,10 @@ def main():
         user = users[0] if users else None
         if user != sess["user"]:
             problems.append(f"{tag}: user {user!r} != {sess['user']!r}")
-        login = "ok" if 230 in codes else ("failed" if 530 in codes and users else "none")
+        # A login refused by any 4xx/5xx (530, but also 421/550 for want of TLS,
+        # vsftpd's 500 OOPS to PASS) failed; the greeting does not count.
+        refused = any(c >= 400 for c in codes[1:]) if codes and codes[0] == 220 else 530 in codes
+        login = "ok" if 230 in codes else ("failed" if refused and users else "none")
         if sess["mid_session"]:
             login = sess["login"]  # cannot be seen
         if login != sess["login"]:

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# server-refusals: a server configured so that it refuses what the user asks,
+# each the way a real vsftpd says it. One capture per case:
+#   chroot-writable-oops: chroot_local_user=YES with a writable home and
+#       allow_writeable_chroot=NO; vsftpd answers the PASS with
+#       "500 OOPS: vsftpd: refusing to run with writable root inside chroot()"
+#       and closes the connection (curl, passive download).
+#   login-requires-tls: ssl_enable=YES, force_local_logins_ssl=YES; a client
+#       without TLS gets "530 Non-anonymous sessions must use encryption."
+#       (curl without --ssl-reqd).
+#   upload-write-disabled: write_enable=NO; STOR gets "550 Permission denied."
+#       (curl -T, passive).
+#   too-many-connections: max_per_ip=1; a second control connection from the same
+#       client while the first is logged in gets "421 There are too many
+#       connections from your internet address." (Python ftplib, two sessions).
+#   login-requires-tls-proftpd: ProFTPD mod_tls with TLSRequired on; curl without
+#       TLS gets "550 SSL/TLS required on the control channel" to USER.
+#   login-requires-tls-pureftpd: pure-ftpd -Y 2; curl without TLS gets a 421
+#       "Sorry, cleartext sessions and weak ciphers are not accepted", then
+#       "421 Logout." (curl waits for the 421's end until --max-time).
+# Server: vsftpd unless named (10.1.0.1:21). Captured on the server's interface.
+# Usage: server-refusals.sh [CASE...]   (default: every case)
+source "$(dirname "$0")/lib.sh"
+lab_init server-refusals
+
+topo_pair 10.1.0.2 10.1.0.1
+home_reset
+make_file "$LAB_HOME/report.bin" 20000
+make_text "$LAB_HOME/notes.txt" 20
+fix_mtimes
+
+stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; sleep 0.2; }
+CASES=${*:-"chroot-writable-oops login-requires-tls upload-write-disabled too-many-connections login-requires-tls-proftpd login-requires-tls-pureftpd"}
+want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
+openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=ftpscope-lab \
+    -keyout "$TMPD/rt-key.pem" -out "$TMPD/rt-cert.pem" 2>/dev/null
+
+# --- chroot-writable-oops
+if want chroot-writable-oops; then
+start_vsftpd srv <<'CONF'
+allow_writeable_chroot=NO
+CONF
+capture_start srv s0 oops
+in_ns cli curl -sS --max-time 10 -o /dev/null "ftp://$FTP_USER:$FTP_PASS@10.1.0.1/report.bin" || true
+capture_stop oops
+capture_save pcap oops chroot-writable-oops
+check_expect chroot-writable-oops
+stop_server
+fi
+
+# --- login-requires-tls
+if want login-requires-tls; then
+start_vsftpd srv <<CONF
+ssl_enable=YES
+rsa_cert_file=$TMPD/rt-cert.pem
+rsa_private_key_file=$TMPD/rt-key.pem
+force_local_logins_ssl=YES
+force_local_data_ssl=YES
+CONF
+capture_start srv s0 notls
+in_ns cli curl -sS --max-time 10 -o /dev/null "ftp://$FTP_USER:$FTP_PASS@10.1.0.1/report.bin" || true
+capture_stop notls
+capture_save pcap notls login-requires-tls
+check_expect login-requires-tls
+stop_server
+fi
+
+# --- upload-write-disabled
+if want upload-write-disabled; then
+start_vsftpd srv <<'CONF'
+write_enable=NO
+CONF
+head -c 5000 /dev/urandom > "$TMPD/upload.bin"
+capture_start srv s0 nowrite
+in_ns cli curl -sS --max-time 10 -T "$TMPD/upload.bin" "ftp://$FTP_USER:$FTP_PASS@10.1.0.1/upload.bin" || true
+capture_stop nowrite
+capture_save pcap nowrite upload-write-disabled
+check_expect upload-write-disabled
+stop_server
+fi
+
+# --- too-many-connections
+if want too-many-connections; then
+start_vsftpd srv <<'CONF'
+max_per_ip=1
+CONF
+capture_start srv s0 many
+in_ns cli timeout 30 "$PYTHON" - "$FTP_USER" "$FTP_PASS" <<'PY'
+import ftplib, sys, time
+user, password = sys.argv[1], sys.argv[2]
+first = ftplib.FTP()
+first.connect("10.1.0.1", 21, timeout=10)
+first.login(user, password)
+time.sleep(0.3)
+second = ftplib.FTP()
+try:
+    second.connect("10.1.0.1", 21, timeout=10)
+    second.login(user, password)
+    raise SystemExit("a second connection was let in?")
+except (ftplib.error_temp, ftplib.error_perm, EOFError, ConnectionError) as e:
+    print("second:", e)
+second.close()
+print(first.nlst())
+first.quit()
+PY
+capture_stop many
+capture_save pcap many too-many-connections
+check_expect too-many-connections
+stop_server
+fi
+
+# --- login-requires-tls-proftpd
+if want login-requires-tls-proftpd; then
+start_proftpd srv <<CONF
+ModulePath $LAB/proftpd/usr/lib/proftpd
+LoadModule mod_tls.c
+<IfModule mod_tls.c>
+  TLSEngine on
+  TLSLog $TMPD/proftpd-tls.log
+  TLSRSACertificateFile $TMPD/rt-cert.pem
+  TLSRSACertificateKeyFile $TMPD/rt-key.pem
+  TLSRequired on
+</IfModule>
+CONF
+capture_start srv s0 proftls
+in_ns cli curl -sS --max-time 10 -o /dev/null "ftp://$FTP_USER:$FTP_PASS@10.1.0.1/report.bin" || true
+capture_stop proftls
+capture_save pcap proftls login-requires-tls-proftpd
+check_expect login-requires-tls-proftpd
+stop_server
+fi
+
+# --- login-requires-tls-pureftpd
+if want login-requires-tls-pureftpd; then
+cat "$TMPD/rt-key.pem" "$TMPD/rt-cert.pem" > "$TMPD/pure-ftpd.pem"
+start_pureftpd srv -S 10.1.0.1,21 -p 40990:40999 -Y 2 -2 "$TMPD/pure-ftpd.pem"
+capture_start srv s0 puretls
+in_ns cli curl -sS --max-time 3 -o /dev/null "ftp://$FTP_USER:$FTP_PASS@10.1.0.1/report.bin" || true
+capture_stop puretls
+capture_save pcap puretls login-requires-tls-pureftpd
+check_expect login-requires-tls-pureftpd
+stop_server
+fi

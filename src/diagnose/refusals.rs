@@ -1,0 +1,217 @@
+//! The server refusing on its own terms: what its reply text says it wants or
+//! what broke inside it, when the reply code alone would mislead.
+//!
+//! `tls-required`: a login refused because the server accepts logins only over
+//! TLS (vsftpd's 530 "Non-anonymous sessions must use encryption", ProFTPD's 550
+//! "SSL/TLS required on the control channel", pure-ftpd's 421 "cleartext sessions
+//! ... are not accepted", IIS's 534 "Policy requires SSL"): the password is not
+//! the problem, the client's lack of FTPS is.
+//!
+//! `server-failed`: vsftpd's "500 OOPS: ..." (its fatal-error path: the session's
+//! process exits after it), which a bare 500 would read as "command unknown".
+
+use super::{escape, reply_evidence};
+use crate::i18n::Tr;
+use crate::model::{Certainty, Exchange, Finding, Login, Reply, Session, Severity};
+use crate::tr;
+
+/// Does a refusal's text say the server wants TLS (on the control connection)?
+/// Words, not codes: servers use 421, 530, 534 and 550 for it.
+pub(super) fn asks_for_tls(text: &[u8]) -> bool {
+    let t = crate::text::lossy_str(text).to_ascii_lowercase();
+    let has_word = |w: &str| {
+        t.match_indices(w).any(|(i, _)| {
+            let before = t[..i].chars().next_back();
+            let after = t[i + w.len()..].chars().next();
+            !before.is_some_and(|c| c.is_ascii_alphanumeric())
+                && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+        })
+    };
+    has_word("ssl")
+        || has_word("tls")
+        || has_word("ftps")
+        || t.contains("ssl/tls")
+        || t.contains("encrypt")
+        || t.contains("cleartext")
+        || t.contains("clear text")
+        || t.contains("clear-text")
+        || t.contains("plain ftp")
+        || t.contains("plaintext")
+}
+
+/// vsftpd's fatal error: "500 OOPS: <what failed>".
+pub(super) fn is_oops(r: &Reply) -> bool {
+    r.text.0.starts_with(b"OOPS:") || r.text.0.starts_with(b"OOPS ")
+}
+
+/// The exchange where the server refused a login (or anything before one) because
+/// the session is not under TLS: the first such, before any accepted AUTH.
+pub(super) fn tls_refusal(s: &Session) -> Option<usize> {
+    for (i, x) in s.exchanges.iter().enumerate() {
+        if x.verb() == Some("AUTH") && x.final_reply().is_some_and(|r| r.code == 234) {
+            return None;
+        }
+        let before_login = matches!(x.verb(), None | Some("USER" | "PASS" | "ACCT"));
+        if before_login && refuses_for_tls(x) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+pub(super) fn refuses_for_tls(x: &Exchange) -> bool {
+    x.replies
+        .iter()
+        .any(|r| r.code >= 400 && asks_for_tls(&r.text.0))
+}
+
+pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
+    tls_required(s, out);
+    // An OOPS after a failed TLS handshake is that failure's evidence (vsftpd's
+    // "500 OOPS: ... alert unknown ca"), which `tls-handshake-failed` names.
+    if !out.iter().any(|f| f.id == "tls-handshake-failed") {
+        server_failed(s, out);
+    }
+}
+
+fn tls_required(s: &Session, out: &mut Vec<Finding>) {
+    let Some(i) = tls_refusal(s) else {
+        return;
+    };
+    let x = &s.exchanges[i];
+    let Some(r) = x.replies.iter().find(|r| r.code >= 400) else {
+        return;
+    };
+    let code = r.code;
+    let said = escape(&r.text.0);
+    // The client tried again with TLS and got in: what went wrong was only the first try.
+    let then_ok = s.login == Login::Ok;
+    out.push(Finding {
+        id: "tls-required",
+        severity: if then_ok {
+            Severity::Info
+        } else {
+            Severity::Warning
+        },
+        summary: if then_ok {
+            tr!(
+                "the server refused the login without TLS ({code} \"{said}\"); the client then logged in",
+                "服务器拒绝了未使用 TLS 的登录（{code}，\"{said}\"）；之后客户端登录成功"
+            )
+        } else {
+            tr!(
+                "the server accepts logins only over TLS, and the client did not start TLS ({code} \"{said}\"): the user name and password are not what was refused",
+                "服务器只接受通过 TLS 的登录，而客户端没有启动 TLS（{code}，\"{said}\"）：被拒绝的并不是用户名和密码"
+            )
+        },
+        evidence: reply_evidence(s, i),
+        remedy: tr!(
+            "Connect with explicit FTPS (AUTH TLS before USER): curl --ssl-reqd, lftp set ftp:ssl-force true, Python ftplib.FTP_TLS, FileZilla \"Require explicit FTP over TLS\". Or, if cleartext passwords are acceptable on this network, allow them on the server (vsftpd force_local_logins_ssl=NO, ProFTPD TLSRequired off, pure-ftpd -Y 1).",
+            "使用显式 FTPS 连接（在 USER 之前发送 AUTH TLS）：curl --ssl-reqd，lftp set ftp:ssl-force true，Python ftplib.FTP_TLS，FileZilla“要求显式的 FTP over TLS”。或者，如果在这个网络上可以接受明文密码，在服务器上允许它（vsftpd force_local_logins_ssl=NO，ProFTPD TLSRequired off，pure-ftpd -Y 1）。"
+        ),
+        certainty: Certainty::Seen,
+        exchanges: vec![i],
+        ..Default::default()
+    });
+}
+
+fn server_failed(s: &Session, out: &mut Vec<Finding>) {
+    let Some((i, r)) = s
+        .exchanges
+        .iter()
+        .enumerate()
+        .find_map(|(i, x)| x.replies.iter().find(|r| is_oops(r)).map(|r| (i, r)))
+    else {
+        return;
+    };
+    let said = escape(&r.text.0);
+    let t = crate::text::lossy_str(&r.text.0).to_ascii_lowercase();
+    let after = match s.exchanges[i].verb() {
+        Some(v) => {
+            let v = crate::text::escape_str(v);
+            tr!(" answering {v}", "（在回答 {v} 时）")
+        }
+        None => Tr::default(),
+    };
+    let remedy = if t.contains("writable root") || t.contains("writeable root") {
+        tr!(
+            "The user's home directory, where vsftpd locks the session (chroot_local_user), is writable by the user, which vsftpd 3 refuses: remove the write permission (chmod a-w on the home directory) and give the user a writable subdirectory for uploads, or set allow_writeable_chroot=YES.",
+            "用户的主目录（vsftpd 用 chroot_local_user 把会话锁定在其中）对该用户可写，vsftpd 3 拒绝这样做：去掉写权限（对主目录执行 chmod a-w），另给用户一个可写的子目录用于上传，或设置 allow_writeable_chroot=YES。"
+        )
+    } else if t.contains("cannot change directory") || t.contains("chdir") {
+        tr!(
+            "The user's home directory (or vsftpd's local_root) does not exist or the server may not enter it: create it, check its owner and permissions, and on SELinux systems the FTP booleans (getsebool -a | grep ftp).",
+            "用户的主目录（或 vsftpd 的 local_root）不存在，或服务器无权进入：创建它，检查它的属主和权限；在 SELinux 系统上检查 FTP 相关的布尔值（getsebool -a | grep ftp）。"
+        )
+    } else if t.contains("bind") {
+        tr!(
+            "vsftpd could not bind a socket it needed: in active mode, connect_from_port_20=YES fails where port 20 may not be bound (containers, namespaces, no CAP_NET_BIND_SERVICE): set connect_from_port_20=NO; in passive mode, check that the passive range (pasv_min_port/pasv_max_port) is free.",
+            "vsftpd 无法绑定它需要的套接字：在主动模式下，如果不能绑定 20 端口（容器、命名空间、没有 CAP_NET_BIND_SERVICE），connect_from_port_20=YES 会失败：设置 connect_from_port_20=NO；在被动模式下，检查被动端口范围（pasv_min_port/pasv_max_port）是否空闲。"
+        )
+    } else if t.contains("priv_sock") || t.contains("child died") || t.contains("seccomp") {
+        tr!(
+            "A vsftpd helper process died, which often is its seccomp sandbox meeting a newer kernel or C library: set seccomp_sandbox=NO and read vsftpd's log.",
+            "vsftpd 的一个辅助进程退出了，这常常是它的 seccomp 沙箱与较新的内核或 C 库不兼容：设置 seccomp_sandbox=NO，并查看 vsftpd 的日志。"
+        )
+    } else if t.contains("ssl") || t.contains("tls") || t.contains("certificate") {
+        tr!(
+            "vsftpd's TLS failed: check rsa_cert_file and rsa_private_key_file (readable, matching each other), ssl_ciphers, and the TLS versions the client offers.",
+            "vsftpd 的 TLS 失败：检查 rsa_cert_file 和 rsa_private_key_file（可读且相互匹配）、ssl_ciphers，以及客户端提供的 TLS 版本。"
+        )
+    } else if t.contains("pam") {
+        tr!(
+            "PAM refused the session: check the PAM service vsftpd uses (pam_service_name, /etc/pam.d/) and the user's shell (pam_shells wants it listed in /etc/shells).",
+            "PAM 拒绝了会话：检查 vsftpd 使用的 PAM 服务（pam_service_name，/etc/pam.d/）和用户的 shell（pam_shells 要求它列在 /etc/shells 中）。"
+        )
+    } else {
+        tr!(
+            "vsftpd stopped on an error it cannot go on from; its reply says what failed: read vsftpd's log (vsftpd_log_file or the system log) and fix the setting or file it names.",
+            "vsftpd 遇到无法继续的错误而停止；它的响应说明了失败的内容：查看 vsftpd 的日志（vsftpd_log_file 或系统日志），修正其中提到的设置或文件。"
+        )
+    };
+    out.push(Finding {
+        id: "server-failed",
+        severity: Severity::Error,
+        summary: tr!(
+            "the server failed{after} and ended the session: \"{said}\" (vsftpd's fatal-error reply, not a refused command)",
+            "服务器{after}失败并结束了会话：\"{said}\"（vsftpd 的致命错误响应，而不是拒绝了命令）";
+            after = after
+        ),
+        evidence: reply_evidence(s, i),
+        remedy,
+        certainty: Certainty::Seen,
+        cause: "vsftpd-oops".into(),
+        exchanges: vec![i],
+        ..Default::default()
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::asks_for_tls;
+
+    #[test]
+    fn refusals_that_ask_for_tls_are_told_from_others() {
+        for t in [
+            "Non-anonymous sessions must use encryption.",
+            "SSL/TLS required on the control channel",
+            "Sorry, cleartext sessions and weak ciphers are not accepted on this server.",
+            "Policy requires SSL.",
+            "This server does not allow plain FTP. You have to use FTP over TLS.",
+            "TLS required",
+            "Please use FTPS",
+        ] {
+            assert!(asks_for_tls(t.as_bytes()), "{t}");
+        }
+        for t in [
+            "Login incorrect.",
+            "Permission denied.",
+            "Login authentication failed",
+            "User settlsx not allowed",
+            "Bustling server, try later",
+            "Only anonymous logins accepted",
+        ] {
+            assert!(!asks_for_tls(t.as_bytes()), "{t}");
+        }
+    }
+}
