@@ -1514,6 +1514,7 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
         return;
     };
     let file_cmd = matches!(cmd, "RETR" | "STOR" | "APPE" | "STOU");
+    let upload = matches!(cmd, "STOR" | "APPE" | "STOU");
     let code = transfer_reply(s, d);
     let name = d.arg.as_ref().map(|a| a.0.clone()).unwrap_or_default();
     // A 1yz before the final reply (or, when the capture lost it, data moved on
@@ -1533,7 +1534,6 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
             .map(|r| escape(&r.text.0))
             .unwrap_or_default();
         let listing = matches!(cmd, "LIST" | "NLST" | "MLSD");
-        let upload = matches!(cmd, "STOR" | "APPE" | "STOU");
         let (id, severity, remedy) = match c {
             450 | 550 | 553 if upload => (
                 "file-unavailable",
@@ -1729,7 +1729,20 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
         }
     }
     let short = d.expected_size.is_some_and(|n| d.bytes < n && !ascii);
-    let bad_reply = code.is_some_and(|(_, c)| matches!(c, 426 | 451));
+    let bad_reply = code.is_some_and(|(_, c)| matches!(c, 426 | 451 | 452 | 552));
+    // The server's own failure (a full disk or quota, a write or read error): its
+    // final reply says why, and a reset it sent is the consequence.
+    let local_error = code
+        .filter(|(_, c)| matches!(c, 451 | 452 | 552))
+        .map(|(ei, c)| {
+            let text = s
+                .exchanges
+                .get(ei)
+                .and_then(Exchange::final_reply)
+                .map(|r| escape(r.text.0.split(|b| *b == b'\n').next().unwrap_or_default()))
+                .unwrap_or_default();
+            (c, text)
+        });
     // Short counts an end (FIN/RST) in the capture: a connection whose end is not
     // in it, confirmed by the server's 226, lost packets in the capture instead.
     let short = short && d.ended_by.is_some();
@@ -1767,7 +1780,12 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
             ));
         }
         let got = d.bytes;
-        let why = if let Some(n) = d.expected_size.filter(|_| short) {
+        let why = if let Some((c, text)) = &local_error {
+            tr!(
+                "the server failed on its side after {got} bytes: {c} \"{text}\"",
+                "服务器在 {got} 字节后在它自己一侧失败：{c}，\"{text}\""
+            )
+        } else if let Some(n) = d.expected_size.filter(|_| short) {
             tr!(
                 "{got} of {n} announced bytes arrived",
                 "通告的 {n} 字节中只到达了 {got} 字节"
@@ -1794,10 +1812,20 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                 )
             },
             evidence,
-            remedy: tr!(
-                "Something cut the data connection: look for a firewall or NAT idle timeout, a proxy, or a server-side limit (disk full: 452/552; a crash). Retry with REST to resume.",
-                "有东西切断了数据连接：检查防火墙或 NAT 的空闲超时、代理，或服务器端的限制（磁盘满：452/552；崩溃）。可用 REST 续传重试。"
-            ),
+            remedy: match &local_error {
+                Some(_) if upload => tr!(
+                    "The server could not store the file: its disk (or the file system under the user's directory) is full or the user's quota is reached (452/552), or writing failed (451). Free space or raise the quota on the server (df, quota), and read its log; the network is not at fault. Retry with REST (or APPE) to resume.",
+                    "服务器无法保存该文件：它的磁盘（或用户目录所在的文件系统）已满，或达到了用户的配额（452/552），或写入失败（451）。在服务器上释放空间或提高配额（df、quota），并查看其日志；网络没有问题。可用 REST（或 APPE）续传重试。"
+                ),
+                Some(_) => tr!(
+                    "The server failed on its side (a read error on its disk, a limit, a crash of its transfer process): read its log; the network is not at fault. Retry with REST to resume.",
+                    "服务器在它自己一侧失败（磁盘读取错误、某种限制、传输进程崩溃）：查看其日志；网络没有问题。可用 REST 续传重试。"
+                ),
+                None => tr!(
+                    "Something cut the data connection: look for a firewall or NAT idle timeout, a proxy, or a server-side limit (disk full: 452/552; a crash). Retry with REST to resume.",
+                    "有东西切断了数据连接：检查防火墙或 NAT 的空闲超时、代理，或服务器端的限制（磁盘满：452/552；崩溃）。可用 REST 续传重试。"
+                ),
+            },
             ..Default::default()
         });
     }

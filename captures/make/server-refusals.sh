@@ -18,19 +18,28 @@
 #   login-requires-tls-pureftpd: pure-ftpd -Y 2; curl without TLS gets a 421
 #       "Sorry, cleartext sessions and weak ciphers are not accepted", then
 #       "421 Logout." (curl waits for the 421's end until --max-time).
+#   passive-disabled: pasv_enable=NO; curl's EPSV and PASV both get "550
+#       Permission denied." and curl gives up (exit 13).
+#   active-disabled: port_enable=NO; curl --ftp-port --disable-eprt: PORT gets
+#       "550 Permission denied.".
+#   upload-disk-full, upload-disk-full-pureftpd: the upload directory is a 16 KiB
+#       tmpfs; curl -T of 64 KiB: vsftpd answers "451 Failure writing to local
+#       file.", pure-ftpd "451-Error during write to file", each after resetting
+#       the data connection.
 # Server: vsftpd unless named (10.1.0.1:21). Captured on the server's interface.
 # Usage: server-refusals.sh [CASE...]   (default: every case)
 source "$(dirname "$0")/lib.sh"
 lab_init server-refusals
 
 topo_pair 10.1.0.2 10.1.0.1
+umount -q "$LAB_HOME/small" 2>/dev/null || true
 home_reset
 make_file "$LAB_HOME/report.bin" 20000
 make_text "$LAB_HOME/notes.txt" 20
 fix_mtimes
 
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; sleep 0.2; }
-CASES=${*:-"chroot-writable-oops login-requires-tls upload-write-disabled too-many-connections login-requires-tls-proftpd login-requires-tls-pureftpd"}
+CASES=${*:-"chroot-writable-oops login-requires-tls upload-write-disabled too-many-connections login-requires-tls-proftpd login-requires-tls-pureftpd passive-disabled active-disabled upload-disk-full upload-disk-full-pureftpd"}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=ftpscope-lab \
     -keyout "$TMPD/rt-key.pem" -out "$TMPD/rt-cert.pem" 2>/dev/null
@@ -140,4 +149,62 @@ capture_stop puretls
 capture_save pcap puretls login-requires-tls-pureftpd
 check_expect login-requires-tls-pureftpd
 stop_server
+fi
+
+# --- passive-disabled
+if want passive-disabled; then
+start_vsftpd srv <<'CONF'
+pasv_enable=NO
+CONF
+capture_start srv s0 nopasv
+in_ns cli curl -sS --max-time 10 -o /dev/null "ftp://$FTP_USER:$FTP_PASS@10.1.0.1/report.bin" || true
+capture_stop nopasv
+capture_save pcap nopasv passive-disabled
+check_expect passive-disabled
+stop_server
+fi
+
+# --- active-disabled
+if want active-disabled; then
+start_vsftpd srv <<'CONF'
+port_enable=NO
+CONF
+capture_start srv s0 noport
+in_ns cli curl -sS --max-time 10 --ftp-port 10.1.0.2 --disable-eprt -o /dev/null "ftp://$FTP_USER:$FTP_PASS@10.1.0.1/report.bin" || true
+capture_stop noport
+capture_save pcap noport active-disabled
+check_expect active-disabled
+stop_server
+fi
+
+# --- upload-disk-full and upload-disk-full-pureftpd
+# The tmpfs is mounted before the server starts: `ip netns exec` gives the server
+# its own copy of the mount table, which later mounts do not reach.
+small_mount() {
+    mkdir -p "$LAB_HOME/small"
+    mount -t tmpfs -o size=16k tmpfs "$LAB_HOME/small"
+    chown "$FTP_USER:$FTP_USER" "$LAB_HOME/small"
+    head -c 65536 /dev/urandom > "$TMPD/big.bin"
+}
+full_upload() {
+    local tag=$1 name=$2
+    capture_start srv s0 "$tag"
+    in_ns cli curl -sS --max-time 10 -T "$TMPD/big.bin" "ftp://$FTP_USER:$FTP_PASS@10.1.0.1/small/big.bin" || true
+    capture_stop "$tag"
+    capture_save pcap "$tag" "$name"
+    check_expect "$name"
+}
+if want upload-disk-full; then
+small_mount
+start_vsftpd srv </dev/null
+full_upload full upload-disk-full
+stop_server
+umount "$LAB_HOME/small"
+fi
+if want upload-disk-full-pureftpd; then
+small_mount
+start_pureftpd srv -S 10.1.0.1,21 -p 40990:40999
+full_upload fullpure upload-disk-full-pureftpd
+stop_server
+umount "$LAB_HOME/small"
 fi

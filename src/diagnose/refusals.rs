@@ -9,6 +9,13 @@
 //!
 //! `server-failed`: vsftpd's "500 OOPS: ..." (its fatal-error path: the session's
 //! process exits after it), which a bare 500 would read as "command unknown".
+//!
+//! `data-setup-refused`: the server refused PASV/EPSV (or PORT/EPRT) by policy
+//! (vsftpd's 550 "Permission denied." with pasv_enable=NO or port_enable=NO, a
+//! 425 when no passive port is free): no transfer can start in that mode. A
+//! command the server does not know (500/502/504) is `command-unsupported`'s, a
+//! PORT naming another host `bounce-port`'s, a refusal before the login the
+//! login's.
 
 use super::{escape, reply_evidence};
 use crate::i18n::Tr;
@@ -67,6 +74,7 @@ pub(super) fn refuses_for_tls(x: &Exchange) -> bool {
 
 pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
     tls_required(s, out);
+    data_setup_refused(s, out);
     // An OOPS after a failed TLS handshake is that failure's evidence (vsftpd's
     // "500 OOPS: ... alert unknown ca"), which `tls-handshake-failed` names.
     if !out.iter().any(|f| f.id == "tls-handshake-failed") {
@@ -111,6 +119,133 @@ fn tls_required(s: &Session, out: &mut Vec<Finding>) {
         ),
         certainty: Certainty::Seen,
         exchanges: vec![i],
+        ..Default::default()
+    });
+}
+
+const PASSIVE: &[&str] = &["PASV", "EPSV", "LPSV"];
+const ACTIVE: &[&str] = &["PORT", "EPRT", "LPRT"];
+
+/// A data-setup command refused by policy (see the module's text).
+fn refused_setup(s: &Session, i: usize, x: &Exchange) -> bool {
+    let Some(v) = x.verb() else {
+        return false;
+    };
+    if !PASSIVE.contains(&v) && !ACTIVE.contains(&v) {
+        return false;
+    }
+    let Some(r) = x.final_reply() else {
+        return false;
+    };
+    let extended = matches!(v, "EPSV" | "EPRT" | "LPSV" | "LPRT");
+    if r.code < 400 || matches!(r.code, 500 | 502 | 504 | 530 | 532) || (r.code == 501 && extended)
+    {
+        return false;
+    }
+    if is_oops(r) {
+        return false;
+    }
+    // After an accepted EPSV ALL the server must refuse every other setup
+    // (RFC 2428): `epsv-all-violation` is the finding.
+    let epsv_all = s.exchanges[..i].iter().any(|y| {
+        y.verb() == Some("EPSV")
+            && y.command
+                .as_ref()
+                .is_some_and(|c| c.arg.0.trim_ascii().eq_ignore_ascii_case(b"ALL"))
+            && y.final_reply().is_some_and(|r| r.code < 300)
+    });
+    if epsv_all && v != "EPSV" {
+        return false;
+    }
+    // PORT/EPRT naming another host than the client: bounce-port says why.
+    if ACTIVE.contains(&v) {
+        let named = s
+            .data_channels
+            .iter()
+            .find(|d| d.announce_exchange == i)
+            .and_then(|d| d.announced);
+        if named.is_some_and(|a| a.ip() != s.client.ip()) {
+            return false;
+        }
+    }
+    true
+}
+
+fn data_setup_refused(s: &Session, out: &mut Vec<Finding>) {
+    let refused: Vec<usize> = s
+        .exchanges
+        .iter()
+        .enumerate()
+        .filter(|(i, x)| refused_setup(s, *i, x))
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&first) = refused.first() else {
+        return;
+    };
+    let last = *refused.last().unwrap_or(&first);
+    let verb = |i: usize| s.exchanges[i].verb().unwrap_or_default();
+    let passive = PASSIVE.contains(&verb(first));
+    // The client got a data connection set up afterwards (the other mode, or the
+    // same command once the server had a free port).
+    let then = s.exchanges[last + 1..].iter().find_map(|y| {
+        let v = y.verb()?;
+        (PASSIVE.contains(&v) || ACTIVE.contains(&v))
+            .then_some(())
+            .and(y.final_reply().filter(|r| r.code < 400))
+            .map(|_| v)
+    });
+    let mut verbs: Vec<&str> = refused.iter().map(|&i| verb(i)).collect();
+    verbs.dedup();
+    let verbs = crate::text::escape_str(&verbs.join(", "));
+    let r = s.exchanges[first].final_reply();
+    let code = r.map(|r| r.code).unwrap_or_default();
+    let said = r
+        .map(|r| escape(r.text.0.split(|b| *b == b'\n').next().unwrap_or_default()))
+        .unwrap_or_default();
+    let mode = if passive {
+        tr!("passive mode", "被动模式")
+    } else {
+        tr!("active mode", "主动模式")
+    };
+    let summary = match then {
+        Some(v) => tr!(
+            "the server refused {mode} ({verbs}: {code} \"{said}\"); the client then set up the data connection with {v}",
+            "服务器拒绝了{mode}（{verbs}：{code}，\"{said}\"）；之后客户端用 {v} 建立了数据连接";
+            mode = mode
+        ),
+        None => tr!(
+            "the server refused {mode} ({verbs}: {code} \"{said}\"), and no data connection was set up another way: no listing or file could move",
+            "服务器拒绝了{mode}（{verbs}：{code}，\"{said}\"），而且没有用其他方式建立数据连接：列表和文件都无法传输";
+            mode = mode
+        ),
+    };
+    let remedy = if passive {
+        tr!(
+            "The server does not allow passive mode here (vsftpd pasv_enable=NO; ProFTPD <Limit PASV EPSV>; a 425 when no port of its passive range is free, as pure-ftpd answers; an FTP proxy's policy): allow it on the server (and give it enough passive ports), or use active mode if the server can connect back to the client (curl --ftp-port -, lftp set ftp:passive-mode off, ftplib set_pasv(False)).",
+            "服务器在这里不允许被动模式（vsftpd pasv_enable=NO；ProFTPD <Limit PASV EPSV>；被动端口范围内没有空闲端口时回答 425，如 pure-ftpd；FTP 代理的策略）：在服务器上允许它（并给它足够的被动端口），或者在服务器能连回客户端时使用主动模式（curl --ftp-port -，lftp set ftp:passive-mode off，ftplib set_pasv(False)）。"
+        )
+    } else {
+        tr!(
+            "The server does not allow active mode (vsftpd port_enable=NO; ProFTPD <Limit PORT EPRT>; many servers refuse it by policy, since it makes them connect out): use passive mode (curl's default, lftp set ftp:passive-mode on, ftplib set_pasv(True)), or allow it on the server.",
+            "服务器不允许主动模式（vsftpd port_enable=NO；ProFTPD <Limit PORT EPRT>；许多服务器按策略拒绝它，因为它要求服务器向外连接）：使用被动模式（curl 的默认方式，lftp set ftp:passive-mode on，ftplib set_pasv(True)），或在服务器上允许它。"
+        )
+    };
+    let mut evidence = super::reply_evidence(s, first);
+    if last != first {
+        evidence.extend(super::reply_evidence(s, last));
+    }
+    out.push(Finding {
+        id: "data-setup-refused",
+        severity: if then.is_some() {
+            Severity::Info
+        } else {
+            Severity::Error
+        },
+        summary,
+        evidence,
+        remedy,
+        certainty: Certainty::Seen,
+        exchanges: refused,
         ..Default::default()
     });
 }
