@@ -1873,6 +1873,13 @@ fn login_rule(s: &Session, out: &mut Vec<Finding>) {
         .iter()
         .any(|w| said.contains(w));
     let anonymous_only = said.contains("anonymous only") || said.contains("only anonymous");
+    // Refused at USER, before any password was asked: the name itself is barred.
+    let at_user = fails
+        .last()
+        .is_some_and(|&i| s.exchanges[i].verb() == Some("USER"));
+    let anonymous = s.user.as_ref().is_some_and(|u| {
+        u.0.eq_ignore_ascii_case(b"anonymous") || u.0.eq_ignore_ascii_case(b"ftp")
+    });
     let remedy = if limit {
         tr!(
             "The server refused the login for a connection limit, not for the password (its reply says so): this client (or this user) already has as many sessions open as the server allows. Close other sessions or lower the client's parallel connections (FileZilla: Maximum simultaneous transfers; lftp: set net:connection-limit), or raise the limit on the server (ProFTPD MaxClientsPerHost/MaxClientsPerUser, vsftpd max_per_ip, pure-ftpd -C).",
@@ -1882,6 +1889,16 @@ fn login_rule(s: &Session, out: &mut Vec<Finding>) {
         tr!(
             "The server accepts anonymous logins only (its reply says so): log in as anonymous, or use a server that allows this user.",
             "服务器只接受匿名登录（它的响应如此说明）：请以 anonymous 登录，或使用允许该用户的服务器。"
+        )
+    } else if anonymous {
+        tr!(
+            "The server does not accept anonymous logins (vsftpd anonymous_enable=NO, its default; ProFTPD without an <Anonymous> section; pure-ftpd -E): log in with an account, or enable anonymous access on the server.",
+            "服务器不接受匿名登录（vsftpd anonymous_enable=NO，这是它的默认值；ProFTPD 没有 <Anonymous> 段；pure-ftpd -E）：请用一个账户登录，或在服务器上启用匿名访问。"
+        )
+    } else if at_user {
+        tr!(
+            "The server refused the user name itself, before asking for a password: this user may not log in here, whatever the password (vsftpd: listed in user_list with userlist_enable=YES and userlist_deny=YES, or not listed with userlist_deny=NO; ProFTPD: <Limit LOGIN>, RootLogin; pure-ftpd: -u with a minimum uid). Use another account, or allow this one on the server.",
+            "服务器在要求密码之前就拒绝了这个用户名：无论密码是什么，这个用户都不能在这里登录（vsftpd：userlist_enable=YES 且 userlist_deny=YES 时列在 user_list 中，或 userlist_deny=NO 时不在其中；ProFTPD：<Limit LOGIN>、RootLogin；pure-ftpd：-u 设定的最小 uid）。请换一个账户，或在服务器上允许这个账户。"
         )
     } else {
         tr!(

@@ -22,6 +22,10 @@
 #       Permission denied." and curl gives up (exit 13).
 #   active-disabled: port_enable=NO; curl --ftp-port --disable-eprt: PORT gets
 #       "550 Permission denied.".
+#   user-blocked: userlist_enable=YES, userlist_deny=YES with ftpuser listed:
+#       vsftpd answers USER itself with "530 Permission denied." (no password
+#       asked); then an anonymous login (anonymous_enable=NO) gets "530 Login
+#       incorrect." after its PASS (curl, two sessions).
 #   upload-disk-full, upload-disk-full-pureftpd: the upload directory is a 16 KiB
 #       tmpfs; curl -T of 64 KiB: vsftpd answers "451 Failure writing to local
 #       file.", pure-ftpd "451-Error during write to file", each after resetting
@@ -39,7 +43,7 @@ make_text "$LAB_HOME/notes.txt" 20
 fix_mtimes
 
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; sleep 0.2; }
-CASES=${*:-"chroot-writable-oops login-requires-tls upload-write-disabled too-many-connections login-requires-tls-proftpd login-requires-tls-pureftpd passive-disabled active-disabled upload-disk-full upload-disk-full-pureftpd"}
+CASES=${*:-"chroot-writable-oops login-requires-tls upload-write-disabled too-many-connections login-requires-tls-proftpd login-requires-tls-pureftpd passive-disabled active-disabled upload-disk-full upload-disk-full-pureftpd user-blocked"}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=ftpscope-lab \
     -keyout "$TMPD/rt-key.pem" -out "$TMPD/rt-cert.pem" 2>/dev/null
@@ -207,4 +211,21 @@ start_pureftpd srv -S 10.1.0.1,21 -p 40990:40999
 full_upload fullpure upload-disk-full-pureftpd
 stop_server
 umount "$LAB_HOME/small"
+fi
+
+# --- user-blocked
+if want user-blocked; then
+echo "$FTP_USER" > "$TMPD/user_list"
+start_vsftpd srv <<CONF
+userlist_enable=YES
+userlist_deny=YES
+userlist_file=$TMPD/user_list
+CONF
+capture_start srv s0 blocked
+in_ns cli curl -sS --max-time 10 -o /dev/null "ftp://$FTP_USER:$FTP_PASS@10.1.0.1/report.bin" || true
+in_ns cli curl -sS --max-time 10 -o /dev/null "ftp://10.1.0.1/report.bin" || true
+capture_stop blocked
+capture_save pcap blocked user-blocked
+check_expect user-blocked
+stop_server
 fi
