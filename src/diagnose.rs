@@ -997,7 +997,10 @@ fn passive_rules(
     out: &mut Vec<Finding>,
 ) {
     // The announced address is not where the client reached the server.
-    let mismatch = d.via != Via::Epsv && ann.ip() != server_ip;
+    // An IPv4 address in a 227 on an IPv6 control connection is no NAT: PASV
+    // cannot carry anything else (`pasv-on-ipv6`).
+    let family = ann.ip().to_canonical().is_ipv4() == server_ip.to_canonical().is_ipv4();
+    let mismatch = d.via != Via::Epsv && family && ann.ip() != server_ip;
     let nat = mismatch && is_private(ann.ip()) && !is_private(server_ip);
     // The server announces its public address, and this client (inside the server's
     // network) reached it at a private one: right for clients outside.

@@ -302,6 +302,12 @@ def main():
             ann_ip, ann_port = ann.rsplit(":", 1)
             ann_ip = ann_ip.strip("[]")
             found = [t for t, s in streams.items() if t != st and any(p["dst"] == ann for p in s["pkts"] if p["syn"] and not p["ack"])]
+            # A client that ignores the 227's address (curl by default, Python's ftplib)
+            # connects to the control address with the announced port.
+            if not found and dc["via"] == "PASV":
+                ctl = sess["server"].rsplit(":", 1)[0]
+                alt = f"{ctl}:{ann_port}"
+                found = [t for t, s in streams.items() if t != st and any(p["dst"] == alt for p in s["pkts"] if p["syn"] and not p["ack"])]
             # Payload-only captures (no SYN): the stream that carries bytes to or from it.
             if not found:
                 found = [t for t, s in streams.items() if t != st and any(ann in (p["dst"], p.get("src")) for p in s["pkts"])]

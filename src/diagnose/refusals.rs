@@ -75,6 +75,7 @@ pub(super) fn refuses_for_tls(x: &Exchange) -> bool {
 pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
     tls_required(s, out);
     data_setup_refused(s, out);
+    ipv4_setup_on_ipv6(s, out);
     // An OOPS after a failed TLS handshake is that failure's evidence (vsftpd's
     // "500 OOPS: ... alert unknown ca"), which `tls-handshake-failed` names.
     if !out.iter().any(|f| f.id == "tls-handshake-failed") {
@@ -132,6 +133,9 @@ fn refused_setup(s: &Session, i: usize, x: &Exchange) -> bool {
         return false;
     };
     if !PASSIVE.contains(&v) && !ACTIVE.contains(&v) {
+        return false;
+    }
+    if ipv4_only_on_ipv6(s, v) {
         return false;
     }
     let Some(r) = x.final_reply() else {
@@ -246,6 +250,95 @@ fn data_setup_refused(s: &Session, out: &mut Vec<Finding>) {
         remedy,
         certainty: Certainty::Seen,
         exchanges: refused,
+        ..Default::default()
+    });
+}
+
+/// PASV or PORT, which carry only IPv4 addresses, on an IPv6 control connection.
+fn ipv4_only_on_ipv6(s: &Session, verb: &str) -> bool {
+    matches!(verb, "PASV" | "PORT") && s.server.ip().to_canonical().is_ipv6()
+}
+
+fn ipv4_setup_on_ipv6(s: &Session, out: &mut Vec<Finding>) {
+    let found: Vec<usize> = s
+        .exchanges
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| {
+            x.verb().is_some_and(|v| ipv4_only_on_ipv6(s, v))
+                && x.final_reply().is_some_and(|r| {
+                    // A PORT the server took (a dual-stack server connecting over
+                    // IPv4) is no problem.
+                    r.code >= 400 || x.verb() == Some("PASV")
+                })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&first) = found.first() else {
+        return;
+    };
+    let last = *found.last().unwrap_or(&first);
+    let x = &s.exchanges[first];
+    let verb = x.verb().unwrap_or_default();
+    let Some(r) = x.final_reply() else {
+        return;
+    };
+    let code = r.code;
+    let said = escape(r.text.0.split(|b| *b == b'\n').next().unwrap_or_default());
+    // A data connection made from one of them anyway (the client connected to the
+    // control address with the 227's port, as curl does).
+    let worked = s.data_channels.iter().any(|d| {
+        found.contains(&d.announce_exchange)
+            && matches!(
+                d.outcome,
+                crate::model::Outcome::Completed | crate::model::Outcome::CompletedPerReplies
+            )
+    });
+    let extended = s.exchanges[last + 1..].iter().find_map(|y| {
+        let v = y.verb()?;
+        matches!(v, "EPSV" | "EPRT" | "LPSV" | "LPRT")
+            .then_some(())
+            .and(y.final_reply().filter(|r| r.code < 400))
+            .map(|_| v)
+    });
+    let server = s.server;
+    let (tail, severity) = if worked {
+        (
+            tr!(
+                "; the data connection worked only because the client connected to the control address with the reply's port",
+                "；数据连接之所以成功，只是因为客户端用响应中的端口连接了控制地址"
+            ),
+            Severity::Info,
+        )
+    } else if let Some(v) = extended {
+        (
+            tr!("; the client then used {v}", "；之后客户端改用了 {v}"),
+            Severity::Info,
+        )
+    } else {
+        (
+            tr!(
+                "; no data connection could be set up this way",
+                "；用这种方式无法建立数据连接"
+            ),
+            Severity::Error,
+        )
+    };
+    out.push(Finding {
+        id: "pasv-on-ipv6",
+        severity,
+        summary: tr!(
+            "{verb} on an IPv6 control connection ({server}): {verb} carries only IPv4 addresses (RFC 2428 gives EPSV and EPRT for IPv6), and the server answered {code} \"{said}\"{tail}",
+            "在 IPv6 控制连接（{server}）上使用了 {verb}：{verb} 只能携带 IPv4 地址（RFC 2428 为 IPv6 规定了 EPSV 和 EPRT），服务器响应 {code}，\"{said}\"{tail}";
+            tail = tail
+        ),
+        evidence: super::reply_evidence(s, first),
+        remedy: tr!(
+            "Use EPSV (and EPRT for active mode) on IPv6: curl, lftp, FileZilla and Python's ftplib do so by themselves on an IPv6 connection; clients that cannot (Windows ftp.exe, old embedded clients) must connect over IPv4. The server is not at fault, and no passive address setting can fix this.",
+            "在 IPv6 上使用 EPSV（主动模式用 EPRT）：curl、lftp、FileZilla 和 Python 的 ftplib 在 IPv6 连接上会自动这样做；做不到的客户端（Windows ftp.exe、旧的嵌入式客户端）必须通过 IPv4 连接。服务器没有问题，任何被动地址设置都无法解决这个问题。"
+        ),
+        certainty: Certainty::Seen,
+        exchanges: found,
         ..Default::default()
     });
 }
