@@ -1529,6 +1529,13 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
         || d.bytes > 0;
     // The server refused the command itself: that is the finding, whatever the data
     // connection did (a client may connect before sending the command).
+    // Refused because the data would not be protected: `tls-required` says so.
+    if d.command_exchange
+        .and_then(|e| s.exchanges.get(e))
+        .is_some_and(refusals::refuses_data_for_tls)
+    {
+        return;
+    }
     if let Some((ei, c)) = code.filter(|(_, c)| *c >= 400 && *c != 425 && !preliminary) {
         let text = s
             .exchanges

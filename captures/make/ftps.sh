@@ -18,6 +18,9 @@
 #   prot-c         vsftpd (force_local_data_ssl=NO) + curl --ftp-ssl-control -k:
 #                  the control connection is encrypted, the RETR's data (PROT C)
 #                  travels in clear.
+#   data-requires-tls  vsftpd (force_local_data_ssl=YES) + curl --ftp-ssl-control
+#                  -k: PROT C accepted, then RETR refused with "522 Data
+#                  connections must be encrypted." (curl exit 19).
 #   cert-fail      vsftpd + curl --ssl-reqd without -k: the self-signed certificate
 #                  is not trusted, curl sends a fatal unknown_ca alert and closes.
 #   proftpd-reuse  ProFTPD mod_tls (session reuse required: no `TLSOptions
@@ -60,7 +63,7 @@
 # client 10.1.0.2; captured on the server's interface.
 set -euo pipefail
 ALL=(curl-tls12 curl-tls13 ftplib-reuse implicit prot-c cert-fail implicit-mismatch proftpd-reuse lftp-active
-     cbc-etm chacha12 chacha13 cbc-mte pureftpd login-failed aborted proftpd-ccc)
+     cbc-etm chacha12 chacha13 cbc-mte pureftpd login-failed aborted proftpd-ccc data-requires-tls)
 if [ $# -eq 0 ]; then
     set -- "${ALL[@]}"
 fi
@@ -187,6 +190,17 @@ PY
             "$url/report.bin" -o "$TMPD/report.bin"
         capture_stop
         cmp "$TMPD/report.bin" "$LAB_HOME/report.bin"
+        ;;
+    data-requires-tls)
+        # vsftpd requires protected data (force_local_data_ssl=YES); curl protects
+        # only the control connection (PROT C): RETR gets "522 Data connections
+        # must be encrypted.".
+        vsftpd_tls <<<"force_local_data_ssl=YES"
+        capture_start srv s0
+        in_ns cli env SSLKEYLOGFILE="$KEYS" "${CURL[@]}" --ftp-ssl-control -k --tls-max 1.2 \
+            "$url/report.bin" -o "$TMPD/report.bin" || rc=$?
+        capture_stop
+        [ "$rc" = 19 ] || die "curl exit $rc, expected 19 (RETR refused)"
         ;;
     cert-fail)
         vsftpd_tls </dev/null

@@ -83,7 +83,45 @@ pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
     }
 }
 
+/// A transfer (or its data setup) refused because the data connection would not
+/// be protected: RFC 4217's 521, or a refusal that says TLS/encryption is needed
+/// (vsftpd's 522 "Data connections must be encrypted.", ProFTPD's 550 "SSL/TLS
+/// required on the data channel").
+pub(super) fn refuses_data_for_tls(x: &Exchange) -> bool {
+    let data = matches!(
+        x.verb(),
+        Some(
+            "RETR"
+                | "STOR"
+                | "APPE"
+                | "STOU"
+                | "LIST"
+                | "NLST"
+                | "MLSD"
+                | "PASV"
+                | "EPSV"
+                | "PORT"
+                | "EPRT"
+                | "LPSV"
+                | "LPRT"
+        )
+    );
+    // Not a TLS failure ("522 SSL connection failed: session reuse required" is
+    // `tls-session-reuse-required`'s).
+    let failure = |t: &[u8]| {
+        let t = crate::text::lossy_str(t).to_ascii_lowercase();
+        t.contains("fail") || t.contains("reuse")
+    };
+    data && x.final_reply().is_some_and(|r| {
+        r.code >= 400
+            && (r.code == 521 || asks_for_tls(&r.text.0))
+            && !failure(&r.text.0)
+            && !is_oops(r)
+    })
+}
+
 fn tls_required(s: &Session, out: &mut Vec<Finding>) {
+    tls_required_for_data(s, out);
     let Some(i) = tls_refusal(s) else {
         return;
     };
@@ -124,6 +162,53 @@ fn tls_required(s: &Session, out: &mut Vec<Finding>) {
     });
 }
 
+fn tls_required_for_data(s: &Session, out: &mut Vec<Finding>) {
+    let found: Vec<usize> = s
+        .exchanges
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| refuses_data_for_tls(x))
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&first) = found.first() else {
+        return;
+    };
+    let x = &s.exchanges[first];
+    let Some(r) = x.final_reply() else {
+        return;
+    };
+    let (verb, code) = (x.verb().unwrap_or_default(), r.code);
+    let said = escape(r.text.0.split(|b| *b == b'\n').next().unwrap_or_default());
+    // What the client had asked for: the last PROT before the refusal.
+    let prot = s.exchanges[..first]
+        .iter()
+        .rev()
+        .find(|y| y.verb() == Some("PROT") && y.final_reply().is_some_and(|r| r.code < 300))
+        .and_then(|y| y.command.as_ref())
+        .map(|c| crate::text::escape(c.arg.0.trim_ascii()));
+    let asked = match prot {
+        Some(p) => tr!("the client had set PROT {p}", "客户端设置了 PROT {p}"),
+        None => tr!("the client never asked for PROT P", "客户端从未请求 PROT P"),
+    };
+    out.push(Finding {
+        id: "tls-required",
+        severity: Severity::Warning,
+        summary: tr!(
+            "the server requires TLS on data connections and refused {verb} ({code} \"{said}\"): {asked}, so the data would have crossed in clear",
+            "服务器要求数据连接使用 TLS，因而拒绝了 {verb}（{code}，\"{said}\"）：{asked}，数据会以明文传输";
+            asked = asked
+        ),
+        evidence: super::reply_evidence(s, first),
+        remedy: tr!(
+            "Have the client protect its data connections (PBSZ 0 and PROT P before transfers): curl --ssl-reqd rather than --ftp-ssl-control, lftp set ftp:ssl-protect-data true, Python ftplib FTP_TLS.prot_p(), FileZilla does by default. Or, if the files may cross in clear, allow it on the server (vsftpd force_local_data_ssl=NO, ProFTPD TLSRequired ctrl, pure-ftpd -Y 1).",
+            "让客户端保护它的数据连接（在传输前发送 PBSZ 0 和 PROT P）：curl 使用 --ssl-reqd 而不是 --ftp-ssl-control，lftp set ftp:ssl-protect-data true，Python ftplib FTP_TLS.prot_p()，FileZilla 默认如此。或者，如果文件可以明文传输，在服务器上允许（vsftpd force_local_data_ssl=NO，ProFTPD TLSRequired ctrl，pure-ftpd -Y 1）。"
+        ),
+        certainty: Certainty::Seen,
+        exchanges: found,
+        ..Default::default()
+    });
+}
+
 const PASSIVE: &[&str] = &["PASV", "EPSV", "LPSV"];
 const ACTIVE: &[&str] = &["PORT", "EPRT", "LPRT"];
 
@@ -135,7 +220,7 @@ fn refused_setup(s: &Session, i: usize, x: &Exchange) -> bool {
     if !PASSIVE.contains(&v) && !ACTIVE.contains(&v) {
         return false;
     }
-    if ipv4_only_on_ipv6(s, v) {
+    if ipv4_only_on_ipv6(s, v) || refuses_data_for_tls(x) {
         return false;
     }
     let Some(r) = x.final_reply() else {
