@@ -2595,14 +2595,39 @@ fn refused_file_operations(s: &Session, out: &mut Vec<Finding>) {
                 )
             },
             evidence: reply_evidence(s, i),
-            remedy: tr!(
-                "The operation did not happen: check the path (the current directory, the chroot) and the user's rights on the server (vsftpd: write_enable, chmod_enable for SITE CHMOD; ProFTPD: <Limit WRITE>, AllowOverwrite; pure-ftpd: the account's permissions), and its log for the reason.",
-                "操作没有执行：检查路径（当前目录、chroot）和用户在服务器上的权限（vsftpd：write_enable，SITE CHMOD 需 chmod_enable；ProFTPD：<Limit WRITE>、AllowOverwrite；pure-ftpd：账户的权限），并查看其日志了解原因。"
-            ),
+            remedy: if x.final_reply().is_some_and(|r| says_missing(&r.text.0)) {
+                tr!(
+                    "The operation did not happen because the file or directory it names is not there (the server says so): check the name (case matters on most servers), the current directory after CWD and the chroot; the user's rights are not in question.",
+                    "操作没有执行，因为它指定的文件或目录不存在（服务器如此说明）：检查名称（大多数服务器区分大小写）、CWD 之后的当前目录和 chroot；与用户的权限无关。"
+                )
+            } else {
+                tr!(
+                    "The operation did not happen: check the path (the current directory, the chroot) and the user's rights on the server (vsftpd: write_enable, chmod_enable for SITE CHMOD; ProFTPD: <Limit WRITE>, AllowOverwrite; pure-ftpd: the account's permissions), and its log for the reason.",
+                    "操作没有执行：检查路径（当前目录、chroot）和用户在服务器上的权限（vsftpd：write_enable，SITE CHMOD 需 chmod_enable；ProFTPD：<Limit WRITE>、AllowOverwrite；pure-ftpd：账户的权限），并查看其日志了解原因。"
+                )
+            },
             certainty: Certainty::Seen,
             ..Default::default()
         });
     }
+}
+
+/// Does a refusal's text say the file or directory is not there ("No such file
+/// or directory", "File not found", "does not exist")?
+fn says_missing(text: &[u8]) -> bool {
+    let t = crate::text::lossy_str(text).to_ascii_lowercase();
+    [
+        "no such file",
+        "no such directory",
+        "not found",
+        "does not exist",
+        "doesn't exist",
+        "cannot find",
+        "can't find",
+        "can't check for file existence",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
 }
 
 /// `reply-invalid`: commands whose only answer was a line that is not an FTP

@@ -414,3 +414,84 @@ mod capture_drops {
         assert_eq!(d.more_intervals, 5);
     }
 }
+
+#[test]
+fn a_refused_file_operation_says_whether_the_file_is_missing() {
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[
+            ">DELE gone.txt",
+            "<550 gone.txt: No such file or directory",
+            ">RMD docs",
+            "<550 docs: Permission denied",
+        ]),
+        true,
+    );
+    let refused: Vec<_> = s
+        .findings
+        .iter()
+        .filter(|f| f.id == "file-operation-refused")
+        .collect();
+    assert_eq!(refused.len(), 2);
+    let dele = refused
+        .iter()
+        .find(|f| f.summary.en.contains("DELE"))
+        .unwrap();
+    assert!(
+        dele.remedy.en.contains("is not there"),
+        "{}",
+        dele.remedy.en
+    );
+    let rmd = refused
+        .iter()
+        .find(|f| f.summary.en.contains("RMD"))
+        .unwrap();
+    assert!(
+        rmd.remedy.en.contains("rights on the server"),
+        "{}",
+        rmd.remedy.en
+    );
+}
+
+#[test]
+fn tls_required_in_other_servers_words() {
+    for refusal in [
+        "<534 Policy requires SSL.",
+        "<530 This server does not allow plain FTP. You have to use FTP over TLS.",
+    ] {
+        let s = dialogue([10, 0, 0, 1], &["<220 hi", ">USER u", refusal], true);
+        assert_eq!(ids(&s), ["tls-required"], "{refusal}");
+        assert_eq!(s.login, crate::model::Login::Failed, "{refusal}");
+    }
+    // RFC 4217's 521 to a transfer under PROT C: the data protection, not the file.
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[
+            ">PROT C",
+            "<200 Protection set to Clear",
+            ">PASV",
+            "<227 Entering Passive Mode (10,0,0,1,156,65).",
+            ">RETR a.bin",
+            "<521 Data connection cannot be opened with this PROT setting.",
+        ]),
+        true,
+    );
+    let found = ids(&s);
+    assert!(found.contains(&"tls-required"), "{found:?}");
+    assert!(!found.contains(&"transfer-refused"), "{found:?}");
+    let f = s.findings.iter().find(|f| f.id == "tls-required").unwrap();
+    assert!(f.summary.en.contains("PROT C"), "{}", f.summary.en);
+    // A plain 530 is a bad login, not a want of TLS.
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &[
+            "<220 hi",
+            ">USER u",
+            "<331 pw",
+            ">PASS p",
+            "<530 Login incorrect.",
+        ],
+        true,
+    );
+    assert_eq!(ids(&s), ["login-failed"]);
+}
