@@ -2056,6 +2056,14 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
                 });
             }
         }
+        // AUTH refused in any words: 500/502/504, but vsftpd without ssl_enable
+        // answers "530 Please login with USER and PASS.", others 534 or 431.
+        if c.verb == "AUTH" {
+            if let Some(cd) = code.filter(|cd| *cd >= 400 && *cd != 421) {
+                auth_refused(s, i, cd, out);
+            }
+            continue;
+        }
         // 501 to a bare EPSV/EPRT/LPSV/LPRT is how ProFTPD says "not allowed here".
         let setup = matches!(c.verb.as_str(), "EPSV" | "EPRT" | "LPSV" | "LPRT");
         if let Some(cd) = code.filter(|cd| matches!(cd, 500 | 502 | 504) || (*cd == 501 && setup)) {
@@ -2068,41 +2076,6 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
             }
             // A refused PORT/EPRT address is about the address (bounce, NAT), not support.
             if matches!(c.verb.as_str(), "PORT" | "LPRT") || (c.verb == "EPRT" && cd == 501) {
-                continue;
-            }
-            if c.verb == "AUTH" {
-                // One mechanism refused, another accepted (curl: AUTH SSL, then AUTH TLS).
-                let accepted_later = s.exchanges[i + 1..].iter().any(|y| {
-                    y.verb() == Some("AUTH")
-                        && y.final_reply().is_some_and(|r| matches!(r.code, 234 | 334))
-                });
-                if accepted_later {
-                    continue;
-                }
-                let went_on = s.exchanges[i + 1..]
-                    .iter()
-                    .any(|y| matches!(y.verb(), Some("USER" | "PASS")));
-                out.push(Finding {
-                    id: "command-unsupported",
-                    severity: Severity::Info,
-                    summary: if went_on {
-                        tr!(
-                            "the server refused AUTH ({cd}): it offers no TLS, and the client went on without encryption, so the password crossed the network in clear",
-                            "服务器拒绝了 AUTH（{cd}）：它不提供 TLS，而客户端在未加密的情况下继续，因此密码以明文经过网络"
-                        )
-                    } else {
-                        tr!(
-                            "the server refused AUTH ({cd}): it offers no TLS",
-                            "服务器拒绝了 AUTH（{cd}）：它不提供 TLS"
-                        )
-                    },
-                    evidence: reply_evidence(s, i),
-                    remedy: tr!(
-                        "If the password matters, enable TLS on the server (vsftpd ssl_enable=YES, ProFTPD mod_tls, pure-ftpd -Y 1) and require it on the client (curl --ssl-reqd, lftp set ftp:ssl-force true).",
-                        "如果密码重要，请在服务器上启用 TLS（vsftpd ssl_enable=YES，ProFTPD mod_tls，pure-ftpd -Y 1），并在客户端强制使用（curl --ssl-reqd，lftp set ftp:ssl-force true）。"
-                    ),
-                    ..Default::default()
-                });
                 continue;
             }
             let alt: &[&str] = match c.verb.as_str() {
@@ -2201,6 +2174,58 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
             });
         }
     }
+}
+
+/// `command-unsupported` for AUTH: the server offers no TLS. Info when the client
+/// went on in clear (the password crossed the network readable); a warning when
+/// it gave up, wanting TLS (curl --ssl-reqd): the session failed for it.
+fn auth_refused(s: &Session, i: usize, cd: u16, out: &mut Vec<Finding>) {
+    // One mechanism refused, another accepted (curl: AUTH SSL, then AUTH TLS).
+    let accepted_later = s.exchanges[i + 1..].iter().any(|y| {
+        y.verb() == Some("AUTH") && y.final_reply().is_some_and(|r| matches!(r.code, 234 | 334))
+    });
+    if accepted_later {
+        return;
+    }
+    let went_on = s.exchanges[i + 1..]
+        .iter()
+        .any(|y| matches!(y.verb(), Some("USER" | "PASS")));
+    let said = s.exchanges[i]
+        .final_reply()
+        .map(|r| escape(r.text.0.split(|b| *b == b'\n').next().unwrap_or_default()))
+        .unwrap_or_default();
+    out.push(Finding {
+        id: "command-unsupported",
+        severity: if went_on {
+            Severity::Info
+        } else {
+            Severity::Warning
+        },
+        summary: if went_on {
+            tr!(
+                "the server refused AUTH ({cd} \"{said}\"): it offers no TLS, and the client went on without encryption, so the password crossed the network in clear",
+                "服务器拒绝了 AUTH（{cd}，\"{said}\"）：它不提供 TLS，而客户端在未加密的情况下继续，因此密码以明文经过网络"
+            )
+        } else {
+            tr!(
+                "the server refused AUTH ({cd} \"{said}\"): it offers no TLS, and the client, which wanted TLS, gave up before logging in",
+                "服务器拒绝了 AUTH（{cd}，\"{said}\"）：它不提供 TLS，而需要 TLS 的客户端在登录前放弃了"
+            )
+        },
+        evidence: reply_evidence(s, i),
+        remedy: if went_on {
+            tr!(
+                "If the password matters, enable TLS on the server (vsftpd ssl_enable=YES, ProFTPD mod_tls, pure-ftpd -Y 1) and require it on the client (curl --ssl-reqd, lftp set ftp:ssl-force true).",
+                "如果密码重要，请在服务器上启用 TLS（vsftpd ssl_enable=YES，ProFTPD mod_tls，pure-ftpd -Y 1），并在客户端强制使用（curl --ssl-reqd，lftp set ftp:ssl-force true）。"
+            )
+        } else {
+            tr!(
+                "Enable TLS on the server (vsftpd ssl_enable=YES with rsa_cert_file, which answers AUTH with 530 \"Please login with USER and PASS\" while it is off; ProFTPD mod_tls with TLSEngine on; pure-ftpd -Y 1 and a certificate), or connect to the server's FTPS port if it has one. Only if the password may cross in clear, let the client go on without TLS (curl --ssl instead of --ssl-reqd, lftp set ftp:ssl-force false).",
+                "在服务器上启用 TLS（vsftpd ssl_enable=YES 并配置 rsa_cert_file，关闭时它对 AUTH 回答 530 \"Please login with USER and PASS\"；ProFTPD mod_tls 并设置 TLSEngine on；pure-ftpd -Y 1 并提供证书），或者连接服务器的 FTPS 端口（如果有）。只有在密码可以明文传输时，才让客户端不用 TLS 继续（curl 用 --ssl 代替 --ssl-reqd，lftp set ftp:ssl-force false）。"
+            )
+        },
+        ..Default::default()
+    });
 }
 
 /// Both directions of the control connection are whole in the capture: no gap,

@@ -209,8 +209,13 @@ fn checked_lines_indented(text: &str, indent: usize) -> Vec<String> {
                 continue;
             }
         }
+        // Only a deeper-indented line continues the one before (a row cut at the
+        // screen's edge is followed by the next row, not by its rest).
+        let deeper = out.last().is_some_and(|p: &String| {
+            indent_of(l) > indent_of(p.trim_start_matches(['"', '`', '“']))
+        });
         let line = match open {
-            Some(q) if l.starts_with(' ') => {
+            Some(q) if deeper => {
                 let opener = if q == '”' { '“' } else { q };
                 format!("{opener}{l}")
             }

@@ -26,6 +26,9 @@
 #       vsftpd answers USER itself with "530 Permission denied." (no password
 #       asked); then an anonymous login (anonymous_enable=NO) gets "530 Login
 #       incorrect." after its PASS (curl, two sessions).
+#   tls-not-offered: vsftpd without TLS (ssl_enable=NO) answers AUTH SSL and AUTH
+#       TLS with "530 Please login with USER and PASS."; curl --ssl-reqd gives up
+#       (exit 64, session 1); curl --ssl goes on in clear (session 2).
 #   upload-disk-full, upload-disk-full-pureftpd: the upload directory is a 16 KiB
 #       tmpfs; curl -T of 64 KiB: vsftpd answers "451 Failure writing to local
 #       file.", pure-ftpd "451-Error during write to file", each after resetting
@@ -43,7 +46,7 @@ make_text "$LAB_HOME/notes.txt" 20
 fix_mtimes
 
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; sleep 0.2; }
-CASES=${*:-"chroot-writable-oops login-requires-tls upload-write-disabled too-many-connections login-requires-tls-proftpd login-requires-tls-pureftpd passive-disabled active-disabled upload-disk-full upload-disk-full-pureftpd user-blocked"}
+CASES=${*:-"chroot-writable-oops login-requires-tls upload-write-disabled too-many-connections login-requires-tls-proftpd login-requires-tls-pureftpd passive-disabled active-disabled upload-disk-full upload-disk-full-pureftpd user-blocked tls-not-offered"}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=ftpscope-lab \
     -keyout "$TMPD/rt-key.pem" -out "$TMPD/rt-cert.pem" 2>/dev/null
@@ -227,5 +230,17 @@ in_ns cli curl -sS --max-time 10 -o /dev/null "ftp://10.1.0.1/report.bin" || tru
 capture_stop blocked
 capture_save pcap blocked user-blocked
 check_expect user-blocked
+stop_server
+fi
+
+# --- tls-not-offered
+if want tls-not-offered; then
+start_vsftpd srv </dev/null
+capture_start srv s0 notoffered
+in_ns cli curl -sS --max-time 10 --ssl-reqd -k -o /dev/null "ftp://$FTP_USER:$FTP_PASS@10.1.0.1/report.bin" || true
+in_ns cli curl -sS --max-time 10 --ssl -k -o /dev/null "ftp://$FTP_USER:$FTP_PASS@10.1.0.1/report.bin" || true
+capture_stop notoffered
+capture_save pcap notoffered tls-not-offered
+check_expect tls-not-offered
 stop_server
 fi
