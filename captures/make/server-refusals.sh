@@ -29,6 +29,8 @@
 #   tls-not-offered: vsftpd without TLS (ssl_enable=NO) answers AUTH SSL and AUTH
 #       TLS with "530 Please login with USER and PASS."; curl --ssl-reqd gives up
 #       (exit 64, session 1); curl --ssl goes on in clear (session 2).
+#   home-missing-oops: local_root names a directory that does not exist: vsftpd
+#       answers PASS with "500 OOPS: cannot change directory:..." (curl).
 #   upload-disk-full, upload-disk-full-pureftpd: the upload directory is a 16 KiB
 #       tmpfs; curl -T of 64 KiB: vsftpd answers "451 Failure writing to local
 #       file.", pure-ftpd "451-Error during write to file", each after resetting
@@ -46,7 +48,7 @@ make_text "$LAB_HOME/notes.txt" 20
 fix_mtimes
 
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; sleep 0.2; }
-CASES=${*:-"chroot-writable-oops login-requires-tls upload-write-disabled too-many-connections login-requires-tls-proftpd login-requires-tls-pureftpd passive-disabled active-disabled upload-disk-full upload-disk-full-pureftpd user-blocked tls-not-offered"}
+CASES=${*:-"chroot-writable-oops login-requires-tls upload-write-disabled too-many-connections login-requires-tls-proftpd login-requires-tls-pureftpd passive-disabled active-disabled upload-disk-full upload-disk-full-pureftpd user-blocked tls-not-offered home-missing-oops"}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=ftpscope-lab \
     -keyout "$TMPD/rt-key.pem" -out "$TMPD/rt-cert.pem" 2>/dev/null
@@ -244,3 +246,17 @@ capture_save pcap notoffered tls-not-offered
 check_expect tls-not-offered
 stop_server
 fi
+
+# --- home-missing-oops
+if want home-missing-oops; then
+start_vsftpd srv <<'CONF'
+local_root=/srv/ftpscope-lab/no-such-dir
+CONF
+capture_start srv s0 nohome
+in_ns cli curl -sS --max-time 10 -o /dev/null "ftp://$FTP_USER:$FTP_PASS@10.1.0.1/report.bin" || true
+capture_stop nohome
+capture_save pcap nohome home-missing-oops
+check_expect home-missing-oops
+stop_server
+fi
+
