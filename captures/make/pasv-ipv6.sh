@@ -12,6 +12,9 @@
 #                       listing works.
 #   pasv-ipv6-pureftpd: pure-ftpd answers "425 You cannot use PASV on IPv6
 #                       connections. Use EPSV instead."; the client gives up.
+#   pasv-ipv6-proftpd:  ProFTPD answers a malformed "227 Entering Passive Mode
+#                       (1,135,147)." (three numbers); ftplib cannot parse it and
+#                       gives up.
 # Captured on the server's interface.
 # Usage: pasv-ipv6.sh [CASE...]   (default: both)
 source "$(dirname "$0")/lib.sh"
@@ -27,7 +30,7 @@ make_file "$LAB_HOME/v6.bin" 3000 pasv-ipv6-file
 fix_mtimes
 
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; sleep 0.2; }
-CASES=${*:-"pasv-ipv6-vsftpd pasv-ipv6-pureftpd"}
+CASES=${*:-"pasv-ipv6-vsftpd pasv-ipv6-pureftpd pasv-ipv6-proftpd"}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 list() {
     in_ns cli timeout 20 "$PYTHON" - "$FTP_USER" "$FTP_PASS" <<'PY'
@@ -38,7 +41,7 @@ ftp.af = socket.AF_INET  # an IPv4-only client: PASV, never EPSV
 ftp.login(sys.argv[1], sys.argv[2])
 try:
     ftp.retrlines("LIST")
-except ftplib.all_errors as e:
+except (*ftplib.all_errors, ValueError) as e:
     print("LIST failed:", e)
 ftp.quit()
 PY
@@ -64,5 +67,17 @@ list
 capture_stop pure
 capture_save pcap pure pasv-ipv6-pureftpd
 check_expect pasv-ipv6-pureftpd
+stop_server
+fi
+
+if want pasv-ipv6-proftpd; then
+start_proftpd srv <<'CONF'
+UseIPv6 on
+CONF
+capture_start srv s0 prof
+list
+capture_stop prof
+capture_save pcap prof pasv-ipv6-proftpd
+check_expect pasv-ipv6-proftpd
 stop_server
 fi
