@@ -1790,6 +1790,12 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
             ));
         }
         let got = d.bytes;
+        // The side that was reading reset the connection: it stopped reading.
+        let receiver_reset = match d.ended_by {
+            Some(crate::model::EndedBy::RstByClient) => !upload,
+            Some(crate::model::EndedBy::RstByServer) => upload,
+            _ => false,
+        };
         let why = if let Some((c, text)) = &local_error {
             tr!(
                 "the server failed on its side after {got} bytes: {c} \"{text}\"",
@@ -1823,6 +1829,10 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
             },
             evidence,
             remedy: match &local_error {
+                None if receiver_reset => tr!(
+                    "The receiving side reset the data connection before the end (a reset from the side that was reading, not a cut in the network): the program there stopped reading: cancelled by the user, a timeout or a size limit (curl --max-time, --max-filesize), or a crash; or a firewall between forged the reset in its name. The server's 426 or 451, if any, is the consequence. Retry with REST to resume.",
+                    "接收方在传输结束前重置了数据连接（重置来自正在读取的一方，而不是网络中断）：那边的程序停止了读取：被用户取消、超时或大小限制（curl --max-time、--max-filesize），或者崩溃；也可能是中间的防火墙以它的名义伪造了重置。服务器的 426 或 451（如果有）是其结果。可用 REST 续传重试。"
+                ),
                 Some(_) if upload => tr!(
                     "The server could not store the file: its disk (or the file system under the user's directory) is full or the user's quota is reached (452/552), or writing failed (451). Free space or raise the quota on the server (df, quota), and read its log; the network is not at fault. Retry with REST (or APPE) to resume.",
                     "服务器无法保存该文件：它的磁盘（或用户目录所在的文件系统）已满，或达到了用户的配额（452/552），或写入失败（451）。在服务器上释放空间或提高配额（df、quota），并查看其日志；网络没有问题。可用 REST（或 APPE）续传重试。"
