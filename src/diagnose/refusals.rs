@@ -227,7 +227,11 @@ fn refused_setup(s: &Session, i: usize, x: &Exchange) -> bool {
         return false;
     };
     let extended = matches!(v, "EPSV" | "EPRT" | "LPSV" | "LPRT");
-    if r.code < 400 || matches!(r.code, 500 | 502 | 504 | 530 | 532) || (r.code == 501 && extended)
+    // 501 is a syntax error (a malformed PORT, or one a NAT helper mangled), 522
+    // to EPRT a family the server lacks (RFC 2428): not a refusal by policy.
+    if r.code < 400
+        || matches!(r.code, 500 | 501 | 502 | 504 | 530 | 532)
+        || (r.code == 522 && extended)
     {
         return false;
     }

@@ -495,3 +495,46 @@ fn tls_required_in_other_servers_words() {
     );
     assert_eq!(ids(&s), ["login-failed"]);
 }
+
+#[test]
+fn a_refused_data_setup_is_policy_only_when_it_is_no_syntax_or_family_error() {
+    // vsftpd with port_enable=NO.
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[">PORT 10,0,0,2,200,1", "<550 Permission denied."]),
+        true,
+    );
+    assert!(ids(&s).contains(&"data-setup-refused"), "{:?}", ids(&s));
+    // A malformed PORT, or an EPRT of a family the server lacks: not a policy.
+    for (cmd, reply) in [
+        (">PORT 10,0,0,2,200", "<501 Syntax error in parameters"),
+        (
+            ">EPRT |2|2001:db8::2|5000|",
+            "<522 Network protocol not supported, use (1)",
+        ),
+    ] {
+        let s = dialogue([10, 0, 0, 1], &with_login(&[cmd, reply]), true);
+        assert!(
+            !ids(&s).contains(&"data-setup-refused"),
+            "{cmd}: {:?}",
+            ids(&s)
+        );
+    }
+    // The client falls back to another mode that works: info.
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[
+            ">EPSV",
+            "<550 Permission denied.",
+            ">PORT 10,0,0,2,200,1",
+            "<200 PORT command successful.",
+        ]),
+        true,
+    );
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "data-setup-refused")
+        .unwrap();
+    assert_eq!(f.severity, Severity::Info);
+}
