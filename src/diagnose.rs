@@ -801,6 +801,57 @@ fn partly_seen_data(s: &Session, out: &mut Vec<Finding>) {
     });
 }
 
+/// `active-local-address`: PORT/EPRT names a loopback (127.0.0.1, ::1) or the
+/// unspecified (0.0.0.0, ::) address while the client reaches the server from
+/// elsewhere: the server cannot connect there. Clients do this when they reach
+/// the server through a local tunnel or proxy (ssh -L: the control connection
+/// starts at the loopback), or when their active address is set wrongly.
+fn local_address(
+    s: &Session,
+    d: &DataChannel,
+    ann: SocketAddr,
+    client_ip: IpAddr,
+    out: &mut Vec<Finding>,
+) {
+    let via = d.via;
+    let worked = matches!(d.outcome, Outcome::Completed | Outcome::CompletedPerReplies);
+    let what = if ann.ip().is_loopback() {
+        tr!("its loopback address", "它的回环地址")
+    } else {
+        tr!("the unspecified address", "未指定地址")
+    };
+    let mut evidence = announcement_evidence(s, d);
+    evidence.push(control_evidence(s));
+    out.push(Finding {
+        id: "active-local-address",
+        severity: if worked {
+            Severity::Info
+        } else {
+            Severity::Error
+        },
+        summary: if worked {
+            tr!(
+                "{via} names {ann}, {what}, while the client {client_ip} reached the server from elsewhere; the transfer worked anyway (the server connected to the control address)",
+                "{via} 指向 {ann}（{what}），而客户端 {client_ip} 是从别处连到服务器的；传输仍然成功了（服务器连接了控制地址）";
+                what = what
+            )
+        } else {
+            tr!(
+                "{via} names {ann}, {what}, while the client {client_ip} reached the server from elsewhere: the server cannot connect there, so active mode cannot work",
+                "{via} 指向 {ann}（{what}），而客户端 {client_ip} 是从别处连到服务器的：服务器无法连接到那里，所以主动模式无法工作";
+                what = what
+            )
+        },
+        evidence,
+        remedy: tr!(
+            "Use passive mode (curl: drop --ftp-port; lftp: set ftp:passive-mode on; ftplib: set_pasv(True)). A client that reaches the server through a local tunnel or port forward (ssh -L) announces its own loopback in active mode, and a tunnel carries only the control connection; otherwise set the client's active address to one the server can reach (curl --ftp-port IP, lftp set ftp:port-ipv4).",
+            "使用被动模式（curl：去掉 --ftp-port；lftp：set ftp:passive-mode on；ftplib：set_pasv(True)）。通过本地隧道或端口转发（ssh -L）连到服务器的客户端，在主动模式下会通告自己的回环地址，而隧道只承载控制连接；否则，把客户端的主动模式地址设为服务器能到达的地址（curl --ftp-port IP，lftp set ftp:port-ipv4）。"
+        ),
+        certainty: Certainty::Seen,
+        ..Default::default()
+    });
+}
+
 /// `data-setup-missing`: a transfer command answered 425 with no data-connection
 /// setup (PORT, PASV, EPSV, EPRT, LPRT, LPSV) accepted before it in the
 /// session: the client skipped the step (vsftpd: `425 Use PORT or PASV first.`).
@@ -811,6 +862,9 @@ fn missing_data_setup(s: &Session, out: &mut Vec<Finding>) {
     }
     let setup = |v: &str| matches!(v, "PORT" | "PASV" | "EPSV" | "EPRT" | "LPRT" | "LPSV");
     let mut set_up = false;
+    // A setup sent and refused: the client did not skip the step, and the
+    // refusal's own finding says why.
+    let mut tried = false;
     for (i, x) in s.exchanges.iter().enumerate() {
         let Some(v) = x.verb() else {
             // A setup's success whose command the capture lost.
@@ -827,7 +881,11 @@ fn missing_data_setup(s: &Session, out: &mut Vec<Finding>) {
             set_up = true;
             continue;
         }
-        if !crate::ftp::command::is_transfer(v) || x.data_channel.is_some() || set_up {
+        if setup(v) {
+            tried = true;
+            continue;
+        }
+        if !crate::ftp::command::is_transfer(v) || x.data_channel.is_some() || set_up || tried {
             continue;
         }
         if x.final_reply().is_none_or(|r| r.code != 425) {
@@ -1251,6 +1309,12 @@ fn active_rules(
         .and_then(Exchange::final_reply)
         .map(|r| r.code);
     let accepted = answer.is_some_and(|c| c < 300);
+    // The client's loopback or the unspecified address: nobody else can reach it.
+    let local = ann.ip().is_loopback() || ann.ip().is_unspecified();
+    if local && !client_ip.is_loopback() {
+        local_address(s, d, ann, client_ip, out);
+        return;
+    }
     // An address of the other family (EPRT |2| on an IPv4 control connection,
     // RFC 2428) cannot be compared with the client's: a dual-stack client may
     // name its own other address.

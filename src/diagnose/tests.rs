@@ -538,3 +538,34 @@ fn a_refused_data_setup_is_policy_only_when_it_is_no_syntax_or_family_error() {
         .unwrap();
     assert_eq!(f.severity, Severity::Info);
 }
+
+#[test]
+fn a_port_naming_the_loopback_or_nothing_is_the_clients_own_mistake() {
+    for (port, reply) in [
+        (">PORT 127,0,0,1,200,1", "<500 Illegal PORT command."),
+        (">PORT 0,0,0,0,200,1", "<500 Illegal PORT command."),
+        (
+            ">PORT 127,0,0,1,200,1",
+            "<200 PORT command successful. Consider using PASV.",
+        ),
+    ] {
+        let s = dialogue(
+            [203, 0, 113, 1],
+            &with_login(&[port, reply, ">LIST", "<425 Failed to establish connection."]),
+            true,
+        );
+        // Not a bounce, and the client did not skip the setup.
+        assert_eq!(ids(&s), ["active-local-address"], "{port} {reply}");
+        assert_eq!(s.findings[0].severity, Severity::Error);
+        assert!(s.findings[0].remedy.en.contains("passive mode"));
+    }
+    // A client on the server's own host may name the loopback.
+    let mut s = dialogue(
+        [127, 0, 0, 1],
+        &with_login(&[">PORT 127,0,0,1,200,1", "<200 PORT command successful."]),
+        true,
+    );
+    s.client = SocketAddr::from(([127, 0, 0, 1], 40000));
+    crate::diagnose::session(&mut s, false);
+    assert!(!ids(&s).contains(&"active-local-address"), "{:?}", ids(&s));
+}
