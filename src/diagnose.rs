@@ -170,6 +170,7 @@ pub fn session(s: &mut Session, verbose: bool) {
     closed_while_waiting(s, &mut f);
     stopped_answering(s, &mut f);
     control_loss(s, &mut f);
+    slow_reply::rules(s, &mut f);
     closed_before_greeting(s, &mut f);
     invalid_replies(s, &mut f);
     run_on_codes(s, &mut f);
@@ -3030,6 +3031,7 @@ fn guessing_rule(failed: &[FailedLogin]) -> Vec<Finding> {
 }
 
 mod refusals;
+mod slow_reply;
 pub mod speed;
 mod tls;
 pub mod vantage;

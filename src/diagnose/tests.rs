@@ -569,3 +569,107 @@ fn a_port_naming_the_loopback_or_nothing_is_the_clients_own_mistake() {
     crate::diagnose::session(&mut s, false);
     assert!(!ids(&s).contains(&"active-local-address"), "{:?}", ids(&s));
 }
+
+/// One control session from 10.0.0.2 to 10.0.0.1:21 opened at 0 ms, each line at
+/// its own time in milliseconds ('>' from the client, '<' from the server).
+fn timed(lines: &[(i64, &str)]) -> Session {
+    let mut t = Tracker::new(TrackerConfig::default());
+    let c = ConnInfo {
+        id: 1,
+        initiator: SocketAddr::from(([10, 0, 0, 2], 40000)),
+        responder: SocketAddr::from(([10, 0, 0, 1], 21)),
+        handshake_seen: true,
+    };
+    t.open(meta(0), &c);
+    t.event(meta(0), 1, ConnEvent::Accepted);
+    for (ms, l) in lines {
+        let (dir, text) = match l.split_at(1) {
+            (">", rest) => (Dir::FromInitiator, rest),
+            (_, rest) => (Dir::FromResponder, rest),
+        };
+        let bytes = format!("{text}\r\n");
+        t.event(
+            meta(*ms),
+            1,
+            ConnEvent::Data {
+                dir,
+                bytes: bytes.as_bytes(),
+            },
+        );
+    }
+    t.finish();
+    t.take_finished().remove(0)
+}
+
+#[test]
+fn a_reply_the_server_owed_at_once_and_sent_seconds_later_is_slow() {
+    // The greeting 10 s after the connection: two resolver timeouts.
+    let s = timed(&[
+        (10_005, "<220 hi"),
+        (10_010, ">USER u"),
+        (10_011, "<331 pw"),
+    ]);
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "control-slow-reply")
+        .unwrap();
+    assert!(f.summary.en.contains("greeting"), "{}", f.summary.en);
+    assert!(f.remedy.en.contains("2 × 5 s"), "{}", f.remedy.en);
+    assert!(
+        f.remedy.en.contains("reverse_lookup_enable=NO"),
+        "{}",
+        f.remedy.en
+    );
+    // A 230 7 s after PASS: slow, no resolver fingerprint.
+    let s = timed(&[
+        (1, "<220 hi"),
+        (2, ">USER u"),
+        (3, "<331 pw"),
+        (4, ">PASS p"),
+        (7_004, "<230 ok"),
+    ]);
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "control-slow-reply")
+        .unwrap();
+    assert!(f.summary.en.contains("PASS"), "{}", f.summary.en);
+    assert!(!f.remedy.en.contains("× 5 s"), "{}", f.remedy.en);
+    // What is not owed at once: a refused login (delayed on purpose), a transfer's
+    // final reply, a command sent while the server was busy with the one before.
+    let s = timed(&[
+        (1, "<220 hi"),
+        (2, ">USER u"),
+        (3, "<331 pw"),
+        (4, ">PASS p"),
+        (10_004, "<530 no"),
+        (10_005, ">USER u"),
+        (10_006, "<331 pw"),
+        (10_007, ">PASS q"),
+        (10_008, "<230 ok"),
+        (10_009, ">PASV"),
+        (10_010, "<227 Entering Passive Mode (10,0,0,1,156,65)."),
+        (10_011, ">RETR big"),
+        (10_012, "<150 here"),
+        (70_000, "<226 done"),
+        (70_001, ">PWD"),
+        (70_002, ">CWD x"),
+        (70_003, "<257 \"/\""),
+        (70_004, "<250 ok"),
+    ]);
+    assert!(!ids(&s).contains(&"control-slow-reply"), "{:?}", ids(&s));
+    let s = timed(&[
+        (1, "<220 hi"),
+        (2, ">PWD"),
+        (3, ">CWD x"),
+        (8_000, "<257 \"/\""),
+        (8_001, "<250 ok"),
+    ]);
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "control-slow-reply")
+        .unwrap();
+    assert_eq!(f.exchanges.len(), 1, "only the PWD was owed at once");
+}
