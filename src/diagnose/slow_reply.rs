@@ -33,8 +33,9 @@ pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
         };
         let last = x.replies.last().unwrap_or(first);
         let asked = match &x.command {
-            // The greeting: owed from the connection's start.
-            None if i == 0 => Some(s.start),
+            // The greeting: owed from the connection's start, when its first SYN
+            // was answered (retried SYNs delay the handshake, not the server).
+            None if i == 0 && s.coverage.control_syns <= 1 => Some(s.start),
             None => None,
             Some(c) => {
                 let verb = c.verb.as_str();

@@ -621,6 +621,30 @@ fn a_reply_the_server_owed_at_once_and_sent_seconds_later_is_slow() {
         "{}",
         f.remedy.en
     );
+    // A greeting late because the client's SYNs had to be sent again: the
+    // handshake's delay, not the server's.
+    let mut t = Tracker::new(TrackerConfig::default());
+    let c = ConnInfo {
+        id: 1,
+        initiator: SocketAddr::from(([10, 0, 0, 2], 40000)),
+        responder: SocketAddr::from(([10, 0, 0, 1], 21)),
+        handshake_seen: true,
+    };
+    t.open(meta(0), &c);
+    t.event(meta(1_000), 1, ConnEvent::SynRetry);
+    t.event(meta(3_000), 1, ConnEvent::SynRetry);
+    t.event(meta(7_000), 1, ConnEvent::Accepted);
+    t.event(
+        meta(7_001),
+        1,
+        ConnEvent::Data {
+            dir: Dir::FromResponder,
+            bytes: b"220 hi\r\n",
+        },
+    );
+    t.finish();
+    let s = t.take_finished().remove(0);
+    assert!(!ids(&s).contains(&"control-slow-reply"), "{:?}", ids(&s));
     // A 230 7 s after PASS: slow, no resolver fingerprint.
     let s = timed(&[
         (1, "<220 hi"),
