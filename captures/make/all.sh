@@ -16,7 +16,7 @@ SCRIPTS=(
     healthy-active-eprt healthy-epsv-list resumed-transfers
     passive-not-attempted transfer-reset command-unsupported-nofallback capture-truncated
     capture-gap capture-one-sided bruteforce-local healthy-lftp-mirror nat-router
-    control-refused control-unanswered slow-transfer ftps server-refusals pasv-ipv6 client-stopped
+    control-refused control-unanswered slow-transfer ftps server-refusals pasv-ipv6 client-stopped slow-greeting-dns
     derived   # last: made from the captures above
 )
 [ $# -gt 0 ] && SCRIPTS=("$@")
