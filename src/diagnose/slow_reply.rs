@@ -79,12 +79,12 @@ pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
     };
     let remedy = match verb {
         None => tr!(
-            "The server waits before greeting: almost always a reverse DNS or ident lookup of the client that times out. Turn the lookups off (vsftpd reverse_lookup_enable=NO, ProFTPD UseReverseDNS off and IdentLookups off, pure-ftpd -H) or fix the server's DNS (its resolver, a PTR record for the client's address).",
-            "服务器在发送欢迎信息之前等待：几乎总是对客户端的反向 DNS 或 ident 查询超时。关闭这些查询（vsftpd reverse_lookup_enable=NO，ProFTPD UseReverseDNS off 和 IdentLookups off，pure-ftpd -H），或修复服务器的 DNS（它的解析器、客户端地址的 PTR 记录）。"
+            "The server waits before greeting: almost always a reverse DNS or ident lookup of the client that times out. Turn the lookups off (ProFTPD UseReverseDNS off and IdentLookups off, pure-ftpd -H, vsftpd reverse_lookup_enable=NO in Red Hat builds) or fix the server's DNS (its resolver, a PTR record for the client's address).",
+            "服务器在发送欢迎信息之前等待：几乎总是对客户端的反向 DNS 或 ident 查询超时。关闭这些查询（ProFTPD UseReverseDNS off 和 IdentLookups off，pure-ftpd -H，Red Hat 版本的 vsftpd reverse_lookup_enable=NO），或修复服务器的 DNS（它的解析器、客户端地址的 PTR 记录）。"
         ),
         Some("USER" | "PASS" | "ACCT") => tr!(
-            "The server's authentication waits on something slow: PAM with a remote directory (LDAP, SSSD, Kerberos), a reverse DNS lookup of the client for PAM's rhost (vsftpd reverse_lookup_enable, ProFTPD UseReverseDNS), or TCP wrappers. Check the server's resolver and its authentication backend, or turn the lookups off.",
-            "服务器的认证在等待某个慢的东西：使用远程目录的 PAM（LDAP、SSSD、Kerberos），为 PAM 的 rhost 对客户端做的反向 DNS 查询（vsftpd reverse_lookup_enable，ProFTPD UseReverseDNS），或 TCP wrappers。检查服务器的解析器和认证后端，或关闭这些查询。"
+            "The server's authentication waits on something slow: PAM with a remote directory (LDAP, SSSD, Kerberos), a reverse DNS lookup of the client for PAM's rhost (ProFTPD UseReverseDNS, vsftpd reverse_lookup_enable in Red Hat builds), or TCP wrappers. Check the server's resolver and its authentication backend, or turn the lookups off.",
+            "服务器的认证在等待某个慢的东西：使用远程目录的 PAM（LDAP、SSSD、Kerberos），为 PAM 的 rhost 对客户端做的反向 DNS 查询（ProFTPD UseReverseDNS，Red Hat 版本的 vsftpd reverse_lookup_enable），或 TCP wrappers。检查服务器的解析器和认证后端，或关闭这些查询。"
         ),
         Some("PASV" | "EPSV" | "LPSV" | "PORT" | "EPRT" | "LPRT") => tr!(
             "The server was slow to set up the data connection: resolving its passive address (vsftpd pasv_addr_resolve with a host name), finding a free port in a busy passive range, or an overloaded server. Give the passive address as a number and a wide enough port range.",
