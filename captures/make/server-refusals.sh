@@ -31,6 +31,10 @@
 #       (exit 64, session 1); curl --ssl goes on in clear (session 2).
 #   home-missing-oops: local_root names a directory that does not exist: vsftpd
 #       answers PASS with "500 OOPS: cannot change directory:..." (curl).
+#   passive-ports-busy: pure-ftpd with a passive range of one port (-p
+#       40990:40990); Python ftplib logs in twice, the first session's PASV takes
+#       the port, the second's PASV and EPSV get "425 All reserved TCP ports are
+#       busy".
 #   upload-disk-full, upload-disk-full-pureftpd: the upload directory is a 16 KiB
 #       tmpfs; curl -T of 64 KiB: vsftpd answers "451 Failure writing to local
 #       file.", pure-ftpd "451-Error during write to file", each after resetting
@@ -48,7 +52,7 @@ make_text "$LAB_HOME/notes.txt" 20
 fix_mtimes
 
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; sleep 0.2; }
-CASES=${*:-"chroot-writable-oops login-requires-tls upload-write-disabled too-many-connections login-requires-tls-proftpd login-requires-tls-pureftpd passive-disabled active-disabled upload-disk-full upload-disk-full-pureftpd user-blocked tls-not-offered home-missing-oops"}
+CASES=${*:-"chroot-writable-oops login-requires-tls upload-write-disabled too-many-connections login-requires-tls-proftpd login-requires-tls-pureftpd passive-disabled active-disabled upload-disk-full upload-disk-full-pureftpd user-blocked tls-not-offered home-missing-oops passive-ports-busy"}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=ftpscope-lab \
     -keyout "$TMPD/rt-key.pem" -out "$TMPD/rt-cert.pem" 2>/dev/null
@@ -260,3 +264,31 @@ check_expect home-missing-oops
 stop_server
 fi
 
+
+# --- passive-ports-busy
+if want passive-ports-busy; then
+start_pureftpd srv -S 10.1.0.1,21 -p 40990:40990
+capture_start srv s0 busy
+in_ns cli timeout 20 "$PYTHON" - "$FTP_USER" "$FTP_PASS" <<'PY'
+import ftplib, sys
+user, password = sys.argv[1], sys.argv[2]
+first = ftplib.FTP()
+first.connect("10.1.0.1", 21, timeout=10)
+first.login(user, password)
+second = ftplib.FTP()
+second.connect("10.1.0.1", 21, timeout=10)
+second.login(user, password)
+print("first:", first.sendcmd("PASV"))
+for cmd in ("PASV", "EPSV"):
+    try:
+        print("second:", second.sendcmd(cmd))
+    except ftplib.all_errors as e:
+        print("second:", cmd, "->", e)
+second.quit()
+first.quit()
+PY
+capture_stop busy
+capture_save pcap busy passive-ports-busy
+check_expect passive-ports-busy
+stop_server
+fi

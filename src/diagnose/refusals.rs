@@ -295,12 +295,37 @@ fn data_setup_refused(s: &Session, out: &mut Vec<Finding>) {
     let said = r
         .map(|r| escape(r.text.0.split(|b| *b == b'\n').next().unwrap_or_default()))
         .unwrap_or_default();
+    // No free port in the passive range (pure-ftpd: "425 All reserved TCP ports
+    // are busy"): a capacity problem, not a policy.
+    let exhausted = passive && {
+        let t = r
+            .map(|r| crate::text::lossy_str(&r.text.0).to_ascii_lowercase())
+            .unwrap_or_default();
+        code == 425 || t.contains("busy") || t.contains("no free") || t.contains("in use")
+    };
     let mode = if passive {
         tr!("passive mode", "被动模式")
     } else {
         tr!("active mode", "主动模式")
     };
     let summary = match then {
+        _ if exhausted => {
+            let tail = match then {
+                Some(v) => tr!(
+                    "; the client then set up the data connection with {v}",
+                    "；之后客户端用 {v} 建立了数据连接"
+                ),
+                None => tr!(
+                    ", and no data connection was set up another way",
+                    "，而且没有用其他方式建立数据连接"
+                ),
+            };
+            tr!(
+                "the server had no free passive port to offer ({verbs}: {code} \"{said}\"){tail}",
+                "服务器没有空闲的被动端口可提供（{verbs}：{code}，\"{said}\"）{tail}";
+                tail = tail
+            )
+        }
         Some(v) => tr!(
             "the server refused {mode} ({verbs}: {code} \"{said}\"); the client then set up the data connection with {v}",
             "服务器拒绝了{mode}（{verbs}：{code}，\"{said}\"）；之后客户端用 {v} 建立了数据连接";
@@ -312,10 +337,15 @@ fn data_setup_refused(s: &Session, out: &mut Vec<Finding>) {
             mode = mode
         ),
     };
-    let remedy = if passive {
+    let remedy = if exhausted {
         tr!(
-            "The server does not allow passive mode here (vsftpd pasv_enable=NO; ProFTPD <Limit PASV EPSV>; a 425 when no port of its passive range is free, as pure-ftpd answers; an FTP proxy's policy): allow it on the server (and give it enough passive ports), or use active mode if the server can connect back to the client (curl --ftp-port -, lftp set ftp:passive-mode off, ftplib set_pasv(False)).",
-            "服务器在这里不允许被动模式（vsftpd pasv_enable=NO；ProFTPD <Limit PASV EPSV>；被动端口范围内没有空闲端口时回答 425，如 pure-ftpd；FTP 代理的策略）：在服务器上允许它（并给它足够的被动端口），或者在服务器能连回客户端时使用主动模式（curl --ftp-port -，lftp set ftp:passive-mode off，ftplib set_pasv(False)）。"
+            "Every port of the server's passive range is taken (by other sessions' open passive ports): widen the range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, pure-ftpd -p LOW:HIGH) and open the wider range in the firewall, or allow fewer simultaneous sessions.",
+            "服务器被动端口范围内的每个端口都被占用了（被其他会话打开的被动端口占用）：扩大范围（vsftpd pasv_min_port/pasv_max_port，ProFTPD PassivePorts，pure-ftpd -p LOW:HIGH）并在防火墙中放行扩大后的范围，或允许更少的同时会话。"
+        )
+    } else if passive {
+        tr!(
+            "The server does not allow passive mode here (vsftpd pasv_enable=NO; ProFTPD <Limit PASV EPSV>; an FTP proxy's policy): allow it on the server, or use active mode if the server can connect back to the client (curl --ftp-port -, lftp set ftp:passive-mode off, ftplib set_pasv(False)).",
+            "服务器在这里不允许被动模式（vsftpd pasv_enable=NO；ProFTPD <Limit PASV EPSV>；FTP 代理的策略）：在服务器上允许它，或者在服务器能连回客户端时使用主动模式（curl --ftp-port -，lftp set ftp:passive-mode off，ftplib set_pasv(False)）。"
         )
     } else {
         tr!(
