@@ -370,7 +370,9 @@ async fn a_running_download_shows_open_with_its_bytes_then_completed() {
         return;
     }
     let srv = server().await;
-    let len = 3_000_000;
+    // Large enough that curl's rate limiter cannot let it all in at once (with
+    // 3 MB one CI run saw the whole file arrive in 18 ms, then curl's pauses).
+    let len = 8_000_000;
     make_file(&srv.root.path().join("slow.bin"), len);
     let bin = env!("CARGO_BIN_EXE_ftpscope");
     let script = format!(
@@ -409,7 +411,7 @@ async fn a_running_download_shows_open_with_its_bytes_then_completed() {
     let dst = out.path().join("slow.bin");
     let mut child = tokio::process::Command::new("curl")
         .args(["-sS", "--max-time", "60", "-u", &format!("{USER}:{PASS}")])
-        .args(["--limit-rate", "400k", "-o"])
+        .args(["--limit-rate", "1M", "-o"])
         .arg(&dst)
         .arg(format!("ftp://127.0.0.1:{port}/slow.bin"))
         .stdout(std::process::Stdio::null())
@@ -420,7 +422,7 @@ async fn a_running_download_shows_open_with_its_bytes_then_completed() {
         let done = c.try_wait().expect("try_wait");
         assert!(
             done.is_none(),
-            "curl still downloads at {what}: it ended ({done:?}; 3 MB at 400 kB/s takes 7 s)"
+            "curl still downloads at {what}: it ended ({done:?}; 8 MB at 1 MB/s takes 8 s)"
         );
     };
     t.keys(&["2"]);
