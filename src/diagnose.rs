@@ -63,6 +63,12 @@ fn reply_evidence(s: &Session, ei: usize) -> Vec<Evidence> {
     out
 }
 
+/// A reply's text up to its first line end, escaped (a multi-line reply's
+/// reason is on its first line).
+fn first_line(r: &crate::model::Reply) -> String {
+    escape(r.text.0.split(|b| *b == b'\n').next().unwrap_or_default())
+}
+
 fn announcement_evidence(s: &Session, d: &DataChannel) -> Vec<Evidence> {
     reply_evidence(s, d.announce_exchange)
 }
@@ -1814,7 +1820,7 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                 .exchanges
                 .get(ei)
                 .and_then(Exchange::final_reply)
-                .map(|r| escape(r.text.0.split(|b| *b == b'\n').next().unwrap_or_default()))
+                .map(first_line)
                 .unwrap_or_default();
             (c, text)
         });
@@ -2267,7 +2273,7 @@ fn auth_refused(s: &Session, i: usize, cd: u16, out: &mut Vec<Finding>) {
         .any(|y| matches!(y.verb(), Some("USER" | "PASS")));
     let said = s.exchanges[i]
         .final_reply()
-        .map(|r| escape(r.text.0.split(|b| *b == b'\n').next().unwrap_or_default()))
+        .map(first_line)
         .unwrap_or_default();
     out.push(Finding {
         id: "command-unsupported",

@@ -178,7 +178,7 @@ fn tls_required_for_data(s: &Session, out: &mut Vec<Finding>) {
         return;
     };
     let (verb, code) = (x.verb().unwrap_or_default(), r.code);
-    let said = escape(r.text.0.split(|b| *b == b'\n').next().unwrap_or_default());
+    let said = super::first_line(r);
     // What the client had asked for: the last PROT before the refusal.
     let prot = s.exchanges[..first]
         .iter()
@@ -292,9 +292,7 @@ fn data_setup_refused(s: &Session, out: &mut Vec<Finding>) {
     let verbs = crate::text::escape_str(&verbs.join(", "));
     let r = s.exchanges[first].final_reply();
     let code = r.map(|r| r.code).unwrap_or_default();
-    let said = r
-        .map(|r| escape(r.text.0.split(|b| *b == b'\n').next().unwrap_or_default()))
-        .unwrap_or_default();
+    let said = r.map(super::first_line).unwrap_or_default();
     // No free port in the passive range (pure-ftpd: "425 All reserved TCP ports
     // are busy"): a capacity problem, not a policy.
     let exhausted = passive && {
@@ -403,7 +401,7 @@ fn ipv4_setup_on_ipv6(s: &Session, out: &mut Vec<Finding>) {
         return;
     };
     let code = r.code;
-    let said = escape(r.text.0.split(|b| *b == b'\n').next().unwrap_or_default());
+    let said = super::first_line(r);
     // A data connection made from one of them anyway (the client connected to the
     // control address with the 227's port, as curl does).
     let worked = s.data_channels.iter().any(|d| {

@@ -19,6 +19,17 @@ fn meta(t: i64) -> Meta {
 /// the client, '<' from the server), one line per millisecond. `other` adds a
 /// non-TCP packet first (the capture was not filtered to port 21).
 fn dialogue(server: [u8; 4], lines: &[&str], other: bool) -> Session {
+    let timed: Vec<(i64, &str)> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i as i64 + 1, *l))
+        .collect();
+    session_at(server, &timed, other)
+}
+
+/// [`dialogue`] with each line at its own time in milliseconds (the connection
+/// opens at 0 ms).
+fn session_at(server: [u8; 4], lines: &[(i64, &str)], other: bool) -> Session {
     let mut t = Tracker::new(TrackerConfig::default());
     if other {
         t.note_other_packet();
@@ -31,14 +42,14 @@ fn dialogue(server: [u8; 4], lines: &[&str], other: bool) -> Session {
     };
     t.open(meta(0), &c);
     t.event(meta(0), 1, ConnEvent::Accepted);
-    for (i, l) in lines.iter().enumerate() {
+    for (ms, l) in lines {
         let (dir, text) = match l.split_at(1) {
             (">", rest) => (Dir::FromInitiator, rest),
             (_, rest) => (Dir::FromResponder, rest),
         };
         let bytes = format!("{text}\r\n");
         t.event(
-            meta(i as i64 + 1),
+            meta(*ms),
             1,
             ConnEvent::Data {
                 dir,
@@ -570,35 +581,9 @@ fn a_port_naming_the_loopback_or_nothing_is_the_clients_own_mistake() {
     assert!(!ids(&s).contains(&"active-local-address"), "{:?}", ids(&s));
 }
 
-/// One control session from 10.0.0.2 to 10.0.0.1:21 opened at 0 ms, each line at
-/// its own time in milliseconds ('>' from the client, '<' from the server).
+/// A session with each line at its own time in milliseconds (see [`session_at`]).
 fn timed(lines: &[(i64, &str)]) -> Session {
-    let mut t = Tracker::new(TrackerConfig::default());
-    let c = ConnInfo {
-        id: 1,
-        initiator: SocketAddr::from(([10, 0, 0, 2], 40000)),
-        responder: SocketAddr::from(([10, 0, 0, 1], 21)),
-        handshake_seen: true,
-    };
-    t.open(meta(0), &c);
-    t.event(meta(0), 1, ConnEvent::Accepted);
-    for (ms, l) in lines {
-        let (dir, text) = match l.split_at(1) {
-            (">", rest) => (Dir::FromInitiator, rest),
-            (_, rest) => (Dir::FromResponder, rest),
-        };
-        let bytes = format!("{text}\r\n");
-        t.event(
-            meta(*ms),
-            1,
-            ConnEvent::Data {
-                dir,
-                bytes: bytes.as_bytes(),
-            },
-        );
-    }
-    t.finish();
-    t.take_finished().remove(0)
+    session_at([10, 0, 0, 1], lines, false)
 }
 
 #[test]
