@@ -522,6 +522,12 @@ fn in_time_order(ev: &mut [Evidence]) {
 /// The control connection itself failed: refused (RST) or never answered.
 fn connection_rules(s: &Session, out: &mut Vec<Finding>) {
     let cov = &s.coverage;
+    if !matches!(
+        cov.control_answer,
+        ControlAnswer::Refused | ControlAnswer::Unanswered
+    ) {
+        return;
+    }
     let port = s.server.port();
     let ftps = if port == 990 {
         tr!(

@@ -39,16 +39,50 @@ impl Ts {
 
     /// Time of day only, `HH:MM:SS.mmm`, for compact transcripts.
     pub fn clock(self) -> String {
+        self.clock_text().to_string()
+    }
+
+    /// [`Ts::clock`] written on the stack (views write one per line).
+    pub fn clock_text(self) -> ClockText {
         let secs = self.0.div_euclid(1_000_000_000);
-        let nanos = self.0.rem_euclid(1_000_000_000);
+        let millis = self.0.rem_euclid(1_000_000_000) / 1_000_000;
         let sod = secs.rem_euclid(86_400);
-        format!(
-            "{:02}:{:02}:{:02}.{:03}",
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60,
-            nanos / 1_000_000
-        )
+        let mut b = *b"00:00:00.000";
+        let mut put = |at: usize, width: usize, mut v: i64| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 2, sod / 3600);
+        put(3, 2, (sod / 60) % 60);
+        put(6, 2, sod % 60);
+        put(9, 3, millis);
+        ClockText::Fixed(b)
+    }
+}
+
+/// A compact time of day as [`TimeView::clock`] gives it: on the stack for UTC
+/// (the common case: one per transcript line), a string otherwise.
+pub enum ClockText {
+    Fixed([u8; 12]),
+    Owned(String),
+}
+
+impl std::ops::Deref for ClockText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            // Only ASCII digits and punctuation are ever written into it.
+            ClockText::Fixed(b) => std::str::from_utf8(b).unwrap_or(""),
+            ClockText::Owned(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for ClockText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
     }
 }
 
@@ -218,14 +252,16 @@ impl TimeView {
 
     /// A compact time for transcripts, 12 columns: `20:25:02.579` (UTC or local),
     /// or `      53.123` seconds since the first packet.
-    pub fn clock(self, t: Ts) -> String {
+    pub fn clock(self, t: Ts) -> ClockText {
         match self {
-            TimeView::Utc => t.clock(),
+            TimeView::Utc => t.clock_text(),
             TimeView::Local => match local(t) {
-                Some(d) => d.format("%H:%M:%S%.3f").to_string(),
-                None => t.clock(),
+                Some(d) => ClockText::Owned(d.format("%H:%M:%S%.3f").to_string()),
+                None => t.clock_text(),
             },
-            TimeView::Relative(origin) => format!("{:>12.3}", origin.secs_until(t)),
+            TimeView::Relative(origin) => {
+                ClockText::Owned(format!("{:>12.3}", origin.secs_until(t)))
+            }
         }
     }
 }
@@ -333,14 +369,48 @@ mod tests {
         }
     }
 
+    /// The clock written on the stack is what the formatter wrote before it,
+    /// before 1970 and around midnight too.
+    #[test]
+    fn clock_text_is_the_formatted_clock() {
+        let formatted = |t: Ts| {
+            let secs = t.0.div_euclid(1_000_000_000);
+            let nanos = t.0.rem_euclid(1_000_000_000);
+            let sod = secs.rem_euclid(86_400);
+            format!(
+                "{:02}:{:02}:{:02}.{:03}",
+                sod / 3600,
+                (sod / 60) % 60,
+                sod % 60,
+                nanos / 1_000_000
+            )
+        };
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for i in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let t = match i {
+                0 => Ts(0),
+                1 => Ts(-1),
+                2 => Ts(86_400 * 1_000_000_000 - 1),
+                3 => Ts(i64::MAX),
+                4 => Ts(i64::MIN),
+                _ => Ts(x as i64),
+            };
+            assert_eq!(&*t.clock_text(), formatted(t), "{}", t.0);
+            assert_eq!(t.clock(), formatted(t));
+        }
+    }
+
     #[test]
     fn time_views() {
         let t = Ts::from_secs_nanos(951_827_696, 789_012_000);
         assert_eq!(TimeView::Utc.full(t), "2000-02-29T12:34:56.789012Z");
-        assert_eq!(TimeView::Utc.clock(t), "12:34:56.789");
+        assert_eq!(&*TimeView::Utc.clock(t), "12:34:56.789");
         let o = Ts::from_secs_nanos(951_827_690, 0);
         assert_eq!(TimeView::Relative(o).full(t), "6.789012 s");
-        assert_eq!(TimeView::Relative(o).clock(t), "       6.789");
+        assert_eq!(&*TimeView::Relative(o).clock(t), "       6.789");
         assert_eq!(TimeView::Relative(o).clock(t).len(), t.clock().len());
         assert_eq!(human_duration(0.0), "< 1 µs");
     }

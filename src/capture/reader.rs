@@ -244,8 +244,9 @@ struct Interface {
 
 /// A streaming reader over any `Read`.
 pub struct CaptureReader<R: Read> {
-    /// The bytes looked at to tell the pcap variant, then the rest of the stream.
-    input: io::Chain<io::Cursor<Vec<u8>>, R>,
+    /// The stream, read in large chunks; pcap packets are handed out from its
+    /// buffer without a copy.
+    input: Src<R>,
     format: Format,
     pcap_variant: PcapVariant,
     big_endian: bool,
@@ -273,8 +274,90 @@ pub const MAX_SECRETS: usize = 64 << 20;
 pub(crate) const DSB_TYPE: u32 = 10;
 pub(crate) const SECRETS_TLS_KEYLOG: u32 = 0x544c_534b;
 
-/// Where a packet is in the reader's buffer: (start, length, time, link type, wire length).
+/// Where a packet is: (start, length, time, link type, wire length), in the
+/// input's buffer for pcap, in `buf` (the pcapng block) for pcapng.
 type Located = (usize, usize, Ts, u32, u32);
+
+/// Bytes asked of the underlying stream at a time.
+const SRC_CHUNK: usize = 256 << 10;
+
+/// A buffered stream that can hand out the next `n` bytes in place ([`Src::consume`])
+/// as well as copy them out (`Read`): a pcap record is parsed where it was read,
+/// with no copy into a packet buffer and no layer of virtual reads per packet.
+struct Src<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// `buf[pos..end]` is read and not yet consumed.
+    pos: usize,
+    end: usize,
+}
+
+impl<R: Read> Src<R> {
+    fn new(inner: R) -> Self {
+        Src {
+            inner,
+            buf: vec![0; SRC_CHUNK],
+            pos: 0,
+            end: 0,
+        }
+    }
+
+    /// Put `prefix` back in front of what is left (the bytes looked at to tell
+    /// the pcap variant).
+    fn unread(&mut self, prefix: Vec<u8>) {
+        let mut buf = prefix;
+        buf.extend_from_slice(&self.buf[self.pos..self.end]);
+        self.end = buf.len();
+        self.pos = 0;
+        if buf.len() < SRC_CHUNK {
+            buf.resize(SRC_CHUNK, 0);
+        }
+        self.buf = buf;
+    }
+
+    /// Consume the next `n` bytes (fewer at the end of the stream): where they
+    /// are in `self.buf`, and how many there were.
+    fn consume(&mut self, n: usize) -> io::Result<(usize, usize)> {
+        if self.end - self.pos < n {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+            if self.buf.len() < n {
+                self.buf.resize(n, 0);
+            }
+            while self.end < n {
+                match self.inner.read(&mut self.buf[self.end..]) {
+                    Ok(0) => break,
+                    Ok(k) => self.end += k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let start = self.pos;
+        let got = n.min(self.end - self.pos);
+        self.pos += got;
+        Ok((start, got))
+    }
+}
+
+impl<R: Read> Read for Src<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.end {
+            if out.len() >= self.buf.len() {
+                return self.inner.read(out);
+            }
+            self.pos = 0;
+            self.end = 0;
+            let n = self.inner.read(&mut self.buf)?;
+            self.end = n;
+        }
+        let n = out.len().min(self.end - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
 
 /// pcapng section header block type (a palindrome: the same in both byte orders).
 const SHB_TYPE: u32 = 0x0a0d_0d0a;
@@ -335,7 +418,7 @@ impl<R: Read> CaptureReader<R> {
         }
         let magic = [head[0], head[1], head[2], head[3]];
         let mut r = CaptureReader {
-            input: io::Cursor::new(Vec::new()).chain(input),
+            input: Src::new(input),
             format: Format::Pcap,
             pcap_variant: PcapVariant::Standard,
             big_endian: false,
@@ -387,8 +470,7 @@ impl<R: Read> CaptureReader<R> {
                 let whole = n < PROBE && r.deferred.is_none();
                 r.pcap_variant =
                     detect_pcap_variant(modified, &probe, whole, r.big_endian, r.nanos);
-                let (_, rest) = r.input.into_inner();
-                r.input = io::Cursor::new(probe).chain(rest);
+                r.input.unread(probe);
                 Ok(r)
             }
             [0x0a, 0x0d, 0x0d, 0x0a] => {
@@ -498,13 +580,17 @@ impl<R: Read> CaptureReader<R> {
             Ok(Some(meta)) => {
                 self.frame += 1;
                 let (start, len, ts, linktype, orig_len) = meta;
+                let held = match self.format {
+                    Format::Pcap => &self.input.buf,
+                    Format::PcapNg => &self.buf,
+                };
                 Ok(Some(Packet {
                     frame: self.frame,
                     ts,
                     linktype,
                     orig_len,
                     secrets: self.secrets.take(),
-                    data: &self.buf[start..start + len],
+                    data: &held[start..start + len],
                 }))
             }
             Ok(None) => {
@@ -524,9 +610,7 @@ impl<R: Read> CaptureReader<R> {
     /// Returns (start, len, ts, linktype, orig_len) of the packet inside `self.buf`.
     fn next_pcap(&mut self) -> Result<Option<Located>, CaptureError> {
         let hlen = self.pcap_variant.record_header_len();
-        let mut hdr_buf = [0u8; 28];
-        let hdr = &mut hdr_buf[..hlen];
-        let got = fill(&mut self.input, hdr).map_err(|e| self.io_err(e))?;
+        let (at, got) = self.input.consume(hlen).map_err(|e| self.io_err(e))?;
         if got == 0 {
             return Ok(None);
         }
@@ -537,6 +621,7 @@ impl<R: Read> CaptureReader<R> {
             });
         }
         let big = self.big_endian;
+        let hdr = &self.input.buf[at..at + hlen];
         let secs = u32_at(&hdr[0..], big) as i64;
         let frac = u32_at(&hdr[4..], big) as i64;
         let caplen = u32_at(&hdr[8..], big) as usize;
@@ -553,11 +638,7 @@ impl<R: Read> CaptureReader<R> {
                 ),
             });
         }
-        // Grow only: zeroing the buffer for every packet costs more than reading it.
-        if self.buf.len() < caplen {
-            self.buf.resize(caplen, 0);
-        }
-        let got = fill(&mut self.input, &mut self.buf[..caplen]).map_err(|e| self.io_err(e))?;
+        let (start, got) = self.input.consume(caplen).map_err(|e| self.io_err(e))?;
         if got < caplen {
             return Err(CaptureError::Truncated {
                 offset: self.offset + hlen as u64 + got as u64,
@@ -568,7 +649,7 @@ impl<R: Read> CaptureReader<R> {
         let nanos = if self.nanos { frac } else { frac * 1000 };
         let ts = Ts::from_secs_nanos(secs, nanos);
         Ok(Some((
-            0,
+            start,
             caplen,
             ts,
             self.pcap_linktype,
@@ -904,6 +985,64 @@ mod tests {
                 assert_eq!(r.next_packet().unwrap().unwrap().frame, 2);
                 assert!(r.next_packet().unwrap().is_none());
             }
+        }
+    }
+
+    /// A stream that gives at most a few bytes per read (a pipe, a slow
+    /// decompressor).
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.step = self.step % 7 + 1;
+            let n = self.step.min(out.len()).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// Packets handed out in place from the reader's buffer are whole and in
+    /// order whatever the stream's read sizes, across the buffer's refills, and
+    /// for a packet larger than the buffer.
+    #[test]
+    fn packets_across_refills_and_read_sizes() {
+        let bodies: Vec<Vec<u8>> = (0..40u32)
+            .map(|i| {
+                let len = match i {
+                    7 => SRC_CHUNK + 12_345,
+                    8 => 0,
+                    _ => (i as usize * 7_919) % 70_000,
+                };
+                (0..len)
+                    .map(|j| (j as u32 ^ i.wrapping_mul(31)) as u8)
+                    .collect()
+            })
+            .collect();
+        let packets: Vec<(u32, u32, &[u8])> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (i as u32, 0, &b[..]))
+            .collect();
+        let f = pcap_file(false, false, 1, &packets);
+        for trickle in [false, true] {
+            let input: Box<dyn Read + '_> = if trickle {
+                Box::new(Trickle { data: &f, step: 0 })
+            } else {
+                Box::new(&f[..])
+            };
+            let mut r = CaptureReader::new(input).unwrap();
+            for (i, b) in bodies.iter().enumerate() {
+                let p = r.next_packet().unwrap().unwrap();
+                assert_eq!(p.frame, i as u64 + 1);
+                assert_eq!(p.ts, Ts(i as i64 * 1_000_000_000));
+                assert!(p.data == &b[..], "packet {i} (trickle {trickle})");
+            }
+            assert!(r.next_packet().unwrap().is_none());
+            assert_eq!(r.offset(), f.len() as u64);
         }
     }
 

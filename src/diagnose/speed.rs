@@ -451,6 +451,9 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     let Some(t) = d.tcp.as_deref() else {
         return;
     };
+    let Some(limit) = limit(d) else {
+        return;
+    };
     let what = label(d);
     let sender = match t.sender {
         Some("server") => tr!("the server", "服务器"),
@@ -461,9 +464,6 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
         tr!("the server", "服务器")
     } else {
         tr!("the client", "客户端")
-    };
-    let Some(limit) = limit(d) else {
-        return;
     };
     if limit == Limit::PmtuBlackhole {
         pmtu_blackhole(d, t, &what, &sender, &receiver, out);

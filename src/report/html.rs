@@ -175,7 +175,7 @@ impl Builder {
         stats: &CaptureStats,
     ) -> Markup {
         let tv = self.time;
-        let clock = move |t: Ts| tv.clock(t);
+        let clock = move |t: Ts| tv.clock(t).to_string();
         let more_cards = self.more_cards;
         let more_rows = self.more_rows;
         html! {
@@ -696,7 +696,7 @@ fn sparkline(series: &[u64]) -> Markup {
 
 /// `--format svg --session N`: the ladder of one session alone.
 pub fn standalone_svg(s: &Session, time: TimeView, lang: Lang) -> String {
-    let clock = move |t: Ts| time.clock(t);
+    let clock = move |t: Ts| time.clock(t).to_string();
     let l = ladder::layout(s, &clock, lang);
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n",

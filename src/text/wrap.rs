@@ -246,7 +246,7 @@ pub struct WrapWriter<W: Write> {
     /// Lines already wrapped and what they became: a report repeats the same long
     /// lines (explanations of each command and reply) in every session. Bounded by
     /// [`WRAPPED_KEPT`] entries, cleared when full.
-    wrapped: std::collections::HashMap<Box<[u8]>, Box<[u8]>>,
+    wrapped: rustc_hash::FxHashMap<Box<[u8]>, Box<[u8]>>,
 }
 
 /// Wrapped lines remembered by a [`WrapWriter`].
@@ -259,7 +259,7 @@ impl<W: Write> WrapWriter<W> {
             width,
             line: Vec::new(),
             cur: String::new(),
-            wrapped: std::collections::HashMap::new(),
+            wrapped: rustc_hash::FxHashMap::default(),
         }
     }
 
