@@ -917,6 +917,10 @@ impl Pacer {
     }
 }
 
+/// How long a data connection that is already ending (one side closed) may
+/// take to end on its own when the proxy shuts down, before both sides are reset.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
 /// The client closed a download's data connection `after` its TCP had
 /// acknowledged the last byte: it was still reading its own socket buffer (a
 /// slow reader: curl `--limit-rate`, lftp `net:limit-rate`). The wire, and so
@@ -1017,6 +1021,8 @@ async fn relay(
         let down = pump_any(&mut sr, &mut cw, &mut f_down, s2c, link, true);
         tokio::pin!(up, down);
         let (mut up_done, mut down_done) = (false, false);
+        // Set when the proxy shuts down while this connection was ending.
+        let mut grace_until: Option<tokio::time::Instant> = None;
         let mut tick = tokio::time::interval(idle.max(Duration::from_millis(400)) / 4);
         tick.tick().await;
         while !(up_done && down_done) {
@@ -1047,7 +1053,21 @@ async fn relay(
                         End::WriteFailed(_) => { abort = Some(c2s); break; }
                     }
                 }
-                _ = shutdown.cancelled() => {
+                _ = shutdown.cancelled(), if grace_until.is_none() => {
+                    if up_done || down_done {
+                        // Ending already: one side closed, the other's close
+                        // may be on its way (a server closes an upload's data
+                        // connection as it sends its 226).
+                        grace_until = Some(tokio::time::Instant::now() + SHUTDOWN_GRACE);
+                    } else {
+                        lg.note("proxy shut down during this data connection: both sides were reset");
+                        abort = Some(s2c);
+                        break;
+                    }
+                }
+                _ = tokio::time::sleep_until(grace_until.unwrap_or_else(tokio::time::Instant::now)),
+                    if grace_until.is_some() =>
+                {
                     lg.note("proxy shut down during this data connection: both sides were reset");
                     abort = Some(s2c);
                     break;
@@ -1196,6 +1216,8 @@ async fn relay_tls(
         );
         tokio::pin!(up, down);
         let (mut up_done, mut down_done) = (false, false);
+        // Set when the proxy shuts down while this connection was ending.
+        let mut grace_until: Option<tokio::time::Instant> = None;
         let mut tick = tokio::time::interval(idle.max(Duration::from_millis(400)) / 4);
         tick.tick().await;
         while !(up_done && down_done) {
@@ -1246,7 +1268,21 @@ async fn relay_tls(
                         }
                     }
                 }
-                _ = shutdown.cancelled() => {
+                _ = shutdown.cancelled(), if grace_until.is_none() => {
+                    if up_done || down_done {
+                        // Ending already: one side closed, the other's close
+                        // may be on its way (a server closes an upload's data
+                        // connection as it sends its 226).
+                        grace_until = Some(tokio::time::Instant::now() + SHUTDOWN_GRACE);
+                    } else {
+                        lg.note("proxy shut down during this data connection: both sides were reset");
+                        abort = Some(s2c);
+                        break;
+                    }
+                }
+                _ = tokio::time::sleep_until(grace_until.unwrap_or_else(tokio::time::Instant::now)),
+                    if grace_until.is_some() =>
+                {
                     lg.note("proxy shut down during this data connection: both sides were reset");
                     abort = Some(s2c);
                     break;
