@@ -129,6 +129,16 @@ const MAX_COUNTED_PENDING: usize = 4096;
 /// counted as "(other)" (garbage verbs could otherwise make a row each).
 const MAX_SUMMARY_ROWS: usize = 256;
 
+/// Commands whose argument a reply's state change needs (`TYPE I` and its 200,
+/// `CWD dir` and its 250, `REST n`, `SIZE f`, ...): the only arguments carried
+/// to [`Tracker::apply_reply`] and kept for a command past the budget.
+fn reply_uses_arg(verb: &str) -> bool {
+    matches!(
+        verb,
+        "REST" | "SIZE" | "TYPE" | "MODE" | "STRU" | "CWD" | "XCWD"
+    )
+}
+
 /// Verbs kept as exchanges until the hard budget: they shape data connections,
 /// login, TLS or the end of the session, which the diagnosis reads from exchanges
 /// (`transfer`: the verb is a transfer command, looked up by the caller).
@@ -1191,8 +1201,11 @@ impl Tracker {
         }
         let st = &mut self.sessions[si];
         notes.append(&mut st.line_notes[0]);
+        // The catalog's spelling of a known verb (the parsed verb is upper-cased):
+        // what the state changes below are keyed on, with no copy of the verb.
+        let verb: &'static str = exact.map_or("", |e| e.verb);
         let cmd = Command {
-            verb: pc.verb.clone(),
+            verb: pc.verb,
             arg: Bytes(arg),
             ts: meta.ts,
             frame: meta.frame,
@@ -1202,7 +1215,6 @@ impl Tracker {
             retransmissions: 0,
             last_retransmission: None,
         };
-        let verb = pc.verb.clone();
         let ei = st.s.exchanges.len();
         st.s.exchanges.push(Exchange {
             command: Some(cmd),
@@ -1211,11 +1223,11 @@ impl Tracker {
             data_channel: None,
         });
         st.pending.push_back(Pending::Kept(ei));
-        match verb.as_str() {
+        match verb {
             "USER" => st.s.user = Some(Bytes(pc.arg.clone())),
             "CLNT" => st.s.client_software = Some(Bytes(pc.arg.clone())),
             "PORT" | "EPRT" | "LPRT" => {
-                let (via, a) = match verb.as_str() {
+                let (via, a) = match verb {
                     "PORT" => (
                         Via::Port,
                         address::parse_port_arg(&pc.arg).map(SocketAddr::V4),
@@ -1274,10 +1286,7 @@ impl Tracker {
             return;
         }
         // Only what a reply needs to update the state; never a password.
-        let keep_arg = matches!(
-            pc.verb.as_str(),
-            "REST" | "SIZE" | "TYPE" | "MODE" | "STRU" | "CWD" | "XCWD"
-        );
+        let keep_arg = reply_uses_arg(&pc.verb);
         let arg: Box<[u8]> = if keep_arg {
             pc.arg[..pc.arg.len().min(CUT_TEXT)].into()
         } else {
@@ -1519,8 +1528,21 @@ impl Tracker {
         };
         let text = r.text();
         let st = &self.sessions[si];
+        // The verb as the catalog spells it when known (no copy), and the
+        // argument only for the replies whose state needs it.
         let (verb, arg, cmd_ts) = match &st.s.exchanges[ei].command {
-            Some(c) => (Some(c.verb.clone()), c.arg.0.clone(), Some(c.ts)),
+            Some(c) => {
+                let verb: std::borrow::Cow<'static, str> = match catalog::command_exact(&c.verb) {
+                    Some(e) if e.verb == c.verb => e.verb.into(),
+                    _ => c.verb.clone().into(),
+                };
+                let arg = if reply_uses_arg(&verb) {
+                    c.arg.0.clone()
+                } else {
+                    Vec::new()
+                };
+                (Some(verb), arg, Some(c.ts))
+            }
             None => (None, Vec::new(), None),
         };
         let mut notes = reply_notes(&r);

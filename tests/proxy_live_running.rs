@@ -1,12 +1,14 @@
-//! Live views of a transfer in progress (issue 17): while curl downloads
-//! slowly through the proxy (`--limit-rate`), the proxy's live model (what the
+//! Live views of a transfer in progress (issue 17): while a client downloads
+//! slowly through the proxy, the proxy's live model (what the
 //! TUI and `ProxyHandle::snapshot` show) has the open session's data channel
 //! `open` with the bytes moved so far and the session lasting until now; once
 //! the transfer ends, the channel is `completed`.
 //!
-//! Real peers: libunftp in this process, curl, the proxy over 127.0.0.1, in
-//! passive and in active mode. Skipped with a message without curl, unless
-//! `CI` is set.
+//! Real peers: libunftp in this process, Python's ftplib reading at a bounded
+//! rate (see [`slow_ftplib_download`]; curl's `--limit-rate` once let a whole
+//! download through at once on a loaded machine), the proxy over 127.0.0.1, in
+//! passive (PASV) and in active (PORT) mode. Skipped with a message without
+//! python3, unless `CI` is set.
 
 mod proxy_support;
 
@@ -16,10 +18,10 @@ use std::time::{Duration, Instant};
 use ftpscope::model::{Capture, DataChannel, Outcome, Session};
 use proxy_support::*;
 
-/// A slow download's length and curl's rate: about 5 s of transfer, far more
-/// than the looks below need.
+/// A slow download's length and the client's rate: at least 5 s of transfer,
+/// far more than the looks below need.
 const LEN: usize = 2_000_000;
-const RATE: &str = "400k";
+const RATE: u32 = 400_000;
 
 /// The open session downloading `run.bin` and its channel, if the snapshot
 /// has one with bytes moved.
@@ -32,11 +34,10 @@ fn running(c: &Capture) -> Option<(&Session, &DataChannel)> {
     })
 }
 
-/// curl downloads through the proxy with `extra` arguments (the mode) at
-/// [`RATE`]; the live model is looked at twice during the transfer and once
-/// after it.
-async fn a_slow_download_is_seen_running(test: &str, extra: &[&str]) {
-    if !require_curl(test) {
+/// ftplib downloads through the proxy, passive or active, at [`RATE`]; the live
+/// model is looked at twice during the transfer and once after it.
+async fn a_slow_download_is_seen_running(test: &str, passive: bool) {
+    if !require_python(test) {
         return;
     }
     let srv = server().await;
@@ -44,17 +45,9 @@ async fn a_slow_download_is_seen_running(test: &str, extra: &[&str]) {
     let p = proxy(config(srv.addr)).await;
     let out = tempfile::tempdir().unwrap();
     let dst = out.path().join("run.bin");
-    let mut cmd = tokio::process::Command::new("curl");
-    cmd.args(["-sS", "--max-time", "60", "-u", &format!("{USER}:{PASS}")])
-        .args(["--limit-rate", RATE])
-        .args(extra)
-        .arg("-o")
-        .arg(&dst)
-        .arg(p.url("/run.bin"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().expect("curl runs");
+    let mut cmd = slow_ftplib_download(p.addr, "run.bin", &dst, RATE, passive);
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("python3 runs");
 
     // First look: as soon as bytes have moved.
     let until = Instant::now() + Duration::from_secs(20);
@@ -72,7 +65,7 @@ async fn a_slow_download_is_seen_running(test: &str, extra: &[&str]) {
     };
     assert!(
         child.try_wait().expect("try_wait").is_none(),
-        "{test}: curl still downloads at the first look"
+        "{test}: the client still downloads at the first look"
     );
     let (s, d) = &first;
     eprintln!(
@@ -98,7 +91,7 @@ async fn a_slow_download_is_seen_running(test: &str, extra: &[&str]) {
     let (s2, d2) = running(&snap).expect("the transfer in the second look");
     assert!(
         child.try_wait().expect("try_wait").is_none(),
-        "{test}: curl still downloads at the second look"
+        "{test}: the client still downloads at the second look"
     );
     eprintln!(
         "{test}: second look: {} {} B, session {:.3} s",
@@ -123,8 +116,8 @@ async fn a_slow_download_is_seen_running(test: &str, extra: &[&str]) {
     // After: the final outcome.
     let o = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
-        .expect("curl ends in time")
-        .expect("curl");
+        .expect("the client ends in time")
+        .expect("python3");
     assert_ok(&o, test);
     assert_eq!(sha256(&dst), sha256(&srv.root.path().join("run.bin")));
     let done = p.sessions(1, Duration::from_secs(20)).await;
@@ -145,7 +138,7 @@ async fn a_slow_download_is_seen_running(test: &str, extra: &[&str]) {
 async fn a_slow_passive_download_is_open_with_its_bytes_while_it_runs() {
     a_slow_download_is_seen_running(
         "a_slow_passive_download_is_open_with_its_bytes_while_it_runs",
-        &["--disable-epsv"],
+        true,
     )
     .await;
 }
@@ -154,7 +147,7 @@ async fn a_slow_passive_download_is_open_with_its_bytes_while_it_runs() {
 async fn a_slow_active_download_is_open_with_its_bytes_while_it_runs() {
     a_slow_download_is_seen_running(
         "a_slow_active_download_is_open_with_its_bytes_while_it_runs",
-        &["--ftp-port", "127.0.0.1", "--disable-eprt"],
+        false,
     )
     .await;
 }

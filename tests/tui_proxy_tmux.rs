@@ -366,12 +366,12 @@ async fn a_running_download_shows_open_with_its_bytes_then_completed() {
         eprintln!("SKIPPED {test}: tmux is not installed");
         return;
     }
-    if !require_curl(test) {
+    if !require_python(test) {
         return;
     }
     let srv = server().await;
-    // Large enough that curl's rate limiter cannot let it all in at once (with
-    // 3 MB one CI run saw the whole file arrive in 18 ms, then curl's pauses).
+    // 8 s at the client's 1 MB/s (with curl's --limit-rate and 3 MB, one CI run
+    // saw the whole file arrive in 18 ms, then curl's pauses).
     let len = 8_000_000;
     make_file(&srv.root.path().join("slow.bin"), len);
     let bin = env!("CARGO_BIN_EXE_ftpscope");
@@ -409,20 +409,18 @@ async fn a_running_download_shows_open_with_its_bytes_then_completed() {
     let port = title_port(&s).expect("the port in the title");
     let out = tempfile::tempdir().unwrap();
     let dst = out.path().join("slow.bin");
-    let mut child = tokio::process::Command::new("curl")
-        .args(["-sS", "--max-time", "60", "-u", &format!("{USER}:{PASS}")])
-        .args(["--limit-rate", "1M", "-o"])
-        .arg(&dst)
-        .arg(format!("ftp://127.0.0.1:{port}/slow.bin"))
+    // ftplib reading at most 1 MB/s (curl's --limit-rate once let a whole
+    // download through at once on a loaded machine).
+    let proxy_addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut child = slow_ftplib_download(proxy_addr, "slow.bin", &dst, 1_000_000, true)
         .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
         .spawn()
-        .expect("curl runs");
+        .expect("python3 runs");
     let running = |c: &mut tokio::process::Child, what: &str| {
         let done = c.try_wait().expect("try_wait");
         assert!(
             done.is_none(),
-            "curl still downloads at {what}: it ended ({done:?}; 8 MB at 1 MB/s takes 8 s)"
+            "the client still downloads at {what}: it ended ({done:?}; 8 MB at 1 MB/s takes 8 s)"
         );
     };
     t.keys(&["2"]);
@@ -455,8 +453,8 @@ async fn a_running_download_shows_open_with_its_bytes_then_completed() {
     eprintln!("the session, mid-transfer:\n{s}");
     let o = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
-        .expect("curl ends in time")
-        .expect("curl");
+        .expect("the client ends in time")
+        .expect("python3");
     assert_ok(&o, "slow download through the proxy");
     assert_eq!(sha256(&dst), sha256(&srv.root.path().join("slow.bin")));
     let s = wait("the transcript's data line, completed", |s| {

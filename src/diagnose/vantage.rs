@@ -47,7 +47,8 @@ const ARG_KEEP: usize = 96;
 
 #[derive(Debug, Clone)]
 struct Step {
-    verb: Option<String>,
+    /// The catalog's spelling when known (no copy per step), else the verb sent.
+    verb: Option<std::borrow::Cow<'static, str>>,
     /// The command's argument (cut), or for a 227/228/229 reply its text.
     arg: Vec<u8>,
     code: u16,
@@ -76,13 +77,16 @@ pub struct VantagePairs {
 }
 
 fn profile(s: &Session) -> Option<Profile> {
-    let mut steps = Vec::new();
+    let mut steps = Vec::with_capacity(s.exchanges.len().min(STEPS));
     for x in s.exchanges.iter().take(STEPS) {
         let first = x.replies.first();
         let fin = x.final_reply();
         let (verb, mut arg, address) = match &x.command {
             Some(c) => (
-                Some(c.verb.clone()),
+                Some(match crate::ftp::catalog::command_exact(&c.verb) {
+                    Some(e) if e.verb == c.verb => e.verb.into(),
+                    _ => c.verb.clone().into(),
+                }),
                 c.arg.0.clone(),
                 matches!(c.verb.as_str(), "PORT" | "EPRT" | "LPRT"),
             ),

@@ -201,6 +201,63 @@ impl Drop for RunningProxy {
     }
 }
 
+/// Is python3 here? Outside CI a missing python3 skips the test with a message;
+/// in CI it fails.
+pub fn require_python(test: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(!in_ci(), "{test}: python3 is required when CI is set");
+        eprintln!("SKIPPED {test}: python3 is not installed");
+    }
+    ok
+}
+
+/// Python's ftplib downloading `path` from `addr` into `dst` no faster than
+/// `rate` bytes per second: it sleeps after each block it reads for as long as
+/// the block takes at that rate, so the transfer lasts at least len / rate
+/// seconds whatever the machine's load (curl's `--limit-rate` averages over
+/// seconds and, on a loaded machine, sometimes reads a whole socket buffer at
+/// once). `passive`: PASV, else PORT. Returns the command, ready to spawn.
+pub fn slow_ftplib_download(
+    addr: SocketAddr,
+    path: &str,
+    dst: &Path,
+    rate: u32,
+    passive: bool,
+) -> tokio::process::Command {
+    const SCRIPT: &str = r#"
+import ftplib, sys, time
+host, port, user, password, path, dst, rate, passive = sys.argv[1:9]
+rate = float(rate)
+ftp = ftplib.FTP()
+ftp.connect(host, int(port), timeout=60)
+ftp.login(user, password)
+ftp.set_pasv(passive == "1")
+with open(dst, "wb") as out:
+    def block(b):
+        out.write(b)
+        time.sleep(len(b) / rate)
+    ftp.retrbinary("RETR " + path, block, blocksize=16384)
+ftp.quit()
+"#;
+    let mut cmd = tokio::process::Command::new("python3");
+    cmd.arg("-c")
+        .arg(SCRIPT)
+        .arg(addr.ip().to_string())
+        .arg(addr.port().to_string())
+        .arg(USER)
+        .arg(PASS)
+        .arg(path)
+        .arg(dst)
+        .arg(rate.to_string())
+        .arg(if passive { "1" } else { "0" })
+        .kill_on_drop(true);
+    cmd
+}
+
 /// curl with a time limit; returns its output.
 pub async fn curl(args: &[&str]) -> Output {
     let mut cmd = tokio::process::Command::new("curl");
