@@ -139,6 +139,18 @@ macro_rules! tr {
     };
 }
 
+/// The text of [`tr!`] in one language only, formatted only in that one: for
+/// views, which show one language at a time (`tr!(...).get(lang)` formats both).
+#[macro_export]
+macro_rules! tr_in {
+    ($lang:expr, $en:literal, $zh:literal $(,)?) => {
+        match $lang {
+            $crate::ftp::catalog::Lang::En => format!($en),
+            $crate::ftp::catalog::Lang::Zh => format!($zh),
+        }
+    };
+}
+
 macro_rules! ui {
     ($( $(#[$m:meta])* $key:ident => $en:literal, $zh:literal; )*) => {
         /// A fixed label of a view. Each key has its English and Chinese text in the

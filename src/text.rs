@@ -80,6 +80,15 @@ pub fn escape_str(s: &str) -> String {
     out
 }
 
+/// [`escape_str`] without a copy when nothing needs escaping (the common case:
+/// views write it straight out).
+pub fn escape_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().all(plain_ascii) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(escape_str(s))
+}
+
 fn push_byte(out: &mut String, b: u8) {
     use std::fmt::Write as _;
     let _ = write!(out, "\\x{b:02x}");

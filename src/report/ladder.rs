@@ -427,12 +427,12 @@ fn build(
             title.push_str(&format!(", {}", human_bytes(d.bytes)));
             if let (Some(a), Some(b)) = (d.first_byte, d.last_byte) {
                 let t = human_duration(a.secs_until(b));
-                title.push_str(tr!(" in {t}", "，用时 {t}").get(lang));
+                title.push_str(&crate::tr_in!(lang, " in {t}", "，用时 {t}"));
             }
         }
         if d.syns > 1 {
             let n = d.syns;
-            title.push_str(tr!(", {n} SYNs", "，{n} 个 SYN").get(lang));
+            title.push_str(&crate::tr_in!(lang, ", {n} SYNs", "，{n} 个 SYN"));
         }
         // TLS on the data connection: full or resumed handshake, or PROT C.
         let tls = d.tls.as_deref().map(|t| {

@@ -10,9 +10,9 @@ use super::ViewOptions;
 use crate::ftp::catalog::Lang;
 use crate::i18n::{Ui, state};
 use crate::model::{Capture, CaptureStats, DataChannel, Finding, Session, Severity};
-use crate::text::{SafeWriter, escape, escape_str};
+use crate::text::{AddrText, SafeWriter, escape, escape_cow, escape_str};
 use crate::time::{TimeView, human_bytes, human_duration};
-use crate::tr;
+use crate::{tr, tr_in};
 
 fn sev_mark(s: Severity) -> &'static str {
     match s {
@@ -97,37 +97,47 @@ pub fn listing_rows(l: &crate::ftp::listing::Listing, lang: Lang, max: usize) ->
 
 /// [`channel_line`] in `lang`.
 pub fn channel_line_in(d: &DataChannel, lang: Lang) -> String {
-    let ann = d.announced.map_or("?".to_string(), |a| a.to_string());
+    use std::fmt::Write as _;
     let via = state(d.via.as_str(), lang);
-    let mut s = format!("{via} {ann} {}", state(d.outcome.as_str(), lang));
+    let outcome = state(d.outcome.as_str(), lang);
+    let mut s = String::with_capacity(160);
+    let _ = match d.announced {
+        Some(a) => write!(s, "{via} {} {outcome}", AddrText::new(&a).as_str()),
+        None => write!(s, "{via} ? {outcome}"),
+    };
     if let Some(c) = &d.command {
         let c = escape_str(c);
-        s.push_str(tr!(" for {c}", "，用于 {c}").get(lang));
+        s.push_str(&tr_in!(lang, " for {c}", "，用于 {c}"));
         if let Some(a) = &d.arg {
             if !a.is_empty() {
-                s.push_str(&format!(" {}", escape(&a.0)));
+                let _ = write!(s, " {}", escape(&a.0));
             }
         }
     }
     if d.bytes > 0 || d.outcome == crate::model::Outcome::Completed {
-        s.push_str(&format!(", {} ({} B)", human_bytes(d.bytes), d.bytes));
+        let _ = write!(s, ", {} ({} B)", human_bytes(d.bytes), d.bytes);
         if let Some(dir) = d.direction {
-            s.push_str(&format!(" {}", state(dir.as_str(), lang)));
+            let _ = write!(s, " {}", state(dir.as_str(), lang));
         }
     }
     if let (Some(a), Some(b)) = (d.first_byte, d.last_byte) {
         let t = human_duration(a.secs_until(b));
-        s.push_str(tr!(" in {t}", "，用时 {t}").get(lang));
+        s.push_str(&tr_in!(lang, " in {t}", "，用时 {t}"));
     }
     if let Some(t) = d.throughput {
-        s.push_str(&format!(", {}/s", human_bytes(t as u64)));
+        let _ = write!(s, ", {}/s", human_bytes(t as u64));
     }
     if d.syns > 1 {
         let n = d.syns;
-        s.push_str(tr!(", {n} SYNs", "，{n} 个 SYN").get(lang));
+        s.push_str(&tr_in!(lang, ", {n} SYNs", "，{n} 个 SYN"));
     }
     if let (Some(c), Some(l)) = (d.connector, d.listener) {
-        s.push_str(&format!(" [{c} -> {l}"));
+        let _ = write!(
+            s,
+            " [{} -> {}",
+            AddrText::new(&c).as_str(),
+            AddrText::new(&l).as_str()
+        );
         if let Some(m) = d.match_kind {
             let m = match m {
                 crate::model::MatchKind::Exact => Ui::AsAnnounced,
@@ -136,7 +146,7 @@ pub fn channel_line_in(d: &DataChannel, lang: Lang) -> String {
                 crate::model::MatchKind::PortOnly => Ui::MatchedPortOnly,
                 crate::model::MatchKind::Timing => Ui::MatchedTiming,
             };
-            s.push_str(&format!(", {}", m.text(lang)));
+            let _ = write!(s, ", {}", m.text(lang));
         }
         s.push(']');
     }
@@ -187,11 +197,11 @@ pub fn tcp_line_in(t: &crate::model::TcpFigures, lang: Lang) -> String {
     }
     if t.duplicate_acks > 0 {
         let n = t.duplicate_acks;
-        p.push(tr!("{n} dup ACKs", "{n} 个重复 ACK").get(lang).to_string());
+        p.push(tr_in!(lang, "{n} dup ACKs", "{n} 个重复 ACK"));
     }
     if t.out_of_order > 0 {
         let n = t.out_of_order;
-        p.push(tr!("{n} out of order", "{n} 个乱序").get(lang).to_string());
+        p.push(tr_in!(lang, "{n} out of order", "{n} 个乱序"));
     }
     if t.zero_window.episodes > 0 {
         let (n, d) = (
@@ -601,7 +611,7 @@ pub fn write_session_at(
     writeln!(out, "  {}", Ui::Transcript.text(lang))?;
     for ex in &s.exchanges {
         if let Some(c) = &ex.command {
-            let mut line = format!("    {}  C> {}", tv.clock(c.ts), escape_str(&c.verb));
+            let mut line = format!("    {}  C> {}", tv.clock(c.ts), escape_cow(&c.verb));
             if !c.arg.is_empty() {
                 line.push(' ');
                 line.push_str(&escape(&c.arg.0));
@@ -620,7 +630,7 @@ pub fn write_session_at(
                 writeln!(
                     out,
                     "                    {}",
-                    escape_str(&crate::ftp::explain::command(&c.verb, &c.arg.0, lang))
+                    escape_cow(&crate::ftp::explain::command(&c.verb, &c.arg.0, lang))
                 )?;
             }
             for n in &c.notes {
@@ -651,7 +661,7 @@ pub fn write_session_at(
                 writeln!(
                     out,
                     "                    = {}",
-                    escape_str(&r.explanation(ex.command.as_ref(), s.server.ip(), lang))
+                    escape_cow(&r.explanation(ex.command.as_ref(), s.server.ip(), lang))
                 )?;
             }
             for n in &r.notes {
