@@ -24,7 +24,8 @@ pub fn display_width(s: &str) -> usize {
 }
 
 fn is_wide(c: char) -> bool {
-    c.width().unwrap_or(0) > 1
+    // No ASCII character is wide: skip the table for them.
+    !c.is_ascii() && c.width().unwrap_or(0) > 1
 }
 
 /// Where continuation lines of `line` start: under the field after a short label
@@ -91,7 +92,8 @@ struct Atom<'a> {
 
 /// Words, and each wide character on its own (a line may break between two).
 fn atoms(s: &str) -> Vec<Atom<'_>> {
-    let mut out = Vec::new();
+    // About one word per six bytes of text: room without regrowing, mostly.
+    let mut out = Vec::with_capacity(s.len() / 6 + 1);
     let mut i = 0;
     let b = s.as_bytes();
     while i < s.len() {
