@@ -94,12 +94,13 @@ pub fn parse_229(text: &[u8]) -> Option<u16> {
     if !(33..=126).contains(&d) || d.is_ascii_digit() {
         return None;
     }
-    let parts: Vec<&[u8]> = inner.split(|&b| b == d).collect();
-    // "", net-prt, net-addr, port, ""
-    if parts.len() != 5 || !parts[4].is_empty() {
+    // "", net-prt, net-addr, port, "": five parts, the last empty.
+    let mut parts = inner.split(|&b| b == d);
+    let port = parts.nth(3)?;
+    if parts.next().is_none_or(|last| !last.is_empty()) || parts.next().is_some() {
         return None;
     }
-    u16::try_from(num(parts[3])?).ok().filter(|p| *p != 0)
+    u16::try_from(num(port)?).ok().filter(|p| *p != 0)
 }
 
 /// LPRT argument / 228 reply body: `af,hal,h1,...,pal,p1,p2` (RFC 1639).
