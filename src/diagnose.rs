@@ -3042,7 +3042,7 @@ fn guessing_rule(failed: &[FailedLogin]) -> Vec<Finding> {
     out
 }
 
-mod refusals;
+pub(crate) mod refusals;
 mod slow_reply;
 pub mod speed;
 mod tls;

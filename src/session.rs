@@ -2053,7 +2053,12 @@ impl Tracker {
         let mut s = st.s;
         for x in &s.exchanges {
             if matches!(x.verb(), Some("PASS" | "USER" | "ACCT")) {
-                if let Some(r) = x.final_reply().filter(|r| r.code == 530) {
+                // A login refused for want of TLS ("530 Non-anonymous sessions
+                // must use encryption.") is no wrong password: a client retrying
+                // it is not guessing.
+                if let Some(r) = x.final_reply().filter(|r| {
+                    r.code == 530 && !crate::diagnose::refusals::asks_for_tls(&r.text.0)
+                }) {
                     self.push_failed_login(FailedLogin {
                         client: s.client.ip(),
                         ts: r.ts,

@@ -8,6 +8,9 @@
 #   login-requires-tls: ssl_enable=YES, force_local_logins_ssl=YES; a client
 #       without TLS gets "530 Non-anonymous sessions must use encryption."
 #       (curl without --ssl-reqd).
+#   login-requires-tls-retries: the same server; curl without TLS tried six
+#       times, 0.2 s apart (a scheduled job retrying): six refusals for want of
+#       TLS from one client, which are no password guessing.
 #   upload-write-disabled: write_enable=NO; STOR gets "550 Permission denied."
 #       (curl -T, passive).
 #   too-many-connections: max_per_ip=1; a second control connection from the same
@@ -52,7 +55,7 @@ make_text "$LAB_HOME/notes.txt" 20
 fix_mtimes
 
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; sleep 0.2; }
-CASES=${*:-"chroot-writable-oops login-requires-tls upload-write-disabled too-many-connections login-requires-tls-proftpd login-requires-tls-pureftpd passive-disabled active-disabled upload-disk-full upload-disk-full-pureftpd user-blocked tls-not-offered home-missing-oops passive-ports-busy"}
+CASES=${*:-"chroot-writable-oops login-requires-tls login-requires-tls-retries upload-write-disabled too-many-connections login-requires-tls-proftpd login-requires-tls-pureftpd passive-disabled active-disabled upload-disk-full upload-disk-full-pureftpd user-blocked tls-not-offered home-missing-oops passive-ports-busy"}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=ftpscope-lab \
     -keyout "$TMPD/rt-key.pem" -out "$TMPD/rt-cert.pem" 2>/dev/null
@@ -84,6 +87,26 @@ in_ns cli curl -sS --max-time 10 -o /dev/null "ftp://$FTP_USER:$FTP_PASS@10.1.0.
 capture_stop notls
 capture_save pcap notls login-requires-tls
 check_expect login-requires-tls
+stop_server
+fi
+
+# --- login-requires-tls-retries
+if want login-requires-tls-retries; then
+start_vsftpd srv <<CONF
+ssl_enable=YES
+rsa_cert_file=$TMPD/rt-cert.pem
+rsa_private_key_file=$TMPD/rt-key.pem
+force_local_logins_ssl=YES
+force_local_data_ssl=YES
+CONF
+capture_start srv s0 notls6
+for _ in 1 2 3 4 5 6; do
+  in_ns cli curl -sS --max-time 10 -o /dev/null "ftp://$FTP_USER:$FTP_PASS@10.1.0.1/report.bin" || true
+  sleep 0.2
+done
+capture_stop notls6
+capture_save pcap notls6 login-requires-tls-retries
+check_expect login-requires-tls-retries
 stop_server
 fi
 

@@ -24,7 +24,7 @@ use crate::tr;
 
 /// Does a refusal's text say the server wants TLS (on the control connection)?
 /// Words, not codes: servers use 421, 530, 534 and 550 for it.
-pub(super) fn asks_for_tls(text: &[u8]) -> bool {
+pub(crate) fn asks_for_tls(text: &[u8]) -> bool {
     let t = crate::text::lossy_str(text).to_ascii_lowercase();
     let has_word = |w: &str| {
         t.match_indices(w).any(|(i, _)| {
