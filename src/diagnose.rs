@@ -8,7 +8,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::ftp::address::is_private;
+use crate::ftp::address::{is_private, private_block};
 use crate::i18n::Tr;
 use crate::model::{
     CaptureDrops, CaptureStats, Certainty, ControlAnswer, DataChannel, DataMode, DataVisibility,
@@ -130,6 +130,15 @@ fn use_passive_remedy(ann: SocketAddr) -> Tr {
     tr!(
         "Use passive mode on the client (curl: drop --ftp-port; lftp: set ftp:passive-mode on; ftplib: set_pasv(True)). Or let the NAT rewrite FTP (Linux: nf_conntrack_ftp / nf_nat_ftp helper) or forward port {port} to {ip}.",
         "在客户端使用被动模式（curl：去掉 --ftp-port；lftp：set ftp:passive-mode on；ftplib：set_pasv(True)）。或者让 NAT 改写 FTP（Linux：nf_conntrack_ftp / nf_nat_ftp 辅助模块），或把端口 {port} 转发到 {ip}。"
+    )
+}
+
+/// [`use_passive_remedy`] when the server refused the PORT/EPRT itself: it takes
+/// no address but the control connection's, so forwarding a port cannot help.
+fn use_passive_refused_remedy() -> Tr {
+    tr!(
+        "Use passive mode on the client (curl: drop --ftp-port; lftp: set ftp:passive-mode on; ftplib: set_pasv(True)). Or let the NAT rewrite FTP (Linux: nf_conntrack_ftp / nf_nat_ftp helper) so that PORT names the address the server sees: this server refuses any other (vsftpd port_promiscuous=NO, ProFTPD AllowForeignAddress off), so forwarding a port alone does not help.",
+        "在客户端使用被动模式（curl：去掉 --ftp-port；lftp：set ftp:passive-mode on；ftplib：set_pasv(True)）。或者让 NAT 改写 FTP（Linux：nf_conntrack_ftp / nf_nat_ftp 辅助模块），使 PORT 给出服务器看到的地址：这台服务器拒绝其他任何地址（vsftpd port_promiscuous=NO，ProFTPD AllowForeignAddress off），所以仅转发端口没有用。"
     )
 }
 
@@ -1377,7 +1386,17 @@ fn active_rules(
             ..Default::default()
         });
     }
-    if third && is_private(ann.ip()) && !is_private(client_ip) {
+    // Both private, in different private networks (a container's 172.17.0.2
+    // seen as its host's 192.168.1.5, a VM's 10.0.2.15, a home network behind a
+    // carrier's 100.64.x.y): a NAT between two private networks, unless the
+    // announced host did take the data connection (then it is a real third host).
+    let reached = matches!(d.outcome, Outcome::Completed | Outcome::CompletedPerReplies)
+        && d.connector.is_some();
+    let between = match (private_block(ann.ip()), private_block(client_ip)) {
+        (Some(a), Some(c)) if third && a != c && !reached => Some((a, c)),
+        _ => None,
+    };
+    if third && is_private(ann.ip()) && (!is_private(client_ip) || between.is_some()) {
         let mut evidence = announcement_evidence(s, d);
         evidence.push(ev(
             tr!(
@@ -1388,18 +1407,35 @@ fn active_rules(
             Some(s.start_frame),
             None,
         ));
-        out.push(Finding {
-            id: "active-private-address",
-            severity: Severity::Error,
-            summary: {
-                let via = d.via;
+        let via = d.via;
+        let (summary, certainty) = match between {
+            Some((a, c)) => (
+                tr!(
+                    "{via} announces {ann} (in {a}) but the control connection comes from {client_ip} (in {c}): two private networks with a NAT between them (a container or VM network, a router), which translated the control connection but not this address; active mode cannot work through it (unless this is a deliberate transfer to another host, FXP)",
+                    "{via} 通告了 {ann}（属于 {a}），但控制连接来自 {client_ip}（属于 {c}）：两个私有网络之间有 NAT（容器或虚拟机网络、路由器），它转换了控制连接却没有转换这个地址；主动模式无法穿过它工作（除非这是有意向另一台主机的传输，即 FXP）"
+                ),
+                Certainty::Inferred,
+            ),
+            None => (
                 tr!(
                     "{via} announces the private address {ann} but the control connection comes from {client_ip}: the client is behind NAT and active mode cannot work",
                     "{via} 通告了私有地址 {ann}，但控制连接来自 {client_ip}：客户端位于 NAT 之后，主动模式无法工作"
-                )
-            },
+                ),
+                Certainty::default(),
+            ),
+        };
+        let remedy = if answer.is_some_and(|c| c >= 400) {
+            use_passive_refused_remedy()
+        } else {
+            use_passive_remedy(ann)
+        };
+        out.push(Finding {
+            id: "active-private-address",
+            severity: Severity::Error,
+            summary,
             evidence,
-            remedy: use_passive_remedy(ann),
+            remedy,
+            certainty,
             ..Default::default()
         });
     } else if third || ann.port() < 1024 {
@@ -2161,8 +2197,18 @@ fn control_rules(s: &Session, out: &mut Vec<Finding>) {
             if x.final_reply().is_some_and(refusals::is_oops) {
                 continue;
             }
-            // A refused PORT/EPRT address is about the address (bounce, NAT), not support.
-            if matches!(c.verb.as_str(), "PORT" | "LPRT") || (c.verb == "EPRT" && cd == 501) {
+            // A refused PORT/EPRT address is about the address (bounce, NAT), not
+            // support: vsftpd answers an EPRT to a foreign address "500 Illegal
+            // EPRT command.", where a server without EPRT says it does not
+            // understand it.
+            let illegal = x.final_reply().is_some_and(|r| {
+                crate::text::lossy_str(&r.text.0)
+                    .to_ascii_lowercase()
+                    .contains("illegal")
+            });
+            if matches!(c.verb.as_str(), "PORT" | "LPRT")
+                || (c.verb == "EPRT" && (cd == 501 || illegal))
+            {
                 continue;
             }
             let alt: &[&str] = match c.verb.as_str() {

@@ -682,3 +682,148 @@ fn a_reply_the_server_owed_at_once_and_sent_seconds_later_is_slow() {
         .unwrap();
     assert_eq!(f.exchanges.len(), 1, "only the PWD was owed at once");
 }
+
+/// A PORT naming a private address of another private network than the one the
+/// control connection comes from (a container's 172.17.0.2 or a home network's
+/// 192.168.1.5 seen through a NAT as 10.0.0.2): the NAT translated the control
+/// connection, not the address; active mode cannot work. In the same private
+/// network, or when the announced host did take the data connection, it is a
+/// real third host (bounce-port, as before).
+#[test]
+fn a_port_to_another_private_network_is_nat_not_bounce() {
+    for (p, r) in [
+        (">PORT 192,168,1,5,200,10", "<500 Illegal PORT command."),
+        (
+            ">PORT 172,17,0,2,200,10",
+            "<425 Can't open data connection.",
+        ),
+        (">EPRT |1|192.168.1.5|51210|", "<500 Illegal EPRT command."),
+    ] {
+        let s = dialogue(
+            [10, 0, 0, 1],
+            &with_login(&[p, r, ">QUIT", "<221 bye"]),
+            true,
+        );
+        let f = s
+            .findings
+            .iter()
+            .find(|f| f.id == "active-private-address")
+            .unwrap_or_else(|| panic!("{p} / {r}: {:?}", ids(&s)));
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(f.certainty, Certainty::Inferred);
+        assert!(
+            f.summary.en.contains("NAT between them"),
+            "{}",
+            f.summary.en
+        );
+        assert!(f.remedy.en.contains("passive mode"), "{}", f.remedy.en);
+        // Neither a bounce nor an unsupported EPRT ("Illegal" is about the address).
+        assert!(!ids(&s).contains(&"bounce-port"), "{p}: {:?}", ids(&s));
+        assert!(
+            !ids(&s).contains(&"command-unsupported"),
+            "{p}: {:?}",
+            ids(&s)
+        );
+    }
+    // Same private network: a third host.
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[
+            ">PORT 10,1,2,3,200,10",
+            "<500 Illegal PORT command.",
+            ">QUIT",
+            "<221 bye",
+        ]),
+        true,
+    );
+    assert!(ids(&s).contains(&"bounce-port"), "{:?}", ids(&s));
+    assert!(
+        !ids(&s).contains(&"active-private-address"),
+        "{:?}",
+        ids(&s)
+    );
+    // The announced host of another private network took the data connection and
+    // the listing came: it was reachable, so a deliberate third host.
+    let mut t = Tracker::new(TrackerConfig::default());
+    let control = ConnInfo {
+        id: 1,
+        initiator: SocketAddr::from(([10, 0, 0, 2], 40000)),
+        responder: SocketAddr::from(([10, 0, 0, 1], 21)),
+        handshake_seen: true,
+    };
+    t.open(meta(0), &control);
+    t.event(meta(0), 1, ConnEvent::Accepted);
+    let line = |t: &mut Tracker, ms: i64, l: &str| {
+        let (dir, text) = match l.split_at(1) {
+            (">", rest) => (Dir::FromInitiator, rest),
+            (_, rest) => (Dir::FromResponder, rest),
+        };
+        let bytes = format!("{text}\r\n");
+        t.event(
+            meta(ms),
+            1,
+            ConnEvent::Data {
+                dir,
+                bytes: bytes.as_bytes(),
+            },
+        );
+    };
+    for (i, l) in with_login(&[
+        ">PORT 192,168,1,5,200,10",
+        "<200 PORT command successful.",
+        ">LIST",
+    ])
+    .iter()
+    .enumerate()
+    {
+        line(&mut t, i as i64 + 1, l);
+    }
+    let data = ConnInfo {
+        id: 2,
+        initiator: SocketAddr::from(([10, 0, 0, 1], 20)),
+        responder: SocketAddr::from(([192, 168, 1, 5], 51210)),
+        handshake_seen: true,
+    };
+    t.open(meta(20), &data);
+    t.event(meta(21), 2, ConnEvent::Accepted);
+    line(&mut t, 22, "<150 Here comes the directory listing.");
+    t.event(
+        meta(23),
+        2,
+        ConnEvent::Data {
+            dir: Dir::FromInitiator,
+            bytes: b"-rw-r--r-- 1 0 0 5 Jan 01 00:00 a.txt\r\n",
+        },
+    );
+    t.event(
+        meta(24),
+        2,
+        ConnEvent::Fin {
+            dir: Dir::FromInitiator,
+        },
+    );
+    t.event(
+        meta(24),
+        2,
+        ConnEvent::Fin {
+            dir: Dir::FromResponder,
+        },
+    );
+    t.closed(meta(25), 2);
+    line(&mut t, 26, "<226 Directory send OK.");
+    line(&mut t, 27, ">QUIT");
+    line(&mut t, 28, "<221 bye");
+    t.finish();
+    let s = t.take_finished().remove(0);
+    assert!(
+        ids(&s).contains(&"bounce-port"),
+        "{:?} {:?}",
+        ids(&s),
+        s.data_channels
+    );
+    assert!(
+        !ids(&s).contains(&"active-private-address"),
+        "{:?}",
+        ids(&s)
+    );
+}

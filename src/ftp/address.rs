@@ -286,10 +286,64 @@ pub fn is_private(ip: IpAddr) -> bool {
     }
 }
 
+/// The private network block an address is in (RFC 1918, shared CGNAT space of
+/// RFC 6598, link-local, IPv6 unique-local), None for any other address. Two
+/// private addresses in different blocks (a container's 172.17.0.2 and its
+/// host's 192.168.1.5) are most often two networks with a NAT between them.
+pub fn private_block(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v) => match v.octets() {
+            [10, ..] => Some("10.0.0.0/8"),
+            [172, b, ..] if (16..32).contains(&b) => Some("172.16.0.0/12"),
+            [192, 168, ..] => Some("192.168.0.0/16"),
+            [100, b, ..] if (64..128).contains(&b) => Some("100.64.0.0/10"),
+            [169, 254, ..] => Some("169.254.0.0/16"),
+            _ => None,
+        },
+        IpAddr::V6(v) => {
+            let s = v.segments();
+            if (s[0] & 0xfe00) == 0xfc00 {
+                Some("fc00::/7")
+            } else if (s[0] & 0xffc0) == 0xfe80 {
+                Some("fe80::/10")
+            } else {
+                v.to_ipv4_mapped()
+                    .and_then(|m| private_block(IpAddr::V4(m)))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn private_blocks() {
+        let b = |s: &str| private_block(s.parse().unwrap());
+        assert_eq!(b("10.1.2.3"), Some("10.0.0.0/8"));
+        assert_eq!(b("172.17.0.2"), Some("172.16.0.0/12"));
+        assert_eq!(b("172.32.0.1"), None);
+        assert_eq!(b("192.168.1.5"), Some("192.168.0.0/16"));
+        assert_eq!(b("100.64.0.1"), Some("100.64.0.0/10"));
+        assert_eq!(b("100.128.0.1"), None);
+        assert_eq!(b("169.254.1.1"), Some("169.254.0.0/16"));
+        assert_eq!(b("203.0.113.7"), None);
+        assert_eq!(b("fd00::1"), Some("fc00::/7"));
+        assert_eq!(b("::ffff:192.168.1.5"), Some("192.168.0.0/16"));
+        assert_eq!(b("2001:db8::1"), None);
+        // Every address with a block is private.
+        for a in [
+            "10.0.0.0",
+            "172.31.255.255",
+            "192.168.0.0",
+            "100.127.255.255",
+            "169.254.0.1",
+        ] {
+            assert!(is_private(a.parse().unwrap()), "{a}");
+        }
+    }
 
     #[test]
     fn the_classic_227() {
