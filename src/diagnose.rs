@@ -1081,7 +1081,19 @@ fn passive_rules(
     // cannot carry anything else (`pasv-on-ipv6`).
     let family = ann.ip().to_canonical().is_ipv4() == server_ip.to_canonical().is_ipv4();
     let mismatch = d.via != Via::Epsv && family && ann.ip() != server_ip;
-    let nat = mismatch && is_private(ann.ip()) && !is_private(server_ip);
+    // The server's loopback or the unspecified address: nobody else can connect
+    // there (a server in a container or behind a proxy announcing the address it
+    // listens on).
+    let unusable = mismatch && (ann.ip().is_loopback() || ann.ip().is_unspecified());
+    // Both private, in different private networks (a container's 172.17.0.2 behind
+    // its host's published 192.168.1.10): a NAT between two private networks.
+    let between = match (private_block(ann.ip()), private_block(server_ip)) {
+        (Some(a), Some(c)) if mismatch && !unusable && a != c => Some((a, c)),
+        _ => None,
+    };
+    let nat = mismatch
+        && !unusable
+        && ((is_private(ann.ip()) && !is_private(server_ip)) || between.is_some());
     // The server announces its public address, and this client (inside the server's
     // network) reached it at a private one: right for clients outside.
     let inside = mismatch && !is_private(ann.ip()) && is_private(server_ip);
@@ -1136,13 +1148,32 @@ fn passive_rules(
         });
     } else if mismatch {
         let used_control = d.match_kind == Some(MatchKind::ServerControlAddress);
-        let severity = if nat && !(used_control && worked) {
+        let severity = if (nat || unusable) && !(used_control && worked) {
             Severity::Error
         } else {
             Severity::Warning
         };
         let (ip, via) = (ann.ip(), d.via);
-        let summary = if nat {
+        let summary = if unusable {
+            let what = if ip.is_loopback() {
+                tr!("the server's own loopback address", "服务器自己的回环地址")
+            } else {
+                tr!("the unspecified address", "未指定地址")
+            };
+            tr!(
+                "the {via} reply announces {ip}, {what}, where no client elsewhere can connect; the client reached the server at {server_ip}",
+                "{via} 响应通告的是 {ip}（{what}），其他主机上的客户端无法连接到那里；客户端是通过 {server_ip} 访问服务器的";
+                via = Tr::verbatim(via.to_string()),
+                ip = Tr::verbatim(ip.to_string()),
+                what = what,
+                server_ip = Tr::verbatim(server_ip.to_string())
+            )
+        } else if let Some((a, c)) = between {
+            tr!(
+                "the server is behind NAT (a container or VM network with published ports, or a router between two private networks) and announced its private address {ip} (in {a}) in the {via} reply; the client reached it at {server_ip} (in {c})",
+                "服务器位于 NAT 之后（发布了端口的容器或虚拟机网络，或两个私有网络之间的路由器），在 {via} 响应中通告了它的私有地址 {ip}（属于 {a}）；客户端是通过 {server_ip}（属于 {c}）访问它的"
+            )
+        } else if nat {
             tr!(
                 "the server is behind NAT and announced its private address {ip} in the {via} reply; the client reached it at {server_ip}",
                 "服务器位于 NAT 之后，在 {via} 响应中通告了它的私有地址 {ip}；客户端是通过 {server_ip} 访问它的"
@@ -1167,7 +1198,25 @@ fn passive_rules(
                 None,
             ));
         }
-        let remedy = if nat {
+        // No data connection seen and the transfer refused: that is this
+        // address's doing, said here rather than as a finding of its own.
+        let folds = severity == Severity::Error
+            && (nat || unusable)
+            && (d.outcome == Outcome::NotAttempted
+                || (d.outcome == Outcome::FailedPerReplies
+                    && transfer_reply(s, d).is_some_and(|(_, c)| c == 425)));
+        if folds && let Some(ei) = d.command_exchange {
+            evidence.extend(reply_evidence(s, ei));
+        }
+        let remedy = if unusable || between.is_some() {
+            let settings = server_passive_settings(&server_ip.to_string());
+            tr!(
+                "Configure the server's passive address to the one clients use, {server_ip}: {settings}. A server in a container announces its own address unless told (and the passive port range must be published as well as port 21). Or use EPSV, which carries no address. Clients that ignore the 227 address (curl by default, FileZilla's fallback) hide the problem.",
+                "把服务器的被动地址配置为客户端使用的地址 {server_ip}：{settings}。容器中的服务器除非另行配置，否则会通告它自己的地址（而且除了端口 21，被动模式端口范围也必须发布出来）。或者使用不携带地址的 EPSV。忽略 227 中地址的客户端（curl 默认如此，FileZilla 会回退）会掩盖这个问题。";
+                settings = settings,
+                server_ip = Tr::verbatim(server_ip.to_string())
+            )
+        } else if nat {
             let settings = server_passive_settings(&server_ip.to_string());
             let this = if used_control && worked {
                 tr!(", as this one did", "，这个客户端就是如此")
@@ -1195,6 +1244,9 @@ fn passive_rules(
             cause: format!("{} {server_ip} {severity:?}", ann.ip()),
             ..Default::default()
         });
+        if folds {
+            return;
+        }
     }
     let target = d.listener.unwrap_or(ann);
     let via = d.via;

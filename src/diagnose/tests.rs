@@ -827,3 +827,47 @@ fn a_port_to_another_private_network_is_nat_not_bounce() {
         ids(&s)
     );
 }
+
+/// A 227 naming an address no client elsewhere can use: the server's loopback,
+/// 0.0.0.0, or a private address of another private network than the one the
+/// client reached (a container's 172.17.0.2 published on its host's
+/// 192.168.1.10). One error naming the address and the setting, with the failed
+/// transfer as its evidence, not a second finding telling to check the client's
+/// firewall.
+#[test]
+fn a_227_no_client_can_use_is_one_error_about_the_address() {
+    for (ann, words) in [
+        ("0,0,0,0", "the unspecified address"),
+        ("127,0,0,1", "loopback"),
+        ("172,17,0,2", "(in 172.16.0.0/12)"),
+    ] {
+        let reply = format!("<227 Entering Passive Mode ({ann},156,65).");
+        let lines: Vec<&str> = LOGIN
+            .iter()
+            .copied()
+            .chain([
+                ">PASV",
+                reply.as_str(),
+                ">LIST",
+                "<425 Failed to establish connection.",
+                ">QUIT",
+                "<221 bye",
+            ])
+            .collect();
+        let s = dialogue([192, 168, 1, 10], &lines, true);
+        assert_eq!(ids(&s), ["pasv-address-mismatch"], "{ann}");
+        let f = &s.findings[0];
+        assert_eq!(f.severity, Severity::Error, "{ann}");
+        assert!(f.summary.en.contains(words), "{}", f.summary.en);
+        assert!(
+            f.remedy.en.contains("pasv_address=192.168.1.10"),
+            "{}",
+            f.remedy.en
+        );
+        assert!(
+            f.evidence.iter().any(|e| e.what.en.contains("425")),
+            "{ann}: {:?}",
+            f.evidence
+        );
+    }
+}
