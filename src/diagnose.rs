@@ -1276,11 +1276,23 @@ fn passive_rules(
         Outcome::Unanswered => {
             let mut evidence = announcement_evidence(s, d);
             evidence.extend(attempt_evidence(d));
-            let private_hint = if is_private(target.ip()) && !is_private(s.server.ip()) {
+            let tried_announced = target.ip() == ann.ip();
+            let private_hint = if (is_private(target.ip())
+                && !is_private(s.server.ip())
+                && !unusable)
+                || (nat && tried_announced)
+            {
                 let ip = target.ip();
                 tr!(
-                    " The client tried the private address {ip} the server announced, which is not reachable from here: {settings}.",
+                    "The client tried the private address {ip} the server announced, which is not reachable from here: {settings}.",
                     "客户端尝试连接服务器通告的私有地址 {ip}，从这里无法到达：{settings}。";
+                    settings = server_passive_settings(&s.server.ip().to_string())
+                )
+            } else if unusable && tried_announced {
+                let ip = target.ip();
+                tr!(
+                    "The client tried {ip}, the address the server announced, which no other host can reach: {settings}.",
+                    "客户端尝试连接服务器通告的地址 {ip}，其他主机无法到达它：{settings}。";
                     settings = server_passive_settings(&s.server.ip().to_string())
                 )
             } else {
@@ -1295,12 +1307,22 @@ fn passive_rules(
                     d.syns.max(1)
                 ),
                 evidence,
-                remedy: tr!(
-                    "A firewall between client and server drops the data connection. Allow TCP to the server's passive port range ({hint}) on every firewall and NAT on the path, or forward it to the server.{private_hint}",
-                    "客户端与服务器之间的防火墙丢弃了数据连接。在路径上的每个防火墙和 NAT 上放行到服务器被动模式端口范围（{hint}）的 TCP，或把它转发到服务器。{private_hint}";
-                    hint = port_range_hint(target.port()),
-                    private_hint = private_hint
-                ),
+                // When the client tried an address it cannot reach, that comes
+                // first: no firewall rule would make it reachable.
+                remedy: if private_hint.en.is_empty() {
+                    tr!(
+                        "A firewall between client and server drops the data connection. Allow TCP to the server's passive port range ({hint}) on every firewall and NAT on the path, or forward it to the server.",
+                        "客户端与服务器之间的防火墙丢弃了数据连接。在路径上的每个防火墙和 NAT 上放行到服务器被动模式端口范围（{hint}）的 TCP，或把它转发到服务器。";
+                        hint = port_range_hint(target.port())
+                    )
+                } else {
+                    tr!(
+                        "{private_hint} Then the passive port range ({hint}) must be open on every firewall and forwarded by the NAT to the server.",
+                        "{private_hint}然后，被动模式端口范围（{hint}）必须在每个防火墙上放行，并由 NAT 转发到服务器。";
+                        hint = port_range_hint(target.port()),
+                        private_hint = private_hint
+                    )
+                },
                 ..Default::default()
             });
         }
