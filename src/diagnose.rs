@@ -1265,8 +1265,8 @@ fn passive_rules(
                 remedy: {
                     let port = target.port();
                     tr!(
-                        "Something at or in front of the server rejects port {port}: open the server's passive port range in its firewall ({hint}). If the server really does not listen there, its passive address/port settings are wrong. Until then, active mode (PORT/EPRT) may work if the client can accept connections.",
-                        "服务器本身或它前面的设备拒绝了端口 {port}：在服务器的防火墙上放行被动模式端口范围（{hint}）。如果服务器确实没有在那里监听，说明它的被动地址/端口设置有误。在此之前，如果客户端能接受入站连接，可以改用主动模式（PORT/EPRT）。";
+                        "Something at or in front of the server rejects port {port}: open the server's passive port range in its firewall ({hint}), and where the server sits behind port forwarding (a NAT router, a container's published ports such as docker run -p 21:21) forward that range to it as well as port 21. If the server really does not listen there, its passive address/port settings are wrong. Until then, active mode (PORT/EPRT) may work if the client can accept connections.",
+                        "服务器本身或它前面的设备拒绝了端口 {port}：在服务器的防火墙上放行被动模式端口范围（{hint}）；如果服务器位于端口转发之后（NAT 路由器、容器发布的端口，例如 docker run -p 21:21），除了端口 21 还要把这个范围转发给它。如果服务器确实没有在那里监听，说明它的被动地址/端口设置有误。在此之前，如果客户端能接受入站连接，可以改用主动模式（PORT/EPRT）。";
                         hint = port_range_hint(port)
                     )
                 },

@@ -828,10 +828,19 @@ impl Tracker {
     fn match_exact(&self, info: &ConnInfo) -> Option<(usize, usize, MatchKind, bool)> {
         let list = self.expect.get(&info.responder.port())?;
         let mut best: Option<(u8, usize, usize, MatchKind, bool)> = None;
+        // Sessions with a newer announcement of this port, not tried yet, that
+        // this connection fits (exactly or by the control address).
+        let mut announced_again: Vec<usize> = Vec::new();
         for &(si, ci) in list.iter().rev() {
             let st = &self.sessions[si];
             let ch = &st.s.data_channels[ci];
             if st.facts[ci].attempted && st.facts[ci].established {
+                continue;
+            }
+            // Tried and failed, and the session announced again since (curl
+            // falling back from a refused EPSV to PASV, the same port in both):
+            // a new connection is the newer announcement's.
+            if st.facts[ci].attempted && announced_again.contains(&si) {
                 continue;
             }
             let (client, server) = (st.s.client.ip(), st.s.server.ip());
@@ -871,6 +880,9 @@ impl Tracker {
                     MatchKind::ServerControlAddress | MatchKind::ClientControlAddress => 2,
                     _ => 1,
                 };
+                if rank >= 2 && !st.facts[ci].attempted && !announced_again.contains(&si) {
+                    announced_again.push(si);
+                }
                 if best.is_none_or(|(r, ..)| rank > r) {
                     // Who is the client on the data connection: the connector in passive mode.
                     let client_is_initiator = ch.mode == DataMode::Passive;

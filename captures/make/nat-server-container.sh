@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # nat-server-container: an FTP server in a container network, published on its
-# host the way `docker run -p 21:21 -p 40000-40009:40000-40009` publishes it:
-# vsftpd in 172.17.0.2/16 (pasv_min_port=40000, pasv_max_port=40009, no
+# host the way `docker run -p 21:21 -p 40000-40009:40000-40009` publishes it
+# (one passive port, 40005, so that the capture is the same on every run):
+# vsftpd in 172.17.0.2/16 (pasv_min_port=pasv_max_port=40005, no
 # pasv_address), the host (router) 192.168.1.10 on the LAN with DNAT of port 21
 # and of the passive range to the container, MASQUERADE outwards, and no way in
 # for anything not published. The 227 announces 172.17.0.2, the container's own
@@ -12,6 +13,9 @@
 #   session 2: plain curl (ignores the 227's address and connects to the
 #       control address, 192.168.1.10, on the announced port): the listing comes.
 # Captured on the client's interface (client 192.168.1.20).
+# Then nat-server-container-unpublished.pcap: the same with only port 21
+# published (`docker run -p 21:21`): curl (EPSV) connects to 192.168.1.10 on the
+# announced port, the host answers RST; curl gives up.
 source "$(dirname "$0")/lib.sh"
 lab_init nat-server-container
 
@@ -38,8 +42,8 @@ make_text "$LAB_HOME/notes.txt" 20
 fix_mtimes
 
 start_vsftpd srv <<'CONF'
-pasv_min_port=40000
-pasv_max_port=40009
+pasv_min_port=40005
+pasv_max_port=40005
 CONF
 
 capture_start cli c0 client
@@ -54,3 +58,15 @@ capture_stop client
 capture_save pcap client nat-server-container
 ftp_summary "$CAPTURE_FILE"
 check_expect nat-server-container
+
+# Only port 21 published: the passive range is not forwarded.
+fw rtr -t nat -D PREROUTING -i r1 -p tcp --dport 40000:40009 -j DNAT --to-destination 172.17.0.2
+capture_start cli c0 unpublished
+rc=0
+in_ns cli curl -sS --max-time 15 -u "$FTP_USER:$FTP_PASS" "ftp://192.168.1.10/notes.txt" -o /dev/null || rc=$?
+log "curl with the passive range unpublished: exit code $rc (expected to fail)"
+[ "$rc" != 0 ] || die "the download unexpectedly worked"
+capture_stop unpublished
+capture_save pcap unpublished nat-server-container-unpublished
+ftp_summary "$CAPTURE_FILE"
+check_expect nat-server-container-unpublished
