@@ -48,8 +48,8 @@ impl ParsedReply {
     /// The text of the reply: every line with the leading `ddd-`/`ddd ` of the first and
     /// last line removed, joined by newlines.
     pub fn text(&self) -> Vec<u8> {
-        let mut out = Vec::new();
         let n = self.lines.len();
+        let mut out = Vec::with_capacity(self.lines.iter().map(|l| l.len() + 1).sum());
         for (i, l) in self.lines.iter().enumerate() {
             if i > 0 {
                 out.push(b'\n');
