@@ -891,6 +891,9 @@ impl Ctl {
     /// Legs for the side the proxy listens on, with the refuse fault applied.
     fn listen_leg(&self, l: data::DataListener, expect: IpAddr, refuse: bool) -> Leg {
         if refuse {
+            // Counted here, when it is decided: the pair's task may be given up
+            // before it first runs (the client fails and quits at once).
+            self.faults_injected();
             drop(l);
             Leg::Closed
         } else {

@@ -482,8 +482,8 @@ async fn establish(
     match (spec.client, spec.server) {
         (Leg::Closed, server) => {
             // The note is the control task's: it makes it once the announcement
-            // is observed, so that the note finds its channel.
-            count_fault(lg.link);
+            // is observed, so that the note finds its channel; so is the count
+            // (`Ctl::listen_leg`).
             if let Leg::Accept { listener, expect } = server {
                 // Client passive, server active: only the port the client was told
                 // is closed. The server may connect as usual (some connect right
@@ -495,10 +495,7 @@ async fn establish(
             }
             None
         }
-        (_, Leg::Closed) => {
-            count_fault(lg.link);
-            None
-        }
+        (_, Leg::Closed) => None,
         // Client passive: the client connects, then the proxy connects to the server.
         (Leg::Accept { listener, expect }, Leg::Connect { from, to }) => {
             let first = Side::Client;
@@ -526,13 +523,6 @@ async fn establish(
             connect_both(lg, (fc, tc), (fs, ts), activate, settled).await
         }
     }
-}
-
-fn count_fault(link: &SessionLink) {
-    link.ctx
-        .counters
-        .faults_injected
-        .fetch_add(1, Ordering::Relaxed);
 }
 
 /// A peer of a data pair.
