@@ -129,7 +129,7 @@ pub fn command_exact(verb: &str) -> Option<&'static CommandEntry> {
 /// A verb of at most [`LONGEST_VERB`] bytes, none of them NUL, upper-cased and
 /// packed; None for anything else (no catalog verb is like that).
 fn pack_verb(v: &[u8]) -> Option<u64> {
-    if v.len() > LONGEST_VERB || v.iter().any(|&b| b == 0) {
+    if v.len() > LONGEST_VERB || v.contains(&0) {
         return None;
     }
     let mut buf = [0u8; LONGEST_VERB];
