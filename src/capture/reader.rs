@@ -254,7 +254,10 @@ pub struct CaptureReader<R: Read> {
     nanos: bool,
     pcap_linktype: u32,
     interfaces: Vec<Interface>,
+    /// The current pcapng block when it was copied (a section header).
     buf: Vec<u8>,
+    /// The current pcapng block when it lies in the input's buffer: (start, length).
+    block_at: Option<(usize, usize)>,
     offset: u64,
     frame: u64,
     done: bool,
@@ -338,6 +341,15 @@ impl<R: Read> Src<R> {
         let got = n.min(self.end - self.pos);
         self.pos += got;
         Ok((start, got))
+    }
+}
+
+impl<R: Read> Src<R> {
+    /// [`Src::consume`] without consuming.
+    fn peek(&mut self, n: usize) -> io::Result<(usize, usize)> {
+        let (at, got) = self.consume(n)?;
+        self.pos -= got;
+        Ok((at, got))
     }
 }
 
@@ -426,6 +438,7 @@ impl<R: Read> CaptureReader<R> {
             pcap_linktype: 0,
             interfaces: Vec::new(),
             buf: Vec::with_capacity(1 << 16),
+            block_at: None,
             offset: 0,
             frame: 0,
             done: false,
@@ -542,6 +555,14 @@ impl<R: Read> CaptureReader<R> {
         Ok(())
     }
 
+    /// The current pcapng block, whole (header, body, trailer).
+    fn block(&self) -> &[u8] {
+        match self.block_at {
+            Some((at, len)) => &self.input.buf[at..at + len],
+            None => &self.buf,
+        }
+    }
+
     fn check_block_len(&self, len: usize, min: usize) -> Result<(), CaptureError> {
         if len < min || !len.is_multiple_of(4) || len > MAX_RECORD {
             return Err(CaptureError::Corrupt {
@@ -555,7 +576,7 @@ impl<R: Read> CaptureReader<R> {
     }
 
     fn check_trailer(&self, len: usize) -> Result<(), CaptureError> {
-        let trailer = u32_at(&self.buf[len - 4..], self.big_endian) as usize;
+        let trailer = u32_at(&self.block()[len - 4..], self.big_endian) as usize;
         if trailer != len {
             return Err(CaptureError::Corrupt {
                 offset: self.offset + len as u64 - 4,
@@ -580,16 +601,17 @@ impl<R: Read> CaptureReader<R> {
             Ok(Some(meta)) => {
                 self.frame += 1;
                 let (start, len, ts, linktype, orig_len) = meta;
+                let secrets = self.secrets.take();
                 let held = match self.format {
-                    Format::Pcap => &self.input.buf,
-                    Format::PcapNg => &self.buf,
+                    Format::Pcap => &self.input.buf[..],
+                    Format::PcapNg => self.block(),
                 };
                 Ok(Some(Packet {
                     frame: self.frame,
                     ts,
                     linktype,
                     orig_len,
-                    secrets: self.secrets.take(),
+                    secrets,
                     data: &held[start..start + len],
                 }))
             }
@@ -687,7 +709,8 @@ impl<R: Read> CaptureReader<R> {
     /// log text is kept for [`PacketSource::take_secrets`]; other kinds (WireGuard,
     /// SSH ...) are skipped.
     fn secrets_block(&mut self, body_end: usize) {
-        let b = &self.buf[8..body_end.min(self.buf.len())];
+        let block = self.block();
+        let b = &block[8..body_end.min(block.len())];
         if b.len() < 8 {
             self.skipped_blocks += 1;
             return;
@@ -702,8 +725,8 @@ impl<R: Read> CaptureReader<R> {
             self.skipped_blocks += 1;
             return;
         }
+        let text = String::from_utf8_lossy(data).into_owned();
         self.secrets_read += len;
-        let text = String::from_utf8_lossy(data);
         let s = self.secrets.get_or_insert_with(String::new);
         s.push_str(&text);
         s.push('\n');
@@ -714,8 +737,8 @@ impl<R: Read> CaptureReader<R> {
     /// section header block is read here (the byte order may change) and given
     /// as [`SHB_TYPE`].
     fn read_pcapng_block(&mut self) -> Result<Option<(u32, u64, usize)>, CaptureError> {
-        let mut hdr = [0u8; 8];
-        let got = fill(&mut self.input, &mut hdr).map_err(|e| self.io_err(e))?;
+        self.block_at = None;
+        let (at, got) = self.input.peek(8).map_err(|e| self.io_err(e))?;
         if got == 0 {
             return Ok(None);
         }
@@ -725,8 +748,11 @@ impl<R: Read> CaptureReader<R> {
                 what: "inside a pcapng block header",
             });
         }
+        let mut hdr = [0u8; 8];
+        hdr.copy_from_slice(&self.input.buf[at..at + 8]);
         if hdr[..4] == SHB_TYPE.to_le_bytes() {
-            // A new section: byte order may change.
+            // A new section: byte order may change. Copied (it is rare).
+            self.input.consume(8).map_err(|e| self.io_err(e))?;
             self.buf.clear();
             self.buf.extend_from_slice(&hdr);
             let mut more = [0u8; 4];
@@ -743,16 +769,15 @@ impl<R: Read> CaptureReader<R> {
         let btype = u32_at(&hdr[0..], big);
         let len = u32_at(&hdr[4..], big) as usize;
         self.check_block_len(len, 12)?;
-        self.buf.clear();
-        self.buf.extend_from_slice(&hdr);
-        self.buf.resize(len, 0);
-        let got = fill(&mut self.input, &mut self.buf[8..]).map_err(|e| self.io_err(e))?;
-        if 8 + got < len {
+        // The whole block, where it lies in the input's buffer.
+        let (at, got) = self.input.consume(len).map_err(|e| self.io_err(e))?;
+        if got < len {
             return Err(CaptureError::Truncated {
-                offset: self.offset + 8 + got as u64,
+                offset: self.offset + got as u64,
                 what: "inside a pcapng block",
             });
         }
+        self.block_at = Some((at, len));
         self.check_trailer(len)?;
         let block_off = self.offset;
         self.offset += len as u64;
@@ -778,7 +803,7 @@ impl<R: Read> CaptureReader<R> {
             });
         }
         let big = self.big_endian;
-        let b = &self.buf;
+        let b = self.block();
         let if_id = match kind {
             PacketBlock::Enhanced => u32_at(&b[8..], big) as usize,
             PacketBlock::Obsolete => u16_at(&b[8..], big) as usize,
@@ -822,7 +847,7 @@ impl<R: Read> CaptureReader<R> {
                 what: "simple packet block too short".into(),
             });
         }
-        let orig = u32_at(&self.buf[8..], self.big_endian);
+        let orig = u32_at(&self.block()[8..], self.big_endian);
         let caplen = (orig as usize).min(body_end - 12);
         let iface = *self
             .interfaces
@@ -842,7 +867,8 @@ impl<R: Read> CaptureReader<R> {
             });
         }
         let big = self.big_endian;
-        let linktype = u16_at(&self.buf[8..], big) as u32;
+        let b = self.block();
+        let linktype = u16_at(&b[8..], big) as u32;
         let mut iface = Interface {
             linktype,
             units_per_sec: 1_000_000,
@@ -851,13 +877,13 @@ impl<R: Read> CaptureReader<R> {
         // Options: code u16, length u16, value padded to 4.
         let mut p = 16;
         while p + 4 <= body_end {
-            let code = u16_at(&self.buf[p..], big);
-            let olen = u16_at(&self.buf[p + 2..], big) as usize;
+            let code = u16_at(&b[p..], big);
+            let olen = u16_at(&b[p + 2..], big) as usize;
             let vstart = p + 4;
             if code == 0 || vstart + olen > body_end {
                 break;
             }
-            let v = &self.buf[vstart..vstart + olen];
+            let v = &b[vstart..vstart + olen];
             match (code, olen) {
                 (9, 1) => {
                     let r = v[0];
@@ -929,7 +955,13 @@ fn iface_ts(iface: Interface, raw: u64) -> Ts {
     let ups = iface.units_per_sec;
     let secs = (raw / ups) as i64;
     let rem = raw % ups;
-    let nanos = ((rem as u128 * 1_000_000_000u128) / ups as u128) as i64;
+    // Microseconds, nanoseconds, any resolution dividing a second evenly: a
+    // multiplication (rem < ups, so it fits); others through 128 bits.
+    let nanos = if ups <= 1_000_000_000 && 1_000_000_000 % ups == 0 {
+        (rem * (1_000_000_000 / ups)) as i64
+    } else {
+        ((rem as u128 * 1_000_000_000u128) / ups as u128) as i64
+    };
     Ts::from_secs_nanos(secs.saturating_add(iface.offset_secs), nanos)
 }
 
@@ -984,6 +1016,45 @@ mod tests {
                 assert_eq!(p.ts, Ts(10_000_000_000 + if nanos { 5 } else { 5000 }));
                 assert_eq!(r.next_packet().unwrap().unwrap().frame, 2);
                 assert!(r.next_packet().unwrap().is_none());
+            }
+        }
+    }
+
+    /// The fast path of the timestamp conversion is the 128-bit one wherever it
+    /// is taken.
+    #[test]
+    fn interface_timestamps_every_resolution() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for ups in [
+            1u64,
+            10,
+            100,
+            1_000,
+            1_000_000,
+            1_000_000_000,
+            1 << 10,
+            1 << 30,
+            1 << 40,
+            3,
+            7,
+            10u64.pow(12),
+        ] {
+            let iface = Interface {
+                linktype: 1,
+                units_per_sec: ups,
+                offset_secs: 0,
+            };
+            for _ in 0..2_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let raw = x >> 8;
+                let rem = raw % ups;
+                let want = Ts::from_secs_nanos(
+                    (raw / ups) as i64,
+                    ((rem as u128 * 1_000_000_000u128) / ups as u128) as i64,
+                );
+                assert_eq!(iface_ts(iface, raw), want, "{ups} {raw}");
             }
         }
     }
