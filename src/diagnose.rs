@@ -8,7 +8,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::ftp::address::{is_private, private_block};
+use crate::ftp::address::{is_private, private_networks_apart};
 use crate::i18n::Tr;
 use crate::model::{
     CaptureDrops, CaptureStats, Certainty, ControlAnswer, DataChannel, DataMode, DataVisibility,
@@ -1087,10 +1087,7 @@ fn passive_rules(
     let unusable = mismatch && (ann.ip().is_loopback() || ann.ip().is_unspecified());
     // Both private, in different private networks (a container's 172.17.0.2 behind
     // its host's published 192.168.1.10): a NAT between two private networks.
-    let between = match (private_block(ann.ip()), private_block(server_ip)) {
-        (Some(a), Some(c)) if mismatch && !unusable && a != c => Some((a, c)),
-        _ => None,
-    };
+    let between = private_networks_apart(ann.ip(), server_ip).filter(|_| mismatch && !unusable);
     let nat = mismatch
         && !unusable
         && ((is_private(ann.ip()) && !is_private(server_ip)) || between.is_some());
@@ -1466,10 +1463,7 @@ fn active_rules(
     // announced host did take the data connection (then it is a real third host).
     let reached = matches!(d.outcome, Outcome::Completed | Outcome::CompletedPerReplies)
         && d.connector.is_some();
-    let between = match (private_block(ann.ip()), private_block(client_ip)) {
-        (Some(a), Some(c)) if third && a != c && !reached => Some((a, c)),
-        _ => None,
-    };
+    let between = private_networks_apart(ann.ip(), client_ip).filter(|_| third && !reached);
     if third && is_private(ann.ip()) && (!is_private(client_ip) || between.is_some()) {
         let mut evidence = announcement_evidence(s, d);
         evidence.push(ev(

@@ -314,6 +314,15 @@ pub fn private_block(ip: IpAddr) -> Option<&'static str> {
     }
 }
 
+/// The private blocks of `a` and `b` when both are private and in different
+/// blocks: two private networks, most often with a NAT between them.
+pub fn private_networks_apart(a: IpAddr, b: IpAddr) -> Option<(&'static str, &'static str)> {
+    match (private_block(a), private_block(b)) {
+        (Some(x), Some(y)) if x != y => Some((x, y)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -911,6 +911,17 @@ impl Pacer {
 /// take to end on its own when the proxy shuts down, before both sides are reset.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
+/// The note of a data connection the proxy's shutdown cut.
+const SHUT_DOWN_RESET: &str = "proxy shut down during this data connection: both sides were reset";
+
+/// When the proxy shuts down: until when a data connection may go on, None to
+/// reset it now. One already ending (a side closed) gets [`SHUTDOWN_GRACE`]: the
+/// other side's close may be on its way (a server closes an upload's data
+/// connection as it sends its 226).
+fn shutdown_grace(ending: bool) -> Option<tokio::time::Instant> {
+    ending.then(|| tokio::time::Instant::now() + SHUTDOWN_GRACE)
+}
+
 /// The client closed a download's data connection `after` its TCP had
 /// acknowledged the last byte: it was still reading its own socket buffer (a
 /// slow reader: curl `--limit-rate`, lftp `net:limit-rate`). The wire, and so
@@ -1044,13 +1055,9 @@ async fn relay(
                     }
                 }
                 _ = shutdown.cancelled(), if grace_until.is_none() => {
-                    if up_done || down_done {
-                        // Ending already: one side closed, the other's close
-                        // may be on its way (a server closes an upload's data
-                        // connection as it sends its 226).
-                        grace_until = Some(tokio::time::Instant::now() + SHUTDOWN_GRACE);
-                    } else {
-                        lg.note("proxy shut down during this data connection: both sides were reset");
+                    grace_until = shutdown_grace(up_done || down_done);
+                    if grace_until.is_none() {
+                        lg.note(SHUT_DOWN_RESET);
                         abort = Some(s2c);
                         break;
                     }
@@ -1058,7 +1065,7 @@ async fn relay(
                 _ = tokio::time::sleep_until(grace_until.unwrap_or_else(tokio::time::Instant::now)),
                     if grace_until.is_some() =>
                 {
-                    lg.note("proxy shut down during this data connection: both sides were reset");
+                    lg.note(SHUT_DOWN_RESET);
                     abort = Some(s2c);
                     break;
                 }
@@ -1259,13 +1266,9 @@ async fn relay_tls(
                     }
                 }
                 _ = shutdown.cancelled(), if grace_until.is_none() => {
-                    if up_done || down_done {
-                        // Ending already: one side closed, the other's close
-                        // may be on its way (a server closes an upload's data
-                        // connection as it sends its 226).
-                        grace_until = Some(tokio::time::Instant::now() + SHUTDOWN_GRACE);
-                    } else {
-                        lg.note("proxy shut down during this data connection: both sides were reset");
+                    grace_until = shutdown_grace(up_done || down_done);
+                    if grace_until.is_none() {
+                        lg.note(SHUT_DOWN_RESET);
                         abort = Some(s2c);
                         break;
                     }
@@ -1273,7 +1276,7 @@ async fn relay_tls(
                 _ = tokio::time::sleep_until(grace_until.unwrap_or_else(tokio::time::Instant::now)),
                     if grace_until.is_some() =>
                 {
-                    lg.note("proxy shut down during this data connection: both sides were reset");
+                    lg.note(SHUT_DOWN_RESET);
                     abort = Some(s2c);
                     break;
                 }
