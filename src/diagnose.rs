@@ -1389,6 +1389,185 @@ fn passive_rules(
     }
 }
 
+/// What shows that a PORT/EPRT naming the client's own address (as this capture
+/// sees it) was refused because the server sees the client at another address:
+/// a NAT between them translated the control connection but not the address
+/// inside the command. Servers refuse such a PORT by default (vsftpd
+/// port_promiscuous=NO: "500 Illegal PORT command."; ProFTPD AllowForeignAddress
+/// off; IIS "501 Server cannot accept argument."; FileZilla Server "421 Rejected
+/// command, requested IP address does not match control connection IP.";
+/// pure-ftpd "500 I won't open a connection to A (only to B)").
+pub(crate) struct ForeignPort {
+    /// The address the server says it sees the client at (pure-ftpd's "only to B").
+    pub seen: Option<IpAddr>,
+    /// The server's words say the address does not match.
+    pub said: bool,
+    /// The announced address's private block and the server's, when both are
+    /// private and apart (captured on the client's side of a NAT between two
+    /// private networks).
+    pub between: Option<(&'static str, &'static str)>,
+}
+
+/// See [`ForeignPort`]: None when the refusal has another reading (a command the
+/// server does not know, a privileged port, a demand for TLS, an address the
+/// capture itself shows to be another host's).
+pub(crate) fn port_refused_through_nat(s: &Session, d: &DataChannel) -> Option<ForeignPort> {
+    let ann = d.announced?;
+    if d.mode != DataMode::Active || ann.ip() != s.client.ip() {
+        return None;
+    }
+    let r = s.exchanges.get(d.announce_exchange)?.final_reply()?;
+    if r.code < 400 || refusals::asks_for_tls(&r.text.0) {
+        return None;
+    }
+    let text = crate::text::lossy_str(&r.text.0).to_ascii_lowercase();
+    let seen = text.split_once("only to ").and_then(|(_, rest)| {
+        let end = rest
+            .find(|c: char| !(c.is_ascii_hexdigit() || c == '.' || c == ':'))
+            .unwrap_or(rest.len());
+        rest[..end].parse::<IpAddr>().ok()
+    });
+    let said = seen.is_some_and(|x| x != ann.ip())
+        || [
+            "does not match",
+            "doesn't match",
+            "not match the",
+            "address mismatch",
+        ]
+        .iter()
+        .any(|w| text.contains(w));
+    if said {
+        return Some(ForeignPort {
+            seen: seen.filter(|x| *x != ann.ip()),
+            said,
+            between: private_networks_apart(ann.ip(), s.server.ip()),
+        });
+    }
+    // No words to that effect: a refusal of a well-formed PORT to an unprivileged
+    // port of the client's private address, by a server a NAT must separate from
+    // it (a public server, or one in another private network).
+    let between = private_networks_apart(ann.ip(), s.server.ip());
+    let apart = is_private(ann.ip()) && (!is_private(s.server.ip()) || between.is_some());
+    let unknown = [
+        "unknown",
+        "not understood",
+        "not implemented",
+        "unrecognized",
+    ]
+    .iter()
+    .any(|w| text.contains(w));
+    (apart && matches!(r.code, 500 | 501) && ann.port() >= 1024 && !unknown).then_some(
+        ForeignPort {
+            seen: None,
+            said: false,
+            between,
+        },
+    )
+}
+
+/// [`port_refused_through_nat`] as a finding (`active-private-address`, once per
+/// session).
+fn port_refused_finding(
+    s: &Session,
+    d: &DataChannel,
+    ann: SocketAddr,
+    f: ForeignPort,
+    out: &mut Vec<Finding>,
+) {
+    if out.iter().any(|x| x.id == "active-private-address") {
+        return;
+    }
+    let Some(r) = s
+        .exchanges
+        .get(d.announce_exchange)
+        .and_then(Exchange::final_reply)
+    else {
+        return;
+    };
+    let (via, code, said, sip) = (d.via, r.code, first_line(r), s.server.ip());
+    let mut evidence = announcement_evidence(s, d);
+    let ann_ip = ann.ip();
+    let why = match (f.seen, f.between) {
+        (Some(seen), _) => tr!(
+            "the server sees this client as {seen}, not {ann_ip}",
+            "服务器看到的客户端地址是 {seen}，而不是 {ann_ip}"
+        ),
+        (None, Some((a, b))) => tr!(
+            "{ann_ip} (in {a}) and the server {sip} (in {b}) are in two private networks: a NAT between them translates the client's address",
+            "{ann_ip}（属于 {a}）与服务器 {sip}（属于 {b}）处于两个私有网络：它们之间的 NAT 转换了客户端的地址"
+        ),
+        (None, None) if !is_private(sip) && is_private(ann.ip()) => tr!(
+            "the server {sip} has a public address; {ann_ip} is private",
+            "服务器 {sip} 是公网地址；{ann_ip} 是私有地址"
+        ),
+        (None, None) => tr!(
+            "the server's reply says the address is not the one it sees",
+            "服务器的响应表明该地址不是它看到的地址"
+        ),
+    };
+    // The server's own words are read from its reply; the addresses are the
+    // session's from its start.
+    let at = if f.said {
+        (Some(r.ts), Some(r.frame), Some(d.announce_exchange))
+    } else {
+        (Some(s.start), Some(s.start_frame), None)
+    };
+    evidence.push(ev(why, at.0, at.1, at.2));
+    let later = s.exchanges[d.announce_exchange + 1..].iter().find_map(|y| {
+        let v = y.verb()?;
+        matches!(v, "PASV" | "EPSV" | "LPSV" | "PORT" | "EPRT" | "LPRT")
+            .then_some(())
+            .and(y.final_reply().filter(|r| r.code < 400))
+            .map(|_| v)
+    });
+    let tail = match later {
+        Some(v) => tr!(
+            "; the client then set up the data connection with {v}",
+            "；之后客户端用 {v} 建立了数据连接"
+        ),
+        None => tr!(
+            ", and no data connection was set up another way",
+            "，而且没有用其他方式建立数据连接"
+        ),
+    };
+    let summary = match f.seen {
+        Some(seen) => tr!(
+            "{via} names {ann}, but the server sees this client as {seen} and refused it ({code} \"{said}\"): a NAT between them translated the control connection but not the address inside {via}, so active mode cannot work{tail}",
+            "{via} 给出 {ann}，但服务器看到的客户端是 {seen}，因此拒绝了它（{code}，\"{said}\"）：两者之间的 NAT 转换了控制连接，却没有转换 {via} 里的地址，所以主动模式无法工作{tail}";
+            tail = tail
+        ),
+        None if f.said => tr!(
+            "{via} names {ann}, and the server refused it because that is not the address it sees the client at ({code} \"{said}\"): a NAT between them translated the control connection but not the address inside {via}, so active mode cannot work{tail}",
+            "{via} 给出 {ann}，服务器因为这不是它看到的客户端地址而拒绝了它（{code}，\"{said}\"）：两者之间的 NAT 转换了控制连接，却没有转换 {via} 里的地址，所以主动模式无法工作{tail}";
+            tail = tail
+        ),
+        None => tr!(
+            "{via} names the client's private address {ann} and the server {sip} refused it ({code} \"{said}\"): the client is likely behind NAT (this capture, on the client's side, cannot show it); the server sees the NAT's address and, as servers do by default, refuses {via} naming any other address, so active mode cannot work{tail}",
+            "{via} 给出客户端的私有地址 {ann}，服务器 {sip} 拒绝了它（{code}，\"{said}\"）：客户端很可能位于 NAT 之后（这份在客户端一侧的抓包无法显示这一点）；服务器看到的是 NAT 的地址，并按默认设置拒绝给出其他地址的 {via} 命令，所以主动模式无法工作{tail}";
+            tail = tail
+        ),
+    };
+    out.push(Finding {
+        id: "active-private-address",
+        severity: if later.is_some() {
+            Severity::Info
+        } else {
+            Severity::Error
+        },
+        summary,
+        evidence,
+        remedy: use_passive_refused_remedy(),
+        certainty: if f.said {
+            Certainty::Seen
+        } else {
+            Certainty::Inferred
+        },
+        cause: ann.ip().to_string(),
+        exchanges: vec![d.announce_exchange],
+        ..Default::default()
+    });
+}
+
 fn active_rules(
     s: &Session,
     d: &DataChannel,
@@ -1406,6 +1585,10 @@ fn active_rules(
     let local = ann.ip().is_loopback() || ann.ip().is_unspecified();
     if local && !client_ip.is_loopback() {
         local_address(s, d, ann, client_ip, out);
+        return;
+    }
+    if let Some(f) = port_refused_through_nat(s, d) {
+        port_refused_finding(s, d, ann, f, out);
         return;
     }
     // An address of the other family (EPRT |2| on an IPv4 control connection,

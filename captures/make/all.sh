@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 SCRIPTS=(
     passive-ok epsv-upload active-port eprt-ipv6 login-retry auth-tls multi-session
     mid-session ftp-port-2121
-    passive-refused passive-dropped nat-server-private nat-client-active nat-client-active-private nat-server-container ascii-binary
+    passive-refused passive-dropped nat-server-private nat-client-active nat-client-active-private nat-client-active-refused nat-server-container ascii-binary
     aborted-download epsv-refused-fallback epsv-all-port port-third-host idle-timeout-421 server-hangs-up nat-pool-bad-ip
     healthy-active-eprt healthy-epsv-list resumed-transfers
     passive-not-attempted transfer-reset command-unsupported-nofallback capture-truncated

@@ -5,7 +5,10 @@
 # --disable-eprt) -> router (MASQUERADE to its LAN address 192.168.1.5) -> server
 # 192.168.1.10 (vsftpd, default port_promiscuous=NO). The server sees the client
 # as 192.168.1.5 while PORT names 172.17.0.2: vsftpd answers "500 Illegal PORT
-# command." and curl gives up. Captured on the server's interface.
+# command." and curl gives up. Two captures of the same run:
+#   nat-client-active-private.pcap: on the server's interface (client seen as 192.168.1.5)
+#   nat-client-active-private-client-side.pcap: on the client's interface (PORT
+#     names the client's own address; the NAT is not in the capture)
 source "$(dirname "$0")/lib.sh"
 lab_init nat-client-active-private
 
@@ -31,13 +34,18 @@ start_vsftpd srv <<'CONF'
 connect_timeout=4
 CONF
 
+capture_start cli c0 client
 capture_start srv s0 server
 rc=0
 in_ns cli curl -sS --max-time 20 -u "$FTP_USER:$FTP_PASS" --ftp-port 172.17.0.2:50091 --disable-eprt \
     "ftp://192.168.1.10/wanted.bin" -o "$TMPD/wanted.bin" || rc=$?
 log "curl exit code $rc (expected to fail)"
 [ "$rc" != 0 ] || die "transfer unexpectedly succeeded"
+capture_stop client
 capture_stop server
 capture_save pcap server nat-client-active-private
 ftp_summary "$CAPTURE_FILE"
 check_expect nat-client-active-private
+capture_save pcap client nat-client-active-private-client-side
+ftp_summary "$CAPTURE_FILE"
+check_expect nat-client-active-private-client-side

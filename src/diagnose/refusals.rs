@@ -229,8 +229,23 @@ fn refused_setup(s: &Session, i: usize, x: &Exchange) -> bool {
     let extended = matches!(v, "EPSV" | "EPRT" | "LPSV" | "LPRT");
     // 501 is a syntax error (a malformed PORT, or one a NAT helper mangled), 522
     // to EPRT a family the server lacks (RFC 2428): not a refusal by policy.
+    // PORT and LPRT are never `command-unsupported`'s (their refusals are about
+    // the address): a server that does not implement them refuses active mode.
+    let unimplemented = matches!(v, "PORT" | "LPRT")
+        && (matches!(r.code, 502 | 504)
+            || (r.code == 500 && {
+                let t = crate::text::lossy_str(&r.text.0).to_ascii_lowercase();
+                [
+                    "unknown",
+                    "not understood",
+                    "not implemented",
+                    "unrecognized",
+                ]
+                .iter()
+                .any(|w| t.contains(w))
+            }));
     if r.code < 400
-        || matches!(r.code, 500 | 501 | 502 | 504 | 530 | 532)
+        || (matches!(r.code, 500 | 501 | 502 | 504 | 530 | 532) && !unimplemented)
         || (r.code == 522 && extended)
     {
         return false;
@@ -258,6 +273,14 @@ fn refused_setup(s: &Session, i: usize, x: &Exchange) -> bool {
             .find(|d| d.announce_exchange == i)
             .and_then(|d| d.announced);
         if named.is_some_and(|a| a.ip() != s.client.ip()) {
+            return false;
+        }
+        // Refused because a NAT changed the client's address: active-private-address.
+        if s.data_channels
+            .iter()
+            .filter(|d| d.announce_exchange == i)
+            .any(|d| super::port_refused_through_nat(s, d).is_some())
+        {
             return false;
         }
     }

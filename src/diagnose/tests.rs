@@ -871,3 +871,176 @@ fn a_227_no_client_can_use_is_one_error_about_the_address() {
         );
     }
 }
+
+/// Captured on the client's side of a NAT that does not rewrite FTP: PORT names
+/// the client's own (private) address, and the server, which sees the NAT's
+/// address, refuses it in each server's words. One `active-private-address`, not
+/// a policy refusal, not a missing command; with the server's own words it is
+/// seen, from the addresses alone inferred.
+#[test]
+fn port_refused_because_a_nat_changed_the_clients_address() {
+    let public = [198, 51, 100, 7];
+    let cases: &[([u8; 4], &str, &str, bool)] = &[
+        (
+            public,
+            "PORT 10,0,0,2,200,10",
+            "500 Illegal PORT command.",
+            false,
+        ),
+        (
+            public,
+            "PORT 10,0,0,2,200,10",
+            "501 Server cannot accept argument.",
+            false,
+        ),
+        (
+            public,
+            "EPRT |1|10.0.0.2|51210|",
+            "500 Illegal EPRT command.",
+            false,
+        ),
+        // Another private network: a container's or VM's NAT.
+        (
+            [192, 168, 1, 10],
+            "PORT 10,0,0,2,200,10",
+            "500 Illegal PORT command.",
+            false,
+        ),
+        (
+            public,
+            "PORT 10,0,0,2,200,10",
+            "421 Rejected command, requested IP address does not match control connection IP.",
+            true,
+        ),
+        (
+            public,
+            "PORT 10,0,0,2,200,10",
+            "500 I won't open a connection to 10.0.0.2 (only to 203.0.113.5)",
+            true,
+        ),
+    ];
+    for (server, cmd, reply, said) in cases {
+        let (cmd, reply) = (format!(">{cmd}"), format!("<{reply}"));
+        let lines: Vec<&str> = LOGIN
+            .iter()
+            .copied()
+            .chain([cmd.as_str(), reply.as_str(), ">QUIT", "<221 bye"])
+            .collect();
+        let s = dialogue(*server, &lines, true);
+        let f: Vec<_> = s
+            .findings
+            .iter()
+            .filter(|f| f.id != "service-closing")
+            .collect();
+        assert_eq!(f.len(), 1, "{reply}: {:?}", ids(&s));
+        let f = f[0];
+        assert_eq!(f.id, "active-private-address", "{reply}");
+        assert_eq!(f.severity, Severity::Error, "{reply}");
+        let want = if *said {
+            Certainty::Seen
+        } else {
+            Certainty::Inferred
+        };
+        assert_eq!(f.certainty, want, "{reply}");
+        assert!(f.summary.contains("10.0.0.2:51210"), "{}", f.summary);
+        assert!(f.remedy.contains("passive mode"), "{}", f.remedy);
+        assert!(f.remedy.contains("forwarding a port alone does not help"));
+        if reply.contains("only to") {
+            assert!(
+                f.summary.contains("sees this client as 203.0.113.5"),
+                "{}",
+                f.summary
+            );
+        }
+        if server[0] == 192 {
+            let e: Vec<String> = f.evidence.iter().map(|e| e.what.to_string()).collect();
+            assert!(
+                e.iter()
+                    .any(|e| e.contains("10.0.0.0/8") && e.contains("192.168.0.0/16")),
+                "{e:?}"
+            );
+        }
+    }
+}
+
+/// The same refusal, then passive mode that worked: said, as information.
+#[test]
+fn port_refused_through_nat_then_passive_is_information() {
+    let s = dialogue(
+        [198, 51, 100, 7],
+        &with_login(&[
+            ">PORT 10,0,0,2,200,10",
+            "<500 Illegal PORT command.",
+            ">PASV",
+            "<227 Entering Passive Mode (198,51,100,7,156,65).",
+            ">LIST",
+            "<150 Here comes the directory listing.",
+            "<226 Directory send OK.",
+        ]),
+        true,
+    );
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "active-private-address")
+        .expect("active-private-address");
+    assert_eq!(f.severity, Severity::Info);
+    assert!(
+        f.summary
+            .contains("then set up the data connection with PASV"),
+        "{}",
+        f.summary
+    );
+}
+
+/// What is not that reading: a server that does not implement PORT refuses
+/// active mode (`data-setup-refused`, whatever the addresses); a refused PORT on
+/// the server's own private network (no NAT can be between them) and a
+/// privileged port are not read as NAT.
+#[test]
+fn port_refusals_that_are_not_a_nat() {
+    for server in [[198, 51, 100, 7], [10, 0, 0, 1]] {
+        let s = dialogue(
+            server,
+            &with_login(&[
+                ">PORT 10,0,0,2,200,10",
+                "<502 Command not implemented.",
+                ">QUIT",
+                "<221 bye",
+            ]),
+            true,
+        );
+        assert_eq!(ids(&s), ["data-setup-refused"], "{server:?}");
+        assert!(s.findings[0].summary.contains("refused active mode"));
+    }
+    let s = dialogue(
+        [10, 0, 0, 1],
+        &with_login(&[
+            ">PORT 10,0,0,2,200,10",
+            "<500 Illegal PORT command.",
+            ">QUIT",
+            "<221 bye",
+        ]),
+        true,
+    );
+    assert!(
+        !ids(&s).contains(&"active-private-address"),
+        "{:?}",
+        ids(&s)
+    );
+    let s = dialogue(
+        [198, 51, 100, 7],
+        &with_login(&[
+            ">PORT 10,0,0,2,0,21",
+            "<500 Illegal PORT command.",
+            ">QUIT",
+            "<221 bye",
+        ]),
+        true,
+    );
+    assert!(
+        !ids(&s).contains(&"active-private-address"),
+        "{:?}",
+        ids(&s)
+    );
+}

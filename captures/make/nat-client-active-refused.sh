@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# nat-client-active-refused: an active-mode (PORT) client behind a home router's
+# NAT that does not rewrite FTP (no nf_nat_ftp helper), seen from the client's
+# side, against two servers that refuse a PORT naming another address than the
+# one they see, as they do by default. Client 10.0.1.10 -> router (MASQUERADE to
+# its public address 203.0.113.1) -> servers:
+#   198.51.100.5: vsftpd (port_promiscuous=NO): "500 Illegal PORT command."
+#   198.51.100.6: pure-ftpd: "500 I won't open a connection to 10.0.1.10 (only to
+#                 203.0.113.1)"
+# curl --ftp-port 10.0.1.10:PORT --disable-eprt gives up after each refusal.
+# Captured on the client's interface: the NAT is not in the capture, only the
+# private address and the public servers, and the servers' words.
+source "$(dirname "$0")/lib.sh"
+lab_init nat-client-active-refused
+
+ns_add cli; ns_add rtr; ns_add srv
+ns_router rtr
+link cli c0 rtr r0
+link rtr r1 srv s0
+addr cli c0 10.0.1.10/24
+addr rtr r0 10.0.1.1/24
+addr rtr r1 203.0.113.1/24
+addr srv s0 198.51.100.5/24
+addr srv s0 198.51.100.6/24
+route cli default via 10.0.1.1
+route rtr 198.51.100.0/24 dev r1
+route srv 203.0.113.1/32 dev s0
+route srv default via 203.0.113.1 dev s0
+fw rtr -t nat -A POSTROUTING -o r1 -s 10.0.1.0/24 -j MASQUERADE
+fw rtr -P FORWARD DROP
+fw rtr -A FORWARD -i r0 -o r1 -j ACCEPT
+fw rtr -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+
+home_reset
+make_file "$LAB_HOME/wanted.bin" 20000 nat-client-active-refused-file
+fix_mtimes
+
+start_vsftpd srv <<'CONF'
+listen_address=198.51.100.5
+connect_timeout=4
+CONF
+start_pureftpd srv -S 198.51.100.6,21
+
+capture_start cli c0
+for target in 198.51.100.5:50091 198.51.100.6:50092; do
+    host=${target%:*} port=${target#*:}
+    rc=0
+    in_ns cli curl -sS --max-time 20 -u "$FTP_USER:$FTP_PASS" --ftp-port "10.0.1.10:$port" --disable-eprt \
+        "ftp://$host/wanted.bin" -o "$TMPD/wanted.bin" || rc=$?
+    log "curl to $host: exit code $rc (expected to fail)"
+    [ "$rc" != 0 ] || die "transfer from $host unexpectedly succeeded"
+done
+capture_stop
+capture_save pcap
+ftp_summary "$CAPTURE_FILE"
+check_expect
