@@ -7,7 +7,15 @@
 #   198.51.100.5: vsftpd (port_promiscuous=NO): "500 Illegal PORT command."
 #   198.51.100.6: pure-ftpd: "500 I won't open a connection to 10.0.1.10 (only to
 #                 203.0.113.1)"
-# curl --ftp-port 10.0.1.10:PORT --disable-eprt gives up after each refusal.
+#   198.51.100.7: ProFTPD 1.3.8: accepts a PORT naming a private address from a
+#                 client it sees at a public one ("200 PORT command successful")
+#                 and connects to the control connection's address instead
+#                 (203.0.113.1, the router, which resets it: seen on a server-side
+#                 capture of this run, not kept): "425 Unable to build data
+#                 connection: Connection refused"
+# curl --ftp-port 10.0.1.10:PORT --disable-eprt gives up after each refusal (the
+# first two); Python's ftplib in active mode (set_pasv(False)) against ProFTPD
+# raises the 425 and leaves with QUIT.
 # Captured on the client's interface: the NAT is not in the capture, only the
 # private address and the public servers, and the servers' words.
 source "$(dirname "$0")/lib.sh"
@@ -22,6 +30,7 @@ addr rtr r0 10.0.1.1/24
 addr rtr r1 203.0.113.1/24
 addr srv s0 198.51.100.5/24
 addr srv s0 198.51.100.6/24
+addr srv s0 198.51.100.7/24
 route cli default via 10.0.1.1
 route rtr 198.51.100.0/24 dev r1
 route srv 203.0.113.1/32 dev s0
@@ -40,6 +49,10 @@ listen_address=198.51.100.5
 connect_timeout=4
 CONF
 start_pureftpd srv -S 198.51.100.6,21
+start_proftpd srv <<'CONF'
+DefaultAddress 198.51.100.7
+SocketBindTight on
+CONF
 
 capture_start cli c0
 for target in 198.51.100.5:50091 198.51.100.6:50092; do
@@ -50,6 +63,20 @@ for target in 198.51.100.5:50091 198.51.100.6:50092; do
     log "curl to $host: exit code $rc (expected to fail)"
     [ "$rc" != 0 ] || die "transfer from $host unexpectedly succeeded"
 done
+rc=0
+in_ns cli "$PYTHON" - <<PY || rc=$?
+import ftplib
+with ftplib.FTP("198.51.100.7", timeout=10) as f:
+    f.login("$FTP_USER", "$FTP_PASS")
+    f.set_pasv(False)
+    try:
+        f.retrbinary("RETR wanted.bin", lambda b: None)
+    except ftplib.all_errors as e:
+        print("ftplib:", e)
+        raise SystemExit(1)
+PY
+log "ftplib to 198.51.100.7: exit code $rc (expected to fail)"
+[ "$rc" != 0 ] || die "transfer from 198.51.100.7 unexpectedly succeeded"
 capture_stop
 capture_save pcap
 ftp_summary "$CAPTURE_FILE"
