@@ -277,8 +277,11 @@ impl Series {
         self.bytes[i] += n;
         self.index = i;
         let w = self.width_ns;
-        self.fine_range = (start.0 + fine * BUCKET_NS, start.0 + (fine + 1) * BUCKET_NS);
-        self.coarse_range = (start.0 + i as i64 * w, start.0 + (i as i64 + 1) * w);
+        // Times near the end of the representable range (a hostile capture's)
+        // saturate rather than wrap.
+        let at = |k: i64, width: i64| start.0.saturating_add(k.saturating_mul(width));
+        self.fine_range = (at(fine, BUCKET_NS), at(fine + 1, BUCKET_NS));
+        self.coarse_range = (at(i as i64, w), at(i as i64 + 1, w));
     }
 }
 
@@ -468,9 +471,9 @@ impl Analysis {
                 // A receiver with a closed window held the sender back: not idle.
                 let receiver_closed =
                     other.zero_since.is_some() || other.zero_ended.is_some_and(|e| e > quiet_from);
-                if acked_all && !receiver_closed && gap >= IDLE_MIN_NS.max(2 * rtt) {
+                if acked_all && !receiver_closed && gap >= IDLE_MIN_NS.max(rtt.saturating_mul(2)) {
                     me.idle_gaps += 1;
-                    me.idle_total_ns += gap;
+                    me.idle_total_ns = me.idle_total_ns.saturating_add(gap);
                     me.idle_longest_ns = me.idle_longest_ns.max(gap);
                 }
             }
@@ -526,7 +529,11 @@ impl Analysis {
         f.keepalives = sides.iter().map(|s| s.keepalives).sum();
         f.zero_window = Episodes {
             episodes: sides.iter().map(|s| s.zero_episodes).sum(),
-            total_s: secs(sides.iter().map(|s| s.zero_total_ns).sum::<i64>()),
+            total_s: secs(
+                sides[0]
+                    .zero_total_ns
+                    .saturating_add(sides[1].zero_total_ns),
+            ),
             longest_s: secs(sides.iter().map(|s| s.zero_longest_ns).max().unwrap_or(0)),
         };
         f.bytes_in_flight = Spread {
@@ -608,7 +615,7 @@ impl Side {
         if let Some(since) = self.zero_since.take() {
             self.zero_ended = Some(ts);
             let d = (ts.0 - since.0).max(0);
-            self.zero_total_ns += d;
+            self.zero_total_ns = self.zero_total_ns.saturating_add(d);
             self.zero_longest_ns = self.zero_longest_ns.max(d);
         }
     }
@@ -688,6 +695,90 @@ mod tests {
             if i < 159 {
                 assert!(lo <= v && v < hi, "{v} not in bucket {i} [{lo},{hi})");
             }
+        }
+    }
+
+    /// Segments at times anywhere in the representable range (a capture may
+    /// claim any timestamp), in any order, with any flags: no arithmetic
+    /// overflows (test builds check it) and the figures come out. Found by the
+    /// pipeline fuzzer: a handshake whose round trip spanned most of the range
+    /// doubled it past `i64::MAX`.
+    #[test]
+    fn extreme_times_do_not_overflow() {
+        let times = [
+            0,
+            1,
+            1_000_000,
+            i64::MAX / 2,
+            i64::MAX / 2 + 7,
+            i64::MAX - 1,
+            i64::MAX,
+        ];
+        let flags = [SYN, SYN | ACK, ACK, ACK, ACK | FIN, ACK, RST | ACK];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let payload = [0u8; 1400];
+        for _round in 0..200 {
+            let mut hs = Handshake::default();
+            let mut a = Analysis::default();
+            let mut seq = [1000u32, 5000];
+            let mut last = Ts(0);
+            let (mut fed, mut data_segments) = (0u64, 0u64);
+            for k in 0..40 {
+                let ts = Ts(times[next(times.len())]);
+                last = last.max(ts);
+                let d = if next(2) == 0 {
+                    Dir::FromInitiator
+                } else {
+                    Dir::FromResponder
+                };
+                let fl = if k < 3 {
+                    flags[k]
+                } else {
+                    flags[next(flags.len())]
+                };
+                let len = if fl & SYN != 0 {
+                    0
+                } else {
+                    [0, 1, 1400][next(3)]
+                };
+                let i = d.idx();
+                let seg = Segment {
+                    src: ([10, 0, 0, 1], 1).into(),
+                    dst: ([10, 0, 0, 2], 2).into(),
+                    seq: seq[i],
+                    ack: seq[1 - i],
+                    flags: fl,
+                    urgent: 0,
+                    payload: &payload[..len],
+                    wire_len: len as u32,
+                    window: [0, 1, 65535][next(3)] as u16,
+                    syn_options: (fl & SYN != 0).then_some(SynOptions {
+                        mss: Some(1460),
+                        window_scale: Some(7),
+                        sack_permitted: true,
+                        timestamps: false,
+                    }),
+                };
+                hs.segment(ts, d, &seg);
+                a.segment(&hs, ts, d, &seg);
+                fed += len as u64;
+                data_segments += u64::from(len > 0);
+                // Sometimes a retransmission (same sequence number again).
+                if next(4) != 0 {
+                    seq[i] = seq[i].wrapping_add(len as u32 + u32::from(fl & (SYN | FIN) != 0));
+                }
+            }
+            let f = a.figures(&hs, Ts(0), last);
+            // What the sender sent anew is at most what was fed.
+            assert!(f.payload_bytes <= fed, "{} > {fed}", f.payload_bytes);
+            assert!(f.data_segments <= data_segments);
+            assert!(f.rtt_ms.is_none_or(|r| r >= 0.0 && r.is_finite()));
         }
     }
 
