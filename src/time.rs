@@ -94,6 +94,33 @@ impl Ts {
     /// The RFC 3339 form `Display` writes (`2023-11-14T22:13:20.000007Z`), as bytes
     /// without the formatting machinery, for years 0-9999 (None outside them).
     pub fn rfc3339_bytes(self) -> Option<[u8; 27]> {
+        // Reports write many times within one second: the date and time of day
+        // of the last second written are kept and only the fraction is formatted.
+        thread_local! {
+            static LAST: std::cell::Cell<(i64, [u8; 20])> =
+                const { std::cell::Cell::new((i64::MIN, [0; 20])) };
+        }
+        let secs = self.0.div_euclid(1_000_000_000);
+        let (last, head) = LAST.get();
+        if last == secs {
+            let mut b = *b"0000-00-00T00:00:00.000000Z";
+            b[..20].copy_from_slice(&head);
+            let mut v = self.0.rem_euclid(1_000_000_000) / 1000;
+            for i in (20..26).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            return Some(b);
+        }
+        let b = self.rfc3339_full()?;
+        let mut head = [0; 20];
+        head.copy_from_slice(&b[..20]);
+        LAST.set((secs, head));
+        Some(b)
+    }
+
+    /// [`Ts::rfc3339_bytes`] computed from the calendar each time.
+    fn rfc3339_full(self) -> Option<[u8; 27]> {
         let c = self.civil();
         if !(0..=9999).contains(&c.year) {
             return None;
@@ -428,6 +455,30 @@ mod tests {
         // The extremes a timestamp can hold (hostile captures).
         assert_eq!(Ts(i64::MAX).rfc3339(), "2262-04-11T23:47:16.854775Z");
         assert_eq!(Ts(i64::MIN).rfc3339(), "1677-09-21T00:12:43.145224Z");
+    }
+
+    /// The kept last second gives what the calendar gives, for times in the same
+    /// second, the next, the previous, and far apart, in any order.
+    #[test]
+    fn rfc3339_bytes_with_the_kept_second_equal_the_calendar() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut t = 1_700_000_000_000_000_000i64;
+        for _ in 0..50_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            t = match x % 5 {
+                0 => t + (x % 1_000) as i64,
+                1 => t + (x % 2_000_000_000) as i64,
+                2 => t - (x % 1_500_000_000) as i64,
+                3 => (x >> 2) as i64 - (1 << 61),
+                _ => t,
+            };
+            assert_eq!(Ts(t).rfc3339_bytes(), Ts(t).rfc3339_full(), "{t}");
+        }
+        for t in [i64::MIN, -1, 0, 999, i64::MAX, i64::MAX - 1] {
+            assert_eq!(Ts(t).rfc3339_bytes(), Ts(t).rfc3339_full(), "{t}");
+        }
     }
 
     #[test]
