@@ -121,10 +121,8 @@ impl LineSplitter {
                         }
                     } else {
                         // The run of plain bytes up to the next LF or IAC, at once.
-                        let run = bytes[i..]
-                            .iter()
-                            .position(|&c| c == b'\n' || c == IAC)
-                            .unwrap_or(bytes.len() - i);
+                        let run =
+                            memchr::memchr2(b'\n', IAC, &bytes[i..]).unwrap_or(bytes.len() - i);
                         self.push_run(&bytes[i..i + run]);
                         i += run;
                         continue;

@@ -104,7 +104,7 @@ impl ListingParser {
 
     pub fn feed(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
-            match bytes.iter().position(|&b| b == b'\n') {
+            match memchr::memchr(b'\n', bytes) {
                 Some(i) => {
                     self.take(&bytes[..i]);
                     self.end_line();

@@ -16,6 +16,9 @@ use unicode_width::UnicodeWidthChar;
 
 /// Columns a string takes on a terminal (wide characters count two).
 pub fn display_width(s: &str) -> usize {
+    if crate::text::all_plain(s.as_bytes(), false) {
+        return s.len();
+    }
     if s.is_ascii() {
         // Printable ASCII takes one column, controls none (as `width` says).
         return s.bytes().filter(|b| (0x20..0x7f).contains(b)).count();
@@ -92,6 +95,40 @@ struct Atom<'a> {
 
 /// Words, and each wide character on its own (a line may break between two).
 fn atoms(s: &str) -> Vec<Atom<'_>> {
+    if s.is_ascii() {
+        return atoms_ascii(s);
+    }
+    atoms_any(s)
+}
+
+/// [`atoms`] of ASCII text: no wide character, words end at a space.
+fn atoms_ascii(s: &str) -> Vec<Atom<'_>> {
+    let mut out = Vec::with_capacity(s.len() / 6 + 1);
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let sp_start = i;
+        while i < b.len() && b[i] == b' ' {
+            i += 1;
+        }
+        if i == b.len() {
+            break;
+        }
+        let end = b[i..]
+            .iter()
+            .position(|&c| c == b' ')
+            .map_or(b.len(), |n| i + n);
+        out.push(Atom {
+            space: &s[sp_start..i],
+            text: &s[i..end],
+        });
+        i = end;
+    }
+    out
+}
+
+/// [`atoms`] of any text.
+fn atoms_any(s: &str) -> Vec<Atom<'_>> {
     // About one word per six bytes of text: room without regrowing, mostly.
     let mut out = Vec::with_capacity(s.len() / 6 + 1);
     let mut i = 0;
@@ -305,7 +342,7 @@ impl<W: Write> Write for WrapWriter<W> {
             return self.inner.write(data);
         }
         let mut rest = data;
-        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+        while let Some(i) = memchr::memchr(b'\n', rest) {
             self.line.extend_from_slice(&rest[..i]);
             self.emit_line()?;
             self.inner.write_all(b"\n")?;
@@ -329,6 +366,28 @@ impl<W: Write> Write for WrapWriter<W> {
 
 #[cfg(test)]
 mod tests {
+
+    /// ASCII text cut into the words the general walk cuts it into.
+    #[test]
+    fn ascii_atoms_equal_the_general_walk() {
+        let pool = [" ", "  ", "a", "bc", "def", "-", "x:", "\t", "\u{7f}", "1"];
+        let mut x: u64 = 0x0bad_cafe_1234_5678;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let s: String = (0..(x % 25) as usize)
+                .map(|k| pool[((x >> (k % 50)) as usize + k * 3) % pool.len()])
+                .collect();
+            let f = |v: Vec<Atom<'_>>| {
+                v.iter()
+                    .map(|a| (a.space.to_string(), a.text.to_string()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(f(atoms_ascii(&s)), f(atoms_any(&s)), "{s:?}");
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 
