@@ -52,22 +52,9 @@ fn plain_ascii(b: u8) -> bool {
 /// `b.iter().all(plain_ascii)` says, eight bytes at a time (text reports pass
 /// every line through this check).
 pub(crate) fn all_plain(b: &[u8], lf: bool) -> bool {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const LOW7: u64 = !HI;
-    // Per byte, exactly (no carry crosses a byte): the high bit set when the
-    // byte is >= n, for 1 <= n <= 0x80.
-    let at_least = |x: u64, n: u64| (((x & LOW7) + LO * (0x80 - n)) | x) & HI;
-    // Per byte, exactly: the high bit set when the byte is zero.
-    let zero = |x: u64| !(((x & LOW7) + LOW7) | x) & HI;
     let mut chunks = b.chunks_exact(8);
     for c in &mut chunks {
-        let x = u64::from_le_bytes(c.try_into().expect("eight bytes"));
-        let mut ok = at_least(x, 0x20) & !(x & HI) & !zero(x ^ (LO * 0x7f));
-        if lf {
-            ok |= zero(x ^ (LO * u64::from(b'\n')));
-        }
-        if ok != HI {
+        if !plain8(u64::from_le_bytes(c.try_into().expect("eight bytes")), lf) {
             return false;
         }
     }
@@ -75,6 +62,24 @@ pub(crate) fn all_plain(b: &[u8], lf: bool) -> bool {
         .remainder()
         .iter()
         .all(|&c| plain_ascii(c) || (lf && c == b'\n'))
+}
+
+/// The eight bytes of `x` (little-endian) all printable ASCII (or line feeds, with
+/// `lf`); exact per byte, no carry crosses a byte.
+#[inline]
+fn plain8(x: u64, lf: bool) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const LOW7: u64 = !HI;
+    // The high bit of each byte set when the byte is >= n (1 <= n <= 0x80).
+    let at_least = |x: u64, n: u64| (((x & LOW7) + LO * (0x80 - n)) | x) & HI;
+    // The high bit of each byte set when the byte is zero.
+    let zero = |x: u64| !(((x & LOW7) + LOW7) | x) & HI;
+    let mut ok = at_least(x, 0x20) & !(x & HI) & !zero(x ^ (LO * 0x7f));
+    if lf {
+        ok |= zero(x ^ (LO * u64::from(b'\n')));
+    }
+    ok == HI
 }
 
 /// Escape bytes for display: valid UTF-8 passes except [`needs_escape`]
@@ -209,9 +214,12 @@ fn push_text_into(out: &mut String, s: &str) {
     let b = s.as_bytes();
     let (mut start, mut i) = (0, 0);
     while i < b.len() {
-        if i + 8 <= b.len() && all_plain(&b[i..i + 8], true) {
-            i += 8;
-            continue;
+        if i + 8 <= b.len() {
+            let x = u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"));
+            if plain8(x, true) {
+                i += 8;
+                continue;
+            }
         }
         let c = b[i];
         if c < 0x80 {

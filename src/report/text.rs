@@ -538,7 +538,19 @@ pub fn write_session_at(
     opts: ViewOptions,
     tv: TimeView,
 ) -> io::Result<()> {
-    let out = &mut SafeWriter::new(out);
+    // Rendered into memory, then escaped and handed on in one write: each piece of
+    // each `write!` going down the writer chain on its own cost more than the text.
+    let mut buf = Vec::with_capacity(4096);
+    render_session(&mut buf, s, opts, tv)?;
+    SafeWriter::new(out).write_all(&buf)
+}
+
+fn render_session(
+    out: &mut Vec<u8>,
+    s: &Session,
+    opts: ViewOptions,
+    tv: TimeView,
+) -> io::Result<()> {
     let lang = opts.lang;
     writeln!(
         out,
