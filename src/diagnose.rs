@@ -1803,18 +1803,43 @@ fn port_address_mismatch(
     evidence.extend(attempt_evidence(d));
     let (via, port) = (d.via, ann.port());
     let worked = matches!(d.outcome, Outcome::Completed | Outcome::CompletedPerReplies);
+    // The connection to the control address did not get through: the NAT in front
+    // of the client has nothing behind that port (ProFTPD, for one, replaces a
+    // private PORT address by the control connection's and connects there).
+    let failed = match d.outcome {
+        Outcome::Refused => Some(tr!(
+            "; that connection was refused (RST): the NAT in front of the client does not forward port {port} to it, so the transfer failed",
+            "；该连接被拒绝（RST）：客户端前面的 NAT 没有把端口 {port} 转发给它，所以传输失败"
+        )),
+        Outcome::Unanswered => Some(tr!(
+            "; that connection got no answer: the NAT or a firewall in front of the client drops it, so the transfer failed",
+            "；该连接没有应答：客户端前面的 NAT 或防火墙丢弃了它，所以传输失败"
+        )),
+        _ => None,
+    };
+    let tail = failed.clone().unwrap_or_default();
     out.push(Finding {
         id: "port-address-mismatch",
-        severity: Severity::Info,
+        severity: if failed.is_some() {
+            Severity::Error
+        } else {
+            Severity::Info
+        },
         summary: tr!(
-            "{via} names {ann}, but the client's control connection comes from {client_ip}, and the server's data connection went there (port {port}): the announced address was not used, so this is no bounce. Addresses were rewritten between the client, the server and the capture point (a NAT that translates packets but not the PORT command, or a replayed capture with new addresses), or the server connects only to the client's control address",
-            "{via} 指向 {ann}，但客户端的控制连接来自 {client_ip}，而服务器的数据连接连向了那里（端口 {port}）：通告的地址没有被使用，因此这不是 bounce。地址在客户端、服务器和抓包点之间被改写过（一个转换数据包但不改写 PORT 命令的 NAT，或被改写地址后重放的抓包），或者服务器只连接客户端的控制地址"
+            "{via} names {ann}, but the client's control connection comes from {client_ip}, and the server's data connection went there (port {port}): the announced address was not used, so this is no bounce. Addresses were rewritten between the client, the server and the capture point (a NAT that translates packets but not the PORT command, or a replayed capture with new addresses), or the server connects only to the client's control address{tail}",
+            "{via} 指向 {ann}，但客户端的控制连接来自 {client_ip}，而服务器的数据连接连向了那里（端口 {port}）：通告的地址没有被使用，因此这不是 bounce。地址在客户端、服务器和抓包点之间被改写过（一个转换数据包但不改写 PORT 命令的 NAT，或被改写地址后重放的抓包），或者服务器只连接客户端的控制地址{tail}";
+            tail = tail
         ),
         evidence,
         remedy: if worked {
             tr!(
                 "Nothing failed here. Behind a NAT that does not rewrite PORT, active mode works only with servers that connect to the control address; passive mode (EPSV) avoids the question.",
                 "这里没有失败。在不改写 PORT 的 NAT 之后，主动模式只能与连接控制地址的服务器配合工作；被动模式（EPSV）可以避免这个问题。"
+            )
+        } else if failed.is_some() {
+            tr!(
+                "Use passive mode (EPSV) so the client's own address never has to be announced, or let the NAT rewrite FTP commands (Linux: nf_conntrack_ftp / nf_nat_ftp helper). Forwarding the ports the client announces (its active port range, such as lftp's ftp:port-range) from the NAT to it would also work with a server that connects to the control address.",
+                "使用被动模式（EPSV），客户端就不必通告自己的地址；或让 NAT 改写 FTP 命令（Linux：nf_conntrack_ftp / nf_nat_ftp 辅助模块）。对于连接控制地址的服务器，把客户端通告的端口（它的主动模式端口范围，例如 lftp 的 ftp:port-range）从 NAT 转发给它也可以。"
             )
         } else {
             tr!(

@@ -308,6 +308,12 @@ def main():
                 ctl = sess["server"].rsplit(":", 1)[0]
                 alt = f"{ctl}:{ann_port}"
                 found = [t for t, s in streams.items() if t != st and any(p["dst"] == alt for p in s["pkts"] if p["syn"] and not p["ack"])]
+            # A server that connects to the client's control address with the
+            # announced port (ProFTPD, for a private PORT address from a public one).
+            if not found and dc["via"] in ("PORT", "EPRT"):
+                cli = sess["client"].strip("[]")
+                alt = f"[{cli}]:{ann_port}" if ":" in cli else f"{cli}:{ann_port}"
+                found = [t for t, s in streams.items() if t != st and any(p["dst"] == alt for p in s["pkts"] if p["syn"] and not p["ack"])]
             # Payload-only captures (no SYN): the stream that carries bytes to or from it.
             if not found:
                 found = [t for t, s in streams.items() if t != st and any(ann in (p["dst"], p.get("src")) for p in s["pkts"])]

@@ -16,8 +16,11 @@
 # curl --ftp-port 10.0.1.10:PORT --disable-eprt gives up after each refusal (the
 # first two); Python's ftplib in active mode (set_pasv(False)) against ProFTPD
 # raises the 425 and leaves with QUIT.
-# Captured on the client's interface: the NAT is not in the capture, only the
-# private address and the public servers, and the servers' words.
+# Two captures of the same run:
+#   nat-client-active-refused.pcap: on the client's interface (the NAT is not in
+#     the capture, only the private address, the public servers and their words)
+#   nat-client-active-refused-server-side.pcap: on the servers' interface (the
+#     client seen as 203.0.113.1; ProFTPD's connection to it and the router's RST)
 source "$(dirname "$0")/lib.sh"
 lab_init nat-client-active-refused
 
@@ -54,7 +57,8 @@ DefaultAddress 198.51.100.7
 SocketBindTight on
 CONF
 
-capture_start cli c0
+capture_start cli c0 client
+capture_start srv s0 server
 for target in 198.51.100.5:50091 198.51.100.6:50092; do
     host=${target%:*} port=${target#*:}
     rc=0
@@ -65,8 +69,18 @@ for target in 198.51.100.5:50091 198.51.100.6:50092; do
 done
 rc=0
 in_ns cli "$PYTHON" - <<PY || rc=$?
-import ftplib
-with ftplib.FTP("198.51.100.7", timeout=10) as f:
+import ftplib, socket
+
+class FTP(ftplib.FTP):
+    # ftplib's own active-mode port, on a fixed port number so that the
+    # expectation can name it (ftplib would take any free one).
+    def makeport(self):
+        sock = socket.create_server(("10.0.1.10", 50093), family=socket.AF_INET, backlog=1)
+        self.sendport("10.0.1.10", 50093)
+        sock.settimeout(self.timeout)
+        return sock
+
+with FTP("198.51.100.7", timeout=10) as f:
     f.login("$FTP_USER", "$FTP_PASS")
     f.set_pasv(False)
     try:
@@ -77,7 +91,11 @@ with ftplib.FTP("198.51.100.7", timeout=10) as f:
 PY
 log "ftplib to 198.51.100.7: exit code $rc (expected to fail)"
 [ "$rc" != 0 ] || die "transfer from 198.51.100.7 unexpectedly succeeded"
-capture_stop
-capture_save pcap
+capture_stop client
+capture_stop server
+capture_save pcap client
 ftp_summary "$CAPTURE_FILE"
 check_expect
+capture_save pcap server nat-client-active-refused-server-side
+ftp_summary "$CAPTURE_FILE"
+check_expect nat-client-active-refused-server-side
