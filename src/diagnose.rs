@@ -1448,14 +1448,7 @@ pub(crate) fn port_refused_through_nat(s: &Session, d: &DataChannel) -> Option<F
     // it (a public server, or one in another private network).
     let between = private_networks_apart(ann.ip(), s.server.ip());
     let apart = is_private(ann.ip()) && (!is_private(s.server.ip()) || between.is_some());
-    let unknown = [
-        "unknown",
-        "not understood",
-        "not implemented",
-        "unrecognized",
-    ]
-    .iter()
-    .any(|w| text.contains(w));
+    let unknown = refusals::says_unknown(&r.text.0);
     (apart && matches!(r.code, 500 | 501) && ann.port() >= 1024 && !unknown).then_some(
         ForeignPort {
             seen: None,
@@ -1513,23 +1506,8 @@ fn port_refused_finding(
         (Some(s.start), Some(s.start_frame), None)
     };
     evidence.push(ev(why, at.0, at.1, at.2));
-    let later = s.exchanges[d.announce_exchange + 1..].iter().find_map(|y| {
-        let v = y.verb()?;
-        matches!(v, "PASV" | "EPSV" | "LPSV" | "PORT" | "EPRT" | "LPRT")
-            .then_some(())
-            .and(y.final_reply().filter(|r| r.code < 400))
-            .map(|_| v)
-    });
-    let tail = match later {
-        Some(v) => tr!(
-            "; the client then set up the data connection with {v}",
-            "；之后客户端用 {v} 建立了数据连接"
-        ),
-        None => tr!(
-            ", and no data connection was set up another way",
-            "，而且没有用其他方式建立数据连接"
-        ),
-    };
+    let later = refusals::later_setup(s, d.announce_exchange);
+    let tail = refusals::setup_tail(later);
     let summary = match f.seen {
         Some(seen) => tr!(
             "{via} names {ann}, but the server sees this client as {seen} and refused it ({code} \"{said}\"): a NAT between them translated the control connection but not the address inside {via}, so active mode cannot work{tail}",
@@ -1817,14 +1795,13 @@ fn port_address_mismatch(
         )),
         _ => None,
     };
-    let tail = failed.clone().unwrap_or_default();
+    let (severity, tail) = match failed {
+        Some(t) => (Severity::Error, t),
+        None => (Severity::Info, Tr::default()),
+    };
     out.push(Finding {
         id: "port-address-mismatch",
-        severity: if failed.is_some() {
-            Severity::Error
-        } else {
-            Severity::Info
-        },
+        severity,
         summary: tr!(
             "{via} names {ann}, but the client's control connection comes from {client_ip}, and the server's data connection went there (port {port}): the announced address was not used, so this is no bounce. Addresses were rewritten between the client, the server and the capture point (a NAT that translates packets but not the PORT command, or a replayed capture with new addresses), or the server connects only to the client's control address{tail}",
             "{via} 指向 {ann}，但客户端的控制连接来自 {client_ip}，而服务器的数据连接连向了那里（端口 {port}）：通告的地址没有被使用，因此这不是 bounce。地址在客户端、服务器和抓包点之间被改写过（一个转换数据包但不改写 PORT 命令的 NAT，或被改写地址后重放的抓包），或者服务器只连接客户端的控制地址{tail}";
@@ -1836,7 +1813,7 @@ fn port_address_mismatch(
                 "Nothing failed here. Behind a NAT that does not rewrite PORT, active mode works only with servers that connect to the control address; passive mode (EPSV) avoids the question.",
                 "这里没有失败。在不改写 PORT 的 NAT 之后，主动模式只能与连接控制地址的服务器配合工作；被动模式（EPSV）可以避免这个问题。"
             )
-        } else if failed.is_some() {
+        } else if severity == Severity::Error {
             tr!(
                 "Use passive mode (EPSV) so the client's own address never has to be announced, or let the NAT rewrite FTP commands (Linux: nf_conntrack_ftp / nf_nat_ftp helper). Forwarding the ports the client announces (its active port range, such as lftp's ftp:port-range) from the NAT to it would also work with a server that connects to the control address.",
                 "使用被动模式（EPSV），客户端就不必通告自己的地址；或让 NAT 改写 FTP 命令（Linux：nf_conntrack_ftp / nf_nat_ftp 辅助模块）。对于连接控制地址的服务器，把客户端通告的端口（它的主动模式端口范围，例如 lftp 的 ftp:port-range）从 NAT 转发给它也可以。"

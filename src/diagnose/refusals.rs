@@ -232,18 +232,7 @@ fn refused_setup(s: &Session, i: usize, x: &Exchange) -> bool {
     // PORT and LPRT are never `command-unsupported`'s (their refusals are about
     // the address): a server that does not implement them refuses active mode.
     let unimplemented = matches!(v, "PORT" | "LPRT")
-        && (matches!(r.code, 502 | 504)
-            || (r.code == 500 && {
-                let t = crate::text::lossy_str(&r.text.0).to_ascii_lowercase();
-                [
-                    "unknown",
-                    "not understood",
-                    "not implemented",
-                    "unrecognized",
-                ]
-                .iter()
-                .any(|w| t.contains(w))
-            }));
+        && (matches!(r.code, 502 | 504) || (r.code == 500 && says_unknown(&r.text.0)));
     if r.code < 400
         || (matches!(r.code, 500 | 501 | 502 | 504 | 530 | 532) && !unimplemented)
         || (r.code == 522 && extended)
@@ -287,6 +276,46 @@ fn refused_setup(s: &Session, i: usize, x: &Exchange) -> bool {
     true
 }
 
+/// A reply's words say the command is unknown or not implemented.
+pub(crate) fn says_unknown(text: &[u8]) -> bool {
+    let t = crate::text::lossy_str(text).to_ascii_lowercase();
+    [
+        "unknown",
+        "not understood",
+        "not implemented",
+        "unrecognized",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
+}
+
+/// The first data setup (PASV, EPSV, PORT, EPRT ...) after exchange `after` that
+/// the server accepted: its verb.
+pub(crate) fn later_setup(s: &Session, after: usize) -> Option<&str> {
+    s.exchanges.get(after + 1..)?.iter().find_map(|y| {
+        let v = y.verb()?;
+        (PASSIVE.contains(&v) || ACTIVE.contains(&v))
+            .then_some(())
+            .and(y.final_reply().filter(|r| r.code < 400))
+            .map(|_| v)
+    })
+}
+
+/// How a refused data setup's summary ends: the setup the client made instead,
+/// or none.
+pub(crate) fn setup_tail(then: Option<&str>) -> Tr {
+    match then {
+        Some(v) => tr!(
+            "; the client then set up the data connection with {v}",
+            "；之后客户端用 {v} 建立了数据连接"
+        ),
+        None => tr!(
+            ", and no data connection was set up another way",
+            "，而且没有用其他方式建立数据连接"
+        ),
+    }
+}
+
 fn data_setup_refused(s: &Session, out: &mut Vec<Finding>) {
     let refused: Vec<usize> = s
         .exchanges
@@ -303,13 +332,7 @@ fn data_setup_refused(s: &Session, out: &mut Vec<Finding>) {
     let passive = PASSIVE.contains(&verb(first));
     // The client got a data connection set up afterwards (the other mode, or the
     // same command once the server had a free port).
-    let then = s.exchanges[last + 1..].iter().find_map(|y| {
-        let v = y.verb()?;
-        (PASSIVE.contains(&v) || ACTIVE.contains(&v))
-            .then_some(())
-            .and(y.final_reply().filter(|r| r.code < 400))
-            .map(|_| v)
-    });
+    let then = later_setup(s, last);
     let mut verbs: Vec<&str> = refused.iter().map(|&i| verb(i)).collect();
     verbs.dedup();
     let verbs = crate::text::escape_str(&verbs.join(", "));
@@ -331,16 +354,7 @@ fn data_setup_refused(s: &Session, out: &mut Vec<Finding>) {
     };
     let summary = match then {
         _ if exhausted => {
-            let tail = match then {
-                Some(v) => tr!(
-                    "; the client then set up the data connection with {v}",
-                    "；之后客户端用 {v} 建立了数据连接"
-                ),
-                None => tr!(
-                    ", and no data connection was set up another way",
-                    "，而且没有用其他方式建立数据连接"
-                ),
-            };
+            let tail = setup_tail(then);
             tr!(
                 "the server had no free passive port to offer ({verbs}: {code} \"{said}\"){tail}",
                 "服务器没有空闲的被动端口可提供（{verbs}：{code}，\"{said}\"）{tail}";
