@@ -12,9 +12,11 @@
 # * long: one session of about 200,000 commands (a crawler: CWD, PWD, TYPE, SIZE,
 #   MDTM, NOOP, STAT, a PASV LIST now and then).
 #
-# Targets (issue 23): JSON report within 3x of the read floor and >= 30x faster than
-# tshark; diagnose within 2x; text report within 4x; the large-transfer capture
-# within 1.5x with peak memory < 64 MB.
+# Targets (issue 23, single-threaded, so these runs use --threads 1): JSON report
+# within 3x of the read floor and >= 30x faster than tshark; diagnose within 2x;
+# text report within 4x; the large-transfer capture within 1.5x with peak memory
+# < 64 MB. Then the reports with --threads 2 (issue 20: sessions written on two
+# threads, the analysis on one) and their speed-up over --threads 1.
 #
 # Usage: benches/engine.sh [--no-tshark]
 # Environment: RUNS (default 3); FTPSCOPE_BIN (default target/release/ftpscope);
@@ -75,13 +77,25 @@ for cap in ${ONLY:-big many long}; do
   for b in $base $bin; do
     tag=""
     [ -n "$base" ] && tag=" [$( [ "$b" = "$base" ] && echo before || echo after)]"
-    best "$runs" "$b" report --format json "$f"
+    # Binaries from before --threads ran on one thread.
+    one=()
+    "$b" report --help | grep -q -- --threads && one=(--threads 1)
+    best "$runs" "$b" report --format json "${one[@]}" "$f"
     json_wall=$wall
     line "report --format json$tag" "$fw" "$fc"
     best "$runs" "$b" diagnose "$f"
     line "diagnose$tag" "$fw" "$fc"
-    best "$runs" "$b" report "$f"
+    best "$runs" "$b" report "${one[@]}" "$f"
+    text_wall=$wall
     line "report (text)$tag" "$fw" "$fc"
+    if [ ${#one[@]} -gt 0 ]; then
+      best "$runs" "$b" report --format json --threads 2 "$f"
+      line "report --format json --threads 2$tag" "$fw" "$fc"
+      awk -v a="$json_wall" -v b="$wall" 'BEGIN { printf "    %-32s %5.2fx\n", "speed-up with 2 threads:", a / b }'
+      best "$runs" "$b" report --threads 2 "$f"
+      line "report (text) --threads 2$tag" "$fw" "$fc"
+      awk -v a="$text_wall" -v b="$wall" 'BEGIN { printf "    %-32s %5.2fx\n", "speed-up with 2 threads:", a / b }'
+    fi
   done
   if [ $tshark = 1 ]; then
     best 1 tshark -r "$f" -Y ftp -T fields -e ftp.request.command -e ftp.response.code

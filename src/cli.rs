@@ -69,6 +69,11 @@ pub struct Common {
     /// when set.
     #[arg(long = "tls-keylog", value_name = "FILE", global = true)]
     pub tls_keylog: Vec<PathBuf>,
+    /// Threads for `report` (text, json, eve, ocsf): the capture is analysed on
+    /// one, sessions are written on all, in the same order whatever N (the output
+    /// does not change). Default: the machine's cores.
+    #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
     /// Stop with an error (exit status 2) at an input file that cannot be read, is
     /// not a capture, or is truncated or damaged part-way, instead of naming it in a
     /// finding and analysing the rest.

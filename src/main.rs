@@ -146,6 +146,43 @@ where
     Ok(out)
 }
 
+/// [`streamed`] with each session written as `make()`'s renderers render it, on
+/// `--threads` threads (the engine on this one; [`report::parallel`]), in the
+/// order the sessions end. `each` sees every session first, on this thread.
+fn streamed_rendered<'a>(
+    captures: &[PathBuf],
+    c: &Common,
+    out: &mut dyn Write,
+    make: &(dyn Fn() -> report::parallel::Renderer<'a> + Sync),
+    mut each: impl FnMut(&Session),
+) -> anyhow::Result<(CaptureStats, Vec<Finding>)> {
+    let threads = c
+        .threads
+        .map_or_else(report::parallel::default_threads, usize::from);
+    let cfg = tracker_config(c)?;
+    report::parallel::in_order(threads, make, out, |sink| {
+        streamed(captures, cfg, |s| {
+            each(&s);
+            sink(s)
+        })
+    })?
+}
+
+/// A writer to the temporary file whose errors say where it is.
+struct TempFile<W: Write>(W);
+
+impl<W: Write> Write for TempFile<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0.write(b).map_err(in_temp_file)
+    }
+    fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
+        self.0.write_all(b).map_err(in_temp_file)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush().map_err(in_temp_file)
+    }
+}
+
 /// An error writing the (unnamed) temporary file, saying where it is.
 fn in_temp_file(e: io::Error) -> io::Error {
     io::Error::new(
@@ -273,28 +310,38 @@ fn text_report(
     opts: ViewOptions,
 ) -> anyhow::Result<()> {
     let tv = time_view(c, captures);
-    let out = &mut WrapWriter::new(out, text_width(c));
+    let width = text_width(c);
+    let out = &mut WrapWriter::new(out, width);
     let tmp = tempfile::tempfile().with_context(|| {
         format!(
             "cannot create a temporary file in {}",
             std::env::temp_dir().display()
         )
     })?;
-    let mut body = io::BufWriter::with_capacity(1 << 16, tmp.try_clone()?);
+    let mut body = TempFile(io::BufWriter::with_capacity(1 << 16, tmp.try_clone()?));
     let mut sum = report::text::Summary::default();
-    let (stats, cap_findings) = streamed(captures, tracker_config(c)?, |s| {
-        sum.add(&s);
-        writeln!(body)
-            .and_then(|()| report::text::write_session_at(&mut body, &s, opts, tv))
-            .map_err(in_temp_file)
-    })?;
-    body.flush().map_err(in_temp_file)?;
+    // Each session escaped and wrapped by the thread that renders it (wrapping
+    // is line by line, so a session wraps alone as it does in the whole text).
+    let make = || -> report::parallel::Renderer<'_> {
+        let mut wrap = WrapWriter::new(Vec::new(), width);
+        Box::new(move |s, buf| {
+            std::mem::swap(wrap.get_mut(), buf);
+            let res = writeln!(wrap)
+                .and_then(|()| report::text::write_session_at(&mut wrap, s, opts, tv))
+                .and_then(|()| wrap.flush());
+            std::mem::swap(wrap.get_mut(), buf);
+            res
+        })
+    };
+    let (stats, cap_findings) = streamed_rendered(captures, c, &mut body, &make, |s| sum.add(s))?;
+    body.flush()?;
     drop(body);
     sum.capture_findings = cap_findings;
     report::text::write_head_at(out, &stats, &sum, &names(captures), opts, tv)?;
+    out.flush()?;
     let mut f = tmp;
     f.rewind()?;
-    io::copy(&mut f, out)?;
+    io::copy(&mut f, out.get_mut())?;
     out.flush()?;
     Ok(())
 }
@@ -575,12 +622,16 @@ fn run(mut cli: Cli) -> anyhow::Result<u8> {
             ..
         }) => {
             let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
-            streamed(&captures, tracker_config(&c)?, |s| {
-                if session.is_none_or(|n| n == s.id) {
-                    report::json::write_session(&mut w, &s, lang(&c))?;
-                }
-                Ok(())
-            })?;
+            let lang = lang(&c);
+            let make = || -> report::parallel::Renderer<'_> {
+                Box::new(move |s, buf| {
+                    if session.is_none_or(|n| n == s.id) {
+                        report::json::write_session(buf, s, lang)?;
+                    }
+                    Ok(())
+                })
+            };
+            streamed_rendered(&captures, &c, &mut w, &make, |_| {})?;
             w.flush()?;
             0
         }
@@ -608,12 +659,26 @@ fn run(mut cli: Cli) -> anyhow::Result<u8> {
             };
             let mut log = SessionLog::new(format, view, zeek.options(c.show_passwords));
             let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout());
-            let (stats, findings) = streamed(&captures, tracker_config(&c)?, |s| {
-                if session.is_none_or(|n| n == s.id) {
-                    log.session(&mut w, &s)?;
-                }
-                Ok(())
-            })?;
+            let (stats, findings) = if log.is_stateless() {
+                // Each session's records stand alone: written on every thread.
+                let make = || -> report::parallel::Renderer<'_> {
+                    let mut log = SessionLog::new(format, view, Default::default());
+                    Box::new(move |s, buf| {
+                        if session.is_none_or(|n| n == s.id) {
+                            log.session(buf, s)?;
+                        }
+                        Ok(())
+                    })
+                };
+                streamed_rendered(&captures, &c, &mut w, &make, |_| {})?
+            } else {
+                streamed(&captures, tracker_config(&c)?, |s| {
+                    if session.is_none_or(|n| n == s.id) {
+                        log.session(&mut w, &s)?;
+                    }
+                    Ok(())
+                })?
+            };
             // Zeek's #close is dated by the last session (the clock dates an empty
             // log); the capture-wide findings are dated at the capture's end.
             let at = stats

@@ -4,6 +4,7 @@ pub mod eve;
 pub mod json;
 pub mod ladder;
 pub mod ocsf;
+pub mod parallel;
 pub mod stream;
 pub mod text;
 pub mod zeek;

@@ -104,6 +104,13 @@ impl SessionLog {
         }
     }
 
+    /// Whether a session's records depend on nothing but the session (not on the
+    /// sessions before it, as Zeek's header does): then several logs can write
+    /// sessions side by side and their records be put together in order.
+    pub fn is_stateless(&self) -> bool {
+        self.zeek.is_none()
+    }
+
     pub fn format(&self) -> LogFormat {
         self.format
     }

@@ -302,6 +302,12 @@ impl<W: Write> WrapWriter<W> {
         }
     }
 
+    /// The writer it writes to (a line not ended yet stays held: [`Write::flush`]
+    /// first).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
     fn emit_line(&mut self) -> io::Result<()> {
         if self.line.len() <= self.width {
             // Fits (a character has at least as many bytes as columns).
