@@ -9,8 +9,10 @@
 //! end: the work shares itself out between the cores whatever the cost of
 //! analysing against writing. Batches come back with their bytes and are freed
 //! by the thread that allocated them. Memory stays bounded: at most [`QUEUE`]
-//! batches wait per renderer, and at most [`MAX_PENDING`] rendered batches wait
-//! for an earlier one to be written.
+//! batches wait per renderer, at most [`MAX_PENDING`] rendered batches wait for
+//! an earlier one to be written, and the sessions handed over and not written yet
+//! weigh at most [`MAX_IN_FLIGHT`] together (a heavier session is written before
+//! the engine goes on, as on one thread).
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -26,6 +28,20 @@ pub type Renderer<'a> = Box<dyn FnMut(&Session, &mut Vec<u8>) -> io::Result<()> 
 /// Sessions handed over together: one wake-up of a renderer per batch, not per
 /// session (a wake-up costs about as much as writing a small session).
 pub const BATCH: usize = 16;
+
+/// A batch closes at this weight (see [`weight`]) even with fewer sessions.
+pub const BATCH_WEIGHT: usize = 4096;
+
+/// What the sessions handed over and not written yet may weigh together; past
+/// it the engine's thread waits for the oldest batch to be written. About 10-20
+/// MB of sessions.
+pub const MAX_IN_FLIGHT: usize = 32 * 1024;
+
+/// What a session weighs while it waits: its memory and its rendering grow with
+/// its exchanges and data connections.
+pub fn weight(s: &Session) -> usize {
+    1 + s.exchanges.len() + s.data_channels.len()
+}
 
 /// Batches waiting for each renderer thread.
 pub const QUEUE: usize = 4;
@@ -92,6 +108,8 @@ pub fn in_order<'a, T>(
             next: 0,
             batches: 0,
             batch: Vec::with_capacity(BATCH),
+            batch_weight: 0,
+            in_flight: 0,
             failed: false,
             spare,
             spare_tx,
@@ -100,8 +118,9 @@ pub fn in_order<'a, T>(
             if w.failed {
                 return Ok(());
             }
+            w.batch_weight += weight(&s);
             w.batch.push(s);
-            if w.batch.len() < BATCH {
+            if w.batch.len() < BATCH && w.batch_weight < BATCH_WEIGHT {
                 return Ok(());
             }
             w.hand_over(&jobs);
@@ -109,9 +128,12 @@ pub fn in_order<'a, T>(
                 w.pending.insert(n, r);
             }
             w.write_ready()?;
-            // Too much rendered ahead of a batch still being rendered (the next
-            // to write is not among them, as it was just written): wait for it.
-            while w.pending.len() > MAX_PENDING {
+            // Too much rendered ahead of a batch still being rendered, or too much
+            // handed over: wait for the next batch to write (not among those
+            // rendered, as they were just written up to it).
+            while w.pending.len() > MAX_PENDING
+                || (w.in_flight > MAX_IN_FLIGHT && w.next < w.batches)
+            {
                 debug_assert!(!w.pending.contains_key(&w.next));
                 let Ok((n, r)) = done.recv() else { break };
                 w.pending.insert(n, r);
@@ -182,6 +204,9 @@ struct Ordered<'o, 'a> {
     next: u64,
     batches: u64,
     batch: Vec<Session>,
+    /// The weight of `batch`, and of the batches handed over, not written yet.
+    batch_weight: usize,
+    in_flight: usize,
     /// A write failed: nothing more is written.
     failed: bool,
     /// Buffers written, for the renderers to reuse.
@@ -193,6 +218,7 @@ impl Ordered<'_, '_> {
     /// The batch to a renderer, or rendered here when they all have enough.
     fn hand_over(&mut self, jobs: &crossbeam_channel::Sender<(u64, Vec<Session>)>) {
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.in_flight += std::mem::take(&mut self.batch_weight);
         let n = self.batches;
         self.batches += 1;
         match jobs.try_send((n, batch)) {
@@ -221,6 +247,7 @@ impl Ordered<'_, '_> {
         {
             self.next += 1;
             // Freed here, on the thread that built them.
+            self.in_flight -= batch.iter().map(weight).sum::<usize>();
             drop(batch);
             if self.failed {
                 continue;
@@ -347,6 +374,60 @@ mod tests {
             feeder.join().expect("the feeding thread");
         }
         ended.expect("the writing ends");
+    }
+
+    /// A shared buffer: what was written so far, seen while feeding.
+    #[derive(Clone, Default)]
+    struct Seen(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl Write for Seen {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Sessions heavier than [`MAX_IN_FLIGHT`] are written one after the other
+    /// before the engine goes on (memory as on one thread); light ones after
+    /// them flow again.
+    #[test]
+    fn a_heavy_session_is_written_before_the_next_is_fed() {
+        let mut all = sessions(40);
+        let one = all[0].exchanges[0].clone();
+        for s in &mut all[..6] {
+            s.exchanges = vec![one.clone(); MAX_IN_FLIGHT + 1];
+            assert!(weight(s) > MAX_IN_FLIGHT);
+        }
+        let seen = Seen::default();
+        let mut out = seen.clone();
+        in_order(2, &numbering, &mut out, |sink| {
+            for (i, s) in all.iter().cloned().enumerate() {
+                sink(s).unwrap();
+                if i < 6 {
+                    let lines = seen
+                        .0
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .filter(|b| **b == b'\n')
+                        .count();
+                    assert_eq!(
+                        lines,
+                        i + 1,
+                        "heavy session {} written before the next",
+                        i + 1
+                    );
+                }
+            }
+        })
+        .unwrap();
+        let want: String = (1..=all.len()).map(|i| format!("{i}\n")).collect();
+        assert_eq!(
+            String::from_utf8(seen.0.lock().unwrap().clone()).unwrap(),
+            want
+        );
     }
 
     #[test]
