@@ -154,13 +154,14 @@ fn streamed_rendered<'a>(
     c: &Common,
     out: &mut dyn Write,
     make: &(dyn Fn() -> report::parallel::Renderer<'a> + Sync),
+    stream: &mut dyn FnMut(&Session, &mut dyn Write) -> io::Result<()>,
     mut each: impl FnMut(&Session),
 ) -> anyhow::Result<(CaptureStats, Vec<Finding>)> {
     let threads = c
         .threads
         .map_or_else(report::parallel::default_threads, usize::from);
     let cfg = tracker_config(c)?;
-    report::parallel::in_order(threads, make, out, |sink| {
+    report::parallel::in_order(threads, make, stream, out, |sink| {
         streamed(captures, cfg, |s| {
             each(&s);
             sink(s)
@@ -333,7 +334,15 @@ fn text_report(
             res
         })
     };
-    let (stats, cap_findings) = streamed_rendered(captures, c, &mut body, &make, |s| sum.add(s))?;
+    // A heavy session: wrapped on its way out, never held whole.
+    let mut stream = |s: &Session, out: &mut dyn Write| {
+        let mut wrap = WrapWriter::new(out, width);
+        writeln!(wrap)?;
+        report::text::write_session_at(&mut wrap, s, opts, tv)?;
+        wrap.flush()
+    };
+    let (stats, cap_findings) =
+        streamed_rendered(captures, c, &mut body, &make, &mut stream, |s| sum.add(s))?;
     body.flush()?;
     drop(body);
     sum.capture_findings = cap_findings;
@@ -631,7 +640,13 @@ fn run(mut cli: Cli) -> anyhow::Result<u8> {
                     Ok(())
                 })
             };
-            streamed_rendered(&captures, &c, &mut w, &make, |_| {})?;
+            let mut stream = |s: &Session, out: &mut dyn Write| {
+                if session.is_none_or(|n| n == s.id) {
+                    report::json::write_session(out, s, lang)?;
+                }
+                Ok(())
+            };
+            streamed_rendered(&captures, &c, &mut w, &make, &mut stream, |_| {})?;
             w.flush()?;
             0
         }
@@ -670,7 +685,14 @@ fn run(mut cli: Cli) -> anyhow::Result<u8> {
                         Ok(())
                     })
                 };
-                streamed_rendered(&captures, &c, &mut w, &make, |_| {})?
+                let mut one = SessionLog::new(format, view, Default::default());
+                let mut stream = |s: &Session, out: &mut dyn Write| {
+                    if session.is_none_or(|n| n == s.id) {
+                        one.session(out, s)?;
+                    }
+                    Ok(())
+                };
+                streamed_rendered(&captures, &c, &mut w, &make, &mut stream, |_| {})?
             } else {
                 streamed(&captures, tracker_config(&c)?, |s| {
                     if session.is_none_or(|n| n == s.id) {

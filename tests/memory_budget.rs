@@ -162,7 +162,28 @@ fn run_measured(args: &[&str], dir: &Path) -> (Output, u64) {
 
 /// Run `args` + the capture, require success (or exit 1 for diagnose with an
 /// error finding), print and bound the peak RSS; return stdout.
+///
+/// `report` runs on one thread and on two (`--threads`: sessions handed over to
+/// be written weigh at most a bounded amount); the output must be the same.
 fn bounded(cmd: &[&str], path: &Path, limit_mb: u64, what: &str) -> String {
+    if cmd[0] != "report" {
+        return bounded_once(cmd, path, limit_mb, what);
+    }
+    let mut one = cmd.to_vec();
+    one.extend(["--threads", "1"]);
+    let mut two = cmd.to_vec();
+    two.extend(["--threads", "2"]);
+    let out = bounded_once(&one, path, limit_mb, what);
+    assert!(
+        bounded_once(&two, path, limit_mb, what) == out,
+        "{what}: `{}` writes what `{}` writes",
+        two.join(" "),
+        one.join(" ")
+    );
+    out
+}
+
+fn bounded_once(cmd: &[&str], path: &Path, limit_mb: u64, what: &str) -> String {
     let dir = path.parent().expect("temp dir");
     let mut args = cmd.to_vec();
     args.push(path.to_str().expect("utf-8 path"));

@@ -11,8 +11,8 @@
 //! by the thread that allocated them. Memory stays bounded: at most [`QUEUE`]
 //! batches wait per renderer, at most [`MAX_PENDING`] rendered batches wait for
 //! an earlier one to be written, and the sessions handed over and not written yet
-//! weigh at most [`MAX_IN_FLIGHT`] together (a heavier session is written before
-//! the engine goes on, as on one thread).
+//! weigh at most [`MAX_IN_FLIGHT`] together. A session heavier than a batch is
+//! written straight out by the calling thread, as on one thread.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -29,7 +29,9 @@ pub type Renderer<'a> = Box<dyn FnMut(&Session, &mut Vec<u8>) -> io::Result<()> 
 /// session (a wake-up costs about as much as writing a small session).
 pub const BATCH: usize = 16;
 
-/// A batch closes at this weight (see [`weight`]) even with fewer sessions.
+/// A batch closes at this weight (see [`weight`]) even with fewer sessions; a
+/// session heavier than this alone is not handed over but written straight to
+/// the output on the calling thread (its bytes never held whole, as on one thread).
 pub const BATCH_WEIGHT: usize = 4096;
 
 /// What the sessions handed over and not written yet may weigh together; past
@@ -62,9 +64,14 @@ pub fn default_threads() -> usize {
 /// The first write (or render) error stops the writing: returned (once) by the
 /// sink when it happens while `run` feeds sessions, else as this function's
 /// error. Sessions fed after it are dropped unwritten.
+///
+/// A session heavier than [`BATCH_WEIGHT`] is written by `stream` straight to
+/// `out` on the calling thread once every session before it is written, so that
+/// its bytes are never held whole (it must write what a renderer writes).
 pub fn in_order<'a, T>(
     threads: usize,
     make: &(dyn Fn() -> Renderer<'a> + Sync),
+    stream: &mut dyn FnMut(&Session, &mut dyn Write) -> io::Result<()>,
     out: &mut dyn Write,
     run: impl FnOnce(&mut dyn FnMut(Session) -> io::Result<()>) -> T,
 ) -> io::Result<T> {
@@ -76,8 +83,12 @@ pub fn in_order<'a, T>(
             if failed {
                 return Ok(());
             }
-            buf.clear();
-            let res = render(&s, &mut buf).and_then(|()| out.write_all(&buf));
+            let res = if weight(&s) > BATCH_WEIGHT {
+                stream(&s, out)
+            } else {
+                buf.clear();
+                render(&s, &mut buf).and_then(|()| out.write_all(&buf))
+            };
             failed = res.is_err();
             res
         }));
@@ -117,6 +128,18 @@ pub fn in_order<'a, T>(
         let t = run(&mut |s| {
             if w.failed {
                 return Ok(());
+            }
+            if weight(&s) > BATCH_WEIGHT {
+                if !w.batch.is_empty() {
+                    w.hand_over(&jobs);
+                }
+                w.write_all_handed_over(&done)?;
+                if w.failed {
+                    return Ok(());
+                }
+                let res = stream(&s, &mut *w.out);
+                w.failed = res.is_err();
+                return res;
             }
             w.batch_weight += weight(&s);
             w.batch.push(s);
@@ -229,6 +252,23 @@ impl Ordered<'_, '_> {
         }
     }
 
+    /// Wait for every batch handed over and write them.
+    fn write_all_handed_over(
+        &mut self,
+        done: &crossbeam_channel::Receiver<(u64, Rendered)>,
+    ) -> io::Result<()> {
+        loop {
+            self.write_ready()?;
+            if self.next >= self.batches {
+                return Ok(());
+            }
+            let Ok((n, r)) = done.recv() else {
+                return Ok(());
+            };
+            self.pending.insert(n, r);
+        }
+    }
+
     fn render_here(&mut self, n: u64, batch: Vec<Session>) {
         let buf = self.spare.try_recv().unwrap_or_default();
         let r = render_batch(&mut self.render, batch, buf);
@@ -286,6 +326,11 @@ mod tests {
             .collect()
     }
 
+    /// What [`numbering`] writes, straight to the output (for heavy sessions).
+    fn stream_numbering(s: &Session, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "{}", s.id)
+    }
+
     /// Renders a session as its number, slowly for some, so that renderers finish
     /// out of order and the calling thread renders some itself.
     fn numbering() -> Renderer<'static> {
@@ -320,12 +365,18 @@ mod tests {
                     })
                 };
                 let mut out = Vec::new();
-                in_order(2 + round % 3, &make, &mut out, |sink| {
-                    for s in all.iter().cloned() {
-                        pause(s.id * 7 + round * 1000);
-                        sink(s).unwrap();
-                    }
-                })
+                in_order(
+                    2 + round % 3,
+                    &make,
+                    &mut stream_numbering,
+                    &mut out,
+                    |sink| {
+                        for s in all.iter().cloned() {
+                            pause(s.id * 7 + round * 1000);
+                            sink(s).unwrap();
+                        }
+                    },
+                )
                 .unwrap();
                 let want: String = (1..=all.len()).map(|i| format!("{i}\n")).collect();
                 assert_eq!(String::from_utf8(out).unwrap(), want, "round {round}");
@@ -359,7 +410,7 @@ mod tests {
                 })
             };
             let mut out = Vec::new();
-            in_order(2, &make, &mut out, |sink| {
+            in_order(2, &make, &mut stream_numbering, &mut out, |sink| {
                 for s in all.iter().cloned() {
                     sink(s).unwrap();
                 }
@@ -397,32 +448,94 @@ mod tests {
         let mut all = sessions(40);
         let one = all[0].exchanges[0].clone();
         for s in &mut all[..6] {
-            s.exchanges = vec![one.clone(); MAX_IN_FLIGHT + 1];
-            assert!(weight(s) > MAX_IN_FLIGHT);
+            s.exchanges = vec![one.clone(); BATCH_WEIGHT + 1];
+            assert!(weight(s) > BATCH_WEIGHT);
         }
+        for threads in [1, 2] {
+            let seen = Seen::default();
+            let mut out = seen.clone();
+            let mut streamed = Vec::new();
+            let mut stream = |s: &Session, out: &mut dyn Write| {
+                streamed.push(s.id);
+                stream_numbering(s, out)
+            };
+            in_order(threads, &numbering, &mut stream, &mut out, |sink| {
+                for (i, s) in all.iter().cloned().enumerate() {
+                    sink(s).unwrap();
+                    if i < 6 {
+                        let lines = seen
+                            .0
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .filter(|b| **b == b'\n')
+                            .count();
+                        assert_eq!(
+                            lines,
+                            i + 1,
+                            "heavy session {} written before the next",
+                            i + 1
+                        );
+                    }
+                }
+            })
+            .unwrap();
+            assert_eq!(
+                streamed,
+                [1, 2, 3, 4, 5, 6],
+                "heavy sessions streamed, light ones not"
+            );
+            let want: String = (1..=all.len()).map(|i| format!("{i}\n")).collect();
+            assert_eq!(
+                String::from_utf8(seen.0.lock().unwrap().clone()).unwrap(),
+                want
+            );
+        }
+    }
+
+    /// Sessions of 3,000 exchanges, the renderer stuck on the first batch while
+    /// the feeding thread renders the next ones itself: what was fed and not yet
+    /// written never weighs more than [`MAX_IN_FLIGHT`] plus the batch being
+    /// filled (the counts alone would let 13 batches, 78,000, wait).
+    #[test]
+    fn what_waits_to_be_written_is_bounded_by_weight() {
+        let mut all = sessions(120);
+        let one = all[0].exchanges[0].clone();
+        for s in &mut all {
+            s.exchanges = vec![one.clone(); 3000];
+            s.data_channels.clear();
+        }
+        let feeding = std::thread::current().id();
+        let slow = move || -> Renderer<'static> {
+            let here = std::thread::current().id() == feeding;
+            Box::new(move |s, out| {
+                if !here && s.id == 1 {
+                    std::thread::sleep(std::time::Duration::from_millis(40));
+                }
+                writeln!(out, "{}", s.id)
+            })
+        };
         let seen = Seen::default();
         let mut out = seen.clone();
-        in_order(2, &numbering, &mut out, |sink| {
-            for (i, s) in all.iter().cloned().enumerate() {
+        let mut most = 0;
+        in_order(2, &slow, &mut stream_numbering, &mut out, |sink| {
+            for (fed, s) in all.iter().cloned().enumerate() {
                 sink(s).unwrap();
-                if i < 6 {
-                    let lines = seen
-                        .0
-                        .lock()
-                        .unwrap()
-                        .iter()
-                        .filter(|b| **b == b'\n')
-                        .count();
-                    assert_eq!(
-                        lines,
-                        i + 1,
-                        "heavy session {} written before the next",
-                        i + 1
-                    );
-                }
+                let written = seen
+                    .0
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count();
+                most = most.max((fed + 1 - written) * 3001);
             }
         })
         .unwrap();
+        assert!(
+            most <= MAX_IN_FLIGHT + BATCH_WEIGHT && most > MAX_IN_FLIGHT / 2,
+            "{most} waiting at most"
+        );
         let want: String = (1..=all.len()).map(|i| format!("{i}\n")).collect();
         assert_eq!(
             String::from_utf8(seen.0.lock().unwrap().clone()).unwrap(),
@@ -436,12 +549,18 @@ mod tests {
         let want: String = (1..=all.len()).map(|i| format!("{i}\n")).collect();
         for threads in [1, 2, 3, 5] {
             let mut out = Vec::new();
-            let res = in_order(threads, &numbering, &mut out, |sink| {
-                for s in all.iter().cloned() {
-                    sink(s)?;
-                }
-                io::Result::Ok(())
-            });
+            let res = in_order(
+                threads,
+                &numbering,
+                &mut stream_numbering,
+                &mut out,
+                |sink| {
+                    for s in all.iter().cloned() {
+                        sink(s)?;
+                    }
+                    io::Result::Ok(())
+                },
+            );
             res.unwrap().unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), want, "threads {threads}");
         }
@@ -469,14 +588,20 @@ mod tests {
             let mut out = Short(1000, Vec::new());
             let mut errors = Vec::new();
             let mut fed = 0;
-            let res = in_order(threads, &numbering, &mut out, |sink| {
-                for s in all.iter().cloned() {
-                    fed += 1;
-                    if let Err(e) = sink(s) {
-                        errors.push(e);
+            let res = in_order(
+                threads,
+                &numbering,
+                &mut stream_numbering,
+                &mut out,
+                |sink| {
+                    for s in all.iter().cloned() {
+                        fed += 1;
+                        if let Err(e) = sink(s) {
+                            errors.push(e);
+                        }
                     }
-                }
-            });
+                },
+            );
             assert_eq!(fed, all.len(), "the engine runs to the end");
             if let Err(e) = res {
                 errors.push(e);
@@ -504,15 +629,21 @@ mod tests {
         };
         for threads in [1, 2] {
             let mut out = Vec::new();
-            let res = in_order(threads, fail_at_50, &mut out, |sink| {
-                let mut first = None;
-                for s in sessions(200) {
-                    if let Err(e) = sink(s) {
-                        first.get_or_insert(e);
+            let res = in_order(
+                threads,
+                fail_at_50,
+                &mut stream_numbering,
+                &mut out,
+                |sink| {
+                    let mut first = None;
+                    for s in sessions(200) {
+                        if let Err(e) = sink(s) {
+                            first.get_or_insert(e);
+                        }
                     }
-                }
-                first
-            });
+                    first
+                },
+            );
             let e = match res {
                 Ok(from_sink) => from_sink.expect("the error"),
                 Err(e) => e,
