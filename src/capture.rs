@@ -3,8 +3,11 @@
 //! * [`reader`]: a pure-Rust streaming reader for pcap (micro/nanosecond, both byte
 //!   orders) and pcapng (several sections and interfaces, per-interface time
 //!   resolution and link type). Every length is validated before it is used.
-//! * [`decode`]: link layers (Ethernet with VLAN tags, Linux cooked v1/v2, BSD
-//!   loopback, raw IP) to IPv4/IPv6 to a TCP [`decode::Segment`].
+//! * [`link`]: link layers to the network packet they carry (Ethernet with VLAN
+//!   tags, MPLS, PPPoE; Linux cooked v1/v2, BSD loopback, raw IP; PPP, Cisco
+//!   HDLC; 802.11 with radiotap/Prism/AVS/PPI; NFLOG; PKTAP).
+//! * [`decode`]: IPv4/IPv6 (and the tunnels inside them) to a TCP
+//!   [`decode::Segment`].
 //! * [`frag`]: bounded IPv4/IPv6 fragment reassembly.
 //! * [`input`]: opening a capture: a file or standard input (`-`), gzip-compressed
 //!   or not (told by content), never seeking.
@@ -19,6 +22,7 @@ pub mod decode;
 pub mod extract;
 pub mod frag;
 pub mod input;
+pub mod link;
 pub mod merge;
 pub mod reader;
 pub mod write;

@@ -292,7 +292,15 @@ impl Pipeline {
                 st.not_tcp += 1;
                 self.tracker.note_other_packet();
             }
-            Decoded::UnsupportedLink(_) => st.unsupported_link += 1,
+            Decoded::UnsupportedLink(link) => {
+                st.unsupported_link += 1;
+                let named = &mut st.unsupported_link_types;
+                if let Err(at) = named.binary_search(&link) {
+                    if named.len() < crate::model::MAX_LINK_TYPES_NAMED {
+                        named.insert(at, link);
+                    }
+                }
+            }
             Decoded::Malformed(_) => st.malformed += 1,
         }
     }

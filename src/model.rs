@@ -1012,6 +1012,10 @@ impl Session {
     }
 }
 
+/// Unsupported link types named in [`CaptureStats`] at most (a pcapng file may
+/// declare any number of interfaces).
+pub const MAX_LINK_TYPES_NAMED: usize = 8;
+
 /// Capture-wide counters.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct CaptureStats {
@@ -1022,6 +1026,10 @@ pub struct CaptureStats {
     pub not_tcp: u64,
     pub malformed: u64,
     pub unsupported_link: u64,
+    /// The unsupported link types met (LINKTYPE values), in increasing order; at
+    /// most [`MAX_LINK_TYPES_NAMED`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unsupported_link_types: Vec<u32>,
     pub fragments_reassembled: u64,
     pub fragments_dropped: u64,
     pub truncated_packets: u64,

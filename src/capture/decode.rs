@@ -12,6 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket};
 
 use super::frag::{FragKey, FragPool};
+use super::link::{self, Link};
 use super::reader::linktype;
 use crate::time::Ts;
 
@@ -122,6 +123,10 @@ mod gre_proto {
     /// ERSPAN type I (no GRE sequence number) and II (with one).
     pub const ERSPAN_2: u16 = 0x88be;
     pub const ERSPAN_3: u16 = 0x22eb;
+    pub const MPLS: u16 = 0x8847;
+    pub const MPLS_MULTICAST: u16 = 0x8848;
+    /// PPP, in PPTP's enhanced GRE (version 1).
+    pub const PPP: u16 = 0x880b;
 }
 
 /// The UDP port IANA assigned to VXLAN (RFC 7348).
@@ -136,14 +141,6 @@ pub struct Decoder {
     reassembled: [Vec<u8>; MAX_TUNNEL_DEPTH + 1],
     /// Packets whose TCP segment was found inside a tunnel.
     pub tunnelled: u64,
-}
-
-fn ipv4_or_6(family: u32) -> Option<EtherType> {
-    match family {
-        2 => Some(EtherType::IPV4),
-        10 | 24 | 28 | 30 => Some(EtherType::IPV6),
-        _ => None,
-    }
 }
 
 impl Decoder {
@@ -190,52 +187,15 @@ fn decode_general<'a>(
     ts: Ts,
     depth: usize,
 ) -> Decoded<'a> {
-    let sliced = match link {
-        linktype::ETHERNET => match LaxSlicedPacket::from_ethernet(data) {
-            Ok(s) => s,
-            Err(_) => return Decoded::Malformed("ethernet header cut short"),
-        },
-        linktype::LINUX_SLL => {
-            if data.len() < 16 {
-                return Decoded::Malformed("linux cooked header cut short");
-            }
-            let et = u16::from_be_bytes([data[14], data[15]]);
-            LaxSlicedPacket::from_ether_type(EtherType(et), &data[16..])
+    match link::peel(link, data) {
+        Link::Net(et, bytes) => {
+            let sliced = LaxSlicedPacket::from_ether_type(EtherType(et), bytes);
+            decode_sliced(cx, bufs, sliced, ts, depth)
         }
-        linktype::LINUX_SLL2 => {
-            if data.len() < 20 {
-                return Decoded::Malformed("linux cooked v2 header cut short");
-            }
-            let et = u16::from_be_bytes([data[0], data[1]]);
-            LaxSlicedPacket::from_ether_type(EtherType(et), &data[20..])
-        }
-        linktype::NULL | linktype::LOOP => {
-            if data.len() < 4 {
-                return Decoded::Malformed("loopback header cut short");
-            }
-            let be = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
-            let le = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
-            let fam = if link == linktype::LOOP {
-                ipv4_or_6(be)
-            } else {
-                ipv4_or_6(le).or_else(|| ipv4_or_6(be))
-            };
-            match fam {
-                Some(et) => LaxSlicedPacket::from_ether_type(et, &data[4..]),
-                None => return Decoded::NotTcp,
-            }
-        }
-        linktype::RAW
-        | linktype::RAW_OLD
-        | linktype::RAW_OLD2
-        | linktype::IPV4
-        | linktype::IPV6 => match LaxSlicedPacket::from_ip(data) {
-            Ok(s) => s,
-            Err(_) => return Decoded::Malformed("IP header invalid or cut short"),
-        },
-        other => return Decoded::UnsupportedLink(other),
-    };
-    decode_sliced(cx, bufs, sliced, ts, depth)
+        Link::NoPacket => Decoded::NotTcp,
+        Link::Unsupported(other) => Decoded::UnsupportedLink(other),
+        Link::Malformed(why) => Decoded::Malformed(why),
+    }
 }
 
 /// The common case read straight from the bytes: TCP in an IPv4 header (options
@@ -479,6 +439,7 @@ fn enter(cx: &mut Cx<'_>, depth: usize) -> Option<usize> {
 enum Inner {
     Ethernet,
     Ip(EtherType),
+    Ppp,
 }
 
 fn inner_packet<'a>(
@@ -489,14 +450,22 @@ fn inner_packet<'a>(
     ts: Ts,
     depth: usize,
 ) -> Decoded<'a> {
-    let sliced = match kind {
-        Inner::Ethernet => match LaxSlicedPacket::from_ethernet(bytes) {
-            Ok(s) => s,
-            Err(_) => return Decoded::Malformed("tunnelled ethernet header cut short"),
-        },
-        Inner::Ip(et) => LaxSlicedPacket::from_ether_type(et, bytes),
+    let peeled = match kind {
+        Inner::Ethernet => link::ethernet(bytes, depth),
+        Inner::Ip(et) => link::ether_payload(et.0, bytes, depth),
+        Inner::Ppp => link::ppp(bytes, depth),
     };
-    decode_sliced(cx, bufs, sliced, ts, depth)
+    match peeled {
+        Link::Net(et, bytes) => {
+            let sliced = LaxSlicedPacket::from_ether_type(EtherType(et), bytes);
+            decode_sliced(cx, bufs, sliced, ts, depth)
+        }
+        Link::Malformed("ethernet header cut short") => {
+            Decoded::Malformed("tunnelled ethernet header cut short")
+        }
+        Link::Malformed(why) => Decoded::Malformed(why),
+        Link::NoPacket | Link::Unsupported(_) => Decoded::NotTcp,
+    }
 }
 
 /// A GRE packet (RFC 2784 with RFC 2890's key and sequence number, version 0):
@@ -512,6 +481,9 @@ fn gre(b: &[u8]) -> Result<Option<(&[u8], Inner)>, &'static str> {
     let flags = u16::from_be_bytes([h[0], h[1]]);
     let proto = u16::from_be_bytes([h[2], h[3]]);
     let version = flags & 0x7;
+    if version == 1 && proto == gre_proto::PPP {
+        return pptp(b, flags);
+    }
     if version != 0 {
         return Ok(None);
     }
@@ -530,6 +502,7 @@ fn gre(b: &[u8]) -> Result<Option<(&[u8], Inner)>, &'static str> {
         gre_proto::IPV4 => (0, Inner::Ip(EtherType::IPV4)),
         gre_proto::IPV6 => (0, Inner::Ip(EtherType::IPV6)),
         gre_proto::ETHERNET => (0, Inner::Ethernet),
+        gre_proto::MPLS | gre_proto::MPLS_MULTICAST => (0, Inner::Ip(EtherType(proto))),
         gre_proto::ERSPAN_2 => (if seq { 8 } else { 0 }, Inner::Ethernet),
         gre_proto::ERSPAN_3 => {
             let Some(e) = rest.get(..12) else {
@@ -544,6 +517,23 @@ fn gre(b: &[u8]) -> Result<Option<(&[u8], Inner)>, &'static str> {
         Some(inner_bytes) => Ok(Some((inner_bytes, inner))),
         None => Err("ERSPAN header cut short"),
     }
+}
+
+/// PPTP's enhanced GRE (RFC 2637 §4.1): payload length and call id, then the
+/// sequence and acknowledgement numbers when flagged, then a PPP frame (none in
+/// an acknowledgement-only packet).
+fn pptp(b: &[u8], flags: u16) -> Result<Option<(&[u8], Inner)>, &'static str> {
+    let seq = flags & 0x1000 != 0;
+    let ack = flags & 0x0080 != 0;
+    let len = 8 + 4 * (usize::from(seq) + usize::from(ack));
+    let Some(rest) = b.get(len..) else {
+        return Err("GRE header cut short");
+    };
+    let payload = usize::from(u16::from_be_bytes([b[4], b[5]]));
+    if payload == 0 {
+        return Ok(None);
+    }
+    Ok(Some((rest.get(..payload).unwrap_or(rest), Inner::Ppp)))
 }
 
 /// A UDP datagram to the VXLAN port: the encapsulated Ethernet frame, or `None`

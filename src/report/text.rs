@@ -496,15 +496,20 @@ pub fn write_head_at(
     }
     if st.malformed > 0 || st.unsupported_link > 0 {
         let (m, u) = (st.malformed, st.unsupported_link);
-        writeln!(
-            out,
-            "  {}",
-            tr!(
-                "note: {m} malformed packets, {u} packets of an unsupported link type",
-                "注：{m} 个畸形包，{u} 个不支持的链路类型的包"
-            )
-            .get(lang)
-        )?;
+        let note = tr!(
+            "note: {m} malformed packets, {u} packets of an unsupported link type",
+            "注：{m} 个畸形包，{u} 个不支持的链路类型的包"
+        );
+        write!(out, "  {}", note.get(lang))?;
+        if !st.unsupported_link_types.is_empty() {
+            let types: Vec<String> = st
+                .unsupported_link_types
+                .iter()
+                .map(u32::to_string)
+                .collect();
+            write!(out, " (LINKTYPE {})", types.join(", "))?;
+        }
+        writeln!(out)?;
     }
     if sum.sessions == 0 {
         writeln!(out)?;
