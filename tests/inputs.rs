@@ -288,6 +288,58 @@ fn modified_pcap_layouts_read_as_tshark_reads_them() {
     assert!(checked >= 40, "only {checked} layout conversions checked");
 }
 
+#[test]
+fn other_capture_formats_are_named_with_the_way_to_convert_them() {
+    let t = "other_capture_formats_are_named_with_the_way_to_convert_them";
+    if !common::require_tool("editcap", t) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = common::repo().join("captures/passive-ok.pcapng");
+    for (format, said) in [
+        ("snoop", "Solaris snoop"),
+        ("netmon1", "Microsoft Network Monitor"),
+        ("netmon2", "Microsoft Network Monitor"),
+        ("ngsniffer", "Sniffer/NetXRay"),
+    ] {
+        let out = dir.path().join(format!("capture.{format}"));
+        let ok = Command::new("editcap")
+            .args(["-F", format])
+            .arg(&pcap)
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "editcap -F {format}");
+        let o = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
+            .arg("report")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{format}: {err}");
+        assert!(
+            err.contains(said) && err.contains("editcap -F pcapng"),
+            "{format}: {err}"
+        );
+    }
+    // Archives and text say what they are.
+    for (bytes, said) in [
+        (&b"PK\x03\x04\x14\x00\x00\x00"[..], "zip archive"),
+        (&[0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0][..], "zstd"),
+        (&b"No.     Time           Source"[..], "text"),
+    ] {
+        let out = dir.path().join("not-a-capture");
+        std::fs::write(&out, bytes).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
+            .arg("report")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(said), "{said}: {err}");
+    }
+}
+
 /// Encapsulations to wrap each IP packet of a capture in.
 #[derive(Clone, Copy, Debug)]
 enum Tunnel {

@@ -470,7 +470,7 @@ fn inner_packet<'a>(
 
 /// A GRE packet (RFC 2784 with RFC 2890's key and sequence number, version 0):
 /// the encapsulated bytes and what they are, `None` for a protocol we do not
-/// follow (PPTP's enhanced GRE, version 1, carries PPP). ERSPAN (Cisco's
+/// follow; PPTP's enhanced GRE (version 1) carries PPP. ERSPAN (Cisco's
 /// mirroring over GRE) is opened to the mirrored Ethernet frame: type I has no
 /// header of its own, type II an 8-byte one, type III 12 bytes (20 with its
 /// platform-specific subheader).
@@ -978,6 +978,27 @@ mod tests {
                 ),
             ),
             ("vxlan", ipv4_around(17, &udp(VXLAN_PORT, &vx))),
+            (
+                "gre mpls",
+                ipv4_around(47, &gre(0, 0x8847, &[0, 1, 0x01, 64], &v4)),
+            ),
+            (
+                // Enhanced GRE with sequence and acknowledgement numbers, then PPP.
+                "pptp",
+                ipv4_around(
+                    47,
+                    &gre(
+                        0x3081,
+                        0x880b,
+                        &[
+                            &((v4.len() + 4) as u16).to_be_bytes()[..],
+                            &[0, 9, 0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0x03, 0x00, 0x21],
+                        ]
+                        .concat(),
+                        &v4,
+                    ),
+                ),
+            ),
             // Nested: VXLAN inside GRE inside IP-in-IP.
             (
                 "nested",

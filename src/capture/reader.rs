@@ -31,7 +31,7 @@ pub mod linktype {
 pub enum CaptureError {
     #[error("the file is empty")]
     Empty,
-    #[error("not a pcap or pcapng file (first bytes {magic:02x?})")]
+    #[error("not a pcap or pcapng file{hint} (first bytes {magic:02x?})", hint = looks_like(.magic))]
     NotACapture { magic: Vec<u8> },
     #[error("capture is truncated at byte {offset}: {what}")]
     Truncated { offset: u64, what: &'static str },
@@ -52,6 +52,41 @@ pub enum CaptureError {
         file: String,
         error: Box<CaptureError>,
     },
+}
+
+/// What a file that is not a capture we read seems to be, from its first bytes,
+/// and what to do about it; empty when nothing is recognised.
+pub fn looks_like(magic: &[u8]) -> &'static str {
+    let starts = |p: &[u8]| magic.starts_with(p);
+    if starts(b"snoop\0\0\0") {
+        ": it is a Solaris snoop capture; convert it with `editcap -F pcapng FILE OUT.pcapng`"
+    } else if starts(b"GMBU") || starts(b"RTSS") {
+        ": it is a Microsoft Network Monitor capture; convert it with `editcap -F pcapng FILE OUT.pcapng`"
+    } else if starts(b"TRSNIFF") || starts(b"XCP\0") {
+        ": it is a Sniffer/NetXRay capture; convert it with `editcap -F pcapng FILE OUT.pcapng`"
+    } else if starts(b"btsnoop\0") {
+        ": it is a Bluetooth HCI log (btsnoop), which holds no IP traffic"
+    } else if starts(b"PK\x03\x04") {
+        ": it is a zip archive; unzip it and give the capture inside"
+    } else if starts(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        ": it is zstd-compressed; decompress it first (`zstd -d FILE`)"
+    } else if starts(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        ": it is xz-compressed; decompress it first (`xz -dk FILE`)"
+    } else if starts(b"BZh") {
+        ": it is bzip2-compressed; decompress it first (`bzip2 -dk FILE`)"
+    } else if starts(&[0x04, 0x22, 0x4d, 0x18]) {
+        ": it is lz4-compressed; decompress it first (`lz4 -d FILE`)"
+    } else if starts(b"7z\xbc\xaf") {
+        ": it is a 7-Zip archive; extract the capture inside first"
+    } else if magic.len() >= 4
+        && magic
+            .iter()
+            .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
+        ": it is text (a tcpdump or tshark printout, a hex dump?), not a capture; write captures with `tcpdump -w` or `tshark -w`"
+    } else {
+        ""
+    }
 }
 
 /// Anything that hands out packets one after the other: one capture
