@@ -112,6 +112,28 @@ fn encapsulations() -> Vec<(&'static str, u32, Wrap)> {
             tags.extend_from_slice(&et.to_be_bytes());
             eth(0x88a8, &[&tags[..], ip].concat())
         }),
+        ("cisco-metadata", linktype::ETHERNET, |et, ip| {
+            // Version 1, length 1, option SGT, group tag 10.
+            eth(
+                0x8909,
+                &[&[1, 1, 0, 1, 0, 10][..], &et.to_be_bytes(), ip].concat(),
+            )
+        }),
+        ("vn-tag", linktype::ETHERNET, |et, ip| {
+            eth(
+                0x8926,
+                &[&[0x80, 0x01, 0x00, 0x02][..], &et.to_be_bytes(), ip].concat(),
+            )
+        }),
+        ("e-tag", linktype::ETHERNET, |et, ip| {
+            eth(
+                0x893f,
+                &[&[0, 0, 0, 5, 0, 0][..], &et.to_be_bytes(), ip].concat(),
+            )
+        }),
+        ("pbb", linktype::ETHERNET, |et, ip| {
+            eth(0x88e7, &[&[0, 0, 0x01, 0x09][..], &eth(et, ip)].concat())
+        }),
         ("ppp", more::PPP, |et, ip| {
             [&[0xff, 0x03][..], &ppp_proto(et), ip].concat()
         }),

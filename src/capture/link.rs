@@ -51,6 +51,14 @@ mod ether {
     pub const MPLS: u16 = 0x8847;
     pub const MPLS_MULTICAST: u16 = 0x8848;
     pub const PPPOE_SESSION: u16 = 0x8864;
+    /// Cisco MetaData (TrustSec security group tag on SPAN ports).
+    pub const CISCO_METADATA: u16 = 0x8909;
+    /// Cisco VN-Tag (fabric extenders).
+    pub const VN_TAG: u16 = 0x8926;
+    /// IEEE 802.1BR E-Tag (port extenders).
+    pub const E_TAG: u16 = 0x893f;
+    /// IEEE 802.1ah provider backbone bridging: an I-TAG, then the customer frame.
+    pub const PBB: u16 = 0x88e7;
     /// Below this, the field is an 802.3 length and an LLC header follows.
     pub const MIN_TYPE: u16 = 0x0600;
 }
@@ -215,8 +223,9 @@ pub fn ethernet(data: &[u8], layers: usize) -> Link<'_> {
     }
 }
 
-/// What follows an EtherType field: VLAN tags, MPLS labels and PPPoE walked
-/// through until a network protocol.
+/// What follows an EtherType field: VLAN tags, switch tags (Cisco MetaData,
+/// VN-Tag, E-Tag), 802.1ah, MPLS labels and PPPoE walked through until a
+/// network protocol.
 pub fn ether_payload(mut et: u16, mut rest: &[u8], mut layers: usize) -> Link<'_> {
     loop {
         layers += 1;
@@ -230,6 +239,21 @@ pub fn ether_payload(mut et: u16, mut rest: &[u8], mut layers: usize) -> Link<'_
                 };
                 et = be16(rest, 2);
                 rest = next;
+            }
+            // Tags that end with the next EtherType: (tag length before it).
+            ether::CISCO_METADATA | ether::VN_TAG | ether::E_TAG => {
+                let skip = if et == ether::VN_TAG { 4 } else { 6 };
+                let Some(next) = rest.get(skip + 2..) else {
+                    return Link::Malformed("switch tag cut short");
+                };
+                et = be16(rest, skip);
+                rest = next;
+            }
+            ether::PBB => {
+                return match rest.get(4..) {
+                    Some(frame) => ethernet(frame, layers),
+                    None => Link::Malformed("802.1ah I-TAG cut short"),
+                };
             }
             ether::MPLS | ether::MPLS_MULTICAST => return mpls(rest, layers),
             ether::PPPOE_SESSION => return pppoe(rest, layers),
