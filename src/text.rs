@@ -114,6 +114,15 @@ pub fn escape_str(s: &str) -> String {
     out
 }
 
+/// [`escape`] appended to `out` (no String when nothing needs escaping).
+pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
+    if all_plain(bytes, false) {
+        out.extend_from_slice(bytes);
+    } else {
+        out.extend_from_slice(escape(bytes).as_bytes());
+    }
+}
+
 /// [`escape_str`] without a copy when nothing needs escaping (the common case:
 /// views write it straight out).
 pub fn escape_cow(s: &str) -> std::borrow::Cow<'_, str> {
@@ -412,6 +421,33 @@ mod tests {
             let mut got = String::new();
             push_text_into(&mut got, &s);
             assert_eq!(got, want, "{s:?}");
+        }
+    }
+
+    /// `escape_into` appends what `escape` returns, for every byte value at every
+    /// position of short strings and for invalid UTF-8.
+    #[test]
+    fn escape_into_appends_what_escape_returns() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for len in 0..24usize {
+            for _ in 0..300 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        // Mostly printable ASCII, sometimes anything.
+                        if x % 4 == 0 {
+                            (x >> 8) as u8
+                        } else {
+                            b' ' + (x >> 8) as u8 % 95
+                        }
+                    })
+                    .collect();
+                let mut out = b"prefix".to_vec();
+                escape_into(&mut out, &bytes);
+                assert_eq!(&out[6..], escape(&bytes).as_bytes(), "{bytes:02x?}");
+            }
         }
     }
 

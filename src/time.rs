@@ -218,21 +218,32 @@ pub fn si(v: f64) -> String {
 /// Human duration: `850 µs`, `12.3 ms`, `4.56 s`, `3 min 20 s`; below half a
 /// microsecond (what the timestamps cannot tell from zero) `< 1 µs`.
 pub fn human_duration(secs: f64) -> String {
-    if !secs.is_finite() || secs < 0.0 {
-        return "-".into();
-    }
-    if secs < 5e-7 {
-        "< 1 µs".into()
-    } else if secs < 1e-3 {
-        // What `{:.0}` writes (the nearest integer, ties to even), without the
-        // exact float formatter, which fell back to its slow bignum path here.
-        format!("{} µs", (secs * 1e6).round_ties_even() as u64)
-    } else if secs < 1.0 {
-        format!("{:.1} ms", secs * 1e3)
-    } else if secs < 120.0 {
-        format!("{secs:.2} s")
-    } else {
-        format!("{} min {} s", (secs / 60.0) as u64, (secs % 60.0) as u64)
+    HumanDuration(secs).to_string()
+}
+
+/// [`human_duration`] written straight into a formatter (views write one per
+/// reply: no String for each).
+#[derive(Clone, Copy, Debug)]
+pub struct HumanDuration(pub f64);
+
+impl std::fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.0;
+        if !secs.is_finite() || secs < 0.0 {
+            f.write_str("-")
+        } else if secs < 5e-7 {
+            f.write_str("< 1 µs")
+        } else if secs < 1e-3 {
+            // What `{:.0}` writes (the nearest integer, ties to even), without the
+            // exact float formatter, which fell back to its slow bignum path here.
+            write!(f, "{} µs", (secs * 1e6).round_ties_even() as u64)
+        } else if secs < 1.0 {
+            write!(f, "{:.1} ms", secs * 1e3)
+        } else if secs < 120.0 {
+            write!(f, "{secs:.2} s")
+        } else {
+            write!(f, "{} min {} s", (secs / 60.0) as u64, (secs % 60.0) as u64)
+        }
     }
 }
 

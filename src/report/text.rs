@@ -10,8 +10,8 @@ use super::ViewOptions;
 use crate::ftp::catalog::Lang;
 use crate::i18n::{Ui, state};
 use crate::model::{Capture, CaptureStats, DataChannel, Finding, Session, Severity};
-use crate::text::{AddrText, SafeWriter, escape, escape_cow, escape_str};
-use crate::time::{TimeView, human_bytes, human_duration};
+use crate::text::{AddrText, SafeWriter, escape, escape_cow, escape_into, escape_str};
+use crate::time::{HumanDuration, TimeView, human_bytes, human_duration};
 use crate::{tr, tr_in};
 
 fn sev_mark(s: Severity) -> &'static str {
@@ -86,11 +86,7 @@ pub fn listing_rows(l: &crate::ftp::listing::Listing, lang: Lang, max: usize) ->
     let shown = l.entries.len().min(max) as u64;
     if l.total > shown {
         let more = l.total - shown;
-        rows.push(
-            tr!("... {more} more", "……另有 {more} 项")
-                .get(lang)
-                .to_string(),
-        );
+        rows.push(tr_in!(lang, "... {more} more", "……另有 {more} 项"));
     }
     rows
 }
@@ -176,24 +172,21 @@ pub fn tcp_line_in(t: &crate::model::TcpFigures, lang: Lang) -> String {
                 c.map_or("-".into(), |x| x.to_string()),
                 s.map_or("-".into(), |x| x.to_string()),
             );
-            p.push(
-                tr!(
-                    "wscale {c}/{s} (scaling off)",
-                    "wscale {c}/{s}（未启用窗口缩放）"
-                )
-                .get(lang)
-                .to_string(),
-            )
+            p.push(tr_in!(
+                lang,
+                "wscale {c}/{s} (scaling off)",
+                "wscale {c}/{s}（未启用窗口缩放）"
+            ))
         }
     }
     let lost = t.retransmissions + t.spurious_retransmissions;
     if lost > 0 {
         let b = human_bytes(t.retransmitted_bytes);
-        p.push(
-            tr!("{lost} retransmitted ({b})", "重传 {lost} 次（{b}）")
-                .get(lang)
-                .to_string(),
-        );
+        p.push(tr_in!(
+            lang,
+            "{lost} retransmitted ({b})",
+            "重传 {lost} 次（{b}）"
+        ));
     }
     if t.duplicate_acks > 0 {
         let n = t.duplicate_acks;
@@ -208,33 +201,27 @@ pub fn tcp_line_in(t: &crate::model::TcpFigures, lang: Lang) -> String {
             t.zero_window.episodes,
             human_duration(t.zero_window.total_s),
         );
-        p.push(
-            tr!("zero window {n}x for {d}", "零窗口 {n} 次，共 {d}")
-                .get(lang)
-                .to_string(),
-        );
+        p.push(tr_in!(
+            lang,
+            "zero window {n}x for {d}",
+            "零窗口 {n} 次，共 {d}"
+        ));
     }
     if let (Some(f), Some(w)) = (t.bytes_in_flight.median, t.receive_window.median) {
         let (f, w) = (human_bytes(f), human_bytes(w));
-        p.push(
-            tr!(
-                "in flight {f} of window {w} (median)",
-                "在途 {f}，窗口 {w}（中位数）"
-            )
-            .get(lang)
-            .to_string(),
-        );
+        p.push(tr_in!(
+            lang,
+            "in flight {f} of window {w} (median)",
+            "在途 {f}，窗口 {w}（中位数）"
+        ));
     }
     if t.idle.episodes > 0 {
         let (d, n) = (human_duration(t.idle.total_s), t.idle.episodes);
-        p.push(
-            tr!(
-                "sender idle {d} in {n} pauses",
-                "发送方空闲 {d}，暂停 {n} 次"
-            )
-            .get(lang)
-            .to_string(),
-        );
+        p.push(tr_in!(
+            lang,
+            "sender idle {d} in {n} pauses",
+            "发送方空闲 {d}，暂停 {n} 次"
+        ));
     }
     if p.is_empty() {
         p.push(Ui::NoTcpSeen.text(lang).into());
@@ -271,14 +258,11 @@ pub fn coverage_line_in(s: &Session, lang: Lang) -> String {
         Ui::NoControlHandshake.text(lang).to_string()
     });
     let (cp, sp) = (c.client_packets, c.server_packets);
-    parts.push(
-        tr!(
-            "{cp} packets from the client, {sp} from the server",
-            "客户端 {cp} 个包，服务器 {sp} 个包"
-        )
-        .get(lang)
-        .to_string(),
-    );
+    parts.push(tr_in!(
+        lang,
+        "{cp} packets from the client, {sp} from the server",
+        "客户端 {cp} 个包，服务器 {sp} 个包"
+    ));
     parts.push(
         match (c.greeting, c.login) {
             (true, true) => Ui::GreetingAndLogin,
@@ -293,23 +277,22 @@ pub fn coverage_line_in(s: &Session, lang: Lang) -> String {
         _ if s.data_channels.is_empty() => Ui::NoDataAnnounced.text(lang).to_string(),
         DataVisibility::Seen => {
             let (n, h) = (c.data_connections, c.data_handshakes);
-            tr!(
+            tr_in!(
+                lang,
                 "{n} data connection(s) in the capture ({h} with handshake)",
                 "抓包中有 {n} 个数据连接（{h} 个有握手）"
             )
-            .get(lang)
-            .to_string()
         }
         DataVisibility::Likely => Ui::NoDataThoughOther.text(lang).to_string(),
         DataVisibility::Unknown => Ui::ControlOnly.text(lang).to_string(),
     });
     if c.duplicates > 0 {
         let n = c.duplicates;
-        parts.push(
-            tr!("{n} duplicate packets counted once", "{n} 个重复包只计一次")
-                .get(lang)
-                .to_string(),
-        );
+        parts.push(tr_in!(
+            lang,
+            "{n} duplicate packets counted once",
+            "{n} 个重复包只计一次"
+        ));
     }
     parts.join(if lang == Lang::Zh { "；" } else { "; " })
 }
@@ -628,20 +611,20 @@ fn render_session(
     writeln!(out, "  {}", Ui::Transcript.text(lang))?;
     for ex in &s.exchanges {
         if let Some(c) = &ex.command {
-            let mut line = format!("    {}  C> {}", tv.clock(c.ts), escape_cow(&c.verb));
+            write!(out, "    {}  C> {}", tv.clock(c.ts), escape_cow(&c.verb))?;
             if !c.arg.is_empty() {
-                line.push(' ');
-                line.push_str(&escape(&c.arg.0));
+                out.push(b' ');
+                escape_into(out, &c.arg.0);
             }
             if c.telnet_interrupt {
-                line.push_str("   ");
-                line.push_str(Ui::AfterTelnetIp.text(lang));
+                out.extend_from_slice(b"   ");
+                out.extend_from_slice(Ui::AfterTelnetIp.text(lang).as_bytes());
             }
             if c.unknown {
-                line.push_str("   ");
-                line.push_str(Ui::UnknownCommand.text(lang));
+                out.extend_from_slice(b"   ");
+                out.extend_from_slice(Ui::UnknownCommand.text(lang).as_bytes());
             }
-            writeln!(out, "{line}")?;
+            out.push(b'\n');
             if opts.explain {
                 // The explanation quotes the verb (or SITE's first word): escaped.
                 writeln!(
@@ -660,19 +643,18 @@ fn render_session(
             }
         }
         for r in &ex.replies {
-            let rt = r
-                .response_time
-                .map(|t| format!("   (+{})", human_duration(t)))
-                .unwrap_or_default();
             let n = r.lines.len();
             for (i, l) in r.lines.iter().enumerate() {
-                let prefix = if i == 0 {
-                    format!("    {}  S< ", tv.clock(r.ts))
+                if i == 0 {
+                    write!(out, "    {}  S< ", tv.clock(r.ts))?;
                 } else {
-                    "                  ".to_string()
-                };
-                let suffix = if i + 1 == n { rt.as_str() } else { "" };
-                writeln!(out, "{prefix}{}{suffix}", escape(&l.0))?;
+                    out.extend_from_slice(b"                  ");
+                }
+                escape_into(out, &l.0);
+                if let Some(t) = r.response_time.filter(|_| i + 1 == n) {
+                    write!(out, "   (+{})", HumanDuration(t))?;
+                }
+                out.push(b'\n');
             }
             if opts.explain {
                 writeln!(
