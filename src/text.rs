@@ -437,7 +437,7 @@ mod tests {
                         x ^= x >> 7;
                         x ^= x << 17;
                         // Mostly printable ASCII, sometimes anything.
-                        if x % 4 == 0 {
+                        if x.is_multiple_of(4) {
                             (x >> 8) as u8
                         } else {
                             b' ' + (x >> 8) as u8 % 95
