@@ -504,8 +504,10 @@ impl<R: Read> CaptureReader<R> {
                         what: format!("unsupported pcap version {major}"),
                     });
                 }
-                // The upper bits of the link-type field may carry FCS information.
-                r.pcap_linktype = u32_at(&head[20..], r.big_endian) & 0x0fff_ffff;
+                // The link type is the low 16 bits; the upper ones may say how long
+                // the frames' FCS is (libpcap's LT_FCS_DATALINK_EXT: bit 26 set,
+                // the length in bits 28-31), which readers ignore.
+                r.pcap_linktype = u32_at(&head[20..], r.big_endian) & 0xffff;
                 r.offset = 24;
                 // Look at the first records to tell the record layout, then read
                 // them again from the probe: nothing seeks, so pipes work too.
@@ -1052,6 +1054,17 @@ mod tests {
                 assert_eq!(r.next_packet().unwrap().unwrap().frame, 2);
                 assert!(r.next_packet().unwrap().is_none());
             }
+        }
+    }
+
+    /// A link-type field carrying FCS information (an Endace DAG capture of
+    /// Ethernet with a 4-byte FCS: 0x24000001) is Ethernet.
+    #[test]
+    fn pcap_link_type_with_fcs_information() {
+        for field in [0x2400_0001u32, 0x0400_0001, 0x0001_0001] {
+            let f = pcap_file(false, false, field, &[(10, 5, b"abc")]);
+            let mut r = CaptureReader::new(&f[..]).unwrap();
+            assert_eq!(r.next_packet().unwrap().unwrap().linktype, 1, "{field:#x}");
         }
     }
 
