@@ -413,7 +413,8 @@ fn nflog(data: &[u8]) -> Link<'_> {
     let mut at = 4;
     while let Some(tlv) = data.get(at..at + 4) {
         let len = usize::from(u16::from_le_bytes([tlv[0], tlv[1]]));
-        let kind = u16::from_le_bytes([tlv[2], tlv[3]]) & 0x7fff;
+        // The top two bits are netlink flags (nested, network byte order).
+        let kind = u16::from_le_bytes([tlv[2], tlv[3]]) & 0x3fff;
         if len < 4 {
             return Link::Malformed("NFLOG attribute length below 4");
         }
