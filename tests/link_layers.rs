@@ -61,6 +61,23 @@ fn dot11(et: u16, ip: &[u8]) -> Vec<u8> {
     f
 }
 
+/// An A-MSDU holding one packet (a QoS data frame whose QoS control says
+/// "aggregate"; the subframe is an 802.3 header, LLC/SNAP and the packet).
+fn dot11_amsdu(et: u16, ip: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x88, 0x01, 0x2c, 0x00];
+    f.extend_from_slice(&[0x00, 0x11, 0x22, 0x33, 0x44, 0x55]);
+    f.extend_from_slice(&[0x00, 0x11, 0x22, 0x33, 0x44, 0x66]);
+    f.extend_from_slice(&[0x00, 0x11, 0x22, 0x33, 0x44, 0x55]);
+    f.extend_from_slice(&[0x10, 0x00, 0x80, 0x00]);
+    f.extend_from_slice(&[0x00, 0x11, 0x22, 0x33, 0x44, 0x55]);
+    f.extend_from_slice(&[0x00, 0x11, 0x22, 0x33, 0x44, 0x66]);
+    f.extend_from_slice(&((8 + ip.len()) as u16).to_be_bytes());
+    f.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0]);
+    f.extend_from_slice(&et.to_be_bytes());
+    f.extend_from_slice(ip);
+    f
+}
+
 type Wrap = fn(u16, &[u8]) -> Vec<u8>;
 
 /// Each encapsulation: its name, link type and how a packet goes into it.
@@ -155,6 +172,7 @@ fn encapsulations() -> Vec<(&'static str, u32, Wrap)> {
             ]
             .concat()
         }),
+        ("wifi-amsdu", more::IEEE802_11, dot11_amsdu),
         ("ppi", more::PPI, |et, ip| {
             [&[0, 0, 8, 0, 105, 0, 0, 0][..], &dot11(et, ip)].concat()
         }),
@@ -429,4 +447,125 @@ fn an_unsupported_link_type_is_named() {
         "{text}{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    // diagnose says it too: "no FTP session" alone would hide why.
+    let o = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
+        .arg("diagnose")
+        .arg(&f)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("No FTP session found")
+            && text.contains(
+                "4 packets of an unsupported link type were not read (LINKTYPE 147, 148)"
+            ),
+        "{text}"
+    );
+}
+
+/// What a report says happened, without frame numbers: commands, reply codes,
+/// and each data channel's command, outcome and bytes; plus the findings.
+fn dialogue(json: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in json.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        let Some(exchanges) = v.get("exchanges").and_then(|e| e.as_array()) else {
+            continue;
+        };
+        for ex in exchanges {
+            if let Some(c) = ex.get("command") {
+                out.push(format!("C {} {}", c["verb"], c["arg"]));
+            }
+            for r in ex["replies"].as_array().into_iter().flatten() {
+                out.push(format!("S {}", r["code"]));
+            }
+        }
+        for d in v["data_channels"].as_array().into_iter().flatten() {
+            out.push(format!(
+                "D {} {} {}",
+                d["command"], d["outcome"], d["bytes"]
+            ));
+        }
+        for f in v["findings"].as_array().into_iter().flatten() {
+            out.push(format!("F {}", f["id"]));
+        }
+    }
+    out
+}
+
+#[test]
+fn packets_aggregated_in_amsdus_give_the_same_dialogue() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    for src in sources() {
+        let packets = ip_packets(&src);
+        let want = dialogue(&report(&src));
+        assert!(want.len() > 15, "{}: {want:?}", src.display());
+        // Runs of up to three packets from the same sender go in one A-MSDU, as
+        // an access point aggregates a burst.
+        let mut frames: Vec<(i64, Vec<u8>)> = Vec::new();
+        let mut run: Vec<&(i64, u16, Vec<u8>)> = Vec::new();
+        let sender = |p: &(i64, u16, Vec<u8>)| {
+            if p.1 == 0x0800 {
+                p.2[12..16].to_vec()
+            } else {
+                p.2[8..24].to_vec()
+            }
+        };
+        let flush = |run: &mut Vec<&(i64, u16, Vec<u8>)>, frames: &mut Vec<(i64, Vec<u8>)>| {
+            if run.is_empty() {
+                return;
+            }
+            let mut f = vec![0, 0, 8, 0, 0, 0, 0, 0];
+            f.extend_from_slice(&[0x88, 0x01, 0x2c, 0x00]);
+            f.extend_from_slice(&[0x02; 18]);
+            f.extend_from_slice(&[0x10, 0x00, 0x80, 0x00]);
+            for (i, (_, et, ip)) in run.iter().enumerate() {
+                let start = f.len();
+                f.extend_from_slice(&[0x02; 12]);
+                f.extend_from_slice(&((8 + ip.len()) as u16).to_be_bytes());
+                f.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0]);
+                f.extend_from_slice(&et.to_be_bytes());
+                f.extend_from_slice(ip);
+                if i + 1 < run.len() {
+                    let len = f.len() - start;
+                    f.resize(start + len.next_multiple_of(4), 0);
+                }
+            }
+            frames.push((run.last().expect("a packet").0, f));
+            run.clear();
+        };
+        for p in &packets {
+            if run.len() == 3 || run.last().is_some_and(|q| sender(q) != sender(p)) {
+                flush(&mut run, &mut frames);
+            }
+            run.push(p);
+        }
+        flush(&mut run, &mut frames);
+        assert!(
+            frames.len() < packets.len() * 3 / 4,
+            "{}: aggregated",
+            src.display()
+        );
+        let f = tmp.path().join("amsdu.pcap");
+        write_pcap(&f, more::IEEE802_11_RADIOTAP, &frames);
+        assert_eq!(dialogue(&report(&f)), want, "{}", src.display());
+        if common::require_tool(
+            "tshark",
+            "packets_aggregated_in_amsdus_give_the_same_dialogue",
+        ) {
+            // One frame now holds several TCP segments: tshark lists each field's
+            // values per frame, so the ports column differs; the dialogue does not.
+            let without_ports = |t: String| -> Vec<String> {
+                t.lines()
+                    .map(|l| l.rsplit_once('\t').map_or(l, |(a, _)| a).to_string())
+                    .collect()
+            };
+            assert_eq!(
+                without_ports(tshark_ftp(&f)),
+                without_ports(tshark_ftp(&src)),
+                "{} (tshark)",
+                src.display()
+            );
+        }
+    }
 }

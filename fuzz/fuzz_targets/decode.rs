@@ -6,7 +6,7 @@
 
 use ftpscope::capture::decode::{Decoded, Decoder};
 use ftpscope::capture::frag;
-use ftpscope::capture::link::more;
+use ftpscope::capture::link::{self, more};
 use ftpscope::capture::reader::linktype;
 use ftpscope::time::Ts;
 use libfuzzer_sys::fuzz_target;
@@ -58,6 +58,15 @@ fuzz_target!(|data: &[u8]| {
         } else {
             1_000
         };
+        // An 802.11 A-MSDU: each subframe is decoded as the pipeline does.
+        if let Some(subframes) = link::aggregate(link, pkt) {
+            for sub in subframes {
+                assert!(sub.len() >= 14 && sub.len() <= pkt.len());
+                if let Decoded::Tcp(s) = d.decode(linktype::ETHERNET, sub, Ts(ts)) {
+                    assert!(s.wire_len as usize >= s.payload.len());
+                }
+            }
+        }
         match d.decode(link, pkt, Ts(ts)) {
             Decoded::Tcp(s) => {
                 assert!(s.wire_len as usize >= s.payload.len());

@@ -125,31 +125,13 @@ fn peel_at(link: u32, data: &[u8], layers: usize) -> Link<'_> {
             Some(rest) => ether_payload(be16(data, 2), rest, layers),
             None => Link::Malformed("Cisco HDLC header cut short"),
         },
-        more::IEEE802_11 => ieee802_11(data, layers),
-        more::IEEE802_11_RADIOTAP => {
-            // Version 0, pad, then the whole header's length (little-endian).
-            let Some(h) = data.get(..4) else {
-                return Link::Malformed("radiotap header cut short");
-            };
-            match data.get(usize::from(u16::from_le_bytes([h[2], h[3]]))..) {
-                Some(rest) if h[0] == 0 => ieee802_11(rest, layers + 1),
-                _ => Link::Malformed("radiotap header cut short"),
-            }
-        }
-        more::IEEE802_11_PRISM => match data.get(144..) {
-            Some(rest) => ieee802_11(rest, layers + 1),
-            None => Link::Malformed("Prism header cut short"),
+        more::IEEE802_11
+        | more::IEEE802_11_RADIOTAP
+        | more::IEEE802_11_PRISM
+        | more::IEEE802_11_AVS => match radio(link, data) {
+            Ok(frame) => ieee802_11(frame, layers + 1),
+            Err(why) => Link::Malformed(why),
         },
-        more::IEEE802_11_AVS => {
-            // Big-endian header length after a 4-byte version field.
-            let len = data
-                .get(4..8)
-                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-            match len.and_then(|l| data.get(usize::try_from(l).ok()?..)) {
-                Some(rest) => ieee802_11(rest, layers + 1),
-                None => Link::Malformed("AVS header cut short"),
-            }
-        }
         more::PPI => {
             // Version, flags, header length (LE 16), then the inner link type (LE 32).
             let Some(h) = data.get(..8) else {
@@ -359,16 +341,63 @@ pub fn ppp(data: &[u8], layers: usize) -> Link<'_> {
     }
 }
 
-/// An 802.11 frame: data frames' LLC/SNAP payload; management, control, null,
-/// fragmented and encrypted (WEP/WPA) frames carry nothing readable.
-fn ieee802_11(data: &[u8], layers: usize) -> Link<'_> {
+/// The 802.11 frame behind a monitor-mode radio header (radiotap, Prism, AVS),
+/// or the frame itself for link type 105.
+fn radio(link: u32, data: &[u8]) -> Result<&[u8], &'static str> {
+    match link {
+        more::IEEE802_11_RADIOTAP => {
+            // Version 0, pad, then the whole header's length (little-endian).
+            let Some(h) = data.get(..4) else {
+                return Err("radiotap header cut short");
+            };
+            match data.get(usize::from(u16::from_le_bytes([h[2], h[3]]))..) {
+                Some(rest) if h[0] == 0 => Ok(rest),
+                _ => Err("radiotap header cut short"),
+            }
+        }
+        more::IEEE802_11_PRISM => data.get(144..).ok_or("Prism header cut short"),
+        more::IEEE802_11_AVS => {
+            // Big-endian header length after a 4-byte version field.
+            let len = data
+                .get(4..8)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+            len.and_then(|l| data.get(usize::try_from(l).ok()?..))
+                .ok_or("AVS header cut short")
+        }
+        more::PPI => {
+            let Some(h) = data.get(..8) else {
+                return Err("PPI header cut short");
+            };
+            let len = usize::from(u16::from_le_bytes([h[2], h[3]]));
+            let inner = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+            match data.get(len.max(8)..) {
+                Some(rest) if inner == more::IEEE802_11 => Ok(rest),
+                _ => Err("PPI header cut short"),
+            }
+        }
+        _ => Ok(data),
+    }
+}
+
+/// What an 802.11 data frame's body holds.
+enum Body<'a> {
+    /// One packet behind an LLC/SNAP header.
+    One(&'a [u8]),
+    /// An A-MSDU: several subframes, each an 802.3 header and one packet.
+    Aggregate(&'a [u8]),
+}
+
+/// The body of an 802.11 data frame; `Err` with what to answer for anything else:
+/// management, control, null (no body), fragmented and encrypted (WEP/WPA) frames
+/// carry nothing readable.
+fn dot11_body(data: &[u8]) -> Result<Body<'_>, Link<'_>> {
     let Some(fc) = data.get(..2) else {
-        return Link::Malformed("802.11 header cut short");
+        return Err(Link::Malformed("802.11 header cut short"));
     };
     let (kind, subtype, flags) = ((fc[0] >> 2) & 0x3, fc[0] >> 4, fc[1]);
     if fc[0] & 0x3 != 0 || kind != 2 || subtype & 0x4 != 0 {
         // Another protocol version, not a data frame, or a null (no body) frame.
-        return Link::NoPacket;
+        return Err(Link::NoPacket);
     }
     let (to_ds, from_ds, more_frags, protected, order) = (
         flags & 0x01 != 0,
@@ -383,21 +412,77 @@ fn ieee802_11(data: &[u8], layers: usize) -> Link<'_> {
         + if qos { 2 } else { 0 }
         + if qos && order { 4 } else { 0 };
     let Some(rest) = data.get(len..) else {
-        return Link::Malformed("802.11 header cut short");
+        return Err(Link::Malformed("802.11 header cut short"));
     };
     // Sequence control: fragment number in the low four bits.
     let fragment = data.get(22).is_some_and(|b| b & 0x0f != 0);
+    if protected || more_frags || fragment {
+        return Err(Link::NoPacket);
+    }
     // QoS control bit 7: an A-MSDU (several packets in one frame).
-    let amsdu = qos
+    let aggregate = qos
         && data
             .get(len - 2 - if order { 4 } else { 0 })
             .is_some_and(|b| b & 0x80 != 0);
-    if protected || more_frags || fragment || amsdu {
-        return Link::NoPacket;
+    Ok(if aggregate {
+        Body::Aggregate(rest)
+    } else {
+        Body::One(rest)
+    })
+}
+
+/// An 802.11 frame holding one packet: its LLC/SNAP payload. An A-MSDU holds
+/// several and is read by [`aggregate`] instead.
+fn ieee802_11(data: &[u8], layers: usize) -> Link<'_> {
+    match dot11_body(data) {
+        Ok(Body::One(rest)) => match llc_snap(rest) {
+            Some((et, next)) => ether_payload(et, next, layers + 1),
+            None => Link::NoPacket,
+        },
+        Ok(Body::Aggregate(_)) => Link::NoPacket,
+        Err(answer) => answer,
     }
-    match llc_snap(rest) {
-        Some((et, next)) => ether_payload(et, next, layers + 1),
-        None => Link::NoPacket,
+}
+
+/// The subframes of an 802.11 A-MSDU (802.11n aggregation: several packets in one
+/// frame, common in monitor-mode captures of fast networks), each an 802.3 frame
+/// (destination, source, length, LLC/SNAP, packet) for [`ethernet`]; `None` for any
+/// other frame. The last subframe may be cut by the snaplen; what is there is given.
+pub fn aggregate(link: u32, data: &[u8]) -> Option<Subframes<'_>> {
+    if !matches!(
+        link,
+        more::IEEE802_11
+            | more::IEEE802_11_RADIOTAP
+            | more::IEEE802_11_PRISM
+            | more::IEEE802_11_AVS
+            | more::PPI
+    ) {
+        return None;
+    }
+    match dot11_body(radio(link, data).ok()?) {
+        Ok(Body::Aggregate(rest)) => Some(Subframes { rest }),
+        _ => None,
+    }
+}
+
+/// See [`aggregate`].
+pub struct Subframes<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Subframes<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.rest.len() < 14 {
+            return None;
+        }
+        let end = (14 + usize::from(be16(self.rest, 12))).min(self.rest.len());
+        let frame = &self.rest[..end];
+        // Subframes but the last are padded to a multiple of four bytes.
+        let next = end.next_multiple_of(4).min(self.rest.len());
+        self.rest = &self.rest[next..];
+        Some(frame)
     }
 }
 

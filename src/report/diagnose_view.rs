@@ -85,12 +85,12 @@ pub fn write_session_at(
 /// Text: the title and the capture-wide findings, before the sessions.
 pub fn write_head(
     out: &mut dyn Write,
-    _stats: &CaptureStats,
+    stats: &CaptureStats,
     capture_findings: &[Finding],
     name: &str,
     lang: Lang,
 ) -> io::Result<()> {
-    write_head_at(out, _stats, capture_findings, name, lang, TimeView::Utc)
+    write_head_at(out, stats, capture_findings, name, lang, TimeView::Utc)
 }
 
 /// [`write_head`] with times shown as `tv` says (`--time`).
@@ -120,7 +120,7 @@ pub fn write_head_at(
 /// line `{"id": null, "scope": "capture", "findings": [...]}`, when there are any.
 pub fn write_tail(
     out: &mut dyn Write,
-    _stats: &CaptureStats,
+    stats: &CaptureStats,
     capture_findings: &[Finding],
     tally: &Tally,
     _name: &str,
@@ -151,6 +151,20 @@ pub fn write_tail(
                 "{n} 个会话中未发现问题"
             )
             .get(lang)
+        )?;
+    }
+    if stats.unsupported_link > 0 {
+        // Packets that were not read at all: the sessions may be among them.
+        let n = stats.unsupported_link;
+        let note = tr!(
+            "note: {n} packets of an unsupported link type were not read",
+            "注：{n} 个不支持的链路类型的包未被读取"
+        );
+        writeln!(
+            out,
+            "  {}{}",
+            note.get(lang),
+            super::text::link_types(stats)
         )?;
     }
     Ok(())

@@ -229,6 +229,19 @@ pub fn tcp_line_in(t: &crate::model::TcpFigures, lang: Lang) -> String {
     p.join(", ")
 }
 
+/// ` (LINKTYPE 147, 148)`: the unsupported link types met, or nothing.
+pub fn link_types(st: &CaptureStats) -> String {
+    if st.unsupported_link_types.is_empty() {
+        return String::new();
+    }
+    let types: Vec<String> = st
+        .unsupported_link_types
+        .iter()
+        .map(u32::to_string)
+        .collect();
+    format!(" (LINKTYPE {})", types.join(", "))
+}
+
 /// What the capture covers of a session, in one line (text report and TUI header).
 pub fn coverage_line(s: &Session) -> String {
     coverage_line_in(s, Lang::En)
@@ -483,16 +496,7 @@ pub fn write_head_at(
             "note: {m} malformed packets, {u} packets of an unsupported link type",
             "注：{m} 个畸形包，{u} 个不支持的链路类型的包"
         );
-        write!(out, "  {}", note.get(lang))?;
-        if !st.unsupported_link_types.is_empty() {
-            let types: Vec<String> = st
-                .unsupported_link_types
-                .iter()
-                .map(u32::to_string)
-                .collect();
-            write!(out, " (LINKTYPE {})", types.join(", "))?;
-        }
-        writeln!(out)?;
+        writeln!(out, "  {}{}", note.get(lang), link_types(st))?;
     }
     if sum.sessions == 0 {
         writeln!(out)?;

@@ -371,3 +371,74 @@ proptest::proptest! {
         }
     }
 }
+
+/// An A-MSDU of the given packets: a QoS data frame whose QoS control says
+/// "aggregate", each packet in an 802.3 subframe padded to four bytes.
+fn amsdu(packets: &[&[u8]]) -> Vec<u8> {
+    let mut f = dot11_data(0x01, Some(0x80));
+    for (i, p) in packets.iter().enumerate() {
+        let mut sub = vec![0x02; 12];
+        sub.extend_from_slice(&((SNAP_IP.len() + p.len()) as u16).to_be_bytes());
+        sub.extend_from_slice(&SNAP_IP);
+        sub.extend_from_slice(p);
+        if i + 1 < packets.len() {
+            sub.resize(sub.len().next_multiple_of(4), 0);
+        }
+        f.extend_from_slice(&sub);
+    }
+    f
+}
+
+#[test]
+fn an_amsdu_gives_each_of_its_packets() {
+    let ip = ip_packet();
+    let mut other = ip.clone();
+    other.truncate(ip.len() - 3); // another length, so padding is needed
+    let len = other.len() as u16;
+    other[2..4].copy_from_slice(&len.to_be_bytes());
+    let frame = amsdu(&[&ip, &other, &ip]);
+    for (link, f) in [
+        (more::IEEE802_11, frame.clone()),
+        (
+            more::IEEE802_11_RADIOTAP,
+            cat(&[&[0, 0, 8, 0, 0, 0, 0, 0], &frame]),
+        ),
+        (more::PPI, cat(&[&[0, 0, 8, 0, 105, 0, 0, 0], &frame])),
+    ] {
+        // Not one packet...
+        assert_eq!(peel(link, &f), Link::NoPacket);
+        // ...but three, each read as an 802.3 frame.
+        let got: Vec<Vec<u8>> = aggregate(link, &f)
+            .expect("an A-MSDU")
+            .map(|sub| match ethernet(sub, 0) {
+                Link::Net(0x0800, b) => b.to_vec(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![ip.clone(), other.clone(), ip.clone()],
+            "link {link}"
+        );
+    }
+    // A frame that is not an A-MSDU, and an A-MSDU cut in its last subframe.
+    assert!(
+        aggregate(
+            more::IEEE802_11,
+            &cat(&[&dot11_data(0x01, Some(0)), &SNAP_IP, &ip])
+        )
+        .is_none()
+    );
+    assert!(aggregate(linktype::ETHERNET, &frame).is_none());
+    let cut = &frame[..frame.len() - 10];
+    assert_eq!(
+        aggregate(more::IEEE802_11, cut).expect("an A-MSDU").count(),
+        3
+    );
+    // Every cut of it ends.
+    for n in 0..frame.len() {
+        if let Some(subs) = aggregate(more::IEEE802_11, &frame[..n]) {
+            assert!(subs.count() <= 3);
+        }
+    }
+}
