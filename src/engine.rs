@@ -285,16 +285,19 @@ impl Pipeline {
         // Any packet tells the time: sessions waiting for their data connections
         // past it are handed out.
         self.tracker.tick(ts);
-        if let Some(subframes) = crate::capture::link::aggregate(linktype, data) {
-            // An 802.11 A-MSDU: each subframe is a packet of this frame.
-            for frame in subframes {
-                self.decoded(meta, crate::capture::reader::linktype::ETHERNET, frame, ts);
+        if crate::capture::link::may_aggregate(linktype) {
+            if let Some(subframes) = crate::capture::link::aggregate(linktype, data) {
+                // An 802.11 A-MSDU: each subframe is a packet of this frame.
+                for frame in subframes {
+                    self.decoded(meta, crate::capture::reader::linktype::ETHERNET, frame, ts);
+                }
+                return;
             }
-            return;
         }
         self.decoded(meta, linktype, data, ts);
     }
 
+    #[inline]
     fn decoded(&mut self, meta: Meta, linktype: u32, data: &[u8], ts: Ts) {
         let st = &mut self.stats;
         match self.decoder.decode(linktype, data, ts) {

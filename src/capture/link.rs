@@ -449,20 +449,27 @@ fn ieee802_11(data: &[u8], layers: usize) -> Link<'_> {
 /// (destination, source, length, LLC/SNAP, packet) for [`ethernet`]; `None` for any
 /// other frame. The last subframe may be cut by the snaplen; what is there is given.
 pub fn aggregate(link: u32, data: &[u8]) -> Option<Subframes<'_>> {
-    if !matches!(
-        link,
-        more::IEEE802_11
-            | more::IEEE802_11_RADIOTAP
-            | more::IEEE802_11_PRISM
-            | more::IEEE802_11_AVS
-            | more::PPI
-    ) {
+    if !may_aggregate(link) {
         return None;
     }
     match dot11_body(radio(link, data).ok()?) {
         Ok(Body::Aggregate(rest)) => Some(Subframes { rest }),
         _ => None,
     }
+}
+
+/// Link types whose frames may be A-MSDUs (802.11, bare or behind a radio
+/// header): the only ones [`aggregate`] has to look at.
+#[inline]
+pub fn may_aggregate(link: u32) -> bool {
+    matches!(
+        link,
+        more::IEEE802_11
+            | more::IEEE802_11_RADIOTAP
+            | more::IEEE802_11_PRISM
+            | more::IEEE802_11_AVS
+            | more::PPI
+    )
 }
 
 /// See [`aggregate`].
