@@ -297,7 +297,6 @@ fn other_capture_formats_are_named_with_the_way_to_convert_them() {
     let dir = tempfile::tempdir().unwrap();
     let pcap = common::repo().join("captures/passive-ok.pcapng");
     for (format, said) in [
-        ("snoop", "Solaris snoop"),
         ("netmon1", "Microsoft Network Monitor"),
         ("netmon2", "Microsoft Network Monitor"),
         ("ngsniffer", "Sniffer/NetXRay"),
@@ -337,6 +336,69 @@ fn other_capture_formats_are_named_with_the_way_to_convert_them() {
             .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(said), "{said}: {err}");
+    }
+}
+
+/// Solaris snoop files (what `editcap -F snoop` writes) read as the captures they
+/// were made from, and as tshark reads them.
+#[test]
+fn snoop_files_read_as_the_captures_they_were_made_from() {
+    let t = "snoop_files_read_as_the_captures_they_were_made_from";
+    if !common::require_tool("editcap", t) || !common::require_tool("tshark", t) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for pcap in common::committed_captures() {
+        let out = dir.path().join(format!("{}.snoop", name(&pcap)));
+        let ok = Command::new("editcap")
+            .args(["-F", "snoop"])
+            .arg(&pcap)
+            .arg(&out)
+            .output()
+            .unwrap();
+        // editcap writes snoop for Ethernet only (and microseconds: a
+        // nanosecond capture would lose digits).
+        if !ok.status.success() {
+            continue;
+        }
+        assert_eq!(
+            json_report(&[&out], None),
+            json_report(&[&pcap], None),
+            "{} as snoop",
+            name(&pcap)
+        );
+        if tshark_sample(&pcap) {
+            let p = ports(&pcap);
+            assert_eq!(
+                tshark_ftp(&out, &p),
+                tshark_ftp(&pcap, &p),
+                "{} (tshark)",
+                name(&pcap)
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} snoop conversions checked");
+    // A snoop file cut anywhere: the packets before the cut, then a clear error.
+    let snoop = dir.path().join("passive-ok.pcapng.snoop");
+    let whole = std::fs::read(&snoop).unwrap();
+    for cut in [20, 16 + 10, whole.len() / 2, whole.len() - 1] {
+        let f = dir.path().join("cut.snoop");
+        std::fs::write(&f, &whole[..cut]).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
+            .arg("report")
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success() || o.status.code() == Some(2),
+            "cut {cut}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&o.stderr).contains("panicked"),
+            "cut {cut}"
+        );
     }
 }
 
