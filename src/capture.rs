@@ -1,8 +1,9 @@
 //! Capture sources: reading pcap/pcapng files and decoding link, IP and TCP headers.
 //!
 //! * [`reader`]: a pure-Rust streaming reader for pcap (micro/nanosecond, both byte
-//!   orders) and pcapng (several sections and interfaces, per-interface time
-//!   resolution and link type). Every length is validated before it is used.
+//!   orders), pcapng (several sections and interfaces, per-interface time
+//!   resolution and link type) and Solaris snoop. Every length is validated
+//!   before it is used.
 //! * [`link`]: link layers to the network packet they carry (Ethernet with VLAN
 //!   tags, MPLS, PPPoE; Linux cooked v1/v2, BSD loopback, raw IP; PPP, Cisco
 //!   HDLC; 802.11 with radiotap/Prism/AVS/PPI; NFLOG; PKTAP).
