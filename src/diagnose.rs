@@ -12,8 +12,8 @@ use crate::ftp::address::{is_private, private_networks_apart};
 use crate::i18n::Tr;
 use crate::model::{
     CaptureDrops, CaptureStats, Certainty, ControlAnswer, DataChannel, DataMode, DataVisibility,
-    Evidence, Exchange, FailedLogin, Finding, Login, MatchKind, Outcome, Representation, Session,
-    Severity, Via,
+    Evidence, Exchange, FailedLogin, Finding, IcmpRejection, Login, MatchKind, Outcome,
+    Representation, Session, Severity, Via,
 };
 use crate::text::{escape, escape_str};
 use crate::time::Ts;
@@ -90,11 +90,14 @@ fn attempt_evidence(d: &DataChannel) -> Vec<Evidence> {
         ));
         match d.outcome {
             Outcome::Refused => out.push(ev(
-                tr!(
-                    "answered by RST from {l}: connection refused",
-                    "{l} 以 RST 应答：连接被拒绝"
-                ),
-                d.end,
+                match &d.rejected_by {
+                    Some(r) => icmp::evidence_text(r),
+                    None => tr!(
+                        "answered by RST from {l}: connection refused",
+                        "{l} 以 RST 应答：连接被拒绝"
+                    ),
+                },
+                d.rejected_by.map_or(d.end, |r| Some(r.ts)),
                 d.frame_answer,
                 None,
             )),
@@ -122,6 +125,43 @@ fn control_evidence(s: &Session) -> Evidence {
         Some(s.start_frame),
         None,
     )
+}
+
+/// The remedy for a passive data connection an ICMP error rejected: open the
+/// passive range where the rule is (the sender says where), or, for a missing
+/// route, fix the address or the routing.
+fn passive_icmp_remedy(r: &IcmpRejection, connector: IpAddr, target: SocketAddr) -> Tr {
+    let (port, from) = (target.port(), r.from);
+    let hint = port_range_hint(port);
+    if !icmp::is_filter(r) {
+        let ip = target.ip();
+        return tr!(
+            "{from} has no route to {ip}: the address the server announced is not reachable from the client (a private or wrong passive address, or a routing fault on the path). Set the server's passive address to the one clients use, or let the client use the control connection's address (EPSV; curl skips the PASV address by default).",
+            "{from} 没有到 {ip} 的路由：客户端无法到达服务器通告的地址（私有或错误的被动地址，或路径上的路由故障）。把服务器的被动地址设置为客户端使用的地址，或让客户端使用控制连接的地址（EPSV；curl 默认忽略 PASV 中的地址）。"
+        );
+    }
+    let firewalld = tr!(
+        "firewalld: firewall-cmd --permanent --add-port=LOW-HIGH/tcp, then --reload",
+        "firewalld：firewall-cmd --permanent --add-port=LOW-HIGH/tcp，然后 --reload"
+    );
+    match icmp::sender(r, connector, target.ip()) {
+        icmp::Sender::Target => tr!(
+            "A firewall rule on {from} itself rejects TCP to port {port} (a REJECT rule: iptables/nftables, or firewalld): open the server's passive port range there ({hint}; {firewalld}). Where {from} is a NAT router in front of the server, forward that range to the server as well as port 21. Until then, active mode (PORT/EPRT) may work if the client can accept connections.",
+            "{from} 自身的防火墙规则拒绝了到端口 {port} 的 TCP（REJECT 规则：iptables/nftables 或 firewalld）：在那里放行服务器的被动模式端口范围（{hint}；{firewalld}）。如果 {from} 是服务器前面的 NAT 路由器，除了端口 21 还要把这个范围转发给服务器。在此之前，如果客户端能接受入站连接，可以改用主动模式（PORT/EPRT）。";
+            hint = hint,
+            firewalld = firewalld
+        ),
+        icmp::Sender::Connector => tr!(
+            "The client's own firewall rejects its outgoing connections to port {port} (a REJECT rule on {from}): allow outgoing TCP to the server's passive port range ({hint}) there.",
+            "客户端自己的防火墙拒绝了它到端口 {port} 的出站连接（{from} 上的 REJECT 规则）：在那里放行到服务器被动模式端口范围（{hint}）的出站 TCP。";
+            hint = hint
+        ),
+        icmp::Sender::Path => tr!(
+            "A router or firewall at {from}, on the path between client and server, rejects TCP to port {port} (a REJECT rule): allow the server's passive port range ({hint}) through it. Until then, active mode (PORT/EPRT) may work if the client can accept connections.",
+            "客户端与服务器之间路径上 {from} 处的路由器或防火墙拒绝了到端口 {port} 的 TCP（REJECT 规则）：在它上面放行服务器的被动模式端口范围（{hint}）。在此之前，如果客户端能接受入站连接，可以改用主动模式（PORT/EPRT）。";
+            hint = hint
+        ),
+    }
 }
 
 /// The remedy for a client that announces an address the server cannot reach.
@@ -557,6 +597,44 @@ fn connection_rules(s: &Session, out: &mut Vec<Finding>) {
         None,
     );
     match cov.control_answer {
+        ControlAnswer::Refused if cov.control_rejected_by.is_some() => {
+            let r = cov.control_rejected_by.expect("checked");
+            let from = r.from;
+            let remedy = if !icmp::is_filter(&r) {
+                tr!(
+                    "{from} has no route to {server_ip}: the address is wrong or not reachable from the client (a private address used from outside, a routing fault on the path). Check the address the client uses and the routes between them.",
+                    "{from} 没有到 {server_ip} 的路由：地址错误，或从客户端无法到达（从外部使用了私有地址、路径上的路由故障）。请检查客户端使用的地址以及两者之间的路由。"
+                )
+            } else if icmp::sender(&r, client.ip(), server_ip) == icmp::Sender::Target {
+                tr!(
+                    "A firewall rule on {from} itself rejects TCP to port {port} (a REJECT rule: iptables/nftables, or firewalld): allow the FTP port there (firewalld: firewall-cmd --permanent --add-service=ftp, then --reload; iptables: an ACCEPT rule for port {port} before the REJECT). Where {from} is a NAT router, forward port {port} to the server.{ftps}",
+                    "{from} 自身的防火墙规则拒绝了到端口 {port} 的 TCP（REJECT 规则：iptables/nftables 或 firewalld）：在那里放行 FTP 端口（firewalld：firewall-cmd --permanent --add-service=ftp，然后 --reload；iptables：在 REJECT 之前加一条放行端口 {port} 的 ACCEPT 规则）。如果 {from} 是 NAT 路由器，请把端口 {port} 转发给服务器。{ftps}";
+                    ftps = ftps
+                )
+            } else {
+                tr!(
+                    "A router or firewall at {from}, on the path to {server_ip}, rejects TCP to port {port} (a REJECT rule): allow the FTP port through it.{ftps}",
+                    "通往 {server_ip} 的路径上 {from} 处的路由器或防火墙拒绝了到端口 {port} 的 TCP（REJECT 规则）：在它上面放行 FTP 端口。{ftps}";
+                    ftps = ftps
+                )
+            };
+            out.push(Finding {
+                id: "control-refused",
+                severity: Severity::Error,
+                summary: tr!(
+                    "the connection to the FTP server {server} was refused: its SYN was answered by {answer}",
+                    "到 FTP 服务器 {server} 的连接被拒绝：SYN 得到的应答是 {answer}";
+                    answer = icmp::answer(&r)
+                ),
+                evidence: vec![
+                    syn,
+                    ev(icmp::evidence_text(&r), Some(r.ts), Some(r.frame), None),
+                ],
+                remedy,
+                cause: format!("icmp {} {}", r.reason(), r.from),
+                ..Default::default()
+            });
+        }
         ControlAnswer::Refused => out.push(Finding {
             id: "control-refused",
             severity: Severity::Error,
@@ -1248,6 +1326,25 @@ fn passive_rules(
     let target = d.listener.unwrap_or(ann);
     let via = d.via;
     match d.outcome {
+        Outcome::Refused if d.rejected_by.is_some() => {
+            let r = d.rejected_by.expect("checked");
+            let mut evidence = announcement_evidence(s, d);
+            evidence.extend(attempt_evidence(d));
+            let connector = d.connector.map_or(s.client.ip(), |c| c.ip());
+            out.push(Finding {
+                id: "passive-data-refused",
+                severity: Severity::Error,
+                summary: tr!(
+                    "the client's data connection to {target} (announced by {via}) was rejected with {answer}",
+                    "客户端到 {target}（由 {via} 通告）的数据连接被拒绝：{answer}";
+                    answer = icmp::answer(&r)
+                ),
+                evidence,
+                remedy: passive_icmp_remedy(&r, connector, target),
+                cause: format!("icmp {} {}", r.reason(), r.from),
+                ..Default::default()
+            });
+        }
         Outcome::Refused => {
             let mut evidence = announcement_evidence(s, d);
             evidence.extend(attempt_evidence(d));
@@ -1721,6 +1818,11 @@ fn active_rules(
             evidence.extend(reply_evidence(s, ei));
         }
         let how = match d.outcome {
+            Outcome::Refused if d.rejected_by.is_some() => tr!(
+                "its connection was rejected with {answer}",
+                "它的连接被拒绝：{answer}";
+                answer = icmp::answer(&d.rejected_by.expect("checked"))
+            ),
             Outcome::Refused => tr!("its connection was refused (RST)", "它的连接被拒绝（RST）"),
             Outcome::Unanswered => tr!(
                 "its {} SYN(s) got no answer",
@@ -1753,11 +1855,32 @@ fn active_rules(
             evidence,
             remedy: {
                 let port = ann.port();
-                tr!(
+                let connector = d.connector.map_or(s.server.ip(), |c| c.ip());
+                let target = d.listener.map_or(ann.ip(), |l| l.ip());
+                let rejected = d.rejected_by.filter(|_| d.outcome == Outcome::Refused);
+                match rejected.map(|r| (r, icmp::sender(&r, connector, target))) {
+                    Some((r, icmp::Sender::Target)) if icmp::is_filter(&r) => {
+                        let from = r.from;
+                        tr!(
+                            "A firewall rule on {from} rejects incoming connections to port {port} (a REJECT rule: iptables/nftables, firewalld, or the NAT router that owns that address).{nat_hint} Use passive mode (curl: drop --ftp-port; lftp: set ftp:passive-mode on), or allow the client's active port range in that firewall.",
+                            "{from} 上的防火墙规则拒绝了到端口 {port} 的入站连接（REJECT 规则：iptables/nftables、firewalld，或拥有该地址的 NAT 路由器）。{nat_hint}请使用被动模式（curl：去掉 --ftp-port；lftp：set ftp:passive-mode on），或在该防火墙上放行客户端的主动模式端口范围。";
+                            nat_hint = nat_hint
+                        )
+                    }
+                    Some((r, icmp::Sender::Path | icmp::Sender::Connector)) => {
+                        let from = r.from;
+                        tr!(
+                            "A router or firewall at {from}, between the server and the client, rejects the server's connection to port {port}.{nat_hint} Use passive mode (curl: drop --ftp-port; lftp: set ftp:passive-mode on), or allow the client's active port range through it.",
+                            "服务器与客户端之间 {from} 处的路由器或防火墙拒绝了服务器到端口 {port} 的连接。{nat_hint}请使用被动模式（curl：去掉 --ftp-port；lftp：set ftp:passive-mode on），或在它上面放行客户端的主动模式端口范围。";
+                            nat_hint = nat_hint
+                        )
+                    }
+                    _ => tr!(
                     "The client side blocks incoming connections to port {port} (a firewall or NAT in front of the client).{nat_hint} Use passive mode (curl: drop --ftp-port; lftp: set ftp:passive-mode on), or open the port on the client's firewall.",
                     "客户端一侧阻断了到端口 {port} 的入站连接（客户端前面的防火墙或 NAT）。{nat_hint}请使用被动模式（curl：去掉 --ftp-port；lftp：set ftp:passive-mode on），或在客户端防火墙上开放该端口。";
                     nat_hint = nat_hint
-                )
+                ),
+                }
             },
             ..Default::default()
         });
@@ -1785,6 +1908,11 @@ fn port_address_mismatch(
     // of the client has nothing behind that port (ProFTPD, for one, replaces a
     // private PORT address by the control connection's and connects there).
     let failed = match d.outcome {
+        Outcome::Refused if d.rejected_by.is_some() => Some(tr!(
+            "; that connection was rejected with {answer}, so the transfer failed",
+            "；该连接被拒绝（{answer}），所以传输失败";
+            answer = icmp::answer(&d.rejected_by.expect("checked"))
+        )),
         Outcome::Refused => Some(tr!(
             "; that connection was refused (RST): the NAT in front of the client does not forward port {port} to it, so the transfer failed",
             "；该连接被拒绝（RST）：客户端前面的 NAT 没有把端口 {port} 转发给它，所以传输失败"
@@ -3341,6 +3469,7 @@ fn guessing_rule(failed: &[FailedLogin]) -> Vec<Finding> {
     out
 }
 
+pub mod icmp;
 pub(crate) mod refusals;
 mod slow_reply;
 pub mod speed;

@@ -307,6 +307,11 @@ impl Pipeline {
                 st.not_tcp += 1;
                 self.tracker.note_other_packet();
             }
+            Decoded::Unreachable(e) => {
+                st.not_tcp += 1;
+                self.tracker.note_other_packet();
+                self.flows.unreachable(meta, &e, &mut self.tracker);
+            }
             Decoded::UnsupportedLink(link) => {
                 st.unsupported_link += 1;
                 let named = &mut st.unsupported_link_types;

@@ -227,7 +227,7 @@ named_states! {
     #[derive(Default)]
     pub enum ControlAnswer {
         Accepted = "accepted",
-        /// RST.
+        /// RST, or an ICMP "destination unreachable" error (`control_rejected_by`).
         Refused = "refused",
         /// SYNs only.
         Unanswered = "unanswered",
@@ -431,7 +431,8 @@ named_states! {
     pub enum Outcome {
         /// Connected, bytes moved, ended normally.
         Completed = "completed",
-        /// The connection attempt was answered by RST.
+        /// The connection attempt was answered by RST, or by an ICMP "destination
+        /// unreachable" error (`rejected_by`).
         Refused = "refused",
         /// SYN sent (perhaps again and again), never answered.
         Unanswered = "unanswered",
@@ -521,6 +522,10 @@ pub struct DataChannel {
     /// Frame of the answer to the SYN (SYN-ACK or RST).
     #[serde(serialize_with = "ser_opt_frame")]
     pub frame_answer: Option<u64>,
+    /// The ICMP error that answered the SYN, when one did and nothing accepted
+    /// (then the outcome is "refused").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_by: Option<IcmpRejection>,
     /// Payload bytes moved, by direction: client to server, server to client.
     pub bytes_to_server: u64,
     pub bytes_to_client: u64,
@@ -605,6 +610,7 @@ impl DataChannel {
             end: None,
             frame_syn: None,
             frame_answer: None,
+            rejected_by: None,
             bytes_to_server: 0,
             bytes_to_client: 0,
             bytes: 0,
@@ -771,6 +777,112 @@ pub enum DataVisibility {
     Unknown,
 }
 
+/// An ICMP or ICMPv6 "destination unreachable" error that answered a connection's
+/// SYN (`rejected_by`): a firewall's REJECT rule, a router with no route on, a
+/// host with nothing on the port. The client's system gives up at once, as on a
+/// RST ("Connection refused", "No route to host").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcmpRejection {
+    /// Who sent the error: the listener's host itself, or a router on the path.
+    pub from: std::net::IpAddr,
+    /// ICMPv6 (type 1) rather than ICMP (type 3).
+    pub v6: bool,
+    pub code: u8,
+    /// The error's time and frame.
+    pub ts: Ts,
+    pub frame: u64,
+}
+
+impl IcmpRejection {
+    /// The error's name (JSON `reason`), from its code (RFC 792, RFC 1812, RFC 4443).
+    pub fn reason(&self) -> &'static str {
+        match (self.v6, self.code) {
+            (false, 0 | 6 | 11) => "net-unreachable",
+            (false, 1 | 7 | 12) => "host-unreachable",
+            (false, 2) => "protocol-unreachable",
+            (false, 3) => "port-unreachable",
+            (false, 5) => "source-route-failed",
+            (false, 8) => "host-isolated",
+            (false, 9) => "net-prohibited",
+            (false, 10) => "host-prohibited",
+            (false, 13) => "admin-prohibited",
+            (false, 14 | 15) => "precedence",
+            (true, 0) => "no-route",
+            (true, 1) => "admin-prohibited",
+            (true, 2) => "beyond-scope",
+            (true, 3) => "address-unreachable",
+            (true, 4) => "port-unreachable",
+            (true, 5) => "source-policy-failed",
+            (true, 6) => "reject-route",
+            _ => "unreachable",
+        }
+    }
+
+    /// The type and code as on the wire, e.g. "ICMP type 3 code 13".
+    pub fn wire(&self) -> String {
+        if self.v6 {
+            format!("ICMPv6 type 1 code {}", self.code)
+        } else {
+            format!("ICMP type 3 code {}", self.code)
+        }
+    }
+
+    /// Said by a filter (a firewall rule) rather than by the absence of a route
+    /// or of a listener.
+    pub fn prohibited(&self) -> bool {
+        matches!(
+            self.reason(),
+            "net-prohibited"
+                | "host-prohibited"
+                | "admin-prohibited"
+                | "source-policy-failed"
+                | "reject-route"
+                | "precedence"
+        )
+    }
+
+    /// What the connecting program is told (Linux's words; other systems say
+    /// much the same).
+    pub fn errno_text(&self) -> &'static str {
+        match self.reason() {
+            "port-unreachable" => "Connection refused",
+            "net-unreachable" | "no-route" | "beyond-scope" => "Network is unreachable",
+            _ => "No route to host",
+        }
+    }
+}
+
+impl Serialize for IcmpRejection {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("IcmpRejection", 5)?;
+        m.serialize_field("from", &self.from)?;
+        m.serialize_field("reason", self.reason())?;
+        m.serialize_field("icmp", &self.wire())?;
+        m.serialize_field("time", &TimeField(self.ts))?;
+        m.serialize_field("frame", &FrameField(self.frame))?;
+        m.end()
+    }
+}
+
+/// A time serialised as [`ser_ts`] writes it.
+struct TimeField(Ts);
+
+impl Serialize for TimeField {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ser_ts(&self.0, s)
+    }
+}
+
+/// A frame number serialised as [`ser_frame`] writes it.
+struct FrameField(u64);
+
+impl Serialize for FrameField {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ser_frame(&self.0, s)
+    }
+}
+
 /// What the capture covers of one session: the ground every conclusion stands on.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Coverage {
@@ -781,6 +893,10 @@ pub struct Coverage {
     /// How the server answered the control connection: "accepted", "refused" (RST),
     /// "unanswered" (SYNs only), or "not-seen" (no handshake in the capture).
     pub control_answer: ControlAnswer,
+    /// The ICMP error that answered the control connection's SYN, when one did
+    /// (then `control_answer` is "refused").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control_rejected_by: Option<IcmpRejection>,
     /// Packets with payload from the client and from the server on the control connection.
     pub client_packets: u64,
     pub server_packets: u64,

@@ -243,6 +243,9 @@ struct SessionState {
     control_syns: u32,
     control_accepted: bool,
     control_refused: bool,
+    /// An ICMP error answered the control connection's SYN (and nothing accepted
+    /// it yet).
+    control_rejected: Option<crate::model::IcmpRejection>,
 }
 
 /// Say on each command and reply that TCP sent again, how often and how late.
@@ -792,6 +795,7 @@ impl Tracker {
                 control_syns: u32::from(handshake),
                 control_accepted: false,
                 control_refused: false,
+                control_rejected: None,
             },
         );
         id
@@ -2726,9 +2730,26 @@ impl Tracker {
                 st.control_syns += 1;
                 st.s.end = st.s.end.max(meta.ts);
             }
+            ConnEvent::Unreachable(r) => {
+                let st = &mut self.sessions[si];
+                if !st.control_accepted && st.control_rejected.is_none() {
+                    st.control_rejected = Some(r);
+                    if st.s.closed == Closed::Open {
+                        st.s.closed = Closed::Refused;
+                    }
+                }
+                st.s.end = st.s.end.max(meta.ts);
+            }
             // Not evidence of the server's packets: the client's ACK of a
             // SYN-ACK the capture missed says it too.
-            ConnEvent::Accepted => self.sessions[si].control_accepted = true,
+            ConnEvent::Accepted => {
+                let st = &mut self.sessions[si];
+                st.control_accepted = true;
+                // A SYN sent again after an ICMP error got through after all.
+                if st.control_rejected.take().is_some() && st.s.closed == Closed::Refused {
+                    st.s.closed = Closed::Open;
+                }
+            }
             ConnEvent::Resent { dir, .. } => {
                 Self::control_resent(&mut self.sessions[si], meta, dir == cd)
             }
@@ -2885,10 +2906,21 @@ impl Tracker {
             ConnEvent::Accepted => {
                 f.established = true;
                 ch.frame_answer = Some(meta.frame);
+                // A SYN sent again after an ICMP error got through after all.
+                if ch.rejected_by.take().is_some() {
+                    f.refused = false;
+                }
             }
             ConnEvent::Refused => {
                 f.refused = true;
                 ch.frame_answer = Some(meta.frame);
+            }
+            ConnEvent::Unreachable(r) => {
+                if !f.established && ch.rejected_by.is_none() {
+                    f.refused = true;
+                    ch.frame_answer = Some(meta.frame);
+                    ch.rejected_by = Some(r);
+                }
             }
             ConnEvent::Count { dir, len }
             | ConnEvent::Gap { dir, len }
@@ -3235,7 +3267,7 @@ fn coverage(st: &SessionState, other_conns: u64, other_packets: u64, all: bool) 
     let handshake = s.coverage.control_handshake;
     let control_answer = if !handshake {
         ControlAnswer::NotSeen
-    } else if st.control_refused {
+    } else if st.control_refused || st.control_rejected.is_some() {
         ControlAnswer::Refused
     } else if st.control_accepted || client_packets + server_packets > 0 {
         ControlAnswer::Accepted
@@ -3253,6 +3285,7 @@ fn coverage(st: &SessionState, other_conns: u64, other_packets: u64, all: bool) 
         control_handshake: handshake,
         control_syns: st.control_syns,
         control_answer,
+        control_rejected_by: st.control_rejected,
         client_packets,
         server_packets,
         greeting,

@@ -98,6 +98,10 @@ pub enum ConnEvent<'a> {
     Accepted,
     /// The responder answered the SYN with RST.
     Refused,
+    /// An ICMP "destination unreachable" error answered the initiator's SYN (the
+    /// responder has not accepted). The connection stays open: a client may try
+    /// again, and a later SYN-ACK still counts.
+    Unreachable(crate::model::IcmpRejection),
     /// In-order bytes (Stream mode).
     Data { dir: Dir, bytes: &'a [u8] },
     /// New payload bytes (Count mode).
@@ -472,6 +476,33 @@ impl FlowTable {
         if Self::feed(c, &mut self.stats, meta, seg, sink) {
             self.forget(meta, k, sink);
         }
+    }
+
+    /// An ICMP "destination unreachable" error quoting a segment: when it names
+    /// the opening SYN of a connection not accepted yet, the sink hears of it.
+    /// Errors about anything else (a data segment, a connection long gone, a
+    /// segment the capture never saw) are no answer to a connection attempt.
+    pub fn unreachable<S: ConnSink>(
+        &mut self,
+        meta: Meta,
+        e: &crate::capture::decode::Unreachable,
+        sink: &mut S,
+    ) {
+        let Some(c) = self.conns.get_mut(&key(e.src, e.dst)) else {
+            return;
+        };
+        let about_syn = c.isn.is_some() && e.seq.is_none_or(|s| Some(s) == c.isn);
+        if c.info.initiator != e.src || c.accepted || c.reset || !about_syn {
+            return;
+        }
+        let r = crate::model::IcmpRejection {
+            from: e.from,
+            v6: e.v6,
+            code: e.code,
+            ts: meta.ts,
+            frame: meta.frame,
+        };
+        emit(c, sink, meta, ConnEvent::Unreachable(r));
     }
 
     /// One segment of a tracked connection; true when it closed the connection.

@@ -53,15 +53,27 @@ def load_streams(cap):
                   "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport",
                   "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "tcp.flags.syn",
                   "-e", "tcp.flags.ack", "-e", "tcp.flags.reset", "-e", "tcp.len",
-                  "-e", "tcp.analysis.retransmission", "-e", "tcp.seq"])
+                  "-e", "tcp.analysis.retransmission", "-e", "tcp.seq",
+                  "-e", "icmp.type", "-e", "icmpv6.type"])
     streams = OrderedDict()
     for line in out.splitlines():
         f = line.split("\t")
         st = int(f[0])
+        # An ICMP "destination unreachable" error quoting a segment of the stream
+        # (tshark files the quote under the stream): the answer to its SYN.
+        unreach = (len(f) > 13 and f[13] == "3") or (len(f) > 14 and f[14] == "1")
+        if unreach:
+            quoted = lambda a: a.split(",")[-1]
+            src = endpoint(quoted(f[1] or f[2]), f[3])
+            dst = endpoint(quoted(f[4] or f[5]), f[6])
+            streams.setdefault(st, {"pkts": []})["pkts"].append(
+                {"src": src, "dst": dst, "syn": False, "ack": False, "rst": False, "icmp": True,
+                 "len": 0, "retrans": False, "seq": None})
+            continue
         src = endpoint(f[1] or f[2], f[3])
         dst = endpoint(f[4] or f[5], f[6])
         s = streams.setdefault(st, {"pkts": []})
-        s["pkts"].append({"src": src, "dst": dst, "syn": f[7] in ("1", "True"),
+        s["pkts"].append({"src": src, "dst": dst, "syn": f[7] in ("1", "True"), "icmp": False,
                           "ack": f[8] in ("1", "True"), "rst": f[9] in ("1", "True"),
                           "len": int(f[10] or 0), "retrans": bool(f[11]),
                           "seq": int(f[12]) if len(f) > 12 and f[12] else None})
@@ -341,7 +353,7 @@ def main():
             nbytes = covered_bytes(pk)
             syns = sum(1 for p in pk if p["syn"] and not p["ack"])
             synack = any(p["syn"] and p["ack"] for p in pk)
-            rst = any(p["rst"] for p in pk)
+            rst = any(p["rst"] or p["icmp"] for p in pk)
             if not synack and rst:
                 outcome = "refused"
             elif not synack and not any(p["syn"] for p in pk) and nbytes > 0:

@@ -96,13 +96,33 @@ impl Segment<'_> {
     }
 }
 
+/// An ICMP (type 3) or ICMPv6 (type 1) "destination unreachable" error that
+/// quotes a TCP segment: a firewall's REJECT rule, a router with no way on, a
+/// host with nothing on a port. Path-MTU messages (ICMP type 3 code 4, ICMPv6
+/// type 2) are not of these: they do not stop a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreachable {
+    /// Who sent the error: the destination's host itself, or a router on the path.
+    pub from: IpAddr,
+    /// ICMPv6 (type 1) rather than ICMP (type 3).
+    pub v6: bool,
+    pub code: u8,
+    /// The segment it quotes, as its sender sent it.
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    /// The quoted segment's sequence number, when the quote holds it.
+    pub seq: Option<u32>,
+}
+
 /// What a packet turned out to be.
 #[derive(Debug)]
 pub enum Decoded<'a> {
     Tcp(Segment<'a>),
     /// An IP fragment, held until its datagram is complete.
     FragmentHeld,
-    /// Valid, but not TCP over IP (ARP, UDP, ICMP, ...).
+    /// An ICMP or ICMPv6 "destination unreachable" error about a TCP segment.
+    Unreachable(Unreachable),
+    /// Valid, but not TCP over IP (ARP, UDP, other ICMP, ...).
     NotTcp,
     /// A link type we do not decode.
     UnsupportedLink(u32),
@@ -394,6 +414,8 @@ fn ip_payload<'a>(
 ) -> Decoded<'a> {
     match proto {
         6 => parse_tcp(src, dst, bytes, declared),
+        1 if src.is_ipv4() => icmp_unreachable(src, false, bytes),
+        58 if src.is_ipv6() => icmp_unreachable(src, true, bytes),
         // IP-in-IP (RFC 2003) and IPv6-in-IPv4 (6in4, RFC 4213): an IP header follows.
         4 | 41 => {
             let Some(depth) = enter(cx, depth) else {
@@ -426,6 +448,56 @@ fn ip_payload<'a>(
         },
         _ => Decoded::NotTcp,
     }
+}
+
+/// An ICMP or ICMPv6 message: a "destination unreachable" error quoting a TCP
+/// segment (its IP header and at least the ports, RFC 792 and RFC 4443), or
+/// nothing of ours.
+fn icmp_unreachable(from: IpAddr, v6: bool, bytes: &[u8]) -> Decoded<'_> {
+    let (Some(&ty), Some(&code), Some(quoted)) = (bytes.first(), bytes.get(1), bytes.get(8..))
+    else {
+        return Decoded::NotTcp;
+    };
+    // ICMP type 3 code 4 is "fragmentation needed": the path's MTU, not a refusal.
+    if (v6 && ty != 1) || (!v6 && (ty != 3 || code == 4)) {
+        return Decoded::NotTcp;
+    }
+    let (qsrc, qdst, tcp): (IpAddr, IpAddr, &[u8]) = match (v6, quoted.first().map(|b| b >> 4)) {
+        (false, Some(4)) => {
+            let ihl = (quoted[0] & 0x0f) as usize * 4;
+            if ihl < 20 || quoted.len() < ihl || quoted[9] != 6 {
+                return Decoded::NotTcp;
+            }
+            let a =
+                |i: usize| IpAddr::from([quoted[i], quoted[i + 1], quoted[i + 2], quoted[i + 3]]);
+            (a(12), a(16), &quoted[ihl..])
+        }
+        (true, Some(6)) => {
+            if quoted.len() < 40 || quoted[6] != 6 {
+                return Decoded::NotTcp;
+            }
+            let a = |i: usize| {
+                let b: [u8; 16] = quoted[i..i + 16].try_into().expect("16 bytes");
+                IpAddr::from(b)
+            };
+            (a(8), a(24), &quoted[40..])
+        }
+        _ => return Decoded::NotTcp,
+    };
+    let Some(ports) = tcp.get(..4) else {
+        return Decoded::NotTcp;
+    };
+    let port = |i: usize| u16::from_be_bytes([ports[i], ports[i + 1]]);
+    Decoded::Unreachable(Unreachable {
+        from,
+        v6,
+        code,
+        src: SocketAddr::new(qsrc, port(0)),
+        dst: SocketAddr::new(qdst, port(2)),
+        seq: tcp
+            .get(4..8)
+            .map(|b| u32::from_be_bytes(b.try_into().expect("4 bytes"))),
+    })
 }
 
 /// One tunnel level deeper, if allowed.
@@ -723,6 +795,79 @@ mod tests {
         ]);
         p.extend_from_slice(payload);
         p
+    }
+
+    /// An ICMPv6 message of `ty`/`code` from 2001:db8::9 around `quoted`.
+    fn ipv6_icmp(ty: u8, code: u8, quoted: &[u8]) -> Vec<u8> {
+        let plen = 8 + quoted.len();
+        let mut p = vec![0x60, 0, 0, 0, (plen >> 8) as u8, plen as u8, 58, 64];
+        p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]);
+        p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        p.extend_from_slice(&[ty, code, 0, 0, 0, 0, 0, 0]);
+        p.extend_from_slice(quoted);
+        p
+    }
+
+    #[test]
+    fn icmp_errors_quoting_tcp_are_read() {
+        let mut d = Decoder::default();
+        let icmp = |ty: u8, code: u8, quoted: &[u8]| {
+            let mut m = vec![ty, code, 0, 0, 0, 0, 0, 0];
+            m.extend_from_slice(quoted);
+            ipv4_around(1, &m)
+        };
+        // Port unreachable quoting the IP header and the first 8 bytes of TCP.
+        let syn = ipv4_tcp(b"");
+        let p = icmp(3, 3, &syn[..28]);
+        match d.decode(linktype::RAW, &p, Ts(0)) {
+            Decoded::Unreachable(u) => {
+                assert_eq!(u.from, "192.0.2.1".parse::<IpAddr>().unwrap());
+                assert_eq!(u.src, "10.0.0.1:1024".parse().unwrap());
+                assert_eq!(u.dst, "10.0.0.2:21".parse().unwrap());
+                assert_eq!((u.v6, u.code, u.seq), (false, 3, Some(100)));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Only the ports quoted: no sequence number.
+        match d.decode(linktype::RAW, &icmp(3, 13, &syn[..24]), Ts(0)) {
+            Decoded::Unreachable(u) => assert_eq!((u.code, u.seq), (13, None)),
+            other => panic!("{other:?}"),
+        }
+        // Not rejections, or not about TCP, or cut short: nothing of ours.
+        for p in [
+            icmp(3, 4, &syn[..28]),  // fragmentation needed
+            icmp(11, 0, &syn[..28]), // time exceeded
+            icmp(0, 0, &syn[..28]),  // echo reply
+            icmp(3, 3, &syn[..22]),  // ports cut
+            icmp(3, 3, &syn[..19]),  // IP header cut
+            icmp(3, 3, &ipv4_around(17, &[0; 8])),
+            icmp(3, 3, &ipv6_tcp(b"")[..48]), // an IPv6 quote in ICMP (v4)
+            icmp(3, 3, &[]),
+            ipv4_around(1, &[3, 3]),
+        ] {
+            let got = d.decode(linktype::RAW, &p, Ts(0));
+            assert!(matches!(got, Decoded::NotTcp), "{got:?}");
+        }
+        // ICMPv6 administratively prohibited; packet too big is not a rejection.
+        let syn6 = ipv6_tcp(b"");
+        match d.decode(linktype::RAW, &ipv6_icmp(1, 1, &syn6[..48]), Ts(0)) {
+            Decoded::Unreachable(u) => {
+                assert_eq!(u.src, "[2001:db8::1]:1024".parse().unwrap());
+                assert_eq!(u.dst, "[2001:db8::2]:21".parse().unwrap());
+                assert_eq!((u.v6, u.code, u.seq), (true, 1, Some(100)));
+                assert_eq!(u.from, "2001:db8::9".parse::<IpAddr>().unwrap());
+            }
+            other => panic!("{other:?}"),
+        }
+        for p in [
+            ipv6_icmp(2, 0, &syn6[..48]),
+            ipv6_icmp(128, 0, &syn6[..48]),
+            ipv6_icmp(1, 4, &syn6[..43]),
+            ipv6_icmp(1, 4, &ipv4_tcp(b"")[..28]),
+        ] {
+            let got = d.decode(linktype::RAW, &p, Ts(0));
+            assert!(matches!(got, Decoded::NotTcp), "{got:?}");
+        }
     }
 
     #[test]

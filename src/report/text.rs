@@ -101,6 +101,18 @@ pub fn channel_line_in(d: &DataChannel, lang: Lang) -> String {
         Some(a) => write!(s, "{via} {} {outcome}", AddrText::new(&a).as_str()),
         None => write!(s, "{via} ? {outcome}"),
     };
+    if let Some(r) = d
+        .rejected_by
+        .filter(|_| d.outcome == crate::model::Outcome::Refused)
+    {
+        let words = crate::diagnose::icmp::reason_words(&r);
+        let (words, from) = (words.get(lang), r.from);
+        s.push_str(&tr_in!(
+            lang,
+            " (ICMP {words} from {from})",
+            "（来自 {from} 的 ICMP {words}）"
+        ));
+    }
     if let Some(c) = &d.command {
         let c = escape_str(c);
         s.push_str(&tr_in!(lang, " for {c}", "，用于 {c}"));

@@ -418,3 +418,112 @@ fn the_type_a_reply_names_is_read_from_its_words() {
         );
     }
 }
+
+/// An ICMP error in answer to a data connection's SYN makes it `refused` with
+/// the error kept (`rejected_by`); a SYN sent again that gets through after all
+/// makes it an ordinary connection again. On the control connection the same:
+/// `refused` with `control_rejected_by`.
+#[test]
+fn icmp_rejections_refuse_until_something_accepts() {
+    use crate::model::{ControlAnswer, IcmpRejection, Outcome};
+    let rejection = |frame: u64| IcmpRejection {
+        from: "192.0.2.9".parse().unwrap(),
+        v6: false,
+        code: 13,
+        ts: Ts(frame as i64 * 1_000_000_000),
+        frame,
+    };
+    let run = |accept_later: bool| {
+        let mut t = Tracker::new(TrackerConfig::default());
+        let c = control(1, 40000);
+        greet(&mut t, 0, &c);
+        let say = |t: &mut Tracker, at: i64, dir: Dir, line: &[u8]| {
+            t.event(meta(at), c.id, ConnEvent::Data { dir, bytes: line });
+        };
+        say(&mut t, 1, Dir::FromInitiator, b"PASV\r\n");
+        say(
+            &mut t,
+            1,
+            Dir::FromResponder,
+            b"227 Entering Passive Mode (10,0,0,1,195,80)\r\n",
+        );
+        let data = ConnInfo {
+            id: 2,
+            initiator: SocketAddr::from(([10, 0, 0, 2], 40001)),
+            responder: SocketAddr::from(([10, 0, 0, 1], 50000)),
+            handshake_seen: true,
+        };
+        t.open(meta(2), &data);
+        t.event(meta(2), data.id, ConnEvent::Unreachable(rejection(2)));
+        if accept_later {
+            t.event(meta(3), data.id, ConnEvent::SynRetry);
+            t.event(meta(3), data.id, ConnEvent::Accepted);
+            t.event(
+                meta(4),
+                data.id,
+                ConnEvent::Fin {
+                    dir: Dir::FromResponder,
+                },
+            );
+            t.event(
+                meta(4),
+                data.id,
+                ConnEvent::Fin {
+                    dir: Dir::FromInitiator,
+                },
+            );
+        }
+        t.closed(meta(5), data.id);
+        say(&mut t, 6, Dir::FromInitiator, b"QUIT\r\n");
+        say(&mut t, 6, Dir::FromResponder, b"221 bye\r\n");
+        t.closed(meta(7), c.id);
+        // A second session whose control connection an ICMP error answered.
+        let c2 = control(3, 40002);
+        t.open(meta(8), &c2);
+        t.event(meta(8), c2.id, ConnEvent::Unreachable(rejection(8)));
+        if accept_later {
+            t.event(meta(9), c2.id, ConnEvent::SynRetry);
+            t.event(meta(9), c2.id, ConnEvent::Accepted);
+        }
+        t.closed(meta(10), c2.id);
+        t.finish();
+        let mut done = t.take_finished();
+        done.sort_by_key(|s| s.start);
+        assert_eq!(done.len(), 2);
+        done
+    };
+    let done = run(false);
+    let d = &done[0].data_channels[0];
+    assert_eq!(d.outcome, Outcome::Refused);
+    assert_eq!(d.rejected_by, Some(rejection(2)));
+    assert_eq!(d.frame_answer, Some(2));
+    assert!(done[0].findings.iter().any(|f| {
+        f.id == "passive-data-refused"
+            && f.summary
+                .contains("ICMP communication administratively prohibited")
+    }));
+    let cov = &done[1].coverage;
+    assert_eq!(cov.control_answer, ControlAnswer::Refused);
+    assert_eq!(cov.control_rejected_by, Some(rejection(8)));
+    assert!(
+        done[1]
+            .findings
+            .iter()
+            .any(|f| f.id == "control-refused" && f.summary.contains("192.0.2.9"))
+    );
+
+    let done = run(true);
+    let d = &done[0].data_channels[0];
+    assert_eq!(d.rejected_by, None);
+    assert_ne!(d.outcome, Outcome::Refused);
+    assert!(
+        done[0]
+            .findings
+            .iter()
+            .all(|f| f.id != "passive-data-refused")
+    );
+    let cov = &done[1].coverage;
+    assert_eq!(cov.control_rejected_by, None);
+    assert_eq!(cov.control_answer, ControlAnswer::Accepted);
+    assert!(done[1].findings.iter().all(|f| f.id != "control-refused"));
+}

@@ -502,3 +502,50 @@ fn closed_connections_are_remembered_in_few_bytes() {
     // IPv4 and the IPv6 address with the same first bytes stay apart.
     assert_ne!(super::PackedKey::of(&(a, c)), super::PackedKey::of(&(b, c)));
 }
+
+/// An ICMP error answers a connection attempt only when it quotes the opening
+/// SYN (its sequence number, when quoted) of a connection not accepted yet, sent
+/// by the initiator.
+#[test]
+fn icmp_errors_answer_only_the_opening_syn() {
+    use crate::capture::decode::Unreachable;
+    let err = |src: SocketAddr, dst: SocketAddr, seq: Option<u32>| Unreachable {
+        from: "192.0.2.9".parse().unwrap(),
+        v6: false,
+        code: 13,
+        src,
+        dst,
+        seq,
+    };
+    let unreachable = |r: &Rec| {
+        r.events
+            .iter()
+            .filter(|e| e.starts_with("Unreachable"))
+            .count()
+    };
+    let mut t = FlowTable::new();
+    let mut r = Rec::default();
+    // Before any SYN: no connection to answer.
+    t.unreachable(m(), &err(a(), b(), Some(100)), &mut r);
+    assert_eq!(r.events.len(), 0);
+    t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
+    // Another sequence number, the other direction: not about this SYN.
+    t.unreachable(m(), &err(a(), b(), Some(7)), &mut r);
+    t.unreachable(m(), &err(b(), a(), Some(100)), &mut r);
+    assert_eq!(unreachable(&r), 0, "{:?}", r.events);
+    // The SYN's own number, or no number quoted.
+    t.unreachable(m(), &err(a(), b(), Some(100)), &mut r);
+    t.unreachable(m(), &err(a(), b(), None), &mut r);
+    assert_eq!(unreachable(&r), 2, "{:?}", r.events);
+    assert!(
+        r.events.iter().any(|e| e.contains("code: 13")),
+        "{:?}",
+        r.events
+    );
+    // Accepted after all (a SYN sent again got through): later errors are stale.
+    t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
+    t.segment(m(), &seg(b(), a(), 500, 101, SYN | ACK, b""), &mut r);
+    t.unreachable(m(), &err(a(), b(), Some(100)), &mut r);
+    assert_eq!(unreachable(&r), 2, "{:?}", r.events);
+    assert!(r.events.iter().any(|e| e == "Accepted"), "{:?}", r.events);
+}
