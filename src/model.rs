@@ -841,12 +841,17 @@ impl IcmpRejection {
         )
     }
 
-    /// What the connecting program is told (Linux's words; other systems say
-    /// much the same).
+    /// What a program connecting on Linux is told (the kernel's tables for ICMP
+    /// and ICMPv6 errors; other systems say much the same, or retry).
     pub fn errno_text(&self) -> &'static str {
-        match self.reason() {
-            "port-unreachable" => "Connection refused",
-            "net-unreachable" | "no-route" | "beyond-scope" => "Network is unreachable",
+        match (self.v6, self.code) {
+            (false, 0 | 6 | 9 | 11) | (true, 0) => "Network is unreachable",
+            (false, 2) => "Protocol not available",
+            (false, 3) | (true, 4) => "Connection refused",
+            (false, 5) => "Operation not supported",
+            (false, 7) => "Host is down",
+            (false, 8) => "Machine is not on the network",
+            (true, 1 | 5 | 6) => "Permission denied",
             _ => "No route to host",
         }
     }

@@ -57,8 +57,8 @@ pub fn answer(r: &IcmpRejection) -> Tr {
 pub fn evidence_text(r: &IcmpRejection) -> Tr {
     let errno = r.errno_text();
     tr!(
-        "answered by {answer}: the connecting side is told \"{errno}\"",
-        "以 {answer} 应答：发起连接的一方得到 \"{errno}\"";
+        "answered by {answer}: a program connecting from Linux is told \"{errno}\"",
+        "以 {answer} 应答：Linux 上发起连接的程序得到 \"{errno}\"";
         answer = answer(r)
     )
 }
@@ -138,6 +138,9 @@ mod tests {
         assert_eq!(r(false, 3).errno_text(), "Connection refused");
         assert_eq!(r(false, 10).errno_text(), "No route to host");
         assert_eq!(r(true, 0).errno_text(), "Network is unreachable");
+        assert_eq!(r(true, 1).errno_text(), "Permission denied");
+        assert_eq!(r(true, 4).errno_text(), "Connection refused");
+        assert_eq!(r(false, 13).errno_text(), "No route to host");
     }
 
     #[test]
