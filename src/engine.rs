@@ -307,10 +307,10 @@ impl Pipeline {
                 st.not_tcp += 1;
                 self.tracker.note_other_packet();
             }
-            Decoded::Unreachable(e) => {
+            Decoded::Icmp(e) => {
                 st.not_tcp += 1;
                 self.tracker.note_other_packet();
-                self.flows.unreachable(meta, &e, &mut self.tracker);
+                self.flows.icmp(meta, &e, &mut self.tracker);
             }
             Decoded::UnsupportedLink(link) => {
                 st.unsupported_link += 1;

@@ -12,7 +12,9 @@ use serde::{Serialize, Serializer};
 use crate::time::Ts;
 
 mod tcp;
-pub use tcp::{Episodes, Spread, TcpEnd, TcpFigures, Throughput, ThroughputSeries, WindowScale};
+pub use tcp::{
+    Episodes, Spread, TcpEnd, TcpFigures, Throughput, ThroughputSeries, TooBig, WindowScale,
+};
 pub mod community_id;
 pub mod tls;
 

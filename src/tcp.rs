@@ -478,19 +478,32 @@ impl FlowTable {
         }
     }
 
-    /// An ICMP "destination unreachable" error quoting a segment: when it names
-    /// the opening SYN of a connection not accepted yet, the sink hears of it.
-    /// Errors about anything else (a data segment, a connection long gone, a
-    /// segment the capture never saw) are no answer to a connection attempt.
-    pub fn unreachable<S: ConnSink>(
+    /// An ICMP error quoting a segment. "Destination unreachable": when it names
+    /// the opening SYN of a connection not accepted yet, the sink hears of it;
+    /// errors about anything else (a data segment, a connection long gone, a
+    /// segment the capture never saw) are no answer to a connection attempt. A
+    /// path-MTU message about a connection's segments is counted in its TCP
+    /// figures (connections that have them: data connections).
+    pub fn icmp<S: ConnSink>(
         &mut self,
         meta: Meta,
-        e: &crate::capture::decode::Unreachable,
+        e: &crate::capture::decode::IcmpError,
         sink: &mut S,
     ) {
         let Some(c) = self.conns.get_mut(&key(e.src, e.dst)) else {
             return;
         };
+        if let Some(mtu) = e.too_big {
+            let dir = if e.src == c.info.initiator {
+                Dir::FromInitiator
+            } else {
+                Dir::FromResponder
+            };
+            if let Some(a) = &mut c.analysis {
+                a.too_big(meta, dir, e.from, mtu);
+            }
+            return;
+        }
         let about_syn = c.isn.is_some() && e.seq.is_none_or(|s| Some(s) == c.isn);
         if c.info.initiator != e.src || c.accepted || c.reset || !about_syn {
             return;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # slow-transfer: downloads held back by one limit each, for the TCP verdicts.
 # Usage: slow-transfer.sh [loss|rate-limit|receiver-stalled|window-limited|small-files|
-#                          pmtu-blackhole|nat-idle-timeout|healthy]
+#                          pmtu-blackhole|pmtu-icmp-filtered|nat-idle-timeout|healthy]
 #        (all when no argument)
 #   loss             -> captures/slow-loss.pcap: a 4 Mbit/s router (tc tbf) drops
 #                       4 % of the data segments (iptables statistic); TCP
@@ -23,6 +23,11 @@
 #                       "fragmentation needed" messages are dropped: the server's
 #                       full-size segments never arrive, small ones do. Captured on
 #                       the server's interface (where the retransmissions are).
+#   pmtu-icmp-filtered -> captures/slow-pmtu-icmp-filtered.pcap: the same small
+#                       link, but the router's ICMP "fragmentation needed" messages
+#                       do reach the server's interface, where the server's own
+#                       firewall drops them (a "drop ICMP" rule on INPUT): the capture
+#                       on the server's interface holds them, its TCP never sees them.
 #   nat-idle-timeout -> captures/slow-nat-idle-timeout.pcap: the router NATs the
 #                       client and forgets established TCP flows idle for 3 s
 #                       (nf_conntrack_tcp_timeout_established=3, tcp_loose=0, packets
@@ -45,6 +50,7 @@ if [ $# -eq 0 ]; then
     "$0" window-limited
     "$0" small-files
     "$0" pmtu-blackhole
+    "$0" pmtu-icmp-filtered
     "$0" nat-idle-timeout
     exec "$0" healthy
 fi
@@ -123,9 +129,13 @@ case $variant in
         in_ns rtr ip link set r0 mtu 1000
         fw rtr -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
         ;;
+    pmtu-icmp-filtered)
+        in_ns rtr ip link set r0 mtu 1000
+        fw srv -A INPUT -p icmp --icmp-type fragmentation-needed -j DROP
+        ;;
 esac
 
-if [ "$variant" = pmtu-blackhole ]; then
+if [ "$variant" = pmtu-blackhole ] || [ "$variant" = pmtu-icmp-filtered ]; then
     capture_start srv s0
 else
     capture_start cli c0
@@ -141,7 +151,7 @@ case $variant in
         [ "$rc" != 0 ] || die "the 226 passed the NAT"
         log "curl exit code $rc (expected: no 226)"
         ;;
-    pmtu-blackhole)
+    pmtu-blackhole|pmtu-icmp-filtered)
         rc=0
         in_ns cli curl -sS --max-time 12 --disable-epsv -u "$FTP_USER:$FTP_PASS" \
             "ftp://10.7.1.2/big.bin" -o "$TMPD/big.bin" || rc=$?
@@ -175,7 +185,7 @@ esac
 capture_stop
 if [ "$variant" = small-files ]; then
     for i in $(seq -w 1 20); do cmp "$TMPD/f$i.bin" "$LAB_HOME/small/f$i.bin"; done
-elif [ "$variant" = pmtu-blackhole ]; then
+elif [ "$variant" = pmtu-blackhole ] || [ "$variant" = pmtu-icmp-filtered ]; then
     :
 elif [ "$variant" = nat-idle-timeout ]; then
     cmp "$TMPD/big.bin" "$LAB_HOME/big.bin" # the data arrived; the 226 did not

@@ -96,17 +96,21 @@ impl Segment<'_> {
     }
 }
 
-/// An ICMP (type 3) or ICMPv6 (type 1) "destination unreachable" error that
-/// quotes a TCP segment: a firewall's REJECT rule, a router with no way on, a
-/// host with nothing on a port. Path-MTU messages (ICMP type 3 code 4, ICMPv6
-/// type 2) are not of these: they do not stop a connection.
+/// An ICMP or ICMPv6 error that quotes a TCP segment: "destination unreachable"
+/// (ICMP type 3, ICMPv6 type 1: a firewall's REJECT rule, a router with no way on,
+/// a host with nothing on a port), or a path-MTU message ("fragmentation needed",
+/// ICMP type 3 code 4; "packet too big", ICMPv6 type 2), which does not stop a
+/// connection but tells its sender to send smaller segments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unreachable {
+pub struct IcmpError {
     /// Who sent the error: the destination's host itself, or a router on the path.
     pub from: IpAddr,
-    /// ICMPv6 (type 1) rather than ICMP (type 3).
+    /// ICMPv6 rather than ICMP.
     pub v6: bool,
     pub code: u8,
+    /// A path-MTU message, with the next hop's MTU it names (0 when it names none,
+    /// as routers before RFC 1191 did); None for "destination unreachable".
+    pub too_big: Option<u32>,
     /// The segment it quotes, as its sender sent it.
     pub src: SocketAddr,
     pub dst: SocketAddr,
@@ -120,8 +124,8 @@ pub enum Decoded<'a> {
     Tcp(Segment<'a>),
     /// An IP fragment, held until its datagram is complete.
     FragmentHeld,
-    /// An ICMP or ICMPv6 "destination unreachable" error about a TCP segment.
-    Unreachable(Unreachable),
+    /// An ICMP or ICMPv6 error about a TCP segment.
+    Icmp(IcmpError),
     /// Valid, but not TCP over IP (ARP, UDP, other ICMP, ...).
     NotTcp,
     /// A link type we do not decode.
@@ -414,8 +418,8 @@ fn ip_payload<'a>(
 ) -> Decoded<'a> {
     match proto {
         6 => parse_tcp(src, dst, bytes, declared),
-        1 if src.is_ipv4() => icmp_unreachable(src, false, bytes),
-        58 if src.is_ipv6() => icmp_unreachable(src, true, bytes),
+        1 if src.is_ipv4() => icmp_error(src, false, bytes),
+        58 if src.is_ipv6() => icmp_error(src, true, bytes),
         // IP-in-IP (RFC 2003) and IPv6-in-IPv4 (6in4, RFC 4213): an IP header follows.
         4 | 41 => {
             let Some(depth) = enter(cx, depth) else {
@@ -450,18 +454,20 @@ fn ip_payload<'a>(
     }
 }
 
-/// An ICMP or ICMPv6 message: a "destination unreachable" error quoting a TCP
-/// segment (its IP header and at least the ports, RFC 792 and RFC 4443), or
-/// nothing of ours.
-fn icmp_unreachable(from: IpAddr, v6: bool, bytes: &[u8]) -> Decoded<'_> {
+/// An ICMP or ICMPv6 message: an error quoting a TCP segment (its IP header and
+/// at least the ports, RFC 792 and RFC 4443), or nothing of ours.
+fn icmp_error(from: IpAddr, v6: bool, bytes: &[u8]) -> Decoded<'_> {
     let (Some(&ty), Some(&code), Some(quoted)) = (bytes.first(), bytes.get(1), bytes.get(8..))
     else {
         return Decoded::NotTcp;
     };
-    // ICMP type 3 code 4 is "fragmentation needed": the path's MTU, not a refusal.
-    if (v6 && ty != 1) || (!v6 && (ty != 3 || code == 4)) {
-        return Decoded::NotTcp;
-    }
+    let be = |r: std::ops::Range<usize>| bytes[r].iter().fold(0u32, |a, b| a << 8 | u32::from(*b));
+    let too_big = match (v6, ty, code) {
+        (false, 3, 4) => Some(be(6..8)),
+        (false, 3, _) | (true, 1, _) => None,
+        (true, 2, _) => Some(be(4..8)),
+        _ => return Decoded::NotTcp,
+    };
     let (qsrc, qdst, tcp): (IpAddr, IpAddr, &[u8]) = match (v6, quoted.first().map(|b| b >> 4)) {
         (false, Some(4)) => {
             let ihl = (quoted[0] & 0x0f) as usize * 4;
@@ -488,10 +494,11 @@ fn icmp_unreachable(from: IpAddr, v6: bool, bytes: &[u8]) -> Decoded<'_> {
         return Decoded::NotTcp;
     };
     let port = |i: usize| u16::from_be_bytes([ports[i], ports[i + 1]]);
-    Decoded::Unreachable(Unreachable {
+    Decoded::Icmp(IcmpError {
         from,
         v6,
         code,
+        too_big,
         src: SocketAddr::new(qsrc, port(0)),
         dst: SocketAddr::new(qdst, port(2)),
         seq: tcp
@@ -820,22 +827,31 @@ mod tests {
         let syn = ipv4_tcp(b"");
         let p = icmp(3, 3, &syn[..28]);
         match d.decode(linktype::RAW, &p, Ts(0)) {
-            Decoded::Unreachable(u) => {
+            Decoded::Icmp(u) => {
                 assert_eq!(u.from, "192.0.2.1".parse::<IpAddr>().unwrap());
                 assert_eq!(u.src, "10.0.0.1:1024".parse().unwrap());
                 assert_eq!(u.dst, "10.0.0.2:21".parse().unwrap());
-                assert_eq!((u.v6, u.code, u.seq), (false, 3, Some(100)));
+                assert_eq!(
+                    (u.v6, u.code, u.seq, u.too_big),
+                    (false, 3, Some(100), None)
+                );
             }
             other => panic!("{other:?}"),
         }
         // Only the ports quoted: no sequence number.
         match d.decode(linktype::RAW, &icmp(3, 13, &syn[..24]), Ts(0)) {
-            Decoded::Unreachable(u) => assert_eq!((u.code, u.seq), (13, None)),
+            Decoded::Icmp(u) => assert_eq!((u.code, u.seq), (13, None)),
             other => panic!("{other:?}"),
         }
-        // Not rejections, or not about TCP, or cut short: nothing of ours.
+        // Fragmentation needed, with the next hop's MTU.
+        let mut frag = icmp(3, 4, &syn[..28]);
+        frag[20 + 6..20 + 8].copy_from_slice(&1000u16.to_be_bytes());
+        match d.decode(linktype::RAW, &frag, Ts(0)) {
+            Decoded::Icmp(u) => assert_eq!((u.code, u.too_big, u.seq), (4, Some(1000), Some(100))),
+            other => panic!("{other:?}"),
+        }
+        // Not about TCP, or cut short: nothing of ours.
         for p in [
-            icmp(3, 4, &syn[..28]),  // fragmentation needed
             icmp(11, 0, &syn[..28]), // time exceeded
             icmp(0, 0, &syn[..28]),  // echo reply
             icmp(3, 3, &syn[..22]),  // ports cut
@@ -851,7 +867,7 @@ mod tests {
         // ICMPv6 administratively prohibited; packet too big is not a rejection.
         let syn6 = ipv6_tcp(b"");
         match d.decode(linktype::RAW, &ipv6_icmp(1, 1, &syn6[..48]), Ts(0)) {
-            Decoded::Unreachable(u) => {
+            Decoded::Icmp(u) => {
                 assert_eq!(u.src, "[2001:db8::1]:1024".parse().unwrap());
                 assert_eq!(u.dst, "[2001:db8::2]:21".parse().unwrap());
                 assert_eq!((u.v6, u.code, u.seq), (true, 1, Some(100)));
@@ -859,8 +875,15 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // Packet too big names a 32-bit MTU.
+        let mut big = ipv6_icmp(2, 0, &syn6[..48]);
+        big[40 + 4..40 + 8].copy_from_slice(&1280u32.to_be_bytes());
+        match d.decode(linktype::RAW, &big, Ts(0)) {
+            Decoded::Icmp(u) => assert_eq!((u.v6, u.too_big), (true, Some(1280))),
+            other => panic!("{other:?}"),
+        }
         for p in [
-            ipv6_icmp(2, 0, &syn6[..48]),
+            ipv6_icmp(3, 0, &syn6[..48]),
             ipv6_icmp(128, 0, &syn6[..48]),
             ipv6_icmp(1, 4, &syn6[..43]),
             ipv6_icmp(1, 4, &ipv4_tcp(b"")[..28]),

@@ -162,6 +162,10 @@ fn pmtu_blackhole(
 ) {
     let seg = t.max_segment;
     let again = t.full_size_retransmissions;
+    if let Some(tb) = &t.too_big {
+        pmtu_icmp_ignored(d, t, tb, what, sender, out);
+        return;
+    }
     out.push(Finding {
         id: "transfer-pmtu-blackhole",
         severity: Severity::Error,
@@ -201,6 +205,91 @@ fn pmtu_blackhole(
         remedy: tr!(
             "A link on the path has a smaller MTU than the ends think (a tunnel, VPN, PPPoE, a cloud overlay), and the ICMP message that would tell the sender is dropped by a firewall. Allow ICMP type 3 code 4 (IPv6: type 2, packet too big) through the firewalls on the path, or clamp the MSS on the router in front of the small link (iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu), or lower the MTU of the sender's interface. Linux senders can also probe (net.ipv4.tcp_mtu_probing=1).",
             "路径上某条链路的 MTU 比两端以为的小（隧道、VPN、PPPoE、云上的 overlay 网络），而本应通知发送方的 ICMP 消息被防火墙丢弃了。在路径上的防火墙放行 ICMP type 3 code 4（IPv6：type 2，packet too big），或在小 MTU 链路前的路由器上钳制 MSS（iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu），或调低发送方网卡的 MTU。Linux 发送方也可以开启探测（net.ipv4.tcp_mtu_probing=1）。"
+        ),
+        certainty: Certainty::Seen,
+        cause: "pmtu-blackhole".into(),
+        ..Default::default()
+    });
+}
+
+/// `transfer-pmtu-blackhole` when the capture holds the path-MTU messages: they
+/// were sent and reached the capture point, yet the sender kept its full-size
+/// segments, so they are lost between the capture point and the sender's TCP (the
+/// sender's own firewall, when the capture was taken on it).
+fn pmtu_icmp_ignored(
+    d: &DataChannel,
+    t: &TcpFigures,
+    tb: &crate::model::TooBig,
+    what: &Tr,
+    sender: &Tr,
+    out: &mut Vec<Finding>,
+) {
+    let (seg, again, n, from) = (
+        t.max_segment,
+        t.full_size_retransmissions,
+        tb.messages,
+        tb.from,
+    );
+    let v6 = from.is_ipv6();
+    let message = if v6 {
+        Tr::verbatim("ICMPv6 \"packet too big\"")
+    } else {
+        Tr::verbatim("ICMP \"fragmentation needed\"")
+    };
+    let mtu = if tb.mtu > 0 {
+        tr!(
+            " naming a next-hop MTU of {}",
+            "，其中给出的下一跳 MTU 为 {}",
+            tb.mtu
+        )
+    } else {
+        Tr::default()
+    };
+    let allow = if v6 {
+        "ip6tables -I INPUT -p ipv6-icmp --icmpv6-type packet-too-big -j ACCEPT"
+    } else {
+        "iptables -I INPUT -p icmp --icmp-type fragmentation-needed -j ACCEPT"
+    };
+    out.push(Finding {
+        id: "transfer-pmtu-blackhole",
+        severity: Severity::Error,
+        summary: tr!(
+            "{what} stalled in a path-MTU black hole: {sender}'s full-size segments ({seg} bytes of payload) were sent {again} times again and never acknowledged; the capture holds {n} {message} message(s) from {from} about them{mtu}, yet the sender never made its segments smaller: the messages reached the capture point but not the sender's TCP",
+            "{what} 卡在路径 MTU 黑洞中：{sender}的满长报文段（{seg} 字节载荷）重传了 {again} 次，始终没有被确认；抓包中有 {n} 条来自 {from} 的关于这些报文段的 {message} 消息{mtu}，但发送方从未减小报文段：这些消息到达了抓包点，却没有到达发送方的 TCP";
+            what = what,
+            sender = sender,
+            message = message,
+            mtu = mtu
+        ),
+        evidence: vec![
+            ev(
+                {
+                    let (acked, all) = (human_bytes(t.acked_bytes), human_bytes(t.payload_bytes));
+                    tr!(
+                        "{what}: {acked} of {all} acknowledged; {again} retransmissions of {seg}-byte segments",
+                        "{what}：{all} 中已确认 {acked}；{seg} 字节报文段重传 {again} 次";
+                        what = what
+                    )
+                },
+                d.first_byte,
+                d.frame_syn,
+                d.command_exchange,
+            ),
+            ev(
+                tr!(
+                    "{n} {message} message(s) from {from} to the sender{mtu}",
+                    "{n} 条来自 {from} 发往发送方的 {message} 消息{mtu}";
+                    message = message,
+                    mtu = mtu
+                ),
+                Some(tb.ts),
+                Some(tb.frame),
+                None,
+            ),
+        ],
+        remedy: tr!(
+            "The router at {from} told the sender to send smaller packets, and the sender never acted on it: something between the capture point and the sender's TCP drops these messages, most often the sender's own firewall dropping all ICMP when the capture was taken on it. Let them through ({allow}, or the same on the firewalls between), or clamp the MSS on the router in front of the small link (iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu). Linux senders can also probe (net.ipv4.tcp_mtu_probing=1).",
+            "{from} 处的路由器已通知发送方发送更小的包，但发送方从未照做：抓包点与发送方 TCP 之间有东西丢弃了这些消息，最常见的是抓包就在发送方上、而它自己的防火墙丢弃了所有 ICMP。请放行这些消息（{allow}，或在途经的防火墙上做同样的设置），或在小 MTU 链路前的路由器上钳制 MSS（iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu）。Linux 发送方也可以开启探测（net.ipv4.tcp_mtu_probing=1）。"
         ),
         certainty: Certainty::Seen,
         cause: "pmtu-blackhole".into(),

@@ -110,6 +110,24 @@ pub struct TcpFigures {
     pub throughput_bps: Throughput,
     pub series: ThroughputSeries,
     pub end: TcpEnd,
+    /// ICMP "fragmentation needed" (ICMPv6 "packet too big") messages in the capture
+    /// addressed to the sender about this connection's segments; only when there
+    /// were some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub too_big: Option<TooBig>,
+}
+
+/// Path-MTU messages to a sender: how many, the smallest next-hop MTU they name
+/// (0: none named), and who sent the first, when and in which frame.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TooBig {
+    pub messages: u64,
+    pub mtu: u32,
+    pub from: std::net::IpAddr,
+    #[serde(rename = "time", serialize_with = "super::ser_ts")]
+    pub ts: crate::time::Ts,
+    #[serde(serialize_with = "super::ser_frame")]
+    pub frame: u64,
 }
 
 impl TcpFigures {

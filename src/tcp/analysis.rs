@@ -150,6 +150,8 @@ impl Hist {
 /// What one side sent and advertised.
 #[derive(Debug, Default, Clone)]
 struct Side {
+    /// Path-MTU messages addressed to this side about its segments.
+    too_big: Option<crate::model::TooBig>,
     /// One past the highest sequence number sent (Wireshark's "next sequence").
     next: Option<u32>,
     /// When `next` last moved.
@@ -506,6 +508,30 @@ impl Analysis {
         }
     }
 
+    /// An ICMP "fragmentation needed" / "packet too big" message (at `meta`) to the
+    /// side that sent in `dir`, from `from`, naming `mtu`.
+    pub(crate) fn too_big(
+        &mut self,
+        meta: super::Meta,
+        dir: Dir,
+        from: std::net::IpAddr,
+        mtu: u32,
+    ) {
+        let t = self.sides[dir.idx()]
+            .too_big
+            .get_or_insert(crate::model::TooBig {
+                messages: 0,
+                mtu,
+                from,
+                ts: meta.ts,
+                frame: meta.frame,
+            });
+        t.messages += 1;
+        if mtu > 0 && (t.mtu == 0 || mtu < t.mtu) {
+            t.mtu = mtu;
+        }
+    }
+
     /// The figures, with the initiator as the client (see [`TcpFigures::swap_sides`]).
     pub(crate) fn figures(&self, hs: &Handshake, start: Ts, end: Ts) -> TcpFigures {
         let mut sides = self.sides.clone();
@@ -517,6 +543,7 @@ impl Analysis {
         let mut f = handshake_figures(hs);
         let who = |i: usize| if i == 0 { "client" } else { "server" };
         f.sender = (tx.payload > 0).then(|| who(snd));
+        f.too_big = tx.too_big.clone();
         f.ack_rtt_ms = tx.srtt_ns.map(ms);
         f.ack_rtt_min_ms = tx.rtt_min_ns.map(|x| ms(x as f64));
         f.data_segments = sides.iter().map(|s| s.data_segments).sum();

@@ -508,11 +508,12 @@ fn closed_connections_are_remembered_in_few_bytes() {
 /// by the initiator.
 #[test]
 fn icmp_errors_answer_only_the_opening_syn() {
-    use crate::capture::decode::Unreachable;
-    let err = |src: SocketAddr, dst: SocketAddr, seq: Option<u32>| Unreachable {
+    use crate::capture::decode::IcmpError;
+    let err = |src: SocketAddr, dst: SocketAddr, seq: Option<u32>| IcmpError {
         from: "192.0.2.9".parse().unwrap(),
         v6: false,
         code: 13,
+        too_big: None,
         src,
         dst,
         seq,
@@ -526,16 +527,16 @@ fn icmp_errors_answer_only_the_opening_syn() {
     let mut t = FlowTable::new();
     let mut r = Rec::default();
     // Before any SYN: no connection to answer.
-    t.unreachable(m(), &err(a(), b(), Some(100)), &mut r);
+    t.icmp(m(), &err(a(), b(), Some(100)), &mut r);
     assert_eq!(r.events.len(), 0);
     t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
     // Another sequence number, the other direction: not about this SYN.
-    t.unreachable(m(), &err(a(), b(), Some(7)), &mut r);
-    t.unreachable(m(), &err(b(), a(), Some(100)), &mut r);
+    t.icmp(m(), &err(a(), b(), Some(7)), &mut r);
+    t.icmp(m(), &err(b(), a(), Some(100)), &mut r);
     assert_eq!(unreachable(&r), 0, "{:?}", r.events);
     // The SYN's own number, or no number quoted.
-    t.unreachable(m(), &err(a(), b(), Some(100)), &mut r);
-    t.unreachable(m(), &err(a(), b(), None), &mut r);
+    t.icmp(m(), &err(a(), b(), Some(100)), &mut r);
+    t.icmp(m(), &err(a(), b(), None), &mut r);
     assert_eq!(unreachable(&r), 2, "{:?}", r.events);
     assert!(
         r.events.iter().any(|e| e.contains("code: 13")),
@@ -545,7 +546,57 @@ fn icmp_errors_answer_only_the_opening_syn() {
     // Accepted after all (a SYN sent again got through): later errors are stale.
     t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut r);
     t.segment(m(), &seg(b(), a(), 500, 101, SYN | ACK, b""), &mut r);
-    t.unreachable(m(), &err(a(), b(), Some(100)), &mut r);
+    t.icmp(m(), &err(a(), b(), Some(100)), &mut r);
     assert_eq!(unreachable(&r), 2, "{:?}", r.events);
     assert!(r.events.iter().any(|e| e == "Accepted"), "{:?}", r.events);
+}
+
+/// Path-MTU messages about a data connection's segments are counted for the side
+/// that sent them (the smallest MTU named kept, an unnamed one ignored), and
+/// reach the connection's figures only when they are about its sender.
+#[test]
+fn path_mtu_messages_are_counted_in_the_figures() {
+    use crate::capture::decode::IcmpError;
+    #[derive(Default)]
+    struct Figs(Vec<crate::model::TcpFigures>);
+    impl ConnSink for Figs {
+        fn open(&mut self, _m: Meta, _i: &ConnInfo) -> Mode {
+            Mode::Count
+        }
+        fn event(&mut self, _m: Meta, _c: ConnId, _e: ConnEvent<'_>) -> Option<Mode> {
+            None
+        }
+        fn figures(&mut self, _c: ConnId, f: crate::model::TcpFigures) {
+            self.0.push(f);
+        }
+    }
+    let too_big = |src: SocketAddr, dst: SocketAddr, mtu: u32| IcmpError {
+        from: "10.0.9.1".parse().unwrap(),
+        v6: false,
+        code: 4,
+        too_big: Some(mtu),
+        src,
+        dst,
+        seq: Some(501),
+    };
+    let run = |about_sender: bool| {
+        let mut t = FlowTable::new();
+        let mut s = Figs::default();
+        let data = vec![7u8; 1400];
+        t.segment(m(), &seg(a(), b(), 100, 0, SYN, b""), &mut s);
+        t.segment(m(), &seg(b(), a(), 500, 101, SYN | ACK, b""), &mut s);
+        t.segment(m(), &seg(a(), b(), 101, 501, ACK, b""), &mut s);
+        t.segment(m(), &seg(b(), a(), 501, 101, ACK, &data), &mut s);
+        let (src, dst) = if about_sender { (b(), a()) } else { (a(), b()) };
+        for mtu in [1400, 1000, 0, 1200] {
+            t.icmp(m(), &too_big(src, dst, mtu), &mut s);
+        }
+        t.finish(m(), &mut s);
+        s.0.pop().expect("figures")
+    };
+    let f = run(true);
+    let tb = f.too_big.expect("counted");
+    assert_eq!((tb.messages, tb.mtu), (4, 1000));
+    assert_eq!(tb.from, "10.0.9.1".parse::<std::net::IpAddr>().unwrap());
+    assert_eq!(run(false).too_big, None, "about the receiver's segments");
 }
