@@ -2080,10 +2080,14 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
             id,
             severity,
             summary: {
-                let name = escape(&name);
+                let name = if name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", escape(&name))
+                };
                 tr!(
-                    "the server refused {cmd} {name}: {c} {text}",
-                    "服务器拒绝了 {cmd} {name}：{c} {text}"
+                    "the server refused {cmd}{name}: {c} {text}",
+                    "服务器拒绝了 {cmd}{name}：{c} {text}"
                 )
             },
             evidence: reply_evidence(s, ei),
@@ -2290,6 +2294,14 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
             Some(crate::model::EndedBy::RstByServer) => upload,
             _ => false,
         };
+        // Reset in the sending side's name: a forged reset on the path, or the
+        // sender stopping (or closing abortively, without a FIN).
+        let sender_reset = d.outcome == Outcome::Reset
+            && match d.ended_by {
+                Some(crate::model::EndedBy::RstByClient) => upload,
+                Some(crate::model::EndedBy::RstByServer) => !upload,
+                _ => false,
+            };
         let why = if let Some((c, text)) = &local_error {
             tr!(
                 "the server failed on its side after {got} bytes: {c} \"{text}\"",
@@ -2314,10 +2326,15 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
             id: "transfer-incomplete",
             severity: Severity::Error,
             summary: {
-                let name = escape(&name);
+                // " name", or nothing for a LIST without argument.
+                let name = if name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", escape(&name))
+                };
                 tr!(
-                    "{cmd} {name} did not complete: {why}",
-                    "{cmd} {name} 没有完成：{why}";
+                    "{cmd}{name} did not complete: {why}",
+                    "{cmd}{name} 没有完成：{why}";
                     why = why
                 )
             },
@@ -2335,6 +2352,18 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                     "The server failed on its side (a read error on its disk, a limit, a crash of its transfer process): read its log; the network is not at fault. Retry with REST to resume.",
                     "服务器在它自己一侧失败（磁盘读取错误、某种限制、传输进程崩溃）：查看其日志；网络没有问题。可用 REST 续传重试。"
                 ),
+                None if sender_reset => {
+                    let side = if upload {
+                        tr!("the client", "客户端")
+                    } else {
+                        tr!("the server", "服务器")
+                    };
+                    tr!(
+                        "The data connection was reset in the name of the side that was sending ({side}): a firewall, NAT or proxy on the path forged the reset (an idle timeout, a rule; the same transfer captured at the other end tells), or the program there stopped the transfer (cancelled, killed, crashed), or it closed its socket abortively (SO_LINGER 0) instead of with a FIN, which the receiver cannot tell from a failure. Retry with REST to resume.",
+                        "数据连接以发送方（{side}）的名义被重置：路径上的防火墙、NAT 或代理伪造了重置（空闲超时、某条规则；在另一端抓同一次传输即可分辨），或那边的程序停止了传输（被取消、被终止、崩溃），或它以异常方式关闭套接字（SO_LINGER 0）而不是用 FIN，接收方无法把这与失败区分开。可用 REST 续传重试。";
+                        side = side
+                    )
+                }
                 None => tr!(
                     "Something cut the data connection: look for a firewall or NAT idle timeout, a proxy, or a server-side limit (disk full: 452/552; a crash). Retry with REST to resume.",
                     "有东西切断了数据连接：检查防火墙或 NAT 的空闲超时、代理，或服务器端的限制（磁盘满：452/552；崩溃）。可用 REST 续传重试。"

@@ -104,6 +104,8 @@ struct DataFacts {
     refused: bool,
     reset_by: Option<EndedBy>,
     fins: u8,
+    /// A FIN came from the client, from the server (before any reset).
+    fin_from: [bool; 2],
     aborted_by_client: bool,
     rejected: bool,
     /// The source closed the connection (both sides done, or given up on).
@@ -2222,6 +2224,26 @@ impl Tracker {
     }
 }
 
+/// The receiving side reset the data connection after the sending side's FIN,
+/// and the server confirmed the transfer (226/250): every byte was sent and the
+/// receiver only closed abortively (SO_LINGER 0, as some Windows and Java clients
+/// do). The transfer completed; `ended_by` still says how the connection ended.
+fn closed_abortively(ch: &DataChannel, f: &DataFacts, final_code: Option<u16>) -> bool {
+    let download = match ch.direction {
+        Some(Direction::Download) => true,
+        Some(Direction::Upload) => false,
+        None => ch.bytes_to_client >= ch.bytes_to_server,
+    };
+    let (sender, receiver_reset) = if download {
+        (1, EndedBy::RstByClient)
+    } else {
+        (0, EndedBy::RstByServer)
+    };
+    f.reset_by == Some(receiver_reset)
+        && f.fin_from[sender]
+        && matches!(final_code, Some(226 | 250))
+}
+
 /// What a session's events add up to: its coverage, each data channel's outcome,
 /// how it ended, its timings, and the session's end and duration. `live`: the
 /// session is still open (a live view's copy), so a channel whose transfer has no
@@ -2282,7 +2304,7 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
             }
         } else if f.aborted_by_client {
             Outcome::Aborted
-        } else if f.reset_by.is_some() {
+        } else if f.reset_by.is_some() && !closed_abortively(ch, f, final_code) {
             Outcome::Reset
         } else if server_aborted {
             Outcome::Aborted
@@ -2952,7 +2974,10 @@ impl Tracker {
                     ch.last_byte = Some(meta.ts);
                 }
             }
-            ConnEvent::Fin { .. } => f.fins += 1,
+            ConnEvent::Fin { dir } => {
+                f.fins += 1;
+                f.fin_from[usize::from(dir != cd)] = true;
+            }
             ConnEvent::Reset { dir } => {
                 f.reset_by = Some(if dir == cd {
                     EndedBy::RstByClient

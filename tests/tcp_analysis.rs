@@ -290,6 +290,7 @@ fn each_verdict_fires_on_its_capture_only() {
         ("slow-window-limited.pcap", "transfer-window-limited"),
         ("slow-small-files.pcap", "transfer-per-file-overhead"),
         ("slow-pmtu-blackhole.pcap", "transfer-pmtu-blackhole"),
+        ("slow-pmtu-icmp-filtered.pcap", "transfer-pmtu-blackhole"),
         (
             "slow-nat-idle-timeout.pcap",
             "control-idle-timeout-during-transfer",
