@@ -1867,7 +1867,15 @@ fn active_rules(
                             nat_hint = nat_hint
                         )
                     }
-                    Some((r, icmp::Sender::Path | icmp::Sender::Connector)) => {
+                    Some((r, icmp::Sender::Connector)) => {
+                        let from = r.from;
+                        tr!(
+                            "The server's own firewall ({from}) rejects its outgoing connection to port {port} (a REJECT rule on its OUTPUT side).{nat_hint} Allow the server's outgoing data connections there, or use passive mode (curl: drop --ftp-port; lftp: set ftp:passive-mode on).",
+                            "服务器自己的防火墙（{from}）拒绝了它到端口 {port} 的出站连接（出站方向的 REJECT 规则）。{nat_hint}请在那里放行服务器的出站数据连接，或使用被动模式（curl：去掉 --ftp-port；lftp：set ftp:passive-mode on）。";
+                            nat_hint = nat_hint
+                        )
+                    }
+                    Some((r, icmp::Sender::Path)) => {
                         let from = r.from;
                         tr!(
                             "A router or firewall at {from}, between the server and the client, rejects the server's connection to port {port}.{nat_hint} Use passive mode (curl: drop --ftp-port; lftp: set ftp:passive-mode on), or allow the client's active port range through it.",

@@ -9,6 +9,10 @@
 //! byte is delivered twice or out of order, and each direction ends (Fin) at most
 //! once; every connection opened is closed exactly once.
 //!
+//! A record whose flags have URG, ECE and CWR all set is an ICMP error instead
+//! (about the segment the record describes; "packet too big" when its length byte
+//! is odd): an `Unreachable` event may only come for a connection not accepted.
+//!
 //! Input: records of 10 bytes:
 //! `[endpoints] [flags] [seq: 4] [ack: 2] [len] [cut]`
 //! endpoints: bits 0-1 source, bits 2-3 destination (of 4 addresses), bit 4 seq is
@@ -18,7 +22,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use ftpscope::capture::decode::{SYN, Segment};
+use ftpscope::capture::decode::{IcmpError, SYN, Segment};
 use ftpscope::tcp::{ConnEvent, ConnId, ConnInfo, ConnSink, FlowTable, Meta, Mode};
 use ftpscope::time::Ts;
 use libfuzzer_sys::fuzz_target;
@@ -37,6 +41,7 @@ struct Sink {
     halves: HashMap<(ConnId, usize), Half>,
     open: HashMap<ConnId, Mode>,
     closed: Vec<ConnId>,
+    accepted: std::collections::HashSet<ConnId>,
     events: u64,
 }
 
@@ -94,6 +99,12 @@ impl ConnSink for Sink {
                 let h = self.halves.entry((c, dir.idx())).or_default();
                 assert!(!h.fin, "two fins");
                 h.fin = true;
+            }
+            ConnEvent::Accepted => {
+                self.accepted.insert(c);
+            }
+            ConnEvent::Unreachable(_) => {
+                assert!(!self.accepted.contains(&c), "ICMP rejection after acceptance");
             }
             _ => {}
         }
@@ -164,6 +175,24 @@ fuzz_target!(|data: &[u8]| {
         } else {
             back.wrapping_add((a16 as i16) as i32 as u32)
         };
+        if flags & 0xe0 == 0xe0 {
+            frame += 1;
+            let e = IcmpError {
+                from: if r[9] & 1 == 0 { dst.ip() } else { src.ip() },
+                v6: src.is_ipv6(),
+                code: r[9] >> 1,
+                too_big: (r[8] & 1 == 1).then_some(raw),
+                src,
+                dst,
+                seq: (r[9] & 2 == 0).then_some(seq),
+            };
+            let meta = Meta {
+                ts: Ts(frame as i64 * 1000),
+                frame,
+            };
+            t.icmp(meta, &e, &mut sink);
+            continue;
+        }
         let len = r[8] as usize * 3;
         let cut = r[9] as u32;
         // Each byte is the low byte of its sequence number (SYN takes one).
