@@ -985,7 +985,8 @@ fn missing_data_setup(s: &Session, out: &mut Vec<Finding>) {
             tried = true;
             continue;
         }
-        if !crate::ftp::command::is_transfer(v) || x.data_channel.is_some() || set_up || tried {
+        let transfer = x.command.as_ref().is_some_and(|c| c.is_transfer());
+        if !transfer || x.data_channel.is_some() || set_up || tried {
             continue;
         }
         if x.final_reply().is_none_or(|r| r.code != 425) {
@@ -1992,12 +1993,12 @@ fn bare_lf_warning(s: &Session, d: &DataChannel) -> Option<(usize, u64)> {
     let ei = d.command_exchange?;
     let x = s.exchanges.get(ei)?;
     x.replies.iter().find_map(|r| {
-        let t = crate::text::lossy_str(&r.text.0).to_ascii_lowercase();
-        let i = t.find("bare linefeed")?;
+        let t = &r.text.0;
+        let i = crate::text::find_ci(t, b"bare linefeed")?;
         let n = t[..i]
-            .split_whitespace()
-            .last()
-            .and_then(|w| w.parse().ok())
+            .split(u8::is_ascii_whitespace)
+            .rfind(|w| !w.is_empty())
+            .and_then(|w| std::str::from_utf8(w).ok()?.parse().ok())
             .unwrap_or(0);
         Some((ei, n))
     })

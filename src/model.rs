@@ -260,6 +260,10 @@ pub enum Login {
 #[derive(Clone, Debug, Serialize)]
 pub struct Command {
     pub verb: String,
+    /// The catalog's entry for the verb as sent (any case, no trimming), looked
+    /// up once when the command is read (not in JSON).
+    #[serde(skip)]
+    pub entry: Option<&'static crate::ftp::catalog::CommandEntry>,
     /// Argument as sent; PASS arguments are masked by the views unless asked otherwise.
     pub arg: Bytes,
     #[serde(serialize_with = "ser_ts")]
@@ -281,6 +285,23 @@ pub struct Command {
     /// When the last of those copies went (not in JSON).
     #[serde(skip)]
     pub last_retransmission: Option<Ts>,
+}
+
+impl Command {
+    /// The verb as the catalog spells it when it knows the verb (no copy), else
+    /// as sent.
+    pub fn catalog_verb(&self) -> std::borrow::Cow<'static, str> {
+        match self.entry {
+            Some(e) if e.verb == self.verb => e.verb.into(),
+            _ => self.verb.clone().into(),
+        }
+    }
+
+    /// A command that opens a data transfer ([`crate::ftp::command::is_transfer`]).
+    pub fn is_transfer(&self) -> bool {
+        self.entry
+            .is_some_and(|e| e.kind == crate::ftp::catalog::CommandKind::Transfer)
+    }
 }
 
 fn is_zero32(n: &u32) -> bool {

@@ -1224,6 +1224,7 @@ impl Tracker {
         let verb: &'static str = exact.map_or("", |e| e.verb);
         let cmd = Command {
             verb: pc.verb,
+            entry: exact,
             arg: Bytes(arg),
             ts: meta.ts,
             frame: meta.frame,
@@ -1391,7 +1392,10 @@ impl Tracker {
         // A transfer command pipelined before the announcement arrived.
         if let Some(te) = (ei + 1..st.s.exchanges.len()).find(|&x| {
             st.s.exchanges[x].data_channel.is_none()
-                && st.s.exchanges[x].verb().is_some_and(command::is_transfer)
+                && st.s.exchanges[x]
+                    .command
+                    .as_ref()
+                    .is_some_and(Command::is_transfer)
         }) {
             self.link_transfer(si, te);
         }
@@ -1550,10 +1554,7 @@ impl Tracker {
         // argument only for the replies whose state needs it.
         let (verb, arg, cmd_ts) = match &st.s.exchanges[ei].command {
             Some(c) => {
-                let verb: std::borrow::Cow<'static, str> = match catalog::command_exact(&c.verb) {
-                    Some(e) if e.verb == c.verb => e.verb.into(),
-                    _ => c.verb.clone().into(),
-                };
+                let verb = c.catalog_verb();
                 let arg = if reply_uses_arg(&verb) {
                     c.arg.0.clone()
                 } else {

@@ -82,6 +82,31 @@ fn plain8(x: u64, lf: bool) -> bool {
     ok == HI
 }
 
+/// Where `needle` (lower case) first occurs in `hay`, ignoring ASCII case: the
+/// first byte is looked for in either case, then the rest compared. No copy of
+/// `hay` (replies are searched this way for every transfer).
+pub fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some((&first, rest)) = needle.split_first() else {
+        return Some(0);
+    };
+    if needle.len() > hay.len() {
+        return None;
+    }
+    let upper = first.to_ascii_uppercase();
+    let last = hay.len() - needle.len();
+    let mut i = 0;
+    while i <= last {
+        i += hay[i..=last]
+            .iter()
+            .position(|&b| b == first || b == upper)?;
+        if hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Escape bytes for display: valid UTF-8 passes except [`needs_escape`]
 /// characters, which are escaped, as is every byte that is not UTF-8.
 pub fn escape(bytes: &[u8]) -> String {
@@ -372,6 +397,38 @@ pub fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// The case-insensitive search agrees with lower-casing both sides and
+    /// searching, on random ASCII-and-not strings.
+    #[test]
+    fn find_ci_equals_search_in_lower_case() {
+        assert_eq!(
+            super::find_ci(b"22 BARE Linefeeds", b"bare linefeed"),
+            Some(3)
+        );
+        assert_eq!(super::find_ci(b"bare linefee", b"bare linefeed"), None);
+        assert_eq!(super::find_ci(b"", b""), Some(0));
+        let pool: [&[u8]; 7] = [b"a", b"A", b"b", b"ab", b"AB", b"\xc3\xa9", b" "];
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let hay: Vec<u8> = (0..(x % 12) as usize)
+                .flat_map(|k| pool[((x >> (k * 3)) % 7) as usize].iter().copied())
+                .collect();
+            let needle: Vec<u8> = (0..((x >> 40) % 4) as usize)
+                .flat_map(|k| pool[((x >> (k * 5 + 20)) % 7) as usize].iter().copied())
+                .collect::<Vec<u8>>()
+                .to_ascii_lowercase();
+            let want = hay
+                .to_ascii_lowercase()
+                .windows(needle.len().max(1))
+                .position(|w| needle.is_empty() || w == needle.as_slice())
+                .or((needle.is_empty()).then_some(0));
+            assert_eq!(super::find_ci(&hay, &needle), want, "{hay:?} {needle:?}");
+        }
+    }
 
     /// The run-copying escape equals a character-by-character one, on strings
     /// mixing printable ASCII, line feeds, controls, DEL, characters that pass and

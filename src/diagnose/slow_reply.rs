@@ -39,7 +39,7 @@ pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
             None => None,
             Some(c) => {
                 let verb = c.verb.as_str();
-                let owed_now = !crate::ftp::command::is_transfer(verb)
+                let owed_now = !c.is_transfer()
                     && !matches!(verb, "ABOR" | "STAT" | "SITE" | "QUIT" | "NOOP")
                     && c.ts >= idle_since;
                 owed_now.then_some(c.ts)

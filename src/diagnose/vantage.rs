@@ -83,10 +83,7 @@ fn profile(s: &Session) -> Option<Profile> {
         let fin = x.final_reply();
         let (verb, mut arg, address) = match &x.command {
             Some(c) => (
-                Some(match crate::ftp::catalog::command_exact(&c.verb) {
-                    Some(e) if e.verb == c.verb => e.verb.into(),
-                    _ => c.verb.clone().into(),
-                }),
+                Some(c.catalog_verb()),
                 c.arg.0.clone(),
                 matches!(c.verb.as_str(), "PORT" | "EPRT" | "LPRT"),
             ),

@@ -534,10 +534,10 @@ impl Analysis {
 
     /// The figures, with the initiator as the client (see [`TcpFigures::swap_sides`]).
     pub(crate) fn figures(&self, hs: &Handshake, start: Ts, end: Ts) -> TcpFigures {
-        let mut sides = self.sides.clone();
-        for s in &mut sides {
-            s.close_zero(end);
-        }
+        // Read in place (a side is large: cloning both cost more than the rest).
+        let sides = &self.sides;
+        // Zero-window episodes still open at the end count up to it.
+        let zero = sides.each_ref().map(|s| s.zero_closed_at(end));
         let snd = usize::from(sides[1].payload > sides[0].payload);
         let (tx, rx) = (&sides[snd], &sides[1 - snd]);
         let mut f = handshake_figures(hs);
@@ -556,12 +556,8 @@ impl Analysis {
         f.keepalives = sides.iter().map(|s| s.keepalives).sum();
         f.zero_window = Episodes {
             episodes: sides.iter().map(|s| s.zero_episodes).sum(),
-            total_s: secs(
-                sides[0]
-                    .zero_total_ns
-                    .saturating_add(sides[1].zero_total_ns),
-            ),
-            longest_s: secs(sides.iter().map(|s| s.zero_longest_ns).max().unwrap_or(0)),
+            total_s: secs(zero[0].0.saturating_add(zero[1].0)),
+            longest_s: secs(zero[0].1.max(zero[1].1)),
         };
         f.bytes_in_flight = Spread {
             min: (tx.in_flight.n > 0).then_some(tx.in_flight.min),
@@ -631,13 +627,27 @@ impl Analysis {
             bucket_ms: (self.series.width_ns / 1_000_000) as u64,
             bytes: self.series.bytes.clone(),
         };
-        f.end = ends(&sides, start);
-        let _ = end;
+        f.end = ends(sides, start);
         f
     }
 }
 
 impl Side {
+    /// The zero-window total and longest episode (ns) with an episode still open
+    /// closed at `ts`, without changing the side.
+    fn zero_closed_at(&self, ts: Ts) -> (i64, i64) {
+        match self.zero_since {
+            Some(since) => {
+                let d = (ts.0 - since.0).max(0);
+                (
+                    self.zero_total_ns.saturating_add(d),
+                    self.zero_longest_ns.max(d),
+                )
+            }
+            None => (self.zero_total_ns, self.zero_longest_ns),
+        }
+    }
+
     fn close_zero(&mut self, ts: Ts) {
         if let Some(since) = self.zero_since.take() {
             self.zero_ended = Some(ts);

@@ -464,31 +464,8 @@ pub fn parse(s: &str) -> Result<Filter, Tr> {
 }
 
 /// ASCII case-insensitive substring test; `needle` is already lower case.
-/// Scans for the first byte (either case), then compares the rest.
 fn contains_ci(hay: &[u8], needle: &str) -> bool {
-    let n = needle.as_bytes();
-    let Some((&first, rest)) = n.split_first() else {
-        return true;
-    };
-    if n.len() > hay.len() {
-        return false;
-    }
-    let upper = first.to_ascii_uppercase();
-    let last = hay.len() - n.len();
-    let mut i = 0;
-    while i <= last {
-        match hay[i..=last].iter().position(|&b| b == first || b == upper) {
-            None => return false,
-            Some(p) => {
-                i += p;
-                if hay[i + 1..i + n.len()].eq_ignore_ascii_case(rest) {
-                    return true;
-                }
-                i += 1;
-            }
-        }
-    }
-    false
+    crate::text::find_ci(hay, needle.as_bytes()).is_some()
 }
 
 /// Could this text occur in a formatted socket address? (Saves formatting
