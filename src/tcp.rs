@@ -300,7 +300,10 @@ impl PackedKey {
 fn fingerprint(seg: &Segment<'_>) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = rustc_hash::FxHasher::default();
-    // The window too: a window update repeats an ACK but is not a copy of it.
+    // The window too: a window update repeats an ACK but is not a copy of it. And
+    // the IPv4 identification: a copy made by the capture keeps it, a segment the
+    // sender's TCP sent again (a spurious retransmission arriving right after the
+    // first copy) gets a new one from most stacks.
     (
         seg.src,
         seg.seq,
@@ -308,6 +311,7 @@ fn fingerprint(seg: &Segment<'_>) -> u64 {
         seg.flags,
         seg.wire_len,
         seg.window,
+        seg.ip_id,
     )
         .hash(&mut h);
     seg.payload[..seg.payload.len().min(64)].hash(&mut h);

@@ -285,6 +285,14 @@ fn each_verdict_fires_on_its_capture_only() {
     let rate_limited = ["aborted-download.pcap", "transfer-reset.pcap"];
     let expected: BTreeMap<&str, &str> = [
         ("slow-loss.pcap", "transfer-loss-limited"),
+        // Captured on an endpoint with segmentation/receive offload on: segments
+        // of up to 64 KB in the capture, as on most hosts.
+        ("slow-loss-offload-server.pcap", "transfer-loss-limited"),
+        ("slow-loss-offload-client.pcap", "transfer-loss-limited"),
+        (
+            "slow-pmtu-blackhole-offload-server.pcap",
+            "transfer-pmtu-blackhole",
+        ),
         ("slow-rate-limit.pcap", "transfer-sender-limited"),
         ("slow-receiver-stalled.pcap", "transfer-receiver-stalled"),
         ("slow-window-limited.pcap", "transfer-window-limited"),

@@ -17,7 +17,7 @@ SCRIPTS=(
     passive-not-attempted transfer-reset command-unsupported-nofallback capture-truncated
     capture-gap capture-one-sided bruteforce-local healthy-lftp-mirror nat-router
     control-refused control-unanswered slow-transfer ftps server-refusals pasv-ipv6 client-stopped slow-greeting-dns
-    nflog icmp-rejected icmp-rejected-ipv6 data-close-rst
+    nflog icmp-rejected icmp-rejected-ipv6 data-close-rst offload
     derived   # last: made from the captures above
 )
 [ $# -gt 0 ] && SCRIPTS=("$@")

@@ -34,6 +34,14 @@
 #                       of unknown flows rejected with RST); a rate-limited 8 s
 #                       download keeps the control connection idle: the 226 never
 #                       reaches the client, whose next packet is answered with RST.
+#   VARIANT-offload-server, VARIANT-offload-client
+#                    -> captures/slow-VARIANT-offload-*.pcap: VARIANT with
+#                       the endpoints' NIC offloads on, as Linux has them on real
+#                       NICs (TSO/GSO: the sender's capture shows segments of up to
+#                       64 KB; GRO: the receiver's capture shows received segments
+#                       merged; the router still forwards packet by packet),
+#                       captured on the server's (sender's) or the client's
+#                       (receiver's) interface.
 #   healthy          -> captures/slow-healthy.pcap: a 2 MB download over a 100 ms
 #                       round trip with the default buffers: nothing holds it back
 #                       but the path (no verdict; `--verbose` says
@@ -52,6 +60,8 @@ if [ $# -eq 0 ]; then
     "$0" pmtu-blackhole
     "$0" pmtu-icmp-filtered
     "$0" nat-idle-timeout
+    "$0" loss-offload-server
+    "$0" loss-offload-client
     exec "$0" healthy
 fi
 variant=$1
@@ -62,6 +72,16 @@ source "$(dirname "$0")/lib.sh"
 lab_init "slow-$variant"
 
 topo_routed 10.7.0.2/24 10.7.0.1/24 10.7.1.1/24 10.7.1.2/24
+offload=
+case $variant in
+    *-offload-server | *-offload-client)
+        offload=${variant##*-offload-}
+        variant=${variant%-offload-*}
+        in_ns srv ethtool -K s0 tso on gso on gro on > /dev/null
+        in_ns cli ethtool -K c0 tso on gso on gro on > /dev/null
+        ;;
+esac
+name="slow-$variant${offload:+-offload-$offload}"
 home_reset
 size=300000
 [ "$variant" = receiver-stalled ] && size=120000
@@ -135,7 +155,7 @@ case $variant in
         ;;
 esac
 
-if [ "$variant" = pmtu-blackhole ] || [ "$variant" = pmtu-icmp-filtered ]; then
+if [ "$variant" = pmtu-blackhole ] || [ "$variant" = pmtu-icmp-filtered ] || [ "$offload" = server ]; then
     capture_start srv s0
 else
     capture_start cli c0
@@ -194,6 +214,6 @@ else
 fi
 editcap -s 200 "$TMPD/raw.pcap" "$TMPD/snap.pcap"
 mv "$TMPD/snap.pcap" "$TMPD/raw.pcap"
-capture_save pcap raw "slow-$variant"
+capture_save pcap raw "$name"
 ftp_summary "$CAPTURE_FILE"
-check_expect "slow-$variant"
+check_expect "$name"

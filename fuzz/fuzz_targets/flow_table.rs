@@ -216,6 +216,7 @@ fuzz_target!(|data: &[u8]| {
             wire_len: len as u32,
             window: 65535,
             syn_options: None,
+            ip_id: None,
         };
         last.insert((s, d), first.wrapping_add(len as u32));
         frame += 1;

@@ -66,6 +66,7 @@ impl Wire {
             wire_len: wire as u32,
             window: 65535,
             syn_options: None,
+            ip_id: None,
         };
         let meta = Meta {
             ts: Ts(1_700_000_000_000_000_000 + self.frame as i64 * 1_000_000),

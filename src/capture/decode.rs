@@ -40,6 +40,10 @@ pub struct Segment<'a> {
     pub window: u16,
     /// Options of a SYN or SYN-ACK (read only on those: they are negotiated there).
     pub syn_options: Option<SynOptions>,
+    /// The IPv4 header's identification (None for IPv6): a copy of a packet made
+    /// by the capture (a SPAN port seeing it twice) keeps it, a retransmission by
+    /// the sender's TCP gets a new one from most stacks.
+    pub ip_id: Option<u16>,
 }
 
 /// What a SYN or SYN-ACK offers (RFC 9293 MSS, RFC 7323 window scale and
@@ -256,7 +260,11 @@ fn plain_tcp(link: u32, data: &[u8]) -> Option<Decoded<'_>> {
             let src = std::net::Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
             let dst = std::net::Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
             let tcp = &ip[ihl..total];
-            Some(parse_tcp(src.into(), dst.into(), tcp, tcp.len()))
+            let mut d = parse_tcp(src.into(), dst.into(), tcp, tcp.len());
+            if let Decoded::Tcp(seg) = &mut d {
+                seg.ip_id = Some(be16(4) as u16);
+            }
+            Some(d)
         }
         6 => {
             if ip.len() < 40 || ip[6] != 6 {
@@ -303,9 +311,11 @@ fn decode_sliced<'a>(
             };
         }
     };
+    let mut ip_id = None;
     let (src, dst, declared, frag) = match net {
         LaxNetSlice::Ipv4(v4) => {
             let h = v4.header();
+            ip_id = Some(h.identification());
             let hdr_len =
                 h.ihl() as usize * 4 + v4.extensions().auth.map_or(0, |a| a.slice().len());
             let declared = (h.total_len() as usize).saturating_sub(hdr_len);
@@ -390,7 +400,7 @@ fn decode_sliced<'a>(
     } else {
         payload.payload.len()
     };
-    ip_payload(
+    let mut d = ip_payload(
         cx,
         deeper,
         src,
@@ -400,7 +410,16 @@ fn decode_sliced<'a>(
         declared,
         ts,
         depth,
-    )
+    );
+    // The segment's own IP header (not a tunnel's: a tunnelled segment got its
+    // inner header's from the call above).
+    if let Decoded::Tcp(seg) = &mut d
+        && seg.ip_id.is_none()
+        && seg.src.ip() == src
+    {
+        seg.ip_id = ip_id;
+    }
+    d
 }
 
 /// An IP payload of protocol `proto`: TCP, or a tunnel to open.
@@ -703,6 +722,7 @@ pub fn parse_tcp<'a>(src: IpAddr, dst: IpAddr, bytes: &'a [u8], declared: usize)
         wire_len,
         window,
         syn_options,
+        ip_id: None,
     })
 }
 

@@ -28,6 +28,12 @@ fn label(d: &DataChannel) -> Tr {
 
 fn span(d: &DataChannel) -> Option<f64> {
     let (a, b) = (d.first_byte?, d.last_byte?);
+    // Captured on the sender, a lost tail is sent again after the last new byte:
+    // the transfer lasted until then.
+    let b = match d.tcp.as_deref().and_then(|t| t.resent_until) {
+        Some(r) => b.max(r),
+        None => b,
+    };
     Some(a.secs_until(b))
 }
 
@@ -139,11 +145,30 @@ pub fn session_rules(s: &Session, out: &mut Vec<Finding>) {
     });
 }
 
+/// The sender's full-size packet on the wire: its largest segment, or the
+/// receiver's MSS when the capture shows segments the NIC cut or merged later
+/// (segmentation or receive offload on the endpoint the capture was taken on).
+pub fn full_segment(t: &TcpFigures) -> u32 {
+    t.wire_segment.unwrap_or(t.max_segment)
+}
+
+/// Segments sent again, counted as packets on the wire: a retransmitted segment
+/// larger than a packet (an offloaded one, see [`full_segment`]) counts as the
+/// packets it went out as, so that a capture taken on the sender weighs its loss
+/// as one taken on the wire does.
+pub fn wire_retransmissions(t: &TcpFigures) -> u64 {
+    let n = t.retransmissions + t.spurious_retransmissions;
+    match t.wire_segment {
+        Some(w) if w > 0 => n.max(t.retransmitted_bytes.div_ceil(u64::from(w))),
+        _ => n,
+    }
+}
+
 /// Full-size segments sent again and again, none acknowledged, while the receiver
 /// kept answering with small segments and an open window.
 pub fn is_pmtu_blackhole(t: &TcpFigures) -> bool {
     t.full_size_retransmissions >= 3
-        && t.acked_bytes < u64::from(t.max_segment)
+        && t.acked_bytes < u64::from(full_segment(t))
         && t.acked_bytes < t.payload_bytes
         && t.receiver_heard_after_retransmission == Some(true)
         && t.zero_window.episodes == 0
@@ -160,7 +185,7 @@ fn pmtu_blackhole(
     receiver: &Tr,
     out: &mut Vec<Finding>,
 ) {
-    let seg = t.max_segment;
+    let seg = full_segment(t);
     let again = t.full_size_retransmissions;
     if let Some(tb) = &t.too_big {
         pmtu_icmp_ignored(d, t, tb, what, sender, out);
@@ -225,7 +250,7 @@ fn pmtu_icmp_ignored(
     out: &mut Vec<Finding>,
 ) {
     let (seg, again, n, from) = (
-        t.max_segment,
+        full_segment(t),
         t.full_size_retransmissions,
         tb.messages,
         tb.from,
@@ -452,7 +477,7 @@ pub fn limit(d: &DataChannel) -> Option<Limit> {
     if zw.total_s >= SHARE * span && zw.episodes > 0 {
         return Some(Limit::ReceiverStalled);
     }
-    let lost = t.retransmissions + t.spurious_retransmissions;
+    let lost = wire_retransmissions(t);
     let loss_rate = t.retransmitted_bytes as f64 / t.payload_bytes.max(1) as f64;
     if lost >= 3 && loss_rate >= 0.005 {
         return Some(Limit::Loss);
@@ -611,7 +636,10 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
         return;
     }
 
-    let lost = t.retransmissions + t.spurious_retransmissions;
+    // Packets on the wire (an offloaded segment counts as several); the evidence
+    // gives the segments as captured.
+    let lost = wire_retransmissions(t);
+    let captured = t.retransmissions + t.spurious_retransmissions;
     let loss_rate = t.retransmitted_bytes as f64 / t.payload_bytes.max(1) as f64;
     if limit == Limit::Loss {
         let place = if t.lost_before_capture_bytes * 2 >= t.retransmitted_bytes {
@@ -649,6 +677,7 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                             Some(r) => Tr::verbatim(human_duration(r / 1e3)),
                             None => tr!("unknown", "未知"),
                         };
+                        let lost = captured;
                         tr!(
                             "retransmissions: {lost} ({fast} fast, {spurious} spurious), duplicate ACKs: {dup}, round trip {rtt}",
                             "重传：{lost}（快速重传 {fast}，虚假重传 {spurious}），重复 ACK：{dup}，往返时间 {rtt}";

@@ -85,6 +85,18 @@ pub struct TcpFigures {
     /// least 576 bytes) was sent again.
     pub max_segment: u32,
     pub full_size_retransmissions: u64,
+    /// The sender's largest packet on the wire, present only when the capture
+    /// holds segments larger than the receiver's MSS allows: segmentation offload
+    /// (TSO/GSO) on the sender or receive offload (GRO/LRO) on the receiver, the
+    /// capture taken on that endpoint. Full size, for the retransmissions above,
+    /// means this size then; a captured segment counts as several packets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire_segment: Option<u32>,
+    /// The sender's last retransmission carrying payload, when it came after its
+    /// last new byte: the data kept moving until then (a tail loss recovered,
+    /// seen from the sender's side). Not in JSON.
+    #[serde(skip)]
+    pub resent_until: Option<crate::time::Ts>,
     /// The receiver sent something after the sender's first retransmission (it was
     /// alive, the path to it carried small segments); null without retransmissions.
     pub receiver_heard_after_retransmission: Option<bool>,

@@ -76,6 +76,18 @@ impl Handshake {
         }
     }
 
+    /// The most payload one packet of side `s` (0 initiator, 1 responder) can carry
+    /// on the wire: the MSS the other side offered, less the 12 bytes the timestamp
+    /// option takes in every segment when both offered it (RFC 7323). Segments
+    /// captured larger than this were cut later by the sender's NIC (TSO/GSO) or
+    /// merged by the receiver's (GRO, LRO): the capture was taken on an endpoint.
+    fn wire_payload(&self, s: usize) -> Option<u32> {
+        let mss = u32::from(self.opts[1 - s]?.mss?);
+        let ts = self.opts[0].is_some_and(|o| o.timestamps)
+            && self.opts[1].is_some_and(|o| o.timestamps);
+        Some(mss.saturating_sub(if ts { 12 } else { 0 }).max(1))
+    }
+
     /// Shift counts in force per side; none unless both sides offered one (RFC 7323).
     fn scale(&self) -> Option<[u8; 2]> {
         let a = self.opts[0]?.window_scale?;
@@ -175,9 +187,15 @@ struct Side {
     /// capture point (or not captured).
     hole_bytes: u64,
     data_segments: u64,
-    /// Largest payload sent, and retransmissions of segments that large.
+    /// Largest payload sent, and retransmissions of segments that large (on the
+    /// wire: see `wire_segment`).
     max_segment: u32,
     full_size_retransmissions: u64,
+    /// Largest payload a packet of this side carried on the wire: segments larger
+    /// than the peer's MSS (segmentation offload) count as the MSS.
+    wire_segment: u32,
+    /// Some segment was larger than the peer's MSS allows.
+    offloaded: bool,
     first_retransmission_at: Option<Ts>,
     /// Last segment this side sent (any kind).
     last_seen: Ts,
@@ -210,6 +228,8 @@ struct Side {
     /// First and last time this side sent new data.
     first_data_at: Option<Ts>,
     last_data_at: Option<Ts>,
+    /// Last time this side sent payload again (a retransmission of any kind).
+    last_resent_at: Option<Ts>,
     idle_gaps: u64,
     idle_total_ns: i64,
     idle_longest_ns: i64,
@@ -343,7 +363,13 @@ impl Analysis {
                         // Karn: no round-trip sample across a retransmission.
                         me.pending.clear();
                         me.first_retransmission_at.get_or_insert(ts);
-                        if len >= 576 && len >= me.max_segment {
+                        if len > 0 {
+                            me.last_resent_at = Some(ts);
+                        }
+                        // Full size on the wire: as large as the largest packet
+                        // so far, or larger (an offloaded segment is several).
+                        let wire = hs.wire_payload(s).map_or(len, |w| len.min(w));
+                        if wire >= 576 && wire >= me.wire_segment {
                             me.full_size_retransmissions += 1;
                         }
                     }
@@ -373,6 +399,13 @@ impl Analysis {
             let (me, other) = two(&mut self.sides, s, o);
             me.last_seen = ts;
             me.max_segment = me.max_segment.max(len);
+            match hs.wire_payload(s) {
+                Some(w) if len > w => {
+                    me.offloaded = true;
+                    me.wire_segment = me.wire_segment.max(w);
+                }
+                _ => me.wire_segment = me.wire_segment.max(len),
+            }
             if seg.has(ACK) {
                 let dup = len == 0
                     && seg.window != 0
@@ -578,10 +611,16 @@ impl Analysis {
             .first_data_at
             .zip(tx.last_data_at)
             .map(|(a, b)| a.secs_until(b));
+        // Until the last payload sent, a retransmission of a lost tail included
+        // (seen from the sender's side it comes after the last new byte).
+        let data_end = match (tx.last_data_at, tx.last_resent_at) {
+            (Some(l), Some(r)) => Some(l.max(r)),
+            (l, r) => l.or(r),
+        };
         let span = self
             .series
             .start
-            .zip(tx.last_data_at)
+            .zip(data_end)
             .map(|(a, b)| a.secs_until(b))
             .unwrap_or(0.0);
         // Every byte the sender sent once, retransmitted or not (the sequence span):
@@ -604,6 +643,10 @@ impl Analysis {
             acked_past = true;
         }
         f.max_segment = tx.max_segment;
+        f.wire_segment = tx.offloaded.then_some(tx.wire_segment);
+        f.resent_until = tx
+            .last_resent_at
+            .filter(|r| tx.last_data_at.is_none_or(|l| *r > l));
         f.full_size_retransmissions = tx.full_size_retransmissions;
         // From the end back (what is not acknowledged yet is less than 2 GiB),
         // so a transfer past 4 GiB counts right.
@@ -801,6 +844,7 @@ mod tests {
                         sack_permitted: true,
                         timestamps: false,
                     }),
+                    ip_id: None,
                 };
                 hs.segment(ts, d, &seg);
                 a.segment(&hs, ts, d, &seg);

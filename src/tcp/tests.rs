@@ -64,6 +64,7 @@ fn seg<'x>(
         wire_len: payload.len() as u32,
         window: 65535,
         syn_options: None,
+        ip_id: None,
     }
 }
 
