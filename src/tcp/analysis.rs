@@ -863,6 +863,87 @@ mod tests {
         }
     }
 
+    /// A sender with segmentation offload, captured on it: 7240-byte segments
+    /// in the capture, 1448-byte packets on the wire (MSS 1460, timestamps), and
+    /// 1448-byte retransmissions never acknowledged. They are full size on the
+    /// wire; without offload (1448-byte segments) the figures say the same, and
+    /// no `wire_segment` is given.
+    #[test]
+    fn offloaded_segments_count_as_wire_packets() {
+        let opts = Some(SynOptions {
+            mss: Some(1460),
+            window_scale: Some(7),
+            sack_permitted: true,
+            timestamps: true,
+        });
+        let payload = vec![0u8; 7240];
+        let run = |big: usize| {
+            let mut hs = Handshake::default();
+            let mut a = Analysis::default();
+            let seg = |from: Dir, seq: u32, ack: u32, flags: u8, len: usize| Segment {
+                src: if from == Dir::FromInitiator {
+                    ([10, 0, 0, 1], 40000).into()
+                } else {
+                    ([10, 0, 0, 2], 20).into()
+                },
+                dst: if from == Dir::FromInitiator {
+                    ([10, 0, 0, 2], 20).into()
+                } else {
+                    ([10, 0, 0, 1], 40000).into()
+                },
+                seq,
+                ack,
+                flags,
+                urgent: 0,
+                payload: &payload[..len],
+                wire_len: len as u32,
+                window: 1000,
+                syn_options: if flags & SYN != 0 { opts } else { None },
+                ip_id: None,
+            };
+            let mut t = 1_000_000_000i64;
+            let mut feed = |d: Dir, s: Segment<'_>| {
+                t += 1_000_000;
+                hs.segment(Ts(t), d, &s);
+                a.segment(&hs, Ts(t), d, &s);
+            };
+            let (c, l) = (Dir::FromInitiator, Dir::FromResponder);
+            feed(c, seg(c, 100, 0, SYN, 0));
+            feed(l, seg(l, 5000, 101, SYN | ACK, 0));
+            feed(c, seg(c, 101, 5001, ACK, 0));
+            // The responder sends 14480 bytes in segments of `big`, none arrive.
+            let mut seq = 5001u32;
+            while seq < 5001 + 14480 {
+                feed(l, seg(l, seq, 101, ACK, big));
+                seq += big as u32;
+            }
+            // The initiator keeps acknowledging nothing; the first packet is sent
+            // again four times, one wire packet each time.
+            for _ in 0..4 {
+                feed(c, seg(c, 101, 5001, ACK, 0));
+                feed(l, seg(l, 5001, 101, ACK, 1448));
+            }
+            a.figures(&hs, Ts(0), Ts(t))
+        };
+        let offloaded = run(7240);
+        assert_eq!(offloaded.max_segment, 7240);
+        assert_eq!(offloaded.wire_segment, Some(1448));
+        assert_eq!(offloaded.full_size_retransmissions, 4);
+        assert_eq!(offloaded.retransmitted_bytes, 4 * 1448);
+        let plain = run(1448);
+        assert_eq!(plain.max_segment, 1448);
+        assert_eq!(plain.wire_segment, None);
+        assert_eq!(plain.full_size_retransmissions, 4);
+        // Loss weighed in wire packets: one captured 2896-byte retransmission of
+        // an offloading sender is two packets.
+        let mut f = offloaded.clone();
+        f.retransmissions = 1;
+        f.retransmitted_bytes = 2896;
+        assert_eq!(crate::diagnose::speed::wire_retransmissions(&f), 2);
+        f.wire_segment = None;
+        assert_eq!(crate::diagnose::speed::wire_retransmissions(&f), 1);
+    }
+
     #[test]
     fn series_stays_bounded_and_keeps_every_byte() {
         let mut s = Series::default();
