@@ -293,6 +293,11 @@ fn each_verdict_fires_on_its_capture_only() {
             "slow-pmtu-blackhole-offload-server.pcap",
             "transfer-pmtu-blackhole",
         ),
+        // The same black hole captured at the receiver: no data segment arrives.
+        (
+            "slow-pmtu-blackhole-offload-client.pcap",
+            "transfer-pmtu-blackhole",
+        ),
         ("slow-rate-limit.pcap", "transfer-sender-limited"),
         ("slow-receiver-stalled.pcap", "transfer-receiver-stalled"),
         ("slow-window-limited.pcap", "transfer-window-limited"),

@@ -155,7 +155,9 @@ case $variant in
         ;;
 esac
 
-if [ "$variant" = pmtu-blackhole ] || [ "$variant" = pmtu-icmp-filtered ] || [ "$offload" = server ]; then
+if [ "$offload" = client ]; then
+    capture_start cli c0
+elif [ "$variant" = pmtu-blackhole ] || [ "$variant" = pmtu-icmp-filtered ] || [ "$offload" = server ]; then
     capture_start srv s0
 else
     capture_start cli c0

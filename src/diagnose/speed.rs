@@ -167,10 +167,27 @@ pub fn wire_retransmissions(t: &TcpFigures) -> u64 {
 /// Full-size segments sent again and again, none acknowledged, while the receiver
 /// kept answering with small segments and an open window.
 pub fn is_pmtu_blackhole(t: &TcpFigures) -> bool {
-    t.full_size_retransmissions >= 3
+    (t.full_size_retransmissions >= 3
         && t.acked_bytes < u64::from(full_segment(t))
         && t.acked_bytes < t.payload_bytes
         && t.receiver_heard_after_retransmission == Some(true)
+        && t.zero_window.episodes == 0)
+        || is_blackhole_seen_from_receiver(t)
+}
+
+/// The same black hole seen from the receiver's side of it: the handshake went
+/// through (small packets pass), not one data segment of the sender arrived, yet
+/// a later packet of the sender without payload (its ACK of the receiver's FIN,
+/// say) carries a sequence number past at least a full packet of bytes it sent:
+/// they were all lost on the way, its small packets were not.
+pub fn is_blackhole_seen_from_receiver(t: &TcpFigures) -> bool {
+    let packet = t.mss.map_or(536, u64::from);
+    t.unseen_proved_at.is_some()
+        && t.rtt_ms.is_some()
+        && t.data_segments == 0
+        && t.acked_bytes == 0
+        && t.payload_bytes >= packet
+        && t.lost_before_capture_bytes == t.payload_bytes
         && t.zero_window.episodes == 0
 }
 
@@ -189,6 +206,10 @@ fn pmtu_blackhole(
     let again = t.full_size_retransmissions;
     if let Some(tb) = &t.too_big {
         pmtu_icmp_ignored(d, t, tb, what, sender, out);
+        return;
+    }
+    if again < 3 && is_blackhole_seen_from_receiver(t) {
+        blackhole_seen_from_receiver(d, t, what, sender, receiver, out);
         return;
     }
     out.push(Finding {
@@ -232,6 +253,60 @@ fn pmtu_blackhole(
             "路径上某条链路的 MTU 比两端以为的小（隧道、VPN、PPPoE、云上的 overlay 网络），而本应通知发送方的 ICMP 消息被防火墙丢弃了。在路径上的防火墙放行 ICMP type 3 code 4（IPv6：type 2，packet too big），或在小 MTU 链路前的路由器上钳制 MSS（iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu），或调低发送方网卡的 MTU。Linux 发送方也可以开启探测（net.ipv4.tcp_mtu_probing=1）。"
         ),
         certainty: Certainty::Seen,
+        cause: "pmtu-blackhole".into(),
+        ..Default::default()
+    });
+}
+
+/// `transfer-pmtu-blackhole` from a capture on the receiver's side of the black
+/// hole: nothing of what the sender sent arrived, its small packets did.
+fn blackhole_seen_from_receiver(
+    d: &DataChannel,
+    t: &TcpFigures,
+    what: &Tr,
+    sender: &Tr,
+    receiver: &Tr,
+    out: &mut Vec<Finding>,
+) {
+    let sent = human_bytes(t.payload_bytes);
+    let mss = t.mss.map_or("-".into(), |m| m.to_string());
+    out.push(Finding {
+        id: "transfer-pmtu-blackhole",
+        severity: Severity::Error,
+        summary: tr!(
+            "{what} stalled: {sender} sent {sent} (its own sequence numbers say so) and not one of its data packets reached {receiver}, while the handshake and its packets without data did: large packets are lost on the way, most likely in a path-MTU black hole (a link with a smaller MTU whose ICMP \"fragmentation needed\" never reaches the sender)",
+            "{what} 卡住了：{sender}已发送 {sent}（它自己的序列号表明了这一点），但没有一个数据包到达{receiver}，而握手和它不带数据的包都到达了：大包在路上丢失，很可能是路径 MTU 黑洞（某条链路的 MTU 更小，而 ICMP \"需要分片\"消息没有到达发送方）";
+            what = what,
+            sender = sender,
+            receiver = receiver
+        ),
+        evidence: vec![
+            ev(
+                tr!(
+                    "{what}: handshake answered (MSS {mss} negotiated), no data segment in the capture",
+                    "{what}：握手已应答（协商的 MSS 为 {mss}），抓包中没有任何数据报文段";
+                    what = what
+                ),
+                d.start,
+                d.frame_syn,
+                d.command_exchange,
+            ),
+            ev(
+                tr!(
+                    "{sender}'s packet without data carries a sequence number {sent} past its first byte: sent, never arrived",
+                    "{sender}不带数据的包的序列号比它的第一个字节超前 {sent}：已发送，但从未到达";
+                    sender = sender
+                ),
+                t.unseen_proved_at,
+                None,
+                None,
+            ),
+        ],
+        remedy: tr!(
+            "Capture on the sender's side too: full-size segments sent again and again there confirm the black hole. A link on the path has a smaller MTU than the ends think (a tunnel, VPN, PPPoE, a cloud overlay), and the ICMP message that would tell the sender is dropped by a firewall. Allow ICMP type 3 code 4 (IPv6: type 2, packet too big) through the firewalls on the path, or clamp the MSS on the router in front of the small link (iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu); as a quick test, lower the MTU on the receiver's interface (`ip link set dev IFACE mtu 1400`: its SYN then asks for smaller segments).",
+            "也在发送方一侧抓包：那里反复重传的满长报文段可以证实黑洞。路径上某条链路的 MTU 比两端以为的小（隧道、VPN、PPPoE、云上的 overlay 网络），而本应通知发送方的 ICMP 消息被防火墙丢弃了。在路径上的防火墙放行 ICMP type 3 code 4（IPv6：type 2，packet too big），或在小 MTU 链路前的路由器上钳制 MSS（iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu）；作为快速验证，可调低接收方网卡的 MTU（`ip link set dev IFACE mtu 1400`：其 SYN 便会要求更小的报文段）。"
+        ),
+        certainty: Certainty::Inferred,
         cause: "pmtu-blackhole".into(),
         ..Default::default()
     });

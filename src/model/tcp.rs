@@ -97,6 +97,11 @@ pub struct TcpFigures {
     /// seen from the sender's side). Not in JSON.
     #[serde(skip)]
     pub resent_until: Option<crate::time::Ts>,
+    /// The sender's bytes never reached the capture at all (no data segment
+    /// seen), yet a later packet of it without payload (an ACK) carried a
+    /// sequence number past them: when that was first seen. Not in JSON.
+    #[serde(skip)]
+    pub unseen_proved_at: Option<crate::time::Ts>,
     /// The receiver sent something after the sender's first retransmission (it was
     /// alive, the path to it carried small segments); null without retransmissions.
     pub receiver_heard_after_retransmission: Option<bool>,

@@ -230,6 +230,9 @@ struct Side {
     last_data_at: Option<Ts>,
     /// Last time this side sent payload again (a retransmission of any kind).
     last_resent_at: Option<Ts>,
+    /// When a segment without payload first showed this side's sequence number
+    /// ahead of every byte seen: bytes sent that never reached the capture.
+    unseen_proved_at: Option<Ts>,
     idle_gaps: u64,
     idle_total_ns: i64,
     idle_longest_ns: i64,
@@ -324,6 +327,30 @@ impl Analysis {
         let seglen = len + u32::from(syn) + u32::from(fin);
         let seq = seg.seq;
         let ooo_ns = hs.rtt_ns().unwrap_or(OOO_DEFAULT_NS);
+
+        // A segment without payload (an ACK) whose sequence number is ahead of
+        // the handshake while none of its side's data reached the capture: that
+        // side sent bytes the capture never saw (seen from the receiver, all of
+        // them lost before the capture point, as in a path-MTU black hole where
+        // only small packets get through). Once some data was seen, later data,
+        // the FIN and the peer's ACK say where a lost tail ended (a FIN lost with
+        // it would make a bare ACK's number one past the data).
+        if seglen == 0 && !rst {
+            let me = &mut self.sides[s];
+            if me.data_first.is_none()
+                && let Some(next) = me.next
+                && before(next, seq)
+                && u64::from(seq.wrapping_sub(next)) <= MAX_UNSEEN_TAIL
+            {
+                let unseen = seq.wrapping_sub(next);
+                me.hole_bytes += u64::from(unseen);
+                me.data_first = Some(next);
+                me.data_end = seq;
+                me.data_span = u64::from(unseen);
+                me.next = Some(seq);
+                me.unseen_proved_at.get_or_insert(ts);
+            }
+        }
 
         // Sequence: is this segment new, or something sent before?
         let mut new_bytes = 0u64;
@@ -571,11 +598,15 @@ impl Analysis {
         let sides = &self.sides;
         // Zero-window episodes still open at the end count up to it.
         let zero = sides.each_ref().map(|s| s.zero_closed_at(end));
-        let snd = usize::from(sides[1].payload > sides[0].payload);
+        // The side that sent more, bytes the capture never saw included (a
+        // receiver's capture of a black hole sees none of the sender's).
+        let sent = |x: &Side| x.payload.max(x.data_span);
+        let snd = usize::from(sent(&sides[1]) > sent(&sides[0]));
         let (tx, rx) = (&sides[snd], &sides[1 - snd]);
         let mut f = handshake_figures(hs);
         let who = |i: usize| if i == 0 { "client" } else { "server" };
-        f.sender = (tx.payload > 0).then(|| who(snd));
+        f.sender = (sent(tx) > 0).then(|| who(snd));
+        f.unseen_proved_at = tx.unseen_proved_at.filter(|_| tx.data_segments == 0);
         f.too_big = tx.too_big.clone();
         f.ack_rtt_ms = tx.srtt_ns.map(ms);
         f.ack_rtt_min_ms = tx.rtt_min_ns.map(|x| ms(x as f64));
