@@ -327,6 +327,8 @@ impl Analysis {
         let seglen = len + u32::from(syn) + u32::from(fin);
         let seq = seg.seq;
         let ooo_ns = hs.rtt_ns().unwrap_or(OOO_DEFAULT_NS);
+        // The most one packet of this side carries on the wire (None: MSS unknown).
+        let wire_max = hs.wire_payload(s);
 
         // A segment without payload (an ACK) whose sequence number is ahead of
         // the handshake while none of its side's data reached the capture: that
@@ -395,7 +397,7 @@ impl Analysis {
                         }
                         // Full size on the wire: as large as the largest packet
                         // so far, or larger (an offloaded segment is several).
-                        let wire = hs.wire_payload(s).map_or(len, |w| len.min(w));
+                        let wire = wire_max.map_or(len, |w| len.min(w));
                         if wire >= 576 && wire >= me.wire_segment {
                             me.full_size_retransmissions += 1;
                         }
@@ -426,7 +428,7 @@ impl Analysis {
             let (me, other) = two(&mut self.sides, s, o);
             me.last_seen = ts;
             me.max_segment = me.max_segment.max(len);
-            match hs.wire_payload(s) {
+            match wire_max {
                 Some(w) if len > w => {
                     me.offloaded = true;
                     me.wire_segment = me.wire_segment.max(w);
