@@ -780,6 +780,7 @@ fn data_rules(s: &Session, scan: bool, out: &mut Vec<Finding>) {
     }
     unseen_data_rule(s, out);
     data_end_missing(s, out);
+    data_mostly_unseen(s, out);
     missing_data_setup(s, out);
     speed::session_rules(s, out);
 }
@@ -855,6 +856,61 @@ fn data_end_missing(s: &Session, out: &mut Vec<Finding>) {
             summary,
             evidence,
             remedy,
+            certainty: Certainty::CannotKnow,
+            ..Default::default()
+        });
+    }
+}
+
+/// `capture-data-incomplete` for a data connection whose end is in the capture
+/// but most of whose bytes are not: the sender's sequence numbers run far past what
+/// the capture holds (a capture that dropped packets, a file with the payload
+/// stripped out). Its byte count is the connection's; its rate curve, TCP figures
+/// and extracted file come from a fragment, and the speed verdicts stand down
+/// ([`speed::mostly_unseen`]).
+fn data_mostly_unseen(s: &Session, out: &mut Vec<Finding>) {
+    for d in &s.data_channels {
+        let Some(t) = d.tcp.as_deref() else {
+            continue;
+        };
+        if d.ended_by.is_none() || !speed::mostly_unseen(t) || speed::is_pmtu_blackhole(t) {
+            continue;
+        }
+        let what = speed::label(d);
+        let held = t.payload_bytes - t.lost_before_capture_bytes;
+        let (held_h, total_h) = (
+            crate::time::human_bytes(held),
+            crate::time::human_bytes(t.payload_bytes),
+        );
+        let pct = match 100.0 * held as f64 / t.payload_bytes.max(1) as f64 {
+            p if p < 0.1 => "< 0.1%".to_string(),
+            p => format!("{p:.1}%"),
+        };
+        out.push(Finding {
+            id: "capture-data-incomplete",
+            severity: Severity::Warning,
+            summary: tr!(
+                "the capture holds {held_h} ({pct}) of the {total_h} {what} carried (its sequence numbers run past the holes): the rate curve, TCP figures and any extracted file come from a fragment, and no speed verdict can be drawn",
+                "抓包中只有 {what} 所传 {total_h} 中的 {held_h}（{pct}）（其序列号越过了缺口）：速率曲线、TCP 指标和提取的文件都只来自一个片段，无法得出任何速度结论";
+                what = what
+            ),
+            evidence: vec![ev(
+                {
+                    let (missing, segs) = (t.lost_before_capture_bytes, t.data_segments);
+                    tr!(
+                        "{what}: {missing} bytes missing from the capture, {segs} data segments in it",
+                        "{what}：抓包中缺少 {missing} 字节，抓包中有 {segs} 个数据分段";
+                        what = what
+                    )
+                },
+                d.first_byte,
+                d.frame_syn,
+                d.command_exchange,
+            )],
+            remedy: tr!(
+                "The capture lost most of this connection's packets, or its payload was removed afterwards: capture again where the traffic passes whole (a capture filter, a faster disk, a SPAN port with capacity) to judge the transfer itself.",
+                "抓包丢失了这个连接的大部分包，或者其负载事后被删除：请在流量完整经过的地方重新抓包（使用抓包过滤器、更快的磁盘、容量足够的 SPAN 端口），才能判断传输本身。"
+            ),
             certainty: Certainty::CannotKnow,
             ..Default::default()
         });
@@ -2311,6 +2367,17 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                 Some(crate::model::EndedBy::RstByServer) => !upload,
                 _ => false,
             };
+        // The receiving side closed the connection with a FIN while the sender had
+        // not, and the server never answered the transfer (see the outcome): the
+        // receiver gave up on a transfer that had stopped moving.
+        let gave_up = d.outcome == Outcome::Aborted
+            && code.is_none()
+            && d.ended_by == Some(crate::model::EndedBy::Fin);
+        let (reader, sender) = if upload {
+            (tr!("the server", "服务器"), tr!("the client", "客户端"))
+        } else {
+            (tr!("the client", "客户端"), tr!("the server", "服务器"))
+        };
         let why = if let Some((c, text)) = &local_error {
             tr!(
                 "the server failed on its side after {got} bytes: {c} \"{text}\"",
@@ -2320,6 +2387,13 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
             tr!(
                 "{got} of {n} announced bytes arrived",
                 "通告的 {n} 字节中只到达了 {got} 字节"
+            )
+        } else if gave_up {
+            tr!(
+                "{reader} closed the data connection after {got} bytes while {sender} had not finished sending (no FIN from it, no final reply)",
+                "{reader} 在 {got} 字节后关闭了数据连接，而 {sender} 还没有发送完（它没有发 FIN，也没有最终响应）";
+                reader = reader,
+                sender = sender
             )
         } else if d.outcome == Outcome::Reset {
             tr!(
@@ -2373,6 +2447,12 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                         side = side
                     )
                 }
+                None if gave_up => tr!(
+                    "The transfer stalled and {reader} gave up, most likely on its own timeout after the data stopped coming (or the user cancelled without ABOR). Find out why {sender} stopped sending: retransmissions of full-size segments in a capture at the sender point at the path (loss, a path-MTU black hole), a zero window at the reader's side, a server that stalled on its disk or its own limit. Raise the client's timeout only if the transfer is merely slow. Retry with REST to resume.",
+                    "传输停滞，{reader} 放弃了，很可能是数据不再到达后它自己的超时（或用户未发 ABOR 就取消了）。查明 {sender} 为何停止发送：在发送端抓包，若看到满长度分段反复重传，问题在路径上（丢包、路径 MTU 黑洞）；读取方一侧的零窗口；服务器卡在磁盘或自身限制上。只有传输只是慢的时候才提高客户端超时。可用 REST 续传重试。";
+                    reader = reader,
+                    sender = sender
+                ),
                 None => tr!(
                     "Something cut the data connection: look for a firewall or NAT idle timeout, a proxy, or a server-side limit (disk full: 452/552; a crash). Retry with REST to resume.",
                     "有东西切断了数据连接：检查防火墙或 NAT 的空闲超时、代理，或服务器端的限制（磁盘满：452/552；崩溃）。可用 REST 续传重试。"

@@ -463,7 +463,8 @@ named_states! {
         NotAttempted = "not-attempted",
         /// Ended by RST after it was established.
         Reset = "reset",
-        /// Ended early: ABOR, or a 426/451 reply.
+        /// Ended early: ABOR, or a 426/451 reply, or the receiving side closed it
+        /// (FIN) while the sending side had not, with no final reply from the server.
         Aborted = "aborted",
         /// The connection was made and ended, but the server's final reply to the
         /// transfer command says it failed (522 TLS refused, 425, 552 quota, 550 ...).

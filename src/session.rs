@@ -2245,6 +2245,24 @@ fn closed_abortively(ch: &DataChannel, f: &DataFacts, final_code: Option<u16>) -
         && matches!(final_code, Some(226 | 250))
 }
 
+/// The receiving side closed the data connection while the sending side had not
+/// (no FIN from it, no reset), short of the announced size when one was, and the
+/// server never confirmed the transfer: in stream mode only the sender's FIN ends
+/// a file, so the receiver gave up (a client's timeout on a stalled transfer, a
+/// cancel without ABOR). The transfer ended early, whatever the FIN looks like.
+fn abandoned_by_receiver(ch: &DataChannel, f: &DataFacts, final_code: Option<u16>) -> bool {
+    let (sender, receiver) = match ch.direction {
+        Some(Direction::Download) => (1, 0),
+        Some(Direction::Upload) => (0, 1),
+        None => return false,
+    };
+    f.reset_by.is_none()
+        && f.fin_from[receiver]
+        && !f.fin_from[sender]
+        && final_code.is_none_or(|c| c < 200)
+        && ch.expected_size.is_none_or(|n| ch.bytes < n)
+}
+
 /// What a session's events add up to: its coverage, each data channel's outcome,
 /// how it ended, its timings, and the session's end and duration. `live`: the
 /// session is still open (a live view's copy), so a channel whose transfer has no
@@ -2320,6 +2338,8 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
             // Still connected: running, or its last bytes still on their way to a
             // slow reader, whatever the replies said so far.
             Outcome::Open
+        } else if abandoned_by_receiver(ch, f, final_code) {
+            Outcome::Aborted
         } else if f.fins > 0 || (matches!(final_code, Some(226 | 250)) && ch.bytes > 0) {
             // No FIN in the capture (payload-only captures drop it) but the
             // server confirmed the transfer.

@@ -799,3 +799,38 @@ fn data_connection_bytes_agree_with_zeek_conn_logs() {
     }
     assert!(checked >= 2, "ftp-data rows checked: {checked}");
 }
+
+/// zeek's `bigtransfer.pcap` holds 23,822 of the 5,416,666,670 bytes its data
+/// connection carried (the payload was stripped; the FIN and the 226 are there):
+/// ftpscope says the capture holds a fragment, and draws no speed verdict from it,
+/// not even the `--verbose` "network-limited, nothing to fix" (which it gave before).
+#[test]
+fn a_data_connection_mostly_missing_from_the_capture_is_said_and_not_judged() {
+    let Some(dir) = common::public_captures(
+        "a_data_connection_mostly_missing_from_the_capture_is_said_and_not_judged",
+    ) else {
+        return;
+    };
+    let cfg = TrackerConfig {
+        verbose: true,
+        ..Default::default()
+    };
+    let cap = ftpscope::engine::analyze_file(&dir.join("zeek/bigtransfer.pcap"), cfg).unwrap();
+    let s = &cap.sessions[0];
+    let ids: Vec<_> = s.findings.iter().map(|f| f.id).collect();
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "capture-data-incomplete")
+        .unwrap_or_else(|| panic!("{ids:?}"));
+    assert_eq!(f.severity, ftpscope::model::Severity::Warning);
+    assert!(
+        f.summary.en.contains("23.3 KiB") && f.summary.en.contains("RETR rand.txt"),
+        "{}",
+        f.summary.en
+    );
+    assert!(!ids.iter().any(|id| id.starts_with("transfer-")), "{ids:?}");
+    // Its byte count stays the connection's, from the sequence numbers.
+    let d = s.data_channels.iter().find(|d| d.bytes > 1 << 32).unwrap();
+    assert_eq!(d.bytes, 5_416_666_670);
+}

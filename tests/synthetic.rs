@@ -528,3 +528,68 @@ fn a_command_sent_again_before_a_late_reply_is_control_loss() {
     assert_eq!(cwd(&cap).retransmissions, 1);
     assert!(loss(&cap).is_none(), "{:?}", loss(&cap));
 }
+
+/// A download the client gave up on: the server sent part of a listing and then
+/// nothing (no FIN, no 226), and the client closed the data connection (its
+/// timeout). Only the sender's FIN ends a file in stream mode, so the transfer
+/// ended early: `aborted`, with a finding, not `completed` for a FIN. The same
+/// connection ended by the server's FIN first is `completed`.
+#[test]
+fn a_download_the_receiver_closed_before_the_sender_is_aborted() {
+    use common::builder::{ACK, FIN};
+    let build = |sender_fin_first: bool| {
+        let mut p = Pcap::new();
+        let mut c = p.open(sa("192.0.2.10:40000"), sa("198.51.100.1:21"));
+        login(&mut p, &mut c);
+        p.send_a(&mut c, b"PASV\r\n");
+        p.send_b(
+            &mut c,
+            b"227 Entering Passive Mode (198,51,100,1,156,64)\r\n",
+        );
+        p.send_a(&mut c, b"LIST\r\n");
+        let mut d = p.open(sa("192.0.2.10:40001"), sa("198.51.100.1:40000"));
+        p.send_b(&mut c, b"150 Here comes the directory listing.\r\n");
+        p.send_b(&mut d, &[b'x'; 1000]);
+        p.ts_us += 20_000_000;
+        if sender_fin_first {
+            p.send_b(&mut c, b"226 Directory send OK.\r\n");
+            p.segment(d.b, d.a, d.seq_b, d.seq_a, FIN | ACK, b"");
+            p.segment(d.a, d.b, d.seq_a, d.seq_b + 1, FIN | ACK, b"");
+            p.segment(d.b, d.a, d.seq_b + 1, d.seq_a + 1, ACK, b"");
+        } else {
+            // The client's FIN, acknowledged; the server's side stays open.
+            p.segment(d.a, d.b, d.seq_a, d.seq_b, FIN | ACK, b"");
+            p.segment(d.b, d.a, d.seq_b, d.seq_a + 1, ACK, b"");
+        }
+        p.close(&mut c);
+        run(&p)
+    };
+    let cap = build(false);
+    let s = &cap.sessions[0];
+    assert_eq!(s.data_channels[0].outcome, Outcome::Aborted);
+    assert_eq!(s.data_channels[0].bytes, 1000);
+    let ids: Vec<_> = s.findings.iter().map(|f| (f.id, f.severity)).collect();
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "transfer-incomplete")
+        .unwrap_or_else(|| panic!("{ids:?}"));
+    assert_eq!(f.severity, Severity::Error);
+    assert!(
+        f.summary
+            .en
+            .contains("the client closed the data connection after 1000 bytes")
+            && f.remedy.en.contains("the client gave up"),
+        "{} / {}",
+        f.summary.en,
+        f.remedy.en
+    );
+    let cap = build(true);
+    let s = &cap.sessions[0];
+    assert_eq!(s.data_channels[0].outcome, Outcome::Completed);
+    assert!(
+        !s.findings.iter().any(|f| f.id.starts_with("transfer-")),
+        "{:?}",
+        s.findings.iter().map(|f| f.id).collect::<Vec<_>>()
+    );
+}

@@ -18,7 +18,7 @@ pub const MIN_SPAN_S: f64 = 0.5;
 /// Share of the transfer time a limit must account for to be named.
 const SHARE: f64 = 0.25;
 
-fn label(d: &DataChannel) -> Tr {
+pub(crate) fn label(d: &DataChannel) -> Tr {
     match (d.command.as_deref(), &d.arg) {
         (Some(cmd), Some(a)) => Tr::verbatim(format!("{cmd} {}", escape(&a.0))),
         (Some(cmd), None) => Tr::verbatim(cmd),
@@ -539,10 +539,21 @@ impl Limit {
 /// Which limit held this data connection back (the first that applies, in this
 /// order: a PMTU black hole; then, for transfers of at least [`MIN_SPAN_S`], a
 /// stalled receiver, loss, an idle sender, the receive window).
+/// More than a quarter of the bytes the sender's sequence numbers account for
+/// never reached the capture (holes never filled: a capture host or SPAN port
+/// that dropped packets, a file with the payload stripped). The figures then
+/// describe a fragment: no rate, loss or window verdict is drawn from them.
+pub fn mostly_unseen(t: &TcpFigures) -> bool {
+    t.lost_before_capture_bytes > 0 && t.lost_before_capture_bytes * 4 > t.payload_bytes
+}
+
 pub fn limit(d: &DataChannel) -> Option<Limit> {
     let t = d.tcp.as_deref()?;
     if is_pmtu_blackhole(t) {
         return Some(Limit::PmtuBlackhole);
+    }
+    if mostly_unseen(t) {
+        return None;
     }
     let span = span(d)?;
     if span < MIN_SPAN_S || t.payload_bytes == 0 {
@@ -587,7 +598,7 @@ pub fn network_limited(d: &DataChannel, out: &mut Vec<Finding>) {
     let Some(span) = t.sending_s else {
         return;
     };
-    if span < MIN_SPAN_S || t.payload_bytes == 0 || limit(d).is_some() {
+    if span < MIN_SPAN_S || t.payload_bytes == 0 || mostly_unseen(t) || limit(d).is_some() {
         return;
     }
     let what = label(d);
