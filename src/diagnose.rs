@@ -1152,7 +1152,7 @@ fn unseen_data_rule(s: &Session, out: &mut Vec<Finding>) {
     let used: Vec<&DataChannel> = s
         .data_channels
         .iter()
-        .filter(|d| d.command.is_some())
+        .filter(|d| d.command.is_some() || d.command_exchange.is_some())
         .collect();
     // Evidence that a data connection was made or tried, which the capture
     // should then hold: an address to connect to, and the server's replies to
@@ -3478,7 +3478,25 @@ fn capture_rules(s: &Session, out: &mut Vec<Finding>) {
                 lim.gap_bytes[0],
                 lim.gap_bytes[1]
             ),
-            evidence: Vec::new(),
+            evidence: lim
+                .gap_at
+                .iter()
+                .flat_map(|v| v.iter())
+                .map(|&(frame, ts, from_client, len)| {
+                    let text = if from_client {
+                        tr!(
+                            "{len} bytes from the client missing from the capture here",
+                            "抓包在此处缺少客户端的 {len} 字节"
+                        )
+                    } else {
+                        tr!(
+                            "{len} bytes from the server missing from the capture here",
+                            "抓包在此处缺少服务器的 {len} 字节"
+                        )
+                    };
+                    ev(text, Some(ts), Some(frame), None)
+                })
+                .collect(),
             remedy: tr!(
                 "The capture dropped packets (a busy capture host, a SPAN port over capacity). Exchanges around the gaps may be incomplete; capture again with a capture filter or a faster disk.",
                 "抓包丢了包（抓包主机繁忙，SPAN 端口超出容量）。缺口附近的交互可能不完整；请使用抓包过滤器或更快的磁盘重新抓包。"

@@ -783,7 +783,21 @@ pub struct CaptureLimits {
     /// `coverage` are).
     #[serde(skip)]
     pub seen: [bool; 2],
+    /// The first gaps of the control stream ([`MAX_GAPS_KEPT`]): the frame that
+    /// showed each, its time, whether the client's bytes were missing, how many.
+    /// The `capture-gap` finding's evidence; not in the JSON (the anomalies say
+    /// each gap).
+    /// Boxed: rare, and every open session carries the field.
+    #[serde(skip)]
+    pub gap_at: Option<Box<Vec<GapAt>>>,
 }
+
+/// A gap of a control stream: the frame that showed it, its time, whether the
+/// client's bytes were missing, how many.
+pub type GapAt = (u64, crate::time::Ts, bool, u64);
+
+/// Gaps of a control stream kept as evidence.
+pub const MAX_GAPS_KEPT: usize = 5;
 
 /// Could the data connections of a session be in the capture?
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]

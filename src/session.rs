@@ -113,6 +113,9 @@ struct DataFacts {
     gaps: u64,
     /// REST offset in force for the transfer on this channel (0: none).
     restart: u64,
+    /// Server bytes were lost from the capture while its transfer command waited
+    /// for its replies: a preliminary reply (150) may be among them.
+    reply_gap: bool,
 }
 
 /// A command waiting for its final reply: kept as an exchange (its index), or only
@@ -223,6 +226,13 @@ struct SessionState {
     /// Source notes for the next line of each direction (client, server), see
     /// [`NoteTarget::Line`].
     line_notes: [Vec<Tr>; 2],
+    /// Where the capture lost bytes of each direction, said on the next line
+    /// that comes (the transcript's marker of the hole); dropped when none does
+    /// (the anomaly says it too).
+    /// Per direction: the frame that showed the gap (0: none waiting) and the
+    /// bytes missing (summed when several gaps come before the next line).
+    /// Boxed: rare, and every open session carries the field.
+    gap_notes: Option<Box<[GapNote; 2]>>,
     /// Source notes for data connections not tied to a channel yet.
     conn_notes: Vec<(ConnId, Tr)>,
     /// The exchange kept for a multi-line greeting whose first line came (its
@@ -786,6 +796,7 @@ impl Tracker {
                 garbage_answer: None,
                 last_bytes: [Meta::default(); 2],
                 line_notes: [Vec::new(), Vec::new()],
+                gap_notes: None,
                 conn_notes: Vec::new(),
                 greeting_slot: None,
                 ended: false,
@@ -1218,6 +1229,7 @@ impl Tracker {
             self.count_text(si, fixed + arg.len());
         }
         let st = &mut self.sessions[si];
+        notes.extend(gap_note(&mut st.gap_notes, 0));
         notes.append(&mut st.line_notes[0]);
         // The catalog's spelling of a known verb (the parsed verb is upper-cased):
         // what the state changes below are keyed on, with no copy of the verb.
@@ -1338,7 +1350,10 @@ impl Tracker {
                 .enumerate()
                 .rev()
                 .find(|(ci, c)| {
-                    c.command.is_none() && c.announce_exchange < ei && !st.facts[*ci].rejected
+                    c.command.is_none()
+                        && c.command_exchange.is_none()
+                        && c.announce_exchange < ei
+                        && !st.facts[*ci].rejected
                 })
                 .map(|(ci, _)| ci);
         if let Some(ci) = cand {
@@ -1491,6 +1506,7 @@ impl Tracker {
                     let cmd_ts = st.s.exchanges[ei].command.as_ref().map(|c| c.ts);
                     let mut notes =
                         vec![tr!("invalid reply: no reply code", "无效响应：没有响应码")];
+                    notes.extend(gap_note(&mut st.gap_notes, 1));
                     notes.append(&mut st.line_notes[1]);
                     st.s.exchanges[ei].replies.push(Reply {
                         code: 0,
@@ -1520,6 +1536,28 @@ impl Tracker {
         if st.after_gap && !greeting {
             Self::skip_unanswerable(st, r.code);
         }
+        // After a gap, a reply the waiting command cannot take (a 227 to TYPE, a
+        // 200 to CWD) answers a command the capture lost: the waiting command's
+        // own reply was lost too. Neither is paired across the hole.
+        let mut lost_command: Option<Tr> = None;
+        if st.after_gap && !greeting {
+            if let Some(&Pending::Kept(front)) = st.pending.front() {
+                let verb = st.s.exchanges[front].verb().unwrap_or("");
+                if !crate::ftp::reply::plausible(verb, r.code) {
+                    st.pending.pop_front();
+                    if let Some(c) = st.s.exchanges[front].command.as_mut() {
+                        c.notes.push(tr!(
+                            "no reply in the capture (lost in a gap)",
+                            "抓包中没有响应（丢失在缺口中）"
+                        ));
+                    }
+                    lost_command = Some(tr!(
+                        "the command this answers is not in the capture (lost in a gap)",
+                        "这个响应所回答的命令不在抓包中（丢失在缺口中）"
+                    ));
+                }
+            }
+        }
         if !greeting {
             if let Some(Pending::Counted { verb, arg }) = st.pending.front() {
                 let (verb, arg) = (verb.clone(), arg.clone());
@@ -1536,7 +1574,14 @@ impl Tracker {
         {
             st.pending.push_front(Pending::Kept(ei));
         }
-        let unsolicited = greeting || st.pending.is_empty();
+        let unsolicited = greeting || st.pending.is_empty() || lost_command.is_some();
+        // A preliminary reply with no command waiting, right after the capture lost
+        // client bytes no command line has come since: it answers a transfer
+        // command lost in the hole, which used the newest announcement.
+        let orphan_transfer = unsolicited
+            && !greeting
+            && (100..200).contains(&r.code)
+            && st.gap_notes.as_ref().is_some_and(|g| g[0].0 != 0);
         if unsolicited && !greeting && !self.keep_exchange(si, r.code >= 400) {
             let st = &mut self.sessions[si];
             Self::count_exchange(st, None, Some(r.code));
@@ -1548,11 +1593,41 @@ impl Tracker {
         else {
             return;
         };
+        if orphan_transfer {
+            let st = &mut self.sessions[si];
+            // Its final reply (226, 426) comes to this exchange.
+            st.pending.push_front(Pending::Kept(ei));
+            let newest = st.s.data_channels.len().checked_sub(1);
+            if let Some(ci) = newest.filter(|&ci| {
+                let c = &st.s.data_channels[ci];
+                c.command_exchange.is_none() && c.announce_exchange < ei && !st.facts[ci].rejected
+            }) {
+                let ch = &mut st.s.data_channels[ci];
+                ch.command_exchange = Some(ei);
+                ch.transfer_type = Some(st.s.type_.clone());
+                st.s.exchanges[ei].data_channel = Some(ci);
+            }
+            lost_command = Some(tr!(
+                "the transfer command this answers is not in the capture (lost in a gap)",
+                "这个响应所回答的传输命令不在抓包中（丢失在缺口中）"
+            ));
+        }
         let text = r.text();
         let st = &self.sessions[si];
         // The verb as the catalog spells it when known (no copy), and the
         // argument only for the replies whose state needs it.
         let (verb, arg, cmd_ts) = match &st.s.exchanges[ei].command {
+            // Only a PASV (EPSV, LPSV) is answered by 227 (229, 228): the lost
+            // command's announcement is followed.
+            None if lost_command.is_some() => {
+                let verb = match r.code {
+                    227 => Some(std::borrow::Cow::Borrowed("PASV")),
+                    229 => Some(std::borrow::Cow::Borrowed("EPSV")),
+                    228 => Some(std::borrow::Cow::Borrowed("LPSV")),
+                    _ => None,
+                };
+                (verb, Vec::new(), None)
+            }
             Some(c) => {
                 let verb = c.catalog_verb();
                 let arg = if reply_uses_arg(&verb) {
@@ -1568,6 +1643,8 @@ impl Tracker {
         let (kept_text, kept_lines) =
             self.kept_reply_text(si, std::mem::take(&mut r.lines), &text, &mut notes);
         let st = &mut self.sessions[si];
+        notes.extend(gap_note(&mut st.gap_notes, 1));
+        notes.extend(lost_command);
         notes.append(&mut st.line_notes[1]);
         let first_reply = st.s.exchanges[ei].replies.is_empty();
         let reply = Reply {
@@ -2225,6 +2302,36 @@ impl Tracker {
     }
 }
 
+/// The transcript's marker of the capture's gaps before a line of direction `d`
+/// (0: the client's), taken once.
+/// A gap waiting for the next line of its direction: the frame that showed it
+/// (0: none), the bytes missing, whether several gaps add up to them.
+type GapNote = (u64, u64, bool);
+
+fn gap_note(notes: &mut Option<Box<[GapNote; 2]>>, d: usize) -> Option<Tr> {
+    let (frame, len, several) = std::mem::take(&mut notes.as_mut()?[d]);
+    if frame == 0 {
+        return None;
+    }
+    let fr = FrameLabel(frame);
+    let (side, side_zh) = if d == 0 {
+        ("client", "客户端")
+    } else {
+        ("server", "服务器")
+    };
+    Some(if several {
+        tr!(
+            "capture gaps before this line: {len} bytes from the {side} missing (frames up to {fr})",
+            "此行之前有抓包缺口：缺少{side_zh}的 {len} 字节（直到帧 {fr}）"
+        )
+    } else {
+        tr!(
+            "capture gap before this line: {len} bytes from the {side} missing (frame {fr})",
+            "此行之前有抓包缺口：缺少{side_zh}的 {len} 字节（帧 {fr}）"
+        )
+    })
+}
+
 /// The receiving side reset the data connection after the sending side's FIN,
 /// and the server confirmed the transfer (226/250): every byte was sent and the
 /// receiver only closed abortively (SO_LINGER 0, as some Windows and Java clients
@@ -2288,7 +2395,8 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
         let preliminary = ch
             .command_exchange
             .and_then(|e| s.exchanges.get(e))
-            .is_some_and(|e| e.replies.iter().any(|r| (100..200).contains(&r.code)));
+            .is_some_and(|e| e.replies.iter().any(|r| (100..200).contains(&r.code)))
+            || f.reply_gap;
         // Live: no connection yet, and nothing says none will come (the newest
         // announcement, or a transfer command without its final reply).
         let awaited = live
@@ -2303,7 +2411,7 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
         } else if !f.attempted {
             // No connection in the capture: the replies are the evidence left.
             match final_code {
-                _ if ch.command.is_none() => Outcome::Unused,
+                _ if ch.command.is_none() && ch.command_exchange.is_none() => Outcome::Unused,
                 // The server refused the command itself: no transfer was due.
                 Some(c) if c >= 400 && !preliminary && c != 425 => Outcome::CommandFailed,
                 // 1xx: the server had its data connection; the capture does not.
@@ -2849,6 +2957,10 @@ impl Tracker {
         } else {
             st.s.capture.gap_bytes[d] += len;
             st.s.capture.gaps += 1;
+            let kept = st.s.capture.gap_at.get_or_insert_default();
+            if kept.len() < crate::model::MAX_GAPS_KEPT {
+                kept.push((meta.frame, meta.ts, from_client, len));
+            }
         }
         if st.encrypted {
             st.s.encrypted_bytes[d] += len;
@@ -2874,6 +2986,22 @@ impl Tracker {
             ),
         };
         Self::anomaly(st, text);
+        if !is_cut && !from_client {
+            if let Some(&Pending::Kept(ei)) = st.pending.front() {
+                if let Some(ci) = st.s.exchanges[ei].data_channel {
+                    st.facts[ci].reply_gap = true;
+                }
+            }
+        }
+        if !is_cut {
+            // Said again on the next line of that direction, in the transcript.
+            let g = &mut st.gap_notes.get_or_insert_default()[d];
+            *g = if g.0 == 0 {
+                (meta.frame.max(1), len, false)
+            } else {
+                (meta.frame.max(1), g.1 + len, true)
+            };
+        }
         st.after_gap = true;
         let partial = st.lines[d].break_line();
         // The start of the line is known, its end is not: keep it as a

@@ -834,3 +834,56 @@ fn a_data_connection_mostly_missing_from_the_capture_is_said_and_not_judged() {
     let d = s.data_channels.iter().find(|d| d.bytes > 1 << 32).unwrap();
     assert_eq!(d.bytes, 5_416_666_670);
 }
+
+/// zeek's `cwd-navigation.pcap` lost a command and the reply next to it together
+/// several times (a real capture, control connection only). Replies are not paired
+/// across those holes: `TYPE I` (frame 830) keeps no reply instead of the 227 of a
+/// lost PASV (frame 831), whose announcement (port 63958) is the one the RETR of
+/// frame 832 uses; `CWD 2014` does not get "200 Type set to I". Transfers whose
+/// RETR or 150 was lost still count as done per the server's replies (689 227s,
+/// 689 226s); the `capture-gap` finding cites the frames.
+#[test]
+fn control_replies_are_not_paired_across_capture_gaps() {
+    let Some(dir) = common::public_captures("control_replies_are_not_paired_across_capture_gaps")
+    else {
+        return;
+    };
+    let cap = analyze(&dir.join("zeek/cwd-navigation.pcap"));
+    let s = &cap.sessions[0];
+    for x in &s.exchanges {
+        let (Some(c), Some(r)) = (&x.command, x.replies.first()) else {
+            continue;
+        };
+        assert!(
+            ftpscope::ftp::reply::plausible(&c.verb, r.code),
+            "{} {} answered {} at frame {}",
+            c.verb,
+            String::from_utf8_lossy(&c.arg.0),
+            r.code,
+            r.frame
+        );
+    }
+    let retr = s
+        .exchanges
+        .iter()
+        .find(|x| x.command.as_ref().is_some_and(|c| c.frame == 832))
+        .expect("the RETR of frame 832");
+    let ch = &s.data_channels[retr.data_channel.expect("linked")];
+    assert_eq!(ch.announced.map(|a| a.port()), Some(63958));
+    assert_eq!(ch.announced_frame, 831);
+    assert_eq!(s.data_channels.len(), 689);
+    assert!(
+        s.data_channels
+            .iter()
+            .all(|d| d.outcome == ftpscope::model::Outcome::CompletedPerReplies),
+        "{:?}",
+        s.data_channels
+            .iter()
+            .filter(|d| d.outcome != ftpscope::model::Outcome::CompletedPerReplies)
+            .map(|d| (d.announced_frame, d.outcome))
+            .collect::<Vec<_>>()
+    );
+    let gap = s.findings.iter().find(|f| f.id == "capture-gap").unwrap();
+    let frames: Vec<_> = gap.evidence.iter().filter_map(|e| e.frame).collect();
+    assert!(frames.contains(&715) && frames.contains(&831), "{frames:?}");
+}
