@@ -1033,6 +1033,18 @@ pub struct SummaryRow {
 }
 
 impl Session {
+    /// The login as the text views say it: `ok`, `failed`, `none`, or
+    /// `encrypted` when none was seen because the control connection was
+    /// encrypted from before it (the JSON's `login` stays `none`: not seen).
+    pub fn login_word(&self) -> &'static str {
+        match self.login {
+            Login::Ok => "ok",
+            Login::Failed => "failed",
+            Login::None if self.tls || self.encrypted_bytes != [0, 0] => "encrypted",
+            Login::None => "none",
+        }
+    }
+
     /// Commands seen: kept as exchanges, or counted in the summary.
     pub fn command_count(&self) -> usize {
         let kept = self

@@ -243,6 +243,9 @@ struct SessionState {
     control_closed: bool,
     /// Bytes were lost since the pending queue was last empty: pair replies by plausibility.
     after_gap: bool,
+    /// The type in force is known from the capture (a TYPE and its 200, a reply
+    /// naming the mode), not assumed.
+    type_told: bool,
     /// Data connections of this session still open.
     open_data: usize,
     /// The control connection closed with data connections open: the session is
@@ -802,6 +805,7 @@ impl Tracker {
                 ended: false,
                 control_closed: false,
                 after_gap: false,
+                type_told: false,
                 open_data: 0,
                 closing_deadline: None,
                 tls_left: [0, 0],
@@ -1817,6 +1821,7 @@ impl Tracker {
                 let t = word();
                 if !t.is_empty() {
                     st.s.type_ = t;
+                    st.type_told = true;
                 }
             }
             (200, None) => {
@@ -1825,8 +1830,9 @@ impl Tracker {
                 match type_in_reply(text) {
                     Some(Representation::Binary) => st.s.type_ = "I".into(),
                     Some(Representation::Ascii) => st.s.type_ = "A".into(),
-                    _ => {}
+                    _ => return true,
                 }
+                st.type_told = true;
             }
             (200, Some("MODE")) => st.s.mode = word(),
             (200, Some("STRU")) => st.s.stru = word(),
@@ -1973,7 +1979,32 @@ impl Tracker {
                             st.s.data_channels[ci].expected_size = Some(n);
                         }
                     }
-                    st.s.data_channels[ci].type_per_replies = type_in_reply(text);
+                    let said = type_in_reply(text);
+                    st.s.data_channels[ci].type_per_replies = said;
+                    // No TYPE in a capture that starts mid-session: the server's
+                    // "BINARY mode" is the type in force, not the default A the
+                    // session assumed. (From the greeting on, no TYPE means A,
+                    // whatever a server that ignores it says: vsftpd sends BINARY
+                    // unless ascii_download_enable.)
+                    let greeted = st.s.exchanges.first().is_some_and(|x| {
+                        x.command.is_none()
+                            && x.replies
+                                .first()
+                                .is_some_and(|r| matches!(r.code, 220 | 120))
+                    });
+                    if !st.type_told
+                        && st.s.capture.mid_session
+                        && !greeted
+                        && let Some(rep) = said
+                    {
+                        let t = match rep {
+                            Representation::Binary => "I",
+                            Representation::Ascii => "A",
+                        };
+                        st.s.type_ = t.into();
+                        st.s.data_channels[ci].transfer_type = Some(t.into());
+                        st.type_told = true;
+                    }
                 }
             }
             (226 | 250, Some(v)) if command::is_transfer(v) => {

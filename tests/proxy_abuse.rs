@@ -581,11 +581,24 @@ async fn client_garbage(addr: SocketAddr) -> String {
     long.extend_from_slice(b"\r\n");
     c.send_raw(&long).await.unwrap();
     c.send_raw(b"NOOP\r\n").await.unwrap();
+    // The NOOP's answer before the bytes that make libunftp hang up: when both
+    // reached it in one read, it failed on the buffer and never answered the
+    // NOOP (seen once in a full test run).
+    let mut all = String::new();
+    for _ in 0..6 {
+        let r = c.reply().await;
+        all.push_str(&r);
+        all.push('\n');
+        if r.starts_with("200") {
+            break;
+        }
+    }
     let _ = c.send_raw(b"\x80\xfe\xc3 not UTF-8\r\n").await;
     let _ = c.send_raw(b"QUIT\r\n").await;
-    // Everything the server answered, to its close.
+    // Everything else the server answered, to its close.
     let got = c.read_n(1 << 20, Duration::from_secs(15)).await;
-    String::from_utf8_lossy(&got).to_string()
+    all.push_str(&String::from_utf8_lossy(&got));
+    all
 }
 
 /// 10 MB without a newline, then the write side closed.

@@ -887,3 +887,33 @@ fn control_replies_are_not_paired_across_capture_gaps() {
     let frames: Vec<_> = gap.evidence.iter().filter_map(|e| e.frame).collect();
     assert!(frames.contains(&715) && frames.contains(&831), "{frames:?}");
 }
+
+/// zeek's `ftp-with-numbers-in-filename.pcap` starts mid-session: no TYPE is in
+/// it, and the server's 150 says "Opening BINARY mode": the session's type is I
+/// from then on, not the A a session from its start assumes. A capture from the
+/// greeting on with no TYPE stays A whatever vsftpd's 150 says (suricata-verify
+/// `bug-3519`: vsftpd says BINARY unless ascii_download_enable).
+#[test]
+fn a_mid_session_capture_takes_the_type_from_the_servers_150() {
+    let Some(dir) =
+        common::public_captures("a_mid_session_capture_takes_the_type_from_the_servers_150")
+    else {
+        return;
+    };
+    let cap = analyze(&dir.join("zeek/ftp-with-numbers-in-filename.pcap"));
+    let s = &cap.sessions[0];
+    assert!(s.capture.mid_session);
+    assert_eq!(s.type_, "I");
+    let retr = s
+        .data_channels
+        .iter()
+        .find(|d| {
+            d.arg
+                .as_ref()
+                .is_some_and(|a| a.0.ends_with(b"rfc1001.txt"))
+        })
+        .expect("the RETR of rfc1001.txt");
+    assert_eq!(retr.transfer_type.as_deref(), Some("I"));
+    let cap = analyze(&dir.join("suricata-verify/bug-3519/input.pcap"));
+    assert_eq!(cap.sessions[0].type_, "A");
+}

@@ -567,11 +567,7 @@ fn render_session(
         human_duration(s.duration)
     )?;
     let user = s.user.as_ref().map_or("-".to_string(), |u| escape(&u.0));
-    let login = match s.login {
-        crate::model::Login::Ok => "ok",
-        crate::model::Login::Failed => "failed",
-        crate::model::Login::None => "none",
-    };
+    let login = s.login_word();
     write!(
         out,
         "  {} {user}, {} {}, TYPE {} MODE {} STRU {}",

@@ -527,14 +527,6 @@ fn status_mark(s: &Session) -> &'static str {
     }
 }
 
-fn login_text(l: Login) -> &'static str {
-    match l {
-        Login::Ok => "ok",
-        Login::Failed => "failed",
-        Login::None => "none",
-    }
-}
-
 /// Start as `MM-DD HH:MM:SS` (the title and the session view give the year),
 /// in UTC or local time, or seconds since the first packet (`--time`).
 fn short_start(s: &Session, tv: TimeView) -> String {
@@ -865,7 +857,7 @@ fn session(frame: &mut Frame, r: &Regions, app: &App) {
             "  {} {user} ({} {})",
             Ui::User.text(app.lang),
             Ui::Login.text(app.lang),
-            crate::i18n::state(login_text(s.login), app.lang)
+            crate::i18n::state(s.login_word(), app.lang)
         )),
     ]);
     line_at(frame, r.header, r.header.y, first, None);
