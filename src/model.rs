@@ -248,6 +248,16 @@ named_states! {
     }
 }
 
+impl Representation {
+    /// The TYPE argument it stands for: `I` or `A`.
+    pub fn type_letter(self) -> &'static str {
+        match self {
+            Representation::Binary => "I",
+            Representation::Ascii => "A",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Login {

@@ -226,12 +226,10 @@ struct SessionState {
     /// Source notes for the next line of each direction (client, server), see
     /// [`NoteTarget::Line`].
     line_notes: [Vec<Tr>; 2],
-    /// Where the capture lost bytes of each direction, said on the next line
-    /// that comes (the transcript's marker of the hole); dropped when none does
-    /// (the anomaly says it too).
-    /// Per direction: the frame that showed the gap (0: none waiting) and the
-    /// bytes missing (summed when several gaps come before the next line).
-    /// Boxed: rare, and every open session carries the field.
+    /// Where the capture lost bytes of each direction (client, server), said on
+    /// the next line that comes (the transcript's marker of the hole); dropped
+    /// when none does (the anomaly says it too). Boxed: rare, and every open
+    /// session carries the field.
     gap_notes: Option<Box<[GapNote; 2]>>,
     /// Source notes for data connections not tied to a channel yet.
     conn_notes: Vec<(ConnId, Tr)>,
@@ -1549,12 +1547,7 @@ impl Tracker {
                 let verb = st.s.exchanges[front].verb().unwrap_or("");
                 if !crate::ftp::reply::plausible(verb, r.code) {
                     st.pending.pop_front();
-                    if let Some(c) = st.s.exchanges[front].command.as_mut() {
-                        c.notes.push(tr!(
-                            "no reply in the capture (lost in a gap)",
-                            "抓包中没有响应（丢失在缺口中）"
-                        ));
-                    }
+                    Self::reply_lost_in_gap(st, front);
                     lost_command = Some(tr!(
                         "the command this answers is not in the capture (lost in a gap)",
                         "这个响应所回答的命令不在抓包中（丢失在缺口中）"
@@ -1685,16 +1678,19 @@ impl Tracker {
                 break;
             }
             match st.pending.pop_front() {
-                Some(Pending::Kept(lost)) => {
-                    if let Some(c) = st.s.exchanges[lost].command.as_mut() {
-                        c.notes.push(tr!(
-                            "no reply in the capture (lost in a gap)",
-                            "抓包中没有响应（丢失在缺口中）"
-                        ));
-                    }
-                }
+                Some(Pending::Kept(lost)) => Self::reply_lost_in_gap(st, lost),
                 _ => Self::count_exchange(st, Some(&v0), None),
             }
+        }
+    }
+
+    /// A waiting command whose reply the capture lost in a gap: noted as such.
+    fn reply_lost_in_gap(st: &mut SessionState, ei: usize) {
+        if let Some(c) = st.s.exchanges[ei].command.as_mut() {
+            c.notes.push(tr!(
+                "no reply in the capture (lost in a gap)",
+                "抓包中没有响应（丢失在缺口中）"
+            ));
         }
     }
 
@@ -1827,12 +1823,10 @@ impl Tracker {
             (200, None) => {
                 // A TYPE's 200 whose command the capture lost ("TYPE is now 8-bit
                 // binary", "Switching to Binary mode.").
-                match type_in_reply(text) {
-                    Some(Representation::Binary) => st.s.type_ = "I".into(),
-                    Some(Representation::Ascii) => st.s.type_ = "A".into(),
-                    _ => return true,
+                if let Some(rep) = type_in_reply(text) {
+                    st.s.type_ = rep.type_letter().into();
+                    st.type_told = true;
                 }
-                st.type_told = true;
             }
             (200, Some("MODE")) => st.s.mode = word(),
             (200, Some("STRU")) => st.s.stru = word(),
@@ -1997,12 +1991,8 @@ impl Tracker {
                         && !greeted
                         && let Some(rep) = said
                     {
-                        let t = match rep {
-                            Representation::Binary => "I",
-                            Representation::Ascii => "A",
-                        };
-                        st.s.type_ = t.into();
-                        st.s.data_channels[ci].transfer_type = Some(t.into());
+                        st.s.type_ = rep.type_letter().into();
+                        st.s.data_channels[ci].transfer_type = Some(rep.type_letter().into());
                         st.type_told = true;
                     }
                 }
@@ -2333,12 +2323,12 @@ impl Tracker {
     }
 }
 
-/// The transcript's marker of the capture's gaps before a line of direction `d`
-/// (0: the client's), taken once.
 /// A gap waiting for the next line of its direction: the frame that showed it
 /// (0: none), the bytes missing, whether several gaps add up to them.
 type GapNote = (u64, u64, bool);
 
+/// The transcript's marker of the capture's gaps before a line of direction `d`
+/// (0: the client's), taken once.
 fn gap_note(notes: &mut Option<Box<[GapNote; 2]>>, d: usize) -> Option<Tr> {
     let (frame, len, several) = std::mem::take(&mut notes.as_mut()?[d]);
     if frame == 0 {
