@@ -463,6 +463,9 @@ pub fn capture_stats(stats: &CaptureStats) -> Vec<Finding> {
             ..Default::default()
         });
     }
+    if stats.data_without_control_total > 0 {
+        out.push(lone_data(stats));
+    }
     if stats.duplicate_packets > 0 {
         out.push(Finding {
             id: "capture-duplicates",
@@ -481,6 +484,140 @@ pub fn capture_stats(stats: &CaptureStats) -> Vec<Finding> {
         });
     }
     out
+}
+
+/// Active-mode data connections (from port 20) whose control connection is not
+/// in the capture: what each carried and how it ended is all there is to say,
+/// and the control connection would say why.
+fn lone_data(stats: &CaptureStats) -> Finding {
+    use crate::model::EndedBy;
+    use crate::text::AddrText;
+    use crate::time::{human_bytes, human_duration};
+    let n = stats.data_without_control_total;
+    // A data connection the server's side reset, or one that never ended, did
+    // not finish as a file transfer does (the sender's FIN).
+    let broken = stats
+        .data_without_control
+        .iter()
+        .any(|d| d.ended_by != Some(EndedBy::Fin));
+    let upload_cut = stats
+        .data_without_control
+        .iter()
+        .any(|d| d.ended_by == Some(EndedBy::RstByServer) && d.bytes_to_server > d.bytes_to_client);
+    let evidence = stats
+        .data_without_control
+        .iter()
+        .map(|d| {
+            let (server, client) = (AddrText::new(&d.server), AddrText::new(&d.client));
+            let (server, client) = (server.as_str(), client.as_str());
+            let (moved, way) = if d.bytes_to_server > d.bytes_to_client {
+                (
+                    d.bytes_to_server,
+                    tr!("to the server's side (an upload)", "发往服务器一侧（上传）"),
+                )
+            } else {
+                (
+                    d.bytes_to_client,
+                    tr!(
+                        "to the client's side (a download or a listing)",
+                        "发往客户端一侧（下载或列表）"
+                    ),
+                )
+            };
+            let (size, secs) = (
+                human_bytes(moved),
+                human_duration(d.start.secs_until(d.end)),
+            );
+            let ended = match d.ended_by {
+                Some(EndedBy::Fin) => tr!("closed normally (FIN)", "正常关闭（FIN）"),
+                Some(EndedBy::RstByServer) => tr!(
+                    "reset by the server's side (port 20)",
+                    "被服务器一侧（20 端口）重置"
+                ),
+                Some(EndedBy::RstByClient) => tr!("reset by the client's side", "被客户端一侧重置"),
+                None => tr!("still open at the end of the capture", "抓包结束时仍未关闭"),
+            };
+            let mut parts = vec![tr!(
+                "{server} -> {client}: {size} {way} in {secs}, {ended}",
+                "{server} -> {client}：{size} {way}，用时 {secs}，{ended}";
+                server = Tr::verbatim(server),
+                client = Tr::verbatim(client),
+                size = Tr::verbatim(size),
+                secs = Tr::verbatim(secs),
+                way = way,
+                ended = ended
+            )];
+            if d.zero_windows > 0 {
+                let z = d.zero_windows;
+                parts.push(tr!(
+                    "the receiver's window was full {z} times (it stopped reading)",
+                    "接收方的窗口满了 {z} 次（它停止了读取）"
+                ));
+            }
+            if d.missing_bytes > 0 {
+                let m = human_bytes(d.missing_bytes);
+                parts.push(tr!(
+                    "{m} of it missing from the capture",
+                    "其中 {m} 不在抓包中"
+                ));
+            }
+            if !d.handshake {
+                parts.push(tr!(
+                    "already open when the capture began",
+                    "抓包开始时已打开"
+                ));
+            }
+            let what = Tr {
+                en: parts
+                    .iter()
+                    .map(|p| p.en.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                zh: parts
+                    .iter()
+                    .map(|p| p.zh.as_str())
+                    .collect::<Vec<_>>()
+                    .join("；"),
+            };
+            Evidence {
+                what,
+                ts: Some(d.start),
+                frame: Some(d.frame),
+                exchange: None,
+            }
+        })
+        .collect();
+    Finding {
+        id: "data-without-control",
+        severity: if broken {
+            Severity::Warning
+        } else {
+            Severity::Info
+        },
+        summary: tr!(
+            "{} FTP data connection(s) from port 20 (active mode) whose control connection is not in the capture: the commands and replies that say what moved and why it ended are missing",
+            "{} 个来自 20 端口的 FTP 数据连接（主动模式），其控制连接不在抓包中：说明传输内容及结束原因的命令和响应都缺失",
+            n
+        ),
+        evidence,
+        remedy: if upload_cut {
+            tr!(
+                "Capture the control connection too (a filter on the two hosts, not on the data port): the server's reply on it (426, 451, 552 ...) names why the transfer ended early. A server that resets an upload's data connection stopped taking the file (a full disk, a quota or size limit, an error): its log says which.",
+                "同时抓取控制连接（按两台主机过滤，而不是按数据端口）：服务器在控制连接上的响应（426、451、552 等）会说明传输提前结束的原因。服务器重置上传的数据连接，说明它停止接收该文件（磁盘已满、配额或大小限制、出错）：其日志会说明原因。"
+            )
+        } else if broken {
+            tr!(
+                "Capture the control connection too (a filter on the two hosts, not on the data port): the server's reply on it (426, 451, 552 ...) names why the transfer ended early.",
+                "同时抓取控制连接（按两台主机过滤，而不是按数据端口）：服务器在控制连接上的响应（426、451、552 等）会说明传输提前结束的原因。"
+            )
+        } else {
+            tr!(
+                "Capture the control connection too (a filter on the two hosts, not on the data port) to see the commands and the server's replies.",
+                "同时抓取控制连接（按两台主机过滤，而不是按数据端口），以便看到命令和服务器的响应。"
+            )
+        },
+        ..Default::default()
+    }
 }
 
 /// One finding per (id, cause): the first occurrence's text and evidence, the last

@@ -389,6 +389,8 @@ impl Pipeline {
         st.tcp_connections += self.flows.stats.connections;
         st.duplicate_packets += self.flows.stats.duplicates;
         st.sessions_evicted = self.tracker.evicted;
+        (st.data_without_control, st.data_without_control_total) =
+            self.tracker.data_without_control();
         st.fragments_reassembled = self.decoder.frags.reassembled;
         st.fragments_dropped = self.decoder.frags.dropped + self.decoder.frags.pending() as u64;
         st

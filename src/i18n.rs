@@ -205,6 +205,7 @@ pub fn state(name: &str, lang: Lang) -> &str {
         "command-failed" => "命令失败",
         "not-in-capture" => "不在抓包中",
         "encrypted" => "加密",
+        "unseen" => "未见通告",
         "ok" => "成功",
         "failed" => "失败",
         "none" => "无",
@@ -255,6 +256,7 @@ ui! {
     MatchedServerControl => "matched on the server's control address", "按服务器的控制连接地址匹配";
     MatchedClientControl => "matched on the client's control address", "按客户端的控制连接地址匹配";
     MatchedPortOnly => "matched by port only", "仅按端口匹配";
+    MatchedPeers => "matched by its peers: no announcement in the capture", "按两端匹配：抓包中没有通告";
     MatchedTiming => "matched by peers and timing: the announcement is encrypted", "按两端和时间匹配：通告是加密的";
     NoControlHandshake => "no control handshake", "没有控制连接握手";
     GreetingAndLogin => "greeting and login", "有欢迎信息和登录";

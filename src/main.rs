@@ -646,7 +646,11 @@ fn run(mut cli: Cli) -> anyhow::Result<u8> {
                 }
                 Ok(())
             };
-            streamed_rendered(&captures, &c, &mut w, &make, &mut stream, |_| {})?;
+            let (_, findings) =
+                streamed_rendered(&captures, &c, &mut w, &make, &mut stream, |_| {})?;
+            if session.is_none() {
+                report::json::write_capture_findings(&mut w, &findings)?;
+            }
             w.flush()?;
             0
         }

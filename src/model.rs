@@ -214,6 +214,10 @@ named_states! {
         /// Not readable: a data connection of an encrypted session, matched by
         /// timing (the announcement travelled inside TLS).
         Encrypted = "encrypted",
+        /// Not in the capture: a data connection between the two control peers
+        /// that no announcement in the capture matches (already running when the
+        /// capture began, or its PORT lost), matched by its peers.
+        Unseen = "unseen",
     }
 }
 
@@ -513,8 +517,9 @@ pub enum MatchKind {
     ClientControlAddress,
     /// Same port between the two control peers' addresses, other address forms.
     PortOnly,
-    /// No readable announcement (an encrypted session): a connection between the
-    /// two control peers while the session was open.
+    /// No announcement to match (an encrypted session's, or one the capture does
+    /// not hold): a connection between the two control peers while the session
+    /// was open.
     Timing,
 }
 
@@ -1230,6 +1235,42 @@ pub struct CaptureStats {
     /// (several inputs, without `--strict`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_files: Vec<SkippedFile>,
+    /// Data connections from port 20 (active mode) that no control connection in
+    /// the capture claimed: the first [`MAX_LONE_DATA_NAMED`] of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub data_without_control: Vec<LoneDataConn>,
+    /// How many such connections in all.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub data_without_control_total: u64,
+}
+
+/// Data connections without a control connection named in [`CaptureStats`] at most.
+pub const MAX_LONE_DATA_NAMED: usize = 16;
+
+/// An FTP data connection whose control connection is not in the capture: one
+/// from port 20, the port an FTP server's active-mode data connections come from
+/// (RFC 959 §3.2). What it carried and how it ended is all the capture says.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoneDataConn {
+    /// The server's side (port 20).
+    pub server: SocketAddr,
+    pub client: SocketAddr,
+    #[serde(serialize_with = "ser_ts")]
+    pub start: Ts,
+    #[serde(serialize_with = "ser_ts")]
+    pub end: Ts,
+    /// Its first packet.
+    #[serde(serialize_with = "ser_frame")]
+    pub frame: u64,
+    /// Its opening handshake is in the capture.
+    pub handshake: bool,
+    pub bytes_to_server: u64,
+    pub bytes_to_client: u64,
+    /// Payload bytes the capture lacks (gaps).
+    pub missing_bytes: u64,
+    pub ended_by: Option<EndedBy>,
+    /// Times the receiving side's window was full (zero window), when counted.
+    pub zero_windows: u64,
 }
 
 /// An input file that was left out of the analysis, and why.

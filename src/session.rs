@@ -93,6 +93,9 @@ enum Role {
     /// What is known of it is in [`Tracker::sniffing`] (kept out of this enum,
     /// which every connection holds, so it stays small).
     Sniff,
+    /// Perhaps a data connection nothing announced: counted in
+    /// [`unclaimed::UnclaimedTable`] until a session claims it.
+    Unclaimed,
     Other,
 }
 
@@ -413,6 +416,8 @@ pub struct Tracker {
     tls: tls::TlsTable,
     /// The lines of one piece of control-stream bytes, reused from piece to piece.
     line_scratch: LineScratch,
+    /// Data connections nothing announced (see [`unclaimed`]).
+    unclaimed: unclaimed::UnclaimedTable,
 }
 
 fn client_dir(client_is_initiator: bool) -> Dir {
@@ -500,6 +505,7 @@ impl Tracker {
             by_control: FxHashMap::default(),
             tls: tls::TlsTable::default(),
             line_scratch: LineScratch::default(),
+            unclaimed: unclaimed::UnclaimedTable::default(),
         }
     }
 
@@ -813,6 +819,9 @@ impl Tracker {
                 control_rejected: None,
             },
         );
+        if !handshake {
+            self.mid_session_opened(id);
+        }
         id
     }
 
@@ -1478,12 +1487,7 @@ impl Tracker {
                 st.reply_started = Some(meta);
                 if !st.seen_reply && matches!(code, 120 | 220) && st.greeting_slot.is_none() {
                     // The greeting's place, before the commands sent while it arrives.
-                    st.greeting_slot = Some(st.s.exchanges.len());
-                    st.s.exchanges.push(Exchange {
-                        command: None,
-                        replies: Vec::new(),
-                        data_channel: None,
-                    });
+                    st.greeting_slot = Some(Self::greeting_exchange(st));
                 }
             }
             Some(ReplyItem::Garbage(g)) => {
@@ -1608,6 +1612,18 @@ impl Tracker {
                 "the transfer command this answers is not in the capture (lost in a gap)",
                 "这个响应所回答的传输命令不在抓包中（丢失在缺口中）"
             ));
+        } else if unsolicited && !greeting && matches!(r.code, 226 | 426 | 451 | 552) {
+            // The end of a transfer whose command was before the capture: its data
+            // connection is the newest one matched by its peers.
+            let st = &mut self.sessions[si];
+            if let Some(ci) = st.s.data_channels.iter().rposition(|c| {
+                c.via == Via::Unseen
+                    && c.command_exchange.is_none()
+                    && c.start.is_some_and(|t| t <= meta.ts)
+            }) {
+                st.s.data_channels[ci].command_exchange = Some(ei);
+                st.s.exchanges[ei].data_channel = Some(ci);
+            }
         }
         let text = r.text();
         let st = &self.sessions[si];
@@ -1723,9 +1739,11 @@ impl Tracker {
         code: u16,
     ) -> Option<usize> {
         if greeting {
-            if let Some(slot) = st.greeting_slot.take() {
-                return Some(slot);
-            }
+            return Some(
+                st.greeting_slot
+                    .take()
+                    .unwrap_or_else(|| Self::greeting_exchange(st)),
+            );
         }
         if unsolicited {
             st.s.exchanges.push(Exchange {
@@ -1746,6 +1764,60 @@ impl Tracker {
             st.after_gap = false;
         }
         Some(front)
+    }
+
+    /// A new exchange for the greeting. A client that sends commands before the
+    /// greeting came (a script, a scanner, a pipelining client against a slow
+    /// server) still got the greeting first, in the protocol's order: when no
+    /// command has a reply yet, the greeting goes before them.
+    fn greeting_exchange(st: &mut SessionState) -> usize {
+        let at = if st.s.exchanges.iter().all(|x| x.replies.is_empty()) {
+            0
+        } else {
+            st.s.exchanges.len()
+        };
+        st.s.exchanges.insert(
+            at,
+            Exchange {
+                command: None,
+                replies: Vec::new(),
+                data_channel: None,
+            },
+        );
+        Self::shift_exchanges(st, at, true);
+        at
+    }
+
+    /// An exchange was inserted at `at` (`inserted`), or removed from there:
+    /// every index the session holds at or past it moves with it.
+    fn shift_exchanges(st: &mut SessionState, at: usize, inserted: bool) {
+        let moved = |i: &mut usize| {
+            if *i >= at {
+                if inserted {
+                    *i += 1;
+                } else if *i > at {
+                    *i -= 1;
+                }
+            }
+        };
+        if at + usize::from(inserted) == st.s.exchanges.len() {
+            // The end of the list: nothing held an index past it.
+            return;
+        }
+        for p in st.pending.iter_mut() {
+            if let Pending::Kept(ei) = p {
+                moved(ei);
+            }
+        }
+        if let Some(g) = st.garbage_answer.as_mut() {
+            moved(g);
+        }
+        for ch in st.s.data_channels.iter_mut() {
+            moved(&mut ch.announce_exchange);
+            if let Some(c) = ch.command_exchange.as_mut() {
+                moved(c);
+            }
+        }
     }
 
     /// The text and lines a reply keeps: all of it within the text budget (the
@@ -2065,6 +2137,7 @@ impl Tracker {
 
     /// Call at the end of input: closes open lines and replies, decides outcomes.
     pub fn finish(&mut self) {
+        self.unclaimed_finish();
         let mut open: Vec<usize> = self.sessions.map.keys().copied().collect();
         open.sort_unstable();
         for si in open {
@@ -2117,6 +2190,7 @@ impl Tracker {
         if let Some(d) = self.sessions[si].closing_deadline.take() {
             self.closing.remove(&(d, si));
         }
+        self.mid_session_ended(si);
         let show = self.cfg.show_passwords;
         let end = self.sessions[si].s.end;
         let meta = Meta { ts: end, frame: 0 };
@@ -2124,8 +2198,14 @@ impl Tracker {
         let st = &mut self.sessions[si];
         if let Some(slot) = st.greeting_slot.take() {
             // A greeting that never ended (the connection turned to TLS, say).
-            if slot + 1 == st.s.exchanges.len() && st.s.exchanges[slot].replies.is_empty() {
-                st.s.exchanges.pop();
+            if st
+                .s
+                .exchanges
+                .get(slot)
+                .is_some_and(|x| x.replies.is_empty())
+            {
+                st.s.exchanges.remove(slot);
+                Self::shift_exchanges(st, slot, false);
             }
         }
         Self::unplaced_notes(st, true);
@@ -2407,6 +2487,14 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
     let newest = s.data_channels.len().checked_sub(1);
     for (ci, ch) in s.data_channels.iter_mut().enumerate() {
         let f = &facts[ci];
+        if ch.via == Via::Unseen && ch.direction.is_none() {
+            // No command says which way: the bytes do.
+            ch.direction = match (ch.bytes_to_client, ch.bytes_to_server) {
+                (0, 0) => None,
+                (c, s) if c >= s => Some(Direction::Download),
+                _ => Some(Direction::Upload),
+            };
+        }
         let final_code = ch
             .command_exchange
             .and_then(|e| s.exchanges.get(e))
@@ -2493,7 +2581,7 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
                 ch.throughput = Some(ch.bytes as f64 / secs);
             }
         }
-        if let Some(start) = ch.start {
+        if let Some(start) = ch.start.filter(|_| ch.via != Via::Unseen) {
             ch.setup_time = Some(ch.announced_at.secs_until(start)).filter(|t| *t >= 0.0);
         }
         if let Some(ei) = ch.command_exchange {
@@ -2510,6 +2598,16 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
         }
         if let Some(e) = ch.end {
             s.end = s.end.max(e);
+        }
+        if ch.via == Via::Unseen
+            && let Some(t) = ch.start
+        {
+            // Seen before its control connection: the session was in the capture
+            // from then on.
+            if t < s.start {
+                s.start = t;
+                s.start_frame = ch.frame_syn.unwrap_or(s.start_frame);
+            }
         }
     }
     s.duration = s.start.secs_until(s.end);
@@ -2537,6 +2635,8 @@ impl ConnSink for Tracker {
                     ch.tcp = Some(Box::new(figures));
                 }
             }
+        } else if let Some(Role::Unclaimed) = self.conns.get(&conn) {
+            self.unclaimed_figures(conn, figures);
         }
     }
 
@@ -2620,6 +2720,7 @@ impl ConnSink for Tracker {
                     self.maybe_emit(session, meta.ts);
                 }
             }
+            Some(Role::Unclaimed) => self.unclaimed_closed(conn),
             _ => {}
         }
     }
@@ -2756,10 +2857,16 @@ impl ConnSink for Tracker {
             return Mode::Stream;
         }
         self.other_conns += 1;
+        if let Some(mode) = self.unclaimed_open(meta, info) {
+            return mode;
+        }
         if self.cfg.detect_by_content && !NOT_FTP_PORTS.contains(&rp) {
             self.conns.insert(info.id, Role::Sniff);
             self.sniffing.insert(info.id, (*info, meta));
             return Mode::Stream;
+        }
+        if self.hold_unclaimed(meta, info) {
+            return Mode::Count;
         }
         self.conns.insert(info.id, Role::Other);
         Mode::Ignore
@@ -2773,6 +2880,10 @@ impl ConnSink for Tracker {
             // set aside from being delivered any further).
             Role::Other => Some(Mode::Ignore),
             Role::Sniff => self.sniff_event(meta, conn, ev),
+            Role::Unclaimed => {
+                self.unclaimed_event(meta, conn, &ev);
+                None
+            }
             Role::Control {
                 session,
                 client_is_initiator,
@@ -2835,6 +2946,12 @@ impl Tracker {
                 None
             }
             None => {
+                // Not a control connection: perhaps a data connection nothing
+                // announced, counted from here on.
+                if self.hold_unclaimed(opened, &info) {
+                    self.unclaimed_event(meta, conn, &ConnEvent::Data { dir, bytes });
+                    return Some(Mode::Count);
+                }
                 self.conns.insert(conn, Role::Other);
                 Some(Mode::Ignore)
             }
@@ -3504,6 +3621,7 @@ pub fn is_peer(s: &Session, ip: IpAddr) -> bool {
 
 pub mod extract;
 mod tls;
+mod unclaimed;
 pub use tls::IMPLICIT_PORT;
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ const TICK: Duration = Duration::from_millis(100);
 enum Msg {
     Progress(u64, u64, Duration),
     Sessions(Vec<Session>),
-    Done(Result<(CaptureStats, Vec<Finding>), EngineError>),
+    Done(Box<Result<(CaptureStats, Vec<Finding>), EngineError>>),
 }
 
 /// How often the analysis thread hands over the sessions that ended.
@@ -163,7 +163,7 @@ pub fn run_files(
                 None => engine::stream_files(&many, strict, cfg, &mut on_session),
             };
             batch.borrow_mut().flush(true);
-            let _ = tx.send(Msg::Done(result));
+            let _ = tx.send(Msg::Done(Box::new(result)));
         })
         .context("cannot start the analysis thread")?;
     let name = paths
@@ -204,7 +204,7 @@ pub fn run_files(
                 }
                 Ok(Msg::Sessions(mut s)) => new.append(&mut s),
                 Ok(Msg::Done(r)) => {
-                    done = Some(r);
+                    done = Some(*r);
                     break;
                 }
                 Err(TryRecvError::Empty) => break,

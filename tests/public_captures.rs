@@ -917,3 +917,85 @@ fn a_mid_session_capture_takes_the_type_from_the_servers_150() {
     let cap = analyze(&dir.join("suricata-verify/bug-3519/input.pcap"));
     assert_eq!(cap.sessions[0].type_, "A");
 }
+
+/// chrissanders' `ppa1e/ftp-uploadfailed.pcap` holds one TCP connection: from
+/// 128.121.136.217:20 to 67.169.189.180:2662, an active-mode upload of 1.4 MB the
+/// server's side ended with resets, and no control connection. tshark calls it
+/// FTP-DATA by its port; ftpscope said only "No FTP session found". Now the
+/// capture-wide `data-without-control` names the connection, its bytes (the
+/// client's sequence span, as tshark's relative sequence numbers give it), the
+/// upload direction and the reset, and gives the storage remedy.
+#[test]
+fn a_data_connection_without_its_control_connection_is_reported() {
+    let Some(dir) =
+        common::public_captures("a_data_connection_without_its_control_connection_is_reported")
+    else {
+        return;
+    };
+    let cap = analyze(&dir.join("chrissanders-packets/ppa1e/ftp-uploadfailed.pcap"));
+    assert!(cap.sessions.is_empty());
+    assert_eq!(cap.stats.data_without_control_total, 1);
+    let d = &cap.stats.data_without_control[0];
+    assert_eq!(d.server.to_string(), "128.121.136.217:20");
+    assert_eq!(d.client.to_string(), "67.169.189.180:2662");
+    assert_eq!(
+        d.bytes_to_server, 1_427_880,
+        "tshark: the client's highest sequence number, relative"
+    );
+    assert_eq!(d.bytes_to_client, 0);
+    assert_eq!(d.ended_by, Some(ftpscope::model::EndedBy::RstByServer));
+    let f = cap
+        .findings
+        .iter()
+        .find(|f| f.id == "data-without-control")
+        .unwrap_or_else(|| panic!("{:?}", cap.findings));
+    assert_eq!(f.severity, ftpscope::model::Severity::Warning);
+    let ev = &f.evidence[0].what.en;
+    assert!(
+        ev.contains("an upload") && ev.contains("reset by the server's side"),
+        "{ev}"
+    );
+    assert!(f.remedy.en.contains("disk"), "{}", f.remedy.en);
+}
+
+/// zeek's `fake-server-delays-all.pcap`: the client sends all its commands before
+/// the server's greeting arrives (a pipelining client against a slow server). The
+/// greeting is still the session's first exchange, as the protocol orders it (it
+/// was printed last, after QUIT), and each command keeps its own reply.
+#[test]
+fn a_greeting_that_comes_after_pipelined_commands_comes_first() {
+    let Some(dir) =
+        common::public_captures("a_greeting_that_comes_after_pipelined_commands_comes_first")
+    else {
+        return;
+    };
+    let cap = analyze(&dir.join("zeek/fake-server-delays-all.pcap"));
+    let s = &cap.sessions[0];
+    let first = &s.exchanges[0];
+    assert!(first.command.is_none(), "{first:?}");
+    assert_eq!(first.replies[0].code, 220);
+    let pairs: Vec<(&str, u16)> = s.exchanges[1..]
+        .iter()
+        .map(|x| (x.verb().unwrap_or("-"), x.replies[0].code))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("USER", 230),
+            ("PASS", 230),
+            ("SYST", 215),
+            ("TYPE", 200),
+            ("PASV", 227),
+            ("RETR", 225),
+            ("PORT", 200),
+            ("QUIT", 221)
+        ]
+    );
+    // The RETR's channel (announced by the PASV) still points at the RETR.
+    let d = &s.data_channels[0];
+    assert_eq!(
+        s.exchanges[d.command_exchange.unwrap()].verb(),
+        Some("RETR")
+    );
+    assert_eq!(s.exchanges[d.announce_exchange].verb(), Some("PASV"));
+}

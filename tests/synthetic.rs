@@ -215,11 +215,13 @@ fn pipelined_commands_get_their_own_replies() {
         .collect();
     assert_eq!(
         pairs,
+        // The greeting first, as the protocol orders it, though it arrived after
+        // the commands.
         vec![
+            (None, vec![220]),
             (Some("USER".into()), vec![331]),
             (Some("PASS".into()), vec![230]),
             (Some("SYST".into()), vec![215]),
-            (None, vec![220]),
         ]
     );
 }

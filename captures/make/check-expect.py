@@ -222,7 +222,7 @@ def check_shape(exp):
             if list(d) != dkeys:
                 bad.append(f"session {i} data {j}: keys {list(d)} != {dkeys}")
             mode = {"PASV": "passive", "EPSV": "passive", "PORT": "active", "EPRT": "active"}.get(d.get("via"))
-            if d.get("via") == "encrypted":  # an encrypted session's channel: no readable announcement
+            if d.get("via") in ("encrypted", "unseen"):  # no readable announcement (inside TLS, or before the capture)
                 mode = d.get("mode") if d.get("mode") in ("passive", "active") else None
             if mode is None or d.get("mode") != mode:
                 bad.append(f"session {i} data {j}: via/mode {d.get('via')}/{d.get('mode')}")
@@ -309,6 +309,25 @@ def main():
         # Data channels.
         for dc in sess["data_channels"]:
             ann = dc["announced"]
+            if ann is None and dc["via"] == "unseen":
+                # Already running when the capture began: a stream between the two
+                # control peers without a SYN, other than the control connection.
+                srv_ip = sess["server"].rsplit(":", 1)[0].strip("[]")
+                ips = {cli_ip, srv_ip}
+                found = [t for t, s in streams.items() if t != st and s["pkts"]
+                         and not any(p["syn"] for p in s["pkts"])
+                         and {s["pkts"][0]["src"].rsplit(":", 1)[0].strip("[]"),
+                              s["pkts"][0]["dst"].rsplit(":", 1)[0].strip("[]")} == ips]
+                if not found:
+                    problems.append(f"{tag}: no connection already running between {ips}")
+                    continue
+                t = found[0]
+                nbytes = covered_bytes(streams[t]["pkts"])
+                if nbytes != dc["bytes"]:
+                    problems.append(f"{tag}: unseen data: {nbytes} payload bytes != {dc['bytes']} (stream {t})")
+                print(f"  data (announced before the capture): stream {t}, {nbytes} bytes")
+                del streams[t]
+                continue
             if ann is None:
                 continue
             ann_ip, ann_port = ann.rsplit(":", 1)

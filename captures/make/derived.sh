@@ -13,7 +13,15 @@
 #   host-filtered.pcap        tcpdump -r multi-session.pcap -w ... host 10.1.0.3 (one client)
 #   tls-mid-session.pcap      editcap -r auth-tls.pcap ... 16-1000000 (explicit FTPS captured
 #                             after its TLS handshake: only TLS records on the control connection)
-#   ftps-dsb.pcapng           editcap --inject-secrets tls,ftps-lftp-active.keys over
+#   mid-transfer.pcap         editcap -r slow-healthy.pcap ... 1000-2449 (tcpdump started
+#                             during a download: the data connection is already running,
+#                             its PASV and RETR are before the capture; the control
+#                             connection shows only with the 226 and QUIT)
+#   data-only-active.pcap     tcpdump -r healthy-active-eprt.pcap -w ... port 20 (a filter on
+#                             the active-mode data port: no control connection at all)
+#   ftps-dsb.pcapng           editcap -r "$C/slow-healthy.pcap" "$C/mid-transfer.pcap" 1000-2449
+tcpdump -r "$C/healthy-active-eprt.pcap" -w "$C/data-only-active.pcap" port 20 2>/dev/null
+editcap --inject-secrets tls,ftps-lftp-active.keys over
 #                             ftps-lftp-active.pcap: the key log travels inside the capture
 #                             (a pcapng Decryption Secrets Block), as Wireshark users share it
 # Each is checked against its expectation file with check-expect.py.
@@ -43,9 +51,9 @@ editcap -r "$C/auth-tls.pcap" "$C/tls-mid-session.pcap" 16-1000000
 editcap --inject-secrets "tls,$C/ftps-lftp-active.keys" -F pcapng "$C/ftps-lftp-active.pcap" "$C/ftps-dsb.pcapng"
 chmod 644 "$C/ftps-dsb.pcapng"
 python3 "$MAKE_DIR/check-expect.py" "$C/ftps-dsb.pcapng" "$C/ftps-dsb.expect.json"
-chmod 644 "$C"/host-filtered.pcap "$C"/tls-mid-session.pcap
+chmod 644 "$C"/host-filtered.pcap "$C"/tls-mid-session.pcap "$C"/mid-transfer.pcap "$C"/data-only-active.pcap
 chmod 644 "$C"/control-only.pcap "$C"/control-only-425.pcap "$C"/payload-only.pcap "$C"/duplicated.pcap "$C"/duplicated-concat.pcap
-for n in control-only control-only-425 payload-only duplicated duplicated-concat host-filtered tls-mid-session; do
+for n in control-only control-only-425 payload-only duplicated duplicated-concat host-filtered tls-mid-session mid-transfer data-only-active; do
     echo "== $n ($(stat -c %s "$C/$n.pcap") bytes)"
     check "$n"
 done

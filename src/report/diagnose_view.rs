@@ -128,15 +128,7 @@ pub fn write_tail(
     lang: Lang,
 ) -> io::Result<()> {
     if json {
-        if !capture_findings.is_empty() {
-            let v = serde_json::json!({
-                "id": null,
-                "scope": "capture",
-                "findings": capture_findings,
-            });
-            super::json::write_line(out, &v)?;
-        }
-        return Ok(());
+        return super::json::write_capture_findings(out, capture_findings);
     }
     if tally.sessions == 0 && capture_findings.is_empty() {
         // Nothing to judge is not "no problem".

@@ -16,7 +16,7 @@ use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde_json::ser::{Formatter, PrettyFormatter};
 
 use crate::ftp::catalog::Lang;
-use crate::model::{Bytes, Capture, Command, Exchange, Reply, Session};
+use crate::model::{Bytes, Capture, Command, Exchange, Finding, Reply, Session};
 use crate::text::needs_escape;
 
 mod writer;
@@ -99,6 +99,22 @@ pub fn to_writer_pretty<W: Write, T: Serialize + ?Sized>(w: W, value: &T) -> io:
 }
 
 /// `value` as one compact JSON line.
+/// The capture-wide findings (a damaged file, password guessing, duplicates, data
+/// connections without their control connection) as one line
+/// `{"id": null, "scope": "capture", "findings": [...]}`, when there are any: the
+/// last line of `report --format json` and `diagnose --format json`.
+pub fn write_capture_findings(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let v = serde_json::json!({
+        "id": null,
+        "scope": "capture",
+        "findings": findings,
+    });
+    write_line(out, &v)
+}
+
 pub fn write_line<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
     // Serialise into memory first: serde's many small writes are cheaper on a Vec
     // than through a `dyn Write`. The buffer is the thread's, kept from line to

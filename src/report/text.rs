@@ -99,6 +99,8 @@ pub fn channel_line_in(d: &DataChannel, lang: Lang) -> String {
     let mut s = String::with_capacity(160);
     let _ = match d.announced {
         Some(a) => write!(s, "{via} {} {outcome}", AddrText::new(&a).as_str()),
+        // Nothing announced it in the capture: no address to show.
+        None if d.via == crate::model::Via::Unseen => write!(s, "{via}, {outcome}"),
         None => write!(s, "{via} ? {outcome}"),
     };
     if let Some(r) = d
@@ -152,6 +154,9 @@ pub fn channel_line_in(d: &DataChannel, lang: Lang) -> String {
                 crate::model::MatchKind::ServerControlAddress => Ui::MatchedServerControl,
                 crate::model::MatchKind::ClientControlAddress => Ui::MatchedClientControl,
                 crate::model::MatchKind::PortOnly => Ui::MatchedPortOnly,
+                crate::model::MatchKind::Timing if d.via == crate::model::Via::Unseen => {
+                    Ui::MatchedPeers
+                }
                 crate::model::MatchKind::Timing => Ui::MatchedTiming,
             };
             let _ = write!(s, ", {}", m.text(lang));
@@ -513,6 +518,15 @@ pub fn write_head_at(
     if sum.sessions == 0 {
         writeln!(out)?;
         writeln!(out, "{}", Ui::NoFtpSession.text(lang))?;
+        // What the capture holds of FTP without a session (a data connection
+        // whose control connection is missing) still says something.
+        if !sum.capture_findings.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "{}", Ui::Diagnosis.text(lang))?;
+            for f in &sum.capture_findings {
+                write_finding_at(out, f, "  ", tv, lang)?;
+            }
+        }
         return Ok(());
     }
     // Diagnosis first: it is why people open a capture.

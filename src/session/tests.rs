@@ -527,3 +527,106 @@ fn icmp_rejections_refuse_until_something_accepts() {
     assert_eq!(cov.control_answer, ControlAnswer::Accepted);
     assert!(done[1].findings.iter().all(|f| f.id != "control-refused"));
 }
+
+/// Commands sent before a multi-line greeting: the greeting's exchange goes
+/// first and the commands keep their replies; a greeting whose last line never
+/// came is still the first exchange (closed at the end of input).
+#[test]
+fn a_greeting_after_pipelined_commands_is_the_first_exchange() {
+    for finished in [true, false] {
+        let mut t = Tracker::new(TrackerConfig::default());
+        let c = control(1, 40_001);
+        assert_eq!(t.open(meta(1), &c), Mode::Stream);
+        let say = |t: &mut Tracker, at: i64, dir: Dir, bytes: &[u8]| {
+            t.event(meta(at), c.id, ConnEvent::Data { dir, bytes });
+        };
+        say(&mut t, 2, Dir::FromInitiator, b"USER a\r\nPASS b\r\n");
+        say(&mut t, 3, Dir::FromResponder, b"220-Welcome\r\n");
+        if finished {
+            say(
+                &mut t,
+                4,
+                Dir::FromResponder,
+                b"220 ready\r\n331 pass\r\n230 ok\r\n",
+            );
+        }
+        t.finish();
+        let s = t.take_finished().pop().unwrap();
+        let got: Vec<(Option<&str>, Vec<u16>)> = s
+            .exchanges
+            .iter()
+            .map(|x| (x.verb(), x.replies.iter().map(|r| r.code).collect()))
+            .collect();
+        if finished {
+            assert_eq!(
+                got,
+                [
+                    (None, vec![220]),
+                    (Some("USER"), vec![331]),
+                    (Some("PASS"), vec![230])
+                ]
+            );
+        } else {
+            assert_eq!(
+                got,
+                [
+                    (None, vec![220]),
+                    (Some("USER"), vec![]),
+                    (Some("PASS"), vec![])
+                ]
+            );
+        }
+    }
+}
+
+/// Connections nothing announced are held within a bound: past
+/// [`super::unclaimed::MAX_UNCLAIMED`] open ones a new one is not held; closed
+/// ones give way. Port-20 ones nobody claimed are counted in all and the first
+/// few named.
+#[test]
+fn unclaimed_connections_are_bounded() {
+    use super::unclaimed::MAX_UNCLAIMED;
+    let mut t = Tracker::new(TrackerConfig::default());
+    let n = MAX_UNCLAIMED as u64 + 500;
+    let conn = |i: u64| ConnInfo {
+        id: 1000 + i,
+        initiator: SocketAddr::from(([10, 0, 0, 1], 20)),
+        responder: SocketAddr::from(([10, 0, 0, 2], 20_000 + (i % 40_000) as u16)),
+        handshake_seen: true,
+    };
+    let send = |t: &mut Tracker, i: u64| {
+        let c = conn(i);
+        let m = t.open(meta(1), &c);
+        t.event(
+            meta(1),
+            c.id,
+            ConnEvent::Data {
+                dir: Dir::FromResponder,
+                bytes: b"\x00\x01binary",
+            },
+        );
+        m
+    };
+    for i in 0..n {
+        send(&mut t, i);
+    }
+    assert_eq!(t.unclaimed.held(), MAX_UNCLAIMED);
+    // Closed ones give way to new ones, an eighth of the table at a time.
+    for i in 0..n {
+        t.closed(meta(2), conn(i).id);
+    }
+    for i in n..n + 300 {
+        send(&mut t, i);
+    }
+    assert!(t.unclaimed.held() <= MAX_UNCLAIMED);
+    t.finish();
+    let (named, total) = t.data_without_control();
+    assert_eq!(named.len(), crate::model::MAX_LONE_DATA_NAMED);
+    assert_eq!(
+        total,
+        MAX_UNCLAIMED as u64 + 300,
+        "every one held was counted"
+    );
+    assert!(named.windows(2).all(|w| w[0].frame <= w[1].frame));
+    assert_eq!(named[0].bytes_to_server, 8, "from the client's side");
+}

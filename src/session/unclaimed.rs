@@ -1,0 +1,461 @@
+//! Data connections no announcement in the capture claims.
+//!
+//! Two shapes are common in real captures and were silent before:
+//!
+//! * The capture began during a transfer. The data connection is already running
+//!   (no handshake), and its control connection, idle while the file moves, shows
+//!   up only with the `226` at the end, or not at all. Its PASV or PORT was before
+//!   the capture, so nothing announces it. Such a connection between the two
+//!   peers of a session also seen mid-way is that session's data connection:
+//!   it is matched by its peers ([`Via::Unseen`], [`MatchKind::Timing`]), and a
+//!   final reply with no command waiting (the `226`) is its transfer's.
+//! * The capture holds an active-mode data connection (from port 20, RFC 959
+//!   §3.2) and no control connection at all (a filter on the data port, a
+//!   capture point the control connection does not cross). It is reported at the
+//!   capture level ([`LoneDataConn`], the `data-without-control` finding): what it
+//!   carried and how it ended.
+//!
+//! A candidate not claimed at once is counted (never stored) until a session
+//! between its peers appears or the input ends; at most [`MAX_UNCLAIMED`] are
+//! held, closed ones giving way first.
+
+use std::net::IpAddr;
+
+use super::{DataFacts, Role, Tracker, no_handshake_note};
+use crate::model::{
+    DataChannel, DataMode, EndedBy, LoneDataConn, MAX_LONE_DATA_NAMED, MatchKind, Outcome,
+    TcpFigures, Via,
+};
+use crate::tcp::{ConnEvent, ConnId, ConnInfo, Dir, Meta, Mode};
+use crate::time::Ts;
+
+/// Candidate data connections held while nothing claims them.
+pub const MAX_UNCLAIMED: usize = 1024;
+
+/// What is known of a connection no session claimed yet.
+#[derive(Debug)]
+pub(super) struct Unclaimed {
+    info: ConnInfo,
+    first: Meta,
+    last: Ts,
+    /// Payload bytes by direction ([`Dir::idx`]).
+    bytes: [u64; 2],
+    first_byte: Option<Ts>,
+    last_byte: Option<Ts>,
+    fin_from: [bool; 2],
+    fins: u8,
+    reset_from: Option<Dir>,
+    gaps: u64,
+    closed: bool,
+    figures: Option<Box<TcpFigures>>,
+}
+
+/// The unclaimed connections, and the sessions seen mid-way that may claim them.
+#[derive(Debug, Default)]
+pub(super) struct UnclaimedTable {
+    conns: rustc_hash::FxHashMap<ConnId, Unclaimed>,
+    /// The held connections by their two addresses (the smaller first).
+    by_peers: rustc_hash::FxHashMap<(IpAddr, IpAddr), Vec<ConnId>>,
+    /// How many of the held connections are closed (those give way first).
+    closed: usize,
+    /// Open sessions whose control connection began before the capture, by their
+    /// two addresses (the smaller first).
+    mid_sessions: rustc_hash::FxHashMap<(IpAddr, IpAddr), Vec<usize>>,
+    /// Port-20 connections never claimed (the first few), and their count.
+    lone: Vec<LoneDataConn>,
+    lone_total: u64,
+}
+
+fn peers(a: IpAddr, b: IpAddr) -> (IpAddr, IpAddr) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+/// A port an FTP server's active-mode data connections come from.
+fn is_active_port(p: u16) -> bool {
+    p == 20
+}
+
+/// May this connection be an FTP data connection that nothing announced? One from
+/// port 20 to an unprivileged port (active mode), or one already running when the
+/// capture began between two unprivileged ports (a passive port and a client's).
+fn candidate(info: &ConnInfo) -> bool {
+    let (a, b) = (info.initiator.port(), info.responder.port());
+    (is_active_port(a) && b >= 1024)
+        || (is_active_port(b) && a >= 1024 && !info.handshake_seen)
+        || (!info.handshake_seen && a >= 1024 && b >= 1024)
+}
+
+/// The port-20 side of a candidate, if it has one.
+fn active_side(info: &ConnInfo) -> Option<std::net::SocketAddr> {
+    [info.initiator, info.responder]
+        .into_iter()
+        .find(|a| is_active_port(a.port()))
+}
+
+impl Tracker {
+    /// A session whose control connection began before the capture: it may claim
+    /// the data connections already running between its peers.
+    pub(super) fn mid_session_opened(&mut self, si: usize) {
+        let s = &self.sessions[si].s;
+        let key = peers(s.client.ip(), s.server.ip());
+        let server = s.server;
+        self.unclaimed.mid_sessions.entry(key).or_default().push(si);
+        let Some(ids) = self.unclaimed.by_peers.remove(&key) else {
+            return;
+        };
+        let mut mine = Vec::new();
+        let mut kept = Vec::new();
+        for id in ids {
+            match self.unclaimed.conns.get(&id) {
+                // Another connection to the control port is no data connection.
+                Some(u) if u.info.responder == server || u.info.initiator == server => {
+                    kept.push(id)
+                }
+                Some(_) => mine.push(id),
+                None => {}
+            }
+        }
+        if !kept.is_empty() {
+            self.unclaimed.by_peers.insert(key, kept);
+        }
+        // In the order they were seen.
+        mine.sort_by_key(|id| self.unclaimed.conns[id].first.frame);
+        for id in mine {
+            if let Some(u) = self.unclaimed.take(id) {
+                self.claim(si, u);
+            }
+        }
+    }
+
+    /// Session `si` ends: it claims no more connections.
+    pub(super) fn mid_session_ended(&mut self, si: usize) {
+        if self.unclaimed.mid_sessions.is_empty() {
+            return;
+        }
+        let s = &self.sessions[si].s;
+        let key = peers(s.client.ip(), s.server.ip());
+        if let Some(v) = self.unclaimed.mid_sessions.get_mut(&key) {
+            v.retain(|&x| x != si);
+            if v.is_empty() {
+                self.unclaimed.mid_sessions.remove(&key);
+            }
+        }
+    }
+
+    /// A new connection nothing announced: claimed by an open session seen mid-way
+    /// between its peers, or held as a candidate (`None`: not a candidate, or no
+    /// room; the caller decides).
+    pub(super) fn unclaimed_open(&mut self, meta: Meta, info: &ConnInfo) -> Option<Mode> {
+        if !candidate(info) {
+            return None;
+        }
+        let key = peers(info.initiator.ip(), info.responder.ip());
+        let claimer = self.unclaimed.mid_sessions.get(&key).and_then(|v| {
+            v.iter().rev().copied().find(|&si| {
+                self.sessions.contains(si) && {
+                    let s = &self.sessions[si].s;
+                    info.responder != s.server
+                        && info.initiator != s.server
+                        && self.sessions[si].text_bytes <= super::MAX_SESSION_WEIGHT
+                }
+            })
+        });
+        let u = Unclaimed::new(*info, meta);
+        if let Some(si) = claimer {
+            self.claim(si, u);
+            return Some(Mode::Count);
+        }
+        None
+    }
+
+    /// Hold a candidate nothing claims yet, counted from here on (`false`: not a
+    /// candidate, or no room).
+    pub(super) fn hold_unclaimed(&mut self, meta: Meta, info: &ConnInfo) -> bool {
+        if !candidate(info) {
+            return false;
+        }
+        if self.unclaimed.conns.len() >= MAX_UNCLAIMED {
+            // Closed candidates give way (port-20 ones are reported), an eighth
+            // of the table at least, so a sweep's cost is shared by as many new
+            // ones; with fewer closed, the new one is not held (a flood of
+            // connections costs no scan per connection).
+            if self.unclaimed.closed < MAX_UNCLAIMED / 8 {
+                return false;
+            }
+            let closed: Vec<ConnId> = self
+                .unclaimed
+                .conns
+                .iter()
+                .filter(|(_, u)| u.closed)
+                .map(|(&id, _)| id)
+                .collect();
+            for id in closed {
+                if let Some(u) = self.unclaimed.take(id) {
+                    self.unclaimed.report_lone(u);
+                }
+            }
+        }
+        let key = peers(info.initiator.ip(), info.responder.ip());
+        self.unclaimed
+            .by_peers
+            .entry(key)
+            .or_default()
+            .push(info.id);
+        self.unclaimed
+            .conns
+            .insert(info.id, Unclaimed::new(*info, meta));
+        self.conns.insert(info.id, Role::Unclaimed);
+        true
+    }
+
+    /// An event on a held candidate.
+    pub(super) fn unclaimed_event(&mut self, meta: Meta, conn: ConnId, ev: &ConnEvent<'_>) {
+        let Some(u) = self.unclaimed.conns.get_mut(&conn) else {
+            return;
+        };
+        u.last = u.last.max(meta.ts);
+        let len = match *ev {
+            ConnEvent::Data { dir, bytes } => Some((dir, bytes.len() as u64)),
+            ConnEvent::Count { dir, len } | ConnEvent::Cut { dir, len } => Some((dir, len)),
+            ConnEvent::Gap { dir, len } => {
+                u.gaps += len;
+                Some((dir, len))
+            }
+            ConnEvent::Fin { dir } => {
+                u.fins = u.fins.saturating_add(1);
+                u.fin_from[dir.idx()] = true;
+                None
+            }
+            ConnEvent::Reset { dir } => {
+                u.reset_from.get_or_insert(dir);
+                None
+            }
+            _ => None,
+        };
+        if let Some((dir, len)) = len.filter(|&(_, l)| l > 0) {
+            u.bytes[dir.idx()] += len;
+            u.first_byte.get_or_insert(meta.ts);
+            u.last_byte = Some(meta.ts);
+        }
+    }
+
+    pub(super) fn unclaimed_figures(&mut self, conn: ConnId, figures: TcpFigures) {
+        if let Some(u) = self.unclaimed.conns.get_mut(&conn) {
+            u.figures = Some(Box::new(figures));
+        }
+    }
+
+    pub(super) fn unclaimed_closed(&mut self, conn: ConnId) {
+        if let Some(u) = self.unclaimed.conns.get_mut(&conn) {
+            if !u.closed {
+                u.closed = true;
+                self.unclaimed.closed += 1;
+            }
+        }
+    }
+
+    /// End of input: port-20 candidates nothing claimed are reported.
+    pub(super) fn unclaimed_finish(&mut self) {
+        let mut left: Vec<Unclaimed> = self.unclaimed.conns.drain().map(|(_, u)| u).collect();
+        self.unclaimed.by_peers.clear();
+        self.unclaimed.closed = 0;
+        left.sort_by_key(|u| u.first.frame);
+        for u in left {
+            self.unclaimed.report_lone(u);
+        }
+    }
+
+    /// Port-20 data connections no control connection claimed: the first
+    /// [`MAX_LONE_DATA_NAMED`], in the order they were reported, and the count.
+    pub fn data_without_control(&self) -> (Vec<LoneDataConn>, u64) {
+        let mut v = self.unclaimed.lone.clone();
+        v.sort_by_key(|l| l.frame);
+        (v, self.unclaimed.lone_total)
+    }
+
+    /// Session `si` takes `u` as a data channel matched by its peers.
+    fn claim(&mut self, si: usize, u: Unclaimed) {
+        let st = &mut self.sessions[si];
+        let (client, server) = (st.s.client, st.s.server);
+        let info = u.info;
+        // Which end is the client's, as the flow table saw the connection.
+        let client_is_initiator = if info.initiator.ip() != info.responder.ip() {
+            info.initiator.ip() == client.ip()
+        } else {
+            !is_active_port(info.initiator.port())
+        };
+        let (client_end, server_end) = if client_is_initiator {
+            (info.initiator, info.responder)
+        } else {
+            (info.responder, info.initiator)
+        };
+        let active = is_active_port(server_end.port())
+            || server_end.port().checked_add(1) == Some(server.port());
+        let (mode, connector, listener) = if active {
+            (DataMode::Active, server_end, client_end)
+        } else {
+            (DataMode::Passive, client_end, server_end)
+        };
+        let cd = super::client_dir(client_is_initiator);
+        let (to_server, to_client) = (u.bytes[cd.idx()], u.bytes[cd.other().idx()]);
+        let mut notes = vec![crate::tr!(
+            "no announcement in the capture matches it (it was made before the capture began): matched by its peers, a connection between the two control peers",
+            "抓包中没有与之对应的通告（通告在抓包开始之前）：按两端匹配，即两个控制连接端点之间的连接"
+        )];
+        if !info.handshake_seen {
+            notes.push(no_handshake_note());
+        }
+        let ci = st.s.data_channels.len();
+        let mut ch = DataChannel {
+            outcome: Outcome::Open,
+            connector: Some(connector),
+            listener: Some(listener),
+            match_kind: Some(MatchKind::Timing),
+            syns: u32::from(info.handshake_seen),
+            start: Some(u.first.ts),
+            end: Some(u.last.max(u.first.ts)),
+            frame_syn: Some(u.first.frame),
+            bytes_to_server: to_server,
+            bytes_to_client: to_client,
+            bytes: to_server + to_client,
+            first_byte: u.first_byte,
+            last_byte: u.last_byte,
+            notes,
+            conn: Some(info.id),
+            ..DataChannel::announced(
+                Via::Unseen,
+                mode,
+                None,
+                st.s.exchanges.len().saturating_sub(1),
+                u.first.ts,
+                u.first.frame,
+            )
+        };
+        if let Some(mut f) = u.figures {
+            if !client_is_initiator {
+                f.swap_sides();
+            }
+            ch.tcp = Some(f);
+        }
+        let mut fin_from = [false; 2];
+        fin_from[0] = u.fin_from[cd.idx()];
+        fin_from[1] = u.fin_from[cd.other().idx()];
+        st.s.data_channels.push(ch);
+        st.facts.push(DataFacts {
+            attempted: true,
+            established: true,
+            fins: u.fins,
+            fin_from,
+            reset_by: u.reset_from.map(|d| {
+                if d == cd {
+                    EndedBy::RstByClient
+                } else {
+                    EndedBy::RstByServer
+                }
+            }),
+            gaps: u.gaps,
+            closed: u.closed,
+            ..DataFacts::default()
+        });
+        if u.closed {
+            self.conns.remove(&info.id);
+        } else {
+            st.open_data += 1;
+            self.conns.insert(
+                info.id,
+                Role::Data {
+                    session: si,
+                    channel: ci,
+                    client_is_initiator,
+                },
+            );
+        }
+        self.count_text(
+            si,
+            std::mem::size_of::<DataChannel>() + std::mem::size_of::<DataFacts>() + 256,
+        );
+    }
+}
+
+impl Unclaimed {
+    fn new(info: ConnInfo, first: Meta) -> Self {
+        Unclaimed {
+            info,
+            first,
+            last: first.ts,
+            bytes: [0; 2],
+            first_byte: None,
+            last_byte: None,
+            fin_from: [false; 2],
+            fins: 0,
+            reset_from: None,
+            gaps: 0,
+            closed: false,
+            figures: None,
+        }
+    }
+}
+
+impl UnclaimedTable {
+    /// Connections held now.
+    #[cfg(test)]
+    pub(super) fn held(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Stop holding `id` (claimed, or given way).
+    fn take(&mut self, id: ConnId) -> Option<Unclaimed> {
+        let u = self.conns.remove(&id)?;
+        if u.closed {
+            self.closed -= 1;
+        }
+        let key = peers(u.info.initiator.ip(), u.info.responder.ip());
+        if let Some(v) = self.by_peers.get_mut(&key) {
+            v.retain(|&x| x != id);
+            if v.is_empty() {
+                self.by_peers.remove(&key);
+            }
+        }
+        Some(u)
+    }
+
+    /// A candidate nothing claimed: reported when it came from port 20.
+    fn report_lone(&mut self, u: Unclaimed) {
+        let Some(server) = active_side(&u.info) else {
+            return;
+        };
+        let client = if u.info.initiator == server {
+            u.info.responder
+        } else {
+            u.info.initiator
+        };
+        let server_dir = if u.info.initiator == server {
+            Dir::FromInitiator
+        } else {
+            Dir::FromResponder
+        };
+        self.lone_total += 1;
+        if self.lone.len() >= MAX_LONE_DATA_NAMED {
+            return;
+        }
+        let zero_windows = u.figures.as_ref().map_or(0, |f| f.zero_window.episodes);
+        self.lone.push(LoneDataConn {
+            server,
+            client,
+            start: u.first.ts,
+            end: u.last,
+            frame: u.first.frame,
+            handshake: u.info.handshake_seen,
+            bytes_to_server: u.bytes[server_dir.other().idx()],
+            bytes_to_client: u.bytes[server_dir.idx()],
+            missing_bytes: u.gaps,
+            ended_by: match u.reset_from {
+                Some(d) if d == server_dir => Some(EndedBy::RstByServer),
+                Some(_) => Some(EndedBy::RstByClient),
+                None if u.fins > 0 => Some(EndedBy::Fin),
+                None => None,
+            },
+            zero_windows,
+        });
+    }
+}
