@@ -2476,6 +2476,10 @@ fn abandoned_by_receiver(ch: &DataChannel, f: &DataFacts, final_code: Option<u16
 /// session is still open (a live view's copy), so a channel whose transfer has no
 /// verdict yet is [`Outcome::Open`] (connected and running, or still awaited),
 /// not judged as if the capture had ended. Idempotent: only derived fields are set.
+/// Bytes each way above which a connection matched by its peers alone (no
+/// announcement) does not look like a file transfer.
+const BOTH_WAYS: u64 = 64 << 10;
+
 fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
     // A capture that opens on the greeting is not mid-session, handshake or not
     // (payload-only captures drop SYNs and pure ACKs).
@@ -2494,6 +2498,16 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
                 (c, s) if c >= s => Some(Direction::Download),
                 _ => Some(Direction::Upload),
             };
+            // A file goes one way; much both ways is some other program's
+            // connection between the same two hosts, matched by its peers alone.
+            let (c, s) = (ch.bytes_to_client, ch.bytes_to_server);
+            if c.min(s) > BOTH_WAYS && !ch.notes.iter().any(|n| n.en.starts_with("it carried")) {
+                let (c, s) = (crate::time::human_bytes(c), crate::time::human_bytes(s));
+                ch.notes.push(tr!(
+                    "it carried much both ways ({c} to the client, {s} to the server): an FTP data connection moves a file one way, so this may be another program's connection between the same two hosts",
+                    "它在两个方向上都传输了大量数据（发往客户端 {c}，发往服务器 {s}）：FTP 数据连接只单向传输文件，因此这可能是同两台主机之间另一个程序的连接"
+                ));
+            }
         }
         let final_code = ch
             .command_exchange

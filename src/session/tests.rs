@@ -630,3 +630,85 @@ fn unclaimed_connections_are_bounded() {
     assert!(named.windows(2).all(|w| w[0].frame <= w[1].frame));
     assert_eq!(named[0].bytes_to_server, 8, "from the client's side");
 }
+
+/// A connection already running between the two peers of a session seen mid-way
+/// is claimed by it, whichever came first, and the lone 226 ends its transfer;
+/// one that carried much both ways is claimed with a note that it may be another
+/// program's.
+#[test]
+fn a_running_connection_is_claimed_by_the_mid_session_between_its_peers() {
+    for (data_first, both_ways) in [(true, false), (false, false), (true, true)] {
+        let mut t = Tracker::new(TrackerConfig::default());
+        let ctl = ConnInfo {
+            handshake_seen: false,
+            ..control(1, 40_001)
+        };
+        let data = ConnInfo {
+            id: 2,
+            initiator: SocketAddr::from(([10, 0, 0, 2], 50_000)),
+            responder: SocketAddr::from(([10, 0, 0, 1], 40_100)),
+            handshake_seen: false,
+        };
+        let big = vec![b'x'; 100 << 10];
+        let send_data = |t: &mut Tracker| {
+            assert_ne!(t.open(meta(1), &data), Mode::Ignore);
+            t.event(
+                meta(1),
+                2,
+                ConnEvent::Data {
+                    dir: Dir::FromResponder,
+                    bytes: &big,
+                },
+            );
+            if both_ways {
+                t.event(
+                    meta(1),
+                    2,
+                    ConnEvent::Data {
+                        dir: Dir::FromInitiator,
+                        bytes: &big,
+                    },
+                );
+            }
+            t.event(
+                meta(2),
+                2,
+                ConnEvent::Fin {
+                    dir: Dir::FromResponder,
+                },
+            );
+        };
+        if data_first {
+            send_data(&mut t);
+        }
+        t.open(meta(1), &ctl);
+        if !data_first {
+            send_data(&mut t);
+        }
+        t.event(
+            meta(3),
+            1,
+            ConnEvent::Data {
+                dir: Dir::FromResponder,
+                bytes: b"226 Transfer complete.\r\n",
+            },
+        );
+        t.finish();
+        let s = t.take_finished().pop().unwrap();
+        assert_eq!(s.data_channels.len(), 1, "{data_first} {both_ways}");
+        let d = &s.data_channels[0];
+        assert_eq!(d.via, crate::model::Via::Unseen);
+        assert_eq!(d.mode, crate::model::DataMode::Passive);
+        assert_eq!(d.bytes_to_client, 100 << 10);
+        assert_eq!(d.direction, Some(crate::model::Direction::Download));
+        assert_eq!(d.outcome, crate::model::Outcome::Completed);
+        assert_eq!(
+            s.exchanges[d.command_exchange.unwrap()].replies[0].code,
+            226
+        );
+        assert_eq!(
+            d.notes.iter().any(|n| n.en.contains("much both ways")),
+            both_ways
+        );
+    }
+}
