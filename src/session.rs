@@ -819,6 +819,7 @@ impl Tracker {
                 control_rejected: None,
             },
         );
+        self.session_peers(client.ip(), server.ip());
         if !handshake {
             self.mid_session_opened(id);
         }

@@ -712,3 +712,30 @@ fn a_running_connection_is_claimed_by_the_mid_session_between_its_peers() {
         );
     }
 }
+
+/// A connection from port 20 between the hosts of a session (its PORT lost or
+/// rewritten on the way) is not reported as having no control connection.
+#[test]
+fn a_port_20_connection_between_a_sessions_hosts_is_not_without_control() {
+    let mut t = Tracker::new(TrackerConfig::default());
+    let c = control(1, 40_001);
+    greet(&mut t, 1, &c);
+    let data = ConnInfo {
+        id: 2,
+        initiator: SocketAddr::from(([10, 0, 0, 1], 20)),
+        responder: SocketAddr::from(([10, 0, 0, 2], 50_000)),
+        handshake_seen: true,
+    };
+    t.open(meta(2), &data);
+    t.event(
+        meta(2),
+        2,
+        ConnEvent::Data {
+            dir: Dir::FromInitiator,
+            bytes: b"\x00file",
+        },
+    );
+    t.closed(meta(3), 2);
+    t.finish();
+    assert_eq!(t.data_without_control().1, 0);
+}

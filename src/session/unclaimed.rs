@@ -64,7 +64,17 @@ pub(super) struct UnclaimedTable {
     /// Port-20 connections never claimed (the first few), and their count.
     lone: Vec<LoneDataConn>,
     lone_total: u64,
+    /// The two addresses of every session so far (at most [`MAX_SESSION_PEERS`]):
+    /// a port-20 connection between the hosts of a session has its control
+    /// connection in the capture (its PORT lost, unreadable or rewritten), and is
+    /// not reported as without one.
+    session_peers: rustc_hash::FxHashSet<(IpAddr, IpAddr)>,
+    /// More sessions than that: no connection is reported as without one.
+    session_peers_full: bool,
 }
+
+/// Host pairs of sessions remembered (see [`UnclaimedTable::session_peers`]).
+const MAX_SESSION_PEERS: usize = 1 << 16;
 
 fn peers(a: IpAddr, b: IpAddr) -> (IpAddr, IpAddr) {
     if a <= b { (a, b) } else { (b, a) }
@@ -93,6 +103,16 @@ fn active_side(info: &ConnInfo) -> Option<std::net::SocketAddr> {
 }
 
 impl Tracker {
+    /// A new session between `client` and `server`.
+    pub(super) fn session_peers(&mut self, client: IpAddr, server: IpAddr) {
+        let t = &mut self.unclaimed;
+        if t.session_peers.len() < MAX_SESSION_PEERS {
+            t.session_peers.insert(peers(client, server));
+        } else {
+            t.session_peers_full = true;
+        }
+    }
+
     /// A session whose control connection began before the capture: it may claim
     /// the data connections already running between its peers.
     pub(super) fn mid_session_opened(&mut self, si: usize) {
@@ -424,6 +444,11 @@ impl UnclaimedTable {
         let Some(server) = active_side(&u.info) else {
             return;
         };
+        let key = peers(u.info.initiator.ip(), u.info.responder.ip());
+        if self.session_peers_full || self.session_peers.contains(&key) {
+            // Its control connection is in the capture.
+            return;
+        }
         let client = if u.info.initiator == server {
             u.info.responder
         } else {
