@@ -1886,6 +1886,9 @@ impl Tracker {
             (400..=599, Some("USER" | "PASS" | "ACCT")) if st.s.login != Login::Ok => {
                 st.s.login = Login::Failed
             }
+            // A capture that starts with the server refusing a login: the USER and
+            // PASS were just before it.
+            (530, None) if lone_login_refusal(st, text) => st.s.login = Login::Failed,
             (200, Some("TYPE")) => {
                 let t = word();
                 if !t.is_empty() {
@@ -2249,8 +2252,16 @@ impl Tracker {
             }
         }
         let mut s = st.s;
-        for x in &s.exchanges {
-            if matches!(x.verb(), Some("PASS" | "USER" | "ACCT")) {
+        for (i, x) in s.exchanges.iter().enumerate() {
+            // A login refused at the capture's start (its PASS before it) counts.
+            let lone = i == 0
+                && x.command.is_none()
+                && s.login == Login::Failed
+                && s.capture.mid_session
+                && x.replies
+                    .first()
+                    .is_some_and(|r| says_login_failed(&r.text.0));
+            if lone || matches!(x.verb(), Some("PASS" | "USER" | "ACCT")) {
                 // A login refused for want of TLS ("530 Non-anonymous sessions
                 // must use encryption.") is no wrong password: a client retrying
                 // it is not guessing.
@@ -2477,6 +2488,27 @@ fn abandoned_by_receiver(ch: &DataChannel, f: &DataFacts, final_code: Option<u16
 /// session is still open (a live view's copy), so a channel whose transfer has no
 /// verdict yet is [`Outcome::Open`] (connected and running, or still awaited),
 /// not judged as if the capture had ended. Idempotent: only derived fields are set.
+/// A 530 that says a login was refused ("Login incorrect.", "Login authentication
+/// failed", "User cannot log in."), not that one is needed first ("Please login
+/// with USER and PASS.", "Not logged in.").
+fn says_login_failed(text: &[u8]) -> bool {
+    let has = |w: &str| crate::text::find_ci(text, w.as_bytes()).is_some();
+    !has("please")
+        && !has("not logged in")
+        && ["incorrect", "failed", "invalid", "denied", "cannot log in"]
+            .iter()
+            .any(|w| has(w))
+}
+
+/// A lone 530 that refuses a login, first in a session seen from its middle with
+/// no command before it and no login known.
+fn lone_login_refusal(st: &SessionState, text: &[u8]) -> bool {
+    st.s.login == Login::None
+        && st.s.capture.mid_session
+        && st.s.exchanges.iter().all(|x| x.command.is_none())
+        && says_login_failed(text)
+}
+
 /// Bytes each way above which a connection matched by its peers alone (no
 /// announcement) does not look like a file transfer.
 const BOTH_WAYS: u64 = 64 << 10;

@@ -739,3 +739,24 @@ fn a_port_20_connection_between_a_sessions_hosts_is_not_without_control() {
     t.finish();
     assert_eq!(t.data_without_control().1, 0);
 }
+
+/// Which 530 texts refuse a login, and which only ask for one.
+#[test]
+fn a_530_that_refuses_a_login_is_told_from_one_that_asks_for_it() {
+    for t in [
+        "Login incorrect.",
+        "Login authentication failed",
+        "User cannot log in.",
+        "Login or password incorrect!",
+        "Access denied.",
+    ] {
+        assert!(super::says_login_failed(t.as_bytes()), "{t}");
+    }
+    for t in [
+        "Please login with USER and PASS.",
+        "Not logged in.",
+        "Please log in with USER and PASS first.",
+    ] {
+        assert!(!super::says_login_failed(t.as_bytes()), "{t}");
+    }
+}
