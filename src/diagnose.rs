@@ -1160,8 +1160,9 @@ fn missing_data_setup(s: &Session, out: &mut Vec<Finding>) {
     let mut tried = false;
     for (i, x) in s.exchanges.iter().enumerate() {
         let Some(v) = x.verb() else {
-            // A setup's success whose command the capture lost.
-            if i > 0
+            // A setup's success whose command the capture lost (or was sent
+            // before a capture that starts mid-session).
+            if (i > 0 || s.capture.mid_session)
                 && x.replies
                     .iter()
                     .any(|r| matches!(r.code, 200 | 227 | 228 | 229))
@@ -2209,7 +2210,14 @@ fn is_binary_name(name: &[u8]) -> bool {
 }
 
 fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
-    let Some(cmd) = d.command.as_deref() else {
+    let Some(cmd) = d.command.as_deref().or_else(|| {
+        // A transfer begun before the capture: its command is not in it; the
+        // bytes say which way the file went.
+        (d.via == crate::model::Via::Unseen).then_some(match d.direction {
+            Some(crate::model::Direction::Upload) => "STOR",
+            _ => "RETR",
+        })
+    }) else {
         return;
     };
     let file_cmd = matches!(cmd, "RETR" | "STOR" | "APPE" | "STOU");

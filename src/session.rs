@@ -1364,7 +1364,11 @@ impl Tracker {
                 .find(|(ci, c)| {
                     c.command.is_none()
                         && c.command_exchange.is_none()
-                        && c.announce_exchange < ei
+                        // A connection running before the capture has no
+                        // announcement to come after (and is no later
+                        // transfer's once it closed).
+                        && (c.announce_exchange < ei
+                            || (c.via == Via::Unseen && !st.facts[*ci].closed))
                         && !st.facts[*ci].rejected
                 })
                 .map(|(ci, _)| ci);
@@ -1630,10 +1634,15 @@ impl Tracker {
         let st = &self.sessions[si];
         // The verb as the catalog spells it when known (no copy), and the
         // argument only for the replies whose state needs it.
+        // The first replies of a capture that starts mid-session answer commands
+        // sent before it.
+        let before_capture = st.s.capture.mid_session
+            && !greeting
+            && st.s.exchanges[..ei].iter().all(|x| x.command.is_none());
         let (verb, arg, cmd_ts) = match &st.s.exchanges[ei].command {
             // Only a PASV (EPSV, LPSV) is answered by 227 (229, 228): the lost
             // command's announcement is followed.
-            None if lost_command.is_some() => {
+            None if lost_command.is_some() || before_capture => {
                 let verb = match r.code {
                     227 => Some(std::borrow::Cow::Borrowed("PASV")),
                     229 => Some(std::borrow::Cow::Borrowed("EPSV")),

@@ -394,6 +394,18 @@ impl Tracker {
             si,
             std::mem::size_of::<DataChannel>() + std::mem::size_of::<DataFacts>() + 256,
         );
+        // A transfer command in the capture still waiting for its end (its PASV or
+        // PORT was before the capture) is this connection's.
+        let st = &self.sessions[si];
+        if let Some(te) = st.s.exchanges.iter().rposition(|x| {
+            x.data_channel.is_none()
+                && x.final_reply().is_none()
+                && x.command
+                    .as_ref()
+                    .is_some_and(crate::model::Command::is_transfer)
+        }) {
+            self.link_transfer(si, te);
+        }
     }
 }
 
