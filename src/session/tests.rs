@@ -736,6 +736,23 @@ fn a_port_20_connection_between_a_sessions_hosts_is_not_without_control() {
         },
     );
     t.closed(meta(3), 2);
+    // And one from the same server to a third host (FXP, a bounce): its
+    // control connection is in the capture too.
+    let third = ConnInfo {
+        id: 3,
+        responder: SocketAddr::from(([192, 0, 2, 9], 50_001)),
+        ..data
+    };
+    t.open(meta(4), &third);
+    t.event(
+        meta(4),
+        3,
+        ConnEvent::Data {
+            dir: Dir::FromInitiator,
+            bytes: b"\x00file",
+        },
+    );
+    t.closed(meta(5), 3);
     t.finish();
     assert_eq!(t.data_without_control().1, 0);
 }

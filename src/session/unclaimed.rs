@@ -69,6 +69,9 @@ pub(super) struct UnclaimedTable {
     /// connection in the capture (its PORT lost, unreadable or rewritten), and is
     /// not reported as without one.
     session_peers: rustc_hash::FxHashSet<(IpAddr, IpAddr)>,
+    /// The servers of those sessions: a port-20 connection from one of them to a
+    /// third host (FXP, a bounce) has its control connection in the capture too.
+    session_servers: rustc_hash::FxHashSet<IpAddr>,
     /// More sessions than that: no connection is reported as without one.
     session_peers_full: bool,
 }
@@ -108,6 +111,7 @@ impl Tracker {
         let t = &mut self.unclaimed;
         if t.session_peers.len() < MAX_SESSION_PEERS {
             t.session_peers.insert(peers(client, server));
+            t.session_servers.insert(server);
         } else {
             t.session_peers_full = true;
         }
@@ -457,7 +461,10 @@ impl UnclaimedTable {
             return;
         };
         let key = peers(u.info.initiator.ip(), u.info.responder.ip());
-        if self.session_peers_full || self.session_peers.contains(&key) {
+        if self.session_peers_full
+            || self.session_peers.contains(&key)
+            || self.session_servers.contains(&server.ip())
+        {
             // Its control connection is in the capture.
             return;
         }
