@@ -247,6 +247,9 @@ struct SessionState {
     /// The type in force is known from the capture (a TYPE and its 200, a reply
     /// naming the mode), not assumed.
     type_told: bool,
+    /// A command line came from the client (replies before one, in a capture
+    /// that starts mid-session, answer commands sent before it).
+    client_spoke: bool,
     /// Data connections of this session still open.
     open_data: usize,
     /// The control connection closed with data connections open: the session is
@@ -810,6 +813,7 @@ impl Tracker {
                 control_closed: false,
                 after_gap: false,
                 type_told: false,
+                client_spoke: false,
                 open_data: 0,
                 closing_deadline: None,
                 tls_left: [0, 0],
@@ -1159,6 +1163,7 @@ impl Tracker {
         show_pw: bool,
     ) {
         let st = &mut self.sessions[si];
+        st.client_spoke = true;
         if st.resync[0] {
             st.resync[0] = false;
             // Telnet command codes whose IAC the gap took (the Synch before ABOR
@@ -1621,7 +1626,11 @@ impl Tracker {
             // The end of a transfer whose command was before the capture: its data
             // connection is the newest one matched by its peers.
             let st = &mut self.sessions[si];
-            if let Some(ci) = st.s.data_channels.iter().rposition(|c| {
+            // Among the newest channels only: a flood of such replies costs no
+            // scan of every channel each.
+            let n = st.s.data_channels.len();
+            if let Some(ci) = (n.saturating_sub(16)..n).rev().find(|&ci| {
+                let c = &st.s.data_channels[ci];
                 c.via == Via::Unseen
                     && c.command_exchange.is_none()
                     && c.start.is_some_and(|t| t <= meta.ts)
@@ -1636,9 +1645,7 @@ impl Tracker {
         // argument only for the replies whose state needs it.
         // The first replies of a capture that starts mid-session answer commands
         // sent before it.
-        let before_capture = st.s.capture.mid_session
-            && !greeting
-            && st.s.exchanges[..ei].iter().all(|x| x.command.is_none());
+        let before_capture = st.s.capture.mid_session && !greeting && !st.client_spoke;
         let (verb, arg, cmd_ts) = match &st.s.exchanges[ei].command {
             // Only a PASV (EPSV, LPSV) is answered by 227 (229, 228): the lost
             // command's announcement is followed.
@@ -2514,7 +2521,7 @@ fn says_login_failed(text: &[u8]) -> bool {
 fn lone_login_refusal(st: &SessionState, text: &[u8]) -> bool {
     st.s.login == Login::None
         && st.s.capture.mid_session
-        && st.s.exchanges.iter().all(|x| x.command.is_none())
+        && !st.client_spoke
         && says_login_failed(text)
 }
 

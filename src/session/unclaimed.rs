@@ -400,8 +400,12 @@ impl Tracker {
         );
         // A transfer command in the capture still waiting for its end (its PASV or
         // PORT was before the capture) is this connection's.
+        // Among the newest exchanges only (a flood of connections costs no scan of
+        // a long transcript each).
         let st = &self.sessions[si];
-        if let Some(te) = st.s.exchanges.iter().rposition(|x| {
+        let n = st.s.exchanges.len();
+        if let Some(te) = (n.saturating_sub(16)..n).rev().find(|&e| {
+            let x = &st.s.exchanges[e];
             x.data_channel.is_none()
                 && x.final_reply().is_none()
                 && x.command
