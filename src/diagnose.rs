@@ -69,7 +69,21 @@ fn first_line(r: &crate::model::Reply) -> String {
     escape(r.text.0.split(|b| *b == b'\n').next().unwrap_or_default())
 }
 
+/// The command that announced `d`, as findings name it: for a connection whose
+/// announcement was before the capture, the commands of its mode.
+fn via_text(d: &DataChannel) -> &'static str {
+    match (d.via, d.mode) {
+        (Via::Unseen, DataMode::Passive) => "PASV/EPSV",
+        (Via::Unseen, DataMode::Active) => "PORT/EPRT",
+        (v, _) => v.as_str(),
+    }
+}
+
 fn announcement_evidence(s: &Session, d: &DataChannel) -> Vec<Evidence> {
+    if d.via == Via::Unseen {
+        // Its announcement was before the capture.
+        return Vec::new();
+    }
     reply_evidence(s, d.announce_exchange)
 }
 
@@ -908,7 +922,16 @@ fn data_rules(s: &Session, scan: bool, out: &mut Vec<Finding>) {
         transfer_rules(s, d, out);
         speed::rules(s, d, out);
         made_but_425(s, d, out);
-        let Some(ann) = d.announced else { continue };
+        // A data connection opened in the capture after an announcement before
+        // it: its attempt is judged where it went.
+        let before = (d.via == Via::Unseen
+            && d.syns > 0
+            && matches!(d.outcome, Outcome::Refused | Outcome::Unanswered))
+        .then_some(d.listener)
+        .flatten();
+        let Some(ann) = d.announced.or(before) else {
+            continue;
+        };
         match d.mode {
             DataMode::Passive => passive_rules(s, d, ann, server_ip, out),
             DataMode::Active if !scan => active_rules(s, d, ann, client_ip, out),
@@ -1106,7 +1129,7 @@ fn local_address(
     client_ip: IpAddr,
     out: &mut Vec<Finding>,
 ) {
-    let via = d.via;
+    let via = via_text(d);
     let worked = matches!(d.outcome, Outcome::Completed | Outcome::CompletedPerReplies);
     let what = if ann.ip().is_loopback() {
         tr!("its loopback address", "它的回环地址")
@@ -1519,7 +1542,7 @@ fn passive_rules(
         }
     }
     let target = d.listener.unwrap_or(ann);
-    let via = d.via;
+    let via = via_text(d);
     match d.outcome {
         Outcome::Refused if d.rejected_by.is_some() => {
             let r = d.rejected_by.expect("checked");
@@ -1897,7 +1920,7 @@ fn active_rules(
             id: "active-private-address",
             severity: Severity::Error,
             summary: {
-                let via = d.via;
+                let via = via_text(d);
                 tr!(
                     "{via} announces the private address {ann} to the public server {sip}: the client is likely behind NAT (this capture, on the client's side, cannot show it), and the server's connection back cannot reach it",
                     "{via} 向公网服务器 {sip} 通告了私有地址 {ann}：客户端很可能位于 NAT 之后（这份在客户端一侧的抓包无法显示这一点），服务器的回连无法到达它"
@@ -1928,7 +1951,7 @@ fn active_rules(
             Some(s.start_frame),
             None,
         ));
-        let via = d.via;
+        let via = via_text(d);
         let (summary, certainty) = match between {
             Some((a, c)) => (
                 tr!(
@@ -2038,7 +2061,7 @@ fn active_rules(
         } else {
             Tr::default()
         };
-        let via = d.via;
+        let via = via_text(d);
         out.push(Finding {
             id: "active-data-failed",
             severity: Severity::Error,
@@ -2427,15 +2450,23 @@ fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                     None,
                 ));
             }
+            // A transfer begun before the capture has no command in it to name.
+            let what = if d.command.is_none() {
+                speed::label(d)
+            } else {
+                Tr::verbatim(format!("{cmd} {}", escape(&name)))
+            };
             out.push(Finding {
                 id: "transfer-aborted",
                 severity: Severity::Warning,
-                summary: tr!(
-                    "the client aborted {cmd} {} after {} bytes",
-                    "客户端在传输 {1} 字节后中止了 {cmd} {0}",
-                    escape(&name),
-                    d.bytes
-                ),
+                summary: {
+                    let bytes = d.bytes;
+                    tr!(
+                        "the client aborted {what} after {bytes} bytes",
+                        "客户端在传输 {bytes} 字节后中止了 {what}";
+                        what = what
+                    )
+                },
                 evidence,
                 remedy: tr!(
                     "The user or client program stopped the transfer (a timeout, a cancel, a rate limit). If nobody cancelled it, check the client's timeouts.",
@@ -2615,8 +2646,15 @@ fn login_rule(s: &Session, out: &mut Vec<Finding>) {
         .exchanges
         .iter()
         .enumerate()
-        .filter(|(_, x)| {
-            matches!(x.verb(), Some("PASS" | "USER" | "ACCT"))
+        .filter(|&(i, x)| {
+            // A lone 530 opening a session seen from its middle answers a PASS
+            // sent before the capture, when its words refuse a login.
+            let lone_first = i == 0
+                && x.command.is_none()
+                && s.capture.mid_session
+                && x.final_reply()
+                    .is_some_and(|r| crate::session::says_login_failed(&r.text.0));
+            (lone_first || matches!(x.verb(), Some("PASS" | "USER" | "ACCT")))
                 && x.final_reply().is_some_and(|r| r.code == 530)
                 && !(for_tls && refusals::refuses_for_tls(x))
         })

@@ -386,6 +386,13 @@ impl Exchange {
     pub fn verb(&self) -> Option<&str> {
         self.command.as_ref().map(|c| c.verb.as_str())
     }
+    /// When its last line (command or reply) was seen.
+    pub fn last_ts(&self) -> Option<Ts> {
+        self.replies
+            .last()
+            .map(|r| r.ts)
+            .or_else(|| self.command.as_ref().map(|c| c.ts))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

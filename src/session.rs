@@ -96,6 +96,9 @@ enum Role {
     /// Perhaps a data connection nothing announced: counted in
     /// [`unclaimed::UnclaimedTable`] until a session claims it.
     Unclaimed,
+    /// A control connection seen without payload so far (see
+    /// [`unclaimed::UnclaimedTable`]): a session once it carries bytes.
+    Bare,
     Other,
 }
 
@@ -404,12 +407,15 @@ pub struct Tracker {
     /// Connections whose first bytes will tell whether they are FTP control
     /// connections: their endpoints, and their first packet (a session found by
     /// content starts there, as one on a known port does).
-    sniffing: FxHashMap<ConnId, (ConnInfo, Meta)>,
+    /// Its handshake answered (SYN-ACK) while it waited: the third field.
+    sniffing: FxHashMap<ConnId, (ConnInfo, Meta, bool)>,
     other_packets: u64,
     /// The source sees every connection (the proxy relays them all).
     all_visible: bool,
     /// The latest time seen on any connection.
     last_ts: crate::time::Ts,
+    /// When the first connection appeared (about when the capture began).
+    first_open: Option<crate::time::Ts>,
     /// Sessions whose control connection closed while data connections were open,
     /// by the time they are handed out at the latest.
     closing: std::collections::BTreeSet<(crate::time::Ts, usize)>,
@@ -470,6 +476,47 @@ fn is_client_hello(b: &[u8]) -> bool {
     up(5) || (b.len() >= 5 && b[..5].eq_ignore_ascii_case(b"AUTH "))
 }
 
+/// A reply line only an FTP server sends, seen as the first bytes of a connection
+/// joined mid-way (no handshake): a code SMTP, NNTP and other line protocols with
+/// three-digit replies do not use (150 opening a data connection, 226 transfer
+/// complete, 227/229 passive mode, 213 SIZE/MDTM, 257 a path, 331 password
+/// wanted, 350 pending, 425/426 data connection trouble...), a space or hyphen,
+/// printable text and a line end.
+fn is_midway_reply(b: &[u8]) -> bool {
+    const FTP_ONLY: [&[u8]; 14] = [
+        b"125", b"150", b"213", b"225", b"226", b"227", b"228", b"229", b"257", b"331", b"332",
+        b"350", b"425", b"426",
+    ];
+    b.len() >= 6
+        && FTP_ONLY.contains(&&b[..3])
+        && matches!(b[3], b' ' | b'-')
+        && one_printable_line(b)
+}
+
+/// A command line only an FTP client sends, seen as the first bytes of a
+/// connection joined mid-way: a verb POP3, SMTP, IMAP and NNTP do not have.
+fn is_midway_command(b: &[u8]) -> bool {
+    const FTP_ONLY: [&[u8]; 22] = [
+        b"CWD", b"PWD", b"CDUP", b"PASV", b"EPSV", b"PORT", b"EPRT", b"TYPE", b"SIZE", b"MDTM",
+        b"NLST", b"MLSD", b"MLST", b"STOR", b"STOU", b"APPE", b"MKD", b"RMD", b"RNFR", b"RNTO",
+        b"SYST", b"REST",
+    ];
+    let verb_len = b.iter().take(5).position(|&c| c == b' ' || c == b'\r');
+    verb_len.is_some_and(|n| FTP_ONLY.iter().any(|v| b[..n].eq_ignore_ascii_case(v)))
+        && one_printable_line(b)
+}
+
+/// `b` holds a line of printable text ended by CRLF (within its first 512 bytes).
+fn one_printable_line(b: &[u8]) -> bool {
+    let head = &b[..b.len().min(512)];
+    match memchr::memchr(b'\n', head) {
+        Some(n) if n >= 1 && head[n - 1] == b'\r' => head[..n - 1]
+            .iter()
+            .all(|&c| c == b'\t' || (0x20..0x7f).contains(&c) || c >= 0x80),
+        _ => false,
+    }
+}
+
 fn tls_record(b: &[u8]) -> bool {
     b.len() >= 3 && b[0] == 0x16 && b[1] == 0x03
 }
@@ -504,6 +551,7 @@ impl Tracker {
             other_packets: 0,
             all_visible: false,
             last_ts: crate::time::Ts::default(),
+            first_open: None,
             closing: std::collections::BTreeSet::new(),
             by_control: FxHashMap::default(),
             tls: tls::TlsTable::default(),
@@ -1306,8 +1354,24 @@ impl Tracker {
             "ABOR" => {
                 // The transfer in progress (if any) is being aborted by the client.
                 let st = &mut self.sessions[si];
-                if let Some(ci) = st.s.exchanges.iter().rev().find_map(|e| e.data_channel) {
-                    st.facts[ci].aborted_by_client = true;
+                // A transfer begun before the capture, still running: its command
+                // is not in the capture, so ABOR's exchange stands for it (the
+                // transfer's 426 and ABOR's own 226 both come to it).
+                let linked = st.s.exchanges.iter().rev().find_map(|e| e.data_channel);
+                let n = st.s.data_channels.len();
+                let unseen = (n.saturating_sub(16)..n).rev().find(|&ci| {
+                    let c = &st.s.data_channels[ci];
+                    c.via == Via::Unseen && c.command_exchange.is_none() && !st.facts[ci].closed
+                });
+                match (linked, unseen) {
+                    (Some(ci), _) if !st.facts[ci].closed => st.facts[ci].aborted_by_client = true,
+                    (_, Some(ci)) => {
+                        st.facts[ci].aborted_by_client = true;
+                        st.s.data_channels[ci].command_exchange = Some(ei);
+                        st.s.exchanges[ei].data_channel = Some(ci);
+                    }
+                    (Some(ci), None) => st.facts[ci].aborted_by_client = true,
+                    (None, None) => {}
                 }
             }
             _ if transfer => self.link_transfer(si, ei),
@@ -1774,7 +1838,16 @@ impl Tracker {
         let Some(&Pending::Kept(front)) = st.pending.front() else {
             return None;
         };
-        if code >= 200 {
+        // ABOR standing for a transfer begun before the capture (see
+        // `on_command_line`): the transfer's 426 or 451 comes first, then ABOR's
+        // own final reply.
+        let transfers_end = matches!(code, 426 | 451) && {
+            let x = &st.s.exchanges[front];
+            x.data_channel.is_some()
+                && x.verb() == Some("ABOR")
+                && !x.replies.iter().any(|r| r.code >= 200)
+        };
+        if code >= 200 && !transfers_end {
             st.pending.pop_front();
         }
         if st.pending.is_empty() {
@@ -2481,6 +2554,23 @@ fn closed_abortively(ch: &DataChannel, f: &DataFacts, final_code: Option<u16>) -
         && matches!(final_code, Some(226 | 250))
 }
 
+/// The sending side reset the data connection after its own FIN (not a TLS one,
+/// whose close_notify says more), and no final reply says the transfer failed:
+/// every byte was sent before the FIN, and the reset answered what the receiver
+/// sent after it (its late close, an ACK to a closed socket), as a TLS server
+/// does to a client's late close_notify when the capture cannot follow TLS.
+fn reset_after_own_fin(ch: &DataChannel, f: &DataFacts, final_code: Option<u16>) -> bool {
+    let (sender, sender_reset) = match ch.direction {
+        Some(Direction::Download) => (1, EndedBy::RstByServer),
+        Some(Direction::Upload) => (0, EndedBy::RstByClient),
+        None => return false,
+    };
+    ch.tls.is_none()
+        && f.reset_by == Some(sender_reset)
+        && f.fin_from[sender]
+        && final_code.is_none_or(|c| c < 400)
+}
+
 /// The receiving side closed the data connection while the sending side had not
 /// (no FIN from it, no reset), short of the announced size when one was, and the
 /// server never confirmed the transfer: in stream mode only the sender's FIN ends
@@ -2507,7 +2597,7 @@ fn abandoned_by_receiver(ch: &DataChannel, f: &DataFacts, final_code: Option<u16
 /// A 530 that says a login was refused ("Login incorrect.", "Login authentication
 /// failed", "User cannot log in."), not that one is needed first ("Please login
 /// with USER and PASS.", "Not logged in.").
-fn says_login_failed(text: &[u8]) -> bool {
+pub(crate) fn says_login_failed(text: &[u8]) -> bool {
     let has = |w: &str| crate::text::find_ci(text, w.as_bytes()).is_some();
     !has("please")
         && !has("not logged in")
@@ -2536,6 +2626,7 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
         s.capture.mid_session = false;
     }
     let would_show = cov.data_would_show();
+    let sides_seen = s.capture.seen;
     std::mem::swap(&mut s.coverage, &mut cov);
     let newest = s.data_channels.len().checked_sub(1);
     for (ci, ch) in s.data_channels.iter_mut().enumerate() {
@@ -2603,7 +2694,10 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
             }
         } else if f.aborted_by_client {
             Outcome::Aborted
-        } else if f.reset_by.is_some() && !closed_abortively(ch, f, final_code) {
+        } else if f.reset_by.is_some()
+            && !closed_abortively(ch, f, final_code)
+            && !reset_after_own_fin(ch, f, final_code)
+        {
             Outcome::Reset
         } else if server_aborted {
             Outcome::Aborted
@@ -2618,7 +2712,11 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
             // Still connected: running, or its last bytes still on their way to a
             // slow reader, whatever the replies said so far.
             Outcome::Open
-        } else if abandoned_by_receiver(ch, f, final_code) {
+        } else if abandoned_by_receiver(ch, f, final_code)
+            // A capture holding one side only (the sender's never seen on the
+            // control connection) cannot tell the sender stopped.
+            && sides_seen[usize::from(ch.direction == Some(Direction::Download))]
+        {
             Outcome::Aborted
         } else if f.fins > 0 || (matches!(final_code, Some(226 | 250)) && ch.bytes > 0) {
             // No FIN in the capture (payload-only captures drop it) but the
@@ -2627,6 +2725,18 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
         } else {
             Outcome::Open
         };
+        if ch.outcome == Outcome::Completed
+            && reset_after_own_fin(ch, f, final_code)
+            && !ch
+                .notes
+                .iter()
+                .any(|n| n.en.starts_with("the sender reset"))
+        {
+            ch.notes.push(tr!(
+                "the sender reset the connection after its own FIN: every byte was sent before it, and the reset answered what came after (the receiver's late close)",
+                "发送方在自己的 FIN 之后重置了连接：所有字节都已在此之前发出，重置是对之后到达的数据（接收方迟到的关闭）的回应"
+            ));
+        }
         ch.ended_by = if let Some(r) = f.reset_by {
             Some(r)
         } else if live && !f.closed {
@@ -2784,11 +2894,20 @@ impl ConnSink for Tracker {
                 }
             }
             Some(Role::Unclaimed) => self.unclaimed_closed(conn),
+            Some(Role::Bare) => self.bare_closed(conn),
             _ => {}
         }
     }
 
+    fn open_bare(&mut self, meta: Meta, info: &ConnInfo) -> Option<Mode> {
+        self.first_open.get_or_insert(meta.ts);
+        self.last_ts = self.last_ts.max(meta.ts);
+        self.tick(meta.ts);
+        self.bare_control_open(meta, info)
+    }
+
     fn open(&mut self, meta: Meta, info: &ConnInfo) -> Mode {
+        self.first_open.get_or_insert(meta.ts);
         self.last_ts = self.last_ts.max(meta.ts);
         self.tick(meta.ts);
         // Announced data connections first: they may use any port, 21 included.
@@ -2925,7 +3044,7 @@ impl ConnSink for Tracker {
         }
         if self.cfg.detect_by_content && !NOT_FTP_PORTS.contains(&rp) {
             self.conns.insert(info.id, Role::Sniff);
-            self.sniffing.insert(info.id, (*info, meta));
+            self.sniffing.insert(info.id, (*info, meta, false));
             return Mode::Stream;
         }
         if self.hold_unclaimed(meta, info) {
@@ -2945,6 +3064,10 @@ impl ConnSink for Tracker {
             Role::Sniff => self.sniff_event(meta, conn, ev),
             Role::Unclaimed => {
                 self.unclaimed_event(meta, conn, &ev);
+                None
+            }
+            Role::Bare => {
+                self.bare_event(meta, conn, ev);
                 None
             }
             Role::Control {
@@ -2975,11 +3098,14 @@ impl Tracker {
     /// An event on a connection not known yet: its first bytes decide whether it
     /// is an FTP control connection (a greeting, USER or AUTH) or something else.
     fn sniff_event(&mut self, meta: Meta, conn: ConnId, ev: ConnEvent<'_>) -> Option<Mode> {
-        let Some(&(info, opened)) = self.sniffing.get(&conn) else {
+        let Some(&mut (info, opened, ref mut accepted)) = self.sniffing.get_mut(&conn) else {
             self.conns.insert(conn, Role::Other);
             return Some(Mode::Ignore);
         };
         let ConnEvent::Data { dir, bytes } = ev else {
+            if matches!(ev, ConnEvent::Accepted) {
+                *accepted = true;
+            }
             if matches!(
                 ev,
                 ConnEvent::Fin { .. } | ConnEvent::Reset { .. } | ConnEvent::Refused
@@ -2991,7 +3117,13 @@ impl Tracker {
             return None;
         };
         self.sniffing.remove(&conn);
-        let (is_server, is_client) = (is_greeting(bytes), is_client_hello(bytes));
+        // Joined mid-way (no handshake), a control connection on another port
+        // than the configured ones shows as a reply or command only FTP has.
+        let midway = !info.handshake_seen;
+        let (is_server, is_client) = (
+            is_greeting(bytes) || (midway && is_midway_reply(bytes)),
+            is_client_hello(bytes) || (midway && is_midway_command(bytes)),
+        );
         let client_is_initiator = match (dir, is_server, is_client) {
             (Dir::FromResponder, true, _) | (Dir::FromInitiator, _, true) => Some(true),
             (Dir::FromInitiator, true, _) | (Dir::FromResponder, _, true)
@@ -3010,7 +3142,12 @@ impl Tracker {
             }
             None => {
                 // Not a control connection: perhaps a data connection nothing
-                // announced, counted from here on.
+                // announced, of a session seen mid-way since it opened, or
+                // counted from here on for one to come.
+                if self.unclaimed_open(opened, &info).is_some() {
+                    self.event(meta, conn, ConnEvent::Data { dir, bytes });
+                    return Some(Mode::Count);
+                }
                 if self.hold_unclaimed(opened, &info) {
                     self.unclaimed_event(meta, conn, &ConnEvent::Data { dir, bytes });
                     return Some(Mode::Count);

@@ -140,6 +140,12 @@ pub enum NoteTarget {
 pub trait ConnSink {
     /// A new connection appeared: choose how its payload is handled.
     fn open(&mut self, meta: Meta, info: &ConnInfo) -> Mode;
+    /// A connection first seen by a packet without payload or SYN (an ACK, a FIN, a
+    /// reset: it was idle when the capture began): `Some` tracks it in that mode,
+    /// `None` (the default) ignores the packet.
+    fn open_bare(&mut self, _meta: Meta, _info: &ConnInfo) -> Option<Mode> {
+        None
+    }
     /// An event on a connection; return a new mode to switch (e.g. Stream -> Count).
     fn event(&mut self, meta: Meta, conn: ConnId, ev: ConnEvent<'_>) -> Option<Mode>;
     /// The connection is over (both FINs delivered, a RST, or the end of input); no
@@ -441,14 +447,7 @@ impl FlowTable {
                 return;
             }
         }
-        if !syn && seg.wire_len == 0 {
-            // A lone ACK, FIN or RST for a connection we never saw (or one already
-            // closed and forgotten): nothing to track.
-            return;
-        }
-        if self.conns.len() >= MAX_CONNS {
-            self.sweep(meta, sink);
-        }
+        let bare = !syn && seg.wire_len == 0;
         let (initiator, responder, handshake_seen) = if syn && !ack {
             (seg.src, seg.dst, true)
         } else if syn && ack {
@@ -460,15 +459,31 @@ impl FlowTable {
         } else {
             (seg.src, seg.dst, false)
         };
-        self.next_id += 1;
-        self.stats.connections += 1;
         let info = ConnInfo {
-            id: self.next_id,
+            id: self.next_id + 1,
             initiator,
             responder,
             handshake_seen,
         };
-        let mode = sink.open(meta, &info);
+        let mode = if bare {
+            // A lone ACK, FIN or RST for a connection we never saw (or one already
+            // closed and forgotten): tracked only when the sink asks (an idle
+            // control connection when the capture began).
+            if self.conns.len() >= MAX_CONNS {
+                return;
+            }
+            match sink.open_bare(meta, &info) {
+                Some(m) => m,
+                None => return,
+            }
+        } else {
+            if self.conns.len() >= MAX_CONNS {
+                self.sweep(meta, sink);
+            }
+            sink.open(meta, &info)
+        };
+        self.next_id += 1;
+        self.stats.connections += 1;
         let mut c = Box::new(Conn::new(info, mode, meta.ts));
         if mode == Mode::Stream && sink.stream_figures(info.id) {
             c.analysis = Some(Box::default());
@@ -555,10 +570,20 @@ impl FlowTable {
         if c.analysis.is_none() && c.mode == Mode::Count {
             c.analysis = Some(Box::default());
         }
-        if let Some(a) = &mut c.analysis {
+        let analysed = if let Some(a) = &mut c.analysis {
             a.segment(&c.handshake, meta.ts, dir, seg);
-        }
+            true
+        } else {
+            false
+        };
         process(c, meta, dir, seg, sink, stats);
+        // The sink switched to counting on this segment (its first bytes told a
+        // waiting connection is a data connection): it counts as the first.
+        if !analysed && c.mode == Mode::Count {
+            let mut a = Box::<analysis::Analysis>::default();
+            a.segment(&c.handshake, meta.ts, dir, seg);
+            c.analysis = Some(a);
+        }
         if c.closed() {
             c.conclude(sink);
             return true;

@@ -54,6 +54,11 @@ pub(super) fn is_oops(r: &Reply) -> bool {
 /// The exchange where the server refused a login (or anything before one) because
 /// the session is not under TLS: the first such, before any accepted AUTH.
 pub(super) fn tls_refusal(s: &Session) -> Option<usize> {
+    // TLS on the control connection (its AUTH before the capture, or implicit):
+    // the client did start TLS, whatever a later reply says.
+    if s.tls && !s.exchanges.iter().any(|x| x.verb() == Some("AUTH")) {
+        return None;
+    }
     for (i, x) in s.exchanges.iter().enumerate() {
         if x.verb() == Some("AUTH") && x.final_reply().is_some_and(|r| r.code == 234) {
             return None;

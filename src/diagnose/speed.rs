@@ -22,6 +22,20 @@ pub(crate) fn label(d: &DataChannel) -> Tr {
     match (d.command.as_deref(), &d.arg) {
         (Some(cmd), Some(a)) => Tr::verbatim(format!("{cmd} {}", escape(&a.0))),
         (Some(cmd), None) => Tr::verbatim(cmd),
+        (None, _) if d.via == crate::model::Via::Unseen => match d.direction {
+            Some(crate::model::Direction::Download) => tr!(
+                "the download begun before the capture",
+                "抓包开始之前已开始的下载"
+            ),
+            Some(crate::model::Direction::Upload) => tr!(
+                "the upload begun before the capture",
+                "抓包开始之前已开始的上传"
+            ),
+            None => tr!(
+                "the data connection begun before the capture",
+                "抓包开始之前已开始的数据连接"
+            ),
+        },
         (None, _) => tr!("data connection", "数据连接"),
     }
 }
@@ -407,25 +421,38 @@ const CONTROL_IDLE_S: f64 = 2.0;
 /// the idle control connection.
 pub fn control_idle_rule(s: &Session, out: &mut Vec<Finding>) {
     for d in &s.data_channels {
-        let Some(ei) = d.command_exchange else {
-            continue;
-        };
-        let Some(x) = s.exchanges.get(ei) else {
-            continue;
-        };
-        // A 1xx, no final reply, and nothing else on the control connection after it.
-        let Some(prelim) = x.replies.iter().find(|r| (100..200).contains(&r.code)) else {
-            continue;
-        };
-        if x.final_reply().is_some_and(|r| r.code >= 200) || ei + 1 < s.exchanges.len() {
-            continue;
-        }
         let (Some(first), Some(last)) = (d.first_byte, d.last_byte) else {
             continue;
         };
+        // The transfer's 1xx (`None`: the capture began during a transfer nothing
+        // in it announced, and the control connection carried nothing from then
+        // on), with no final reply and nothing else on the control connection after.
+        let prelim = match d.command_exchange {
+            Some(ei) => {
+                let Some(x) = s.exchanges.get(ei) else {
+                    continue;
+                };
+                let Some(prelim) = x.replies.iter().find(|r| (100..200).contains(&r.code)) else {
+                    continue;
+                };
+                if x.final_reply().is_some_and(|r| r.code >= 200) || ei + 1 < s.exchanges.len() {
+                    continue;
+                }
+                Some((ei, prelim))
+            }
+            None if d.via == crate::model::Via::Unseen
+                && s.capture.mid_session
+                && s.exchanges
+                    .iter()
+                    .all(|x| x.last_ts().is_none_or(|t| t < first)) =>
+            {
+                None
+            }
+            None => continue,
+        };
         let delivered = d.ended_by == Some(crate::model::EndedBy::Fin)
             && d.expected_size.is_none_or(|n| d.bytes >= n);
-        let idle = prelim.ts.secs_until(last);
+        let idle = prelim.map_or(first, |(_, p)| p.ts).secs_until(last);
         let reset = matches!(
             s.closed,
             crate::model::Closed::RstByClient | crate::model::Closed::RstByServer
@@ -461,17 +488,28 @@ pub fn control_idle_rule(s: &Session, out: &mut Vec<Finding>) {
                 how = how
             ),
             evidence: vec![
-                ev(
-                    tr!(
-                        "server replied {} {}; then nothing on the control connection",
-                        "服务器响应 {} {}；之后控制连接上再无数据",
-                        prelim.code,
-                        escape(&prelim.text.0)
+                match prelim {
+                    Some((ei, prelim)) => ev(
+                        tr!(
+                            "server replied {} {}; then nothing on the control connection",
+                            "服务器响应 {} {}；之后控制连接上再无数据",
+                            prelim.code,
+                            escape(&prelim.text.0)
+                        ),
+                        Some(prelim.ts),
+                        Some(prelim.frame),
+                        Some(ei),
                     ),
-                    Some(prelim.ts),
-                    Some(prelim.frame),
-                    Some(ei),
-                ),
+                    None => ev(
+                        tr!(
+                            "the capture began during the transfer; nothing on the control connection from then on",
+                            "抓包开始时传输已在进行；此后控制连接上再无数据"
+                        ),
+                        Some(first),
+                        d.frame_syn,
+                        None,
+                    ),
+                },
                 ev(
                     {
                         let (b, t) = (human_bytes(d.bytes), human_duration(first.secs_until(last)));
@@ -703,7 +741,17 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                         "零窗口次数：{}，最长 {}；接收窗口中位数 {}",
                         zw.episodes,
                         human_duration(zw.longest_s),
-                        t.receive_window.median.map(human_bytes).unwrap_or_else(|| "-".into())
+                        t.receive_window
+                            .median
+                            .map(|w| {
+                                let unscaled = if t.window_scaling.is_none() {
+                                    " (unscaled: the handshake is not in the capture)"
+                                } else {
+                                    ""
+                                };
+                                format!("{}{unscaled}", human_bytes(w))
+                            })
+                            .unwrap_or_else(|| "-".into())
                     ),
                     d.first_byte,
                     None,
@@ -814,13 +862,28 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
             evidence: vec![
                 base,
                 ev(
-                    tr!(
-                        "longest pause {}; bytes in flight median {}; receive window median {}",
-                        "最长暂停 {}；在途字节中位数 {}；接收窗口中位数 {}",
-                        human_duration(idle.longest_s),
-                        t.bytes_in_flight.median.map(human_bytes).unwrap_or_else(|| "-".into()),
-                        t.receive_window.median.map(human_bytes).unwrap_or_else(|| "-".into())
-                    ),
+                    {
+                        let win = match t.receive_window.median {
+                            Some(w) if t.window_scaling.is_none() => tr!(
+                                "{} (unscaled: the handshake is not in the capture)",
+                                "{}（未缩放：抓包中没有握手）",
+                                human_bytes(w)
+                            ),
+                            Some(w) => Tr::verbatim(human_bytes(w)),
+                            None => Tr::verbatim("-"),
+                        };
+                        let pause = human_duration(idle.longest_s);
+                        let flight = t
+                            .bytes_in_flight
+                            .median
+                            .map(human_bytes)
+                            .unwrap_or_else(|| "-".into());
+                        tr!(
+                            "longest pause {pause}; bytes in flight median {flight}; receive window median {win}",
+                            "最长暂停 {pause}；在途字节中位数 {flight}；接收窗口中位数 {win}";
+                            win = win
+                        )
+                    },
                     d.first_byte,
                     None,
                     None,

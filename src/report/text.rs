@@ -226,11 +226,20 @@ pub fn tcp_line_in(t: &crate::model::TcpFigures, lang: Lang) -> String {
     }
     if let (Some(f), Some(w)) = (t.bytes_in_flight.median, t.receive_window.median) {
         let (f, w) = (human_bytes(f), human_bytes(w));
-        p.push(tr_in!(
-            lang,
-            "in flight {f} of window {w} (median)",
-            "在途 {f}，窗口 {w}（中位数）"
-        ));
+        p.push(if t.window_scaling.is_none() {
+            // Without both SYNs the scale is unknown: the window as advertised.
+            tr_in!(
+                lang,
+                "in flight {f} of window {w} (median; unscaled, the handshake with its scale is not in the capture)",
+                "在途 {f}，窗口 {w}（中位数；未缩放，抓包中没有带缩放因子的握手）"
+            )
+        } else {
+            tr_in!(
+                lang,
+                "in flight {f} of window {w} (median)",
+                "在途 {f}，窗口 {w}（中位数）"
+            )
+        });
     }
     if t.idle.episodes > 0 {
         let (d, n) = (human_duration(t.idle.total_s), t.idle.episodes);
@@ -238,6 +247,15 @@ pub fn tcp_line_in(t: &crate::model::TcpFigures, lang: Lang) -> String {
             lang,
             "sender idle {d} in {n} pauses",
             "发送方空闲 {d}，暂停 {n} 次"
+        ));
+    }
+    if p.is_empty() && t.data_segments > 0 {
+        // Data, but nothing else to say of it (no handshake, too few ACKs).
+        let n = t.data_segments;
+        p.push(tr_in!(
+            lang,
+            "{n} data segment(s), no handshake",
+            "{n} 个数据分段，无握手"
         ));
     }
     if p.is_empty() {

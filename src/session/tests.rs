@@ -777,3 +777,101 @@ fn a_530_that_refuses_a_login_is_told_from_one_that_asks_for_it() {
         assert!(!super::says_login_failed(t.as_bytes()), "{t}");
     }
 }
+
+/// A control connection first seen without payload (idle during a transfer when
+/// the capture began) becomes a session only when a data connection between its
+/// hosts is there to claim, or when it carries bytes: a scan's lone ACKs or resets
+/// to port 21 make none, and at most `MAX_BARE` such connections are held.
+#[test]
+fn an_idle_control_connection_is_a_session_only_with_something_to_show() {
+    // Lone ACKs to port 21 from many ports: no session, a bounded table.
+    let mut t = Tracker::new(TrackerConfig::default());
+    for i in 0..3_000u64 {
+        let c = ConnInfo {
+            id: 10 + i,
+            initiator: SocketAddr::from(([10, 0, 9, 2], 10_000 + i as u16)),
+            responder: SocketAddr::from(([10, 0, 0, 1], 21)),
+            handshake_seen: false,
+        };
+        let m = t.open_bare(meta(1), &c);
+        assert_eq!(m.is_some(), i < super::unclaimed::MAX_BARE as u64, "{i}");
+        t.event(
+            meta(1),
+            c.id,
+            ConnEvent::Reset {
+                dir: Dir::FromResponder,
+            },
+        );
+    }
+    assert!(t.open_sessions() == 0 && t.session_count() == 0);
+    t.finish();
+    assert!(t.take_finished().is_empty());
+    // Not a control port: not tracked at all.
+    let other = ConnInfo {
+        id: 5,
+        initiator: SocketAddr::from(([10, 0, 0, 2], 40_000)),
+        responder: SocketAddr::from(([10, 0, 0, 1], 443)),
+        handshake_seen: false,
+    };
+    assert_eq!(
+        Tracker::new(TrackerConfig::default()).open_bare(meta(1), &other),
+        None
+    );
+
+    // A running data connection between its hosts, before or after it: one
+    // session, which claims it and keeps how the control connection ended.
+    for data_first in [true, false] {
+        let mut t = Tracker::new(TrackerConfig::default());
+        let ctl = ConnInfo {
+            handshake_seen: false,
+            ..control(1, 40_001)
+        };
+        let data = ConnInfo {
+            id: 2,
+            initiator: SocketAddr::from(([10, 0, 0, 2], 50_000)),
+            responder: SocketAddr::from(([10, 0, 0, 1], 40_100)),
+            handshake_seen: false,
+        };
+        let send_data = |t: &mut Tracker| {
+            assert_ne!(t.open(meta(2), &data), Mode::Ignore);
+            t.event(
+                meta(2),
+                2,
+                ConnEvent::Data {
+                    dir: Dir::FromResponder,
+                    bytes: &[7u8; 4000],
+                },
+            );
+            t.event(
+                meta(5),
+                2,
+                ConnEvent::Fin {
+                    dir: Dir::FromResponder,
+                },
+            );
+        };
+        if data_first {
+            send_data(&mut t);
+        }
+        assert_eq!(t.open_bare(meta(1), &ctl), Some(Mode::Stream));
+        if !data_first {
+            send_data(&mut t);
+        }
+        t.event(
+            meta(9),
+            1,
+            ConnEvent::Reset {
+                dir: Dir::FromResponder,
+            },
+        );
+        t.finish();
+        let mut done = t.take_finished();
+        assert_eq!(done.len(), 1, "{data_first}");
+        let s = done.pop().unwrap();
+        assert!(s.capture.mid_session);
+        assert_eq!(s.server.port(), 21);
+        assert_eq!(s.closed, crate::model::Closed::RstByServer, "{data_first}");
+        assert_eq!(s.data_channels.len(), 1);
+        assert_eq!(s.data_channels[0].bytes_to_client, 4000);
+    }
+}

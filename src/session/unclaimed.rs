@@ -47,6 +47,9 @@ pub(super) struct Unclaimed {
     reset_from: Option<Dir>,
     gaps: u64,
     closed: bool,
+    /// Its handshake answered (SYN-ACK), refused (RST), in the capture.
+    accepted: bool,
+    refused: bool,
     figures: Option<Box<TcpFigures>>,
 }
 
@@ -74,6 +77,26 @@ pub(super) struct UnclaimedTable {
     session_servers: rustc_hash::FxHashSet<IpAddr>,
     /// More sessions than that: no connection is reported as without one.
     session_peers_full: bool,
+    /// Control connections first seen without payload (idle when the capture
+    /// began), not a session yet: one becomes a session when it carries bytes or
+    /// when a candidate between its two hosts appears; otherwise it is forgotten.
+    bare: rustc_hash::FxHashMap<ConnId, Bare>,
+    bare_by_peers: rustc_hash::FxHashMap<(IpAddr, IpAddr), Vec<ConnId>>,
+}
+
+/// Idle control connections held (see [`UnclaimedTable::bare`]).
+pub const MAX_BARE: usize = 1024;
+/// Closing packets remembered of an idle control connection before it is a session.
+const MAX_BARE_EVENTS: usize = 4;
+
+/// A control connection seen only without payload so far.
+#[derive(Debug)]
+pub(super) struct Bare {
+    info: ConnInfo,
+    client_is_initiator: bool,
+    first: Meta,
+    /// Its FINs and resets (`true`: a reset), in order.
+    events: Vec<(Meta, Dir, bool)>,
 }
 
 /// Host pairs of sessions remembered (see [`UnclaimedTable::session_peers`]).
@@ -98,6 +121,23 @@ fn candidate(info: &ConnInfo) -> bool {
         || (!info.handshake_seen && a >= 1024 && b >= 1024)
 }
 
+/// A connection opened in the capture between two unprivileged ports: the data
+/// connection of a session seen mid-way whose announcement came just before the
+/// capture began. Claimed at once by such a session; held (see
+/// [`Tracker::hold_unclaimed`]) only in the capture's first [`EARLY_SECS`]: such
+/// connections are everywhere.
+fn opened_here(info: &ConnInfo) -> bool {
+    info.handshake_seen && info.initiator.port() >= 1024 && info.responder.port() >= 1024
+}
+
+/// Connections waiting for content detection looked through when a session seen
+/// mid-way appears (more: none is, a scan per session would cost too much).
+const MAX_SNIFF_SCAN: usize = 256;
+
+/// Seconds from the first connection of the capture during which a connection
+/// opened between unprivileged ports is held for a session to claim.
+const EARLY_SECS: f64 = 5.0;
+
 /// The port-20 side of a candidate, if it has one.
 fn active_side(info: &ConnInfo) -> Option<std::net::SocketAddr> {
     [info.initiator, info.responder]
@@ -106,6 +146,110 @@ fn active_side(info: &ConnInfo) -> Option<std::net::SocketAddr> {
 }
 
 impl Tracker {
+    /// A control connection (to or from a control port) first seen by a packet
+    /// without payload: the capture began while it was idle, as during a long
+    /// transfer. It becomes a session when it carries bytes, or when a data
+    /// connection between its two hosts that nothing announced is there to claim.
+    pub(super) fn bare_control_open(&mut self, meta: Meta, info: &ConnInfo) -> Option<Mode> {
+        let ports = &self.cfg.ftp_ports;
+        let client_is_initiator = if ports.contains(&info.responder.port()) {
+            true
+        } else if ports.contains(&info.initiator.port()) {
+            false
+        } else {
+            return None;
+        };
+        let t = &mut self.unclaimed;
+        if t.bare.len() >= MAX_BARE {
+            return None;
+        }
+        let key = peers(info.initiator.ip(), info.responder.ip());
+        t.bare.insert(
+            info.id,
+            Bare {
+                info: *info,
+                client_is_initiator,
+                first: meta,
+                events: Vec::new(),
+            },
+        );
+        t.bare_by_peers.entry(key).or_default().push(info.id);
+        self.conns.insert(info.id, Role::Bare);
+        if self.unclaimed.by_peers.contains_key(&key) {
+            self.promote_bare(info.id);
+        }
+        Some(Mode::Stream)
+    }
+
+    /// An event on an idle control connection: bytes make it a session; a FIN or
+    /// reset is remembered for when it becomes one.
+    pub(super) fn bare_event(&mut self, meta: Meta, conn: ConnId, ev: ConnEvent<'_>) {
+        let (dir, reset) = match ev {
+            ConnEvent::Data { .. } | ConnEvent::Gap { .. } | ConnEvent::Cut { .. } => {
+                if let Some(si) = self.promote_bare(conn) {
+                    let cii = match self.conns.get(&conn) {
+                        Some(&Role::Control {
+                            client_is_initiator,
+                            ..
+                        }) => client_is_initiator,
+                        _ => return,
+                    };
+                    self.control_event(meta, si, super::client_dir(cii), ev);
+                }
+                return;
+            }
+            ConnEvent::Fin { dir } => (dir, false),
+            ConnEvent::Reset { dir } => (dir, true),
+            _ => return,
+        };
+        if let Some(b) = self.unclaimed.bare.get_mut(&conn) {
+            if b.events.len() < MAX_BARE_EVENTS {
+                b.events.push((meta, dir, reset));
+            }
+        }
+    }
+
+    /// An idle control connection closed before it became a session: forgotten.
+    pub(super) fn bare_closed(&mut self, conn: ConnId) {
+        self.unclaimed.forget_bare(conn);
+    }
+
+    /// The idle control connection `conn` becomes a session seen mid-way (which
+    /// claims the candidates between its hosts).
+    fn promote_bare(&mut self, conn: ConnId) -> Option<usize> {
+        let b = self.unclaimed.forget_bare(conn)?;
+        let (client, server) = if b.client_is_initiator {
+            (b.info.initiator, b.info.responder)
+        } else {
+            (b.info.responder, b.info.initiator)
+        };
+        let si = self.new_session(
+            b.first,
+            conn,
+            client,
+            server,
+            false,
+            crate::model::DetectedBy::Port,
+        );
+        self.conns.insert(
+            conn,
+            Role::Control {
+                session: si,
+                client_is_initiator: b.client_is_initiator,
+            },
+        );
+        let cd = super::client_dir(b.client_is_initiator);
+        for (meta, dir, reset) in b.events {
+            let ev = if reset {
+                ConnEvent::Reset { dir }
+            } else {
+                ConnEvent::Fin { dir }
+            };
+            self.control_event(meta, si, cd, ev);
+        }
+        Some(si)
+    }
+
     /// A new session between `client` and `server`.
     pub(super) fn session_peers(&mut self, client: IpAddr, server: IpAddr) {
         let t = &mut self.unclaimed;
@@ -124,9 +268,7 @@ impl Tracker {
         let key = peers(s.client.ip(), s.server.ip());
         let server = s.server;
         self.unclaimed.mid_sessions.entry(key).or_default().push(si);
-        let Some(ids) = self.unclaimed.by_peers.remove(&key) else {
-            return;
-        };
+        let ids = self.unclaimed.by_peers.remove(&key).unwrap_or_default();
         let mut mine = Vec::new();
         let mut kept = Vec::new();
         for id in ids {
@@ -146,6 +288,31 @@ impl Tracker {
         mine.sort_by_key(|id| self.unclaimed.conns[id].first.frame);
         for id in mine {
             if let Some(u) = self.unclaimed.take(id) {
+                self.claim(si, u);
+            }
+        }
+        // Connections opened in the capture's first seconds that carried nothing
+        // yet (still waiting for content detection's first bytes).
+        if !self.sniffing.is_empty() && self.sniffing.len() <= MAX_SNIFF_SCAN {
+            let first_open = self.first_open;
+            let mut early: Vec<(ConnInfo, Meta, bool)> = self
+                .sniffing
+                .values()
+                .filter(|(i, m, _)| {
+                    peers(i.initiator.ip(), i.responder.ip()) == key
+                        && i.responder != server
+                        && i.initiator != server
+                        && (candidate(i)
+                            || opened_here(i)
+                                && first_open.is_some_and(|t| t.secs_until(m.ts) <= EARLY_SECS))
+                })
+                .copied()
+                .collect();
+            early.sort_by_key(|(_, m, _)| m.frame);
+            for (info, opened, accepted) in early {
+                self.sniffing.remove(&info.id);
+                let mut u = Unclaimed::new(info, opened);
+                u.accepted = accepted;
                 self.claim(si, u);
             }
         }
@@ -170,10 +337,24 @@ impl Tracker {
     /// between its peers, or held as a candidate (`None`: not a candidate, or no
     /// room; the caller decides).
     pub(super) fn unclaimed_open(&mut self, meta: Meta, info: &ConnInfo) -> Option<Mode> {
-        if !candidate(info) {
+        // A connection opened in the capture between two unprivileged ports: the
+        // data connection of a session seen mid-way whose announcement came just
+        // before the capture began (claimed at once, never held: such connections
+        // are everywhere).
+        if !candidate(info) && !opened_here(info) {
             return None;
         }
         let key = peers(info.initiator.ip(), info.responder.ip());
+        // An idle control connection between the same hosts: the session it
+        // belongs to claims this connection.
+        if let Some(&bare) = self
+            .unclaimed
+            .bare_by_peers
+            .get(&key)
+            .and_then(|v| v.last())
+        {
+            self.promote_bare(bare);
+        }
         let claimer = self.unclaimed.mid_sessions.get(&key).and_then(|v| {
             v.iter().rev().copied().find(|&si| {
                 self.sessions.contains(si) && {
@@ -181,6 +362,12 @@ impl Tracker {
                     info.responder != s.server
                         && info.initiator != s.server
                         && self.sessions[si].text_bytes <= super::MAX_SESSION_WEIGHT
+                        // Opened in the capture: only while the session has
+                        // announced nothing in it (a connection after an
+                        // announcement it does not match is no data connection
+                        // of a lost one).
+                        && (!info.handshake_seen
+                            || s.data_channels.iter().all(|d| d.via == Via::Unseen))
                 }
             })
         });
@@ -195,7 +382,14 @@ impl Tracker {
     /// Hold a candidate nothing claims yet, counted from here on (`false`: not a
     /// candidate, or no room).
     pub(super) fn hold_unclaimed(&mut self, meta: Meta, info: &ConnInfo) -> bool {
-        if !candidate(info) {
+        // Opened in the capture's first seconds: its control connection, seen
+        // mid-way, may show only after it (a PASV answered just before the
+        // capture began, the connection made at once, the transfer command next).
+        let early = opened_here(info)
+            && self
+                .first_open
+                .is_some_and(|t| t.secs_until(meta.ts) <= EARLY_SECS);
+        if !candidate(info) && !early {
             return false;
         }
         if self.unclaimed.conns.len() >= MAX_UNCLAIMED {
@@ -252,6 +446,14 @@ impl Tracker {
             }
             ConnEvent::Reset { dir } => {
                 u.reset_from.get_or_insert(dir);
+                None
+            }
+            ConnEvent::Accepted => {
+                u.accepted = true;
+                None
+            }
+            ConnEvent::Refused => {
+                u.refused = true;
                 None
             }
             _ => None,
@@ -313,8 +515,15 @@ impl Tracker {
         } else {
             (info.responder, info.initiator)
         };
-        let active = is_active_port(server_end.port())
-            || server_end.port().checked_add(1) == Some(server.port());
+        // Who opened it tells when the capture holds its handshake: the server in
+        // active mode. Otherwise the server's port does (20, or the control port
+        // minus one, RFC 959), else passive is taken and said.
+        let active = if info.handshake_seen && info.initiator.ip() != info.responder.ip() {
+            !client_is_initiator
+        } else {
+            is_active_port(server_end.port())
+                || server_end.port().checked_add(1) == Some(server.port())
+        };
         let (mode, connector, listener) = if active {
             (DataMode::Active, server_end, client_end)
         } else {
@@ -328,6 +537,12 @@ impl Tracker {
         )];
         if !info.handshake_seen {
             notes.push(no_handshake_note());
+            if !active {
+                notes.push(crate::tr!(
+                    "which side opened it is not in the capture: taken as passive mode (the client connecting to the server)",
+                    "抓包中看不出是哪一端发起的连接：按被动模式处理（客户端连接服务器）"
+                ));
+            }
         }
         let ci = st.s.data_channels.len();
         let mut ch = DataChannel {
@@ -367,7 +582,10 @@ impl Tracker {
         st.s.data_channels.push(ch);
         st.facts.push(DataFacts {
             attempted: true,
-            established: true,
+            // Opened in the capture: its handshake's answer says (it may still
+            // come, as an event on the channel).
+            established: !info.handshake_seen || u.accepted || u.bytes != [0, 0],
+            refused: u.refused,
             fins: u.fins,
             fin_from,
             reset_by: u.reset_from.map(|d| {
@@ -431,12 +649,26 @@ impl Unclaimed {
             reset_from: None,
             gaps: 0,
             closed: false,
+            accepted: false,
+            refused: false,
             figures: None,
         }
     }
 }
 
 impl UnclaimedTable {
+    fn forget_bare(&mut self, conn: ConnId) -> Option<Bare> {
+        let b = self.bare.remove(&conn)?;
+        let key = peers(b.info.initiator.ip(), b.info.responder.ip());
+        if let Some(v) = self.bare_by_peers.get_mut(&key) {
+            v.retain(|&x| x != conn);
+            if v.is_empty() {
+                self.bare_by_peers.remove(&key);
+            }
+        }
+        Some(b)
+    }
+
     /// Connections held now.
     #[cfg(test)]
     pub(super) fn held(&self) -> usize {
