@@ -1873,7 +1873,10 @@ fn active_rules(
         .get(d.announce_exchange)
         .and_then(Exchange::final_reply)
         .map(|r| r.code);
-    let accepted = answer.is_some_and(|c| c < 300);
+    // Its reply lost (in a gap): the client went on to the transfer, which it
+    // does only once the PORT was accepted.
+    let accepted_seen = answer.is_some_and(|c| c < 300);
+    let accepted = answer.map_or(d.command_exchange.is_some(), |c| c < 300);
     // The client's loopback or the unspecified address: nobody else can reach it.
     let local = ann.ip().is_loopback() || ann.ip().is_unspecified();
     if local && !client_ip.is_loopback() {
@@ -1995,12 +1998,12 @@ fn active_rules(
                 "{via} 指向特权端口 {port}：很可能是 bounce 尝试（RFC 2577）"
             )
         };
-        let severity = if accepted {
+        let severity = if accepted_seen {
             Severity::Error
         } else {
             Severity::Warning
         };
-        let remedy = if accepted {
+        let remedy = if accepted_seen {
             tr!(
                 "The server accepted it: refuse PORT/EPRT to third hosts and to ports below 1024 (vsftpd does by default unless port_promiscuous=YES; pure-ftpd without -w; ProFTPD AllowForeignAddress off), unless FXP is wanted.",
                 "服务器接受了它：除非需要 FXP，否则应拒绝指向第三方主机和 1024 以下端口的 PORT/EPRT（vsftpd 默认如此，除非 port_promiscuous=YES；pure-ftpd 不加 -w；ProFTPD AllowForeignAddress off）。"
@@ -2022,7 +2025,7 @@ fn active_rules(
             summary,
             evidence: announcement_evidence(s, d),
             remedy,
-            cause: format!("{} {accepted} {third}", ann.ip()),
+            cause: format!("{} {accepted_seen} {third}", ann.ip()),
             ..Default::default()
         });
     }
@@ -2234,9 +2237,14 @@ fn is_binary_name(name: &[u8]) -> bool {
 
 fn transfer_rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
     let Some(cmd) = d.command.as_deref().or_else(|| {
-        // A transfer begun before the capture: its command is not in it; the
-        // bytes say which way the file went.
-        (d.via == crate::model::Via::Unseen).then_some(match d.direction {
+        // A transfer begun before the capture, or whose command the capture lost
+        // (its replies came to an exchange without one): the bytes say which way
+        // the file went.
+        let lost = d
+            .command_exchange
+            .and_then(|e| s.exchanges.get(e))
+            .is_some_and(|x| x.command.is_none());
+        (d.via == crate::model::Via::Unseen || lost).then_some(match d.direction {
             Some(crate::model::Direction::Upload) => "STOR",
             _ => "RETR",
         })

@@ -253,6 +253,15 @@ struct SessionState {
     /// A command line came from the client (replies before one, in a capture
     /// that starts mid-session, answer commands sent before it).
     client_spoke: bool,
+    /// Server bytes were lost (a gap the client acknowledged) while this one
+    /// command waited for its reply, and no reply has come since: when the client
+    /// sends its next command, that reply was in the gap.
+    reply_lost: Option<usize>,
+    /// When the capture last lost bytes of the control connection (a gap), and
+    /// whether the session may claim data connections nothing announced (seen
+    /// mid-way, or after such a gap: see `unclaimed`).
+    last_gap: Option<crate::time::Ts>,
+    claimer: bool,
     /// Data connections of this session still open.
     open_data: usize,
     /// The control connection closed with data connections open: the session is
@@ -301,7 +310,9 @@ fn resent_notes(s: &mut Session) {
 /// Sessions by index; finished ones are taken out, so memory holds open sessions only.
 #[derive(Default)]
 struct Sessions {
-    map: FxHashMap<usize, SessionState>,
+    /// Boxed: a table of ten thousand open sessions (and its copy while it
+    /// grows) holds pointers, not kilobytes each.
+    map: FxHashMap<usize, Box<SessionState>>,
     next: usize,
 }
 
@@ -408,7 +419,7 @@ pub struct Tracker {
     /// connections: their endpoints, and their first packet (a session found by
     /// content starts there, as one on a known port does).
     /// Its handshake answered (SYN-ACK) while it waited: the third field.
-    sniffing: FxHashMap<ConnId, (ConnInfo, Meta, bool)>,
+    sniffing: FxHashMap<ConnId, unclaimed::Sniffed>,
     other_packets: u64,
     /// The source sees every connection (the proxy relays them all).
     all_visible: bool,
@@ -833,7 +844,7 @@ impl Tracker {
         self.by_control.insert(conn, id);
         self.sessions.map.insert(
             id,
-            SessionState {
+            Box::new(SessionState {
                 s,
                 lines: [LineSplitter::new(), LineSplitter::new()],
                 replies: ReplyParser::new(),
@@ -862,6 +873,9 @@ impl Tracker {
                 after_gap: false,
                 type_told: false,
                 client_spoke: false,
+                reply_lost: None,
+                last_gap: None,
+                claimer: false,
                 open_data: 0,
                 closing_deadline: None,
                 tls_left: [0, 0],
@@ -869,7 +883,7 @@ impl Tracker {
                 control_accepted: false,
                 control_refused: false,
                 control_rejected: None,
-            },
+            }),
         );
         self.session_peers(client.ip(), server.ip());
         if !handshake {
@@ -1245,6 +1259,22 @@ impl Tracker {
             return;
         }
         let pc = command::parse(line);
+        // The one command waiting lost its reply in the gap before this command:
+        // the client read it (it acknowledged the lost bytes) and went on, so the
+        // replies that follow are this command's and later ones', not that one's.
+        if let Some(ei) = st.reply_lost.take()
+            && matches!(st.pending.front(), Some(&Pending::Kept(front)) if front == ei)
+            && st.pending.len() == 1
+            && !matches!(pc.verb.as_str(), "ABOR" | "STAT" | "NOOP")
+            && !st.s.exchanges[ei]
+                .replies
+                .iter()
+                .any(|r| (100..200).contains(&r.code))
+        {
+            st.pending.pop_front();
+            st.after_gap = false;
+            Self::reply_lost_in_gap(st, ei);
+        }
         let mut notes = Vec::new();
         if f.overflow > 0 {
             let (was, cut) = (line.len() + f.overflow, line.len());
@@ -1611,6 +1641,7 @@ impl Tracker {
 
     fn on_reply(&mut self, si: usize, meta: Meta, mut r: ParsedReply) {
         let st = &mut self.sessions[si];
+        st.reply_lost = None;
         let greeting = !st.seen_reply && matches!(r.code, 120 | 220);
         st.seen_reply = true;
         if st.after_gap && !greeting {
@@ -2549,9 +2580,11 @@ fn closed_abortively(ch: &DataChannel, f: &DataFacts, final_code: Option<u16>) -
     } else {
         (0, EndedBy::RstByServer)
     };
-    f.reset_by == Some(receiver_reset)
-        && f.fin_from[sender]
-        && matches!(final_code, Some(226 | 250))
+    // Without a final reply (lost in a gap): every announced byte arrived, or
+    // the server's verdict is in the hole and the sender's FIN ended the data.
+    let confirmed = matches!(final_code, Some(226 | 250))
+        || final_code.is_none() && (f.reply_gap || ch.expected_size.is_some_and(|n| ch.bytes >= n));
+    f.reset_by == Some(receiver_reset) && f.fin_from[sender] && confirmed
 }
 
 /// The sending side reset the data connection after its own FIN (not a TLS one,
@@ -2615,6 +2648,15 @@ fn lone_login_refusal(st: &SessionState, text: &[u8]) -> bool {
         && says_login_failed(text)
 }
 
+/// Which way a data connection's bytes mostly went (`None`: none went).
+fn direction_by_bytes(ch: &DataChannel) -> Option<Direction> {
+    match (ch.bytes_to_client, ch.bytes_to_server) {
+        (0, 0) => None,
+        (c, s) if c >= s => Some(Direction::Download),
+        _ => Some(Direction::Upload),
+    }
+}
+
 /// Bytes each way above which a connection matched by its peers alone (no
 /// announcement) does not look like a file transfer.
 const BOTH_WAYS: u64 = 64 << 10;
@@ -2631,13 +2673,17 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
     let newest = s.data_channels.len().checked_sub(1);
     for (ci, ch) in s.data_channels.iter_mut().enumerate() {
         let f = &facts[ci];
+        if ch.via != Via::Unseen
+            && ch.direction.is_none()
+            && ch.command.is_none()
+            && ch.command_exchange.is_some()
+        {
+            // Its transfer command was lost in a gap: the bytes say which way.
+            ch.direction = direction_by_bytes(ch);
+        }
         if ch.via == Via::Unseen && ch.direction.is_none() {
             // No command says which way: the bytes do.
-            ch.direction = match (ch.bytes_to_client, ch.bytes_to_server) {
-                (0, 0) => None,
-                (c, s) if c >= s => Some(Direction::Download),
-                _ => Some(Direction::Upload),
-            };
+            ch.direction = direction_by_bytes(ch);
             // A file goes one way; much both ways is some other program's
             // connection between the same two hosts, matched by its peers alone.
             let (c, s) = (ch.bytes_to_client, ch.bytes_to_server);
@@ -2725,18 +2771,36 @@ fn settle(s: &mut Session, facts: &[DataFacts], mut cov: Coverage, live: bool) {
         } else {
             Outcome::Open
         };
-        if ch.outcome == Outcome::Completed
-            && reset_after_own_fin(ch, f, final_code)
-            && !ch
-                .notes
-                .iter()
-                .any(|n| n.en.starts_with("the sender reset"))
-        {
-            ch.notes.push(tr!(
-                "the sender reset the connection after its own FIN: every byte was sent before it, and the reset answered what came after (the receiver's late close)",
-                "发送方在自己的 FIN 之后重置了连接：所有字节都已在此之前发出，重置是对之后到达的数据（接收方迟到的关闭）的回应"
-            ));
-        }
+        // Notes said once (a live view settles a session many times).
+        let note_once = |ch: &mut DataChannel, why: bool, note: fn() -> crate::i18n::Tr| {
+            if why {
+                let note = note();
+                if !ch.notes.iter().any(|n| n.en == note.en) {
+                    ch.notes.push(note);
+                }
+            }
+        };
+        let completed = ch.outcome == Outcome::Completed;
+        note_once(
+            ch,
+            completed && f.reply_gap && final_code.is_none() && !live,
+            || {
+                tr!(
+                    "the server's final reply is not in the capture (lost in a gap): the data connection ended in order, but whether the server kept or sent the whole file is unknown",
+                    "服务器的最终响应不在抓包中（丢失在缺口中）：数据连接正常结束，但服务器是否保存或发送了完整文件无从得知"
+                )
+            },
+        );
+        note_once(
+            ch,
+            completed && reset_after_own_fin(ch, f, final_code),
+            || {
+                tr!(
+                    "the sender reset the connection after its own FIN: every byte was sent before it, and the reset answered what came after (the receiver's late close)",
+                    "发送方在自己的 FIN 之后重置了连接：所有字节都已在此之前发出，重置是对之后到达的数据（接收方迟到的关闭）的回应"
+                )
+            },
+        );
         ch.ended_by = if let Some(r) = f.reset_by {
             Some(r)
         } else if live && !f.closed {
@@ -3044,7 +3108,15 @@ impl ConnSink for Tracker {
         }
         if self.cfg.detect_by_content && !NOT_FTP_PORTS.contains(&rp) {
             self.conns.insert(info.id, Role::Sniff);
-            self.sniffing.insert(info.id, (*info, meta, false));
+            self.sniffing.insert(
+                info.id,
+                unclaimed::Sniffed {
+                    info: *info,
+                    opened: meta,
+                    accepted: false,
+                    rejected: None,
+                },
+            );
             return Mode::Stream;
         }
         if self.hold_unclaimed(meta, info) {
@@ -3098,21 +3170,30 @@ impl Tracker {
     /// An event on a connection not known yet: its first bytes decide whether it
     /// is an FTP control connection (a greeting, USER or AUTH) or something else.
     fn sniff_event(&mut self, meta: Meta, conn: ConnId, ev: ConnEvent<'_>) -> Option<Mode> {
-        let Some(&mut (info, opened, ref mut accepted)) = self.sniffing.get_mut(&conn) else {
+        let Some(w) = self.sniffing.get_mut(&conn) else {
             self.conns.insert(conn, Role::Other);
             return Some(Mode::Ignore);
         };
+        let (info, opened) = (w.info, w.opened);
         let ConnEvent::Data { dir, bytes } = ev else {
-            if matches!(ev, ConnEvent::Accepted) {
-                *accepted = true;
-            }
-            if matches!(
-                ev,
-                ConnEvent::Fin { .. } | ConnEvent::Reset { .. } | ConnEvent::Refused
-            ) {
-                self.sniffing.remove(&conn);
-                self.conns.insert(conn, Role::Other);
-                return Some(Mode::Ignore);
+            match ev {
+                ConnEvent::Accepted => w.accepted = true,
+                ConnEvent::Unreachable(r) if !w.accepted => {
+                    w.rejected.get_or_insert(r);
+                }
+                ConnEvent::Fin { .. } | ConnEvent::Reset { .. } | ConnEvent::Refused => {
+                    // Ended before a byte: perhaps a data connection nothing
+                    // announced yet (its announcement in a gap that shows with the
+                    // client's next command), held for a session to claim.
+                    let w = self.sniffing.remove(&conn).expect("looked up");
+                    if self.hold_waiting(w) {
+                        self.unclaimed_event(meta, conn, &ev);
+                        return Some(Mode::Count);
+                    }
+                    self.conns.insert(conn, Role::Other);
+                    return Some(Mode::Ignore);
+                }
+                _ => {}
             }
             return None;
         };
@@ -3329,8 +3410,25 @@ impl Tracker {
                 if let Some(ci) = st.s.exchanges[ei].data_channel {
                     st.facts[ci].reply_gap = true;
                 }
+                // Room for a whole reply line ("200 x" and its line end), and no
+                // reply line begun before the gap.
+                if st.pending.len() == 1
+                    && len >= 6
+                    && !st.lines[d].pending()
+                    && st.reply_started.is_none()
+                {
+                    st.reply_lost = Some(ei);
+                }
             }
         }
+        if !is_cut {
+            st.last_gap = Some(meta.ts);
+        }
+        if !is_cut {
+            // The announcement of a data connection may be in the hole.
+            self.claimer_after_gap(si, meta.ts);
+        }
+        let st = &mut self.sessions[si];
         if !is_cut {
             // Said again on the next line of that direction, in the transcript.
             let g = &mut st.gap_notes.get_or_insert_default()[d];
@@ -3370,8 +3468,12 @@ impl Tracker {
     ) -> Option<Mode> {
         let mut plain = None;
         let mut mode = None;
-        if let ConnEvent::Data { dir, bytes } = &ev {
-            plain = self.tls_data_bytes(conn, *dir == cd, bytes, meta.frame);
+        match &ev {
+            ConnEvent::Data { dir, bytes } => {
+                plain = self.tls_data_bytes(conn, *dir == cd, bytes, meta.frame);
+            }
+            ConnEvent::Gap { dir, len } => self.tls_data_gap(conn, *dir == cd, *len),
+            _ => {}
         }
         if plain.is_some()
             && self.cfg.extract.is_some()

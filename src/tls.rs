@@ -88,6 +88,9 @@ struct DirState {
     app: bool,
     /// Not TLS framing: stop walking.
     broken: bool,
+    /// The capture lost bytes across a record header: the next record header is
+    /// looked for in what follows.
+    resync: bool,
     /// Bytes seen at all, and whether the direction's first bytes were TLS.
     seen: u64,
     first_plain: bool,
@@ -254,6 +257,30 @@ impl TlsConn {
     }
 
     /// Bytes of one direction, in order.
+    /// The capture lost `len` bytes of this direction (a gap): a gap inside the
+    /// current record's body is skipped in it; one that reaches a record header
+    /// makes the walk look for the next header in the bytes that follow, so one
+    /// lost segment does not end the count of a connection's records. A connection
+    /// being decrypted is left as it was (its records cannot be decrypted past a
+    /// hole).
+    pub fn gap(&mut self, from_client: bool, len: u64) {
+        if self.dec.is_some() {
+            return;
+        }
+        let st = &mut self.dirs[usize::from(!from_client)];
+        st.seen += len;
+        if st.broken || len == 0 {
+            return;
+        }
+        if st.hdr_len == 0 && (st.left as u64) > len {
+            st.left -= len as usize;
+            return;
+        }
+        st.resync = true;
+        st.hdr_len = 0;
+        st.left = 0;
+    }
+
     pub fn feed(&mut self, from_client: bool, mut b: &[u8], frame: u64) {
         let d = usize::from(!from_client);
         self.feeds += 1;
@@ -265,6 +292,17 @@ impl TlsConn {
             let st = &mut self.dirs[d];
             if st.broken {
                 return;
+            }
+            if st.resync {
+                // After a hole: the next plausible header of the same record
+                // version as the connection's (ciphertext rarely looks like one).
+                let Some(at) = (0..b.len().saturating_sub(4))
+                    .find(|&i| is_record_start(&b[i..]) && b[i] == CT_APP && b[i + 2] >= 1)
+                else {
+                    return;
+                };
+                b = &b[at..];
+                st.resync = false;
             }
             if st.left == 0 {
                 // A record header, perhaps split across segments.
@@ -1005,7 +1043,10 @@ impl TlsConn {
             let known = self.tls13 || i.server_hello_frame.is_some();
             let close = |st: &DirState| -> Option<bool> {
                 match st.last {
-                    Some((CT_ALERT, _)) => Some(st.last_close_notify || st.encrypted),
+                    // An encrypted alert (longer than the two bytes of a clear
+                    // one) ending the stream is taken as close_notify, even when
+                    // the capture lost the ChangeCipherSpec before it.
+                    Some((CT_ALERT, len)) => Some(st.last_close_notify || st.encrypted || len != 2),
                     // TLS 1.3: an alert is an application-data record of 2 bytes,
                     // its type byte and a 16-byte AEAD tag.
                     Some((CT_APP, 19)) if self.tls13 => Some(true),

@@ -5,89 +5,19 @@
 //! capture at a quarter, half and three quarters (the audit in the stop note of
 //! 2026-12-08).
 
-use std::path::Path;
+mod common;
+
+use common::edit::{assert_has, assert_lacks, finding_ids};
 
 use ftpscope::model::{Capture, Severity};
 
-/// The capture `name` from packet `first` on (1-based), as a pcap file in memory.
-fn cut(name: &str, first: usize) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("captures")
-        .join(name);
-    let b = std::fs::read(&path).expect("a lab capture");
-    if b[0..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
-        return cut_pcapng(&b, first);
-    }
-    let magic = u32::from_le_bytes(b[0..4].try_into().unwrap());
-    let le = matches!(magic, 0xa1b2_c3d4 | 0xa1b2_3c4d);
-    assert!(le || magic.swap_bytes() == 0xa1b2_c3d4 || magic.swap_bytes() == 0xa1b2_3c4d);
-    let u32_at = |at: usize| word(&b, at, le);
-    let mut out = b[..24].to_vec();
-    let (mut at, mut n) = (24, 1);
-    while at + 16 <= b.len() {
-        let len = 16 + u32_at(at + 8) as usize;
-        if n >= first {
-            out.extend_from_slice(&b[at..at + len]);
-        }
-        at += len;
-        n += 1;
-    }
-    out
-}
-
-/// [`cut`] for pcapng: every block but packets is kept (section header,
-/// interfaces, secrets), packets from the `first` on.
-fn cut_pcapng(b: &[u8], first: usize) -> Vec<u8> {
-    let le = b[8..12] == [0x4d, 0x3c, 0x2b, 0x1a];
-    let u32_at = |at: usize| word(b, at, le);
-    let (mut out, mut at, mut n) = (Vec::new(), 0, 1);
-    while at + 12 <= b.len() {
-        let (kind, len) = (u32_at(at), u32_at(at + 4) as usize);
-        // Enhanced, simple and obsolete packet blocks.
-        let packet = matches!(kind, 6 | 3 | 2);
-        if !packet || n >= first {
-            out.extend_from_slice(&b[at..at + len]);
-        }
-        n += usize::from(packet);
-        at += len;
-    }
-    out
-}
-
 fn analyse(name: &str, first: usize) -> Capture {
     ftpscope::engine::analyze_reader(
-        std::io::Cursor::new(cut(name, first)),
+        std::io::Cursor::new(common::edit::keep_packets(name, |n| n >= first)),
         Default::default(),
         None,
     )
     .unwrap()
-}
-
-fn ids(c: &Capture) -> Vec<(&'static str, Severity)> {
-    c.sessions
-        .iter()
-        .flat_map(|s| &s.findings)
-        .chain(&c.findings)
-        .map(|f| (f.id, f.severity))
-        .collect()
-}
-
-/// The 32-bit word at `at`, little-endian or not.
-fn word(b: &[u8], at: usize, le: bool) -> u32 {
-    let w: [u8; 4] = b[at..at + 4].try_into().unwrap();
-    if le {
-        u32::from_le_bytes(w)
-    } else {
-        u32::from_be_bytes(w)
-    }
-}
-
-fn assert_has(c: &Capture, id: &str, severity: Severity) {
-    assert!(ids(c).contains(&(id, severity)), "{id}: {:?}", ids(c));
-}
-
-fn assert_lacks(c: &Capture, id: &str) {
-    assert!(!ids(c).iter().any(|(i, _)| *i == id), "{id}: {:?}", ids(c));
 }
 
 /// An upload that failed on a full disk, the capture started after its STOR:
@@ -102,7 +32,7 @@ fn a_failed_upload_begun_before_the_capture_is_still_a_failure() {
         .findings
         .iter()
         .find(|f| f.id == "transfer-incomplete")
-        .unwrap_or_else(|| panic!("{:?}", ids(&c)));
+        .unwrap_or_else(|| panic!("{:?}", finding_ids(&c)));
     assert_eq!(f.severity, Severity::Error);
     assert!(f.summary.en.contains("451"), "{}", f.summary.en);
     assert!(f.remedy.en.contains("disk"), "{}", f.remedy.en);
@@ -166,7 +96,7 @@ fn a_227_at_the_capture_start_still_announces() {
 #[test]
 fn an_idle_control_connection_during_a_transfer_is_still_its_session() {
     let c = analyse("slow-nat-idle-timeout.pcap", 105);
-    assert_eq!(c.sessions.len(), 1, "{:?}", ids(&c));
+    assert_eq!(c.sessions.len(), 1, "{:?}", finding_ids(&c));
     let s = &c.sessions[0];
     assert!(s.capture.mid_session);
     assert!(s.exchanges.is_empty());
@@ -177,7 +107,7 @@ fn an_idle_control_connection_during_a_transfer_is_still_its_session() {
         .findings
         .iter()
         .find(|f| f.id == "control-idle-timeout-during-transfer")
-        .unwrap_or_else(|| panic!("{:?}", ids(&c)));
+        .unwrap_or_else(|| panic!("{:?}", finding_ids(&c)));
     assert_eq!(f.severity, Severity::Error);
     assert!(
         f.summary.en.contains("begun before the capture"),
@@ -309,7 +239,7 @@ fn an_unanswered_data_connection_whose_pasv_was_before_the_capture_is_judged() {
         .findings
         .iter()
         .find(|f| f.id == "passive-data-unanswered")
-        .unwrap_or_else(|| panic!("{:?}", ids(&c)));
+        .unwrap_or_else(|| panic!("{:?}", finding_ids(&c)));
     assert_eq!(f.severity, Severity::Error);
     assert!(f.summary.en.contains("PASV/EPSV"), "{}", f.summary.en);
 }
@@ -321,8 +251,10 @@ fn an_unanswered_data_connection_whose_pasv_was_before_the_capture_is_judged() {
 fn a_one_sided_capture_joined_mid_way_judges_no_transfer() {
     let c = analyse("capture-one-sided.pcap", 13);
     assert!(
-        !ids(&c).iter().any(|(_, sev)| *sev == Severity::Error),
+        !finding_ids(&c)
+            .iter()
+            .any(|(_, sev)| *sev == Severity::Error),
         "{:?}",
-        ids(&c)
+        finding_ids(&c)
     );
 }

@@ -51,6 +51,20 @@ fn span(d: &DataChannel) -> Option<f64> {
     Some(a.secs_until(b))
 }
 
+/// The receiver's median window, said to be unscaled when the handshake with its
+/// scale is not in the capture.
+fn window_median(t: &TcpFigures) -> Tr {
+    match t.receive_window.median {
+        Some(w) if t.window_scaling.is_none() => tr!(
+            "{} (unscaled: the handshake is not in the capture)",
+            "{}（未缩放：抓包中没有握手）",
+            human_bytes(w)
+        ),
+        Some(w) => Tr::verbatim(human_bytes(w)),
+        None => Tr::verbatim("-"),
+    }
+}
+
 fn rate(t: &TcpFigures) -> String {
     t.throughput_bps
         .average
@@ -736,23 +750,14 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
             evidence: vec![
                 base,
                 ev(
-                    tr!(
-                        "zero-window episodes: {}, longest {}; receive window median {}",
-                        "零窗口次数：{}，最长 {}；接收窗口中位数 {}",
-                        zw.episodes,
-                        human_duration(zw.longest_s),
-                        t.receive_window
-                            .median
-                            .map(|w| {
-                                let unscaled = if t.window_scaling.is_none() {
-                                    " (unscaled: the handshake is not in the capture)"
-                                } else {
-                                    ""
-                                };
-                                format!("{}{unscaled}", human_bytes(w))
-                            })
-                            .unwrap_or_else(|| "-".into())
-                    ),
+                    {
+                        let (n, longest) = (zw.episodes, human_duration(zw.longest_s));
+                        tr!(
+                            "zero-window episodes: {n}, longest {longest}; receive window median {win}",
+                            "零窗口次数：{n}，最长 {longest}；接收窗口中位数 {win}";
+                            win = window_median(t)
+                        )
+                    },
                     d.first_byte,
                     None,
                     None,
@@ -863,15 +868,7 @@ pub fn rules(s: &Session, d: &DataChannel, out: &mut Vec<Finding>) {
                 base,
                 ev(
                     {
-                        let win = match t.receive_window.median {
-                            Some(w) if t.window_scaling.is_none() => tr!(
-                                "{} (unscaled: the handshake is not in the capture)",
-                                "{}（未缩放：抓包中没有握手）",
-                                human_bytes(w)
-                            ),
-                            Some(w) => Tr::verbatim(human_bytes(w)),
-                            None => Tr::verbatim("-"),
-                        };
+                        let win = window_median(t);
                         let pause = human_duration(idle.longest_s);
                         let flight = t
                             .bytes_in_flight

@@ -267,6 +267,13 @@ impl Tracker {
         self.tls.conns.contains_key(&conn)
     }
 
+    /// The capture lost `len` bytes of a data connection read as TLS.
+    pub(super) fn tls_data_gap(&mut self, conn: ConnId, from_client: bool, len: u64) {
+        if let Some(t) = self.tls.conns.get_mut(&conn) {
+            t.gap(from_client, len);
+        }
+    }
+
     pub(super) fn tls_data_bytes(
         &mut self,
         conn: ConnId,

@@ -23,8 +23,8 @@ use std::net::IpAddr;
 
 use super::{DataFacts, Role, Tracker, no_handshake_note};
 use crate::model::{
-    DataChannel, DataMode, EndedBy, LoneDataConn, MAX_LONE_DATA_NAMED, MatchKind, Outcome,
-    TcpFigures, Via,
+    DataChannel, DataMode, EndedBy, IcmpRejection, LoneDataConn, MAX_LONE_DATA_NAMED, MatchKind,
+    Outcome, TcpFigures, Via,
 };
 use crate::tcp::{ConnEvent, ConnId, ConnInfo, Dir, Meta, Mode};
 use crate::time::Ts;
@@ -47,9 +47,11 @@ pub(super) struct Unclaimed {
     reset_from: Option<Dir>,
     gaps: u64,
     closed: bool,
-    /// Its handshake answered (SYN-ACK), refused (RST), in the capture.
+    /// Its handshake answered (SYN-ACK), refused (RST), rejected by ICMP, in the
+    /// capture.
     accepted: bool,
     refused: bool,
+    rejected: Option<IcmpRejection>,
     figures: Option<Box<TcpFigures>>,
 }
 
@@ -82,6 +84,16 @@ pub(super) struct UnclaimedTable {
     /// when a candidate between its two hosts appears; otherwise it is forgotten.
     bare: rustc_hash::FxHashMap<ConnId, Bare>,
     bare_by_peers: rustc_hash::FxHashMap<(IpAddr, IpAddr), Vec<ConnId>>,
+}
+
+/// A connection waiting for its first bytes (content detection): what is known.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Sniffed {
+    pub info: ConnInfo,
+    pub opened: Meta,
+    /// Its handshake answered (SYN-ACK), or rejected by ICMP, while it waited.
+    pub accepted: bool,
+    pub rejected: Option<IcmpRejection>,
 }
 
 /// Idle control connections held (see [`UnclaimedTable::bare`]).
@@ -119,6 +131,25 @@ fn candidate(info: &ConnInfo) -> bool {
     (is_active_port(a) && b >= 1024)
         || (is_active_port(b) && a >= 1024 && !info.handshake_seen)
         || (!info.handshake_seen && a >= 1024 && b >= 1024)
+}
+
+/// Seconds after a control-connection gap during which a data connection opened
+/// between the session's hosts that nothing announced is taken as the one whose
+/// announcement the gap held (a client connects within a round trip or two).
+const GAP_CLAIM_SECS: f64 = 10.0;
+
+/// Session `st` lost control bytes at most [`GAP_CLAIM_SECS`] before `at`, and
+/// announced nothing since.
+fn after_gap(st: &super::SessionState, at: Ts) -> bool {
+    st.last_gap.is_some_and(|g| {
+        g <= at
+            && g.secs_until(at) <= GAP_CLAIM_SECS
+            && st
+                .s
+                .data_channels
+                .iter()
+                .all(|d| d.via == Via::Unseen || d.announced_at < g)
+    })
 }
 
 /// A connection opened in the capture between two unprivileged ports: the data
@@ -266,56 +297,90 @@ impl Tracker {
     pub(super) fn mid_session_opened(&mut self, si: usize) {
         let s = &self.sessions[si].s;
         let key = peers(s.client.ip(), s.server.ip());
-        let server = s.server;
+        self.sessions[si].claimer = true;
         self.unclaimed.mid_sessions.entry(key).or_default().push(si);
-        let ids = self.unclaimed.by_peers.remove(&key).unwrap_or_default();
-        let mut mine = Vec::new();
-        let mut kept = Vec::new();
-        for id in ids {
-            match self.unclaimed.conns.get(&id) {
-                // Another connection to the control port is no data connection.
-                Some(u) if u.info.responder == server || u.info.initiator == server => {
-                    kept.push(id)
-                }
-                Some(_) => mine.push(id),
-                None => {}
-            }
+        let first_open = self.first_open;
+        self.claim_waiting(si, |info, opened| {
+            candidate(info)
+                || opened_here(info)
+                    && first_open.is_some_and(|t| t.secs_until(opened.ts) <= EARLY_SECS)
+        });
+    }
+
+    /// Session `si` takes the connections between its hosts that wait for a
+    /// claim (held, or still waiting for content detection) and `takes` accepts,
+    /// in the order they were seen.
+    fn claim_waiting(&mut self, si: usize, takes: impl Fn(&ConnInfo, &Meta) -> bool) {
+        let s = &self.sessions[si].s;
+        let key = peers(s.client.ip(), s.server.ip());
+        let server = s.server;
+        // Another connection to the control port is no data connection.
+        let data = |i: &ConnInfo| i.responder != server && i.initiator != server;
+        let mut mine: Vec<Unclaimed> = Vec::new();
+        if let Some(ids) = self.unclaimed.by_peers.get(&key) {
+            let ids: Vec<ConnId> = ids
+                .iter()
+                .copied()
+                .filter(|id| {
+                    self.unclaimed
+                        .conns
+                        .get(id)
+                        .is_some_and(|u| data(&u.info) && takes(&u.info, &u.first))
+                })
+                .collect();
+            mine.extend(ids.into_iter().filter_map(|id| self.unclaimed.take(id)));
         }
-        if !kept.is_empty() {
-            self.unclaimed.by_peers.insert(key, kept);
-        }
-        // In the order they were seen.
-        mine.sort_by_key(|id| self.unclaimed.conns[id].first.frame);
-        for id in mine {
-            if let Some(u) = self.unclaimed.take(id) {
-                self.claim(si, u);
-            }
-        }
-        // Connections opened in the capture's first seconds that carried nothing
-        // yet (still waiting for content detection's first bytes).
+        // Connections that carried nothing yet (still waiting for content
+        // detection's first bytes).
         if !self.sniffing.is_empty() && self.sniffing.len() <= MAX_SNIFF_SCAN {
-            let first_open = self.first_open;
-            let mut early: Vec<(ConnInfo, Meta, bool)> = self
+            let waiting: Vec<Sniffed> = self
                 .sniffing
                 .values()
-                .filter(|(i, m, _)| {
+                .filter(|w| {
+                    let i = &w.info;
                     peers(i.initiator.ip(), i.responder.ip()) == key
-                        && i.responder != server
-                        && i.initiator != server
-                        && (candidate(i)
-                            || opened_here(i)
-                                && first_open.is_some_and(|t| t.secs_until(m.ts) <= EARLY_SECS))
+                        && data(i)
+                        && takes(i, &w.opened)
                 })
                 .copied()
                 .collect();
-            early.sort_by_key(|(_, m, _)| m.frame);
-            for (info, opened, accepted) in early {
-                self.sniffing.remove(&info.id);
-                let mut u = Unclaimed::new(info, opened);
-                u.accepted = accepted;
-                self.claim(si, u);
+            for w in waiting {
+                self.sniffing.remove(&w.info.id);
+                mine.push(Unclaimed::waited(w));
             }
         }
+        mine.sort_by_key(|u| u.first.frame);
+        for u in mine {
+            self.claim(si, u);
+        }
+    }
+
+    /// Session `si` lost control-connection bytes in a gap: from now on it may
+    /// claim a data connection opened soon after such a gap that nothing announced
+    /// (its PASV, EPSV, PORT or 227 in the hole).
+    pub(super) fn claimer_after_gap(&mut self, si: usize, at: Ts) {
+        let st = &mut self.sessions[si];
+        if !st.claimer {
+            st.claimer = true;
+            let key = peers(st.s.client.ip(), st.s.server.ip());
+            self.unclaimed.mid_sessions.entry(key).or_default().push(si);
+        }
+        // A connection opened shortly before the gap came to light (the client
+        // connects on the 227 at once, and its next command, which reveals the
+        // hole, follows), after the session's last announcement.
+        let last_announced = self.sessions[si]
+            .s
+            .data_channels
+            .iter()
+            .filter(|d| d.via != Via::Unseen)
+            .map(|d| d.announced_at)
+            .max();
+        self.claim_waiting(si, |info, opened| {
+            opened_here(info)
+                && opened.ts <= at
+                && opened.ts.secs_until(at) <= GAP_CLAIM_SECS
+                && last_announced.is_none_or(|a| a <= opened.ts)
+        });
     }
 
     /// Session `si` ends: it claims no more connections.
@@ -358,16 +423,23 @@ impl Tracker {
         let claimer = self.unclaimed.mid_sessions.get(&key).and_then(|v| {
             v.iter().rev().copied().find(|&si| {
                 self.sessions.contains(si) && {
-                    let s = &self.sessions[si].s;
-                    info.responder != s.server
+                    let st = &self.sessions[si];
+                    let s = &st.s;
+                    let fits = if info.handshake_seen {
+                        // Opened in the capture: only while a session seen mid-way
+                        // has announced nothing in it (a connection after an
+                        // announcement it does not match is no data connection of
+                        // a lost one), or soon after a gap that may hold its
+                        // announcement.
+                        (s.capture.mid_session
+                            && s.data_channels.iter().all(|d| d.via == Via::Unseen))
+                            || after_gap(st, meta.ts)
+                    } else {
+                        s.capture.mid_session
+                    };
+                    fits && info.responder != s.server
                         && info.initiator != s.server
-                        && self.sessions[si].text_bytes <= super::MAX_SESSION_WEIGHT
-                        // Opened in the capture: only while the session has
-                        // announced nothing in it (a connection after an
-                        // announcement it does not match is no data connection
-                        // of a lost one).
-                        && (!info.handshake_seen
-                            || s.data_channels.iter().all(|d| d.via == Via::Unseen))
+                        && st.text_bytes <= super::MAX_SESSION_WEIGHT
                 }
             })
         });
@@ -385,10 +457,16 @@ impl Tracker {
         // Opened in the capture's first seconds: its control connection, seen
         // mid-way, may show only after it (a PASV answered just before the
         // capture began, the connection made at once, the transfer command next).
+        // Or between the hosts of a session: its announcement may be in a gap
+        // that shows only with the client's next command.
         let early = opened_here(info)
-            && self
+            && (self
                 .first_open
-                .is_some_and(|t| t.secs_until(meta.ts) <= EARLY_SECS);
+                .is_some_and(|t| t.secs_until(meta.ts) <= EARLY_SECS)
+                || self
+                    .unclaimed
+                    .session_peers
+                    .contains(&peers(info.initiator.ip(), info.responder.ip())));
         if !candidate(info) && !early {
             return false;
         }
@@ -426,6 +504,19 @@ impl Tracker {
         true
     }
 
+    /// Hold a connection that waited for content detection and ended before a
+    /// byte (`false`: not a candidate, or no room).
+    pub(super) fn hold_waiting(&mut self, w: Sniffed) -> bool {
+        if !self.hold_unclaimed(w.opened, &w.info) {
+            return false;
+        }
+        if let Some(u) = self.unclaimed.conns.get_mut(&w.info.id) {
+            u.accepted = w.accepted;
+            u.rejected = w.rejected;
+        }
+        true
+    }
+
     /// An event on a held candidate.
     pub(super) fn unclaimed_event(&mut self, meta: Meta, conn: ConnId, ev: &ConnEvent<'_>) {
         let Some(u) = self.unclaimed.conns.get_mut(&conn) else {
@@ -454,6 +545,10 @@ impl Tracker {
             }
             ConnEvent::Refused => {
                 u.refused = true;
+                None
+            }
+            ConnEvent::Unreachable(r) if !u.accepted => {
+                u.rejected.get_or_insert(r);
                 None
             }
             _ => None,
@@ -531,10 +626,17 @@ impl Tracker {
         };
         let cd = super::client_dir(client_is_initiator);
         let (to_server, to_client) = (u.bytes[cd.idx()], u.bytes[cd.other().idx()]);
-        let mut notes = vec![crate::tr!(
-            "no announcement in the capture matches it (it was made before the capture began): matched by its peers, a connection between the two control peers",
-            "抓包中没有与之对应的通告（通告在抓包开始之前）：按两端匹配，即两个控制连接端点之间的连接"
-        )];
+        let mut notes = vec![if st.s.capture.mid_session {
+            crate::tr!(
+                "no announcement in the capture matches it (it was made before the capture began): matched by its peers, a connection between the two control peers",
+                "抓包中没有与之对应的通告（通告在抓包开始之前）：按两端匹配，即两个控制连接端点之间的连接"
+            )
+        } else {
+            crate::tr!(
+                "no announcement in the capture matches it (it was in bytes of the control connection the capture lost): matched by its peers, a connection between the two control peers opened soon after the gap",
+                "抓包中没有与之对应的通告（它在抓包丢失的控制连接字节中）：按两端匹配，即缺口之后不久两个控制连接端点之间建立的连接"
+            )
+        }];
         if !info.handshake_seen {
             notes.push(no_handshake_note());
             if !active {
@@ -570,6 +672,10 @@ impl Tracker {
                 u.first.frame,
             )
         };
+        if let Some(r) = u.rejected {
+            ch.frame_answer = Some(r.frame);
+            ch.rejected_by = Some(r);
+        }
         if let Some(mut f) = u.figures {
             if !client_is_initiator {
                 f.swap_sides();
@@ -585,7 +691,7 @@ impl Tracker {
             // Opened in the capture: its handshake's answer says (it may still
             // come, as an event on the channel).
             established: !info.handshake_seen || u.accepted || u.bytes != [0, 0],
-            refused: u.refused,
+            refused: u.refused || u.rejected.is_some(),
             fins: u.fins,
             fin_from,
             reset_by: u.reset_from.map(|d| {
@@ -636,6 +742,14 @@ impl Tracker {
 }
 
 impl Unclaimed {
+    /// A connection that waited for content detection, with what it learnt.
+    fn waited(w: Sniffed) -> Self {
+        let mut u = Unclaimed::new(w.info, w.opened);
+        u.accepted = w.accepted;
+        u.rejected = w.rejected;
+        u
+    }
+
     fn new(info: ConnInfo, first: Meta) -> Self {
         Unclaimed {
             info,
@@ -651,6 +765,7 @@ impl Unclaimed {
             closed: false,
             accepted: false,
             refused: false,
+            rejected: None,
             figures: None,
         }
     }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod builder;
+pub mod edit;
 pub mod stream;
 
 use std::path::{Path, PathBuf};
