@@ -262,6 +262,9 @@ struct SessionState {
     /// mid-way, or after such a gap: see `unclaimed`).
     last_gap: Option<crate::time::Ts>,
     claimer: bool,
+    /// Gaps after which waiting connections were looked for (at most
+    /// `unclaimed::MAX_GAP_SCANS`: a capture of endless holes costs no scan each).
+    gap_scans: u8,
     /// Data connections of this session still open.
     open_data: usize,
     /// The control connection closed with data connections open: the session is
@@ -876,6 +879,7 @@ impl Tracker {
                 reply_lost: None,
                 last_gap: None,
                 claimer: false,
+                gap_scans: 0,
                 open_data: 0,
                 closing_deadline: None,
                 tls_left: [0, 0],
@@ -1082,10 +1086,10 @@ impl Tracker {
                 || (st.s.exchanges.is_empty()
                     && st.seen_reply.not()
                     && tls_record_len(rest).is_some());
-            // A TLS handshake from the client while its AUTH waits for a reply: the
-            // capture lost the 234 (the client sends its ClientHello only after it).
-            let auth_waiting = from_client
-                && tls_record(rest)
+            // A TLS handshake from either side while the client's AUTH waits for a
+            // reply: the capture lost the 234 (the client sends its ClientHello only
+            // after it; the server's hello answers that, lost too).
+            let auth_waiting = tls_record(rest)
                 && matches!(st.pending.back(), Some(&Pending::Kept(ei))
                     if st.s.exchanges[ei].verb() == Some("AUTH")
                         && st.s.exchanges[ei].replies.is_empty());

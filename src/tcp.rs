@@ -645,6 +645,7 @@ impl FlowTable {
     }
 }
 
+#[inline(always)]
 fn process<S: ConnSink>(
     c: &mut Conn,
     meta: Meta,

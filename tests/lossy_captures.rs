@@ -111,3 +111,43 @@ fn a_lost_tls_segment_does_not_end_the_record_count() {
     let c = analyse("ftps-cbc-etm.pcap", &[39, 42, 53, 55]);
     assert_lacks(&c, "tls-unclean-shutdown");
 }
+
+/// The client's ACK of the data connection's SYN-ACK lost: its next packet, which
+/// acknowledges the server's data 300 ms later, is no round trip, so no window
+/// ceiling is computed from it (it gave a false `transfer-window-limited`).
+#[test]
+fn a_lost_handshake_ack_gives_no_round_trip() {
+    let c = analyse("slow-healthy.pcap", &[22]);
+    assert_lacks(&c, "transfer-window-limited");
+    let d = &c.sessions[0].data_channels[0];
+    let t = d.tcp.as_deref().unwrap();
+    assert!(t.rtt_ms.is_none_or(|r| r < 150.0), "{:?}", t.rtt_ms);
+    // The whole capture: the round trip of about 100 ms.
+    let whole = analyse("slow-healthy.pcap", &[]);
+    let rtt = whole.sessions[0].data_channels[0]
+        .tcp
+        .as_deref()
+        .unwrap()
+        .rtt_ms;
+    assert!(rtt.is_some_and(|r| (95.0..110.0).contains(&r)), "{rtt:?}");
+}
+
+/// A gap after the slow greeting (the 230 lost, 5 s later) says nothing of the
+/// 5 s the server took to greet: the slow reply is still said.
+#[test]
+fn a_gap_elsewhere_leaves_a_slow_reply_said() {
+    let c = analyse("slow-greeting-dns.pcap", &[13]);
+    assert_has(&c, "control-slow-reply", Severity::Warning);
+}
+
+/// The 234 and the client's ClientHello both lost: the server's TLS hello with
+/// AUTH waiting says the session went encrypted, so ciphertext is never read as
+/// replies (it gave `reply-invalid` with escaped binary) and the clear data
+/// connection under PROT C is still said.
+#[test]
+fn a_tls_start_whose_234_and_client_hello_were_lost_is_still_tls() {
+    let c = analyse("ftps-prot-c.pcap", &[10, 11]);
+    assert_lacks(&c, "reply-invalid");
+    assert_has(&c, "tls-data-unprotected", Severity::Warning);
+    assert!(c.sessions[0].tls);
+}

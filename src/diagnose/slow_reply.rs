@@ -7,8 +7,8 @@
 //! Only replies the server owed while idle count: a transfer's final reply comes
 //! after the data, a command sent while the server was still busy with another
 //! waits its turn, a 1yz means a long operation started. Refusals are left out
-//! (servers delay failed logins on purpose), and so are sessions whose control
-//! connection lost packets (the network, not the server, would explain it).
+//! (servers delay failed logins on purpose), and so are waits across a gap of the
+//! control connection (lost packets, not the server, would explain them).
 
 use super::reply_evidence;
 use crate::model::{Certainty, Finding, Session, Severity};
@@ -18,12 +18,21 @@ use crate::tr;
 const SLOW_SECS: f64 = 5.0;
 
 pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
+    // The control connection's gaps, when every one is known: a wait that spans
+    // none of them is the server's (a gap elsewhere in the session says nothing of
+    // it); more gaps than are kept, and the session is left out.
+    let gaps: &[crate::model::GapAt] = s.capture.gap_at.as_deref().map_or(&[], |g| g);
     if s.capture.mid_session
-        || s.capture.gaps > 0
+        || s.capture.gaps as usize > gaps.len()
         || out.iter().any(|f| f.id == "control-retransmissions")
     {
         return;
     }
+    // A gap shown (by the packet after the hole) between the command and its first
+    // reply may hold what the wait was really about (the real first reply lost,
+    // the one seen a later command's); one shown after it cannot.
+    let spans_gap =
+        |from: crate::time::Ts, to: crate::time::Ts| gaps.iter().any(|g| g.1 >= from && g.1 <= to);
     // (exchange, seconds waited) of every slow reply.
     let mut slow: Vec<(usize, f64)> = Vec::new();
     let mut idle_since = s.start;
@@ -47,7 +56,7 @@ pub(super) fn rules(s: &Session, out: &mut Vec<Finding>) {
         };
         if let Some(t) = asked {
             let waited = t.secs_until(first.ts);
-            if waited >= SLOW_SECS && (200..400).contains(&first.code) {
+            if waited >= SLOW_SECS && (200..400).contains(&first.code) && !spans_gap(t, first.ts) {
                 slow.push((i, waited));
             }
         }

@@ -138,6 +138,9 @@ fn candidate(info: &ConnInfo) -> bool {
 /// announcement the gap held (a client connects within a round trip or two).
 const GAP_CLAIM_SECS: f64 = 10.0;
 
+/// Gaps of one session after which waiting connections are looked for.
+const MAX_GAP_SCANS: u8 = 64;
+
 /// Session `st` lost control bytes at most [`GAP_CLAIM_SECS`] before `at`, and
 /// announced nothing since.
 fn after_gap(st: &super::SessionState, at: Ts) -> bool {
@@ -365,6 +368,10 @@ impl Tracker {
             let key = peers(st.s.client.ip(), st.s.server.ip());
             self.unclaimed.mid_sessions.entry(key).or_default().push(si);
         }
+        if st.gap_scans >= MAX_GAP_SCANS {
+            return;
+        }
+        st.gap_scans += 1;
         // A connection opened shortly before the gap came to light (the client
         // connects on the 227 at once, and its next command, which reveals the
         // hole, follows), after the session's last announcement.

@@ -37,8 +37,14 @@ const IDLE_MIN_NS: i64 = 50_000_000;
 pub(crate) struct Handshake {
     syn: Option<Ts>,
     synack: Option<Ts>,
-    /// The initiator's first ACK after the SYN-ACK.
+    /// The initiator's first ACK after the SYN-ACK, when it acknowledges the
+    /// SYN-ACK itself (one acknowledging the responder's data came later: the
+    /// capture lost the handshake's ACK, and the time would not be a round trip).
     ack: Option<Ts>,
+    /// The SYN-ACK's sequence number, and whether the initiator's first ACK after
+    /// it acknowledged more (the handshake's own ACK lost).
+    synack_seq: u32,
+    ack_lost: bool,
     /// Options offered: initiator's SYN, responder's SYN-ACK.
     opts: [Option<SynOptions>; 2],
 }
@@ -55,13 +61,27 @@ impl Handshake {
                 }
             }
             Dir::FromResponder if syn && ackf => {
+                if self.synack.is_none() {
+                    self.synack_seq = seg.seq;
+                }
                 self.synack.get_or_insert(ts);
                 if self.opts[1].is_none() {
                     self.opts[1] = seg.syn_options;
                 }
             }
-            Dir::FromInitiator if ackf && !syn && self.synack.is_some() => {
-                self.ack.get_or_insert(ts);
+            Dir::FromInitiator
+                if ackf
+                    && !syn
+                    && self.synack.is_some()
+                    && self.ack.is_none()
+                    && !self.ack_lost =>
+            {
+                // Only the first such ACK counts, and only if it is the handshake's.
+                if seg.ack == self.synack_seq.wrapping_add(1) {
+                    self.ack = Some(ts);
+                } else {
+                    self.ack_lost = true;
+                }
             }
             _ => {}
         }
