@@ -22,6 +22,22 @@ fn control(id: u64, client_port: u16) -> ConnInfo {
     }
 }
 
+/// A control connection (id 1) and a data connection between its hosts (id 2),
+/// both already running when the capture began.
+fn mid_control_and_running_data() -> (ConnInfo, ConnInfo) {
+    let ctl = ConnInfo {
+        handshake_seen: false,
+        ..control(1, 40_001)
+    };
+    let data = ConnInfo {
+        id: 2,
+        initiator: SocketAddr::from(([10, 0, 0, 2], 50_000)),
+        responder: SocketAddr::from(([10, 0, 0, 1], 40_100)),
+        handshake_seen: false,
+    };
+    (ctl, data)
+}
+
 fn greet(t: &mut Tracker, at: i64, c: &ConnInfo) {
     assert_eq!(t.open(meta(at), c), Mode::Stream);
     t.event(
@@ -639,16 +655,7 @@ fn unclaimed_connections_are_bounded() {
 fn a_running_connection_is_claimed_by_the_mid_session_between_its_peers() {
     for (data_first, both_ways) in [(true, false), (false, false), (true, true)] {
         let mut t = Tracker::new(TrackerConfig::default());
-        let ctl = ConnInfo {
-            handshake_seen: false,
-            ..control(1, 40_001)
-        };
-        let data = ConnInfo {
-            id: 2,
-            initiator: SocketAddr::from(([10, 0, 0, 2], 50_000)),
-            responder: SocketAddr::from(([10, 0, 0, 1], 40_100)),
-            handshake_seen: false,
-        };
+        let (ctl, data) = mid_control_and_running_data();
         let big = vec![b'x'; 100 << 10];
         let send_data = |t: &mut Tracker| {
             assert_ne!(t.open(meta(1), &data), Mode::Ignore);
@@ -822,16 +829,7 @@ fn an_idle_control_connection_is_a_session_only_with_something_to_show() {
     // session, which claims it and keeps how the control connection ended.
     for data_first in [true, false] {
         let mut t = Tracker::new(TrackerConfig::default());
-        let ctl = ConnInfo {
-            handshake_seen: false,
-            ..control(1, 40_001)
-        };
-        let data = ConnInfo {
-            id: 2,
-            initiator: SocketAddr::from(([10, 0, 0, 2], 50_000)),
-            responder: SocketAddr::from(([10, 0, 0, 1], 40_100)),
-            handshake_seen: false,
-        };
+        let (ctl, data) = mid_control_and_running_data();
         let send_data = |t: &mut Tracker| {
             assert_ne!(t.open(meta(2), &data), Mode::Ignore);
             t.event(

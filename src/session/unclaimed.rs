@@ -118,6 +118,20 @@ fn peers(a: IpAddr, b: IpAddr) -> (IpAddr, IpAddr) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
+/// Take `x` out of the list of host pair `key`, and the list when it is empty.
+fn unlist<T: PartialEq + Copy>(
+    lists: &mut rustc_hash::FxHashMap<(IpAddr, IpAddr), Vec<T>>,
+    key: (IpAddr, IpAddr),
+    x: T,
+) {
+    if let Some(v) = lists.get_mut(&key) {
+        v.retain(|&y| y != x);
+        if v.is_empty() {
+            lists.remove(&key);
+        }
+    }
+}
+
 /// A port an FTP server's active-mode data connections come from.
 fn is_active_port(p: u16) -> bool {
     p == 20
@@ -397,12 +411,7 @@ impl Tracker {
         }
         let s = &self.sessions[si].s;
         let key = peers(s.client.ip(), s.server.ip());
-        if let Some(v) = self.unclaimed.mid_sessions.get_mut(&key) {
-            v.retain(|&x| x != si);
-            if v.is_empty() {
-                self.unclaimed.mid_sessions.remove(&key);
-            }
-        }
+        unlist(&mut self.unclaimed.mid_sessions, key, si);
     }
 
     /// A new connection nothing announced: claimed by an open session seen mid-way
@@ -782,12 +791,7 @@ impl UnclaimedTable {
     fn forget_bare(&mut self, conn: ConnId) -> Option<Bare> {
         let b = self.bare.remove(&conn)?;
         let key = peers(b.info.initiator.ip(), b.info.responder.ip());
-        if let Some(v) = self.bare_by_peers.get_mut(&key) {
-            v.retain(|&x| x != conn);
-            if v.is_empty() {
-                self.bare_by_peers.remove(&key);
-            }
-        }
+        unlist(&mut self.bare_by_peers, key, conn);
         Some(b)
     }
 
@@ -804,12 +808,7 @@ impl UnclaimedTable {
             self.closed -= 1;
         }
         let key = peers(u.info.initiator.ip(), u.info.responder.ip());
-        if let Some(v) = self.by_peers.get_mut(&key) {
-            v.retain(|&x| x != id);
-            if v.is_empty() {
-                self.by_peers.remove(&key);
-            }
-        }
+        unlist(&mut self.by_peers, key, id);
         Some(u)
     }
 
